@@ -1,0 +1,71 @@
+// Ncl.g4 - grammar of the NCL model language.
+//
+// Statements end at a newline or ';'. Newlines inside parentheses or
+// brackets are ignored, so long expressions can be wrapped there. A number
+// directly followed by a unit (`20 ms`, `2 mV/ms`, `1 uA/cm2`) is a
+// quantity literal. The parse tree never leaves dsl/: AstBuilder turns it
+// into the owned AST at once.
+grammar Ncl;
+
+@lexer::members {
+  int nestingDepth = 0;
+}
+
+file        : sep? (topItem (sep topItem)*)? sep? EOF ;
+topItem     : neuronDecl | networkDecl ;
+
+neuronDecl  : 'neuron' ID NL* '{' sep? (neuronItem (sep neuronItem)*)? sep? '}' ;
+neuronItem  : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'   # parametersBlock
+            | 'state' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'        # stateBlock
+            | 'input' ID (':' unit)? ('=' expr)?                                  # inputDecl
+            | 'dynamics' NL* '{' sep? (odeDecl (sep odeDecl)*)? sep? '}'          # dynamicsBlock
+            | 'spike' 'when' expr                                                 # spikeDecl
+            | 'reset' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # resetBlock
+            | 'refractory' expr                                                   # refractoryDecl
+            ;
+declaration : ID (':' unit)? '=' expr ;
+odeDecl     : ID PRIME '=' expr (UNLESS REFRACTORY)? ;
+assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
+
+networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
+networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (declaration (sep declaration)*)? sep? '}')?  # populationDecl
+            | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
+            | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
+            ;
+
+expr        : <assoc=right> expr '**' expr                                       # powerExpr
+            | op=('-' | '+') expr                                                # unaryExpr
+            | expr op=('*' | '/') expr                                           # mulExpr
+            | expr op=('+' | '-') expr                                           # addExpr
+            | expr op=('<' | '<=' | '>' | '>=' | '==' | '!=') expr               # compareExpr
+            | NOT expr                                                           # notExpr
+            | expr AND expr                                                      # andExpr
+            | expr OR expr                                                       # orExpr
+            | number unit?                                                       # literalExpr
+            | ID '(' (expr (',' expr)*)? ')'                                     # callExpr
+            | ID                                                                 # nameExpr
+            | '(' expr ')'                                                       # parenExpr
+            ;
+number      : INT | FLOAT ;
+unit        : unitFactor (op+=('*' | '/') unitFactor)* ;
+unitFactor  : ID ('**' '-'? INT)? | INT ;
+sep         : (NL | ';')+ ;
+
+UNLESS      : 'unless' ;
+REFRACTORY  : 'refractory' ;
+NOT         : 'not' ;
+AND         : 'and' ;
+OR          : 'or' ;
+PRIME       : '\'' ;
+LPAREN      : '(' { nestingDepth++; } ;
+RPAREN      : ')' { if (nestingDepth > 0) nestingDepth--; } ;
+LBRACK      : '[' { nestingDepth++; } ;
+RBRACK      : ']' { if (nestingDepth > 0) nestingDepth--; } ;
+INT         : [0-9]+ ;
+FLOAT       : ([0-9]+ '.' [0-9]* | '.' [0-9]+) ([eE] [+-]? [0-9]+)?
+            | [0-9]+ [eE] [+-]? [0-9]+ ;
+ID          : [a-zA-Z_\u00B5\u03A9\u03BC] [a-zA-Z_0-9\u00B5\u03A9\u03BC]* ;
+NL          : '\r'? '\n' { if (nestingDepth > 0) skip(); } ;
+COMMENT     : ('#' | '//') ~[\r\n]* -> skip ;
+CONTINUATION: '\\' [ \t]* '\r'? '\n' -> skip ;
+WS          : [ \t]+ -> skip ;

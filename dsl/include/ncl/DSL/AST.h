@@ -1,0 +1,188 @@
+//===- AST.h - The owned syntax tree of an NCL file -------------*- C++ -*-===//
+//
+// AstBuilder turns ANTLR's parse tree into these nodes immediately, so no
+// ANTLR type escapes dsl/. Every node carries the source location of its
+// first token; Sema fills in the dimension and resolution of expressions.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_DSL_AST_H
+#define NCL_DSL_AST_H
+
+#include "ncl/DSL/Diagnostics.h"
+#include "ncl/DSL/Units.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ncl::ast {
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+class Expr {
+public:
+  enum class Kind { Number, Name, Unary, Binary, Call };
+  Expr(Kind kind, SourceLoc loc) : kind(kind), loc(loc) {}
+  virtual ~Expr() = default;
+  Kind getKind() const { return kind; }
+  const SourceLoc &getLoc() const { return loc; }
+
+  /// Filled in by Sema.
+  units::Dimension dim;
+  bool isBool = false;
+
+private:
+  Kind kind;
+  SourceLoc loc;
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+/// A literal, with its unit already applied: `value` is in internal units.
+class NumberExpr : public Expr {
+public:
+  NumberExpr(SourceLoc loc, double value, std::string unitText)
+      : Expr(Kind::Number, loc), value(value), unitText(std::move(unitText)) {}
+  double value;
+  std::string unitText; ///< as written; empty when dimensionless
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Number; }
+};
+
+class NameExpr : public Expr {
+public:
+  enum class Resolution { Unresolved, Parameter, Input, State, Unit };
+  NameExpr(SourceLoc loc, std::string name) : Expr(Kind::Name, loc), name(std::move(name)) {}
+  std::string name;
+  Resolution resolution = Resolution::Unresolved;
+  double unitScale = 1.0; ///< for Resolution::Unit
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Name; }
+};
+
+class UnaryExpr : public Expr {
+public:
+  UnaryExpr(SourceLoc loc, std::string op, ExprPtr operand)
+      : Expr(Kind::Unary, loc), op(std::move(op)), operand(std::move(operand)) {}
+  std::string op; ///< "-", "+", "not"
+  ExprPtr operand;
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Unary; }
+};
+
+class BinaryExpr : public Expr {
+public:
+  BinaryExpr(SourceLoc loc, std::string op, ExprPtr lhs, ExprPtr rhs)
+      : Expr(Kind::Binary, loc), op(std::move(op)), lhs(std::move(lhs)), rhs(std::move(rhs)) {}
+  std::string op; ///< + - * / ** < <= > >= == != and or
+  ExprPtr lhs, rhs;
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Binary; }
+};
+
+class CallExpr : public Expr {
+public:
+  CallExpr(SourceLoc loc, std::string callee, std::vector<ExprPtr> args)
+      : Expr(Kind::Call, loc), callee(std::move(callee)), args(std::move(args)) {}
+  std::string callee;
+  std::vector<ExprPtr> args;
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Call; }
+};
+
+//===----------------------------------------------------------------------===//
+// Declarations
+//===----------------------------------------------------------------------===//
+
+/// `name [: unit] = expr` in parameters, state and population overrides.
+struct Declaration {
+  SourceLoc loc;
+  std::string name;
+  std::string unitText; ///< declared unit, empty if none
+  SourceLoc unitLoc;
+  ExprPtr value;
+  /// Filled in by Sema: declared (or inferred) unit.
+  units::Unit unit;
+};
+
+/// `input I [: unit] [= default]`: a summed input; with no projection feeding
+/// it, a constant current set per population.
+struct InputDecl {
+  SourceLoc loc;
+  std::string name;
+  std::string unitText;
+  SourceLoc unitLoc;
+  ExprPtr defaultValue; ///< may be null (zero)
+  units::Unit unit;
+};
+
+struct OdeDecl {
+  SourceLoc loc;
+  std::string variable;
+  ExprPtr rhs;
+  bool unlessRefractory = false;
+};
+
+struct Assignment {
+  SourceLoc loc;
+  std::string variable;
+  std::string op; ///< "=", "+=", "-=", "*=", "/="
+  ExprPtr value;
+};
+
+struct NeuronDecl {
+  SourceLoc loc;
+  std::string name;
+  std::vector<Declaration> parameters;
+  std::vector<Declaration> state;
+  std::vector<InputDecl> inputs;
+  std::vector<OdeDecl> odes;
+  ExprPtr spikeCondition; ///< null: never spikes
+  SourceLoc spikeLoc;
+  std::vector<Assignment> reset;
+  SourceLoc resetLoc;
+  ExprPtr refractory; ///< null: no refractory period
+  SourceLoc refractoryLoc;
+};
+
+struct PopulationDecl {
+  SourceLoc loc;
+  std::string name;
+  std::string neuron;
+  SourceLoc neuronLoc;
+  int64_t size = 0;
+  SourceLoc sizeLoc;
+  std::vector<Declaration> overrides;
+};
+
+struct NamedRef {
+  SourceLoc loc;
+  std::string name;
+};
+
+struct SimulateOption {
+  SourceLoc loc;
+  std::string name;
+  ExprPtr value;
+};
+
+struct NetworkDecl {
+  SourceLoc loc;
+  std::string name;
+  std::vector<PopulationDecl> populations;
+  std::vector<NamedRef> recordSpikes;
+  ExprPtr duration; ///< null when there is no `simulate`
+  SourceLoc simulateLoc;
+  std::vector<SimulateOption> options;
+};
+
+/// One parsed `.ncl` file.
+struct Module {
+  std::string file;
+  std::vector<NeuronDecl> neurons;
+  std::vector<NetworkDecl> networks;
+};
+
+/// Prints the tree with `@file:line:col` locations (nclc --emit=ast).
+void dump(const Module &module, std::ostream &os);
+
+} // namespace ncl::ast
+
+#endif // NCL_DSL_AST_H

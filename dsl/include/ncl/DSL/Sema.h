@@ -1,0 +1,52 @@
+//===- Sema.h - Names, dimensions and constants of an NCL file --*- C++ -*-===//
+//
+// Semantic analysis resolves every name, checks the physical dimension of
+// every expression, evaluates parameter defaults and network settings to
+// internal (SI) values, and picks the network to compile. MLIRGen only ever
+// sees a module that passed here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_DSL_SEMA_H
+#define NCL_DSL_SEMA_H
+
+#include "ncl/DSL/AST.h"
+
+namespace ncl {
+
+/// A population parameter as the compiled model exposes it.
+struct ParameterValue {
+  std::string name;
+  std::string unitText; ///< display unit ("" when dimensionless)
+  units::Unit unit;     ///< scale of unitText, and the dimension
+  double value = 0;     ///< default, internal units
+  bool isInput = false;
+};
+
+struct PopulationModel {
+  const ast::PopulationDecl *decl = nullptr;
+  const ast::NeuronDecl *neuron = nullptr;
+  std::vector<ParameterValue> parameters; ///< neuron parameters, then inputs
+  bool recordSpikes = false;
+  int parameterIndex(const std::string &name) const;
+};
+
+struct NetworkModel {
+  const ast::NetworkDecl *decl = nullptr;
+  double dt = 1e-4;        ///< seconds
+  double duration = 1.0;   ///< seconds
+  uint64_t seed = 0;
+  std::vector<PopulationModel> populations;
+};
+
+/// Checks `module` and, on success, describes the network to compile
+/// (`networkName`, or the only network in the file). Returns false after
+/// reporting every error found.
+bool analyze(ast::Module &module, DiagnosticEngine &diags, NetworkModel &result,
+             const std::string &networkName = "");
+
+/// Checks a module without choosing a network (nclc --check of a library).
+bool analyzeModule(ast::Module &module, DiagnosticEngine &diags);
+
+} // namespace ncl
+
+#endif // NCL_DSL_SEMA_H

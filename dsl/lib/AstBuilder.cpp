@@ -1,0 +1,294 @@
+//===- AstBuilder.cpp - ANTLR parse tree to owned AST ---------------------===//
+//
+// Runs the generated lexer and parser, collects syntax errors through a
+// listener that reports to the DiagnosticEngine, and walks the parse tree
+// once to build ast::Module. This is the only file that sees ANTLR types;
+// it is compiled with exceptions, and nothing thrown here escapes it.
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/DSL/Parser.h"
+
+#include "NclLexer.h"
+#include "NclParser.h"
+#include "antlr4-runtime.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+using namespace ncl;
+using namespace ncl::ast;
+using nclgrammar::NclParser;
+
+namespace {
+
+/// Turns ANTLR's syntax errors into located diagnostics.
+class ErrorListener : public antlr4::BaseErrorListener {
+public:
+  ErrorListener(DiagnosticEngine &diags, std::shared_ptr<const std::string> file)
+      : diags(diags), file(std::move(file)) {}
+
+  void syntaxError(antlr4::Recognizer *, antlr4::Token *offending, size_t line,
+                   size_t column, const std::string &msg, std::exception_ptr) override {
+    SourceLoc loc{file, static_cast<unsigned>(line), static_cast<unsigned>(column) + 1, 1};
+    if (offending && offending->getType() != antlr4::Token::EOF) {
+      std::string text = offending->getText();
+      loc.length = text == "\n" || text == "\r\n" ? 1 : static_cast<unsigned>(text.size());
+    }
+    diags.error(loc, "syntax error: " + cleanMessage(msg));
+    ++count;
+  }
+  unsigned count = 0;
+
+private:
+  /// ANTLR prints newlines as real line breaks; name them instead.
+  static std::string cleanMessage(std::string msg) {
+    std::string out;
+    for (size_t i = 0; i < msg.size(); ++i) {
+      if (msg[i] == '\n')
+        out += "end of line";
+      else if (msg[i] == '\r')
+        continue;
+      else if (msg.compare(i, 4, "'\\n'") == 0 || msg.compare(i, 2, "NL") == 0) {
+        out += "end of line";
+        i += msg.compare(i, 4, "'\\n'") == 0 ? 3 : 1;
+      } else
+        out += msg[i];
+    }
+    return out;
+  }
+  DiagnosticEngine &diags;
+  std::shared_ptr<const std::string> file;
+};
+
+class Builder {
+public:
+  Builder(std::shared_ptr<const std::string> file) : file(std::move(file)) {}
+
+  SourceLoc loc(antlr4::Token *tok) const {
+    return SourceLoc{file, static_cast<unsigned>(tok->getLine()),
+                     static_cast<unsigned>(tok->getCharPositionInLine()) + 1,
+                     static_cast<unsigned>(std::max<size_t>(1, tok->getText().size()))};
+  }
+  /// A location spanning a whole rule, when it stays on one line.
+  SourceLoc loc(antlr4::ParserRuleContext *ctx) const {
+    SourceLoc l = loc(ctx->getStart());
+    antlr4::Token *stop = ctx->getStop();
+    if (stop && stop->getLine() == ctx->getStart()->getLine() &&
+        stop->getStopIndex() >= ctx->getStart()->getStartIndex())
+      l.length = static_cast<unsigned>(stop->getStopIndex() - ctx->getStart()->getStartIndex() + 1);
+    return l;
+  }
+
+  std::unique_ptr<Module> build(NclParser::FileContext *ctx) {
+    auto module = std::make_unique<Module>();
+    module->file = *file;
+    for (auto *item : ctx->topItem()) {
+      if (auto *n = item->neuronDecl())
+        module->neurons.push_back(neuron(n));
+      else if (auto *n = item->networkDecl())
+        module->networks.push_back(network(n));
+    }
+    return module;
+  }
+
+private:
+  Declaration declaration(NclParser::DeclarationContext *d) {
+    Declaration decl;
+    decl.loc = loc(d->ID()->getSymbol());
+    decl.name = d->ID()->getText();
+    if (d->unit()) {
+      decl.unitText = unitText(d->unit());
+      decl.unitLoc = loc(d->unit());
+    }
+    decl.value = expr(d->expr());
+    return decl;
+  }
+
+  NeuronDecl neuron(NclParser::NeuronDeclContext *ctx) {
+    NeuronDecl n;
+    n.loc = loc(ctx->ID()->getSymbol());
+    n.name = ctx->ID()->getText();
+    for (auto *item : ctx->neuronItem()) {
+      if (auto *p = dynamic_cast<NclParser::ParametersBlockContext *>(item)) {
+        for (auto *d : p->declaration())
+          n.parameters.push_back(declaration(d));
+      } else if (auto *s = dynamic_cast<NclParser::StateBlockContext *>(item)) {
+        for (auto *d : s->declaration())
+          n.state.push_back(declaration(d));
+      } else if (auto *in = dynamic_cast<NclParser::InputDeclContext *>(item)) {
+        InputDecl input;
+        input.loc = loc(in->ID()->getSymbol());
+        input.name = in->ID()->getText();
+        if (in->unit()) {
+          input.unitText = unitText(in->unit());
+          input.unitLoc = loc(in->unit());
+        }
+        if (in->expr())
+          input.defaultValue = expr(in->expr());
+        n.inputs.push_back(std::move(input));
+      } else if (auto *dyn = dynamic_cast<NclParser::DynamicsBlockContext *>(item)) {
+        for (auto *o : dyn->odeDecl()) {
+          OdeDecl ode;
+          ode.loc = loc(o->ID()->getSymbol());
+          ode.variable = o->ID()->getText();
+          ode.rhs = expr(o->expr());
+          ode.unlessRefractory = o->UNLESS() != nullptr;
+          n.odes.push_back(std::move(ode));
+        }
+      } else if (auto *sp = dynamic_cast<NclParser::SpikeDeclContext *>(item)) {
+        n.spikeLoc = loc(sp->getStart());
+        n.spikeCondition = expr(sp->expr());
+      } else if (auto *r = dynamic_cast<NclParser::ResetBlockContext *>(item)) {
+        n.resetLoc = loc(r->getStart());
+        for (auto *a : r->assignment()) {
+          Assignment as;
+          as.loc = loc(a->ID()->getSymbol());
+          as.variable = a->ID()->getText();
+          as.op = a->op->getText();
+          as.value = expr(a->expr());
+          n.reset.push_back(std::move(as));
+        }
+      } else if (auto *rf = dynamic_cast<NclParser::RefractoryDeclContext *>(item)) {
+        n.refractoryLoc = loc(rf->getStart());
+        n.refractory = expr(rf->expr());
+      }
+    }
+    return n;
+  }
+
+  NetworkDecl network(NclParser::NetworkDeclContext *ctx) {
+    NetworkDecl net;
+    net.loc = loc(ctx->ID()->getSymbol());
+    net.name = ctx->ID()->getText();
+    for (auto *item : ctx->networkItem()) {
+      if (auto *p = dynamic_cast<NclParser::PopulationDeclContext *>(item)) {
+        PopulationDecl pop;
+        pop.loc = loc(p->ID(0)->getSymbol());
+        pop.name = p->ID(0)->getText();
+        pop.neuronLoc = loc(p->ID(1)->getSymbol());
+        pop.neuron = p->ID(1)->getText();
+        pop.sizeLoc = loc(p->INT()->getSymbol());
+        try {
+          pop.size = std::stoll(p->INT()->getText());
+        } catch (...) {
+          pop.size = -1; // reported by Sema as out of range
+        }
+        for (auto *d : p->declaration())
+          pop.overrides.push_back(declaration(d));
+        net.populations.push_back(std::move(pop));
+      } else if (auto *r = dynamic_cast<NclParser::RecordDeclContext *>(item)) {
+        for (auto *id : r->ID())
+          net.recordSpikes.push_back({loc(id->getSymbol()), id->getText()});
+      } else if (auto *s = dynamic_cast<NclParser::SimulateDeclContext *>(item)) {
+        net.simulateLoc = loc(s->getStart());
+        auto exprs = s->expr();
+        net.duration = expr(exprs[0]);
+        auto ids = s->ID();
+        for (size_t i = 0; i < ids.size(); ++i)
+          net.options.push_back({loc(ids[i]->getSymbol()), ids[i]->getText(), expr(exprs[i + 1])});
+      }
+    }
+    return net;
+  }
+
+  std::string unitText(NclParser::UnitContext *u) {
+    // Rebuild from tokens so that "mV / ms" and "mV/ms" read the same.
+    std::string text;
+    for (auto *child : u->children)
+      text += child->getText();
+    return text;
+  }
+
+  ExprPtr expr(NclParser::ExprContext *ctx) {
+    if (auto *c = dynamic_cast<NclParser::LiteralExprContext *>(ctx)) {
+      double value = 0;
+      try {
+        value = std::stod(c->number()->getText());
+      } catch (...) {
+        value = HUGE_VAL;
+      }
+      std::string unit = c->unit() ? unitText(c->unit()) : std::string();
+      return std::make_unique<NumberExpr>(loc(ctx), value, unit);
+    }
+    if (auto *c = dynamic_cast<NclParser::NameExprContext *>(ctx))
+      return std::make_unique<NameExpr>(loc(c->ID()->getSymbol()), c->ID()->getText());
+    if (auto *c = dynamic_cast<NclParser::ParenExprContext *>(ctx))
+      return expr(c->expr());
+    if (auto *c = dynamic_cast<NclParser::UnaryExprContext *>(ctx))
+      return std::make_unique<UnaryExpr>(loc(ctx), c->op->getText(), expr(c->expr()));
+    if (auto *c = dynamic_cast<NclParser::NotExprContext *>(ctx))
+      return std::make_unique<UnaryExpr>(loc(ctx), "not", expr(c->expr()));
+    if (auto *c = dynamic_cast<NclParser::CallExprContext *>(ctx)) {
+      std::vector<ExprPtr> args;
+      for (auto *a : c->expr())
+        args.push_back(expr(a));
+      return std::make_unique<CallExpr>(loc(c->ID()->getSymbol()), c->ID()->getText(),
+                                        std::move(args));
+    }
+    auto binary = [&](auto *c, antlr4::Token *opTok, const std::string &op) {
+      SourceLoc l = loc(ctx);
+      return std::make_unique<BinaryExpr>(l, op, expr(c->expr(0)), expr(c->expr(1)));
+      (void)opTok;
+    };
+    if (auto *c = dynamic_cast<NclParser::PowerExprContext *>(ctx))
+      return binary(c, nullptr, "**");
+    if (auto *c = dynamic_cast<NclParser::MulExprContext *>(ctx))
+      return binary(c, c->op, c->op->getText());
+    if (auto *c = dynamic_cast<NclParser::AddExprContext *>(ctx))
+      return binary(c, c->op, c->op->getText());
+    if (auto *c = dynamic_cast<NclParser::CompareExprContext *>(ctx))
+      return binary(c, c->op, c->op->getText());
+    if (auto *c = dynamic_cast<NclParser::AndExprContext *>(ctx))
+      return binary(c, nullptr, "and");
+    if (auto *c = dynamic_cast<NclParser::OrExprContext *>(ctx))
+      return binary(c, nullptr, "or");
+    // Only reachable after a syntax error, in which case the tree is dropped.
+    return std::make_unique<NumberExpr>(loc(ctx), 0.0, "");
+  }
+
+  std::shared_ptr<const std::string> file;
+};
+
+} // namespace
+
+std::unique_ptr<Module> ncl::parseSource(const std::string &fileName, const std::string &text,
+                                         DiagnosticEngine &diags) noexcept {
+  try {
+    auto file = diags.addFile(fileName, text);
+    antlr4::ANTLRInputStream input(text);
+    nclgrammar::NclLexer lexer(&input);
+    ErrorListener listener(diags, file);
+    lexer.removeErrorListeners();
+    lexer.addErrorListener(&listener);
+    antlr4::CommonTokenStream tokens(&lexer);
+    NclParser parser(&tokens);
+    parser.removeErrorListeners();
+    parser.addErrorListener(&listener);
+    NclParser::FileContext *tree = parser.file();
+    if (listener.count)
+      return nullptr;
+    return Builder(file).build(tree);
+  } catch (const std::exception &e) {
+    diags.error(std::string("internal parser error: ") + e.what());
+  } catch (...) {
+    diags.error("internal parser error");
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Module> ncl::parseFile(const std::string &path, DiagnosticEngine &diags) noexcept {
+  try {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      diags.error("cannot open input file '" + path + "'");
+      return nullptr;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parseSource(path, buffer.str(), diags);
+  } catch (...) {
+    diags.error("cannot read input file '" + path + "'");
+    return nullptr;
+  }
+}

@@ -1,0 +1,99 @@
+/*===- ncl/model_abi.h - Contract between nclc libraries and libnclrt -----===*
+ *
+ * Every shared library that `nclc` emits exports one data symbol,
+ * `ncl_model` (NCL_MODEL_SYMBOL), of type ncl_model_descriptor. The runtime
+ * reads `magic` and `abi_version` first and refuses anything else, so these
+ * two fields keep their offsets in every future ABI version.
+ *
+ * Values are in NCL's internal unit system: SI base units (s, V, A, ohm, ...),
+ * stored as double for parameters; state arrays use the model's precision
+ * (real_bits = 32 or 64). See docs/runtime.md and docs/semantics.md.
+ *===----------------------------------------------------------------------===*/
+#ifndef NCL_MODEL_ABI_H
+#define NCL_MODEL_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NCL_ABI_VERSION 1u
+#define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
+#define NCL_MODEL_SYMBOL "ncl_model"
+
+/* Physical dimension as exponents of the SI base units
+ * (m, kg, s, A, K, mol, cd); the eighth entry is padding. */
+typedef int8_t ncl_dimension[8];
+
+/* A shared parameter of a population, settable at load time. */
+typedef struct ncl_param_info {
+  const char *name;       /* as written in the .ncl file */
+  const char *unit;       /* display unit as written, e.g. "ms"; "" if none */
+  double unit_scale;      /* value in `unit` * unit_scale = internal value */
+  ncl_dimension dim;
+  double default_value;   /* internal (SI) units */
+} ncl_param_info;
+
+/* A per-neuron state variable: one array of `size` reals. */
+typedef struct ncl_var_info {
+  const char *name;
+  const char *unit;
+  double unit_scale;
+  ncl_dimension dim;
+} ncl_var_info;
+
+/* Arguments of every generated kernel. The runtime owns all memory. */
+typedef struct ncl_kernel_args {
+  const double *params;      /* num_params values, internal units */
+  void *const *vars;         /* num_vars arrays of float or double */
+  int32_t *refractory_until; /* first step index at which a neuron is free */
+  int64_t begin, end;        /* neuron range [begin, end) */
+  int64_t first_step;        /* global index n of the first step (t = n*dt) */
+  int64_t num_steps;         /* steps to run at most */
+  uint64_t seed;
+  /* Spike output, written only for recorded populations. A spike found in
+   * step n (from t_n to t_{n+1}) is stored as step index n+1. The kernel
+   * stops at a step boundary rather than overflow `spike_capacity`. */
+  int64_t *spike_step;
+  int64_t *spike_index;
+  int64_t spike_capacity;
+  int64_t spike_count;       /* out: spikes emitted (recorded or not) */
+  int64_t steps_done;        /* out: steps completed */
+} ncl_kernel_args;
+
+typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
+
+typedef struct ncl_population_info {
+  const char *name;          /* population name in the network */
+  const char *neuron;        /* neuron model name */
+  int64_t default_size;
+  int32_t num_vars;
+  int32_t num_params;
+  const ncl_var_info *vars;
+  const ncl_param_info *params;
+  int32_t record_spikes;     /* 1 when the network records its spikes */
+  int32_t reserved;
+  ncl_kernel_fn init;        /* sets initial state of [begin, end) */
+  ncl_kernel_fn update;      /* advances [begin, end) by up to num_steps */
+} ncl_population_info;
+
+typedef struct ncl_model_descriptor {
+  uint32_t magic;            /* NCL_MODEL_MAGIC; never moves */
+  uint32_t abi_version;      /* NCL_ABI_VERSION; never moves */
+  const char *model_name;    /* network name */
+  const char *source_file;
+  const char *compiler_version;
+  int32_t real_bits;         /* 32 or 64: precision of state arrays */
+  int32_t num_populations;
+  double dt;                 /* seconds */
+  double default_duration;   /* seconds */
+  uint64_t default_seed;
+  const ncl_population_info *populations;
+} ncl_model_descriptor;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NCL_MODEL_ABI_H */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages NCL needs to build, test and benchmark, only those missing.
+# Idempotent; runs as root or through sudo. Every package comes from Debian's archive.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ ccache make
+  # LLVM/MLIR 22 (see shared toolchain notes), lld in-process, test tools
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22
+  libzstd-dev zlib1g-dev uuid-dev
+  # front end: ANTLR 4 tool (Java) and C++ runtime
+  antlr4 libantlr4-runtime-dev default-jre-headless
+  # unit tests, e2e checks (numpy reads our .npy output)
+  libgtest-dev python3 python3-numpy
+)
+if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
+  packages+=(python3-brian python3-scipy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
