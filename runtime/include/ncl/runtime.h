@@ -1,0 +1,173 @@
+/*===- ncl/runtime.h - C API of libnclrt, the NCL runtime -----------------===*
+ *
+ * libnclrt loads a model library emitted by `nclc` (see model_abi.h), owns
+ * its state, steps it on a fixed pool of threads and records its spikes.
+ * This header is plain C so that any program (C, C++, Python through ctypes,
+ * Rust, ...) can embed a compiled model. No function throws or aborts on bad
+ * input: failures return an error code, -1 or NULL and set a message that
+ * ncl_last_error() returns. A handle may be used by one thread at a time;
+ * distinct handles are independent. See docs/runtime.md.
+ *===----------------------------------------------------------------------===*/
+#ifndef NCL_RUNTIME_H
+#define NCL_RUNTIME_H
+
+#include <stdint.h>
+
+#include "ncl/model_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NCL_RT_BUILDING) && defined(__GNUC__)
+#define NCL_RT_API __attribute__((visibility("default")))
+#else
+#define NCL_RT_API
+#endif
+
+/** A loaded model together with its state and recorded spikes (opaque). */
+typedef struct ncl_model ncl_model;
+
+/** Result of every function that does not return a value. */
+typedef enum ncl_status {
+  NCL_OK = 0,
+  NCL_ERROR_ARGUMENT = 1,  /**< NULL pointer, size <= 0, NaN value, ... */
+  NCL_ERROR_NOT_FOUND = 2, /**< unknown population, parameter or variable */
+  NCL_ERROR_UNITS = 3,     /**< a quantity with a missing or wrong unit */
+  NCL_ERROR_LOAD = 4,      /**< not an NCL model, or an ABI mismatch */
+  NCL_ERROR_STATE = 5,     /**< not possible now, e.g. after a failed run */
+  NCL_ERROR_NUMERIC = 6,   /**< a state variable became NaN or infinite */
+  NCL_ERROR_KERNEL = 7,    /**< generated code broke the kernel contract */
+  NCL_ERROR_IO = 8,        /**< writing output files failed */
+  NCL_ERROR_MEMORY = 9     /**< out of memory */
+} ncl_status;
+
+/** Wall-clock seconds spent in each phase (simulate sums all runs). */
+typedef struct ncl_timings {
+  double load_s;
+  double init_s;
+  double simulate_s;
+} ncl_timings;
+
+/* --- Errors and version --------------------------------------------------*/
+
+/** The message of the last failed call on this thread ("" if none). It stays
+ *  valid until the next failing call on the same thread. */
+NCL_RT_API const char *ncl_last_error(void);
+
+/** The model ABI version this runtime accepts (NCL_ABI_VERSION). */
+NCL_RT_API uint32_t ncl_runtime_abi_version(void);
+
+/* --- Loading -------------------------------------------------------------*/
+
+/** Loads a model library (dlopen RTLD_NOW|RTLD_LOCAL), checks its magic
+ *  number and ABI version before reading anything else, and validates the
+ *  descriptor. Parameters start at their defaults, sizes at default_size,
+ *  one thread. Returns NULL on failure. A path without '/' is taken relative
+ *  to the current directory, not searched for like a system library. */
+NCL_RT_API ncl_model *ncl_open(const char *so_path);
+
+/** Frees everything and unloads the library. NULL is ignored. */
+NCL_RT_API void ncl_close(ncl_model *m);
+
+/* --- What the model contains ---------------------------------------------*/
+
+/** The raw descriptor (model_abi.h) for full introspection: names, units,
+ *  dimensions and defaults of every variable and parameter. */
+NCL_RT_API const ncl_model_descriptor *ncl_descriptor(const ncl_model *m);
+/** Path the model was opened from. */
+NCL_RT_API const char *ncl_model_path(const ncl_model *m);
+/** Network name, or NULL on error. */
+NCL_RT_API const char *ncl_model_name(const ncl_model *m);
+/** Time step in seconds; 0 on error. */
+NCL_RT_API double ncl_dt(const ncl_model *m);
+/** Number of populations; -1 on error. */
+NCL_RT_API int32_t ncl_num_populations(const ncl_model *m);
+/** Name of population `i` (0-based), or NULL if out of range. */
+NCL_RT_API const char *ncl_population_name(const ncl_model *m, int32_t i);
+/** Current size of a population; -1 on error. */
+NCL_RT_API int64_t ncl_population_size(const ncl_model *m, const char *pop);
+
+/* --- Configuration (before or between runs) ------------------------------*/
+
+/** Sets a parameter in internal (SI) units, e.g. 2.5e-9 for 2.5 nA. Takes
+ *  effect from the next step; no re-initialisation is needed. */
+NCL_RT_API ncl_status ncl_set_param(ncl_model *m, const char *pop,
+                                    const char *name, double value);
+/** Sets a parameter from text: target is "POP.PARAM", value a quantity such
+ *  as "2.5nA", "-70 mV" or "3" (dimensionless parameters only). A dimensional
+ *  parameter given a bare number is an error asking for a unit. */
+NCL_RT_API ncl_status ncl_set_param_str(ncl_model *m, const char *target,
+                                        const char *value);
+/** Reads a parameter in internal (SI) units. */
+NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop,
+                                    const char *name, double *value);
+/** Changes a population's size (n >= 1). Discards the state: the next
+ *  ncl_run re-initialises unless ncl_init is called first. */
+NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
+/** Number of threads (1..1024, default 1). Results do not depend on it. */
+NCL_RT_API ncl_status ncl_set_threads(ncl_model *m, int32_t n);
+/** Current number of threads; -1 on error. */
+NCL_RT_API int32_t ncl_threads(const ncl_model *m);
+/** Steps per chunk: the interval between NaN checks and spike merges.
+ *  0 (the default) picks it from the network size. */
+NCL_RT_API ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps);
+/** Capacity of each thread's spike buffer, in spikes (0 = automatic). It is
+ *  raised to the largest neuron range of a thread, since one step of that
+ *  range may spike at once; a full buffer is drained, never lost. */
+NCL_RT_API ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity);
+
+/* --- Simulation ----------------------------------------------------------*/
+
+/** Allocates state (size reals per variable, refractory counters at 0),
+ *  runs the init kernels with `seed`, sets time to 0 and clears recorded
+ *  spikes and counts. ncl_run calls it with the model's default seed if it
+ *  was never called. */
+NCL_RT_API ncl_status ncl_init(ncl_model *m, uint64_t seed);
+/** Default seed of the model (from `simulate ... seed = S`); 0 on error. */
+NCL_RT_API uint64_t ncl_default_seed(const ncl_model *m);
+/** Default duration in seconds (from `simulate T`); 0 on error. */
+NCL_RT_API double ncl_default_duration(const ncl_model *m);
+/** Advances llround(seconds/dt) steps; repeated calls continue. On NaN/Inf
+ *  it stops after the chunk in which it happened, keeps the spikes recorded
+ *  so far and refuses further runs until ncl_init. */
+NCL_RT_API ncl_status ncl_run(ncl_model *m, double seconds);
+/** Advances exactly `steps` steps (>= 0). */
+NCL_RT_API ncl_status ncl_run_steps(ncl_model *m, int64_t steps);
+/** Steps simulated since ncl_init (time = steps * dt); -1 on error. */
+NCL_RT_API int64_t ncl_current_step(const ncl_model *m);
+
+/* --- Results -------------------------------------------------------------*/
+
+/** Spikes emitted by a population since ncl_init, recorded or not; -1 on
+ *  error. */
+NCL_RT_API int64_t ncl_spike_count(const ncl_model *m, const char *pop);
+/** Copies up to `capacity` recorded spikes, sorted by time then index:
+ *  times in seconds (step * dt), neuron indices. Either array may be NULL.
+ *  Returns the total number recorded (call with capacity 0 to size the
+ *  arrays), or -1 on error, e.g. when the population records no spikes. */
+NCL_RT_API int64_t ncl_get_spikes(const ncl_model *m, const char *pop,
+                                  double *times, int64_t *indices,
+                                  int64_t capacity);
+/** Copies up to `capacity` values of a state variable, converted to double
+ *  (internal units). Returns the population size, or -1 on error. */
+NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop,
+                                 const char *var, double *out,
+                                 int64_t capacity);
+/** Overwrites a state variable from `count` (= size) doubles in internal
+ *  units, e.g. to set a custom initial condition after ncl_init. */
+NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop,
+                                    const char *var, const double *values,
+                                    int64_t count);
+/** Wall-clock time of loading, initialising and simulating. */
+NCL_RT_API ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out);
+/** Writes P_spike_t.npy / P_spike_i.npy for every recorded population and
+ *  run.json into `dir` (created if missing). Each file is written to a
+ *  temporary name and renamed, so a failure never leaves a torn file. */
+NCL_RT_API ncl_status ncl_write_output(const ncl_model *m, const char *dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NCL_RUNTIME_H */

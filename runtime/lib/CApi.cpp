@@ -1,0 +1,525 @@
+//===- CApi.cpp - The C entry points of libnclrt --------------------------===//
+//
+// Every exported function is a thin shell: check pointers and names, call
+// into the C++ implementation, and convert any exception into a status code
+// plus a thread-local message. Nothing escapes across the C boundary, so a
+// C program embedding a model cannot be terminated by a C++ exception.
+//
+//===----------------------------------------------------------------------===//
+#include "Model.h"
+#include "ThreadPool.h"
+
+#include "ncl/DSL/Units.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <new>
+
+using namespace ncl::rt;
+
+namespace {
+
+thread_local std::string lastError;
+
+void setError(const char *msg) {
+  try {
+    lastError = msg;
+  } catch (...) {
+    // Out of memory while reporting: keep the previous message.
+  }
+}
+
+/// Runs `body`, turning exceptions into a status and ncl_last_error().
+template <typename F> ncl_status guarded(F &&body) {
+  try {
+    body();
+    return NCL_OK;
+  } catch (const Error &e) {
+    setError(e.what());
+    return e.code;
+  } catch (const std::bad_alloc &) {
+    setError("out of memory");
+    return NCL_ERROR_MEMORY;
+  } catch (const std::exception &e) {
+    setError(e.what());
+    return NCL_ERROR_ARGUMENT;
+  } catch (...) {
+    setError("unknown internal error");
+    return NCL_ERROR_ARGUMENT;
+  }
+}
+
+/// Like guarded, for functions that return a value or `fail` on error.
+template <typename T, typename F> T guardedValue(T fail, F &&body) {
+  T result = fail;
+  if (guarded([&] { result = body(); }) != NCL_OK)
+    return fail;
+  return result;
+}
+
+const ncl_model &need(const ncl_model *m) {
+  if (!m)
+    throw Error(NCL_ERROR_ARGUMENT, "NULL model handle");
+  return *m;
+}
+
+ncl_model &need(ncl_model *m) {
+  if (!m)
+    throw Error(NCL_ERROR_ARGUMENT, "NULL model handle");
+  return *m;
+}
+
+const char *needName(const char *s, const char *what) {
+  if (!s)
+    throw Error(NCL_ERROR_ARGUMENT, std::string("NULL ") + what + " name");
+  return s;
+}
+
+std::string join(const std::vector<std::string> &names) {
+  std::string out;
+  for (const std::string &n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+int paramIndex(const Population &pop, const char *name) {
+  needName(name, "parameter");
+  int q = pop.findParam(name);
+  if (q < 0)
+    throw Error(NCL_ERROR_NOT_FOUND,
+                "population '" + std::string(pop.info->name) +
+                    "' has no parameter '" + name + "'" +
+                    (pop.info->num_params
+                         ? "; its parameters are: " + pop.paramList()
+                         : "; it has no parameters"));
+  return q;
+}
+
+int varIndex(const Population &pop, const char *name) {
+  needName(name, "variable");
+  int v = pop.findVar(name);
+  if (v < 0)
+    throw Error(NCL_ERROR_NOT_FOUND,
+                "population '" + std::string(pop.info->name) +
+                    "' has no state variable '" + name + "'" +
+                    (pop.info->num_vars
+                         ? "; its variables are: " + pop.varList()
+                         : "; it has no state variables"));
+  return v;
+}
+
+void needState(const ncl_model &m) {
+  if (!m.initialized)
+    throw Error(NCL_ERROR_STATE,
+                "the model has no state yet; call ncl_init or ncl_run first");
+}
+
+/// "e.g. '2.5nA'": the parameter's own display unit when it has one.
+std::string unitExample(const std::string &number, const ncl_param_info &p,
+                        const ncl::units::Dimension &dim) {
+  if (p.unit && *p.unit)
+    return "'" + number + p.unit + "'";
+  return "'" + number + " " + dim.str() + "'";
+}
+
+} // namespace
+
+// --- Population and ncl_model helpers ---------------------------------------
+
+int Population::findParam(const std::string &name) const {
+  for (int32_t q = 0; q < info->num_params; ++q)
+    if (name == info->params[q].name)
+      return q;
+  return -1;
+}
+
+int Population::findVar(const std::string &name) const {
+  for (int32_t v = 0; v < info->num_vars; ++v)
+    if (name == info->vars[v].name)
+      return v;
+  return -1;
+}
+
+std::string Population::paramList() const {
+  std::vector<std::string> names;
+  for (int32_t q = 0; q < info->num_params; ++q)
+    names.push_back(info->params[q].name);
+  return join(names);
+}
+
+std::string Population::varList() const {
+  std::vector<std::string> names;
+  for (int32_t v = 0; v < info->num_vars; ++v)
+    names.push_back(info->vars[v].name);
+  return join(names);
+}
+
+ncl_model::ncl_model() = default;
+
+ncl_model::~ncl_model() {
+  // Threads and state first: they may point into the library's code.
+  pool.reset();
+  threadStates.clear();
+  pops.clear();
+  if (handle)
+    dlclose(handle);
+}
+
+int ncl_model::findPopulation(const std::string &name) const {
+  for (size_t p = 0; p < pops.size(); ++p)
+    if (name == pops[p].info->name)
+      return static_cast<int>(p);
+  return -1;
+}
+
+std::string ncl_model::populationList() const {
+  std::vector<std::string> names;
+  for (const Population &p : pops)
+    names.push_back(p.info->name);
+  return join(names);
+}
+
+const Population &ncl_model::population(const char *name) const {
+  needName(name, "population");
+  int p = findPopulation(name);
+  if (p < 0)
+    throw Error(NCL_ERROR_NOT_FOUND,
+                "model '" + std::string(desc->model_name ? desc->model_name
+                                                         : "") +
+                    "' has no population '" + name + "'" +
+                    (pops.empty() ? "; it has no populations"
+                                  : "; its populations are: " +
+                                        populationList()));
+  return pops[static_cast<size_t>(p)];
+}
+
+Population &ncl_model::population(const char *name) {
+  return const_cast<Population &>(
+      static_cast<const ncl_model *>(this)->population(name));
+}
+
+// --- C API -------------------------------------------------------------------
+
+extern "C" {
+
+const char *ncl_last_error(void) { return lastError.c_str(); }
+
+uint32_t ncl_runtime_abi_version(void) { return NCL_ABI_VERSION; }
+
+ncl_model *ncl_open(const char *so_path) {
+  ncl_model *result = nullptr;
+  guarded([&] { result = openModel(so_path).release(); });
+  return result;
+}
+
+void ncl_close(ncl_model *m) { delete m; }
+
+const ncl_model_descriptor *ncl_descriptor(const ncl_model *m) {
+  return guardedValue<const ncl_model_descriptor *>(
+      nullptr, [&] { return need(m).desc; });
+}
+
+const char *ncl_model_path(const ncl_model *m) {
+  return guardedValue<const char *>(nullptr,
+                                    [&] { return need(m).path.c_str(); });
+}
+
+const char *ncl_model_name(const ncl_model *m) {
+  return guardedValue<const char *>(nullptr, [&] {
+    const char *n = need(m).desc->model_name;
+    return n ? n : "";
+  });
+}
+
+double ncl_dt(const ncl_model *m) {
+  return guardedValue<double>(0.0, [&] { return need(m).desc->dt; });
+}
+
+int32_t ncl_num_populations(const ncl_model *m) {
+  return guardedValue<int32_t>(
+      -1, [&] { return static_cast<int32_t>(need(m).pops.size()); });
+}
+
+const char *ncl_population_name(const ncl_model *m, int32_t i) {
+  return guardedValue<const char *>(nullptr, [&]() -> const char * {
+    const ncl_model &mm = need(m);
+    if (i < 0 || static_cast<size_t>(i) >= mm.pops.size())
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "population index " + std::to_string(i) +
+                      " is out of range (the model has " +
+                      std::to_string(mm.pops.size()) + ")");
+    return mm.pops[static_cast<size_t>(i)].info->name;
+  });
+}
+
+int64_t ncl_population_size(const ncl_model *m, const char *pop) {
+  return guardedValue<int64_t>(
+      -1, [&] { return need(m).population(pop).size; });
+}
+
+ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name,
+                         double value) {
+  return guarded([&] {
+    Population &p = need(m).population(pop);
+    int q = paramIndex(p, name);
+    if (std::isnan(value))
+      throw Error(NCL_ERROR_ARGUMENT, "parameter " + std::string(pop) + "." +
+                                          name + " cannot be set to NaN");
+    p.params[static_cast<size_t>(q)] = value;
+  });
+}
+
+ncl_status ncl_set_param_str(ncl_model *m, const char *target,
+                             const char *value) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    const std::string t = needName(target, "parameter");
+    if (!value)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL value for " + t);
+    const size_t dot = t.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == t.size())
+      throw Error(NCL_ERROR_ARGUMENT, "expected POPULATION.PARAMETER, got '" +
+                                          t + "'");
+    const std::string popName = t.substr(0, dot), name = t.substr(dot + 1);
+    Population &p = mm.population(popName.c_str());
+    const int q = paramIndex(p, name.c_str());
+    const ncl_param_info &info = p.info->params[q];
+
+    std::string err;
+    auto parsed = ncl::units::parseQuantity(value, &err);
+    if (!parsed)
+      throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(value) +
+                                       "' as a value for " + t +
+                                       (err.empty() ? "" : ": " + err));
+    ncl::units::Dimension want;
+    for (size_t i = 0; i < want.exponents.size(); ++i)
+      want.exponents[i] = info.dim[i];
+    const ncl::units::Dimension &got = parsed->second;
+    if (got != want) {
+      // Suggest the number as the user wrote it, with the right unit.
+      const char *start = value;
+      while (*start == ' ' || *start == '\t')
+        ++start;
+      char *stop = nullptr;
+      std::strtod(start, &stop);
+      const std::string number(start, stop ? stop : start);
+      if (got.isDimensionless())
+        throw Error(NCL_ERROR_UNITS,
+                    t + " = '" + value + "' has no unit, but " + t +
+                        " is in " + want.str() + "; add a unit, e.g. " +
+                        unitExample(number.empty() ? "2" : number, info, want));
+      if (want.isDimensionless())
+        throw Error(NCL_ERROR_UNITS, t + " is dimensionless, but '" + value +
+                                         "' is in " + got.str() +
+                                         "; give a plain number");
+      throw Error(NCL_ERROR_UNITS,
+                  t + " is in " + want.str() + ", but '" + value + "' is in " +
+                      got.str() + "; use a unit such as " +
+                      unitExample(number.empty() ? "2" : number, info, want));
+    }
+    if (std::isnan(parsed->first))
+      throw Error(NCL_ERROR_ARGUMENT, t + " cannot be set to NaN");
+    p.params[static_cast<size_t>(q)] = parsed->first;
+  });
+}
+
+ncl_status ncl_get_param(const ncl_model *m, const char *pop, const char *name,
+                         double *value) {
+  return guarded([&] {
+    const Population &p = need(m).population(pop);
+    int q = paramIndex(p, name);
+    if (!value)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL output pointer");
+    *value = p.params[static_cast<size_t>(q)];
+  });
+}
+
+ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    Population &p = mm.population(pop);
+    if (n <= 0 || n > kMaxPopulationSize)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "size of population '" + std::string(pop) + "' must be 1.." +
+                      std::to_string(kMaxPopulationSize) + ", got " +
+                      std::to_string(n));
+    if (p.size == n)
+      return;
+    p.size = n;
+    mm.initialized = false;
+    mm.layoutDirty = true;
+  });
+}
+
+ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (n < 1 || n > kMaxThreads)
+      throw Error(NCL_ERROR_ARGUMENT, "number of threads must be 1.." +
+                                          std::to_string(kMaxThreads) +
+                                          ", got " + std::to_string(n));
+    if (mm.threads == n)
+      return;
+    mm.threads = n;
+    mm.layoutDirty = true;
+  });
+}
+
+int32_t ncl_threads(const ncl_model *m) {
+  return guardedValue<int32_t>(-1, [&] { return need(m).threads; });
+}
+
+ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (steps < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "chunk steps must be >= 0 (0: automatic)");
+    mm.chunkSteps = steps;
+  });
+}
+
+ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (capacity < 0 || capacity > (int64_t{1} << 32))
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "spike buffer capacity must be 0..2^32 (0: automatic)");
+    mm.spikeCapacity = capacity;
+    mm.layoutDirty = true;
+  });
+}
+
+ncl_status ncl_init(ncl_model *m, uint64_t seed) {
+  return guarded([&] { initModel(need(m), seed); });
+}
+
+uint64_t ncl_default_seed(const ncl_model *m) {
+  return guardedValue<uint64_t>(0, [&] { return need(m).desc->default_seed; });
+}
+
+double ncl_default_duration(const ncl_model *m) {
+  return guardedValue<double>(
+      0.0, [&] { return need(m).desc->default_duration; });
+}
+
+ncl_status ncl_run(ncl_model *m, double seconds) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (!std::isfinite(seconds) || seconds < 0)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "duration must be a finite number of seconds >= 0");
+    const double steps = std::nearbyint(seconds / mm.desc->dt);
+    if (steps > static_cast<double>(INT32_MAX))
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "a run of " + std::to_string(seconds) +
+                      " s is too many steps of dt = " +
+                      std::to_string(mm.desc->dt) + " s");
+    runModel(mm, std::llround(seconds / mm.desc->dt));
+  });
+}
+
+ncl_status ncl_run_steps(ncl_model *m, int64_t steps) {
+  return guarded([&] { runModel(need(m), steps); });
+}
+
+int64_t ncl_current_step(const ncl_model *m) {
+  return guardedValue<int64_t>(-1, [&] { return need(m).step; });
+}
+
+int64_t ncl_spike_count(const ncl_model *m, const char *pop) {
+  return guardedValue<int64_t>(
+      -1, [&] { return need(m).population(pop).spikeCount; });
+}
+
+int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times,
+                       int64_t *indices, int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const Population &p = mm.population(pop);
+    if (!p.info->record_spikes)
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "population '" + std::string(pop) +
+                      "' does not record its spikes (add it to `record "
+                      "spikes(...)` in the network)");
+    if (capacity < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
+    const int64_t n = static_cast<int64_t>(p.record.size());
+    const int64_t copy = std::min(n, capacity);
+    for (int64_t s = 0; s < copy; ++s) {
+      const Spike &sp = p.record[static_cast<size_t>(s)];
+      if (times)
+        times[s] = static_cast<double>(sp.step) * mm.desc->dt;
+      if (indices)
+        indices[s] = sp.index;
+    }
+    return n;
+  });
+}
+
+int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var,
+                      double *out, int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const Population &p = mm.population(pop);
+    const int v = varIndex(p, var);
+    if (capacity < 0 || (capacity > 0 && !out))
+      throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
+    needState(mm);
+    const int64_t copy = std::min(p.size, capacity);
+    const void *data = p.varPtrs[static_cast<size_t>(v)];
+    for (int64_t i = 0; i < copy; ++i)
+      out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
+                                        : static_cast<const double *>(data)[i];
+    return p.size;
+  });
+}
+
+ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
+                         const double *values, int64_t count) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    Population &p = mm.population(pop);
+    const int v = varIndex(p, var);
+    if (!values)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL values");
+    if (count != p.size)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "population '" + std::string(pop) + "' has " +
+                      std::to_string(p.size) + " neurons, got " +
+                      std::to_string(count) + " values");
+    needState(mm);
+    void *data = p.varPtrs[static_cast<size_t>(v)];
+    for (int64_t i = 0; i < count; ++i) {
+      if (mm.desc->real_bits == 32)
+        static_cast<float *>(data)[i] = static_cast<float>(values[i]);
+      else
+        static_cast<double *>(data)[i] = values[i];
+    }
+  });
+}
+
+ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out) {
+  return guarded([&] {
+    const ncl_model &mm = need(m);
+    if (!out)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL output pointer");
+    out->load_s = mm.loadSeconds;
+    out->init_s = mm.initSeconds;
+    out->simulate_s = mm.simulateSeconds;
+  });
+}
+
+ncl_status ncl_write_output(const ncl_model *m, const char *dir) {
+  return guarded([&] {
+    const ncl_model &mm = need(m);
+    if (!dir || !*dir)
+      throw Error(NCL_ERROR_ARGUMENT, "no output directory given");
+    writeOutput(mm, dir);
+  });
+}
+
+} // extern "C"

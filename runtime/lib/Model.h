@@ -1,0 +1,155 @@
+//===- Model.h - Internal state of a loaded NCL model -----------*- C++ -*-===//
+//
+// The C API hands out `ncl_model *`; this is what it points to. Everything
+// here is private to libnclrt: the loader fills in the descriptor view, the
+// simulator owns state arrays, spike records and the thread pool, and the
+// output writer reads them. Errors travel as ncl::rt::Error exceptions inside
+// the library and become status codes at the C boundary (CApi.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_RUNTIME_LIB_MODEL_H
+#define NCL_RUNTIME_LIB_MODEL_H
+
+#include "ncl/runtime.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ncl::rt {
+
+class ThreadPool;
+
+/// Limits that keep index arithmetic in int64 (size * threads < 2^63).
+constexpr int64_t kMaxPopulationSize = int64_t{1} << 40;
+constexpr int32_t kMaxThreads = 1024;
+
+/// A failure with a message meant for the user and the status to return.
+struct Error : std::runtime_error {
+  Error(ncl_status code, const std::string &msg)
+      : std::runtime_error(msg), code(code) {}
+  ncl_status code;
+};
+
+/// One recorded spike: the step index at which it is stored (a spike found
+/// while integrating step n is stored as n+1) and the neuron index. Ordering
+/// by (step, index) is the output order.
+struct Spike {
+  int64_t step;
+  int64_t index;
+  bool operator<(const Spike &o) const {
+    return step < o.step || (step == o.step && index < o.index);
+  }
+  bool operator==(const Spike &o) const {
+    return step == o.step && index == o.index;
+  }
+};
+
+/// Cache-line aligned, zero-initialised raw storage for a state array, so
+/// generated vector code gets aligned loads.
+class AlignedArray {
+public:
+  AlignedArray() = default;
+  explicit AlignedArray(size_t bytes);
+  void *data() const { return ptr_.get(); }
+  size_t bytes() const { return bytes_; }
+
+private:
+  struct Free {
+    void operator()(void *p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> ptr_;
+  size_t bytes_ = 0;
+};
+
+/// A population as the runtime sees it: the descriptor entry plus the
+/// values this run uses (size, parameters) and its state.
+struct Population {
+  const ncl_population_info *info = nullptr;
+  int64_t size = 0;
+  std::vector<double> params;
+  std::vector<AlignedArray> vars;
+  std::vector<void *> varPtrs;
+  AlignedArray refractory; // int32 per neuron
+  int64_t spikeCount = 0;  // emitted since init, recorded or not
+  std::vector<Spike> record;
+
+  int findParam(const std::string &name) const;
+  int findVar(const std::string &name) const;
+  /// "a, b, c" of parameter or variable names, for error messages.
+  std::string paramList() const;
+  std::string varList() const;
+};
+
+/// Per-thread scratch: its neuron range in every population and its own
+/// spike buffer, so threads never share a write target.
+struct ThreadState {
+  std::vector<int64_t> begin, end; // per population
+  std::vector<int64_t> spikeStep, spikeIndex;
+  std::vector<std::vector<Spike>> chunkSpikes; // per population, this chunk
+  std::vector<int64_t> chunkCounts;            // per population, this chunk
+  std::string error;
+  ncl_status errorCode = NCL_OK;
+  // First non-finite value found in this thread's ranges after a chunk.
+  int badPop = -1, badVar = -1;
+  int64_t badIndex = -1;
+  double badValue = 0;
+};
+
+} // namespace ncl::rt
+
+/// The opaque handle of the C API.
+struct ncl_model {
+  ncl_model();
+  ~ncl_model();
+
+  std::string path;
+  void *handle = nullptr;
+  const ncl_model_descriptor *desc = nullptr;
+  std::vector<ncl::rt::Population> pops;
+
+  int32_t threads = 1;
+  int64_t chunkSteps = 0;    // 0: automatic
+  int64_t spikeCapacity = 0; // 0: automatic
+  bool initialized = false;
+  bool layoutDirty = true; // threads, sizes or buffer capacity changed
+  uint64_t seed = 0;
+  int64_t step = 0;
+  std::string failure; // set once a run failed; cleared by init
+
+  double loadSeconds = 0, initSeconds = 0, simulateSeconds = 0;
+
+  std::unique_ptr<ncl::rt::ThreadPool> pool;
+  std::vector<ncl::rt::ThreadState> threadStates;
+
+  int findPopulation(const std::string &name) const;
+  /// Throws NOT_FOUND listing the known populations.
+  ncl::rt::Population &population(const char *name);
+  const ncl::rt::Population &population(const char *name) const;
+  std::string populationList() const;
+};
+
+namespace ncl::rt {
+
+/// Opens and validates a model library (Loader.cpp).
+std::unique_ptr<ncl_model> openModel(const char *path);
+
+/// Allocates state and runs the init kernels (Simulator.cpp).
+void initModel(ncl_model &m, uint64_t seed);
+/// Advances `steps` steps in chunks on the thread pool (Simulator.cpp).
+void runModel(ncl_model &m, int64_t steps);
+/// Rebuilds the partition and thread states for m.threads (Simulator.cpp).
+void configureThreads(ncl_model &m);
+
+/// Writes the spike .npy files and run.json into `dir` (Output.cpp).
+void writeOutput(const ncl_model &m, const std::string &dir);
+
+/// Seconds on a monotonic clock.
+double now();
+
+} // namespace ncl::rt
+
+#endif // NCL_RUNTIME_LIB_MODEL_H

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""check_output.py - ncl-run's output files, as numpy and json read them.
+
+Usage: check_output.py NCL_RUN FAKE_MODEL_SO WORKDIR
+
+Runs ncl-run on the hand-written fake model (neuron i spikes every i+2
+steps, dt = 0.1 ms) and checks the contract of docs/runtime.md from the
+user's side: np.load reads P_spike_t.npy / P_spike_i.npy with the right
+dtypes and values, sorted by time then index, and run.json has every key.
+Then a run that hits NaN must still leave its partial output behind.
+Exits 77 (ctest SKIP_RETURN_CODE) when numpy is not installed.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    print("numpy is not installed; skipping")
+    sys.exit(77)
+
+
+def expected(size, steps):
+    steps_idx = [(s, i) for s in range(1, steps + 1) for i in range(size)
+                 if s % (i + 2) == 0]
+    t = np.array([s for s, _ in steps_idx], dtype=np.float64) * 1e-4
+    i = np.array([i for _, i in steps_idx], dtype=np.int64)
+    return t, i
+
+
+def run(ncl_run, *args):
+    p = subprocess.run([ncl_run, *args], capture_output=True, text=True)
+    print("$ ncl-run", " ".join(args))
+    print(p.stdout, p.stderr, sep="")
+    return p
+
+
+def main():
+    ncl_run, model, work = sys.argv[1:4]
+    shutil.rmtree(work, ignore_errors=True)
+
+    # A normal run: 20 ms with 3 threads and a resized P.
+    out = os.path.join(work, "ok")
+    p = run(ncl_run, model, "--time", "20ms", "--threads", "3", "--size",
+            "P=50", "--set", "P.I=1nA", "--seed", "123", "--out", out)
+    assert p.returncode == 0, p.returncode
+    assert "Fake" in p.stdout and "neuron updates/s" in p.stdout
+    t = np.load(os.path.join(out, "P_spike_t.npy"))
+    i = np.load(os.path.join(out, "P_spike_i.npy"))
+    assert t.dtype == np.float64 and t.ndim == 1, (t.dtype, t.shape)
+    assert i.dtype == np.int64 and i.ndim == 1, (i.dtype, i.shape)
+    want_t, want_i = expected(50, 200)
+    assert np.array_equal(t, want_t) and np.array_equal(i, want_i)
+    order = np.lexsort((i, t))
+    assert np.array_equal(order, np.arange(len(t))), "not sorted"
+    assert not os.path.exists(os.path.join(out, "Q_spike_t.npy"))
+
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f)
+    keys = {"model", "source", "abi_version", "precision", "dt", "steps",
+            "duration", "seed", "threads", "populations", "timings"}
+    assert set(meta) == keys, sorted(meta)
+    assert meta["model"] == "Fake" and meta["abi_version"] == 1
+    assert meta["precision"] == 64 and meta["dt"] == 1e-4
+    assert meta["steps"] == 200 and meta["seed"] == 123
+    assert meta["threads"] == 3
+    assert abs(meta["duration"] - 0.02) < 1e-12
+    P = meta["populations"]["P"]
+    assert set(P) == {"neuron", "size", "spikes", "rate_hz"}
+    assert P["neuron"] == "Fake" and P["size"] == 50
+    assert P["spikes"] == len(t)
+    assert abs(P["rate_hz"] - len(t) / (50 * 0.02)) < 1e-9
+    Q = meta["populations"]["Q"]
+    assert Q["spikes"] == sum(200 // (k + 2) for k in range(5))
+    assert set(meta["timings"]) == {"load_s", "init_s", "simulate_s"}
+
+    # A run that becomes NaN: exit 1, one error line, partial output kept.
+    out = os.path.join(work, "nan")
+    p = run(ncl_run, model, "--set", "P.nan_step=50", "--quiet", "--out", out)
+    assert p.returncode == 1, p.returncode
+    assert p.stderr.startswith("ncl-run: error: population 'P': variable 'v' "
+                               "of neuron 3 became NaN"), p.stderr
+    t = np.load(os.path.join(out, "P_spike_t.npy"))
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f)
+    assert len(t) > 0 and meta["populations"]["P"]["spikes"] == len(t)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
