@@ -1,0 +1,37 @@
+//===- CPUTarget.h - LLVM dialect to a loadable shared library --*- C++ -*-===//
+//
+// The last stage on the CPU: translate to LLVM IR, add the C-ABI kernel
+// entry points and the `ncl_model` descriptor (runtime/include/ncl/
+// model_abi.h), optimise for the host CPU, emit an object in-process and
+// link it with lld into a shared library. No external tool is spawned.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_COMPILER_CPUTARGET_H
+#define NCL_COMPILER_CPUTARGET_H
+
+#include "ncl/DSL/Sema.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace llvm {
+class raw_ostream;
+}
+
+namespace ncl {
+
+struct LibraryInfo {
+  std::string sourceFile;
+  unsigned realBits = 64;
+};
+
+/// Translates `module` (in the LLVM dialect) and adds the descriptor. With
+/// `llvmOut`, prints the optimised LLVM IR there instead of writing `path`.
+bool emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network, const LibraryInfo &info,
+                       const std::string &path, std::string &error,
+                       llvm::raw_ostream *llvmOut = nullptr);
+
+} // namespace ncl
+
+#endif

@@ -1,0 +1,23 @@
+//===- MLIRGen.h - Checked AST to the ncl dialect ---------------*- C++ -*-===//
+#ifndef NCL_COMPILER_MLIRGEN_H
+#define NCL_COMPILER_MLIRGEN_H
+
+#include "ncl/DSL/Sema.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace ncl {
+
+struct CodegenOptions {
+  unsigned realBits = 64; ///< precision of state and arithmetic: 32 or 64
+};
+
+/// Emits one ncl.population per population of `network`. The module must
+/// have passed Sema; MLIRGen reports nothing itself.
+mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const NetworkModel &network,
+                                          const CodegenOptions &options);
+
+} // namespace ncl
+
+#endif

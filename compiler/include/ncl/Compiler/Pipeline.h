@@ -1,0 +1,33 @@
+//===- Pipeline.h - The named pass pipelines nclc runs ----------*- C++ -*-===//
+//
+// `nclc` and `ncl-opt --ncl-to-llvm` run the same pipeline, so a lit test of
+// the pipeline tests exactly what users get.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_COMPILER_PIPELINE_H
+#define NCL_COMPILER_PIPELINE_H
+
+namespace mlir {
+class DialectRegistry;
+class OpPassManager;
+} // namespace mlir
+
+namespace ncl {
+
+/// ncl dialect -> loops on memrefs (target independent): integrate, lower
+/// populations to loops, clean up and hoist loop-invariant work.
+void buildNclToLoopsPipeline(mlir::OpPassManager &pm);
+
+/// Loops -> LLVM dialect (CPU): everything above, then the standard
+/// conversions, with math.expm1 through libm for full precision.
+void buildNclToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Registers `ncl-to-loops-pipeline` and `ncl-to-llvm` with the pass registry.
+void registerNclPipelines();
+
+/// The dialects (and their LLVM translation interfaces) the pipelines use.
+void registerNclDialects(mlir::DialectRegistry &registry);
+
+} // namespace ncl
+
+#endif

@@ -1,0 +1,50 @@
+//===- Passes.td - Conversions out of the ncl dialect ------*- tablegen -*-===//
+#ifndef NCL_CONVERSION_PASSES_TD
+#define NCL_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
+  let summary = "Lower populations to loops over steps and neurons on memrefs";
+  let description = [{
+    Each `ncl.population @P` becomes two functions with the kernel ABI of
+    runtime/include/ncl/model_abi.h: `ncl_P_init` (initial state of neurons
+    [begin, end)) and `ncl_P_update` (up to `num_steps` steps of [begin, end);
+    it stops early at a step boundary when a recorded population's spike
+    buffer could overflow, and reports steps done and spikes emitted).
+    Parameters are loaded once per call, before the loops. `ncl.exp_euler`
+    is expanded with `math.exp` / `math.expm1`. Run after `ncl-integrate`.
+
+    Before:
+
+    ```mlir
+    ncl.population @P {...} init {...} step {
+      %v = ncl.state_read "v" : f64
+      %tau = ncl.param "tau" [0] : f64
+      ...
+      ncl.state_write "v", %v2 : f64
+    }
+    ```
+
+    After (abridged):
+
+    ```mlir
+    func.func @ncl_P_update(%params: memref<?xf64>, %v: memref<?xf64>,
+        %refractory_until: memref<?xi32>, ...) {
+      %tau = memref.load %params[%c0] : memref<?xf64>
+      %r:2 = scf.while ... {            // steps
+        scf.for %i = %begin to %end ... { // neurons
+          %x = memref.load %v[%i] : memref<?xf64>
+          ...
+          memref.store %x2, %v[%i] : memref<?xf64>
+        }
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+                           "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+#endif // NCL_CONVERSION_PASSES_TD

@@ -1,0 +1,304 @@
+//===- NclToLoops.cpp - Populations to loops over steps and neurons -------===//
+//
+// Builds the two kernels of every population (see ConvertNclToLoops in
+// Passes.td). The per-neuron program of the `step` region is cloned into
+// the neuron loop, with the ncl ops that remain after ncl-integrate
+// replaced by memref accesses and selects. Everything is branch-free except
+// the append to a recorded population's spike buffer, so unrecorded
+// populations vectorise.
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Conversion/Passes.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ncl {
+#define GEN_PASS_DEF_CONVERTNCLTOLOOPS
+#include "ncl/Conversion/Passes.h.inc"
+} // namespace mlir::ncl
+
+using namespace mlir;
+using namespace mlir::ncl;
+
+//===----------------------------------------------------------------------===//
+// ncl.exp_euler
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// x*e^z + a*dt*phi(z), z = b*dt, phi(z) = expm1(z)/z (1 + z/2 near 0, where
+/// the quotient loses digits; the cut keeps the error below the type's eps).
+struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ExpEulerOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type type = op.getType();
+    auto cst = [&](double v) {
+      return arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(type, v));
+    };
+    bool single = type.isF32();
+    Value dt = cst(op.getDt().convertToDouble());
+    Value z = arith::MulFOp::create(rewriter, loc, op.getB(), dt);
+    Value ez = math::ExpOp::create(rewriter, loc, z);
+    Value em1 = math::ExpM1Op::create(rewriter, loc, z);
+    Value quotient = arith::DivFOp::create(rewriter, loc, em1, z);
+    Value series = arith::AddFOp::create(
+        rewriter, loc, cst(1.0), arith::MulFOp::create(rewriter, loc, z, cst(0.5)));
+    Value absz = math::AbsFOp::create(rewriter, loc, z);
+    Value small = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT, absz,
+                                        cst(single ? 1e-4 : 1e-8));
+    Value phi = arith::SelectOp::create(rewriter, loc, small, series, quotient);
+    Value drive = arith::MulFOp::create(rewriter, loc,
+                                        arith::MulFOp::create(rewriter, loc, op.getA(), dt), phi);
+    Value decay = arith::MulFOp::create(rewriter, loc, op.getX(), ez);
+    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, decay, drive);
+    return success();
+  }
+};
+} // namespace
+
+void mlir::ncl::populateExpEulerLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<ExpEulerLowering>(patterns.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class PopulationLowering {
+public:
+  PopulationLowering(PopulationOp pop, OpBuilder &builder)
+      : pop(pop), b(builder), loc(pop.getLoc()), ctx(pop.getContext()) {
+    realType = Float64Type::get(ctx);
+    pop.walk([&](StateWriteOp w) { realType = w.getValue().getType(); });
+    for (auto [i, name] : llvm::enumerate(pop.getStateVars()))
+      varIndex[cast<StringAttr>(name).getValue()] = i;
+  }
+
+  LogicalResult lower() {
+    buildInit();
+    return buildUpdate();
+  }
+
+private:
+  MemRefType dyn(Type t) { return MemRefType::get({ShapedType::kDynamic}, t); }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// params, vars..., refractory_until
+  SmallVector<Type> commonArgs() {
+    SmallVector<Type> types{dyn(b.getF64Type())};
+    for (size_t i = 0; i < varIndex.size(); ++i)
+      types.push_back(dyn(realType));
+    types.push_back(dyn(b.getI32Type()));
+    return types;
+  }
+
+  func::FuncOp makeFunc(StringRef suffix, ArrayRef<Type> args) {
+    auto type = FunctionType::get(ctx, args, {});
+    auto f = func::FuncOp::create(b, loc, ("ncl_" + pop.getSymName() + "_" + suffix).str(), type);
+    f.addEntryBlock();
+    return f;
+  }
+
+  /// Loads every parameter used in `region` once, at the current point.
+  void loadParams(Region &region, Value params) {
+    region.walk([&](ParamOp p) {
+      Value v = memref::LoadOp::create(b, loc, params, ValueRange{index(p.getIndex())});
+      if (p.getType() != v.getType())
+        v = arith::TruncFOp::create(b, loc, p.getType(), v);
+      mapping.map(p.getResult(), v);
+    });
+  }
+
+  void buildInit() {
+    SmallVector<Type> args = commonArgs();
+    args.append({b.getIndexType(), b.getIndexType()});
+    func::FuncOp f = makeFunc("init", args);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    Block &entry = f.front();
+    Value params = entry.getArgument(0), refr = entry.getArgument(varIndex.size() + 1);
+    Value begin = entry.getArgument(varIndex.size() + 2), end = entry.getArgument(varIndex.size() + 3);
+    mapping.clear();
+    loadParams(pop.getInit(), params);
+    Value zero32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+    scf::ForOp::create(b, loc, begin, end, index(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         for (Operation &op : pop.getInit().front()) {
+                           if (isa<ParamOp>(op))
+                             continue;
+                           if (auto w = dyn_cast<StateWriteOp>(op)) {
+                             Value var = entry.getArgument(1 + varIndex[w.getVar()]);
+                             memref::StoreOp::create(b, loc, mapping.lookup(w.getValue()), var, ValueRange{i});
+                             continue;
+                           }
+                           b.clone(op, mapping);
+                         }
+                         memref::StoreOp::create(b, loc, zero32, refr, ValueRange{i});
+                         scf::YieldOp::create(b, loc);
+                       });
+    func::ReturnOp::create(b, loc);
+  }
+
+  LogicalResult buildUpdate() {
+    SmallVector<Type> args = commonArgs();
+    Type idx = b.getIndexType(), i64 = b.getI64Type();
+    args.append({dyn(i64), dyn(i64), idx, idx, i64, idx, idx, MemRefType::get({2}, i64)});
+    func::FuncOp f = makeFunc("update", args);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    Block &entry = f.front();
+    unsigned nv = varIndex.size();
+    Value params = entry.getArgument(0), refr = entry.getArgument(nv + 1);
+    Value spikeStep = entry.getArgument(nv + 2), spikeIndex = entry.getArgument(nv + 3);
+    Value begin = entry.getArgument(nv + 4), end = entry.getArgument(nv + 5);
+    Value firstStep = entry.getArgument(nv + 6), numSteps = entry.getArgument(nv + 7);
+    Value capacity = entry.getArgument(nv + 8), out = entry.getArgument(nv + 9);
+    bool record = pop.getRecordSpikes();
+
+    mapping.clear();
+    loadParams(pop.getStep(), params);
+    Value width = arith::SubIOp::create(b, loc, end, begin);
+    Value c0 = index(0), c1 = index(1);
+    Value dtConst = arith::ConstantOp::create(b, loc, b.getFloatAttr(realType, pop.getDt().convertToDouble()));
+
+    auto loop = scf::WhileOp::create(
+        b, loc, TypeRange{idx, idx}, ValueRange{c0, c0},
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iter[0], numSteps);
+          if (record) {
+            // Stop at a step boundary rather than overflow the buffer.
+            Value need = arith::AddIOp::create(b, loc, iter[1], width);
+            Value room = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, need, capacity);
+            more = arith::AndIOp::create(b, loc, more, room);
+          }
+          scf::ConditionOp::create(b, loc, more, iter);
+        },
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value s = iter[0];
+          Value step = arith::AddIOp::create(b, loc, firstStep,
+                                             arith::IndexCastOp::create(b, loc, i64, s));
+          Value nextStep = arith::AddIOp::create(b, loc, step, arith::ConstantIntOp::create(b, loc, i64, 1));
+          auto neurons = scf::ForOp::create(
+              b, loc, begin, end, c1, ValueRange{iter[1]},
+              [&](OpBuilder &, Location, Value i, ValueRange count) {
+                Value c = emitNeuron(entry, i, step, nextStep, dtConst, count[0], record, spikeStep,
+                                     spikeIndex, refr);
+                scf::YieldOp::create(b, loc, c);
+              });
+          Value s1 = arith::AddIOp::create(b, loc, s, c1);
+          scf::YieldOp::create(b, loc, ValueRange{s1, neurons.getResult(0)});
+        });
+    Value count = arith::IndexCastOp::create(b, loc, i64, loop.getResult(1));
+    Value done = arith::IndexCastOp::create(b, loc, i64, loop.getResult(0));
+    memref::StoreOp::create(b, loc, count, out, ValueRange{c0});
+    memref::StoreOp::create(b, loc, done, out, ValueRange{c1});
+    func::ReturnOp::create(b, loc);
+    return failure(failed);
+  }
+
+  /// One neuron, one step; returns the updated spike count.
+  Value emitNeuron(Block &entry, Value i, Value step, Value nextStep, Value dt, Value count,
+                   bool record, Value spikeStep, Value spikeIndex, Value refr) {
+    Value refractoryUntil, isRefractory;
+    auto refractory = [&]() {
+      if (!isRefractory) {
+        refractoryUntil = arith::ExtSIOp::create(
+            b, loc, b.getI64Type(), memref::LoadOp::create(b, loc, refr, ValueRange{i}));
+        isRefractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step);
+      }
+      return isRefractory;
+    };
+    for (Operation &op : pop.getStep().front()) {
+      if (isa<ParamOp>(op))
+        continue;
+      if (auto r = dyn_cast<StateReadOp>(op)) {
+        Value var = entry.getArgument(1 + varIndex[r.getVar()]);
+        mapping.map(r.getResult(), memref::LoadOp::create(b, loc, var, ValueRange{i}));
+      } else if (auto w = dyn_cast<StateWriteOp>(op)) {
+        Value var = entry.getArgument(1 + varIndex[w.getVar()]);
+        memref::StoreOp::create(b, loc, mapping.lookup(w.getValue()), var, ValueRange{i});
+      } else if (auto r = dyn_cast<IsRefractoryOp>(op)) {
+        mapping.map(r.getResult(), refractory());
+      } else if (auto t = dyn_cast<ThresholdOp>(op)) {
+        Value notRefractory = arith::XOrIOp::create(
+            b, loc, refractory(), arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+        Value fired = arith::AndIOp::create(b, loc, mapping.lookup(t.getCondition()), notRefractory);
+        mapping.map(t.getFired(), fired);
+        if (record) {
+          Value slot = count;
+          scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
+            memref::StoreOp::create(b, loc, nextStep, spikeStep, ValueRange{slot});
+            Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+            memref::StoreOp::create(b, loc, i64, spikeIndex, ValueRange{slot});
+            scf::YieldOp::create(b, loc);
+          });
+        }
+        Value inc = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(), arith::ExtUIOp::create(b, loc, b.getI64Type(), fired));
+        count = arith::AddIOp::create(b, loc, count, inc);
+      } else if (auto r = dyn_cast<ResetOp>(op)) {
+        mapping.map(r.getResult(),
+                    arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()),
+                                            mapping.lookup(r.getResetValue()),
+                                            mapping.lookup(r.getValue())));
+      } else if (auto r = dyn_cast<RefractoryOp>(op)) {
+        // Free again at the step starting duration (rounded to steps) after t + dt.
+        Value steps = arith::DivFOp::create(b, loc, mapping.lookup(r.getDuration()), dt);
+        Value rounded = math::RoundEvenOp::create(b, loc, steps);
+        Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded);
+        Value until = arith::AddIOp::create(b, loc, nextStep, n);
+        refractory();
+        Value next = arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()), until, refractoryUntil);
+        memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI32Type(), next), refr,
+                                ValueRange{i});
+      } else if (isa<OdeOp>(op)) {
+        op.emitOpError("must be integrated before ncl-to-loops; run ncl-integrate first");
+        failed = true;
+      } else {
+        b.clone(op, mapping);
+      }
+    }
+    return count;
+  }
+
+  PopulationOp pop;
+  OpBuilder &b;
+  Location loc;
+  MLIRContext *ctx;
+  Type realType;
+  llvm::StringMap<unsigned> varIndex;
+  IRMapping mapping;
+  bool failed = false;
+};
+
+struct ConvertNclToLoopsPass
+    : public mlir::ncl::impl::ConvertNclToLoopsBase<ConvertNclToLoopsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<PopulationOp> pops(module.getOps<PopulationOp>());
+    OpBuilder builder(module.getContext());
+    for (PopulationOp pop : pops) {
+      builder.setInsertionPoint(pop);
+      PopulationLowering lowering(pop, builder);
+      if (failed(lowering.lower()))
+        return signalPassFailure();
+      pop.erase();
+    }
+    RewritePatternSet patterns(&getContext());
+    populateExpEulerLoweringPatterns(patterns);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,225 @@
+//===- MLIRGen.cpp - Checked AST to the ncl dialect -----------------------===//
+//
+// Writes each population's per-neuron program: an `init` region with the
+// initial values and a `step` region in the order of docs/semantics.md
+// (integrate ODEs from start-of-step values, test the threshold on the new
+// state, reset in order, start the refractory period). Units are already
+// folded into literals by Sema, so this emits plain SI arithmetic.
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Compiler/MLIRGen.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace ::ncl;
+using namespace ::ncl::ast;
+
+namespace {
+
+class MLIRGenImpl {
+public:
+  MLIRGenImpl(MLIRContext &context, const CodegenOptions &options)
+      : builder(&context), realType(options.realBits == 32 ? Type(builder.getF32Type())
+                                                           : Type(builder.getF64Type())) {}
+
+  OwningOpRef<ModuleOp> gen(const NetworkModel &net) {
+    auto module = ModuleOp::create(loc(net.decl->loc));
+    module->setAttr("ncl.network", builder.getStringAttr(net.decl->name));
+    builder.setInsertionPointToEnd(module.getBody());
+    for (const PopulationModel &pop : net.populations)
+      genPopulation(pop, net.dt);
+    return module;
+  }
+
+private:
+  Location loc(const SourceLoc &l) {
+    if (!l.isValid())
+      return builder.getUnknownLoc();
+    return FileLineColLoc::get(builder.getStringAttr(l.file ? *l.file : "<unknown>"), l.line,
+                               l.column);
+  }
+
+  Value constant(double v, Location l) {
+    return arith::ConstantOp::create(builder, l, builder.getFloatAttr(realType, v));
+  }
+
+  void genPopulation(const PopulationModel &pop, double dt) {
+    const NeuronDecl &n = *pop.neuron;
+    SmallVector<StringRef> vars;
+    for (auto &s : n.state)
+      vars.push_back(s.name);
+    auto op = mlir::ncl::PopulationOp::create(
+        builder, loc(pop.decl->loc), builder.getStringAttr(pop.decl->name),
+        builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
+        builder.getF64FloatAttr(dt), builder.getStrArrayAttr(vars),
+        builder.getI64IntegerAttr(static_cast<int64_t>(pop.parameters.size())),
+        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr());
+    OpBuilder::InsertionGuard guard(builder);
+
+    // init: parameters, then each initial value in declaration order.
+    builder.setInsertionPointToStart(&op.getInit().emplaceBlock());
+    env.clear();
+    declareParams(pop);
+    for (auto &s : n.state)
+      mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, gen(*s.value));
+
+    // step
+    builder.setInsertionPointToStart(&op.getStep().emplaceBlock());
+    env.clear();
+    declareParams(pop);
+    std::map<std::string, Value> start;
+    for (auto &s : n.state)
+      env[s.name] = start[s.name] = mlir::ncl::StateReadOp::create(builder, loc(s.loc), realType, s.name);
+
+    // 1. Every ODE sees the state at the start of the step.
+    std::map<std::string, Value> current = start;
+    for (auto &ode : n.odes) {
+      Location l = loc(ode.loc);
+      auto odeOp = mlir::ncl::OdeOp::create(builder, l, realType, ode.variable, start[ode.variable],
+                                      ode.unlessRefractory);
+      Block &body = odeOp.getRhs().emplaceBlock();
+      Value x = body.addArgument(realType, l);
+      OpBuilder::InsertionGuard inner(builder);
+      builder.setInsertionPointToStart(&body);
+      Value saved = env[ode.variable];
+      env[ode.variable] = x;
+      mlir::ncl::YieldOp::create(builder, l, gen(*ode.rhs));
+      env[ode.variable] = saved;
+      current[ode.variable] = odeOp.getResult();
+    }
+    for (auto &kv : current)
+      env[kv.first] = kv.second;
+
+    // 2. Threshold on the new state; 3. resets in order; 4. refractoriness.
+    if (n.spikeCondition) {
+      Location l = loc(n.spikeLoc);
+      Value fired = mlir::ncl::ThresholdOp::create(builder, l, builder.getI1Type(), gen(*n.spikeCondition));
+      for (auto &a : n.reset) {
+        Location al = loc(a.loc);
+        Value old = env[a.variable], value = gen(*a.value);
+        if (a.op == "+=")
+          value = arith::AddFOp::create(builder, al, old, value);
+        else if (a.op == "-=")
+          value = arith::SubFOp::create(builder, al, old, value);
+        else if (a.op == "*=")
+          value = arith::MulFOp::create(builder, al, old, value);
+        else if (a.op == "/=")
+          value = arith::DivFOp::create(builder, al, old, value);
+        env[a.variable] = mlir::ncl::ResetOp::create(builder, al, realType, fired, old, value);
+      }
+      if (n.refractory)
+        mlir::ncl::RefractoryOp::create(builder, loc(n.refractoryLoc), fired, gen(*n.refractory));
+    }
+    for (auto &s : n.state)
+      mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
+  }
+
+  void declareParams(const PopulationModel &pop) {
+    const NeuronDecl &n = *pop.neuron;
+    for (auto [i, p] : llvm::enumerate(pop.parameters)) {
+      SourceLoc at = n.loc;
+      for (auto &d : n.parameters)
+        if (d.name == p.name)
+          at = d.loc;
+      for (auto &d : n.inputs)
+        if (d.name == p.name)
+          at = d.loc;
+      env[p.name] = mlir::ncl::ParamOp::create(builder, loc(at), realType, p.name,
+                                         static_cast<int64_t>(i));
+    }
+  }
+
+  Value gen(const Expr &e) {
+    Location l = loc(e.getLoc());
+    switch (e.getKind()) {
+    case Expr::Kind::Number:
+      return constant(static_cast<const NumberExpr &>(e).value, l);
+    case Expr::Kind::Name: {
+      auto &n = static_cast<const NameExpr &>(e);
+      if (n.resolution == NameExpr::Resolution::Unit)
+        return constant(n.unitScale, l);
+      return env.at(n.name);
+    }
+    case Expr::Kind::Unary: {
+      auto &u = static_cast<const UnaryExpr &>(e);
+      Value v = gen(*u.operand);
+      if (u.op == "not")
+        return arith::XOrIOp::create(builder, l, v,
+                                     arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
+      if (u.op == "-")
+        return arith::NegFOp::create(builder, l, v);
+      return v;
+    }
+    case Expr::Kind::Binary: {
+      auto &bin = static_cast<const BinaryExpr &>(e);
+      if (bin.op == "**")
+        return power(bin, l);
+      Value lhs = gen(*bin.lhs), rhs = gen(*bin.rhs);
+      const std::string &op = bin.op;
+      if (op == "+") return arith::AddFOp::create(builder, l, lhs, rhs);
+      if (op == "-") return arith::SubFOp::create(builder, l, lhs, rhs);
+      if (op == "*") return arith::MulFOp::create(builder, l, lhs, rhs);
+      if (op == "/") return arith::DivFOp::create(builder, l, lhs, rhs);
+      if (op == "and") return arith::AndIOp::create(builder, l, lhs, rhs);
+      if (op == "or") return arith::OrIOp::create(builder, l, lhs, rhs);
+      static const std::map<std::string, arith::CmpFPredicate> predicates = {
+          {"<", arith::CmpFPredicate::OLT}, {"<=", arith::CmpFPredicate::OLE},
+          {">", arith::CmpFPredicate::OGT}, {">=", arith::CmpFPredicate::OGE},
+          {"==", arith::CmpFPredicate::OEQ}, {"!=", arith::CmpFPredicate::UNE}};
+      return arith::CmpFOp::create(builder, l, predicates.at(op), lhs, rhs);
+    }
+    case Expr::Kind::Call: {
+      auto &c = static_cast<const CallExpr &>(e);
+      SmallVector<Value> args;
+      for (auto &a : c.args)
+        args.push_back(gen(*a));
+      const std::string &f = c.callee;
+      if (f == "exp") return math::ExpOp::create(builder, l, args[0]);
+      if (f == "expm1") return math::ExpM1Op::create(builder, l, args[0]);
+      if (f == "log") return math::LogOp::create(builder, l, args[0]);
+      if (f == "log1p") return math::Log1pOp::create(builder, l, args[0]);
+      if (f == "sin") return math::SinOp::create(builder, l, args[0]);
+      if (f == "cos") return math::CosOp::create(builder, l, args[0]);
+      if (f == "tanh") return math::TanhOp::create(builder, l, args[0]);
+      if (f == "sqrt") return math::SqrtOp::create(builder, l, args[0]);
+      if (f == "abs") return math::AbsFOp::create(builder, l, args[0]);
+      if (f == "min") return arith::MinimumFOp::create(builder, l, args[0], args[1]);
+      if (f == "max") return arith::MaximumFOp::create(builder, l, args[0], args[1]);
+      llvm_unreachable("Sema admits only known functions");
+    }
+    }
+    llvm_unreachable("unknown expression kind");
+  }
+
+  /// Small integer powers become products (exact and vectorisable).
+  Value power(const BinaryExpr &bin, Location l) {
+    Value base = gen(*bin.lhs);
+    if (auto *n = dynamic_cast<const NumberExpr *>(bin.rhs.get());
+        n && n->value == static_cast<int>(n->value) && std::abs(n->value) <= 4 && n->value != 0) {
+      Value result = base;
+      for (int i = 1; i < std::abs(static_cast<int>(n->value)); ++i)
+        result = arith::MulFOp::create(builder, l, result, base);
+      if (n->value < 0)
+        result = arith::DivFOp::create(builder, l, constant(1.0, l), result);
+      return result;
+    }
+    return math::PowFOp::create(builder, l, base, gen(*bin.rhs));
+  }
+
+  OpBuilder builder;
+  Type realType;
+  std::map<std::string, Value> env;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> (::ncl::mlirGen)(MLIRContext &context, const NetworkModel &network,
+                                   const CodegenOptions &options) {
+  return MLIRGenImpl(context, options).gen(network);
+}

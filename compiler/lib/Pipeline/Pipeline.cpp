@@ -1,0 +1,71 @@
+//===- Pipeline.cpp - The named pass pipelines nclc runs ------------------===//
+#include "ncl/Compiler/Pipeline.h"
+
+#include "ncl/Conversion/Passes.h"
+#include "ncl/Dialect/Ncl/IR/NclDialect.h"
+#include "ncl/Dialect/Ncl/Transforms/Passes.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(mlir::ncl::createNclIntegrate());
+  pm.addPass(mlir::ncl::createConvertNclToLoops());
+  // Fold the constants the lowering spelled out, then hoist everything that
+  // depends only on parameters (e^(-dt/tau), refractory steps) out of both
+  // loops, so a step costs only the per-neuron work.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+}
+
+void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm) {
+  buildNclToLoopsPipeline(pm);
+  pm.addPass(createSCFToControlFlowPass());
+  // expm1 through libm: the LLVM lowering computes exp(x)-1, which loses all
+  // digits for tiny x. This runs after hoisting, so the calls sit outside
+  // the loops.
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void ::ncl::registerNclPipelines() {
+  PassPipelineRegistration<>("ncl-to-loops-pipeline",
+                             "Integrate and lower ncl populations to loops (target independent)",
+                             buildNclToLoopsPipeline);
+  PassPipelineRegistration<>("ncl-to-llvm", "The CPU pipeline nclc runs: ncl to the LLVM dialect",
+                             buildNclToLLVMPipeline);
+}
+
+void ::ncl::registerNclDialects(DialectRegistry &registry) {
+  registry.insert<mlir::ncl::NclDialect, arith::ArithDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}

@@ -1,0 +1,120 @@
+//===- nclc.cpp - The NCL compiler driver ---------------------------------===//
+//
+// nclc model.ncl -o model.so: parse, check, emit the ncl dialect, run the
+// ncl-to-llvm pipeline, and write a shared library with the ncl_model
+// descriptor. --emit stops after a stage and prints it; --check stops after
+// semantic analysis.
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Compiler/CPUTarget.h"
+#include "ncl/Compiler/MLIRGen.h"
+#include "ncl/Compiler/Pipeline.h"
+#include "ncl/DSL/Parser.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <iostream>
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.ncl>"), cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
+                                       cl::value_desc("model.so"));
+enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("Print a stage instead of writing the library"), cl::init(Emit::Library),
+    cl::values(clEnumValN(Emit::Ast, "ast", "the syntax tree with source locations"),
+               clEnumValN(Emit::Mlir, "mlir", "the ncl dialect, as generated"),
+               clEnumValN(Emit::MlirLoops, "mlir-loops", "after integration, as loops on memrefs"),
+               clEnumValN(Emit::MlirLowered, "mlir-lowered", "the LLVM dialect, fully lowered"),
+               clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor")));
+static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only"));
+static cl::opt<std::string> precision("precision", cl::desc("Precision of state: f32 or f64"),
+                                      cl::init("f64"));
+static cl::opt<std::string> networkName("network", cl::desc("Network to compile (default: the only one)"));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "nclc: the NCL compiler\n");
+  // lld resets cl::opt values when it runs: copy them first.
+  const std::string input = inputFile, network = networkName, prec = precision;
+  std::string output = outputFile;
+  const Emit stage = emit;
+  const bool check = checkOnly;
+
+  if (prec != "f32" && prec != "f64") {
+    llvm::errs() << "nclc: error: --precision must be f32 or f64, not '" << prec << "'\n";
+    return 2;
+  }
+  if (stage == Emit::Library && !check && output.empty()) {
+    llvm::StringRef stem = llvm::StringRef(input).rsplit('/').second;
+    if (stem.empty())
+      stem = input;
+    output = (stem.ends_with(".ncl") ? stem.drop_back(4) : stem).str() + ".so";
+  }
+
+  ncl::DiagnosticEngine diags(std::cerr);
+  std::unique_ptr<ncl::ast::Module> module = ncl::parseFile(input, diags);
+  if (!module)
+    return 1;
+  if (stage == Emit::Ast) {
+    ncl::ast::dump(*module, std::cout);
+    return 0;
+  }
+  ncl::NetworkModel net;
+  if (!ncl::analyze(*module, diags, net, network))
+    return 1;
+  if (check)
+    return 0;
+
+  mlir::DialectRegistry registry;
+  ncl::registerNclDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics from passes point into the user's .ncl file.
+  llvm::SourceMgr sourceMgr;
+  if (auto buffer = llvm::MemoryBuffer::getFile(input))
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  ncl::CodegenOptions options;
+  options.realBits = prec == "f32" ? 32 : 64;
+  mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
+  if (!ir || mlir::failed(mlir::verify(*ir))) {
+    llvm::errs() << "nclc: internal error: generated IR does not verify\n";
+    return 1;
+  }
+  if (stage == Emit::Mlir) {
+    ir->print(llvm::outs());
+    return 0;
+  }
+  mlir::PassManager pm(&context);
+  if (stage == Emit::MlirLoops)
+    ncl::buildNclToLoopsPipeline(pm);
+  else
+    ncl::buildNclToLLVMPipeline(pm);
+  if (mlir::failed(pm.run(*ir)))
+    return 1;
+  if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
+    ir->print(llvm::outs());
+    return 0;
+  }
+  ncl::LibraryInfo info;
+  info.sourceFile = input;
+  info.realBits = options.realBits;
+  std::string error;
+  if (!ncl::emitSharedLibrary(*ir, net, info, output, error,
+                              stage == Emit::Llvm ? &llvm::outs() : nullptr)) {
+    llvm::errs() << "nclc: error: " << error << "\n";
+    return 1;
+  }
+  return 0;
+}

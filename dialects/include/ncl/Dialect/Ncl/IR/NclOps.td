@@ -1,0 +1,227 @@
+//===- NclOps.td - Operations of the ncl dialect -----------*- tablegen -*-===//
+#ifndef NCL_OPS_TD
+#define NCL_OPS_TD
+
+include "ncl/Dialect/Ncl/IR/NclDialect.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+//===----------------------------------------------------------------------===//
+// Populations and their storage
+//===----------------------------------------------------------------------===//
+
+def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
+                                              IsolatedFromAbove]> {
+  let summary = "A population of identical neurons and its per-step program";
+  let description = [{
+    Holds what one neuron does. The `init` region computes each state
+    variable's initial value; the `step` region advances one neuron by one
+    time step of `dt` seconds, in the order fixed by docs/semantics.md. Both
+    are written for a single neuron; `ncl-to-loops` wraps them in loops over
+    the population (and over steps). `state_vars` lists the per-neuron arrays
+    in the order the runtime stores them; `num_params` is the length of the
+    parameter array (values in SI units, set at load time).
+
+    Example:
+
+    ```mlir
+    ncl.population @P {neuron = "LIF", size = 10 : i64, dt = 1.0e-4 : f64,
+                       state_vars = ["v"], num_params = 2 : i64, record_spikes} init {
+      %el = ncl.param "El" [0] : f64
+      ncl.state_write "v", %el : f64
+    } step {
+      %v = ncl.state_read "v" : f64
+      %tau = ncl.param "tau" [1] : f64
+      %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+      ^bb0(%x: f64):
+        %d = arith.divf %x, %tau : f64
+        %r = arith.negf %d : f64
+        ncl.yield %r : f64
+      }
+      ncl.state_write "v", %v1 : f64
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$neuron, I64Attr:$size,
+                       F64Attr:$dt, StrArrayAttr:$state_vars, I64Attr:$num_params,
+                       UnitAttr:$record_spikes);
+  let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$step);
+  let assemblyFormat = "$sym_name attr-dict `init` $init `step` $step";
+  let hasVerifier = 1;
+}
+
+def Ncl_ParamOp : Ncl_Op<"param", [Pure]> {
+  let summary = "Reads a load-time parameter of the population";
+  let description = [{
+    The value of parameter `name`, entry `index` of the population's
+    parameter array (SI units, stored as f64; a f32 result is rounded once).
+    Parameters are uniform over the population and constant during a run, so
+    everything computed from them alone is hoisted out of the loops.
+
+    ```mlir
+    %tau = ncl.param "tau_m" [0] : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, I64Attr:$index);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$name `[` $index `]` attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_StateReadOp : Ncl_Op<"state_read", [Pure]> {
+  let summary = "The value of a state variable at the start of the step";
+  let description = [{
+    ```mlir
+    %v = ncl.state_read "v" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_StateWriteOp : Ncl_Op<"state_write"> {
+  let summary = "Sets a state variable's value at the end of the step";
+  let description = [{
+    In an `init` region, the initial value; in a `step` region, the value at
+    t + dt. At most one write per variable and region.
+
+    ```mlir
+    ncl.state_write "v", %v_next : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var, AnyFloat:$value);
+  let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Integration
+//===----------------------------------------------------------------------===//
+
+def Ncl_OdeOp : Ncl_Op<"ode", [SingleBlock,
+                                AllTypesMatch<["state", "result"]>,
+                                RecursiveMemoryEffects]> {
+  let summary = "dx/dt of one state variable, not yet integrated";
+  let description = [{
+    The region receives the state `x` and yields dx/dt (in units of x per
+    second); the result is x at t + dt. Values from the enclosing step are
+    captured directly. With `clamp_refractory` the variable is held while
+    the neuron is refractory (`unless refractory`). `ncl-integrate` replaces
+    this op by an explicit scheme, e.g. `ncl.exp_euler` when dx/dt is linear
+    in x.
+
+    ```mlir
+    %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+    ^bb0(%x: f64):
+      %d = arith.subf %el, %x : f64
+      %r = arith.divf %d, %tau : f64
+      ncl.yield %r : f64
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$var, AnyFloat:$state, UnitAttr:$clamp_refractory);
+  let results = (outs AnyFloat:$result);
+  let regions = (region SizedRegion<1>:$rhs);
+  let assemblyFormat = [{
+    $var `(` $state `)` (`clamp_refractory` $clamp_refractory^)? attr-dict `:` type($result) $rhs
+  }];
+  let hasVerifier = 1;
+}
+
+def Ncl_YieldOp : Ncl_Op<"yield", [Pure, Terminator, HasParent<"OdeOp">]> {
+  let summary = "Yields dx/dt from an ncl.ode region";
+  let description = [{
+    ```mlir
+    ncl.yield %dxdt : f64
+    ```
+  }];
+  let arguments = (ins AnyFloat:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+def Ncl_ExpEulerOp : Ncl_Op<"exp_euler", [Pure, SameOperandsAndResultType]> {
+  let summary = "One exponential-Euler step of dx/dt = a + b*x";
+  let description = [{
+    x(t + dt) = x*e^(b*dt) + a*dt*phi(b*dt), with phi(z) = (e^z - 1)/z
+    computed with expm1 and its limit phi(0) = 1, so b -> 0 is safe (it
+    becomes x + a*dt). Exact when a and b are constant over the step, as for
+    LIF and, with v frozen, Hodgkin-Huxley gates.
+
+    ```mlir
+    %x1 = ncl.exp_euler %x, %a, %b {dt = 1.0e-4 : f64} : f64
+    ```
+  }];
+  let arguments = (ins AnyFloat:$x, AnyFloat:$a, AnyFloat:$b, F64Attr:$dt);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$x `,` $a `,` $b attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Spike semantics
+//===----------------------------------------------------------------------===//
+
+def Ncl_IsRefractoryOp : Ncl_Op<"is_refractory", [Pure]> {
+  let summary = "Whether the neuron is refractory during this step";
+  let description = [{
+    True while the step's start time is before the end of the neuron's last
+    refractory period.
+
+    ```mlir
+    %r = ncl.is_refractory : i1
+    ```
+  }];
+  let results = (outs I1:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Ncl_ThresholdOp : Ncl_Op<"threshold", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Emits a spike when the condition holds and the neuron is free";
+  let description = [{
+    Evaluated on the state at t + dt. A refractory neuron never spikes. The
+    result says whether this neuron spiked in this step; the spike is
+    counted, and recorded at time t + dt when the population is recorded.
+
+    ```mlir
+    %c = arith.cmpf ogt, %v1, %vt : f64
+    %fired = ncl.threshold %c
+    ```
+  }];
+  let arguments = (ins I1:$condition);
+  let results = (outs I1:$fired);
+  let assemblyFormat = "$condition attr-dict";
+}
+
+def Ncl_ResetOp : Ncl_Op<"reset", [Pure, AllTypesMatch<["value", "reset_value", "result"]>]> {
+  let summary = "A state value after the reset of a neuron that spiked";
+  let description = [{
+    `reset_value` if `fired`, otherwise `value`.
+
+    ```mlir
+    %v2 = ncl.reset %fired, %v1, %vr : f64
+    ```
+  }];
+  let arguments = (ins I1:$fired, AnyFloat:$value, AnyFloat:$reset_value);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$fired `,` $value `,` $reset_value attr-dict `:` type($result)";
+}
+
+def Ncl_RefractoryOp : Ncl_Op<"refractory", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Starts a refractory period when the neuron spiked";
+  let description = [{
+    A neuron that spiked in the step ending at t + dt is refractory for the
+    steps starting in [t + dt, t + dt + duration), duration rounded to whole
+    steps.
+
+    ```mlir
+    ncl.refractory %fired, %t_ref : f64
+    ```
+  }];
+  let arguments = (ins I1:$fired, AnyFloat:$duration);
+  let assemblyFormat = "$fired `,` $duration attr-dict `:` type($duration)";
+}
+
+#endif // NCL_OPS_TD

@@ -1,0 +1,18 @@
+# lit configuration of NCL's IR and diagnostics tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "NCL"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".ncl"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ncl_obj_root)
+
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["ncl-opt", "nclc", "ncl-run"], [config.ncl_tools_dir])
+config.substitutions.append(("%examples", os.path.join(config.ncl_src_root, "examples")))
