@@ -15,7 +15,7 @@
 using namespace ncl::rt;
 
 namespace {
-constexpr int kSpinIterations = 4000;
+constexpr int kSpinIterations = 2000;
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
