@@ -39,13 +39,14 @@ size_t realBytes(const ncl_model &m) { return m.desc->real_bits / 8; }
 /// Steps per chunk when the user did not choose: the NaN scan after a chunk
 /// reads every state value once, about what one step costs, so a chunk of
 /// at least a few hundred steps keeps it under 1%; a small network gets
-/// longer chunks so the per-chunk dispatch stays negligible too.
+/// longer chunks so the per-chunk dispatch stays negligible too. The cap
+/// keeps the time window of a NaN report useful (0.4 s at dt = 0.1 ms).
 int64_t autoChunkSteps(const ncl_model &m) {
   int64_t neurons = 0;
   for (const Population &p : m.pops)
     neurons += p.size;
-  int64_t chunk = neurons > 0 ? (int64_t{1} << 22) / neurons : 16384;
-  return std::clamp<int64_t>(chunk, 256, 16384);
+  int64_t chunk = neurons > 0 ? (int64_t{1} << 22) / neurons : 4096;
+  return std::clamp<int64_t>(chunk, 256, 4096);
 }
 
 std::string fmtSeconds(double s) {
@@ -80,8 +81,8 @@ void kernelError(ThreadState &ts, const Population &pop,
              "' " + what + " (a bug in the generated code; please report it)";
 }
 
-/// Advances thread k's ranges over steps [s0, s1). Never throws: problems
-/// go into the thread's state and the caller reports them.
+/// Advances thread k's ranges over steps [s0, s1). Contract violations go
+/// into the thread's state for the caller to report; only bad_alloc throws.
 void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (size_t p = 0; p < m.pops.size(); ++p) {
@@ -352,7 +353,15 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
       ts.error.clear();
     }
     forEachThread(m, [&m, s0, s1](int k) {
-      stepThread(m, k, s0, s1);
+      // An exception must not escape a worker thread (std::terminate);
+      // recording spikes is the only thing here that allocates.
+      try {
+        stepThread(m, k, s0, s1);
+      } catch (const std::bad_alloc &) {
+        ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+        ts.errorCode = NCL_ERROR_MEMORY;
+        ts.error = "out of memory while recording spikes";
+      }
       scanThread(m, k);
     });
     for (size_t p = 0; p < m.pops.size(); ++p)
