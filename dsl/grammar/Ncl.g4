@@ -2,13 +2,26 @@
 //
 // Statements end at a newline or ';'. Newlines inside parentheses or
 // brackets are ignored, so long expressions can be wrapped there. A number
-// directly followed by a unit (`20 ms`, `2 mV/ms`, `1 uA/cm2`) is a
-// quantity literal. The parse tree never leaves dsl/: AstBuilder turns it
+// followed by a unit (`20 ms`, `2 mV/ms`, `1 uA/cm2`) is a quantity literal;
+// the unit extends over '*' and '/' only while the next name is a unit. The parse tree never leaves dsl/: AstBuilder turns it
 // into the owned AST at once.
 grammar Ncl;
 
 @lexer::members {
   int nestingDepth = 0;
+}
+
+@parser::header {
+#include "ncl/DSL/Units.h"
+}
+
+@parser::members {
+  /// A unit after a number extends only over names that are units, so
+  /// `10 Mohm * I` is (10 Mohm) * I while `2 mV/ms` is one quantity.
+  bool unitAhead(size_t k) {
+    antlr4::Token *t = _input->LT(k);
+    return t->getType() == ID && ncl::units::lookupUnitName(t->getText()).has_value();
+  }
 }
 
 file        : sep? (topItem (sep topItem)*)? sep? EOF ;
@@ -41,14 +54,14 @@ expr        : <assoc=right> expr '**' expr                                      
             | NOT expr                                                           # notExpr
             | expr AND expr                                                      # andExpr
             | expr OR expr                                                       # orExpr
-            | number unit?                                                       # literalExpr
+            | number ({unitAhead(1)}? unit)?                                     # literalExpr
             | ID '(' (expr (',' expr)*)? ')'                                     # callExpr
             | ID                                                                 # nameExpr
             | '(' expr ')'                                                       # parenExpr
             ;
 number      : INT | FLOAT ;
-unit        : unitFactor (op+=('*' | '/') unitFactor)* ;
-unitFactor  : ID ('**' '-'? INT)? | INT ;
+unit        : unitFactor ({unitAhead(2)}? op+=('*' | '/') unitFactor)* ;
+unitFactor  : ID ('**' '-'? INT)? ;
 sep         : (NL | ';')+ ;
 
 UNLESS      : 'unless' ;

@@ -44,7 +44,8 @@ size_t editDistance(const std::string &a, const std::string &b) {
 
 std::string suggestion(const std::string &name, const std::vector<std::string> &candidates) {
   std::string best;
-  size_t bestDist = std::max<size_t>(1, std::min<size_t>(2, name.size() / 2)) + 1;
+  // Short names are too easily one edit away from anything.
+  size_t bestDist = (name.size() <= 2 ? 0 : name.size() <= 5 ? 1 : 2) + 1;
   for (const auto &c : candidates) {
     size_t d = editDistance(name, c);
     if (d < bestDist) {
@@ -60,6 +61,7 @@ struct Symbol {
   Dimension dim;
   SourceLoc loc;
   double value = 0; ///< known for parameters and inputs
+  bool poisoned = false; ///< its declaration had an error: stay quiet about uses
 };
 using Scope = std::map<std::string, Symbol>;
 
@@ -135,11 +137,7 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
     std::string err;
     auto u = units::parseUnit(n.unitText, &err);
     if (!u) {
-      diags.error(n.getLoc(), err + " in quantity '" + n.unitText + "'" +
-                                  (scope.count(n.unitText.substr(n.unitText.find_last_of("*/") + 1))
-                                       ? "; a unit written after a number extends over '*' and "
-                                         "'/', so put the number in parentheses"
-                                       : ""));
+      diags.error(n.getLoc(), err + " in quantity '" + n.unitText + "'");
       return false;
     }
     n.value *= u->scale;
@@ -150,6 +148,8 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
     auto &n = static_cast<NameExpr &>(e);
     auto it = scope.find(n.name);
     if (it != scope.end()) {
+      if (it->second.poisoned)
+        return false;
       n.resolution = it->second.kind;
       n.dim = it->second.dim;
       return true;
@@ -418,9 +418,21 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     return sym;
   };
 
-  for (auto &p : n.parameters)
-    if (auto sym = declValue(p, scope, true, NameExpr::Resolution::Parameter))
-      declare(scope, p.name, *sym);
+  // After an error in a declaration, uses of the name still check against
+  // its declared unit; with none, they stay quiet instead of cascading.
+  auto poisoned = [](NameExpr::Resolution kind, const Declaration &d) {
+    Symbol sym{kind, Dimension(), d.loc};
+    auto unit = d.unitText.empty() ? std::nullopt : units::parseUnit(d.unitText);
+    if (unit)
+      sym.dim = unit->dim;
+    else
+      sym.poisoned = true;
+    return sym;
+  };
+  for (auto &p : n.parameters) {
+    auto sym = declValue(p, scope, true, NameExpr::Resolution::Parameter);
+    declare(scope, p.name, sym ? *sym : poisoned(NameExpr::Resolution::Parameter, p));
+  }
 
   for (auto &in : n.inputs) {
     units::Unit unit;
@@ -451,9 +463,10 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   }
 
   Scope initScope = scope; // initial values see parameters and inputs only
-  for (auto &s : n.state)
-    if (auto sym = declValue(s, initScope, false, NameExpr::Resolution::State))
-      declare(scope, s.name, *sym);
+  for (auto &s : n.state) {
+    auto sym = declValue(s, initScope, false, NameExpr::Resolution::State);
+    declare(scope, s.name, sym ? *sym : poisoned(NameExpr::Resolution::State, s));
+  }
 
   std::map<std::string, SourceLoc> odeSeen;
   for (auto &ode : n.odes) {
@@ -467,6 +480,8 @@ bool Sema::checkNeuron(NeuronDecl &n) {
                                (states.empty() ? "; declare it in a 'state' block" : ""));
       continue;
     }
+    if (it->second.poisoned)
+      continue;
     if (it->second.kind != NameExpr::Resolution::State) {
       diags.error(ode.loc, std::string("cannot give an equation for ") +
                                kindName(it->second.kind) + " '" + ode.variable +
@@ -506,6 +521,8 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       diags.error(a.loc, "unknown name '" + a.variable + "'" + suggestion(a.variable, names));
       continue;
     }
+    if (it->second.poisoned)
+      continue;
     if (it->second.kind != NameExpr::Resolution::State) {
       diags.error(a.loc, std::string("cannot assign to ") + kindName(it->second.kind) + " '" +
                              a.variable + "' in a reset; only state variables can change");

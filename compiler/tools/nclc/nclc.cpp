@@ -69,11 +69,12 @@ int main(int argc, char **argv) {
     ncl::ast::dump(*module, std::cout);
     return 0;
   }
+  // --check also accepts a file of neurons without a network (a library).
+  if (check)
+    return ncl::analyzeModule(*module, diags) ? 0 : 1;
   ncl::NetworkModel net;
   if (!ncl::analyze(*module, diags, net, network))
     return 1;
-  if (check)
-    return 0;
 
   mlir::DialectRegistry registry;
   ncl::registerNclDialects(registry);

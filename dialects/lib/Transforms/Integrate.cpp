@@ -121,7 +121,15 @@ private:
   }
   Value minus(Value l, Value r) {
     if (!r) return l;
-    if (!l) return arith::NegFOp::create(builder, loc, r);
+    if (!l) {
+      // Keep a and b readable: -(-y) = y, and -c is a constant.
+      if (auto neg = r.getDefiningOp<arith::NegFOp>())
+        return neg.getOperand();
+      if (auto c = r.getDefiningOp<arith::ConstantOp>())
+        if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+          return constant(-f.getValueAsDouble());
+      return arith::NegFOp::create(builder, loc, r);
+    }
     return arith::SubFOp::create(builder, loc, l, r);
   }
   Value times(Value l, Value r) {

@@ -85,6 +85,12 @@ public:
   }
 
   LogicalResult lower() {
+    WalkResult unintegrated = pop.walk([](OdeOp ode) {
+      ode.emitOpError("must be integrated before ncl-to-loops; run ncl-integrate first");
+      return WalkResult::interrupt();
+    });
+    if (unintegrated.wasInterrupted())
+      return failure();
     buildInit();
     return buildUpdate();
   }
@@ -203,7 +209,7 @@ private:
     memref::StoreOp::create(b, loc, count, out, ValueRange{c0});
     memref::StoreOp::create(b, loc, done, out, ValueRange{c1});
     func::ReturnOp::create(b, loc);
-    return failure(failed);
+    return success();
   }
 
   /// One neuron, one step; returns the updated spike count.
@@ -261,9 +267,6 @@ private:
         Value next = arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()), until, refractoryUntil);
         memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI32Type(), next), refr,
                                 ValueRange{i});
-      } else if (isa<OdeOp>(op)) {
-        op.emitOpError("must be integrated before ncl-to-loops; run ncl-integrate first");
-        failed = true;
       } else {
         b.clone(op, mapping);
       }
@@ -278,7 +281,6 @@ private:
   Type realType;
   llvm::StringMap<unsigned> varIndex;
   IRMapping mapping;
-  bool failed = false;
 };
 
 struct ConvertNclToLoopsPass

@@ -1,0 +1,90 @@
+// RUN: ncl-opt %s -ncl-to-loops -split-input-file | FileCheck %s
+
+// A recorded LIF population after ncl-integrate. Parameters are loaded once
+// per call, the steps loop stops before the spike buffer could overflow, and
+// the neuron loop appends spikes (step index n+1, neuron index) under scf.if.
+
+// CHECK-LABEL: func.func @ncl_P_init(
+// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK: %[[EL:.*]] = memref.load %[[PARAMS]][%{{.*}}] : memref<?xf64>
+// CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]]
+// CHECK:   memref.store %[[EL]], %[[V]][%[[I]]]
+// CHECK:   memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
+
+// CHECK-LABEL: func.func @ncl_P_update(
+// CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>)
+// CHECK-COUNT-4: memref.load %[[PARAMS]]
+// CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
+// CHECK: scf.while (%[[S:.*]] = %{{.*}}, %[[COUNT:.*]] = %{{.*}})
+// CHECK:   arith.cmpi slt, %[[S]], %[[NSTEPS]]
+// CHECK:   %[[NEED:.*]] = arith.addi %[[COUNT]], %[[WIDTH]]
+// CHECK:   arith.cmpi sle, %[[NEED]], %[[CAP]]
+// CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] {{.*}} iter_args(%[[C:.*]] = %{{.*}})
+// CHECK:   %[[X:.*]] = memref.load %[[V]][%[[I]]]
+// CHECK:   math.exp
+// CHECK:   math.expm1
+// CHECK:   %[[RU:.*]] = memref.load %[[REFR]][%[[I]]]
+// CHECK:   arith.select
+// CHECK:   %[[FIRED:.*]] = arith.andi
+// CHECK:   scf.if %[[FIRED]] {
+// CHECK:     memref.store %{{.*}}, %[[SSTEP]][%[[C]]]
+// CHECK:     memref.store %{{.*}}, %[[SIDX]][%[[C]]]
+// CHECK:   }
+// CHECK:   math.roundeven
+// CHECK:   memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
+// CHECK:   memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
+// CHECK: memref.store %{{.*}}, %[[OUT]][%{{.*}}] : memref<2xi64>
+// CHECK: memref.store %{{.*}}, %[[OUT]][%{{.*}}] : memref<2xi64>
+// CHECK-NOT: ncl.
+ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
+                   state_vars = ["v"], num_params = 4 : i64, record_spikes} init {
+  %el = ncl.param "El" [0] : f64
+  ncl.state_write "v", %el : f64
+} step {
+  %v = ncl.state_read "v" : f64
+  %el = ncl.param "El" [0] : f64
+  %b = ncl.param "b" [1] : f64
+  %vt = ncl.param "Vt" [2] : f64
+  %tref = ncl.param "t_ref" [3] : f64
+  %e = ncl.exp_euler %v, %el, %b {dt = 1.0e-4 : f64} : f64
+  %r = ncl.is_refractory : i1
+  %v1 = arith.select %r, %v, %e : f64
+  %c = arith.cmpf ogt, %v1, %vt : f64
+  %f = ncl.threshold %c
+  %v2 = ncl.reset %f, %v1, %el : f64
+  ncl.refractory %f, %tref : f64
+  ncl.state_write "v", %v2 : f64
+}
+
+// -----
+
+// Not recorded: no capacity check and no branch in the neuron loop, only a
+// count, so the loop vectorises. Float32 state reads its f64 parameters
+// once and rounds them.
+
+// CHECK-LABEL: func.func @ncl_Q_update(
+// CHECK: %[[P:.*]] = memref.load
+// CHECK: arith.truncf %[[P]] : f64 to f32
+// CHECK: scf.while
+// CHECK-NOT: arith.cmpi sle
+// CHECK: scf.for
+// CHECK-NOT: scf.if
+// CHECK: arith.extui %{{.*}} : i1 to i64
+// CHECK: scf.yield
+ncl.population @Q {neuron = "Step", size = 8 : i64, dt = 1.0e-4 : f64,
+                   state_vars = ["x"], num_params = 1 : i64} init {
+  %z = arith.constant 0.0 : f32
+  ncl.state_write "x", %z : f32
+} step {
+  %x = ncl.state_read "x" : f32
+  %th = ncl.param "th" [0] : f32
+  %one = arith.constant 1.0 : f32
+  %x1 = arith.addf %x, %one : f32
+  %c = arith.cmpf ogt, %x1, %th : f32
+  %f = ncl.threshold %c
+  %z = arith.constant 0.0 : f32
+  %x2 = ncl.reset %f, %x1, %z : f32
+  ncl.state_write "x", %x2 : f32
+}

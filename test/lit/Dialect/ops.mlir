@@ -1,0 +1,40 @@
+// RUN: ncl-opt %s | ncl-opt | FileCheck %s
+// Round trip of every ncl op through the printer and parser.
+
+// CHECK-LABEL: ncl.population @P
+// CHECK-SAME: neuron = "LIF"
+// CHECK-SAME: record_spikes
+ncl.population @P {neuron = "LIF", size = 4 : i64, dt = 1.0e-4 : f64,
+                   state_vars = ["v"], num_params = 3 : i64, record_spikes} init {
+  // CHECK: ncl.param "El"[0] : f64
+  %el = ncl.param "El" [0] : f64
+  // CHECK: ncl.state_write "v", %{{.*}} : f64
+  ncl.state_write "v", %el : f64
+} step {
+  // CHECK: %[[V:.*]] = ncl.state_read "v" : f64
+  %v = ncl.state_read "v" : f64
+  %el = ncl.param "El" [0] : f64
+  %tau = ncl.param "tau" [1] : f64
+  %vt = ncl.param "Vt" [2] : f64
+  // CHECK: ncl.ode "v"(%[[V]]) clamp_refractory : f64 {
+  // CHECK: ^bb0(%[[X:.*]]: f64):
+  // CHECK: ncl.yield %{{.*}} : f64
+  %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+  ^bb0(%x: f64):
+    %d = arith.subf %el, %x : f64
+    %r = arith.divf %d, %tau : f64
+    ncl.yield %r : f64
+  }
+  // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %{{.*}} {dt = 1.000000e-04 : f64} : f64
+  %e = ncl.exp_euler %v, %el, %tau {dt = 1.0e-4 : f64} : f64
+  // CHECK: ncl.is_refractory : i1
+  %r = ncl.is_refractory : i1
+  %c = arith.cmpf ogt, %v1, %vt : f64
+  // CHECK: %[[F:.*]] = ncl.threshold
+  %f = ncl.threshold %c
+  // CHECK: ncl.reset %[[F]], %{{.*}}, %{{.*}} : f64
+  %v2 = ncl.reset %f, %v1, %el : f64
+  // CHECK: ncl.refractory %[[F]], %{{.*}} : f64
+  ncl.refractory %f, %tau : f64
+  ncl.state_write "v", %v2 : f64
+}
