@@ -54,7 +54,7 @@ expr        : <assoc=right> expr '**' expr                                      
             | NOT expr                                                           # notExpr
             | expr AND expr                                                      # andExpr
             | expr OR expr                                                       # orExpr
-            | number ({unitAhead(1)}? unit)?                                     # literalExpr
+            | number ({unitAhead(1)}? unit | notUnit=ID)?                        # literalExpr
             | ID '(' (expr (',' expr)*)? ')'                                     # callExpr
             | ID                                                                 # nameExpr
             | '(' expr ')'                                                       # parenExpr

@@ -208,7 +208,11 @@ private:
       } catch (...) {
         value = HUGE_VAL;
       }
-      std::string unit = c->unit() ? unitText(c->unit()) : std::string();
+      // A name right after a number that is not a unit: keep it as the unit
+      // text, so Sema reports "unknown unit" rather than a syntax error.
+      std::string unit = c->unit()      ? unitText(c->unit())
+                         : c->notUnit ? c->notUnit->getText()
+                                      : std::string();
       return std::make_unique<NumberExpr>(loc(ctx), value, unit);
     }
     if (auto *c = dynamic_cast<NclParser::NameExprContext *>(ctx))

@@ -25,11 +25,12 @@ static bool hasStateVar(PopulationOp pop, StringRef name) {
 }
 
 LogicalResult PopulationOp::verify() {
-  if (getSize() <= 0)
-    return emitOpError("size must be positive, got ") << getSize();
+  // I64Attr accessors return uint64_t; read the signed value to catch < 0.
+  if (getSizeAttr().getInt() <= 0)
+    return emitOpError("size must be positive, got ") << getSizeAttr().getInt();
   if (!(getDt().convertToDouble() > 0))
     return emitOpError("dt must be positive");
-  if (getNumParams() < 0)
+  if (getNumParamsAttr().getInt() < 0)
     return emitOpError("num_params must not be negative");
   // At most one write per variable and region: the final value is unique.
   for (Region *region : {&getInit(), &getStep()}) {
@@ -45,9 +46,10 @@ LogicalResult ParamOp::verify() {
   auto pop = (*this)->getParentOfType<PopulationOp>();
   if (!pop)
     return emitOpError("must be inside an ncl.population");
-  if (getIndex() < 0 || getIndex() >= pop.getNumParams())
-    return emitOpError("index ") << getIndex() << " is out of range for a population with "
-                                 << pop.getNumParams() << " parameters";
+  int64_t index = getIndexAttr().getInt();
+  if (index < 0 || index >= pop.getNumParamsAttr().getInt())
+    return emitOpError("index ") << index << " is out of range for a population with "
+                                 << pop.getNumParamsAttr().getInt() << " parameters";
   return success();
 }
 

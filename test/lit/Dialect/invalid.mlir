@@ -80,3 +80,27 @@ func.func @outside(%x: f64) -> f64 {
   %p = ncl.param "x" [0] : f64
   return %p : f64
 }
+
+// -----
+
+// expected-error @+1 {{num_params must not be negative}}
+ncl.population @P {neuron = "N", size = 1 : i64, dt = 1.0e-4 : f64, state_vars = [], num_params = -1 : i64} init {
+} step {
+}
+
+// -----
+
+ncl.population @P {neuron = "N", size = 1 : i64, dt = 1.0e-4 : f64, state_vars = ["v"], num_params = 0 : i64} init {
+  %c = arith.constant 0.0 : f64
+  // expected-error @+1 {{unknown state variable 'u'}}
+  ncl.state_write "u", %c : f64
+} step {
+}
+
+// -----
+
+func.func @read_outside() -> f64 {
+  // expected-error @+1 {{must be inside an ncl.population}}
+  %v = ncl.state_read "v" : f64
+  return %v : f64
+}
