@@ -215,12 +215,15 @@ private:
   /// One neuron, one step; returns the updated spike count.
   Value emitNeuron(Block &entry, Value i, Value step, Value nextStep, Value dt, Value count,
                    bool record, Value spikeStep, Value spikeIndex, Value refr) {
+    Value step32 = arith::TruncIOp::create(b, loc, b.getI32Type(), step);
+    Value nextStep32 = arith::TruncIOp::create(b, loc, b.getI32Type(), nextStep);
+    // Step indices are compared as i32, the width of refractory_until, so
+    // the comparison vectorises in the same lanes as float32 state.
     Value refractoryUntil, isRefractory;
     auto refractory = [&]() {
       if (!isRefractory) {
-        refractoryUntil = arith::ExtSIOp::create(
-            b, loc, b.getI64Type(), memref::LoadOp::create(b, loc, refr, ValueRange{i}));
-        isRefractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step);
+        refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
+        isRefractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step32);
       }
       return isRefractory;
     };
@@ -261,12 +264,11 @@ private:
         // Free again at the step starting duration (rounded to steps) after t + dt.
         Value steps = arith::DivFOp::create(b, loc, mapping.lookup(r.getDuration()), dt);
         Value rounded = math::RoundEvenOp::create(b, loc, steps);
-        Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded);
-        Value until = arith::AddIOp::create(b, loc, nextStep, n);
+        Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), rounded);
+        Value until = arith::AddIOp::create(b, loc, nextStep32, n);
         refractory();
         Value next = arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()), until, refractoryUntil);
-        memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI32Type(), next), refr,
-                                ValueRange{i});
+        memref::StoreOp::create(b, loc, next, refr, ValueRange{i});
       } else {
         b.clone(op, mapping);
       }
