@@ -71,7 +71,7 @@ ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
 // CHECK-NOT: arith.cmpi sle
 // CHECK: scf.for
 // CHECK-NOT: scf.if
-// CHECK: arith.extui %{{.*}} : i1 to i64
+// CHECK: arith.extui %{{.*}} : i1 to i32
 // CHECK: scf.yield
 ncl.population @Q {neuron = "Step", size = 8 : i64, dt = 1.0e-4 : f64,
                    state_vars = ["x"], num_params = 1 : i64} init {

@@ -74,6 +74,9 @@ void mlir::ncl::populateExpEulerLoweringPatterns(RewritePatternSet &patterns) {
 
 namespace {
 
+/// Neurons per block whose spikes an unrecorded population counts in i32.
+constexpr int64_t kCountBlock = 1 << 20;
+
 class PopulationLowering {
 public:
   PopulationLowering(PopulationOp pop, OpBuilder &builder)
@@ -194,15 +197,37 @@ private:
           Value step = arith::AddIOp::create(b, loc, firstStep,
                                              arith::IndexCastOp::create(b, loc, i64, s));
           Value nextStep = arith::AddIOp::create(b, loc, step, arith::ConstantIntOp::create(b, loc, i64, 1));
-          auto neurons = scf::ForOp::create(
-              b, loc, begin, end, c1, ValueRange{iter[1]},
-              [&](OpBuilder &, Location, Value i, ValueRange count) {
-                Value c = emitNeuron(entry, i, step, nextStep, dtConst, count[0], record, spikeStep,
-                                     spikeIndex, refr);
-                scf::YieldOp::create(b, loc, c);
-              });
+          auto neuronLoop = [&](Value lo, Value hi, Value count0) {
+            return scf::ForOp::create(
+                b, loc, lo, hi, c1, ValueRange{count0},
+                [&](OpBuilder &, Location, Value i, ValueRange count) {
+                  Value c = emitNeuron(entry, i, step, nextStep, dtConst, count[0], record,
+                                       spikeStep, spikeIndex, refr);
+                  scf::YieldOp::create(b, loc, c);
+                });
+          };
+          Value counted;
+          if (record) {
+            // The running count is the next free slot of the spike buffer.
+            counted = neuronLoop(begin, end, iter[1]).getResult(0);
+          } else {
+            // Count in i32 lanes, like refractory_until, so float32 state
+            // vectorises at full width; widen once per block of neurons.
+            Value block = index(kCountBlock);
+            auto blocks = scf::ForOp::create(
+                b, loc, begin, end, block, ValueRange{iter[1]},
+                [&](OpBuilder &, Location, Value lo, ValueRange total) {
+                  Value hi = arith::MinSIOp::create(
+                      b, loc, arith::AddIOp::create(b, loc, lo, block), end);
+                  Value zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+                  Value part = neuronLoop(lo, hi, zero).getResult(0);
+                  Value wide = arith::IndexCastOp::create(b, loc, b.getIndexType(), part);
+                  scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, total[0], wide)});
+                });
+            counted = blocks.getResult(0);
+          }
           Value s1 = arith::AddIOp::create(b, loc, s, c1);
-          scf::YieldOp::create(b, loc, ValueRange{s1, neurons.getResult(0)});
+          scf::YieldOp::create(b, loc, ValueRange{s1, counted});
         });
     Value count = arith::IndexCastOp::create(b, loc, i64, loop.getResult(1));
     Value done = arith::IndexCastOp::create(b, loc, i64, loop.getResult(0));
@@ -252,8 +277,11 @@ private:
             scf::YieldOp::create(b, loc);
           });
         }
-        Value inc = arith::IndexCastOp::create(
-            b, loc, b.getIndexType(), arith::ExtUIOp::create(b, loc, b.getI64Type(), fired));
+        Value inc = count.getType().isIndex()
+                        ? Value(arith::IndexCastOp::create(
+                              b, loc, b.getIndexType(),
+                              arith::ExtUIOp::create(b, loc, b.getI64Type(), fired)))
+                        : Value(arith::ExtUIOp::create(b, loc, count.getType(), fired));
         count = arith::AddIOp::create(b, loc, count, inc);
       } else if (auto r = dyn_cast<ResetOp>(op)) {
         mapping.map(r.getResult(),
