@@ -6,7 +6,7 @@
 // it is compiled with exceptions, and nothing thrown here escapes it.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Parser.h"
+#include "ncl/DSL/Frontend.h"
 
 #include "NclLexer.h"
 #include "NclParser.h"

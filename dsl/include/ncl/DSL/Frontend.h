@@ -1,11 +1,11 @@
-//===- Parser.h - Read a .ncl file into the owned AST -----------*- C++ -*-===//
+//===- Frontend.h - Read a .ncl file into the owned AST ---------*- C++ -*-===//
 //
 // The only entry point into the ANTLR-generated parser. It includes no ANTLR
 // header and throws nothing: syntax errors go to the diagnostics engine.
 //
 //===----------------------------------------------------------------------===//
-#ifndef NCL_DSL_PARSER_H
-#define NCL_DSL_PARSER_H
+#ifndef NCL_DSL_FRONTEND_H
+#define NCL_DSL_FRONTEND_H
 
 #include "ncl/DSL/AST.h"
 
@@ -21,4 +21,4 @@ std::unique_ptr<ast::Module> parseFile(const std::string &path, DiagnosticEngine
 
 } // namespace ncl
 
-#endif // NCL_DSL_PARSER_H
+#endif // NCL_DSL_FRONTEND_H
