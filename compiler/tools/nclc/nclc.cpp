@@ -9,7 +9,7 @@
 #include "ncl/Compiler/CPUTarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
-#include "ncl/DSL/Parser.h"
+#include "ncl/DSL/Frontend.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"

@@ -4,7 +4,7 @@
 // code generation against hand-computed SI numbers.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Parser.h"
+#include "ncl/DSL/Frontend.h"
 #include "ncl/DSL/Sema.h"
 
 #include <gtest/gtest.h>
