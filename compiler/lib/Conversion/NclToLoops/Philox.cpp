@@ -1,0 +1,153 @@
+//===- Philox.cpp - Emit Philox4x32-10 random numbers as arith/math ops ---===//
+//
+// Mirrors runtime/include/ncl/philox.h operation for operation; see that
+// file for the formulas. Every float step is exact except log, sqrt, cos
+// and the two final multiplications, which are single IEEE operations in
+// both, so the results agree bit for bit (test/unit/random checks it).
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Conversion/Philox.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include <cassert>
+
+using namespace mlir;
+
+namespace {
+constexpr uint32_t kMul0 = 0xD2511F53u;
+constexpr uint32_t kMul1 = 0xCD9E8D57u;
+constexpr uint32_t kWeyl0 = 0x9E3779B9u;
+constexpr uint32_t kWeyl1 = 0xBB67AE85u;
+constexpr unsigned kRounds = 10;
+
+/// `elem`, or a vector of `elem` shaped like `like`.
+Type shapedLike(Type elem, Type like) {
+  if (auto vec = dyn_cast<VectorType>(like))
+    return vec.clone(elem);
+  return elem;
+}
+
+Value intConst(OpBuilder &b, Location loc, Type type, uint64_t v) {
+  Type elem = getElementTypeOrSelf(type);
+  auto attr = IntegerAttr::get(elem, APInt(elem.getIntOrFloatBitWidth(), v));
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec, attr));
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+Value floatConst(OpBuilder &b, Location loc, Type type, double v) {
+  Type elem = getElementTypeOrSelf(type);
+  auto attr = b.getFloatAttr(elem, v);
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec, attr));
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+/// Any integer / index (or vector of them) zero-extended or truncated to i64.
+Value toI64(OpBuilder &b, Location loc, Value v) {
+  Type i64 = shapedLike(b.getI64Type(), v.getType());
+  Type elem = getElementTypeOrSelf(v.getType());
+  if (elem.isIndex())
+    return arith::IndexCastUIOp::create(b, loc, i64, v);
+  unsigned width = elem.getIntOrFloatBitWidth();
+  if (width < 64)
+    return arith::ExtUIOp::create(b, loc, i64, v);
+  if (width > 64)
+    return arith::TruncIOp::create(b, loc, i64, v);
+  return v;
+}
+
+/// Low and high 32 bits of an i64 value, as i32.
+std::pair<Value, Value> split64(OpBuilder &b, Location loc, Value v) {
+  Type i32 = shapedLike(b.getI32Type(), v.getType());
+  Value lo = arith::TruncIOp::create(b, loc, i32, v);
+  Value shifted = arith::ShRUIOp::create(b, loc, v, intConst(b, loc, v.getType(), 32));
+  Value hi = arith::TruncIOp::create(b, loc, i32, shifted);
+  return {lo, hi};
+}
+} // namespace
+
+std::array<Value, 4> mlir::ncl::emitPhilox4x32x10(OpBuilder &b, Location loc, Value key0,
+                                                  Value key1, std::array<Value, 4> ctr) {
+  Type t = ctr[0].getType();
+  Value m0 = intConst(b, loc, t, kMul0);
+  Value m1 = intConst(b, loc, t, kMul1);
+  Value w0 = intConst(b, loc, t, kWeyl0);
+  Value w1 = intConst(b, loc, t, kWeyl1);
+  for (unsigned r = 0; r < kRounds; ++r) {
+    if (r != 0) {
+      key0 = arith::AddIOp::create(b, loc, key0, w0);
+      key1 = arith::AddIOp::create(b, loc, key1, w1);
+    }
+    auto p0 = arith::MulUIExtendedOp::create(b, loc, m0, ctr[0]);
+    auto p1 = arith::MulUIExtendedOp::create(b, loc, m1, ctr[2]);
+    Value n0 = arith::XOrIOp::create(
+        b, loc, arith::XOrIOp::create(b, loc, p1.getHigh(), ctr[1]), key0);
+    Value n2 = arith::XOrIOp::create(
+        b, loc, arith::XOrIOp::create(b, loc, p0.getHigh(), ctr[3]), key1);
+    ctr = {n0, p1.getLow(), n2, p0.getLow()};
+  }
+  return ctr;
+}
+
+mlir::ncl::PhiloxInput mlir::ncl::emitPhiloxCounter(OpBuilder &b, Location loc, Value seed,
+                                                    Value step, Value entity, uint32_t stream) {
+  assert(stream <= 0xFFFFu && "Philox stream ids are 16 bits");
+  PhiloxInput in;
+  std::tie(in.key0, in.key1) = split64(b, loc, toI64(b, loc, seed));
+  std::tie(in.ctr[0], in.ctr[1]) = split64(b, loc, toI64(b, loc, step));
+  auto [elo, ehi] = split64(b, loc, toI64(b, loc, entity));
+  in.ctr[2] = elo;
+  Type t = elo.getType();
+  Value ehi16 = arith::AndIOp::create(b, loc, ehi, intConst(b, loc, t, 0xFFFFu));
+  in.ctr[3] = arith::OrIOp::create(b, loc, ehi16,
+                                   intConst(b, loc, t, uint64_t(stream & 0xFFFFu) << 16));
+  return in;
+}
+
+std::array<Value, 4> mlir::ncl::emitPhiloxDraw(OpBuilder &b, Location loc, Value seed,
+                                               Value step, Value entity, uint32_t stream) {
+  PhiloxInput in = emitPhiloxCounter(b, loc, seed, step, entity, stream);
+  return emitPhilox4x32x10(b, loc, in.key0, in.key1, in.ctr);
+}
+
+Value mlir::ncl::emitUniform01(OpBuilder &b, Location loc, std::array<Value, 4> words,
+                               FloatType type) {
+  Type like = words[0].getType();
+  Type ft = shapedLike(type, like);
+  if (type.isF64()) {
+    Type i64 = shapedLike(b.getI64Type(), like);
+    Value hi = arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, words[0]),
+                                     intConst(b, loc, i64, 20));
+    Value lo = arith::ExtUIOp::create(
+        b, loc, i64, arith::ShRUIOp::create(b, loc, words[1], intConst(b, loc, like, 12)));
+    Value k = arith::OrIOp::create(b, loc, hi, lo);
+    Value f = arith::UIToFPOp::create(b, loc, ft, k);
+    Value half = arith::AddFOp::create(b, loc, f, floatConst(b, loc, ft, 0.5));
+    return arith::MulFOp::create(b, loc, half, floatConst(b, loc, ft, 0x1p-52));
+  }
+  assert(type.isF32() && "Philox uniforms are f32 or f64");
+  Value k = arith::ShRUIOp::create(b, loc, words[0], intConst(b, loc, like, 9));
+  Value f = arith::UIToFPOp::create(b, loc, ft, k);
+  Value half = arith::AddFOp::create(b, loc, f, floatConst(b, loc, ft, 0.5));
+  return arith::MulFOp::create(b, loc, half, floatConst(b, loc, ft, 0x1p-23));
+}
+
+Value mlir::ncl::emitNormal(OpBuilder &b, Location loc, std::array<Value, 4> words,
+                            FloatType type) {
+  Type ft = shapedLike(type, words[0].getType());
+  Value u1 = emitUniform01(b, loc, {words[0], words[1], words[2], words[3]}, type);
+  Value u2 = emitUniform01(b, loc, {words[2], words[3], words[0], words[1]}, type);
+  // The nearest double / float to 2pi, as in philox.h.
+  double twoPi = type.isF64() ? 6.283185307179586 : double(6.28318548f);
+  Value t = math::LogOp::create(b, loc, u1);
+  Value r = math::SqrtOp::create(
+      b, loc, arith::MulFOp::create(b, loc, floatConst(b, loc, ft, -2.0), t));
+  Value a = arith::MulFOp::create(b, loc, floatConst(b, loc, ft, twoPi), u2);
+  return arith::MulFOp::create(b, loc, r, math::CosOp::create(b, loc, a));
+}
