@@ -25,18 +25,22 @@ grammar Ncl;
 }
 
 file        : sep? (topItem (sep topItem)*)? sep? EOF ;
-topItem     : neuronDecl | networkDecl ;
+topItem     : importDecl | neuronDecl | networkDecl ;
+importDecl  : 'import' STRING ;
 
 neuronDecl  : 'neuron' ID NL* '{' sep? (neuronItem (sep neuronItem)*)? sep? '}' ;
 neuronItem  : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'   # parametersBlock
             | 'state' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'        # stateBlock
             | 'input' ID (':' unit)? ('=' expr)?                                  # inputDecl
-            | 'dynamics' NL* '{' sep? (odeDecl (sep odeDecl)*)? sep? '}'          # dynamicsBlock
+            | 'dynamics' NL* '{' sep? (dynamicsItem (sep dynamicsItem)*)? sep? '}' # dynamicsBlock
             | 'spike' 'when' expr                                                 # spikeDecl
             | 'reset' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # resetBlock
+            | 'refractory' 'while' expr                                           # refractoryWhileDecl
             | 'refractory' expr                                                   # refractoryDecl
+            | 'output' ID (':' unit)? '=' expr                                    # outputDecl
             ;
 declaration : ID (':' unit)? '=' expr ;
+dynamicsItem: odeDecl | declaration ;
 odeDecl     : ID PRIME '=' expr (UNLESS REFRACTORY)? ;
 assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
 
@@ -54,6 +58,7 @@ expr        : <assoc=right> expr '**' expr                                      
             | NOT expr                                                           # notExpr
             | expr AND expr                                                      # andExpr
             | expr OR expr                                                       # orExpr
+            | <assoc=right> expr '?' expr ':' expr                               # conditionalExpr
             | number ({unitAhead(1)}? unit | notUnit=ID)?                        # literalExpr
             | ID '(' (expr (',' expr)*)? ')'                                     # callExpr
             | ID                                                                 # nameExpr
@@ -75,6 +80,7 @@ RPAREN      : ')' { if (nestingDepth > 0) nestingDepth--; } ;
 LBRACK      : '[' { nestingDepth++; } ;
 RBRACK      : ']' { if (nestingDepth > 0) nestingDepth--; } ;
 INT         : [0-9]+ ;
+STRING      : '"' ~["\r\n]* '"' ;
 FLOAT       : ([0-9]+ '.' [0-9]* | '.' [0-9]+) ([eE] [+-]? [0-9]+)?
             | [0-9]+ [eE] [+-]? [0-9]+ ;
 ID          : [a-zA-Z_\u00B5\u03A9\u03BC] [a-zA-Z_0-9\u00B5\u03A9\u03BC]* ;

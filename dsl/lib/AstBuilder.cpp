@@ -84,7 +84,10 @@ public:
     auto module = std::make_unique<Module>();
     module->file = *file;
     for (auto *item : ctx->topItem()) {
-      if (auto *n = item->neuronDecl())
+      if (auto *imp = item->importDecl()) {
+        std::string text = imp->STRING()->getText();
+        module->imports.push_back({loc(imp->STRING()->getSymbol()), text.substr(1, text.size() - 2)});
+      } else if (auto *n = item->neuronDecl())
         module->neurons.push_back(neuron(n));
       else if (auto *n = item->networkDecl())
         module->networks.push_back(network(n));
@@ -128,7 +131,12 @@ private:
           input.defaultValue = expr(in->expr());
         n.inputs.push_back(std::move(input));
       } else if (auto *dyn = dynamic_cast<NclParser::DynamicsBlockContext *>(item)) {
-        for (auto *o : dyn->odeDecl()) {
+        for (auto *di : dyn->dynamicsItem()) {
+          if (auto *d = di->declaration()) {
+            n.subExpressions.push_back(declaration(d));
+            continue;
+          }
+          auto *o = di->odeDecl();
           OdeDecl ode;
           ode.loc = loc(o->ID()->getSymbol());
           ode.variable = o->ID()->getText();
@@ -152,6 +160,20 @@ private:
       } else if (auto *rf = dynamic_cast<NclParser::RefractoryDeclContext *>(item)) {
         n.refractoryLoc = loc(rf->getStart());
         n.refractory = expr(rf->expr());
+      } else if (auto *rw = dynamic_cast<NclParser::RefractoryWhileDeclContext *>(item)) {
+        n.refractoryLoc = loc(rw->getStart());
+        n.refractory = expr(rw->expr());
+        n.refractoryIsCondition = true;
+      } else if (auto *out = dynamic_cast<NclParser::OutputDeclContext *>(item)) {
+        Declaration decl;
+        decl.loc = loc(out->ID()->getSymbol());
+        decl.name = out->ID()->getText();
+        if (out->unit()) {
+          decl.unitText = unitText(out->unit());
+          decl.unitLoc = loc(out->unit());
+        }
+        decl.value = expr(out->expr());
+        n.outputs.push_back(std::move(decl));
       }
     }
     return n;
@@ -223,6 +245,9 @@ private:
       return std::make_unique<UnaryExpr>(loc(ctx), c->op->getText(), expr(c->expr()));
     if (auto *c = dynamic_cast<NclParser::NotExprContext *>(ctx))
       return std::make_unique<UnaryExpr>(loc(ctx), "not", expr(c->expr()));
+    if (auto *c = dynamic_cast<NclParser::ConditionalExprContext *>(ctx))
+      return std::make_unique<ConditionalExpr>(loc(ctx), expr(c->expr(0)), expr(c->expr(1)),
+                                               expr(c->expr(2)));
     if (auto *c = dynamic_cast<NclParser::CallExprContext *>(ctx)) {
       std::vector<ExprPtr> args;
       for (auto *a : c->expr())

@@ -38,6 +38,9 @@ public:
     case Expr::Kind::Call:
       os << "Call " << static_cast<const CallExpr &>(e).callee;
       break;
+    case Expr::Kind::Conditional:
+      os << "Conditional";
+      break;
     }
     os << " " << at(e.getLoc()) << "\n";
     if (auto *u = dynamic_cast<const UnaryExpr *>(&e))
@@ -49,6 +52,11 @@ public:
     if (auto *c = dynamic_cast<const CallExpr *>(&e))
       for (auto &a : c->args)
         expr(*a, depth + 1);
+    if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
+      expr(*c->cond, depth + 1);
+      expr(*c->ifTrue, depth + 1);
+      expr(*c->ifFalse, depth + 1);
+    }
   }
 
   void decl(const char *what, const Declaration &d, int depth) {
@@ -62,6 +70,10 @@ public:
 
   void module(const Module &m) {
     os << "Module " << m.file << "\n";
+    for (auto &imp : m.imports) {
+      indent(1);
+      os << "Import \"" << imp.path << "\" " << at(imp.loc) << "\n";
+    }
     for (auto &n : m.neurons) {
       indent(1);
       os << "Neuron " << n.name << " " << at(n.loc) << "\n";
@@ -78,6 +90,8 @@ public:
       }
       for (auto &s : n.state)
         decl("State", s, 2);
+      for (auto &d : n.subExpressions)
+        decl("Expression", d, 2);
       for (auto &o : n.odes) {
         indent(2);
         os << "Ode " << o.variable << (o.unlessRefractory ? " unless-refractory " : " ")
@@ -96,9 +110,12 @@ public:
       }
       if (n.refractory) {
         indent(2);
-        os << "Refractory " << at(n.refractoryLoc) << "\n";
+        os << (n.refractoryIsCondition ? "RefractoryWhile " : "Refractory ") << at(n.refractoryLoc)
+           << "\n";
         expr(*n.refractory, 3);
       }
+      for (auto &o : n.outputs)
+        decl("Output", o, 2);
     }
     for (auto &net : m.networks) {
       indent(1);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace ncl;
@@ -62,6 +63,7 @@ struct Symbol {
   SourceLoc loc;
   double value = 0; ///< known for parameters and inputs
   bool poisoned = false; ///< its declaration had an error: stay quiet about uses
+  Declaration *decl = nullptr; ///< for sub-expressions and outputs
 };
 using Scope = std::map<std::string, Symbol>;
 
@@ -70,6 +72,8 @@ const char *kindName(NameExpr::Resolution r) {
   case NameExpr::Resolution::Parameter: return "parameter";
   case NameExpr::Resolution::Input: return "input";
   case NameExpr::Resolution::State: return "state variable";
+  case NameExpr::Resolution::SubExpression: return "sub-expression";
+  case NameExpr::Resolution::Output: return "output";
   default: return "name";
   }
 }
@@ -82,7 +86,23 @@ public:
   bool checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result);
 
 private:
+  /// Which built-in names an expression may use where it is being checked.
+  enum Builtins : unsigned {
+    kConstants = 1, ///< pi, e
+    kNeuron = 2,    ///< i, N (neuron index and population size)
+    kTime = 4,      ///< t, dt
+  };
+  struct SubExpression {
+    Declaration *decl = nullptr;
+    enum { Unchecked, InProgress, Done } state = Unchecked;
+    bool ok = false;
+  };
+
   bool checkExpr(Expr &e, const Scope &scope);
+  bool checkName(NameExpr &n, const Scope &scope);
+  bool checkCall(CallExpr &c, const Scope &scope);
+  bool resolveSubExpression(const std::string &name, const Scope &scope);
+  std::string unitHint(const Expr &bare, const Dimension &want, const Expr *other = nullptr);
   std::optional<double> evaluate(const Expr &e, const Scope &scope);
   bool declare(Scope &scope, const std::string &name, Symbol sym);
   std::optional<units::Unit> unitOf(const std::string &text, const SourceLoc &loc);
@@ -91,7 +111,31 @@ private:
 
   DiagnosticEngine &diags;
   std::map<std::string, Scope> neuronScopes;
+  // State of the neuron being checked.
+  unsigned allowed = kConstants;
+  std::map<std::string, SubExpression> subExpressions;
+  std::vector<std::string> subExpressionStack;
+  std::set<std::string> used;
 };
+
+/// A bare number where a quantity was expected: suggest the unit.
+std::string Sema::unitHint(const Expr &bare, const Dimension &want, const Expr *other) {
+  const Expr *e = &bare;
+  std::string sign;
+  if (auto *u = dynamic_cast<const UnaryExpr *>(e); u && u->op == "-") {
+    sign = "-";
+    e = u->operand.get();
+  }
+  auto *n = dynamic_cast<const NumberExpr *>(e);
+  if (!n || !n->unitText.empty() || want.isDimensionless())
+    return "";
+  std::string unit = want.str();
+  if (auto *o = dynamic_cast<const NumberExpr *>(other); o && !o->unitText.empty())
+    unit = o->unitText;
+  std::ostringstream text;
+  text << sign << n->value;
+  return "; did you forget a unit? e.g. '" + text.str() + " " + unit + "'";
+}
 
 bool Sema::declare(Scope &scope, const std::string &name, Symbol sym) {
   auto it = scope.find(name);
@@ -120,7 +164,8 @@ bool Sema::expectDim(const Expr &e, const Dimension &want, const std::string &wh
   }
   if (e.dim == want)
     return true;
-  diags.error(e.getLoc(), what + " has dimension " + e.dim.str() + ", expected " + want.str());
+  diags.error(e.getLoc(), what + " has dimension " + e.dim.str() + ", expected " + want.str() +
+                              unitHint(e, want));
   return false;
 }
 
@@ -144,28 +189,8 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
     n.dim = u->dim;
     return true;
   }
-  case Expr::Kind::Name: {
-    auto &n = static_cast<NameExpr &>(e);
-    auto it = scope.find(n.name);
-    if (it != scope.end()) {
-      if (it->second.poisoned)
-        return false;
-      n.resolution = it->second.kind;
-      n.dim = it->second.dim;
-      return true;
-    }
-    if (auto u = units::lookupUnitName(n.name)) {
-      n.resolution = NameExpr::Resolution::Unit;
-      n.unitScale = u->scale;
-      n.dim = u->dim;
-      return true;
-    }
-    std::vector<std::string> names;
-    for (auto &kv : scope)
-      names.push_back(kv.first);
-    diags.error(n.getLoc(), "unknown name '" + n.name + "'" + suggestion(n.name, names));
-    return false;
-  }
+  case Expr::Kind::Name:
+    return checkName(static_cast<NameExpr &>(e), scope);
   case Expr::Kind::Unary: {
     auto &u = static_cast<UnaryExpr &>(e);
     if (!checkExpr(*u.operand, scope))
@@ -209,8 +234,11 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
     if (op == "+" || op == "-" || op == "<" || op == "<=" || op == ">" || op == ">=" ||
         op == "==" || op == "!=") {
       if (b.lhs->dim != b.rhs->dim) {
+        std::string hint = unitHint(*b.rhs, b.lhs->dim, b.lhs.get());
+        if (hint.empty())
+          hint = unitHint(*b.lhs, b.rhs->dim, b.rhs.get());
         diags.error(b.getLoc(), "operands of '" + op + "' have different dimensions: " +
-                                    b.lhs->dim.str() + " and " + b.rhs->dim.str());
+                                    b.lhs->dim.str() + " and " + b.rhs->dim.str() + hint);
         return false;
       }
       e.isBool = op != "+" && op != "-";
@@ -248,72 +276,229 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
     diags.error(b.getLoc(), "unknown operator '" + op + "'");
     return false;
   }
-  case Expr::Kind::Call: {
-    auto &c = static_cast<CallExpr &>(e);
-    bool ok = true;
-    for (auto &a : c.args)
-      ok = checkExpr(*a, scope) && ok;
+  case Expr::Kind::Call:
+    return checkCall(static_cast<CallExpr &>(e), scope);
+  case Expr::Kind::Conditional: {
+    auto &c = static_cast<ConditionalExpr &>(e);
+    bool ok = checkExpr(*c.cond, scope);
+    ok = checkExpr(*c.ifTrue, scope) && ok;
+    ok = checkExpr(*c.ifFalse, scope) && ok;
     if (!ok)
       return false;
-    static const std::map<std::string, int> dimensionless = {
-        {"exp", 1}, {"expm1", 1}, {"log", 1}, {"log1p", 1}, {"sin", 1}, {"cos", 1}, {"tanh", 1}};
-    static const std::map<std::string, int> sameDim = {{"abs", 1}, {"min", 2}, {"max", 2}};
-    auto arity = [&](int n) {
-      if (static_cast<int>(c.args.size()) == n)
-        return true;
-      diags.error(c.getLoc(), "'" + c.callee + "' takes " + std::to_string(n) + " argument" +
-                                  (n == 1 ? "" : "s") + ", not " + std::to_string(c.args.size()));
+    if (!c.cond->isBool) {
+      diags.error(c.cond->getLoc(), "the condition of '?:' must be a comparison or a logical expression");
       return false;
-    };
+    }
+    if (c.ifTrue->isBool != c.ifFalse->isBool || c.ifTrue->dim != c.ifFalse->dim) {
+      auto describe = [](const Expr &x) { return x.isBool ? std::string("a condition") : x.dim.str(); };
+      diags.error(c.getLoc(), "the branches of '?:' have different dimensions: " +
+                                  describe(*c.ifTrue) + " and " + describe(*c.ifFalse));
+      return false;
+    }
+    e.isBool = c.ifTrue->isBool;
+    e.dim = c.ifTrue->dim;
+    return true;
+  }
+  }
+  return false;
+}
+
+bool Sema::checkName(NameExpr &n, const Scope &scope) {
+  auto it = scope.find(n.name);
+  if (it != scope.end()) {
+    if (it->second.poisoned)
+      return false;
+    used.insert(n.name);
+    n.resolution = it->second.kind;
+    if (n.resolution == NameExpr::Resolution::SubExpression ||
+        n.resolution == NameExpr::Resolution::Output) {
+      if (!resolveSubExpression(n.name, scope))
+        return false;
+      const Expr &value = *subExpressions[n.name].decl->value;
+      n.dim = value.dim;
+      n.isBool = value.isBool;
+      return true;
+    }
+    n.dim = it->second.dim;
+    return true;
+  }
+  // Built-in names, where they mean something.
+  struct Builtin {
+    const char *name;
+    NameExpr::Resolution kind;
+    unsigned needs;
+    bool isTime;
+    double value;
+    const char *where;
+  };
+  static const Builtin builtins[] = {
+      {"pi", NameExpr::Resolution::Constant, kConstants, false, M_PI, ""},
+      {"e", NameExpr::Resolution::Constant, kConstants, false, M_E, ""},
+      {"t", NameExpr::Resolution::Time, kTime, true, 0,
+       "the time 't' exists only in dynamics, spike, reset and refractory expressions"},
+      {"dt", NameExpr::Resolution::Step, kTime, true, 0,
+       "the time step 'dt' exists only in dynamics, spike, reset and refractory expressions"},
+      {"i", NameExpr::Resolution::Index, kNeuron, false, 0,
+       "the neuron index 'i' differs per neuron, so a shared parameter cannot use it"},
+      {"N", NameExpr::Resolution::Size, kNeuron, false, 0,
+       "the population size 'N' is not known where parameters are evaluated"},
+  };
+  for (const Builtin &b : builtins) {
+    if (n.name != b.name)
+      continue;
+    if (!(allowed & b.needs)) {
+      diags.error(n.getLoc(), std::string(b.where));
+      return false;
+    }
+    n.resolution = b.kind;
+    n.unitScale = b.value;
+    n.dim = b.isTime ? Dimension::time() : Dimension::none();
+    return true;
+  }
+  if (auto u = units::lookupUnitName(n.name)) {
+    n.resolution = NameExpr::Resolution::Unit;
+    n.unitScale = u->scale;
+    n.dim = u->dim;
+    return true;
+  }
+  std::vector<std::string> names;
+  for (auto &kv : scope)
+    names.push_back(kv.first);
+  diags.error(n.getLoc(), "unknown name '" + n.name + "'" + suggestion(n.name, names));
+  return false;
+}
+
+bool Sema::resolveSubExpression(const std::string &name, const Scope &scope) {
+  SubExpression &sub = subExpressions[name];
+  if (sub.state == SubExpression::Done)
+    return sub.ok;
+  if (sub.state == SubExpression::InProgress) {
+    std::string chain;
+    auto first = std::find(subExpressionStack.begin(), subExpressionStack.end(), name);
+    for (auto it = first; it != subExpressionStack.end(); ++it)
+      chain += *it + " -> ";
+    diags.error(sub.decl->loc, "recursive sub-expression: " + chain + name);
+    sub.ok = false;
+    sub.state = SubExpression::Done;
+    return false;
+  }
+  sub.state = SubExpression::InProgress;
+  subExpressionStack.push_back(name);
+  Declaration &d = *sub.decl;
+  bool ok = checkExpr(*d.value, scope);
+  if (ok && !d.unitText.empty()) {
+    if (auto unit = unitOf(d.unitText, d.unitLoc))
+      ok = expectDim(*d.value, unit->dim, "value of '" + d.name + "'");
+    else
+      ok = false;
+  }
+  subExpressionStack.pop_back();
+  if (sub.state == SubExpression::Done) // a cycle through this name was reported
+    return false;
+  sub.state = SubExpression::Done;
+  sub.ok = ok;
+  if (ok) {
+    std::string err;
+    auto u = d.unitText.empty() ? std::nullopt : units::parseUnit(d.unitText, &err);
+    d.unit = u ? *u : units::Unit{1.0, d.value->dim};
+  }
+  return ok;
+}
+
+bool Sema::checkCall(CallExpr &c, const Scope &scope) {
+  bool ok = true;
+  for (auto &a : c.args)
+    ok = checkExpr(*a, scope) && ok;
+  if (!ok)
+    return false;
+  for (auto &a : c.args)
+    if (a->isBool) {
+      diags.error(a->getLoc(), "a condition cannot be used as a number here");
+      return false;
+    }
+  auto arity = [&](size_t n) {
+    if (c.args.size() == n)
+      return true;
+    diags.error(c.getLoc(), "'" + c.callee + "' takes " + std::to_string(n) + " argument" +
+                                (n == 1 ? "" : "s") + ", not " + std::to_string(c.args.size()));
+    return false;
+  };
+  auto dimensionless = [&](size_t k) {
+    if (c.args[k]->dim.isDimensionless())
+      return true;
+    diags.error(c.args[k]->getLoc(), "argument of '" + c.callee + "' must be dimensionless, not " +
+                                         c.args[k]->dim.str());
+    return false;
+  };
+  auto sameAsFirst = [&] {
     for (auto &a : c.args)
-      if (a->isBool) {
-        diags.error(a->getLoc(), "a condition cannot be used as a number here");
+      if (a->dim != c.args[0]->dim) {
+        diags.error(a->getLoc(), "arguments of '" + c.callee + "' have different dimensions: " +
+                                     c.args[0]->dim.str() + " and " + a->dim.str() +
+                                     unitHint(*a, c.args[0]->dim, c.args[0].get()));
         return false;
       }
-    if (auto it = dimensionless.find(c.callee); it != dimensionless.end()) {
-      if (!arity(it->second))
-        return false;
-      if (!c.args[0]->dim.isDimensionless()) {
-        diags.error(c.args[0]->getLoc(), "argument of '" + c.callee +
-                                             "' must be dimensionless, not " +
+    return true;
+  };
+  const std::string &f = c.callee;
+  // f(x) with x and the result dimensionless.
+  static const std::set<std::string> pure = {"exp", "expm1", "log", "log1p", "log10", "sin", "cos",
+                                             "tan", "tanh", "sigmoid", "floor", "ceil"};
+  if (pure.count(f)) {
+    if (!arity(1) || !dimensionless(0))
+      return false;
+    return true;
+  }
+  // Same dimension in and out.
+  if (f == "abs" || f == "relu") {
+    if (!arity(1))
+      return false;
+    c.dim = c.args[0]->dim;
+    return true;
+  }
+  if (f == "min" || f == "max" || f == "clip") {
+    if (!arity(f == "clip" ? 3 : 2) || !sameAsFirst())
+      return false;
+    c.dim = c.args[0]->dim;
+    return true;
+  }
+  if (f == "heaviside") { // 1 for x > 0, else 0
+    return arity(1);
+  }
+  if (f == "sqrt") {
+    if (!arity(1))
+      return false;
+    Dimension d;
+    for (int k = 0; k < 7; ++k) {
+      if (c.args[0]->dim.exponents[k] % 2) {
+        diags.error(c.args[0]->getLoc(), "cannot take the square root of dimension " +
                                              c.args[0]->dim.str());
         return false;
       }
-      return true;
+      d.exponents[k] = c.args[0]->dim.exponents[k] / 2;
     }
-    if (auto it = sameDim.find(c.callee); it != sameDim.end()) {
-      if (!arity(it->second))
-        return false;
-      for (auto &a : c.args)
-        if (a->dim != c.args[0]->dim) {
-          diags.error(a->getLoc(), "arguments of '" + c.callee + "' have different dimensions: " +
-                                       c.args[0]->dim.str() + " and " + a->dim.str());
-          return false;
-        }
-      e.dim = c.args[0]->dim;
-      return true;
-    }
-    if (c.callee == "sqrt") {
-      if (!arity(1))
-        return false;
-      Dimension d;
-      for (int i = 0; i < 7; ++i) {
-        if (c.args[0]->dim.exponents[i] % 2) {
-          diags.error(c.args[0]->getLoc(), "cannot take the square root of dimension " +
-                                               c.args[0]->dim.str());
-          return false;
-        }
-        d.exponents[i] = c.args[0]->dim.exponents[i] / 2;
-      }
-      e.dim = d;
-      return true;
-    }
-    std::vector<std::string> names = {"exp", "expm1", "log", "log1p", "sin", "cos",
-                                      "tanh", "abs", "min", "max", "sqrt"};
-    diags.error(c.getLoc(), "unknown function '" + c.callee + "'" + suggestion(c.callee, names));
-    return false;
+    c.dim = d;
+    return true;
   }
+  if (f == "pow") {
+    if (!arity(2) || !dimensionless(1))
+      return false;
+    if (c.args[0]->dim.isDimensionless())
+      return true;
+    auto *n = dynamic_cast<NumberExpr *>(c.args[1].get());
+    if (!n || n->value != std::floor(n->value)) {
+      diags.error(c.args[1]->getLoc(), "a quantity with dimension " + c.args[0]->dim.str() +
+                                           " can only be raised to a constant integer power");
+      return false;
+    }
+    c.dim = c.args[0]->dim.pow(static_cast<int>(n->value));
+    return true;
   }
+  std::vector<std::string> names = {"exp",  "expm1", "log",       "log1p", "log10", "sin",
+                                    "cos",  "tan",   "tanh",      "sigmoid", "floor", "ceil",
+                                    "abs",  "relu",  "min",       "max",   "clip",  "heaviside",
+                                    "sqrt", "pow"};
+  diags.error(c.getLoc(), "unknown function '" + f + "'" + suggestion(f, names));
   return false;
 }
 
@@ -323,8 +508,10 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
     return static_cast<const NumberExpr &>(e).value;
   case Expr::Kind::Name: {
     auto &n = static_cast<const NameExpr &>(e);
-    if (n.resolution == NameExpr::Resolution::Unit)
+    if (n.resolution == NameExpr::Resolution::Unit || n.resolution == NameExpr::Resolution::Constant)
       return n.unitScale;
+    if (n.resolution != NameExpr::Resolution::Parameter && n.resolution != NameExpr::Resolution::Input)
+      return std::nullopt;
     auto it = scope.find(n.name);
     if (it == scope.end() || it->second.kind == NameExpr::Resolution::State)
       return std::nullopt;
@@ -363,13 +550,23 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
         {"log", [](double x) { return std::log(x); }},   {"log1p", [](double x) { return std::log1p(x); }},
         {"sin", [](double x) { return std::sin(x); }},   {"cos", [](double x) { return std::cos(x); }},
         {"tanh", [](double x) { return std::tanh(x); }}, {"abs", [](double x) { return std::fabs(x); }},
-        {"sqrt", [](double x) { return std::sqrt(x); }}};
+        {"sqrt", [](double x) { return std::sqrt(x); }}, {"tan", [](double x) { return std::tan(x); }},
+        {"log10", [](double x) { return std::log10(x); }},
+        {"sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
+        {"relu", [](double x) { return x > 0 ? x : 0.0; }},
+        {"heaviside", [](double x) { return x > 0 ? 1.0 : 0.0; }},
+        {"floor", [](double x) { return std::floor(x); }},
+        {"ceil", [](double x) { return std::ceil(x); }}};
     if (auto it = f1.find(c.callee); it != f1.end())
       return it->second(a[0]);
     if (c.callee == "min") return std::min(a[0], a[1]);
     if (c.callee == "max") return std::max(a[0], a[1]);
+    if (c.callee == "clip") return std::min(std::max(a[0], a[1]), a[2]);
+    if (c.callee == "pow") return std::pow(a[0], a[1]);
     return std::nullopt;
   }
+  case Expr::Kind::Conditional:
+    return std::nullopt; // conditions are not constant-folded
   }
   return std::nullopt;
 }
@@ -387,6 +584,10 @@ std::string Sema::displayUnit(const Declaration &d, const Expr *value) {
 bool Sema::checkNeuron(NeuronDecl &n) {
   unsigned before = diags.errorCount();
   Scope scope;
+  used.clear();
+  subExpressions.clear();
+  subExpressionStack.clear();
+  allowed = kConstants; // parameters and inputs are shared constants
 
   // A declaration's value: checked against the declared unit, or giving it.
   auto declValue = [&](Declaration &d, const Scope &s, bool needConstant,
@@ -463,10 +664,29 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   }
 
   Scope initScope = scope; // initial values see parameters and inputs only
+  allowed = kConstants | kNeuron;
   for (auto &s : n.state) {
     auto sym = declValue(s, initScope, false, NameExpr::Resolution::State);
     declare(scope, s.name, sym ? *sym : poisoned(NameExpr::Resolution::State, s));
   }
+
+  // Everything below runs every step: state, time and the neuron's index.
+  allowed = kConstants | kNeuron | kTime;
+  for (auto *group : {&n.subExpressions, &n.outputs}) {
+    auto kind = group == &n.outputs ? NameExpr::Resolution::Output
+                                    : NameExpr::Resolution::SubExpression;
+    for (auto &d : *group) {
+      Symbol sym{kind, Dimension(), d.loc};
+      sym.decl = &d;
+      if (declare(scope, d.name, sym))
+        subExpressions[d.name].decl = &d;
+    }
+  }
+  for (auto *group : {&n.subExpressions, &n.outputs})
+    for (auto &d : *group)
+      if (subExpressions.count(d.name) && subExpressions[d.name].decl == &d &&
+          resolveSubExpression(d.name, scope) && d.value->isBool && group == &n.outputs)
+        diags.error(d.value->getLoc(), "output '" + d.name + "' must be a number, not a condition");
 
   std::map<std::string, SourceLoc> odeSeen;
   for (auto &ode : n.odes) {
@@ -540,12 +760,42 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     diags.error(n.resetLoc, "reset without a spike condition; add 'spike when ...'");
 
   if (n.refractory) {
-    if (checkExpr(*n.refractory, initScope))
-      expectDim(*n.refractory, Dimension::time(), "refractory period");
+    // A duration is evaluated when the neuron spikes (it may depend on the
+    // state); a condition holds the neuron refractory after a spike while true.
+    if (checkExpr(*n.refractory, scope)) {
+      if (n.refractoryIsCondition && !n.refractory->isBool)
+        diags.error(n.refractory->getLoc(), "'refractory while' needs a condition, e.g. 'v > -40 mV'");
+      else if (!n.refractoryIsCondition)
+        expectDim(*n.refractory, Dimension::time(), "refractory period");
+    }
     if (!n.spikeCondition)
       diags.error(n.refractoryLoc, "refractory period without a spike condition");
   }
+
+  // Legal but suspicious: declarations nothing uses, state nothing changes.
+  if (diags.errorCount() == before) {
+    for (auto &p : n.parameters)
+      if (!used.count(p.name))
+        diags.warning(p.loc, "parameter '" + p.name + "' is never used");
+    for (auto &in : n.inputs)
+      if (!used.count(in.name))
+        diags.warning(in.loc, "input '" + in.name + "' is never used");
+    for (auto &d : n.subExpressions)
+      if (!used.count(d.name))
+        diags.warning(d.loc, "sub-expression '" + d.name + "' is never used");
+    for (auto &st : n.state) {
+      bool updated = false;
+      for (auto &ode : n.odes)
+        updated |= ode.variable == st.name;
+      for (auto &a : n.reset)
+        updated |= a.variable == st.name;
+      if (!updated)
+        diags.warning(st.loc, "state variable '" + st.name +
+                                  "' is never updated; if it is constant, make it a parameter");
+    }
+  }
   neuronScopes[n.name] = initScope;
+  allowed = kConstants;
   return diags.errorCount() == before;
 }
 

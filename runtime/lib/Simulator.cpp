@@ -66,6 +66,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
   a.begin = ts.begin[p];
   a.end = ts.end[p];
   a.seed = m.seed;
+  a.size = pop.size;
   a.spike_step = ts.spikeStep.data();
   a.spike_index = ts.spikeIndex.data();
   a.spike_capacity = static_cast<int64_t>(ts.spikeStep.size());

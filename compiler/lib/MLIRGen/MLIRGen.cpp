@@ -51,9 +51,17 @@ private:
 
   void genPopulation(const PopulationModel &pop, double dt) {
     const NeuronDecl &n = *pop.neuron;
+    this->dt = dt;
+    named.clear();
+    for (auto *group : {&n.subExpressions, &n.outputs})
+      for (auto &d : *group)
+        named[d.name] = &d;
+    // Outputs are stored per neuron after the state variables.
     SmallVector<StringRef> vars;
     for (auto &s : n.state)
       vars.push_back(s.name);
+    for (auto &o : n.outputs)
+      vars.push_back(o.name);
     auto op = mlir::ncl::PopulationOp::create(
         builder, loc(pop.decl->loc), builder.getStringAttr(pop.decl->name),
         builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
@@ -62,12 +70,20 @@ private:
         pop.recordSpikes ? builder.getUnitAttr() : UnitAttr());
     OpBuilder::InsertionGuard guard(builder);
 
-    // init: parameters, then each initial value in declaration order.
+    // init: parameters, then each initial value in declaration order, then
+    // the outputs of the initial state.
     builder.setInsertionPointToStart(&op.getInit().emplaceBlock());
     env.clear();
+    inInit = true;
     declareParams(pop);
-    for (auto &s : n.state)
-      mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, gen(*s.value));
+    for (auto &s : n.state) {
+      Value v = gen(*s.value);
+      mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, v);
+      env[s.name] = v;
+    }
+    for (auto &o : n.outputs)
+      mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
+    inInit = false;
 
     // step
     builder.setInsertionPointToStart(&op.getStep().emplaceBlock());
@@ -75,14 +91,26 @@ private:
     declareParams(pop);
     std::map<std::string, Value> start;
     for (auto &s : n.state)
-      env[s.name] = start[s.name] = mlir::ncl::StateReadOp::create(builder, loc(s.loc), realType, s.name);
+      env[s.name] = start[s.name] =
+          mlir::ncl::StateReadOp::create(builder, loc(s.loc), realType, s.name);
+
+    // 0. Refractory status at the start of the step.
+    Value refractory;
+    if (n.refractory) {
+      Location l = loc(n.refractoryLoc);
+      Value release;
+      if (n.refractoryIsCondition)
+        release = arith::XOrIOp::create(builder, l, gen(*n.refractory),
+                                        arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
+      refractory = mlir::ncl::IsRefractoryOp::create(builder, l, builder.getI1Type(), release);
+    }
 
     // 1. Every ODE sees the state at the start of the step.
     std::map<std::string, Value> current = start;
     for (auto &ode : n.odes) {
       Location l = loc(ode.loc);
       auto odeOp = mlir::ncl::OdeOp::create(builder, l, realType, ode.variable, start[ode.variable],
-                                      ode.unlessRefractory);
+                                            ode.unlessRefractory ? refractory : Value());
       Block &body = odeOp.getRhs().emplaceBlock();
       Value x = body.addArgument(realType, l);
       OpBuilder::InsertionGuard inner(builder);
@@ -99,7 +127,8 @@ private:
     // 2. Threshold on the new state; 3. resets in order; 4. refractoriness.
     if (n.spikeCondition) {
       Location l = loc(n.spikeLoc);
-      Value fired = mlir::ncl::ThresholdOp::create(builder, l, builder.getI1Type(), gen(*n.spikeCondition));
+      Value fired = mlir::ncl::ThresholdOp::create(builder, l, builder.getI1Type(),
+                                                   gen(*n.spikeCondition), refractory);
       for (auto &a : n.reset) {
         Location al = loc(a.loc);
         Value old = env[a.variable], value = gen(*a.value);
@@ -114,10 +143,13 @@ private:
         env[a.variable] = mlir::ncl::ResetOp::create(builder, al, realType, fired, old, value);
       }
       if (n.refractory)
-        mlir::ncl::RefractoryOp::create(builder, loc(n.refractoryLoc), fired, gen(*n.refractory));
+        mlir::ncl::RefractoryOp::create(builder, loc(n.refractoryLoc), fired,
+                                        n.refractoryIsCondition ? Value() : gen(*n.refractory));
     }
     for (auto &s : n.state)
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
+    for (auto &o : n.outputs)
+      mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
   }
 
   void declareParams(const PopulationModel &pop) {
@@ -142,9 +174,28 @@ private:
       return constant(static_cast<const NumberExpr &>(e).value, l);
     case Expr::Kind::Name: {
       auto &n = static_cast<const NameExpr &>(e);
-      if (n.resolution == NameExpr::Resolution::Unit)
+      switch (n.resolution) {
+      case NameExpr::Resolution::Unit:
+      case NameExpr::Resolution::Constant:
         return constant(n.unitScale, l);
-      return env.at(n.name);
+      case NameExpr::Resolution::Step:
+        return constant(dt, l);
+      case NameExpr::Resolution::Time:
+        if (inInit)
+          return constant(0.0, l);
+        return mlir::ncl::TimeOp::create(builder, l, realType);
+      case NameExpr::Resolution::Index:
+        return mlir::ncl::NeuronIndexOp::create(builder, l, realType);
+      case NameExpr::Resolution::Size:
+        return mlir::ncl::PopulationSizeOp::create(builder, l, realType);
+      case NameExpr::Resolution::SubExpression:
+      case NameExpr::Resolution::Output:
+        // Named expressions are inlined where used, with the values current
+        // there (CSE merges repeated uses).
+        return gen(*named.at(n.name)->value);
+      default:
+        return env.at(n.name);
+      }
     }
     case Expr::Kind::Unary: {
       auto &u = static_cast<const UnaryExpr &>(e);
@@ -174,6 +225,11 @@ private:
           {"==", arith::CmpFPredicate::OEQ}, {"!=", arith::CmpFPredicate::UNE}};
       return arith::CmpFOp::create(builder, l, predicates.at(op), lhs, rhs);
     }
+    case Expr::Kind::Conditional: {
+      auto &c = static_cast<const ConditionalExpr &>(e);
+      Value cond = gen(*c.cond), a = gen(*c.ifTrue), b = gen(*c.ifFalse);
+      return arith::SelectOp::create(builder, l, cond, a, b);
+    }
     case Expr::Kind::Call: {
       auto &c = static_cast<const CallExpr &>(e);
       SmallVector<Value> args;
@@ -191,16 +247,39 @@ private:
       if (f == "abs") return math::AbsFOp::create(builder, l, args[0]);
       if (f == "min") return arith::MinimumFOp::create(builder, l, args[0], args[1]);
       if (f == "max") return arith::MaximumFOp::create(builder, l, args[0], args[1]);
+      if (f == "log10") return math::Log10Op::create(builder, l, args[0]);
+      if (f == "tan") return math::TanOp::create(builder, l, args[0]);
+      if (f == "floor") return math::FloorOp::create(builder, l, args[0]);
+      if (f == "ceil") return math::CeilOp::create(builder, l, args[0]);
+      if (f == "clip")
+        return arith::MinimumFOp::create(builder, l,
+                                         arith::MaximumFOp::create(builder, l, args[0], args[1]),
+                                         args[2]);
+      if (f == "relu") return arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l));
+      if (f == "sigmoid") {
+        Value e = math::ExpOp::create(builder, l, arith::NegFOp::create(builder, l, args[0]));
+        return arith::DivFOp::create(builder, l, constant(1.0, l),
+                                     arith::AddFOp::create(builder, l, constant(1.0, l), e));
+      }
+      if (f == "heaviside") {
+        Value positive = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, args[0],
+                                               constant(0.0, l));
+        return arith::SelectOp::create(builder, l, positive, constant(1.0, l), constant(0.0, l));
+      }
+      if (f == "pow") return power(args[0], c.args[1].get(), args[1], l);
       llvm_unreachable("Sema admits only known functions");
     }
     }
     llvm_unreachable("unknown expression kind");
   }
 
-  /// Small integer powers become products (exact and vectorisable).
   Value power(const BinaryExpr &bin, Location l) {
-    Value base = gen(*bin.lhs);
-    if (auto *n = dynamic_cast<const NumberExpr *>(bin.rhs.get());
+    return power(gen(*bin.lhs), bin.rhs.get(), Value(), l);
+  }
+
+  /// Small integer powers become products (exact and vectorisable).
+  Value power(Value base, const Expr *exponent, Value exponentValue, Location l) {
+    if (auto *n = dynamic_cast<const NumberExpr *>(exponent);
         n && n->value == static_cast<int>(n->value) && std::abs(n->value) <= 4 && n->value != 0) {
       Value result = base;
       for (int i = 1; i < std::abs(static_cast<int>(n->value)); ++i)
@@ -209,12 +288,15 @@ private:
         result = arith::DivFOp::create(builder, l, constant(1.0, l), result);
       return result;
     }
-    return math::PowFOp::create(builder, l, base, gen(*bin.rhs));
+    return math::PowFOp::create(builder, l, base, exponentValue ? exponentValue : gen(*exponent));
   }
 
   OpBuilder builder;
   Type realType;
   std::map<std::string, Value> env;
+  std::map<std::string, const Declaration *> named; ///< sub-expressions and outputs
+  double dt = 0;
+  bool inInit = false;
 };
 
 } // namespace

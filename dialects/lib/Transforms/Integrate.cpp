@@ -189,10 +189,8 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
                          << "' is not linear in it; integrating with forward Euler";
         next = forwardEuler(ode, dt, builder);
       }
-      if (ode.getClampRefractory()) {
-        Value refractory = IsRefractoryOp::create(builder, loc, builder.getI1Type());
-        next = arith::SelectOp::create(builder, loc, refractory, ode.getState(), next);
-      }
+      if (Value clamp = ode.getClamp())
+        next = arith::SelectOp::create(builder, loc, clamp, ode.getState(), next);
       ode.replaceAllUsesWith(next);
       ode.erase();
     }

@@ -60,6 +60,7 @@ typedef struct ncl_kernel_args {
   int64_t spike_capacity;
   int64_t spike_count;       /* out: spikes emitted (recorded or not) */
   int64_t steps_done;        /* out: steps completed */
+  int64_t size;              /* the population's size in this run (N) */
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);

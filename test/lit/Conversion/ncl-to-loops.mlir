@@ -5,7 +5,7 @@
 // the neuron loop appends spikes (step index n+1, neuron index) under scf.if.
 
 // CHECK-LABEL: func.func @ncl_P_init(
-// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[SIZE:.*]]: index)
 // CHECK: %[[EL:.*]] = memref.load %[[PARAMS]][%{{.*}}] : memref<?xf64>
 // CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]]
 // CHECK:   memref.store %[[EL]], %[[V]][%[[I]]]
@@ -13,7 +13,7 @@
 
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
-// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index,
 // CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>)
 // CHECK-COUNT-4: memref.load %[[PARAMS]]
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
@@ -23,9 +23,9 @@
 // CHECK:   arith.cmpi sle, %[[NEED]], %[[CAP]]
 // CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] {{.*}} iter_args(%[[C:.*]] = %{{.*}})
 // CHECK:   %[[X:.*]] = memref.load %[[V]][%[[I]]]
+// CHECK:   %[[RU:.*]] = memref.load %[[REFR]][%[[I]]]
 // CHECK:   math.exp
 // CHECK:   math.expm1
-// CHECK:   %[[RU:.*]] = memref.load %[[REFR]][%[[I]]]
 // CHECK:   arith.select
 // CHECK:   %[[FIRED:.*]] = arith.andi
 // CHECK:   scf.if %[[FIRED]] {
@@ -48,13 +48,13 @@ ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   %b = ncl.param "b" [1] : f64
   %vt = ncl.param "Vt" [2] : f64
   %tref = ncl.param "t_ref" [3] : f64
-  %e = ncl.exp_euler %v, %el, %b {dt = 1.0e-4 : f64} : f64
   %r = ncl.is_refractory : i1
+  %e = ncl.exp_euler %v, %el, %b {dt = 1.0e-4 : f64} : f64
   %v1 = arith.select %r, %v, %e : f64
   %c = arith.cmpf ogt, %v1, %vt : f64
-  %f = ncl.threshold %c
+  %f = ncl.threshold %c unless %r
   %v2 = ncl.reset %f, %v1, %el : f64
-  ncl.refractory %f, %tref : f64
+  ncl.refractory %f for %tref : f64
   ncl.state_write "v", %v2 : f64
 }
 

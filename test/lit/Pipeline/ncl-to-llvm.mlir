@@ -26,15 +26,16 @@ ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   %vt = ncl.param "Vt" [2] : f64
   %vr = ncl.param "Vr" [3] : f64
   %tref = ncl.param "t_ref" [4] : f64
-  %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+  %r = ncl.is_refractory : i1
+  %v1 = ncl.ode "v" (%v) clamp %r : f64 {
   ^bb0(%x: f64):
     %d = arith.subf %el, %x : f64
     %q = arith.divf %d, %tau : f64
     ncl.yield %q : f64
   }
   %c = arith.cmpf ogt, %v1, %vt : f64
-  %f = ncl.threshold %c
+  %f = ncl.threshold %c unless %r
   %v2 = ncl.reset %f, %v1, %vr : f64
-  ncl.refractory %f, %tref : f64
+  ncl.refractory %f for %tref : f64
   ncl.state_write "v", %v2 : f64
 }

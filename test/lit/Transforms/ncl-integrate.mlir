@@ -24,11 +24,12 @@ ncl.population @lif {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   // CHECK-DAG: %[[A:.*]] = arith.divf %[[NUM]], %[[TAU]]
   // CHECK-DAG: %[[M1:.*]] = arith.constant -1.000000e+00 : f64
   // CHECK-DAG: %[[B:.*]] = arith.divf %[[M1]], %[[TAU]]
+  // CHECK-DAG: %[[REF:.*]] = ncl.is_refractory : i1
   // CHECK: %[[E:.*]] = ncl.exp_euler %[[V]], %[[A]], %[[B]] {dt = 1.000000e-04 : f64} : f64
-  // CHECK: %[[REF:.*]] = ncl.is_refractory : i1
   // CHECK: %[[NEXT:.*]] = arith.select %[[REF]], %[[V]], %[[E]] : f64
   // CHECK: ncl.state_write "v", %[[NEXT]]
-  %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+  %ref = ncl.is_refractory : i1
+  %v1 = ncl.ode "v" (%v) clamp %ref : f64 {
   ^bb0(%x: f64):
     %d = arith.subf %x, %el : f64
     %n = arith.negf %d : f64
@@ -53,7 +54,7 @@ ncl.population @drift {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64,
   %a = ncl.param "a" [0] : f64
   // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
   // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %[[ZERO]] {dt = 1.000000e-03 : f64}
-  // CHECK-NOT: ncl.is_refractory
+  // CHECK-NOT: arith.select
   %x1 = ncl.ode "x" (%x) : f64 {
   ^bb0(%y: f64):
     ncl.yield %a : f64

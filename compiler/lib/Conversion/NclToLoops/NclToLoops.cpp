@@ -128,22 +128,38 @@ private:
     });
   }
 
+  /// Ops that mean the same in init and step; returns false for others.
+  bool lowerNeuronOp(Operation &op, Value i, Value size) {
+    if (auto n = dyn_cast<NeuronIndexOp>(op)) {
+      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+      mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
+      return true;
+    }
+    if (auto n = dyn_cast<PopulationSizeOp>(op)) {
+      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), size);
+      mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
+      return true;
+    }
+    return false;
+  }
+
   void buildInit() {
     SmallVector<Type> args = commonArgs();
-    args.append({b.getIndexType(), b.getIndexType()});
+    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType()});
     func::FuncOp f = makeFunc("init", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     Block &entry = f.front();
     Value params = entry.getArgument(0), refr = entry.getArgument(varIndex.size() + 1);
     Value begin = entry.getArgument(varIndex.size() + 2), end = entry.getArgument(varIndex.size() + 3);
+    Value size = entry.getArgument(varIndex.size() + 4);
     mapping.clear();
     loadParams(pop.getInit(), params);
     Value zero32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
     scf::ForOp::create(b, loc, begin, end, index(1), ValueRange{},
                        [&](OpBuilder &, Location, Value i, ValueRange) {
                          for (Operation &op : pop.getInit().front()) {
-                           if (isa<ParamOp>(op))
+                           if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size))
                              continue;
                            if (auto w = dyn_cast<StateWriteOp>(op)) {
                              Value var = entry.getArgument(1 + varIndex[w.getVar()]);
@@ -161,7 +177,7 @@ private:
   LogicalResult buildUpdate() {
     SmallVector<Type> args = commonArgs();
     Type idx = b.getIndexType(), i64 = b.getI64Type();
-    args.append({dyn(i64), dyn(i64), idx, idx, i64, idx, idx, MemRefType::get({2}, i64)});
+    args.append({dyn(i64), dyn(i64), idx, idx, idx, i64, idx, idx, MemRefType::get({2}, i64)});
     func::FuncOp f = makeFunc("update", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -170,8 +186,9 @@ private:
     Value params = entry.getArgument(0), refr = entry.getArgument(nv + 1);
     Value spikeStep = entry.getArgument(nv + 2), spikeIndex = entry.getArgument(nv + 3);
     Value begin = entry.getArgument(nv + 4), end = entry.getArgument(nv + 5);
-    Value firstStep = entry.getArgument(nv + 6), numSteps = entry.getArgument(nv + 7);
-    Value capacity = entry.getArgument(nv + 8), out = entry.getArgument(nv + 9);
+    size = entry.getArgument(nv + 6);
+    Value firstStep = entry.getArgument(nv + 7), numSteps = entry.getArgument(nv + 8);
+    Value capacity = entry.getArgument(nv + 9), out = entry.getArgument(nv + 10);
     bool record = pop.getRecordSpikes();
 
     mapping.clear();
@@ -179,6 +196,7 @@ private:
     Value width = arith::SubIOp::create(b, loc, end, begin);
     Value c0 = index(0), c1 = index(1);
     Value dtConst = arith::ConstantOp::create(b, loc, b.getFloatAttr(realType, pop.getDt().convertToDouble()));
+    dt64 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(pop.getDt().convertToDouble()));
 
     auto loop = scf::WhileOp::create(
         b, loc, TypeRange{idx, idx}, ValueRange{c0, c0},
@@ -243,17 +261,12 @@ private:
     Value step32 = arith::TruncIOp::create(b, loc, b.getI32Type(), step);
     Value nextStep32 = arith::TruncIOp::create(b, loc, b.getI32Type(), nextStep);
     // Step indices are compared as i32, the width of refractory_until, so
-    // the comparison vectorises in the same lanes as float32 state.
-    Value refractoryUntil, isRefractory;
-    auto refractory = [&]() {
-      if (!isRefractory) {
-        refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
-        isRefractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step32);
-      }
-      return isRefractory;
-    };
+    // the comparison vectorises in the same lanes as float32 state. The
+    // refractory state read at the start of the step may be released by
+    // ncl.is_refractory and is written back by ncl.refractory.
+    Value refractoryUntil;
     for (Operation &op : pop.getStep().front()) {
-      if (isa<ParamOp>(op))
+      if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size))
         continue;
       if (auto r = dyn_cast<StateReadOp>(op)) {
         Value var = entry.getArgument(1 + varIndex[r.getVar()]);
@@ -262,11 +275,28 @@ private:
         Value var = entry.getArgument(1 + varIndex[w.getVar()]);
         memref::StoreOp::create(b, loc, mapping.lookup(w.getValue()), var, ValueRange{i});
       } else if (auto r = dyn_cast<IsRefractoryOp>(op)) {
-        mapping.map(r.getResult(), refractory());
+        refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
+        Value refractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step32);
+        if (Value release = r.getRelease()) {
+          Value released = arith::AndIOp::create(b, loc, refractory, mapping.lookup(release));
+          refractory = arith::XOrIOp::create(b, loc, refractory, released);
+          refractoryUntil = arith::SelectOp::create(b, loc, released, step32, refractoryUntil);
+          memref::StoreOp::create(b, loc, refractoryUntil, refr, ValueRange{i});
+        }
+        mapping.map(r.getResult(), refractory);
+      } else if (auto t = dyn_cast<TimeOp>(op)) {
+        Value time = arith::MulFOp::create(b, loc, arith::SIToFPOp::create(b, loc, b.getF64Type(), step),
+                                           dt64);
+        if (t.getType() != time.getType())
+          time = arith::TruncFOp::create(b, loc, t.getType(), time);
+        mapping.map(t.getResult(), time);
       } else if (auto t = dyn_cast<ThresholdOp>(op)) {
-        Value notRefractory = arith::XOrIOp::create(
-            b, loc, refractory(), arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-        Value fired = arith::AndIOp::create(b, loc, mapping.lookup(t.getCondition()), notRefractory);
+        Value fired = mapping.lookup(t.getCondition());
+        if (Value refractory = t.getRefractory()) {
+          Value free = arith::XOrIOp::create(b, loc, mapping.lookup(refractory),
+                                             arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+          fired = arith::AndIOp::create(b, loc, fired, free);
+        }
         mapping.map(t.getFired(), fired);
         if (record) {
           Value slot = count;
@@ -289,12 +319,19 @@ private:
                                             mapping.lookup(r.getResetValue()),
                                             mapping.lookup(r.getValue())));
       } else if (auto r = dyn_cast<RefractoryOp>(op)) {
-        // Free again at the step starting duration (rounded to steps) after t + dt.
-        Value steps = arith::DivFOp::create(b, loc, mapping.lookup(r.getDuration()), dt);
-        Value rounded = math::RoundEvenOp::create(b, loc, steps);
-        Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), rounded);
-        Value until = arith::AddIOp::create(b, loc, nextStep32, n);
-        refractory();
+        // Free again at the step starting duration (rounded to steps) after
+        // t + dt; without a duration, until released.
+        Value until;
+        if (Value duration = r.getDuration()) {
+          Value steps = arith::DivFOp::create(b, loc, mapping.lookup(duration), dt);
+          Value rounded = math::RoundEvenOp::create(b, loc, steps);
+          Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), rounded);
+          until = arith::AddIOp::create(b, loc, nextStep32, n);
+        } else {
+          until = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
+        }
+        if (!refractoryUntil)
+          refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
         Value next = arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()), until, refractoryUntil);
         memref::StoreOp::create(b, loc, next, refr, ValueRange{i});
       } else {
@@ -311,6 +348,7 @@ private:
   Type realType;
   llvm::StringMap<unsigned> varIndex;
   IRMapping mapping;
+  Value size, dt64; ///< of the kernel being built
 };
 
 struct ConvertNclToLoopsPass

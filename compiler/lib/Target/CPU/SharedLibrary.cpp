@@ -46,7 +46,8 @@ public:
     f64 = b.getDoubleTy();
     // Must match ncl_kernel_args field for field.
     argsType = llvm::StructType::create(
-        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64}, "ncl_kernel_args");
+        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64},
+        "ncl_kernel_args");
   }
 
   /// Wraps `ncl_<pop>_<kind>` into `ncl_<pop>_<kind>_entry(ncl_kernel_args *)`.
@@ -79,10 +80,10 @@ public:
       llvm::Value *capacity = field(10, i64);
       memref(field(8, ptr), capacity);
       memref(field(9, ptr), capacity);
-      call.append({begin, end, field(5, i64), field(6, i64), capacity});
+      call.append({begin, end, field(13, i64), field(5, i64), field(6, i64), capacity});
       memref(b.CreateStructGEP(argsType, args, 11), b.getInt64(2));
     } else {
-      call.append({begin, end});
+      call.append({begin, end, field(13, i64)});
     }
     if (impl->arg_size() != call.size()) {
       error = "internal error: kernel '" + name + "' has an unexpected signature";
@@ -125,14 +126,16 @@ public:
     for (const PopulationModel &pop : net.populations) {
       const std::string &name = pop.decl->name;
       std::vector<llvm::Constant *> vars, params;
-      for (const auto &s : pop.neuron->state) {
-        std::string unit = s.unitText;
-        if (unit.empty() && !s.unit.dim.isDimensionless())
-          unit = s.unit.dim.str();
-        vars.push_back(llvm::ConstantStruct::get(
-            varType, {string(s.name), string(unit), llvm::ConstantFP::get(f64, s.unit.scale),
-                      dimension(s.unit.dim)}));
-      }
+      // State variables, then outputs: the order of the population's arrays.
+      for (auto *group : {&pop.neuron->state, &pop.neuron->outputs})
+        for (const auto &s : *group) {
+          std::string unit = s.unitText;
+          if (unit.empty() && !s.unit.dim.isDimensionless())
+            unit = s.unit.dim.str();
+          vars.push_back(llvm::ConstantStruct::get(
+              varType, {string(s.name), string(unit), llvm::ConstantFP::get(f64, s.unit.scale),
+                        dimension(s.unit.dim)}));
+        }
       for (const auto &p : pop.parameters)
         params.push_back(llvm::ConstantStruct::get(
             paramType, {string(p.name), string(p.unitText), llvm::ConstantFP::get(f64, p.unit.scale),

@@ -24,7 +24,7 @@ namespace ncl::ast {
 
 class Expr {
 public:
-  enum class Kind { Number, Name, Unary, Binary, Call };
+  enum class Kind { Number, Name, Unary, Binary, Call, Conditional };
   Expr(Kind kind, SourceLoc loc) : kind(kind), loc(loc) {}
   virtual ~Expr() = default;
   Kind getKind() const { return kind; }
@@ -52,11 +52,24 @@ public:
 
 class NameExpr : public Expr {
 public:
-  enum class Resolution { Unresolved, Parameter, Input, State, Unit };
+  enum class Resolution {
+    Unresolved,
+    Parameter,
+    Input,
+    State,
+    SubExpression, ///< a named expression of the neuron, inlined where used
+    Output,        ///< an `output`, usable like a sub-expression
+    Unit,          ///< a unit name used as a value (`20*ms`)
+    Constant,      ///< pi, e
+    Time,          ///< t: time at the start of the step
+    Step,          ///< dt
+    Index,         ///< i: the neuron's index in its population
+    Size           ///< N: the population's size
+  };
   NameExpr(SourceLoc loc, std::string name) : Expr(Kind::Name, loc), name(std::move(name)) {}
   std::string name;
   Resolution resolution = Resolution::Unresolved;
-  double unitScale = 1.0; ///< for Resolution::Unit
+  double unitScale = 1.0; ///< value for Resolution::Unit and Constant
   static bool classof(const Expr *e) { return e->getKind() == Kind::Name; }
 };
 
@@ -85,6 +98,16 @@ public:
   std::string callee;
   std::vector<ExprPtr> args;
   static bool classof(const Expr *e) { return e->getKind() == Kind::Call; }
+};
+
+/// `cond ? a : b`
+class ConditionalExpr : public Expr {
+public:
+  ConditionalExpr(SourceLoc loc, ExprPtr cond, ExprPtr a, ExprPtr b)
+      : Expr(Kind::Conditional, loc), cond(std::move(cond)), ifTrue(std::move(a)),
+        ifFalse(std::move(b)) {}
+  ExprPtr cond, ifTrue, ifFalse;
+  static bool classof(const Expr *e) { return e->getKind() == Kind::Conditional; }
 };
 
 //===----------------------------------------------------------------------===//
@@ -134,11 +157,14 @@ struct NeuronDecl {
   std::vector<Declaration> state;
   std::vector<InputDecl> inputs;
   std::vector<OdeDecl> odes;
+  std::vector<Declaration> subExpressions; ///< `name [: unit] = expr` in dynamics
+  std::vector<Declaration> outputs;
   ExprPtr spikeCondition; ///< null: never spikes
   SourceLoc spikeLoc;
   std::vector<Assignment> reset;
   SourceLoc resetLoc;
   ExprPtr refractory; ///< null: no refractory period
+  bool refractoryIsCondition = false; ///< `refractory while cond`
   SourceLoc refractoryLoc;
 };
 
@@ -174,8 +200,14 @@ struct NetworkDecl {
 };
 
 /// One parsed `.ncl` file.
+struct Import {
+  SourceLoc loc;
+  std::string path; ///< as written, without quotes
+};
+
 struct Module {
   std::string file;
+  std::vector<Import> imports;
   std::vector<NeuronDecl> neurons;
   std::vector<NetworkDecl> networks;
 };

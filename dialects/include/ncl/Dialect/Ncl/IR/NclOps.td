@@ -33,11 +33,12 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
     } step {
       %v = ncl.state_read "v" : f64
       %tau = ncl.param "tau" [1] : f64
-      %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+      %r = ncl.is_refractory : i1
+      %v1 = ncl.ode "v" (%v) clamp %r : f64 {
       ^bb0(%x: f64):
         %d = arith.divf %x, %tau : f64
-        %r = arith.negf %d : f64
-        ncl.yield %r : f64
+        %n = arith.negf %d : f64
+        ncl.yield %n : f64
       }
       ncl.state_write "v", %v1 : f64
     }
@@ -108,13 +109,13 @@ def Ncl_OdeOp : Ncl_Op<"ode", [SingleBlock,
   let description = [{
     The region receives the state `x` and yields dx/dt (in units of x per
     second); the result is x at t + dt. Values from the enclosing step are
-    captured directly. With `clamp_refractory` the variable is held while
-    the neuron is refractory (`unless refractory`). `ncl-integrate` replaces
+    captured directly. With `clamp %r` the variable is held while %r is
+    true: the neuron is refractory (`unless refractory`). `ncl-integrate` replaces
     this op by an explicit scheme, e.g. `ncl.exp_euler` when dx/dt is linear
     in x.
 
     ```mlir
-    %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+    %v1 = ncl.ode "v" (%v) clamp %refractory : f64 {
     ^bb0(%x: f64):
       %d = arith.subf %el, %x : f64
       %r = arith.divf %d, %tau : f64
@@ -122,11 +123,11 @@ def Ncl_OdeOp : Ncl_Op<"ode", [SingleBlock,
     }
     ```
   }];
-  let arguments = (ins StrAttr:$var, AnyFloat:$state, UnitAttr:$clamp_refractory);
+  let arguments = (ins StrAttr:$var, AnyFloat:$state, Optional<I1>:$clamp);
   let results = (outs AnyFloat:$result);
   let regions = (region SizedRegion<1>:$rhs);
   let assemblyFormat = [{
-    $var `(` $state `)` (`clamp_refractory` $clamp_refractory^)? attr-dict `:` type($result) $rhs
+    $var `(` $state `)` (`clamp` $clamp^)? attr-dict `:` type($result) $rhs
   }];
   let hasVerifier = 1;
 }
@@ -164,35 +165,41 @@ def Ncl_ExpEulerOp : Ncl_Op<"exp_euler", [Pure, SameOperandsAndResultType]> {
 // Spike semantics
 //===----------------------------------------------------------------------===//
 
-def Ncl_IsRefractoryOp : Ncl_Op<"is_refractory", [Pure]> {
+def Ncl_IsRefractoryOp : Ncl_Op<"is_refractory", [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "Whether the neuron is refractory during this step";
   let description = [{
     True while the step's start time is before the end of the neuron's last
-    refractory period.
+    refractory period. With `release %c` (for `refractory while cond`, where
+    %c is `not cond` on the start-of-step state), a refractory neuron for
+    which %c holds is free from this step on. Emitted once per step, before
+    anything that depends on it.
 
     ```mlir
     %r = ncl.is_refractory : i1
+    %r2 = ncl.is_refractory release %below : i1
     ```
   }];
+  let arguments = (ins Optional<I1>:$release);
   let results = (outs I1:$result);
-  let assemblyFormat = "attr-dict `:` type($result)";
+  let assemblyFormat = "(`release` $release^)? attr-dict `:` type($result)";
 }
 
 def Ncl_ThresholdOp : Ncl_Op<"threshold", [MemoryEffects<[MemWrite]>]> {
   let summary = "Emits a spike when the condition holds and the neuron is free";
   let description = [{
-    Evaluated on the state at t + dt. A refractory neuron never spikes. The
-    result says whether this neuron spiked in this step; the spike is
-    counted, and recorded at time t + dt when the population is recorded.
+    Evaluated on the state at t + dt. A neuron never spikes while
+    `%refractory` holds. The result says whether this neuron spiked in this
+    step; the spike is counted, and recorded at time t + dt when the
+    population is recorded.
 
     ```mlir
     %c = arith.cmpf ogt, %v1, %vt : f64
-    %fired = ncl.threshold %c
+    %fired = ncl.threshold %c unless %r
     ```
   }];
-  let arguments = (ins I1:$condition);
+  let arguments = (ins I1:$condition, Optional<I1>:$refractory);
   let results = (outs I1:$fired);
-  let assemblyFormat = "$condition attr-dict";
+  let assemblyFormat = "$condition (`unless` $refractory^)? attr-dict";
 }
 
 def Ncl_ResetOp : Ncl_Op<"reset", [Pure, AllTypesMatch<["value", "reset_value", "result"]>]> {
@@ -214,14 +221,59 @@ def Ncl_RefractoryOp : Ncl_Op<"refractory", [MemoryEffects<[MemWrite]>]> {
   let description = [{
     A neuron that spiked in the step ending at t + dt is refractory for the
     steps starting in [t + dt, t + dt + duration), duration rounded to whole
-    steps.
+    steps. Without a duration it stays refractory until released (see
+    `ncl.is_refractory`).
 
     ```mlir
-    ncl.refractory %fired, %t_ref : f64
+    ncl.refractory %fired for %t_ref : f64
+    ncl.refractory %fired
     ```
   }];
-  let arguments = (ins I1:$fired, AnyFloat:$duration);
-  let assemblyFormat = "$fired `,` $duration attr-dict `:` type($duration)";
+  let arguments = (ins I1:$fired, Optional<AnyFloat>:$duration);
+  let assemblyFormat = "$fired (`for` $duration^ `:` type($duration))? attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Where and when
+//===----------------------------------------------------------------------===//
+
+def Ncl_TimeOp : Ncl_Op<"time", [Pure]> {
+  let summary = "The time at the start of the step, in seconds";
+  let description = [{
+    t_n = n * dt for step n, computed from the integer step index (no
+    accumulated rounding).
+
+    ```mlir
+    %t = ncl.time : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Ncl_NeuronIndexOp : Ncl_Op<"neuron_index", [Pure]> {
+  let summary = "The neuron's index in its population (i)";
+  let description = [{
+    ```mlir
+    %i = ncl.neuron_index : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Ncl_PopulationSizeOp : Ncl_Op<"population_size", [Pure]> {
+  let summary = "The population's size at run time (N)";
+  let description = [{
+    The size the runtime uses, which may differ from the `size` attribute
+    when it is overridden at load time.
+
+    ```mlir
+    %n = ncl.population_size : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
 }
 
 #endif // NCL_OPS_TD

@@ -11,13 +11,13 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     with a and b independent of x (found by a linearity analysis over the
     region's SSA graph), the ODE becomes `ncl.exp_euler %x, %a, %b`, which
     is exact for constant a, b (LIF). Otherwise it falls back to forward
-    Euler (x + dt*f(x)) and says so in a remark. A `clamp_refractory` ODE
-    keeps x while the neuron is refractory.
+    Euler (x + dt*f(x)) and says so in a remark. A clamped ODE keeps x
+    while its clamp (the neuron's refractory flag) is true.
 
     Before:
 
     ```mlir
-    %v1 = ncl.ode "v" (%v) clamp_refractory : f64 {
+    %v1 = ncl.ode "v" (%v) clamp %r : f64 {
     ^bb0(%x: f64):
       %d = arith.subf %el, %x : f64
       %r = arith.divf %d, %tau : f64
@@ -32,7 +32,6 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     %mb = arith.divf %one, %tau : f64
     %b = arith.negf %mb : f64
     %e = ncl.exp_euler %v, %a, %b {dt = 1.0e-4 : f64} : f64
-    %r = ncl.is_refractory : i1
     %v1 = arith.select %r, %v, %e : f64
     ```
   }];
