@@ -52,7 +52,7 @@
  *      t = log(u1); r = sqrt(-2 * t); a = TWO_PI * u2; z = r * cos(a)
  *    with TWO_PI the double nearest 2pi (f64) or the float nearest 2pi
  *    (f32: 6.28318548f). log and cos come from the platform libm (log/cos,
- *    logf/cosf), sqrt is IEEE. Range: |z| <= 8.49 (f64), |z| <= 5.77 (f32).
+ *    logf/cosf), sqrt is IEEE. Range: |z| <= 8.57 (f64), |z| <= 5.77 (f32).
  *===----------------------------------------------------------------------===*/
 #ifndef NCL_PHILOX_H
 #define NCL_PHILOX_H

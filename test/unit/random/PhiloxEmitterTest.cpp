@@ -18,6 +18,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,6 +26,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -79,6 +81,7 @@ uint64_t splitmix64(uint64_t &s) {
 }
 
 const uint32_t kStreams[] = {0, 1, 2, 0x1234, 0xFFFF};
+const uint32_t kVectorStream = 0x00AB;
 
 /// How the entity reaches the emitter: i64, index, or i32 (zero-extended).
 enum class EntityKind { I64, Index, I32 };
@@ -94,7 +97,7 @@ protected:
     DialectRegistry registry;
     registry.insert<arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
                     LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
-                    scf::SCFDialect>();
+                    scf::SCFDialect, vector::VectorDialect>();
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
     ctx.appendDialectRegistry(registry);
@@ -151,6 +154,46 @@ protected:
     func::ReturnOp::create(b, loc);
   }
 
+  /// func @vec(seed, step, entity: memref<?xi64>, w0..w3: memref<?xi32>,
+  ///           uf64, uf32, nf64, nf32): the same with vector<4x...> operands
+  /// (vector.load / vector.store, 4 lanes per iteration).
+  void buildVectorFunc(OpBuilder &b, Location loc, uint32_t stream) {
+    Type i64m = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
+    Type i32m = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+    Type f64m = MemRefType::get({ShapedType::kDynamic}, b.getF64Type());
+    Type f32m = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+    auto fn = func::FuncOp::create(
+        b, loc, "vec",
+        b.getFunctionType({i64m, i64m, i64m, i32m, i32m, i32m, i32m, f64m, f32m, f64m, f32m}, {}));
+    fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *entry = fn.addEntryBlock();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(entry);
+    auto args = entry->getArguments();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c4 = arith::ConstantIndexOp::create(b, loc, 4);
+    Value n = memref::DimOp::create(b, loc, args[0], c0);
+    auto loop = scf::ForOp::create(b, loc, c0, n, c4);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    auto vt = [&](Type t) { return VectorType::get({4}, t); };
+    auto load = [&](Value m) {
+      auto t = cast<MemRefType>(m.getType()).getElementType();
+      return vector::LoadOp::create(b, loc, vt(t), m, ValueRange{i}).getResult();
+    };
+    auto store = [&](Value v, Value m) { vector::StoreOp::create(b, loc, v, m, ValueRange{i}); };
+    std::array<Value, 4> w =
+        mlir::ncl::emitPhiloxDraw(b, loc, load(args[0]), load(args[1]), load(args[2]), stream);
+    for (int j = 0; j < 4; ++j)
+      store(w[j], args[3 + j]);
+    store(mlir::ncl::emitUniform01(b, loc, w, b.getF64Type()), args[7]);
+    store(mlir::ncl::emitUniform01(b, loc, w, b.getF32Type()), args[8]);
+    store(mlir::ncl::emitNormal(b, loc, w, b.getF64Type()), args[9]);
+    store(mlir::ncl::emitNormal(b, loc, w, b.getF32Type()), args[10]);
+    b.setInsertionPointToEnd(entry);
+    func::ReturnOp::create(b, loc);
+  }
+
   /// func @raw(ctr: memref<?xi32> (4n), key: memref<?xi32> (2n),
   ///           out: memref<?xi32> (4n)): emitPhilox4x32x10 on raw words.
   void buildRawFunc(OpBuilder &b, Location loc) {
@@ -196,6 +239,7 @@ protected:
     buildDrawFunc(b, loc, "draw_index", 5, EntityKind::Index);
     buildDrawFunc(b, loc, "draw_i32", 6, EntityKind::I32);
     buildRawFunc(b, loc);
+    buildVectorFunc(b, loc, kVectorStream);
     if (failed(verify(*module))) {
       module->print(llvm::errs());
       ADD_FAILURE() << "emitted module does not verify";
@@ -211,6 +255,7 @@ protected:
     pm.addPass(createSCFToControlFlowPass());
     pm.addPass(createConvertMathToLibmPass());
     pm.addPass(createConvertMathToLLVMPass());
+    pm.addPass(createConvertVectorToLLVMPass());
     pm.addPass(createArithToLLVMConversionPass());
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
     pm.addPass(createConvertFuncToLLVMPass());
@@ -302,6 +347,33 @@ protected:
     EXPECT_EQ(bad, 0u);
   }
 
+  void checkVector(ExecutionEngine &engine, uint64_t rng) {
+    SCOPED_TRACE("vec");
+    const size_t n = 4096;
+    Inputs in = makeInputs(n, rng, (1ull << 48) - 1);
+    std::vector<int32_t> w0(n), w1(n), w2(n), w3(n);
+    std::vector<double> uf64(n), nf64(n);
+    std::vector<float> uf32(n), nf32(n);
+    auto mSeed = view(in.seed), mStep = view(in.step), mEnt = view(in.entity);
+    auto m0 = view(w0), m1 = view(w1), m2 = view(w2), m3 = view(w3);
+    auto mU64 = view(uf64), mN64 = view(nf64);
+    auto mU32 = view(uf32), mN32 = view(nf32);
+    llvm::Error err = engine.invoke("vec", &mSeed, &mStep, &mEnt, &m0, &m1, &m2, &m3, &mU64,
+                                    &mU32, &mN64, &mN32);
+    ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+    size_t bad = 0;
+    for (size_t i = 0; i < n; ++i) {
+      ref::Words w = ref::draw(uint64_t(in.seed[i]), uint64_t(in.step[i]),
+                               uint64_t(in.entity[i]), kVectorStream);
+      ref::Words got{uint32_t(w0[i]), uint32_t(w1[i]), uint32_t(w2[i]), uint32_t(w3[i])};
+      bad += !(got == w && bits(uf64[i]) == bits(ref::uniform01_f64(w)) &&
+               bits(uf32[i]) == bits(ref::uniform01_f32(w)) &&
+               bits(nf64[i]) == bits(ref::normal_f64(w)) &&
+               bits(nf32[i]) == bits(ref::normal_f32(w)));
+    }
+    EXPECT_EQ(bad, 0u);
+  }
+
   void checkAll(unsigned optLevel) {
     auto engine = compile(optLevel);
     ASSERT_TRUE(engine);
@@ -313,6 +385,8 @@ protected:
     check(*engine, "draw_0", 0, all, rng++);
     check(*engine, "draw_index", 5, all >> 1, rng++);
     check(*engine, "draw_i32", 6, 0xFFFFFFFFull, rng++);
+
+    checkVector(*engine, rng++);
 
     // Raw generator: the KATs and random counters / keys.
     const size_t n = 2048;
