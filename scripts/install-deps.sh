@@ -13,6 +13,8 @@ packages=(
   antlr4 libantlr4-runtime-dev default-jre-headless
   # unit tests, e2e checks (numpy reads our .npy output)
   libgtest-dev python3 python3-numpy
+  # front-end fuzzer (test/fuzz): clang with libFuzzer, ASan and UBSan
+  clang-22 libclang-rt-22-dev
 )
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
   packages+=(python3-brian python3-scipy)
