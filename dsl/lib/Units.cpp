@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/DSL/Units.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -16,6 +17,14 @@ using namespace ncl::units;
 
 namespace {
 enum Base { M = 0, KG, S, A, K, MOL, CD };
+
+/// Exponents are int8_t. Saturate instead of wrapping (or overflowing an int
+/// in pow), so that an absurd power like (1 m)**256 keeps a dimension and is
+/// rejected where dimensions are compared, rather than becoming
+/// dimensionless.
+int8_t saturate(long long e) {
+  return static_cast<int8_t>(std::clamp<long long>(e, INT8_MIN, INT8_MAX));
+}
 
 Dimension dim(std::initializer_list<std::pair<Base, int>> parts) {
   Dimension d;
@@ -102,21 +111,21 @@ bool Dimension::isDimensionless() const {
 Dimension Dimension::operator*(const Dimension &o) const {
   Dimension r;
   for (int i = 0; i < 7; ++i)
-    r.exponents[i] = exponents[i] + o.exponents[i];
+    r.exponents[i] = saturate(exponents[i] + o.exponents[i]);
   return r;
 }
 
 Dimension Dimension::operator/(const Dimension &o) const {
   Dimension r;
   for (int i = 0; i < 7; ++i)
-    r.exponents[i] = exponents[i] - o.exponents[i];
+    r.exponents[i] = saturate(exponents[i] - o.exponents[i]);
   return r;
 }
 
 Dimension Dimension::pow(int n) const {
   Dimension r;
   for (int i = 0; i < 7; ++i)
-    r.exponents[i] = static_cast<int8_t>(exponents[i] * n);
+    r.exponents[i] = saturate(static_cast<long long>(exponents[i]) * n);
   return r;
 }
 
@@ -219,6 +228,8 @@ std::optional<Unit> ncl::units::parseUnit(std::string_view text, std::string *er
       if (end == rest.c_str())
         return fail("bad power in unit '" + std::string(text) + "'");
       pos += static_cast<size_t>(end - rest.c_str());
+      if (p < INT8_MIN || p > INT8_MAX)
+        return fail("power out of range in unit '" + std::string(text) + "'");
       power = static_cast<int>(p);
     } else {
       pos = save;
