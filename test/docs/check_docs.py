@@ -13,7 +13,8 @@ Fenced code blocks (``` or ~~~) are classified by their info string:
                      are listed with --untagged)
 
 Each block is written to WORK_DIR/<doc>-L<line>.ncl and checked with the
-docs directory as working directory (so relative `import`s resolve there).
+docs directory as working directory and, when nclc has -I, as include path
+(so `import`s of files next to the docs resolve).
 Failures name the docs file and the line of the block's opening fence.
 """
 import argparse
@@ -97,6 +98,18 @@ def main():
     with open(doc, encoding="utf-8") as f:
         markdown = f.read()
 
+    # Blocks may `import` files next to the docs: nclc runs in the docs
+    # directory, and gets -I <docs> where it has that option.
+    extra = []
+    try:
+        helptext = subprocess.run([nclc, "--help"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, universal_newlines=True,
+                                  timeout=60).stdout
+        if re.search(r"(?m)^\s*-I[\s=<]", helptext):
+            extra = ["-I", docdir]
+    except (OSError, subprocess.SubprocessError):
+        pass
+
     checked = skipped = 0
     failures = []
     for b in blocks(markdown):
@@ -113,7 +126,7 @@ def main():
                             "%s-L%d.ncl" % (os.path.splitext(name)[0], b.line))
         with open(path, "w", encoding="utf-8") as f:
             f.write(b.text)
-        proc = subprocess.run([nclc, "--check", path], cwd=docdir,
+        proc = subprocess.run([nclc, "--check"] + extra + [path], cwd=docdir,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=60)
         # Point nclc's file:line:col at the docs file (block line 1 is the
