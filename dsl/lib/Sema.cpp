@@ -116,6 +116,10 @@ private:
   std::map<std::string, SubExpression> subExpressions;
   std::vector<std::string> subExpressionStack;
   std::set<std::string> used;
+  std::map<std::string, std::string> displayUnits; ///< declared units, for hints
+  std::string hintUnit; ///< the unit a declaration asks for, while checking it
+  unsigned randomCalls = 0;
+  std::set<std::string> randomNeurons; ///< neurons that draw random numbers
 };
 
 /// A bare number where a quantity was expected: suggest the unit.
@@ -132,6 +136,10 @@ std::string Sema::unitHint(const Expr &bare, const Dimension &want, const Expr *
   std::string unit = want.str();
   if (auto *o = dynamic_cast<const NumberExpr *>(other); o && !o->unitText.empty())
     unit = o->unitText;
+  if (auto *o = dynamic_cast<const NameExpr *>(other); o && displayUnits.count(o->name))
+    unit = displayUnits[o->name];
+  if (!hintUnit.empty())
+    unit = hintUnit;
   std::ostringstream text;
   text << sign << n->value;
   return "; did you forget a unit? e.g. '" + text.str() + " " + unit + "'";
@@ -441,6 +449,21 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
     return true;
   };
   const std::string &f = c.callee;
+  if (f == "rand" || f == "randn") {
+    if (!arity(0))
+      return false;
+    if (!(allowed & kNeuron)) {
+      diags.error(c.getLoc(), "'" + f + "()' draws a new number per neuron and step, so a shared "
+                                  "parameter cannot use it");
+      return false;
+    }
+    // Each call site is a stream of the generator: 10 bits of it (docs/random.md).
+    if (++randomCalls > 1024) {
+      diags.error(c.getLoc(), "more than 1024 random draws in one neuron model");
+      return false;
+    }
+    return true;
+  }
   // f(x) with x and the result dimensionless.
   static const std::set<std::string> pure = {"exp", "expm1", "log", "log1p", "log10", "sin", "cos",
                                              "tan", "tanh", "sigmoid", "floor", "ceil"};
@@ -494,7 +517,7 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
     c.dim = c.args[0]->dim.pow(static_cast<int>(n->value));
     return true;
   }
-  std::vector<std::string> names = {"exp",  "expm1", "log",       "log1p", "log10", "sin",
+  std::vector<std::string> names = {"rand", "randn", "exp",  "expm1", "log",       "log1p", "log10", "sin",
                                     "cos",  "tan",   "tanh",      "sigmoid", "floor", "ceil",
                                     "abs",  "relu",  "min",       "max",   "clip",  "heaviside",
                                     "sqrt", "pow"};
@@ -585,6 +608,8 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   unsigned before = diags.errorCount();
   Scope scope;
   used.clear();
+  randomCalls = 0;
+  displayUnits.clear();
   subExpressions.clear();
   subExpressionStack.clear();
   allowed = kConstants; // parameters and inputs are shared constants
@@ -593,11 +618,16 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   auto declValue = [&](Declaration &d, const Scope &s, bool needConstant,
                        NameExpr::Resolution kind) -> std::optional<Symbol> {
     std::optional<units::Unit> declared;
+    if (!d.unitText.empty())
+      displayUnits[d.name] = d.unitText;
     if (!d.unitText.empty() && !(declared = unitOf(d.unitText, d.unitLoc)))
       return std::nullopt;
     if (!checkExpr(*d.value, s))
       return std::nullopt;
-    if (declared && !expectDim(*d.value, declared->dim, "value of '" + d.name + "'"))
+    hintUnit = d.unitText;
+    bool matches = !declared || expectDim(*d.value, declared->dim, "value of '" + d.name + "'");
+    hintUnit.clear();
+    if (!matches)
       return std::nullopt;
     if (!declared && d.value->isBool) {
       diags.error(d.value->getLoc(), "value of '" + d.name + "' must be a number, not a condition");
@@ -613,6 +643,8 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       sym.value = *v;
     }
     std::string shown = displayUnit(d, d.value.get());
+    if (!shown.empty())
+      displayUnits[d.name] = shown;
     std::string err;
     auto u = units::parseUnit(shown, &err);
     d.unit = u && u->dim == sym.dim ? *u : units::Unit{1.0, sym.dim};
@@ -795,6 +827,8 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     }
   }
   neuronScopes[n.name] = initScope;
+  if (randomCalls)
+    randomNeurons.insert(n.name);
   allowed = kConstants;
   return diags.errorCount() == before;
 }
@@ -826,6 +860,11 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     }
     if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
       diags.error(pop.sizeLoc, "population size must be between 1 and 2^40");
+      continue;
+    }
+    // The population's index is 6 bits of the generator's stream.
+    if (randomNeurons.count(neuron->name) && model.populations.size() >= 64) {
+      diags.error(pop.loc, "more than 64 populations in a network draw random numbers");
       continue;
     }
     PopulationModel pm;

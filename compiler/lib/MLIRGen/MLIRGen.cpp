@@ -14,6 +14,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
+#include <functional>
 #include <map>
 
 using namespace mlir;
@@ -32,12 +34,55 @@ public:
     auto module = ModuleOp::create(loc(net.decl->loc));
     module->setAttr("ncl.network", builder.getStringAttr(net.decl->name));
     builder.setInsertionPointToEnd(module.getBody());
-    for (const PopulationModel &pop : net.populations)
+    for (const PopulationModel &pop : net.populations) {
+      numberRandomSites(*pop.neuron);
       genPopulation(pop, net.dt);
+      ++populationIndex;
+    }
     return module;
   }
 
 private:
+  /// The k-th rand()/randn() of a neuron's text, in reading order, draws
+  /// from stream k (docs/random.md).
+  void numberRandomSites(const NeuronDecl &n) {
+    std::vector<const CallExpr *> sites;
+    std::function<void(const Expr &)> visit = [&](const Expr &e) {
+      if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
+        if (c->callee == "rand" || c->callee == "randn")
+          sites.push_back(c);
+        for (auto &a : c->args)
+          visit(*a);
+      } else if (auto *u = dynamic_cast<const UnaryExpr *>(&e)) {
+        visit(*u->operand);
+      } else if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
+        visit(*b->lhs);
+        visit(*b->rhs);
+      } else if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
+        visit(*c->cond);
+        visit(*c->ifTrue);
+        visit(*c->ifFalse);
+      }
+    };
+    for (auto *group : {&n.parameters, &n.state, &n.subExpressions, &n.outputs})
+      for (auto &d : *group)
+        visit(*d.value);
+    for (auto &o : n.odes)
+      visit(*o.rhs);
+    for (auto &a : n.reset)
+      visit(*a.value);
+    for (const ExprPtr *e : {&n.spikeCondition, &n.refractory})
+      if (*e)
+        visit(**e);
+    std::sort(sites.begin(), sites.end(), [](const CallExpr *a, const CallExpr *b) {
+      return std::make_pair(a->getLoc().line, a->getLoc().column) <
+             std::make_pair(b->getLoc().line, b->getLoc().column);
+    });
+    randomSites.clear();
+    for (size_t k = 0; k < sites.size(); ++k)
+      randomSites[sites[k]] = static_cast<int64_t>(k);
+  }
+
   Location loc(const SourceLoc &l) {
     if (!l.isValid())
       return builder.getUnknownLoc();
@@ -236,6 +281,13 @@ private:
       for (auto &a : c.args)
         args.push_back(gen(*a));
       const std::string &f = c.callee;
+      if (f == "rand" || f == "randn") {
+        // One stream per call site (and population): inlining a named
+        // expression twice reuses its stream, and CSE merges the draws.
+        int64_t stream = (populationIndex << 10) | randomSites.at(&c);
+        return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
+                                         f == "randn" ? builder.getUnitAttr() : UnitAttr());
+      }
       if (f == "exp") return math::ExpOp::create(builder, l, args[0]);
       if (f == "expm1") return math::ExpM1Op::create(builder, l, args[0]);
       if (f == "log") return math::LogOp::create(builder, l, args[0]);
@@ -297,6 +349,8 @@ private:
   std::map<std::string, const Declaration *> named; ///< sub-expressions and outputs
   double dt = 0;
   bool inInit = false;
+  int64_t populationIndex = 0;
+  std::map<const CallExpr *, int64_t> randomSites;
 };
 
 } // namespace

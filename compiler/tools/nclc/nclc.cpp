@@ -16,6 +16,8 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -40,6 +42,23 @@ static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only"));
 static cl::opt<std::string> precision("precision", cl::desc("Precision of state: f32 or f64"),
                                       cl::init("f64"));
 static cl::opt<std::string> networkName("network", cl::desc("Network to compile (default: the only one)"));
+static cl::list<std::string> includeDirs("I", cl::Prefix, cl::desc("Add a directory to the import search path"),
+                                         cl::value_desc("dir"));
+
+/// NCL's standard library of neuron models: installed next to nclc, or in
+/// the source tree it was built from.
+static std::vector<std::string> libraryDirs(const char *argv0) {
+  std::vector<std::string> dirs;
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0, reinterpret_cast<void *>(&libraryDirs));
+  llvm::SmallString<256> installed(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(installed, "share", "ncl", "stdlib");
+  if (llvm::sys::fs::is_directory(installed))
+    dirs.push_back(installed.str().str());
+#ifdef NCL_STDLIB_DIR
+  dirs.push_back(NCL_STDLIB_DIR);
+#endif
+  return dirs;
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -49,6 +68,9 @@ int main(int argc, char **argv) {
   std::string output = outputFile;
   const Emit stage = emit;
   const bool check = checkOnly;
+  ncl::ImportOptions importOptions;
+  importOptions.includeDirs.assign(includeDirs.begin(), includeDirs.end());
+  importOptions.libraryDirs = libraryDirs(argv[0]);
 
   if (prec != "f32" && prec != "f64") {
     llvm::errs() << "nclc: error: --precision must be f32 or f64, not '" << prec << "'\n";
@@ -62,7 +84,7 @@ int main(int argc, char **argv) {
   }
 
   ncl::DiagnosticEngine diags(std::cerr);
-  std::unique_ptr<ncl::ast::Module> module = ncl::parseFile(input, diags);
+  std::unique_ptr<ncl::ast::Module> module = ncl::loadModule(input, importOptions, diags);
   if (!module)
     return 1;
   if (stage == Emit::Ast) {

@@ -83,3 +83,10 @@ LogicalResult ExpEulerOp::verify() {
     return emitOpError("dt must be positive");
   return success();
 }
+
+LogicalResult RandOp::verify() {
+  int64_t stream = getStreamAttr().getInt();
+  if (stream < 0 || stream > 0xffff)
+    return emitOpError("stream ") << stream << " is outside [0, 65535]";
+  return success();
+}

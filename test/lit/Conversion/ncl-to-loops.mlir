@@ -5,7 +5,7 @@
 // the neuron loop appends spikes (step index n+1, neuron index) under scf.if.
 
 // CHECK-LABEL: func.func @ncl_P_init(
-// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[SIZE:.*]]: index)
+// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[SIZE:.*]]: index, %[[SEED:.*]]: i64)
 // CHECK: %[[EL:.*]] = memref.load %[[PARAMS]][%{{.*}}] : memref<?xf64>
 // CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]]
 // CHECK:   memref.store %[[EL]], %[[V]][%[[I]]]
@@ -13,7 +13,7 @@
 
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
-// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %[[SEED:[^:]*]]: i64,
 // CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>)
 // CHECK-COUNT-4: memref.load %[[PARAMS]]
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
@@ -87,4 +87,34 @@ ncl.population @Q {neuron = "Step", size = 8 : i64, dt = 1.0e-4 : f64,
   %z = arith.constant 0.0 : f32
   %x2 = ncl.reset %f, %x1, %z : f32
   ncl.state_write "x", %x2 : f32
+}
+
+// -----
+
+// Random draws become Philox4x32-10 on (seed, step, neuron, stream): the
+// init kernel uses step 2^64 - 1, the update kernel the step index; normal
+// draws add Box-Muller (log, sqrt, cos).
+
+// CHECK-LABEL: func.func @ncl_R_init(
+// CHECK-SAME: %[[SEED:[^:]*]]: i64)
+// CHECK: arith.constant -1 : i32
+// CHECK: scf.for
+// CHECK: arith.mului_extended
+// CHECK-LABEL: func.func @ncl_R_update(
+// CHECK: scf.for
+// CHECK-COUNT-20: arith.mului_extended
+// CHECK: math.log
+// CHECK: math.sqrt
+// CHECK: math.cos
+ncl.population @R {neuron = "Noise", size = 8 : i64, dt = 1.0e-4 : f64,
+                   state_vars = ["x"], num_params = 0 : i64} init {
+  %u = ncl.rand stream 0 : f64
+  ncl.state_write "x", %u : f64
+} step {
+  %x = ncl.state_read "x" : f64
+  %u = ncl.rand stream 1 : f64
+  %z = ncl.rand normal stream 2 : f64
+  %s = arith.addf %u, %z : f64
+  %x1 = arith.addf %x, %s : f64
+  ncl.state_write "x", %x1 : f64
 }

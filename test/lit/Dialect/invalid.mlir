@@ -104,3 +104,11 @@ func.func @read_outside() -> f64 {
   %v = ncl.state_read "v" : f64
   return %v : f64
 }
+
+// -----
+
+ncl.population @P {neuron = "N", size = 1 : i64, dt = 1.0e-4 : f64, state_vars = [], num_params = 0 : i64} init {
+} step {
+  // expected-error @+1 {{stream 65536 is outside [0, 65535]}}
+  %u = ncl.rand stream 65536 : f64
+}

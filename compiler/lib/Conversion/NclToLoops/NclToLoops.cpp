@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Passes.h"
+#include "ncl/Conversion/Philox.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -129,7 +130,14 @@ private:
   }
 
   /// Ops that mean the same in init and step; returns false for others.
-  bool lowerNeuronOp(Operation &op, Value i, Value size) {
+  bool lowerNeuronOp(Operation &op, Value i, Value size, Value step) {
+    if (auto r = dyn_cast<RandOp>(op)) {
+      auto words = emitPhiloxDraw(b, loc, seed, step, i, static_cast<uint32_t>(r.getStream()));
+      auto type = cast<FloatType>(r.getType());
+      mapping.map(r.getResult(), r.getNormal() ? emitNormal(b, loc, words, type)
+                                               : emitUniform01(b, loc, words, type));
+      return true;
+    }
     if (auto n = dyn_cast<NeuronIndexOp>(op)) {
       Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
       mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
@@ -145,7 +153,7 @@ private:
 
   void buildInit() {
     SmallVector<Type> args = commonArgs();
-    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType()});
+    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType(), b.getI64Type()});
     func::FuncOp f = makeFunc("init", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -153,13 +161,16 @@ private:
     Value params = entry.getArgument(0), refr = entry.getArgument(varIndex.size() + 1);
     Value begin = entry.getArgument(varIndex.size() + 2), end = entry.getArgument(varIndex.size() + 3);
     Value size = entry.getArgument(varIndex.size() + 4);
+    seed = entry.getArgument(varIndex.size() + 5);
+    // Initial values draw with step 2^64 - 1, which no simulation step uses.
+    Value initStep = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
     mapping.clear();
     loadParams(pop.getInit(), params);
     Value zero32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
     scf::ForOp::create(b, loc, begin, end, index(1), ValueRange{},
                        [&](OpBuilder &, Location, Value i, ValueRange) {
                          for (Operation &op : pop.getInit().front()) {
-                           if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size))
+                           if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size, initStep))
                              continue;
                            if (auto w = dyn_cast<StateWriteOp>(op)) {
                              Value var = entry.getArgument(1 + varIndex[w.getVar()]);
@@ -177,7 +188,7 @@ private:
   LogicalResult buildUpdate() {
     SmallVector<Type> args = commonArgs();
     Type idx = b.getIndexType(), i64 = b.getI64Type();
-    args.append({dyn(i64), dyn(i64), idx, idx, idx, i64, idx, idx, MemRefType::get({2}, i64)});
+    args.append({dyn(i64), dyn(i64), idx, idx, idx, i64, i64, idx, idx, MemRefType::get({2}, i64)});
     func::FuncOp f = makeFunc("update", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -187,8 +198,9 @@ private:
     Value spikeStep = entry.getArgument(nv + 2), spikeIndex = entry.getArgument(nv + 3);
     Value begin = entry.getArgument(nv + 4), end = entry.getArgument(nv + 5);
     size = entry.getArgument(nv + 6);
-    Value firstStep = entry.getArgument(nv + 7), numSteps = entry.getArgument(nv + 8);
-    Value capacity = entry.getArgument(nv + 9), out = entry.getArgument(nv + 10);
+    seed = entry.getArgument(nv + 7);
+    Value firstStep = entry.getArgument(nv + 8), numSteps = entry.getArgument(nv + 9);
+    Value capacity = entry.getArgument(nv + 10), out = entry.getArgument(nv + 11);
     bool record = pop.getRecordSpikes();
 
     mapping.clear();
@@ -266,7 +278,7 @@ private:
     // ncl.is_refractory and is written back by ncl.refractory.
     Value refractoryUntil;
     for (Operation &op : pop.getStep().front()) {
-      if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size))
+      if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size, step))
         continue;
       if (auto r = dyn_cast<StateReadOp>(op)) {
         Value var = entry.getArgument(1 + varIndex[r.getVar()]);
@@ -348,7 +360,7 @@ private:
   Type realType;
   llvm::StringMap<unsigned> varIndex;
   IRMapping mapping;
-  Value size, dt64; ///< of the kernel being built
+  Value size, seed, dt64; ///< of the kernel being built
 };
 
 struct ConvertNclToLoopsPass

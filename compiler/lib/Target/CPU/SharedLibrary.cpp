@@ -80,10 +80,10 @@ public:
       llvm::Value *capacity = field(10, i64);
       memref(field(8, ptr), capacity);
       memref(field(9, ptr), capacity);
-      call.append({begin, end, field(13, i64), field(5, i64), field(6, i64), capacity});
+      call.append({begin, end, field(13, i64), field(7, i64), field(5, i64), field(6, i64), capacity});
       memref(b.CreateStructGEP(argsType, args, 11), b.getInt64(2));
     } else {
-      call.append({begin, end, field(13, i64)});
+      call.append({begin, end, field(13, i64), field(7, i64)});
     }
     if (impl->arg_size() != call.size()) {
       error = "internal error: kernel '" + name + "' has an unexpected signature";

@@ -9,6 +9,8 @@
 
 #include "ncl/DSL/AST.h"
 
+#include <vector>
+
 namespace ncl {
 
 /// Parses `text` (the contents of `fileName`). Returns null if there were
@@ -18,6 +20,18 @@ std::unique_ptr<ast::Module> parseSource(const std::string &fileName, const std:
 
 /// Reads and parses a file; a missing file is reported as an error.
 std::unique_ptr<ast::Module> parseFile(const std::string &path, DiagnosticEngine &diags) noexcept;
+
+/// Where `import "file.ncl"` looks, after the importing file's directory.
+struct ImportOptions {
+  std::vector<std::string> includeDirs; ///< -I, in order
+  std::vector<std::string> libraryDirs; ///< NCL's standard library, last
+};
+
+/// Parses `path` and every file it imports, transitively. The neurons of
+/// imported files join the returned module (before the file's own); their
+/// networks are not imported. Each file is read once; a cycle is an error.
+std::unique_ptr<ast::Module> loadModule(const std::string &path, const ImportOptions &options,
+                                        DiagnosticEngine &diags) noexcept;
 
 } // namespace ncl
 

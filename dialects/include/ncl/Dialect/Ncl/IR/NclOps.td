@@ -276,4 +276,26 @@ def Ncl_PopulationSizeOp : Ncl_Op<"population_size", [Pure]> {
   let assemblyFormat = "attr-dict `:` type($result)";
 }
 
+def Ncl_RandOp : Ncl_Op<"rand", [Pure]> {
+  let summary = "A random number of this neuron, step and call site";
+  let description = [{
+    Uniform in (0, 1), or standard normal with `normal`, from the
+    counter-based Philox4x32-10 generator keyed by the run's seed and
+    counted by (step, neuron index, stream); see docs/random.md. The same
+    seed gives the same numbers on any thread count and on any backend. Each
+    call site in the source has its own `stream`, so two `rand()` calls in
+    one step differ while two uses of one named expression agree. In an
+    `init` region the step is 2^64 - 1, a value no step uses.
+
+    ```mlir
+    %u = ncl.rand stream 3 : f64
+    %z = ncl.rand normal stream 4 : f64
+    ```
+  }];
+  let arguments = (ins I64Attr:$stream, UnitAttr:$normal);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "(`normal` $normal^)? `stream` $stream attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // NCL_OPS_TD
