@@ -39,7 +39,7 @@ neuronItem  : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '
             | 'refractory' expr                                                   # refractoryDecl
             | 'output' ID (':' unit)? '=' expr                                    # outputDecl
             ;
-declaration : ID (':' unit)? '=' expr ;
+declaration : ID (':' unit)? '=' expr (PER 'neuron')? ;
 dynamicsItem: odeDecl | declaration ;
 odeDecl     : ID PRIME '=' expr (UNLESS REFRACTORY)? ;
 assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
@@ -70,6 +70,7 @@ unitFactor  : ID ('**' '-'? INT)? ;
 sep         : (NL | ';')+ ;
 
 UNLESS      : 'unless' ;
+PER         : 'per' ;
 REFRACTORY  : 'refractory' ;
 NOT         : 'not' ;
 AND         : 'and' ;

@@ -105,6 +105,7 @@ private:
       decl.unitLoc = loc(d->unit());
     }
     decl.value = expr(d->expr());
+    decl.perNeuron = d->PER() != nullptr;
     return decl;
   }
 

@@ -64,6 +64,8 @@ public:
     os << what << " " << d.name;
     if (!d.unitText.empty())
       os << " : " << d.unitText;
+    if (d.perNeuron)
+      os << " per-neuron";
     os << " " << at(d.loc) << "\n";
     expr(*d.value, depth + 1);
   }

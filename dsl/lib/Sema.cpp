@@ -70,6 +70,7 @@ using Scope = std::map<std::string, Symbol>;
 const char *kindName(NameExpr::Resolution r) {
   switch (r) {
   case NameExpr::Resolution::Parameter: return "parameter";
+  case NameExpr::Resolution::NeuronParameter: return "per-neuron parameter";
   case NameExpr::Resolution::Input: return "input";
   case NameExpr::Resolution::State: return "state variable";
   case NameExpr::Resolution::SubExpression: return "sub-expression";
@@ -637,7 +638,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     if (needConstant) {
       auto v = evaluate(*d.value, s);
       if (!v) {
-        diags.error(d.value->getLoc(), "value of '" + d.name + "' must be a constant expression");
+        diags.error(d.value->getLoc(), "value of '" + d.name + "' must be a constant expression" +
+                                           std::string(d.perNeuron ? "" : "; a shared parameter cannot "
+                                                                          "depend on per-neuron values"));
         return std::nullopt;
       }
       sym.value = *v;
@@ -663,9 +666,14 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     return sym;
   };
   for (auto &p : n.parameters) {
-    auto sym = declValue(p, scope, true, NameExpr::Resolution::Parameter);
-    declare(scope, p.name, sym ? *sym : poisoned(NameExpr::Resolution::Parameter, p));
+    // A per-neuron parameter is evaluated for each neuron at initialisation:
+    // it may use i, N and random draws, but no shared value can depend on it.
+    auto kind = p.perNeuron ? NameExpr::Resolution::NeuronParameter : NameExpr::Resolution::Parameter;
+    allowed = p.perNeuron ? kConstants | kNeuron : kConstants;
+    auto sym = declValue(p, scope, !p.perNeuron, kind);
+    declare(scope, p.name, sym ? *sym : poisoned(kind, p));
   }
+  allowed = kConstants;
 
   for (auto &in : n.inputs) {
     units::Unit unit;
@@ -872,13 +880,24 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     pm.neuron = neuron;
     const Scope &scope = neuronScopes[neuron->name];
     for (auto &p : neuron->parameters)
-      if (auto it = scope.find(p.name); it != scope.end())
+      if (auto it = scope.find(p.name); it != scope.end() && !p.perNeuron)
         pm.parameters.push_back({p.name, displayUnit(p, p.value.get()), p.unit, it->second.value, false});
     for (auto &in : neuron->inputs)
       if (auto it = scope.find(in.name); it != scope.end())
         pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});
     for (auto &o : pop.overrides) {
       int idx = pm.parameterIndex(o.name);
+      const Declaration *perNeuron = nullptr;
+      for (auto &p : neuron->parameters)
+        if (p.perNeuron && p.name == o.name)
+          perNeuron = &p;
+      if (perNeuron) {
+        // The population gives every neuron this constant instead.
+        if (checkExpr(*o.value, empty) &&
+            expectDim(*o.value, perNeuron->unit.dim, "value of '" + o.name + "'"))
+          pm.perNeuronOverrides[o.name] = o.value.get();
+        continue;
+      }
       if (idx < 0) {
         std::vector<std::string> names;
         for (auto &p : pm.parameters)

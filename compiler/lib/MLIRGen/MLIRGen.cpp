@@ -101,8 +101,12 @@ private:
     for (auto *group : {&n.subExpressions, &n.outputs})
       for (auto &d : *group)
         named[d.name] = &d;
-    // Outputs are stored per neuron after the state variables.
+    // Per neuron the runtime stores: per-neuron parameters, state
+    // variables, then outputs (the order of the descriptor's variables).
     SmallVector<StringRef> vars;
+    for (auto &p : n.parameters)
+      if (p.perNeuron)
+        vars.push_back(p.name);
     for (auto &s : n.state)
       vars.push_back(s.name);
     for (auto &o : n.outputs)
@@ -121,6 +125,14 @@ private:
     env.clear();
     inInit = true;
     declareParams(pop);
+    for (auto &p : n.parameters) {
+      if (!p.perNeuron)
+        continue;
+      auto override = pop.perNeuronOverrides.find(p.name);
+      Value v = gen(override != pop.perNeuronOverrides.end() ? *override->second : *p.value);
+      mlir::ncl::StateWriteOp::create(builder, loc(p.loc), p.name, v);
+      env[p.name] = v;
+    }
     for (auto &s : n.state) {
       Value v = gen(*s.value);
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, v);
@@ -134,6 +146,9 @@ private:
     builder.setInsertionPointToStart(&op.getStep().emplaceBlock());
     env.clear();
     declareParams(pop);
+    for (auto &p : n.parameters)
+      if (p.perNeuron)
+        env[p.name] = mlir::ncl::StateReadOp::create(builder, loc(p.loc), realType, p.name);
     std::map<std::string, Value> start;
     for (auto &s : n.state)
       env[s.name] = start[s.name] =

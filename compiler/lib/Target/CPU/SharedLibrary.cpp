@@ -126,9 +126,12 @@ public:
     for (const PopulationModel &pop : net.populations) {
       const std::string &name = pop.decl->name;
       std::vector<llvm::Constant *> vars, params;
-      // State variables, then outputs: the order of the population's arrays.
-      for (auto *group : {&pop.neuron->state, &pop.neuron->outputs})
+      // Per-neuron parameters, state variables, then outputs: the order of
+      // the population's arrays (MLIRGen's state_vars).
+      for (auto *group : {&pop.neuron->parameters, &pop.neuron->state, &pop.neuron->outputs})
         for (const auto &s : *group) {
+          if (group == &pop.neuron->parameters && !s.perNeuron)
+            continue;
           std::string unit = s.unitText;
           if (unit.empty() && !s.unit.dim.isDimensionless())
             unit = s.unit.dim.str();

@@ -55,6 +55,7 @@ public:
   enum class Resolution {
     Unresolved,
     Parameter,
+    NeuronParameter, ///< a parameter declared `per neuron`
     Input,
     State,
     SubExpression, ///< a named expression of the neuron, inlined where used
@@ -121,6 +122,10 @@ struct Declaration {
   std::string unitText; ///< declared unit, empty if none
   SourceLoc unitLoc;
   ExprPtr value;
+  /// A parameter with its own value in every neuron (`... per neuron`): the
+  /// value is an initializer evaluated per neuron, which may use i, N and
+  /// random draws.
+  bool perNeuron = false;
   /// Filled in by Sema: declared (or inferred) unit.
   units::Unit unit;
 };

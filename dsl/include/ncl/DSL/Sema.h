@@ -11,6 +11,8 @@
 
 #include "ncl/DSL/AST.h"
 
+#include <map>
+
 namespace ncl {
 
 /// A population parameter as the compiled model exposes it.
@@ -25,7 +27,10 @@ struct ParameterValue {
 struct PopulationModel {
   const ast::PopulationDecl *decl = nullptr;
   const ast::NeuronDecl *neuron = nullptr;
-  std::vector<ParameterValue> parameters; ///< neuron parameters, then inputs
+  std::vector<ParameterValue> parameters; ///< shared neuron parameters, then inputs
+  /// Per-neuron parameters the population sets to a constant instead of the
+  /// neuron's initializer.
+  std::map<std::string, const ast::Expr *> perNeuronOverrides;
   bool recordSpikes = false;
   int parameterIndex(const std::string &name) const;
 };
