@@ -20,7 +20,8 @@ grammar Ncl;
   /// `10 Mohm * I` is (10 Mohm) * I while `2 mV/ms` is one quantity.
   bool unitAhead(size_t k) {
     antlr4::Token *t = _input->LT(k);
-    return t->getType() == ID && ncl::units::lookupUnitName(t->getText()).has_value();
+    // parseUnit also accepts a power glued to the name: cm2, um3.
+    return t->getType() == ID && ncl::units::parseUnit(t->getText()).has_value();
   }
 }
 
@@ -65,8 +66,8 @@ expr        : <assoc=right> expr '**' expr                                      
             | '(' expr ')'                                                       # parenExpr
             ;
 number      : INT | FLOAT ;
-unit        : unitFactor ({unitAhead(2)}? op+=('*' | '/') unitFactor)* ;
-unitFactor  : ID ('**' '-'? INT)? ;
+unit        : (one=INT '/')? unitFactor ({unitAhead(2)}? op+=('*' | '/') unitFactor)* ;
+unitFactor  : ID (('**' | '^') '-'? INT)? ;
 sep         : (NL | ';')+ ;
 
 UNLESS      : 'unless' ;

@@ -216,6 +216,14 @@ private:
   }
 
   std::string unitText(NclParser::UnitContext *u) {
+    // Only "1/..." makes sense as a leading number; anything else becomes
+    // an unknown unit that Sema reports.
+    if (u->one && u->one->getText() != "1") {
+      std::string text;
+      for (auto *child : u->children)
+        text += child->getText();
+      return text;
+    }
     // Rebuild from tokens so that "mV / ms" and "mV/ms" read the same.
     std::string text;
     for (auto *child : u->children)

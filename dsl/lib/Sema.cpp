@@ -146,6 +146,24 @@ std::string Sema::unitHint(const Expr &bare, const Dimension &want, const Expr *
   return "; did you forget a unit? e.g. '" + text.str() + " " + unit + "'";
 }
 
+/// Whether a (checked) expression reads a parameter or an input.
+bool referencesParameters(const Expr &e) {
+  if (auto *n = dynamic_cast<const NameExpr *>(&e))
+    return n->resolution == NameExpr::Resolution::Parameter ||
+           n->resolution == NameExpr::Resolution::Input;
+  if (auto *u = dynamic_cast<const UnaryExpr *>(&e))
+    return referencesParameters(*u->operand);
+  if (auto *b = dynamic_cast<const BinaryExpr *>(&e))
+    return referencesParameters(*b->lhs) || referencesParameters(*b->rhs);
+  if (auto *c = dynamic_cast<const CallExpr *>(&e))
+    return std::any_of(c->args.begin(), c->args.end(),
+                       [](const ExprPtr &a) { return referencesParameters(*a); });
+  if (auto *c = dynamic_cast<const ConditionalExpr *>(&e))
+    return referencesParameters(*c->cond) || referencesParameters(*c->ifTrue) ||
+           referencesParameters(*c->ifFalse);
+  return false;
+}
+
 bool Sema::declare(Scope &scope, const std::string &name, Symbol sym) {
   auto it = scope.find(name);
   if (it != scope.end()) {
@@ -672,6 +690,7 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     allowed = p.perNeuron ? kConstants | kNeuron : kConstants;
     auto sym = declValue(p, scope, !p.perNeuron, kind);
     declare(scope, p.name, sym ? *sym : poisoned(kind, p));
+    p.derived = sym && !p.perNeuron && referencesParameters(*p.value);
   }
   allowed = kConstants;
 
@@ -879,9 +898,15 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     pm.decl = &pop;
     pm.neuron = neuron;
     const Scope &scope = neuronScopes[neuron->name];
-    for (auto &p : neuron->parameters)
-      if (auto it = scope.find(p.name); it != scope.end() && !p.perNeuron)
+    // Derived parameters are recomputed from the others in the kernels,
+    // unless the population sets them (then they are plain parameters).
+    for (auto &p : neuron->parameters) {
+      bool overridden = std::any_of(pop.overrides.begin(), pop.overrides.end(),
+                                    [&](const Declaration &o) { return o.name == p.name; });
+      if (auto it = scope.find(p.name);
+          it != scope.end() && !p.perNeuron && (!p.derived || overridden))
         pm.parameters.push_back({p.name, displayUnit(p, p.value.get()), p.unit, it->second.value, false});
+    }
     for (auto &in : neuron->inputs)
       if (auto it = scope.find(in.name); it != scope.end())
         pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});

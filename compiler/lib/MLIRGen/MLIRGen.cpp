@@ -225,6 +225,11 @@ private:
       env[p.name] = mlir::ncl::ParamOp::create(builder, loc(at), realType, p.name,
                                          static_cast<int64_t>(i));
     }
+    // Derived parameters, in declaration order, from the current values of
+    // the ones they use (so a load-time change propagates).
+    for (auto &d : n.parameters)
+      if (d.derived && pop.parameterIndex(d.name) < 0)
+        env[d.name] = gen(*d.value);
   }
 
   Value gen(const Expr &e) {

@@ -42,6 +42,7 @@ static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only"));
 static cl::opt<std::string> precision("precision", cl::desc("Precision of state: f32 or f64"),
                                       cl::init("f64"));
 static cl::opt<std::string> networkName("network", cl::desc("Network to compile (default: the only one)"));
+static cl::opt<bool> verbose("v", cl::desc("Print remarks, e.g. the integration method chosen"));
 static cl::list<std::string> includeDirs("I", cl::Prefix, cl::desc("Add a directory to the import search path"),
                                          cl::value_desc("dir"));
 
@@ -107,6 +108,12 @@ int main(int argc, char **argv) {
   if (auto buffer = llvm::MemoryBuffer::getFile(input))
     sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  // Messages point at the user's line; the IR behind them is for ncl-opt.
+  context.printOpOnDiagnostic(false);
+  const bool showRemarks = verbose;
+  context.getDiagEngine().registerHandler([showRemarks](mlir::Diagnostic &d) {
+    return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
+  });
 
   ncl::CodegenOptions options;
   options.realBits = prec == "f32" ? 32 : 64;

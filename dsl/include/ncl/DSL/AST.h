@@ -126,6 +126,9 @@ struct Declaration {
   /// value is an initializer evaluated per neuron, which may use i, N and
   /// random draws.
   bool perNeuron = false;
+  /// Filled in by Sema: a shared parameter computed from other parameters
+  /// (`Vt = El + 15 mV`), so that setting El at load time moves Vt too.
+  bool derived = false;
   /// Filled in by Sema: declared (or inferred) unit.
   units::Unit unit;
 };
