@@ -48,6 +48,7 @@ assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
 networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (declaration (sep declaration)*)? sep? '}')?  # populationDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
+            | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
 

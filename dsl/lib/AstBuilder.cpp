@@ -203,6 +203,14 @@ private:
       } else if (auto *r = dynamic_cast<NclParser::RecordDeclContext *>(item)) {
         for (auto *id : r->ID())
           net.recordSpikes.push_back({loc(id->getSymbol()), id->getText()});
+      } else if (auto *st = dynamic_cast<NclParser::StimulusDeclContext *>(item)) {
+        Stimulus stim;
+        stim.loc = loc(st->ID(0)->getSymbol());
+        stim.population = st->ID(0)->getText();
+        stim.inputLoc = loc(st->ID(1)->getSymbol());
+        stim.input = st->ID(1)->getText();
+        stim.value = expr(st->expr());
+        net.stimuli.push_back(std::move(stim));
       } else if (auto *s = dynamic_cast<NclParser::SimulateDeclContext *>(item)) {
         net.simulateLoc = loc(s->getStart());
         auto exprs = s->expr();

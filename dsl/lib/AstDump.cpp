@@ -129,6 +129,11 @@ public:
         for (auto &o : p.overrides)
           decl("Set", o, 3);
       }
+      for (auto &st : net.stimuli) {
+        indent(2);
+        os << "Stimulus " << st.population << "." << st.input << " " << at(st.loc) << "\n";
+        expr(*st.value, 3);
+      }
       for (auto &r : net.recordSpikes) {
         indent(2);
         os << "RecordSpikes " << r.name << " " << at(r.loc) << "\n";

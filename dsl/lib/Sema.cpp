@@ -945,6 +945,40 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     }
     model.populations.push_back(std::move(pm));
   }
+  for (auto &st : net.stimuli) {
+    auto pm = std::find_if(model.populations.begin(), model.populations.end(),
+                           [&](const PopulationModel &p) { return p.decl->name == st.population; });
+    if (pm == model.populations.end()) {
+      std::vector<std::string> names;
+      for (auto &p : net.populations)
+        names.push_back(p.name);
+      diags.error(st.loc, "unknown population '" + st.population + "'" + suggestion(st.population, names));
+      continue;
+    }
+    const InputDecl *input = nullptr;
+    for (auto &in : pm->neuron->inputs)
+      if (in.name == st.input)
+        input = &in;
+    if (!input) {
+      std::vector<std::string> names;
+      for (auto &in : pm->neuron->inputs)
+        names.push_back(in.name);
+      diags.error(st.inputLoc, "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
+                                   suggestion(st.input, names) +
+                                   (names.empty() ? "; declare one with 'input " + st.input + " : ...'"
+                                                  : ""));
+      continue;
+    }
+    // A stimulus is outside the neuron: it sees time, the neuron's index and
+    // random draws, not the neuron's state or parameters.
+    allowed = kConstants | kNeuron | kTime;
+    randomCalls = 0;
+    bool ok = checkExpr(*st.value, empty) &&
+              expectDim(*st.value, input->unit.dim, "stimulus of input '" + st.input + "'");
+    allowed = kConstants;
+    if (ok)
+      pm->stimuli[st.input].push_back(st.value.get());
+  }
   for (auto &r : net.recordSpikes) {
     bool found = false;
     for (auto &pm : model.populations)

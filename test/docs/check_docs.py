@@ -5,7 +5,8 @@
 
 Fenced code blocks (``` or ~~~) are classified by their info string:
 
-  ```ncl             must pass `nclc --check`
+  ```ncl             must pass `nclc --check`; a block with a network must
+                     also build into a library
   ```ncl-error       must FAIL `nclc --check`, and its output must contain the
                      text of each trailing `# error: TEXT` line of the block
   ```ncl fragment    (any info string containing the word `fragment`) skipped
@@ -138,6 +139,16 @@ def main():
             if proc.returncode != 0:
                 failures.append("%s: ```ncl block does not compile (nclc --check exit %d):\n%s"
                                 % (where, proc.returncode, out))
+            elif re.search(r"(?m)^\s*network\b", b.text):
+                # A whole model: also generate its library, so the example
+                # goes through every stage, not only the checks.
+                lib = path[:-len(".ncl")] + ".so"
+                full = subprocess.run([nclc] + extra + [path, "-o", lib], cwd=docdir,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      universal_newlines=True, timeout=120)
+                if full.returncode != 0:
+                    failures.append("%s: ```ncl block passes --check but does not build "
+                                    "(nclc exit %d):\n%s" % (where, full.returncode, full.stdout))
             continue
         want = expected_errors(b.text)
         if not want:

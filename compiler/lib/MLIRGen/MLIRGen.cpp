@@ -35,7 +35,7 @@ public:
     module->setAttr("ncl.network", builder.getStringAttr(net.decl->name));
     builder.setInsertionPointToEnd(module.getBody());
     for (const PopulationModel &pop : net.populations) {
-      numberRandomSites(*pop.neuron);
+      numberRandomSites(pop);
       genPopulation(pop, net.dt);
       ++populationIndex;
     }
@@ -45,7 +45,8 @@ public:
 private:
   /// The k-th rand()/randn() of a neuron's text, in reading order, draws
   /// from stream k (docs/random.md).
-  void numberRandomSites(const NeuronDecl &n) {
+  void numberRandomSites(const PopulationModel &pop) {
+    const NeuronDecl &n = *pop.neuron;
     std::vector<const CallExpr *> sites;
     std::function<void(const Expr &)> visit = [&](const Expr &e) {
       if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
@@ -75,6 +76,15 @@ private:
       if (*e)
         visit(**e);
     std::sort(sites.begin(), sites.end(), [](const CallExpr *a, const CallExpr *b) {
+      return std::make_pair(a->getLoc().line, a->getLoc().column) <
+             std::make_pair(b->getLoc().line, b->getLoc().column);
+    });
+    // Then the network's stimuli of this population, in the order written.
+    size_t neuronSites = sites.size();
+    for (auto &kv : pop.stimuli)
+      for (const Expr *e : kv.second)
+        visit(*e);
+    std::sort(sites.begin() + neuronSites, sites.end(), [](const CallExpr *a, const CallExpr *b) {
       return std::make_pair(a->getLoc().line, a->getLoc().column) <
              std::make_pair(b->getLoc().line, b->getLoc().column);
     });
@@ -146,6 +156,11 @@ private:
     builder.setInsertionPointToStart(&op.getStep().emplaceBlock());
     env.clear();
     declareParams(pop);
+    // Inputs: the population's value plus every stimulus, this step.
+    for (auto &kv : pop.stimuli)
+      for (const Expr *stimulus : kv.second)
+        env[kv.first] = arith::AddFOp::create(builder, loc(stimulus->getLoc()), env[kv.first],
+                                              gen(*stimulus));
     for (auto &p : n.parameters)
       if (p.perNeuron)
         env[p.name] = mlir::ncl::StateReadOp::create(builder, loc(p.loc), realType, p.name);

@@ -191,6 +191,16 @@ struct NamedRef {
   std::string name;
 };
 
+/// `stimulus P.I += expr`: one more source summed into an input of every
+/// neuron of a population, evaluated each step (may use t, i, N, rand()).
+struct Stimulus {
+  SourceLoc loc;
+  std::string population;
+  std::string input;
+  SourceLoc inputLoc;
+  ExprPtr value;
+};
+
 struct SimulateOption {
   SourceLoc loc;
   std::string name;
@@ -202,6 +212,7 @@ struct NetworkDecl {
   std::string name;
   std::vector<PopulationDecl> populations;
   std::vector<NamedRef> recordSpikes;
+  std::vector<Stimulus> stimuli;
   ExprPtr duration; ///< null when there is no `simulate`
   SourceLoc simulateLoc;
   std::vector<SimulateOption> options;

@@ -31,6 +31,8 @@ struct PopulationModel {
   /// Per-neuron parameters the population sets to a constant instead of the
   /// neuron's initializer.
   std::map<std::string, const ast::Expr *> perNeuronOverrides;
+  /// Stimuli summed into each input, in the order the network lists them.
+  std::map<std::string, std::vector<const ast::Expr *>> stimuli;
   bool recordSpikes = false;
   int parameterIndex(const std::string &name) const;
 };
