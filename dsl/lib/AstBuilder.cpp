@@ -13,6 +13,9 @@
 #include "antlr4-runtime.h"
 
 #include <cmath>
+#include <cstdio>
+#include <functional>
+#include <pthread.h>
 #include <fstream>
 #include <sstream>
 
@@ -49,6 +52,11 @@ private:
         out += "end of line";
       else if (msg[i] == '\r')
         continue;
+      else if (static_cast<unsigned char>(msg[i]) < 0x20 && msg[i] != '\t') {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(msg[i]));
+        out += hex;
+      }
       else if (msg.compare(i, 4, "'\\n'") == 0 || msg.compare(i, 2, "NL") == 0) {
         out += "end of line";
         i += msg.compare(i, 4, "'\\n'") == 0 ? 3 : 1;
@@ -61,9 +69,15 @@ private:
   std::shared_ptr<const std::string> file;
 };
 
+/// Deeper expressions are rejected: the AST is walked recursively by Sema
+/// and MLIRGen, and no model needs anything near this.
+constexpr unsigned kMaxExpressionDepth = 1000;
+
 class Builder {
 public:
-  Builder(std::shared_ptr<const std::string> file) : file(std::move(file)) {}
+  Builder(std::shared_ptr<const std::string> file, DiagnosticEngine &diags)
+      : file(std::move(file)), diags(diags) {}
+  bool tooDeep = false;
 
   SourceLoc loc(antlr4::Token *tok) const {
     return SourceLoc{file, static_cast<unsigned>(tok->getLine()),
@@ -240,6 +254,20 @@ private:
   }
 
   ExprPtr expr(NclParser::ExprContext *ctx) {
+    if (depth >= kMaxExpressionDepth) {
+      if (!tooDeep)
+        diags.error(loc(ctx->getStart()), "expression nested too deeply (more than " +
+                                              std::to_string(kMaxExpressionDepth) + " levels)");
+      tooDeep = true;
+      return std::make_unique<NumberExpr>(loc(ctx->getStart()), 0.0, "");
+    }
+    ++depth;
+    ExprPtr result = exprAt(ctx);
+    --depth;
+    return result;
+  }
+
+  ExprPtr exprAt(NclParser::ExprContext *ctx) {
     if (auto *c = dynamic_cast<NclParser::LiteralExprContext *>(ctx)) {
       double value = 0;
       try {
@@ -294,14 +322,71 @@ private:
   }
 
   std::shared_ptr<const std::string> file;
+  DiagnosticEngine &diags;
+  unsigned depth = 0;
 };
+
+/// Offset of the first byte that is not valid UTF-8, or npos.
+size_t invalidUtf8(const std::string &text) {
+  size_t i = 0, n = text.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > n)
+      return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2)
+        return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+/// Runs `fn` on a thread with a large stack: ANTLR's recursive-descent
+/// parser recurses once per nesting level of the input.
+void withLargeStack(const std::function<void()> &fn) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t(512) << 20);
+  pthread_t thread;
+  auto trampoline = [](void *arg) -> void * {
+    (*static_cast<const std::function<void()> *>(arg))();
+    return nullptr;
+  };
+  if (pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()> *>(&fn)) == 0)
+    pthread_join(thread, nullptr);
+  else
+    fn(); // no thread: parse on this stack
+  pthread_attr_destroy(&attr);
+}
 
 } // namespace
 
+namespace {
+std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std::string &text,
+                                         DiagnosticEngine &diags) noexcept;
+}
+
 std::unique_ptr<Module> ncl::parseSource(const std::string &fileName, const std::string &text,
+                                         DiagnosticEngine &diags) noexcept {
+  std::unique_ptr<Module> result;
+  withLargeStack([&] { result = parseOnThisStack(fileName, text, diags); });
+  return result;
+}
+
+namespace {
+std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std::string &text,
                                          DiagnosticEngine &diags) noexcept {
   try {
     auto file = diags.addFile(fileName, text);
+    if (size_t bad = invalidUtf8(text); bad != std::string::npos) {
+      unsigned line = 1, column = 1;
+      for (size_t k = 0; k < bad; ++k, ++column)
+        if (text[k] == '\n')
+          line += 1, column = 0;
+      diags.error(SourceLoc{file, line, column, 1}, "the file is not valid UTF-8 here");
+      return nullptr;
+    }
     antlr4::ANTLRInputStream input(text);
     nclgrammar::NclLexer lexer(&input);
     ErrorListener listener(diags, file);
@@ -314,7 +399,9 @@ std::unique_ptr<Module> ncl::parseSource(const std::string &fileName, const std:
     NclParser::FileContext *tree = parser.file();
     if (listener.count)
       return nullptr;
-    return Builder(file).build(tree);
+    Builder builder(file, diags);
+    std::unique_ptr<Module> module = builder.build(tree);
+    return builder.tooDeep ? nullptr : std::move(module);
   } catch (const std::exception &e) {
     diags.error(std::string("internal parser error: ") + e.what());
   } catch (...) {
@@ -322,6 +409,8 @@ std::unique_ptr<Module> ncl::parseSource(const std::string &fileName, const std:
   }
   return nullptr;
 }
+
+} // namespace
 
 std::unique_ptr<Module> ncl::parseFile(const std::string &path, DiagnosticEngine &diags) noexcept {
   try {

@@ -48,6 +48,8 @@ std::string suggestion(const std::string &name, const std::vector<std::string> &
   // Short names are too easily one edit away from anything.
   size_t bestDist = (name.size() <= 2 ? 0 : name.size() <= 5 ? 1 : 2) + 1;
   for (const auto &c : candidates) {
+    if (c == name)
+      continue;
     size_t d = editDistance(name, c);
     if (d < bestDist) {
       bestDist = d;
@@ -103,6 +105,7 @@ private:
   bool checkName(NameExpr &n, const Scope &scope);
   bool checkCall(CallExpr &c, const Scope &scope);
   bool resolveSubExpression(const std::string &name, const Scope &scope);
+  std::optional<int> integerPower(const Expr &exponent, const Dimension &base);
   std::string unitHint(const Expr &bare, const Dimension &want, const Expr *other = nullptr);
   std::optional<double> evaluate(const Expr &e, const Scope &scope);
   bool declare(Scope &scope, const std::string &name, Symbol sym);
@@ -291,13 +294,10 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
       }
       if (b.lhs->dim.isDimensionless())
         return true;
-      auto *n = dynamic_cast<NumberExpr *>(b.rhs.get());
-      if (!n || n->value != std::floor(n->value)) {
-        diags.error(b.rhs->getLoc(), "a quantity with dimension " + b.lhs->dim.str() +
-                                         " can only be raised to a constant integer power");
+      std::optional<int> power = integerPower(*b.rhs, b.lhs->dim);
+      if (!power)
         return false;
-      }
-      e.dim = b.lhs->dim.pow(static_cast<int>(n->value));
+      e.dim = b.lhs->dim.pow(*power);
       return true;
     }
     diags.error(b.getLoc(), "unknown operator '" + op + "'");
@@ -328,6 +328,23 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
   }
   }
   return false;
+}
+
+/// The exponent of a quantity with a unit: a small integer literal (a
+/// dimension's exponents are 8-bit).
+std::optional<int> Sema::integerPower(const Expr &exponent, const Dimension &base) {
+  auto *n = dynamic_cast<const NumberExpr *>(&exponent);
+  if (!n || n->value != std::floor(n->value)) {
+    diags.error(exponent.getLoc(), "a quantity with dimension " + base.str() +
+                                       " can only be raised to a constant integer power");
+    return std::nullopt;
+  }
+  if (std::fabs(n->value) > 127) {
+    diags.error(exponent.getLoc(), "power of a quantity with dimension " + base.str() +
+                                       " is out of range");
+    return std::nullopt;
+  }
+  return static_cast<int>(n->value);
 }
 
 bool Sema::checkName(NameExpr &n, const Scope &scope) {
@@ -527,13 +544,10 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
       return false;
     if (c.args[0]->dim.isDimensionless())
       return true;
-    auto *n = dynamic_cast<NumberExpr *>(c.args[1].get());
-    if (!n || n->value != std::floor(n->value)) {
-      diags.error(c.args[1]->getLoc(), "a quantity with dimension " + c.args[0]->dim.str() +
-                                           " can only be raised to a constant integer power");
+    std::optional<int> power = integerPower(*c.args[1], c.args[0]->dim);
+    if (!power)
       return false;
-    }
-    c.dim = c.args[0]->dim.pow(static_cast<int>(n->value));
+    c.dim = c.args[0]->dim.pow(*power);
     return true;
   }
   std::vector<std::string> names = {"rand", "randn", "exp",  "expm1", "log",       "log1p", "log10", "sin",
@@ -984,7 +998,9 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     for (auto &pm : model.populations)
       if (pm.decl->name == r.name)
         found = pm.recordSpikes = true;
-    if (!found) {
+    bool declared = std::any_of(net.populations.begin(), net.populations.end(),
+                                [&](const PopulationDecl &p) { return p.name == r.name; });
+    if (!found && !declared) { // a declared one that failed was reported already
       std::vector<std::string> names;
       for (auto &p : net.populations)
         names.push_back(p.name);
