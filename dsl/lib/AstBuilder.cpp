@@ -123,6 +123,15 @@ private:
     return decl;
   }
 
+  Assignment assignment(NclParser::AssignmentContext *a) {
+    Assignment as;
+    as.loc = loc(a->ID()->getSymbol());
+    as.variable = a->ID()->getText();
+    as.op = a->op->getText();
+    as.value = expr(a->expr());
+    return as;
+  }
+
   NeuronDecl neuron(NclParser::NeuronDeclContext *ctx) {
     NeuronDecl n;
     n.loc = loc(ctx->ID()->getSymbol());
@@ -164,14 +173,8 @@ private:
         n.spikeCondition = expr(sp->expr());
       } else if (auto *r = dynamic_cast<NclParser::ResetBlockContext *>(item)) {
         n.resetLoc = loc(r->getStart());
-        for (auto *a : r->assignment()) {
-          Assignment as;
-          as.loc = loc(a->ID()->getSymbol());
-          as.variable = a->ID()->getText();
-          as.op = a->op->getText();
-          as.value = expr(a->expr());
-          n.reset.push_back(std::move(as));
-        }
+        for (auto *a : r->assignment())
+          n.reset.push_back(assignment(a));
       } else if (auto *rf = dynamic_cast<NclParser::RefractoryDeclContext *>(item)) {
         n.refractoryLoc = loc(rf->getStart());
         n.refractory = expr(rf->expr());
@@ -179,6 +182,14 @@ private:
         n.refractoryLoc = loc(rw->getStart());
         n.refractory = expr(rw->expr());
         n.refractoryIsCondition = true;
+      } else if (auto *ev = dynamic_cast<NclParser::EventDeclContext *>(item)) {
+        EventDecl event;
+        event.loc = loc(ev->ID()->getSymbol());
+        event.name = ev->ID()->getText();
+        event.condition = expr(ev->expr());
+        for (auto *a : ev->assignment())
+          event.assignments.push_back(assignment(a));
+        n.events.push_back(std::move(event));
       } else if (auto *out = dynamic_cast<NclParser::OutputDeclContext *>(item)) {
         Declaration decl;
         decl.loc = loc(out->ID()->getSymbol());

@@ -118,6 +118,16 @@ public:
       }
       for (auto &o : n.outputs)
         decl("Output", o, 2);
+      for (auto &ev : n.events) {
+        indent(2);
+        os << "Event " << ev.name << " " << at(ev.loc) << "\n";
+        expr(*ev.condition, 3);
+        for (auto &a : ev.assignments) {
+          indent(3);
+          os << "Assign " << a.variable << " " << a.op << " " << at(a.loc) << "\n";
+          expr(*a.value, 4);
+        }
+      }
     }
     for (auto &net : m.networks) {
       indent(1);

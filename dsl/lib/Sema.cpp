@@ -106,6 +106,7 @@ private:
   bool checkCall(CallExpr &c, const Scope &scope);
   bool resolveSubExpression(const std::string &name, const Scope &scope);
   std::optional<int> integerPower(const Expr &exponent, const Dimension &base);
+  void checkAssignments(std::vector<Assignment> &assignments, const Scope &scope, const char *where);
   std::string unitHint(const Expr &bare, const Dimension &want, const Expr *other = nullptr);
   std::optional<double> evaluate(const Expr &e, const Scope &scope);
   bool declare(Scope &scope, const std::string &name, Symbol sym);
@@ -637,6 +638,35 @@ std::string Sema::displayUnit(const Declaration &d, const Expr *value) {
   return "";
 }
 
+/// Assignments of a reset or an event: to state variables, with matching units.
+void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &scope,
+                            const char *where) {
+  for (auto &a : assignments) {
+    auto it = scope.find(a.variable);
+    if (it == scope.end()) {
+      std::vector<std::string> names;
+      for (auto &kv : scope)
+        names.push_back(kv.first);
+      diags.error(a.loc, "unknown name '" + a.variable + "'" + suggestion(a.variable, names));
+      continue;
+    }
+    if (it->second.poisoned)
+      continue;
+    if (it->second.kind != NameExpr::Resolution::State) {
+      diags.error(a.loc, std::string("cannot assign to ") + kindName(it->second.kind) + " '" +
+                             a.variable + "' in " + where + "; only state variables can change");
+      diags.note(it->second.loc, "'" + a.variable + "' is declared here");
+      continue;
+    }
+    if (!checkExpr(*a.value, scope))
+      continue;
+    if (a.op == "*=" || a.op == "/=")
+      expectDim(*a.value, Dimension::none(), "factor in '" + a.op + "'");
+    else
+      expectDim(*a.value, it->second.dim, "value assigned to '" + a.variable + "'");
+  }
+}
+
 bool Sema::checkNeuron(NeuronDecl &n) {
   unsigned before = diags.errorCount();
   Scope scope;
@@ -805,29 +835,19 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   if (n.spikeCondition && checkExpr(*n.spikeCondition, scope) && !n.spikeCondition->isBool)
     diags.error(n.spikeCondition->getLoc(), "spike condition must be a comparison, e.g. 'v > Vt'");
 
-  for (auto &a : n.reset) {
-    auto it = scope.find(a.variable);
-    if (it == scope.end()) {
-      std::vector<std::string> names;
-      for (auto &kv : scope)
-        names.push_back(kv.first);
-      diags.error(a.loc, "unknown name '" + a.variable + "'" + suggestion(a.variable, names));
+  checkAssignments(n.reset, scope, "a reset");
+  std::map<std::string, SourceLoc> eventSeen;
+  for (auto &ev : n.events) {
+    if (auto prev = eventSeen.find(ev.name); prev != eventSeen.end()) {
+      diags.error(ev.loc, "redefinition of event '" + ev.name + "'");
+      diags.note(prev->second, "first defined here");
       continue;
     }
-    if (it->second.poisoned)
-      continue;
-    if (it->second.kind != NameExpr::Resolution::State) {
-      diags.error(a.loc, std::string("cannot assign to ") + kindName(it->second.kind) + " '" +
-                             a.variable + "' in a reset; only state variables can change");
-      diags.note(it->second.loc, "'" + a.variable + "' is declared here");
-      continue;
-    }
-    if (!checkExpr(*a.value, scope))
-      continue;
-    if (a.op == "*=" || a.op == "/=")
-      expectDim(*a.value, Dimension::none(), "factor in '" + a.op + "'");
-    else
-      expectDim(*a.value, it->second.dim, "value assigned to '" + a.variable + "'");
+    eventSeen[ev.name] = ev.loc;
+    if (checkExpr(*ev.condition, scope) && !ev.condition->isBool)
+      diags.error(ev.condition->getLoc(), "the condition of event '" + ev.name +
+                                              "' must be a comparison or a logical expression");
+    checkAssignments(ev.assignments, scope, "an event");
   }
   if (!n.reset.empty() && !n.spikeCondition)
     diags.error(n.resetLoc, "reset without a spike condition; add 'spike when ...'");
@@ -862,6 +882,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
         updated |= ode.variable == st.name;
       for (auto &a : n.reset)
         updated |= a.variable == st.name;
+      for (auto &ev : n.events)
+        for (auto &a : ev.assignments)
+          updated |= a.variable == st.name;
       if (!updated)
         diags.warning(st.loc, "state variable '" + st.name +
                                   "' is never updated; if it is constant, make it a parameter");

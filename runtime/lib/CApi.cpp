@@ -137,6 +137,13 @@ int Population::findParam(const std::string &name) const {
   return -1;
 }
 
+int Population::findEvent(const std::string &name) const {
+  for (int32_t e = 0; e < info->num_events; ++e)
+    if (name == info->event_names[e])
+      return e;
+  return -1;
+}
+
 int Population::findVar(const std::string &name) const {
   for (int32_t v = 0; v < info->num_vars; ++v)
     if (name == info->vars[v].name)
@@ -455,6 +462,49 @@ int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times,
         times[s] = static_cast<double>(sp.step) * mm.desc->dt;
       if (indices)
         indices[s] = sp.index;
+    }
+    return n;
+  });
+}
+
+int32_t ncl_num_events(const ncl_model *m, const char *pop) {
+  return guardedValue<int32_t>(-1, [&] { return need(m).population(pop).info->num_events; });
+}
+
+const char *ncl_event_name(const ncl_model *m, const char *pop, int32_t k) {
+  return guardedValue<const char *>(nullptr, [&]() -> const char * {
+    const Population &p = need(m).population(pop);
+    if (k < 0 || k >= p.info->num_events)
+      throw Error(NCL_ERROR_ARGUMENT, "event index " + std::to_string(k) + " out of range");
+    return p.info->event_names[k];
+  });
+}
+
+int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, double *times,
+                       int64_t *indices, int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const Population &p = mm.population(pop);
+    if (!event)
+      throw Error(NCL_ERROR_ARGUMENT, "null event name");
+    const int e = p.findEvent(event);
+    if (e < 0)
+      throw Error(NCL_ERROR_NOT_FOUND, "population '" + std::string(pop) + "' has no event '" +
+                                           event + "'");
+    if (!p.info->record_spikes)
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "population '" + std::string(pop) +
+                      "' does not record its spikes and events (add it to `record "
+                      "spikes(...)` in the network)");
+    if (capacity < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
+    const std::vector<Spike> &rec = p.events[static_cast<size_t>(e)];
+    const int64_t n = static_cast<int64_t>(rec.size());
+    for (int64_t s = 0; s < std::min(n, capacity); ++s) {
+      if (times)
+        times[s] = static_cast<double>(rec[static_cast<size_t>(s)].step) * mm.desc->dt;
+      if (indices)
+        indices[s] = rec[static_cast<size_t>(s)].index;
     }
     return n;
   });

@@ -76,6 +76,10 @@ struct Population {
   AlignedArray refractory; // int32 per neuron
   int64_t spikeCount = 0;  // emitted since init, recorded or not
   std::vector<Spike> record;
+  std::vector<std::vector<Spike>> events; // per custom event, when recorded
+
+  /// Index of a custom event by name, or -1.
+  int findEvent(const std::string &name) const;
 
   int findParam(const std::string &name) const;
   int findVar(const std::string &name) const;
@@ -89,7 +93,9 @@ struct Population {
 struct ThreadState {
   std::vector<int64_t> begin, end; // per population
   std::vector<int64_t> spikeStep, spikeIndex;
+  std::vector<int32_t> spikeChannel;
   std::vector<std::vector<Spike>> chunkSpikes; // per population, this chunk
+  std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
   std::vector<int64_t> chunkCounts;            // per population, this chunk
   std::string error;
   ncl_status errorCode = NCL_OK;

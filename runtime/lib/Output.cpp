@@ -153,7 +153,15 @@ std::string runJson(const ncl_model &m) {
          jsonString(pop.info->neuron ? pop.info->neuron : "") +
          ", \"size\": " + std::to_string(pop.size) +
          ", \"spikes\": " + std::to_string(pop.spikeCount) +
-         ", \"rate_hz\": " + jsonNumber(rate) + "}";
+         ", \"rate_hz\": " + jsonNumber(rate);
+    if (pop.info->record_spikes && !pop.events.empty()) {
+      j += ", \"events\": {";
+      for (size_t e = 0; e < pop.events.size(); ++e)
+        j += std::string(e ? ", " : "") + jsonString(pop.info->event_names[e]) + ": " +
+             std::to_string(pop.events[e].size());
+      j += "}";
+    }
+    j += "}";
   }
   j += m.pops.empty() ? "},\n" : "\n  },\n";
   j += "  \"timings\": {\"load_s\": " + jsonNumber(m.loadSeconds) +
@@ -186,6 +194,19 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
     const std::string base = (fs::path(dir) / pop.info->name).string();
     writeNpy(base + "_spike_t.npy", "<f8", t.data(), n, sizeof(double));
     writeNpy(base + "_spike_i.npy", "<i8", i.data(), n, sizeof(int64_t));
+    // Custom events: P_<event>_t.npy and P_<event>_i.npy, in the same order.
+    for (size_t e = 0; e < pop.events.size(); ++e) {
+      const std::vector<Spike> &rec = pop.events[e];
+      std::vector<double> et(rec.size());
+      std::vector<int64_t> ei(rec.size());
+      for (size_t s = 0; s < rec.size(); ++s) {
+        et[s] = static_cast<double>(rec[s].step) * dt;
+        ei[s] = rec[s].index;
+      }
+      const std::string name = base + "_" + pop.info->event_names[e];
+      writeNpy(name + "_t.npy", "<f8", et.data(), rec.size(), sizeof(double));
+      writeNpy(name + "_i.npy", "<i8", ei.data(), rec.size(), sizeof(int64_t));
+    }
   }
   // Last, so that a complete run.json means all the arrays are in place.
   const std::string json = runJson(m);

@@ -69,6 +69,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
   a.size = pop.size;
   a.spike_step = ts.spikeStep.data();
   a.spike_index = ts.spikeIndex.data();
+  a.spike_channel = ts.spikeChannel.data();
   a.spike_capacity = static_cast<int64_t>(ts.spikeStep.size());
   return a;
 }
@@ -89,7 +90,10 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
   for (size_t p = 0; p < m.pops.size(); ++p) {
     Population &pop = m.pops[p];
     ts.chunkSpikes[p].clear();
+    for (auto &e : ts.chunkEvents[p])
+      e.clear();
     ts.chunkCounts[p] = 0;
+    const int32_t numEvents = pop.info->num_events;
     if (ts.begin[p] >= ts.end[p])
       continue;
     const bool recorded = pop.info->record_spikes != 0;
@@ -113,16 +117,29 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
       if (recorded) {
         const int64_t lo = step + 1, hi = step + a.steps_done;
         std::vector<Spike> &out = ts.chunkSpikes[p];
+        int64_t spikes = 0;
         for (int64_t j = 0; j < a.spike_count; ++j) {
           Spike s{a.spike_step[j], a.spike_index[j]};
           if (s.step < lo || s.step > hi || s.index < a.begin ||
               s.index >= a.end)
             return kernelError(ts, pop, "emitted a spike outside its step or "
                                         "neuron range");
-          out.push_back(s);
+          // Entries of a recorded population carry their event channel.
+          const int32_t channel = numEvents > 0 ? a.spike_channel[j] : 0;
+          if (channel < 0 || channel > numEvents)
+            return kernelError(ts, pop, "emitted an unknown event channel " +
+                                            std::to_string(channel));
+          if (channel == 0) {
+            out.push_back(s);
+            ++spikes;
+          } else {
+            ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
+          }
         }
+        ts.chunkCounts[p] += spikes;
+      } else {
+        ts.chunkCounts[p] += a.spike_count;
       }
-      ts.chunkCounts[p] += a.spike_count;
       if (a.steps_done == 0)
         return kernelError(ts, pop, "made no progress");
       step += a.steps_done;
@@ -209,24 +226,31 @@ void mergeSpikes(ncl_model &m, size_t p) {
     pop.spikeCount += ts.chunkCounts[p];
   if (!pop.info->record_spikes)
     return;
-  const size_t base = pop.record.size();
-  std::vector<size_t> bounds{base};
-  for (ThreadState &ts : m.threadStates) {
-    std::vector<Spike> &s = ts.chunkSpikes[p];
-    if (s.empty())
-      continue;
-    // Generated kernels loop steps outside neurons, so this is sorted in
-    // practice; sorting is the fallback that keeps the contract regardless.
-    if (!std::is_sorted(s.begin(), s.end()))
-      std::sort(s.begin(), s.end());
-    pop.record.insert(pop.record.end(), s.begin(), s.end());
-    bounds.push_back(pop.record.size());
-  }
-  auto begin = pop.record.begin();
-  for (size_t b = 2; b < bounds.size(); ++b)
-    std::inplace_merge(begin + static_cast<ptrdiff_t>(base),
-                       begin + static_cast<ptrdiff_t>(bounds[b - 1]),
-                       begin + static_cast<ptrdiff_t>(bounds[b]));
+  // Appends the threads' lists to `record`, merged by (step, index).
+  auto merge = [&](std::vector<Spike> &record, auto &&threadList) {
+    const size_t base = record.size();
+    std::vector<size_t> bounds{base};
+    for (ThreadState &ts : m.threadStates) {
+      std::vector<Spike> &s = threadList(ts);
+      if (s.empty())
+        continue;
+      // Generated kernels loop steps outside neurons, so this is sorted in
+      // practice; sorting is the fallback that keeps the contract regardless.
+      if (!std::is_sorted(s.begin(), s.end()))
+        std::sort(s.begin(), s.end());
+      record.insert(record.end(), s.begin(), s.end());
+      bounds.push_back(record.size());
+    }
+    auto begin = record.begin();
+    for (size_t b = 2; b < bounds.size(); ++b)
+      std::inplace_merge(begin + static_cast<ptrdiff_t>(base),
+                         begin + static_cast<ptrdiff_t>(bounds[b - 1]),
+                         begin + static_cast<ptrdiff_t>(bounds[b]));
+  };
+  merge(pop.record, [&](ThreadState &ts) -> std::vector<Spike> & { return ts.chunkSpikes[p]; });
+  for (size_t e = 0; e < pop.events.size(); ++e)
+    merge(pop.events[e],
+          [&](ThreadState &ts) -> std::vector<Spike> & { return ts.chunkEvents[p][e]; });
 }
 
 /// Runs job(k) on every thread, on the pool when there is one.
@@ -253,6 +277,9 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.begin.resize(np);
     ts.end.resize(np);
     ts.chunkSpikes.resize(np);
+    ts.chunkEvents.resize(np);
+    for (size_t p = 0; p < np; ++p)
+      ts.chunkEvents[p].resize(static_cast<size_t>(std::max(0, m.pops[p].info->num_events)));
     ts.chunkCounts.assign(np, 0);
     int64_t largest = 0;
     for (size_t p = 0; p < np; ++p) {
@@ -261,7 +288,9 @@ void ncl::rt::configureThreads(ncl_model &m) {
       const int64_t size = m.pops[p].size;
       ts.begin[p] = size * k / n;
       ts.end[p] = size * (k + 1) / n;
-      largest = std::max(largest, ts.end[p] - ts.begin[p]);
+      // A recorded neuron may emit a spike and each of its events in one step.
+      const int64_t channels = 1 + std::max(0, m.pops[p].info->num_events);
+      largest = std::max(largest, (ts.end[p] - ts.begin[p]) * channels);
     }
     // One step of a range may spike everywhere, so a buffer smaller than the
     // range could stall the kernel; anything above only saves drains.
@@ -271,6 +300,7 @@ void ncl::rt::configureThreads(ncl_model &m) {
     cap = std::max<int64_t>({cap, largest, 1});
     ts.spikeStep.assign(static_cast<size_t>(cap), 0);
     ts.spikeIndex.assign(static_cast<size_t>(cap), 0);
+    ts.spikeChannel.assign(static_cast<size_t>(cap), 0);
   }
   m.layoutDirty = false;
 }
@@ -286,6 +316,7 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     pop.refractory = AlignedArray();
     pop.record.clear();
     pop.record.shrink_to_fit();
+    pop.events.assign(static_cast<size_t>(std::max(0, pop.info->num_events)), {});
     pop.spikeCount = 0;
   }
   for (Population &pop : m.pops) {

@@ -204,27 +204,40 @@ private:
       Location l = loc(n.spikeLoc);
       Value fired = mlir::ncl::ThresholdOp::create(builder, l, builder.getI1Type(),
                                                    gen(*n.spikeCondition), refractory);
-      for (auto &a : n.reset) {
-        Location al = loc(a.loc);
-        Value old = env[a.variable], value = gen(*a.value);
-        if (a.op == "+=")
-          value = arith::AddFOp::create(builder, al, old, value);
-        else if (a.op == "-=")
-          value = arith::SubFOp::create(builder, al, old, value);
-        else if (a.op == "*=")
-          value = arith::MulFOp::create(builder, al, old, value);
-        else if (a.op == "/=")
-          value = arith::DivFOp::create(builder, al, old, value);
-        env[a.variable] = mlir::ncl::ResetOp::create(builder, al, realType, fired, old, value);
-      }
+      genAssignments(n.reset, fired);
       if (n.refractory)
         mlir::ncl::RefractoryOp::create(builder, loc(n.refractoryLoc), fired,
                                         n.refractoryIsCondition ? Value() : gen(*n.refractory));
+    }
+    // 5. Custom events, in the order declared, on the state after the reset.
+    for (auto [k, ev] : llvm::enumerate(n.events)) {
+      Location l = loc(ev.loc);
+      Value happened = mlir::ncl::EventOp::create(builder, l, builder.getI1Type(),
+                                                  gen(*ev.condition),
+                                                  builder.getI64IntegerAttr(static_cast<int64_t>(k) + 1));
+      genAssignments(ev.assignments, happened);
     }
     for (auto &s : n.state)
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
     for (auto &o : n.outputs)
       mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
+  }
+
+  /// Assignments that apply where `fired` holds, in order.
+  void genAssignments(const std::vector<Assignment> &assignments, Value fired) {
+    for (auto &a : assignments) {
+      Location al = loc(a.loc);
+      Value old = env[a.variable], value = gen(*a.value);
+      if (a.op == "+=")
+        value = arith::AddFOp::create(builder, al, old, value);
+      else if (a.op == "-=")
+        value = arith::SubFOp::create(builder, al, old, value);
+      else if (a.op == "*=")
+        value = arith::MulFOp::create(builder, al, old, value);
+      else if (a.op == "/=")
+        value = arith::DivFOp::create(builder, al, old, value);
+      env[a.variable] = mlir::ncl::ResetOp::create(builder, al, realType, fired, old, value);
+    }
   }
 
   void declareParams(const PopulationModel &pop) {

@@ -84,6 +84,12 @@ LogicalResult ExpEulerOp::verify() {
   return success();
 }
 
+LogicalResult EventOp::verify() {
+  if (getChannelAttr().getInt() < 1)
+    return emitOpError("channel must be at least 1 (channel 0 is the spike)");
+  return success();
+}
+
 LogicalResult RandOp::verify() {
   int64_t stream = getStreamAttr().getInt();
   if (stream < 0 || stream > 0xffff)

@@ -61,6 +61,10 @@ typedef struct ncl_kernel_args {
   int64_t spike_count;       /* out: spikes emitted (recorded or not) */
   int64_t steps_done;        /* out: steps completed */
   int64_t size;              /* the population's size in this run (N) */
+  /* Per recorded entry, its event channel: 0 for a spike, k for the k-th
+   * custom event of the neuron (ncl_population_info.event_names[k-1]). A
+   * recorded population's spike_count counts entries of every channel. */
+  int32_t *spike_channel;
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -73,10 +77,11 @@ typedef struct ncl_population_info {
   int32_t num_params;
   const ncl_var_info *vars;
   const ncl_param_info *params;
-  int32_t record_spikes;     /* 1 when the network records its spikes */
-  int32_t reserved;
+  int32_t record_spikes;     /* 1 when the network records its spikes (and events) */
+  int32_t num_events;        /* custom events besides spikes */
   ncl_kernel_fn init;        /* sets initial state of [begin, end) */
   ncl_kernel_fn update;      /* advances [begin, end) by up to num_steps */
+  const char *const *event_names; /* num_events names */
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {

@@ -149,6 +149,13 @@ NCL_RT_API int64_t ncl_spike_count(const ncl_model *m, const char *pop);
 NCL_RT_API int64_t ncl_get_spikes(const ncl_model *m, const char *pop,
                                   double *times, int64_t *indices,
                                   int64_t capacity);
+/** Custom events of a population (besides spikes): how many, and the k-th
+ *  name. A recorded population records its events too. */
+NCL_RT_API int32_t ncl_num_events(const ncl_model *m, const char *pop);
+NCL_RT_API const char *ncl_event_name(const ncl_model *m, const char *pop, int32_t k);
+/** Like ncl_get_spikes, for the custom event `event` of population `pop`. */
+NCL_RT_API int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event,
+                                  double *times, int64_t *indices, int64_t capacity);
 /** Copies up to `capacity` values of a state variable, converted to double
  *  (internal units). Returns the population size, or -1 on error. */
 NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop,

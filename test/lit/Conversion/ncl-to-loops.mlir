@@ -13,7 +13,7 @@
 
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
-// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %[[SEED:[^:]*]]: i64,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %[[SEED:[^:]*]]: i64,
 // CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>)
 // CHECK-COUNT-4: memref.load %[[PARAMS]]
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
@@ -117,4 +117,35 @@ ncl.population @R {neuron = "Noise", size = 8 : i64, dt = 1.0e-4 : f64,
   %s = arith.addf %u, %z : f64
   %x1 = arith.addf %x, %s : f64
   ncl.state_write "x", %x1 : f64
+}
+
+// -----
+
+// A recorded population with a custom event: the buffer must hold a spike
+// and an event per neuron and step, and each entry carries its channel.
+
+// CHECK-LABEL: func.func @ncl_E_update(
+// CHECK-SAME: %[[CHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
+// CHECK: scf.while
+// CHECK:   %[[PER:.*]] = arith.muli %[[WIDTH]], %c2
+// CHECK:   arith.addi %{{.*}}, %[[PER]]
+// CHECK: scf.if
+// CHECK:   memref.store %c0_i32, %[[CHAN]]
+// CHECK: scf.if
+// CHECK:   memref.store %c1_i32, %[[CHAN]]
+ncl.population @E {neuron = "Ev", size = 8 : i64, dt = 1.0e-4 : f64,
+                   state_vars = ["x"], num_params = 0 : i64, record_spikes} init {
+  %z = arith.constant 0.0 : f64
+  ncl.state_write "x", %z : f64
+} step {
+  %x = ncl.state_read "x" : f64
+  %one = arith.constant 1.0 : f64
+  %x1 = arith.addf %x, %one : f64
+  %c = arith.cmpf ogt, %x1, %one : f64
+  %f = ncl.threshold %c
+  %e = ncl.event %c {channel = 1 : i64}
+  %z = arith.constant 0.0 : f64
+  %x2 = ncl.reset %e, %x1, %z : f64
+  ncl.state_write "x", %x2 : f64
 }

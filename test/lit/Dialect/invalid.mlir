@@ -112,3 +112,11 @@ ncl.population @P {neuron = "N", size = 1 : i64, dt = 1.0e-4 : f64, state_vars =
   // expected-error @+1 {{stream 65536 is outside [0, 65535]}}
   %u = ncl.rand stream 65536 : f64
 }
+
+// -----
+
+func.func @event_channel(%c: i1) -> i1 {
+  // expected-error @+1 {{channel must be at least 1 (channel 0 is the spike)}}
+  %e = ncl.event %c {channel = 0 : i64}
+  return %e : i1
+}

@@ -40,6 +40,8 @@ ncl.population @P {neuron = "LIF", size = 4 : i64, dt = 1.0e-4 : f64,
   %i = ncl.neuron_index : f64
   // CHECK: ncl.population_size : f64
   %n = ncl.population_size : f64
+  // CHECK: ncl.event %{{.*}} {channel = 1 : i64}
+  %burst = ncl.event %c {channel = 1 : i64}
   // CHECK: ncl.reset %[[F]], %{{.*}}, %{{.*}} : f64
   %v2 = ncl.reset %f, %v1, %el : f64
   // CHECK: ncl.refractory %[[F]] for %{{.*}} : f64

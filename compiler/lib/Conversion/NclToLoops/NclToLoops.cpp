@@ -188,7 +188,8 @@ private:
   LogicalResult buildUpdate() {
     SmallVector<Type> args = commonArgs();
     Type idx = b.getIndexType(), i64 = b.getI64Type();
-    args.append({dyn(i64), dyn(i64), idx, idx, idx, i64, i64, idx, idx, MemRefType::get({2}, i64)});
+    args.append({dyn(i64), dyn(i64), dyn(b.getI32Type()), idx, idx, idx, i64, i64, idx, idx,
+                 MemRefType::get({2}, i64)});
     func::FuncOp f = makeFunc("update", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -196,11 +197,12 @@ private:
     unsigned nv = varIndex.size();
     Value params = entry.getArgument(0), refr = entry.getArgument(nv + 1);
     Value spikeStep = entry.getArgument(nv + 2), spikeIndex = entry.getArgument(nv + 3);
-    Value begin = entry.getArgument(nv + 4), end = entry.getArgument(nv + 5);
-    size = entry.getArgument(nv + 6);
-    seed = entry.getArgument(nv + 7);
-    Value firstStep = entry.getArgument(nv + 8), numSteps = entry.getArgument(nv + 9);
-    Value capacity = entry.getArgument(nv + 10), out = entry.getArgument(nv + 11);
+    spikeChannel = entry.getArgument(nv + 4);
+    Value begin = entry.getArgument(nv + 5), end = entry.getArgument(nv + 6);
+    size = entry.getArgument(nv + 7);
+    seed = entry.getArgument(nv + 8);
+    Value firstStep = entry.getArgument(nv + 9), numSteps = entry.getArgument(nv + 10);
+    Value capacity = entry.getArgument(nv + 11), out = entry.getArgument(nv + 12);
     bool record = pop.getRecordSpikes();
 
     mapping.clear();
@@ -215,8 +217,13 @@ private:
         [&](OpBuilder &, Location, ValueRange iter) {
           Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iter[0], numSteps);
           if (record) {
-            // Stop at a step boundary rather than overflow the buffer.
-            Value need = arith::AddIOp::create(b, loc, iter[1], width);
+            // Stop at a step boundary rather than overflow the buffer: each
+            // neuron records at most one spike and one of each event a step.
+            int64_t channels = 1;
+            pop.getStep().walk([&](EventOp) { ++channels; });
+            Value perStep = channels == 1 ? width
+                                          : arith::MulIOp::create(b, loc, width, index(channels));
+            Value need = arith::AddIOp::create(b, loc, iter[1], perStep);
             Value room = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, need, capacity);
             more = arith::AndIOp::create(b, loc, more, room);
           }
@@ -267,6 +274,29 @@ private:
     return success();
   }
 
+  /// Appends (step, neuron, channel) where `fired` holds when recording, and
+  /// returns the count plus `fired`.
+  Value emitRecord(Value fired, int64_t channel, Value count, bool record, Value i, Value nextStep,
+                   Value spikeStep, Value spikeIndex) {
+    if (record) {
+      Value slot = count;
+      scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
+        memref::StoreOp::create(b, loc, nextStep, spikeStep, ValueRange{slot});
+        Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+        memref::StoreOp::create(b, loc, i64, spikeIndex, ValueRange{slot});
+        Value c = arith::ConstantIntOp::create(b, loc, b.getI32Type(), channel);
+        memref::StoreOp::create(b, loc, c, spikeChannel, ValueRange{slot});
+        scf::YieldOp::create(b, loc);
+      });
+    }
+    Value inc = count.getType().isIndex()
+                    ? Value(arith::IndexCastOp::create(
+                          b, loc, b.getIndexType(),
+                          arith::ExtUIOp::create(b, loc, b.getI64Type(), fired)))
+                    : Value(arith::ExtUIOp::create(b, loc, count.getType(), fired));
+    return arith::AddIOp::create(b, loc, count, inc);
+  }
+
   /// One neuron, one step; returns the updated spike count.
   Value emitNeuron(Block &entry, Value i, Value step, Value nextStep, Value dt, Value count,
                    bool record, Value spikeStep, Value spikeIndex, Value refr) {
@@ -310,21 +340,14 @@ private:
           fired = arith::AndIOp::create(b, loc, fired, free);
         }
         mapping.map(t.getFired(), fired);
-        if (record) {
-          Value slot = count;
-          scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
-            memref::StoreOp::create(b, loc, nextStep, spikeStep, ValueRange{slot});
-            Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
-            memref::StoreOp::create(b, loc, i64, spikeIndex, ValueRange{slot});
-            scf::YieldOp::create(b, loc);
-          });
-        }
-        Value inc = count.getType().isIndex()
-                        ? Value(arith::IndexCastOp::create(
-                              b, loc, b.getIndexType(),
-                              arith::ExtUIOp::create(b, loc, b.getI64Type(), fired)))
-                        : Value(arith::ExtUIOp::create(b, loc, count.getType(), fired));
-        count = arith::AddIOp::create(b, loc, count, inc);
+        count = emitRecord(fired, 0, count, record, i, nextStep, spikeStep, spikeIndex);
+      } else if (auto ev = dyn_cast<EventOp>(op)) {
+        Value happened = mapping.lookup(ev.getCondition());
+        mapping.map(ev.getHappened(), happened);
+        // Unrecorded populations count only spikes; their events just act.
+        if (record)
+          count = emitRecord(happened, ev.getChannelAttr().getInt(), count, record, i, nextStep,
+                             spikeStep, spikeIndex);
       } else if (auto r = dyn_cast<ResetOp>(op)) {
         mapping.map(r.getResult(),
                     arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()),
@@ -360,7 +383,7 @@ private:
   Type realType;
   llvm::StringMap<unsigned> varIndex;
   IRMapping mapping;
-  Value size, seed, dt64; ///< of the kernel being built
+  Value size, seed, dt64, spikeChannel; ///< of the kernel being built
 };
 
 struct ConvertNclToLoopsPass

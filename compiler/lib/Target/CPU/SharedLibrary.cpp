@@ -46,7 +46,7 @@ public:
     f64 = b.getDoubleTy();
     // Must match ncl_kernel_args field for field.
     argsType = llvm::StructType::create(
-        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64},
+        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, ptr},
         "ncl_kernel_args");
   }
 
@@ -80,6 +80,7 @@ public:
       llvm::Value *capacity = field(10, i64);
       memref(field(8, ptr), capacity);
       memref(field(9, ptr), capacity);
+      memref(field(14, ptr), capacity);
       call.append({begin, end, field(13, i64), field(7, i64), field(5, i64), field(6, i64), capacity});
       memref(b.CreateStructGEP(argsType, args, 11), b.getInt64(2));
     } else {
@@ -119,7 +120,7 @@ public:
     auto *paramType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64}, "ncl_param_info");
     auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr}, "ncl_population_info");
+        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, "ncl_population_info");
     auto *modelType = llvm::StructType::create(
         ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr}, "ncl_model_descriptor");
     std::vector<llvm::Constant *> pops;
@@ -147,11 +148,22 @@ public:
       llvm::Function *update = entryPoint("ncl_" + name + "_update", true, vars.size(), params.size(), error);
       if (!init || !update)
         return false;
+      std::vector<llvm::Constant *> eventNames;
+      for (const auto &ev : pop.neuron->events)
+        eventNames.push_back(string(ev.name));
+      auto *namesType = llvm::ArrayType::get(ptr, eventNames.size());
+      llvm::Constant *events =
+          eventNames.empty()
+              ? llvm::ConstantPointerNull::get(ptr)
+              : static_cast<llvm::Constant *>(new llvm::GlobalVariable(
+                    m, namesType, true, llvm::GlobalValue::PrivateLinkage,
+                    llvm::ConstantArray::get(namesType, eventNames), ".events"));
       pops.push_back(llvm::ConstantStruct::get(
           popType, {string(name), string(pop.neuron->name), b.getInt64(pop.decl->size),
                     b.getInt32(vars.size()), b.getInt32(params.size()),
                     array(varType, vars, ".vars"), array(paramType, params, ".params"),
-                    b.getInt32(pop.recordSpikes ? 1 : 0), b.getInt32(0), init, update}));
+                    b.getInt32(pop.recordSpikes ? 1 : 0), b.getInt32(eventNames.size()), init,
+                    update, events}));
     }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,

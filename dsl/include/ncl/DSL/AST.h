@@ -158,6 +158,15 @@ struct Assignment {
   ExprPtr value;
 };
 
+/// `event name when cond { assignments }`: a custom event besides spikes,
+/// recorded like them.
+struct EventDecl {
+  SourceLoc loc;
+  std::string name;
+  ExprPtr condition;
+  std::vector<Assignment> assignments;
+};
+
 struct NeuronDecl {
   SourceLoc loc;
   std::string name;
@@ -167,6 +176,7 @@ struct NeuronDecl {
   std::vector<OdeDecl> odes;
   std::vector<Declaration> subExpressions; ///< `name [: unit] = expr` in dynamics
   std::vector<Declaration> outputs;
+  std::vector<EventDecl> events;
   ExprPtr spikeCondition; ///< null: never spikes
   SourceLoc spikeLoc;
   std::vector<Assignment> reset;

@@ -202,6 +202,26 @@ def Ncl_ThresholdOp : Ncl_Op<"threshold", [MemoryEffects<[MemWrite]>]> {
   let assemblyFormat = "$condition (`unless` $refractory^)? attr-dict";
 }
 
+def Ncl_EventOp : Ncl_Op<"event", [MemoryEffects<[MemWrite]>]> {
+  let summary = "A custom event: recorded like a spike when its condition holds";
+  let description = [{
+    Evaluated after the spike reset, on the state at t + dt. The result says
+    whether the event happened for this neuron in this step (its assignments
+    use it like a reset). In a recorded population the event is stored with
+    its `channel` (1 for the first custom event of the neuron, 2 for the
+    next, ...; spikes are channel 0). Refractoriness does not affect events.
+
+    ```mlir
+    %c = arith.cmpf ogt, %ca, %limit : f64
+    %burst = ncl.event %c {channel = 1 : i64}
+    ```
+  }];
+  let arguments = (ins I1:$condition, I64Attr:$channel);
+  let results = (outs I1:$happened);
+  let assemblyFormat = "$condition attr-dict";
+  let hasVerifier = 1;
+}
+
 def Ncl_ResetOp : Ncl_Op<"reset", [Pure, AllTypesMatch<["value", "reset_value", "result"]>]> {
   let summary = "A state value after the reset of a neuron that spiked";
   let description = [{
