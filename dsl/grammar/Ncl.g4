@@ -39,6 +39,7 @@ neuronItem  : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '
             | 'refractory' 'while' expr                                           # refractoryWhileDecl
             | 'refractory' expr                                                   # refractoryDecl
             | 'output' ID (':' unit)? '=' expr                                    # outputDecl
+            | 'method' ID ('substeps' INT)?                                       # methodDecl
             | 'event' ID 'when' expr (NL* '{' sep? (assignment (sep assignment)*)? sep? '}')? # eventDecl
             ;
 declaration : ID (':' unit)? '=' expr (PER 'neuron')? ;

@@ -182,6 +182,16 @@ private:
         n.refractoryLoc = loc(rw->getStart());
         n.refractory = expr(rw->expr());
         n.refractoryIsCondition = true;
+      } else if (auto *md = dynamic_cast<NclParser::MethodDeclContext *>(item)) {
+        n.methodLoc = loc(md->ID()->getSymbol());
+        n.method = md->ID()->getText();
+        if (md->INT()) {
+          try {
+            n.substeps = std::stoll(md->INT()->getText());
+          } catch (...) {
+            n.substeps = -1; // reported by Sema
+          }
+        }
       } else if (auto *ev = dynamic_cast<NclParser::EventDeclContext *>(item)) {
         EventDecl event;
         event.loc = loc(ev->ID()->getSymbol());

@@ -118,6 +118,10 @@ public:
       }
       for (auto &o : n.outputs)
         decl("Output", o, 2);
+      if (!n.method.empty()) {
+        indent(2);
+        os << "Method " << n.method << " substeps " << n.substeps << " " << at(n.methodLoc) << "\n";
+      }
       for (auto &ev : n.events) {
         indent(2);
         os << "Event " << ev.name << " " << at(ev.loc) << "\n";

@@ -865,6 +865,16 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       diags.error(n.refractoryLoc, "refractory period without a spike condition");
   }
 
+  if (!n.method.empty()) {
+    static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4"};
+    if (std::find(methods.begin(), methods.end(), n.method) == methods.end())
+      diags.error(n.methodLoc, "unknown integration method '" + n.method + "'" +
+                                   suggestion(n.method, methods) +
+                                   "; choose exact, exp_euler, euler, rk2 or rk4");
+    if (n.substeps < 1 || n.substeps > 1000)
+      diags.error(n.methodLoc, "substeps must be between 1 and 1000");
+  }
+
   // Legal but suspicious: declarations nothing uses, state nothing changes.
   if (diags.errorCount() == before) {
     for (auto &p : n.parameters)

@@ -126,7 +126,9 @@ private:
         builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
         builder.getF64FloatAttr(dt), builder.getStrArrayAttr(vars),
         builder.getI64IntegerAttr(static_cast<int64_t>(pop.parameters.size())),
-        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr());
+        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
+        n.method.empty() ? StringAttr() : builder.getStringAttr(n.method),
+        n.substeps > 1 ? builder.getI64IntegerAttr(n.substeps) : IntegerAttr());
     OpBuilder::InsertionGuard guard(builder);
 
     // init: parameters, then each initial value in declaration order, then

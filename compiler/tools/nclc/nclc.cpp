@@ -9,6 +9,7 @@
 #include "ncl/Compiler/CPUTarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
+#include "ncl/Dialect/Ncl/Transforms/Passes.h"
 #include "ncl/DSL/Frontend.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -43,6 +44,7 @@ static cl::opt<std::string> precision("precision", cl::desc("Precision of state:
                                       cl::init("f64"));
 static cl::opt<std::string> networkName("network", cl::desc("Network to compile (default: the only one)"));
 static cl::opt<bool> verbose("v", cl::desc("Print remarks, e.g. the integration method chosen"));
+static cl::opt<bool> explain("explain", cl::desc("Print the integration method chosen for each ODE, and why"));
 static cl::list<std::string> includeDirs("I", cl::Prefix, cl::desc("Add a directory to the import search path"),
                                          cl::value_desc("dir"));
 
@@ -110,7 +112,7 @@ int main(int argc, char **argv) {
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   // Messages point at the user's line; the IR behind them is for ncl-opt.
   context.printOpOnDiagnostic(false);
-  const bool showRemarks = verbose;
+  const bool showRemarks = verbose || explain;
   context.getDiagEngine().registerHandler([showRemarks](mlir::Diagnostic &d) {
     return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
   });
@@ -127,6 +129,11 @@ int main(int argc, char **argv) {
     return 0;
   }
   mlir::PassManager pm(&context);
+  if (explain) {
+    // The choices are remarks of ncl-integrate: run it and stop.
+    pm.addPass(mlir::ncl::createNclIntegrate());
+    return mlir::failed(pm.run(*ir)) ? 1 : 0;
+  }
   if (stage == Emit::MlirLoops)
     ncl::buildNclToLoopsPipeline(pm);
   else

@@ -32,6 +32,10 @@ LogicalResult PopulationOp::verify() {
     return emitOpError("dt must be positive");
   if (getNumParamsAttr().getInt() < 0)
     return emitOpError("num_params must not be negative");
+  if (auto m = getMethod(); m && !llvm::is_contained({"auto", "exact", "exp_euler", "euler", "rk2", "rk4"}, *m))
+    return emitOpError("unknown integration method '") << *m << "'";
+  if (getSubstepsAttr() && getSubstepsAttr().getInt() < 1)
+    return emitOpError("substeps must be at least 1");
   // At most one write per variable and region: the final value is unique.
   for (Region *region : {&getInit(), &getStep()}) {
     llvm::StringSet<> written;

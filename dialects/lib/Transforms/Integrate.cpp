@@ -31,8 +31,12 @@ struct Affine {
 
 class LinearityAnalysis {
 public:
-  LinearityAnalysis(OdeOp ode, OpBuilder &builder)
-      : ode(ode), builder(builder), x(ode.getRhs().getArgument(0)), loc(ode.getLoc()) {
+  /// `outside` maps values captured by the region (the start-of-step state
+  /// of the other variables) to the values to use instead, e.g. the state
+  /// at a sub-step.
+  LinearityAnalysis(OdeOp ode, OpBuilder &builder, const IRMapping &outside = IRMapping())
+      : ode(ode), builder(builder), x(ode.getRhs().getArgument(0)), loc(ode.getLoc()),
+        mapping(outside) {
     // Ops independent of x are cloned before the ODE once, in order.
     for (Operation &op : ode.getRhs().front().without_terminator()) {
       bool dependent = llvm::any_of(op.getOperands(), [&](Value v) {
@@ -100,7 +104,7 @@ private:
 
   Value independent(Value v) {
     if (v.getParentRegion() != &ode.getRhs())
-      return v; // captured from the enclosing step
+      return mapping.lookupOrDefault(v); // captured from the enclosing step
     if (Value mapped = mapping.lookupOrNull(v))
       return mapped;
     Operation *def = v.getDefiningOp();
@@ -150,49 +154,197 @@ private:
   IRMapping mapping;
 };
 
-/// x + dt*f(x): the region inlined with x bound to the current state.
-Value forwardEuler(OdeOp ode, double dt, OpBuilder &builder) {
-  IRMapping mapping;
-  mapping.map(ode.getRhs().getArgument(0), ode.getState());
-  for (Operation &op : ode.getRhs().front().without_terminator())
-    builder.clone(op, mapping);
-  auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
-  Value slope = mapping.lookup(yield.getValue());
-  Location loc = ode.getLoc();
-  Value step = arith::ConstantOp::create(builder, loc, builder.getFloatAttr(slope.getType(), dt));
-  Value inc = arith::MulFOp::create(builder, loc, slope, step);
-  return arith::AddFOp::create(builder, loc, ode.getState(), inc);
+/// Whether `v` changes during a step: it depends on the state, the time or
+/// a random draw (not only on parameters, constants and the neuron index).
+bool variesInStep(Value v, llvm::DenseSet<Value> &seen) {
+  if (!seen.insert(v).second)
+    return false;
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return true; // a region argument: the integrated variable itself
+  if (isa<StateReadOp, TimeOp, RandOp, OdeOp>(def))
+    return true;
+  return llvm::any_of(def->getOperands(), [&](Value o) { return variesInStep(o, seen); });
 }
+
+/// Integrates the ODEs of one population's step as one system, with the
+/// scheme the neuron asks for or the one the classification picks.
+class SystemIntegrator {
+public:
+  SystemIntegrator(PopulationOp pop, SmallVector<OdeOp> odes)
+      : pop(pop), odes(std::move(odes)), builder(this->odes.front()) {
+    dt = pop.getDt().convertToDouble();
+    method = pop.getMethod() ? pop.getMethod()->str() : "auto";
+    substeps = pop.getSubsteps() ? static_cast<int64_t>(*pop.getSubsteps()) : 1;
+    // Insert after the last ODE, where every operand of every ODE exists.
+    builder.setInsertionPointAfter(this->odes.back());
+  }
+
+  LogicalResult run() {
+    // Classify: conditionally linear (every x' = a + b*x with a, b free of
+    // x) or not, and, for `exact`, with a and b constant over the step.
+    SmallVector<bool> linear, constant;
+    {
+      OpBuilder scratch(pop.getContext());
+      Block block;
+      scratch.setInsertionPointToStart(&block);
+      for (OdeOp ode : odes) {
+        LinearityAnalysis analysis(ode, scratch);
+        auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+        std::optional<Affine> lin = analysis.analyze(yield.getValue());
+        linear.push_back(lin.has_value());
+        llvm::DenseSet<Value> seen;
+        bool varies = lin && ((lin->a && variesInStep(lin->a, seen)) ||
+                              (lin->b && variesInStep(lin->b, seen)));
+        constant.push_back(lin && !varies);
+      }
+      block.dropAllDefinedValueUses();
+      while (!block.empty())
+        block.back().erase();
+    }
+    bool allLinear = llvm::all_of(linear, [](bool l) { return l; });
+    std::string chosen = method;
+    if (method == "auto")
+      chosen = allLinear ? "exp_euler" : "rk4";
+    if (method == "exact" || method == "exp_euler") {
+      for (auto [k, ode] : llvm::enumerate(odes)) {
+        if (method == "exp_euler" && !linear[k])
+          return ode.emitError() << "method 'exp_euler' needs d" << ode.getVar()
+                                 << "/dt linear in " << ode.getVar()
+                                 << " (a + b*" << ode.getVar() << "), but it is not";
+        if (method == "exact" && !constant[k])
+          return ode.emitError()
+                 << "method 'exact' needs d" << ode.getVar() << "/dt = a + b*" << ode.getVar()
+                 << " with a and b constant during a step, but "
+                 << (linear[k] ? "they depend on other state, the time or random draws"
+                               : "it is not linear in " + ode.getVar().str());
+      }
+      chosen = "exp_euler";
+    }
+    // Explain each choice: `nclc -v` / `--explain` prints these.
+    for (auto [k, ode] : llvm::enumerate(odes)) {
+      std::string why;
+      if (method == "auto")
+        why = allLinear ? (constant[k] ? "linear with constant coefficients: exact"
+                                       : "linear in it, with coefficients that change: first order")
+                        : "the system is not linear in each variable, so Runge-Kutta 4";
+      else
+        why = "asked for with 'method " + method + "'";
+      std::string name = chosen == "exp_euler" ? "exponential Euler" : chosen;
+      ode.emitRemark() << "d" << ode.getVar() << "/dt: " << name
+                       << (substeps > 1 ? " with " + std::to_string(substeps) + " sub-steps" : "")
+                       << " (" << why << ")";
+    }
+
+    SmallVector<Value> x;
+    for (OdeOp ode : odes)
+      x.push_back(ode.getState());
+    SmallVector<Value> start = x;
+    double h = dt / static_cast<double>(substeps);
+    for (int64_t s = 0; s < substeps; ++s)
+      x = chosen == "exp_euler" ? expEulerStep(x, h) : rungeKuttaStep(chosen, x, h);
+    for (auto [k, ode] : llvm::enumerate(odes)) {
+      Value next = x[k];
+      if (Value clamp = ode.getClamp())
+        next = arith::SelectOp::create(builder, ode.getLoc(), clamp, start[k], next);
+      ode.replaceAllUsesWith(next);
+    }
+    for (OdeOp ode : odes)
+      ode.erase();
+    return success();
+  }
+
+private:
+  Value constant(double v, Type t) {
+    return arith::ConstantOp::create(builder, pop.getLoc(), builder.getFloatAttr(t, v));
+  }
+
+  /// Maps every ODE's start-of-step value to `x` (for captured uses).
+  IRMapping stateMapping(ArrayRef<Value> x) {
+    IRMapping m;
+    for (auto [k, ode] : llvm::enumerate(odes))
+      m.map(ode.getState(), x[k]);
+    return m;
+  }
+
+  /// dx/dt at state x; a clamped variable does not move.
+  SmallVector<Value> derivatives(ArrayRef<Value> x) {
+    SmallVector<Value> k;
+    for (auto [i, ode] : llvm::enumerate(odes)) {
+      IRMapping m = stateMapping(x);
+      m.map(ode.getRhs().getArgument(0), x[i]);
+      for (Operation &op : ode.getRhs().front().without_terminator())
+        builder.clone(op, m);
+      Value d = m.lookup(cast<YieldOp>(ode.getRhs().front().getTerminator()).getValue());
+      if (Value clamp = ode.getClamp())
+        d = arith::SelectOp::create(builder, ode.getLoc(), clamp, constant(0.0, d.getType()), d);
+      k.push_back(d);
+    }
+    return k;
+  }
+
+  /// x + c*k, elementwise.
+  SmallVector<Value> axpy(ArrayRef<Value> x, double c, ArrayRef<Value> k) {
+    SmallVector<Value> out;
+    for (auto [xi, ki] : llvm::zip(x, k)) {
+      Location loc = pop.getLoc();
+      Value scaled = arith::MulFOp::create(builder, loc, ki, constant(c, ki.getType()));
+      out.push_back(arith::AddFOp::create(builder, loc, xi, scaled));
+    }
+    return out;
+  }
+
+  SmallVector<Value> rungeKuttaStep(StringRef scheme, ArrayRef<Value> x, double h) {
+    SmallVector<Value> k1 = derivatives(x);
+    if (scheme == "euler")
+      return axpy(x, h, k1);
+    if (scheme == "rk2") { // explicit midpoint
+      SmallVector<Value> k2 = derivatives(axpy(x, h / 2, k1));
+      return axpy(x, h, k2);
+    }
+    // Classic fourth-order Runge-Kutta.
+    SmallVector<Value> k2 = derivatives(axpy(x, h / 2, k1));
+    SmallVector<Value> k3 = derivatives(axpy(x, h / 2, k2));
+    SmallVector<Value> k4 = derivatives(axpy(x, h, k3));
+    SmallVector<Value> out = axpy(x, h / 6, k1);
+    out = axpy(out, h / 3, k2);
+    out = axpy(out, h / 3, k3);
+    return axpy(out, h / 6, k4);
+  }
+
+  /// Every variable by one exponential-Euler step from the same state x.
+  SmallVector<Value> expEulerStep(ArrayRef<Value> x, double h) {
+    SmallVector<Value> out;
+    for (auto [i, ode] : llvm::enumerate(odes)) {
+      LinearityAnalysis analysis(ode, builder, stateMapping(x));
+      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+      std::optional<Affine> lin = analysis.analyze(yield.getValue());
+      Location loc = ode.getLoc();
+      Type t = ode.getType();
+      Value a = lin->a ? lin->a : constant(0.0, t);
+      Value b = lin->b ? lin->b : constant(0.0, t);
+      out.push_back(ExpEulerOp::create(builder, loc, t, x[i], a, b, builder.getF64FloatAttr(h)));
+    }
+    return out;
+  }
+
+  PopulationOp pop;
+  SmallVector<OdeOp> odes;
+  OpBuilder builder;
+  double dt;
+  std::string method;
+  int64_t substeps;
+};
 
 struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegratePass> {
   void runOnOperation() override {
-    SmallVector<OdeOp> odes;
-    getOperation().walk([&](OdeOp ode) { odes.push_back(ode); });
-    for (OdeOp ode : odes) {
-      auto pop = ode->getParentOfType<PopulationOp>();
-      double dt = pop.getDt().convertToDouble();
-      OpBuilder builder(ode);
-      Location loc = ode.getLoc();
-      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
-      Value next;
-      LinearityAnalysis analysis(ode, builder);
-      if (std::optional<Affine> lin = analysis.analyze(yield.getValue())) {
-        auto zero = [&] {
-          return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(ode.getType(), 0.0));
-        };
-        Value a = lin->a ? lin->a : zero();
-        Value b = lin->b ? lin->b : zero();
-        next = ExpEulerOp::create(builder, loc, ode.getType(), ode.getState(), a, b,
-                                  builder.getF64FloatAttr(dt));
-      } else {
-        ode.emitRemark() << "dx/dt of '" << ode.getVar()
-                         << "' is not linear in it; integrating with forward Euler";
-        next = forwardEuler(ode, dt, builder);
-      }
-      if (Value clamp = ode.getClamp())
-        next = arith::SelectOp::create(builder, loc, clamp, ode.getState(), next);
-      ode.replaceAllUsesWith(next);
-      ode.erase();
+    SmallVector<PopulationOp> pops(getOperation().getOps<PopulationOp>());
+    for (PopulationOp pop : pops) {
+      SmallVector<OdeOp> odes(pop.getStep().getOps<OdeOp>());
+      if (odes.empty())
+        continue;
+      if (failed(SystemIntegrator(pop, odes).run()))
+        return signalPassFailure();
     }
   }
 };

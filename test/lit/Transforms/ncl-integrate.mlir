@@ -29,6 +29,7 @@ ncl.population @lif {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   // CHECK: %[[NEXT:.*]] = arith.select %[[REF]], %[[V]], %[[E]] : f64
   // CHECK: ncl.state_write "v", %[[NEXT]]
   %ref = ncl.is_refractory : i1
+  // expected-remark @+1 {{dv/dt: exponential Euler (linear with constant coefficients: exact)}}
   %v1 = ncl.ode "v" (%v) clamp %ref : f64 {
   ^bb0(%x: f64):
     %d = arith.subf %x, %el : f64
@@ -55,6 +56,7 @@ ncl.population @drift {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64,
   // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
   // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %[[ZERO]] {dt = 1.000000e-03 : f64}
   // CHECK-NOT: arith.select
+  // expected-remark @+1 {{dx/dt: exponential Euler (linear with constant coefficients: exact)}}
   %x1 = ncl.ode "x" (%x) : f64 {
   ^bb0(%y: f64):
     ncl.yield %a : f64
@@ -64,7 +66,8 @@ ncl.population @drift {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64,
 
 // -----
 
-// Quadratic in x: not linear, so forward Euler x + dt*f(x), with a remark.
+// Quadratic in x: not linear, so the pass picks Runge-Kutta 4 and says so:
+// four evaluations of the right-hand side, combined with weights 1/6, 1/3.
 
 // CHECK-LABEL: ncl.population @quadratic
 ncl.population @quadratic {neuron = "Q", size = 1 : i64, dt = 1.0e-3 : f64,
@@ -72,15 +75,137 @@ ncl.population @quadratic {neuron = "Q", size = 1 : i64, dt = 1.0e-3 : f64,
 } step {
   // CHECK: %[[X:.*]] = ncl.state_read "x"
   %x = ncl.state_read "x" : f64
-  // CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : f64
-  // CHECK: %[[DT:.*]] = arith.constant 1.000000e-03 : f64
-  // CHECK: %[[INC:.*]] = arith.mulf %[[SQ]], %[[DT]] : f64
-  // CHECK: arith.addf %[[X]], %[[INC]] : f64
-  // expected-remark @+1 {{dx/dt of 'x' is not linear in it; integrating with forward Euler}}
+  // CHECK: %[[K1:.*]] = arith.mulf %[[X]], %[[X]] : f64
+  // CHECK-COUNT-3: arith.mulf %[[S:.*]], %[[S]] : f64
+  // CHECK: arith.constant 1.6666666666666666E-4 : f64
+  // CHECK-NOT: ncl.ode
+  // expected-remark @+1 {{dx/dt: rk4 (the system is not linear in each variable, so Runge-Kutta 4)}}
   %x1 = ncl.ode "x" (%x) : f64 {
   ^bb0(%y: f64):
     %sq = arith.mulf %y, %y : f64
     ncl.yield %sq : f64
+  }
+  ncl.state_write "x", %x1 : f64
+}
+
+// -----
+
+// Asked for forward Euler: x + dt*f(x), one evaluation.
+
+// CHECK-LABEL: ncl.population @euler
+ncl.population @euler {neuron = "E", size = 1 : i64, dt = 1.0e-3 : f64, method = "euler",
+                       state_vars = ["x"], num_params = 0 : i64} init {
+} step {
+  // CHECK: %[[X:.*]] = ncl.state_read "x"
+  %x = ncl.state_read "x" : f64
+  // CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : f64
+  // CHECK: %[[DT:.*]] = arith.constant 1.000000e-03 : f64
+  // CHECK: %[[INC:.*]] = arith.mulf %[[SQ]], %[[DT]] : f64
+  // CHECK: %[[NEXT:.*]] = arith.addf %[[X]], %[[INC]] : f64
+  // CHECK: ncl.state_write "x", %[[NEXT]]
+  // expected-remark @+1 {{dx/dt: euler (asked for with 'method euler')}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%y: f64):
+    %sq = arith.mulf %y, %y : f64
+    ncl.yield %sq : f64
+  }
+  ncl.state_write "x", %x1 : f64
+}
+
+// -----
+
+// A coupled pair with the explicit midpoint rule (rk2): the second stage
+// evaluates both right-hand sides at x + dt/2 * k1.
+
+// CHECK-LABEL: ncl.population @pair
+ncl.population @pair {neuron = "P", size = 1 : i64, dt = 1.0e-3 : f64, method = "rk2",
+                      state_vars = ["x", "y"], num_params = 0 : i64} init {
+} step {
+  // CHECK-DAG: %[[X:.*]] = ncl.state_read "x"
+  // CHECK-DAG: %[[Y:.*]] = ncl.state_read "y"
+  %x = ncl.state_read "x" : f64
+  %y = ncl.state_read "y" : f64
+  // CHECK: %[[NX:.*]] = arith.negf %[[X]] : f64
+  // CHECK: %[[DX:.*]] = arith.mulf %[[Y]], %{{.*}} : f64
+  // CHECK: %[[XM:.*]] = arith.addf %[[X]], %[[DX]] : f64
+  // CHECK: %[[DY:.*]] = arith.mulf %[[NX]], %{{.*}} : f64
+  // CHECK: %[[YM:.*]] = arith.addf %[[Y]], %[[DY]] : f64
+  // CHECK: %[[NXM:.*]] = arith.negf %[[XM]] : f64
+  // CHECK: %[[A:.*]] = arith.mulf %[[YM]], %{{.*}} : f64
+  // CHECK: %[[XN:.*]] = arith.addf %[[X]], %[[A]] : f64
+  // CHECK: %[[B:.*]] = arith.mulf %[[NXM]], %{{.*}} : f64
+  // CHECK: %[[YN:.*]] = arith.addf %[[Y]], %[[B]] : f64
+  // CHECK: ncl.state_write "x", %[[XN]]
+  // CHECK: ncl.state_write "y", %[[YN]]
+  // expected-remark @+1 {{dx/dt: rk2 (asked for with 'method rk2')}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%u: f64):
+    ncl.yield %y : f64
+  }
+  // expected-remark @+1 {{dy/dt: rk2 (asked for with 'method rk2')}}
+  %y1 = ncl.ode "y" (%y) : f64 {
+  ^bb0(%w: f64):
+    %n = arith.negf %x : f64
+    ncl.yield %n : f64
+  }
+  ncl.state_write "x", %x1 : f64
+  ncl.state_write "y", %y1 : f64
+}
+
+// -----
+
+// Exponential Euler with two sub-steps: two steps of dt/2.
+
+// CHECK-LABEL: ncl.population @substeps
+ncl.population @substeps {neuron = "S", size = 1 : i64, dt = 1.0e-3 : f64, method = "exp_euler",
+                          substeps = 2 : i64, state_vars = ["x"], num_params = 1 : i64} init {
+} step {
+  %x = ncl.state_read "x" : f64
+  %tau = ncl.param "tau" [0] : f64
+  // CHECK: %[[E1:.*]] = ncl.exp_euler %{{.*}} {dt = 5.000000e-04 : f64}
+  // CHECK: ncl.exp_euler %[[E1]], %{{.*}} {dt = 5.000000e-04 : f64}
+  // expected-remark @+1 {{dx/dt: exponential Euler with 2 sub-steps (asked for with 'method exp_euler')}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%y: f64):
+    %n = arith.negf %y : f64
+    %d = arith.divf %n, %tau : f64
+    ncl.yield %d : f64
+  }
+  ncl.state_write "x", %x1 : f64
+}
+
+// -----
+
+ncl.population @not_exact {neuron = "N", size = 1 : i64, dt = 1.0e-3 : f64, method = "exact",
+                           state_vars = ["x", "y"], num_params = 0 : i64} init {
+} step {
+  %x = ncl.state_read "x" : f64
+  %y = ncl.state_read "y" : f64
+  // expected-error @+1 {{method 'exact' needs dx/dt = a + b*x with a and b constant during a step, but they depend on other state, the time or random draws}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%u: f64):
+    %p = arith.mulf %u, %y : f64
+    ncl.yield %p : f64
+  }
+  %y1 = ncl.ode "y" (%y) : f64 {
+  ^bb0(%w: f64):
+    ncl.yield %w : f64
+  }
+  ncl.state_write "x", %x1 : f64
+  ncl.state_write "y", %y1 : f64
+}
+
+// -----
+
+ncl.population @not_linear {neuron = "N", size = 1 : i64, dt = 1.0e-3 : f64, method = "exp_euler",
+                            state_vars = ["x"], num_params = 0 : i64} init {
+} step {
+  %x = ncl.state_read "x" : f64
+  // expected-error @+1 {{method 'exp_euler' needs dx/dt linear in x (a + b*x), but it is not}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%u: f64):
+    %p = arith.mulf %u, %u : f64
+    ncl.yield %p : f64
   }
   ncl.state_write "x", %x1 : f64
 }

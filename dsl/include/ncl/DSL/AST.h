@@ -177,6 +177,9 @@ struct NeuronDecl {
   std::vector<Declaration> subExpressions; ///< `name [: unit] = expr` in dynamics
   std::vector<Declaration> outputs;
   std::vector<EventDecl> events;
+  std::string method;       ///< integration scheme; empty: the compiler chooses
+  int64_t substeps = 1;
+  SourceLoc methodLoc;
   ExprPtr spikeCondition; ///< null: never spikes
   SourceLoc spikeLoc;
   std::vector<Assignment> reset;

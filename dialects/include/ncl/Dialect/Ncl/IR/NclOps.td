@@ -21,7 +21,9 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
     are written for a single neuron; `ncl-to-loops` wraps them in loops over
     the population (and over steps). `state_vars` lists the per-neuron arrays
     in the order the runtime stores them; `num_params` is the length of the
-    parameter array (values in SI units, set at load time).
+    parameter array (values in SI units, set at load time). `method` and
+    `substeps` carry the neuron's choice of integration scheme
+    (`ncl-integrate`; absent means the pass chooses).
 
     Example:
 
@@ -46,7 +48,8 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$neuron, I64Attr:$size,
                        F64Attr:$dt, StrArrayAttr:$state_vars, I64Attr:$num_params,
-                       UnitAttr:$record_spikes);
+                       UnitAttr:$record_spikes, OptionalAttr<StrAttr>:$method,
+                       OptionalAttr<I64Attr>:$substeps);
   let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$step);
   let assemblyFormat = "$sym_name attr-dict `init` $init `step` $step";
   let hasVerifier = 1;

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Convergence order of every integration scheme, on problems with known solutions.
+
+For each scheme the model is compiled at dt, dt/2, dt/4 (dt is a compile-time
+constant of the network), run through libnclrt (ctypes) to T = 1 s, and the
+error against the exact solution is measured. The observed order
+log2(e(dt)/e(dt/2)) must match the scheme's order:
+
+  logistic x' = x (1 - x) / tau, x(t) = 1 / (1 + (1/x0 - 1) e^(-t/tau)):
+      euler 1, rk2 2, rk4 4, and rk4 with 2 sub-steps = rk4 at dt/2;
+  x' = -(t/tau) x / tau (a linear ODE whose coefficient changes in time,
+      written with a state y = t/tau, y' = 1/tau), x(t) = x0 exp(-t^2 / (2 tau^2)):
+      exponential Euler is first order (the coefficient is frozen over a step);
+  x' = (x_inf - x) / tau: exponential Euler is exact (error at rounding level).
+Usage: convergence.py NCLC LIBNCLRT WORKDIR
+"""
+import ctypes
+import math
+import os
+import subprocess
+import sys
+
+nclc, libnclrt, workdir = sys.argv[1:4]
+os.makedirs(workdir, exist_ok=True)
+rt = ctypes.CDLL(libnclrt)
+rt.ncl_open.restype = ctypes.c_void_p
+rt.ncl_open.argtypes = [ctypes.c_char_p]
+rt.ncl_last_error.restype = ctypes.c_char_p
+rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+rt.ncl_run.argtypes = [ctypes.c_void_p, ctypes.c_double]
+rt.ncl_get_state.restype = ctypes.c_int64
+rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+rt.ncl_close.argtypes = [ctypes.c_void_p]
+
+MODELS = {
+    "logistic": ("state {{ x = 0.1 }}\n  dynamics {{ x' = x * (1 - x) / tau }}",
+                 lambda t: 1 / (1 + (1 / 0.1 - 1) * math.exp(-t / 0.25))),
+    "gaussian": ("state {{ x = 1; y = 0 }}\n  dynamics {{\n    x' = -y * x / tau\n    y' = 1 / tau\n  }}",
+                 lambda t: math.exp(-t * t / (2 * 0.25 ** 2))),
+    "relax": ("state {{ x = 0 }}\n  dynamics {{ x' = (0.7 - x) / tau }}",
+              lambda t: 0.7 * (1 - math.exp(-t / 0.25))),
+}
+
+
+def final_x(model, method, dt_ms, substeps=1):
+    body, _ = MODELS[model]
+    sub = " substeps %d" % substeps if substeps > 1 else ""
+    text = ("neuron M {\n  parameters { tau = 250 ms }\n  %s\n  method %s%s\n}\n"
+            "network Net {\n  population P = M[1]\n  simulate 1 s, dt = %r ms\n}\n"
+            % (body.format(), method, sub, dt_ms))
+    tag = "%s_%s_%g_%d" % (model, method, dt_ms, substeps)
+    src = os.path.join(workdir, tag + ".ncl")
+    lib = os.path.join(workdir, tag + ".so")
+    with open(src, "w") as f:
+        f.write(text)
+    subprocess.run([nclc, src, "-o", lib], check=True)
+    m = rt.ncl_open(lib.encode())
+    assert m, rt.ncl_last_error()
+    assert rt.ncl_init(m, 1) == 0 and rt.ncl_run(m, 1.0) == 0, rt.ncl_last_error()
+    out = (ctypes.c_double * 1)()
+    assert rt.ncl_get_state(m, b"P", b"x", out, 1) == 1, rt.ncl_last_error()
+    rt.ncl_close(m)
+    return out[0]
+
+
+failures = []
+
+
+def order(model, method, expected, dts=(20.0, 10.0, 5.0), tol=0.25):
+    exact = MODELS[model][1](1.0)
+    errors = [abs(final_x(model, method, dt) - exact) for dt in dts]
+    orders = [math.log2(errors[k] / errors[k + 1]) for k in range(len(errors) - 1)]
+    print("%-9s %-9s errors %s  observed order %s (expected %d)"
+          % (model, method, " ".join("%.3e" % e for e in errors),
+             " ".join("%.2f" % o for o in orders), expected))
+    if any(abs(o - expected) > tol for o in orders):
+        failures.append("%s with %s: order %s, expected %d" % (model, method, orders, expected))
+
+
+order("logistic", "euler", 1)
+order("logistic", "rk2", 2)
+order("logistic", "rk4", 4, dts=(50.0, 25.0, 12.5))
+order("gaussian", "exp_euler", 1)
+order("gaussian", "rk4", 4, dts=(25.0, 12.5, 6.25))
+
+# Sub-steps: rk4 with 2 sub-steps of 10 ms is rk4 at 10 ms, step for step.
+a, b = final_x("logistic", "rk4", 20.0, substeps=2), final_x("logistic", "rk4", 10.0)
+print("rk4, 2 sub-steps of 10 ms: %.17g; rk4 at dt = 10 ms: %.17g" % (a, b))
+if abs(a - b) > 1e-15:
+    failures.append("rk4 with 2 sub-steps differs from rk4 at dt/2: %r vs %r" % (a, b))
+
+# Exponential Euler is exact for a linear ODE with constant coefficients,
+# even with a step as long as the time constant.
+for dt in (250.0, 10.0):
+    err = abs(final_x("relax", "exact", dt) - MODELS["relax"][1](1.0))
+    print("relax     exact     dt = %g ms: error %.2e" % (dt, err))
+    if err > 1e-14:
+        failures.append("exact integration of a linear ODE has error %.2e at dt = %g ms" % (err, dt))
+
+if failures:
+    print("\n".join("FAIL: " + f for f in failures))
+    sys.exit(1)
+print("OK")
