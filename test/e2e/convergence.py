@@ -11,7 +11,9 @@ log2(e(dt)/e(dt/2)) must match the scheme's order:
   x' = -(t/tau) x / tau (a linear ODE whose coefficient changes in time,
       written with a state y = t/tau, y' = 1/tau), x(t) = x0 exp(-t^2 / (2 tau^2)):
       exponential Euler is first order (the coefficient is frozen over a step);
-  x' = (x_inf - x) / tau: exponential Euler is exact (error at rounding level).
+  x' = (x_inf - x) / tau: exponential Euler is exact (error at rounding level);
+  v driven by a decaying current (a coupled linear system): the matrix
+      exponential propagator is exact at any dt.
 Usage: convergence.py NCLC LIBNCLRT WORKDIR
 """
 import ctypes
@@ -97,6 +99,41 @@ for dt in (250.0, 10.0):
     print("relax     exact     dt = %g ms: error %.2e" % (dt, err))
     if err > 1e-14:
         failures.append("exact integration of a linear ODE has error %.2e at dt = %g ms" % (err, dt))
+
+# A coupled linear system, v driven by an exponentially decaying current:
+# exact by the matrix exponential, at any dt, against
+# v(t) = El + R I0 tau_s/(tau_s - tau_m) (e^(-t/tau_s) - e^(-t/tau_m)).
+def synaptic(dt_ms, method):
+    text = ("neuron S {\n  parameters { tau_m = 20 ms; tau_s = 5 ms; El = -70 mV; R = 10 Mohm }\n"
+            "  state { v : mV = El; Is : nA = 2 nA }\n"
+            "  dynamics {\n    v' = (El - v + R * Is) / tau_m\n    Is' = -Is / tau_s\n  }\n"
+            "  method %s\n}\nnetwork Net {\n  population P = S[1]\n  simulate 30 ms, dt = %r ms\n}\n"
+            % (method, dt_ms))
+    src = os.path.join(workdir, "synaptic_%s_%g.ncl" % (method, dt_ms))
+    lib = src[:-4] + ".so"
+    with open(src, "w") as f:
+        f.write(text)
+    subprocess.run([nclc, src, "-o", lib], check=True)
+    m = rt.ncl_open(lib.encode())
+    assert m and rt.ncl_init(m, 1) == 0 and rt.ncl_run(m, 0.03) == 0, rt.ncl_last_error()
+    out = (ctypes.c_double * 1)()
+    assert rt.ncl_get_state(m, b"P", b"v", out, 1) == 1
+    rt.ncl_close(m)
+    t, tm, ts = 0.03, 0.02, 0.005
+    exact = -0.07 + 10e6 * 2e-9 * ts / (ts - tm) * (math.exp(-t / ts) - math.exp(-t / tm))
+    return abs(out[0] - exact) / abs(exact)
+
+
+for dt in (0.1, 1.0, 5.0):
+    err = synaptic(dt, "exact")
+    print("synaptic  exact     dt = %g ms: relative error %.2e" % (dt, err))
+    if err > 1e-13:
+        failures.append("exact propagator of v with a synaptic current: error %.2e at dt = %g ms"
+                        % (err, dt))
+err = synaptic(1.0, "exp_euler")
+print("synaptic  exp_euler dt = 1 ms: relative error %.2e (per-variable, first order)" % err)
+if not err > 1e-6:
+    failures.append("per-variable exponential Euler should not be exact for a coupled system")
 
 if failures:
     print("\n".join("FAIL: " + f for f in failures))

@@ -11,8 +11,11 @@
 #include "ncl/Dialect/Ncl/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLINTEGRATE
@@ -24,23 +27,30 @@ using namespace mlir::ncl;
 
 namespace {
 
-/// dx/dt written as a + b*x; a null Value stands for zero.
+/// dx/dt written as a + sum_k b[k]*vars[k]; a null Value stands for zero.
 struct Affine {
-  Value a, b;
+  Value a;
+  SmallVector<Value> b;
 };
 
+/// Writes an ODE's right-hand side as an affine function of chosen
+/// variables (its own state, and possibly the other ODEs' states), building
+/// a and b as IR at the builder's insertion point. Fails when the
+/// right-hand side is not affine in them.
 class LinearityAnalysis {
 public:
-  /// `outside` maps values captured by the region (the start-of-step state
-  /// of the other variables) to the values to use instead, e.g. the state
-  /// at a sub-step.
-  LinearityAnalysis(OdeOp ode, OpBuilder &builder, const IRMapping &outside = IRMapping())
-      : ode(ode), builder(builder), x(ode.getRhs().getArgument(0)), loc(ode.getLoc()),
-        mapping(outside) {
-    // Ops independent of x are cloned before the ODE once, in order.
+  /// With no `vars`, the only variable is the ODE's own state. `outside`
+  /// maps values captured by the region (the start-of-step state of the
+  /// other variables) to the values to use instead, e.g. at a sub-step.
+  LinearityAnalysis(OdeOp ode, OpBuilder &builder, const IRMapping &outside = IRMapping(),
+                    SmallVector<Value> vars = {})
+      : ode(ode), builder(builder), loc(ode.getLoc()), vars(std::move(vars)), mapping(outside) {
+    if (this->vars.empty())
+      this->vars.push_back(ode.getRhs().getArgument(0));
+    auto isVar = [&](Value v) { return llvm::is_contained(this->vars, v); };
     for (Operation &op : ode.getRhs().front().without_terminator()) {
       bool dependent = llvm::any_of(op.getOperands(), [&](Value v) {
-        return v == x || dependentOps.contains(v.getDefiningOp());
+        return isVar(v) || dependentOps.contains(v.getDefiningOp());
       });
       if (dependent)
         dependentOps.insert(&op);
@@ -48,11 +58,15 @@ public:
   }
 
   std::optional<Affine> analyze(Value v) {
-    if (v == x)
-      return Affine{Value(), constant(1.0)};
+    for (auto [k, var] : llvm::enumerate(vars))
+      if (v == var) {
+        Affine unit{Value(), SmallVector<Value>(vars.size())};
+        unit.b[k] = constant(1.0);
+        return unit;
+      }
     Operation *def = v.getDefiningOp();
     if (!def || !dependentOps.contains(def))
-      return Affine{independent(v), Value()};
+      return Affine{independent(v), SmallVector<Value>(vars.size())};
     if (auto it = memo.find(v); it != memo.end())
       return it->second;
     std::optional<Affine> result = analyzeOp(def);
@@ -62,42 +76,61 @@ public:
   }
 
 private:
+  static bool dependsOnVars(const Affine &f) {
+    return llvm::any_of(f.b, [](Value b) { return static_cast<bool>(b); });
+  }
+
+  template <typename F> Affine combine(const Affine &l, const Affine &r, F op) {
+    Affine out{op(l.a, r.a), SmallVector<Value>(vars.size())};
+    for (size_t k = 0; k < vars.size(); ++k)
+      out.b[k] = op(l.b[k], r.b[k]);
+    return out;
+  }
+  template <typename F> Affine scale(const Affine &f, Value c, F op) {
+    Affine out{op(f.a, c), SmallVector<Value>(vars.size())};
+    for (size_t k = 0; k < vars.size(); ++k)
+      out.b[k] = op(f.b[k], c);
+    return out;
+  }
+
   std::optional<Affine> analyzeOp(Operation *def) {
+    auto plusOp = [&](Value l, Value r) { return plus(l, r); };
+    auto minusOp = [&](Value l, Value r) { return minus(l, r); };
     if (auto add = dyn_cast<arith::AddFOp>(def)) {
       auto l = analyze(add.getLhs()), r = analyze(add.getRhs());
       if (!l || !r)
         return std::nullopt;
-      return Affine{plus(l->a, r->a), plus(l->b, r->b)};
+      return combine(*l, *r, plusOp);
     }
     if (auto sub = dyn_cast<arith::SubFOp>(def)) {
       auto l = analyze(sub.getLhs()), r = analyze(sub.getRhs());
       if (!l || !r)
         return std::nullopt;
-      return Affine{minus(l->a, r->a), minus(l->b, r->b)};
+      return combine(*l, *r, minusOp);
     }
     if (auto neg = dyn_cast<arith::NegFOp>(def)) {
       auto o = analyze(neg.getOperand());
       if (!o)
         return std::nullopt;
-      return Affine{minus(Value(), o->a), minus(Value(), o->b)};
+      return combine(Affine{Value(), SmallVector<Value>(vars.size())}, *o, minusOp);
     }
     if (auto mul = dyn_cast<arith::MulFOp>(def)) {
       auto l = analyze(mul.getLhs()), r = analyze(mul.getRhs());
       if (!l || !r)
         return std::nullopt;
-      if (l->b && r->b)
-        return std::nullopt; // x*x
-      const Affine &lin = l->b ? *l : *r;
-      Value c = l->b ? r->a : l->a;
-      return Affine{times(lin.a, c), times(lin.b, c)};
+      if (dependsOnVars(*l) && dependsOnVars(*r))
+        return std::nullopt; // x*x, x*y
+      const Affine &lin = dependsOnVars(*l) ? *l : *r;
+      Value c = dependsOnVars(*l) ? r->a : l->a;
+      return scale(lin, c, [&](Value v, Value k) { return times(v, k); });
     }
     if (auto div = dyn_cast<arith::DivFOp>(def)) {
       auto l = analyze(div.getLhs()), r = analyze(div.getRhs());
-      if (!l || !r || r->b)
+      if (!l || !r || dependsOnVars(*r))
         return std::nullopt; // division by something depending on x
       if (!r->a)
         return std::nullopt; // division by zero
-      return Affine{divide(l->a, r->a), divide(l->b, r->a)};
+      return scale(*l, r->a, [&](Value v, Value k) { return divide(v, k); });
     }
     return std::nullopt;
   }
@@ -116,7 +149,7 @@ private:
 
   Value constant(double value) {
     return arith::ConstantOp::create(builder, loc,
-                                     builder.getFloatAttr(x.getType(), value));
+                                     builder.getFloatAttr(ode.getType(), value));
   }
   Value plus(Value l, Value r) {
     if (!l) return r;
@@ -147,8 +180,8 @@ private:
 
   OdeOp ode;
   OpBuilder &builder;
-  Value x;
   Location loc;
+  SmallVector<Value> vars;
   llvm::SmallPtrSet<Operation *, 16> dependentOps;
   llvm::DenseMap<Value, Affine> memo;
   IRMapping mapping;
@@ -195,7 +228,7 @@ public:
         linear.push_back(lin.has_value());
         llvm::DenseSet<Value> seen;
         bool varies = lin && ((lin->a && variesInStep(lin->a, seen)) ||
-                              (lin->b && variesInStep(lin->b, seen)));
+                              (lin->b[0] && variesInStep(lin->b[0], seen)));
         constant.push_back(lin && !varies);
       }
       block.dropAllDefinedValueUses();
@@ -203,6 +236,15 @@ public:
         block.back().erase();
     }
     bool allLinear = llvm::all_of(linear, [](bool l) { return l; });
+    // A coupled linear system with constant coefficients (v driven by a
+    // decaying synaptic current) is integrated exactly by its matrix
+    // exponential; a decoupled one by exponential Euler, which is then exact.
+    if ((method == "auto" || method == "exact") && coupledLinearSystem()) {
+      for (OdeOp ode : odes)
+        ode.emitRemark() << "d" << ode.getVar() << "/dt: exact propagator (a coupled linear system "
+                         << "with constant coefficients: the matrix exponential, once per call)";
+      return applyPropagator();
+    }
     std::string chosen = method;
     if (method == "auto")
       chosen = allLinear ? "exp_euler" : "rk4";
@@ -255,6 +297,186 @@ public:
   }
 
 private:
+  /// The ODE variables as seen from ODE i's region: its own argument, and
+  /// the other ODEs' start-of-step values it captures.
+  SmallVector<Value> systemVars(size_t i) {
+    SmallVector<Value> vars;
+    for (auto [j, ode] : llvm::enumerate(odes))
+      vars.push_back(j == i ? Value(ode.getRhs().getArgument(0)) : Value(ode.getState()));
+    return vars;
+  }
+
+  /// Whether x' = A x + c with A, c constant during a step and A not
+  /// diagonal. At most 8 variables (the propagator is unrolled), and one
+  /// clamp (the neuron's refractory flag) for all clamped variables.
+  bool coupledLinearSystem() {
+    if (odes.size() < 2 || odes.size() > 8)
+      return false;
+    Value clamp;
+    for (OdeOp ode : odes)
+      if (Value c = ode.getClamp()) {
+        if (clamp && clamp != c)
+          return false;
+        clamp = c;
+      }
+    OpBuilder scratch(pop.getContext());
+    Block block;
+    scratch.setInsertionPointToStart(&block);
+    bool linearConstant = true, coupled = false;
+    for (auto [i, ode] : llvm::enumerate(odes)) {
+      LinearityAnalysis analysis(ode, scratch, IRMapping(), systemVars(i));
+      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+      std::optional<Affine> lin = analysis.analyze(yield.getValue());
+      if (!lin) {
+        linearConstant = false;
+        break;
+      }
+      llvm::DenseSet<Value> seen;
+      if (lin->a && variesInStep(lin->a, seen))
+        linearConstant = false;
+      for (auto [j, b] : llvm::enumerate(lin->b)) {
+        if (b && variesInStep(b, seen))
+          linearConstant = false;
+        coupled |= b && j != i;
+      }
+    }
+    block.dropAllDefinedValueUses();
+    while (!block.empty())
+      block.back().erase();
+    return linearConstant && coupled;
+  }
+
+  using Matrix = SmallVector<SmallVector<Value>>; ///< null entries are zero
+
+  Value add(Value l, Value r) {
+    if (!l) return r;
+    if (!r) return l;
+    return arith::AddFOp::create(builder, pop.getLoc(), l, r);
+  }
+  Value mul(Value l, Value r) {
+    if (!l || !r) return Value();
+    return arith::MulFOp::create(builder, pop.getLoc(), l, r);
+  }
+  Matrix matmul(const Matrix &x, const Matrix &y) {
+    size_t n = x.size();
+    Matrix out(n, SmallVector<Value>(n));
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j)
+        for (size_t k = 0; k < n; ++k)
+          out[i][j] = add(out[i][j], mul(x[i][k], y[k][j]));
+    return out;
+  }
+
+  /// e^M. For the usual |M| (dt a fraction of the time constants) the
+  /// Taylor polynomial of degree 20 alone is exact to rounding; for larger
+  /// |M| scaling and squaring, e^M = (T(M / 2^8))^(2^8) with T of degree 12,
+  /// is (squaring costs about 8 bits, so it is not used when not needed).
+  /// Both are computed once per kernel call; a select picks one.
+  Matrix expm(const Matrix &m, Type t) {
+    Matrix direct = taylorExp(m, t, /*squarings=*/0, /*degree=*/20);
+    Matrix scaled = taylorExp(m, t, /*squarings=*/8, /*degree=*/12);
+    // The entries mix units (V per A next to 1/s), so their size says little;
+    // what a diagonal change of units cannot alter is the diagonal and the
+    // products around cycles. Their geometric means (cycles of length up to
+    // 3), times n, estimate the norm of the balanced matrix; Taylor 20 is
+    // exact to rounding below 1 (the remainder is under 1/21!).
+    Location loc = pop.getLoc();
+    size_t n = m.size();
+    Value bound = constant(0.0, t);
+    auto raise = [&](Value v) {
+      if (v)
+        bound = arith::MaximumFOp::create(builder, loc, bound, math::AbsFOp::create(builder, loc, v));
+    };
+    for (size_t i = 0; i < n; ++i) {
+      raise(m[i][i]);
+      for (size_t j = i + 1; j < n; ++j) {
+        if (Value p = mul(m[i][j], m[j][i]))
+          raise(math::SqrtOp::create(builder, loc, math::AbsFOp::create(builder, loc, p)));
+        for (size_t k = j + 1; k < n; ++k)
+          for (Value p : {mul(mul(m[i][j], m[j][k]), m[k][i]), mul(mul(m[i][k], m[k][j]), m[j][i])})
+            if (p)
+              raise(math::CbrtOp::create(builder, loc, math::AbsFOp::create(builder, loc, p)));
+      }
+    }
+    bound = mul(bound, constant(static_cast<double>(n), t));
+    Value small = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT, bound, constant(1.0, t));
+    Matrix out = direct;
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j) {
+        Value d = direct[i][j] ? direct[i][j] : constant(0.0, t);
+        Value sc = scaled[i][j] ? scaled[i][j] : constant(0.0, t);
+        out[i][j] = arith::SelectOp::create(builder, loc, small, d, sc);
+      }
+    return out;
+  }
+
+  Matrix taylorExp(Matrix m, Type t, int squarings, int degree) {
+    size_t n = m.size();
+    Value one = constant(1.0, t);
+    if (squarings)
+      for (auto &row : m)
+        for (Value &v : row)
+          v = mul(v, constant(std::ldexp(1.0, -squarings), t));
+    Matrix p(n, SmallVector<Value>(n));
+    for (size_t i = 0; i < n; ++i)
+      p[i][i] = one;
+    for (int k = degree; k >= 1; --k) {
+      Matrix xp = matmul(m, p);
+      Value inv = constant(1.0 / k, t);
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j)
+          p[i][j] = add(i == j ? one : Value(), mul(xp[i][j], inv));
+    }
+    for (int s = 0; s < squarings; ++s)
+      p = matmul(p, p);
+    return p;
+  }
+
+  /// x(t + dt) = E x(t) + f, with [E f; 0 1] = exp([A c; 0 0] dt); clamped
+  /// variables use the propagator of the system with their rows zeroed.
+  LogicalResult applyPropagator() {
+    size_t n = odes.size();
+    Type t = odes.front().getType();
+    Value dtValue = constant(dt, t), clamp;
+    Matrix m(n + 1, SmallVector<Value>(n + 1));
+    for (auto [i, ode] : llvm::enumerate(odes)) {
+      LinearityAnalysis analysis(ode, builder, IRMapping(), systemVars(i));
+      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+      std::optional<Affine> lin = analysis.analyze(yield.getValue());
+      for (size_t j = 0; j < n; ++j)
+        m[i][j] = mul(lin->b[j], dtValue);
+      m[i][n] = mul(lin->a, dtValue);
+      if (Value c = ode.getClamp())
+        clamp = c;
+    }
+    auto propagate = [&](const Matrix &e) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i < n; ++i) {
+        Value v = e[i][n];
+        for (size_t j = 0; j < n; ++j)
+          v = add(v, mul(e[i][j], odes[j].getState()));
+        next.push_back(v ? v : constant(0.0, t));
+      }
+      return next;
+    };
+    SmallVector<Value> next = propagate(expm(m, t));
+    if (clamp) {
+      Matrix held = m;
+      for (auto [i, ode] : llvm::enumerate(odes))
+        if (ode.getClamp())
+          for (Value &v : held[i])
+            v = Value();
+      SmallVector<Value> heldNext = propagate(expm(held, t));
+      for (size_t i = 0; i < n; ++i)
+        next[i] = arith::SelectOp::create(builder, pop.getLoc(), clamp, heldNext[i], next[i]);
+    }
+    for (auto [i, ode] : llvm::enumerate(odes))
+      ode.replaceAllUsesWith(next[i]);
+    for (OdeOp ode : odes)
+      ode.erase();
+    return success();
+  }
+
   Value constant(double v, Type t) {
     return arith::ConstantOp::create(builder, pop.getLoc(), builder.getFloatAttr(t, v));
   }
@@ -322,7 +544,7 @@ private:
       Location loc = ode.getLoc();
       Type t = ode.getType();
       Value a = lin->a ? lin->a : constant(0.0, t);
-      Value b = lin->b ? lin->b : constant(0.0, t);
+      Value b = lin->b[0] ? lin->b[0] : constant(0.0, t);
       out.push_back(ExpEulerOp::create(builder, loc, t, x[i], a, b, builder.getF64FloatAttr(h)));
     }
     return out;

@@ -209,3 +209,49 @@ ncl.population @not_linear {neuron = "N", size = 1 : i64, dt = 1.0e-3 : f64, met
   }
   ncl.state_write "x", %x1 : f64
 }
+
+// -----
+
+// v driven by a decaying current Is: a coupled linear system with constant
+// coefficients. Both become the exact propagator: the matrix exponential of
+// [A c; 0 0]*dt (Taylor, or scaling and squaring, chosen once per call),
+// applied as x <- E x + f; a clamped v uses the propagator with v's row zero.
+
+// CHECK-LABEL: ncl.population @cuba
+ncl.population @cuba {neuron = "C", size = 1 : i64, dt = 1.0e-4 : f64,
+                      state_vars = ["v", "I"], num_params = 3 : i64} init {
+} step {
+  // CHECK-DAG: %[[V:.*]] = ncl.state_read "v"
+  // CHECK-DAG: %[[I:.*]] = ncl.state_read "I"
+  %v = ncl.state_read "v" : f64
+  %i = ncl.state_read "I" : f64
+  %tau_m = ncl.param "tau_m" [0] : f64
+  %tau_s = ncl.param "tau_s" [1] : f64
+  %r = ncl.param "R" [2] : f64
+  // CHECK-DAG: %[[REF:.*]] = ncl.is_refractory : i1
+  %ref = ncl.is_refractory : i1
+  // CHECK-NOT: ncl.exp_euler
+  // CHECK: math.absf
+  // CHECK: arith.select %{{.*}} : f64
+  // CHECK: %[[VN:.*]] = arith.select %[[REF]], %{{.*}}, %{{.*}} : f64
+  // CHECK: %[[IN:.*]] = arith.select %[[REF]], %{{.*}}, %{{.*}} : f64
+  // CHECK: ncl.state_write "v", %[[VN]]
+  // CHECK: ncl.state_write "I", %[[IN]]
+  // expected-remark @+1 {{dv/dt: exact propagator (a coupled linear system with constant coefficients: the matrix exponential, once per call)}}
+  %v1 = ncl.ode "v" (%v) clamp %ref : f64 {
+  ^bb0(%x: f64):
+    %ri = arith.mulf %r, %i : f64
+    %d = arith.subf %ri, %x : f64
+    %q = arith.divf %d, %tau_m : f64
+    ncl.yield %q : f64
+  }
+  // expected-remark @+1 {{dI/dt: exact propagator (a coupled linear system with constant coefficients: the matrix exponential, once per call)}}
+  %i1 = ncl.ode "I" (%i) : f64 {
+  ^bb0(%y: f64):
+    %n = arith.negf %y : f64
+    %q = arith.divf %n, %tau_s : f64
+    ncl.yield %q : f64
+  }
+  ncl.state_write "v", %v1 : f64
+  ncl.state_write "I", %i1 : f64
+}

@@ -35,7 +35,7 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     %v1 = arith.select %r, %v, %e : f64
     ```
   }];
-  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect"];
 }
 
 #endif // NCL_TRANSFORMS_PASSES_TD
