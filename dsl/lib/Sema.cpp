@@ -94,6 +94,7 @@ private:
     kConstants = 1, ///< pi, e
     kNeuron = 2,    ///< i, N (neuron index and population size)
     kTime = 4,      ///< t, dt
+    kNoise = 8,     ///< xi, xi_<name>: only in an equation's right-hand side
   };
   struct SubExpression {
     Declaration *decl = nullptr;
@@ -332,7 +333,7 @@ bool Sema::checkExpr(Expr &e, const Scope &scope) {
 }
 
 /// The exponent of a quantity with a unit: a small integer literal (a
-/// dimension's exponents are 8-bit).
+/// dimension's exponents are 8-bit, doubled).
 std::optional<int> Sema::integerPower(const Expr &exponent, const Dimension &base) {
   auto *n = dynamic_cast<const NumberExpr *>(&exponent);
   if (!n || n->value != std::floor(n->value)) {
@@ -340,7 +341,7 @@ std::optional<int> Sema::integerPower(const Expr &exponent, const Dimension &bas
                                        " can only be raised to a constant integer power");
     return std::nullopt;
   }
-  if (std::fabs(n->value) > 127) {
+  if (std::fabs(n->value) > 63) { // exponents are stored doubled in 8 bits
     diags.error(exponent.getLoc(), "power of a quantity with dimension " + base.str() +
                                        " is out of range");
     return std::nullopt;
@@ -398,6 +399,18 @@ bool Sema::checkName(NameExpr &n, const Scope &scope) {
     n.resolution = b.kind;
     n.unitScale = b.value;
     n.dim = b.isTime ? Dimension::time() : Dimension::none();
+    return true;
+  }
+  // White noise: xi (one per equation) or xi_<name> (shared by name).
+  if (n.name == "xi" || n.name.rfind("xi_", 0) == 0) {
+    if (!(allowed & kNoise)) {
+      diags.error(n.getLoc(), "white noise '" + n.name +
+                                  "' can only appear in the right-hand side of an equation x' = ...");
+      return false;
+    }
+    n.resolution = NameExpr::Resolution::Noise;
+    n.dim = *Dimension::time().sqrt();
+    n.dim = Dimension::none() / n.dim; // 1/sqrt(s)
     return true;
   }
   if (auto u = units::lookupUnitName(n.name)) {
@@ -528,16 +541,13 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
   if (f == "sqrt") {
     if (!arity(1))
       return false;
-    Dimension d;
-    for (int k = 0; k < 7; ++k) {
-      if (c.args[0]->dim.exponents[k] % 2) {
-        diags.error(c.args[0]->getLoc(), "cannot take the square root of dimension " +
-                                             c.args[0]->dim.str());
-        return false;
-      }
-      d.exponents[k] = c.args[0]->dim.exponents[k] / 2;
+    std::optional<Dimension> root = c.args[0]->dim.sqrt();
+    if (!root) {
+      diags.error(c.args[0]->getLoc(), "cannot take the square root of dimension " +
+                                           c.args[0]->dim.str());
+      return false;
     }
-    c.dim = d;
+    c.dim = *root;
     return true;
   }
   if (f == "pow") {
@@ -818,7 +828,10 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       continue;
     }
     odeSeen[ode.variable] = ode.loc;
-    if (!checkExpr(*ode.rhs, scope))
+    allowed |= kNoise;
+    bool rhsOk = checkExpr(*ode.rhs, scope);
+    allowed &= ~kNoise;
+    if (!rhsOk)
       continue;
     Dimension want = it->second.dim / Dimension::time();
     if (ode.rhs->isBool || ode.rhs->dim != want)
@@ -866,11 +879,12 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   }
 
   if (!n.method.empty()) {
-    static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4"};
+    static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
+                                                     "heun"};
     if (std::find(methods.begin(), methods.end(), n.method) == methods.end())
       diags.error(n.methodLoc, "unknown integration method '" + n.method + "'" +
                                    suggestion(n.method, methods) +
-                                   "; choose exact, exp_euler, euler, rk2 or rk4");
+                                   "; choose exact, exp_euler, euler, rk2, rk4 or heun");
     if (n.substeps < 1 || n.substeps > 1000)
       diags.error(n.methodLoc, "substeps must be between 1 and 1000");
   }

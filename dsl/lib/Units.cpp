@@ -29,7 +29,7 @@ int8_t saturate(long long e) {
 Dimension dim(std::initializer_list<std::pair<Base, int>> parts) {
   Dimension d;
   for (auto [b, e] : parts)
-    d.exponents[b] = static_cast<int8_t>(e);
+    d.exponents[b] = static_cast<int8_t>(2 * e); // stored doubled: see Units.h
   return d;
 }
 
@@ -152,10 +152,23 @@ std::string Dimension::str() const {
     if (!out.empty())
       out += ' ';
     out += base[i];
-    if (exponents[i] != 1)
-      out += "^" + std::to_string(exponents[i]);
+    // Stored doubled: an odd value is a half-integer exponent.
+    if (exponents[i] % 2)
+      out += "^" + std::to_string(exponents[i]) + "/2";
+    else if (exponents[i] != 2)
+      out += "^" + std::to_string(exponents[i] / 2);
   }
   return out;
+}
+
+std::optional<Dimension> Dimension::sqrt() const {
+  Dimension r;
+  for (int i = 0; i < 7; ++i) {
+    if (exponents[i] % 2)
+      return std::nullopt; // a quarter power
+    r.exponents[i] = static_cast<int8_t>(exponents[i] / 2);
+  }
+  return r;
 }
 
 std::optional<Unit> ncl::units::lookupUnitName(std::string_view name) {

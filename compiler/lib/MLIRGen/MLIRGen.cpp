@@ -91,6 +91,10 @@ private:
     randomSites.clear();
     for (size_t k = 0; k < sites.size(); ++k)
       randomSites[sites[k]] = static_cast<int64_t>(k);
+    // Noise sources take the streams after the rand() calls, in order of
+    // first use (equations in order).
+    noiseStreams.clear();
+    nextRandomStream = static_cast<int64_t>(sites.size());
   }
 
   Location loc(const SourceLoc &l) {
@@ -194,6 +198,7 @@ private:
       builder.setInsertionPointToStart(&body);
       Value saved = env[ode.variable];
       env[ode.variable] = x;
+      currentEquation = ode.variable;
       mlir::ncl::YieldOp::create(builder, l, gen(*ode.rhs));
       env[ode.variable] = saved;
       current[ode.variable] = odeOp.getResult();
@@ -281,6 +286,15 @@ private:
         return mlir::ncl::TimeOp::create(builder, l, realType);
       case NameExpr::Resolution::Index:
         return mlir::ncl::NeuronIndexOp::create(builder, l, realType);
+      case NameExpr::Resolution::Noise: {
+        // `xi` is its own noise in each equation; `xi_name` is shared.
+        std::string key = n.name == "xi" ? "xi:" + currentEquation : n.name;
+        auto [it, inserted] = noiseStreams.try_emplace(key, nextRandomStream);
+        if (inserted)
+          ++nextRandomStream;
+        return mlir::ncl::NoiseOp::create(builder, l, realType,
+                                          builder.getI64IntegerAttr((populationIndex << 10) | it->second));
+      }
       case NameExpr::Resolution::Size:
         return mlir::ncl::PopulationSizeOp::create(builder, l, realType);
       case NameExpr::Resolution::SubExpression:
@@ -401,6 +415,9 @@ private:
   bool inInit = false;
   int64_t populationIndex = 0;
   std::map<const CallExpr *, int64_t> randomSites;
+  std::map<std::string, int64_t> noiseStreams;
+  int64_t nextRandomStream = 0;
+  std::string currentEquation;
 };
 
 } // namespace

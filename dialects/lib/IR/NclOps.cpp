@@ -32,7 +32,8 @@ LogicalResult PopulationOp::verify() {
     return emitOpError("dt must be positive");
   if (getNumParamsAttr().getInt() < 0)
     return emitOpError("num_params must not be negative");
-  if (auto m = getMethod(); m && !llvm::is_contained({"auto", "exact", "exp_euler", "euler", "rk2", "rk4"}, *m))
+  if (auto m = getMethod();
+      m && !llvm::is_contained({"auto", "exact", "exp_euler", "euler", "rk2", "rk4", "heun"}, *m))
     return emitOpError("unknown integration method '") << *m << "'";
   if (getSubstepsAttr() && getSubstepsAttr().getInt() < 1)
     return emitOpError("substeps must be at least 1");

@@ -16,6 +16,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
+#include <map>
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLINTEGRATE
@@ -214,6 +215,9 @@ public:
   }
 
   LogicalResult run() {
+    for (OdeOp ode : odes)
+      if (!ode.getRhs().getOps<NoiseOp>().empty())
+        return runStochastic();
     // Classify: conditionally linear (every x' = a + b*x with a, b free of
     // x) or not, and, for `exact`, with a and b constant over the step.
     SmallVector<bool> linear, constant;
@@ -297,6 +301,174 @@ public:
   }
 
 private:
+  /// dx = f(x) dt + sum_k g_k(x) dW_k: f and the g_k at the state `x`.
+  struct Sde {
+    Value f;
+    SmallVector<Value> g;
+  };
+  std::optional<Sde> splitNoise(size_t i, ArrayRef<Value> x, SmallVector<Value> &noises) {
+    OdeOp ode = odes[i];
+    noises.clear();
+    for (NoiseOp n : ode.getRhs().getOps<NoiseOp>())
+      noises.push_back(n.getResult());
+    IRMapping m = stateMapping(x);
+    m.map(ode.getRhs().getArgument(0), x[i]);
+    LinearityAnalysis analysis(ode, builder, m, noises);
+    auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+    std::optional<Affine> lin = analysis.analyze(yield.getValue());
+    if (!lin)
+      return std::nullopt;
+    Type t = ode.getType();
+    Sde sde{lin->a ? lin->a : constant(0.0, t), {}};
+    for (Value g : lin->b)
+      sde.g.push_back(g ? g : constant(0.0, t));
+    return sde;
+  }
+
+  /// phi(z) = (e^z - 1)/z, with its limit near 0.
+  Value phi(Value z) {
+    Location loc = pop.getLoc();
+    Type t = z.getType();
+    Value quotient = arith::DivFOp::create(builder, loc, math::ExpM1Op::create(builder, loc, z), z);
+    Value series = add(constant(1.0, t), mul(z, constant(0.5, t)));
+    Value small = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT,
+                                        math::AbsFOp::create(builder, loc, z),
+                                        constant(t.isF32() ? 1e-4 : 1e-8, t));
+    return arith::SelectOp::create(builder, loc, small, series, quotient);
+  }
+
+  /// Equations with white noise: Euler-Maruyama, stochastic Heun
+  /// (Stratonovich) for multiplicative noise, or, for additive noise on a
+  /// drift linear in its variable, the exact Ornstein-Uhlenbeck update.
+  LogicalResult runStochastic() {
+    if (!llvm::is_contained({"auto", "euler", "heun"}, method))
+      return odes.front().emitError()
+             << "method '" << method
+             << "' cannot integrate white noise; use euler (Euler-Maruyama) or heun";
+    if (substeps > 1)
+      return odes.front().emitError() << "sub-steps are not supported for equations with noise";
+    Location loc = pop.getLoc();
+    Type t = odes.front().getType();
+    double h = dt;
+    Value sqrtH = constant(std::sqrt(h), t), hValue = constant(h, t);
+    // One standard normal per noise stream and step, shared by the
+    // equations that name it.
+    llvm::DenseMap<int64_t, Value> normals;
+    auto normal = [&](Value noise) {
+      int64_t stream = cast<NoiseOp>(noise.getDefiningOp()).getStream();
+      Value &n = normals[stream];
+      if (!n)
+        n = RandOp::create(builder, loc, t, builder.getI64IntegerAttr(stream), builder.getUnitAttr());
+      return n;
+    };
+
+    SmallVector<Value> x;
+    for (OdeOp ode : odes)
+      x.push_back(ode.getState());
+    // Classify at the start of the step.
+    bool additive = true, linearDrift = true;
+    SmallVector<Sde> at0;
+    SmallVector<SmallVector<Value>> noiseOf(odes.size());
+    for (size_t i = 0; i < odes.size(); ++i) {
+      std::optional<Sde> sde = splitNoise(i, x, noiseOf[i]);
+      if (!sde)
+        return odes[i].emitError() << "white noise must enter d" << odes[i].getVar()
+                                   << "/dt linearly: f + g*xi, with g free of xi";
+      for (Value g : sde->g) {
+        llvm::DenseSet<Value> seen;
+        additive &= !variesInStep(g, seen);
+      }
+      at0.push_back(*sde);
+      // Is the drift linear in the variable (noise set to zero)?
+      OpBuilder scratch(pop.getContext());
+      Block block;
+      scratch.setInsertionPointToStart(&block);
+      IRMapping zeroNoise;
+      Value zero = arith::ConstantOp::create(scratch, loc, scratch.getFloatAttr(t, 0.0));
+      for (Value n : noiseOf[i])
+        zeroNoise.map(n, zero);
+      LinearityAnalysis drift(odes[i], scratch, zeroNoise);
+      auto yield = cast<YieldOp>(odes[i].getRhs().front().getTerminator());
+      linearDrift &= drift.analyze(yield.getValue()).has_value();
+      block.dropAllDefinedValueUses();
+      while (!block.empty())
+        block.back().erase();
+    }
+    std::string scheme = method == "heun"    ? "heun"
+                         : method == "euler" ? "euler"
+                         : !additive         ? "heun"
+                         : linearDrift       ? "ou"
+                                             : "euler";
+    static const std::map<std::string, std::string> names = {
+        {"heun", "stochastic Heun (Stratonovich)"},
+        {"euler", "Euler-Maruyama"},
+        {"ou", "exponential Euler with the exact noise variance (exact for Ornstein-Uhlenbeck)"}};
+    for (OdeOp ode : odes)
+      ode.emitRemark() << "d" << ode.getVar() << "/dt: " << names.at(scheme) << " ("
+                       << (method == "auto" ? (additive ? (linearDrift ? "additive noise, drift linear in it"
+                                                                        : "additive noise")
+                                                        : "multiplicative noise")
+                                            : "asked for with 'method " + method + "'")
+                       << ")";
+
+    // Noise increment of equation i: sum_k g_k * scale * N_k.
+    auto noiseTerm = [&](size_t i, const Sde &sde, Value scale) {
+      Value sum;
+      for (auto [k, g] : llvm::enumerate(sde.g))
+        sum = add(sum, mul(mul(g, scale), normal(noiseOf[i][k])));
+      return sum ? sum : constant(0.0, t);
+    };
+    SmallVector<Value> next;
+    if (scheme == "ou") {
+      for (size_t i = 0; i < odes.size(); ++i) {
+        SmallVector<Value> unused;
+        IRMapping zeroNoise = stateMapping(x);
+        zeroNoise.map(odes[i].getRhs().getArgument(0), odes[i].getRhs().getArgument(0));
+        Value zero = constant(0.0, t);
+        for (Value n : noiseOf[i])
+          zeroNoise.map(n, zero);
+        LinearityAnalysis drift(odes[i], builder, zeroNoise);
+        auto yield = cast<YieldOp>(odes[i].getRhs().front().getTerminator());
+        std::optional<Affine> lin = drift.analyze(yield.getValue());
+        Value a = lin->a ? lin->a : constant(0.0, t);
+        Value b = lin->b[0] ? lin->b[0] : constant(0.0, t);
+        Value mean = ExpEulerOp::create(builder, loc, t, x[i], a, b, builder.getF64FloatAttr(h));
+        // Var of the noise over a step: g^2 h phi(2 b h).
+        Value z = mul(mul(b, constant(2.0, t)), hValue);
+        Value scale = math::SqrtOp::create(builder, loc, mul(hValue, phi(z)));
+        next.push_back(add(mean, noiseTerm(i, at0[i], scale)));
+      }
+    } else {
+      // Euler-Maruyama: x + f h + g dW.
+      SmallVector<Value> predictor;
+      for (size_t i = 0; i < odes.size(); ++i)
+        predictor.push_back(add(add(x[i], mul(at0[i].f, hValue)), noiseTerm(i, at0[i], sqrtH)));
+      if (scheme == "euler") {
+        next = predictor;
+      } else {
+        // Heun: average f and g at x and at the Euler-Maruyama predictor.
+        Value half = constant(0.5, t);
+        for (size_t i = 0; i < odes.size(); ++i) {
+          SmallVector<Value> unused;
+          std::optional<Sde> at1 = splitNoise(i, predictor, unused);
+          Sde mean{mul(add(at0[i].f, at1->f), half), {}};
+          for (auto [g0, g1] : llvm::zip(at0[i].g, at1->g))
+            mean.g.push_back(mul(add(g0, g1), half));
+          next.push_back(add(add(x[i], mul(mean.f, hValue)), noiseTerm(i, mean, sqrtH)));
+        }
+      }
+    }
+    for (auto [i, ode] : llvm::enumerate(odes)) {
+      Value v = next[i];
+      if (Value clamp = ode.getClamp())
+        v = arith::SelectOp::create(builder, ode.getLoc(), clamp, x[i], v);
+      ode.replaceAllUsesWith(v);
+    }
+    for (OdeOp ode : odes)
+      ode.erase();
+    return success();
+  }
+
   /// The ODE variables as seen from ODE i's region: its own argument, and
   /// the other ODEs' start-of-step values it captures.
   SmallVector<Value> systemVars(size_t i) {

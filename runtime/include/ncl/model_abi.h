@@ -22,8 +22,10 @@ extern "C" {
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
-/* Physical dimension as exponents of the SI base units
- * (m, kg, s, A, K, mol, cd); the eighth entry is padding. */
+/* Physical dimension as TWICE the exponents of the SI base units
+ * (m, kg, s, A, K, mol, cd), so that half-integer exponents (1/sqrt(s) of
+ * white noise) are exact: volt is {4, 2, -6, -2, 0, 0, 0}. The eighth entry
+ * is padding. */
 typedef int8_t ncl_dimension[8];
 
 /* A shared parameter of a population, settable at load time. */

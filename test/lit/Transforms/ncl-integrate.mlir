@@ -255,3 +255,58 @@ ncl.population @cuba {neuron = "C", size = 1 : i64, dt = 1.0e-4 : f64,
   ncl.state_write "v", %v1 : f64
   ncl.state_write "I", %i1 : f64
 }
+
+// -----
+
+// White noise: an Ornstein-Uhlenbeck equation (linear drift, additive
+// noise) gets exponential Euler for the mean plus one normal draw scaled by
+// the exact standard deviation of a step, sqrt(h * phi(2 b h)) * g.
+
+// CHECK-LABEL: ncl.population @ou
+ncl.population @ou {neuron = "O", size = 1 : i64, dt = 1.0e-3 : f64,
+                    state_vars = ["v"], num_params = 2 : i64} init {
+} step {
+  %v = ncl.state_read "v" : f64
+  %tau = ncl.param "tau" [0] : f64
+  %g = ncl.param "g" [1] : f64
+  // CHECK: %[[MEAN:.*]] = ncl.exp_euler
+  // CHECK: math.expm1
+  // CHECK: %[[SD:.*]] = math.sqrt
+  // CHECK: %[[N:.*]] = ncl.rand normal stream 7 : f64
+  // CHECK-NOT: ncl.noise
+  // expected-remark @+1 {{dv/dt: exponential Euler with the exact noise variance (exact for Ornstein-Uhlenbeck) (additive noise, drift linear in it)}}
+  %v1 = ncl.ode "v" (%v) : f64 {
+  ^bb0(%x: f64):
+    %n = arith.negf %x : f64
+    %d = arith.divf %n, %tau : f64
+    %xi = ncl.noise stream 7 : f64
+    %s = arith.mulf %g, %xi : f64
+    %r = arith.addf %d, %s : f64
+    ncl.yield %r : f64
+  }
+  ncl.state_write "v", %v1 : f64
+}
+
+// -----
+
+// Multiplicative noise: stochastic Heun, two evaluations of drift and
+// diffusion sharing one draw.
+
+// CHECK-LABEL: ncl.population @gbm
+ncl.population @gbm {neuron = "G", size = 1 : i64, dt = 1.0e-3 : f64,
+                     state_vars = ["x"], num_params = 1 : i64} init {
+} step {
+  %x = ncl.state_read "x" : f64
+  %s = ncl.param "s" [0] : f64
+  // CHECK: ncl.rand normal stream 3 : f64
+  // CHECK-NOT: ncl.rand
+  // expected-remark @+1 {{dx/dt: stochastic Heun (Stratonovich) (multiplicative noise)}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%y: f64):
+    %xi = ncl.noise stream 3 : f64
+    %g = arith.mulf %s, %y : f64
+    %r = arith.mulf %g, %xi : f64
+    ncl.yield %r : f64
+  }
+  ncl.state_write "x", %x1 : f64
+}

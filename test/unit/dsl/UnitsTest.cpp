@@ -14,8 +14,9 @@ namespace {
 
 Dimension base(int m, int kg, int s, int a, int k = 0, int mol = 0) {
   Dimension d;
-  d.exponents = {static_cast<int8_t>(m), static_cast<int8_t>(kg), static_cast<int8_t>(s),
-                 static_cast<int8_t>(a), static_cast<int8_t>(k), static_cast<int8_t>(mol), 0};
+  // Dimension stores exponents doubled (see Units.h).
+  d.exponents = {static_cast<int8_t>(2 * m), static_cast<int8_t>(2 * kg), static_cast<int8_t>(2 * s),
+                 static_cast<int8_t>(2 * a), static_cast<int8_t>(2 * k), static_cast<int8_t>(2 * mol), 0};
   return d;
 }
 
@@ -92,6 +93,13 @@ TEST(Units, DimensionNames) {
   EXPECT_EQ(base(1, 0, -2, 0).str(), "m s^-2");
   EXPECT_EQ(base(2, 1, -3, -1) / Dimension::time(), base(2, 1, -4, -1));
   EXPECT_EQ(base(1, 0, 0, 0).pow(3), base(3, 0, 0, 0));
+  // Half-integer exponents: the dimension of white noise, 1/sqrt(s).
+  auto root = Dimension::time().sqrt();
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->str(), "s^1/2");
+  EXPECT_EQ((Dimension::none() / *root).str(), "s^-1/2");
+  EXPECT_EQ(root->pow(2), Dimension::time());
+  EXPECT_FALSE(root->sqrt()); // a quarter power
 }
 
 } // namespace

@@ -65,7 +65,8 @@ public:
     Time,          ///< t: time at the start of the step
     Step,          ///< dt
     Index,         ///< i: the neuron's index in its population
-    Size           ///< N: the population's size
+    Size,          ///< N: the population's size
+    Noise          ///< xi or xi_<name>: white noise, in an equation only
   };
   NameExpr(SourceLoc loc, std::string name) : Expr(Kind::Name, loc), name(std::move(name)) {}
   std::string name;

@@ -17,7 +17,9 @@
 
 namespace ncl::units {
 
-/// Exponents of the SI base units, in the order m, kg, s, A, K, mol, cd.
+/// Exponents of the SI base units, in the order m, kg, s, A, K, mol, cd,
+/// stored doubled so that half-integer exponents (1/sqrt(s) for white
+/// noise, sqrt(Hz)) are exact: {0, 0, -2, 0, ...} is 1/s.
 struct Dimension {
   std::array<int8_t, 7> exponents{};
 
@@ -27,6 +29,8 @@ struct Dimension {
   Dimension operator*(const Dimension &o) const;
   Dimension operator/(const Dimension &o) const;
   Dimension pow(int n) const;
+  /// The square root, if every exponent stays a multiple of 1/2.
+  std::optional<Dimension> sqrt() const;
   bool operator==(const Dimension &o) const { return exponents == o.exponents; }
   bool operator!=(const Dimension &o) const { return !(*this == o); }
   /// A readable name: a named unit where one fits ("V", "A", "ohm", "s",

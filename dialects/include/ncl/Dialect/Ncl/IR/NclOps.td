@@ -146,6 +146,24 @@ def Ncl_YieldOp : Ncl_Op<"yield", [Pure, Terminator, HasParent<"OdeOp">]> {
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
+def Ncl_NoiseOp : Ncl_Op<"noise", [Pure, HasParent<"OdeOp">]> {
+  let summary = "White noise xi in an equation's right-hand side";
+  let description = [{
+    A standard white noise (units 1/sqrt(s)), which must enter the
+    right-hand side linearly: dx/dt = f(x) + g(x) * xi. `ncl-integrate`
+    replaces it by a stochastic scheme whose increments are
+    `ncl.rand normal stream` draws; equations that name the same noise share
+    its `stream`.
+
+    ```mlir
+    %xi = ncl.noise stream 5 : f64
+    ```
+  }];
+  let arguments = (ins I64Attr:$stream);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "`stream` $stream attr-dict `:` type($result)";
+}
+
 def Ncl_ExpEulerOp : Ncl_Op<"exp_euler", [Pure, SameOperandsAndResultType]> {
   let summary = "One exponential-Euler step of dx/dt = a + b*x";
   let description = [{
