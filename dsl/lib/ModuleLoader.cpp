@@ -32,7 +32,7 @@ public:
     std::vector<ast::NeuronDecl> imported;
     bool ok = true;
     for (const ast::Import &imp : module->imports) {
-      std::optional<std::string> found = resolve(imp.path, fs::path(path).parent_path());
+      std::optional<std::string> found = resolve(imp.path, fs::path(path).parent_path(), key);
       if (!found) {
         std::string searched = fs::path(path).parent_path().string();
         if (searched.empty())
@@ -76,7 +76,10 @@ public:
   }
 
 private:
-  std::optional<std::string> resolve(const std::string &name, const fs::path &from) {
+  /// The first file named `name` on the search path, other than the
+  /// importing file itself (so examples/hh.ncl can import the library's hh.ncl).
+  std::optional<std::string> resolve(const std::string &name, const fs::path &from,
+                                     const std::string &importer) {
     std::error_code ec;
     if (fs::path(name).is_absolute())
       return fs::is_regular_file(name, ec) ? std::optional<std::string>(name) : std::nullopt;
@@ -86,7 +89,7 @@ private:
         dirs.push_back(d);
     for (const fs::path &dir : dirs) {
       fs::path candidate = dir / name;
-      if (fs::is_regular_file(candidate, ec))
+      if (fs::is_regular_file(candidate, ec) && canonical(candidate.string()) != importer)
         return candidate.lexically_normal().string();
     }
     return std::nullopt;

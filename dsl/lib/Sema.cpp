@@ -515,8 +515,8 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
     return true;
   }
   // f(x) with x and the result dimensionless.
-  static const std::set<std::string> pure = {"exp", "expm1", "log", "log1p", "log10", "sin", "cos",
-                                             "tan", "tanh", "sigmoid", "floor", "ceil"};
+  static const std::set<std::string> pure = {"exp", "expm1", "exprel", "log", "log1p", "log10",
+                                             "sin", "cos", "tan", "tanh", "sigmoid", "floor", "ceil"};
   if (pure.count(f)) {
     if (!arity(1) || !dimensionless(0))
       return false;
@@ -561,7 +561,7 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
     c.dim = c.args[0]->dim.pow(*power);
     return true;
   }
-  std::vector<std::string> names = {"rand", "randn", "exp",  "expm1", "log",       "log1p", "log10", "sin",
+  std::vector<std::string> names = {"rand", "randn", "exp",  "expm1", "exprel", "log",       "log1p", "log10", "sin",
                                     "cos",  "tan",   "tanh",      "sigmoid", "floor", "ceil",
                                     "abs",  "relu",  "min",       "max",   "clip",  "heaviside",
                                     "sqrt", "pow"};
@@ -614,6 +614,7 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
     }
     static const std::map<std::string, double (*)(double)> f1 = {
         {"exp", [](double x) { return std::exp(x); }},   {"expm1", [](double x) { return std::expm1(x); }},
+        {"exprel", [](double x) { return std::fabs(x) < 1e-5 ? 1 + x * (0.5 + x / 6) : std::expm1(x) / x; }},
         {"log", [](double x) { return std::log(x); }},   {"log1p", [](double x) { return std::log1p(x); }},
         {"sin", [](double x) { return std::sin(x); }},   {"cos", [](double x) { return std::cos(x); }},
         {"tanh", [](double x) { return std::tanh(x); }}, {"abs", [](double x) { return std::fabs(x); }},

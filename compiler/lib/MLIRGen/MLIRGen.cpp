@@ -354,6 +354,23 @@ private:
       }
       if (f == "exp") return math::ExpOp::create(builder, l, args[0]);
       if (f == "expm1") return math::ExpM1Op::create(builder, l, args[0]);
+      if (f == "exprel") {
+        // (e^x - 1)/x, which is 1 at x = 0: rate functions like
+        // x / (1 - e^-x) (Hodgkin-Huxley, Traub-Miles) have a removable
+        // singularity there. Near 0 the series 1 + x/2 + x^2/6, whose error
+        // x^3/24 is below rounding for |x| < 1e-5 in f64 (1e-3 in f32).
+        Value x = args[0];
+        bool single = realType.isF32();
+        Value quotient = arith::DivFOp::create(builder, l, math::ExpM1Op::create(builder, l, x), x);
+        Value inner = arith::AddFOp::create(builder, l, constant(0.5, l),
+                                            arith::MulFOp::create(builder, l, x, constant(1.0 / 6.0, l)));
+        Value series = arith::AddFOp::create(builder, l, constant(1.0, l),
+                                             arith::MulFOp::create(builder, l, x, inner));
+        Value small = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OLT,
+                                            math::AbsFOp::create(builder, l, x),
+                                            constant(single ? 1e-3 : 1e-5, l));
+        return arith::SelectOp::create(builder, l, small, series, quotient);
+      }
       if (f == "log") return math::LogOp::create(builder, l, args[0]);
       if (f == "log1p") return math::Log1pOp::create(builder, l, args[0]);
       if (f == "sin") return math::SinOp::create(builder, l, args[0]);
