@@ -16,24 +16,17 @@ log2(e(dt)/e(dt/2)) must match the scheme's order:
       exponential propagator is exact at any dt.
 Usage: convergence.py NCLC LIBNCLRT WORKDIR
 """
-import ctypes
 import math
 import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nclrt import Runtime  # noqa: E402
+
 nclc, libnclrt, workdir = sys.argv[1:4]
 os.makedirs(workdir, exist_ok=True)
-rt = ctypes.CDLL(libnclrt)
-rt.ncl_open.restype = ctypes.c_void_p
-rt.ncl_open.argtypes = [ctypes.c_char_p]
-rt.ncl_last_error.restype = ctypes.c_char_p
-rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-rt.ncl_run.argtypes = [ctypes.c_void_p, ctypes.c_double]
-rt.ncl_get_state.restype = ctypes.c_int64
-rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
-                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
-rt.ncl_close.argtypes = [ctypes.c_void_p]
+rt = Runtime(libnclrt)
 
 MODELS = {
     "logistic": ("state {{ x = 0.1 }}\n  dynamics {{ x' = x * (1 - x) / tau }}",
@@ -57,13 +50,11 @@ def final_x(model, method, dt_ms, substeps=1):
     with open(src, "w") as f:
         f.write(text)
     subprocess.run([nclc, src, "-o", lib], check=True)
-    m = rt.ncl_open(lib.encode())
-    assert m, rt.ncl_last_error()
-    assert rt.ncl_init(m, 1) == 0 and rt.ncl_run(m, 1.0) == 0, rt.ncl_last_error()
-    out = (ctypes.c_double * 1)()
-    assert rt.ncl_get_state(m, b"P", b"x", out, 1) == 1, rt.ncl_last_error()
-    rt.ncl_close(m)
-    return out[0]
+    m = rt.open(lib, 1)
+    rt.run(m, 1.0)
+    x = rt.state(m, "P", "x", 1)[0]
+    rt.close(m)
+    return x
 
 
 failures = []
@@ -114,14 +105,13 @@ def synaptic(dt_ms, method):
     with open(src, "w") as f:
         f.write(text)
     subprocess.run([nclc, src, "-o", lib], check=True)
-    m = rt.ncl_open(lib.encode())
-    assert m and rt.ncl_init(m, 1) == 0 and rt.ncl_run(m, 0.03) == 0, rt.ncl_last_error()
-    out = (ctypes.c_double * 1)()
-    assert rt.ncl_get_state(m, b"P", b"v", out, 1) == 1
-    rt.ncl_close(m)
+    m = rt.open(lib, 1)
+    rt.run(m, 0.03)
+    v = rt.state(m, "P", "v", 1)[0]
+    rt.close(m)
     t, tm, ts = 0.03, 0.02, 0.005
     exact = -0.07 + 10e6 * 2e-9 * ts / (ts - tm) * (math.exp(-t / ts) - math.exp(-t / tm))
-    return abs(out[0] - exact) / abs(exact)
+    return abs(v - exact) / abs(exact)
 
 
 for dt in (0.1, 1.0, 5.0):

@@ -12,7 +12,6 @@ Means and variances must match within 4 standard errors; a seed gives the
 same numbers on 1 and 3 threads.
 Usage: noise.py NCLC LIBNCLRT MODEL WORKDIR
 """
-import ctypes
 import math
 import os
 import subprocess
@@ -20,33 +19,22 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nclrt import Runtime  # noqa: E402
+
 nclc, libnclrt, model, workdir = sys.argv[1:5]
 os.makedirs(workdir, exist_ok=True)
 lib = os.path.join(workdir, "noise.so")
 subprocess.run([nclc, model, "-o", lib], check=True)
-rt = ctypes.CDLL(libnclrt)
-rt.ncl_open.restype = ctypes.c_void_p
-rt.ncl_open.argtypes = [ctypes.c_char_p]
-rt.ncl_last_error.restype = ctypes.c_char_p
-rt.ncl_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-rt.ncl_run.argtypes = [ctypes.c_void_p, ctypes.c_double]
-rt.ncl_get_state.restype = ctypes.c_int64
-rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
-                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+rt = Runtime(libnclrt)
 N = 20000
 
 
 def simulate(threads):
-    m = rt.ncl_open(lib.encode())
-    assert m, rt.ncl_last_error()
-    assert rt.ncl_set_threads(m, threads) == 0
-    assert rt.ncl_init(m, 11) == 0 and rt.ncl_run(m, 0.1) == 0, rt.ncl_last_error()
-    out = {}
-    for pop, var in (("A", "v"), ("B", "v"), ("G", "x")):
-        buf = (ctypes.c_double * N)()
-        assert rt.ncl_get_state(m, pop.encode(), var.encode(), buf, N) == N
-        out[pop] = np.frombuffer(buf, dtype=np.float64).copy()
+    m = rt.open(lib, 11, threads)
+    rt.run(m, 0.1)
+    out = {pop: rt.state(m, pop, var, N) for pop, var in (("A", "v"), ("B", "v"), ("G", "x"))}
+    rt.close(m)
     return out
 
 

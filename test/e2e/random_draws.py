@@ -7,7 +7,6 @@ every neuron's draws bit for bit against philox_reference.py: initial values
 float32, on 1 and 3 threads (which must agree exactly).
 Usage: random_draws.py NCLC LIBNCLRT MODEL WORKDIR
 """
-import ctypes
 import os
 import subprocess
 import sys
@@ -15,42 +14,24 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nclrt import Runtime  # noqa: E402
 from philox_reference import ncl_normal, ncl_uniform  # noqa: E402
 
 nclc, libnclrt, model, workdir = sys.argv[1:5]
 os.makedirs(workdir, exist_ok=True)
-rt = ctypes.CDLL(libnclrt)
-rt.ncl_open.restype = ctypes.c_void_p
-rt.ncl_open.argtypes = [ctypes.c_char_p]
-rt.ncl_last_error.restype = ctypes.c_char_p
-rt.ncl_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-rt.ncl_run_steps.argtypes = [ctypes.c_void_p, ctypes.c_int64]
-rt.ncl_get_state.restype = ctypes.c_int64
-rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
-                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
-rt.ncl_close.argtypes = [ctypes.c_void_p]
+rt = Runtime(libnclrt)
 
 N, SEED, STEPS = 1000, 12345, 7
 INIT_STEP = 2**64 - 1
 failures = []
 
 
-def state(m, var):
-    out = (ctypes.c_double * N)()
-    assert rt.ncl_get_state(m, b"P", var.encode(), out, N) == N, rt.ncl_last_error()
-    return np.frombuffer(out, dtype=np.float64).copy()
-
-
 def simulate(lib, threads):
-    m = rt.ncl_open(lib.encode())
-    assert m, rt.ncl_last_error()
-    assert rt.ncl_set_threads(m, threads) == 0, rt.ncl_last_error()
-    assert rt.ncl_init(m, SEED) == 0, rt.ncl_last_error()
-    initial = {v: state(m, v) for v in ("u", "z", "du", "dz", "twice")}
-    assert rt.ncl_run_steps(m, STEPS) == 0, rt.ncl_last_error()
-    final = {v: state(m, v) for v in ("du", "dz", "twice")}
-    rt.ncl_close(m)
+    m = rt.open(lib, SEED, threads)
+    initial = {v: rt.state(m, "P", v, N) for v in ("u", "z", "du", "dz", "twice")}
+    rt.run_steps(m, STEPS)
+    final = {v: rt.state(m, "P", v, N) for v in ("du", "dz", "twice")}
+    rt.close(m)
     return initial, final
 
 

@@ -221,10 +221,7 @@ public:
     // Classify: conditionally linear (every x' = a + b*x with a, b free of
     // x) or not, and, for `exact`, with a and b constant over the step.
     SmallVector<bool> linear, constant;
-    {
-      OpBuilder scratch(pop.getContext());
-      Block block;
-      scratch.setInsertionPointToStart(&block);
+    inScratch([&](OpBuilder &scratch) {
       for (OdeOp ode : odes) {
         LinearityAnalysis analysis(ode, scratch);
         auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
@@ -235,10 +232,7 @@ public:
                               (lin->b[0] && variesInStep(lin->b[0], seen)));
         constant.push_back(lin && !varies);
       }
-      block.dropAllDefinedValueUses();
-      while (!block.empty())
-        block.back().erase();
-    }
+    });
     bool allLinear = llvm::all_of(linear, [](bool l) { return l; });
     // A coupled linear system with constant coefficients (v driven by a
     // decaying synaptic current) is integrated exactly by its matrix
@@ -289,15 +283,7 @@ public:
     double h = dt / static_cast<double>(substeps);
     for (int64_t s = 0; s < substeps; ++s)
       x = chosen == "exp_euler" ? expEulerStep(x, h) : rungeKuttaStep(chosen, x, h);
-    for (auto [k, ode] : llvm::enumerate(odes)) {
-      Value next = x[k];
-      if (Value clamp = ode.getClamp())
-        next = arith::SelectOp::create(builder, ode.getLoc(), clamp, start[k], next);
-      ode.replaceAllUsesWith(next);
-    }
-    for (OdeOp ode : odes)
-      ode.erase();
-    return success();
+    return finish(start, x);
   }
 
 private:
@@ -380,19 +366,15 @@ private:
       }
       at0.push_back(*sde);
       // Is the drift linear in the variable (noise set to zero)?
-      OpBuilder scratch(pop.getContext());
-      Block block;
-      scratch.setInsertionPointToStart(&block);
-      IRMapping zeroNoise;
-      Value zero = arith::ConstantOp::create(scratch, loc, scratch.getFloatAttr(t, 0.0));
-      for (Value n : noiseOf[i])
-        zeroNoise.map(n, zero);
-      LinearityAnalysis drift(odes[i], scratch, zeroNoise);
-      auto yield = cast<YieldOp>(odes[i].getRhs().front().getTerminator());
-      linearDrift &= drift.analyze(yield.getValue()).has_value();
-      block.dropAllDefinedValueUses();
-      while (!block.empty())
-        block.back().erase();
+      inScratch([&](OpBuilder &scratch) {
+        IRMapping zeroNoise;
+        Value zero = arith::ConstantOp::create(scratch, loc, scratch.getFloatAttr(t, 0.0));
+        for (Value n : noiseOf[i])
+          zeroNoise.map(n, zero);
+        LinearityAnalysis drift(odes[i], scratch, zeroNoise);
+        auto yield = cast<YieldOp>(odes[i].getRhs().front().getTerminator());
+        linearDrift &= drift.analyze(yield.getValue()).has_value();
+      });
     }
     std::string scheme = method == "heun"    ? "heun"
                          : method == "euler" ? "euler"
@@ -421,7 +403,6 @@ private:
     SmallVector<Value> next;
     if (scheme == "ou") {
       for (size_t i = 0; i < odes.size(); ++i) {
-        SmallVector<Value> unused;
         IRMapping zeroNoise = stateMapping(x);
         zeroNoise.map(odes[i].getRhs().getArgument(0), odes[i].getRhs().getArgument(0));
         Value zero = constant(0.0, t);
@@ -458,15 +439,33 @@ private:
         }
       }
     }
+    return finish(x, next);
+  }
+
+  /// Replaces every ODE by its value at t + dt (`start` where its clamp
+  /// holds) and erases the ODEs.
+  LogicalResult finish(ArrayRef<Value> start, ArrayRef<Value> next) {
     for (auto [i, ode] : llvm::enumerate(odes)) {
       Value v = next[i];
       if (Value clamp = ode.getClamp())
-        v = arith::SelectOp::create(builder, ode.getLoc(), clamp, x[i], v);
+        v = arith::SelectOp::create(builder, ode.getLoc(), clamp, start[i], v);
       ode.replaceAllUsesWith(v);
     }
     for (OdeOp ode : odes)
       ode.erase();
     return success();
+  }
+
+  /// Runs `fn` with a builder into a scratch block that is thrown away
+  /// afterwards: for classifying without leaving IR behind.
+  template <typename F> void inScratch(F fn) {
+    OpBuilder scratch(pop.getContext());
+    Block block;
+    scratch.setInsertionPointToStart(&block);
+    fn(scratch);
+    block.dropAllDefinedValueUses();
+    while (!block.empty())
+      block.back().erase();
   }
 
   /// The ODE variables as seen from ODE i's region: its own argument, and
@@ -491,30 +490,26 @@ private:
           return false;
         clamp = c;
       }
-    OpBuilder scratch(pop.getContext());
-    Block block;
-    scratch.setInsertionPointToStart(&block);
     bool linearConstant = true, coupled = false;
-    for (auto [i, ode] : llvm::enumerate(odes)) {
-      LinearityAnalysis analysis(ode, scratch, IRMapping(), systemVars(i));
-      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
-      std::optional<Affine> lin = analysis.analyze(yield.getValue());
-      if (!lin) {
-        linearConstant = false;
-        break;
-      }
-      llvm::DenseSet<Value> seen;
-      if (lin->a && variesInStep(lin->a, seen))
-        linearConstant = false;
-      for (auto [j, b] : llvm::enumerate(lin->b)) {
-        if (b && variesInStep(b, seen))
+    inScratch([&](OpBuilder &scratch) {
+      for (auto [i, ode] : llvm::enumerate(odes)) {
+        LinearityAnalysis analysis(ode, scratch, IRMapping(), systemVars(i));
+        auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+        std::optional<Affine> lin = analysis.analyze(yield.getValue());
+        if (!lin) {
           linearConstant = false;
-        coupled |= b && j != i;
+          break;
+        }
+        llvm::DenseSet<Value> seen;
+        if (lin->a && variesInStep(lin->a, seen))
+          linearConstant = false;
+        for (auto [j, b] : llvm::enumerate(lin->b)) {
+          if (b && variesInStep(b, seen))
+            linearConstant = false;
+          coupled |= b && j != i;
+        }
       }
-    }
-    block.dropAllDefinedValueUses();
-    while (!block.empty())
-      block.back().erase();
+    });
     return linearConstant && coupled;
   }
 

@@ -1,0 +1,48 @@
+"""ctypes bindings of libnclrt's C API (runtime/include/ncl/runtime.h), for
+the end-to-end tests that read state through the runtime."""
+import ctypes
+
+import numpy as np
+
+
+class Runtime:
+    def __init__(self, path):
+        rt = ctypes.CDLL(path)
+        rt.ncl_open.restype = ctypes.c_void_p
+        rt.ncl_open.argtypes = [ctypes.c_char_p]
+        rt.ncl_last_error.restype = ctypes.c_char_p
+        rt.ncl_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+        rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+        rt.ncl_run.argtypes = [ctypes.c_void_p, ctypes.c_double]
+        rt.ncl_run_steps.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+        rt.ncl_get_state.restype = ctypes.c_int64
+        rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                     ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_close.argtypes = [ctypes.c_void_p]
+        self.rt = rt
+
+    def check(self, ok):
+        if not ok:
+            raise RuntimeError(self.rt.ncl_last_error().decode())
+
+    def open(self, lib, seed, threads=1):
+        """Loads a model library and initialises it with `seed`."""
+        m = self.rt.ncl_open(lib.encode())
+        self.check(m)
+        self.check(self.rt.ncl_set_threads(m, threads) == 0)
+        self.check(self.rt.ncl_init(m, seed) == 0)
+        return m
+
+    def run(self, m, seconds):
+        self.check(self.rt.ncl_run(m, seconds) == 0)
+
+    def run_steps(self, m, steps):
+        self.check(self.rt.ncl_run_steps(m, steps) == 0)
+
+    def state(self, m, pop, var, n):
+        buf = (ctypes.c_double * n)()
+        self.check(self.rt.ncl_get_state(m, pop.encode(), var.encode(), buf, n) == n)
+        return np.frombuffer(buf, dtype=np.float64).copy()
+
+    def close(self, m):
+        self.rt.ncl_close(m)
