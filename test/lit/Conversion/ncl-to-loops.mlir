@@ -60,19 +60,23 @@ ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
 
 // -----
 
-// Not recorded: no capacity check and no branch in the neuron loop, only a
-// count, so the loop vectorises. Float32 state reads its f64 parameters
-// once and rounds them.
+// Not recorded: nothing leaves the population, so blocks of 8192 neurons run
+// all the call's steps while in cache (loops: blocks, steps, neurons); no
+// capacity check and no branch, only an i32 count, so the neuron loop
+// vectorises. Float32 state reads its f64 parameters once and rounds them.
 
 // CHECK-LABEL: func.func @ncl_Q_update(
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %[[NSTEPS:[^:]*]]: index,
 // CHECK: %[[P:.*]] = memref.load
 // CHECK: arith.truncf %[[P]] : f64 to f32
-// CHECK: scf.while
-// CHECK-NOT: arith.cmpi sle
-// CHECK: scf.for
-// CHECK-NOT: scf.if
-// CHECK: arith.extui %{{.*}} : i1 to i32
-// CHECK: scf.yield
+// CHECK-NOT: scf.while
+// CHECK: scf.for %[[LO:.*]] = %[[BEGIN]] to %[[END]] step %c8192
+// CHECK:   %[[HI:.*]] = arith.minsi
+// CHECK:   scf.for %{{.*}} = %c0 to %[[NSTEPS]] step %c1
+// CHECK:     scf.for %{{.*}} = %[[LO]] to %[[HI]] step %c1 iter_args(%{{.*}} = %c0_i32) -> (i32)
+// CHECK-NOT:   scf.if
+// CHECK:       arith.extui %{{.*}} : i1 to i32
+// CHECK: memref.store %{{.*}}, %{{.*}}[%c1] : memref<2xi64>
 ncl.population @Q {neuron = "Step", size = 8 : i64, dt = 1.0e-4 : f64,
                    state_vars = ["x"], num_params = 1 : i64} init {
   %z = arith.constant 0.0 : f32
@@ -127,8 +131,8 @@ ncl.population @R {neuron = "Noise", size = 8 : i64, dt = 1.0e-4 : f64,
 // CHECK-LABEL: func.func @ncl_E_update(
 // CHECK-SAME: %[[CHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
+// CHECK: %[[PER:.*]] = arith.muli %[[WIDTH]], %c2
 // CHECK: scf.while
-// CHECK:   %[[PER:.*]] = arith.muli %[[WIDTH]], %c2
 // CHECK:   arith.addi %{{.*}}, %[[PER]]
 // CHECK: scf.if
 // CHECK:   memref.store %c0_i32, %[[CHAN]]
