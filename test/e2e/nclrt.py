@@ -18,6 +18,8 @@ class Runtime:
         rt.ncl_get_state.restype = ctypes.c_int64
         rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                      ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_spike_count.restype = ctypes.c_int64
+        rt.ncl_spike_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         rt.ncl_close.argtypes = [ctypes.c_void_p]
         self.rt = rt
 
@@ -43,6 +45,11 @@ class Runtime:
         buf = (ctypes.c_double * n)()
         self.check(self.rt.ncl_get_state(m, pop.encode(), var.encode(), buf, n) == n)
         return np.frombuffer(buf, dtype=np.float64).copy()
+
+    def spike_count(self, m, pop):
+        n = self.rt.ncl_spike_count(m, pop.encode())
+        self.check(n >= 0)
+        return n
 
     def close(self, m):
         self.rt.ncl_close(m)
