@@ -54,44 +54,11 @@ def rates(v):
 
 
 def make_rhs(I):
-    C, gNa, gK, gL, ENa, EK, EL = (P[k] for k in ("C", "gNa", "gK", "gL", "ENa", "EK", "EL"))
-
-    def rhs(t, y):
-        v, m, h, n = y
-        am, bm, ah, bh, an, bn = rates(v)
-        return np.array([
-            (I - gNa * m**3 * h * (v - ENa) - gK * n**4 * (v - EK) - gL * (v - EL)) / C,
-            am * (1 - m) - bm * m,
-            ah * (1 - h) - bh * h,
-            an * (1 - n) - bn * n,
-        ])
-
-    def jac(t, y):
-        # The v-derivatives of the rates by a central difference (they enter
-        # only the Jacobian, i.e. the Newton iteration, not the solution).
-        v, m, h, n = y
-        eps = 1e-6
-        r0 = np.array(rates(v + eps))
-        r1 = np.array(rates(v - eps))
-        dam, dbm, dah, dbh, dan, dbn = (r0 - r1) / (2 * eps)
-        am, bm, ah, bh, an, bn = rates(v)
-        J = np.zeros((4, 4))
-        J[0] = [(-gNa * m**3 * h - gK * n**4 - gL) / C,
-                -3 * gNa * m**2 * h * (v - ENa) / C,
-                -gNa * m**3 * (v - ENa) / C,
-                -4 * gK * n**3 * (v - EK) / C]
-        J[1] = [dam * (1 - m) - dbm * m, -(am + bm), 0, 0]
-        J[2] = [dah * (1 - h) - dbh * h, 0, -(ah + bh), 0]
-        J[3] = [dan * (1 - n) - dbn * n, 0, 0, -(an + bn)]
-        return J
-
-    return rhs, jac
+    return fi_common.hh_type_model(rates, I, *(P[k] for k in ("C", "gNa", "ENa", "gK", "EK", "gL", "EL")))
 
 
 def initial_state():
-    v0 = P["v0"]
-    am, bm, ah, bh, an, bn = rates(v0)
-    return np.array([v0, am / (am + bm), ah / (ah + bh), an / (an + bn)])
+    return fi_common.steady_gates(rates, P["v0"])
 
 
 def run(I, method, tol):

@@ -57,40 +57,12 @@ def rates(v):
 
 
 def make_rhs(I):
-    Cm, gl, g_na, g_kd, El, EK, ENa = (P[k] for k in ("Cm", "gl", "g_na", "g_kd", "El", "EK", "ENa"))
-
-    def rhs(t, y):
-        v, m, h, n = y
-        am, bm, ah, bh, an, bn = rates(v)
-        return np.array([
-            (gl * (El - v) - g_na * m**3 * h * (v - ENa) - g_kd * n**4 * (v - EK) + I) / Cm,
-            am * (1 - m) - bm * m,
-            ah * (1 - h) - bh * h,
-            an * (1 - n) - bn * n,
-        ])
-
-    def jac(t, y):
-        v, m, h, n = y
-        eps = 1e-6
-        dr = (np.array(rates(v + eps)) - np.array(rates(v - eps))) / (2 * eps)
-        dam, dbm, dah, dbh, dan, dbn = dr
-        am, bm, ah, bh, an, bn = rates(v)
-        J = np.zeros((4, 4))
-        J[0] = [(-gl - g_na * m**3 * h - g_kd * n**4) / Cm,
-                -3 * g_na * m**2 * h * (v - ENa) / Cm,
-                -g_na * m**3 * (v - ENa) / Cm,
-                -4 * g_kd * n**3 * (v - EK) / Cm]
-        J[1] = [dam * (1 - m) - dbm * m, -(am + bm), 0, 0]
-        J[2] = [dah * (1 - h) - dbh * h, 0, -(ah + bh), 0]
-        J[3] = [dan * (1 - n) - dbn * n, 0, 0, -(an + bn)]
-        return J
-
-    return rhs, jac
+    # Traub-Miles in the same form: C = Cm, gK = g_kd, gL = gl, EL = El.
+    return fi_common.hh_type_model(rates, I, *(P[k] for k in ("Cm", "g_na", "ENa", "g_kd", "EK", "gl", "El")))
 
 
 def initial_state():
-    am, bm, ah, bh, an, bn = rates(P["v0"])
-    return np.array([P["v0"], am / (am + bm), ah / (ah + bh), an / (an + bn)])
+    return fi_common.steady_gates(rates, P["v0"])
 
 
 def run(I, method, tol, t_ref=P["t_ref"]):
