@@ -198,6 +198,12 @@ void printSummary(const ncl::Model &model, const Options &o) {
                      : 0.0;
     std::printf("%-16s %-12s %10" PRId64 " %12" PRId64 " %12.3f\n", pi.name,
                 pi.neuron ? pi.neuron : "", n, s, rate);
+    // Custom events of a recorded population, one line each.
+    for (int32_t e = 0; pi.record_spikes && e < pi.num_events; ++e) {
+      const int64_t count =
+          ncl_get_events(model.get(), pi.name, pi.event_names[e], nullptr, nullptr, 0);
+      std::printf("  event %-26s %12" PRId64 "\n", pi.event_names[e], count);
+    }
   }
   const ncl_timings t = model.timings();
   std::printf("time     load %s, init %s, simulate %s", fmtTime(t.load_s).c_str(),
