@@ -89,13 +89,21 @@ std::string join(const std::vector<std::string> &names) {
 int paramIndex(const Population &pop, const char *name) {
   needName(name, "parameter");
   int q = pop.findParam(name);
-  if (q < 0)
+  if (q < 0) {
+    // A per-neuron value (state, per-neuron parameter, output) is an array,
+    // not a load-time parameter: say how to change it instead.
+    std::string hint = pop.findVar(name) >= 0
+                           ? "; '" + std::string(name) +
+                                 "' has one value per neuron: change it with ncl_set_state "
+                                 "after ncl_init"
+                           : "";
     throw Error(NCL_ERROR_NOT_FOUND,
                 "population '" + std::string(pop.info->name) +
-                    "' has no parameter '" + name + "'" +
+                    "' has no parameter '" + name + "'" + hint +
                     (pop.info->num_params
                          ? "; its parameters are: " + pop.paramList()
                          : "; it has no parameters"));
+  }
   return q;
 }
 
