@@ -44,17 +44,21 @@ def final_x(model, method, dt_ms, substeps=1):
     text = ("neuron M {\n  parameters { tau = 250 ms }\n  %s\n  method %s%s\n}\n"
             "network Net {\n  population P = M[1]\n  simulate 1 s, dt = %r ms\n}\n"
             % (body.format(), method, sub, dt_ms))
-    tag = "%s_%s_%g_%d" % (model, method, dt_ms, substeps)
+    return simulate(text, "%s_%s_%g_%d" % (model, method, dt_ms, substeps), 1.0, "x")
+
+
+def simulate(text, tag, seconds, var):
+    """Compiles `text`, runs it for `seconds` and returns neuron 0's `var`."""
     src = os.path.join(workdir, tag + ".ncl")
     lib = os.path.join(workdir, tag + ".so")
     with open(src, "w") as f:
         f.write(text)
     subprocess.run([nclc, src, "-o", lib], check=True)
     m = rt.open(lib, 1)
-    rt.run(m, 1.0)
-    x = rt.state(m, "P", "x", 1)[0]
+    rt.run(m, seconds)
+    value = rt.state(m, "P", var, 1)[0]
     rt.close(m)
-    return x
+    return value
 
 
 failures = []
@@ -100,15 +104,7 @@ def synaptic(dt_ms, method):
             "  dynamics {\n    v' = (El - v + R * Is) / tau_m\n    Is' = -Is / tau_s\n  }\n"
             "  method %s\n}\nnetwork Net {\n  population P = S[1]\n  simulate 30 ms, dt = %r ms\n}\n"
             % (method, dt_ms))
-    src = os.path.join(workdir, "synaptic_%s_%g.ncl" % (method, dt_ms))
-    lib = src[:-4] + ".so"
-    with open(src, "w") as f:
-        f.write(text)
-    subprocess.run([nclc, src, "-o", lib], check=True)
-    m = rt.open(lib, 1)
-    rt.run(m, 0.03)
-    v = rt.state(m, "P", "v", 1)[0]
-    rt.close(m)
+    v = simulate(text, "synaptic_%s_%g" % (method, dt_ms), 0.03, "v")
     t, tm, ts = 0.03, 0.02, 0.005
     exact = -0.07 + 10e6 * 2e-9 * ts / (ts - tm) * (math.exp(-t / ts) - math.exp(-t / tm))
     return abs(v - exact) / abs(exact)

@@ -1,10 +1,11 @@
 //===- Integrate.cpp - Choose and apply an integration scheme -------------===//
 //
-// ncl-integrate rewrites every ncl.ode into explicit updates. The linearity
-// analysis walks the ODE region's SSA graph from the yielded value and
-// writes dx/dt as a + b*x, materialising a and b as arith ops before the ODE
-// (ops that do not depend on x are simply cloned there). When that fails the
-// right-hand side is not linear in x and forward Euler is used instead.
+// ncl-integrate rewrites each population's ncl.ode ops, as one system, into
+// explicit updates. The linearity analysis walks an ODE region's SSA graph
+// from the yielded value and writes dx/dt as an affine function of chosen
+// variables (its own state, the other states, or the noise terms),
+// materialising the coefficients as IR (ops free of those variables are
+// simply cloned). SystemIntegrator uses it to pick and build the scheme.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Dialect/Ncl/IR/NclOps.h"

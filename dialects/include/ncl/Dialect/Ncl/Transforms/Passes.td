@@ -7,12 +7,17 @@ include "mlir/Pass/PassBase.td"
 def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
   let summary = "Replace each ncl.ode by an explicit integration scheme";
   let description = [{
-    Classifies the right-hand side of every `ncl.ode`. When dx/dt = a + b*x
-    with a and b independent of x (found by a linearity analysis over the
-    region's SSA graph), the ODE becomes `ncl.exp_euler %x, %a, %b`, which
-    is exact for constant a, b (LIF). Otherwise it falls back to forward
-    Euler (x + dt*f(x)) and says so in a remark. A clamped ODE keeps x
-    while its clamp (the neuron's refractory flag) is true.
+    Integrates the `ncl.ode` ops of each population's step as one system. A
+    linearity analysis over each region's SSA graph writes dx/dt as
+    a + b*x. A coupled linear system with constant coefficients becomes its
+    exact propagator (the matrix exponential, computed in the kernel); when
+    every equation is linear in its own variable, each becomes
+    `ncl.exp_euler %x, %a, %b` (exact for constant a, b, as for LIF);
+    otherwise Runge-Kutta 4. The population's `method` / `substeps` override
+    the choice (an error says why a method does not apply), and equations
+    with `ncl.noise` get the exact Ornstein-Uhlenbeck update, Euler-Maruyama
+    or stochastic Heun. Every choice is reported as a remark. A clamped ODE
+    keeps x while its clamp (the neuron's refractory flag) is true.
 
     Before:
 
