@@ -3,21 +3,13 @@
 # Idempotent; runs as root or through sudo. Every package comes from Debian's archive.
 set -euo pipefail
 
-packages=(
-  # build
-  cmake ninja-build g++ ccache make
-  # LLVM/MLIR 22 (see shared toolchain notes), lld in-process, test tools
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22
-  libzstd-dev zlib1g-dev uuid-dev
-  # front end: ANTLR 4 tool (Java) and C++ runtime
-  antlr4 libantlr4-runtime-dev default-jre-headless
-  # unit tests, e2e checks (numpy reads our .npy output)
-  libgtest-dev python3 python3-numpy
-  # front-end fuzzer (test/fuzz): clang with libFuzzer, ASan and UBSan
-  clang-22 libclang-rt-22-dev
-)
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The lists live in scripts/packages/: default.txt for `make run` and
+# `make test`, bench.txt added for `make bench`.
+read_list() { sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$here/packages/$1"; }
+mapfile -t packages < <(read_list default.txt)
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  packages+=(python3-brian python3-scipy)
+  mapfile -t -O "${#packages[@]}" packages < <(read_list bench.txt)
 fi
 
 missing=()

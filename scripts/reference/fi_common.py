@@ -20,6 +20,8 @@ import numpy as np
 import scipy
 from scipy.integrate import solve_ivp
 
+from hh_type_models import hh_type_model, steady_gates, x_over_expm1  # noqa: F401 (re-exported)
+
 # The steady rate: spikes in [T0, T1]; with k >= 3 of them, (k - 1) divided
 # by the time from the first to the last (the mean inter-spike interval,
 # insensitive to where the window cuts a cycle); with fewer, 0 Hz (silent,
@@ -34,14 +36,6 @@ def steady_rate(spikes_ms, t0=T0_MS, t1=T1_MS):
     if len(s) < 3:
         return 0.0
     return 1000.0 * (len(s) - 1) / (s[-1] - s[0])
-
-
-def x_over_expm1(x):
-    """x / expm1(x), with its limit 1 at x = 0 (a removable singularity)."""
-    x = np.asarray(x, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = x / np.expm1(x)
-    return np.where(x == 0.0, 1.0, r)
 
 
 def spikes_from_events(t_up, t_down, t_ref_ms=None):
@@ -63,47 +57,6 @@ def spikes_from_events(t_up, t_down, t_ref_ms=None):
             spikes.append(t)
             armed = False
     return np.array(spikes)
-
-
-def hh_type_model(rates, I, C, gNa, ENa, gK, EK, gL, EL):
-    """The right-hand side and its Jacobian of a Hodgkin-Huxley-type model,
-    C dv/dt = I - gNa m^3 h (v - ENa) - gK n^4 (v - EK) - gL (v - EL),
-    dx/dt = alpha_x (1 - x) - beta_x x for x = m, h, n, with
-    rates(v) = (alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n)."""
-    def rhs(t, y):
-        v, m, h, n = y
-        am, bm, ah, bh, an, bn = rates(v)
-        return np.array([
-            (I - gNa * m**3 * h * (v - ENa) - gK * n**4 * (v - EK) - gL * (v - EL)) / C,
-            am * (1 - m) - bm * m,
-            ah * (1 - h) - bh * h,
-            an * (1 - n) - bn * n,
-        ])
-
-    def jac(t, y):
-        # The v-derivatives of the rates by a central difference (they enter
-        # only the Jacobian, i.e. the Newton iteration, not the solution).
-        v, m, h, n = y
-        eps = 1e-6
-        dam, dbm, dah, dbh, dan, dbn = (np.array(rates(v + eps)) - np.array(rates(v - eps))) / (2 * eps)
-        am, bm, ah, bh, an, bn = rates(v)
-        J = np.zeros((4, 4))
-        J[0] = [(-gNa * m**3 * h - gK * n**4 - gL) / C,
-                -3 * gNa * m**2 * h * (v - ENa) / C,
-                -gNa * m**3 * (v - ENa) / C,
-                -4 * gK * n**3 * (v - EK) / C]
-        J[1] = [dam * (1 - m) - dbm * m, -(am + bm), 0, 0]
-        J[2] = [dah * (1 - h) - dbh * h, 0, -(ah + bh), 0]
-        J[3] = [dan * (1 - n) - dbn * n, 0, 0, -(an + bn)]
-        return J
-
-    return rhs, jac
-
-
-def steady_gates(rates, v0):
-    """v0 and the gates at their steady state for it."""
-    am, bm, ah, bh, an, bn = rates(v0)
-    return np.array([v0, am / (am + bm), ah / (ah + bh), an / (an + bn)])
 
 
 def integrate(rhs, y0, t_end_ms, v_spike, v_rearm, method, rtol, atol, max_step=np.inf,

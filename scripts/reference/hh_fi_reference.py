@@ -36,21 +36,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fi_common  # noqa: E402
+from hh_type_models import HH_PARAMS as P, hh_rates as rates  # noqa: E402
 
-P = dict(C=1.0, gNa=120.0, gK=36.0, gL=0.3, ENa=50.0, EK=-77.0, EL=-54.387,
-         v0=-65.0, V_spike=-20.0, V_rearm=-40.0)
 CURRENTS = [0, 2, 4, 5, 6, 6.5, 7, 8, 10, 15, 20, 30, 50]  # uA/cm**2
 T_END_MS = 2000.0
-
-
-def rates(v):
-    am = fi_common.x_over_expm1(-(v + 40.0) / 10.0)      # x/(1-exp(-x)) = (-x)/expm1(-x)
-    bm = 4.0 * np.exp(-(v + 65.0) / 18.0)
-    ah = 0.07 * np.exp(-(v + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + np.exp(-(v + 35.0) / 10.0))
-    an = 0.1 * fi_common.x_over_expm1(-(v + 55.0) / 10.0)
-    bn = 0.125 * np.exp(-(v + 65.0) / 80.0)
-    return am, bm, ah, bh, an, bn
 
 
 def make_rhs(I):

@@ -37,25 +37,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fi_common  # noqa: E402
+from hh_type_models import TRAUB_PARAMS as P, traub_rates as rates  # noqa: E402
 
-P = dict(Cm=0.2, gl=0.01, g_na=20.0, g_kd=6.0, El=-60.0, EK=-90.0, ENa=50.0, VT=-63.0,
-         v0=-60.0, V_spike=-20.0, t_ref=3.0)
 CURRENTS = [-0.1, 0.0, 0.2, 0.5, 1.0]  # nA
 T_END_MS = 2000.0
-xe = fi_common.x_over_expm1
-
-
-def rates(v):
-    VT = P["VT"]
-    am = 1.28 * xe((13.0 - v + VT) / 4.0)
-    bm = 1.4 * xe((v - VT - 40.0) / 5.0)
-    ah = 0.128 * np.exp((17.0 - v + VT) / 18.0)
-    bh = 4.0 / (1.0 + np.exp((40.0 - v + VT) / 5.0))
-    an = 0.16 * xe((15.0 - v + VT) / 5.0)
-    bn = 0.5 * np.exp((10.0 - v + VT) / 40.0)
-    return am, bm, ah, bh, an, bn
-
-
 def make_rhs(I):
     # Traub-Miles in the same form: C = Cm, gK = g_kd, gL = gl, EL = El.
     return fi_common.hh_type_model(rates, I, *(P[k] for k in ("Cm", "g_na", "ENa", "g_kd", "EK", "gl", "El")))

@@ -32,12 +32,11 @@ nclc, ncl_run, libnclrt, stdlib, workdir = sys.argv[1:6]
 os.makedirs(workdir, exist_ok=True)
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "scripts", "reference"))
-import hh_fi_reference as HH  # noqa: E402
-import traub_fi_reference as TM  # noqa: E402
+from hh_type_models import hh_rates, traub_rates  # noqa: E402 (numpy only, no scipy)
 
-CASES = [  # library file, neuron, current, module with rates(), singular voltages (mV)
-    ("hh.ncl", "HH", "10uA/cm2", HH, [-40.0, -55.0]),
-    ("traub_miles.ncl", "TraubMiles", "0.5nA", TM, [-50.0, -48.0, -23.0]),
+CASES = [  # library file, neuron, current, rate functions, singular voltages (mV)
+    ("hh.ncl", "HH", "10uA/cm2", hh_rates, [-40.0, -55.0]),
+    ("traub_miles.ncl", "TraubMiles", "0.5nA", traub_rates, [-50.0, -48.0, -23.0]),
 ]
 
 rt = ctypes.CDLL(libnclrt)
@@ -54,7 +53,7 @@ rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                              ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
 
 failures = []
-for lib_file, neuron, current, mod, voltages in CASES:
+for lib_file, neuron, current, rates, voltages in CASES:
     # (a) the library model, v0 set at load time.
     net = os.path.join(workdir, "sing_%s.ncl" % neuron)
     with open(net, "w") as f:
@@ -81,7 +80,7 @@ for lib_file, neuron, current, mod, voltages in CASES:
         print("%s, v0 = %g mV, ncl-run: exit %d %s" % (neuron, V, run.returncode, run.stderr.strip()))
         if run.returncode != 0:
             failures.append("%s: initial state at v0 = %g mV" % (neuron, V))
-        am, bm, ah, bh, an, bn = (float(x) for x in mod.rates(V))
+        am, bm, ah, bh, an, bn = (float(x) for x in rates(V))
         m = rt.ncl_open(probe_so.encode())
         assert m, rt.ncl_last_error()
         assert rt.ncl_set_param_str(m, b"P.v0", b"%gmV" % V) == 0, rt.ncl_last_error()
