@@ -27,6 +27,18 @@ int PopulationModel::parameterIndex(const std::string &name) const {
 
 namespace {
 
+/// The most steps one run may take: step indices are compared in 32 bits
+/// (ncl_kernel_args::refractory_until), and ncl_run refuses longer runs.
+constexpr int64_t kMaxSteps = INT32_MAX;
+
+std::string formatNumber(double value) {
+  std::ostringstream s;
+  s << value;
+  return s.str();
+}
+
+std::string formatSeconds(double seconds) { return formatNumber(seconds) + " s"; }
+
 size_t editDistance(const std::string &a, const std::string &b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)
@@ -114,6 +126,11 @@ private:
   std::optional<units::Unit> unitOf(const std::string &text, const SourceLoc &loc);
   bool expectDim(const Expr &e, const Dimension &want, const std::string &what);
   std::string displayUnit(const Declaration &d, const Expr *value);
+  void checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
+                             const std::string &context);
+  void checkStepCount(const NetworkDecl &net, const NetworkModel &model,
+                      const SimulateOption *dtOption);
+  void checkOutputNames(const NetworkModel &model);
 
   DiagnosticEngine &diags;
   std::map<std::string, Scope> neuronScopes;
@@ -569,6 +586,20 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
   return false;
 }
 
+void Sema::checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
+                                 const std::string &context) {
+  // Known at compile time when it is made of parameters. A period longer
+  // than the run, even an infinite one, holds the neuron for the rest of it.
+  std::optional<double> value = evaluate(period, scope);
+  if (!value)
+    return;
+  if (std::isnan(*value))
+    diags.error(where, "the refractory period" + context + " is not a number");
+  else if (*value < 0)
+    diags.error(where, "the refractory period" + context + " is negative (" +
+                           formatSeconds(*value) + ")");
+}
+
 std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
   switch (e.getKind()) {
   case Expr::Kind::Number:
@@ -872,8 +903,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
     if (checkExpr(*n.refractory, scope)) {
       if (n.refractoryIsCondition && !n.refractory->isBool)
         diags.error(n.refractory->getLoc(), "'refractory while' needs a condition, e.g. 'v > -40 mV'");
-      else if (!n.refractoryIsCondition)
-        expectDim(*n.refractory, Dimension::time(), "refractory period");
+      else if (!n.refractoryIsCondition &&
+               expectDim(*n.refractory, Dimension::time(), "refractory period"))
+        checkRefractoryPeriod(*n.refractory, scope, n.refractory->getLoc(), "");
     }
     if (!n.spikeCondition)
       diags.error(n.refractoryLoc, "refractory period without a spike condition");
@@ -1005,6 +1037,25 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       if (auto v = evaluate(*o.value, empty))
         pm.parameters[idx].value = *v;
     }
+    std::optional<double> defaultPeriod;
+    if (neuron->refractory && !neuron->refractoryIsCondition)
+      defaultPeriod = evaluate(*neuron->refractory, scope);
+    // (A neuron whose own period is wrong was reported once, above.)
+    if (neuron->refractory && !neuron->refractoryIsCondition && !pop.overrides.empty() &&
+        !(defaultPeriod && !(*defaultPeriod >= 0))) {
+      Scope overridden = scope;
+      for (const ParameterValue &p : pm.parameters)
+        if (auto it = overridden.find(p.name); it != overridden.end())
+          it->second.value = p.value;
+      checkRefractoryPeriod(*neuron->refractory, overridden, pop.loc,
+                            " of population '" + pop.name + "'");
+    }
+    // A parameter that is the period itself: the runtime refuses a negative
+    // value for it too (--set, ncl_set_param).
+    if (neuron->refractory && !neuron->refractoryIsCondition)
+      if (auto *name = dynamic_cast<const NameExpr *>(neuron->refractory.get()))
+        if (int idx = pm.parameterIndex(name->name); idx >= 0)
+          pm.parameters[idx].minValue = 0;
     model.populations.push_back(std::move(pm));
   }
   for (auto &st : net.stimuli) {
@@ -1055,21 +1106,36 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       diags.error(r.loc, "unknown population '" + r.name + "'" + suggestion(r.name, names));
     }
   }
+  bool durationOk = false;
   if (net.duration && checkExpr(*net.duration, empty) &&
       expectDim(*net.duration, Dimension::time(), "simulated time")) {
     model.duration = *evaluate(*net.duration, empty);
     if (model.duration < 0)
       diags.error(net.duration->getLoc(), "simulated time must not be negative");
+    else if (!std::isfinite(model.duration))
+      diags.error(net.duration->getLoc(), "simulated time must be finite");
+    else
+      durationOk = true;
   }
+  const SimulateOption *dtOption = nullptr;
+  bool dtOk = true;
   for (auto &opt : net.options) {
     if (!checkExpr(*opt.value, empty))
       continue;
     auto v = evaluate(*opt.value, empty);
     if (opt.name == "dt") {
       if (expectDim(*opt.value, Dimension::time(), "dt")) {
+        // A subnormal dt loses precision in t = n * dt and prints as 0.
+        dtOption = &opt;
+        dtOk = *v > 0 && std::isnormal(*v);
         if (!(*v > 0))
           diags.error(opt.value->getLoc(), "dt must be positive");
+        else if (!dtOk)
+          diags.error(opt.value->getLoc(), "dt must be a normal floating-point number (it is " +
+                                               formatSeconds(*v) + ")");
         model.dt = *v;
+      } else {
+        dtOk = false;
       }
     } else if (opt.name == "seed") {
       if (expectDim(*opt.value, Dimension::none(), "seed")) {
@@ -1083,9 +1149,56 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
                                suggestion(opt.name, {"dt", "seed"}));
     }
   }
+  if (durationOk && dtOk)
+    checkStepCount(net, model, dtOption);
+  checkOutputNames(model);
   if (result)
     *result = std::move(model);
   return diags.errorCount() == before;
+}
+
+void Sema::checkStepCount(const NetworkDecl &net, const NetworkModel &model,
+                          const SimulateOption *dtOption) {
+  const SourceLoc &dtLoc = dtOption ? dtOption->value->getLoc() : net.simulateLoc;
+  if (model.duration > 0 && model.dt > model.duration) {
+    diags.error(dtLoc, "dt (" + formatSeconds(model.dt) + ") is longer than the simulated time (" +
+                           formatSeconds(model.duration) + "): the run would have no step");
+    return;
+  }
+  double steps = std::nearbyint(model.duration / model.dt);
+  if (steps > static_cast<double>(kMaxSteps))
+    diags.error(net.duration->getLoc(),
+                "simulating " + formatSeconds(model.duration) + " with dt = " +
+                    formatSeconds(model.dt) + " takes " + formatNumber(steps) +
+                    " steps; a run has at most " + std::to_string(kMaxSteps) + " (2^31 - 1)");
+}
+
+void Sema::checkOutputNames(const NetworkModel &model) {
+  // ncl-run writes POP_spike_{t,i}.npy and POP_EVENT_{t,i}.npy: two
+  // populations must not produce the same file name.
+  struct Writer {
+    const PopulationDecl *pop;
+    std::string event; ///< "" for the population's spikes
+  };
+  std::map<std::string, Writer> stems;
+  auto describe = [](const Writer &w) {
+    return "population '" + w.pop->name + "'" +
+           (w.event.empty() ? std::string() : " (event '" + w.event + "')");
+  };
+  for (const PopulationModel &pm : model.populations) {
+    std::vector<Writer> writers{{pm.decl, ""}};
+    for (const EventDecl &ev : pm.neuron->events)
+      writers.push_back({pm.decl, ev.name});
+    for (const Writer &w : writers) {
+      std::string stem = w.pop->name + "_" + (w.event.empty() ? "spike" : w.event);
+      auto [it, inserted] = stems.emplace(stem, w);
+      if (inserted)
+        continue;
+      diags.error(w.pop->loc, describe(w) + " writes '" + stem + "_t.npy', as " +
+                                  describe(it->second) + " does; rename one of them");
+      diags.note(it->second.pop->loc, "population '" + it->second.pop->name + "' is declared here");
+    }
+  }
 }
 
 bool checkNeurons(Sema &sema, Module &module, DiagnosticEngine &diags) {

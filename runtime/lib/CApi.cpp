@@ -18,6 +18,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <new>
+#include <sstream>
 
 using namespace ncl::rt;
 
@@ -132,6 +133,30 @@ std::string unitExample(const std::string &number, const ncl_param_info &p,
   if (p.unit && *p.unit)
     return "'" + number + p.unit + "'";
   return "'" + number + " " + dim.str() + "'";
+}
+
+/// Refuses a value outside the parameter's declared range (ABI 2), e.g. a
+/// negative refractory period; `target` is "POP.NAME" for the message.
+void needInRange(const ncl_param_info &p, const std::string &target,
+                 double value) {
+  if (!(p.flags & NCL_PARAM_HAS_RANGE) ||
+      (value >= p.min_value && value <= p.max_value))
+    return;
+  // In the parameter's display unit, as the user wrote it.
+  const bool hasUnit = p.unit && *p.unit && p.unit_scale > 0;
+  auto shown = [&](double v) {
+    std::ostringstream s;
+    s << (hasUnit ? v / p.unit_scale : v) << (hasUnit ? " " : "")
+      << (hasUnit ? p.unit : "");
+    return s.str();
+  };
+  std::string range;
+  if (p.min_value > -HUGE_VAL)
+    range = ">= " + shown(p.min_value);
+  if (p.max_value < HUGE_VAL)
+    range += (range.empty() ? "<= " : " and <= ") + shown(p.max_value);
+  throw Error(NCL_ERROR_ARGUMENT, target + " = " + shown(value) +
+                                      " is out of range: it must be " + range);
 }
 
 } // namespace
@@ -284,6 +309,7 @@ ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name,
     if (std::isnan(value))
       throw Error(NCL_ERROR_ARGUMENT, "parameter " + std::string(pop) + "." +
                                           name + " cannot be set to NaN");
+    needInRange(p.info->params[q], std::string(pop) + "." + name, value);
     p.params[static_cast<size_t>(q)] = value;
   });
 }
@@ -338,6 +364,7 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
     }
     if (std::isnan(parsed->first))
       throw Error(NCL_ERROR_ARGUMENT, t + " cannot be set to NaN");
+    needInRange(info, t, parsed->first);
     p.params[static_cast<size_t>(q)] = parsed->first;
   });
 }

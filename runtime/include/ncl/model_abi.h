@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 1u
+#define NCL_ABI_VERSION 2u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -35,7 +35,15 @@ typedef struct ncl_param_info {
   double unit_scale;      /* value in `unit` * unit_scale = internal value */
   ncl_dimension dim;
   double default_value;   /* internal (SI) units */
+  /* Since ABI 2: the values the model accepts, in internal units (e.g. a
+   * refractory period is >= 0). Meaningful only when `flags` has
+   * NCL_PARAM_HAS_RANGE, so a zero-filled entry accepts every number. */
+  uint32_t flags;
+  double min_value;
+  double max_value;
 } ncl_param_info;
+
+#define NCL_PARAM_HAS_RANGE 1u
 
 /* A per-neuron state variable: one array of `size` reals. */
 typedef struct ncl_var_info {

@@ -309,6 +309,30 @@ private:
     return arith::AddIOp::create(b, loc, count, inc);
   }
 
+  /// The step at which a neuron that spiked in the step ending at
+  /// `nextStep32` is free again: nextStep32 + roundeven(duration / dt),
+  /// saturated to [nextStep32, INT32_MAX]. A period longer than the steps
+  /// left (even infinite) holds the neuron for the rest of the run; a
+  /// negative or NaN one (refused by nclc and the runtime where it is a
+  /// parameter) does not hold it. The clamp happens in f64, where every
+  /// i32 is exact, so the conversion and the addition cannot overflow.
+  Value refractoryEnd(Value duration, Value dt, Value nextStep32) {
+    Type f64 = b.getF64Type();
+    Value steps = arith::DivFOp::create(b, loc, duration, dt);
+    if (steps.getType() != f64)
+      steps = arith::ExtFOp::create(b, loc, f64, steps);
+    steps = math::RoundEvenOp::create(b, loc, steps);
+    Value int32Max = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
+    Value stepsLeft = arith::SubIOp::create(b, loc, int32Max, nextStep32);
+    Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.0));
+    // maxnumf(NaN, 0) is 0.
+    steps = arith::MaxNumFOp::create(b, loc, steps, zero);
+    steps = arith::MinNumFOp::create(b, loc, steps,
+                                     arith::SIToFPOp::create(b, loc, f64, stepsLeft));
+    Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), steps);
+    return arith::AddIOp::create(b, loc, nextStep32, n);
+  }
+
   /// One neuron, one step; returns the updated spike count.
   Value emitNeuron(Block &entry, Value i, Value step, Value nextStep, Value dt, Value count,
                    bool record, Value spikeStep, Value spikeIndex, Value refr) {
@@ -369,12 +393,9 @@ private:
         // Free again at the step starting duration (rounded to steps) after
         // t + dt; without a duration, until released.
         Value until;
-        if (Value duration = r.getDuration()) {
-          Value steps = arith::DivFOp::create(b, loc, mapping.lookup(duration), dt);
-          Value rounded = math::RoundEvenOp::create(b, loc, steps);
-          Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), rounded);
-          until = arith::AddIOp::create(b, loc, nextStep32, n);
-        } else {
+        if (Value duration = r.getDuration())
+          until = refractoryEnd(mapping.lookup(duration), dt, nextStep32);
+        else {
           until = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
         }
         if (!refractoryUntil)

@@ -117,7 +117,8 @@ public:
   }
 
   bool descriptor(const NetworkModel &net, const LibraryInfo &info, std::string &error) {
-    auto *paramType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64}, "ncl_param_info");
+    auto *paramType = llvm::StructType::create(
+        ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64, i32, f64, f64}, "ncl_param_info");
     auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
         ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, "ncl_population_info");
@@ -140,10 +141,15 @@ public:
               varType, {string(s.name), string(unit), llvm::ConstantFP::get(f64, s.unit.scale),
                         dimension(s.unit.dim)}));
         }
-      for (const auto &p : pop.parameters)
+      for (const auto &p : pop.parameters) {
+        bool hasRange = p.minValue > -HUGE_VAL || p.maxValue < HUGE_VAL;
         params.push_back(llvm::ConstantStruct::get(
             paramType, {string(p.name), string(p.unitText), llvm::ConstantFP::get(f64, p.unit.scale),
-                        dimension(p.unit.dim), llvm::ConstantFP::get(f64, p.value)}));
+                        dimension(p.unit.dim), llvm::ConstantFP::get(f64, p.value),
+                        b.getInt32(hasRange ? NCL_PARAM_HAS_RANGE : 0),
+                        llvm::ConstantFP::get(f64, p.minValue),
+                        llvm::ConstantFP::get(f64, p.maxValue)}));
+      }
       llvm::Function *init = entryPoint("ncl_" + name + "_init", false, vars.size(), params.size(), error);
       llvm::Function *update = entryPoint("ncl_" + name + "_update", true, vars.size(), params.size(), error);
       if (!init || !update)

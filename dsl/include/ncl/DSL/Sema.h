@@ -11,6 +11,7 @@
 
 #include "ncl/DSL/AST.h"
 
+#include <cmath>
 #include <map>
 
 namespace ncl {
@@ -22,6 +23,8 @@ struct ParameterValue {
   units::Unit unit;     ///< scale of unitText, and the dimension
   double value = 0;     ///< default, internal units
   bool isInput = false;
+  /// Values the runtime accepts for it (e.g. a refractory period is >= 0).
+  double minValue = -HUGE_VAL, maxValue = HUGE_VAL;
 };
 
 struct PopulationModel {
