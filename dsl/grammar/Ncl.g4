@@ -9,6 +9,27 @@ grammar Ncl;
 
 @lexer::members {
   int nestingDepth = 0;
+  /// Deeper parentheses and brackets stop the lexer: the parser recurses
+  /// (and recovers from errors) once per level, and the AST refuses
+  /// expressions nested deeper than this anyway.
+  static constexpr int kMaxNesting = 1000;
+  /// Where the nesting limit was crossed (line 0: it was not).
+  size_t tooDeepLine = 0, tooDeepColumn = 0;
+
+  void enterNesting() {
+    if (++nestingDepth > kMaxNesting && tooDeepLine == 0) {
+      tooDeepLine = tokenStartLine;
+      tooDeepColumn = tokenStartCharPositionInLine;
+    }
+  }
+
+  /// After the limit, the rest of the input is not tokenised: the parser
+  /// sees end of file at once.
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if (tooDeepLine != 0)
+      _input->seek(_input->size());
+    return antlr4::Lexer::nextToken();
+  }
 }
 
 @parser::header {
@@ -54,15 +75,18 @@ networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (declaration (sep
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
 
-expr        : <assoc=right> expr '**' expr                                       # powerExpr
-            | op=('-' | '+') expr                                                # unaryExpr
-            | expr op=('*' | '/') expr                                           # mulExpr
-            | expr op=('+' | '-') expr                                           # addExpr
-            | expr op=('<' | '<=' | '>' | '>=' | '==' | '!=') expr               # compareExpr
-            | NOT expr                                                           # notExpr
-            | expr AND expr                                                      # andExpr
-            | expr OR expr                                                       # orExpr
-            | <assoc=right> expr '?' expr ':' expr                               # conditionalExpr
+// The conditional, the loosest operator, sits outside the left-recursive
+// rule: as an alternative there, its right associativity made every '?'
+// a full-context prediction over the rest of the chain (quadratic time).
+expr        : operation ('?' expr ':' expr)? ;
+operation   : <assoc=right> operation '**' operation                              # powerExpr
+            | op=('-' | '+') operation                                           # unaryExpr
+            | operation op=('*' | '/') operation                                 # mulExpr
+            | operation op=('+' | '-') operation                                 # addExpr
+            | operation op=('<' | '<=' | '>' | '>=' | '==' | '!=') operation     # compareExpr
+            | NOT operation                                                      # notExpr
+            | operation AND operation                                            # andExpr
+            | operation OR operation                                             # orExpr
             | number ({unitAhead(1)}? unit | notUnit=ID)?                        # literalExpr
             | ID '(' (expr (',' expr)*)? ')'                                     # callExpr
             | ID                                                                 # nameExpr
@@ -71,7 +95,9 @@ expr        : <assoc=right> expr '**' expr                                      
 number      : INT | FLOAT ;
 unit        : (one=INT '/')? unitFactor ({unitAhead(2)}? op+=('*' | '/') unitFactor)* ;
 unitFactor  : ID (('**' | '^') '-'? INT)? ;
-sep         : (NL | ';')+ ;
+// A run of line ends and ';' is one token (NL or SEMI), so deciding where
+// a separator ends needs one token of lookahead, not the whole run.
+sep         : NL | SEMI ;
 
 UNLESS      : 'unless' ;
 PER         : 'per' ;
@@ -80,16 +106,24 @@ NOT         : 'not' ;
 AND         : 'and' ;
 OR          : 'or' ;
 PRIME       : '\'' ;
-LPAREN      : '(' { nestingDepth++; } ;
+LPAREN      : '(' { enterNesting(); } ;
 RPAREN      : ')' { if (nestingDepth > 0) nestingDepth--; } ;
-LBRACK      : '[' { nestingDepth++; } ;
+LBRACK      : '[' { enterNesting(); } ;
 RBRACK      : ']' { if (nestingDepth > 0) nestingDepth--; } ;
 INT         : [0-9]+ ;
 STRING      : '"' ~["\r\n]* '"' ;
 FLOAT       : ([0-9]+ '.' [0-9]* | '.' [0-9]+) ([eE] [+-]? [0-9]+)?
             | [0-9]+ [eE] [+-]? [0-9]+ ;
 ID          : [a-zA-Z_\u00B5\u03A9\u03BC] [a-zA-Z_0-9\u00B5\u03A9\u03BC]* ;
-NL          : '\r'? '\n' { if (nestingDepth > 0) skip(); } ;
-COMMENT     : ('#' | '//') ~[\r\n]* -> skip ;
+// Line ends with the blank lines, comments and indentation after them;
+// inside parentheses they are skipped. A run with a ';' is SEMI.
+NL          : LINE_END (LINE_END | BLANK | LINE_COMMENT)*
+              { if (nestingDepth > 0) skip(); else setText("\n"); } ;
+SEMI        : (LINE_END (LINE_END | BLANK | LINE_COMMENT)*)? ';' (';' | LINE_END | BLANK | LINE_COMMENT)*
+              { setText(";"); } ;
+fragment LINE_END     : '\r'? '\n' ;
+fragment BLANK        : [ \t] | '\\' [ \t]* '\r'? '\n' ;
+fragment LINE_COMMENT : ('#' | '//') ~[\r\n]* ;
+COMMENT     : LINE_COMMENT -> skip ;
 CONTINUATION: '\\' [ \t]* '\r'? '\n' -> skip ;
 WS          : [ \t]+ -> skip ;

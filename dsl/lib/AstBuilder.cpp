@@ -12,8 +12,11 @@
 #include "NclParser.h"
 #include "antlr4-runtime.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <pthread.h>
 #include <fstream>
@@ -38,14 +41,26 @@ public:
       std::string text = offending->getText();
       loc.length = text == "\n" || text == "\r\n" ? 1 : static_cast<unsigned>(text.size());
     }
+    if (muted)
+      return;
     diags.error(loc, "syntax error: " + cleanMessage(msg));
     ++count;
   }
   unsigned count = 0;
+  /// Set once the input is known to be refused for another reason (its
+  /// nesting), after which the parser's errors are only consequences.
+  bool muted = false;
 
 private:
-  /// ANTLR prints newlines as real line breaks; name them instead.
+  /// ANTLR prints newlines as real line breaks; name them instead, and the
+  /// separator tokens NL and SEMI by what they stand for.
   static std::string cleanMessage(std::string msg) {
+    auto isWordChar = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    auto wordAt = [&](size_t i, const char *word) {
+      size_t n = std::strlen(word);
+      return msg.compare(i, n, word) == 0 && (i == 0 || !isWordChar(msg[i - 1])) &&
+             (i + n == msg.size() || !isWordChar(msg[i + n]));
+    };
     std::string out;
     for (size_t i = 0; i < msg.size(); ++i) {
       if (msg[i] == '\n')
@@ -56,10 +71,15 @@ private:
         char hex[8];
         std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(msg[i]));
         out += hex;
-      }
-      else if (msg.compare(i, 4, "'\\n'") == 0 || msg.compare(i, 2, "NL") == 0) {
+      } else if (msg.compare(i, 4, "'\\n'") == 0) {
         out += "end of line";
-        i += msg.compare(i, 4, "'\\n'") == 0 ? 3 : 1;
+        i += 3;
+      } else if (wordAt(i, "NL")) {
+        out += "end of line";
+        i += 1;
+      } else if (wordAt(i, "SEMI")) {
+        out += "';'";
+        i += 3;
       } else
         out += msg[i];
     }
@@ -72,6 +92,13 @@ private:
 /// Deeper expressions are rejected: the AST is walked recursively by Sema
 /// and MLIRGen, and no model needs anything near this.
 constexpr unsigned kMaxExpressionDepth = 1000;
+/// A chain `a + b + ...` is a left-leaning tree as deep as it is long: long
+/// flat sums are fine, within what the recursive walks of Sema and MLIRGen
+/// can take on the large stacks that the parser and nclc run on.
+constexpr unsigned kMaxTreeDepth = 200000;
+/// Larger files are refused before they are parsed: the parse tree takes
+/// about a hundred times the text's size.
+constexpr size_t kMaxSourceBytes = size_t(16) << 20;
 
 class Builder {
 public:
@@ -274,21 +301,41 @@ private:
     return text;
   }
 
-  ExprPtr expr(NclParser::ExprContext *ctx) {
-    if (depth >= kMaxExpressionDepth) {
+  /// Builds a sub-expression one nesting level deeper. The left operand of
+  /// a left-associative operator continues its chain (`a + b + c`) and is
+  /// not a level, but still a step deeper in the tree the later walks
+  /// recurse over, which has its own, larger limit.
+  template <typename Context> ExprPtr nested(Context *ctx, bool continuesChain = false) {
+    bool tooManyLevels = !continuesChain && depth >= kMaxExpressionDepth;
+    if (tooManyLevels || treeDepth >= kMaxTreeDepth) {
       if (!tooDeep)
-        diags.error(loc(ctx->getStart()), "expression nested too deeply (more than " +
-                                              std::to_string(kMaxExpressionDepth) + " levels)");
+        diags.error(loc(ctx->getStart()),
+                    tooManyLevels ? "expression nested too deeply (more than " +
+                                        std::to_string(kMaxExpressionDepth) + " levels)"
+                                  : "expression too long (more than " +
+                                        std::to_string(kMaxTreeDepth) + " operands in a row)");
       tooDeep = true;
       return std::make_unique<NumberExpr>(loc(ctx->getStart()), 0.0, "");
     }
-    ++depth;
-    ExprPtr result = exprAt(ctx);
-    --depth;
+    depth += continuesChain ? 0 : 1;
+    ++treeDepth;
+    ExprPtr result = build(ctx);
+    depth -= continuesChain ? 0 : 1;
+    --treeDepth;
     return result;
   }
 
-  ExprPtr exprAt(NclParser::ExprContext *ctx) {
+  ExprPtr expr(NclParser::ExprContext *ctx) { return nested(ctx); }
+
+  ExprPtr build(NclParser::ExprContext *ctx) {
+    if (!ctx->expr().empty())
+      return std::make_unique<ConditionalExpr>(loc(ctx), nested(ctx->operation()),
+                                               nested(ctx->expr(0)), nested(ctx->expr(1)));
+    // Not a level of its own: `a` and `(a)` nest equally deep.
+    return build(ctx->operation());
+  }
+
+  ExprPtr build(NclParser::OperationContext *ctx) {
     if (auto *c = dynamic_cast<NclParser::LiteralExprContext *>(ctx)) {
       double value = 0;
       try {
@@ -306,14 +353,11 @@ private:
     if (auto *c = dynamic_cast<NclParser::NameExprContext *>(ctx))
       return std::make_unique<NameExpr>(loc(c->ID()->getSymbol()), c->ID()->getText());
     if (auto *c = dynamic_cast<NclParser::ParenExprContext *>(ctx))
-      return expr(c->expr());
+      return nested(c->expr());
     if (auto *c = dynamic_cast<NclParser::UnaryExprContext *>(ctx))
-      return std::make_unique<UnaryExpr>(loc(ctx), c->op->getText(), expr(c->expr()));
+      return std::make_unique<UnaryExpr>(loc(ctx), c->op->getText(), nested(c->operation()));
     if (auto *c = dynamic_cast<NclParser::NotExprContext *>(ctx))
-      return std::make_unique<UnaryExpr>(loc(ctx), "not", expr(c->expr()));
-    if (auto *c = dynamic_cast<NclParser::ConditionalExprContext *>(ctx))
-      return std::make_unique<ConditionalExpr>(loc(ctx), expr(c->expr(0)), expr(c->expr(1)),
-                                               expr(c->expr(2)));
+      return std::make_unique<UnaryExpr>(loc(ctx), "not", nested(c->operation()));
     if (auto *c = dynamic_cast<NclParser::CallExprContext *>(ctx)) {
       std::vector<ExprPtr> args;
       for (auto *a : c->expr())
@@ -321,31 +365,38 @@ private:
       return std::make_unique<CallExpr>(loc(c->ID()->getSymbol()), c->ID()->getText(),
                                         std::move(args));
     }
-    auto binary = [&](auto *c, antlr4::Token *opTok, const std::string &op) {
-      SourceLoc l = loc(ctx);
-      return std::make_unique<BinaryExpr>(l, op, expr(c->expr(0)), expr(c->expr(1)));
-      (void)opTok;
+    // '**' is right-associative: its chain runs down the right operand.
+    auto binary = [&](auto *c, const std::string &op, bool rightAssociative = false) {
+      ExprPtr lhs = nested(c->operation(0), /*continuesChain=*/!rightAssociative);
+      ExprPtr rhs = nested(c->operation(1), /*continuesChain=*/rightAssociative);
+      return std::make_unique<BinaryExpr>(loc(ctx), op, std::move(lhs), std::move(rhs));
     };
     if (auto *c = dynamic_cast<NclParser::PowerExprContext *>(ctx))
-      return binary(c, nullptr, "**");
+      return binary(c, "**", /*rightAssociative=*/true);
     if (auto *c = dynamic_cast<NclParser::MulExprContext *>(ctx))
-      return binary(c, c->op, c->op->getText());
+      return binary(c, c->op->getText());
     if (auto *c = dynamic_cast<NclParser::AddExprContext *>(ctx))
-      return binary(c, c->op, c->op->getText());
+      return binary(c, c->op->getText());
     if (auto *c = dynamic_cast<NclParser::CompareExprContext *>(ctx))
-      return binary(c, c->op, c->op->getText());
+      return binary(c, c->op->getText());
     if (auto *c = dynamic_cast<NclParser::AndExprContext *>(ctx))
-      return binary(c, nullptr, "and");
+      return binary(c, "and");
     if (auto *c = dynamic_cast<NclParser::OrExprContext *>(ctx))
-      return binary(c, nullptr, "or");
+      return binary(c, "or");
     // Only reachable after a syntax error, in which case the tree is dropped.
     return std::make_unique<NumberExpr>(loc(ctx), 0.0, "");
   }
 
   std::shared_ptr<const std::string> file;
   DiagnosticEngine &diags;
-  unsigned depth = 0;
+  unsigned depth = 0;       ///< nesting levels around the expression being built
+  unsigned treeDepth = 0;   ///< AST nodes above it, chains included
 };
+
+std::string tooLargeMessage(const std::string &path) {
+  return "'" + path + "' is larger than " + std::to_string(kMaxSourceBytes >> 20) +
+         " MiB, the limit for a .ncl file";
+}
 
 /// Offset of the first byte that is not valid UTF-8, or npos.
 size_t invalidUtf8(const std::string &text) {
@@ -363,24 +414,6 @@ size_t invalidUtf8(const std::string &text) {
   return std::string::npos;
 }
 
-/// Runs `fn` on a thread with a large stack: ANTLR's recursive-descent
-/// parser recurses once per nesting level of the input.
-void withLargeStack(const std::function<void()> &fn) {
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, size_t(512) << 20);
-  pthread_t thread;
-  auto trampoline = [](void *arg) -> void * {
-    (*static_cast<const std::function<void()> *>(arg))();
-    return nullptr;
-  };
-  if (pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()> *>(&fn)) == 0)
-    pthread_join(thread, nullptr);
-  else
-    fn(); // no thread: parse on this stack
-  pthread_attr_destroy(&attr);
-}
-
 } // namespace
 
 namespace {
@@ -391,7 +424,7 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
 std::unique_ptr<Module> ncl::parseSource(const std::string &fileName, const std::string &text,
                                          DiagnosticEngine &diags) noexcept {
   std::unique_ptr<Module> result;
-  withLargeStack([&] { result = parseOnThisStack(fileName, text, diags); });
+  runOnLargeStack([&] { result = parseOnThisStack(fileName, text, diags); });
   return result;
 }
 
@@ -408,16 +441,44 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
       diags.error(SourceLoc{file, line, column, 1}, "the file is not valid UTF-8 here");
       return nullptr;
     }
+    if (text.size() > kMaxSourceBytes) {
+      diags.error(tooLargeMessage(fileName));
+      return nullptr;
+    }
     antlr4::ANTLRInputStream input(text);
     nclgrammar::NclLexer lexer(&input);
     ErrorListener listener(diags, file);
     lexer.removeErrorListeners();
     lexer.addErrorListener(&listener);
     antlr4::CommonTokenStream tokens(&lexer);
+    tokens.fill();
+    if (lexer.tooDeepLine != 0) {
+      diags.error(SourceLoc{file, static_cast<unsigned>(lexer.tooDeepLine),
+                            static_cast<unsigned>(lexer.tooDeepColumn) + 1, 1},
+                  "parentheses nested too deeply (more than " +
+                      std::to_string(nclgrammar::NclLexer::kMaxNesting) + " levels)");
+      return nullptr;
+    }
     NclParser parser(&tokens);
+    // Two stages: the fast SLL prediction, which is exact for this grammar
+    // on nearly every input, and bails out at the first error; only then
+    // full LL with error recovery, to report the errors.
     parser.removeErrorListeners();
-    parser.addErrorListener(&listener);
-    NclParser::FileContext *tree = parser.file();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    NclParser::FileContext *tree = nullptr;
+    try {
+      tree = parser.file();
+    } catch (const antlr4::ParseCancellationException &) {
+      tokens.seek(0);
+      parser.reset();
+      parser.addErrorListener(&listener);
+      parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+      parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+          antlr4::atn::PredictionMode::LL);
+      tree = parser.file();
+    }
     if (listener.count)
       return nullptr;
     Builder builder(file, diags);
@@ -433,16 +494,49 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
 
 } // namespace
 
+void ncl::runOnLargeStack(const std::function<void()> &fn) noexcept {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kLargeStackBytes);
+  pthread_t thread;
+  auto trampoline = [](void *arg) -> void * {
+    (*static_cast<const std::function<void()> *>(arg))();
+    return nullptr;
+  };
+  if (pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()> *>(&fn)) == 0)
+    pthread_join(thread, nullptr);
+  else
+    fn(); // no thread: run on this stack
+  pthread_attr_destroy(&attr);
+}
+
 std::unique_ptr<Module> ncl::parseFile(const std::string &path, DiagnosticEngine &diags) noexcept {
   try {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      diags.error("'" + path + "' is a directory, not a .ncl file");
+      return nullptr;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       diags.error("cannot open input file '" + path + "'");
       return nullptr;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parseSource(path, buffer.str(), diags);
+    // Read at most one byte over the limit: /dev/zero or a pipe that never
+    // ends must not be read forever.
+    std::string text;
+    char chunk[1 << 16];
+    while (text.size() <= kMaxSourceBytes && in.read(chunk, sizeof chunk).gcount() > 0)
+      text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (in.bad()) {
+      diags.error("cannot read input file '" + path + "'");
+      return nullptr;
+    }
+    if (text.size() > kMaxSourceBytes) {
+      diags.error(tooLargeMessage(path));
+      return nullptr;
+    }
+    return parseSource(path, text, diags);
   } catch (...) {
     diags.error("cannot read input file '" + path + "'");
     return nullptr;

@@ -9,6 +9,7 @@
 
 #include "ncl/DSL/AST.h"
 
+#include <functional>
 #include <vector>
 
 namespace ncl {
@@ -17,6 +18,14 @@ namespace ncl {
 /// syntax errors, all of which have been reported to `diags`.
 std::unique_ptr<ast::Module> parseSource(const std::string &fileName, const std::string &text,
                                          DiagnosticEngine &diags) noexcept;
+
+/// Runs `fn` on a thread with a stack (1 GiB, reserved, touched only as
+/// needed) deep enough for the recursive walks of the deepest expression
+/// the parser accepts: ANTLR recurses once per nesting level, and Sema and
+/// MLIRGen once per AST level, which for a flat sum is its length.
+/// parseSource uses it itself; drivers run Sema and MLIRGen in it.
+void runOnLargeStack(const std::function<void()> &fn) noexcept;
+constexpr size_t kLargeStackBytes = size_t(1) << 30;
 
 /// Reads and parses a file; a missing file is reported as an error.
 std::unique_ptr<ast::Module> parseFile(const std::string &path, DiagnosticEngine &diags) noexcept;
