@@ -24,6 +24,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <csignal>
 #include <iostream>
 
 namespace cl = llvm::cl;
@@ -63,9 +64,8 @@ static std::vector<std::string> libraryDirs(const char *argv0) {
   return dirs;
 }
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "nclc: the NCL compiler\n");
+/// Everything after option parsing; returns the exit status.
+static int compile(const char *argv0) {
   // lld resets cl::opt values when it runs: copy them first.
   const std::string input = inputFile, network = networkName, prec = precision;
   std::string output = outputFile;
@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   const bool check = checkOnly;
   ncl::ImportOptions importOptions;
   importOptions.includeDirs.assign(includeDirs.begin(), includeDirs.end());
-  importOptions.libraryDirs = libraryDirs(argv[0]);
+  importOptions.libraryDirs = libraryDirs(argv0);
 
   if (prec != "f32" && prec != "f64") {
     llvm::errs() << "nclc: error: --precision must be f32 or f64, not '" << prec << "'\n";
@@ -84,6 +84,12 @@ int main(int argc, char **argv) {
     if (stem.empty())
       stem = input;
     output = (stem.ends_with(".ncl") ? stem.drop_back(4) : stem).str() + ".so";
+  }
+
+  // Writing the library over the source would lose the model.
+  if (!output.empty() && llvm::sys::fs::exists(output) && llvm::sys::fs::equivalent(input, output)) {
+    llvm::errs() << "nclc: error: the output '" << output << "' is the input file; choose another -o\n";
+    return 2;
   }
 
   ncl::DiagnosticEngine diags(std::cerr);
@@ -154,4 +160,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  // A file-size limit (ulimit -f) must fail a write with EFBIG, reported
+  // like a full disk, rather than kill nclc.
+  std::signal(SIGXFSZ, SIG_IGN);
+  cl::ParseCommandLineOptions(argc, argv, "nclc: the NCL compiler\n");
+  // Sema and MLIRGen recurse once per level of the deepest expression.
+  int status = 1;
+  ncl::runOnLargeStack([&] { status = compile(argv[0]); });
+  return status;
 }
