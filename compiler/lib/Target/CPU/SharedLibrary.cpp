@@ -3,7 +3,8 @@
 // Three steps: (1) translate the module and wrap each lowered kernel in a
 // `void(ncl_kernel_args *)` entry point, expanding memref descriptors from
 // the argument struct; (2) add the `ncl_model` descriptor as constant data;
-// (3) optimise at O3 for the host CPU, emit an object and link it with lld.
+// (3) optimise at O3 for the host CPU, emit an object and link it with lld,
+// in memory, then write the library with checked writes.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CPUTarget.h"
@@ -25,6 +26,14 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <cctype>
+#include <cerrno>
+#include <fcntl.h>
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
 
 LLD_HAS_DRIVER(elf)
 
@@ -222,6 +231,196 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
+//===----------------------------------------------------------------------===//
+// Linking without temporary files
+//===----------------------------------------------------------------------===//
+//
+// lld writes its output through a shared mmap of a sparse file: on a full
+// file system the first store to an unbacked page raises SIGBUS, and the
+// object it reads would be one more temporary to leave behind. So lld reads
+// the object from a pipe and writes the library into another (for an output
+// that is not a regular file lld buffers in memory and writes with
+// write(2)); nclc then writes the bytes itself, checking every write, to a
+// temporary in the output's directory that is renamed over the output.
+
+/// Error text in NCL's style: "no space left on device".
+std::string describe(std::error_code ec) {
+  std::string text = ec.message();
+  if (!text.empty())
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+std::error_code lastError() { return std::error_code(errno, std::generic_category()); }
+
+/// write(2) until done; false with `ec` set on the first failure.
+bool writeAll(int fd, llvm::StringRef bytes, std::error_code &ec) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ec = n < 0 ? lastError() : std::make_error_code(std::errc::no_space_on_device);
+      return false;
+    }
+    bytes = bytes.drop_front(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+/// A pipe that a thread feeds with bytes or drains into a string while lld
+/// opens the other end as /proc/self/fd/N (an input lld reads to its end,
+/// an output it buffers in memory and writes with write(2)).
+class LinkerPipe {
+public:
+  enum Direction { ToLinker, FromLinker };
+
+  LinkerPipe(Direction direction, llvm::StringRef input = {}) : direction(direction) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      ec = lastError();
+      fds[0] = fds[1] = -1;
+      return;
+    }
+    if (direction == ToLinker)
+      thread = std::thread([this, input] { feed(input); });
+    else
+      thread = std::thread([this] { drain(); });
+  }
+  /// Closes lld's end, so that the thread sees end of file (or a broken
+  /// pipe, if lld stopped before reading), and waits for it.
+  ~LinkerPipe() { finish(); }
+
+  void finish() {
+    int &linkerEnd = fds[direction == ToLinker ? 0 : 1];
+    if (linkerEnd >= 0) {
+      ::close(linkerEnd);
+      linkerEnd = -1;
+    }
+    if (thread.joinable())
+      thread.join();
+    int &ownEnd = fds[direction == ToLinker ? 1 : 0];
+    if (ownEnd >= 0) {
+      ::close(ownEnd);
+      ownEnd = -1;
+    }
+  }
+
+  bool ok() const { return !ec; }
+  std::error_code error() const { return ec; }
+  std::string path() const {
+    return "/proc/self/fd/" + std::to_string(fds[direction == ToLinker ? 0 : 1]);
+  }
+  /// What lld wrote, once finish() returned.
+  std::string &output() { return received; }
+
+private:
+  void feed(llvm::StringRef bytes) {
+    // A write to a pipe whose reader is gone raises SIGPIPE in this thread:
+    // blocked, it becomes the error EPIPE (lld stopped before reading).
+    sigset_t pipeSignal;
+    sigemptyset(&pipeSignal);
+    sigaddset(&pipeSignal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipeSignal, nullptr);
+    std::error_code ignored;
+    writeAll(fds[1], bytes, ignored);
+    ::close(fds[1]);
+    fds[1] = -1;
+  }
+
+  void drain() {
+    char chunk[1 << 16];
+    for (;;) {
+      ssize_t n = ::read(fds[0], chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      received.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  Direction direction;
+  int fds[2] = {-1, -1};
+  std::error_code ec;
+  std::thread thread;
+  std::string received;
+};
+
+/// Links `object` into a shared library returned in `library`.
+bool linkInMemory(llvm::StringRef object, std::string &library, std::string &error) {
+  LinkerPipe input(LinkerPipe::ToLinker, object), output(LinkerPipe::FromLinker);
+  if (!input.ok() || !output.ok()) {
+    error = "linking failed: " + describe(input.ok() ? output.error() : input.error());
+    return false;
+  }
+  std::string inputPath = input.path(), outputPath = output.path();
+  std::string linkOut, linkErr;
+  llvm::raw_string_ostream linkOutStream(linkOut), linkErrStream(linkErr);
+  std::vector<const char *> argv = {"ld.lld", "-shared", "--no-undefined", "-o", outputPath.c_str(),
+                                    inputPath.c_str(), "-L/usr/lib/x86_64-linux-gnu",
+                                    "-L/lib/x86_64-linux-gnu", "-lm", "-lc"};
+  lld::Result result = lld::lldMain(argv, linkOutStream, linkErrStream, {{lld::Gnu, &lld::elf::link}});
+  input.finish();
+  output.finish();
+  if (result.retCode != 0) {
+    error = "linking failed: " + linkErr;
+    return false;
+  }
+  library = std::move(output.output());
+  if (library.empty()) {
+    error = "linking failed: the linker wrote no library";
+    return false;
+  }
+  return true;
+}
+
+/// Writes `bytes` to `path`. A regular file (or a new one) is written to a
+/// temporary beside it and renamed over it, so a failed write leaves any
+/// earlier library intact and no temporary behind; a device or pipe
+/// (-o /dev/null) is written directly.
+bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &error) {
+  auto fail = [&](std::error_code ec) {
+    error = "linking failed: " + describe(ec) + " (writing '" + path + "')";
+    return false;
+  };
+  llvm::sys::fs::file_status status;
+  std::error_code statError = llvm::sys::fs::status(path, status);
+  if (!statError && llvm::sys::fs::is_directory(status))
+    return fail(std::make_error_code(std::errc::is_a_directory));
+  if (!statError && !llvm::sys::fs::is_regular_file(status)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return fail(lastError());
+    std::error_code ec;
+    bool written = writeAll(fd, bytes, ec);
+    if (::close(fd) != 0 && written) {
+      ec = lastError();
+      written = false;
+    }
+    return written || fail(ec);
+  }
+  llvm::SmallString<256> model(llvm::sys::path::parent_path(path));
+  llvm::sys::path::append(model, "." + llvm::sys::path::filename(path).str() + ".tmp%%%%%%");
+  int fd;
+  llvm::SmallString<256> temporary;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temporary, llvm::sys::fs::OF_None,
+                                                           0755))
+    return fail(ec);
+  std::error_code ec;
+  bool written = writeAll(fd, bytes, ec);
+  if (::close(fd) != 0 && written) {
+    ec = lastError();
+    written = false;
+  }
+  if (written)
+    ec = llvm::sys::fs::rename(temporary, path);
+  if (!written || ec) {
+    llvm::sys::fs::remove(temporary);
+    return fail(ec);
+  }
+  return true;
+}
+
 } // namespace
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
@@ -253,15 +452,9 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
     return true;
   }
 
-  // Object next to the library, removed after linking.
-  llvm::SmallString<128> object;
-  int fd;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("ncl", "o", fd, object)) {
-    error = "cannot create a temporary file: " + ec.message();
-    return false;
-  }
+  llvm::SmallVector<char, 0> object;
   {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    llvm::raw_svector_ostream os(object);
     llvm::legacy::PassManager pm;
     if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
       error = "internal error: the target cannot emit object files";
@@ -269,16 +462,8 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
     }
     pm.run(*m);
   }
-  std::string linkOut, linkErr;
-  llvm::raw_string_ostream linkOutStream(linkOut), linkErrStream(linkErr);
-  std::vector<const char *> argv = {"ld.lld", "-shared", "--no-undefined", "-o", path.c_str(),
-                                    object.c_str(), "-L/usr/lib/x86_64-linux-gnu",
-                                    "-L/lib/x86_64-linux-gnu", "-lm", "-lc"};
-  lld::Result result = lld::lldMain(argv, linkOutStream, linkErrStream, {{lld::Gnu, &lld::elf::link}});
-  llvm::sys::fs::remove(object);
-  if (result.retCode != 0) {
-    error = "linking '" + path + "' failed: " + linkErr;
+  std::string library;
+  if (!linkInMemory(llvm::StringRef(object.data(), object.size()), library, error))
     return false;
-  }
-  return true;
+  return writeOutput(path, library, error);
 }
