@@ -33,6 +33,12 @@ public:
     bool ok = true;
     for (const ast::Import &imp : module->imports) {
       std::optional<std::string> found = resolve(imp.path, fs::path(path).parent_path(), key);
+      if ((found && canonical(*found) == key) ||
+          (!found && importsItself(imp.path, fs::path(path).parent_path(), key))) {
+        diags.error(imp.loc, "'" + path + "' imports itself");
+        ok = false;
+        continue;
+      }
       if (!found) {
         std::string searched = fs::path(path).parent_path().string();
         if (searched.empty())
@@ -93,6 +99,13 @@ private:
         return candidate.lexically_normal().string();
     }
     return std::nullopt;
+  }
+
+  /// Whether `name`, found nowhere else, names the importing file itself.
+  bool importsItself(const std::string &name, const fs::path &from, const std::string &importer) {
+    fs::path candidate = fs::path(name).is_absolute() ? fs::path(name) : from / name;
+    std::error_code ec;
+    return fs::is_regular_file(candidate, ec) && canonical(candidate.string()) == importer;
   }
 
   static std::string canonical(const std::string &path) {
