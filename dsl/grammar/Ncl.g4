@@ -37,6 +37,35 @@ grammar Ncl;
 }
 
 @parser::members {
+  /// The parser recurses once per nesting level (parentheses, unary
+  /// operators, '**' and '?:' chains). Past this much stack it stops:
+  /// such input is far beyond the 1000 levels the AST accepts anyway.
+  static constexpr size_t kMaxStackBytes = size_t(64) << 20;
+  /// The frame address where parsing started; set before calling file().
+  uintptr_t stackBase = 0;
+  /// Thrown (not a RecognitionException, so no rule catches it) when the
+  /// parser's recursion passes kMaxStackBytes.
+  struct NestingTooDeep {
+    size_t line, column;
+  };
+
+  void enterRule(antlr4::ParserRuleContext *ctx, size_t state, size_t ruleIndex) override {
+    checkStack();
+    antlr4::Parser::enterRule(ctx, state, ruleIndex);
+  }
+  void enterRecursionRule(antlr4::ParserRuleContext *ctx, size_t state, size_t ruleIndex,
+                          int precedence) override {
+    checkStack();
+    antlr4::Parser::enterRecursionRule(ctx, state, ruleIndex, precedence);
+  }
+  void checkStack() {
+    uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    if (stackBase > here && stackBase - here > kMaxStackBytes) {
+      antlr4::Token *at = getCurrentToken();
+      throw NestingTooDeep{at->getLine(), at->getCharPositionInLine()};
+    }
+  }
+
   /// A unit after a number extends only over names that are units, so
   /// `10 Mohm * I` is (10 Mohm) * I while `2 mV/ms` is one quantity.
   bool unitAhead(size_t k) {

@@ -96,9 +96,10 @@ constexpr unsigned kMaxExpressionDepth = 1000;
 /// flat sums are fine, within what the recursive walks of Sema and MLIRGen
 /// can take on the large stacks that the parser and nclc run on.
 constexpr unsigned kMaxTreeDepth = 200000;
-/// Larger files are refused before they are parsed: the parse tree takes
-/// about a hundred times the text's size.
-constexpr size_t kMaxSourceBytes = size_t(16) << 20;
+/// Larger files are refused before they are parsed: tokens, parse tree and
+/// AST take about 200 times the text's size (4 MiB of neurons: 0.8 GB and
+/// 4 s), and a model this large would be some 40 000 neuron definitions.
+constexpr size_t kMaxSourceBytes = size_t(4) << 20;
 
 class Builder {
 public:
@@ -365,14 +366,15 @@ private:
       return std::make_unique<CallExpr>(loc(c->ID()->getSymbol()), c->ID()->getText(),
                                         std::move(args));
     }
-    // '**' is right-associative: its chain runs down the right operand.
-    auto binary = [&](auto *c, const std::string &op, bool rightAssociative = false) {
-      ExprPtr lhs = nested(c->operation(0), /*continuesChain=*/!rightAssociative);
-      ExprPtr rhs = nested(c->operation(1), /*continuesChain=*/rightAssociative);
+    // The right-associative '**' nests: a ** b ** c is a ** (b ** c), and
+    // the parser recurses once per '**'.
+    auto binary = [&](auto *c, const std::string &op, bool leftAssociative = true) {
+      ExprPtr lhs = nested(c->operation(0), /*continuesChain=*/leftAssociative);
+      ExprPtr rhs = nested(c->operation(1));
       return std::make_unique<BinaryExpr>(loc(ctx), op, std::move(lhs), std::move(rhs));
     };
     if (auto *c = dynamic_cast<NclParser::PowerExprContext *>(ctx))
-      return binary(c, "**", /*rightAssociative=*/true);
+      return binary(c, "**", /*leftAssociative=*/false);
     if (auto *c = dynamic_cast<NclParser::MulExprContext *>(ctx))
       return binary(c, c->op->getText());
     if (auto *c = dynamic_cast<NclParser::AddExprContext *>(ctx))
@@ -467,9 +469,16 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
     parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
         antlr4::atn::PredictionMode::SLL);
     parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    parser.stackBase = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     NclParser::FileContext *tree = nullptr;
     try {
       tree = parser.file();
+    } catch (const NclParser::NestingTooDeep &deep) {
+      diags.error(SourceLoc{file, static_cast<unsigned>(deep.line),
+                            static_cast<unsigned>(deep.column) + 1, 1},
+                  "expression nested too deeply (more than " +
+                      std::to_string(kMaxExpressionDepth) + " levels)");
+      return nullptr;
     } catch (const antlr4::ParseCancellationException &) {
       tokens.seek(0);
       parser.reset();
@@ -477,7 +486,17 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
       parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
       parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
           antlr4::atn::PredictionMode::LL);
-      tree = parser.file();
+      try {
+        tree = parser.file();
+      } catch (const NclParser::NestingTooDeep &deep) {
+        // Only reachable if SLL failed earlier in the file than this.
+        listener.muted = true;
+        diags.error(SourceLoc{file, static_cast<unsigned>(deep.line),
+                              static_cast<unsigned>(deep.column) + 1, 1},
+                    "expression nested too deeply (more than " +
+                        std::to_string(kMaxExpressionDepth) + " levels)");
+        return nullptr;
+      }
     }
     if (listener.count)
       return nullptr;
