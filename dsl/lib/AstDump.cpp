@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/DSL/AST.h"
 
+#include <algorithm>
+
 #include <ostream>
 
 using namespace ncl;
@@ -166,7 +168,15 @@ public:
   }
 
 private:
-  void indent(int depth) { os << std::string(2 * depth, ' '); }
+  /// Two spaces a level, up to kMaxIndent levels; deeper lines (a long
+  /// flat sum is a tree as deep as it is long) say their level instead, so
+  /// the dump stays linear in the size of the tree.
+  void indent(int depth) {
+    constexpr int kMaxIndent = 64;
+    os << std::string(2 * std::min(depth, kMaxIndent), ' ');
+    if (depth > kMaxIndent)
+      os << '[' << depth << "] ";
+  }
   static std::string at(const SourceLoc &l) { return "@" + l.str(); }
   std::ostream &os;
 };
