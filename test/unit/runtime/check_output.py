@@ -63,7 +63,7 @@ def main():
     keys = {"model", "source", "abi_version", "precision", "dt", "steps",
             "duration", "seed", "threads", "populations", "timings"}
     assert set(meta) == keys, sorted(meta)
-    assert meta["model"] == "Fake" and meta["abi_version"] == 1
+    assert meta["model"] == "Fake" and meta["abi_version"] == 2
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
     assert meta["threads"] == 3
