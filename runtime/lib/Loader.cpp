@@ -73,6 +73,8 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
     for (int32_t q = 0; q < pi.num_params; ++q)
       if (!pi.params[q].name)
         throw malformed(path, where + " has an unnamed parameter");
+    if (!(pi.max_dt > 0)) // +inf where any dt will do
+      throw malformed(path, where + " has an invalid largest dt");
     if (!pi.update)
       throw malformed(path, where + " has no update kernel");
   }
@@ -149,6 +151,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   m->path = path;
   m->desc = desc;
   m->seed = desc->default_seed;
+  m->dt = desc->dt;
   m->pops.resize(static_cast<size_t>(desc->num_populations));
   for (int32_t p = 0; p < desc->num_populations; ++p) {
     Population &pop = m->pops[static_cast<size_t>(p)];

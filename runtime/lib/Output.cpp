@@ -128,14 +128,14 @@ std::string jsonNumber(double x) {
 
 std::string runJson(const ncl_model &m) {
   const ncl_model_descriptor &d = *m.desc;
-  const double duration = static_cast<double>(m.step) * d.dt;
+  const double duration = static_cast<double>(m.step) * m.dt;
   std::string j = "{\n";
   j += "  \"model\": " + jsonString(d.model_name ? d.model_name : "") + ",\n";
   j += "  \"source\": " + jsonString(d.source_file ? d.source_file : "") +
        ",\n";
   j += "  \"abi_version\": " + std::to_string(d.abi_version) + ",\n";
   j += "  \"precision\": " + std::to_string(d.real_bits) + ",\n";
-  j += "  \"dt\": " + jsonNumber(d.dt) + ",\n";
+  j += "  \"dt\": " + jsonNumber(m.dt) + ",\n";
   j += "  \"steps\": " + std::to_string(m.step) + ",\n";
   j += "  \"duration\": " + jsonNumber(duration) + ",\n";
   j += "  \"seed\": " + std::to_string(m.seed) + ",\n";
@@ -180,7 +180,7 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
     throw Error(NCL_ERROR_IO, "cannot create output directory '" + dir +
                                   "': " +
                                   (ec ? ec.message() : "not a directory"));
-  const double dt = m.desc->dt;
+  const double dt = m.dt;
   for (const Population &pop : m.pops) {
     if (!pop.info->record_spikes)
       continue;

@@ -66,6 +66,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
   a.begin = ts.begin[p];
   a.end = ts.end[p];
   a.seed = m.seed;
+  a.dt = m.dt;
   a.size = pop.size;
   a.spike_step = ts.spikeStep.data();
   a.spike_index = ts.spikeIndex.data();
@@ -377,7 +378,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
   } addTime{m, t0};
 
   const int64_t chunk = m.chunkSteps > 0 ? m.chunkSteps : autoChunkSteps(m);
-  const double dt = m.desc->dt;
+  const double dt = m.dt;
   for (int64_t left = steps; left > 0;) {
     const int64_t s0 = m.step, s1 = s0 + std::min(chunk, left);
     for (ThreadState &ts : m.threadStates) {

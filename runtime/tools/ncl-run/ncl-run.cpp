@@ -1,6 +1,6 @@
 //===- ncl-run.cpp - Run a compiled NCL model from the command line -------===//
 //
-// ncl-run model.so [--time 1s] [--seed S] [--set POP.PARAM=VALUE]...
+// ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--threads N] [--out DIR] [--quiet]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
@@ -31,6 +31,8 @@ const char *kUsage =
     "options:\n"
     "  --time T             simulated time with a unit, e.g. 500ms, 1s, '0.2 s'\n"
     "                       (default: the model's `simulate` duration)\n"
+    "  --dt T               time step with a unit, e.g. 0.05ms (default: the\n"
+    "                       network's); explicit schemes accept only smaller\n"
     "  --seed S             random seed, an integer (default: the model's)\n"
     "  --set POP.PARAM=V    set a parameter, with its unit: --set E.I=2.5nA\n"
     "  --size POP=N         change a population's size\n"
@@ -47,7 +49,7 @@ struct UsageError {
 
 struct Options {
   std::string model;
-  std::string time;
+  std::string time, dt;
   bool haveSeed = false;
   uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> sets, sizes;
@@ -116,6 +118,8 @@ Options parseArgs(int argc, char **argv) {
     }
     if (flag == "--time") {
       o.time = value;
+    } else if (flag == "--dt") {
+      o.dt = value;
     } else if (flag == "--seed") {
       errno = 0;
       char *end = nullptr;
@@ -146,21 +150,23 @@ Options parseArgs(int argc, char **argv) {
   return o;
 }
 
-/// Seconds from a --time value; it must carry a time unit.
-double parseTime(const std::string &text) {
+/// Seconds from a --time or --dt value; it must carry a time unit.
+double parseTime(const std::string &flag, const std::string &text) {
   std::string err;
   auto q = ncl::units::parseQuantity(text, &err);
   if (!q)
-    throw UsageError{"cannot read --time '" + text + "'" +
+    throw UsageError{"cannot read " + flag + " '" + text + "'" +
                      (err.empty() ? "" : ": " + err)};
   if (q->second.isDimensionless())
-    throw UsageError{"--time needs a unit, e.g. '" + text + "s' or '" + text +
+    throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text +
                      "ms'"};
   if (q->second != ncl::units::Dimension::time())
-    throw UsageError{"--time expects a time such as 500ms or 1s, but '" +
+    throw UsageError{flag + " expects a time such as 500ms or 1s, but '" +
                      text + "' is in " + q->second.str()};
+  if (flag == "--dt" && !(q->first > 0))
+    throw UsageError{"--dt must be positive"};
   if (!(q->first >= 0))
-    throw UsageError{"--time must not be negative"};
+    throw UsageError{flag + " must not be negative"};
   return q->first;
 }
 
@@ -219,17 +225,21 @@ void printSummary(const ncl::Model &model, const Options &o) {
 
 int main(int argc, char **argv) {
   Options o;
-  double duration = 0;
+  double duration = 0, dt = 0;
   try {
     o = parseArgs(argc, argv);
     if (!o.time.empty())
-      duration = parseTime(o.time);
+      duration = parseTime("--time", o.time);
+    if (!o.dt.empty())
+      dt = parseTime("--dt", o.dt);
   } catch (const UsageError &e) {
     fail(e.message, 2);
   }
 
   try {
     ncl::Model model(o.model);
+    if (dt > 0)
+      model.setDt(dt);
     for (const auto &[pop, n] : o.sizes) {
       long long v;
       if (!parseInt(n, 1, INT64_MAX, v))
