@@ -2,7 +2,7 @@
 # The ctest fuzz/frontend: replay every reproducer in test/fuzz/regressions/,
 # then fuzz the front end for a bounded time from a fresh corpus seeded with
 # the repository's .ncl files. Fails on any crash, leak, sanitizer report,
-# timeout (10 s on one input) or RSS over 2 GB.
+# timeout (10 s on one input; 30 s on a reproducer) or RSS over 2 GB.
 #
 #   run_fuzz.sh FUZZER SOURCE_DIR WORK_DIR [SECONDS]
 set -euo pipefail
@@ -26,7 +26,10 @@ cd "$work"
 mapfile -t regressions < <(find "$here/regressions" -maxdepth 1 -type f ! -name 'README*' | sort)
 if [ ${#regressions[@]} -gt 0 ]; then
   echo "== replaying ${#regressions[@]} reproducer(s) from test/fuzz/regressions/"
-  "$fuzzer" "${opts[@]}" -artifact_prefix="$work/artifacts/" "${regressions[@]}" \
+  # Reproducers are far larger than what the fuzzer generates (a 20 000-term
+  # sum takes ~6 s under ASan on a loaded machine): 30 s each. Their speed
+  # without sanitizers is bounded by fuzz/parse-time.
+  "$fuzzer" "${opts[@]}" -timeout=30 -artifact_prefix="$work/artifacts/" "${regressions[@]}" \
     >"$work/replay.log" 2>&1 || { report "$work/replay.log"; exit 1; }
   echo "   all ran cleanly"
 fi
