@@ -3,7 +3,8 @@
 
 Compiles random_draws.ncl, loads it through libnclrt with ctypes, and checks
 every neuron's draws bit for bit against philox_reference.py: initial values
-(step 2^64 - 1) and the outputs written in the last step, for float64 and
+(step 2^64 - 1), the outputs written and the event that happened in the last
+step, for float64 and
 float32, on 1 and 3 threads (which must agree exactly).
 Usage: random_draws.py NCLC LIBNCLRT MODEL WORKDIR
 """
@@ -30,7 +31,7 @@ def simulate(lib, threads):
     m = rt.open(lib, SEED, threads)
     initial = {v: rt.state(m, "P", v, N) for v in ("u", "z", "du", "dz", "twice")}
     rt.run_steps(m, STEPS)
-    final = {v: rt.state(m, "P", v, N) for v in ("du", "dz", "twice")}
+    final = {v: rt.state(m, "P", v, N) for v in ("du", "dz", "twice", "kicked")}
     rt.close(m)
     return initial, final
 
@@ -62,6 +63,8 @@ for precision, bits in (("f64", 64), ("f32", 32)):
             ncl_uniform(SEED, STEPS - 1, entities, 3, bits))
     compare(precision + " dz = randn() in the last step", final["dz"],
             ncl_normal(SEED, STEPS - 1, entities, 4, bits))
+    compare(precision + " kicked = rand() in an event in the last step", final["kicked"],
+            ncl_uniform(SEED, STEPS - 1, entities, 5, bits))
     if np.any(final["twice"] != 0):
         failures.append(precision + ": a named expression drew twice in one step")
     for v in initial:

@@ -72,6 +72,12 @@ private:
       visit(*o.rhs);
     for (auto &a : n.reset)
       visit(*a.value);
+    // Events draw too (found by the fuzzer: rand() in an event had no stream).
+    for (auto &ev : n.events) {
+      visit(*ev.condition);
+      for (auto &a : ev.assignments)
+        visit(*a.value);
+    }
     for (const ExprPtr *e : {&n.spikeCondition, &n.refractory})
       if (*e)
         visit(**e);
