@@ -64,6 +64,22 @@ static std::vector<std::string> libraryDirs(const char *argv0) {
   return dirs;
 }
 
+/// The exit status after printing a stage (--emit): a failed write to
+/// stdout (a full disk, /dev/full) is an error, not a silent success or
+/// LLVM's fatal "IO failure" at exit.
+static int finishPrinting() {
+  std::cout.flush();
+  llvm::outs().flush();
+  std::error_code ec = llvm::outs().error();
+  if (!std::cout)
+    ec = std::make_error_code(std::errc::io_error);
+  if (!ec)
+    return 0;
+  llvm::outs().clear_error();
+  llvm::errs() << "nclc: error: cannot write the output: " << ec.message() << "\n";
+  return 1;
+}
+
 /// Everything after option parsing; returns the exit status.
 static int compile(const char *argv0) {
   // lld resets cl::opt values when it runs: copy them first.
@@ -98,7 +114,7 @@ static int compile(const char *argv0) {
     return 1;
   if (stage == Emit::Ast) {
     ncl::ast::dump(*module, std::cout);
-    return 0;
+    return finishPrinting();
   }
   // --check also accepts a file of neurons without a network (a library).
   if (check)
@@ -132,7 +148,7 @@ static int compile(const char *argv0) {
   }
   if (stage == Emit::Mlir) {
     ir->print(llvm::outs());
-    return 0;
+    return finishPrinting();
   }
   mlir::PassManager pm(&context);
   if (explain) {
@@ -148,7 +164,7 @@ static int compile(const char *argv0) {
     return 1;
   if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
     ir->print(llvm::outs());
-    return 0;
+    return finishPrinting();
   }
   ncl::LibraryInfo info;
   info.sourceFile = input;
@@ -159,7 +175,7 @@ static int compile(const char *argv0) {
     llvm::errs() << "nclc: error: " << error << "\n";
     return 1;
   }
-  return 0;
+  return stage == Emit::Llvm ? finishPrinting() : 0;
 }
 
 int main(int argc, char **argv) {
