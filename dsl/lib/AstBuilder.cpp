@@ -41,15 +41,10 @@ public:
       std::string text = offending->getText();
       loc.length = text == "\n" || text == "\r\n" ? 1 : static_cast<unsigned>(text.size());
     }
-    if (muted)
-      return;
     diags.error(loc, "syntax error: " + cleanMessage(msg));
     ++count;
   }
   unsigned count = 0;
-  /// Set once the input is known to be refused for another reason (its
-  /// nesting), after which the parser's errors are only consequences.
-  bool muted = false;
 
 private:
   /// ANTLR prints newlines as real line breaks; name them instead, and the
@@ -434,6 +429,10 @@ namespace {
 std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std::string &text,
                                          DiagnosticEngine &diags) noexcept {
   try {
+    if (text.size() > kMaxSourceBytes) {
+      diags.error(tooLargeMessage(fileName));
+      return nullptr;
+    }
     auto file = diags.addFile(fileName, text);
     if (size_t bad = invalidUtf8(text); bad != std::string::npos) {
       unsigned line = 1, column = 1;
@@ -441,10 +440,6 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
         if (text[k] == '\n')
           line += 1, column = 0;
       diags.error(SourceLoc{file, line, column, 1}, "the file is not valid UTF-8 here");
-      return nullptr;
-    }
-    if (text.size() > kMaxSourceBytes) {
-      diags.error(tooLargeMessage(fileName));
       return nullptr;
     }
     antlr4::ANTLRInputStream input(text);
@@ -472,31 +467,23 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
     parser.stackBase = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     NclParser::FileContext *tree = nullptr;
     try {
-      tree = parser.file();
+      try {
+        tree = parser.file();
+      } catch (const antlr4::ParseCancellationException &) {
+        tokens.seek(0);
+        parser.reset();
+        parser.addErrorListener(&listener);
+        parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+        parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+            antlr4::atn::PredictionMode::LL);
+        tree = parser.file();
+      }
     } catch (const NclParser::NestingTooDeep &deep) {
       diags.error(SourceLoc{file, static_cast<unsigned>(deep.line),
                             static_cast<unsigned>(deep.column) + 1, 1},
                   "expression nested too deeply (more than " +
                       std::to_string(kMaxExpressionDepth) + " levels)");
       return nullptr;
-    } catch (const antlr4::ParseCancellationException &) {
-      tokens.seek(0);
-      parser.reset();
-      parser.addErrorListener(&listener);
-      parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
-      parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-          antlr4::atn::PredictionMode::LL);
-      try {
-        tree = parser.file();
-      } catch (const NclParser::NestingTooDeep &deep) {
-        // Only reachable if SLL failed earlier in the file than this.
-        listener.muted = true;
-        diags.error(SourceLoc{file, static_cast<unsigned>(deep.line),
-                              static_cast<unsigned>(deep.column) + 1, 1},
-                    "expression nested too deeply (more than " +
-                        std::to_string(kMaxExpressionDepth) + " levels)");
-        return nullptr;
-      }
     }
     if (listener.count)
       return nullptr;
