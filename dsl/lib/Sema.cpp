@@ -1037,25 +1037,25 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       if (auto v = evaluate(*o.value, empty))
         pm.parameters[idx].value = *v;
     }
-    std::optional<double> defaultPeriod;
-    if (neuron->refractory && !neuron->refractoryIsCondition)
-      defaultPeriod = evaluate(*neuron->refractory, scope);
-    // (A neuron whose own period is wrong was reported once, above.)
-    if (neuron->refractory && !neuron->refractoryIsCondition && !pop.overrides.empty() &&
-        !(defaultPeriod && !(*defaultPeriod >= 0))) {
-      Scope overridden = scope;
-      for (const ParameterValue &p : pm.parameters)
-        if (auto it = overridden.find(p.name); it != overridden.end())
-          it->second.value = p.value;
-      checkRefractoryPeriod(*neuron->refractory, overridden, pop.loc,
-                            " of population '" + pop.name + "'");
-    }
-    // A parameter that is the period itself: the runtime refuses a negative
-    // value for it too (--set, ncl_set_param).
-    if (neuron->refractory && !neuron->refractoryIsCondition)
+    if (neuron->refractory && !neuron->refractoryIsCondition) {
+      // The period with the population's values, unless the neuron's own
+      // was already reported.
+      std::optional<double> ownPeriod = evaluate(*neuron->refractory, scope);
+      bool reported = ownPeriod && !(*ownPeriod >= 0);
+      if (!pop.overrides.empty() && !reported) {
+        Scope overridden = scope;
+        for (const ParameterValue &p : pm.parameters)
+          if (auto it = overridden.find(p.name); it != overridden.end())
+            it->second.value = p.value;
+        checkRefractoryPeriod(*neuron->refractory, overridden, pop.loc,
+                              " of population '" + pop.name + "'");
+      }
+      // A parameter that is the period itself: the runtime refuses a
+      // negative value for it too (--set, ncl_set_param).
       if (auto *name = dynamic_cast<const NameExpr *>(neuron->refractory.get()))
         if (int idx = pm.parameterIndex(name->name); idx >= 0)
           pm.parameters[idx].minValue = 0;
+    }
     model.populations.push_back(std::move(pm));
   }
   for (auto &st : net.stimuli) {
