@@ -175,6 +175,12 @@ private:
         n.resetLoc = loc(r->getStart());
         for (auto *a : r->assignment())
           n.reset.push_back(assignment(a));
+      } else if (auto *u = dynamic_cast<NclParser::UpdateBlockContext *>(item)) {
+        n.updateLoc = loc(u->getStart());
+        for (auto *ui : u->updateItem()) {
+          n.update.push_back(assignment(ui->assignment()));
+          n.update.back().unlessRefractory = ui->UNLESS() != nullptr;
+        }
       } else if (auto *rf = dynamic_cast<NclParser::RefractoryDeclContext *>(item)) {
         n.refractoryLoc = loc(rf->getStart());
         n.refractory = expr(rf->expr());

@@ -381,9 +381,9 @@ bool Sema::checkName(NameExpr &n, const Scope &scope) {
       {"pi", NameExpr::Resolution::Constant, kConstants, false, M_PI, ""},
       {"e", NameExpr::Resolution::Constant, kConstants, false, M_E, ""},
       {"t", NameExpr::Resolution::Time, kTime, true, 0,
-       "the time 't' exists only in dynamics, spike, reset and refractory expressions"},
+       "the time 't' exists only in dynamics, update, spike, reset and refractory expressions"},
       {"dt", NameExpr::Resolution::Step, kTime, true, 0,
-       "the time step 'dt' exists only in dynamics, spike, reset and refractory expressions"},
+       "the time step 'dt' exists only in dynamics, update, spike, reset and refractory expressions"},
       {"i", NameExpr::Resolution::Index, kNeuron, false, 0,
        "the neuron index 'i' differs per neuron, so a shared parameter cannot use it"},
       {"N", NameExpr::Resolution::Size, kNeuron, false, 0,
@@ -849,6 +849,19 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   if (n.spikeCondition && checkExpr(*n.spikeCondition, scope) && !n.spikeCondition->isBool)
     diags.error(n.spikeCondition->getLoc(), "spike condition must be a comparison, e.g. 'v > Vt'");
 
+  // The discrete update runs after the ODEs (docs/semantics.md); a variable
+  // is either integrated or updated, so each step has one meaning for it.
+  checkAssignments(n.update, scope, "an update");
+  for (auto &a : n.update) {
+    if (a.unlessRefractory && !n.refractory)
+      diags.error(a.loc, "'unless refractory' on '" + a.variable + "', but neuron '" + n.name +
+                             "' has no refractory period");
+    if (auto ode = odeSeen.find(a.variable); ode != odeSeen.end()) {
+      diags.error(a.loc, "'" + a.variable + "' has an equation in 'dynamics' and cannot also be "
+                         "assigned in 'update'; a variable is either integrated or updated");
+      diags.note(ode->second, "the equation of '" + a.variable + "' is here");
+    }
+  }
   checkAssignments(n.reset, scope, "a reset");
   std::map<std::string, SourceLoc> eventSeen;
   for (auto &ev : n.events) {
@@ -905,8 +918,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       bool updated = false;
       for (auto &ode : n.odes)
         updated |= ode.variable == st.name;
-      for (auto &a : n.reset)
-        updated |= a.variable == st.name;
+      for (auto *group : {&n.reset, &n.update})
+        for (auto &a : *group)
+          updated |= a.variable == st.name;
       for (auto &ev : n.events)
         for (auto &a : ev.assignments)
           updated |= a.variable == st.name;

@@ -390,11 +390,21 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
       if (dt > p.info->max_dt * (1 + 1e-12))
         throw Error(NCL_ERROR_ARGUMENT,
                     "dt = " + showSeconds(dt) + " is larger than population '" +
-                        p.info->name + "' allows: it is integrated by an explicit scheme, " +
-                        "chosen for dt = " + showSeconds(p.info->max_dt) +
-                        ", and may be unstable at a larger step. Use dt <= " +
+                        p.info->name + "' allows: its explicit integration scheme or discrete-time update was " +
+                        "written for dt = " + showSeconds(p.info->max_dt) +
+                        " and may be unstable at a larger step. Use dt <= " +
                         showSeconds(p.info->max_dt) +
                         ", or recompile with the larger dt in the network's simulate line");
+    // A discrete update that does not scale with dt holds at one step only.
+    for (const Population &p : mm.pops)
+      if (p.info->min_dt > 0 && dt < p.info->min_dt * (1 - 1e-12))
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "dt = " + showSeconds(dt) + " is not allowed for population '" +
+                        p.info->name + "': its neuron '" + p.info->neuron +
+                        "' has a discrete-time update that does not use dt, written for dt = " +
+                        showSeconds(p.info->min_dt) + " only. Use dt = " +
+                        showSeconds(p.info->min_dt) +
+                        ", or write the update in terms of dt to allow smaller steps");
     if (dt == mm.dt)
       return;
     mm.dt = dt;

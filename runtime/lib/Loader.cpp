@@ -75,6 +75,8 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
         throw malformed(path, where + " has an unnamed parameter");
     if (!(pi.max_dt > 0)) // +inf where any dt will do
       throw malformed(path, where + " has an invalid largest dt");
+    if (!(pi.min_dt >= 0 && pi.min_dt <= pi.max_dt))
+      throw malformed(path, where + " has an invalid smallest dt");
     if (!pi.update)
       throw malformed(path, where + " has no update kernel");
   }

@@ -90,6 +90,11 @@ typedef struct ncl_population_info {
    * Euler-Maruyama) integrates it, whose stability was judged at that dt;
    * +inf where any dt is safe (exact and exponential-Euler updates). */
   double max_dt;
+  /* The smallest dt (seconds) the runtime may run this population with: 0
+   * where any smaller step is right; the network's dt (then equal to max_dt)
+   * where a discrete-time `update` block does not scale with dt, so that
+   * its difference equations hold only at the step they were written for. */
+  double min_dt;
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {
