@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <functional>
 #include <pthread.h>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -353,6 +354,57 @@ private:
   unsigned depth = 0;
 };
 
+/// A file holds only `neuron`, `network` and `import` items. ANTLR's
+/// message for any other word there ("no viable alternative at input
+/// '\n\nsynapse'") names none of them, so the token stream is checked first:
+/// the first token of a line outside every brace must start an item (or be
+/// the `{` of one). Reports the first stray word; returns whether it found one.
+bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
+                             std::shared_ptr<const std::string> file, DiagnosticEngine &diags) {
+  tokens.fill();
+  int depth = 0;
+  bool lineStart = true;
+  for (antlr4::Token *tok : tokens.getTokens()) {
+    if (tok->getType() == antlr4::Token::EOF)
+      return false;
+    if (tok->getChannel() != antlr4::Token::DEFAULT_CHANNEL)
+      continue;
+    const std::string text = tok->getText();
+    if (tok->getType() == nclgrammar::NclLexer::NL || text == ";") {
+      lineStart = lineStart || depth == 0;
+      continue;
+    }
+    if (depth == 0 && lineStart && text != "neuron" && text != "network" && text != "import" &&
+        text != "{") {
+      SourceLoc loc{file, static_cast<unsigned>(tok->getLine()),
+                    static_cast<unsigned>(tok->getCharPositionInLine()) + 1,
+                    static_cast<unsigned>(std::max<size_t>(1, text.size()))};
+      static const std::set<std::string> networkItems = {"population", "record", "stimulus",
+                                                         "simulate"};
+      static const std::set<std::string> neuronItems = {
+          "parameters", "state", "input", "dynamics", "update", "spike", "reset",
+          "refractory", "output", "method", "event"};
+      std::string message = "expected 'neuron', 'network' or 'import', found '" + text + "'";
+      if (text == "synapse" || text == "synapses")
+        message += "; synapse models are not supported yet (only neurons and networks)";
+      else if (networkItems.count(text))
+        message += "; '" + text + "' belongs inside a 'network { ... }' block";
+      else if (neuronItems.count(text))
+        message += "; '" + text + "' belongs inside a 'neuron { ... }' block";
+      else
+        message += didYouMean(text, {"neuron", "network", "import"});
+      diags.error(loc, message);
+      return true;
+    }
+    lineStart = false;
+    if (text == "{")
+      ++depth;
+    else if (text == "}" && --depth < 0)
+      return false; // unbalanced: leave it to the parser's message
+  }
+  return false;
+}
+
 /// Offset of the first byte that is not valid UTF-8, or npos.
 size_t invalidUtf8(const std::string &text) {
   size_t i = 0, n = text.size();
@@ -420,6 +472,8 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
     lexer.removeErrorListeners();
     lexer.addErrorListener(&listener);
     antlr4::CommonTokenStream tokens(&lexer);
+    if (reportStrayTopLevelWord(tokens, file, diags))
+      return nullptr;
     NclParser parser(&tokens);
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
