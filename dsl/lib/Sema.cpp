@@ -958,6 +958,42 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     for (auto &in : neuron->inputs)
       if (auto it = scope.find(in.name); it != scope.end())
         pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});
+    // What each derived parameter follows, through other derived ones, so
+    // the runtime can say what to set instead.
+    for (auto &p : neuron->parameters) {
+      if (!p.derived || pm.parameterIndex(p.name) >= 0)
+        continue;
+      DerivedParameter derived{p.name, {}};
+      std::set<std::string> reads;
+      std::function<void(const Expr &)> collect = [&](const Expr &e) {
+        if (auto *name = dynamic_cast<const NameExpr *>(&e)) {
+          if (pm.parameterIndex(name->name) >= 0) {
+            reads.insert(name->name);
+            return;
+          }
+          for (auto &q : neuron->parameters)
+            if (q.name == name->name && q.derived)
+              collect(*q.value);
+        } else if (auto *u = dynamic_cast<const UnaryExpr *>(&e)) {
+          collect(*u->operand);
+        } else if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
+          collect(*b->lhs);
+          collect(*b->rhs);
+        } else if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
+          for (auto &a : c->args)
+            collect(*a);
+        } else if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
+          collect(*c->cond);
+          collect(*c->ifTrue);
+          collect(*c->ifFalse);
+        }
+      };
+      collect(*p.value);
+      for (auto &q : pm.parameters)
+        if (reads.count(q.name))
+          derived.sources.push_back(q.name);
+      pm.derived.push_back(std::move(derived));
+    }
     for (auto &o : pop.overrides) {
       int idx = pm.parameterIndex(o.name);
       const Declaration *perNeuron = nullptr;

@@ -79,10 +79,10 @@ const char *needName(const char *s, const char *what) {
   return s;
 }
 
-std::string join(const std::vector<std::string> &names) {
+std::string join(const std::vector<std::string> &names, const std::string &separator = ", ") {
   std::string out;
   for (const std::string &n : names)
-    out += (out.empty() ? "" : ", ") + n;
+    out += (out.empty() ? "" : separator) + n;
   return out;
 }
 
@@ -97,6 +97,23 @@ int paramIndex(const Population &pop, const char *name) {
                                  "' has one value per neuron: change it with ncl_set_state "
                                  "after ncl_init"
                            : "";
+    // A derived parameter is computed from others: name what to set.
+    for (int32_t k = 0; k < pop.info->num_derived; ++k) {
+      const ncl_derived_info &d = pop.info->derived[k];
+      if (std::strcmp(d.name, name) != 0)
+        continue;
+      std::vector<std::string> sources(d.sources, d.sources + d.num_sources);
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "'" + std::string(name) + "' of population '" + pop.info->name +
+                      "' is a derived parameter, computed from " +
+                      (sources.empty() ? std::string("constants")
+                                       : "'" + join(sources, "', '") + "'") +
+                      ", so it cannot be set itself" +
+                      (sources.empty() ? "; set it in the population's block in the .ncl file"
+                                       : "; set '" + join(sources, "' or '") + "'" +
+                                             " instead, or give the population its own '" +
+                                             name + "' in the .ncl file"));
+    }
     throw Error(NCL_ERROR_NOT_FOUND,
                 "population '" + std::string(pop.info->name) +
                     "' has no parameter '" + name + "'" + hint +
