@@ -1144,13 +1144,39 @@ bool ncl::analyze(Module &module, DiagnosticEngine &diags, NetworkModel &result,
   for (auto &net : module.networks)
     if (networkName.empty() || net.name == networkName)
       chosen = chosen && networkName.empty() ? chosen : &net;
+  std::vector<std::string> networkNames;
+  for (auto &net : module.networks)
+    networkNames.push_back(net.name);
+  auto listed = [](const std::vector<std::string> &names) {
+    std::string text;
+    for (const std::string &name : names)
+      text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
   if (networkName.empty() && module.networks.size() > 1) {
-    diags.error(module.networks[1].loc, "more than one network in the file; choose one with --network");
+    diags.error(module.networks[1].loc, "more than one network in the file (" +
+                                            listed(networkNames) +
+                                            "); choose one with --network NAME");
+    for (auto &net : module.networks)
+      diags.note(net.loc, "network '" + net.name + "' is defined here");
+    return false;
+  }
+  if (!chosen && networkName.empty()) {
+    std::vector<std::string> neuronNames;
+    for (auto &n : module.neurons)
+      neuronNames.push_back(n.name);
+    diags.error("'" + module.file + "' has no network to compile" +
+                (neuronNames.empty() ? std::string()
+                                     : "; it defines only neurons (" + listed(neuronNames) +
+                                           "): add a 'network { ... }' to compile it, or "
+                                           "check it alone with --check"));
     return false;
   }
   if (!chosen) {
-    diags.error(networkName.empty() ? "'" + module.file + "' has no network to compile"
-                                    : "no network named '" + networkName + "' in '" + module.file + "'");
+    diags.error("no network named '" + networkName + "' in '" + module.file + "'" +
+                didYouMean(networkName, networkNames) +
+                (networkNames.empty() ? " (the file has no network)"
+                                      : " (its networks: " + listed(networkNames) + ")"));
     return false;
   }
   return sema.checkNetwork(*chosen, module, &result) && ok;
