@@ -50,11 +50,12 @@ assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
 updateItem  : assignment (UNLESS REFRACTORY)? ;
 
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
-networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (declaration (sep declaration)*)? sep? '}')?  # populationDecl
+networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
+populationItem : declaration | 'method' ID ('substeps' INT)? ;
 
 expr        : <assoc=right> expr '**' expr                                       # powerExpr
             | op=('-' | '+') expr                                                # unaryExpr

@@ -124,6 +124,15 @@ private:
     return decl;
   }
 
+  /// -1 when out of range, which Sema reports.
+  static int64_t parseSubsteps(const std::string &text) {
+    try {
+      return std::stoll(text);
+    } catch (...) {
+      return -1;
+    }
+  }
+
   Assignment assignment(NclParser::AssignmentContext *a) {
     Assignment as;
     as.loc = loc(a->ID()->getSymbol());
@@ -192,13 +201,8 @@ private:
       } else if (auto *md = dynamic_cast<NclParser::MethodDeclContext *>(item)) {
         n.methodLoc = loc(md->ID()->getSymbol());
         n.method = md->ID()->getText();
-        if (md->INT()) {
-          try {
-            n.substeps = std::stoll(md->INT()->getText());
-          } catch (...) {
-            n.substeps = -1; // reported by Sema
-          }
-        }
+        if (md->INT())
+          n.substeps = parseSubsteps(md->INT()->getText());
       } else if (auto *ev = dynamic_cast<NclParser::EventDeclContext *>(item)) {
         EventDecl event;
         event.loc = loc(ev->ID()->getSymbol());
@@ -239,8 +243,17 @@ private:
         } catch (...) {
           pop.size = -1; // reported by Sema as out of range
         }
-        for (auto *d : p->declaration())
-          pop.overrides.push_back(declaration(d));
+        for (auto *item : p->populationItem()) {
+          if (auto *d = item->declaration()) {
+            pop.overrides.push_back(declaration(d));
+            continue;
+          }
+          if (!pop.method.empty() && !pop.secondMethodLoc.isValid())
+            pop.secondMethodLoc = pop.methodLoc;
+          pop.methodLoc = loc(item->ID()->getSymbol());
+          pop.method = item->ID()->getText();
+          pop.substeps = item->INT() ? parseSubsteps(item->INT()->getText()) : 1;
+        }
         net.populations.push_back(std::move(pop));
       } else if (auto *r = dynamic_cast<NclParser::RecordDeclContext *>(item)) {
         for (auto *id : r->ID())

@@ -148,6 +148,11 @@ public:
            << "\n";
         for (auto &o : p.overrides)
           decl("Set", o, 3);
+        if (!p.method.empty()) {
+          indent(3);
+          os << "Method " << p.method << " substeps " << p.substeps << " " << at(p.methodLoc)
+             << "\n";
+        }
       }
       for (auto &st : net.stimuli) {
         indent(2);

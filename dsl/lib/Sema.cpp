@@ -86,6 +86,7 @@ private:
   std::optional<units::Unit> unitOf(const std::string &text, const SourceLoc &loc);
   bool expectDim(const Expr &e, const Dimension &want, const std::string &what);
   std::string displayUnit(const Declaration &d, const Expr *value);
+  void checkMethod(const std::string &method, int64_t substeps, const SourceLoc &loc);
 
   DiagnosticEngine &diags;
   std::map<std::string, Scope> neuronScopes;
@@ -650,6 +651,17 @@ void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &s
   }
 }
 
+/// `method NAME [substeps n]`, of a neuron or a population.
+void Sema::checkMethod(const std::string &method, int64_t substeps, const SourceLoc &loc) {
+  static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
+                                                   "heun"};
+  if (std::find(methods.begin(), methods.end(), method) == methods.end())
+    diags.error(loc, "unknown integration method '" + method + "'" + suggestion(method, methods) +
+                         "; choose exact, exp_euler, euler, rk2, rk4 or heun");
+  if (substeps < 1 || substeps > 1000)
+    diags.error(loc, "substeps must be between 1 and 1000");
+}
+
 bool Sema::checkNeuron(NeuronDecl &n) {
   unsigned before = diags.errorCount();
   Scope scope;
@@ -865,14 +877,10 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   }
 
   if (!n.method.empty()) {
-    static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
-                                                     "heun"};
-    if (std::find(methods.begin(), methods.end(), n.method) == methods.end())
-      diags.error(n.methodLoc, "unknown integration method '" + n.method + "'" +
-                                   suggestion(n.method, methods) +
-                                   "; choose exact, exp_euler, euler, rk2, rk4 or heun");
-    if (n.substeps < 1 || n.substeps > 1000)
-      diags.error(n.methodLoc, "substeps must be between 1 and 1000");
+    checkMethod(n.method, n.substeps, n.methodLoc);
+    if (n.odes.empty())
+      diags.error(n.methodLoc, "neuron '" + n.name + "' chooses an integration method but has no "
+                               "equations x' = ... to integrate");
   }
 
   // Legal but suspicious: declarations nothing uses, state nothing changes.
@@ -945,6 +953,21 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     PopulationModel pm;
     pm.decl = &pop;
     pm.neuron = neuron;
+    pm.method = neuron->method;
+    pm.substeps = neuron->substeps;
+    if (!pop.method.empty()) {
+      if (pop.secondMethodLoc.isValid()) {
+        diags.error(pop.methodLoc, "population '" + pop.name + "' chooses its integration method twice");
+        diags.note(pop.secondMethodLoc, "first chosen here");
+      }
+      checkMethod(pop.method, pop.substeps, pop.methodLoc);
+      if (neuron->odes.empty())
+        diags.error(pop.methodLoc, "population '" + pop.name + "' chooses an integration method, "
+                                   "but neuron '" + neuron->name +
+                                   "' has no equations x' = ... to integrate");
+      pm.method = pop.method;
+      pm.substeps = pop.substeps;
+    }
     const Scope &scope = neuronScopes[neuron->name];
     // Derived parameters are recomputed from the others in the kernels,
     // unless the population sets them (then they are plain parameters).

@@ -132,8 +132,8 @@ private:
         builder.getF64FloatAttr(dt), builder.getStrArrayAttr(vars),
         builder.getI64IntegerAttr(static_cast<int64_t>(pop.parameters.size())),
         pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
-        n.method.empty() ? StringAttr() : builder.getStringAttr(n.method),
-        n.substeps > 1 ? builder.getI64IntegerAttr(n.substeps) : IntegerAttr());
+        pop.method.empty() ? StringAttr() : builder.getStringAttr(pop.method),
+        pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr());
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.

@@ -205,6 +205,12 @@ struct PopulationDecl {
   int64_t size = 0;
   SourceLoc sizeLoc;
   std::vector<Declaration> overrides;
+  /// `method NAME [substeps n]` in the population's block: replaces the
+  /// neuron's choice for this population. Empty: the neuron's.
+  std::string method;
+  int64_t substeps = 1;
+  SourceLoc methodLoc;
+  SourceLoc secondMethodLoc; ///< the earlier of two `method` choices (an error)
 };
 
 struct NamedRef {

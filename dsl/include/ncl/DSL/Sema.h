@@ -43,6 +43,10 @@ struct PopulationModel {
   /// Stimuli summed into each input, in the order the network lists them.
   std::map<std::string, std::vector<const ast::Expr *>> stimuli;
   bool recordSpikes = false;
+  /// The integration scheme: the population's `method`, else the neuron's
+  /// (empty: ncl-integrate chooses).
+  std::string method;
+  int64_t substeps = 1;
   int parameterIndex(const std::string &name) const;
 };
 
