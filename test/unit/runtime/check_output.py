@@ -23,10 +23,10 @@ except ImportError:
     sys.exit(77)
 
 
-def expected(size, steps):
+def expected(size, steps, dt=1e-4):
     steps_idx = [(s, i) for s in range(1, steps + 1) for i in range(size)
                  if s % (i + 2) == 0]
-    t = np.array([s for s, _ in steps_idx], dtype=np.float64) * 1e-4
+    t = np.array([s for s, _ in steps_idx], dtype=np.float64) * dt
     i = np.array([i for _, i in steps_idx], dtype=np.int64)
     return t, i
 
@@ -87,6 +87,18 @@ def main():
     with open(os.path.join(out, "run.json")) as f:
         meta = json.load(f)
     assert len(t) > 0 and meta["populations"]["P"]["spikes"] == len(t)
+
+    # --dt: the same 20 ms in steps of 0.05 ms (400 steps), times step * dt.
+    out = os.path.join(work, "dt")
+    p = run(ncl_run, model, "--time", "20ms", "--dt", "0.05ms", "--out", out)
+    assert p.returncode == 0, p.returncode
+    assert "dt = 0.05 ms" in p.stdout, p.stdout
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f)
+    assert meta["dt"] == 5e-5 and meta["steps"] == 400, (meta["dt"], meta["steps"])
+    want_t, want_i = expected(10, 400, 5e-5)
+    assert np.array_equal(np.load(os.path.join(out, "P_spike_t.npy")), want_t)
+    assert np.array_equal(np.load(os.path.join(out, "P_spike_i.npy")), want_i)
     print("PASS")
 
 
