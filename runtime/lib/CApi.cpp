@@ -407,9 +407,10 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
       if (dt > p.info->max_dt * (1 + 1e-12))
         throw Error(NCL_ERROR_ARGUMENT,
                     "dt = " + showSeconds(dt) + " is larger than population '" +
-                        p.info->name + "' allows: it is integrated by an explicit scheme (or updated by a " +
-                        "discrete-time update) chosen for dt = " + showSeconds(p.info->max_dt) +
-                        ", and may be unstable at a larger step. Use dt <= " +
+                        p.info->name + "' allows: it is integrated by an explicit scheme, " +
+                        "chosen for dt = " + showSeconds(p.info->max_dt) +
+                        ", and may be unstable at a larger step (a discrete-time update counts "
+                        "as one). Use dt <= " +
                         showSeconds(p.info->max_dt) +
                         ", or recompile with the larger dt in the network's simulate line");
     // A discrete update that does not scale with dt holds at one step only.
