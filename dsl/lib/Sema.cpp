@@ -27,10 +27,6 @@ int PopulationModel::parameterIndex(const std::string &name) const {
 
 namespace {
 
-std::string suggestion(const std::string &name, const std::vector<std::string> &candidates) {
-  return didYouMean(name, candidates);
-}
-
 struct Symbol {
   NameExpr::Resolution kind;
   Dimension dim;
@@ -395,7 +391,7 @@ bool Sema::checkName(NameExpr &n, const Scope &scope) {
   std::vector<std::string> names;
   for (auto &kv : scope)
     names.push_back(kv.first);
-  diags.error(n.getLoc(), "unknown name '" + n.name + "'" + suggestion(n.name, names));
+  diags.error(n.getLoc(), "unknown name '" + n.name + "'" + didYouMean(n.name, names));
   return false;
 }
 
@@ -538,7 +534,7 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
                                     "cos",  "tan",   "tanh",      "sigmoid", "floor", "ceil",
                                     "abs",  "relu",  "min",       "max",   "clip",  "heaviside",
                                     "sqrt", "pow"};
-  diags.error(c.getLoc(), "unknown function '" + f + "'" + suggestion(f, names));
+  diags.error(c.getLoc(), "unknown function '" + f + "'" + didYouMean(f, names));
   return false;
 }
 
@@ -631,7 +627,7 @@ void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &s
       std::vector<std::string> names;
       for (auto &kv : scope)
         names.push_back(kv.first);
-      diags.error(a.loc, "unknown name '" + a.variable + "'" + suggestion(a.variable, names));
+      diags.error(a.loc, "unknown name '" + a.variable + "'" + didYouMean(a.variable, names));
       continue;
     }
     if (it->second.poisoned)
@@ -656,7 +652,7 @@ void Sema::checkMethod(const std::string &method, int64_t substeps, const Source
   static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
                                                    "heun"};
   if (std::find(methods.begin(), methods.end(), method) == methods.end())
-    diags.error(loc, "unknown integration method '" + method + "'" + suggestion(method, methods) +
+    diags.error(loc, "unknown integration method '" + method + "'" + didYouMean(method, methods) +
                          "; choose exact, exp_euler, euler, rk2, rk4 or heun");
   if (substeps < 1 || substeps > 1000)
     diags.error(loc, "substeps must be between 1 and 1000");
@@ -794,7 +790,7 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       for (auto &s : n.state)
         states.push_back(s.name);
       diags.error(ode.loc, "'" + ode.variable + "' is not a state variable" +
-                               suggestion(ode.variable, states) +
+                               didYouMean(ode.variable, states) +
                                (states.empty() ? "; declare it in a 'state' block" : ""));
       continue;
     }
@@ -938,7 +934,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     }
     if (!neuron) {
       diags.error(pop.neuronLoc, "unknown neuron model '" + pop.neuron + "'" +
-                                     suggestion(pop.neuron, neuronNames));
+                                     didYouMean(pop.neuron, neuronNames));
       continue;
     }
     if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
@@ -1040,7 +1036,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
         diags.error(o.loc, isState ? "'" + o.name + "' is a state variable of '" + neuron->name +
                                          "'; only parameters and inputs can be set per population"
                                    : "neuron '" + neuron->name + "' has no parameter or input '" +
-                                         o.name + "'" + suggestion(o.name, names));
+                                         o.name + "'" + didYouMean(o.name, names));
         continue;
       }
       if (!checkExpr(*o.value, empty))
@@ -1059,7 +1055,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       std::vector<std::string> names;
       for (auto &p : net.populations)
         names.push_back(p.name);
-      diags.error(st.loc, "unknown population '" + st.population + "'" + suggestion(st.population, names));
+      diags.error(st.loc, "unknown population '" + st.population + "'" + didYouMean(st.population, names));
       continue;
     }
     const InputDecl *input = nullptr;
@@ -1071,7 +1067,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       for (auto &in : pm->neuron->inputs)
         names.push_back(in.name);
       diags.error(st.inputLoc, "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
-                                   suggestion(st.input, names) +
+                                   didYouMean(st.input, names) +
                                    (names.empty() ? "; declare one with 'input " + st.input + " : ...'"
                                                   : ""));
       continue;
@@ -1097,7 +1093,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       std::vector<std::string> names;
       for (auto &p : net.populations)
         names.push_back(p.name);
-      diags.error(r.loc, "unknown population '" + r.name + "'" + suggestion(r.name, names));
+      diags.error(r.loc, "unknown population '" + r.name + "'" + didYouMean(r.name, names));
     }
   }
   if (net.duration && checkExpr(*net.duration, empty) &&
@@ -1125,7 +1121,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       }
     } else {
       diags.error(opt.loc, "unknown simulate option '" + opt.name + "'" +
-                               suggestion(opt.name, {"dt", "seed"}));
+                               didYouMean(opt.name, {"dt", "seed"}));
     }
   }
   if (result)
