@@ -94,7 +94,8 @@ private:
   std::optional<units::Unit> unitOf(const std::string &text, const SourceLoc &loc);
   bool expectDim(const Expr &e, const Dimension &want, const std::string &what);
   std::string displayUnit(const Declaration &d, const Expr *value);
-  void checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
+  /// Reports a period known to be negative or NaN; returns whether it did.
+  bool checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
                              const std::string &context);
   void checkStepCount(const NetworkDecl &net, const NetworkModel &model,
                       const SimulateOption *dtOption);
@@ -555,18 +556,19 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
   return false;
 }
 
-void Sema::checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
+bool Sema::checkRefractoryPeriod(const Expr &period, const Scope &scope, const SourceLoc &where,
                                  const std::string &context) {
   // Known at compile time when it is made of parameters. A period longer
   // than the run, even an infinite one, holds the neuron for the rest of it.
   std::optional<double> value = evaluate(period, scope);
-  if (!value)
-    return;
+  if (!value || *value >= 0)
+    return false;
   if (std::isnan(*value))
     diags.error(where, "the refractory period" + context + " is not a number");
-  else if (*value < 0)
+  else
     diags.error(where, "the refractory period" + context + " is negative (" +
                            formatSeconds(*value) + ")");
+  return true;
 }
 
 std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
@@ -1083,13 +1085,20 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       // was already reported.
       std::optional<double> ownPeriod = evaluate(*neuron->refractory, scope);
       bool reported = ownPeriod && !(*ownPeriod >= 0);
-      if (!pop.overrides.empty() && !reported) {
+      if (!reported) {
+        // Applied one at a time, so the message points at the override
+        // that makes the period wrong.
         Scope overridden = scope;
-        for (const ParameterValue &p : pm.parameters)
-          if (auto it = overridden.find(p.name); it != overridden.end())
-            it->second.value = p.value;
-        checkRefractoryPeriod(*neuron->refractory, overridden, pop.loc,
-                              " of population '" + pop.name + "'");
+        for (const Declaration &o : pop.overrides) {
+          int idx = pm.parameterIndex(o.name);
+          auto it = overridden.find(o.name);
+          if (idx < 0 || it == overridden.end())
+            continue;
+          it->second.value = pm.parameters[idx].value;
+          if (checkRefractoryPeriod(*neuron->refractory, overridden, o.value->getLoc(),
+                                    " of population '" + pop.name + "'"))
+            break;
+        }
       }
       // A parameter that is the period itself: the runtime refuses a
       // negative value for it too (--set, ncl_set_param).
