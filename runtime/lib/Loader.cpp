@@ -73,6 +73,11 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
     for (int32_t q = 0; q < pi.num_params; ++q)
       if (!pi.params[q].name)
         throw malformed(path, where + " has an unnamed parameter");
+    if (pi.num_events < 0 || (pi.num_events > 0 && !pi.event_names))
+      throw malformed(path, where + " has a bad event table");
+    for (int32_t e = 0; e < pi.num_events; ++e)
+      if (!pi.event_names[e])
+        throw malformed(path, where + " has an unnamed event");
     if (!pi.update)
       throw malformed(path, where + " has no update kernel");
   }
@@ -156,6 +161,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     pop.size = pop.info->default_size;
     for (int32_t q = 0; q < pop.info->num_params; ++q)
       pop.params.push_back(pop.info->params[q].default_value);
+    pop.events.resize(static_cast<size_t>(pop.info->num_events));
   }
   m->handle = guard.handle;
   guard.handle = nullptr;

@@ -1,0 +1,102 @@
+//===- SystemMemory.cpp - How much memory a run may still take ------------===//
+//
+// Before allocating a model's state the runtime compares what the run needs
+// with what the machine can give, so that a huge population is refused with
+// both figures instead of being killed by the kernel's OOM killer midway.
+// "What the machine can give" is MemAvailable from /proc/meminfo, lowered to
+// the headroom of the process's memory cgroup (v2, or v1's memory
+// controller) when that cgroup or one of its ancestors has a limit, since
+// containers and batch schedulers enforce their limits there.
+//
+//===----------------------------------------------------------------------===//
+#include "Model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+using namespace ncl::rt;
+
+namespace {
+
+/// Reads the first unsigned number of a file; false if absent or "max".
+bool readNumber(const std::string &path, uint64_t &out) {
+  std::ifstream in(path);
+  unsigned long long v;
+  if (!(in >> v))
+    return false;
+  out = v;
+  return true;
+}
+
+/// MemAvailable in bytes, or 0 when /proc/meminfo does not say.
+uint64_t memAvailable() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  unsigned long long kb;
+  std::string unit;
+  while (in >> key >> kb) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:")
+      return static_cast<uint64_t>(kb) * 1024;
+  }
+  return 0;
+}
+
+/// Lowers `headroom` to limit - usage of the cgroup directory `dir` and of
+/// each of its ancestors below `root` that has a limit.
+void lowerToCgroupHeadroom(std::string root, std::string dir, const char *limitFile,
+                           const char *usageFile, uint64_t &headroom) {
+  while (true) {
+    uint64_t limit = 0, usage = 0;
+    if (readNumber(root + dir + "/" + limitFile, limit) &&
+        readNumber(root + dir + "/" + usageFile, usage))
+      headroom = std::min(headroom, limit > usage ? limit - usage : 0);
+    if (dir.empty() || dir == "/")
+      return;
+    dir = dir.substr(0, dir.rfind('/'));
+  }
+}
+
+} // namespace
+
+uint64_t ncl::rt::availableMemory() {
+  uint64_t available = memAvailable();
+  if (available == 0)
+    return 0;
+  // /proc/self/cgroup lines: "ID:CONTROLLERS:PATH"; v2 has "0::PATH", v1's
+  // memory controller "N:memory:PATH" (or "N:...,memory,...:PATH").
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos)
+      continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    const std::string path = line.substr(b + 1);
+    if (controllers == ",,")
+      lowerToCgroupHeadroom("/sys/fs/cgroup", path, "memory.max", "memory.current",
+                            available);
+    else if (controllers.find(",memory,") != std::string::npos)
+      lowerToCgroupHeadroom("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes",
+                            "memory.usage_in_bytes", available);
+  }
+  return available;
+}
+
+std::string ncl::rt::formatBytes(uint64_t bytes) {
+  static const char *const units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+  double value = static_cast<double>(bytes);
+  size_t u = 0;
+  while (value >= 1000 && u + 1 < sizeof units / sizeof *units) {
+    value /= 1000;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[u]);
+  return buf;
+}
