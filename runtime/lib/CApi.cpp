@@ -12,6 +12,7 @@
 #include "ncl/DSL/Units.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -576,6 +577,15 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
                   "population '" + std::string(pop) + "' has " +
                       std::to_string(p.size) + " neurons, got " +
                       std::to_string(count) + " values");
+    // A non-finite value would only stop the next run; refuse it here.
+    for (int64_t i = 0; i < count; ++i)
+      if (!std::isfinite(values[i]))
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
+                                            var + " is " + nonFiniteName(values[i]) +
+                                            "; state values must be finite");
+      else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
+                                            var + " is too large for this float32 model");
     needState(mm);
     void *data = p.varPtrs[static_cast<size_t>(v)];
     for (int64_t i = 0; i < count; ++i) {

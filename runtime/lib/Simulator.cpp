@@ -217,6 +217,13 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
       continue;
     const bool recorded = pop.info->record_spikes != 0;
     ncl_kernel_args a = kernelArgs(m, pop, ts, p);
+    if (!recorded) {
+      // An unrecorded population only counts its spikes: no buffer, so no
+      // kernel can stall on one.
+      a.spike_step = a.spike_index = nullptr;
+      a.spike_channel = nullptr;
+      a.spike_capacity = 0;
+    }
     const int64_t block = recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop))
                                    : ts.end[p] - ts.begin[p];
     std::vector<size_t> spikeRuns{0};
@@ -579,12 +586,12 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
 }
 
 void ncl::rt::runModel(ncl_model &m, int64_t steps) {
+  if (steps < 0)
+    throw Error(NCL_ERROR_ARGUMENT, "cannot run a negative number of steps");
   if (!m.failure.empty())
     throw Error(NCL_ERROR_STATE, "the simulation stopped earlier (" +
                                      m.failure +
                                      "); call ncl_init to start again");
-  if (steps < 0)
-    throw Error(NCL_ERROR_ARGUMENT, "cannot run a negative number of steps");
   if (!m.initialized)
     initModel(m, m.desc->default_seed);
   if (steps > INT32_MAX - m.step)
