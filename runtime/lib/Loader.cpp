@@ -162,7 +162,8 @@ void checkSharedObject(const std::string &path, const std::string &openPath) {
     throw notALibrary(path, "not an ELF file");
   if (size < sizeof eh)
     throw notALibrary(path, "truncated: the file has " + std::to_string(size) +
-                                " bytes, less than an ELF header");
+                                " bytes, but the ELF header ends at byte " +
+                                std::to_string(sizeof eh));
   if (eh.e_ident[EI_CLASS] != kHostClass)
     throw notALibrary(path, std::string("built for ") +
                                 (eh.e_ident[EI_CLASS] == ELFCLASS32 ? "32" : "64") +
