@@ -135,6 +135,9 @@ def many_threads(ncl_run, model):
     rss = max_rss_of([ncl_run, model, "--size", "P=1", "--size", "Q=1", "--threads", "1000",
                       "--time", "10ms", "--quiet"])
     print("max RSS with 1000 threads: %.1f MB" % (rss / 1e6))
+    if os.environ.get("NCL_TEST_SANITIZER"):
+        print("(a sanitizer's shadow memory inflates RSS: not checked)")
+        return
     assert rss < 100e6, rss
 
 
