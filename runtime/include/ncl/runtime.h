@@ -147,7 +147,8 @@ NCL_RT_API int64_t ncl_current_step(const ncl_model *m);
  *  signal handler: this function is async-signal-safe) to stop at the end
  *  of its current chunk; it then returns NCL_ERROR_INTERRUPTED with the
  *  spikes up to there recorded and the model ready to continue. A request
- *  made while no run is going stops the next run before its first step.
+ *  that finds no chunk left to stop (made between runs, or during a run's
+ *  last chunk) stops the next run before its first step.
  *  Returns NCL_ERROR_ARGUMENT for NULL without setting a message. */
 NCL_RT_API ncl_status ncl_interrupt(ncl_model *m);
 /** Bytes ncl_init would allocate for the current sizes and threads: state
