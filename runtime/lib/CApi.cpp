@@ -264,7 +264,7 @@ const char *ncl_model_name(const ncl_model *m) {
 }
 
 double ncl_dt(const ncl_model *m) {
-  return guardedValue<double>(0.0, [&] { return need(m).desc->dt; });
+  return guardedValue<double>(0.0, [&] { return need(m).dt; });
 }
 
 int32_t ncl_num_populations(const ncl_model *m) {
@@ -391,6 +391,39 @@ ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
   });
 }
 
+namespace {
+std::string showSeconds(double s) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
+}
+} // namespace
+
+ncl_status ncl_set_dt(ncl_model *m, double dt) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (!(std::isnormal(dt) && dt > 0))
+      throw Error(NCL_ERROR_ARGUMENT, "dt must be a positive number of seconds, got " +
+                                          showSeconds(dt));
+    // Exact and exponential-Euler updates are right at any dt; an explicit
+    // scheme was judged stable at the network's dt, so only a smaller one.
+    for (const Population &p : mm.pops)
+      if (dt > p.info->max_dt * (1 + 1e-12))
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "dt = " + showSeconds(dt) + " is larger than population '" +
+                        p.info->name + "' allows: it is integrated by an explicit scheme, " +
+                        "chosen for dt = " + showSeconds(p.info->max_dt) +
+                        ", and may be unstable at a larger step. Use dt <= " +
+                        showSeconds(p.info->max_dt) +
+                        ", or recompile with the larger dt in the network's simulate line");
+    if (dt == mm.dt)
+      return;
+    mm.dt = dt;
+    // Recorded steps mean step * dt: the old records would now lie.
+    discardState(mm);
+  });
+}
+
 ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
   return guarded([&] {
     ncl_model &mm = need(m);
@@ -449,13 +482,13 @@ ncl_status ncl_run(ncl_model *m, double seconds) {
     if (!std::isfinite(seconds) || seconds < 0)
       throw Error(NCL_ERROR_ARGUMENT,
                   "duration must be a finite number of seconds >= 0");
-    const double steps = std::nearbyint(seconds / mm.desc->dt);
+    const double steps = std::nearbyint(seconds / mm.dt);
     if (steps > static_cast<double>(INT32_MAX))
       throw Error(NCL_ERROR_ARGUMENT,
                   "a run of " + std::to_string(seconds) +
                       " s is too many steps of dt = " +
-                      std::to_string(mm.desc->dt) + " s");
-    runModel(mm, std::llround(seconds / mm.desc->dt));
+                      std::to_string(mm.dt) + " s");
+    runModel(mm, std::llround(seconds / mm.dt));
   });
 }
 
@@ -489,7 +522,7 @@ int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times,
     for (int64_t s = 0; s < copy; ++s) {
       const Spike &sp = p.record[static_cast<size_t>(s)];
       if (times)
-        times[s] = static_cast<double>(sp.step) * mm.desc->dt;
+        times[s] = static_cast<double>(sp.step) * mm.dt;
       if (indices)
         indices[s] = sp.index;
     }
@@ -538,7 +571,7 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
     const int64_t n = static_cast<int64_t>(rec.size());
     for (int64_t s = 0; s < std::min(n, capacity); ++s) {
       if (times)
-        times[s] = static_cast<double>(rec[static_cast<size_t>(s)].step) * mm.desc->dt;
+        times[s] = static_cast<double>(rec[static_cast<size_t>(s)].step) * mm.dt;
       if (indices)
         indices[s] = rec[static_cast<size_t>(s)].index;
     }

@@ -246,6 +246,8 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
     for (int32_t e = 0; e < pi.num_events; ++e)
       if (!pi.event_names[e])
         throw malformed(path, where + " has an unnamed event");
+    if (!(pi.max_dt > 0)) // +inf where any dt will do
+      throw malformed(path, where + " has an invalid largest dt");
     if (!pi.update)
       throw malformed(path, where + " has no update kernel");
   }
@@ -323,6 +325,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   m->path = path;
   m->desc = desc;
   m->seed = desc->default_seed;
+  m->dt = desc->dt;
   m->pops.resize(static_cast<size_t>(desc->num_populations));
   for (int32_t p = 0; p < desc->num_populations; ++p) {
     Population &pop = m->pops[static_cast<size_t>(p)];

@@ -143,6 +143,7 @@ struct ncl_model {
   bool initialized = false;
   bool layoutDirty = true; // threads, sizes or buffer capacity changed
   uint64_t seed = 0;
+  double dt = 0;     // the run's step: the network's, or one set at load time
   int64_t step = 0;
   int64_t requestedSteps = 0; // asked for by the runs since init
   std::string failure;        // set once a run failed; cleared by init

@@ -230,7 +230,7 @@ const char *runStatus(const ncl_model &m) {
 std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
                     const std::string &outputError) {
   const ncl_model_descriptor &d = *m.desc;
-  const double duration = static_cast<double>(m.step) * d.dt;
+  const double duration = static_cast<double>(m.step) * m.dt;
   std::string error = m.runError;
   if (!outputError.empty())
     error += (error.empty() ? "" : "; then ") + outputError;
@@ -244,7 +244,7 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
        ",\n";
   j += "  \"abi_version\": " + std::to_string(d.abi_version) + ",\n";
   j += "  \"precision\": " + std::to_string(d.real_bits) + ",\n";
-  j += "  \"dt\": " + jsonNumber(d.dt) + ",\n";
+  j += "  \"dt\": " + jsonNumber(m.dt) + ",\n";
   j += "  \"requested_steps\": " + std::to_string(m.requestedSteps) + ",\n";
   j += "  \"steps\": " + std::to_string(m.step) + ",\n";
   j += "  \"duration\": " + jsonNumber(duration) + ",\n";
@@ -315,7 +315,7 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
       records.push_back({std::string(pop.info->name) + "_" + pop.info->event_names[e],
                          &pop.events[e]});
   }
-  const double dt = m.desc->dt;
+  const double dt = m.dt;
   std::vector<std::string> written;
   try {
     for (const Record &r : records) {

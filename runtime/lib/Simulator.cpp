@@ -140,6 +140,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
   a.begin = ts.begin[p];
   a.end = ts.end[p];
   a.seed = m.seed;
+  a.dt = m.dt;
   a.size = pop.size;
   a.spike_step = ts.spikeStep.data();
   a.spike_index = ts.spikeIndex.data();
@@ -439,7 +440,7 @@ void mergeAllSpikes(ncl_model &m) {
 
 /// "t = 0.17 s to 0.1701 s" for steps [s0, s1).
 std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
-  const double dt = m.desc->dt;
+  const double dt = m.dt;
   return "t = " + fmtSeconds(static_cast<double>(s0) * dt) + " to " +
          fmtSeconds(static_cast<double>(s1) * dt);
 }
@@ -620,7 +621,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         m.runEnd = RunEnd::Interrupted;
         m.runError = "interrupted after " + std::to_string(m.step - start) +
                      " of " + std::to_string(steps) + " steps (at t = " +
-                     fmtSeconds(static_cast<double>(m.step) * m.desc->dt) + ")";
+                     fmtSeconds(static_cast<double>(m.step) * m.dt) + ")";
         throw Error(NCL_ERROR_INTERRUPTED, m.runError);
       }
       const int64_t s0 = m.step, s1 = s0 + std::min(chunk, target - s0);

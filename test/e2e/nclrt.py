@@ -12,6 +12,9 @@ class Runtime:
         rt.ncl_open.argtypes = [ctypes.c_char_p]
         rt.ncl_last_error.restype = ctypes.c_char_p
         rt.ncl_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+        rt.ncl_set_dt.argtypes = [ctypes.c_void_p, ctypes.c_double]
+        rt.ncl_dt.restype = ctypes.c_double
+        rt.ncl_dt.argtypes = [ctypes.c_void_p]
         rt.ncl_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
         rt.ncl_run.argtypes = [ctypes.c_void_p, ctypes.c_double]
         rt.ncl_run_steps.argtypes = [ctypes.c_void_p, ctypes.c_int64]
@@ -27,11 +30,14 @@ class Runtime:
         if not ok:
             raise RuntimeError(self.rt.ncl_last_error().decode())
 
-    def open(self, lib, seed, threads=1):
-        """Loads a model library and initialises it with `seed`."""
+    def open(self, lib, seed, threads=1, dt=None):
+        """Loads a model library and initialises it with `seed` (and the
+        time step `dt` in seconds, when given, instead of the network's)."""
         m = self.rt.ncl_open(lib.encode())
         self.check(m)
         self.check(self.rt.ncl_set_threads(m, threads) == 0)
+        if dt is not None:
+            self.check(self.rt.ncl_set_dt(m, dt) == 0)
         self.check(self.rt.ncl_init(m, seed) == 0)
         return m
 

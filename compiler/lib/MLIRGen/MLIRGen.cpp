@@ -279,7 +279,7 @@ private:
       case NameExpr::Resolution::Constant:
         return constant(n.unitScale, l);
       case NameExpr::Resolution::Step:
-        return constant(dt, l);
+        return mlir::ncl::DtOp::create(builder, l, realType); // the run's dt, set at load time
       case NameExpr::Resolution::Time:
         if (inInit)
           return constant(0.0, l);

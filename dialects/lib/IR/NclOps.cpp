@@ -83,12 +83,6 @@ LogicalResult OdeOp::verify() {
   return success();
 }
 
-LogicalResult ExpEulerOp::verify() {
-  if (!(getDt().convertToDouble() > 0))
-    return emitOpError("dt must be positive");
-  return success();
-}
-
 LogicalResult EventOp::verify() {
   if (getChannelAttr().getInt() < 1)
     return emitOpError("channel must be at least 1 (channel 0 is the spike)");

@@ -17,6 +17,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
+#include <functional>
 #include <map>
 
 namespace mlir::ncl {
@@ -208,12 +209,16 @@ class SystemIntegrator {
 public:
   SystemIntegrator(PopulationOp pop, SmallVector<OdeOp> odes)
       : pop(pop), odes(std::move(odes)), builder(this->odes.front()) {
-    dt = pop.getDt().convertToDouble();
     method = pop.getMethod() ? pop.getMethod()->str() : "auto";
     substeps = pop.getSubsteps() ? static_cast<int64_t>(*pop.getSubsteps()) : 1;
     // Insert after the last ODE, where every operand of every ODE exists.
     builder.setInsertionPointAfter(this->odes.back());
+    usesTime = llvm::any_of(this->odes, [&](OdeOp ode) { return dependsOnTime(ode); });
   }
+
+  /// Whether the scheme run() chose is explicit (its stability depends on
+  /// dt), for the runtime's check of a dt chosen at load time.
+  bool explicitScheme() const { return explicitChosen; }
 
   LogicalResult run() {
     for (OdeOp ode : odes)
@@ -281,9 +286,17 @@ public:
     for (OdeOp ode : odes)
       x.push_back(ode.getState());
     SmallVector<Value> start = x;
-    double h = dt / static_cast<double>(substeps);
-    for (int64_t s = 0; s < substeps; ++s)
-      x = chosen == "exp_euler" ? expEulerStep(x, h) : rungeKuttaStep(chosen, x, h);
+    Type t = odes.front().getType();
+    // The step h = dt / substeps, dt being the run's (ncl.dt). Sub-step s
+    // starts at t_n + s*h: its right-hand sides see that time.
+    Value h = stepValue(t);
+    explicitChosen = chosen != "exp_euler";
+    for (int64_t s = 0; s < substeps; ++s) {
+      Value subStart;
+      if (usesTime && s > 0)
+        subStart = add(timeValue(t), s == 1 ? h : mul(h, this->constant(static_cast<double>(s), t)));
+      x = chosen == "exp_euler" ? expEulerStep(x, h, subStart) : rungeKuttaStep(chosen, x, h, subStart);
+    }
     return finish(start, x);
   }
 
@@ -293,12 +306,14 @@ private:
     Value f;
     SmallVector<Value> g;
   };
-  std::optional<Sde> splitNoise(size_t i, ArrayRef<Value> x, SmallVector<Value> &noises) {
+  std::optional<Sde> splitNoise(size_t i, ArrayRef<Value> x, SmallVector<Value> &noises,
+                                Value stageTime = Value()) {
     OdeOp ode = odes[i];
     noises.clear();
     for (NoiseOp n : ode.getRhs().getOps<NoiseOp>())
       noises.push_back(n.getResult());
     IRMapping m = stateMapping(x);
+    mapTime(m, stageTime);
     m.map(ode.getRhs().getArgument(0), x[i]);
     LinearityAnalysis analysis(ode, builder, m, noises);
     auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
@@ -336,8 +351,9 @@ private:
       return odes.front().emitError() << "sub-steps are not supported for equations with noise";
     Location loc = pop.getLoc();
     Type t = odes.front().getType();
-    double h = dt;
-    Value sqrtH = constant(std::sqrt(h), t), hValue = constant(h, t);
+    Value hValue = stepValue(t);
+    Value sqrtH = math::SqrtOp::create(builder, loc, hValue);
+    explicitChosen = true; // Euler-Maruyama and Heun; the OU update below is exact
     // One standard normal per noise stream and step, shared by the
     // equations that name it.
     llvm::DenseMap<int64_t, Value> normals;
@@ -403,6 +419,7 @@ private:
     };
     SmallVector<Value> next;
     if (scheme == "ou") {
+      explicitChosen = false;
       for (size_t i = 0; i < odes.size(); ++i) {
         IRMapping zeroNoise = stateMapping(x);
         zeroNoise.map(odes[i].getRhs().getArgument(0), odes[i].getRhs().getArgument(0));
@@ -414,7 +431,7 @@ private:
         std::optional<Affine> lin = drift.analyze(yield.getValue());
         Value a = lin->a ? lin->a : constant(0.0, t);
         Value b = lin->b[0] ? lin->b[0] : constant(0.0, t);
-        Value mean = ExpEulerOp::create(builder, loc, t, x[i], a, b, builder.getF64FloatAttr(h));
+        Value mean = ExpEulerOp::create(builder, loc, t, x[i], a, b, hValue);
         // Var of the noise over a step: g^2 h phi(2 b h).
         Value z = mul(mul(b, constant(2.0, t)), hValue);
         Value scale = math::SqrtOp::create(builder, loc, mul(hValue, phi(z)));
@@ -432,7 +449,8 @@ private:
         Value half = constant(0.5, t);
         for (size_t i = 0; i < odes.size(); ++i) {
           SmallVector<Value> unused;
-          std::optional<Sde> at1 = splitNoise(i, predictor, unused);
+          Value stageTime = usesTime ? add(timeValue(t), hValue) : Value();
+          std::optional<Sde> at1 = splitNoise(i, predictor, unused, stageTime);
           Sde mean{mul(add(at0[i].f, at1->f), half), {}};
           for (auto [g0, g1] : llvm::zip(at0[i].g, at1->g))
             mean.g.push_back(mul(add(g0, g1), half));
@@ -605,7 +623,7 @@ private:
   LogicalResult applyPropagator() {
     size_t n = odes.size();
     Type t = odes.front().getType();
-    Value dtValue = constant(dt, t), clamp;
+    Value dtValue = stepValue(t, /*perSubstep=*/false), clamp;
     Matrix m(n + 1, SmallVector<Value>(n + 1));
     for (auto [i, ode] : llvm::enumerate(odes)) {
       LinearityAnalysis analysis(ode, builder, IRMapping(), systemVars(i));
@@ -657,14 +675,119 @@ private:
     return m;
   }
 
-  /// dx/dt at state x; a clamped variable does not move.
-  SmallVector<Value> derivatives(ArrayRef<Value> x) {
+  /// The run's dt (ncl.dt), or the step h = dt / substeps, of type `t`;
+  /// built once, where the scheme is built.
+  Value stepValue(Type t, bool perSubstep = true) {
+    Value &dt = dtValues[t];
+    if (!dt)
+      dt = DtOp::create(builder, pop.getLoc(), t);
+    if (!perSubstep || substeps == 1)
+      return dt;
+    Value &h = hValues[t];
+    if (!h)
+      h = arith::DivFOp::create(builder, pop.getLoc(), dt, constant(static_cast<double>(substeps), t));
+    return h;
+  }
+
+  /// t_n, the time at the start of the step, of type `t`: the step's own
+  /// ncl.time where one comes before the scheme, else a new one.
+  Value timeValue(Type t) {
+    Value &v = timeValues[t];
+    if (v)
+      return v;
+    for (Operation &op : pop.getStep().front()) {
+      if (&op == odes.back().getOperation())
+        break;
+      if (auto time = dyn_cast<TimeOp>(op); time && time.getType() == t)
+        return v = time;
+    }
+    return v = TimeOp::create(builder, pop.getLoc(), t);
+  }
+
+  /// Whether an ODE's right-hand side reads the time: ncl.time inside, or a
+  /// captured value computed from it.
+  bool dependsOnTime(OdeOp ode) {
+    llvm::DenseSet<Value> seen;
+    std::function<bool(Value)> fromTime = [&](Value v) {
+      if (!seen.insert(v).second)
+        return false;
+      Operation *def = v.getDefiningOp();
+      return def && (isa<TimeOp>(def) || llvm::any_of(def->getOperands(), fromTime));
+    };
+    bool found = false;
+    ode.getRhs().walk([&](Operation *op) {
+      found |= isa<TimeOp>(op) || llvm::any_of(op->getOperands(), [&](Value o) {
+                 return !ode.getRhs().isAncestor(o.getParentRegion()) && fromTime(o);
+               });
+    });
+    return found;
+  }
+
+  /// Makes `m` evaluate the right-hand sides at `stageTime` instead of t_n
+  /// (nothing when it is null): every ncl.time in an ODE region, and every
+  /// value an ODE captures from the step that depends on the time (an input
+  /// driven by a stimulus of t), recomputed from it.
+  void mapTime(IRMapping &m, Value stageTime) {
+    if (!stageTime)
+      return;
+    // At t_n itself only the regions' own ncl.time ops are shared; what
+    // the step computed from the time is right as it is.
+    bool atStart = static_cast<bool>(stageTime.getDefiningOp<TimeOp>());
+    llvm::DenseMap<Value, bool> timeDependent;
+    std::function<bool(Value)> dependsOnTime = [&](Value v) {
+      if (auto it = timeDependent.find(v); it != timeDependent.end())
+        return it->second;
+      Operation *def = v.getDefiningOp();
+      bool result = def && (isa<TimeOp>(def) ||
+                            llvm::any_of(def->getOperands(), [&](Value o) { return dependsOnTime(o); }));
+      timeDependent[v] = result;
+      return result;
+    };
+    std::function<Value(Value)> retime = [&](Value v) -> Value {
+      if (Value mapped = m.lookupOrNull(v))
+        return mapped;
+      if (!dependsOnTime(v))
+        return v;
+      Operation *def = v.getDefiningOp();
+      if (isa<TimeOp>(def)) {
+        Value tv = stageTime;
+        if (tv.getType() != v.getType())
+          tv = v.getType().getIntOrFloatBitWidth() < tv.getType().getIntOrFloatBitWidth()
+                   ? Value(arith::TruncFOp::create(builder, pop.getLoc(), v.getType(), tv))
+                   : Value(arith::ExtFOp::create(builder, pop.getLoc(), v.getType(), tv));
+        m.map(v, tv);
+        return tv;
+      }
+      for (Value o : def->getOperands())
+        retime(o);
+      Operation *clone = builder.clone(*def, m);
+      return clone->getResult(cast<OpResult>(v).getResultNumber());
+    };
+    for (OdeOp ode : odes)
+      ode.getRhs().walk([&](Operation *op) {
+        if (isa<TimeOp>(op)) {
+          retime(op->getResult(0));
+          return;
+        }
+        if (atStart)
+          return;
+        for (Value o : op->getOperands())
+          if (!ode.getRhs().isAncestor(o.getParentRegion()))
+            retime(o);
+      });
+  }
+
+  /// dx/dt at state x and time `stageTime` (t_n when null); a clamped
+  /// variable does not move.
+  SmallVector<Value> derivatives(ArrayRef<Value> x, Value stageTime = Value()) {
     SmallVector<Value> k;
     for (auto [i, ode] : llvm::enumerate(odes)) {
       IRMapping m = stateMapping(x);
+      mapTime(m, stageTime);
       m.map(ode.getRhs().getArgument(0), x[i]);
       for (Operation &op : ode.getRhs().front().without_terminator())
-        builder.clone(op, m);
+        if (op.getNumResults() == 0 || !m.contains(op.getResult(0))) // ncl.time at a stage
+          builder.clone(op, m);
       Value d = m.lookup(cast<YieldOp>(ode.getRhs().front().getTerminator()).getValue());
       if (Value clamp = ode.getClamp())
         d = arith::SelectOp::create(builder, ode.getLoc(), clamp, constant(0.0, d.getType()), d);
@@ -674,46 +797,61 @@ private:
   }
 
   /// x + c*k, elementwise.
-  SmallVector<Value> axpy(ArrayRef<Value> x, double c, ArrayRef<Value> k) {
+  SmallVector<Value> axpy(ArrayRef<Value> x, Value c, ArrayRef<Value> k) {
     SmallVector<Value> out;
     for (auto [xi, ki] : llvm::zip(x, k)) {
       Location loc = pop.getLoc();
-      Value scaled = arith::MulFOp::create(builder, loc, ki, constant(c, ki.getType()));
+      Value scaled = arith::MulFOp::create(builder, loc, ki, c);
       out.push_back(arith::AddFOp::create(builder, loc, xi, scaled));
     }
     return out;
   }
 
-  SmallVector<Value> rungeKuttaStep(StringRef scheme, ArrayRef<Value> x, double h) {
-    SmallVector<Value> k1 = derivatives(x);
+  /// One Runge-Kutta step of size h from x; the stage i right-hand sides
+  /// see the time start + c_i*h (start = t_n when null).
+  SmallVector<Value> rungeKuttaStep(StringRef scheme, ArrayRef<Value> x, Value h, Value start) {
+    Type t = h.getType();
+    // h times a Butcher coefficient, and the time of a stage (null, for t_n
+    // unchanged, when no right-hand side depends on the time).
+    auto hTimes = [&](double c) { return c == 1.0 ? h : mul(h, constant(c, t)); };
+    auto at = [&](Value offset) {
+      return usesTime ? add(start ? start : timeValue(t), offset) : Value();
+    }; // add(x, null) is x
+    SmallVector<Value> k1 = derivatives(x, at(Value()));
     if (scheme == "euler")
       return axpy(x, h, k1);
+    Value half = hTimes(0.5);
+    Value tHalf = at(half);
     if (scheme == "rk2") { // explicit midpoint
-      SmallVector<Value> k2 = derivatives(axpy(x, h / 2, k1));
+      SmallVector<Value> k2 = derivatives(axpy(x, half, k1), tHalf);
       return axpy(x, h, k2);
     }
-    // Classic fourth-order Runge-Kutta.
-    SmallVector<Value> k2 = derivatives(axpy(x, h / 2, k1));
-    SmallVector<Value> k3 = derivatives(axpy(x, h / 2, k2));
-    SmallVector<Value> k4 = derivatives(axpy(x, h, k3));
-    SmallVector<Value> out = axpy(x, h / 6, k1);
-    out = axpy(out, h / 3, k2);
-    out = axpy(out, h / 3, k3);
-    return axpy(out, h / 6, k4);
+    // Classic fourth-order Runge-Kutta: c = 0, 1/2, 1/2, 1.
+    SmallVector<Value> k2 = derivatives(axpy(x, half, k1), tHalf);
+    SmallVector<Value> k3 = derivatives(axpy(x, half, k2), tHalf);
+    SmallVector<Value> k4 = derivatives(axpy(x, h, k3), at(h));
+    Value sixth = hTimes(1.0 / 6.0), third = hTimes(1.0 / 3.0);
+    SmallVector<Value> out = axpy(x, sixth, k1);
+    out = axpy(out, third, k2);
+    out = axpy(out, third, k3);
+    return axpy(out, sixth, k4);
   }
 
-  /// Every variable by one exponential-Euler step from the same state x.
-  SmallVector<Value> expEulerStep(ArrayRef<Value> x, double h) {
+  /// Every variable by one exponential-Euler step from the same state x,
+  /// with a and b evaluated at `start` (t_n when null).
+  SmallVector<Value> expEulerStep(ArrayRef<Value> x, Value h, Value start) {
     SmallVector<Value> out;
     for (auto [i, ode] : llvm::enumerate(odes)) {
-      LinearityAnalysis analysis(ode, builder, stateMapping(x));
+      IRMapping outside = stateMapping(x);
+      mapTime(outside, start);
+      LinearityAnalysis analysis(ode, builder, outside);
       auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
       std::optional<Affine> lin = analysis.analyze(yield.getValue());
       Location loc = ode.getLoc();
       Type t = ode.getType();
       Value a = lin->a ? lin->a : constant(0.0, t);
       Value b = lin->b[0] ? lin->b[0] : constant(0.0, t);
-      out.push_back(ExpEulerOp::create(builder, loc, t, x[i], a, b, builder.getF64FloatAttr(h)));
+      out.push_back(ExpEulerOp::create(builder, loc, t, x[i], a, b, h));
     }
     return out;
   }
@@ -721,9 +859,11 @@ private:
   PopulationOp pop;
   SmallVector<OdeOp> odes;
   OpBuilder builder;
-  double dt;
   std::string method;
   int64_t substeps;
+  bool explicitChosen = false;
+  bool usesTime = false; ///< some right-hand side depends on t
+  llvm::DenseMap<Type, Value> dtValues, hValues, timeValues;
 };
 
 struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegratePass> {
@@ -733,8 +873,13 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       SmallVector<OdeOp> odes(pop.getStep().getOps<OdeOp>());
       if (odes.empty())
         continue;
-      if (failed(SystemIntegrator(pop, odes).run()))
+      SystemIntegrator integrator(pop, odes);
+      if (failed(integrator.run()))
         return signalPassFailure();
+      // An explicit scheme was chosen for the network's dt: the runtime
+      // accepts a smaller dt at load time, not a larger one (stability).
+      if (integrator.explicitScheme())
+        pop->setAttr("ncl.max_dt", pop.getDtAttr());
     }
   }
 };

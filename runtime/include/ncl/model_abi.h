@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 1u
+#define NCL_ABI_VERSION 2u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -67,6 +67,7 @@ typedef struct ncl_kernel_args {
    * custom event of the neuron (ncl_population_info.event_names[k-1]). A
    * recorded population's spike_count counts entries of every channel. */
   int32_t *spike_channel;
+  double dt;                 /* the run's time step in seconds (ncl_set_dt) */
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -84,6 +85,11 @@ typedef struct ncl_population_info {
   ncl_kernel_fn init;        /* sets initial state of [begin, end) */
   ncl_kernel_fn update;      /* advances [begin, end) by up to num_steps */
   const char *const *event_names; /* num_events names */
+  /* The largest dt (seconds) the runtime may run this population with:
+   * the network's dt where an explicit scheme (Euler, Runge-Kutta, Heun,
+   * Euler-Maruyama) integrates it, whose stability was judged at that dt;
+   * +inf where any dt is safe (exact and exponential-Euler updates). */
+  double max_dt;
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {
@@ -94,7 +100,7 @@ typedef struct ncl_model_descriptor {
   const char *compiler_version;
   int32_t real_bits;         /* 32 or 64: precision of state arrays */
   int32_t num_populations;
-  double dt;                 /* seconds */
+  double dt;                 /* the network's dt, seconds (the default) */
   double default_duration;   /* seconds */
   uint64_t default_seed;
   const ncl_population_info *populations;

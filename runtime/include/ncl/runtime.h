@@ -80,7 +80,8 @@ NCL_RT_API const ncl_model_descriptor *ncl_descriptor(const ncl_model *m);
 NCL_RT_API const char *ncl_model_path(const ncl_model *m);
 /** Network name, or NULL on error. */
 NCL_RT_API const char *ncl_model_name(const ncl_model *m);
-/** Time step in seconds; 0 on error. */
+/** The run's time step in seconds (the network's unless ncl_set_dt changed
+ *  it); 0 on error. */
 NCL_RT_API double ncl_dt(const ncl_model *m);
 /** Number of populations; -1 on error. */
 NCL_RT_API int32_t ncl_num_populations(const ncl_model *m);
@@ -108,6 +109,13 @@ NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop,
  *  spikes and the step count, as if just opened: the next ncl_run
  *  re-initialises unless ncl_init is called first. */
 NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
+/** Sets the time step (seconds, > 0) without recompiling: every
+ *  dt-dependent constant of the model is computed from it in the kernels.
+ *  Refused (NCL_ERROR_ARGUMENT) above a population's max_dt (model_abi.h):
+ *  a population integrated by an explicit scheme accepts only its network's
+ *  dt or smaller. Like ncl_set_size, it discards the state: the next ncl_run
+ *  re-initialises unless ncl_init is called first. */
+NCL_RT_API ncl_status ncl_set_dt(ncl_model *m, double dt);
 /** Number of threads (1..1024, default 1). Results do not depend on it. */
 NCL_RT_API ncl_status ncl_set_threads(ncl_model *m, int32_t n);
 /** Current number of threads; -1 on error. */

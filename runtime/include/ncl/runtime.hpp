@@ -94,6 +94,8 @@ public:
     check(ncl_set_size(m_, pop.c_str(), n));
   }
   void setThreads(int32_t n) { check(ncl_set_threads(m_, n)); }
+  /// The time step in seconds (see ncl_set_dt).
+  void setDt(double seconds) { check(ncl_set_dt(m_, seconds)); }
   int32_t threads() const { return ncl_threads(m_); }
 
   void init(uint64_t seed) { check(ncl_init(m_, seed)); }

@@ -1,6 +1,6 @@
 //===- ncl-run.cpp - Run a compiled NCL model from the command line -------===//
 //
-// ncl-run model.so [--time 1s] [--seed S] [--set POP.PARAM=VALUE]...
+// ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--threads N] [--out DIR] [--quiet]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
@@ -37,6 +37,8 @@ const char *kUsage =
     "options:\n"
     "  --time T             simulated time with a unit, e.g. 500ms, 1s, '0.2 s'\n"
     "                       (default: the model's `simulate` duration)\n"
+    "  --dt T               time step with a unit, e.g. 0.05ms (default: the\n"
+    "                       network's); explicit schemes accept only smaller\n"
     "  --seed S             random seed, an integer (default: the model's)\n"
     "  --set POP.PARAM=V    set a parameter, with its unit: --set E.I=2.5nA\n"
     "  --size POP=N         change a population's size\n"
@@ -53,7 +55,7 @@ struct UsageError {
 
 struct Options {
   std::string model;
-  std::string time;
+  std::string time, dt;
   bool haveSeed = false;
   uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> sets, sizes;
@@ -133,6 +135,8 @@ Options parseArgs(int argc, char **argv) {
       throw UsageError{flag + " needs a value, got ''"};
     if (flag == "--time") {
       o.time = value;
+    } else if (flag == "--dt") {
+      o.dt = value;
     } else if (flag == "--seed") {
       errno = 0;
       char *end = nullptr;
@@ -163,25 +167,27 @@ Options parseArgs(int argc, char **argv) {
   return o;
 }
 
-/// Seconds from a --time value; it must carry a time unit.
-double parseTime(const std::string &text) {
+/// Seconds from a --time or --dt value; it must carry a time unit.
+double parseTime(const std::string &flag, const std::string &text) {
   std::string err;
   auto q = ncl::units::parseQuantity(text, &err);
   if (!q)
-    throw UsageError{"cannot read --time '" + text + "'" +
+    throw UsageError{"cannot read " + flag + " '" + text + "'" +
                      (err.empty() ? "" : ": " + err)};
   if (std::isnan(q->first))
-    throw UsageError{"--time '" + text + "' is not a number"};
+    throw UsageError{flag + " '" + text + "' is not a number"};
   if (std::isinf(q->first))
-    throw UsageError{"--time '" + text + "' is infinite or too large"};
+    throw UsageError{flag + " '" + text + "' is infinite or too large"};
   if (q->second.isDimensionless())
-    throw UsageError{"--time needs a unit, e.g. '" + text + "s' or '" + text +
+    throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text +
                      "ms'"};
   if (q->second != ncl::units::Dimension::time())
-    throw UsageError{"--time expects a time such as 500ms or 1s, but '" +
+    throw UsageError{flag + " expects a time such as 500ms or 1s, but '" +
                      text + "' is in " + q->second.str()};
+  if (flag == "--dt" && !(q->first > 0))
+    throw UsageError{"--dt must be positive, got '" + text + "'"};
   if (q->first < 0)
-    throw UsageError{"--time must not be negative, got '" + text + "'"};
+    throw UsageError{flag + " must not be negative, got '" + text + "'"};
   return q->first;
 }
 
@@ -259,17 +265,21 @@ int main(int argc, char **argv) {
   // EFBIG and be reported, not kill the process with SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
   Options o;
-  double duration = 0;
+  double duration = 0, dt = 0;
   try {
     o = parseArgs(argc, argv);
     if (!o.time.empty())
-      duration = parseTime(o.time);
+      duration = parseTime("--time", o.time);
+    if (!o.dt.empty())
+      dt = parseTime("--dt", o.dt);
   } catch (const UsageError &e) {
     fail(e.message, 2);
   }
 
   try {
     ncl::Model model(o.model);
+    if (dt > 0)
+      model.setDt(dt);
     for (const auto &[pop, n] : o.sizes) {
       long long v;
       if (!parseSize(n, v))

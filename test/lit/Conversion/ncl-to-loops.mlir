@@ -5,7 +5,7 @@
 // the neuron loop appends spikes (step index n+1, neuron index) under scf.if.
 
 // CHECK-LABEL: func.func @ncl_P_init(
-// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[SIZE:.*]]: index, %[[SEED:.*]]: i64)
+// CHECK-SAME: %[[PARAMS:.*]]: memref<?xf64>, %[[V:.*]]: memref<?xf64>, %[[REFR:.*]]: memref<?xi32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[SIZE:.*]]: index, %[[SEED:.*]]: i64, %{{.*}}: f64)
 // CHECK: %[[EL:.*]] = memref.load %[[PARAMS]][%{{.*}}] : memref<?xf64>
 // CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]]
 // CHECK:   memref.store %[[EL]], %[[V]][%[[I]]]
@@ -14,7 +14,7 @@
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
 // CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %[[SEED:[^:]*]]: i64,
-// CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>)
+// CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>, %[[DT:[^:]*]]: f64)
 // CHECK-COUNT-4: memref.load %[[PARAMS]]
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
 // CHECK: scf.while (%[[S:.*]] = %{{.*}}, %[[COUNT:.*]] = %{{.*}})
@@ -24,14 +24,20 @@
 // CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] {{.*}} iter_args(%[[C:.*]] = %{{.*}})
 // CHECK:   %[[X:.*]] = memref.load %[[V]][%[[I]]]
 // CHECK:   %[[RU:.*]] = memref.load %[[REFR]][%[[I]]]
-// CHECK:   math.exp
-// CHECK:   math.expm1
-// CHECK:   arith.select
+// CHECK:   %[[Z:.*]] = arith.mulf %{{.*}}, %[[DT]] : f64
+// CHECK:   math.expm1 %[[Z]]
+// CHECK:   %[[PHI:.*]] = arith.select
+// CHECK:   %[[GAIN:.*]] = arith.mulf %[[DT]], %[[PHI]]
+// CHECK:   %[[BX:.*]] = arith.mulf %{{.*}}, %[[X]]
+// CHECK:   %[[RATE:.*]] = arith.addf %{{.*}}, %[[BX]]
+// CHECK:   %[[INC:.*]] = arith.mulf %[[GAIN]], %[[RATE]]
+// CHECK:   arith.addf %[[X]], %[[INC]]
 // CHECK:   %[[FIRED:.*]] = arith.andi
 // CHECK:   scf.if %[[FIRED]] {
 // CHECK:     memref.store %{{.*}}, %[[SSTEP]][%[[C]]]
 // CHECK:     memref.store %{{.*}}, %[[SIDX]][%[[C]]]
 // CHECK:   }
+// CHECK:   arith.divf %{{.*}}, %[[DT]]
 // CHECK:   math.roundeven
 // CHECK:   memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
 // CHECK:   memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
@@ -49,7 +55,8 @@ ncl.population @P {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   %vt = ncl.param "Vt" [2] : f64
   %tref = ncl.param "t_ref" [3] : f64
   %r = ncl.is_refractory : i1
-  %e = ncl.exp_euler %v, %el, %b {dt = 1.0e-4 : f64} : f64
+  %dt = ncl.dt : f64
+  %e = ncl.exp_euler %v, %el, %b step %dt : f64
   %v1 = arith.select %r, %v, %e : f64
   %c = arith.cmpf ogt, %v1, %vt : f64
   %f = ncl.threshold %c unless %r
@@ -100,7 +107,7 @@ ncl.population @Q {neuron = "Step", size = 8 : i64, dt = 1.0e-4 : f64,
 // draws add Box-Muller (log, sqrt, cos).
 
 // CHECK-LABEL: func.func @ncl_R_init(
-// CHECK-SAME: %[[SEED:[^:]*]]: i64)
+// CHECK-SAME: %[[SEED:[^:]*]]: i64, %{{[^:]*}}: f64)
 // CHECK: arith.constant -1 : i32
 // CHECK: scf.for
 // CHECK: arith.mului_extended

@@ -67,9 +67,9 @@ ncl.population @P {neuron = "N", size = 1 : i64, dt = 1.0e-4 : f64, state_vars =
 
 // -----
 
-func.func @bad_dt(%x: f64) -> f64 {
-  // expected-error @+1 {{dt must be positive}}
-  %e = ncl.exp_euler %x, %x, %x {dt = -1.0 : f64} : f64
+func.func @step_of_another_type(%x: f64, %h: f32) -> f64 {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %e = "ncl.exp_euler"(%x, %x, %x, %h) : (f64, f64, f64, f32) -> f64
   return %e : f64
 }
 

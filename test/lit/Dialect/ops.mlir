@@ -27,8 +27,10 @@ ncl.population @P {neuron = "LIF", size = 4 : i64, dt = 1.0e-4 : f64,
     %q = arith.divf %d, %tau : f64
     ncl.yield %q : f64
   }
-  // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %{{.*}} {dt = 1.000000e-04 : f64} : f64
-  %e = ncl.exp_euler %v, %el, %tau {dt = 1.0e-4 : f64} : f64
+  // CHECK: %[[DT:.*]] = ncl.dt : f64
+  %dt = ncl.dt : f64
+  // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %{{.*}} step %[[DT]] : f64
+  %e = ncl.exp_euler %v, %el, %tau step %dt : f64
   %c = arith.cmpf ogt, %v1, %vt : f64
   // CHECK: %[[F:.*]] = ncl.threshold %{{.*}} unless %[[R]]
   %f = ncl.threshold %c unless %r

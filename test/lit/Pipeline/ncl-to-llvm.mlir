@@ -1,11 +1,11 @@
 // RUN: ncl-opt %s --ncl-to-llvm | FileCheck %s
 // The pipeline nclc runs, on a LIF population. Everything that depends only
-// on parameters (e^(b dt), expm1, the refractory step count) is computed once
-// per call, before the loops; the loop body is the per-neuron update.
+// on parameters and the run's dt (expm1(b dt), the refractory step count) is
+// computed once per call, before the loops; the loop body is the per-neuron
+// update.
 
 // CHECK-LABEL: llvm.func @ncl_P_init(
 // CHECK-LABEL: llvm.func @ncl_P_update(
-// CHECK: llvm.call @exp(
 // CHECK: llvm.call @expm1(
 // CHECK: llvm.call @roundeven(
 // CHECK: llvm.br ^[[HEADER:.*]](

@@ -25,7 +25,8 @@ ncl.population @lif {neuron = "LIF", size = 1 : i64, dt = 1.0e-4 : f64,
   // CHECK-DAG: %[[M1:.*]] = arith.constant -1.000000e+00 : f64
   // CHECK-DAG: %[[B:.*]] = arith.divf %[[M1]], %[[TAU]]
   // CHECK-DAG: %[[REF:.*]] = ncl.is_refractory : i1
-  // CHECK: %[[E:.*]] = ncl.exp_euler %[[V]], %[[A]], %[[B]] {dt = 1.000000e-04 : f64} : f64
+  // CHECK-DAG: %[[DT:.*]] = ncl.dt : f64
+  // CHECK: %[[E:.*]] = ncl.exp_euler %[[V]], %[[A]], %[[B]] step %[[DT]] : f64
   // CHECK: %[[NEXT:.*]] = arith.select %[[REF]], %[[V]], %[[E]] : f64
   // CHECK: ncl.state_write "v", %[[NEXT]]
   %ref = ncl.is_refractory : i1
@@ -54,7 +55,7 @@ ncl.population @drift {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64,
   %x = ncl.state_read "x" : f64
   %a = ncl.param "a" [0] : f64
   // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
-  // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %[[ZERO]] {dt = 1.000000e-03 : f64}
+  // CHECK: ncl.exp_euler %{{.*}}, %{{.*}}, %[[ZERO]] step %{{.*}} : f64
   // CHECK-NOT: arith.select
   // expected-remark @+1 {{dx/dt: exponential Euler (linear with constant coefficients: exact)}}
   %x1 = ncl.ode "x" (%x) : f64 {
@@ -67,17 +68,22 @@ ncl.population @drift {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64,
 // -----
 
 // Quadratic in x: not linear, so the pass picks Runge-Kutta 4 and says so:
-// four evaluations of the right-hand side, combined with weights 1/6, 1/3.
+// four evaluations of the right-hand side, combined with weights dt/6,
+// dt/3 of the run's dt. An explicit scheme: the runtime may run it at this
+// dt or a smaller one (ncl.max_dt).
 
 // CHECK-LABEL: ncl.population @quadratic
+// CHECK-SAME: ncl.max_dt = 1.000000e-03 : f64
 ncl.population @quadratic {neuron = "Q", size = 1 : i64, dt = 1.0e-3 : f64,
                            state_vars = ["x"], num_params = 0 : i64} init {
 } step {
   // CHECK: %[[X:.*]] = ncl.state_read "x"
   %x = ncl.state_read "x" : f64
+  // CHECK: %[[DT:.*]] = ncl.dt : f64
   // CHECK: %[[K1:.*]] = arith.mulf %[[X]], %[[X]] : f64
   // CHECK-COUNT-3: arith.mulf %[[S:.*]], %[[S]] : f64
-  // CHECK: arith.constant 1.6666666666666666E-4 : f64
+  // CHECK: %[[SIXTH:.*]] = arith.constant 0.16666666666666666 : f64
+  // CHECK: arith.mulf %[[DT]], %[[SIXTH]] : f64
   // CHECK-NOT: ncl.ode
   // expected-remark @+1 {{dx/dt: rk4 (the system is not linear in each variable, so Runge-Kutta 4)}}
   %x1 = ncl.ode "x" (%x) : f64 {
@@ -98,8 +104,8 @@ ncl.population @euler {neuron = "E", size = 1 : i64, dt = 1.0e-3 : f64, method =
 } step {
   // CHECK: %[[X:.*]] = ncl.state_read "x"
   %x = ncl.state_read "x" : f64
+  // CHECK: %[[DT:.*]] = ncl.dt : f64
   // CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : f64
-  // CHECK: %[[DT:.*]] = arith.constant 1.000000e-03 : f64
   // CHECK: %[[INC:.*]] = arith.mulf %[[SQ]], %[[DT]] : f64
   // CHECK: %[[NEXT:.*]] = arith.addf %[[X]], %[[INC]] : f64
   // CHECK: ncl.state_write "x", %[[NEXT]]
@@ -162,8 +168,10 @@ ncl.population @substeps {neuron = "S", size = 1 : i64, dt = 1.0e-3 : f64, metho
 } step {
   %x = ncl.state_read "x" : f64
   %tau = ncl.param "tau" [0] : f64
-  // CHECK: %[[E1:.*]] = ncl.exp_euler %{{.*}} {dt = 5.000000e-04 : f64}
-  // CHECK: ncl.exp_euler %[[E1]], %{{.*}} {dt = 5.000000e-04 : f64}
+  // CHECK: %[[DT:.*]] = ncl.dt : f64
+  // CHECK: %[[H:.*]] = arith.divf %[[DT]], %{{.*}} : f64
+  // CHECK: %[[E1:.*]] = ncl.exp_euler %{{.*}} step %[[H]] : f64
+  // CHECK: ncl.exp_euler %[[E1]], %{{.*}} step %[[H]] : f64
   // expected-remark @+1 {{dx/dt: exponential Euler with 2 sub-steps (asked for with 'method exp_euler')}}
   %x1 = ncl.ode "x" (%x) : f64 {
   ^bb0(%y: f64):
@@ -307,6 +315,53 @@ ncl.population @gbm {neuron = "G", size = 1 : i64, dt = 1.0e-3 : f64,
     %g = arith.mulf %s, %y : f64
     %r = arith.mulf %g, %xi : f64
     ncl.yield %r : f64
+  }
+  ncl.state_write "x", %x1 : f64
+}
+
+// -----
+
+// A right-hand side that reads the time, directly (ncl.time inside the
+// region) and through an input driven by a stimulus of t (captured): each
+// Runge-Kutta 4 stage sees its own time, t_n for k1, t_n + h/2 for k2 and
+// k3, t_n + h for k4, and the captured input is recomputed at each.
+
+// CHECK-LABEL: ncl.population @driven
+ncl.population @driven {neuron = "D", size = 1 : i64, dt = 1.0e-3 : f64, method = "rk4",
+                        state_vars = ["x"], num_params = 0 : i64} init {
+} step {
+  // CHECK: %[[T:.*]] = ncl.time : f64
+  // CHECK: %[[IN:.*]] = math.cos %[[T]] : f64
+  // CHECK: %[[X:.*]] = ncl.state_read "x"
+  %t = ncl.time : f64
+  %in = math.cos %t : f64
+  %x = ncl.state_read "x" : f64
+  // k1 at t_n: the region's ncl.time is the step's.
+  // CHECK: %[[DT:.*]] = ncl.dt : f64
+  // CHECK: math.sin %[[T]] : f64
+  // CHECK: %[[HALF:.*]] = arith.mulf %[[DT]], %{{.*}} : f64
+  // CHECK: %[[TH:.*]] = arith.addf %[[T]], %[[HALF]] : f64
+  // k2 at t_n + h/2: the input is recomputed there, and sin reads it too.
+  // CHECK: %[[IN2:.*]] = math.cos %[[TH]] : f64
+  // CHECK: %[[S2:.*]] = math.sin %[[TH]] : f64
+  // CHECK: arith.addf %{{.*}}, %[[S2]] : f64
+  // CHECK: arith.addf %{{.*}}, %[[IN2]] : f64
+  // k3 at t_n + h/2, k4 at t_n + h.
+  // CHECK: math.cos %[[TH]] : f64
+  // CHECK: math.sin %[[TH]] : f64
+  // CHECK: %[[TF:.*]] = arith.addf %[[T]], %[[DT]] : f64
+  // CHECK: math.cos %[[TF]] : f64
+  // CHECK: math.sin %[[TF]] : f64
+  // CHECK-NOT: ncl.ode
+  // expected-remark @+1 {{dx/dt: rk4 (asked for with 'method rk4')}}
+  %x1 = ncl.ode "x" (%x) : f64 {
+  ^bb0(%y: f64):
+    %tt = ncl.time : f64
+    %s = math.sin %tt : f64
+    %n = arith.negf %y : f64
+    %a = arith.addf %n, %s : f64
+    %b = arith.addf %a, %in : f64
+    ncl.yield %b : f64
   }
   ncl.state_write "x", %x1 : f64
 }

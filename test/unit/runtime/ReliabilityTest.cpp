@@ -94,13 +94,15 @@ enum class State {
   FailedRun,      // a NaN at step 50
   Resized,        // ran, then P resized to 7
   ThreadsChanged, // ran, then 3 threads
+  DtChanged,      // ran, then dt = 0.05 ms
   Interrupted,    // a run stopped by ncl_interrupt
   FailedInit,     // a non-finite initial value
 };
 
 const char *stateName(State s) {
-  static const char *const names[] = {"fresh",   "initialized",     "ran",         "failed run",
-                                      "resized", "threads changed", "interrupted", "failed init"};
+  static const char *const names[] = {"fresh",           "initialized", "ran",
+                                      "failed run",      "resized",     "threads changed",
+                                      "dt changed",      "interrupted", "failed init"};
   return names[static_cast<int>(s)];
 }
 
@@ -130,6 +132,10 @@ ModelPtr modelIn(State s) {
   case State::ThreadsChanged:
     EXPECT_EQ(ncl_run_steps(h, 100), NCL_OK);
     EXPECT_EQ(ncl_set_threads(h, 3), NCL_OK);
+    break;
+  case State::DtChanged:
+    EXPECT_EQ(ncl_run_steps(h, 100), NCL_OK);
+    EXPECT_EQ(ncl_set_dt(h, 5e-5), NCL_OK);
     break;
   case State::Interrupted:
     EXPECT_EQ(ncl_init(h, 1), NCL_OK);
@@ -161,6 +167,8 @@ int64_t stepsIn(State s) {
   }
 }
 
+double dtIn(State s) { return s == State::DtChanged ? 5e-5 : 1e-4; }
+
 const char *statusIn(State s) {
   switch (s) {
   case State::FailedRun:
@@ -176,13 +184,14 @@ const char *statusIn(State s) {
 void exerciseEveryFunction(ncl_model *m, State s) {
   SCOPED_TRACE(stateName(s));
   const int64_t sizeP = s == State::Resized ? 7 : 10;
+  const double dt = dtIn(s);
   double d = 0;
 
   // Introspection.
   ASSERT_NE(ncl_descriptor(m), nullptr);
   EXPECT_TRUE(contains(ncl_model_path(m), "fake_model_events.so"));
   EXPECT_STREQ(ncl_model_name(m), "Fake");
-  EXPECT_EQ(ncl_dt(m), 1e-4);
+  EXPECT_EQ(ncl_dt(m), dt);
   EXPECT_EQ(ncl_default_seed(m), 7u);
   EXPECT_EQ(ncl_default_duration(m), 0.1);
   EXPECT_EQ(ncl_num_populations(m), 2);
@@ -216,6 +225,10 @@ void exerciseEveryFunction(ncl_model *m, State s) {
   EXPECT_FAILS(ncl_set_size(m, "P", (int64_t{1} << 40) + 1), NCL_ERROR_ARGUMENT, "must be 1..");
   EXPECT_FAILS(ncl_set_size(m, "X", 3), NCL_ERROR_NOT_FOUND, "no population 'X'");
   EXPECT_FAILS(ncl_set_size(m, nullptr, 3), NCL_ERROR_ARGUMENT, "NULL");
+  EXPECT_FAILS(ncl_set_dt(m, 0), NCL_ERROR_ARGUMENT, "dt must be a positive number");
+  EXPECT_FAILS(ncl_set_dt(m, NAN), NCL_ERROR_ARGUMENT, "dt must be a positive number");
+  EXPECT_FAILS(ncl_set_dt(m, INFINITY), NCL_ERROR_ARGUMENT, "dt must be a positive number");
+  EXPECT_FAILS(ncl_set_dt(m, 2e-4), NCL_ERROR_ARGUMENT, "larger than population 'Q' allows");
   EXPECT_FAILS(ncl_set_threads(m, 0), NCL_ERROR_ARGUMENT, "1..1024");
   EXPECT_FAILS(ncl_set_threads(m, 1025), NCL_ERROR_ARGUMENT, "1..1024");
   EXPECT_EQ(ncl_threads(m), s == State::ThreadsChanged ? 3 : 1);
@@ -230,7 +243,7 @@ void exerciseEveryFunction(ncl_model *m, State s) {
   const int64_t recorded = ncl_get_spikes(m, "P", nullptr, nullptr, 0);
   EXPECT_EQ(recorded, count);
   if (s != State::FailedRun) { // neuron 3 stops spiking at its NaN
-    EXPECT_TRUE(spikes(m, "P") == expectedSpikes(sizeP, stepsIn(s)));
+    EXPECT_TRUE(spikes(m, "P") == expectedSpikes(sizeP, stepsIn(s), dt));
   }
   std::vector<double> t(static_cast<size_t>(recorded) + 1);
   EXPECT_EQ(ncl_get_spikes(m, "P", t.data(), nullptr, recorded + 1), recorded);
@@ -249,7 +262,7 @@ void exerciseEveryFunction(ncl_model *m, State s) {
   EXPECT_FAILS(ncl_event_name(m, "Q", 0), nullptr, "out of range");
   // Even neurons emit "even" with each spike: count them from the formula.
   int64_t evenSpikes = 0;
-  const SpikeList want = expectedSpikes(sizeP, stepsIn(s));
+  const SpikeList want = expectedSpikes(sizeP, stepsIn(s), dt);
   for (int64_t i : want.i)
     evenSpikes += i % 2 == 0;
   const int64_t events = ncl_get_events(m, "P", "even", nullptr, nullptr, 0);
@@ -310,12 +323,13 @@ void exerciseEveryFunction(ncl_model *m, State s) {
   }
   ASSERT_EQ(ncl_init(m, 1), NCL_OK) << lastError();
   ASSERT_EQ(ncl_run_steps(m, 100), NCL_OK) << lastError();
-  EXPECT_TRUE(spikes(m, "P") == expectedSpikes(sizeP, 100));
+  EXPECT_TRUE(spikes(m, "P") == expectedSpikes(sizeP, 100, dt));
 }
 
 TEST(States, EveryFunctionInEveryState) {
   for (State s : {State::Fresh, State::Initialized, State::Ran, State::FailedRun, State::Resized,
-                  State::ThreadsChanged, State::Interrupted, State::FailedInit}) {
+                  State::ThreadsChanged, State::DtChanged, State::Interrupted,
+                  State::FailedInit}) {
     ModelPtr m = modelIn(s);
     ASSERT_TRUE(m);
     exerciseEveryFunction(m.get(), s);

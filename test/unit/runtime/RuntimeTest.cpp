@@ -46,7 +46,7 @@ TEST(Load, WrongAbiVersion) {
   EXPECT_EQ(openError(NCL_FIXTURE_BAD_ABI),
             std::string("'") + NCL_FIXTURE_BAD_ABI +
                 "' was built for NCL ABI version 999, this runtime supports "
-                "version 1; recompile it with this nclc");
+                "version " + std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
 }
 
 TEST(Load, WrongMagic) {
@@ -270,6 +270,31 @@ TEST(Run, SpikesMatchTheModelAndAreSorted) {
   EXPECT_EQ(t[2], 4 * 1e-4);
 }
 
+TEST(Run, DtChosenAtLoadTime) {
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(ncl_dt(m.get()), 1e-4);
+  // Q accepts at most the network's dt (an explicit scheme); P any.
+  EXPECT_EQ(ncl_set_dt(m.get(), 2e-4), NCL_ERROR_ARGUMENT);
+  EXPECT_TRUE(contains(lastError(), "population 'Q'")) << lastError();
+  EXPECT_TRUE(contains(lastError(), "explicit scheme")) << lastError();
+  EXPECT_EQ(ncl_dt(m.get()), 1e-4);
+  for (double bad : {0.0, -1e-4, double(NAN), double(INFINITY), 1e-320})
+    EXPECT_EQ(ncl_set_dt(m.get(), bad), NCL_ERROR_ARGUMENT) << bad;
+  EXPECT_EQ(ncl_set_dt(nullptr, 1e-4), NCL_ERROR_ARGUMENT);
+  // A smaller dt: 0.1 s is twice the steps, and times are steps * dt.
+  ASSERT_EQ(ncl_set_dt(m.get(), 5e-5), NCL_OK) << lastError();
+  EXPECT_EQ(ncl_dt(m.get()), 5e-5);
+  ASSERT_EQ(ncl_run(m.get(), 0.1), NCL_OK) << lastError();
+  EXPECT_EQ(ncl_current_step(m.get()), 2000);
+  EXPECT_TRUE(spikes(m.get(), "P") == expectedSpikes(10, 2000, 5e-5));
+  // Changing dt discards the state, like a size change.
+  ASSERT_EQ(ncl_set_dt(m.get(), 1e-4), NCL_OK);
+  ASSERT_EQ(ncl_run(m.get(), 0.1), NCL_OK) << lastError();
+  EXPECT_EQ(ncl_current_step(m.get()), 1000);
+  EXPECT_TRUE(spikes(m.get(), "P") == expectedSpikes(10, 1000));
+}
+
 TEST(Run, RunWithoutInitUsesDefaultSeed) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
   ASSERT_TRUE(m);
@@ -482,7 +507,7 @@ TEST(Output, NpyAndRunJson) {
   std::string json = readFile(dir + "/run.json");
   for (const char *part :
        {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"",
-        "\"abi_version\": 1", "\"precision\": 64", "\"dt\": 0.0001",
+        "\"abi_version\": 2", "\"precision\": 64", "\"dt\": 0.0001",
         "\"steps\": 100", "\"duration\": 0.01", "\"seed\": 99",
         "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",

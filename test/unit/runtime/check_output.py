@@ -24,10 +24,10 @@ except ImportError:
     sys.exit(77)
 
 
-def expected(size, steps):
+def expected(size, steps, dt=1e-4):
     steps_idx = [(s, i) for s in range(1, steps + 1) for i in range(size)
                  if s % (i + 2) == 0]
-    t = np.array([s for s, _ in steps_idx], dtype=np.float64) * 1e-4
+    t = np.array([s for s, _ in steps_idx], dtype=np.float64) * dt
     i = np.array([i for _, i in steps_idx], dtype=np.int64)
     return t, i
 
@@ -68,7 +68,7 @@ def main():
     assert meta["status"] == "complete" and meta["error"] is None, meta
     assert meta["requested_steps"] == 200
     assert meta["files"] == ["P_spike_t.npy", "P_spike_i.npy"], meta["files"]
-    assert meta["model"] == "Fake" and meta["abi_version"] == 1
+    assert meta["model"] == "Fake" and meta["abi_version"] == 2
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
     assert meta["threads"] == 3
@@ -102,6 +102,18 @@ def main():
     want_t, want_i = expected(10, 51)
     keep = ~((want_i == 3) & (want_t > 50e-4))
     assert np.array_equal(t, want_t[keep]) and np.array_equal(i, want_i[keep])
+
+    # --dt: the same 20 ms in steps of 0.05 ms (400 steps), times step * dt.
+    out = os.path.join(work, "dt")
+    p = run(ncl_run, model, "--time", "20ms", "--dt", "0.05ms", "--out", out)
+    assert p.returncode == 0, p.returncode
+    assert "dt = 0.05 ms" in p.stdout, p.stdout
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f)
+    assert meta["dt"] == 5e-5 and meta["steps"] == 400, (meta["dt"], meta["steps"])
+    want_t, want_i = expected(10, 400, 5e-5)
+    assert np.array_equal(np.load(os.path.join(out, "P_spike_t.npy")), want_t)
+    assert np.array_equal(np.load(os.path.join(out, "P_spike_i.npy")), want_i)
     print("PASS")
 
 

@@ -14,8 +14,12 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
     stepped all neurons per step and stops early at a step boundary when its
     spike buffer could overflow; an unrecorded one runs blocks of 8192
     neurons through all the steps (same values, far less memory traffic).
-    Parameters are loaded once per call, before the loops. `ncl.exp_euler`
-    is expanded with `math.exp` / `math.expm1`. Run after `ncl-integrate`.
+    Parameters are loaded once per call, before the loops. Both kernels take
+    the run's dt (f64) as their last argument: `ncl.dt` and `ncl.time` are
+    computed from it. `ncl.exp_euler` is expanded in its increment form with
+    `math.expm1`. A population's `ncl.max_dt` is kept in the module's
+    `ncl.max_dt` dictionary (population name to seconds) for the library's
+    descriptor. Run after `ncl-integrate`.
 
     Before:
 

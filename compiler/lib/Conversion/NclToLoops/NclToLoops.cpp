@@ -34,8 +34,10 @@ using namespace mlir::ncl;
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// x*e^z + a*dt*phi(z), z = b*dt, phi(z) = expm1(z)/z (1 + z/2 near 0, where
-/// the quotient loses digits; the cut keeps the error below the type's eps).
+/// x + h*phi(z)*(a + b*x), z = b*h, phi(z) = expm1(z)/z (1 + z/2 near 0,
+/// where the quotient loses digits; the cut keeps the error below the
+/// type's eps). The increment form keeps the fixed point at -a/b to the
+/// rounding of x in float32 too (see the op's description).
 struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ExpEulerOp op, PatternRewriter &rewriter) const override {
@@ -45,9 +47,8 @@ struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
       return arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(type, v));
     };
     bool single = type.isF32();
-    Value dt = cst(op.getDt().convertToDouble());
-    Value z = arith::MulFOp::create(rewriter, loc, op.getB(), dt);
-    Value ez = math::ExpOp::create(rewriter, loc, z);
+    Value h = op.getH();
+    Value z = arith::MulFOp::create(rewriter, loc, op.getB(), h);
     Value em1 = math::ExpM1Op::create(rewriter, loc, z);
     Value quotient = arith::DivFOp::create(rewriter, loc, em1, z);
     Value series = arith::AddFOp::create(
@@ -56,10 +57,11 @@ struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
     Value small = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT, absz,
                                         cst(single ? 1e-4 : 1e-8));
     Value phi = arith::SelectOp::create(rewriter, loc, small, series, quotient);
-    Value drive = arith::MulFOp::create(rewriter, loc,
-                                        arith::MulFOp::create(rewriter, loc, op.getA(), dt), phi);
-    Value decay = arith::MulFOp::create(rewriter, loc, op.getX(), ez);
-    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, decay, drive);
+    Value gain = arith::MulFOp::create(rewriter, loc, h, phi);
+    Value rate = arith::AddFOp::create(rewriter, loc, op.getA(),
+                                       arith::MulFOp::create(rewriter, loc, op.getB(), op.getX()));
+    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, op.getX(),
+                                               arith::MulFOp::create(rewriter, loc, gain, rate));
     return success();
   }
 };
@@ -149,12 +151,21 @@ private:
       mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
       return true;
     }
+    if (auto d = dyn_cast<DtOp>(op)) {
+      mapping.map(d.getResult(), dtOf(d.getType()));
+      return true;
+    }
     return false;
+  }
+
+  /// The run's dt (the kernel's last argument, f64) as `type`.
+  Value dtOf(Type type) {
+    return type == dt64.getType() ? dt64 : Value(arith::TruncFOp::create(b, loc, type, dt64));
   }
 
   void buildInit() {
     SmallVector<Type> args = commonArgs();
-    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType(), b.getI64Type()});
+    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType(), b.getI64Type(), b.getF64Type()});
     func::FuncOp f = makeFunc("init", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -163,6 +174,7 @@ private:
     Value begin = entry.getArgument(varIndex.size() + 2), end = entry.getArgument(varIndex.size() + 3);
     Value size = entry.getArgument(varIndex.size() + 4);
     seed = entry.getArgument(varIndex.size() + 5);
+    dt64 = entry.getArgument(varIndex.size() + 6);
     // Initial values draw with step 2^64 - 1, which no simulation step uses.
     Value initStep = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
     mapping.clear();
@@ -190,7 +202,7 @@ private:
     SmallVector<Type> args = commonArgs();
     Type idx = b.getIndexType(), i64 = b.getI64Type();
     args.append({dyn(i64), dyn(i64), dyn(b.getI32Type()), idx, idx, idx, i64, i64, idx, idx,
-                 MemRefType::get({2}, i64)});
+                 MemRefType::get({2}, i64), b.getF64Type()});
     func::FuncOp f = makeFunc("update", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -204,14 +216,14 @@ private:
     seed = entry.getArgument(nv + 8);
     Value firstStep = entry.getArgument(nv + 9), numSteps = entry.getArgument(nv + 10);
     Value capacity = entry.getArgument(nv + 11), out = entry.getArgument(nv + 12);
+    dt64 = entry.getArgument(nv + 13);
     bool record = pop.getRecordSpikes();
 
     mapping.clear();
     loadParams(pop.getStep(), params);
     Value width = arith::SubIOp::create(b, loc, end, begin);
     Value c0 = index(0), c1 = index(1);
-    Value dtConst = arith::ConstantOp::create(b, loc, b.getFloatAttr(realType, pop.getDt().convertToDouble()));
-    dt64 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(pop.getDt().convertToDouble()));
+    Value dtReal = dtOf(realType);
 
     auto stepIndices = [&](Value s) {
       Value step = arith::AddIOp::create(b, loc, firstStep, arith::IndexCastOp::create(b, loc, i64, s));
@@ -222,7 +234,7 @@ private:
       return scf::ForOp::create(
           b, loc, lo, hi, c1, ValueRange{count0},
           [&](OpBuilder &, Location, Value i, ValueRange count) {
-            Value c = emitNeuron(entry, i, step, nextStep, dtConst, count[0], record, spikeStep,
+            Value c = emitNeuron(entry, i, step, nextStep, dtReal, count[0], record, spikeStep,
                                  spikeIndex, refr);
             scf::YieldOp::create(b, loc, c);
           });
@@ -404,13 +416,18 @@ struct ConvertNclToLoopsPass
     ModuleOp module = getOperation();
     SmallVector<PopulationOp> pops(module.getOps<PopulationOp>());
     OpBuilder builder(module.getContext());
+    SmallVector<NamedAttribute> maxDt;
     for (PopulationOp pop : pops) {
+      if (auto limit = pop->getAttrOfType<FloatAttr>("ncl.max_dt"))
+        maxDt.push_back(builder.getNamedAttr(pop.getSymName(), limit));
       builder.setInsertionPoint(pop);
       PopulationLowering lowering(pop, builder);
       if (failed(lowering.lower()))
         return signalPassFailure();
       pop.erase();
     }
+    if (!maxDt.empty())
+      module->setAttr("ncl.max_dt", builder.getDictionaryAttr(maxDt));
     RewritePatternSet patterns(&getContext());
     populateExpEulerLoweringPatterns(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

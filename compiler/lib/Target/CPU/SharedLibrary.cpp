@@ -26,6 +26,9 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <limits>
+#include <map>
+
 LLD_HAS_DRIVER(elf)
 
 using namespace ncl;
@@ -46,7 +49,7 @@ public:
     f64 = b.getDoubleTy();
     // Must match ncl_kernel_args field for field.
     argsType = llvm::StructType::create(
-        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, ptr},
+        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, ptr, f64},
         "ncl_kernel_args");
   }
 
@@ -86,6 +89,7 @@ public:
     } else {
       call.append({begin, end, field(13, i64), field(7, i64)});
     }
+    call.push_back(field(15, f64));
     if (impl->arg_size() != call.size()) {
       error = "internal error: kernel '" + name + "' has an unexpected signature";
       return nullptr;
@@ -120,7 +124,7 @@ public:
     auto *paramType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64}, "ncl_param_info");
     auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr}, "ncl_population_info");
+        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, f64}, "ncl_population_info");
     auto *modelType = llvm::StructType::create(
         ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr}, "ncl_model_descriptor");
     std::vector<llvm::Constant *> pops;
@@ -163,7 +167,7 @@ public:
                     b.getInt32(vars.size()), b.getInt32(params.size()),
                     array(varType, vars, ".vars"), array(paramType, params, ".params"),
                     b.getInt32(pop.recordSpikes ? 1 : 0), b.getInt32(eventNames.size()), init,
-                    update, events}));
+                    update, events, llvm::ConstantFP::get(f64, maxDtOf(name))}));
     }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,
@@ -177,7 +181,22 @@ public:
     return true;
   }
 
+  /// The populations' largest dt at load time, from the module's
+  /// `ncl.max_dt` (set by ncl-integrate for explicit schemes).
+  void setMaxDt(mlir::DictionaryAttr limits) {
+    if (!limits)
+      return;
+    for (mlir::NamedAttribute a : limits)
+      if (auto f = llvm::dyn_cast<mlir::FloatAttr>(a.getValue()))
+        maxDt[a.getName().str()] = f.getValueAsDouble();
+  }
+  double maxDtOf(const std::string &pop) const {
+    auto it = maxDt.find(pop);
+    return it == maxDt.end() ? std::numeric_limits<double>::infinity() : it->second;
+  }
+
 private:
+  std::map<std::string, double> maxDt;
   llvm::Module &m;
   llvm::LLVMContext &ctx;
   llvm::IRBuilder<> b;
@@ -233,6 +252,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
   LibraryBuilder builder(*m);
+  builder.setMaxDt(module->getAttrOfType<mlir::DictionaryAttr>("ncl.max_dt"));
   if (!builder.descriptor(network, info, error))
     return false;
   std::string verifyMessage;

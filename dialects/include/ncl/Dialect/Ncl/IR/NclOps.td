@@ -165,21 +165,29 @@ def Ncl_NoiseOp : Ncl_Op<"noise", [Pure, HasParent<"OdeOp">]> {
 }
 
 def Ncl_ExpEulerOp : Ncl_Op<"exp_euler", [Pure, SameOperandsAndResultType]> {
-  let summary = "One exponential-Euler step of dx/dt = a + b*x";
+  let summary = "One exponential-Euler step of dx/dt = a + b*x over h";
   let description = [{
-    x(t + dt) = x*e^(b*dt) + a*dt*phi(b*dt), with phi(z) = (e^z - 1)/z
-    computed with expm1 and its limit phi(0) = 1, so b -> 0 is safe (it
-    becomes x + a*dt). Exact when a and b are constant over the step, as for
-    LIF and, with v frozen, Hodgkin-Huxley gates.
+    x(t + h) = x + h*phi(b*h)*(a + b*x), with phi(z) = (e^z - 1)/z computed
+    with expm1 and its limit phi(0) = 1, so b -> 0 is safe (it becomes
+    x + a*h). Exact when a and b are constant over the step, as for LIF and,
+    with v frozen, Hodgkin-Huxley gates.
+
+    The increment form is chosen over the equal x*e^(b*h) + a*h*phi(b*h):
+    its fixed point is where a + b*x rounds to zero, -a/b to the rounding of
+    x, while the other's, a*h*phi/(1 - e^(b*h)), depends on how e^(b*h)
+    rounds and drifts by ~eps/|b*h| relative, a large error in float32 at
+    small steps (docs/integration.md).
+
+    `h` is the step (dt, or dt / substeps), a value: dt is chosen at load
+    time (`ncl.dt`).
 
     ```mlir
-    %x1 = ncl.exp_euler %x, %a, %b {dt = 1.0e-4 : f64} : f64
+    %x1 = ncl.exp_euler %x, %a, %b step %h : f64
     ```
   }];
-  let arguments = (ins AnyFloat:$x, AnyFloat:$a, AnyFloat:$b, F64Attr:$dt);
+  let arguments = (ins AnyFloat:$x, AnyFloat:$a, AnyFloat:$b, AnyFloat:$h);
   let results = (outs AnyFloat:$result);
-  let assemblyFormat = "$x `,` $a `,` $b attr-dict `:` type($result)";
-  let hasVerifier = 1;
+  let assemblyFormat = "$x `,` $a `,` $b `step` $h attr-dict `:` type($result)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -278,11 +286,30 @@ def Ncl_RefractoryOp : Ncl_Op<"refractory", [MemoryEffects<[MemWrite]>]> {
 // Where and when
 //===----------------------------------------------------------------------===//
 
+def Ncl_DtOp : Ncl_Op<"dt", [Pure]> {
+  let summary = "The time step of the run, in seconds";
+  let description = [{
+    The run's dt: the network's `dt` unless the runtime was given another
+    one at load time (`ncl-run --dt`, `ncl_set_dt`). Every dt-dependent
+    constant of the integrators (e^(b dt), propagators, Runge-Kutta weights)
+    is computed from it, once per kernel call where it does not change
+    within the call. The population's `dt` attribute is the default.
+
+    ```mlir
+    %dt = ncl.dt : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
 def Ncl_TimeOp : Ncl_Op<"time", [Pure]> {
   let summary = "The time at the start of the step, in seconds";
   let description = [{
     t_n = n * dt for step n, computed from the integer step index (no
-    accumulated rounding).
+    accumulated rounding). Inside an ODE's right-hand side it is the time
+    the integrator evaluates it at: ncl-integrate maps it to each stage's
+    time (t_n + c_i * h) and each sub-step's.
 
     ```mlir
     %t = ncl.time : f64

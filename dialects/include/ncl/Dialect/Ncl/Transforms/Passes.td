@@ -19,6 +19,14 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     or stochastic Heun. Every choice is reported as a remark. A clamped ODE
     keeps x while its clamp (the neuron's refractory flag) is true.
 
+    Steps are values, not constants: h = dt / substeps from `ncl.dt`, the
+    run's dt, so a library runs at any dt chosen at load time. Each
+    Runge-Kutta stage and each sub-step sees its own time: `ncl.time` in a
+    right-hand side, and any captured value computed from it (an input
+    driven by a stimulus of t), is re-evaluated at t_n + c_i*h. A population
+    integrated by an explicit scheme gets `ncl.max_dt` (its `dt`): the
+    runtime refuses a larger dt there.
+
     Before:
 
     ```mlir
@@ -36,7 +44,8 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     %a = arith.divf %el, %tau : f64
     %mb = arith.divf %one, %tau : f64
     %b = arith.negf %mb : f64
-    %e = ncl.exp_euler %v, %a, %b {dt = 1.0e-4 : f64} : f64
+    %dt = ncl.dt : f64
+    %e = ncl.exp_euler %v, %a, %b step %dt : f64
     %v1 = arith.select %r, %v, %e : f64
     ```
   }];
