@@ -179,9 +179,11 @@ void configureThreads(ncl_model &m);
 void discardState(ncl_model &m);
 /// What initModel would allocate now (Simulator.cpp).
 MemoryPlan planMemory(const ncl_model &m);
-/// Bytes this process may still allocate: MemAvailable, lowered by a cgroup
-/// memory limit if there is one; 0 when unknown (SystemMemory.cpp).
-uint64_t availableMemory();
+/// Bytes a model that already holds `held` bytes may still allocate:
+/// MemAvailable, lowered to the headroom of a limited memory cgroup and to
+/// NCL_MEMORY_LIMIT - held when that variable is set; UINT64_MAX when
+/// nothing is known (SystemMemory.cpp).
+uint64_t availableMemory(uint64_t held);
 /// "23.4 GB" (SystemMemory.cpp).
 std::string formatBytes(uint64_t bytes);
 

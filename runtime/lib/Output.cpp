@@ -87,18 +87,21 @@ bool writeAll(int fd, const void *data, size_t size) {
   return true;
 }
 
-/// Writes `head` then `data` to `path` through a temporary file, fsync and
-/// rename(2). A symlink at `path` is replaced, never followed.
-void writeFileAtomically(const std::string &path, const std::string &head,
-                         const void *data, size_t size) {
+/// Writes a file through a temporary in the same directory, fsync and
+/// rename(2): `writeBody(fd)` writes the contents and returns false, with
+/// errno set, when a write fails. A symlink at `path` is replaced, never
+/// followed.
+template <typename WriteBody>
+void writeFileAtomically(const std::string &path, WriteBody writeBody) {
   std::string tmp;
   const int fd = createTemporary(path, tmp);
-  bool ok = writeAll(fd, head.data(), head.size()) &&
-            (size == 0 || writeAll(fd, data, size)) && ::fsync(fd) == 0;
-  int err = errno;
-  ok = (::close(fd) == 0) && ok; // NFS may report a full disk only here
-  if (!ok) {
-    err = err ? err : errno;
+  int err = 0;
+  errno = 0;
+  if (!writeBody(fd) || ::fsync(fd) != 0)
+    err = errno ? errno : EIO;
+  if (::close(fd) != 0 && err == 0) // NFS may report a full disk only here
+    err = errno;
+  if (err) {
     ::unlink(tmp.c_str());
     throw ioError("write", path, err);
   }
@@ -107,6 +110,10 @@ void writeFileAtomically(const std::string &path, const std::string &head,
     ::unlink(tmp.c_str());
     throw ioError("rename a temporary file to", path, err);
   }
+}
+
+void writeTextFile(const std::string &path, const std::string &text) {
+  writeFileAtomically(path, [&](int fd) { return writeAll(fd, text.data(), text.size()); });
 }
 
 /// True for NAME.tmp<pid>[-<suffix>] where NAME is an output file name
@@ -162,9 +169,34 @@ std::string npyHeader(const char *descr, size_t n) {
   return head + dict;
 }
 
-void writeNpy(const std::string &path, const char *descr, const void *data,
-              size_t n, size_t elemSize) {
-  writeFileAtomically(path, npyHeader(descr, n), data, n * elemSize);
+/// Writes one column of a spike record as a 1-D .npy array: the times
+/// (step * dt, '<f8') or the neuron indices ('<i8'). Converted in blocks, so
+/// writing needs no second copy of the record in memory.
+void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record, bool times,
+                      double dt) {
+  writeFileAtomically(path, [&](int fd) {
+    const std::string head = npyHeader(times ? "<f8" : "<i8", record.size());
+    if (!writeAll(fd, head.data(), head.size()))
+      return false;
+    constexpr size_t kBlock = 8192;
+    static_assert(sizeof(double) == 8 && sizeof(int64_t) == 8);
+    std::vector<char> buffer(kBlock * 8);
+    for (size_t first = 0; first < record.size(); first += kBlock) {
+      const size_t count = std::min(kBlock, record.size() - first);
+      for (size_t k = 0; k < count; ++k) {
+        const Spike &s = record[first + k];
+        if (times) {
+          const double t = static_cast<double>(s.step) * dt;
+          std::memcpy(&buffer[8 * k], &t, 8);
+        } else {
+          std::memcpy(&buffer[8 * k], &s.index, 8);
+        }
+      }
+      if (!writeAll(fd, buffer.data(), 8 * count))
+        return false;
+    }
+    return true;
+  });
 }
 
 std::string jsonString(const std::string &s) {
@@ -315,25 +347,14 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
       records.push_back({std::string(pop.info->name) + "_" + pop.info->event_names[e],
                          &pop.events[e]});
   }
-  const double dt = m.dt;
   std::vector<std::string> written;
   try {
-    for (const Record &r : records) {
-      const size_t n = r.spikes->size();
-      std::vector<double> t(n);
-      std::vector<int64_t> i(n);
-      for (size_t s = 0; s < n; ++s) {
-        t[s] = static_cast<double>((*r.spikes)[s].step) * dt;
-        i[s] = (*r.spikes)[s].index;
-      }
-      for (const auto &[suffix, descr, data] :
-           {std::tuple<const char *, const char *, const void *>{"_t.npy", "<f8", t.data()},
-            {"_i.npy", "<i8", i.data()}}) {
-        const std::string name = r.stem + suffix;
-        writeNpy((fs::path(dir) / name).string(), descr, data, n, 8);
+    for (const Record &r : records)
+      for (bool times : {true, false}) {
+        const std::string name = r.stem + (times ? "_t.npy" : "_i.npy");
+        writeSpikeColumn((fs::path(dir) / name).string(), *r.spikes, times, m.dt);
         written.push_back(name);
       }
-    }
   } catch (const Error &e) {
     // An older run's files that this one did not get to replace must not
     // pass for this run's.
@@ -346,11 +367,11 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
     // Say so in run.json if there is room for it; if not, no run.json is
     // the sign of an incomplete directory.
     try {
-      writeFileAtomically(runJsonPath, runJson(m, written, e.what()), nullptr, 0);
+      writeTextFile(runJsonPath, runJson(m, written, e.what()));
     } catch (const Error &) {
     }
     throw;
   }
   // Last, so that a run.json means all the files it lists are in place.
-  writeFileAtomically(runJsonPath, runJson(m, written, ""), nullptr, 0);
+  writeTextFile(runJsonPath, runJson(m, written, ""));
 }

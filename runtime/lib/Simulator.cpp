@@ -113,14 +113,34 @@ uint64_t saturatingAdd(uint64_t a, uint64_t b) {
   return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-/// Refuses an allocation of `need` bytes that cannot fit, with both figures.
-void checkMemory(uint64_t need, const std::string &what) {
-  const uint64_t available = availableMemory();
-  if (available == 0 || need <= available)
+/// What the model holds now: state, its chunk-start copy, spike buffers
+/// and records.
+uint64_t heldBytes(const ncl_model &m) {
+  uint64_t held = 0;
+  for (const Population &pop : m.pops) {
+    for (const AlignedArray &a : pop.vars)
+      held += a.bytes();
+    for (const AlignedArray &a : pop.varsAtChunkStart)
+      held += a.bytes();
+    held += pop.refractory.bytes() + pop.refractoryAtChunkStart.bytes();
+    held += pop.record.capacity() * sizeof(Spike);
+    for (const std::vector<Spike> &e : pop.events)
+      held += e.capacity() * sizeof(Spike);
+  }
+  for (const ThreadState &ts : m.threadStates)
+    held += static_cast<uint64_t>(ts.spikeCapacity) * kSpikeEntryBytes;
+  return held;
+}
+
+/// Refuses an allocation of `need` bytes that cannot fit, with both
+/// figures: "not enough memory: <what> needs 23.4 GB, 20.1 GB available".
+void checkMemory(const ncl_model &m, uint64_t need, const std::string &what,
+                 const std::string &consequence = "") {
+  const uint64_t available = availableMemory(heldBytes(m));
+  if (need <= available)
     return;
-  throw Error(NCL_ERROR_MEMORY, "not enough memory: " + what + " needs " +
-                                    formatBytes(need) + ", " +
-                                    formatBytes(available) + " available");
+  throw Error(NCL_ERROR_MEMORY, "not enough memory: " + what + " needs " + formatBytes(need) +
+                                    ", " + formatBytes(available) + " available" + consequence);
 }
 
 std::string fmtSeconds(double s) {
@@ -433,6 +453,46 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
   });
 }
 
+/// Makes room in the records for the chunk's spikes before merging them. A
+/// record that must grow reallocates to twice its capacity while still
+/// holding the old block: that is where a long run would meet the OOM
+/// killer, so the memory is checked first. Throws, with nothing merged, if
+/// it does not fit.
+void reserveRecords(ncl_model &m, int64_t step) {
+  std::vector<std::pair<std::vector<Spike> *, size_t>> growths;
+  uint64_t need = 0;
+  auto plan = [&](std::vector<Spike> &record, size_t incoming) {
+    const size_t wanted = record.size() + incoming;
+    if (wanted <= record.capacity())
+      return;
+    const size_t capacity = std::max(wanted, 2 * record.capacity());
+    growths.emplace_back(&record, capacity);
+    need += capacity * sizeof(Spike);
+  };
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    Population &pop = m.pops[p];
+    if (!pop.info->record_spikes)
+      continue;
+    size_t incoming = 0;
+    for (const ThreadState &ts : m.threadStates)
+      incoming += ts.chunkSpikes[p].size();
+    plan(pop.record, incoming);
+    for (size_t e = 0; e < pop.events.size(); ++e) {
+      incoming = 0;
+      for (const ThreadState &ts : m.threadStates)
+        incoming += ts.chunkEvents[p][e].size();
+      plan(pop.events[e], incoming);
+    }
+  }
+  if (growths.empty())
+    return;
+  const std::string at = "step " + std::to_string(step);
+  checkMemory(m, need, "growing the spike records at " + at,
+              "; the run stopped at " + at + " with everything before it kept");
+  for (auto &[record, capacity] : growths)
+    record->reserve(capacity);
+}
+
 void mergeAllSpikes(ncl_model &m) {
   for (size_t p = 0; p < m.pops.size(); ++p)
     mergeSpikes(m, p);
@@ -488,7 +548,7 @@ void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
   // Buffers of the old layout go first, so the check sees what they free.
   m.threadStates.clear();
-  checkMemory(planMemory(m).spikeBuffers,
+  checkMemory(m, planMemory(m).spikeBuffers,
               "the spike buffers of " + std::to_string(n) + " threads");
   if (n > 1 && (!m.pool || m.pool->size() != n))
     m.pool = std::make_unique<ThreadPool>(n);
@@ -541,7 +601,7 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
   const MemoryPlan plan = planMemory(m);
-  checkMemory(plan.total(), "this run (state " + formatBytes(plan.state) +
+  checkMemory(m, plan.total(), "this run (state " + formatBytes(plan.state) +
                                 ", its copy at each chunk start " +
                                 formatBytes(plan.chunkStartCopy) +
                                 ", spike buffers " +
@@ -631,6 +691,21 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
                                            return ts.errorCode == NCL_OK;
                                          }))
         locateNonFinite(m, s0, s1);
+      try {
+        reserveRecords(m, s0);
+      } catch (...) {
+        // The records stay at s0, so the state goes back there too: the
+        // model is consistent and could go on if memory were freed.
+        forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
+        try {
+          throw;
+        } catch (const std::bad_alloc &) {
+          throw Error(NCL_ERROR_MEMORY, "out of memory growing the spike records at step " +
+                                            std::to_string(s0) +
+                                            "; the run stopped there with everything before "
+                                            "it kept");
+        }
+      }
       mergeAllSpikes(m);
       m.step = s1;
       throwKernelErrors(m);

@@ -6,13 +6,17 @@
 // "What the machine can give" is MemAvailable from /proc/meminfo, lowered to
 // the headroom of the process's memory cgroup (v2, or v1's memory
 // controller) when that cgroup or one of its ancestors has a limit, since
-// containers and batch schedulers enforce their limits there.
+// containers and batch schedulers enforce their limits there. A user may
+// lower it further with NCL_MEMORY_LIMIT (bytes, or with a k/M/G/T suffix,
+// powers of 1000): the most one model may hold.
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -61,10 +65,35 @@ void lowerToCgroupHeadroom(std::string root, std::string dir, const char *limitF
 
 } // namespace
 
-uint64_t ncl::rt::availableMemory() {
+/// NCL_MEMORY_LIMIT in bytes ("2G", "512M", "1000000"), 0 when unset or
+/// unreadable.
+uint64_t memoryLimitFromEnvironment() {
+  const char *text = std::getenv("NCL_MEMORY_LIMIT");
+  if (!text || !*text)
+    return 0;
+  char *end = nullptr;
+  const double value = std::strtod(text, &end);
+  double scale = 1;
+  switch (*end) {
+  case 'k': case 'K': scale = 1e3; ++end; break;
+  case 'M': scale = 1e6; ++end; break;
+  case 'G': scale = 1e9; ++end; break;
+  case 'T': scale = 1e12; ++end; break;
+  default: break;
+  }
+  if (*end == 'B')
+    ++end;
+  if (*end || !(value > 0) || value * scale >= 1.8e19)
+    return 0;
+  return static_cast<uint64_t>(value * scale);
+}
+
+uint64_t ncl::rt::availableMemory(uint64_t held) {
   uint64_t available = memAvailable();
   if (available == 0)
-    return 0;
+    available = UINT64_MAX;
+  if (const uint64_t limit = memoryLimitFromEnvironment())
+    available = std::min(available, limit > held ? limit - held : 0);
   // /proc/self/cgroup lines: "ID:CONTROLLERS:PATH"; v2 has "0::PATH", v1's
   // memory controller "N:memory:PATH" (or "N:...,memory,...:PATH").
   std::ifstream in("/proc/self/cgroup");

@@ -488,6 +488,37 @@ TEST(Memory, SpikeBuffersDoNotGrowWithThePopulation) {
   EXPECT_EQ(ncl_memory_required(m.get()), 2 * (n + 5) * kFakeStateBytes + buffers);
 }
 
+TEST(Memory, RecordsThatOutgrowMemoryStopTheRunCleanly) {
+  // NCL_MEMORY_LIMIT caps what one model may hold: 1 MB is enough for the
+  // state and spike buffers but not for the records of a long run.
+  ASSERT_EQ(setenv("NCL_MEMORY_LIMIT", "1M", 1), 0);
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_set_chunk_steps(m.get(), 1000), NCL_OK);
+  const ncl_status status = ncl_run_steps(m.get(), 1000000);
+  const std::string message = lastError();
+  ASSERT_EQ(unsetenv("NCL_MEMORY_LIMIT"), 0);
+  EXPECT_EQ(status, NCL_ERROR_MEMORY);
+  std::smatch match;
+  ASSERT_TRUE(std::regex_match(
+      message, match,
+      std::regex("not enough memory: growing the spike records at step ([0-9]+) needs "
+                 "[0-9.]+ [kM]?B, [0-9.]+ [kM]?B available; the run stopped at step \\1 "
+                 "with everything before it kept")))
+      << message;
+  // Records and state both stopped at that chunk boundary, consistently.
+  const int64_t step = std::stoll(match[1]);
+  EXPECT_EQ(ncl_current_step(m.get()), step);
+  EXPECT_EQ(step % 1000, 0);
+  EXPECT_TRUE(spikes(m.get(), "P") == expectedSpikes(10, step));
+  const std::string dir = tempDir();
+  ASSERT_EQ(ncl_write_output(m.get(), dir.c_str()), NCL_OK);
+  EXPECT_TRUE(contains(runJsonOf(dir), "\"status\": \"failed\"")) << runJsonOf(dir);
+  // With the limit gone, the run goes on as if it had never stopped.
+  ASSERT_EQ(ncl_run_steps(m.get(), 100), NCL_OK) << lastError();
+  EXPECT_TRUE(spikes(m.get(), "P") == expectedSpikes(10, step + 100));
+}
+
 TEST(Memory, WideRangesAreSteppedInBlocksWithTheSameResult) {
   // A buffer of 64 entries makes each thread step its 500 neurons of P in
   // blocks of 64 (32 with the event channel); the record must not change.
