@@ -2,8 +2,10 @@
 //
 // A run is cut into chunks of many steps. In a chunk every thread advances
 // its own contiguous neuron range of every population with as few kernel
-// calls as possible (one, unless its spike buffer fills), then checks its
-// range for NaN/Inf. Populations are uncoupled so far, so no thread waits
+// calls as possible (one, unless its spike buffer fills or its recorded
+// range is wider than the buffer, which then takes blocks of neurons), then
+// checks its range for NaN/Inf. Memory is checked before it is allocated:
+// the state when a run is initialised, the records before they grow. Populations are uncoupled so far, so no thread waits
 // for another inside a chunk. After the chunk the calling thread merges the
 // per-thread spikes in (step, index) order; since each neuron's update
 // depends only on its own state, the seed and the step, both the state and
