@@ -45,20 +45,22 @@ bench: build
 # - test-tsan: TSan over the runtime's tests (libnclrt, ncl-run, fixtures).
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
-SANITIZER_ENV := NCL_TEST_SANITIZER=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# A sanitizer report exits 134, like an abort, so that expect_error.sh (which
+# accepts any exit status from 1 to 127 as a clean error) counts it a crash.
+SANITIZER_ENV := NCL_TEST_SANITIZER=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=134
 
 test-sanitize: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) CMAKE_FLAGS="-DNCL_SANITIZE=address,undefined $(CMAKE_FLAGS)" build
 	for t in nclrt-unittests ncl-dsl-unittests ncl-random-unittests; do \
-	  $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1 $(ASAN_BUILD)/bin/$$t --gtest_brief=1 || exit 1; \
+	  $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1:exitcode=134 $(ASAN_BUILD)/bin/$$t --gtest_brief=1 || exit 1; \
 	done
-	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=0 \
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=0:exitcode=134 \
 	  LD_PRELOAD=$$($(CXX) -print-file-name=libasan.so) ctest --output-on-failure -j2
 
 test-tsan: deps
 	$(MAKE) BUILD=$(TSAN_BUILD) CMAKE_FLAGS="-DNCL_SANITIZE=thread $(CMAKE_FLAGS)" configure
 	cmake --build $(TSAN_BUILD) --target ncl-run nclrt-unittests
-	cd $(TSAN_BUILD) && $(SANITIZER_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cd $(TSAN_BUILD) && $(SANITIZER_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=134 \
 	  ctest --output-on-failure -j2 -R '^nclrt\.' -E 'truncated-library'
 
 clean:
