@@ -36,6 +36,7 @@ neuronItem  : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '
             | 'dynamics' NL* '{' sep? (dynamicsItem (sep dynamicsItem)*)? sep? '}' # dynamicsBlock
             | 'spike' 'when' expr                                                 # spikeDecl
             | 'reset' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # resetBlock
+            | 'update' NL* '{' sep? (updateItem (sep updateItem)*)? sep? '}'      # updateBlock
             | 'refractory' 'while' expr                                           # refractoryWhileDecl
             | 'refractory' expr                                                   # refractoryDecl
             | 'output' ID (':' unit)? '=' expr                                    # outputDecl
@@ -46,13 +47,15 @@ declaration : ID (':' unit)? '=' expr (PER 'neuron')? ;
 dynamicsItem: odeDecl | declaration ;
 odeDecl     : ID PRIME '=' expr (UNLESS REFRACTORY)? ;
 assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
+updateItem  : assignment (UNLESS REFRACTORY)? ;
 
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
-networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (declaration (sep declaration)*)? sep? '}')?  # populationDecl
+networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
+populationItem : declaration | 'method' ID ('substeps' INT)? ;
 
 expr        : <assoc=right> expr '**' expr                                       # powerExpr
             | op=('-' | '+') expr                                                # unaryExpr

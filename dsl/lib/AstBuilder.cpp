@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <functional>
 #include <pthread.h>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -123,6 +124,15 @@ private:
     return decl;
   }
 
+  /// -1 when out of range, which Sema reports.
+  static int64_t parseSubsteps(const std::string &text) {
+    try {
+      return std::stoll(text);
+    } catch (...) {
+      return -1;
+    }
+  }
+
   Assignment assignment(NclParser::AssignmentContext *a) {
     Assignment as;
     as.loc = loc(a->ID()->getSymbol());
@@ -175,6 +185,12 @@ private:
         n.resetLoc = loc(r->getStart());
         for (auto *a : r->assignment())
           n.reset.push_back(assignment(a));
+      } else if (auto *u = dynamic_cast<NclParser::UpdateBlockContext *>(item)) {
+        n.updateLoc = loc(u->getStart());
+        for (auto *ui : u->updateItem()) {
+          n.update.push_back(assignment(ui->assignment()));
+          n.update.back().unlessRefractory = ui->UNLESS() != nullptr;
+        }
       } else if (auto *rf = dynamic_cast<NclParser::RefractoryDeclContext *>(item)) {
         n.refractoryLoc = loc(rf->getStart());
         n.refractory = expr(rf->expr());
@@ -185,13 +201,8 @@ private:
       } else if (auto *md = dynamic_cast<NclParser::MethodDeclContext *>(item)) {
         n.methodLoc = loc(md->ID()->getSymbol());
         n.method = md->ID()->getText();
-        if (md->INT()) {
-          try {
-            n.substeps = std::stoll(md->INT()->getText());
-          } catch (...) {
-            n.substeps = -1; // reported by Sema
-          }
-        }
+        if (md->INT())
+          n.substeps = parseSubsteps(md->INT()->getText());
       } else if (auto *ev = dynamic_cast<NclParser::EventDeclContext *>(item)) {
         EventDecl event;
         event.loc = loc(ev->ID()->getSymbol());
@@ -232,8 +243,17 @@ private:
         } catch (...) {
           pop.size = -1; // reported by Sema as out of range
         }
-        for (auto *d : p->declaration())
-          pop.overrides.push_back(declaration(d));
+        for (auto *item : p->populationItem()) {
+          if (auto *d = item->declaration()) {
+            pop.overrides.push_back(declaration(d));
+            continue;
+          }
+          if (!pop.method.empty() && !pop.secondMethodLoc.isValid())
+            pop.secondMethodLoc = pop.methodLoc;
+          pop.methodLoc = loc(item->ID()->getSymbol());
+          pop.method = item->ID()->getText();
+          pop.substeps = item->INT() ? parseSubsteps(item->INT()->getText()) : 1;
+        }
         net.populations.push_back(std::move(pop));
       } else if (auto *r = dynamic_cast<NclParser::RecordDeclContext *>(item)) {
         for (auto *id : r->ID())
@@ -347,6 +367,57 @@ private:
   unsigned depth = 0;
 };
 
+/// A file holds only `neuron`, `network` and `import` items. ANTLR's
+/// message for any other word there ("no viable alternative at input
+/// '\n\nsynapse'") names none of them, so the token stream is checked first:
+/// the first token of a line outside every brace must start an item (or be
+/// the `{` of one). Reports the first stray word; returns whether it found one.
+bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
+                             std::shared_ptr<const std::string> file, DiagnosticEngine &diags) {
+  tokens.fill();
+  int depth = 0;
+  bool lineStart = true;
+  for (antlr4::Token *tok : tokens.getTokens()) {
+    if (tok->getType() == antlr4::Token::EOF)
+      return false;
+    if (tok->getChannel() != antlr4::Token::DEFAULT_CHANNEL)
+      continue;
+    const std::string text = tok->getText();
+    if (tok->getType() == nclgrammar::NclLexer::NL || text == ";") {
+      lineStart = lineStart || depth == 0;
+      continue;
+    }
+    if (depth == 0 && lineStart && text != "neuron" && text != "network" && text != "import" &&
+        text != "{") {
+      SourceLoc loc{file, static_cast<unsigned>(tok->getLine()),
+                    static_cast<unsigned>(tok->getCharPositionInLine()) + 1,
+                    static_cast<unsigned>(std::max<size_t>(1, text.size()))};
+      static const std::set<std::string> networkItems = {"population", "record", "stimulus",
+                                                         "simulate"};
+      static const std::set<std::string> neuronItems = {
+          "parameters", "state", "input", "dynamics", "update", "spike", "reset",
+          "refractory", "output", "method", "event"};
+      std::string message = "expected 'neuron', 'network' or 'import', found '" + text + "'";
+      if (text == "synapse" || text == "synapses")
+        message += "; synapse models are not supported yet (only neurons and networks)";
+      else if (networkItems.count(text))
+        message += "; '" + text + "' belongs inside a 'network { ... }' block";
+      else if (neuronItems.count(text))
+        message += "; '" + text + "' belongs inside a 'neuron { ... }' block";
+      else
+        message += didYouMean(text, {"neuron", "network", "import"});
+      diags.error(loc, message);
+      return true;
+    }
+    lineStart = false;
+    if (text == "{")
+      ++depth;
+    else if (text == "}" && --depth < 0)
+      return false; // unbalanced: leave it to the parser's message
+  }
+  return false;
+}
+
 /// Offset of the first byte that is not valid UTF-8, or npos.
 size_t invalidUtf8(const std::string &text) {
   size_t i = 0, n = text.size();
@@ -414,6 +485,8 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
     lexer.removeErrorListeners();
     lexer.addErrorListener(&listener);
     antlr4::CommonTokenStream tokens(&lexer);
+    if (reportStrayTopLevelWord(tokens, file, diags))
+      return nullptr;
     NclParser parser(&tokens);
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);

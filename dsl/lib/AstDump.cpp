@@ -100,6 +100,12 @@ public:
            << at(o.loc) << "\n";
         expr(*o.rhs, 3);
       }
+      for (auto &a : n.update) {
+        indent(2);
+        os << "Update " << a.variable << " " << a.op
+           << (a.unlessRefractory ? " unless-refractory " : " ") << at(a.loc) << "\n";
+        expr(*a.value, 3);
+      }
       if (n.spikeCondition) {
         indent(2);
         os << "Spike " << at(n.spikeLoc) << "\n";
@@ -142,6 +148,11 @@ public:
            << "\n";
         for (auto &o : p.overrides)
           decl("Set", o, 3);
+        if (!p.method.empty()) {
+          indent(3);
+          os << "Method " << p.method << " substeps " << p.substeps << " " << at(p.methodLoc)
+             << "\n";
+        }
       }
       for (auto &st : net.stimuli) {
         indent(2);

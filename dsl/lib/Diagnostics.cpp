@@ -1,6 +1,7 @@
 //===- Diagnostics.cpp - Source-quoting error messages --------------------===//
 #include "ncl/DSL/Diagnostics.h"
 
+#include <algorithm>
 #include <sstream>
 
 using namespace ncl;
@@ -63,4 +64,40 @@ void DiagnosticEngine::report(Severity severity, const SourceLoc &loc,
     underline = static_cast<unsigned>(text.size() - loc.column);
   caret += std::string(underline, '~');
   os << caret << '\n';
+}
+
+//===----------------------------------------------------------------------===//
+// Spelling suggestions
+//===----------------------------------------------------------------------===//
+
+static size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string ncl::didYouMean(const std::string &name, const std::vector<std::string> &candidates) {
+  std::string best;
+  // Short names are too easily one edit away from anything.
+  size_t bestDist = (name.size() <= 2 ? 0 : name.size() <= 5 ? 1 : 2) + 1;
+  for (const auto &c : candidates) {
+    if (c == name)
+      continue;
+    size_t d = editDistance(name, c);
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : "; did you mean '" + best + "'?";
 }

@@ -27,38 +27,6 @@ int PopulationModel::parameterIndex(const std::string &name) const {
 
 namespace {
 
-size_t editDistance(const std::string &a, const std::string &b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string suggestion(const std::string &name, const std::vector<std::string> &candidates) {
-  std::string best;
-  // Short names are too easily one edit away from anything.
-  size_t bestDist = (name.size() <= 2 ? 0 : name.size() <= 5 ? 1 : 2) + 1;
-  for (const auto &c : candidates) {
-    if (c == name)
-      continue;
-    size_t d = editDistance(name, c);
-    if (d < bestDist) {
-      bestDist = d;
-      best = c;
-    }
-  }
-  return best.empty() ? "" : "; did you mean '" + best + "'?";
-}
-
 struct Symbol {
   NameExpr::Resolution kind;
   Dimension dim;
@@ -114,6 +82,7 @@ private:
   std::optional<units::Unit> unitOf(const std::string &text, const SourceLoc &loc);
   bool expectDim(const Expr &e, const Dimension &want, const std::string &what);
   std::string displayUnit(const Declaration &d, const Expr *value);
+  void checkMethod(const std::string &method, int64_t substeps, const SourceLoc &loc);
 
   DiagnosticEngine &diags;
   std::map<std::string, Scope> neuronScopes;
@@ -381,9 +350,9 @@ bool Sema::checkName(NameExpr &n, const Scope &scope) {
       {"pi", NameExpr::Resolution::Constant, kConstants, false, M_PI, ""},
       {"e", NameExpr::Resolution::Constant, kConstants, false, M_E, ""},
       {"t", NameExpr::Resolution::Time, kTime, true, 0,
-       "the time 't' exists only in dynamics, spike, reset and refractory expressions"},
+       "the time 't' exists only in dynamics, update, spike, reset and refractory expressions"},
       {"dt", NameExpr::Resolution::Step, kTime, true, 0,
-       "the time step 'dt' exists only in dynamics, spike, reset and refractory expressions"},
+       "the time step 'dt' exists only in dynamics, update, spike, reset and refractory expressions"},
       {"i", NameExpr::Resolution::Index, kNeuron, false, 0,
        "the neuron index 'i' differs per neuron, so a shared parameter cannot use it"},
       {"N", NameExpr::Resolution::Size, kNeuron, false, 0,
@@ -422,7 +391,7 @@ bool Sema::checkName(NameExpr &n, const Scope &scope) {
   std::vector<std::string> names;
   for (auto &kv : scope)
     names.push_back(kv.first);
-  diags.error(n.getLoc(), "unknown name '" + n.name + "'" + suggestion(n.name, names));
+  diags.error(n.getLoc(), "unknown name '" + n.name + "'" + didYouMean(n.name, names));
   return false;
 }
 
@@ -565,7 +534,7 @@ bool Sema::checkCall(CallExpr &c, const Scope &scope) {
                                     "cos",  "tan",   "tanh",      "sigmoid", "floor", "ceil",
                                     "abs",  "relu",  "min",       "max",   "clip",  "heaviside",
                                     "sqrt", "pow"};
-  diags.error(c.getLoc(), "unknown function '" + f + "'" + suggestion(f, names));
+  diags.error(c.getLoc(), "unknown function '" + f + "'" + didYouMean(f, names));
   return false;
 }
 
@@ -658,7 +627,7 @@ void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &s
       std::vector<std::string> names;
       for (auto &kv : scope)
         names.push_back(kv.first);
-      diags.error(a.loc, "unknown name '" + a.variable + "'" + suggestion(a.variable, names));
+      diags.error(a.loc, "unknown name '" + a.variable + "'" + didYouMean(a.variable, names));
       continue;
     }
     if (it->second.poisoned)
@@ -676,6 +645,17 @@ void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &s
     else
       expectDim(*a.value, it->second.dim, "value assigned to '" + a.variable + "'");
   }
+}
+
+/// `method NAME [substeps n]`, of a neuron or a population.
+void Sema::checkMethod(const std::string &method, int64_t substeps, const SourceLoc &loc) {
+  static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
+                                                   "heun"};
+  if (std::find(methods.begin(), methods.end(), method) == methods.end())
+    diags.error(loc, "unknown integration method '" + method + "'" + didYouMean(method, methods) +
+                         "; choose exact, exp_euler, euler, rk2, rk4 or heun");
+  if (substeps < 1 || substeps > 1000)
+    diags.error(loc, "substeps must be between 1 and 1000");
 }
 
 bool Sema::checkNeuron(NeuronDecl &n) {
@@ -810,7 +790,7 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       for (auto &s : n.state)
         states.push_back(s.name);
       diags.error(ode.loc, "'" + ode.variable + "' is not a state variable" +
-                               suggestion(ode.variable, states) +
+                               didYouMean(ode.variable, states) +
                                (states.empty() ? "; declare it in a 'state' block" : ""));
       continue;
     }
@@ -849,6 +829,19 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   if (n.spikeCondition && checkExpr(*n.spikeCondition, scope) && !n.spikeCondition->isBool)
     diags.error(n.spikeCondition->getLoc(), "spike condition must be a comparison, e.g. 'v > Vt'");
 
+  // The discrete update runs after the ODEs (docs/semantics.md); a variable
+  // is either integrated or updated, so each step has one meaning for it.
+  checkAssignments(n.update, scope, "an update");
+  for (auto &a : n.update) {
+    if (a.unlessRefractory && !n.refractory)
+      diags.error(a.loc, "'unless refractory' on '" + a.variable + "', but neuron '" + n.name +
+                             "' has no refractory period");
+    if (auto ode = odeSeen.find(a.variable); ode != odeSeen.end()) {
+      diags.error(a.loc, "'" + a.variable + "' has an equation in 'dynamics' and cannot also be "
+                         "assigned in 'update'; a variable is either integrated or updated");
+      diags.note(ode->second, "the equation of '" + a.variable + "' is here");
+    }
+  }
   checkAssignments(n.reset, scope, "a reset");
   std::map<std::string, SourceLoc> eventSeen;
   for (auto &ev : n.events) {
@@ -880,14 +873,10 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   }
 
   if (!n.method.empty()) {
-    static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
-                                                     "heun"};
-    if (std::find(methods.begin(), methods.end(), n.method) == methods.end())
-      diags.error(n.methodLoc, "unknown integration method '" + n.method + "'" +
-                                   suggestion(n.method, methods) +
-                                   "; choose exact, exp_euler, euler, rk2, rk4 or heun");
-    if (n.substeps < 1 || n.substeps > 1000)
-      diags.error(n.methodLoc, "substeps must be between 1 and 1000");
+    checkMethod(n.method, n.substeps, n.methodLoc);
+    if (n.odes.empty())
+      diags.error(n.methodLoc, "neuron '" + n.name + "' chooses an integration method but has no "
+                               "equations x' = ... to integrate");
   }
 
   // Legal but suspicious: declarations nothing uses, state nothing changes.
@@ -905,8 +894,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
       bool updated = false;
       for (auto &ode : n.odes)
         updated |= ode.variable == st.name;
-      for (auto &a : n.reset)
-        updated |= a.variable == st.name;
+      for (auto *group : {&n.reset, &n.update})
+        for (auto &a : *group)
+          updated |= a.variable == st.name;
       for (auto &ev : n.events)
         for (auto &a : ev.assignments)
           updated |= a.variable == st.name;
@@ -944,7 +934,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     }
     if (!neuron) {
       diags.error(pop.neuronLoc, "unknown neuron model '" + pop.neuron + "'" +
-                                     suggestion(pop.neuron, neuronNames));
+                                     didYouMean(pop.neuron, neuronNames));
       continue;
     }
     if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
@@ -959,6 +949,21 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     PopulationModel pm;
     pm.decl = &pop;
     pm.neuron = neuron;
+    pm.method = neuron->method;
+    pm.substeps = neuron->substeps;
+    if (!pop.method.empty()) {
+      if (pop.secondMethodLoc.isValid()) {
+        diags.error(pop.methodLoc, "population '" + pop.name + "' chooses its integration method twice");
+        diags.note(pop.secondMethodLoc, "first chosen here");
+      }
+      checkMethod(pop.method, pop.substeps, pop.methodLoc);
+      if (neuron->odes.empty())
+        diags.error(pop.methodLoc, "population '" + pop.name + "' chooses an integration method, "
+                                   "but neuron '" + neuron->name +
+                                   "' has no equations x' = ... to integrate");
+      pm.method = pop.method;
+      pm.substeps = pop.substeps;
+    }
     const Scope &scope = neuronScopes[neuron->name];
     // Derived parameters are recomputed from the others in the kernels,
     // unless the population sets them (then they are plain parameters).
@@ -972,6 +977,42 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     for (auto &in : neuron->inputs)
       if (auto it = scope.find(in.name); it != scope.end())
         pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});
+    // What each derived parameter follows, through other derived ones, so
+    // the runtime can say what to set instead.
+    for (auto &p : neuron->parameters) {
+      if (!p.derived || pm.parameterIndex(p.name) >= 0)
+        continue;
+      DerivedParameter derived{p.name, {}};
+      std::set<std::string> reads;
+      std::function<void(const Expr &)> collect = [&](const Expr &e) {
+        if (auto *name = dynamic_cast<const NameExpr *>(&e)) {
+          if (pm.parameterIndex(name->name) >= 0) {
+            reads.insert(name->name);
+            return;
+          }
+          for (auto &q : neuron->parameters)
+            if (q.name == name->name && q.derived)
+              collect(*q.value);
+        } else if (auto *u = dynamic_cast<const UnaryExpr *>(&e)) {
+          collect(*u->operand);
+        } else if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
+          collect(*b->lhs);
+          collect(*b->rhs);
+        } else if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
+          for (auto &a : c->args)
+            collect(*a);
+        } else if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
+          collect(*c->cond);
+          collect(*c->ifTrue);
+          collect(*c->ifFalse);
+        }
+      };
+      collect(*p.value);
+      for (auto &q : pm.parameters)
+        if (reads.count(q.name))
+          derived.sources.push_back(q.name);
+      pm.derived.push_back(std::move(derived));
+    }
     for (auto &o : pop.overrides) {
       int idx = pm.parameterIndex(o.name);
       const Declaration *perNeuron = nullptr;
@@ -995,7 +1036,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
         diags.error(o.loc, isState ? "'" + o.name + "' is a state variable of '" + neuron->name +
                                          "'; only parameters and inputs can be set per population"
                                    : "neuron '" + neuron->name + "' has no parameter or input '" +
-                                         o.name + "'" + suggestion(o.name, names));
+                                         o.name + "'" + didYouMean(o.name, names));
         continue;
       }
       if (!checkExpr(*o.value, empty))
@@ -1014,7 +1055,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       std::vector<std::string> names;
       for (auto &p : net.populations)
         names.push_back(p.name);
-      diags.error(st.loc, "unknown population '" + st.population + "'" + suggestion(st.population, names));
+      diags.error(st.loc, "unknown population '" + st.population + "'" + didYouMean(st.population, names));
       continue;
     }
     const InputDecl *input = nullptr;
@@ -1026,7 +1067,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       for (auto &in : pm->neuron->inputs)
         names.push_back(in.name);
       diags.error(st.inputLoc, "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
-                                   suggestion(st.input, names) +
+                                   didYouMean(st.input, names) +
                                    (names.empty() ? "; declare one with 'input " + st.input + " : ...'"
                                                   : ""));
       continue;
@@ -1052,7 +1093,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       std::vector<std::string> names;
       for (auto &p : net.populations)
         names.push_back(p.name);
-      diags.error(r.loc, "unknown population '" + r.name + "'" + suggestion(r.name, names));
+      diags.error(r.loc, "unknown population '" + r.name + "'" + didYouMean(r.name, names));
     }
   }
   if (net.duration && checkExpr(*net.duration, empty) &&
@@ -1080,7 +1121,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       }
     } else {
       diags.error(opt.loc, "unknown simulate option '" + opt.name + "'" +
-                               suggestion(opt.name, {"dt", "seed"}));
+                               didYouMean(opt.name, {"dt", "seed"}));
     }
   }
   if (result)
@@ -1122,13 +1163,39 @@ bool ncl::analyze(Module &module, DiagnosticEngine &diags, NetworkModel &result,
   for (auto &net : module.networks)
     if (networkName.empty() || net.name == networkName)
       chosen = chosen && networkName.empty() ? chosen : &net;
+  std::vector<std::string> networkNames;
+  for (auto &net : module.networks)
+    networkNames.push_back(net.name);
+  auto listed = [](const std::vector<std::string> &names) {
+    std::string text;
+    for (const std::string &name : names)
+      text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
   if (networkName.empty() && module.networks.size() > 1) {
-    diags.error(module.networks[1].loc, "more than one network in the file; choose one with --network");
+    diags.error(module.networks[1].loc, "more than one network in the file (" +
+                                            listed(networkNames) +
+                                            "); choose one with --network NAME");
+    for (auto &net : module.networks)
+      diags.note(net.loc, "network '" + net.name + "' is defined here");
+    return false;
+  }
+  if (!chosen && networkName.empty()) {
+    std::vector<std::string> neuronNames;
+    for (auto &n : module.neurons)
+      neuronNames.push_back(n.name);
+    diags.error("'" + module.file + "' has no network to compile" +
+                (neuronNames.empty() ? std::string()
+                                     : "; it defines only neurons (" + listed(neuronNames) +
+                                           "): add a 'network { ... }' to compile it, or "
+                                           "check it alone with --check"));
     return false;
   }
   if (!chosen) {
-    diags.error(networkName.empty() ? "'" + module.file + "' has no network to compile"
-                                    : "no network named '" + networkName + "' in '" + module.file + "'");
+    diags.error("no network named '" + networkName + "' in '" + module.file + "'" +
+                didYouMean(networkName, networkNames) +
+                (networkNames.empty() ? " (the file has no network)"
+                                      : " (its networks: " + listed(networkNames) + ")"));
     return false;
   }
   return sema.checkNetwork(*chosen, module, &result) && ok;

@@ -80,10 +80,10 @@ const char *needName(const char *s, const char *what) {
   return s;
 }
 
-std::string join(const std::vector<std::string> &names) {
+std::string join(const std::vector<std::string> &names, const std::string &separator = ", ") {
   std::string out;
   for (const std::string &n : names)
-    out += (out.empty() ? "" : ", ") + n;
+    out += (out.empty() ? "" : separator) + n;
   return out;
 }
 
@@ -98,6 +98,23 @@ int paramIndex(const Population &pop, const char *name) {
                                  "' has one value per neuron: change it with ncl_set_state "
                                  "after ncl_init"
                            : "";
+    // A derived parameter is computed from others: name what to set.
+    for (int32_t k = 0; k < pop.info->num_derived; ++k) {
+      const ncl_derived_info &d = pop.info->derived[k];
+      if (std::strcmp(d.name, name) != 0)
+        continue;
+      std::vector<std::string> sources(d.sources, d.sources + d.num_sources);
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "'" + std::string(name) + "' of population '" + pop.info->name +
+                      "' is a derived parameter, computed from " +
+                      (sources.empty() ? std::string("constants")
+                                       : "'" + join(sources, "', '") + "'") +
+                      ", so it cannot be set itself" +
+                      (sources.empty() ? "; set it in the population's block in the .ncl file"
+                                       : "; set '" + join(sources, "' or '") + "'" +
+                                             " instead, or give the population its own '" +
+                                             name + "' in the .ncl file"));
+    }
     throw Error(NCL_ERROR_NOT_FOUND,
                 "population '" + std::string(pop.info->name) +
                     "' has no parameter '" + name + "'" + hint +
@@ -413,9 +430,20 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
                     "dt = " + showSeconds(dt) + " is larger than population '" +
                         p.info->name + "' allows: it is integrated by an explicit scheme, " +
                         "chosen for dt = " + showSeconds(p.info->max_dt) +
-                        ", and may be unstable at a larger step. Use dt <= " +
+                        ", and may be unstable at a larger step (a discrete-time update counts "
+                        "as one). Use dt <= " +
                         showSeconds(p.info->max_dt) +
                         ", or recompile with the larger dt in the network's simulate line");
+    // A discrete update that does not scale with dt holds at one step only.
+    for (const Population &p : mm.pops)
+      if (p.info->min_dt > 0 && dt < p.info->min_dt * (1 - 1e-12))
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "dt = " + showSeconds(dt) + " is not allowed for population '" +
+                        p.info->name + "': its neuron '" + p.info->neuron +
+                        "' has a discrete-time update that does not use dt, written for dt = " +
+                        showSeconds(p.info->min_dt) + " only. Use dt = " +
+                        showSeconds(p.info->min_dt) +
+                        ", or write the update in terms of dt to allow smaller steps");
     if (dt == mm.dt)
       return;
     mm.dt = dt;

@@ -248,6 +248,18 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
         throw malformed(path, where + " has an unnamed event");
     if (!(pi.max_dt > 0)) // +inf where any dt will do
       throw malformed(path, where + " has an invalid largest dt");
+    if (!(pi.min_dt >= 0 && pi.min_dt <= pi.max_dt))
+      throw malformed(path, where + " has an invalid smallest dt");
+    if (pi.num_derived < 0 || (pi.num_derived > 0 && !pi.derived))
+      throw malformed(path, where + " has a bad derived-parameter table");
+    for (int32_t q = 0; q < pi.num_derived; ++q) {
+      const ncl_derived_info &d = pi.derived[q];
+      if (!d.name || d.num_sources < 0 || (d.num_sources > 0 && !d.sources))
+        throw malformed(path, where + " has a bad derived parameter");
+      for (int32_t k = 0; k < d.num_sources; ++k)
+        if (!d.sources[k])
+          throw malformed(path, where + " has a derived parameter with an unnamed source");
+    }
     if (!pi.update)
       throw malformed(path, where + " has no update kernel");
   }

@@ -70,8 +70,9 @@ private:
         visit(*d.value);
     for (auto &o : n.odes)
       visit(*o.rhs);
-    for (auto &a : n.reset)
-      visit(*a.value);
+    for (auto *group : {&n.update, &n.reset})
+      for (auto &a : *group)
+        visit(*a.value);
     for (const ExprPtr *e : {&n.spikeCondition, &n.refractory})
       if (*e)
         visit(**e);
@@ -131,8 +132,19 @@ private:
         builder.getF64FloatAttr(dt), builder.getStrArrayAttr(vars),
         builder.getI64IntegerAttr(static_cast<int64_t>(pop.parameters.size())),
         pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
-        n.method.empty() ? StringAttr() : builder.getStringAttr(n.method),
-        n.substeps > 1 ? builder.getI64IntegerAttr(n.substeps) : IntegerAttr());
+        pop.method.empty() ? StringAttr() : builder.getStringAttr(pop.method),
+        pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr());
+    // A difference equation's meaning depends on the step: one that never
+    // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
+    // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.
+    if (!n.update.empty()) {
+      bool scalesWithStep = llvm::any_of(n.update, [&](const Assignment &a) {
+        return readsStep(*a.value);
+      });
+      op->setAttr("ncl.max_dt", builder.getF64FloatAttr(dt));
+      if (!scalesWithStep)
+        op->setAttr("ncl.min_dt", builder.getF64FloatAttr(dt));
+    }
     OpBuilder::InsertionGuard guard(builder);
 
     // init: parameters, then each initial value in declaration order, then
@@ -206,6 +218,10 @@ private:
     for (auto &kv : current)
       env[kv.first] = kv.second;
 
+    // 1b. The discrete update, in order, each assignment seeing the values
+    // left by the previous one.
+    genUpdate(n, refractory);
+
     // 2. Threshold on the new state; 3. resets in order; 4. refractoriness.
     if (n.spikeCondition) {
       Location l = loc(n.spikeLoc);
@@ -230,19 +246,60 @@ private:
       mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
   }
 
+  /// Whether `e` reads dt, directly or through a named expression.
+  bool readsStep(const Expr &e) {
+    if (auto *name = dyn_cast<NameExpr>(&e)) {
+      if (name->resolution == NameExpr::Resolution::Step)
+        return true;
+      auto it = named.find(name->name);
+      return (name->resolution == NameExpr::Resolution::SubExpression ||
+              name->resolution == NameExpr::Resolution::Output) &&
+             it != named.end() && readsStep(*it->second->value);
+    }
+    if (auto *u = dyn_cast<UnaryExpr>(&e))
+      return readsStep(*u->operand);
+    if (auto *b = dyn_cast<BinaryExpr>(&e))
+      return readsStep(*b->lhs) || readsStep(*b->rhs);
+    if (auto *c = dyn_cast<CallExpr>(&e))
+      return llvm::any_of(c->args, [&](const ExprPtr &a) { return readsStep(*a); });
+    if (auto *c = dyn_cast<ConditionalExpr>(&e))
+      return readsStep(*c->cond) || readsStep(*c->ifTrue) || readsStep(*c->ifFalse);
+    return false;
+  }
+
+  /// The `update` block: plain arithmetic on the state, integrated by
+  /// nothing. An assignment `unless refractory` keeps the old value in a
+  /// refractory step.
+  void genUpdate(const NeuronDecl &n, Value refractory) {
+    for (auto &a : n.update) {
+      Location al = loc(a.loc);
+      Value old = env[a.variable];
+      Value value = combine(a, old, gen(*a.value), al);
+      if (a.unlessRefractory)
+        value = arith::SelectOp::create(builder, al, refractory, old, value);
+      env[a.variable] = value;
+    }
+  }
+
+  /// `x op= e` as the new value of x.
+  Value combine(const Assignment &a, Value old, Value value, Location al) {
+    if (a.op == "+=")
+      return arith::AddFOp::create(builder, al, old, value);
+    if (a.op == "-=")
+      return arith::SubFOp::create(builder, al, old, value);
+    if (a.op == "*=")
+      return arith::MulFOp::create(builder, al, old, value);
+    if (a.op == "/=")
+      return arith::DivFOp::create(builder, al, old, value);
+    return value;
+  }
+
   /// Assignments that apply where `fired` holds, in order.
   void genAssignments(const std::vector<Assignment> &assignments, Value fired) {
     for (auto &a : assignments) {
       Location al = loc(a.loc);
-      Value old = env[a.variable], value = gen(*a.value);
-      if (a.op == "+=")
-        value = arith::AddFOp::create(builder, al, old, value);
-      else if (a.op == "-=")
-        value = arith::SubFOp::create(builder, al, old, value);
-      else if (a.op == "*=")
-        value = arith::MulFOp::create(builder, al, old, value);
-      else if (a.op == "/=")
-        value = arith::DivFOp::create(builder, al, old, value);
+      Value old = env[a.variable];
+      Value value = combine(a, old, gen(*a.value), al);
       env[a.variable] = mlir::ncl::ResetOp::create(builder, al, realType, fired, old, value);
     }
   }

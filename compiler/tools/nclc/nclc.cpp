@@ -9,6 +9,7 @@
 #include "ncl/Compiler/CPUTarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
 #include "ncl/Dialect/Ncl/Transforms/Passes.h"
 #include "ncl/DSL/Frontend.h"
 
@@ -24,6 +25,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 namespace cl = llvm::cl;
@@ -61,6 +64,68 @@ static std::vector<std::string> libraryDirs(const char *argv0) {
   dirs.push_back(NCL_STDLIB_DIR);
 #endif
   return dirs;
+}
+
+/// Prints ncl-integrate's choices (its remarks) once per neuron model and
+/// integration method, naming the populations that share them: the pass runs
+/// on a copy of the first such population.
+static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::ModuleOp module,
+                                              const ncl::NetworkModel &net) {
+  struct Group {
+    const ncl::PopulationModel *first;
+    std::vector<std::string> populations;
+  };
+  std::vector<Group> groups;
+  for (const ncl::PopulationModel &pop : net.populations) {
+    auto same = [&](const Group &g) {
+      return g.first->neuron == pop.neuron && g.first->method == pop.method &&
+             g.first->substeps == pop.substeps;
+    };
+    auto it = std::find_if(groups.begin(), groups.end(), same);
+    if (it == groups.end())
+      groups.push_back({&pop, {}}), it = groups.end() - 1;
+    it->populations.push_back(pop.decl->name);
+  }
+  for (const Group &group : groups) {
+    const ncl::ast::NeuronDecl &neuron = *group.first->neuron;
+    auto pop = llvm::find_if(module.getOps<mlir::ncl::PopulationOp>(),
+                             [&](mlir::ncl::PopulationOp op) {
+                               return op.getSymName() == group.first->decl->name;
+                             });
+    if (pop == module.getOps<mlir::ncl::PopulationOp>().end())
+      continue;
+    std::string populations;
+    for (const std::string &name : group.populations)
+      populations += (populations.empty() ? "" : ", ") + name;
+    auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
+      return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
+                                       at.column);
+    };
+    mlir::emitRemark(location(group.first->decl->method.empty() ? neuron.loc
+                                                                : group.first->decl->methodLoc))
+        << "neuron '" << neuron.name << "' in population"
+        << (group.populations.size() > 1 ? "s " : " ") << populations << ":";
+    if (!neuron.update.empty()) {
+      // Set by MLIRGen: which dt the difference equations hold at.
+      bool fixedStep = (*pop)->hasAttr("ncl.min_dt");
+      char dt[32];
+      std::snprintf(dt, sizeof dt, "%g", net.dt);
+      mlir::emitRemark(location(neuron.updateLoc))
+          << "update: difference equations, integrated by nothing; they "
+          << (fixedStep ? "do not read dt, so the runtime accepts only dt = "
+                        : "scale with dt, so the runtime accepts dt <= ")
+          << dt << " s";
+    }
+    if (neuron.odes.empty())
+      continue;
+    auto copy = mlir::OwningOpRef<mlir::ModuleOp>(mlir::ModuleOp::create(module.getLoc()));
+    copy->push_back((*pop)->clone());
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::ncl::createNclIntegrate());
+    if (mlir::failed(pm.run(*copy)))
+      return mlir::failure();
+  }
+  return mlir::success();
 }
 
 int main(int argc, char **argv) {
@@ -112,8 +177,8 @@ int main(int argc, char **argv) {
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   // Messages point at the user's line; the IR behind them is for ncl-opt.
   context.printOpOnDiagnostic(false);
-  const bool showRemarks = verbose || explain;
-  context.getDiagEngine().registerHandler([showRemarks](mlir::Diagnostic &d) {
+  bool showRemarks = verbose || explain;
+  context.getDiagEngine().registerHandler([&showRemarks](mlir::Diagnostic &d) {
     return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
   });
 
@@ -128,12 +193,15 @@ int main(int argc, char **argv) {
     ir->print(llvm::outs());
     return 0;
   }
-  mlir::PassManager pm(&context);
-  if (explain) {
-    // The choices are remarks of ncl-integrate: run it and stop.
-    pm.addPass(mlir::ncl::createNclIntegrate());
-    return mlir::failed(pm.run(*ir)) ? 1 : 0;
+  if (showRemarks) {
+    if (mlir::failed(explainIntegration(context, *ir, net)))
+      return 1;
+    // --explain alone explains; with -o (or -v, or --emit) it also compiles.
+    if (explain && !verbose && stage == Emit::Library && outputFile.empty())
+      return 0;
+    showRemarks = false; // each choice was explained once, above
   }
+  mlir::PassManager pm(&context);
   if (stage == Emit::MlirLoops)
     ncl::buildNclToLoopsPipeline(pm);
   else

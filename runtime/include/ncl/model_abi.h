@@ -45,6 +45,15 @@ typedef struct ncl_var_info {
   ncl_dimension dim;
 } ncl_var_info;
 
+/* A derived parameter (`Vt = El + 15 mV`): the kernels compute it from the
+ * current values of settable parameters, so it is not settable itself; the
+ * runtime names its sources when asked to set it. */
+typedef struct ncl_derived_info {
+  const char *name;
+  int32_t num_sources;
+  const char *const *sources; /* the settable parameters and inputs it follows */
+} ncl_derived_info;
+
 /* Arguments of every generated kernel. The runtime owns all memory. */
 typedef struct ncl_kernel_args {
   const double *params;      /* num_params values, internal units */
@@ -90,6 +99,14 @@ typedef struct ncl_population_info {
    * Euler-Maruyama) integrates it, whose stability was judged at that dt;
    * +inf where any dt is safe (exact and exponential-Euler updates). */
   double max_dt;
+  /* The smallest dt (seconds) the runtime may run this population with: 0
+   * where any smaller step is right; the network's dt (then equal to max_dt)
+   * where a discrete-time `update` block does not scale with dt, so that
+   * its difference equations hold only at the step they were written for. */
+  double min_dt;
+  /* The population's derived parameters (not in `params`). */
+  int32_t num_derived;
+  const ncl_derived_info *derived;
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {

@@ -111,9 +111,11 @@ NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop,
 NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
 /** Sets the time step (seconds, > 0) without recompiling: every
  *  dt-dependent constant of the model is computed from it in the kernels.
- *  Refused (NCL_ERROR_ARGUMENT) above a population's max_dt (model_abi.h):
- *  a population integrated by an explicit scheme accepts only its network's
- *  dt or smaller. Like ncl_set_size, it discards the state: the next ncl_run
+ *  Refused (NCL_ERROR_ARGUMENT) above a population's max_dt or below its
+ *  min_dt (model_abi.h): a population integrated by an explicit scheme, or
+ *  updated by difference equations that scale with dt, accepts only its
+ *  network's dt or smaller; one whose discrete update never reads dt accepts
+ *  only its network's dt. Like ncl_set_size, it discards the state: the next ncl_run
  *  re-initialises unless ncl_init is called first. */
 NCL_RT_API ncl_status ncl_set_dt(ncl_model *m, double dt);
 /** Number of threads (1..1024, default 1). Results do not depend on it. */

@@ -17,9 +17,9 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
     Parameters are loaded once per call, before the loops. Both kernels take
     the run's dt (f64) as their last argument: `ncl.dt` and `ncl.time` are
     computed from it. `ncl.exp_euler` is expanded in its increment form with
-    `math.expm1`. A population's `ncl.max_dt` is kept in the module's
-    `ncl.max_dt` dictionary (population name to seconds) for the library's
-    descriptor. Run after `ncl-integrate`.
+    `math.expm1`. A population's `ncl.max_dt` and `ncl.min_dt` are kept in
+    the module's `ncl.max_dt` and `ncl.min_dt` dictionaries (population name
+    to seconds) for the library's descriptor. Run after `ncl-integrate`.
 
     Before:
 

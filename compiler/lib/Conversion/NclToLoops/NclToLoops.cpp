@@ -416,10 +416,12 @@ struct ConvertNclToLoopsPass
     ModuleOp module = getOperation();
     SmallVector<PopulationOp> pops(module.getOps<PopulationOp>());
     OpBuilder builder(module.getContext());
-    SmallVector<NamedAttribute> maxDt;
+    SmallVector<NamedAttribute> maxDt, minDt;
     for (PopulationOp pop : pops) {
       if (auto limit = pop->getAttrOfType<FloatAttr>("ncl.max_dt"))
         maxDt.push_back(builder.getNamedAttr(pop.getSymName(), limit));
+      if (auto limit = pop->getAttrOfType<FloatAttr>("ncl.min_dt"))
+        minDt.push_back(builder.getNamedAttr(pop.getSymName(), limit));
       builder.setInsertionPoint(pop);
       PopulationLowering lowering(pop, builder);
       if (failed(lowering.lower()))
@@ -428,6 +430,8 @@ struct ConvertNclToLoopsPass
     }
     if (!maxDt.empty())
       module->setAttr("ncl.max_dt", builder.getDictionaryAttr(maxDt));
+    if (!minDt.empty())
+      module->setAttr("ncl.min_dt", builder.getDictionaryAttr(minDt));
     RewritePatternSet patterns(&getContext());
     populateExpEulerLoweringPatterns(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

@@ -110,6 +110,15 @@ public:
     return llvm::ConstantArray::get(llvm::ArrayType::get(i8, 8), e);
   }
 
+  /// A constant array of C strings, or null when there are none.
+  llvm::Constant *stringArray(const std::vector<llvm::Constant *> &strings) {
+    if (strings.empty())
+      return llvm::ConstantPointerNull::get(ptr);
+    auto *type = llvm::ArrayType::get(ptr, strings.size());
+    return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(type, strings), ".names");
+  }
+
   template <typename T> llvm::Constant *array(llvm::StructType *t, const std::vector<T> &items,
                                               const char *name) {
     std::vector<llvm::Constant *> elems;
@@ -124,7 +133,9 @@ public:
     auto *paramType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64}, "ncl_param_info");
     auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, f64}, "ncl_population_info");
+        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, f64, f64, i32, ptr},
+        "ncl_population_info");
+    auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
     auto *modelType = llvm::StructType::create(
         ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr}, "ncl_model_descriptor");
     std::vector<llvm::Constant *> pops;
@@ -155,19 +166,25 @@ public:
       std::vector<llvm::Constant *> eventNames;
       for (const auto &ev : pop.neuron->events)
         eventNames.push_back(string(ev.name));
-      auto *namesType = llvm::ArrayType::get(ptr, eventNames.size());
-      llvm::Constant *events =
-          eventNames.empty()
-              ? llvm::ConstantPointerNull::get(ptr)
-              : static_cast<llvm::Constant *>(new llvm::GlobalVariable(
-                    m, namesType, true, llvm::GlobalValue::PrivateLinkage,
-                    llvm::ConstantArray::get(namesType, eventNames), ".events"));
+      llvm::Constant *events = stringArray(eventNames);
+      std::vector<llvm::Constant *> derived;
+      for (const DerivedParameter &d : pop.derived) {
+        std::vector<llvm::Constant *> sources;
+        for (const std::string &source : d.sources)
+          sources.push_back(string(source));
+        derived.push_back(llvm::ConstantStruct::get(
+            derivedType, {string(d.name), b.getInt32(sources.size()), stringArray(sources)}));
+      }
       pops.push_back(llvm::ConstantStruct::get(
           popType, {string(name), string(pop.neuron->name), b.getInt64(pop.decl->size),
                     b.getInt32(vars.size()), b.getInt32(params.size()),
                     array(varType, vars, ".vars"), array(paramType, params, ".params"),
                     b.getInt32(pop.recordSpikes ? 1 : 0), b.getInt32(eventNames.size()), init,
-                    update, events, llvm::ConstantFP::get(f64, maxDtOf(name))}));
+                    update, events, llvm::ConstantFP::get(f64, stepLimit(maxDt, name, kNoLimit)),
+                    llvm::ConstantFP::get(f64, stepLimit(minDt, name, 0.0)),
+                    b.getInt32(derived.size()),
+                    derived.empty() ? llvm::ConstantPointerNull::get(ptr)
+                                    : array(derivedType, derived, ".derived")}));
     }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,
@@ -181,22 +198,31 @@ public:
     return true;
   }
 
-  /// The populations' largest dt at load time, from the module's
-  /// `ncl.max_dt` (set by ncl-integrate for explicit schemes).
-  void setMaxDt(mlir::DictionaryAttr limits) {
-    if (!limits)
-      return;
-    for (mlir::NamedAttribute a : limits)
-      if (auto f = llvm::dyn_cast<mlir::FloatAttr>(a.getValue()))
-        maxDt[a.getName().str()] = f.getValueAsDouble();
-  }
-  double maxDtOf(const std::string &pop) const {
-    auto it = maxDt.find(pop);
-    return it == maxDt.end() ? std::numeric_limits<double>::infinity() : it->second;
+  /// The populations' largest and smallest dt at load time, from the
+  /// module's `ncl.max_dt` (set by ncl-integrate for explicit schemes and by
+  /// MLIRGen for discrete updates) and `ncl.min_dt` (discrete updates that do
+  /// not scale with dt).
+  void setStepLimits(mlir::DictionaryAttr largest, mlir::DictionaryAttr smallest) {
+    auto read = [](mlir::DictionaryAttr limits, std::map<std::string, double> &into) {
+      if (!limits)
+        return;
+      for (mlir::NamedAttribute a : limits)
+        if (auto f = llvm::dyn_cast<mlir::FloatAttr>(a.getValue()))
+          into[a.getName().str()] = f.getValueAsDouble();
+    };
+    read(largest, maxDt);
+    read(smallest, minDt);
   }
 
 private:
-  std::map<std::string, double> maxDt;
+  static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
+  static double stepLimit(const std::map<std::string, double> &limits, const std::string &pop,
+                          double none) {
+    auto it = limits.find(pop);
+    return it == limits.end() ? none : it->second;
+  }
+
+  std::map<std::string, double> maxDt, minDt;
   llvm::Module &m;
   llvm::LLVMContext &ctx;
   llvm::IRBuilder<> b;
@@ -252,7 +278,8 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
   LibraryBuilder builder(*m);
-  builder.setMaxDt(module->getAttrOfType<mlir::DictionaryAttr>("ncl.max_dt"));
+  builder.setStepLimits(module->getAttrOfType<mlir::DictionaryAttr>("ncl.max_dt"),
+                        module->getAttrOfType<mlir::DictionaryAttr>("ncl.min_dt"));
   if (!builder.descriptor(network, info, error))
     return false;
   std::string verifyMessage;

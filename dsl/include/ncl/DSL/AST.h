@@ -157,6 +157,9 @@ struct Assignment {
   std::string variable;
   std::string op; ///< "=", "+=", "-=", "*=", "/="
   ExprPtr value;
+  /// In an `update` block only: the variable keeps its value while the
+  /// neuron is refractory.
+  bool unlessRefractory = false;
 };
 
 /// `event name when cond { assignments }`: a custom event besides spikes,
@@ -185,6 +188,10 @@ struct NeuronDecl {
   SourceLoc spikeLoc;
   std::vector<Assignment> reset;
   SourceLoc resetLoc;
+  /// `update { ... }`: the discrete-time update of each step, in order, after
+  /// the ODEs (docs/semantics.md). Integrated by nothing.
+  std::vector<Assignment> update;
+  SourceLoc updateLoc;
   ExprPtr refractory; ///< null: no refractory period
   bool refractoryIsCondition = false; ///< `refractory while cond`
   SourceLoc refractoryLoc;
@@ -198,6 +205,12 @@ struct PopulationDecl {
   int64_t size = 0;
   SourceLoc sizeLoc;
   std::vector<Declaration> overrides;
+  /// `method NAME [substeps n]` in the population's block: replaces the
+  /// neuron's choice for this population. Empty: the neuron's.
+  std::string method;
+  int64_t substeps = 1;
+  SourceLoc methodLoc;
+  SourceLoc secondMethodLoc; ///< the earlier of two `method` choices (an error)
 };
 
 struct NamedRef {

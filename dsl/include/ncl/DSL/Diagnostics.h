@@ -51,6 +51,11 @@ private:
   unsigned errors = 0;
 };
 
+/// "; did you mean 'x'?" for the candidate closest to `name` in edit
+/// distance, when one is close enough to be a typo (1 edit for names of up to
+/// 5 characters, 2 for longer ones, none for 1-2 characters); "" otherwise.
+std::string didYouMean(const std::string &name, const std::vector<std::string> &candidates);
+
 } // namespace ncl
 
 #endif // NCL_DSL_DIAGNOSTICS_H

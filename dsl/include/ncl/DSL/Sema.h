@@ -24,16 +24,29 @@ struct ParameterValue {
   bool isInput = false;
 };
 
+/// A parameter the kernels compute from settable ones (docs/language.md).
+struct DerivedParameter {
+  std::string name;
+  /// The settable parameters and inputs it follows, directly or through
+  /// other derived parameters, in declaration order.
+  std::vector<std::string> sources;
+};
+
 struct PopulationModel {
   const ast::PopulationDecl *decl = nullptr;
   const ast::NeuronDecl *neuron = nullptr;
   std::vector<ParameterValue> parameters; ///< shared neuron parameters, then inputs
+  std::vector<DerivedParameter> derived;  ///< derived parameters the population does not set
   /// Per-neuron parameters the population sets to a constant instead of the
   /// neuron's initializer.
   std::map<std::string, const ast::Expr *> perNeuronOverrides;
   /// Stimuli summed into each input, in the order the network lists them.
   std::map<std::string, std::vector<const ast::Expr *>> stimuli;
   bool recordSpikes = false;
+  /// The integration scheme: the population's `method`, else the neuron's
+  /// (empty: ncl-integrate chooses).
+  std::string method;
+  int64_t substeps = 1;
   int parameterIndex(const std::string &name) const;
 };
 

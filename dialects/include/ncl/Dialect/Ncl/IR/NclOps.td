@@ -22,8 +22,12 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
     the population (and over steps). `state_vars` lists the per-neuron arrays
     in the order the runtime stores them; `num_params` is the length of the
     parameter array (values in SI units, set at load time). `method` and
-    `substeps` carry the neuron's choice of integration scheme
-    (`ncl-integrate`; absent means the pass chooses).
+    `substeps` carry the integration scheme chosen by the population or its
+    neuron (`ncl-integrate`; absent means the pass chooses). A neuron's
+    discrete `update` block is plain arithmetic in `step`, after the ODEs;
+    its population carries `ncl.max_dt` (the network's dt) and, when the
+    update never reads `ncl.dt`, `ncl.min_dt` too: the range of dt the
+    runtime may run it with.
 
     Example:
 
