@@ -1,11 +1,12 @@
 # The two quick-start commands: `make run` and `make test`. Both install the
 # Debian packages that are missing, configure and build; `make bench` runs the
-# benchmarks against their peers (not part of `make test`).
+# benchmarks against their peers, `make test-sanitize` and `make test-tsan`
+# the tests under sanitizers (none of these is part of `make test`).
 BUILD   ?= build
 CMAKE_FLAGS ?=
 LLVM    := /usr/lib/llvm-22
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench test-sanitize test-tsan clean
 
 all: build
 
@@ -33,6 +34,39 @@ test: build
 bench: build
 	@NCL_INSTALL_BENCH=1 ./scripts/install-deps.sh
 	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD)
+
+# Sanitizers, in their own build directories. Slow (the ASan build and suite
+# take about three times as long as the normal ones): run them before a
+# release and after changing the runtime's threads, memory or file handling.
+# - test-sanitize: ASan+UBSan over the whole ctest suite. The unit tests run
+#   first on their own with leak checking; in the suite, Python loads
+#   libnclrt through ctypes, so libasan is preloaded (ASan must come first),
+#   with libstdc++ (else ASan cannot intercept a C++ throw in a process that
+#   did not start with libstdc++), and leak checking is off (the
+#   interpreter's own allocations are not ours). The fuzzer's replay test
+#   runs apart: it carries clang's ASan runtime, which must not meet gcc's.
+# - test-tsan: TSan over the runtime's tests (libnclrt, ncl-run, fixtures).
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# A sanitizer report exits 134, like an abort, so that expect_error.sh (which
+# accepts any exit status from 1 to 127 as a clean error) counts it a crash.
+SANITIZER_ENV := NCL_TEST_SANITIZER=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=134
+
+test-sanitize: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) CMAKE_FLAGS="-DNCL_SANITIZE=address,undefined $(CMAKE_FLAGS)" build
+	for t in nclrt-unittests ncl-dsl-unittests ncl-random-unittests; do \
+	  $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1:exitcode=134 $(ASAN_BUILD)/bin/$$t --gtest_brief=1 || exit 1; \
+	done
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=0:exitcode=134 \
+	  LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libstdc++.so.6)" \
+	  ctest --output-on-failure -j2 -E '^fuzz/'
+	cd $(ASAN_BUILD) && ctest --output-on-failure -R '^fuzz/'
+
+test-tsan: deps
+	$(MAKE) BUILD=$(TSAN_BUILD) CMAKE_FLAGS="-DNCL_SANITIZE=thread $(CMAKE_FLAGS)" configure
+	cmake --build $(TSAN_BUILD) --target ncl-run nclrt-unittests
+	cd $(TSAN_BUILD) && $(SANITIZER_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=134 \
+	  ctest --output-on-failure -j2 -R '^nclrt\.' -E 'truncated-library'
 
 clean:
 	rm -rf $(BUILD)

@@ -12,6 +12,7 @@
 #include "ncl/DSL/Units.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -144,6 +145,11 @@ void needState(const ncl_model &m) {
                 "the model has no state yet; call ncl_init or ncl_run first");
 }
 
+/// "NaN", "+Inf" or "-Inf".
+const char *nonFiniteName(double x) {
+  return std::isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf";
+}
+
 /// "e.g. '2.5nA'": the parameter's own display unit when it has one.
 std::string unitExample(const std::string &number, const ncl_param_info &p,
                         const ncl::units::Dimension &dim) {
@@ -205,6 +211,13 @@ std::string Population::paramList() const {
   std::vector<std::string> names;
   for (int32_t q = 0; q < info->num_params; ++q)
     names.push_back(info->params[q].name);
+  return join(names);
+}
+
+std::string Population::eventList() const {
+  std::vector<std::string> names;
+  for (int32_t e = 0; e < info->num_events; ++e)
+    names.push_back(info->event_names[e]);
   return join(names);
 }
 
@@ -323,9 +336,11 @@ ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name,
   return guarded([&] {
     Population &p = need(m).population(pop);
     int q = paramIndex(p, name);
-    if (std::isnan(value))
+    if (!std::isfinite(value))
       throw Error(NCL_ERROR_ARGUMENT, "parameter " + std::string(pop) + "." +
-                                          name + " cannot be set to NaN");
+                                          name + " cannot be set to " +
+                                          nonFiniteName(value) +
+                                          "; give a finite value");
     needInRange(p.info->params[q], std::string(pop) + "." + name, value);
     p.params[static_cast<size_t>(q)] = value;
   });
@@ -353,6 +368,15 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
       throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(value) +
                                        "' as a value for " + t +
                                        (err.empty() ? "" : ": " + err));
+    // Before the unit check: strtod reads "nan", "inf" and "1e400", and a
+    // unit suggestion built from such a number ('nannA') only misleads.
+    if (!std::isfinite(parsed->first))
+      throw Error(NCL_ERROR_ARGUMENT,
+                  t + " = '" + value + "' is " +
+                      (std::isnan(parsed->first)
+                           ? "not a number"
+                           : "infinite or too large for a double") +
+                      "; give a finite value");
     ncl::units::Dimension want;
     for (size_t i = 0; i < want.exponents.size(); ++i)
       want.exponents[i] = info.dim[i];
@@ -379,8 +403,6 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
                       got.str() + "; use a unit such as " +
                       unitExample(number.empty() ? "2" : number, info, want));
     }
-    if (std::isnan(parsed->first))
-      throw Error(NCL_ERROR_ARGUMENT, t + " cannot be set to NaN");
     needInRange(info, t, parsed->first);
     p.params[static_cast<size_t>(q)] = parsed->first;
   });
@@ -409,8 +431,7 @@ ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
     if (p.size == n)
       return;
     p.size = n;
-    mm.initialized = false;
-    mm.layoutDirty = true;
+    discardState(mm);
   });
 }
 
@@ -453,7 +474,8 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
     if (dt == mm.dt)
       return;
     mm.dt = dt;
-    mm.initialized = false;
+    // Recorded steps mean step * dt: the old records would now lie.
+    discardState(mm);
   });
 }
 
@@ -481,6 +503,7 @@ ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps) {
     if (steps < 0)
       throw Error(NCL_ERROR_ARGUMENT, "chunk steps must be >= 0 (0: automatic)");
     mm.chunkSteps = steps;
+    mm.layoutDirty = true; // the default spike buffer depends on it
   });
 }
 
@@ -570,7 +593,10 @@ const char *ncl_event_name(const ncl_model *m, const char *pop, int32_t k) {
   return guardedValue<const char *>(nullptr, [&]() -> const char * {
     const Population &p = need(m).population(pop);
     if (k < 0 || k >= p.info->num_events)
-      throw Error(NCL_ERROR_ARGUMENT, "event index " + std::to_string(k) + " out of range");
+      throw Error(NCL_ERROR_NOT_FOUND, "event index " + std::to_string(k) +
+                                           " is out of range (population '" + pop +
+                                           "' has " + std::to_string(p.info->num_events) +
+                                           " events)");
     return p.info->event_names[k];
   });
 }
@@ -580,12 +606,13 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const Population &p = mm.population(pop);
-    if (!event)
-      throw Error(NCL_ERROR_ARGUMENT, "null event name");
+    needName(event, "event");
     const int e = p.findEvent(event);
     if (e < 0)
-      throw Error(NCL_ERROR_NOT_FOUND, "population '" + std::string(pop) + "' has no event '" +
-                                           event + "'");
+      throw Error(NCL_ERROR_NOT_FOUND,
+                  "population '" + std::string(pop) + "' has no event '" + event + "'" +
+                      (p.info->num_events ? "; its events are: " + p.eventList()
+                                          : "; it has no events"));
     if (!p.info->record_spikes)
       throw Error(NCL_ERROR_NOT_FOUND,
                   "population '" + std::string(pop) +
@@ -593,6 +620,8 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
                       "spikes(...)` in the network)");
     if (capacity < 0)
       throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
+    if (static_cast<size_t>(e) >= p.events.size())
+      return int64_t{0}; // nothing recorded yet
     const std::vector<Spike> &rec = p.events[static_cast<size_t>(e)];
     const int64_t n = static_cast<int64_t>(rec.size());
     for (int64_t s = 0; s < std::min(n, capacity); ++s) {
@@ -636,6 +665,15 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
                   "population '" + std::string(pop) + "' has " +
                       std::to_string(p.size) + " neurons, got " +
                       std::to_string(count) + " values");
+    // A non-finite value would only stop the next run; refuse it here.
+    for (int64_t i = 0; i < count; ++i)
+      if (!std::isfinite(values[i]))
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
+                                            var + " is " + nonFiniteName(values[i]) +
+                                            "; state values must be finite");
+      else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
+                                            var + " is too large for this float32 model");
     needState(mm);
     void *data = p.varPtrs[static_cast<size_t>(v)];
     for (int64_t i = 0; i < count; ++i) {
@@ -656,6 +694,22 @@ ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out) {
     out->init_s = mm.initSeconds;
     out->simulate_s = mm.simulateSeconds;
   });
+}
+
+int64_t ncl_memory_required(const ncl_model *m) {
+  return guardedValue<int64_t>(-1, [&] {
+    const uint64_t total = planMemory(need(m)).total();
+    return static_cast<int64_t>(std::min<uint64_t>(total, INT64_MAX));
+  });
+}
+
+ncl_status ncl_interrupt(ncl_model *m) {
+  // Async-signal-safe: one lock-free store, no message (that would allocate).
+  static_assert(std::atomic<bool>::is_always_lock_free);
+  if (!m)
+    return NCL_ERROR_ARGUMENT;
+  m->interruptRequested.store(true);
+  return NCL_OK;
 }
 
 ncl_status ncl_write_output(const ncl_model *m, const char *dir) {

@@ -1,22 +1,35 @@
 //===- Loader.cpp - dlopen a model library and validate its descriptor ----===//
 //
-// A model library is untrusted input: it may be a foreign .so, a model built
-// by an older or newer nclc, or a corrupted file. The loader therefore reads
-// the descriptor in the order the ABI promises is safe (symbol kind and size,
-// then magic, then abi_version, only then the rest) and turns every problem
-// into a message that says what to do, never a crash.
+// A model library may be a foreign .so, a model built by an older or newer
+// nclc, or a file truncated by a full disk or an interrupted copy. Before
+// dlopen, which maps segments wherever the program headers say and crashes
+// on a truncated file, the loader checks the ELF header (a shared object for
+// this machine's class, byte order and architecture) and that every segment
+// and the section header table lie within the file. After dlopen it reads
+// the descriptor in the order the ABI promises is safe (symbol kind and
+// size, then magic, then abi_version, only then the rest). Every problem
+// becomes a message that says what to do, never a crash. A library's
+// constructors run inside dlopen, so none of this makes an untrusted model
+// safe to load: it guards against accidents, not against malice.
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
+#include <vector>
 
 using namespace ncl::rt;
 
@@ -43,6 +56,161 @@ struct HandleGuard {
       dlclose(handle);
   }
 };
+
+//===----------------------------------------------------------------------===//
+// The ELF file before dlopen
+//===----------------------------------------------------------------------===//
+
+#if defined(__x86_64__)
+constexpr unsigned kHostMachine = EM_X86_64;
+#elif defined(__aarch64__)
+constexpr unsigned kHostMachine = EM_AARCH64;
+#elif defined(__riscv)
+constexpr unsigned kHostMachine = EM_RISCV;
+#elif defined(__powerpc64__)
+constexpr unsigned kHostMachine = EM_PPC64;
+#else
+#error "add this machine's ELF e_machine value"
+#endif
+constexpr unsigned char kHostClass = sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32;
+constexpr unsigned char kHostData =
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+
+std::string machineName(unsigned machine) {
+  switch (machine) {
+  case EM_X86_64:
+    return "x86-64";
+  case EM_386:
+    return "32-bit x86";
+  case EM_AARCH64:
+    return "AArch64";
+  case EM_ARM:
+    return "32-bit ARM";
+  case EM_RISCV:
+    return "RISC-V";
+  case EM_PPC64:
+    return "64-bit PowerPC";
+  default:
+    return "ELF machine " + std::to_string(machine);
+  }
+}
+
+Error notALibrary(const std::string &path, const std::string &why) {
+  return Error(NCL_ERROR_LOAD, quoted(path) + " is not a usable shared library (" + why +
+                                   "); rebuild it with nclc");
+}
+
+/// Closes a file descriptor on scope exit.
+struct FdGuard {
+  int fd;
+  ~FdGuard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+/// Reads exactly `size` bytes at `offset`; false on a short read.
+bool readAt(int fd, void *out, size_t size, uint64_t offset) {
+  char *p = static_cast<char *>(out);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+/// "ends at byte N, but the file has only M": the extent [offset, offset +
+/// count * entry) must lie within `fileSize`, without overflow.
+bool withinFile(uint64_t offset, uint64_t count, uint64_t entry, uint64_t fileSize,
+                uint64_t &end) {
+  uint64_t bytes;
+  if (__builtin_mul_overflow(count, entry, &bytes) ||
+      __builtin_add_overflow(offset, bytes, &end))
+    return false;
+  return end <= fileSize;
+}
+
+/// Checks that `openPath` is a regular file holding an ELF shared object for
+/// this machine whose segments and section headers all lie within the file,
+/// so that dlopen maps nothing past its end.
+void checkSharedObject(const std::string &path, const std::string &openPath) {
+  // O_NONBLOCK: opening a FIFO must not hang; it is refused below.
+  FdGuard file{::open(openPath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
+  if (file.fd < 0)
+    throw Error(NCL_ERROR_LOAD, "cannot open " + quoted(path) + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(file.fd, &st) != 0)
+    throw Error(NCL_ERROR_LOAD, "cannot open " + quoted(path) + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    throw notALibrary(path, "it is a directory");
+  if (!S_ISREG(st.st_mode))
+    throw notALibrary(path, "it is not a regular file");
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+
+  ElfW(Ehdr) eh;
+  if (size < SELFMAG)
+    throw notALibrary(path, "the file has " + std::to_string(size) + " bytes, not an ELF file");
+  if (!readAt(file.fd, &eh, std::min<uint64_t>(size, sizeof eh), 0))
+    throw Error(NCL_ERROR_LOAD, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+    throw notALibrary(path, "not an ELF file");
+  if (size < sizeof eh)
+    throw notALibrary(path, "truncated: the file has " + std::to_string(size) +
+                                " bytes, but the ELF header ends at byte " +
+                                std::to_string(sizeof eh));
+  if (eh.e_ident[EI_CLASS] != kHostClass)
+    throw notALibrary(path, std::string("built for ") +
+                                (eh.e_ident[EI_CLASS] == ELFCLASS32 ? "32" : "64") +
+                                "-bit code, this runtime is " +
+                                (kHostClass == ELFCLASS32 ? "32" : "64") + "-bit");
+  if (eh.e_ident[EI_DATA] != kHostData)
+    throw notALibrary(path, "built for the other byte order");
+  if (eh.e_type != ET_DYN)
+    throw notALibrary(path, eh.e_type == ET_EXEC  ? "an executable, not a shared library"
+                            : eh.e_type == ET_REL ? "an object file, not a shared library"
+                                                  : "not a shared library");
+  if (eh.e_machine != kHostMachine)
+    throw notALibrary(path, "built for " + machineName(eh.e_machine) + ", this machine is " +
+                                machineName(kHostMachine));
+  if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
+    throw notALibrary(path, "bad program header table");
+
+  auto truncated = [&](const std::string &what, uint64_t end) {
+    return notALibrary(path, "truncated: the file has " + std::to_string(size) +
+                                 " bytes, but " + what + " ends at byte " +
+                                 std::to_string(end));
+  };
+  uint64_t end = 0;
+  if (!withinFile(eh.e_phoff, eh.e_phnum, sizeof(ElfW(Phdr)), size, end))
+    throw truncated("the program header table", end);
+  if (eh.e_shoff != 0 && !withinFile(eh.e_shoff, eh.e_shnum, eh.e_shentsize, size, end))
+    throw truncated("the section header table", end);
+
+  std::vector<ElfW(Phdr)> phdrs(eh.e_phnum);
+  if (!readAt(file.fd, phdrs.data(), phdrs.size() * sizeof(ElfW(Phdr)), eh.e_phoff))
+    throw Error(NCL_ERROR_LOAD, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+  bool dynamic = false;
+  for (size_t i = 0; i < phdrs.size(); ++i) {
+    const ElfW(Phdr) &ph = phdrs[i];
+    dynamic |= ph.p_type == PT_DYNAMIC;
+    if (!withinFile(ph.p_offset, 1, ph.p_filesz, size, end))
+      throw truncated("segment " + std::to_string(i), end);
+    if (ph.p_type == PT_LOAD && ph.p_memsz < ph.p_filesz)
+      throw notALibrary(path, "segment " + std::to_string(i) + " is larger in the file than in memory");
+  }
+  if (!dynamic)
+    throw notALibrary(path, "no dynamic section");
+}
+
+//===----------------------------------------------------------------------===//
+// The descriptor after dlopen
+//===----------------------------------------------------------------------===//
 
 void validate(const std::string &path, const ncl_model_descriptor &d) {
   if (d.real_bits != 32 && d.real_bits != 64)
@@ -73,6 +241,11 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
     for (int32_t q = 0; q < pi.num_params; ++q)
       if (!pi.params[q].name)
         throw malformed(path, where + " has an unnamed parameter");
+    if (pi.num_events < 0 || (pi.num_events > 0 && !pi.event_names))
+      throw malformed(path, where + " has a bad event table");
+    for (int32_t e = 0; e < pi.num_events; ++e)
+      if (!pi.event_names[e])
+        throw malformed(path, where + " has an unnamed event");
     if (!(pi.max_dt > 0)) // +inf where any dt will do
       throw malformed(path, where + " has an invalid largest dt");
     if (!(pi.min_dt >= 0 && pi.min_dt <= pi.max_dt))
@@ -109,6 +282,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   std::string openPath =
       path.find('/') == std::string::npos ? "./" + path : path;
 
+  checkSharedObject(path, openPath);
   dlerror();
   HandleGuard guard{dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL)};
   if (!guard.handle) {
@@ -171,6 +345,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     pop.size = pop.info->default_size;
     for (int32_t q = 0; q < pop.info->num_params; ++q)
       pop.params.push_back(pop.info->params[q].default_value);
+    pop.events.resize(static_cast<size_t>(pop.info->num_events));
   }
   m->handle = guard.handle;
   guard.handle = nullptr;

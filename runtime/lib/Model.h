@@ -12,6 +12,7 @@
 
 #include "ncl/runtime.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -74,6 +75,10 @@ struct Population {
   std::vector<AlignedArray> vars;
   std::vector<void *> varPtrs;
   AlignedArray refractory; // int32 per neuron
+  // The state at the start of the current chunk, so that a run that turns
+  // non-finite can be replayed step by step to name the exact step.
+  std::vector<AlignedArray> varsAtChunkStart;
+  AlignedArray refractoryAtChunkStart;
   int64_t spikeCount = 0;  // emitted since init, recorded or not
   std::vector<Spike> record;
   std::vector<std::vector<Spike>> events; // per custom event, when recorded
@@ -86,14 +91,17 @@ struct Population {
   /// "a, b, c" of parameter or variable names, for error messages.
   std::string paramList() const;
   std::string varList() const;
+  std::string eventList() const;
 };
 
 /// Per-thread scratch: its neuron range in every population and its own
-/// spike buffer, so threads never share a write target.
+/// spike buffer, so threads never share a write target. A thread that owns
+/// no recorded neuron has no spike buffer at all.
 struct ThreadState {
   std::vector<int64_t> begin, end; // per population
   std::vector<int64_t> spikeStep, spikeIndex;
   std::vector<int32_t> spikeChannel;
+  int64_t spikeCapacity = 0;
   std::vector<std::vector<Spike>> chunkSpikes; // per population, this chunk
   std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
   std::vector<int64_t> chunkCounts;            // per population, this chunk
@@ -106,6 +114,18 @@ struct ThreadState {
 };
 
 } // namespace ncl::rt
+
+/// What ncl_init allocates for the current sizes and threads, in bytes.
+/// Spike records are not included: they grow with the spikes.
+struct MemoryPlan {
+  uint64_t state = 0;            // state arrays and refractory counters
+  uint64_t chunkStartCopy = 0;   // their copy at the start of each chunk
+  uint64_t spikeBuffers = 0;     // per-thread kernel spike buffers
+  uint64_t total() const { return state + chunkStartCopy + spikeBuffers; }
+};
+
+/// How the last run ended, for run.json.
+enum class RunEnd { Complete, Failed, Interrupted };
 
 /// The opaque handle of the C API.
 struct ncl_model {
@@ -125,7 +145,12 @@ struct ncl_model {
   uint64_t seed = 0;
   double dt = 0;     // the run's step: the network's, or one set at load time
   int64_t step = 0;
-  std::string failure; // set once a run failed; cleared by init
+  int64_t requestedSteps = 0; // asked for by the runs since init
+  std::string failure;        // set once a run failed; cleared by init
+  RunEnd runEnd = RunEnd::Complete;
+  std::string runError; // why the last run stopped early ("" if it did not)
+  // Set by ncl_interrupt (async-signal-safe); a run stops at the next chunk.
+  std::atomic<bool> interruptRequested{false};
 
   double loadSeconds = 0, initSeconds = 0, simulateSeconds = 0;
 
@@ -150,6 +175,17 @@ void initModel(ncl_model &m, uint64_t seed);
 void runModel(ncl_model &m, int64_t steps);
 /// Rebuilds the partition and thread states for m.threads (Simulator.cpp).
 void configureThreads(ncl_model &m);
+/// Forgets the state and records after a size change (Simulator.cpp).
+void discardState(ncl_model &m);
+/// What initModel would allocate now (Simulator.cpp).
+MemoryPlan planMemory(const ncl_model &m);
+/// Bytes a model that already holds `held` bytes may still allocate:
+/// MemAvailable, lowered to the headroom of a limited memory cgroup and to
+/// NCL_MEMORY_LIMIT - held when that variable is set; UINT64_MAX when
+/// nothing is known (SystemMemory.cpp).
+uint64_t availableMemory(uint64_t held);
+/// "23.4 GB" (SystemMemory.cpp).
+std::string formatBytes(uint64_t bytes);
 
 /// Writes the spike .npy files and run.json into `dir` (Output.cpp).
 void writeOutput(const ncl_model &m, const std::string &dir);

@@ -2,21 +2,38 @@
 //
 // The output format is a contract with the user's analysis scripts
 // (docs/runtime.md): numpy must load every file with np.load and nothing
-// else. Each file goes to a temporary name in the same directory and is
-// renamed into place, so a later failure (disk full, a run that stops with
-// NaN) never leaves a torn file, and files already written stay valid.
+// else, and run.json says whether the files beside it are a complete run.
+// So the writer
+//  - removes the old run.json first and writes the new one last, with the
+//    run's status, error and steps, and the list of files it covers;
+//  - writes each file to a fresh temporary name in the same directory,
+//    created with O_CREAT|O_EXCL|O_NOFOLLOW (a planted symlink is never
+//    followed), fsyncs it and renames it into place, so no file is torn;
+//  - when a write fails (disk full, file size limit), removes the files of
+//    an older run that this one did not get to replace, so the directory
+//    never mixes two runs, and records the failure in run.json if it can;
+//  - removes temporaries that an interrupted writer (a dead process) left.
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
+#include <random>
+#include <signal.h>
 #include <string>
+#include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
+#include <vector>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the .npy writer assumes a little-endian host ('<f8', '<i8')"
@@ -27,33 +44,110 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error ioError(const std::string &what, const std::string &path) {
-  return Error(NCL_ERROR_IO, "cannot " + what + " '" + path +
-                                 "': " + std::strerror(errno));
+Error ioError(const std::string &what, const std::string &path, int err) {
+  return Error(NCL_ERROR_IO,
+               "cannot " + what + " '" + path + "': " + std::strerror(err));
 }
 
-/// Writes `bytes` to `path` through a temporary file and rename(2).
-void writeFileAtomically(const std::string &path, const std::string &head,
-                         const void *data, size_t size) {
-  const std::string tmp = path + ".tmp" + std::to_string(getpid());
-  std::FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
-    throw ioError("create", tmp);
-  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size() &&
-            (size == 0 || std::fwrite(data, 1, size, f) == size);
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    int saved = errno;
-    std::remove(tmp.c_str());
-    errno = saved;
-    throw ioError("write", path);
+/// Creates a new file for writing under a name no one else can predict or
+/// have planted: PATH.tmp<pid>-<random>, exclusively, not through a symlink.
+/// Returns the descriptor and sets `tmp` to the name.
+int createTemporary(const std::string &path, std::string &tmp) {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device entropy;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".tmp%ld-%08x%04x", static_cast<long>(getpid()),
+                  entropy(), static_cast<unsigned>(counter.fetch_add(1) & 0xffff));
+    tmp = path + suffix;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0)
+      return fd;
+    if (errno != EEXIST)
+      throw ioError("create", tmp, errno);
+  }
+  throw ioError("create a temporary file for", path, EEXIST);
+}
+
+/// Writes all of `size` bytes, retrying short writes; false with errno set.
+bool writeAll(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = EIO;
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// Writes a file through a temporary in the same directory, fsync and
+/// rename(2): `writeBody(fd)` writes the contents and returns false, with
+/// errno set, when a write fails. A symlink at `path` is replaced, never
+/// followed.
+template <typename WriteBody>
+void writeFileAtomically(const std::string &path, WriteBody writeBody) {
+  std::string tmp;
+  const int fd = createTemporary(path, tmp);
+  int err = 0;
+  errno = 0;
+  if (!writeBody(fd) || ::fsync(fd) != 0)
+    err = errno ? errno : EIO;
+  if (::close(fd) != 0 && err == 0) // NFS may report a full disk only here
+    err = errno;
+  if (err) {
+    ::unlink(tmp.c_str());
+    throw ioError("write", path, err);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    std::remove(tmp.c_str());
-    errno = saved;
-    throw ioError("rename a temporary file to", path);
+    err = errno;
+    ::unlink(tmp.c_str());
+    throw ioError("rename a temporary file to", path, err);
   }
+}
+
+void writeTextFile(const std::string &path, const std::string &text) {
+  writeFileAtomically(path, [&](int fd) { return writeAll(fd, text.data(), text.size()); });
+}
+
+/// True for NAME.tmp<pid>[-<suffix>] where NAME is an output file name
+/// (*.npy or run.json) and no process <pid> exists any more.
+bool isStaleTemporary(const std::string &name) {
+  const size_t at = name.rfind(".tmp");
+  if (at == std::string::npos)
+    return false;
+  const std::string base = name.substr(0, at);
+  const bool ours = base == "run.json" ||
+                    (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0);
+  if (!ours)
+    return false;
+  const char *digits = name.c_str() + at + 4;
+  char *end = nullptr;
+  errno = 0;
+  const long pid = std::strtol(digits, &end, 10);
+  if (end == digits || errno || pid <= 0 || (*end && *end != '-'))
+    return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+/// Removes temporaries that writers killed midway left in `dir`.
+void removeStaleTemporaries(const std::string &dir) {
+  DIR *d = ::opendir(dir.c_str());
+  if (!d)
+    return;
+  std::vector<std::string> stale;
+  while (const dirent *e = ::readdir(d))
+    if (isStaleTemporary(e->d_name))
+      stale.push_back(e->d_name);
+  ::closedir(d);
+  for (const std::string &name : stale)
+    ::unlink((fs::path(dir) / name).c_str());
 }
 
 /// NPY format version 1.0: magic, version, little-endian u16 header length,
@@ -75,9 +169,34 @@ std::string npyHeader(const char *descr, size_t n) {
   return head + dict;
 }
 
-void writeNpy(const std::string &path, const char *descr, const void *data,
-              size_t n, size_t elemSize) {
-  writeFileAtomically(path, npyHeader(descr, n), data, n * elemSize);
+/// Writes one column of a spike record as a 1-D .npy array: the times
+/// (step * dt, '<f8') or the neuron indices ('<i8'). Converted in blocks, so
+/// writing needs no second copy of the record in memory.
+void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record, bool times,
+                      double dt) {
+  writeFileAtomically(path, [&](int fd) {
+    const std::string head = npyHeader(times ? "<f8" : "<i8", record.size());
+    if (!writeAll(fd, head.data(), head.size()))
+      return false;
+    constexpr size_t kBlock = 8192;
+    static_assert(sizeof(double) == 8 && sizeof(int64_t) == 8);
+    std::vector<char> buffer(kBlock * 8);
+    for (size_t first = 0; first < record.size(); first += kBlock) {
+      const size_t count = std::min(kBlock, record.size() - first);
+      for (size_t k = 0; k < count; ++k) {
+        const Spike &s = record[first + k];
+        if (times) {
+          const double t = static_cast<double>(s.step) * dt;
+          std::memcpy(&buffer[8 * k], &t, 8);
+        } else {
+          std::memcpy(&buffer[8 * k], &s.index, 8);
+        }
+      }
+      if (!writeAll(fd, buffer.data(), 8 * count))
+        return false;
+    }
+    return true;
+  });
 }
 
 std::string jsonString(const std::string &s) {
@@ -126,16 +245,39 @@ std::string jsonNumber(double x) {
   return buf;
 }
 
-std::string runJson(const ncl_model &m) {
+const char *runStatus(const ncl_model &m) {
+  switch (m.runEnd) {
+  case RunEnd::Complete:
+    return "complete";
+  case RunEnd::Failed:
+    return "failed";
+  case RunEnd::Interrupted:
+    return "interrupted";
+  }
+  return "failed";
+}
+
+/// run.json for the files `written`; `outputError` is why the output is
+/// incomplete ("" when it is not), and makes the status "failed".
+std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
+                    const std::string &outputError) {
   const ncl_model_descriptor &d = *m.desc;
   const double duration = static_cast<double>(m.step) * m.dt;
+  std::string error = m.runError;
+  if (!outputError.empty())
+    error += (error.empty() ? "" : "; then ") + outputError;
   std::string j = "{\n";
+  j += "  \"status\": " +
+       jsonString(outputError.empty() ? runStatus(m) : "failed") + ",\n";
+  j += "  \"error\": " + (error.empty() ? std::string("null") : jsonString(error)) +
+       ",\n";
   j += "  \"model\": " + jsonString(d.model_name ? d.model_name : "") + ",\n";
   j += "  \"source\": " + jsonString(d.source_file ? d.source_file : "") +
        ",\n";
   j += "  \"abi_version\": " + std::to_string(d.abi_version) + ",\n";
   j += "  \"precision\": " + std::to_string(d.real_bits) + ",\n";
   j += "  \"dt\": " + jsonNumber(m.dt) + ",\n";
+  j += "  \"requested_steps\": " + std::to_string(m.requestedSteps) + ",\n";
   j += "  \"steps\": " + std::to_string(m.step) + ",\n";
   j += "  \"duration\": " + jsonNumber(duration) + ",\n";
   j += "  \"seed\": " + std::to_string(m.seed) + ",\n";
@@ -164,6 +306,10 @@ std::string runJson(const ncl_model &m) {
     j += "}";
   }
   j += m.pops.empty() ? "},\n" : "\n  },\n";
+  j += "  \"files\": [";
+  for (size_t f = 0; f < written.size(); ++f)
+    j += (f ? ", " : "") + jsonString(written[f]);
+  j += "],\n";
   j += "  \"timings\": {\"load_s\": " + jsonNumber(m.loadSeconds) +
        ", \"init_s\": " + jsonNumber(m.initSeconds) +
        ", \"simulate_s\": " + jsonNumber(m.simulateSeconds) + "}\n";
@@ -180,35 +326,52 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
     throw Error(NCL_ERROR_IO, "cannot create output directory '" + dir +
                                   "': " +
                                   (ec ? ec.message() : "not a directory"));
-  const double dt = m.dt;
+  removeStaleTemporaries(dir);
+  // From here until the new run.json is in place, the directory does not
+  // look like a finished run.
+  const std::string runJsonPath = (fs::path(dir) / "run.json").string();
+  if (::unlink(runJsonPath.c_str()) != 0 && errno != ENOENT)
+    throw ioError("remove the old", runJsonPath, errno);
+
+  // Spike and event records: P_spike_{t,i}.npy, P_<event>_{t,i}.npy.
+  struct Record {
+    std::string stem;
+    const std::vector<Spike> *spikes;
+  };
+  std::vector<Record> records;
   for (const Population &pop : m.pops) {
     if (!pop.info->record_spikes)
       continue;
-    const size_t n = pop.record.size();
-    std::vector<double> t(n);
-    std::vector<int64_t> i(n);
-    for (size_t s = 0; s < n; ++s) {
-      t[s] = static_cast<double>(pop.record[s].step) * dt;
-      i[s] = pop.record[s].index;
-    }
-    const std::string base = (fs::path(dir) / pop.info->name).string();
-    writeNpy(base + "_spike_t.npy", "<f8", t.data(), n, sizeof(double));
-    writeNpy(base + "_spike_i.npy", "<i8", i.data(), n, sizeof(int64_t));
-    // Custom events: P_<event>_t.npy and P_<event>_i.npy, in the same order.
-    for (size_t e = 0; e < pop.events.size(); ++e) {
-      const std::vector<Spike> &rec = pop.events[e];
-      std::vector<double> et(rec.size());
-      std::vector<int64_t> ei(rec.size());
-      for (size_t s = 0; s < rec.size(); ++s) {
-        et[s] = static_cast<double>(rec[s].step) * dt;
-        ei[s] = rec[s].index;
-      }
-      const std::string name = base + "_" + pop.info->event_names[e];
-      writeNpy(name + "_t.npy", "<f8", et.data(), rec.size(), sizeof(double));
-      writeNpy(name + "_i.npy", "<i8", ei.data(), rec.size(), sizeof(int64_t));
-    }
+    records.push_back({std::string(pop.info->name) + "_spike", &pop.record});
+    for (size_t e = 0; e < pop.events.size(); ++e)
+      records.push_back({std::string(pop.info->name) + "_" + pop.info->event_names[e],
+                         &pop.events[e]});
   }
-  // Last, so that a complete run.json means all the arrays are in place.
-  const std::string json = runJson(m);
-  writeFileAtomically((fs::path(dir) / "run.json").string(), json, nullptr, 0);
+  std::vector<std::string> written;
+  try {
+    for (const Record &r : records)
+      for (bool times : {true, false}) {
+        const std::string name = r.stem + (times ? "_t.npy" : "_i.npy");
+        writeSpikeColumn((fs::path(dir) / name).string(), *r.spikes, times, m.dt);
+        written.push_back(name);
+      }
+  } catch (const Error &e) {
+    // An older run's files that this one did not get to replace must not
+    // pass for this run's.
+    for (const Record &r : records)
+      for (const char *suffix : {"_t.npy", "_i.npy"}) {
+        const std::string name = r.stem + suffix;
+        if (std::find(written.begin(), written.end(), name) == written.end())
+          ::unlink((fs::path(dir) / name).c_str());
+      }
+    // Say so in run.json if there is room for it; if not, no run.json is
+    // the sign of an incomplete directory.
+    try {
+      writeTextFile(runJsonPath, runJson(m, written, e.what()));
+    } catch (const Error &) {
+    }
+    throw;
+  }
+  // Last, so that a run.json means all the files it lists are in place.
+  writeTextFile(runJsonPath, runJson(m, written, ""));
 }

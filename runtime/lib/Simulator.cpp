@@ -2,12 +2,16 @@
 //
 // A run is cut into chunks of many steps. In a chunk every thread advances
 // its own contiguous neuron range of every population with as few kernel
-// calls as possible (one, unless its spike buffer fills), then checks its
-// range for NaN/Inf. Populations are uncoupled so far, so no thread waits
+// calls as possible (one, unless its spike buffer fills or its recorded
+// range is wider than the buffer, which then takes blocks of neurons), then
+// checks its range for NaN/Inf. Memory is checked before it is allocated:
+// the state when a run is initialised, the records before they grow. Populations are uncoupled so far, so no thread waits
 // for another inside a chunk. After the chunk the calling thread merges the
 // per-thread spikes in (step, index) order; since each neuron's update
 // depends only on its own state, the seed and the step, both the state and
-// the record are bitwise identical for any thread count.
+// the record are bitwise identical for any thread count. The same
+// determinism lets a chunk that turned non-finite be replayed step by step
+// from a copy of its starting state, so a NaN report names its exact step.
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
@@ -19,6 +23,8 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <tuple>
+#include <utility>
 
 using namespace ncl::rt;
 
@@ -34,19 +40,109 @@ AlignedArray::AlignedArray(size_t bytes) : bytes_(bytes) {
 
 namespace {
 
+/// Bounds of a thread's spike buffer, in entries (20 bytes each). The floor
+/// lets a small range run many steps per kernel call; the ceiling keeps the
+/// buffer from growing with the population: a larger range is stepped in
+/// blocks of neurons that fit (see stepThread).
+constexpr int64_t kMinSpikeBuffer = 16384;
+constexpr int64_t kMaxSpikeBuffer = int64_t{1} << 18;
+constexpr uint64_t kSpikeEntryBytes = 2 * sizeof(int64_t) + sizeof(int32_t);
+
 size_t realBytes(const ncl_model &m) { return m.desc->real_bits / 8; }
+
+/// Entries a recorded neuron may emit in one step: a spike and each event.
+int64_t channels(const Population &pop) {
+  return 1 + std::max(0, pop.info->num_events);
+}
+
+/// Thread k's share of `size` neurons: a static contiguous partition. Sizes
+/// are at most kMaxPopulationSize and threads at most kMaxThreads, so
+/// size * k cannot overflow.
+std::pair<int64_t, int64_t> partition(int64_t size, int32_t k, int32_t n) {
+  return {size * k / n, size * (k + 1) / n};
+}
 
 /// Steps per chunk when the user did not choose: the NaN scan after a chunk
 /// reads every state value once, about what one step costs, so a chunk of
 /// at least a few hundred steps keeps it under 1%; a small network gets
 /// longer chunks so the per-chunk dispatch stays negligible too. The cap
-/// keeps the time window of a NaN report useful (0.4 s at dt = 0.1 ms).
+/// bounds the step-by-step replay that locates a NaN.
 int64_t autoChunkSteps(const ncl_model &m) {
   int64_t neurons = 0;
   for (const Population &p : m.pops)
     neurons += p.size;
   int64_t chunk = neurons > 0 ? (int64_t{1} << 22) / neurons : 4096;
   return std::clamp<int64_t>(chunk, 256, 4096);
+}
+
+int64_t chunkSteps(const ncl_model &m) {
+  return m.chunkSteps > 0 ? m.chunkSteps : autoChunkSteps(m);
+}
+
+/// Spike buffer entries of thread k: none without recorded neurons, else
+/// what the chunk could fill, between the floor and the ceiling above (or
+/// the user's choice), and at least one neuron's worth of every channel.
+int64_t spikeCapacityOfThread(const ncl_model &m, int32_t k) {
+  int64_t perStep = 0, widest = 0;
+  for (const Population &pop : m.pops) {
+    if (!pop.info->record_spikes)
+      continue;
+    auto [begin, end] = partition(pop.size, k, m.threads);
+    if (begin == end)
+      continue;
+    perStep = std::max(perStep, (end - begin) * channels(pop));
+    widest = std::max(widest, channels(pop));
+  }
+  if (perStep == 0)
+    return 0;
+  int64_t cap = m.spikeCapacity;
+  if (cap == 0) {
+    cap = std::clamp(2 * perStep, kMinSpikeBuffer, kMaxSpikeBuffer);
+    const int64_t chunk = chunkSteps(m);
+    if (chunk < cap / perStep)
+      cap = perStep * chunk; // all the chunk can emit
+  }
+  return std::max(cap, widest);
+}
+
+uint64_t saturatingMul(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/// What the model holds now: state, its chunk-start copy, spike buffers
+/// and records.
+uint64_t heldBytes(const ncl_model &m) {
+  uint64_t held = 0;
+  for (const Population &pop : m.pops) {
+    for (const AlignedArray &a : pop.vars)
+      held += a.bytes();
+    for (const AlignedArray &a : pop.varsAtChunkStart)
+      held += a.bytes();
+    held += pop.refractory.bytes() + pop.refractoryAtChunkStart.bytes();
+    held += pop.record.capacity() * sizeof(Spike);
+    for (const std::vector<Spike> &e : pop.events)
+      held += e.capacity() * sizeof(Spike);
+  }
+  for (const ThreadState &ts : m.threadStates)
+    held += static_cast<uint64_t>(ts.spikeCapacity) * kSpikeEntryBytes;
+  return held;
+}
+
+/// Refuses an allocation of `need` bytes that cannot fit, with both
+/// figures: "not enough memory: <what> needs 23.4 GB, 20.1 GB available".
+void checkMemory(const ncl_model &m, uint64_t need, const std::string &what,
+                 const std::string &consequence = "") {
+  const uint64_t available = availableMemory(heldBytes(m));
+  if (need <= available)
+    return;
+  throw Error(NCL_ERROR_MEMORY, "not enough memory: " + what + " needs " + formatBytes(need) +
+                                    ", " + formatBytes(available) + " available" + consequence);
 }
 
 std::string fmtSeconds(double s) {
@@ -71,7 +167,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
   a.spike_step = ts.spikeStep.data();
   a.spike_index = ts.spikeIndex.data();
   a.spike_channel = ts.spikeChannel.data();
-  a.spike_capacity = static_cast<int64_t>(ts.spikeStep.size());
+  a.spike_capacity = ts.spikeCapacity;
   return a;
 }
 
@@ -84,8 +180,53 @@ void kernelError(ThreadState &ts, const Population &pop,
              "' " + what + " (a bug in the generated code; please report it)";
 }
 
-/// Advances thread k's ranges over steps [s0, s1). Contract violations go
-/// into the thread's state for the caller to report; only bad_alloc throws.
+/// Merges the sorted runs [bounds[i], bounds[i+1]) of `v` pairwise, so k
+/// runs of n spikes cost O(n log k).
+void mergeSortedRuns(std::vector<Spike> &v, std::vector<size_t> bounds) {
+  while (bounds.size() > 2) {
+    std::vector<size_t> merged{bounds[0]};
+    size_t i = 0;
+    for (; i + 2 < bounds.size(); i += 2) {
+      std::inplace_merge(v.begin() + static_cast<ptrdiff_t>(bounds[i]),
+                         v.begin() + static_cast<ptrdiff_t>(bounds[i + 1]),
+                         v.begin() + static_cast<ptrdiff_t>(bounds[i + 2]));
+      merged.push_back(bounds[i + 2]);
+    }
+    if (i + 1 < bounds.size())
+      merged.push_back(bounds.back());
+    bounds = std::move(merged);
+  }
+}
+
+/// Copies thread k's ranges of every state array to (or, with `restore`,
+/// back from) the chunk-start copy. Threads touch disjoint ranges.
+void copyChunkStart(ncl_model &m, int k, bool restore) {
+  const ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  const size_t rb = realBytes(m);
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    Population &pop = m.pops[p];
+    const int64_t begin = ts.begin[p], end = ts.end[p];
+    if (begin >= end)
+      continue;
+    auto copy = [&](void *live, void *saved, size_t elem) {
+      char *from = static_cast<char *>(restore ? saved : live);
+      char *to = static_cast<char *>(restore ? live : saved);
+      std::memcpy(to + begin * elem, from + begin * elem,
+                  static_cast<size_t>(end - begin) * elem);
+    };
+    for (size_t v = 0; v < pop.vars.size(); ++v)
+      copy(pop.vars[v].data(), pop.varsAtChunkStart[v].data(), rb);
+    copy(pop.refractory.data(), pop.refractoryAtChunkStart.data(),
+         sizeof(int32_t));
+  }
+}
+
+/// Advances thread k's ranges over steps [s0, s1). A recorded range wider
+/// than the spike buffer allows is stepped in blocks of neurons, each
+/// through all the steps; neurons are independent, so this changes only
+/// the order of the spike list, which is merged back into (step, index)
+/// order. Contract violations go into the thread's state for the caller to
+/// report; only bad_alloc throws.
 void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (size_t p = 0; p < m.pops.size(); ++p) {
@@ -99,52 +240,74 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
       continue;
     const bool recorded = pop.info->record_spikes != 0;
     ncl_kernel_args a = kernelArgs(m, pop, ts, p);
-    int64_t step = s0;
-    while (step < s1) {
-      a.first_step = step;
-      a.num_steps = s1 - step;
-      a.spike_count = 0;
-      a.steps_done = 0;
-      pop.info->update(&a);
-      if (a.steps_done < 0 || a.steps_done > a.num_steps)
-        return kernelError(ts, pop, "reported " + std::to_string(a.steps_done) +
-                                        " steps done of " +
-                                        std::to_string(a.num_steps));
-      if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
-        return kernelError(ts, pop, "reported " +
-                                        std::to_string(a.spike_count) +
-                                        " spikes for a buffer of " +
-                                        std::to_string(a.spike_capacity));
-      if (recorded) {
-        const int64_t lo = step + 1, hi = step + a.steps_done;
-        std::vector<Spike> &out = ts.chunkSpikes[p];
-        int64_t spikes = 0;
-        for (int64_t j = 0; j < a.spike_count; ++j) {
-          Spike s{a.spike_step[j], a.spike_index[j]};
-          if (s.step < lo || s.step > hi || s.index < a.begin ||
-              s.index >= a.end)
-            return kernelError(ts, pop, "emitted a spike outside its step or "
-                                        "neuron range");
-          // Entries of a recorded population carry their event channel.
-          const int32_t channel = numEvents > 0 ? a.spike_channel[j] : 0;
-          if (channel < 0 || channel > numEvents)
-            return kernelError(ts, pop, "emitted an unknown event channel " +
-                                            std::to_string(channel));
-          if (channel == 0) {
-            out.push_back(s);
-            ++spikes;
-          } else {
-            ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
-          }
-        }
-        ts.chunkCounts[p] += spikes;
-      } else {
-        ts.chunkCounts[p] += a.spike_count;
-      }
-      if (a.steps_done == 0)
-        return kernelError(ts, pop, "made no progress");
-      step += a.steps_done;
+    if (!recorded) {
+      // An unrecorded population only counts its spikes: no buffer, so no
+      // kernel can stall on one.
+      a.spike_step = a.spike_index = nullptr;
+      a.spike_channel = nullptr;
+      a.spike_capacity = 0;
     }
+    const int64_t block = recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop))
+                                   : ts.end[p] - ts.begin[p];
+    std::vector<size_t> spikeRuns{0};
+    std::vector<std::vector<size_t>> eventRuns(ts.chunkEvents[p].size(),
+                                               std::vector<size_t>{0});
+    for (int64_t lo = ts.begin[p]; lo < ts.end[p]; lo += block) {
+      a.begin = lo;
+      a.end = std::min(lo + block, ts.end[p]);
+      int64_t step = s0;
+      while (step < s1) {
+        a.first_step = step;
+        a.num_steps = s1 - step;
+        a.spike_count = 0;
+        a.steps_done = 0;
+        pop.info->update(&a);
+        if (a.steps_done < 0 || a.steps_done > a.num_steps)
+          return kernelError(ts, pop, "reported " + std::to_string(a.steps_done) +
+                                          " steps done of " +
+                                          std::to_string(a.num_steps));
+        if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
+          return kernelError(ts, pop, "reported " +
+                                          std::to_string(a.spike_count) +
+                                          " spikes for a buffer of " +
+                                          std::to_string(a.spike_capacity));
+        if (recorded) {
+          const int64_t first = step + 1, last = step + a.steps_done;
+          std::vector<Spike> &out = ts.chunkSpikes[p];
+          int64_t spikes = 0;
+          for (int64_t j = 0; j < a.spike_count; ++j) {
+            Spike s{a.spike_step[j], a.spike_index[j]};
+            if (s.step < first || s.step > last || s.index < a.begin ||
+                s.index >= a.end)
+              return kernelError(ts, pop, "emitted a spike outside its step or "
+                                          "neuron range");
+            // Entries of a recorded population carry their event channel.
+            const int32_t channel = numEvents > 0 ? a.spike_channel[j] : 0;
+            if (channel < 0 || channel > numEvents)
+              return kernelError(ts, pop, "emitted an unknown event channel " +
+                                              std::to_string(channel));
+            if (channel == 0) {
+              out.push_back(s);
+              ++spikes;
+            } else {
+              ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
+            }
+          }
+          ts.chunkCounts[p] += spikes;
+        } else {
+          ts.chunkCounts[p] += a.spike_count;
+        }
+        if (a.steps_done == 0)
+          return kernelError(ts, pop, "made no progress");
+        step += a.steps_done;
+      }
+      spikeRuns.push_back(ts.chunkSpikes[p].size());
+      for (size_t e = 0; e < eventRuns.size(); ++e)
+        eventRuns[e].push_back(ts.chunkEvents[p][e].size());
+    }
+    mergeSortedRuns(ts.chunkSpikes[p], std::move(spikeRuns));
+    for (size_t e = 0; e < eventRuns.size(); ++e)
+      mergeSortedRuns(ts.chunkEvents[p][e], std::move(eventRuns[e]));
   }
 }
 
@@ -195,8 +358,9 @@ void throwKernelErrors(ncl_model &m) {
     }
 }
 
-/// Throws NUMERIC naming the first bad value, if any thread found one.
-void throwNonFinite(ncl_model &m, const std::string &when) {
+/// The report of the first non-finite value any thread found ("" if none):
+/// "population 'P': variable 'v' of neuron 3 became NaN <when>; ...".
+std::string nonFiniteReport(const ncl_model &m, const std::string &when) {
   const ThreadState *bad = nullptr;
   for (const ThreadState &ts : m.threadStates)
     if (ts.badPop >= 0 &&
@@ -204,16 +368,25 @@ void throwNonFinite(ncl_model &m, const std::string &when) {
          (ts.badPop == bad->badPop && ts.badIndex < bad->badIndex)))
       bad = &ts;
   if (!bad)
-    return;
+    return "";
   const Population &pop = m.pops[static_cast<size_t>(bad->badPop)];
   const char *what = std::isnan(bad->badValue) ? "NaN"
                      : bad->badValue > 0       ? "+Inf"
                                                : "-Inf";
-  std::string msg = "population '" + std::string(pop.info->name) +
-                    "': variable '" + pop.info->vars[bad->badVar].name +
-                    "' of neuron " + std::to_string(bad->badIndex) +
-                    " became " + what + " " + when +
-                    "; check the parameters and dt";
+  return "population '" + std::string(pop.info->name) + "': variable '" +
+         pop.info->vars[bad->badVar].name + "' of neuron " +
+         std::to_string(bad->badIndex) + " became " + what + " " + when +
+         "; check the parameters and dt";
+}
+
+bool anyNonFinite(const ncl_model &m) {
+  for (const ThreadState &ts : m.threadStates)
+    if (ts.badPop >= 0)
+      return true;
+  return false;
+}
+
+[[noreturn]] void failNumeric(ncl_model &m, const std::string &msg) {
   m.failure = msg;
   throw Error(NCL_ERROR_NUMERIC, msg);
 }
@@ -229,8 +402,7 @@ void mergeSpikes(ncl_model &m, size_t p) {
     return;
   // Appends the threads' lists to `record`, merged by (step, index).
   auto merge = [&](std::vector<Spike> &record, auto &&threadList) {
-    const size_t base = record.size();
-    std::vector<size_t> bounds{base};
+    std::vector<size_t> bounds{record.size()};
     for (ThreadState &ts : m.threadStates) {
       std::vector<Spike> &s = threadList(ts);
       if (s.empty())
@@ -242,11 +414,7 @@ void mergeSpikes(ncl_model &m, size_t p) {
       record.insert(record.end(), s.begin(), s.end());
       bounds.push_back(record.size());
     }
-    auto begin = record.begin();
-    for (size_t b = 2; b < bounds.size(); ++b)
-      std::inplace_merge(begin + static_cast<ptrdiff_t>(base),
-                         begin + static_cast<ptrdiff_t>(bounds[b - 1]),
-                         begin + static_cast<ptrdiff_t>(bounds[b]));
+    mergeSortedRuns(record, std::move(bounds));
   };
   merge(pop.record, [&](ThreadState &ts) -> std::vector<Spike> & { return ts.chunkSpikes[p]; });
   for (size_t e = 0; e < pop.events.size(); ++e)
@@ -263,10 +431,127 @@ template <typename F> void forEachThread(ncl_model &m, F job) {
   m.pool->run(std::function<void(int)>(job));
 }
 
+/// Runs steps [s0, s1) on every thread and scans the result; with
+/// `saveStart`, each thread first copies its ranges for a replay. Leaves
+/// the spikes in the thread states (mergeSpikes takes them).
+void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
+  for (ThreadState &ts : m.threadStates) {
+    ts.errorCode = NCL_OK;
+    ts.error.clear();
+  }
+  forEachThread(m, [&m, s0, s1, saveStart](int k) {
+    // An exception must not escape a worker thread (std::terminate);
+    // recording spikes is the only thing here that allocates.
+    try {
+      if (saveStart)
+        copyChunkStart(m, k, /*restore=*/false);
+      stepThread(m, k, s0, s1);
+    } catch (const std::bad_alloc &) {
+      ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+      ts.errorCode = NCL_ERROR_MEMORY;
+      ts.error = "out of memory while recording spikes";
+    }
+    scanThread(m, k);
+  });
+}
+
+/// Makes room in the records for the chunk's spikes before merging them. A
+/// record that must grow reallocates to twice its capacity while still
+/// holding the old block: that is where a long run would meet the OOM
+/// killer, so the memory is checked first. Throws, with nothing merged, if
+/// it does not fit.
+void reserveRecords(ncl_model &m, int64_t step) {
+  std::vector<std::pair<std::vector<Spike> *, size_t>> growths;
+  uint64_t need = 0;
+  auto plan = [&](std::vector<Spike> &record, size_t incoming) {
+    const size_t wanted = record.size() + incoming;
+    if (wanted <= record.capacity())
+      return;
+    const size_t capacity = std::max(wanted, 2 * record.capacity());
+    growths.emplace_back(&record, capacity);
+    need += capacity * sizeof(Spike);
+  };
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    Population &pop = m.pops[p];
+    if (!pop.info->record_spikes)
+      continue;
+    size_t incoming = 0;
+    for (const ThreadState &ts : m.threadStates)
+      incoming += ts.chunkSpikes[p].size();
+    plan(pop.record, incoming);
+    for (size_t e = 0; e < pop.events.size(); ++e) {
+      incoming = 0;
+      for (const ThreadState &ts : m.threadStates)
+        incoming += ts.chunkEvents[p][e].size();
+      plan(pop.events[e], incoming);
+    }
+  }
+  if (growths.empty())
+    return;
+  const std::string at = "step " + std::to_string(step);
+  checkMemory(m, need, "growing the spike records at " + at,
+              "; the run stopped at " + at + " with everything before it kept");
+  for (auto &[record, capacity] : growths)
+    record->reserve(capacity);
+}
+
+void mergeAllSpikes(ncl_model &m) {
+  for (size_t p = 0; p < m.pops.size(); ++p)
+    mergeSpikes(m, p);
+}
+
+/// "t = 0.17 s to 0.1701 s" for steps [s0, s1).
+std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
+  const double dt = m.dt;
+  return "t = " + fmtSeconds(static_cast<double>(s0) * dt) + " to " +
+         fmtSeconds(static_cast<double>(s1) * dt);
+}
+
+/// After a chunk [s0, s1) ended non-finite: restores its starting state and
+/// repeats it one step at a time, keeping every step before the bad one, so
+/// the report names the step. Kernels are deterministic (counter-based
+/// random numbers), so the replay reproduces the chunk exactly.
+[[noreturn]] void locateNonFinite(ncl_model &m, int64_t s0, int64_t s1) {
+  const std::string chunkReport = nonFiniteReport(
+      m, "between " + timeSpan(m, s0, s1) + " (steps " + std::to_string(s0) +
+             " to " + std::to_string(s1) + ")");
+  forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
+  for (int64_t s = s0; s < s1; ++s) {
+    advance(m, s, s + 1, /*saveStart=*/false);
+    mergeAllSpikes(m);
+    m.step = s + 1;
+    throwKernelErrors(m);
+    if (anyNonFinite(m))
+      failNumeric(m, nonFiniteReport(m, "in step " + std::to_string(s) + " (" +
+                                            timeSpan(m, s, s + 1) + ")"));
+  }
+  failNumeric(m, chunkReport + " (the step-by-step replay of this chunk did "
+                               "not reproduce it: the generated code is not "
+                               "deterministic; please report it)");
+}
+
 } // namespace
+
+MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
+  MemoryPlan plan;
+  for (const Population &pop : m.pops) {
+    const uint64_t perNeuron =
+        static_cast<uint64_t>(pop.info->num_vars) * realBytes(m) + sizeof(int32_t);
+    plan.state = saturatingAdd(plan.state, saturatingMul(static_cast<uint64_t>(pop.size),
+                                                         perNeuron));
+  }
+  plan.chunkStartCopy = plan.state;
+  for (int32_t k = 0; k < m.threads; ++k)
+    plan.spikeBuffers += static_cast<uint64_t>(spikeCapacityOfThread(m, k)) * kSpikeEntryBytes;
+  return plan;
+}
 
 void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
+  // Buffers of the old layout go first, so the check sees what they free.
+  m.threadStates.clear();
+  checkMemory(m, planMemory(m).spikeBuffers,
+              "the spike buffers of " + std::to_string(n) + " threads");
   if (n > 1 && (!m.pool || m.pool->size() != n))
     m.pool = std::make_unique<ThreadPool>(n);
   else if (n == 1)
@@ -279,56 +564,63 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.end.resize(np);
     ts.chunkSpikes.resize(np);
     ts.chunkEvents.resize(np);
-    for (size_t p = 0; p < np; ++p)
-      ts.chunkEvents[p].resize(static_cast<size_t>(std::max(0, m.pops[p].info->num_events)));
-    ts.chunkCounts.assign(np, 0);
-    int64_t largest = 0;
     for (size_t p = 0; p < np; ++p) {
-      // Static contiguous partition; sizes are at most kMaxPopulationSize
-      // and threads at most kMaxThreads, so size * k cannot overflow.
-      const int64_t size = m.pops[p].size;
-      ts.begin[p] = size * k / n;
-      ts.end[p] = size * (k + 1) / n;
-      // A recorded neuron may emit a spike and each of its events in one step.
-      const int64_t channels = 1 + std::max(0, m.pops[p].info->num_events);
-      largest = std::max(largest, (ts.end[p] - ts.begin[p]) * channels);
+      ts.chunkEvents[p].resize(static_cast<size_t>(std::max(0, m.pops[p].info->num_events)));
+      std::tie(ts.begin[p], ts.end[p]) = partition(m.pops[p].size, k, n);
     }
-    // One step of a range may spike everywhere, so a buffer smaller than the
-    // range could stall the kernel; anything above only saves drains.
-    int64_t cap = m.spikeCapacity > 0
-                      ? m.spikeCapacity
-                      : std::max<int64_t>(2 * largest, 16384);
-    cap = std::max<int64_t>({cap, largest, 1});
-    ts.spikeStep.assign(static_cast<size_t>(cap), 0);
-    ts.spikeIndex.assign(static_cast<size_t>(cap), 0);
-    ts.spikeChannel.assign(static_cast<size_t>(cap), 0);
+    ts.chunkCounts.assign(np, 0);
+    ts.spikeCapacity = spikeCapacityOfThread(m, k);
+    const size_t cap = static_cast<size_t>(ts.spikeCapacity);
+    ts.spikeStep.assign(cap, 0);
+    ts.spikeIndex.assign(cap, 0);
+    ts.spikeChannel.assign(cap, 0);
   }
   m.layoutDirty = false;
 }
 
-void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
-  const double t0 = now();
+void ncl::rt::discardState(ncl_model &m) {
   m.initialized = false;
+  m.layoutDirty = true;
   m.failure.clear();
-  configureThreads(m);
+  m.runEnd = RunEnd::Complete;
+  m.runError.clear();
+  m.step = 0;
+  m.requestedSteps = 0;
   for (Population &pop : m.pops) {
     pop.vars.clear();
     pop.varPtrs.clear();
+    pop.varsAtChunkStart.clear();
     pop.refractory = AlignedArray();
+    pop.refractoryAtChunkStart = AlignedArray();
     pop.record.clear();
     pop.record.shrink_to_fit();
     pop.events.assign(static_cast<size_t>(std::max(0, pop.info->num_events)), {});
     pop.spikeCount = 0;
   }
+}
+
+void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
+  const double t0 = now();
+  discardState(m);
+  const MemoryPlan plan = planMemory(m);
+  checkMemory(m, plan.total(), "this run (state " + formatBytes(plan.state) +
+                                ", its copy at each chunk start " +
+                                formatBytes(plan.chunkStartCopy) +
+                                ", spike buffers " +
+                                formatBytes(plan.spikeBuffers) + ")");
+  configureThreads(m);
   for (Population &pop : m.pops) {
     const size_t n = static_cast<size_t>(pop.size);
     try {
       for (int32_t v = 0; v < pop.info->num_vars; ++v) {
         pop.vars.emplace_back(n * realBytes(m));
         pop.varPtrs.push_back(pop.vars.back().data());
+        pop.varsAtChunkStart.emplace_back(n * realBytes(m));
       }
       pop.refractory = AlignedArray(n * sizeof(int32_t));
+      pop.refractoryAtChunkStart = AlignedArray(n * sizeof(int32_t));
     } catch (const std::bad_alloc &) {
+      discardState(m);
       throw Error(NCL_ERROR_MEMORY,
                   "out of memory allocating the state of population '" +
                       std::string(pop.info->name) + "' (" +
@@ -336,7 +628,6 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     }
   }
   m.seed = seed;
-  m.step = 0;
   forEachThread(m, [&m](int k) {
     ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
     for (size_t p = 0; p < m.pops.size(); ++p) {
@@ -348,18 +639,22 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     }
     scanThread(m, k);
   });
-  throwNonFinite(m, "in its initial value");
+  if (anyNonFinite(m)) {
+    m.runEnd = RunEnd::Failed;
+    m.runError = nonFiniteReport(m, "in its initial value");
+    failNumeric(m, m.runError);
+  }
   m.initialized = true;
   m.initSeconds = now() - t0;
 }
 
 void ncl::rt::runModel(ncl_model &m, int64_t steps) {
+  if (steps < 0)
+    throw Error(NCL_ERROR_ARGUMENT, "cannot run a negative number of steps");
   if (!m.failure.empty())
     throw Error(NCL_ERROR_STATE, "the simulation stopped earlier (" +
                                      m.failure +
                                      "); call ncl_init to start again");
-  if (steps < 0)
-    throw Error(NCL_ERROR_ARGUMENT, "cannot run a negative number of steps");
   if (!m.initialized)
     initModel(m, m.desc->default_seed);
   if (steps > INT32_MAX - m.step)
@@ -377,35 +672,60 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
     ~AddTime() { m.simulateSeconds += now() - t0; }
   } addTime{m, t0};
 
-  const int64_t chunk = m.chunkSteps > 0 ? m.chunkSteps : autoChunkSteps(m);
-  const double dt = m.dt;
-  for (int64_t left = steps; left > 0;) {
-    const int64_t s0 = m.step, s1 = s0 + std::min(chunk, left);
-    for (ThreadState &ts : m.threadStates) {
-      ts.errorCode = NCL_OK;
-      ts.error.clear();
-    }
-    forEachThread(m, [&m, s0, s1](int k) {
-      // An exception must not escape a worker thread (std::terminate);
-      // recording spikes is the only thing here that allocates.
-      try {
-        stepThread(m, k, s0, s1);
-      } catch (const std::bad_alloc &) {
-        ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
-        ts.errorCode = NCL_ERROR_MEMORY;
-        ts.error = "out of memory while recording spikes";
+  const int64_t start = m.step, target = m.step + steps;
+  m.requestedSteps = target;
+  m.runEnd = RunEnd::Complete;
+  m.runError.clear();
+  try {
+    const int64_t chunk = chunkSteps(m);
+    while (m.step < target) {
+      if (m.interruptRequested.exchange(false)) {
+        m.runEnd = RunEnd::Interrupted;
+        m.runError = "interrupted after " + std::to_string(m.step - start) +
+                     " of " + std::to_string(steps) + " steps (at t = " +
+                     fmtSeconds(static_cast<double>(m.step) * m.dt) + ")";
+        throw Error(NCL_ERROR_INTERRUPTED, m.runError);
       }
-      scanThread(m, k);
-    });
-    for (size_t p = 0; p < m.pops.size(); ++p)
-      mergeSpikes(m, p);
-    m.step = s1;
-    left -= s1 - s0;
-    throwKernelErrors(m);
-    throwNonFinite(m, "between t = " + fmtSeconds(static_cast<double>(s0) * dt) +
-                          " and t = " +
-                          fmtSeconds(static_cast<double>(s1) * dt) +
-                          " (steps " + std::to_string(s0) + " to " +
-                          std::to_string(s1) + ")");
+      const int64_t s0 = m.step, s1 = s0 + std::min(chunk, target - s0);
+      advance(m, s0, s1, /*saveStart=*/true);
+      if (anyNonFinite(m) && std::all_of(m.threadStates.begin(), m.threadStates.end(),
+                                         [](const ThreadState &ts) {
+                                           return ts.errorCode == NCL_OK;
+                                         }))
+        locateNonFinite(m, s0, s1);
+      try {
+        reserveRecords(m, s0);
+      } catch (...) {
+        // The records stay at s0, so the state goes back there too: the
+        // model is consistent and could go on if memory were freed.
+        forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
+        try {
+          throw;
+        } catch (const std::bad_alloc &) {
+          throw Error(NCL_ERROR_MEMORY, "out of memory growing the spike records at step " +
+                                            std::to_string(s0) +
+                                            "; the run stopped there with everything before "
+                                            "it kept");
+        }
+      }
+      mergeAllSpikes(m);
+      m.step = s1;
+      throwKernelErrors(m);
+      if (anyNonFinite(m))
+        failNumeric(m, nonFiniteReport(m, "between " + timeSpan(m, s0, s1)));
+    }
+  } catch (const Error &e) {
+    if (m.runEnd != RunEnd::Interrupted) {
+      m.runEnd = RunEnd::Failed;
+      m.runError = e.what();
+    }
+    throw;
+  } catch (const std::bad_alloc &) {
+    // The spike records grow with the run; they are all that can run out.
+    m.failure = m.runError = "out of memory while recording spikes at step " +
+                             std::to_string(m.step) +
+                             "; the spikes recorded so far are kept";
+    m.runEnd = RunEnd::Failed;
+    throw Error(NCL_ERROR_MEMORY, m.runError);
   }
 }

@@ -39,7 +39,8 @@ typedef enum ncl_status {
   NCL_ERROR_NUMERIC = 6,   /**< a state variable became NaN or infinite */
   NCL_ERROR_KERNEL = 7,    /**< generated code broke the kernel contract */
   NCL_ERROR_IO = 8,        /**< writing output files failed */
-  NCL_ERROR_MEMORY = 9     /**< out of memory */
+  NCL_ERROR_MEMORY = 9,    /**< not enough memory for the run */
+  NCL_ERROR_INTERRUPTED = 10 /**< ncl_interrupt stopped the run */
 } ncl_status;
 
 /** Wall-clock seconds spent in each phase (simulate sums all runs). */
@@ -92,7 +93,8 @@ NCL_RT_API int64_t ncl_population_size(const ncl_model *m, const char *pop);
 /* --- Configuration (before or between runs) ------------------------------*/
 
 /** Sets a parameter in internal (SI) units, e.g. 2.5e-9 for 2.5 nA. Takes
- *  effect from the next step; no re-initialisation is needed. */
+ *  effect from the next step; no re-initialisation is needed. NaN and
+ *  infinities are refused (NCL_ERROR_ARGUMENT). */
 NCL_RT_API ncl_status ncl_set_param(ncl_model *m, const char *pop,
                                     const char *name, double value);
 /** Sets a parameter from text: target is "POP.PARAM", value a quantity such
@@ -103,8 +105,9 @@ NCL_RT_API ncl_status ncl_set_param_str(ncl_model *m, const char *target,
 /** Reads a parameter in internal (SI) units. */
 NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop,
                                     const char *name, double *value);
-/** Changes a population's size (n >= 1). Discards the state: the next
- *  ncl_run re-initialises unless ncl_init is called first. */
+/** Changes a population's size (n >= 1). Discards the state, the recorded
+ *  spikes and the step count, as if just opened: the next ncl_run
+ *  re-initialises unless ncl_init is called first. */
 NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
 /** Sets the time step (seconds, > 0) without recompiling: every
  *  dt-dependent constant of the model is computed from it in the kernels.
@@ -122,9 +125,10 @@ NCL_RT_API int32_t ncl_threads(const ncl_model *m);
 /** Steps per chunk: the interval between NaN checks and spike merges.
  *  0 (the default) picks it from the network size. */
 NCL_RT_API ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps);
-/** Capacity of each thread's spike buffer, in spikes (0 = automatic). It is
- *  raised to the largest neuron range of a thread, since one step of that
- *  range may spike at once; a full buffer is drained, never lost. */
+/** Capacity of each thread's spike buffer, in spikes (0 = automatic). A
+ *  thread whose recorded range could spike more in one step than this holds
+ *  steps its range in blocks of neurons that fit; a full buffer is drained,
+ *  never lost. Threads without recorded neurons get no buffer. */
 NCL_RT_API ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity);
 
 /* --- Simulation ----------------------------------------------------------*/
@@ -132,20 +136,36 @@ NCL_RT_API ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity);
 /** Allocates state (size reals per variable, refractory counters at 0),
  *  runs the init kernels with `seed`, sets time to 0 and clears recorded
  *  spikes and counts. ncl_run calls it with the model's default seed if it
- *  was never called. */
+ *  was never called. Refuses with NCL_ERROR_MEMORY, before allocating, when
+ *  ncl_memory_required exceeds the memory available (MemAvailable, or the
+ *  process's cgroup limit if lower); the message gives both figures. */
 NCL_RT_API ncl_status ncl_init(ncl_model *m, uint64_t seed);
 /** Default seed of the model (from `simulate ... seed = S`); 0 on error. */
 NCL_RT_API uint64_t ncl_default_seed(const ncl_model *m);
 /** Default duration in seconds (from `simulate T`); 0 on error. */
 NCL_RT_API double ncl_default_duration(const ncl_model *m);
-/** Advances llround(seconds/dt) steps; repeated calls continue. On NaN/Inf
- *  it stops after the chunk in which it happened, keeps the spikes recorded
- *  so far and refuses further runs until ncl_init. */
+/** Advances llround(seconds/dt) steps; repeated calls continue. When a
+ *  state variable becomes NaN or infinite it stops right after the step in
+ *  which that happened (NCL_ERROR_NUMERIC, naming the step), keeps the
+ *  spikes recorded up to it and refuses further runs until ncl_init. */
 NCL_RT_API ncl_status ncl_run(ncl_model *m, double seconds);
 /** Advances exactly `steps` steps (>= 0). */
 NCL_RT_API ncl_status ncl_run_steps(ncl_model *m, int64_t steps);
 /** Steps simulated since ncl_init (time = steps * dt); -1 on error. */
 NCL_RT_API int64_t ncl_current_step(const ncl_model *m);
+/** Asks a running ncl_run / ncl_run_steps (on another thread, or from a
+ *  signal handler: this function is async-signal-safe) to stop at the end
+ *  of its current chunk; it then returns NCL_ERROR_INTERRUPTED with the
+ *  spikes up to there recorded and the model ready to continue. A request
+ *  that finds no chunk left to stop (made between runs, or during a run's
+ *  last chunk) stops the next run before its first step.
+ *  Returns NCL_ERROR_ARGUMENT for NULL without setting a message. */
+NCL_RT_API ncl_status ncl_interrupt(ncl_model *m);
+/** Bytes ncl_init would allocate for the current sizes and threads: state
+ *  arrays, their copy at each chunk start (to locate a NaN's step) and the
+ *  per-thread spike buffers. Spike records come on top and grow with the
+ *  spikes (16 bytes each). -1 on error. */
+NCL_RT_API int64_t ncl_memory_required(const ncl_model *m);
 
 /* --- Results -------------------------------------------------------------*/
 
@@ -179,8 +199,11 @@ NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop,
 /** Wall-clock time of loading, initialising and simulating. */
 NCL_RT_API ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out);
 /** Writes P_spike_t.npy / P_spike_i.npy for every recorded population and
- *  run.json into `dir` (created if missing). Each file is written to a
- *  temporary name and renamed, so a failure never leaves a torn file. */
+ *  run.json into `dir` (created if missing). The old run.json goes first and
+ *  the new one is written last, with the run's status ("complete", "failed",
+ *  "interrupted"); each file is written to a fresh temporary name (never
+ *  following a symlink) and renamed, so a failure never leaves a torn file
+ *  nor a directory that mixes two runs. See docs/runtime.md. */
 NCL_RT_API ncl_status ncl_write_output(const ncl_model *m, const char *dir);
 
 #ifdef __cplusplus

@@ -101,6 +101,10 @@ public:
   void init(uint64_t seed) { check(ncl_init(m_, seed)); }
   void run(double seconds) { check(ncl_run(m_, seconds)); }
   void runSteps(int64_t steps) { check(ncl_run_steps(m_, steps)); }
+  /// Asks a run in progress to stop at the end of its chunk (any thread).
+  void interrupt() { check(ncl_interrupt(m_)); }
+  /// Bytes init() would allocate for the current sizes and threads.
+  int64_t memoryRequired() const { return value(ncl_memory_required(m_)); }
   int64_t step() const { return value(ncl_current_step(m_)); }
 
   int64_t spikeCount(const std::string &pop) const {

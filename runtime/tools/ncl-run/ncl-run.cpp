@@ -7,13 +7,19 @@
 // embedding program uses), applies the overrides, runs, prints a summary and
 // optionally writes the .npy/run.json output. Every failure is one line
 // `ncl-run: error: ...` on stderr: exit 1 for errors, 2 for bad usage.
+// SIGINT stops the run at the end of its current chunk; what was simulated
+// is written with --out (run.json says "interrupted") and the exit status
+// is 130. A second SIGINT kills at once.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/DSL/Units.h"
 #include "ncl/runtime.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +69,15 @@ struct Options {
   if (code == 2)
     std::fprintf(stderr, "run 'ncl-run --help' for usage\n");
   std::exit(code);
+}
+
+/// The model a SIGINT interrupts; ncl_interrupt is async-signal-safe.
+std::atomic<ncl_model *> interruptTarget{nullptr};
+
+extern "C" void onInterrupt(int) {
+  if (ncl_model *m = interruptTarget.load())
+    ncl_interrupt(m);
+  std::signal(SIGINT, SIG_DFL); // a second Ctrl-C kills at once
 }
 
 bool parseInt(const std::string &s, long long lo, long long hi,
@@ -116,6 +131,8 @@ Options parseArgs(int argc, char **argv) {
         throw UsageError{flag + " needs a value"};
       value = argv[++i];
     }
+    if (value.empty())
+      throw UsageError{flag + " needs a value, got ''"};
     if (flag == "--time") {
       o.time = value;
     } else if (flag == "--dt") {
@@ -157,6 +174,10 @@ double parseTime(const std::string &flag, const std::string &text) {
   if (!q)
     throw UsageError{"cannot read " + flag + " '" + text + "'" +
                      (err.empty() ? "" : ": " + err)};
+  if (std::isnan(q->first))
+    throw UsageError{flag + " '" + text + "' is not a number"};
+  if (std::isinf(q->first))
+    throw UsageError{flag + " '" + text + "' is infinite or too large"};
   if (q->second.isDimensionless())
     throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text +
                      "ms'"};
@@ -164,10 +185,26 @@ double parseTime(const std::string &flag, const std::string &text) {
     throw UsageError{flag + " expects a time such as 500ms or 1s, but '" +
                      text + "' is in " + q->second.str()};
   if (flag == "--dt" && !(q->first > 0))
-    throw UsageError{"--dt must be positive"};
-  if (!(q->first >= 0))
-    throw UsageError{flag + " must not be negative"};
+    throw UsageError{"--dt must be positive, got '" + text + "'"};
+  if (q->first < 0)
+    throw UsageError{flag + " must not be negative, got '" + text + "'"};
   return q->first;
+}
+
+/// A population size: an integer, also written like 2e8 or 1.5e6 when
+/// that is a whole number.
+bool parseSize(const std::string &s, long long &out) {
+  if (parseInt(s, 1, INT64_MAX, out))
+    return true;
+  if (s.empty() || s[0] == ' ' || s.find_first_of("eE") == std::string::npos)
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (errno || *end || !(v >= 1 && v <= 9.0e18) || v != std::floor(v))
+    return false;
+  out = static_cast<long long>(v);
+  return true;
 }
 
 std::string fmtTime(double s) {
@@ -224,6 +261,9 @@ void printSummary(const ncl::Model &model, const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // With a file size limit (ulimit -f), a write past it should fail with
+  // EFBIG and be reported, not kill the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   Options o;
   double duration = 0, dt = 0;
   try {
@@ -242,7 +282,7 @@ int main(int argc, char **argv) {
       model.setDt(dt);
     for (const auto &[pop, n] : o.sizes) {
       long long v;
-      if (!parseInt(n, 1, INT64_MAX, v))
+      if (!parseSize(n, v))
         fail("--size " + pop + "=" + n + ": expected a positive integer", 2);
       model.setSize(pop, v);
     }
@@ -254,12 +294,17 @@ int main(int argc, char **argv) {
       duration = model.defaultDuration();
 
     std::string runError;
+    bool interrupted = false;
+    interruptTarget.store(model.get());
+    std::signal(SIGINT, onInterrupt);
     try {
       model.run(duration);
     } catch (const ncl::Error &e) {
       // Keep what was simulated: write it before reporting the failure.
       runError = e.what();
+      interrupted = e.status() == NCL_ERROR_INTERRUPTED;
     }
+    interruptTarget.store(nullptr);
     if (!o.quiet && runError.empty())
       printSummary(model, o);
     if (!o.out.empty()) {
@@ -267,6 +312,11 @@ int main(int argc, char **argv) {
       if (!o.quiet)
         std::printf("%s %s\n", runError.empty() ? "wrote" : "wrote partial output to",
                     o.out.c_str());
+    }
+    if (interrupted) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "ncl-run: %s\n", runError.c_str());
+      return 130; // the shell's status for "terminated by SIGINT"
     }
     if (!runError.empty())
       fail(runError);

@@ -15,7 +15,7 @@ For each singular voltage V this checks:
      with v starting exactly at V, has finite state after one step.
 When this was written (issue 5) both fail: ncl_init reports "variable 'm'
 became NaN in its initial value", and one step from V makes the gate NaN
-(the runtime stops with "became NaN between t = 0 s and t = 1e-05 s"). The
+(the runtime stops with "became NaN in step 0 (t = 0 s to 1e-05 s)"). The
 test is registered DISABLED until ncl-integrate (or the library) handles the
 limit; then enable it.
 

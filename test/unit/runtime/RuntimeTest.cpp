@@ -11,6 +11,8 @@
 #include "ncl/runtime.h"
 #include "ncl/runtime.hpp"
 
+#include "RuntimeTestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,83 +27,7 @@
 
 namespace {
 
-using ModelPtr = std::unique_ptr<ncl_model, decltype(&ncl_close)>;
-
-ModelPtr open(const char *path) {
-  ModelPtr m(ncl_open(path), &ncl_close);
-  EXPECT_NE(m.get(), nullptr) << ncl_last_error();
-  return m;
-}
-
-std::string openError(const char *path) {
-  ncl_model *m = ncl_open(path);
-  EXPECT_EQ(m, nullptr);
-  ncl_close(m);
-  return ncl_last_error();
-}
-
-std::string lastError() { return ncl_last_error(); }
-
-bool contains(const std::string &s, const std::string &part) {
-  return s.find(part) != std::string::npos;
-}
-
-struct SpikeList {
-  std::vector<double> t;
-  std::vector<int64_t> i;
-  bool operator==(const SpikeList &o) const {
-    return t.size() == o.t.size() && i == o.i &&
-           (t.empty() ||
-            std::memcmp(t.data(), o.t.data(), t.size() * sizeof(double)) == 0);
-  }
-};
-
-SpikeList spikes(const ncl_model *m, const char *pop) {
-  SpikeList s;
-  int64_t n = ncl_get_spikes(m, pop, nullptr, nullptr, 0);
-  EXPECT_GE(n, 0) << ncl_last_error();
-  if (n < 0)
-    return s;
-  s.t.resize(static_cast<size_t>(n));
-  s.i.resize(static_cast<size_t>(n));
-  EXPECT_EQ(ncl_get_spikes(m, pop, s.t.data(), s.i.data(), n), n);
-  return s;
-}
-
-/// What fake_model records for `size` neurons over steps [0, steps).
-SpikeList expectedSpikes(int64_t size, int64_t steps, double dt = 1e-4) {
-  SpikeList s;
-  for (int64_t step = 1; step <= steps; ++step)
-    for (int64_t i = 0; i < size; ++i)
-      if (step % (i + 2) == 0) {
-        s.t.push_back(static_cast<double>(step) * dt);
-        s.i.push_back(i);
-      }
-  return s;
-}
-
-std::vector<double> state(const ncl_model *m, const char *pop,
-                          const char *var) {
-  int64_t n = ncl_get_state(m, pop, var, nullptr, 0);
-  EXPECT_GE(n, 0) << ncl_last_error();
-  std::vector<double> out(static_cast<size_t>(n < 0 ? 0 : n));
-  ncl_get_state(m, pop, var, out.data(), n);
-  return out;
-}
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/nclrt-test-XXXXXX";
-  const char *d = mkdtemp(tmpl);
-  EXPECT_NE(d, nullptr);
-  return d ? d : "/tmp";
-}
+using namespace ncl_test;
 
 // --- Loading -----------------------------------------------------------------
 
@@ -500,15 +426,15 @@ TEST(Numeric, NaNStopsWithAClearMessageAndKeepsSpikes) {
     ASSERT_EQ(ncl_set_param(m.get(), "P", "nan_step", 1700), NCL_OK);
     ASSERT_EQ(ncl_init(m.get(), 1), NCL_OK);
     EXPECT_EQ(ncl_run(m.get(), 0.3), NCL_ERROR_NUMERIC);
+    // The chunk 1500..2000 is replayed step by step to find the step.
     EXPECT_EQ(lastError(),
-              "population 'P': variable 'v' of neuron 3 became NaN between "
-              "t = 0.15 s and t = 0.2 s (steps 1500 to 2000); check the "
-              "parameters and dt");
-    EXPECT_EQ(ncl_current_step(m.get()), 2000);
-    // Everything up to the end of the failing chunk is kept; neuron 3 stops
-    // spiking after step 1700.
+              "population 'P': variable 'v' of neuron 3 became NaN in step 1700 "
+              "(t = 0.17 s to 0.1701 s); check the parameters and dt");
+    EXPECT_EQ(ncl_current_step(m.get()), 1701);
+    // Everything up to the failing step is kept, nothing after it; neuron 3
+    // stops spiking at step 1700.
     SpikeList s = spikes(m.get(), "P");
-    SpikeList want = expectedSpikes(10, 2000);
+    SpikeList want = expectedSpikes(10, 1701);
     SpikeList kept;
     for (size_t k = 0; k < want.t.size(); ++k)
       if (!(want.i[k] == 3 && want.t[k] > 1700 * 1e-4)) {
@@ -528,10 +454,10 @@ TEST(Numeric, NaNStopsWithAClearMessageAndKeepsSpikes) {
 TEST(Numeric, NonFiniteInitialValue) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
   ASSERT_TRUE(m);
-  ASSERT_EQ(ncl_set_param(m.get(), "Q", "gain", INFINITY), NCL_OK);
+  ASSERT_EQ(ncl_set_param(m.get(), "Q", "gain", 1e308), NCL_OK);
   EXPECT_EQ(ncl_init(m.get(), 1), NCL_ERROR_NUMERIC);
-  // w = i * gain: 0 * inf is NaN at neuron 0, +Inf elsewhere.
-  EXPECT_EQ(lastError(), "population 'Q': variable 'w' of neuron 0 became NaN "
+  // w = i * gain overflows from neuron 2 on (2e308 > DBL_MAX = 1.797e308).
+  EXPECT_EQ(lastError(), "population 'Q': variable 'w' of neuron 2 became +Inf "
                          "in its initial value; check the parameters and dt");
 }
 

@@ -7,7 +7,8 @@ Runs ncl-run on the hand-written fake model (neuron i spikes every i+2
 steps, dt = 0.1 ms) and checks the contract of docs/runtime.md from the
 user's side: np.load reads P_spike_t.npy / P_spike_i.npy with the right
 dtypes and values, sorted by time then index, and run.json has every key.
-Then a run that hits NaN must still leave its partial output behind.
+Then a run that hits NaN must still leave its partial output behind, with a
+run.json that says it failed, where, and why.
 Exits 77 (ctest SKIP_RETURN_CODE) when numpy is not installed.
 """
 import json
@@ -60,9 +61,13 @@ def main():
 
     with open(os.path.join(out, "run.json")) as f:
         meta = json.load(f)
-    keys = {"model", "source", "abi_version", "precision", "dt", "steps",
-            "duration", "seed", "threads", "populations", "timings"}
+    keys = {"status", "error", "model", "source", "abi_version", "precision",
+            "dt", "requested_steps", "steps", "duration", "seed", "threads",
+            "populations", "files", "timings"}
     assert set(meta) == keys, sorted(meta)
+    assert meta["status"] == "complete" and meta["error"] is None, meta
+    assert meta["requested_steps"] == 200
+    assert meta["files"] == ["P_spike_t.npy", "P_spike_i.npy"], meta["files"]
     assert meta["model"] == "Fake" and meta["abi_version"] == 2
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
@@ -84,9 +89,19 @@ def main():
     assert p.stderr.startswith("ncl-run: error: population 'P': variable 'v' "
                                "of neuron 3 became NaN"), p.stderr
     t = np.load(os.path.join(out, "P_spike_t.npy"))
+    i = np.load(os.path.join(out, "P_spike_i.npy"))
     with open(os.path.join(out, "run.json")) as f:
         meta = json.load(f)
     assert len(t) > 0 and meta["populations"]["P"]["spikes"] == len(t)
+    # run.json must not pass for a complete run: the NaN appears in step 50,
+    # the default duration is 0.1 s = 1000 steps.
+    assert meta["status"] == "failed", meta["status"]
+    assert "became NaN in step 50 " in meta["error"], meta["error"]
+    assert meta["requested_steps"] == 1000 and meta["steps"] == 51, meta
+    # Everything up to step 51 is kept, except neuron 3 after its NaN.
+    want_t, want_i = expected(10, 51)
+    keep = ~((want_i == 3) & (want_t > 50e-4))
+    assert np.array_equal(t, want_t[keep]) and np.array_equal(i, want_i[keep])
 
     # --dt: the same 20 ms in steps of 0.05 ms (400 steps), times step * dt.
     out = os.path.join(work, "dt")
