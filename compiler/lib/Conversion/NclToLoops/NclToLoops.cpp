@@ -21,6 +21,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace mlir::ncl {
 #define GEN_PASS_DEF_CONVERTNCLTOLOOPS
 #include "ncl/Conversion/Passes.h.inc"
@@ -397,10 +399,17 @@ private:
           count = emitRecord(happened, ev.getChannelAttr().getInt(), count, record, i, nextStep,
                              spikeStep, spikeIndex);
       } else if (auto r = dyn_cast<ResetOp>(op)) {
+        // A value that is NaN or infinite is not reset: it stays in the state,
+        // where the runtime finds it after the step (the run stops there,
+        // naming the step) instead of a reset hiding it. Branch-free.
+        Value old = mapping.lookup(r.getValue());
+        Value inf = arith::ConstantOp::create(
+            b, loc, b.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
+        Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                             math::AbsFOp::create(b, loc, old), inf);
+        Value apply = arith::AndIOp::create(b, loc, mapping.lookup(r.getFired()), finite);
         mapping.map(r.getResult(),
-                    arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()),
-                                            mapping.lookup(r.getResetValue()),
-                                            mapping.lookup(r.getValue())));
+                    arith::SelectOp::create(b, loc, apply, mapping.lookup(r.getResetValue()), old));
       } else if (auto r = dyn_cast<RefractoryOp>(op)) {
         // Free again at the step starting duration (rounded to steps) after
         // t + dt; without a duration, until released.

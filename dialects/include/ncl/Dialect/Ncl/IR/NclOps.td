@@ -258,7 +258,9 @@ def Ncl_EventOp : Ncl_Op<"event", [MemoryEffects<[MemWrite]>]> {
 def Ncl_ResetOp : Ncl_Op<"reset", [Pure, AllTypesMatch<["value", "reset_value", "result"]>]> {
   let summary = "A state value after the reset of a neuron that spiked";
   let description = [{
-    `reset_value` if `fired`, otherwise `value`.
+    `reset_value` if `fired`, otherwise `value`. A `value` that is NaN or
+    infinite is kept even where `fired` holds, so that the runtime sees it
+    after the step and stops the run there (a reset must not hide it).
 
     ```mlir
     %v2 = ncl.reset %fired, %v1, %vr : f64
