@@ -32,25 +32,42 @@
 
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.ncl>"), cl::Required);
-static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
-                                       cl::value_desc("model.so"));
+/// NCL's own options: the only ones `--help` lists (LLVM's backend options
+/// stay behind `--help-hidden`).
+static cl::OptionCategory nclOptions("nclc options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.ncl>"), cl::Required,
+                                      cl::cat(nclOptions));
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared library, e.g. -o lif.so"),
+                                       cl::value_desc("model.so"), cl::cat(nclOptions));
 enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
 static cl::opt<Emit> emit(
-    "emit", cl::desc("Print a stage instead of writing the library"), cl::init(Emit::Library),
+    "emit", cl::desc("Print a stage instead of writing the library, e.g. --emit=mlir"),
+    cl::init(Emit::Library), cl::cat(nclOptions),
     cl::values(clEnumValN(Emit::Ast, "ast", "the syntax tree with source locations"),
                clEnumValN(Emit::Mlir, "mlir", "the ncl dialect, as generated"),
                clEnumValN(Emit::MlirLoops, "mlir-loops", "after integration, as loops on memrefs"),
                clEnumValN(Emit::MlirLowered, "mlir-lowered", "the LLVM dialect, fully lowered"),
                clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor")));
-static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only"));
-static cl::opt<std::string> precision("precision", cl::desc("Precision of state: f32 or f64"),
-                                      cl::init("f64"));
-static cl::opt<std::string> networkName("network", cl::desc("Network to compile (default: the only one)"));
-static cl::opt<bool> verbose("v", cl::desc("Print remarks, e.g. the integration method chosen"));
-static cl::opt<bool> explain("explain", cl::desc("Print the integration method chosen for each ODE, and why"));
-static cl::list<std::string> includeDirs("I", cl::Prefix, cl::desc("Add a directory to the import search path"),
-                                         cl::value_desc("dir"));
+static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only, e.g. nclc --check m.ncl"),
+                               cl::cat(nclOptions));
+static cl::opt<std::string> precision("precision",
+                                      cl::desc("Precision of state: f32 or f64, e.g. --precision=f32"),
+                                      cl::value_desc("f32|f64"), cl::init("f64"), cl::cat(nclOptions));
+static cl::opt<std::string> networkName("network",
+                                        cl::desc("Network to compile (default: the only one), "
+                                                 "e.g. --network=Brunel"),
+                                        cl::value_desc("name"), cl::cat(nclOptions));
+static cl::opt<bool> verbose("v", cl::desc("Print remarks, e.g. the integration method chosen"),
+                             cl::cat(nclOptions));
+static cl::opt<bool> explain("explain",
+                             cl::desc("Print the integration method chosen for each neuron, "
+                                      "and why (with -o, also compile)"),
+                             cl::cat(nclOptions));
+static cl::list<std::string> includeDirs("I", cl::Prefix,
+                                         cl::desc("Add a directory to the import search path, "
+                                                  "e.g. -I models/"),
+                                         cl::value_desc("dir"), cl::cat(nclOptions));
 
 /// NCL's standard library of neuron models: installed next to nclc, or in
 /// the source tree it was built from.
@@ -251,7 +268,22 @@ int main(int argc, char **argv) {
   // A file-size limit (ulimit -f) must fail a write with EFBIG, reported
   // like a full disk, rather than kill nclc.
   std::signal(SIGXFSZ, SIG_IGN);
-  cl::ParseCommandLineOptions(argc, argv, "nclc: the NCL compiler\n");
+  // LLVM's and MLIR's own options (backends, passes) stay available but are
+  // listed only by --help-hidden.
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *option = entry.second;
+    bool shown = llvm::any_of(option->Categories, [](cl::OptionCategory *c) {
+      return c == &nclOptions || c->getName() == "Generic Options"; // --help, --version
+    });
+    if (!shown && option->getOptionHiddenFlag() == cl::NotHidden)
+      option->setHiddenFlag(cl::Hidden);
+  }
+  cl::ParseCommandLineOptions(argc, argv,
+                              "nclc: the NCL compiler\n\n"
+                              "  nclc model.ncl -o model.so       compile a network into a library\n"
+                              "  nclc model.ncl --explain -o m.so say how each neuron is integrated\n"
+                              "  nclc model.ncl --emit=mlir       print the ncl dialect\n"
+                              "  ncl-run model.so --out results/  run it (see ncl-run --help)\n");
   // Sema and MLIRGen recurse once per level of the deepest expression.
   int status = 1;
   ncl::runOnLargeStack([&] { status = compile(argv[0]); });
