@@ -280,6 +280,32 @@ const char *ncl_last_error(void) { return lastError.c_str(); }
 
 uint32_t ncl_runtime_abi_version(void) { return NCL_ABI_VERSION; }
 
+ncl_status ncl_parse_quantity(const char *text, double *value, ncl_dimension dim) {
+  return guarded([&] {
+    if (!text)
+      throw Error(NCL_ERROR_ARGUMENT, "no quantity given (NULL)");
+    std::string err;
+    auto parsed = ncl::units::parseQuantity(text, &err);
+    if (!parsed)
+      throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(text) + "'" +
+                                       (err.empty() ? "" : ": " + err));
+    if (value)
+      *value = parsed->first;
+    if (dim)
+      for (int i = 0; i < 8; ++i)
+        dim[i] = i < 7 ? parsed->second.exponents[static_cast<size_t>(i)] : 0;
+  });
+}
+
+const char *ncl_dimension_name(const ncl_dimension dim) {
+  thread_local std::string name;
+  ncl::units::Dimension d;
+  for (size_t i = 0; i < 7; ++i)
+    d.exponents[i] = dim ? dim[i] : 0;
+  name = d.str();
+  return name.c_str();
+}
+
 ncl_model *ncl_open(const char *so_path) {
   ncl_model *result = nullptr;
   guarded([&] { result = openModel(so_path).release(); });

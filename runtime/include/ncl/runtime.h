@@ -56,6 +56,16 @@ typedef struct ncl_timings {
  *  valid until the next failing call on the same thread. */
 NCL_RT_API const char *ncl_last_error(void);
 
+/** Parses a quantity such as "2.5nA", "-70 mV", "0.05ms" or "3": its value
+ *  in internal (SI) units and its dimension (model_abi.h's doubled
+ *  exponents). NCL_ERROR_UNITS with the reason when it is not one. Either
+ *  output may be NULL. For programs that take quantities from their users,
+ *  as ncl-run does, without linking NCL's front end. */
+NCL_RT_API ncl_status ncl_parse_quantity(const char *text, double *value, ncl_dimension dim);
+/** A readable name of a dimension: a named unit where one fits ("V", "s",
+ *  "V/s"), else the base form ("m^2 kg s^-3 A^-1"); "1" for none. Valid until
+ *  the next call on the same thread. */
+NCL_RT_API const char *ncl_dimension_name(const ncl_dimension dim);
 /** The model ABI version this runtime accepts (NCL_ABI_VERSION). */
 NCL_RT_API uint32_t ncl_runtime_abi_version(void);
 

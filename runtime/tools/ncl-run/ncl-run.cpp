@@ -12,12 +12,12 @@
 // is 130. A second SIGINT kills at once.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Units.h"
 #include "ncl/runtime.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -169,26 +169,31 @@ Options parseArgs(int argc, char **argv) {
 
 /// Seconds from a --time or --dt value; it must carry a time unit.
 double parseTime(const std::string &flag, const std::string &text) {
-  std::string err;
-  auto q = ncl::units::parseQuantity(text, &err);
-  if (!q)
+  double seconds;
+  ncl_dimension dim;
+  if (ncl_parse_quantity(text.c_str(), &seconds, dim) != NCL_OK) {
+    // "cannot read 'X': why" from the runtime, said of the flag.
+    std::string why = ncl_last_error();
+    size_t colon = why.find("': ");
     throw UsageError{"cannot read " + flag + " '" + text + "'" +
-                     (err.empty() ? "" : ": " + err)};
-  if (std::isnan(q->first))
+                     (colon == std::string::npos ? "" : why.substr(colon + 1))};
+  }
+  if (std::isnan(seconds))
     throw UsageError{flag + " '" + text + "' is not a number"};
-  if (std::isinf(q->first))
+  if (std::isinf(seconds))
     throw UsageError{flag + " '" + text + "' is infinite or too large"};
-  if (q->second.isDimensionless())
+  const ncl_dimension time = {0, 0, 2, 0, 0, 0, 0, 0}; // s, doubled
+  if (std::all_of(dim, dim + 8, [](int8_t e) { return e == 0; }))
     throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text +
                      "ms'"};
-  if (q->second != ncl::units::Dimension::time())
+  if (!std::equal(dim, dim + 8, time))
     throw UsageError{flag + " expects a time such as 500ms or 1s, but '" +
-                     text + "' is in " + q->second.str()};
-  if (flag == "--dt" && !(q->first > 0))
+                     text + "' is in " + ncl_dimension_name(dim)};
+  if (flag == "--dt" && !(seconds > 0))
     throw UsageError{"--dt must be positive, got '" + text + "'"};
-  if (q->first < 0)
+  if (seconds < 0)
     throw UsageError{flag + " must not be negative, got '" + text + "'"};
-  return q->first;
+  return seconds;
 }
 
 /// A population size: an integer, also written like 2e8 or 1.5e6 when

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -268,6 +269,25 @@ TEST(Run, SpikesMatchTheModelAndAreSorted) {
   EXPECT_EQ(t[1], 3 * 1e-4);
   EXPECT_EQ(idx[2], 0); // step 4: neurons 0 and 2, by index
   EXPECT_EQ(t[2], 4 * 1e-4);
+}
+
+TEST(Api, ParseQuantity) {
+  double v = 0;
+  ncl_dimension dim;
+  ASSERT_EQ(ncl_parse_quantity("2.5nA", &v, dim), NCL_OK) << lastError();
+  EXPECT_DOUBLE_EQ(v, 2.5e-9);
+  const ncl_dimension ampere = {0, 0, 0, 2, 0, 0, 0, 0}; // doubled exponents
+  EXPECT_TRUE(std::equal(dim, dim + 8, ampere));
+  EXPECT_STREQ(ncl_dimension_name(dim), "A");
+  ASSERT_EQ(ncl_parse_quantity("-70 mV", &v, dim), NCL_OK) << lastError();
+  EXPECT_DOUBLE_EQ(v, -0.07);
+  EXPECT_STREQ(ncl_dimension_name(dim), "V");
+  ASSERT_EQ(ncl_parse_quantity("3", &v, nullptr), NCL_OK);
+  EXPECT_EQ(v, 3.0);
+  EXPECT_STREQ(ncl_dimension_name(nullptr), "1");
+  EXPECT_EQ(ncl_parse_quantity("5 parsecs", &v, dim), NCL_ERROR_UNITS);
+  EXPECT_TRUE(contains(lastError(), "cannot read '5 parsecs'")) << lastError();
+  EXPECT_EQ(ncl_parse_quantity(nullptr, &v, dim), NCL_ERROR_ARGUMENT);
 }
 
 TEST(Run, DtChosenAtLoadTime) {
