@@ -1,15 +1,41 @@
 #!/usr/bin/env bash
 # Installs the Debian packages NCL needs to build, test and benchmark, only those missing.
 # Idempotent; runs as root or through sudo. Every package comes from Debian's archive.
+#
+# The two lists below are the only place the packages are named: `make run` and
+# `make test` install `packages`, `make bench` (NCL_INSTALL_BENCH=1) adds the bench
+# ones. `install-deps.sh --list default|bench` prints a list, one package a line, for
+# the ctest that checks every test needs nothing more (test/deps/).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# The lists live in scripts/packages/: default.txt for `make run` and
-# `make test`, bench.txt added for `make bench`.
-read_list() { sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$here/packages/$1"; }
-mapfile -t packages < <(read_list default.txt)
+packages=(
+  # build
+  cmake ninja-build g++ ccache make
+  # LLVM/MLIR 22 (see shared toolchain notes), lld in-process, test tools
+  # (FileCheck, not, count and lit are in llvm-22-tools)
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22
+  libzstd-dev zlib1g-dev uuid-dev
+  # front end: ANTLR 4 tool (Java) and C++ runtime
+  antlr4 libantlr4-runtime-dev default-jre-headless
+  # unit tests, e2e checks (numpy reads our .npy output)
+  libgtest-dev python3 python3-numpy
+  # front-end fuzzer (test/fuzz): clang with libFuzzer, ASan and UBSan
+  clang-22 libclang-rt-22-dev
+)
+# Peers and the generators of reference data (bench/reference/); never needed by a test.
+bench_packages=(python3-brian python3-scipy)
+
+if [ "${1:-}" = --list ]; then
+  case "${2:-}" in
+    default) printf '%s\n' "${packages[@]}" ;;
+    bench) printf '%s\n' "${bench_packages[@]}" ;;
+    *) echo "usage: install-deps.sh --list default|bench" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
+
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  mapfile -t -O "${#packages[@]}" packages < <(read_list bench.txt)
+  packages+=("${bench_packages[@]}")
 fi
 
 missing=()

@@ -2,11 +2,12 @@
 probe them (test/e2e/integration/singular_rates.py), in numpy alone: the rate
 functions, the parameters and the right-hand side with its Jacobian.
 
-Kept apart from fi_common.py, which integrates with scipy, so that a test
+Kept apart from the reference generators in bench/reference/ (they
+integrate with scipy, which only `make bench` installs), so that a test
 reading these needs nothing beyond the default install (numpy). The
 equations are those of dsl/stdlib/hh.ncl and dsl/stdlib/traub_miles.ncl,
 written out again (mV, ms and the model's own current unit); see the
-docstrings of hh_fi_reference.py and traub_fi_reference.py.
+docstrings of bench/reference/hh_fi_reference.py and traub_fi_reference.py.
 """
 import numpy as np
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Every Python module and every executable that `make test` uses must come
-from the packages `make test` installs (scripts/packages/default.txt), or
+from the packages `make test` installs (the default list of
+scripts/install-deps.sh), or
 from a package those depend on, or from an essential Debian package.
 
 A machine that has more installed (scipy and Brian2 after `make bench`) runs
@@ -38,12 +39,10 @@ problems = []
 
 # --- The allowed packages ------------------------------------------------------------------
 def read_list(name):
-    out = []
-    for line in open(os.path.join(src, "scripts", "packages", name)):
-        line = line.split("#", 1)[0].strip()
-        if line:
-            out.append(line)
-    return out
+    """A package list of scripts/install-deps.sh ('default' or 'bench')."""
+    script = os.path.join(src, "scripts", "install-deps.sh")
+    out = subprocess.run(["bash", script, "--list", name], capture_output=True, text=True, check=True)
+    return out.stdout.split()
 
 
 def dpkg_query(fields, packages=None):
@@ -67,8 +66,8 @@ for pkg, info in installed.items():
         if name:
             providers.setdefault(name, []).append(pkg)
 
-default = read_list("default.txt")
-bench = set(read_list("bench.txt"))
+default = read_list("default")
+bench = set(read_list("bench"))
 allowed = set()
 todo = list(default) + [p for p, i in installed.items()
                         if i["Essential"] == "yes" or i["Priority"] == "required"]
@@ -118,11 +117,11 @@ def check_package(what, where, path):
     pkgs = owner(path)
     if pkgs is None:
         problems.append("%s: %s (%s) belongs to no Debian package; the default install "
-                        "(scripts/packages/default.txt) cannot provide it" % (where, what, path))
+                        "(scripts/install-deps.sh) cannot provide it" % (where, what, path))
     elif not any(p in allowed for p in pkgs):
-        hint = " (it is in bench.txt, installed only by `make bench`)" if any(p in bench for p in pkgs) else ""
+        hint = " (it is in the bench list, installed only by `make bench`)" if any(p in bench for p in pkgs) else ""
         problems.append("%s: %s comes from %s, which the default install "
-                        "(scripts/packages/default.txt) does not provide%s" % (where, what, ", ".join(pkgs), hint))
+                        "(scripts/install-deps.sh) does not provide%s" % (where, what, ", ".join(pkgs), hint))
 
 
 # --- Executables -----------------------------------------------------------------------------
@@ -204,7 +203,7 @@ def note_python(path, where):
         python_files[path] = where
 
 
-# No CTestTestfile (the checker's own fixture, test/deps/fixture): no ctest commands.
+# No CTestTestfile (the checker's own fixture, made by check_detects.py): no ctest commands.
 tests = []
 if os.path.exists(os.path.join(build, "CTestTestfile.cmake")):
     tests = json.loads(subprocess.run([ctest, "--show-only=json-v1"], cwd=build, capture_output=True,
@@ -304,7 +303,7 @@ while queue:
             spec = importlib.machinery.PathFinder.find_spec(top, search_path)
             if spec is None:
                 problems.append("%s: imports '%s', which is not installed; the default install "
-                                "(scripts/packages/default.txt) must provide it, or the test "
+                                "(scripts/install-deps.sh) must provide it, or the test "
                                 "must not need it" % (where, top))
                 continue
             origin = spec.origin if spec.origin not in (None, "namespace") else \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """f-I curves of Hodgkin-Huxley-type models against an independent
-high-accuracy reference (scripts/reference/*_fi_reference.py, whose output
+high-accuracy reference (bench/reference/*_fi_reference.py, whose output
 is the committed JSON next to this file).
 
 For each dt in DTS the network is compiled once (a copy of MODEL with the

@@ -20,6 +20,7 @@ import numpy as np
 import scipy
 from scipy.integrate import solve_ivp
 
+# scripts/reference/hh_type_models.py, on the path the reference scripts set.
 from hh_type_models import hh_type_model, steady_gates, x_over_expm1  # noqa: F401 (re-exported)
 
 # The steady rate: spikes in [T0, T1]; with k >= 3 of them, (k - 1) divided

@@ -25,7 +25,7 @@ analytic Jacobian) at rtol = atol = 1e-12, the reference value, and DOP853
 difference is written as the reference's own error estimate. (Radau at
 1e-10 agrees with DOP853 to 1e-13 but takes ~50 s per current.)
 
-Usage: /usr/bin/python3 scripts/reference/hh_fi_reference.py [OUT.json]
+Usage: /usr/bin/python3 bench/reference/hh_fi_reference.py [OUT.json]
 (default test/e2e/integration/hh_fi_reference.json). Takes a few minutes.
 """
 import os
@@ -34,7 +34,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# The models themselves (numpy only, shared with the tests).
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "reference"))
 import fi_common  # noqa: E402
 from hh_type_models import HH_PARAMS as P, hh_rates as rates  # noqa: E402
 

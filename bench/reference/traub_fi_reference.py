@@ -26,7 +26,7 @@ fi_common.steady_rate (mean ISI over 0.5-2 s).
 Reference: LSODA at rtol = atol = 1e-12 with the analytic Jacobian;
 cross-check: DOP853 at rtol = atol = 1e-12.
 
-Usage: /usr/bin/python3 scripts/reference/traub_fi_reference.py [OUT.json]
+Usage: /usr/bin/python3 bench/reference/traub_fi_reference.py [OUT.json]
 (default test/e2e/integration/traub_fi_reference.json).
 """
 import os
@@ -35,7 +35,10 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# The models themselves (numpy only, shared with the tests).
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "reference"))
 import fi_common  # noqa: E402
 from hh_type_models import TRAUB_PARAMS as P, traub_rates as rates  # noqa: E402
 
