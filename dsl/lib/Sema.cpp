@@ -1027,19 +1027,8 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
           for (auto &q : neuron->parameters)
             if (q.name == name->name && q.derived)
               collect(*q.value);
-        } else if (auto *u = dynamic_cast<const UnaryExpr *>(&e)) {
-          collect(*u->operand);
-        } else if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
-          collect(*b->lhs);
-          collect(*b->rhs);
-        } else if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
-          for (auto &a : c->args)
-            collect(*a);
-        } else if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
-          collect(*c->cond);
-          collect(*c->ifTrue);
-          collect(*c->ifFalse);
         }
+        forEachOperand(e, collect);
       };
       collect(*p.value);
       for (auto &q : pm.parameters)

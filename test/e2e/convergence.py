@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Convergence order of every integration scheme, on problems with known solutions.
 
-For each scheme the model is compiled at dt, dt/2, dt/4 (dt is a compile-time
-constant of the network), run through libnclrt (ctypes) to T = 1 s, and the
+For each scheme the model is compiled with dt, dt/2, dt/4 as the network's
+dt (time_dependent.py covers one library run at several dt set at load
+time), run through libnclrt (ctypes) to T = 1 s, and the
 error against the exact solution is measured. The observed order
 log2(e(dt)/e(dt/2)) must match the scheme's order:
 

@@ -49,21 +49,9 @@ private:
     const NeuronDecl &n = *pop.neuron;
     std::vector<const CallExpr *> sites;
     std::function<void(const Expr &)> visit = [&](const Expr &e) {
-      if (auto *c = dynamic_cast<const CallExpr *>(&e)) {
-        if (c->callee == "rand" || c->callee == "randn")
-          sites.push_back(c);
-        for (auto &a : c->args)
-          visit(*a);
-      } else if (auto *u = dynamic_cast<const UnaryExpr *>(&e)) {
-        visit(*u->operand);
-      } else if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
-        visit(*b->lhs);
-        visit(*b->rhs);
-      } else if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
-        visit(*c->cond);
-        visit(*c->ifTrue);
-        visit(*c->ifFalse);
-      }
+      if (auto *c = dynamic_cast<const CallExpr *>(&e); c && (c->callee == "rand" || c->callee == "randn"))
+        sites.push_back(c);
+      forEachOperand(e, visit);
     };
     for (auto *group : {&n.parameters, &n.state, &n.subExpressions, &n.outputs})
       for (auto &d : *group)

@@ -707,20 +707,25 @@ private:
   /// Whether an ODE's right-hand side reads the time: ncl.time inside, or a
   /// captured value computed from it.
   bool dependsOnTime(OdeOp ode) {
-    llvm::DenseSet<Value> seen;
-    std::function<bool(Value)> fromTime = [&](Value v) {
-      if (!seen.insert(v).second)
-        return false;
-      Operation *def = v.getDefiningOp();
-      return def && (isa<TimeOp>(def) || llvm::any_of(def->getOperands(), fromTime));
-    };
     bool found = false;
     ode.getRhs().walk([&](Operation *op) {
       found |= isa<TimeOp>(op) || llvm::any_of(op->getOperands(), [&](Value o) {
-                 return !ode.getRhs().isAncestor(o.getParentRegion()) && fromTime(o);
+                 return !ode.getRhs().isAncestor(o.getParentRegion()) && computedFromTime(o);
                });
     });
     return found;
+  }
+
+  /// Whether `v` is ncl.time or computed from it (memoised: values only
+  /// get new users while the scheme is built, never new operands).
+  bool computedFromTime(Value v) {
+    if (auto it = timeDependent.find(v); it != timeDependent.end())
+      return it->second;
+    Operation *def = v.getDefiningOp();
+    bool result = def && (isa<TimeOp>(def) || llvm::any_of(def->getOperands(), [&](Value o) {
+                            return computedFromTime(o);
+                          }));
+    return timeDependent[v] = result;
   }
 
   /// Makes `m` evaluate the right-hand sides at `stageTime` instead of t_n
@@ -733,20 +738,10 @@ private:
     // At t_n itself only the regions' own ncl.time ops are shared; what
     // the step computed from the time is right as it is.
     bool atStart = static_cast<bool>(stageTime.getDefiningOp<TimeOp>());
-    llvm::DenseMap<Value, bool> timeDependent;
-    std::function<bool(Value)> dependsOnTime = [&](Value v) {
-      if (auto it = timeDependent.find(v); it != timeDependent.end())
-        return it->second;
-      Operation *def = v.getDefiningOp();
-      bool result = def && (isa<TimeOp>(def) ||
-                            llvm::any_of(def->getOperands(), [&](Value o) { return dependsOnTime(o); }));
-      timeDependent[v] = result;
-      return result;
-    };
     std::function<Value(Value)> retime = [&](Value v) -> Value {
       if (Value mapped = m.lookupOrNull(v))
         return mapped;
-      if (!dependsOnTime(v))
+      if (!computedFromTime(v))
         return v;
       Operation *def = v.getDefiningOp();
       if (isa<TimeOp>(def)) {
@@ -781,9 +776,11 @@ private:
   /// variable does not move.
   SmallVector<Value> derivatives(ArrayRef<Value> x, Value stageTime = Value()) {
     SmallVector<Value> k;
+    // The state and the stage's time, once for all the equations.
+    IRMapping atStage = stateMapping(x);
+    mapTime(atStage, stageTime);
     for (auto [i, ode] : llvm::enumerate(odes)) {
-      IRMapping m = stateMapping(x);
-      mapTime(m, stageTime);
+      IRMapping m = atStage;
       m.map(ode.getRhs().getArgument(0), x[i]);
       for (Operation &op : ode.getRhs().front().without_terminator())
         if (op.getNumResults() == 0 || !m.contains(op.getResult(0))) // ncl.time at a stage
@@ -841,9 +838,9 @@ private:
   /// with a and b evaluated at `start` (t_n when null).
   SmallVector<Value> expEulerStep(ArrayRef<Value> x, Value h, Value start) {
     SmallVector<Value> out;
+    IRMapping outside = stateMapping(x);
+    mapTime(outside, start);
     for (auto [i, ode] : llvm::enumerate(odes)) {
-      IRMapping outside = stateMapping(x);
-      mapTime(outside, start);
       LinearityAnalysis analysis(ode, builder, outside);
       auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
       std::optional<Affine> lin = analysis.analyze(yield.getValue());
@@ -864,6 +861,7 @@ private:
   bool explicitChosen = false;
   bool usesTime = false; ///< some right-hand side depends on t
   llvm::DenseMap<Type, Value> dtValues, hValues, timeValues;
+  llvm::DenseMap<Value, bool> timeDependent; ///< computedFromTime's memo
 };
 
 struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegratePass> {

@@ -112,6 +112,37 @@ public:
   static bool classof(const Expr *e) { return e->getKind() == Kind::Conditional; }
 };
 
+/// Calls `fn` on each direct sub-expression of `e` (operands, arguments,
+/// branches), in source order: the one place that knows the shape of every
+/// kind of expression, for walks over an expression tree.
+template <typename F> void forEachOperand(const Expr &e, F &&fn) {
+  switch (e.getKind()) {
+  case Expr::Kind::Number:
+  case Expr::Kind::Name:
+    return;
+  case Expr::Kind::Unary:
+    fn(*static_cast<const UnaryExpr &>(e).operand);
+    return;
+  case Expr::Kind::Binary: {
+    auto &b = static_cast<const BinaryExpr &>(e);
+    fn(*b.lhs);
+    fn(*b.rhs);
+    return;
+  }
+  case Expr::Kind::Call:
+    for (auto &a : static_cast<const CallExpr &>(e).args)
+      fn(*a);
+    return;
+  case Expr::Kind::Conditional: {
+    auto &c = static_cast<const ConditionalExpr &>(e);
+    fn(*c.cond);
+    fn(*c.ifTrue);
+    fn(*c.ifFalse);
+    return;
+  }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Declarations
 //===----------------------------------------------------------------------===//
