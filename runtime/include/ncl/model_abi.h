@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 2u
+#define NCL_ABI_VERSION 3u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -62,32 +62,87 @@ typedef struct ncl_derived_info {
   const char *const *sources; /* the settable parameters and inputs it follows */
 } ncl_derived_info;
 
-/* Arguments of every generated kernel. The runtime owns all memory. */
+/*===----------------------------------------------------------------------===*
+ * Buffers: everything a model stores, as one table
+ *
+ * The descriptor lists every buffer the kernels read or write (its name,
+ * role, element type and extent); the runtime allocates each from that
+ * entry without knowing what the model computes, and hands the kernels an
+ * array of pointers in the same order (ncl_kernel_args.buffers). Later
+ * extents (per synapse, per delay slot, per batch row) are added values.
+ *===----------------------------------------------------------------------===*/
+
+/* What a buffer holds. */
+typedef enum ncl_buffer_role {
+  NCL_BUFFER_PARAMS = 1,       /* a population's shared parameters (f64, SI) */
+  NCL_BUFFER_STATE = 2,        /* a per-neuron variable: `index` into vars */
+  NCL_BUFFER_REFRACTORY = 3,   /* i32 per neuron: first step at which it is free */
+  NCL_BUFFER_SPIKE_STEP = 4,   /* i64 per recorded entry: step index n+1 */
+  NCL_BUFFER_SPIKE_INDEX = 5,  /* i64 per recorded entry: neuron index */
+  NCL_BUFFER_SPIKE_CHANNEL = 6 /* i32 per recorded entry: 0 spike, k event k */
+} ncl_buffer_role;
+
+/* The type of one element. */
+typedef enum ncl_element_type {
+  NCL_ELEMENT_F32 = 1,
+  NCL_ELEMENT_F64 = 2,
+  NCL_ELEMENT_I32 = 3,
+  NCL_ELEMENT_I64 = 4
+} ncl_element_type;
+
+/* How many elements a buffer has. */
+typedef enum ncl_buffer_extent {
+  NCL_EXTENT_FIXED = 1,         /* `count` elements */
+  NCL_EXTENT_NEURONS = 2,       /* one per neuron of `population` (its run size) */
+  NCL_EXTENT_SPIKE_CAPACITY = 3 /* per thread: ncl_kernel_args.spike_capacity
+                                   entries, the calling thread's own buffer */
+} ncl_buffer_extent;
+
+typedef struct ncl_buffer_info {
+  const char *name;     /* "P.v", "P.params", "P.refractory_until", ... */
+  int32_t role;         /* ncl_buffer_role */
+  int32_t element;      /* ncl_element_type */
+  int32_t extent;       /* ncl_buffer_extent */
+  int32_t population;   /* index of the owning population */
+  int32_t index;        /* NCL_BUFFER_STATE: index into the population's vars; else -1 */
+  int64_t count;        /* NCL_EXTENT_FIXED: the number of elements; else 0 */
+} ncl_buffer_info;
+
+/* The scalar header of every kernel call; the runtime owns all memory. */
 typedef struct ncl_kernel_args {
-  const double *params;      /* num_params values, internal units */
-  void *const *vars;         /* num_vars arrays of float or double */
-  int32_t *refractory_until; /* first step index at which a neuron is free */
-  int64_t begin, end;        /* neuron range [begin, end) */
+  void *const *buffers;      /* num_buffers pointers, in the descriptor's order;
+                                per-thread buffers are the calling thread's, and
+                                those a stage does not use may be null */
+  int64_t begin, end;        /* neuron range [begin, end) of the stage's population */
+  int64_t size;              /* that population's size in this run (N) */
   int64_t first_step;        /* global index n of the first step (t = n*dt) */
   int64_t num_steps;         /* steps to run at most */
   uint64_t seed;
-  /* Spike output, written only for recorded populations. A spike found in
-   * step n (from t_n to t_{n+1}) is stored as step index n+1. The kernel
-   * stops at a step boundary rather than overflow `spike_capacity`. */
-  int64_t *spike_step;
-  int64_t *spike_index;
-  int64_t spike_capacity;
-  int64_t spike_count;       /* out: spikes emitted (recorded or not) */
-  int64_t steps_done;        /* out: steps completed */
-  int64_t size;              /* the population's size in this run (N) */
-  /* Per recorded entry, its event channel: 0 for a spike, k for the k-th
-   * custom event of the neuron (ncl_population_info.event_names[k-1]). A
-   * recorded population's spike_count counts entries of every channel. */
-  int32_t *spike_channel;
   double dt;                 /* the run's time step in seconds (ncl_set_dt) */
+  /* Entries the spike buffers (NCL_EXTENT_SPIKE_CAPACITY) hold. A spike
+   * found in step n (from t_n to t_{n+1}) is stored as step index n+1. A
+   * kernel stops at a step boundary rather than overflow them. */
+  int64_t spike_capacity;
+  int64_t spike_count;       /* out: entries emitted (recorded or not) */
+  int64_t steps_done;        /* out: steps completed */
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
+
+/* One piece of work: the runtime runs the init stages once, in order, and
+ * the step stages in order for each interval of steps, over each thread's
+ * range of `population`'s neurons; it does not know what they compute. */
+typedef enum ncl_stage_kind {
+  NCL_STAGE_INIT = 1, /* sets the initial state of [begin, end) */
+  NCL_STAGE_STEP = 2  /* advances [begin, end) by up to num_steps steps */
+} ncl_stage_kind;
+
+typedef struct ncl_stage_info {
+  const char *name;    /* "P.init", "P.update" */
+  int32_t kind;        /* ncl_stage_kind */
+  int32_t population;  /* whose neurons partition the work */
+  ncl_kernel_fn fn;
+} ncl_stage_info;
 
 typedef struct ncl_population_info {
   const char *name;          /* population name in the network */
@@ -99,8 +154,6 @@ typedef struct ncl_population_info {
   const ncl_param_info *params;
   int32_t record_spikes;     /* 1 when the network records its spikes (and events) */
   int32_t num_events;        /* custom events besides spikes */
-  ncl_kernel_fn init;        /* sets initial state of [begin, end) */
-  ncl_kernel_fn update;      /* advances [begin, end) by up to num_steps */
   const char *const *event_names; /* num_events names */
   /* The largest dt (seconds) the runtime may run this population with:
    * the network's dt where an explicit scheme (Euler, Runge-Kutta, Heun,
@@ -129,6 +182,11 @@ typedef struct ncl_model_descriptor {
   double default_duration;   /* seconds */
   uint64_t default_seed;
   const ncl_population_info *populations;
+  /* Since ABI 3: the buffer table and the schedule of one step. */
+  int32_t num_buffers;
+  int32_t num_stages;
+  const ncl_buffer_info *buffers;
+  const ncl_stage_info *stages;
 } ncl_model_descriptor;
 
 #ifdef __cplusplus
