@@ -32,13 +32,28 @@ public:
 
   OwningOpRef<ModuleOp> gen(const NetworkModel &net) {
     auto module = ModuleOp::create(loc(net.decl->loc));
-    module->setAttr("ncl.network", builder.getStringAttr(net.decl->name));
     builder.setInsertionPointToEnd(module.getBody());
+    const SourceLoc &at = net.decl->loc;
+    auto network = mlir::ncl::NetworkOp::create(
+        builder, loc(at), builder.getStringAttr(net.decl->name), builder.getF64FloatAttr(net.dt),
+        builder.getF64FloatAttr(net.duration),
+        builder.getI64IntegerAttr(static_cast<int64_t>(net.seed)), TypeAttr::get(realType),
+        builder.getStringAttr(at.file ? *at.file : ""), ArrayAttr());
+    builder.setInsertionPointToStart(&network.getBody().emplaceBlock());
     for (const PopulationModel &pop : net.populations) {
       numberRandomSites(pop);
       genPopulation(pop, net.dt);
       ++populationIndex;
     }
+    // The order of work: every population's init, then its step.
+    auto schedule = mlir::ncl::ScheduleOp::create(builder, loc(at));
+    builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
+    for (auto kind : {mlir::ncl::StageKind::Init, mlir::ncl::StageKind::Step})
+      for (const PopulationModel &pop : net.populations)
+        mlir::ncl::StageOp::create(builder, loc(pop.decl->loc),
+                                   mlir::ncl::StageKindAttr::get(builder.getContext(), kind),
+                                   FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
+                                   FlatSymbolRefAttr(), ArrayAttr());
     return module;
   }
 
@@ -110,24 +125,14 @@ private:
     for (auto *group : {&n.subExpressions, &n.outputs})
       for (auto &d : *group)
         named[d.name] = &d;
-    // Per neuron the runtime stores: per-neuron parameters, state
-    // variables, then outputs (the order of the descriptor's variables).
-    SmallVector<StringRef> vars;
-    for (auto &p : n.parameters)
-      if (p.perNeuron)
-        vars.push_back(p.name);
-    for (auto &s : n.state)
-      vars.push_back(s.name);
-    for (auto &o : n.outputs)
-      vars.push_back(o.name);
     auto op = mlir::ncl::PopulationOp::create(
         builder, loc(pop.decl->loc), builder.getStringAttr(pop.decl->name),
         builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
-        builder.getF64FloatAttr(dt), builder.getStrArrayAttr(vars),
-        builder.getI64IntegerAttr(static_cast<int64_t>(pop.parameters.size())),
-        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
-        pop.method.empty() ? StringAttr() : builder.getStringAttr(pop.method),
-        pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr());
+        describeParameters(pop), describeVariables(n), describeDerived(pop),
+        describeEvents(n), pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
+        methodAttr(pop.method),
+        pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
+        FloatAttr());
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.
@@ -135,9 +140,9 @@ private:
       bool scalesWithStep = llvm::any_of(n.update, [&](const Assignment &a) {
         return readsStep(*a.value);
       });
-      op->setAttr("ncl.max_dt", builder.getF64FloatAttr(dt));
+      op.setMaxDtAttr(builder.getF64FloatAttr(dt));
       if (!scalesWithStep)
-        op->setAttr("ncl.min_dt", builder.getF64FloatAttr(dt));
+        op.setMinDtAttr(builder.getF64FloatAttr(dt));
     }
     OpBuilder::InsertionGuard guard(builder);
 
@@ -298,9 +303,79 @@ private:
     }
   }
 
+  //===--------------------------------------------------------------------===//
+  // What the runtime is told about a population (the descriptor's source)
+  //===--------------------------------------------------------------------===//
+
+  DenseI8ArrayAttr dimension(const units::Dimension &d) {
+    return builder.getDenseI8ArrayAttr(llvm::ArrayRef<int8_t>(d.exponents.data(), d.exponents.size()));
+  }
+
+  /// Shared parameters, then inputs, in the order of the parameter buffer.
+  ArrayAttr describeParameters(const PopulationModel &pop) {
+    SmallVector<Attribute> params;
+    for (const ParameterValue &p : pop.parameters) {
+      auto bound = [&](double v, double none) {
+        return v == none ? FloatAttr() : builder.getF64FloatAttr(v);
+      };
+      params.push_back(mlir::ncl::ParameterAttr::get(
+          builder.getContext(), p.name, p.unitText, builder.getF64FloatAttr(p.unit.scale),
+          dimension(p.unit.dim), builder.getF64FloatAttr(p.value), bound(p.minValue, -HUGE_VAL),
+          bound(p.maxValue, HUGE_VAL)));
+    }
+    return builder.getArrayAttr(params);
+  }
+
+  /// Per neuron the runtime stores: per-neuron parameters, state variables,
+  /// then outputs.
+  ArrayAttr describeVariables(const NeuronDecl &n) {
+    SmallVector<Attribute> vars;
+    for (auto *group : {&n.parameters, &n.state, &n.outputs})
+      for (const Declaration &d : *group) {
+        if (group == &n.parameters && !d.perNeuron)
+          continue;
+        std::string unit = d.unitText;
+        if (unit.empty() && !d.unit.dim.isDimensionless())
+          unit = d.unit.dim.str();
+        vars.push_back(mlir::ncl::VariableAttr::get(builder.getContext(), d.name, unit,
+                                                    builder.getF64FloatAttr(d.unit.scale),
+                                                    dimension(d.unit.dim)));
+      }
+    return builder.getArrayAttr(vars);
+  }
+
+  ArrayAttr describeDerived(const PopulationModel &pop) {
+    if (pop.derived.empty())
+      return ArrayAttr();
+    SmallVector<Attribute> derived;
+    for (const DerivedParameter &d : pop.derived) {
+      SmallVector<StringRef> sources(d.sources.begin(), d.sources.end());
+      derived.push_back(mlir::ncl::DerivedAttr::get(builder.getContext(), d.name,
+                                                    builder.getStrArrayAttr(sources)));
+    }
+    return builder.getArrayAttr(derived);
+  }
+
+  ArrayAttr describeEvents(const NeuronDecl &n) {
+    if (n.events.empty())
+      return ArrayAttr();
+    SmallVector<StringRef> names;
+    for (const auto &ev : n.events)
+      names.push_back(ev.name);
+    return builder.getStrArrayAttr(names);
+  }
+
+  mlir::ncl::IntegrationMethodAttr methodAttr(const std::string &method) {
+    if (method.empty())
+      return {};
+    std::optional<mlir::ncl::IntegrationMethod> m = mlir::ncl::symbolizeIntegrationMethod(method);
+    assert(m && "Sema admits only known methods");
+    return mlir::ncl::IntegrationMethodAttr::get(builder.getContext(), *m);
+  }
+
   void declareParams(const PopulationModel &pop) {
     const NeuronDecl &n = *pop.neuron;
-    for (auto [i, p] : llvm::enumerate(pop.parameters)) {
+    for (const ParameterValue &p : pop.parameters) {
       SourceLoc at = n.loc;
       for (auto &d : n.parameters)
         if (d.name == p.name)
@@ -308,8 +383,7 @@ private:
       for (auto &d : n.inputs)
         if (d.name == p.name)
           at = d.loc;
-      env[p.name] = mlir::ncl::ParamOp::create(builder, loc(at), realType, p.name,
-                                         static_cast<int64_t>(i));
+      env[p.name] = mlir::ncl::ParamOp::create(builder, loc(at), realType, p.name);
     }
     // Derived parameters, in declaration order, from the current values of
     // the ones they use (so a load-time change propagates).

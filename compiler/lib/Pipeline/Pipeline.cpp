@@ -30,6 +30,7 @@ using namespace mlir;
 
 void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm) {
   pm.addPass(mlir::ncl::createNclIntegrate());
+  pm.addPass(mlir::ncl::createNclAllocateBuffers());
   pm.addPass(mlir::ncl::createConvertNclToLoops());
   // Fold the constants the lowering spelled out, then hoist everything that
   // depends only on parameters (e^(-dt/tau), refractory steps) out of both

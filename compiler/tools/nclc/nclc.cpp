@@ -16,7 +16,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -36,8 +39,9 @@ namespace cl = llvm::cl;
 /// stay behind `--help-hidden`).
 static cl::OptionCategory nclOptions("nclc options");
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.ncl>"), cl::Required,
-                                      cl::cat(nclOptions));
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<model.ncl or model.mlir, e.g. lif.ncl>"),
+                                      cl::Required, cl::cat(nclOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output shared library, e.g. -o lif.so"),
                                        cl::value_desc("model.so"), cl::cat(nclOptions));
 enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
@@ -106,11 +110,12 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
   }
   for (const Group &group : groups) {
     const ncl::ast::NeuronDecl &neuron = *group.first->neuron;
-    auto pop = llvm::find_if(module.getOps<mlir::ncl::PopulationOp>(),
-                             [&](mlir::ncl::PopulationOp op) {
-                               return op.getSymName() == group.first->decl->name;
-                             });
-    if (pop == module.getOps<mlir::ncl::PopulationOp>().end())
+    mlir::ncl::PopulationOp pop;
+    module.walk([&](mlir::ncl::PopulationOp op) {
+      if (op.getSymName() == group.first->decl->name)
+        pop = op;
+    });
+    if (!pop)
       continue;
     std::string populations;
     for (const std::string &name : group.populations)
@@ -125,7 +130,7 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
         << (group.populations.size() > 1 ? "s " : " ") << populations << ":";
     if (!neuron.update.empty()) {
       // Set by MLIRGen: which dt the difference equations hold at.
-      bool fixedStep = (*pop)->hasAttr("ncl.min_dt");
+      bool fixedStep = static_cast<bool>(pop.getMinDtAttr());
       char dt[32];
       std::snprintf(dt, sizeof dt, "%g", net.dt);
       mlir::emitRemark(location(neuron.updateLoc))
@@ -136,8 +141,12 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
     }
     if (neuron.odes.empty())
       continue;
+    // The pass runs on a module holding the network with this population alone.
     auto copy = mlir::OwningOpRef<mlir::ModuleOp>(mlir::ModuleOp::create(module.getLoc()));
-    copy->push_back((*pop)->clone());
+    auto network = llvm::cast<mlir::ncl::NetworkOp>(pop->getParentOp());
+    mlir::OpBuilder builder(copy->getBodyRegion());
+    auto shell = llvm::cast<mlir::ncl::NetworkOp>(builder.cloneWithoutRegions(*network));
+    shell.getBody().emplaceBlock().push_back(pop->clone());
     mlir::PassManager pm(&context);
     pm.addPass(mlir::ncl::createNclIntegrate());
     if (mlir::failed(pm.run(*copy)))
@@ -162,6 +171,63 @@ static int finishPrinting() {
   return 1;
 }
 
+/// Runs the pipeline on `ir` (generated or read) and prints the stage asked
+/// for or writes the library; returns the exit status.
+static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
+                        const std::string &output) {
+  mlir::PassManager pm(&context);
+  // --mlir-print-ir-after-all, --mlir-timing and the other pass-manager options.
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
+  if (stage == Emit::MlirLoops)
+    ncl::buildNclToLoopsPipeline(pm);
+  else
+    ncl::buildNclToLLVMPipeline(pm);
+  if (mlir::failed(pm.run(ir)))
+    return 1;
+  if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
+    ir.print(llvm::outs());
+    return finishPrinting();
+  }
+  std::string error;
+  if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr)) {
+    llvm::errs() << "nclc: error: " << error << "\n";
+    return 1;
+  }
+  return stage == Emit::Llvm ? finishPrinting() : 0;
+}
+
+/// `nclc m.mlir`: the ncl dialect (with its network) at any stage before
+/// LLVM, e.g. what `--emit=mlir` printed. Every pass of the pipeline leaves
+/// what an earlier run already lowered as it is, so the same pipeline runs
+/// from any stage and gives the same library.
+static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emit stage, bool check,
+                     const std::string &output) {
+  if (sourceMgr.getNumBuffers() == 0) {
+    llvm::errs() << "nclc: error: cannot read '" << inputFile << "'\n";
+    return 1;
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> ir = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!ir)
+    return 1;
+  if (ir->getOps<mlir::ncl::NetworkOp>().empty()) {
+    llvm::errs() << "nclc: error: '" << inputFile << "' holds no ncl.network to compile\n";
+    return 1;
+  }
+  if (check)
+    return 0;
+  if (stage == Emit::Ast) {
+    llvm::errs() << "nclc: error: --emit=ast needs a .ncl input\n";
+    return 2;
+  }
+  if (stage == Emit::Mlir) {
+    ir->print(llvm::outs());
+    return finishPrinting();
+  }
+  return lowerAndEmit(context, *ir, stage, output);
+}
+
 /// Everything after option parsing; returns the exit status.
 static int compile(const char *argv0) {
   // lld resets cl::opt values when it runs: copy them first.
@@ -181,7 +247,11 @@ static int compile(const char *argv0) {
     llvm::StringRef stem = llvm::StringRef(input).rsplit('/').second;
     if (stem.empty())
       stem = input;
-    output = (stem.ends_with(".ncl") ? stem.drop_back(4) : stem).str() + ".so";
+    if (stem.ends_with(".ncl"))
+      stem = stem.drop_back(4);
+    else if (stem.ends_with(".mlir"))
+      stem = stem.drop_back(5);
+    output = stem.str() + ".so";
   }
 
   // Writing the library over the source would lose the model.
@@ -189,6 +259,24 @@ static int compile(const char *argv0) {
     llvm::errs() << "nclc: error: the output '" << output << "' is the input file; choose another -o\n";
     return 2;
   }
+
+  mlir::DialectRegistry registry;
+  ncl::registerNclDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics from passes point into the user's .ncl file.
+  llvm::SourceMgr sourceMgr;
+  if (auto buffer = llvm::MemoryBuffer::getFile(input))
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  bool showRemarks = verbose || explain;
+  context.getDiagEngine().registerHandler([&showRemarks](mlir::Diagnostic &d) {
+    return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
+  });
+
+  // IR at any stage before LLVM compiles like the model it came from.
+  if (llvm::StringRef(input).ends_with(".mlir"))
+    return compileIR(context, sourceMgr, stage, check, output);
 
   ncl::DiagnosticEngine diags(std::cerr);
   std::unique_ptr<ncl::ast::Module> module = ncl::loadModule(input, importOptions, diags);
@@ -205,21 +293,8 @@ static int compile(const char *argv0) {
   if (!ncl::analyze(*module, diags, net, network))
     return 1;
 
-  mlir::DialectRegistry registry;
-  ncl::registerNclDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Diagnostics from passes point into the user's .ncl file.
-  llvm::SourceMgr sourceMgr;
-  if (auto buffer = llvm::MemoryBuffer::getFile(input))
-    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   // Messages point at the user's line; the IR behind them is for ncl-opt.
   context.printOpOnDiagnostic(false);
-  bool showRemarks = verbose || explain;
-  context.getDiagEngine().registerHandler([&showRemarks](mlir::Diagnostic &d) {
-    return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
-  });
 
   ncl::CodegenOptions options;
   options.realBits = prec == "f32" ? 32 : 64;
@@ -240,27 +315,7 @@ static int compile(const char *argv0) {
       return 0;
     showRemarks = false; // each choice was explained once, above
   }
-  mlir::PassManager pm(&context);
-  if (stage == Emit::MlirLoops)
-    ncl::buildNclToLoopsPipeline(pm);
-  else
-    ncl::buildNclToLLVMPipeline(pm);
-  if (mlir::failed(pm.run(*ir)))
-    return 1;
-  if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
-    ir->print(llvm::outs());
-    return finishPrinting();
-  }
-  ncl::LibraryInfo info;
-  info.sourceFile = input;
-  info.realBits = options.realBits;
-  std::string error;
-  if (!ncl::emitSharedLibrary(*ir, net, info, output, error,
-                              stage == Emit::Llvm ? &llvm::outs() : nullptr)) {
-    llvm::errs() << "nclc: error: " << error << "\n";
-    return 1;
-  }
-  return stage == Emit::Llvm ? finishPrinting() : 0;
+  return lowerAndEmit(context, *ir, stage, output);
 }
 
 int main(int argc, char **argv) {
@@ -268,8 +323,13 @@ int main(int argc, char **argv) {
   // A file-size limit (ulimit -f) must fail a write with EFBIG, reported
   // like a full disk, rather than kill nclc.
   std::signal(SIGXFSZ, SIG_IGN);
-  // LLVM's and MLIR's own options (backends, passes) stay available but are
-  // listed only by --help-hidden.
+  // MLIR's pass-manager, context and printer options (--mlir-print-ir-after-all,
+  // --mlir-timing, ...) work as in mlir-opt. They, and LLVM's own options
+  // (backends, passes), stay available but are listed only by --help-hidden.
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerAsmPrinterCLOptions();
   for (auto &entry : cl::getRegisteredOptions()) {
     cl::Option *option = entry.second;
     bool shown = llvm::any_of(option->Categories, [](cl::OptionCategory *c) {

@@ -1,8 +1,9 @@
 //===- NclOps.cpp - Verifiers of the ncl operations -----------------------===//
 //
 // The invariants later passes rely on: state variables and parameters named
-// by an op exist in the enclosing population, an ODE's region matches its
-// state, and integration steps are positive.
+// by an op exist in the enclosing population, stages and buffers name
+// populations of their network, an ODE's region matches its state, and
+// steps are positive.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
@@ -17,26 +18,73 @@ using namespace mlir::ncl;
 #define GET_OP_CLASSES
 #include "ncl/Dialect/Ncl/IR/NclOps.cpp.inc"
 
-static bool hasStateVar(PopulationOp pop, StringRef name) {
-  for (Attribute a : pop.getStateVars())
-    if (cast<StringAttr>(a).getValue() == name)
-      return true;
-  return false;
+//===----------------------------------------------------------------------===//
+// ncl.network, ncl.population, ncl.schedule, ncl.stage
+//===----------------------------------------------------------------------===//
+
+ScheduleOp NetworkOp::getSchedule() {
+  auto schedules = getBody().getOps<ScheduleOp>();
+  return schedules.empty() ? ScheduleOp() : *schedules.begin();
+}
+
+LogicalResult NetworkOp::verify() {
+  if (!(getDt().convertToDouble() > 0))
+    return emitOpError("dt must be positive");
+  if (!(getDuration().convertToDouble() >= 0))
+    return emitOpError("duration must not be negative");
+  if (!getReal().isF32() && !getReal().isF64())
+    return emitOpError("real must be f32 or f64, not ") << getReal();
+  if (std::distance(getBody().getOps<ScheduleOp>().begin(), getBody().getOps<ScheduleOp>().end()) > 1)
+    return emitOpError("has more than one ncl.schedule");
+  if (auto buffers = getBuffers()) {
+    for (auto [k, a] : llvm::enumerate(*buffers)) {
+      auto buffer = cast<BufferAttr>(a);
+      auto pop = lookupSymbol<PopulationOp>(buffer.getPopulation());
+      if (!pop)
+        return emitOpError("buffer ") << k << " belongs to unknown population "
+                                      << buffer.getPopulation();
+      if (buffer.getRole().getValue() == BufferRole::State &&
+          (buffer.getIndex() < 0 || buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
+        return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
+                                      << " of a population with " << pop.getVars().size();
+    }
+  }
+  return success();
+}
+
+int64_t PopulationOp::paramIndex(StringRef name) {
+  for (auto [k, a] : llvm::enumerate(getParams()))
+    if (cast<ParameterAttr>(a).getName() == name)
+      return static_cast<int64_t>(k);
+  return -1;
+}
+
+int64_t PopulationOp::varIndex(StringRef name) {
+  for (auto [k, a] : llvm::enumerate(getVars()))
+    if (cast<VariableAttr>(a).getName() == name)
+      return static_cast<int64_t>(k);
+  return -1;
+}
+
+double PopulationOp::getNetworkDt() {
+  return cast<NetworkOp>((*this)->getParentOp()).getDt().convertToDouble();
 }
 
 LogicalResult PopulationOp::verify() {
   // I64Attr accessors return uint64_t; read the signed value to catch < 0.
   if (getSizeAttr().getInt() <= 0)
     return emitOpError("size must be positive, got ") << getSizeAttr().getInt();
-  if (!(getDt().convertToDouble() > 0))
-    return emitOpError("dt must be positive");
-  if (getNumParamsAttr().getInt() < 0)
-    return emitOpError("num_params must not be negative");
-  if (auto m = getMethod();
-      m && !llvm::is_contained({"auto", "exact", "exp_euler", "euler", "rk2", "rk4", "heun"}, *m))
-    return emitOpError("unknown integration method '") << *m << "'";
   if (getSubstepsAttr() && getSubstepsAttr().getInt() < 1)
     return emitOpError("substeps must be at least 1");
+  if (getInit().empty() != getStep().empty())
+    return emitOpError("must have both an init and a step region, or neither once lowered");
+  llvm::StringSet<> names;
+  for (Attribute a : getParams())
+    if (!names.insert(cast<ParameterAttr>(a).getName()).second)
+      return emitOpError("declares parameter '") << cast<ParameterAttr>(a).getName() << "' twice";
+  for (Attribute a : getVars())
+    if (!names.insert(cast<VariableAttr>(a).getName()).second)
+      return emitOpError("declares '") << cast<VariableAttr>(a).getName() << "' twice";
   // At most one write per variable and region: the final value is unique.
   for (Region *region : {&getInit(), &getStep()}) {
     llvm::StringSet<> written;
@@ -47,14 +95,21 @@ LogicalResult PopulationOp::verify() {
   return success();
 }
 
+LogicalResult StageOp::verify() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  if (!network || !network.lookupSymbol<PopulationOp>(getPopulationAttr()))
+    return emitOpError("names unknown population ") << getPopulationAttr();
+  if (getKernel().has_value() != static_cast<bool>(getArgsAttr()))
+    return emitOpError("must name both a kernel and its args, or neither");
+  return success();
+}
+
 LogicalResult ParamOp::verify() {
   auto pop = (*this)->getParentOfType<PopulationOp>();
   if (!pop)
     return emitOpError("must be inside an ncl.population");
-  int64_t index = getIndexAttr().getInt();
-  if (index < 0 || index >= pop.getNumParamsAttr().getInt())
-    return emitOpError("index ") << index << " is out of range for a population with "
-                                 << pop.getNumParamsAttr().getInt() << " parameters";
+  if (pop.paramIndex(getName()) < 0)
+    return emitOpError("unknown parameter '") << getName() << "'";
   return success();
 }
 
@@ -62,7 +117,7 @@ template <typename OpT> static LogicalResult verifyStateVar(OpT op) {
   auto pop = op->template getParentOfType<PopulationOp>();
   if (!pop)
     return op.emitOpError("must be inside an ncl.population");
-  if (!hasStateVar(pop, op.getVar()))
+  if (pop.varIndex(op.getVar()) < 0)
     return op.emitOpError("unknown state variable '") << op.getVar() << "'";
   return success();
 }
@@ -86,6 +141,11 @@ LogicalResult OdeOp::verify() {
 LogicalResult EventOp::verify() {
   if (getChannelAttr().getInt() < 1)
     return emitOpError("channel must be at least 1 (channel 0 is the spike)");
+  auto pop = (*this)->getParentOfType<PopulationOp>();
+  int64_t declared = pop && pop.getEvents() ? static_cast<int64_t>(pop.getEvents()->size()) : 0;
+  if (pop && getChannelAttr().getInt() > declared)
+    return emitOpError("channel ") << getChannelAttr().getInt() << " is not among the population's "
+                                   << declared << " events";
   return success();
 }
 

@@ -209,7 +209,7 @@ class SystemIntegrator {
 public:
   SystemIntegrator(PopulationOp pop, SmallVector<OdeOp> odes)
       : pop(pop), odes(std::move(odes)), builder(this->odes.front()) {
-    method = pop.getMethod() ? pop.getMethod()->str() : "auto";
+    method = pop.getMethod() ? *pop.getMethod() : IntegrationMethod::Auto;
     substeps = pop.getSubsteps() ? static_cast<int64_t>(*pop.getSubsteps()) : 1;
     // Insert after the last ODE, where every operand of every ODE exists.
     builder.setInsertionPointAfter(this->odes.back());
@@ -243,22 +243,22 @@ public:
     // A coupled linear system with constant coefficients (v driven by a
     // decaying synaptic current) is integrated exactly by its matrix
     // exponential; a decoupled one by exponential Euler, which is then exact.
-    if ((method == "auto" || method == "exact") && coupledLinearSystem()) {
+    if ((method == IntegrationMethod::Auto || method == IntegrationMethod::Exact) && coupledLinearSystem()) {
       for (OdeOp ode : odes)
         ode.emitRemark() << "d" << ode.getVar() << "/dt: exact propagator (a coupled linear system "
                          << "with constant coefficients: the matrix exponential, once per call)";
       return applyPropagator();
     }
-    std::string chosen = method;
-    if (method == "auto")
+    std::string chosen = stringifyIntegrationMethod(method).str();
+    if (method == IntegrationMethod::Auto)
       chosen = allLinear ? "exp_euler" : "rk4";
-    if (method == "exact" || method == "exp_euler") {
+    if (method == IntegrationMethod::Exact || method == IntegrationMethod::ExpEuler) {
       for (auto [k, ode] : llvm::enumerate(odes)) {
-        if (method == "exp_euler" && !linear[k])
+        if (method == IntegrationMethod::ExpEuler && !linear[k])
           return ode.emitError() << "method 'exp_euler' needs d" << ode.getVar()
                                  << "/dt linear in " << ode.getVar()
                                  << " (a + b*" << ode.getVar() << "), but it is not";
-        if (method == "exact" && !constant[k])
+        if (method == IntegrationMethod::Exact && !constant[k])
           return ode.emitError()
                  << "method 'exact' needs d" << ode.getVar() << "/dt = a + b*" << ode.getVar()
                  << " with a and b constant during a step, but "
@@ -270,12 +270,12 @@ public:
     // Explain each choice: `nclc -v` / `--explain` prints these.
     for (auto [k, ode] : llvm::enumerate(odes)) {
       std::string why;
-      if (method == "auto")
+      if (method == IntegrationMethod::Auto)
         why = allLinear ? (constant[k] ? "linear with constant coefficients: exact"
                                        : "linear in it, with coefficients that change: first order")
                         : "the system is not linear in each variable, so Runge-Kutta 4";
       else
-        why = "asked for with 'method " + method + "'";
+        why = "asked for with 'method " + stringifyIntegrationMethod(method).str() + "'";
       std::string name = chosen == "exp_euler" ? "exponential Euler" : chosen;
       ode.emitRemark() << "d" << ode.getVar() << "/dt: " << name
                        << (substeps > 1 ? " with " + std::to_string(substeps) + " sub-steps" : "")
@@ -343,9 +343,9 @@ private:
   /// (Stratonovich) for multiplicative noise, or, for additive noise on a
   /// drift linear in its variable, the exact Ornstein-Uhlenbeck update.
   LogicalResult runStochastic() {
-    if (!llvm::is_contained({"auto", "euler", "heun"}, method))
+    if (!llvm::is_contained({IntegrationMethod::Auto, IntegrationMethod::Euler, IntegrationMethod::Heun}, method))
       return odes.front().emitError()
-             << "method '" << method
+             << "method '" << stringifyIntegrationMethod(method)
              << "' cannot integrate white noise; use euler (Euler-Maruyama) or heun";
     if (substeps > 1)
       return odes.front().emitError() << "sub-steps are not supported for equations with noise";
@@ -393,8 +393,8 @@ private:
         linearDrift &= drift.analyze(yield.getValue()).has_value();
       });
     }
-    std::string scheme = method == "heun"    ? "heun"
-                         : method == "euler" ? "euler"
+    std::string scheme = method == IntegrationMethod::Heun    ? "heun"
+                         : method == IntegrationMethod::Euler ? "euler"
                          : !additive         ? "heun"
                          : linearDrift       ? "ou"
                                              : "euler";
@@ -404,10 +404,10 @@ private:
         {"ou", "exponential Euler with the exact noise variance (exact for Ornstein-Uhlenbeck)"}};
     for (OdeOp ode : odes)
       ode.emitRemark() << "d" << ode.getVar() << "/dt: " << names.at(scheme) << " ("
-                       << (method == "auto" ? (additive ? (linearDrift ? "additive noise, drift linear in it"
+                       << (method == IntegrationMethod::Auto ? (additive ? (linearDrift ? "additive noise, drift linear in it"
                                                                         : "additive noise")
                                                         : "multiplicative noise")
-                                            : "asked for with 'method " + method + "'")
+                                            : "asked for with 'method " + stringifyIntegrationMethod(method).str() + "'")
                        << ")";
 
     // Noise increment of equation i: sum_k g_k * scale * N_k.
@@ -856,7 +856,7 @@ private:
   PopulationOp pop;
   SmallVector<OdeOp> odes;
   OpBuilder builder;
-  std::string method;
+  IntegrationMethod method;
   int64_t substeps;
   bool explicitChosen = false;
   bool usesTime = false; ///< some right-hand side depends on t
@@ -866,7 +866,8 @@ private:
 
 struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegratePass> {
   void runOnOperation() override {
-    SmallVector<PopulationOp> pops(getOperation().getOps<PopulationOp>());
+    SmallVector<PopulationOp> pops;
+    getOperation().walk([&](PopulationOp pop) { pops.push_back(pop); });
     for (PopulationOp pop : pops) {
       SmallVector<OdeOp> odes(pop.getStep().getOps<OdeOp>());
       if (odes.empty())
@@ -877,7 +878,7 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       // An explicit scheme was chosen for the network's dt: the runtime
       // accepts a smaller dt at load time, not a larger one (stability).
       if (integrator.explicitScheme())
-        pop->setAttr("ncl.max_dt", pop.getDtAttr());
+        pop.setMaxDtAttr(FloatAttr::get(Float64Type::get(pop.getContext()), pop.getNetworkDt()));
     }
   }
 };

@@ -9,8 +9,6 @@
 #ifndef NCL_COMPILER_CPUTARGET_H
 #define NCL_COMPILER_CPUTARGET_H
 
-#include "ncl/DSL/Sema.h"
-
 #include "mlir/IR/BuiltinOps.h"
 
 #include <string>
@@ -21,15 +19,11 @@ class raw_ostream;
 
 namespace ncl {
 
-struct LibraryInfo {
-  std::string sourceFile;
-  unsigned realBits = 64;
-};
-
-/// Translates `module` (in the LLVM dialect) and adds the descriptor. With
-/// `llvmOut`, prints the optimised LLVM IR there instead of writing `path`.
-bool emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network, const LibraryInfo &info,
-                       const std::string &path, std::string &error,
+/// Translates `module` (kernels in the LLVM dialect beside the lowered
+/// `ncl.network` that describes them) and adds the descriptor, computed from
+/// the network alone. With `llvmOut`, prints the optimised LLVM IR there
+/// instead of writing `path`. The network is removed from `module`.
+bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                        llvm::raw_ostream *llvmOut = nullptr);
 
 } // namespace ncl

@@ -11,6 +11,7 @@
 #include "ncl/Conversion/Passes.h"
 #include "ncl/Conversion/Philox.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Target/KernelABI.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -85,13 +86,28 @@ constexpr int64_t kNeuronBlock = 8192;
 
 class PopulationLowering {
 public:
-  PopulationLowering(PopulationOp pop, OpBuilder &builder)
+  PopulationLowering(PopulationOp pop, NetworkOp network, OpBuilder &builder)
       : pop(pop), b(builder), loc(pop.getLoc()), ctx(pop.getContext()) {
-    realType = Float64Type::get(ctx);
-    pop.walk([&](StateWriteOp w) { realType = w.getValue().getType(); });
-    for (auto [i, name] : llvm::enumerate(pop.getStateVars()))
-      varIndex[cast<StringAttr>(name).getValue()] = i;
+    realType = network.getReal();
+    for (auto [i, a] : llvm::enumerate(pop.getVars()))
+      varIndex[cast<VariableAttr>(a).getName()] = i;
+    // This population's buffers, by role: their index in the network's table.
+    for (auto [k, a] : llvm::enumerate(*network.getBuffers())) {
+      auto buffer = cast<BufferAttr>(a);
+      if (buffer.getPopulation().getValue() != pop.getSymName())
+        continue;
+      switch (buffer.getRole().getValue()) {
+      case BufferRole::Params: paramsBuffer = k; break;
+      case BufferRole::State: varBuffers[buffer.getIndex()] = k; break;
+      case BufferRole::Refractory: refractoryBuffer = k; break;
+      default: spikeBuffers.push_back(k); break;
+      }
+    }
   }
+
+  /// The buffer-table entries and header fields (KernelABI.h) each kernel
+  /// argument is, for the descriptor's entry points.
+  ArrayAttr initArgs, updateArgs;
 
   LogicalResult lower() {
     WalkResult unintegrated = pop.walk([](OdeOp ode) {
@@ -108,13 +124,25 @@ private:
   MemRefType dyn(Type t) { return MemRefType::get({ShapedType::kDynamic}, t); }
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  /// params, vars..., refractory_until
-  SmallVector<Type> commonArgs() {
+  /// params, vars..., refractory_until: the population's buffers, in the
+  /// table's order; `args` gets their table indices.
+  SmallVector<Type> commonArgs(SmallVector<Attribute> &args) {
     SmallVector<Type> types{dyn(b.getF64Type())};
-    for (size_t i = 0; i < varIndex.size(); ++i)
+    args.push_back(b.getI64IntegerAttr(paramsBuffer));
+    for (size_t i = 0; i < varIndex.size(); ++i) {
       types.push_back(dyn(realType));
+      args.push_back(b.getI64IntegerAttr(varBuffers.lookup(i)));
+    }
     types.push_back(dyn(b.getI32Type()));
+    args.push_back(b.getI64IntegerAttr(refractoryBuffer));
     return types;
+  }
+
+  void headerArgs(SmallVector<Attribute> &args, std::initializer_list<StringRef> fields) {
+    for (StringRef field : fields) {
+      assert(::ncl::abi::headerField(field) && "a field of ncl_kernel_args");
+      args.push_back(b.getStringAttr(field));
+    }
   }
 
   func::FuncOp makeFunc(StringRef suffix, ArrayRef<Type> args) {
@@ -127,7 +155,7 @@ private:
   /// Loads every parameter used in `region` once, at the current point.
   void loadParams(Region &region, Value params) {
     region.walk([&](ParamOp p) {
-      Value v = memref::LoadOp::create(b, loc, params, ValueRange{index(p.getIndex())});
+      Value v = memref::LoadOp::create(b, loc, params, ValueRange{index(pop.paramIndex(p.getName()))});
       if (p.getType() != v.getType())
         v = arith::TruncFOp::create(b, loc, p.getType(), v);
       mapping.map(p.getResult(), v);
@@ -166,8 +194,11 @@ private:
   }
 
   void buildInit() {
-    SmallVector<Type> args = commonArgs();
+    SmallVector<Attribute> argNames;
+    SmallVector<Type> args = commonArgs(argNames);
     args.append({b.getIndexType(), b.getIndexType(), b.getIndexType(), b.getI64Type(), b.getF64Type()});
+    headerArgs(argNames, {"begin", "end", "size", "seed", "dt"});
+    initArgs = b.getArrayAttr(argNames);
     func::FuncOp f = makeFunc("init", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -201,25 +232,39 @@ private:
   }
 
   LogicalResult buildUpdate() {
-    SmallVector<Type> args = commonArgs();
+    SmallVector<Attribute> argNames;
+    SmallVector<Type> args = commonArgs(argNames);
     Type idx = b.getIndexType(), i64 = b.getI64Type();
-    args.append({dyn(i64), dyn(i64), dyn(b.getI32Type()), idx, idx, idx, i64, i64, idx, idx,
-                 MemRefType::get({2}, i64), b.getF64Type()});
+    bool record = pop.getRecordSpikes();
+    // A recorded population's spike record: step, index, channel.
+    unsigned spikeArgs = record ? 3 : 0;
+    if (record) {
+      args.append({dyn(i64), dyn(i64), dyn(b.getI32Type())});
+      for (int64_t k : spikeBuffers)
+        argNames.push_back(b.getI64IntegerAttr(k));
+    }
+    args.append({idx, idx, idx, i64, i64, idx, idx, MemRefType::get({2}, i64), b.getF64Type()});
+    headerArgs(argNames, {"begin", "end", "size", "seed", "first_step", "num_steps",
+                          "spike_capacity", "results", "dt"});
+    updateArgs = b.getArrayAttr(argNames);
     func::FuncOp f = makeFunc("update", args);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     Block &entry = f.front();
-    unsigned nv = varIndex.size();
+    unsigned nv = varIndex.size(), h = nv + 2 + spikeArgs;
     Value params = entry.getArgument(0), refr = entry.getArgument(nv + 1);
-    Value spikeStep = entry.getArgument(nv + 2), spikeIndex = entry.getArgument(nv + 3);
-    spikeChannel = entry.getArgument(nv + 4);
-    Value begin = entry.getArgument(nv + 5), end = entry.getArgument(nv + 6);
-    size = entry.getArgument(nv + 7);
-    seed = entry.getArgument(nv + 8);
-    Value firstStep = entry.getArgument(nv + 9), numSteps = entry.getArgument(nv + 10);
-    Value capacity = entry.getArgument(nv + 11), out = entry.getArgument(nv + 12);
-    dt64 = entry.getArgument(nv + 13);
-    bool record = pop.getRecordSpikes();
+    Value spikeStep, spikeIndex;
+    if (record) {
+      spikeStep = entry.getArgument(nv + 2);
+      spikeIndex = entry.getArgument(nv + 3);
+      spikeChannel = entry.getArgument(nv + 4);
+    }
+    Value begin = entry.getArgument(h), end = entry.getArgument(h + 1);
+    size = entry.getArgument(h + 2);
+    seed = entry.getArgument(h + 3);
+    Value firstStep = entry.getArgument(h + 4), numSteps = entry.getArgument(h + 5);
+    Value capacity = entry.getArgument(h + 6), out = entry.getArgument(h + 7);
+    dt64 = entry.getArgument(h + 8);
 
     mapping.clear();
     loadParams(pop.getStep(), params);
@@ -436,6 +481,9 @@ private:
   MLIRContext *ctx;
   Type realType;
   llvm::StringMap<unsigned> varIndex;
+  int64_t paramsBuffer = -1, refractoryBuffer = -1;
+  llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
+  SmallVector<int64_t> spikeBuffers;           ///< step, index, channel
   IRMapping mapping;
   Value size, seed, dt64, spikeChannel; ///< of the kernel being built
 };
@@ -444,28 +492,48 @@ struct ConvertNclToLoopsPass
     : public mlir::ncl::impl::ConvertNclToLoopsBase<ConvertNclToLoopsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<PopulationOp> pops(module.getOps<PopulationOp>());
     OpBuilder builder(module.getContext());
-    SmallVector<NamedAttribute> maxDt, minDt;
-    for (PopulationOp pop : pops) {
-      if (auto limit = pop->getAttrOfType<FloatAttr>("ncl.max_dt"))
-        maxDt.push_back(builder.getNamedAttr(pop.getSymName(), limit));
-      if (auto limit = pop->getAttrOfType<FloatAttr>("ncl.min_dt"))
-        minDt.push_back(builder.getNamedAttr(pop.getSymName(), limit));
-      builder.setInsertionPoint(pop);
-      PopulationLowering lowering(pop, builder);
-      if (failed(lowering.lower()))
+    for (NetworkOp network : llvm::make_early_inc_range(module.getOps<NetworkOp>())) {
+      if (!network.getBuffers()) {
+        network.emitOpError("has no buffer table; run ncl-allocate-buffers first");
         return signalPassFailure();
-      pop.erase();
+      }
+      for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {
+        if (pop.isLowered())
+          continue;
+        // Kernels are functions of the module, before the network.
+        builder.setInsertionPoint(network);
+        PopulationLowering lowering(pop, network, builder);
+        if (failed(lowering.lower()))
+          return signalPassFailure();
+        nameKernels(network, pop, lowering.initArgs, lowering.updateArgs);
+        // What is left describes the population; its program is in the kernels.
+        for (Region *region : {&pop.getInit(), &pop.getStep()}) {
+          region->dropAllReferences();
+          region->getBlocks().clear();
+        }
+      }
     }
-    if (!maxDt.empty())
-      module->setAttr("ncl.max_dt", builder.getDictionaryAttr(maxDt));
-    if (!minDt.empty())
-      module->setAttr("ncl.min_dt", builder.getDictionaryAttr(minDt));
     RewritePatternSet patterns(&getContext());
     populateExpEulerLoweringPatterns(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
+  }
+
+  /// Names each stage's kernel and what its arguments are.
+  static void nameKernels(NetworkOp network, PopulationOp pop, ArrayAttr initArgs,
+                          ArrayAttr updateArgs) {
+    ScheduleOp schedule = network.getSchedule();
+    if (!schedule)
+      return;
+    for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+      if (stage.getPopulation() != pop.getSymName())
+        continue;
+      bool init = stage.getKind() == StageKind::Init;
+      std::string kernel = ("ncl_" + pop.getSymName() + (init ? "_init" : "_update")).str();
+      stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));
+      stage.setArgsAttr(init ? initArgs : updateArgs);
+    }
   }
 };
 

@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CPUTarget.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Target/KernelABI.h"
 #include "ncl/model_abi.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
@@ -28,6 +30,7 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -47,6 +50,14 @@ using namespace ncl;
 
 namespace {
 
+using mlir::ncl::BufferAttr;
+using mlir::ncl::NetworkOp;
+using mlir::ncl::PopulationOp;
+using mlir::ncl::StageOp;
+
+/// The descriptor and the kernels' C-ABI entry points, computed from the
+/// module's `ncl.network` alone (its populations, buffer table and lowered
+/// schedule) and added to the translated LLVM module.
 class LibraryBuilder {
 public:
   LibraryBuilder(llvm::Module &m) : m(m), ctx(m.getContext()), b(ctx) {
@@ -55,15 +66,20 @@ public:
     i32 = b.getInt32Ty();
     i64 = b.getInt64Ty();
     f64 = b.getDoubleTy();
-    // Must match ncl_kernel_args field for field.
-    argsType = llvm::StructType::create(
-        ctx, {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, ptr, i64, i64, i64, i64, ptr, f64},
-        "ncl_kernel_args");
+    // ncl_kernel_args, from the one list of its fields (KernelABI.h).
+    llvm::SmallVector<llvm::Type *> fields;
+    for (const abi::HeaderField &f : abi::kHeaderFields)
+      fields.push_back(f.kind == abi::FieldKind::Pointer ? static_cast<llvm::Type *>(ptr)
+                       : f.kind == abi::FieldKind::F64   ? f64
+                                                         : i64);
+    argsType = llvm::StructType::create(ctx, fields, "ncl_kernel_args");
   }
 
-  /// Wraps `ncl_<pop>_<kind>` into `ncl_<pop>_<kind>_entry(ncl_kernel_args *)`.
-  llvm::Function *entryPoint(const std::string &name, bool update, size_t numVars,
-                             size_t numParams, std::string &error) {
+  /// Wraps `kernel` into `<kernel>_entry(ncl_kernel_args *)`: each argument
+  /// named by the stage's `args` is loaded from the buffer table or the
+  /// header, memrefs expanded into their descriptor.
+  llvm::Function *entryPoint(StageOp stage, NetworkOp network, std::string &error) {
+    std::string name = stage.getKernel()->str();
     llvm::Function *impl = m.getFunction(name);
     if (!impl) {
       error = "internal error: kernel '" + name + "' was not generated";
@@ -74,30 +90,35 @@ public:
     auto *entry = llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
     llvm::Value *args = entry->getArg(0);
-    auto field = [&](unsigned i, llvm::Type *t) {
-      return b.CreateLoad(t, b.CreateStructGEP(argsType, args, i));
+    auto field = [&](unsigned i) {
+      return b.CreateLoad(argsType->getElementType(i), b.CreateStructGEP(argsType, args, i));
     };
+    llvm::Value *table = field(*abi::headerField("buffers"));
     llvm::SmallVector<llvm::Value *> call;
     auto memref = [&](llvm::Value *base, llvm::Value *size) {
       call.append({base, base, b.getInt64(0), size, b.getInt64(1)});
     };
-    llvm::Value *begin = field(3, i64), *end = field(4, i64);
-    memref(field(0, ptr), b.getInt64(numParams));
-    llvm::Value *vars = field(1, ptr);
-    for (size_t k = 0; k < numVars; ++k)
-      memref(b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, vars, k)), end);
-    memref(field(2, ptr), end);
-    if (update) {
-      llvm::Value *capacity = field(10, i64);
-      memref(field(8, ptr), capacity);
-      memref(field(9, ptr), capacity);
-      memref(field(14, ptr), capacity);
-      call.append({begin, end, field(13, i64), field(7, i64), field(5, i64), field(6, i64), capacity});
-      memref(b.CreateStructGEP(argsType, args, 11), b.getInt64(2));
-    } else {
-      call.append({begin, end, field(13, i64), field(7, i64)});
+    for (mlir::Attribute a : *stage.getArgs()) {
+      if (auto k = llvm::dyn_cast<mlir::IntegerAttr>(a)) {
+        auto buffer = llvm::cast<BufferAttr>((*network.getBuffers())[k.getInt()]);
+        llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
+        llvm::Value *extent = nullptr;
+        switch (buffer.getExtent().getValue()) {
+        case mlir::ncl::BufferExtent::Fixed: extent = b.getInt64(buffer.getCount()); break;
+        case mlir::ncl::BufferExtent::Neurons: extent = field(*abi::headerField("end")); break;
+        case mlir::ncl::BufferExtent::SpikeCapacity:
+          extent = field(*abi::headerField("spike_capacity"));
+          break;
+        }
+        memref(base, extent);
+        continue;
+      }
+      unsigned f = *abi::headerField(llvm::cast<mlir::StringAttr>(a).getValue());
+      if (abi::kHeaderFields[f].kind == abi::FieldKind::Results)
+        memref(b.CreateStructGEP(argsType, args, f), b.getInt64(2));
+      else
+        call.push_back(field(f));
     }
-    call.push_back(field(15, f64));
     if (impl->arg_size() != call.size()) {
       error = "internal error: kernel '" + name + "' has an unexpected signature";
       return nullptr;
@@ -107,15 +128,17 @@ public:
     return entry;
   }
 
-  llvm::Constant *string(const std::string &s) {
-    return b.CreateGlobalString(s, ".str", 0, &m);
+  llvm::Constant *string(llvm::StringRef s) { return b.CreateGlobalString(s, ".str", 0, &m); }
+
+  llvm::Constant *dimension(llvm::ArrayRef<int8_t> exponents) {
+    llvm::SmallVector<llvm::Constant *, 8> e;
+    for (size_t i = 0; i < 8; ++i)
+      e.push_back(llvm::ConstantInt::get(i8, i < exponents.size() ? exponents[i] : 0));
+    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, 8), e);
   }
 
-  llvm::Constant *dimension(const units::Dimension &d) {
-    llvm::SmallVector<llvm::Constant *, 8> e;
-    for (int i = 0; i < 8; ++i)
-      e.push_back(llvm::ConstantInt::get(i8, i < 7 ? d.exponents[i] : 0));
-    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, 8), e);
+  llvm::Constant *real(mlir::FloatAttr value, double none) {
+    return llvm::ConstantFP::get(f64, value ? value.getValueAsDouble() : none);
   }
 
   /// A constant array of C strings, or null when there are none.
@@ -127,116 +150,111 @@ public:
                                     llvm::ConstantArray::get(type, strings), ".names");
   }
 
-  template <typename T> llvm::Constant *array(llvm::StructType *t, const std::vector<T> &items,
-                                              const char *name) {
-    std::vector<llvm::Constant *> elems;
-    for (auto &item : items)
-      elems.push_back(item);
-    auto *at = llvm::ArrayType::get(t, elems.size());
+  llvm::Constant *array(llvm::StructType *t, const std::vector<llvm::Constant *> &items,
+                        const char *name) {
+    if (items.empty())
+      return llvm::ConstantPointerNull::get(ptr);
+    auto *at = llvm::ArrayType::get(t, items.size());
     return new llvm::GlobalVariable(m, at, true, llvm::GlobalValue::PrivateLinkage,
-                                    llvm::ConstantArray::get(at, elems), name);
+                                    llvm::ConstantArray::get(at, items), name);
   }
 
-  bool descriptor(const NetworkModel &net, const LibraryInfo &info, std::string &error) {
+  bool descriptor(NetworkOp network, std::string &error) {
     auto *paramType = llvm::StructType::create(
         ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64, i32, f64, f64}, "ncl_param_info");
     auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, f64, f64, i32, ptr},
+        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr},
         "ncl_population_info");
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
+    auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64}, "ncl_buffer_info");
+    auto *stageType = llvm::StructType::create(ctx, {ptr, i32, i32, ptr}, "ncl_stage_info");
     auto *modelType = llvm::StructType::create(
-        ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr}, "ncl_model_descriptor");
+        ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr},
+        "ncl_model_descriptor");
+    llvm::StringMap<int32_t> populationIndex;
     std::vector<llvm::Constant *> pops;
-    for (const PopulationModel &pop : net.populations) {
-      const std::string &name = pop.decl->name;
-      std::vector<llvm::Constant *> vars, params;
-      // Per-neuron parameters, state variables, then outputs: the order of
-      // the population's arrays (MLIRGen's state_vars).
-      for (auto *group : {&pop.neuron->parameters, &pop.neuron->state, &pop.neuron->outputs})
-        for (const auto &s : *group) {
-          if (group == &pop.neuron->parameters && !s.perNeuron)
-            continue;
-          std::string unit = s.unitText;
-          if (unit.empty() && !s.unit.dim.isDimensionless())
-            unit = s.unit.dim.str();
-          vars.push_back(llvm::ConstantStruct::get(
-              varType, {string(s.name), string(unit), llvm::ConstantFP::get(f64, s.unit.scale),
-                        dimension(s.unit.dim)}));
-        }
-      for (const auto &p : pop.parameters) {
-        bool hasRange = p.minValue > -HUGE_VAL || p.maxValue < HUGE_VAL;
-        params.push_back(llvm::ConstantStruct::get(
-            paramType, {string(p.name), string(p.unitText), llvm::ConstantFP::get(f64, p.unit.scale),
-                        dimension(p.unit.dim), llvm::ConstantFP::get(f64, p.value),
-                        b.getInt32(hasRange ? NCL_PARAM_HAS_RANGE : 0),
-                        llvm::ConstantFP::get(f64, p.minValue),
-                        llvm::ConstantFP::get(f64, p.maxValue)}));
-      }
-      llvm::Function *init = entryPoint("ncl_" + name + "_init", false, vars.size(), params.size(), error);
-      llvm::Function *update = entryPoint("ncl_" + name + "_update", true, vars.size(), params.size(), error);
-      if (!init || !update)
+    for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {
+      if (!pop.isLowered()) {
+        error = "internal error: population '" + pop.getSymName().str() + "' was not lowered";
         return false;
-      std::vector<llvm::Constant *> eventNames;
-      for (const auto &ev : pop.neuron->events)
-        eventNames.push_back(string(ev.name));
-      llvm::Constant *events = stringArray(eventNames);
-      std::vector<llvm::Constant *> derived;
-      for (const DerivedParameter &d : pop.derived) {
-        std::vector<llvm::Constant *> sources;
-        for (const std::string &source : d.sources)
-          sources.push_back(string(source));
-        derived.push_back(llvm::ConstantStruct::get(
-            derivedType, {string(d.name), b.getInt32(sources.size()), stringArray(sources)}));
       }
+      populationIndex[pop.getSymName()] = static_cast<int32_t>(pops.size());
+      std::vector<llvm::Constant *> vars, params, eventNames, derived;
+      for (auto v : pop.getVars().getAsRange<mlir::ncl::VariableAttr>())
+        vars.push_back(llvm::ConstantStruct::get(
+            varType, {string(v.getName()), string(v.getUnit()), real(v.getScale(), 1),
+                      dimension(v.getDim().asArrayRef())}));
+      for (auto p : pop.getParams().getAsRange<mlir::ncl::ParameterAttr>())
+        params.push_back(llvm::ConstantStruct::get(
+            paramType, {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1),
+                        dimension(p.getDim().asArrayRef()), real(p.getValue(), 0),
+                        b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
+                        real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
+      if (auto events = pop.getEvents())
+        for (auto name : events->getAsValueRange<mlir::StringAttr>())
+          eventNames.push_back(string(name));
+      if (auto list = pop.getDerived())
+        for (auto d : list->getAsRange<mlir::ncl::DerivedAttr>()) {
+          std::vector<llvm::Constant *> sources;
+          for (auto source : d.getSources().getAsValueRange<mlir::StringAttr>())
+            sources.push_back(string(source));
+          derived.push_back(llvm::ConstantStruct::get(
+              derivedType, {string(d.getName()), b.getInt32(sources.size()), stringArray(sources)}));
+        }
       pops.push_back(llvm::ConstantStruct::get(
-          popType, {string(name), string(pop.neuron->name), b.getInt64(pop.decl->size),
+          popType, {string(pop.getSymName()), string(pop.getNeuron()), b.getInt64(pop.getSize()),
                     b.getInt32(vars.size()), b.getInt32(params.size()),
                     array(varType, vars, ".vars"), array(paramType, params, ".params"),
-                    b.getInt32(pop.recordSpikes ? 1 : 0), b.getInt32(eventNames.size()), init,
-                    update, events, llvm::ConstantFP::get(f64, stepLimit(maxDt, name, kNoLimit)),
-                    llvm::ConstantFP::get(f64, stepLimit(minDt, name, 0.0)),
-                    b.getInt32(derived.size()),
-                    derived.empty() ? llvm::ConstantPointerNull::get(ptr)
-                                    : array(derivedType, derived, ".derived")}));
+                    b.getInt32(pop.getRecordSpikes() ? 1 : 0), b.getInt32(eventNames.size()),
+                    stringArray(eventNames), real(pop.getMaxDtAttr(), HUGE_VAL),
+                    real(pop.getMinDtAttr(), 0.0), b.getInt32(derived.size()),
+                    array(derivedType, derived, ".derived")}));
     }
+    std::vector<llvm::Constant *> buffers;
+    for (auto buffer : network.getBuffers()->getAsRange<BufferAttr>()) {
+      mlir::Type t = buffer.getElement();
+      int32_t element = t.isF32() ? NCL_ELEMENT_F32 : t.isF64() ? NCL_ELEMENT_F64
+                      : t.isInteger(32) ? NCL_ELEMENT_I32 : NCL_ELEMENT_I64;
+      buffers.push_back(llvm::ConstantStruct::get(
+          bufferType, {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole().getValue())),
+                       b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent().getValue())),
+                       b.getInt32(populationIndex.lookup(buffer.getPopulation().getValue())),
+                       b.getInt32(static_cast<int32_t>(buffer.getIndex())), b.getInt64(buffer.getCount())}));
+    }
+    std::vector<llvm::Constant *> stages;
+    if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
+      for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+        if (!stage.getKernel()) {
+          error = "internal error: a stage of population '" + stage.getPopulation().str() +
+                  "' has no kernel";
+          return false;
+        }
+        llvm::Function *fn = entryPoint(stage, network, error);
+        if (!fn)
+          return false;
+        bool init = stage.getKind() == mlir::ncl::StageKind::Init;
+        stages.push_back(llvm::ConstantStruct::get(
+            stageType, {string((stage.getPopulation() + (init ? ".init" : ".update")).str()),
+                        b.getInt32(static_cast<int32_t>(stage.getKind())),
+                        b.getInt32(populationIndex.lookup(stage.getPopulation())), fn}));
+      }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,
-        {b.getInt32(NCL_MODEL_MAGIC), b.getInt32(NCL_ABI_VERSION), string(net.decl->name),
-         string(info.sourceFile), string(NCL_VERSION_STRING), b.getInt32(info.realBits),
-         b.getInt32(pops.size()), llvm::ConstantFP::get(f64, net.dt),
-         llvm::ConstantFP::get(f64, net.duration), b.getInt64(net.seed),
-         array(popType, pops, ".populations")});
+        {b.getInt32(NCL_MODEL_MAGIC), b.getInt32(NCL_ABI_VERSION), string(network.getSymName()),
+         string(network.getSource()), string(NCL_VERSION_STRING),
+         b.getInt32(network.getReal().isF32() ? 32 : 64), b.getInt32(pops.size()),
+         llvm::ConstantFP::get(f64, network.getDt().convertToDouble()),
+         llvm::ConstantFP::get(f64, network.getDuration().convertToDouble()),
+         b.getInt64(network.getSeed()), array(popType, pops, ".populations"),
+         b.getInt32(buffers.size()), b.getInt32(stages.size()),
+         array(bufferType, buffers, ".buffers"), array(stageType, stages, ".stages")});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;
   }
 
-  /// The populations' largest and smallest dt at load time, from the
-  /// module's `ncl.max_dt` (set by ncl-integrate for explicit schemes and by
-  /// MLIRGen for discrete updates) and `ncl.min_dt` (discrete updates that do
-  /// not scale with dt).
-  void setStepLimits(mlir::DictionaryAttr largest, mlir::DictionaryAttr smallest) {
-    auto read = [](mlir::DictionaryAttr limits, std::map<std::string, double> &into) {
-      if (!limits)
-        return;
-      for (mlir::NamedAttribute a : limits)
-        if (auto f = llvm::dyn_cast<mlir::FloatAttr>(a.getValue()))
-          into[a.getName().str()] = f.getValueAsDouble();
-    };
-    read(largest, maxDt);
-    read(smallest, minDt);
-  }
-
 private:
-  static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
-  static double stepLimit(const std::map<std::string, double> &limits, const std::string &pop,
-                          double none) {
-    auto it = limits.find(pop);
-    return it == limits.end() ? none : it->second;
-  }
-
-  std::map<std::string, double> maxDt, minDt;
   llvm::Module &m;
   llvm::LLVMContext &ctx;
   llvm::IRBuilder<> b;
@@ -467,9 +485,24 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 
 } // namespace
 
-bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
-                            const LibraryInfo &info, const std::string &path, std::string &error,
+bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                             llvm::raw_ostream *llvmOut) {
+  // The model's description is read before translation, then removed: the
+  // LLVM module holds only the kernels, to which the descriptor is added.
+  auto networks = module.getOps<NetworkOp>();
+  if (networks.empty() || std::next(networks.begin()) != networks.end()) {
+    error = "the module must hold exactly one ncl.network";
+    return false;
+  }
+  NetworkOp network = *networks.begin();
+  if (!network.getBuffers()) {
+    error = "internal error: the network has no buffer table";
+    return false;
+  }
+  // The descriptor's strings and numbers are copied out of the network;
+  // the kernels it names are found after translation.
+  mlir::OwningOpRef<NetworkOp> description(network.clone());
+  network.erase();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, llvmContext, "ncl");
   if (!m) {
@@ -482,9 +515,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const NetworkModel &network,
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
   LibraryBuilder builder(*m);
-  builder.setStepLimits(module->getAttrOfType<mlir::DictionaryAttr>("ncl.max_dt"),
-                        module->getAttrOfType<mlir::DictionaryAttr>("ncl.min_dt"));
-  if (!builder.descriptor(network, info, error))
+  if (!builder.descriptor(*description, error))
     return false;
   std::string verifyMessage;
   llvm::raw_string_ostream verifyStream(verifyMessage);

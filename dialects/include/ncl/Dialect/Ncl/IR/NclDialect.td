@@ -11,11 +11,18 @@ def Ncl_Dialect : Dialect {
     The `ncl` dialect keeps the meaning of a neural model that later passes
     need: which values are per-neuron state, which are load-time parameters,
     which equations are ODEs still to be integrated, and when a neuron spikes,
-    resets and is refractory. `ncl-integrate` turns `ncl.ode` into explicit
-    updates such as `ncl.exp_euler`; `ncl-to-loops` lowers a population to
-    loops over neurons and steps on memrefs.
+    resets and is refractory. An `ncl.network` holds the populations, the
+    schedule of a step and everything the runtime is told about the model.
+    `ncl-integrate` turns `ncl.ode` into explicit updates such as
+    `ncl.exp_euler`; `ncl-allocate-buffers` assigns storage; `ncl-to-loops`
+    lowers each population's program to loops over steps and neurons on
+    memrefs, one pattern per op.
   }];
   let cppNamespace = "::mlir::ncl";
+  let useDefaultAttributePrinterParser = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
 }
 
 class Ncl_Op<string mnemonic, list<Trait> traits = []>

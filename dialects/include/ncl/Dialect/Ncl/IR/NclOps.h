@@ -8,7 +8,12 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "ncl/Dialect/Ncl/IR/NclAttributes.h"
 #include "ncl/Dialect/Ncl/IR/NclDialect.h"
+
+namespace mlir::ncl {
+class ScheduleOp;
+}
 
 #define GET_OP_CLASSES
 #include "ncl/Dialect/Ncl/IR/NclOps.h.inc"

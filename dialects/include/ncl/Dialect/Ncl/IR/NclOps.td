@@ -3,6 +3,7 @@
 #define NCL_OPS_TD
 
 include "ncl/Dialect/Ncl/IR/NclDialect.td"
+include "ncl/Dialect/Ncl/IR/NclAttributes.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -11,34 +12,79 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 // Populations and their storage
 //===----------------------------------------------------------------------===//
 
-def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
-                                              IsolatedFromAbove]> {
+def Ncl_NetworkOp : Ncl_Op<"network", [Symbol, SymbolTable, SingleBlock, NoTerminator,
+                                        IsolatedFromAbove]> {
+  let summary = "A network: its populations, the order of work in a step, and run defaults";
+  let description = [{
+    Everything the runtime needs to know about a model: the populations (and,
+    later, projections, sources and monitors), the `ncl.schedule` of init
+    and step work, the default `dt`, `duration` (seconds) and `seed`, the
+    precision of state (`real`, f32 or f64) and the `.ncl` file it came
+    from. The library's descriptor is computed from this op alone, so a
+    module printed at any stage before LLVM compiles to the same library.
+    `ncl-allocate-buffers` adds `buffers`, the buffer table: where each
+    population's parameters, variables and spike records live.
+
+    ```mlir
+    ncl.network @Single {dt = 1.0e-4 : f64, duration = 1.0 : f64, seed = 1 : i64,
+                         real = f64, source = "lif.ncl"} {
+      ncl.population @P {...} init {...} step {...}
+      ncl.schedule {
+        ncl.stage init @P
+        ncl.stage step @P
+      }
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, F64Attr:$dt, F64Attr:$duration, I64Attr:$seed,
+                       TypeAttr:$real, StrAttr:$source,
+                       OptionalAttr<TypedArrayAttrBase<Ncl_BufferAttr, "buffer table">>:$buffers);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The network's schedule, or null.
+    ::mlir::ncl::ScheduleOp getSchedule();
+  }];
+}
+
+def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromAbove,
+                                              HasParent<"NetworkOp">]> {
   let summary = "A population of identical neurons and its per-step program";
   let description = [{
-    Holds what one neuron does. The `init` region computes each state
-    variable's initial value; the `step` region advances one neuron by one
-    time step of `dt` seconds, in the order fixed by docs/semantics.md. Both
-    are written for a single neuron; `ncl-to-loops` wraps them in loops over
-    the population (and over steps). `state_vars` lists the per-neuron arrays
-    in the order the runtime stores them; `num_params` is the length of the
-    parameter array (values in SI units, set at load time). `method` and
-    `substeps` carry the integration scheme chosen by the population or its
-    neuron (`ncl-integrate`; absent means the pass chooses). A neuron's
-    discrete `update` block is plain arithmetic in `step`, after the ODEs;
-    its population carries `ncl.max_dt` (the network's dt) and, when the
-    update never reads `ncl.dt`, `ncl.min_dt` too: the range of dt the
-    runtime may run it with.
+    Holds what one neuron does, and what the runtime must know about it. The
+    `init` region computes each state variable's initial value; the `step`
+    region advances one neuron by one time step of `ncl.dt` seconds, in the
+    order fixed by docs/semantics.md. Both are written for a single neuron;
+    `ncl-to-loops` wraps them in loops over the population (and over
+    steps) and leaves the regions empty: the op then only describes.
+
+    `params` are the shared parameters (then inputs) with units, defaults
+    and ranges, in the order of the parameter buffer; `vars` the per-neuron
+    arrays (per-neuron parameters, state variables, outputs); `derived` the
+    parameters computed from others; `events` the names of custom events
+    (channel k is `events[k-1]`). `method` and `substeps` carry the
+    integration scheme chosen by the population or its neuron
+    (`ncl-integrate`; absent means the pass chooses). `max_dt` and `min_dt`
+    bound the dt the runtime may run it with: `ncl-integrate` sets `max_dt`
+    for explicit schemes, MLIRGen both for a discrete `update` block that
+    never reads `ncl.dt`.
 
     Example:
 
     ```mlir
-    ncl.population @P {neuron = "LIF", size = 10 : i64, dt = 1.0e-4 : f64,
-                       state_vars = ["v"], num_params = 2 : i64, record_spikes} init {
-      %el = ncl.param "El" [0] : f64
+    ncl.population @P {neuron = "LIF", size = 10 : i64, record_spikes,
+        params = [#ncl.param<name = "El", unit = "mV", scale = 1.000000e-03 : f64,
+                             dim = array<i8: 4, 2, -6, -2, 0, 0, 0>, value = -7.000000e-02 : f64>,
+                  #ncl.param<name = "tau", unit = "ms", scale = 1.000000e-03 : f64,
+                             dim = array<i8: 0, 0, 2, 0, 0, 0, 0>, value = 2.000000e-02 : f64>],
+        vars = [#ncl.var<name = "v", unit = "mV", scale = 1.000000e-03 : f64,
+                         dim = array<i8: 4, 2, -6, -2, 0, 0, 0>>]} init {
+      %el = ncl.param "El" : f64
       ncl.state_write "v", %el : f64
     } step {
       %v = ncl.state_read "v" : f64
-      %tau = ncl.param "tau" [1] : f64
+      %tau = ncl.param "tau" : f64
       %r = ncl.is_refractory : i1
       %v1 = ncl.ode "v" (%v) clamp %r : f64 {
       ^bb0(%x: f64):
@@ -51,29 +97,88 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, SingleBlock, NoTerminator,
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$neuron, I64Attr:$size,
-                       F64Attr:$dt, StrArrayAttr:$state_vars, I64Attr:$num_params,
-                       UnitAttr:$record_spikes, OptionalAttr<StrAttr>:$method,
-                       OptionalAttr<I64Attr>:$substeps);
-  let regions = (region SizedRegion<1>:$init, SizedRegion<1>:$step);
+                       TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
+                       TypedArrayAttrBase<Ncl_VariableAttr, "per-neuron variables">:$vars,
+                       OptionalAttr<TypedArrayAttrBase<Ncl_DerivedAttr, "derived parameters">>:$derived,
+                       OptionalAttr<StrArrayAttr>:$events,
+                       UnitAttr:$record_spikes,
+                       OptionalAttr<Ncl_IntegrationMethodAttr>:$method,
+                       OptionalAttr<I64Attr>:$substeps,
+                       OptionalAttr<F64Attr>:$max_dt, OptionalAttr<F64Attr>:$min_dt);
+  let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$step);
   let assemblyFormat = "$sym_name attr-dict `init` $init `step` $step";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The index of parameter `name` in `params`, or -1.
+    int64_t paramIndex(::llvm::StringRef name);
+    /// The index of variable `name` in `vars`, or -1.
+    int64_t varIndex(::llvm::StringRef name);
+    /// Whether ncl-to-loops has moved the program into kernels.
+    bool isLowered() { return getStep().empty(); }
+    /// The network's dt (the default of the run's).
+    double getNetworkDt();
+  }];
+}
+
+def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"NetworkOp">]> {
+  let summary = "The order of work: init stages once, step stages each step";
+  let description = [{
+    Lists the network's stages in the order the runtime runs them: every
+    `init` stage once, in order, then the `step` stages in order for each
+    interval of steps. Fusion and, later, projection delivery are passes
+    over this list. `ncl-to-loops` names each stage's kernel and its
+    arguments, which the library's descriptor lists.
+
+    ```mlir
+    ncl.schedule {
+      ncl.stage init @P
+      ncl.stage init @Q
+      ncl.stage step @P
+      ncl.stage step @Q
+    }
+    ```
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+}
+
+def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
+  let summary = "One piece of scheduled work over a population's neurons";
+  let description = [{
+    `init` sets the initial state of the population's neurons, `step`
+    advances them by a number of steps. Once lowered, `kernel` names the
+    function that does it and `args` says what each of its arguments is: an
+    integer is an index into the buffer table, a string a field of the
+    kernel header (`begin`, `end`, `size`, `first_step`, `num_steps`,
+    `seed`, `dt`, `spike_capacity`, `results`).
+
+    ```mlir
+    ncl.stage step @P
+    ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, "begin", "end", "dt"]}
+    ```
+  }];
+  let arguments = (ins Ncl_StageKindAttr:$kind, FlatSymbolRefAttr:$population,
+                       OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args);
+  let assemblyFormat = "$kind $population (`kernel` $kernel^)? attr-dict";
   let hasVerifier = 1;
 }
 
 def Ncl_ParamOp : Ncl_Op<"param", [Pure]> {
   let summary = "Reads a load-time parameter of the population";
   let description = [{
-    The value of parameter `name`, entry `index` of the population's
-    parameter array (SI units, stored as f64; a f32 result is rounded once).
+    The value of parameter `name` of the enclosing population (SI units,
+    stored as f64; a f32 result is rounded once). Its place in the
+    parameter buffer is the population's business (`params`), not the op's.
     Parameters are uniform over the population and constant during a run, so
     everything computed from them alone is hoisted out of the loops.
 
     ```mlir
-    %tau = ncl.param "tau_m" [0] : f64
+    %tau = ncl.param "tau_m" : f64
     ```
   }];
-  let arguments = (ins StrAttr:$name, I64Attr:$index);
+  let arguments = (ins StrAttr:$name);
   let results = (outs AnyFloat:$result);
-  let assemblyFormat = "$name `[` $index `]` attr-dict `:` type($result)";
+  let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -299,7 +404,7 @@ def Ncl_DtOp : Ncl_Op<"dt", [Pure]> {
     one at load time (`ncl-run --dt`, `ncl_set_dt`). Every dt-dependent
     constant of the integrators (e^(b dt), propagators, Runge-Kutta weights)
     is computed from it, once per kernel call where it does not change
-    within the call. The population's `dt` attribute is the default.
+    within the call. The network's `dt` attribute is the default.
 
     ```mlir
     %dt = ncl.dt : f64

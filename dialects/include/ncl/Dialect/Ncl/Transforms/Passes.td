@@ -53,4 +53,42 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect"];
 }
 
+def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
+  let summary = "Assign every population's storage to the network's buffer table";
+  let description = [{
+    Storage is decided here, late, not by the front end (as CIRCT's Arc
+    `AllocateState` does): each `ncl.network` gets `buffers`, the table the
+    kernels index and the runtime allocates from. Per population, in order:
+    its parameters (`fixed`, f64, one per `params` entry), one array per
+    variable (`neurons`, of the network's `real` type), the refractory
+    counters (`neurons`, i32) and, for a recorded population, its spike
+    record (`spike_capacity`: step and index as i64, event channel as i32).
+    A network that has a table already keeps it. Later extents (per synapse,
+    per delay slot) are added here.
+
+    Before:
+
+    ```mlir
+    ncl.network @N {dt = 1.0e-4 : f64, duration = 1.0 : f64, seed = 1 : i64,
+                    real = f64, source = "n.ncl"} {
+      ncl.population @P {neuron = "LIF", size = 4 : i64, params = [#ncl.param<...>],
+                         vars = [#ncl.var<name = "v", ...>]} init {...} step {...}
+    }
+    ```
+
+    After:
+
+    ```mlir
+    ncl.network @N {buffers = [
+        #ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
+                    population = @P, index = -1, count = 1>,
+        #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
+                    population = @P, index = 0, count = 0>,
+        #ncl.buffer<name = "P.refractory_until", role = refractory, element = i32,
+                    extent = neurons, population = @P, index = -1, count = 0>],
+        dt = 1.0e-4 : f64, ...} {...}
+    ```
+  }];
+}
+
 #endif // NCL_TRANSFORMS_PASSES_TD

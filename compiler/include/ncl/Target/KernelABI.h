@@ -1,0 +1,93 @@
+//===- KernelABI.h - The kernel header, defined once for the compiler ---*- C++ -*-===//
+//
+// Every generated kernel takes one `ncl_kernel_args *` (runtime/include/ncl/
+// model_abi.h): a table of buffers and a small scalar header. This file is
+// the compiler's only description of that header: ncl-to-loops names each
+// kernel argument after a field listed here, and the CPU target builds the
+// LLVM struct and the loads from the same list. The static_asserts below
+// check it against the C header, field by field, when the compiler is
+// built; the enum values of the dialect's buffer roles and extents are
+// checked against the ABI's here too.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_TARGET_KERNELABI_H
+#define NCL_TARGET_KERNELABI_H
+
+#include "ncl/Dialect/Ncl/IR/NclAttributes.h"
+#include "ncl/model_abi.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstddef>
+#include <optional>
+
+namespace ncl::abi {
+
+/// How a header field is passed to a kernel function.
+enum class FieldKind {
+  Pointer, ///< void *const * (the buffer table)
+  Index,   ///< int64_t, as an MLIR `index`
+  I64,     ///< int64_t or uint64_t, as i64
+  F64,     ///< double
+  Results  ///< spike_count and steps_done, as memref<2xi64> (the kernel writes them)
+};
+
+struct HeaderField {
+  const char *name; ///< as written in a stage's `args`
+  FieldKind kind;
+  size_t offset;    ///< offsetof(ncl_kernel_args, ...)
+};
+
+/// The fields of ncl_kernel_args in declaration order; every one is 8 bytes.
+inline constexpr HeaderField kHeaderFields[] = {
+    {"buffers", FieldKind::Pointer, offsetof(ncl_kernel_args, buffers)},
+    {"begin", FieldKind::Index, offsetof(ncl_kernel_args, begin)},
+    {"end", FieldKind::Index, offsetof(ncl_kernel_args, end)},
+    {"size", FieldKind::Index, offsetof(ncl_kernel_args, size)},
+    {"first_step", FieldKind::I64, offsetof(ncl_kernel_args, first_step)},
+    {"num_steps", FieldKind::Index, offsetof(ncl_kernel_args, num_steps)},
+    {"seed", FieldKind::I64, offsetof(ncl_kernel_args, seed)},
+    {"dt", FieldKind::F64, offsetof(ncl_kernel_args, dt)},
+    {"spike_capacity", FieldKind::Index, offsetof(ncl_kernel_args, spike_capacity)},
+    {"results", FieldKind::Results, offsetof(ncl_kernel_args, spike_count)},
+    {"steps_done", FieldKind::I64, offsetof(ncl_kernel_args, steps_done)},
+};
+inline constexpr size_t kNumHeaderFields = sizeof(kHeaderFields) / sizeof(kHeaderFields[0]);
+
+constexpr bool headerMatchesC() {
+  for (size_t i = 0; i < kNumHeaderFields; ++i)
+    if (kHeaderFields[i].offset != 8 * i)
+      return false;
+  return sizeof(ncl_kernel_args) == 8 * kNumHeaderFields;
+}
+static_assert(headerMatchesC(), "kHeaderFields must list ncl_kernel_args field for field");
+static_assert(offsetof(ncl_kernel_args, steps_done) ==
+                  offsetof(ncl_kernel_args, spike_count) + sizeof(int64_t),
+              "`results` is spike_count and steps_done, adjacent");
+
+/// The header field named `name` (its index in kHeaderFields), if any.
+inline std::optional<unsigned> headerField(llvm::StringRef name) {
+  for (unsigned i = 0; i < kNumHeaderFields; ++i)
+    if (name == kHeaderFields[i].name)
+      return i;
+  return std::nullopt;
+}
+
+using mlir::ncl::BufferExtent;
+using mlir::ncl::BufferRole;
+using mlir::ncl::StageKind;
+static_assert(static_cast<int>(BufferRole::Params) == NCL_BUFFER_PARAMS);
+static_assert(static_cast<int>(BufferRole::State) == NCL_BUFFER_STATE);
+static_assert(static_cast<int>(BufferRole::Refractory) == NCL_BUFFER_REFRACTORY);
+static_assert(static_cast<int>(BufferRole::SpikeStep) == NCL_BUFFER_SPIKE_STEP);
+static_assert(static_cast<int>(BufferRole::SpikeIndex) == NCL_BUFFER_SPIKE_INDEX);
+static_assert(static_cast<int>(BufferRole::SpikeChannel) == NCL_BUFFER_SPIKE_CHANNEL);
+static_assert(static_cast<int>(BufferExtent::Fixed) == NCL_EXTENT_FIXED);
+static_assert(static_cast<int>(BufferExtent::Neurons) == NCL_EXTENT_NEURONS);
+static_assert(static_cast<int>(BufferExtent::SpikeCapacity) == NCL_EXTENT_SPIKE_CAPACITY);
+static_assert(static_cast<int>(StageKind::Init) == NCL_STAGE_INIT);
+static_assert(static_cast<int>(StageKind::Step) == NCL_STAGE_STEP);
+
+} // namespace ncl::abi
+
+#endif // NCL_TARGET_KERNELABI_H

@@ -1,0 +1,179 @@
+//===- NclAttributes.td - Attributes of the ncl dialect ----*- tablegen -*-===//
+//
+// What the runtime needs to know about a model, carried by the IR so that
+// the library's descriptor is computed from the module alone: parameters and
+// per-neuron variables with their units and dimensions, derived parameters,
+// the integration method, and (after ncl-allocate-buffers) the buffer table.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_ATTRIBUTES_TD
+#define NCL_ATTRIBUTES_TD
+
+include "ncl/Dialect/Ncl/IR/NclDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+class Ncl_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Ncl_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+//===----------------------------------------------------------------------===//
+// Enumerations
+//===----------------------------------------------------------------------===//
+
+def Ncl_Method_Auto : I32EnumAttrCase<"Auto", 0, "auto">;
+def Ncl_Method_Exact : I32EnumAttrCase<"Exact", 1, "exact">;
+def Ncl_Method_ExpEuler : I32EnumAttrCase<"ExpEuler", 2, "exp_euler">;
+def Ncl_Method_Euler : I32EnumAttrCase<"Euler", 3, "euler">;
+def Ncl_Method_RK2 : I32EnumAttrCase<"RK2", 4, "rk2">;
+def Ncl_Method_RK4 : I32EnumAttrCase<"RK4", 5, "rk4">;
+def Ncl_Method_Heun : I32EnumAttrCase<"Heun", 6, "heun">;
+
+def Ncl_IntegrationMethod : I32EnumAttr<"IntegrationMethod", "an integration method", [
+    Ncl_Method_Auto, Ncl_Method_Exact, Ncl_Method_ExpEuler, Ncl_Method_Euler,
+    Ncl_Method_RK2, Ncl_Method_RK4, Ncl_Method_Heun]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+
+def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "method"> {
+  let summary = "The integration scheme a population asks for";
+  let description = [{
+    The names a `.ncl` file may write after `method` (docs/integration.md);
+    `auto` lets `ncl-integrate` choose. Written `#ncl<method rk4>`.
+  }];
+  let assemblyFormat = "$value";
+}
+
+// The values are the ABI's (ncl_buffer_role, ncl_buffer_extent in
+// runtime/include/ncl/model_abi.h), checked by static_assert in
+// compiler/include/ncl/Target/KernelABI.h.
+def Ncl_Role_Params : I32EnumAttrCase<"Params", 1, "params">;
+def Ncl_Role_State : I32EnumAttrCase<"State", 2, "state">;
+def Ncl_Role_Refractory : I32EnumAttrCase<"Refractory", 3, "refractory">;
+def Ncl_Role_SpikeStep : I32EnumAttrCase<"SpikeStep", 4, "spike_step">;
+def Ncl_Role_SpikeIndex : I32EnumAttrCase<"SpikeIndex", 5, "spike_index">;
+def Ncl_Role_SpikeChannel : I32EnumAttrCase<"SpikeChannel", 6, "spike_channel">;
+
+def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
+    Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
+    Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+def Ncl_BufferRoleAttr : EnumAttr<Ncl_Dialect, Ncl_BufferRole, "role"> {
+  let assemblyFormat = "$value";
+}
+
+def Ncl_Extent_Fixed : I32EnumAttrCase<"Fixed", 1, "fixed">;
+def Ncl_Extent_Neurons : I32EnumAttrCase<"Neurons", 2, "neurons">;
+def Ncl_Extent_SpikeCapacity : I32EnumAttrCase<"SpikeCapacity", 3, "spike_capacity">;
+
+def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer has", [
+    Ncl_Extent_Fixed, Ncl_Extent_Neurons, Ncl_Extent_SpikeCapacity]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+def Ncl_BufferExtentAttr : EnumAttr<Ncl_Dialect, Ncl_BufferExtent, "extent"> {
+  let assemblyFormat = "$value";
+}
+
+def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
+def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
+def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
+    Ncl_StageKind_Init, Ncl_StageKind_Step]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+def Ncl_StageKindAttr : EnumAttr<Ncl_Dialect, Ncl_StageKind, "stage_kind"> {
+  let assemblyFormat = "$value";
+}
+
+//===----------------------------------------------------------------------===//
+// The model's description
+//===----------------------------------------------------------------------===//
+
+def Ncl_ParameterAttr : Ncl_Attr<"Parameter", "param"> {
+  let summary = "A shared parameter (or input) of a population, settable at load time";
+  let description = [{
+    Its name, the unit it is displayed in (`unit`, "" when dimensionless)
+    and that unit's `scale` to SI, its dimension (exponents of m, kg, s, A,
+    K, mol, cd, doubled so that 1/sqrt(s) is exact), its default value in
+    SI units, and optionally the range the model accepts. The position in
+    the population's `params` list is its index in the parameter buffer.
+
+    ```mlir
+    #ncl.param<name = "tau_m", unit = "ms", scale = 1.000000e-03 : f64,
+               dim = array<i8: 0, 0, 2, 0, 0, 0, 0>, value = 2.000000e-02 : f64,
+               min = 0.000000e+00 : f64>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"name">:$name,
+                        StringRefParameter<"display unit">:$unit,
+                        "::mlir::FloatAttr":$scale,
+                        "::mlir::DenseI8ArrayAttr":$dim,
+                        "::mlir::FloatAttr":$value,
+                        OptionalParameter<"::mlir::FloatAttr">:$min,
+                        OptionalParameter<"::mlir::FloatAttr">:$max);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Ncl_VariableAttr : Ncl_Attr<"Variable", "var"> {
+  let summary = "A per-neuron variable of a population: one array of reals";
+  let description = [{
+    Per-neuron parameters, state variables and outputs, in the order the
+    runtime lists them. Units as for `#ncl.param`.
+
+    ```mlir
+    #ncl.var<name = "v", unit = "mV", scale = 1.000000e-03 : f64,
+             dim = array<i8: 4, 2, -6, -2, 0, 0, 0>>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"name">:$name,
+                        StringRefParameter<"display unit">:$unit,
+                        "::mlir::FloatAttr":$scale,
+                        "::mlir::DenseI8ArrayAttr":$dim);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Ncl_DerivedAttr : Ncl_Attr<"Derived", "derived"> {
+  let summary = "A derived parameter and the settable ones it follows";
+  let description = [{
+    Computed by the kernels from current parameter values (`Vt = El + 15 mV`),
+    so not settable itself; the runtime names its `sources` when asked to.
+
+    ```mlir
+    #ncl.derived<name = "Vt", sources = ["El"]>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"name">:$name, "::mlir::ArrayAttr":$sources);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Ncl_BufferAttr : Ncl_Attr<"Buffer", "buffer"> {
+  let summary = "One entry of the buffer table: storage the kernels use";
+  let description = [{
+    Assigned by `ncl-allocate-buffers`; its position in the network's
+    `buffers` list is its index in the kernels' buffer table, and the
+    runtime allocates it from this entry alone: `count` elements of
+    `element` for a `fixed` extent, one per neuron of `population` for
+    `neurons`, the thread's spike capacity for `spike_capacity`. `index` is
+    the variable a `state` buffer holds (-1 otherwise).
+
+    ```mlir
+    #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
+                population = @P, index = 0, count = 0>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"name">:$name,
+                        "::mlir::ncl::BufferRoleAttr":$role,
+                        "::mlir::Type":$element,
+                        "::mlir::ncl::BufferExtentAttr":$extent,
+                        "::mlir::FlatSymbolRefAttr":$population,
+                        "int64_t":$index,
+                        "int64_t":$count);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+#endif // NCL_ATTRIBUTES_TD
