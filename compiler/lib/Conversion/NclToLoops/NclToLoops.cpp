@@ -92,7 +92,7 @@ public:
     for (auto [i, a] : llvm::enumerate(pop.getVars()))
       varIndex[cast<VariableAttr>(a).getName()] = i;
     // This population's buffers, by role: their index in the network's table.
-    for (auto [k, a] : llvm::enumerate(*network.getBuffers())) {
+    for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
       auto buffer = cast<BufferAttr>(a);
       if (buffer.getPopulation().getValue() != pop.getSymName())
         continue;

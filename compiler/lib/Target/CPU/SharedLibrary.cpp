@@ -98,9 +98,9 @@ public:
     auto memref = [&](llvm::Value *base, llvm::Value *size) {
       call.append({base, base, b.getInt64(0), size, b.getInt64(1)});
     };
-    for (mlir::Attribute a : *stage.getArgs()) {
+    for (mlir::Attribute a : stage.getArgsAttr()) {
       if (auto k = llvm::dyn_cast<mlir::IntegerAttr>(a)) {
-        auto buffer = llvm::cast<BufferAttr>((*network.getBuffers())[k.getInt()]);
+        auto buffer = llvm::cast<BufferAttr>(network.getBuffersAttr()[k.getInt()]);
         llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
         llvm::Value *extent = nullptr;
         switch (buffer.getExtent().getValue()) {
@@ -120,7 +120,8 @@ public:
         call.push_back(field(f));
     }
     if (impl->arg_size() != call.size()) {
-      error = "internal error: kernel '" + name + "' has an unexpected signature";
+      error = "internal error: kernel '" + name + "' has an unexpected signature (" +
+              std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) + " given)";
       return nullptr;
     }
     b.CreateCall(impl, call);
@@ -212,7 +213,7 @@ public:
                     array(derivedType, derived, ".derived")}));
     }
     std::vector<llvm::Constant *> buffers;
-    for (auto buffer : network.getBuffers()->getAsRange<BufferAttr>()) {
+    for (auto buffer : network.getBuffersAttr().getAsRange<BufferAttr>()) {
       mlir::Type t = buffer.getElement();
       int32_t element = t.isF32() ? NCL_ELEMENT_F32 : t.isF64() ? NCL_ELEMENT_F64
                       : t.isInteger(32) ? NCL_ELEMENT_I32 : NCL_ELEMENT_I64;
