@@ -28,20 +28,31 @@
 
 using namespace mlir;
 
-void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm) {
+/// Integrate, assign storage and lower to target-independent loops.
+static void buildKernels(OpPassManager &pm) {
   pm.addPass(mlir::ncl::createNclIntegrate());
   pm.addPass(mlir::ncl::createNclAllocateBuffers());
   pm.addPass(mlir::ncl::createConvertNclToLoops());
-  // Fold the constants the lowering spelled out, then hoist everything that
-  // depends only on parameters (e^(-dt/tau), refractory steps) out of both
-  // loops, so a step costs only the per-neuron work.
+}
+
+/// Fold the constants the lowering spelled out, then hoist everything that
+/// depends only on parameters (e^(-dt/tau), refractory steps) out of the
+/// loops, so a step costs only the per-neuron work.
+static void cleanUp(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
 }
 
+void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm) {
+  buildKernels(pm);
+  cleanUp(pm);
+}
+
 void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm) {
-  buildNclToLoopsPipeline(pm);
+  buildKernels(pm);
+  pm.addPass(mlir::ncl::createNclCPUSchedule());
+  cleanUp(pm);
   pm.addPass(createSCFToControlFlowPass());
   // expm1 through libm: the LLVM lowering computes exp(x)-1, which loses all
   // digits for tiny x. This runs after hoisting, so the calls sit outside

@@ -14,7 +14,17 @@ namespace ncl {
 #include "ncl/Conversion/Passes.h.inc"
 
 /// Expands ncl.exp_euler into arith and math ops.
+/// ncl.exp_euler in its increment form with math.expm1.
 void populateExpEulerLoweringPatterns(RewritePatternSet &patterns);
+
+/// The neuron loops of kernels being built (NclToLoops.cpp): the values the
+/// per-neuron patterns read (the neuron index, the step, the buffers).
+struct NeuronLoops;
+
+/// One conversion pattern per ncl op of a neuron's program, inside the loops
+/// described by `loops`: the target-independent semantics of each op, which
+/// a CPU or GPU mapping reuses unchanged.
+void populateNclToLoopsPatterns(RewritePatternSet &patterns, const NeuronLoops &loops);
 } // namespace ncl
 } // namespace mlir
 

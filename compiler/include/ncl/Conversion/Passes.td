@@ -5,28 +5,33 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
-  let summary = "Lower populations to loops over steps and neurons on memrefs";
+  let summary = "Lower populations to target-independent loops, one pattern per op";
   let description = [{
-    Each `ncl.population @P` becomes two functions with the kernel ABI of
-    runtime/include/ncl/model_abi.h: `ncl_P_init` (initial state of neurons
-    [begin, end)) and `ncl_P_update` (up to `num_steps` steps of [begin, end),
-    reporting steps done and spikes emitted). A recorded population is
-    stepped all neurons per step and stops early at a step boundary when its
-    spike buffer could overflow; an unrecorded one runs blocks of 8192
-    neurons through all the steps (same values, far less memory traffic).
-    Parameters are loaded once per call, before the loops. Both kernels take
-    the run's dt (f64) as their last argument: `ncl.dt` and `ncl.time` are
-    computed from it. `ncl.exp_euler` is expanded in its increment form with
-    `math.expm1`. A population's `ncl.max_dt` and `ncl.min_dt` are kept in
-    the module's `ncl.max_dt` and `ncl.min_dt` dictionaries (population name
-    to seconds) for the library's descriptor. Run after `ncl-integrate`.
+    Each `ncl.population @P` of a network becomes two functions of the
+    module, `ncl_P_init` (initial state of neurons [begin, end)) and
+    `ncl_P_update` (up to `num_steps` steps of [begin, end)), whose
+    arguments are the population's buffers (from the network's buffer table,
+    see `ncl-allocate-buffers`) and fields of the kernel header
+    (compiler/include/ncl/Target/KernelABI.h); each `ncl.stage` gets its
+    kernel's name and `args`, and the population keeps only its description.
+    The form is target-independent: a loop over steps around an
+    `scf.parallel` over neurons into which the population's program is
+    moved. Each ncl op in it is rewritten by its own conversion pattern
+    (`populateNclToLoopsPatterns`); the ncl dialect is illegal in kernels, so
+    an op left without a pattern is an error at its line. A spike (and, in a
+    recorded population, an event) adds one to the kernel's result cell with
+    `memref.atomic_rmw` and is stored at the slot that returns; a recorded
+    population stops at a step boundary rather than overflow its buffer.
+    `ncl.exp_euler` is expanded in its increment form with `math.expm1`. Run
+    after `ncl-integrate` and `ncl-allocate-buffers`; on a CPU,
+    `ncl-cpu-schedule` follows.
 
     Before:
 
     ```mlir
     ncl.population @P {...} init {...} step {
       %v = ncl.state_read "v" : f64
-      %tau = ncl.param "tau" [0] : f64
+      %tau = ncl.param "tau" : f64
       ...
       ncl.state_write "v", %v2 : f64
     }
@@ -36,10 +41,10 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
 
     ```mlir
     func.func @ncl_P_update(%params: memref<?xf64>, %v: memref<?xf64>,
-        %refractory_until: memref<?xi32>, ...) {
+        %refractory_until: memref<?xi32>, %begin: index, ...) attributes {ncl.kernel = "update"} {
       %tau = memref.load %params[%c0] : memref<?xf64>
-      %r:2 = scf.while ... {            // steps
-        scf.for %i = %begin to %end ... { // neurons
+      scf.for %s = %c0 to %num_steps step %c1 {        // {ncl.loop = "steps"}
+        scf.parallel (%i) = (%begin) to (%end) step (%c1) {  // {ncl.loop = "neurons"}
           %x = memref.load %v[%i] : memref<?xf64>
           ...
           memref.store %x2, %v[%i] : memref<?xf64>
@@ -50,6 +55,56 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
                            "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {
+  let summary = "Schedule the target-independent kernels for a CPU core";
+  let description = [{
+    The CPU's choices, apart from what each op means: every neuron loop runs
+    sequentially, counting its spikes in a loop-carried value instead of
+    atomics, branch-free (a recorded population keeps only the branch that
+    appends to its spike buffer). An unrecorded population's update runs
+    blocks of 8192 neurons through all the call's steps while their state
+    (up to ~100 KB) stays in L2: per neuron the same operations in the same
+    order as step by step, hence the same results, with one sweep of memory
+    per call instead of one per step; its spikes are counted in i32 lanes,
+    the width of the refractory counters, so that f32 state vectorises at
+    full width, and widened once per block. A recorded population steps all
+    its neurons each step, so spikes come out in (step, index) order.
+
+    Before (an unrecorded population):
+
+    ```mlir
+    scf.for %s = %c0 to %n step %c1 {
+      scf.parallel (%i) = (%begin) to (%end) step (%c1) {
+        ...
+        scf.if %fired {
+          %slot = memref.atomic_rmw addi %c1_i64, %results[%c0] : (i64, memref<2xi64>) -> i64
+        }
+      }
+    } {ncl.loop = "steps"}
+    ```
+
+    After:
+
+    ```mlir
+    %total = scf.for %lo = %begin to %end step %c8192 iter_args(%t = %c0) -> (index) {
+      %hi = arith.minsi ...
+      %sum = scf.for %s = %c0 to %n step %c1 iter_args(%acc = %t) -> (index) {
+        %part = scf.for %i = %lo to %hi step %c1 iter_args(%c = %c0_i32) -> (i32) {
+          ...
+          %one = arith.extui %fired : i1 to i32
+          %c2 = arith.addi %c, %one : i32
+          scf.yield %c2 : i32
+        }
+        ...
+      }
+    }
+    memref.store %count, %results[%c0] : memref<2xi64>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
 }
 

@@ -1,11 +1,15 @@
 //===- NclToLoops.cpp - Populations to loops over steps and neurons -------===//
 //
 // Builds the two kernels of every population (see ConvertNclToLoops in
-// Passes.td). The per-neuron program of the `step` region is cloned into
-// the neuron loop, with the ncl ops that remain after ncl-integrate
-// replaced by memref accesses and selects. Everything is branch-free except
-// the append to a recorded population's spike buffer, so unrecorded
-// populations vectorise.
+// Passes.td) in a target-independent form: a loop over steps around an
+// `scf.parallel` over neurons, into which the population's per-neuron
+// program is moved. Each ncl op left in it is then rewritten by its own
+// conversion pattern (populateNclToLoopsPatterns) into arith, math, memref
+// and scf; the ncl dialect is illegal, so an op without a pattern is an
+// error at its line. Spikes are counted with `memref.atomic_rmw` on the
+// kernel's result cell and appended at the slot it returns, which is right
+// on any parallel target; the CPU schedule (ncl-cpu-schedule) turns that
+// into a sequential count, blocks and lanes.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Passes.h"
@@ -20,6 +24,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
@@ -75,22 +80,320 @@ void mlir::ncl::populateExpEulerLoweringPatterns(RewritePatternSet &patterns) {
 }
 
 //===----------------------------------------------------------------------===//
+// What the per-neuron patterns read: the kernel around them
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Values of the loop nest a neuron's program was moved into.
+struct NeuronLoop {
+  mutable PopulationOp pop; ///< an op handle: its accessors are not const
+  Value neuron;                ///< index in the population
+  Value step, nextStep;        ///< i64: n, and n + 1 where a spike is stored
+  Value dt64, seed, size;      ///< f64, i64, index
+  Value params, refractory;    ///< memref<?xf64>, memref<?xi32>
+  SmallVector<Value> vars;     ///< by variable index
+  Value results;               ///< memref<2xi64>: [0] counts spikes (atomically)
+  Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
+  Operation *entryPoint = nullptr; ///< parameters are loaded before it
+};
+
+} // namespace
+
+/// The neuron loops of the kernels being built, by their scf.parallel op.
+struct mlir::ncl::NeuronLoops {
+  llvm::DenseMap<Operation *, NeuronLoop> loops;
+};
+
+namespace {
+
+/// A pattern for one ncl op inside a neuron loop.
+template <typename OpT> struct NeuronOpLowering : public OpConversionPattern<OpT> {
+  NeuronOpLowering(MLIRContext *ctx, const NeuronLoops &loops)
+      : OpConversionPattern<OpT>(ctx), loops(loops) {}
+
+  const NeuronLoop *loopOf(Operation *op) const {
+    for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+      if (auto it = loops.loops.find(p); it != loops.loops.end())
+        return &it->second;
+    return nullptr;
+  }
+
+  LogicalResult matchAndRewrite(OpT op, typename OpConversionPattern<OpT>::OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const final {
+    const NeuronLoop *loop = loopOf(op);
+    if (!loop)
+      return rewriter.notifyMatchFailure(op, "not inside a neuron loop");
+    return lower(op, adaptor, *loop, rewriter);
+  }
+
+  virtual LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor adaptor,
+                              const NeuronLoop &loop, ConversionPatternRewriter &rewriter) const = 0;
+
+  const NeuronLoops &loops;
+};
+
+Value asReal(OpBuilder &b, Location loc, Value v, Type type) {
+  return v.getType() == type ? v : Value(arith::TruncFOp::create(b, loc, type, v));
+}
+
+Value indexToReal(OpBuilder &b, Location loc, Value i, Type type) {
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+  return arith::SIToFPOp::create(b, loc, type, i64);
+}
+
+/// ncl.param: loaded once per kernel call, before the loops.
+struct ParamLowering : NeuronOpLowering<ParamOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(ParamOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(loop.entryPoint);
+    Location loc = op.getLoc();
+    Value index = arith::ConstantIndexOp::create(rewriter, loc, loop.pop.paramIndex(op.getName()));
+    Value v = memref::LoadOp::create(rewriter, loc, loop.params, ValueRange{index});
+    rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
+    return success();
+  }
+};
+
+struct StateReadLowering : NeuronOpLowering<StateReadOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(StateReadOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value var = loop.vars[loop.pop.varIndex(op.getVar())];
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{loop.neuron});
+    return success();
+  }
+};
+
+struct StateWriteLowering : NeuronOpLowering<StateWriteOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(StateWriteOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value var = loop.vars[loop.pop.varIndex(op.getVar())];
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), var,
+                                                 ValueRange{loop.neuron});
+    return success();
+  }
+};
+
+/// The run's dt (the kernel's f64 argument) in the op's type.
+struct DtLowering : NeuronOpLowering<DtOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(DtOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, asReal(rewriter, op.getLoc(), loop.dt64, op.getType()));
+    return success();
+  }
+};
+
+/// t_n = n * dt from the integer step index, in f64, then rounded once.
+struct TimeLowering : NeuronOpLowering<TimeOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(TimeOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value n = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), loop.step);
+    Value time = arith::MulFOp::create(rewriter, loc, n, loop.dt64);
+    rewriter.replaceOp(op, asReal(rewriter, loc, time, op.getType()));
+    return success();
+  }
+};
+
+struct NeuronIndexLowering : NeuronOpLowering<NeuronIndexOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(NeuronIndexOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, indexToReal(rewriter, op.getLoc(), loop.neuron, op.getType()));
+    return success();
+  }
+};
+
+struct PopulationSizeLowering : NeuronOpLowering<PopulationSizeOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(PopulationSizeOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, indexToReal(rewriter, op.getLoc(), loop.size, op.getType()));
+    return success();
+  }
+};
+
+/// A Philox draw keyed by (seed, step, neuron, stream); docs/random.md.
+struct RandLowering : NeuronOpLowering<RandOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(RandOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto words = emitPhiloxDraw(rewriter, loc, loop.seed, loop.step, loop.neuron,
+                                static_cast<uint32_t>(op.getStream()));
+    auto type = cast<FloatType>(op.getType());
+    rewriter.replaceOp(op, op.getNormal() ? emitNormal(rewriter, loc, words, type)
+                                          : emitUniform01(rewriter, loc, words, type));
+    return success();
+  }
+};
+
+/// Refractory while the step's start is before refractory_until (compared
+/// as i32, the counters' width, so that it vectorises in the lanes of f32
+/// state); `release` frees the neuron from this step on.
+struct IsRefractoryLowering : NeuronOpLowering<IsRefractoryOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(IsRefractoryOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value step32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.step);
+    Value until = memref::LoadOp::create(rewriter, loc, loop.refractory, ValueRange{loop.neuron});
+    Value refractory =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt, until, step32);
+    if (Value release = adaptor.getRelease()) {
+      Value released = arith::AndIOp::create(rewriter, loc, refractory, release);
+      refractory = arith::XOrIOp::create(rewriter, loc, refractory, released);
+      until = arith::SelectOp::create(rewriter, loc, released, step32, until);
+      memref::StoreOp::create(rewriter, loc, until, loop.refractory, ValueRange{loop.neuron});
+    }
+    rewriter.replaceOp(op, refractory);
+    return success();
+  }
+};
+
+/// Counts an entry where `fired` holds (atomically: neurons may run in
+/// parallel) and, in a recorded population, stores (n + 1, i, channel) at
+/// the slot the count gave. Events of an unrecorded population just act.
+void emitRecord(OpBuilder &b, Location loc, const NeuronLoop &loop, Value fired, int64_t channel) {
+  bool record = loop.pop.getRecordSpikes();
+  if (channel != 0 && !record)
+    return;
+  scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
+    Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value slot64 = memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi, one,
+                                               loop.results, ValueRange{c0});
+    if (record) {
+      Value slot = arith::IndexCastOp::create(b, loc, b.getIndexType(), slot64);
+      memref::StoreOp::create(b, loc, loop.nextStep, loop.spikeStep, ValueRange{slot});
+      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), loop.neuron);
+      memref::StoreOp::create(b, loc, i64, loop.spikeIndex, ValueRange{slot});
+      Value c = arith::ConstantIntOp::create(b, loc, b.getI32Type(), channel);
+      memref::StoreOp::create(b, loc, c, loop.spikeChannel, ValueRange{slot});
+    }
+    scf::YieldOp::create(b, loc);
+  });
+}
+
+struct ThresholdLowering : NeuronOpLowering<ThresholdOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(ThresholdOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value fired = adaptor.getCondition();
+    if (Value refractory = adaptor.getRefractory()) {
+      Value one = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI1Type(), 1);
+      Value free = arith::XOrIOp::create(rewriter, loc, refractory, one);
+      fired = arith::AndIOp::create(rewriter, loc, fired, free);
+    }
+    emitRecord(rewriter, loc, loop, fired, 0);
+    rewriter.replaceOp(op, fired);
+    return success();
+  }
+};
+
+struct EventLowering : NeuronOpLowering<EventOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(EventOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    emitRecord(rewriter, op.getLoc(), loop, adaptor.getCondition(), op.getChannelAttr().getInt());
+    rewriter.replaceOp(op, adaptor.getCondition());
+    return success();
+  }
+};
+
+/// A value that is NaN or infinite is not reset: it stays in the state,
+/// where the runtime finds it after the step (the run stops there, naming
+/// the step) instead of a reset hiding it. Branch-free.
+struct ResetLowering : public OpConversionPattern<ResetOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ResetOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value old = adaptor.getValue();
+    Value inf = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
+    Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT,
+                                         math::AbsFOp::create(rewriter, loc, old), inf);
+    Value apply = arith::AndIOp::create(rewriter, loc, adaptor.getFired(), finite);
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, apply, adaptor.getResetValue(), old);
+    return success();
+  }
+};
+
+/// Free again at the step starting `duration` (rounded to steps) after
+/// t + dt; without a duration, until released.
+struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(RefractoryOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value nextStep32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.nextStep);
+    Value until;
+    if (Value duration = adaptor.getDuration())
+      until = refractoryEnd(rewriter, loc, duration, asReal(rewriter, loc, loop.dt64, duration.getType()),
+                            nextStep32);
+    else
+      until = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), INT32_MAX);
+    Value current = memref::LoadOp::create(rewriter, loc, loop.refractory, ValueRange{loop.neuron});
+    Value next = arith::SelectOp::create(rewriter, loc, adaptor.getFired(), until, current);
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, next, loop.refractory, ValueRange{loop.neuron});
+    return success();
+  }
+
+  /// The step at which a neuron that spiked in the step ending at
+  /// `nextStep32` is free again: nextStep32 + roundeven(duration / dt),
+  /// saturated to [nextStep32, INT32_MAX]. A period longer than the steps
+  /// left (even infinite) holds the neuron for the rest of the run; a
+  /// negative or NaN one (refused by nclc and the runtime where it is a
+  /// parameter) does not hold it. The clamp happens in f64, where every
+  /// i32 is exact, so the conversion and the addition cannot overflow.
+  static Value refractoryEnd(OpBuilder &b, Location loc, Value duration, Value dt, Value nextStep32) {
+    Type f64 = b.getF64Type();
+    Value steps = arith::DivFOp::create(b, loc, duration, dt);
+    if (steps.getType() != f64)
+      steps = arith::ExtFOp::create(b, loc, f64, steps);
+    steps = math::RoundEvenOp::create(b, loc, steps);
+    Value int32Max = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
+    Value stepsLeft = arith::SubIOp::create(b, loc, int32Max, nextStep32);
+    Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.0));
+    // maxnumf(NaN, 0) is 0.
+    steps = arith::MaxNumFOp::create(b, loc, steps, zero);
+    steps = arith::MinNumFOp::create(b, loc, steps, arith::SIToFPOp::create(b, loc, f64, stepsLeft));
+    Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), steps);
+    return arith::AddIOp::create(b, loc, nextStep32, n);
+  }
+};
+
+} // namespace
+
+void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const NeuronLoops &loops) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
+               NeuronIndexLowering, PopulationSizeLowering, RandLowering, IsRefractoryLowering,
+               ThresholdLowering, EventLowering, RefractoryLowering>(ctx, loops);
+  patterns.add<ResetLowering>(ctx);
+}
+
+//===----------------------------------------------------------------------===//
 // Kernels
 //===----------------------------------------------------------------------===//
 
 namespace {
 
-/// Neurons of an unrecorded population that run a whole call's steps
-/// together: 8192 neurons' state (up to ~100 KB) stays in L2 between steps.
-constexpr int64_t kNeuronBlock = 8192;
-
-class PopulationLowering {
+/// Builds a population's two kernels around its moved program and records
+/// their neuron loops for the patterns.
+class KernelBuilder {
 public:
-  PopulationLowering(PopulationOp pop, NetworkOp network, OpBuilder &builder)
-      : pop(pop), b(builder), loc(pop.getLoc()), ctx(pop.getContext()) {
+  KernelBuilder(PopulationOp pop, NetworkOp network, OpBuilder &builder, NeuronLoops &loops)
+      : pop(pop), b(builder), loc(pop.getLoc()), ctx(pop.getContext()), loops(loops) {
     realType = network.getReal();
-    for (auto [i, a] : llvm::enumerate(pop.getVars()))
-      varIndex[cast<VariableAttr>(a).getName()] = i;
     // This population's buffers, by role: their index in the network's table.
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
       auto buffer = cast<BufferAttr>(a);
@@ -109,7 +412,7 @@ public:
   /// argument is, for the descriptor's entry points.
   ArrayAttr initArgs, updateArgs;
 
-  LogicalResult lower() {
+  LogicalResult build() {
     WalkResult unintegrated = pop.walk([](OdeOp ode) {
       ode.emitOpError("must be integrated before ncl-to-loops; run ncl-integrate first");
       return WalkResult::interrupt();
@@ -117,7 +420,8 @@ public:
     if (unintegrated.wasInterrupted())
       return failure();
     buildInit();
-    return buildUpdate();
+    buildUpdate();
+    return success();
   }
 
 private:
@@ -126,353 +430,179 @@ private:
 
   /// params, vars..., refractory_until: the population's buffers, in the
   /// table's order; `args` gets their table indices.
-  SmallVector<Type> commonArgs(SmallVector<Attribute> &args) {
+  SmallVector<Type> bufferArgs(SmallVector<Attribute> &args, bool withRecord) {
     SmallVector<Type> types{dyn(b.getF64Type())};
     args.push_back(b.getI64IntegerAttr(paramsBuffer));
-    for (size_t i = 0; i < varIndex.size(); ++i) {
+    for (size_t i = 0; i < pop.getVars().size(); ++i) {
       types.push_back(dyn(realType));
       args.push_back(b.getI64IntegerAttr(varBuffers.lookup(i)));
     }
     types.push_back(dyn(b.getI32Type()));
     args.push_back(b.getI64IntegerAttr(refractoryBuffer));
+    if (withRecord && pop.getRecordSpikes()) {
+      types.append({dyn(b.getI64Type()), dyn(b.getI64Type()), dyn(b.getI32Type())});
+      for (int64_t k : spikeBuffers)
+        args.push_back(b.getI64IntegerAttr(k));
+    }
     return types;
   }
 
-  void headerArgs(SmallVector<Attribute> &args, std::initializer_list<StringRef> fields) {
+  /// Header fields, by their names in KernelABI.h.
+  void headerArgs(SmallVector<Type> &types, SmallVector<Attribute> &args,
+                  std::initializer_list<StringRef> fields) {
     for (StringRef field : fields) {
-      assert(::ncl::abi::headerField(field) && "a field of ncl_kernel_args");
+      std::optional<unsigned> f = ::ncl::abi::headerField(field);
+      assert(f && "a field of ncl_kernel_args");
+      switch (::ncl::abi::kHeaderFields[*f].kind) {
+      case ::ncl::abi::FieldKind::Index: types.push_back(b.getIndexType()); break;
+      case ::ncl::abi::FieldKind::I64: types.push_back(b.getI64Type()); break;
+      case ::ncl::abi::FieldKind::F64: types.push_back(b.getF64Type()); break;
+      case ::ncl::abi::FieldKind::Results: types.push_back(MemRefType::get({2}, b.getI64Type())); break;
+      case ::ncl::abi::FieldKind::Pointer: llvm_unreachable("the table is passed as buffers");
+      }
       args.push_back(b.getStringAttr(field));
     }
   }
 
-  func::FuncOp makeFunc(StringRef suffix, ArrayRef<Type> args) {
-    auto type = FunctionType::get(ctx, args, {});
+  /// A kernel function; the values of its arguments by name.
+  func::FuncOp makeFunc(StringRef suffix, ArrayRef<Type> types, ArrayAttr args, NeuronLoop &loop) {
+    auto type = FunctionType::get(ctx, types, {});
     auto f = func::FuncOp::create(b, loc, ("ncl_" + pop.getSymName() + "_" + suffix).str(), type);
-    f.addEntryBlock();
+    f->setAttr("ncl.kernel", b.getStringAttr(suffix));
+    Block *entry = f.addEntryBlock();
+    loop.pop = pop;
+    for (auto [k, a] : llvm::enumerate(args)) {
+      Value v = entry->getArgument(k);
+      if (auto field = dyn_cast<StringAttr>(a)) {
+        header[field.getValue()] = v;
+        continue;
+      }
+      int64_t buffer = cast<IntegerAttr>(a).getInt();
+      if (buffer == paramsBuffer)
+        loop.params = v;
+      else if (buffer == refractoryBuffer)
+        loop.refractory = v;
+      else if (!spikeBuffers.empty() && buffer == spikeBuffers[0])
+        loop.spikeStep = v;
+      else if (spikeBuffers.size() > 1 && buffer == spikeBuffers[1])
+        loop.spikeIndex = v;
+      else if (spikeBuffers.size() > 2 && buffer == spikeBuffers[2])
+        loop.spikeChannel = v;
+      else
+        loop.vars.push_back(v);
+    }
+    loop.dt64 = header.lookup("dt");
+    loop.seed = header.lookup("seed");
+    loop.size = header.lookup("size");
+    loop.results = header.lookup("results");
     return f;
   }
 
-  /// Loads every parameter used in `region` once, at the current point.
-  void loadParams(Region &region, Value params) {
-    region.walk([&](ParamOp p) {
-      Value v = memref::LoadOp::create(b, loc, params, ValueRange{index(pop.paramIndex(p.getName()))});
-      if (p.getType() != v.getType())
-        v = arith::TruncFOp::create(b, loc, p.getType(), v);
-      mapping.map(p.getResult(), v);
-    });
+  /// Moves `region`'s program into `body` (before its terminator).
+  void moveProgram(Region &region, Block *body) {
+    Block &program = region.front();
+    body->getOperations().splice(body->getTerminator()->getIterator(), program.getOperations());
   }
 
-  /// Ops that mean the same in init and step; returns false for others.
-  bool lowerNeuronOp(Operation &op, Value i, Value size, Value step) {
-    if (auto r = dyn_cast<RandOp>(op)) {
-      auto words = emitPhiloxDraw(b, loc, seed, step, i, static_cast<uint32_t>(r.getStream()));
-      auto type = cast<FloatType>(r.getType());
-      mapping.map(r.getResult(), r.getNormal() ? emitNormal(b, loc, words, type)
-                                               : emitUniform01(b, loc, words, type));
-      return true;
-    }
-    if (auto n = dyn_cast<NeuronIndexOp>(op)) {
-      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
-      mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
-      return true;
-    }
-    if (auto n = dyn_cast<PopulationSizeOp>(op)) {
-      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), size);
-      mapping.map(n.getResult(), arith::SIToFPOp::create(b, loc, n.getType(), i64));
-      return true;
-    }
-    if (auto d = dyn_cast<DtOp>(op)) {
-      mapping.map(d.getResult(), dtOf(d.getType()));
-      return true;
-    }
-    return false;
-  }
-
-  /// The run's dt (the kernel's last argument, f64) as `type`.
-  Value dtOf(Type type) {
-    return type == dt64.getType() ? dt64 : Value(arith::TruncFOp::create(b, loc, type, dt64));
+  /// scf.parallel over [begin, end), marked as the neuron loop.
+  scf::ParallelOp neuronLoop(Value begin, Value end) {
+    auto loop = scf::ParallelOp::create(b, loc, ValueRange{begin}, ValueRange{end}, ValueRange{index(1)});
+    loop->setAttr("ncl.loop", b.getStringAttr("neurons"));
+    return loop;
   }
 
   void buildInit() {
     SmallVector<Attribute> argNames;
-    SmallVector<Type> args = commonArgs(argNames);
-    args.append({b.getIndexType(), b.getIndexType(), b.getIndexType(), b.getI64Type(), b.getF64Type()});
-    headerArgs(argNames, {"begin", "end", "size", "seed", "dt"});
+    SmallVector<Type> types = bufferArgs(argNames, false);
+    headerArgs(types, argNames, {"begin", "end", "size", "seed", "dt"});
     initArgs = b.getArrayAttr(argNames);
-    func::FuncOp f = makeFunc("init", args);
+    NeuronLoop loop;
+    header.clear();
+    func::FuncOp f = makeFunc("init", types, initArgs, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
-    Block &entry = f.front();
-    Value params = entry.getArgument(0), refr = entry.getArgument(varIndex.size() + 1);
-    Value begin = entry.getArgument(varIndex.size() + 2), end = entry.getArgument(varIndex.size() + 3);
-    Value size = entry.getArgument(varIndex.size() + 4);
-    seed = entry.getArgument(varIndex.size() + 5);
-    dt64 = entry.getArgument(varIndex.size() + 6);
     // Initial values draw with step 2^64 - 1, which no simulation step uses.
-    Value initStep = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
-    mapping.clear();
-    loadParams(pop.getInit(), params);
+    loop.step = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+    loop.nextStep = loop.step;
     Value zero32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-    scf::ForOp::create(b, loc, begin, end, index(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value i, ValueRange) {
-                         for (Operation &op : pop.getInit().front()) {
-                           if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size, initStep))
-                             continue;
-                           if (auto w = dyn_cast<StateWriteOp>(op)) {
-                             Value var = entry.getArgument(1 + varIndex[w.getVar()]);
-                             memref::StoreOp::create(b, loc, mapping.lookup(w.getValue()), var, ValueRange{i});
-                             continue;
-                           }
-                           b.clone(op, mapping);
-                         }
-                         memref::StoreOp::create(b, loc, zero32, refr, ValueRange{i});
-                         scf::YieldOp::create(b, loc);
-                       });
+    scf::ParallelOp neurons = neuronLoop(header["begin"], header["end"]);
+    loop.neuron = neurons.getInductionVars()[0];
+    loop.entryPoint = neurons;
+    moveProgram(pop.getInit(), neurons.getBody());
+    b.setInsertionPoint(neurons.getBody()->getTerminator());
+    memref::StoreOp::create(b, loc, zero32, loop.refractory, ValueRange{loop.neuron});
+    b.setInsertionPointAfter(neurons);
     func::ReturnOp::create(b, loc);
+    loops.loops[neurons] = loop;
   }
 
-  LogicalResult buildUpdate() {
+  /// Steps outside, neurons inside. A recorded population stops at a step
+  /// boundary rather than overflow its spike buffer: each neuron records at
+  /// most one spike and one of each event a step.
+  void buildUpdate() {
     SmallVector<Attribute> argNames;
-    SmallVector<Type> args = commonArgs(argNames);
-    Type idx = b.getIndexType(), i64 = b.getI64Type();
-    bool record = pop.getRecordSpikes();
-    // A recorded population's spike record: step, index, channel.
-    unsigned spikeArgs = record ? 3 : 0;
-    if (record) {
-      args.append({dyn(i64), dyn(i64), dyn(b.getI32Type())});
-      for (int64_t k : spikeBuffers)
-        argNames.push_back(b.getI64IntegerAttr(k));
-    }
-    args.append({idx, idx, idx, i64, i64, idx, idx, MemRefType::get({2}, i64), b.getF64Type()});
-    headerArgs(argNames, {"begin", "end", "size", "seed", "first_step", "num_steps",
-                          "spike_capacity", "results", "dt"});
+    SmallVector<Type> types = bufferArgs(argNames, true);
+    headerArgs(types, argNames, {"begin", "end", "size", "seed", "first_step", "num_steps",
+                                 "spike_capacity", "results", "dt"});
     updateArgs = b.getArrayAttr(argNames);
-    func::FuncOp f = makeFunc("update", args);
+    NeuronLoop loop;
+    header.clear();
+    func::FuncOp f = makeFunc("update", types, updateArgs, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
-    Block &entry = f.front();
-    unsigned nv = varIndex.size(), h = nv + 2 + spikeArgs;
-    Value params = entry.getArgument(0), refr = entry.getArgument(nv + 1);
-    Value spikeStep, spikeIndex;
-    if (record) {
-      spikeStep = entry.getArgument(nv + 2);
-      spikeIndex = entry.getArgument(nv + 3);
-      spikeChannel = entry.getArgument(nv + 4);
-    }
-    Value begin = entry.getArgument(h), end = entry.getArgument(h + 1);
-    size = entry.getArgument(h + 2);
-    seed = entry.getArgument(h + 3);
-    Value firstStep = entry.getArgument(h + 4), numSteps = entry.getArgument(h + 5);
-    Value capacity = entry.getArgument(h + 6), out = entry.getArgument(h + 7);
-    dt64 = entry.getArgument(h + 8);
-
-    mapping.clear();
-    loadParams(pop.getStep(), params);
-    Value width = arith::SubIOp::create(b, loc, end, begin);
+    Type i64 = b.getI64Type(), idx = b.getIndexType();
     Value c0 = index(0), c1 = index(1);
-    Value dtReal = dtOf(realType);
+    Value begin = header["begin"], end = header["end"], numSteps = header["num_steps"];
+    Value firstStep = header["first_step"], out = loop.results;
+    memref::StoreOp::create(b, loc, arith::ConstantIntOp::create(b, loc, i64, 0), out, ValueRange{c0});
 
-    auto stepIndices = [&](Value s) {
-      Value step = arith::AddIOp::create(b, loc, firstStep, arith::IndexCastOp::create(b, loc, i64, s));
-      Value next = arith::AddIOp::create(b, loc, step, arith::ConstantIntOp::create(b, loc, i64, 1));
-      return std::make_pair(step, next);
+    scf::ParallelOp neurons;
+    auto stepBody = [&](Value s) {
+      loop.step = arith::AddIOp::create(b, loc, firstStep, arith::IndexCastOp::create(b, loc, i64, s));
+      loop.nextStep = arith::AddIOp::create(b, loc, loop.step, arith::ConstantIntOp::create(b, loc, i64, 1));
+      neurons = neuronLoop(begin, end);
     };
-    auto neuronLoop = [&](Value lo, Value hi, Value count0, Value step, Value nextStep) {
-      return scf::ForOp::create(
-          b, loc, lo, hi, c1, ValueRange{count0},
-          [&](OpBuilder &, Location, Value i, ValueRange count) {
-            Value c = emitNeuron(entry, i, step, nextStep, dtReal, count[0], record, spikeStep,
-                                 spikeIndex, refr);
-            scf::YieldOp::create(b, loc, c);
-          });
-    };
-
-    Value count, done;
-    if (record) {
-      // Steps outside neurons, so spikes come out in (step, index) order,
-      // stopping at a step boundary rather than overflow the buffer: each
-      // neuron records at most one spike and one of each event a step.
-      int64_t channels = 1;
-      pop.getStep().walk([&](EventOp) { ++channels; });
+    Value done;
+    if (pop.getRecordSpikes()) {
+      int64_t channels = 1 + (pop.getEvents() ? static_cast<int64_t>(pop.getEvents()->size()) : 0);
+      Value width = arith::SubIOp::create(b, loc, end, begin);
       Value perStep = channels == 1 ? width : arith::MulIOp::create(b, loc, width, index(channels));
-      auto loop = scf::WhileOp::create(
-          b, loc, TypeRange{idx, idx}, ValueRange{c0, c0},
+      auto steps = scf::WhileOp::create(
+          b, loc, TypeRange{idx}, ValueRange{c0},
           [&](OpBuilder &, Location, ValueRange iter) {
             Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iter[0], numSteps);
-            Value need = arith::AddIOp::create(b, loc, iter[1], perStep);
-            Value room = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, need, capacity);
+            Value count = arith::IndexCastOp::create(
+                b, loc, idx, memref::LoadOp::create(b, loc, out, ValueRange{c0}));
+            Value need = arith::AddIOp::create(b, loc, count, perStep);
+            Value room = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, need,
+                                               header["spike_capacity"]);
             scf::ConditionOp::create(b, loc, arith::AndIOp::create(b, loc, more, room), iter);
           },
           [&](OpBuilder &, Location, ValueRange iter) {
-            auto [step, nextStep] = stepIndices(iter[0]);
-            // The running count is the next free slot of the spike buffer.
-            Value counted = neuronLoop(begin, end, iter[1], step, nextStep).getResult(0);
-            Value s1 = arith::AddIOp::create(b, loc, iter[0], c1);
-            scf::YieldOp::create(b, loc, ValueRange{s1, counted});
+            stepBody(iter[0]);
+            b.setInsertionPointAfter(neurons);
+            scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, iter[0], c1)});
           });
-      count = loop.getResult(1);
-      done = loop.getResult(0);
+      steps->setAttr("ncl.loop", b.getStringAttr("steps"));
+      done = steps.getResult(0);
     } else {
-      // Nothing leaves the population during the call (no recording, no
-      // projections yet), so each block of neurons can run all the steps
-      // while it stays in cache: per neuron the same operations in the same
-      // order as step by step, hence the same results, with the memory
-      // traffic of one sweep per call instead of one per step. Spikes are
-      // counted in i32 lanes, like refractory_until, so float32 state
-      // vectorises at full width; widened once per block.
-      Value block = index(kNeuronBlock);
-      auto blocks = scf::ForOp::create(
-          b, loc, begin, end, block, ValueRange{c0},
-          [&](OpBuilder &, Location, Value lo, ValueRange total) {
-            Value hi = arith::MinSIOp::create(b, loc, arith::AddIOp::create(b, loc, lo, block), end);
-            auto steps = scf::ForOp::create(
-                b, loc, c0, numSteps, c1, ValueRange{total[0]},
-                [&](OpBuilder &, Location, Value s, ValueRange sum) {
-                  auto [step, nextStep] = stepIndices(s);
-                  Value zero = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-                  Value part = neuronLoop(lo, hi, zero, step, nextStep).getResult(0);
-                  Value wide = arith::IndexCastOp::create(b, loc, b.getIndexType(), part);
-                  scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, sum[0], wide)});
-                });
-            scf::YieldOp::create(b, loc, steps.getResult(0));
-          });
-      count = blocks.getResult(0);
+      auto steps = scf::ForOp::create(b, loc, c0, numSteps, c1, ValueRange{},
+                                      [&](OpBuilder &, Location, Value s, ValueRange) {
+                                        stepBody(s);
+                                        b.setInsertionPointAfter(neurons);
+                                        scf::YieldOp::create(b, loc);
+                                      });
+      steps->setAttr("ncl.loop", b.getStringAttr("steps"));
       done = numSteps;
     }
-    memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, count), out, ValueRange{c0});
+    b.setInsertionPointToEnd(&f.front());
     memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, done), out, ValueRange{c1});
     func::ReturnOp::create(b, loc);
-    return success();
-  }
-
-  /// Appends (step, neuron, channel) where `fired` holds when recording, and
-  /// returns the count plus `fired`.
-  Value emitRecord(Value fired, int64_t channel, Value count, bool record, Value i, Value nextStep,
-                   Value spikeStep, Value spikeIndex) {
-    if (record) {
-      Value slot = count;
-      scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
-        memref::StoreOp::create(b, loc, nextStep, spikeStep, ValueRange{slot});
-        Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
-        memref::StoreOp::create(b, loc, i64, spikeIndex, ValueRange{slot});
-        Value c = arith::ConstantIntOp::create(b, loc, b.getI32Type(), channel);
-        memref::StoreOp::create(b, loc, c, spikeChannel, ValueRange{slot});
-        scf::YieldOp::create(b, loc);
-      });
-    }
-    Value inc = count.getType().isIndex()
-                    ? Value(arith::IndexCastOp::create(
-                          b, loc, b.getIndexType(),
-                          arith::ExtUIOp::create(b, loc, b.getI64Type(), fired)))
-                    : Value(arith::ExtUIOp::create(b, loc, count.getType(), fired));
-    return arith::AddIOp::create(b, loc, count, inc);
-  }
-
-  /// The step at which a neuron that spiked in the step ending at
-  /// `nextStep32` is free again: nextStep32 + roundeven(duration / dt),
-  /// saturated to [nextStep32, INT32_MAX]. A period longer than the steps
-  /// left (even infinite) holds the neuron for the rest of the run; a
-  /// negative or NaN one (refused by nclc and the runtime where it is a
-  /// parameter) does not hold it. The clamp happens in f64, where every
-  /// i32 is exact, so the conversion and the addition cannot overflow.
-  Value refractoryEnd(Value duration, Value dt, Value nextStep32) {
-    Type f64 = b.getF64Type();
-    Value steps = arith::DivFOp::create(b, loc, duration, dt);
-    if (steps.getType() != f64)
-      steps = arith::ExtFOp::create(b, loc, f64, steps);
-    steps = math::RoundEvenOp::create(b, loc, steps);
-    Value int32Max = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
-    Value stepsLeft = arith::SubIOp::create(b, loc, int32Max, nextStep32);
-    Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.0));
-    // maxnumf(NaN, 0) is 0.
-    steps = arith::MaxNumFOp::create(b, loc, steps, zero);
-    steps = arith::MinNumFOp::create(b, loc, steps,
-                                     arith::SIToFPOp::create(b, loc, f64, stepsLeft));
-    Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), steps);
-    return arith::AddIOp::create(b, loc, nextStep32, n);
-  }
-
-  /// One neuron, one step; returns the updated spike count.
-  Value emitNeuron(Block &entry, Value i, Value step, Value nextStep, Value dt, Value count,
-                   bool record, Value spikeStep, Value spikeIndex, Value refr) {
-    Value step32 = arith::TruncIOp::create(b, loc, b.getI32Type(), step);
-    Value nextStep32 = arith::TruncIOp::create(b, loc, b.getI32Type(), nextStep);
-    // Step indices are compared as i32, the width of refractory_until, so
-    // the comparison vectorises in the same lanes as float32 state. The
-    // refractory state read at the start of the step may be released by
-    // ncl.is_refractory and is written back by ncl.refractory.
-    Value refractoryUntil;
-    for (Operation &op : pop.getStep().front()) {
-      if (isa<ParamOp>(op) || lowerNeuronOp(op, i, size, step))
-        continue;
-      if (auto r = dyn_cast<StateReadOp>(op)) {
-        Value var = entry.getArgument(1 + varIndex[r.getVar()]);
-        mapping.map(r.getResult(), memref::LoadOp::create(b, loc, var, ValueRange{i}));
-      } else if (auto w = dyn_cast<StateWriteOp>(op)) {
-        Value var = entry.getArgument(1 + varIndex[w.getVar()]);
-        memref::StoreOp::create(b, loc, mapping.lookup(w.getValue()), var, ValueRange{i});
-      } else if (auto r = dyn_cast<IsRefractoryOp>(op)) {
-        refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
-        Value refractory = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, refractoryUntil, step32);
-        if (Value release = r.getRelease()) {
-          Value released = arith::AndIOp::create(b, loc, refractory, mapping.lookup(release));
-          refractory = arith::XOrIOp::create(b, loc, refractory, released);
-          refractoryUntil = arith::SelectOp::create(b, loc, released, step32, refractoryUntil);
-          memref::StoreOp::create(b, loc, refractoryUntil, refr, ValueRange{i});
-        }
-        mapping.map(r.getResult(), refractory);
-      } else if (auto t = dyn_cast<TimeOp>(op)) {
-        Value time = arith::MulFOp::create(b, loc, arith::SIToFPOp::create(b, loc, b.getF64Type(), step),
-                                           dt64);
-        if (t.getType() != time.getType())
-          time = arith::TruncFOp::create(b, loc, t.getType(), time);
-        mapping.map(t.getResult(), time);
-      } else if (auto t = dyn_cast<ThresholdOp>(op)) {
-        Value fired = mapping.lookup(t.getCondition());
-        if (Value refractory = t.getRefractory()) {
-          Value free = arith::XOrIOp::create(b, loc, mapping.lookup(refractory),
-                                             arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-          fired = arith::AndIOp::create(b, loc, fired, free);
-        }
-        mapping.map(t.getFired(), fired);
-        count = emitRecord(fired, 0, count, record, i, nextStep, spikeStep, spikeIndex);
-      } else if (auto ev = dyn_cast<EventOp>(op)) {
-        Value happened = mapping.lookup(ev.getCondition());
-        mapping.map(ev.getHappened(), happened);
-        // Unrecorded populations count only spikes; their events just act.
-        if (record)
-          count = emitRecord(happened, ev.getChannelAttr().getInt(), count, record, i, nextStep,
-                             spikeStep, spikeIndex);
-      } else if (auto r = dyn_cast<ResetOp>(op)) {
-        // A value that is NaN or infinite is not reset: it stays in the state,
-        // where the runtime finds it after the step (the run stops there,
-        // naming the step) instead of a reset hiding it. Branch-free.
-        Value old = mapping.lookup(r.getValue());
-        Value inf = arith::ConstantOp::create(
-            b, loc, b.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
-        Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                             math::AbsFOp::create(b, loc, old), inf);
-        Value apply = arith::AndIOp::create(b, loc, mapping.lookup(r.getFired()), finite);
-        mapping.map(r.getResult(),
-                    arith::SelectOp::create(b, loc, apply, mapping.lookup(r.getResetValue()), old));
-      } else if (auto r = dyn_cast<RefractoryOp>(op)) {
-        // Free again at the step starting duration (rounded to steps) after
-        // t + dt; without a duration, until released.
-        Value until;
-        if (Value duration = r.getDuration())
-          until = refractoryEnd(mapping.lookup(duration), dt, nextStep32);
-        else {
-          until = arith::ConstantIntOp::create(b, loc, b.getI32Type(), INT32_MAX);
-        }
-        if (!refractoryUntil)
-          refractoryUntil = memref::LoadOp::create(b, loc, refr, ValueRange{i});
-        Value next = arith::SelectOp::create(b, loc, mapping.lookup(r.getFired()), until, refractoryUntil);
-        memref::StoreOp::create(b, loc, next, refr, ValueRange{i});
-      } else {
-        b.clone(op, mapping);
-      }
-    }
-    return count;
+    loop.neuron = neurons.getInductionVars()[0];
+    // Parameters are loaded at the top, before the step loop.
+    loop.entryPoint = neurons->getParentOp();
+    moveProgram(pop.getStep(), neurons.getBody());
+    loops.loops[neurons] = loop;
   }
 
   PopulationOp pop;
@@ -480,12 +610,11 @@ private:
   Location loc;
   MLIRContext *ctx;
   Type realType;
-  llvm::StringMap<unsigned> varIndex;
+  NeuronLoops &loops;
   int64_t paramsBuffer = -1, refractoryBuffer = -1;
   llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
   SmallVector<int64_t> spikeBuffers;           ///< step, index, channel
-  IRMapping mapping;
-  Value size, seed, dt64, spikeChannel; ///< of the kernel being built
+  llvm::StringMap<Value> header;               ///< the kernel's header arguments
 };
 
 struct ConvertNclToLoopsPass
@@ -493,7 +622,8 @@ struct ConvertNclToLoopsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
-    for (NetworkOp network : llvm::make_early_inc_range(module.getOps<NetworkOp>())) {
+    NeuronLoops loops;
+    for (NetworkOp network : module.getOps<NetworkOp>()) {
       if (!network.getBuffers()) {
         network.emitOpError("has no buffer table; run ncl-allocate-buffers first");
         return signalPassFailure();
@@ -503,20 +633,26 @@ struct ConvertNclToLoopsPass
           continue;
         // Kernels are functions of the module, before the network.
         builder.setInsertionPoint(network);
-        PopulationLowering lowering(pop, network, builder);
-        if (failed(lowering.lower()))
+        KernelBuilder kernels(pop, network, builder, loops);
+        if (failed(kernels.build()))
           return signalPassFailure();
-        nameKernels(network, pop, lowering.initArgs, lowering.updateArgs);
+        nameKernels(network, pop, kernels.initArgs, kernels.updateArgs);
         // What is left describes the population; its program is in the kernels.
-        for (Region *region : {&pop.getInit(), &pop.getStep()}) {
-          region->dropAllReferences();
+        for (Region *region : {&pop.getInit(), &pop.getStep()})
           region->getBlocks().clear();
-        }
       }
     }
+    // Every ncl op in a kernel is rewritten by its pattern; what describes
+    // the network stays for the library's descriptor.
+    ConversionTarget target(getContext());
+    target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
+                           scf::SCFDialect, func::FuncDialect>();
+    target.addIllegalDialect<NclDialect>();
+    target.addLegalOp<NetworkOp, PopulationOp, ScheduleOp, StageOp>();
     RewritePatternSet patterns(&getContext());
+    populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);
-    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
   }
 

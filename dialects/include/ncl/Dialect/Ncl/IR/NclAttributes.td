@@ -43,7 +43,7 @@ def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "me
     The names a `.ncl` file may write after `method` (docs/integration.md);
     `auto` lets `ncl-integrate` choose. Written `#ncl<method rk4>`.
   }];
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`` $value";
 }
 
 // The values are the ABI's (ncl_buffer_role, ncl_buffer_extent in
@@ -63,7 +63,7 @@ def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
   let genSpecializedAttr = 0;
 }
 def Ncl_BufferRoleAttr : EnumAttr<Ncl_Dialect, Ncl_BufferRole, "role"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`` $value";
 }
 
 def Ncl_Extent_Fixed : I32EnumAttrCase<"Fixed", 1, "fixed">;
@@ -76,7 +76,7 @@ def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer h
   let genSpecializedAttr = 0;
 }
 def Ncl_BufferExtentAttr : EnumAttr<Ncl_Dialect, Ncl_BufferExtent, "extent"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`` $value";
 }
 
 def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
@@ -87,7 +87,7 @@ def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
   let genSpecializedAttr = 0;
 }
 def Ncl_StageKindAttr : EnumAttr<Ncl_Dialect, Ncl_StageKind, "stage_kind"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`` $value";
 }
 
 //===----------------------------------------------------------------------===//
