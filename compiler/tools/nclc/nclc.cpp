@@ -264,19 +264,24 @@ static int compile(const char *argv0) {
   ncl::registerNclDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
-  // Diagnostics from passes point into the user's .ncl file.
+  // Diagnostics from passes point into the user's file (read once it has
+  // passed the front end's checks, which refuse an endless one).
   llvm::SourceMgr sourceMgr;
-  if (auto buffer = llvm::MemoryBuffer::getFile(input))
-    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  auto addSource = [&] {
+    if (auto buffer = llvm::MemoryBuffer::getFile(input))
+      sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  };
   bool showRemarks = verbose || explain;
   context.getDiagEngine().registerHandler([&showRemarks](mlir::Diagnostic &d) {
     return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
   });
 
   // IR at any stage before LLVM compiles like the model it came from.
-  if (llvm::StringRef(input).ends_with(".mlir"))
+  if (llvm::StringRef(input).ends_with(".mlir")) {
+    addSource();
     return compileIR(context, sourceMgr, stage, check, output);
+  }
 
   ncl::DiagnosticEngine diags(std::cerr);
   std::unique_ptr<ncl::ast::Module> module = ncl::loadModule(input, importOptions, diags);
@@ -293,6 +298,7 @@ static int compile(const char *argv0) {
   if (!ncl::analyze(*module, diags, net, network))
     return 1;
 
+  addSource();
   // Messages point at the user's line; the IR behind them is for ncl-opt.
   context.printOpOnDiagnostic(false);
 

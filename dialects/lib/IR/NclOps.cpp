@@ -43,7 +43,7 @@ LogicalResult NetworkOp::verify() {
       if (!pop)
         return emitOpError("buffer ") << k << " belongs to unknown population "
                                       << buffer.getPopulation();
-      if (buffer.getRole().getValue() == BufferRole::State &&
+      if (buffer.getRole() == BufferRole::State &&
           (buffer.getIndex() < 0 || buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a population with " << pop.getVars().size();

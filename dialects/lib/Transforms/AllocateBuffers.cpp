@@ -29,8 +29,8 @@ ArrayAttr allocate(NetworkOp network) {
   auto add = [&](PopulationOp pop, StringRef name, BufferRole role, Type element,
                  BufferExtent extent, int64_t index, int64_t count) {
     buffers.push_back(BufferAttr::get(ctx, (pop.getSymName() + "." + name).str(),
-                                      BufferRoleAttr::get(ctx, role), element,
-                                      BufferExtentAttr::get(ctx, extent),
+                                      role, element,
+                                      extent,
                                       FlatSymbolRefAttr::get(pop.getSymNameAttr()), index, count));
   };
   for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {

@@ -399,7 +399,7 @@ public:
       auto buffer = cast<BufferAttr>(a);
       if (buffer.getPopulation().getValue() != pop.getSymName())
         continue;
-      switch (buffer.getRole().getValue()) {
+      switch (buffer.getRole()) {
       case BufferRole::Params: paramsBuffer = k; break;
       case BufferRole::State: varBuffers[buffer.getIndex()] = k; break;
       case BufferRole::Refractory: refractoryBuffer = k; break;

@@ -103,7 +103,7 @@ public:
         auto buffer = llvm::cast<BufferAttr>(network.getBuffersAttr()[k.getInt()]);
         llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
         llvm::Value *extent = nullptr;
-        switch (buffer.getExtent().getValue()) {
+        switch (buffer.getExtent()) {
         case mlir::ncl::BufferExtent::Fixed: extent = b.getInt64(buffer.getCount()); break;
         case mlir::ncl::BufferExtent::Neurons: extent = field(*abi::headerField("end")); break;
         case mlir::ncl::BufferExtent::SpikeCapacity:
@@ -131,7 +131,8 @@ public:
 
   llvm::Constant *string(llvm::StringRef s) { return b.CreateGlobalString(s, ".str", 0, &m); }
 
-  llvm::Constant *dimension(llvm::ArrayRef<int8_t> exponents) {
+  llvm::Constant *dimension(mlir::DenseI8ArrayAttr dim) {
+    llvm::ArrayRef<int8_t> exponents = dim ? dim.asArrayRef() : llvm::ArrayRef<int8_t>();
     llvm::SmallVector<llvm::Constant *, 8> e;
     for (size_t i = 0; i < 8; ++i)
       e.push_back(llvm::ConstantInt::get(i8, i < exponents.size() ? exponents[i] : 0));
@@ -185,11 +186,11 @@ public:
       for (auto v : pop.getVars().getAsRange<mlir::ncl::VariableAttr>())
         vars.push_back(llvm::ConstantStruct::get(
             varType, {string(v.getName()), string(v.getUnit()), real(v.getScale(), 1),
-                      dimension(v.getDim().asArrayRef())}));
+                      dimension(v.getDim())}));
       for (auto p : pop.getParams().getAsRange<mlir::ncl::ParameterAttr>())
         params.push_back(llvm::ConstantStruct::get(
             paramType, {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1),
-                        dimension(p.getDim().asArrayRef()), real(p.getValue(), 0),
+                        dimension(p.getDim()), real(p.getValue(), 0),
                         b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
                         real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
       if (auto events = pop.getEvents())
@@ -218,8 +219,8 @@ public:
       int32_t element = t.isF32() ? NCL_ELEMENT_F32 : t.isF64() ? NCL_ELEMENT_F64
                       : t.isInteger(32) ? NCL_ELEMENT_I32 : NCL_ELEMENT_I64;
       buffers.push_back(llvm::ConstantStruct::get(
-          bufferType, {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole().getValue())),
-                       b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent().getValue())),
+          bufferType, {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole())),
+                       b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent())),
                        b.getInt32(populationIndex.lookup(buffer.getPopulation().getValue())),
                        b.getInt32(static_cast<int32_t>(buffer.getIndex())), b.getInt64(buffer.getCount())}));
     }

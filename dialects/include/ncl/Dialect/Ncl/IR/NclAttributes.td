@@ -41,9 +41,8 @@ def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "me
   let summary = "The integration scheme a population asks for";
   let description = [{
     The names a `.ncl` file may write after `method` (docs/integration.md);
-    `auto` lets `ncl-integrate` choose. Written `#ncl<method rk4>`.
+    `auto` lets `ncl-integrate` choose. Written `#ncl.method<rk4>`.
   }];
-  let assemblyFormat = "`` $value";
 }
 
 // The values are the ABI's (ncl_buffer_role, ncl_buffer_extent in
@@ -62,9 +61,6 @@ def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
-def Ncl_BufferRoleAttr : EnumAttr<Ncl_Dialect, Ncl_BufferRole, "role"> {
-  let assemblyFormat = "`` $value";
-}
 
 def Ncl_Extent_Fixed : I32EnumAttrCase<"Fixed", 1, "fixed">;
 def Ncl_Extent_Neurons : I32EnumAttrCase<"Neurons", 2, "neurons">;
@@ -75,19 +71,12 @@ def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer h
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
-def Ncl_BufferExtentAttr : EnumAttr<Ncl_Dialect, Ncl_BufferExtent, "extent"> {
-  let assemblyFormat = "`` $value";
-}
 
 def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
 def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step]> {
   let cppNamespace = "::mlir::ncl";
-  let genSpecializedAttr = 0;
-}
-def Ncl_StageKindAttr : EnumAttr<Ncl_Dialect, Ncl_StageKind, "stage_kind"> {
-  let assemblyFormat = "`` $value";
 }
 
 //===----------------------------------------------------------------------===//
@@ -102,6 +91,8 @@ def Ncl_ParameterAttr : Ncl_Attr<"Parameter", "param"> {
     K, mol, cd, doubled so that 1/sqrt(s) is exact), its default value in
     SI units, and optionally the range the model accepts. The position in
     the population's `params` list is its index in the parameter buffer.
+    Left out, the unit is "" (dimensionless), the scale 1, the dimension
+    none and the default 0.
 
     ```mlir
     #ncl.param<name = "tau_m", unit = "ms", scale = 1.000000e-03 : f64,
@@ -110,10 +101,10 @@ def Ncl_ParameterAttr : Ncl_Attr<"Parameter", "param"> {
     ```
   }];
   let parameters = (ins StringRefParameter<"name">:$name,
-                        StringRefParameter<"display unit">:$unit,
-                        "::mlir::FloatAttr":$scale,
-                        "::mlir::DenseI8ArrayAttr":$dim,
-                        "::mlir::FloatAttr":$value,
+                        StringRefParameter<"display unit", "\"\"">:$unit,
+                        OptionalParameter<"::mlir::FloatAttr">:$scale,
+                        OptionalParameter<"::mlir::DenseI8ArrayAttr">:$dim,
+                        OptionalParameter<"::mlir::FloatAttr">:$value,
                         OptionalParameter<"::mlir::FloatAttr">:$min,
                         OptionalParameter<"::mlir::FloatAttr">:$max);
   let assemblyFormat = "`<` struct(params) `>`";
@@ -131,9 +122,9 @@ def Ncl_VariableAttr : Ncl_Attr<"Variable", "var"> {
     ```
   }];
   let parameters = (ins StringRefParameter<"name">:$name,
-                        StringRefParameter<"display unit">:$unit,
-                        "::mlir::FloatAttr":$scale,
-                        "::mlir::DenseI8ArrayAttr":$dim);
+                        StringRefParameter<"display unit", "\"\"">:$unit,
+                        OptionalParameter<"::mlir::FloatAttr">:$scale,
+                        OptionalParameter<"::mlir::DenseI8ArrayAttr">:$dim);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
@@ -167,9 +158,9 @@ def Ncl_BufferAttr : Ncl_Attr<"Buffer", "buffer"> {
     ```
   }];
   let parameters = (ins StringRefParameter<"name">:$name,
-                        "::mlir::ncl::BufferRoleAttr":$role,
+                        "::mlir::ncl::BufferRole":$role,
                         "::mlir::Type":$element,
-                        "::mlir::ncl::BufferExtentAttr":$extent,
+                        "::mlir::ncl::BufferExtent":$extent,
                         "::mlir::FlatSymbolRefAttr":$population,
                         "int64_t":$index,
                         "int64_t":$count);

@@ -36,8 +36,10 @@ def Ncl_NetworkOp : Ncl_Op<"network", [Symbol, SymbolTable, SingleBlock, NoTermi
     }
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, F64Attr:$dt, F64Attr:$duration, I64Attr:$seed,
-                       TypeAttr:$real, StrAttr:$source,
+  let arguments = (ins SymbolNameAttr:$sym_name, F64Attr:$dt,
+                       DefaultValuedAttr<F64Attr, "1.0">:$duration,
+                       DefaultValuedAttr<I64Attr, "0">:$seed,
+                       TypeAttr:$real, DefaultValuedAttr<StrAttr, "\"\"">:$source,
                        OptionalAttr<TypedArrayAttrBase<Ncl_BufferAttr, "buffer table">>:$buffers);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
@@ -157,7 +159,7 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, "begin", "end", "dt"]}
     ```
   }];
-  let arguments = (ins Ncl_StageKindAttr:$kind, FlatSymbolRefAttr:$population,
+  let arguments = (ins Ncl_StageKind:$kind, FlatSymbolRefAttr:$population,
                        OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args);
   let assemblyFormat = "$kind $population (`kernel` $kernel^)? attr-dict";
   let hasVerifier = 1;
