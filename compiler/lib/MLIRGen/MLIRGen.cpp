@@ -10,6 +10,8 @@
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/DSL/Builtins.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Dialect/Ncl/Utils/Phi.h"
+#include "ncl/random_streams.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -79,6 +81,12 @@ private:
     // first use (equations in order).
     noiseStreams.clear();
     nextRandomStream = static_cast<int64_t>(sites.size());
+  }
+
+  /// The stream id of this population's random site `site`
+  /// (ncl/random_streams.h; Sema bounds both numbers).
+  int64_t streamId(int64_t site) const {
+    return ncl_random_stream_id(static_cast<uint32_t>(populationIndex), static_cast<uint32_t>(site));
   }
 
   Location loc(const SourceLoc &l) {
@@ -333,7 +341,7 @@ private:
         if (inserted)
           ++nextRandomStream;
         return mlir::ncl::NoiseOp::create(builder, l, realType,
-                                          builder.getI64IntegerAttr((populationIndex << 10) | it->second));
+                                          builder.getI64IntegerAttr(streamId(it->second)));
       }
       case NameExpr::Resolution::Size:
         return mlir::ncl::PopulationSizeOp::create(builder, l, realType);
@@ -391,7 +399,7 @@ private:
       case BuiltinId::Randn: {
         // One stream per call site (and population): inlining a named
         // expression twice reuses its stream, and CSE merges the draws.
-        int64_t stream = (populationIndex << 10) | randomSites.at(&c);
+        int64_t stream = streamId(randomSites.at(&c));
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
                                          f->id == BuiltinId::Randn ? builder.getUnitAttr() : UnitAttr());
       }
@@ -402,17 +410,7 @@ private:
         // x / (1 - e^-x) (Hodgkin-Huxley, Traub-Miles) have a removable
         // singularity there. Near 0 the series 1 + x/2 + x^2/6, whose error
         // x^3/24 is below rounding for |x| < 1e-5 in f64 (1e-3 in f32).
-        Value x = args[0];
-        bool single = realType.isF32();
-        Value quotient = arith::DivFOp::create(builder, l, math::ExpM1Op::create(builder, l, x), x);
-        Value inner = arith::AddFOp::create(builder, l, constant(0.5, l),
-                                            arith::MulFOp::create(builder, l, x, constant(1.0 / 6.0, l)));
-        Value series = arith::AddFOp::create(builder, l, constant(1.0, l),
-                                             arith::MulFOp::create(builder, l, x, inner));
-        Value small = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OLT,
-                                            math::AbsFOp::create(builder, l, x),
-                                            constant(single ? 1e-3 : 1e-5, l));
-        return arith::SelectOp::create(builder, l, small, series, quotient);
+        return mlir::ncl::buildPhi(builder, l, args[0], mlir::ncl::PhiSeries::Quadratic);
       }
       case BuiltinId::Log: return math::LogOp::create(builder, l, args[0]);
       case BuiltinId::Log1p: return math::Log1pOp::create(builder, l, args[0]);

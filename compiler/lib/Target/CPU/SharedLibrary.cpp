@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CPUTarget.h"
+#include "ncl/Support/DimensionABI.h"
 #include "ncl/model_abi.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
@@ -111,11 +112,14 @@ public:
     return b.CreateGlobalString(s, ".str", 0, &m);
   }
 
+  /// An ncl_dimension constant, laid out by units::toABI.
   llvm::Constant *dimension(const units::Dimension &d) {
-    llvm::SmallVector<llvm::Constant *, 8> e;
-    for (int i = 0; i < 8; ++i)
-      e.push_back(llvm::ConstantInt::get(i8, i < 7 ? d.exponents[i] : 0));
-    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, 8), e);
+    static_assert(sizeof(ncl_dimension) == units::kABIDimensionSize,
+                  "ncl_dimension and ncl/Support/DimensionABI.h disagree");
+    llvm::SmallVector<llvm::Constant *, units::kABIDimensionSize> e;
+    for (int8_t x : units::toABI(d))
+      e.push_back(llvm::ConstantInt::get(i8, x));
+    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, e.size()), e);
   }
 
   /// A constant array of C strings, or null when there are none.

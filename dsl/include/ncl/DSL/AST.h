@@ -9,7 +9,7 @@
 #define NCL_DSL_AST_H
 
 #include "ncl/DSL/Diagnostics.h"
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/Units.h"
 
 #include "llvm/Support/Casting.h"
 
