@@ -33,7 +33,7 @@ grammar Ncl;
 }
 
 @parser::header {
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/Units.h"
 }
 
 @parser::members {

@@ -7,11 +7,11 @@
 #include "ncl/DSL/AST.h"
 
 #include <algorithm>
-
 #include <ostream>
 
 using namespace ncl;
 using namespace ncl::ast;
+using llvm::dyn_cast;
 
 namespace {
 class Dumper {
@@ -20,45 +20,23 @@ public:
 
   void expr(const Expr &e, int depth) {
     indent(depth);
-    switch (e.getKind()) {
-    case Expr::Kind::Number: {
-      auto &n = static_cast<const NumberExpr &>(e);
-      os << "Number " << n.value;
-      if (!n.unitText.empty())
-        os << " [" << n.unitText << "]";
-      break;
-    }
-    case Expr::Kind::Name:
-      os << "Name " << static_cast<const NameExpr &>(e).name;
-      break;
-    case Expr::Kind::Unary:
-      os << "Unary " << static_cast<const UnaryExpr &>(e).op;
-      break;
-    case Expr::Kind::Binary:
-      os << "Binary " << static_cast<const BinaryExpr &>(e).op;
-      break;
-    case Expr::Kind::Call:
-      os << "Call " << static_cast<const CallExpr &>(e).callee;
-      break;
-    case Expr::Kind::Conditional:
+    if (auto *n = dyn_cast<NumberExpr>(&e)) {
+      os << "Number " << n->value;
+      if (!n->unitText.empty())
+        os << " [" << n->unitText << "]";
+    } else if (auto *n = dyn_cast<NameExpr>(&e)) {
+      os << "Name " << n->name;
+    } else if (auto *u = dyn_cast<UnaryExpr>(&e)) {
+      os << "Unary " << u->op;
+    } else if (auto *b = dyn_cast<BinaryExpr>(&e)) {
+      os << "Binary " << b->op;
+    } else if (auto *c = dyn_cast<CallExpr>(&e)) {
+      os << "Call " << c->callee;
+    } else {
       os << "Conditional";
-      break;
     }
     os << " " << at(e.getLoc()) << "\n";
-    if (auto *u = dynamic_cast<const UnaryExpr *>(&e))
-      expr(*u->operand, depth + 1);
-    if (auto *b = dynamic_cast<const BinaryExpr *>(&e)) {
-      expr(*b->lhs, depth + 1);
-      expr(*b->rhs, depth + 1);
-    }
-    if (auto *c = dynamic_cast<const CallExpr *>(&e))
-      for (auto &a : c->args)
-        expr(*a, depth + 1);
-    if (auto *c = dynamic_cast<const ConditionalExpr *>(&e)) {
-      expr(*c->cond, depth + 1);
-      expr(*c->ifTrue, depth + 1);
-      expr(*c->ifFalse, depth + 1);
-    }
+    forEachOperand(e, [&](const Expr &operand) { expr(operand, depth + 1); });
   }
 
   void decl(const char *what, const Declaration &d, int depth) {
@@ -72,6 +50,66 @@ public:
     expr(*d.value, depth + 1);
   }
 
+  /// One place of a neuron that holds an expression: its header line, then
+  /// the expression below it.
+  void neuronSite(const NeuronDecl &n, const NeuronSite &site) {
+    int depth = 3;
+    switch (site.part) {
+    case NeuronPart::Parameter:
+      return decl("Parameter", *site.decl, 2);
+    case NeuronPart::State:
+      return decl("State", *site.decl, 2);
+    case NeuronPart::SubExpression:
+      return decl("Expression", *site.decl, 2);
+    case NeuronPart::Output:
+      return decl("Output", *site.decl, 2);
+    case NeuronPart::Input:
+      indent(2);
+      os << "Input " << site.input->name;
+      if (!site.input->unitText.empty())
+        os << " : " << site.input->unitText;
+      os << " " << at(site.input->loc) << "\n";
+      break;
+    case NeuronPart::Equation:
+      indent(2);
+      os << "Ode " << site.ode->variable << (site.ode->unlessRefractory ? " unless-refractory " : " ")
+         << at(site.ode->loc) << "\n";
+      break;
+    case NeuronPart::Update:
+      indent(2);
+      os << "Update " << site.assignment->variable << " " << site.assignment->op
+         << (site.assignment->unlessRefractory ? " unless-refractory " : " ")
+         << at(site.assignment->loc) << "\n";
+      break;
+    case NeuronPart::Spike:
+      indent(2);
+      os << "Spike " << at(n.spikeLoc) << "\n";
+      break;
+    case NeuronPart::Reset:
+      indent(2);
+      os << "Reset " << site.assignment->variable << " " << site.assignment->op << " "
+         << at(site.assignment->loc) << "\n";
+      break;
+    case NeuronPart::Refractory:
+      indent(2);
+      os << (n.refractoryIsCondition ? "RefractoryWhile " : "Refractory ") << at(n.refractoryLoc)
+         << "\n";
+      break;
+    case NeuronPart::EventCondition:
+      indent(2);
+      os << "Event " << site.event->name << " " << at(site.event->loc) << "\n";
+      break;
+    case NeuronPart::EventAssignment:
+      indent(3);
+      os << "Assign " << site.assignment->variable << " " << site.assignment->op << " "
+         << at(site.assignment->loc) << "\n";
+      depth = 4;
+      break;
+    }
+    if (site.expr)
+      expr(*site.expr, depth);
+  }
+
   void module(const Module &m) {
     os << "Module " << m.file << "\n";
     for (auto &imp : m.imports) {
@@ -81,64 +119,10 @@ public:
     for (auto &n : m.neurons) {
       indent(1);
       os << "Neuron " << n.name << " " << at(n.loc) << "\n";
-      for (auto &p : n.parameters)
-        decl("Parameter", p, 2);
-      for (auto &in : n.inputs) {
-        indent(2);
-        os << "Input " << in.name;
-        if (!in.unitText.empty())
-          os << " : " << in.unitText;
-        os << " " << at(in.loc) << "\n";
-        if (in.defaultValue)
-          expr(*in.defaultValue, 3);
-      }
-      for (auto &s : n.state)
-        decl("State", s, 2);
-      for (auto &d : n.subExpressions)
-        decl("Expression", d, 2);
-      for (auto &o : n.odes) {
-        indent(2);
-        os << "Ode " << o.variable << (o.unlessRefractory ? " unless-refractory " : " ")
-           << at(o.loc) << "\n";
-        expr(*o.rhs, 3);
-      }
-      for (auto &a : n.update) {
-        indent(2);
-        os << "Update " << a.variable << " " << a.op
-           << (a.unlessRefractory ? " unless-refractory " : " ") << at(a.loc) << "\n";
-        expr(*a.value, 3);
-      }
-      if (n.spikeCondition) {
-        indent(2);
-        os << "Spike " << at(n.spikeLoc) << "\n";
-        expr(*n.spikeCondition, 3);
-      }
-      for (auto &a : n.reset) {
-        indent(2);
-        os << "Reset " << a.variable << " " << a.op << " " << at(a.loc) << "\n";
-        expr(*a.value, 3);
-      }
-      if (n.refractory) {
-        indent(2);
-        os << (n.refractoryIsCondition ? "RefractoryWhile " : "Refractory ") << at(n.refractoryLoc)
-           << "\n";
-        expr(*n.refractory, 3);
-      }
-      for (auto &o : n.outputs)
-        decl("Output", o, 2);
+      forEachSite(n, [&](const NeuronSite &site) { neuronSite(n, site); });
       if (!n.method.empty()) {
         indent(2);
         os << "Method " << n.method << " substeps " << n.substeps << " " << at(n.methodLoc) << "\n";
-      }
-      for (auto &ev : n.events) {
-        indent(2);
-        os << "Event " << ev.name << " " << at(ev.loc) << "\n";
-        expr(*ev.condition, 3);
-        for (auto &a : ev.assignments) {
-          indent(3);
-          os << "Assign " << a.variable << " " << a.op << " " << at(a.loc) << "\n";
-          expr(*a.value, 4);
-        }
       }
     }
     for (auto &net : m.networks) {

@@ -9,7 +9,8 @@
 #include "Model.h"
 #include "ThreadPool.h"
 
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/DimensionABI.h"
+#include "ncl/Support/Units.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -22,6 +23,9 @@
 #include <sstream>
 
 using namespace ncl::rt;
+
+static_assert(sizeof(ncl_dimension) == ncl::units::kABIDimensionSize,
+              "ncl_dimension and ncl/Support/DimensionABI.h disagree");
 
 namespace {
 
@@ -292,17 +296,13 @@ ncl_status ncl_parse_quantity(const char *text, double *value, ncl_dimension dim
     if (value)
       *value = parsed->first;
     if (dim)
-      for (int i = 0; i < 8; ++i)
-        dim[i] = i < 7 ? parsed->second.exponents[static_cast<size_t>(i)] : 0;
+      ncl::units::toABI(parsed->second, dim);
   });
 }
 
 const char *ncl_dimension_name(const ncl_dimension dim) {
   thread_local std::string name;
-  ncl::units::Dimension d;
-  for (size_t i = 0; i < 7; ++i)
-    d.exponents[i] = dim ? dim[i] : 0;
-  name = d.str();
+  name = ncl::units::fromABI(dim).str();
   return name.c_str();
 }
 
@@ -403,9 +403,7 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
                            ? "not a number"
                            : "infinite or too large for a double") +
                       "; give a finite value");
-    ncl::units::Dimension want;
-    for (size_t i = 0; i < want.exponents.size(); ++i)
-      want.exponents[i] = info.dim[i];
+    const ncl::units::Dimension want = ncl::units::fromABI(info.dim);
     const ncl::units::Dimension &got = parsed->second;
     if (got != want) {
       // Suggest the number as the user wrote it, with the right unit.

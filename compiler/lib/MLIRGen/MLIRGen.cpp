@@ -8,14 +8,16 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/MLIRGen.h"
+#include "ncl/DSL/Builtins.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Dialect/Ncl/Utils/Phi.h"
+#include "ncl/random_streams.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 using namespace mlir;
@@ -58,33 +60,22 @@ public:
   }
 
 private:
+  static bool isRandom(const CallExpr &c) {
+    const Builtin *f = lookupBuiltin(c.callee);
+    return f && (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn);
+  }
+
   /// The k-th rand()/randn() of a neuron's text, in reading order, draws
   /// from stream k (docs/random.md).
   void numberRandomSites(const PopulationModel &pop) {
-    const NeuronDecl &n = *pop.neuron;
     std::vector<const CallExpr *> sites;
-    std::function<void(const Expr &)> visit = [&](const Expr &e) {
-      if (auto *c = dynamic_cast<const CallExpr *>(&e); c && (c->callee == "rand" || c->callee == "randn"))
-        sites.push_back(c);
-      forEachOperand(e, visit);
+    auto visit = [&](const Expr &e) {
+      forEachSubExpression(e, [&](const Expr &sub) {
+        if (auto *c = dyn_cast<CallExpr>(&sub); c && isRandom(*c))
+          sites.push_back(c);
+      });
     };
-    for (auto *group : {&n.parameters, &n.state, &n.subExpressions, &n.outputs})
-      for (auto &d : *group)
-        visit(*d.value);
-    for (auto &o : n.odes)
-      visit(*o.rhs);
-    for (auto *group : {&n.update, &n.reset})
-      for (auto &a : *group)
-        visit(*a.value);
-    // Events draw too (found by the fuzzer: rand() in an event had no stream).
-    for (auto &ev : n.events) {
-      visit(*ev.condition);
-      for (auto &a : ev.assignments)
-        visit(*a.value);
-    }
-    for (const ExprPtr *e : {&n.spikeCondition, &n.refractory})
-      if (*e)
-        visit(**e);
+    forEachExpr(*pop.neuron, [&](const Expr &e, const NeuronSite &) { visit(e); });
     std::sort(sites.begin(), sites.end(), [](const CallExpr *a, const CallExpr *b) {
       return std::make_pair(a->getLoc().line, a->getLoc().column) <
              std::make_pair(b->getLoc().line, b->getLoc().column);
@@ -105,6 +96,12 @@ private:
     // first use (equations in order).
     noiseStreams.clear();
     nextRandomStream = static_cast<int64_t>(sites.size());
+  }
+
+  /// The stream id of this population's random site `site`
+  /// (ncl/random_streams.h; Sema bounds both numbers).
+  int64_t streamId(int64_t site) const {
+    return ncl_random_stream_id(static_cast<uint32_t>(populationIndex), static_cast<uint32_t>(site));
   }
 
   Location loc(const SourceLoc &l) {
@@ -418,7 +415,7 @@ private:
         if (inserted)
           ++nextRandomStream;
         return mlir::ncl::NoiseOp::create(builder, l, realType,
-                                          builder.getI64IntegerAttr((populationIndex << 10) | it->second));
+                                          builder.getI64IntegerAttr(streamId(it->second)));
       }
       case NameExpr::Resolution::Size:
         return mlir::ncl::PopulationSizeOp::create(builder, l, realType);
@@ -469,62 +466,56 @@ private:
       SmallVector<Value> args;
       for (auto &a : c.args)
         args.push_back(gen(*a));
-      const std::string &f = c.callee;
-      if (f == "rand" || f == "randn") {
+      const Builtin *f = lookupBuiltin(c.callee);
+      assert(f && "Sema admits only known functions");
+      switch (f->id) {
+      case BuiltinId::Rand:
+      case BuiltinId::Randn: {
         // One stream per call site (and population): inlining a named
         // expression twice reuses its stream, and CSE merges the draws.
-        int64_t stream = (populationIndex << 10) | randomSites.at(&c);
+        int64_t stream = streamId(randomSites.at(&c));
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
-                                         f == "randn" ? builder.getUnitAttr() : UnitAttr());
+                                         f->id == BuiltinId::Randn ? builder.getUnitAttr() : UnitAttr());
       }
-      if (f == "exp") return math::ExpOp::create(builder, l, args[0]);
-      if (f == "expm1") return math::ExpM1Op::create(builder, l, args[0]);
-      if (f == "exprel") {
+      case BuiltinId::Exp: return math::ExpOp::create(builder, l, args[0]);
+      case BuiltinId::Expm1: return math::ExpM1Op::create(builder, l, args[0]);
+      case BuiltinId::Exprel: {
         // (e^x - 1)/x, which is 1 at x = 0: rate functions like
         // x / (1 - e^-x) (Hodgkin-Huxley, Traub-Miles) have a removable
         // singularity there. Near 0 the series 1 + x/2 + x^2/6, whose error
         // x^3/24 is below rounding for |x| < 1e-5 in f64 (1e-3 in f32).
-        Value x = args[0];
-        bool single = realType.isF32();
-        Value quotient = arith::DivFOp::create(builder, l, math::ExpM1Op::create(builder, l, x), x);
-        Value inner = arith::AddFOp::create(builder, l, constant(0.5, l),
-                                            arith::MulFOp::create(builder, l, x, constant(1.0 / 6.0, l)));
-        Value series = arith::AddFOp::create(builder, l, constant(1.0, l),
-                                             arith::MulFOp::create(builder, l, x, inner));
-        Value small = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OLT,
-                                            math::AbsFOp::create(builder, l, x),
-                                            constant(single ? 1e-3 : 1e-5, l));
-        return arith::SelectOp::create(builder, l, small, series, quotient);
+        return mlir::ncl::buildPhi(builder, l, args[0], mlir::ncl::PhiSeries::Quadratic);
       }
-      if (f == "log") return math::LogOp::create(builder, l, args[0]);
-      if (f == "log1p") return math::Log1pOp::create(builder, l, args[0]);
-      if (f == "sin") return math::SinOp::create(builder, l, args[0]);
-      if (f == "cos") return math::CosOp::create(builder, l, args[0]);
-      if (f == "tanh") return math::TanhOp::create(builder, l, args[0]);
-      if (f == "sqrt") return math::SqrtOp::create(builder, l, args[0]);
-      if (f == "abs") return math::AbsFOp::create(builder, l, args[0]);
-      if (f == "min") return arith::MinimumFOp::create(builder, l, args[0], args[1]);
-      if (f == "max") return arith::MaximumFOp::create(builder, l, args[0], args[1]);
-      if (f == "log10") return math::Log10Op::create(builder, l, args[0]);
-      if (f == "tan") return math::TanOp::create(builder, l, args[0]);
-      if (f == "floor") return math::FloorOp::create(builder, l, args[0]);
-      if (f == "ceil") return math::CeilOp::create(builder, l, args[0]);
-      if (f == "clip")
+      case BuiltinId::Log: return math::LogOp::create(builder, l, args[0]);
+      case BuiltinId::Log1p: return math::Log1pOp::create(builder, l, args[0]);
+      case BuiltinId::Sin: return math::SinOp::create(builder, l, args[0]);
+      case BuiltinId::Cos: return math::CosOp::create(builder, l, args[0]);
+      case BuiltinId::Tanh: return math::TanhOp::create(builder, l, args[0]);
+      case BuiltinId::Sqrt: return math::SqrtOp::create(builder, l, args[0]);
+      case BuiltinId::Abs: return math::AbsFOp::create(builder, l, args[0]);
+      case BuiltinId::Min: return arith::MinimumFOp::create(builder, l, args[0], args[1]);
+      case BuiltinId::Max: return arith::MaximumFOp::create(builder, l, args[0], args[1]);
+      case BuiltinId::Log10: return math::Log10Op::create(builder, l, args[0]);
+      case BuiltinId::Tan: return math::TanOp::create(builder, l, args[0]);
+      case BuiltinId::Floor: return math::FloorOp::create(builder, l, args[0]);
+      case BuiltinId::Ceil: return math::CeilOp::create(builder, l, args[0]);
+      case BuiltinId::Clip:
         return arith::MinimumFOp::create(builder, l,
                                          arith::MaximumFOp::create(builder, l, args[0], args[1]),
                                          args[2]);
-      if (f == "relu") return arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l));
-      if (f == "sigmoid") {
+      case BuiltinId::Relu: return arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l));
+      case BuiltinId::Sigmoid: {
         Value e = math::ExpOp::create(builder, l, arith::NegFOp::create(builder, l, args[0]));
         return arith::DivFOp::create(builder, l, constant(1.0, l),
                                      arith::AddFOp::create(builder, l, constant(1.0, l), e));
       }
-      if (f == "heaviside") {
+      case BuiltinId::Heaviside: {
         Value positive = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, args[0],
                                                constant(0.0, l));
         return arith::SelectOp::create(builder, l, positive, constant(1.0, l), constant(0.0, l));
       }
-      if (f == "pow") return power(args[0], c.args[1].get(), args[1], l);
+      case BuiltinId::Pow: return power(args[0], c.args[1].get(), args[1], l);
+      }
       llvm_unreachable("Sema admits only known functions");
     }
     }

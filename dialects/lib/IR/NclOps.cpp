@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/random_streams.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -151,7 +152,8 @@ LogicalResult EventOp::verify() {
 
 LogicalResult RandOp::verify() {
   int64_t stream = getStreamAttr().getInt();
-  if (stream < 0 || stream > 0xffff)
-    return emitOpError("stream ") << stream << " is outside [0, 65535]";
+  // The stream field of Philox's counter is 16 bits wide.
+  if (stream < 0 || stream > NCL_RANDOM_STREAM_MASK)
+    return emitOpError("stream ") << stream << " is outside [0, " << NCL_RANDOM_STREAM_MASK << "]";
   return success();
 }

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
 #include "ncl/Dialect/Ncl/Transforms/Passes.h"
+#include "ncl/Dialect/Ncl/Utils/Phi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -327,17 +328,8 @@ private:
     return sde;
   }
 
-  /// phi(z) = (e^z - 1)/z, with its limit near 0.
-  Value phi(Value z) {
-    Location loc = pop.getLoc();
-    Type t = z.getType();
-    Value quotient = arith::DivFOp::create(builder, loc, math::ExpM1Op::create(builder, loc, z), z);
-    Value series = add(constant(1.0, t), mul(z, constant(0.5, t)));
-    Value small = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT,
-                                        math::AbsFOp::create(builder, loc, z),
-                                        constant(t.isF32() ? 1e-4 : 1e-8, t));
-    return arith::SelectOp::create(builder, loc, small, series, quotient);
-  }
+  /// phi(z) = (e^z - 1)/z, with its limit near 0 (as exponential Euler's).
+  Value phi(Value z) { return buildPhi(builder, pop.getLoc(), z, PhiSeries::Linear); }
 
   /// Equations with white noise: Euler-Maruyama, stochastic Heun
   /// (Stratonovich) for multiplicative noise, or, for additive noise on a

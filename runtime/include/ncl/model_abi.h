@@ -25,7 +25,8 @@ extern "C" {
 /* Physical dimension as TWICE the exponents of the SI base units
  * (m, kg, s, A, K, mol, cd), so that half-integer exponents (1/sqrt(s) of
  * white noise) are exact: volt is {4, 2, -6, -2, 0, 0, 0}. The eighth entry
- * is padding. */
+ * is padding. nclc and libnclrt convert with ncl::units::toABI/fromABI
+ * (support/include/ncl/Support/DimensionABI.h). */
 typedef int8_t ncl_dimension[8];
 
 /* A shared parameter of a population, settable at load time. */

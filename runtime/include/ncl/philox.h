@@ -23,7 +23,8 @@
  *        step   (uint64: the integer time step the draw belongs to),
  *        entity (uint64: the neuron / synapse index; bits 0..47 are used),
  *        stream (uint32: a per-call-site id chosen by the compiler, < 2^16)
- *    and is
+ *    and laid out in key and counter as ncl/random_streams.h defines (the
+ *    one definition, shared with the compiler's emitter):
  *        key[0] = seed  & 0xffffffff        key[1] = seed >> 32
  *        ctr[0] = step  & 0xffffffff        ctr[1] = step >> 32
  *        ctr[2] = entity & 0xffffffff
@@ -57,6 +58,8 @@
 #ifndef NCL_PHILOX_H
 #define NCL_PHILOX_H
 
+#include "ncl/random_streams.h"
+
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -74,8 +77,11 @@ using Words = std::array<uint32_t, 4>;
 using Key = std::array<uint32_t, 2>;
 
 /// Largest stream id and entity index the mapping keeps distinct.
-constexpr uint32_t kMaxStream = 0xFFFFu;
-constexpr uint64_t kMaxEntity = (uint64_t(1) << 48) - 1;
+constexpr uint32_t kMaxStream = NCL_RANDOM_STREAM_MASK;
+constexpr uint64_t kMaxEntity = (uint64_t(1) << NCL_RANDOM_ENTITY_BITS) - 1;
+
+/// The step of draws in initial values (2^64 - 1, which no step uses).
+constexpr uint64_t kInitStep = NCL_RANDOM_INIT_STEP;
 
 constexpr double kTwoPiF64 = 6.283185307179586;  // nearest double to 2pi
 constexpr float kTwoPiF32 = 6.28318548f;         // nearest float to 2pi
@@ -112,15 +118,18 @@ inline Words philox4x32_10(const Words &ctr, const Key &key) {
   return philox4x32_R(kRounds, ctr, key);
 }
 
-/// NCL's key for a seed.
+/// NCL's key for a seed (ncl/random_streams.h).
 inline Key make_key(uint64_t seed) {
-  return Key{uint32_t(seed), uint32_t(seed >> 32)};
+  Key key;
+  ncl_random_key(seed, key.data());
+  return key;
 }
 
-/// NCL's counter for (step, entity, stream); see the mapping above.
+/// NCL's counter for (step, entity, stream) (ncl/random_streams.h).
 inline Words make_counter(uint64_t step, uint64_t entity, uint32_t stream) {
-  return Words{uint32_t(step), uint32_t(step >> 32), uint32_t(entity),
-               ((stream & 0xFFFFu) << 16) | uint32_t((entity >> 32) & 0xFFFFu)};
+  Words ctr;
+  ncl_random_counter(step, entity, stream, ctr.data());
+  return ctr;
 }
 
 /// The four words of draw (seed, step, entity, stream).

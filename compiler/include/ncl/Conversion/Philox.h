@@ -28,7 +28,8 @@ namespace mlir::ncl {
 std::array<Value, 4> emitPhilox4x32x10(OpBuilder &b, Location loc, Value key0, Value key1,
                                        std::array<Value, 4> ctr);
 
-/// Key and counter of draw (seed, step, entity, stream):
+/// Key and counter of draw (seed, step, entity, stream), laid out as
+/// ncl/random_streams.h defines:
 ///   key  = {seed lo, seed hi}
 ///   ctr  = {step lo, step hi, entity bits 0..31,
 ///           (stream & 0xffff) << 16 | entity bits 32..47}

@@ -15,7 +15,9 @@
 #include "ncl/Conversion/Passes.h"
 #include "ncl/Conversion/Philox.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Dialect/Ncl/Utils/Phi.h"
 #include "ncl/Target/KernelABI.h"
+#include "ncl/random_streams.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,29 +44,17 @@ using namespace mlir::ncl;
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// x + h*phi(z)*(a + b*x), z = b*h, phi(z) = expm1(z)/z (1 + z/2 near 0,
-/// where the quotient loses digits; the cut keeps the error below the
-/// type's eps). The increment form keeps the fixed point at -a/b to the
+/// x + h*phi(z)*(a + b*x), z = b*h, phi(z) = expm1(z)/z (buildPhi: 1 + z/2
+/// near 0, where the quotient loses digits). The increment form keeps the fixed point at -a/b to the
 /// rounding of x in float32 too (see the op's description).
 struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ExpEulerOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type type = op.getType();
-    auto cst = [&](double v) {
-      return arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(type, v));
-    };
-    bool single = type.isF32();
     Value h = op.getH();
     Value z = arith::MulFOp::create(rewriter, loc, op.getB(), h);
-    Value em1 = math::ExpM1Op::create(rewriter, loc, z);
-    Value quotient = arith::DivFOp::create(rewriter, loc, em1, z);
-    Value series = arith::AddFOp::create(
-        rewriter, loc, cst(1.0), arith::MulFOp::create(rewriter, loc, z, cst(0.5)));
-    Value absz = math::AbsFOp::create(rewriter, loc, z);
-    Value small = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT, absz,
-                                        cst(single ? 1e-4 : 1e-8));
-    Value phi = arith::SelectOp::create(rewriter, loc, small, series, quotient);
+    Value phi = buildPhi(rewriter, loc, z, PhiSeries::Linear);
     Value gain = arith::MulFOp::create(rewriter, loc, h, phi);
     Value rate = arith::AddFOp::create(rewriter, loc, op.getA(),
                                        arith::MulFOp::create(rewriter, loc, op.getB(), op.getX()));
@@ -521,8 +511,9 @@ private:
     func::FuncOp f = makeFunc("init", types, initArgs, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
-    // Initial values draw with step 2^64 - 1, which no simulation step uses.
-    loop.step = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+    // Initial values draw with a step no simulation step uses (2^64 - 1).
+    loop.step = arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                             static_cast<int64_t>(NCL_RANDOM_INIT_STEP));
     loop.nextStep = loop.step;
     Value zero32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
     scf::ParallelOp neurons = neuronLoop(header["begin"], header["end"]);

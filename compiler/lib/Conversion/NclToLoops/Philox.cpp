@@ -1,12 +1,14 @@
 //===- Philox.cpp - Emit Philox4x32-10 random numbers as arith/math ops ---===//
 //
 // Mirrors runtime/include/ncl/philox.h operation for operation; see that
-// file for the formulas. Every float step is exact except log, sqrt, cos
+// file for the formulas. Where seed, step, entity and stream sit in key and
+// counter is read from ncl/random_streams.h, as the reference reads it. Every float step is exact except log, sqrt, cos
 // and the two final multiplications, which are single IEEE operations in
 // both, so the results agree bit for bit (test/unit/random checks it).
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Philox.h"
+#include "ncl/random_streams.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -97,16 +99,23 @@ std::array<Value, 4> mlir::ncl::emitPhilox4x32x10(OpBuilder &b, Location loc, Va
 
 mlir::ncl::PhiloxInput mlir::ncl::emitPhiloxCounter(OpBuilder &b, Location loc, Value seed,
                                                     Value step, Value entity, uint32_t stream) {
-  assert(stream <= 0xFFFFu && "Philox stream ids are 16 bits");
+  assert(stream <= NCL_RANDOM_STREAM_MASK && "Philox stream ids are 16 bits");
   PhiloxInput in;
-  std::tie(in.key0, in.key1) = split64(b, loc, toI64(b, loc, seed));
-  std::tie(in.ctr[0], in.ctr[1]) = split64(b, loc, toI64(b, loc, step));
+  std::array<Value, 2> key;
+  std::array<Value, 4> &ctr = in.ctr;
+  std::tie(key[NCL_RANDOM_KEY_SEED_LO], key[NCL_RANDOM_KEY_SEED_HI]) =
+      split64(b, loc, toI64(b, loc, seed));
+  std::tie(ctr[NCL_RANDOM_CTR_STEP_LO], ctr[NCL_RANDOM_CTR_STEP_HI]) =
+      split64(b, loc, toI64(b, loc, step));
   auto [elo, ehi] = split64(b, loc, toI64(b, loc, entity));
-  in.ctr[2] = elo;
+  ctr[NCL_RANDOM_CTR_ENTITY_LO] = elo;
   Type t = elo.getType();
-  Value ehi16 = arith::AndIOp::create(b, loc, ehi, intConst(b, loc, t, 0xFFFFu));
-  in.ctr[3] = arith::OrIOp::create(b, loc, ehi16,
-                                   intConst(b, loc, t, uint64_t(stream & 0xFFFFu) << 16));
+  Value ehi16 = arith::AndIOp::create(b, loc, ehi, intConst(b, loc, t, NCL_RANDOM_ENTITY_HI_MASK));
+  uint64_t streamBits = uint64_t(stream & NCL_RANDOM_STREAM_MASK) << NCL_RANDOM_STREAM_SHIFT;
+  ctr[NCL_RANDOM_CTR_STREAM_ENTITY_HI] =
+      arith::OrIOp::create(b, loc, ehi16, intConst(b, loc, t, streamBits));
+  in.key0 = key[0]; // emitPhilox4x32x10's key0/key1 are Philox's key[0]/key[1]
+  in.key1 = key[1];
   return in;
 }
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CPUTarget.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/Support/DimensionABI.h"
 #include "ncl/Target/KernelABI.h"
 #include "ncl/model_abi.h"
 
@@ -131,12 +132,19 @@ public:
 
   llvm::Constant *string(llvm::StringRef s) { return b.CreateGlobalString(s, ".str", 0, &m); }
 
+  /// An ncl_dimension constant from the IR's exponents, laid out by
+  /// units::toABI.
   llvm::Constant *dimension(mlir::DenseI8ArrayAttr dim) {
-    llvm::ArrayRef<int8_t> exponents = dim ? dim.asArrayRef() : llvm::ArrayRef<int8_t>();
-    llvm::SmallVector<llvm::Constant *, 8> e;
-    for (size_t i = 0; i < 8; ++i)
-      e.push_back(llvm::ConstantInt::get(i8, i < exponents.size() ? exponents[i] : 0));
-    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, 8), e);
+    static_assert(sizeof(ncl_dimension) == units::kABIDimensionSize,
+                  "ncl_dimension and ncl/Support/DimensionABI.h disagree");
+    units::Dimension d;
+    if (dim)
+      for (size_t i = 0; i < d.exponents.size() && i < dim.size(); ++i)
+        d.exponents[i] = dim[i];
+    llvm::SmallVector<llvm::Constant *, units::kABIDimensionSize> e;
+    for (int8_t x : units::toABI(d))
+      e.push_back(llvm::ConstantInt::get(i8, x));
+    return llvm::ConstantArray::get(llvm::ArrayType::get(i8, e.size()), e);
   }
 
   llvm::Constant *real(mlir::FloatAttr value, double none) {

@@ -9,7 +9,9 @@
 #define NCL_DSL_AST_H
 
 #include "ncl/DSL/Diagnostics.h"
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/Units.h"
+
+#include "llvm/Support/Casting.h"
 
 #include <memory>
 #include <optional>
@@ -116,31 +118,25 @@ public:
 /// branches), in source order: the one place that knows the shape of every
 /// kind of expression, for walks over an expression tree.
 template <typename F> void forEachOperand(const Expr &e, F &&fn) {
-  switch (e.getKind()) {
-  case Expr::Kind::Number:
-  case Expr::Kind::Name:
-    return;
-  case Expr::Kind::Unary:
-    fn(*static_cast<const UnaryExpr &>(e).operand);
-    return;
-  case Expr::Kind::Binary: {
-    auto &b = static_cast<const BinaryExpr &>(e);
-    fn(*b.lhs);
-    fn(*b.rhs);
-    return;
-  }
-  case Expr::Kind::Call:
-    for (auto &a : static_cast<const CallExpr &>(e).args)
+  if (auto *u = llvm::dyn_cast<UnaryExpr>(&e)) {
+    fn(*u->operand);
+  } else if (auto *b = llvm::dyn_cast<BinaryExpr>(&e)) {
+    fn(*b->lhs);
+    fn(*b->rhs);
+  } else if (auto *c = llvm::dyn_cast<CallExpr>(&e)) {
+    for (auto &a : c->args)
       fn(*a);
-    return;
-  case Expr::Kind::Conditional: {
-    auto &c = static_cast<const ConditionalExpr &>(e);
-    fn(*c.cond);
-    fn(*c.ifTrue);
-    fn(*c.ifFalse);
-    return;
+  } else if (auto *c = llvm::dyn_cast<ConditionalExpr>(&e)) {
+    fn(*c->cond);
+    fn(*c->ifTrue);
+    fn(*c->ifFalse);
   }
-  }
+}
+
+/// Calls `fn` on `e` and on every expression below it, parents first.
+template <typename F> void forEachSubExpression(const Expr &e, F &&fn) {
+  fn(e);
+  forEachOperand(e, [&](const Expr &operand) { forEachSubExpression(operand, fn); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -227,6 +223,84 @@ struct NeuronDecl {
   bool refractoryIsCondition = false; ///< `refractory while cond`
   SourceLoc refractoryLoc;
 };
+
+//===----------------------------------------------------------------------===//
+// Walking a neuron's expressions
+//===----------------------------------------------------------------------===//
+
+/// The part of a neuron an expression belongs to.
+enum class NeuronPart {
+  Parameter,           ///< a parameter's value (`decl`)
+  Input,               ///< an input's default (`input`; the only optional one)
+  State,               ///< a state variable's initial value (`decl`)
+  SubExpression,       ///< a named expression in dynamics (`decl`)
+  Equation,            ///< the right-hand side of x' = ... (`ode`)
+  Update,              ///< an assignment of the update block (`assignment`)
+  Spike,               ///< the spike condition
+  Reset,               ///< an assignment of the reset (`assignment`)
+  Refractory,          ///< the refractory period, or its condition (`refractory while`)
+  Output,              ///< an output's value (`decl`)
+  EventCondition,      ///< an event's condition (`event`)
+  EventAssignment,     ///< an assignment of an event's body (`event`, `assignment`)
+};
+
+/// Where in a neuron an expression stands: the part, and the declaration,
+/// equation, assignment or event that holds it (the others are null).
+struct NeuronSite {
+  NeuronPart part;
+  const Expr *expr = nullptr; ///< null only for an input without a default
+  const Declaration *decl = nullptr;
+  const InputDecl *input = nullptr;
+  const OdeDecl *ode = nullptr;
+  const Assignment *assignment = nullptr;
+  const EventDecl *event = nullptr;
+};
+
+/// Calls `fn(const NeuronSite &)` on every place of `n` that holds an
+/// expression, in the order `nclc --emit=ast` prints them: parameters,
+/// inputs, state, sub-expressions, equations, update, spike condition,
+/// reset, refractory period or condition, outputs, then each event's
+/// condition and body. An absent clause (no spike condition) is no site; an
+/// input without a default is one, with a null `expr`.
+template <typename F> void forEachSite(const NeuronDecl &n, F &&fn) {
+  using P = NeuronPart;
+  for (const Declaration &d : n.parameters)
+    fn(NeuronSite{P::Parameter, d.value.get(), &d});
+  for (const InputDecl &in : n.inputs)
+    fn(NeuronSite{P::Input, in.defaultValue.get(), nullptr, &in});
+  for (const Declaration &d : n.state)
+    fn(NeuronSite{P::State, d.value.get(), &d});
+  for (const Declaration &d : n.subExpressions)
+    fn(NeuronSite{P::SubExpression, d.value.get(), &d});
+  for (const OdeDecl &o : n.odes)
+    fn(NeuronSite{P::Equation, o.rhs.get(), nullptr, nullptr, &o});
+  for (const Assignment &a : n.update)
+    fn(NeuronSite{P::Update, a.value.get(), nullptr, nullptr, nullptr, &a});
+  if (n.spikeCondition)
+    fn(NeuronSite{P::Spike, n.spikeCondition.get()});
+  for (const Assignment &a : n.reset)
+    fn(NeuronSite{P::Reset, a.value.get(), nullptr, nullptr, nullptr, &a});
+  if (n.refractory)
+    fn(NeuronSite{P::Refractory, n.refractory.get()});
+  for (const Declaration &d : n.outputs)
+    fn(NeuronSite{P::Output, d.value.get(), &d});
+  for (const EventDecl &ev : n.events) {
+    fn(NeuronSite{P::EventCondition, ev.condition.get(), nullptr, nullptr, nullptr, nullptr, &ev});
+    for (const Assignment &a : ev.assignments)
+      fn(NeuronSite{P::EventAssignment, a.value.get(), nullptr, nullptr, nullptr, &a, &ev});
+  }
+}
+
+/// Calls `fn(const Expr &, const NeuronSite &)` on every top-level
+/// expression of `n`, in the order of forEachSite. With
+/// forEachSubExpression, this reaches every expression of a neuron: the
+/// walk for anything that must not miss one (random draws, names used).
+template <typename F> void forEachExpr(const NeuronDecl &n, F &&fn) {
+  forEachSite(n, [&](const NeuronSite &site) {
+    if (site.expr)
+      fn(*site.expr, site);
+  });
+}
 
 struct PopulationDecl {
   SourceLoc loc;

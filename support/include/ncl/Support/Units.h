@@ -2,12 +2,13 @@
 //
 // Units are checked at compile time and then erased: every value is converted
 // once to NCL's internal system, plain SI (s, V, A, ohm, S, F, Hz, m, mol/m^3),
-// so generated code never multiplies by a unit. This library has no LLVM or
-// ANTLR dependency: the runtime links it too, to parse `--set P.I=2.5nA`.
+// so generated code never multiplies by a unit. Part of the support/ leaf
+// (no LLVM or ANTLR dependency): the front end checks units with it, and
+// libnclrt links it too, to parse `--set P.I=2.5nA`.
 //
 //===----------------------------------------------------------------------===//
-#ifndef NCL_DSL_UNITS_H
-#define NCL_DSL_UNITS_H
+#ifndef NCL_SUPPORT_UNITS_H
+#define NCL_SUPPORT_UNITS_H
 
 #include <array>
 #include <cstdint>
@@ -59,4 +60,4 @@ parseQuantity(std::string_view text, std::string *error = nullptr);
 
 } // namespace ncl::units
 
-#endif // NCL_DSL_UNITS_H
+#endif // NCL_SUPPORT_UNITS_H

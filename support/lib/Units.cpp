@@ -5,7 +5,7 @@
 // prefix followed by a unit name ("Mohm", "mV", "uA").
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/Units.h"
 
 #include <algorithm>
 #include <cctype>

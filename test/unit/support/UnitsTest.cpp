@@ -4,7 +4,7 @@
 // own output: 1 Mohm = 1e6 kg m^2 s^-3 A^-2, 1 mM = 1 mol/m^3, and so on.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Units.h"
+#include "ncl/Support/Units.h"
 
 #include <gtest/gtest.h>
 

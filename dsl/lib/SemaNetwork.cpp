@@ -1,0 +1,438 @@
+//===- SemaNetwork.cpp - Checking a network, and Sema's entry points ------===//
+//
+// A network is checked against the neurons already checked: each population
+// gets its model's parameters with the population's values, each stimulus
+// its input, and the simulate clause its run length and options. The result
+// is the NetworkModel that MLIRGen and the CPU target read.
+//
+//===----------------------------------------------------------------------===//
+#include "SemaImpl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+using namespace ncl;
+using namespace ncl::ast;
+using namespace ncl::sema;
+using llvm::dyn_cast;
+using units::Dimension;
+
+int PopulationModel::parameterIndex(const std::string &name) const {
+  for (size_t i = 0; i < parameters.size(); ++i)
+    if (parameters[i].name == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+//===----------------------------------------------------------------------===//
+// Populations
+//===----------------------------------------------------------------------===//
+
+void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &model) {
+  NeuronDecl *neuron = nullptr;
+  std::vector<std::string> neuronNames;
+  for (auto &n : module.neurons) {
+    neuronNames.push_back(n.name);
+    if (n.name == pop.neuron)
+      neuron = &n;
+  }
+  if (!neuron) {
+    diags.error(pop.neuronLoc, "unknown neuron model '" + pop.neuron + "'" +
+                                   didYouMean(pop.neuron, neuronNames));
+    return;
+  }
+  if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
+    diags.error(pop.sizeLoc, "population size must be between 1 and 2^40");
+    return;
+  }
+  // The population's index is 6 bits of the generator's stream.
+  if (randomNeurons.count(neuron->name) && model.populations.size() >= 64) {
+    diags.error(pop.loc, "more than 64 populations in a network draw random numbers");
+    return;
+  }
+  PopulationModel pm;
+  pm.decl = &pop;
+  pm.neuron = neuron;
+  pm.method = neuron->method;
+  pm.substeps = neuron->substeps;
+  if (!pop.method.empty()) {
+    if (pop.secondMethodLoc.isValid()) {
+      diags.error(pop.methodLoc, "population '" + pop.name + "' chooses its integration method twice");
+      diags.note(pop.secondMethodLoc, "first chosen here");
+    }
+    checkMethod(pop.method, pop.substeps, pop.methodLoc);
+    if (neuron->odes.empty())
+      diags.error(pop.methodLoc, "population '" + pop.name + "' chooses an integration method, "
+                                 "but neuron '" + neuron->name +
+                                 "' has no equations x' = ... to integrate");
+    pm.method = pop.method;
+    pm.substeps = pop.substeps;
+  }
+  const Scope &scope = neuronScopes[neuron->name];
+  // Derived parameters are recomputed from the others in the kernels,
+  // unless the population sets them (then they are plain parameters).
+  for (auto &p : neuron->parameters) {
+    bool overridden = std::any_of(pop.overrides.begin(), pop.overrides.end(),
+                                  [&](const Declaration &o) { return o.name == p.name; });
+    if (auto it = scope.find(p.name);
+        it != scope.end() && !p.perNeuron && (!p.derived || overridden))
+      pm.parameters.push_back({p.name, displayUnit(p, p.value.get()), p.unit, it->second.value, false});
+  }
+  for (auto &in : neuron->inputs)
+    if (auto it = scope.find(in.name); it != scope.end())
+      pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});
+  // What each derived parameter follows, through other derived ones, so
+  // the runtime can say what to set instead.
+  for (auto &p : neuron->parameters) {
+    if (!p.derived || pm.parameterIndex(p.name) >= 0)
+      continue;
+    DerivedParameter derived{p.name, {}};
+    std::set<std::string> reads;
+    std::function<void(const Expr &)> collect = [&](const Expr &e) {
+      if (auto *name = dyn_cast<NameExpr>(&e)) {
+        if (pm.parameterIndex(name->name) >= 0) {
+          reads.insert(name->name);
+          return;
+        }
+        for (auto &q : neuron->parameters)
+          if (q.name == name->name && q.derived)
+            collect(*q.value);
+      }
+      forEachOperand(e, collect);
+    };
+    collect(*p.value);
+    for (auto &q : pm.parameters)
+      if (reads.count(q.name))
+        derived.sources.push_back(q.name);
+    pm.derived.push_back(std::move(derived));
+  }
+  checkOverrides(pop, pm);
+  checkPopulationRefractory(pop, pm);
+  model.populations.push_back(std::move(pm));
+}
+
+/// `population P = N[n] { name = value }`: constants that replace the
+/// neuron's parameters and inputs (or per-neuron initializers).
+void Sema::checkOverrides(PopulationDecl &pop, PopulationModel &pm) {
+  const NeuronDecl *neuron = pm.neuron;
+  Scope empty;
+  for (auto &o : pop.overrides) {
+    int idx = pm.parameterIndex(o.name);
+    const Declaration *perNeuron = nullptr;
+    for (auto &p : neuron->parameters)
+      if (p.perNeuron && p.name == o.name)
+        perNeuron = &p;
+    if (perNeuron) {
+      // The population gives every neuron this constant instead.
+      if (checkExpr(*o.value, ExprScope::shared(empty)) &&
+          expectDim(*o.value, perNeuron->unit.dim, "value of '" + o.name + "'"))
+        pm.perNeuronOverrides[o.name] = o.value.get();
+      continue;
+    }
+    if (idx < 0) {
+      std::vector<std::string> names;
+      for (auto &p : pm.parameters)
+        names.push_back(p.name);
+      bool isState = false;
+      for (auto &s : neuron->state)
+        isState |= s.name == o.name;
+      diags.error(o.loc, isState ? "'" + o.name + "' is a state variable of '" + neuron->name +
+                                       "'; only parameters and inputs can be set per population"
+                                 : "neuron '" + neuron->name + "' has no parameter or input '" +
+                                       o.name + "'" + didYouMean(o.name, names));
+      continue;
+    }
+    if (!checkExpr(*o.value, ExprScope::shared(empty)))
+      continue;
+    if (!expectDim(*o.value, pm.parameters[idx].unit.dim, "value of '" + o.name + "'"))
+      continue;
+    if (auto v = evaluate(*o.value, empty))
+      pm.parameters[idx].value = *v;
+  }
+}
+
+/// The neuron's refractory period with the population's values.
+void Sema::checkPopulationRefractory(const PopulationDecl &pop, PopulationModel &pm) {
+  const NeuronDecl *neuron = pm.neuron;
+  if (!neuron->refractory || neuron->refractoryIsCondition)
+    return;
+  const Scope &scope = neuronScopes[neuron->name];
+  // Unless the neuron's own period was already reported.
+  std::optional<double> ownPeriod = evaluate(*neuron->refractory, scope);
+  bool reported = ownPeriod && !(*ownPeriod >= 0);
+  if (!reported) {
+    // Applied one at a time, so the message points at the override
+    // that makes the period wrong.
+    Scope overridden = scope;
+    for (const Declaration &o : pop.overrides) {
+      int idx = pm.parameterIndex(o.name);
+      auto it = overridden.find(o.name);
+      if (idx < 0 || it == overridden.end())
+        continue;
+      it->second.value = pm.parameters[idx].value;
+      if (checkRefractoryPeriod(*neuron->refractory, overridden, o.value->getLoc(),
+                                " of population '" + pop.name + "'"))
+        break;
+    }
+  }
+  // A parameter that is the period itself: the runtime refuses a
+  // negative value for it too (--set, ncl_set_param).
+  if (auto *name = dyn_cast<NameExpr>(neuron->refractory.get()))
+    if (int idx = pm.parameterIndex(name->name); idx >= 0)
+      pm.parameters[idx].minValue = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Stimuli and the simulate clause
+//===----------------------------------------------------------------------===//
+
+void Sema::checkStimulus(Stimulus &st, const NetworkDecl &net, NetworkModel &model) {
+  auto pm = std::find_if(model.populations.begin(), model.populations.end(),
+                         [&](const PopulationModel &p) { return p.decl->name == st.population; });
+  if (pm == model.populations.end()) {
+    std::vector<std::string> names;
+    for (auto &p : net.populations)
+      names.push_back(p.name);
+    diags.error(st.loc, "unknown population '" + st.population + "'" + didYouMean(st.population, names));
+    return;
+  }
+  const InputDecl *input = nullptr;
+  for (auto &in : pm->neuron->inputs)
+    if (in.name == st.input)
+      input = &in;
+  if (!input) {
+    std::vector<std::string> names;
+    for (auto &in : pm->neuron->inputs)
+      names.push_back(in.name);
+    diags.error(st.inputLoc, "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
+                                 didYouMean(st.input, names) +
+                                 (names.empty() ? "; declare one with 'input " + st.input + " : ...'"
+                                                : ""));
+    return;
+  }
+  // A stimulus is outside the neuron: it sees time, the neuron's index and
+  // random draws, not the neuron's state or parameters.
+  Scope empty;
+  bool ok = checkExpr(*st.value, ExprScope::everyStep(empty));
+  unsigned draws = 0;
+  if (ok)
+    countRandomDraws(*st.value, draws);
+  ok = ok && draws <= kMaxRandomDraws &&
+       expectDim(*st.value, input->unit.dim, "stimulus of input '" + st.input + "'");
+  if (ok)
+    pm->stimuli[st.input].push_back(st.value.get());
+}
+
+/// `simulate T, dt = ..., seed = ...`.
+void Sema::checkSimulate(const NetworkDecl &net, NetworkModel &model) {
+  Scope empty;
+  bool durationOk = false;
+  if (net.duration && checkExpr(*net.duration, ExprScope::shared(empty)) &&
+      expectDim(*net.duration, Dimension::time(), "simulated time")) {
+    model.duration = *evaluate(*net.duration, empty);
+    if (model.duration < 0)
+      diags.error(net.duration->getLoc(), "simulated time must not be negative");
+    else if (!std::isfinite(model.duration))
+      diags.error(net.duration->getLoc(), "simulated time must be finite");
+    else
+      durationOk = true;
+  }
+  const SimulateOption *dtOption = nullptr;
+  bool dtOk = true;
+  for (auto &opt : net.options) {
+    if (!checkExpr(*opt.value, ExprScope::shared(empty)))
+      continue;
+    auto v = evaluate(*opt.value, empty);
+    if (opt.name == "dt") {
+      if (expectDim(*opt.value, Dimension::time(), "dt")) {
+        // A subnormal dt loses precision in t = n * dt and prints as 0.
+        dtOption = &opt;
+        dtOk = *v > 0 && std::isnormal(*v);
+        if (!(*v > 0))
+          diags.error(opt.value->getLoc(), "dt must be positive");
+        else if (!dtOk)
+          diags.error(opt.value->getLoc(), "dt must be a normal floating-point number (it is " +
+                                               formatSeconds(*v) + ")");
+        model.dt = *v;
+      } else {
+        dtOk = false;
+      }
+    } else if (opt.name == "seed") {
+      if (expectDim(*opt.value, Dimension::none(), "seed")) {
+        if (*v < 0 || *v != std::floor(*v) || *v > 1.8e19)
+          diags.error(opt.value->getLoc(), "seed must be a non-negative integer");
+        else
+          model.seed = static_cast<uint64_t>(*v);
+      }
+    } else {
+      diags.error(opt.loc, "unknown simulate option '" + opt.name + "'" +
+                               didYouMean(opt.name, {"dt", "seed"}));
+    }
+  }
+  if (durationOk && dtOk)
+    checkStepCount(net, model, dtOption);
+}
+
+void Sema::checkStepCount(const NetworkDecl &net, const NetworkModel &model,
+                          const SimulateOption *dtOption) {
+  const SourceLoc &dtLoc = dtOption ? dtOption->value->getLoc() : net.simulateLoc;
+  if (model.duration > 0 && model.dt > model.duration) {
+    diags.error(dtLoc, "dt (" + formatSeconds(model.dt) + ") is longer than the simulated time (" +
+                           formatSeconds(model.duration) + "): the run would have no step");
+    return;
+  }
+  double steps = std::nearbyint(model.duration / model.dt);
+  if (steps > static_cast<double>(kMaxSteps))
+    diags.error(net.duration->getLoc(),
+                "simulating " + formatSeconds(model.duration) + " with dt = " +
+                    formatSeconds(model.dt) + " takes " + formatNumber(steps) +
+                    " steps; a run has at most " + std::to_string(kMaxSteps) + " (2^31 - 1)");
+}
+
+void Sema::checkOutputNames(const NetworkModel &model) {
+  // ncl-run writes POP_spike_{t,i}.npy and POP_EVENT_{t,i}.npy: two
+  // populations must not produce the same file name.
+  struct Writer {
+    const PopulationDecl *pop;
+    std::string event; ///< "" for the population's spikes
+  };
+  std::map<std::string, Writer> stems;
+  auto describe = [](const Writer &w) {
+    return "population '" + w.pop->name + "'" +
+           (w.event.empty() ? std::string() : " (event '" + w.event + "')");
+  };
+  for (const PopulationModel &pm : model.populations) {
+    std::vector<Writer> writers{{pm.decl, ""}};
+    for (const EventDecl &ev : pm.neuron->events)
+      writers.push_back({pm.decl, ev.name});
+    for (const Writer &w : writers) {
+      std::string stem = w.pop->name + "_" + (w.event.empty() ? "spike" : w.event);
+      auto [it, inserted] = stems.emplace(stem, w);
+      if (inserted)
+        continue;
+      diags.error(w.pop->loc, describe(w) + " writes '" + stem + "_t.npy', as " +
+                                  describe(it->second) + " does; rename one of them");
+      diags.note(it->second.pop->loc, "population '" + it->second.pop->name + "' is declared here");
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The network
+//===----------------------------------------------------------------------===//
+
+bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) {
+  unsigned before = diags.errorCount();
+  NetworkModel model;
+  model.decl = &net;
+  std::map<std::string, SourceLoc> popSeen;
+  for (auto &pop : net.populations) {
+    if (auto prev = popSeen.find(pop.name); prev != popSeen.end()) {
+      diags.error(pop.loc, "redefinition of population '" + pop.name + "'");
+      diags.note(prev->second, "first defined here");
+      continue;
+    }
+    popSeen[pop.name] = pop.loc;
+    checkPopulation(pop, module, model);
+  }
+  for (auto &st : net.stimuli)
+    checkStimulus(st, net, model);
+  for (auto &r : net.recordSpikes) {
+    bool found = false;
+    for (auto &pm : model.populations)
+      if (pm.decl->name == r.name)
+        found = pm.recordSpikes = true;
+    bool declared = std::any_of(net.populations.begin(), net.populations.end(),
+                                [&](const PopulationDecl &p) { return p.name == r.name; });
+    if (!found && !declared) { // a declared one that failed was reported already
+      std::vector<std::string> names;
+      for (auto &p : net.populations)
+        names.push_back(p.name);
+      diags.error(r.loc, "unknown population '" + r.name + "'" + didYouMean(r.name, names));
+    }
+  }
+  checkSimulate(net, model);
+  checkOutputNames(model);
+  if (result)
+    *result = std::move(model);
+  return diags.errorCount() == before;
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool checkNeurons(Sema &sema, Module &module, DiagnosticEngine &diags) {
+  bool ok = true;
+  std::map<std::string, SourceLoc> seen;
+  for (auto &n : module.neurons) {
+    if (auto prev = seen.find(n.name); prev != seen.end()) {
+      diags.error(n.loc, "redefinition of neuron '" + n.name + "'");
+      diags.note(prev->second, "first defined here");
+      ok = false;
+      continue;
+    }
+    seen[n.name] = n.loc;
+    ok = sema.checkNeuron(n) && ok;
+  }
+  return ok;
+}
+
+} // namespace
+
+bool ncl::analyzeModule(Module &module, DiagnosticEngine &diags) {
+  Sema sema(diags);
+  bool ok = checkNeurons(sema, module, diags);
+  for (auto &net : module.networks)
+    ok = sema.checkNetwork(net, module, nullptr) && ok;
+  return ok;
+}
+
+bool ncl::analyze(Module &module, DiagnosticEngine &diags, NetworkModel &result,
+                  const std::string &networkName) {
+  Sema sema(diags);
+  bool ok = checkNeurons(sema, module, diags);
+  NetworkDecl *chosen = nullptr;
+  for (auto &net : module.networks)
+    if (networkName.empty() || net.name == networkName)
+      chosen = chosen && networkName.empty() ? chosen : &net;
+  std::vector<std::string> networkNames;
+  for (auto &net : module.networks)
+    networkNames.push_back(net.name);
+  auto listed = [](const std::vector<std::string> &names) {
+    std::string text;
+    for (const std::string &name : names)
+      text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
+  if (networkName.empty() && module.networks.size() > 1) {
+    diags.error(module.networks[1].loc, "more than one network in the file (" +
+                                            listed(networkNames) +
+                                            "); choose one with --network NAME");
+    for (auto &net : module.networks)
+      diags.note(net.loc, "network '" + net.name + "' is defined here");
+    return false;
+  }
+  if (!chosen && networkName.empty()) {
+    std::vector<std::string> neuronNames;
+    for (auto &n : module.neurons)
+      neuronNames.push_back(n.name);
+    diags.error("'" + module.file + "' has no network to compile" +
+                (neuronNames.empty() ? std::string()
+                                     : "; it defines only neurons (" + listed(neuronNames) +
+                                           "): add a 'network { ... }' to compile it, or "
+                                           "check it alone with --check"));
+    return false;
+  }
+  if (!chosen) {
+    diags.error("no network named '" + networkName + "' in '" + module.file + "'" +
+                didYouMean(networkName, networkNames) +
+                (networkNames.empty() ? " (the file has no network)"
+                                      : " (its networks: " + listed(networkNames) + ")"));
+    return false;
+  }
+  return sema.checkNetwork(*chosen, module, &result) && ok;
+}
