@@ -7,8 +7,10 @@
 // this machine's class, byte order and architecture) and that every segment
 // and the section header table lie within the file. After dlopen it reads
 // the descriptor in the order the ABI promises is safe (symbol kind and
-// size, then magic, then abi_version, only then the rest). Every problem
-// becomes a message that says what to do, never a crash. A library's
+// size, then magic, then abi_version, only then the rest, down to every
+// entry of the buffer table and the stage list, which the simulator then
+// trusts). Every problem becomes a message that names the bad entry and
+// says what to do, never a crash. A library's
 // constructors run inside dlopen, so none of this makes an untrusted model
 // safe to load: it guards against accidents, not against malice.
 //
