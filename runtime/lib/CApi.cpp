@@ -238,6 +238,9 @@ ncl_model::~ncl_model() {
   // Threads and state first: they may point into the library's code.
   pool.reset();
   threadStates.clear();
+  bufferPtrs.clear();
+  buffers.clear();
+  buffersAtChunkStart.clear();
   pops.clear();
   if (handle)
     dlclose(handle);
@@ -668,7 +671,7 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var,
       throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
     needState(mm);
     const int64_t copy = std::min(p.size, capacity);
-    const void *data = p.varPtrs[static_cast<size_t>(v)];
+    const void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < copy; ++i)
       out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
                                         : static_cast<const double *>(data)[i];
@@ -699,7 +702,7 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
         throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
                                             var + " is too large for this float32 model");
     needState(mm);
-    void *data = p.varPtrs[static_cast<size_t>(v)];
+    void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
         static_cast<float *>(data)[i] = static_cast<float>(values[i]);

@@ -7,8 +7,10 @@
 // this machine's class, byte order and architecture) and that every segment
 // and the section header table lie within the file. After dlopen it reads
 // the descriptor in the order the ABI promises is safe (symbol kind and
-// size, then magic, then abi_version, only then the rest). Every problem
-// becomes a message that says what to do, never a crash. A library's
+// size, then magic, then abi_version, only then the rest, down to every
+// entry of the buffer table and the stage list, which the simulator then
+// trusts). Every problem becomes a message that names the bad entry and
+// says what to do, never a crash. A library's
 // constructors run inside dlopen, so none of this makes an untrusted model
 // safe to load: it guards against accidents, not against malice.
 //
@@ -212,6 +214,162 @@ void checkSharedObject(const std::string &path, const std::string &openPath) {
 // The descriptor after dlopen
 //===----------------------------------------------------------------------===//
 
+const char *elementName(int32_t element) {
+  switch (element) {
+  case NCL_ELEMENT_F32:
+    return "f32";
+  case NCL_ELEMENT_F64:
+    return "f64";
+  case NCL_ELEMENT_I32:
+    return "i32";
+  case NCL_ELEMENT_I64:
+    return "i64";
+  }
+  return "?";
+}
+
+/// The element type and extent a buffer of `role` must have, and what the
+/// role is called in messages.
+struct RoleShape {
+  const char *name;
+  int32_t element; // 0: the model's real type
+  int32_t extent;
+};
+
+RoleShape roleShape(int32_t role) {
+  switch (role) {
+  case NCL_BUFFER_PARAMS:
+    return {"parameter", NCL_ELEMENT_F64, NCL_EXTENT_FIXED};
+  case NCL_BUFFER_STATE:
+    return {"state", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_REFRACTORY:
+    return {"refractory", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_SPIKE_STEP:
+    return {"spike-step", NCL_ELEMENT_I64, NCL_EXTENT_SPIKE_CAPACITY};
+  case NCL_BUFFER_SPIKE_INDEX:
+    return {"spike-index", NCL_ELEMENT_I64, NCL_EXTENT_SPIKE_CAPACITY};
+  default:
+    return {"spike-channel", NCL_ELEMENT_I32, NCL_EXTENT_SPIKE_CAPACITY};
+  }
+}
+
+const char *extentName(int32_t extent) {
+  return extent == NCL_EXTENT_FIXED     ? "a fixed number of elements"
+         : extent == NCL_EXTENT_NEURONS ? "one element per neuron"
+                                        : "one element per spike-buffer entry";
+}
+
+/// The buffer table: every entry well-formed, and every population with
+/// the buffers the runtime itself reads (parameters, one state buffer per
+/// variable, the spike buffers of a recorded population), each once.
+void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
+  if (d.num_buffers < 0 || (d.num_buffers > 0 && !d.buffers))
+    throw malformed(path, "bad buffer table");
+  const size_t np = static_cast<size_t>(d.num_populations);
+  // Per population: the buffer of each role (and of each variable) seen so far.
+  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(NCL_BUFFER_SPIKE_CHANNEL + 1, -1));
+  std::vector<std::vector<int32_t>> byVar(np);
+  for (size_t p = 0; p < np; ++p)
+    byVar[p].assign(static_cast<size_t>(d.populations[p].num_vars), -1);
+  const int32_t realElement = d.real_bits == 32 ? NCL_ELEMENT_F32 : NCL_ELEMENT_F64;
+
+  for (int32_t i = 0; i < d.num_buffers; ++i) {
+    const ncl_buffer_info &b = d.buffers[i];
+    std::string where = "buffer " + std::to_string(i);
+    if (!b.name || !*b.name)
+      throw malformed(path, where + " has no name");
+    where += " ('" + std::string(b.name) + "')";
+    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SPIKE_CHANNEL)
+      throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
+    if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I64)
+      throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
+    if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_SPIKE_CAPACITY)
+      throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
+    if (b.population < 0 || b.population >= d.num_populations)
+      throw malformed(path, where + " belongs to population " + std::to_string(b.population) +
+                                ", but the model has " + std::to_string(d.num_populations) +
+                                " populations");
+    const ncl_population_info &pi = d.populations[b.population];
+    const std::string pop = "population '" + std::string(pi.name) + "'";
+    const RoleShape shape = roleShape(b.role);
+    const int32_t element = shape.element ? shape.element : realElement;
+    const std::string kind = std::string(shape.name) + " buffer";
+    if (b.role == NCL_BUFFER_STATE && (b.index < 0 || b.index >= pi.num_vars))
+      throw malformed(path, where + " is the state of variable " + std::to_string(b.index) +
+                                ", but " + pop + " has " + std::to_string(pi.num_vars) +
+                                " variables");
+    if (b.element != element)
+      throw malformed(path, where + " holds " + elementName(b.element) + " elements, but a " +
+                                kind +
+                                (b.role == NCL_BUFFER_STATE
+                                     ? " of this " + std::to_string(d.real_bits) + "-bit model"
+                                     : "") +
+                                " holds " + elementName(element));
+    if (b.extent != shape.extent)
+      throw malformed(path, where + " has " + extentName(b.extent) + ", but a " + kind +
+                                " has " + extentName(shape.extent));
+    if (b.extent == NCL_EXTENT_FIXED && (b.count < 0 || b.count > kMaxPopulationSize))
+      throw malformed(path, where + " has an invalid element count " + std::to_string(b.count));
+    if (b.role == NCL_BUFFER_PARAMS && b.count != pi.num_params)
+      throw malformed(path, where + " has " + std::to_string(b.count) + " elements, but " + pop +
+                                " has " + std::to_string(pi.num_params) + " parameters");
+    if (b.extent == NCL_EXTENT_SPIKE_CAPACITY && !pi.record_spikes)
+      throw malformed(path, where + " is a " + kind + ", but " + pop +
+                                " does not record its spikes");
+    int32_t &seen = b.role == NCL_BUFFER_STATE
+                        ? byVar[static_cast<size_t>(b.population)][static_cast<size_t>(b.index)]
+                        : byRole[static_cast<size_t>(b.population)][static_cast<size_t>(b.role)];
+    if (seen >= 0)
+      throw malformed(path, where + " is a second " + kind + " of " + pop +
+                                (b.role == NCL_BUFFER_STATE
+                                     ? " for variable '" + std::string(pi.vars[b.index].name) + "'"
+                                     : "") +
+                                " (the first is buffer " + std::to_string(seen) + ")");
+    seen = i;
+  }
+
+  for (size_t p = 0; p < np; ++p) {
+    const ncl_population_info &pi = d.populations[p];
+    const std::string pop = "population '" + std::string(pi.name) + "'";
+    if (byRole[p][NCL_BUFFER_PARAMS] < 0)
+      throw malformed(path, pop + " has no parameter buffer");
+    for (size_t v = 0; v < byVar[p].size(); ++v)
+      if (byVar[p][v] < 0)
+        throw malformed(path, "variable '" + std::string(pi.vars[v].name) + "' of " + pop +
+                                  " has no state buffer");
+    if (!pi.record_spikes)
+      continue;
+    for (int32_t role : {NCL_BUFFER_SPIKE_STEP, NCL_BUFFER_SPIKE_INDEX, NCL_BUFFER_SPIKE_CHANNEL})
+      if (byRole[p][static_cast<size_t>(role)] < 0 &&
+          (role != NCL_BUFFER_SPIKE_CHANNEL || pi.num_events > 0))
+        throw malformed(path, pop + " records its spikes" +
+                                  (role == NCL_BUFFER_SPIKE_CHANNEL ? " and events" : "") +
+                                  " but has no " + roleShape(role).name + " buffer");
+  }
+}
+
+/// The stage list: each stage a known kind over a known population, with a
+/// function. Any number of stages per population, run in order.
+void validateStages(const std::string &path, const ncl_model_descriptor &d) {
+  if (d.num_stages < 0 || (d.num_stages > 0 && !d.stages))
+    throw malformed(path, "bad stage table");
+  for (int32_t s = 0; s < d.num_stages; ++s) {
+    const ncl_stage_info &st = d.stages[s];
+    std::string where = "stage " + std::to_string(s);
+    if (!st.name || !*st.name)
+      throw malformed(path, where + " has no name");
+    where += " ('" + std::string(st.name) + "')";
+    if (st.kind != NCL_STAGE_INIT && st.kind != NCL_STAGE_STEP)
+      throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
+    if (st.population < 0 || st.population >= d.num_populations)
+      throw malformed(path, where + " runs over population " + std::to_string(st.population) +
+                                ", but the model has " + std::to_string(d.num_populations) +
+                                " populations");
+    if (!st.fn)
+      throw malformed(path, where + " has no function");
+  }
+}
+
 void validate(const std::string &path, const ncl_model_descriptor &d) {
   if (d.real_bits != 32 && d.real_bits != 64)
     throw malformed(path, "real_bits is " + std::to_string(d.real_bits) +
@@ -260,9 +418,9 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
         if (!d.sources[k])
           throw malformed(path, where + " has a derived parameter with an unnamed source");
     }
-    if (!pi.update)
-      throw malformed(path, where + " has no update kernel");
   }
+  validateBuffers(path, d);
+  validateStages(path, d);
 }
 
 } // namespace
@@ -346,6 +504,20 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     for (int32_t q = 0; q < pop.info->num_params; ++q)
       pop.params.push_back(pop.info->params[q].default_value);
     pop.events.resize(static_cast<size_t>(pop.info->num_events));
+    pop.stateBuffer.assign(static_cast<size_t>(pop.info->num_vars), -1);
+  }
+  // The kernels' view of the table: the parameter buffers point at the
+  // values ncl_set_param changes; the rest is allocated by ncl_init.
+  m->buffers.resize(static_cast<size_t>(desc->num_buffers));
+  m->buffersAtChunkStart.resize(static_cast<size_t>(desc->num_buffers));
+  m->bufferPtrs.assign(static_cast<size_t>(desc->num_buffers), nullptr);
+  for (int32_t i = 0; i < desc->num_buffers; ++i) {
+    const ncl_buffer_info &b = desc->buffers[i];
+    Population &pop = m->pops[static_cast<size_t>(b.population)];
+    if (b.role == NCL_BUFFER_PARAMS)
+      m->bufferPtrs[static_cast<size_t>(i)] = pop.params.data();
+    else if (b.role == NCL_BUFFER_STATE)
+      pop.stateBuffer[static_cast<size_t>(b.index)] = i;
   }
   m->handle = guard.handle;
   guard.handle = nullptr;

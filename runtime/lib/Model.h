@@ -67,18 +67,13 @@ private:
 };
 
 /// A population as the runtime sees it: the descriptor entry plus the
-/// values this run uses (size, parameters) and its state.
+/// values this run uses (size, parameters). Its state lives in the model's
+/// buffer table (ncl_model::buffers).
 struct Population {
   const ncl_population_info *info = nullptr;
   int64_t size = 0;
-  std::vector<double> params;
-  std::vector<AlignedArray> vars;
-  std::vector<void *> varPtrs;
-  AlignedArray refractory; // int32 per neuron
-  // The state at the start of the current chunk, so that a run that turns
-  // non-finite can be replayed step by step to name the exact step.
-  std::vector<AlignedArray> varsAtChunkStart;
-  AlignedArray refractoryAtChunkStart;
+  std::vector<double> params; // what its NCL_BUFFER_PARAMS entry points at
+  std::vector<int32_t> stateBuffer; // per variable: its entry in the table
   int64_t spikeCount = 0;  // emitted since init, recorded or not
   std::vector<Spike> record;
   std::vector<std::vector<Spike>> events; // per custom event, when recorded
@@ -94,14 +89,18 @@ struct Population {
   std::string eventList() const;
 };
 
-/// Per-thread scratch: its neuron range in every population and its own
-/// spike buffer, so threads never share a write target. A thread that owns
-/// no recorded neuron has no spike buffer at all.
+/// Per-thread scratch: its neuron range in every population, its own spike
+/// buffer and its own copy of the buffer table pointing at it, so threads
+/// never share a write target. Every spike-capacity entry of a role points
+/// at the thread's one buffer of that role: a thread runs one stage call at
+/// a time and drains the buffer after each. A thread that owns no recorded
+/// neuron has no spike buffer at all.
 struct ThreadState {
   std::vector<int64_t> begin, end; // per population
   std::vector<int64_t> spikeStep, spikeIndex;
   std::vector<int32_t> spikeChannel;
   int64_t spikeCapacity = 0;
+  std::vector<void *> buffers; // ncl_kernel_args::buffers of its calls
   std::vector<std::vector<Spike>> chunkSpikes; // per population, this chunk
   std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
   std::vector<int64_t> chunkCounts;            // per population, this chunk
@@ -118,8 +117,8 @@ struct ThreadState {
 /// What ncl_init allocates for the current sizes and threads, in bytes.
 /// Spike records are not included: they grow with the spikes.
 struct MemoryPlan {
-  uint64_t state = 0;            // state arrays and refractory counters
-  uint64_t chunkStartCopy = 0;   // their copy at the start of each chunk
+  uint64_t state = 0;            // the table's per-neuron and fixed buffers
+  uint64_t chunkStartCopy = 0;   // the per-neuron ones at each chunk start
   uint64_t spikeBuffers = 0;     // per-thread kernel spike buffers
   uint64_t total() const { return state + chunkStartCopy + spikeBuffers; }
 };
@@ -136,6 +135,14 @@ struct ncl_model {
   void *handle = nullptr;
   const ncl_model_descriptor *desc = nullptr;
   std::vector<ncl::rt::Population> pops;
+  // The descriptor's buffer table: per entry its storage (none for the
+  // parameters and the per-thread spike buffers), the copy of a per-neuron
+  // entry at the start of the current chunk (so that a run that turns
+  // non-finite can be replayed step by step to name the exact step), and
+  // the pointers handed to the kernels (per-thread entries null here).
+  std::vector<ncl::rt::AlignedArray> buffers;
+  std::vector<ncl::rt::AlignedArray> buffersAtChunkStart;
+  std::vector<void *> bufferPtrs;
 
   int32_t threads = 1;
   int64_t chunkSteps = 0;    // 0: automatic
@@ -169,7 +176,7 @@ namespace ncl::rt {
 /// Opens and validates a model library (Loader.cpp).
 std::unique_ptr<ncl_model> openModel(const char *path);
 
-/// Allocates state and runs the init kernels (Simulator.cpp).
+/// Allocates the buffers and runs the init stages (Simulator.cpp).
 void initModel(ncl_model &m, uint64_t seed);
 /// Advances `steps` steps in chunks on the thread pool (Simulator.cpp).
 void runModel(ncl_model &m, int64_t steps);

@@ -1,17 +1,22 @@
 //===- Simulator.cpp - State allocation and the chunked step loop ---------===//
 //
-// A run is cut into chunks of many steps. In a chunk every thread advances
-// its own contiguous neuron range of every population with as few kernel
-// calls as possible (one, unless its spike buffer fills or its recorded
-// range is wider than the buffer, which then takes blocks of neurons), then
-// checks its range for NaN/Inf. Memory is checked before it is allocated:
-// the state when a run is initialised, the records before they grow. Populations are uncoupled so far, so no thread waits
-// for another inside a chunk. After the chunk the calling thread merges the
-// per-thread spikes in (step, index) order; since each neuron's update
-// depends only on its own state, the seed and the step, both the state and
-// the record are bitwise identical for any thread count. The same
-// determinism lets a chunk that turned non-finite be replayed step by step
-// from a copy of its starting state, so a NaN report names its exact step.
+// The model's descriptor lists its buffers and its stages (model_abi.h);
+// this file allocates every buffer from that table and runs the stages,
+// without knowing what they compute. A run is cut into chunks of many
+// steps. In a chunk every thread runs each step stage, in the descriptor's
+// order, over its own contiguous neuron range of the stage's population
+// with as few kernel calls as possible (one, unless its spike buffer fills
+// or its recorded range is wider than the buffer, which then takes blocks
+// of neurons), then checks its ranges for NaN/Inf. Memory is checked
+// before it is allocated: the buffers when a run is initialised, the
+// records before they grow. Populations are uncoupled so far, so no thread
+// waits for another inside a chunk. After the chunk the calling thread
+// merges the per-thread spikes in (step, index) order; since each neuron's
+// update depends only on its own state, the seed and the step, both the
+// state and the record are bitwise identical for any thread count. The
+// same determinism lets a chunk that turned non-finite be replayed step by
+// step from a copy of its per-neuron buffers at its start, so a NaN report
+// names its exact step.
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
@@ -40,15 +45,79 @@ AlignedArray::AlignedArray(size_t bytes) : bytes_(bytes) {
 
 namespace {
 
-/// Bounds of a thread's spike buffer, in entries (20 bytes each). The floor
-/// lets a small range run many steps per kernel call; the ceiling keeps the
-/// buffer from growing with the population: a larger range is stepped in
-/// blocks of neurons that fit (see stepThread).
+/// Bounds of a thread's spike buffer, in entries (20 bytes each with step,
+/// index and channel). The floor lets a small range run many steps per
+/// kernel call; the ceiling keeps the buffer from growing with the
+/// population: a larger range is stepped in blocks of neurons that fit (see
+/// runStepStage).
 constexpr int64_t kMinSpikeBuffer = 16384;
 constexpr int64_t kMaxSpikeBuffer = int64_t{1} << 18;
-constexpr uint64_t kSpikeEntryBytes = 2 * sizeof(int64_t) + sizeof(int32_t);
 
-size_t realBytes(const ncl_model &m) { return m.desc->real_bits / 8; }
+//===----------------------------------------------------------------------===//
+// The buffer table
+//===----------------------------------------------------------------------===//
+
+const ncl_buffer_info &bufferInfo(const ncl_model &m, size_t i) { return m.desc->buffers[i]; }
+
+size_t elementBytes(int32_t element) {
+  return element == NCL_ELEMENT_F32 || element == NCL_ELEMENT_I32 ? 4 : 8;
+}
+
+/// Whether the runtime allocates entry i itself, once per model: not the
+/// parameters (they are Population::params) nor the per-thread spike
+/// buffers.
+bool modelOwned(const ncl_buffer_info &b) {
+  return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY;
+}
+
+/// Elements of a model-owned entry for the current sizes.
+uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
+  return static_cast<uint64_t>(b.extent == NCL_EXTENT_NEURONS
+                                   ? m.pops[static_cast<size_t>(b.population)].size
+                                   : b.count);
+}
+
+/// Whether any entry of the table has `role`.
+bool hasRole(const ncl_model &m, int32_t role) {
+  for (int32_t i = 0; i < m.desc->num_buffers; ++i)
+    if (m.desc->buffers[i].role == role)
+      return true;
+  return false;
+}
+
+/// Bytes of one spike-buffer entry: the thread's one buffer of each spike
+/// role the table has (20 with step, index and channel).
+uint64_t spikeEntryBytes(const ncl_model &m) {
+  uint64_t bytes = 0;
+  if (hasRole(m, NCL_BUFFER_SPIKE_STEP))
+    bytes += sizeof(int64_t);
+  if (hasRole(m, NCL_BUFFER_SPIKE_INDEX))
+    bytes += sizeof(int64_t);
+  if (hasRole(m, NCL_BUFFER_SPIKE_CHANNEL))
+    bytes += sizeof(int32_t);
+  return bytes;
+}
+
+/// Points thread states' tables at the model's buffers and at their own
+/// spike buffers (null where a thread has none).
+void bindThreadBuffers(ncl_model &m) {
+  for (ThreadState &ts : m.threadStates) {
+    ts.buffers = m.bufferPtrs;
+    for (size_t i = 0; i < ts.buffers.size(); ++i) {
+      const ncl_buffer_info &b = bufferInfo(m, i);
+      if (b.extent != NCL_EXTENT_SPIKE_CAPACITY)
+        continue;
+      void *own = b.role == NCL_BUFFER_SPIKE_STEP    ? static_cast<void *>(ts.spikeStep.data())
+                  : b.role == NCL_BUFFER_SPIKE_INDEX ? static_cast<void *>(ts.spikeIndex.data())
+                                                     : static_cast<void *>(ts.spikeChannel.data());
+      ts.buffers[i] = ts.spikeCapacity > 0 ? own : nullptr;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Partition, chunks and memory
+//===----------------------------------------------------------------------===//
 
 /// Entries a recorded neuron may emit in one step: a spike and each event.
 int64_t channels(const Population &pop) {
@@ -119,18 +188,18 @@ uint64_t saturatingAdd(uint64_t a, uint64_t b) {
 /// and records.
 uint64_t heldBytes(const ncl_model &m) {
   uint64_t held = 0;
+  for (const AlignedArray &a : m.buffers)
+    held += a.bytes();
+  for (const AlignedArray &a : m.buffersAtChunkStart)
+    held += a.bytes();
   for (const Population &pop : m.pops) {
-    for (const AlignedArray &a : pop.vars)
-      held += a.bytes();
-    for (const AlignedArray &a : pop.varsAtChunkStart)
-      held += a.bytes();
-    held += pop.refractory.bytes() + pop.refractoryAtChunkStart.bytes();
     held += pop.record.capacity() * sizeof(Spike);
     for (const std::vector<Spike> &e : pop.events)
       held += e.capacity() * sizeof(Spike);
   }
+  const uint64_t entry = spikeEntryBytes(m);
   for (const ThreadState &ts : m.threadStates)
-    held += static_cast<uint64_t>(ts.spikeCapacity) * kSpikeEntryBytes;
+    held += static_cast<uint64_t>(ts.spikeCapacity) * entry;
   return held;
 }
 
@@ -151,33 +220,31 @@ std::string fmtSeconds(double s) {
   return buf;
 }
 
-/// Fills the kernel arguments shared by init and update calls.
-ncl_kernel_args kernelArgs(const ncl_model &m, Population &pop,
-                           ThreadState &ts, size_t p) {
+/// The header of thread ts's calls of a stage over population p. An
+/// unrecorded population only counts its spikes: no buffer, so no kernel
+/// can stall on one.
+ncl_kernel_args kernelArgs(const ncl_model &m, ThreadState &ts, size_t p) {
+  const Population &pop = m.pops[p];
   ncl_kernel_args a;
   std::memset(&a, 0, sizeof a);
-  a.params = pop.params.data();
-  a.vars = pop.varPtrs.data();
-  a.refractory_until = static_cast<int32_t *>(pop.refractory.data());
+  a.buffers = ts.buffers.data();
   a.begin = ts.begin[p];
   a.end = ts.end[p];
+  a.size = pop.size;
   a.seed = m.seed;
   a.dt = m.dt;
-  a.size = pop.size;
-  a.spike_step = ts.spikeStep.data();
-  a.spike_index = ts.spikeIndex.data();
-  a.spike_channel = ts.spikeChannel.data();
-  a.spike_capacity = ts.spikeCapacity;
+  a.spike_capacity = pop.info->record_spikes ? ts.spikeCapacity : 0;
   return a;
 }
 
-void kernelError(ThreadState &ts, const Population &pop,
+void kernelError(ThreadState &ts, const ncl_stage_info &stage, const Population &pop,
                  const std::string &what) {
   if (ts.errorCode != NCL_OK)
     return;
   ts.errorCode = NCL_ERROR_KERNEL;
-  ts.error = "the update kernel of population '" + std::string(pop.info->name) +
-             "' " + what + " (a bug in the generated code; please report it)";
+  ts.error = "the stage '" + std::string(stage.name) + "' of population '" +
+             std::string(pop.info->name) + "' " + what +
+             " (a bug in the generated code; please report it)";
 }
 
 /// Merges the sorted runs [bounds[i], bounds[i+1]) of `v` pairwise, so k
@@ -198,116 +265,128 @@ void mergeSortedRuns(std::vector<Spike> &v, std::vector<size_t> bounds) {
   }
 }
 
-/// Copies thread k's ranges of every state array to (or, with `restore`,
-/// back from) the chunk-start copy. Threads touch disjoint ranges.
+/// Copies thread k's range of every per-neuron buffer to (or, with
+/// `restore`, back from) the chunk-start copy. Threads touch disjoint
+/// ranges.
 void copyChunkStart(ncl_model &m, int k, bool restore) {
   const ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
-  const size_t rb = realBytes(m);
-  for (size_t p = 0; p < m.pops.size(); ++p) {
-    Population &pop = m.pops[p];
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    const ncl_buffer_info &b = bufferInfo(m, i);
+    if (b.extent != NCL_EXTENT_NEURONS)
+      continue;
+    const size_t p = static_cast<size_t>(b.population);
     const int64_t begin = ts.begin[p], end = ts.end[p];
     if (begin >= end)
       continue;
-    auto copy = [&](void *live, void *saved, size_t elem) {
-      char *from = static_cast<char *>(restore ? saved : live);
-      char *to = static_cast<char *>(restore ? live : saved);
-      std::memcpy(to + begin * elem, from + begin * elem,
-                  static_cast<size_t>(end - begin) * elem);
-    };
-    for (size_t v = 0; v < pop.vars.size(); ++v)
-      copy(pop.vars[v].data(), pop.varsAtChunkStart[v].data(), rb);
-    copy(pop.refractory.data(), pop.refractoryAtChunkStart.data(),
-         sizeof(int32_t));
+    const size_t elem = elementBytes(b.element);
+    char *live = static_cast<char *>(m.buffers[i].data());
+    char *saved = static_cast<char *>(m.buffersAtChunkStart[i].data());
+    char *from = restore ? saved : live, *to = restore ? live : saved;
+    std::memcpy(to + begin * elem, from + begin * elem, static_cast<size_t>(end - begin) * elem);
   }
 }
 
-/// Advances thread k's ranges over steps [s0, s1). A recorded range wider
-/// than the spike buffer allows is stepped in blocks of neurons, each
-/// through all the steps; neurons are independent, so this changes only
-/// the order of the spike list, which is merged back into (step, index)
-/// order. Contract violations go into the thread's state for the caller to
-/// report; only bad_alloc throws.
+/// Where a chunk's spikes of one population end in the thread's lists
+/// after each block of neurons: sorted runs for mergeSortedRuns.
+struct SpikeRuns {
+  std::vector<size_t> spikes{0};
+  std::vector<std::vector<size_t>> events; // per custom event
+};
+
+/// Runs one step stage over thread ts's range of its population, steps
+/// [s0, s1). A recorded range wider than the spike buffer allows is stepped
+/// in blocks of neurons, each through all the steps; neurons are
+/// independent, so this changes only the order of the spike list, which is
+/// merged back into (step, index) order. Returns false after a contract
+/// violation, which goes into the thread's state for the caller to report;
+/// only bad_alloc throws.
+bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s0,
+                  int64_t s1, SpikeRuns &runs) {
+  const size_t p = static_cast<size_t>(stage.population);
+  const Population &pop = m.pops[p];
+  const int32_t numEvents = pop.info->num_events;
+  const bool recorded = pop.info->record_spikes != 0;
+  ncl_kernel_args a = kernelArgs(m, ts, p);
+  const int64_t block = recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop))
+                                 : ts.end[p] - ts.begin[p];
+  auto fail = [&](const std::string &what) {
+    kernelError(ts, stage, pop, what);
+    return false;
+  };
+  for (int64_t lo = ts.begin[p]; lo < ts.end[p]; lo += block) {
+    a.begin = lo;
+    a.end = std::min(lo + block, ts.end[p]);
+    int64_t step = s0;
+    while (step < s1) {
+      a.first_step = step;
+      a.num_steps = s1 - step;
+      a.spike_count = 0;
+      a.steps_done = 0;
+      stage.fn(&a);
+      if (a.steps_done < 0 || a.steps_done > a.num_steps)
+        return fail("reported " + std::to_string(a.steps_done) + " steps done of " +
+                    std::to_string(a.num_steps));
+      if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
+        return fail("reported " + std::to_string(a.spike_count) + " spikes for a buffer of " +
+                    std::to_string(a.spike_capacity));
+      if (recorded) {
+        const int64_t first = step + 1, last = step + a.steps_done;
+        std::vector<Spike> &out = ts.chunkSpikes[p];
+        int64_t spikes = 0;
+        for (int64_t j = 0; j < a.spike_count; ++j) {
+          Spike s{ts.spikeStep[static_cast<size_t>(j)], ts.spikeIndex[static_cast<size_t>(j)]};
+          if (s.step < first || s.step > last || s.index < a.begin || s.index >= a.end)
+            return fail("emitted a spike outside its step or neuron range");
+          // Entries of a recorded population carry their event channel.
+          const int32_t channel = numEvents > 0 ? ts.spikeChannel[static_cast<size_t>(j)] : 0;
+          if (channel < 0 || channel > numEvents)
+            return fail("emitted an unknown event channel " + std::to_string(channel));
+          if (channel == 0) {
+            out.push_back(s);
+            ++spikes;
+          } else {
+            ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
+          }
+        }
+        ts.chunkCounts[p] += spikes;
+      } else {
+        ts.chunkCounts[p] += a.spike_count;
+      }
+      if (a.steps_done == 0)
+        return fail("made no progress");
+      step += a.steps_done;
+    }
+    runs.spikes.push_back(ts.chunkSpikes[p].size());
+    for (size_t e = 0; e < runs.events.size(); ++e)
+      runs.events[e].push_back(ts.chunkEvents[p][e].size());
+  }
+  return true;
+}
+
+/// Advances thread k's ranges over steps [s0, s1): every step stage in the
+/// descriptor's order, each over the thread's range of its population.
 void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  std::vector<SpikeRuns> runs(m.pops.size());
   for (size_t p = 0; p < m.pops.size(); ++p) {
-    Population &pop = m.pops[p];
     ts.chunkSpikes[p].clear();
     for (auto &e : ts.chunkEvents[p])
       e.clear();
     ts.chunkCounts[p] = 0;
-    const int32_t numEvents = pop.info->num_events;
-    if (ts.begin[p] >= ts.end[p])
+    runs[p].events.assign(ts.chunkEvents[p].size(), std::vector<size_t>{0});
+  }
+  for (int32_t s = 0; s < m.desc->num_stages; ++s) {
+    const ncl_stage_info &stage = m.desc->stages[s];
+    const size_t p = static_cast<size_t>(stage.population);
+    if (stage.kind != NCL_STAGE_STEP || ts.begin[p] >= ts.end[p])
       continue;
-    const bool recorded = pop.info->record_spikes != 0;
-    ncl_kernel_args a = kernelArgs(m, pop, ts, p);
-    if (!recorded) {
-      // An unrecorded population only counts its spikes: no buffer, so no
-      // kernel can stall on one.
-      a.spike_step = a.spike_index = nullptr;
-      a.spike_channel = nullptr;
-      a.spike_capacity = 0;
-    }
-    const int64_t block = recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop))
-                                   : ts.end[p] - ts.begin[p];
-    std::vector<size_t> spikeRuns{0};
-    std::vector<std::vector<size_t>> eventRuns(ts.chunkEvents[p].size(),
-                                               std::vector<size_t>{0});
-    for (int64_t lo = ts.begin[p]; lo < ts.end[p]; lo += block) {
-      a.begin = lo;
-      a.end = std::min(lo + block, ts.end[p]);
-      int64_t step = s0;
-      while (step < s1) {
-        a.first_step = step;
-        a.num_steps = s1 - step;
-        a.spike_count = 0;
-        a.steps_done = 0;
-        pop.info->update(&a);
-        if (a.steps_done < 0 || a.steps_done > a.num_steps)
-          return kernelError(ts, pop, "reported " + std::to_string(a.steps_done) +
-                                          " steps done of " +
-                                          std::to_string(a.num_steps));
-        if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
-          return kernelError(ts, pop, "reported " +
-                                          std::to_string(a.spike_count) +
-                                          " spikes for a buffer of " +
-                                          std::to_string(a.spike_capacity));
-        if (recorded) {
-          const int64_t first = step + 1, last = step + a.steps_done;
-          std::vector<Spike> &out = ts.chunkSpikes[p];
-          int64_t spikes = 0;
-          for (int64_t j = 0; j < a.spike_count; ++j) {
-            Spike s{a.spike_step[j], a.spike_index[j]};
-            if (s.step < first || s.step > last || s.index < a.begin ||
-                s.index >= a.end)
-              return kernelError(ts, pop, "emitted a spike outside its step or "
-                                          "neuron range");
-            // Entries of a recorded population carry their event channel.
-            const int32_t channel = numEvents > 0 ? a.spike_channel[j] : 0;
-            if (channel < 0 || channel > numEvents)
-              return kernelError(ts, pop, "emitted an unknown event channel " +
-                                              std::to_string(channel));
-            if (channel == 0) {
-              out.push_back(s);
-              ++spikes;
-            } else {
-              ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
-            }
-          }
-          ts.chunkCounts[p] += spikes;
-        } else {
-          ts.chunkCounts[p] += a.spike_count;
-        }
-        if (a.steps_done == 0)
-          return kernelError(ts, pop, "made no progress");
-        step += a.steps_done;
-      }
-      spikeRuns.push_back(ts.chunkSpikes[p].size());
-      for (size_t e = 0; e < eventRuns.size(); ++e)
-        eventRuns[e].push_back(ts.chunkEvents[p][e].size());
-    }
-    mergeSortedRuns(ts.chunkSpikes[p], std::move(spikeRuns));
-    for (size_t e = 0; e < eventRuns.size(); ++e)
-      mergeSortedRuns(ts.chunkEvents[p][e], std::move(eventRuns[e]));
+    if (!runStepStage(m, ts, stage, s0, s1, runs[p]))
+      return;
+  }
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    mergeSortedRuns(ts.chunkSpikes[p], std::move(runs[p].spikes));
+    for (size_t e = 0; e < runs[p].events.size(); ++e)
+      mergeSortedRuns(ts.chunkEvents[p][e], std::move(runs[p].events[e]));
   }
 }
 
@@ -331,17 +410,16 @@ void scanThread(ncl_model &m, int k) {
   for (size_t p = 0; p < m.pops.size(); ++p) {
     const Population &pop = m.pops[p];
     int64_t limit = ts.end[p];
-    for (size_t v = 0; v < pop.vars.size(); ++v) {
-      int64_t i = f32 ? firstNonFinite<float>(pop.varPtrs[v], ts.begin[p], limit)
-                      : firstNonFinite<double>(pop.varPtrs[v], ts.begin[p],
-                                               limit);
+    for (size_t v = 0; v < pop.stateBuffer.size(); ++v) {
+      const void *x = m.bufferPtrs[static_cast<size_t>(pop.stateBuffer[v])];
+      int64_t i = f32 ? firstNonFinite<float>(x, ts.begin[p], limit)
+                      : firstNonFinite<double>(x, ts.begin[p], limit);
       if (i < 0)
         continue;
       ts.badPop = static_cast<int>(p);
       ts.badVar = static_cast<int>(v);
       ts.badIndex = i;
-      ts.badValue = f32 ? static_cast<const float *>(pop.varPtrs[v])[i]
-                        : static_cast<const double *>(pop.varPtrs[v])[i];
+      ts.badValue = f32 ? static_cast<const float *>(x)[i] : static_cast<const double *>(x)[i];
       limit = i; // later variables only matter at a lower index
     }
     if (ts.badPop >= 0)
@@ -534,15 +612,19 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
 
 MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
   MemoryPlan plan;
-  for (const Population &pop : m.pops) {
-    const uint64_t perNeuron =
-        static_cast<uint64_t>(pop.info->num_vars) * realBytes(m) + sizeof(int32_t);
-    plan.state = saturatingAdd(plan.state, saturatingMul(static_cast<uint64_t>(pop.size),
-                                                         perNeuron));
+  for (int32_t i = 0; i < m.desc->num_buffers; ++i) {
+    const ncl_buffer_info &b = m.desc->buffers[i];
+    if (!modelOwned(b))
+      continue;
+    const uint64_t bytes = saturatingMul(bufferElements(m, b), elementBytes(b.element));
+    plan.state = saturatingAdd(plan.state, bytes);
+    if (b.extent == NCL_EXTENT_NEURONS)
+      plan.chunkStartCopy = saturatingAdd(plan.chunkStartCopy, bytes);
   }
-  plan.chunkStartCopy = plan.state;
+  const uint64_t entry = spikeEntryBytes(m);
   for (int32_t k = 0; k < m.threads; ++k)
-    plan.spikeBuffers += static_cast<uint64_t>(spikeCapacityOfThread(m, k)) * kSpikeEntryBytes;
+    plan.spikeBuffers = saturatingAdd(
+        plan.spikeBuffers, saturatingMul(static_cast<uint64_t>(spikeCapacityOfThread(m, k)), entry));
   return plan;
 }
 
@@ -571,10 +653,11 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.chunkCounts.assign(np, 0);
     ts.spikeCapacity = spikeCapacityOfThread(m, k);
     const size_t cap = static_cast<size_t>(ts.spikeCapacity);
-    ts.spikeStep.assign(cap, 0);
-    ts.spikeIndex.assign(cap, 0);
-    ts.spikeChannel.assign(cap, 0);
+    ts.spikeStep.assign(hasRole(m, NCL_BUFFER_SPIKE_STEP) ? cap : 0, 0);
+    ts.spikeIndex.assign(hasRole(m, NCL_BUFFER_SPIKE_INDEX) ? cap : 0, 0);
+    ts.spikeChannel.assign(hasRole(m, NCL_BUFFER_SPIKE_CHANNEL) ? cap : 0, 0);
   }
+  bindThreadBuffers(m);
   m.layoutDirty = false;
 }
 
@@ -586,12 +669,16 @@ void ncl::rt::discardState(ncl_model &m) {
   m.runError.clear();
   m.step = 0;
   m.requestedSteps = 0;
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    if (!modelOwned(bufferInfo(m, i)))
+      continue;
+    m.buffers[i] = AlignedArray();
+    m.buffersAtChunkStart[i] = AlignedArray();
+    m.bufferPtrs[i] = nullptr;
+  }
+  for (ThreadState &ts : m.threadStates)
+    ts.buffers.clear(); // rebound by configureThreads
   for (Population &pop : m.pops) {
-    pop.vars.clear();
-    pop.varPtrs.clear();
-    pop.varsAtChunkStart.clear();
-    pop.refractory = AlignedArray();
-    pop.refractoryAtChunkStart = AlignedArray();
     pop.record.clear();
     pop.record.shrink_to_fit();
     pop.events.assign(static_cast<size_t>(std::max(0, pop.info->num_events)), {});
@@ -609,33 +696,38 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
                                 ", spike buffers " +
                                 formatBytes(plan.spikeBuffers) + ")");
   configureThreads(m);
-  for (Population &pop : m.pops) {
-    const size_t n = static_cast<size_t>(pop.size);
+  // Every model-owned buffer, zeroed; a per-neuron one also gets its
+  // chunk-start copy.
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    const ncl_buffer_info &b = bufferInfo(m, i);
+    if (!modelOwned(b))
+      continue;
+    const Population &pop = m.pops[static_cast<size_t>(b.population)];
+    const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
     try {
-      for (int32_t v = 0; v < pop.info->num_vars; ++v) {
-        pop.vars.emplace_back(n * realBytes(m));
-        pop.varPtrs.push_back(pop.vars.back().data());
-        pop.varsAtChunkStart.emplace_back(n * realBytes(m));
-      }
-      pop.refractory = AlignedArray(n * sizeof(int32_t));
-      pop.refractoryAtChunkStart = AlignedArray(n * sizeof(int32_t));
+      m.buffers[i] = AlignedArray(bytes);
+      m.bufferPtrs[i] = m.buffers[i].data();
+      if (b.extent == NCL_EXTENT_NEURONS)
+        m.buffersAtChunkStart[i] = AlignedArray(bytes);
     } catch (const std::bad_alloc &) {
       discardState(m);
       throw Error(NCL_ERROR_MEMORY,
                   "out of memory allocating the state of population '" +
-                      std::string(pop.info->name) + "' (" +
-                      std::to_string(pop.size) + " neurons)");
+                      std::string(pop.info->name) + "' (" + std::to_string(pop.size) +
+                      " neurons; buffer '" + b.name + "')");
     }
   }
+  bindThreadBuffers(m);
   m.seed = seed;
   forEachThread(m, [&m](int k) {
     ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
-    for (size_t p = 0; p < m.pops.size(); ++p) {
-      Population &pop = m.pops[p];
-      if (!pop.info->init || ts.begin[p] >= ts.end[p])
+    for (int32_t s = 0; s < m.desc->num_stages; ++s) {
+      const ncl_stage_info &stage = m.desc->stages[s];
+      const size_t p = static_cast<size_t>(stage.population);
+      if (stage.kind != NCL_STAGE_INIT || ts.begin[p] >= ts.end[p])
         continue;
-      ncl_kernel_args a = kernelArgs(m, pop, ts, p);
-      pop.info->init(&a);
+      ncl_kernel_args a = kernelArgs(m, ts, p);
+      stage.fn(&a);
     }
     scanThread(m, k);
   });

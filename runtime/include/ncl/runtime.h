@@ -143,8 +143,8 @@ NCL_RT_API ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity);
 
 /* --- Simulation ----------------------------------------------------------*/
 
-/** Allocates state (size reals per variable, refractory counters at 0),
- *  runs the init kernels with `seed`, sets time to 0 and clears recorded
+/** Allocates every buffer of the model's buffer table (zeroed), runs its
+ *  init stages with `seed`, sets time to 0 and clears recorded
  *  spikes and counts. ncl_run calls it with the model's default seed if it
  *  was never called. Refuses with NCL_ERROR_MEMORY, before allocating, when
  *  ncl_memory_required exceeds the memory available (MemAvailable, or the

@@ -726,6 +726,23 @@ TEST(Output, AFailureAfterSomeFilesKeepsThemAndDropsTheOlderRun) {
 }
 
 //===----------------------------------------------------------------------===//
+// The kernel contract
+//===----------------------------------------------------------------------===//
+
+TEST(KernelContract, AStageThatOverstatesItsStepsStopsTheRunNamingIt) {
+  // bad_steps_done.so is fake_model whose updates report one step more than
+  // they ran: P.update, the first step stage, is caught in the first chunk.
+  ModelPtr m = open(NCL_FIXTURE_BAD_STEPS_DONE);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_init(m.get(), 1), NCL_OK) << lastError(); // init stages report nothing
+  EXPECT_FAILS(ncl_run_steps(m.get(), 100), NCL_ERROR_KERNEL,
+               "the stage 'P.update' of population 'P' reported 101 steps done of 100 (a bug "
+               "in the generated code; please report it)");
+  // The model does not go on from a broken step.
+  EXPECT_FAILS(ncl_run_steps(m.get(), 1), NCL_ERROR_STATE, "the simulation stopped earlier");
+}
+
+//===----------------------------------------------------------------------===//
 // Bad libraries
 //===----------------------------------------------------------------------===//
 

@@ -50,6 +50,42 @@ TEST(Load, WrongAbiVersion) {
                 "version " + std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
 }
 
+TEST(Load, PreviousAbiVersion) {
+  // A library from an nclc of ABI 2, whose descriptor had kernels in the
+  // population table: refused before anything past the version is read.
+  EXPECT_EQ(openError(NCL_FIXTURE_ABI2),
+            std::string("'") + NCL_FIXTURE_ABI2 +
+                "' was built for NCL ABI version 2, this runtime supports version 3; "
+                "recompile it with this nclc");
+}
+
+/// The message for a fake_model whose descriptor is malformed by `why`.
+std::string malformedMessage(const char *path, const std::string &why) {
+  return std::string("'") + path + "' has a malformed NCL model descriptor: " + why +
+         "; recompile it with this nclc";
+}
+
+// fake_model's buffer table is P.params, P.v, P.w, P.refractory_until, P's
+// spike buffers, then Q's; its stages P.init, Q.init, P.update, Q.update.
+TEST(Load, MalformedBufferTableNamesTheEntry) {
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_POPULATION_INDEX),
+            malformedMessage(NCL_FIXTURE_BAD_POPULATION_INDEX,
+                             "buffer 2 ('P.w') belongs to population 7, but the model has 2 "
+                             "populations"));
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_STATE_ELEMENT),
+            malformedMessage(NCL_FIXTURE_BAD_STATE_ELEMENT,
+                             "buffer 1 ('P.v') holds f32 elements, but a state buffer of this "
+                             "64-bit model holds f64"));
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_NO_PARAMS),
+            malformedMessage(NCL_FIXTURE_BAD_NO_PARAMS,
+                             "population 'Q' has no parameter buffer"));
+}
+
+TEST(Load, StageWithoutAFunctionIsNamed) {
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_STAGE_FN),
+            malformedMessage(NCL_FIXTURE_BAD_STAGE_FN, "stage 3 ('Q.update') has no function"));
+}
+
 TEST(Load, WrongMagic) {
   std::string e = openError(NCL_FIXTURE_BAD_MAGIC);
   EXPECT_TRUE(contains(e, "' is not an NCL model (bad magic number 0xdeadbeef)"))
@@ -527,7 +563,7 @@ TEST(Output, NpyAndRunJson) {
   std::string json = readFile(dir + "/run.json");
   for (const char *part :
        {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"",
-        "\"abi_version\": 2", "\"precision\": 64", "\"dt\": 0.0001",
+        "\"abi_version\": 3", "\"precision\": 64", "\"dt\": 0.0001",
         "\"steps\": 100", "\"duration\": 0.01", "\"seed\": 99",
         "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",
