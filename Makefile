@@ -45,6 +45,9 @@ bench: build
 #   did not start with libstdc++), and leak checking is off (the
 #   interpreter's own allocations are not ours). The fuzzer's replay test
 #   runs apart: it carries clang's ASan runtime, which must not meet gcc's.
+#   Manual poisoning is off (allow_user_poisoning=0): LLVM's allocators poison
+#   and unpoison only in instrumented code, and libMLIR is not (see
+#   test/fuzz/run_fuzz.sh).
 # - test-tsan: TSan over the runtime's tests (libnclrt, ncl-run, fixtures).
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -55,9 +58,9 @@ SANITIZER_ENV := NCL_TEST_SANITIZER=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_e
 test-sanitize: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) CMAKE_FLAGS="-DNCL_SANITIZE=address,undefined $(CMAKE_FLAGS)" build
 	for t in nclrt-unittests ncl-dsl-unittests ncl-random-unittests; do \
-	  $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1:exitcode=134 $(ASAN_BUILD)/bin/$$t --gtest_brief=1 || exit 1; \
+	  $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=1:exitcode=134:allow_user_poisoning=0 $(ASAN_BUILD)/bin/$$t --gtest_brief=1 || exit 1; \
 	done
-	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=0:exitcode=134 \
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ASAN_OPTIONS=detect_leaks=0:exitcode=134:allow_user_poisoning=0 \
 	  LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libstdc++.so.6)" \
 	  ctest --output-on-failure -j2 -E '^fuzz/'
 	cd $(ASAN_BUILD) && ctest --output-on-failure -R '^fuzz/'
