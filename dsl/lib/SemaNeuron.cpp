@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "SemaImpl.h"
 
+#include "ncl/Dialect/Ncl/IR/NclEnums.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -292,11 +294,22 @@ void Sema::checkAssignments(std::vector<Assignment> &assignments, const Scope &s
 
 /// `method NAME [substeps n]`, of a neuron or a population.
 void Sema::checkMethod(const std::string &method, int64_t substeps, const SourceLoc &loc) {
-  static const std::vector<std::string> methods = {"exact", "exp_euler", "euler", "rk2", "rk4",
-                                                   "heun"};
-  if (std::find(methods.begin(), methods.end(), method) == methods.end())
+  // The names of the dialect's IntegrationMethod (NclEnums.td) but `auto`,
+  // which is what leaving `method` out means.
+  static const std::vector<std::string> methods = [] {
+    std::vector<std::string> names;
+    for (unsigned k = 0; k <= mlir::ncl::getMaxEnumValForIntegrationMethod(); ++k)
+      if (auto m = mlir::ncl::symbolizeIntegrationMethod(k); m && *m != mlir::ncl::IntegrationMethod::Auto)
+        names.push_back(mlir::ncl::stringifyIntegrationMethod(*m).str());
+    return names;
+  }();
+  if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
+    std::string choices;
+    for (size_t k = 0; k < methods.size(); ++k)
+      choices += (k == 0 ? "" : k + 1 == methods.size() ? " or " : ", ") + methods[k];
     diags.error(loc, "unknown integration method '" + method + "'" + didYouMean(method, methods) +
-                         "; choose exact, exp_euler, euler, rk2, rk4 or heun");
+                         "; choose " + choices);
+  }
   if (substeps < 1 || substeps > 1000)
     diags.error(loc, "substeps must be between 1 and 1000");
 }

@@ -53,7 +53,7 @@ public:
     for (auto kind : {mlir::ncl::StageKind::Init, mlir::ncl::StageKind::Step})
       for (const PopulationModel &pop : net.populations)
         mlir::ncl::StageOp::create(builder, loc(pop.decl->loc),
-                                   mlir::ncl::StageKindAttr::get(builder.getContext(), kind),
+                                   kind,
                                    FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
                                    FlatSymbolRefAttr(), ArrayAttr());
     return module;

@@ -11,7 +11,6 @@ using namespace mlir;
 using namespace mlir::ncl;
 
 #include "ncl/Dialect/Ncl/IR/NclOpsDialect.cpp.inc"
-#include "ncl/Dialect/Ncl/IR/NclEnums.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "ncl/Dialect/Ncl/IR/NclAttributes.cpp.inc"
 

@@ -6,7 +6,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 
-#include "ncl/Dialect/Ncl/IR/NclEnums.h.inc"
+#include "ncl/Dialect/Ncl/IR/NclEnums.h"
 
 #define GET_ATTRDEF_CLASSES
 #include "ncl/Dialect/Ncl/IR/NclAttributes.h.inc"

@@ -12,29 +12,11 @@
 include "ncl/Dialect/Ncl/IR/NclDialect.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
+include "ncl/Dialect/Ncl/IR/NclEnums.td"
 
 class Ncl_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<Ncl_Dialect, name, traits> {
   let mnemonic = attrMnemonic;
-}
-
-//===----------------------------------------------------------------------===//
-// Enumerations
-//===----------------------------------------------------------------------===//
-
-def Ncl_Method_Auto : I32EnumAttrCase<"Auto", 0, "auto">;
-def Ncl_Method_Exact : I32EnumAttrCase<"Exact", 1, "exact">;
-def Ncl_Method_ExpEuler : I32EnumAttrCase<"ExpEuler", 2, "exp_euler">;
-def Ncl_Method_Euler : I32EnumAttrCase<"Euler", 3, "euler">;
-def Ncl_Method_RK2 : I32EnumAttrCase<"RK2", 4, "rk2">;
-def Ncl_Method_RK4 : I32EnumAttrCase<"RK4", 5, "rk4">;
-def Ncl_Method_Heun : I32EnumAttrCase<"Heun", 6, "heun">;
-
-def Ncl_IntegrationMethod : I32EnumAttr<"IntegrationMethod", "an integration method", [
-    Ncl_Method_Auto, Ncl_Method_Exact, Ncl_Method_ExpEuler, Ncl_Method_Euler,
-    Ncl_Method_RK2, Ncl_Method_RK4, Ncl_Method_Heun]> {
-  let cppNamespace = "::mlir::ncl";
-  let genSpecializedAttr = 0;
 }
 
 def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "method"> {
@@ -43,40 +25,6 @@ def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "me
     The names a `.ncl` file may write after `method` (docs/integration.md);
     `auto` lets `ncl-integrate` choose. Written `#ncl.method<rk4>`.
   }];
-}
-
-// The values are the ABI's (ncl_buffer_role, ncl_buffer_extent in
-// runtime/include/ncl/model_abi.h), checked by static_assert in
-// compiler/include/ncl/Target/KernelABI.h.
-def Ncl_Role_Params : I32EnumAttrCase<"Params", 1, "params">;
-def Ncl_Role_State : I32EnumAttrCase<"State", 2, "state">;
-def Ncl_Role_Refractory : I32EnumAttrCase<"Refractory", 3, "refractory">;
-def Ncl_Role_SpikeStep : I32EnumAttrCase<"SpikeStep", 4, "spike_step">;
-def Ncl_Role_SpikeIndex : I32EnumAttrCase<"SpikeIndex", 5, "spike_index">;
-def Ncl_Role_SpikeChannel : I32EnumAttrCase<"SpikeChannel", 6, "spike_channel">;
-
-def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
-    Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
-    Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel]> {
-  let cppNamespace = "::mlir::ncl";
-  let genSpecializedAttr = 0;
-}
-
-def Ncl_Extent_Fixed : I32EnumAttrCase<"Fixed", 1, "fixed">;
-def Ncl_Extent_Neurons : I32EnumAttrCase<"Neurons", 2, "neurons">;
-def Ncl_Extent_SpikeCapacity : I32EnumAttrCase<"SpikeCapacity", 3, "spike_capacity">;
-
-def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer has", [
-    Ncl_Extent_Fixed, Ncl_Extent_Neurons, Ncl_Extent_SpikeCapacity]> {
-  let cppNamespace = "::mlir::ncl";
-  let genSpecializedAttr = 0;
-}
-
-def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
-def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
-def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
-    Ncl_StageKind_Init, Ncl_StageKind_Step]> {
-  let cppNamespace = "::mlir::ncl";
 }
 
 //===----------------------------------------------------------------------===//

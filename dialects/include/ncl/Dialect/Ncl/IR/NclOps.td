@@ -159,7 +159,7 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, "begin", "end", "dt"]}
     ```
   }];
-  let arguments = (ins Ncl_StageKind:$kind, FlatSymbolRefAttr:$population,
+  let arguments = (ins EnumProp<Ncl_StageKind>:$kind, FlatSymbolRefAttr:$population,
                        OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args);
   let assemblyFormat = "$kind $population (`kernel` $kernel^)? attr-dict";
   let hasVerifier = 1;
