@@ -2,8 +2,9 @@
 """The reference generated from the .td files (target ncl-doc, add_mlir_doc):
 build it, then check that every op defined in NclOps.td has its section in
 build/docs/ncl/NclDialect.md with its summary and every line of its
-description (its MLIR example included), and that every pass of the
-Passes.td files has its section with its summary and description.
+description (its MLIR example included), that every attribute of
+NclAttributes.td has its section in NclAttributes.md likewise, and that every
+pass of the Passes.td files has its section with its summary and description.
 
 The .td files are read here with a few regular expressions, apart from
 mlir-tblgen, so a reference that drops an op or a description fails.
@@ -20,7 +21,7 @@ problems = []
 
 # Generated afresh: a page left over or edited by hand is not what is checked.
 docs = os.path.join(build, "docs", "ncl")
-for page in ["NclDialect.md", "NclTransformsPasses.md", "NclConversionPasses.md"]:
+for page in ["NclDialect.md", "NclAttributes.md", "NclTransformsPasses.md", "NclConversionPasses.md"]:
     if os.path.exists(os.path.join(docs, page)):
         os.remove(os.path.join(docs, page))
 r = subprocess.run([cmake, "--build", build, "--target", "ncl-doc"],
@@ -86,6 +87,18 @@ for name, mnemonic, summary, description in ops:
         continue
     check(f"ncl.{mnemonic}", dialect[heading], summary, description)
 
+attrs_td = os.path.join(src, "dialects/include/ncl/Dialect/Ncl/IR/NclAttributes.td")
+attr_page = sections(read(os.path.join(docs, "NclAttributes.md")))
+attrs = td_records(read(attrs_td), "Ncl_Attr")
+if not attrs:
+    problems.append(f"no attributes found in {attrs_td}")
+for _, cls, summary, description in attrs:
+    heading = f"{cls}Attr"
+    if heading not in attr_page:
+        problems.append(f"{heading}: no section '### {heading}' in NclAttributes.md")
+        continue
+    check(heading, attr_page[heading], summary, description)
+
 for td, page in [("dialects/include/ncl/Dialect/Ncl/Transforms/Passes.td", "NclTransformsPasses.md"),
                  ("compiler/include/ncl/Conversion/Passes.td", "NclConversionPasses.md")]:
     passes = td_records(read(os.path.join(src, td)), "Pass")
@@ -102,4 +115,4 @@ for td, page in [("dialects/include/ncl/Dialect/Ncl/Transforms/Passes.td", "NclT
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(f"{len(ops)} ops and their passes documented in {docs}")
+print(f"{len(ops)} ops, {len(attrs)} attributes and the passes documented in {docs}")

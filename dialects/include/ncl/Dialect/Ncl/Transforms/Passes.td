@@ -24,7 +24,7 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     Runge-Kutta stage and each sub-step sees its own time: `ncl.time` in a
     right-hand side, and any captured value computed from it (an input
     driven by a stimulus of t), is re-evaluated at t_n + c_i*h. A population
-    integrated by an explicit scheme gets `ncl.max_dt` (its `dt`): the
+    integrated by an explicit scheme gets `max_dt` (the network's `dt`): the
     runtime refuses a larger dt there. A discrete `update` is plain
     arithmetic in the step region, which this pass leaves alone.
 
