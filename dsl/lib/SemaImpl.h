@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "ncl/random_streams.h"
+
 namespace ncl::sema {
 
 /// The most steps one run may take: step indices are compared in 32 bits
@@ -24,8 +26,11 @@ namespace ncl::sema {
 constexpr int64_t kMaxSteps = INT32_MAX;
 
 /// The most rand()/randn() sites one neuron may have: each is a stream of
-/// the generator, 10 bits of it (docs/random.md).
-constexpr unsigned kMaxRandomDraws = 1024;
+/// the generator (ncl/random_streams.h, docs/random.md).
+constexpr unsigned kMaxRandomDraws = NCL_RANDOM_MAX_SITES;
+/// The most populations of a network that draw random numbers: the
+/// population's index is the rest of the stream's bits.
+constexpr unsigned kMaxRandomPopulations = NCL_RANDOM_MAX_POPULATIONS;
 
 std::string formatNumber(double value);
 std::string formatSeconds(double seconds);
@@ -101,6 +106,12 @@ private:
   /// Adds the rand()/randn() sites of `e` to `count`, and reports the one
   /// that takes it past kMaxRandomDraws.
   void countRandomDraws(const ast::Expr &e, unsigned &count);
+  /// The random streams a population draws from: its neuron's rand() sites,
+  /// its white noises (one per equation for `xi`, one per name for `xi_name`)
+  /// and its stimuli's rand() sites, as MLIRGen numbers them.
+  unsigned randomStreams(const PopulationModel &pop);
+  /// Every population's streams fit its share of the stream id.
+  void checkRandomStreams(const NetworkModel &model);
 
   // Neurons (SemaNeuron.cpp).
   bool declare(Scope &scope, const std::string &name, Symbol sym);

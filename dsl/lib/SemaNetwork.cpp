@@ -46,11 +46,6 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
     diags.error(pop.sizeLoc, "population size must be between 1 and 2^40");
     return;
   }
-  // The population's index is 6 bits of the generator's stream.
-  if (randomNeurons.count(neuron->name) && model.populations.size() >= 64) {
-    diags.error(pop.loc, "more than 64 populations in a network draw random numbers");
-    return;
-  }
   PopulationModel pm;
   pm.decl = &pop;
   pm.neuron = neuron;
@@ -224,6 +219,49 @@ void Sema::checkStimulus(Stimulus &st, const NetworkDecl &net, NetworkModel &mod
     pm->stimuli[st.input].push_back(st.value.get());
 }
 
+unsigned Sema::randomStreams(const PopulationModel &pop) {
+  unsigned streams = 0;
+  forEachExpr(*pop.neuron, [&](const Expr &e, const NeuronSite &) { countRandomDraws(e, streams); });
+  std::set<std::string> noises;
+  for (const OdeDecl &ode : pop.neuron->odes)
+    forEachSubExpression(*ode.rhs, [&](const Expr &sub) {
+      if (auto *n = dyn_cast<NameExpr>(&sub); n && n->resolution == NameExpr::Resolution::Noise)
+        noises.insert(n->name == "xi" ? "xi:" + ode.variable : n->name);
+    });
+  streams += static_cast<unsigned>(noises.size());
+  for (auto &kv : pop.stimuli)
+    for (const Expr *e : kv.second)
+      forEachSubExpression(*e, [&](const Expr &sub) {
+        if (auto *c = dyn_cast<CallExpr>(&sub); c && isRandomDraw(*c))
+          ++streams;
+      });
+  return streams;
+}
+
+/// A population's stream is its index in the network (6 bits) above its own
+/// site (10 bits): more would make two populations draw the same numbers.
+void Sema::checkRandomStreams(const NetworkModel &model) {
+  for (size_t index = 0; index < model.populations.size(); ++index) {
+    const PopulationModel &pop = model.populations[index];
+    unsigned streams = randomStreams(pop);
+    if (streams == 0)
+      continue;
+    if (streams > kMaxRandomDraws) {
+      diags.error(pop.decl->loc, "population '" + pop.decl->name + "' draws from " +
+                                     std::to_string(streams) + " random streams (its neuron's " +
+                                     "rand() calls, white noises and stimuli), more than " +
+                                     std::to_string(kMaxRandomDraws));
+      continue;
+    }
+    if (index >= kMaxRandomPopulations) {
+      diags.error(pop.decl->loc, "population '" + pop.decl->name + "' draws random numbers, but " +
+                                     "only the first " + std::to_string(kMaxRandomPopulations) +
+                                     " populations of a network may");
+      return;
+    }
+  }
+}
+
 /// `simulate T, dt = ..., seed = ...`.
 void Sema::checkSimulate(const NetworkDecl &net, NetworkModel &model) {
   Scope empty;
@@ -354,6 +392,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
   }
   checkSimulate(net, model);
   checkOutputNames(model);
+  checkRandomStreams(model);
   if (result)
     *result = std::move(model);
   return diags.errorCount() == before;
