@@ -1,0 +1,123 @@
+// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops -ncl-cpu-schedule | FileCheck %s
+// ncl-cpu-schedule turns the target-independent kernels into loops for one
+// CPU core: the neuron scf.parallel becomes a sequential scf.for and the
+// atomic spike count a count carried through the loops.
+
+// Recorded: the spike append stays under scf.if, at the slot given by an
+// index count carried through the neuron and step loops; the while loop's
+// capacity check reads the carried count, not the results buffer, and the
+// count is stored once at the end. The init kernel is a plain scf.for.
+
+// CHECK-LABEL: func.func @ncl_P_init(
+// CHECK-SAME: %{{[^:]*}}: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} {
+// CHECK:   memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
+// CHECK: }
+// CHECK: return
+
+// CHECK-LABEL: func.func @ncl_P_update(
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-SAME: %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>, %{{[^:]*}}: f64)
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
+// CHECK: %[[DONE:.*]]:2 = scf.while (%[[S:.*]] = %{{.*}}, %[[COUNT:.*]] = %{{.*}}) : (index, index) -> (index, index) {
+// CHECK:   arith.cmpi slt, %[[S]], %[[NSTEPS]]
+// CHECK-NOT: memref.load %[[OUT]]
+// CHECK:   %[[CI:.*]] = arith.index_cast %[[COUNT]] : index to i64
+// CHECK:   %[[CC:.*]] = arith.index_cast %[[CI]] : i64 to index
+// CHECK:   %[[NEED:.*]] = arith.addi %[[CC]], %[[WIDTH]]
+// CHECK:   arith.cmpi sle, %[[NEED]], %[[CAP]]
+// CHECK:   scf.condition(%{{.*}}) %[[S]], %[[COUNT]] : index, index
+// CHECK: } do {
+// CHECK: ^bb0(%[[S2:.*]]: index, %[[COUNT2:.*]]: index):
+// CHECK:   %[[NEW:.*]] = scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[C:.*]] = %[[COUNT2]]) -> (index) {
+// CHECK:     %[[FIRED:.*]] = arith.cmpf ogt
+// CHECK:     %[[SLOT:.*]] = arith.index_cast %[[C]] : index to i64
+// CHECK:     scf.if %[[FIRED]] {
+// CHECK:       %[[AT:.*]] = arith.index_cast %[[SLOT]] : i64 to index
+// CHECK:       memref.store %{{.*}}, %[[SSTEP]][%[[AT]]] : memref<?xi64>
+// CHECK:       memref.store %{{.*}}, %[[SIDX]][%[[AT]]] : memref<?xi64>
+// CHECK:       memref.store %{{.*}}, %[[SCHAN]][%[[AT]]] : memref<?xi32>
+// CHECK:     }
+// CHECK:     %[[ONE:.*]] = arith.extui %[[FIRED]] : i1 to i64
+// CHECK:     %[[ONEI:.*]] = arith.index_cast %[[ONE]] : i64 to index
+// CHECK:     %[[NEXT:.*]] = arith.addi %[[C]], %[[ONEI]] : index
+// CHECK:     scf.yield %[[NEXT]] : index
+// CHECK:   }
+// CHECK:   scf.yield %{{.*}}, %[[NEW]] : index, index
+// CHECK: }
+// CHECK: %[[SPIKES:.*]] = arith.index_cast %[[DONE]]#1 : index to i64
+// CHECK: memref.store %[[SPIKES]], %[[OUT]][%{{.*}}] : memref<2xi64>
+// CHECK: %[[STEPS:.*]] = arith.index_cast %[[DONE]]#0 : index to i64
+// CHECK: memref.store %[[STEPS]], %[[OUT]][%{{.*}}] : memref<2xi64>
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "LIF", size = 1 : i64, record_spikes,
+        params = [#ncl.param<name = "El">, #ncl.param<name = "b">, #ncl.param<name = "Vt">],
+        vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %el = ncl.param "El" : f64
+    %b = ncl.param "b" : f64
+    %vt = ncl.param "Vt" : f64
+    %dt = ncl.dt : f64
+    %e = ncl.exp_euler %v, %el, %b step %dt : f64
+    %c = arith.cmpf ogt, %e, %vt : f64
+    %f = ncl.threshold %c
+    %v2 = ncl.reset %f, %e, %el : f64
+    ncl.state_write "v", %v2 : f64
+  }
+}
+
+// -----
+
+// Not recorded: nothing leaves the population but the count, so blocks of
+// 8192 neurons run all the call's steps while in cache (loops: blocks,
+// steps, neurons); the neuron loop counts in an i32 lane without a branch,
+// so it vectorises, and the lane is added to the index count after it.
+
+// CHECK-LABEL: func.func @ncl_Q_update(
+// CHECK-SAME: %[[X:[^:]*]]: memref<?xf32>, %{{[^:]*}}: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %[[NSTEPS:[^:]*]]: index, %{{[^:]*}}: index, %[[OUT:[^:]*]]: memref<2xi64>
+// CHECK-NOT: scf.while
+// CHECK: %[[BLOCK:.*]] = arith.constant 8192 : index
+// CHECK: %[[TOTAL:.*]] = scf.for %[[LO:.*]] = %[[BEGIN]] to %[[END]] step %[[BLOCK]] iter_args(%[[BC:.*]] = %{{.*}}) -> (index) {
+// CHECK:   %[[LOEND:.*]] = arith.addi %[[LO]], %[[BLOCK]] : index
+// CHECK:   %[[HI:.*]] = arith.minsi %[[LOEND]], %[[END]] : index
+// CHECK:   %[[BLOCKCOUNT:.*]] = scf.for %{{.*}} = %{{.*}} to %[[NSTEPS]] step %{{.*}} iter_args(%[[SC:.*]] = %[[BC]]) -> (index) {
+// CHECK:     %[[LANES:.*]] = scf.for %[[I:.*]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args(%[[LANE:.*]] = %c0_i32) -> (i32) {
+// CHECK-NOT:   scf.if
+// CHECK-NOT:   memref.atomic_rmw
+// CHECK:       %[[F:.*]] = arith.cmpf ogt
+// CHECK:       %[[F32:.*]] = arith.extui %[[F]] : i1 to i32
+// CHECK:       %[[LANE1:.*]] = arith.addi %[[LANE]], %[[F32]] : i32
+// CHECK:       memref.store %{{.*}}, %[[X]][%[[I]]] : memref<?xf32>
+// CHECK:       scf.yield %[[LANE1]] : i32
+// CHECK:     }
+// CHECK:     %[[LANESI:.*]] = arith.index_cast %[[LANES]] : i32 to index
+// CHECK:     %[[SC1:.*]] = arith.addi %[[SC]], %[[LANESI]] : index
+// CHECK:     scf.yield %[[SC1]] : index
+// CHECK:   }
+// CHECK:   scf.yield %[[BLOCKCOUNT]] : index
+// CHECK: }
+// CHECK: %[[T64:.*]] = arith.index_cast %[[TOTAL]] : index to i64
+// CHECK: memref.store %[[T64]], %[[OUT]][%{{.*}}] : memref<2xi64>
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f32} {
+  ncl.population @Q {neuron = "Step", size = 8 : i64,
+        params = [#ncl.param<name = "th">],
+        vars = [#ncl.var<name = "x">]} init {
+    %z = arith.constant 0.0 : f32
+    ncl.state_write "x", %z : f32
+  } step {
+    %x = ncl.state_read "x" : f32
+    %th = ncl.param "th" : f32
+    %one = arith.constant 1.0 : f32
+    %x1 = arith.addf %x, %one : f32
+    %c = arith.cmpf ogt, %x1, %th : f32
+    %f = ncl.threshold %c
+    %z = arith.constant 0.0 : f32
+    %x2 = ncl.reset %f, %x1, %z : f32
+    ncl.state_write "x", %x2 : f32
+  }
+}
