@@ -23,7 +23,7 @@ def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "me
   let summary = "The integration scheme a population asks for";
   let description = [{
     The names a `.ncl` file may write after `method` (docs/integration.md);
-    `auto` lets `ncl-integrate` choose. Written `#ncl.method<rk4>`.
+    `auto` lets `ncl-integrate` choose. Written `#ncl<method rk4>`.
   }];
 }
 
@@ -44,7 +44,7 @@ def Ncl_ParameterAttr : Ncl_Attr<"Parameter", "param"> {
 
     ```mlir
     #ncl.param<name = "tau_m", unit = "ms", scale = 1.000000e-03 : f64,
-               dim = array<i8: 0, 0, 2, 0, 0, 0, 0>, value = 2.000000e-02 : f64,
+               dim = [0, 0, 2, 0, 0, 0, 0], value = 2.000000e-02 : f64,
                min = 0.000000e+00 : f64>
     ```
   }];
@@ -66,7 +66,7 @@ def Ncl_VariableAttr : Ncl_Attr<"Variable", "var"> {
 
     ```mlir
     #ncl.var<name = "v", unit = "mV", scale = 1.000000e-03 : f64,
-             dim = array<i8: 4, 2, -6, -2, 0, 0, 0>>
+             dim = [4, 2, -6, -2, 0, 0, 0]>
     ```
   }];
   let parameters = (ins StringRefParameter<"name">:$name,

@@ -77,11 +77,11 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
     ```mlir
     ncl.population @P {neuron = "LIF", size = 10 : i64, record_spikes,
         params = [#ncl.param<name = "El", unit = "mV", scale = 1.000000e-03 : f64,
-                             dim = array<i8: 4, 2, -6, -2, 0, 0, 0>, value = -7.000000e-02 : f64>,
+                             dim = [4, 2, -6, -2, 0, 0, 0], value = -7.000000e-02 : f64>,
                   #ncl.param<name = "tau", unit = "ms", scale = 1.000000e-03 : f64,
-                             dim = array<i8: 0, 0, 2, 0, 0, 0, 0>, value = 2.000000e-02 : f64>],
+                             dim = [0, 0, 2, 0, 0, 0, 0], value = 2.000000e-02 : f64>],
         vars = [#ncl.var<name = "v", unit = "mV", scale = 1.000000e-03 : f64,
-                         dim = array<i8: 4, 2, -6, -2, 0, 0, 0>>]} init {
+                         dim = [4, 2, -6, -2, 0, 0, 0]>]} init {
       %el = ncl.param "El" : f64
       ncl.state_write "v", %el : f64
     } step {
