@@ -6,7 +6,7 @@ BUILD   ?= build
 CMAKE_FLAGS ?=
 LLVM    := /usr/lib/llvm-22
 
-.PHONY: all deps configure build run test bench test-sanitize test-tsan clean
+.PHONY: all deps configure build run test bench format test-sanitize test-tsan clean
 
 all: build
 
@@ -70,6 +70,13 @@ test-tsan: deps
 	cmake --build $(TSAN_BUILD) --target ncl-run nclrt-unittests
 	cd $(TSAN_BUILD) && $(SANITIZER_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=134 \
 	  ctest --output-on-failure -j2 -R '^nclrt\.' -E 'truncated-library'
+
+# Formats every C and C++ source with .clang-format (clang-format-22, as the
+# ctest format/clang-format checks).
+format: deps
+	find support dsl dialects compiler runtime test bench examples -type f \
+	  \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \) \
+	  -exec $(LLVM)/bin/clang-format -i --style=file {} +
 
 clean:
 	rm -rf $(BUILD)

@@ -32,6 +32,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstddef>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -182,6 +183,15 @@ public:
     auto *modelType = llvm::StructType::create(
         ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr},
         "ncl_model_descriptor");
+    // The LLVM structs must lay out as the C header's, field for field.
+    if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info), {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit), offsetof(ncl_param_info, unit_scale), offsetof(ncl_param_info, dim), offsetof(ncl_param_info, default_value), offsetof(ncl_param_info, flags), offsetof(ncl_param_info, min_value), offsetof(ncl_param_info, max_value)}, error) ||
+        !checkLayout(varType, "ncl_var_info", sizeof(ncl_var_info), {offsetof(ncl_var_info, name), offsetof(ncl_var_info, unit), offsetof(ncl_var_info, unit_scale), offsetof(ncl_var_info, dim)}, error) ||
+        !checkLayout(popType, "ncl_population_info", sizeof(ncl_population_info), {offsetof(ncl_population_info, name), offsetof(ncl_population_info, neuron), offsetof(ncl_population_info, default_size), offsetof(ncl_population_info, num_vars), offsetof(ncl_population_info, num_params), offsetof(ncl_population_info, vars), offsetof(ncl_population_info, params), offsetof(ncl_population_info, record_spikes), offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names), offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt), offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived)}, error) ||
+        !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info), {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources), offsetof(ncl_derived_info, sources)}, error) ||
+        !checkLayout(bufferType, "ncl_buffer_info", sizeof(ncl_buffer_info), {offsetof(ncl_buffer_info, name), offsetof(ncl_buffer_info, role), offsetof(ncl_buffer_info, element), offsetof(ncl_buffer_info, extent), offsetof(ncl_buffer_info, population), offsetof(ncl_buffer_info, index), offsetof(ncl_buffer_info, count)}, error) ||
+        !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info), {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind), offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn)}, error) ||
+        !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor), {offsetof(ncl_model_descriptor, magic), offsetof(ncl_model_descriptor, abi_version), offsetof(ncl_model_descriptor, model_name), offsetof(ncl_model_descriptor, source_file), offsetof(ncl_model_descriptor, compiler_version), offsetof(ncl_model_descriptor, real_bits), offsetof(ncl_model_descriptor, num_populations), offsetof(ncl_model_descriptor, dt), offsetof(ncl_model_descriptor, default_duration), offsetof(ncl_model_descriptor, default_seed), offsetof(ncl_model_descriptor, populations), offsetof(ncl_model_descriptor, num_buffers), offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers), offsetof(ncl_model_descriptor, stages)}, error))
+      return false;
     llvm::StringMap<int32_t> populationIndex;
     std::vector<llvm::Constant *> pops;
     for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {
@@ -265,6 +275,21 @@ public:
   }
 
 private:
+  /// Whether `type` lays out like the C struct whose size and field offsets
+  /// are given (model_abi.h), in the target's data layout.
+  bool checkLayout(llvm::StructType *type, const char *name, size_t size,
+                   std::initializer_list<size_t> offsets, std::string &error) {
+    const llvm::StructLayout *layout = m.getDataLayout().getStructLayout(type);
+    bool same = layout->getSizeInBytes() == size && type->getNumElements() == offsets.size();
+    unsigned k = 0;
+    for (size_t offset : offsets)
+      same = same && k < type->getNumElements() && layout->getElementOffset(k++) == offset;
+    if (!same)
+      error = std::string("internal error: the descriptor's ") + name +
+              " does not lay out as model_abi.h's";
+    return same;
+  }
+
   llvm::Module &m;
   llvm::LLVMContext &ctx;
   llvm::IRBuilder<> b;
