@@ -8,9 +8,9 @@
 // with threshold Vt, reset Vr and refractory period t_ref, written with branch-free
 // selects on GCC/Clang vector types, so that g++ -O3 -march=native turns it into
 // AVX-512 (or AVX2) code without relying on the auto-vectoriser's if-conversion
-// (which, on this loop, gcc 12 turned into branches and masked stores, 2x slower). Values in SI units (V, s), as NCL
-// stores them. OpenMP threads take static, contiguous neuron ranges; there is one
-// barrier per step, as a simulator that exchanges spikes every step would have.
+// (which, on this loop, gcc 12 turned into branches and masked stores, 2x slower). Values in SI
+// units (V, s), as NCL stores them. OpenMP threads take static, contiguous neuron ranges; there is
+// one barrier per step, as a simulator that exchanges spikes every step would have.
 //
 // Build: g++ -O3 -march=native -fopenmp lif_handloop.cpp -o lif_handloop
 // Usage: lif_handloop [--n N] [--time-ms T] [--dt-ms DT] [--precision f32|f64]
@@ -37,25 +37,21 @@ struct Params {
   double I = 2e-9;
 };
 
-template <typename T>
-struct Consts {
+template <typename T> struct Consts {
   T a, b, Vt, Vr;
-  int32_t nref;  // round(t_ref/dt)
+  int32_t nref; // round(t_ref/dt)
 };
 
 // Vector types (GCC/Clang vector extensions): W lanes of T, a lane mask of the same
 // width, and W int32 refractory counters. 64 bytes of v per vector (one AVX-512 register).
-template <typename T>
-struct Vec;
-template <>
-struct Vec<float> {
+template <typename T> struct Vec;
+template <> struct Vec<float> {
   static constexpr int W = 16;
   typedef float V __attribute__((vector_size(64)));
   typedef int32_t M __attribute__((vector_size(64)));
   typedef int32_t R __attribute__((vector_size(64)));
 };
-template <>
-struct Vec<double> {
+template <> struct Vec<double> {
   static constexpr int W = 8;
   typedef double V __attribute__((vector_size(64)));
   typedef int64_t M __attribute__((vector_size(64)));
@@ -66,8 +62,8 @@ struct Vec<double> {
 // updated and stored each step (no branches on neuron state): the integrated value is
 // computed for every lane and kept only where the neuron is free.
 template <typename T>
-static inline int64_t step_range(T *__restrict v, int32_t *__restrict ru, int64_t lo,
-                                 int64_t hi, int32_t step, const Consts<T> c) {
+static inline int64_t step_range(T *__restrict v, int32_t *__restrict ru, int64_t lo, int64_t hi,
+                                 int32_t step, const Consts<T> c) {
   typedef typename Vec<T>::V V;
   typedef typename Vec<T>::M M;
   typedef typename Vec<T>::R R;
@@ -82,10 +78,10 @@ static inline int64_t step_range(T *__restrict v, int32_t *__restrict ru, int64_
     R ri;
     std::memcpy(&vi, v + i, sizeof vi);
     std::memcpy(&ri, ru + i, sizeof ri);
-    const M free_ = stepv >= __builtin_convertvector(ri, V);  // step >= refractory_until
+    const M free_ = stepv >= __builtin_convertvector(ri, V); // step >= refractory_until
     const V vn = free_ ? vi * c.a + c.b : vi;
     const M sp = free_ & (vn > c.Vt);
-    const R spr = __builtin_convertvector(sp, R);              // -1 where it spiked
+    const R spr = __builtin_convertvector(sp, R); // -1 where it spiked
     const V vo = sp ? c.Vr : vn;
     const R ro = spr ? until : ri;
     std::memcpy(v + i, &vo, sizeof vo);
@@ -93,8 +89,9 @@ static inline int64_t step_range(T *__restrict v, int32_t *__restrict ru, int64_
     count -= spr;
   }
   int64_t spikes = 0;
-  for (unsigned k = 0; k < sizeof(R) / sizeof(int32_t); ++k) spikes += count[k];
-  for (; i < hi; ++i) {  // tail, same arithmetic
+  for (unsigned k = 0; k < sizeof(R) / sizeof(int32_t); ++k)
+    spikes += count[k];
+  for (; i < hi; ++i) { // tail, same arithmetic
     const T vi = v[i];
     const int32_t ri = ru[i];
     const bool free_ = step >= ri;
@@ -107,15 +104,14 @@ static inline int64_t step_range(T *__restrict v, int32_t *__restrict ru, int64_
   return spikes;
 }
 
-template <typename T>
-struct Result {
+template <typename T> struct Result {
   double seconds;
   int64_t spikes;
 };
 
 template <typename T>
-Result<T> run(int64_t n, int32_t steps, double dt, const Params &p, int threads,
-              bool blocked, int64_t block) {
+Result<T> run(int64_t n, int32_t steps, double dt, const Params &p, int threads, bool blocked,
+              int64_t block) {
   Consts<T> c;
   const double a = std::exp(-dt / p.tau_m);
   c.a = T(a);
@@ -159,7 +155,8 @@ Result<T> run(int64_t n, int32_t steps, double dt, const Params &p, int threads,
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : total)
     for (int64_t b = 0; b < nblocks; ++b) {
       const int64_t lo = b * block, hi = std::min(n, lo + block);
-      for (int32_t s = 0; s < steps; ++s) total += step_range<T>(v, ru, lo, hi, s, c);
+      for (int32_t s = 0; s < steps; ++s)
+        total += step_range<T>(v, ru, lo, hi, s, c);
     }
   }
   const auto t1 = std::chrono::steady_clock::now();
@@ -175,7 +172,7 @@ Result<T> run(int64_t n, int32_t steps, double dt, const Params &p, int threads,
   std::exit(2);
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char **argv) {
   int64_t n = 10000000, block = 16384;
@@ -184,16 +181,25 @@ int main(int argc, char **argv) {
   int threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i + 1 >= argc) usage();
+    if (i + 1 >= argc)
+      usage();
     const char *val = argv[++i];
-    if (a == "--n") n = std::atoll(val);
-    else if (a == "--time-ms") time_ms = std::atof(val);
-    else if (a == "--dt-ms") dt_ms = std::atof(val);
-    else if (a == "--precision") precision = val;
-    else if (a == "--threads") threads = std::atoi(val);
-    else if (a == "--mode") mode = val;
-    else if (a == "--block") block = std::atoll(val);
-    else usage();
+    if (a == "--n")
+      n = std::atoll(val);
+    else if (a == "--time-ms")
+      time_ms = std::atof(val);
+    else if (a == "--dt-ms")
+      dt_ms = std::atof(val);
+    else if (a == "--precision")
+      precision = val;
+    else if (a == "--threads")
+      threads = std::atoi(val);
+    else if (a == "--mode")
+      mode = val;
+    else if (a == "--block")
+      block = std::atoll(val);
+    else
+      usage();
   }
   if (n <= 0 || threads <= 0 || block <= 0 || dt_ms <= 0 || time_ms < 0 ||
       (precision != "f32" && precision != "f64") || (mode != "stream" && mode != "blocked"))

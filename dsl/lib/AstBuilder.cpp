@@ -14,13 +14,13 @@
 
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <pthread.h>
 #include <set>
-#include <fstream>
 #include <sstream>
 
 using namespace ncl;
@@ -35,8 +35,8 @@ public:
   ErrorListener(DiagnosticEngine &diags, std::shared_ptr<const std::string> file)
       : diags(diags), file(std::move(file)) {}
 
-  void syntaxError(antlr4::Recognizer *, antlr4::Token *offending, size_t line,
-                   size_t column, const std::string &msg, std::exception_ptr) override {
+  void syntaxError(antlr4::Recognizer *, antlr4::Token *offending, size_t line, size_t column,
+                   const std::string &msg, std::exception_ptr) override {
     SourceLoc loc{file, static_cast<unsigned>(line), static_cast<unsigned>(column) + 1, 1};
     if (offending && offending->getType() != antlr4::Token::EOF) {
       std::string text = offending->getText();
@@ -51,7 +51,9 @@ private:
   /// ANTLR prints newlines as real line breaks; name them instead, and the
   /// separator tokens NL and SEMI by what they stand for.
   static std::string cleanMessage(std::string msg) {
-    auto isWordChar = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    auto isWordChar = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    };
     auto wordAt = [&](size_t i, const char *word) {
       size_t n = std::strlen(word);
       return msg.compare(i, n, word) == 0 && (i == 0 || !isWordChar(msg[i - 1])) &&
@@ -124,7 +126,8 @@ public:
     for (auto *item : ctx->topItem()) {
       if (auto *imp = item->importDecl()) {
         std::string text = imp->STRING()->getText();
-        module->imports.push_back({loc(imp->STRING()->getSymbol()), text.substr(1, text.size() - 2)});
+        module->imports.push_back(
+            {loc(imp->STRING()->getSymbol()), text.substr(1, text.size() - 2)});
       } else if (auto *n = item->neuronDecl())
         module->neurons.push_back(neuron(n));
       else if (auto *n = item->networkDecl())
@@ -361,7 +364,7 @@ private:
       }
       // A name right after a number that is not a unit: keep it as the unit
       // text, so Sema reports "unknown unit" rather than a syntax error.
-      std::string unit = c->unit()      ? unitText(c->unit())
+      std::string unit = c->unit()    ? unitText(c->unit())
                          : c->notUnit ? c->notUnit->getText()
                                       : std::string();
       return std::make_unique<NumberExpr>(loc(ctx), value, unit);
@@ -406,8 +409,8 @@ private:
 
   std::shared_ptr<const std::string> file;
   DiagnosticEngine &diags;
-  unsigned depth = 0;       ///< nesting levels around the expression being built
-  unsigned treeDepth = 0;   ///< AST nodes above it, chains included
+  unsigned depth = 0;     ///< nesting levels around the expression being built
+  unsigned treeDepth = 0; ///< AST nodes above it, chains included
 };
 
 std::string tooLargeMessage(const std::string &path) {
@@ -443,8 +446,8 @@ bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
       static const std::set<std::string> networkItems = {"population", "record", "stimulus",
                                                          "simulate"};
       static const std::set<std::string> neuronItems = {
-          "parameters", "state", "input", "dynamics", "update", "spike", "reset",
-          "refractory", "output", "method", "event"};
+          "parameters", "state",      "input",  "dynamics", "update", "spike",
+          "reset",      "refractory", "output", "method",   "event"};
       std::string message = "expected 'neuron', 'network' or 'import', found '" + text + "'";
       if (text == "synapse" || text == "synapses")
         message += "; synapse models are not supported yet (only neurons and networks)";
@@ -471,7 +474,11 @@ size_t invalidUtf8(const std::string &text) {
   size_t i = 0, n = text.size();
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > n)
       return i;
     for (size_t k = 1; k < len; ++k)
@@ -554,8 +561,8 @@ std::unique_ptr<Module> parseOnThisStack(const std::string &fileName, const std:
     } catch (const NclParser::NestingTooDeep &deep) {
       diags.error(SourceLoc{file, static_cast<unsigned>(deep.line),
                             static_cast<unsigned>(deep.column) + 1, 1},
-                  "expression nested too deeply (more than " +
-                      std::to_string(kMaxExpressionDepth) + " levels)");
+                  "expression nested too deeply (more than " + std::to_string(kMaxExpressionDepth) +
+                      " levels)");
       return nullptr;
     }
     if (listener.count)

@@ -72,8 +72,8 @@ public:
       break;
     case NeuronPart::Equation:
       indent(2);
-      os << "Ode " << site.ode->variable << (site.ode->unlessRefractory ? " unless-refractory " : " ")
-         << at(site.ode->loc) << "\n";
+      os << "Ode " << site.ode->variable
+         << (site.ode->unlessRefractory ? " unless-refractory " : " ") << at(site.ode->loc) << "\n";
       break;
     case NeuronPart::Update:
       indent(2);

@@ -37,8 +37,7 @@ void DiagnosticEngine::error(const std::string &message) {
   os << "error: " << message << '\n';
 }
 
-void DiagnosticEngine::report(Severity severity, const SourceLoc &loc,
-                              const std::string &message) {
+void DiagnosticEngine::report(Severity severity, const SourceLoc &loc, const std::string &message) {
   const char *label = severity == Severity::Error     ? "error"
                       : severity == Severity::Warning ? "warning"
                                                       : "note";

@@ -33,13 +33,20 @@ std::string sema::formatSeconds(double seconds) { return formatNumber(seconds) +
 
 const char *sema::kindName(NameExpr::Resolution r) {
   switch (r) {
-  case NameExpr::Resolution::Parameter: return "parameter";
-  case NameExpr::Resolution::NeuronParameter: return "per-neuron parameter";
-  case NameExpr::Resolution::Input: return "input";
-  case NameExpr::Resolution::State: return "state variable";
-  case NameExpr::Resolution::SubExpression: return "sub-expression";
-  case NameExpr::Resolution::Output: return "output";
-  default: return "name";
+  case NameExpr::Resolution::Parameter:
+    return "parameter";
+  case NameExpr::Resolution::NeuronParameter:
+    return "per-neuron parameter";
+  case NameExpr::Resolution::Input:
+    return "input";
+  case NameExpr::Resolution::State:
+    return "state variable";
+  case NameExpr::Resolution::SubExpression:
+    return "sub-expression";
+  case NameExpr::Resolution::Output:
+    return "output";
+  default:
+    return "name";
   }
 }
 
@@ -191,8 +198,8 @@ bool Sema::checkBinary(BinaryExpr &b, const ExprScope &scope) {
       diags.error(side->getLoc(), "a condition cannot be used as a number here");
       return false;
     }
-  if (op == "+" || op == "-" || op == "<" || op == "<=" || op == ">" || op == ">=" ||
-      op == "==" || op == "!=") {
+  if (op == "+" || op == "-" || op == "<" || op == "<=" || op == ">" || op == ">=" || op == "==" ||
+      op == "!=") {
     if (b.lhs->dim != b.rhs->dim) {
       std::string hint = unitHint(*b.rhs, b.lhs->dim, b.lhs.get());
       if (hint.empty())
@@ -241,11 +248,14 @@ bool Sema::checkConditional(ConditionalExpr &c, const ExprScope &scope) {
   if (!ok)
     return false;
   if (!c.cond->isBool) {
-    diags.error(c.cond->getLoc(), "the condition of '?:' must be a comparison or a logical expression");
+    diags.error(c.cond->getLoc(),
+                "the condition of '?:' must be a comparison or a logical expression");
     return false;
   }
   if (c.ifTrue->isBool != c.ifFalse->isBool || c.ifTrue->dim != c.ifFalse->dim) {
-    auto describe = [](const Expr &x) { return x.isBool ? std::string("a condition") : x.dim.str(); };
+    auto describe = [](const Expr &x) {
+      return x.isBool ? std::string("a condition") : x.dim.str();
+    };
     diags.error(c.getLoc(), "the branches of '?:' have different dimensions: " +
                                 describe(*c.ifTrue) + " and " + describe(*c.ifFalse));
     return false;
@@ -265,8 +275,8 @@ std::optional<int> Sema::integerPower(const Expr &exponent, const Dimension &bas
     return std::nullopt;
   }
   if (std::fabs(n->value) > 63) { // exponents are stored doubled in 8 bits
-    diags.error(exponent.getLoc(), "power of a quantity with dimension " + base.str() +
-                                       " is out of range");
+    diags.error(exponent.getLoc(),
+                "power of a quantity with dimension " + base.str() + " is out of range");
     return std::nullopt;
   }
   return static_cast<int>(n->value);
@@ -309,7 +319,8 @@ bool Sema::checkName(NameExpr &n, const ExprScope &scope) {
       {"t", NameExpr::Resolution::Time, &ExprScope::time, 0,
        "the time 't' exists only in dynamics, update, spike, reset and refractory expressions"},
       {"dt", NameExpr::Resolution::Step, &ExprScope::time, 0,
-       "the time step 'dt' exists only in dynamics, update, spike, reset and refractory expressions"},
+       "the time step 'dt' exists only in dynamics, update, spike, reset and refractory "
+       "expressions"},
       {"i", NameExpr::Resolution::Index, &ExprScope::perNeuron, 0,
        "the neuron index 'i' differs per neuron, so a shared parameter cannot use it"},
       {"N", NameExpr::Resolution::Size, &ExprScope::perNeuron, 0,
@@ -330,8 +341,9 @@ bool Sema::checkName(NameExpr &n, const ExprScope &scope) {
   // White noise: xi (one per equation) or xi_<name> (shared by name).
   if (n.name == "xi" || n.name.rfind("xi_", 0) == 0) {
     if (!scope.noise) {
-      diags.error(n.getLoc(), "white noise '" + n.name +
-                                  "' can only appear in the right-hand side of an equation x' = ...");
+      diags.error(n.getLoc(),
+                  "white noise '" + n.name +
+                      "' can only appear in the right-hand side of an equation x' = ...");
       return false;
     }
     n.resolution = NameExpr::Resolution::Noise;
@@ -418,14 +430,15 @@ bool Sema::checkCall(CallExpr &c, const ExprScope &scope) {
   auto dimensionless = [&](size_t k) {
     if (c.args[k]->dim.isDimensionless())
       return true;
-    diags.error(c.args[k]->getLoc(), "argument of '" + f + "' must be dimensionless, not " +
-                                         c.args[k]->dim.str());
+    diags.error(c.args[k]->getLoc(),
+                "argument of '" + f + "' must be dimensionless, not " + c.args[k]->dim.str());
     return false;
   };
   switch (builtin->unitRule) {
   case UnitRule::Random:
     if (!scope.perNeuron) {
-      diags.error(c.getLoc(), "'" + f + "()' draws a new number per neuron and step, so a shared "
+      diags.error(c.getLoc(), "'" + f +
+                                  "()' draws a new number per neuron and step, so a shared "
                                   "parameter cannot use it");
       return false;
     }
@@ -441,9 +454,9 @@ bool Sema::checkCall(CallExpr &c, const ExprScope &scope) {
   case UnitRule::SameAsArguments:
     for (auto &a : c.args)
       if (a->dim != c.args[0]->dim) {
-        diags.error(a->getLoc(), "arguments of '" + f + "' have different dimensions: " +
-                                     c.args[0]->dim.str() + " and " + a->dim.str() +
-                                     unitHint(*a, c.args[0]->dim, c.args[0].get()));
+        diags.error(a->getLoc(),
+                    "arguments of '" + f + "' have different dimensions: " + c.args[0]->dim.str() +
+                        " and " + a->dim.str() + unitHint(*a, c.args[0]->dim, c.args[0].get()));
         return false;
       }
     c.dim = c.args[0]->dim;
@@ -453,8 +466,8 @@ bool Sema::checkCall(CallExpr &c, const ExprScope &scope) {
   case UnitRule::SquareRoot: {
     std::optional<Dimension> root = c.args[0]->dim.sqrt();
     if (!root) {
-      diags.error(c.args[0]->getLoc(), "cannot take the square root of dimension " +
-                                           c.args[0]->dim.str());
+      diags.error(c.args[0]->getLoc(),
+                  "cannot take the square root of dimension " + c.args[0]->dim.str());
       return false;
     }
     c.dim = *root;
@@ -493,9 +506,11 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
     return cast<NumberExpr>(e).value;
   case Expr::Kind::Name: {
     auto &n = cast<NameExpr>(e);
-    if (n.resolution == NameExpr::Resolution::Unit || n.resolution == NameExpr::Resolution::Constant)
+    if (n.resolution == NameExpr::Resolution::Unit ||
+        n.resolution == NameExpr::Resolution::Constant)
       return n.unitScale;
-    if (n.resolution != NameExpr::Resolution::Parameter && n.resolution != NameExpr::Resolution::Input)
+    if (n.resolution != NameExpr::Resolution::Parameter &&
+        n.resolution != NameExpr::Resolution::Input)
       return std::nullopt;
     auto it = scope.find(n.name);
     if (it == scope.end() || it->second.kind == NameExpr::Resolution::State)
@@ -514,11 +529,16 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
     auto l = evaluate(*b.lhs, scope), r = evaluate(*b.rhs, scope);
     if (!l || !r)
       return std::nullopt;
-    if (b.op == "+") return *l + *r;
-    if (b.op == "-") return *l - *r;
-    if (b.op == "*") return *l * *r;
-    if (b.op == "/") return *l / *r;
-    if (b.op == "**") return std::pow(*l, *r);
+    if (b.op == "+")
+      return *l + *r;
+    if (b.op == "-")
+      return *l - *r;
+    if (b.op == "*")
+      return *l * *r;
+    if (b.op == "/")
+      return *l / *r;
+    if (b.op == "**")
+      return std::pow(*l, *r);
     return std::nullopt;
   }
   case Expr::Kind::Call: {

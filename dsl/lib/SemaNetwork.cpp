@@ -38,8 +38,8 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
       neuron = &n;
   }
   if (!neuron) {
-    diags.error(pop.neuronLoc, "unknown neuron model '" + pop.neuron + "'" +
-                                   didYouMean(pop.neuron, neuronNames));
+    diags.error(pop.neuronLoc,
+                "unknown neuron model '" + pop.neuron + "'" + didYouMean(pop.neuron, neuronNames));
     return;
   }
   if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
@@ -53,14 +53,16 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
   pm.substeps = neuron->substeps;
   if (!pop.method.empty()) {
     if (pop.secondMethodLoc.isValid()) {
-      diags.error(pop.methodLoc, "population '" + pop.name + "' chooses its integration method twice");
+      diags.error(pop.methodLoc,
+                  "population '" + pop.name + "' chooses its integration method twice");
       diags.note(pop.secondMethodLoc, "first chosen here");
     }
     checkMethod(pop.method, pop.substeps, pop.methodLoc);
     if (neuron->odes.empty())
-      diags.error(pop.methodLoc, "population '" + pop.name + "' chooses an integration method, "
-                                 "but neuron '" + neuron->name +
-                                 "' has no equations x' = ... to integrate");
+      diags.error(pop.methodLoc, "population '" + pop.name +
+                                     "' chooses an integration method, "
+                                     "but neuron '" +
+                                     neuron->name + "' has no equations x' = ... to integrate");
     pm.method = pop.method;
     pm.substeps = pop.substeps;
   }
@@ -72,7 +74,8 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
                                   [&](const Declaration &o) { return o.name == p.name; });
     if (auto it = scope.find(p.name);
         it != scope.end() && !p.perNeuron && (!p.derived || overridden))
-      pm.parameters.push_back({p.name, displayUnit(p, p.value.get()), p.unit, it->second.value, false});
+      pm.parameters.push_back(
+          {p.name, displayUnit(p, p.value.get()), p.unit, it->second.value, false});
   }
   for (auto &in : neuron->inputs)
     if (auto it = scope.find(in.name); it != scope.end())
@@ -189,7 +192,8 @@ void Sema::checkStimulus(Stimulus &st, const NetworkDecl &net, NetworkModel &mod
     std::vector<std::string> names;
     for (auto &p : net.populations)
       names.push_back(p.name);
-    diags.error(st.loc, "unknown population '" + st.population + "'" + didYouMean(st.population, names));
+    diags.error(st.loc,
+                "unknown population '" + st.population + "'" + didYouMean(st.population, names));
     return;
   }
   const InputDecl *input = nullptr;
@@ -200,10 +204,10 @@ void Sema::checkStimulus(Stimulus &st, const NetworkDecl &net, NetworkModel &mod
     std::vector<std::string> names;
     for (auto &in : pm->neuron->inputs)
       names.push_back(in.name);
-    diags.error(st.inputLoc, "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
-                                 didYouMean(st.input, names) +
-                                 (names.empty() ? "; declare one with 'input " + st.input + " : ...'"
-                                                : ""));
+    diags.error(st.inputLoc,
+                "neuron '" + pm->neuron->name + "' has no input '" + st.input + "'" +
+                    didYouMean(st.input, names) +
+                    (names.empty() ? "; declare one with 'input " + st.input + " : ...'" : ""));
     return;
   }
   // A stimulus is outside the neuron: it sees time, the neuron's index and
@@ -221,7 +225,8 @@ void Sema::checkStimulus(Stimulus &st, const NetworkDecl &net, NetworkModel &mod
 
 unsigned Sema::randomStreams(const PopulationModel &pop) {
   unsigned streams = 0;
-  forEachExpr(*pop.neuron, [&](const Expr &e, const NeuronSite &) { countRandomDraws(e, streams); });
+  forEachExpr(*pop.neuron,
+              [&](const Expr &e, const NeuronSite &) { countRandomDraws(e, streams); });
   std::set<std::string> noises;
   for (const OdeDecl &ode : pop.neuron->odes)
     forEachSubExpression(*ode.rhs, [&](const Expr &sub) {
@@ -322,10 +327,10 @@ void Sema::checkStepCount(const NetworkDecl &net, const NetworkModel &model,
   }
   double steps = std::nearbyint(model.duration / model.dt);
   if (steps > static_cast<double>(kMaxSteps))
-    diags.error(net.duration->getLoc(),
-                "simulating " + formatSeconds(model.duration) + " with dt = " +
-                    formatSeconds(model.dt) + " takes " + formatNumber(steps) +
-                    " steps; a run has at most " + std::to_string(kMaxSteps) + " (2^31 - 1)");
+    diags.error(net.duration->getLoc(), "simulating " + formatSeconds(model.duration) +
+                                            " with dt = " + formatSeconds(model.dt) + " takes " +
+                                            formatNumber(steps) + " steps; a run has at most " +
+                                            std::to_string(kMaxSteps) + " (2^31 - 1)");
 }
 
 void Sema::checkOutputNames(const NetworkModel &model) {

@@ -23,8 +23,8 @@ bool Sema::declare(Scope &scope, const std::string &name, Symbol sym) {
   auto it = scope.find(name);
   if (it != scope.end()) {
     diags.error(sym.loc, "redefinition of '" + name + "'");
-    diags.note(it->second.loc, "'" + name + "' was first declared here as a " +
-                                   kindName(it->second.kind));
+    diags.note(it->second.loc,
+               "'" + name + "' was first declared here as a " + kindName(it->second.kind));
     return false;
   }
   scope.emplace(name, sym);
@@ -55,8 +55,9 @@ std::optional<Symbol> Sema::checkDeclaration(Declaration &d, const ExprScope &sc
     auto v = evaluate(*d.value, scope.names);
     if (!v) {
       diags.error(d.value->getLoc(), "value of '" + d.name + "' must be a constant expression" +
-                                         std::string(d.perNeuron ? "" : "; a shared parameter cannot "
-                                                                        "depend on per-neuron values"));
+                                         std::string(d.perNeuron ? ""
+                                                                 : "; a shared parameter cannot "
+                                                                   "depend on per-neuron values"));
       return std::nullopt;
     }
     sym.value = *v;
@@ -90,7 +91,8 @@ void Sema::checkParameters(NeuronDecl &n, Scope &scope) {
   for (auto &p : n.parameters) {
     // A per-neuron parameter is evaluated for each neuron at initialisation:
     // it may use i, N and random draws, but no shared value can depend on it.
-    auto kind = p.perNeuron ? NameExpr::Resolution::NeuronParameter : NameExpr::Resolution::Parameter;
+    auto kind =
+        p.perNeuron ? NameExpr::Resolution::NeuronParameter : NameExpr::Resolution::Parameter;
     ExprScope where = p.perNeuron ? ExprScope::perNeuronInit(scope) : ExprScope::shared(scope);
     auto sym = checkDeclaration(p, where, !p.perNeuron, kind);
     declare(scope, p.name, sym ? *sym : poisoned(kind, p));
@@ -117,8 +119,8 @@ void Sema::checkInputs(NeuronDecl &n, Scope &scope) {
         continue;
       auto v = evaluate(*in.defaultValue, scope);
       if (!v) {
-        diags.error(in.defaultValue->getLoc(), "default of input '" + in.name +
-                                                   "' must be a constant expression");
+        diags.error(in.defaultValue->getLoc(),
+                    "default of input '" + in.name + "' must be a constant expression");
         continue;
       }
       value = *v;
@@ -132,8 +134,8 @@ void Sema::checkInputs(NeuronDecl &n, Scope &scope) {
 /// any other, then checked each once, in order, following the names they use.
 void Sema::checkNamedExpressions(NeuronDecl &n, Scope &scope) {
   for (auto *group : {&n.subExpressions, &n.outputs}) {
-    auto kind = group == &n.outputs ? NameExpr::Resolution::Output
-                                    : NameExpr::Resolution::SubExpression;
+    auto kind =
+        group == &n.outputs ? NameExpr::Resolution::Output : NameExpr::Resolution::SubExpression;
     for (auto &d : *group) {
       Symbol sym{kind, Dimension(), d.loc};
       sym.decl = &d;
@@ -170,9 +172,8 @@ std::map<std::string, SourceLoc> Sema::checkEquations(NeuronDecl &n, const Scope
     if (it->second.poisoned)
       continue;
     if (it->second.kind != NameExpr::Resolution::State) {
-      diags.error(ode.loc, std::string("cannot give an equation for ") +
-                               kindName(it->second.kind) + " '" + ode.variable +
-                               "'; only state variables evolve");
+      diags.error(ode.loc, std::string("cannot give an equation for ") + kindName(it->second.kind) +
+                               " '" + ode.variable + "'; only state variables evolve");
       diags.note(it->second.loc, "'" + ode.variable + "' is declared here");
       continue;
     }
@@ -186,14 +187,13 @@ std::map<std::string, SourceLoc> Sema::checkEquations(NeuronDecl &n, const Scope
       continue;
     Dimension want = it->second.dim / Dimension::time();
     if (ode.rhs->isBool || ode.rhs->dim != want)
-      diags.error(ode.rhs->getLoc(), "right-hand side of " + ode.variable + "' has dimension " +
-                                         (ode.rhs->isBool ? std::string("of a condition")
-                                                          : ode.rhs->dim.str()) +
-                                         ", expected " + want.str() + " (units of " +
-                                         ode.variable + " per time)");
+      diags.error(ode.rhs->getLoc(),
+                  "right-hand side of " + ode.variable + "' has dimension " +
+                      (ode.rhs->isBool ? std::string("of a condition") : ode.rhs->dim.str()) +
+                      ", expected " + want.str() + " (units of " + ode.variable + " per time)");
     if (ode.unlessRefractory && !n.refractory)
-      diags.error(ode.loc, "'unless refractory' on '" + ode.variable +
-                               "', but neuron '" + n.name + "' has no refractory period");
+      diags.error(ode.loc, "'unless refractory' on '" + ode.variable + "', but neuron '" + n.name +
+                               "' has no refractory period");
   }
   return odeSeen;
 }
@@ -208,8 +208,9 @@ void Sema::checkUpdate(NeuronDecl &n, const Scope &scope,
       diags.error(a.loc, "'unless refractory' on '" + a.variable + "', but neuron '" + n.name +
                              "' has no refractory period");
     if (auto ode = equations.find(a.variable); ode != equations.end()) {
-      diags.error(a.loc, "'" + a.variable + "' has an equation in 'dynamics' and cannot also be "
-                         "assigned in 'update'; a variable is either integrated or updated");
+      diags.error(a.loc, "'" + a.variable +
+                             "' has an equation in 'dynamics' and cannot also be "
+                             "assigned in 'update'; a variable is either integrated or updated");
       diags.note(ode->second, "the equation of '" + a.variable + "' is here");
     }
   }
@@ -238,7 +239,8 @@ void Sema::checkRefractory(NeuronDecl &n, const Scope &scope) {
   // state); a condition holds the neuron refractory after a spike while true.
   if (checkExpr(*n.refractory, ExprScope::everyStep(scope))) {
     if (n.refractoryIsCondition && !n.refractory->isBool)
-      diags.error(n.refractory->getLoc(), "'refractory while' needs a condition, e.g. 'v > -40 mV'");
+      diags.error(n.refractory->getLoc(),
+                  "'refractory while' needs a condition, e.g. 'v > -40 mV'");
     else if (!n.refractoryIsCondition &&
              expectDim(*n.refractory, Dimension::time(), "refractory period"))
       checkRefractoryPeriod(*n.refractory, scope, n.refractory->getLoc(), "");
@@ -257,8 +259,8 @@ bool Sema::checkRefractoryPeriod(const Expr &period, const Scope &scope, const S
   if (std::isnan(*value))
     diags.error(where, "the refractory period" + context + " is not a number");
   else
-    diags.error(where, "the refractory period" + context + " is negative (" +
-                           formatSeconds(*value) + ")");
+    diags.error(where,
+                "the refractory period" + context + " is negative (" + formatSeconds(*value) + ")");
   return true;
 }
 
@@ -299,7 +301,8 @@ void Sema::checkMethod(const std::string &method, int64_t substeps, const Source
   static const std::vector<std::string> methods = [] {
     std::vector<std::string> names;
     for (unsigned k = 0; k <= mlir::ncl::getMaxEnumValForIntegrationMethod(); ++k)
-      if (auto m = mlir::ncl::symbolizeIntegrationMethod(k); m && *m != mlir::ncl::IntegrationMethod::Auto)
+      if (auto m = mlir::ncl::symbolizeIntegrationMethod(k);
+          m && *m != mlir::ncl::IntegrationMethod::Auto)
         names.push_back(mlir::ncl::stringifyIntegrationMethod(*m).str());
     return names;
   }();
@@ -390,8 +393,9 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   if (!n.method.empty()) {
     checkMethod(n.method, n.substeps, n.methodLoc);
     if (n.odes.empty())
-      diags.error(n.methodLoc, "neuron '" + n.name + "' chooses an integration method but has no "
-                               "equations x' = ... to integrate");
+      diags.error(n.methodLoc, "neuron '" + n.name +
+                                   "' chooses an integration method but has no "
+                                   "equations x' = ... to integrate");
   }
   checkRandomDraws(n);
 

@@ -49,14 +49,12 @@ int main(int argc, char **argv) {
   if (ncl_run(m, 0.100) != NCL_OK)
     return fail("the run failed", m);
 
-  printf("model %s: %d population(s), dt = %g s, ran %lld steps\n",
-         ncl_model_name(m), (int)ncl_num_populations(m), ncl_dt(m),
-         (long long)ncl_current_step(m));
+  printf("model %s: %d population(s), dt = %g s, ran %lld steps\n", ncl_model_name(m),
+         (int)ncl_num_populations(m), ncl_dt(m), (long long)ncl_current_step(m));
   for (int32_t p = 0; p < ncl_num_populations(m); ++p) {
     const char *name = ncl_population_name(m, p);
     printf("population %s: %lld neurons, %lld spikes\n", name,
-           (long long)ncl_population_size(m, name),
-           (long long)ncl_spike_count(m, name));
+           (long long)ncl_population_size(m, name), (long long)ncl_spike_count(m, name));
 
     /* Ask for the count first, then copy the first few spikes. */
     int64_t n = ncl_get_spikes(m, name, NULL, NULL, 0);
@@ -71,8 +69,8 @@ int main(int argc, char **argv) {
     if (shown > FIRST)
       shown = FIRST;
     for (int64_t k = 0; k < shown; ++k)
-      printf("  spike %lld: neuron %lld at t = %.4f ms\n", (long long)k,
-             (long long)idx[k], t[k] * 1e3);
+      printf("  spike %lld: neuron %lld at t = %.4f ms\n", (long long)k, (long long)idx[k],
+             t[k] * 1e3);
   }
   ncl_close(m);
   return 0;

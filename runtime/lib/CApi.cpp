@@ -109,23 +109,22 @@ int paramIndex(const Population &pop, const char *name) {
       if (std::strcmp(d.name, name) != 0)
         continue;
       std::vector<std::string> sources(d.sources, d.sources + d.num_sources);
-      throw Error(NCL_ERROR_NOT_FOUND,
-                  "'" + std::string(name) + "' of population '" + pop.info->name +
-                      "' is a derived parameter, computed from " +
-                      (sources.empty() ? std::string("constants")
-                                       : "'" + join(sources, "', '") + "'") +
-                      ", so it cannot be set itself" +
-                      (sources.empty() ? "; set it in the population's block in the .ncl file"
-                                       : "; set '" + join(sources, "' or '") + "'" +
-                                             " instead, or give the population its own '" +
-                                             name + "' in the .ncl file"));
+      throw Error(
+          NCL_ERROR_NOT_FOUND,
+          "'" + std::string(name) + "' of population '" + pop.info->name +
+              "' is a derived parameter, computed from " +
+              (sources.empty() ? std::string("constants") : "'" + join(sources, "', '") + "'") +
+              ", so it cannot be set itself" +
+              (sources.empty() ? "; set it in the population's block in the .ncl file"
+                               : "; set '" + join(sources, "' or '") + "'" +
+                                     " instead, or give the population its own '" + name +
+                                     "' in the .ncl file"));
     }
     throw Error(NCL_ERROR_NOT_FOUND,
-                "population '" + std::string(pop.info->name) +
-                    "' has no parameter '" + name + "'" + hint +
-                    (pop.info->num_params
-                         ? "; its parameters are: " + pop.paramList()
-                         : "; it has no parameters"));
+                "population '" + std::string(pop.info->name) + "' has no parameter '" + name + "'" +
+                    hint +
+                    (pop.info->num_params ? "; its parameters are: " + pop.paramList()
+                                          : "; it has no parameters"));
   }
   return q;
 }
@@ -135,24 +134,20 @@ int varIndex(const Population &pop, const char *name) {
   int v = pop.findVar(name);
   if (v < 0)
     throw Error(NCL_ERROR_NOT_FOUND,
-                "population '" + std::string(pop.info->name) +
-                    "' has no state variable '" + name + "'" +
-                    (pop.info->num_vars
-                         ? "; its variables are: " + pop.varList()
-                         : "; it has no state variables"));
+                "population '" + std::string(pop.info->name) + "' has no state variable '" + name +
+                    "'" +
+                    (pop.info->num_vars ? "; its variables are: " + pop.varList()
+                                        : "; it has no state variables"));
   return v;
 }
 
 void needState(const ncl_model &m) {
   if (!m.initialized)
-    throw Error(NCL_ERROR_STATE,
-                "the model has no state yet; call ncl_init or ncl_run first");
+    throw Error(NCL_ERROR_STATE, "the model has no state yet; call ncl_init or ncl_run first");
 }
 
 /// "NaN", "+Inf" or "-Inf".
-const char *nonFiniteName(double x) {
-  return std::isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf";
-}
+const char *nonFiniteName(double x) { return std::isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf"; }
 
 /// "e.g. '2.5nA'": the parameter's own display unit when it has one.
 std::string unitExample(const std::string &number, const ncl_param_info &p,
@@ -164,17 +159,14 @@ std::string unitExample(const std::string &number, const ncl_param_info &p,
 
 /// Refuses a value outside the parameter's declared range (ABI 2), e.g. a
 /// negative refractory period; `target` is "POP.NAME" for the message.
-void needInRange(const ncl_param_info &p, const std::string &target,
-                 double value) {
-  if (!(p.flags & NCL_PARAM_HAS_RANGE) ||
-      (value >= p.min_value && value <= p.max_value))
+void needInRange(const ncl_param_info &p, const std::string &target, double value) {
+  if (!(p.flags & NCL_PARAM_HAS_RANGE) || (value >= p.min_value && value <= p.max_value))
     return;
   // In the parameter's display unit, as the user wrote it.
   const bool hasUnit = p.unit && *p.unit && p.unit_scale > 0;
   auto shown = [&](double v) {
     std::ostringstream s;
-    s << (hasUnit ? v / p.unit_scale : v) << (hasUnit ? " " : "")
-      << (hasUnit ? p.unit : "");
+    s << (hasUnit ? v / p.unit_scale : v) << (hasUnit ? " " : "") << (hasUnit ? p.unit : "");
     return s.str();
   };
   std::string range;
@@ -182,8 +174,8 @@ void needInRange(const ncl_param_info &p, const std::string &target,
     range = ">= " + shown(p.min_value);
   if (p.max_value < HUGE_VAL)
     range += (range.empty() ? "<= " : " and <= ") + shown(p.max_value);
-  throw Error(NCL_ERROR_ARGUMENT, target + " = " + shown(value) +
-                                      " is out of range: it must be " + range);
+  throw Error(NCL_ERROR_ARGUMENT,
+              target + " = " + shown(value) + " is out of range: it must be " + range);
 }
 
 } // namespace
@@ -265,18 +257,15 @@ const Population &ncl_model::population(const char *name) const {
   int p = findPopulation(name);
   if (p < 0)
     throw Error(NCL_ERROR_NOT_FOUND,
-                "model '" + std::string(desc->model_name ? desc->model_name
-                                                         : "") +
+                "model '" + std::string(desc->model_name ? desc->model_name : "") +
                     "' has no population '" + name + "'" +
                     (pops.empty() ? "; it has no populations"
-                                  : "; its populations are: " +
-                                        populationList()));
+                                  : "; its populations are: " + populationList()));
   return pops[static_cast<size_t>(p)];
 }
 
 Population &ncl_model::population(const char *name) {
-  return const_cast<Population &>(
-      static_cast<const ncl_model *>(this)->population(name));
+  return const_cast<Population &>(static_cast<const ncl_model *>(this)->population(name));
 }
 
 // --- C API -------------------------------------------------------------------
@@ -294,8 +283,8 @@ ncl_status ncl_parse_quantity(const char *text, double *value, ncl_dimension dim
     std::string err;
     auto parsed = ncl::units::parseQuantity(text, &err);
     if (!parsed)
-      throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(text) + "'" +
-                                       (err.empty() ? "" : ": " + err));
+      throw Error(NCL_ERROR_UNITS,
+                  "cannot read '" + std::string(text) + "'" + (err.empty() ? "" : ": " + err));
     if (value)
       *value = parsed->first;
     if (dim)
@@ -318,13 +307,11 @@ ncl_model *ncl_open(const char *so_path) {
 void ncl_close(ncl_model *m) { delete m; }
 
 const ncl_model_descriptor *ncl_descriptor(const ncl_model *m) {
-  return guardedValue<const ncl_model_descriptor *>(
-      nullptr, [&] { return need(m).desc; });
+  return guardedValue<const ncl_model_descriptor *>(nullptr, [&] { return need(m).desc; });
 }
 
 const char *ncl_model_path(const ncl_model *m) {
-  return guardedValue<const char *>(nullptr,
-                                    [&] { return need(m).path.c_str(); });
+  return guardedValue<const char *>(nullptr, [&] { return need(m).path.c_str(); });
 }
 
 const char *ncl_model_name(const ncl_model *m) {
@@ -339,44 +326,38 @@ double ncl_dt(const ncl_model *m) {
 }
 
 int32_t ncl_num_populations(const ncl_model *m) {
-  return guardedValue<int32_t>(
-      -1, [&] { return static_cast<int32_t>(need(m).pops.size()); });
+  return guardedValue<int32_t>(-1, [&] { return static_cast<int32_t>(need(m).pops.size()); });
 }
 
 const char *ncl_population_name(const ncl_model *m, int32_t i) {
   return guardedValue<const char *>(nullptr, [&]() -> const char * {
     const ncl_model &mm = need(m);
     if (i < 0 || static_cast<size_t>(i) >= mm.pops.size())
-      throw Error(NCL_ERROR_NOT_FOUND,
-                  "population index " + std::to_string(i) +
-                      " is out of range (the model has " +
-                      std::to_string(mm.pops.size()) + ")");
+      throw Error(NCL_ERROR_NOT_FOUND, "population index " + std::to_string(i) +
+                                           " is out of range (the model has " +
+                                           std::to_string(mm.pops.size()) + ")");
     return mm.pops[static_cast<size_t>(i)].info->name;
   });
 }
 
 int64_t ncl_population_size(const ncl_model *m, const char *pop) {
-  return guardedValue<int64_t>(
-      -1, [&] { return need(m).population(pop).size; });
+  return guardedValue<int64_t>(-1, [&] { return need(m).population(pop).size; });
 }
 
-ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name,
-                         double value) {
+ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name, double value) {
   return guarded([&] {
     Population &p = need(m).population(pop);
     int q = paramIndex(p, name);
     if (!std::isfinite(value))
-      throw Error(NCL_ERROR_ARGUMENT, "parameter " + std::string(pop) + "." +
-                                          name + " cannot be set to " +
-                                          nonFiniteName(value) +
+      throw Error(NCL_ERROR_ARGUMENT, "parameter " + std::string(pop) + "." + name +
+                                          " cannot be set to " + nonFiniteName(value) +
                                           "; give a finite value");
     needInRange(p.info->params[q], std::string(pop) + "." + name, value);
     p.params[static_cast<size_t>(q)] = value;
   });
 }
 
-ncl_status ncl_set_param_str(ncl_model *m, const char *target,
-                             const char *value) {
+ncl_status ncl_set_param_str(ncl_model *m, const char *target, const char *value) {
   return guarded([&] {
     ncl_model &mm = need(m);
     const std::string t = needName(target, "parameter");
@@ -384,8 +365,7 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
       throw Error(NCL_ERROR_ARGUMENT, "NULL value for " + t);
     const size_t dot = t.find('.');
     if (dot == std::string::npos || dot == 0 || dot + 1 == t.size())
-      throw Error(NCL_ERROR_ARGUMENT, "expected POPULATION.PARAMETER, got '" +
-                                          t + "'");
+      throw Error(NCL_ERROR_ARGUMENT, "expected POPULATION.PARAMETER, got '" + t + "'");
     const std::string popName = t.substr(0, dot), name = t.substr(dot + 1);
     Population &p = mm.population(popName.c_str());
     const int q = paramIndex(p, name.c_str());
@@ -394,18 +374,16 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
     std::string err;
     auto parsed = ncl::units::parseQuantity(value, &err);
     if (!parsed)
-      throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(value) +
-                                       "' as a value for " + t +
+      throw Error(NCL_ERROR_UNITS, "cannot read '" + std::string(value) + "' as a value for " + t +
                                        (err.empty() ? "" : ": " + err));
     // Before the unit check: strtod reads "nan", "inf" and "1e400", and a
     // unit suggestion built from such a number ('nannA') only misleads.
     if (!std::isfinite(parsed->first))
-      throw Error(NCL_ERROR_ARGUMENT,
-                  t + " = '" + value + "' is " +
-                      (std::isnan(parsed->first)
-                           ? "not a number"
-                           : "infinite or too large for a double") +
-                      "; give a finite value");
+      throw Error(
+          NCL_ERROR_ARGUMENT,
+          t + " = '" + value + "' is " +
+              (std::isnan(parsed->first) ? "not a number" : "infinite or too large for a double") +
+              "; give a finite value");
     const ncl::units::Dimension want = ncl::units::fromABI(info.dim);
     const ncl::units::Dimension &got = parsed->second;
     if (got != want) {
@@ -417,26 +395,22 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target,
       std::strtod(start, &stop);
       const std::string number(start, stop ? stop : start);
       if (got.isDimensionless())
-        throw Error(NCL_ERROR_UNITS,
-                    t + " = '" + value + "' has no unit, but " + t +
-                        " is in " + want.str() + "; add a unit, e.g. " +
-                        unitExample(number.empty() ? "2" : number, info, want));
+        throw Error(NCL_ERROR_UNITS, t + " = '" + value + "' has no unit, but " + t + " is in " +
+                                         want.str() + "; add a unit, e.g. " +
+                                         unitExample(number.empty() ? "2" : number, info, want));
       if (want.isDimensionless())
-        throw Error(NCL_ERROR_UNITS, t + " is dimensionless, but '" + value +
-                                         "' is in " + got.str() +
-                                         "; give a plain number");
-      throw Error(NCL_ERROR_UNITS,
-                  t + " is in " + want.str() + ", but '" + value + "' is in " +
-                      got.str() + "; use a unit such as " +
-                      unitExample(number.empty() ? "2" : number, info, want));
+        throw Error(NCL_ERROR_UNITS, t + " is dimensionless, but '" + value + "' is in " +
+                                         got.str() + "; give a plain number");
+      throw Error(NCL_ERROR_UNITS, t + " is in " + want.str() + ", but '" + value + "' is in " +
+                                       got.str() + "; use a unit such as " +
+                                       unitExample(number.empty() ? "2" : number, info, want));
     }
     needInRange(info, t, parsed->first);
     p.params[static_cast<size_t>(q)] = parsed->first;
   });
 }
 
-ncl_status ncl_get_param(const ncl_model *m, const char *pop, const char *name,
-                         double *value) {
+ncl_status ncl_get_param(const ncl_model *m, const char *pop, const char *name, double *value) {
   return guarded([&] {
     const Population &p = need(m).population(pop);
     int q = paramIndex(p, name);
@@ -451,10 +425,9 @@ ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
     ncl_model &mm = need(m);
     Population &p = mm.population(pop);
     if (n <= 0 || n > kMaxPopulationSize)
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "size of population '" + std::string(pop) + "' must be 1.." +
-                      std::to_string(kMaxPopulationSize) + ", got " +
-                      std::to_string(n));
+      throw Error(NCL_ERROR_ARGUMENT, "size of population '" + std::string(pop) + "' must be 1.." +
+                                          std::to_string(kMaxPopulationSize) + ", got " +
+                                          std::to_string(n));
     if (p.size == n)
       return;
     p.size = n;
@@ -474,15 +447,15 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
   return guarded([&] {
     ncl_model &mm = need(m);
     if (!(std::isnormal(dt) && dt > 0))
-      throw Error(NCL_ERROR_ARGUMENT, "dt must be a positive number of seconds, got " +
-                                          showSeconds(dt));
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "dt must be a positive number of seconds, got " + showSeconds(dt));
     // Exact and exponential-Euler updates are right at any dt; an explicit
     // scheme was judged stable at the network's dt, so only a smaller one.
     for (const Population &p : mm.pops)
       if (dt > p.info->max_dt * (1 + 1e-12))
         throw Error(NCL_ERROR_ARGUMENT,
-                    "dt = " + showSeconds(dt) + " is larger than population '" +
-                        p.info->name + "' allows: it is integrated by an explicit scheme, " +
+                    "dt = " + showSeconds(dt) + " is larger than population '" + p.info->name +
+                        "' allows: it is integrated by an explicit scheme, " +
                         "chosen for dt = " + showSeconds(p.info->max_dt) +
                         ", and may be unstable at a larger step (a discrete-time update counts "
                         "as one). Use dt <= " +
@@ -492,11 +465,11 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
     for (const Population &p : mm.pops)
       if (p.info->min_dt > 0 && dt < p.info->min_dt * (1 - 1e-12))
         throw Error(NCL_ERROR_ARGUMENT,
-                    "dt = " + showSeconds(dt) + " is not allowed for population '" +
-                        p.info->name + "': its neuron '" + p.info->neuron +
+                    "dt = " + showSeconds(dt) + " is not allowed for population '" + p.info->name +
+                        "': its neuron '" + p.info->neuron +
                         "' has a discrete-time update that does not use dt, written for dt = " +
-                        showSeconds(p.info->min_dt) + " only. Use dt = " +
                         showSeconds(p.info->min_dt) +
+                        " only. Use dt = " + showSeconds(p.info->min_dt) +
                         ", or write the update in terms of dt to allow smaller steps");
     if (dt == mm.dt)
       return;
@@ -511,8 +484,8 @@ ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
     ncl_model &mm = need(m);
     if (n < 1 || n > kMaxThreads)
       throw Error(NCL_ERROR_ARGUMENT, "number of threads must be 1.." +
-                                          std::to_string(kMaxThreads) +
-                                          ", got " + std::to_string(n));
+                                          std::to_string(kMaxThreads) + ", got " +
+                                          std::to_string(n));
     if (mm.threads == n)
       return;
     mm.threads = n;
@@ -538,8 +511,7 @@ ncl_status ncl_set_spike_buffer(ncl_model *m, int64_t capacity) {
   return guarded([&] {
     ncl_model &mm = need(m);
     if (capacity < 0 || capacity > (int64_t{1} << 32))
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "spike buffer capacity must be 0..2^32 (0: automatic)");
+      throw Error(NCL_ERROR_ARGUMENT, "spike buffer capacity must be 0..2^32 (0: automatic)");
     mm.spikeCapacity = capacity;
     mm.layoutDirty = true;
   });
@@ -554,22 +526,19 @@ uint64_t ncl_default_seed(const ncl_model *m) {
 }
 
 double ncl_default_duration(const ncl_model *m) {
-  return guardedValue<double>(
-      0.0, [&] { return need(m).desc->default_duration; });
+  return guardedValue<double>(0.0, [&] { return need(m).desc->default_duration; });
 }
 
 ncl_status ncl_run(ncl_model *m, double seconds) {
   return guarded([&] {
     ncl_model &mm = need(m);
     if (!std::isfinite(seconds) || seconds < 0)
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "duration must be a finite number of seconds >= 0");
+      throw Error(NCL_ERROR_ARGUMENT, "duration must be a finite number of seconds >= 0");
     const double steps = std::nearbyint(seconds / mm.dt);
     if (steps > static_cast<double>(INT32_MAX))
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "a run of " + std::to_string(seconds) +
-                      " s is too many steps of dt = " +
-                      std::to_string(mm.dt) + " s");
+      throw Error(NCL_ERROR_ARGUMENT, "a run of " + std::to_string(seconds) +
+                                          " s is too many steps of dt = " + std::to_string(mm.dt) +
+                                          " s");
     runModel(mm, std::llround(seconds / mm.dt));
   });
 }
@@ -583,20 +552,18 @@ int64_t ncl_current_step(const ncl_model *m) {
 }
 
 int64_t ncl_spike_count(const ncl_model *m, const char *pop) {
-  return guardedValue<int64_t>(
-      -1, [&] { return need(m).population(pop).spikeCount; });
+  return guardedValue<int64_t>(-1, [&] { return need(m).population(pop).spikeCount; });
 }
 
-int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times,
-                       int64_t *indices, int64_t capacity) {
+int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times, int64_t *indices,
+                       int64_t capacity) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const Population &p = mm.population(pop);
     if (!p.info->record_spikes)
-      throw Error(NCL_ERROR_NOT_FOUND,
-                  "population '" + std::string(pop) +
-                      "' does not record its spikes (add it to `record "
-                      "spikes(...)` in the network)");
+      throw Error(NCL_ERROR_NOT_FOUND, "population '" + std::string(pop) +
+                                           "' does not record its spikes (add it to `record "
+                                           "spikes(...)` in the network)");
     if (capacity < 0)
       throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
     const int64_t n = static_cast<int64_t>(p.record.size());
@@ -621,9 +588,8 @@ const char *ncl_event_name(const ncl_model *m, const char *pop, int32_t k) {
     const Population &p = need(m).population(pop);
     if (k < 0 || k >= p.info->num_events)
       throw Error(NCL_ERROR_NOT_FOUND, "event index " + std::to_string(k) +
-                                           " is out of range (population '" + pop +
-                                           "' has " + std::to_string(p.info->num_events) +
-                                           " events)");
+                                           " is out of range (population '" + pop + "' has " +
+                                           std::to_string(p.info->num_events) + " events)");
     return p.info->event_names[k];
   });
 }
@@ -636,10 +602,10 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
     needName(event, "event");
     const int e = p.findEvent(event);
     if (e < 0)
-      throw Error(NCL_ERROR_NOT_FOUND,
-                  "population '" + std::string(pop) + "' has no event '" + event + "'" +
-                      (p.info->num_events ? "; its events are: " + p.eventList()
-                                          : "; it has no events"));
+      throw Error(
+          NCL_ERROR_NOT_FOUND,
+          "population '" + std::string(pop) + "' has no event '" + event + "'" +
+              (p.info->num_events ? "; its events are: " + p.eventList() : "; it has no events"));
     if (!p.info->record_spikes)
       throw Error(NCL_ERROR_NOT_FOUND,
                   "population '" + std::string(pop) +
@@ -661,8 +627,8 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
   });
 }
 
-int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var,
-                      double *out, int64_t capacity) {
+int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, double *out,
+                      int64_t capacity) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const Population &p = mm.population(pop);
@@ -679,8 +645,8 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var,
   });
 }
 
-ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
-                         const double *values, int64_t count) {
+ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const double *values,
+                         int64_t count) {
   return guarded([&] {
     ncl_model &mm = need(m);
     Population &p = mm.population(pop);
@@ -688,19 +654,18 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
     if (!values)
       throw Error(NCL_ERROR_ARGUMENT, "NULL values");
     if (count != p.size)
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "population '" + std::string(pop) + "' has " +
-                      std::to_string(p.size) + " neurons, got " +
-                      std::to_string(count) + " values");
+      throw Error(NCL_ERROR_ARGUMENT, "population '" + std::string(pop) + "' has " +
+                                          std::to_string(p.size) + " neurons, got " +
+                                          std::to_string(count) + " values");
     // A non-finite value would only stop the next run; refuse it here.
     for (int64_t i = 0; i < count; ++i)
       if (!std::isfinite(values[i]))
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
-                                            var + " is " + nonFiniteName(values[i]) +
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." + var +
+                                            " is " + nonFiniteName(values[i]) +
                                             "; state values must be finite");
       else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." +
-                                            var + " is too large for this float32 model");
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." + var +
+                                            " is too large for this float32 model");
     needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {

@@ -40,14 +40,12 @@ namespace {
 std::string quoted(const std::string &path) { return "'" + path + "'"; }
 
 Error notAModel(const std::string &path, const std::string &why) {
-  return Error(NCL_ERROR_LOAD, quoted(path) + " is not an NCL model (" + why +
-                                   ")");
+  return Error(NCL_ERROR_LOAD, quoted(path) + " is not an NCL model (" + why + ")");
 }
 
 Error malformed(const std::string &path, const std::string &why) {
-  return Error(NCL_ERROR_LOAD, quoted(path) +
-                                   " has a malformed NCL model descriptor: " +
-                                   why + "; recompile it with this nclc");
+  return Error(NCL_ERROR_LOAD, quoted(path) + " has a malformed NCL model descriptor: " + why +
+                                   "; recompile it with this nclc");
 }
 
 /// Closes the library unless ownership was handed to the model.
@@ -129,11 +127,9 @@ bool readAt(int fd, void *out, size_t size, uint64_t offset) {
 
 /// "ends at byte N, but the file has only M": the extent [offset, offset +
 /// count * entry) must lie within `fileSize`, without overflow.
-bool withinFile(uint64_t offset, uint64_t count, uint64_t entry, uint64_t fileSize,
-                uint64_t &end) {
+bool withinFile(uint64_t offset, uint64_t count, uint64_t entry, uint64_t fileSize, uint64_t &end) {
   uint64_t bytes;
-  if (__builtin_mul_overflow(count, entry, &bytes) ||
-      __builtin_add_overflow(offset, bytes, &end))
+  if (__builtin_mul_overflow(count, entry, &bytes) || __builtin_add_overflow(offset, bytes, &end))
     return false;
   return end <= fileSize;
 }
@@ -184,9 +180,8 @@ void checkSharedObject(const std::string &path, const std::string &openPath) {
     throw notALibrary(path, "bad program header table");
 
   auto truncated = [&](const std::string &what, uint64_t end) {
-    return notALibrary(path, "truncated: the file has " + std::to_string(size) +
-                                 " bytes, but " + what + " ends at byte " +
-                                 std::to_string(end));
+    return notALibrary(path, "truncated: the file has " + std::to_string(size) + " bytes, but " +
+                                 what + " ends at byte " + std::to_string(end));
   };
   uint64_t end = 0;
   if (!withinFile(eh.e_phoff, eh.e_phnum, sizeof(ElfW(Phdr)), size, end))
@@ -204,7 +199,8 @@ void checkSharedObject(const std::string &path, const std::string &openPath) {
     if (!withinFile(ph.p_offset, 1, ph.p_filesz, size, end))
       throw truncated("segment " + std::to_string(i), end);
     if (ph.p_type == PT_LOAD && ph.p_memsz < ph.p_filesz)
-      throw notALibrary(path, "segment " + std::to_string(i) + " is larger in the file than in memory");
+      throw notALibrary(path,
+                        "segment " + std::to_string(i) + " is larger in the file than in memory");
   }
   if (!dynamic)
     throw notALibrary(path, "no dynamic section");
@@ -267,7 +263,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     throw malformed(path, "bad buffer table");
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
-  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(NCL_BUFFER_SPIKE_CHANNEL + 1, -1));
+  std::vector<std::vector<int32_t>> byRole(np,
+                                           std::vector<int32_t>(NCL_BUFFER_SPIKE_CHANNEL + 1, -1));
   std::vector<std::vector<int32_t>> byVar(np);
   for (size_t p = 0; p < np; ++p)
     byVar[p].assign(static_cast<size_t>(d.populations[p].num_vars), -1);
@@ -306,16 +303,16 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
                                      : "") +
                                 " holds " + elementName(element));
     if (b.extent != shape.extent)
-      throw malformed(path, where + " has " + extentName(b.extent) + ", but a " + kind +
-                                " has " + extentName(shape.extent));
+      throw malformed(path, where + " has " + extentName(b.extent) + ", but a " + kind + " has " +
+                                extentName(shape.extent));
     if (b.extent == NCL_EXTENT_FIXED && (b.count < 0 || b.count > kMaxPopulationSize))
       throw malformed(path, where + " has an invalid element count " + std::to_string(b.count));
     if (b.role == NCL_BUFFER_PARAMS && b.count != pi.num_params)
       throw malformed(path, where + " has " + std::to_string(b.count) + " elements, but " + pop +
                                 " has " + std::to_string(pi.num_params) + " parameters");
     if (b.extent == NCL_EXTENT_SPIKE_CAPACITY && !pi.record_spikes)
-      throw malformed(path, where + " is a " + kind + ", but " + pop +
-                                " does not record its spikes");
+      throw malformed(path,
+                      where + " is a " + kind + ", but " + pop + " does not record its spikes");
     int32_t &seen = b.role == NCL_BUFFER_STATE
                         ? byVar[static_cast<size_t>(b.population)][static_cast<size_t>(b.index)]
                         : byRole[static_cast<size_t>(b.population)][static_cast<size_t>(b.role)];
@@ -372,8 +369,7 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
 
 void validate(const std::string &path, const ncl_model_descriptor &d) {
   if (d.real_bits != 32 && d.real_bits != 64)
-    throw malformed(path, "real_bits is " + std::to_string(d.real_bits) +
-                              ", expected 32 or 64");
+    throw malformed(path, "real_bits is " + std::to_string(d.real_bits) + ", expected 32 or 64");
   if (!(std::isfinite(d.dt) && d.dt > 0))
     throw malformed(path, "dt must be a positive number of seconds");
   if (d.num_populations < 0 || (d.num_populations > 0 && !d.populations))
@@ -437,16 +433,15 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   std::string path = cpath;
   // dlopen searches the library path for a name without '/', which would
   // make `ncl-run model.so` ignore ./model.so; always name a file.
-  std::string openPath =
-      path.find('/') == std::string::npos ? "./" + path : path;
+  std::string openPath = path.find('/') == std::string::npos ? "./" + path : path;
 
   checkSharedObject(path, openPath);
   dlerror();
   HandleGuard guard{dlopen(openPath.c_str(), RTLD_NOW | RTLD_LOCAL)};
   if (!guard.handle) {
     const char *err = dlerror();
-    throw Error(NCL_ERROR_LOAD, "cannot open " + quoted(path) + ": " +
-                                    (err ? err : "unknown dlopen error"));
+    throw Error(NCL_ERROR_LOAD,
+                "cannot open " + quoted(path) + ": " + (err ? err : "unknown dlopen error"));
   }
 
   dlerror();
@@ -459,8 +454,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   // function of that name is rejected before we read past its end.
   Dl_info info;
   void *symEntry = nullptr;
-  bool haveSym = dladdr1(sym, &info, &symEntry, RTLD_DL_SYMENT) != 0 &&
-                 symEntry != nullptr;
+  bool haveSym = dladdr1(sym, &info, &symEntry, RTLD_DL_SYMENT) != 0 && symEntry != nullptr;
   const auto *elfSym = static_cast<const ElfW(Sym) *>(symEntry);
   if (haveSym) {
     unsigned type = ELF64_ST_TYPE(elfSym->st_info);
@@ -479,16 +473,11 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   if (desc->abi_version != NCL_ABI_VERSION)
     throw Error(NCL_ERROR_LOAD,
                 quoted(path) + " was built for NCL ABI version " +
-                    std::to_string(desc->abi_version) +
-                    ", this runtime supports version " +
-                    std::to_string(NCL_ABI_VERSION) +
-                    "; recompile it with this nclc");
-  if (haveSym && elfSym->st_size != 0 &&
-      elfSym->st_size < sizeof(ncl_model_descriptor))
-    throw malformed(path, "the descriptor is " +
-                              std::to_string(elfSym->st_size) +
-                              " bytes, expected " +
-                              std::to_string(sizeof(ncl_model_descriptor)));
+                    std::to_string(desc->abi_version) + ", this runtime supports version " +
+                    std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
+  if (haveSym && elfSym->st_size != 0 && elfSym->st_size < sizeof(ncl_model_descriptor))
+    throw malformed(path, "the descriptor is " + std::to_string(elfSym->st_size) +
+                              " bytes, expected " + std::to_string(sizeof(ncl_model_descriptor)));
   validate(path, *desc);
 
   auto m = std::make_unique<ncl_model>();

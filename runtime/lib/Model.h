@@ -30,8 +30,7 @@ constexpr int32_t kMaxThreads = 1024;
 
 /// A failure with a message meant for the user and the status to return.
 struct Error : std::runtime_error {
-  Error(ncl_status code, const std::string &msg)
-      : std::runtime_error(msg), code(code) {}
+  Error(ncl_status code, const std::string &msg) : std::runtime_error(msg), code(code) {}
   ncl_status code;
 };
 
@@ -44,9 +43,7 @@ struct Spike {
   bool operator<(const Spike &o) const {
     return step < o.step || (step == o.step && index < o.index);
   }
-  bool operator==(const Spike &o) const {
-    return step == o.step && index == o.index;
-  }
+  bool operator==(const Spike &o) const { return step == o.step && index == o.index; }
 };
 
 /// Cache-line aligned, zero-initialised raw storage for a state array, so
@@ -72,9 +69,9 @@ private:
 struct Population {
   const ncl_population_info *info = nullptr;
   int64_t size = 0;
-  std::vector<double> params; // what its NCL_BUFFER_PARAMS entry points at
+  std::vector<double> params;       // what its NCL_BUFFER_PARAMS entry points at
   std::vector<int32_t> stateBuffer; // per variable: its entry in the table
-  int64_t spikeCount = 0;  // emitted since init, recorded or not
+  int64_t spikeCount = 0;           // emitted since init, recorded or not
   std::vector<Spike> record;
   std::vector<std::vector<Spike>> events; // per custom event, when recorded
 
@@ -100,10 +97,10 @@ struct ThreadState {
   std::vector<int64_t> spikeStep, spikeIndex;
   std::vector<int32_t> spikeChannel;
   int64_t spikeCapacity = 0;
-  std::vector<void *> buffers; // ncl_kernel_args::buffers of its calls
-  std::vector<std::vector<Spike>> chunkSpikes; // per population, this chunk
+  std::vector<void *> buffers;                              // ncl_kernel_args::buffers of its calls
+  std::vector<std::vector<Spike>> chunkSpikes;              // per population, this chunk
   std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
-  std::vector<int64_t> chunkCounts;            // per population, this chunk
+  std::vector<int64_t> chunkCounts;                         // per population, this chunk
   std::string error;
   ncl_status errorCode = NCL_OK;
   // First non-finite value found in this thread's ranges after a chunk.
@@ -117,9 +114,9 @@ struct ThreadState {
 /// What ncl_init allocates for the current sizes and threads, in bytes.
 /// Spike records are not included: they grow with the spikes.
 struct MemoryPlan {
-  uint64_t state = 0;            // the table's per-neuron and fixed buffers
-  uint64_t chunkStartCopy = 0;   // the per-neuron ones at each chunk start
-  uint64_t spikeBuffers = 0;     // per-thread kernel spike buffers
+  uint64_t state = 0;          // the table's per-neuron and fixed buffers
+  uint64_t chunkStartCopy = 0; // the per-neuron ones at each chunk start
+  uint64_t spikeBuffers = 0;   // per-thread kernel spike buffers
   uint64_t total() const { return state + chunkStartCopy + spikeBuffers; }
 };
 
@@ -150,7 +147,7 @@ struct ncl_model {
   bool initialized = false;
   bool layoutDirty = true; // threads, sizes or buffer capacity changed
   uint64_t seed = 0;
-  double dt = 0;     // the run's step: the network's, or one set at load time
+  double dt = 0; // the run's step: the network's, or one set at load time
   int64_t step = 0;
   int64_t requestedSteps = 0; // asked for by the runs since init
   std::string failure;        // set once a run failed; cleared by init

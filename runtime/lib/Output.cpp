@@ -45,8 +45,7 @@ namespace fs = std::filesystem;
 namespace {
 
 Error ioError(const std::string &what, const std::string &path, int err) {
-  return Error(NCL_ERROR_IO,
-               "cannot " + what + " '" + path + "': " + std::strerror(err));
+  return Error(NCL_ERROR_IO, "cannot " + what + " '" + path + "': " + std::strerror(err));
 }
 
 /// Creates a new file for writing under a name no one else can predict or
@@ -57,8 +56,8 @@ int createTemporary(const std::string &path, std::string &tmp) {
   std::random_device entropy;
   for (int attempt = 0; attempt < 100; ++attempt) {
     char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".tmp%ld-%08x%04x", static_cast<long>(getpid()),
-                  entropy(), static_cast<unsigned>(counter.fetch_add(1) & 0xffff));
+    std::snprintf(suffix, sizeof suffix, ".tmp%ld-%08x%04x", static_cast<long>(getpid()), entropy(),
+                  static_cast<unsigned>(counter.fetch_add(1) & 0xffff));
     tmp = path + suffix;
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd >= 0)
@@ -123,8 +122,8 @@ bool isStaleTemporary(const std::string &name) {
   if (at == std::string::npos)
     return false;
   const std::string base = name.substr(0, at);
-  const bool ours = base == "run.json" ||
-                    (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0);
+  const bool ours =
+      base == "run.json" || (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0);
   if (!ours)
     return false;
   const char *digits = name.c_str() + at + 4;
@@ -154,8 +153,7 @@ void removeStaleTemporaries(const std::string &dir) {
 /// then a Python dict literal padded with spaces and ended by '\n' so that
 /// the data starts at a multiple of 64 bytes.
 std::string npyHeader(const char *descr, size_t n) {
-  std::string dict = std::string("{'descr': '") + descr +
-                     "', 'fortran_order': False, 'shape': (" +
+  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
                      std::to_string(n) + ",), }";
   const size_t prefix = 10; // magic(6) + version(2) + length(2)
   size_t total = prefix + dict.size() + 1;
@@ -267,13 +265,10 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   if (!outputError.empty())
     error += (error.empty() ? "" : "; then ") + outputError;
   std::string j = "{\n";
-  j += "  \"status\": " +
-       jsonString(outputError.empty() ? runStatus(m) : "failed") + ",\n";
-  j += "  \"error\": " + (error.empty() ? std::string("null") : jsonString(error)) +
-       ",\n";
+  j += "  \"status\": " + jsonString(outputError.empty() ? runStatus(m) : "failed") + ",\n";
+  j += "  \"error\": " + (error.empty() ? std::string("null") : jsonString(error)) + ",\n";
   j += "  \"model\": " + jsonString(d.model_name ? d.model_name : "") + ",\n";
-  j += "  \"source\": " + jsonString(d.source_file ? d.source_file : "") +
-       ",\n";
+  j += "  \"source\": " + jsonString(d.source_file ? d.source_file : "") + ",\n";
   j += "  \"abi_version\": " + std::to_string(d.abi_version) + ",\n";
   j += "  \"precision\": " + std::to_string(d.real_bits) + ",\n";
   j += "  \"dt\": " + jsonNumber(m.dt) + ",\n";
@@ -287,15 +282,13 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
     const Population &pop = m.pops[p];
     const double rate =
         duration > 0 && pop.size > 0
-            ? static_cast<double>(pop.spikeCount) /
-                  (static_cast<double>(pop.size) * duration)
+            ? static_cast<double>(pop.spikeCount) / (static_cast<double>(pop.size) * duration)
             : 0.0;
     j += p ? ",\n    " : "\n    ";
-    j += jsonString(pop.info->name) + ": {\"neuron\": " +
-         jsonString(pop.info->neuron ? pop.info->neuron : "") +
+    j += jsonString(pop.info->name) +
+         ": {\"neuron\": " + jsonString(pop.info->neuron ? pop.info->neuron : "") +
          ", \"size\": " + std::to_string(pop.size) +
-         ", \"spikes\": " + std::to_string(pop.spikeCount) +
-         ", \"rate_hz\": " + jsonNumber(rate);
+         ", \"spikes\": " + std::to_string(pop.spikeCount) + ", \"rate_hz\": " + jsonNumber(rate);
     if (pop.info->record_spikes && !pop.events.empty()) {
       j += ", \"events\": {";
       for (size_t e = 0; e < pop.events.size(); ++e)
@@ -324,8 +317,7 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir))
     throw Error(NCL_ERROR_IO, "cannot create output directory '" + dir +
-                                  "': " +
-                                  (ec ? ec.message() : "not a directory"));
+                                  "': " + (ec ? ec.message() : "not a directory"));
   removeStaleTemporaries(dir);
   // From here until the new run.json is in place, the directory does not
   // look like a finished run.
@@ -344,8 +336,8 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
       continue;
     records.push_back({std::string(pop.info->name) + "_spike", &pop.record});
     for (size_t e = 0; e < pop.events.size(); ++e)
-      records.push_back({std::string(pop.info->name) + "_" + pop.info->event_names[e],
-                         &pop.events[e]});
+      records.push_back(
+          {std::string(pop.info->name) + "_" + pop.info->event_names[e], &pop.events[e]});
   }
   std::vector<std::string> written;
   try {

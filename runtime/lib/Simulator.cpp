@@ -72,9 +72,8 @@ bool modelOwned(const ncl_buffer_info &b) {
 
 /// Elements of a model-owned entry for the current sizes.
 uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
-  return static_cast<uint64_t>(b.extent == NCL_EXTENT_NEURONS
-                                   ? m.pops[static_cast<size_t>(b.population)].size
-                                   : b.count);
+  return static_cast<uint64_t>(
+      b.extent == NCL_EXTENT_NEURONS ? m.pops[static_cast<size_t>(b.population)].size : b.count);
 }
 
 /// Whether any entry of the table has `role`.
@@ -120,9 +119,7 @@ void bindThreadBuffers(ncl_model &m) {
 //===----------------------------------------------------------------------===//
 
 /// Entries a recorded neuron may emit in one step: a spike and each event.
-int64_t channels(const Population &pop) {
-  return 1 + std::max(0, pop.info->num_events);
-}
+int64_t channels(const Population &pop) { return 1 + std::max(0, pop.info->num_events); }
 
 /// Thread k's share of `size` neurons: a static contiguous partition. Sizes
 /// are at most kMaxPopulationSize and threads at most kMaxThreads, so
@@ -307,8 +304,8 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
   const int32_t numEvents = pop.info->num_events;
   const bool recorded = pop.info->record_spikes != 0;
   ncl_kernel_args a = kernelArgs(m, ts, p);
-  const int64_t block = recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop))
-                                 : ts.end[p] - ts.begin[p];
+  const int64_t block =
+      recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop)) : ts.end[p] - ts.begin[p];
   auto fail = [&](const std::string &what) {
     kernelError(ts, stage, pop, what);
     return false;
@@ -390,8 +387,7 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
   }
 }
 
-template <typename Real>
-int64_t firstNonFinite(const void *data, int64_t begin, int64_t end) {
+template <typename Real> int64_t firstNonFinite(const void *data, int64_t begin, int64_t end) {
   const Real *x = static_cast<const Real *>(data);
   for (int64_t i = begin; i < end; ++i)
     if (!std::isfinite(x[i]))
@@ -441,20 +437,16 @@ void throwKernelErrors(ncl_model &m) {
 std::string nonFiniteReport(const ncl_model &m, const std::string &when) {
   const ThreadState *bad = nullptr;
   for (const ThreadState &ts : m.threadStates)
-    if (ts.badPop >= 0 &&
-        (!bad || ts.badPop < bad->badPop ||
-         (ts.badPop == bad->badPop && ts.badIndex < bad->badIndex)))
+    if (ts.badPop >= 0 && (!bad || ts.badPop < bad->badPop ||
+                           (ts.badPop == bad->badPop && ts.badIndex < bad->badIndex)))
       bad = &ts;
   if (!bad)
     return "";
   const Population &pop = m.pops[static_cast<size_t>(bad->badPop)];
-  const char *what = std::isnan(bad->badValue) ? "NaN"
-                     : bad->badValue > 0       ? "+Inf"
-                                               : "-Inf";
+  const char *what = std::isnan(bad->badValue) ? "NaN" : bad->badValue > 0 ? "+Inf" : "-Inf";
   return "population '" + std::string(pop.info->name) + "': variable '" +
-         pop.info->vars[bad->badVar].name + "' of neuron " +
-         std::to_string(bad->badIndex) + " became " + what + " " + when +
-         "; check the parameters and dt";
+         pop.info->vars[bad->badVar].name + "' of neuron " + std::to_string(bad->badIndex) +
+         " became " + what + " " + when + "; check the parameters and dt";
 }
 
 bool anyNonFinite(const ncl_model &m) {
@@ -590,9 +582,9 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
 /// the report names the step. Kernels are deterministic (counter-based
 /// random numbers), so the replay reproduces the chunk exactly.
 [[noreturn]] void locateNonFinite(ncl_model &m, int64_t s0, int64_t s1) {
-  const std::string chunkReport = nonFiniteReport(
-      m, "between " + timeSpan(m, s0, s1) + " (steps " + std::to_string(s0) +
-             " to " + std::to_string(s1) + ")");
+  const std::string chunkReport =
+      nonFiniteReport(m, "between " + timeSpan(m, s0, s1) + " (steps " + std::to_string(s0) +
+                             " to " + std::to_string(s1) + ")");
   forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
   for (int64_t s = s0; s < s1; ++s) {
     advance(m, s, s + 1, /*saveStart=*/false);
@@ -623,8 +615,9 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
   }
   const uint64_t entry = spikeEntryBytes(m);
   for (int32_t k = 0; k < m.threads; ++k)
-    plan.spikeBuffers = saturatingAdd(
-        plan.spikeBuffers, saturatingMul(static_cast<uint64_t>(spikeCapacityOfThread(m, k)), entry));
+    plan.spikeBuffers =
+        saturatingAdd(plan.spikeBuffers,
+                      saturatingMul(static_cast<uint64_t>(spikeCapacityOfThread(m, k)), entry));
   return plan;
 }
 
@@ -690,11 +683,10 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
   const MemoryPlan plan = planMemory(m);
-  checkMemory(m, plan.total(), "this run (state " + formatBytes(plan.state) +
-                                ", its copy at each chunk start " +
-                                formatBytes(plan.chunkStartCopy) +
-                                ", spike buffers " +
-                                formatBytes(plan.spikeBuffers) + ")");
+  checkMemory(m, plan.total(),
+              "this run (state " + formatBytes(plan.state) + ", its copy at each chunk start " +
+                  formatBytes(plan.chunkStartCopy) + ", spike buffers " +
+                  formatBytes(plan.spikeBuffers) + ")");
   configureThreads(m);
   // Every model-owned buffer, zeroed; a per-neuron one also gets its
   // chunk-start copy.
@@ -711,10 +703,10 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
         m.buffersAtChunkStart[i] = AlignedArray(bytes);
     } catch (const std::bad_alloc &) {
       discardState(m);
-      throw Error(NCL_ERROR_MEMORY,
-                  "out of memory allocating the state of population '" +
-                      std::string(pop.info->name) + "' (" + std::to_string(pop.size) +
-                      " neurons; buffer '" + b.name + "')");
+      throw Error(NCL_ERROR_MEMORY, "out of memory allocating the state of population '" +
+                                        std::string(pop.info->name) + "' (" +
+                                        std::to_string(pop.size) + " neurons; buffer '" + b.name +
+                                        "')");
     }
   }
   bindThreadBuffers(m);
@@ -744,16 +736,14 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
   if (steps < 0)
     throw Error(NCL_ERROR_ARGUMENT, "cannot run a negative number of steps");
   if (!m.failure.empty())
-    throw Error(NCL_ERROR_STATE, "the simulation stopped earlier (" +
-                                     m.failure +
-                                     "); call ncl_init to start again");
+    throw Error(NCL_ERROR_STATE,
+                "the simulation stopped earlier (" + m.failure + "); call ncl_init to start again");
   if (!m.initialized)
     initModel(m, m.desc->default_seed);
   if (steps > INT32_MAX - m.step)
-    throw Error(NCL_ERROR_ARGUMENT,
-                "a run of " + std::to_string(steps) + " steps would pass step " +
-                    std::to_string(INT32_MAX) +
-                    ", the limit of the int32 refractory counters");
+    throw Error(NCL_ERROR_ARGUMENT, "a run of " + std::to_string(steps) +
+                                        " steps would pass step " + std::to_string(INT32_MAX) +
+                                        ", the limit of the int32 refractory counters");
   if (m.layoutDirty)
     configureThreads(m);
 
@@ -773,17 +763,16 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
     while (m.step < target) {
       if (m.interruptRequested.exchange(false)) {
         m.runEnd = RunEnd::Interrupted;
-        m.runError = "interrupted after " + std::to_string(m.step - start) +
-                     " of " + std::to_string(steps) + " steps (at t = " +
-                     fmtSeconds(static_cast<double>(m.step) * m.dt) + ")";
+        m.runError = "interrupted after " + std::to_string(m.step - start) + " of " +
+                     std::to_string(steps) +
+                     " steps (at t = " + fmtSeconds(static_cast<double>(m.step) * m.dt) + ")";
         throw Error(NCL_ERROR_INTERRUPTED, m.runError);
       }
       const int64_t s0 = m.step, s1 = s0 + std::min(chunk, target - s0);
       advance(m, s0, s1, /*saveStart=*/true);
-      if (anyNonFinite(m) && std::all_of(m.threadStates.begin(), m.threadStates.end(),
-                                         [](const ThreadState &ts) {
-                                           return ts.errorCode == NCL_OK;
-                                         }))
+      if (anyNonFinite(m) &&
+          std::all_of(m.threadStates.begin(), m.threadStates.end(),
+                      [](const ThreadState &ts) { return ts.errorCode == NCL_OK; }))
         locateNonFinite(m, s0, s1);
       try {
         reserveRecords(m, s0);
@@ -815,8 +804,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
   } catch (const std::bad_alloc &) {
     // The spike records grow with the run; they are all that can run out.
     m.failure = m.runError = "out of memory while recording spikes at step " +
-                             std::to_string(m.step) +
-                             "; the spikes recorded so far are kept";
+                             std::to_string(m.step) + "; the spikes recorded so far are kept";
     m.runEnd = RunEnd::Failed;
     throw Error(NCL_ERROR_MEMORY, m.runError);
   }

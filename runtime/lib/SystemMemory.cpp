@@ -75,11 +75,25 @@ uint64_t memoryLimitFromEnvironment() {
   const double value = std::strtod(text, &end);
   double scale = 1;
   switch (*end) {
-  case 'k': case 'K': scale = 1e3; ++end; break;
-  case 'M': scale = 1e6; ++end; break;
-  case 'G': scale = 1e9; ++end; break;
-  case 'T': scale = 1e12; ++end; break;
-  default: break;
+  case 'k':
+  case 'K':
+    scale = 1e3;
+    ++end;
+    break;
+  case 'M':
+    scale = 1e6;
+    ++end;
+    break;
+  case 'G':
+    scale = 1e9;
+    ++end;
+    break;
+  case 'T':
+    scale = 1e12;
+    ++end;
+    break;
+  default:
+    break;
   }
   if (*end == 'B')
     ++end;
@@ -105,8 +119,7 @@ uint64_t ncl::rt::availableMemory(uint64_t held) {
     const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
     const std::string path = line.substr(b + 1);
     if (controllers == ",,")
-      lowerToCgroupHeadroom("/sys/fs/cgroup", path, "memory.max", "memory.current",
-                            available);
+      lowerToCgroupHeadroom("/sys/fs/cgroup", path, "memory.max", "memory.current", available);
     else if (controllers.find(",memory,") != std::string::npos)
       lowerToCgroupHeadroom("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes",
                             "memory.usage_in_bytes", available);

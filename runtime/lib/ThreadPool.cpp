@@ -62,8 +62,7 @@ void ThreadPool::run(const std::function<void(int)> &job) {
     cpuRelax();
   }
   std::unique_lock<std::mutex> lock(doneMu_);
-  done_.wait(lock,
-             [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
 }
 
 void ThreadPool::workerLoop(int k) {
@@ -81,9 +80,7 @@ void ThreadPool::workerLoop(int k) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (!woke)
-        wake_.wait(lock, [&] {
-          return generation_.load(std::memory_order_acquire) != seen;
-        });
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
       if (stop_)
         return;
       seen = generation_.load(std::memory_order_acquire);

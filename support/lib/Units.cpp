@@ -82,12 +82,11 @@ struct Prefix {
   const char *name;
   double scale;
 };
-const Prefix prefixes[] = {{"Y", 1e24}, {"Z", 1e21}, {"E", 1e18}, {"P", 1e15},
-                           {"T", 1e12}, {"G", 1e9},  {"M", 1e6},  {"k", 1e3},
-                           {"h", 1e2},  {"da", 1e1}, {"d", 1e-1}, {"c", 1e-2},
-                           {"m", 1e-3}, {"u", 1e-6}, {"\xC2\xB5", 1e-6}, // µ
-                           {"\xCE\xBC", 1e-6}, {"n", 1e-9}, {"p", 1e-12},
-                           {"f", 1e-15}, {"a", 1e-18}};
+const Prefix prefixes[] = {
+    {"Y", 1e24},        {"Z", 1e21}, {"E", 1e18},  {"P", 1e15},  {"T", 1e12},
+    {"G", 1e9},         {"M", 1e6},  {"k", 1e3},   {"h", 1e2},   {"da", 1e1},
+    {"d", 1e-1},        {"c", 1e-2}, {"m", 1e-3},  {"u", 1e-6},  {"\xC2\xB5", 1e-6}, // µ
+    {"\xCE\xBC", 1e-6}, {"n", 1e-9}, {"p", 1e-12}, {"f", 1e-15}, {"a", 1e-18}};
 
 const NamedUnit *findWhole(std::string_view name) {
   size_t n;
@@ -211,12 +210,13 @@ std::optional<Unit> ncl::units::parseUnit(std::string_view text, std::string *er
         expectAtom = true;
         continue;
       }
-      return fail("unexpected '" + std::string(1, text[pos]) + "' in unit '" +
-                  std::string(text) + "'");
+      return fail("unexpected '" + std::string(1, text[pos]) + "' in unit '" + std::string(text) +
+                  "'");
     }
     size_t start = pos;
     // "1/s": a literal 1 is the empty product.
-    if (text[pos] == '1' && (pos + 1 == text.size() || !std::isdigit(static_cast<unsigned char>(text[pos + 1])))) {
+    if (text[pos] == '1' &&
+        (pos + 1 == text.size() || !std::isdigit(static_cast<unsigned char>(text[pos + 1])))) {
       ++pos;
       expectAtom = false;
       continue;
@@ -234,7 +234,8 @@ std::optional<Unit> ncl::units::parseUnit(std::string_view text, std::string *er
       pos += 2;
     else if (pos < text.size() && text[pos] == '^')
       pos += 1;
-    if (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '-')) {
+    if (pos < text.size() &&
+        (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '-')) {
       char *end = nullptr;
       std::string rest(text.substr(pos));
       long p = std::strtol(rest.c_str(), &end, 10);
@@ -266,8 +267,8 @@ std::optional<Unit> ncl::units::parseUnit(std::string_view text, std::string *er
   return result;
 }
 
-std::optional<std::pair<double, Dimension>>
-ncl::units::parseQuantity(std::string_view text, std::string *error) {
+std::optional<std::pair<double, Dimension>> ncl::units::parseQuantity(std::string_view text,
+                                                                      std::string *error) {
   std::string s(text);
   const char *begin = s.c_str();
   char *end = nullptr;

@@ -29,8 +29,9 @@ namespace {
 class MLIRGenImpl {
 public:
   MLIRGenImpl(MLIRContext &context, const CodegenOptions &options)
-      : builder(&context), realType(options.realBits == 32 ? Type(builder.getF32Type())
-                                                           : Type(builder.getF64Type())) {}
+      : builder(&context),
+        realType(options.realBits == 32 ? Type(builder.getF32Type()) : Type(builder.getF64Type())) {
+  }
 
   OwningOpRef<ModuleOp> gen(const NetworkModel &net) {
     auto module = ModuleOp::create(loc(net.decl->loc));
@@ -52,8 +53,7 @@ public:
     builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
     for (auto kind : {mlir::ncl::StageKind::Init, mlir::ncl::StageKind::Step})
       for (const PopulationModel &pop : net.populations)
-        mlir::ncl::StageOp::create(builder, loc(pop.decl->loc),
-                                   kind,
+        mlir::ncl::StageOp::create(builder, loc(pop.decl->loc), kind,
                                    FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
                                    FlatSymbolRefAttr(), ArrayAttr());
     return module;
@@ -101,7 +101,8 @@ private:
   /// The stream id of this population's random site `site`
   /// (ncl/random_streams.h; Sema bounds both numbers).
   int64_t streamId(int64_t site) const {
-    return ncl_random_stream_id(static_cast<uint32_t>(populationIndex), static_cast<uint32_t>(site));
+    return ncl_random_stream_id(static_cast<uint32_t>(populationIndex),
+                                static_cast<uint32_t>(site));
   }
 
   Location loc(const SourceLoc &l) {
@@ -125,18 +126,16 @@ private:
     auto op = mlir::ncl::PopulationOp::create(
         builder, loc(pop.decl->loc), builder.getStringAttr(pop.decl->name),
         builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
-        describeParameters(pop), describeVariables(n), describeDerived(pop),
-        describeEvents(n), pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
-        methodAttr(pop.method),
+        describeParameters(pop), describeVariables(n), describeDerived(pop), describeEvents(n),
+        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(), methodAttr(pop.method),
         pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
         FloatAttr());
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.
     if (!n.update.empty()) {
-      bool scalesWithStep = llvm::any_of(n.update, [&](const Assignment &a) {
-        return readsStep(*a.value);
-      });
+      bool scalesWithStep =
+          llvm::any_of(n.update, [&](const Assignment &a) { return readsStep(*a.value); });
       op.setMaxDtAttr(builder.getF64FloatAttr(dt));
       if (!scalesWithStep)
         op.setMinDtAttr(builder.getF64FloatAttr(dt));
@@ -173,8 +172,8 @@ private:
     // Inputs: the population's value plus every stimulus, this step.
     for (auto &kv : pop.stimuli)
       for (const Expr *stimulus : kv.second)
-        env[kv.first] = arith::AddFOp::create(builder, loc(stimulus->getLoc()), env[kv.first],
-                                              gen(*stimulus));
+        env[kv.first] =
+            arith::AddFOp::create(builder, loc(stimulus->getLoc()), env[kv.first], gen(*stimulus));
     for (auto &p : n.parameters)
       if (p.perNeuron)
         env[p.name] = mlir::ncl::StateReadOp::create(builder, loc(p.loc), realType, p.name);
@@ -189,8 +188,9 @@ private:
       Location l = loc(n.refractoryLoc);
       Value release;
       if (n.refractoryIsCondition)
-        release = arith::XOrIOp::create(builder, l, gen(*n.refractory),
-                                        arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
+        release =
+            arith::XOrIOp::create(builder, l, gen(*n.refractory),
+                                  arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
       refractory = mlir::ncl::IsRefractoryOp::create(builder, l, builder.getI1Type(), release);
     }
 
@@ -231,9 +231,9 @@ private:
     // 5. Custom events, in the order declared, on the state after the reset.
     for (auto [k, ev] : llvm::enumerate(n.events)) {
       Location l = loc(ev.loc);
-      Value happened = mlir::ncl::EventOp::create(builder, l, builder.getI1Type(),
-                                                  gen(*ev.condition),
-                                                  builder.getI64IntegerAttr(static_cast<int64_t>(k) + 1));
+      Value happened =
+          mlir::ncl::EventOp::create(builder, l, builder.getI1Type(), gen(*ev.condition),
+                                     builder.getI64IntegerAttr(static_cast<int64_t>(k) + 1));
       genAssignments(ev.assignments, happened);
     }
     for (auto &s : n.state)
@@ -305,7 +305,8 @@ private:
   //===--------------------------------------------------------------------===//
 
   DenseI8ArrayAttr dimension(const units::Dimension &d) {
-    return builder.getDenseI8ArrayAttr(llvm::ArrayRef<int8_t>(d.exponents.data(), d.exponents.size()));
+    return builder.getDenseI8ArrayAttr(
+        llvm::ArrayRef<int8_t>(d.exponents.data(), d.exponents.size()));
   }
 
   /// Shared parameters, then inputs, in the order of the parameter buffer.
@@ -432,8 +433,8 @@ private:
       auto &u = static_cast<const UnaryExpr &>(e);
       Value v = gen(*u.operand);
       if (u.op == "not")
-        return arith::XOrIOp::create(builder, l, v,
-                                     arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
+        return arith::XOrIOp::create(
+            builder, l, v, arith::ConstantIntOp::create(builder, l, builder.getI1Type(), 1));
       if (u.op == "-")
         return arith::NegFOp::create(builder, l, v);
       return v;
@@ -444,15 +445,21 @@ private:
         return power(bin, l);
       Value lhs = gen(*bin.lhs), rhs = gen(*bin.rhs);
       const std::string &op = bin.op;
-      if (op == "+") return arith::AddFOp::create(builder, l, lhs, rhs);
-      if (op == "-") return arith::SubFOp::create(builder, l, lhs, rhs);
-      if (op == "*") return arith::MulFOp::create(builder, l, lhs, rhs);
-      if (op == "/") return arith::DivFOp::create(builder, l, lhs, rhs);
-      if (op == "and") return arith::AndIOp::create(builder, l, lhs, rhs);
-      if (op == "or") return arith::OrIOp::create(builder, l, lhs, rhs);
+      if (op == "+")
+        return arith::AddFOp::create(builder, l, lhs, rhs);
+      if (op == "-")
+        return arith::SubFOp::create(builder, l, lhs, rhs);
+      if (op == "*")
+        return arith::MulFOp::create(builder, l, lhs, rhs);
+      if (op == "/")
+        return arith::DivFOp::create(builder, l, lhs, rhs);
+      if (op == "and")
+        return arith::AndIOp::create(builder, l, lhs, rhs);
+      if (op == "or")
+        return arith::OrIOp::create(builder, l, lhs, rhs);
       static const std::map<std::string, arith::CmpFPredicate> predicates = {
-          {"<", arith::CmpFPredicate::OLT}, {"<=", arith::CmpFPredicate::OLE},
-          {">", arith::CmpFPredicate::OGT}, {">=", arith::CmpFPredicate::OGE},
+          {"<", arith::CmpFPredicate::OLT},  {"<=", arith::CmpFPredicate::OLE},
+          {">", arith::CmpFPredicate::OGT},  {">=", arith::CmpFPredicate::OGE},
           {"==", arith::CmpFPredicate::OEQ}, {"!=", arith::CmpFPredicate::UNE}};
       return arith::CmpFOp::create(builder, l, predicates.at(op), lhs, rhs);
     }
@@ -475,10 +482,13 @@ private:
         // expression twice reuses its stream, and CSE merges the draws.
         int64_t stream = streamId(randomSites.at(&c));
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
-                                         f->id == BuiltinId::Randn ? builder.getUnitAttr() : UnitAttr());
+                                         f->id == BuiltinId::Randn ? builder.getUnitAttr()
+                                                                   : UnitAttr());
       }
-      case BuiltinId::Exp: return math::ExpOp::create(builder, l, args[0]);
-      case BuiltinId::Expm1: return math::ExpM1Op::create(builder, l, args[0]);
+      case BuiltinId::Exp:
+        return math::ExpOp::create(builder, l, args[0]);
+      case BuiltinId::Expm1:
+        return math::ExpM1Op::create(builder, l, args[0]);
       case BuiltinId::Exprel: {
         // (e^x - 1)/x, which is 1 at x = 0: rate functions like
         // x / (1 - e^-x) (Hodgkin-Huxley, Traub-Miles) have a removable
@@ -486,35 +496,49 @@ private:
         // x^3/24 is below rounding for |x| < 1e-5 in f64 (1e-3 in f32).
         return mlir::ncl::buildPhi(builder, l, args[0], mlir::ncl::PhiSeries::Quadratic);
       }
-      case BuiltinId::Log: return math::LogOp::create(builder, l, args[0]);
-      case BuiltinId::Log1p: return math::Log1pOp::create(builder, l, args[0]);
-      case BuiltinId::Sin: return math::SinOp::create(builder, l, args[0]);
-      case BuiltinId::Cos: return math::CosOp::create(builder, l, args[0]);
-      case BuiltinId::Tanh: return math::TanhOp::create(builder, l, args[0]);
-      case BuiltinId::Sqrt: return math::SqrtOp::create(builder, l, args[0]);
-      case BuiltinId::Abs: return math::AbsFOp::create(builder, l, args[0]);
-      case BuiltinId::Min: return arith::MinimumFOp::create(builder, l, args[0], args[1]);
-      case BuiltinId::Max: return arith::MaximumFOp::create(builder, l, args[0], args[1]);
-      case BuiltinId::Log10: return math::Log10Op::create(builder, l, args[0]);
-      case BuiltinId::Tan: return math::TanOp::create(builder, l, args[0]);
-      case BuiltinId::Floor: return math::FloorOp::create(builder, l, args[0]);
-      case BuiltinId::Ceil: return math::CeilOp::create(builder, l, args[0]);
+      case BuiltinId::Log:
+        return math::LogOp::create(builder, l, args[0]);
+      case BuiltinId::Log1p:
+        return math::Log1pOp::create(builder, l, args[0]);
+      case BuiltinId::Sin:
+        return math::SinOp::create(builder, l, args[0]);
+      case BuiltinId::Cos:
+        return math::CosOp::create(builder, l, args[0]);
+      case BuiltinId::Tanh:
+        return math::TanhOp::create(builder, l, args[0]);
+      case BuiltinId::Sqrt:
+        return math::SqrtOp::create(builder, l, args[0]);
+      case BuiltinId::Abs:
+        return math::AbsFOp::create(builder, l, args[0]);
+      case BuiltinId::Min:
+        return arith::MinimumFOp::create(builder, l, args[0], args[1]);
+      case BuiltinId::Max:
+        return arith::MaximumFOp::create(builder, l, args[0], args[1]);
+      case BuiltinId::Log10:
+        return math::Log10Op::create(builder, l, args[0]);
+      case BuiltinId::Tan:
+        return math::TanOp::create(builder, l, args[0]);
+      case BuiltinId::Floor:
+        return math::FloorOp::create(builder, l, args[0]);
+      case BuiltinId::Ceil:
+        return math::CeilOp::create(builder, l, args[0]);
       case BuiltinId::Clip:
-        return arith::MinimumFOp::create(builder, l,
-                                         arith::MaximumFOp::create(builder, l, args[0], args[1]),
-                                         args[2]);
-      case BuiltinId::Relu: return arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l));
+        return arith::MinimumFOp::create(
+            builder, l, arith::MaximumFOp::create(builder, l, args[0], args[1]), args[2]);
+      case BuiltinId::Relu:
+        return arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l));
       case BuiltinId::Sigmoid: {
         Value e = math::ExpOp::create(builder, l, arith::NegFOp::create(builder, l, args[0]));
         return arith::DivFOp::create(builder, l, constant(1.0, l),
                                      arith::AddFOp::create(builder, l, constant(1.0, l), e));
       }
       case BuiltinId::Heaviside: {
-        Value positive = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, args[0],
-                                               constant(0.0, l));
+        Value positive =
+            arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, args[0], constant(0.0, l));
         return arith::SelectOp::create(builder, l, positive, constant(1.0, l), constant(0.0, l));
       }
-      case BuiltinId::Pow: return power(args[0], c.args[1].get(), args[1], l);
+      case BuiltinId::Pow:
+        return power(args[0], c.args[1].get(), args[1], l);
       }
       llvm_unreachable("Sema admits only known functions");
     }
@@ -555,7 +579,7 @@ private:
 
 } // namespace
 
-OwningOpRef<ModuleOp> (::ncl::mlirGen)(MLIRContext &context, const NetworkModel &network,
-                                   const CodegenOptions &options) {
+OwningOpRef<ModuleOp>(::ncl::mlirGen)(MLIRContext &context, const NetworkModel &network,
+                                      const CodegenOptions &options) {
   return MLIRGenImpl(context, options).gen(network);
 }

@@ -75,9 +75,9 @@ void ::ncl::registerNclPipelines() {
 }
 
 void ::ncl::registerNclDialects(DialectRegistry &registry) {
-  registry.insert<mlir::ncl::NclDialect, arith::ArithDialect, cf::ControlFlowDialect,
-                  func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect>();
+  registry
+      .insert<mlir::ncl::NclDialect, arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
+              LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
 }

@@ -9,22 +9,22 @@
 #include "ncl/Compiler/CPUTarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
+#include "ncl/DSL/Frontend.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
 #include "ncl/Dialect/Ncl/Transforms/Passes.h"
-#include "ncl/DSL/Frontend.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -55,9 +55,9 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor")));
 static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only, e.g. nclc --check m.ncl"),
                                cl::cat(nclOptions));
-static cl::opt<std::string> precision("precision",
-                                      cl::desc("Precision of state: f32 or f64, e.g. --precision=f32"),
-                                      cl::value_desc("f32|f64"), cl::init("f64"), cl::cat(nclOptions));
+static cl::opt<std::string>
+    precision("precision", cl::desc("Precision of state: f32 or f64, e.g. --precision=f32"),
+              cl::value_desc("f32|f64"), cl::init("f64"), cl::cat(nclOptions));
 static cl::opt<std::string> networkName("network",
                                         cl::desc("Network to compile (default: the only one), "
                                                  "e.g. --network=Brunel"),
@@ -124,8 +124,8 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
       return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
                                        at.column);
     };
-    mlir::emitRemark(location(group.first->decl->method.empty() ? neuron.loc
-                                                                : group.first->decl->methodLoc))
+    mlir::emitRemark(
+        location(group.first->decl->method.empty() ? neuron.loc : group.first->decl->methodLoc))
         << "neuron '" << neuron.name << "' in population"
         << (group.populations.size() > 1 ? "s " : " ") << populations << ":";
     if (!neuron.update.empty()) {
@@ -255,8 +255,10 @@ static int compile(const char *argv0) {
   }
 
   // Writing the library over the source would lose the model.
-  if (!output.empty() && llvm::sys::fs::exists(output) && llvm::sys::fs::equivalent(input, output)) {
-    llvm::errs() << "nclc: error: the output '" << output << "' is the input file; choose another -o\n";
+  if (!output.empty() && llvm::sys::fs::exists(output) &&
+      llvm::sys::fs::equivalent(input, output)) {
+    llvm::errs() << "nclc: error: the output '" << output
+                 << "' is the input file; choose another -o\n";
     return 2;
   }
 
@@ -344,12 +346,13 @@ int main(int argc, char **argv) {
     if (!shown && option->getOptionHiddenFlag() == cl::NotHidden)
       option->setHiddenFlag(cl::Hidden);
   }
-  cl::ParseCommandLineOptions(argc, argv,
-                              "nclc: the NCL compiler\n\n"
-                              "  nclc model.ncl -o model.so       compile a network into a library\n"
-                              "  nclc model.ncl --explain -o m.so say how each neuron is integrated\n"
-                              "  nclc model.ncl --emit=mlir       print the ncl dialect\n"
-                              "  ncl-run model.so --out results/  run it (see ncl-run --help)\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "nclc: the NCL compiler\n\n"
+      "  nclc model.ncl -o model.so       compile a network into a library\n"
+      "  nclc model.ncl --explain -o m.so say how each neuron is integrated\n"
+      "  nclc model.ncl --emit=mlir       print the ncl dialect\n"
+      "  ncl-run model.so --out results/  run it (see ncl-run --help)\n");
   // Sema and MLIRGen recurse once per level of the deepest expression.
   int status = 1;
   ncl::runOnLargeStack([&] { status = compile(argv[0]); });

@@ -35,17 +35,19 @@ LogicalResult NetworkOp::verify() {
     return emitOpError("duration must not be negative");
   if (!getReal().isF32() && !getReal().isF64())
     return emitOpError("real must be f32 or f64, not ") << getReal();
-  if (std::distance(getBody().getOps<ScheduleOp>().begin(), getBody().getOps<ScheduleOp>().end()) > 1)
+  if (std::distance(getBody().getOps<ScheduleOp>().begin(), getBody().getOps<ScheduleOp>().end()) >
+      1)
     return emitOpError("has more than one ncl.schedule");
   if (auto buffers = getBuffers()) {
     for (auto [k, a] : llvm::enumerate(*buffers)) {
       auto buffer = cast<BufferAttr>(a);
       auto pop = lookupSymbol<PopulationOp>(buffer.getPopulation());
       if (!pop)
-        return emitOpError("buffer ") << k << " belongs to unknown population "
-                                      << buffer.getPopulation();
+        return emitOpError("buffer ")
+               << k << " belongs to unknown population " << buffer.getPopulation();
       if (buffer.getRole() == BufferRole::State &&
-          (buffer.getIndex() < 0 || buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
+          (buffer.getIndex() < 0 ||
+           buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a population with " << pop.getVars().size();
     }

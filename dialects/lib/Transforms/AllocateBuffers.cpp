@@ -28,10 +28,9 @@ ArrayAttr allocate(NetworkOp network) {
   SmallVector<Attribute> buffers;
   auto add = [&](PopulationOp pop, StringRef name, BufferRole role, Type element,
                  BufferExtent extent, int64_t index, int64_t count) {
-    buffers.push_back(BufferAttr::get(ctx, (pop.getSymName() + "." + name).str(),
-                                      role, element,
-                                      extent,
-                                      FlatSymbolRefAttr::get(pop.getSymNameAttr()), index, count));
+    buffers.push_back(BufferAttr::get(ctx, (pop.getSymName() + "." + name).str(), role, element,
+                                      extent, FlatSymbolRefAttr::get(pop.getSymNameAttr()), index,
+                                      count));
   };
   for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {
     add(pop, "params", BufferRole::Params, b.getF64Type(), BufferExtent::Fixed, -1,
@@ -42,8 +41,8 @@ ArrayAttr allocate(NetworkOp network) {
     add(pop, "refractory_until", BufferRole::Refractory, b.getI32Type(), BufferExtent::Neurons, -1,
         0);
     if (pop.getRecordSpikes()) {
-      add(pop, "spike_step", BufferRole::SpikeStep, b.getI64Type(), BufferExtent::SpikeCapacity,
-          -1, 0);
+      add(pop, "spike_step", BufferRole::SpikeStep, b.getI64Type(), BufferExtent::SpikeCapacity, -1,
+          0);
       add(pop, "spike_index", BufferRole::SpikeIndex, b.getI64Type(), BufferExtent::SpikeCapacity,
           -1, 0);
       add(pop, "spike_channel", BufferRole::SpikeChannel, b.getI32Type(),

@@ -152,16 +152,18 @@ private:
   }
 
   Value constant(double value) {
-    return arith::ConstantOp::create(builder, loc,
-                                     builder.getFloatAttr(ode.getType(), value));
+    return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(ode.getType(), value));
   }
   Value plus(Value l, Value r) {
-    if (!l) return r;
-    if (!r) return l;
+    if (!l)
+      return r;
+    if (!r)
+      return l;
     return arith::AddFOp::create(builder, loc, l, r);
   }
   Value minus(Value l, Value r) {
-    if (!r) return l;
+    if (!r)
+      return l;
     if (!l) {
       // Keep a and b readable: -(-y) = y, and -c is a constant.
       if (auto neg = r.getDefiningOp<arith::NegFOp>())
@@ -174,11 +176,13 @@ private:
     return arith::SubFOp::create(builder, loc, l, r);
   }
   Value times(Value l, Value r) {
-    if (!l || !r) return Value();
+    if (!l || !r)
+      return Value();
     return arith::MulFOp::create(builder, loc, l, r);
   }
   Value divide(Value l, Value r) {
-    if (!l) return Value();
+    if (!l)
+      return Value();
     return arith::DivFOp::create(builder, loc, l, r);
   }
 
@@ -244,7 +248,8 @@ public:
     // A coupled linear system with constant coefficients (v driven by a
     // decaying synaptic current) is integrated exactly by its matrix
     // exponential; a decoupled one by exponential Euler, which is then exact.
-    if ((method == IntegrationMethod::Auto || method == IntegrationMethod::Exact) && coupledLinearSystem()) {
+    if ((method == IntegrationMethod::Auto || method == IntegrationMethod::Exact) &&
+        coupledLinearSystem()) {
       for (OdeOp ode : odes)
         ode.emitRemark() << "d" << ode.getVar() << "/dt: exact propagator (a coupled linear system "
                          << "with constant coefficients: the matrix exponential, once per call)";
@@ -256,15 +261,15 @@ public:
     if (method == IntegrationMethod::Exact || method == IntegrationMethod::ExpEuler) {
       for (auto [k, ode] : llvm::enumerate(odes)) {
         if (method == IntegrationMethod::ExpEuler && !linear[k])
-          return ode.emitError() << "method 'exp_euler' needs d" << ode.getVar()
-                                 << "/dt linear in " << ode.getVar()
-                                 << " (a + b*" << ode.getVar() << "), but it is not";
+          return ode.emitError() << "method 'exp_euler' needs d" << ode.getVar() << "/dt linear in "
+                                 << ode.getVar() << " (a + b*" << ode.getVar()
+                                 << "), but it is not";
         if (method == IntegrationMethod::Exact && !constant[k])
-          return ode.emitError()
-                 << "method 'exact' needs d" << ode.getVar() << "/dt = a + b*" << ode.getVar()
-                 << " with a and b constant during a step, but "
-                 << (linear[k] ? "they depend on other state, the time or random draws"
-                               : "it is not linear in " + ode.getVar().str());
+          return ode.emitError() << "method 'exact' needs d" << ode.getVar() << "/dt = a + b*"
+                                 << ode.getVar() << " with a and b constant during a step, but "
+                                 << (linear[k]
+                                         ? "they depend on other state, the time or random draws"
+                                         : "it is not linear in " + ode.getVar().str());
       }
       chosen = "exp_euler";
     }
@@ -295,8 +300,10 @@ public:
     for (int64_t s = 0; s < substeps; ++s) {
       Value subStart;
       if (usesTime && s > 0)
-        subStart = add(timeValue(t), s == 1 ? h : mul(h, this->constant(static_cast<double>(s), t)));
-      x = chosen == "exp_euler" ? expEulerStep(x, h, subStart) : rungeKuttaStep(chosen, x, h, subStart);
+        subStart =
+            add(timeValue(t), s == 1 ? h : mul(h, this->constant(static_cast<double>(s), t)));
+      x = chosen == "exp_euler" ? expEulerStep(x, h, subStart)
+                                : rungeKuttaStep(chosen, x, h, subStart);
     }
     return finish(start, x);
   }
@@ -335,7 +342,8 @@ private:
   /// (Stratonovich) for multiplicative noise, or, for additive noise on a
   /// drift linear in its variable, the exact Ornstein-Uhlenbeck update.
   LogicalResult runStochastic() {
-    if (!llvm::is_contained({IntegrationMethod::Auto, IntegrationMethod::Euler, IntegrationMethod::Heun}, method))
+    if (!llvm::is_contained(
+            {IntegrationMethod::Auto, IntegrationMethod::Euler, IntegrationMethod::Heun}, method))
       return odes.front().emitError()
              << "method '" << stringifyIntegrationMethod(method)
              << "' cannot integrate white noise; use euler (Euler-Maruyama) or heun";
@@ -353,7 +361,8 @@ private:
       int64_t stream = cast<NoiseOp>(noise.getDefiningOp()).getStream();
       Value &n = normals[stream];
       if (!n)
-        n = RandOp::create(builder, loc, t, builder.getI64IntegerAttr(stream), builder.getUnitAttr());
+        n = RandOp::create(builder, loc, t, builder.getI64IntegerAttr(stream),
+                           builder.getUnitAttr());
       return n;
     };
 
@@ -387,19 +396,21 @@ private:
     }
     std::string scheme = method == IntegrationMethod::Heun    ? "heun"
                          : method == IntegrationMethod::Euler ? "euler"
-                         : !additive         ? "heun"
-                         : linearDrift       ? "ou"
-                                             : "euler";
+                         : !additive                          ? "heun"
+                         : linearDrift                        ? "ou"
+                                                              : "euler";
     static const std::map<std::string, std::string> names = {
         {"heun", "stochastic Heun (Stratonovich)"},
         {"euler", "Euler-Maruyama"},
         {"ou", "exponential Euler with the exact noise variance (exact for Ornstein-Uhlenbeck)"}};
     for (OdeOp ode : odes)
       ode.emitRemark() << "d" << ode.getVar() << "/dt: " << names.at(scheme) << " ("
-                       << (method == IntegrationMethod::Auto ? (additive ? (linearDrift ? "additive noise, drift linear in it"
-                                                                        : "additive noise")
-                                                        : "multiplicative noise")
-                                            : "asked for with 'method " + stringifyIntegrationMethod(method).str() + "'")
+                       << (method == IntegrationMethod::Auto
+                               ? (additive ? (linearDrift ? "additive noise, drift linear in it"
+                                                          : "additive noise")
+                                           : "multiplicative noise")
+                               : "asked for with 'method " +
+                                     stringifyIntegrationMethod(method).str() + "'")
                        << ")";
 
     // Noise increment of equation i: sum_k g_k * scale * N_k.
@@ -527,12 +538,15 @@ private:
   using Matrix = SmallVector<SmallVector<Value>>; ///< null entries are zero
 
   Value add(Value l, Value r) {
-    if (!l) return r;
-    if (!r) return l;
+    if (!l)
+      return r;
+    if (!r)
+      return l;
     return arith::AddFOp::create(builder, pop.getLoc(), l, r);
   }
   Value mul(Value l, Value r) {
-    if (!l || !r) return Value();
+    if (!l || !r)
+      return Value();
     return arith::MulFOp::create(builder, pop.getLoc(), l, r);
   }
   Matrix matmul(const Matrix &x, const Matrix &y) {
@@ -563,7 +577,8 @@ private:
     Value bound = constant(0.0, t);
     auto raise = [&](Value v) {
       if (v)
-        bound = arith::MaximumFOp::create(builder, loc, bound, math::AbsFOp::create(builder, loc, v));
+        bound =
+            arith::MaximumFOp::create(builder, loc, bound, math::AbsFOp::create(builder, loc, v));
     };
     for (size_t i = 0; i < n; ++i) {
       raise(m[i][i]);
@@ -577,7 +592,8 @@ private:
       }
     }
     bound = mul(bound, constant(static_cast<double>(n), t));
-    Value small = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT, bound, constant(1.0, t));
+    Value small =
+        arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT, bound, constant(1.0, t));
     Matrix out = direct;
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < n; ++j) {
@@ -677,7 +693,8 @@ private:
       return dt;
     Value &h = hValues[t];
     if (!h)
-      h = arith::DivFOp::create(builder, pop.getLoc(), dt, constant(static_cast<double>(substeps), t));
+      h = arith::DivFOp::create(builder, pop.getLoc(), dt,
+                                constant(static_cast<double>(substeps), t));
     return h;
   }
 

@@ -15,9 +15,7 @@ using namespace mlir;
 Value mlir::ncl::buildPhi(OpBuilder &b, Location loc, Value z, PhiSeries series) {
   Type type = z.getType();
   bool single = type.isF32();
-  auto cst = [&](double v) {
-    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
-  };
+  auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v)); };
   Value quotient = arith::DivFOp::create(b, loc, math::ExpM1Op::create(b, loc, z), z);
   Value approx;
   double cut;

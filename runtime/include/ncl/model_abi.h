@@ -31,11 +31,11 @@ typedef int8_t ncl_dimension[8];
 
 /* A shared parameter of a population, settable at load time. */
 typedef struct ncl_param_info {
-  const char *name;       /* as written in the .ncl file */
-  const char *unit;       /* display unit as written, e.g. "ms"; "" if none */
-  double unit_scale;      /* value in `unit` * unit_scale = internal value */
+  const char *name;  /* as written in the .ncl file */
+  const char *unit;  /* display unit as written, e.g. "ms"; "" if none */
+  double unit_scale; /* value in `unit` * unit_scale = internal value */
   ncl_dimension dim;
-  double default_value;   /* internal (SI) units */
+  double default_value; /* internal (SI) units */
   /* Since ABI 2: the values the model accepts, in internal units (e.g. a
    * refractory period is >= 0). Meaningful only when `flags` has
    * NCL_PARAM_HAS_RANGE, so a zero-filled entry accepts every number. */
@@ -100,32 +100,32 @@ typedef enum ncl_buffer_extent {
 } ncl_buffer_extent;
 
 typedef struct ncl_buffer_info {
-  const char *name;     /* "P.v", "P.params", "P.refractory_until", ... */
-  int32_t role;         /* ncl_buffer_role */
-  int32_t element;      /* ncl_element_type */
-  int32_t extent;       /* ncl_buffer_extent */
-  int32_t population;   /* index of the owning population */
-  int32_t index;        /* NCL_BUFFER_STATE: index into the population's vars; else -1 */
-  int64_t count;        /* NCL_EXTENT_FIXED: the number of elements; else 0 */
+  const char *name;   /* "P.v", "P.params", "P.refractory_until", ... */
+  int32_t role;       /* ncl_buffer_role */
+  int32_t element;    /* ncl_element_type */
+  int32_t extent;     /* ncl_buffer_extent */
+  int32_t population; /* index of the owning population */
+  int32_t index;      /* NCL_BUFFER_STATE: index into the population's vars; else -1 */
+  int64_t count;      /* NCL_EXTENT_FIXED: the number of elements; else 0 */
 } ncl_buffer_info;
 
 /* The scalar header of every kernel call; the runtime owns all memory. */
 typedef struct ncl_kernel_args {
-  void *const *buffers;      /* num_buffers pointers, in the descriptor's order;
-                                per-thread buffers are the calling thread's, and
-                                those a stage does not use may be null */
-  int64_t begin, end;        /* neuron range [begin, end) of the stage's population */
-  int64_t size;              /* that population's size in this run (N) */
-  int64_t first_step;        /* global index n of the first step (t = n*dt) */
-  int64_t num_steps;         /* steps to run at most */
+  void *const *buffers; /* num_buffers pointers, in the descriptor's order;
+                           per-thread buffers are the calling thread's, and
+                           those a stage does not use may be null */
+  int64_t begin, end;   /* neuron range [begin, end) of the stage's population */
+  int64_t size;         /* that population's size in this run (N) */
+  int64_t first_step;   /* global index n of the first step (t = n*dt) */
+  int64_t num_steps;    /* steps to run at most */
   uint64_t seed;
-  double dt;                 /* the run's time step in seconds (ncl_set_dt) */
+  double dt; /* the run's time step in seconds (ncl_set_dt) */
   /* Entries the spike buffers (NCL_EXTENT_SPIKE_CAPACITY) hold. A spike
    * found in step n (from t_n to t_{n+1}) is stored as step index n+1. A
    * kernel stops at a step boundary rather than overflow them. */
   int64_t spike_capacity;
-  int64_t spike_count;       /* out: entries emitted (recorded or not) */
-  int64_t steps_done;        /* out: steps completed */
+  int64_t spike_count; /* out: entries emitted (recorded or not) */
+  int64_t steps_done;  /* out: steps completed */
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -139,22 +139,22 @@ typedef enum ncl_stage_kind {
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
-  const char *name;    /* "P.init", "P.update" */
-  int32_t kind;        /* ncl_stage_kind */
-  int32_t population;  /* whose neurons partition the work */
+  const char *name;   /* "P.init", "P.update" */
+  int32_t kind;       /* ncl_stage_kind */
+  int32_t population; /* whose neurons partition the work */
   ncl_kernel_fn fn;
 } ncl_stage_info;
 
 typedef struct ncl_population_info {
-  const char *name;          /* population name in the network */
-  const char *neuron;        /* neuron model name */
+  const char *name;   /* population name in the network */
+  const char *neuron; /* neuron model name */
   int64_t default_size;
   int32_t num_vars;
   int32_t num_params;
   const ncl_var_info *vars;
   const ncl_param_info *params;
-  int32_t record_spikes;     /* 1 when the network records its spikes (and events) */
-  int32_t num_events;        /* custom events besides spikes */
+  int32_t record_spikes;          /* 1 when the network records its spikes (and events) */
+  int32_t num_events;             /* custom events besides spikes */
   const char *const *event_names; /* num_events names */
   /* The largest dt (seconds) the runtime may run this population with:
    * the network's dt where an explicit scheme (Euler, Runge-Kutta, Heun,
@@ -172,15 +172,15 @@ typedef struct ncl_population_info {
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {
-  uint32_t magic;            /* NCL_MODEL_MAGIC; never moves */
-  uint32_t abi_version;      /* NCL_ABI_VERSION; never moves */
-  const char *model_name;    /* network name */
+  uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
+  uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */
+  const char *model_name; /* network name */
   const char *source_file;
   const char *compiler_version;
-  int32_t real_bits;         /* 32 or 64: precision of state arrays */
+  int32_t real_bits; /* 32 or 64: precision of state arrays */
   int32_t num_populations;
-  double dt;                 /* the network's dt, seconds (the default) */
-  double default_duration;   /* seconds */
+  double dt;               /* the network's dt, seconds (the default) */
+  double default_duration; /* seconds */
   uint64_t default_seed;
   const ncl_population_info *populations;
   /* Since ABI 3: the buffer table and the schedule of one step. */

@@ -83,10 +83,10 @@ constexpr uint64_t kMaxEntity = (uint64_t(1) << NCL_RANDOM_ENTITY_BITS) - 1;
 /// The step of draws in initial values (2^64 - 1, which no step uses).
 constexpr uint64_t kInitStep = NCL_RANDOM_INIT_STEP;
 
-constexpr double kTwoPiF64 = 6.283185307179586;  // nearest double to 2pi
-constexpr float kTwoPiF32 = 6.28318548f;         // nearest float to 2pi
+constexpr double kTwoPiF64 = 6.283185307179586;         // nearest double to 2pi
+constexpr float kTwoPiF32 = 6.28318548f;                // nearest float to 2pi
 constexpr double kInv2Pow52 = 1.0 / 4503599627370496.0; // 2^-52
-constexpr float kInv2Pow23 = 1.0f / 8388608.0f;          // 2^-23
+constexpr float kInv2Pow23 = 1.0f / 8388608.0f;         // 2^-23
 
 inline void mulhilo32(uint32_t a, uint32_t b, uint32_t &hi, uint32_t &lo) {
   uint64_t p = uint64_t(a) * uint64_t(b);
@@ -133,8 +133,7 @@ inline Words make_counter(uint64_t step, uint64_t entity, uint32_t stream) {
 }
 
 /// The four words of draw (seed, step, entity, stream).
-inline Words draw(uint64_t seed, uint64_t step, uint64_t entity,
-                  uint32_t stream) {
+inline Words draw(uint64_t seed, uint64_t step, uint64_t entity, uint32_t stream) {
   return philox4x32_10(make_counter(step, entity, stream), make_key(seed));
 }
 
@@ -173,20 +172,16 @@ inline float normal_f32(const Words &o) {
 
 /// Convenience: the value a program gets for rand/randn at (seed, step,
 /// entity, stream).
-inline double uniform_f64(uint64_t seed, uint64_t step, uint64_t entity,
-                          uint32_t stream) {
+inline double uniform_f64(uint64_t seed, uint64_t step, uint64_t entity, uint32_t stream) {
   return uniform01_f64(draw(seed, step, entity, stream));
 }
-inline float uniform_f32(uint64_t seed, uint64_t step, uint64_t entity,
-                         uint32_t stream) {
+inline float uniform_f32(uint64_t seed, uint64_t step, uint64_t entity, uint32_t stream) {
   return uniform01_f32(draw(seed, step, entity, stream));
 }
-inline double normal_f64(uint64_t seed, uint64_t step, uint64_t entity,
-                         uint32_t stream) {
+inline double normal_f64(uint64_t seed, uint64_t step, uint64_t entity, uint32_t stream) {
   return normal_f64(draw(seed, step, entity, stream));
 }
-inline float normal_f32(uint64_t seed, uint64_t step, uint64_t entity,
-                        uint32_t stream) {
+inline float normal_f32(uint64_t seed, uint64_t step, uint64_t entity, uint32_t stream) {
   return normal_f32(draw(seed, step, entity, stream));
 }
 

@@ -31,15 +31,15 @@ typedef struct ncl_model ncl_model;
 /** Result of every function that does not return a value. */
 typedef enum ncl_status {
   NCL_OK = 0,
-  NCL_ERROR_ARGUMENT = 1,  /**< NULL pointer, size <= 0, NaN value, ... */
-  NCL_ERROR_NOT_FOUND = 2, /**< unknown population, parameter or variable */
-  NCL_ERROR_UNITS = 3,     /**< a quantity with a missing or wrong unit */
-  NCL_ERROR_LOAD = 4,      /**< not an NCL model, or an ABI mismatch */
-  NCL_ERROR_STATE = 5,     /**< not possible now, e.g. after a failed run */
-  NCL_ERROR_NUMERIC = 6,   /**< a state variable became NaN or infinite */
-  NCL_ERROR_KERNEL = 7,    /**< generated code broke the kernel contract */
-  NCL_ERROR_IO = 8,        /**< writing output files failed */
-  NCL_ERROR_MEMORY = 9,    /**< not enough memory for the run */
+  NCL_ERROR_ARGUMENT = 1,    /**< NULL pointer, size <= 0, NaN value, ... */
+  NCL_ERROR_NOT_FOUND = 2,   /**< unknown population, parameter or variable */
+  NCL_ERROR_UNITS = 3,       /**< a quantity with a missing or wrong unit */
+  NCL_ERROR_LOAD = 4,        /**< not an NCL model, or an ABI mismatch */
+  NCL_ERROR_STATE = 5,       /**< not possible now, e.g. after a failed run */
+  NCL_ERROR_NUMERIC = 6,     /**< a state variable became NaN or infinite */
+  NCL_ERROR_KERNEL = 7,      /**< generated code broke the kernel contract */
+  NCL_ERROR_IO = 8,          /**< writing output files failed */
+  NCL_ERROR_MEMORY = 9,      /**< not enough memory for the run */
   NCL_ERROR_INTERRUPTED = 10 /**< ncl_interrupt stopped the run */
 } ncl_status;
 
@@ -105,16 +105,14 @@ NCL_RT_API int64_t ncl_population_size(const ncl_model *m, const char *pop);
 /** Sets a parameter in internal (SI) units, e.g. 2.5e-9 for 2.5 nA. Takes
  *  effect from the next step; no re-initialisation is needed. NaN and
  *  infinities are refused (NCL_ERROR_ARGUMENT). */
-NCL_RT_API ncl_status ncl_set_param(ncl_model *m, const char *pop,
-                                    const char *name, double value);
+NCL_RT_API ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name, double value);
 /** Sets a parameter from text: target is "POP.PARAM", value a quantity such
  *  as "2.5nA", "-70 mV" or "3" (dimensionless parameters only). A dimensional
  *  parameter given a bare number is an error asking for a unit. */
-NCL_RT_API ncl_status ncl_set_param_str(ncl_model *m, const char *target,
-                                        const char *value);
+NCL_RT_API ncl_status ncl_set_param_str(ncl_model *m, const char *target, const char *value);
 /** Reads a parameter in internal (SI) units. */
-NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop,
-                                    const char *name, double *value);
+NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop, const char *name,
+                                    double *value);
 /** Changes a population's size (n >= 1). Discards the state, the recorded
  *  spikes and the step count, as if just opened: the next ncl_run
  *  re-initialises unless ncl_init is called first. */
@@ -186,9 +184,8 @@ NCL_RT_API int64_t ncl_spike_count(const ncl_model *m, const char *pop);
  *  times in seconds (step * dt), neuron indices. Either array may be NULL.
  *  Returns the total number recorded (call with capacity 0 to size the
  *  arrays), or -1 on error, e.g. when the population records no spikes. */
-NCL_RT_API int64_t ncl_get_spikes(const ncl_model *m, const char *pop,
-                                  double *times, int64_t *indices,
-                                  int64_t capacity);
+NCL_RT_API int64_t ncl_get_spikes(const ncl_model *m, const char *pop, double *times,
+                                  int64_t *indices, int64_t capacity);
 /** Custom events of a population (besides spikes): how many, and the k-th
  *  name. A recorded population records its events too. */
 NCL_RT_API int32_t ncl_num_events(const ncl_model *m, const char *pop);
@@ -198,14 +195,12 @@ NCL_RT_API int64_t ncl_get_events(const ncl_model *m, const char *pop, const cha
                                   double *times, int64_t *indices, int64_t capacity);
 /** Copies up to `capacity` values of a state variable, converted to double
  *  (internal units). Returns the population size, or -1 on error. */
-NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop,
-                                 const char *var, double *out,
+NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, double *out,
                                  int64_t capacity);
 /** Overwrites a state variable from `count` (= size) doubles in internal
  *  units, e.g. to set a custom initial condition after ncl_init. */
-NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop,
-                                    const char *var, const double *values,
-                                    int64_t count);
+NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
+                                    const double *values, int64_t count);
 /** Wall-clock time of loading, initialising and simulating. */
 NCL_RT_API ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out);
 /** Writes P_spike_t.npy / P_spike_i.npy for every recorded population and

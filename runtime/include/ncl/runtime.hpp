@@ -57,9 +57,7 @@ public:
 
   /// The underlying C handle, for calls the wrapper does not cover.
   ncl_model *get() const { return m_; }
-  const ncl_model_descriptor &descriptor() const {
-    return *ncl_descriptor(m_);
-  }
+  const ncl_model_descriptor &descriptor() const { return *ncl_descriptor(m_); }
 
   std::string name() const { return ncl_model_name(m_); }
   double dt() const { return ncl_dt(m_); }
@@ -73,9 +71,7 @@ public:
       names.emplace_back(ncl_population_name(m_, i));
     return names;
   }
-  int64_t size(const std::string &pop) const {
-    return value(ncl_population_size(m_, pop.c_str()));
-  }
+  int64_t size(const std::string &pop) const { return value(ncl_population_size(m_, pop.c_str())); }
 
   /// Sets a parameter in internal (SI) units.
   void setParam(const std::string &pop, const std::string &name, double v) {
@@ -90,9 +86,7 @@ public:
     check(ncl_get_param(m_, pop.c_str(), name.c_str(), &v));
     return v;
   }
-  void setSize(const std::string &pop, int64_t n) {
-    check(ncl_set_size(m_, pop.c_str(), n));
-  }
+  void setSize(const std::string &pop, int64_t n) { check(ncl_set_size(m_, pop.c_str(), n)); }
   void setThreads(int32_t n) { check(ncl_set_threads(m_, n)); }
   /// The time step in seconds (see ncl_set_dt).
   void setDt(double seconds) { check(ncl_set_dt(m_, seconds)); }
@@ -119,15 +113,13 @@ public:
     return s;
   }
   /// A state variable converted to double, internal units.
-  std::vector<double> state(const std::string &pop,
-                            const std::string &var) const {
+  std::vector<double> state(const std::string &pop, const std::string &var) const {
     int64_t n = value(ncl_get_state(m_, pop.c_str(), var.c_str(), nullptr, 0));
     std::vector<double> out(static_cast<size_t>(n));
     value(ncl_get_state(m_, pop.c_str(), var.c_str(), out.data(), n));
     return out;
   }
-  void setState(const std::string &pop, const std::string &var,
-                const std::vector<double> &values) {
+  void setState(const std::string &pop, const std::string &var, const std::vector<double> &values) {
     check(ncl_set_state(m_, pop.c_str(), var.c_str(), values.data(),
                         static_cast<int64_t>(values.size())));
   }
@@ -136,9 +128,7 @@ public:
     check(ncl_get_timings(m_, &t));
     return t;
   }
-  void writeOutput(const std::string &dir) const {
-    check(ncl_write_output(m_, dir.c_str()));
-  }
+  void writeOutput(const std::string &dir) const { check(ncl_write_output(m_, dir.c_str())); }
 
 private:
   static void check(ncl_status s) {

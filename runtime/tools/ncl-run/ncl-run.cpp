@@ -14,10 +14,10 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
-#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -29,24 +29,23 @@
 
 namespace {
 
-const char *kUsage =
-    "usage: ncl-run MODEL.so [options]\n"
-    "\n"
-    "Runs a model compiled by nclc and prints a summary.\n"
-    "\n"
-    "options:\n"
-    "  --time T             simulated time with a unit, e.g. 500ms, 1s, '0.2 s'\n"
-    "                       (default: the model's `simulate` duration)\n"
-    "  --dt T               time step with a unit, e.g. 0.05ms (default: the\n"
-    "                       network's); explicit schemes accept only smaller\n"
-    "  --seed S             random seed, an integer (default: the model's)\n"
-    "  --set POP.PARAM=V    set a parameter, with its unit: --set E.I=2.5nA\n"
-    "  --size POP=N         change a population's size\n"
-    "  --threads N          number of threads (default 1); results do not\n"
-    "                       depend on it\n"
-    "  --out DIR            write POP_spike_t.npy, POP_spike_i.npy, run.json\n"
-    "  --quiet              print nothing but errors\n"
-    "  --help               show this text\n";
+const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
+                     "\n"
+                     "Runs a model compiled by nclc and prints a summary.\n"
+                     "\n"
+                     "options:\n"
+                     "  --time T             simulated time with a unit, e.g. 500ms, 1s, '0.2 s'\n"
+                     "                       (default: the model's `simulate` duration)\n"
+                     "  --dt T               time step with a unit, e.g. 0.05ms (default: the\n"
+                     "                       network's); explicit schemes accept only smaller\n"
+                     "  --seed S             random seed, an integer (default: the model's)\n"
+                     "  --set POP.PARAM=V    set a parameter, with its unit: --set E.I=2.5nA\n"
+                     "  --size POP=N         change a population's size\n"
+                     "  --threads N          number of threads (default 1); results do not\n"
+                     "                       depend on it\n"
+                     "  --out DIR            write POP_spike_t.npy, POP_spike_i.npy, run.json\n"
+                     "  --quiet              print nothing but errors\n"
+                     "  --help               show this text\n";
 
 /// Bad command line: printed with a hint and exit status 2.
 struct UsageError {
@@ -80,8 +79,7 @@ extern "C" void onInterrupt(int) {
   std::signal(SIGINT, SIG_DFL); // a second Ctrl-C kills at once
 }
 
-bool parseInt(const std::string &s, long long lo, long long hi,
-              long long &out) {
+bool parseInt(const std::string &s, long long lo, long long hi, long long &out) {
   if (s.empty() || s[0] == ' ')
     return false;
   errno = 0;
@@ -93,8 +91,7 @@ bool parseInt(const std::string &s, long long lo, long long hi,
   return true;
 }
 
-std::pair<std::string, std::string> splitAssign(const std::string &flag,
-                                                const std::string &arg,
+std::pair<std::string, std::string> splitAssign(const std::string &flag, const std::string &arg,
                                                 const char *shape) {
   size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size())
@@ -116,8 +113,7 @@ Options parseArgs(int argc, char **argv) {
     }
     if (a.rfind("--", 0) != 0 || a == "--") {
       if (!o.model.empty())
-        throw UsageError{"unexpected argument '" + a +
-                         "' (the model is '" + o.model + "')"};
+        throw UsageError{"unexpected argument '" + a + "' (the model is '" + o.model + "')"};
       o.model = a;
       continue;
     }
@@ -142,8 +138,7 @@ Options parseArgs(int argc, char **argv) {
       char *end = nullptr;
       unsigned long long s = std::strtoull(value.c_str(), &end, 10);
       if (value.empty() || value[0] == '-' || errno || *end)
-        throw UsageError{"--seed expects a non-negative integer, got '" +
-                         value + "'"};
+        throw UsageError{"--seed expects a non-negative integer, got '" + value + "'"};
       o.seed = s;
       o.haveSeed = true;
     } else if (flag == "--set") {
@@ -153,8 +148,7 @@ Options parseArgs(int argc, char **argv) {
     } else if (flag == "--threads") {
       long long n;
       if (!parseInt(value, 1, 1024, n))
-        throw UsageError{"--threads expects an integer from 1 to 1024, got '" +
-                         value + "'"};
+        throw UsageError{"--threads expects an integer from 1 to 1024, got '" + value + "'"};
       o.threads = static_cast<int32_t>(n);
     } else if (flag == "--out") {
       o.out = value;
@@ -184,11 +178,10 @@ double parseTime(const std::string &flag, const std::string &text) {
     throw UsageError{flag + " '" + text + "' is infinite or too large"};
   const ncl_dimension time = {0, 0, 2, 0, 0, 0, 0, 0}; // s, doubled
   if (std::all_of(dim, dim + 8, [](int8_t e) { return e == 0; }))
-    throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text +
-                     "ms'"};
+    throw UsageError{flag + " needs a unit, e.g. '" + text + "s' or '" + text + "ms'"};
   if (!std::equal(dim, dim + 8, time))
-    throw UsageError{flag + " expects a time such as 500ms or 1s, but '" +
-                     text + "' is in " + ncl_dimension_name(dim)};
+    throw UsageError{flag + " expects a time such as 500ms or 1s, but '" + text + "' is in " +
+                     ncl_dimension_name(dim)};
   if (flag == "--dt" && !(seconds > 0))
     throw UsageError{"--dt must be positive, got '" + text + "'"};
   if (seconds < 0)
@@ -230,20 +223,18 @@ void printSummary(const ncl::Model &model, const Options &o) {
   const double duration = static_cast<double>(steps) * dt;
   std::printf("model    %s (%s), float%d, dt = %g ms\n", model.name().c_str(),
               d.source_file ? d.source_file : "?", d.real_bits, dt * 1e3);
-  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64
-              ", %d thread%s\n",
-              duration, steps, o.haveSeed ? o.seed : model.defaultSeed(),
-              model.threads(), model.threads() == 1 ? "" : "s");
-  std::printf("%-16s %-12s %10s %12s %12s\n", "population", "neuron",
-              "neurons", "spikes", "rate (Hz)");
+  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s\n", duration, steps,
+              o.haveSeed ? o.seed : model.defaultSeed(), model.threads(),
+              model.threads() == 1 ? "" : "s");
+  std::printf("%-16s %-12s %10s %12s %12s\n", "population", "neuron", "neurons", "spikes",
+              "rate (Hz)");
   int64_t neurons = 0;
   for (int32_t p = 0; p < d.num_populations; ++p) {
     const ncl_population_info &pi = d.populations[p];
     const int64_t n = model.size(pi.name), s = model.spikeCount(pi.name);
     neurons += n;
     const double rate =
-        duration > 0 ? static_cast<double>(s) / (static_cast<double>(n) * duration)
-                     : 0.0;
+        duration > 0 ? static_cast<double>(s) / (static_cast<double>(n) * duration) : 0.0;
     std::printf("%-16s %-12s %10" PRId64 " %12" PRId64 " %12.3f\n", pi.name,
                 pi.neuron ? pi.neuron : "", n, s, rate);
     // Custom events of a recorded population, one line each.
@@ -258,8 +249,7 @@ void printSummary(const ncl::Model &model, const Options &o) {
               fmtTime(t.init_s).c_str(), fmtTime(t.simulate_s).c_str());
   if (t.simulate_s > 0 && steps > 0)
     std::printf(" (%.3g neuron updates/s)",
-                static_cast<double>(neurons) * static_cast<double>(steps) /
-                    t.simulate_s);
+                static_cast<double>(neurons) * static_cast<double>(steps) / t.simulate_s);
   std::printf("\n");
 }
 

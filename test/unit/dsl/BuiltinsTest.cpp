@@ -8,8 +8,8 @@
 #include "ncl/DSL/Builtins.h"
 #include "ncl/DSL/Frontend.h"
 
-#include <gtest/gtest.h>
 #include <cmath>
+#include <gtest/gtest.h>
 #include <set>
 #include <sstream>
 
@@ -92,10 +92,10 @@ TEST(NeuronWalker, VisitsEveryPart) {
     });
   });
   using P = NeuronPart;
-  std::vector<NeuronPart> expected = {P::Parameter, P::Input, P::State, P::State,
-                                      P::SubExpression, P::Equation, P::Update, P::Spike,
-                                      P::Reset,     P::Refractory, P::Output,
-                                      P::EventCondition, P::EventAssignment};
+  std::vector<NeuronPart> expected = {
+      P::Parameter, P::Input,          P::State,          P::State, P::SubExpression,
+      P::Equation,  P::Update,         P::Spike,          P::Reset, P::Refractory,
+      P::Output,    P::EventCondition, P::EventAssignment};
   EXPECT_EQ(parts, expected);
   EXPECT_EQ(draws, 11u); // every rand() of the text
 }

@@ -4,8 +4,8 @@
 // code generation against hand-computed SI numbers.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/DSL/Frontend.h"
 #include "ncl/DSL/Sema.h"
+#include "ncl/DSL/Frontend.h"
 
 #include <gtest/gtest.h>
 #include <sstream>
@@ -76,15 +76,20 @@ neuron N {
   state { v : mV = c }
   dynamics { v' = v }
 }
-)", diags);
+)",
+                            diags);
   ASSERT_TRUE(module);
   EXPECT_FALSE(analyzeModule(*module, diags));
   EXPECT_EQ(diags.errorCount(), 3u) << errors.str();
-  EXPECT_NE(errors.str().find("bad.ncl:3:30: error: operands of '+' have different dimensions: V and A"),
-            std::string::npos) << errors.str();
+  EXPECT_NE(
+      errors.str().find("bad.ncl:3:30: error: operands of '+' have different dimensions: V and A"),
+      std::string::npos)
+      << errors.str();
   EXPECT_NE(errors.str().find("bad.ncl:4:20: error: unknown name 'c'"), std::string::npos);
-  EXPECT_NE(errors.str().find("bad.ncl:5:19: error: right-hand side of v' has dimension V, expected V/s"),
-            std::string::npos) << errors.str();
+  EXPECT_NE(
+      errors.str().find("bad.ncl:5:19: error: right-hand side of v' has dimension V, expected V/s"),
+      std::string::npos)
+      << errors.str();
 }
 
 } // namespace

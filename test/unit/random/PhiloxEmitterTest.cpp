@@ -95,9 +95,9 @@ protected:
 
   PhiloxEmitter() {
     DialectRegistry registry;
-    registry.insert<arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
-                    LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
-                    scf::SCFDialect, vector::VectorDialect>();
+    registry
+        .insert<arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect, LLVM::LLVMDialect,
+                math::MathDialect, memref::MemRefDialect, scf::SCFDialect, vector::VectorDialect>();
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
     ctx.appendDialectRegistry(registry);
@@ -109,8 +109,7 @@ protected:
   ///            nf64: memref<?xf64>, nf32: memref<?xf32>)
   /// for i in [0, n): words[4i..4i+3], the uniforms and the normals of draw
   /// (seed[i], step[i], entity[i], stream).
-  void buildDrawFunc(OpBuilder &b, Location loc, StringRef name, uint32_t stream,
-                     EntityKind kind) {
+  void buildDrawFunc(OpBuilder &b, Location loc, StringRef name, uint32_t stream, EntityKind kind) {
     Type i64m = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
     Type i32m = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
     Type f64m = MemRefType::get({ShapedType::kDynamic}, b.getF64Type());
@@ -308,8 +307,8 @@ protected:
 
   /// Runs @name on the inputs and compares with the reference; `stream` is
   /// the id compiled into @name, `entityMask` what the emitter sees.
-  void check(ExecutionEngine &engine, const std::string &name, uint32_t stream,
-             uint64_t entityMask, uint64_t rng) {
+  void check(ExecutionEngine &engine, const std::string &name, uint32_t stream, uint64_t entityMask,
+             uint64_t rng) {
     SCOPED_TRACE(name);
     const size_t n = 4096;
     Inputs in = makeInputs(n, rng, entityMask);
@@ -320,27 +319,26 @@ protected:
     auto mWords = view(words);
     auto mU64 = view(uf64), mN64 = view(nf64);
     auto mU32 = view(uf32), mN32 = view(nf32);
-    llvm::Error err = engine.invoke(name, &mSeed, &mStep, &mEnt, &mWords, &mU64, &mU32, &mN64,
-                                    &mN32);
+    llvm::Error err =
+        engine.invoke(name, &mSeed, &mStep, &mEnt, &mWords, &mU64, &mU32, &mN64, &mN32);
     ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
     size_t bad = 0;
     for (size_t i = 0; i < n && bad < 10; ++i) {
       uint64_t seed = uint64_t(in.seed[i]), step = uint64_t(in.step[i]),
                ent = uint64_t(in.entity[i]);
       ref::Words w = ref::draw(seed, step, ent, stream);
-      ref::Words got{uint32_t(words[4 * i]), uint32_t(words[4 * i + 1]),
-                     uint32_t(words[4 * i + 2]), uint32_t(words[4 * i + 3])};
+      ref::Words got{uint32_t(words[4 * i]), uint32_t(words[4 * i + 1]), uint32_t(words[4 * i + 2]),
+                     uint32_t(words[4 * i + 3])};
       bool ok = got == w && bits(uf64[i]) == bits(ref::uniform01_f64(w)) &&
                 bits(uf32[i]) == bits(ref::uniform01_f32(w)) &&
                 bits(nf64[i]) == bits(ref::normal_f64(w)) &&
                 bits(nf32[i]) == bits(ref::normal_f32(w));
       if (!ok) {
         ++bad;
-        ADD_FAILURE() << "tuple " << i << " seed=" << seed << " step=" << step
-                      << " entity=" << ent << " stream=" << stream << ": word0 " << got[0]
-                      << " vs " << w[0] << ", uf64 " << uf64[i] << " vs "
-                      << ref::uniform01_f64(w) << ", nf64 " << nf64[i] << " vs "
-                      << ref::normal_f64(w) << ", nf32 " << nf32[i] << " vs "
+        ADD_FAILURE() << "tuple " << i << " seed=" << seed << " step=" << step << " entity=" << ent
+                      << " stream=" << stream << ": word0 " << got[0] << " vs " << w[0] << ", uf64 "
+                      << uf64[i] << " vs " << ref::uniform01_f64(w) << ", nf64 " << nf64[i]
+                      << " vs " << ref::normal_f64(w) << ", nf32 " << nf32[i] << " vs "
                       << ref::normal_f32(w);
       }
     }
@@ -358,18 +356,18 @@ protected:
     auto m0 = view(w0), m1 = view(w1), m2 = view(w2), m3 = view(w3);
     auto mU64 = view(uf64), mN64 = view(nf64);
     auto mU32 = view(uf32), mN32 = view(nf32);
-    llvm::Error err = engine.invoke("vec", &mSeed, &mStep, &mEnt, &m0, &m1, &m2, &m3, &mU64,
-                                    &mU32, &mN64, &mN32);
+    llvm::Error err =
+        engine.invoke("vec", &mSeed, &mStep, &mEnt, &m0, &m1, &m2, &m3, &mU64, &mU32, &mN64, &mN32);
     ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
     size_t bad = 0;
     for (size_t i = 0; i < n; ++i) {
-      ref::Words w = ref::draw(uint64_t(in.seed[i]), uint64_t(in.step[i]),
-                               uint64_t(in.entity[i]), kVectorStream);
+      ref::Words w = ref::draw(uint64_t(in.seed[i]), uint64_t(in.step[i]), uint64_t(in.entity[i]),
+                               kVectorStream);
       ref::Words got{uint32_t(w0[i]), uint32_t(w1[i]), uint32_t(w2[i]), uint32_t(w3[i])};
-      bad += !(got == w && bits(uf64[i]) == bits(ref::uniform01_f64(w)) &&
-               bits(uf32[i]) == bits(ref::uniform01_f32(w)) &&
-               bits(nf64[i]) == bits(ref::normal_f64(w)) &&
-               bits(nf32[i]) == bits(ref::normal_f32(w)));
+      bad +=
+          !(got == w && bits(uf64[i]) == bits(ref::uniform01_f64(w)) &&
+            bits(uf32[i]) == bits(ref::uniform01_f32(w)) &&
+            bits(nf64[i]) == bits(ref::normal_f64(w)) && bits(nf32[i]) == bits(ref::normal_f32(w)));
     }
     EXPECT_EQ(bad, 0u);
   }
@@ -412,7 +410,8 @@ protected:
     for (size_t i = 0; i < n; ++i) {
       ref::Words c{uint32_t(ctr[4 * i]), uint32_t(ctr[4 * i + 1]), uint32_t(ctr[4 * i + 2]),
                    uint32_t(ctr[4 * i + 3])};
-      ref::Words want = ref::philox4x32_10(c, ref::Key{uint32_t(key[2 * i]), uint32_t(key[2 * i + 1])});
+      ref::Words want =
+          ref::philox4x32_10(c, ref::Key{uint32_t(key[2 * i]), uint32_t(key[2 * i + 1])});
       for (int j = 0; j < 4; ++j)
         bad += uint32_t(out[4 * i + j]) != want[j];
     }

@@ -8,8 +8,7 @@
 
 void ncl_test_random_key_c(uint64_t seed, uint32_t key[2]) { ncl_random_key(seed, key); }
 
-void ncl_test_random_counter_c(uint64_t step, uint64_t entity, uint32_t stream,
-                               uint32_t ctr[4]) {
+void ncl_test_random_counter_c(uint64_t step, uint64_t entity, uint32_t stream, uint32_t ctr[4]) {
   ncl_random_counter(step, entity, stream, ctr);
 }
 

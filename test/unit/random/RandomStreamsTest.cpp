@@ -11,8 +11,7 @@
 
 extern "C" {
 void ncl_test_random_key_c(uint64_t seed, uint32_t key[2]);
-void ncl_test_random_counter_c(uint64_t step, uint64_t entity, uint32_t stream,
-                               uint32_t ctr[4]);
+void ncl_test_random_counter_c(uint64_t step, uint64_t entity, uint32_t stream, uint32_t ctr[4]);
 uint32_t ncl_test_random_stream_id_c(uint32_t population, uint32_t site);
 uint64_t ncl_test_random_init_step_c(void);
 }
@@ -22,8 +21,8 @@ using namespace ncl::philox;
 namespace {
 
 TEST(RandomStreams, CBuildMatchesReference) {
-  const uint64_t values[] = {0, 1, 0xFFFFFFFFull, 0x100000000ull, 0x0000AAAABBBBCCCCull,
-                             0xFFFF000000000007ull, ~0ull};
+  const uint64_t values[] = {
+      0, 1, 0xFFFFFFFFull, 0x100000000ull, 0x0000AAAABBBBCCCCull, 0xFFFF000000000007ull, ~0ull};
   for (uint64_t a : values) {
     Key key;
     ncl_test_random_key_c(a, key.data());

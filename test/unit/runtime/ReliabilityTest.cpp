@@ -29,8 +29,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <regex>
@@ -49,14 +49,14 @@ const char *const kSentinel = "no model path given";
 
 /// Expects `result` to be the failure value, with a fresh message that
 /// contains `part`.
-#define EXPECT_FAILS(call, failValue, part)                                            \
-  do {                                                                                 \
-    setSentinelError();                                                                \
-    const auto result_ = (call);                                                       \
-    EXPECT_EQ(result_, failValue) << #call;                                            \
-    const std::string message_ = lastError();                                          \
-    EXPECT_NE(message_, kSentinel) << #call << " set no message";                      \
-    EXPECT_TRUE(contains(message_, part)) << #call << ": " << message_;                \
+#define EXPECT_FAILS(call, failValue, part)                                                        \
+  do {                                                                                             \
+    setSentinelError();                                                                            \
+    const auto result_ = (call);                                                                   \
+    EXPECT_EQ(result_, failValue) << #call;                                                        \
+    const std::string message_ = lastError();                                                      \
+    EXPECT_NE(message_, kSentinel) << #call << " set no message";                                  \
+    EXPECT_TRUE(contains(message_, part)) << #call << ": " << message_;                            \
   } while (0)
 
 std::string runJsonOf(const std::string &dir) { return readFile(dir + "/run.json"); }
@@ -100,9 +100,9 @@ enum class State {
 };
 
 const char *stateName(State s) {
-  static const char *const names[] = {"fresh",           "initialized", "ran",
-                                      "failed run",      "resized",     "threads changed",
-                                      "dt changed",      "interrupted", "failed init"};
+  static const char *const names[] = {"fresh",      "initialized", "ran",
+                                      "failed run", "resized",     "threads changed",
+                                      "dt changed", "interrupted", "failed init"};
   return names[static_cast<int>(s)];
 }
 
@@ -328,8 +328,7 @@ void exerciseEveryFunction(ncl_model *m, State s) {
 
 TEST(States, EveryFunctionInEveryState) {
   for (State s : {State::Fresh, State::Initialized, State::Ran, State::FailedRun, State::Resized,
-                  State::ThreadsChanged, State::DtChanged, State::Interrupted,
-                  State::FailedInit}) {
+                  State::ThreadsChanged, State::DtChanged, State::Interrupted, State::FailedInit}) {
     ModelPtr m = modelIn(s);
     ASSERT_TRUE(m);
     exerciseEveryFunction(m.get(), s);
@@ -374,8 +373,9 @@ TEST(NonFinite, ParametersRefuseNaNAndInfinity) {
                "parameter P.I cannot be set to NaN");
   for (const char *text : {"inf nA", "1e400 nA", "-infinity nA", "1e300 GA"})
     EXPECT_FAILS(ncl_set_param_str(m.get(), "P.I", text), NCL_ERROR_ARGUMENT,
-                 "P.I = '" + std::string(text) + "' is infinite or too large for a double; "
-                 "give a finite value");
+                 "P.I = '" + std::string(text) +
+                     "' is infinite or too large for a double; "
+                     "give a finite value");
   // Not "add a unit, e.g. 'nannA'": the number itself is the problem.
   for (const char *text : {"nan", "nan nA", "NAN"})
     EXPECT_FAILS(ncl_set_param_str(m.get(), "P.I", text), NCL_ERROR_ARGUMENT,
@@ -601,8 +601,9 @@ TEST(Output, RunJsonCarriesStatusErrorAndSteps) {
   const std::string dir = tempDir();
   ASSERT_EQ(ncl_write_output(ok.get(), dir.c_str()), NCL_OK);
   std::string json = runJsonOf(dir);
-  for (const char *part : {"\"status\": \"complete\"", "\"error\": null", "\"requested_steps\": 100",
-                           "\"steps\": 100", "\"files\": [\"P_spike_t.npy\", \"P_spike_i.npy\"]"})
+  for (const char *part :
+       {"\"status\": \"complete\"", "\"error\": null", "\"requested_steps\": 100", "\"steps\": 100",
+        "\"files\": [\"P_spike_t.npy\", \"P_spike_i.npy\"]"})
     EXPECT_TRUE(contains(json, part)) << part << "\n" << json;
 
   ModelPtr nan = open(NCL_FIXTURE_FAKE_MODEL);
@@ -777,14 +778,16 @@ TEST(BadLibrary, ForeignElfHeadersAreNamed) {
   };
   EXPECT_TRUE(contains(patched(EI_CLASS, std::string(1, ELFCLASS32)),
                        "(built for 32-bit code, this runtime is 64-bit)"));
-  EXPECT_TRUE(contains(patched(EI_DATA, std::string(1, ELFDATA2MSB)),
-                       "(built for the other byte order)"));
+  EXPECT_TRUE(
+      contains(patched(EI_DATA, std::string(1, ELFDATA2MSB)), "(built for the other byte order)"));
   const size_t type = offsetof(Elf64_Ehdr, e_type), machine = offsetof(Elf64_Ehdr, e_machine);
   EXPECT_TRUE(contains(patched(type, std::string("\x01\x00", 2)),
                        "(an object file, not a shared library)"));
   EXPECT_TRUE(contains(patched(machine, std::string("\xb7\x00", 2)),
                        "(built for AArch64, this machine is x86-64)"));
-  EXPECT_TRUE(contains(patched(0, "\x7f" "ELG"), "(not an ELF file)"));
+  EXPECT_TRUE(contains(patched(0, "\x7f"
+                                  "ELG"),
+                       "(not an ELF file)"));
   // A program header table said to lie past the end of the file.
   EXPECT_TRUE(contains(patched(offsetof(Elf64_Ehdr, e_phoff), std::string("\x00\x00\x00\x10", 4)),
                        "but the program header table ends at byte"));
@@ -792,14 +795,15 @@ TEST(BadLibrary, ForeignElfHeadersAreNamed) {
 
 TEST(BadLibrary, NotARegularFile) {
   const std::string dir = tempDir();
-  EXPECT_EQ(openError(dir.c_str()), "'" + dir + "' is not a usable shared library (it is a "
-                                                "directory); rebuild it with nclc");
+  EXPECT_EQ(openError(dir.c_str()), "'" + dir +
+                                        "' is not a usable shared library (it is a "
+                                        "directory); rebuild it with nclc");
   const std::string fifo = dir + "/fifo.so";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_TRUE(contains(openError(fifo.c_str()), "(it is not a regular file)")); // no hang
   writeBytes(dir + "/empty.so", "");
-  EXPECT_TRUE(contains(openError((dir + "/empty.so").c_str()),
-                       "(the file has 0 bytes, not an ELF file)"));
+  EXPECT_TRUE(
+      contains(openError((dir + "/empty.so").c_str()), "(the file has 0 bytes, not an ELF file)"));
   writeBytes(dir + "/text.so", "INPUT(-lfoo)\n");
   EXPECT_TRUE(contains(openError((dir + "/text.so").c_str()), "(not an ELF file)"));
 }

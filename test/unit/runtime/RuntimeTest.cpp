@@ -39,15 +39,15 @@ TEST(Load, MissingFile) {
 
 TEST(Load, ForeignLibrary) {
   EXPECT_EQ(openError(NCL_FIXTURE_FOREIGN),
-            std::string("'") + NCL_FIXTURE_FOREIGN +
-                "' is not an NCL model (no ncl_model symbol)");
+            std::string("'") + NCL_FIXTURE_FOREIGN + "' is not an NCL model (no ncl_model symbol)");
 }
 
 TEST(Load, WrongAbiVersion) {
   EXPECT_EQ(openError(NCL_FIXTURE_BAD_ABI),
             std::string("'") + NCL_FIXTURE_BAD_ABI +
                 "' was built for NCL ABI version 999, this runtime supports "
-                "version " + std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
+                "version " +
+                std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
 }
 
 TEST(Load, PreviousAbiVersion) {
@@ -77,8 +77,7 @@ TEST(Load, MalformedBufferTableNamesTheEntry) {
                              "buffer 1 ('P.v') holds f32 elements, but a state buffer of this "
                              "64-bit model holds f64"));
   EXPECT_EQ(openError(NCL_FIXTURE_BAD_NO_PARAMS),
-            malformedMessage(NCL_FIXTURE_BAD_NO_PARAMS,
-                             "population 'Q' has no parameter buffer"));
+            malformedMessage(NCL_FIXTURE_BAD_NO_PARAMS, "population 'Q' has no parameter buffer"));
 }
 
 TEST(Load, StageWithoutAFunctionIsNamed) {
@@ -88,8 +87,7 @@ TEST(Load, StageWithoutAFunctionIsNamed) {
 
 TEST(Load, WrongMagic) {
   std::string e = openError(NCL_FIXTURE_BAD_MAGIC);
-  EXPECT_TRUE(contains(e, "' is not an NCL model (bad magic number 0xdeadbeef)"))
-      << e;
+  EXPECT_TRUE(contains(e, "' is not an NCL model (bad magic number 0xdeadbeef)")) << e;
 }
 
 TEST(Load, FunctionNamedNclModel) {
@@ -217,8 +215,7 @@ TEST(Params, QuantitiesWithUnits) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
   ASSERT_TRUE(m);
   double v = 0;
-  ASSERT_EQ(ncl_set_param_str(m.get(), "P.I", "2.5nA"), NCL_OK)
-      << lastError();
+  ASSERT_EQ(ncl_set_param_str(m.get(), "P.I", "2.5nA"), NCL_OK) << lastError();
   ncl_get_param(m.get(), "P", "I", &v);
   EXPECT_DOUBLE_EQ(v, 2.5e-9);
   ASSERT_EQ(ncl_set_param_str(m.get(), "P.tau", "5 ms"), NCL_OK);
@@ -247,13 +244,11 @@ TEST(Params, WrongDimension) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
   ASSERT_TRUE(m);
   EXPECT_EQ(ncl_set_param_str(m.get(), "P.I", "2 ms"), NCL_ERROR_UNITS);
-  EXPECT_EQ(lastError(),
-            "P.I is in A, but '2 ms' is in s; use a unit such as '2nA'");
+  EXPECT_EQ(lastError(), "P.I is in A, but '2 ms' is in s; use a unit such as '2nA'");
   EXPECT_EQ(ncl_set_param_str(m.get(), "P.gain", "2 mV"), NCL_ERROR_UNITS);
   EXPECT_TRUE(contains(lastError(), "P.gain is dimensionless")) << lastError();
   EXPECT_EQ(ncl_set_param_str(m.get(), "P.I", "2 furlongs"), NCL_ERROR_UNITS);
-  EXPECT_TRUE(contains(lastError(), "cannot read '2 furlongs'"))
-      << lastError();
+  EXPECT_TRUE(contains(lastError(), "cannot read '2 furlongs'")) << lastError();
   EXPECT_EQ(ncl_set_param_str(m.get(), "P.I", "lots"), NCL_ERROR_UNITS);
 }
 
@@ -297,8 +292,7 @@ TEST(Run, SpikesMatchTheModelAndAreSorted) {
   // Partial copy returns the total and fills only what fits.
   double t[3];
   int64_t idx[3];
-  EXPECT_EQ(ncl_get_spikes(m.get(), "P", t, idx, 3),
-            static_cast<int64_t>(got.t.size()));
+  EXPECT_EQ(ncl_get_spikes(m.get(), "P", t, idx, 3), static_cast<int64_t>(got.t.size()));
   EXPECT_EQ(idx[0], 0); // step 2
   EXPECT_EQ(t[0], 2 * 1e-4);
   EXPECT_EQ(idx[1], 1); // step 3
@@ -483,9 +477,8 @@ TEST(Numeric, NaNStopsWithAClearMessageAndKeepsSpikes) {
     ASSERT_EQ(ncl_init(m.get(), 1), NCL_OK);
     EXPECT_EQ(ncl_run(m.get(), 0.3), NCL_ERROR_NUMERIC);
     // The chunk 1500..2000 is replayed step by step to find the step.
-    EXPECT_EQ(lastError(),
-              "population 'P': variable 'v' of neuron 3 became NaN in step 1700 "
-              "(t = 0.17 s to 0.1701 s); check the parameters and dt");
+    EXPECT_EQ(lastError(), "population 'P': variable 'v' of neuron 3 became NaN in step 1700 "
+                           "(t = 0.17 s to 0.1701 s); check the parameters and dt");
     EXPECT_EQ(ncl_current_step(m.get()), 1701);
     // Everything up to the failing step is kept, nothing after it; neuron 3
     // stops spiking at step 1700.
@@ -522,15 +515,14 @@ TEST(Numeric, NonFiniteInitialValue) {
 void checkNpy(const std::string &bytes, const char *descr, size_t n) {
   ASSERT_GE(bytes.size(), 10u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-  const size_t headerLen = static_cast<unsigned char>(bytes[8]) |
-                           (static_cast<unsigned char>(bytes[9]) << 8);
+  const size_t headerLen =
+      static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
   EXPECT_EQ((10 + headerLen) % 64, 0u);
   ASSERT_GE(bytes.size(), 10 + headerLen);
   std::string header = bytes.substr(10, headerLen);
   EXPECT_EQ(header.back(), '\n');
   EXPECT_EQ(header.rfind("{'descr': '" + std::string(descr) +
-                             "', 'fortran_order': False, 'shape': (" +
-                             std::to_string(n) + ",), }",
+                             "', 'fortran_order': False, 'shape': (" + std::to_string(n) + ",), }",
                          0),
             0u)
       << header;
@@ -562,10 +554,9 @@ TEST(Output, NpyAndRunJson) {
 
   std::string json = readFile(dir + "/run.json");
   for (const char *part :
-       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"",
-        "\"abi_version\": 3", "\"precision\": 64", "\"dt\": 0.0001",
-        "\"steps\": 100", "\"duration\": 0.01", "\"seed\": 99",
-        "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
+       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 3",
+        "\"precision\": 64", "\"dt\": 0.0001", "\"steps\": 100", "\"duration\": 0.01",
+        "\"seed\": 99", "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",
         "\"load_s\": ", "\"init_s\": ", "\"simulate_s\": "})
     EXPECT_TRUE(contains(json, part)) << part << "\n" << json;
@@ -589,8 +580,7 @@ TEST(Output, UnwritableDirectory) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL);
   ASSERT_TRUE(m);
   EXPECT_EQ(ncl_write_output(m.get(), "/proc/no/such/dir"), NCL_ERROR_IO);
-  EXPECT_TRUE(contains(lastError(), "cannot create output directory"))
-      << lastError();
+  EXPECT_TRUE(contains(lastError(), "cannot create output directory")) << lastError();
 }
 
 // --- C++ wrapper -------------------------------------------------------------

@@ -49,8 +49,7 @@ struct SpikeList {
   std::vector<int64_t> i;
   bool operator==(const SpikeList &o) const {
     return t.size() == o.t.size() && i == o.i &&
-           (t.empty() ||
-            std::memcmp(t.data(), o.t.data(), t.size() * sizeof(double)) == 0);
+           (t.empty() || std::memcmp(t.data(), o.t.data(), t.size() * sizeof(double)) == 0);
   }
 };
 
@@ -78,8 +77,7 @@ inline SpikeList expectedSpikes(int64_t size, int64_t steps, double dt = 1e-4) {
   return s;
 }
 
-inline std::vector<double> state(const ncl_model *m, const char *pop,
-                          const char *var) {
+inline std::vector<double> state(const ncl_model *m, const char *pop, const char *var) {
   int64_t n = ncl_get_state(m, pop, var, nullptr, 0);
   EXPECT_GE(n, 0) << ncl_last_error();
   std::vector<double> out(static_cast<size_t>(n < 0 ? 0 : n));

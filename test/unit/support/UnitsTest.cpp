@@ -15,8 +15,13 @@ namespace {
 Dimension base(int m, int kg, int s, int a, int k = 0, int mol = 0) {
   Dimension d;
   // Dimension stores exponents doubled (see Units.h).
-  d.exponents = {static_cast<int8_t>(2 * m), static_cast<int8_t>(2 * kg), static_cast<int8_t>(2 * s),
-                 static_cast<int8_t>(2 * a), static_cast<int8_t>(2 * k), static_cast<int8_t>(2 * mol), 0};
+  d.exponents = {static_cast<int8_t>(2 * m),
+                 static_cast<int8_t>(2 * kg),
+                 static_cast<int8_t>(2 * s),
+                 static_cast<int8_t>(2 * a),
+                 static_cast<int8_t>(2 * k),
+                 static_cast<int8_t>(2 * mol),
+                 0};
   return d;
 }
 
@@ -37,8 +42,10 @@ TEST(Units, PrefixedNames) {
   expectUnit("nS", 1e-9, base(-2, -1, 3, 2));
   expectUnit("kHz", 1e3, base(0, 0, -1, 0));
   expectUnit("uA", 1e-6, base(0, 0, 0, 1));
-  expectUnit("\xC2\xB5" "A", 1e-6, base(0, 0, 0, 1)); // µA
-  expectUnit("\xCE\xA9", 1, base(2, 1, -3, -2));       // Ω
+  expectUnit("\xC2\xB5"
+             "A",
+             1e-6, base(0, 0, 0, 1));            // µA
+  expectUnit("\xCE\xA9", 1, base(2, 1, -3, -2)); // Ω
 }
 
 TEST(Units, WholeNamesBeforePrefixes) {

@@ -35,7 +35,7 @@ enum class FieldKind {
 struct HeaderField {
   const char *name; ///< as written in a stage's `args`
   FieldKind kind;
-  size_t offset;    ///< offsetof(ncl_kernel_args, ...)
+  size_t offset; ///< offsetof(ncl_kernel_args, ...)
 };
 
 /// The fields of ncl_kernel_args in declaration order; every one is 8 bytes.

@@ -45,8 +45,8 @@ using namespace mlir::ncl;
 
 namespace {
 /// x + h*phi(z)*(a + b*x), z = b*h, phi(z) = expm1(z)/z (buildPhi: 1 + z/2
-/// near 0, where the quotient loses digits). The increment form keeps the fixed point at -a/b to the
-/// rounding of x in float32 too (see the op's description).
+/// near 0, where the quotient loses digits). The increment form keeps the fixed point at -a/b to
+/// the rounding of x in float32 too (see the op's description).
 struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ExpEulerOp op, PatternRewriter &rewriter) const override {
@@ -77,15 +77,15 @@ namespace {
 
 /// Values of the loop nest a neuron's program was moved into.
 struct NeuronLoop {
-  mutable PopulationOp pop; ///< an op handle: its accessors are not const
-  Value neuron;                ///< index in the population
-  Value step, nextStep;        ///< i64: n, and n + 1 where a spike is stored
-  Value dt64, seed, size;      ///< f64, i64, index
-  Value params, refractory;    ///< memref<?xf64>, memref<?xi32>
-  SmallVector<Value> vars;     ///< by variable index
-  Value results;               ///< memref<2xi64>: [0] counts spikes (atomically)
+  mutable PopulationOp pop;                  ///< an op handle: its accessors are not const
+  Value neuron;                              ///< index in the population
+  Value step, nextStep;                      ///< i64: n, and n + 1 where a spike is stored
+  Value dt64, seed, size;                    ///< f64, i64, index
+  Value params, refractory;                  ///< memref<?xf64>, memref<?xi32>
+  SmallVector<Value> vars;                   ///< by variable index
+  Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
   Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
-  Operation *entryPoint = nullptr; ///< parameters are loaded before it
+  Operation *entryPoint = nullptr;           ///< parameters are loaded before it
 };
 
 } // namespace
@@ -118,7 +118,8 @@ template <typename OpT> struct NeuronOpLowering : public OpConversionPattern<OpT
   }
 
   virtual LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor adaptor,
-                              const NeuronLoop &loop, ConversionPatternRewriter &rewriter) const = 0;
+                              const NeuronLoop &loop,
+                              ConversionPatternRewriter &rewriter) const = 0;
 
   const NeuronLoops &loops;
 };
@@ -308,7 +309,8 @@ struct ResetLowering : public OpConversionPattern<ResetOp> {
     Location loc = op.getLoc();
     Value old = adaptor.getValue();
     Value inf = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
+        rewriter, loc,
+        rewriter.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
     Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT,
                                          math::AbsFOp::create(rewriter, loc, old), inf);
     Value apply = arith::AndIOp::create(rewriter, loc, adaptor.getFired(), finite);
@@ -327,13 +329,14 @@ struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
     Value nextStep32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.nextStep);
     Value until;
     if (Value duration = adaptor.getDuration())
-      until = refractoryEnd(rewriter, loc, duration, asReal(rewriter, loc, loop.dt64, duration.getType()),
-                            nextStep32);
+      until = refractoryEnd(rewriter, loc, duration,
+                            asReal(rewriter, loc, loop.dt64, duration.getType()), nextStep32);
     else
       until = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), INT32_MAX);
     Value current = memref::LoadOp::create(rewriter, loc, loop.refractory, ValueRange{loop.neuron});
     Value next = arith::SelectOp::create(rewriter, loc, adaptor.getFired(), until, current);
-    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, next, loop.refractory, ValueRange{loop.neuron});
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, next, loop.refractory,
+                                                 ValueRange{loop.neuron});
     return success();
   }
 
@@ -344,7 +347,8 @@ struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
   /// negative or NaN one (refused by nclc and the runtime where it is a
   /// parameter) does not hold it. The clamp happens in f64, where every
   /// i32 is exact, so the conversion and the addition cannot overflow.
-  static Value refractoryEnd(OpBuilder &b, Location loc, Value duration, Value dt, Value nextStep32) {
+  static Value refractoryEnd(OpBuilder &b, Location loc, Value duration, Value dt,
+                             Value nextStep32) {
     Type f64 = b.getF64Type();
     Value steps = arith::DivFOp::create(b, loc, duration, dt);
     if (steps.getType() != f64)
@@ -355,7 +359,8 @@ struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
     Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.0));
     // maxnumf(NaN, 0) is 0.
     steps = arith::MaxNumFOp::create(b, loc, steps, zero);
-    steps = arith::MinNumFOp::create(b, loc, steps, arith::SIToFPOp::create(b, loc, f64, stepsLeft));
+    steps =
+        arith::MinNumFOp::create(b, loc, steps, arith::SIToFPOp::create(b, loc, f64, stepsLeft));
     Value n = arith::FPToSIOp::create(b, loc, b.getI32Type(), steps);
     return arith::AddIOp::create(b, loc, nextStep32, n);
   }
@@ -390,10 +395,18 @@ public:
       if (buffer.getPopulation().getValue() != pop.getSymName())
         continue;
       switch (buffer.getRole()) {
-      case BufferRole::Params: paramsBuffer = k; break;
-      case BufferRole::State: varBuffers[buffer.getIndex()] = k; break;
-      case BufferRole::Refractory: refractoryBuffer = k; break;
-      default: spikeBuffers.push_back(k); break;
+      case BufferRole::Params:
+        paramsBuffer = k;
+        break;
+      case BufferRole::State:
+        varBuffers[buffer.getIndex()] = k;
+        break;
+      case BufferRole::Refractory:
+        refractoryBuffer = k;
+        break;
+      default:
+        spikeBuffers.push_back(k);
+        break;
       }
     }
   }
@@ -444,11 +457,20 @@ private:
       std::optional<unsigned> f = ::ncl::abi::headerField(field);
       assert(f && "a field of ncl_kernel_args");
       switch (::ncl::abi::kHeaderFields[*f].kind) {
-      case ::ncl::abi::FieldKind::Index: types.push_back(b.getIndexType()); break;
-      case ::ncl::abi::FieldKind::I64: types.push_back(b.getI64Type()); break;
-      case ::ncl::abi::FieldKind::F64: types.push_back(b.getF64Type()); break;
-      case ::ncl::abi::FieldKind::Results: types.push_back(MemRefType::get({2}, b.getI64Type())); break;
-      case ::ncl::abi::FieldKind::Pointer: llvm_unreachable("the table is passed as buffers");
+      case ::ncl::abi::FieldKind::Index:
+        types.push_back(b.getIndexType());
+        break;
+      case ::ncl::abi::FieldKind::I64:
+        types.push_back(b.getI64Type());
+        break;
+      case ::ncl::abi::FieldKind::F64:
+        types.push_back(b.getF64Type());
+        break;
+      case ::ncl::abi::FieldKind::Results:
+        types.push_back(MemRefType::get({2}, b.getI64Type()));
+        break;
+      case ::ncl::abi::FieldKind::Pointer:
+        llvm_unreachable("the table is passed as buffers");
       }
       args.push_back(b.getStringAttr(field));
     }
@@ -496,7 +518,8 @@ private:
 
   /// scf.parallel over [begin, end), marked as the neuron loop.
   scf::ParallelOp neuronLoop(Value begin, Value end) {
-    auto loop = scf::ParallelOp::create(b, loc, ValueRange{begin}, ValueRange{end}, ValueRange{index(1)});
+    auto loop =
+        scf::ParallelOp::create(b, loc, ValueRange{begin}, ValueRange{end}, ValueRange{index(1)});
     loop->setAttr("ncl.loop", b.getStringAttr("neurons"));
     return loop;
   }
@@ -533,8 +556,9 @@ private:
   void buildUpdate() {
     SmallVector<Attribute> argNames;
     SmallVector<Type> types = bufferArgs(argNames, true);
-    headerArgs(types, argNames, {"begin", "end", "size", "seed", "first_step", "num_steps",
-                                 "spike_capacity", "results", "dt"});
+    headerArgs(types, argNames,
+               {"begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity",
+                "results", "dt"});
     updateArgs = b.getArrayAttr(argNames);
     NeuronLoop loop;
     header.clear();
@@ -545,12 +569,15 @@ private:
     Value c0 = index(0), c1 = index(1);
     Value begin = header["begin"], end = header["end"], numSteps = header["num_steps"];
     Value firstStep = header["first_step"], out = loop.results;
-    memref::StoreOp::create(b, loc, arith::ConstantIntOp::create(b, loc, i64, 0), out, ValueRange{c0});
+    memref::StoreOp::create(b, loc, arith::ConstantIntOp::create(b, loc, i64, 0), out,
+                            ValueRange{c0});
 
     scf::ParallelOp neurons;
     auto stepBody = [&](Value s) {
-      loop.step = arith::AddIOp::create(b, loc, firstStep, arith::IndexCastOp::create(b, loc, i64, s));
-      loop.nextStep = arith::AddIOp::create(b, loc, loop.step, arith::ConstantIntOp::create(b, loc, i64, 1));
+      loop.step =
+          arith::AddIOp::create(b, loc, firstStep, arith::IndexCastOp::create(b, loc, i64, s));
+      loop.nextStep =
+          arith::AddIOp::create(b, loc, loop.step, arith::ConstantIntOp::create(b, loc, i64, 1));
       neurons = neuronLoop(begin, end);
     };
     Value done;
@@ -561,7 +588,8 @@ private:
       auto steps = scf::WhileOp::create(
           b, loc, TypeRange{idx}, ValueRange{c0},
           [&](OpBuilder &, Location, ValueRange iter) {
-            Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iter[0], numSteps);
+            Value more =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iter[0], numSteps);
             Value count = arith::IndexCastOp::create(
                 b, loc, idx, memref::LoadOp::create(b, loc, out, ValueRange{c0}));
             Value need = arith::AddIOp::create(b, loc, count, perStep);
@@ -587,7 +615,8 @@ private:
       done = numSteps;
     }
     b.setInsertionPointToEnd(&f.front());
-    memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, done), out, ValueRange{c1});
+    memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, done), out,
+                            ValueRange{c1});
     func::ReturnOp::create(b, loc);
     loop.neuron = neurons.getInductionVars()[0];
     // Parameters are loaded at the top, before the step loop.

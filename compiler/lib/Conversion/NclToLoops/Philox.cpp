@@ -2,8 +2,8 @@
 //
 // Mirrors runtime/include/ncl/philox.h operation for operation; see that
 // file for the formulas. Where seed, step, entity and stream sit in key and
-// counter is read from ncl/random_streams.h, as the reference reads it. Every float step is exact except log, sqrt, cos
-// and the two final multiplications, which are single IEEE operations in
+// counter is read from ncl/random_streams.h, as the reference reads it. Every float step is exact
+// except log, sqrt, cos and the two final multiplications, which are single IEEE operations in
 // both, so the results agree bit for bit (test/unit/random checks it).
 //
 //===----------------------------------------------------------------------===//
@@ -88,10 +88,10 @@ std::array<Value, 4> mlir::ncl::emitPhilox4x32x10(OpBuilder &b, Location loc, Va
     }
     auto p0 = arith::MulUIExtendedOp::create(b, loc, m0, ctr[0]);
     auto p1 = arith::MulUIExtendedOp::create(b, loc, m1, ctr[2]);
-    Value n0 = arith::XOrIOp::create(
-        b, loc, arith::XOrIOp::create(b, loc, p1.getHigh(), ctr[1]), key0);
-    Value n2 = arith::XOrIOp::create(
-        b, loc, arith::XOrIOp::create(b, loc, p0.getHigh(), ctr[3]), key1);
+    Value n0 =
+        arith::XOrIOp::create(b, loc, arith::XOrIOp::create(b, loc, p1.getHigh(), ctr[1]), key0);
+    Value n2 =
+        arith::XOrIOp::create(b, loc, arith::XOrIOp::create(b, loc, p0.getHigh(), ctr[3]), key1);
     ctr = {n0, p1.getLow(), n2, p0.getLow()};
   }
   return ctr;
@@ -119,8 +119,8 @@ mlir::ncl::PhiloxInput mlir::ncl::emitPhiloxCounter(OpBuilder &b, Location loc, 
   return in;
 }
 
-std::array<Value, 4> mlir::ncl::emitPhiloxDraw(OpBuilder &b, Location loc, Value seed,
-                                               Value step, Value entity, uint32_t stream) {
+std::array<Value, 4> mlir::ncl::emitPhiloxDraw(OpBuilder &b, Location loc, Value seed, Value step,
+                                               Value entity, uint32_t stream) {
   PhiloxInput in = emitPhiloxCounter(b, loc, seed, step, entity, stream);
   return emitPhilox4x32x10(b, loc, in.key0, in.key1, in.ctr);
 }
@@ -155,8 +155,8 @@ Value mlir::ncl::emitNormal(OpBuilder &b, Location loc, std::array<Value, 4> wor
   // The nearest double / float to 2pi, as in philox.h.
   double twoPi = type.isF64() ? 6.283185307179586 : double(6.28318548f);
   Value t = math::LogOp::create(b, loc, u1);
-  Value r = math::SqrtOp::create(
-      b, loc, arith::MulFOp::create(b, loc, floatConst(b, loc, ft, -2.0), t));
+  Value r =
+      math::SqrtOp::create(b, loc, arith::MulFOp::create(b, loc, floatConst(b, loc, ft, -2.0), t));
   Value a = arith::MulFOp::create(b, loc, floatConst(b, loc, ft, twoPi), u2);
   return arith::MulFOp::create(b, loc, r, math::CosOp::create(b, loc, a));
 }

@@ -31,10 +31,10 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <cctype>
-#include <cmath>
-#include <cstddef>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
+#include <cstddef>
 #include <fcntl.h>
 #include <limits>
 #include <map>
@@ -89,7 +89,8 @@ public:
     }
     impl->setLinkage(llvm::GlobalValue::InternalLinkage);
     auto *fnType = llvm::FunctionType::get(b.getVoidTy(), {ptr}, false);
-    auto *entry = llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
+    auto *entry =
+        llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
     llvm::Value *args = entry->getArg(0);
     auto field = [&](unsigned i) {
@@ -106,8 +107,12 @@ public:
         llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
         llvm::Value *extent = nullptr;
         switch (buffer.getExtent()) {
-        case mlir::ncl::BufferExtent::Fixed: extent = b.getInt64(buffer.getCount()); break;
-        case mlir::ncl::BufferExtent::Neurons: extent = field(*abi::headerField("end")); break;
+        case mlir::ncl::BufferExtent::Fixed:
+          extent = b.getInt64(buffer.getCount());
+          break;
+        case mlir::ncl::BufferExtent::Neurons:
+          extent = field(*abi::headerField("end"));
+          break;
         case mlir::ncl::BufferExtent::SpikeCapacity:
           extent = field(*abi::headerField("spike_capacity"));
           break;
@@ -123,7 +128,8 @@ public:
     }
     if (impl->arg_size() != call.size()) {
       error = "internal error: kernel '" + name + "' has an unexpected signature (" +
-              std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) + " given)";
+              std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) +
+              " given)";
       return nullptr;
     }
     b.CreateCall(impl, call);
@@ -173,24 +179,68 @@ public:
   bool descriptor(NetworkOp network, std::string &error) {
     auto *paramType = llvm::StructType::create(
         ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64, i32, f64, f64}, "ncl_param_info");
-    auto *varType = llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
+    auto *varType =
+        llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
         ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr},
         "ncl_population_info");
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
-    auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64}, "ncl_buffer_info");
+    auto *bufferType =
+        llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64}, "ncl_buffer_info");
     auto *stageType = llvm::StructType::create(ctx, {ptr, i32, i32, ptr}, "ncl_stage_info");
     auto *modelType = llvm::StructType::create(
         ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr},
         "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
-    if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info), {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit), offsetof(ncl_param_info, unit_scale), offsetof(ncl_param_info, dim), offsetof(ncl_param_info, default_value), offsetof(ncl_param_info, flags), offsetof(ncl_param_info, min_value), offsetof(ncl_param_info, max_value)}, error) ||
-        !checkLayout(varType, "ncl_var_info", sizeof(ncl_var_info), {offsetof(ncl_var_info, name), offsetof(ncl_var_info, unit), offsetof(ncl_var_info, unit_scale), offsetof(ncl_var_info, dim)}, error) ||
-        !checkLayout(popType, "ncl_population_info", sizeof(ncl_population_info), {offsetof(ncl_population_info, name), offsetof(ncl_population_info, neuron), offsetof(ncl_population_info, default_size), offsetof(ncl_population_info, num_vars), offsetof(ncl_population_info, num_params), offsetof(ncl_population_info, vars), offsetof(ncl_population_info, params), offsetof(ncl_population_info, record_spikes), offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names), offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt), offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived)}, error) ||
-        !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info), {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources), offsetof(ncl_derived_info, sources)}, error) ||
-        !checkLayout(bufferType, "ncl_buffer_info", sizeof(ncl_buffer_info), {offsetof(ncl_buffer_info, name), offsetof(ncl_buffer_info, role), offsetof(ncl_buffer_info, element), offsetof(ncl_buffer_info, extent), offsetof(ncl_buffer_info, population), offsetof(ncl_buffer_info, index), offsetof(ncl_buffer_info, count)}, error) ||
-        !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info), {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind), offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn)}, error) ||
-        !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor), {offsetof(ncl_model_descriptor, magic), offsetof(ncl_model_descriptor, abi_version), offsetof(ncl_model_descriptor, model_name), offsetof(ncl_model_descriptor, source_file), offsetof(ncl_model_descriptor, compiler_version), offsetof(ncl_model_descriptor, real_bits), offsetof(ncl_model_descriptor, num_populations), offsetof(ncl_model_descriptor, dt), offsetof(ncl_model_descriptor, default_duration), offsetof(ncl_model_descriptor, default_seed), offsetof(ncl_model_descriptor, populations), offsetof(ncl_model_descriptor, num_buffers), offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers), offsetof(ncl_model_descriptor, stages)}, error))
+    if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
+                     {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit),
+                      offsetof(ncl_param_info, unit_scale), offsetof(ncl_param_info, dim),
+                      offsetof(ncl_param_info, default_value), offsetof(ncl_param_info, flags),
+                      offsetof(ncl_param_info, min_value), offsetof(ncl_param_info, max_value)},
+                     error) ||
+        !checkLayout(varType, "ncl_var_info", sizeof(ncl_var_info),
+                     {offsetof(ncl_var_info, name), offsetof(ncl_var_info, unit),
+                      offsetof(ncl_var_info, unit_scale), offsetof(ncl_var_info, dim)},
+                     error) ||
+        !checkLayout(
+            popType, "ncl_population_info", sizeof(ncl_population_info),
+            {offsetof(ncl_population_info, name), offsetof(ncl_population_info, neuron),
+             offsetof(ncl_population_info, default_size), offsetof(ncl_population_info, num_vars),
+             offsetof(ncl_population_info, num_params), offsetof(ncl_population_info, vars),
+             offsetof(ncl_population_info, params), offsetof(ncl_population_info, record_spikes),
+             offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names),
+             offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt),
+             offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived)},
+            error) ||
+        !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info),
+                     {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources),
+                      offsetof(ncl_derived_info, sources)},
+                     error) ||
+        !checkLayout(bufferType, "ncl_buffer_info", sizeof(ncl_buffer_info),
+                     {offsetof(ncl_buffer_info, name), offsetof(ncl_buffer_info, role),
+                      offsetof(ncl_buffer_info, element), offsetof(ncl_buffer_info, extent),
+                      offsetof(ncl_buffer_info, population), offsetof(ncl_buffer_info, index),
+                      offsetof(ncl_buffer_info, count)},
+                     error) ||
+        !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info),
+                     {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind),
+                      offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn)},
+                     error) ||
+        !checkLayout(
+            modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
+            {offsetof(ncl_model_descriptor, magic), offsetof(ncl_model_descriptor, abi_version),
+             offsetof(ncl_model_descriptor, model_name),
+             offsetof(ncl_model_descriptor, source_file),
+             offsetof(ncl_model_descriptor, compiler_version),
+             offsetof(ncl_model_descriptor, real_bits),
+             offsetof(ncl_model_descriptor, num_populations), offsetof(ncl_model_descriptor, dt),
+             offsetof(ncl_model_descriptor, default_duration),
+             offsetof(ncl_model_descriptor, default_seed),
+             offsetof(ncl_model_descriptor, populations),
+             offsetof(ncl_model_descriptor, num_buffers),
+             offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers),
+             offsetof(ncl_model_descriptor, stages)},
+            error))
       return false;
     llvm::StringMap<int32_t> populationIndex;
     std::vector<llvm::Constant *> pops;
@@ -202,15 +252,15 @@ public:
       populationIndex[pop.getSymName()] = static_cast<int32_t>(pops.size());
       std::vector<llvm::Constant *> vars, params, eventNames, derived;
       for (auto v : pop.getVars().getAsRange<mlir::ncl::VariableAttr>())
-        vars.push_back(llvm::ConstantStruct::get(
-            varType, {string(v.getName()), string(v.getUnit()), real(v.getScale(), 1),
-                      dimension(v.getDim())}));
+        vars.push_back(
+            llvm::ConstantStruct::get(varType, {string(v.getName()), string(v.getUnit()),
+                                                real(v.getScale(), 1), dimension(v.getDim())}));
       for (auto p : pop.getParams().getAsRange<mlir::ncl::ParameterAttr>())
         params.push_back(llvm::ConstantStruct::get(
-            paramType, {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1),
-                        dimension(p.getDim()), real(p.getValue(), 0),
-                        b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
-                        real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
+            paramType,
+            {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1), dimension(p.getDim()),
+             real(p.getValue(), 0), b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
+             real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
       if (auto events = pop.getEvents())
         for (auto name : events->getAsValueRange<mlir::StringAttr>())
           eventNames.push_back(string(name));
@@ -220,27 +270,31 @@ public:
           for (auto source : d.getSources().getAsValueRange<mlir::StringAttr>())
             sources.push_back(string(source));
           derived.push_back(llvm::ConstantStruct::get(
-              derivedType, {string(d.getName()), b.getInt32(sources.size()), stringArray(sources)}));
+              derivedType,
+              {string(d.getName()), b.getInt32(sources.size()), stringArray(sources)}));
         }
       pops.push_back(llvm::ConstantStruct::get(
-          popType, {string(pop.getSymName()), string(pop.getNeuron()), b.getInt64(pop.getSize()),
-                    b.getInt32(vars.size()), b.getInt32(params.size()),
-                    array(varType, vars, ".vars"), array(paramType, params, ".params"),
-                    b.getInt32(pop.getRecordSpikes() ? 1 : 0), b.getInt32(eventNames.size()),
-                    stringArray(eventNames), real(pop.getMaxDtAttr(), HUGE_VAL),
-                    real(pop.getMinDtAttr(), 0.0), b.getInt32(derived.size()),
-                    array(derivedType, derived, ".derived")}));
+          popType,
+          {string(pop.getSymName()), string(pop.getNeuron()), b.getInt64(pop.getSize()),
+           b.getInt32(vars.size()), b.getInt32(params.size()), array(varType, vars, ".vars"),
+           array(paramType, params, ".params"), b.getInt32(pop.getRecordSpikes() ? 1 : 0),
+           b.getInt32(eventNames.size()), stringArray(eventNames),
+           real(pop.getMaxDtAttr(), HUGE_VAL), real(pop.getMinDtAttr(), 0.0),
+           b.getInt32(derived.size()), array(derivedType, derived, ".derived")}));
     }
     std::vector<llvm::Constant *> buffers;
     for (auto buffer : network.getBuffersAttr().getAsRange<BufferAttr>()) {
       mlir::Type t = buffer.getElement();
-      int32_t element = t.isF32() ? NCL_ELEMENT_F32 : t.isF64() ? NCL_ELEMENT_F64
-                      : t.isInteger(32) ? NCL_ELEMENT_I32 : NCL_ELEMENT_I64;
+      int32_t element = t.isF32()         ? NCL_ELEMENT_F32
+                        : t.isF64()       ? NCL_ELEMENT_F64
+                        : t.isInteger(32) ? NCL_ELEMENT_I32
+                                          : NCL_ELEMENT_I64;
       buffers.push_back(llvm::ConstantStruct::get(
-          bufferType, {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole())),
-                       b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent())),
-                       b.getInt32(populationIndex.lookup(buffer.getPopulation().getValue())),
-                       b.getInt32(static_cast<int32_t>(buffer.getIndex())), b.getInt64(buffer.getCount())}));
+          bufferType,
+          {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole())),
+           b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent())),
+           b.getInt32(populationIndex.lookup(buffer.getPopulation().getValue())),
+           b.getInt32(static_cast<int32_t>(buffer.getIndex())), b.getInt64(buffer.getCount())}));
     }
     std::vector<llvm::Constant *> stages;
     if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
@@ -453,10 +507,18 @@ bool linkInMemory(llvm::StringRef object, std::string &library, std::string &err
   std::string inputPath = input.path(), outputPath = output.path();
   std::string linkOut, linkErr;
   llvm::raw_string_ostream linkOutStream(linkOut), linkErrStream(linkErr);
-  std::vector<const char *> argv = {"ld.lld", "-shared", "--no-undefined", "-o", outputPath.c_str(),
-                                    inputPath.c_str(), "-L/usr/lib/x86_64-linux-gnu",
-                                    "-L/lib/x86_64-linux-gnu", "-lm", "-lc"};
-  lld::Result result = lld::lldMain(argv, linkOutStream, linkErrStream, {{lld::Gnu, &lld::elf::link}});
+  std::vector<const char *> argv = {"ld.lld",
+                                    "-shared",
+                                    "--no-undefined",
+                                    "-o",
+                                    outputPath.c_str(),
+                                    inputPath.c_str(),
+                                    "-L/usr/lib/x86_64-linux-gnu",
+                                    "-L/lib/x86_64-linux-gnu",
+                                    "-lm",
+                                    "-lc"};
+  lld::Result result =
+      lld::lldMain(argv, linkOutStream, linkErrStream, {{lld::Gnu, &lld::elf::link}});
   input.finish();
   output.finish();
   if (result.retCode != 0) {
@@ -500,8 +562,8 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
   llvm::sys::path::append(model, "." + llvm::sys::path::filename(path).str() + ".tmp%%%%%%");
   int fd;
   llvm::SmallString<256> temporary;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temporary, llvm::sys::fs::OF_None,
-                                                           0755))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(model, fd, temporary, llvm::sys::fs::OF_None, 0755))
     return fail(ec);
   std::error_code ec;
   bool written = writeAll(fd, bytes, ec);

@@ -208,7 +208,7 @@ struct NeuronDecl {
   std::vector<Declaration> subExpressions; ///< `name [: unit] = expr` in dynamics
   std::vector<Declaration> outputs;
   std::vector<EventDecl> events;
-  std::string method;       ///< integration scheme; empty: the compiler chooses
+  std::string method; ///< integration scheme; empty: the compiler chooses
   int64_t substeps = 1;
   SourceLoc methodLoc;
   ExprPtr spikeCondition; ///< null: never spikes
@@ -219,7 +219,7 @@ struct NeuronDecl {
   /// the ODEs (docs/semantics.md). Integrated by nothing.
   std::vector<Assignment> update;
   SourceLoc updateLoc;
-  ExprPtr refractory; ///< null: no refractory period
+  ExprPtr refractory;                 ///< null: no refractory period
   bool refractoryIsCondition = false; ///< `refractory while cond`
   SourceLoc refractoryLoc;
 };
@@ -230,18 +230,18 @@ struct NeuronDecl {
 
 /// The part of a neuron an expression belongs to.
 enum class NeuronPart {
-  Parameter,           ///< a parameter's value (`decl`)
-  Input,               ///< an input's default (`input`; the only optional one)
-  State,               ///< a state variable's initial value (`decl`)
-  SubExpression,       ///< a named expression in dynamics (`decl`)
-  Equation,            ///< the right-hand side of x' = ... (`ode`)
-  Update,              ///< an assignment of the update block (`assignment`)
-  Spike,               ///< the spike condition
-  Reset,               ///< an assignment of the reset (`assignment`)
-  Refractory,          ///< the refractory period, or its condition (`refractory while`)
-  Output,              ///< an output's value (`decl`)
-  EventCondition,      ///< an event's condition (`event`)
-  EventAssignment,     ///< an assignment of an event's body (`event`, `assignment`)
+  Parameter,       ///< a parameter's value (`decl`)
+  Input,           ///< an input's default (`input`; the only optional one)
+  State,           ///< a state variable's initial value (`decl`)
+  SubExpression,   ///< a named expression in dynamics (`decl`)
+  Equation,        ///< the right-hand side of x' = ... (`ode`)
+  Update,          ///< an assignment of the update block (`assignment`)
+  Spike,           ///< the spike condition
+  Reset,           ///< an assignment of the reset (`assignment`)
+  Refractory,      ///< the refractory period, or its condition (`refractory while`)
+  Output,          ///< an output's value (`decl`)
+  EventCondition,  ///< an event's condition (`event`)
+  EventAssignment, ///< an assignment of an event's body (`event`, `assignment`)
 };
 
 /// Where in a neuron an expression stands: the part, and the declaration,

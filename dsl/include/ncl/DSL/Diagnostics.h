@@ -35,9 +35,15 @@ public:
   /// Registers the text of a file so that messages can quote its lines.
   std::shared_ptr<const std::string> addFile(const std::string &name, std::string text);
 
-  void error(const SourceLoc &loc, const std::string &message) { report(Severity::Error, loc, message); }
-  void warning(const SourceLoc &loc, const std::string &message) { report(Severity::Warning, loc, message); }
-  void note(const SourceLoc &loc, const std::string &message) { report(Severity::Note, loc, message); }
+  void error(const SourceLoc &loc, const std::string &message) {
+    report(Severity::Error, loc, message);
+  }
+  void warning(const SourceLoc &loc, const std::string &message) {
+    report(Severity::Warning, loc, message);
+  }
+  void note(const SourceLoc &loc, const std::string &message) {
+    report(Severity::Note, loc, message);
+  }
   /// An error with no source position (e.g. a missing file).
   void error(const std::string &message);
 

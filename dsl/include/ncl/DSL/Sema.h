@@ -55,8 +55,8 @@ struct PopulationModel {
 
 struct NetworkModel {
   const ast::NetworkDecl *decl = nullptr;
-  double dt = 1e-4;        ///< seconds
-  double duration = 1.0;   ///< seconds
+  double dt = 1e-4;      ///< seconds
+  double duration = 1.0; ///< seconds
   uint64_t seed = 0;
   std::vector<PopulationModel> populations;
 };

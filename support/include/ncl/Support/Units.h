@@ -55,8 +55,8 @@ std::optional<Unit> lookupUnitName(std::string_view name);
 
 /// Parses a quantity such as "2.5nA", "2.5 nA", "-70 mV" or "3" (no unit).
 /// Returns the value in internal units and its dimension.
-std::optional<std::pair<double, Dimension>>
-parseQuantity(std::string_view text, std::string *error = nullptr);
+std::optional<std::pair<double, Dimension>> parseQuantity(std::string_view text,
+                                                          std::string *error = nullptr);
 
 } // namespace ncl::units
 

@@ -61,11 +61,10 @@ Value sequentialNeuronLoop(OpBuilder &b, scf::ParallelOp par, Value lo, Value hi
                            ? Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), running))
                            : Value(arith::ExtUIOp::create(b, loc, b.getI64Type(), running));
           mapping.map(counter.getResult(), slot);
-          bool onlyCounts = llvm::all_of(ifOp.getThenRegion().front().without_terminator(),
-                                         [&](Operation &inner) {
-                                           return &inner == counter.getOperation() ||
-                                                  isa<arith::ConstantOp>(inner);
-                                         });
+          bool onlyCounts = llvm::all_of(
+              ifOp.getThenRegion().front().without_terminator(), [&](Operation &inner) {
+                return &inner == counter.getOperation() || isa<arith::ConstantOp>(inner);
+              });
           Value fired = mapping.lookupOrDefault(ifOp.getCondition());
           if (!onlyCounts) {
             auto copy = scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
@@ -138,7 +137,8 @@ LogicalResult scheduleBlocked(scf::ForOp steps, memref::StoreOp countStore) {
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value block = arith::ConstantIndexOp::create(b, loc, kNeuronBlock);
   auto blocks = scf::ForOp::create(
-      b, loc, begin, end, block, ValueRange{c0}, [&](OpBuilder &, Location, Value lo, ValueRange total) {
+      b, loc, begin, end, block, ValueRange{c0},
+      [&](OpBuilder &, Location, Value lo, ValueRange total) {
         Value hi = arith::MinSIOp::create(b, loc, arith::AddIOp::create(b, loc, lo, block), end);
         auto inner = scf::ForOp::create(
             b, loc, steps.getLowerBound(), steps.getUpperBound(), steps.getStep(),
@@ -154,7 +154,8 @@ LogicalResult scheduleBlocked(scf::ForOp steps, memref::StoreOp countStore) {
         scf::YieldOp::create(b, loc, inner.getResult(0));
       });
   b.setInsertionPointAfter(blocks);
-  memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), blocks.getResult(0)),
+  memref::StoreOp::create(b, loc,
+                          arith::IndexCastOp::create(b, loc, b.getI64Type(), blocks.getResult(0)),
                           countStore.getMemRef(), countStore.getIndices());
   steps.erase();
   countStore.erase();
@@ -179,8 +180,10 @@ LogicalResult scheduleRecorded(scf::WhileOp steps, memref::StoreOp countStore) {
         mapping.map(before.getArgument(0), iter[0]);
         // The count so far, instead of the result cell's.
         for (Operation &op : before.without_terminator()) {
-          if (auto load = dyn_cast<memref::LoadOp>(op); load && load.getMemRef() == countStore.getMemRef()) {
-            mapping.map(load.getResult(), arith::IndexCastOp::create(b, loc, b.getI64Type(), iter[1]));
+          if (auto load = dyn_cast<memref::LoadOp>(op);
+              load && load.getMemRef() == countStore.getMemRef()) {
+            mapping.map(load.getResult(),
+                        arith::IndexCastOp::create(b, loc, b.getI64Type(), iter[1]));
             continue;
           }
           b.clone(op, mapping);
@@ -199,7 +202,8 @@ LogicalResult scheduleRecorded(scf::WhileOp steps, memref::StoreOp countStore) {
         scf::YieldOp::create(b, loc, ValueRange{mapping.lookup(yield.getOperand(0)), count});
       });
   b.setInsertionPointAfter(loop);
-  memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), loop.getResult(1)),
+  memref::StoreOp::create(b, loc,
+                          arith::IndexCastOp::create(b, loc, b.getI64Type(), loop.getResult(1)),
                           countStore.getMemRef(), countStore.getIndices());
   steps.getResult(0).replaceAllUsesWith(loop.getResult(0));
   steps.erase();
