@@ -18,7 +18,7 @@ Value mlir::ncl::buildPhi(OpBuilder &b, Location loc, Value z, PhiSeries series)
   auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v)); };
   Value quotient = arith::DivFOp::create(b, loc, math::ExpM1Op::create(b, loc, z), z);
   Value approx;
-  double cut;
+  double cut = 0;
   switch (series) {
   case PhiSeries::Linear: {
     Value half = cst(0.5), one = cst(1.0);

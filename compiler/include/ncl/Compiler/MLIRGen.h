@@ -13,7 +13,9 @@ struct CodegenOptions {
   unsigned realBits = 64; ///< precision of state and arithmetic: 32 or 64
 };
 
-/// Emits one ncl.population per population of `network`. The module must
+/// Emits the network as one ncl.network: its populations (each described by
+/// its parameters, variables and events), the schedule of a step and the run
+/// defaults, everything the library's descriptor is computed from. The module must
 /// have passed Sema; MLIRGen reports nothing itself.
 mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const NetworkModel &network,
                                           const CodegenOptions &options);
