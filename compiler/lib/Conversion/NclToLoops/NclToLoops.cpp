@@ -51,7 +51,6 @@ struct ExpEulerLowering : public OpRewritePattern<ExpEulerOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ExpEulerOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Type type = op.getType();
     Value h = op.getH();
     Value z = arith::MulFOp::create(rewriter, loc, op.getB(), h);
     Value phi = buildPhi(rewriter, loc, z, PhiSeries::Linear);

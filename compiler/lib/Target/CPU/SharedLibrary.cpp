@@ -146,7 +146,7 @@ public:
                   "ncl_dimension and ncl/Support/DimensionABI.h disagree");
     units::Dimension d;
     if (dim)
-      for (size_t i = 0; i < d.exponents.size() && i < dim.size(); ++i)
+      for (size_t i = 0; i < d.exponents.size() && i < static_cast<size_t>(dim.size()); ++i)
         d.exponents[i] = dim[i];
     llvm::SmallVector<llvm::Constant *, units::kABIDimensionSize> e;
     for (int8_t x : units::toABI(d))

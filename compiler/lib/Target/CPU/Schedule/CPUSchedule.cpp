@@ -134,7 +134,6 @@ LogicalResult scheduleBlocked(scf::ForOp steps, memref::StoreOp countStore) {
   Location loc = steps.getLoc();
   Value begin = par.getLowerBound()[0], end = par.getUpperBound()[0];
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value block = arith::ConstantIndexOp::create(b, loc, kNeuronBlock);
   auto blocks = scf::ForOp::create(
       b, loc, begin, end, block, ValueRange{c0},
