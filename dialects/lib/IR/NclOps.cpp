@@ -50,6 +50,73 @@ LogicalResult NetworkOp::verify() {
            buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a population with " << pop.getVars().size();
+      // What each role holds (model_abi.h); the runtime's loader checks the same.
+      Builder b(getContext());
+      auto [element, extent] = [&]() -> std::pair<Type, BufferExtent> {
+        switch (buffer.getRole()) {
+        case BufferRole::Params:
+          return {b.getF64Type(), BufferExtent::Fixed};
+        case BufferRole::State:
+          return {getReal(), BufferExtent::Neurons};
+        case BufferRole::Refractory:
+          return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::SpikeStep:
+        case BufferRole::SpikeIndex:
+          return {b.getI64Type(), BufferExtent::SpikeCapacity};
+        case BufferRole::SpikeChannel:
+          return {b.getI32Type(), BufferExtent::SpikeCapacity};
+        }
+        llvm_unreachable("every role is handled");
+      }();
+      if (buffer.getElement() != element || buffer.getExtent() != extent)
+        return emitOpError("buffer ")
+               << k << " ('" << buffer.getName() << "') of role "
+               << stringifyBufferRole(buffer.getRole()) << " must hold " << element
+               << " with extent " << stringifyBufferExtent(extent);
+      if (buffer.getRole() == BufferRole::Params &&
+          buffer.getCount() != static_cast<int64_t>(pop.getParams().size()))
+        return emitOpError("buffer ")
+               << k << " holds " << buffer.getCount() << " parameters of a population with "
+               << pop.getParams().size();
+    }
+    // Every population has all its storage, once: the kernels and the
+    // runtime look each piece up by role.
+    for (PopulationOp pop : getBody().getOps<PopulationOp>()) {
+      llvm::DenseMap<int64_t, int> states;
+      int params = 0, refractory = 0, spikes[3] = {0, 0, 0};
+      for (auto buffer : buffers->getAsRange<BufferAttr>()) {
+        if (buffer.getPopulation().getValue() != pop.getSymName())
+          continue;
+        switch (buffer.getRole()) {
+        case BufferRole::Params:
+          ++params;
+          break;
+        case BufferRole::State:
+          ++states[buffer.getIndex()];
+          break;
+        case BufferRole::Refractory:
+          ++refractory;
+          break;
+        case BufferRole::SpikeStep:
+          ++spikes[0];
+          break;
+        case BufferRole::SpikeIndex:
+          ++spikes[1];
+          break;
+        case BufferRole::SpikeChannel:
+          ++spikes[2];
+          break;
+        }
+      }
+      int recorded = pop.getRecordSpikes() ? 1 : 0;
+      bool complete = params == 1 && refractory == 1 && spikes[0] == recorded &&
+                      spikes[1] == recorded && spikes[2] == recorded &&
+                      states.size() == pop.getVars().size() &&
+                      llvm::all_of(states, [](auto &kv) { return kv.second == 1; });
+      if (!complete)
+        return emitOpError("buffer table must give population @")
+               << pop.getSymName() << " one parameter buffer, one buffer per variable, one "
+               << "refractory buffer" << (recorded ? " and its spike record" : "") << ", each once";
     }
   }
   return success();

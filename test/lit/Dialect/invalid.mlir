@@ -207,6 +207,78 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
 
 // -----
 
+// A state buffer holds the network's real type.
+// expected-error @+1 {{buffer 0 ('P.v') of role state must hold 'f64' with extent neurons}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.v", role = state, element = f32, extent = neurons,
+                           population = @P, index = 0, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 1 : i64, params = [], vars = [#ncl.var<name = "v">]} init {
+  } step {
+  }
+}
+
+// -----
+
+// A spike record is per thread, not per neuron.
+// expected-error @+1 {{buffer 0 ('P.spike_step') of role spike_step must hold 'i64' with extent spike_capacity}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.spike_step", role = spike_step, element = i64,
+                           extent = neurons, population = @P, index = -1, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 1 : i64, record_spikes, params = [], vars = []} init {
+  } step {
+  }
+}
+
+// -----
+
+// expected-error @+1 {{buffer 0 holds 2 parameters of a population with 1}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
+                           population = @P, index = -1, count = 2>]} {
+  ncl.population @P {neuron = "N", size = 1 : i64, params = [#ncl.param<name = "a">],
+                     vars = []} init {
+  } step {
+  }
+}
+
+// -----
+
+// A recorded population without its spike record.
+// expected-error @+1 {{buffer table must give population @P one parameter buffer, one buffer per variable, one refractory buffer and its spike record, each once}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
+                           population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
+                           population = @P, index = 0, count = 0>,
+               #ncl.buffer<name = "P.refractory_until", role = refractory, element = i32,
+                           extent = neurons, population = @P, index = -1, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 1 : i64, record_spikes, params = [],
+                     vars = [#ncl.var<name = "v">]} init {
+  } step {
+  }
+}
+
+// -----
+
+// A variable held twice.
+// expected-error @+1 {{buffer table must give population @P one parameter buffer, one buffer per variable, one refractory buffer, each once}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
+                           population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
+                           population = @P, index = 0, count = 0>,
+               #ncl.buffer<name = "P.v2", role = state, element = f64, extent = neurons,
+                           population = @P, index = 0, count = 0>,
+               #ncl.buffer<name = "P.refractory_until", role = refractory, element = i32,
+                           extent = neurons, population = @P, index = -1, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 1 : i64, params = [],
+                     vars = [#ncl.var<name = "v">]} init {
+  } step {
+  }
+}
+
+// -----
+
 // expected-error @+1 {{buffer 0 holds variable -1 of a population with 1}}
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
     buffers = [#ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,

@@ -2,14 +2,26 @@
 // Round trip of every ncl op and attribute through the printer and parser.
 
 // CHECK-LABEL: ncl.network @N
-// CHECK-SAME: buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed, population = @P, index = -1, count = 3>, #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons, population = @P, index = 0, count = 0>]
+// CHECK-SAME: buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed, population = @P, index = -1, count = 3>, #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons, population = @P, index = 0, count = 0>, #ncl.buffer<name = "P.refractory_until", role = refractory, element = i32, extent = neurons, population = @P, index = -1, count = 0>, #ncl.buffer<name = "P.spike_step", role = spike_step, element = i64, extent = spike_capacity, population = @P, index = -1, count = 0>, #ncl.buffer<name = "P.spike_index", role = spike_index, element = i64, extent = spike_capacity, population = @P, index = -1, count = 0>, #ncl.buffer<name = "P.spike_channel", role = spike_channel, element = i32, extent = spike_capacity, population = @P, index = -1, count = 0>, #ncl.buffer<name = "Q.params", role = params, element = f64, extent = fixed, population = @Q, index = -1, count = 0>, #ncl.buffer<name = "Q.refractory_until", role = refractory, element = i32, extent = neurons, population = @Q, index = -1, count = 0>]
 // CHECK-SAME: dt = 1.000000e-04 : f64
 // CHECK-SAME: real = f64
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
     buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
                            population = @P, index = -1, count = 3>,
                #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
-                           population = @P, index = 0, count = 0>]} {
+                           population = @P, index = 0, count = 0>,
+               #ncl.buffer<name = "P.refractory_until", role = refractory, element = i32,
+                           extent = neurons, population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.spike_step", role = spike_step, element = i64,
+                           extent = spike_capacity, population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.spike_index", role = spike_index, element = i64,
+                           extent = spike_capacity, population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.spike_channel", role = spike_channel, element = i32,
+                           extent = spike_capacity, population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "Q.params", role = params, element = f64, extent = fixed,
+                           population = @Q, index = -1, count = 0>,
+               #ncl.buffer<name = "Q.refractory_until", role = refractory, element = i32,
+                           extent = neurons, population = @Q, index = -1, count = 0>]} {
   // CHECK: ncl.population @P
   // CHECK-SAME: derived = [#ncl.derived<name = "Vt", sources = ["El"]>]
   // CHECK-SAME: events = ["burst"]

@@ -50,12 +50,16 @@ ncl.network @Single attributes {dt = 1.0e-4 : f64, real = f32} {
 // A table already there is kept as it is.
 
 // CHECK-LABEL: ncl.network @Kept
-// CHECK-SAME: buffers = [#ncl.buffer<name = "mine", role = state, element = f64, extent = neurons, population = @P, index = 0, count = 0>]
+// CHECK-SAME: buffers = [#ncl.buffer<name = "mine", role = state, element = f64, extent = neurons, population = @P, index = 0, count = 0>, #ncl.buffer<name = "my.params", role = params, element = f64, extent = fixed, population = @P, index = -1, count = 1>, #ncl.buffer<name = "my.refractory", role = refractory, element = i32, extent = neurons, population = @P, index = -1, count = 0>]
 // CHECK-NOT: #ncl.buffer
 ncl.network @Kept attributes {dt = 1.0e-4 : f64, real = f64,
     buffers = [#ncl.buffer<name = "mine", role = state, element = f64, extent = neurons,
-                           population = @P, index = 0, count = 0>]} {
-  ncl.population @P {neuron = "A", size = 4 : i64, record_spikes,
+                           population = @P, index = 0, count = 0>,
+               #ncl.buffer<name = "my.params", role = params, element = f64, extent = fixed,
+                           population = @P, index = -1, count = 1>,
+               #ncl.buffer<name = "my.refractory", role = refractory, element = i32,
+                           extent = neurons, population = @P, index = -1, count = 0>]} {
+  ncl.population @P {neuron = "A", size = 4 : i64,
         params = [#ncl.param<name = "a">], vars = [#ncl.var<name = "v">]} init {
   } step {
   }
