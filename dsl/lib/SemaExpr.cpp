@@ -114,7 +114,14 @@ bool Sema::expectDim(const Expr &e, const Dimension &want, const std::string &wh
 std::string Sema::displayUnit(const Declaration &d, const Expr *value) {
   if (!d.unitText.empty())
     return d.unitText;
-  if (auto *n = dyn_cast_or_null<NumberExpr>(value))
+  // A signed literal (`-70 mV`) is a negation of the number: shown in its unit.
+  const Expr *literal = value;
+  while (auto *u = dyn_cast_or_null<UnaryExpr>(literal))
+    if (u->op == "-" || u->op == "+")
+      literal = u->operand.get();
+    else
+      break;
+  if (auto *n = dyn_cast_or_null<NumberExpr>(literal))
     return n->unitText;
   if (value && !value->dim.isDimensionless())
     return value->dim.str();
