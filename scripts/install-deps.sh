@@ -21,7 +21,7 @@ packages=(
   libgtest-dev python3 python3-numpy
   # front-end fuzzer (test/fuzz): clang with libFuzzer, ASan and UBSan
   clang-22 libclang-rt-22-dev
-  # the sources' style (.clang-format; `make format`, ctest format/clang-format)
+  # code style: .clang-format, make format and the ctest format/clang-format
   clang-format-22
 )
 # Peers and the generators of reference data (bench/reference/); never needed by a test.

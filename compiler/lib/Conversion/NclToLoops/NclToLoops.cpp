@@ -403,8 +403,14 @@ public:
       case BufferRole::Refractory:
         refractoryBuffer = k;
         break;
-      default:
-        spikeBuffers.push_back(k);
+      case BufferRole::SpikeStep:
+        spikeBuffers[0] = k;
+        break;
+      case BufferRole::SpikeIndex:
+        spikeBuffers[1] = k;
+        break;
+      case BufferRole::SpikeChannel:
+        spikeBuffers[2] = k;
         break;
       }
     }
@@ -493,11 +499,11 @@ private:
         loop.params = v;
       else if (buffer == refractoryBuffer)
         loop.refractory = v;
-      else if (!spikeBuffers.empty() && buffer == spikeBuffers[0])
+      else if (buffer == spikeBuffers[0])
         loop.spikeStep = v;
-      else if (spikeBuffers.size() > 1 && buffer == spikeBuffers[1])
+      else if (buffer == spikeBuffers[1])
         loop.spikeIndex = v;
-      else if (spikeBuffers.size() > 2 && buffer == spikeBuffers[2])
+      else if (buffer == spikeBuffers[2])
         loop.spikeChannel = v;
       else
         loop.vars.push_back(v);
@@ -632,7 +638,7 @@ private:
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, refractoryBuffer = -1;
   llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
-  SmallVector<int64_t> spikeBuffers;           ///< step, index, channel
+  int64_t spikeBuffers[3] = {-1, -1, -1};      ///< by role: step, index, channel
   llvm::StringMap<Value> header;               ///< the kernel's header arguments
 };
 
