@@ -129,7 +129,7 @@ private:
         describeParameters(pop), describeVariables(n), describeDerived(pop), describeEvents(n),
         pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(), methodAttr(pop.method),
         pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
-        FloatAttr());
+        FloatAttr(), ArrayAttr(), UnitAttr());
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.

@@ -42,9 +42,20 @@ LogicalResult NetworkOp::verify() {
     for (auto [k, a] : llvm::enumerate(*buffers)) {
       auto buffer = cast<BufferAttr>(a);
       auto pop = lookupSymbol<PopulationOp>(buffer.getPopulation());
-      if (!pop)
+      auto projection = lookupSymbol<ProjectionOp>(buffer.getPopulation());
+      bool synaptic = buffer.getRole() == BufferRole::RowStart ||
+                      buffer.getRole() == BufferRole::PostIndex ||
+                      buffer.getRole() == BufferRole::SynapseState ||
+                      (buffer.getRole() == BufferRole::Params && projection);
+      if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
-               << k << " belongs to unknown population " << buffer.getPopulation();
+               << k << " belongs to unknown " << (synaptic ? "projection " : "population ")
+               << buffer.getPopulation();
+      if (buffer.getRole() == BufferRole::SynapseState &&
+          (buffer.getIndex() < 0 ||
+           buffer.getIndex() >= static_cast<int64_t>(projection.getVars().size())))
+        return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
+                                      << " of a projection with " << projection.getVars().size();
       if (buffer.getRole() == BufferRole::State &&
           (buffer.getIndex() < 0 ||
            buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
@@ -65,6 +76,14 @@ LogicalResult NetworkOp::verify() {
           return {b.getI64Type(), BufferExtent::SpikeCapacity};
         case BufferRole::SpikeChannel:
           return {b.getI32Type(), BufferExtent::SpikeCapacity};
+        case BufferRole::SynapticInput:
+          return {getReal(), BufferExtent::Neurons};
+        case BufferRole::RowStart:
+          return {b.getI64Type(), BufferExtent::Rows};
+        case BufferRole::PostIndex:
+          return {b.getI32Type(), BufferExtent::Synapses};
+        case BufferRole::SynapseState:
+          return {getReal(), BufferExtent::Synapses};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -73,16 +92,18 @@ LogicalResult NetworkOp::verify() {
                << k << " ('" << buffer.getName() << "') of role "
                << stringifyBufferRole(buffer.getRole()) << " must hold " << element
                << " with extent " << stringifyBufferExtent(extent);
+      size_t declared = projection ? projection.getParams().size() : pop.getParams().size();
       if (buffer.getRole() == BufferRole::Params &&
-          buffer.getCount() != static_cast<int64_t>(pop.getParams().size()))
+          buffer.getCount() != static_cast<int64_t>(declared))
         return emitOpError("buffer ")
-               << k << " holds " << buffer.getCount() << " parameters of a population with "
-               << pop.getParams().size();
+               << k << " holds " << buffer.getCount() << " parameters of a "
+               << (projection ? "projection" : "population") << " with " << declared;
     }
     // Every population has all its storage, once: the kernels and the
     // runtime look each piece up by role.
     for (PopulationOp pop : getBody().getOps<PopulationOp>()) {
       llvm::DenseMap<int64_t, int> states;
+      llvm::StringMap<int> inputs;
       int params = 0, refractory = 0, spikes[3] = {0, 0, 0};
       for (auto buffer : buffers->getAsRange<BufferAttr>()) {
         if (buffer.getPopulation().getValue() != pop.getSymName())
@@ -106,9 +127,22 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::SpikeChannel:
           ++spikes[2];
           break;
+        case BufferRole::SynapticInput:
+          ++inputs[buffer.getName()];
+          break;
+        case BufferRole::RowStart:
+        case BufferRole::PostIndex:
+        case BufferRole::SynapseState:
+          break;
         }
       }
-      int recorded = pop.getRecordSpikes() ? 1 : 0;
+      size_t received = pop.getReceives() ? pop.getReceives()->size() : 0;
+      if (inputs.size() != received ||
+          llvm::any_of(inputs, [](auto &kv) { return kv.getValue() != 1; }))
+        return emitOpError("buffer table must give population @")
+               << pop.getSymName() << " one synaptic-input buffer per received variable ("
+               << received << ")";
+      int recorded = pop.getRecordSpikes() || pop.getEmitsSpikes() ? 1 : 0;
       bool complete = params == 1 && refractory == 1 && spikes[0] == recorded &&
                       spikes[1] == recorded && spikes[2] == recorded &&
                       states.size() == pop.getVars().size() &&
@@ -165,19 +199,72 @@ LogicalResult PopulationOp::verify() {
   return success();
 }
 
+int64_t ProjectionOp::paramIndex(StringRef name) {
+  for (auto [k, a] : llvm::enumerate(getParams()))
+    if (cast<ParameterAttr>(a).getName() == name)
+      return static_cast<int64_t>(k);
+  return -1;
+}
+
+int64_t ProjectionOp::varIndex(StringRef name) {
+  for (auto [k, a] : llvm::enumerate(getVars()))
+    if (cast<VariableAttr>(a).getName() == name)
+      return static_cast<int64_t>(k);
+  return -1;
+}
+
+LogicalResult ProjectionOp::verify() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  auto pre = network.lookupSymbol<PopulationOp>(getPreAttr());
+  auto post = network.lookupSymbol<PopulationOp>(getPostAttr());
+  if (!pre || !post)
+    return emitOpError("connects unknown population ") << (pre ? getPostAttr() : getPreAttr());
+  for (auto [range, pop] : {std::pair(getPreRange(), pre), std::pair(getPostRange(), post)})
+    if (range.size() != 2 || range[0] < 0 || range[0] >= range[1] ||
+        range[1] > pop.getSizeAttr().getInt())
+      return emitOpError("range must be [begin, end) within the ")
+             << pop.getSizeAttr().getInt() << " neurons of @" << pop.getSymName();
+  if (!(getDelay().convertToDouble() >= 0))
+    return emitOpError("delay must not be negative");
+  ConnectAttr connect = getConnect();
+  double p = connect.getP().getValueAsDouble();
+  if (connect.getRule() == ConnectRule::FixedProbability && !(p >= 0 && p <= 1))
+    return emitOpError("connection probability must be in [0, 1], got ") << p;
+  if (connect.getN() < 0)
+    return emitOpError("connection count must not be negative");
+  if (getInit().empty() != getOnPre().empty())
+    return emitOpError("must have both an init and an on_pre region, or neither once lowered");
+  llvm::StringSet<> names;
+  for (Attribute a : getParams())
+    if (!names.insert(cast<ParameterAttr>(a).getName()).second)
+      return emitOpError("declares parameter '") << cast<ParameterAttr>(a).getName() << "' twice";
+  for (Attribute a : getVars())
+    if (!names.insert(cast<VariableAttr>(a).getName()).second)
+      return emitOpError("declares '") << cast<VariableAttr>(a).getName() << "' twice";
+  return success();
+}
+
 LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
-  if (!network || !network.lookupSymbol<PopulationOp>(getPopulationAttr()))
-    return emitOpError("names unknown population ") << getPopulationAttr();
+  bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver;
+  if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
+                            : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
+    return emitOpError("names unknown ")
+           << (synaptic ? "projection " : "population ") << getPopulationAttr();
   if (getKernel().has_value() != static_cast<bool>(getArgsAttr()))
     return emitOpError("must name both a kernel and its args, or neither");
   return success();
 }
 
 LogicalResult ParamOp::verify() {
+  if (auto projection = (*this)->getParentOfType<ProjectionOp>()) {
+    if (projection.paramIndex(getName()) < 0)
+      return emitOpError("unknown parameter '") << getName() << "' of the projection";
+    return success();
+  }
   auto pop = (*this)->getParentOfType<PopulationOp>();
   if (!pop)
-    return emitOpError("must be inside an ncl.population");
+    return emitOpError("must be inside an ncl.population or ncl.projection");
   if (pop.paramIndex(getName()) < 0)
     return emitOpError("unknown parameter '") << getName() << "'";
   return success();
@@ -224,5 +311,74 @@ LogicalResult RandOp::verify() {
   // The stream field of Philox's counter is 16 bits wide.
   if (stream < 0 || stream > NCL_RANDOM_STREAM_MASK)
     return emitOpError("stream ") << stream << " is outside [0, " << NCL_RANDOM_STREAM_MASK << "]";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Synapses
+//===----------------------------------------------------------------------===//
+
+LogicalResult SynapticInputOp::verify() {
+  auto pop = (*this)->getParentOfType<PopulationOp>();
+  if (!pop)
+    return emitOpError("must be inside an ncl.population");
+  if (!pop.getReceives() ||
+      !llvm::is_contained(pop.getReceives()->getAsValueRange<StringAttr>(), getVar()))
+    return emitOpError("'") << getVar() << "' is not among the variables the population receives";
+  return success();
+}
+
+/// The projection around `op`, with an error if there is none.
+static ProjectionOp enclosingProjection(Operation *op) {
+  auto projection = op->getParentOfType<ProjectionOp>();
+  if (!projection)
+    op->emitOpError("must be inside an ncl.projection");
+  return projection;
+}
+
+template <typename OpT> static LogicalResult verifySynapseVar(OpT op) {
+  ProjectionOp projection = enclosingProjection(op);
+  if (!projection)
+    return failure();
+  if (projection.varIndex(op.getVar()) < 0)
+    return op.emitOpError("unknown per-synapse variable '") << op.getVar() << "'";
+  return success();
+}
+
+LogicalResult SynapseReadOp::verify() { return verifySynapseVar(*this); }
+LogicalResult SynapseWriteOp::verify() { return verifySynapseVar(*this); }
+
+/// The pre- or postsynaptic population of the projection around `op`.
+static PopulationOp endpoint(Operation *op, bool pre) {
+  ProjectionOp projection = enclosingProjection(op);
+  if (!projection)
+    return {};
+  auto network = projection->getParentOfType<NetworkOp>();
+  return network.lookupSymbol<PopulationOp>(pre ? projection.getPreAttr()
+                                                : projection.getPostAttr());
+}
+
+template <typename OpT> static LogicalResult verifyEndpointVar(OpT op, bool pre) {
+  PopulationOp pop = endpoint(op, pre);
+  if (!pop)
+    return failure();
+  if (pop.varIndex(op.getVar()) < 0)
+    return op.emitOpError("unknown variable '")
+           << op.getVar() << "' of the " << (pre ? "pre" : "post") << "synaptic population @"
+           << pop.getSymName();
+  return success();
+}
+
+LogicalResult PreReadOp::verify() { return verifyEndpointVar(*this, true); }
+LogicalResult PostReadOp::verify() { return verifyEndpointVar(*this, false); }
+
+LogicalResult PostAddOp::verify() {
+  PopulationOp post = endpoint(*this, false);
+  if (!post)
+    return failure();
+  if (!post.getReceives() ||
+      !llvm::is_contained(post.getReceives()->getAsValueRange<StringAttr>(), getVar()))
+    return emitOpError("'") << getVar() << "' is not among the variables @" << post.getSymName()
+                            << " receives";
   return success();
 }

@@ -26,21 +26,21 @@ ArrayAttr allocate(NetworkOp network) {
   MLIRContext *ctx = network.getContext();
   Builder b(ctx);
   SmallVector<Attribute> buffers;
-  auto add = [&](PopulationOp pop, StringRef name, BufferRole role, Type element,
+  auto add = [&](StringAttr owner, StringRef name, BufferRole role, Type element,
                  BufferExtent extent, int64_t index, int64_t count) {
-    buffers.push_back(BufferAttr::get(ctx, (pop.getSymName() + "." + name).str(), role, element,
-                                      extent, FlatSymbolRefAttr::get(pop.getSymNameAttr()), index,
-                                      count));
+    buffers.push_back(BufferAttr::get(ctx, (owner.getValue() + "." + name).str(), role, element,
+                                      extent, FlatSymbolRefAttr::get(owner), index, count));
   };
-  for (PopulationOp pop : network.getBody().getOps<PopulationOp>()) {
+  for (PopulationOp popOp : network.getBody().getOps<PopulationOp>()) {
+    StringAttr pop = popOp.getSymNameAttr();
     add(pop, "params", BufferRole::Params, b.getF64Type(), BufferExtent::Fixed, -1,
-        static_cast<int64_t>(pop.getParams().size()));
-    for (auto [k, a] : llvm::enumerate(pop.getVars()))
+        static_cast<int64_t>(popOp.getParams().size()));
+    for (auto [k, a] : llvm::enumerate(popOp.getVars()))
       add(pop, cast<VariableAttr>(a).getName(), BufferRole::State, network.getReal(),
           BufferExtent::Neurons, static_cast<int64_t>(k), 0);
     add(pop, "refractory_until", BufferRole::Refractory, b.getI32Type(), BufferExtent::Neurons, -1,
         0);
-    if (pop.getRecordSpikes()) {
+    if (popOp.getRecordSpikes() || popOp.getEmitsSpikes()) {
       add(pop, "spike_step", BufferRole::SpikeStep, b.getI64Type(), BufferExtent::SpikeCapacity, -1,
           0);
       add(pop, "spike_index", BufferRole::SpikeIndex, b.getI64Type(), BufferExtent::SpikeCapacity,
@@ -48,6 +48,23 @@ ArrayAttr allocate(NetworkOp network) {
       add(pop, "spike_channel", BufferRole::SpikeChannel, b.getI32Type(),
           BufferExtent::SpikeCapacity, -1, 0);
     }
+    // What projections deliver to each received variable, per step.
+    if (ArrayAttr receives = popOp.getReceivesAttr())
+      for (auto [k, name] : llvm::enumerate(receives.getAsValueRange<StringAttr>()))
+        add(pop, (name + ".in").str(), BufferRole::SynapticInput, network.getReal(),
+            BufferExtent::Neurons, static_cast<int64_t>(k), 0);
+  }
+  // Each projection's parameters, per-synapse variables and connectivity
+  // (rows by presynaptic neuron, sorted postsynaptic indices).
+  for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
+    StringAttr owner = projection.getSymNameAttr();
+    add(owner, "params", BufferRole::Params, b.getF64Type(), BufferExtent::Fixed, -1,
+        static_cast<int64_t>(projection.getParams().size()));
+    for (auto [k, a] : llvm::enumerate(projection.getVars()))
+      add(owner, cast<VariableAttr>(a).getName(), BufferRole::SynapseState, network.getReal(),
+          BufferExtent::Synapses, static_cast<int64_t>(k), 0);
+    add(owner, "row_start", BufferRole::RowStart, b.getI64Type(), BufferExtent::Rows, -1, 0);
+    add(owner, "post_index", BufferRole::PostIndex, b.getI32Type(), BufferExtent::Synapses, -1, 0);
   }
   return b.getArrayAttr(buffers);
 }

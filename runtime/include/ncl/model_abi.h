@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 3u
+#define NCL_ABI_VERSION 4u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -80,7 +80,15 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_REFRACTORY = 3,   /* i32 per neuron: first step at which it is free */
   NCL_BUFFER_SPIKE_STEP = 4,   /* i64 per recorded entry: step index n+1 */
   NCL_BUFFER_SPIKE_INDEX = 5,  /* i64 per recorded entry: neuron index */
-  NCL_BUFFER_SPIKE_CHANNEL = 6 /* i32 per recorded entry: 0 spike, k event k */
+  NCL_BUFFER_SPIKE_CHANNEL = 6, /* i32 per recorded entry: 0 spike, k event k */
+  /* Since ABI 4 (networks): */
+  NCL_BUFFER_SYNAPTIC_INPUT = 7, /* real per neuron: effects of arriving spikes on one of the
+                                    population's variables or inputs, summed until its update
+                                    reads and clears them */
+  NCL_BUFFER_ROW_START = 8,      /* i64, presynaptic size + 1: where each presynaptic neuron's
+                                    synapses start in the projection's per-synapse buffers */
+  NCL_BUFFER_POST_INDEX = 9,     /* i32 per synapse: its postsynaptic neuron */
+  NCL_BUFFER_SYNAPSE_STATE = 10  /* real per synapse: `index` into the projection's vars */
 } ncl_buffer_role;
 
 /* The type of one element. */
@@ -95,8 +103,11 @@ typedef enum ncl_element_type {
 typedef enum ncl_buffer_extent {
   NCL_EXTENT_FIXED = 1,         /* `count` elements */
   NCL_EXTENT_NEURONS = 2,       /* one per neuron of `population` (its run size) */
-  NCL_EXTENT_SPIKE_CAPACITY = 3 /* per thread: ncl_kernel_args.spike_capacity
-                                   entries, the calling thread's own buffer */
+  NCL_EXTENT_SPIKE_CAPACITY = 3, /* per thread: ncl_kernel_args.spike_capacity
+                                    entries, the calling thread's own buffer */
+  /* Since ABI 4: */
+  NCL_EXTENT_SYNAPSES = 4, /* one per synapse of `projection` (known once it is connected) */
+  NCL_EXTENT_ROWS = 5      /* the projection's presynaptic population size + 1 */
 } ncl_buffer_extent;
 
 typedef struct ncl_buffer_info {
@@ -104,9 +115,12 @@ typedef struct ncl_buffer_info {
   int32_t role;       /* ncl_buffer_role */
   int32_t element;    /* ncl_element_type */
   int32_t extent;     /* ncl_buffer_extent */
-  int32_t population; /* index of the owning population */
-  int32_t index;      /* NCL_BUFFER_STATE: index into the population's vars; else -1 */
+  int32_t population; /* index of the owning population; -1 for a projection's */
+  int32_t index;      /* NCL_BUFFER_STATE, NCL_BUFFER_SYNAPSE_STATE: index into the
+                         population's or projection's vars; else -1 */
   int64_t count;      /* NCL_EXTENT_FIXED: the number of elements; else 0 */
+  int32_t projection; /* since ABI 4: index of the owning projection, or -1 */
+  int32_t reserved;
 } ncl_buffer_info;
 
 /* The scalar header of every kernel call; the runtime owns all memory. */
@@ -126,6 +140,11 @@ typedef struct ncl_kernel_args {
   int64_t spike_capacity;
   int64_t spike_count; /* out: entries emitted (recorded or not) */
   int64_t steps_done;  /* out: steps completed */
+  /* Since ABI 4, for NCL_STAGE_DELIVER: the presynaptic neurons (indices in
+   * their population, ascending) whose spikes arrive now; begin and end are
+   * then the range of postsynaptic neurons the call may touch. */
+  const int32_t *spikes;
+  int64_t num_spikes;
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -135,15 +154,51 @@ typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
  * range of `population`'s neurons; it does not know what they compute. */
 typedef enum ncl_stage_kind {
   NCL_STAGE_INIT = 1, /* sets the initial state of [begin, end) */
-  NCL_STAGE_STEP = 2  /* advances [begin, end) by up to num_steps steps */
+  NCL_STAGE_STEP = 2, /* advances [begin, end) by up to num_steps steps */
+  /* Since ABI 4 (projections): */
+  NCL_STAGE_CONNECT = 3, /* initialises the synapses of presynaptic rows [begin, end),
+                            once the runtime has built the connectivity */
+  NCL_STAGE_DELIVER = 4  /* applies the spikes in `spikes` to postsynaptic [begin, end)
+                            in step first_step (one step) */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
-  const char *name;   /* "P.init", "P.update" */
+  const char *name;   /* "P.init", "P.update", "Ce.connect", "Ce.deliver" */
   int32_t kind;       /* ncl_stage_kind */
-  int32_t population; /* whose neurons partition the work */
+  int32_t population; /* whose neurons partition the work (a projection's: -1) */
   ncl_kernel_fn fn;
+  int32_t projection; /* since ABI 4: the projection of a CONNECT or DELIVER stage, else -1 */
+  int32_t reserved;
 } ncl_stage_info;
+
+/* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */
+typedef enum ncl_connect_rule {
+  NCL_CONNECT_ALL_TO_ALL = 1,
+  NCL_CONNECT_ONE_TO_ONE = 2,
+  NCL_CONNECT_FIXED_PROBABILITY = 3,
+  NCL_CONNECT_FIXED_INDEGREE = 4,
+  NCL_CONNECT_FIXED_OUTDEGREE = 5,
+  NCL_CONNECT_FIXED_TOTAL = 6
+} ncl_connect_rule;
+
+/* A projection: synapses from a range of one population onto a range of
+ * another, built by the runtime at initialisation from the seed. */
+typedef struct ncl_projection_info {
+  const char *name;    /* the projection's name in the network */
+  const char *synapse; /* synapse model name */
+  int32_t pre, post;   /* population indices */
+  int64_t pre_begin, pre_end, post_begin, post_end; /* default ranges [begin, end) */
+  int32_t rule;                                     /* ncl_connect_rule */
+  int32_t autapses, multapses;                      /* 0 or 1 */
+  int32_t reserved;
+  double p;  /* NCL_CONNECT_FIXED_PROBABILITY */
+  int64_t n; /* in-degree, out-degree or total */
+  double delay; /* seconds, shared by every synapse; rounded to steps of the run's dt */
+  int32_t num_params;
+  int32_t num_vars;
+  const ncl_param_info *params; /* shared synapse parameters (a fixed buffer, like a population's) */
+  const ncl_var_info *vars;     /* per-synapse variables */
+} ncl_projection_info;
 
 typedef struct ncl_population_info {
   const char *name;   /* population name in the network */
@@ -169,6 +224,10 @@ typedef struct ncl_population_info {
   /* The population's derived parameters (not in `params`). */
   int32_t num_derived;
   const ncl_derived_info *derived;
+  /* Since ABI 4: 1 when projections read its spikes, so its update stores
+   * them (in the spike buffers) even when they are not recorded. */
+  int32_t emits_spikes;
+  int32_t reserved;
 } ncl_population_info;
 
 typedef struct ncl_model_descriptor {
@@ -188,6 +247,10 @@ typedef struct ncl_model_descriptor {
   int32_t num_stages;
   const ncl_buffer_info *buffers;
   const ncl_stage_info *stages;
+  /* Since ABI 4. */
+  int32_t num_projections;
+  int32_t reserved;
+  const ncl_projection_info *projections;
 } ncl_model_descriptor;
 
 #ifdef __cplusplus

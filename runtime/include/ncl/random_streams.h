@@ -57,6 +57,16 @@ extern "C" {
 #define NCL_RANDOM_MAX_SITES (1u << NCL_RANDOM_SITE_BITS)
 #define NCL_RANDOM_MAX_POPULATIONS (1u << (16 - NCL_RANDOM_SITE_BITS))
 
+/* The step of draws in the initial values of projection `projection`'s
+ * synapses (its `state` initialisers and per-synapse delays): high word
+ * 0xFFFE0000 | projection, which no simulation step (< 2^31) and no other
+ * load-time draw uses. Such draws take the synapse's index in the
+ * projection (its position in presynaptic order) as the entity and the
+ * synapse model's site k as the stream. */
+static inline uint64_t ncl_random_synapse_step(uint32_t projection) {
+  return (uint64_t)(0xFFFE0000u | (projection & 0xFFFFu)) << 32;
+}
+
 /* The stream id of site `site` of population `population`. */
 static inline uint32_t ncl_random_stream_id(uint32_t population, uint32_t site) {
   return (population << NCL_RANDOM_SITE_BITS) | site;

@@ -29,7 +29,8 @@ enum class FieldKind {
   Index,   ///< int64_t, as an MLIR `index`
   I64,     ///< int64_t or uint64_t, as i64
   F64,     ///< double
-  Results  ///< spike_count and steps_done, as memref<2xi64> (the kernel writes them)
+  Results, ///< spike_count and steps_done, as memref<2xi64> (the kernel writes them)
+  Spikes   ///< const int32_t * with num_spikes entries, as memref<?xi32>
 };
 
 struct HeaderField {
@@ -51,6 +52,8 @@ inline constexpr HeaderField kHeaderFields[] = {
     {"spike_capacity", FieldKind::Index, offsetof(ncl_kernel_args, spike_capacity)},
     {"results", FieldKind::Results, offsetof(ncl_kernel_args, spike_count)},
     {"steps_done", FieldKind::I64, offsetof(ncl_kernel_args, steps_done)},
+    {"spikes", FieldKind::Spikes, offsetof(ncl_kernel_args, spikes)},
+    {"num_spikes", FieldKind::Index, offsetof(ncl_kernel_args, num_spikes)},
 };
 inline constexpr size_t kNumHeaderFields = sizeof(kHeaderFields) / sizeof(kHeaderFields[0]);
 
@@ -87,6 +90,23 @@ static_assert(static_cast<int>(BufferExtent::Neurons) == NCL_EXTENT_NEURONS);
 static_assert(static_cast<int>(BufferExtent::SpikeCapacity) == NCL_EXTENT_SPIKE_CAPACITY);
 static_assert(static_cast<int>(StageKind::Init) == NCL_STAGE_INIT);
 static_assert(static_cast<int>(StageKind::Step) == NCL_STAGE_STEP);
+static_assert(static_cast<int>(StageKind::Connect) == NCL_STAGE_CONNECT);
+static_assert(static_cast<int>(StageKind::Deliver) == NCL_STAGE_DELIVER);
+static_assert(static_cast<int>(BufferRole::SynapticInput) == NCL_BUFFER_SYNAPTIC_INPUT);
+static_assert(static_cast<int>(BufferRole::RowStart) == NCL_BUFFER_ROW_START);
+static_assert(static_cast<int>(BufferRole::PostIndex) == NCL_BUFFER_POST_INDEX);
+static_assert(static_cast<int>(BufferRole::SynapseState) == NCL_BUFFER_SYNAPSE_STATE);
+static_assert(static_cast<int>(BufferExtent::Synapses) == NCL_EXTENT_SYNAPSES);
+static_assert(static_cast<int>(BufferExtent::Rows) == NCL_EXTENT_ROWS);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::OneToOne) == NCL_CONNECT_ONE_TO_ONE);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedProbability) ==
+              NCL_CONNECT_FIXED_PROBABILITY);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedInDegree) ==
+              NCL_CONNECT_FIXED_INDEGREE);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedOutDegree) ==
+              NCL_CONNECT_FIXED_OUTDEGREE);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedTotal) == NCL_CONNECT_FIXED_TOTAL);
 
 } // namespace ncl::abi
 

@@ -84,14 +84,30 @@ struct NeuronLoop {
   SmallVector<Value> vars;                   ///< by variable index
   Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
   Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
+  llvm::StringMap<Value> inputs;             ///< synaptic inputs by received variable
   Operation *entryPoint = nullptr;           ///< parameters are loaded before it
+};
+
+/// Values of the loop nest a synapse's program (a projection's init or
+/// on_pre) was moved into.
+struct SynapseLoop {
+  mutable ProjectionOp projection;
+  Value synapse, pre, post; ///< index: the synapse, its pre- and postsynaptic neurons
+  Value step;               ///< i64: the step (NCL's synapse-init step in `connect`)
+  Value dt64, seed;         ///< f64, i64
+  Value params;             ///< memref<?xf64>
+  SmallVector<Value> vars;  ///< per-synapse variables by index
+  llvm::StringMap<Value> preVars, postVars, postInputs;
+  Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
 
 } // namespace
 
-/// The neuron loops of the kernels being built, by their scf.parallel op.
+/// The loops of the kernels being built, by the op that holds the program:
+/// neuron loops (scf.parallel) and synapse loops.
 struct mlir::ncl::NeuronLoops {
   llvm::DenseMap<Operation *, NeuronLoop> loops;
+  llvm::DenseMap<Operation *, SynapseLoop> synapses;
 };
 
 namespace {
@@ -251,7 +267,9 @@ struct IsRefractoryLowering : NeuronOpLowering<IsRefractoryOp> {
 /// parallel) and, in a recorded population, stores (n + 1, i, channel) at
 /// the slot the count gave. Events of an unrecorded population just act.
 void emitRecord(OpBuilder &b, Location loc, const NeuronLoop &loop, Value fired, int64_t channel) {
-  bool record = loop.pop.getRecordSpikes();
+  // Spikes are stored for the record and for projections; events only
+  // for the record.
+  bool record = loop.pop.getRecordSpikes() || (channel == 0 && loop.pop.getEmitsSpikes());
   if (channel != 0 && !record)
     return;
   scf::IfOp::create(b, loc, fired, [&](OpBuilder &, Location) {
@@ -365,13 +383,174 @@ struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
   }
 };
 
+/// What arrived for this neuron's variable in this step: read, then cleared
+/// for the deliveries of later steps.
+struct SynapticInputLowering : NeuronOpLowering<SynapticInputOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(SynapticInputOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value buffer = loop.inputs.lookup(op.getVar());
+    if (!buffer)
+      return rewriter.notifyMatchFailure(op, "no synaptic-input buffer");
+    Value sum = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.neuron});
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(sum.getType(), 0));
+    memref::StoreOp::create(rewriter, loc, zero, buffer, ValueRange{loop.neuron});
+    rewriter.replaceOp(op, sum);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Synapse programs
+//===----------------------------------------------------------------------===//
+
+/// A pattern for one ncl op inside a synapse loop.
+template <typename OpT> struct SynapseOpLowering : public OpConversionPattern<OpT> {
+  SynapseOpLowering(MLIRContext *ctx, const NeuronLoops &loops)
+      : OpConversionPattern<OpT>(ctx), loops(loops) {}
+
+  LogicalResult matchAndRewrite(OpT op, typename OpConversionPattern<OpT>::OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const final {
+    for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+      if (auto it = loops.synapses.find(p); it != loops.synapses.end())
+        return lower(op, adaptor, it->second, rewriter);
+    return rewriter.notifyMatchFailure(op, "not inside a synapse loop");
+  }
+
+  virtual LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor adaptor,
+                              const SynapseLoop &loop,
+                              ConversionPatternRewriter &rewriter) const = 0;
+
+  const NeuronLoops &loops;
+};
+
+/// A projection's shared parameter, loaded once per call.
+struct SynapseParamLowering : SynapseOpLowering<ParamOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(ParamOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(loop.entryPoint);
+    Location loc = op.getLoc();
+    Value index =
+        arith::ConstantIndexOp::create(rewriter, loc, loop.projection.paramIndex(op.getName()));
+    Value v = memref::LoadOp::create(rewriter, loc, loop.params, ValueRange{index});
+    rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
+    return success();
+  }
+};
+
+struct SynapseReadLowering : SynapseOpLowering<SynapseReadOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(SynapseReadOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value var = loop.vars[loop.projection.varIndex(op.getVar())];
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{loop.synapse});
+    return success();
+  }
+};
+
+struct SynapseWriteLowering : SynapseOpLowering<SynapseWriteOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(SynapseWriteOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value var = loop.vars[loop.projection.varIndex(op.getVar())];
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), var,
+                                                 ValueRange{loop.synapse});
+    return success();
+  }
+};
+
+template <typename OpT, bool Pre> struct EndpointReadLowering : SynapseOpLowering<OpT> {
+  using SynapseOpLowering<OpT>::SynapseOpLowering;
+  LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Value var = (Pre ? loop.preVars : loop.postVars).lookup(op.getVar());
+    if (!var)
+      return rewriter.notifyMatchFailure(op, "variable not passed to the kernel");
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{Pre ? loop.pre : loop.post});
+    return success();
+  }
+};
+
+/// Adds to the postsynaptic neuron's input sum. The thread that runs a
+/// delivery owns its range of postsynaptic neurons, so no atomics.
+struct PostAddLowering : SynapseOpLowering<PostAddOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(PostAddOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value buffer = loop.postInputs.lookup(op.getVar());
+    if (!buffer)
+      return rewriter.notifyMatchFailure(op, "no synaptic-input buffer");
+    Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.post});
+    Value sum = arith::AddFOp::create(rewriter, loc, old, adaptor.getValue());
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{loop.post});
+    return success();
+  }
+};
+
+template <typename OpT, bool Pre> struct EndpointIndexLowering : SynapseOpLowering<OpT> {
+  using SynapseOpLowering<OpT>::SynapseOpLowering;
+  LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, indexToReal(rewriter, op.getLoc(), Pre ? loop.pre : loop.post, op.getType()));
+    return success();
+  }
+};
+
+struct SynapseDtLowering : SynapseOpLowering<DtOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(DtOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, asReal(rewriter, op.getLoc(), loop.dt64, op.getType()));
+    return success();
+  }
+};
+
+struct SynapseTimeLowering : SynapseOpLowering<TimeOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(TimeOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value n = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), loop.step);
+    Value time = arith::MulFOp::create(rewriter, loc, n, loop.dt64);
+    rewriter.replaceOp(op, asReal(rewriter, loc, time, op.getType()));
+    return success();
+  }
+};
+
+/// A Philox draw keyed by (seed, step, synapse, stream): the synapse index
+/// is the entity (docs/random.md).
+struct SynapseRandLowering : SynapseOpLowering<RandOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(RandOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto words = emitPhiloxDraw(rewriter, loc, loop.seed, loop.step, loop.synapse,
+                                static_cast<uint32_t>(op.getStream()));
+    auto type = cast<FloatType>(op.getType());
+    rewriter.replaceOp(op, op.getNormal() ? emitNormal(rewriter, loc, words, type)
+                                          : emitUniform01(rewriter, loc, words, type));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const NeuronLoops &loops) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
                NeuronIndexLowering, PopulationSizeLowering, RandLowering, IsRefractoryLowering,
-               ThresholdLowering, EventLowering, RefractoryLowering>(ctx, loops);
+               ThresholdLowering, EventLowering, RefractoryLowering, SynapticInputLowering>(ctx,
+                                                                                            loops);
+  patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
+               EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
+               PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
+               EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
+               SynapseRandLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -380,6 +559,36 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
 //===----------------------------------------------------------------------===//
 
 namespace {
+
+/// Appends header fields, by their names in KernelABI.h, to a kernel's
+/// argument types and its stage's `args`.
+void appendHeaderArgs(OpBuilder &b, SmallVector<Type> &types, SmallVector<Attribute> &args,
+                      std::initializer_list<StringRef> fields) {
+  for (StringRef field : fields) {
+    std::optional<unsigned> f = ::ncl::abi::headerField(field);
+    assert(f && "a field of ncl_kernel_args");
+    switch (::ncl::abi::kHeaderFields[*f].kind) {
+    case ::ncl::abi::FieldKind::Index:
+      types.push_back(b.getIndexType());
+      break;
+    case ::ncl::abi::FieldKind::I64:
+      types.push_back(b.getI64Type());
+      break;
+    case ::ncl::abi::FieldKind::F64:
+      types.push_back(b.getF64Type());
+      break;
+    case ::ncl::abi::FieldKind::Results:
+      types.push_back(MemRefType::get({2}, b.getI64Type()));
+      break;
+    case ::ncl::abi::FieldKind::Spikes:
+      types.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI32Type()));
+      break;
+    case ::ncl::abi::FieldKind::Pointer:
+      llvm_unreachable("the table is passed as buffers");
+    }
+    args.push_back(b.getStringAttr(field));
+  }
+}
 
 /// Builds a population's two kernels around its moved program and records
 /// their neuron loops for the patterns.
@@ -412,6 +621,13 @@ public:
       case BufferRole::SpikeChannel:
         spikeBuffers[2] = k;
         break;
+      case BufferRole::SynapticInput:
+        inputBuffers[buffer.getIndex()] = k;
+        break;
+      case BufferRole::RowStart:
+      case BufferRole::PostIndex:
+      case BufferRole::SynapseState:
+        break; // a projection's
       }
     }
   }
@@ -447,38 +663,25 @@ private:
     }
     types.push_back(dyn(b.getI32Type()));
     args.push_back(b.getI64IntegerAttr(refractoryBuffer));
-    if (withRecord && pop.getRecordSpikes()) {
+    if (withRecord && storesSpikes()) {
       types.append({dyn(b.getI64Type()), dyn(b.getI64Type()), dyn(b.getI32Type())});
       for (int64_t k : spikeBuffers)
         args.push_back(b.getI64IntegerAttr(k));
     }
+    if (withRecord)
+      for (size_t i = 0; i < inputBuffers.size(); ++i) {
+        types.push_back(dyn(realType));
+        args.push_back(b.getI64IntegerAttr(inputBuffers.lookup(i)));
+      }
     return types;
   }
 
-  /// Header fields, by their names in KernelABI.h.
+  /// Whether the update stores its spikes: for the record or for projections.
+  bool storesSpikes() { return pop.getRecordSpikes() || pop.getEmitsSpikes(); }
+
   void headerArgs(SmallVector<Type> &types, SmallVector<Attribute> &args,
                   std::initializer_list<StringRef> fields) {
-    for (StringRef field : fields) {
-      std::optional<unsigned> f = ::ncl::abi::headerField(field);
-      assert(f && "a field of ncl_kernel_args");
-      switch (::ncl::abi::kHeaderFields[*f].kind) {
-      case ::ncl::abi::FieldKind::Index:
-        types.push_back(b.getIndexType());
-        break;
-      case ::ncl::abi::FieldKind::I64:
-        types.push_back(b.getI64Type());
-        break;
-      case ::ncl::abi::FieldKind::F64:
-        types.push_back(b.getF64Type());
-        break;
-      case ::ncl::abi::FieldKind::Results:
-        types.push_back(MemRefType::get({2}, b.getI64Type()));
-        break;
-      case ::ncl::abi::FieldKind::Pointer:
-        llvm_unreachable("the table is passed as buffers");
-      }
-      args.push_back(b.getStringAttr(field));
-    }
+    appendHeaderArgs(b, types, args, fields);
   }
 
   /// A kernel function; the values of its arguments by name.
@@ -505,6 +708,8 @@ private:
         loop.spikeIndex = v;
       else if (buffer == spikeBuffers[2])
         loop.spikeChannel = v;
+      else if (std::optional<int64_t> input = receivedBy(buffer))
+        loop.inputs[cast<StringAttr>((*pop.getReceives())[*input]).getValue()] = v;
       else
         loop.vars.push_back(v);
     }
@@ -513,6 +718,14 @@ private:
     loop.size = header.lookup("size");
     loop.results = header.lookup("results");
     return f;
+  }
+
+  /// The received variable whose synaptic-input buffer is `buffer`, if any.
+  std::optional<int64_t> receivedBy(int64_t buffer) {
+    for (auto [input, k] : inputBuffers)
+      if (k == buffer)
+        return input;
+    return std::nullopt;
   }
 
   /// Moves `region`'s program into `body` (before its terminator).
@@ -586,7 +799,7 @@ private:
       neurons = neuronLoop(begin, end);
     };
     Value done;
-    if (pop.getRecordSpikes()) {
+    if (storesSpikes()) {
       int64_t channels = 1 + (pop.getEvents() ? static_cast<int64_t>(pop.getEvents()->size()) : 0);
       Value width = arith::SubIOp::create(b, loc, end, begin);
       Value perStep = channels == 1 ? width : arith::MulIOp::create(b, loc, width, index(channels));
@@ -637,9 +850,256 @@ private:
   Type realType;
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, refractoryBuffer = -1;
+  llvm::DenseMap<int64_t, int64_t> varBuffers;   ///< variable index -> buffer index
+  int64_t spikeBuffers[3] = {-1, -1, -1};        ///< by role: step, index, channel
+  llvm::DenseMap<int64_t, int64_t> inputBuffers; ///< received variable -> buffer index
+  llvm::StringMap<Value> header;                 ///< the kernel's header arguments
+};
+
+/// Builds a projection's two kernels: `connect` gives every synapse of the
+/// presynaptic rows [begin, end) its initial values once the runtime has
+/// drawn the connectivity; `deliver` applies the spikes of the list
+/// `spikes` to the postsynaptic neurons [begin, end) (the calling thread's),
+/// in list order and, within a presynaptic neuron's row, in the order of
+/// its synapses (ascending postsynaptic index), so that sums do not depend
+/// on the thread count. A row's synapses for [begin, end) are found by two
+/// binary searches in its sorted postsynaptic indices.
+class ProjectionKernelBuilder {
+public:
+  ProjectionKernelBuilder(ProjectionOp projection, NetworkOp network, OpBuilder &builder,
+                          NeuronLoops &loops)
+      : projection(projection), network(network), b(builder), loc(projection.getLoc()),
+        loops(loops) {
+    realType = network.getReal();
+    pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
+    post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
+  }
+
+  ArrayAttr connectArgs, deliverArgs;
+
+  LogicalResult build() {
+    for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
+      auto buffer = cast<BufferAttr>(a);
+      StringRef owner = buffer.getPopulation().getValue();
+      int64_t index = static_cast<int64_t>(k);
+      if (owner == projection.getSymName()) {
+        if (buffer.getRole() == BufferRole::Params)
+          paramsBuffer = index;
+        else if (buffer.getRole() == BufferRole::SynapseState)
+          varBuffers[buffer.getIndex()] = index;
+        else if (buffer.getRole() == BufferRole::RowStart)
+          rowStartBuffer = index;
+        else if (buffer.getRole() == BufferRole::PostIndex)
+          postIndexBuffer = index;
+      }
+      if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
+        preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
+      if (buffer.getRole() == BufferRole::State && owner == post.getSymName())
+        postVars.push_back(
+            {cast<VariableAttr>(post.getVars()[buffer.getIndex()]).getName(), index});
+      if (buffer.getRole() == BufferRole::SynapticInput && owner == post.getSymName())
+        postInputs.push_back(
+            {cast<StringAttr>((*post.getReceives())[buffer.getIndex()]).getValue(), index});
+    }
+    if (paramsBuffer < 0 || rowStartBuffer < 0 || postIndexBuffer < 0 ||
+        varBuffers.size() != projection.getVars().size())
+      return projection.emitOpError("has incomplete storage in the buffer table");
+    buildConnect();
+    buildDeliver();
+    return success();
+  }
+
+private:
+  MemRefType dyn(Type t) { return MemRefType::get({ShapedType::kDynamic}, t); }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value toIndex(Value v) { return arith::IndexCastOp::create(b, loc, b.getIndexType(), v); }
+
+  /// Parameters, per-synapse variables, row starts and postsynaptic
+  /// indices: the arguments both kernels share.
+  void commonArgs(SmallVector<Type> &types, SmallVector<Attribute> &args) {
+    types.push_back(dyn(b.getF64Type()));
+    args.push_back(b.getI64IntegerAttr(paramsBuffer));
+    for (size_t i = 0; i < projection.getVars().size(); ++i) {
+      types.push_back(dyn(realType));
+      args.push_back(b.getI64IntegerAttr(varBuffers.lookup(i)));
+    }
+    types.append({dyn(b.getI64Type()), dyn(b.getI32Type())});
+    args.append({b.getI64IntegerAttr(rowStartBuffer), b.getI64IntegerAttr(postIndexBuffer)});
+  }
+
+  func::FuncOp makeFunc(StringRef suffix, ArrayRef<Type> types, ArrayAttr args, SynapseLoop &loop) {
+    auto f = func::FuncOp::create(b, loc, ("ncl_" + projection.getSymName() + "_" + suffix).str(),
+                                  FunctionType::get(b.getContext(), types, {}));
+    f->setAttr("ncl.kernel", b.getStringAttr(suffix));
+    Block *entry = f.addEntryBlock();
+    loop.projection = projection;
+    header.clear();
+    buffers.clear();
+    for (auto [k, a] : llvm::enumerate(args)) {
+      Value v = entry->getArgument(k);
+      if (auto field = dyn_cast<StringAttr>(a))
+        header[field.getValue()] = v;
+      else
+        buffers.push_back({cast<IntegerAttr>(a).getInt(), v});
+    }
+    for (auto [buffer, v] : buffers) {
+      if (buffer == paramsBuffer)
+        loop.params = v;
+      for (auto [var, k] : varBuffers)
+        if (k == buffer) {
+          if (loop.vars.size() <= static_cast<size_t>(var))
+            loop.vars.resize(var + 1);
+          loop.vars[var] = v;
+        }
+    }
+    loop.dt64 = header.lookup("dt");
+    loop.seed = header.lookup("seed");
+    return f;
+  }
+
+  Value argument(int64_t buffer) {
+    for (auto [k, v] : buffers)
+      if (k == buffer)
+        return v;
+    return {};
+  }
+
+  /// scf.for over `row`'s synapses [lo, hi) with the program of `region`;
+  /// records the loop for the patterns.
+  void synapseLoop(Value lo, Value hi, Region &region, SynapseLoop &loop) {
+    auto synapses = scf::ForOp::create(b, loc, lo, hi, index(1));
+    synapses->setAttr("ncl.loop", b.getStringAttr("synapses"));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(synapses.getBody());
+    loop.synapse = synapses.getInductionVar();
+    loop.post = toIndex(
+        memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
+    Block &program = region.front();
+    synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
+                                               program.getOperations());
+    loops.synapses[synapses] = loop;
+  }
+
+  /// The synapses of presynaptic neuron `row`: [row_start[row], row_start[row + 1]).
+  std::pair<Value, Value> rowBounds(Value row) {
+    Value rowStart = argument(rowStartBuffer);
+    Value lo = toIndex(memref::LoadOp::create(b, loc, rowStart, ValueRange{row}));
+    Value next = arith::AddIOp::create(b, loc, row, index(1));
+    Value hi = toIndex(memref::LoadOp::create(b, loc, rowStart, ValueRange{next}));
+    return {lo, hi};
+  }
+
+  void buildConnect() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    appendHeaderArgs(b, types, argNames, {"begin", "end", "seed", "dt"});
+    connectArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("connect", types, connectArgs, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = arith::ConstantIntOp::create(
+        b, loc, b.getI64Type(), static_cast<int64_t>(ncl_random_synapse_step(projectionIndex())));
+    auto rows = scf::ParallelOp::create(b, loc, ValueRange{header["begin"]},
+                                        ValueRange{header["end"]}, ValueRange{index(1)});
+    rows->setAttr("ncl.loop", b.getStringAttr("rows"));
+    loop.entryPoint = rows;
+    b.setInsertionPointToStart(rows.getBody());
+    loop.pre = rows.getInductionVars()[0];
+    auto [lo, hi] = rowBounds(loop.pre);
+    synapseLoop(lo, hi, projection.getInit(), loop);
+    b.setInsertionPointAfter(rows);
+    func::ReturnOp::create(b, loc);
+  }
+
+  /// The first position in [lo, hi) of the sorted postsynaptic indices
+  /// whose value is not below `key` (hi if none): a binary search.
+  Value lowerBound(Value lo, Value hi, Value key) {
+    Value postIndex = argument(postIndexBuffer);
+    Type idx = b.getIndexType();
+    auto search = scf::WhileOp::create(
+        b, loc, TypeRange{idx, idx}, ValueRange{lo, hi},
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, iter[0], iter[1]);
+          scf::ConditionOp::create(b, loc, open, iter);
+        },
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value width = arith::SubIOp::create(b, loc, iter[1], iter[0]);
+          Value mid = arith::AddIOp::create(b, loc, iter[0],
+                                            arith::ShRUIOp::create(b, loc, width, index(1)));
+          Value j = toIndex(memref::LoadOp::create(b, loc, postIndex, ValueRange{mid}));
+          Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, key);
+          Value next = arith::AddIOp::create(b, loc, mid, index(1));
+          Value a = arith::SelectOp::create(b, loc, below, next, iter[0]);
+          Value z = arith::SelectOp::create(b, loc, below, iter[1], mid);
+          scf::YieldOp::create(b, loc, ValueRange{a, z});
+        });
+    return search.getResult(0);
+  }
+
+  void buildDeliver() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    for (auto *group : {&postInputs, &preVars, &postVars})
+      for (auto &[name, k] : *group) {
+        types.push_back(dyn(realType));
+        argNames.push_back(b.getI64IntegerAttr(k));
+      }
+    appendHeaderArgs(b, types, argNames,
+                     {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"});
+    deliverArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
+    // The argument of each name, in the order commonArgs and the groups
+    // above listed them.
+    unsigned next = static_cast<unsigned>(3 + projection.getVars().size());
+    for (auto [group, map] :
+         {std::pair(&postInputs, &loop.postInputs), std::pair(&preVars, &loop.preVars),
+          std::pair(&postVars, &loop.postVars)})
+      for (auto &entry : *group)
+        (*map)[entry.first] = f.getArgument(next++);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = header["first_step"];
+    Value spikes = header["spikes"];
+    auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
+    spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
+    loop.entryPoint = spikeLoop;
+    b.setInsertionPointToStart(spikeLoop.getBody());
+    loop.pre =
+        toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
+    auto [lo, hi] = rowBounds(loop.pre);
+    Value first = lowerBound(lo, hi, header["begin"]);
+    Value last = lowerBound(first, hi, header["end"]);
+    synapseLoop(first, last, projection.getOnPre(), loop);
+    b.setInsertionPointAfter(spikeLoop);
+    func::ReturnOp::create(b, loc);
+  }
+
+  uint32_t projectionIndex() {
+    uint32_t k = 0;
+    for (ProjectionOp p : network.getBody().getOps<ProjectionOp>()) {
+      if (p == projection)
+        return k;
+      ++k;
+    }
+    return k;
+  }
+
+  ProjectionOp projection;
+  NetworkOp network;
+  PopulationOp pre, post;
+  OpBuilder &b;
+  Location loc;
+  Type realType;
+  NeuronLoops &loops;
+  int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1;
   llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
-  int64_t spikeBuffers[3] = {-1, -1, -1};      ///< by role: step, index, channel
-  llvm::StringMap<Value> header;               ///< the kernel's header arguments
+  SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
+  SmallVector<std::pair<int64_t, Value>> buffers; ///< the kernel's buffer arguments
+  llvm::StringMap<Value> header;
 };
 
 struct ConvertNclToLoopsPass
@@ -666,6 +1126,17 @@ struct ConvertNclToLoopsPass
         for (Region *region : {&pop.getInit(), &pop.getStep()})
           region->getBlocks().clear();
       }
+      for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
+        if (projection.isLowered())
+          continue;
+        builder.setInsertionPoint(network);
+        ProjectionKernelBuilder kernels(projection, network, builder, loops);
+        if (failed(kernels.build()))
+          return signalPassFailure();
+        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs);
+        for (Region *region : {&projection.getInit(), &projection.getOnPre()})
+          region->getBlocks().clear();
+      }
     }
     // Every ncl op in a kernel is rewritten by its pattern; what describes
     // the network stays for the library's descriptor.
@@ -673,12 +1144,29 @@ struct ConvertNclToLoopsPass
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                            scf::SCFDialect, func::FuncDialect>();
     target.addIllegalDialect<NclDialect>();
-    target.addLegalOp<NetworkOp, PopulationOp, ScheduleOp, StageOp>();
+    target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp>();
     RewritePatternSet patterns(&getContext());
     populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+  }
+
+  /// Names the kernels of a projection's stages.
+  static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
+                                    ArrayAttr connectArgs, ArrayAttr deliverArgs) {
+    ScheduleOp schedule = network.getSchedule();
+    if (!schedule)
+      return;
+    for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+      if (stage.getPopulation() != projection.getSymName())
+        continue;
+      bool connect = stage.getKind() == StageKind::Connect;
+      std::string kernel =
+          ("ncl_" + projection.getSymName() + (connect ? "_connect" : "_deliver")).str();
+      stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));
+      stage.setArgsAttr(connect ? connectArgs : deliverArgs);
+    }
   }
 
   /// Names each stage's kernel and what its arguments are.
@@ -688,7 +1176,8 @@ struct ConvertNclToLoopsPass
     if (!schedule)
       return;
     for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
-      if (stage.getPopulation() != pop.getSymName())
+      if (stage.getPopulation() != pop.getSymName() ||
+          (stage.getKind() != StageKind::Init && stage.getKind() != StageKind::Step))
         continue;
       bool init = stage.getKind() == StageKind::Init;
       std::string kernel = ("ncl_" + pop.getSymName() + (init ? "_init" : "_update")).str();

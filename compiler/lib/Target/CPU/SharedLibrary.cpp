@@ -55,6 +55,7 @@ namespace {
 using mlir::ncl::BufferAttr;
 using mlir::ncl::NetworkOp;
 using mlir::ncl::PopulationOp;
+using mlir::ncl::ProjectionOp;
 using mlir::ncl::StageOp;
 
 /// The descriptor and the kernels' C-ABI entry points, computed from the
@@ -71,9 +72,10 @@ public:
     // ncl_kernel_args, from the one list of its fields (KernelABI.h).
     llvm::SmallVector<llvm::Type *> fields;
     for (const abi::HeaderField &f : abi::kHeaderFields)
-      fields.push_back(f.kind == abi::FieldKind::Pointer ? static_cast<llvm::Type *>(ptr)
-                       : f.kind == abi::FieldKind::F64   ? f64
-                                                         : i64);
+      fields.push_back(f.kind == abi::FieldKind::Pointer || f.kind == abi::FieldKind::Spikes
+                           ? static_cast<llvm::Type *>(ptr)
+                       : f.kind == abi::FieldKind::F64 ? f64
+                                                       : i64);
     argsType = llvm::StructType::create(ctx, fields, "ncl_kernel_args");
   }
 
@@ -116,6 +118,12 @@ public:
         case mlir::ncl::BufferExtent::SpikeCapacity:
           extent = field(*abi::headerField("spike_capacity"));
           break;
+        case mlir::ncl::BufferExtent::Synapses:
+        case mlir::ncl::BufferExtent::Rows:
+          // Known to the runtime only; kernels index within it and never
+          // read the size.
+          extent = b.getInt64(std::numeric_limits<int32_t>::max());
+          break;
         }
         memref(base, extent);
         continue;
@@ -123,6 +131,8 @@ public:
       unsigned f = *abi::headerField(llvm::cast<mlir::StringAttr>(a).getValue());
       if (abi::kHeaderFields[f].kind == abi::FieldKind::Results)
         memref(b.CreateStructGEP(argsType, args, f), b.getInt64(2));
+      else if (abi::kHeaderFields[f].kind == abi::FieldKind::Spikes)
+        memref(field(f), field(*abi::headerField("num_spikes")));
       else
         call.push_back(field(f));
     }
@@ -176,20 +186,47 @@ public:
                                     llvm::ConstantArray::get(at, items), name);
   }
 
+  std::vector<llvm::Constant *> describeVars(llvm::StructType *varType, mlir::ArrayAttr list) {
+    std::vector<llvm::Constant *> vars;
+    for (auto v : list.getAsRange<mlir::ncl::VariableAttr>())
+      vars.push_back(
+          llvm::ConstantStruct::get(varType, {string(v.getName()), string(v.getUnit()),
+                                              real(v.getScale(), 1), dimension(v.getDim())}));
+    return vars;
+  }
+
+  std::vector<llvm::Constant *> describeParams(llvm::StructType *paramType, mlir::ArrayAttr list) {
+    std::vector<llvm::Constant *> params;
+    for (auto p : list.getAsRange<mlir::ncl::ParameterAttr>())
+      params.push_back(llvm::ConstantStruct::get(
+          paramType,
+          {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1), dimension(p.getDim()),
+           real(p.getValue(), 0), b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
+           real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
+    return params;
+  }
+
   bool descriptor(NetworkOp network, std::string &error) {
     auto *paramType = llvm::StructType::create(
         ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64, i32, f64, f64}, "ncl_param_info");
     auto *varType =
         llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr},
+        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr, i32, i32},
         "ncl_population_info");
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
-    auto *bufferType =
-        llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64}, "ncl_buffer_info");
-    auto *stageType = llvm::StructType::create(ctx, {ptr, i32, i32, ptr}, "ncl_stage_info");
+    auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
+                                                "ncl_buffer_info");
+    auto *stageType =
+        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
+    auto *projectionType =
+        llvm::StructType::create(ctx,
+                                 {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
+                                  i64, f64, i32, i32, ptr, ptr},
+                                 "ncl_projection_info");
     auto *modelType = llvm::StructType::create(
-        ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr},
+        ctx,
+        {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr, i32, i32, ptr},
         "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
@@ -210,7 +247,8 @@ public:
              offsetof(ncl_population_info, params), offsetof(ncl_population_info, record_spikes),
              offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names),
              offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt),
-             offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived)},
+             offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived),
+             offsetof(ncl_population_info, emits_spikes), offsetof(ncl_population_info, reserved)},
             error) ||
         !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info),
                      {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources),
@@ -220,12 +258,27 @@ public:
                      {offsetof(ncl_buffer_info, name), offsetof(ncl_buffer_info, role),
                       offsetof(ncl_buffer_info, element), offsetof(ncl_buffer_info, extent),
                       offsetof(ncl_buffer_info, population), offsetof(ncl_buffer_info, index),
-                      offsetof(ncl_buffer_info, count)},
+                      offsetof(ncl_buffer_info, count), offsetof(ncl_buffer_info, projection),
+                      offsetof(ncl_buffer_info, reserved)},
                      error) ||
         !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info),
                      {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind),
-                      offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn)},
+                      offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn),
+                      offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved)},
                      error) ||
+        !checkLayout(
+            projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
+            {offsetof(ncl_projection_info, name), offsetof(ncl_projection_info, synapse),
+             offsetof(ncl_projection_info, pre), offsetof(ncl_projection_info, post),
+             offsetof(ncl_projection_info, pre_begin), offsetof(ncl_projection_info, pre_end),
+             offsetof(ncl_projection_info, post_begin), offsetof(ncl_projection_info, post_end),
+             offsetof(ncl_projection_info, rule), offsetof(ncl_projection_info, autapses),
+             offsetof(ncl_projection_info, multapses), offsetof(ncl_projection_info, reserved),
+             offsetof(ncl_projection_info, p), offsetof(ncl_projection_info, n),
+             offsetof(ncl_projection_info, delay), offsetof(ncl_projection_info, num_params),
+             offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
+             offsetof(ncl_projection_info, vars)},
+            error) ||
         !checkLayout(
             modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
             {offsetof(ncl_model_descriptor, magic), offsetof(ncl_model_descriptor, abi_version),
@@ -239,7 +292,9 @@ public:
              offsetof(ncl_model_descriptor, populations),
              offsetof(ncl_model_descriptor, num_buffers),
              offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers),
-             offsetof(ncl_model_descriptor, stages)},
+             offsetof(ncl_model_descriptor, stages),
+             offsetof(ncl_model_descriptor, num_projections),
+             offsetof(ncl_model_descriptor, reserved), offsetof(ncl_model_descriptor, projections)},
             error))
       return false;
     llvm::StringMap<int32_t> populationIndex;
@@ -250,17 +305,9 @@ public:
         return false;
       }
       populationIndex[pop.getSymName()] = static_cast<int32_t>(pops.size());
-      std::vector<llvm::Constant *> vars, params, eventNames, derived;
-      for (auto v : pop.getVars().getAsRange<mlir::ncl::VariableAttr>())
-        vars.push_back(
-            llvm::ConstantStruct::get(varType, {string(v.getName()), string(v.getUnit()),
-                                                real(v.getScale(), 1), dimension(v.getDim())}));
-      for (auto p : pop.getParams().getAsRange<mlir::ncl::ParameterAttr>())
-        params.push_back(llvm::ConstantStruct::get(
-            paramType,
-            {string(p.getName()), string(p.getUnit()), real(p.getScale(), 1), dimension(p.getDim()),
-             real(p.getValue(), 0), b.getInt32(p.getMin() || p.getMax() ? NCL_PARAM_HAS_RANGE : 0),
-             real(p.getMin(), -HUGE_VAL), real(p.getMax(), HUGE_VAL)}));
+      std::vector<llvm::Constant *> vars = describeVars(varType, pop.getVars()),
+                                    params = describeParams(paramType, pop.getParams()), eventNames,
+                                    derived;
       if (auto events = pop.getEvents())
         for (auto name : events->getAsValueRange<mlir::StringAttr>())
           eventNames.push_back(string(name));
@@ -280,8 +327,40 @@ public:
            array(paramType, params, ".params"), b.getInt32(pop.getRecordSpikes() ? 1 : 0),
            b.getInt32(eventNames.size()), stringArray(eventNames),
            real(pop.getMaxDtAttr(), HUGE_VAL), real(pop.getMinDtAttr(), 0.0),
-           b.getInt32(derived.size()), array(derivedType, derived, ".derived")}));
+           b.getInt32(derived.size()), array(derivedType, derived, ".derived"),
+           b.getInt32(pop.getEmitsSpikes() ? 1 : 0), b.getInt32(0)}));
     }
+    llvm::StringMap<int32_t> projectionIndex;
+    std::vector<llvm::Constant *> projections;
+    for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
+      if (!projection.isLowered()) {
+        error =
+            "internal error: projection '" + projection.getSymName().str() + "' was not lowered";
+        return false;
+      }
+      projectionIndex[projection.getSymName()] = static_cast<int32_t>(projections.size());
+      std::vector<llvm::Constant *> vars = describeVars(varType, projection.getVars()),
+                                    params = describeParams(paramType, projection.getParams());
+      mlir::ncl::ConnectAttr connect = projection.getConnect();
+      projections.push_back(llvm::ConstantStruct::get(
+          projectionType,
+          {string(projection.getSymName()), string(projection.getSynapse()),
+           b.getInt32(populationIndex.lookup(projection.getPre())),
+           b.getInt32(populationIndex.lookup(projection.getPost())),
+           b.getInt64(projection.getPreRange()[0]), b.getInt64(projection.getPreRange()[1]),
+           b.getInt64(projection.getPostRange()[0]), b.getInt64(projection.getPostRange()[1]),
+           b.getInt32(static_cast<int32_t>(connect.getRule())),
+           b.getInt32(connect.getAutapses() ? 1 : 0), b.getInt32(connect.getMultapses() ? 1 : 0),
+           b.getInt32(0), real(connect.getP(), 0), b.getInt64(connect.getN()),
+           real(projection.getDelayAttr(), 0), b.getInt32(params.size()), b.getInt32(vars.size()),
+           array(paramType, params, ".params"), array(varType, vars, ".vars")}));
+    }
+    // A buffer's owner: a population or a projection.
+    auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {
+      if (auto it = projectionIndex.find(owner); it != projectionIndex.end())
+        return {-1, it->second};
+      return {populationIndex.lookup(owner), -1};
+    };
     std::vector<llvm::Constant *> buffers;
     for (auto buffer : network.getBuffersAttr().getAsRange<BufferAttr>()) {
       mlir::Type t = buffer.getElement();
@@ -289,12 +368,12 @@ public:
                         : t.isF64()       ? NCL_ELEMENT_F64
                         : t.isInteger(32) ? NCL_ELEMENT_I32
                                           : NCL_ELEMENT_I64;
+      auto [population, projection] = owners(buffer.getPopulation().getValue());
       buffers.push_back(llvm::ConstantStruct::get(
-          bufferType,
-          {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole())),
-           b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent())),
-           b.getInt32(populationIndex.lookup(buffer.getPopulation().getValue())),
-           b.getInt32(static_cast<int32_t>(buffer.getIndex())), b.getInt64(buffer.getCount())}));
+          bufferType, {string(buffer.getName()), b.getInt32(static_cast<int32_t>(buffer.getRole())),
+                       b.getInt32(element), b.getInt32(static_cast<int32_t>(buffer.getExtent())),
+                       b.getInt32(population), b.getInt32(static_cast<int32_t>(buffer.getIndex())),
+                       b.getInt64(buffer.getCount()), b.getInt32(projection), b.getInt32(0)}));
     }
     std::vector<llvm::Constant *> stages;
     if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
@@ -307,11 +386,25 @@ public:
         llvm::Function *fn = entryPoint(stage, network, error);
         if (!fn)
           return false;
-        bool init = stage.getKind() == mlir::ncl::StageKind::Init;
+        const char *suffix = ".update";
+        switch (stage.getKind()) {
+        case mlir::ncl::StageKind::Init:
+          suffix = ".init";
+          break;
+        case mlir::ncl::StageKind::Step:
+          break;
+        case mlir::ncl::StageKind::Connect:
+          suffix = ".connect";
+          break;
+        case mlir::ncl::StageKind::Deliver:
+          suffix = ".deliver";
+          break;
+        }
+        auto [population, projection] = owners(stage.getPopulation());
         stages.push_back(llvm::ConstantStruct::get(
-            stageType, {string((stage.getPopulation() + (init ? ".init" : ".update")).str()),
-                        b.getInt32(static_cast<int32_t>(stage.getKind())),
-                        b.getInt32(populationIndex.lookup(stage.getPopulation())), fn}));
+            stageType, {string((stage.getPopulation() + suffix).str()),
+                        b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
+                        fn, b.getInt32(projection), b.getInt32(0)}));
       }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,
@@ -322,7 +415,9 @@ public:
          llvm::ConstantFP::get(f64, network.getDuration().convertToDouble()),
          b.getInt64(network.getSeed()), array(popType, pops, ".populations"),
          b.getInt32(buffers.size()), b.getInt32(stages.size()),
-         array(bufferType, buffers, ".buffers"), array(stageType, stages, ".stages")});
+         array(bufferType, buffers, ".buffers"), array(stageType, stages, ".stages"),
+         b.getInt32(projections.size()), b.getInt32(0),
+         array(projectionType, projections, ".projections")});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;

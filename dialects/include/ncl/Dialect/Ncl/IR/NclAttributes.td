@@ -115,4 +115,25 @@ def Ncl_BufferAttr : Ncl_Attr<"Buffer", "buffer"> {
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
+def Ncl_ConnectRuleAttr : EnumAttr<Ncl_Dialect, Ncl_ConnectRule, "connect_rule">;
+
+def Ncl_ConnectAttr : Ncl_Attr<"Connect", "connect"> {
+  let summary = "How a projection's synapses are drawn";
+  let description = [{
+    The rule and its arguments: `p` for `fixed_probability`, `n` the
+    in-degree, out-degree or total for the fixed-count rules; `autapses`
+    allows a neuron to connect to itself (same population), `multapses`
+    several synapses between one pair. The runtime draws the synapses at
+    initialisation from the run's seed (docs/semantics.md).
+
+    ```mlir
+    #ncl.connect<rule = fixed_probability, p = 2.000000e-02 : f64, n = 0,
+                 autapses = true, multapses = true>
+    ```
+  }];
+  let parameters = (ins "::mlir::ncl::ConnectRule":$rule, "::mlir::FloatAttr":$p,
+                        "int64_t":$n, "bool":$autapses, "bool":$multapses);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 #endif // NCL_ATTRIBUTES_TD

@@ -38,10 +38,15 @@ def Ncl_Role_Refractory : I32EnumAttrCase<"Refractory", 3, "refractory">;
 def Ncl_Role_SpikeStep : I32EnumAttrCase<"SpikeStep", 4, "spike_step">;
 def Ncl_Role_SpikeIndex : I32EnumAttrCase<"SpikeIndex", 5, "spike_index">;
 def Ncl_Role_SpikeChannel : I32EnumAttrCase<"SpikeChannel", 6, "spike_channel">;
+def Ncl_Role_SynapticInput : I32EnumAttrCase<"SynapticInput", 7, "synaptic_input">;
+def Ncl_Role_RowStart : I32EnumAttrCase<"RowStart", 8, "row_start">;
+def Ncl_Role_PostIndex : I32EnumAttrCase<"PostIndex", 9, "post_index">;
+def Ncl_Role_SynapseState : I32EnumAttrCase<"SynapseState", 10, "synapse_state">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
-    Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel]> {
+    Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
+    Ncl_Role_PostIndex, Ncl_Role_SynapseState]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -49,17 +54,37 @@ def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
 def Ncl_Extent_Fixed : I32EnumAttrCase<"Fixed", 1, "fixed">;
 def Ncl_Extent_Neurons : I32EnumAttrCase<"Neurons", 2, "neurons">;
 def Ncl_Extent_SpikeCapacity : I32EnumAttrCase<"SpikeCapacity", 3, "spike_capacity">;
+def Ncl_Extent_Synapses : I32EnumAttrCase<"Synapses", 4, "synapses">;
+def Ncl_Extent_Rows : I32EnumAttrCase<"Rows", 5, "rows">;
 
 def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer has", [
-    Ncl_Extent_Fixed, Ncl_Extent_Neurons, Ncl_Extent_SpikeCapacity]> {
+    Ncl_Extent_Fixed, Ncl_Extent_Neurons, Ncl_Extent_SpikeCapacity, Ncl_Extent_Synapses,
+    Ncl_Extent_Rows]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
 
 def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
 def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
+def Ncl_StageKind_Connect : I32EnumAttrCase<"Connect", 3, "connect">;
+def Ncl_StageKind_Deliver : I32EnumAttrCase<"Deliver", 4, "deliver">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
-    Ncl_StageKind_Init, Ncl_StageKind_Step]> {
+    Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+
+// How a projection's synapses are drawn; the values are the ABI's
+// (ncl_connect_rule).
+def Ncl_Connect_AllToAll : I32EnumAttrCase<"AllToAll", 1, "all_to_all">;
+def Ncl_Connect_OneToOne : I32EnumAttrCase<"OneToOne", 2, "one_to_one">;
+def Ncl_Connect_FixedProbability : I32EnumAttrCase<"FixedProbability", 3, "fixed_probability">;
+def Ncl_Connect_FixedInDegree : I32EnumAttrCase<"FixedInDegree", 4, "fixed_indegree">;
+def Ncl_Connect_FixedOutDegree : I32EnumAttrCase<"FixedOutDegree", 5, "fixed_outdegree">;
+def Ncl_Connect_FixedTotal : I32EnumAttrCase<"FixedTotal", 6, "fixed_total">;
+def Ncl_ConnectRule : I32EnumAttr<"ConnectRule", "a connectivity rule", [
+    Ncl_Connect_AllToAll, Ncl_Connect_OneToOne, Ncl_Connect_FixedProbability,
+    Ncl_Connect_FixedInDegree, Ncl_Connect_FixedOutDegree, Ncl_Connect_FixedTotal]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

@@ -70,7 +70,10 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
     (`ncl-integrate`; absent means the pass chooses). `max_dt` and `min_dt`
     bound the dt the runtime may run it with: `ncl-integrate` sets `max_dt`
     for explicit schemes, MLIRGen both for a discrete `update` block that
-    never reads `ncl.dt`.
+    never reads `ncl.dt`. `receives` names the variables and inputs that
+    projections add to (each read by `ncl.synaptic_input`); `emits_spikes`
+    says that projections read its spikes, so its update stores them even
+    when they are not recorded.
 
     Example:
 
@@ -106,7 +109,8 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
                        UnitAttr:$record_spikes,
                        OptionalAttr<Ncl_IntegrationMethodAttr>:$method,
                        OptionalAttr<I64Attr>:$substeps,
-                       OptionalAttr<F64Attr>:$max_dt, OptionalAttr<F64Attr>:$min_dt);
+                       OptionalAttr<F64Attr>:$max_dt, OptionalAttr<F64Attr>:$min_dt,
+                       OptionalAttr<StrArrayAttr>:$receives, UnitAttr:$emits_spikes);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$step);
   let assemblyFormat = "$sym_name attr-dict `init` $init `step` $step";
   let hasVerifier = 1;
@@ -119,6 +123,58 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
     bool isLowered() { return getStep().empty(); }
     /// The network's dt (the default of the run's).
     double getNetworkDt();
+  }];
+}
+
+def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromAbove,
+                                              HasParent<"NetworkOp">]> {
+  let summary = "Synapses from a range of one population onto a range of another";
+  let description = [{
+    A projection of synapse model `synapse` from neurons `pre_range` =
+    [begin, end) of population `pre` onto `post_range` of `post`. The
+    runtime draws the synapses at initialisation by the `connect` rule from
+    the run's seed; `delay` (seconds, shared by all synapses) is rounded to
+    whole steps of the run's dt. `params` are the shared synapse parameters
+    (settable at load time like a population's), `vars` the per-synapse
+    variables.
+
+    Both regions are written for one synapse: `init` gives each per-synapse
+    variable its initial value (from `ncl.pre_index`, `ncl.post_index`,
+    parameters and `ncl.rand`), `on_pre` says what an arriving presynaptic
+    spike does (`ncl.post_add` to a postsynaptic variable, writes of the
+    synapse's own state). `ncl-to-loops` moves them into the projection's
+    `connect` and `deliver` kernels and leaves the regions empty.
+
+    ```mlir
+    ncl.projection @Ce {synapse = "Exc", pre = @P, post = @P,
+        pre_range = array<i64: 0, 3200>, post_range = array<i64: 0, 4000>,
+        connect = #ncl.connect<rule = fixed_probability, p = 2.000000e-02 : f64, n = 0,
+                               autapses = true, multapses = true>,
+        delay = 0.000000e+00 : f64,
+        params = [#ncl.param<name = "we">], vars = [#ncl.var<name = "w">]} init {
+      %we = ncl.param "we" : f64
+      ncl.synapse_write "w", %we : f64
+    } on_pre {
+      %w = ncl.synapse_read "w" : f64
+      ncl.post_add "ge", %w : f64
+    }
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$synapse, FlatSymbolRefAttr:$pre,
+                       FlatSymbolRefAttr:$post, DenseI64ArrayAttr:$pre_range,
+                       DenseI64ArrayAttr:$post_range, Ncl_ConnectAttr:$connect, F64Attr:$delay,
+                       TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
+                       TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars);
+  let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre);
+  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The index of parameter `name` in `params`, or -1.
+    int64_t paramIndex(::llvm::StringRef name);
+    /// The index of variable `name` in `vars`, or -1.
+    int64_t varIndex(::llvm::StringRef name);
+    /// Whether ncl-to-loops has moved the program into kernels.
+    bool isLowered() { return getOnPre().empty(); }
   }];
 }
 
@@ -477,6 +533,122 @@ def Ncl_RandOp : Ncl_Op<"rand", [Pure]> {
   let results = (outs AnyFloat:$result);
   let assemblyFormat = "(`normal` $normal^)? `stream` $stream attr-dict `:` type($result)";
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Synapses
+//===----------------------------------------------------------------------===//
+
+def Ncl_SynapticInputOp : Ncl_Op<"synaptic_input", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "The sum of the effects on a variable that arrive in this step";
+  let description = [{
+    In a population's `step` region: what projections' `ncl.post_add` on
+    variable (or input) `var` of this neuron delivered for this step, summed
+    in a fixed order (docs/semantics.md); reading it clears it. The name
+    must be in the population's `receives`.
+
+    ```mlir
+    %in = ncl.synaptic_input "ge" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_SynapseReadOp : Ncl_Op<"synapse_read", [Pure]> {
+  let summary = "A per-synapse variable of the synapse being processed";
+  let description = [{
+    ```mlir
+    %w = ncl.synapse_read "w" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_SynapseWriteOp : Ncl_Op<"synapse_write"> {
+  let summary = "Sets a per-synapse variable";
+  let description = [{
+    In a projection's `init` region, the initial value; in `on_pre`, the
+    value after the spike's effect.
+
+    ```mlir
+    ncl.synapse_write "w", %w1 : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var, AnyFloat:$value);
+  let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+def Ncl_PreReadOp : Ncl_Op<"pre_read", [Pure]> {
+  let summary = "A variable of the synapse's presynaptic neuron";
+  let description = [{
+    ```mlir
+    %v = ncl.pre_read "v" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_PostReadOp : Ncl_Op<"post_read", [Pure]> {
+  let summary = "A variable of the synapse's postsynaptic neuron";
+  let description = [{
+    ```mlir
+    %v = ncl.post_read "v" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_PostAddOp : Ncl_Op<"post_add"> {
+  let summary = "Adds to a variable or input of the postsynaptic neuron";
+  let description = [{
+    The effect of an arriving spike: `value` is added to what variable (or
+    input) `var` of the postsynaptic neuron receives in the step the spike
+    arrives (`ncl.synaptic_input` there). Effects are sums, so several
+    spikes arriving in one step give the same result in any order up to
+    rounding, and NCL fixes the order so that they agree bit for bit.
+
+    ```mlir
+    ncl.post_add "ge", %w : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$var, AnyFloat:$value);
+  let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+def Ncl_PreIndexOp : Ncl_Op<"pre_index", [Pure]> {
+  let summary = "The presynaptic neuron's index in its population (i)";
+  let description = [{
+    ```mlir
+    %i = ncl.pre_index : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Ncl_PostIndexOp : Ncl_Op<"post_index", [Pure]> {
+  let summary = "The postsynaptic neuron's index in its population (j)";
+  let description = [{
+    ```mlir
+    %j = ncl.post_index : f64
+    ```
+  }];
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
 }
 
 #endif // NCL_OPS_TD

@@ -62,9 +62,13 @@ def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
     its parameters (`fixed`, f64, one per `params` entry), one array per
     variable (`neurons`, of the network's `real` type), the refractory
     counters (`neurons`, i32) and, for a recorded population, its spike
-    record (`spike_capacity`: step and index as i64, event channel as i32).
-    A network that has a table already keeps it. Later extents (per synapse,
-    per delay slot) are added here.
+    record (`spike_capacity`: step and index as i64, event channel as i32),
+    also kept for a population whose spikes projections read
+    (`emits_spikes`), and one `synaptic_input` array per variable it
+    `receives`. Then per projection: its parameters, one array per
+    per-synapse variable (`synapses`), the start of each presynaptic row
+    (`rows`, i64) and the postsynaptic index of each synapse (`synapses`,
+    i32). A network that has a table already keeps it.
 
     Before:
 
