@@ -89,16 +89,39 @@ private:
   uint64_t threshold_;
 };
 
-/// Draws n values of [0, count) other than `skip` (-1: none) into out[0..n),
-/// ascending. With `distinct`, no value twice (n <= candidates, checked by
-/// validation): values already taken are redrawn, and when n exceeds half
-/// the candidates the complement (the candidates left out) is drawn
-/// instead, so rejection never takes more than two words per value on
-/// average. `taken` is a scratch bitmap of at least count bits, all clear,
-/// and is left clear.
-void drawValues(WordStream &s, int64_t count, int64_t skip, int64_t n, bool distinct,
-                std::vector<uint64_t> &taken, std::vector<int64_t> &scratch, int32_t *out,
-                int64_t offset) {
+/// Sorts out[0..n), values in [lo, lo + count). A row often holds a good
+/// share of its range (10^4 of 10^4 neurons), and then counting beats a
+/// comparison sort several times over; `histogram` is scratch.
+void sortIndices(int32_t *out, int64_t n, int64_t lo, int64_t count,
+                 std::vector<uint32_t> &histogram) {
+  if (n * 8 < count || n > UINT32_MAX) {
+    std::sort(out, out + n);
+    return;
+  }
+  histogram.assign(static_cast<size_t>(count), 0);
+  for (int64_t k = 0; k < n; ++k)
+    ++histogram[out[k] - lo];
+  int64_t k = 0;
+  for (int64_t v = 0; v < count; ++v)
+    for (uint32_t c = histogram[v]; c > 0; --c)
+      out[k++] = static_cast<int32_t>(lo + v);
+}
+
+/// Scratch of drawValues, kept across the entities of one thread.
+struct DrawScratch {
+  std::vector<uint64_t> taken; ///< bitmap of count bits, all clear between calls
+  std::vector<int64_t> drawn;
+  std::vector<uint32_t> histogram;
+};
+
+/// Draws n values of [0, count) other than `skip` (-1: none) into out[0..n)
+/// as offset + value, ascending if `sorted`. With `distinct`, no value
+/// twice (n <= candidates, checked by validation): values already taken
+/// are redrawn, and when n exceeds half the candidates the complement (the
+/// candidates left out) is drawn instead, so rejection never takes more
+/// than two words per value on average.
+void drawValues(WordStream &s, int64_t count, int64_t skip, int64_t n, bool distinct, bool sorted,
+                DrawScratch &scratch, int32_t *out, int64_t offset) {
   const UniformBelow below(static_cast<uint64_t>(count));
   if (!distinct) {
     for (int64_t k = 0; k < n; ++k) {
@@ -108,32 +131,39 @@ void drawValues(WordStream &s, int64_t count, int64_t skip, int64_t n, bool dist
       while (v == skip);
       out[k] = static_cast<int32_t>(offset + v);
     }
-    std::sort(out, out + n);
+    if (sorted)
+      sortIndices(out, n, offset, count, scratch.histogram);
     return;
   }
+  std::vector<uint64_t> &taken = scratch.taken;
+  std::vector<int64_t> &drawn = scratch.drawn;
+  if (taken.size() * 64 < static_cast<uint64_t>(count))
+    taken.assign(static_cast<size_t>((count + 63) / 64), 0);
   const int64_t candidates = count - (skip >= 0 ? 1 : 0);
   const bool complement = n > candidates / 2;
   const int64_t m = complement ? candidates - n : n;
   auto test = [&](int64_t v) { return (taken[v >> 6] >> (v & 63)) & 1; };
-  scratch.clear();
-  while (static_cast<int64_t>(scratch.size()) < m) {
+  drawn.clear();
+  while (static_cast<int64_t>(drawn.size()) < m) {
     const int64_t v = static_cast<int64_t>(below(s));
     if (v == skip || test(v))
       continue;
     taken[v >> 6] |= uint64_t(1) << (v & 63);
-    scratch.push_back(v);
+    drawn.push_back(v);
   }
-  if (complement) {
+  if (complement || (sorted && n * 8 >= count)) {
+    // Read the bitmap in order: the values left out, or those drawn.
     int64_t k = 0;
     for (int64_t v = 0; v < count; ++v)
-      if (v != skip && !test(v))
+      if (v != skip && test(v) != complement)
         out[k++] = static_cast<int32_t>(offset + v);
   } else {
-    std::sort(scratch.begin(), scratch.end());
+    if (sorted)
+      std::sort(drawn.begin(), drawn.end());
     for (int64_t k = 0; k < n; ++k)
-      out[k] = static_cast<int32_t>(offset + scratch[k]);
+      out[k] = static_cast<int32_t>(offset + drawn[k]);
   }
-  for (int64_t v : scratch)
+  for (int64_t v : drawn)
     taken[v >> 6] &= ~(uint64_t(1) << (v & 63));
 }
 
@@ -157,6 +187,24 @@ void bernoulliRow(const ncl::philox::Key &key, uint32_t projection, int64_t i, i
       if (w[lane] < threshold && j != skip)
         emit(j);
   }
+}
+
+/// The number of posts bernoulliRow accepts, without a branch per
+/// candidate (which mispredicts for p far from 0 and 1).
+int64_t bernoulliCount(const ncl::philox::Key &key, uint32_t projection, int64_t i, int64_t j0,
+                       int64_t j1, uint64_t threshold, int64_t skip) {
+  int64_t count = 0;
+  for (int64_t block = j0 >> 2; block * 4 < j1; ++block) {
+    const ncl::philox::Words w =
+        connectBlock(key, projection, static_cast<uint64_t>(block), static_cast<uint64_t>(i));
+    const int64_t base = block * 4;
+    const int64_t lo = std::max(j0, base), hi = std::min(j1, base + 4);
+    for (int64_t j = lo; j < hi; ++j)
+      count += w[j - base] < threshold;
+    if (skip >= lo && skip < hi && w[skip - base] < threshold)
+      --count;
+  }
+  return count;
 }
 
 //===----------------------------------------------------------------------===//
@@ -245,13 +293,13 @@ Drawn drawInDegree(const ConnectSpec &spec, const ncl::philox::Key &key,
   Drawn d;
   d.pre.resize(static_cast<size_t>(spec.n * spec.postCount));
   forGroups(parallelFor, spec.postCount, kRowGroups, [&](int64_t b, int64_t e) {
-    std::vector<uint64_t> taken(spec.multapses ? 0 : (spec.preCount + 63) / 64);
-    std::vector<int64_t> scratch;
+    DrawScratch scratch;
     for (int64_t jj = b; jj < e; ++jj) {
       const int64_t j = spec.postBegin + jj;
       WordStream s(key, spec.projection, static_cast<uint64_t>(j));
       drawValues(s, spec.preCount, skipOf(spec, j, spec.preBegin, spec.preCount), spec.n,
-                 !spec.multapses, taken, scratch, d.pre.data() + jj * spec.n, spec.preBegin);
+                 !spec.multapses, /*sorted=*/false, scratch, d.pre.data() + jj * spec.n,
+                 spec.preBegin);
     }
   });
   return d;
@@ -269,6 +317,11 @@ inline std::pair<int64_t, int64_t> drawPair(const ConnectSpec &spec, WordStream 
   }
 }
 
+/// FixedTotal draws synapses in chunks: chunk c (the entity) draws synapses
+/// c * kTotalChunk .. (c + 1) * kTotalChunk - 1 in order from its words,
+/// so one Philox call serves two synapses and chunks are independent.
+constexpr int64_t kTotalChunk = 256;
+
 Drawn drawTotal(const ConnectSpec &spec, const ncl::philox::Key &key,
                 const ParallelFor &parallelFor) {
   Drawn d;
@@ -276,29 +329,34 @@ Drawn drawTotal(const ConnectSpec &spec, const ncl::philox::Key &key,
   d.post.resize(static_cast<size_t>(spec.n));
   const UniformBelow pre(static_cast<uint64_t>(spec.preCount));
   const UniformBelow post(static_cast<uint64_t>(spec.postCount));
+  const int64_t chunks = (spec.n + kTotalChunk - 1) / kTotalChunk;
   if (spec.multapses) {
-    forGroups(parallelFor, spec.n, kRowGroups, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        WordStream s(key, spec.projection, static_cast<uint64_t>(k));
-        auto [i, j] = drawPair(spec, s, pre, post);
-        d.pre[k] = static_cast<int32_t>(i);
-        d.post[k] = static_cast<int32_t>(j);
+    forGroups(parallelFor, chunks, kRowGroups, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        WordStream s(key, spec.projection, static_cast<uint64_t>(c));
+        for (int64_t k = c * kTotalChunk; k < std::min(spec.n, (c + 1) * kTotalChunk); ++k) {
+          auto [i, j] = drawPair(spec, s, pre, post);
+          d.pre[k] = static_cast<int32_t>(i);
+          d.post[k] = static_cast<int32_t>(j);
+        }
       }
     });
     return d;
   }
   // Without multapses synapse k redraws the pairs synapses 0..k-1 took, so
-  // synapses are drawn in order on this thread.
+  // synapses are drawn in order on this thread (from the same chunk words).
   std::unordered_set<uint64_t> used;
   used.reserve(static_cast<size_t>(spec.n));
-  for (int64_t k = 0; k < spec.n; ++k) {
-    WordStream s(key, spec.projection, static_cast<uint64_t>(k));
-    for (;;) {
-      auto [i, j] = drawPair(spec, s, pre, post);
-      if (used.insert(static_cast<uint64_t>(i) << 32 | static_cast<uint64_t>(j)).second) {
-        d.pre[k] = static_cast<int32_t>(i);
-        d.post[k] = static_cast<int32_t>(j);
-        break;
+  for (int64_t c = 0; c < chunks; ++c) {
+    WordStream s(key, spec.projection, static_cast<uint64_t>(c));
+    for (int64_t k = c * kTotalChunk; k < std::min(spec.n, (c + 1) * kTotalChunk); ++k) {
+      for (;;) {
+        auto [i, j] = drawPair(spec, s, pre, post);
+        if (used.insert(static_cast<uint64_t>(i) << 32 | static_cast<uint64_t>(j)).second) {
+          d.pre[k] = static_cast<int32_t>(i);
+          d.post[k] = static_cast<int32_t>(j);
+          break;
+        }
       }
     }
   }
@@ -358,11 +416,8 @@ int64_t rowCount(const ConnectSpec &spec, const ncl::philox::Key &key, int64_t i
   case ConnectRule::FixedOutDegree:
     return spec.n;
   case ConnectRule::FixedProbability: {
-    int64_t c = 0;
-    bernoulliRow(key, spec.projection, i, spec.postBegin, spec.postBegin + spec.postCount,
-                 bernoulliThreshold(spec.p), excludesAutapses(spec) ? i : -1,
-                 [&](int64_t) { ++c; });
-    return c;
+    return bernoulliCount(key, spec.projection, i, spec.postBegin, spec.postBegin + spec.postCount,
+                          bernoulliThreshold(spec.p), excludesAutapses(spec) ? i : -1);
   }
   default:
     return 0; // not drawn row by row
@@ -387,10 +442,7 @@ std::vector<int64_t> rowCounts(const ConnectSpec &spec, const ncl::philox::Key &
 void fillRows(const ConnectSpec &spec, const ncl::philox::Key &key, Csr &csr,
               const ParallelFor &parallelFor) {
   forGroups(parallelFor, spec.preCount, kRowGroups, [&](int64_t b, int64_t e) {
-    std::vector<uint64_t> taken;
-    if (spec.rule == ConnectRule::FixedOutDegree && !spec.multapses)
-      taken.assign((spec.postCount + 63) / 64, 0);
-    std::vector<int64_t> scratch;
+    DrawScratch scratch;
     for (int64_t i = spec.preBegin + b; i < spec.preBegin + e; ++i) {
       int32_t *out = csr.post.data() + csr.rowPtr[i];
       const int64_t skip = skipOf(spec, i, spec.postBegin, spec.postCount);
@@ -411,7 +463,7 @@ void fillRows(const ConnectSpec &spec, const ncl::philox::Key &key, Csr &csr,
         break;
       case ConnectRule::FixedOutDegree: {
         WordStream s(key, spec.projection, static_cast<uint64_t>(i));
-        drawValues(s, spec.postCount, skip, spec.n, !spec.multapses, taken, scratch, out,
+        drawValues(s, spec.postCount, skip, spec.n, !spec.multapses, /*sorted=*/true, scratch, out,
                    spec.postBegin);
         break;
       }
@@ -556,8 +608,10 @@ Csr ncl::rt::buildConnectivity(const ConnectSpec &spec, uint64_t seed,
   scatterDrawn(spec, d, csr, parallelFor);
   if (spec.rule == ConnectRule::FixedTotal)
     forGroups(parallelFor, spec.preCount, kRowGroups, [&](int64_t b, int64_t e) {
+      std::vector<uint32_t> histogram;
       for (int64_t i = spec.preBegin + b; i < spec.preBegin + e; ++i)
-        std::sort(csr.post.begin() + csr.rowPtr[i], csr.post.begin() + csr.rowPtr[i + 1]);
+        sortIndices(csr.post.data() + csr.rowPtr[i], csr.rowPtr[i + 1] - csr.rowPtr[i],
+                    spec.postBegin, spec.postCount, histogram);
     });
   return csr;
 }

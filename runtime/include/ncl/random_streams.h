@@ -85,7 +85,7 @@ static inline void ncl_random_counter(uint64_t step, uint64_t entity, uint32_t s
  * NCL_RANDOM_INIT_STEP:
  *     step   = (0xFFFF0000 | projection) << 32 | block
  *     entity = the row (presynaptic neuron), the postsynaptic neuron
- *              (fixed in-degree) or the synapse number (fixed total)
+ *              (fixed in-degree) or the chunk of 256 synapses (fixed total)
  *     stream = the purpose (0: which synapses exist; later purposes are
  *              free for synapse variables drawn at load time)
  * An entity's draws form one sequence of 32-bit words: word w is word

@@ -17,7 +17,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -539,12 +541,16 @@ TEST(Connectivity, ExplicitErrors) {
 TEST(Connectivity, Timing) {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   auto time = [&](const char *what, const ConnectSpec &s) {
+    // Wall time, and the process's CPU time (a loaded machine stretches the
+    // first but not the second).
     const auto t0 = std::chrono::steady_clock::now();
+    const std::clock_t cpu0 = std::clock();
     Csr c = buildConnectivity(s, 1, threaded(static_cast<int>(threads)));
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("[ timing   ] %s: %lld synapses in %.3f s on %u threads\n", what,
-                static_cast<long long>(c.size()), seconds, threads);
+    std::printf("[ timing   ] %s: %lld synapses in %.3f s on %u threads (%.3f s CPU)\n", what,
+                static_cast<long long>(c.size()), seconds, threads, cpu);
   };
   ConnectSpec p = spec(ConnectRule::FixedProbability, 10000, 10000);
   p.p = 0.1;
@@ -558,6 +564,17 @@ TEST(Connectivity, Timing) {
   ConnectSpec total = spec(ConnectRule::FixedTotal, 10000, 10000);
   total.n = 10000000;
   time("fixed_total 10^7, 10^4 x 10^4", total);
+  // 10^8 synapses (about 1.2 GB at the peak) only on request.
+  if (std::getenv("NCL_CONNECTIVITY_TIMING_BIG")) {
+    in.n = 10000;
+    time("fixed_in_degree 10^4, 10^4 posts", in);
+    out.n = 10000;
+    time("fixed_out_degree 10^4, 10^4 pres", out);
+    p.p = 1;
+    time("fixed_probability 1, 10^4 x 10^4", p);
+    total.n = 100000000;
+    time("fixed_total 10^8, 10^4 x 10^4", total);
+  }
 }
 
 //===----------------------------------------------------------------------===//
