@@ -71,10 +71,12 @@ private:
 /// multiply-shift (u * count) >> 32 of a 32-bit word u, rejecting the
 /// words whose low product half is below 2^32 mod count. Each result then
 /// has exactly floor(2^32 / count) accepted words; the rejection rate is
-/// below count / 2^32 (2.3e-6 for 10^4 neurons).
+/// below count / 2^32 (2.3e-6 for 10^4 neurons). count = 0 is allowed when
+/// nothing is drawn.
 class UniformBelow {
 public:
-  explicit UniformBelow(uint64_t count) : count_(count), threshold_((uint64_t(1) << 32) % count) {}
+  explicit UniformBelow(uint64_t count)
+      : count_(count), threshold_(count ? (uint64_t(1) << 32) % count : 0) {}
 
   uint64_t operator()(WordStream &s) const {
     for (;;) {
@@ -91,10 +93,11 @@ private:
 
 /// Sorts out[0..n), values in [lo, lo + count). A row often holds a good
 /// share of its range (10^4 of 10^4 neurons), and then counting beats a
-/// comparison sort several times over; `histogram` is scratch.
+/// comparison sort several times over; `histogram` is scratch (at most
+/// 16 MB).
 void sortIndices(int32_t *out, int64_t n, int64_t lo, int64_t count,
                  std::vector<uint32_t> &histogram) {
-  if (n * 8 < count || n > UINT32_MAX) {
+  if (n * 8 < count || count > (int64_t(1) << 22) || n > UINT32_MAX) {
     std::sort(out, out + n);
     return;
   }

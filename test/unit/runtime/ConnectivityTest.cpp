@@ -400,6 +400,26 @@ TEST(Connectivity, SubgroupsAreRespected) {
   }
 }
 
+TEST(Connectivity, EmptyRangesAndZeroCounts) {
+  for (ConnectRule rule :
+       {ConnectRule::AllToAll, ConnectRule::OneToOne, ConnectRule::FixedProbability,
+        ConnectRule::FixedInDegree, ConnectRule::FixedOutDegree, ConnectRule::FixedTotal}) {
+    ConnectSpec s = spec(rule, 10, 10);
+    s.preCount = 0, s.postCount = 0, s.p = 0.5, s.n = 3;
+    if (rule == ConnectRule::FixedTotal) {
+      EXPECT_NE(buildError(s).find("has no pair of neurons to connect"), std::string::npos);
+      s.n = 0;
+    }
+    Csr c = buildConnectivity(s, 1, pieces(3));
+    expectWellFormed(c, s);
+    EXPECT_EQ(c.size(), 0) << connectRuleName(rule);
+    ConnectSpec none = spec(rule, 0, 0);
+    EXPECT_EQ(buildConnectivity(none, 1, nullptr).rowPtr, std::vector<int64_t>{0});
+  }
+  ConnectSpec zero = spec(ConnectRule::FixedInDegree, 10, 10);
+  EXPECT_EQ(buildConnectivity(zero, 1, nullptr).size(), 0); // n = 0
+}
+
 //===----------------------------------------------------------------------===//
 // Determinism
 //===----------------------------------------------------------------------===//
