@@ -1,7 +1,7 @@
 //===- Connectivity.cpp - Deterministic synapse construction at load time --===//
 //
 // The rules of Connectivity.h. Each random rule gives every entity (a row,
-// a postsynaptic neuron or a synapse number) its own sequence of Philox
+// a postsynaptic neuron or a chunk of synapses) its own sequence of Philox
 // words, so any entity can be drawn on any thread in any order; the
 // parallel loops below only ever split work by entity and merge by
 // position or by integer sums, which is why the result cannot depend on the
@@ -14,6 +14,7 @@
 #include "ncl/random_streams.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <mutex>
@@ -245,9 +246,10 @@ void forGroups(const ParallelFor &parallelFor, int64_t count, int64_t maxGroups,
     std::rethrow_exception(first);
 }
 
-constexpr int64_t kRowGroups = 1024;  // scratch (a bitmap at most) per group
-constexpr int64_t kCountGroups = 256; // each group holds a count per row
-constexpr int64_t kScanGroups = 32;   // each group scans all drawn synapses
+constexpr int64_t kRowGroups = 1024;                    // scratch (a bitmap at most) per group
+constexpr int64_t kCountGroups = 256;                   // each group holds a count per row
+constexpr int64_t kScanGroups = 32;                     // each group scans all drawn synapses
+constexpr int64_t kPrivateTallyRows = int64_t(1) << 16; // 512 kB per group
 
 void throwIfInvalid(const ConnectSpec &spec) {
   if (spec.rule == ConnectRule::Explicit)
@@ -291,19 +293,22 @@ struct Drawn {
   std::vector<int32_t> pre, post;
 };
 
+/// FixedInDegree: the n presynaptic neurons of post j, into out[0..n).
+void drawInDegreeOf(const ConnectSpec &spec, const ncl::philox::Key &key, int64_t j,
+                    DrawScratch &scratch, int32_t *out) {
+  WordStream s(key, spec.projection, static_cast<uint64_t>(j));
+  drawValues(s, spec.preCount, skipOf(spec, j, spec.preBegin, spec.preCount), spec.n,
+             !spec.multapses, /*sorted=*/false, scratch, out, spec.preBegin);
+}
+
 Drawn drawInDegree(const ConnectSpec &spec, const ncl::philox::Key &key,
                    const ParallelFor &parallelFor) {
   Drawn d;
   d.pre.resize(static_cast<size_t>(spec.n * spec.postCount));
   forGroups(parallelFor, spec.postCount, kRowGroups, [&](int64_t b, int64_t e) {
     DrawScratch scratch;
-    for (int64_t jj = b; jj < e; ++jj) {
-      const int64_t j = spec.postBegin + jj;
-      WordStream s(key, spec.projection, static_cast<uint64_t>(j));
-      drawValues(s, spec.preCount, skipOf(spec, j, spec.preBegin, spec.preCount), spec.n,
-                 !spec.multapses, /*sorted=*/false, scratch, d.pre.data() + jj * spec.n,
-                 spec.preBegin);
-    }
+    for (int64_t jj = b; jj < e; ++jj)
+      drawInDegreeOf(spec, key, spec.postBegin + jj, scratch, d.pre.data() + jj * spec.n);
   });
   return d;
 }
@@ -325,29 +330,40 @@ inline std::pair<int64_t, int64_t> drawPair(const ConnectSpec &spec, WordStream 
 /// so one Philox call serves two synapses and chunks are independent.
 constexpr int64_t kTotalChunk = 256;
 
+int64_t totalChunks(const ConnectSpec &spec) { return (spec.n + kTotalChunk - 1) / kTotalChunk; }
+
+/// FixedTotal with multapses: calls emit(k, i, j) for the synapses of chunk c.
+template <typename Emit>
+void drawTotalChunk(const ConnectSpec &spec, const ncl::philox::Key &key, int64_t c, Emit emit) {
+  const UniformBelow pre(static_cast<uint64_t>(spec.preCount));
+  const UniformBelow post(static_cast<uint64_t>(spec.postCount));
+  WordStream s(key, spec.projection, static_cast<uint64_t>(c));
+  for (int64_t k = c * kTotalChunk; k < std::min(spec.n, (c + 1) * kTotalChunk); ++k) {
+    auto [i, j] = drawPair(spec, s, pre, post);
+    emit(k, i, j);
+  }
+}
+
 Drawn drawTotal(const ConnectSpec &spec, const ncl::philox::Key &key,
                 const ParallelFor &parallelFor) {
   Drawn d;
   d.pre.resize(static_cast<size_t>(spec.n));
   d.post.resize(static_cast<size_t>(spec.n));
-  const UniformBelow pre(static_cast<uint64_t>(spec.preCount));
-  const UniformBelow post(static_cast<uint64_t>(spec.postCount));
-  const int64_t chunks = (spec.n + kTotalChunk - 1) / kTotalChunk;
+  const int64_t chunks = totalChunks(spec);
   if (spec.multapses) {
     forGroups(parallelFor, chunks, kRowGroups, [&](int64_t b, int64_t e) {
-      for (int64_t c = b; c < e; ++c) {
-        WordStream s(key, spec.projection, static_cast<uint64_t>(c));
-        for (int64_t k = c * kTotalChunk; k < std::min(spec.n, (c + 1) * kTotalChunk); ++k) {
-          auto [i, j] = drawPair(spec, s, pre, post);
+      for (int64_t c = b; c < e; ++c)
+        drawTotalChunk(spec, key, c, [&](int64_t k, int64_t i, int64_t j) {
           d.pre[k] = static_cast<int32_t>(i);
           d.post[k] = static_cast<int32_t>(j);
-        }
-      }
+        });
     });
     return d;
   }
   // Without multapses synapse k redraws the pairs synapses 0..k-1 took, so
   // synapses are drawn in order on this thread (from the same chunk words).
+  const UniformBelow pre(static_cast<uint64_t>(spec.preCount));
+  const UniformBelow post(static_cast<uint64_t>(spec.postCount));
   std::unordered_set<uint64_t> used;
   used.reserve(static_cast<size_t>(spec.n));
   for (int64_t c = 0; c < chunks; ++c) {
@@ -366,21 +382,71 @@ Drawn drawTotal(const ConnectSpec &spec, const ncl::philox::Key &key,
   return d;
 }
 
-/// Synapses per row of drawn synapses (sums, so the partition cannot show).
+/// Synapses per row, added up over items [0, items) (posts, chunks or drawn
+/// synapses): forEachPre(b, e, add) calls add(i) with the presynaptic
+/// neuron of every synapse that items [b, e) make. While rows are few each
+/// group adds into its own array, merged at the end; with many rows (where
+/// an array per group would cost more than the draws) all add atomically.
+/// Integer sums either way, so the partition cannot show.
+template <typename ForEachPre>
+std::vector<int64_t> tallyRows(const ConnectSpec &spec, const ParallelFor &parallelFor,
+                               int64_t items, ForEachPre forEachPre) {
+  std::vector<int64_t> counts(static_cast<size_t>(spec.preSize), 0);
+  const size_t rows = static_cast<size_t>(spec.preCount);
+  if (spec.preCount <= kPrivateTallyRows) {
+    std::mutex mu;
+    forGroups(parallelFor, items, kCountGroups, [&](int64_t b, int64_t e) {
+      std::vector<int64_t> local(rows, 0);
+      forEachPre(b, e, [&](int64_t i) { ++local[i - spec.preBegin]; });
+      std::lock_guard<std::mutex> lock(mu);
+      for (size_t r = 0; r < rows; ++r)
+        counts[spec.preBegin + r] += local[r];
+    });
+    return counts;
+  }
+  std::vector<std::atomic<int64_t>> shared(rows);
+  for (std::atomic<int64_t> &c : shared)
+    c.store(0, std::memory_order_relaxed);
+  forGroups(parallelFor, items, kRowGroups, [&](int64_t b, int64_t e) {
+    forEachPre(b, e, [&](int64_t i) {
+      shared[i - spec.preBegin].fetch_add(1, std::memory_order_relaxed);
+    });
+  });
+  for (size_t r = 0; r < rows; ++r)
+    counts[spec.preBegin + r] = shared[r].load(std::memory_order_relaxed);
+  return counts;
+}
+
 std::vector<int64_t> countDrawn(const ConnectSpec &spec, const Drawn &d,
                                 const ParallelFor &parallelFor) {
-  std::vector<int64_t> counts(static_cast<size_t>(spec.preSize), 0);
-  std::mutex mu;
-  forGroups(parallelFor, static_cast<int64_t>(d.pre.size()), kCountGroups,
-            [&](int64_t b, int64_t e) {
-              std::vector<int64_t> local(static_cast<size_t>(spec.preCount), 0);
-              for (int64_t k = b; k < e; ++k)
-                ++local[d.pre[k] - spec.preBegin];
-              std::lock_guard<std::mutex> lock(mu);
-              for (int64_t r = 0; r < spec.preCount; ++r)
-                counts[spec.preBegin + r] += local[r];
-            });
-  return counts;
+  return tallyRows(spec, parallelFor, static_cast<int64_t>(d.pre.size()),
+                   [&](int64_t b, int64_t e, auto add) {
+                     for (int64_t k = b; k < e; ++k)
+                       add(d.pre[k]);
+                   });
+}
+
+/// Pass 1 of FixedInDegree and FixedTotal: the draws of pass 2, counted as
+/// they are made instead of kept (except FixedTotal without multapses,
+/// which needs them all to find repeated pairs).
+std::vector<int64_t> countDrawnByPost(const ConnectSpec &spec, const ncl::philox::Key &key,
+                                      const ParallelFor &parallelFor) {
+  if (spec.rule == ConnectRule::FixedInDegree)
+    return tallyRows(spec, parallelFor, spec.postCount, [&](int64_t b, int64_t e, auto add) {
+      DrawScratch scratch;
+      std::vector<int32_t> pres(static_cast<size_t>(spec.n));
+      for (int64_t jj = b; jj < e; ++jj) {
+        drawInDegreeOf(spec, key, spec.postBegin + jj, scratch, pres.data());
+        for (int32_t i : pres)
+          add(i);
+      }
+    });
+  if (spec.multapses)
+    return tallyRows(spec, parallelFor, totalChunks(spec), [&](int64_t b, int64_t e, auto add) {
+      for (int64_t c = b; c < e; ++c)
+        drawTotalChunk(spec, key, c, [&](int64_t, int64_t i, int64_t) { add(i); });
+    });
+  return countDrawn(spec, drawTotal(spec, key, parallelFor), parallelFor);
 }
 
 /// Moves drawn synapses into rows in the order they were drawn (a counting
@@ -588,9 +654,7 @@ std::vector<int64_t> ncl::rt::countSynapses(const ConnectSpec &spec, uint64_t se
   const ncl::philox::Key key = ncl::philox::make_key(seed);
   if (drawnByRow(spec.rule))
     return rowCounts(spec, key, parallelFor);
-  Drawn d = spec.rule == ConnectRule::FixedInDegree ? drawInDegree(spec, key, parallelFor)
-                                                    : drawTotal(spec, key, parallelFor);
-  return countDrawn(spec, d, parallelFor);
+  return countDrawnByPost(spec, key, parallelFor);
 }
 
 Csr ncl::rt::buildConnectivity(const ConnectSpec &spec, uint64_t seed,

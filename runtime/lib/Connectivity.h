@@ -93,13 +93,18 @@ std::string validateConnectSpec(const ConnectSpec &spec);
 /// Pass 1: the number of synapses of every row (preSize entries), so the
 /// caller can check memory before the big allocation. AllToAll, OneToOne
 /// and FixedOutDegree need no draws; FixedProbability, FixedInDegree and
-/// FixedTotal make all their draws (as buildConnectivity does again).
+/// FixedTotal make all their draws (as buildConnectivity does again) but
+/// keep only the counts, except FixedTotal without multapses, which keeps
+/// them all to find repeated pairs.
 /// Throws std::runtime_error for an invalid spec or an Explicit rule.
 std::vector<int64_t> countSynapses(const ConnectSpec &spec, uint64_t seed,
                                    const ParallelFor &parallelFor);
 
-/// Pass 2: the synapses. Throws std::runtime_error for an invalid spec or
-/// an Explicit rule (use buildExplicit).
+/// Pass 2: the synapses. Besides the CSR (4 bytes per synapse and 8 per
+/// row) it holds, while it runs, the drawn synapses of FixedInDegree (4
+/// bytes each) and FixedTotal (8 bytes each, plus a hash set of the pairs
+/// without multapses). Throws std::runtime_error for an invalid spec or an
+/// Explicit rule (use buildExplicit).
 Csr buildConnectivity(const ConnectSpec &spec, uint64_t seed, const ParallelFor &parallelFor);
 
 /// Explicit lists: synapse k connects pre[k] to post[k] (global indices,

@@ -456,6 +456,20 @@ TEST(Connectivity, SameResultForAnyPartition) {
   EXPECT_TRUE(sameCsr(buildConnectivity(s, 99, threaded(4)), buildConnectivity(s, 99, nullptr)));
 }
 
+/// Over 2^16 presynaptic neurons, rows are counted with atomic adds
+/// instead of an array per group.
+TEST(Connectivity, ManyRowsCountTheSame) {
+  for (ConnectRule rule : {ConnectRule::FixedInDegree, ConnectRule::FixedTotal}) {
+    ConnectSpec s = spec(rule, 100000, 300);
+    s.n = rule == ConnectRule::FixedTotal ? 50000 : 40;
+    const Csr reference = buildConnectivity(s, 4, nullptr);
+    EXPECT_EQ(reference.size(), rule == ConnectRule::FixedTotal ? 50000 : 40 * 300);
+    for (int k : {1, 3})
+      EXPECT_TRUE(sameCsr(buildConnectivity(s, 4, pieces(k)), reference));
+    EXPECT_EQ(countSynapses(s, 4, threaded(3)), outDegrees(reference));
+  }
+}
+
 TEST(Connectivity, SeedAndProjectionSelectTheConnectivity) {
   for (const ConnectSpec &s : everyRule()) {
     if (s.rule == ConnectRule::AllToAll || s.rule == ConnectRule::OneToOne)
