@@ -89,6 +89,34 @@ static inline void ncl_random_counter(uint64_t step, uint64_t entity, uint32_t s
       ((uint32_t)(entity >> 32) & NCL_RANDOM_ENTITY_HI_MASK);
 }
 
+/* Connectivity draws (docs/random.md, "Connectivity draws"). The runtime
+ * builds a projection's synapses at load time from draws whose step lies at
+ * or above 0xFFFF0000_00000000, far from run steps (< 2^31) and from
+ * NCL_RANDOM_INIT_STEP:
+ *     step   = (0xFFFF0000 | projection) << 32 | block
+ *     entity = the row (presynaptic neuron), the postsynaptic neuron
+ *              (fixed in-degree) or the chunk of 256 synapses (fixed total)
+ *     stream = the purpose (0: which synapses exist; later purposes are
+ *              free for synapse variables drawn at load time)
+ * An entity's draws form one sequence of 32-bit words: word w is word
+ * (w & 3) of block (w >> 2). projection <= NCL_RANDOM_MAX_PROJECTION keeps
+ * every such step below NCL_RANDOM_INIT_STEP. */
+#define NCL_RANDOM_CONNECT_STEP_TAG 0xFFFF0000u
+#define NCL_RANDOM_MAX_PROJECTION 0xFFFEu
+#define NCL_RANDOM_CONNECT_PURPOSE_STRUCTURE 0u
+
+/* The step of block `block` of projection `projection`'s connectivity draws. */
+static inline uint64_t ncl_random_connect_step(uint32_t projection, uint32_t block) {
+  return ((uint64_t)(NCL_RANDOM_CONNECT_STEP_TAG | (projection & 0xFFFFu)) << 32) | block;
+}
+
+/* The counter of block `block` of the connectivity draws of `entity` for
+ * `purpose` in projection `projection`. */
+static inline void ncl_random_connect_counter(uint32_t projection, uint32_t block, uint64_t entity,
+                                              uint32_t purpose, uint32_t ctr[4]) {
+  ncl_random_counter(ncl_random_connect_step(projection, block), entity, purpose, ctr);
+}
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,120 @@
+//===- Connectivity.h - Deterministic synapse construction at load time -*- C++ -*-===//
+//
+// Builds the synapses of a projection (which presynaptic neuron connects to
+// which postsynaptic one) from a connection rule and the simulation's seed,
+// when the runtime loads a network: connectivity is never stored in the
+// model library. Every random choice is a pure function of (seed,
+// projection, entity, word) through Philox (ncl/random_streams.h,
+// docs/random.md "Connectivity draws") and integer arithmetic only, so the
+// result is the same on any thread count and a GPU can reproduce it bit for
+// bit.
+//
+// Errors: countSynapses and buildConnectivity throw std::runtime_error with
+// a message for the user (a bad rule or sizes, see validateConnectSpec);
+// the caller catches it and prefixes the projection's name. buildExplicit
+// reports through its `error` argument instead. Nothing here aborts on user
+// input.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_RUNTIME_LIB_CONNECTIVITY_H
+#define NCL_RUNTIME_LIB_CONNECTIVITY_H
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ncl::rt {
+
+enum class ConnectRule {
+  AllToAll,
+  OneToOne,
+  FixedProbability,
+  FixedInDegree,
+  FixedOutDegree,
+  FixedTotal,
+  Explicit
+};
+
+/// The rule's name as the language spells it ("all_to_all", ...).
+const char *connectRuleName(ConnectRule rule);
+
+struct ConnectSpec {
+  ConnectRule rule;
+  /// Presynaptic neurons: [preBegin, preBegin + preCount) of the source.
+  int64_t preBegin, preCount;
+  /// Postsynaptic neurons: [postBegin, postBegin + postCount) of the target.
+  int64_t postBegin, postCount;
+  /// Whole source / target population sizes (the CSR has preSize rows).
+  /// Both at most INT32_MAX.
+  int64_t preSize, postSize;
+  /// Source and target are the same population: i -> i is an autapse.
+  bool samePopulation;
+  /// FixedProbability: the probability of each candidate pair, in [0, 1].
+  double p = 0;
+  /// FixedInDegree / FixedOutDegree: synapses per neuron; FixedTotal: in all.
+  int64_t n = 0;
+  /// Allow i -> i when samePopulation.
+  bool autapses = true;
+  /// FixedInDegree / FixedOutDegree / FixedTotal (and Explicit): allow
+  /// several synapses between one pair.
+  bool multapses = true;
+  /// The projection's index in the network (the random stream key), at
+  /// most NCL_RANDOM_MAX_PROJECTION.
+  uint32_t projection = 0;
+};
+
+/// Compressed sparse rows by presynaptic neuron: row i (global index in the
+/// source population, 0..preSize-1; rows outside the subgroup are empty)
+/// holds post[rowPtr[i] .. rowPtr[i+1]), global indices in the target
+/// population, ascending; the synapses of one pair (multapses) are adjacent.
+struct Csr {
+  std::vector<int64_t> rowPtr; ///< preSize + 1 entries.
+  std::vector<int32_t> post;   ///< rowPtr[preSize] entries.
+  /// Explicit only: order[k] is the index in the file of synapse k (to
+  /// permute weights and delays read from files); empty otherwise.
+  std::vector<int64_t> order;
+
+  int64_t rows() const { return static_cast<int64_t>(rowPtr.size()) - 1; }
+  int64_t size() const { return rowPtr.empty() ? 0 : rowPtr.back(); }
+};
+
+/// How the caller lends threads: calls fn(begin, end) over a partition of
+/// [0, n), on one or several threads, and returns when all are done. The
+/// results here never depend on the partition. An empty ParallelFor runs
+/// serially.
+using ParallelFor = std::function<void(int64_t n, const std::function<void(int64_t, int64_t)> &)>;
+
+/// The message describing what is wrong with `spec`, or "" if it is valid
+/// (ranges within the populations, p in [0,1], enough candidates for n
+/// without multapses, equal counts for one_to_one, ...).
+std::string validateConnectSpec(const ConnectSpec &spec);
+
+/// Pass 1: the number of synapses of every row (preSize entries), so the
+/// caller can check memory before the big allocation. AllToAll, OneToOne
+/// and FixedOutDegree need no draws; FixedProbability, FixedInDegree and
+/// FixedTotal make all their draws (as buildConnectivity does again) but
+/// keep only the counts, except FixedTotal without multapses, which keeps
+/// them all to find repeated pairs.
+/// Throws std::runtime_error for an invalid spec or an Explicit rule.
+std::vector<int64_t> countSynapses(const ConnectSpec &spec, uint64_t seed,
+                                   const ParallelFor &parallelFor);
+
+/// Pass 2: the synapses. Besides the CSR (4 bytes per synapse and 8 per
+/// row) it holds, while it runs, the drawn synapses of FixedInDegree (4
+/// bytes each) and FixedTotal (8 bytes each, plus a hash set of the pairs
+/// without multapses). Throws std::runtime_error for an invalid spec or an
+/// Explicit rule (use buildExplicit).
+Csr buildConnectivity(const ConnectSpec &spec, uint64_t seed, const ParallelFor &parallelFor);
+
+/// Explicit lists: synapse k connects pre[k] to post[k] (global indices,
+/// within the spec's subgroup ranges). Returns the CSR with `order` set
+/// (file order among the synapses of one pair), or, with `error` set, an
+/// empty Csr when the lists differ in length, an index is out of range, or
+/// a synapse is an autapse or a repeated pair that the spec disallows.
+Csr buildExplicit(const ConnectSpec &spec, const std::vector<int64_t> &pre,
+                  const std::vector<int64_t> &post, std::string &error);
+
+} // namespace ncl::rt
+
+#endif // NCL_RUNTIME_LIB_CONNECTIVITY_H
