@@ -244,15 +244,82 @@ RoleShape roleShape(int32_t role) {
     return {"spike-step", NCL_ELEMENT_I64, NCL_EXTENT_SPIKE_CAPACITY};
   case NCL_BUFFER_SPIKE_INDEX:
     return {"spike-index", NCL_ELEMENT_I64, NCL_EXTENT_SPIKE_CAPACITY};
-  default:
+  case NCL_BUFFER_SPIKE_CHANNEL:
     return {"spike-channel", NCL_ELEMENT_I32, NCL_EXTENT_SPIKE_CAPACITY};
+  case NCL_BUFFER_SYNAPTIC_INPUT:
+    return {"synaptic-input", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_ROW_START:
+    return {"row-start", NCL_ELEMENT_I64, NCL_EXTENT_ROWS};
+  case NCL_BUFFER_POST_INDEX:
+    return {"postsynaptic-index", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
+  default:
+    return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
 }
 
 const char *extentName(int32_t extent) {
-  return extent == NCL_EXTENT_FIXED     ? "a fixed number of elements"
-         : extent == NCL_EXTENT_NEURONS ? "one element per neuron"
-                                        : "one element per spike-buffer entry";
+  return extent == NCL_EXTENT_FIXED            ? "a fixed number of elements"
+         : extent == NCL_EXTENT_NEURONS        ? "one element per neuron"
+         : extent == NCL_EXTENT_SPIKE_CAPACITY ? "one element per spike-buffer entry"
+         : extent == NCL_EXTENT_SYNAPSES       ? "one element per synapse"
+                                               : "one element per presynaptic neuron, plus one";
+}
+
+/// A projection's buffer: its parameters, row starts, postsynaptic indices
+/// or a per-synapse variable, each once.
+void validateProjectionBuffer(const std::string &path, const ncl_model_descriptor &d,
+                              const ncl_buffer_info &b, const std::string &where,
+                              std::vector<std::vector<int32_t>> &byRole,
+                              std::vector<std::vector<int32_t>> &byVar, int32_t i) {
+  if (b.projection < 0 || b.projection >= d.num_projections || b.population != -1)
+    throw malformed(path, where + " belongs to projection " + std::to_string(b.projection) +
+                              ", but the model has " + std::to_string(d.num_projections) +
+                              " projections");
+  const ncl_projection_info &qi = d.projections[b.projection];
+  const std::string projection = "projection '" + std::string(qi.name) + "'";
+  const RoleShape shape = roleShape(b.role);
+  const int32_t element =
+      shape.element ? shape.element : (d.real_bits == 32 ? NCL_ELEMENT_F32 : NCL_ELEMENT_F64);
+  if (b.element != element || b.extent != shape.extent)
+    throw malformed(path, where + " is not shaped like a " + shape.name + " buffer (" +
+                              elementName(element) + ", " + extentName(shape.extent) + ")");
+  if (b.role == NCL_BUFFER_PARAMS && b.count != qi.num_params)
+    throw malformed(path, where + " has " + std::to_string(b.count) + " elements, but " +
+                              projection + " has " + std::to_string(qi.num_params) + " parameters");
+  if (b.role == NCL_BUFFER_SYNAPSE_STATE && (b.index < 0 || b.index >= qi.num_vars))
+    throw malformed(path, where + " is per-synapse variable " + std::to_string(b.index) + ", but " +
+                              projection + " has " + std::to_string(qi.num_vars));
+  int32_t &seen = b.role == NCL_BUFFER_SYNAPSE_STATE
+                      ? byVar[static_cast<size_t>(b.projection)][static_cast<size_t>(b.index)]
+                      : byRole[static_cast<size_t>(b.projection)][static_cast<size_t>(b.role)];
+  if (seen >= 0)
+    throw malformed(path, where + " is a second " + shape.name + " buffer of " + projection);
+  seen = i;
+}
+
+/// The projection table: endpoints, ranges and rules the runtime can build.
+void validateProjections(const std::string &path, const ncl_model_descriptor &d) {
+  if (d.num_projections < 0 || (d.num_projections > 0 && !d.projections))
+    throw malformed(path, "bad projection table");
+  for (int32_t q = 0; q < d.num_projections; ++q) {
+    const ncl_projection_info &qi = d.projections[q];
+    std::string where = "projection " + std::to_string(q);
+    if (!qi.name || !*qi.name || !qi.synapse)
+      throw malformed(path, where + " has no name");
+    where += " ('" + std::string(qi.name) + "')";
+    if (qi.pre < 0 || qi.pre >= d.num_populations || qi.post < 0 || qi.post >= d.num_populations)
+      throw malformed(path, where + " connects a population the model does not have");
+    if (qi.rule < NCL_CONNECT_ALL_TO_ALL || qi.rule > NCL_CONNECT_FIXED_TOTAL)
+      throw malformed(path, where + " has an unknown connection rule " + std::to_string(qi.rule));
+    if (!(qi.p >= 0 && qi.p <= 1) || qi.n < 0 || !(std::isfinite(qi.delay) && qi.delay >= 0))
+      throw malformed(path, where + " has an invalid probability, count or delay");
+    if (!(qi.pre_begin >= 0 && qi.pre_begin < qi.pre_end && qi.post_begin >= 0 &&
+          qi.post_begin < qi.post_end))
+      throw malformed(path, where + " has an empty or invalid neuron range");
+    if ((qi.num_params > 0 && !qi.params) || (qi.num_vars > 0 && !qi.vars) || qi.num_params < 0 ||
+        qi.num_vars < 0)
+      throw malformed(path, where + " has a bad parameter or variable table");
+  }
 }
 
 /// The buffer table: every entry well-formed, and every population with
@@ -264,7 +331,13 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
   std::vector<std::vector<int32_t>> byRole(np,
-                                           std::vector<int32_t>(NCL_BUFFER_SPIKE_CHANNEL + 1, -1));
+                                           std::vector<int32_t>(NCL_BUFFER_SYNAPSE_STATE + 1, -1));
+  const size_t nq = static_cast<size_t>(d.num_projections);
+  std::vector<std::vector<int32_t>> projectionByRole(
+      nq, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_STATE + 1, -1));
+  std::vector<std::vector<int32_t>> projectionByVar(nq);
+  for (size_t q = 0; q < nq; ++q)
+    projectionByVar[q].assign(static_cast<size_t>(d.projections[q].num_vars), -1);
   std::vector<std::vector<int32_t>> byVar(np);
   for (size_t p = 0; p < np; ++p)
     byVar[p].assign(static_cast<size_t>(d.populations[p].num_vars), -1);
@@ -276,12 +349,19 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (!b.name || !*b.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(b.name) + "')";
-    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SPIKE_CHANNEL)
+    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SYNAPSE_STATE)
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I64)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
-    if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_SPIKE_CAPACITY)
+    if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_ROWS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
+    const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
+                          b.role == NCL_BUFFER_SYNAPSE_STATE ||
+                          (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+    if (synaptic) {
+      validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
+      continue;
+    }
     if (b.population < 0 || b.population >= d.num_populations)
       throw malformed(path, where + " belongs to population " + std::to_string(b.population) +
                                 ", but the model has " + std::to_string(d.num_populations) +
@@ -310,9 +390,11 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (b.role == NCL_BUFFER_PARAMS && b.count != pi.num_params)
       throw malformed(path, where + " has " + std::to_string(b.count) + " elements, but " + pop +
                                 " has " + std::to_string(pi.num_params) + " parameters");
-    if (b.extent == NCL_EXTENT_SPIKE_CAPACITY && !pi.record_spikes)
-      throw malformed(path,
-                      where + " is a " + kind + ", but " + pop + " does not record its spikes");
+    if (b.extent == NCL_EXTENT_SPIKE_CAPACITY && !pi.record_spikes && !pi.emits_spikes)
+      throw malformed(path, where + " is a " + kind + ", but " + pop +
+                                " neither records nor sends its spikes");
+    if (b.role == NCL_BUFFER_SYNAPTIC_INPUT)
+      continue; // any number, one per variable projections add to
     int32_t &seen = b.role == NCL_BUFFER_STATE
                         ? byVar[static_cast<size_t>(b.population)][static_cast<size_t>(b.index)]
                         : byRole[static_cast<size_t>(b.population)][static_cast<size_t>(b.role)];
@@ -334,12 +416,12 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
       if (byVar[p][v] < 0)
         throw malformed(path, "variable '" + std::string(pi.vars[v].name) + "' of " + pop +
                                   " has no state buffer");
-    if (!pi.record_spikes)
+    if (!pi.record_spikes && !pi.emits_spikes)
       continue;
     for (int32_t role : {NCL_BUFFER_SPIKE_STEP, NCL_BUFFER_SPIKE_INDEX, NCL_BUFFER_SPIKE_CHANNEL})
       if (byRole[p][static_cast<size_t>(role)] < 0 &&
           (role != NCL_BUFFER_SPIKE_CHANNEL || pi.num_events > 0))
-        throw malformed(path, pop + " records its spikes" +
+        throw malformed(path, pop + (pi.record_spikes ? " records" : " sends") + " its spikes" +
                                   (role == NCL_BUFFER_SPIKE_CHANNEL ? " and events" : "") +
                                   " but has no " + roleShape(role).name + " buffer");
   }
@@ -356,8 +438,17 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    if (st.kind != NCL_STAGE_INIT && st.kind != NCL_STAGE_STEP)
+    if (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_DELIVER)
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
+    if (st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER) {
+      if (st.projection < 0 || st.projection >= d.num_projections)
+        throw malformed(path, where + " runs over projection " + std::to_string(st.projection) +
+                                  ", but the model has " + std::to_string(d.num_projections) +
+                                  " projections");
+      if (!st.fn)
+        throw malformed(path, where + " has no function");
+      continue;
+    }
     if (st.population < 0 || st.population >= d.num_populations)
       throw malformed(path, where + " runs over population " + std::to_string(st.population) +
                                 ", but the model has " + std::to_string(d.num_populations) +
@@ -415,6 +506,7 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
           throw malformed(path, where + " has a derived parameter with an unnamed source");
     }
   }
+  validateProjections(path, d);
   validateBuffers(path, d);
   validateStages(path, d);
 }
@@ -500,8 +592,25 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   m->buffers.resize(static_cast<size_t>(desc->num_buffers));
   m->buffersAtChunkStart.resize(static_cast<size_t>(desc->num_buffers));
   m->bufferPtrs.assign(static_cast<size_t>(desc->num_buffers), nullptr);
+  m->projs.resize(static_cast<size_t>(desc->num_projections));
+  for (int32_t q = 0; q < desc->num_projections; ++q) {
+    Projection &proj = m->projs[static_cast<size_t>(q)];
+    proj.info = &desc->projections[q];
+    for (int32_t k = 0; k < proj.info->num_params; ++k)
+      proj.params.push_back(proj.info->params[k].default_value);
+  }
   for (int32_t i = 0; i < desc->num_buffers; ++i) {
     const ncl_buffer_info &b = desc->buffers[i];
+    if (b.population < 0) {
+      Projection &proj = m->projs[static_cast<size_t>(b.projection)];
+      if (b.role == NCL_BUFFER_PARAMS)
+        m->bufferPtrs[static_cast<size_t>(i)] = proj.params.data();
+      else if (b.role == NCL_BUFFER_ROW_START)
+        proj.rowStartBuffer = i;
+      else if (b.role == NCL_BUFFER_POST_INDEX)
+        proj.postIndexBuffer = i;
+      continue;
+    }
     Population &pop = m->pops[static_cast<size_t>(b.population)];
     if (b.role == NCL_BUFFER_PARAMS)
       m->bufferPtrs[static_cast<size_t>(i)] = pop.params.data();

@@ -92,6 +92,27 @@ struct Population {
 /// at the thread's one buffer of that role: a thread runs one stage call at
 /// a time and drains the buffer after each. A thread that owns no recorded
 /// neuron has no spike buffer at all.
+/// A projection and the synapses the runtime built for it (Connectivity.h).
+struct Projection {
+  const ncl_projection_info *info = nullptr;
+  std::vector<double> params; // what its NCL_BUFFER_PARAMS entry points at
+  int32_t rowStartBuffer = -1, postIndexBuffer = -1;
+  int64_t synapses = 0;          // built by ncl_init
+  int64_t delaySteps = 0;        // the delay rounded to steps of the run's dt
+  std::vector<int64_t> rowStart; // what the row-start buffer points at
+  std::vector<int32_t> post;     // what the postsynaptic-index buffer points at
+  double buildSeconds = 0;
+};
+
+/// The spikes a population sent in its recent steps, for projections to
+/// deliver after their delays: slot (step mod depth), one list per thread
+/// (the thread's neurons, ascending), each with room for the whole range so
+/// that the step loop never allocates.
+struct SpikeHistory {
+  int64_t depth = 0;
+  std::vector<std::vector<std::vector<int32_t>>> slots; // [depth][thread]
+};
+
 struct ThreadState {
   std::vector<int64_t> begin, end; // per population
   std::vector<int64_t> spikeStep, spikeIndex;
@@ -117,7 +138,8 @@ struct MemoryPlan {
   uint64_t state = 0;          // the table's per-neuron and fixed buffers
   uint64_t chunkStartCopy = 0; // the per-neuron ones at each chunk start
   uint64_t spikeBuffers = 0;   // per-thread kernel spike buffers
-  uint64_t total() const { return state + chunkStartCopy + spikeBuffers; }
+  uint64_t synapses = 0;       // projections' synapses (expected counts) and spike histories
+  uint64_t total() const { return state + chunkStartCopy + spikeBuffers + synapses; }
 };
 
 /// How the last run ended, for run.json.
@@ -132,6 +154,9 @@ struct ncl_model {
   void *handle = nullptr;
   const ncl_model_descriptor *desc = nullptr;
   std::vector<ncl::rt::Population> pops;
+  std::vector<ncl::rt::Projection> projs;
+  std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
+  int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
   // The descriptor's buffer table: per entry its storage (none for the
   // parameters and the per-thread spike buffers), the copy of a per-neuron
   // entry at the start of the current chunk (so that a run that turns

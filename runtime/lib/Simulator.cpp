@@ -19,6 +19,7 @@
 // names its exact step.
 //
 //===----------------------------------------------------------------------===//
+#include "Connectivity.h"
 #include "Model.h"
 #include "ThreadPool.h"
 
@@ -67,13 +68,30 @@ size_t elementBytes(int32_t element) {
 /// parameters (they are Population::params) nor the per-thread spike
 /// buffers.
 bool modelOwned(const ncl_buffer_info &b) {
-  return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY;
+  return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY &&
+         b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX;
 }
 
 /// Elements of a model-owned entry for the current sizes.
 uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
-  return static_cast<uint64_t>(
-      b.extent == NCL_EXTENT_NEURONS ? m.pops[static_cast<size_t>(b.population)].size : b.count);
+  switch (b.extent) {
+  case NCL_EXTENT_NEURONS:
+    return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
+  case NCL_EXTENT_SYNAPSES:
+    return static_cast<uint64_t>(m.projs[static_cast<size_t>(b.projection)].synapses);
+  case NCL_EXTENT_ROWS: {
+    const Projection &proj = m.projs[static_cast<size_t>(b.projection)];
+    return static_cast<uint64_t>(m.pops[static_cast<size_t>(proj.info->pre)].size) + 1;
+  }
+  default:
+    return static_cast<uint64_t>(b.count);
+  }
+}
+
+/// Whether a population's update stores its spikes: for its record or for
+/// projections.
+bool storesSpikes(const Population &pop) {
+  return pop.info->record_spikes || pop.info->emits_spikes;
 }
 
 /// Whether any entry of the table has `role`.
@@ -145,13 +163,39 @@ int64_t chunkSteps(const ncl_model &m) {
   return m.chunkSteps > 0 ? m.chunkSteps : autoChunkSteps(m);
 }
 
+/// A delay in steps of the run's dt: round(delay / dt), ties to even
+/// (docs/semantics.md).
+int64_t delaySteps(const ncl_model &m, double delay) {
+  return static_cast<int64_t>(std::nearbyint(delay / m.dt));
+}
+
+/// Steps between the threads' spike exchanges: the shortest delay plus one
+/// (a spike sent in step s arrives at the start of step s + 1 + d).
+int64_t exchangeSteps(const ncl_model &m) {
+  int64_t steps = INT64_MAX;
+  for (const Projection &proj : m.projs)
+    steps = std::min(steps, delaySteps(m, proj.info->delay) + 1);
+  return steps;
+}
+
+/// Steps of spike history population p keeps: enough that a list written
+/// in one exchange interval is read, at the latest, before the interval in
+/// which it is written again. 0 when no projection reads it.
+int64_t historyDepth(const ncl_model &m, size_t p) {
+  int64_t longest = -1;
+  for (const Projection &proj : m.projs)
+    if (static_cast<size_t>(proj.info->pre) == p)
+      longest = std::max(longest, delaySteps(m, proj.info->delay));
+  return longest < 0 ? 0 : longest + exchangeSteps(m) + 1;
+}
+
 /// Spike buffer entries of thread k: none without recorded neurons, else
 /// what the chunk could fill, between the floor and the ceiling above (or
 /// the user's choice), and at least one neuron's worth of every channel.
 int64_t spikeCapacityOfThread(const ncl_model &m, int32_t k) {
   int64_t perStep = 0, widest = 0;
   for (const Population &pop : m.pops) {
-    if (!pop.info->record_spikes)
+    if (!storesSpikes(pop))
       continue;
     auto [begin, end] = partition(pop.size, k, m.threads);
     if (begin == end)
@@ -230,7 +274,7 @@ ncl_kernel_args kernelArgs(const ncl_model &m, ThreadState &ts, size_t p) {
   a.size = pop.size;
   a.seed = m.seed;
   a.dt = m.dt;
-  a.spike_capacity = pop.info->record_spikes ? ts.spikeCapacity : 0;
+  a.spike_capacity = storesSpikes(pop) ? ts.spikeCapacity : 0;
   return a;
 }
 
@@ -298,11 +342,12 @@ struct SpikeRuns {
 /// violation, which goes into the thread's state for the caller to report;
 /// only bad_alloc throws.
 bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s0,
-                  int64_t s1, SpikeRuns &runs) {
+                  int64_t s1, SpikeRuns &runs, std::vector<int32_t> *emitted = nullptr) {
   const size_t p = static_cast<size_t>(stage.population);
   const Population &pop = m.pops[p];
   const int32_t numEvents = pop.info->num_events;
-  const bool recorded = pop.info->record_spikes != 0;
+  const bool recorded = storesSpikes(pop);
+  const bool record = pop.info->record_spikes != 0;
   ncl_kernel_args a = kernelArgs(m, ts, p);
   const int64_t block =
       recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop)) : ts.end[p] - ts.begin[p];
@@ -339,9 +384,12 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
           if (channel < 0 || channel > numEvents)
             return fail("emitted an unknown event channel " + std::to_string(channel));
           if (channel == 0) {
-            out.push_back(s);
+            if (record)
+              out.push_back(s);
+            if (emitted)
+              emitted->push_back(static_cast<int32_t>(s.index));
             ++spikes;
-          } else {
+          } else if (record) {
             ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
           }
         }
@@ -360,9 +408,70 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
   return true;
 }
 
+/// Delivers, in step s, the spikes projection q's presynaptic population
+/// sent d + 1 steps earlier (d its delay in steps) to thread ts's range of
+/// postsynaptic neurons: every thread's list of that step, in thread order,
+/// so in ascending presynaptic order for any thread count.
+void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
+  const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+  const size_t post = static_cast<size_t>(proj.info->post);
+  const int64_t sent = s - 1 - proj.delaySteps;
+  if (sent < 0 || ts.begin[post] >= ts.end[post])
+    return;
+  const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
+  ncl_kernel_args a = kernelArgs(m, ts, post);
+  a.first_step = s;
+  a.num_steps = 1;
+  for (const std::vector<int32_t> &list : h.slots[static_cast<size_t>(sent % h.depth)]) {
+    if (list.empty())
+      continue;
+    a.spikes = list.data();
+    a.num_spikes = static_cast<int64_t>(list.size());
+    stage.fn(&a);
+  }
+}
+
+/// A network's chunk on thread k: step by step, each step's stages in the
+/// descriptor's order (deliveries, then updates), the spikes each update
+/// sends kept in the history; threads meet every exchangeSteps steps, the
+/// shortest delay plus one, so that no delivery reads a list that is being
+/// written (docs/semantics.md).
+void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrier,
+                       std::vector<SpikeRuns> &runs) {
+  ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  for (int64_t s = s0; s < s1; ++s) {
+    for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
+      const ncl_stage_info &stage = m.desc->stages[i];
+      if (stage.kind == NCL_STAGE_DELIVER) {
+        deliver(m, ts, stage, s);
+        continue;
+      }
+      if (stage.kind != NCL_STAGE_STEP)
+        continue;
+      const size_t p = static_cast<size_t>(stage.population);
+      std::vector<int32_t> *emitted = nullptr;
+      if (m.history[p].depth > 0) {
+        emitted = &m.history[p]
+                       .slots[static_cast<size_t>(s % m.history[p].depth)][static_cast<size_t>(k)];
+        emitted->clear();
+      }
+      try {
+        if (ts.begin[p] < ts.end[p])
+          runStepStage(m, ts, stage, s, s + 1, runs[p], emitted);
+      } catch (const std::bad_alloc &) {
+        ts.errorCode = NCL_ERROR_MEMORY;
+        ts.error = "out of memory while recording spikes";
+      }
+    }
+    // A thread that failed still meets the others, which wait for it.
+    if (barrier && ((s + 1 - s0) % m.exchangeSteps == 0 || s + 1 == s1))
+      barrier->wait();
+  }
+}
+
 /// Advances thread k's ranges over steps [s0, s1): every step stage in the
 /// descriptor's order, each over the thread's range of its population.
-void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
+void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrier) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   std::vector<SpikeRuns> runs(m.pops.size());
   for (size_t p = 0; p < m.pops.size(); ++p) {
@@ -371,6 +480,11 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1) {
       e.clear();
     ts.chunkCounts[p] = 0;
     runs[p].events.assign(ts.chunkEvents[p].size(), std::vector<size_t>{0});
+  }
+  if (!m.projs.empty()) {
+    stepNetworkThread(m, k, s0, s1, barrier, runs);
+    // Steps outside, so each thread's list is in (step, index) order already.
+    return;
   }
   for (int32_t s = 0; s < m.desc->num_stages; ++s) {
     const ncl_stage_info &stage = m.desc->stages[s];
@@ -509,13 +623,16 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
     ts.errorCode = NCL_OK;
     ts.error.clear();
   }
-  forEachThread(m, [&m, s0, s1, saveStart](int k) {
+  std::unique_ptr<SpinBarrier> barrier;
+  if (!m.projs.empty() && m.threads > 1)
+    barrier = std::make_unique<SpinBarrier>(m.threads);
+  forEachThread(m, [&m, s0, s1, saveStart, &barrier](int k) {
     // An exception must not escape a worker thread (std::terminate);
     // recording spikes is the only thing here that allocates.
     try {
       if (saveStart)
         copyChunkStart(m, k, /*restore=*/false);
-      stepThread(m, k, s0, s1);
+      stepThread(m, k, s0, s1, barrier.get());
     } catch (const std::bad_alloc &) {
       ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
       ts.errorCode = NCL_ERROR_MEMORY;
@@ -600,6 +717,73 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
                                "deterministic; please report it)");
 }
 
+/// The connection spec of projection q for the current sizes.
+ConnectSpec connectSpec(const ncl_model &m, size_t q) {
+  const ncl_projection_info &qi = *m.projs[q].info;
+  ConnectSpec spec;
+  spec.rule = static_cast<ConnectRule>(qi.rule - NCL_CONNECT_ALL_TO_ALL +
+                                       static_cast<int>(ConnectRule::AllToAll));
+  spec.preBegin = qi.pre_begin;
+  spec.preCount = qi.pre_end - qi.pre_begin;
+  spec.postBegin = qi.post_begin;
+  spec.postCount = qi.post_end - qi.post_begin;
+  spec.preSize = m.pops[static_cast<size_t>(qi.pre)].size;
+  spec.postSize = m.pops[static_cast<size_t>(qi.post)].size;
+  spec.samePopulation = qi.pre == qi.post;
+  spec.p = qi.p;
+  spec.n = qi.n;
+  spec.autapses = qi.autapses != 0;
+  spec.multapses = qi.multapses != 0;
+  spec.projection = static_cast<uint32_t>(q);
+  return spec;
+}
+
+/// The synapses projection q will have: exact for the rules that fix the
+/// count, the mean plus five standard deviations for fixed_probability.
+uint64_t expectedSynapses(const ncl_model &m, size_t q) {
+  const ConnectSpec spec = connectSpec(m, q);
+  const double pairs = static_cast<double>(spec.preCount) * static_cast<double>(spec.postCount);
+  switch (spec.rule) {
+  case ConnectRule::AllToAll:
+    return static_cast<uint64_t>(pairs);
+  case ConnectRule::OneToOne:
+    return static_cast<uint64_t>(spec.preCount);
+  case ConnectRule::FixedProbability:
+    return static_cast<uint64_t>(
+        std::min(pairs, pairs * spec.p + 5 * std::sqrt(pairs * spec.p * (1 - spec.p)) + 1));
+  case ConnectRule::FixedInDegree:
+    return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.postCount);
+  case ConnectRule::FixedOutDegree:
+    return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.preCount);
+  default:
+    return static_cast<uint64_t>(spec.n);
+  }
+}
+
+/// Bytes of one synapse of projection q: its postsynaptic index and each
+/// per-synapse variable.
+uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
+  return sizeof(int32_t) + static_cast<uint64_t>(m.projs[q].info->num_vars) *
+                               static_cast<uint64_t>(m.desc->real_bits / 8);
+}
+
+/// What the projections will hold (their synapses, expected, and rows) and
+/// the spike histories of their presynaptic populations.
+uint64_t synapseBytes(const ncl_model &m) {
+  uint64_t bytes = 0;
+  for (size_t q = 0; q < m.projs.size(); ++q) {
+    const ncl_projection_info &qi = *m.projs[q].info;
+    bytes = saturatingAdd(bytes, saturatingMul(expectedSynapses(m, q), bytesPerSynapse(m, q)));
+    bytes = saturatingAdd(
+        bytes, saturatingMul(static_cast<uint64_t>(m.pops[static_cast<size_t>(qi.pre)].size) + 1,
+                             sizeof(int64_t)));
+  }
+  for (size_t p = 0; p < m.pops.size(); ++p)
+    bytes = saturatingAdd(bytes, saturatingMul(static_cast<uint64_t>(historyDepth(m, p)),
+                                               static_cast<uint64_t>(m.pops[p].size) * 4));
+  return bytes;
+}
+
 } // namespace
 
 MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
@@ -613,6 +797,7 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
     if (b.extent == NCL_EXTENT_NEURONS)
       plan.chunkStartCopy = saturatingAdd(plan.chunkStartCopy, bytes);
   }
+  plan.synapses = synapseBytes(m);
   const uint64_t entry = spikeEntryBytes(m);
   for (int32_t k = 0; k < m.threads; ++k)
     plan.spikeBuffers =
@@ -671,6 +856,14 @@ void ncl::rt::discardState(ncl_model &m) {
   }
   for (ThreadState &ts : m.threadStates)
     ts.buffers.clear(); // rebound by configureThreads
+  for (Projection &proj : m.projs) {
+    proj.rowStart = {};
+    proj.post = {};
+    proj.synapses = 0;
+    m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
+    m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
+  }
+  m.history.clear();
   for (Population &pop : m.pops) {
     pop.record.clear();
     pop.record.shrink_to_fit();
@@ -679,6 +872,75 @@ void ncl::rt::discardState(ncl_model &m) {
   }
 }
 
+namespace {
+
+/// Draws every projection's synapses from the seed (Connectivity.h), on the
+/// pool's threads, then allocates their per-synapse buffers and the spike
+/// histories. The row starts and postsynaptic indices stay in the
+/// projection's vectors, which their buffer entries point at.
+void buildProjections(ncl_model &m) {
+  const ParallelFor parallelFor = [&m](int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
+    forEachThread(m, [&](int k) {
+      auto [begin, end] = partition(n, k, m.threads);
+      if (begin < end)
+        fn(begin, end);
+    });
+  };
+  for (size_t q = 0; q < m.projs.size(); ++q) {
+    Projection &proj = m.projs[q];
+    const double t0 = now();
+    const ConnectSpec spec = connectSpec(m, q);
+    const std::string name = "projection '" + std::string(proj.info->name) + "'";
+    if (std::string problem = validateConnectSpec(spec); !problem.empty())
+      throw Error(NCL_ERROR_ARGUMENT, name + ": " + problem);
+    proj.delaySteps = delaySteps(m, proj.info->delay);
+    if (proj.delaySteps > INT32_MAX)
+      throw Error(NCL_ERROR_ARGUMENT, name + ": its delay is too long for dt");
+    Csr csr;
+    try {
+      csr = buildConnectivity(spec, m.seed, parallelFor);
+    } catch (const std::bad_alloc &) {
+      throw Error(NCL_ERROR_MEMORY, "out of memory building the synapses of " + name);
+    } catch (const std::runtime_error &e) {
+      throw Error(NCL_ERROR_ARGUMENT, name + ": " + e.what());
+    }
+    proj.rowStart = std::move(csr.rowPtr);
+    proj.post = std::move(csr.post);
+    proj.synapses = static_cast<int64_t>(proj.post.size());
+    m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();
+    m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = proj.post.data();
+    proj.buildSeconds = now() - t0;
+  }
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    const ncl_buffer_info &b = bufferInfo(m, i);
+    if (b.extent != NCL_EXTENT_SYNAPSES || !modelOwned(b))
+      continue;
+    const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
+    try {
+      m.buffers[i] = AlignedArray(std::max<size_t>(bytes, 1));
+    } catch (const std::bad_alloc &) {
+      throw Error(NCL_ERROR_MEMORY,
+                  "out of memory allocating buffer '" + std::string(b.name) + "'");
+    }
+    m.bufferPtrs[i] = m.buffers[i].data();
+  }
+  m.exchangeSteps = exchangeSteps(m);
+  m.history.assign(m.pops.size(), SpikeHistory{});
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    SpikeHistory &h = m.history[p];
+    h.depth = historyDepth(m, p);
+    h.slots.assign(static_cast<size_t>(h.depth),
+                   std::vector<std::vector<int32_t>>(static_cast<size_t>(m.threads)));
+    for (auto &slot : h.slots)
+      for (int32_t k = 0; k < m.threads; ++k) {
+        auto [begin, end] = partition(m.pops[p].size, k, m.threads);
+        slot[static_cast<size_t>(k)].reserve(static_cast<size_t>(end - begin));
+      }
+  }
+}
+
+} // namespace
+
 void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
@@ -686,13 +948,14 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   checkMemory(m, plan.total(),
               "this run (state " + formatBytes(plan.state) + ", its copy at each chunk start " +
                   formatBytes(plan.chunkStartCopy) + ", spike buffers " +
-                  formatBytes(plan.spikeBuffers) + ")");
+                  formatBytes(plan.spikeBuffers) +
+                  (m.projs.empty() ? "" : ", synapses " + formatBytes(plan.synapses)) + ")");
   configureThreads(m);
   // Every model-owned buffer, zeroed; a per-neuron one also gets its
-  // chunk-start copy.
+  // chunk-start copy. Per-synapse buffers come once the synapses are drawn.
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const ncl_buffer_info &b = bufferInfo(m, i);
-    if (!modelOwned(b))
+    if (!modelOwned(b) || b.extent == NCL_EXTENT_SYNAPSES)
       continue;
     const Population &pop = m.pops[static_cast<size_t>(b.population)];
     const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
@@ -709,12 +972,28 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
                                         "')");
     }
   }
-  bindThreadBuffers(m);
   m.seed = seed;
+  try {
+    buildProjections(m);
+  } catch (...) {
+    discardState(m);
+    throw;
+  }
+  bindThreadBuffers(m);
   forEachThread(m, [&m](int k) {
     ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
     for (int32_t s = 0; s < m.desc->num_stages; ++s) {
       const ncl_stage_info &stage = m.desc->stages[s];
+      if (stage.kind == NCL_STAGE_CONNECT) {
+        // The synapses of this thread's share of the presynaptic rows.
+        const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+        const size_t pre = static_cast<size_t>(proj.info->pre);
+        ncl_kernel_args a = kernelArgs(m, ts, pre);
+        std::tie(a.begin, a.end) = partition(m.pops[pre].size, k, m.threads);
+        if (a.begin < a.end)
+          stage.fn(&a);
+        continue;
+      }
       const size_t p = static_cast<size_t>(stage.population);
       if (stage.kind != NCL_STAGE_INIT || ts.begin[p] >= ts.end[p])
         continue;
@@ -769,14 +1048,21 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         throw Error(NCL_ERROR_INTERRUPTED, m.runError);
       }
       const int64_t s0 = m.step, s1 = s0 + std::min(chunk, target - s0);
-      advance(m, s0, s1, /*saveStart=*/true);
-      if (anyNonFinite(m) &&
+      // A network's chunk cannot be replayed from a copy of its neurons
+      // (the spike history moved on), so its NaN report names the chunk.
+      const bool replayable = m.projs.empty();
+      advance(m, s0, s1, /*saveStart=*/replayable);
+      if (replayable && anyNonFinite(m) &&
           std::all_of(m.threadStates.begin(), m.threadStates.end(),
                       [](const ThreadState &ts) { return ts.errorCode == NCL_OK; }))
         locateNonFinite(m, s0, s1);
       try {
         reserveRecords(m, s0);
       } catch (...) {
+        if (!replayable) {
+          m.failure = "out of memory growing the spike records at step " + std::to_string(s0);
+          throw Error(NCL_ERROR_MEMORY, m.failure + "; the spikes recorded before it are kept");
+        }
         // The records stay at s0, so the state goes back there too: the
         // model is consistent and could go on if memory were freed.
         forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
