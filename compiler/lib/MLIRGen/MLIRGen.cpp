@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace ::ncl;
@@ -43,19 +44,34 @@ public:
         builder.getI64IntegerAttr(static_cast<int64_t>(net.seed)), TypeAttr::get(realType),
         builder.getStringAttr(at.file ? *at.file : ""), ArrayAttr());
     builder.setInsertionPointToStart(&network.getBody().emplaceBlock());
+    this->net = &net;
     for (const PopulationModel &pop : net.populations) {
       numberRandomSites(pop);
       genPopulation(pop, net.dt);
       ++populationIndex;
     }
-    // The order of work: every population's init, then its step.
+    for (const ProjectionModel &projection : net.projections)
+      genProjection(projection);
+    // The order of work (docs/semantics.md): every population's init, every
+    // projection's synapses; then in each step the deliveries, then the
+    // updates.
     auto schedule = mlir::ncl::ScheduleOp::create(builder, loc(at));
     builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
-    for (auto kind : {mlir::ncl::StageKind::Init, mlir::ncl::StageKind::Step})
-      for (const PopulationModel &pop : net.populations)
-        mlir::ncl::StageOp::create(builder, loc(pop.decl->loc), kind,
-                                   FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
-                                   FlatSymbolRefAttr(), ArrayAttr());
+    auto stage = [&](mlir::ncl::StageKind kind, const SourceLoc &l, const std::string &name) {
+      mlir::ncl::StageOp::create(builder, loc(l), kind,
+                                 FlatSymbolRefAttr::get(builder.getContext(), name),
+                                 FlatSymbolRefAttr(), ArrayAttr());
+    };
+    for (const PopulationModel &pop : net.populations)
+      stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
+    for (const ProjectionModel &projection : net.projections)
+      stage(mlir::ncl::StageKind::Connect, projection.decl->loc, projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
+      stage(mlir::ncl::StageKind::Deliver, projection.decl->loc, projection.decl->name);
+    for (const PopulationModel &pop : net.populations)
+      stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
+    if (failed)
+      return nullptr;
     return module;
   }
 
@@ -129,7 +145,7 @@ private:
         describeParameters(pop), describeVariables(n), describeDerived(pop), describeEvents(n),
         pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(), methodAttr(pop.method),
         pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
-        FloatAttr(), ArrayAttr(), UnitAttr());
+        FloatAttr(), receivedBy(populationIndex), sendsSpikes(populationIndex));
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.
@@ -194,6 +210,13 @@ private:
       refractory = mlir::ncl::IsRefractoryOp::create(builder, l, builder.getI1Type(), release);
     }
 
+    // 0b. What projections delivered for this step: added to the state at
+    // its start (dropped for a variable held while refractory), or to an
+    // input for this step (docs/semantics.md).
+    if (ArrayAttr received = receivedBy(populationIndex))
+      for (StringRef name : received.getAsValueRange<StringAttr>())
+        applySynapticInput(n, name.str(), refractory, start);
+
     // 1. Every ODE sees the state at the start of the step.
     std::map<std::string, Value> current = start;
     for (auto &ode : n.odes) {
@@ -240,6 +263,168 @@ private:
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
     for (auto &o : n.outputs)
       mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
+  }
+
+  /// The variables and inputs of population `p` that projections add to,
+  /// in the order the projections first name them (null: none).
+  ArrayAttr receivedBy(int64_t p) {
+    SmallVector<StringRef> names;
+    for (const ProjectionModel &projection : net->projections) {
+      if (projection.post != p)
+        continue;
+      for (const Assignment &a : projection.synapse->onPre)
+        if ((a.target == Assignment::AssignTarget::PostState ||
+             a.target == Assignment::AssignTarget::PostInput) &&
+            !llvm::is_contained(names, a.targetVariable))
+          names.push_back(a.targetVariable);
+    }
+    return names.empty() ? ArrayAttr() : builder.getStrArrayAttr(names);
+  }
+
+  /// Whether projections read population p's spikes.
+  UnitAttr sendsSpikes(int64_t p) {
+    for (const ProjectionModel &projection : net->projections)
+      if (projection.pre == p)
+        return builder.getUnitAttr();
+    return UnitAttr();
+  }
+
+  void applySynapticInput(const NeuronDecl &n, const std::string &name, Value refractory,
+                          std::map<std::string, Value> &start) {
+    Location l = loc(n.loc);
+    Value in = mlir::ncl::SynapticInputOp::create(builder, l, realType, name);
+    if (!start.count(name)) { // an input: this step's value
+      env[name] = arith::AddFOp::create(builder, l, env.at(name), in);
+      return;
+    }
+    Value old = start[name];
+    Value sum = arith::AddFOp::create(builder, l, old, in);
+    bool held = refractory && llvm::any_of(n.odes, [&](const OdeDecl &o) {
+                  return o.variable == name && o.unlessRefractory;
+                });
+    if (held)
+      sum = arith::SelectOp::create(builder, l, refractory, old, sum);
+    env[name] = start[name] = sum;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Projections
+  //===--------------------------------------------------------------------===//
+
+  void genProjection(const ProjectionModel &projection) {
+    const SynapseDecl &syn = *projection.synapse;
+    const auto &pre = net->populations[static_cast<size_t>(projection.pre)];
+    const auto &post = net->populations[static_cast<size_t>(projection.post)];
+    Location l = loc(projection.decl->loc);
+    if (projection.delayExpr) {
+      mlir::emitError(loc(projection.delayExpr->getLoc()))
+          << "per-synapse delays are not supported yet; use one delay for the projection";
+      failed = true;
+    }
+    SmallVector<Attribute> params, vars;
+    for (const ParameterValue &p : projection.parameters)
+      params.push_back(mlir::ncl::ParameterAttr::get(
+          builder.getContext(), p.name, p.unitText, builder.getF64FloatAttr(p.unit.scale),
+          dimension(p.unit.dim), builder.getF64FloatAttr(p.value), FloatAttr(), FloatAttr()));
+    for (const Declaration &d : syn.state) {
+      std::string unit = d.unitText;
+      if (unit.empty() && !d.unit.dim.isDimensionless())
+        unit = d.unit.dim.str();
+      vars.push_back(mlir::ncl::VariableAttr::get(builder.getContext(), d.name, unit,
+                                                  builder.getF64FloatAttr(d.unit.scale),
+                                                  dimension(d.unit.dim)));
+    }
+    auto rule = static_cast<mlir::ncl::ConnectRule>(
+        static_cast<int>(projection.connect.rule) -
+        static_cast<int>(ConnectSpec::Rule::AllToAll) +
+        static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
+    auto connect = mlir::ncl::ConnectAttr::get(
+        builder.getContext(), rule, builder.getF64FloatAttr(projection.connect.p),
+        projection.connect.n, projection.connect.autapses, projection.connect.multapses);
+    auto op = mlir::ncl::ProjectionOp::create(
+        builder, l, builder.getStringAttr(projection.decl->name), builder.getStringAttr(syn.name),
+        FlatSymbolRefAttr::get(builder.getContext(), pre.decl->name),
+        FlatSymbolRefAttr::get(builder.getContext(), post.decl->name),
+        builder.getDenseI64ArrayAttr({projection.preBegin, projection.preEnd}),
+        builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
+        builder.getF64FloatAttr(projection.delay), builder.getArrayAttr(params),
+        builder.getArrayAttr(vars));
+    OpBuilder::InsertionGuard guard(builder);
+    numberSynapseSites(projection);
+    inSynapse = true;
+    synapseSizes = {static_cast<double>(pre.decl->size), static_cast<double>(post.decl->size)};
+
+    // init: each per-synapse variable's initial value, in declaration order.
+    builder.setInsertionPointToStart(&op.getInit().emplaceBlock());
+    env.clear();
+    inInit = true;
+    for (const ParameterValue &p : projection.parameters)
+      env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+    for (const Declaration &d : syn.state) {
+      Value v = gen(*projection.stateInit.at(d.name));
+      mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, v);
+      env[d.name] = v;
+    }
+    inInit = false;
+
+    // on_pre: assignments in order; effects on the postsynaptic neuron add.
+    builder.setInsertionPointToStart(&op.getOnPre().emplaceBlock());
+    env.clear();
+    for (const ParameterValue &p : projection.parameters)
+      env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+    for (const Declaration &d : syn.state)
+      env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+    std::set<std::string> written;
+    for (const Assignment &a : syn.onPre) {
+      Location al = loc(a.loc);
+      Value value = gen(*a.value);
+      if (a.target == Assignment::AssignTarget::SynapseState) {
+        env[a.variable] = combine(a, env.at(a.variable), value, al);
+        written.insert(a.variable);
+        continue;
+      }
+      if (a.op == "-=")
+        value = arith::NegFOp::create(builder, al, value);
+      mlir::ncl::PostAddOp::create(builder, al, a.targetVariable, value);
+    }
+    for (const Declaration &d : syn.state)
+      if (written.count(d.name))
+        mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, env.at(d.name));
+    if (!syn.onPost.empty()) {
+      mlir::emitError(loc(syn.onPostLoc)) << "on_post is not supported yet (it comes with "
+                                             "plasticity); remove it or leave it empty";
+      failed = true;
+    }
+    inSynapse = false;
+  }
+
+  /// A projection's rand()/randn() sites in Sema's order: the state
+  /// initial values, the delay, on_pre, on_post; each expression in
+  /// reading order.
+  void numberSynapseSites(const ProjectionModel &projection) {
+    std::vector<const CallExpr *> sites;
+    auto visit = [&](const Expr &e) {
+      std::vector<const CallExpr *> here;
+      forEachSubExpression(e, [&](const Expr &sub) {
+        if (auto *c = dyn_cast<CallExpr>(&sub); c && isRandom(*c))
+          here.push_back(c);
+      });
+      std::sort(here.begin(), here.end(), [](const CallExpr *a, const CallExpr *b) {
+        return std::make_pair(a->getLoc().line, a->getLoc().column) <
+               std::make_pair(b->getLoc().line, b->getLoc().column);
+      });
+      sites.insert(sites.end(), here.begin(), here.end());
+    };
+    for (const Declaration &d : projection.synapse->state)
+      visit(*projection.stateInit.at(d.name));
+    if (projection.delayExpr)
+      visit(*projection.delayExpr);
+    for (const auto *block : {&projection.synapse->onPre, &projection.synapse->onPost})
+      for (const Assignment &a : *block)
+        visit(*a.value);
+    randomSites.clear();
+    for (size_t k = 0; k < sites.size(); ++k)
+      randomSites.try_emplace(sites[k], static_cast<int64_t>(k));
   }
 
   /// Whether `e` reads dt, directly or through a named expression.
@@ -425,6 +610,26 @@ private:
         // Named expressions are inlined where used, with the values current
         // there (CSE merges repeated uses).
         return gen(*named.at(n.name)->value);
+      case NameExpr::Resolution::PreState:
+        return mlir::ncl::PreReadOp::create(builder, l, realType, n.variable);
+      case NameExpr::Resolution::PostState:
+        return mlir::ncl::PostReadOp::create(builder, l, realType, n.variable);
+      case NameExpr::Resolution::PreIndex:
+        return mlir::ncl::PreIndexOp::create(builder, l, realType);
+      case NameExpr::Resolution::PostIndex:
+        return mlir::ncl::PostIndexOp::create(builder, l, realType);
+      case NameExpr::Resolution::PreSize:
+        return constant(synapseSizes.first, l);
+      case NameExpr::Resolution::PostSize:
+        return constant(synapseSizes.second, l);
+      case NameExpr::Resolution::PreParameter:
+      case NameExpr::Resolution::PostParameter:
+      case NameExpr::Resolution::PreInput:
+      case NameExpr::Resolution::PostInput:
+        mlir::emitError(l) << "a synapse cannot read the neurons' parameters or inputs yet ('"
+                           << n.name << "'); copy the value into a synapse parameter";
+        failed = true;
+        return constant(0.0, l);
       default:
         return env.at(n.name);
       }
@@ -480,7 +685,9 @@ private:
       case BuiltinId::Randn: {
         // One stream per call site (and population): inlining a named
         // expression twice reuses its stream, and CSE merges the draws.
-        int64_t stream = streamId(randomSites.at(&c));
+        // A synapse's draws are keyed by its projection's step word, so the
+        // stream is the site itself (docs/random.md).
+        int64_t stream = inSynapse ? randomSites.at(&c) : streamId(randomSites.at(&c));
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
                                          f->id == BuiltinId::Randn ? builder.getUnitAttr()
                                                                    : UnitAttr());
@@ -575,6 +782,10 @@ private:
   std::map<std::string, int64_t> noiseStreams;
   int64_t nextRandomStream = 0;
   std::string currentEquation;
+  const NetworkModel *net = nullptr;
+  bool inSynapse = false;
+  std::pair<double, double> synapseSizes; ///< N_pre, N_post of the projection being built
+  bool failed = false;
 };
 
 } // namespace
