@@ -45,6 +45,7 @@ struct Symbol {
   bool poisoned = false;            ///< its declaration had an error: stay quiet about uses
   ast::Declaration *decl = nullptr; ///< for sub-expressions and outputs
   std::string variable;             ///< a neuron's variable, seen from a synapse (Pre*/Post*)
+  std::string unitText;             ///< its unit as declared, for messages ("" when unknown)
 };
 using Scope = std::map<std::string, Symbol>;
 

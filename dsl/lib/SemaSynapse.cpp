@@ -330,8 +330,9 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
     std::string choices;
     for (size_t k = 0; k < ruleNames.size(); ++k)
       choices += (k == 0 ? "" : k + 1 == ruleNames.size() ? " or " : ", ") + ruleNames[k];
-    diags.error(c.loc, "unknown connect rule '" + c.rule + "'" + didYouMean(c.rule, ruleNames) +
-                           "; choose " + choices);
+    std::string suggestion = didYouMean(c.rule, ruleNames);
+    diags.error(c.loc, "unknown connect rule '" + c.rule + "'" +
+                           (suggestion.empty() ? "; choose " + choices : suggestion));
     return false;
   }
   unsigned before = diags.errorCount();
@@ -371,8 +372,12 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
         names.push_back("autapses");
       if (info->hasMultapses)
         names.push_back("multapses");
-      diags.error(a.loc, "'" + c.rule + "' has no argument '" + name + "'" +
-                             didYouMean(name, names) + "; it takes " + info->usage);
+      // An argument of another rule is named as such; a typo gets a suggestion.
+      bool ofAnotherRule = name == "p" || name == "n" || name == "autapses" || name == "multapses";
+      std::string suggestion = ofAnotherRule ? "" : didYouMean(name, names);
+      diags.error(a.loc,
+                  "'" + c.rule + "' has no argument '" + name + "'" +
+                      (suggestion.empty() ? std::string("; it takes ") + info->usage : suggestion));
       continue;
     }
     auto *flag = dyn_cast<NameExpr>(a.value.get());
@@ -437,21 +442,22 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
     overlap = std::max<int64_t>(0, std::min(pre.end, post.end) - std::max(pre.begin, post.begin));
   auto tooMany = [&](int64_t available, const std::string &what) {
     diags.error(c.loc, "'" + c.rule + "' with multapses = false asks for " +
-                           std::to_string(spec.n) + " distinct " + what + ", but " +
-                           (available < 0 ? std::string("0") : std::to_string(available)) +
-                           " are available");
+                           std::to_string(spec.n) + " distinct " + what + " only " +
+                           std::to_string(std::max<int64_t>(available, 0)) +
+                           (overlap ? " (without autapses)" : ""));
     return false;
   };
   switch (spec.rule) {
   case ConnectSpec::Rule::FixedInDegree:
     if (spec.n > pre.size() - (overlap ? 1 : 0))
       return tooMany(pre.size() - (overlap ? 1 : 0),
-                     "presynaptic neurons per target (the source is " + preText + ")");
+                     "presynaptic neurons per target, but the source " + preText + " offers");
     break;
   case ConnectSpec::Rule::FixedOutDegree:
     if (spec.n > post.size() - (overlap ? 1 : 0))
       return tooMany(post.size() - (overlap ? 1 : 0),
-                     "postsynaptic neurons per source neuron (the target is " + postText + ")");
+                     "postsynaptic neurons per source neuron, but the target " + postText +
+                         " offers");
     break;
   case ConnectSpec::Rule::FixedTotal: {
     // Sizes are at most 2^40 each: the product fits in a double exactly
@@ -460,7 +466,7 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
                    static_cast<double>(overlap);
     if (static_cast<double>(spec.n) > pairs)
       return tooMany(static_cast<int64_t>(std::min(pairs, 9.0e18)),
-                     "pairs of " + preText + " and " + postText);
+                     "pairs, but the source " + preText + " and the target " + postText + " make");
     break;
   }
   default:
@@ -475,19 +481,26 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
 Scope Sema::synapseEventScope(const SynapseDecl &syn, const ProjectionModel &pm,
                               const NetworkModel &model) {
   Scope scope = synapseScopes[syn.name];
+  for (const Declaration &d : syn.state)
+    if (auto it = scope.find(d.name); it != scope.end())
+      it->second.unitText = displayUnit(d, d.value.get());
   auto add = [&](const NeuronDecl &n, bool pre, const std::string &suffix) {
     auto put = [&](const std::string &name, Resolution kind, const Dimension &dim,
-                   const SourceLoc &loc) {
+                   const SourceLoc &loc, const std::string &unitText) {
       Symbol sym{kind, dim, loc};
       sym.variable = name;
+      sym.unitText = unitText;
       scope.emplace(name + suffix, sym); // never replaces the synapse's own names
     };
     for (const Declaration &d : n.state)
-      put(d.name, pre ? Resolution::PreState : Resolution::PostState, d.unit.dim, d.loc);
+      put(d.name, pre ? Resolution::PreState : Resolution::PostState, d.unit.dim, d.loc,
+          displayUnit(d, d.value.get()));
     for (const InputDecl &in : n.inputs)
-      put(in.name, pre ? Resolution::PreInput : Resolution::PostInput, in.unit.dim, in.loc);
+      put(in.name, pre ? Resolution::PreInput : Resolution::PostInput, in.unit.dim, in.loc,
+          in.unitText);
     for (const Declaration &d : n.parameters)
-      put(d.name, pre ? Resolution::PreParameter : Resolution::PostParameter, d.unit.dim, d.loc);
+      put(d.name, pre ? Resolution::PreParameter : Resolution::PostParameter, d.unit.dim, d.loc,
+          displayUnit(d, d.value.get()));
   };
   const NeuronDecl &preNeuron = *model.populations[pm.pre].neuron;
   const NeuronDecl &postNeuron = *model.populations[pm.post].neuron;
@@ -525,11 +538,12 @@ void Sema::checkEffects(std::vector<Assignment> &block, const Scope &scope, bool
         continue;
       }
       if (a.op != "+=" && a.op != "-=") {
-        diags.error(a.loc,
-                    "an effect on the postsynaptic " +
-                        std::string(target.kind == Resolution::PostInput ? "input" : "variable") +
-                        " '" + target.variable + "' must be '+=' or '-=', not '" + a.op +
-                        "': spikes arriving in the same step then add up in any order");
+        diags.error(
+            a.loc,
+            "an effect on the postsynaptic " +
+                std::string(target.kind == Resolution::PostInput ? "input" : "variable") + " '" +
+                target.variable + "' must be '+=' or '-=', not '" + a.op +
+                "', so that spikes arriving in the same step have the same effect in any order");
         continue;
       }
       a.target = target.kind == Resolution::PostState ? Assignment::AssignTarget::PostState
@@ -541,15 +555,25 @@ void Sema::checkEffects(std::vector<Assignment> &block, const Scope &scope, bool
                              a.variable + "' in " + where +
                              "; only the synapse's state and the postsynaptic neuron's state and "
                              "inputs can change");
-      diags.note(target.loc, "'" + a.variable + "' is declared here");
+      diags.note(target.loc, "'" + (target.variable.empty() ? a.variable : target.variable) +
+                                 "' is declared here");
       continue;
     }
     if (!checkExpr(*a.value, ExprScope::synapseEvent(scope)))
       continue;
-    if (a.op == "*=" || a.op == "/=")
+    if (a.op == "*=" || a.op == "/=") {
       expectDim(*a.value, Dimension::none(), "factor in '" + a.op + "'");
-    else
-      expectDim(*a.value, target.dim, "value assigned to '" + a.variable + "'");
+    } else if (a.value->isBool || a.value->dim != target.dim) {
+      // Both units: the target's as declared, the value's as its dimension.
+      std::string targetUnit = target.unitText.empty() || target.unitText == target.dim.str()
+                                   ? target.dim.str()
+                                   : target.unitText + " (" + target.dim.str() + ")";
+      diags.error(a.value->getLoc(), "value assigned to '" + a.variable + "' " +
+                                         (a.value->isBool ? std::string("is a condition")
+                                                          : "has dimension " + a.value->dim.str()) +
+                                         ", but '" + a.variable + "' is in " + targetUnit +
+                                         unitHint(*a.value, target.dim));
+    }
   }
 }
 
