@@ -633,9 +633,23 @@ void Sema::checkRecordState(RecordStateDecl &r, const NetworkDecl &net, NetworkM
     std::vector<std::string> names;
     for (auto &d : neuron.state)
       names.push_back(d.name);
-    diags.error(r.loc, "neuron '" + neuron.name + "' of population '" + pop.decl->name +
-                           "' has no state variable '" + r.var + "' to record" +
-                           didYouMean(r.var, names));
+    const char *kind = nullptr;
+    for (auto *group : {&neuron.parameters, &neuron.subExpressions, &neuron.outputs})
+      for (auto &d : *group)
+        if (d.name == r.var)
+          kind = group == &neuron.parameters       ? "a parameter"
+                 : group == &neuron.subExpressions ? "a sub-expression"
+                                                   : "an output";
+    for (auto &in : neuron.inputs)
+      if (in.name == r.var)
+        kind = "an input";
+    if (kind)
+      diags.error(r.loc, "'" + r.var + "' is " + kind + " of neuron '" + neuron.name +
+                             "'; only state variables can be recorded for now");
+    else
+      diags.error(r.loc, "neuron '" + neuron.name + "' of population '" + pop.decl->name +
+                             "' has no state variable '" + r.var + "' to record" +
+                             didYouMean(r.var, names));
     return;
   }
   model.stateMonitors.push_back({range->population, r.var, range->begin, range->end, every, r.loc});
