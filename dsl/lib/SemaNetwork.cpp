@@ -407,6 +407,12 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
         found = pm.recordSpikes = true;
     bool declared = std::any_of(net.populations.begin(), net.populations.end(),
                                 [&](const PopulationDecl &p) { return p.name == r.name; });
+    bool isGroup = std::any_of(net.groups.begin(), net.groups.end(),
+                               [&](const GroupDecl &g) { return g.name == r.name; });
+    if (isGroup) {
+      diags.error(r.loc, "'" + r.name + "' is a group; 'record spikes' takes whole populations");
+      continue;
+    }
     if (!found && !declared) { // a declared one that failed was reported already
       std::vector<std::string> names;
       for (auto &p : net.populations)
