@@ -76,7 +76,7 @@ grammar Ncl;
 }
 
 file        : sep? (topItem (sep topItem)*)? sep? EOF ;
-topItem     : importDecl | neuronDecl | networkDecl ;
+topItem     : importDecl | neuronDecl | synapseDecl | networkDecl ;
 importDecl  : 'import' STRING ;
 
 neuronDecl  : 'neuron' ID NL* '{' sep? (neuronItem (sep neuronItem)*)? sep? '}' ;
@@ -99,13 +99,31 @@ odeDecl     : ID PRIME '=' expr (UNLESS REFRACTORY)? ;
 assignment  : ID op=('=' | '+=' | '-=' | '*=' | '/=') expr ;
 updateItem  : assignment (UNLESS REFRACTORY)? ;
 
+// A synapse model: shared parameters, per-synapse state, and what happens
+// when a presynaptic spike arrives (on_pre) or the postsynaptic neuron
+// spikes (on_post). Its names are resolved per projection (Sema).
+synapseDecl : 'synapse' ID NL* '{' sep? (synapseItem (sep synapseItem)*)? sep? '}' ;
+synapseItem : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'   # synapseParametersBlock
+            | 'state' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'        # synapseStateBlock
+            | 'on_pre' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # onPreBlock
+            | 'on_post' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'      # onPostBlock
+            ;
+
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
 networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
+            | 'group' ID '=' range                                                # groupDecl
+            | 'projection' ID '=' ID '(' range '->' range ')' (NL* '{' sep? (projectionItem (sep projectionItem)*)? sep? '}')? # projectionDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
+            | 'record' ID '(' range ')' ('every' expr)?                          # recordVariableDecl
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
 populationItem : declaration | 'method' ID ('substeps' INT)? ;
+// A population, a group, or neurons [begin, end) of either.
+range       : ID ('[' INT ':' INT ']')? ;
+projectionItem : declaration | connectRule ;
+connectRule : 'connect' ID '(' (connectArg (',' connectArg)*)? ')' ;
+connectArg  : (ID '=')? expr ;
 
 // The conditional, the loosest operator, sits outside the left-recursive
 // rule: as an alternative there, its right associativity made every '?'

@@ -130,6 +130,8 @@ public:
             {loc(imp->STRING()->getSymbol()), text.substr(1, text.size() - 2)});
       } else if (auto *n = item->neuronDecl())
         module->neurons.push_back(neuron(n));
+      else if (auto *s = item->synapseDecl())
+        module->synapses.push_back(synapse(s));
       else if (auto *n = item->networkDecl())
         module->networks.push_back(network(n));
     }
@@ -252,6 +254,90 @@ private:
     return n;
   }
 
+  SynapseDecl synapse(NclParser::SynapseDeclContext *ctx) {
+    SynapseDecl s;
+    s.loc = loc(ctx->ID()->getSymbol());
+    s.name = ctx->ID()->getText();
+    for (auto *item : ctx->synapseItem()) {
+      if (auto *p = dynamic_cast<NclParser::SynapseParametersBlockContext *>(item)) {
+        for (auto *d : p->declaration())
+          s.parameters.push_back(declaration(d));
+      } else if (auto *st = dynamic_cast<NclParser::SynapseStateBlockContext *>(item)) {
+        for (auto *d : st->declaration())
+          s.state.push_back(declaration(d));
+      } else if (auto *pre = dynamic_cast<NclParser::OnPreBlockContext *>(item)) {
+        s.onPreLoc = loc(pre->getStart());
+        for (auto *a : pre->assignment())
+          s.onPre.push_back(assignment(a));
+      } else if (auto *post = dynamic_cast<NclParser::OnPostBlockContext *>(item)) {
+        s.onPostLoc = loc(post->getStart());
+        for (auto *a : post->assignment())
+          s.onPost.push_back(assignment(a));
+      }
+    }
+    return s;
+  }
+
+  /// -1 when out of range, which Sema reports.
+  static int64_t parseIndex(const std::string &text) {
+    try {
+      return std::stoll(text);
+    } catch (...) {
+      return -1;
+    }
+  }
+
+  RangeRef range(NclParser::RangeContext *ctx) {
+    RangeRef r;
+    r.loc = loc(ctx->ID()->getSymbol());
+    r.population = ctx->ID()->getText();
+    auto ints = ctx->INT();
+    if (ints.size() == 2) {
+      r.whole = false;
+      r.begin = parseIndex(ints[0]->getText());
+      r.end = parseIndex(ints[1]->getText());
+      r.rangeLoc = loc(ints[0]->getSymbol());
+      antlr4::Token *close = ctx->getStop();
+      if (close->getLine() == ints[0]->getSymbol()->getLine() && r.rangeLoc.column > 1) {
+        // Underline `[a:b]`, from the bracket before a.
+        r.rangeLoc.column -= 1;
+        r.rangeLoc.length = static_cast<unsigned>(close->getStopIndex() -
+                                                  ints[0]->getSymbol()->getStartIndex() + 2);
+      }
+    }
+    return r;
+  }
+
+  ProjectionDecl projection(NclParser::ProjectionDeclContext *p) {
+    ProjectionDecl proj;
+    proj.loc = loc(p->ID(0)->getSymbol());
+    proj.name = p->ID(0)->getText();
+    proj.synapseLoc = loc(p->ID(1)->getSymbol());
+    proj.synapse = p->ID(1)->getText();
+    proj.pre = range(p->range(0));
+    proj.post = range(p->range(1));
+    for (auto *item : p->projectionItem()) {
+      if (auto *d = item->declaration()) {
+        proj.overrides.push_back(declaration(d));
+        continue;
+      }
+      auto *rule = item->connectRule();
+      ConnectDecl c;
+      c.loc = loc(rule->ID()->getSymbol());
+      c.rule = rule->ID()->getText();
+      for (auto *a : rule->connectArg()) {
+        ConnectArg arg;
+        arg.loc = a->ID() ? loc(a->ID()->getSymbol()) : loc(a->expr()->getStart());
+        if (a->ID())
+          arg.name = a->ID()->getText();
+        arg.value = expr(a->expr());
+        c.args.push_back(std::move(arg));
+      }
+      proj.connects.push_back(std::move(c));
+    }
+    return proj;
+  }
+
   NetworkDecl network(NclParser::NetworkDeclContext *ctx) {
     NetworkDecl net;
     net.loc = loc(ctx->ID()->getSymbol());
@@ -281,6 +367,24 @@ private:
           pop.substeps = item->INT() ? parseSubsteps(item->INT()->getText()) : 1;
         }
         net.populations.push_back(std::move(pop));
+      } else if (auto *g = dynamic_cast<NclParser::GroupDeclContext *>(item)) {
+        net.groups.push_back({loc(g->ID()->getSymbol()), g->ID()->getText(), range(g->range())});
+      } else if (auto *p = dynamic_cast<NclParser::ProjectionDeclContext *>(item)) {
+        net.projections.push_back(projection(p));
+      } else if (auto *rv = dynamic_cast<NclParser::RecordVariableDeclContext *>(item)) {
+        // `rate` is not a keyword: a neuron may have a variable of that name,
+        // but `record rate(P)` always means the population's rate.
+        if (rv->ID()->getText() == "rate" && !rv->expr()) {
+          net.recordRates.push_back({loc(rv->ID()->getSymbol()), range(rv->range())});
+          continue;
+        }
+        RecordStateDecl rec;
+        rec.loc = loc(rv->ID()->getSymbol());
+        rec.var = rv->ID()->getText();
+        rec.target = range(rv->range());
+        if (rv->expr())
+          rec.every = expr(rv->expr());
+        net.recordStates.push_back(std::move(rec));
       } else if (auto *r = dynamic_cast<NclParser::RecordDeclContext *>(item)) {
         for (auto *id : r->ID())
           net.recordSpikes.push_back({loc(id->getSymbol()), id->getText()});
@@ -418,9 +522,9 @@ std::string tooLargeMessage(const std::string &path) {
          " MiB, the limit for a .ncl file";
 }
 
-/// A file holds only `neuron`, `network` and `import` items. ANTLR's
+/// A file holds only `neuron`, `synapse`, `network` and `import` items. ANTLR's
 /// message for any other word there ("no viable alternative at input
-/// '\n\nsynapse'") names none of them, so the token stream is checked first:
+/// '\n\nnueron'") names none of them, so the token stream is checked first:
 /// the first token of a line outside every brace must start an item (or be
 /// the `{` of one). Reports the first stray word; returns whether it found one.
 bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
@@ -438,25 +542,26 @@ bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
       lineStart = lineStart || depth == 0;
       continue;
     }
-    if (depth == 0 && lineStart && text != "neuron" && text != "network" && text != "import" &&
-        text != "{") {
+    if (depth == 0 && lineStart && text != "neuron" && text != "synapse" && text != "network" &&
+        text != "import" && text != "{") {
       SourceLoc loc{file, static_cast<unsigned>(tok->getLine()),
                     static_cast<unsigned>(tok->getCharPositionInLine()) + 1,
                     static_cast<unsigned>(std::max<size_t>(1, text.size()))};
-      static const std::set<std::string> networkItems = {"population", "record", "stimulus",
-                                                         "simulate"};
+      static const std::set<std::string> networkItems = {"population", "group",    "projection",
+                                                         "record",     "stimulus", "simulate"};
       static const std::set<std::string> neuronItems = {
           "parameters", "state",      "input",  "dynamics", "update", "spike",
           "reset",      "refractory", "output", "method",   "event"};
-      std::string message = "expected 'neuron', 'network' or 'import', found '" + text + "'";
-      if (text == "synapse" || text == "synapses")
-        message += "; synapse models are not supported yet (only neurons and networks)";
-      else if (networkItems.count(text))
+      std::string message =
+          "expected 'neuron', 'synapse', 'network' or 'import', found '" + text + "'";
+      if (networkItems.count(text))
         message += "; '" + text + "' belongs inside a 'network { ... }' block";
       else if (neuronItems.count(text))
         message += "; '" + text + "' belongs inside a 'neuron { ... }' block";
+      else if (text == "on_pre" || text == "on_post")
+        message += "; '" + text + "' belongs inside a 'synapse { ... }' block";
       else
-        message += didYouMean(text, {"neuron", "network", "import"});
+        message += didYouMean(text, {"neuron", "synapse", "network", "import"});
       diags.error(loc, message);
       return true;
     }

@@ -125,6 +125,26 @@ public:
         os << "Method " << n.method << " substeps " << n.substeps << " " << at(n.methodLoc) << "\n";
       }
     }
+    for (auto &syn : m.synapses) {
+      indent(1);
+      os << "Synapse " << syn.name << " " << at(syn.loc) << "\n";
+      for (auto &p : syn.parameters)
+        decl("Parameter", p, 2);
+      for (auto &st : syn.state)
+        decl("State", st, 2);
+      for (auto *block : {&syn.onPre, &syn.onPost}) {
+        if (block->empty())
+          continue;
+        bool pre = block == &syn.onPre;
+        indent(2);
+        os << (pre ? "OnPre " : "OnPost ") << at(pre ? syn.onPreLoc : syn.onPostLoc) << "\n";
+        for (auto &a : *block) {
+          indent(3);
+          os << "Assign " << a.variable << " " << a.op << " " << at(a.loc) << "\n";
+          expr(*a.value, 4);
+        }
+      }
+    }
     for (auto &net : m.networks) {
       indent(1);
       os << "Network " << net.name << " " << at(net.loc) << "\n";
@@ -140,6 +160,26 @@ public:
              << "\n";
         }
       }
+      for (auto &g : net.groups) {
+        indent(2);
+        os << "Group " << g.name << " = " << range(g.range) << " " << at(g.loc) << "\n";
+      }
+      for (auto &p : net.projections) {
+        indent(2);
+        os << "Projection " << p.name << " = " << p.synapse << "(" << range(p.pre) << " -> "
+           << range(p.post) << ") " << at(p.loc) << "\n";
+        for (auto &c : p.connects) {
+          indent(3);
+          os << "Connect " << c.rule << " " << at(c.loc) << "\n";
+          for (auto &a : c.args) {
+            indent(4);
+            os << "Arg " << (a.name.empty() ? "#" : a.name) << " " << at(a.loc) << "\n";
+            expr(*a.value, 5);
+          }
+        }
+        for (auto &o : p.overrides)
+          decl("Set", o, 3);
+      }
       for (auto &st : net.stimuli) {
         indent(2);
         os << "Stimulus " << st.population << "." << st.input << " " << at(st.loc) << "\n";
@@ -148,6 +188,19 @@ public:
       for (auto &r : net.recordSpikes) {
         indent(2);
         os << "RecordSpikes " << r.name << " " << at(r.loc) << "\n";
+      }
+      for (auto &r : net.recordStates) {
+        indent(2);
+        os << "RecordState " << r.var << "(" << range(r.target) << ") " << at(r.loc) << "\n";
+        if (r.every) {
+          indent(3);
+          os << "Every\n";
+          expr(*r.every, 4);
+        }
+      }
+      for (auto &r : net.recordRates) {
+        indent(2);
+        os << "RecordRate " << range(r.target) << " " << at(r.loc) << "\n";
       }
       if (net.duration) {
         indent(2);
@@ -173,6 +226,11 @@ private:
       os << '[' << depth << "] ";
   }
   static std::string at(const SourceLoc &l) { return "@" + l.str(); }
+  static std::string range(const RangeRef &r) {
+    if (r.whole)
+      return r.population;
+    return r.population + "[" + std::to_string(r.begin) + ":" + std::to_string(r.end) + "]";
+  }
   std::ostream &os;
 };
 } // namespace

@@ -30,6 +30,7 @@ public:
     loaded.insert(key);
     stack.push_back({key, path});
     std::vector<ast::NeuronDecl> imported;
+    std::vector<ast::SynapseDecl> importedSynapses;
     bool ok = true;
     for (const ast::Import &imp : module->imports) {
       std::optional<std::string> found = resolve(imp.path, fs::path(path).parent_path(), key);
@@ -70,6 +71,8 @@ public:
       }
       for (auto &n : child->neurons)
         imported.push_back(std::move(n));
+      for (auto &s : child->synapses)
+        importedSynapses.push_back(std::move(s));
     }
     stack.pop_back();
     if (!ok)
@@ -77,6 +80,9 @@ public:
     for (auto &n : module->neurons)
       imported.push_back(std::move(n));
     module->neurons = std::move(imported);
+    for (auto &s : module->synapses)
+      importedSynapses.push_back(std::move(s));
+    module->synapses = std::move(importedSynapses);
     (void)isRoot;
     return module;
   }

@@ -45,6 +45,22 @@ const char *sema::kindName(NameExpr::Resolution r) {
     return "sub-expression";
   case NameExpr::Resolution::Output:
     return "output";
+  case NameExpr::Resolution::SynapseParameter:
+    return "synapse parameter";
+  case NameExpr::Resolution::SynapseState:
+    return "synapse state variable";
+  case NameExpr::Resolution::PreState:
+    return "presynaptic state variable";
+  case NameExpr::Resolution::PreParameter:
+    return "presynaptic parameter";
+  case NameExpr::Resolution::PreInput:
+    return "presynaptic input";
+  case NameExpr::Resolution::PostState:
+    return "postsynaptic state variable";
+  case NameExpr::Resolution::PostParameter:
+    return "postsynaptic parameter";
+  case NameExpr::Resolution::PostInput:
+    return "postsynaptic input";
   default:
     return "name";
   }
@@ -300,6 +316,7 @@ bool Sema::checkName(NameExpr &n, const ExprScope &scope) {
       return false;
     used.insert(n.name);
     n.resolution = it->second.kind;
+    n.variable = it->second.variable;
     if (n.resolution == NameExpr::Resolution::SubExpression ||
         n.resolution == NameExpr::Resolution::Output) {
       if (!resolveSubExpression(n.name, scope))
@@ -311,6 +328,24 @@ bool Sema::checkName(NameExpr &n, const ExprScope &scope) {
     }
     n.dim = it->second.dim;
     return true;
+  }
+  // In a synapse, i and j index its two neurons, N_pre and N_post count them.
+  if (scope.synapse) {
+    static const std::pair<const char *, NameExpr::Resolution> synapseNames[] = {
+        {"i", NameExpr::Resolution::PreIndex},
+        {"j", NameExpr::Resolution::PostIndex},
+        {"N_pre", NameExpr::Resolution::PreSize},
+        {"N_post", NameExpr::Resolution::PostSize}};
+    for (auto &[name, kind] : synapseNames)
+      if (n.name == name) {
+        n.resolution = kind;
+        n.dim = Dimension::none();
+        return true;
+      }
+    if (n.name == "N") {
+      diags.error(n.getLoc(), "a synapse has two populations: use 'N_pre' or 'N_post'");
+      return false;
+    }
   }
   // Built-in names, where they mean something.
   struct BuiltinName {
@@ -517,7 +552,8 @@ std::optional<double> Sema::evaluate(const Expr &e, const Scope &scope) {
         n.resolution == NameExpr::Resolution::Constant)
       return n.unitScale;
     if (n.resolution != NameExpr::Resolution::Parameter &&
-        n.resolution != NameExpr::Resolution::Input)
+        n.resolution != NameExpr::Resolution::Input &&
+        n.resolution != NameExpr::Resolution::SynapseParameter)
       return std::nullopt;
     auto it = scope.find(n.name);
     if (it == scope.end() || it->second.kind == NameExpr::Resolution::State)

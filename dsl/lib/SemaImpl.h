@@ -2,7 +2,8 @@
 //
 // Private to dsl/lib. The checker is one class whose members live in three
 // files by concern: SemaExpr.cpp (expressions, units, constant folding),
-// SemaNeuron.cpp (a neuron's declarations and clauses) and SemaNetwork.cpp
+// SemaNeuron.cpp (a neuron's declarations and clauses), SemaSynapse.cpp
+// (synapse models, groups, projections, monitors) and SemaNetwork.cpp
 // (populations, stimuli, simulate options, and the public entry points).
 //
 //===----------------------------------------------------------------------===//
@@ -43,6 +44,8 @@ struct Symbol {
   double value = 0;                 ///< known for parameters and inputs
   bool poisoned = false;            ///< its declaration had an error: stay quiet about uses
   ast::Declaration *decl = nullptr; ///< for sub-expressions and outputs
+  std::string variable;             ///< a neuron's variable, seen from a synapse (Pre*/Post*)
+  std::string unitText;             ///< its unit as declared, for messages ("" when unknown)
 };
 using Scope = std::map<std::string, Symbol>;
 
@@ -57,6 +60,7 @@ struct ExprScope {
   bool perNeuron = false; ///< i, N, rand(), randn(): values that differ per neuron
   bool time = false;      ///< t, dt: only in what runs every step
   bool noise = false;     ///< xi, xi_<name>: only in an equation's right-hand side
+  bool synapse = false;   ///< i, j, N_pre, N_post name a synapse's two neurons (no N)
 
   /// Shared parameters, input defaults, population settings, the network.
   static ExprScope shared(const Scope &names) { return {names}; }
@@ -66,6 +70,10 @@ struct ExprScope {
   static ExprScope everyStep(const Scope &names) { return {names, true, true}; }
   /// The right-hand side of x' = ...: every step, and white noise.
   static ExprScope equation(const Scope &names) { return {names, true, true, true}; }
+  /// A synapse's initial values and delay: evaluated once per synapse.
+  static ExprScope synapseInit(const Scope &names) { return {names, true, false, false, true}; }
+  /// A synapse's on_pre and on_post: run when a spike arrives.
+  static ExprScope synapseEvent(const Scope &names) { return {names, true, true, false, true}; }
 };
 
 /// Whether a (checked) expression reads a parameter or an input.
@@ -79,6 +87,7 @@ public:
   explicit Sema(DiagnosticEngine &diags) : diags(diags) {}
 
   bool checkNeuron(ast::NeuronDecl &n);
+  bool checkSynapse(ast::SynapseDecl &s);
   bool checkNetwork(ast::NetworkDecl &net, ast::Module &module, NetworkModel *result);
 
 private:
@@ -145,10 +154,39 @@ private:
                       const ast::SimulateOption *dtOption);
   void checkOutputNames(const NetworkModel &model);
 
+  // Synapses, groups, projections and monitors (SemaSynapse.cpp).
+  /// Neurons [begin, end) of one population of the network being checked.
+  struct NeuronRange {
+    int population = -1;
+    int64_t begin = 0, end = 0;
+    int64_t size() const { return end - begin; }
+  };
+  std::optional<NeuronRange> resolveRange(const ast::RangeRef &r, const ast::NetworkDecl &net,
+                                          const NetworkModel &model);
+  std::string describeRange(const ast::RangeRef &r, const NeuronRange &range);
+  void checkGroup(const ast::GroupDecl &g, const ast::NetworkDecl &net, const NetworkModel &model);
+  void checkProjection(ast::ProjectionDecl &p, ast::Module &module, const ast::NetworkDecl &net,
+                       NetworkModel &model);
+  bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
+                                ProjectionModel &pm);
+  bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);
+  Scope synapseEventScope(const ast::SynapseDecl &syn, const ProjectionModel &pm,
+                          const NetworkModel &model);
+  void checkEffects(std::vector<ast::Assignment> &block, const Scope &scope, bool onPost);
+  void checkProjectionRandomSites(const ast::ProjectionDecl &p, ProjectionModel &pm);
+  void checkRecordState(ast::RecordStateDecl &r, const ast::NetworkDecl &net, NetworkModel &model);
+  void checkRecordRate(const ast::RecordRateDecl &r, const ast::NetworkDecl &net,
+                       NetworkModel &model);
+
   DiagnosticEngine &diags;
   /// Each checked neuron's parameters and inputs, for its populations.
   std::map<std::string, Scope> neuronScopes;
   std::set<std::string> randomNeurons; ///< neurons that draw random numbers
+  /// Each checked synapse's parameters (with their defaults) and state.
+  std::map<std::string, Scope> synapseScopes;
+  std::set<std::string> badSynapses; ///< synapses with errors: their projections stay quiet
+  /// The groups of the network being checked.
+  std::map<std::string, NeuronRange> groupRanges;
 
   // State of the neuron being checked.
   std::map<std::string, SubExpression> subExpressions;

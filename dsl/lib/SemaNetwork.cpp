@@ -379,6 +379,25 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
     popSeen[pop.name] = pop.loc;
     checkPopulation(pop, module, model);
   }
+  // Groups and projections share the populations' names.
+  groupRanges.clear();
+  std::map<std::string, std::pair<const char *, SourceLoc>> names;
+  for (auto &pop : net.populations)
+    names.emplace(pop.name, std::make_pair("population", pop.loc));
+  auto claim = [&](const std::string &name, const char *kind, const SourceLoc &loc) {
+    auto [it, inserted] = names.emplace(name, std::make_pair(kind, loc));
+    if (inserted)
+      return true;
+    diags.error(loc, "redefinition of '" + name + "'");
+    diags.note(it->second.second, "'" + name + "' was first defined here as a " + it->second.first);
+    return false;
+  };
+  for (auto &g : net.groups)
+    if (claim(g.name, "group", g.loc))
+      checkGroup(g, net, model);
+  for (auto &p : net.projections)
+    if (claim(p.name, "projection", p.loc))
+      checkProjection(p, module, net, model);
   for (auto &st : net.stimuli)
     checkStimulus(st, net, model);
   for (auto &r : net.recordSpikes) {
@@ -388,6 +407,12 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
         found = pm.recordSpikes = true;
     bool declared = std::any_of(net.populations.begin(), net.populations.end(),
                                 [&](const PopulationDecl &p) { return p.name == r.name; });
+    bool isGroup = std::any_of(net.groups.begin(), net.groups.end(),
+                               [&](const GroupDecl &g) { return g.name == r.name; });
+    if (isGroup) {
+      diags.error(r.loc, "'" + r.name + "' is a group; 'record spikes' takes whole populations");
+      continue;
+    }
     if (!found && !declared) { // a declared one that failed was reported already
       std::vector<std::string> names;
       for (auto &p : net.populations)
@@ -395,6 +420,10 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
       diags.error(r.loc, "unknown population '" + r.name + "'" + didYouMean(r.name, names));
     }
   }
+  for (auto &r : net.recordStates)
+    checkRecordState(r, net, model);
+  for (auto &r : net.recordRates)
+    checkRecordRate(r, net, model);
   checkSimulate(net, model);
   checkOutputNames(model);
   checkRandomStreams(model);
@@ -421,6 +450,17 @@ bool checkNeurons(Sema &sema, Module &module, DiagnosticEngine &diags) {
     }
     seen[n.name] = n.loc;
     ok = sema.checkNeuron(n) && ok;
+  }
+  std::map<std::string, SourceLoc> synapseSeen;
+  for (auto &s : module.synapses) {
+    if (auto prev = synapseSeen.find(s.name); prev != synapseSeen.end()) {
+      diags.error(s.loc, "redefinition of synapse '" + s.name + "'");
+      diags.note(prev->second, "first defined here");
+      ok = false;
+      continue;
+    }
+    synapseSeen[s.name] = s.loc;
+    ok = sema.checkSynapse(s) && ok;
   }
   return ok;
 }

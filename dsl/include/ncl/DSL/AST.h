@@ -13,6 +13,7 @@
 
 #include "llvm/Support/Casting.h"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,12 +69,28 @@ public:
     Step,          ///< dt
     Index,         ///< i: the neuron's index in its population
     Size,          ///< N: the population's size
-    Noise          ///< xi or xi_<name>: white noise, in an equation only
+    Noise,         ///< xi or xi_<name>: white noise, in an equation only
+    // In a synapse (checked per projection): `variable` names the neuron's
+    // variable for the Pre*/Post* kinds, without a `_pre`/`_post` suffix.
+    SynapseParameter, ///< a shared parameter of the synapse (the projection's value)
+    SynapseState,     ///< a per-synapse state variable
+    PreState,         ///< a state variable of the presynaptic neuron (`v_pre`)
+    PreParameter,     ///< a parameter of the presynaptic neuron
+    PreInput,         ///< an input of the presynaptic neuron
+    PostState,        ///< a state variable of the postsynaptic neuron (`v`, `v_post`)
+    PostParameter,    ///< a parameter of the postsynaptic neuron
+    PostInput,        ///< an input of the postsynaptic neuron
+    PreIndex,         ///< i: the presynaptic neuron's index in its population
+    PostIndex,        ///< j: the postsynaptic neuron's index in its population
+    PreSize,          ///< N_pre: the presynaptic population's size
+    PostSize          ///< N_post: the postsynaptic population's size
   };
   NameExpr(SourceLoc loc, std::string name) : Expr(Kind::Name, loc), name(std::move(name)) {}
   std::string name;
   Resolution resolution = Resolution::Unresolved;
   double unitScale = 1.0; ///< value for Resolution::Unit and Constant
+  /// For Pre*/Post* resolutions: the neuron's name of the variable.
+  std::string variable;
   static bool classof(const Expr *e) { return e->getKind() == Kind::Name; }
 };
 
@@ -187,6 +204,11 @@ struct Assignment {
   /// In an `update` block only: the variable keeps its value while the
   /// neuron is refractory.
   bool unlessRefractory = false;
+  /// In a synapse's on_pre/on_post (set by Sema): what is assigned. `Own` is
+  /// a neuron's own state (update, reset, events).
+  enum class AssignTarget { Own, SynapseState, PostState, PostInput } target = AssignTarget::Own;
+  /// For PostState/PostInput: the neuron's name of the variable (no suffix).
+  std::string targetVariable;
 };
 
 /// `event name when cond { assignments }`: a custom event besides spikes,
@@ -302,6 +324,26 @@ template <typename F> void forEachExpr(const NeuronDecl &n, F &&fn) {
   });
 }
 
+//===----------------------------------------------------------------------===//
+// Synapses
+//===----------------------------------------------------------------------===//
+
+/// `synapse Name { parameters {...} state {...} on_pre {...} on_post {...} }`.
+/// Its on_pre/on_post name the neurons' variables, so Sema checks them per
+/// projection, on a copy (ProjectionModel::synapse).
+struct SynapseDecl {
+  SourceLoc loc;
+  std::string name;
+  std::vector<Declaration> parameters; ///< shared by the synapses of one projection
+  std::vector<Declaration> state;      ///< per synapse, with initial values
+  std::vector<Assignment> onPre, onPost;
+  SourceLoc onPreLoc, onPostLoc; ///< invalid when the block is absent
+};
+
+//===----------------------------------------------------------------------===//
+// Networks
+//===----------------------------------------------------------------------===//
+
 struct PopulationDecl {
   SourceLoc loc;
   std::string name;
@@ -339,10 +381,73 @@ struct SimulateOption {
   ExprPtr value;
 };
 
+/// Neurons of a network: `P` (a population or group, whole) or `P[a:b]`
+/// (its neurons a to b-1, counted within P).
+struct RangeRef {
+  SourceLoc loc;          ///< the name
+  std::string population; ///< a population or a group
+  bool whole = true;
+  int64_t begin = 0, end = 0; ///< when !whole; -1 when the literal is out of range
+  SourceLoc rangeLoc;         ///< `[a:b]`
+};
+
+/// `group E = P[0:3200]`: a named range, usable wherever a population is.
+struct GroupDecl {
+  SourceLoc loc;
+  std::string name;
+  RangeRef range;
+};
+
+/// One argument of a connect rule: positional (`name` empty) or named.
+struct ConnectArg {
+  SourceLoc loc;
+  std::string name;
+  ExprPtr value;
+};
+
+/// `connect rule(args)`.
+struct ConnectDecl {
+  SourceLoc loc; ///< the rule's name
+  std::string rule;
+  std::vector<ConnectArg> args;
+};
+
+/// `projection Ce = Exc(E -> P) { connect ...; w = ...; delay = ... }`.
+struct ProjectionDecl {
+  SourceLoc loc;
+  std::string name;
+  std::string synapse;
+  SourceLoc synapseLoc;
+  RangeRef pre, post;
+  std::vector<ConnectDecl> connects; ///< one expected; Sema reports none or several
+  /// Values of the synapse's parameters, initial values of its state, and
+  /// `delay`.
+  std::vector<Declaration> overrides;
+};
+
+/// `record v(P[0:10]) every 10`: a state variable of some neurons, every
+/// `every` steps (null: 1).
+struct RecordStateDecl {
+  SourceLoc loc; ///< the variable's name
+  std::string var;
+  RangeRef target;
+  ExprPtr every;
+};
+
+/// `record rate(P)`: the population's rate.
+struct RecordRateDecl {
+  SourceLoc loc;
+  RangeRef target;
+};
+
 struct NetworkDecl {
   SourceLoc loc;
   std::string name;
   std::vector<PopulationDecl> populations;
+  std::vector<GroupDecl> groups;
+  std::vector<ProjectionDecl> projections;
+  std::vector<RecordStateDecl> recordStates;
+  std::vector<RecordRateDecl> recordRates;
   std::vector<NamedRef> recordSpikes;
   std::vector<Stimulus> stimuli;
   ExprPtr duration; ///< null when there is no `simulate`
@@ -360,8 +465,15 @@ struct Module {
   std::string file;
   std::vector<Import> imports;
   std::vector<NeuronDecl> neurons;
+  std::vector<SynapseDecl> synapses;
   std::vector<NetworkDecl> networks;
 };
+
+/// A deep copy of `e`, with what Sema filled in.
+ExprPtr clone(const Expr &e);
+Declaration clone(const Declaration &d);
+Assignment clone(const Assignment &a);
+SynapseDecl clone(const SynapseDecl &s);
 
 /// Prints the tree with `@file:line:col` locations (nclc --emit=ast).
 void dump(const Module &module, std::ostream &os);

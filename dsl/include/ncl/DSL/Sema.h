@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 
 namespace ncl {
 
@@ -53,12 +54,72 @@ struct PopulationModel {
   int parameterIndex(const std::string &name) const;
 };
 
+/// A projection's connect rule, with its arguments evaluated.
+struct ConnectSpec {
+  enum class Rule {
+    AllToAll,
+    OneToOne,
+    FixedProbability,
+    FixedInDegree,
+    FixedOutDegree,
+    FixedTotal
+  };
+  Rule rule = Rule::AllToAll;
+  double p = 0;  ///< fixed_probability
+  int64_t n = 0; ///< fixed_indegree, fixed_outdegree, fixed_total
+  bool autapses = true, multapses = true;
+  SourceLoc loc;
+};
+
+/// `projection Name = Synapse(pre -> post) { ... }`, checked.
+struct ProjectionModel {
+  const ast::ProjectionDecl *decl = nullptr;
+  /// This projection's own copy of the synapse model: its on_pre/on_post
+  /// are resolved against this projection's neurons (NameExpr::Resolution
+  /// Pre*/Post*, Assignment::target).
+  const ast::SynapseDecl *synapse = nullptr;
+  std::shared_ptr<const ast::SynapseDecl> synapseCopy; ///< owns *synapse
+  int pre = -1, post = -1;                             ///< indices into NetworkModel::populations
+  int64_t preBegin = 0, preEnd = 0, postBegin = 0, postEnd = 0; ///< [begin, end) in those
+  ConnectSpec connect;
+  std::vector<ParameterValue> parameters; ///< the synapse's parameters, this projection's values
+  std::vector<DerivedParameter> derived;  ///< empty: synapse parameters are plain constants
+  /// Per-synapse variable -> its initial value: the projection's override
+  /// or the synapse's declaration (may use i, j, N_pre, N_post, rand(),
+  /// randn() and the synapse's parameters).
+  std::map<std::string, const ast::Expr *> stateInit;
+  double delay = 0;                     ///< seconds, when shared
+  const ast::Expr *delayExpr = nullptr; ///< non-null: a per-synapse delay (seconds)
+  /// The projection's random draws, numbered in this order: the state
+  /// initial values (in the synapse's declaration order), the delay,
+  /// on_pre, on_post. At most NCL_RANDOM_MAX_SITES.
+  unsigned randomSites = 0;
+  int parameterIndex(const std::string &name) const;
+};
+
+/// `record var(P[a:b]) every k`.
+struct StateMonitor {
+  int population = -1;
+  std::string var;
+  int64_t begin = 0, end = 0, every = 1;
+  SourceLoc loc;
+};
+
+/// `record rate(P)`.
+struct RateMonitor {
+  int population = -1;
+  SourceLoc loc;
+};
+
 struct NetworkModel {
   const ast::NetworkDecl *decl = nullptr;
   double dt = 1e-4;      ///< seconds
   double duration = 1.0; ///< seconds
   uint64_t seed = 0;
   std::vector<PopulationModel> populations;
+  std::vector<ProjectionModel> projections;
+  std::vector<StateMonitor> stateMonitors;
+  std::vector<RateMonitor> rateMonitors;
 };
 
 /// Checks `module` and, on success, describes the network to compile
