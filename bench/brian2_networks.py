@@ -215,7 +215,7 @@ def build_brunel(b2, large, seed, refractory_input):
     Ce.connect(i=conn["Ce"], j=np.repeat(np.arange(N, dtype=np.int32), CE))
     Ci.connect(i=conn["Ci"], j=np.repeat(np.arange(N, dtype=np.int32), CI))
     weight = "J*int(not_refractory)" if refractory_input == "drop" else J
-    ext = b2.PoissonInput(P, "v", N=CE, rate=eta * nu_thr, weight=weight, name="ext")
+    ext = b2.PoissonInput(P, "v", N=CE, rate=eta * nu_thr, weight=weight)
     return P, NE, [Ce, Ci], [ext], conn
 
 
