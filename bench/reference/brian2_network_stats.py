@@ -12,7 +12,11 @@ the per-seed values, the Brian2 version, the command and the date.
 
 Usage: /usr/bin/python3 bench/reference/brian2_network_stats.py
            [--models cuba,cobahh,brunel] [--seeds 1-8] [--duration-s 5]
-           [--out test/e2e/networks/brian2_reference.json] [--work DIR]
+           [--out test/e2e/networks/brian2_reference.json] [--work DIR] [--update]
+The committed JSON was made by two invocations (recorded under "commands"):
+  brian2_network_stats.py --models cuba,cobahh --seeds 1-8
+  brian2_network_stats.py --models brunel --seeds 1-4 --update
+(Brunel 10k takes about 15-20 s per biological second in Brian2 on 2 cores.)
 """
 import argparse
 import datetime
@@ -65,6 +69,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "e2e", "networks",
                                                    "brian2_reference.json"))
     ap.add_argument("--work", help="working directory (kept); default a temporary one")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the other models of an existing --out file (its commands "
+                         "are kept in 'commands'); e.g. Brunel with fewer seeds")
+    ap.add_argument("--stats-only", action="store_true",
+                    help="do not run Brian2: use the spike directories WORK/MODEL/spikes/"
+                         "seed<S> of an earlier run (those of --seeds that exist)")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds)
     work = args.work or tempfile.mkdtemp(prefix="brian2_network_stats_")
@@ -75,11 +85,22 @@ def main():
                              text=True, check=True).stdout.strip()
     models = {}
     for model in args.models.split(","):
-        runs = run_model(model, seeds, args.duration_s, work, [])
+        if args.stats_only:
+            runs = []
+            for sd in seeds:
+                d = os.path.join(work, model, "spikes", "seed%d" % sd)
+                if os.path.exists(os.path.join(d, "run.json")) and os.path.exists(
+                        os.path.join(d, "I_spike_i.npy")):
+                    runs.append({"seed": sd, "spikes_dir": d, "synapses": None,
+                                 "simulate_s": None})
+            if not runs:
+                raise SystemExit("no spike directories for %s in %s" % (model, work))
+        else:
+            runs = run_model(model, seeds, args.duration_s, work, [])
         per_seed = []
         for r in runs:
-            st = ss.directory_stats(r["spikes_dir"] if len(seeds) > 1 else
-                                    os.path.join(work, model, "spikes"))
+            st = ss.directory_stats(r["spikes_dir"] if len(seeds) > 1 or args.stats_only
+                                    else os.path.join(work, model, "spikes"))
             per_seed.append(st)
             print("  seed %d: %s" % (r["seed"], "  ".join(
                 "%s %.3f Hz CV %.3f silent %.4f" % (p, s["rate_hz"], s["cv_isi"],
@@ -95,7 +116,7 @@ def main():
             entry["n_cv_neurons_per_seed"] = [s[pop]["n_cv_neurons"] for s in per_seed]
             pops[pop] = entry
         models[model] = {
-            "duration_s": args.duration_s, "dt_s": 1e-4, "seeds": seeds,
+            "duration_s": args.duration_s, "dt_s": 1e-4, "seeds": [r["seed"] for r in runs],
             "synapses_per_seed": [r["synapses"] for r in runs],
             "brian2_simulate_s_per_seed": [r["simulate_s"] for r in runs],
             "populations": pops,
@@ -122,6 +143,17 @@ def main():
         },
         "models": models,
     }
+    out["commands"] = [out["command"]]
+    if args.update and os.path.exists(args.out):
+        with open(args.out) as f:
+            old = json.load(f)
+        if old.get("brian2_version") != version:
+            raise SystemExit("%s has Brian2 %s, this is %s: not merged" % (
+                args.out, old.get("brian2_version"), version))
+        old_models = {k: v for k, v in old["models"].items() if k not in models}
+        models.update(old_models)
+        out["models"] = dict(sorted(models.items()))
+        out["commands"] = old.get("commands", [old.get("command")]) + out["commands"]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
