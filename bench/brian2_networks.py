@@ -56,7 +56,8 @@ Prints one JSON line:
   build_s     model construction + code generation + C++ compile (wall)
   simulate_s  Brian2's own simulation-loop time (results/last_run_info.txt)
   run_s       wall time of running the compiled binary (includes init, connect, I/O)
-  spikes      {"E": n, "I": n} (absent with --no-monitor), synapses {"EE+EI": .., ...}
+  spikes      {"E": n, "I": n} (absent with --no-monitor); synapses {"Ce": n, "Ci": n}
+  (brunel) max_rss_python_mib, max_rss_children_mib: peak memory
 """
 import argparse
 import json
@@ -244,10 +245,12 @@ def main():
     if args.model == "brunel-large":
         NE, NI, CE, CI = brunel_sizes(True)
         n_syn = (NE + NI) * (CE + CI)
-        # Brian2 standalone: pre/post int32 (8 B), the spike queue's per-source
-        # synapse lists (4 B), N_incoming/outgoing, plus numpy's i/j arrays when
-        # connecting and the static-array files: 20 B per synapse at least.
-        need = 20 * n_syn
+        # Peak memory per synapse, roughly: while building, numpy's i and j (int32,
+        # 8 B) and the device's copies of them as static arrays (8 B); the binary then
+        # holds the static arrays (8 B), _synaptic_pre/_synaptic_post (8 B) and the
+        # spike queue's per-source synapse lists (4 B). 32 B per synapse is the bound
+        # used to refuse a run before it starts.
+        need = 32 * n_syn
         avail = mem_available_bytes()
         if avail is not None and need > avail:
             print(json.dumps(dict(model=args.model, refused=True, synapses=n_syn,
@@ -335,7 +338,12 @@ def main():
                    brian2_version=b2.__version__)
         if args.model.startswith("brunel"):
             out["refractory_input"] = args.refractory_input
-            out["rss_max_kib_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            # Peak resident memory, MiB: of this Python process (model construction,
+            # connectivity arrays) and of the largest child so far (the compiler or
+            # the simulation binary, whichever is larger).
+            out["max_rss_python_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            out["max_rss_children_mib"] = (
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         if mon is not None:
             if args.spikes_out:
                 t = np.asarray(mon.t[:] / b2.second, dtype=np.float64)
