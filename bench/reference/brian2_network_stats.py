@@ -13,10 +13,11 @@ the per-seed values, the Brian2 version, the command and the date.
 Usage: /usr/bin/python3 bench/reference/brian2_network_stats.py
            [--models cuba,cobahh,brunel] [--seeds 1-8] [--duration-s 5]
            [--out test/e2e/networks/brian2_reference.json] [--work DIR] [--update]
-The committed JSON was made by two invocations (recorded under "commands"):
+The committed JSON comes from the two runs listed in its "commands" (CUBA and COBAHH
+with 8 seeds, then Brunel with 4: Brunel 10k takes 15-25 s per biological second in
+Brian2 on these loaded 2-core machines), merged as --update merges. To remake it:
   brian2_network_stats.py --models cuba,cobahh --seeds 1-8
   brian2_network_stats.py --models brunel --seeds 1-4 --update
-(Brunel 10k takes about 15-20 s per biological second in Brian2 on 2 cores.)
 """
 import argparse
 import datetime
