@@ -344,6 +344,55 @@ int64_t ncl_population_size(const ncl_model *m, const char *pop) {
   return guardedValue<int64_t>(-1, [&] { return need(m).population(pop).size; });
 }
 
+int32_t ncl_num_vars(const ncl_model *m, const char *pop) {
+  return guardedValue<int32_t>(-1, [&] { return need(m).population(pop).info->num_vars; });
+}
+
+const char *ncl_var_name(const ncl_model *m, const char *pop, int32_t i) {
+  return guardedValue<const char *>(nullptr, [&]() -> const char * {
+    const Population &p = need(m).population(pop);
+    if (i < 0 || i >= p.info->num_vars)
+      throw Error(NCL_ERROR_NOT_FOUND, "variable index " + std::to_string(i) +
+                                           " is out of range (population '" + p.info->name +
+                                           "' has " + std::to_string(p.info->num_vars) + ")");
+    return p.info->vars[i].name;
+  });
+}
+
+namespace {
+const ncl::rt::Projection &projectionAt(const ncl_model &m, int32_t i) {
+  if (i < 0 || static_cast<size_t>(i) >= m.projs.size())
+    throw Error(NCL_ERROR_NOT_FOUND, "projection index " + std::to_string(i) +
+                                         " is out of range (the model has " +
+                                         std::to_string(m.projs.size()) + ")");
+  return m.projs[static_cast<size_t>(i)];
+}
+} // namespace
+
+int32_t ncl_num_projections(const ncl_model *m) {
+  return guardedValue<int32_t>(-1, [&] { return static_cast<int32_t>(need(m).projs.size()); });
+}
+
+const char *ncl_projection_name(const ncl_model *m, int32_t i) {
+  return guardedValue<const char *>(nullptr,
+                                    [&]() -> const char * { return projectionAt(need(m), i).info->name; });
+}
+
+int64_t ncl_projection_synapses(const ncl_model *m, int32_t i) {
+  return guardedValue<int64_t>(-1, [&] { return projectionAt(need(m), i).synapses; });
+}
+
+int64_t ncl_projection_bytes(const ncl_model *m, int32_t i) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const ncl::rt::Projection &proj = projectionAt(mm, i);
+    const int64_t perSynapse =
+        static_cast<int64_t>(sizeof(int32_t)) + proj.info->num_vars * (mm.desc->real_bits / 8);
+    return proj.synapses * perSynapse +
+           static_cast<int64_t>(proj.rowStart.size() * sizeof(int64_t));
+  });
+}
+
 ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name, double value) {
   return guarded([&] {
     Population &p = need(m).population(pop);

@@ -252,6 +252,8 @@ RoleShape roleShape(int32_t role) {
     return {"row-start", NCL_ELEMENT_I64, NCL_EXTENT_ROWS};
   case NCL_BUFFER_POST_INDEX:
     return {"postsynaptic-index", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
+  case NCL_BUFFER_LAST_SPIKE:
+    return {"last-spike", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -331,10 +333,10 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
   std::vector<std::vector<int32_t>> byRole(np,
-                                           std::vector<int32_t>(NCL_BUFFER_SYNAPSE_STATE + 1, -1));
+                                           std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
   std::vector<std::vector<int32_t>> projectionByRole(
-      nq, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_STATE + 1, -1));
+      nq, std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
   std::vector<std::vector<int32_t>> projectionByVar(nq);
   for (size_t q = 0; q < nq; ++q)
     projectionByVar[q].assign(static_cast<size_t>(d.projections[q].num_vars), -1);
@@ -349,7 +351,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (!b.name || !*b.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(b.name) + "')";
-    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SYNAPSE_STATE)
+    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_LAST_SPIKE)
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I64)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));

@@ -52,6 +52,17 @@ public:
     }
     for (const ProjectionModel &projection : net.projections)
       genProjection(projection);
+    // Parsed and checked, not compiled yet: refused rather than ignored.
+    for (const StateMonitor &monitor : net.stateMonitors) {
+      mlir::emitError(loc(monitor.loc)) << "state monitors are not supported yet; read the state "
+                                           "through the C API (ncl_get_state) meanwhile";
+      failed = true;
+    }
+    for (const RateMonitor &monitor : net.rateMonitors) {
+      mlir::emitError(loc(monitor.loc)) << "rate monitors are not supported yet; compute rates "
+                                           "from the recorded spikes meanwhile";
+      failed = true;
+    }
     // The order of work (docs/semantics.md): every population's init, every
     // projection's synapses; then in each step the deliveries, then the
     // updates.
@@ -70,8 +81,10 @@ public:
       stage(mlir::ncl::StageKind::Deliver, projection.decl->loc, projection.decl->name);
     for (const PopulationModel &pop : net.populations)
       stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
-    if (failed)
+    if (failed) {
+      module.erase();
       return nullptr;
+    }
     return module;
   }
 

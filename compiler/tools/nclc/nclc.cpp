@@ -307,7 +307,9 @@ static int compile(const char *argv0) {
   ncl::CodegenOptions options;
   options.realBits = prec == "f32" ? 32 : 64;
   mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
-  if (!ir || mlir::failed(mlir::verify(*ir))) {
+  if (!ir)
+    return 1; // what the network uses that nclc cannot compile yet, reported at its line
+  if (mlir::failed(mlir::verify(*ir))) {
     llvm::errs() << "nclc: internal error: generated IR does not verify\n";
     return 1;
   }

@@ -84,6 +84,8 @@ LogicalResult NetworkOp::verify() {
           return {b.getI32Type(), BufferExtent::Synapses};
         case BufferRole::SynapseState:
           return {getReal(), BufferExtent::Synapses};
+        case BufferRole::LastSpike:
+          return {b.getI32Type(), BufferExtent::Neurons};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -133,6 +135,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::RowStart:
         case BufferRole::PostIndex:
         case BufferRole::SynapseState:
+        case BufferRole::LastSpike:
           break;
         }
       }

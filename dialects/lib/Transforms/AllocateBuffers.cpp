@@ -47,6 +47,7 @@ ArrayAttr allocate(NetworkOp network) {
           -1, 0);
       add(pop, "spike_channel", BufferRole::SpikeChannel, b.getI32Type(),
           BufferExtent::SpikeCapacity, -1, 0);
+      add(pop, "last_spike", BufferRole::LastSpike, b.getI32Type(), BufferExtent::Neurons, -1, 0);
     }
     // What projections deliver to each received variable, per step.
     if (ArrayAttr receives = popOp.getReceivesAttr())

@@ -88,7 +88,9 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_ROW_START = 8,      /* i64, presynaptic size + 1: where each presynaptic neuron's
                                     synapses start in the projection's per-synapse buffers */
   NCL_BUFFER_POST_INDEX = 9,     /* i32 per synapse: its postsynaptic neuron */
-  NCL_BUFFER_SYNAPSE_STATE = 10  /* real per synapse: `index` into the projection's vars */
+  NCL_BUFFER_SYNAPSE_STATE = 10, /* real per synapse: `index` into the projection's vars */
+  NCL_BUFFER_LAST_SPIKE = 11     /* i32 per neuron: step index n+1 of its latest spike, 0 if
+                                    none (a population whose spikes are stored) */
 } ncl_buffer_role;
 
 /* The type of one element. */

@@ -99,6 +99,20 @@ NCL_RT_API int32_t ncl_num_populations(const ncl_model *m);
 NCL_RT_API const char *ncl_population_name(const ncl_model *m, int32_t i);
 /** Current size of a population; -1 on error. */
 NCL_RT_API int64_t ncl_population_size(const ncl_model *m, const char *pop);
+/** Number of per-neuron variables of a population (what ncl_get_state
+ *  reads); -1 on error. */
+NCL_RT_API int32_t ncl_num_vars(const ncl_model *m, const char *pop);
+/** Name of variable `i` of a population, or NULL if out of range. */
+NCL_RT_API const char *ncl_var_name(const ncl_model *m, const char *pop, int32_t i);
+/** Number of projections; -1 on error. */
+NCL_RT_API int32_t ncl_num_projections(const ncl_model *m);
+/** Name of projection `i`, or NULL if out of range. */
+NCL_RT_API const char *ncl_projection_name(const ncl_model *m, int32_t i);
+/** Synapses of projection `i` built by ncl_init (0 before it); -1 on error. */
+NCL_RT_API int64_t ncl_projection_synapses(const ncl_model *m, int32_t i);
+/** Bytes the runtime stores for projection `i`: its synapses (postsynaptic
+ *  index and per-synapse variables) and its row starts; -1 on error. */
+NCL_RT_API int64_t ncl_projection_bytes(const ncl_model *m, int32_t i);
 
 /* --- Configuration (before or between runs) ------------------------------*/
 

@@ -244,6 +244,20 @@ void printSummary(const ncl::Model &model, const Options &o) {
       std::printf("  event %-26s %12" PRId64 "\n", pi.event_names[e], count);
     }
   }
+  // Projections: the synapses drawn and what each costs in memory.
+  if (d.num_projections > 0)
+    std::printf("%-16s %-12s %10s %12s %12s\n", "projection", "synapse", "pre -> post",
+                "synapses", "B/synapse");
+  for (int32_t q = 0; q < d.num_projections; ++q) {
+    const ncl_projection_info &qi = d.projections[q];
+    const int64_t synapses = ncl_projection_synapses(model.get(), q);
+    const int64_t bytes = ncl_projection_bytes(model.get(), q);
+    char ends[64];
+    std::snprintf(ends, sizeof ends, "%s -> %s", d.populations[qi.pre].name,
+                  d.populations[qi.post].name);
+    std::printf("%-16s %-12s %10s %12" PRId64 " %12.2f\n", qi.name, qi.synapse, ends, synapses,
+                synapses > 0 ? static_cast<double>(bytes) / static_cast<double>(synapses) : 0.0);
+  }
   const ncl_timings t = model.timings();
   std::printf("time     load %s, init %s, simulate %s", fmtTime(t.load_s).c_str(),
               fmtTime(t.init_s).c_str(), fmtTime(t.simulate_s).c_str());

@@ -85,6 +85,7 @@ struct NeuronLoop {
   Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
   Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
   llvm::StringMap<Value> inputs;             ///< synaptic inputs by received variable
+  Value lastSpike; ///< memref<?xi32>: set when spikes are stored in a second pass
   Operation *entryPoint = nullptr;           ///< parameters are loaded before it
 };
 
@@ -300,7 +301,15 @@ struct ThresholdLowering : NeuronOpLowering<ThresholdOp> {
       Value free = arith::XOrIOp::create(rewriter, loc, refractory, one);
       fired = arith::AndIOp::create(rewriter, loc, fired, free);
     }
-    emitRecord(rewriter, loc, loop, fired, 0);
+    if (loop.lastSpike) {
+      // Marked here, branch-free; the step's second loop stores them.
+      Value next32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.nextStep);
+      Value old = memref::LoadOp::create(rewriter, loc, loop.lastSpike, ValueRange{loop.neuron});
+      Value mark = arith::SelectOp::create(rewriter, loc, fired, next32, old);
+      memref::StoreOp::create(rewriter, loc, mark, loop.lastSpike, ValueRange{loop.neuron});
+    } else {
+      emitRecord(rewriter, loc, loop, fired, 0);
+    }
     rewriter.replaceOp(op, fired);
     return success();
   }
@@ -624,6 +633,9 @@ public:
       case BufferRole::SynapticInput:
         inputBuffers[buffer.getIndex()] = k;
         break;
+      case BufferRole::LastSpike:
+        lastSpikeBuffer = k;
+        break;
       case BufferRole::RowStart:
       case BufferRole::PostIndex:
       case BufferRole::SynapseState:
@@ -667,6 +679,8 @@ private:
       types.append({dyn(b.getI64Type()), dyn(b.getI64Type()), dyn(b.getI32Type())});
       for (int64_t k : spikeBuffers)
         args.push_back(b.getI64IntegerAttr(k));
+      types.push_back(dyn(b.getI32Type()));
+      args.push_back(b.getI64IntegerAttr(lastSpikeBuffer));
     }
     if (withRecord)
       for (size_t i = 0; i < inputBuffers.size(); ++i) {
@@ -708,6 +722,8 @@ private:
         loop.spikeIndex = v;
       else if (buffer == spikeBuffers[2])
         loop.spikeChannel = v;
+      else if (buffer == lastSpikeBuffer)
+        lastSpike = v;
       else if (std::optional<int64_t> input = receivedBy(buffer))
         loop.inputs[cast<StringAttr>((*pop.getReceives())[*input]).getValue()] = v;
       else
@@ -781,6 +797,7 @@ private:
     NeuronLoop loop;
     header.clear();
     func::FuncOp f = makeFunc("update", types, updateArgs, loop);
+    appendLoop = {};
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     Type i64 = b.getI64Type(), idx = b.getIndexType();
@@ -790,6 +807,14 @@ private:
     memref::StoreOp::create(b, loc, arith::ConstantIntOp::create(b, loc, i64, 0), out,
                             ValueRange{c0});
 
+    // Without recorded events, spikes are stored in two passes: the update
+    // marks each neuron's last spike, branch-free (so the CPU vectorises it),
+    // and a second loop appends the marked ones (ncl-cpu-schedule counts
+    // them sequentially there).
+    bool twoPass = storesSpikes() && !(pop.getRecordSpikes() && pop.getEvents() &&
+                                       !pop.getEvents()->empty());
+    if (twoPass)
+      loop.lastSpike = lastSpike;
     scf::ParallelOp neurons;
     auto stepBody = [&](Value s) {
       loop.step =
@@ -797,6 +822,23 @@ private:
       loop.nextStep =
           arith::AddIOp::create(b, loc, loop.step, arith::ConstantIntOp::create(b, loc, i64, 1));
       neurons = neuronLoop(begin, end);
+      if (!twoPass)
+        return;
+      neurons->setAttr("ncl.loop", b.getStringAttr("neuron-update"));
+      OpBuilder::InsertionGuard afterGuard(b);
+      b.setInsertionPointAfter(neurons);
+      scf::ParallelOp append = neuronLoop(begin, end);
+      b.setInsertionPoint(append.getBody()->getTerminator());
+      NeuronLoop marked = loop;
+      marked.neuron = append.getInductionVars()[0];
+      Value next32 = arith::TruncIOp::create(b, loc, b.getI32Type(), loop.nextStep);
+      Value last = memref::LoadOp::create(b, loc, lastSpike, ValueRange{marked.neuron});
+      Value fired = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, last, next32);
+      emitRecord(b, loc, marked, fired, 0);
+      appendLoop = append;
+    };
+    auto stepEnd = [&]() -> Operation * {
+      return appendLoop ? appendLoop.getOperation() : neurons.getOperation();
     };
     Value done;
     if (storesSpikes()) {
@@ -817,7 +859,7 @@ private:
           },
           [&](OpBuilder &, Location, ValueRange iter) {
             stepBody(iter[0]);
-            b.setInsertionPointAfter(neurons);
+            b.setInsertionPointAfter(stepEnd());
             scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, iter[0], c1)});
           });
       steps->setAttr("ncl.loop", b.getStringAttr("steps"));
@@ -826,7 +868,7 @@ private:
       auto steps = scf::ForOp::create(b, loc, c0, numSteps, c1, ValueRange{},
                                       [&](OpBuilder &, Location, Value s, ValueRange) {
                                         stepBody(s);
-                                        b.setInsertionPointAfter(neurons);
+                                        b.setInsertionPointAfter(stepEnd());
                                         scf::YieldOp::create(b, loc);
                                       });
       steps->setAttr("ncl.loop", b.getStringAttr("steps"));
@@ -854,6 +896,9 @@ private:
   int64_t spikeBuffers[3] = {-1, -1, -1};        ///< by role: step, index, channel
   llvm::DenseMap<int64_t, int64_t> inputBuffers; ///< received variable -> buffer index
   llvm::StringMap<Value> header;                 ///< the kernel's header arguments
+  int64_t lastSpikeBuffer = -1;
+  Value lastSpike;            ///< the update kernel's last-spike argument
+  scf::ParallelOp appendLoop; ///< the second pass of a two-pass update
 };
 
 /// Builds a projection's two kernels: `connect` gives every synapse of the
