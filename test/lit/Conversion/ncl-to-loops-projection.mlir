@@ -1,4 +1,4 @@
-// RUN: ncl-opt %s -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
+// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
 // A projection's kernels. `connect` runs the init region for every synapse
 // of the presynaptic rows [begin, end): an scf.parallel over rows, an
 // scf.for over the row's synapses [row_start[i], row_start[i + 1]).
@@ -173,5 +173,57 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.stage deliver @C
     ncl.stage step @P
     ncl.stage step @Q
+  }
+}
+
+// -----
+
+// A synapse without parameters or state: its init region has no block (it
+// prints as `init {}`), so the connect kernel's synapse loop is empty;
+// deliver still adds to the synaptic input.
+
+// CHECK-LABEL: func.func @ncl_E_connect(
+// CHECK-SAME: attributes {ncl.kernel = "connect"}
+// CHECK: scf.parallel
+// CHECK:   scf.for
+// CHECK-NEXT:  memref.load
+// CHECK-NEXT:  arith.index_cast
+// CHECK-NEXT: } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "rows"}
+// CHECK-LABEL: func.func @ncl_E_deliver(
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     %[[OLD:.*]] = memref.load %{{.*}} : memref<?xf32>
+// CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK:     memref.store %[[NEW]]
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "spikes"}
+// CHECK-LABEL: ncl.network @Plain
+// Same population on both sides: its variable buffer is passed as the
+// presynaptic and as the postsynaptic variable.
+// CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [7, 8, 9, "begin", "end", "seed", "dt"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [7, 8, 9, 6, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
+  ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
+      params = [], vars = [#ncl.var<name = "g">]} init {
+    %z = arith.constant 0.0 : f32
+    ncl.state_write "g", %z : f32
+  } step {
+    %in = ncl.synaptic_input "g" : f32
+    ncl.state_write "g", %in : f32
+  }
+  ncl.projection @E {synapse = "Plain", pre = @P, post = @P,
+      pre_range = array<i64: 0, 2>, post_range = array<i64: 0, 2>,
+      connect = #ncl.connect<rule = one_to_one, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %one = arith.constant 1.0 : f32
+    ncl.post_add "g", %one : f32
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @E
+    ncl.stage deliver @E
+    ncl.stage step @P
   }
 }
