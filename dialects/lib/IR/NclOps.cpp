@@ -56,6 +56,12 @@ LogicalResult NetworkOp::verify() {
            buffer.getIndex() >= static_cast<int64_t>(projection.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a projection with " << projection.getVars().size();
+      if (buffer.getRole() == BufferRole::SynapticInput) {
+        int64_t received = pop.getReceives() ? static_cast<int64_t>(pop.getReceives()->size()) : 0;
+        if (buffer.getIndex() < 0 || buffer.getIndex() >= received)
+          return emitOpError("buffer ") << k << " holds received variable " << buffer.getIndex()
+                                        << " of a population that receives " << received;
+      }
       if (buffer.getRole() == BufferRole::State &&
           (buffer.getIndex() < 0 ||
            buffer.getIndex() >= static_cast<int64_t>(pop.getVars().size())))
@@ -105,7 +111,7 @@ LogicalResult NetworkOp::verify() {
     // runtime look each piece up by role.
     for (PopulationOp pop : getBody().getOps<PopulationOp>()) {
       llvm::DenseMap<int64_t, int> states;
-      llvm::StringMap<int> inputs;
+      llvm::DenseMap<int64_t, int> inputs; // received variable -> buffers
       int params = 0, refractory = 0, spikes[3] = {0, 0, 0};
       for (auto buffer : buffers->getAsRange<BufferAttr>()) {
         if (buffer.getPopulation().getValue() != pop.getSymName())
@@ -130,7 +136,7 @@ LogicalResult NetworkOp::verify() {
           ++spikes[2];
           break;
         case BufferRole::SynapticInput:
-          ++inputs[buffer.getName()];
+          ++inputs[buffer.getIndex()];
           break;
         case BufferRole::RowStart:
         case BufferRole::PostIndex:
@@ -141,7 +147,7 @@ LogicalResult NetworkOp::verify() {
       }
       size_t received = pop.getReceives() ? pop.getReceives()->size() : 0;
       if (inputs.size() != received ||
-          llvm::any_of(inputs, [](auto &kv) { return kv.getValue() != 1; }))
+          llvm::any_of(inputs, [](auto &kv) { return kv.second != 1; }))
         return emitOpError("buffer table must give population @")
                << pop.getSymName() << " one synaptic-input buffer per received variable ("
                << received << ")";
@@ -227,6 +233,9 @@ LogicalResult ProjectionOp::verify() {
         range[1] > pop.getSizeAttr().getInt())
       return emitOpError("range must be [begin, end) within the ")
              << pop.getSizeAttr().getInt() << " neurons of @" << pop.getSymName();
+  // The deliver stage reads the spikes the presynaptic update stores.
+  if (!pre.getEmitsSpikes())
+    return emitOpError("presynaptic population @") << pre.getSymName() << " must have emits_spikes";
   if (!(getDelay().convertToDouble() >= 0))
     return emitOpError("delay must not be negative");
   ConnectAttr connect = getConnect();
@@ -235,8 +244,11 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("connection probability must be in [0, 1], got ") << p;
   if (connect.getN() < 0)
     return emitOpError("connection count must not be negative");
-  if (getInit().empty() != getOnPre().empty())
-    return emitOpError("must have both an init and an on_pre region, or neither once lowered");
+  // An init region with nothing to do (no parameters, no per-synapse
+  // variables) prints as `init {}` and parses back without a block, so only
+  // on_pre says whether the projection is lowered.
+  if (getOnPre().empty() && !getInit().empty())
+    return emitOpError("has an init region but no on_pre region (once lowered, both are empty)");
   llvm::StringSet<> names;
   for (Attribute a : getParams())
     if (!names.insert(cast<ParameterAttr>(a).getName()).second)

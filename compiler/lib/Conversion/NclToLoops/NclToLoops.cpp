@@ -1019,9 +1019,10 @@ private:
     loop.synapse = synapses.getInductionVar();
     loop.post = toIndex(
         memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
-    Block &program = region.front();
-    synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
-                                               program.getOperations());
+    // An init region without a block has nothing to do.
+    if (!region.empty())
+      synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
+                                                 region.front().getOperations());
     loops.synapses[synapses] = loop;
   }
 

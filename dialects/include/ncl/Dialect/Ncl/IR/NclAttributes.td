@@ -97,12 +97,19 @@ def Ncl_BufferAttr : Ncl_Attr<"Buffer", "buffer"> {
     `buffers` list is its index in the kernels' buffer table, and the
     runtime allocates it from this entry alone: `count` elements of
     `element` for a `fixed` extent, one per neuron of `population` for
-    `neurons`, the thread's spike capacity for `spike_capacity`. `index` is
-    the variable a `state` buffer holds (-1 otherwise).
+    `neurons`, the thread's spike capacity for `spike_capacity`, one per
+    synapse of the projection for `synapses`, one per presynaptic neuron
+    plus one for `rows`. `population` names the owner: a population, or a
+    projection for `row_start`, `post_index`, `synapse_state` and a
+    projection's `params`. `index` is the variable a `state` or
+    `synapse_state` buffer holds, the position in `receives` of the name a
+    `synaptic_input` buffer sums (-1 otherwise).
 
     ```mlir
     #ncl.buffer<name = "P.v", role = state, element = f64, extent = neurons,
                 population = @P, index = 0, count = 0>
+    #ncl.buffer<name = "C.w", role = synapse_state, element = f64, extent = synapses,
+                population = @C, index = 0, count = 0>
     ```
   }];
   let parameters = (ins StringRefParameter<"name">:$name,

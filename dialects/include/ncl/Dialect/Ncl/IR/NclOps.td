@@ -16,21 +16,26 @@ def Ncl_NetworkOp : Ncl_Op<"network", [Symbol, SymbolTable, SingleBlock, NoTermi
                                         IsolatedFromAbove]> {
   let summary = "A network: its populations, the order of work in a step, and run defaults";
   let description = [{
-    Everything the runtime needs to know about a model: the populations (and,
-    later, projections, sources and monitors), the `ncl.schedule` of init
-    and step work, the default `dt`, `duration` (seconds) and `seed`, the
+    Everything the runtime needs to know about a model: the populations, the
+    projections between them (and, later, sources and monitors), the
+    `ncl.schedule` of init, connect, deliver and step work, the default `dt`, `duration` (seconds) and `seed`, the
     precision of state (`real`, f32 or f64) and the `.ncl` file it came
     from. The library's descriptor is computed from this op alone, so a
     module printed at any stage before LLVM compiles to the same library.
     `ncl-allocate-buffers` adds `buffers`, the buffer table: where each
-    population's parameters, variables and spike records live.
+    population's parameters, variables, spike records and synaptic inputs
+    live, and each projection's parameters, per-synapse variables and
+    connectivity.
 
     ```mlir
     ncl.network @Single {dt = 1.0e-4 : f64, duration = 1.0 : f64, seed = 1 : i64,
                          real = f64, source = "lif.ncl"} {
       ncl.population @P {...} init {...} step {...}
+      ncl.projection @C {...} init {...} on_pre {...}
       ncl.schedule {
         ncl.stage init @P
+        ncl.stage connect @C
+        ncl.stage deliver @C
         ncl.stage step @P
       }
     }
@@ -143,7 +148,12 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     parameters and `ncl.rand`), `on_pre` says what an arriving presynaptic
     spike does (`ncl.post_add` to a postsynaptic variable, writes of the
     synapse's own state). `ncl-to-loops` moves them into the projection's
-    `connect` and `deliver` kernels and leaves the regions empty.
+    `connect` and `deliver` kernels and leaves the regions empty: the op
+    then only describes. An empty `on_pre` means lowered; an empty `init`
+    with a non-empty `on_pre` (a synapse without parameters or state) has
+    nothing to initialise. The presynaptic population must have
+    `emits_spikes`, the postsynaptic one `receives` every name `on_pre`
+    adds to.
 
     ```mlir
     ncl.projection @Ce {synapse = "Exc", pre = @P, post = @P,
@@ -182,8 +192,9 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
   let summary = "The order of work: init stages once, step stages each step";
   let description = [{
     Lists the network's stages in the order the runtime runs them: every
-    `init` stage once, in order, then the `step` stages in order for each
-    interval of steps. Fusion and, later, projection delivery are passes
+    `init` stage once, in order, then every `connect` stage once (after the
+    runtime has drawn the projection's synapses), then, for each interval
+    of steps, the `deliver` and `step` stages in order. Fusion is a pass
     over this list. `ncl-to-loops` names each stage's kernel and its
     arguments, which the library's descriptor lists.
 
@@ -191,6 +202,8 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
     ncl.schedule {
       ncl.stage init @P
       ncl.stage init @Q
+      ncl.stage connect @C
+      ncl.stage deliver @C
       ncl.stage step @P
       ncl.stage step @Q
     }
@@ -201,18 +214,24 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
 }
 
 def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
-  let summary = "One piece of scheduled work over a population's neurons";
+  let summary = "One piece of scheduled work over a population or a projection";
   let description = [{
     `init` sets the initial state of the population's neurons, `step`
-    advances them by a number of steps. Once lowered, `kernel` names the
-    function that does it and `args` says what each of its arguments is: an
-    integer is an index into the buffer table, a string a field of the
-    kernel header (`begin`, `end`, `size`, `first_step`, `num_steps`,
-    `seed`, `dt`, `spike_capacity`, `results`).
+    advances them by a number of steps. `connect` and `deliver` name a
+    projection instead: `connect` gives its synapses their initial values
+    (presynaptic rows [begin, end)), `deliver` applies a list of
+    presynaptic spikes to the postsynaptic neurons [begin, end). Once
+    lowered, `kernel` names the function that does it and `args` says what
+    each of its arguments is: an integer is an index into the buffer table,
+    a string a field of the kernel header (`begin`, `end`, `size`,
+    `first_step`, `num_steps`, `seed`, `dt`, `spike_capacity`, `results`,
+    `spikes`, `num_spikes`).
 
     ```mlir
     ncl.stage step @P
     ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, "begin", "end", "dt"]}
+    ncl.stage deliver @C kernel @ncl_C_deliver {args = [10, 11, 12, 13, 9, "begin", "end",
+        "first_step", "seed", "dt", "spikes", "num_spikes"]}
     ```
   }];
   let arguments = (ins EnumProp<Ncl_StageKind>:$kind, FlatSymbolRefAttr:$population,
@@ -560,6 +579,11 @@ def Ncl_SynapticInputOp : Ncl_Op<"synaptic_input", [MemoryEffects<[MemRead, MemW
 def Ncl_SynapseReadOp : Ncl_Op<"synapse_read", [Pure]> {
   let summary = "A per-synapse variable of the synapse being processed";
   let description = [{
+    In a projection's `init` or `on_pre` region: the current value of
+    per-synapse variable `var` (one of the projection's `vars`) of this
+    synapse. In `on_pre`, the value before the spike's own
+    `ncl.synapse_write`.
+
     ```mlir
     %w = ncl.synapse_read "w" : f64
     ```
@@ -588,6 +612,11 @@ def Ncl_SynapseWriteOp : Ncl_Op<"synapse_write"> {
 def Ncl_PreReadOp : Ncl_Op<"pre_read", [Pure]> {
   let summary = "A variable of the synapse's presynaptic neuron";
   let description = [{
+    In a projection's region: variable `var` (one of the presynaptic
+    population's `vars`) of this synapse's presynaptic neuron, as stored
+    when the kernel runs (in `on_pre`, the value after the step in which
+    the neuron spiked).
+
     ```mlir
     %v = ncl.pre_read "v" : f64
     ```
@@ -601,6 +630,11 @@ def Ncl_PreReadOp : Ncl_Op<"pre_read", [Pure]> {
 def Ncl_PostReadOp : Ncl_Op<"post_read", [Pure]> {
   let summary = "A variable of the synapse's postsynaptic neuron";
   let description = [{
+    In a projection's region: variable `var` (one of the postsynaptic
+    population's `vars`) of this synapse's postsynaptic neuron, as stored
+    when the kernel runs; deliveries do not change it (they add to the
+    synaptic input, `ncl.post_add`).
+
     ```mlir
     %v = ncl.post_read "v" : f64
     ```
@@ -623,6 +657,9 @@ def Ncl_PostAddOp : Ncl_Op<"post_add"> {
     ```mlir
     ncl.post_add "ge", %w : f64
     ```
+
+    Only in a projection, and `var` must be among the postsynaptic
+    population's `receives`.
   }];
   let arguments = (ins StrAttr:$var, AnyFloat:$value);
   let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
@@ -632,6 +669,9 @@ def Ncl_PostAddOp : Ncl_Op<"post_add"> {
 def Ncl_PreIndexOp : Ncl_Op<"pre_index", [Pure]> {
   let summary = "The presynaptic neuron's index in its population (i)";
   let description = [{
+    In a projection's region: the index in the presynaptic population (not
+    in `pre_range`) of this synapse's presynaptic neuron, as a real.
+
     ```mlir
     %i = ncl.pre_index : f64
     ```
@@ -643,6 +683,9 @@ def Ncl_PreIndexOp : Ncl_Op<"pre_index", [Pure]> {
 def Ncl_PostIndexOp : Ncl_Op<"post_index", [Pure]> {
   let summary = "The postsynaptic neuron's index in its population (j)";
   let description = [{
+    In a projection's region: the index in the postsynaptic population (not
+    in `post_range`) of this synapse's postsynaptic neuron, as a real.
+
     ```mlir
     %j = ncl.post_index : f64
     ```

@@ -1,0 +1,229 @@
+// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
+// A projection's kernels. `connect` runs the init region for every synapse
+// of the presynaptic rows [begin, end): an scf.parallel over rows, an
+// scf.for over the row's synapses [row_start[i], row_start[i + 1]).
+// `deliver` runs on_pre for every spike of the list `spikes` and every
+// synapse of its row whose postsynaptic neuron is in the thread's
+// [begin, end), found by two binary searches (scf.while) in the row's
+// sorted postsynaptic indices; ncl.post_add adds to the postsynaptic
+// neuron's synaptic-input buffer (load, addf, store: the thread owns the
+// range, no atomics). A population's ncl.synaptic_input reads its buffer and
+// clears it.
+//
+// Buffer table: 0-5 @P (params, x, refractory, spike step/index/channel),
+// 6-9 @Q (params, g, refractory, g.in), 10-13 @C (params, w, row_start,
+// post_index).
+
+// CHECK-LABEL: func.func @ncl_Q_update(
+// CHECK-SAME: %{{[^:]*}}: memref<?xf64>, %[[G:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi32>, %[[GIN:[^:]*]]: memref<?xf64>, %{{[^:]*}}: index,
+// CHECK: scf.parallel (%[[I:.*]]) =
+// CHECK:   %[[GV:.*]] = memref.load %[[G]][%[[I]]] : memref<?xf64>
+// CHECK:   %[[IN:.*]] = memref.load %[[GIN]][%[[I]]] : memref<?xf64>
+// CHECK:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
+// CHECK:   memref.store %[[ZERO]], %[[GIN]][%[[I]]] : memref<?xf64>
+// CHECK:   %[[SUM:.*]] = arith.addf %[[GV]], %[[IN]] : f64
+// CHECK:   memref.store %[[SUM]], %[[G]][%[[I]]] : memref<?xf64>
+// CHECK: } {ncl.loop = "neurons"}
+
+// CHECK-LABEL: func.func @ncl_C_connect(
+// CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[W:[^:]*]]: memref<?xf64>, %[[ROWS:[^:]*]]: memref<?xi64>, %[[POST:[^:]*]]: memref<?xi32>,
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: f64)
+// CHECK-SAME: attributes {ncl.kernel = "connect"}
+// Parameters are loaded once, before the loops.
+// CHECK: %[[W0:.*]] = memref.load %[[PARAMS]][%{{.*}}] : memref<?xf64>
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%[[BEGIN]]) to (%[[END]])
+// CHECK:   %[[LO64:.*]] = memref.load %[[ROWS]][%[[ROW]]] : memref<?xi64>
+// CHECK:   %[[LO:.*]] = arith.index_cast %[[LO64]] : i64 to index
+// CHECK:   %[[NEXT:.*]] = arith.addi %[[ROW]], %{{.*}} : index
+// CHECK:   %[[HI64:.*]] = memref.load %[[ROWS]][%[[NEXT]]] : memref<?xi64>
+// CHECK:   %[[HI:.*]] = arith.index_cast %[[HI64]] : i64 to index
+// CHECK:   scf.for %[[S:.*]] = %[[LO]] to %[[HI]]
+// CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[S]]] : memref<?xi32>
+// CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
+// ncl.pre_index is the row, ncl.post_index the synapse's postsynaptic neuron.
+// CHECK:     %[[I64:.*]] = arith.index_cast %[[ROW]] : index to i64
+// CHECK:     %[[IF:.*]] = arith.sitofp %[[I64]] : i64 to f64
+// CHECK:     %[[JI64:.*]] = arith.index_cast %[[J]] : index to i64
+// CHECK:     %[[JF:.*]] = arith.sitofp %[[JI64]] : i64 to f64
+// CHECK:     %[[A:.*]] = arith.mulf %[[IF]], %{{.*}} : f64
+// CHECK:     %[[B:.*]] = arith.addf %[[A]], %[[JF]] : f64
+// CHECK:     %[[WV:.*]] = arith.addf %[[B]], %[[W0]] : f64
+// CHECK:     memref.store %[[WV]], %[[W]][%[[S]]] : memref<?xf64>
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK:   scf.reduce
+// CHECK: } {ncl.loop = "rows"}
+// CHECK: return
+
+// CHECK-LABEL: func.func @ncl_C_deliver(
+// CHECK-SAME: %{{[^:]*}}: memref<?xf64>, %[[W:[^:]*]]: memref<?xf64>, %[[ROWS:[^:]*]]: memref<?xi64>, %[[POST:[^:]*]]: memref<?xi32>,
+// The postsynaptic inputs, the presynaptic and the postsynaptic variables.
+// CHECK-SAME: %[[GIN:[^:]*]]: memref<?xf64>, %[[X:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xf64>,
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64,
+// CHECK-SAME: %[[SPIKES:[^:]*]]: memref<?xi32>, %[[NSPIKES:[^:]*]]: index)
+// CHECK-SAME: attributes {ncl.kernel = "deliver"}
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[NSPIKES]]
+// CHECK:   %[[PRE32:.*]] = memref.load %[[SPIKES]][%[[K]]] : memref<?xi32>
+// CHECK:   %[[PRE:.*]] = arith.index_cast %[[PRE32]] : i32 to index
+// CHECK:   %[[LO64:.*]] = memref.load %[[ROWS]][%[[PRE]]] : memref<?xi64>
+// CHECK:   %[[LO:.*]] = arith.index_cast %[[LO64]] : i64 to index
+// CHECK:   %[[HI64:.*]] = memref.load %[[ROWS]][%{{.*}}] : memref<?xi64>
+// CHECK:   %[[HI:.*]] = arith.index_cast %[[HI64]] : i64 to index
+// The first synapse whose postsynaptic index is not below begin...
+// CHECK:   %[[FIRST:.*]]:2 = scf.while (%[[A:.*]] = %[[LO]], %[[Z:.*]] = %[[HI]]) : (index, index) -> (index, index) {
+// CHECK:     %[[OPEN:.*]] = arith.cmpi ult, %[[A]], %[[Z]] : index
+// CHECK:     scf.condition(%[[OPEN]]) %[[A]], %[[Z]] : index, index
+// CHECK:   } do {
+// CHECK:   ^bb0(%[[A:.*]]: index, %[[Z:.*]]: index):
+// CHECK:     %[[WIDTH:.*]] = arith.subi %[[Z]], %[[A]] : index
+// CHECK:     %[[HALF:.*]] = arith.shrui %[[WIDTH]], %{{.*}} : index
+// CHECK:     %[[MID:.*]] = arith.addi %[[A]], %[[HALF]] : index
+// CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[MID]]] : memref<?xi32>
+// CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
+// CHECK:     %[[BELOW:.*]] = arith.cmpi ult, %[[J]], %[[BEGIN]] : index
+// CHECK:     %[[MID1:.*]] = arith.addi %[[MID]], %{{.*}} : index
+// CHECK:     %[[A1:.*]] = arith.select %[[BELOW]], %[[MID1]], %[[A]] : index
+// CHECK:     %[[Z1:.*]] = arith.select %[[BELOW]], %[[Z]], %[[MID]] : index
+// CHECK:     scf.yield %[[A1]], %[[Z1]] : index, index
+// CHECK:   }
+// ...and the first not below end, searched from there.
+// CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[FIRST]]#0, %[[Z:.*]] = %[[HI]])
+// CHECK:     arith.cmpi ult, %{{.*}}, %[[END]] : index
+// CHECK:   }
+// CHECK:   scf.for %[[S:.*]] = %[[FIRST]]#0 to %[[LAST]]#0
+// CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[S]]] : memref<?xi32>
+// CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
+// CHECK:     %[[WV:.*]] = memref.load %[[W]][%[[S]]] : memref<?xf64>
+// CHECK:     %[[XV:.*]] = memref.load %[[X]][%[[PRE]]] : memref<?xf64>
+// CHECK:     %[[E:.*]] = arith.mulf %[[WV]], %[[XV]] : f64
+// CHECK:     %[[OLD:.*]] = memref.load %[[GIN]][%[[J]]] : memref<?xf64>
+// CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %[[E]] : f64
+// CHECK:     memref.store %[[NEW]], %[[GIN]][%[[J]]] : memref<?xf64>
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "spikes"}
+// CHECK: return
+// CHECK-NOT: ncl.synapse
+// CHECK-NOT: ncl.post_add
+
+// The projection only describes now, and its stages name their kernels and
+// arguments: buffer-table indices (shared: params, per-synapse variables,
+// row starts, postsynaptic indices; deliver adds the postsynaptic inputs,
+// the presynaptic and the postsynaptic variables), then header fields.
+// CHECK-LABEL: ncl.network @Net
+// CHECK: ncl.population @Q {neuron = "Acc", params = [], receives = ["g"]
+// CHECK: ncl.projection @C
+// CHECK-SAME: init {
+// CHECK-NEXT: } on_pre {
+// CHECK-NEXT: }
+// CHECK: ncl.schedule {
+// CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init
+// CHECK-NEXT: ncl.stage init @Q kernel @ncl_Q_init
+// CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [10, 11, 12, 13, "begin", "end", "seed", "dt"]}
+// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [10, 11, 12, 13, 9, 1, 7, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5,
+// CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [6, 7, 8, 9, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
+ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Clock", size = 4 : i64, emits_spikes,
+      params = [], vars = [#ncl.var<name = "x">]} init {
+    %i = ncl.neuron_index : f64
+    ncl.state_write "x", %i : f64
+  } step {
+    %x = ncl.state_read "x" : f64
+    %one = arith.constant 1.0 : f64
+    %x1 = arith.addf %x, %one : f64
+    %lim = arith.constant 100.0 : f64
+    %c = arith.cmpf oge, %x1, %lim : f64
+    %f = ncl.threshold %c
+    %z = arith.constant 0.0 : f64
+    %x2 = ncl.reset %f, %x1, %z : f64
+    ncl.state_write "x", %x2 : f64
+  }
+  ncl.population @Q {neuron = "Acc", size = 3 : i64, receives = ["g"],
+      params = [], vars = [#ncl.var<name = "g">]} init {
+    %z = arith.constant 0.0 : f64
+    ncl.state_write "g", %z : f64
+  } step {
+    %g = ncl.state_read "g" : f64
+    %in = ncl.synaptic_input "g" : f64
+    %g1 = arith.addf %g, %in : f64
+    ncl.state_write "g", %g1 : f64
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @Q,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 3>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "w0", value = 1.0 : f64>],
+      vars = [#ncl.var<name = "w">]} init {
+    %w0 = ncl.param "w0" : f64
+    %i = ncl.pre_index : f64
+    %j = ncl.post_index : f64
+    %ten = arith.constant 10.0 : f64
+    %a = arith.mulf %i, %ten : f64
+    %b = arith.addf %a, %j : f64
+    %w = arith.addf %b, %w0 : f64
+    ncl.synapse_write "w", %w : f64
+  } on_pre {
+    %w = ncl.synapse_read "w" : f64
+    %x = ncl.pre_read "x" : f64
+    %s = arith.mulf %w, %x : f64
+    ncl.post_add "g", %s : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage init @Q
+    ncl.stage connect @C
+    ncl.stage deliver @C
+    ncl.stage step @P
+    ncl.stage step @Q
+  }
+}
+
+// -----
+
+// A synapse without parameters or state: its init region has no block (it
+// prints as `init {}`), so the connect kernel's synapse loop is empty;
+// deliver still adds to the synaptic input.
+
+// CHECK-LABEL: func.func @ncl_E_connect(
+// CHECK-SAME: attributes {ncl.kernel = "connect"}
+// CHECK: scf.parallel
+// CHECK:   scf.for
+// CHECK-NEXT:  memref.load
+// CHECK-NEXT:  arith.index_cast
+// CHECK-NEXT: } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "rows"}
+// CHECK-LABEL: func.func @ncl_E_deliver(
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     %[[OLD:.*]] = memref.load %{{.*}} : memref<?xf32>
+// CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK:     memref.store %[[NEW]]
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "spikes"}
+// CHECK-LABEL: ncl.network @Plain
+// Same population on both sides: its variable buffer is passed as the
+// presynaptic and as the postsynaptic variable.
+// CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [7, 8, 9, "begin", "end", "seed", "dt"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [7, 8, 9, 6, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
+  ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
+      params = [], vars = [#ncl.var<name = "g">]} init {
+    %z = arith.constant 0.0 : f32
+    ncl.state_write "g", %z : f32
+  } step {
+    %in = ncl.synaptic_input "g" : f32
+    ncl.state_write "g", %in : f32
+  }
+  ncl.projection @E {synapse = "Plain", pre = @P, post = @P,
+      pre_range = array<i64: 0, 2>, post_range = array<i64: 0, 2>,
+      connect = #ncl.connect<rule = one_to_one, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %one = arith.constant 1.0 : f32
+    ncl.post_add "g", %one : f32
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @E
+    ncl.stage deliver @E
+    ncl.stage step @P
+  }
+}
