@@ -25,6 +25,7 @@ Benchmarks, not tests: nothing here fails on a timing.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,11 +58,20 @@ def log(msg=""):
     print(msg, flush=True)
 
 
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_cmd(cmd, timeout=None, env=None, ok_codes=(0,)):
-    t0 = time.perf_counter()
+    """Runs cmd; returns (wall s, stdout, exit code). The CPU seconds (user + system) of
+    the command are left in run_cmd.cpu_s: on a loaded machine they say how much of the
+    wall time the command actually ran."""
+    t0, c0 = time.perf_counter(), children_cpu_s()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout, env=env)
     wall = time.perf_counter() - t0
+    run_cmd.cpu_s = children_cpu_s() - c0
     if p.returncode not in ok_codes:
         raise RuntimeError("command failed (exit %d): %s\n%s%s" % (
             p.returncode, " ".join(cmd), p.stdout[-2000:], p.stderr[-4000:]))
@@ -94,14 +104,15 @@ def brian2_available():
 
 def ncl_compile(nclc, example, workdir, key, precision, repeats):
     """Compiles `repeats` times into fresh paths; returns (.so, [wall s])."""
-    walls, so = [], None
+    walls, cpus, so = [], [], None
     for k in range(repeats):
         so = os.path.join(workdir, "%s_%s_%d.so" % (key, precision, k))
         if os.path.exists(so):
             os.remove(so)
         wall, _, _ = run_cmd([nclc, example, "-o", so, "--precision=" + precision])
         walls.append(wall)
-    return so, walls
+        cpus.append(run_cmd.cpu_s)
+    return so, walls, cpus
 
 
 def ncl_run(ncl_run_exe, so, workdir, time_s, threads, seed):
@@ -109,6 +120,7 @@ def ncl_run(ncl_run_exe, so, workdir, time_s, threads, seed):
     cmd = [ncl_run_exe, so, "--time", "%gs" % time_s, "--threads", str(threads),
            "--seed", str(seed), "--quiet", "--out", out_dir]
     wall, _, _ = run_cmd(cmd)
+    cpu = run_cmd.cpu_s
     with open(os.path.join(out_dir, "run.json")) as f:
         info = json.load(f)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -120,7 +132,7 @@ def ncl_run(ncl_run_exe, so, workdir, time_s, threads, seed):
     size = sum(int(p.get("size", 0)) for p in pops.values())
     t = info["timings"]
     return dict(simulate_s=float(t["simulate_s"]), load_s=t.get("load_s"),
-                init_s=t.get("init_s"), run_s=wall, steps=int(info.get("steps", 0)),
+                init_s=t.get("init_s"), run_s=wall, process_cpu_s=cpu, steps=int(info.get("steps", 0)),
                 spikes=spikes, neurons=size,
                 rate_hz=spikes / size / time_s if size and time_s > 0 else None)
 
@@ -244,11 +256,13 @@ def run(args):
             so = None
             if have_ncl:
                 try:
-                    so, walls = ncl_compile(nclc, example, tmp, key, prec,
-                                            max(1, args.net_compile_repeats))
-                    mres["compile"]["ncl_" + prec] = {"walls_s": walls,
+                    so, walls, cpus = ncl_compile(nclc, example, tmp, key, prec,
+                                                  max(1, args.net_compile_repeats))
+                    mres["compile"]["ncl_" + prec] = {"walls_s": walls, "cpu_s": cpus,
                                                       "median_s": statistics.median(walls)}
-                    log("  nclc %s: %s s" % (prec, ", ".join("%.3f" % w for w in walls)))
+                    log("  nclc %s: wall %s s (CPU %s s)" % (
+                        prec, ", ".join("%.3f" % w for w in walls),
+                        ", ".join("%.3f" % c for c in cpus)))
                 except (RuntimeError, OSError) as e:
                     log("  NCL failed to compile %s (%s):\n%s" % (key, prec, e))
             for th in threads_list:
@@ -260,9 +274,11 @@ def run(args):
                         b = dict(min(runs, key=lambda r: r["simulate_s"]))
                         b["all_simulate_s"] = [r["simulate_s"] for r in runs]
                         row["ncl"] = b
-                        log("  NCL    %s %d thr: simulate %s s (%s spikes, %.2f Hz)" % (
-                            prec, th, ", ".join("%.4f" % s for s in b["all_simulate_s"]),
-                            b["spikes"], b["rate_hz"] or 0))
+                        log("  NCL    %s %d thr: simulate %s s (%s spikes, %.2f Hz; best run: "
+                            "init %.3f s, process wall %.3f s, CPU %.3f s)" % (
+                                prec, th, ", ".join("%.4f" % s for s in b["all_simulate_s"]),
+                                b["spikes"], b["rate_hz"] or 0, b["init_s"] or 0, b["run_s"],
+                                b["process_cpu_s"]))
                     except (RuntimeError, OSError, KeyError, ValueError) as e:
                         log("  NCL failed to run %s (%s, %d threads):\n%s" % (key, prec, th, e))
                 if have_b2:
