@@ -4,6 +4,8 @@
 # the tests under sanitizers (none of these is part of `make test`).
 BUILD   ?= build
 CMAKE_FLAGS ?=
+# `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks.
+BENCH_ARGS ?=
 LLVM    := /usr/lib/llvm-22
 
 .PHONY: all deps configure build run test bench format test-sanitize test-tsan clean
@@ -33,7 +35,7 @@ test: build
 
 bench: build
 	@NCL_INSTALL_BENCH=1 ./scripts/install-deps.sh
-	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD)
+	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD) $(BENCH_ARGS)
 
 # Sanitizers, in their own build directories. Slow (the ASan build and suite
 # take about three times as long as the normal ones): run them before a

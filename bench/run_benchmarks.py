@@ -17,6 +17,11 @@ A small run first checks that the three agree on the number of spikes.
 
 Usage: /usr/bin/python3 bench/run_benchmarks.py --build build [--n N] [--time-ms T]
        [--threads 1[,2]] [--precision f32,f64] [--skip-brian2] [--skip-ncl] ...
+Then the network section (bench/network_benchmarks.py): CUBA (and COBA, COBAHH, Brunel,
+large Brunel where their NCL examples exist) against Brian2 C++ standalone, at 1 and 2
+threads, f64 and f32. --skip-lif or --skip-networks runs only the other section.
+--quick (or NCL_BENCH_QUICK=1): a short smoke run of both (small LIF, 1 s networks,
+1 repeat, no Brian2); `make bench BENCH_ARGS=--quick`.
 See docs/performance.md.
 """
 import argparse
@@ -30,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import network_benchmarks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -210,23 +217,34 @@ def fmt_ratio(a, b):
 
 
 def main():
+    args = parse_args()
+    if not args.skip_lif:
+        lif_section(args)
+    if not args.skip_networks:
+        network_benchmarks.run(args)
+    return 0
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"),
                     help="CMake build directory (nclc and ncl-run in BUILD/bin)")
-    ap.add_argument("--n", type=int, default=10_000_000, help="neurons (default 1e7)")
-    ap.add_argument("--time-ms", type=float, default=200.0,
-                    help="simulated time in ms (default 200)")
+    ap.add_argument("--n", type=int, help="neurons (default 1e7; 1e5 with --quick)")
+    ap.add_argument("--time-ms", type=float,
+                    help="simulated time in ms (default 200; 1000 with --quick)")
     ap.add_argument("--dt-ms", type=float, default=0.1,
                     help="time step of the peers in ms; NCL's comes from the model (0.1)")
     ap.add_argument("--threads", default="1",
                     help="thread counts, comma-separated (default 1; e.g. 2 or 1,2)")
     ap.add_argument("--precision", default="f32,f64", help="f32, f64 or f32,f64")
-    ap.add_argument("--repeat", type=int, default=3,
+    ap.add_argument("--repeat", type=int,
                     help="runs of NCL and of the hand loop per configuration, alternating;"
-                         " the fastest is reported (default 3; Brian2 runs once)")
-    ap.add_argument("--compile-repeats", type=int, default=3,
-                    help="nclc runs per precision; the median is reported (default 3)")
+                         " the fastest is reported (default 3, 1 with --quick; Brian2 runs"
+                         " once)")
+    ap.add_argument("--compile-repeats", type=int,
+                    help="nclc runs per precision; the median is reported (default 3, 1"
+                         " with --quick)")
     ap.add_argument("--sanity-n", type=int, default=1000,
                     help="neurons in the spike-count check (0 skips it)")
     ap.add_argument("--sanity-time-ms", type=float, default=1000.0)
@@ -236,16 +254,42 @@ def main():
                     help="skip the informational cache-blocked hand loop")
     ap.add_argument("--json", help="write all results here (default BUILD/bench/lif_uncoupled.json)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--quick", action="store_true",
+                    default=os.environ.get("NCL_BENCH_QUICK", "") not in ("", "0"),
+                    help="short smoke run: N = 1e5, 1 s, 1 repeat, no Brian2, no blocked"
+                         " loop; networks 1 s, 1 repeat (also NCL_BENCH_QUICK=1)")
+    ap.add_argument("--skip-lif", action="store_true", help="only the network section")
+    ap.add_argument("--skip-networks", action="store_true", help="only the LIF section")
+    network_benchmarks.add_arguments(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.skip_brian2 = True
+        args.no_blocked = True
+    if args.n is None:
+        args.n = 100_000 if args.quick else 10_000_000
+    if args.time_ms is None:
+        args.time_ms = 1000.0 if args.quick else 200.0
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.compile_repeats is None:
+        args.compile_repeats = 1 if args.quick else 3
 
     threads_list = [int(t) for t in args.threads.split(",") if t.strip()]
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
     for p in precisions:
         if p not in ("f32", "f64"):
             ap.error("unknown precision %r" % p)
+    net_threads = [t.strip() for t in args.net_threads.split(",") if t.strip()]
     if (args.n <= 0 or args.time_ms <= 0 or not threads_list or min(threads_list) < 1
-            or args.repeat < 1):
+            or args.repeat < 1 or not net_threads
+            or not all(t.isdigit() and int(t) >= 1 for t in net_threads)):
         ap.error("N, T and thread counts must be positive")
+    return args
+
+
+def lif_section(args):
+    threads_list = [int(t) for t in args.threads.split(",") if t.strip()]
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
 
     build = os.path.abspath(args.build)
     workdir = os.path.join(build, "bench")
