@@ -374,8 +374,8 @@ int32_t ncl_num_projections(const ncl_model *m) {
 }
 
 const char *ncl_projection_name(const ncl_model *m, int32_t i) {
-  return guardedValue<const char *>(nullptr,
-                                    [&]() -> const char * { return projectionAt(need(m), i).info->name; });
+  return guardedValue<const char *>(
+      nullptr, [&]() -> const char * { return projectionAt(need(m), i).info->name; });
 }
 
 int64_t ncl_projection_synapses(const ncl_model *m, int32_t i) {

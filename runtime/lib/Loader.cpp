@@ -332,8 +332,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     throw malformed(path, "bad buffer table");
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
-  std::vector<std::vector<int32_t>> byRole(np,
-                                           std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
+  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
   std::vector<std::vector<int32_t>> projectionByRole(
       nq, std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));

@@ -348,8 +348,7 @@ private:
                                                   dimension(d.unit.dim)));
     }
     auto rule = static_cast<mlir::ncl::ConnectRule>(
-        static_cast<int>(projection.connect.rule) -
-        static_cast<int>(ConnectSpec::Rule::AllToAll) +
+        static_cast<int>(projection.connect.rule) - static_cast<int>(ConnectSpec::Rule::AllToAll) +
         static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
     auto connect = mlir::ncl::ConnectAttr::get(
         builder.getContext(), rule, builder.getF64FloatAttr(projection.connect.p),

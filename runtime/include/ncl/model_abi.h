@@ -75,11 +75,11 @@ typedef struct ncl_derived_info {
 
 /* What a buffer holds. */
 typedef enum ncl_buffer_role {
-  NCL_BUFFER_PARAMS = 1,       /* a population's shared parameters (f64, SI) */
-  NCL_BUFFER_STATE = 2,        /* a per-neuron variable: `index` into vars */
-  NCL_BUFFER_REFRACTORY = 3,   /* i32 per neuron: first step at which it is free */
-  NCL_BUFFER_SPIKE_STEP = 4,   /* i64 per recorded entry: step index n+1 */
-  NCL_BUFFER_SPIKE_INDEX = 5,  /* i64 per recorded entry: neuron index */
+  NCL_BUFFER_PARAMS = 1,        /* a population's shared parameters (f64, SI) */
+  NCL_BUFFER_STATE = 2,         /* a per-neuron variable: `index` into vars */
+  NCL_BUFFER_REFRACTORY = 3,    /* i32 per neuron: first step at which it is free */
+  NCL_BUFFER_SPIKE_STEP = 4,    /* i64 per recorded entry: step index n+1 */
+  NCL_BUFFER_SPIKE_INDEX = 5,   /* i64 per recorded entry: neuron index */
   NCL_BUFFER_SPIKE_CHANNEL = 6, /* i32 per recorded entry: 0 spike, k event k */
   /* Since ABI 4 (networks): */
   NCL_BUFFER_SYNAPTIC_INPUT = 7, /* real per neuron: effects of arriving spikes on one of the
@@ -103,8 +103,8 @@ typedef enum ncl_element_type {
 
 /* How many elements a buffer has. */
 typedef enum ncl_buffer_extent {
-  NCL_EXTENT_FIXED = 1,         /* `count` elements */
-  NCL_EXTENT_NEURONS = 2,       /* one per neuron of `population` (its run size) */
+  NCL_EXTENT_FIXED = 1,          /* `count` elements */
+  NCL_EXTENT_NEURONS = 2,        /* one per neuron of `population` (its run size) */
   NCL_EXTENT_SPIKE_CAPACITY = 3, /* per thread: ncl_kernel_args.spike_capacity
                                     entries, the calling thread's own buffer */
   /* Since ABI 4: */
@@ -186,20 +186,21 @@ typedef enum ncl_connect_rule {
 /* A projection: synapses from a range of one population onto a range of
  * another, built by the runtime at initialisation from the seed. */
 typedef struct ncl_projection_info {
-  const char *name;    /* the projection's name in the network */
-  const char *synapse; /* synapse model name */
-  int32_t pre, post;   /* population indices */
+  const char *name;                                 /* the projection's name in the network */
+  const char *synapse;                              /* synapse model name */
+  int32_t pre, post;                                /* population indices */
   int64_t pre_begin, pre_end, post_begin, post_end; /* default ranges [begin, end) */
   int32_t rule;                                     /* ncl_connect_rule */
   int32_t autapses, multapses;                      /* 0 or 1 */
   int32_t reserved;
-  double p;  /* NCL_CONNECT_FIXED_PROBABILITY */
-  int64_t n; /* in-degree, out-degree or total */
+  double p;     /* NCL_CONNECT_FIXED_PROBABILITY */
+  int64_t n;    /* in-degree, out-degree or total */
   double delay; /* seconds, shared by every synapse; rounded to steps of the run's dt */
   int32_t num_params;
   int32_t num_vars;
-  const ncl_param_info *params; /* shared synapse parameters (a fixed buffer, like a population's) */
-  const ncl_var_info *vars;     /* per-synapse variables */
+  const ncl_param_info
+      *params;              /* shared synapse parameters (a fixed buffer, like a population's) */
+  const ncl_var_info *vars; /* per-synapse variables */
 } ncl_projection_info;
 
 typedef struct ncl_population_info {

@@ -246,8 +246,8 @@ void printSummary(const ncl::Model &model, const Options &o) {
   }
   // Projections: the synapses drawn and what each costs in memory.
   if (d.num_projections > 0)
-    std::printf("%-16s %-12s %10s %12s %12s\n", "projection", "synapse", "pre -> post",
-                "synapses", "B/synapse");
+    std::printf("%-16s %-12s %10s %12s %12s\n", "projection", "synapse", "pre -> post", "synapses",
+                "B/synapse");
   for (int32_t q = 0; q < d.num_projections; ++q) {
     const ncl_projection_info &qi = d.projections[q];
     const int64_t synapses = ncl_projection_synapses(model.get(), q);

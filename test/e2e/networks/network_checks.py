@@ -72,8 +72,8 @@ def psp_closed_form(t):
 
 
 def check_psp(nclc, rt, work):
-    # (delay as written, its steps: round(d / dt), ties to even)
-    for text, steps in [("0 ms", 0), ("1 ms", 10), ("2.55 ms", 26), ("2.45 ms", 24)]:
+    # (delay as written, its steps: round(d / dt))
+    for text, steps in [("0 ms", 0), ("1 ms", 10), ("1.5 ms", 15), ("2.46 ms", 25)]:
         source = work / f"psp_{steps}.ncl"
         source.write_text(PSP_MODEL.format(delay=text))
         lib = work / f"psp_{steps}.so"

@@ -3,7 +3,7 @@
 // CPU core: the neuron scf.parallel becomes a sequential scf.for and the
 // atomic spike count a count carried through the loops.
 
-// Recorded: the spike append stays under scf.if, at the slot given by an
+// Recorded: the spike append (the second loop of a step) stays under scf.if, at the slot given by an
 // index count carried through the neuron and step loops; the while loop's
 // capacity check reads the carried count, not the results buffer, and the
 // count is stored once at the end. The init kernel is a plain scf.for.
@@ -17,7 +17,7 @@
 // CHECK: return
 
 // CHECK-LABEL: func.func @ncl_P_update(
-// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[LAST:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
 // CHECK-SAME: %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>, %{{[^:]*}}: f64)
 // CHECK-NOT: memref.atomic_rmw
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
@@ -31,8 +31,15 @@
 // CHECK:   scf.condition(%{{.*}}) %[[S]], %[[COUNT]] : index, index
 // CHECK: } do {
 // CHECK: ^bb0(%[[S2:.*]]: index, %[[COUNT2:.*]]: index):
+// The update (marking spikes in last_spike) stays a branch-free loop; the
+// append loop after it carries the count.
+// CHECK:   scf.parallel
+// CHECK:     arith.cmpf ogt
+// CHECK:     memref.store %{{.*}}, %[[LAST]]
+// CHECK:   } {ncl.loop = "neuron-update"}
 // CHECK:   %[[NEW:.*]] = scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[C:.*]] = %[[COUNT2]]) -> (index) {
-// CHECK:     %[[FIRED:.*]] = arith.cmpf ogt
+// CHECK:     %[[MARK:.*]] = memref.load %[[LAST]][%[[I]]]
+// CHECK:     %[[FIRED:.*]] = arith.cmpi eq, %[[MARK]]
 // CHECK:     %[[SLOT:.*]] = arith.index_cast %[[C]] : index to i64
 // CHECK:     scf.if %[[FIRED]] {
 // CHECK:       %[[AT:.*]] = arith.index_cast %[[SLOT]] : i64 to index

@@ -117,10 +117,10 @@
 // CHECK: ncl.schedule {
 // CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init
 // CHECK-NEXT: ncl.stage init @Q kernel @ncl_Q_init
-// CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [10, 11, 12, 13, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [10, 11, 12, 13, 9, 1, 7, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
-// CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5,
-// CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [6, 7, 8, 9, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
+// CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [11, 12, 13, 14, "begin", "end", "seed", "dt"]}
+// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, 6,
+// CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [7, 8, 9, 10, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Clock", size = 4 : i64, emits_spikes,
       params = [], vars = [#ncl.var<name = "x">]} init {
@@ -201,8 +201,8 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // CHECK-LABEL: ncl.network @Plain
 // Same population on both sides: its variable buffer is passed as the
 // presynaptic and as the postsynaptic variable.
-// CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [7, 8, 9, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [7, 8, 9, 6, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [8, 9, 10, "begin", "end", "seed", "dt"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
       params = [], vars = [#ncl.var<name = "g">]} init {

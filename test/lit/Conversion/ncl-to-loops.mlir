@@ -22,7 +22,7 @@
 
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-SAME: %[[PARAMS:[^:]*]]: memref<?xf64>, %[[V:[^:]*]]: memref<?xf64>, %[[REFR:[^:]*]]: memref<?xi32>,
-// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: i64,
+// CHECK-SAME: %[[SSTEP:[^:]*]]: memref<?xi64>, %[[SIDX:[^:]*]]: memref<?xi64>, %[[SCHAN:[^:]*]]: memref<?xi32>, %[[LAST:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: i64,
 // CHECK-SAME: %[[FIRST:[^:]*]]: i64, %[[NSTEPS:[^:]*]]: index, %[[CAP:[^:]*]]: index, %[[OUT:[^:]*]]: memref<2xi64>, %[[DT:[^:]*]]: f64)
 // CHECK-SAME: attributes {ncl.kernel = "update"}
 // CHECK: memref.store %{{.*}}, %[[OUT]][%[[C0:.*]]] : memref<2xi64>
@@ -48,19 +48,30 @@
 // CHECK:     %[[RATE:.*]] = arith.addf %{{.*}}, %[[BX]]
 // CHECK:     %[[INC:.*]] = arith.mulf %[[GAIN]], %[[RATE]]
 // CHECK:     arith.addf %[[X]], %[[INC]]
+// The update marks the spike, branch-free (so that it vectorises) ...
 // CHECK:     %[[FIRED:.*]] = arith.andi
-// CHECK:     scf.if %[[FIRED]] {
+// CHECK:     %[[N1_32:.*]] = arith.trunci %[[N1]] : i64 to i32
+// CHECK:     %[[OLD:.*]] = memref.load %[[LAST]][%[[I]]]
+// CHECK:     %[[MARK:.*]] = arith.select %[[FIRED]], %[[N1_32]], %[[OLD]] : i32
+// CHECK:     memref.store %[[MARK]], %[[LAST]][%[[I]]]
+// CHECK-NOT: scf.if
+// CHECK:     arith.divf %{{.*}}, %[[DT]]
+// CHECK:     math.roundeven
+// CHECK:     memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
+// CHECK:     memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
+// CHECK:     scf.reduce
+// CHECK:   } {ncl.loop = "neuron-update"}
+// ... and a second loop stores the marked ones.
+// CHECK:   scf.parallel (%[[J:.*]]) = (%[[BEGIN]]) to (%[[END]])
+// CHECK:     %[[SEEN:.*]] = memref.load %[[LAST]][%[[J]]]
+// CHECK:     %[[NOW:.*]] = arith.cmpi eq, %[[SEEN]], %{{.*}} : i32
+// CHECK:     scf.if %[[NOW]] {
 // CHECK:       %[[SLOT:.*]] = memref.atomic_rmw addi %{{.*}}, %[[OUT]][%{{.*}}] : (i64, memref<2xi64>) -> i64
 // CHECK:       %[[AT:.*]] = arith.index_cast %[[SLOT]] : i64 to index
 // CHECK:       memref.store %[[N1]], %[[SSTEP]][%[[AT]]]
 // CHECK:       memref.store %{{.*}}, %[[SIDX]][%[[AT]]]
 // CHECK:       memref.store %c0_i32, %[[SCHAN]][%[[AT]]]
 // CHECK:     }
-// CHECK:     arith.divf %{{.*}}, %[[DT]]
-// CHECK:     math.roundeven
-// CHECK:     memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
-// CHECK:     memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
-// CHECK:     scf.reduce
 // CHECK:   } {ncl.loop = "neurons"}
 // CHECK: } attributes {ncl.loop = "steps"}
 // CHECK: %[[DONE64:.*]] = arith.index_cast %[[DONE]] : index to i64
@@ -75,7 +86,7 @@
 // CHECK-NEXT: }
 // CHECK: ncl.schedule {
 // CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init {args = [0, 1, 2, "begin", "end", "size", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
+// CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, 6, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "LIF", size = 1 : i64, record_spikes,
         params = [#ncl.param<name = "El">, #ncl.param<name = "b">, #ncl.param<name = "Vt">, #ncl.param<name = "t_ref">],
@@ -189,7 +200,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
 // and an event per neuron and step, and each entry carries its channel.
 
 // CHECK-LABEL: func.func @ncl_E_update(
-// CHECK-SAME: %[[CHAN:[^:]*]]: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
+// CHECK-SAME: %[[CHAN:[^:]*]]: memref<?xi32>, %{{[^:]*}}: memref<?xi32>, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index,
 // CHECK: %[[WIDTH:.*]] = arith.subi %[[END]], %[[BEGIN]]
 // CHECK: %[[PER:.*]] = arith.muli %[[WIDTH]], %c2
 // CHECK: scf.while

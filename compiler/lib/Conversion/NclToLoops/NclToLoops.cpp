@@ -85,8 +85,8 @@ struct NeuronLoop {
   Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
   Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
   llvm::StringMap<Value> inputs;             ///< synaptic inputs by received variable
-  Value lastSpike; ///< memref<?xi32>: set when spikes are stored in a second pass
-  Operation *entryPoint = nullptr;           ///< parameters are loaded before it
+  Value lastSpike;                 ///< memref<?xi32>: set when spikes are stored in a second pass
+  Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
 
 /// Values of the loop nest a synapse's program (a projection's init or
@@ -811,8 +811,8 @@ private:
     // marks each neuron's last spike, branch-free (so the CPU vectorises it),
     // and a second loop appends the marked ones (ncl-cpu-schedule counts
     // them sequentially there).
-    bool twoPass = storesSpikes() && !(pop.getRecordSpikes() && pop.getEvents() &&
-                                       !pop.getEvents()->empty());
+    bool twoPass =
+        storesSpikes() && !(pop.getRecordSpikes() && pop.getEvents() && !pop.getEvents()->empty());
     if (twoPass)
       loop.lastSpike = lastSpike;
     scf::ParallelOp neurons;
