@@ -8,6 +8,10 @@
 //===----------------------------------------------------------------------===//
 #include "ThreadPool.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -91,5 +95,39 @@ void ThreadPool::workerLoop(int k) {
       std::lock_guard<std::mutex> lock(doneMu_);
       done_.notify_one();
     }
+  }
+}
+
+namespace {
+/// How long a waiter spins before it sleeps: a few microseconds, the time
+/// a running peer needs to arrive.
+constexpr int kSpinsBeforeSleep = 4000;
+
+long futex(std::atomic<uint32_t> *word, int op, uint32_t value) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t *>(word), op, value, nullptr, nullptr, 0);
+}
+} // namespace
+
+void SpinBarrier::wait() {
+  const uint32_t generation = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    // Sequentially consistent with the sleeper's count and check below, so
+    // that either it sees the new generation or this sees it sleeping.
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0)
+      futex(&generation_, FUTEX_WAKE_PRIVATE, INT32_MAX);
+    return;
+  }
+  for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+    if (spins < kSpinsBeforeSleep) {
+      _mm_pause();
+      continue;
+    }
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    // Sleeps only while the generation is still the old one.
+    while (generation_.load(std::memory_order_seq_cst) == generation)
+      futex(&generation_, FUTEX_WAIT_PRIVATE, generation);
+    sleepers_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -53,28 +53,21 @@ private:
 /// A barrier for the threads of one pool job that meet every few
 /// microseconds (a network's spike exchange): arrivals count on an atomic
 /// and waiters spin on a generation number, so passing it costs a cache
-/// line's round trip rather than a futex wake-up (tens of microseconds,
-/// more than a whole small-network step). A waiter yields its core after
-/// a short spin, so more threads than cores still make progress.
+/// line's round trip when all threads are running. A waiter that has spun
+/// for a while (its peer was descheduled: more threads than free cores)
+/// sleeps on a futex and is woken by the last arrival, instead of yielding
+/// in a loop, which costs a scheduler time slice per step on a busy
+/// machine.
 class SpinBarrier {
 public:
   explicit SpinBarrier(int n) : n_(n) {}
-  void wait() {
-    const uint64_t generation = generation_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-      arrived_.store(0, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
-      return;
-    }
-    for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins)
-      if (spins > 2000)
-        std::this_thread::yield();
-  }
+  void wait();
 
 private:
   const int n_;
   alignas(64) std::atomic<int> arrived_{0};
-  alignas(64) std::atomic<uint64_t> generation_{0};
+  alignas(64) std::atomic<uint32_t> generation_{0};
+  std::atomic<int> sleepers_{0};
 };
 
 } // namespace ncl::rt
