@@ -27,8 +27,8 @@ build: configure
 	cmake --build $(BUILD)
 
 run: build
-	$(BUILD)/bin/nclc examples/lif.ncl -o $(BUILD)/lif.so
-	$(BUILD)/bin/ncl-run $(BUILD)/lif.so --out $(BUILD)/lif-out
+	$(BUILD)/bin/nclc examples/cuba.ncl -o $(BUILD)/cuba.so
+	$(BUILD)/bin/ncl-run $(BUILD)/cuba.so --out $(BUILD)/cuba-out
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
