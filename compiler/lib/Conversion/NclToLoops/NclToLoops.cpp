@@ -149,17 +149,45 @@ Value indexToReal(OpBuilder &b, Location loc, Value i, Type type) {
   return arith::SIToFPOp::create(b, loc, type, i64);
 }
 
+/// Replaces `op` by element `index` of the parameter buffer `params`,
+/// loaded once per kernel call, before `entryPoint` (the loops).
+void replaceByParam(ConversionPatternRewriter &rewriter, ParamOp op, Operation *entryPoint,
+                    Value params, int64_t index) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(entryPoint);
+  Location loc = op.getLoc();
+  Value at = arith::ConstantIndexOp::create(rewriter, loc, index);
+  Value v = memref::LoadOp::create(rewriter, loc, params, ValueRange{at});
+  rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
+}
+
+/// Replaces `op` by t_n = n * dt from the integer step index, in f64, then
+/// rounded once.
+void replaceByTime(ConversionPatternRewriter &rewriter, TimeOp op, Value step, Value dt64) {
+  Location loc = op.getLoc();
+  Value n = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), step);
+  Value time = arith::MulFOp::create(rewriter, loc, n, dt64);
+  rewriter.replaceOp(op, asReal(rewriter, loc, time, op.getType()));
+}
+
+/// Replaces `op` by a Philox draw keyed by (seed, step, entity, stream);
+/// docs/random.md.
+void replaceByDraw(ConversionPatternRewriter &rewriter, RandOp op, Value seed, Value step,
+                   Value entity) {
+  Location loc = op.getLoc();
+  auto words =
+      emitPhiloxDraw(rewriter, loc, seed, step, entity, static_cast<uint32_t>(op.getStream()));
+  auto type = cast<FloatType>(op.getType());
+  rewriter.replaceOp(op, op.getNormal() ? emitNormal(rewriter, loc, words, type)
+                                        : emitUniform01(rewriter, loc, words, type));
+}
+
 /// ncl.param: loaded once per kernel call, before the loops.
 struct ParamLowering : NeuronOpLowering<ParamOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(ParamOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(loop.entryPoint);
-    Location loc = op.getLoc();
-    Value index = arith::ConstantIndexOp::create(rewriter, loc, loop.pop.paramIndex(op.getName()));
-    Value v = memref::LoadOp::create(rewriter, loc, loop.params, ValueRange{index});
-    rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
+    replaceByParam(rewriter, op, loop.entryPoint, loop.params, loop.pop.paramIndex(op.getName()));
     return success();
   }
 };
@@ -200,10 +228,7 @@ struct TimeLowering : NeuronOpLowering<TimeOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(TimeOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value n = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), loop.step);
-    Value time = arith::MulFOp::create(rewriter, loc, n, loop.dt64);
-    rewriter.replaceOp(op, asReal(rewriter, loc, time, op.getType()));
+    replaceByTime(rewriter, op, loop.step, loop.dt64);
     return success();
   }
 };
@@ -231,12 +256,7 @@ struct RandLowering : NeuronOpLowering<RandOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(RandOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto words = emitPhiloxDraw(rewriter, loc, loop.seed, loop.step, loop.neuron,
-                                static_cast<uint32_t>(op.getStream()));
-    auto type = cast<FloatType>(op.getType());
-    rewriter.replaceOp(op, op.getNormal() ? emitNormal(rewriter, loc, words, type)
-                                          : emitUniform01(rewriter, loc, words, type));
+    replaceByDraw(rewriter, op, loop.seed, loop.step, loop.neuron);
     return success();
   }
 };
@@ -439,13 +459,8 @@ struct SynapseParamLowering : SynapseOpLowering<ParamOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(ParamOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(loop.entryPoint);
-    Location loc = op.getLoc();
-    Value index =
-        arith::ConstantIndexOp::create(rewriter, loc, loop.projection.paramIndex(op.getName()));
-    Value v = memref::LoadOp::create(rewriter, loc, loop.params, ValueRange{index});
-    rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
+    replaceByParam(rewriter, op, loop.entryPoint, loop.params,
+                   loop.projection.paramIndex(op.getName()));
     return success();
   }
 };
@@ -523,10 +538,7 @@ struct SynapseTimeLowering : SynapseOpLowering<TimeOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(TimeOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value n = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), loop.step);
-    Value time = arith::MulFOp::create(rewriter, loc, n, loop.dt64);
-    rewriter.replaceOp(op, asReal(rewriter, loc, time, op.getType()));
+    replaceByTime(rewriter, op, loop.step, loop.dt64);
     return success();
   }
 };
@@ -537,12 +549,7 @@ struct SynapseRandLowering : SynapseOpLowering<RandOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(RandOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto words = emitPhiloxDraw(rewriter, loc, loop.seed, loop.step, loop.synapse,
-                                static_cast<uint32_t>(op.getStream()));
-    auto type = cast<FloatType>(op.getType());
-    rewriter.replaceOp(op, op.getNormal() ? emitNormal(rewriter, loc, words, type)
-                                          : emitUniform01(rewriter, loc, words, type));
+    replaceByDraw(rewriter, op, loop.seed, loop.step, loop.synapse);
     return success();
   }
 };
