@@ -11,17 +11,16 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ ccache make
-  # LLVM/MLIR 22 (see shared toolchain notes), lld in-process, test tools
-  # (FileCheck, not, count and lit are in llvm-22-tools)
+  # LLVM and MLIR 22 with lld in-process; FileCheck, not, count and lit are in llvm-22-tools
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22
   libzstd-dev zlib1g-dev uuid-dev
-  # front end: ANTLR 4 tool (Java) and C++ runtime
+  # front end: the ANTLR 4 tool, a Java runtime for it, and the C++ runtime
   antlr4 libantlr4-runtime-dev default-jre-headless
-  # unit tests, e2e checks (numpy reads our .npy output)
+  # unit tests; e2e checks, whose numpy reads the npy output
   libgtest-dev python3 python3-numpy
-  # front-end fuzzer (test/fuzz): clang with libFuzzer, ASan and UBSan
+  # front-end fuzzer: clang with libFuzzer, ASan and UBSan
   clang-22 libclang-rt-22-dev
-  # code style: .clang-format, make format and the ctest format/clang-format
+  # code style, checked by a ctest
   clang-format-22
 )
 # Peers and the generators of reference data (bench/reference/); never needed by a test.

@@ -101,7 +101,6 @@ struct Projection {
   int64_t delaySteps = 0;        // the delay rounded to steps of the run's dt
   std::vector<int64_t> rowStart; // what the row-start buffer points at
   std::vector<int32_t> post;     // what the postsynaptic-index buffer points at
-  double buildSeconds = 0;
 };
 
 /// The spikes a population sent in its recent steps, for projections to

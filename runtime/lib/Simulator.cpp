@@ -888,7 +888,6 @@ void buildProjections(ncl_model &m) {
   };
   for (size_t q = 0; q < m.projs.size(); ++q) {
     Projection &proj = m.projs[q];
-    const double t0 = now();
     const ConnectSpec spec = connectSpec(m, q);
     const std::string name = "projection '" + std::string(proj.info->name) + "'";
     if (std::string problem = validateConnectSpec(spec); !problem.empty())
@@ -909,7 +908,6 @@ void buildProjections(ncl_model &m) {
     proj.synapses = static_cast<int64_t>(proj.post.size());
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = proj.post.data();
-    proj.buildSeconds = now() - t0;
   }
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const ncl_buffer_info &b = bufferInfo(m, i);

@@ -155,8 +155,9 @@ private:
     auto op = mlir::ncl::PopulationOp::create(
         builder, loc(pop.decl->loc), builder.getStringAttr(pop.decl->name),
         builder.getStringAttr(n.name), builder.getI64IntegerAttr(pop.decl->size),
-        describeParameters(pop), describeVariables(n), describeDerived(pop), describeEvents(n),
-        pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(), methodAttr(pop.method),
+        describeParameters(pop.parameters), describeVariables(n), describeDerived(pop),
+        describeEvents(n), pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
+        methodAttr(pop.method),
         pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
         FloatAttr(), receivedBy(populationIndex), sendsSpikes(populationIndex));
     // A difference equation's meaning depends on the step: one that never
@@ -334,19 +335,9 @@ private:
           << "per-synapse delays are not supported yet; use one delay for the projection";
       failed = true;
     }
-    SmallVector<Attribute> params, vars;
-    for (const ParameterValue &p : projection.parameters)
-      params.push_back(mlir::ncl::ParameterAttr::get(
-          builder.getContext(), p.name, p.unitText, builder.getF64FloatAttr(p.unit.scale),
-          dimension(p.unit.dim), builder.getF64FloatAttr(p.value), FloatAttr(), FloatAttr()));
-    for (const Declaration &d : syn.state) {
-      std::string unit = d.unitText;
-      if (unit.empty() && !d.unit.dim.isDimensionless())
-        unit = d.unit.dim.str();
-      vars.push_back(mlir::ncl::VariableAttr::get(builder.getContext(), d.name, unit,
-                                                  builder.getF64FloatAttr(d.unit.scale),
-                                                  dimension(d.unit.dim)));
-    }
+    SmallVector<Attribute> vars;
+    for (const Declaration &d : syn.state)
+      vars.push_back(describeVariable(d));
     auto rule = static_cast<mlir::ncl::ConnectRule>(
         static_cast<int>(projection.connect.rule) - static_cast<int>(ConnectSpec::Rule::AllToAll) +
         static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
@@ -359,7 +350,7 @@ private:
         FlatSymbolRefAttr::get(builder.getContext(), post.decl->name),
         builder.getDenseI64ArrayAttr({projection.preBegin, projection.preEnd}),
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
-        builder.getF64FloatAttr(projection.delay), builder.getArrayAttr(params),
+        builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars));
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
@@ -507,9 +498,9 @@ private:
   }
 
   /// Shared parameters, then inputs, in the order of the parameter buffer.
-  ArrayAttr describeParameters(const PopulationModel &pop) {
+  ArrayAttr describeParameters(const std::vector<ParameterValue> &values) {
     SmallVector<Attribute> params;
-    for (const ParameterValue &p : pop.parameters) {
+    for (const ParameterValue &p : values) {
       auto bound = [&](double v, double none) {
         return v == none ? FloatAttr() : builder.getF64FloatAttr(v);
       };
@@ -521,21 +512,24 @@ private:
     return builder.getArrayAttr(params);
   }
 
+  /// A per-neuron or per-synapse variable as the runtime is told of it.
+  Attribute describeVariable(const Declaration &d) {
+    std::string unit = d.unitText;
+    if (unit.empty() && !d.unit.dim.isDimensionless())
+      unit = d.unit.dim.str();
+    return mlir::ncl::VariableAttr::get(builder.getContext(), d.name, unit,
+                                        builder.getF64FloatAttr(d.unit.scale),
+                                        dimension(d.unit.dim));
+  }
+
   /// Per neuron the runtime stores: per-neuron parameters, state variables,
   /// then outputs.
   ArrayAttr describeVariables(const NeuronDecl &n) {
     SmallVector<Attribute> vars;
     for (auto *group : {&n.parameters, &n.state, &n.outputs})
-      for (const Declaration &d : *group) {
-        if (group == &n.parameters && !d.perNeuron)
-          continue;
-        std::string unit = d.unitText;
-        if (unit.empty() && !d.unit.dim.isDimensionless())
-          unit = d.unit.dim.str();
-        vars.push_back(mlir::ncl::VariableAttr::get(builder.getContext(), d.name, unit,
-                                                    builder.getF64FloatAttr(d.unit.scale),
-                                                    dimension(d.unit.dim)));
-      }
+      for (const Declaration &d : *group)
+        if (group != &n.parameters || d.perNeuron)
+          vars.push_back(describeVariable(d));
     return builder.getArrayAttr(vars);
   }
 

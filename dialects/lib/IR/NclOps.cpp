@@ -165,18 +165,21 @@ LogicalResult NetworkOp::verify() {
   return success();
 }
 
-int64_t PopulationOp::paramIndex(StringRef name) {
-  for (auto [k, a] : llvm::enumerate(getParams()))
-    if (cast<ParameterAttr>(a).getName() == name)
+/// The position of the entry named `name` in a list of #ncl.param or
+/// #ncl.var attributes, or -1.
+template <typename AttrT> static int64_t indexOfName(ArrayAttr list, StringRef name) {
+  for (auto [k, a] : llvm::enumerate(list))
+    if (cast<AttrT>(a).getName() == name)
       return static_cast<int64_t>(k);
   return -1;
 }
 
+int64_t PopulationOp::paramIndex(StringRef name) {
+  return indexOfName<ParameterAttr>(getParams(), name);
+}
+
 int64_t PopulationOp::varIndex(StringRef name) {
-  for (auto [k, a] : llvm::enumerate(getVars()))
-    if (cast<VariableAttr>(a).getName() == name)
-      return static_cast<int64_t>(k);
-  return -1;
+  return indexOfName<VariableAttr>(getVars(), name);
 }
 
 double PopulationOp::getNetworkDt() {
@@ -209,17 +212,11 @@ LogicalResult PopulationOp::verify() {
 }
 
 int64_t ProjectionOp::paramIndex(StringRef name) {
-  for (auto [k, a] : llvm::enumerate(getParams()))
-    if (cast<ParameterAttr>(a).getName() == name)
-      return static_cast<int64_t>(k);
-  return -1;
+  return indexOfName<ParameterAttr>(getParams(), name);
 }
 
 int64_t ProjectionOp::varIndex(StringRef name) {
-  for (auto [k, a] : llvm::enumerate(getVars()))
-    if (cast<VariableAttr>(a).getName() == name)
-      return static_cast<int64_t>(k);
-  return -1;
+  return indexOfName<VariableAttr>(getVars(), name);
 }
 
 LogicalResult ProjectionOp::verify() {
