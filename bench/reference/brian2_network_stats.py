@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Brian2 reference statistics of the network benchmarks (CUBA, COBAHH, Brunel).
+"""Brian2 reference statistics of the network benchmarks (CUBA, COBA, COBAHH, Brunel).
 
 Runs bench/brian2_networks.py (Brian2 C++ standalone, Debian's /usr/bin/python3 with
 python3-brian) for each model and seed (one build per model, the seed given to the
@@ -11,13 +11,15 @@ population, mean and sample standard deviation (ddof = 1) over seeds of each sta
 the per-seed values, the Brian2 version, the command and the date.
 
 Usage: /usr/bin/python3 bench/reference/brian2_network_stats.py
-           [--models cuba,cobahh,brunel] [--seeds 1-8] [--duration-s 5]
+           [--models cuba,coba,cobahh,brunel] [--seeds 1-8] [--duration-s 5]
            [--out test/e2e/networks/brian2_reference.json] [--work DIR] [--update]
-The committed JSON comes from the two runs listed in its "commands" (CUBA and COBAHH
+The committed JSON comes from the runs listed in its "commands" (CUBA and COBAHH
 with 8 seeds, then Brunel with 4: Brunel 10k takes 15-25 s per biological second in
-Brian2 on these loaded 2-core machines), merged as --update merges. To remake it:
+Brian2 on these loaded 2-core machines; then COBA with 8), merged as --update merges
+(each model records the date of its run). To remake it:
   brian2_network_stats.py --models cuba,cobahh --seeds 1-8
   brian2_network_stats.py --models brunel --seeds 1-4 --update
+  brian2_network_stats.py --models coba --seeds 1-8 --update
 """
 import argparse
 import datetime
@@ -64,7 +66,7 @@ def run_model(model, seeds, duration_s, work, extra):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="cuba,cobahh,brunel")
+    ap.add_argument("--models", default="cuba,coba,cobahh,brunel")
     ap.add_argument("--seeds", default="1-8")
     ap.add_argument("--duration-s", type=float, default=5.0)
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "e2e", "networks",
@@ -121,6 +123,8 @@ def main():
             "synapses_per_seed": [r["synapses"] for r in runs],
             "brian2_simulate_s_per_seed": [r["simulate_s"] for r in runs],
             "populations": pops,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"),
         }
         if "refractory_input" in runs[0]:
             models[model]["refractory_input"] = runs[0]["refractory_input"]
@@ -152,9 +156,14 @@ def main():
             raise SystemExit("%s has Brian2 %s, this is %s: not merged" % (
                 args.out, old.get("brian2_version"), version))
         old_models = {k: v for k, v in old["models"].items() if k not in models}
+        for name, entry in old_models.items():  # files from before per-model dates
+            entry.setdefault("date", old.get("date_" + name, old.get("date")))
         models.update(old_models)
         out["models"] = dict(sorted(models.items()))
         out["commands"] = old.get("commands", [old.get("command")]) + out["commands"]
+        # Keep what the old file says about its own runs (e.g. "date_brunel").
+        for key, value in old.items():
+            out.setdefault(key, value)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)

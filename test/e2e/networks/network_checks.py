@@ -9,7 +9,10 @@ CHECK is one of
   threads MODEL  the model's spikes and final state are byte-identical on 1, 2
                  and 3 threads, and a different seed gives different spikes;
   cuba MODEL REF examples/cuba.ncl's statistics over 3 seeds against Brian2's
-                 (test/e2e/networks/brian2_reference.json).
+                 (test/e2e/networks/brian2_reference.json);
+  coba MODEL REF, cobahh MODEL REF
+                 the same for examples/coba.ncl and examples/cobahh.ncl (each
+                 compared with the reference's entry of that name).
 """
 import math
 import pathlib
@@ -150,20 +153,23 @@ def check_threads(nclc, ncl_run, rt, work, model):
           f"({sum(len(b) for b in outputs[1].values())} bytes of records)")
 
 
-def check_cuba(nclc, ncl_run, work, model, reference):
-    lib = work / "cuba_stats.so"
+def check_statistics(nclc, ncl_run, work, name, model, reference):
+    """The statistics of `model` (a 4000-neuron network P with E = P[0:3200] and
+    I = P[3200:4000]) over seeds 1-3, 5 s each (the reference's window is 1-5 s),
+    against the reference's entry `name`."""
+    lib = work / f"{name}_stats.so"
     compile_model(nclc, model, lib)
     dirs = []
     for seed in (1, 2, 3):
-        out = work / f"cuba_seed{seed}"
+        out = work / f"{name}_seed{seed}"
         run_dir(ncl_run, lib, out, 2, seed, "5s")
         dirs.append(str(out))
     result = subprocess.run(
         [sys.executable, str(HERE / "spike_statistics.py"), "compare", "--reference",
-         str(reference), "--model", "cuba", "--group", "E=P:0:3200", "--group",
+         str(reference), "--model", name, "--group", "E=P:0:3200", "--group",
          "I=P:3200:4000", *dirs])
     if result.returncode != 0:
-        fail("CUBA's statistics differ from Brian2's")
+        fail(f"{name}'s statistics differ from Brian2's")
 
 
 def main():
@@ -186,8 +192,8 @@ def main():
         check_psp(nclc, rt, work)
     elif check == "threads":
         check_threads(nclc, ncl_run, rt, work, sys.argv[6])
-    elif check == "cuba":
-        check_cuba(nclc, ncl_run, work, sys.argv[6], sys.argv[7])
+    elif check in ("cuba", "coba", "cobahh"):
+        check_statistics(nclc, ncl_run, work, check, sys.argv[6], sys.argv[7])
     else:
         fail(f"unknown check {check}")
     print("PASS")
