@@ -224,10 +224,13 @@ public:
                                  {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
                                   i64, f64, i32, i32, ptr, ptr},
                                  "ncl_projection_info");
-    auto *modelType = llvm::StructType::create(
-        ctx,
-        {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr, i32, i32, ptr},
-        "ncl_model_descriptor");
+    auto *monitorType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64},
+                                                 "ncl_monitor_info");
+    auto *modelType = llvm::StructType::create(ctx,
+                                               {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64,
+                                                ptr, i32, i32, ptr, ptr, i32, i32, ptr, i32, i32,
+                                                ptr},
+                                               "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
                      {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit),
@@ -294,8 +297,17 @@ public:
              offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers),
              offsetof(ncl_model_descriptor, stages),
              offsetof(ncl_model_descriptor, num_projections),
-             offsetof(ncl_model_descriptor, reserved), offsetof(ncl_model_descriptor, projections)},
-            error))
+             offsetof(ncl_model_descriptor, reserved), offsetof(ncl_model_descriptor, projections),
+             offsetof(ncl_model_descriptor, num_monitors),
+             offsetof(ncl_model_descriptor, reserved_monitors),
+             offsetof(ncl_model_descriptor, monitors)},
+            error) ||
+        !checkLayout(monitorType, "ncl_monitor_info", sizeof(ncl_monitor_info),
+                     {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
+                      offsetof(ncl_monitor_info, population), offsetof(ncl_monitor_info, var),
+                      offsetof(ncl_monitor_info, reserved), offsetof(ncl_monitor_info, begin),
+                      offsetof(ncl_monitor_info, end), offsetof(ncl_monitor_info, every)},
+                     error))
       return false;
     llvm::StringMap<int32_t> populationIndex;
     std::vector<llvm::Constant *> pops;
@@ -406,6 +418,20 @@ public:
                         b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
                         fn, b.getInt32(projection), b.getInt32(0)}));
       }
+    std::vector<llvm::Constant *> monitors;
+    for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
+      int32_t population = populationIndex.lookup(monitor.getPopulation());
+      int32_t var = -1;
+      if (monitor.getVar())
+        var = static_cast<int32_t>(
+            network.lookupSymbol<PopulationOp>(monitor.getPopulationAttr()).varIndex(*monitor.getVar()));
+      monitors.push_back(llvm::ConstantStruct::get(
+          monitorType,
+          {string(monitor.getName()), b.getInt32(static_cast<int32_t>(monitor.getKind())),
+           b.getInt32(population), b.getInt32(var), b.getInt32(0),
+           b.getInt64(monitor.getRange()[0]), b.getInt64(monitor.getRange()[1]),
+           b.getInt64(monitor.getEvery())}));
+    }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType,
         {b.getInt32(NCL_MODEL_MAGIC), b.getInt32(NCL_ABI_VERSION), string(network.getSymName()),
@@ -417,7 +443,8 @@ public:
          b.getInt32(buffers.size()), b.getInt32(stages.size()),
          array(bufferType, buffers, ".buffers"), array(stageType, stages, ".stages"),
          b.getInt32(projections.size()), b.getInt32(0),
-         array(projectionType, projections, ".projections")});
+         array(projectionType, projections, ".projections"), b.getInt32(monitors.size()),
+         b.getInt32(0), array(monitorType, monitors, ".monitors")});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;
