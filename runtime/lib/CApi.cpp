@@ -810,9 +810,10 @@ int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times, dou
       const size_t first = static_cast<size_t>(r * width);
       for (int64_t j = 0; j < width; ++j) {
         const size_t k = first + static_cast<size_t>(j);
-        values[k] = mm.desc->real_bits == 32
-                        ? static_cast<double>(reinterpret_cast<const float *>(mon.samples.data())[k])
-                        : reinterpret_cast<const double *>(mon.samples.data())[k];
+        values[k] =
+            mm.desc->real_bits == 32
+                ? static_cast<double>(reinterpret_cast<const float *>(mon.samples.data())[k])
+                : reinterpret_cast<const double *>(mon.samples.data())[k];
       }
     }
     return rows;

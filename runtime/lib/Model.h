@@ -182,7 +182,7 @@ struct ncl_model {
   const ncl_model_descriptor *desc = nullptr;
   std::vector<ncl::rt::Population> pops;
   std::vector<ncl::rt::Projection> projs;
-  std::vector<ncl::rt::Monitor> monitors; // in the descriptor's order
+  std::vector<ncl::rt::Monitor> monitors;     // in the descriptor's order
   std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
   int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
   // The descriptor's buffer table: per entry its storage (none for the

@@ -157,8 +157,8 @@ void removeStaleTemporaries(const std::string &dir) {
 std::string npyHeader(const char *descr, size_t n, std::optional<size_t> columns = std::nullopt) {
   const std::string shape =
       columns ? std::to_string(n) + ", " + std::to_string(*columns) : std::to_string(n) + ",";
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                     shape + "), }";
+  std::string dict =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   const size_t prefix = 10; // magic(6) + version(2) + length(2)
   size_t total = prefix + dict.size() + 1;
   total = (total + 63) / 64 * 64;
@@ -202,8 +202,7 @@ void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record,
 }
 
 /// Writes `n` values computed by value(k) as a 1-D '<f8' .npy array.
-template <typename Value>
-void writeDoubles(const std::string &path, size_t n, Value value) {
+template <typename Value> void writeDoubles(const std::string &path, size_t n, Value value) {
   writeFileAtomically(path, [&](int fd) {
     const std::string head = npyHeader("<f8", n);
     if (!writeAll(fd, head.data(), head.size()))

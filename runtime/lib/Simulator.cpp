@@ -521,8 +521,8 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   ts.chunkStart = s0;
   for (const Monitor &mon : m.monitors)
     if (!mon.isState())
-      ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(
-          static_cast<size_t>(s1 - s0), 0);
+      ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
+                                                                      0);
   if (!m.projs.empty()) {
     stepNetworkThread(m, k, s0, s1, barrier, runs);
     // Steps outside, so each thread's list is in (step, index) order already.
@@ -767,8 +767,7 @@ void reserveMonitors(ncl_model &m, int64_t target) {
   }
   if (need == 0)
     return;
-  checkMemory(m, need,
-              "the monitors' samples of " + std::to_string(target) + " steps since init");
+  checkMemory(m, need, "recording the monitors to step " + std::to_string(target));
   const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
   for (Monitor &mon : m.monitors) {
     const size_t rows = static_cast<size_t>(mon.rows(target));
@@ -902,8 +901,7 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
   return plan;
 }
 
-std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m,
-                                                  const ncl_monitor_info &mi) {
+std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_monitor_info &mi) {
   // A monitor of the whole population follows its size; a range stays.
   const Population &pop = m.pops[static_cast<size_t>(mi.population)];
   if (mi.begin == 0 && mi.end == pop.info->default_size)
@@ -1066,11 +1064,11 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
     std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
     if (mon.end > pop.size)
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "the monitor '" + std::string(mon.info->name) + "' records neurons " +
-                      std::to_string(mon.begin) + " to " + std::to_string(mon.end - 1) +
-                      " of population '" + pop.info->name + "', which has " +
-                      std::to_string(pop.size) + " now");
+      throw Error(NCL_ERROR_ARGUMENT, "the monitor '" + std::string(mon.info->name) +
+                                          "' records neurons " + std::to_string(mon.begin) +
+                                          " to " + std::to_string(mon.end - 1) +
+                                          " of population '" + pop.info->name + "', which has " +
+                                          std::to_string(pop.size) + " now");
   }
   const MemoryPlan plan = planMemory(m);
   checkMemory(m, plan.total(),

@@ -308,11 +308,11 @@ private:
                   const std::string &var, int64_t begin, int64_t end, int64_t every,
                   const SourceLoc &at) {
     const PopulationModel &pop = net->populations[static_cast<size_t>(population)];
-    mlir::ncl::MonitorOp::create(
-        builder, loc(at), kind, builder.getStringAttr(name),
-        FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
-        var.empty() ? StringAttr() : builder.getStringAttr(var),
-        builder.getDenseI64ArrayAttr({begin, end}), builder.getI64IntegerAttr(every));
+    mlir::ncl::MonitorOp::create(builder, loc(at), kind, builder.getStringAttr(name),
+                                 FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
+                                 var.empty() ? StringAttr() : builder.getStringAttr(var),
+                                 builder.getDenseI64ArrayAttr({begin, end}),
+                                 builder.getI64IntegerAttr(every));
   }
 
   void applySynapticInput(const NeuronDecl &n, const std::string &name, Value refractory,

@@ -263,8 +263,8 @@ void runWithProgress(ncl::Model &model, int64_t steps, double delay) {
     done += n;
     // Aim at slices of about 0.1 s, growing at most fourfold at a time.
     const double took = since(t0);
-    slice = took > 0 ? std::clamp<int64_t>(static_cast<int64_t>(static_cast<double>(n) * 0.1 / took),
-                                           1, 4 * n)
+    slice = took > 0 ? std::clamp<int64_t>(
+                           static_cast<int64_t>(static_cast<double>(n) * 0.1 / took), 1, 4 * n)
                      : 4 * n;
     const double wall = since(start);
     if (done == steps || wall < delay || (lastPrint >= 0 && wall - lastPrint < 0.25))

@@ -53,7 +53,8 @@ void expectV(const ncl_model *m, int64_t steps) {
   for (int64_t n = 0; n < steps; ++n) {
     EXPECT_EQ(s.t[n], static_cast<double>(n) * kDt);
     for (int64_t i = 0; i < 10; ++i)
-      EXPECT_EQ(s.values[n * 10 + i], static_cast<double>(n % (i + 2))) << "step " << n << " i " << i;
+      EXPECT_EQ(s.values[n * 10 + i], static_cast<double>(n % (i + 2)))
+          << "step " << n << " i " << i;
   }
 }
 
@@ -207,13 +208,13 @@ TEST(Monitors, SizeChanges) {
   // A monitor of the whole population follows its size; samples restart.
   ASSERT_EQ(ncl_set_size(m.get(), "Q", 3), NCL_OK);
   EXPECT_EQ(ncl_monitor_samples(m.get(), "Q_rate"), 0);
-  ASSERT_EQ(ncl_set_size(m.get(), "P", 6), NCL_OK);
-  EXPECT_EQ(ncl_monitor_width(m.get(), "P_v"), 6);
+  ASSERT_EQ(ncl_set_size(m.get(), "P", 7), NCL_OK);
+  EXPECT_EQ(ncl_monitor_width(m.get(), "P_v"), 7);
   EXPECT_EQ(ncl_monitor_width(m.get(), "P_w"), 5);
   ASSERT_EQ(ncl_run_steps(m.get(), 3), NCL_OK);
   Samples v = samples(m.get(), "P_v");
-  ASSERT_EQ(v.values.size(), 18u);
-  EXPECT_EQ(v.values[2 * 6 + 5], 2.0); // step 2, neuron 5
+  ASSERT_EQ(v.values.size(), 21u);
+  EXPECT_EQ(v.values[2 * 7 + 6], 2.0); // step 2, neuron 6
   // A range that no longer fits is refused at init, naming the monitor.
   ASSERT_EQ(ncl_set_size(m.get(), "P", 5), NCL_OK);
   EXPECT_EQ(ncl_init(m.get(), 1), NCL_ERROR_ARGUMENT);
@@ -230,8 +231,7 @@ TEST(Monitors, ARunWhoseSamplesDoNotFitIsRefusedBeforeItsFirstStep) {
   const std::string message = lastError();
   ASSERT_EQ(unsetenv("NCL_MEMORY_LIMIT"), 0);
   EXPECT_EQ(status, NCL_ERROR_MEMORY);
-  EXPECT_TRUE(contains(message, "not enough memory: the monitors' samples of 100000 steps since "
-                                "init need "))
+  EXPECT_TRUE(contains(message, "not enough memory: recording the monitors to step 100000 needs "))
       << message;
   EXPECT_EQ(ncl_current_step(m.get()), 0);
   // Nothing was lost: a shorter run goes on.
