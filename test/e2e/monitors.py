@@ -110,6 +110,18 @@ for kind, model in models.items():
         check(one == three, "%s %s: 1 and 3 threads differ" % (kind, real))
     print("%s: monitors agree with the closed forms and the spike counts" % kind)
 
+# A monitor of the whole population follows --size; a range must still fit.
+lib = os.path.join(workdir, "monitors_uncoupled_f64.so")
+out = os.path.join(workdir, "out_resized")
+subprocess.run([ncl_run, lib, "--size", "P=60", "--time", "1ms", "--out", out, "--quiet"],
+               check=True)
+check(np.load(os.path.join(out, "P_v.npy")).shape == (10, 60)
+      and np.load(os.path.join(out, "P_w.npy")).shape == (2, 20),
+      "--size P=60: P_v is not 10 x 60 or P_w not 2 x 20")
+r = subprocess.run([ncl_run, lib, "--size", "P=20", "--quiet"], capture_output=True, text=True)
+check(r.returncode == 1 and r.stderr == "ncl-run: error: the monitor 'P_w' records neurons 5 to "
+      "24 of population 'P', which has 20 now\n", "--size P=20: %d %r" % (r.returncode, r.stderr))
+
 # A run that fails keeps what it sampled: v = exp(n dt / 1 ms) overflows
 # float64 by t = 709.8 ms (a little sooner where the update forms v / tau on
 # the way); the samples before the failing step are written.

@@ -186,7 +186,8 @@ NCL_RT_API ncl_status ncl_interrupt(ncl_model *m);
 /** Bytes ncl_init would allocate for the current sizes and threads: state
  *  arrays, their copy at each chunk start (to locate a NaN's step) and the
  *  per-thread spike buffers. Spike records come on top and grow with the
- *  spikes (16 bytes each). -1 on error. */
+ *  spikes (16 bytes each), and so do the monitors' samples, which grow with
+ *  the steps run (ncl_monitor_memory). -1 on error. */
 NCL_RT_API int64_t ncl_memory_required(const ncl_model *m);
 
 /* --- Results -------------------------------------------------------------*/
