@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/runtime.h"
+#include "ncl/runtime.hpp"
 
 #include "RuntimeTestSupport.h"
 
@@ -126,6 +127,13 @@ TEST(Monitors, NullHandleAndBadNames) {
   EXPECT_TRUE(contains(lastError(), "the model has none")) << lastError();
 }
 
+TEST(Monitors, MalformedMonitorTableIsRefusedAtLoad) {
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_MONITOR_VAR),
+            std::string("'") + NCL_FIXTURE_BAD_MONITOR_VAR +
+                "' has a malformed NCL model descriptor: monitor 0 ('P_v') records variable 5 "
+                "of a population with 2; recompile it with this nclc");
+}
+
 TEST(Monitors, IntrospectionBeforeInit) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_MONITORS);
   ASSERT_TRUE(m);
@@ -237,6 +245,17 @@ TEST(Monitors, ARunWhoseSamplesDoNotFitIsRefusedBeforeItsFirstStep) {
   // Nothing was lost: a shorter run goes on.
   ASSERT_EQ(ncl_run_steps(m.get(), 30), NCL_OK);
   expectV(m.get(), 30);
+}
+
+TEST(Monitors, CppWrapper) {
+  ncl::Model model(NCL_FIXTURE_FAKE_MODEL_MONITORS);
+  model.runSteps(6);
+  const ncl::MonitorSamples w = model.monitor("P_w");
+  EXPECT_EQ(w.width, 5);
+  EXPECT_EQ(w.times, (std::vector<double>{0.0, 3 * kDt}));
+  ASSERT_EQ(w.values.size(), 10u);
+  EXPECT_EQ(w.values[5], 2.0); // neuron 2 at step 3, I = 0
+  EXPECT_THROW(model.monitor("nope"), ncl::Error);
 }
 
 TEST(Monitors, WrittenAsNpyWithRunJson) {
