@@ -334,31 +334,41 @@ void Sema::checkStepCount(const NetworkDecl &net, const NetworkModel &model,
 }
 
 void Sema::checkOutputNames(const NetworkModel &model) {
-  // ncl-run writes POP_spike_{t,i}.npy and POP_EVENT_{t,i}.npy: two
-  // populations must not produce the same file name.
+  // ncl-run writes POP_spike_{t,i}.npy and POP_EVENT_{t,i}.npy for spikes
+  // and events, STEM.npy, STEM_t.npy and STEM_i.npy for a state monitor and
+  // STEM.npy, STEM_t.npy for a rate monitor: no two may write the same file.
   struct Writer {
-    const PopulationDecl *pop;
-    std::string event; ///< "" for the population's spikes
+    std::string what; ///< "population 'P'", "the monitor 'record v(E)'", ...
+    SourceLoc loc;
+    std::string note; ///< where the first one is declared
   };
-  std::map<std::string, Writer> stems;
-  auto describe = [](const Writer &w) {
-    return "population '" + w.pop->name + "'" +
-           (w.event.empty() ? std::string() : " (event '" + w.event + "')");
-  };
-  for (const PopulationModel &pm : model.populations) {
-    std::vector<Writer> writers{{pm.decl, ""}};
-    for (const EventDecl &ev : pm.neuron->events)
-      writers.push_back({pm.decl, ev.name});
-    for (const Writer &w : writers) {
-      std::string stem = w.pop->name + "_" + (w.event.empty() ? "spike" : w.event);
-      auto [it, inserted] = stems.emplace(stem, w);
+  std::map<std::string, Writer> files;
+  auto claim = [&](const Writer &w, const std::vector<std::string> &names) {
+    for (const std::string &file : names) {
+      auto [it, inserted] = files.emplace(file, w);
       if (inserted)
         continue;
-      diags.error(w.pop->loc, describe(w) + " writes '" + stem + "_t.npy', as " +
-                                  describe(it->second) + " does; rename one of them");
-      diags.note(it->second.pop->loc, "population '" + it->second.pop->name + "' is declared here");
+      diags.error(w.loc, w.what + " writes '" + file + "', as " + it->second.what +
+                             " does; rename one of them");
+      diags.note(it->second.loc, it->second.note);
+      return;
     }
+  };
+  for (const PopulationModel &pm : model.populations) {
+    const std::string &name = pm.decl->name;
+    std::string note = "population '" + name + "' is declared here";
+    claim({"population '" + name + "'", pm.decl->loc, note},
+          {name + "_spike_t.npy", name + "_spike_i.npy"});
+    for (const EventDecl &ev : pm.neuron->events)
+      claim({"population '" + name + "' (event '" + ev.name + "')", pm.decl->loc, note},
+            {name + "_" + ev.name + "_t.npy", name + "_" + ev.name + "_i.npy"});
   }
+  for (const StateMonitor &sm : model.stateMonitors)
+    claim({"the state monitor '" + sm.name + "'", sm.loc, "that monitor is declared here"},
+          {sm.name + ".npy", sm.name + "_t.npy", sm.name + "_i.npy"});
+  for (const RateMonitor &rm : model.rateMonitors)
+    claim({"the rate monitor '" + rm.name + "'", rm.loc, "that monitor is declared here"},
+          {rm.name + ".npy", rm.name + "_t.npy"});
 }
 
 //===----------------------------------------------------------------------===//

@@ -652,7 +652,9 @@ void Sema::checkRecordState(RecordStateDecl &r, const NetworkDecl &net, NetworkM
                              didYouMean(r.var, names));
     return;
   }
-  model.stateMonitors.push_back({range->population, r.var, range->begin, range->end, every, r.loc});
+  const std::string &owner = r.target.whole ? r.target.population : pop.decl->name;
+  model.stateMonitors.push_back(
+      {range->population, r.var, owner + "_" + r.var, range->begin, range->end, every, r.loc});
 }
 
 void Sema::checkRecordRate(const RecordRateDecl &r, const NetworkDecl &net, NetworkModel &model) {
@@ -664,5 +666,5 @@ void Sema::checkRecordRate(const RecordRateDecl &r, const NetworkDecl &net, Netw
     diags.error(r.target.loc, "'record rate' takes a whole population, not a group or range");
     return;
   }
-  model.rateMonitors.push_back({range->population, r.loc});
+  model.rateMonitors.push_back({range->population, pop.decl->name + "_rate", r.loc});
 }

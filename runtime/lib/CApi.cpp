@@ -726,6 +726,130 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
   });
 }
 
+namespace {
+
+/// The monitor named `name`; throws NOT_FOUND listing the monitors.
+const Monitor &monitorNamed(const ncl_model &m, const char *name) {
+  needName(name, "monitor");
+  std::vector<std::string> names;
+  for (const Monitor &mon : m.monitors) {
+    if (std::strcmp(mon.info->name, name) == 0)
+      return mon;
+    names.push_back(mon.info->name);
+  }
+  throw Error(NCL_ERROR_NOT_FOUND,
+              "unknown monitor '" + std::string(name) + "'" +
+                  (names.empty() ? std::string("; the model has none (add `record v(P)` or "
+                                               "`record rate(P)` to the network)")
+                                 : "; the model has '" + join(names, "', '") + "'"));
+}
+
+/// Values per sample of `mon` at the current sizes.
+int64_t monitorWidth(const ncl_model &m, const Monitor &mon) {
+  if (!mon.isState())
+    return 1;
+  auto [begin, end] = monitorRange(m, *mon.info);
+  return end - begin;
+}
+
+} // namespace
+
+int32_t ncl_num_monitors(const ncl_model *m) {
+  return guardedValue<int32_t>(-1, [&] { return need(m).desc->num_monitors; });
+}
+
+const char *ncl_monitor_name(const ncl_model *m, int32_t i) {
+  return guardedValue<const char *>(nullptr, [&]() -> const char * {
+    const ncl_model &mm = need(m);
+    if (i < 0 || i >= mm.desc->num_monitors)
+      throw Error(NCL_ERROR_ARGUMENT, "monitor index " + std::to_string(i) + " out of range (" +
+                                          std::to_string(mm.desc->num_monitors) + " monitors)");
+    return mm.desc->monitors[i].name;
+  });
+}
+
+int64_t ncl_monitor_samples(const ncl_model *m, const char *name) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    return monitorNamed(mm, name).rows(mm.step);
+  });
+}
+
+int64_t ncl_monitor_width(const ncl_model *m, const char *name) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    return monitorWidth(mm, monitorNamed(mm, name));
+  });
+}
+
+int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times, double *values,
+                        int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const Monitor &mon = monitorNamed(mm, name);
+    if (capacity < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
+    const int64_t rows = mon.rows(mm.step), copy = std::min(rows, capacity);
+    if (!mon.isState()) {
+      const double perNeuron =
+          static_cast<double>(mm.pops[static_cast<size_t>(mon.info->population)].size) * mm.dt;
+      for (int64_t n = 0; n < copy; ++n) {
+        if (times)
+          times[n] = static_cast<double>(n + 1) * mm.dt;
+        if (values)
+          values[n] = static_cast<double>(mon.counts[static_cast<size_t>(n)]) / perNeuron;
+      }
+      return rows;
+    }
+    const int64_t width = mon.width();
+    for (int64_t r = 0; r < copy; ++r) {
+      if (times)
+        times[r] = static_cast<double>(r * mon.info->every) * mm.dt;
+      if (!values)
+        continue;
+      const size_t first = static_cast<size_t>(r * width);
+      for (int64_t j = 0; j < width; ++j) {
+        const size_t k = first + static_cast<size_t>(j);
+        values[k] =
+            mm.desc->real_bits == 32
+                ? static_cast<double>(reinterpret_cast<const float *>(mon.samples.data())[k])
+                : reinterpret_cast<const double *>(mon.samples.data())[k];
+      }
+    }
+    return rows;
+  });
+}
+
+int64_t ncl_monitor_indices(const ncl_model *m, const char *name, int64_t *indices,
+                            int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const Monitor &mon = monitorNamed(mm, name);
+    if (!mon.isState())
+      throw Error(NCL_ERROR_ARGUMENT, "'" + std::string(name) +
+                                          "' is a rate monitor: it records the whole "
+                                          "population, not neurons");
+    if (capacity < 0 || (capacity > 0 && !indices))
+      throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
+    auto [begin, end] = monitorRange(mm, *mon.info);
+    for (int64_t j = 0; j < std::min(end - begin, capacity); ++j)
+      indices[j] = begin + j;
+    return end - begin;
+  });
+}
+
+int64_t ncl_monitor_memory(const ncl_model *m, int64_t steps) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    if (steps < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "negative number of steps");
+    uint64_t total = 0;
+    for (size_t k = 0; k < mm.monitors.size(); ++k)
+      total = std::min<uint64_t>(total + monitorBytes(mm, k, steps), INT64_MAX);
+    return static_cast<int64_t>(total);
+  });
+}
+
 ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out) {
   return guarded([&] {
     const ncl_model &mm = need(m);

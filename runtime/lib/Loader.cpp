@@ -324,6 +324,35 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
   }
 }
 
+/// The monitor table: known kinds over existing populations and variables,
+/// neuron ranges within the default size, unique names.
+void validateMonitors(const std::string &path, const ncl_model_descriptor &d) {
+  if (d.num_monitors < 0 || (d.num_monitors > 0 && !d.monitors))
+    throw malformed(path, "bad monitor table");
+  for (int32_t k = 0; k < d.num_monitors; ++k) {
+    const ncl_monitor_info &mi = d.monitors[k];
+    std::string where = "monitor " + std::to_string(k);
+    if (!mi.name || !*mi.name)
+      throw malformed(path, where + " has no name");
+    where += " ('" + std::string(mi.name) + "')";
+    for (int32_t j = 0; j < k; ++j)
+      if (std::strcmp(d.monitors[j].name, mi.name) == 0)
+        throw malformed(path, where + " has the name of monitor " + std::to_string(j));
+    if (mi.kind != NCL_MONITOR_STATE && mi.kind != NCL_MONITOR_RATE)
+      throw malformed(path, where + " has an unknown kind " + std::to_string(mi.kind));
+    if (mi.population < 0 || mi.population >= d.num_populations)
+      throw malformed(path, where + " records a population the model does not have");
+    const ncl_population_info &pop = d.populations[mi.population];
+    if (mi.kind == NCL_MONITOR_STATE && (mi.var < 0 || mi.var >= pop.num_vars))
+      throw malformed(path, where + " records variable " + std::to_string(mi.var) +
+                                " of a population with " + std::to_string(pop.num_vars));
+    if (mi.kind == NCL_MONITOR_RATE && !pop.record_spikes && !pop.emits_spikes)
+      throw malformed(path, where + " counts the spikes of a population that does not store them");
+    if (!(mi.begin >= 0 && mi.begin < mi.end && mi.end <= pop.default_size) || mi.every < 1)
+      throw malformed(path, where + " has an invalid neuron range or sampling interval");
+  }
+}
+
 /// The buffer table: every entry well-formed, and every population with
 /// the buffers the runtime itself reads (parameters, one state buffer per
 /// variable, the spike buffers of a recorded population), each once.
@@ -508,6 +537,7 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
     }
   }
   validateProjections(path, d);
+  validateMonitors(path, d);
   validateBuffers(path, d);
   validateStages(path, d);
 }
@@ -600,6 +630,8 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     for (int32_t k = 0; k < proj.info->num_params; ++k)
       proj.params.push_back(proj.info->params[k].default_value);
   }
+  for (int32_t k = 0; k < desc->num_monitors; ++k)
+    m->monitors.push_back(Monitor{&desc->monitors[k]});
   for (int32_t i = 0; i < desc->num_buffers; ++i) {
     const ncl_buffer_info &b = desc->buffers[i];
     if (b.population < 0) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ncl::rt {
@@ -112,6 +113,29 @@ struct SpikeHistory {
   std::vector<std::vector<std::vector<int32_t>>> slots; // [depth][thread]
 };
 
+/// A state or rate monitor and its samples since init (Simulator.cpp takes
+/// them). Before each run its storage grows to hold every sample the run
+/// can take, so the step loop never allocates; the row of a sample is fixed
+/// by its step, so a chunk replayed after a NaN rewrites the same rows with
+/// the same values.
+struct Monitor {
+  const ncl_monitor_info *info = nullptr;
+  int64_t begin = 0, end = 0; // the recorded neurons for the run's size
+  /// A state monitor: row r (the sample at step r * every) holds
+  /// end - begin values of the model's real type.
+  std::vector<unsigned char> samples;
+  /// A rate monitor: the spikes stored with step index n + 1 (those found
+  /// in step n), at index n.
+  std::vector<int64_t> counts;
+
+  bool isState() const { return info->kind == NCL_MONITOR_STATE; }
+  int64_t width() const { return isState() ? end - begin : 1; }
+  /// Rows recorded once `steps` steps have run since init.
+  int64_t rows(int64_t steps) const {
+    return isState() ? (steps + info->every - 1) / info->every : steps;
+  }
+};
+
 struct ThreadState {
   std::vector<int64_t> begin, end; // per population
   std::vector<int64_t> spikeStep, spikeIndex;
@@ -121,6 +145,10 @@ struct ThreadState {
   std::vector<std::vector<Spike>> chunkSpikes;              // per population, this chunk
   std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
   std::vector<int64_t> chunkCounts;                         // per population, this chunk
+  // Per population with a rate monitor: spikes of each step of the chunk
+  // (index n - chunkStart); empty for the others.
+  std::vector<std::vector<int64_t>> chunkRates;
+  int64_t chunkStart = 0;
   std::string error;
   ncl_status errorCode = NCL_OK;
   // First non-finite value found in this thread's ranges after a chunk.
@@ -154,6 +182,7 @@ struct ncl_model {
   const ncl_model_descriptor *desc = nullptr;
   std::vector<ncl::rt::Population> pops;
   std::vector<ncl::rt::Projection> projs;
+  std::vector<ncl::rt::Monitor> monitors;     // in the descriptor's order
   std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
   int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
   // The descriptor's buffer table: per entry its storage (none for the
@@ -214,6 +243,13 @@ MemoryPlan planMemory(const ncl_model &m);
 uint64_t availableMemory(uint64_t held);
 /// "23.4 GB" (SystemMemory.cpp).
 std::string formatBytes(uint64_t bytes);
+
+/// The neurons [begin, end) a monitor records at the current sizes
+/// (Simulator.cpp).
+std::pair<int64_t, int64_t> monitorRange(const ncl_model &m, const ncl_monitor_info &mi);
+/// Bytes monitor k holds once `steps` steps have run since init, with
+/// every row allocated (Simulator.cpp).
+uint64_t monitorBytes(const ncl_model &m, size_t k, int64_t steps);
 
 /// Writes the spike .npy files and run.json into `dir` (Output.cpp).
 void writeOutput(const ncl_model &m, const std::string &dir);

@@ -1,4 +1,4 @@
-//===- Output.cpp - Spike records as .npy files and run.json --------------===//
+//===- Output.cpp - Spike and monitor records as .npy files and run.json -===//
 //
 // The output format is a contract with the user's analysis scripts
 // (docs/runtime.md): numpy must load every file with np.load and nothing
@@ -27,6 +27,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <random>
 #include <signal.h>
 #include <string>
@@ -152,9 +154,11 @@ void removeStaleTemporaries(const std::string &dir) {
 /// NPY format version 1.0: magic, version, little-endian u16 header length,
 /// then a Python dict literal padded with spaces and ended by '\n' so that
 /// the data starts at a multiple of 64 bytes.
-std::string npyHeader(const char *descr, size_t n) {
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                     std::to_string(n) + ",), }";
+std::string npyHeader(const char *descr, size_t n, std::optional<size_t> columns = std::nullopt) {
+  const std::string shape =
+      columns ? std::to_string(n) + ", " + std::to_string(*columns) : std::to_string(n) + ",";
+  std::string dict =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   const size_t prefix = 10; // magic(6) + version(2) + length(2)
   size_t total = prefix + dict.size() + 1;
   total = (total + 63) / 64 * 64;
@@ -195,6 +199,78 @@ void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record,
     }
     return true;
   });
+}
+
+/// Writes `n` values computed by value(k) as a 1-D '<f8' .npy array.
+template <typename Value> void writeDoubles(const std::string &path, size_t n, Value value) {
+  writeFileAtomically(path, [&](int fd) {
+    const std::string head = npyHeader("<f8", n);
+    if (!writeAll(fd, head.data(), head.size()))
+      return false;
+    constexpr size_t kBlock = 8192;
+    std::vector<double> buffer(kBlock);
+    for (size_t first = 0; first < n; first += kBlock) {
+      const size_t count = std::min(kBlock, n - first);
+      for (size_t k = 0; k < count; ++k)
+        buffer[k] = value(first + k);
+      if (!writeAll(fd, buffer.data(), count * sizeof(double)))
+        return false;
+    }
+    return true;
+  });
+}
+
+/// An output file and the function that writes it to a path.
+using OutputFile = std::pair<std::string, std::function<void(const std::string &)>>;
+
+/// The files of monitor `mon`: STEM.npy (samples x neurons in the model's
+/// precision, or Hz per step), STEM_t.npy (seconds) and, for a state
+/// monitor, STEM_i.npy (neuron indices).
+std::vector<OutputFile> monitorFiles(const ncl_model &m, const Monitor &mon) {
+  const std::string stem = mon.info->name;
+  const size_t rows = static_cast<size_t>(mon.rows(m.step));
+  const int64_t every = mon.info->every;
+  const double dt = m.dt;
+  std::vector<OutputFile> files;
+  if (!mon.isState()) {
+    // Spikes found in step n are stored with time (n + 1) * dt; the rate of
+    // that step carries the same time.
+    const double perNeuron =
+        static_cast<double>(m.pops[static_cast<size_t>(mon.info->population)].size) * dt;
+    files.emplace_back(stem + ".npy", [&mon, rows, perNeuron](const std::string &path) {
+      writeDoubles(path, rows,
+                   [&](size_t n) { return static_cast<double>(mon.counts[n]) / perNeuron; });
+    });
+    files.emplace_back(stem + "_t.npy", [rows, dt](const std::string &path) {
+      writeDoubles(path, rows, [&](size_t n) { return static_cast<double>(n + 1) * dt; });
+    });
+    return files;
+  }
+  const bool f32 = m.desc->real_bits == 32;
+  const size_t width = static_cast<size_t>(mon.width());
+  files.emplace_back(stem + ".npy", [&mon, rows, width, f32](const std::string &path) {
+    writeFileAtomically(path, [&](int fd) {
+      const std::string head = npyHeader(f32 ? "<f4" : "<f8", rows, width);
+      return writeAll(fd, head.data(), head.size()) &&
+             writeAll(fd, mon.samples.data(), rows * width * (f32 ? 4 : 8));
+    });
+  });
+  files.emplace_back(stem + "_t.npy", [rows, every, dt](const std::string &path) {
+    writeDoubles(path, rows, [&](size_t r) {
+      return static_cast<double>(static_cast<int64_t>(r) * every) * dt;
+    });
+  });
+  files.emplace_back(stem + "_i.npy", [&mon, width](const std::string &path) {
+    writeFileAtomically(path, [&](int fd) {
+      const std::string head = npyHeader("<i8", width);
+      std::vector<int64_t> indices(width);
+      for (size_t k = 0; k < width; ++k)
+        indices[k] = mon.begin + static_cast<int64_t>(k);
+      return writeAll(fd, head.data(), head.size()) &&
+             writeAll(fd, indices.data(), width * sizeof(int64_t));
+    });
+  });
+  return files;
 }
 
 std::string jsonString(const std::string &s) {
@@ -299,6 +375,21 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
     j += "}";
   }
   j += m.pops.empty() ? "},\n" : "\n  },\n";
+  j += "  \"monitors\": {";
+  for (size_t k = 0; k < m.monitors.size(); ++k) {
+    const Monitor &mon = m.monitors[k];
+    const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
+    j += k ? ",\n    " : "\n    ";
+    j += jsonString(mon.info->name) +
+         ": {\"kind\": " + jsonString(mon.isState() ? "state" : "rate") +
+         ", \"population\": " + jsonString(pop.info->name);
+    if (mon.isState())
+      j += ", \"variable\": " + jsonString(pop.info->vars[mon.info->var].name) +
+           ", \"neurons\": [" + std::to_string(mon.begin) + ", " + std::to_string(mon.end) +
+           "], \"every\": " + std::to_string(mon.info->every);
+    j += ", \"samples\": " + std::to_string(mon.rows(m.step)) + "}";
+  }
+  j += m.monitors.empty() ? "},\n" : "\n  },\n";
   j += "  \"files\": [";
   for (size_t f = 0; f < written.size(); ++f)
     j += (f ? ", " : "") + jsonString(written[f]);
@@ -339,23 +430,29 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
       records.push_back(
           {std::string(pop.info->name) + "_" + pop.info->event_names[e], &pop.events[e]});
   }
+  // Then the monitors: STEM.npy, STEM_t.npy (and STEM_i.npy).
+  std::vector<OutputFile> files;
+  for (const Record &r : records)
+    for (bool times : {true, false})
+      files.emplace_back(r.stem + (times ? "_t.npy" : "_i.npy"),
+                         [&r, times, &m](const std::string &path) {
+                           writeSpikeColumn(path, *r.spikes, times, m.dt);
+                         });
+  for (const Monitor &mon : m.monitors)
+    for (OutputFile &file : monitorFiles(m, mon))
+      files.push_back(std::move(file));
   std::vector<std::string> written;
   try {
-    for (const Record &r : records)
-      for (bool times : {true, false}) {
-        const std::string name = r.stem + (times ? "_t.npy" : "_i.npy");
-        writeSpikeColumn((fs::path(dir) / name).string(), *r.spikes, times, m.dt);
-        written.push_back(name);
-      }
+    for (const auto &[name, write] : files) {
+      write((fs::path(dir) / name).string());
+      written.push_back(name);
+    }
   } catch (const Error &e) {
     // An older run's files that this one did not get to replace must not
     // pass for this run's.
-    for (const Record &r : records)
-      for (const char *suffix : {"_t.npy", "_i.npy"}) {
-        const std::string name = r.stem + suffix;
-        if (std::find(written.begin(), written.end(), name) == written.end())
-          ::unlink((fs::path(dir) / name).c_str());
-      }
+    for (const OutputFile &file : files)
+      if (std::find(written.begin(), written.end(), file.first) == written.end())
+        ::unlink((fs::path(dir) / file.first).c_str());
     // Say so in run.json if there is room for it; if not, no run.json is
     // the sign of an incomplete directory.
     try {

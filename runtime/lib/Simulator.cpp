@@ -241,6 +241,8 @@ uint64_t heldBytes(const ncl_model &m) {
   const uint64_t entry = spikeEntryBytes(m);
   for (const ThreadState &ts : m.threadStates)
     held += static_cast<uint64_t>(ts.spikeCapacity) * entry;
+  for (const Monitor &mon : m.monitors)
+    held += mon.samples.capacity() + mon.counts.capacity() * sizeof(int64_t);
   return held;
 }
 
@@ -334,6 +336,37 @@ struct SpikeRuns {
   std::vector<std::vector<size_t>> events; // per custom event
 };
 
+/// Copies, for every state monitor of population p (every one with p < 0)
+/// that samples at step s, thread ts's share of its neurons into the row of
+/// step s. Threads own disjoint neuron ranges, so they write disjoint parts
+/// of a row.
+void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t s) {
+  const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
+  for (Monitor &mon : m.monitors) {
+    const size_t q = static_cast<size_t>(mon.info->population);
+    if (!mon.isState() || (p >= 0 && static_cast<size_t>(p) != q) || s % mon.info->every != 0)
+      continue;
+    const int64_t lo = std::max(mon.begin, ts.begin[q]), hi = std::min(mon.end, ts.end[q]);
+    if (lo >= hi)
+      continue;
+    const size_t buffer = static_cast<size_t>(m.pops[q].stateBuffer[mon.info->var]);
+    const auto *from = static_cast<const unsigned char *>(m.bufferPtrs[buffer]);
+    const int64_t row = s / mon.info->every;
+    std::memcpy(mon.samples.data() + static_cast<size_t>(row * mon.width() + lo - mon.begin) * elem,
+                from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
+  }
+}
+
+/// The first step after s at which a state monitor of population p samples
+/// (INT64_MAX if none does).
+int64_t nextSampleStep(const ncl_model &m, size_t p, int64_t s) {
+  int64_t next = INT64_MAX;
+  for (const Monitor &mon : m.monitors)
+    if (mon.isState() && static_cast<size_t>(mon.info->population) == p)
+      next = std::min(next, (s / mon.info->every + 1) * mon.info->every);
+  return next;
+}
+
 /// Runs one step stage over thread ts's range of its population, steps
 /// [s0, s1). A recorded range wider than the spike buffer allows is stepped
 /// in blocks of neurons, each through all the steps; neurons are
@@ -349,6 +382,7 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
   const bool recorded = storesSpikes(pop);
   const bool record = pop.info->record_spikes != 0;
   ncl_kernel_args a = kernelArgs(m, ts, p);
+  int64_t *rate = ts.chunkRates[p].empty() ? nullptr : ts.chunkRates[p].data();
   const int64_t block =
       recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop)) : ts.end[p] - ts.begin[p];
   auto fail = [&](const std::string &what) {
@@ -386,6 +420,8 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
           if (channel == 0) {
             if (record)
               out.push_back(s);
+            if (rate)
+              ++rate[s.step - 1 - ts.chunkStart];
             if (emitted)
               emitted->push_back(static_cast<int32_t>(s.index));
             ++spikes;
@@ -440,6 +476,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
                        std::vector<SpikeRuns> &runs) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (int64_t s = s0; s < s1; ++s) {
+    sampleStateMonitors(m, ts, -1, s);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER) {
@@ -481,6 +518,11 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     ts.chunkCounts[p] = 0;
     runs[p].events.assign(ts.chunkEvents[p].size(), std::vector<size_t>{0});
   }
+  ts.chunkStart = s0;
+  for (const Monitor &mon : m.monitors)
+    if (!mon.isState())
+      ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
+                                                                      0);
   if (!m.projs.empty()) {
     stepNetworkThread(m, k, s0, s1, barrier, runs);
     // Steps outside, so each thread's list is in (step, index) order already.
@@ -491,8 +533,15 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     const size_t p = static_cast<size_t>(stage.population);
     if (stage.kind != NCL_STAGE_STEP || ts.begin[p] >= ts.end[p])
       continue;
-    if (!runStepStage(m, ts, stage, s0, s1, runs[p]))
-      return;
+    // Populations are independent: each runs up to its own monitors' next
+    // sample, many steps per kernel call between samples.
+    for (int64_t a = s0; a < s1;) {
+      sampleStateMonitors(m, ts, static_cast<int64_t>(p), a);
+      const int64_t b = std::min(s1, nextSampleStep(m, p, a));
+      if (!runStepStage(m, ts, stage, a, b, runs[p]))
+        return;
+      a = b;
+    }
   }
   for (size_t p = 0; p < m.pops.size(); ++p) {
     mergeSortedRuns(ts.chunkSpikes[p], std::move(runs[p].spikes));
@@ -687,6 +736,51 @@ void mergeAllSpikes(ncl_model &m) {
     mergeSpikes(m, p);
 }
 
+/// Stores the threads' spike counts of steps [s0, s1) in the rate
+/// monitors. Assigned, not added, so a replayed chunk counts once.
+void collectRates(ncl_model &m, int64_t s0, int64_t s1) {
+  for (Monitor &mon : m.monitors) {
+    if (mon.isState())
+      continue;
+    const size_t p = static_cast<size_t>(mon.info->population);
+    for (int64_t s = s0; s < s1; ++s) {
+      int64_t count = 0;
+      for (const ThreadState &ts : m.threadStates)
+        if (!ts.chunkRates[p].empty())
+          count += ts.chunkRates[p][static_cast<size_t>(s - ts.chunkStart)];
+      mon.counts[static_cast<size_t>(s)] = count;
+    }
+  }
+}
+
+/// Grows every monitor's storage to hold the samples of a run to step
+/// `target`, checking the memory first: a run that cannot keep its samples
+/// is refused before its first step.
+void reserveMonitors(ncl_model &m, int64_t target) {
+  uint64_t need = 0;
+  for (size_t k = 0; k < m.monitors.size(); ++k) {
+    const uint64_t bytes = monitorBytes(m, k, target);
+    const Monitor &mon = m.monitors[k];
+    const uint64_t held = mon.samples.size() + mon.counts.size() * sizeof(int64_t);
+    if (bytes > held)
+      need = saturatingAdd(need, bytes);
+  }
+  if (need == 0)
+    return;
+  checkMemory(m, need, "recording the monitors to step " + std::to_string(target));
+  const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
+  for (Monitor &mon : m.monitors) {
+    const size_t rows = static_cast<size_t>(mon.rows(target));
+    if (mon.isState()) {
+      const size_t bytes = rows * static_cast<size_t>(mon.width()) * elem;
+      if (bytes > mon.samples.size())
+        mon.samples.resize(bytes);
+    } else if (rows > mon.counts.size()) {
+      mon.counts.resize(rows);
+    }
+  }
+}
+
 /// "t = 0.17 s to 0.1701 s" for steps [s0, s1).
 std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
   const double dt = m.dt;
@@ -706,6 +800,7 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
   for (int64_t s = s0; s < s1; ++s) {
     advance(m, s, s + 1, /*saveStart=*/false);
     mergeAllSpikes(m);
+    collectRates(m, s, s + 1);
     m.step = s + 1;
     throwKernelErrors(m);
     if (anyNonFinite(m))
@@ -806,6 +901,24 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
   return plan;
 }
 
+std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_monitor_info &mi) {
+  // A monitor of the whole population follows its size; a range stays.
+  const Population &pop = m.pops[static_cast<size_t>(mi.population)];
+  if (mi.begin == 0 && mi.end == pop.info->default_size)
+    return {0, pop.size};
+  return {mi.begin, mi.end};
+}
+
+uint64_t ncl::rt::monitorBytes(const ncl_model &m, size_t k, int64_t steps) {
+  const Monitor &mon = m.monitors[k];
+  if (!mon.isState())
+    return saturatingMul(static_cast<uint64_t>(mon.rows(steps)), sizeof(int64_t));
+  auto [begin, end] = monitorRange(m, *mon.info);
+  return saturatingMul(saturatingMul(static_cast<uint64_t>(mon.rows(steps)),
+                                     static_cast<uint64_t>(std::max<int64_t>(0, end - begin))),
+                       static_cast<uint64_t>(m.desc->real_bits / 8));
+}
+
 void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
   // Buffers of the old layout go first, so the check sees what they free.
@@ -829,6 +942,7 @@ void ncl::rt::configureThreads(ncl_model &m) {
       std::tie(ts.begin[p], ts.end[p]) = partition(m.pops[p].size, k, n);
     }
     ts.chunkCounts.assign(np, 0);
+    ts.chunkRates.assign(np, {});
     ts.spikeCapacity = spikeCapacityOfThread(m, k);
     const size_t cap = static_cast<size_t>(ts.spikeCapacity);
     ts.spikeStep.assign(hasRole(m, NCL_BUFFER_SPIKE_STEP) ? cap : 0, 0);
@@ -864,6 +978,10 @@ void ncl::rt::discardState(ncl_model &m) {
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
   }
   m.history.clear();
+  for (Monitor &mon : m.monitors) {
+    mon.samples = {};
+    mon.counts = {};
+  }
   for (Population &pop : m.pops) {
     pop.record.clear();
     pop.record.shrink_to_fit();
@@ -942,6 +1060,16 @@ void buildProjections(ncl_model &m) {
 void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
+  for (Monitor &mon : m.monitors) {
+    const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
+    std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
+    if (mon.end > pop.size)
+      throw Error(NCL_ERROR_ARGUMENT, "the monitor '" + std::string(mon.info->name) +
+                                          "' records neurons " + std::to_string(mon.begin) +
+                                          " to " + std::to_string(mon.end - 1) +
+                                          " of population '" + pop.info->name + "', which has " +
+                                          std::to_string(pop.size) + " now");
+  }
   const MemoryPlan plan = planMemory(m);
   checkMemory(m, plan.total(),
               "this run (state " + formatBytes(plan.state) + ", its copy at each chunk start " +
@@ -1032,6 +1160,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
   } addTime{m, t0};
 
   const int64_t start = m.step, target = m.step + steps;
+  reserveMonitors(m, target);
   m.requestedSteps = target;
   m.runEnd = RunEnd::Complete;
   m.runError.clear();
@@ -1074,6 +1203,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         }
       }
       mergeAllSpikes(m);
+      collectRates(m, s0, s1);
       m.step = s1;
       throwKernelErrors(m);
       if (anyNonFinite(m))

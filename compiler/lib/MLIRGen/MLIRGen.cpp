@@ -52,16 +52,13 @@ public:
     }
     for (const ProjectionModel &projection : net.projections)
       genProjection(projection);
-    // Parsed and checked, not compiled yet: refused rather than ignored.
-    for (const StateMonitor &monitor : net.stateMonitors) {
-      mlir::emitError(loc(monitor.loc)) << "state monitors are not supported yet; read the state "
-                                           "through the C API (ncl_get_state) meanwhile";
-      failed = true;
-    }
+    for (const StateMonitor &monitor : net.stateMonitors)
+      genMonitor(mlir::ncl::MonitorKind::State, monitor.name, monitor.population, monitor.var,
+                 monitor.begin, monitor.end, monitor.every, monitor.loc);
     for (const RateMonitor &monitor : net.rateMonitors) {
-      mlir::emitError(loc(monitor.loc)) << "rate monitors are not supported yet; compute rates "
-                                           "from the recorded spikes meanwhile";
-      failed = true;
+      const PopulationModel &pop = net.populations[static_cast<size_t>(monitor.population)];
+      genMonitor(mlir::ncl::MonitorKind::Rate, monitor.name, monitor.population, "", 0,
+                 pop.decl->size, 1, monitor.loc);
     }
     // The order of work (docs/semantics.md): every population's init, every
     // projection's synapses; then in each step the deliveries, then the
@@ -295,12 +292,27 @@ private:
     return names.empty() ? ArrayAttr() : builder.getStrArrayAttr(names);
   }
 
-  /// Whether projections read population p's spikes.
+  /// Whether projections or a rate monitor read population p's spikes.
   UnitAttr sendsSpikes(int64_t p) {
     for (const ProjectionModel &projection : net->projections)
       if (projection.pre == p)
         return builder.getUnitAttr();
+    for (const RateMonitor &monitor : net->rateMonitors)
+      if (monitor.population == p)
+        return builder.getUnitAttr();
     return UnitAttr();
+  }
+
+  /// A monitor: described to the runtime, which samples it (no kernel).
+  void genMonitor(mlir::ncl::MonitorKind kind, const std::string &name, int population,
+                  const std::string &var, int64_t begin, int64_t end, int64_t every,
+                  const SourceLoc &at) {
+    const PopulationModel &pop = net->populations[static_cast<size_t>(population)];
+    mlir::ncl::MonitorOp::create(builder, loc(at), kind, builder.getStringAttr(name),
+                                 FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
+                                 var.empty() ? StringAttr() : builder.getStringAttr(var),
+                                 builder.getDenseI64ArrayAttr({begin, end}),
+                                 builder.getI64IntegerAttr(every));
   }
 
   void applySynapticInput(const NeuronDecl &n, const std::string &name, Value refractory,

@@ -20,7 +20,7 @@ using namespace mlir::ncl;
 #include "ncl/Dialect/Ncl/IR/NclOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
-// ncl.network, ncl.population, ncl.schedule, ncl.stage
+// ncl.network, ncl.population, ncl.schedule, ncl.stage, ncl.monitor
 //===----------------------------------------------------------------------===//
 
 ScheduleOp NetworkOp::getSchedule() {
@@ -265,6 +265,36 @@ LogicalResult StageOp::verify() {
            << (synaptic ? "projection " : "population ") << getPopulationAttr();
   if (getKernel().has_value() != static_cast<bool>(getArgsAttr()))
     return emitOpError("must name both a kernel and its args, or neither");
+  return success();
+}
+
+LogicalResult MonitorOp::verify() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  auto pop = network ? network.lookupSymbol<PopulationOp>(getPopulationAttr()) : PopulationOp();
+  if (!pop)
+    return emitOpError("names unknown population ") << getPopulationAttr();
+  int64_t size = pop.getSizeAttr().getInt();
+  ArrayRef<int64_t> range = getRange();
+  if (range.size() != 2 || range[0] < 0 || range[0] >= range[1] || range[1] > size)
+    return emitOpError("range must be [begin, end) within the ")
+           << size << " neurons of @" << pop.getSymName();
+  if (getEvery() < 1)
+    return emitOpError("every must be at least 1 step, got ") << getEvery();
+  if (getName().empty())
+    return emitOpError("needs a name");
+  if (getKind() == MonitorKind::State) {
+    if (!getVar() || pop.varIndex(*getVar()) < 0)
+      return emitOpError("records unknown variable '")
+             << getVar().value_or("") << "' of @" << pop.getSymName();
+    return success();
+  }
+  if (getVar())
+    return emitOpError("a rate monitor records no variable");
+  if (range[0] != 0 || range[1] != size)
+    return emitOpError("a rate monitor takes the whole population");
+  // The runtime counts the spikes per step from the ones the update stores.
+  if (!pop.getEmitsSpikes())
+    return emitOpError("population @") << pop.getSymName() << " must have emits_spikes";
   return success();
 }
 

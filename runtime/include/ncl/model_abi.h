@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 4u
+#define NCL_ABI_VERSION 5u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -233,6 +233,26 @@ typedef struct ncl_population_info {
   int32_t reserved;
 } ncl_population_info;
 
+/* Since ABI 5: what a monitor records (docs/runtime.md, "Monitors"). */
+typedef enum ncl_monitor_kind {
+  NCL_MONITOR_STATE = 1, /* a variable of neurons [begin, end), every `every` steps */
+  NCL_MONITOR_RATE = 2   /* the population's spikes per step (the whole population) */
+} ncl_monitor_kind;
+
+/* A monitor, sampled by the runtime from the buffers it owns: no kernel
+ * reads or writes it. A state monitor takes a sample at the start of every
+ * step n with n % every == 0, before anything of that step runs; a rate
+ * monitor counts the spikes stored with each step index. */
+typedef struct ncl_monitor_info {
+  const char *name;   /* the stem of its output files: "E_v", "P_rate" */
+  int32_t kind;       /* ncl_monitor_kind */
+  int32_t population; /* index of the monitored population */
+  int32_t var;        /* NCL_MONITOR_STATE: index into the population's vars; else -1 */
+  int32_t reserved;
+  int64_t begin, end; /* neurons [begin, end); [0, default_size) follows the run's size */
+  int64_t every;      /* steps between samples, >= 1 (1 for a rate monitor) */
+} ncl_monitor_info;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */
@@ -254,6 +274,10 @@ typedef struct ncl_model_descriptor {
   int32_t num_projections;
   int32_t reserved;
   const ncl_projection_info *projections;
+  /* Since ABI 5: state and rate monitors. */
+  int32_t num_monitors;
+  int32_t reserved_monitors;
+  const ncl_monitor_info *monitors;
 } ncl_model_descriptor;
 
 #ifdef __cplusplus

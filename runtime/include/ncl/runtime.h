@@ -186,7 +186,8 @@ NCL_RT_API ncl_status ncl_interrupt(ncl_model *m);
 /** Bytes ncl_init would allocate for the current sizes and threads: state
  *  arrays, their copy at each chunk start (to locate a NaN's step) and the
  *  per-thread spike buffers. Spike records come on top and grow with the
- *  spikes (16 bytes each). -1 on error. */
+ *  spikes (16 bytes each), and so do the monitors' samples, which grow with
+ *  the steps run (ncl_monitor_memory). -1 on error. */
 NCL_RT_API int64_t ncl_memory_required(const ncl_model *m);
 
 /* --- Results -------------------------------------------------------------*/
@@ -215,10 +216,44 @@ NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop, const char
  *  units, e.g. to set a custom initial condition after ncl_init. */
 NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
                                     const double *values, int64_t count);
+/* --- Monitors (readable between runs) ------------------------------------*/
+
+/** Number of state and rate monitors (`record v(P)`, `record rate(P)`);
+ *  -1 on error. */
+NCL_RT_API int32_t ncl_num_monitors(const ncl_model *m);
+/** Name of monitor `i`: the stem of its output files ("E_v", "P_rate"), by
+ *  which the calls below find it; NULL if out of range. */
+NCL_RT_API const char *ncl_monitor_name(const ncl_model *m, int32_t i);
+/** Samples a monitor holds so far: a state monitor one for every step
+ *  n < ncl_current_step with n % every == 0, a rate monitor one per step;
+ *  -1 on error. */
+NCL_RT_API int64_t ncl_monitor_samples(const ncl_model *m, const char *name);
+/** Values per sample at the current sizes: the recorded neurons of a state
+ *  monitor, 1 for a rate monitor; -1 on error. */
+NCL_RT_API int64_t ncl_monitor_width(const ncl_model *m, const char *name);
+/** Copies up to `capacity` samples: times[r] in seconds and values[r *
+ *  width + j], converted to double (internal units; a rate monitor's in Hz,
+ *  the spikes of step n over size * dt, at time (n + 1) * dt like the spikes
+ *  themselves). Either array may be NULL. Returns the number of samples
+ *  recorded (call with capacity 0 to size the arrays), or -1 on error. */
+NCL_RT_API int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times,
+                                   double *values, int64_t capacity);
+/** Copies up to `capacity` neuron indices a state monitor records, in
+ *  column order. Returns the width, or -1 on error (a rate monitor has
+ *  none). */
+NCL_RT_API int64_t ncl_monitor_indices(const ncl_model *m, const char *name, int64_t *indices,
+                                       int64_t capacity);
+/** Bytes all monitors hold after `steps` steps since ncl_init at the
+ *  current sizes. ncl_run grows them to that before its first step and
+ *  refuses (NCL_ERROR_MEMORY, with both figures) when it does not fit;
+ *  -1 on error. */
+NCL_RT_API int64_t ncl_monitor_memory(const ncl_model *m, int64_t steps);
+
 /** Wall-clock time of loading, initialising and simulating. */
 NCL_RT_API ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out);
-/** Writes P_spike_t.npy / P_spike_i.npy for every recorded population and
- *  run.json into `dir` (created if missing). The old run.json goes first and
+/** Writes P_spike_t.npy / P_spike_i.npy for every recorded population, the
+ *  files of every monitor (STEM.npy, STEM_t.npy, and STEM_i.npy for a state
+ *  monitor) and run.json into `dir` (created if missing). The old run.json goes first and
  *  the new one is written last, with the run's status ("complete", "failed",
  *  "interrupted"); each file is written to a fresh temporary name (never
  *  following a symlink) and renamed, so a failure never leaves a torn file

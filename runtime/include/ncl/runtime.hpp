@@ -35,6 +35,13 @@ struct Spikes {
   std::vector<int64_t> indices; ///< neuron indices
 };
 
+/// What a state or rate monitor recorded (Model::monitor).
+struct MonitorSamples {
+  int64_t width = 0;          ///< values per sample
+  std::vector<double> times;  ///< seconds, one per sample
+  std::vector<double> values; ///< samples x width, row by row
+};
+
 /// An open model: state, parameters and recorded spikes. Move-only.
 class Model {
 public:
@@ -122,6 +129,17 @@ public:
   void setState(const std::string &pop, const std::string &var, const std::vector<double> &values) {
     check(ncl_set_state(m_, pop.c_str(), var.c_str(), values.data(),
                         static_cast<int64_t>(values.size())));
+  }
+  /// A monitor's samples so far: times (s) and values row by row, `width`
+  /// per sample (internal units; Hz for a rate monitor).
+  MonitorSamples monitor(const std::string &name) const {
+    MonitorSamples s;
+    s.width = value(ncl_monitor_width(m_, name.c_str()));
+    const int64_t n = value(ncl_get_monitor(m_, name.c_str(), nullptr, nullptr, 0));
+    s.times.resize(static_cast<size_t>(n));
+    s.values.resize(static_cast<size_t>(n * s.width));
+    value(ncl_get_monitor(m_, name.c_str(), s.times.data(), s.values.data(), n));
+    return s;
   }
   ncl_timings timings() const {
     ncl_timings t{};

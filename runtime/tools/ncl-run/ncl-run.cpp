@@ -9,7 +9,9 @@
 // `ncl-run: error: ...` on stderr: exit 1 for errors, 2 for bad usage.
 // SIGINT stops the run at the end of its current chunk; what was simulated
 // is written with --out (run.json says "interrupted") and the exit status
-// is 130. A second SIGINT kills at once.
+// is 130. A second SIGINT kills at once. On a terminal, a run that lasts
+// more than about a second shows a progress line on stderr (simulated time,
+// speed, ETA), rewritten in place and erased at the end.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/runtime.hpp"
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <csignal>
@@ -24,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -216,6 +220,77 @@ std::string fmtTime(double s) {
   return buf;
 }
 
+/// "1.2 s", "3 min 20 s", "2 h 05 min": an ETA at a glance.
+std::string fmtDuration(double s) {
+  char buf[64];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60),
+                  static_cast<int>(std::fmod(s, 60)));
+  else
+    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s / 3600),
+                  static_cast<int>(std::fmod(s, 3600) / 60));
+  return buf;
+}
+
+/// Runs `steps` steps; on a terminal, in slices of about a tenth of a
+/// second, with a progress line on stderr once the run has taken longer
+/// than `delay` seconds, rewritten at most four times a second and erased
+/// when the run ends. Slicing changes no result: runs continue exactly.
+void runWithProgress(ncl::Model &model, int64_t steps, double delay) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  const double dt = model.dt();
+  const int64_t first = model.step();
+  double lastPrint = -1;
+  bool shown = false;
+  struct Erase {
+    bool &shown;
+    ~Erase() {
+      if (shown)
+        std::fputs("\r\033[K", stderr);
+    }
+  } erase{shown};
+  int64_t slice = 16, done = 0;
+  while (done < steps) {
+    const int64_t n = std::min(slice, steps - done);
+    const auto t0 = Clock::now();
+    model.runSteps(n);
+    done += n;
+    // Aim at slices of about 0.1 s, growing at most fourfold at a time.
+    const double took = since(t0);
+    slice = took > 0 ? std::clamp<int64_t>(
+                           static_cast<int64_t>(static_cast<double>(n) * 0.1 / took), 1, 4 * n)
+                     : 4 * n;
+    const double wall = since(start);
+    if (done == steps || wall < delay || (lastPrint >= 0 && wall - lastPrint < 0.25))
+      continue;
+    lastPrint = wall;
+    const double simulated = static_cast<double>(done) * dt;
+    const double speed = simulated / wall;
+    const double eta = static_cast<double>(steps - done) * dt / speed;
+    std::fprintf(stderr, "\rt = %.4g s of %.4g s (%.0f%%)  %.3g bio-s/s  ETA %s\033[K",
+                 static_cast<double>(first + done) * dt, static_cast<double>(first + steps) * dt,
+                 100.0 * static_cast<double>(done) / static_cast<double>(steps), speed,
+                 fmtDuration(eta).c_str());
+    std::fflush(stderr);
+    shown = true;
+  }
+}
+
+/// Seconds a run must last before the progress line appears:
+/// NCL_RUN_PROGRESS_DELAY when set (tests set 0), else 1.
+double progressDelay() {
+  const char *text = std::getenv("NCL_RUN_PROGRESS_DELAY");
+  char *end = nullptr;
+  const double v = text ? std::strtod(text, &end) : 1.0;
+  return text && end != text && *end == '\0' && v >= 0 ? v : 1.0;
+}
+
 void printSummary(const ncl::Model &model, const Options &o) {
   const ncl_model_descriptor &d = model.descriptor();
   const double dt = model.dt();
@@ -307,7 +382,13 @@ int main(int argc, char **argv) {
     interruptTarget.store(model.get());
     std::signal(SIGINT, onInterrupt);
     try {
-      model.run(duration);
+      // The progress line only where someone watches: a terminal on both
+      // outputs, and not with --quiet.
+      const double steps = std::nearbyint(duration / model.dt());
+      if (!o.quiet && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) && steps <= INT32_MAX)
+        runWithProgress(model, static_cast<int64_t>(steps), progressDelay());
+      else
+        model.run(duration);
     } catch (const ncl::Error &e) {
       // Keep what was simulated: write it before reporting the failure.
       runError = e.what();

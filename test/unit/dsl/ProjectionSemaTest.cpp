@@ -154,11 +154,14 @@ TEST(ProjectionSema, Interface) {
   EXPECT_EQ(net.stateMonitors[0].begin, 100);
   EXPECT_EQ(net.stateMonitors[0].end, 110);
   EXPECT_EQ(net.stateMonitors[0].every, 10);
+  EXPECT_EQ(net.stateMonitors[0].name, "P_v"); // a range takes its population's name
+  EXPECT_EQ(net.stateMonitors[1].name, "P_ge");
   EXPECT_EQ(net.stateMonitors[1].begin, 0);
   EXPECT_EQ(net.stateMonitors[1].end, 4000);
   EXPECT_EQ(net.stateMonitors[1].every, 1);
   ASSERT_EQ(net.rateMonitors.size(), 1u);
   EXPECT_EQ(net.rateMonitors[0].population, 1);
+  EXPECT_EQ(net.rateMonitors[0].name, "O_rate");
 }
 
 } // namespace

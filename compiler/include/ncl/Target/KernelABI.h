@@ -108,6 +108,8 @@ static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedInDegree) ==
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedOutDegree) ==
               NCL_CONNECT_FIXED_OUTDEGREE);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedTotal) == NCL_CONNECT_FIXED_TOTAL);
+static_assert(static_cast<int>(mlir::ncl::MonitorKind::State) == NCL_MONITOR_STATE);
+static_assert(static_cast<int>(mlir::ncl::MonitorKind::Rate) == NCL_MONITOR_RATE);
 
 } // namespace ncl::abi
 

@@ -1197,7 +1197,7 @@ struct ConvertNclToLoopsPass
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                            scf::SCFDialect, func::FuncDialect>();
     target.addIllegalDialect<NclDialect>();
-    target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp>();
+    target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp, MonitorOp>();
     RewritePatternSet patterns(&getContext());
     populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);

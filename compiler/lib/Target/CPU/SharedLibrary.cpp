@@ -224,10 +224,12 @@ public:
                                  {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
                                   i64, f64, i32, i32, ptr, ptr},
                                  "ncl_projection_info");
-    auto *modelType = llvm::StructType::create(
-        ctx,
-        {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32, i32, ptr, ptr, i32, i32, ptr},
-        "ncl_model_descriptor");
+    auto *monitorType =
+        llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64}, "ncl_monitor_info");
+    auto *modelType =
+        llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr,
+                                       i32, i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr},
+                                 "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
                      {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit),
@@ -279,23 +281,35 @@ public:
              offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
              offsetof(ncl_projection_info, vars)},
             error) ||
-        !checkLayout(
-            modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
-            {offsetof(ncl_model_descriptor, magic), offsetof(ncl_model_descriptor, abi_version),
-             offsetof(ncl_model_descriptor, model_name),
-             offsetof(ncl_model_descriptor, source_file),
-             offsetof(ncl_model_descriptor, compiler_version),
-             offsetof(ncl_model_descriptor, real_bits),
-             offsetof(ncl_model_descriptor, num_populations), offsetof(ncl_model_descriptor, dt),
-             offsetof(ncl_model_descriptor, default_duration),
-             offsetof(ncl_model_descriptor, default_seed),
-             offsetof(ncl_model_descriptor, populations),
-             offsetof(ncl_model_descriptor, num_buffers),
-             offsetof(ncl_model_descriptor, num_stages), offsetof(ncl_model_descriptor, buffers),
-             offsetof(ncl_model_descriptor, stages),
-             offsetof(ncl_model_descriptor, num_projections),
-             offsetof(ncl_model_descriptor, reserved), offsetof(ncl_model_descriptor, projections)},
-            error))
+        !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
+                     {offsetof(ncl_model_descriptor, magic),
+                      offsetof(ncl_model_descriptor, abi_version),
+                      offsetof(ncl_model_descriptor, model_name),
+                      offsetof(ncl_model_descriptor, source_file),
+                      offsetof(ncl_model_descriptor, compiler_version),
+                      offsetof(ncl_model_descriptor, real_bits),
+                      offsetof(ncl_model_descriptor, num_populations),
+                      offsetof(ncl_model_descriptor, dt),
+                      offsetof(ncl_model_descriptor, default_duration),
+                      offsetof(ncl_model_descriptor, default_seed),
+                      offsetof(ncl_model_descriptor, populations),
+                      offsetof(ncl_model_descriptor, num_buffers),
+                      offsetof(ncl_model_descriptor, num_stages),
+                      offsetof(ncl_model_descriptor, buffers),
+                      offsetof(ncl_model_descriptor, stages),
+                      offsetof(ncl_model_descriptor, num_projections),
+                      offsetof(ncl_model_descriptor, reserved),
+                      offsetof(ncl_model_descriptor, projections),
+                      offsetof(ncl_model_descriptor, num_monitors),
+                      offsetof(ncl_model_descriptor, reserved_monitors),
+                      offsetof(ncl_model_descriptor, monitors)},
+                     error) ||
+        !checkLayout(monitorType, "ncl_monitor_info", sizeof(ncl_monitor_info),
+                     {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
+                      offsetof(ncl_monitor_info, population), offsetof(ncl_monitor_info, var),
+                      offsetof(ncl_monitor_info, reserved), offsetof(ncl_monitor_info, begin),
+                      offsetof(ncl_monitor_info, end), offsetof(ncl_monitor_info, every)},
+                     error))
       return false;
     llvm::StringMap<int32_t> populationIndex;
     std::vector<llvm::Constant *> pops;
@@ -406,18 +420,41 @@ public:
                         b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
                         fn, b.getInt32(projection), b.getInt32(0)}));
       }
+    std::vector<llvm::Constant *> monitors;
+    for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
+      int32_t population = populationIndex.lookup(monitor.getPopulation());
+      int32_t var = -1;
+      if (monitor.getVar())
+        var = static_cast<int32_t>(network.lookupSymbol<PopulationOp>(monitor.getPopulationAttr())
+                                       .varIndex(*monitor.getVar()));
+      monitors.push_back(llvm::ConstantStruct::get(
+          monitorType, {string(monitor.getName()),
+                        b.getInt32(static_cast<int32_t>(monitor.getKind())), b.getInt32(population),
+                        b.getInt32(var), b.getInt32(0), b.getInt64(monitor.getRange()[0]),
+                        b.getInt64(monitor.getRange()[1]), b.getInt64(monitor.getEvery())}));
+    }
     llvm::Constant *model = llvm::ConstantStruct::get(
-        modelType,
-        {b.getInt32(NCL_MODEL_MAGIC), b.getInt32(NCL_ABI_VERSION), string(network.getSymName()),
-         string(network.getSource()), string(NCL_VERSION_STRING),
-         b.getInt32(network.getReal().isF32() ? 32 : 64), b.getInt32(pops.size()),
-         llvm::ConstantFP::get(f64, network.getDt().convertToDouble()),
-         llvm::ConstantFP::get(f64, network.getDuration().convertToDouble()),
-         b.getInt64(network.getSeed()), array(popType, pops, ".populations"),
-         b.getInt32(buffers.size()), b.getInt32(stages.size()),
-         array(bufferType, buffers, ".buffers"), array(stageType, stages, ".stages"),
-         b.getInt32(projections.size()), b.getInt32(0),
-         array(projectionType, projections, ".projections")});
+        modelType, {b.getInt32(NCL_MODEL_MAGIC),
+                    b.getInt32(NCL_ABI_VERSION),
+                    string(network.getSymName()),
+                    string(network.getSource()),
+                    string(NCL_VERSION_STRING),
+                    b.getInt32(network.getReal().isF32() ? 32 : 64),
+                    b.getInt32(pops.size()),
+                    llvm::ConstantFP::get(f64, network.getDt().convertToDouble()),
+                    llvm::ConstantFP::get(f64, network.getDuration().convertToDouble()),
+                    b.getInt64(network.getSeed()),
+                    array(popType, pops, ".populations"),
+                    b.getInt32(buffers.size()),
+                    b.getInt32(stages.size()),
+                    array(bufferType, buffers, ".buffers"),
+                    array(stageType, stages, ".stages"),
+                    b.getInt32(projections.size()),
+                    b.getInt32(0),
+                    array(projectionType, projections, ".projections"),
+                    b.getInt32(monitors.size()),
+                    b.getInt32(0),
+                    array(monitorType, monitors, ".monitors")});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;

@@ -101,6 +101,9 @@ struct ProjectionModel {
 struct StateMonitor {
   int population = -1;
   std::string var;
+  /// The stem of its output files, `<name>_<var>`: `name` is the group or
+  /// population as written, or the population of an index range.
+  std::string name;
   int64_t begin = 0, end = 0, every = 1;
   SourceLoc loc;
 };
@@ -108,6 +111,7 @@ struct StateMonitor {
 /// `record rate(P)`.
 struct RateMonitor {
   int population = -1;
+  std::string name; ///< the stem of its output files, `<P>_rate`
   SourceLoc loc;
 };
 

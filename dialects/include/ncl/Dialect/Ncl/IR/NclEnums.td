@@ -90,4 +90,13 @@ def Ncl_ConnectRule : I32EnumAttr<"ConnectRule", "a connectivity rule", [
   let genSpecializedAttr = 0;
 }
 
+// What a monitor records; the values are the ABI's (ncl_monitor_kind).
+def Ncl_Monitor_State : I32EnumAttrCase<"State", 1, "state">;
+def Ncl_Monitor_Rate : I32EnumAttrCase<"Rate", 2, "rate">;
+def Ncl_MonitorKind : I32EnumAttr<"MonitorKind", "what a monitor records", [
+    Ncl_Monitor_State, Ncl_Monitor_Rate]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+
 #endif // NCL_ENUMS_TD

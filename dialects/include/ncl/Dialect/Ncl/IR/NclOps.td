@@ -240,6 +240,32 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
   let hasVerifier = 1;
 }
 
+def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {
+  let summary = "A state or population-rate monitor, sampled by the runtime";
+  let description = [{
+    Describes what the runtime records besides spikes; no kernel reads or
+    writes it. A `state` monitor samples variable `var` of neurons `range` =
+    [begin, end) of `population` at the start of every step n with
+    n % `every` == 0, before anything of that step runs (docs/semantics.md);
+    a `rate` monitor counts the population's spikes in every step
+    (`range` is then the whole population). `name` is the stem of its output
+    files (`P_v.npy`, `P_rate.npy`), unique in the network. The runtime
+    reads the state from the buffer table, so monitors need no generated
+    code; a rate monitor's population has `emits_spikes`, so that its update
+    stores each spike with its step.
+
+    ```mlir
+    ncl.monitor state "E_v" of @P {var = "v", range = array<i64: 0, 3200>, every = 10 : i64}
+    ncl.monitor rate "P_rate" of @P {range = array<i64: 0, 4000>}
+    ```
+  }];
+  let arguments = (ins EnumProp<Ncl_MonitorKind>:$kind, StrAttr:$name,
+                       FlatSymbolRefAttr:$population, OptionalAttr<StrAttr>:$var,
+                       DenseI64ArrayAttr:$range, DefaultValuedAttr<I64Attr, "1">:$every);
+  let assemblyFormat = "$kind $name `of` $population attr-dict";
+  let hasVerifier = 1;
+}
+
 def Ncl_ParamOp : Ncl_Op<"param", [Pure]> {
   let summary = "Reads a load-time parameter of the population";
   let description = [{
