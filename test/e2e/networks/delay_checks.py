@@ -15,6 +15,10 @@ CHECK is one of
              steps, i.e. the drawn delays rounded to steps, against the
              distribution of round(10 + 190 u), u uniform, by a chi-square
              test, and their range and mean;
+  example    examples/delays.ncl's header: the pacemaker fires every 240
+             steps (tau ln 11 rounded up to the step), each follower once per
+             cycle, always its own delay plus one step after it, within
+             1.1-20.1 ms;
   errors     a drawn negative delay and one beyond the longest per-synapse
              delay stop ncl-run at initialisation with a message naming the
              projection.
@@ -217,6 +221,34 @@ def check_histogram(nclc, rt, work):
           f"(limit {limit:.1f})")
 
 
+def check_example(nclc, ncl_run, work, model):
+    lib = work / "delays_example.so"
+    compile_model(nclc, model, lib)
+    out = work / "delays_example"
+    subprocess.run([ncl_run, str(lib), "--quiet", "--threads", "2", "--out", str(out)],
+                   check=True)
+    pace = np.rint(np.load(out / "Pace_spike_t.npy") / DT).astype(np.int64)
+    period = math.ceil(10e-3 * math.log(11) / DT)  # the first step at or past the crossing
+    if not np.array_equal(pace, period * np.arange(1, len(pace) + 1)) or len(pace) != 41:
+        fail(f"pacemaker spikes at steps {pace[:5]}..., expected every {period} steps, 41 times")
+    steps = np.rint(np.load(out / "F_spike_t.npy") / DT).astype(np.int64)
+    index = np.load(out / "F_spike_i.npy")
+    cycle = np.searchsorted(pace, steps, side="left") - 1
+    lag = steps - pace[cycle]
+    for j in range(500):
+        mine = lag[index == j]
+        if len(mine) == 0 or np.any(mine != mine[0]) or len(set(cycle[index == j])) != len(mine):
+            fail(f"follower {j}: lags {mine} steps, expected one constant lag per cycle")
+        if not (11 <= mine[0] <= 201):
+            fail(f"follower {j}: lag {mine[0]} steps outside 11..201 (1.1-20.1 ms)")
+        # Every cycle whose arrival falls within the run.
+        expected = np.count_nonzero(pace + mine[0] <= 10000)
+        if len(mine) != expected:
+            fail(f"follower {j}: {len(mine)} spikes, expected {expected}")
+    print(f"example: pacemaker every {period} steps; 500 followers, each at a constant lag "
+          f"of {lag.min()}..{lag.max()} steps")
+
+
 def check_errors(nclc, ncl_run, work):
     cases = [
         ("negative", "(1 - 2 * rand()) * 1 ms", "drew a delay that is negative"),
@@ -246,6 +278,8 @@ def main():
         check_long(nclc, rt, work)
     elif check == "histogram":
         check_histogram(nclc, rt, work)
+    elif check == "example":
+        check_example(nclc, ncl_run, work, sys.argv[6])
     elif check == "errors":
         check_errors(nclc, ncl_run, work)
     else:
