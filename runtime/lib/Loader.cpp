@@ -336,7 +336,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     throw malformed(path, "bad buffer table");
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
-  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
+  std::vector<std::vector<int32_t>> byRole(np,
+                                           std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
   std::vector<std::vector<int32_t>> projectionByRole(
       nq, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
@@ -467,8 +468,7 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       // a delay per synapse to read, and that delay only means something
       // to a stage that delivers by synapse.
       const bool perSynapse = hasDelayBuffer(d, st.projection);
-      if ((st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse &&
-          st.kind != NCL_STAGE_CONNECT)
+      if ((st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse && st.kind != NCL_STAGE_CONNECT)
         throw malformed(path, where + (perSynapse ? " delivers by spike, but its projection has "
                                                     "per-synapse delays"
                                                   : " delivers by synapse, but its projection "

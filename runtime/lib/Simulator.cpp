@@ -61,7 +61,7 @@ constexpr int64_t kMaxSpikeBuffer = int64_t{1} << 18;
 const ncl_buffer_info &bufferInfo(const ncl_model &m, size_t i) { return m.desc->buffers[i]; }
 
 size_t elementBytes(int32_t element) {
-  return element == NCL_ELEMENT_I16                                ? 2
+  return element == NCL_ELEMENT_I16                                 ? 2
          : element == NCL_ELEMENT_F32 || element == NCL_ELEMENT_I32 ? 4
                                                                     : 8;
 }
@@ -198,8 +198,8 @@ int64_t historyDepth(const ncl_model &m, size_t p) {
   const int64_t exchange = exchangeSteps(m);
   for (const Projection &proj : m.projs)
     if (static_cast<size_t>(proj.info->pre) == p)
-      longest = std::max(longest,
-                         proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
+      longest =
+          std::max(longest, proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
   return longest < 0 ? 0 : longest + exchange + 1;
 }
 
@@ -485,7 +485,8 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
     const int32_t end = static_cast<int32_t>(ts.end[post]);
     if (begin >= end)
       continue;
-    const auto *delay = static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+    const auto *delay =
+        static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
     const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
     std::vector<std::vector<int64_t>> &slots = proj.queues[static_cast<size_t>(k)].slots;
     const int64_t size = static_cast<int64_t>(slots.size());
@@ -1078,17 +1079,16 @@ void checkSynapseDelays(ncl_model &m) {
       if (d == NCL_DELAY_INVALID) {
         const auto row = std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(), k) - 1;
         const ncl_projection_info &qi = *proj.info;
-        throw Error(
-            NCL_ERROR_ARGUMENT,
-            "projection '" + std::string(qi.name) + "': synapse " + std::to_string(k) + " (" +
-                m.pops[static_cast<size_t>(qi.pre)].info->name + "[" +
-                std::to_string(row - proj.rowStart.begin()) + "] -> " +
-                m.pops[static_cast<size_t>(qi.post)].info->name + "[" +
-                std::to_string(proj.post[static_cast<size_t>(k)]) +
-                "]) drew a delay that is negative, not a number, or longer than " +
-                fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
-                std::to_string(NCL_MAX_DELAY_STEPS) +
-                " steps of dt, the longest per-synapse delay); check its delay expression");
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "projection '" + std::string(qi.name) + "': synapse " + std::to_string(k) +
+                        " (" + m.pops[static_cast<size_t>(qi.pre)].info->name + "[" +
+                        std::to_string(row - proj.rowStart.begin()) + "] -> " +
+                        m.pops[static_cast<size_t>(qi.post)].info->name + "[" +
+                        std::to_string(proj.post[static_cast<size_t>(k)]) +
+                        "]) drew a delay that is negative, not a number, or longer than " +
+                        fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
+                        std::to_string(NCL_MAX_DELAY_STEPS) +
+                        " steps of dt, the longest per-synapse delay); check its delay expression");
       }
       shortest = std::min(shortest, d);
       longest = std::max(longest, d);

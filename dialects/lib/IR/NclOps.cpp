@@ -241,7 +241,7 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("delay must not be negative");
   if (getPerSynapseDelay() && getDelay().convertToDouble() != 0)
     return emitOpError("has per-synapse delays and a shared delay");
-  if (getPerSynapseDelay() && !getInit().empty() &&
+  if (getPerSynapseDelay() && !isLowered() &&
       llvm::range_size(getInit().getOps<SynapseDelayOp>()) != 1)
     return emitOpError("with per_synapse_delay must set it once in init (ncl.synapse_delay)");
   ConnectAttr connect = getConnect();

@@ -1168,8 +1168,8 @@ private:
 
   void buildDeliver() {
     SynapseLoop loop;
-    func::FuncOp f = makeDeliverFunc(
-        {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
+    func::FuncOp f =
+        makeDeliverFunc({"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = header["first_step"];
@@ -1240,7 +1240,8 @@ private:
           Value mid = arith::AddIOp::create(b, loc, iter[0],
                                             arith::ShRUIOp::create(b, loc, width, index(1)));
           Value start = toIndex(memref::LoadOp::create(b, loc, rowStart, ValueRange{mid}));
-          Value atOrBefore = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, start, synapse);
+          Value atOrBefore =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, start, synapse);
           Value lo = arith::SelectOp::create(b, loc, atOrBefore, mid, iter[0]);
           Value hi = arith::SelectOp::create(b, loc, atOrBefore, iter[1], mid);
           scf::YieldOp::create(b, loc, ValueRange{lo, hi});
