@@ -386,8 +386,10 @@ int64_t ncl_projection_bytes(const ncl_model *m, int32_t i) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const ncl::rt::Projection &proj = projectionAt(mm, i);
-    const int64_t perSynapse =
-        static_cast<int64_t>(sizeof(int32_t)) + proj.info->num_vars * (mm.desc->real_bits / 8);
+    // Its postsynaptic index, its variables and its delay in steps (u16).
+    const int64_t perSynapse = static_cast<int64_t>(sizeof(int32_t)) +
+                               proj.info->num_vars * (mm.desc->real_bits / 8) +
+                               (proj.delayBuffer >= 0 ? static_cast<int64_t>(sizeof(uint16_t)) : 0);
     return proj.synapses * perSynapse +
            static_cast<int64_t>(proj.rowStart.size() * sizeof(int64_t));
   });

@@ -220,6 +220,8 @@ const char *elementName(int32_t element) {
     return "i32";
   case NCL_ELEMENT_I64:
     return "i64";
+  case NCL_ELEMENT_I16:
+    return "i16";
   }
   return "?";
 }
@@ -254,6 +256,8 @@ RoleShape roleShape(int32_t role) {
     return {"postsynaptic-index", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
   case NCL_BUFFER_LAST_SPIKE:
     return {"last-spike", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_SYNAPSE_DELAY:
+    return {"synapse-delay", NCL_ELEMENT_I16, NCL_EXTENT_SYNAPSES};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -361,10 +365,11 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     throw malformed(path, "bad buffer table");
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
-  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
+  std::vector<std::vector<int32_t>> byRole(np,
+                                           std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
   std::vector<std::vector<int32_t>> projectionByRole(
-      nq, std::vector<int32_t>(NCL_BUFFER_LAST_SPIKE + 1, -1));
+      nq, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
   std::vector<std::vector<int32_t>> projectionByVar(nq);
   for (size_t q = 0; q < nq; ++q)
     projectionByVar[q].assign(static_cast<size_t>(d.projections[q].num_vars), -1);
@@ -379,14 +384,15 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (!b.name || !*b.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(b.name) + "')";
-    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_LAST_SPIKE)
+    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SYNAPSE_DELAY)
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
-    if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I64)
+    if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
     if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_ROWS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
     const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
                           b.role == NCL_BUFFER_SYNAPSE_STATE ||
+                          b.role == NCL_BUFFER_SYNAPSE_DELAY ||
                           (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
@@ -457,6 +463,14 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
   }
 }
 
+/// Whether projection q has a per-synapse delay buffer.
+bool hasDelayBuffer(const ncl_model_descriptor &d, int32_t q) {
+  for (int32_t i = 0; i < d.num_buffers; ++i)
+    if (d.buffers[i].role == NCL_BUFFER_SYNAPSE_DELAY && d.buffers[i].projection == q)
+      return true;
+  return false;
+}
+
 /// The stage list: each stage a known kind over a known population, with a
 /// function. Any number of stages per population, run in order.
 void validateStages(const std::string &path, const ncl_model_descriptor &d) {
@@ -468,15 +482,26 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    if (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_DELIVER)
+    const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
+                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES;
+    if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
-    if (st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER) {
+    if (projectionStage) {
       if (st.projection < 0 || st.projection >= d.num_projections)
         throw malformed(path, where + " runs over projection " + std::to_string(st.projection) +
                                   ", but the model has " + std::to_string(d.num_projections) +
                                   " projections");
       if (!st.fn)
         throw malformed(path, where + " has no function");
+      // A projection's synapses arrive after their own delays only with
+      // a delay per synapse to read, and that delay only means something
+      // to a stage that delivers by synapse.
+      const bool perSynapse = hasDelayBuffer(d, st.projection);
+      if ((st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse && st.kind != NCL_STAGE_CONNECT)
+        throw malformed(path, where + (perSynapse ? " delivers by spike, but its projection has "
+                                                    "per-synapse delays"
+                                                  : " delivers by synapse, but its projection "
+                                                    "has no per-synapse delay buffer"));
       continue;
     }
     if (st.population < 0 || st.population >= d.num_populations)
@@ -642,6 +667,8 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
         proj.rowStartBuffer = i;
       else if (b.role == NCL_BUFFER_POST_INDEX)
         proj.postIndexBuffer = i;
+      else if (b.role == NCL_BUFFER_SYNAPSE_DELAY)
+        proj.delayBuffer = i;
       continue;
     }
     Population &pop = m->pops[static_cast<size_t>(b.population)];

@@ -93,15 +93,28 @@ struct Population {
 /// at the thread's one buffer of that role: a thread runs one stage call at
 /// a time and drains the buffer after each. A thread that owns no recorded
 /// neuron has no spike buffer at all.
+/// The synapses of a projection with per-synapse delays whose spikes are
+/// on their way to one thread's postsynaptic neurons: slot (arrival step
+/// mod size) lists them in the order their effects apply (docs/semantics.md).
+struct SynapseQueue {
+  std::vector<std::vector<int64_t>> slots; // maxDelaySteps + 1
+};
+
 /// A projection and the synapses the runtime built for it (Connectivity.h).
 struct Projection {
   const ncl_projection_info *info = nullptr;
   std::vector<double> params; // what its NCL_BUFFER_PARAMS entry points at
   int32_t rowStartBuffer = -1, postIndexBuffer = -1;
+  int32_t delayBuffer = -1;      // per-synapse delays (steps), or -1 for one shared delay
   int64_t synapses = 0;          // built by ncl_init
   int64_t delaySteps = 0;        // the delay rounded to steps of the run's dt
   std::vector<int64_t> rowStart; // what the row-start buffer points at
   std::vector<int32_t> post;     // what the postsynaptic-index buffer points at
+  // With per-synapse delays: the shortest and longest, known once the
+  // connect stage has drawn them, and per thread the synapses whose spikes
+  // arrive in each of the next steps (SynapseQueue).
+  int64_t minDelaySteps = 0, maxDelaySteps = 0;
+  std::vector<SynapseQueue> queues; // per thread
 };
 
 /// The spikes a population sent in its recent steps, for projections to
@@ -185,6 +198,7 @@ struct ncl_model {
   std::vector<ncl::rt::Monitor> monitors;     // in the descriptor's order
   std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
   int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
+  bool queuesArrivals = false;                // some projection has per-synapse delays
   // The descriptor's buffer table: per entry its storage (none for the
   // parameters and the per-thread spike buffers), the copy of a per-neuron
   // entry at the start of the current chunk (so that a run that turns

@@ -61,7 +61,9 @@ constexpr int64_t kMaxSpikeBuffer = int64_t{1} << 18;
 const ncl_buffer_info &bufferInfo(const ncl_model &m, size_t i) { return m.desc->buffers[i]; }
 
 size_t elementBytes(int32_t element) {
-  return element == NCL_ELEMENT_F32 || element == NCL_ELEMENT_I32 ? 4 : 8;
+  return element == NCL_ELEMENT_I16                                 ? 2
+         : element == NCL_ELEMENT_F32 || element == NCL_ELEMENT_I32 ? 4
+                                                                    : 8;
 }
 
 /// Whether the runtime allocates entry i itself, once per model: not the
@@ -169,24 +171,36 @@ int64_t delaySteps(const ncl_model &m, double delay) {
   return static_cast<int64_t>(std::nearbyint(delay / m.dt));
 }
 
+/// The shortest delay of a projection in steps: its shared delay, or the
+/// shortest of its synapses' once they are drawn (0 before).
+int64_t shortestDelay(const ncl_model &m, const Projection &proj) {
+  return proj.delayBuffer >= 0 ? proj.minDelaySteps : delaySteps(m, proj.info->delay);
+}
+
 /// Steps between the threads' spike exchanges: the shortest delay plus one
 /// (a spike sent in step s arrives at the start of step s + 1 + d).
 int64_t exchangeSteps(const ncl_model &m) {
   int64_t steps = INT64_MAX;
   for (const Projection &proj : m.projs)
-    steps = std::min(steps, delaySteps(m, proj.info->delay) + 1);
-  return steps;
+    if (proj.delayBuffer < 0 || proj.synapses > 0)
+      steps = std::min(steps, shortestDelay(m, proj) + 1);
+  return steps == INT64_MAX ? 1 : steps;
 }
 
 /// Steps of spike history population p keeps: enough that a list written
 /// in one exchange interval is read, at the latest, before the interval in
-/// which it is written again. 0 when no projection reads it.
+/// which it is written again. A projection with per-synapse delays reads
+/// the lists of an interval right after it (queueArrivals), while other
+/// threads may already write the next interval's. 0 when no projection
+/// reads it.
 int64_t historyDepth(const ncl_model &m, size_t p) {
   int64_t longest = -1;
+  const int64_t exchange = exchangeSteps(m);
   for (const Projection &proj : m.projs)
     if (static_cast<size_t>(proj.info->pre) == p)
-      longest = std::max(longest, delaySteps(m, proj.info->delay));
-  return longest < 0 ? 0 : longest + exchangeSteps(m) + 1;
+      longest =
+          std::max(longest, proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
+  return longest < 0 ? 0 : longest + exchange + 1;
 }
 
 /// Spike buffer entries of thread k: none without recorded neurons, else
@@ -467,6 +481,67 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
   }
 }
 
+/// Applies, in step s, the synapses of projection q (per-synapse delays)
+/// whose spikes arrive in s at thread ts's postsynaptic neurons, in the
+/// order queueArrivals listed them, and empties their slot.
+void deliverSynapses(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
+  Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+  ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  SynapseQueue &queue = proj.queues[static_cast<size_t>(k)];
+  std::vector<int64_t> &slot =
+      queue.slots[static_cast<size_t>(s % static_cast<int64_t>(queue.slots.size()))];
+  if (slot.empty())
+    return;
+  ncl_kernel_args a = kernelArgs(m, ts, static_cast<size_t>(proj.info->post));
+  a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_pre's pre reads
+  a.first_step = s;
+  a.num_steps = 1;
+  a.synapses = slot.data();
+  a.num_synapses = static_cast<int64_t>(slot.size());
+  stage.fn(&a);
+  slot.clear();
+}
+
+/// After the exchange that ends steps [s0, s1): for every projection with
+/// per-synapse delays, puts each synapse of thread k's postsynaptic range
+/// that a spike of those steps reached into the slot of its arrival step
+/// s + 1 + d. Spikes are taken by step, then presynaptic index (the
+/// threads' lists in thread order), a row's synapses in their order
+/// (ascending postsynaptic index), so every slot lists its synapses by
+/// (source step, presynaptic index, postsynaptic index) on any thread
+/// count. An arrival is never earlier than s1: the interval is at most the
+/// shortest delay plus one steps long.
+void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
+  const ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  for (Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0 || proj.synapses == 0)
+      continue;
+    const size_t post = static_cast<size_t>(proj.info->post);
+    const int32_t begin = static_cast<int32_t>(ts.begin[post]);
+    const int32_t end = static_cast<int32_t>(ts.end[post]);
+    if (begin >= end)
+      continue;
+    const auto *delay =
+        static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+    const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
+    std::vector<std::vector<int64_t>> &slots = proj.queues[static_cast<size_t>(k)].slots;
+    const int64_t size = static_cast<int64_t>(slots.size());
+    for (int64_t s = s0; s < s1; ++s)
+      for (const std::vector<int32_t> &list : h.slots[static_cast<size_t>(s % h.depth)])
+        for (int32_t i : list) {
+          const auto row = proj.post.begin();
+          auto first = std::lower_bound(row + proj.rowStart[static_cast<size_t>(i)],
+                                        row + proj.rowStart[static_cast<size_t>(i) + 1], begin);
+          auto last = std::lower_bound(first, row + proj.rowStart[static_cast<size_t>(i) + 1], end);
+          for (auto it = first; it != last; ++it) {
+            const int64_t synapse = it - row;
+            const int64_t arrival = s + 1 + delay[synapse];
+            slots[static_cast<size_t>(arrival % size)].push_back(synapse);
+          }
+        }
+  }
+}
+
 /// A network's chunk on thread k: step by step, each step's stages in the
 /// descriptor's order (deliveries, then updates), the spikes each update
 /// sends kept in the history; threads meet every exchangeSteps steps, the
@@ -481,6 +556,10 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER) {
         deliver(m, ts, stage, s);
+        continue;
+      }
+      if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES) {
+        deliverSynapses(m, k, stage, s);
         continue;
       }
       if (stage.kind != NCL_STAGE_STEP)
@@ -501,8 +580,19 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
       }
     }
     // A thread that failed still meets the others, which wait for it.
-    if (barrier && ((s + 1 - s0) % m.exchangeSteps == 0 || s + 1 == s1))
-      barrier->wait();
+    if ((s + 1 - s0) % m.exchangeSteps == 0 || s + 1 == s1) {
+      if (barrier)
+        barrier->wait();
+      if (m.queuesArrivals) {
+        try {
+          const int64_t intervalStart = s - (s - s0) % m.exchangeSteps;
+          queueArrivals(m, k, intervalStart, s + 1);
+        } catch (const std::bad_alloc &) {
+          ts.errorCode = NCL_ERROR_MEMORY;
+          ts.error = "out of memory queueing the spikes of per-synapse delays";
+        }
+      }
+    }
   }
 }
 
@@ -855,11 +945,13 @@ uint64_t expectedSynapses(const ncl_model &m, size_t q) {
   }
 }
 
-/// Bytes of one synapse of projection q: its postsynaptic index and each
-/// per-synapse variable.
+/// Bytes of one synapse of projection q: its postsynaptic index, each
+/// per-synapse variable and its delay in steps where it has its own.
 uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
-  return sizeof(int32_t) + static_cast<uint64_t>(m.projs[q].info->num_vars) *
-                               static_cast<uint64_t>(m.desc->real_bits / 8);
+  return sizeof(int32_t) +
+         static_cast<uint64_t>(m.projs[q].info->num_vars) *
+             static_cast<uint64_t>(m.desc->real_bits / 8) +
+         (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0);
 }
 
 /// What the projections will hold (their synapses, expected, and rows) and
@@ -918,6 +1010,48 @@ uint64_t ncl::rt::monitorBytes(const ncl_model &m, size_t k, int64_t steps) {
                                      static_cast<uint64_t>(std::max<int64_t>(0, end - begin))),
                        static_cast<uint64_t>(m.desc->real_bits / 8));
 }
+namespace {
+
+/// After a change of the thread count between runs: hands the spikes and
+/// synapses in flight to the threads that now own their neurons. A spike
+/// history slot keeps its lists' concatenation in the first list (still in
+/// ascending presynaptic order); a queue slot's synapses go to the thread
+/// of their postsynaptic neuron, each thread's in their old order, so the
+/// order of the effects on every neuron is unchanged.
+void repartitionSpikeQueues(ncl_model &m) {
+  const size_t n = static_cast<size_t>(m.threads);
+  for (SpikeHistory &h : m.history)
+    for (std::vector<std::vector<int32_t>> &slot : h.slots) {
+      for (size_t k = 1; k < slot.size(); ++k)
+        slot[0].insert(slot[0].end(), slot[k].begin(), slot[k].end());
+      slot.resize(std::max<size_t>(n, 1));
+      for (size_t k = 1; k < slot.size(); ++k)
+        slot[k].clear();
+    }
+  for (Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0 || proj.queues.size() == n)
+      continue;
+    const int64_t size = m.pops[static_cast<size_t>(proj.info->post)].size;
+    std::vector<SynapseQueue> queues(n);
+    for (SynapseQueue &queue : queues)
+      queue.slots.resize(static_cast<size_t>(proj.maxDelaySteps + 1));
+    for (const SynapseQueue &old : proj.queues)
+      for (size_t i = 0; i < old.slots.size(); ++i)
+        for (int64_t synapse : old.slots[i]) {
+          const int64_t j = proj.post[static_cast<size_t>(synapse)];
+          // The thread whose range holds j: the last k with size*k/n <= j.
+          size_t k = static_cast<size_t>(j * static_cast<int64_t>(n) / size);
+          while (k + 1 < n && partition(size, static_cast<int32_t>(k + 1), m.threads).first <= j)
+            ++k;
+          while (k > 0 && partition(size, static_cast<int32_t>(k), m.threads).first > j)
+            --k;
+          queues[k].slots[i].push_back(synapse);
+        }
+    proj.queues = std::move(queues);
+  }
+}
+
+} // namespace
 
 void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
@@ -950,6 +1084,8 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.spikeChannel.assign(hasRole(m, NCL_BUFFER_SPIKE_CHANNEL) ? cap : 0, 0);
   }
   bindThreadBuffers(m);
+  if (m.initialized)
+    repartitionSpikeQueues(m);
   m.layoutDirty = false;
 }
 
@@ -974,6 +1110,8 @@ void ncl::rt::discardState(ncl_model &m) {
     proj.rowStart = {};
     proj.post = {};
     proj.synapses = 0;
+    proj.queues.clear();
+    proj.minDelaySteps = proj.maxDelaySteps = 0;
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
   }
@@ -1040,7 +1178,57 @@ void buildProjections(ncl_model &m) {
     }
     m.bufferPtrs[i] = m.buffers[i].data();
   }
+}
+
+/// The shortest and longest drawn delay of every projection with
+/// per-synapse delays, once its connect stage has run; a delay the stage
+/// could not store (negative, not finite, too long) is an error naming the
+/// projection and the synapse.
+void checkSynapseDelays(ncl_model &m) {
+  for (Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0)
+      continue;
+    const auto *delay =
+        static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+    uint16_t shortest = UINT16_MAX, longest = 0;
+    for (int64_t k = 0; k < proj.synapses; ++k) {
+      const uint16_t d = delay[k];
+      if (d == NCL_DELAY_INVALID) {
+        const auto row = std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(), k) - 1;
+        const ncl_projection_info &qi = *proj.info;
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "projection '" + std::string(qi.name) + "': synapse " + std::to_string(k) +
+                        " (" + m.pops[static_cast<size_t>(qi.pre)].info->name + "[" +
+                        std::to_string(row - proj.rowStart.begin()) + "] -> " +
+                        m.pops[static_cast<size_t>(qi.post)].info->name + "[" +
+                        std::to_string(proj.post[static_cast<size_t>(k)]) +
+                        "]) drew a delay that is negative, not a number, or longer than " +
+                        fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
+                        std::to_string(NCL_MAX_DELAY_STEPS) +
+                        " steps of dt, the longest per-synapse delay); check its delay expression");
+      }
+      shortest = std::min(shortest, d);
+      longest = std::max(longest, d);
+    }
+    proj.minDelaySteps = proj.synapses > 0 ? shortest : 0;
+    proj.maxDelaySteps = proj.synapses > 0 ? longest : 0;
+  }
+}
+
+/// The spike histories of the presynaptic populations and the arrival
+/// queues of per-synapse delays, sized by the delays in steps.
+void allocateSpikeQueues(ncl_model &m) {
   m.exchangeSteps = exchangeSteps(m);
+  m.queuesArrivals = false;
+  for (Projection &proj : m.projs) {
+    proj.queues.clear();
+    if (proj.delayBuffer < 0)
+      continue;
+    m.queuesArrivals = true;
+    proj.queues.resize(static_cast<size_t>(m.threads));
+    for (SynapseQueue &queue : proj.queues)
+      queue.slots.resize(static_cast<size_t>(proj.maxDelaySteps + 1));
+  }
   m.history.assign(m.pops.size(), SpikeHistory{});
   for (size_t p = 0; p < m.pops.size(); ++p) {
     SpikeHistory &h = m.history[p];
@@ -1128,6 +1316,16 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     }
     scanThread(m, k);
   });
+  try {
+    checkSynapseDelays(m);
+    allocateSpikeQueues(m);
+  } catch (const std::bad_alloc &) {
+    discardState(m);
+    throw Error(NCL_ERROR_MEMORY, "out of memory allocating the spike queues of the projections");
+  } catch (...) {
+    discardState(m);
+    throw;
+  }
   if (anyNonFinite(m)) {
     m.runEnd = RunEnd::Failed;
     m.runError = nonFiniteReport(m, "in its initial value");

@@ -75,7 +75,9 @@ public:
     for (const ProjectionModel &projection : net.projections)
       stage(mlir::ncl::StageKind::Connect, projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
-      stage(mlir::ncl::StageKind::Deliver, projection.decl->loc, projection.decl->name);
+      stage(projection.delayExpr ? mlir::ncl::StageKind::DeliverSynapses
+                                 : mlir::ncl::StageKind::Deliver,
+            projection.decl->loc, projection.decl->name);
     for (const PopulationModel &pop : net.populations)
       stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
     if (failed) {
@@ -342,11 +344,6 @@ private:
     const auto &pre = net->populations[static_cast<size_t>(projection.pre)];
     const auto &post = net->populations[static_cast<size_t>(projection.post)];
     Location l = loc(projection.decl->loc);
-    if (projection.delayExpr) {
-      mlir::emitError(loc(projection.delayExpr->getLoc()))
-          << "per-synapse delays are not supported yet; use one delay for the projection";
-      failed = true;
-    }
     SmallVector<Attribute> vars;
     for (const Declaration &d : syn.state)
       vars.push_back(describeVariable(d));
@@ -363,7 +360,8 @@ private:
         builder.getDenseI64ArrayAttr({projection.preBegin, projection.preEnd}),
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
-        builder.getArrayAttr(vars));
+        builder.getArrayAttr(vars),
+        projection.delayExpr ? builder.getUnitAttr() : mlir::UnitAttr());
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
@@ -380,6 +378,11 @@ private:
       mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, v);
       env[d.name] = v;
     }
+    // A delay of its own, drawn after the initial values (Sema's order of
+    // random sites); it may read them and the parameters.
+    if (projection.delayExpr)
+      mlir::ncl::SynapseDelayOp::create(builder, loc(projection.delayExpr->getLoc()),
+                                        gen(*projection.delayExpr));
     inInit = false;
 
     // on_pre: assignments in order; effects on the postsynaptic neuron add.

@@ -46,6 +46,7 @@ LogicalResult NetworkOp::verify() {
       bool synaptic = buffer.getRole() == BufferRole::RowStart ||
                       buffer.getRole() == BufferRole::PostIndex ||
                       buffer.getRole() == BufferRole::SynapseState ||
+                      buffer.getRole() == BufferRole::SynapseDelay ||
                       (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -92,6 +93,8 @@ LogicalResult NetworkOp::verify() {
           return {getReal(), BufferExtent::Synapses};
         case BufferRole::LastSpike:
           return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::SynapseDelay:
+          return {b.getIntegerType(16), BufferExtent::Synapses};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -142,6 +145,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::PostIndex:
         case BufferRole::SynapseState:
         case BufferRole::LastSpike:
+        case BufferRole::SynapseDelay:
           break;
         }
       }
@@ -235,6 +239,11 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("presynaptic population @") << pre.getSymName() << " must have emits_spikes";
   if (!(getDelay().convertToDouble() >= 0))
     return emitOpError("delay must not be negative");
+  if (getPerSynapseDelay() && getDelay().convertToDouble() != 0)
+    return emitOpError("has per-synapse delays and a shared delay");
+  if (getPerSynapseDelay() && !isLowered() &&
+      llvm::range_size(getInit().getOps<SynapseDelayOp>()) != 1)
+    return emitOpError("with per_synapse_delay must set it once in init (ncl.synapse_delay)");
   ConnectAttr connect = getConnect();
   double p = connect.getP().getValueAsDouble();
   if (connect.getRule() == ConnectRule::FixedProbability && !(p >= 0 && p <= 1))
@@ -258,13 +267,23 @@ LogicalResult ProjectionOp::verify() {
 
 LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
-  bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver;
+  bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
+                  getKind() == StageKind::DeliverSynapses;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")
            << (synaptic ? "projection " : "population ") << getPopulationAttr();
   if (getKernel().has_value() != static_cast<bool>(getArgsAttr()))
     return emitOpError("must name both a kernel and its args, or neither");
+  // A projection's spikes go by spike (one shared delay) or by synapse.
+  if (getKind() == StageKind::Deliver || getKind() == StageKind::DeliverSynapses) {
+    bool perSynapse = network.lookupSymbol<ProjectionOp>(getPopulationAttr()).getPerSynapseDelay();
+    if (perSynapse != (getKind() == StageKind::DeliverSynapses))
+      return emitOpError(perSynapse ? "of a projection with per-synapse delays must be "
+                                      "deliver_synapses"
+                                    : "deliver_synapses needs a projection with "
+                                      "per_synapse_delay");
+  }
   return success();
 }
 
@@ -389,6 +408,17 @@ template <typename OpT> static LogicalResult verifySynapseVar(OpT op) {
 
 LogicalResult SynapseReadOp::verify() { return verifySynapseVar(*this); }
 LogicalResult SynapseWriteOp::verify() { return verifySynapseVar(*this); }
+
+LogicalResult SynapseDelayOp::verify() {
+  ProjectionOp projection = enclosingProjection(*this);
+  if (!projection)
+    return emitOpError("must be inside an ncl.projection");
+  if (!projection.getPerSynapseDelay())
+    return emitOpError("sets a per-synapse delay in a projection without per_synapse_delay");
+  if (getOperation()->getParentRegion() != &projection.getInit())
+    return emitOpError("must be in the projection's init region");
+  return success();
+}
 
 /// The pre- or postsynaptic population of the projection around `op`.
 static PopulationOp endpoint(Operation *op, bool pre) {

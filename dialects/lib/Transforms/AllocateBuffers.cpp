@@ -66,6 +66,11 @@ ArrayAttr allocate(NetworkOp network) {
           BufferExtent::Synapses, static_cast<int64_t>(k), 0);
     add(owner, "row_start", BufferRole::RowStart, b.getI64Type(), BufferExtent::Rows, -1, 0);
     add(owner, "post_index", BufferRole::PostIndex, b.getI32Type(), BufferExtent::Synapses, -1, 0);
+    // Steps of each synapse's own delay: 2 bytes hold 65534 steps (6.5 s
+    // at dt = 0.1 ms), docs/runtime.md.
+    if (projection.getPerSynapseDelay())
+      add(owner, "delay", BufferRole::SynapseDelay, b.getIntegerType(16), BufferExtent::Synapses,
+          -1, 0);
   }
   return b.getArrayAttr(buffers);
 }

@@ -89,16 +89,27 @@ typedef enum ncl_buffer_role {
                                     synapses start in the projection's per-synapse buffers */
   NCL_BUFFER_POST_INDEX = 9,     /* i32 per synapse: its postsynaptic neuron */
   NCL_BUFFER_SYNAPSE_STATE = 10, /* real per synapse: `index` into the projection's vars */
-  NCL_BUFFER_LAST_SPIKE = 11     /* i32 per neuron: step index n+1 of its latest spike, 0 if
+  NCL_BUFFER_LAST_SPIKE = 11,    /* i32 per neuron: step index n+1 of its latest spike, 0 if
                                     none (a population whose spikes are stored) */
+  /* Since ABI 5: */
+  NCL_BUFFER_SYNAPSE_DELAY = 12 /* i16 per synapse, read as unsigned: its delay in steps of the
+                                   run's dt, written by the connect stage; 65535
+                                   (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
+                                   finite or longer than NCL_MAX_DELAY_STEPS */
 } ncl_buffer_role;
+
+/* Since ABI 5: the longest per-synapse delay in steps, and the value a
+ * connect stage stores for a delay it cannot represent. */
+#define NCL_MAX_DELAY_STEPS 65534
+#define NCL_DELAY_INVALID 65535
 
 /* The type of one element. */
 typedef enum ncl_element_type {
   NCL_ELEMENT_F32 = 1,
   NCL_ELEMENT_F64 = 2,
   NCL_ELEMENT_I32 = 3,
-  NCL_ELEMENT_I64 = 4
+  NCL_ELEMENT_I64 = 4,
+  NCL_ELEMENT_I16 = 5 /* since ABI 5 */
 } ncl_element_type;
 
 /* How many elements a buffer has. */
@@ -147,6 +158,12 @@ typedef struct ncl_kernel_args {
    * then the range of postsynaptic neurons the call may touch. */
   const int32_t *spikes;
   int64_t num_spikes;
+  /* Since ABI 5, for NCL_STAGE_DELIVER_SYNAPSES: the synapses (indices in
+   * the projection's per-synapse buffers) whose spikes arrive now, in the
+   * order their effects apply; all of them end in [begin, end). In this
+   * stage `size` is the presynaptic population's (the rows of row_start). */
+  const int64_t *synapses;
+  int64_t num_synapses;
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -160,8 +177,11 @@ typedef enum ncl_stage_kind {
   /* Since ABI 4 (projections): */
   NCL_STAGE_CONNECT = 3, /* initialises the synapses of presynaptic rows [begin, end),
                             once the runtime has built the connectivity */
-  NCL_STAGE_DELIVER = 4  /* applies the spikes in `spikes` to postsynaptic [begin, end)
+  NCL_STAGE_DELIVER = 4, /* applies the spikes in `spikes` to postsynaptic [begin, end)
                             in step first_step (one step) */
+  /* Since ABI 5: */
+  NCL_STAGE_DELIVER_SYNAPSES = 8 /* applies the synapses in `synapses`, in list order, in step
+                                    first_step: a projection with per-synapse delays */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {

@@ -1271,3 +1271,132 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
   } on_pre {
   }
 }
+
+// -----
+
+// Per-synapse delays: set by ncl.synapse_delay only where the projection
+// has per_synapse_delay, once, in init; no shared delay beside them; and
+// delivered by synapse, never by spike.
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+    %d = arith.constant 1.0e-3 : f64
+    // expected-error @+1 {{sets a per-synapse delay in a projection without per_synapse_delay}}
+    ncl.synapse_delay %d : f64
+  } on_pre {
+    %x = arith.constant 0.0 : f64
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{has per-synapse delays and a shared delay}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 1.0e-3 : f64, params = [], vars = [], per_synapse_delay} init {
+  } on_pre {
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{with per_synapse_delay must set it once in init (ncl.synapse_delay)}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [], per_synapse_delay} init {
+    %d = arith.constant 1.0e-3 : f64
+    ncl.synapse_delay %d : f64
+    ncl.synapse_delay %d : f64
+  } on_pre {
+    %x = arith.constant 0.0 : f64
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [], per_synapse_delay} init {
+    %d = arith.constant 1.0e-3 : f64
+    ncl.synapse_delay %d : f64
+  } on_pre {
+    %d = arith.constant 1.0e-3 : f64
+    // expected-error @+1 {{must be in the projection's init region}}
+    ncl.synapse_delay %d : f64
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [], per_synapse_delay} init {
+  } on_pre {
+  }
+  ncl.schedule {
+    // expected-error @+1 {{of a projection with per-synapse delays must be deliver_synapses}}
+    ncl.stage deliver @C
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+  }
+  ncl.schedule {
+    // expected-error @+1 {{deliver_synapses needs a projection with per_synapse_delay}}
+    ncl.stage deliver_synapses @C
+  }
+}
+
+// -----
+
+// A per-synapse delay buffer holds i16 steps per synapse.
+// expected-error @+1 {{buffer 1 ('C.delay') of role synapse_delay must hold 'i16' with extent synapses}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64, buffers = [
+    #ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed, population = @P, index = -1, count = 0>,
+    #ncl.buffer<name = "C.delay", role = synapse_delay, element = i32, extent = synapses, population = @C, index = -1, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [], per_synapse_delay} init {
+  } on_pre {
+  }
+}

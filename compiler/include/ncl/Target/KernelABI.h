@@ -30,7 +30,8 @@ enum class FieldKind {
   I64,     ///< int64_t or uint64_t, as i64
   F64,     ///< double
   Results, ///< spike_count and steps_done, as memref<2xi64> (the kernel writes them)
-  Spikes   ///< const int32_t * with num_spikes entries, as memref<?xi32>
+  Spikes,  ///< const int32_t * with num_spikes entries, as memref<?xi32>
+  Synapses ///< const int64_t * with num_synapses entries, as memref<?xi64>
 };
 
 struct HeaderField {
@@ -54,6 +55,8 @@ inline constexpr HeaderField kHeaderFields[] = {
     {"steps_done", FieldKind::I64, offsetof(ncl_kernel_args, steps_done)},
     {"spikes", FieldKind::Spikes, offsetof(ncl_kernel_args, spikes)},
     {"num_spikes", FieldKind::Index, offsetof(ncl_kernel_args, num_spikes)},
+    {"synapses", FieldKind::Synapses, offsetof(ncl_kernel_args, synapses)},
+    {"num_synapses", FieldKind::Index, offsetof(ncl_kernel_args, num_synapses)},
 };
 inline constexpr size_t kNumHeaderFields = sizeof(kHeaderFields) / sizeof(kHeaderFields[0]);
 
@@ -97,6 +100,8 @@ static_assert(static_cast<int>(BufferRole::RowStart) == NCL_BUFFER_ROW_START);
 static_assert(static_cast<int>(BufferRole::PostIndex) == NCL_BUFFER_POST_INDEX);
 static_assert(static_cast<int>(BufferRole::SynapseState) == NCL_BUFFER_SYNAPSE_STATE);
 static_assert(static_cast<int>(BufferRole::LastSpike) == NCL_BUFFER_LAST_SPIKE);
+static_assert(static_cast<int>(BufferRole::SynapseDelay) == NCL_BUFFER_SYNAPSE_DELAY);
+static_assert(static_cast<int>(StageKind::DeliverSynapses) == NCL_STAGE_DELIVER_SYNAPSES);
 static_assert(static_cast<int>(BufferExtent::Synapses) == NCL_EXTENT_SYNAPSES);
 static_assert(static_cast<int>(BufferExtent::Rows) == NCL_EXTENT_ROWS);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);

@@ -98,6 +98,7 @@ struct SynapseLoop {
   Value dt64, seed;         ///< f64, i64
   Value params;             ///< memref<?xf64>
   SmallVector<Value> vars;  ///< per-synapse variables by index
+  Value delays;             ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
@@ -543,6 +544,41 @@ struct SynapseTimeLowering : SynapseOpLowering<TimeOp> {
   }
 };
 
+/// A synapse's own delay: seconds / dt rounded to the nearest step, ties to
+/// even, in f64 as the runtime rounds a shared delay (docs/semantics.md),
+/// stored as an unsigned 16-bit step count; a delay that is negative, NaN
+/// or beyond NCL_MAX_DELAY_STEPS becomes NCL_DELAY_INVALID for the runtime
+/// to report.
+struct SynapseDelayLowering : SynapseOpLowering<SynapseDelayOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(SynapseDelayOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    if (!loop.delays)
+      return rewriter.notifyMatchFailure(op, "no per-synapse delay buffer");
+    Location loc = op.getLoc();
+    Type f64 = rewriter.getF64Type();
+    Value seconds = adaptor.getValue();
+    if (seconds.getType() != f64)
+      seconds = arith::ExtFOp::create(rewriter, loc, f64, seconds);
+    Value steps = math::RoundEvenOp::create(
+        rewriter, loc, arith::DivFOp::create(rewriter, loc, seconds, loop.dt64));
+    auto constant = [&](double v) {
+      return arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(v));
+    };
+    // Ordered comparisons: NaN fails both.
+    Value nonNegative =
+        arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OGE, seconds, constant(0));
+    Value fits = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLE, steps,
+                                       constant(NCL_MAX_DELAY_STEPS));
+    Value valid = arith::AndIOp::create(rewriter, loc, nonNegative, fits);
+    Value stored =
+        arith::SelectOp::create(rewriter, loc, valid, steps, constant(NCL_DELAY_INVALID));
+    Value bits = arith::FPToUIOp::create(rewriter, loc, rewriter.getIntegerType(16), stored);
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, bits, loop.delays, ValueRange{loop.synapse});
+    return success();
+  }
+};
+
 /// A Philox draw keyed by (seed, step, synapse, stream): the synapse index
 /// is the entity (docs/random.md).
 struct SynapseRandLowering : SynapseOpLowering<RandOp> {
@@ -566,7 +602,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering>(ctx, loops);
+               SynapseRandLowering, SynapseDelayLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -598,6 +634,9 @@ void appendHeaderArgs(OpBuilder &b, SmallVector<Type> &types, SmallVector<Attrib
       break;
     case ::ncl::abi::FieldKind::Spikes:
       types.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI32Type()));
+      break;
+    case ::ncl::abi::FieldKind::Synapses:
+      types.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI64Type()));
       break;
     case ::ncl::abi::FieldKind::Pointer:
       llvm_unreachable("the table is passed as buffers");
@@ -943,6 +982,8 @@ public:
           rowStartBuffer = index;
         else if (buffer.getRole() == BufferRole::PostIndex)
           postIndexBuffer = index;
+        else if (buffer.getRole() == BufferRole::SynapseDelay)
+          delayBuffer = index;
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -954,10 +995,14 @@ public:
             {cast<StringAttr>((*post.getReceives())[buffer.getIndex()]).getValue(), index});
     }
     if (paramsBuffer < 0 || rowStartBuffer < 0 || postIndexBuffer < 0 ||
-        varBuffers.size() != projection.getVars().size())
+        varBuffers.size() != projection.getVars().size() ||
+        (delayBuffer >= 0) != projection.getPerSynapseDelay())
       return projection.emitOpError("has incomplete storage in the buffer table");
     buildConnect();
-    buildDeliver();
+    if (projection.getPerSynapseDelay())
+      buildDeliverSynapses();
+    else
+      buildDeliver();
     return success();
   }
 
@@ -1046,10 +1091,15 @@ private:
     SmallVector<Type> types;
     SmallVector<Attribute> argNames;
     commonArgs(types, argNames);
+    if (delayBuffer >= 0) {
+      types.push_back(dyn(b.getIntegerType(16)));
+      argNames.push_back(b.getI64IntegerAttr(delayBuffer));
+    }
     appendHeaderArgs(b, types, argNames, {"begin", "end", "seed", "dt"});
     connectArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("connect", types, connectArgs, loop);
+    loop.delays = argument(delayBuffer);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = arith::ConstantIntOp::create(
@@ -1091,7 +1141,9 @@ private:
     return search.getResult(0);
   }
 
-  void buildDeliver() {
+  /// A deliver kernel's function: the shared arguments, the postsynaptic
+  /// inputs and the pre- and postsynaptic variables, then `header`.
+  func::FuncOp makeDeliverFunc(std::initializer_list<StringRef> header, SynapseLoop &loop) {
     SmallVector<Type> types;
     SmallVector<Attribute> argNames;
     commonArgs(types, argNames);
@@ -1100,10 +1152,8 @@ private:
         types.push_back(dyn(realType));
         argNames.push_back(b.getI64IntegerAttr(k));
       }
-    appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"});
+    appendHeaderArgs(b, types, argNames, header);
     deliverArgs = b.getArrayAttr(argNames);
-    SynapseLoop loop;
     func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
     // The argument of each name, in the order commonArgs and the groups
     // above listed them.
@@ -1113,6 +1163,13 @@ private:
           std::pair(&postVars, &loop.postVars)})
       for (auto &entry : *group)
         (*map)[entry.first] = f.getArgument(next++);
+    return f;
+  }
+
+  void buildDeliver() {
+    SynapseLoop loop;
+    func::FuncOp f =
+        makeDeliverFunc({"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = header["first_step"];
@@ -1129,6 +1186,67 @@ private:
     synapseLoop(first, last, projection.getOnPre(), loop);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
+  }
+
+  /// The deliver kernel of per-synapse delays: the synapses of the list
+  /// `synapses`, in list order (the runtime's order of arrival, by source
+  /// step, presynaptic and postsynaptic index), each with the program of
+  /// `on_pre`. A synapse's presynaptic neuron, where the program reads it,
+  /// is its row: found by a binary search in the row starts.
+  void buildDeliverSynapses() {
+    SynapseLoop loop;
+    func::FuncOp f = makeDeliverFunc(
+        {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"}, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = header["first_step"];
+    auto list = scf::ForOp::create(b, loc, index(0), header["num_synapses"], index(1));
+    list->setAttr("ncl.loop", b.getStringAttr("synapses"));
+    loop.entryPoint = list;
+    b.setInsertionPointToStart(list.getBody());
+    loop.synapse = toIndex(
+        memref::LoadOp::create(b, loc, header["synapses"], ValueRange{list.getInductionVar()}));
+    loop.post = toIndex(
+        memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
+    Region &onPre = projection.getOnPre();
+    bool readsPre = false;
+    onPre.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
+    if (readsPre)
+      loop.pre = rowOf(loop.synapse);
+    list.getBody()->getOperations().splice(list.getBody()->getTerminator()->getIterator(),
+                                           onPre.front().getOperations());
+    loops.synapses[list] = loop;
+    b.setInsertionPointAfter(list);
+    func::ReturnOp::create(b, loc);
+  }
+
+  /// The presynaptic neuron whose row holds `synapse`: the last row r with
+  /// row_start[r] <= synapse, by binary search over the rows [0, size)
+  /// (the header's `size` is the presynaptic population's in this stage).
+  Value rowOf(Value synapse) {
+    Value rowStart = argument(rowStartBuffer);
+    Type idx = b.getIndexType();
+    Value rows = header["size"];
+    // Invariant: row_start[lo] <= synapse < row_start[hi].
+    auto search = scf::WhileOp::create(
+        b, loc, TypeRange{idx, idx}, ValueRange{index(0), rows},
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value width = arith::SubIOp::create(b, loc, iter[1], iter[0]);
+          Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, width, index(1));
+          scf::ConditionOp::create(b, loc, open, iter);
+        },
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value width = arith::SubIOp::create(b, loc, iter[1], iter[0]);
+          Value mid = arith::AddIOp::create(b, loc, iter[0],
+                                            arith::ShRUIOp::create(b, loc, width, index(1)));
+          Value start = toIndex(memref::LoadOp::create(b, loc, rowStart, ValueRange{mid}));
+          Value atOrBefore =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, start, synapse);
+          Value lo = arith::SelectOp::create(b, loc, atOrBefore, mid, iter[0]);
+          Value hi = arith::SelectOp::create(b, loc, atOrBefore, iter[1], mid);
+          scf::YieldOp::create(b, loc, ValueRange{lo, hi});
+        });
+    return search.getResult(0);
   }
 
   uint32_t projectionIndex() {
@@ -1148,7 +1266,7 @@ private:
   Location loc;
   Type realType;
   NeuronLoops &loops;
-  int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1;
+  int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
   llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
   SmallVector<std::pair<int64_t, Value>> buffers; ///< the kernel's buffer arguments

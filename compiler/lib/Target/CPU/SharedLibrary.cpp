@@ -72,7 +72,8 @@ public:
     // ncl_kernel_args, from the one list of its fields (KernelABI.h).
     llvm::SmallVector<llvm::Type *> fields;
     for (const abi::HeaderField &f : abi::kHeaderFields)
-      fields.push_back(f.kind == abi::FieldKind::Pointer || f.kind == abi::FieldKind::Spikes
+      fields.push_back(f.kind == abi::FieldKind::Pointer || f.kind == abi::FieldKind::Spikes ||
+                               f.kind == abi::FieldKind::Synapses
                            ? static_cast<llvm::Type *>(ptr)
                        : f.kind == abi::FieldKind::F64 ? f64
                                                        : i64);
@@ -133,6 +134,8 @@ public:
         memref(b.CreateStructGEP(argsType, args, f), b.getInt64(2));
       else if (abi::kHeaderFields[f].kind == abi::FieldKind::Spikes)
         memref(field(f), field(*abi::headerField("num_spikes")));
+      else if (abi::kHeaderFields[f].kind == abi::FieldKind::Synapses)
+        memref(field(f), field(*abi::headerField("num_synapses")));
       else
         call.push_back(field(f));
     }
@@ -381,6 +384,7 @@ public:
       int32_t element = t.isF32()         ? NCL_ELEMENT_F32
                         : t.isF64()       ? NCL_ELEMENT_F64
                         : t.isInteger(32) ? NCL_ELEMENT_I32
+                        : t.isInteger(16) ? NCL_ELEMENT_I16
                                           : NCL_ELEMENT_I64;
       auto [population, projection] = owners(buffer.getPopulation().getValue());
       buffers.push_back(llvm::ConstantStruct::get(
@@ -411,6 +415,7 @@ public:
           suffix = ".connect";
           break;
         case mlir::ncl::StageKind::Deliver:
+        case mlir::ncl::StageKind::DeliverSynapses:
           suffix = ".deliver";
           break;
         }

@@ -43,11 +43,12 @@ def Ncl_Role_RowStart : I32EnumAttrCase<"RowStart", 8, "row_start">;
 def Ncl_Role_PostIndex : I32EnumAttrCase<"PostIndex", 9, "post_index">;
 def Ncl_Role_SynapseState : I32EnumAttrCase<"SynapseState", 10, "synapse_state">;
 def Ncl_Role_LastSpike : I32EnumAttrCase<"LastSpike", 11, "last_spike">;
+def Ncl_Role_SynapseDelay : I32EnumAttrCase<"SynapseDelay", 12, "synapse_delay">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
-    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike]> {
+    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -69,8 +70,10 @@ def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
 def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
 def Ncl_StageKind_Connect : I32EnumAttrCase<"Connect", 3, "connect">;
 def Ncl_StageKind_Deliver : I32EnumAttrCase<"Deliver", 4, "deliver">;
+def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
-    Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver]> {
+    Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
+    Ncl_StageKind_DeliverSynapses]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

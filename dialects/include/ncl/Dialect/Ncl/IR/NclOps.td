@@ -139,7 +139,11 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     [begin, end) of population `pre` onto `post_range` of `post`. The
     runtime draws the synapses at initialisation by the `connect` rule from
     the run's seed; `delay` (seconds, shared by all synapses) is rounded to
-    whole steps of the run's dt. `params` are the shared synapse parameters
+    whole steps of the run's dt. With `per_synapse_delay`, each synapse has
+    its own delay instead, set by `ncl.synapse_delay` in `init` and kept in
+    the projection's `synapse_delay` buffer; its spikes are then delivered
+    by a `deliver_synapses` stage, and `delay` is unused (0). `params` are
+    the shared synapse parameters
     (settable at load time like a population's), `vars` the per-synapse
     variables.
 
@@ -174,7 +178,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        FlatSymbolRefAttr:$post, DenseI64ArrayAttr:$pre_range,
                        DenseI64ArrayAttr:$post_range, Ncl_ConnectAttr:$connect, F64Attr:$delay,
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
-                       TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars);
+                       TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
+                       UnitAttr:$per_synapse_delay);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre);
   let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre";
   let hasVerifier = 1;
@@ -194,7 +199,7 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
     Lists the network's stages in the order the runtime runs them: every
     `init` stage once, in order, then every `connect` stage once (after the
     runtime has drawn the projection's synapses), then, for each interval
-    of steps, the `deliver` and `step` stages in order. Fusion is a pass
+    of steps, the `deliver`, `deliver_synapses` and `step` stages in order. Fusion is a pass
     over this list. `ncl-to-loops` names each stage's kernel and its
     arguments, which the library's descriptor lists.
 
@@ -220,12 +225,14 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     advances them by a number of steps. `connect` and `deliver` name a
     projection instead: `connect` gives its synapses their initial values
     (presynaptic rows [begin, end)), `deliver` applies a list of
-    presynaptic spikes to the postsynaptic neurons [begin, end). Once
+    presynaptic spikes to the postsynaptic neurons [begin, end);
+    `deliver_synapses` (a projection with `per_synapse_delay`) applies a
+    list of synapses whose spikes arrive in this step. Once
     lowered, `kernel` names the function that does it and `args` says what
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
     `first_step`, `num_steps`, `seed`, `dt`, `spike_capacity`, `results`,
-    `spikes`, `num_spikes`).
+    `spikes`, `num_spikes`, `synapses`, `num_synapses`).
 
     ```mlir
     ncl.stage step @P
@@ -632,6 +639,31 @@ def Ncl_SynapseWriteOp : Ncl_Op<"synapse_write"> {
   }];
   let arguments = (ins StrAttr:$var, AnyFloat:$value);
   let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+def Ncl_SynapseDelayOp : Ncl_Op<"synapse_delay"> {
+  let summary = "Sets the delay of a synapse with its own delay";
+  let description = [{
+    In the `init` region of a projection with `per_synapse_delay`: this
+    synapse's delay in seconds. `ncl-to-loops` rounds it to whole steps of
+    the run's dt (`roundeven(delay / dt)`, in f64, as the runtime rounds a
+    shared delay) and stores the steps in the projection's `synapse_delay`
+    buffer (i16, read as unsigned); a delay that is negative, NaN or longer
+    than 65534 steps is stored as 65535, which the runtime reports with the
+    projection's name.
+
+    ```mlir
+    %r = ncl.rand uniform {stream = 0 : i64} : f64
+    %span = arith.constant 1.900000e-02 : f64
+    %min = arith.constant 1.000000e-03 : f64
+    %x = arith.mulf %r, %span : f64
+    %d = arith.addf %min, %x : f64
+    ncl.synapse_delay %d : f64
+    ```
+  }];
+  let arguments = (ins AnyFloat:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
   let hasVerifier = 1;
 }
 

@@ -67,8 +67,10 @@ def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
     (`emits_spikes`), and one `synaptic_input` array per variable it
     `receives`. Then per projection: its parameters, one array per
     per-synapse variable (`synapses`), the start of each presynaptic row
-    (`rows`, i64) and the postsynaptic index of each synapse (`synapses`,
-    i32). A network that has a table already keeps it.
+    (`rows`, i64), the postsynaptic index of each synapse (`synapses`,
+    i32) and, with `per_synapse_delay`, each synapse's delay in steps
+    (`synapse_delay`, `synapses`, i16). A network that has a table already
+    keeps it.
 
     Before:
 
