@@ -439,9 +439,9 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    if (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_DELIVER)
+    if (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_SUM)
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
-    if (st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER) {
+    if (st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER || st.kind == NCL_STAGE_SUM) {
       if (st.projection < 0 || st.projection >= d.num_projections)
         throw malformed(path, where + " runs over projection " + std::to_string(st.projection) +
                                   ", but the model has " + std::to_string(d.num_projections) +

@@ -55,7 +55,7 @@ TEST(Load, PreviousAbiVersion) {
   // population table: refused before anything past the version is read.
   EXPECT_EQ(openError(NCL_FIXTURE_ABI2),
             std::string("'") + NCL_FIXTURE_ABI2 +
-                "' was built for NCL ABI version 2, this runtime supports version 4; "
+                "' was built for NCL ABI version 2, this runtime supports version 5; "
                 "recompile it with this nclc");
 }
 
