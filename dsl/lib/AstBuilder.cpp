@@ -273,6 +273,10 @@ private:
         s.onPostLoc = loc(post->getStart());
         for (auto *a : post->assignment())
           s.onPost.push_back(assignment(a));
+      } else if (auto *summed = dynamic_cast<NclParser::SummedBlockContext *>(item)) {
+        s.summedLoc = loc(summed->getStart());
+        for (auto *a : summed->assignment())
+          s.summed.push_back(assignment(a));
       }
     }
     return s;
@@ -558,7 +562,7 @@ bool reportStrayTopLevelWord(antlr4::CommonTokenStream &tokens,
         message += "; '" + text + "' belongs inside a 'network { ... }' block";
       else if (neuronItems.count(text))
         message += "; '" + text + "' belongs inside a 'neuron { ... }' block";
-      else if (text == "on_pre" || text == "on_post")
+      else if (text == "on_pre" || text == "on_post" || text == "summed")
         message += "; '" + text + "' belongs inside a 'synapse { ... }' block";
       else
         message += didYouMean(text, {"neuron", "synapse", "network", "import"});

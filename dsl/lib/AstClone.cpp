@@ -97,5 +97,8 @@ SynapseDecl ncl::ast::clone(const SynapseDecl &s) {
     copy.onPost.push_back(clone(a));
   copy.onPreLoc = s.onPreLoc;
   copy.onPostLoc = s.onPostLoc;
+  for (auto &a : s.summed)
+    copy.summed.push_back(clone(a));
+  copy.summedLoc = s.summedLoc;
   return copy;
 }

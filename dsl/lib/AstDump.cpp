@@ -132,12 +132,16 @@ public:
         decl("Parameter", p, 2);
       for (auto &st : syn.state)
         decl("State", st, 2);
-      for (auto *block : {&syn.onPre, &syn.onPost}) {
+      for (auto *block : {&syn.onPre, &syn.onPost, &syn.summed}) {
         if (block->empty())
           continue;
-        bool pre = block == &syn.onPre;
         indent(2);
-        os << (pre ? "OnPre " : "OnPost ") << at(pre ? syn.onPreLoc : syn.onPostLoc) << "\n";
+        if (block == &syn.onPre)
+          os << "OnPre " << at(syn.onPreLoc) << "\n";
+        else if (block == &syn.onPost)
+          os << "OnPost " << at(syn.onPostLoc) << "\n";
+        else
+          os << "Summed " << at(syn.summedLoc) << "\n";
         for (auto &a : *block) {
           indent(3);
           os << "Assign " << a.variable << " " << a.op << " " << at(a.loc) << "\n";

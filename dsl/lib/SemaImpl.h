@@ -173,6 +173,8 @@ private:
   Scope synapseEventScope(const ast::SynapseDecl &syn, const ProjectionModel &pm,
                           const NetworkModel &model);
   void checkEffects(std::vector<ast::Assignment> &block, const Scope &scope, bool onPost);
+  void checkSummed(ast::SynapseDecl &syn, const Scope &scope);
+  void checkSummedTargets(const NetworkModel &model);
   void checkProjectionRandomSites(const ast::ProjectionDecl &p, ProjectionModel &pm);
   void checkRecordState(ast::RecordStateDecl &r, const ast::NetworkDecl &net, NetworkModel &model);
   void checkRecordRate(const ast::RecordRateDecl &r, const ast::NetworkDecl &net,

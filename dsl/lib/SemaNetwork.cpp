@@ -408,6 +408,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
   for (auto &p : net.projections)
     if (claim(p.name, "projection", p.loc))
       checkProjection(p, module, net, model);
+  checkSummedTargets(model);
   for (auto &st : net.stimuli)
     checkStimulus(st, net, model);
   for (auto &r : net.recordSpikes) {

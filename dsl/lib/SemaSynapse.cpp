@@ -202,6 +202,7 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
   unsigned before = diags.errorCount();
   checkEffects(copy->onPre, events, false);
   checkEffects(copy->onPost, events, true);
+  checkSummed(*copy, events);
   ok = ok && diags.errorCount() == before;
   if (!ok)
     return;
@@ -577,6 +578,98 @@ void Sema::checkEffects(std::vector<Assignment> &block, const Scope &scope, bool
   }
 }
 
+/// `summed { I = expr }`: each target an input of the postsynaptic neuron,
+/// named once, in its unit; the sum replaces no other effect on it.
+void Sema::checkSummed(SynapseDecl &syn, const Scope &scope) {
+  std::map<std::string, SourceLoc> seen;
+  for (Assignment &a : syn.summed) {
+    auto it = scope.find(a.variable);
+    if (it == scope.end()) {
+      std::vector<std::string> names;
+      for (auto &kv : scope)
+        if (kv.second.kind == Resolution::PostInput)
+          names.push_back(kv.first);
+      diags.error(a.loc, "unknown name '" + a.variable +
+                             "' in summed; its targets are inputs of the postsynaptic neuron" +
+                             didYouMean(a.variable, names));
+      continue;
+    }
+    const Symbol &target = it->second;
+    if (target.poisoned)
+      continue;
+    if (target.kind != Resolution::PostInput) {
+      bool ofPost =
+          target.kind == Resolution::PostState || target.kind == Resolution::PostParameter;
+      diags.error(a.loc, "summed adds to an input of the postsynaptic neuron, not to " +
+                             std::string(kindName(target.kind)) + " '" + a.variable + "'" +
+                             (ofPost ? "; declare '" + target.variable +
+                                           "' as an 'input' of the neuron and use it in its "
+                                           "equations"
+                                     : std::string()));
+      diags.note(target.loc, "'" + (target.variable.empty() ? a.variable : target.variable) +
+                                 "' is declared here");
+      continue;
+    }
+    if (a.op != "=") {
+      diags.error(a.loc, "a summed definition is written 'name = value' (the value is summed "
+                         "over the synapses), not '" +
+                             a.op + "'");
+      continue;
+    }
+    if (auto prev = seen.find(target.variable); prev != seen.end()) {
+      diags.error(a.loc, "input '" + target.variable + "' is summed twice in synapse '" + syn.name +
+                             "'; write one definition with the terms added");
+      diags.note(prev->second, "first defined here");
+      continue;
+    }
+    seen[target.variable] = a.loc;
+    for (const Assignment &effect : syn.onPre)
+      if (effect.targetVariable == target.variable &&
+          effect.target == Assignment::AssignTarget::PostInput) {
+        diags.error(a.loc, "input '" + target.variable +
+                               "' is both summed and changed by on_pre in synapse '" + syn.name +
+                               "'; give each its own input");
+        diags.note(effect.loc, "on_pre changes it here");
+      }
+    a.target = Assignment::AssignTarget::PostInput;
+    a.targetVariable = target.variable;
+    if (!checkExpr(*a.value, ExprScope::synapseEvent(scope)))
+      continue;
+    if (a.value->isBool || a.value->dim != target.dim) {
+      std::string targetUnit = target.unitText.empty() || target.unitText == target.dim.str()
+                                   ? target.dim.str()
+                                   : target.unitText + " (" + target.dim.str() + ")";
+      diags.error(a.value->getLoc(), "value summed into '" + a.variable + "' " +
+                                         (a.value->isBool ? std::string("is a condition")
+                                                          : "has dimension " + a.value->dim.str()) +
+                                         ", but '" + a.variable + "' is in " + targetUnit +
+                                         unitHint(*a.value, target.dim));
+    }
+  }
+}
+
+/// A postsynaptic input is summed by projections or changed by the spikes
+/// of on_pre, not both: the first is a coupling held for the step, the
+/// second a pulse, and one input meaning both would hide which is which.
+void Sema::checkSummedTargets(const NetworkModel &model) {
+  for (const ProjectionModel &summing : model.projections)
+    for (const Assignment &a : summing.synapse->summed)
+      for (const ProjectionModel &other : model.projections) {
+        if (other.post != summing.post || &other == &summing)
+          continue;
+        for (const Assignment &effect : other.synapse->onPre)
+          if (effect.target == Assignment::AssignTarget::PostInput &&
+              effect.targetVariable == a.targetVariable) {
+            diags.error(a.loc, "input '" + a.targetVariable + "' of population '" +
+                                   model.populations[summing.post].decl->name +
+                                   "' is summed by projection '" + summing.decl->name +
+                                   "' and changed by on_pre of projection '" + other.decl->name +
+                                   "'; give each its own input");
+            diags.note(effect.loc, "on_pre changes it here");
+          }
+      }
+}
+
 /// The projection's rand()/randn() sites, in the order ProjectionModel
 /// documents: each is a stream of the generator.
 void Sema::checkProjectionRandomSites(const ProjectionDecl &p, ProjectionModel &pm) {
@@ -592,7 +685,7 @@ void Sema::checkProjectionRandomSites(const ProjectionDecl &p, ProjectionModel &
       count(*it->second);
   if (pm.delayExpr)
     count(*pm.delayExpr);
-  for (auto *block : {&pm.synapse->onPre, &pm.synapse->onPost})
+  for (auto *block : {&pm.synapse->onPre, &pm.synapse->onPost, &pm.synapse->summed})
     for (const Assignment &a : *block)
       count(*a.value);
   pm.randomSites = sites;

@@ -483,7 +483,7 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
     const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES;
+                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {
@@ -497,7 +497,8 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       // a delay per synapse to read, and that delay only means something
       // to a stage that delivers by synapse.
       const bool perSynapse = hasDelayBuffer(d, st.projection);
-      if ((st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse && st.kind != NCL_STAGE_CONNECT)
+      const bool delivers = st.kind == NCL_STAGE_DELIVER || st.kind == NCL_STAGE_DELIVER_SYNAPSES;
+      if (delivers && (st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse)
         throw malformed(path, where + (perSynapse ? " delivers by spike, but its projection has "
                                                     "per-synapse delays"
                                                   : " delivers by synapse, but its projection "

@@ -177,9 +177,26 @@ int64_t shortestDelay(const ncl_model &m, const Projection &proj) {
   return proj.delayBuffer >= 0 ? proj.minDelaySteps : delaySteps(m, proj.info->delay);
 }
 
+/// Whether some kernel reads, before the updates of a step, neurons that
+/// other threads update in it: a sum stage (summed variables) or a
+/// projection whose kernels read presynaptic state. The threads then meet
+/// twice per step: after those reads and after the updates.
+bool meetsEveryStep(const ncl_model &m) {
+  for (int32_t i = 0; i < m.desc->num_stages; ++i)
+    if (m.desc->stages[i].kind == NCL_STAGE_SUM)
+      return true;
+  for (const Projection &proj : m.projs)
+    if (proj.info->reads_presynaptic_state)
+      return true;
+  return false;
+}
+
 /// Steps between the threads' spike exchanges: the shortest delay plus one
-/// (a spike sent in step s arrives at the start of step s + 1 + d).
+/// (a spike sent in step s arrives at the start of step s + 1 + d); one
+/// where the threads meet every step anyway.
 int64_t exchangeSteps(const ncl_model &m) {
+  if (meetsEveryStep(m))
+    return 1;
   int64_t steps = INT64_MAX;
   for (const Projection &proj : m.projs)
     if (proj.delayBuffer < 0 || proj.synapses > 0)
@@ -542,11 +559,27 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
   }
 }
 
+/// Adds projection q's summed variables of step s to thread ts's range of
+/// postsynaptic neurons.
+void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
+  const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+  const size_t post = static_cast<size_t>(proj.info->post);
+  if (ts.begin[post] >= ts.end[post])
+    return;
+  ncl_kernel_args a = kernelArgs(m, ts, post);
+  a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows it walks
+  a.first_step = s;
+  a.num_steps = 1;
+  stage.fn(&a);
+}
+
 /// A network's chunk on thread k: step by step, each step's stages in the
-/// descriptor's order (deliveries, then updates), the spikes each update
-/// sends kept in the history; threads meet every exchangeSteps steps, the
-/// shortest delay plus one, so that no delivery reads a list that is being
-/// written (docs/semantics.md).
+/// descriptor's order (deliveries, sums, then updates), the spikes each
+/// update sends kept in the history; threads meet every exchangeSteps
+/// steps, the shortest delay plus one, so that no delivery reads a list
+/// that is being written (docs/semantics.md). Where kernels read neurons
+/// of other threads before the updates (summed variables, presynaptic
+/// state), they also meet between those reads and the updates.
 void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrier,
                        std::vector<SpikeRuns> &runs) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
@@ -554,14 +587,18 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
     sampleStateMonitors(m, ts, -1, s);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
-      if (stage.kind == NCL_STAGE_DELIVER) {
+      if (stage.kind == NCL_STAGE_DELIVER)
         deliver(m, ts, stage, s);
-        continue;
-      }
-      if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES) {
+      else if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES)
         deliverSynapses(m, k, stage, s);
-        continue;
-      }
+      else if (stage.kind == NCL_STAGE_SUM)
+        sum(m, ts, stage, s);
+    }
+    // A thread that failed still meets the others, which wait for it.
+    if (barrier && m.meetEveryStep)
+      barrier->wait();
+    for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
+      const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind != NCL_STAGE_STEP)
         continue;
       const size_t p = static_cast<size_t>(stage.population);
@@ -1218,6 +1255,7 @@ void checkSynapseDelays(ncl_model &m) {
 /// The spike histories of the presynaptic populations and the arrival
 /// queues of per-synapse delays, sized by the delays in steps.
 void allocateSpikeQueues(ncl_model &m) {
+  m.meetEveryStep = meetsEveryStep(m);
   m.exchangeSteps = exchangeSteps(m);
   m.queuesArrivals = false;
   for (Projection &proj : m.projs) {

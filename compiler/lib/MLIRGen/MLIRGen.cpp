@@ -61,8 +61,8 @@ public:
                  pop.decl->size, 1, monitor.loc);
     }
     // The order of work (docs/semantics.md): every population's init, every
-    // projection's synapses; then in each step the deliveries, then the
-    // updates.
+    // projection's synapses; then in each step the deliveries, the summed
+    // variables, then the updates.
     auto schedule = mlir::ncl::ScheduleOp::create(builder, loc(at));
     builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
     auto stage = [&](mlir::ncl::StageKind kind, const SourceLoc &l, const std::string &name) {
@@ -78,6 +78,9 @@ public:
       stage(projection.delayExpr ? mlir::ncl::StageKind::DeliverSynapses
                                  : mlir::ncl::StageKind::Deliver,
             projection.decl->loc, projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
+      if (!projection.synapse->summed.empty())
+        stage(mlir::ncl::StageKind::Sum, projection.synapse->summedLoc, projection.decl->name);
     for (const PopulationModel &pop : net.populations)
       stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
     if (failed) {
@@ -285,11 +288,12 @@ private:
     for (const ProjectionModel &projection : net->projections) {
       if (projection.post != p)
         continue;
-      for (const Assignment &a : projection.synapse->onPre)
-        if ((a.target == Assignment::AssignTarget::PostState ||
-             a.target == Assignment::AssignTarget::PostInput) &&
-            !llvm::is_contained(names, a.targetVariable))
-          names.push_back(a.targetVariable);
+      for (const auto *block : {&projection.synapse->onPre, &projection.synapse->summed})
+        for (const Assignment &a : *block)
+          if ((a.target == Assignment::AssignTarget::PostState ||
+               a.target == Assignment::AssignTarget::PostInput) &&
+              !llvm::is_contained(names, a.targetVariable))
+            names.push_back(a.targetVariable);
     }
     return names.empty() ? ArrayAttr() : builder.getStrArrayAttr(names);
   }
@@ -361,11 +365,12 @@ private:
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
-        projection.delayExpr ? builder.getUnitAttr() : mlir::UnitAttr());
+        projection.delayExpr ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr());
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
     synapseSizes = {static_cast<double>(pre.decl->size), static_cast<double>(post.decl->size)};
+    endpoints = {&pre, &post};
 
     // init: each per-synapse variable's initial value, in declaration order.
     builder.setInsertionPointToStart(&op.getInit().emplaceBlock());
@@ -408,12 +413,57 @@ private:
     for (const Declaration &d : syn.state)
       if (written.count(d.name))
         mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, env.at(d.name));
+    // summed: every synapse's value, added to its postsynaptic neuron's
+    // input in every step (the sum is the kernel's loop).
+    if (!syn.summed.empty()) {
+      builder.setInsertionPointToStart(&op.getSummed().emplaceBlock());
+      env.clear();
+      for (const ParameterValue &p : projection.parameters)
+        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+      for (const Declaration &d : syn.state)
+        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      for (const Assignment &a : syn.summed)
+        mlir::ncl::PostAddOp::create(builder, loc(a.loc), a.targetVariable, gen(*a.value));
+    }
     if (!syn.onPost.empty()) {
       mlir::emitError(loc(syn.onPostLoc)) << "on_post is not supported yet (it comes with "
                                              "plasticity); remove it or leave it empty";
       failed = true;
     }
     inSynapse = false;
+  }
+
+  /// Parameter or input `name` of a synapse's pre- or postsynaptic
+  /// population: read from its storage (`ncl.pre_read` / `ncl.post_read`
+  /// of a settable or per-neuron parameter), or, for a derived one, computed
+  /// from those reads as the population's kernels compute it.
+  Value endpointParameter(const PopulationModel &pop, const std::string &name, bool pre,
+                          Location l) {
+    auto read = [&](const std::string &var) -> Value {
+      if (pre)
+        return mlir::ncl::PreReadOp::create(builder, l, realType, var);
+      return mlir::ncl::PostReadOp::create(builder, l, realType, var);
+    };
+    const NeuronDecl &n = *pop.neuron;
+    auto decl = llvm::find_if(n.parameters, [&](const Declaration &d) { return d.name == name; });
+    if (pop.parameterIndex(name) >= 0 || decl == n.parameters.end() || decl->perNeuron)
+      return read(name);
+    // A derived parameter: its expression names the population's
+    // parameters, which resolve through `env` (saved and restored).
+    std::map<std::string, Value> saved = env;
+    for (const ParameterValue &p : pop.parameters)
+      env[p.name] = read(p.name);
+    for (const Declaration &d : n.parameters) {
+      if (d.perNeuron)
+        env[d.name] = read(d.name);
+      else if (d.derived && pop.parameterIndex(d.name) < 0)
+        env[d.name] = gen(*d.value);
+      if (d.name == name)
+        break;
+    }
+    Value value = env.at(name);
+    env = saved;
+    return value;
   }
 
   /// A projection's rand()/randn() sites in Sema's order: the state
@@ -437,7 +487,8 @@ private:
       visit(*projection.stateInit.at(d.name));
     if (projection.delayExpr)
       visit(*projection.delayExpr);
-    for (const auto *block : {&projection.synapse->onPre, &projection.synapse->onPost})
+    for (const auto *block :
+         {&projection.synapse->onPre, &projection.synapse->onPost, &projection.synapse->summed})
       for (const Assignment &a : *block)
         visit(*a.value);
     randomSites.clear();
@@ -644,13 +695,11 @@ private:
       case NameExpr::Resolution::PostSize:
         return constant(synapseSizes.second, l);
       case NameExpr::Resolution::PreParameter:
-      case NameExpr::Resolution::PostParameter:
       case NameExpr::Resolution::PreInput:
+        return endpointParameter(*endpoints.first, n.variable, /*pre=*/true, l);
+      case NameExpr::Resolution::PostParameter:
       case NameExpr::Resolution::PostInput:
-        mlir::emitError(l) << "a synapse cannot read the neurons' parameters or inputs yet ('"
-                           << n.name << "'); copy the value into a synapse parameter";
-        failed = true;
-        return constant(0.0, l);
+        return endpointParameter(*endpoints.second, n.variable, /*pre=*/false, l);
       default:
         return env.at(n.name);
       }
@@ -806,6 +855,8 @@ private:
   const NetworkModel *net = nullptr;
   bool inSynapse = false;
   std::pair<double, double> synapseSizes; ///< N_pre, N_post of the projection being built
+  /// The pre- and postsynaptic populations of the projection being built.
+  std::pair<const PopulationModel *, const PopulationModel *> endpoints;
   bool failed = false;
 };
 

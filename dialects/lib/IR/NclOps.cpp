@@ -252,9 +252,10 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("connection count must not be negative");
   // An init region with nothing to do (no parameters, no per-synapse
   // variables) prints as `init {}` and parses back without a block, so only
-  // on_pre says whether the projection is lowered.
-  if (getOnPre().empty() && !getInit().empty())
-    return emitOpError("has an init region but no on_pre region (once lowered, both are empty)");
+  // on_pre and summed say whether the projection is lowered.
+  if (isLowered() && !getInit().empty())
+    return emitOpError("has an init region but no on_pre or summed region (once lowered, all "
+                       "are empty)");
   llvm::StringSet<> names;
   for (Attribute a : getParams())
     if (!names.insert(cast<ParameterAttr>(a).getName()).second)
@@ -268,7 +269,7 @@ LogicalResult ProjectionOp::verify() {
 LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
-                  getKind() == StageKind::DeliverSynapses;
+                  getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")
@@ -434,8 +435,8 @@ template <typename OpT> static LogicalResult verifyEndpointVar(OpT op, bool pre)
   PopulationOp pop = endpoint(op, pre);
   if (!pop)
     return failure();
-  if (pop.varIndex(op.getVar()) < 0)
-    return op.emitOpError("unknown variable '")
+  if (pop.varIndex(op.getVar()) < 0 && pop.paramIndex(op.getVar()) < 0)
+    return op.emitOpError("unknown variable or parameter '")
            << op.getVar() << "' of the " << (pre ? "pre" : "post") << "synaptic population @"
            << pop.getSymName();
   return success();

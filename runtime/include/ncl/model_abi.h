@@ -180,6 +180,10 @@ typedef enum ncl_stage_kind {
   NCL_STAGE_DELIVER = 4, /* applies the spikes in `spikes` to postsynaptic [begin, end)
                             in step first_step (one step) */
   /* Since ABI 5: */
+  NCL_STAGE_SUM = 5, /* adds the projection's summed variables of step first_step (every
+                       synapse, start-of-step values) to postsynaptic [begin, end); `size`
+                       is the presynaptic population's (the rows it walks); it reads
+                       presynaptic neurons of every thread, so the threads meet after it */
   NCL_STAGE_DELIVER_SYNAPSES = 8 /* applies the synapses in `synapses`, in list order, in step
                                     first_step: a projection with per-synapse delays */
 } ncl_stage_kind;
@@ -221,6 +225,11 @@ typedef struct ncl_projection_info {
   const ncl_param_info
       *params;              /* shared synapse parameters (a fixed buffer, like a population's) */
   const ncl_var_info *vars; /* per-synapse variables */
+  /* Since ABI 5: 1 when its deliver or sum kernel reads state variables of
+   * presynaptic neurons, which other threads update: the runtime then has
+   * the threads meet in every step between those kernels and the updates. */
+  int32_t reads_presynaptic_state;
+  int32_t reserved5;
 } ncl_projection_info;
 
 typedef struct ncl_population_info {

@@ -107,10 +107,13 @@
 // The projection only describes now, and its stages name their kernels and
 // arguments: buffer-table indices (shared: params, per-synapse variables,
 // row starts, postsynaptic indices; deliver adds the postsynaptic inputs,
-// the presynaptic and the postsynaptic variables), then header fields.
+// the presynaptic and the postsynaptic variables, the presynaptic and the
+// postsynaptic parameters), then header fields. on_pre reads the
+// presynaptic x, so the projection gets `reads_presynaptic_state`.
 // CHECK-LABEL: ncl.network @Net
 // CHECK: ncl.population @Q {neuron = "Acc", params = [], receives = ["g"]
 // CHECK: ncl.projection @C
+// CHECK-SAME: reads_presynaptic_state
 // CHECK-SAME: init {
 // CHECK-NEXT: } on_pre {
 // CHECK-NEXT: }
@@ -118,7 +121,7 @@
 // CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init
 // CHECK-NEXT: ncl.stage init @Q kernel @ncl_Q_init
 // CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [11, 12, 13, 14, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, 0, 7, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 // CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, 6,
 // CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [7, 8, 9, 10, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
@@ -202,7 +205,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // Same population on both sides: its variable buffer is passed as the
 // presynaptic and as the postsynaptic variable.
 // CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [8, 9, 10, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, 0, 0, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
       params = [], vars = [#ncl.var<name = "g">]} init {

@@ -183,7 +183,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   }
   // An empty on_pre means lowered, and a lowered projection has no init.
   // (An empty init with an on_pre is fine: nothing to initialise.)
-  // expected-error @+1 {{has an init region but no on_pre region (once lowered, both are empty)}}
+  // expected-error @+1 {{has an init region but no on_pre or summed region (once lowered, all are empty)}}
   ncl.projection @C {synapse = "S", pre = @P, post = @P,
       pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
       connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
@@ -349,7 +349,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
       delay = 0.0 : f64, params = [], vars = []} init {
   } on_pre {
     // The postsynaptic population's variable is not the presynaptic's.
-    // expected-error @+1 {{unknown variable 'u' of the presynaptic population @P}}
+    // expected-error @+1 {{unknown variable or parameter 'u' of the presynaptic population @P}}
     %u = ncl.pre_read "u" : f64
   }
 }
@@ -368,7 +368,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
       connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
       delay = 0.0 : f64, params = [], vars = []} init {
   } on_pre {
-    // expected-error @+1 {{unknown variable 'v' of the postsynaptic population @Q}}
+    // expected-error @+1 {{unknown variable or parameter 'v' of the postsynaptic population @Q}}
     %v = ncl.post_read "v" : f64
   }
 }
@@ -464,6 +464,37 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.schedule {
     // expected-error @+1 {{names unknown projection @P}}
     ncl.stage deliver @P
+  }
+}
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.schedule {
+    // expected-error @+1 {{names unknown projection @P}}
+    ncl.stage sum @P
+  }
+}
+
+// -----
+
+// A summed region's post_add targets an input the population receives.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+  } summed {
+    %x = arith.constant 1.0 : f64
+    // expected-error @+1 {{'I' is not among the variables @P receives}}
+    ncl.post_add "I", %x : f64
   }
 }
 

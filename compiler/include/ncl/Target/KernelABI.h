@@ -95,6 +95,7 @@ static_assert(static_cast<int>(StageKind::Init) == NCL_STAGE_INIT);
 static_assert(static_cast<int>(StageKind::Step) == NCL_STAGE_STEP);
 static_assert(static_cast<int>(StageKind::Connect) == NCL_STAGE_CONNECT);
 static_assert(static_cast<int>(StageKind::Deliver) == NCL_STAGE_DELIVER);
+static_assert(static_cast<int>(StageKind::Sum) == NCL_STAGE_SUM);
 static_assert(static_cast<int>(BufferRole::SynapticInput) == NCL_BUFFER_SYNAPTIC_INPUT);
 static_assert(static_cast<int>(BufferRole::RowStart) == NCL_BUFFER_ROW_START);
 static_assert(static_cast<int>(BufferRole::PostIndex) == NCL_BUFFER_POST_INDEX);

@@ -89,16 +89,18 @@ struct NeuronLoop {
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
 
-/// Values of the loop nest a synapse's program (a projection's init or
-/// on_pre) was moved into.
+/// Values of the loop nest a synapse's program (a projection's init,
+/// on_pre or summed) was moved into.
 struct SynapseLoop {
   mutable ProjectionOp projection;
-  Value synapse, pre, post; ///< index: the synapse, its pre- and postsynaptic neurons
-  Value step;               ///< i64: the step (NCL's synapse-init step in `connect`)
-  Value dt64, seed;         ///< f64, i64
-  Value params;             ///< memref<?xf64>
-  SmallVector<Value> vars;  ///< per-synapse variables by index
-  Value delays;             ///< memref<?xi16>: per-synapse delays in steps (connect only)
+  mutable PopulationOp pre, post;       ///< the endpoints, whose parameters the program may read
+  Value preParams, postParams;          ///< their parameter buffers (memref<?xf64>), where passed
+  Value synapse, preNeuron, postNeuron; ///< index: the synapse, its pre- and postsynaptic neurons
+  Value step;                           ///< i64: the step (NCL's synapse-init step in `connect`)
+  Value dt64, seed;                     ///< f64, i64
+  Value params;                         ///< memref<?xf64>
+  SmallVector<Value> vars;              ///< per-synapse variables by index
+  Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
@@ -491,10 +493,23 @@ template <typename OpT, bool Pre> struct EndpointReadLowering : SynapseOpLowerin
   using SynapseOpLowering<OpT>::SynapseOpLowering;
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    Value var = (Pre ? loop.preVars : loop.postVars).lookup(op.getVar());
-    if (!var)
+    if (Value var = (Pre ? loop.preVars : loop.postVars).lookup(op.getVar())) {
+      rewriter.replaceOpWithNewOp<memref::LoadOp>(
+          op, var, ValueRange{Pre ? loop.preNeuron : loop.postNeuron});
+      return success();
+    }
+    // A parameter or input of the population: its value, loaded once.
+    PopulationOp pop = Pre ? loop.pre : loop.post;
+    Value params = Pre ? loop.preParams : loop.postParams;
+    int64_t index = pop ? pop.paramIndex(op.getVar()) : -1;
+    if (index < 0 || !params)
       return rewriter.notifyMatchFailure(op, "variable not passed to the kernel");
-    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{Pre ? loop.pre : loop.post});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(loop.entryPoint);
+    Location loc = op.getLoc();
+    Value at = arith::ConstantIndexOp::create(rewriter, loc, index);
+    Value v = memref::LoadOp::create(rewriter, loc, params, ValueRange{at});
+    rewriter.replaceOp(op, asReal(rewriter, loc, v, op.getType()));
     return success();
   }
 };
@@ -509,9 +524,9 @@ struct PostAddLowering : SynapseOpLowering<PostAddOp> {
     Value buffer = loop.postInputs.lookup(op.getVar());
     if (!buffer)
       return rewriter.notifyMatchFailure(op, "no synaptic-input buffer");
-    Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.post});
+    Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.postNeuron});
     Value sum = arith::AddFOp::create(rewriter, loc, old, adaptor.getValue());
-    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{loop.post});
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{loop.postNeuron});
     return success();
   }
 };
@@ -520,8 +535,8 @@ template <typename OpT, bool Pre> struct EndpointIndexLowering : SynapseOpLoweri
   using SynapseOpLowering<OpT>::SynapseOpLowering;
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, indexToReal(rewriter, op.getLoc(), Pre ? loop.pre : loop.post, op.getType()));
+    rewriter.replaceOp(op, indexToReal(rewriter, op.getLoc(),
+                                       Pre ? loop.preNeuron : loop.postNeuron, op.getType()));
     return success();
   }
 };
@@ -966,7 +981,7 @@ public:
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
   }
 
-  ArrayAttr connectArgs, deliverArgs;
+  ArrayAttr connectArgs, deliverArgs, sumArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -990,6 +1005,10 @@ public:
       if (buffer.getRole() == BufferRole::State && owner == post.getSymName())
         postVars.push_back(
             {cast<VariableAttr>(post.getVars()[buffer.getIndex()]).getName(), index});
+      if (buffer.getRole() == BufferRole::Params && owner == pre.getSymName())
+        preParamsBuffer = index;
+      if (buffer.getRole() == BufferRole::Params && owner == post.getSymName())
+        postParamsBuffer = index;
       if (buffer.getRole() == BufferRole::SynapticInput && owner == post.getSymName())
         postInputs.push_back(
             {cast<StringAttr>((*post.getReceives())[buffer.getIndex()]).getValue(), index});
@@ -1003,6 +1022,8 @@ public:
       buildDeliverSynapses();
     else
       buildDeliver();
+    if (!projection.getSummed().empty())
+      buildSum();
     return success();
   }
 
@@ -1069,7 +1090,7 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(synapses.getBody());
     loop.synapse = synapses.getInductionVar();
-    loop.post = toIndex(
+    loop.postNeuron = toIndex(
         memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
     // An init region without a block has nothing to do.
     if (!region.empty())
@@ -1109,8 +1130,8 @@ private:
     rows->setAttr("ncl.loop", b.getStringAttr("rows"));
     loop.entryPoint = rows;
     b.setInsertionPointToStart(rows.getBody());
-    loop.pre = rows.getInductionVars()[0];
-    auto [lo, hi] = rowBounds(loop.pre);
+    loop.preNeuron = rows.getInductionVars()[0];
+    auto [lo, hi] = rowBounds(loop.preNeuron);
     synapseLoop(lo, hi, projection.getInit(), loop);
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
@@ -1141,35 +1162,46 @@ private:
     return search.getResult(0);
   }
 
-  /// A deliver kernel's function: the shared arguments, the postsynaptic
-  /// inputs and the pre- and postsynaptic variables, then `header`.
-  func::FuncOp makeDeliverFunc(std::initializer_list<StringRef> header, SynapseLoop &loop) {
-    SmallVector<Type> types;
-    SmallVector<Attribute> argNames;
-    commonArgs(types, argNames);
+  /// After commonArgs, what the per-step kernels (deliver, sum) read and
+  /// write of the two neurons: the postsynaptic inputs, both populations'
+  /// variables, then their parameter buffers.
+  void endpointArgs(SmallVector<Type> &types, SmallVector<Attribute> &args) {
     for (auto *group : {&postInputs, &preVars, &postVars})
       for (auto &[name, k] : *group) {
         types.push_back(dyn(realType));
-        argNames.push_back(b.getI64IntegerAttr(k));
+        args.push_back(b.getI64IntegerAttr(k));
       }
-    appendHeaderArgs(b, types, argNames, header);
-    deliverArgs = b.getArrayAttr(argNames);
-    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
-    // The argument of each name, in the order commonArgs and the groups
-    // above listed them.
+    for (int64_t k : {preParamsBuffer, postParamsBuffer}) {
+      types.push_back(dyn(b.getF64Type()));
+      args.push_back(b.getI64IntegerAttr(k));
+    }
+  }
+
+  /// Binds the arguments endpointArgs listed to `loop`.
+  void bindEndpointArgs(func::FuncOp f, SynapseLoop &loop) {
     unsigned next = static_cast<unsigned>(3 + projection.getVars().size());
     for (auto [group, map] :
          {std::pair(&postInputs, &loop.postInputs), std::pair(&preVars, &loop.preVars),
           std::pair(&postVars, &loop.postVars)})
       for (auto &entry : *group)
         (*map)[entry.first] = f.getArgument(next++);
-    return f;
+    loop.pre = pre;
+    loop.post = post;
+    loop.preParams = f.getArgument(next++);
+    loop.postParams = f.getArgument(next++);
   }
 
   void buildDeliver() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    endpointArgs(types, argNames);
+    appendHeaderArgs(b, types, argNames,
+                     {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"});
+    deliverArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
-    func::FuncOp f =
-        makeDeliverFunc({"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
+    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
+    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = header["first_step"];
@@ -1178,9 +1210,9 @@ private:
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
     loop.entryPoint = spikeLoop;
     b.setInsertionPointToStart(spikeLoop.getBody());
-    loop.pre =
+    loop.preNeuron =
         toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
-    auto [lo, hi] = rowBounds(loop.pre);
+    auto [lo, hi] = rowBounds(loop.preNeuron);
     Value first = lowerBound(lo, hi, header["begin"]);
     Value last = lowerBound(first, hi, header["end"]);
     synapseLoop(first, last, projection.getOnPre(), loop);
@@ -1194,9 +1226,16 @@ private:
   /// `on_pre`. A synapse's presynaptic neuron, where the program reads it,
   /// is its row: found by a binary search in the row starts.
   void buildDeliverSynapses() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    endpointArgs(types, argNames);
+    appendHeaderArgs(b, types, argNames,
+                     {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"});
+    deliverArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
-    func::FuncOp f = makeDeliverFunc(
-        {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"}, loop);
+    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
+    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = header["first_step"];
@@ -1206,13 +1245,13 @@ private:
     b.setInsertionPointToStart(list.getBody());
     loop.synapse = toIndex(
         memref::LoadOp::create(b, loc, header["synapses"], ValueRange{list.getInductionVar()}));
-    loop.post = toIndex(
+    loop.postNeuron = toIndex(
         memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
     Region &onPre = projection.getOnPre();
     bool readsPre = false;
     onPre.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
     if (readsPre)
-      loop.pre = rowOf(loop.synapse);
+      loop.preNeuron = rowOf(loop.synapse);
     list.getBody()->getOperations().splice(list.getBody()->getTerminator()->getIterator(),
                                            onPre.front().getOperations());
     loops.synapses[list] = loop;
@@ -1249,6 +1288,38 @@ private:
     return search.getResult(0);
   }
 
+  /// `sum` adds the summed values of one step to the postsynaptic neurons
+  /// [begin, end): every presynaptic row (`size` of them) in ascending order, within each its
+  /// synapses onto [begin, end) (two binary searches), so each neuron's sum
+  /// is taken in ascending presynaptic order whatever the thread count. The
+  /// rows run in sequence: two rows may add to the same neuron.
+  void buildSum() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    endpointArgs(types, argNames);
+    appendHeaderArgs(b, types, argNames, {"begin", "end", "size", "first_step", "seed", "dt"});
+    sumArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("sum", types, sumArgs, loop);
+    bindEndpointArgs(f, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = header["first_step"];
+    // A sum stage's `size` is the presynaptic population's: its rows.
+    auto rows = scf::ForOp::create(b, loc, index(0), header["size"], index(1));
+    rows->setAttr("ncl.loop", b.getStringAttr("rows"));
+    loop.entryPoint = rows;
+    b.setInsertionPointToStart(rows.getBody());
+    loop.preNeuron = rows.getInductionVar();
+    auto [lo, hi] = rowBounds(loop.preNeuron);
+    Value first = lowerBound(lo, hi, header["begin"]);
+    Value last = lowerBound(first, hi, header["end"]);
+    synapseLoop(first, last, projection.getSummed(), loop);
+    b.setInsertionPointAfter(rows);
+    func::ReturnOp::create(b, loc);
+  }
+
   uint32_t projectionIndex() {
     uint32_t k = 0;
     for (ProjectionOp p : network.getBody().getOps<ProjectionOp>()) {
@@ -1267,7 +1338,8 @@ private:
   Type realType;
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
-  llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
+  int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
+  llvm::DenseMap<int64_t, int64_t> varBuffers;         ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
   SmallVector<std::pair<int64_t, Value>> buffers; ///< the kernel's buffer arguments
   llvm::StringMap<Value> header;
@@ -1301,11 +1373,14 @@ struct ConvertNclToLoopsPass
         if (projection.isLowered())
           continue;
         builder.setInsertionPoint(network);
+        markPresynapticReads(projection);
         ProjectionKernelBuilder kernels(projection, network, builder, loops);
         if (failed(kernels.build()))
           return signalPassFailure();
-        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs);
-        for (Region *region : {&projection.getInit(), &projection.getOnPre()})
+        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs,
+                              kernels.sumArgs);
+        for (Region *region :
+             {&projection.getInit(), &projection.getOnPre(), &projection.getSummed()})
           region->getBlocks().clear();
       }
     }
@@ -1323,20 +1398,41 @@ struct ConvertNclToLoopsPass
       return signalPassFailure();
   }
 
+  /// Sets `reads_presynaptic_state` where on_pre or summed read a
+  /// presynaptic neuron's variable: other threads update those, so the
+  /// runtime must have the threads meet before the updates of every step.
+  static void markPresynapticReads(ProjectionOp projection) {
+    auto network = projection->getParentOfType<NetworkOp>();
+    PopulationOp pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
+    bool reads = false;
+    for (Region *region : {&projection.getOnPre(), &projection.getSummed()})
+      region->walk([&](PreReadOp read) { reads = reads || pre.varIndex(read.getVar()) >= 0; });
+    if (reads)
+      projection.setReadsPresynapticState(true);
+  }
+
   /// Names the kernels of a projection's stages.
   static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
-                                    ArrayAttr connectArgs, ArrayAttr deliverArgs) {
+                                    ArrayAttr connectArgs, ArrayAttr deliverArgs,
+                                    ArrayAttr sumArgs) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
     for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
       if (stage.getPopulation() != projection.getSymName())
         continue;
-      bool connect = stage.getKind() == StageKind::Connect;
-      std::string kernel =
-          ("ncl_" + projection.getSymName() + (connect ? "_connect" : "_deliver")).str();
+      StringRef suffix = "_deliver";
+      ArrayAttr args = deliverArgs;
+      if (stage.getKind() == StageKind::Connect) {
+        suffix = "_connect";
+        args = connectArgs;
+      } else if (stage.getKind() == StageKind::Sum) {
+        suffix = "_sum";
+        args = sumArgs;
+      }
+      std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));
-      stage.setArgsAttr(connect ? connectArgs : deliverArgs);
+      stage.setArgsAttr(args);
     }
   }
 

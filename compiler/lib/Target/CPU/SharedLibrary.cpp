@@ -223,9 +223,8 @@ public:
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType =
-        llvm::StructType::create(ctx,
-                                 {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
-                                  i64, f64, i32, i32, ptr, ptr},
+        llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32,
+                                       i32, f64, i64, f64, i32, i32, ptr, ptr, i32, i32},
                                  "ncl_projection_info");
     auto *monitorType =
         llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64}, "ncl_monitor_info");
@@ -282,7 +281,9 @@ public:
              offsetof(ncl_projection_info, p), offsetof(ncl_projection_info, n),
              offsetof(ncl_projection_info, delay), offsetof(ncl_projection_info, num_params),
              offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
-             offsetof(ncl_projection_info, vars)},
+             offsetof(ncl_projection_info, vars),
+             offsetof(ncl_projection_info, reads_presynaptic_state),
+             offsetof(ncl_projection_info, reserved5)},
             error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -360,17 +361,27 @@ public:
                                     params = describeParams(paramType, projection.getParams());
       mlir::ncl::ConnectAttr connect = projection.getConnect();
       projections.push_back(llvm::ConstantStruct::get(
-          projectionType,
-          {string(projection.getSymName()), string(projection.getSynapse()),
-           b.getInt32(populationIndex.lookup(projection.getPre())),
-           b.getInt32(populationIndex.lookup(projection.getPost())),
-           b.getInt64(projection.getPreRange()[0]), b.getInt64(projection.getPreRange()[1]),
-           b.getInt64(projection.getPostRange()[0]), b.getInt64(projection.getPostRange()[1]),
-           b.getInt32(static_cast<int32_t>(connect.getRule())),
-           b.getInt32(connect.getAutapses() ? 1 : 0), b.getInt32(connect.getMultapses() ? 1 : 0),
-           b.getInt32(0), real(connect.getP(), 0), b.getInt64(connect.getN()),
-           real(projection.getDelayAttr(), 0), b.getInt32(params.size()), b.getInt32(vars.size()),
-           array(paramType, params, ".params"), array(varType, vars, ".vars")}));
+          projectionType, {string(projection.getSymName()),
+                           string(projection.getSynapse()),
+                           b.getInt32(populationIndex.lookup(projection.getPre())),
+                           b.getInt32(populationIndex.lookup(projection.getPost())),
+                           b.getInt64(projection.getPreRange()[0]),
+                           b.getInt64(projection.getPreRange()[1]),
+                           b.getInt64(projection.getPostRange()[0]),
+                           b.getInt64(projection.getPostRange()[1]),
+                           b.getInt32(static_cast<int32_t>(connect.getRule())),
+                           b.getInt32(connect.getAutapses() ? 1 : 0),
+                           b.getInt32(connect.getMultapses() ? 1 : 0),
+                           b.getInt32(0),
+                           real(connect.getP(), 0),
+                           b.getInt64(connect.getN()),
+                           real(projection.getDelayAttr(), 0),
+                           b.getInt32(params.size()),
+                           b.getInt32(vars.size()),
+                           array(paramType, params, ".params"),
+                           array(varType, vars, ".vars"),
+                           b.getInt32(projection.getReadsPresynapticState() ? 1 : 0),
+                           b.getInt32(0)}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {
@@ -417,6 +428,9 @@ public:
         case mlir::ncl::StageKind::Deliver:
         case mlir::ncl::StageKind::DeliverSynapses:
           suffix = ".deliver";
+          break;
+        case mlir::ncl::StageKind::Sum:
+          suffix = ".sum";
           break;
         }
         auto [population, projection] = owners(stage.getPopulation());

@@ -328,7 +328,8 @@ template <typename F> void forEachExpr(const NeuronDecl &n, F &&fn) {
 // Synapses
 //===----------------------------------------------------------------------===//
 
-/// `synapse Name { parameters {...} state {...} on_pre {...} on_post {...} }`.
+/// `synapse Name { parameters {...} state {...} on_pre {...} on_post {...}
+/// summed {...} }`.
 /// Its on_pre/on_post name the neurons' variables, so Sema checks them per
 /// projection, on a copy (ProjectionModel::synapse).
 struct SynapseDecl {
@@ -338,6 +339,10 @@ struct SynapseDecl {
   std::vector<Declaration> state;      ///< per synapse, with initial values
   std::vector<Assignment> onPre, onPost;
   SourceLoc onPreLoc, onPostLoc; ///< invalid when the block is absent
+  /// `summed { I = expr }`: expr, evaluated every step for every synapse,
+  /// summed per postsynaptic neuron into its input I for that step.
+  std::vector<Assignment> summed;
+  SourceLoc summedLoc;
 };
 
 //===----------------------------------------------------------------------===//

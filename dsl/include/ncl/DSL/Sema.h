@@ -92,7 +92,7 @@ struct ProjectionModel {
   const ast::Expr *delayExpr = nullptr; ///< non-null: a per-synapse delay (seconds)
   /// The projection's random draws, numbered in this order: the state
   /// initial values (in the synapse's declaration order), the delay,
-  /// on_pre, on_post. At most NCL_RANDOM_MAX_SITES.
+  /// on_pre, on_post, summed. At most NCL_RANDOM_MAX_SITES.
   unsigned randomSites = 0;
   int parameterIndex(const std::string &name) const;
 };

@@ -70,10 +70,11 @@ def Ncl_StageKind_Init : I32EnumAttrCase<"Init", 1, "init">;
 def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
 def Ncl_StageKind_Connect : I32EnumAttrCase<"Connect", 3, "connect">;
 def Ncl_StageKind_Deliver : I32EnumAttrCase<"Deliver", 4, "deliver">;
+def Ncl_StageKind_Sum : I32EnumAttrCase<"Sum", 5, "sum">;
 def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
-    Ncl_StageKind_DeliverSynapses]> {
+    Ncl_StageKind_Sum, Ncl_StageKind_DeliverSynapses]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

@@ -145,18 +145,25 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     by a `deliver_synapses` stage, and `delay` is unused (0). `params` are
     the shared synapse parameters
     (settable at load time like a population's), `vars` the per-synapse
-    variables.
+    variables. `reads_presynaptic_state`, set by `ncl-to-loops`, says that
+    `on_pre` or `summed` reads state variables of presynaptic neurons (which
+    other threads update), so the runtime has the threads meet in every step.
 
-    Both regions are written for one synapse: `init` gives each per-synapse
+    The regions are written for one synapse: `init` gives each per-synapse
     variable its initial value (from `ncl.pre_index`, `ncl.post_index`,
     parameters and `ncl.rand`), `on_pre` says what an arriving presynaptic
     spike does (`ncl.post_add` to a postsynaptic variable, writes of the
-    synapse's own state). `ncl-to-loops` moves them into the projection's
-    `connect` and `deliver` kernels and leaves the regions empty: the op
-    then only describes. An empty `on_pre` means lowered; an empty `init`
-    with a non-empty `on_pre` (a synapse without parameters or state) has
-    nothing to initialise. The presynaptic population must have
-    `emits_spikes`, the postsynaptic one `receives` every name `on_pre`
+    synapse's own state). The optional `summed` region is evaluated every
+    step for every synapse, reading start-of-step values; its
+    `ncl.post_add`s are summed per postsynaptic neuron into inputs (in
+    ascending presynaptic order) for that step only (summed variables,
+    docs/semantics.md). `ncl-to-loops` moves the regions into the
+    projection's `connect`, `deliver` and `sum` kernels and leaves them
+    empty: the op then only describes. Empty `on_pre` and `summed` mean
+    lowered; an empty `init` with a non-empty `on_pre` or `summed` (a
+    synapse without parameters or state) has nothing to initialise. The
+    presynaptic population must have `emits_spikes`, the postsynaptic one
+    `receives` every name `on_pre` or `summed`
     adds to.
 
     ```mlir
@@ -173,15 +180,31 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
       ncl.post_add "ge", %w : f64
     }
     ```
+
+    A gap junction: no spikes, a current summed every step.
+
+    ```mlir
+    ncl.projection @Gap {synapse = "Gap", pre = @P, post = @P, ...} init {
+    } on_pre {
+    } summed {
+      %g = ncl.param "g" : f64
+      %vi = ncl.pre_read "v" : f64
+      %vj = ncl.post_read "v" : f64
+      %d = arith.subf %vi, %vj : f64
+      %i = arith.mulf %g, %d : f64
+      ncl.post_add "I_gap", %i : f64
+    }
+    ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$synapse, FlatSymbolRefAttr:$pre,
                        FlatSymbolRefAttr:$post, DenseI64ArrayAttr:$pre_range,
                        DenseI64ArrayAttr:$post_range, Ncl_ConnectAttr:$connect, F64Attr:$delay,
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
-                       UnitAttr:$per_synapse_delay);
-  let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre);
-  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre";
+                       UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
+  let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
+                 MaxSizedRegion<1>:$summed);
+  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`summed` $summed^)?";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The index of parameter `name` in `params`, or -1.
@@ -189,7 +212,7 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     /// The index of variable `name` in `vars`, or -1.
     int64_t varIndex(::llvm::StringRef name);
     /// Whether ncl-to-loops has moved the program into kernels.
-    bool isLowered() { return getOnPre().empty(); }
+    bool isLowered() { return getOnPre().empty() && getSummed().empty(); }
   }];
 }
 
@@ -199,7 +222,7 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
     Lists the network's stages in the order the runtime runs them: every
     `init` stage once, in order, then every `connect` stage once (after the
     runtime has drawn the projection's synapses), then, for each interval
-    of steps, the `deliver`, `deliver_synapses` and `step` stages in order. Fusion is a pass
+    of steps, the `deliver`, `deliver_synapses`, `sum` and `step` stages in order. Fusion is a pass
     over this list. `ncl-to-loops` names each stage's kernel and its
     arguments, which the library's descriptor lists.
 
@@ -222,12 +245,14 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
   let summary = "One piece of scheduled work over a population or a projection";
   let description = [{
     `init` sets the initial state of the population's neurons, `step`
-    advances them by a number of steps. `connect` and `deliver` name a
-    projection instead: `connect` gives its synapses their initial values
+    advances them by a number of steps. `connect`, `deliver` and `sum` name
+    a projection instead: `connect` gives its synapses their initial values
     (presynaptic rows [begin, end)), `deliver` applies a list of
     presynaptic spikes to the postsynaptic neurons [begin, end);
     `deliver_synapses` (a projection with `per_synapse_delay`) applies a
-    list of synapses whose spikes arrive in this step. Once
+    list of synapses whose spikes arrive in this step, `sum` adds the
+    projection's summed values of one step to the postsynaptic neurons
+    [begin, end). Once
     lowered, `kernel` names the function that does it and `args` says what
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
@@ -672,8 +697,10 @@ def Ncl_PreReadOp : Ncl_Op<"pre_read", [Pure]> {
   let description = [{
     In a projection's region: variable `var` (one of the presynaptic
     population's `vars`) of this synapse's presynaptic neuron, as stored
-    when the kernel runs (in `on_pre`, the value after the step in which
-    the neuron spiked).
+    when the kernel runs (in `on_pre` and `summed`, the value at the start
+    of the step; in `init`, the neuron's initial value), or its parameter
+    or input `var` (one of its `params`: the population's value, without
+    stimuli or synaptic input).
 
     ```mlir
     %v = ncl.pre_read "v" : f64
@@ -691,7 +718,9 @@ def Ncl_PostReadOp : Ncl_Op<"post_read", [Pure]> {
     In a projection's region: variable `var` (one of the postsynaptic
     population's `vars`) of this synapse's postsynaptic neuron, as stored
     when the kernel runs; deliveries do not change it (they add to the
-    synaptic input, `ncl.post_add`).
+    synaptic input, `ncl.post_add`). Like `ncl.pre_read`, it reads a
+    parameter or input (the population's value) where `var` is one of the
+    population's `params`.
 
     ```mlir
     %v = ncl.post_read "v" : f64
