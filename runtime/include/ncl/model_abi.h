@@ -219,7 +219,8 @@ typedef struct ncl_projection_info {
   int32_t reserved;
   double p;     /* NCL_CONNECT_FIXED_PROBABILITY */
   int64_t n;    /* in-degree, out-degree or total */
-  double delay; /* seconds, shared by every synapse; rounded to steps of the run's dt */
+  double delay; /* seconds, shared by every synapse; rounded to steps of the run's dt. 0
+                   where the projection has an NCL_BUFFER_SYNAPSE_DELAY buffer instead */
   int32_t num_params;
   int32_t num_vars;
   const ncl_param_info

@@ -8,7 +8,9 @@ CHECK is one of
              threads, every target's membrane is untouched before its first
              arrival step and then follows the closed-form sum of the two
              PSPs (each exact to the step; the weight reads i, so on_pre's
-             presynaptic index is checked too);
+             presynaptic index is checked too); and the same, bit for bit,
+             when the thread count changes between every two steps (the
+             synapses in flight move to the threads that own their targets);
   long       delays of 1 s + j steps at dt = 0.1 ms (10 000 steps and more):
              each target's first effect comes exactly then;
   histogram  delay = 1 ms + rand() * 19 ms onto 20 000 targets: the arrival
@@ -131,13 +133,20 @@ def check_exact(nclc, rt, work):
     for j in range(post):
         assert [a for a, _ in arrivals[j]] == [SPIKE_STEP + 1 + j * j, SPIKE_STEP + 4 + j * j]
     total = SPIKE_STEP + 1 + (post - 1) ** 2 + 3 + 300
-    for threads in (1, 2, 3):
-        m = rt.open(str(lib), seed=1, threads=threads)
+    traces = {}
+    for threads in (1, 2, 3, "1-3"):
+        switching = threads == "1-3"
+        m = rt.open(str(lib), seed=1, threads=1 if switching else threads)
         trace = np.empty((total, post))
         for n in range(total):
+            if switching:
+                rt.check(rt.rt.ncl_set_threads(m, 1 + n % 3) == 0)
             rt.run_steps(m, 1)
             trace[n] = rt.state(m, "Target", "v", post)
         rt.close(m)
+        traces[threads] = trace
+        if trace.tobytes() != traces[1].tobytes():
+            fail(f"{threads} threads: the membranes differ from one thread's")
         worst = 0.0
         for j in range(post):
             first = arrivals[j][0][0]
@@ -150,7 +159,7 @@ def check_exact(nclc, rt, work):
             if not err < 1e-12:
                 fail(f"{threads} threads: target {j}: relative error {err:.3g} against the "
                      f"closed form (arrivals at steps {arrivals[j]})")
-        print(f"exact, {threads} thread(s): 8 targets, delays j^2 + 3i steps, untouched before "
+        print(f"exact, {threads} threads: 8 targets, delays j^2 + 3i steps, untouched before "
               f"arrival, max relative error {worst:.2e}")
 
 

@@ -253,8 +253,11 @@ def check_threads(nclc, ncl_run, rt, work, model):
     lib = work / (pathlib.Path(model).stem + "_threads.so")
     compile_model(nclc, model, lib)
     outputs = {}
+    # Each model its own directories: ctest runs the examples in parallel.
+    stem = pathlib.Path(model).stem
     for threads in (1, 2, 3):
-        outputs[threads] = run_dir(ncl_run, lib, work / f"threads{threads}", threads, 7, "0.3s")
+        outputs[threads] = run_dir(ncl_run, lib, work / f"{stem}_threads{threads}", threads, 7,
+                                   "0.3s")
         if not outputs[threads]:
             fail("the model records nothing")
         if outputs[threads] != outputs[1]:
@@ -263,7 +266,7 @@ def check_threads(nclc, ncl_run, rt, work, model):
     # initial values from i) is the same for every seed, by design.
     text = pathlib.Path(model).read_text()
     random = "rand(" in text or "randn(" in text or "fixed_" in text
-    other = run_dir(ncl_run, lib, work / "threads_seed8", 1, 8, "0.3s")
+    other = run_dir(ncl_run, lib, work / f"{stem}_threads_seed8", 1, 8, "0.3s")
     if random and other == outputs[1]:
         fail(f"{model}: seeds 7 and 8 give the same spikes")
     # The final state too, through the C API.
