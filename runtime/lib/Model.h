@@ -101,6 +101,16 @@ struct Projection {
   int64_t delaySteps = 0;        // the delay rounded to steps of the run's dt
   std::vector<int64_t> rowStart; // what the row-start buffer points at
   std::vector<int32_t> post;     // what the postsynaptic-index buffer points at
+  // Since ABI 5 (connectivity): a condition rule's stage and scratch buffer,
+  // the buffer of each per-synapse variable, and what explicit lists read
+  // from their files (the file index of each synapse in CSR order, and in
+  // CSR order the values of variables and the delays in seconds that files
+  // give).
+  int32_t conditionStage = -1, maskBuffer = -1;
+  std::vector<int32_t> varBuffer;
+  std::vector<int64_t> fileOrder;
+  std::vector<std::vector<double>> fileValues; // per variable, internal units; empty: none
+  std::vector<double> fileDelays;
 };
 
 /// The spikes a population sent in its recent steps, for projections to

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Connectivity.h"
+#include "ExplicitConnectivity.h"
 #include "Model.h"
 #include "ThreadPool.h"
 
@@ -69,7 +70,8 @@ size_t elementBytes(int32_t element) {
 /// buffers.
 bool modelOwned(const ncl_buffer_info &b) {
   return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY &&
-         b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX;
+         b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX &&
+         b.role != NCL_BUFFER_CONNECT_MASK;
 }
 
 /// Elements of a model-owned entry for the current sizes.
@@ -755,6 +757,9 @@ uint64_t expectedSynapses(const ncl_model &m, size_t q) {
     return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.postCount);
   case ConnectRule::FixedOutDegree:
     return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.preCount);
+  case ConnectRule::Explicit:
+  case ConnectRule::Condition:
+    return 0; // known once built; buildProjections checks memory then
   default:
     return static_cast<uint64_t>(spec.n);
   }
@@ -860,6 +865,9 @@ void ncl::rt::discardState(ncl_model &m) {
     proj.rowStart = {};
     proj.post = {};
     proj.synapses = 0;
+    proj.fileOrder = {};
+    proj.fileValues = {};
+    proj.fileDelays = {};
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
   }
@@ -873,6 +881,43 @@ void ncl::rt::discardState(ncl_model &m) {
 }
 
 namespace {
+
+/// Projection q's synapses by its rule: drawn from the seed, read from its
+/// files (Explicit: the values and delays the files give wait in the
+/// projection until the synapses are initialised), or accepted by its
+/// condition stage (Condition), which each row calls with a scratch mask of
+/// the thread it runs on.
+Csr connect(ncl_model &m, size_t q, const ConnectSpec &spec, const ParallelFor &parallelFor) {
+  Projection &proj = m.projs[q];
+  if (spec.rule == ConnectRule::Explicit) {
+    ExplicitLists lists = readExplicitLists(spec, *proj.info);
+    proj.fileOrder = std::move(lists.csr.order);
+    proj.fileValues = std::move(lists.varValues);
+    proj.fileDelays = std::move(lists.delays);
+    return std::move(lists.csr);
+  }
+  if (spec.rule != ConnectRule::Condition)
+    return buildConnectivity(spec, m.seed, parallelFor);
+  if (proj.conditionStage < 0 || proj.maskBuffer < 0)
+    throw std::runtime_error("the library has no condition stage or mask for it");
+  const ncl_stage_info &stage = m.desc->stages[proj.conditionStage];
+  const size_t pre = static_cast<size_t>(proj.info->pre);
+  const size_t mask = static_cast<size_t>(proj.maskBuffer);
+  const RowCondition condition = [&](int64_t row, int32_t *rowMask) {
+    std::vector<void *> buffers = m.bufferPtrs; // this call's own table
+    buffers[mask] = rowMask;
+    ncl_kernel_args a;
+    std::memset(&a, 0, sizeof a);
+    a.buffers = buffers.data();
+    a.begin = row;
+    a.end = row + 1;
+    a.size = m.pops[pre].size;
+    a.seed = m.seed;
+    a.dt = m.dt;
+    stage.fn(&a);
+  };
+  return buildConditional(spec, m.seed, condition, parallelFor);
+}
 
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
 /// pool's threads, then allocates their per-synapse buffers and the spike
@@ -897,7 +942,7 @@ void buildProjections(ncl_model &m) {
       throw Error(NCL_ERROR_ARGUMENT, name + ": its delay is too long for dt");
     Csr csr;
     try {
-      csr = buildConnectivity(spec, m.seed, parallelFor);
+      csr = connect(m, q, spec, parallelFor);
     } catch (const std::bad_alloc &) {
       throw Error(NCL_ERROR_MEMORY, "out of memory building the synapses of " + name);
     } catch (const std::runtime_error &e) {
@@ -906,6 +951,11 @@ void buildProjections(ncl_model &m) {
     proj.rowStart = std::move(csr.rowPtr);
     proj.post = std::move(csr.post);
     proj.synapses = static_cast<int64_t>(proj.post.size());
+    if (spec.rule == ConnectRule::Explicit || spec.rule == ConnectRule::Condition)
+      checkMemory(m,
+                  saturatingMul(static_cast<uint64_t>(proj.synapses), bytesPerSynapse(m, q) - 4),
+                  "the per-synapse variables of " + name + " (" + std::to_string(proj.synapses) +
+                      " synapses)");
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = proj.post.data();
   }
@@ -934,6 +984,45 @@ void buildProjections(ncl_model &m) {
         auto [begin, end] = partition(m.pops[p].size, k, m.threads);
         slot[static_cast<size_t>(k)].reserve(static_cast<size_t>(end - begin));
       }
+  }
+}
+
+/// HOOK FOR PER-SYNAPSE DELAYS (connect here after merging the delays
+/// work): `delays` are projection q's per-synapse delays in seconds, one
+/// per synapse in CSR order (the order of its post-index buffer), read
+/// from its delay file and checked (finite, not negative). They must be
+/// rounded to steps of m.dt as docs/semantics.md says and stored where the
+/// deliver stage reads per-synapse delays (buffer role 12). Until then a
+/// delay file is refused here, after its checks.
+void applySynapseDelays(ncl_model &m, size_t q, const std::vector<double> &delays) {
+  (void)delays;
+  throw Error(NCL_ERROR_ARGUMENT,
+              "projection '" + std::string(m.projs[q].info->name) + "': per-synapse delays from " +
+                  "'" + m.projs[q].info->delay_file +
+                  "' are read and checked, but this runtime cannot apply them yet");
+}
+
+/// Explicit projections: the values their files give replace the initial
+/// values the connect stages computed; their delays go to the delay hook.
+void applyFileValues(ncl_model &m) {
+  const bool f32 = m.desc->real_bits == 32;
+  for (size_t q = 0; q < m.projs.size(); ++q) {
+    Projection &proj = m.projs[q];
+    for (size_t v = 0; v < proj.fileValues.size(); ++v) {
+      const std::vector<double> &values = proj.fileValues[v];
+      if (values.empty())
+        continue;
+      void *buffer = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[v])];
+      for (size_t k = 0; k < values.size(); ++k) {
+        if (f32)
+          static_cast<float *>(buffer)[k] = static_cast<float>(values[k]);
+        else
+          static_cast<double *>(buffer)[k] = values[k];
+      }
+    }
+    proj.fileValues = {};
+    if (proj.info->delay_file)
+      applySynapseDelays(m, q, proj.fileDelays);
   }
 }
 
@@ -971,6 +1060,21 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     }
   }
   m.seed = seed;
+  // The neurons' initial state first, so that a connection condition may
+  // read it (positions drawn at random, say); then the synapses.
+  forEachThread(m, [&m](int k) {
+    ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+    for (int32_t s = 0; s < m.desc->num_stages; ++s) {
+      const ncl_stage_info &stage = m.desc->stages[s];
+      if (stage.kind != NCL_STAGE_INIT)
+        continue;
+      const size_t p = static_cast<size_t>(stage.population);
+      if (ts.begin[p] >= ts.end[p])
+        continue;
+      ncl_kernel_args a = kernelArgs(m, ts, p);
+      stage.fn(&a);
+    }
+  });
   try {
     buildProjections(m);
   } catch (...) {
@@ -990,16 +1094,16 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
         std::tie(a.begin, a.end) = partition(m.pops[pre].size, k, m.threads);
         if (a.begin < a.end)
           stage.fn(&a);
-        continue;
       }
-      const size_t p = static_cast<size_t>(stage.population);
-      if (stage.kind != NCL_STAGE_INIT || ts.begin[p] >= ts.end[p])
-        continue;
-      ncl_kernel_args a = kernelArgs(m, ts, p);
-      stage.fn(&a);
     }
     scanThread(m, k);
   });
+  try {
+    applyFileValues(m);
+  } catch (...) {
+    discardState(m);
+    throw;
+  }
   if (anyNonFinite(m)) {
     m.runEnd = RunEnd::Failed;
     m.runError = nonFiniteReport(m, "in its initial value");

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 4u
+#define NCL_ABI_VERSION 5u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -89,8 +89,14 @@ typedef enum ncl_buffer_role {
                                     synapses start in the projection's per-synapse buffers */
   NCL_BUFFER_POST_INDEX = 9,     /* i32 per synapse: its postsynaptic neuron */
   NCL_BUFFER_SYNAPSE_STATE = 10, /* real per synapse: `index` into the projection's vars */
-  NCL_BUFFER_LAST_SPIKE = 11     /* i32 per neuron: step index n+1 of its latest spike, 0 if
+  NCL_BUFFER_LAST_SPIKE = 11,    /* i32 per neuron: step index n+1 of its latest spike, 0 if
                                     none (a population whose spikes are stored) */
+  /* Since ABI 5: */
+  NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                  postsynaptic range: the runtime's scratch (never model-owned,
+                                  one per calling thread) into which a CONNECT_CONDITION
+                                  stage writes, for its one presynaptic row, 1 where the
+                                  condition holds for post_begin + k and 0 where not */
 } ncl_buffer_role;
 
 /* The type of one element. */
@@ -160,8 +166,14 @@ typedef enum ncl_stage_kind {
   /* Since ABI 4 (projections): */
   NCL_STAGE_CONNECT = 3, /* initialises the synapses of presynaptic rows [begin, end),
                             once the runtime has built the connectivity */
-  NCL_STAGE_DELIVER = 4  /* applies the spikes in `spikes` to postsynaptic [begin, end)
+  NCL_STAGE_DELIVER = 4, /* applies the spikes in `spikes` to postsynaptic [begin, end)
                             in step first_step (one step) */
+  /* Since ABI 5: */
+  NCL_STAGE_CONNECT_CONDITION = 9 /* evaluates a NCL_CONNECT_CONDITION projection's condition
+                                     for presynaptic row `begin` (end = begin + 1) and every
+                                     postsynaptic neuron of its range into the
+                                     NCL_BUFFER_CONNECT_MASK buffer; the runtime calls it
+                                     while it builds the connectivity, after the init stages */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
@@ -180,7 +192,11 @@ typedef enum ncl_connect_rule {
   NCL_CONNECT_FIXED_PROBABILITY = 3,
   NCL_CONNECT_FIXED_INDEGREE = 4,
   NCL_CONNECT_FIXED_OUTDEGREE = 5,
-  NCL_CONNECT_FIXED_TOTAL = 6
+  NCL_CONNECT_FIXED_TOTAL = 6,
+  /* Since ABI 5: */
+  NCL_CONNECT_EXPLICIT = 7, /* lists read from .npy files at load time (pre_file, post_file) */
+  NCL_CONNECT_CONDITION = 8 /* every pair of the ranges for which the projection's
+                               CONNECT_CONDITION stage says 1, each kept with probability p */
 } ncl_connect_rule;
 
 /* A projection: synapses from a range of one population onto a range of
@@ -201,6 +217,19 @@ typedef struct ncl_projection_info {
   const ncl_param_info
       *params;              /* shared synapse parameters (a fixed buffer, like a population's) */
   const ncl_var_info *vars; /* per-synapse variables */
+  /* Since ABI 5 (connectivity): NCL_CONNECT_EXPLICIT's files, absolute paths
+   * the runtime reads at initialisation (never embedded in the library):
+   * 1-D integer arrays of presynaptic and postsynaptic indices (in the
+   * populations, within the ranges), of equal length. */
+  const char *pre_file;
+  const char *post_file;
+  /* Since ABI 5: num_vars entries, or null: per variable a 1-D float file
+   * with one value per synapse (in the variable's `unit`) replacing its
+   * initial value, or null for none. Only with NCL_CONNECT_EXPLICIT. */
+  const char *const *var_files;
+  /* Since ABI 5: a 1-D float file of per-synapse delays in milliseconds, or
+   * null. Only with NCL_CONNECT_EXPLICIT. */
+  const char *delay_file;
 } ncl_projection_info;
 
 typedef struct ncl_population_info {
