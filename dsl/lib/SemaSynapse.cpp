@@ -569,10 +569,12 @@ bool Sema::checkExplicitConnect(const ProjectionDecl &p, ProjectionModel &pm) {
   };
   std::set<std::string> given;
   size_t positional = 0;
+  bool named = false;
   for (const ConnectArg &a : c.args) {
     std::string name = a.name;
+    named |= !name.empty();
     if (name.empty()) {
-      if (positional >= 2 || !given.empty()) {
+      if (positional >= 2 || named) {
         diags.error(a.loc, "too many arguments for 'from_npy'; it takes " + std::string(usage));
         continue;
       }

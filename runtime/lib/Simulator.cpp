@@ -1062,6 +1062,7 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   m.seed = seed;
   // The neurons' initial state first, so that a connection condition may
   // read it (positions drawn at random, say); then the synapses.
+  bindThreadBuffers(m);
   forEachThread(m, [&m](int k) {
     ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
     for (int32_t s = 0; s < m.desc->num_stages; ++s) {

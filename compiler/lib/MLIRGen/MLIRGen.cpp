@@ -76,6 +76,10 @@ public:
     for (const PopulationModel &pop : net.populations)
       stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
     for (const ProjectionModel &projection : net.projections)
+      if (projection.connect.rule == ConnectSpec::Rule::Condition)
+        stage(mlir::ncl::StageKind::ConnectCondition, projection.decl->loc,
+              projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
       stage(mlir::ncl::StageKind::Connect, projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
       stage(mlir::ncl::StageKind::Deliver, projection.decl->loc, projection.decl->name);
@@ -341,9 +345,24 @@ private:
     auto rule = static_cast<mlir::ncl::ConnectRule>(
         static_cast<int>(projection.connect.rule) - static_cast<int>(ConnectSpec::Rule::AllToAll) +
         static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
+    // Explicit connectivity names its files (absolute paths, read at load time).
+    DictionaryAttr files;
+    if (projection.connect.rule == ConnectSpec::Rule::Explicit) {
+      SmallVector<NamedAttribute> entries;
+      auto add = [&](StringRef key, const std::string &path) {
+        if (!path.empty())
+          entries.push_back(builder.getNamedAttr(key, builder.getStringAttr(path)));
+      };
+      add("pre", projection.connect.preFile);
+      add("post", projection.connect.postFile);
+      add("delay", projection.connect.delayFile);
+      for (const auto &[var, path] : projection.connect.varFiles)
+        add(var, path);
+      files = builder.getDictionaryAttr(entries);
+    }
     auto connect = mlir::ncl::ConnectAttr::get(
         builder.getContext(), rule, builder.getF64FloatAttr(projection.connect.p),
-        projection.connect.n, projection.connect.autapses, projection.connect.multapses);
+        projection.connect.n, projection.connect.autapses, projection.connect.multapses, files);
     auto op = mlir::ncl::ProjectionOp::create(
         builder, l, builder.getStringAttr(projection.decl->name), builder.getStringAttr(syn.name),
         FlatSymbolRefAttr::get(builder.getContext(), pre.decl->name),
@@ -397,6 +416,18 @@ private:
       mlir::emitError(loc(syn.onPostLoc)) << "on_post is not supported yet (it comes with "
                                              "plasticity); remove it or leave it empty";
       failed = true;
+    }
+
+    // condition: whether a candidate pair (i, j) is connected.
+    if (const Expr *condition = projection.connect.condition) {
+      builder.setInsertionPointToStart(&op.getCondition().emplaceBlock());
+      env.clear();
+      inInit = true;
+      for (const ParameterValue &p : projection.parameters)
+        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+      Value accepted = gen(*condition);
+      mlir::ncl::AcceptOp::create(builder, loc(condition->getLoc()), accepted);
+      inInit = false;
     }
     inSynapse = false;
   }

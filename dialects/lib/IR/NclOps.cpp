@@ -46,6 +46,7 @@ LogicalResult NetworkOp::verify() {
       bool synaptic = buffer.getRole() == BufferRole::RowStart ||
                       buffer.getRole() == BufferRole::PostIndex ||
                       buffer.getRole() == BufferRole::SynapseState ||
+                      buffer.getRole() == BufferRole::ConnectMask ||
                       (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -92,6 +93,8 @@ LogicalResult NetworkOp::verify() {
           return {getReal(), BufferExtent::Synapses};
         case BufferRole::LastSpike:
           return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::ConnectMask:
+          return {b.getI32Type(), BufferExtent::Fixed};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -142,6 +145,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::PostIndex:
         case BufferRole::SynapseState:
         case BufferRole::LastSpike:
+        case BufferRole::ConnectMask:
           break;
         }
       }
@@ -237,8 +241,29 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("delay must not be negative");
   ConnectAttr connect = getConnect();
   double p = connect.getP().getValueAsDouble();
-  if (connect.getRule() == ConnectRule::FixedProbability && !(p >= 0 && p <= 1))
+  if ((connect.getRule() == ConnectRule::FixedProbability ||
+       connect.getRule() == ConnectRule::Condition) &&
+      !(p >= 0 && p <= 1))
     return emitOpError("connection probability must be in [0, 1], got ") << p;
+  DictionaryAttr files = connect.getFiles();
+  if ((connect.getRule() == ConnectRule::Explicit) !=
+      (files && files.get("pre") && files.get("post")))
+    return emitOpError("explicit connectivity, and only it, names `pre` and `post` files");
+  if (files)
+    for (NamedAttribute file : files) {
+      StringRef key = file.getName().getValue();
+      if (!isa<StringAttr>(file.getValue()) ||
+          (key != "pre" && key != "post" && key != "delay" && varIndex(key) < 0))
+        return emitOpError("names a file for '") << key << "', which is not pre, post, delay or "
+                                                     "a per-synapse variable";
+    }
+  // The condition region exists exactly while a condition rule is unlowered.
+  if (!getCondition().empty() &&
+      (connect.getRule() != ConnectRule::Condition || getOnPre().empty()))
+    return emitOpError("has a condition region without the condition rule or once lowered");
+  if (connect.getRule() == ConnectRule::Condition && !getOnPre().empty() &&
+      getCondition().empty())
+    return emitOpError("connects by a condition but has no condition region");
   if (connect.getN() < 0)
     return emitOpError("connection count must not be negative");
   // An init region with nothing to do (no parameters, no per-synapse
@@ -258,7 +283,8 @@ LogicalResult ProjectionOp::verify() {
 
 LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
-  bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver;
+  bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
+                  getKind() == StageKind::ConnectCondition;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")
@@ -378,6 +404,15 @@ template <typename OpT> static LogicalResult verifyEndpointVar(OpT op, bool pre)
     return op.emitOpError("unknown variable '")
            << op.getVar() << "' of the " << (pre ? "pre" : "post") << "synaptic population @"
            << pop.getSymName();
+  return success();
+}
+
+LogicalResult AcceptOp::verify() {
+  auto projection = (*this)->getParentOfType<ProjectionOp>();
+  if (!projection || (*this)->getParentRegion() != &projection.getCondition())
+    return emitOpError("must be in a projection's condition region");
+  if ((*this)->getNextNode())
+    return emitOpError("must end the condition region");
   return success();
 }
 

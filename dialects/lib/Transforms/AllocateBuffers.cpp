@@ -66,6 +66,11 @@ ArrayAttr allocate(NetworkOp network) {
           BufferExtent::Synapses, static_cast<int64_t>(k), 0);
     add(owner, "row_start", BufferRole::RowStart, b.getI64Type(), BufferExtent::Rows, -1, 0);
     add(owner, "post_index", BufferRole::PostIndex, b.getI32Type(), BufferExtent::Synapses, -1, 0);
+    // A condition's verdicts for one presynaptic row: the runtime's
+    // scratch, one per calling thread, over the postsynaptic range.
+    if (projection.getConnect().getRule() == ConnectRule::Condition)
+      add(owner, "connect_mask", BufferRole::ConnectMask, b.getI32Type(), BufferExtent::Fixed, -1,
+          projection.getPostRange()[1] - projection.getPostRange()[0]);
   }
   return b.getArrayAttr(buffers);
 }

@@ -100,6 +100,8 @@ struct SynapseLoop {
   SmallVector<Value> vars;  ///< per-synapse variables by index
   llvm::StringMap<Value> preVars, postVars, postInputs;
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
+  Value mask;                      ///< `condition`: memref<?xi32>, by post - postBegin
+  Value postBegin;                 ///< `condition`: index, the range's first neuron
 };
 
 } // namespace
@@ -515,6 +517,22 @@ struct PostAddLowering : SynapseOpLowering<PostAddOp> {
   }
 };
 
+/// A condition's verdict for the pair: 1 or 0 in the row's connect mask.
+struct AcceptLowering : SynapseOpLowering<AcceptOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(AcceptOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    if (!loop.mask)
+      return rewriter.notifyMatchFailure(op, "not in a condition kernel");
+    Location loc = op.getLoc();
+    Value verdict = arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(),
+                                           adaptor.getAccepted());
+    Value k = arith::SubIOp::create(rewriter, loc, loop.post, loop.postBegin);
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, verdict, loop.mask, ValueRange{k});
+    return success();
+  }
+};
+
 template <typename OpT, bool Pre> struct EndpointIndexLowering : SynapseOpLowering<OpT> {
   using SynapseOpLowering<OpT>::SynapseOpLowering;
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
@@ -566,7 +584,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering>(ctx, loops);
+               SynapseRandLowering, AcceptLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -927,7 +945,7 @@ public:
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
   }
 
-  ArrayAttr connectArgs, deliverArgs;
+  ArrayAttr connectArgs, deliverArgs, conditionArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -943,6 +961,8 @@ public:
           rowStartBuffer = index;
         else if (buffer.getRole() == BufferRole::PostIndex)
           postIndexBuffer = index;
+        else if (buffer.getRole() == BufferRole::ConnectMask)
+          maskBuffer = index;
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -958,6 +978,11 @@ public:
       return projection.emitOpError("has incomplete storage in the buffer table");
     buildConnect();
     buildDeliver();
+    if (!projection.getCondition().empty()) {
+      if (maskBuffer < 0)
+        return projection.emitOpError("has a condition but no connect mask in the buffer table");
+      buildCondition();
+    }
     return success();
   }
 
@@ -1131,6 +1156,48 @@ private:
     func::ReturnOp::create(b, loc);
   }
 
+  /// The condition kernel: for presynaptic row `begin`, the verdict of the
+  /// condition region for every postsynaptic neuron of the range, into the
+  /// connect mask (the runtime's scratch of the calling thread).
+  void buildCondition() {
+    SmallVector<Type> types{dyn(b.getF64Type())};
+    SmallVector<Attribute> argNames{b.getI64IntegerAttr(paramsBuffer)};
+    for (auto *group : {&preVars, &postVars})
+      for (auto &[name, k] : *group) {
+        types.push_back(dyn(realType));
+        argNames.push_back(b.getI64IntegerAttr(k));
+      }
+    types.push_back(dyn(b.getI32Type()));
+    argNames.push_back(b.getI64IntegerAttr(maskBuffer));
+    appendHeaderArgs(b, types, argNames, {"begin", "seed", "dt"});
+    conditionArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("condition", types, conditionArgs, loop);
+    unsigned next = 1;
+    for (auto [group, map] :
+         {std::pair(&preVars, &loop.preVars), std::pair(&postVars, &loop.postVars)})
+      for (auto &entry : *group)
+        (*map)[entry.first] = f.getArgument(next++);
+    loop.mask = f.getArgument(next);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = arith::ConstantIntOp::create(
+        b, loc, b.getI64Type(), static_cast<int64_t>(ncl_random_synapse_step(projectionIndex())));
+    ArrayRef<int64_t> range = projection.getPostRange();
+    loop.postBegin = index(range[0]);
+    loop.pre = header["begin"];
+    auto posts = scf::ForOp::create(b, loc, loop.postBegin, index(range[1]), index(1));
+    posts->setAttr("ncl.loop", b.getStringAttr("candidates"));
+    loop.entryPoint = posts;
+    loop.post = posts.getInductionVar();
+    Block &region = projection.getCondition().front();
+    posts.getBody()->getOperations().splice(posts.getBody()->getTerminator()->getIterator(),
+                                            region.getOperations());
+    loops.synapses[posts] = loop;
+    b.setInsertionPointAfter(posts);
+    func::ReturnOp::create(b, loc);
+  }
+
   uint32_t projectionIndex() {
     uint32_t k = 0;
     for (ProjectionOp p : network.getBody().getOps<ProjectionOp>()) {
@@ -1148,7 +1215,7 @@ private:
   Location loc;
   Type realType;
   NeuronLoops &loops;
-  int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1;
+  int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, maskBuffer = -1;
   llvm::DenseMap<int64_t, int64_t> varBuffers; ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
   SmallVector<std::pair<int64_t, Value>> buffers; ///< the kernel's buffer arguments
@@ -1186,8 +1253,10 @@ struct ConvertNclToLoopsPass
         ProjectionKernelBuilder kernels(projection, network, builder, loops);
         if (failed(kernels.build()))
           return signalPassFailure();
-        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs);
-        for (Region *region : {&projection.getInit(), &projection.getOnPre()})
+        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs,
+                              kernels.conditionArgs);
+        for (Region *region :
+             {&projection.getInit(), &projection.getOnPre(), &projection.getCondition()})
           region->getBlocks().clear();
       }
     }
@@ -1207,18 +1276,23 @@ struct ConvertNclToLoopsPass
 
   /// Names the kernels of a projection's stages.
   static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
-                                    ArrayAttr connectArgs, ArrayAttr deliverArgs) {
+                                    ArrayAttr connectArgs, ArrayAttr deliverArgs,
+                                    ArrayAttr conditionArgs) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
     for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
       if (stage.getPopulation() != projection.getSymName())
         continue;
-      bool connect = stage.getKind() == StageKind::Connect;
-      std::string kernel =
-          ("ncl_" + projection.getSymName() + (connect ? "_connect" : "_deliver")).str();
+      StringRef suffix = "_deliver";
+      ArrayAttr args = deliverArgs;
+      if (stage.getKind() == StageKind::Connect)
+        suffix = "_connect", args = connectArgs;
+      else if (stage.getKind() == StageKind::ConnectCondition)
+        suffix = "_condition", args = conditionArgs;
+      std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));
-      stage.setArgsAttr(connect ? connectArgs : deliverArgs);
+      stage.setArgsAttr(args);
     }
   }
 

@@ -222,7 +222,7 @@ public:
     auto *projectionType =
         llvm::StructType::create(ctx,
                                  {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
-                                  i64, f64, i32, i32, ptr, ptr},
+                                  i64, f64, i32, i32, ptr, ptr, ptr, ptr, ptr, ptr},
                                  "ncl_projection_info");
     auto *modelType = llvm::StructType::create(
         ctx,
@@ -277,7 +277,9 @@ public:
              offsetof(ncl_projection_info, p), offsetof(ncl_projection_info, n),
              offsetof(ncl_projection_info, delay), offsetof(ncl_projection_info, num_params),
              offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
-             offsetof(ncl_projection_info, vars)},
+             offsetof(ncl_projection_info, vars), offsetof(ncl_projection_info, pre_file),
+             offsetof(ncl_projection_info, post_file), offsetof(ncl_projection_info, var_files),
+             offsetof(ncl_projection_info, delay_file)},
             error) ||
         !checkLayout(
             modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
@@ -342,6 +344,24 @@ public:
       std::vector<llvm::Constant *> vars = describeVars(varType, projection.getVars()),
                                     params = describeParams(paramType, projection.getParams());
       mlir::ncl::ConnectAttr connect = projection.getConnect();
+      // Explicit connectivity's files: paths, read by the runtime at load time.
+      auto file = [&](llvm::StringRef key) -> llvm::Constant * {
+        auto path = connect.getFiles() ? connect.getFiles().getAs<mlir::StringAttr>(key) : nullptr;
+        return path ? string(path.getValue()) : llvm::ConstantPointerNull::get(ptr);
+      };
+      std::vector<llvm::Constant *> varFiles;
+      bool anyVarFile = false;
+      for (auto v : projection.getVars().getAsRange<mlir::ncl::VariableAttr>()) {
+        varFiles.push_back(file(v.getName()));
+        anyVarFile |= !llvm::isa<llvm::ConstantPointerNull>(varFiles.back());
+      }
+      llvm::Constant *varFileTable = llvm::ConstantPointerNull::get(ptr);
+      if (anyVarFile) {
+        auto *type = llvm::ArrayType::get(ptr, varFiles.size());
+        varFileTable =
+            new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::PrivateLinkage,
+                                     llvm::ConstantArray::get(type, varFiles), ".var_files");
+      }
       projections.push_back(llvm::ConstantStruct::get(
           projectionType,
           {string(projection.getSymName()), string(projection.getSynapse()),
@@ -353,7 +373,8 @@ public:
            b.getInt32(connect.getAutapses() ? 1 : 0), b.getInt32(connect.getMultapses() ? 1 : 0),
            b.getInt32(0), real(connect.getP(), 0), b.getInt64(connect.getN()),
            real(projection.getDelayAttr(), 0), b.getInt32(params.size()), b.getInt32(vars.size()),
-           array(paramType, params, ".params"), array(varType, vars, ".vars")}));
+           array(paramType, params, ".params"), array(varType, vars, ".vars"), file("pre"),
+           file("post"), varFileTable, file("delay")}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {
@@ -398,6 +419,9 @@ public:
           break;
         case mlir::ncl::StageKind::Deliver:
           suffix = ".deliver";
+          break;
+        case mlir::ncl::StageKind::ConnectCondition:
+          suffix = ".condition";
           break;
         }
         auto [population, projection] = owners(stage.getPopulation());

@@ -68,7 +68,9 @@ def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
     `receives`. Then per projection: its parameters, one array per
     per-synapse variable (`synapses`), the start of each presynaptic row
     (`rows`, i64) and the postsynaptic index of each synapse (`synapses`,
-    i32). A network that has a table already keeps it.
+    i32), and for a projection connected by a condition its connect mask
+    (`fixed`, i32, one per postsynaptic neuron of its range: the runtime's
+    per-thread scratch). A network that has a table already keeps it.
 
     Before:
 
