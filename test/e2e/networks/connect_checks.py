@@ -270,7 +270,7 @@ def check_npy(nclc, rt, work):
 
 def expect_error(ncl_run, lib, cwd, what, *needles):
     run = subprocess.run([ncl_run, str(lib), "--quiet", "--time", "1ms", "--out",
-                          str(cwd / "out")], capture_output=True, text=True, cwd=cwd)
+                          str(cwd / "out")], capture_output=True, text=True, cwd=cwd.parent)
     if run.returncode == 0:
         fail(f"{what}: ncl-run succeeded")
     if run.returncode < 0 or run.returncode >= 128:
@@ -350,6 +350,7 @@ def check_npy_errors(nclc, ncl_run, work):
 
 def main():
     nclc, ncl_run, libnclrt, workdir, check = sys.argv[1:6]
+    nclc, ncl_run = str(pathlib.Path(nclc).resolve()), str(pathlib.Path(ncl_run).resolve())
     work = pathlib.Path(workdir) / ("connect_" + check)
     work.mkdir(parents=True, exist_ok=True)
     rt = Runtime(libnclrt)
