@@ -12,8 +12,8 @@
 #include "SemaImpl.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 
 using namespace ncl;
 using namespace ncl::ast;
@@ -323,8 +323,9 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
     return checkExplicitConnect(p, pm);
   for (const ConnectArg &a : c.args)
     if (!a.value) {
-      diags.error(a.valueLoc, "'" + c.rule + "' takes numbers and true or false, not file names; "
-                              "only from_npy reads files");
+      diags.error(a.valueLoc, "'" + c.rule +
+                                  "' takes numbers and true or false, not file names; "
+                                  "only from_npy reads files");
       return false;
     }
   const RuleInfo *info = nullptr;
@@ -493,7 +494,8 @@ bool Sema::checkConnectCondition(const ProjectionDecl &p, ProjectionModel &pm,
                                  const NetworkModel &model) {
   const ConnectDecl &c = p.connects[0];
   ConnectSpec &spec = pm.connect;
-  if (spec.rule != ConnectSpec::Rule::AllToAll && spec.rule != ConnectSpec::Rule::FixedProbability) {
+  if (spec.rule != ConnectSpec::Rule::AllToAll &&
+      spec.rule != ConnectSpec::Rule::FixedProbability) {
     diags.error(c.condition->getLoc(),
                 "a condition ('if ...') combines with all_to_all or fixed_probability only, not "
                 "with '" +
@@ -592,8 +594,7 @@ bool Sema::checkExplicitConnect(const ProjectionDecl &p, ProjectionModel &pm) {
         names.push_back(d.name);
       bool isParam = std::any_of(syn.parameters.begin(), syn.parameters.end(),
                                  [&](const Declaration &d) { return d.name == name; });
-      diags.error(a.loc, isParam ? "'" + name + "' is a shared parameter of synapse '" +
-                                       syn.name +
+      diags.error(a.loc, isParam ? "'" + name + "' is a shared parameter of synapse '" + syn.name +
                                        "'; only per-synapse variables take values from a file"
                                  : "'from_npy' has no argument '" + name + "'" +
                                        didYouMean(name, names) +

@@ -688,8 +688,8 @@ Csr ncl::rt::buildConnectivity(const ConnectSpec &spec, uint64_t seed,
   return csr;
 }
 
-Csr ncl::rt::buildConditional(const ConnectSpec &spec, uint64_t seed,
-                               const RowCondition &condition, const ParallelFor &parallelFor) {
+Csr ncl::rt::buildConditional(const ConnectSpec &spec, uint64_t seed, const RowCondition &condition,
+                              const ParallelFor &parallelFor) {
   if (spec.rule != ConnectRule::Condition)
     throw std::runtime_error("buildConditional builds the condition rule only");
   if (std::string error = validateConnectSpec(spec); !error.empty())

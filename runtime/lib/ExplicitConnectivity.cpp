@@ -75,8 +75,7 @@ std::vector<double> inCsrOrder(const std::vector<double> &values, const std::vec
 
 } // namespace
 
-ExplicitLists ncl::rt::readExplicitLists(const ConnectSpec &spec,
-                                         const ncl_projection_info &info) {
+ExplicitLists ncl::rt::readExplicitLists(const ConnectSpec &spec, const ncl_projection_info &info) {
   const NpyArray pre = readList(info.pre_file, true, "presynaptic indices", -1, nullptr);
   const int64_t count = static_cast<int64_t>(pre.size());
   const NpyArray post =

@@ -358,8 +358,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
   // Per population: the buffer of each role (and of each variable) seen so far.
   std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(kRoleSlots, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
-  std::vector<std::vector<int32_t>> projectionByRole(
-      nq, std::vector<int32_t>(kRoleSlots, -1));
+  std::vector<std::vector<int32_t>> projectionByRole(nq, std::vector<int32_t>(kRoleSlots, -1));
   std::vector<std::vector<int32_t>> projectionByVar(nq);
   for (size_t q = 0; q < nq; ++q)
     projectionByVar[q].assign(static_cast<size_t>(d.projections[q].num_vars), -1);
@@ -382,8 +381,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_ROWS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
     const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
-                          b.role == NCL_BUFFER_SYNAPSE_STATE ||
-                          b.role == NCL_BUFFER_CONNECT_MASK ||
+                          b.role == NCL_BUFFER_SYNAPSE_STATE || b.role == NCL_BUFFER_CONNECT_MASK ||
                           (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);

@@ -952,8 +952,7 @@ void buildProjections(ncl_model &m) {
     proj.post = std::move(csr.post);
     proj.synapses = static_cast<int64_t>(proj.post.size());
     if (spec.rule == ConnectRule::Explicit || spec.rule == ConnectRule::Condition)
-      checkMemory(m,
-                  saturatingMul(static_cast<uint64_t>(proj.synapses), bytesPerSynapse(m, q) - 4),
+      checkMemory(m, saturatingMul(static_cast<uint64_t>(proj.synapses), bytesPerSynapse(m, q) - 4),
                   "the per-synapse variables of " + name + " (" + std::to_string(proj.synapses) +
                       " synapses)");
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();

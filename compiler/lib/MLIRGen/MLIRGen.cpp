@@ -77,8 +77,7 @@ public:
       stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
     for (const ProjectionModel &projection : net.projections)
       if (projection.connect.rule == ConnectSpec::Rule::Condition)
-        stage(mlir::ncl::StageKind::ConnectCondition, projection.decl->loc,
-              projection.decl->name);
+        stage(mlir::ncl::StageKind::ConnectCondition, projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
       stage(mlir::ncl::StageKind::Connect, projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)

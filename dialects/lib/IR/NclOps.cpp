@@ -254,15 +254,15 @@ LogicalResult ProjectionOp::verify() {
       StringRef key = file.getName().getValue();
       if (!isa<StringAttr>(file.getValue()) ||
           (key != "pre" && key != "post" && key != "delay" && varIndex(key) < 0))
-        return emitOpError("names a file for '") << key << "', which is not pre, post, delay or "
-                                                     "a per-synapse variable";
+        return emitOpError("names a file for '") << key
+                                                 << "', which is not pre, post, delay or "
+                                                    "a per-synapse variable";
     }
   // The condition region exists exactly while a condition rule is unlowered.
   if (!getCondition().empty() &&
       (connect.getRule() != ConnectRule::Condition || getOnPre().empty()))
     return emitOpError("has a condition region without the condition rule or once lowered");
-  if (connect.getRule() == ConnectRule::Condition && !getOnPre().empty() &&
-      getCondition().empty())
+  if (connect.getRule() == ConnectRule::Condition && !getOnPre().empty() && getCondition().empty())
     return emitOpError("connects by a condition but has no condition region");
   if (connect.getN() < 0)
     return emitOpError("connection count must not be negative");

@@ -947,7 +947,8 @@ protected:
 TEST_F(ExplicitListsTest, ReadsListsValuesAndDelaysInCsrOrder) {
   ConnectSpec s = spec(ConnectRule::Explicit, 6, 5);
   s.preBegin = 1, s.preCount = 5;
-  ncl_projection_info qi = info(ints("pre.npy", {4, 1, 4, 2, 1}), ints("post.npy", {0, 3, 0, 4, 1}));
+  ncl_projection_info qi =
+      info(ints("pre.npy", {4, 1, 4, 2, 1}), ints("post.npy", {0, 3, 0, 4, 1}));
   w_ = reals("w.npy", {0.5, 1.5, 2.5, 3.5, 4.5});
   varFiles_[0] = w_.c_str();
   delay_ = reals("d.npy", {1, 2, 3, 4, 5});
@@ -962,8 +963,8 @@ TEST_F(ExplicitListsTest, ReadsListsValuesAndDelaysInCsrOrder) {
   EXPECT_EQ(lists.varValues[0],
             (std::vector<double>{4.5 * 1e-3, 1.5 * 1e-3, 3.5 * 1e-3, 0.5 * 1e-3, 2.5 * 1e-3}));
   EXPECT_TRUE(lists.varValues[1].empty());
-  EXPECT_EQ(lists.delays, (std::vector<double>{5 * 1e-3, 2 * 1e-3, 4 * 1e-3, 1 * 1e-3,
-                                               3 * 1e-3})); // ms -> s
+  EXPECT_EQ(lists.delays,
+            (std::vector<double>{5 * 1e-3, 2 * 1e-3, 4 * 1e-3, 1 * 1e-3, 3 * 1e-3})); // ms -> s
 }
 
 TEST_F(ExplicitListsTest, EachBadFileIsNamed) {

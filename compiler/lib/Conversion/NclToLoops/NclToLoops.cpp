@@ -525,8 +525,8 @@ struct AcceptLowering : SynapseOpLowering<AcceptOp> {
     if (!loop.mask)
       return rewriter.notifyMatchFailure(op, "not in a condition kernel");
     Location loc = op.getLoc();
-    Value verdict = arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(),
-                                           adaptor.getAccepted());
+    Value verdict =
+        arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(), adaptor.getAccepted());
     Value k = arith::SubIOp::create(rewriter, loc, loop.post, loop.postBegin);
     rewriter.replaceOpWithNewOp<memref::StoreOp>(op, verdict, loop.mask, ValueRange{k});
     return success();

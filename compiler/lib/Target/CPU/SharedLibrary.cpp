@@ -220,9 +220,8 @@ public:
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType =
-        llvm::StructType::create(ctx,
-                                 {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
-                                  i64, f64, i32, i32, ptr, ptr, ptr, ptr, ptr, ptr},
+        llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32,
+                                       f64, i64, f64, i32, i32, ptr, ptr, ptr, ptr, ptr, ptr},
                                  "ncl_projection_info");
     auto *modelType = llvm::StructType::create(
         ctx,
@@ -268,17 +267,17 @@ public:
                      error) ||
         !checkLayout(
             projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
-            {offsetof(ncl_projection_info, name), offsetof(ncl_projection_info, synapse),
-             offsetof(ncl_projection_info, pre), offsetof(ncl_projection_info, post),
-             offsetof(ncl_projection_info, pre_begin), offsetof(ncl_projection_info, pre_end),
+            {offsetof(ncl_projection_info, name),       offsetof(ncl_projection_info, synapse),
+             offsetof(ncl_projection_info, pre),        offsetof(ncl_projection_info, post),
+             offsetof(ncl_projection_info, pre_begin),  offsetof(ncl_projection_info, pre_end),
              offsetof(ncl_projection_info, post_begin), offsetof(ncl_projection_info, post_end),
-             offsetof(ncl_projection_info, rule), offsetof(ncl_projection_info, autapses),
-             offsetof(ncl_projection_info, multapses), offsetof(ncl_projection_info, reserved),
-             offsetof(ncl_projection_info, p), offsetof(ncl_projection_info, n),
-             offsetof(ncl_projection_info, delay), offsetof(ncl_projection_info, num_params),
-             offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
-             offsetof(ncl_projection_info, vars), offsetof(ncl_projection_info, pre_file),
-             offsetof(ncl_projection_info, post_file), offsetof(ncl_projection_info, var_files),
+             offsetof(ncl_projection_info, rule),       offsetof(ncl_projection_info, autapses),
+             offsetof(ncl_projection_info, multapses),  offsetof(ncl_projection_info, reserved),
+             offsetof(ncl_projection_info, p),          offsetof(ncl_projection_info, n),
+             offsetof(ncl_projection_info, delay),      offsetof(ncl_projection_info, num_params),
+             offsetof(ncl_projection_info, num_vars),   offsetof(ncl_projection_info, params),
+             offsetof(ncl_projection_info, vars),       offsetof(ncl_projection_info, pre_file),
+             offsetof(ncl_projection_info, post_file),  offsetof(ncl_projection_info, var_files),
              offsetof(ncl_projection_info, delay_file)},
             error) ||
         !checkLayout(
@@ -363,18 +362,29 @@ public:
                                      llvm::ConstantArray::get(type, varFiles), ".var_files");
       }
       projections.push_back(llvm::ConstantStruct::get(
-          projectionType,
-          {string(projection.getSymName()), string(projection.getSynapse()),
-           b.getInt32(populationIndex.lookup(projection.getPre())),
-           b.getInt32(populationIndex.lookup(projection.getPost())),
-           b.getInt64(projection.getPreRange()[0]), b.getInt64(projection.getPreRange()[1]),
-           b.getInt64(projection.getPostRange()[0]), b.getInt64(projection.getPostRange()[1]),
-           b.getInt32(static_cast<int32_t>(connect.getRule())),
-           b.getInt32(connect.getAutapses() ? 1 : 0), b.getInt32(connect.getMultapses() ? 1 : 0),
-           b.getInt32(0), real(connect.getP(), 0), b.getInt64(connect.getN()),
-           real(projection.getDelayAttr(), 0), b.getInt32(params.size()), b.getInt32(vars.size()),
-           array(paramType, params, ".params"), array(varType, vars, ".vars"), file("pre"),
-           file("post"), varFileTable, file("delay")}));
+          projectionType, {string(projection.getSymName()),
+                           string(projection.getSynapse()),
+                           b.getInt32(populationIndex.lookup(projection.getPre())),
+                           b.getInt32(populationIndex.lookup(projection.getPost())),
+                           b.getInt64(projection.getPreRange()[0]),
+                           b.getInt64(projection.getPreRange()[1]),
+                           b.getInt64(projection.getPostRange()[0]),
+                           b.getInt64(projection.getPostRange()[1]),
+                           b.getInt32(static_cast<int32_t>(connect.getRule())),
+                           b.getInt32(connect.getAutapses() ? 1 : 0),
+                           b.getInt32(connect.getMultapses() ? 1 : 0),
+                           b.getInt32(0),
+                           real(connect.getP(), 0),
+                           b.getInt64(connect.getN()),
+                           real(projection.getDelayAttr(), 0),
+                           b.getInt32(params.size()),
+                           b.getInt32(vars.size()),
+                           array(paramType, params, ".params"),
+                           array(varType, vars, ".vars"),
+                           file("pre"),
+                           file("post"),
+                           varFileTable,
+                           file("delay")}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {

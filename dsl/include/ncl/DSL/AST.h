@@ -402,9 +402,9 @@ struct GroupDecl {
 struct ConnectArg {
   SourceLoc loc;
   std::string name;
-  ExprPtr value;       ///< null when the argument is a string
-  std::string text;    ///< a string argument (a file name), without its quotes
-  SourceLoc valueLoc;  ///< where the value (expression or string) starts
+  ExprPtr value;      ///< null when the argument is a string
+  std::string text;   ///< a string argument (a file name), without its quotes
+  SourceLoc valueLoc; ///< where the value (expression or string) starts
 };
 
 /// `connect rule(args)`, optionally `if condition`.
