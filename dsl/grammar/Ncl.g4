@@ -124,8 +124,10 @@ populationItem : declaration | 'method' ID ('substeps' INT)? ;
 // A population, a group, or neurons [begin, end) of either.
 range       : ID ('[' INT ':' INT ']')? ;
 projectionItem : declaration | connectRule ;
-connectRule : 'connect' ID '(' (connectArg (',' connectArg)*)? ')' ;
-connectArg  : (ID '=')? expr ;
+// `connect rule(args)`, optionally `if condition` (a boolean expression of
+// i, j, ...); arguments of from_npy are file names (strings).
+connectRule : 'connect' ID '(' (connectArg (',' connectArg)*)? ')' ('if' expr)? ;
+connectArg  : (ID '=')? (expr | STRING) ;
 
 // The conditional, the loosest operator, sits outside the left-recursive
 // rule: as an alternative there, its right associativity made every '?'

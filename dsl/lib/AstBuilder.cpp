@@ -331,12 +331,21 @@ private:
       c.rule = rule->ID()->getText();
       for (auto *a : rule->connectArg()) {
         ConnectArg arg;
-        arg.loc = a->ID() ? loc(a->ID()->getSymbol()) : loc(a->expr()->getStart());
+        antlr4::Token *start = a->expr() ? a->expr()->getStart() : a->STRING()->getSymbol();
+        arg.valueLoc = loc(start);
+        arg.loc = a->ID() ? loc(a->ID()->getSymbol()) : arg.valueLoc;
         if (a->ID())
           arg.name = a->ID()->getText();
-        arg.value = expr(a->expr());
+        if (a->expr()) {
+          arg.value = expr(a->expr());
+        } else {
+          std::string text = a->STRING()->getText();
+          arg.text = text.substr(1, text.size() - 2);
+        }
         c.args.push_back(std::move(arg));
       }
+      if (rule->expr())
+        c.condition = expr(rule->expr());
       proj.connects.push_back(std::move(c));
     }
     return proj;

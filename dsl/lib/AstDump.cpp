@@ -178,7 +178,17 @@ public:
           for (auto &a : c.args) {
             indent(4);
             os << "Arg " << (a.name.empty() ? "#" : a.name) << " " << at(a.loc) << "\n";
-            expr(*a.value, 5);
+            if (a.value) {
+              expr(*a.value, 5);
+            } else {
+              indent(5);
+              os << "String \"" << a.text << "\"\n";
+            }
+          }
+          if (c.condition) {
+            indent(4);
+            os << "If\n";
+            expr(*c.condition, 5);
           }
         }
         for (auto &o : p.overrides)

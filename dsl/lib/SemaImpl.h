@@ -170,6 +170,9 @@ private:
   bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
                                 ProjectionModel &pm);
   bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);
+  bool checkConnectCondition(const ast::ProjectionDecl &p, ProjectionModel &pm,
+                             const NetworkModel &model);
+  bool checkExplicitConnect(const ast::ProjectionDecl &p, ProjectionModel &pm);
   Scope synapseEventScope(const ast::SynapseDecl &syn, const ProjectionModel &pm,
                           const NetworkModel &model);
   void checkEffects(std::vector<ast::Assignment> &block, const Scope &scope, bool onPost);

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 using namespace ncl;
 using namespace ncl::ast;
@@ -318,8 +319,16 @@ const RuleInfo kRules[] = {
 } // namespace
 
 bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model) {
-  (void)model;
   const ConnectDecl &c = p.connects[0];
+  if (c.rule == "from_npy")
+    return checkExplicitConnect(p, pm);
+  for (const ConnectArg &a : c.args)
+    if (!a.value) {
+      diags.error(a.valueLoc, "'" + c.rule +
+                                  "' takes numbers and true or false, not file names; "
+                                  "only from_npy reads files");
+      return false;
+    }
   const RuleInfo *info = nullptr;
   std::vector<std::string> ruleNames;
   for (const RuleInfo &r : kRules) {
@@ -327,6 +336,7 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
     if (c.rule == r.name)
       info = &r;
   }
+  ruleNames.push_back("from_npy");
   if (!info) {
     std::string choices;
     for (size_t k = 0; k < ruleNames.size(); ++k)
@@ -425,6 +435,8 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
   }
   if (diags.errorCount() != before)
     return false;
+  if (c.condition)
+    return checkConnectCondition(p, pm, model);
 
   // What the sizes of the two endpoints allow.
   NeuronRange pre{pm.pre, pm.preBegin, pm.preEnd}, post{pm.post, pm.postBegin, pm.postEnd};
@@ -472,6 +484,151 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
   }
   default:
     break;
+  }
+  return true;
+}
+
+/// `connect all_to_all() if cond` / `connect fixed_probability(p) if cond`:
+/// the condition rule, every pair for which `cond` holds kept with
+/// probability p (1 for all_to_all).
+bool Sema::checkConnectCondition(const ProjectionDecl &p, ProjectionModel &pm,
+                                 const NetworkModel &model) {
+  const ConnectDecl &c = p.connects[0];
+  ConnectSpec &spec = pm.connect;
+  if (spec.rule != ConnectSpec::Rule::AllToAll &&
+      spec.rule != ConnectSpec::Rule::FixedProbability) {
+    diags.error(c.condition->getLoc(),
+                "a condition ('if ...') combines with all_to_all or fixed_probability only, not "
+                "with '" +
+                    c.rule + "'");
+    return false;
+  }
+  if (spec.rule == ConnectSpec::Rule::AllToAll)
+    spec.p = 1;
+  spec.rule = ConnectSpec::Rule::Condition;
+  spec.condition = c.condition.get();
+
+  // The synapse's parameters, then the neurons' state as name_pre and
+  // name_post (which neuron a bare name would mean is unclear here).
+  Scope scope;
+  const SynapseDecl &syn = *pm.synapse;
+  for (const Declaration &d : syn.parameters)
+    if (auto it = synapseScopes[syn.name].find(d.name); it != synapseScopes[syn.name].end())
+      scope.emplace(d.name, it->second);
+  auto addState = [&](const NeuronDecl &n, Resolution kind, const std::string &suffix) {
+    for (const Declaration &d : n.state) {
+      Symbol sym{kind, d.unit.dim, d.loc};
+      sym.variable = d.name;
+      sym.unitText = displayUnit(d, d.value.get());
+      scope.emplace(d.name + suffix, sym);
+    }
+  };
+  addState(*model.populations[pm.pre].neuron, Resolution::PreState, "_pre");
+  addState(*model.populations[pm.post].neuron, Resolution::PostState, "_post");
+
+  Expr &cond = *c.condition;
+  if (!checkExpr(cond, ExprScope::synapseInit(scope)))
+    return false;
+  if (!cond.isBool) {
+    diags.error(cond.getLoc(), "the condition of a connect rule must be a comparison or a "
+                               "logical expression (of i, j, ...)");
+    return false;
+  }
+  bool ok = true;
+  forEachSubExpression(cond, [&](const Expr &sub) {
+    if (auto *call = dyn_cast<CallExpr>(&sub); call && isRandomDraw(*call)) {
+      diags.error(call->getLoc(), "a connect condition cannot draw random numbers; give the "
+                                  "probability as fixed_probability(p) if ...");
+      ok = false;
+    }
+  });
+  return ok;
+}
+
+/// `connect from_npy("pre.npy", "post.npy", w = "w.npy", delay = "d.npy")`:
+/// synapses listed in files the runtime reads at load time. Relative paths
+/// are relative to the directory of the .ncl file that names them.
+bool Sema::checkExplicitConnect(const ProjectionDecl &p, ProjectionModel &pm) {
+  const ConnectDecl &c = p.connects[0];
+  ConnectSpec &spec = pm.connect;
+  spec.rule = ConnectSpec::Rule::Explicit;
+  spec.loc = c.loc;
+  const char *usage = "from_npy(\"pre.npy\", \"post.npy\", var = \"values.npy\", "
+                      "delay = \"delays.npy\")";
+  if (c.condition) {
+    diags.error(c.condition->getLoc(), "from_npy lists its synapses; it takes no condition");
+    return false;
+  }
+  unsigned before = diags.errorCount();
+  const SynapseDecl &syn = *pm.synapse;
+  std::filesystem::path dir;
+  if (c.loc.file)
+    dir = std::filesystem::path(*c.loc.file).parent_path();
+  auto resolve = [&](const std::string &text) {
+    std::filesystem::path path(text);
+    if (path.is_relative())
+      path = dir / path;
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  std::set<std::string> given;
+  size_t positional = 0;
+  bool named = false;
+  for (const ConnectArg &a : c.args) {
+    std::string name = a.name;
+    named |= !name.empty();
+    if (name.empty()) {
+      if (positional >= 2 || named) {
+        diags.error(a.loc, "too many arguments for 'from_npy'; it takes " + std::string(usage));
+        continue;
+      }
+      name = positional++ == 0 ? "pre" : "post";
+    }
+    if (!given.insert(name).second) {
+      diags.error(a.loc, "argument '" + name + "' of 'from_npy' is given twice");
+      continue;
+    }
+    bool isVar = std::any_of(syn.state.begin(), syn.state.end(),
+                             [&](const Declaration &d) { return d.name == name; });
+    if (name != "pre" && name != "post" && name != "delay" && !isVar) {
+      std::vector<std::string> names{"pre", "post", "delay"};
+      for (const Declaration &d : syn.state)
+        names.push_back(d.name);
+      bool isParam = std::any_of(syn.parameters.begin(), syn.parameters.end(),
+                                 [&](const Declaration &d) { return d.name == name; });
+      diags.error(a.loc, isParam ? "'" + name + "' is a shared parameter of synapse '" + syn.name +
+                                       "'; only per-synapse variables take values from a file"
+                                 : "'from_npy' has no argument '" + name + "'" +
+                                       didYouMean(name, names) +
+                                       "; it takes the index files and per-synapse "
+                                       "variables or delay of synapse '" +
+                                       syn.name + "'");
+      continue;
+    }
+    if (a.value || a.text.empty()) {
+      diags.error(a.valueLoc, "'from_npy' takes file names in quotes, e.g. " + std::string(usage));
+      continue;
+    }
+    std::string path = resolve(a.text);
+    if (name == "pre")
+      spec.preFile = path;
+    else if (name == "post")
+      spec.postFile = path;
+    else if (name == "delay")
+      spec.delayFile = path;
+    else
+      spec.varFiles[name] = path;
+  }
+  if (diags.errorCount() != before)
+    return false;
+  if (spec.preFile.empty() || spec.postFile.empty()) {
+    diags.error(c.loc, "'from_npy' needs two index files, presynaptic and postsynaptic: " +
+                           std::string(usage));
+    return false;
+  }
+  if (!spec.delayFile.empty() && (pm.delay != 0 || pm.delayExpr)) {
+    diags.error(c.loc, "projection '" + p.name +
+                           "' sets its delay twice: by 'delay = ...' and by a delay file");
+    return false;
   }
   return true;
 }

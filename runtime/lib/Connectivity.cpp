@@ -254,6 +254,8 @@ constexpr int64_t kPrivateTallyRows = int64_t(1) << 16; // 512 kB per group
 void throwIfInvalid(const ConnectSpec &spec) {
   if (spec.rule == ConnectRule::Explicit)
     throw std::runtime_error("explicit connectivity is read from files (buildExplicit)");
+  if (spec.rule == ConnectRule::Condition)
+    throw std::runtime_error("a condition's connectivity needs its condition (buildConditional)");
   std::string error = validateConnectSpec(spec);
   if (!error.empty())
     throw std::runtime_error(error);
@@ -565,6 +567,8 @@ const char *ncl::rt::connectRuleName(ConnectRule rule) {
     return "fixed_total";
   case ConnectRule::Explicit:
     return "explicit";
+  case ConnectRule::Condition:
+    return "condition";
   }
   return "?";
 }
@@ -605,8 +609,9 @@ std::string ncl::rt::validateConnectSpec(const ConnectSpec &s) {
              " presynaptic and " + str(s.postCount) + " postsynaptic ones";
     return "";
   case ConnectRule::FixedProbability:
+  case ConnectRule::Condition:
     if (!(s.p >= 0.0 && s.p <= 1.0))
-      return "fixed_probability needs p in [0, 1], got " + std::to_string(s.p);
+      return rule + " needs p in [0, 1], got " + std::to_string(s.p);
     return "";
   case ConnectRule::FixedInDegree:
   case ConnectRule::FixedOutDegree: {
@@ -680,6 +685,62 @@ Csr ncl::rt::buildConnectivity(const ConnectSpec &spec, uint64_t seed,
         sortIndices(csr.post.data() + csr.rowPtr[i], csr.rowPtr[i + 1] - csr.rowPtr[i],
                     spec.postBegin, spec.postCount, histogram);
     });
+  return csr;
+}
+
+Csr ncl::rt::buildConditional(const ConnectSpec &spec, uint64_t seed, const RowCondition &condition,
+                              const ParallelFor &parallelFor) {
+  if (spec.rule != ConnectRule::Condition)
+    throw std::runtime_error("buildConditional builds the condition rule only");
+  if (std::string error = validateConnectSpec(spec); !error.empty())
+    throw std::runtime_error(error);
+  const ncl::philox::Key key = ncl::philox::make_key(seed);
+  const uint64_t threshold = bernoulliThreshold(spec.p);
+  const bool everyPair = threshold >= (uint64_t(1) << 32);
+  // Each row's synapses in a vector of its own: rows are written by
+  // whichever thread draws them, and only their positions merge them.
+  std::vector<std::vector<int32_t>> rows(static_cast<size_t>(spec.preCount));
+  forGroups(parallelFor, spec.preCount, kRowGroups, [&](int64_t b, int64_t e) {
+    std::vector<int32_t> mask(static_cast<size_t>(std::max<int64_t>(spec.postCount, 1)));
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t i = spec.preBegin + r;
+      std::fill(mask.begin(), mask.end(), 0);
+      condition(i, mask.data());
+      const int64_t skip = skipOf(spec, i, spec.postBegin, spec.postCount);
+      std::vector<int32_t> &out = rows[static_cast<size_t>(r)];
+      int64_t wordsBlock = -1;
+      ncl::philox::Words words{};
+      for (int64_t k = 0; k < spec.postCount; ++k) {
+        if (!mask[k] || k == skip)
+          continue;
+        const int64_t j = spec.postBegin + k;
+        if (!everyPair) {
+          // Word j of entity i, as bernoulliRow draws it.
+          if (j >> 2 != wordsBlock) {
+            wordsBlock = j >> 2;
+            words = connectBlock(key, spec.projection, static_cast<uint64_t>(wordsBlock),
+                                 static_cast<uint64_t>(i));
+          }
+          if (words[j & 3] >= threshold)
+            continue;
+        }
+        out.push_back(static_cast<int32_t>(j));
+      }
+    }
+  });
+  std::vector<int64_t> counts(static_cast<size_t>(spec.preSize), 0);
+  for (int64_t r = 0; r < spec.preCount; ++r)
+    counts[spec.preBegin + r] = static_cast<int64_t>(rows[static_cast<size_t>(r)].size());
+  Csr csr;
+  csr.rowPtr = prefixSum(counts);
+  csr.post.resize(static_cast<size_t>(csr.rowPtr.back()));
+  forGroups(parallelFor, spec.preCount, kRowGroups, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      std::vector<int32_t> &row = rows[static_cast<size_t>(r)];
+      std::copy(row.begin(), row.end(), csr.post.begin() + csr.rowPtr[spec.preBegin + r]);
+      std::vector<int32_t>().swap(row);
+    }
+  });
   return csr;
 }
 

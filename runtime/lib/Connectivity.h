@@ -33,7 +33,8 @@ enum class ConnectRule {
   FixedInDegree,
   FixedOutDegree,
   FixedTotal,
-  Explicit
+  Explicit,
+  Condition
 };
 
 /// The rule's name as the language spells it ("all_to_all", ...).
@@ -50,7 +51,8 @@ struct ConnectSpec {
   int64_t preSize, postSize;
   /// Source and target are the same population: i -> i is an autapse.
   bool samePopulation;
-  /// FixedProbability: the probability of each candidate pair, in [0, 1].
+  /// FixedProbability and Condition: the probability of each candidate
+  /// pair, in [0, 1].
   double p = 0;
   /// FixedInDegree / FixedOutDegree: synapses per neuron; FixedTotal: in all.
   int64_t n = 0;
@@ -96,7 +98,8 @@ std::string validateConnectSpec(const ConnectSpec &spec);
 /// FixedTotal make all their draws (as buildConnectivity does again) but
 /// keep only the counts, except FixedTotal without multapses, which keeps
 /// them all to find repeated pairs.
-/// Throws std::runtime_error for an invalid spec or an Explicit rule.
+/// Throws std::runtime_error for an invalid spec or an Explicit or
+/// Condition rule.
 std::vector<int64_t> countSynapses(const ConnectSpec &spec, uint64_t seed,
                                    const ParallelFor &parallelFor);
 
@@ -104,8 +107,24 @@ std::vector<int64_t> countSynapses(const ConnectSpec &spec, uint64_t seed,
 /// row) it holds, while it runs, the drawn synapses of FixedInDegree (4
 /// bytes each) and FixedTotal (8 bytes each, plus a hash set of the pairs
 /// without multapses). Throws std::runtime_error for an invalid spec or an
-/// Explicit rule (use buildExplicit).
+/// Explicit or Condition rule (use buildExplicit, buildConditional).
 Csr buildConnectivity(const ConnectSpec &spec, uint64_t seed, const ParallelFor &parallelFor);
+
+/// The condition of a Condition rule for one presynaptic row: sets
+/// mask[k] to a non-zero value iff the pair (row, postBegin + k) is a
+/// candidate, for k in [0, postCount). Called on the ParallelFor's threads
+/// (any row on any thread), so it must not depend on which thread calls it.
+using RowCondition = std::function<void(int64_t row, int32_t *mask)>;
+
+/// Condition: every candidate pair (i, j) the condition accepts (less
+/// autapses when excluded) is kept iff Bernoulli word j of entity i is
+/// below p * 2^32: the same word fixed_probability uses, so a condition
+/// that is always true gives exactly fixed_probability's synapses. Calls
+/// the condition once per presynaptic row of the range; holds each row's
+/// synapses in a vector of its own until the CSR is assembled (8 bytes per
+/// synapse at the peak). Throws std::runtime_error for an invalid spec.
+Csr buildConditional(const ConnectSpec &spec, uint64_t seed, const RowCondition &condition,
+                     const ParallelFor &parallelFor);
 
 /// Explicit lists: synapse k connects pre[k] to post[k] (global indices,
 /// within the spec's subgroup ranges). Returns the CSR with `order` set

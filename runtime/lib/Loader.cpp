@@ -37,6 +37,9 @@ using namespace ncl::rt;
 
 namespace {
 
+/// Slots of the per-role tables: every role number (ncl_buffer_role) is below.
+constexpr size_t kRoleSlots = 32;
+
 std::string quoted(const std::string &path) { return "'" + path + "'"; }
 
 Error notAModel(const std::string &path, const std::string &why) {
@@ -258,6 +261,8 @@ RoleShape roleShape(int32_t role) {
     return {"last-spike", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_SYNAPSE_DELAY:
     return {"synapse-delay", NCL_ELEMENT_I16, NCL_EXTENT_SYNAPSES};
+  case NCL_BUFFER_CONNECT_MASK:
+    return {"connect-mask", NCL_ELEMENT_I32, NCL_EXTENT_FIXED};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -292,6 +297,11 @@ void validateProjectionBuffer(const std::string &path, const ncl_model_descripto
   if (b.role == NCL_BUFFER_PARAMS && b.count != qi.num_params)
     throw malformed(path, where + " has " + std::to_string(b.count) + " elements, but " +
                               projection + " has " + std::to_string(qi.num_params) + " parameters");
+  if (b.role == NCL_BUFFER_CONNECT_MASK &&
+      (qi.rule != NCL_CONNECT_CONDITION || b.count != qi.post_end - qi.post_begin))
+    throw malformed(path, where + " is a connect mask, but " + projection +
+                              " has no condition over " + std::to_string(b.count) +
+                              " postsynaptic neurons");
   if (b.role == NCL_BUFFER_SYNAPSE_STATE && (b.index < 0 || b.index >= qi.num_vars))
     throw malformed(path, where + " is per-synapse variable " + std::to_string(b.index) + ", but " +
                               projection + " has " + std::to_string(qi.num_vars));
@@ -315,8 +325,22 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
     where += " ('" + std::string(qi.name) + "')";
     if (qi.pre < 0 || qi.pre >= d.num_populations || qi.post < 0 || qi.post >= d.num_populations)
       throw malformed(path, where + " connects a population the model does not have");
-    if (qi.rule < NCL_CONNECT_ALL_TO_ALL || qi.rule > NCL_CONNECT_FIXED_TOTAL)
+    if (qi.rule < NCL_CONNECT_ALL_TO_ALL || qi.rule > NCL_CONNECT_CONDITION)
       throw malformed(path, where + " has an unknown connection rule " + std::to_string(qi.rule));
+    const bool explicitLists = qi.rule == NCL_CONNECT_EXPLICIT;
+    if (explicitLists != (qi.pre_file && qi.post_file) || (!explicitLists && qi.pre_file) ||
+        (!explicitLists && (qi.var_files || qi.delay_file)))
+      throw malformed(path, where + " names connectivity files, but only explicit connectivity "
+                                    "reads both of them");
+    if (qi.rule == NCL_CONNECT_CONDITION) {
+      int32_t conditions = 0;
+      for (int32_t s = 0; s < d.num_stages; ++s)
+        conditions += d.stages && d.stages[s].kind == NCL_STAGE_CONNECT_CONDITION &&
+                      d.stages[s].projection == q;
+      if (conditions != 1)
+        throw malformed(path, where + " connects by a condition, but has " +
+                                  std::to_string(conditions) + " condition stages");
+    }
     if (!(qi.p >= 0 && qi.p <= 1) || qi.n < 0 || !(std::isfinite(qi.delay) && qi.delay >= 0))
       throw malformed(path, where + " has an invalid probability, count or delay");
     if (!(qi.pre_begin >= 0 && qi.pre_begin < qi.pre_end && qi.post_begin >= 0 &&
@@ -365,11 +389,9 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     throw malformed(path, "bad buffer table");
   const size_t np = static_cast<size_t>(d.num_populations);
   // Per population: the buffer of each role (and of each variable) seen so far.
-  std::vector<std::vector<int32_t>> byRole(np,
-                                           std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
+  std::vector<std::vector<int32_t>> byRole(np, std::vector<int32_t>(kRoleSlots, -1));
   const size_t nq = static_cast<size_t>(d.num_projections);
-  std::vector<std::vector<int32_t>> projectionByRole(
-      nq, std::vector<int32_t>(NCL_BUFFER_SYNAPSE_DELAY + 1, -1));
+  std::vector<std::vector<int32_t>> projectionByRole(nq, std::vector<int32_t>(kRoleSlots, -1));
   std::vector<std::vector<int32_t>> projectionByVar(nq);
   for (size_t q = 0; q < nq; ++q)
     projectionByVar[q].assign(static_cast<size_t>(d.projections[q].num_vars), -1);
@@ -384,7 +406,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (!b.name || !*b.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(b.name) + "')";
-    if (b.role < NCL_BUFFER_PARAMS || b.role > NCL_BUFFER_SYNAPSE_DELAY)
+    if (b.role < NCL_BUFFER_PARAMS ||
+        (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
@@ -392,7 +415,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
     const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
                           b.role == NCL_BUFFER_SYNAPSE_STATE ||
-                          b.role == NCL_BUFFER_SYNAPSE_DELAY ||
+                          b.role == NCL_BUFFER_SYNAPSE_DELAY || b.role == NCL_BUFFER_CONNECT_MASK ||
                           (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
@@ -483,7 +506,8 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
     const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM;
+                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
+                                 st.kind == NCL_STAGE_CONNECT_CONDITION;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {
@@ -655,9 +679,13 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     proj.info = &desc->projections[q];
     for (int32_t k = 0; k < proj.info->num_params; ++k)
       proj.params.push_back(proj.info->params[k].default_value);
+    proj.varBuffer.assign(static_cast<size_t>(proj.info->num_vars), -1);
   }
   for (int32_t k = 0; k < desc->num_monitors; ++k)
     m->monitors.push_back(Monitor{&desc->monitors[k]});
+  for (int32_t s = 0; s < desc->num_stages; ++s)
+    if (desc->stages[s].kind == NCL_STAGE_CONNECT_CONDITION)
+      m->projs[static_cast<size_t>(desc->stages[s].projection)].conditionStage = s;
   for (int32_t i = 0; i < desc->num_buffers; ++i) {
     const ncl_buffer_info &b = desc->buffers[i];
     if (b.population < 0) {
@@ -670,6 +698,10 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
         proj.postIndexBuffer = i;
       else if (b.role == NCL_BUFFER_SYNAPSE_DELAY)
         proj.delayBuffer = i;
+      else if (b.role == NCL_BUFFER_CONNECT_MASK)
+        proj.maskBuffer = i;
+      else if (b.role == NCL_BUFFER_SYNAPSE_STATE)
+        proj.varBuffer[static_cast<size_t>(b.index)] = i;
       continue;
     }
     Population &pop = m->pops[static_cast<size_t>(b.population)];

@@ -115,6 +115,16 @@ struct Projection {
   // arrive in each of the next steps (SynapseQueue).
   int64_t minDelaySteps = 0, maxDelaySteps = 0;
   std::vector<SynapseQueue> queues; // per thread
+  // Since ABI 5 (connectivity): a condition rule's stage and scratch buffer,
+  // the buffer of each per-synapse variable, and what explicit lists read
+  // from their files (the file index of each synapse in CSR order, and in
+  // CSR order the values of variables and the delays in seconds that files
+  // give).
+  int32_t conditionStage = -1, maskBuffer = -1;
+  std::vector<int32_t> varBuffer;
+  std::vector<int64_t> fileOrder;
+  std::vector<std::vector<double>> fileValues; // per variable, internal units; empty: none
+  std::vector<double> fileDelays;
 };
 
 /// The spikes a population sent in its recent steps, for projections to

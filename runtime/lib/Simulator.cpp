@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Connectivity.h"
+#include "ExplicitConnectivity.h"
 #include "Model.h"
 #include "ThreadPool.h"
 
@@ -71,7 +72,8 @@ size_t elementBytes(int32_t element) {
 /// buffers.
 bool modelOwned(const ncl_buffer_info &b) {
   return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY &&
-         b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX;
+         b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX &&
+         b.role != NCL_BUFFER_CONNECT_MASK;
 }
 
 /// Elements of a model-owned entry for the current sizes.
@@ -977,6 +979,9 @@ uint64_t expectedSynapses(const ncl_model &m, size_t q) {
     return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.postCount);
   case ConnectRule::FixedOutDegree:
     return static_cast<uint64_t>(spec.n) * static_cast<uint64_t>(spec.preCount);
+  case ConnectRule::Explicit:
+  case ConnectRule::Condition:
+    return 0; // known once built; buildProjections checks memory then
   default:
     return static_cast<uint64_t>(spec.n);
   }
@@ -1149,6 +1154,9 @@ void ncl::rt::discardState(ncl_model &m) {
     proj.synapses = 0;
     proj.queues.clear();
     proj.minDelaySteps = proj.maxDelaySteps = 0;
+    proj.fileOrder = {};
+    proj.fileValues = {};
+    proj.fileDelays = {};
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
   }
@@ -1166,6 +1174,43 @@ void ncl::rt::discardState(ncl_model &m) {
 }
 
 namespace {
+
+/// Projection q's synapses by its rule: drawn from the seed, read from its
+/// files (Explicit: the values and delays the files give wait in the
+/// projection until the synapses are initialised), or accepted by its
+/// condition stage (Condition), which each row calls with a scratch mask of
+/// the thread it runs on.
+Csr connect(ncl_model &m, size_t q, const ConnectSpec &spec, const ParallelFor &parallelFor) {
+  Projection &proj = m.projs[q];
+  if (spec.rule == ConnectRule::Explicit) {
+    ExplicitLists lists = readExplicitLists(spec, *proj.info);
+    proj.fileOrder = std::move(lists.csr.order);
+    proj.fileValues = std::move(lists.varValues);
+    proj.fileDelays = std::move(lists.delays);
+    return std::move(lists.csr);
+  }
+  if (spec.rule != ConnectRule::Condition)
+    return buildConnectivity(spec, m.seed, parallelFor);
+  if (proj.conditionStage < 0 || proj.maskBuffer < 0)
+    throw std::runtime_error("the library has no condition stage or mask for it");
+  const ncl_stage_info &stage = m.desc->stages[proj.conditionStage];
+  const size_t pre = static_cast<size_t>(proj.info->pre);
+  const size_t mask = static_cast<size_t>(proj.maskBuffer);
+  const RowCondition condition = [&](int64_t row, int32_t *rowMask) {
+    std::vector<void *> buffers = m.bufferPtrs; // this call's own table
+    buffers[mask] = rowMask;
+    ncl_kernel_args a;
+    std::memset(&a, 0, sizeof a);
+    a.buffers = buffers.data();
+    a.begin = row;
+    a.end = row + 1;
+    a.size = m.pops[pre].size;
+    a.seed = m.seed;
+    a.dt = m.dt;
+    stage.fn(&a);
+  };
+  return buildConditional(spec, m.seed, condition, parallelFor);
+}
 
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
 /// pool's threads, then allocates their per-synapse buffers and the spike
@@ -1190,7 +1235,7 @@ void buildProjections(ncl_model &m) {
       throw Error(NCL_ERROR_ARGUMENT, name + ": its delay is too long for dt");
     Csr csr;
     try {
-      csr = buildConnectivity(spec, m.seed, parallelFor);
+      csr = connect(m, q, spec, parallelFor);
     } catch (const std::bad_alloc &) {
       throw Error(NCL_ERROR_MEMORY, "out of memory building the synapses of " + name);
     } catch (const std::runtime_error &e) {
@@ -1199,6 +1244,10 @@ void buildProjections(ncl_model &m) {
     proj.rowStart = std::move(csr.rowPtr);
     proj.post = std::move(csr.post);
     proj.synapses = static_cast<int64_t>(proj.post.size());
+    if (spec.rule == ConnectRule::Explicit || spec.rule == ConnectRule::Condition)
+      checkMemory(m, saturatingMul(static_cast<uint64_t>(proj.synapses), bytesPerSynapse(m, q) - 4),
+                  "the per-synapse variables of " + name + " (" + std::to_string(proj.synapses) +
+                      " synapses)");
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = proj.post.data();
   }
@@ -1281,6 +1330,55 @@ void allocateSpikeQueues(ncl_model &m) {
   }
 }
 
+/// Writes projection q's delays from its delay file (seconds, one per
+/// synapse in CSR order, checked finite and not negative) into its
+/// per-synapse delay buffer, rounded to steps of the run's dt as a drawn
+/// delay is (roundeven of delay / dt, docs/semantics.md). A delay longer
+/// than NCL_MAX_DELAY_STEPS steps is refused with the file's name.
+void applySynapseDelays(ncl_model &m, size_t q, const std::vector<double> &delays) {
+  Projection &proj = m.projs[q];
+  const std::string where = "projection '" + std::string(proj.info->name) + "': delay file '" +
+                            proj.info->delay_file + "'";
+  if (proj.delayBuffer < 0)
+    throw Error(NCL_ERROR_ARGUMENT, where + " given, but the library has no per-synapse "
+                                            "delay buffer for it (compile it again)");
+  auto *out = static_cast<uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+  for (size_t k = 0; k < delays.size(); ++k) {
+    const double steps = std::nearbyint(delays[k] / m.dt);
+    if (!(steps >= 0 && steps <= NCL_MAX_DELAY_STEPS))
+      throw Error(NCL_ERROR_ARGUMENT,
+                  where + ": synapse " + std::to_string(k) + " has a delay longer than " +
+                      fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
+                      std::to_string(NCL_MAX_DELAY_STEPS) + " steps of dt, the longest " +
+                      "per-synapse delay)");
+    out[k] = static_cast<uint16_t>(steps);
+  }
+}
+
+/// Explicit projections: the values their files give replace the initial
+/// values the connect stages computed; their delays go to the delay hook.
+void applyFileValues(ncl_model &m) {
+  const bool f32 = m.desc->real_bits == 32;
+  for (size_t q = 0; q < m.projs.size(); ++q) {
+    Projection &proj = m.projs[q];
+    for (size_t v = 0; v < proj.fileValues.size(); ++v) {
+      const std::vector<double> &values = proj.fileValues[v];
+      if (values.empty())
+        continue;
+      void *buffer = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[v])];
+      for (size_t k = 0; k < values.size(); ++k) {
+        if (f32)
+          static_cast<float *>(buffer)[k] = static_cast<float>(values[k]);
+        else
+          static_cast<double *>(buffer)[k] = values[k];
+      }
+    }
+    proj.fileValues = {};
+    if (proj.info->delay_file)
+      applySynapseDelays(m, q, proj.fileDelays);
+  }
+}
+
 } // namespace
 
 void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
@@ -1325,6 +1423,22 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     }
   }
   m.seed = seed;
+  // The neurons' initial state first, so that a connection condition may
+  // read it (positions drawn at random, say); then the synapses.
+  bindThreadBuffers(m);
+  forEachThread(m, [&m](int k) {
+    ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+    for (int32_t s = 0; s < m.desc->num_stages; ++s) {
+      const ncl_stage_info &stage = m.desc->stages[s];
+      if (stage.kind != NCL_STAGE_INIT)
+        continue;
+      const size_t p = static_cast<size_t>(stage.population);
+      if (ts.begin[p] >= ts.end[p])
+        continue;
+      ncl_kernel_args a = kernelArgs(m, ts, p);
+      stage.fn(&a);
+    }
+  });
   try {
     buildProjections(m);
   } catch (...) {
@@ -1344,17 +1458,12 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
         std::tie(a.begin, a.end) = partition(m.pops[pre].size, k, m.threads);
         if (a.begin < a.end)
           stage.fn(&a);
-        continue;
       }
-      const size_t p = static_cast<size_t>(stage.population);
-      if (stage.kind != NCL_STAGE_INIT || ts.begin[p] >= ts.end[p])
-        continue;
-      ncl_kernel_args a = kernelArgs(m, ts, p);
-      stage.fn(&a);
     }
     scanThread(m, k);
   });
   try {
+    applyFileValues(m);
     checkSynapseDelays(m);
     allocateSpikeQueues(m);
   } catch (const std::bad_alloc &) {

@@ -73,10 +73,13 @@ public:
     for (const PopulationModel &pop : net.populations)
       stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
     for (const ProjectionModel &projection : net.projections)
+      if (projection.connect.rule == ConnectSpec::Rule::Condition)
+        stage(mlir::ncl::StageKind::ConnectCondition, projection.decl->loc, projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
       stage(mlir::ncl::StageKind::Connect, projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
-      stage(projection.delayExpr ? mlir::ncl::StageKind::DeliverSynapses
-                                 : mlir::ncl::StageKind::Deliver,
+      stage(hasPerSynapseDelay(projection) ? mlir::ncl::StageKind::DeliverSynapses
+                                           : mlir::ncl::StageKind::Deliver,
             projection.decl->loc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
       if (!projection.synapse->summed.empty())
@@ -91,6 +94,12 @@ public:
   }
 
 private:
+  /// Whether each synapse has its own delay: drawn by an expression or
+  /// read from a file of the explicit rule.
+  static bool hasPerSynapseDelay(const ProjectionModel &projection) {
+    return projection.delayExpr || !projection.connect.delayFile.empty();
+  }
+
   static bool isRandom(const CallExpr &c) {
     const Builtin *f = lookupBuiltin(c.callee);
     return f && (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn);
@@ -354,9 +363,24 @@ private:
     auto rule = static_cast<mlir::ncl::ConnectRule>(
         static_cast<int>(projection.connect.rule) - static_cast<int>(ConnectSpec::Rule::AllToAll) +
         static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
+    // Explicit connectivity names its files (absolute paths, read at load time).
+    DictionaryAttr files;
+    if (projection.connect.rule == ConnectSpec::Rule::Explicit) {
+      SmallVector<NamedAttribute> entries;
+      auto add = [&](StringRef key, const std::string &path) {
+        if (!path.empty())
+          entries.push_back(builder.getNamedAttr(key, builder.getStringAttr(path)));
+      };
+      add("pre", projection.connect.preFile);
+      add("post", projection.connect.postFile);
+      add("delay", projection.connect.delayFile);
+      for (const auto &[var, path] : projection.connect.varFiles)
+        add(var, path);
+      files = builder.getDictionaryAttr(entries);
+    }
     auto connect = mlir::ncl::ConnectAttr::get(
         builder.getContext(), rule, builder.getF64FloatAttr(projection.connect.p),
-        projection.connect.n, projection.connect.autapses, projection.connect.multapses);
+        projection.connect.n, projection.connect.autapses, projection.connect.multapses, files);
     auto op = mlir::ncl::ProjectionOp::create(
         builder, l, builder.getStringAttr(projection.decl->name), builder.getStringAttr(syn.name),
         FlatSymbolRefAttr::get(builder.getContext(), pre.decl->name),
@@ -365,7 +389,8 @@ private:
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
-        projection.delayExpr ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr());
+        hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(),
+        mlir::UnitAttr());
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
@@ -388,6 +413,11 @@ private:
     if (projection.delayExpr)
       mlir::ncl::SynapseDelayOp::create(builder, loc(projection.delayExpr->getLoc()),
                                         gen(*projection.delayExpr));
+    else if (hasPerSynapseDelay(projection))
+      // Delays from a file: the runtime writes them over this placeholder
+      // once the connect stage has run (docs/runtime.md).
+      mlir::ncl::SynapseDelayOp::create(
+          builder, l, arith::ConstantOp::create(builder, l, builder.getF64FloatAttr(0.0)));
     inInit = false;
 
     // on_pre: assignments in order; effects on the postsynaptic neuron add.
@@ -429,6 +459,18 @@ private:
       mlir::emitError(loc(syn.onPostLoc)) << "on_post is not supported yet (it comes with "
                                              "plasticity); remove it or leave it empty";
       failed = true;
+    }
+
+    // condition: whether a candidate pair (i, j) is connected.
+    if (const Expr *condition = projection.connect.condition) {
+      builder.setInsertionPointToStart(&op.getCondition().emplaceBlock());
+      env.clear();
+      inInit = true;
+      for (const ParameterValue &p : projection.parameters)
+        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+      Value accepted = gen(*condition);
+      mlir::ncl::AcceptOp::create(builder, loc(condition->getLoc()), accepted);
+      inInit = false;
     }
     inSynapse = false;
   }

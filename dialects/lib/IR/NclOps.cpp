@@ -47,6 +47,7 @@ LogicalResult NetworkOp::verify() {
                       buffer.getRole() == BufferRole::PostIndex ||
                       buffer.getRole() == BufferRole::SynapseState ||
                       buffer.getRole() == BufferRole::SynapseDelay ||
+                      buffer.getRole() == BufferRole::ConnectMask ||
                       (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -95,6 +96,8 @@ LogicalResult NetworkOp::verify() {
           return {b.getI32Type(), BufferExtent::Neurons};
         case BufferRole::SynapseDelay:
           return {b.getIntegerType(16), BufferExtent::Synapses};
+        case BufferRole::ConnectMask:
+          return {b.getI32Type(), BufferExtent::Fixed};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -146,6 +149,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::SynapseState:
         case BufferRole::LastSpike:
         case BufferRole::SynapseDelay:
+        case BufferRole::ConnectMask:
           break;
         }
       }
@@ -246,8 +250,29 @@ LogicalResult ProjectionOp::verify() {
     return emitOpError("with per_synapse_delay must set it once in init (ncl.synapse_delay)");
   ConnectAttr connect = getConnect();
   double p = connect.getP().getValueAsDouble();
-  if (connect.getRule() == ConnectRule::FixedProbability && !(p >= 0 && p <= 1))
+  if ((connect.getRule() == ConnectRule::FixedProbability ||
+       connect.getRule() == ConnectRule::Condition) &&
+      !(p >= 0 && p <= 1))
     return emitOpError("connection probability must be in [0, 1], got ") << p;
+  DictionaryAttr files = connect.getFiles();
+  if ((connect.getRule() == ConnectRule::Explicit) !=
+      (files && files.get("pre") && files.get("post")))
+    return emitOpError("explicit connectivity, and only it, names `pre` and `post` files");
+  if (files)
+    for (NamedAttribute file : files) {
+      StringRef key = file.getName().getValue();
+      if (!isa<StringAttr>(file.getValue()) ||
+          (key != "pre" && key != "post" && key != "delay" && varIndex(key) < 0))
+        return emitOpError("names a file for '") << key
+                                                 << "', which is not pre, post, delay or "
+                                                    "a per-synapse variable";
+    }
+  // The condition region exists exactly while a condition rule is unlowered.
+  if (!getCondition().empty() &&
+      (connect.getRule() != ConnectRule::Condition || getOnPre().empty()))
+    return emitOpError("has a condition region without the condition rule or once lowered");
+  if (connect.getRule() == ConnectRule::Condition && !getOnPre().empty() && getCondition().empty())
+    return emitOpError("connects by a condition but has no condition region");
   if (connect.getN() < 0)
     return emitOpError("connection count must not be negative");
   // An init region with nothing to do (no parameters, no per-synapse
@@ -269,7 +294,8 @@ LogicalResult ProjectionOp::verify() {
 LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
-                  getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum;
+                  getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum ||
+                  getKind() == StageKind::ConnectCondition;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")
@@ -439,6 +465,15 @@ template <typename OpT> static LogicalResult verifyEndpointVar(OpT op, bool pre)
     return op.emitOpError("unknown variable or parameter '")
            << op.getVar() << "' of the " << (pre ? "pre" : "post") << "synaptic population @"
            << pop.getSymName();
+  return success();
+}
+
+LogicalResult AcceptOp::verify() {
+  auto projection = (*this)->getParentOfType<ProjectionOp>();
+  if (!projection || (*this)->getParentRegion() != &projection.getCondition())
+    return emitOpError("must be in a projection's condition region");
+  if ((*this)->getNextNode())
+    return emitOpError("must end the condition region");
   return success();
 }
 

@@ -71,6 +71,11 @@ ArrayAttr allocate(NetworkOp network) {
     if (projection.getPerSynapseDelay())
       add(owner, "delay", BufferRole::SynapseDelay, b.getIntegerType(16), BufferExtent::Synapses,
           -1, 0);
+    // A condition's verdicts for one presynaptic row: the runtime's
+    // scratch, one per calling thread, over the postsynaptic range.
+    if (projection.getConnect().getRule() == ConnectRule::Condition)
+      add(owner, "connect_mask", BufferRole::ConnectMask, b.getI32Type(), BufferExtent::Fixed, -1,
+          projection.getPostRange()[1] - projection.getPostRange()[0]);
   }
   return b.getArrayAttr(buffers);
 }

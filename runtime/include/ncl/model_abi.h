@@ -92,10 +92,15 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_LAST_SPIKE = 11,    /* i32 per neuron: step index n+1 of its latest spike, 0 if
                                     none (a population whose spikes are stored) */
   /* Since ABI 5: */
-  NCL_BUFFER_SYNAPSE_DELAY = 12 /* i16 per synapse, read as unsigned: its delay in steps of the
+  NCL_BUFFER_SYNAPSE_DELAY = 12, /* i16 per synapse, read as unsigned: its delay in steps of the
                                    run's dt, written by the connect stage; 65535
                                    (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
                                    finite or longer than NCL_MAX_DELAY_STEPS */
+  NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                  postsynaptic range: the runtime's scratch (never model-owned,
+                                  one per calling thread) into which a CONNECT_CONDITION
+                                  stage writes, for its one presynaptic row, 1 where the
+                                  condition holds for post_begin + k and 0 where not */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a
@@ -184,8 +189,13 @@ typedef enum ncl_stage_kind {
                        synapse, start-of-step values) to postsynaptic [begin, end); `size`
                        is the presynaptic population's (the rows it walks); it reads
                        presynaptic neurons of every thread, so the threads meet after it */
-  NCL_STAGE_DELIVER_SYNAPSES = 8 /* applies the synapses in `synapses`, in list order, in step
+  NCL_STAGE_DELIVER_SYNAPSES = 8, /* applies the synapses in `synapses`, in list order, in step
                                     first_step: a projection with per-synapse delays */
+  NCL_STAGE_CONNECT_CONDITION = 9 /* evaluates a NCL_CONNECT_CONDITION projection's condition
+                                     for presynaptic row `begin` (end = begin + 1) and every
+                                     postsynaptic neuron of its range into the
+                                     NCL_BUFFER_CONNECT_MASK buffer; the runtime calls it
+                                     while it builds the connectivity, after the init stages */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
@@ -204,7 +214,11 @@ typedef enum ncl_connect_rule {
   NCL_CONNECT_FIXED_PROBABILITY = 3,
   NCL_CONNECT_FIXED_INDEGREE = 4,
   NCL_CONNECT_FIXED_OUTDEGREE = 5,
-  NCL_CONNECT_FIXED_TOTAL = 6
+  NCL_CONNECT_FIXED_TOTAL = 6,
+  /* Since ABI 5: */
+  NCL_CONNECT_EXPLICIT = 7, /* lists read from .npy files at load time (pre_file, post_file) */
+  NCL_CONNECT_CONDITION = 8 /* every pair of the ranges for which the projection's
+                               CONNECT_CONDITION stage says 1, each kept with probability p */
 } ncl_connect_rule;
 
 /* A projection: synapses from a range of one population onto a range of
@@ -231,6 +245,19 @@ typedef struct ncl_projection_info {
    * the threads meet in every step between those kernels and the updates. */
   int32_t reads_presynaptic_state;
   int32_t reserved5;
+  /* Since ABI 5 (connectivity): NCL_CONNECT_EXPLICIT's files, absolute paths
+   * the runtime reads at initialisation (never embedded in the library):
+   * 1-D integer arrays of presynaptic and postsynaptic indices (in the
+   * populations, within the ranges), of equal length. */
+  const char *pre_file;
+  const char *post_file;
+  /* Since ABI 5: num_vars entries, or null: per variable a 1-D float file
+   * with one value per synapse (in the variable's `unit`) replacing its
+   * initial value, or null for none. Only with NCL_CONNECT_EXPLICIT. */
+  const char *const *var_files;
+  /* Since ABI 5: a 1-D float file of per-synapse delays in milliseconds, or
+   * null. Only with NCL_CONNECT_EXPLICIT. */
+  const char *delay_file;
 } ncl_projection_info;
 
 typedef struct ncl_population_info {

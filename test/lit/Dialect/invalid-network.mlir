@@ -1431,3 +1431,95 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64, buffers = [
   } on_pre {
   }
 }
+
+// -----
+
+// A condition rule needs its condition region while unlowered.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{connects by a condition but has no condition region}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = condition, p = 1.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %i = ncl.pre_index : f64
+  }
+}
+
+// -----
+
+// Only the condition rule has a condition region.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{has a condition region without the condition rule or once lowered}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %i = ncl.pre_index : f64
+  } condition {
+    %t = arith.constant true
+    ncl.accept %t
+  }
+}
+
+// -----
+
+// ncl.accept ends the condition region.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = condition, p = 1.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %i = ncl.pre_index : f64
+  } condition {
+    %t = arith.constant true
+    // expected-error @+1 {{must end the condition region}}
+    ncl.accept %t
+    %j = ncl.post_index : f64
+  }
+}
+
+// -----
+
+// Explicit connectivity names both index files.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{explicit connectivity, and only it, names `pre` and `post` files}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = explicit, p = 0.0 : f64, n = 0, autapses = true, multapses = true,
+                             files = {pre = "/d/pre.npy"}>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+  }
+}
+
+// -----
+
+// A file for something that is neither an index list, the delay nor a variable.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{names a file for 'zz', which is not pre, post, delay or a per-synapse variable}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = explicit, p = 0.0 : f64, n = 0, autapses = true, multapses = true,
+                             files = {pre = "/d/pre.npy", post = "/d/post.npy", zz = "/d/z.npy"}>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+  }
+}

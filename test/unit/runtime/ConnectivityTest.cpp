@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Connectivity.h"
+#include "ExplicitConnectivity.h"
 #include "NpyReader.h"
 
 #include "ncl/philox.h"
@@ -770,3 +771,243 @@ TEST_F(NpyReaderTest, Errors) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Conditions (buildConditional)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The condition |i - j| < width as the runtime's generated stage computes
+/// it: a verdict per postsynaptic neuron of the range.
+RowCondition band(const ConnectSpec &s, int64_t width) {
+  return [s, width](int64_t i, int32_t *mask) {
+    for (int64_t k = 0; k < s.postCount; ++k)
+      mask[k] = std::llabs(i - (s.postBegin + k)) < width;
+  };
+}
+
+RowCondition always() {
+  return [](int64_t, int32_t *mask) { mask[0] = 1; };
+}
+
+} // namespace
+
+TEST(ConditionTest, BandIsExactlyTheBand) {
+  ConnectSpec s = spec(ConnectRule::Condition, 50, 40, /*same=*/false);
+  s.p = 1;
+  s.preBegin = 5, s.preCount = 30; // a subgroup: rows outside it stay empty
+  const Csr c = buildConditional(s, 1, band(s, 4), {});
+  ASSERT_EQ(c.rows(), 50);
+  int64_t expected = 0;
+  for (int64_t i = 0; i < 50; ++i) {
+    std::vector<int32_t> want;
+    if (i >= 5 && i < 35)
+      for (int64_t j = 0; j < 40; ++j)
+        if (std::llabs(i - j) < 4)
+          want.push_back(static_cast<int32_t>(j));
+    expected += static_cast<int64_t>(want.size());
+    EXPECT_EQ(std::vector<int32_t>(c.post.begin() + c.rowPtr[i], c.post.begin() + c.rowPtr[i + 1]),
+              want)
+        << "row " << i;
+  }
+  EXPECT_EQ(c.size(), expected);
+  EXPECT_TRUE(c.order.empty());
+}
+
+TEST(ConditionTest, AutapsesAreLeftOut) {
+  ConnectSpec s = spec(ConnectRule::Condition, 30, 30, /*same=*/true);
+  s.p = 1;
+  s.autapses = false;
+  const Csr c = buildConditional(s, 1, band(s, 2), {});
+  for (int64_t i = 0; i < 30; ++i) {
+    std::vector<int32_t> want;
+    for (int64_t j = std::max<int64_t>(0, i - 1); j <= std::min<int64_t>(29, i + 1); ++j)
+      if (j != i)
+        want.push_back(static_cast<int32_t>(j));
+    EXPECT_EQ(std::vector<int32_t>(c.post.begin() + c.rowPtr[i], c.post.begin() + c.rowPtr[i + 1]),
+              want);
+  }
+}
+
+// A condition that always holds keeps fixed_probability's pairs: the same
+// Philox word decides each pair.
+TEST(ConditionTest, AlwaysTrueIsFixedProbability) {
+  ConnectSpec s = spec(ConnectRule::Condition, 200, 150, /*same=*/true);
+  s.postSize = s.preSize = 200;
+  s.postBegin = 30, s.postCount = 150;
+  s.p = 0.13;
+  s.autapses = false;
+  s.projection = 3;
+  auto all = [&](int64_t, int32_t *mask) { std::fill(mask, mask + s.postCount, 1); };
+  const Csr c = buildConditional(s, 77, all, {});
+  ConnectSpec f = s;
+  f.rule = ConnectRule::FixedProbability;
+  const Csr d = buildConnectivity(f, 77, {});
+  EXPECT_EQ(c.rowPtr, d.rowPtr);
+  EXPECT_EQ(c.post, d.post);
+  EXPECT_GT(c.size(), 0);
+}
+
+// Among the accepted pairs, the count is binomial(accepted, p): 5 sigma.
+TEST(ConditionTest, ProbabilityCountIsBinomial) {
+  ConnectSpec s = spec(ConnectRule::Condition, 400, 400);
+  s.p = 0.25;
+  const int64_t width = 50;
+  int64_t accepted = 0;
+  for (int64_t i = 0; i < 400; ++i)
+    for (int64_t j = 0; j < 400; ++j)
+      accepted += std::llabs(i - j) < width;
+  const double mean = accepted * s.p, sd = std::sqrt(accepted * s.p * (1 - s.p));
+  for (uint64_t seed : {1, 2, 3}) {
+    const Csr c = buildConditional(s, seed, band(s, width), {});
+    EXPECT_LT(std::abs(static_cast<double>(c.size()) - mean), 5 * sd) << "seed " << seed;
+    for (int64_t i = 0; i < 400; ++i)
+      for (int64_t k = c.rowPtr[i]; k < c.rowPtr[i + 1]; ++k) {
+        EXPECT_LT(std::llabs(i - c.post[k]), width);
+        if (k > c.rowPtr[i])
+          EXPECT_LT(c.post[k - 1], c.post[k]);
+      }
+  }
+}
+
+TEST(ConditionTest, SameSynapsesForEveryPartition) {
+  ConnectSpec s = spec(ConnectRule::Condition, 3000, 500);
+  s.p = 0.4;
+  const Csr one = buildConditional(s, 5, band(s, 700), {});
+  for (const ParallelFor &pf : {pieces(7), pieces(3000), threaded(3)}) {
+    const Csr other = buildConditional(s, 5, band(s, 700), pf);
+    EXPECT_EQ(one.rowPtr, other.rowPtr);
+    EXPECT_EQ(one.post, other.post);
+  }
+}
+
+TEST(ConditionTest, RefusesABadSpecAndOtherRules) {
+  ConnectSpec s = spec(ConnectRule::Condition, 10, 10);
+  s.p = 1.5;
+  EXPECT_THROW(buildConditional(s, 1, always(), {}), std::runtime_error);
+  s.p = 0.5;
+  EXPECT_THROW(buildConnectivity(s, 1, {}), std::runtime_error);
+  EXPECT_THROW(countSynapses(s, 1, {}), std::runtime_error);
+  s.rule = ConnectRule::AllToAll;
+  EXPECT_THROW(buildConditional(s, 1, always(), {}), std::runtime_error);
+}
+
+// A condition stage that throws (a bug, or memory) reaches the caller once,
+// whatever thread ran it.
+TEST(ConditionTest, AnErrorInARowReachesTheCaller) {
+  ConnectSpec s = spec(ConnectRule::Condition, 100, 10);
+  s.p = 1;
+  auto failing = [](int64_t i, int32_t *) {
+    if (i == 57)
+      throw std::runtime_error("row 57");
+  };
+  EXPECT_THROW(buildConditional(s, 1, failing, threaded(3)), std::runtime_error);
+}
+
+//===----------------------------------------------------------------------===//
+// Explicit lists from files (readExplicitLists)
+//===----------------------------------------------------------------------===//
+
+class ExplicitListsTest : public NpyReaderTest {
+protected:
+  std::string ints(const std::string &name, const std::vector<int64_t> &v) {
+    return write(name,
+                 "{'descr': '<i8', 'fortran_order': False, 'shape': (" + std::to_string(v.size()) +
+                     ",), }",
+                 raw(v));
+  }
+  std::string reals(const std::string &name, const std::vector<double> &v) {
+    return write(name,
+                 "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(v.size()) +
+                     ",), }",
+                 raw(v));
+  }
+
+  /// A projection of two variables (w in mV, u plain) from files.
+  ncl_projection_info info(const std::string &pre, const std::string &post) {
+    pre_ = pre, post_ = post;
+    vars_[0] = ncl_var_info{"w", "mV", 1e-3, {}};
+    vars_[1] = ncl_var_info{"u", "", 1, {}};
+    ncl_projection_info qi{};
+    qi.name = "C";
+    qi.num_vars = 2;
+    qi.vars = vars_;
+    qi.pre_file = pre_.c_str();
+    qi.post_file = post_.c_str();
+    qi.var_files = varFiles_;
+    return qi;
+  }
+
+  std::string pre_, post_, w_, delay_;
+  ncl_var_info vars_[2];
+  const char *varFiles_[2] = {nullptr, nullptr};
+};
+
+TEST_F(ExplicitListsTest, ReadsListsValuesAndDelaysInCsrOrder) {
+  ConnectSpec s = spec(ConnectRule::Explicit, 6, 5);
+  s.preBegin = 1, s.preCount = 5;
+  ncl_projection_info qi =
+      info(ints("pre.npy", {4, 1, 4, 2, 1}), ints("post.npy", {0, 3, 0, 4, 1}));
+  w_ = reals("w.npy", {0.5, 1.5, 2.5, 3.5, 4.5});
+  varFiles_[0] = w_.c_str();
+  delay_ = reals("d.npy", {1, 2, 3, 4, 5});
+  qi.delay_file = delay_.c_str();
+  const ExplicitLists lists = readExplicitLists(s, qi);
+  // Rows by pre, then post; the multapse 4 -> 0 keeps file order (0, 2).
+  EXPECT_EQ(lists.csr.rowPtr, (std::vector<int64_t>{0, 0, 2, 3, 3, 5, 5}));
+  EXPECT_EQ(lists.csr.post, (std::vector<int32_t>{1, 3, 4, 0, 0}));
+  EXPECT_EQ(lists.csr.order, (std::vector<int64_t>{4, 1, 3, 0, 2}));
+  ASSERT_EQ(lists.varValues.size(), 2u);
+  // Value in the declared unit times unit_scale: mV -> V.
+  EXPECT_EQ(lists.varValues[0],
+            (std::vector<double>{4.5 * 1e-3, 1.5 * 1e-3, 3.5 * 1e-3, 0.5 * 1e-3, 2.5 * 1e-3}));
+  EXPECT_TRUE(lists.varValues[1].empty());
+  EXPECT_EQ(lists.delays,
+            (std::vector<double>{5 * 1e-3, 2 * 1e-3, 4 * 1e-3, 1 * 1e-3, 3 * 1e-3})); // ms -> s
+}
+
+TEST_F(ExplicitListsTest, EachBadFileIsNamed) {
+  ConnectSpec s = spec(ConnectRule::Explicit, 6, 5);
+  s.preBegin = 2, s.preCount = 4;
+  auto error = [&](const ncl_projection_info &qi) {
+    try {
+      readExplicitLists(s, qi);
+    } catch (const std::runtime_error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string pre = ints("pre.npy", {2, 3, 5});
+  const std::string post = ints("post.npy", {0, 4, 1});
+  auto has = [](const std::string &text, const std::string &part) {
+    return text.find(part) != std::string::npos;
+  };
+  std::string e = error(info(dir_ + "/missing.npy", post));
+  EXPECT_TRUE(has(e, "missing.npy' cannot be read")) << e;
+  e = error(info(pre, reals("postf.npy", {0, 4, 1})));
+  EXPECT_TRUE(has(e, "postf.npy' has dtype '<f8'")) << e;
+  e = error(info(pre, ints("short.npy", {0, 4})));
+  EXPECT_TRUE(has(e, "short.npy' holds 2 postsynaptic indices")) << e;
+  e = error(info(ints("low.npy", {2, 1, 5}), post));
+  EXPECT_TRUE(has(e, "low.npy': entry 1 is presynaptic index 1, outside")) << e;
+  EXPECT_TRUE(has(e, "[2, 6)")) << e;
+  e = error(info(pre, ints("high.npy", {0, 5, 1})));
+  EXPECT_TRUE(has(e, "high.npy': entry 1 is postsynaptic index 5")) << e;
+  ncl_projection_info qi = info(pre, post);
+  w_ = reals("nan.npy", {1, std::nan(""), 2});
+  varFiles_[0] = w_.c_str();
+  e = error(qi);
+  EXPECT_TRUE(has(e, "nan.npy': entry 1")) << e;
+  EXPECT_TRUE(has(e, "finite")) << e;
+  w_ = ints("wi.npy", {1, 2, 3});
+  varFiles_[0] = w_.c_str();
+  e = error(qi);
+  EXPECT_TRUE(has(e, "wi.npy' has dtype '<i8'")) << e;
+  varFiles_[0] = nullptr;
+  delay_ = reals("neg.npy", {1, 0, -2});
+  qi.delay_file = delay_.c_str();
+  e = error(qi);
+  EXPECT_TRUE(has(e, "neg.npy': entry 2")) << e;
+  EXPECT_TRUE(has(e, "negative")) << e;
+}

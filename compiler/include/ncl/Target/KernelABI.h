@@ -96,6 +96,7 @@ static_assert(static_cast<int>(StageKind::Step) == NCL_STAGE_STEP);
 static_assert(static_cast<int>(StageKind::Connect) == NCL_STAGE_CONNECT);
 static_assert(static_cast<int>(StageKind::Deliver) == NCL_STAGE_DELIVER);
 static_assert(static_cast<int>(StageKind::Sum) == NCL_STAGE_SUM);
+static_assert(static_cast<int>(StageKind::ConnectCondition) == NCL_STAGE_CONNECT_CONDITION);
 static_assert(static_cast<int>(BufferRole::SynapticInput) == NCL_BUFFER_SYNAPTIC_INPUT);
 static_assert(static_cast<int>(BufferRole::RowStart) == NCL_BUFFER_ROW_START);
 static_assert(static_cast<int>(BufferRole::PostIndex) == NCL_BUFFER_POST_INDEX);
@@ -103,6 +104,7 @@ static_assert(static_cast<int>(BufferRole::SynapseState) == NCL_BUFFER_SYNAPSE_S
 static_assert(static_cast<int>(BufferRole::LastSpike) == NCL_BUFFER_LAST_SPIKE);
 static_assert(static_cast<int>(BufferRole::SynapseDelay) == NCL_BUFFER_SYNAPSE_DELAY);
 static_assert(static_cast<int>(StageKind::DeliverSynapses) == NCL_STAGE_DELIVER_SYNAPSES);
+static_assert(static_cast<int>(BufferRole::ConnectMask) == NCL_BUFFER_CONNECT_MASK);
 static_assert(static_cast<int>(BufferExtent::Synapses) == NCL_EXTENT_SYNAPSES);
 static_assert(static_cast<int>(BufferExtent::Rows) == NCL_EXTENT_ROWS);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);
@@ -116,6 +118,8 @@ static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedOutDegree) ==
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedTotal) == NCL_CONNECT_FIXED_TOTAL);
 static_assert(static_cast<int>(mlir::ncl::MonitorKind::State) == NCL_MONITOR_STATE);
 static_assert(static_cast<int>(mlir::ncl::MonitorKind::Rate) == NCL_MONITOR_RATE);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::Explicit) == NCL_CONNECT_EXPLICIT);
+static_assert(static_cast<int>(mlir::ncl::ConnectRule::Condition) == NCL_CONNECT_CONDITION);
 
 } // namespace ncl::abi
 

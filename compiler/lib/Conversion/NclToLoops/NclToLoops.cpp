@@ -103,6 +103,8 @@ struct SynapseLoop {
   Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
+  Value mask;                      ///< `condition`: memref<?xi32>, by post - postBegin
+  Value postBegin;                 ///< `condition`: index, the range's first neuron
 };
 
 } // namespace
@@ -531,6 +533,22 @@ struct PostAddLowering : SynapseOpLowering<PostAddOp> {
   }
 };
 
+/// A condition's verdict for the pair: 1 or 0 in the row's connect mask.
+struct AcceptLowering : SynapseOpLowering<AcceptOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(AcceptOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    if (!loop.mask)
+      return rewriter.notifyMatchFailure(op, "not in a condition kernel");
+    Location loc = op.getLoc();
+    Value verdict =
+        arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(), adaptor.getAccepted());
+    Value k = arith::SubIOp::create(rewriter, loc, loop.postNeuron, loop.postBegin);
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, verdict, loop.mask, ValueRange{k});
+    return success();
+  }
+};
+
 template <typename OpT, bool Pre> struct EndpointIndexLowering : SynapseOpLowering<OpT> {
   using SynapseOpLowering<OpT>::SynapseOpLowering;
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
@@ -617,7 +635,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering, SynapseDelayLowering>(ctx, loops);
+               SynapseRandLowering, SynapseDelayLowering, AcceptLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -981,7 +999,7 @@ public:
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
   }
 
-  ArrayAttr connectArgs, deliverArgs, sumArgs;
+  ArrayAttr connectArgs, deliverArgs, sumArgs, conditionArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -999,6 +1017,8 @@ public:
           postIndexBuffer = index;
         else if (buffer.getRole() == BufferRole::SynapseDelay)
           delayBuffer = index;
+        else if (buffer.getRole() == BufferRole::ConnectMask)
+          maskBuffer = index;
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -1024,6 +1044,11 @@ public:
       buildDeliver();
     if (!projection.getSummed().empty())
       buildSum();
+    if (!projection.getCondition().empty()) {
+      if (maskBuffer < 0)
+        return projection.emitOpError("has a condition but no connect mask in the buffer table");
+      buildCondition();
+    }
     return success();
   }
 
@@ -1320,6 +1345,48 @@ private:
     func::ReturnOp::create(b, loc);
   }
 
+  /// The condition kernel: for presynaptic row `begin`, the verdict of the
+  /// condition region for every postsynaptic neuron of the range, into the
+  /// connect mask (the runtime's scratch of the calling thread).
+  void buildCondition() {
+    SmallVector<Type> types{dyn(b.getF64Type())};
+    SmallVector<Attribute> argNames{b.getI64IntegerAttr(paramsBuffer)};
+    for (auto *group : {&preVars, &postVars})
+      for (auto &[name, k] : *group) {
+        types.push_back(dyn(realType));
+        argNames.push_back(b.getI64IntegerAttr(k));
+      }
+    types.push_back(dyn(b.getI32Type()));
+    argNames.push_back(b.getI64IntegerAttr(maskBuffer));
+    appendHeaderArgs(b, types, argNames, {"begin", "seed", "dt"});
+    conditionArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("condition", types, conditionArgs, loop);
+    unsigned next = 1;
+    for (auto [group, map] :
+         {std::pair(&preVars, &loop.preVars), std::pair(&postVars, &loop.postVars)})
+      for (auto &entry : *group)
+        (*map)[entry.first] = f.getArgument(next++);
+    loop.mask = f.getArgument(next);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = arith::ConstantIntOp::create(
+        b, loc, b.getI64Type(), static_cast<int64_t>(ncl_random_synapse_step(projectionIndex())));
+    ArrayRef<int64_t> range = projection.getPostRange();
+    loop.postBegin = index(range[0]);
+    loop.preNeuron = header["begin"];
+    auto posts = scf::ForOp::create(b, loc, loop.postBegin, index(range[1]), index(1));
+    posts->setAttr("ncl.loop", b.getStringAttr("candidates"));
+    loop.entryPoint = posts;
+    loop.postNeuron = posts.getInductionVar();
+    Block &region = projection.getCondition().front();
+    posts.getBody()->getOperations().splice(posts.getBody()->getTerminator()->getIterator(),
+                                            region.getOperations());
+    loops.synapses[posts] = loop;
+    b.setInsertionPointAfter(posts);
+    func::ReturnOp::create(b, loc);
+  }
+
   uint32_t projectionIndex() {
     uint32_t k = 0;
     for (ProjectionOp p : network.getBody().getOps<ProjectionOp>()) {
@@ -1338,6 +1405,7 @@ private:
   Type realType;
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
+  int64_t maskBuffer = -1;
   int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
   llvm::DenseMap<int64_t, int64_t> varBuffers;         ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
@@ -1378,9 +1446,9 @@ struct ConvertNclToLoopsPass
         if (failed(kernels.build()))
           return signalPassFailure();
         nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs,
-                              kernels.sumArgs);
-        for (Region *region :
-             {&projection.getInit(), &projection.getOnPre(), &projection.getSummed()})
+                              kernels.sumArgs, kernels.conditionArgs);
+        for (Region *region : {&projection.getInit(), &projection.getOnPre(),
+                               &projection.getSummed(), &projection.getCondition()})
           region->getBlocks().clear();
       }
     }
@@ -1414,7 +1482,7 @@ struct ConvertNclToLoopsPass
   /// Names the kernels of a projection's stages.
   static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
                                     ArrayAttr connectArgs, ArrayAttr deliverArgs,
-                                    ArrayAttr sumArgs) {
+                                    ArrayAttr sumArgs, ArrayAttr conditionArgs) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
@@ -1429,6 +1497,9 @@ struct ConvertNclToLoopsPass
       } else if (stage.getKind() == StageKind::Sum) {
         suffix = "_sum";
         args = sumArgs;
+      } else if (stage.getKind() == StageKind::ConnectCondition) {
+        suffix = "_condition";
+        args = conditionArgs;
       }
       std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));

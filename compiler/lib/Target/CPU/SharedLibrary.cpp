@@ -224,7 +224,8 @@ public:
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType =
         llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32,
-                                       i32, f64, i64, f64, i32, i32, ptr, ptr, i32, i32},
+                                       i32, f64, i64, f64, i32, i32, ptr, ptr, i32, i32, ptr,
+                                       ptr, ptr, ptr},
                                  "ncl_projection_info");
     auto *monitorType =
         llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64}, "ncl_monitor_info");
@@ -272,9 +273,9 @@ public:
                      error) ||
         !checkLayout(
             projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
-            {offsetof(ncl_projection_info, name), offsetof(ncl_projection_info, synapse),
-             offsetof(ncl_projection_info, pre), offsetof(ncl_projection_info, post),
-             offsetof(ncl_projection_info, pre_begin), offsetof(ncl_projection_info, pre_end),
+            {offsetof(ncl_projection_info, name),       offsetof(ncl_projection_info, synapse),
+             offsetof(ncl_projection_info, pre),        offsetof(ncl_projection_info, post),
+             offsetof(ncl_projection_info, pre_begin),  offsetof(ncl_projection_info, pre_end),
              offsetof(ncl_projection_info, post_begin), offsetof(ncl_projection_info, post_end),
              offsetof(ncl_projection_info, rule), offsetof(ncl_projection_info, autapses),
              offsetof(ncl_projection_info, multapses), offsetof(ncl_projection_info, reserved),
@@ -283,7 +284,9 @@ public:
              offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
              offsetof(ncl_projection_info, vars),
              offsetof(ncl_projection_info, reads_presynaptic_state),
-             offsetof(ncl_projection_info, reserved5)},
+             offsetof(ncl_projection_info, reserved5), offsetof(ncl_projection_info, pre_file),
+             offsetof(ncl_projection_info, post_file), offsetof(ncl_projection_info, var_files),
+             offsetof(ncl_projection_info, delay_file)},
             error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -360,6 +363,24 @@ public:
       std::vector<llvm::Constant *> vars = describeVars(varType, projection.getVars()),
                                     params = describeParams(paramType, projection.getParams());
       mlir::ncl::ConnectAttr connect = projection.getConnect();
+      // Explicit connectivity's files: paths, read by the runtime at load time.
+      auto file = [&](llvm::StringRef key) -> llvm::Constant * {
+        auto path = connect.getFiles() ? connect.getFiles().getAs<mlir::StringAttr>(key) : nullptr;
+        return path ? string(path.getValue()) : llvm::ConstantPointerNull::get(ptr);
+      };
+      std::vector<llvm::Constant *> varFiles;
+      bool anyVarFile = false;
+      for (auto v : projection.getVars().getAsRange<mlir::ncl::VariableAttr>()) {
+        varFiles.push_back(file(v.getName()));
+        anyVarFile |= !llvm::isa<llvm::ConstantPointerNull>(varFiles.back());
+      }
+      llvm::Constant *varFileTable = llvm::ConstantPointerNull::get(ptr);
+      if (anyVarFile) {
+        auto *type = llvm::ArrayType::get(ptr, varFiles.size());
+        varFileTable =
+            new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::PrivateLinkage,
+                                     llvm::ConstantArray::get(type, varFiles), ".var_files");
+      }
       projections.push_back(llvm::ConstantStruct::get(
           projectionType, {string(projection.getSymName()),
                            string(projection.getSynapse()),
@@ -381,7 +402,8 @@ public:
                            array(paramType, params, ".params"),
                            array(varType, vars, ".vars"),
                            b.getInt32(projection.getReadsPresynapticState() ? 1 : 0),
-                           b.getInt32(0)}));
+                           b.getInt32(0), file("pre"), file("post"), varFileTable,
+                           file("delay")}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {
@@ -431,6 +453,9 @@ public:
           break;
         case mlir::ncl::StageKind::Sum:
           suffix = ".sum";
+          break;
+        case mlir::ncl::StageKind::ConnectCondition:
+          suffix = ".condition";
           break;
         }
         auto [population, projection] = owners(stage.getPopulation());

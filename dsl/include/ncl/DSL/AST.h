@@ -407,14 +407,17 @@ struct GroupDecl {
 struct ConnectArg {
   SourceLoc loc;
   std::string name;
-  ExprPtr value;
+  ExprPtr value;      ///< null when the argument is a string
+  std::string text;   ///< a string argument (a file name), without its quotes
+  SourceLoc valueLoc; ///< where the value (expression or string) starts
 };
 
-/// `connect rule(args)`.
+/// `connect rule(args)`, optionally `if condition`.
 struct ConnectDecl {
   SourceLoc loc; ///< the rule's name
   std::string rule;
   std::vector<ConnectArg> args;
+  ExprPtr condition; ///< null without `if`
 };
 
 /// `projection Ce = Exc(E -> P) { connect ...; w = ...; delay = ... }`.

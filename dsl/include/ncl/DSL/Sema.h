@@ -62,13 +62,22 @@ struct ConnectSpec {
     FixedProbability,
     FixedInDegree,
     FixedOutDegree,
-    FixedTotal
+    FixedTotal,
+    Explicit, ///< from_npy(pre, post, ...): lists read from files at load time
+    Condition ///< all_to_all or fixed_probability with `if condition`
   };
   Rule rule = Rule::AllToAll;
-  double p = 0;  ///< fixed_probability
+  double p = 0;  ///< fixed_probability; Condition: each accepted pair's probability
   int64_t n = 0; ///< fixed_indegree, fixed_outdegree, fixed_total
   bool autapses = true, multapses = true;
   SourceLoc loc;
+  /// Condition: a boolean expression of i, j, N_pre, N_post, the synapse's
+  /// parameters and the neurons' state (`x_pre`, `x_post`).
+  const ast::Expr *condition = nullptr;
+  /// Explicit: absolute paths of the index files, of the per-synapse values
+  /// of variables (by name) and of the per-synapse delays ("" if none).
+  std::string preFile, postFile, delayFile;
+  std::map<std::string, std::string> varFiles;
 };
 
 /// `projection Name = Synapse(pre -> post) { ... }`, checked.

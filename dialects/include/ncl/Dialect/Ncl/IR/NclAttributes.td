@@ -137,9 +137,22 @@ def Ncl_ConnectAttr : Ncl_Attr<"Connect", "connect"> {
     #ncl.connect<rule = fixed_probability, p = 2.000000e-02 : f64, n = 0,
                  autapses = true, multapses = true>
     ```
+
+    `condition` keeps each pair for which the projection's `condition`
+    region holds with probability `p`. `explicit` lists the synapses in
+    `.npy` files the runtime reads at initialisation: `files` maps `pre`
+    and `post` (the index files), optionally `delay` and the names of
+    per-synapse variables to absolute paths.
+
+    ```mlir
+    #ncl.connect<rule = explicit, p = 0.000000e+00 : f64, n = 0, autapses = true,
+                 multapses = true, files = {post = "/data/post.npy", pre = "/data/pre.npy",
+                 w = "/data/w.npy"}>
+    ```
   }];
   let parameters = (ins "::mlir::ncl::ConnectRule":$rule, "::mlir::FloatAttr":$p,
-                        "int64_t":$n, "bool":$autapses, "bool":$multapses);
+                        "int64_t":$n, "bool":$autapses, "bool":$multapses,
+                        OptionalParameter<"::mlir::DictionaryAttr">:$files);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 

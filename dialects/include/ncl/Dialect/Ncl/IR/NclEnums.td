@@ -44,11 +44,13 @@ def Ncl_Role_PostIndex : I32EnumAttrCase<"PostIndex", 9, "post_index">;
 def Ncl_Role_SynapseState : I32EnumAttrCase<"SynapseState", 10, "synapse_state">;
 def Ncl_Role_LastSpike : I32EnumAttrCase<"LastSpike", 11, "last_spike">;
 def Ncl_Role_SynapseDelay : I32EnumAttrCase<"SynapseDelay", 12, "synapse_delay">;
+def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
-    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay]> {
+    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
+    Ncl_Role_ConnectMask]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -72,9 +74,10 @@ def Ncl_StageKind_Connect : I32EnumAttrCase<"Connect", 3, "connect">;
 def Ncl_StageKind_Deliver : I32EnumAttrCase<"Deliver", 4, "deliver">;
 def Ncl_StageKind_Sum : I32EnumAttrCase<"Sum", 5, "sum">;
 def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
+def Ncl_StageKind_ConnectCondition : I32EnumAttrCase<"ConnectCondition", 9, "connect_condition">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
-    Ncl_StageKind_Sum, Ncl_StageKind_DeliverSynapses]> {
+    Ncl_StageKind_Sum, Ncl_StageKind_DeliverSynapses, Ncl_StageKind_ConnectCondition]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -87,9 +90,12 @@ def Ncl_Connect_FixedProbability : I32EnumAttrCase<"FixedProbability", 3, "fixed
 def Ncl_Connect_FixedInDegree : I32EnumAttrCase<"FixedInDegree", 4, "fixed_indegree">;
 def Ncl_Connect_FixedOutDegree : I32EnumAttrCase<"FixedOutDegree", 5, "fixed_outdegree">;
 def Ncl_Connect_FixedTotal : I32EnumAttrCase<"FixedTotal", 6, "fixed_total">;
+def Ncl_Connect_Explicit : I32EnumAttrCase<"Explicit", 7, "explicit">;
+def Ncl_Connect_Condition : I32EnumAttrCase<"Condition", 8, "condition">;
 def Ncl_ConnectRule : I32EnumAttr<"ConnectRule", "a connectivity rule", [
     Ncl_Connect_AllToAll, Ncl_Connect_OneToOne, Ncl_Connect_FixedProbability,
-    Ncl_Connect_FixedInDegree, Ncl_Connect_FixedOutDegree, Ncl_Connect_FixedTotal]> {
+    Ncl_Connect_FixedInDegree, Ncl_Connect_FixedOutDegree, Ncl_Connect_FixedTotal,
+    Ncl_Connect_Explicit, Ncl_Connect_Condition]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

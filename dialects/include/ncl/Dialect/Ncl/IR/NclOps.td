@@ -166,6 +166,31 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     `receives` every name `on_pre` or `summed`
     adds to.
 
+    A projection whose `connect` rule is `condition` has a third region,
+    `condition`, written for one candidate pair (`ncl.pre_index`,
+    `ncl.post_index`, parameters, `ncl.pre_read`, `ncl.post_read`) and
+    ending in `ncl.accept`; `ncl-to-loops` moves it into the projection's
+    `condition` kernel, which the runtime calls per presynaptic row while it
+    builds the synapses.
+
+    ```mlir
+    ncl.projection @C {synapse = "Exc", pre = @P, post = @P, ...,
+        connect = #ncl.connect<rule = condition, p = 1.000000e+00 : f64, n = 0,
+                               autapses = true, multapses = true>, ...} init {
+      ...
+    } on_pre {
+      ...
+    } condition {
+      %i = ncl.pre_index : f64
+      %j = ncl.post_index : f64
+      %d = arith.subf %i, %j : f64
+      %a = math.absf %d : f64
+      %c10 = arith.constant 1.000000e+01 : f64
+      %near = arith.cmpf olt, %a, %c10 : f64
+      ncl.accept %near
+    }
+    ```
+
     ```mlir
     ncl.projection @Ce {synapse = "Exc", pre = @P, post = @P,
         pre_range = array<i64: 0, 3200>, post_range = array<i64: 0, 4000>,
@@ -203,8 +228,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
-                 MaxSizedRegion<1>:$summed);
-  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`summed` $summed^)?";
+                 MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition);
+  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`summed` $summed^)? "
+                       "(`condition` $condition^)?";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The index of parameter `name` in `params`, or -1.
@@ -252,7 +278,11 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     `deliver_synapses` (a projection with `per_synapse_delay`) applies a
     list of synapses whose spikes arrive in this step, `sum` adds the
     projection's summed values of one step to the postsynaptic neurons
-    [begin, end). Once
+    [begin, end). `connect_condition` (a projection connected by a
+    condition) evaluates the condition for presynaptic row `begin` and
+    every postsynaptic neuron of the range into the projection's connect
+    mask; the runtime calls it while it builds the synapses, after the init
+    stages. Once
     lowered, `kernel` names the function that does it and `args` says what
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
@@ -779,6 +809,22 @@ def Ncl_PostIndexOp : Ncl_Op<"post_index", [Pure]> {
   }];
   let results = (outs AnyFloat:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Ncl_AcceptOp : Ncl_Op<"accept"> {
+  let summary = "Whether a connect condition holds for the candidate pair";
+  let description = [{
+    Ends a projection's `condition` region: the pair (`ncl.pre_index`,
+    `ncl.post_index`) is a candidate synapse iff `accepted` is true. Once
+    lowered it writes 1 or 0 into the projection's connect mask.
+
+    ```mlir
+    ncl.accept %near
+    ```
+  }];
+  let arguments = (ins I1:$accepted);
+  let assemblyFormat = "$accepted attr-dict";
+  let hasVerifier = 1;
 }
 
 #endif // NCL_OPS_TD

@@ -68,9 +68,11 @@ def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
     `receives`. Then per projection: its parameters, one array per
     per-synapse variable (`synapses`), the start of each presynaptic row
     (`rows`, i64), the postsynaptic index of each synapse (`synapses`,
-    i32) and, with `per_synapse_delay`, each synapse's delay in steps
-    (`synapse_delay`, `synapses`, i16). A network that has a table already
-    keeps it.
+    i32), with `per_synapse_delay` each synapse's delay in steps
+    (`synapse_delay`, `synapses`, i16), and for a projection connected by a
+    condition its connect mask (`fixed`, i32, one per postsynaptic neuron of
+    its range: the runtime's per-thread scratch). A network that has a table
+    already keeps it.
 
     Before:
 
