@@ -63,7 +63,7 @@ def main():
         meta = json.load(f)
     keys = {"status", "error", "model", "source", "abi_version", "precision",
             "dt", "requested_steps", "steps", "duration", "seed", "threads",
-            "populations", "files", "timings"}
+            "populations", "monitors", "files", "timings"}
     assert set(meta) == keys, sorted(meta)
     assert meta["status"] == "complete" and meta["error"] is None, meta
     assert meta["requested_steps"] == 200
