@@ -554,7 +554,7 @@ TEST(Output, NpyAndRunJson) {
 
   std::string json = readFile(dir + "/run.json");
   for (const char *part :
-       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 4",
+       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 5",
         "\"precision\": 64", "\"dt\": 0.0001", "\"steps\": 100", "\"duration\": 0.01",
         "\"seed\": 99", "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",
