@@ -1,8 +1,8 @@
 //===- SemaSynapse.cpp - Synapse models, groups, projections, monitors ----===//
 //
 // A synapse model is checked once for what it owns (parameters, initial
-// values of its state), and its on_pre/on_post once per projection, on the
-// projection's own copy: names there resolve like Brian2's, the synapse's
+// values of its state), and its on_pre, on_post and summed once per
+// projection, on the projection's own copy: names there resolve like Brian2's, the synapse's
 // own first, then the postsynaptic neuron's, with `_pre`/`_post` suffixes
 // naming either neuron explicitly. Groups, projection endpoints and
 // monitors name neurons of the network as a population, a group, or a range
@@ -849,7 +849,7 @@ void Sema::checkProjectionRandomSites(const ProjectionDecl &p, ProjectionModel &
   if (sites > kMaxRandomDraws)
     diags.error(p.loc, "projection '" + p.name + "' has " + std::to_string(sites) +
                            " random draws (rand() and randn() in its initial values, delay, "
-                           "on_pre and on_post), more than " +
+                           "on_pre, on_post and summed), more than " +
                            std::to_string(kMaxRandomDraws));
 }
 

@@ -509,7 +509,7 @@ private:
   }
 
   /// A projection's rand()/randn() sites in Sema's order: the state
-  /// initial values, the delay, on_pre, on_post; each expression in
+  /// initial values, the delay, on_pre, on_post, summed; each expression in
   /// reading order.
   void numberSynapseSites(const ProjectionModel &projection) {
     std::vector<const CallExpr *> sites;
