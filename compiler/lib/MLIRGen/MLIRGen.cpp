@@ -91,7 +91,8 @@ public:
 private:
   static bool isRandom(const CallExpr &c) {
     const Builtin *f = lookupBuiltin(c.callee);
-    return f && (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn);
+    return f &&
+           (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn || f->id == BuiltinId::Poisson);
   }
 
   /// The k-th rand()/randn() of a neuron's text, in reading order, draws
@@ -697,6 +698,11 @@ private:
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
                                          f->id == BuiltinId::Randn ? builder.getUnitAttr()
                                                                    : UnitAttr());
+      }
+      case BuiltinId::Poisson: {
+        int64_t stream = inSynapse ? randomSites.at(&c) : streamId(randomSites.at(&c));
+        return mlir::ncl::PoissonOp::create(builder, l, realType, args[0],
+                                            builder.getI64IntegerAttr(stream));
       }
       case BuiltinId::Exp:
         return math::ExpOp::create(builder, l, args[0]);
