@@ -70,8 +70,8 @@ constexpr double kPoissonChunkMean = 16.0;
 ///   same key) and counts k = the least k with u <= sum_{j<=k} e^-mu mu^j/j!
 ///   (at most 100 terms); the result is the sum of the C counts.
 /// NaN for a negative, NaN or infinite mean; 0 for 0.
-Value emitPoisson(OpBuilder &b, Location loc, Value seed, Value step, Value entity,
-                  uint32_t stream, Value mean);
+Value emitPoisson(OpBuilder &b, Location loc, Value seed, Value step, Value entity, uint32_t stream,
+                  Value mean);
 
 } // namespace mlir::ncl
 

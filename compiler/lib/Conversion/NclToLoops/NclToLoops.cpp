@@ -184,14 +184,14 @@ void replaceByDraw(ConversionPatternRewriter &rewriter, RandOp op, Value seed, V
 
 /// Replaces `op` by a Poisson count keyed by (seed, step, entity, stream),
 /// computed in f64 (emitPoisson; docs/random.md, "poisson()").
-void replaceByPoissonDraw(ConversionPatternRewriter &rewriter, PoissonOp op, Value mean,
-                          Value seed, Value step, Value entity) {
+void replaceByPoissonDraw(ConversionPatternRewriter &rewriter, PoissonOp op, Value mean, Value seed,
+                          Value step, Value entity) {
   Location loc = op.getLoc();
   Type f64 = rewriter.getF64Type();
   Value mean64 =
       mean.getType() == f64 ? mean : Value(arith::ExtFOp::create(rewriter, loc, f64, mean));
-  Value count = emitPoisson(rewriter, loc, seed, step, entity,
-                            static_cast<uint32_t>(op.getStream()), mean64);
+  Value count =
+      emitPoisson(rewriter, loc, seed, step, entity, static_cast<uint32_t>(op.getStream()), mean64);
   rewriter.replaceOp(op, asReal(rewriter, loc, count, op.getType()));
 }
 
@@ -592,9 +592,9 @@ struct SynapsePoissonLowering : SynapseOpLowering<PoissonOp> {
 void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const NeuronLoops &loops) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
-               NeuronIndexLowering, PopulationSizeLowering, RandLowering, PoissonLowering, IsRefractoryLowering,
-               ThresholdLowering, EventLowering, RefractoryLowering, SynapticInputLowering>(ctx,
-                                                                                            loops);
+               NeuronIndexLowering, PopulationSizeLowering, RandLowering, PoissonLowering,
+               IsRefractoryLowering, ThresholdLowering, EventLowering, RefractoryLowering,
+               SynapticInputLowering>(ctx, loops);
   patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,

@@ -169,18 +169,18 @@ Value mlir::ncl::emitPoisson(OpBuilder &b, Location loc, Value seed, Value step,
   Type i64 = b.getI64Type();
   auto f64Const = [&](double v) { return floatConst(b, loc, f64, v); };
   // A negative, NaN or infinite mean gives NaN; it draws as a mean of 0.
-  Value valid = arith::AndIOp::create(
-      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, mean, f64Const(0.0)),
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, mean,
-                            f64Const(std::numeric_limits<double>::infinity())));
+  Value nonNegative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, mean, f64Const(0.0));
+  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, mean,
+                                       f64Const(std::numeric_limits<double>::infinity()));
+  Value valid = arith::AndIOp::create(b, loc, nonNegative, finite);
   Value lambda = arith::SelectOp::create(b, loc, valid, mean, f64Const(0.0));
-  Value parts = arith::MaximumFOp::create(
-      b, loc, f64Const(1.0),
-      math::CeilOp::create(b, loc, arith::DivFOp::create(b, loc, lambda, f64Const(kPoissonChunkMean))));
+  Value perChunk = arith::DivFOp::create(b, loc, lambda, f64Const(kPoissonChunkMean));
+  Value parts =
+      arith::MaximumFOp::create(b, loc, f64Const(1.0), math::CeilOp::create(b, loc, perChunk));
   Value mu = arith::DivFOp::create(b, loc, lambda, parts);
   Value first = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, mu));
-  Value count = arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                           arith::FPToSIOp::create(b, loc, i64, parts));
+  Value parts64 = arith::FPToSIOp::create(b, loc, i64, parts);
+  Value count = arith::IndexCastOp::create(b, loc, b.getIndexType(), parts64);
 
   PhiloxInput in = emitPhiloxCounter(b, loc, seed, step, entity, stream);
   std::array<Value, 4> words = emitPhilox4x32x10(b, loc, in.key0, in.key1, in.ctr);
