@@ -314,9 +314,15 @@ private:
     }
     Value old = start[name];
     Value sum = arith::AddFOp::create(builder, l, old, in);
-    bool held = refractory && llvm::any_of(n.odes, [&](const OdeDecl &o) {
-                  return o.variable == name && o.unlessRefractory;
-                });
+    // Held while refractory: integrated `unless refractory`, or assigned
+    // `unless refractory` in the update.
+    bool held =
+        refractory &&
+        (llvm::any_of(n.odes,
+                      [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
+         llvm::any_of(n.update, [&](const Assignment &a) {
+           return a.variable == name && a.unlessRefractory;
+         }));
     if (held)
       sum = arith::SelectOp::create(builder, l, refractory, old, sum);
     env[name] = start[name] = sum;
