@@ -9,7 +9,10 @@ CHECK is one of
   threads MODEL  the model's spikes and final state are byte-identical on 1, 2
                  and 3 threads, and a different seed gives different spikes;
   cuba MODEL REF examples/cuba.ncl's statistics over 3 seeds against Brian2's
-                 (test/e2e/networks/brian2_reference.json).
+                 (test/e2e/networks/brian2_reference.json);
+  brunel MODEL REF
+                 examples/brunel.ncl's statistics over 2 seeds (5 s each, the
+                 reference's window 1-5 s) against Brian2's `brunel` entry.
 """
 import math
 import pathlib
@@ -166,6 +169,22 @@ def check_cuba(nclc, ncl_run, work, model, reference):
         fail("CUBA's statistics differ from Brian2's")
 
 
+def check_brunel(nclc, ncl_run, work, model, reference):
+    lib = work / "brunel_stats.so"
+    compile_model(nclc, model, lib)
+    dirs = []
+    for seed in (1, 2):
+        out = work / f"brunel_seed{seed}"
+        run_dir(ncl_run, lib, out, 2, seed, "5s")
+        dirs.append(str(out))
+    result = subprocess.run(
+        [sys.executable, str(HERE / "spike_statistics.py"), "compare", "--reference",
+         str(reference), "--model", "brunel", "--group", "E=P:0:8000", "--group",
+         "I=P:8000:10000", *dirs])
+    if result.returncode != 0:
+        fail("Brunel's statistics differ from Brian2's")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "networks"
@@ -188,6 +207,8 @@ def main():
         check_threads(nclc, ncl_run, rt, work, sys.argv[6])
     elif check == "cuba":
         check_cuba(nclc, ncl_run, work, sys.argv[6], sys.argv[7])
+    elif check == "brunel":
+        check_brunel(nclc, ncl_run, work, sys.argv[6], sys.argv[7])
     else:
         fail(f"unknown check {check}")
     print("PASS")
