@@ -43,11 +43,14 @@ Models (written here from the published equations; dt = 0.1 ms for all):
              dv/dt = -v/tau : volt (unless refractory), method 'exact',
            on_pre 'v += J' (delta synapses), external drive PoissonInput(N = CE,
            rate = eta*nu_thr, weight = J), nu_thr = theta/(J*CE*tau) = 12.5 Hz.
-           As in Brian2's own Brunel_2000 example, synaptic and Poisson input ARE applied
-           during the refractory period (Brian2 only stops integrating dv/dt and blocks
-           the threshold: v accumulates input while refractory and is not clamped to
-           Vr); NEST's iaf_psc_delta drops them (refractory_input = False). Pass
-           --refractory-input drop to gate every input with not_refractory instead.
+           Input while refractory: Brian2 2.5.1 itself gates every `v += ...` on a
+           variable declared `(unless refractory)` with not_refractory, in the
+           synapses' on_pre code and in PoissonInput alike (see the generated
+           Ce_pre_codeobject.cpp and poissoninput_codeobject.cpp: `if(not_refractory)
+           v += ...`), so input that arrives while refractory is dropped, as NEST's
+           iaf_psc_delta does (refractory_input = False), with either value of
+           --refractory-input ("keep" adds no gate of its own; "drop" adds an explicit
+           one, which changes nothing).
   brunel-large  the same with NE = 80 000, NI = 20 000, CE = 8000, CI = 2000 (1e9
            synapses); refused before building when the estimate of memory exceeds what
            the machine has.

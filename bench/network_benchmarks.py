@@ -5,7 +5,8 @@ Called from bench/run_benchmarks.py (the one entry point, `make bench`); it can 
 on its own with the same options (`--build`, `--quick`, `--net-*`).
 
 For each model whose NCL example exists (examples/cuba.ncl, coba.ncl, cobahh.ncl,
-brunel.ncl, brunel_large.ncl; a missing one is skipped with a message), for each
+brunel.ncl; bench/brunel_large.ncl, kept out of examples/ because the test suite runs
+every example and it needs ~4 GB; a missing one is skipped with a message), for each
 precision (f64, f32) and thread count (1, 2), side by side in one run:
   NCL:    nclc examples/M.ncl -o M_P.so --precision=P      (wall time, median of 3: compile)
           ncl-run M_P.so --time Ts --threads K --seed S --quiet --out DIR
@@ -48,7 +49,7 @@ MODELS = [
     ("coba", "coba.ncl", "coba", 10.0, "COBA, 4000 conductance LIF, p = 0.02"),
     ("cobahh", "cobahh.ncl", "cobahh", 10.0, "COBAHH, 4000 Traub-Miles HH (Brian2 COBAHH.py)"),
     ("brunel", "brunel.ncl", "brunel", 2.0, "Brunel 2000 A, 10k LIF, 1e7 synapses, D 1.5 ms"),
-    ("brunel-large", "brunel_large.ncl", "brunel-large", 0.5,
+    ("brunel-large", "brunel_large.ncl", "brunel-large", 0.5,  # bench/brunel_large.ncl
      "Brunel 2000 A, 100k LIF, 1e9 synapses"),
 ]
 MODEL_KEYS = [m[0] for m in MODELS]
@@ -115,11 +116,34 @@ def ncl_compile(nclc, example, workdir, key, precision, repeats):
     return so, walls, cpus
 
 
+def projection_table(text):
+    """{name: {"synapses": n, "bytes_per_synapse": b}} from ncl-run's summary (the rows
+    under its 'projection ... B/synapse' header); {} when it prints none."""
+    rows, inside = {}, False
+    for line in text.splitlines():
+        cols = line.split()
+        if cols[:1] == ["projection"] and cols[-1:] == ["B/synapse"]:
+            inside = True
+            continue
+        if inside:
+            if len(cols) >= 7 and cols[3] == "->":
+                try:
+                    rows[cols[0]] = {"synapses": int(cols[5]),
+                                     "bytes_per_synapse": float(cols[6])}
+                    continue
+                except ValueError:
+                    pass
+            inside = False
+    return rows
+
+
 def ncl_run(ncl_run_exe, so, workdir, time_s, threads, seed):
     out_dir = tempfile.mkdtemp(prefix="ncl_out_", dir=workdir)
+    # Not --quiet: the summary has each projection's synapses and bytes per synapse (no
+    # progress line, since stdout is not a terminal).
     cmd = [ncl_run_exe, so, "--time", "%gs" % time_s, "--threads", str(threads),
-           "--seed", str(seed), "--quiet", "--out", out_dir]
-    wall, _, _ = run_cmd(cmd)
+           "--seed", str(seed), "--out", out_dir]
+    wall, stdout, _ = run_cmd(cmd)
     cpu = run_cmd.cpu_s
     with open(os.path.join(out_dir, "run.json")) as f:
         info = json.load(f)
@@ -133,7 +157,7 @@ def ncl_run(ncl_run_exe, so, workdir, time_s, threads, seed):
     t = info["timings"]
     return dict(simulate_s=float(t["simulate_s"]), load_s=t.get("load_s"),
                 init_s=t.get("init_s"), run_s=wall, process_cpu_s=cpu, steps=int(info.get("steps", 0)),
-                spikes=spikes, neurons=size,
+                spikes=spikes, neurons=size, projections=projection_table(stdout),
                 rate_hz=spikes / size / time_s if size and time_s > 0 else None)
 
 
@@ -242,6 +266,8 @@ def run(args):
             continue
         example = os.path.join(EXAMPLES, example_name)
         if not os.path.exists(example):
+            example = os.path.join(HERE, example_name)
+        if not os.path.exists(example):
             msg = "examples/%s does not exist yet" % example_name
             log("\n%s: skipped, %s" % (key, msg))
             results["skipped"][key] = msg
@@ -249,7 +275,7 @@ def run(args):
         time_s = args.net_time if args.net_time else (1.0 if quick else default_t)
         steps = int(round(time_s / DT_S))
         log("\n%s: %s; %g s biological (%d steps)" % (key, desc, time_s, steps))
-        mres = {"example": "examples/" + example_name, "time_s": time_s, "steps": steps,
+        mres = {"example": os.path.relpath(example, ROOT), "time_s": time_s, "steps": steps,
                 "compile": {}, "runs": []}
         results["models"][key] = mres
         for prec in precisions:
@@ -279,6 +305,10 @@ def run(args):
                                 prec, th, ", ".join("%.4f" % s for s in b["all_simulate_s"]),
                                 b["spikes"], b["rate_hz"] or 0, b["init_s"] or 0, b["run_s"],
                                 b["process_cpu_s"]))
+                        for name, pr in sorted(b["projections"].items()):
+                            log("         projection %s: %d synapses, %.2f B/synapse "
+                                "(connectivity built in init)" % (
+                                    name, pr["synapses"], pr["bytes_per_synapse"]))
                     except (RuntimeError, OSError, KeyError, ValueError) as e:
                         log("  NCL failed to run %s (%s, %d threads):\n%s" % (key, prec, th, e))
                 if have_b2:

@@ -58,6 +58,7 @@ const Builtin kBuiltins[] = {
     {"sqrt", Id::Sqrt, 1, true, R::SquareRoot, [](const double *a) { return std::sqrt(a[0]); }},
     {"pow", Id::Pow, 2, true, R::IntegerPower,
      [](const double *a) { return std::pow(a[0], a[1]); }},
+    {"poisson", Id::Poisson, 1, false, R::RandomCount, nullptr},
 };
 
 } // namespace

@@ -77,7 +77,7 @@ bool sema::referencesParameters(const Expr &e) {
 
 bool sema::isRandomDraw(const CallExpr &c) {
   const Builtin *f = lookupBuiltin(c.callee);
-  return f && f->unitRule == UnitRule::Random;
+  return f && (f->unitRule == UnitRule::Random || f->unitRule == UnitRule::RandomCount);
 }
 
 //===----------------------------------------------------------------------===//
@@ -482,6 +482,20 @@ bool Sema::checkCall(CallExpr &c, const ExprScope &scope) {
       diags.error(c.getLoc(), "'" + f +
                                   "()' draws a new number per neuron and step, so a shared "
                                   "parameter cannot use it");
+      return false;
+    }
+    return true;
+  case UnitRule::RandomCount:
+    if (!scope.perNeuron) {
+      diags.error(c.getLoc(), "'" + f +
+                                  "()' draws a new number per neuron and step, so a shared "
+                                  "parameter cannot use it");
+      return false;
+    }
+    if (!c.args[0]->dim.isDimensionless()) {
+      diags.error(c.args[0]->getLoc(), "the mean of 'poisson' must be dimensionless (a "
+                                       "number of events per step, e.g. rate * dt), not " +
+                                           c.args[0]->dim.str());
       return false;
     }
     return true;

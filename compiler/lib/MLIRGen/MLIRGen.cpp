@@ -102,7 +102,8 @@ private:
 
   static bool isRandom(const CallExpr &c) {
     const Builtin *f = lookupBuiltin(c.callee);
-    return f && (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn);
+    return f &&
+           (f->id == BuiltinId::Rand || f->id == BuiltinId::Randn || f->id == BuiltinId::Poisson);
   }
 
   /// The k-th rand()/randn() of a neuron's text, in reading order, draws
@@ -340,9 +341,15 @@ private:
     }
     Value old = start[name];
     Value sum = arith::AddFOp::create(builder, l, old, in);
-    bool held = refractory && llvm::any_of(n.odes, [&](const OdeDecl &o) {
-                  return o.variable == name && o.unlessRefractory;
-                });
+    // Held while refractory: integrated `unless refractory`, or assigned
+    // `unless refractory` in the update.
+    bool held =
+        refractory &&
+        (llvm::any_of(n.odes,
+                      [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
+         llvm::any_of(n.update, [&](const Assignment &a) {
+           return a.variable == name && a.unlessRefractory;
+         }));
     if (held)
       sum = arith::SelectOp::create(builder, l, refractory, old, sum);
     env[name] = start[name] = sum;
@@ -803,6 +810,11 @@ private:
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
                                          f->id == BuiltinId::Randn ? builder.getUnitAttr()
                                                                    : UnitAttr());
+      }
+      case BuiltinId::Poisson: {
+        int64_t stream = inSynapse ? randomSites.at(&c) : streamId(randomSites.at(&c));
+        return mlir::ncl::PoissonOp::create(builder, l, realType, args[0],
+                                            builder.getI64IntegerAttr(stream));
       }
       case BuiltinId::Exp:
         return math::ExpOp::create(builder, l, args[0]);

@@ -394,6 +394,13 @@ LogicalResult EventOp::verify() {
   return success();
 }
 
+LogicalResult PoissonOp::verify() {
+  int64_t stream = getStreamAttr().getInt();
+  if (stream < 0 || stream > NCL_RANDOM_STREAM_MASK)
+    return emitOpError("stream ") << stream << " is outside [0, " << NCL_RANDOM_STREAM_MASK << "]";
+  return success();
+}
+
 LogicalResult RandOp::verify() {
   int64_t stream = getStreamAttr().getInt();
   // The stream field of Philox's counter is 16 bits wide.

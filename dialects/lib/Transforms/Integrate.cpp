@@ -203,7 +203,7 @@ bool variesInStep(Value v, llvm::DenseSet<Value> &seen) {
   Operation *def = v.getDefiningOp();
   if (!def)
     return true; // a region argument: the integrated variable itself
-  if (isa<StateReadOp, TimeOp, RandOp, OdeOp>(def))
+  if (isa<StateReadOp, TimeOp, RandOp, PoissonOp, OdeOp>(def))
     return true;
   return llvm::any_of(def->getOperands(), [&](Value o) { return variesInStep(o, seen); });
 }

@@ -20,6 +20,9 @@ CHECK is one of
   coba MODEL REF, cobahh MODEL REF
                  the same for examples/coba.ncl and examples/cobahh.ncl (each
                  compared with the reference's entry of that name).
+  brunel MODEL REF
+                 examples/brunel.ncl's statistics over 2 seeds (5 s each, the
+                 reference's window 1-5 s) against Brian2's `brunel` entry.
 """
 import math
 import pathlib
@@ -309,6 +312,22 @@ def check_statistics(nclc, ncl_run, work, name, model, reference):
         fail(f"{name}'s statistics differ from Brian2's")
 
 
+def check_brunel(nclc, ncl_run, work, model, reference):
+    lib = work / "brunel_stats.so"
+    compile_model(nclc, model, lib)
+    dirs = []
+    for seed in (1, 2):
+        out = work / f"brunel_seed{seed}"
+        run_dir(ncl_run, lib, out, 2, seed, "5s")
+        dirs.append(str(out))
+    result = subprocess.run(
+        [sys.executable, str(HERE / "spike_statistics.py"), "compare", "--reference",
+         str(reference), "--model", "brunel", "--group", "E=P:0:8000", "--group",
+         "I=P:8000:10000", *dirs])
+    if result.returncode != 0:
+        fail("Brunel's statistics differ from Brian2's")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "networks"
@@ -335,6 +354,8 @@ def main():
         check_threads(nclc, ncl_run, rt, work, sys.argv[6])
     elif check in ("cuba", "coba", "cobahh"):
         check_statistics(nclc, ncl_run, work, check, sys.argv[6], sys.argv[7])
+    elif check == "brunel":
+        check_brunel(nclc, ncl_run, work, sys.argv[6], sys.argv[7])
     else:
         fail(f"unknown check {check}")
     print("PASS")

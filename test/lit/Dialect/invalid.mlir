@@ -386,3 +386,15 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
     %e = ncl.event %c {channel = 1 : i64}
   }
 }
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 1 : i64, params = [], vars = []} init {
+    %init = arith.constant 0.0 : f64
+  } step {
+    %mean = arith.constant 2.0 : f64
+    // expected-error @+1 {{stream 70000 is outside [0, 65535]}}
+    %k = ncl.poisson %mean stream 70000 : f64 -> f64
+  }
+}

@@ -95,6 +95,8 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
     %u = ncl.rand stream 3 : f64
     // CHECK: ncl.rand normal stream 4 : f32
     %z = ncl.rand normal stream 4 : f32
+    // CHECK: ncl.poisson %{{.*}} stream 5 : f64 -> f64
+    %k = ncl.poisson %u stream 5 : f64 -> f64
     // CHECK: ncl.event %[[C]] {channel = 1 : i64}
     %burst = ncl.event %c {channel = 1 : i64}
     // CHECK: %[[V2:.*]] = ncl.reset %[[F]], %[[V1]], %[[EL]] : f64

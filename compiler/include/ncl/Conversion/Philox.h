@@ -58,6 +58,21 @@ Value emitUniform01(OpBuilder &b, Location loc, std::array<Value, 4> words, Floa
 /// with math.log, math.sqrt, math.cos in `type` (f32 or f64).
 Value emitNormal(OpBuilder &b, Location loc, std::array<Value, 4> words, FloatType type);
 
+/// The largest mean one inversion of emitPoisson serves (docs/random.md,
+/// "poisson()"): larger means are split into equal parts of at most this.
+constexpr double kPoissonChunkMean = 16.0;
+
+/// A Poisson-distributed count of mean `mean` (f64), as f64, drawn for
+/// (seed, step, entity, stream) by inversion of the distribution function:
+///   C = max(1, ceil(mean / 16)) parts of mean mu = mean / C; part c takes
+///   the f64 uniform u of draw c (draw 0: the counter of (seed, step,
+///   entity, stream); draw c + 1: Philox of draw c's four words under the
+///   same key) and counts k = the least k with u <= sum_{j<=k} e^-mu mu^j/j!
+///   (at most 100 terms); the result is the sum of the C counts.
+/// NaN for a negative, NaN or infinite mean; 0 for 0.
+Value emitPoisson(OpBuilder &b, Location loc, Value seed, Value step, Value entity, uint32_t stream,
+                  Value mean);
+
 } // namespace mlir::ncl
 
 #endif // NCL_CONVERSION_PHILOX_H

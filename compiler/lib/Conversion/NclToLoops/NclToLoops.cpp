@@ -187,6 +187,19 @@ void replaceByDraw(ConversionPatternRewriter &rewriter, RandOp op, Value seed, V
                                         : emitUniform01(rewriter, loc, words, type));
 }
 
+/// Replaces `op` by a Poisson count keyed by (seed, step, entity, stream),
+/// computed in f64 (emitPoisson; docs/random.md, "poisson()").
+void replaceByPoissonDraw(ConversionPatternRewriter &rewriter, PoissonOp op, Value mean, Value seed,
+                          Value step, Value entity) {
+  Location loc = op.getLoc();
+  Type f64 = rewriter.getF64Type();
+  Value mean64 =
+      mean.getType() == f64 ? mean : Value(arith::ExtFOp::create(rewriter, loc, f64, mean));
+  Value count =
+      emitPoisson(rewriter, loc, seed, step, entity, static_cast<uint32_t>(op.getStream()), mean64);
+  rewriter.replaceOp(op, asReal(rewriter, loc, count, op.getType()));
+}
+
 /// ncl.param: loaded once per kernel call, before the loops.
 struct ParamLowering : NeuronOpLowering<ParamOp> {
   using NeuronOpLowering::NeuronOpLowering;
@@ -262,6 +275,16 @@ struct RandLowering : NeuronOpLowering<RandOp> {
   LogicalResult lower(RandOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
     replaceByDraw(rewriter, op, loop.seed, loop.step, loop.neuron);
+    return success();
+  }
+};
+
+/// A Poisson count keyed by (seed, step, neuron, stream).
+struct PoissonLowering : NeuronOpLowering<PoissonOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(PoissonOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    replaceByPoissonDraw(rewriter, op, adaptor.getMean(), loop.seed, loop.step, loop.neuron);
     return success();
   }
 };
@@ -623,19 +646,30 @@ struct SynapseRandLowering : SynapseOpLowering<RandOp> {
   }
 };
 
+/// A Poisson count keyed by (seed, step, synapse, stream).
+struct SynapsePoissonLowering : SynapseOpLowering<PoissonOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(PoissonOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    replaceByPoissonDraw(rewriter, op, adaptor.getMean(), loop.seed, loop.step, loop.synapse);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const NeuronLoops &loops) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
-               NeuronIndexLowering, PopulationSizeLowering, RandLowering, IsRefractoryLowering,
-               ThresholdLowering, EventLowering, RefractoryLowering, SynapticInputLowering>(ctx,
-                                                                                            loops);
+               NeuronIndexLowering, PopulationSizeLowering, RandLowering, PoissonLowering,
+               IsRefractoryLowering, ThresholdLowering, EventLowering, RefractoryLowering,
+               SynapticInputLowering>(ctx, loops);
   patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering, SynapseDelayLowering, AcceptLowering>(ctx, loops);
+               SynapseRandLowering, SynapseDelayLowering, AcceptLowering,
+               SynapsePoissonLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 

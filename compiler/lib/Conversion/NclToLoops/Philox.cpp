@@ -12,11 +12,13 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/TypeUtilities.h"
 
 #include <cassert>
+#include <limits>
 
 using namespace mlir;
 
@@ -159,4 +161,56 @@ Value mlir::ncl::emitNormal(OpBuilder &b, Location loc, std::array<Value, 4> wor
       math::SqrtOp::create(b, loc, arith::MulFOp::create(b, loc, floatConst(b, loc, ft, -2.0), t));
   Value a = arith::MulFOp::create(b, loc, floatConst(b, loc, ft, twoPi), u2);
   return arith::MulFOp::create(b, loc, r, math::CosOp::create(b, loc, a));
+}
+
+Value mlir::ncl::emitPoisson(OpBuilder &b, Location loc, Value seed, Value step, Value entity,
+                             uint32_t stream, Value mean) {
+  Type f64 = b.getF64Type();
+  Type i64 = b.getI64Type();
+  auto f64Const = [&](double v) { return floatConst(b, loc, f64, v); };
+  // A negative, NaN or infinite mean gives NaN; it draws as a mean of 0.
+  Value nonNegative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, mean, f64Const(0.0));
+  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, mean,
+                                       f64Const(std::numeric_limits<double>::infinity()));
+  Value valid = arith::AndIOp::create(b, loc, nonNegative, finite);
+  Value lambda = arith::SelectOp::create(b, loc, valid, mean, f64Const(0.0));
+  Value perChunk = arith::DivFOp::create(b, loc, lambda, f64Const(kPoissonChunkMean));
+  Value parts =
+      arith::MaximumFOp::create(b, loc, f64Const(1.0), math::CeilOp::create(b, loc, perChunk));
+  Value mu = arith::DivFOp::create(b, loc, lambda, parts);
+  Value first = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, mu));
+  Value parts64 = arith::FPToSIOp::create(b, loc, i64, parts);
+  Value count = arith::IndexCastOp::create(b, loc, b.getIndexType(), parts64);
+
+  PhiloxInput in = emitPhiloxCounter(b, loc, seed, step, entity, stream);
+  std::array<Value, 4> words = emitPhilox4x32x10(b, loc, in.key0, in.key1, in.ctr);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> init = {f64Const(0.0), words[0], words[1], words[2], words[3]};
+  auto loop = scf::ForOp::create(
+      b, loc, c0, count, c1, init, [&](OpBuilder &, Location, Value, ValueRange iter) {
+        std::array<Value, 4> w = {iter[1], iter[2], iter[3], iter[4]};
+        Value u = emitUniform01(b, loc, w, b.getF64Type());
+        // Sequential search: k, its probability p and the distribution F.
+        Value zero = f64Const(0.0);
+        auto search = scf::WhileOp::create(
+            b, loc, TypeRange{f64, f64, f64}, ValueRange{zero, first, first},
+            [&](OpBuilder &, Location, ValueRange a) {
+              Value beyond = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, u, a[2]);
+              Value bounded =
+                  arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], f64Const(100.0));
+              scf::ConditionOp::create(b, loc, arith::AndIOp::create(b, loc, beyond, bounded), a);
+            },
+            [&](OpBuilder &, Location, ValueRange a) {
+              Value k = arith::AddFOp::create(b, loc, a[0], f64Const(1.0));
+              Value p = arith::MulFOp::create(b, loc, a[1], arith::DivFOp::create(b, loc, mu, k));
+              Value f = arith::AddFOp::create(b, loc, a[2], p);
+              scf::YieldOp::create(b, loc, ValueRange{k, p, f});
+            });
+        Value total = arith::AddFOp::create(b, loc, iter[0], search.getResult(0));
+        std::array<Value, 4> next = emitPhilox4x32x10(b, loc, in.key0, in.key1, w);
+        scf::YieldOp::create(b, loc, ValueRange{total, next[0], next[1], next[2], next[3]});
+      });
+  Value nan = f64Const(std::numeric_limits<double>::quiet_NaN());
+  return arith::SelectOp::create(b, loc, valid, loop.getResult(0), nan);
 }

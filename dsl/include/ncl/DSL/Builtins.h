@@ -41,11 +41,13 @@ enum class BuiltinId {
   Heaviside,
   Sqrt,
   Pow,
+  Poisson,
 };
 
 /// How a call's dimension follows from its arguments' (docs/language.md).
 enum class UnitRule {
   Random,          ///< no arguments; a dimensionless draw per neuron and step
+  RandomCount,     ///< poisson(mean): a dimensionless mean in, a drawn count out
   Dimensionless,   ///< f(x): x and the result dimensionless
   SameAsArgument,  ///< abs, relu: the argument's dimension
   SameAsArguments, ///< min, max, clip: one dimension for all arguments and the result

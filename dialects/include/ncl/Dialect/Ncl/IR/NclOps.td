@@ -642,6 +642,29 @@ def Ncl_RandOp : Ncl_Op<"rand", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Ncl_PoissonOp : Ncl_Op<"poisson", [Pure]> {
+  let summary = "A Poisson-distributed count of this neuron, step and call site";
+  let description = [{
+    `poisson(mean)` of the language: a random whole number from the Poisson
+    distribution with the given mean (a float, dimensionless), as a float
+    of the result type. Drawn from the same counter-based Philox4x32-10
+    generator as `ncl.rand`, keyed by the run's seed and counted by (step,
+    neuron or synapse index, stream), so the same seed gives the same counts
+    on any thread count; the count is computed in f64 (the same integer in
+    f32 and f64 models) by inversion of the distribution function, a mean
+    above 16 split into equal parts (docs/random.md, "poisson()"). A
+    negative, NaN or infinite mean gives NaN.
+
+    ```mlir
+    %k = ncl.poisson %lambda stream 2 : f64
+    ```
+  }];
+  let arguments = (ins AnyFloat:$mean, I64Attr:$stream);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$mean `stream` $stream attr-dict `:` type($mean) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Synapses
 //===----------------------------------------------------------------------===//
