@@ -92,6 +92,10 @@ LogicalResult NetworkOp::verify() {
           return {getReal(), BufferExtent::Synapses};
         case BufferRole::LastSpike:
           return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::Series:
+          return {getReal(), BufferExtent::Fixed};
+        case BufferRole::SeriesShape:
+          return {b.getI64Type(), BufferExtent::Fixed};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -142,6 +146,8 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::PostIndex:
         case BufferRole::SynapseState:
         case BufferRole::LastSpike:
+        case BufferRole::Series:
+        case BufferRole::SeriesShape:
           break;
         }
       }
@@ -337,6 +343,17 @@ LogicalResult SynapticInputOp::verify() {
   if (!pop.getReceives() ||
       !llvm::is_contained(pop.getReceives()->getAsValueRange<StringAttr>(), getVar()))
     return emitOpError("'") << getVar() << "' is not among the variables the population receives";
+  return success();
+}
+
+LogicalResult TimedInputOp::verify() {
+  auto pop = (*this)->getParentOfType<PopulationOp>();
+  if (!pop)
+    return emitOpError("must be inside an ncl.population");
+  if (!pop.getTimedInputs() ||
+      llvm::none_of(pop.getTimedInputs()->getAsRange<TimedInputAttr>(),
+                    [&](TimedInputAttr t) { return t.getInput() == getInput(); }))
+    return emitOpError("'") << getInput() << "' is not among the population's timed inputs";
   return success();
 }
 

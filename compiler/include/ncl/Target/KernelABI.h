@@ -97,6 +97,8 @@ static_assert(static_cast<int>(BufferRole::RowStart) == NCL_BUFFER_ROW_START);
 static_assert(static_cast<int>(BufferRole::PostIndex) == NCL_BUFFER_POST_INDEX);
 static_assert(static_cast<int>(BufferRole::SynapseState) == NCL_BUFFER_SYNAPSE_STATE);
 static_assert(static_cast<int>(BufferRole::LastSpike) == NCL_BUFFER_LAST_SPIKE);
+static_assert(static_cast<int>(BufferRole::Series) == NCL_BUFFER_SERIES);
+static_assert(static_cast<int>(BufferRole::SeriesShape) == NCL_BUFFER_SERIES_SHAPE);
 static_assert(static_cast<int>(BufferExtent::Synapses) == NCL_EXTENT_SYNAPSES);
 static_assert(static_cast<int>(BufferExtent::Rows) == NCL_EXTENT_ROWS);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);

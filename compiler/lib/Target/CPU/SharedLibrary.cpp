@@ -164,6 +164,11 @@ public:
     return llvm::ConstantArray::get(llvm::ArrayType::get(i8, e.size()), e);
   }
 
+  /// A C string, or null when there is none.
+  llvm::Constant *optionalString(std::optional<llvm::StringRef> s) {
+    return s ? string(*s) : llvm::ConstantPointerNull::get(ptr);
+  }
+
   llvm::Constant *real(mlir::FloatAttr value, double none) {
     return llvm::ConstantFP::get(f64, value ? value.getValueAsDouble() : none);
   }
@@ -212,8 +217,11 @@ public:
     auto *varType =
         llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
     auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr, i32, i32},
+        ctx,
+        {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr, i32, i32, i32, i32,
+         ptr, ptr, ptr, ptr},
         "ncl_population_info");
+    auto *timedType = llvm::StructType::create(ctx, {ptr, ptr, f64, f64}, "ncl_timed_input_info");
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
     auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
                                                 "ncl_buffer_info");
@@ -248,8 +256,19 @@ public:
              offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names),
              offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt),
              offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived),
-             offsetof(ncl_population_info, emits_spikes), offsetof(ncl_population_info, reserved)},
+             offsetof(ncl_population_info, emits_spikes), offsetof(ncl_population_info, reserved),
+             offsetof(ncl_population_info, source_kind),
+             offsetof(ncl_population_info, num_timed_inputs),
+             offsetof(ncl_population_info, data_dir),
+             offsetof(ncl_population_info, spike_times_file),
+             offsetof(ncl_population_info, spike_indices_file),
+             offsetof(ncl_population_info, timed_inputs)},
             error) ||
+        !checkLayout(timedType, "ncl_timed_input_info", sizeof(ncl_timed_input_info),
+                     {offsetof(ncl_timed_input_info, input), offsetof(ncl_timed_input_info, file),
+                      offsetof(ncl_timed_input_info, interval),
+                      offsetof(ncl_timed_input_info, scale)},
+                     error) ||
         !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info),
                      {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources),
                       offsetof(ncl_derived_info, sources)},
@@ -311,6 +330,15 @@ public:
       if (auto events = pop.getEvents())
         for (auto name : events->getAsValueRange<mlir::StringAttr>())
           eventNames.push_back(string(name));
+      std::optional<llvm::SmallVector<llvm::StringRef>> spikeFiles;
+      if (auto files = pop.getSpikeFiles())
+        spikeFiles = llvm::to_vector(files->getAsValueRange<mlir::StringAttr>());
+      std::vector<llvm::Constant *> timed;
+      if (auto list = pop.getTimedInputs())
+        for (auto t : list->getAsRange<mlir::ncl::TimedInputAttr>())
+          timed.push_back(llvm::ConstantStruct::get(
+              timedType, {string(t.getInput()), string(t.getFile()), real(t.getInterval(), 0),
+                          real(t.getScale(), 1)}));
       if (auto list = pop.getDerived())
         for (auto d : list->getAsRange<mlir::ncl::DerivedAttr>()) {
           std::vector<llvm::Constant *> sources;
@@ -328,7 +356,14 @@ public:
            b.getInt32(eventNames.size()), stringArray(eventNames),
            real(pop.getMaxDtAttr(), HUGE_VAL), real(pop.getMinDtAttr(), 0.0),
            b.getInt32(derived.size()), array(derivedType, derived, ".derived"),
-           b.getInt32(pop.getEmitsSpikes() ? 1 : 0), b.getInt32(0)}));
+           b.getInt32(pop.getEmitsSpikes() ? 1 : 0), b.getInt32(0),
+           b.getInt32(spikeFiles ? NCL_SOURCE_SPIKE_GENERATOR : NCL_SOURCE_NEURONS),
+           b.getInt32(timed.size()), optionalString(pop.getDataDir()),
+           optionalString(spikeFiles ? std::optional<llvm::StringRef>((*spikeFiles)[0])
+                                     : std::nullopt),
+           optionalString(spikeFiles ? std::optional<llvm::StringRef>((*spikeFiles)[1])
+                                     : std::nullopt),
+           array(timedType, timed, ".timed_inputs")}));
     }
     llvm::StringMap<int32_t> projectionIndex;
     std::vector<llvm::Constant *> projections;

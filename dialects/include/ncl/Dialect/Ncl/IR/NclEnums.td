@@ -43,11 +43,14 @@ def Ncl_Role_RowStart : I32EnumAttrCase<"RowStart", 8, "row_start">;
 def Ncl_Role_PostIndex : I32EnumAttrCase<"PostIndex", 9, "post_index">;
 def Ncl_Role_SynapseState : I32EnumAttrCase<"SynapseState", 10, "synapse_state">;
 def Ncl_Role_LastSpike : I32EnumAttrCase<"LastSpike", 11, "last_spike">;
+def Ncl_Role_Series : I32EnumAttrCase<"Series", 13, "series">;
+def Ncl_Role_SeriesShape : I32EnumAttrCase<"SeriesShape", 14, "series_shape">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
-    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike]> {
+    Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_Series,
+    Ncl_Role_SeriesShape]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
