@@ -59,9 +59,8 @@ void Sema::checkSpikeGenerator(PopulationDecl &pop, NetworkModel &model) {
     ok = false;
   }
   for (const ConnectArg &arg : source.args) {
-    diags.error(arg.loc, arg.name.empty()
-                             ? "'spike_generator' takes only its two file names"
-                             : "'spike_generator' has no option '" + arg.name + "'");
+    diags.error(arg.loc, arg.name.empty() ? "'spike_generator' takes only its two file names"
+                                          : "'spike_generator' has no option '" + arg.name + "'");
     ok = false;
   }
   for (size_t k = 0; k < source.files.size(); ++k)
@@ -109,10 +108,16 @@ void Sema::checkInputSeries(PopulationDecl &pop, PopulationModel &pm) {
         inputs.push_back(in.name);
       bool taken = std::any_of(pm.series.begin(), pm.series.end(),
                                [&](const InputSeries &s) { return s.input == decl.input; });
+      bool parameter =
+          idx >= 0 || std::any_of(pm.neuron->parameters.begin(), pm.neuron->parameters.end(),
+                                  [&](const Declaration &p) { return p.name == decl.input; });
       diags.error(decl.loc, taken ? "input '" + decl.input + "' follows two timed arrays"
-                                  : "neuron '" + pm.neuron->name + "' has no input '" +
-                                        decl.input + "'" + didYouMean(decl.input, inputs) +
-                                        "; only inputs can follow a timed array");
+                            : parameter
+                                ? "'" + decl.input + "' is a parameter of '" + pm.neuron->name +
+                                      "'; only inputs can follow a timed array"
+                                : "neuron '" + pm.neuron->name + "' has no input '" + decl.input +
+                                      "'" + didYouMean(decl.input, inputs) +
+                                      "; only inputs can follow a timed array");
       continue;
     }
     const ParameterValue &input = pm.parameters[static_cast<size_t>(idx)];
@@ -169,14 +174,15 @@ void Sema::checkInputSeries(PopulationDecl &pop, PopulationModel &pm) {
     }
     if (!hasInterval && ok) {
       diags.error(source.loc, "'timed_array' needs the time between its samples: "
-                              "timed_array(\"" + series.file + "\", dt = 1 ms)");
+                              "timed_array(\"" +
+                                  series.file + "\", dt = 1 ms)");
       ok = false;
     }
     if (!hasScale && !input.unit.dim.isDimensionless() && ok) {
-      diags.error(source.loc, "the file holds plain numbers: give the unit of input '" +
-                                  decl.input + "' with 'scale', e.g. scale = 1 " +
-                                  (input.unitText.empty() ? std::string("<unit>")
-                                                          : input.unitText));
+      diags.error(source.loc,
+                  "the file holds plain numbers: give the unit of input '" + decl.input +
+                      "' with 'scale', e.g. scale = 1 " +
+                      (input.unitText.empty() ? std::string("<unit>") : input.unitText));
       ok = false;
     }
     if (!ok)

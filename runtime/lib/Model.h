@@ -181,7 +181,7 @@ struct ncl_model {
   bool initialized = false;
   bool layoutDirty = true; // threads, sizes or buffer capacity changed
   uint64_t seed = 0;
-  double dt = 0; // the run's step: the network's, or one set at load time
+  double dt = 0;       // the run's step: the network's, or one set at load time
   std::string dataDir; // where relative data files resolve; "": each population's data_dir
   int64_t step = 0;
   int64_t requestedSteps = 0; // asked for by the runs since init

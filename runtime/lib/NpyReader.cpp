@@ -242,8 +242,8 @@ bool ncl::rt::readNpy(const std::string &path, int maxRank, NpyArray &out,
                 (maxRank <= 1 ? "; only 1-D arrays are read (flatten it)"
                               : "; only 1-D and 2-D arrays are read here"));
   // Fortran order differs from C order only where two dimensions exceed 1.
-  if (h.fortranOrder && std::count_if(h.shape.begin(), h.shape.end(),
-                                      [](int64_t d) { return d > 1; }) > 1)
+  if (h.fortranOrder &&
+      std::count_if(h.shape.begin(), h.shape.end(), [](int64_t d) { return d > 1; }) > 1)
     return fail("holds a Fortran-ordered array of shape " + shapeText(h.shape) +
                 "; save it in C order (numpy.ascontiguousarray)");
 

@@ -72,8 +72,8 @@ void loadGenerator(ncl_model &m, Population &pop) {
       fail(owner + ": " + quoted(timesPath) + ": spike " + std::to_string(k) + " has time " +
            number(t) + "; spike times must be finite and at least 0 (seconds)");
     if (i < 0 || i >= pop.size)
-      fail(owner + ": " + quoted(indicesPath) + ": spike " + std::to_string(k) +
-           " is of neuron " + std::to_string(i) + ", but population '" + pi.name + "' has " +
+      fail(owner + ": " + quoted(indicesPath) + ": spike " + std::to_string(k) + " is of neuron " +
+           std::to_string(i) + ", but population '" + pi.name + "' has " +
            std::to_string(pop.size) + " neurons (0 to " + std::to_string(pop.size - 1) + ")");
     // Later than any run can reach: kept out of the int32 step range.
     const double steps = std::nearbyint(std::min(t, maxTime) / m.dt);
@@ -86,8 +86,8 @@ void loadGenerator(ncl_model &m, Population &pop) {
     if (step == prevStep && neuron == prevNeuron)
       fail(owner + ": neuron " + std::to_string(neuron) + " has two spikes in step " +
            std::to_string(step) + " (spikes " + std::to_string(prevAt) + " and " +
-           std::to_string(at) + " of " + quoted(timesPath) + ", at t = " +
-           number(times.reals[prevAt]) + " s and " + number(times.reals[at]) +
+           std::to_string(at) + " of " + quoted(timesPath) +
+           ", at t = " + number(times.reals[prevAt]) + " s and " + number(times.reals[at]) +
            " s, dt = " + number(m.dt) + " s); a neuron spikes at most once per step");
   }
   pop.generatorSteps.resize(spikes.size());
@@ -100,8 +100,7 @@ void loadGenerator(ncl_model &m, Population &pop) {
 
 /// A timed input's samples: 1-D (one value for all neurons) or 2-D
 /// (samples x neurons), scaled, finite, at a whole number of steps apart.
-Population::Series loadSeries(ncl_model &m, const Population &pop,
-                              const ncl_timed_input_info &ti) {
+Population::Series loadSeries(ncl_model &m, const Population &pop, const ncl_timed_input_info &ti) {
   const std::string owner =
       "timed input '" + std::string(pop.info->name) + "." + std::string(ti.input) + "'";
   const std::string path = resolveDataFile(m, *pop.info, ti.file);
@@ -111,16 +110,15 @@ Population::Series loadSeries(ncl_model &m, const Population &pop,
   series.rows = shape[0];
   series.columns = shape.size() == 2 ? shape[1] : 1;
   const std::string shapeText =
-      shape.size() == 2
-          ? "(" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ")"
-          : "(" + std::to_string(shape[0]) + ",)";
+      shape.size() == 2 ? "(" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ")"
+                        : "(" + std::to_string(shape[0]) + ",)";
   if (series.rows == 0)
     fail(owner + ": " + quoted(path) + " has shape " + shapeText +
          ", no samples; a series needs at least one");
   if (shape.size() == 2 && series.columns != pop.size)
     fail(owner + ": " + quoted(path) + " has shape " + shapeText + ", " +
-         std::to_string(series.columns) + " columns, but population '" + pop.info->name +
-         "' has " + std::to_string(pop.size) +
+         std::to_string(series.columns) + " columns, but population '" + pop.info->name + "' has " +
+         std::to_string(pop.size) +
          " neurons; give one column per neuron (samples x neurons), or a 1-D series that "
          "all neurons share");
   const size_t n = values.size();
@@ -129,14 +127,14 @@ Population::Series loadSeries(ncl_model &m, const Population &pop,
     const double v = values.isInteger() ? static_cast<double>(values.ints[k]) : values.reals[k];
     if (!std::isfinite(v))
       fail(owner + ": " + quoted(path) + ": sample " + std::to_string(k / series.columns) +
-           (shape.size() == 2 ? " of neuron " + std::to_string(k % series.columns) : "") +
-           " is " + number(v) + "; samples must be finite");
+           (shape.size() == 2 ? " of neuron " + std::to_string(k % series.columns) : "") + " is " +
+           number(v) + "; samples must be finite");
     series.samples[k] = v * ti.scale;
   }
   const double steps = std::nearbyint(ti.interval / m.dt);
   if (!(steps >= 1) || std::fabs(steps * m.dt - ti.interval) > 1e-9 * ti.interval ||
       steps > INT32_MAX)
-    fail(owner + ": its samples are " + number(ti.interval) +
+    fail(owner + ": " + quoted(path) + ": its samples are " + number(ti.interval) +
          " s apart, which is not a whole number of steps of dt = " + number(m.dt) +
          " s; choose a dt that divides the interval");
   series.stepsPerSample = static_cast<int64_t>(steps);

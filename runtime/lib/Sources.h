@@ -18,8 +18,7 @@ namespace ncl::rt {
 /// The path a file name of population `pop` resolves to: as written when
 /// absolute, else under the data directory (ncl_set_data_dir's, or the
 /// directory of the .ncl file when it was compiled).
-std::string resolveDataFile(const ncl_model &m, const ncl_population_info &pop,
-                            const char *file);
+std::string resolveDataFile(const ncl_model &m, const ncl_population_info &pop, const char *file);
 
 /// Reads every spike generator's and timed input's files for the current
 /// dt and sizes into the populations (Population::generator, ::series).
@@ -32,8 +31,7 @@ void fillSeriesBuffers(ncl_model &m);
 
 /// The spikes generator `pop` stamps with step index `stamp`: [first, last)
 /// of its sorted indices.
-std::pair<const int32_t *, const int32_t *> generatorSpikesAt(const Population &pop,
-                                                              int64_t stamp);
+std::pair<const int32_t *, const int32_t *> generatorSpikesAt(const Population &pop, int64_t stamp);
 
 /// Appends to the records the generators' spikes of a chunk [s0, s1): the
 /// step indices s0+1..s1 that a neuron's spike found in those steps would

@@ -300,8 +300,8 @@ private:
     SmallVector<Attribute> timed;
     for (const InputSeries &series : pop.series)
       timed.push_back(mlir::ncl::TimedInputAttr::get(
-          builder.getContext(), series.input, series.file,
-          builder.getF64FloatAttr(series.interval), builder.getF64FloatAttr(series.scale)));
+          builder.getContext(), series.input, series.file, builder.getF64FloatAttr(series.interval),
+          builder.getF64FloatAttr(series.scale)));
     if (!timed.empty())
       op.setTimedInputsAttr(builder.getArrayAttr(timed));
   }
@@ -606,9 +606,10 @@ private:
     for (const InputSeries &series : pop.series)
       for (auto &in : n.inputs)
         if (in.name == series.input)
-          env[in.name] = inInit ? (in.defaultValue ? gen(*in.defaultValue) : constant(0, loc(in.loc)))
-                                : Value(mlir::ncl::TimedInputOp::create(builder, loc(in.loc),
-                                                                        realType, in.name));
+          env[in.name] =
+              inInit
+                  ? (in.defaultValue ? gen(*in.defaultValue) : constant(0, loc(in.loc)))
+                  : Value(mlir::ncl::TimedInputOp::create(builder, loc(in.loc), realType, in.name));
     // Derived parameters, in declaration order, from the current values of
     // the ones they use (so a load-time change propagates).
     for (auto &d : n.parameters)

@@ -60,8 +60,8 @@ ArrayAttr allocate(NetworkOp network) {
       for (auto [k, t] : llvm::enumerate(timed.getAsRange<TimedInputAttr>())) {
         add(pop, (t.getInput() + ".series").str(), BufferRole::Series, network.getReal(),
             BufferExtent::Fixed, static_cast<int64_t>(k), 0);
-        add(pop, (t.getInput() + ".series_shape").str(), BufferRole::SeriesShape,
-            b.getI64Type(), BufferExtent::Fixed, static_cast<int64_t>(k), 3);
+        add(pop, (t.getInput() + ".series_shape").str(), BufferRole::SeriesShape, b.getI64Type(),
+            BufferExtent::Fixed, static_cast<int64_t>(k), 3);
       }
   }
   // Each projection's parameters, per-synapse variables and connectivity

@@ -76,15 +76,15 @@ namespace {
 
 /// Values of the loop nest a neuron's program was moved into.
 struct NeuronLoop {
-  mutable PopulationOp pop;                  ///< an op handle: its accessors are not const
-  Value neuron;                              ///< index in the population
-  Value step, nextStep;                      ///< i64: n, and n + 1 where a spike is stored
-  Value dt64, seed, size;                    ///< f64, i64, index
-  Value params, refractory;                  ///< memref<?xf64>, memref<?xi32>
-  SmallVector<Value> vars;                   ///< by variable index
-  Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
-  Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
-  llvm::StringMap<Value> inputs;             ///< synaptic inputs by received variable
+  mutable PopulationOp pop;                   ///< an op handle: its accessors are not const
+  Value neuron;                               ///< index in the population
+  Value step, nextStep;                       ///< i64: n, and n + 1 where a spike is stored
+  Value dt64, seed, size;                     ///< f64, i64, index
+  Value params, refractory;                   ///< memref<?xf64>, memref<?xi32>
+  SmallVector<Value> vars;                    ///< by variable index
+  Value results;                              ///< memref<2xi64>: [0] counts spikes (atomically)
+  Value spikeStep, spikeIndex, spikeChannel;  ///< a recorded population's record
+  llvm::StringMap<Value> inputs;              ///< synaptic inputs by received variable
   llvm::StringMap<Value> series, seriesShape; ///< timed inputs' samples and shapes by input
   Value lastSpike;                 ///< memref<?xi32>: set when spikes are stored in a second pass
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
@@ -449,17 +449,15 @@ struct TimedInputLowering : NeuronOpLowering<TimedInputOp> {
     };
     Value stepsPerSample = shapeAt(0), rows = shapeAt(1), columns = shapeAt(2);
     Value one = arith::ConstantIntOp::create(rewriter, loc, i64, 1);
-    Value row = arith::MinSIOp::create(rewriter, loc,
-                                       arith::DivSIOp::create(rewriter, loc, loop.step,
-                                                              stepsPerSample),
-                                       arith::SubIOp::create(rewriter, loc, rows, one));
+    Value row = arith::MinSIOp::create(
+        rewriter, loc, arith::DivSIOp::create(rewriter, loc, loop.step, stepsPerSample),
+        arith::SubIOp::create(rewriter, loc, rows, one));
     Value neuron = arith::IndexCastOp::create(rewriter, loc, i64, loop.neuron);
     Value shared = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, columns, one);
-    Value column = arith::SelectOp::create(rewriter, loc, shared,
-                                           arith::ConstantIntOp::create(rewriter, loc, i64, 0),
-                                           neuron);
-    Value at = arith::AddIOp::create(
-        rewriter, loc, arith::MulIOp::create(rewriter, loc, row, columns), column);
+    Value column = arith::SelectOp::create(
+        rewriter, loc, shared, arith::ConstantIntOp::create(rewriter, loc, i64, 0), neuron);
+    Value at = arith::AddIOp::create(rewriter, loc,
+                                     arith::MulIOp::create(rewriter, loc, row, columns), column);
     Value position = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), at);
     rewriter.replaceOpWithNewOp<memref::LoadOp>(op, samples, ValueRange{position});
     return success();
@@ -597,8 +595,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
                NeuronIndexLowering, PopulationSizeLowering, RandLowering, IsRefractoryLowering,
                ThresholdLowering, EventLowering, RefractoryLowering, SynapticInputLowering,
-               TimedInputLowering>(ctx,
-                                                                                            loops);
+               TimedInputLowering>(ctx, loops);
   patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
@@ -785,8 +782,7 @@ private:
       else if (std::optional<std::pair<int64_t, bool>> series = seriesOf(buffer)) {
         StringRef name = cast<TimedInputAttr>((*pop.getTimedInputs())[series->first]).getInput();
         (series->second ? loop.seriesShape : loop.series)[name] = v;
-      }
-      else
+      } else
         loop.vars.push_back(v);
     }
     loop.dt64 = header.lookup("dt");
@@ -965,7 +961,7 @@ private:
   llvm::DenseMap<int64_t, int64_t> inputBuffers; ///< received variable -> buffer index
   /// timed input -> its samples' and its shape's buffer indices
   llvm::DenseMap<int64_t, std::pair<int64_t, int64_t>> seriesBuffers;
-  llvm::StringMap<Value> header;                 ///< the kernel's header arguments
+  llvm::StringMap<Value> header; ///< the kernel's header arguments
   int64_t lastSpikeBuffer = -1;
   Value lastSpike;            ///< the update kernel's last-spike argument
   scf::ParallelOp appendLoop; ///< the second pass of a two-pass update

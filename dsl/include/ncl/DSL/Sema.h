@@ -40,9 +40,9 @@ struct DerivedParameter {
 /// (`timed_array`, docs/semantics.md "Sources").
 struct InputSeries {
   std::string input;
-  std::string file;     ///< as written
-  double interval = 0;  ///< seconds between samples
-  double scale = 1;     ///< internal value = file value * scale
+  std::string file;    ///< as written
+  double interval = 0; ///< seconds between samples
+  double scale = 1;    ///< internal value = file value * scale
 };
 
 struct PopulationModel {
