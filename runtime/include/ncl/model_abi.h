@@ -258,13 +258,13 @@ typedef struct ncl_population_info {
   int32_t emits_spikes;
   int32_t reserved;
   /* Since ABI 5 (sources helper): spike generators and timed inputs. */
-  int32_t source_kind;              /* ncl_source_kind */
+  int32_t source_kind; /* ncl_source_kind */
   int32_t num_timed_inputs;
-  const char *data_dir;             /* the directory of the .ncl file when it was compiled
-                                       (absolute): relative file names resolve against it
-                                       unless ncl_set_data_dir chose another */
-  const char *spike_times_file;     /* NCL_SOURCE_SPIKE_GENERATOR: float seconds, as written */
-  const char *spike_indices_file;   /* NCL_SOURCE_SPIKE_GENERATOR: integer neuron indices */
+  const char *data_dir;           /* the directory of the .ncl file when it was compiled
+                                     (absolute): relative file names resolve against it
+                                     unless ncl_set_data_dir chose another */
+  const char *spike_times_file;   /* NCL_SOURCE_SPIKE_GENERATOR: float seconds, as written */
+  const char *spike_indices_file; /* NCL_SOURCE_SPIKE_GENERATOR: integer neuron indices */
   const ncl_timed_input_info *timed_inputs; /* num_timed_inputs entries */
 } ncl_population_info;
 
