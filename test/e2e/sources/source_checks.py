@@ -222,6 +222,18 @@ def check_series(nclc, ncl_run, rt, work):
             fail(f"dt = {dt}: the membrane is {worst:.3g} V from the piecewise exponential")
         print(f"series, dt = {dt * 1e3:g} ms: 1-D and 2-D timed arrays follow the closed "
               f"form within {worst:.2e} V, the last sample held past its end")
+    # float32: the samples are stored in the model's precision; each step
+    # rounds v (about 0.02 V) to 2^-24 relative, some 1e-9 V, over 120 steps.
+    subprocess.run([nclc, str(work / "series.ncl"), "--precision=f32", "-o",
+                    str(work / "series32.so")], check=True)
+    m = rt.open(str(work / "series32.so"), seed=0)
+    rt.run_steps(m, 120)
+    got = rt.state(m, "Each", "v", 4)
+    rt.close(m)
+    want = [piecewise_exponential(each[:, j] * 1e-10, 0.5e-3, 120 * DT) for j in range(4)]
+    if not np.max(np.abs(got - np.array(want))) < 1e-7:
+        fail(f"float32: {got} V, closed form {want} V")
+    print("series, float32: within 1e-7 V of the closed form after 120 steps")
     # --data-dir: the same files elsewhere, the compile-time directory gone.
     moved = work / "moved"
     shutil.rmtree(moved, ignore_errors=True)
