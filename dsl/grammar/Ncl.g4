@@ -112,7 +112,7 @@ synapseItem : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '
             ;
 
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
-networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
+networkItem : 'population' ID '=' ID '[' INT ']' fileArgs? (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
             | 'group' ID '=' range                                                # groupDecl
             | 'projection' ID '=' ID '(' range '->' range ')' (NL* '{' sep? (projectionItem (sep projectionItem)*)? sep? '}')? # projectionDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
@@ -120,7 +120,10 @@ networkItem : 'population' ID '=' ID '[' INT ']' (NL* '{' sep? (populationItem (
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
-populationItem : declaration | 'method' ID ('substeps' INT)? ;
+populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArgs ;
+// Files read at load time, then named values: `("t.npy", "i.npy")`,
+// `("drive.npy", dt = 1 ms, scale = 1 nA)`.
+fileArgs    : '(' STRING (',' STRING)* (',' connectArg)* ')' ;
 // A population, a group, or neurons [begin, end) of either.
 range       : ID ('[' INT ':' INT ']')? ;
 projectionItem : declaration | connectRule ;

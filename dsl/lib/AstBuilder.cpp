@@ -351,6 +351,27 @@ private:
     return proj;
   }
 
+  /// `name("a.npy", ..., key = value)`.
+  FileSource fileSource(antlr4::tree::TerminalNode *name, NclParser::FileArgsContext *ctx) {
+    FileSource source;
+    source.loc = loc(name->getSymbol());
+    source.function = name->getText();
+    for (auto *file : ctx->STRING()) {
+      std::string text = file->getText();
+      source.files.push_back(text.substr(1, text.size() - 2));
+      source.fileLocs.push_back(loc(file->getSymbol()));
+    }
+    for (auto *a : ctx->connectArg()) {
+      ConnectArg arg;
+      arg.loc = a->ID() ? loc(a->ID()->getSymbol()) : loc(a->expr()->getStart());
+      if (a->ID())
+        arg.name = a->ID()->getText();
+      arg.value = expr(a->expr());
+      source.args.push_back(std::move(arg));
+    }
+    return source;
+  }
+
   NetworkDecl network(NclParser::NetworkDeclContext *ctx) {
     NetworkDecl net;
     net.loc = loc(ctx->ID()->getSymbol());
@@ -368,15 +389,22 @@ private:
         } catch (...) {
           pop.size = -1; // reported by Sema as out of range
         }
+        if (auto *files = p->fileArgs())
+          pop.source = fileSource(p->ID(1), files);
         for (auto *item : p->populationItem()) {
           if (auto *d = item->declaration()) {
             pop.overrides.push_back(declaration(d));
             continue;
           }
+          if (auto *files = item->fileArgs()) {
+            pop.series.push_back({loc(item->ID(0)->getSymbol()), item->ID(0)->getText(),
+                                  fileSource(item->ID(1), files)});
+            continue;
+          }
           if (!pop.method.empty() && !pop.secondMethodLoc.isValid())
             pop.secondMethodLoc = pop.methodLoc;
-          pop.methodLoc = loc(item->ID()->getSymbol());
-          pop.method = item->ID()->getText();
+          pop.methodLoc = loc(item->ID(0)->getSymbol());
+          pop.method = item->ID(0)->getText();
           pop.substeps = item->INT() ? parseSubsteps(item->INT()->getText()) : 1;
         }
         net.populations.push_back(std::move(pop));

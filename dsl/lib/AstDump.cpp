@@ -50,6 +50,21 @@ public:
     expr(*d.value, depth + 1);
   }
 
+  /// `name("a.npy", ..., key = value)`: the files, then the named values.
+  void fileSource(const FileSource &source, int depth) {
+    indent(depth);
+    os << "Files " << source.function << " " << at(source.loc) << "\n";
+    for (size_t k = 0; k < source.files.size(); ++k) {
+      indent(depth + 1);
+      os << "File \"" << source.files[k] << "\" " << at(source.fileLocs[k]) << "\n";
+    }
+    for (auto &a : source.args) {
+      indent(depth + 1);
+      os << "Arg " << (a.name.empty() ? "#" : a.name) << " " << at(a.loc) << "\n";
+      expr(*a.value, depth + 2);
+    }
+  }
+
   /// One place of a neuron that holds an expression: its header line, then
   /// the expression below it.
   void neuronSite(const NeuronDecl &n, const NeuronSite &site) {
@@ -156,8 +171,15 @@ public:
         indent(2);
         os << "Population " << p.name << " = " << p.neuron << "[" << p.size << "] " << at(p.loc)
            << "\n";
+        if (p.source)
+          fileSource(*p.source, 3);
         for (auto &o : p.overrides)
           decl("Set", o, 3);
+        for (auto &series : p.series) {
+          indent(3);
+          os << "Series " << series.input << " " << at(series.loc) << "\n";
+          fileSource(series.source, 4);
+        }
         if (!p.method.empty()) {
           indent(3);
           os << "Method " << p.method << " substeps " << p.substeps << " " << at(p.methodLoc)

@@ -147,6 +147,8 @@ private:
   // Networks (SemaNetwork.cpp).
   void checkPopulation(ast::PopulationDecl &pop, ast::Module &module, NetworkModel &model);
   void checkOverrides(ast::PopulationDecl &pop, PopulationModel &pm);
+  void checkSpikeGenerator(ast::PopulationDecl &pop, NetworkModel &model);
+  void checkInputSeries(ast::PopulationDecl &pop, PopulationModel &pm);
   void checkPopulationRefractory(const ast::PopulationDecl &pop, PopulationModel &pm);
   void checkStimulus(ast::Stimulus &st, const ast::NetworkDecl &net, NetworkModel &model);
   void checkSimulate(const ast::NetworkDecl &net, NetworkModel &model);

@@ -29,13 +29,185 @@ int PopulationModel::parameterIndex(const std::string &name) const {
 // Populations
 //===----------------------------------------------------------------------===//
 
+/// The model of a spike generator's neurons: nothing to integrate, no
+/// parameters, no threshold; the runtime supplies its spikes.
+static const NeuronDecl &spikeGeneratorNeuron() {
+  static const NeuronDecl empty = [] {
+    NeuronDecl n;
+    n.name = "spike_generator";
+    return n;
+  }();
+  return empty;
+}
+
+void Sema::checkSpikeGenerator(PopulationDecl &pop, NetworkModel &model) {
+  const FileSource &source = *pop.source;
+  if (source.function != "spike_generator") {
+    diags.error(source.loc, "only 'spike_generator' reads a population's spikes from files; '" +
+                                source.function + "' is not a source");
+    return;
+  }
+  if (pop.size <= 0 || pop.size > (int64_t(1) << 40)) {
+    diags.error(pop.sizeLoc, "population size must be between 1 and 2^40");
+    return;
+  }
+  bool ok = true;
+  if (source.files.size() != 2) {
+    diags.error(source.loc, "'spike_generator' takes two files, the spike times (seconds) and "
+                            "the neuron indices: spike_generator[n](\"times.npy\", "
+                            "\"indices.npy\")");
+    ok = false;
+  }
+  for (const ConnectArg &arg : source.args) {
+    diags.error(arg.loc, arg.name.empty() ? "'spike_generator' takes only its two file names"
+                                          : "'spike_generator' has no option '" + arg.name + "'");
+    ok = false;
+  }
+  for (size_t k = 0; k < source.files.size(); ++k)
+    if (source.files[k].empty()) {
+      diags.error(source.fileLocs[k], "empty file name");
+      ok = false;
+    }
+  auto noValues = [&](const SourceLoc &at) {
+    diags.error(at, "a spike generator has no parameters, inputs or method to set");
+    ok = false;
+  };
+  for (const Declaration &o : pop.overrides)
+    noValues(o.loc);
+  for (const InputSeriesDecl &s : pop.series)
+    noValues(s.loc);
+  if (!pop.method.empty())
+    noValues(pop.methodLoc);
+  if (!ok)
+    return;
+  PopulationModel pm;
+  pm.decl = &pop;
+  pm.neuron = &spikeGeneratorNeuron();
+  pm.spikeGenerator = true;
+  pm.spikeTimesFile = source.files[0];
+  pm.spikeIndicesFile = source.files[1];
+  model.populations.push_back(std::move(pm));
+}
+
+/// `I = timed_array("drive.npy", dt = 1 ms, scale = 1 nA)`: the input
+/// follows the file's series and is no longer a settable value.
+void Sema::checkInputSeries(PopulationDecl &pop, PopulationModel &pm) {
+  Scope empty;
+  for (InputSeriesDecl &decl : pop.series) {
+    const FileSource &source = decl.source;
+    if (source.function != "timed_array") {
+      diags.error(source.loc, "unknown input source '" + source.function + "'" +
+                                  didYouMean(source.function, {"timed_array"}) +
+                                  "; an input can follow timed_array(\"file.npy\", dt = ...)");
+      continue;
+    }
+    int idx = pm.parameterIndex(decl.input);
+    if (idx < 0 || !pm.parameters[static_cast<size_t>(idx)].isInput) {
+      std::vector<std::string> inputs;
+      for (const InputDecl &in : pm.neuron->inputs)
+        inputs.push_back(in.name);
+      bool taken = std::any_of(pm.series.begin(), pm.series.end(),
+                               [&](const InputSeries &s) { return s.input == decl.input; });
+      bool parameter =
+          idx >= 0 || std::any_of(pm.neuron->parameters.begin(), pm.neuron->parameters.end(),
+                                  [&](const Declaration &p) { return p.name == decl.input; });
+      diags.error(decl.loc, taken ? "input '" + decl.input + "' follows two timed arrays"
+                            : parameter
+                                ? "'" + decl.input + "' is a parameter of '" + pm.neuron->name +
+                                      "'; only inputs can follow a timed array"
+                                : "neuron '" + pm.neuron->name + "' has no input '" + decl.input +
+                                      "'" + didYouMean(decl.input, inputs) +
+                                      "; only inputs can follow a timed array");
+      continue;
+    }
+    const ParameterValue &input = pm.parameters[static_cast<size_t>(idx)];
+    InputSeries series;
+    series.input = decl.input;
+    bool ok = true;
+    if (source.files.size() != 1) {
+      diags.error(source.loc, "'timed_array' takes one file: timed_array(\"values.npy\", "
+                              "dt = 1 ms)");
+      ok = false;
+    } else if (source.files[0].empty()) {
+      diags.error(source.fileLocs[0], "empty file name");
+      ok = false;
+    } else {
+      series.file = source.files[0];
+    }
+    bool hasInterval = false, hasScale = false;
+    for (const ConnectArg &arg : source.args) {
+      if (arg.name != "dt" && arg.name != "scale") {
+        diags.error(arg.loc, arg.name.empty()
+                                 ? "'timed_array' takes its file, then 'dt' and 'scale' by name"
+                                 : "'timed_array' has no option '" + arg.name + "'" +
+                                       didYouMean(arg.name, {"dt", "scale"}));
+        ok = false;
+        continue;
+      }
+      bool isInterval = arg.name == "dt";
+      Dimension want = isInterval ? Dimension::time() : input.unit.dim;
+      if (!checkExpr(*arg.value, ExprScope::shared(empty)) ||
+          !expectDim(*arg.value, want, "'" + arg.name + "' of timed_array")) {
+        ok = false;
+        continue;
+      }
+      std::optional<double> v = evaluate(*arg.value, empty);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      if (isInterval) {
+        hasInterval = true;
+        if (!(*v > 0) || !std::isfinite(*v)) {
+          diags.error(arg.loc, "the interval 'dt' of timed_array must be a positive time");
+          ok = false;
+        }
+        series.interval = *v;
+      } else {
+        hasScale = true;
+        if (!std::isfinite(*v)) {
+          diags.error(arg.loc, "the 'scale' of timed_array must be finite");
+          ok = false;
+        }
+        series.scale = *v;
+      }
+    }
+    if (!hasInterval && ok) {
+      diags.error(source.loc, "'timed_array' needs the time between its samples: "
+                              "timed_array(\"" +
+                                  series.file + "\", dt = 1 ms)");
+      ok = false;
+    }
+    if (!hasScale && !input.unit.dim.isDimensionless() && ok) {
+      diags.error(source.loc,
+                  "the file holds plain numbers: give the unit of input '" + decl.input +
+                      "' with 'scale', e.g. scale = 1 " +
+                      (input.unitText.empty() ? std::string("<unit>") : input.unitText));
+      ok = false;
+    }
+    if (!ok)
+      continue;
+    pm.parameters.erase(pm.parameters.begin() + idx);
+    pm.series.push_back(std::move(series));
+  }
+}
+
 void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &model) {
+  if (pop.source) {
+    checkSpikeGenerator(pop, model);
+    return;
+  }
   NeuronDecl *neuron = nullptr;
   std::vector<std::string> neuronNames;
   for (auto &n : module.neurons) {
     neuronNames.push_back(n.name);
     if (n.name == pop.neuron)
       neuron = &n;
+  }
+  if (!neuron && pop.neuron == "spike_generator") {
+    diags.error(pop.neuronLoc, "a spike generator reads its spikes from two files: "
+                               "spike_generator[n](\"times.npy\", \"indices.npy\")");
+    return;
   }
   if (!neuron) {
     diags.error(pop.neuronLoc,
@@ -80,6 +252,7 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
   for (auto &in : neuron->inputs)
     if (auto it = scope.find(in.name); it != scope.end())
       pm.parameters.push_back({in.name, in.unitText, in.unit, it->second.value, true});
+  checkInputSeries(pop, pm);
   // What each derived parameter follows, through other derived ones, so
   // the runtime can say what to set instead.
   for (auto &p : neuron->parameters) {
@@ -121,6 +294,13 @@ void Sema::checkOverrides(PopulationDecl &pop, PopulationModel &pm) {
     for (auto &p : neuron->parameters)
       if (p.perNeuron && p.name == o.name)
         perNeuron = &p;
+    if (std::any_of(pm.series.begin(), pm.series.end(),
+                    [&](const InputSeries &series) { return series.input == o.name; })) {
+      diags.error(o.loc, "input '" + o.name +
+                             "' follows a timed array in this population and cannot also be set "
+                             "to a constant");
+      continue;
+    }
     if (perNeuron) {
       // The population gives every neuron this constant instead.
       if (checkExpr(*o.value, ExprScope::shared(empty)) &&

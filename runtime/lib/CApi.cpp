@@ -530,6 +530,17 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
   });
 }
 
+ncl_status ncl_set_data_dir(ncl_model *m, const char *dir) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    std::string d = dir ? dir : "";
+    if (d == mm.dataDir)
+      return;
+    mm.dataDir = std::move(d);
+    discardState(mm);
+  });
+}
+
 ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
   return guarded([&] {
     ncl_model &mm = need(m);

@@ -229,6 +229,24 @@ const char *elementName(int32_t element) {
   return "?";
 }
 
+/// A population's files: a spike generator's two, each timed input's one.
+void validateSources(const std::string &path, const ncl_population_info &pi,
+                     const std::string &where) {
+  if (pi.source_kind != NCL_SOURCE_NEURONS && pi.source_kind != NCL_SOURCE_SPIKE_GENERATOR)
+    throw malformed(path, where + " has an unknown source kind " + std::to_string(pi.source_kind));
+  if (pi.source_kind == NCL_SOURCE_SPIKE_GENERATOR &&
+      (!pi.spike_times_file || !pi.spike_indices_file || pi.num_vars != 0))
+    throw malformed(path, where + " is a spike generator without its two files, or with state");
+  if (pi.num_timed_inputs < 0 || (pi.num_timed_inputs > 0 && !pi.timed_inputs))
+    throw malformed(path, where + " has a bad timed-input table");
+  for (int32_t k = 0; k < pi.num_timed_inputs; ++k) {
+    const ncl_timed_input_info &t = pi.timed_inputs[k];
+    if (!t.input || !t.file || !(t.interval > 0 && std::isfinite(t.interval)) ||
+        !std::isfinite(t.scale))
+      throw malformed(path, where + " has a bad timed input " + std::to_string(k));
+  }
+}
+
 /// The element type and extent a buffer of `role` must have, and what the
 /// role is called in messages.
 struct RoleShape {
@@ -263,6 +281,10 @@ RoleShape roleShape(int32_t role) {
     return {"synapse-delay", NCL_ELEMENT_I16, NCL_EXTENT_SYNAPSES};
   case NCL_BUFFER_CONNECT_MASK:
     return {"connect-mask", NCL_ELEMENT_I32, NCL_EXTENT_FIXED};
+  case NCL_BUFFER_SERIES:
+    return {"series", 0, NCL_EXTENT_FIXED};
+  case NCL_BUFFER_SERIES_SHAPE:
+    return {"series-shape", NCL_ELEMENT_I64, NCL_EXTENT_FIXED};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -406,8 +428,9 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     if (!b.name || !*b.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(b.name) + "')";
+    const bool series = b.role == NCL_BUFFER_SERIES || b.role == NCL_BUFFER_SERIES_SHAPE;
     if (b.role < NCL_BUFFER_PARAMS ||
-        (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK))
+        (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK && !series))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
@@ -454,6 +477,12 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
                                 " neither records nor sends its spikes");
     if (b.role == NCL_BUFFER_SYNAPTIC_INPUT)
       continue; // any number, one per variable projections add to
+    if (series) {
+      if (b.index < 0 || b.index >= pi.num_timed_inputs ||
+          b.count != (b.role == NCL_BUFFER_SERIES ? 0 : 3))
+        throw malformed(path, where + " is not a " + kind + " of a timed input of " + pop);
+      continue; // one of each per timed input
+    }
     int32_t &seen = b.role == NCL_BUFFER_STATE
                         ? byVar[static_cast<size_t>(b.population)][static_cast<size_t>(b.index)]
                         : byRole[static_cast<size_t>(b.population)][static_cast<size_t>(b.role)];
@@ -585,6 +614,7 @@ void validate(const std::string &path, const ncl_model_descriptor &d) {
         if (!d.sources[k])
           throw malformed(path, where + " has a derived parameter with an unnamed source");
     }
+    validateSources(path, pi, where);
   }
   validateProjections(path, d);
   validateMonitors(path, d);

@@ -75,6 +75,16 @@ struct Population {
   int64_t spikeCount = 0;           // emitted since init, recorded or not
   std::vector<Spike> record;
   std::vector<std::vector<Spike>> events; // per custom event, when recorded
+  /// A spike generator's spikes for the run's dt (Sources.h): step indices
+  /// ascending and, within a step, neuron indices ascending.
+  std::vector<int64_t> generatorSteps;
+  std::vector<int32_t> generatorIndices;
+  /// Each timed input's samples, scaled to internal units (Sources.h).
+  struct Series {
+    std::vector<double> samples; // rows x columns, row-major
+    int64_t rows = 0, columns = 0, stepsPerSample = 1;
+  };
+  std::vector<Series> series;
 
   /// Index of a custom event by name, or -1.
   int findEvent(const std::string &name) const;
@@ -225,7 +235,8 @@ struct ncl_model {
   bool initialized = false;
   bool layoutDirty = true; // threads, sizes or buffer capacity changed
   uint64_t seed = 0;
-  double dt = 0; // the run's step: the network's, or one set at load time
+  double dt = 0;       // the run's step: the network's, or one set at load time
+  std::string dataDir; // where relative data files resolve; "": each population's data_dir
   int64_t step = 0;
   int64_t requestedSteps = 0; // asked for by the runs since init
   std::string failure;        // set once a run failed; cleared by init

@@ -1,4 +1,4 @@
-//===- NpyReader.cpp - Reading 1-D .npy arrays (explicit connectivity) -----===//
+//===- NpyReader.cpp - Reading 1-D and 2-D .npy arrays ---------------------===//
 //
 // The header is a Python dict literal ({'descr': '<i8', 'fortran_order':
 // False, 'shape': (n,), }); it is parsed here with a small tokenizer that
@@ -172,7 +172,14 @@ const char *ncl::rt::npyDtypeName(NpyArray::Dtype dtype) {
 }
 
 bool ncl::rt::readNpy1D(const std::string &path, NpyArray &out, std::string &error) {
+  std::vector<int64_t> shape;
+  return readNpy(path, 1, out, shape, error);
+}
+
+bool ncl::rt::readNpy(const std::string &path, int maxRank, NpyArray &out,
+                      std::vector<int64_t> &shape, std::string &error) {
   out = NpyArray();
+  shape.clear();
   const std::string quoted = "'" + path + "'";
   auto fail = [&](const std::string &what) {
     error = quoted + " " + what;
@@ -229,11 +236,21 @@ bool ncl::rt::readNpy1D(const std::string &path, NpyArray &out, std::string &err
     return fail("has dtype '" + h.descr +
                 "', which is not read; save it as int32, int64, float32 or float64 "
                 "(little-endian '<i4', '<i8', '<f4', '<f8')");
-  if (h.shape.size() != 1)
+  if (h.shape.empty() || h.shape.size() > static_cast<size_t>(std::max(1, maxRank)))
     return fail("holds a " + std::to_string(h.shape.size()) + "-D array of shape " +
-                shapeText(h.shape) + "; only 1-D arrays are read (flatten it)");
+                shapeText(h.shape) +
+                (maxRank <= 1 ? "; only 1-D arrays are read (flatten it)"
+                              : "; only 1-D and 2-D arrays are read here"));
+  // Fortran order differs from C order only where two dimensions exceed 1.
+  if (h.fortranOrder &&
+      std::count_if(h.shape.begin(), h.shape.end(), [](int64_t d) { return d > 1; }) > 1)
+    return fail("holds a Fortran-ordered array of shape " + shapeText(h.shape) +
+                "; save it in C order (numpy.ascontiguousarray)");
 
-  const uint64_t n = static_cast<uint64_t>(h.shape[0]);
+  uint64_t n = 1;
+  for (int64_t d : h.shape)
+    if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
+      return fail("has a shape " + shapeText(h.shape) + " too large to read");
   const uint64_t available = static_cast<uint64_t>(st.st_size) - dataOffset;
   if (n > available / itemSize)
     return fail("is truncated: its header announces " + std::to_string(n) + " elements (" +
@@ -278,6 +295,7 @@ bool ncl::rt::readNpy1D(const std::string &path, NpyArray &out, std::string &err
       }
     }
   }
+  shape = h.shape;
   error.clear();
   return true;
 }

@@ -22,6 +22,7 @@
 #include "Connectivity.h"
 #include "ExplicitConnectivity.h"
 #include "Model.h"
+#include "Sources.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -78,6 +79,11 @@ bool modelOwned(const ncl_buffer_info &b) {
 
 /// Elements of a model-owned entry for the current sizes.
 uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
+  if (b.role == NCL_BUFFER_SERIES) { // as many as its file has, once loadSources read it
+    const Population &pop = m.pops[static_cast<size_t>(b.population)];
+    const size_t k = static_cast<size_t>(b.index);
+    return k < pop.series.size() ? pop.series[k].samples.size() : 0;
+  }
   switch (b.extent) {
   case NCL_EXTENT_NEURONS:
     return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
@@ -484,8 +490,25 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
 void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
   const size_t post = static_cast<size_t>(proj.info->post);
+  if (ts.begin[post] >= ts.end[post])
+    return;
+  const Population &pre = m.pops[static_cast<size_t>(proj.info->pre)];
+  if (pre.info->source_kind == NCL_SOURCE_SPIKE_GENERATOR) {
+    // Known in advance: the spikes stamped at step index s - d, from the
+    // generator's sorted table rather than a history.
+    auto [first, last] = generatorSpikesAt(pre, s - proj.delaySteps);
+    if (first == last)
+      return;
+    ncl_kernel_args a = kernelArgs(m, ts, post);
+    a.first_step = s;
+    a.num_steps = 1;
+    a.spikes = first;
+    a.num_spikes = last - first;
+    stage.fn(&a);
+    return;
+  }
   const int64_t sent = s - 1 - proj.delaySteps;
-  if (sent < 0 || ts.begin[post] >= ts.end[post])
+  if (sent < 0)
     return;
   const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
   ncl_kernel_args a = kernelArgs(m, ts, post);
@@ -929,6 +952,7 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
   for (int64_t s = s0; s < s1; ++s) {
     advance(m, s, s + 1, /*saveStart=*/false);
     mergeAllSpikes(m);
+    recordGeneratorSpikes(m, s, s + 1);
     collectRates(m, s, s + 1);
     m.step = s + 1;
     throwKernelErrors(m);
@@ -1394,6 +1418,9 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
                                           " of population '" + pop.info->name + "', which has " +
                                           std::to_string(pop.size) + " now");
   }
+  // The files first: they size the series buffers, and a bad one is
+  // reported before anything is allocated.
+  loadSources(m);
   const MemoryPlan plan = planMemory(m);
   checkMemory(m, plan.total(),
               "this run (state " + formatBytes(plan.state) + ", its copy at each chunk start " +
@@ -1422,6 +1449,7 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
                                         "')");
     }
   }
+  fillSeriesBuffers(m);
   m.seed = seed;
   // The neurons' initial state first, so that a connection condition may
   // read it (positions drawn at random, say); then the synapses.
@@ -1548,6 +1576,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         }
       }
       mergeAllSpikes(m);
+      recordGeneratorSpikes(m, s0, s1);
       collectRates(m, s0, s1);
       m.step = s1;
       throwKernelErrors(m);

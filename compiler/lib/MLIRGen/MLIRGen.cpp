@@ -18,6 +18,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -70,8 +71,10 @@ public:
                                  FlatSymbolRefAttr::get(builder.getContext(), name),
                                  FlatSymbolRefAttr(), ArrayAttr());
     };
+    // A spike generator has no stages: the runtime supplies its spikes.
     for (const PopulationModel &pop : net.populations)
-      stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
+      if (!pop.spikeGenerator)
+        stage(mlir::ncl::StageKind::Init, pop.decl->loc, pop.decl->name);
     for (const ProjectionModel &projection : net.projections)
       if (projection.connect.rule == ConnectSpec::Rule::Condition)
         stage(mlir::ncl::StageKind::ConnectCondition, projection.decl->loc, projection.decl->name);
@@ -85,7 +88,8 @@ public:
       if (!projection.synapse->summed.empty())
         stage(mlir::ncl::StageKind::Sum, projection.synapse->summedLoc, projection.decl->name);
     for (const PopulationModel &pop : net.populations)
-      stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
+      if (!pop.spikeGenerator)
+        stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
     if (failed) {
       module.erase();
       return nullptr;
@@ -171,7 +175,9 @@ private:
         describeEvents(n), pop.recordSpikes ? builder.getUnitAttr() : UnitAttr(),
         methodAttr(pop.method),
         pop.substeps > 1 ? builder.getI64IntegerAttr(pop.substeps) : IntegerAttr(), FloatAttr(),
-        FloatAttr(), receivedBy(populationIndex), sendsSpikes(populationIndex));
+        FloatAttr(), receivedBy(populationIndex), sendsSpikes(populationIndex), StringAttr(),
+        ArrayAttr(), ArrayAttr());
+    describeSources(pop, op);
     // A difference equation's meaning depends on the step: one that never
     // reads dt holds only at the network's dt; one that scales by dt (a CTRNN
     // with alpha = dt/tau) is an explicit scheme, right at a smaller dt too.
@@ -289,6 +295,27 @@ private:
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
     for (auto &o : n.outputs)
       mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
+  }
+
+  /// Where a spike generator's spikes and the timed inputs' series come
+  /// from: files named as written, and the directory of the `.ncl` file
+  /// (made absolute) that relative names resolve against.
+  void describeSources(const PopulationModel &pop, mlir::ncl::PopulationOp op) {
+    if (!pop.spikeGenerator && pop.series.empty())
+      return;
+    std::error_code ec;
+    std::filesystem::path source(pop.decl->loc.file ? *pop.decl->loc.file : "");
+    std::filesystem::path dir = std::filesystem::absolute(source, ec).parent_path();
+    op.setDataDirAttr(builder.getStringAttr(ec ? "" : dir.lexically_normal().string()));
+    if (pop.spikeGenerator)
+      op.setSpikeFilesAttr(builder.getStrArrayAttr({pop.spikeTimesFile, pop.spikeIndicesFile}));
+    SmallVector<Attribute> timed;
+    for (const InputSeries &series : pop.series)
+      timed.push_back(mlir::ncl::TimedInputAttr::get(
+          builder.getContext(), series.input, series.file, builder.getF64FloatAttr(series.interval),
+          builder.getF64FloatAttr(series.scale)));
+    if (!timed.empty())
+      op.setTimedInputsAttr(builder.getArrayAttr(timed));
   }
 
   /// The variables and inputs of population `p` that projections add to,
@@ -689,6 +716,15 @@ private:
           at = d.loc;
       env[p.name] = mlir::ncl::ParamOp::create(builder, loc(at), realType, p.name);
     }
+    // An input that follows a timed array: this step's sample; in initial
+    // values, which precede every step, its declared default.
+    for (const InputSeries &series : pop.series)
+      for (auto &in : n.inputs)
+        if (in.name == series.input)
+          env[in.name] =
+              inInit
+                  ? (in.defaultValue ? gen(*in.defaultValue) : constant(0, loc(in.loc)))
+                  : Value(mlir::ncl::TimedInputOp::create(builder, loc(in.loc), realType, in.name));
     // Derived parameters, in declaration order, from the current values of
     // the ones they use (so a load-time change propagates).
     for (auto &d : n.parameters)

@@ -98,6 +98,10 @@ LogicalResult NetworkOp::verify() {
           return {b.getIntegerType(16), BufferExtent::Synapses};
         case BufferRole::ConnectMask:
           return {b.getI32Type(), BufferExtent::Fixed};
+        case BufferRole::Series:
+          return {getReal(), BufferExtent::Fixed};
+        case BufferRole::SeriesShape:
+          return {b.getI64Type(), BufferExtent::Fixed};
         }
         llvm_unreachable("every role is handled");
       }();
@@ -150,6 +154,8 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::LastSpike:
         case BufferRole::SynapseDelay:
         case BufferRole::ConnectMask:
+        case BufferRole::Series:
+        case BufferRole::SeriesShape:
           break;
         }
       }
@@ -420,6 +426,17 @@ LogicalResult SynapticInputOp::verify() {
   if (!pop.getReceives() ||
       !llvm::is_contained(pop.getReceives()->getAsValueRange<StringAttr>(), getVar()))
     return emitOpError("'") << getVar() << "' is not among the variables the population receives";
+  return success();
+}
+
+LogicalResult TimedInputOp::verify() {
+  auto pop = (*this)->getParentOfType<PopulationOp>();
+  if (!pop)
+    return emitOpError("must be inside an ncl.population");
+  if (!pop.getTimedInputs() ||
+      llvm::none_of(pop.getTimedInputs()->getAsRange<TimedInputAttr>(),
+                    [&](TimedInputAttr t) { return t.getInput() == getInput(); }))
+    return emitOpError("'") << getInput() << "' is not among the population's timed inputs";
   return success();
 }
 

@@ -54,6 +54,15 @@ ArrayAttr allocate(NetworkOp network) {
       for (auto [k, name] : llvm::enumerate(receives.getAsValueRange<StringAttr>()))
         add(pop, (name + ".in").str(), BufferRole::SynapticInput, network.getReal(),
             BufferExtent::Neurons, static_cast<int64_t>(k), 0);
+    // Each timed input's samples (sized by the runtime from its file) and
+    // shape (steps per sample, samples, columns).
+    if (ArrayAttr timed = popOp.getTimedInputsAttr())
+      for (auto [k, t] : llvm::enumerate(timed.getAsRange<TimedInputAttr>())) {
+        add(pop, (t.getInput() + ".series").str(), BufferRole::Series, network.getReal(),
+            BufferExtent::Fixed, static_cast<int64_t>(k), 0);
+        add(pop, (t.getInput() + ".series_shape").str(), BufferRole::SeriesShape, b.getI64Type(),
+            BufferExtent::Fixed, static_cast<int64_t>(k), 3);
+      }
   }
   // Each projection's parameters, per-synapse variables and connectivity
   // (rows by presynaptic neuron, sorted postsynaptic indices).

@@ -96,6 +96,12 @@ typedef enum ncl_buffer_role {
                                    run's dt, written by the connect stage; 65535
                                    (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
                                    finite or longer than NCL_MAX_DELAY_STEPS */
+  NCL_BUFFER_SERIES = 13,      /* real: timed input `index` of the population, its samples
+                                  times its scale, row-major (samples x columns); extent FIXED
+                                  with count 0: the runtime sizes it from the file */
+  NCL_BUFFER_SERIES_SHAPE = 14, /* i64[3] for timed input `index`: steps per sample, samples,
+                                  columns (1: one value for all neurons, else one per neuron),
+                                  filled by the runtime for the run's dt */
   NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
                                   postsynaptic range: the runtime's scratch (never model-owned,
                                   one per calling thread) into which a CONNECT_CONDITION
@@ -260,6 +266,25 @@ typedef struct ncl_projection_info {
   const char *delay_file;
 } ncl_projection_info;
 
+/* Since ABI 5: what a population is (ncl_population_info.source_kind). */
+typedef enum ncl_source_kind {
+  NCL_SOURCE_NEURONS = 0,        /* neurons whose update stages compute their spikes */
+  NCL_SOURCE_SPIKE_GENERATOR = 1 /* spikes read from two .npy files (times, indices) by the
+                                    runtime; the population has no stages */
+} ncl_source_kind;
+
+/* Since ABI 5: an input of a population that follows a series read from a
+ * .npy file when the model is initialised (`timed_array`,
+ * docs/semantics.md "Sources"). Its buffers are the population's
+ * NCL_BUFFER_SERIES and NCL_BUFFER_SERIES_SHAPE entries with the same
+ * `index` as this entry's position in timed_inputs. */
+typedef struct ncl_timed_input_info {
+  const char *input; /* the input's name */
+  const char *file;  /* as written; relative paths resolve against data_dir */
+  double interval;   /* seconds between samples */
+  double scale;      /* internal value = file value * scale */
+} ncl_timed_input_info;
+
 typedef struct ncl_population_info {
   const char *name;   /* population name in the network */
   const char *neuron; /* neuron model name */
@@ -288,6 +313,15 @@ typedef struct ncl_population_info {
    * them (in the spike buffers) even when they are not recorded. */
   int32_t emits_spikes;
   int32_t reserved;
+  /* Since ABI 5 (sources helper): spike generators and timed inputs. */
+  int32_t source_kind; /* ncl_source_kind */
+  int32_t num_timed_inputs;
+  const char *data_dir;           /* the directory of the .ncl file when it was compiled
+                                     (absolute): relative file names resolve against it
+                                     unless ncl_set_data_dir chose another */
+  const char *spike_times_file;   /* NCL_SOURCE_SPIKE_GENERATOR: float seconds, as written */
+  const char *spike_indices_file; /* NCL_SOURCE_SPIKE_GENERATOR: integer neuron indices */
+  const ncl_timed_input_info *timed_inputs; /* num_timed_inputs entries */
 } ncl_population_info;
 
 /* Since ABI 5: what a monitor records (docs/runtime.md, "Monitors"). */

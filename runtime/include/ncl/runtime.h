@@ -38,7 +38,8 @@ typedef enum ncl_status {
   NCL_ERROR_STATE = 5,       /**< not possible now, e.g. after a failed run */
   NCL_ERROR_NUMERIC = 6,     /**< a state variable became NaN or infinite */
   NCL_ERROR_KERNEL = 7,      /**< generated code broke the kernel contract */
-  NCL_ERROR_IO = 8,          /**< writing output files failed */
+  NCL_ERROR_IO = 8,          /**< writing output files, or reading a model's data files
+                                  (.npy), failed */
   NCL_ERROR_MEMORY = 9,      /**< not enough memory for the run */
   NCL_ERROR_INTERRUPTED = 10 /**< ncl_interrupt stopped the run */
 } ncl_status;
@@ -140,6 +141,12 @@ NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
  *  only its network's dt. Like ncl_set_size, it discards the state: the next ncl_run
  *  re-initialises unless ncl_init is called first. */
 NCL_RT_API ncl_status ncl_set_dt(ncl_model *m, double dt);
+/** The directory that relative names of data files (a spike generator's
+ *  times and indices, a timed input's samples) resolve against, instead of
+ *  the directory of the .ncl file when it was compiled (NULL or "": that
+ *  one again). The files are read by ncl_init, so like ncl_set_dt this
+ *  discards the state. */
+NCL_RT_API ncl_status ncl_set_data_dir(ncl_model *m, const char *dir);
 /** Number of threads (1..1024, default 1). Results do not depend on it. */
 NCL_RT_API ncl_status ncl_set_threads(ncl_model *m, int32_t n);
 /** Current number of threads; -1 on error. */

@@ -97,6 +97,7 @@ public:
   void setThreads(int32_t n) { check(ncl_set_threads(m_, n)); }
   /// The time step in seconds (see ncl_set_dt).
   void setDt(double seconds) { check(ncl_set_dt(m_, seconds)); }
+  void setDataDir(const std::string &dir) { check(ncl_set_data_dir(m_, dir.c_str())); }
   int32_t threads() const { return ncl_threads(m_); }
 
   void init(uint64_t seed) { check(ncl_init(m_, seed)); }

@@ -1,7 +1,7 @@
 //===- ncl-run.cpp - Run a compiled NCL model from the command line -------===//
 //
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
-//                  [--size POP=N]... [--threads N] [--out DIR] [--quiet]
+//                  [--size POP=N]... [--threads N] [--data-dir DIR] [--out DIR] [--quiet]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
 // embedding program uses), applies the overrides, runs, prints a summary and
@@ -47,6 +47,9 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "  --size POP=N         change a population's size\n"
                      "  --threads N          number of threads (default 1); results do not\n"
                      "                       depend on it\n"
+                     "  --data-dir DIR       where relative .npy names in the model (spike\n"
+                     "                       generators, timed arrays) resolve (default: the\n"
+                     "                       directory of the .ncl file when it was compiled)\n"
                      "  --out DIR            write POP_spike_t.npy, POP_spike_i.npy, run.json\n"
                      "  --quiet              print nothing but errors\n"
                      "  --help               show this text\n";
@@ -64,6 +67,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> sets, sizes;
   int32_t threads = 1;
   std::string out;
+  std::string dataDir;
   bool quiet = false;
 };
 
@@ -156,6 +160,8 @@ Options parseArgs(int argc, char **argv) {
       o.threads = static_cast<int32_t>(n);
     } else if (flag == "--out") {
       o.out = value;
+    } else if (flag == "--data-dir") {
+      o.dataDir = value;
     } else {
       throw UsageError{"unknown option '" + flag + "'"};
     }
@@ -364,6 +370,8 @@ int main(int argc, char **argv) {
     ncl::Model model(o.model);
     if (dt > 0)
       model.setDt(dt);
+    if (!o.dataDir.empty())
+      model.setDataDir(o.dataDir);
     for (const auto &[pop, n] : o.sizes) {
       long long v;
       if (!parseSize(n, v))

@@ -1,6 +1,7 @@
 // RUN: ncl-opt %s -split-input-file -verify-diagnostics
 // Every verifier error of projections, synapse ops, synaptic inputs, the
-// connect and deliver stages and the buffer table's projection entries.
+// connect and deliver stages, the buffer table's projection entries, and
+// timed inputs with their series buffers.
 
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
@@ -1521,5 +1522,44 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
                              files = {pre = "/d/pre.npy", post = "/d/post.npy", zz = "/d/z.npy"}>,
       delay = 0.0 : f64, params = [], vars = []} init {
   } on_pre {
+  }
+}
+
+// -----
+
+// A timed input names one of the population's timed inputs.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, params = [], vars = [],
+      timed_inputs = [#ncl.timed_input<input = "I", file = "drive.npy",
+                                       interval = 1.0e-3 : f64, scale = 1.0e-9 : f64>]} init {
+    %z = arith.constant 0.0 : f64
+  } step {
+    // expected-error @+1 {{'J' is not among the population's timed inputs}}
+    %j = ncl.timed_input "J" : f64
+  }
+}
+
+// -----
+
+func.func @timed_input_outside() -> f64 {
+  // expected-error @+1 {{must be inside an ncl.population}}
+  %i = ncl.timed_input "I" : f64
+  return %i : f64
+}
+
+// -----
+
+// A series buffer holds the network's real type; its shape three i64.
+// expected-error @+1 {{buffer 1 ('P.I.series') of role series must hold 'f64' with extent fixed}}
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
+    buffers = [#ncl.buffer<name = "P.params", role = params, element = f64, extent = fixed,
+                           population = @P, index = -1, count = 0>,
+               #ncl.buffer<name = "P.I.series", role = series, element = f32, extent = fixed,
+                           population = @P, index = 0, count = 0>]} {
+  ncl.population @P {neuron = "N", size = 4 : i64, params = [], vars = [],
+      timed_inputs = [#ncl.timed_input<input = "I", file = "drive.npy",
+                                       interval = 1.0e-3 : f64, scale = 1.0e-9 : f64>]} init {
+    %z = arith.constant 0.0 : f64
+  } step {
   }
 }

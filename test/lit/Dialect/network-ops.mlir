@@ -250,3 +250,24 @@ ncl.network @Lowered attributes {dt = 1.0e-4 : f64, real = f32} {
     ncl.stage step @P
   }
 }
+
+// A spike generator and a timed input round-trip.
+// CHECK-LABEL: ncl.network @Sources
+// CHECK: ncl.population @G {data_dir = "/models", emits_spikes, neuron = "spike_generator", params = [], size = 3 : i64, spike_files = ["t.npy", "i.npy"], vars = []}
+// CHECK: timed_inputs = [#ncl.timed_input<input = "I", file = "drive.npy", interval = 1.000000e-03 : f64, scale = 1.000000e-09 : f64>]
+// CHECK: ncl.timed_input "I" : f64
+ncl.network @Sources attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @G {neuron = "spike_generator", size = 3 : i64, params = [], vars = [],
+      emits_spikes, data_dir = "/models", spike_files = ["t.npy", "i.npy"]} init {
+  } step {
+  }
+  ncl.population @P {neuron = "N", size = 3 : i64, params = [], vars = [#ncl.var<name = "v">],
+      timed_inputs = [#ncl.timed_input<input = "I", file = "drive.npy",
+                                       interval = 1.0e-3 : f64, scale = 1.0e-9 : f64>]} init {
+    %zero = arith.constant 0.0 : f64
+    ncl.state_write "v", %zero : f64
+  } step {
+    %i = ncl.timed_input "I" : f64
+    ncl.state_write "v", %i : f64
+  }
+}

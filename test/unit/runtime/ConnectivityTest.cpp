@@ -770,6 +770,38 @@ TEST_F(NpyReaderTest, Errors) {
             std::string::npos);
 }
 
+// A timed input's samples: 2-D in C order, flattened row-major; Fortran
+// order refused where it differs, and more than the rank asked for refused.
+TEST_F(NpyReaderTest, ReadsTwoDimensionalArrays) {
+  NpyArray a;
+  std::vector<int64_t> shape;
+  std::string error;
+  const std::vector<double> rows{1, 2, 3, 4, 5, 6};
+  const std::string c =
+      write("c.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", raw(rows));
+  ASSERT_TRUE(readNpy(c, 2, a, shape, error)) << error;
+  EXPECT_EQ(shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(a.reals, rows);
+  // The 1-D reader keeps refusing it, with its own advice.
+  EXPECT_NE(readError(c).find("only 1-D arrays are read (flatten it)"), std::string::npos);
+  ASSERT_TRUE(
+      readNpy(write("column.npy", "{'descr': '<i4', 'fortran_order': True, 'shape': (3, 1), }",
+                    raw(std::vector<int32_t>{7, 8, 9})),
+              2, a, shape, error))
+      << error;
+  EXPECT_EQ(a.ints, (std::vector<int64_t>{7, 8, 9}));
+  const std::string fortran =
+      write("f.npy", "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", raw(rows));
+  EXPECT_FALSE(readNpy(fortran, 2, a, shape, error));
+  EXPECT_NE(error.find("Fortran-ordered array of shape (2, 3)"), std::string::npos);
+  const std::string cube = write(
+      "cube.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }", raw(rows));
+  EXPECT_FALSE(readNpy(cube, 2, a, shape, error));
+  EXPECT_NE(error.find("holds a 3-D array of shape (1, 2, 3); only 1-D and 2-D arrays are read"),
+            std::string::npos);
+  EXPECT_TRUE(shape.empty());
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//

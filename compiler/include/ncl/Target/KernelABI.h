@@ -105,6 +105,8 @@ static_assert(static_cast<int>(BufferRole::LastSpike) == NCL_BUFFER_LAST_SPIKE);
 static_assert(static_cast<int>(BufferRole::SynapseDelay) == NCL_BUFFER_SYNAPSE_DELAY);
 static_assert(static_cast<int>(StageKind::DeliverSynapses) == NCL_STAGE_DELIVER_SYNAPSES);
 static_assert(static_cast<int>(BufferRole::ConnectMask) == NCL_BUFFER_CONNECT_MASK);
+static_assert(static_cast<int>(BufferRole::Series) == NCL_BUFFER_SERIES);
+static_assert(static_cast<int>(BufferRole::SeriesShape) == NCL_BUFFER_SERIES_SHAPE);
 static_assert(static_cast<int>(BufferExtent::Synapses) == NCL_EXTENT_SYNAPSES);
 static_assert(static_cast<int>(BufferExtent::Rows) == NCL_EXTENT_ROWS);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);

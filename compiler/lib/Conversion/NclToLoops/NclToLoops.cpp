@@ -76,15 +76,16 @@ namespace {
 
 /// Values of the loop nest a neuron's program was moved into.
 struct NeuronLoop {
-  mutable PopulationOp pop;                  ///< an op handle: its accessors are not const
-  Value neuron;                              ///< index in the population
-  Value step, nextStep;                      ///< i64: n, and n + 1 where a spike is stored
-  Value dt64, seed, size;                    ///< f64, i64, index
-  Value params, refractory;                  ///< memref<?xf64>, memref<?xi32>
-  SmallVector<Value> vars;                   ///< by variable index
-  Value results;                             ///< memref<2xi64>: [0] counts spikes (atomically)
-  Value spikeStep, spikeIndex, spikeChannel; ///< a recorded population's record
-  llvm::StringMap<Value> inputs;             ///< synaptic inputs by received variable
+  mutable PopulationOp pop;                   ///< an op handle: its accessors are not const
+  Value neuron;                               ///< index in the population
+  Value step, nextStep;                       ///< i64: n, and n + 1 where a spike is stored
+  Value dt64, seed, size;                     ///< f64, i64, index
+  Value params, refractory;                   ///< memref<?xf64>, memref<?xi32>
+  SmallVector<Value> vars;                    ///< by variable index
+  Value results;                              ///< memref<2xi64>: [0] counts spikes (atomically)
+  Value spikeStep, spikeIndex, spikeChannel;  ///< a recorded population's record
+  llvm::StringMap<Value> inputs;              ///< synaptic inputs by received variable
+  llvm::StringMap<Value> series, seriesShape; ///< timed inputs' samples and shapes by input
   Value lastSpike;                 ///< memref<?xi32>: set when spikes are stored in a second pass
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
 };
@@ -458,6 +459,39 @@ struct SynapticInputLowering : NeuronOpLowering<SynapticInputOp> {
   }
 };
 
+/// This step's sample of a timed input: sample min(n / r, rows - 1) of the
+/// neuron's column, or of the only one (docs/semantics.md, "Sources").
+struct TimedInputLowering : NeuronOpLowering<TimedInputOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(TimedInputOp op, OpAdaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value samples = loop.series.lookup(op.getInput());
+    Value shape = loop.seriesShape.lookup(op.getInput());
+    if (!samples || !shape)
+      return rewriter.notifyMatchFailure(op, "no series buffers");
+    Type i64 = rewriter.getI64Type();
+    auto shapeAt = [&](int64_t k) {
+      return memref::LoadOp::create(rewriter, loc, shape,
+                                    ValueRange{arith::ConstantIndexOp::create(rewriter, loc, k)});
+    };
+    Value stepsPerSample = shapeAt(0), rows = shapeAt(1), columns = shapeAt(2);
+    Value one = arith::ConstantIntOp::create(rewriter, loc, i64, 1);
+    Value row = arith::MinSIOp::create(
+        rewriter, loc, arith::DivSIOp::create(rewriter, loc, loop.step, stepsPerSample),
+        arith::SubIOp::create(rewriter, loc, rows, one));
+    Value neuron = arith::IndexCastOp::create(rewriter, loc, i64, loop.neuron);
+    Value shared = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, columns, one);
+    Value column = arith::SelectOp::create(
+        rewriter, loc, shared, arith::ConstantIntOp::create(rewriter, loc, i64, 0), neuron);
+    Value at = arith::AddIOp::create(rewriter, loc,
+                                     arith::MulIOp::create(rewriter, loc, row, columns), column);
+    Value position = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), at);
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, samples, ValueRange{position});
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Synapse programs
 //===----------------------------------------------------------------------===//
@@ -663,7 +697,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
                NeuronIndexLowering, PopulationSizeLowering, RandLowering, PoissonLowering,
                IsRefractoryLowering, ThresholdLowering, EventLowering, RefractoryLowering,
-               SynapticInputLowering>(ctx, loops);
+               SynapticInputLowering, TimedInputLowering>(ctx, loops);
   patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
@@ -749,6 +783,12 @@ public:
       case BufferRole::LastSpike:
         lastSpikeBuffer = k;
         break;
+      case BufferRole::Series:
+        seriesBuffers[buffer.getIndex()].first = k;
+        break;
+      case BufferRole::SeriesShape:
+        seriesBuffers[buffer.getIndex()].second = k;
+        break;
       case BufferRole::RowStart:
       case BufferRole::PostIndex:
       case BufferRole::SynapseState:
@@ -800,6 +840,12 @@ private:
         types.push_back(dyn(realType));
         args.push_back(b.getI64IntegerAttr(inputBuffers.lookup(i)));
       }
+    if (withRecord)
+      for (size_t i = 0; i < seriesBuffers.size(); ++i) {
+        types.append({dyn(realType), dyn(b.getI64Type())});
+        args.push_back(b.getI64IntegerAttr(seriesBuffers.lookup(i).first));
+        args.push_back(b.getI64IntegerAttr(seriesBuffers.lookup(i).second));
+      }
     return types;
   }
 
@@ -839,7 +885,10 @@ private:
         lastSpike = v;
       else if (std::optional<int64_t> input = receivedBy(buffer))
         loop.inputs[cast<StringAttr>((*pop.getReceives())[*input]).getValue()] = v;
-      else
+      else if (std::optional<std::pair<int64_t, bool>> series = seriesOf(buffer)) {
+        StringRef name = cast<TimedInputAttr>((*pop.getTimedInputs())[series->first]).getInput();
+        (series->second ? loop.seriesShape : loop.series)[name] = v;
+      } else
         loop.vars.push_back(v);
     }
     loop.dt64 = header.lookup("dt");
@@ -847,6 +896,14 @@ private:
     loop.size = header.lookup("size");
     loop.results = header.lookup("results");
     return f;
+  }
+
+  /// The timed input whose samples (false) or shape (true) `buffer` holds.
+  std::optional<std::pair<int64_t, bool>> seriesOf(int64_t buffer) {
+    for (auto [input, k] : seriesBuffers)
+      if (k.first == buffer || k.second == buffer)
+        return std::make_pair(input, k.second == buffer);
+    return std::nullopt;
   }
 
   /// The received variable whose synaptic-input buffer is `buffer`, if any.
@@ -1008,7 +1065,9 @@ private:
   llvm::DenseMap<int64_t, int64_t> varBuffers;   ///< variable index -> buffer index
   int64_t spikeBuffers[3] = {-1, -1, -1};        ///< by role: step, index, channel
   llvm::DenseMap<int64_t, int64_t> inputBuffers; ///< received variable -> buffer index
-  llvm::StringMap<Value> header;                 ///< the kernel's header arguments
+  /// timed input -> its samples' and its shape's buffer indices
+  llvm::DenseMap<int64_t, std::pair<int64_t, int64_t>> seriesBuffers;
+  llvm::StringMap<Value> header; ///< the kernel's header arguments
   int64_t lastSpikeBuffer = -1;
   Value lastSpike;            ///< the update kernel's last-spike argument
   scf::ParallelOp appendLoop; ///< the second pass of a two-pass update

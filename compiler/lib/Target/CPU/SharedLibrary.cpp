@@ -167,6 +167,11 @@ public:
     return llvm::ConstantArray::get(llvm::ArrayType::get(i8, e.size()), e);
   }
 
+  /// A C string, or null when there is none.
+  llvm::Constant *optionalString(std::optional<llvm::StringRef> s) {
+    return s ? string(*s) : llvm::ConstantPointerNull::get(ptr);
+  }
+
   llvm::Constant *real(mlir::FloatAttr value, double none) {
     return llvm::ConstantFP::get(f64, value ? value.getValueAsDouble() : none);
   }
@@ -214,9 +219,11 @@ public:
         ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8), f64, i32, f64, f64}, "ncl_param_info");
     auto *varType =
         llvm::StructType::create(ctx, {ptr, ptr, f64, llvm::ArrayType::get(i8, 8)}, "ncl_var_info");
-    auto *popType = llvm::StructType::create(
-        ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64, f64, i32, ptr, i32, i32},
-        "ncl_population_info");
+    auto *popType =
+        llvm::StructType::create(ctx, {ptr, ptr, i64, i32, i32, ptr, ptr, i32, i32, ptr, f64,
+                                       f64, i32, ptr, i32, i32, i32, i32, ptr, ptr, ptr, ptr},
+                                 "ncl_population_info");
+    auto *timedType = llvm::StructType::create(ctx, {ptr, ptr, f64, f64}, "ncl_timed_input_info");
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
     auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
                                                 "ncl_buffer_info");
@@ -244,17 +251,35 @@ public:
                      {offsetof(ncl_var_info, name), offsetof(ncl_var_info, unit),
                       offsetof(ncl_var_info, unit_scale), offsetof(ncl_var_info, dim)},
                      error) ||
-        !checkLayout(
-            popType, "ncl_population_info", sizeof(ncl_population_info),
-            {offsetof(ncl_population_info, name), offsetof(ncl_population_info, neuron),
-             offsetof(ncl_population_info, default_size), offsetof(ncl_population_info, num_vars),
-             offsetof(ncl_population_info, num_params), offsetof(ncl_population_info, vars),
-             offsetof(ncl_population_info, params), offsetof(ncl_population_info, record_spikes),
-             offsetof(ncl_population_info, num_events), offsetof(ncl_population_info, event_names),
-             offsetof(ncl_population_info, max_dt), offsetof(ncl_population_info, min_dt),
-             offsetof(ncl_population_info, num_derived), offsetof(ncl_population_info, derived),
-             offsetof(ncl_population_info, emits_spikes), offsetof(ncl_population_info, reserved)},
-            error) ||
+        !checkLayout(popType, "ncl_population_info", sizeof(ncl_population_info),
+                     {offsetof(ncl_population_info, name),
+                      offsetof(ncl_population_info, neuron),
+                      offsetof(ncl_population_info, default_size),
+                      offsetof(ncl_population_info, num_vars),
+                      offsetof(ncl_population_info, num_params),
+                      offsetof(ncl_population_info, vars),
+                      offsetof(ncl_population_info, params),
+                      offsetof(ncl_population_info, record_spikes),
+                      offsetof(ncl_population_info, num_events),
+                      offsetof(ncl_population_info, event_names),
+                      offsetof(ncl_population_info, max_dt),
+                      offsetof(ncl_population_info, min_dt),
+                      offsetof(ncl_population_info, num_derived),
+                      offsetof(ncl_population_info, derived),
+                      offsetof(ncl_population_info, emits_spikes),
+                      offsetof(ncl_population_info, reserved),
+                      offsetof(ncl_population_info, source_kind),
+                      offsetof(ncl_population_info, num_timed_inputs),
+                      offsetof(ncl_population_info, data_dir),
+                      offsetof(ncl_population_info, spike_times_file),
+                      offsetof(ncl_population_info, spike_indices_file),
+                      offsetof(ncl_population_info, timed_inputs)},
+                     error) ||
+        !checkLayout(timedType, "ncl_timed_input_info", sizeof(ncl_timed_input_info),
+                     {offsetof(ncl_timed_input_info, input), offsetof(ncl_timed_input_info, file),
+                      offsetof(ncl_timed_input_info, interval),
+                      offsetof(ncl_timed_input_info, scale)},
+                     error) ||
         !checkLayout(derivedType, "ncl_derived_info", sizeof(ncl_derived_info),
                      {offsetof(ncl_derived_info, name), offsetof(ncl_derived_info, num_sources),
                       offsetof(ncl_derived_info, sources)},
@@ -332,6 +357,15 @@ public:
       if (auto events = pop.getEvents())
         for (auto name : events->getAsValueRange<mlir::StringAttr>())
           eventNames.push_back(string(name));
+      std::optional<llvm::SmallVector<llvm::StringRef>> spikeFiles;
+      if (auto files = pop.getSpikeFiles())
+        spikeFiles = llvm::to_vector(files->getAsValueRange<mlir::StringAttr>());
+      std::vector<llvm::Constant *> timed;
+      if (auto list = pop.getTimedInputs())
+        for (auto t : list->getAsRange<mlir::ncl::TimedInputAttr>())
+          timed.push_back(llvm::ConstantStruct::get(
+              timedType, {string(t.getInput()), string(t.getFile()), real(t.getInterval(), 0),
+                          real(t.getScale(), 1)}));
       if (auto list = pop.getDerived())
         for (auto d : list->getAsRange<mlir::ncl::DerivedAttr>()) {
           std::vector<llvm::Constant *> sources;
@@ -342,14 +376,30 @@ public:
               {string(d.getName()), b.getInt32(sources.size()), stringArray(sources)}));
         }
       pops.push_back(llvm::ConstantStruct::get(
-          popType,
-          {string(pop.getSymName()), string(pop.getNeuron()), b.getInt64(pop.getSize()),
-           b.getInt32(vars.size()), b.getInt32(params.size()), array(varType, vars, ".vars"),
-           array(paramType, params, ".params"), b.getInt32(pop.getRecordSpikes() ? 1 : 0),
-           b.getInt32(eventNames.size()), stringArray(eventNames),
-           real(pop.getMaxDtAttr(), HUGE_VAL), real(pop.getMinDtAttr(), 0.0),
-           b.getInt32(derived.size()), array(derivedType, derived, ".derived"),
-           b.getInt32(pop.getEmitsSpikes() ? 1 : 0), b.getInt32(0)}));
+          popType, {string(pop.getSymName()),
+                    string(pop.getNeuron()),
+                    b.getInt64(pop.getSize()),
+                    b.getInt32(vars.size()),
+                    b.getInt32(params.size()),
+                    array(varType, vars, ".vars"),
+                    array(paramType, params, ".params"),
+                    b.getInt32(pop.getRecordSpikes() ? 1 : 0),
+                    b.getInt32(eventNames.size()),
+                    stringArray(eventNames),
+                    real(pop.getMaxDtAttr(), HUGE_VAL),
+                    real(pop.getMinDtAttr(), 0.0),
+                    b.getInt32(derived.size()),
+                    array(derivedType, derived, ".derived"),
+                    b.getInt32(pop.getEmitsSpikes() ? 1 : 0),
+                    b.getInt32(0),
+                    b.getInt32(spikeFiles ? NCL_SOURCE_SPIKE_GENERATOR : NCL_SOURCE_NEURONS),
+                    b.getInt32(timed.size()),
+                    optionalString(pop.getDataDir()),
+                    optionalString(spikeFiles ? std::optional<llvm::StringRef>((*spikeFiles)[0])
+                                              : std::nullopt),
+                    optionalString(spikeFiles ? std::optional<llvm::StringRef>((*spikeFiles)[1])
+                                              : std::nullopt),
+                    array(timedType, timed, ".timed_inputs")}));
     }
     llvm::StringMap<int32_t> projectionIndex;
     std::vector<llvm::Constant *> projections;

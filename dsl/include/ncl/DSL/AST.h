@@ -349,6 +349,31 @@ struct SynapseDecl {
 // Networks
 //===----------------------------------------------------------------------===//
 
+/// One argument of a connect rule: positional (`name` empty) or named.
+struct ConnectArg {
+  SourceLoc loc;
+  std::string name;
+  ExprPtr value;
+};
+
+/// `name("a.npy", ..., key = value, ...)`: data read from `.npy` files when
+/// the model is initialised (a spike generator, a timed array).
+struct FileSource {
+  SourceLoc loc; ///< the name
+  std::string function;
+  std::vector<std::string> files; ///< as written, without the quotes
+  std::vector<SourceLoc> fileLocs;
+  std::vector<ConnectArg> args; ///< named values after the files
+};
+
+/// `I = timed_array("drive.npy", dt = 1 ms, scale = 1 nA)` in a
+/// population's block: an input driven by a series from a file.
+struct InputSeriesDecl {
+  SourceLoc loc; ///< the input's name
+  std::string input;
+  FileSource source;
+};
+
 struct PopulationDecl {
   SourceLoc loc;
   std::string name;
@@ -363,6 +388,9 @@ struct PopulationDecl {
   int64_t substeps = 1;
   SourceLoc methodLoc;
   SourceLoc secondMethodLoc; ///< the earlier of two `method` choices (an error)
+  /// `spike_generator[n]("times.npy", "indices.npy")`: files after the size.
+  std::optional<FileSource> source;
+  std::vector<InputSeriesDecl> series; ///< inputs set to timed arrays
 };
 
 struct NamedRef {

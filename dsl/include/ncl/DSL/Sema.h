@@ -36,8 +36,22 @@ struct DerivedParameter {
   std::vector<std::string> sources;
 };
 
+/// An input driven by a series read from a `.npy` file at initialisation
+/// (`timed_array`, docs/semantics.md "Sources").
+struct InputSeries {
+  std::string input;
+  std::string file;    ///< as written
+  double interval = 0; ///< seconds between samples
+  double scale = 1;    ///< internal value = file value * scale
+};
+
 struct PopulationModel {
   const ast::PopulationDecl *decl = nullptr;
+  /// A spike generator (`spike_generator[n]("times.npy", "indices.npy")`):
+  /// the two files, as written; its neuron is an empty model.
+  bool spikeGenerator = false;
+  std::string spikeTimesFile, spikeIndicesFile;
+  std::vector<InputSeries> series; ///< inputs set to timed arrays
   const ast::NeuronDecl *neuron = nullptr;
   std::vector<ParameterValue> parameters; ///< shared neuron parameters, then inputs
   std::vector<DerivedParameter> derived;  ///< derived parameters the population does not set

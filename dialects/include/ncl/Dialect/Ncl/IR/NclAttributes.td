@@ -90,6 +90,27 @@ def Ncl_DerivedAttr : Ncl_Attr<"Derived", "derived"> {
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
+def Ncl_TimedInputAttr : Ncl_Attr<"TimedInput", "timed_input"> {
+  let summary = "An input that follows a series read from a .npy file";
+  let description = [{
+    `timed_array` in a population (docs/semantics.md, "Sources"): input
+    `input` takes, in step n, sample min(n / r, rows - 1) of the file
+    `file` (as written, read by the runtime at initialisation, r = the
+    samples' `interval` in steps of the run's dt) times `scale`. The
+    runtime stores the scaled samples in the population's `series` buffer
+    and the shape in its `series_shape` buffer, both with this entry's
+    position in `timed_inputs` as their index; `ncl.timed_input` reads it.
+
+    ```mlir
+    #ncl.timed_input<input = "I", file = "drive.npy", interval = 1.000000e-03 : f64,
+                     scale = 1.000000e-09 : f64>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"input">:$input, StringRefParameter<"file">:$file,
+                        "::mlir::FloatAttr":$interval, "::mlir::FloatAttr":$scale);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 def Ncl_BufferAttr : Ncl_Attr<"Buffer", "buffer"> {
   let summary = "One entry of the buffer table: storage the kernels use";
   let description = [{

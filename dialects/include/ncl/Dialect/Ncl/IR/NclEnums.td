@@ -44,13 +44,15 @@ def Ncl_Role_PostIndex : I32EnumAttrCase<"PostIndex", 9, "post_index">;
 def Ncl_Role_SynapseState : I32EnumAttrCase<"SynapseState", 10, "synapse_state">;
 def Ncl_Role_LastSpike : I32EnumAttrCase<"LastSpike", 11, "last_spike">;
 def Ncl_Role_SynapseDelay : I32EnumAttrCase<"SynapseDelay", 12, "synapse_delay">;
+def Ncl_Role_Series : I32EnumAttrCase<"Series", 13, "series">;
+def Ncl_Role_SeriesShape : I32EnumAttrCase<"SeriesShape", 14, "series_shape">;
 def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
-    Ncl_Role_ConnectMask]> {
+    Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ConnectMask]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

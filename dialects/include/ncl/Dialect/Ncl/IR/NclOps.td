@@ -80,6 +80,21 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
     says that projections read its spikes, so its update stores them even
     when they are not recorded.
 
+    Sources (docs/semantics.md): `spike_files` (times, indices) makes the
+    population a spike generator, whose spikes the runtime reads from the
+    two `.npy` files; it has no variables, and the schedule has no stage
+    for it. `timed_inputs` lists the inputs that follow series from files
+    (each read by `ncl.timed_input`). `data_dir` is the directory relative
+    file names resolve against (the `.ncl` file's, when compiled).
+
+    ```mlir
+    ncl.population @G {neuron = "spike_generator", size = 100 : i64, params = [],
+        vars = [], emits_spikes, data_dir = "/home/me/model",
+        spike_files = ["times.npy", "indices.npy"]} init {
+    } step {
+    }
+    ```
+
     Example:
 
     ```mlir
@@ -115,7 +130,10 @@ def Ncl_PopulationOp : Ncl_Op<"population", [Symbol, NoTerminator, IsolatedFromA
                        OptionalAttr<Ncl_IntegrationMethodAttr>:$method,
                        OptionalAttr<I64Attr>:$substeps,
                        OptionalAttr<F64Attr>:$max_dt, OptionalAttr<F64Attr>:$min_dt,
-                       OptionalAttr<StrArrayAttr>:$receives, UnitAttr:$emits_spikes);
+                       OptionalAttr<StrArrayAttr>:$receives, UnitAttr:$emits_spikes,
+                       OptionalAttr<StrAttr>:$data_dir,
+                       OptionalAttr<StrArrayAttr>:$spike_files,
+                       OptionalAttr<TypedArrayAttrBase<Ncl_TimedInputAttr, "timed inputs">>:$timed_inputs);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$step);
   let assemblyFormat = "$sym_name attr-dict `init` $init `step` $step";
   let hasVerifier = 1;
@@ -684,6 +702,26 @@ def Ncl_SynapticInputOp : Ncl_Op<"synaptic_input", [MemoryEffects<[MemRead, MemW
   let arguments = (ins StrAttr:$var);
   let results = (outs AnyFloat:$result);
   let assemblyFormat = "$var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_TimedInputOp : Ncl_Op<"timed_input", [Pure]> {
+  let summary = "This step's sample of an input that follows a file's series";
+  let description = [{
+    In a population's `step` region: the value of input `input`, one of
+    the population's `timed_inputs`, during this step: its sample number
+    min(n / r, rows - 1) for step n (r steps per sample), of this neuron's
+    column (or the only column), already scaled to SI units by the
+    runtime. Constant over the step; past the last sample it holds the
+    last value (docs/semantics.md, "Sources").
+
+    ```mlir
+    %drive = ncl.timed_input "I" : f64
+    ```
+  }];
+  let arguments = (ins StrAttr:$input);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
