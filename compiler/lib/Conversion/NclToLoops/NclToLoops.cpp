@@ -514,8 +514,10 @@ template <typename OpT, bool Pre> struct EndpointReadLowering : SynapseOpLowerin
   }
 };
 
-/// Adds to the postsynaptic neuron's input sum. The thread that runs a
-/// delivery owns its range of postsynaptic neurons, so no atomics.
+/// Adds to the postsynaptic neuron's synaptic-input sum where the
+/// population receives the variable through one, else to the state
+/// variable itself. The thread that runs a delivery owns its range of
+/// postsynaptic neurons, so no atomics.
 struct PostAddLowering : SynapseOpLowering<PostAddOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(PostAddOp op, OpAdaptor adaptor, const SynapseLoop &loop,
@@ -523,7 +525,9 @@ struct PostAddLowering : SynapseOpLowering<PostAddOp> {
     Location loc = op.getLoc();
     Value buffer = loop.postInputs.lookup(op.getVar());
     if (!buffer)
-      return rewriter.notifyMatchFailure(op, "no synaptic-input buffer");
+      buffer = loop.postVars.lookup(op.getVar());
+    if (!buffer)
+      return rewriter.notifyMatchFailure(op, "no buffer for the variable");
     Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.post});
     Value sum = arith::AddFOp::create(rewriter, loc, old, adaptor.getValue());
     rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{loop.post});
