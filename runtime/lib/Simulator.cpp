@@ -636,6 +636,11 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
       try {
         if (ts.begin[p] < ts.end[p])
           runStepStage(m, ts, stage, s, s + 1, runs[p], emitted);
+        // A network's lists are in (step, index) order already: the run
+        // bounds are not needed, and must not grow a vector every step.
+        runs[p].spikes.resize(1);
+        for (std::vector<size_t> &e : runs[p].events)
+          e.resize(1);
       } catch (const std::bad_alloc &) {
         ts.errorCode = NCL_ERROR_MEMORY;
         ts.error = "out of memory while recording spikes";

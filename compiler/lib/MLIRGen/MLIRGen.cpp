@@ -318,8 +318,10 @@ private:
       op.setTimedInputsAttr(builder.getArrayAttr(timed));
   }
 
-  /// The variables and inputs of population `p` that projections add to,
-  /// in the order the projections first name them (null: none).
+  /// The variables and inputs of population `p` that projections add to
+  /// through a synaptic-input buffer, in the order the projections first
+  /// name them (null: none). State variables that deliveredDirectly are
+  /// not among them: the deliveries add to the variable itself.
   ArrayAttr receivedBy(int64_t p) {
     SmallVector<StringRef> names;
     for (const ProjectionModel &projection : net->projections) {
@@ -327,12 +329,56 @@ private:
         continue;
       for (const auto *block : {&projection.synapse->onPre, &projection.synapse->summed})
         for (const Assignment &a : *block)
-          if ((a.target == Assignment::AssignTarget::PostState ||
-               a.target == Assignment::AssignTarget::PostInput) &&
+          if ((a.target == Assignment::AssignTarget::PostInput ||
+               (a.target == Assignment::AssignTarget::PostState &&
+                !deliveredDirectly(p, a.targetVariable))) &&
               !llvm::is_contained(names, a.targetVariable))
             names.push_back(a.targetVariable);
     }
     return names.empty() ? ArrayAttr() : builder.getStrArrayAttr(names);
+  }
+
+  /// Whether arriving effects on state variable `name` of population `p`
+  /// are added to the variable itself, inside the deliveries, rather than
+  /// summed in a buffer that the update adds at the start of the step: the
+  /// same value (up to the order of the sums, docs/semantics.md) when the
+  /// update would add them unconditionally and nothing reads the variable
+  /// between the deliveries and the update. So not for a variable held
+  /// while refractory (what arrives then is dropped, which needs the
+  /// neuron's status at the update), nor for one that a projection's
+  /// `on_pre` or `summed` reads (as v_pre or v_post; it would see earlier
+  /// deliveries).
+  bool deliveredDirectly(int64_t p, StringRef name) {
+    const NeuronDecl &n = *net->populations[static_cast<size_t>(p)].neuron;
+    if (n.refractory && heldWhileRefractory(n, name))
+      return false;
+    for (const ProjectionModel &projection : net->projections) {
+      if (projection.pre != p && projection.post != p)
+        continue;
+      bool read = false;
+      for (const auto *block : {&projection.synapse->onPre, &projection.synapse->summed})
+        for (const Assignment &a : *block)
+          forEachSubExpression(*a.value, [&](const Expr &e) {
+            auto *ref = dyn_cast<NameExpr>(&e);
+            if (ref && ref->variable == name &&
+                ((ref->resolution == NameExpr::Resolution::PreState && projection.pre == p) ||
+                 (ref->resolution == NameExpr::Resolution::PostState && projection.post == p)))
+              read = true;
+          });
+      if (read)
+        return false;
+    }
+    return true;
+  }
+
+  /// Whether variable `name` of neuron `n` is held while refractory:
+  /// integrated `unless refractory`, or assigned `unless refractory` in the
+  /// update (what arrives for it then is dropped).
+  static bool heldWhileRefractory(const NeuronDecl &n, StringRef name) {
+    return llvm::any_of(n.odes,
+                        [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
+           llvm::any_of(n.update,
+                        [&](const Assignment &a) { return a.variable == name && a.unlessRefractory; });
   }
 
   /// Whether projections or a rate monitor read population p's spikes.
@@ -370,14 +416,7 @@ private:
     Value sum = arith::AddFOp::create(builder, l, old, in);
     // Held while refractory: integrated `unless refractory`, or assigned
     // `unless refractory` in the update.
-    bool held =
-        refractory &&
-        (llvm::any_of(n.odes,
-                      [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
-         llvm::any_of(n.update, [&](const Assignment &a) {
-           return a.variable == name && a.unlessRefractory;
-         }));
-    if (held)
+    if (refractory && heldWhileRefractory(n, name))
       sum = arith::SelectOp::create(builder, l, refractory, old, sum);
     env[name] = start[name] = sum;
   }

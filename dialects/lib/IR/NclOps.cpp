@@ -508,9 +508,12 @@ LogicalResult PostAddOp::verify() {
   PopulationOp post = endpoint(*this, false);
   if (!post)
     return failure();
-  if (!post.getReceives() ||
-      !llvm::is_contained(post.getReceives()->getAsValueRange<StringAttr>(), getVar()))
-    return emitOpError("'") << getVar() << "' is not among the variables @" << post.getSymName()
-                            << " receives";
-  return success();
+  if (post.getReceives() &&
+      llvm::is_contained(post.getReceives()->getAsValueRange<StringAttr>(), getVar()))
+    return success();
+  // Added to the state variable itself, in the delivering thread.
+  if (post.varIndex(getVar()) >= 0)
+    return success();
+  return emitOpError("'") << getVar() << "' is neither among the variables @" << post.getSymName()
+                          << " receives nor one of its state variables";
 }

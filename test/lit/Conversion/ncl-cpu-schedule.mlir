@@ -32,12 +32,40 @@
 // CHECK: } do {
 // CHECK: ^bb0(%[[S2:.*]]: index, %[[COUNT2:.*]]: index):
 // The update (marking spikes in last_spike) stays a branch-free loop; the
-// append loop after it carries the count.
+// append loop after it carries the count. It tests whole blocks of 16 marks
+// at once (a count of the set ones, which LLVM vectorises) and appends only
+// in a block that has one; the rest of the range is appended one by one.
 // CHECK:   scf.parallel
 // CHECK:     arith.cmpf ogt
 // CHECK:     memref.store %{{.*}}, %[[LAST]]
 // CHECK:   } {ncl.loop = "neuron-update"}
-// CHECK:   %[[NEW:.*]] = scf.for %[[I:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[C:.*]] = %[[COUNT2]]) -> (index) {
+// CHECK:   %[[C16:.*]] = arith.constant 16 : index
+// CHECK:   %[[SPAN:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK:   %[[NB:.*]] = arith.divui %[[SPAN]], %[[C16]] : index
+// CHECK:   %[[WHOLE:.*]] = arith.muli %[[NB]], %[[C16]] : index
+// CHECK:   %[[WEND:.*]] = arith.addi %[[BEGIN]], %[[WHOLE]] : index
+// CHECK:   %[[BLOCKS:.*]] = scf.for %[[B:.*]] = %[[BEGIN]] to %[[WEND]] step %[[C16]] iter_args(%[[BC:.*]] = %[[COUNT2]]) -> (index) {
+// CHECK:     %[[SET:.*]] = scf.for %[[K:.*]] = %{{.*}} to %[[C16]] step %{{.*}} iter_args(%[[T:.*]] = %[[ZERO:.*]]) -> (i32) {
+// CHECK:       %[[BK:.*]] = arith.addi %[[B]], %[[K]] : index
+// CHECK:       memref.load %[[LAST]][%[[BK]]]
+// CHECK:       %[[HIT:.*]] = arith.cmpi eq
+// CHECK:       %[[HIT32:.*]] = arith.extui %[[HIT]] : i1 to i32
+// CHECK:       %[[SUM:.*]] = arith.addi %[[T]], %[[HIT32]] : i32
+// CHECK:       scf.yield %[[SUM]] : i32
+// CHECK:     }
+// CHECK:     %[[ANY:.*]] = arith.cmpi ne, %[[SET]], %[[ZERO]] : i32
+// CHECK:     %[[AFTER:.*]] = scf.if %[[ANY]] -> (index) {
+// CHECK:       %[[BEND:.*]] = arith.addi %[[B]], %[[C16]] : index
+// CHECK:       %[[IN:.*]] = scf.for %{{.*}} = %[[B]] to %[[BEND]] step %{{.*}} iter_args(%{{.*}} = %[[BC]]) -> (index) {
+// CHECK:         scf.if
+// CHECK:       }
+// CHECK:       scf.yield %[[IN]] : index
+// CHECK:     } else {
+// CHECK:       scf.yield %[[BC]] : index
+// CHECK:     }
+// CHECK:     scf.yield %[[AFTER]] : index
+// CHECK:   }
+// CHECK:   %[[NEW:.*]] = scf.for %[[I:.*]] = %[[WEND]] to %[[END]] step %{{.*}} iter_args(%[[C:.*]] = %[[BLOCKS]]) -> (index) {
 // CHECK:     %[[MARK:.*]] = memref.load %[[LAST]][%[[I]]]
 // CHECK:     %[[FIRED:.*]] = arith.cmpi eq, %[[MARK]]
 // CHECK:     %[[SLOT:.*]] = arith.index_cast %[[C]] : index to i64

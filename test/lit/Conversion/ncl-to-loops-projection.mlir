@@ -230,3 +230,53 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
     ncl.stage step @P
   }
 }
+
+// -----
+
+// A state variable the population does not receive through a buffer (MLIRGen
+// chooses this where the update would add what arrived unconditionally):
+// deliver adds straight to the variable, and the update has no synaptic
+// input to read or clear.
+
+// CHECK-LABEL: func.func @ncl_P_update(
+// CHECK-NOT: ncl.synaptic_input
+// CHECK-LABEL: func.func @ncl_D_deliver(
+// CHECK-SAME: %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?xf64>, %[[G:[^:]*]]: memref<?xf64>, %{{[^:]*}}: index, %{{[^:]*}}: index,
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     %[[POST:.*]] = arith.index_cast
+// CHECK:     %[[OLD:.*]] = memref.load %[[G]][%[[POST]]] : memref<?xf64>
+// CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f64
+// CHECK:     memref.store %[[NEW]], %[[G]][%[[POST]]] : memref<?xf64>
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "spikes"}
+// The state buffer of g (1) is passed as the presynaptic and the postsynaptic
+// variable (the latter is the one added to); no synaptic-input buffer is
+// allocated.
+// CHECK-LABEL: ncl.network @Direct
+// CHECK-NOT: synaptic_input
+// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+ncl.network @Direct attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes,
+      params = [], vars = [#ncl.var<name = "g">]} init {
+    %z = arith.constant 0.0 : f64
+    ncl.state_write "g", %z : f64
+  } step {
+    %g = ncl.state_read "g" : f64
+    ncl.state_write "g", %g : f64
+  }
+  ncl.projection @D {synapse = "Plain", pre = @P, post = @P,
+      pre_range = array<i64: 0, 2>, post_range = array<i64: 0, 2>,
+      connect = #ncl.connect<rule = one_to_one, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+    %one = arith.constant 1.0 : f64
+    ncl.post_add "g", %one : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @D
+    ncl.stage deliver @D
+    ncl.stage step @P
+  }
+}

@@ -48,16 +48,24 @@
 // CHECK:     %[[RATE:.*]] = arith.addf %{{.*}}, %[[BX]]
 // CHECK:     %[[INC:.*]] = arith.mulf %[[GAIN]], %[[RATE]]
 // CHECK:     arith.addf %[[X]], %[[INC]]
-// The update marks the spike, branch-free (so that it vectorises) ...
+// The update marks the spike, branch-free (so that it vectorises), as the
+// maximum of the old mark and (fired ? n + 1 : 0), never a select of the
+// loaded value (which x86 turns into a slow masked store) ...
 // CHECK:     %[[FIRED:.*]] = arith.andi
 // CHECK:     %[[N1_32:.*]] = arith.trunci %[[N1]] : i64 to i32
 // CHECK:     %[[OLD:.*]] = memref.load %[[LAST]][%[[I]]]
-// CHECK:     %[[MARK:.*]] = arith.select %[[FIRED]], %[[N1_32]], %[[OLD]] : i32
+// CHECK:     %[[NEW:.*]] = arith.select %[[FIRED]], %[[N1_32]], %[[ZERO:.*]] : i32
+// CHECK:     %[[MARK:.*]] = arith.maxsi %[[OLD]], %[[NEW]] : i32
 // CHECK:     memref.store %[[MARK]], %[[LAST]][%[[I]]]
 // CHECK-NOT: scf.if
 // CHECK:     arith.divf %{{.*}}, %[[DT]]
 // CHECK:     math.roundeven
-// CHECK:     memref.store %{{.*}}, %[[REFR]][%[[I]]] : memref<?xi32>
+// The refractory counter is raised the same way.
+// CHECK:     %[[UNTIL:.*]] = arith.addi %{{.*}} : i32
+// CHECK:     %[[HELD:.*]] = memref.load %[[REFR]][%[[I]]]
+// CHECK:     %[[RAISE:.*]] = arith.select %[[FIRED]], %[[UNTIL]], %{{.*}} : i32
+// CHECK:     %[[NEXT:.*]] = arith.maxsi %[[HELD]], %[[RAISE]] : i32
+// CHECK:     memref.store %[[NEXT]], %[[REFR]][%[[I]]] : memref<?xi32>
 // CHECK:     memref.store %{{.*}}, %[[V]][%[[I]]] : memref<?xf64>
 // CHECK:     scf.reduce
 // CHECK:   } {ncl.loop = "neuron-update"}

@@ -387,9 +387,10 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
       delay = 0.0 : f64, params = [], vars = []} init {
   } on_pre {
     %one = arith.constant 1.0 : f64
-    // gi is a variable of @P but not one it receives.
-    // expected-error @+1 {{'gi' is not among the variables @P receives}}
-    ncl.post_add "gi", %one : f64
+    // gx is neither a variable @P receives nor one of its state variables
+    // (a state variable it does not receive is added to directly).
+    // expected-error @+1 {{'gx' is neither among the variables @P receives nor one of its state variables}}
+    ncl.post_add "gx", %one : f64
   }
 }
 
@@ -406,8 +407,8 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
       delay = 0.0 : f64, params = [], vars = []} init {
   } on_pre {
     %one = arith.constant 1.0 : f64
-    // expected-error @+1 {{'ge' is not among the variables @P receives}}
-    ncl.post_add "ge", %one : f64
+    // expected-error @+1 {{'gi' is neither among the variables @P receives nor one of its state variables}}
+    ncl.post_add "gi", %one : f64
   }
 }
 

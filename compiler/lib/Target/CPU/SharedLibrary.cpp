@@ -599,7 +599,13 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  // The SLP vectoriser too (off by default outside clang): it turns the
+  // append loop's test of a block of spike marks (ncl-cpu-schedule) into
+  // vector compares. It does not reassociate floating-point operations, so
+  // results stay the same.
+  llvm::PipelineTuningOptions tuning;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, tuning);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);

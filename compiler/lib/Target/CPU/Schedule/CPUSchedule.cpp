@@ -14,6 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLCPUSCHEDULE
@@ -85,6 +86,79 @@ Value sequentialNeuronLoop(OpBuilder &b, scf::ParallelOp par, Value lo, Value hi
         scf::YieldOp::create(b, loc, running);
       });
   return loop.getResult(0);
+}
+
+/// Neurons whose marks the append loop of a two-pass update tests at once
+/// (two AVX2 vectors of i32 marks).
+constexpr int64_t kScanBlock = 16;
+
+/// The append loop `par` of a two-pass update (its body tests each
+/// neuron's mark and stores the marked ones) over [lo, hi), counting from
+/// `count`: whole blocks of kScanBlock neurons first test whether any of
+/// their marks is set, with a constant trip count that LLVM unrolls into
+/// vector compares, and run the sequential loop only where one is (a few
+/// neurons a step in a network); the rest of the range runs sequentially.
+/// Falls back to the plain sequential loop when the body does more than
+/// read and compute besides its stores under `scf.if`.
+Value blockedAppendLoop(OpBuilder &b, scf::ParallelOp par, Value lo, Value hi, Value count,
+                        IRMapping &mapping) {
+  SmallVector<scf::IfOp> stores;
+  for (Operation &op : par.getBody()->without_terminator()) {
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      stores.push_back(ifOp);
+      continue;
+    }
+    if (!isMemoryEffectFree(&op) && !isa<memref::LoadOp>(op))
+      return sequentialNeuronLoop(b, par, lo, hi, count, mapping);
+  }
+  if (stores.empty())
+    return sequentialNeuronLoop(b, par, lo, hi, count, mapping);
+  Location loc = par.getLoc();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value block = arith::ConstantIndexOp::create(b, loc, kScanBlock);
+  Value whole = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, hi, lo), block), block);
+  Value wholeEnd = arith::AddIOp::create(b, loc, lo, whole);
+  auto blocks = scf::ForOp::create(
+      b, loc, lo, wholeEnd, block, ValueRange{count},
+      [&](OpBuilder &, Location, Value first, ValueRange iter) {
+        // How many conditions hold, as an i32 sum (LLVM's SLP vectoriser
+        // turns an add reduction into vector compares; an i1 `or` chain
+        // stays scalar).
+        Type i32 = b.getI32Type();
+        Value none = arith::ConstantIntOp::create(b, loc, i32, 0);
+        auto test = scf::ForOp::create(
+            b, loc, c0, block, c1, ValueRange{none},
+            [&](OpBuilder &, Location, Value k, ValueRange seen) {
+              IRMapping marks = mapping;
+              marks.map(par.getInductionVars()[0], arith::AddIOp::create(b, loc, first, k));
+              for (Operation &op : par.getBody()->without_terminator())
+                if (!isa<scf::IfOp>(op))
+                  b.clone(op, marks);
+              Value total = seen[0];
+              for (scf::IfOp ifOp : stores)
+                total = arith::AddIOp::create(
+                    b, loc, total,
+                    arith::ExtUIOp::create(b, loc, i32, marks.lookup(ifOp.getCondition())));
+              scf::YieldOp::create(b, loc, total);
+            });
+        Value any =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, test.getResult(0), none);
+        auto store = scf::IfOp::create(b, loc, TypeRange{count.getType()}, any,
+                                       /*addThenBlock=*/true, /*addElseBlock=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(store.thenBlock());
+          Value last = arith::AddIOp::create(b, loc, first, block);
+          Value counted = sequentialNeuronLoop(b, par, first, last, iter[0], mapping);
+          scf::YieldOp::create(b, loc, counted);
+          b.setInsertionPointToStart(store.elseBlock());
+          scf::YieldOp::create(b, loc, iter[0]);
+        }
+        scf::YieldOp::create(b, loc, store.getResult(0));
+      });
+  return sequentialNeuronLoop(b, par, wholeEnd, hi, blocks.getResult(0), mapping);
 }
 
 /// Clones the ops of `block` except its terminator and `skip`.
@@ -195,8 +269,14 @@ LogicalResult scheduleRecorded(scf::WhileOp steps, memref::StoreOp countStore) {
         Block &after = steps.getAfter().front();
         mapping.map(after.getArgument(0), iter[0]);
         cloneBody(b, after, par, mapping);
-        Value count = sequentialNeuronLoop(b, par, par.getLowerBound()[0], par.getUpperBound()[0],
-                                           iter[1], mapping);
+        // After the update loop of a two-pass update, par appends the marked.
+        bool twoPass = llvm::any_of(after, [](Operation &op) {
+          return isa<scf::ParallelOp>(op) && isLoop(&op, "neuron-update");
+        });
+        Value count = twoPass ? blockedAppendLoop(b, par, par.getLowerBound()[0],
+                                                  par.getUpperBound()[0], iter[1], mapping)
+                              : sequentialNeuronLoop(b, par, par.getLowerBound()[0],
+                                                     par.getUpperBound()[0], iter[1], mapping);
         auto yield = cast<scf::YieldOp>(after.getTerminator());
         scf::YieldOp::create(b, loc, ValueRange{mapping.lookup(yield.getOperand(0)), count});
       });

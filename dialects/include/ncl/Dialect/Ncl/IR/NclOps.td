@@ -828,16 +828,20 @@ def Ncl_PostAddOp : Ncl_Op<"post_add"> {
   let description = [{
     The effect of an arriving spike: `value` is added to what variable (or
     input) `var` of the postsynaptic neuron receives in the step the spike
-    arrives (`ncl.synaptic_input` there). Effects are sums, so several
-    spikes arriving in one step give the same result in any order up to
-    rounding, and NCL fixes the order so that they agree bit for bit.
+    arrives (`ncl.synaptic_input` there) when `var` is among the
+    postsynaptic population's `receives`; otherwise `var` is one of its
+    state variables and `value` is added to the variable itself, before
+    the step's update reads it (what MLIRGen chooses where the two agree:
+    docs/semantics.md, "Networks"). Effects are sums, so several spikes
+    arriving in one step give the same result in any order up to rounding,
+    and NCL fixes the order so that they agree bit for bit.
 
     ```mlir
     ncl.post_add "ge", %w : f64
     ```
 
     Only in a projection, and `var` must be among the postsynaptic
-    population's `receives`.
+    population's `receives` or its state variables.
   }];
   let arguments = (ins StrAttr:$var, AnyFloat:$value);
   let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
