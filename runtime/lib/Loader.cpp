@@ -535,8 +535,8 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
     const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
-                                 st.kind == NCL_STAGE_CONNECT_CONDITION;
+                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES ||
+                                 st.kind == NCL_STAGE_SUM || st.kind == NCL_STAGE_CONNECT_CONDITION;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {

@@ -1375,11 +1375,11 @@ void applySynapseDelays(ncl_model &m, size_t q, const std::vector<double> &delay
   for (size_t k = 0; k < delays.size(); ++k) {
     const double steps = std::nearbyint(delays[k] / m.dt);
     if (!(steps >= 0 && steps <= NCL_MAX_DELAY_STEPS))
-      throw Error(NCL_ERROR_ARGUMENT,
-                  where + ": synapse " + std::to_string(k) + " has a delay longer than " +
-                      fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
-                      std::to_string(NCL_MAX_DELAY_STEPS) + " steps of dt, the longest " +
-                      "per-synapse delay)");
+      throw Error(NCL_ERROR_ARGUMENT, where + ": synapse " + std::to_string(k) +
+                                          " has a delay longer than " +
+                                          fmtSeconds(NCL_MAX_DELAY_STEPS * m.dt) + " (" +
+                                          std::to_string(NCL_MAX_DELAY_STEPS) +
+                                          " steps of dt, the longest " + "per-synapse delay)");
     out[k] = static_cast<uint16_t>(steps);
   }
 }

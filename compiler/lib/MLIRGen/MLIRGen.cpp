@@ -375,10 +375,12 @@ private:
   /// integrated `unless refractory`, or assigned `unless refractory` in the
   /// update (what arrives for it then is dropped).
   static bool heldWhileRefractory(const NeuronDecl &n, StringRef name) {
-    return llvm::any_of(n.odes,
-                        [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
-           llvm::any_of(n.update,
-                        [&](const Assignment &a) { return a.variable == name && a.unlessRefractory; });
+    return llvm::any_of(
+               n.odes,
+               [&](const OdeDecl &o) { return o.variable == name && o.unlessRefractory; }) ||
+           llvm::any_of(n.update, [&](const Assignment &a) {
+             return a.variable == name && a.unlessRefractory;
+           });
   }
 
   /// Whether projections or a rate monitor read population p's spikes.

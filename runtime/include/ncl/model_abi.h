@@ -96,17 +96,17 @@ typedef enum ncl_buffer_role {
                                    run's dt, written by the connect stage; 65535
                                    (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
                                    finite or longer than NCL_MAX_DELAY_STEPS */
-  NCL_BUFFER_SERIES = 13,      /* real: timed input `index` of the population, its samples
-                                  times its scale, row-major (samples x columns); extent FIXED
-                                  with count 0: the runtime sizes it from the file */
-  NCL_BUFFER_SERIES_SHAPE = 14, /* i64[3] for timed input `index`: steps per sample, samples,
-                                  columns (1: one value for all neurons, else one per neuron),
-                                  filled by the runtime for the run's dt */
-  NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
-                                  postsynaptic range: the runtime's scratch (never model-owned,
-                                  one per calling thread) into which a CONNECT_CONDITION
-                                  stage writes, for its one presynaptic row, 1 where the
-                                  condition holds for post_begin + k and 0 where not */
+  NCL_BUFFER_SERIES = 13,        /* real: timed input `index` of the population, its samples
+                                    times its scale, row-major (samples x columns); extent FIXED
+                                    with count 0: the runtime sizes it from the file */
+  NCL_BUFFER_SERIES_SHAPE = 14,  /* i64[3] for timed input `index`: steps per sample, samples,
+                                   columns (1: one value for all neurons, else one per neuron),
+                                   filled by the runtime for the run's dt */
+  NCL_BUFFER_CONNECT_MASK = 19   /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                    postsynaptic range: the runtime's scratch (never model-owned,
+                                    one per calling thread) into which a CONNECT_CONDITION
+                                    stage writes, for its one presynaptic row, 1 where the
+                                    condition holds for post_begin + k and 0 where not */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a

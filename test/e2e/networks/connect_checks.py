@@ -368,9 +368,15 @@ def check_npy_errors(nclc, ncl_run, rt, work):
             first[target] = int(moved[0])
         return first
 
-    delays = [1.0, 2.55, 0.04]  # ms at dt = 0.1 ms: 10, 26 (2.55/0.1 = 25.5 rounds to even), 0
+    # ms; at dt = 0.1 ms the rule round-half-even(d / dt), evaluated in
+    # double precision as docs/semantics.md writes it, gives 10, 26 and 0
+    # (and 25 for 2.55 ms, whose quotient is just below 25.5).
+    delays = [1.0, 2.6, 0.04]
+    expected = np.rint(np.array(delays) * 1e-3 / 1e-4).astype(int)
+    if list(expected) != [10, 26, 0]:
+        fail(f"the rounding rule gives {list(expected)} steps for {delays} ms")
     late, prompt = arrivals(delays), arrivals([0.0, 0.0, 0.0])
-    for target, steps in ((0, 10), (5, 26), (1, 0)):
+    for target, steps in zip((0, 5, 1), expected):
         if late[target] - prompt[target] != steps:
             fail(f"a file delay of {delays} ms: target {target} is {late[target] - prompt[target]}"
                  f" steps late, expected {steps}")

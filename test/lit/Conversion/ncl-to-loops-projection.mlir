@@ -241,7 +241,7 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
 // CHECK-LABEL: func.func @ncl_P_update(
 // CHECK-NOT: ncl.synaptic_input
 // CHECK-LABEL: func.func @ncl_D_deliver(
-// CHECK-SAME: %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?xf64>, %[[G:[^:]*]]: memref<?xf64>, %{{[^:]*}}: index, %{{[^:]*}}: index,
+// CHECK-SAME: %{{[^:]*}}: memref<?xi32>, %{{[^:]*}}: memref<?xf64>, %[[G:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xf64>, %{{[^:]*}}: memref<?xf64>, %{{[^:]*}}: index, %{{[^:]*}}: index,
 // CHECK: scf.for
 // CHECK:   scf.for
 // CHECK:     %[[POST:.*]] = arith.index_cast
@@ -251,11 +251,11 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
 // CHECK:   } {ncl.loop = "synapses"}
 // CHECK: } {ncl.loop = "spikes"}
 // The state buffer of g (1) is passed as the presynaptic and the postsynaptic
-// variable (the latter is the one added to); no synaptic-input buffer is
-// allocated.
+// variable (the latter is the one added to), then the parameters of both
+// (0); no synaptic-input buffer is allocated.
 // CHECK-LABEL: ncl.network @Direct
 // CHECK-NOT: synaptic_input
-// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, 0, 0, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 ncl.network @Direct attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes,
       params = [], vars = [#ncl.var<name = "g">]} init {

@@ -60,7 +60,7 @@
 // CHECK-LABEL: ncl.network @Net
 // CHECK-SAME: #ncl.buffer<name = "C.post_index", role = post_index, element = i32, extent = synapses, population = @C, index = -1, count = 0>, #ncl.buffer<name = "C.delay", role = synapse_delay, element = i16, extent = synapses, population = @C, index = -1, count = 0>]
 // CHECK: ncl.stage connect @C kernel @ncl_C_connect {args = [11, 12, 13, 14, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver_synapses @C kernel @ncl_C_deliver {args = [11, 12, 13, 10, 1, 8, "begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"]}
+// CHECK-NEXT: ncl.stage deliver_synapses @C kernel @ncl_C_deliver {args = [11, 12, 13, 10, 1, 8, 0, 7, "begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"]}
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Clock", size = 4 : i64, emits_spikes,
       params = [], vars = [#ncl.var<name = "x">]} init {

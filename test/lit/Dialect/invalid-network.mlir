@@ -495,7 +495,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   } on_pre {
   } summed {
     %x = arith.constant 1.0 : f64
-    // expected-error @+1 {{'I' is not among the variables @P receives}}
+    // expected-error @+1 {{'I' is neither among the variables @P receives nor one of its state variables}}
     ncl.post_add "I", %x : f64
   }
 }

@@ -722,8 +722,8 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering, SynapseDelayLowering, AcceptLowering,
-               SynapsePoissonLowering>(ctx, loops);
+               SynapseRandLowering, SynapseDelayLowering, AcceptLowering, SynapsePoissonLowering>(
+      ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -1368,8 +1368,9 @@ private:
     SmallVector<Attribute> argNames;
     commonArgs(types, argNames);
     endpointArgs(types, argNames);
-    appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"});
+    appendHeaderArgs(
+        b, types, argNames,
+        {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"});
     deliverArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
@@ -1594,8 +1595,8 @@ struct ConvertNclToLoopsPass
 
   /// Names the kernels of a projection's stages.
   static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
-                                    ArrayAttr connectArgs, ArrayAttr deliverArgs,
-                                    ArrayAttr sumArgs, ArrayAttr conditionArgs) {
+                                    ArrayAttr connectArgs, ArrayAttr deliverArgs, ArrayAttr sumArgs,
+                                    ArrayAttr conditionArgs) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;

@@ -229,11 +229,10 @@ public:
                                                 "ncl_buffer_info");
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
-    auto *projectionType =
-        llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32,
-                                       i32, f64, i64, f64, i32, i32, ptr, ptr, i32, i32, ptr,
-                                       ptr, ptr, ptr},
-                                 "ncl_projection_info");
+    auto *projectionType = llvm::StructType::create(
+        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
+              i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr},
+        "ncl_projection_info");
     auto *monitorType =
         llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64}, "ncl_monitor_info");
     auto *modelType =
@@ -296,23 +295,33 @@ public:
                       offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn),
                       offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved)},
                      error) ||
-        !checkLayout(
-            projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
-            {offsetof(ncl_projection_info, name),       offsetof(ncl_projection_info, synapse),
-             offsetof(ncl_projection_info, pre),        offsetof(ncl_projection_info, post),
-             offsetof(ncl_projection_info, pre_begin),  offsetof(ncl_projection_info, pre_end),
-             offsetof(ncl_projection_info, post_begin), offsetof(ncl_projection_info, post_end),
-             offsetof(ncl_projection_info, rule), offsetof(ncl_projection_info, autapses),
-             offsetof(ncl_projection_info, multapses), offsetof(ncl_projection_info, reserved),
-             offsetof(ncl_projection_info, p), offsetof(ncl_projection_info, n),
-             offsetof(ncl_projection_info, delay), offsetof(ncl_projection_info, num_params),
-             offsetof(ncl_projection_info, num_vars), offsetof(ncl_projection_info, params),
-             offsetof(ncl_projection_info, vars),
-             offsetof(ncl_projection_info, reads_presynaptic_state),
-             offsetof(ncl_projection_info, reserved5), offsetof(ncl_projection_info, pre_file),
-             offsetof(ncl_projection_info, post_file), offsetof(ncl_projection_info, var_files),
-             offsetof(ncl_projection_info, delay_file)},
-            error) ||
+        !checkLayout(projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
+                     {offsetof(ncl_projection_info, name),
+                      offsetof(ncl_projection_info, synapse),
+                      offsetof(ncl_projection_info, pre),
+                      offsetof(ncl_projection_info, post),
+                      offsetof(ncl_projection_info, pre_begin),
+                      offsetof(ncl_projection_info, pre_end),
+                      offsetof(ncl_projection_info, post_begin),
+                      offsetof(ncl_projection_info, post_end),
+                      offsetof(ncl_projection_info, rule),
+                      offsetof(ncl_projection_info, autapses),
+                      offsetof(ncl_projection_info, multapses),
+                      offsetof(ncl_projection_info, reserved),
+                      offsetof(ncl_projection_info, p),
+                      offsetof(ncl_projection_info, n),
+                      offsetof(ncl_projection_info, delay),
+                      offsetof(ncl_projection_info, num_params),
+                      offsetof(ncl_projection_info, num_vars),
+                      offsetof(ncl_projection_info, params),
+                      offsetof(ncl_projection_info, vars),
+                      offsetof(ncl_projection_info, reads_presynaptic_state),
+                      offsetof(ncl_projection_info, reserved5),
+                      offsetof(ncl_projection_info, pre_file),
+                      offsetof(ncl_projection_info, post_file),
+                      offsetof(ncl_projection_info, var_files),
+                      offsetof(ncl_projection_info, delay_file)},
+                     error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
                       offsetof(ncl_model_descriptor, abi_version),
@@ -452,7 +461,10 @@ public:
                            array(paramType, params, ".params"),
                            array(varType, vars, ".vars"),
                            b.getInt32(projection.getReadsPresynapticState() ? 1 : 0),
-                           b.getInt32(0), file("pre"), file("post"), varFileTable,
+                           b.getInt32(0),
+                           file("pre"),
+                           file("post"),
+                           varFileTable,
                            file("delay")}));
     }
     // A buffer's owner: a population or a projection.

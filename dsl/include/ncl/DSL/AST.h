@@ -353,7 +353,9 @@ struct SynapseDecl {
 struct ConnectArg {
   SourceLoc loc;
   std::string name;
-  ExprPtr value;
+  ExprPtr value;      ///< null when the argument is a string
+  std::string text;   ///< a string argument (a file name), without its quotes
+  SourceLoc valueLoc; ///< where the value (expression or string) starts
 };
 
 /// `name("a.npy", ..., key = value, ...)`: data read from `.npy` files when
@@ -429,15 +431,6 @@ struct GroupDecl {
   SourceLoc loc;
   std::string name;
   RangeRef range;
-};
-
-/// One argument of a connect rule: positional (`name` empty) or named.
-struct ConnectArg {
-  SourceLoc loc;
-  std::string name;
-  ExprPtr value;      ///< null when the argument is a string
-  std::string text;   ///< a string argument (a file name), without its quotes
-  SourceLoc valueLoc; ///< where the value (expression or string) starts
 };
 
 /// `connect rule(args)`, optionally `if condition`.
