@@ -307,7 +307,15 @@ void printSummary(const ncl::Model &model, const Options &o) {
   std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s\n", duration, steps,
               o.haveSeed ? o.seed : model.defaultSeed(), model.threads(),
               model.threads() == 1 ? "" : "s");
-  std::printf("%-16s %-12s %10s %12s %12s\n", "population", "neuron", "neurons", "spikes",
+  // The model column is as wide as its longest name ("spike_generator").
+  int width = 12;
+  for (int32_t p = 0; p < d.num_populations; ++p)
+    if (d.populations[p].neuron)
+      width = std::max(width, static_cast<int>(std::strlen(d.populations[p].neuron)));
+  for (int32_t q = 0; q < d.num_projections; ++q)
+    if (d.projections[q].synapse)
+      width = std::max(width, static_cast<int>(std::strlen(d.projections[q].synapse)));
+  std::printf("%-16s %-*s %10s %12s %12s\n", "population", width, "neuron", "neurons", "spikes",
               "rate (Hz)");
   int64_t neurons = 0;
   for (int32_t p = 0; p < d.num_populations; ++p) {
@@ -316,7 +324,7 @@ void printSummary(const ncl::Model &model, const Options &o) {
     neurons += n;
     const double rate =
         duration > 0 ? static_cast<double>(s) / (static_cast<double>(n) * duration) : 0.0;
-    std::printf("%-16s %-12s %10" PRId64 " %12" PRId64 " %12.3f\n", pi.name,
+    std::printf("%-16s %-*s %10" PRId64 " %12" PRId64 " %12.3f\n", pi.name, width,
                 pi.neuron ? pi.neuron : "", n, s, rate);
     // Custom events of a recorded population, one line each.
     for (int32_t e = 0; pi.record_spikes && e < pi.num_events; ++e) {
@@ -327,8 +335,8 @@ void printSummary(const ncl::Model &model, const Options &o) {
   }
   // Projections: the synapses drawn and what each costs in memory.
   if (d.num_projections > 0)
-    std::printf("%-16s %-12s %10s %12s %12s\n", "projection", "synapse", "pre -> post", "synapses",
-                "B/synapse");
+    std::printf("%-16s %-*s %10s %12s %12s\n", "projection", width, "synapse", "pre -> post",
+                "synapses", "B/synapse");
   for (int32_t q = 0; q < d.num_projections; ++q) {
     const ncl_projection_info &qi = d.projections[q];
     const int64_t synapses = ncl_projection_synapses(model.get(), q);
@@ -336,7 +344,8 @@ void printSummary(const ncl::Model &model, const Options &o) {
     char ends[64];
     std::snprintf(ends, sizeof ends, "%s -> %s", d.populations[qi.pre].name,
                   d.populations[qi.post].name);
-    std::printf("%-16s %-12s %10s %12" PRId64 " %12.2f\n", qi.name, qi.synapse, ends, synapses,
+    std::printf("%-16s %-*s %10s %12" PRId64 " %12.2f\n", qi.name, width, qi.synapse, ends,
+                synapses,
                 synapses > 0 ? static_cast<double>(bytes) / static_cast<double>(synapses) : 0.0);
   }
   const ncl_timings t = model.timings();
