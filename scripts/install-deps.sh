@@ -8,21 +8,15 @@
 # the ctest that checks every test needs nothing more (test/deps/).
 set -euo pipefail
 
-packages=(
-  # build
-  cmake ninja-build g++ ccache make
-  # LLVM and MLIR 22 with lld in-process; FileCheck, not, count and lit are in llvm-22-tools
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22
-  libzstd-dev zlib1g-dev uuid-dev
-  # front end: the ANTLR 4 tool, a Java runtime for it, and the C++ runtime
-  antlr4 libantlr4-runtime-dev default-jre-headless
-  # unit tests; e2e checks, whose numpy reads the npy output
-  libgtest-dev python3 python3-numpy
-  # front-end fuzzer: clang with libFuzzer, ASan and UBSan
-  clang-22 libclang-rt-22-dev
-  # code style, checked by a ctest
-  clang-format-22
-)
+# The default packages (one line, so that any reader of this file sees them all), by use:
+#   build: cmake ninja-build g++ ccache make
+#   LLVM and MLIR 22 with lld in-process, and FileCheck, not, count and lit
+#     from llvm-22-tools; their compression and uuid libraries
+#   front end: the ANTLR 4 tool, a Java runtime for it, and the C++ runtime
+#   unit and e2e tests: GoogleTest, Python 3 and NumPy, which reads the npy output
+#   front-end fuzzer: clang with libFuzzer, ASan and UBSan
+#   code style, checked by a ctest: clang-format-22
+packages=(cmake ninja-build g++ ccache make llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22)
 # Peers and the generators of reference data (bench/reference/); never needed by a test.
 bench_packages=(python3-brian python3-scipy)
 
