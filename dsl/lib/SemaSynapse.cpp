@@ -916,5 +916,12 @@ void Sema::checkRecordRate(const RecordRateDecl &r, const NetworkDecl &net, Netw
     diags.error(r.target.loc, "'record rate' takes a whole population, not a group or range");
     return;
   }
+  if (pop.spikeGenerator) {
+    // Its spikes are the file's, known before the run: record them instead.
+    diags.error(r.loc, "'record rate' of spike generator '" + pop.decl->name +
+                           "' is not supported; record its spikes (record spikes(" +
+                           pop.decl->name + ")) or compute the rate from its files");
+    return;
+  }
   model.rateMonitors.push_back({range->population, pop.decl->name + "_rate", r.loc});
 }
