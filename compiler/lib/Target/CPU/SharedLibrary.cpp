@@ -3,7 +3,8 @@
 // Three steps: (1) translate the module and wrap each lowered kernel in a
 // `void(ncl_kernel_args *)` entry point, expanding memref descriptors from
 // the argument struct; (2) add the `ncl_model` descriptor as constant data;
-// (3) optimise at O3 for the host CPU, emit an object and link it with lld,
+// (3) optimise at O3 for the host CPU, emit objects (the kernels shared out
+// among the cores, compiled in parallel) and link them with lld,
 // in memory, then write the library with checked writes.
 //
 //===----------------------------------------------------------------------===//
@@ -16,19 +17,26 @@
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "lld/Common/Driver.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Pass.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <cctype>
 #include <cerrno>
@@ -154,8 +162,12 @@ public:
     }
     b.CreateCall(impl, call);
     b.CreateRetVoid();
+    entries.push_back(entry);
     return entry;
   }
+
+  /// The entry points made so far, which the descriptor names.
+  llvm::ArrayRef<llvm::Function *> entryPoints() const { return entries; }
 
   llvm::Constant *string(llvm::StringRef s) { return b.CreateGlobalString(s, ".str", 0, &m); }
 
@@ -595,6 +607,7 @@ private:
   llvm::PointerType *ptr;
   llvm::Type *i8, *i32, *i64, *f64;
   llvm::StructType *argsType;
+  std::vector<llvm::Function *> entries;
 };
 
 std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
@@ -631,6 +644,138 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+/// Appends the object code of `m` (optimised already) to `object`.
+bool emitObject(llvm::Module &m, llvm::TargetMachine &tm, llvm::SmallVectorImpl<char> &object,
+                std::string &error) {
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "internal error: the target cannot emit object files";
+    return false;
+  }
+  pm.run(m);
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Compiling kernels in parallel
+//===----------------------------------------------------------------------===//
+//
+// Optimisation and code generation take most of nclc's time, one kernel at a
+// time. With more than one core the module is split into parts, each holding
+// whole kernels (an entry point, the kernel it calls and every internal symbol
+// they use), and each part is optimised and compiled on its own thread in its
+// own LLVMContext; lld links the objects. A kernel sees the same code as in
+// one module, so O3 inlines and specialises it the same way and the machine
+// code of each kernel is that of a single-threaded compile.
+
+/// Splits `m` into at most `n` parts balanced by instruction count; returns
+/// no parts if there is nothing to share out. The entry points become hidden
+/// external symbols, since the descriptor that names them (data, in the
+/// lightest part) may be in another part.
+std::vector<std::unique_ptr<llvm::Module>>
+splitByKernel(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries, unsigned n) {
+  std::vector<std::unique_ptr<llvm::Module>> parts;
+  if (n < 2)
+    return parts;
+  for (llvm::Function *entry : entries) {
+    entry->setLinkage(llvm::GlobalValue::ExternalLinkage);
+    entry->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  }
+  // A symbol that only this module sees stays with every function and
+  // global that uses it (through constants too).
+  llvm::EquivalenceClasses<const llvm::GlobalValue *> groups;
+  for (const llvm::GlobalValue &value : m.global_values()) {
+    if (value.isDeclaration())
+      continue;
+    groups.insert(&value);
+    if (!value.hasLocalLinkage())
+      continue;
+    llvm::SmallVector<const llvm::User *> users(value.users());
+    while (!users.empty()) {
+      const llvm::User *user = users.pop_back_val();
+      if (auto *instruction = llvm::dyn_cast<llvm::Instruction>(user))
+        groups.unionSets(&value, instruction->getFunction());
+      else if (auto *global = llvm::dyn_cast<llvm::GlobalValue>(user))
+        groups.unionSets(&value, global);
+      else
+        users.append(user->user_begin(), user->user_end());
+    }
+  }
+  // Largest group first, each to the part with the fewest instructions so
+  // far (ties: module order, so the split is the same on every run).
+  llvm::MapVector<const llvm::GlobalValue *, size_t> size;
+  for (const llvm::GlobalValue &value : m.global_values())
+    if (groups.contains(&value)) {
+      size_t &total = size[groups.getLeaderValue(&value)];
+      if (auto *function = llvm::dyn_cast<llvm::Function>(&value))
+        total += function->getInstructionCount();
+    }
+  std::vector<std::pair<const llvm::GlobalValue *, size_t>> bySize(size.begin(), size.end());
+  std::stable_sort(bySize.begin(), bySize.end(),
+                   [](const auto &a, const auto &b) { return a.second > b.second; });
+  size_t nonEmpty = llvm::count_if(bySize, [](const auto &group) { return group.second > 0; });
+  n = std::min<size_t>(n, nonEmpty);
+  if (n < 2)
+    return parts;
+  std::vector<size_t> load(n, 0);
+  llvm::DenseMap<const llvm::GlobalValue *, unsigned> partOf;
+  for (const auto &[leader, instructions] : bySize) {
+    unsigned lightest = std::min_element(load.begin(), load.end()) - load.begin();
+    partOf[leader] = lightest;
+    load[lightest] += instructions;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    llvm::ValueToValueMapTy map;
+    parts.push_back(llvm::CloneModule(m, map, [&](const llvm::GlobalValue *value) {
+      return groups.contains(value) && partOf.lookup(groups.getLeaderValue(value)) == i;
+    }));
+  }
+  return parts;
+}
+
+/// Optimises and compiles `parts` on a thread each (the first on this one),
+/// through bitcode into a context per thread; appends their objects.
+bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
+                  std::vector<llvm::SmallVector<char, 0>> &objects, std::string &error) {
+  size_t n = parts.size();
+  std::vector<llvm::SmallVector<char, 0>> bitcode(n), compiled(n);
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines(n);
+  std::vector<std::string> errors(n);
+  for (size_t i = 0; i < n; ++i) {
+    llvm::raw_svector_ostream os(bitcode[i]);
+    llvm::WriteBitcodeToFile(*parts[i], os);
+    if (!(machines[i] = hostMachine(error)))
+      return false;
+  }
+  auto compile = [&](size_t i) {
+    llvm::LLVMContext context;
+    llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "ncl"),
+        context);
+    if (!part) {
+      errors[i] = "internal error: " + llvm::toString(part.takeError());
+      return;
+    }
+    optimize(**part, *machines[i]);
+    emitObject(**part, *machines[i], compiled[i], errors[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; ++i)
+    threads.emplace_back(compile, i);
+  compile(0);
+  for (std::thread &thread : threads)
+    thread.join();
+  for (size_t i = 0; i < n; ++i) {
+    if (!errors[i].empty()) {
+      error = errors[i];
+      return false;
+    }
+    objects.push_back(std::move(compiled[i]));
+  }
+  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -748,29 +893,38 @@ private:
   std::string received;
 };
 
-/// Links `object` into a shared library returned in `library`.
-bool linkInMemory(llvm::StringRef object, std::string &library, std::string &error) {
-  LinkerPipe input(LinkerPipe::ToLinker, object), output(LinkerPipe::FromLinker);
-  if (!input.ok() || !output.ok()) {
-    error = "linking failed: " + describe(input.ok() ? output.error() : input.error());
+/// Links `objects` into a shared library returned in `library`.
+bool linkInMemory(llvm::ArrayRef<llvm::SmallVector<char, 0>> objects, std::string &library,
+                  std::string &error) {
+  std::vector<std::unique_ptr<LinkerPipe>> inputs;
+  for (const llvm::SmallVector<char, 0> &object : objects)
+    inputs.push_back(std::make_unique<LinkerPipe>(LinkerPipe::ToLinker,
+                                                  llvm::StringRef(object.data(), object.size())));
+  LinkerPipe output(LinkerPipe::FromLinker);
+  for (const std::unique_ptr<LinkerPipe> &pipe : inputs)
+    if (!pipe->ok()) {
+      error = "linking failed: " + describe(pipe->error());
+      return false;
+    }
+  if (!output.ok()) {
+    error = "linking failed: " + describe(output.error());
     return false;
   }
-  std::string inputPath = input.path(), outputPath = output.path();
+  std::vector<std::string> inputPaths;
+  for (const std::unique_ptr<LinkerPipe> &pipe : inputs)
+    inputPaths.push_back(pipe->path());
+  std::string outputPath = output.path();
   std::string linkOut, linkErr;
   llvm::raw_string_ostream linkOutStream(linkOut), linkErrStream(linkErr);
-  std::vector<const char *> argv = {"ld.lld",
-                                    "-shared",
-                                    "--no-undefined",
-                                    "-o",
-                                    outputPath.c_str(),
-                                    inputPath.c_str(),
-                                    "-L/usr/lib/x86_64-linux-gnu",
-                                    "-L/lib/x86_64-linux-gnu",
-                                    "-lm",
-                                    "-lc"};
+  std::vector<const char *> argv = {"ld.lld", "-shared", "--no-undefined", "-o",
+                                    outputPath.c_str()};
+  for (const std::string &path : inputPaths)
+    argv.push_back(path.c_str());
+  argv.insert(argv.end(), {"-L/usr/lib/x86_64-linux-gnu", "-L/lib/x86_64-linux-gnu", "-lm", "-lc"});
   lld::Result result =
       lld::lldMain(argv, linkOutStream, linkErrStream, {{lld::Gnu, &lld::elf::link}});
-  input.finish();
+  for (const std::unique_ptr<LinkerPipe> &pipe : inputs)
+    pipe->finish();
   output.finish();
   if (result.retCode != 0) {
     error = "linking failed: " + linkErr;
@@ -871,24 +1025,28 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     error = "internal error: invalid LLVM IR: " + verifyMessage;
     return false;
   }
-  optimize(*m, *tm);
   if (llvmOut) {
+    optimize(*m, *tm);
     m->print(*llvmOut, nullptr);
     return true;
   }
 
-  llvm::SmallVector<char, 0> object;
-  {
-    llvm::raw_svector_ostream os(object);
-    llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      error = "internal error: the target cannot emit object files";
+  // One part per core the process may use (--time-passes: one, as its
+  // report is not kept per thread).
+  unsigned cores =
+      llvm::TimePassesIsEnabled ? 1 : llvm::hardware_concurrency().compute_thread_count();
+  std::vector<std::unique_ptr<llvm::Module>> parts =
+      splitByKernel(*m, builder.entryPoints(), cores);
+  std::vector<llvm::SmallVector<char, 0>> objects;
+  if (parts.empty()) {
+    optimize(*m, *tm);
+    if (!emitObject(*m, *tm, objects.emplace_back(), error))
       return false;
-    }
-    pm.run(*m);
+  } else if (!compileParts(parts, objects, error)) {
+    return false;
   }
   std::string library;
-  if (!linkInMemory(llvm::StringRef(object.data(), object.size()), library, error))
+  if (!linkInMemory(objects, library, error))
     return false;
   return writeOutput(path, library, error);
 }
