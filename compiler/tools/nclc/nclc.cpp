@@ -68,6 +68,10 @@ static cl::opt<bool> explain("explain",
                              cl::desc("Print the integration method chosen for each neuron, "
                                       "and why (with -o, also compile)"),
                              cl::cat(nclOptions));
+static cl::opt<unsigned> jobs("j",
+                              cl::desc("Threads to compile the kernels with (default: one per "
+                                       "core), e.g. -j1"),
+                              cl::value_desc("n"), cl::init(0), cl::Prefix, cl::cat(nclOptions));
 static cl::list<std::string> includeDirs("I", cl::Prefix,
                                          cl::desc("Add a directory to the import search path, "
                                                   "e.g. -I models/"),
@@ -174,7 +178,7 @@ static int finishPrinting() {
 /// Runs the pipeline on `ir` (generated or read) and prints the stage asked
 /// for or writes the library; returns the exit status.
 static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
-                        const std::string &output) {
+                        const std::string &output, unsigned threads) {
   mlir::PassManager pm(&context);
   // --mlir-print-ir-after-all, --mlir-timing and the other pass-manager options.
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
@@ -191,7 +195,8 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
     return finishPrinting();
   }
   std::string error;
-  if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr)) {
+  if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr,
+                              threads)) {
     llvm::errs() << "nclc: error: " << error << "\n";
     return 1;
   }
@@ -203,7 +208,7 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
 /// what an earlier run already lowered as it is, so the same pipeline runs
 /// from any stage and gives the same library.
 static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emit stage, bool check,
-                     const std::string &output) {
+                     const std::string &output, unsigned threads) {
   if (sourceMgr.getNumBuffers() == 0) {
     llvm::errs() << "nclc: error: cannot read '" << inputFile << "'\n";
     return 1;
@@ -225,7 +230,7 @@ static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emi
     ir->print(llvm::outs());
     return finishPrinting();
   }
-  return lowerAndEmit(context, *ir, stage, output);
+  return lowerAndEmit(context, *ir, stage, output, threads);
 }
 
 /// Everything after option parsing; returns the exit status.
@@ -235,6 +240,7 @@ static int compile(const char *argv0) {
   std::string output = outputFile;
   const Emit stage = emit;
   const bool check = checkOnly;
+  const unsigned threads = jobs;
   ncl::ImportOptions importOptions;
   importOptions.includeDirs.assign(includeDirs.begin(), includeDirs.end());
   importOptions.libraryDirs = libraryDirs(argv0);
@@ -282,7 +288,7 @@ static int compile(const char *argv0) {
   // IR at any stage before LLVM compiles like the model it came from.
   if (llvm::StringRef(input).ends_with(".mlir")) {
     addSource();
-    return compileIR(context, sourceMgr, stage, check, output);
+    return compileIR(context, sourceMgr, stage, check, output, threads);
   }
 
   ncl::DiagnosticEngine diags(std::cerr);
@@ -325,7 +331,7 @@ static int compile(const char *argv0) {
       return 0;
     showRemarks = false; // each choice was explained once, above
   }
-  return lowerAndEmit(context, *ir, stage, output);
+  return lowerAndEmit(context, *ir, stage, output, threads);
 }
 
 int main(int argc, char **argv) {

@@ -14,7 +14,9 @@ CHECK is one of
                  examples/gap_junctions.ncl's spikes (on 2 threads) against its
                  discrete-time equations computed here with numpy;
   threads MODEL  the model's spikes and final state are byte-identical on 1, 2
-                 and 3 threads, and a different seed gives different spikes;
+                 and 3 threads, and with nclc -j1 and -j3 (kernels compiled
+                 on 1 and 3 threads), and a different seed gives different
+                 spikes;
   cuba MODEL REF examples/cuba.ncl's statistics over 3 seeds against Brian2's
                  (test/e2e/networks/brian2_reference.json);
   coba MODEL REF, cobahh MODEL REF
@@ -272,6 +274,13 @@ def check_threads(nclc, ncl_run, rt, work, model):
     other = run_dir(ncl_run, lib, work / f"{stem}_threads_seed8", 1, 8, "0.3s")
     if random and other == outputs[1]:
         fail(f"{model}: seeds 7 and 8 give the same spikes")
+    # nclc compiles the kernels on one thread (-j1, one module) or shares
+    # them out among three: the same library behaviour either way.
+    for jobs in ("-j1", "-j3"):
+        jlib = work / f"{stem}_threads{jobs}.so"
+        compile_model(nclc, model, jlib, jobs)
+        if run_dir(ncl_run, jlib, work / f"{stem}_threads{jobs}", 1, 7, "0.3s") != outputs[1]:
+            fail(f"{model}: compiled with nclc {jobs}, it gives different spikes")
     # The final state too, through the C API.
     states = []
     for threads in (1, 2, 3):

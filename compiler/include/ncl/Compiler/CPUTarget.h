@@ -2,8 +2,9 @@
 //
 // The last stage on the CPU: translate to LLVM IR, add the C-ABI kernel
 // entry points and the `ncl_model` descriptor (runtime/include/ncl/
-// model_abi.h), optimise for the host CPU, emit an object in-process and
-// link it with lld into a shared library. No external tool is spawned.
+// model_abi.h), optimise for the host CPU, emit objects in-process (the
+// kernels shared out among threads) and link them with lld into a shared
+// library. No external tool is spawned.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NCL_COMPILER_CPUTARGET_H
@@ -23,8 +24,10 @@ namespace ncl {
 /// `ncl.network` that describes them) and adds the descriptor, computed from
 /// the network alone. With `llvmOut`, prints the optimised LLVM IR there
 /// instead of writing `path`. The network is removed from `module`.
+/// `threads` compile the kernels at once (0: one per core the process may
+/// use); each kernel's machine code is the same for any number.
 bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                       llvm::raw_ostream *llvmOut = nullptr);
+                       llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0);
 
 } // namespace ncl
 

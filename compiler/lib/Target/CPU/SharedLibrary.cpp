@@ -988,7 +988,7 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 } // namespace
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                            llvm::raw_ostream *llvmOut) {
+                            llvm::raw_ostream *llvmOut, unsigned threads) {
   // The model's description is read before translation, then removed: the
   // LLVM module holds only the kernels, to which the descriptor is added.
   auto networks = module.getOps<NetworkOp>();
@@ -1031,12 +1031,14 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return true;
   }
 
-  // One part per core the process may use (--time-passes: one, as its
-  // report is not kept per thread).
-  unsigned cores =
-      llvm::TimePassesIsEnabled ? 1 : llvm::hardware_concurrency().compute_thread_count();
+  // By default one part per core the process may use (--time-passes: one,
+  // as its report is not kept per thread).
+  if (threads == 0)
+    threads = llvm::hardware_concurrency().compute_thread_count();
+  if (llvm::TimePassesIsEnabled)
+    threads = 1;
   std::vector<std::unique_ptr<llvm::Module>> parts =
-      splitByKernel(*m, builder.entryPoints(), cores);
+      splitByKernel(*m, builder.entryPoints(), threads);
   std::vector<llvm::SmallVector<char, 0>> objects;
   if (parts.empty()) {
     optimize(*m, *tm);
