@@ -53,9 +53,13 @@ void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm) {
   buildKernels(pm);
   pm.addPass(mlir::ncl::createNclCPUSchedule());
   cleanUp(pm);
+  // exp and expm1 as arithmetic, so that the neuron loops that call them
+  // vectorise; after hoisting, like the libm calls below.
+  pm.addPass(mlir::ncl::createNclExpandExp());
   pm.addPass(createSCFToControlFlowPass());
-  // expm1 through libm: the LLVM lowering computes exp(x)-1, which loses all
-  // digits for tiny x. This runs after hoisting, so the calls sit outside
+  // What ncl-expand-exp leaves (other math functions; expm1 of types it does
+  // not expand) through libm: the LLVM lowering of expm1 computes exp(x)-1,
+  // which loses all digits for tiny x. This runs after hoisting, so the calls sit outside
   // the loops.
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -17,6 +17,10 @@ namespace ncl {
 /// ncl.exp_euler in its increment form with math.expm1.
 void populateExpEulerLoweringPatterns(RewritePatternSet &patterns);
 
+/// math.exp and math.expm1 of f32 and f64 as branch-free arith and
+/// math.fma ops (NclExpandExp).
+void populateExpandExpPatterns(RewritePatternSet &patterns);
+
 /// The neuron loops of kernels being built (NclToLoops.cpp): the values the
 /// per-neuron patterns read (the neuron index, the step, the buffers).
 struct NeuronLoops;

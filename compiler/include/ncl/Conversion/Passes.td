@@ -108,4 +108,57 @@ def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def NclExpandExp : Pass<"ncl-expand-exp"> {
+  let summary = "Expand math.exp and math.expm1 into branch-free arithmetic";
+  let description = [{
+    Replaces every `math.exp` and `math.expm1` of f32 or f64 by arith ops
+    and `llvm.intr.fma` (a `math.fma` would become a call of libm's `fma`
+    in math-to-libm, which keeps a loop scalar), so that a neuron loop that
+    calls them has no call left and vectorises (COBAHH's exponential Euler
+    and Traub-Miles rates call them ten times per neuron and step).
+
+    The method: clamp x to the range where the result is neither saturated
+    nor special (a NaN passes through); k = round(x / ln2) by adding
+    1.5 * 2^52 (2^23 in f32); x - k ln2 = r + rLow with ln2 split in two
+    (Cody-Waite), |r| <= ln2/2; tail = e^r - 1 - r by a Taylor polynomial
+    of degree 13 (8 in f32) in Horner form with fma, plus rLow (1 + r); 2^k
+    built from its exponent bits. Then e^x = (1 + r + tail) 2^k1 2^k2 with
+    k1 = round(k/2), k2 = k - k1, so that a subnormal result rounds once,
+    and e^x - 1 = (2^k - 1) + 2^k r + 2^k tail, the first two added exactly
+    (Fast2Sum), so that the result rounds about once.
+
+    Every lane runs the same operations, so a result does not depend on
+    which neurons share a vector (thread counts), and any target that
+    rounds +, * and fma as IEEE gives the same bits. The maximum errors,
+    measured against exact values, are in docs/semantics.md ("Precision").
+    Other types (vectors, f16) are left to the math-to-libm and math-to-LLVM
+    lowerings. Runs after loop-invariant code motion, so exponentials of
+    parameters alone are still computed once per call.
+
+    Before:
+
+    ```mlir
+    %e = math.expm1 %x : f64
+    ```
+
+    After (abridged):
+
+    ```mlir
+    %t = llvm.intr.fma(%xc, %log2e, %magic) : (f64, f64, f64) -> f64
+    %k = arith.subf %t, %magic : f64
+    %high = llvm.intr.fma(%minus_k, %ln2_hi, %xc) : (f64, f64, f64) -> f64
+    %low = arith.mulf %k, %ln2_lo : f64
+    %r = arith.subf %high, %low : f64
+    ...                                    // rLow; Horner: 12 fma
+    %bits = arith.bitcast %kmagic : f64 to i64
+    %exponent = arith.shli %biased, %c52 : i64
+    %scale = arith.bitcast %exponent : i64 to f64
+    %sum = arith.addf %scale_minus_one, %scale_r : f64
+    ...                                    // Fast2Sum, then the tail
+    %e = arith.addf %sum, %small : f64
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NCL_CONVERSION_PASSES_TD
