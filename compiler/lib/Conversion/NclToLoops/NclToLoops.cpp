@@ -1335,7 +1335,7 @@ private:
     commonArgs(types, argNames);
     endpointArgs(types, argNames);
     appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"});
+                     {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"});
     deliverArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
@@ -1351,8 +1351,16 @@ private:
     loop.preNeuron =
         toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
     auto [lo, hi] = rowBounds(loop.preNeuron);
-    Value first = lowerBound(lo, hi, header["begin"]);
-    Value last = lowerBound(first, hi, header["end"]);
+    // A thread that owns the start (or the end) of the postsynaptic
+    // population takes the row from its start (to its end) without a
+    // search: one thread alone searches nothing.
+    Value fromStart =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, header["begin"], index(0));
+    Value toEnd =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, header["end"], header["size"]);
+    Value first =
+        lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), header["begin"]);
+    Value last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, header["end"]);
     synapseLoop(first, last, projection.getOnPre(), loop);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
