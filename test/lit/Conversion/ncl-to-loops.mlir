@@ -57,6 +57,13 @@
 // CHECK:     %[[NEW:.*]] = arith.select %[[FIRED]], %[[N1_32]], %[[ZERO:.*]] : i32
 // CHECK:     %[[MARK:.*]] = arith.maxsi %[[OLD]], %[[NEW]] : i32
 // CHECK:     memref.store %[[MARK]], %[[LAST]][%[[I]]]
+// The reset applies where the neuron fired and v is finite (v - v is 0
+// exactly there, NaN for an infinite or NaN v, which stays for the
+// runtime's check).
+// CHECK:     %[[SELF:.*]] = arith.subf %[[VN:.*]], %[[VN]] : f64
+// CHECK:     %[[FINITE:.*]] = arith.cmpf oeq, %[[SELF]], %{{.*}} : f64
+// CHECK:     %[[APPLY:.*]] = arith.andi %[[FIRED]], %[[FINITE]] : i1
+// CHECK:     arith.select %[[APPLY]], %{{.*}}, %[[VN]] : f64
 // CHECK-NOT: scf.if
 // CHECK:     arith.divf %{{.*}}, %[[DT]]
 // CHECK:     math.roundeven

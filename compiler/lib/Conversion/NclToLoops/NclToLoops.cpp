@@ -397,11 +397,13 @@ struct ResetLowering : public OpConversionPattern<ResetOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value old = adaptor.getValue();
-    Value inf = arith::ConstantOp::create(
-        rewriter, loc,
-        rewriter.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
-    Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT,
-                                         math::AbsFOp::create(rewriter, loc, old), inf);
+    // x - x is 0 exactly where x is finite (NaN otherwise): one subtraction
+    // against the zero register, where |x| < inf holds two constants in
+    // registers that the update loop is short of.
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(old.getType(), 0.0));
+    Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OEQ,
+                                         arith::SubFOp::create(rewriter, loc, old, old), zero);
     Value apply = arith::AndIOp::create(rewriter, loc, adaptor.getFired(), finite);
     rewriter.replaceOpWithNewOp<arith::SelectOp>(op, apply, adaptor.getResetValue(), old);
     return success();
