@@ -300,8 +300,16 @@ struct IsRefractoryLowering : NeuronOpLowering<IsRefractoryOp> {
     Location loc = op.getLoc();
     Value step32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.step);
     Value until = memref::LoadOp::create(rewriter, loc, loop.refractory, ValueRange{loop.neuron});
-    Value refractory =
-        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt, until, step32);
+    // Compared in the state's width (sign-extended, the same order): a flag
+    // as wide as an f64 lane blends f64 state without widening the mask.
+    Value lhs = until, rhs = step32;
+    if (llvm::any_of(loop.vars, [](Value v) {
+          return v && cast<MemRefType>(v.getType()).getElementType().isF64();
+        })) {
+      lhs = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), until);
+      rhs = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), step32);
+    }
+    Value refractory = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt, lhs, rhs);
     if (Value release = adaptor.getRelease()) {
       Value released = arith::AndIOp::create(rewriter, loc, refractory, release);
       refractory = arith::XOrIOp::create(rewriter, loc, refractory, released);
