@@ -563,10 +563,29 @@ private:
   /// Taylor polynomial of degree 20 alone is exact to rounding; for larger
   /// |M| scaling and squaring, e^M = (T(M / 2^8))^(2^8) with T of degree 12,
   /// is (squaring costs about 8 bits, so it is not used when not needed).
-  /// Both are computed once per kernel call; a select picks one.
-  Matrix expm(const Matrix &m, Type t) {
+  /// Both are computed once per kernel call; a select by `small`
+  /// (directIsExact) picks one. An entry that is zero in both for any
+  /// values of the coefficients (no path in M from column to row) stays a
+  /// null Value, so the update multiplies by no structural zero.
+  Matrix expm(const Matrix &m, Type t, Value small) {
     Matrix direct = taylorExp(m, t, /*squarings=*/0, /*degree=*/20);
     Matrix scaled = taylorExp(m, t, /*squarings=*/8, /*degree=*/12);
+    size_t n = m.size();
+    Matrix out(n, SmallVector<Value>(n));
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j) {
+        if (!direct[i][j] && !scaled[i][j])
+          continue;
+        Value d = direct[i][j] ? direct[i][j] : constant(0.0, t);
+        Value sc = scaled[i][j] ? scaled[i][j] : constant(0.0, t);
+        out[i][j] = arith::SelectOp::create(builder, pop.getLoc(), small, d, sc);
+      }
+    return out;
+  }
+
+  /// Whether the Taylor polynomial of degree 20 alone gives e^M to
+  /// rounding (expm).
+  Value directIsExact(const Matrix &m, Type t) {
     // The entries mix units (V per A next to 1/s), so their size says little;
     // what a diagonal change of units cannot alter is the diagonal and the
     // products around cycles. Their geometric means (cycles of length up to
@@ -592,16 +611,7 @@ private:
       }
     }
     bound = mul(bound, constant(static_cast<double>(n), t));
-    Value small =
-        arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT, bound, constant(1.0, t));
-    Matrix out = direct;
-    for (size_t i = 0; i < n; ++i)
-      for (size_t j = 0; j < n; ++j) {
-        Value d = direct[i][j] ? direct[i][j] : constant(0.0, t);
-        Value sc = scaled[i][j] ? scaled[i][j] : constant(0.0, t);
-        out[i][j] = arith::SelectOp::create(builder, loc, small, d, sc);
-      }
-    return out;
+    return arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT, bound, constant(1.0, t));
   }
 
   Matrix taylorExp(Matrix m, Type t, int squarings, int degree) {
@@ -653,14 +663,18 @@ private:
       }
       return next;
     };
-    SmallVector<Value> next = propagate(expm(m, t));
+    // One choice of method for both propagators: zeroing rows only lowers
+    // the bound, and with the same method a row that reaches no clamped
+    // variable is the same expression in both, so the select below folds.
+    Value small = directIsExact(m, t);
+    SmallVector<Value> next = propagate(expm(m, t, small));
     if (clamp) {
       Matrix held = m;
       for (auto [i, ode] : llvm::enumerate(odes))
         if (ode.getClamp())
           for (Value &v : held[i])
             v = Value();
-      SmallVector<Value> heldNext = propagate(expm(held, t));
+      SmallVector<Value> heldNext = propagate(expm(held, t, small));
       for (size_t i = 0; i < n; ++i)
         next[i] = arith::SelectOp::create(builder, pop.getLoc(), clamp, heldNext[i], next[i]);
     }

@@ -33,7 +33,7 @@
 // CHECK: ^bb0(%[[S2:.*]]: index, %[[COUNT2:.*]]: index):
 // The update (marking spikes in last_spike) stays a branch-free loop; the
 // append loop after it carries the count. It tests whole blocks of 16 marks
-// at once (a count of the set ones, which LLVM vectorises) and appends only
+// at once (an `or` of the set ones, which LLVM vectorises) and appends only
 // in a block that has one; the rest of the range is appended one by one.
 // CHECK:   scf.parallel
 // CHECK:     arith.cmpf ogt
@@ -50,7 +50,7 @@
 // CHECK:       memref.load %[[LAST]][%[[BK]]]
 // CHECK:       %[[HIT:.*]] = arith.cmpi eq
 // CHECK:       %[[HIT32:.*]] = arith.extui %[[HIT]] : i1 to i32
-// CHECK:       %[[SUM:.*]] = arith.addi %[[T]], %[[HIT32]] : i32
+// CHECK:       %[[SUM:.*]] = arith.ori %[[T]], %[[HIT32]] : i32
 // CHECK:       scf.yield %[[SUM]] : i32
 // CHECK:     }
 // CHECK:     %[[ANY:.*]] = arith.cmpi ne, %[[SET]], %[[ZERO]] : i32

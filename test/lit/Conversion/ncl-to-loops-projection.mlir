@@ -5,7 +5,8 @@
 // `deliver` runs on_pre for every spike of the list `spikes` and every
 // synapse of its row whose postsynaptic neuron is in the thread's
 // [begin, end), found by two binary searches (scf.while) in the row's
-// sorted postsynaptic indices; ncl.post_add adds to the postsynaptic
+// sorted postsynaptic indices, each skipped (started empty) where the range
+// begins at 0 or ends at the population's size; ncl.post_add adds to the postsynaptic
 // neuron's synaptic-input buffer (load, addf, store: the thread owns the
 // range, no atomics). A population's ncl.synaptic_input reads its buffer and
 // clears it.
@@ -58,7 +59,7 @@
 // CHECK-SAME: %{{[^:]*}}: memref<?xf64>, %[[W:[^:]*]]: memref<?xf64>, %[[ROWS:[^:]*]]: memref<?xi64>, %[[POST:[^:]*]]: memref<?xi32>,
 // The postsynaptic inputs, the presynaptic and the postsynaptic variables.
 // CHECK-SAME: %[[GIN:[^:]*]]: memref<?xf64>, %[[X:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xf64>,
-// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64,
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64,
 // CHECK-SAME: %[[SPIKES:[^:]*]]: memref<?xi32>, %[[NSPIKES:[^:]*]]: index)
 // CHECK-SAME: attributes {ncl.kernel = "deliver"}
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[NSPIKES]]
@@ -68,8 +69,12 @@
 // CHECK:   %[[LO:.*]] = arith.index_cast %[[LO64]] : i64 to index
 // CHECK:   %[[HI64:.*]] = memref.load %[[ROWS]][%{{.*}}] : memref<?xi64>
 // CHECK:   %[[HI:.*]] = arith.index_cast %[[HI64]] : i64 to index
-// The first synapse whose postsynaptic index is not below begin...
-// CHECK:   %[[FIRST:.*]]:2 = scf.while (%[[A:.*]] = %[[LO]], %[[Z:.*]] = %[[HI]]) : (index, index) -> (index, index) {
+// The first synapse whose postsynaptic index is not below begin (the row's
+// start, without a search, where begin is 0)...
+// CHECK:   %[[FROMSTART:.*]] = arith.cmpi eq, %[[BEGIN]], %{{.*}} : index
+// CHECK:   %[[TOEND:.*]] = arith.cmpi sge, %[[END]], %[[SIZE]] : index
+// CHECK:   %[[UPPER:.*]] = arith.select %[[FROMSTART]], %[[LO]], %[[HI]] : index
+// CHECK:   %[[FIRST:.*]]:2 = scf.while (%[[A:.*]] = %[[LO]], %[[Z:.*]] = %[[UPPER]]) : (index, index) -> (index, index) {
 // CHECK:     %[[OPEN:.*]] = arith.cmpi ult, %[[A]], %[[Z]] : index
 // CHECK:     scf.condition(%[[OPEN]]) %[[A]], %[[Z]] : index, index
 // CHECK:   } do {
@@ -85,8 +90,10 @@
 // CHECK:     %[[Z1:.*]] = arith.select %[[BELOW]], %[[Z]], %[[MID]] : index
 // CHECK:     scf.yield %[[A1]], %[[Z1]] : index, index
 // CHECK:   }
-// ...and the first not below end, searched from there.
-// CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[FIRST]]#0, %[[Z:.*]] = %[[HI]])
+// ...and the first not below end, searched from there (the row's end where
+// end is the population's size).
+// CHECK:   %[[LOWER:.*]] = arith.select %[[TOEND]], %[[HI]], %[[FIRST]]#0 : index
+// CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[LOWER]], %[[Z:.*]] = %[[HI]])
 // CHECK:     arith.cmpi ult, %{{.*}}, %[[END]] : index
 // CHECK:   }
 // CHECK:   scf.for %[[S:.*]] = %[[FIRST]]#0 to %[[LAST]]#0
@@ -121,7 +128,7 @@
 // CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init
 // CHECK-NEXT: ncl.stage init @Q kernel @ncl_Q_init
 // CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [11, 12, 13, 14, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, 0, 7, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, 0, 7, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 // CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, 6,
 // CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [7, 8, 9, 10, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
@@ -205,7 +212,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // Same population on both sides: its variable buffer is passed as the
 // presynaptic and as the postsynaptic variable.
 // CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [8, 9, 10, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, 0, 0, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
       params = [], vars = [#ncl.var<name = "g">]} init {
@@ -255,7 +262,7 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
 // (0); no synaptic-input buffer is allocated.
 // CHECK-LABEL: ncl.network @Direct
 // CHECK-NOT: synaptic_input
-// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, 0, 0, "begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
 ncl.network @Direct attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes,
       params = [], vars = [#ncl.var<name = "g">]} init {

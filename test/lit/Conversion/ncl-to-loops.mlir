@@ -39,7 +39,12 @@
 // CHECK:   %[[N1:.*]] = arith.addi %[[N]], %{{.*}} : i64
 // CHECK:   scf.parallel (%[[I:.*]]) = (%[[BEGIN]]) to (%[[END]])
 // CHECK:     %[[X:.*]] = memref.load %[[V]][%[[I]]]
-// CHECK:     memref.load %[[REFR]][%[[I]]]
+// CHECK:     %[[UNTIL0:.*]] = memref.load %[[REFR]][%[[I]]]
+// The refractory flag is compared in i64, as wide as the f64 state it
+// selects (f32 state compares in i32).
+// CHECK:     %[[UNTIL64:.*]] = arith.extsi %[[UNTIL0]] : i32 to i64
+// CHECK:     %[[STEP64:.*]] = arith.extsi %{{.*}} : i32 to i64
+// CHECK:     arith.cmpi sgt, %[[UNTIL64]], %[[STEP64]] : i64
 // CHECK:     %[[Z:.*]] = arith.mulf %{{.*}}, %[[DT]] : f64
 // CHECK:     math.expm1 %[[Z]]
 // CHECK:     %[[PHI:.*]] = arith.select
@@ -57,6 +62,13 @@
 // CHECK:     %[[NEW:.*]] = arith.select %[[FIRED]], %[[N1_32]], %[[ZERO:.*]] : i32
 // CHECK:     %[[MARK:.*]] = arith.maxsi %[[OLD]], %[[NEW]] : i32
 // CHECK:     memref.store %[[MARK]], %[[LAST]][%[[I]]]
+// The reset applies where the neuron fired and v is finite (v - v is 0
+// exactly there, NaN for an infinite or NaN v, which stays for the
+// runtime's check).
+// CHECK:     %[[SELF:.*]] = arith.subf %[[VN:.*]], %[[VN]] : f64
+// CHECK:     %[[FINITE:.*]] = arith.cmpf oeq, %[[SELF]], %{{.*}} : f64
+// CHECK:     %[[APPLY:.*]] = arith.andi %[[FIRED]], %[[FINITE]] : i1
+// CHECK:     arith.select %[[APPLY]], %{{.*}}, %[[VN]] : f64
 // CHECK-NOT: scf.if
 // CHECK:     arith.divf %{{.*}}, %[[DT]]
 // CHECK:     math.roundeven

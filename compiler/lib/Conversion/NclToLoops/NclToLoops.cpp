@@ -300,8 +300,16 @@ struct IsRefractoryLowering : NeuronOpLowering<IsRefractoryOp> {
     Location loc = op.getLoc();
     Value step32 = arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(), loop.step);
     Value until = memref::LoadOp::create(rewriter, loc, loop.refractory, ValueRange{loop.neuron});
-    Value refractory =
-        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt, until, step32);
+    // Compared in the state's width (sign-extended, the same order): a flag
+    // as wide as an f64 lane blends f64 state without widening the mask.
+    Value lhs = until, rhs = step32;
+    if (llvm::any_of(loop.vars, [](Value v) {
+          return v && cast<MemRefType>(v.getType()).getElementType().isF64();
+        })) {
+      lhs = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), until);
+      rhs = arith::ExtSIOp::create(rewriter, loc, rewriter.getI64Type(), step32);
+    }
+    Value refractory = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sgt, lhs, rhs);
     if (Value release = adaptor.getRelease()) {
       Value released = arith::AndIOp::create(rewriter, loc, refractory, release);
       refractory = arith::XOrIOp::create(rewriter, loc, refractory, released);
@@ -397,11 +405,13 @@ struct ResetLowering : public OpConversionPattern<ResetOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value old = adaptor.getValue();
-    Value inf = arith::ConstantOp::create(
-        rewriter, loc,
-        rewriter.getFloatAttr(old.getType(), std::numeric_limits<double>::infinity()));
-    Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT,
-                                         math::AbsFOp::create(rewriter, loc, old), inf);
+    // x - x is 0 exactly where x is finite (NaN otherwise): one subtraction
+    // against the zero register, where |x| < inf holds two constants in
+    // registers that the update loop is short of.
+    Value zero =
+        arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(old.getType(), 0.0));
+    Value finite = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OEQ,
+                                         arith::SubFOp::create(rewriter, loc, old, old), zero);
     Value apply = arith::AndIOp::create(rewriter, loc, adaptor.getFired(), finite);
     rewriter.replaceOpWithNewOp<arith::SelectOp>(op, apply, adaptor.getResetValue(), old);
     return success();
@@ -1335,7 +1345,7 @@ private:
     commonArgs(types, argNames);
     endpointArgs(types, argNames);
     appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "first_step", "seed", "dt", "spikes", "num_spikes"});
+                     {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"});
     deliverArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
@@ -1351,8 +1361,16 @@ private:
     loop.preNeuron =
         toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
     auto [lo, hi] = rowBounds(loop.preNeuron);
-    Value first = lowerBound(lo, hi, header["begin"]);
-    Value last = lowerBound(first, hi, header["end"]);
+    // A thread that owns the start (or the end) of the postsynaptic
+    // population takes the row from its start (to its end) without a
+    // search: one thread alone searches nothing.
+    Value fromStart =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, header["begin"], index(0));
+    Value toEnd =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, header["end"], header["size"]);
+    Value first =
+        lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), header["begin"]);
+    Value last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, header["end"]);
     synapseLoop(first, last, projection.getOnPre(), loop);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);

@@ -123,9 +123,10 @@ Value blockedAppendLoop(OpBuilder &b, scf::ParallelOp par, Value lo, Value hi, V
   auto blocks = scf::ForOp::create(
       b, loc, lo, wholeEnd, block, ValueRange{count},
       [&](OpBuilder &, Location, Value first, ValueRange iter) {
-        // How many conditions hold, as an i32 sum (LLVM's SLP vectoriser
-        // turns an add reduction into vector compares; an i1 `or` chain
-        // stays scalar).
+        // Whether any condition holds, as an i32 `or` of the conditions
+        // widened (LLVM's SLP vectoriser turns it into two vector compares
+        // and one mask test; an i32 sum left a third of the compares
+        // scalar, and an i1 `or` chain stays scalar).
         Type i32 = b.getI32Type();
         Value none = arith::ConstantIntOp::create(b, loc, i32, 0);
         auto test = scf::ForOp::create(
@@ -136,12 +137,12 @@ Value blockedAppendLoop(OpBuilder &b, scf::ParallelOp par, Value lo, Value hi, V
               for (Operation &op : par.getBody()->without_terminator())
                 if (!isa<scf::IfOp>(op))
                   b.clone(op, marks);
-              Value total = seen[0];
+              Value anySet = seen[0];
               for (scf::IfOp ifOp : stores)
-                total = arith::AddIOp::create(
-                    b, loc, total,
+                anySet = arith::OrIOp::create(
+                    b, loc, anySet,
                     arith::ExtUIOp::create(b, loc, i32, marks.lookup(ifOp.getCondition())));
-              scf::YieldOp::create(b, loc, total);
+              scf::YieldOp::create(b, loc, anySet);
             });
         Value any =
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, test.getResult(0), none);
