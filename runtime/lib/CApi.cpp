@@ -393,8 +393,7 @@ int64_t ncl_projection_bytes(const ncl_model *m, int32_t i) {
         (proj.delayBuffer >= 0 ? static_cast<int64_t>(sizeof(uint16_t)) : 0) +
         (proj.columnSynapseBuffer >= 0 ? static_cast<int64_t>(sizeof(int32_t)) : 0);
     return proj.synapses * perSynapse +
-           static_cast<int64_t>((proj.rowStart.size() + proj.columnStart.size()) *
-                                sizeof(int64_t));
+           static_cast<int64_t>((proj.rowStart.size() + proj.columnStart.size()) * sizeof(int64_t));
   });
 }
 

@@ -442,12 +442,11 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
     if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_COLUMNS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
-    const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
-                          b.role == NCL_BUFFER_SYNAPSE_STATE ||
-                          b.role == NCL_BUFFER_SYNAPSE_DELAY || b.role == NCL_BUFFER_CONNECT_MASK ||
-                          b.role == NCL_BUFFER_COLUMN_START ||
-                          b.role == NCL_BUFFER_COLUMN_SYNAPSE ||
-                          (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+    const bool synaptic =
+        b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
+        b.role == NCL_BUFFER_SYNAPSE_STATE || b.role == NCL_BUFFER_SYNAPSE_DELAY ||
+        b.role == NCL_BUFFER_CONNECT_MASK || b.role == NCL_BUFFER_COLUMN_START ||
+        b.role == NCL_BUFFER_COLUMN_SYNAPSE || (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
       continue;
@@ -542,10 +541,10 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES ||
-                                 st.kind == NCL_STAGE_SUM || st.kind == NCL_STAGE_CONNECT_CONDITION ||
-                                 st.kind == NCL_STAGE_ON_POST;
+    const bool projectionStage =
+        st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
+        st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
+        st.kind == NCL_STAGE_CONNECT_CONDITION || st.kind == NCL_STAGE_ON_POST;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {

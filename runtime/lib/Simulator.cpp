@@ -1356,10 +1356,10 @@ void buildProjections(ncl_model &m) {
       continue;
     // on_post's column index holds synapse indices in 32 bits.
     if (proj.synapses > INT32_MAX)
-      throw Error(NCL_ERROR_ARGUMENT,
-                  name + " has " + std::to_string(proj.synapses) +
-                      " synapses; with on_post a projection may have at most " +
-                      std::to_string(INT32_MAX) + " (split it into several projections)");
+      throw Error(NCL_ERROR_ARGUMENT, name + " has " + std::to_string(proj.synapses) +
+                                          " synapses; with on_post a projection may have at most " +
+                                          std::to_string(INT32_MAX) +
+                                          " (split it into several projections)");
     try {
       buildColumns(proj, m.pops[static_cast<size_t>(proj.info->post)].size);
     } catch (const std::bad_alloc &) {

@@ -28,6 +28,10 @@ class Runtime:
         rt.ncl_get_synapses.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                         ctypes.POINTER(ctypes.c_int64),
                                         ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
+        rt.ncl_get_spikes.restype = ctypes.c_int64
+        rt.ncl_get_spikes.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                      ctypes.POINTER(ctypes.c_double),
+                                      ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
         rt.ncl_spike_count.restype = ctypes.c_int64
         rt.ncl_spike_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         rt.ncl_close.argtypes = [ctypes.c_void_p]
@@ -76,6 +80,16 @@ class Runtime:
         self.check(self.rt.ncl_get_synapses(m, proj.encode(), pre, post, n) == n)
         return (np.frombuffer(pre, dtype=np.int64)[:n].copy(),
                 np.frombuffer(post, dtype=np.int64)[:n].copy())
+
+    def spikes(self, m, pop):
+        """(times in seconds, indices) of population `pop`'s recorded spikes."""
+        n = self.rt.ncl_get_spikes(m, pop.encode(), None, None, 0)
+        self.check(n >= 0)
+        times = (ctypes.c_double * max(n, 1))()
+        index = (ctypes.c_int64 * max(n, 1))()
+        self.check(self.rt.ncl_get_spikes(m, pop.encode(), times, index, n) == n)
+        return (np.frombuffer(times, dtype=np.float64)[:n].copy(),
+                np.frombuffer(index, dtype=np.int64)[:n].copy())
 
     def spike_count(self, m, pop):
         n = self.rt.ncl_spike_count(m, pop.encode())

@@ -83,8 +83,8 @@ ArrayAttr allocate(NetworkOp network) {
     // The synapses onto each postsynaptic neuron (the column index the
     // runtime builds once connected), for on_post.
     if (!projection.getOnPost().empty()) {
-      add(owner, "column_start", BufferRole::ColumnStart, b.getI64Type(), BufferExtent::Columns,
-          -1, 0);
+      add(owner, "column_start", BufferRole::ColumnStart, b.getI64Type(), BufferExtent::Columns, -1,
+          0);
       add(owner, "column_synapse", BufferRole::ColumnSynapse, b.getI32Type(),
           BufferExtent::Synapses, -1, 0);
     }

@@ -1619,9 +1619,9 @@ struct ConvertNclToLoopsPass
         if (failed(kernels.build()))
           return signalPassFailure();
         nameProjectionKernels(network, projection, kernels);
-        for (Region *region : {&projection.getInit(), &projection.getOnPre(),
-                               &projection.getOnPost(), &projection.getSummed(),
-                               &projection.getCondition()})
+        for (Region *region :
+             {&projection.getInit(), &projection.getOnPre(), &projection.getOnPost(),
+              &projection.getSummed(), &projection.getCondition()})
           region->getBlocks().clear();
       }
     }
@@ -1646,7 +1646,8 @@ struct ConvertNclToLoopsPass
     auto network = projection->getParentOfType<NetworkOp>();
     PopulationOp pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
     bool reads = false;
-    for (Region *region : {&projection.getOnPre(), &projection.getOnPost(), &projection.getSummed()})
+    for (Region *region :
+         {&projection.getOnPre(), &projection.getOnPost(), &projection.getSummed()})
       region->walk([&](PreReadOp read) { reads = reads || pre.varIndex(read.getVar()) >= 0; });
     if (reads)
       projection.setReadsPresynapticState(true);
