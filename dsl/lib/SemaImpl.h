@@ -169,8 +169,9 @@ private:
   void checkGroup(const ast::GroupDecl &g, const ast::NetworkDecl &net, const NetworkModel &model);
   void checkProjection(ast::ProjectionDecl &p, ast::Module &module, const ast::NetworkDecl &net,
                        NetworkModel &model);
+  Scope withNeuronState(const Scope &scope, const ProjectionModel &pm, const NetworkModel &model);
   bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
-                                ProjectionModel &pm);
+                                ProjectionModel &pm, const NetworkModel &model);
   bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);
   bool checkConnectCondition(const ast::ProjectionDecl &p, ProjectionModel &pm,
                              const NetworkModel &model);

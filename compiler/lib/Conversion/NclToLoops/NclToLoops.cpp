@@ -1263,11 +1263,28 @@ private:
       types.push_back(dyn(b.getIntegerType(16)));
       argNames.push_back(b.getI64IntegerAttr(delayBuffer));
     }
+    // Initial values that read the neurons' (initial) state get both
+    // populations' state variables.
+    bool readsNeurons = false;
+    projection.getInit().walk(
+        [&](Operation *op) { readsNeurons |= isa<PreReadOp, PostReadOp>(op); });
+    unsigned firstNeuronArg = static_cast<unsigned>(types.size());
+    if (readsNeurons)
+      for (auto *group : {&preVars, &postVars})
+        for (auto &[name, k] : *group) {
+          types.push_back(dyn(realType));
+          argNames.push_back(b.getI64IntegerAttr(k));
+        }
     appendHeaderArgs(b, types, argNames, {"begin", "end", "seed", "dt"});
     connectArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("connect", types, connectArgs, loop);
     loop.delays = argument(delayBuffer);
+    if (readsNeurons)
+      for (auto [group, map] :
+           {std::pair(&preVars, &loop.preVars), std::pair(&postVars, &loop.postVars)})
+        for (auto &entry : *group)
+          (*map)[entry.first] = f.getArgument(firstNeuronArg++);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = arith::ConstantIntOp::create(
