@@ -90,6 +90,12 @@ public:
   bool checkSynapse(ast::SynapseDecl &s);
   bool checkNetwork(ast::NetworkDecl &net, ast::Module &module, NetworkModel *result);
 
+  /// Names that synapses and projections of the module read, with a
+  /// `_pre`/`_post` suffix stripped: a neuron parameter or input among them
+  /// is used even where the neuron itself never reads it (set before the
+  /// neurons are checked).
+  std::set<std::string> readBySynapses;
+
 private:
   struct SubExpression {
     ast::Declaration *decl = nullptr;
