@@ -90,6 +90,12 @@ public:
   bool checkSynapse(ast::SynapseDecl &s);
   bool checkNetwork(ast::NetworkDecl &net, ast::Module &module, NetworkModel *result);
 
+  /// Names that synapses and projections of the module read, with a
+  /// `_pre`/`_post` suffix stripped: a neuron parameter or input among them
+  /// is used even where the neuron itself never reads it (set before the
+  /// neurons are checked).
+  std::set<std::string> readBySynapses;
+
 private:
   struct SubExpression {
     ast::Declaration *decl = nullptr;
@@ -169,8 +175,9 @@ private:
   void checkGroup(const ast::GroupDecl &g, const ast::NetworkDecl &net, const NetworkModel &model);
   void checkProjection(ast::ProjectionDecl &p, ast::Module &module, const ast::NetworkDecl &net,
                        NetworkModel &model);
+  Scope withNeuronState(const Scope &scope, const ProjectionModel &pm, const NetworkModel &model);
   bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
-                                ProjectionModel &pm);
+                                ProjectionModel &pm, const NetworkModel &model);
   bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);
   bool checkConnectCondition(const ast::ProjectionDecl &p, ProjectionModel &pm,
                              const NetworkModel &model);

@@ -629,8 +629,46 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
 
 namespace {
 
+/// Every name the module's synapses and projections read, and the neuron
+/// name it may stand for (`x_pre`, `x_post`: `x`).
+std::set<std::string> namesReadBySynapses(const Module &module) {
+  std::set<std::string> names;
+  auto visit = [&](const Expr &e) {
+    forEachSubExpression(e, [&](const Expr &sub) {
+      auto *ref = dyn_cast<NameExpr>(&sub);
+      if (!ref)
+        return;
+      names.insert(ref->name);
+      for (const std::string suffix : {"_pre", "_post"})
+        if (ref->name.size() > suffix.size() &&
+            ref->name.compare(ref->name.size() - suffix.size(), suffix.size(), suffix) == 0)
+          names.insert(ref->name.substr(0, ref->name.size() - suffix.size()));
+    });
+  };
+  for (const SynapseDecl &s : module.synapses) {
+    for (const auto *group : {&s.parameters, &s.state})
+      for (const Declaration &d : *group)
+        if (d.value)
+          visit(*d.value);
+    for (const auto *block : {&s.onPre, &s.onPost, &s.summed})
+      for (const Assignment &a : *block)
+        visit(*a.value);
+  }
+  for (const NetworkDecl &net : module.networks)
+    for (const ProjectionDecl &p : net.projections) {
+      for (const ConnectDecl &c : p.connects)
+        if (c.condition)
+          visit(*c.condition);
+      for (const Declaration &d : p.overrides)
+        if (d.value)
+          visit(*d.value);
+    }
+  return names;
+}
+
 bool checkNeurons(Sema &sema, Module &module, DiagnosticEngine &diags) {
   bool ok = true;
+  sema.readBySynapses = namesReadBySynapses(module);
   std::map<std::string, SourceLoc> seen;
   for (auto &n : module.neurons) {
     if (auto prev = seen.find(n.name); prev != seen.end()) {

@@ -333,10 +333,10 @@ void Sema::checkRandomDraws(const NeuronDecl &n) {
 /// Legal but suspicious: declarations nothing uses, state nothing changes.
 void Sema::warnUnused(const NeuronDecl &n) {
   for (auto &p : n.parameters)
-    if (!used.count(p.name))
+    if (!used.count(p.name) && !readBySynapses.count(p.name))
       diags.warning(p.loc, "parameter '" + p.name + "' is never used");
   for (auto &in : n.inputs)
-    if (!used.count(in.name))
+    if (!used.count(in.name) && !readBySynapses.count(in.name))
       diags.warning(in.loc, "input '" + in.name + "' is never used");
   for (auto &d : n.subExpressions)
     if (!used.count(d.name))

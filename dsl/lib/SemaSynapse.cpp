@@ -194,7 +194,7 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
   pm.post = post->population;
   pm.postBegin = post->begin;
   pm.postEnd = post->end;
-  bool ok = checkProjectionOverrides(p, *copy, pm);
+  bool ok = checkProjectionOverrides(p, *copy, pm, model);
   if (p.connects.size() == 1)
     ok = checkConnect(p, pm, model) && ok;
 
@@ -213,8 +213,8 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
 
 /// `name = value` in a projection: a synapse parameter's value (a
 /// constant), a per-synapse variable's initial value, or `delay`.
-bool Sema::checkProjectionOverrides(ProjectionDecl &p, const SynapseDecl &syn,
-                                    ProjectionModel &pm) {
+bool Sema::checkProjectionOverrides(ProjectionDecl &p, const SynapseDecl &syn, ProjectionModel &pm,
+                                    const NetworkModel &model) {
   unsigned before = diags.errorCount();
   const Scope &synScope = synapseScopes[syn.name];
   // The parameters in order, each with the projection's value or its own
@@ -286,8 +286,9 @@ bool Sema::checkProjectionOverrides(ProjectionDecl &p, const SynapseDecl &syn,
                              o.name + "'" + didYouMean(o.name, names));
       continue;
     }
-    // A per-synapse variable's initial value, evaluated per synapse.
-    if (checkExpr(*o.value, ExprScope::synapseInit(params)) &&
+    // A per-synapse variable's initial value, evaluated per synapse; it
+    // may read the two neurons' initial state as name_pre and name_post.
+    if (checkExpr(*o.value, ExprScope::synapseInit(withNeuronState(params, pm, model))) &&
         expectDim(*o.value, st->unit.dim, "initial value of '" + o.name + "'"))
       pm.stateInit[o.name] = o.value.get();
   }
@@ -510,24 +511,13 @@ bool Sema::checkConnectCondition(const ProjectionDecl &p, ProjectionModel &pm,
 
   // The synapse's parameters, then the neurons' state as name_pre and
   // name_post (which neuron a bare name would mean is unclear here).
-  Scope scope;
+  Scope params;
   const SynapseDecl &syn = *pm.synapse;
   for (const Declaration &d : syn.parameters)
     if (auto it = synapseScopes[syn.name].find(d.name); it != synapseScopes[syn.name].end())
-      scope.emplace(d.name, it->second);
-  auto addState = [&](const NeuronDecl &n, Resolution kind, const std::string &suffix) {
-    for (const Declaration &d : n.state) {
-      Symbol sym{kind, d.unit.dim, d.loc};
-      sym.variable = d.name;
-      sym.unitText = displayUnit(d, d.value.get());
-      scope.emplace(d.name + suffix, sym);
-    }
-  };
-  addState(*model.populations[pm.pre].neuron, Resolution::PreState, "_pre");
-  addState(*model.populations[pm.post].neuron, Resolution::PostState, "_post");
-
+      params.emplace(d.name, it->second);
   Expr &cond = *c.condition;
-  if (!checkExpr(cond, ExprScope::synapseInit(scope)))
+  if (!checkExpr(cond, ExprScope::synapseInit(withNeuronState(params, pm, model))))
     return false;
   if (!cond.isBool) {
     diags.error(cond.getLoc(), "the condition of a connect rule must be a comparison or a "
@@ -543,6 +533,32 @@ bool Sema::checkConnectCondition(const ProjectionDecl &p, ProjectionModel &pm,
     }
   });
   return ok;
+}
+
+/// `scope` and the state variables and per-neuron parameters of the
+/// projection's two neurons as name_pre and name_post (a bare name would be ambiguous before any
+/// spike): what a connect condition and a per-synapse initial value read.
+Scope Sema::withNeuronState(const Scope &scope, const ProjectionModel &pm,
+                            const NetworkModel &model) {
+  Scope out = scope;
+  auto add = [&](const NeuronDecl &n, bool pre) {
+    const std::string suffix = pre ? "_pre" : "_post";
+    auto put = [&](const Declaration &d, Resolution kind) {
+      Symbol sym{kind, d.unit.dim, d.loc};
+      sym.variable = d.name;
+      sym.unitText = displayUnit(d, d.value.get());
+      out.emplace(d.name + suffix, sym);
+    };
+    for (const Declaration &d : n.state)
+      put(d, pre ? Resolution::PreState : Resolution::PostState);
+    // Per-neuron parameters are stored like state (positions, gains).
+    for (const Declaration &d : n.parameters)
+      if (d.perNeuron)
+        put(d, pre ? Resolution::PreParameter : Resolution::PostParameter);
+  };
+  add(*model.populations[pm.pre].neuron, true);
+  add(*model.populations[pm.post].neuron, false);
+  return out;
 }
 
 /// `connect from_npy("pre.npy", "post.npy", w = "w.npy", delay = "d.npy")`:

@@ -386,12 +386,14 @@ int64_t ncl_projection_bytes(const ncl_model *m, int32_t i) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const ncl::rt::Projection &proj = projectionAt(mm, i);
-    // Its postsynaptic index, its variables and its delay in steps (u16).
-    const int64_t perSynapse = static_cast<int64_t>(sizeof(int32_t)) +
-                               proj.info->num_vars * (mm.desc->real_bits / 8) +
-                               (proj.delayBuffer >= 0 ? static_cast<int64_t>(sizeof(uint16_t)) : 0);
+    // Its postsynaptic index, its variables, its delay in steps (u16) and
+    // its place in the column index of on_post.
+    const int64_t perSynapse =
+        static_cast<int64_t>(sizeof(int32_t)) + proj.info->num_vars * (mm.desc->real_bits / 8) +
+        (proj.delayBuffer >= 0 ? static_cast<int64_t>(sizeof(uint16_t)) : 0) +
+        (proj.columnSynapseBuffer >= 0 ? static_cast<int64_t>(sizeof(int32_t)) : 0);
     return proj.synapses * perSynapse +
-           static_cast<int64_t>(proj.rowStart.size() * sizeof(int64_t));
+           static_cast<int64_t>((proj.rowStart.size() + proj.columnStart.size()) * sizeof(int64_t));
   });
 }
 
@@ -704,6 +706,68 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, doub
       out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
                                         : static_cast<const double *>(data)[i];
     return p.size;
+  });
+}
+
+namespace {
+const ncl::rt::Projection &projectionNamed(const ncl_model &m, const char *name) {
+  if (!name)
+    throw Error(NCL_ERROR_ARGUMENT, "NULL projection name");
+  for (const ncl::rt::Projection &proj : m.projs)
+    if (std::strcmp(proj.info->name, name) == 0)
+      return proj;
+  std::string names;
+  for (const ncl::rt::Projection &proj : m.projs)
+    names += std::string(names.empty() ? "" : ", ") + "'" + proj.info->name + "'";
+  throw Error(NCL_ERROR_NOT_FOUND, "no projection '" + std::string(name) + "' (the model has " +
+                                       (names.empty() ? std::string("none") : names) + ")");
+}
+} // namespace
+
+int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *var, double *out,
+                              int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const ncl::rt::Projection &q = projectionNamed(mm, proj);
+    if (!var)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL variable name");
+    int v = -1;
+    for (int i = 0; i < q.info->num_vars; ++i)
+      if (std::strcmp(q.info->vars[i].name, var) == 0)
+        v = i;
+    if (v < 0)
+      throw Error(NCL_ERROR_NOT_FOUND, "projection '" + std::string(proj) +
+                                           "' has no per-synapse variable '" + var + "'");
+    if (capacity < 0 || (capacity > 0 && !out))
+      throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
+    needState(mm);
+    const int64_t copy = std::min(q.synapses, capacity);
+    const void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    for (int64_t i = 0; i < copy; ++i)
+      out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
+                                        : static_cast<const double *>(data)[i];
+    return q.synapses;
+  });
+}
+
+int64_t ncl_get_synapses(const ncl_model *m, const char *proj, int64_t *pre, int64_t *post,
+                         int64_t capacity) {
+  return guardedValue<int64_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    const ncl::rt::Projection &q = projectionNamed(mm, proj);
+    if (capacity < 0)
+      throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
+    needState(mm);
+    const int64_t copy = std::min(q.synapses, capacity);
+    for (int64_t i = 0, row = 0; i < copy; ++i) {
+      while (q.rowStart[static_cast<size_t>(row) + 1] <= i)
+        ++row;
+      if (pre)
+        pre[i] = row;
+      if (post)
+        post[i] = q.post[static_cast<size_t>(i)];
+    }
+    return q.synapses;
   });
 }
 

@@ -285,6 +285,10 @@ RoleShape roleShape(int32_t role) {
     return {"series", 0, NCL_EXTENT_FIXED};
   case NCL_BUFFER_SERIES_SHAPE:
     return {"series-shape", NCL_ELEMENT_I64, NCL_EXTENT_FIXED};
+  case NCL_BUFFER_COLUMN_START:
+    return {"column-start", NCL_ELEMENT_I64, NCL_EXTENT_COLUMNS};
+  case NCL_BUFFER_COLUMN_SYNAPSE:
+    return {"column-synapse", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -295,7 +299,8 @@ const char *extentName(int32_t extent) {
          : extent == NCL_EXTENT_NEURONS        ? "one element per neuron"
          : extent == NCL_EXTENT_SPIKE_CAPACITY ? "one element per spike-buffer entry"
          : extent == NCL_EXTENT_SYNAPSES       ? "one element per synapse"
-                                               : "one element per presynaptic neuron, plus one";
+         : extent == NCL_EXTENT_ROWS           ? "one element per presynaptic neuron, plus one"
+                                               : "one element per postsynaptic neuron, plus one";
 }
 
 /// A projection's buffer: its parameters, row starts, postsynaptic indices
@@ -430,16 +435,18 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     where += " ('" + std::string(b.name) + "')";
     const bool series = b.role == NCL_BUFFER_SERIES || b.role == NCL_BUFFER_SERIES_SHAPE;
     if (b.role < NCL_BUFFER_PARAMS ||
-        (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK && !series))
+        (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK && !series &&
+         b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
-    if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_ROWS)
+    if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_COLUMNS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
-    const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
-                          b.role == NCL_BUFFER_SYNAPSE_STATE ||
-                          b.role == NCL_BUFFER_SYNAPSE_DELAY || b.role == NCL_BUFFER_CONNECT_MASK ||
-                          (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+    const bool synaptic =
+        b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
+        b.role == NCL_BUFFER_SYNAPSE_STATE || b.role == NCL_BUFFER_SYNAPSE_DELAY ||
+        b.role == NCL_BUFFER_CONNECT_MASK || b.role == NCL_BUFFER_COLUMN_START ||
+        b.role == NCL_BUFFER_COLUMN_SYNAPSE || (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
       continue;
@@ -515,10 +522,10 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
   }
 }
 
-/// Whether projection q has a per-synapse delay buffer.
-bool hasDelayBuffer(const ncl_model_descriptor &d, int32_t q) {
+/// Whether projection q has a buffer of `role`.
+bool hasProjectionBuffer(const ncl_model_descriptor &d, int32_t q, int32_t role) {
   for (int32_t i = 0; i < d.num_buffers; ++i)
-    if (d.buffers[i].role == NCL_BUFFER_SYNAPSE_DELAY && d.buffers[i].projection == q)
+    if (d.buffers[i].role == role && d.buffers[i].population < 0 && d.buffers[i].projection == q)
       return true;
   return false;
 }
@@ -534,9 +541,10 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES ||
-                                 st.kind == NCL_STAGE_SUM || st.kind == NCL_STAGE_CONNECT_CONDITION;
+    const bool projectionStage =
+        st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
+        st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
+        st.kind == NCL_STAGE_CONNECT_CONDITION || st.kind == NCL_STAGE_ON_POST;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {
@@ -549,13 +557,24 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
       // A projection's synapses arrive after their own delays only with
       // a delay per synapse to read, and that delay only means something
       // to a stage that delivers by synapse.
-      const bool perSynapse = hasDelayBuffer(d, st.projection);
+      const bool perSynapse = hasProjectionBuffer(d, st.projection, NCL_BUFFER_SYNAPSE_DELAY);
       const bool delivers = st.kind == NCL_STAGE_DELIVER || st.kind == NCL_STAGE_DELIVER_SYNAPSES;
       if (delivers && (st.kind == NCL_STAGE_DELIVER_SYNAPSES) != perSynapse)
         throw malformed(path, where + (perSynapse ? " delivers by spike, but its projection has "
                                                     "per-synapse delays"
                                                   : " delivers by synapse, but its projection "
                                                     "has no per-synapse delay buffer"));
+      // on_post walks the synapses of each postsynaptic neuron: the
+      // column index the runtime builds into these two buffers.
+      if (st.kind == NCL_STAGE_ON_POST &&
+          (!hasProjectionBuffer(d, st.projection, NCL_BUFFER_COLUMN_START) ||
+           !hasProjectionBuffer(d, st.projection, NCL_BUFFER_COLUMN_SYNAPSE)))
+        throw malformed(path, where + " runs on_post, but its projection has no column-start "
+                                      "and column-synapse buffers");
+      if (st.kind == NCL_STAGE_ON_POST &&
+          !d.populations[d.projections[st.projection].post].emits_spikes)
+        throw malformed(path, where + " runs on_post, but the postsynaptic population does not "
+                                      "send its spikes");
       continue;
     }
     if (st.population < 0 || st.population >= d.num_populations)
@@ -730,6 +749,10 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
         proj.delayBuffer = i;
       else if (b.role == NCL_BUFFER_CONNECT_MASK)
         proj.maskBuffer = i;
+      else if (b.role == NCL_BUFFER_COLUMN_START)
+        proj.columnStartBuffer = i;
+      else if (b.role == NCL_BUFFER_COLUMN_SYNAPSE)
+        proj.columnSynapseBuffer = i;
       else if (b.role == NCL_BUFFER_SYNAPSE_STATE)
         proj.varBuffer[static_cast<size_t>(b.index)] = i;
       continue;

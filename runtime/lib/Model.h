@@ -135,6 +135,11 @@ struct Projection {
   std::vector<int64_t> fileOrder;
   std::vector<std::vector<double>> fileValues; // per variable, internal units; empty: none
   std::vector<double> fileDelays;
+  // With on_post: the column index (the synapses onto each postsynaptic
+  // neuron, ascending), which its two buffers point at.
+  int32_t columnStartBuffer = -1, columnSynapseBuffer = -1;
+  std::vector<int64_t> columnStart; // postsynaptic size + 1
+  std::vector<int32_t> columnSynapse;
 };
 
 /// The spikes a population sent in its recent steps, for projections to

@@ -74,7 +74,8 @@ size_t elementBytes(int32_t element) {
 bool modelOwned(const ncl_buffer_info &b) {
   return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY &&
          b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX &&
-         b.role != NCL_BUFFER_CONNECT_MASK;
+         b.role != NCL_BUFFER_CONNECT_MASK && b.role != NCL_BUFFER_COLUMN_START &&
+         b.role != NCL_BUFFER_COLUMN_SYNAPSE;
 }
 
 /// Elements of a model-owned entry for the current sizes.
@@ -221,10 +222,14 @@ int64_t exchangeSteps(const ncl_model &m) {
 int64_t historyDepth(const ncl_model &m, size_t p) {
   int64_t longest = -1;
   const int64_t exchange = exchangeSteps(m);
-  for (const Projection &proj : m.projs)
+  for (const Projection &proj : m.projs) {
     if (static_cast<size_t>(proj.info->pre) == p)
       longest =
           std::max(longest, proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
+    // on_post reads its thread's own list of the step before.
+    if (static_cast<size_t>(proj.info->post) == p && proj.columnStartBuffer >= 0)
+      longest = std::max<int64_t>(longest, 0);
+  }
   return longest < 0 ? 0 : longest + exchange + 1;
 }
 
@@ -584,6 +589,42 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
   }
 }
 
+/// Runs, in step s, projection q's on_post for the postsynaptic neurons of
+/// thread ts's range that spiked at t_s: those its update found in step
+/// s - 1 (its own list, ascending), or a spike generator's spikes stamped
+/// at step index s.
+void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
+  ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+  const size_t post = static_cast<size_t>(proj.info->post);
+  if (ts.begin[post] >= ts.end[post] || proj.synapses == 0)
+    return;
+  const Population &target = m.pops[post];
+  const int32_t *first = nullptr, *last = nullptr;
+  if (target.info->source_kind == NCL_SOURCE_SPIKE_GENERATOR) {
+    auto [all, end] = generatorSpikesAt(target, s);
+    first = std::lower_bound(all, end, static_cast<int32_t>(ts.begin[post]));
+    last = std::lower_bound(first, end, static_cast<int32_t>(ts.end[post]));
+  } else {
+    if (s < 1)
+      return;
+    const SpikeHistory &h = m.history[post];
+    const std::vector<int32_t> &list =
+        h.slots[static_cast<size_t>((s - 1) % h.depth)][static_cast<size_t>(k)];
+    first = list.data();
+    last = first + list.size();
+  }
+  if (first == last)
+    return;
+  ncl_kernel_args a = kernelArgs(m, ts, post);
+  a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_post's pre reads
+  a.first_step = s;
+  a.num_steps = 1;
+  a.spikes = first;
+  a.num_spikes = last - first;
+  stage.fn(&a);
+}
+
 /// Adds projection q's summed variables of step s to thread ts's range of
 /// postsynaptic neurons.
 void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
@@ -616,6 +657,8 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         deliver(m, ts, stage, s);
       else if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES)
         deliverSynapses(m, k, stage, s);
+      else if (stage.kind == NCL_STAGE_ON_POST)
+        onPost(m, k, stage, s);
       else if (stage.kind == NCL_STAGE_SUM)
         sum(m, ts, stage, s);
     }
@@ -1022,7 +1065,8 @@ uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
   return sizeof(int32_t) +
          static_cast<uint64_t>(m.projs[q].info->num_vars) *
              static_cast<uint64_t>(m.desc->real_bits / 8) +
-         (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0);
+         (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0) +
+         (m.projs[q].columnSynapseBuffer >= 0 ? sizeof(int32_t) : 0);
 }
 
 /// What the projections will hold (their synapses, expected, and rows) and
@@ -1085,19 +1129,25 @@ namespace {
 
 /// After a change of the thread count between runs: hands the spikes and
 /// synapses in flight to the threads that now own their neurons. A spike
-/// history slot keeps its lists' concatenation in the first list (still in
-/// ascending presynaptic order); a queue slot's synapses go to the thread
+/// history slot's lists are concatenated (ascending) and split by the new
+/// ranges, so each thread's list holds its own neurons' spikes, as on_post
+/// expects; a queue slot's synapses go to the thread
 /// of their postsynaptic neuron, each thread's in their old order, so the
 /// order of the effects on every neuron is unchanged.
 void repartitionSpikeQueues(ncl_model &m) {
   const size_t n = static_cast<size_t>(m.threads);
-  for (SpikeHistory &h : m.history)
-    for (std::vector<std::vector<int32_t>> &slot : h.slots) {
-      for (size_t k = 1; k < slot.size(); ++k)
-        slot[0].insert(slot[0].end(), slot[k].begin(), slot[k].end());
-      slot.resize(std::max<size_t>(n, 1));
-      for (size_t k = 1; k < slot.size(); ++k)
-        slot[k].clear();
+  for (size_t p = 0; p < m.history.size(); ++p)
+    for (std::vector<std::vector<int32_t>> &slot : m.history[p].slots) {
+      std::vector<int32_t> all;
+      for (const std::vector<int32_t> &list : slot)
+        all.insert(all.end(), list.begin(), list.end());
+      slot.assign(std::max<size_t>(n, 1), {});
+      for (size_t k = 0; k < slot.size(); ++k) {
+        auto [begin, end] = partition(m.pops[p].size, static_cast<int32_t>(k), m.threads);
+        slot[k].reserve(static_cast<size_t>(end - begin));
+        auto first = std::lower_bound(all.begin(), all.end(), static_cast<int32_t>(begin));
+        slot[k].assign(first, std::lower_bound(first, all.end(), static_cast<int32_t>(end)));
+      }
     }
   for (Projection &proj : m.projs) {
     if (proj.delayBuffer < 0 || proj.queues.size() == n)
@@ -1186,8 +1236,13 @@ void ncl::rt::discardState(ncl_model &m) {
     proj.fileOrder = {};
     proj.fileValues = {};
     proj.fileDelays = {};
+    proj.columnStart = {};
+    proj.columnSynapse = {};
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
+    for (int32_t i : {proj.columnStartBuffer, proj.columnSynapseBuffer})
+      if (i >= 0)
+        m.bufferPtrs[static_cast<size_t>(i)] = nullptr;
   }
   m.history.clear();
   for (Monitor &mon : m.monitors) {
@@ -1241,6 +1296,24 @@ Csr connect(ncl_model &m, size_t q, const ConnectSpec &spec, const ParallelFor &
   return buildConditional(spec, m.seed, condition, parallelFor);
 }
 
+/// The column index of a projection with on_post: for each postsynaptic
+/// neuron j, the synapses onto it, columnSynapse[columnStart[j] ..
+/// columnStart[j + 1]), ascending (so by presynaptic neuron, then place in
+/// the row): a counting sort of the postsynaptic indices, the same on any
+/// thread count.
+void buildColumns(Projection &proj, int64_t postSize) {
+  proj.columnStart.assign(static_cast<size_t>(postSize) + 1, 0);
+  for (int32_t j : proj.post)
+    ++proj.columnStart[static_cast<size_t>(j) + 1];
+  for (size_t j = 1; j < proj.columnStart.size(); ++j)
+    proj.columnStart[j] += proj.columnStart[j - 1];
+  std::vector<int64_t> next(proj.columnStart.begin(), proj.columnStart.end() - 1);
+  proj.columnSynapse.resize(proj.post.size());
+  for (size_t s = 0; s < proj.post.size(); ++s)
+    proj.columnSynapse[static_cast<size_t>(next[static_cast<size_t>(proj.post[s])]++)] =
+        static_cast<int32_t>(s);
+}
+
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
 /// pool's threads, then allocates their per-synapse buffers and the spike
 /// histories. The row starts and postsynaptic indices stay in the
@@ -1279,6 +1352,21 @@ void buildProjections(ncl_model &m) {
                       " synapses)");
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = proj.rowStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = proj.post.data();
+    if (proj.columnStartBuffer < 0)
+      continue;
+    // on_post's column index holds synapse indices in 32 bits.
+    if (proj.synapses > INT32_MAX)
+      throw Error(NCL_ERROR_ARGUMENT, name + " has " + std::to_string(proj.synapses) +
+                                          " synapses; with on_post a projection may have at most " +
+                                          std::to_string(INT32_MAX) +
+                                          " (split it into several projections)");
+    try {
+      buildColumns(proj, m.pops[static_cast<size_t>(proj.info->post)].size);
+    } catch (const std::bad_alloc &) {
+      throw Error(NCL_ERROR_MEMORY, "out of memory building the column index of " + name);
+    }
+    m.bufferPtrs[static_cast<size_t>(proj.columnStartBuffer)] = proj.columnStart.data();
+    m.bufferPtrs[static_cast<size_t>(proj.columnSynapseBuffer)] = proj.columnSynapse.data();
   }
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const ncl_buffer_info &b = bufferInfo(m, i);

@@ -21,6 +21,17 @@ class Runtime:
         rt.ncl_get_state.restype = ctypes.c_int64
         rt.ncl_get_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                      ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_get_synapse_state.restype = ctypes.c_int64
+        rt.ncl_get_synapse_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_get_synapses.restype = ctypes.c_int64
+        rt.ncl_get_synapses.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                        ctypes.POINTER(ctypes.c_int64),
+                                        ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
+        rt.ncl_get_spikes.restype = ctypes.c_int64
+        rt.ncl_get_spikes.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                      ctypes.POINTER(ctypes.c_double),
+                                      ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
         rt.ncl_spike_count.restype = ctypes.c_int64
         rt.ncl_spike_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         rt.ncl_close.argtypes = [ctypes.c_void_p]
@@ -51,6 +62,34 @@ class Runtime:
         buf = (ctypes.c_double * n)()
         self.check(self.rt.ncl_get_state(m, pop.encode(), var.encode(), buf, n) == n)
         return np.frombuffer(buf, dtype=np.float64).copy()
+
+    def synapse_state(self, m, proj, var):
+        """Per-synapse variable `var` of projection `proj`, in synapse order."""
+        n = self.rt.ncl_get_synapse_state(m, proj.encode(), var.encode(), None, 0)
+        self.check(n >= 0)
+        buf = (ctypes.c_double * max(n, 1))()
+        self.check(self.rt.ncl_get_synapse_state(m, proj.encode(), var.encode(), buf, n) == n)
+        return np.frombuffer(buf, dtype=np.float64)[:n].copy()
+
+    def synapses(self, m, proj):
+        """(pre, post) neuron indices of projection `proj`'s synapses."""
+        n = self.rt.ncl_get_synapses(m, proj.encode(), None, None, 0)
+        self.check(n >= 0)
+        pre = (ctypes.c_int64 * max(n, 1))()
+        post = (ctypes.c_int64 * max(n, 1))()
+        self.check(self.rt.ncl_get_synapses(m, proj.encode(), pre, post, n) == n)
+        return (np.frombuffer(pre, dtype=np.int64)[:n].copy(),
+                np.frombuffer(post, dtype=np.int64)[:n].copy())
+
+    def spikes(self, m, pop):
+        """(times in seconds, indices) of population `pop`'s recorded spikes."""
+        n = self.rt.ncl_get_spikes(m, pop.encode(), None, None, 0)
+        self.check(n >= 0)
+        times = (ctypes.c_double * max(n, 1))()
+        index = (ctypes.c_int64 * max(n, 1))()
+        self.check(self.rt.ncl_get_spikes(m, pop.encode(), times, index, n) == n)
+        return (np.frombuffer(times, dtype=np.float64)[:n].copy(),
+                np.frombuffer(index, dtype=np.int64)[:n].copy())
 
     def spike_count(self, m, pop):
         n = self.rt.ncl_spike_count(m, pop.encode())

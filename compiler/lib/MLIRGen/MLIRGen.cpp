@@ -62,8 +62,8 @@ public:
                  pop.decl->size, 1, monitor.loc);
     }
     // The order of work (docs/semantics.md): every population's init, every
-    // projection's synapses; then in each step the deliveries, the summed
-    // variables, then the updates.
+    // projection's synapses; then in each step the deliveries, the on_post
+    // blocks, the summed variables, then the updates.
     auto schedule = mlir::ncl::ScheduleOp::create(builder, loc(at));
     builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
     auto stage = [&](mlir::ncl::StageKind kind, const SourceLoc &l, const std::string &name) {
@@ -84,6 +84,9 @@ public:
       stage(hasPerSynapseDelay(projection) ? mlir::ncl::StageKind::DeliverSynapses
                                            : mlir::ncl::StageKind::Deliver,
             projection.decl->loc, projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
+      if (!projection.synapse->onPost.empty())
+        stage(mlir::ncl::StageKind::OnPost, projection.synapse->onPostLoc, projection.decl->name);
     for (const ProjectionModel &projection : net.projections)
       if (!projection.synapse->summed.empty())
         stage(mlir::ncl::StageKind::Sum, projection.synapse->summedLoc, projection.decl->name);
@@ -346,8 +349,8 @@ private:
   /// between the deliveries and the update. So not for a variable held
   /// while refractory (what arrives then is dropped, which needs the
   /// neuron's status at the update), nor for one that a projection's
-  /// `on_pre` or `summed` reads (as v_pre or v_post; it would see earlier
-  /// deliveries).
+  /// `on_pre`, `on_post` or `summed` reads (as v_pre or v_post; it would
+  /// see earlier deliveries).
   bool deliveredDirectly(int64_t p, StringRef name) {
     const NeuronDecl &n = *net->populations[static_cast<size_t>(p)].neuron;
     if (n.refractory && heldWhileRefractory(n, name))
@@ -356,7 +359,8 @@ private:
       if (projection.pre != p && projection.post != p)
         continue;
       bool read = false;
-      for (const auto *block : {&projection.synapse->onPre, &projection.synapse->summed})
+      for (const auto *block :
+           {&projection.synapse->onPre, &projection.synapse->onPost, &projection.synapse->summed})
         for (const Assignment &a : *block)
           forEachSubExpression(*a.value, [&](const Expr &e) {
             auto *ref = dyn_cast<NameExpr>(&e);
@@ -383,10 +387,11 @@ private:
            });
   }
 
-  /// Whether projections or a rate monitor read population p's spikes.
+  /// Whether projections (as presynaptic population, or postsynaptic one
+  /// with an on_post) or a rate monitor read population p's spikes.
   UnitAttr sendsSpikes(int64_t p) {
     for (const ProjectionModel &projection : net->projections)
-      if (projection.pre == p)
+      if (projection.pre == p || (projection.post == p && !projection.synapse->onPost.empty()))
         return builder.getUnitAttr();
     for (const RateMonitor &monitor : net->rateMonitors)
       if (monitor.population == p)
@@ -530,10 +535,23 @@ private:
       for (const Assignment &a : syn.summed)
         mlir::ncl::PostAddOp::create(builder, loc(a.loc), a.targetVariable, gen(*a.value));
     }
+    // on_post: what a postsynaptic spike does to the synapse's own state,
+    // assignments in order.
     if (!syn.onPost.empty()) {
-      mlir::emitError(loc(syn.onPostLoc)) << "on_post is not supported yet (it comes with "
-                                             "plasticity); remove it or leave it empty";
-      failed = true;
+      builder.setInsertionPointToStart(&op.getOnPost().emplaceBlock());
+      env.clear();
+      for (const ParameterValue &p : projection.parameters)
+        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+      for (const Declaration &d : syn.state)
+        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      std::set<std::string> changed;
+      for (const Assignment &a : syn.onPost) {
+        env[a.variable] = combine(a, env.at(a.variable), gen(*a.value), loc(a.loc));
+        changed.insert(a.variable);
+      }
+      for (const Declaration &d : syn.state)
+        if (changed.count(d.name))
+          mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, env.at(d.name));
     }
 
     // condition: whether a candidate pair (i, j) is connected.

@@ -48,6 +48,8 @@ LogicalResult NetworkOp::verify() {
                       buffer.getRole() == BufferRole::SynapseState ||
                       buffer.getRole() == BufferRole::SynapseDelay ||
                       buffer.getRole() == BufferRole::ConnectMask ||
+                      buffer.getRole() == BufferRole::ColumnStart ||
+                      buffer.getRole() == BufferRole::ColumnSynapse ||
                       (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -98,6 +100,10 @@ LogicalResult NetworkOp::verify() {
           return {b.getIntegerType(16), BufferExtent::Synapses};
         case BufferRole::ConnectMask:
           return {b.getI32Type(), BufferExtent::Fixed};
+        case BufferRole::ColumnStart:
+          return {b.getI64Type(), BufferExtent::Columns};
+        case BufferRole::ColumnSynapse:
+          return {b.getI32Type(), BufferExtent::Synapses};
         case BufferRole::Series:
           return {getReal(), BufferExtent::Fixed};
         case BufferRole::SeriesShape:
@@ -154,6 +160,8 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::LastSpike:
         case BufferRole::SynapseDelay:
         case BufferRole::ConnectMask:
+        case BufferRole::ColumnStart:
+        case BufferRole::ColumnSynapse:
         case BufferRole::Series:
         case BufferRole::SeriesShape:
           break;
@@ -247,6 +255,13 @@ LogicalResult ProjectionOp::verify() {
   // The deliver stage reads the spikes the presynaptic update stores.
   if (!pre.getEmitsSpikes())
     return emitOpError("presynaptic population @") << pre.getSymName() << " must have emits_spikes";
+  // The on_post stage reads the spikes the postsynaptic update stores.
+  if (!getOnPost().empty() && !post.getEmitsSpikes())
+    return emitOpError("has on_post, so postsynaptic population @")
+           << post.getSymName() << " must have emits_spikes";
+  if (!getOnPost().empty() && !getOnPost().getOps<PostAddOp>().empty())
+    return emitOpError("adds to a postsynaptic variable in on_post, which may change only the "
+                       "synapse's own state");
   if (!(getDelay().convertToDouble() >= 0))
     return emitOpError("delay must not be negative");
   if (getPerSynapseDelay() && getDelay().convertToDouble() != 0)
@@ -301,7 +316,7 @@ LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
                   getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum ||
-                  getKind() == StageKind::ConnectCondition;
+                  getKind() == StageKind::ConnectCondition || getKind() == StageKind::OnPost;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")

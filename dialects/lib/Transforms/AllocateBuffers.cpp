@@ -80,6 +80,14 @@ ArrayAttr allocate(NetworkOp network) {
     if (projection.getPerSynapseDelay())
       add(owner, "delay", BufferRole::SynapseDelay, b.getIntegerType(16), BufferExtent::Synapses,
           -1, 0);
+    // The synapses onto each postsynaptic neuron (the column index the
+    // runtime builds once connected), for on_post.
+    if (!projection.getOnPost().empty()) {
+      add(owner, "column_start", BufferRole::ColumnStart, b.getI64Type(), BufferExtent::Columns, -1,
+          0);
+      add(owner, "column_synapse", BufferRole::ColumnSynapse, b.getI32Type(),
+          BufferExtent::Synapses, -1, 0);
+    }
     // A condition's verdicts for one presynaptic row: the runtime's
     // scratch, one per calling thread, over the postsynaptic range.
     if (projection.getConnect().getRule() == ConnectRule::Condition)

@@ -92,21 +92,27 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_LAST_SPIKE = 11,    /* i32 per neuron: step index n+1 of its latest spike, 0 if
                                     none (a population whose spikes are stored) */
   /* Since ABI 5: */
-  NCL_BUFFER_SYNAPSE_DELAY = 12, /* i16 per synapse, read as unsigned: its delay in steps of the
-                                   run's dt, written by the connect stage; 65535
-                                   (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
-                                   finite or longer than NCL_MAX_DELAY_STEPS */
-  NCL_BUFFER_SERIES = 13,        /* real: timed input `index` of the population, its samples
-                                    times its scale, row-major (samples x columns); extent FIXED
-                                    with count 0: the runtime sizes it from the file */
-  NCL_BUFFER_SERIES_SHAPE = 14,  /* i64[3] for timed input `index`: steps per sample, samples,
-                                   columns (1: one value for all neurons, else one per neuron),
-                                   filled by the runtime for the run's dt */
-  NCL_BUFFER_CONNECT_MASK = 19   /* i32, NCL_EXTENT_FIXED with `count` = the projection's
-                                    postsynaptic range: the runtime's scratch (never model-owned,
-                                    one per calling thread) into which a CONNECT_CONDITION
-                                    stage writes, for its one presynaptic row, 1 where the
-                                    condition holds for post_begin + k and 0 where not */
+  NCL_BUFFER_SYNAPSE_DELAY = 12,  /* i16 per synapse, read as unsigned: its delay in steps of the
+                                     run's dt, written by the connect stage; 65535
+                                     (NCL_DELAY_INVALID) marks a drawn delay that is negative, not
+                                     finite or longer than NCL_MAX_DELAY_STEPS */
+  NCL_BUFFER_SERIES = 13,         /* real: timed input `index` of the population, its samples
+                                     times its scale, row-major (samples x columns); extent FIXED
+                                     with count 0: the runtime sizes it from the file */
+  NCL_BUFFER_SERIES_SHAPE = 14,   /* i64[3] for timed input `index`: steps per sample, samples,
+                                     columns (1: one value for all neurons, else one per neuron),
+                                     filled by the runtime for the run's dt */
+  NCL_BUFFER_COLUMN_START = 15,   /* i64, postsynaptic size + 1 (NCL_EXTENT_COLUMNS): where each
+                                     postsynaptic neuron's synapses start in COLUMN_SYNAPSE; built
+                                     by the runtime for a projection with an ON_POST stage */
+  NCL_BUFFER_COLUMN_SYNAPSE = 16, /* i32 per synapse: the synapses onto each postsynaptic neuron,
+                                     by column, each column ascending (so by presynaptic index,
+                                     then place in the row) */
+  NCL_BUFFER_CONNECT_MASK = 19    /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                     postsynaptic range: the runtime's scratch (never model-owned,
+                                     one per calling thread) into which a CONNECT_CONDITION
+                                     stage writes, for its one presynaptic row, 1 where the
+                                     condition holds for post_begin + k and 0 where not */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a
@@ -131,7 +137,9 @@ typedef enum ncl_buffer_extent {
                                     entries, the calling thread's own buffer */
   /* Since ABI 4: */
   NCL_EXTENT_SYNAPSES = 4, /* one per synapse of `projection` (known once it is connected) */
-  NCL_EXTENT_ROWS = 5      /* the projection's presynaptic population size + 1 */
+  NCL_EXTENT_ROWS = 5,     /* the projection's presynaptic population size + 1 */
+  /* Since ABI 5: */
+  NCL_EXTENT_COLUMNS = 6 /* the projection's postsynaptic population size + 1 */
 } ncl_buffer_extent;
 
 typedef struct ncl_buffer_info {
@@ -191,12 +199,16 @@ typedef enum ncl_stage_kind {
   NCL_STAGE_DELIVER = 4, /* applies the spikes in `spikes` to postsynaptic [begin, end)
                             in step first_step (one step) */
   /* Since ABI 5: */
-  NCL_STAGE_SUM = 5, /* adds the projection's summed variables of step first_step (every
-                       synapse, start-of-step values) to postsynaptic [begin, end); `size`
-                       is the presynaptic population's (the rows it walks); it reads
-                       presynaptic neurons of every thread, so the threads meet after it */
+  NCL_STAGE_SUM = 5,     /* adds the projection's summed variables of step first_step (every
+                            synapse, start-of-step values) to postsynaptic [begin, end); `size`
+                            is the presynaptic population's (the rows it walks); it reads
+                            presynaptic neurons of every thread, so the threads meet after it */
+  NCL_STAGE_ON_POST = 6, /* runs the projection's on_post for the postsynaptic neurons in
+                            `spikes` (ascending, all in [begin, end)) that spiked at t_n,
+                            n = first_step: every synapse of each one's column, in column order;
+                            `size` is the presynaptic population's */
   NCL_STAGE_DELIVER_SYNAPSES = 8, /* applies the synapses in `synapses`, in list order, in step
-                                    first_step: a projection with per-synapse delays */
+                                     first_step: a projection with per-synapse delays */
   NCL_STAGE_CONNECT_CONDITION = 9 /* evaluates a NCL_CONNECT_CONDITION projection's condition
                                      for presynaptic row `begin` (end = begin + 1) and every
                                      postsynaptic neuron of its range into the

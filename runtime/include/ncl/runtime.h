@@ -223,6 +223,20 @@ NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop, const char
  *  units, e.g. to set a custom initial condition after ncl_init. */
 NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
                                     const double *values, int64_t count);
+/** Copies up to `capacity` values of per-synapse variable `var` of
+ *  projection `proj` (by name), converted to double (internal units), in
+ *  the projection's synapse order: by presynaptic neuron, then ascending
+ *  postsynaptic index (ncl_get_synapses gives each one's neurons). Returns
+ *  the number of synapses (call with capacity 0 to size the array), or -1
+ *  on error. Since ABI 5. */
+NCL_RT_API int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *var,
+                                         double *out, int64_t capacity);
+/** The presynaptic and postsynaptic neuron (indices in their populations)
+ *  of each of up to `capacity` synapses of projection `proj`, in the order
+ *  of ncl_get_synapse_state. Either array may be NULL. Returns the number
+ *  of synapses, or -1 on error. Since ABI 5. */
+NCL_RT_API int64_t ncl_get_synapses(const ncl_model *m, const char *proj, int64_t *pre,
+                                    int64_t *post, int64_t capacity);
 /* --- Monitors (readable between runs) ------------------------------------*/
 
 /** Number of state and rate monitors (`record v(P)`, `record rate(P)`);

@@ -15,7 +15,12 @@ CHECK is one of
   npy-errors every load-time error of the files (missing, not .npy, wrong
              dtype, wrong rank, lengths that differ, an index outside the
              range, a non-finite weight, a negative delay): ncl-run exits
-             non-zero with one message that names the file.
+             non-zero with one message that names the file;
+  init-reads initial values of synapse state that read the neurons'
+             positions (x_pre, x_post, drawn at initialisation): every
+             synapse's distance and Gaussian weight, read back through
+             ncl_get_synapse_state, against the positions ncl_get_state
+             gives, on 1 and 3 threads.
 
 Targets are identified exactly: each source neuron i adds 2**i to a
 dimensionless counter of every target it reaches, in one step, so the
@@ -70,6 +75,57 @@ network Prob {{
   simulate 3 ms, dt = 0.1 ms, seed = 1
 }}
 """.format(n=N_PROB, p=P_PROB)
+
+
+INIT_READS_MODEL = COMMON + """
+synapse Spatial {
+  parameters { sigma = 30 um }
+  state { d : um = 0 um; w = 0 }
+  on_pre { s += w }
+}
+network Space {
+  population Src = Clock[40]
+  population Dst = Counter[50]
+  projection G = Spatial(Src -> Dst) {
+    connect fixed_probability(0.3)
+    d = abs(x_pre - x_post)
+    w = exp(-(x_pre - x_post) ** 2 / (2 * sigma ** 2))
+  }
+  simulate 3 ms, dt = 0.1 ms, seed = 7
+}
+"""
+
+
+def check_init_reads(nclc, rt, work):
+    source = work / "space.ncl"
+    source.write_text(INIT_READS_MODEL)
+    lib = work / "space.so"
+    compile_model(nclc, source, lib)
+    seen = {}
+    for threads in (1, 3):
+        m = rt.open(str(lib), seed=7, threads=threads)
+        xs = rt.state(m, "Src", "x", 40)
+        xd = rt.state(m, "Dst", "x", 50)
+        i, j = rt.synapses(m, "G")
+        d = rt.synapse_state(m, "G", "d")
+        w = rt.synapse_state(m, "G", "w")
+        rt.close(m)
+        if len(i) < 300:
+            fail(f"expected about 600 synapses, got {len(i)}")
+        delta = xs[i] - xd[j]
+        if not np.array_equal(d, np.abs(delta)):
+            fail(f"{threads} threads: d differs from |x_pre - x_post| by up to "
+                 f"{np.max(np.abs(d - np.abs(delta))):.3g}")
+        expect = np.exp(-delta ** 2 / (2 * 30e-6 ** 2))
+        err = np.max(np.abs(w - expect))
+        if not err < 1e-15:
+            fail(f"{threads} threads: w differs from exp(-(x_pre - x_post)^2 / 2 sigma^2) "
+                 f"by {err:.3g}")
+        seen[threads] = (d.tobytes(), w.tobytes())
+    if seen[1] != seen[3]:
+        fail("the initial values differ between 1 and 3 threads")
+    print(f"init-reads: {len(i)} synapses, d = |x_pre - x_post| exact, w Gaussian of it within "
+          f"{err:.1e}, identical on 1 and 3 threads")
 
 
 def fail(msg):
@@ -393,6 +449,8 @@ def main():
         check_condition(nclc, rt, work)
     elif check == "npy":
         check_npy(nclc, rt, work)
+    elif check == "init-reads":
+        check_init_reads(nclc, rt, work)
     elif check == "npy-errors":
         check_npy_errors(nclc, ncl_run, rt, work)
     else:

@@ -1564,3 +1564,45 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64,
   } step {
   }
 }
+
+// -----
+
+// on_post reads the postsynaptic population's spikes.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.population @Q {neuron = "N", size = 4 : i64, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{has on_post, so postsynaptic population @Q must have emits_spikes}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @Q,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">]} init {
+  } on_pre {
+  } on_post {
+    %w = ncl.synapse_read "w" : f64
+    ncl.synapse_write "w", %w : f64
+  }
+}
+
+// -----
+
+// on_post changes only the synapse's own state.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, receives = ["g"], params = [],
+      vars = [#ncl.var<name = "g">]} init {
+  } step {
+  }
+  // expected-error @+1 {{adds to a postsynaptic variable in on_post, which may change only the synapse's own state}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">]} init {
+  } on_pre {
+  } on_post {
+    %w = ncl.synapse_read "w" : f64
+    ncl.post_add "g", %w : f64
+  }
+}

@@ -123,3 +123,30 @@ ncl.network @Projected attributes {dt = 1.0e-4 : f64, real = f32} {
   } on_pre {
   }
 }
+
+// -----
+
+// A projection with on_post also gets the column index the runtime builds:
+// where each postsynaptic neuron's synapses start (i64, one per
+// postsynaptic neuron plus one: extent `columns`) and the synapses by
+// column (i32, one per synapse).
+
+// CHECK-LABEL: ncl.network @Learning
+// CHECK-SAME: #ncl.buffer<name = "S.post_index", role = post_index, element = i32, extent = synapses, population = @S, index = -1, count = 0>,
+// CHECK-SAME: #ncl.buffer<name = "S.column_start", role = column_start, element = i64, extent = columns, population = @S, index = -1, count = 0>,
+// CHECK-SAME: #ncl.buffer<name = "S.column_synapse", role = column_synapse, element = i32, extent = synapses, population = @S, index = -1, count = 0>]
+ncl.network @Learning attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "A", size = 4 : i64, emits_spikes,
+        params = [], vars = [#ncl.var<name = "x">]} init {
+  } step {
+  }
+  ncl.projection @S {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">]} init {
+  } on_pre {
+  } on_post {
+    %w = ncl.synapse_read "w" : f64
+    ncl.synapse_write "w", %w : f64
+  }
+}

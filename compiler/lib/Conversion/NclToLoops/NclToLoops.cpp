@@ -1122,7 +1122,7 @@ public:
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
   }
 
-  ArrayAttr connectArgs, deliverArgs, sumArgs, conditionArgs;
+  ArrayAttr connectArgs, deliverArgs, onPostArgs, sumArgs, conditionArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -1142,6 +1142,10 @@ public:
           delayBuffer = index;
         else if (buffer.getRole() == BufferRole::ConnectMask)
           maskBuffer = index;
+        else if (buffer.getRole() == BufferRole::ColumnStart)
+          columnStartBuffer = index;
+        else if (buffer.getRole() == BufferRole::ColumnSynapse)
+          columnSynapseBuffer = index;
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -1165,6 +1169,11 @@ public:
       buildDeliverSynapses();
     else
       buildDeliver();
+    if (!projection.getOnPost().empty()) {
+      if (columnStartBuffer < 0 || columnSynapseBuffer < 0)
+        return projection.emitOpError("has on_post but no column index in the buffer table");
+      buildOnPost();
+    }
     if (!projection.getSummed().empty())
       buildSum();
     if (!projection.getCondition().empty()) {
@@ -1264,11 +1273,28 @@ private:
       types.push_back(dyn(b.getIntegerType(16)));
       argNames.push_back(b.getI64IntegerAttr(delayBuffer));
     }
+    // Initial values that read the neurons' (initial) state get both
+    // populations' state variables.
+    bool readsNeurons = false;
+    projection.getInit().walk(
+        [&](Operation *op) { readsNeurons |= isa<PreReadOp, PostReadOp>(op); });
+    unsigned firstNeuronArg = static_cast<unsigned>(types.size());
+    if (readsNeurons)
+      for (auto *group : {&preVars, &postVars})
+        for (auto &[name, k] : *group) {
+          types.push_back(dyn(realType));
+          argNames.push_back(b.getI64IntegerAttr(k));
+        }
     appendHeaderArgs(b, types, argNames, {"begin", "end", "seed", "dt"});
     connectArgs = b.getArrayAttr(argNames);
     SynapseLoop loop;
     func::FuncOp f = makeFunc("connect", types, connectArgs, loop);
     loop.delays = argument(delayBuffer);
+    if (readsNeurons)
+      for (auto [group, map] :
+           {std::pair(&preVars, &loop.preVars), std::pair(&postVars, &loop.postVars)})
+        for (auto &entry : *group)
+          (*map)[entry.first] = f.getArgument(firstNeuronArg++);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     loop.step = arith::ConstantIntOp::create(
@@ -1416,6 +1442,56 @@ private:
     func::ReturnOp::create(b, loc);
   }
 
+  /// The on_post kernel: for each postsynaptic neuron of the list `spikes`
+  /// (the calling thread's, ascending), every synapse of its column in
+  /// column order (ascending synapse index: by presynaptic neuron, then
+  /// place in the row), each with the program of `on_post`. A synapse's
+  /// presynaptic neuron, where the program reads it, is its row (a binary
+  /// search in the row starts, as for per-synapse delays).
+  void buildOnPost() {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    endpointArgs(types, argNames);
+    types.append({dyn(b.getI64Type()), dyn(b.getI32Type())});
+    argNames.append(
+        {b.getI64IntegerAttr(columnStartBuffer), b.getI64IntegerAttr(columnSynapseBuffer)});
+    appendHeaderArgs(b, types, argNames,
+                     {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"});
+    onPostArgs = b.getArrayAttr(argNames);
+    SynapseLoop loop;
+    func::FuncOp f = makeFunc("on_post", types, onPostArgs, loop);
+    bindEndpointArgs(f, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = header["first_step"];
+    auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
+    spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
+    loop.entryPoint = spikeLoop;
+    b.setInsertionPointToStart(spikeLoop.getBody());
+    loop.postNeuron = toIndex(
+        memref::LoadOp::create(b, loc, header["spikes"], ValueRange{spikeLoop.getInductionVar()}));
+    Value columnStart = argument(columnStartBuffer);
+    Value lo = toIndex(memref::LoadOp::create(b, loc, columnStart, ValueRange{loop.postNeuron}));
+    Value next = arith::AddIOp::create(b, loc, loop.postNeuron, index(1));
+    Value hi = toIndex(memref::LoadOp::create(b, loc, columnStart, ValueRange{next}));
+    auto column = scf::ForOp::create(b, loc, lo, hi, index(1));
+    column->setAttr("ncl.loop", b.getStringAttr("synapses"));
+    b.setInsertionPointToStart(column.getBody());
+    loop.synapse = toIndex(memref::LoadOp::create(b, loc, argument(columnSynapseBuffer),
+                                                  ValueRange{column.getInductionVar()}));
+    Region &onPost = projection.getOnPost();
+    bool readsPre = false;
+    onPost.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
+    if (readsPre)
+      loop.preNeuron = rowOf(loop.synapse);
+    column.getBody()->getOperations().splice(column.getBody()->getTerminator()->getIterator(),
+                                             onPost.front().getOperations());
+    loops.synapses[column] = loop;
+    b.setInsertionPointAfter(spikeLoop);
+    func::ReturnOp::create(b, loc);
+  }
+
   /// The presynaptic neuron whose row holds `synapse`: the last row r with
   /// row_start[r] <= synapse, by binary search over the rows [0, size)
   /// (the header's `size` is the presynaptic population's in this stage).
@@ -1537,7 +1613,7 @@ private:
   Type realType;
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
-  int64_t maskBuffer = -1;
+  int64_t maskBuffer = -1, columnStartBuffer = -1, columnSynapseBuffer = -1;
   int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
   llvm::DenseMap<int64_t, int64_t> varBuffers;         ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
@@ -1577,10 +1653,10 @@ struct ConvertNclToLoopsPass
         ProjectionKernelBuilder kernels(projection, network, builder, loops);
         if (failed(kernels.build()))
           return signalPassFailure();
-        nameProjectionKernels(network, projection, kernels.connectArgs, kernels.deliverArgs,
-                              kernels.sumArgs, kernels.conditionArgs);
-        for (Region *region : {&projection.getInit(), &projection.getOnPre(),
-                               &projection.getSummed(), &projection.getCondition()})
+        nameProjectionKernels(network, projection, kernels);
+        for (Region *region :
+             {&projection.getInit(), &projection.getOnPre(), &projection.getOnPost(),
+              &projection.getSummed(), &projection.getCondition()})
           region->getBlocks().clear();
       }
     }
@@ -1598,14 +1674,15 @@ struct ConvertNclToLoopsPass
       return signalPassFailure();
   }
 
-  /// Sets `reads_presynaptic_state` where on_pre or summed read a
+  /// Sets `reads_presynaptic_state` where on_pre, on_post or summed read a
   /// presynaptic neuron's variable: other threads update those, so the
   /// runtime must have the threads meet before the updates of every step.
   static void markPresynapticReads(ProjectionOp projection) {
     auto network = projection->getParentOfType<NetworkOp>();
     PopulationOp pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
     bool reads = false;
-    for (Region *region : {&projection.getOnPre(), &projection.getSummed()})
+    for (Region *region :
+         {&projection.getOnPre(), &projection.getOnPost(), &projection.getSummed()})
       region->walk([&](PreReadOp read) { reads = reads || pre.varIndex(read.getVar()) >= 0; });
     if (reads)
       projection.setReadsPresynapticState(true);
@@ -1613,8 +1690,7 @@ struct ConvertNclToLoopsPass
 
   /// Names the kernels of a projection's stages.
   static void nameProjectionKernels(NetworkOp network, ProjectionOp projection,
-                                    ArrayAttr connectArgs, ArrayAttr deliverArgs, ArrayAttr sumArgs,
-                                    ArrayAttr conditionArgs) {
+                                    const ProjectionKernelBuilder &kernels) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
@@ -1622,16 +1698,19 @@ struct ConvertNclToLoopsPass
       if (stage.getPopulation() != projection.getSymName())
         continue;
       StringRef suffix = "_deliver";
-      ArrayAttr args = deliverArgs;
+      ArrayAttr args = kernels.deliverArgs;
       if (stage.getKind() == StageKind::Connect) {
         suffix = "_connect";
-        args = connectArgs;
+        args = kernels.connectArgs;
       } else if (stage.getKind() == StageKind::Sum) {
         suffix = "_sum";
-        args = sumArgs;
+        args = kernels.sumArgs;
       } else if (stage.getKind() == StageKind::ConnectCondition) {
         suffix = "_condition";
-        args = conditionArgs;
+        args = kernels.conditionArgs;
+      } else if (stage.getKind() == StageKind::OnPost) {
+        suffix = "_on_post";
+        args = kernels.onPostArgs;
       }
       std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));

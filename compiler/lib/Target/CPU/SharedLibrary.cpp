@@ -136,6 +136,7 @@ public:
           break;
         case mlir::ncl::BufferExtent::Synapses:
         case mlir::ncl::BufferExtent::Rows:
+        case mlir::ncl::BufferExtent::Columns:
           // Known to the runtime only; kernels index within it and never
           // read the size.
           extent = b.getInt64(std::numeric_limits<int32_t>::max());
@@ -534,6 +535,9 @@ public:
           break;
         case mlir::ncl::StageKind::Sum:
           suffix = ".sum";
+          break;
+        case mlir::ncl::StageKind::OnPost:
+          suffix = ".on_post";
           break;
         case mlir::ncl::StageKind::ConnectCondition:
           suffix = ".condition";

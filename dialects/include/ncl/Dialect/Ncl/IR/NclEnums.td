@@ -46,13 +46,16 @@ def Ncl_Role_LastSpike : I32EnumAttrCase<"LastSpike", 11, "last_spike">;
 def Ncl_Role_SynapseDelay : I32EnumAttrCase<"SynapseDelay", 12, "synapse_delay">;
 def Ncl_Role_Series : I32EnumAttrCase<"Series", 13, "series">;
 def Ncl_Role_SeriesShape : I32EnumAttrCase<"SeriesShape", 14, "series_shape">;
+def Ncl_Role_ColumnStart : I32EnumAttrCase<"ColumnStart", 15, "column_start">;
+def Ncl_Role_ColumnSynapse : I32EnumAttrCase<"ColumnSynapse", 16, "column_synapse">;
 def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
-    Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ConnectMask]> {
+    Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ColumnStart, Ncl_Role_ColumnSynapse,
+    Ncl_Role_ConnectMask]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -62,10 +65,11 @@ def Ncl_Extent_Neurons : I32EnumAttrCase<"Neurons", 2, "neurons">;
 def Ncl_Extent_SpikeCapacity : I32EnumAttrCase<"SpikeCapacity", 3, "spike_capacity">;
 def Ncl_Extent_Synapses : I32EnumAttrCase<"Synapses", 4, "synapses">;
 def Ncl_Extent_Rows : I32EnumAttrCase<"Rows", 5, "rows">;
+def Ncl_Extent_Columns : I32EnumAttrCase<"Columns", 6, "columns">;
 
 def Ncl_BufferExtent : I32EnumAttr<"BufferExtent", "how many elements a buffer has", [
     Ncl_Extent_Fixed, Ncl_Extent_Neurons, Ncl_Extent_SpikeCapacity, Ncl_Extent_Synapses,
-    Ncl_Extent_Rows]> {
+    Ncl_Extent_Rows, Ncl_Extent_Columns]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -75,11 +79,13 @@ def Ncl_StageKind_Step : I32EnumAttrCase<"Step", 2, "step">;
 def Ncl_StageKind_Connect : I32EnumAttrCase<"Connect", 3, "connect">;
 def Ncl_StageKind_Deliver : I32EnumAttrCase<"Deliver", 4, "deliver">;
 def Ncl_StageKind_Sum : I32EnumAttrCase<"Sum", 5, "sum">;
+def Ncl_StageKind_OnPost : I32EnumAttrCase<"OnPost", 6, "on_post">;
 def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
 def Ncl_StageKind_ConnectCondition : I32EnumAttrCase<"ConnectCondition", 9, "connect_condition">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
-    Ncl_StageKind_Sum, Ncl_StageKind_DeliverSynapses, Ncl_StageKind_ConnectCondition]> {
+    Ncl_StageKind_Sum, Ncl_StageKind_OnPost, Ncl_StageKind_DeliverSynapses,
+    Ncl_StageKind_ConnectCondition]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

@@ -175,9 +175,14 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     step for every synapse, reading start-of-step values; its
     `ncl.post_add`s are summed per postsynaptic neuron into inputs (in
     ascending presynaptic order) for that step only (summed variables,
-    docs/semantics.md). `ncl-to-loops` moves the regions into the
-    projection's `connect`, `deliver` and `sum` kernels and leaves them
-    empty: the op then only describes. Empty `on_pre` and `summed` mean
+    docs/semantics.md). The optional `on_post` region says what a spike of
+    the postsynaptic neuron does to the synapse: writes of the synapse's
+    own state only (no `ncl.post_add`), reading the neurons' start-of-step
+    values; it runs at the start of the step after the spike, after every
+    projection's `on_pre` (the postsynaptic population must then have
+    `emits_spikes`). `ncl-to-loops` moves the regions into the
+    projection's `connect`, `deliver`, `on_post` and `sum` kernels and
+    leaves them empty: the op then only describes. Empty `on_pre` and `summed` mean
     lowered; an empty `init` with a non-empty `on_pre` or `summed` (a
     synapse without parameters or state) has nothing to initialise. The
     presynaptic population must have `emits_spikes`, the postsynaptic one
@@ -224,6 +229,30 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     }
     ```
 
+    A synapse that also learns from postsynaptic spikes (nearest-neighbour
+    pair STDP written with the times of the last spikes):
+
+    ```mlir
+    ncl.projection @S {synapse = "PairSTDP", pre = @In, post = @Out, ...} init {
+      ...
+    } on_pre {
+      ...
+    } on_post {
+      %t = ncl.time : f64
+      %w = ncl.synapse_read "w" : f64
+      %tpre = ncl.synapse_read "tpre" : f64
+      %ap = ncl.param "Ap" : f64
+      %tau = ncl.param "tau" : f64
+      %d = arith.subf %tpre, %t : f64
+      %x = arith.divf %d, %tau : f64
+      %e = math.exp %x : f64
+      %dw = arith.mulf %ap, %e : f64
+      %w1 = arith.addf %w, %dw : f64
+      ncl.synapse_write "tpost", %t : f64
+      ncl.synapse_write "w", %w1 : f64
+    }
+    ```
+
     A gap junction: no spikes, a current summed every step.
 
     ```mlir
@@ -246,9 +275,10 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
-                 MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition);
-  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`summed` $summed^)? "
-                       "(`condition` $condition^)?";
+                 MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
+                 MaxSizedRegion<1>:$on_post);
+  let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`on_post` $on_post^)? "
+                       "(`summed` $summed^)? (`condition` $condition^)?";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The index of parameter `name` in `params`, or -1.
@@ -256,7 +286,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     /// The index of variable `name` in `vars`, or -1.
     int64_t varIndex(::llvm::StringRef name);
     /// Whether ncl-to-loops has moved the program into kernels.
-    bool isLowered() { return getOnPre().empty() && getSummed().empty(); }
+    bool isLowered() {
+      return getOnPre().empty() && getOnPost().empty() && getSummed().empty();
+    }
   }];
 }
 
@@ -266,8 +298,8 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
     Lists the network's stages in the order the runtime runs them: every
     `init` stage once, in order, then every `connect` stage once (after the
     runtime has drawn the projection's synapses), then, for each interval
-    of steps, the `deliver`, `deliver_synapses`, `sum` and `step` stages in order. Fusion is a pass
-    over this list. `ncl-to-loops` names each stage's kernel and its
+    of steps, the `deliver`, `deliver_synapses`, `on_post`, `sum` and `step` stages in
+    order. Fusion is a pass over this list. `ncl-to-loops` names each stage's kernel and its
     arguments, which the library's descriptor lists.
 
     ```mlir
@@ -294,7 +326,10 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     (presynaptic rows [begin, end)), `deliver` applies a list of
     presynaptic spikes to the postsynaptic neurons [begin, end);
     `deliver_synapses` (a projection with `per_synapse_delay`) applies a
-    list of synapses whose spikes arrive in this step, `sum` adds the
+    list of synapses whose spikes arrive in this step, `on_post` runs the
+    projection's `on_post` for every synapse onto the postsynaptic neurons
+    of a list (those of [begin, end) that spiked at the step's start, found
+    through the column index the runtime builds), `sum` adds the
     projection's summed values of one step to the postsynaptic neurons
     [begin, end). `connect_condition` (a projection connected by a
     condition) evaluates the condition for presynaptic row `begin` and

@@ -1,0 +1,87 @@
+// RUN: ncl-opt %s -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
+// A projection's on_post region becomes its `on_post` kernel: an scf.for
+// over the list `spikes` (the postsynaptic neurons of the thread's range
+// that spiked), for each the synapses of its column [column_start[j],
+// column_start[j + 1]) taken from column_synapse, and the region for each.
+// A presynaptic read needs the synapse's row: a binary search in the row
+// starts over the header's `size` rows. ncl.time is t of the stage's step.
+// The projection gets `reads_presynaptic_state` (on_post reads v_pre), the
+// stage its kernel.
+//
+// Buffer table: 0-6 @P (params, v, refractory, spike step/index/channel,
+// last_spike), 7-13 @S (params, w, tpre, row_start, post_index,
+// column_start, column_synapse).
+
+// CHECK-LABEL: func.func @ncl_S_on_post(
+// CHECK-SAME: %[[SP:[^:]*]]: memref<?xf64>, %[[W:[^:]*]]: memref<?xf64>, %[[TPRE:[^:]*]]: memref<?xf64>, %[[ROWS:[^:]*]]: memref<?xi64>, %[[POST:[^:]*]]: memref<?xi32>,
+// The presynaptic and postsynaptic v, the two populations' parameters,
+// then the column index.
+// CHECK-SAME: %[[VPRE:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xf64>, %{{[^:]*}}: memref<?xf64>, %{{[^:]*}}: memref<?xf64>,
+// CHECK-SAME: %[[CSTART:[^:]*]]: memref<?xi64>, %[[CSYN:[^:]*]]: memref<?xi32>,
+// CHECK-SAME: %{{[^:]*}}: index, %{{[^:]*}}: index, %[[SIZE:[^:]*]]: index, %[[STEP:[^:]*]]: i64, %{{[^:]*}}: i64, %[[DT:[^:]*]]: f64, %[[SPIKES:[^:]*]]: memref<?xi32>, %[[NUM:[^:]*]]: index)
+// CHECK-SAME: attributes {ncl.kernel = "on_post"}
+// CHECK-DAG: %[[AP:.*]] = memref.load %[[SP]][%{{.*}}] : memref<?xf64>
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[NUM]]
+// CHECK:   %[[J32:.*]] = memref.load %[[SPIKES]][%[[K]]] : memref<?xi32>
+// CHECK:   %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
+// CHECK:   %[[LO:.*]] = memref.load %[[CSTART]][%[[J]]] : memref<?xi64>
+// CHECK:   %[[HI:.*]] = memref.load %[[CSTART]][%{{.*}}] : memref<?xi64>
+// CHECK:   scf.for %[[C:.*]] = %{{.*}} to %{{.*}}
+// CHECK:     %[[S32:.*]] = memref.load %[[CSYN]][%[[C]]] : memref<?xi32>
+// CHECK:     %[[S:.*]] = arith.index_cast %[[S32]] : i32 to index
+// CHECK:     %[[ROW:.*]]:2 = scf.while
+// CHECK:       memref.load %[[ROWS]]
+// CHECK:     memref.load %[[W]][%[[S]]] : memref<?xf64>
+// CHECK:     memref.load %[[VPRE]][%[[ROW]]#0] : memref<?xf64>
+// CHECK:     arith.sitofp %[[STEP]] : i64 to f64
+// CHECK:     memref.store %{{.*}}, %[[TPRE]][%[[S]]] : memref<?xf64>
+// CHECK:     memref.store %{{.*}}, %[[W]][%[[S]]] : memref<?xf64>
+// CHECK:   } {ncl.loop = "synapses"}
+// CHECK: } {ncl.loop = "spikes"}
+// CHECK: return
+
+// CHECK-LABEL: ncl.network @Learn
+// CHECK: ncl.projection @S
+// CHECK-SAME: reads_presynaptic_state
+// CHECK-SAME: init {
+// CHECK-NEXT: } on_pre {
+// CHECK-NEXT: }
+// CHECK-NOT: on_post {
+// CHECK: ncl.stage on_post @S kernel @ncl_S_on_post {args = [7, 8, 9, 10, 11, 1, 1, 0, 0, 12, 13, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+ncl.network @Learn attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes,
+      params = [#ncl.param<name = "El", value = -7.0e-2 : f64>],
+      vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    ncl.state_write "v", %v : f64
+  }
+  ncl.projection @S {synapse = "Learn", pre = @P, post = @P,
+      pre_range = array<i64: 0, 3>, post_range = array<i64: 0, 3>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "Ap", value = 0.01 : f64>],
+      vars = [#ncl.var<name = "w">, #ncl.var<name = "tpre">]} init {
+    %ap = ncl.param "Ap" : f64
+    ncl.synapse_write "w", %ap : f64
+    ncl.synapse_write "tpre", %ap : f64
+  } on_pre {
+  } on_post {
+    %ap = ncl.param "Ap" : f64
+    %w = ncl.synapse_read "w" : f64
+    %vi = ncl.pre_read "v" : f64
+    %t = ncl.time : f64
+    %x = arith.mulf %ap, %vi : f64
+    %w1 = arith.addf %w, %x : f64
+    ncl.synapse_write "tpre", %t : f64
+    ncl.synapse_write "w", %w1 : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @S
+    ncl.stage deliver @S
+    ncl.stage on_post @S
+    ncl.stage step @P
+  }
+}
