@@ -101,14 +101,16 @@ updateItem  : assignment (UNLESS REFRACTORY)? ;
 
 // A synapse model: shared parameters, per-synapse state, and what happens
 // when a presynaptic spike arrives (on_pre) or the postsynaptic neuron
-// spikes (on_post), and the values it sums into the postsynaptic neuron's
-// inputs every step (summed). Its names are resolved per projection (Sema).
+// spikes (on_post), the values it sums into the postsynaptic neuron's
+// inputs every step (summed), and ODEs of its state integrated every step
+// (dynamics). Its names are resolved per projection (Sema).
 synapseDecl : 'synapse' ID NL* '{' sep? (synapseItem (sep synapseItem)*)? sep? '}' ;
 synapseItem : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'   # synapseParametersBlock
             | 'state' NL* '{' sep? (declaration (sep declaration)*)? sep? '}'        # synapseStateBlock
             | 'on_pre' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # onPreBlock
             | 'on_post' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'      # onPostBlock
             | 'summed' NL* '{' sep? (assignment (sep assignment)*)? sep? '}'       # summedBlock
+            | 'dynamics' NL* '{' sep? (odeDecl (sep odeDecl)*)? sep? '}'           # synapseDynamicsBlock
             ;
 
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;

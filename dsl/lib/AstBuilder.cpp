@@ -277,6 +277,16 @@ private:
         s.summedLoc = loc(summed->getStart());
         for (auto *a : summed->assignment())
           s.summed.push_back(assignment(a));
+      } else if (auto *dyn = dynamic_cast<NclParser::SynapseDynamicsBlockContext *>(item)) {
+        s.dynamicsLoc = loc(dyn->getStart());
+        for (auto *o : dyn->odeDecl()) {
+          OdeDecl ode;
+          ode.loc = loc(o->ID()->getSymbol());
+          ode.variable = o->ID()->getText();
+          ode.rhs = expr(o->expr());
+          ode.unlessRefractory = o->UNLESS() != nullptr;
+          s.odes.push_back(std::move(ode));
+        }
       }
     }
     return s;

@@ -100,5 +100,14 @@ SynapseDecl ncl::ast::clone(const SynapseDecl &s) {
   for (auto &a : s.summed)
     copy.summed.push_back(clone(a));
   copy.summedLoc = s.summedLoc;
+  for (auto &o : s.odes) {
+    OdeDecl ode;
+    ode.loc = o.loc;
+    ode.variable = o.variable;
+    ode.rhs = clone(*o.rhs);
+    ode.unlessRefractory = o.unlessRefractory;
+    copy.odes.push_back(std::move(ode));
+  }
+  copy.dynamicsLoc = s.dynamicsLoc;
   return copy;
 }

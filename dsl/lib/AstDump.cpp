@@ -163,6 +163,15 @@ public:
           expr(*a.value, 4);
         }
       }
+      if (!syn.odes.empty()) {
+        indent(2);
+        os << "Dynamics " << at(syn.dynamicsLoc) << "\n";
+        for (auto &ode : syn.odes) {
+          indent(3);
+          os << "Ode " << ode.variable << "' " << at(ode.loc) << "\n";
+          expr(*ode.rhs, 4);
+        }
+      }
     }
     for (auto &net : m.networks) {
       indent(1);

@@ -176,6 +176,7 @@ private:
   void checkProjection(ast::ProjectionDecl &p, ast::Module &module, const ast::NetworkDecl &net,
                        NetworkModel &model);
   Scope withNeuronState(const Scope &scope, const ProjectionModel &pm, const NetworkModel &model);
+  void checkSynapseDynamics(ast::SynapseDecl &syn, const Scope &scope);
   bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
                                 ProjectionModel &pm, const NetworkModel &model);
   bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);

@@ -204,6 +204,7 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
   checkEffects(copy->onPre, events, false);
   checkEffects(copy->onPost, events, true);
   checkSummed(*copy, events);
+  checkSynapseDynamics(*copy, events);
   ok = ok && diags.errorCount() == before;
   if (!ok)
     return;
@@ -818,6 +819,53 @@ void Sema::checkSummed(SynapseDecl &syn, const Scope &scope) {
                                          ", but '" + a.variable + "' is in " + targetUnit +
                                          unitHint(*a.value, target.dim));
     }
+  }
+}
+
+/// `dynamics { x' = ... }` of a synapse, against this projection's
+/// neurons: each an ODE of one of its state variables, in that variable's
+/// units per time, reading what on_pre reads; no random draws (the noise of
+/// neurons' equations is not defined per synapse) and no `unless
+/// refractory` (a synapse is never refractory).
+void Sema::checkSynapseDynamics(SynapseDecl &syn, const Scope &scope) {
+  std::map<std::string, SourceLoc> seen;
+  for (OdeDecl &ode : syn.odes) {
+    auto it = scope.find(ode.variable);
+    if (it == scope.end() || it->second.kind != Resolution::SynapseState) {
+      std::vector<std::string> names;
+      for (const Declaration &d : syn.state)
+        names.push_back(d.name);
+      diags.error(ode.loc, "'" + ode.variable + "' is not a state variable of synapse '" +
+                               syn.name + "'; a synapse's dynamics integrate its own state" +
+                               didYouMean(ode.variable, names));
+      continue;
+    }
+    if (auto prev = seen.find(ode.variable); prev != seen.end()) {
+      diags.error(ode.loc, "second equation for '" + ode.variable + "'");
+      diags.note(prev->second, "first equation is here");
+      continue;
+    }
+    seen[ode.variable] = ode.loc;
+    if (ode.unlessRefractory) {
+      diags.error(ode.loc,
+                  "'unless refractory' on '" + ode.variable + "': a synapse is never refractory");
+      continue;
+    }
+    if (!checkExpr(*ode.rhs, ExprScope::synapseEvent(scope)))
+      continue;
+    bool random = false;
+    forEachSubExpression(*ode.rhs, [&](const Expr &sub) {
+      if (auto *call = dyn_cast<CallExpr>(&sub); call && isRandomDraw(*call) && !random) {
+        random = true;
+        diags.error(call->getLoc(), "a synapse's dynamics cannot draw random numbers");
+      }
+    });
+    Dimension want = it->second.dim / Dimension::time();
+    if (!random && (ode.rhs->isBool || ode.rhs->dim != want))
+      diags.error(ode.rhs->getLoc(),
+                  "right-hand side of " + ode.variable + "' has dimension " +
+                      (ode.rhs->isBool ? std::string("of a condition") : ode.rhs->dim.str()) +
+                      ", expected " + want.str() + " (units of " + ode.variable + " per time)");
   }
 }
 

@@ -541,10 +541,11 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    const bool projectionStage =
-        st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-        st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
-        st.kind == NCL_STAGE_CONNECT_CONDITION || st.kind == NCL_STAGE_ON_POST;
+    const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
+                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES ||
+                                 st.kind == NCL_STAGE_SUM ||
+                                 st.kind == NCL_STAGE_CONNECT_CONDITION ||
+                                 st.kind == NCL_STAGE_ON_POST || st.kind == NCL_STAGE_SYNAPSE_STEP;
     if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {

@@ -626,7 +626,8 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
 }
 
 /// Adds projection q's summed variables of step s to thread ts's range of
-/// postsynaptic neurons.
+/// postsynaptic neurons, or (a SYNAPSE_STEP stage) advances the synapses
+/// onto that range by step s: both walk every presynaptic row.
 void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
   const size_t post = static_cast<size_t>(proj.info->post);
@@ -659,7 +660,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         deliverSynapses(m, k, stage, s);
       else if (stage.kind == NCL_STAGE_ON_POST)
         onPost(m, k, stage, s);
-      else if (stage.kind == NCL_STAGE_SUM)
+      else if (stage.kind == NCL_STAGE_SUM || stage.kind == NCL_STAGE_SYNAPSE_STEP)
         sum(m, ts, stage, s);
     }
     // A thread that failed still meets the others, which wait for it.

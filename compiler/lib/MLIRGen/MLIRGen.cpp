@@ -63,7 +63,8 @@ public:
     }
     // The order of work (docs/semantics.md): every population's init, every
     // projection's synapses; then in each step the deliveries, the on_post
-    // blocks, the summed variables, then the updates.
+    // blocks, the summed variables, the synapses' dynamics, then the
+    // updates.
     auto schedule = mlir::ncl::ScheduleOp::create(builder, loc(at));
     builder.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
     auto stage = [&](mlir::ncl::StageKind kind, const SourceLoc &l, const std::string &name) {
@@ -90,6 +91,10 @@ public:
     for (const ProjectionModel &projection : net.projections)
       if (!projection.synapse->summed.empty())
         stage(mlir::ncl::StageKind::Sum, projection.synapse->summedLoc, projection.decl->name);
+    for (const ProjectionModel &projection : net.projections)
+      if (!projection.synapse->odes.empty())
+        stage(mlir::ncl::StageKind::SynapseStep, projection.synapse->dynamicsLoc,
+              projection.decl->name);
     for (const PopulationModel &pop : net.populations)
       if (!pop.spikeGenerator)
         stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
@@ -359,16 +364,21 @@ private:
       if (projection.pre != p && projection.post != p)
         continue;
       bool read = false;
+      auto visit = [&](const Expr &value) {
+        forEachSubExpression(value, [&](const Expr &e) {
+          auto *ref = dyn_cast<NameExpr>(&e);
+          if (ref && ref->variable == name &&
+              ((ref->resolution == NameExpr::Resolution::PreState && projection.pre == p) ||
+               (ref->resolution == NameExpr::Resolution::PostState && projection.post == p)))
+            read = true;
+        });
+      };
       for (const auto *block :
            {&projection.synapse->onPre, &projection.synapse->onPost, &projection.synapse->summed})
         for (const Assignment &a : *block)
-          forEachSubExpression(*a.value, [&](const Expr &e) {
-            auto *ref = dyn_cast<NameExpr>(&e);
-            if (ref && ref->variable == name &&
-                ((ref->resolution == NameExpr::Resolution::PreState && projection.pre == p) ||
-                 (ref->resolution == NameExpr::Resolution::PostState && projection.post == p)))
-              read = true;
-          });
+          visit(*a.value);
+      for (const OdeDecl &ode : projection.synapse->odes)
+        visit(*ode.rhs);
       if (read)
         return false;
     }
@@ -552,6 +562,36 @@ private:
       for (const Declaration &d : syn.state)
         if (changed.count(d.name))
           mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, env.at(d.name));
+    }
+
+    // dynamics: every synapse's ODEs, from the start-of-step values, then
+    // the new values (ncl-integrate picks the scheme).
+    if (!syn.odes.empty()) {
+      builder.setInsertionPointToStart(&op.getDynamics().emplaceBlock());
+      env.clear();
+      for (const ParameterValue &p : projection.parameters)
+        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+      for (const Declaration &d : syn.state)
+        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      std::map<std::string, Value> next;
+      for (const OdeDecl &ode : syn.odes) {
+        Location ol = loc(ode.loc);
+        auto odeOp = mlir::ncl::OdeOp::create(builder, ol, realType, ode.variable,
+                                              env.at(ode.variable), Value());
+        Block &body = odeOp.getRhs().emplaceBlock();
+        Value x = body.addArgument(realType, ol);
+        OpBuilder::InsertionGuard inner(builder);
+        builder.setInsertionPointToStart(&body);
+        Value saved = env[ode.variable];
+        env[ode.variable] = x;
+        currentEquation = ode.variable;
+        mlir::ncl::YieldOp::create(builder, ol, gen(*ode.rhs));
+        env[ode.variable] = saved;
+        next[ode.variable] = odeOp.getResult();
+      }
+      for (const Declaration &d : syn.state)
+        if (next.count(d.name))
+          mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, next.at(d.name));
     }
 
     // condition: whether a candidate pair (i, j) is connected.

@@ -259,6 +259,9 @@ LogicalResult ProjectionOp::verify() {
   if (!getOnPost().empty() && !post.getEmitsSpikes())
     return emitOpError("has on_post, so postsynaptic population @")
            << post.getSymName() << " must have emits_spikes";
+  if (!getDynamics().empty() && !getDynamics().getOps<PostAddOp>().empty())
+    return emitOpError("adds to a postsynaptic variable in its dynamics, which advance only the "
+                       "synapse's own state");
   if (!getOnPost().empty() && !getOnPost().getOps<PostAddOp>().empty())
     return emitOpError("adds to a postsynaptic variable in on_post, which may change only the "
                        "synapse's own state");
@@ -316,7 +319,8 @@ LogicalResult StageOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
                   getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum ||
-                  getKind() == StageKind::ConnectCondition || getKind() == StageKind::OnPost;
+                  getKind() == StageKind::ConnectCondition || getKind() == StageKind::OnPost ||
+                  getKind() == StageKind::SynapseStep;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")

@@ -203,7 +203,7 @@ bool variesInStep(Value v, llvm::DenseSet<Value> &seen) {
   Operation *def = v.getDefiningOp();
   if (!def)
     return true; // a region argument: the integrated variable itself
-  if (isa<StateReadOp, TimeOp, RandOp, PoissonOp, OdeOp>(def))
+  if (isa<StateReadOp, SynapseReadOp, TimeOp, RandOp, PoissonOp, OdeOp>(def))
     return true;
   return llvm::any_of(def->getOperands(), [&](Value o) { return variesInStep(o, seen); });
 }
@@ -212,10 +212,12 @@ bool variesInStep(Value v, llvm::DenseSet<Value> &seen) {
 /// scheme the neuron asks for or the one the classification picks.
 class SystemIntegrator {
 public:
-  SystemIntegrator(PopulationOp pop, SmallVector<OdeOp> odes)
-      : pop(pop), odes(std::move(odes)), builder(this->odes.front()) {
-    method = pop.getMethod() ? *pop.getMethod() : IntegrationMethod::Auto;
-    substeps = pop.getSubsteps() ? static_cast<int64_t>(*pop.getSubsteps()) : 1;
+  /// The ODEs `odes` of `owner`'s per-step region `block` (a population's
+  /// step, a projection's dynamics), with the scheme asked for.
+  SystemIntegrator(Operation *owner, Block &block, SmallVector<OdeOp> odes,
+                   IntegrationMethod method, int64_t substeps)
+      : owner(owner), block(&block), odes(std::move(odes)), builder(this->odes.front()),
+        method(method), substeps(substeps) {
     // Insert after the last ODE, where every operand of every ODE exists.
     builder.setInsertionPointAfter(this->odes.back());
     usesTime = llvm::any_of(this->odes, [&](OdeOp ode) { return dependsOnTime(ode); });
@@ -336,7 +338,7 @@ private:
   }
 
   /// phi(z) = (e^z - 1)/z, with its limit near 0 (as exponential Euler's).
-  Value phi(Value z) { return buildPhi(builder, pop.getLoc(), z, PhiSeries::Linear); }
+  Value phi(Value z) { return buildPhi(builder, owner->getLoc(), z, PhiSeries::Linear); }
 
   /// Equations with white noise: Euler-Maruyama, stochastic Heun
   /// (Stratonovich) for multiplicative noise, or, for additive noise on a
@@ -349,7 +351,7 @@ private:
              << "' cannot integrate white noise; use euler (Euler-Maruyama) or heun";
     if (substeps > 1)
       return odes.front().emitError() << "sub-steps are not supported for equations with noise";
-    Location loc = pop.getLoc();
+    Location loc = owner->getLoc();
     Type t = odes.front().getType();
     Value hValue = stepValue(t);
     Value sqrtH = math::SqrtOp::create(builder, loc, hValue);
@@ -481,7 +483,7 @@ private:
   /// Runs `fn` with a builder into a scratch block that is thrown away
   /// afterwards: for classifying without leaving IR behind.
   template <typename F> void inScratch(F fn) {
-    OpBuilder scratch(pop.getContext());
+    OpBuilder scratch(owner->getContext());
     Block block;
     scratch.setInsertionPointToStart(&block);
     fn(scratch);
@@ -542,12 +544,12 @@ private:
       return r;
     if (!r)
       return l;
-    return arith::AddFOp::create(builder, pop.getLoc(), l, r);
+    return arith::AddFOp::create(builder, owner->getLoc(), l, r);
   }
   Value mul(Value l, Value r) {
     if (!l || !r)
       return Value();
-    return arith::MulFOp::create(builder, pop.getLoc(), l, r);
+    return arith::MulFOp::create(builder, owner->getLoc(), l, r);
   }
   Matrix matmul(const Matrix &x, const Matrix &y) {
     size_t n = x.size();
@@ -591,7 +593,7 @@ private:
     // products around cycles. Their geometric means (cycles of length up to
     // 3), times n, estimate the norm of the balanced matrix; Taylor 20 is
     // exact to rounding below 1 (the remainder is under 1/21!).
-    Location loc = pop.getLoc();
+    Location loc = owner->getLoc();
     size_t n = m.size();
     Value bound = constant(0.0, t);
     auto raise = [&](Value v) {
@@ -676,7 +678,7 @@ private:
             v = Value();
       SmallVector<Value> heldNext = propagate(expm(held, t, small));
       for (size_t i = 0; i < n; ++i)
-        next[i] = arith::SelectOp::create(builder, pop.getLoc(), clamp, heldNext[i], next[i]);
+        next[i] = arith::SelectOp::create(builder, owner->getLoc(), clamp, heldNext[i], next[i]);
     }
     for (auto [i, ode] : llvm::enumerate(odes))
       ode.replaceAllUsesWith(next[i]);
@@ -686,7 +688,7 @@ private:
   }
 
   Value constant(double v, Type t) {
-    return arith::ConstantOp::create(builder, pop.getLoc(), builder.getFloatAttr(t, v));
+    return arith::ConstantOp::create(builder, owner->getLoc(), builder.getFloatAttr(t, v));
   }
 
   /// Maps every ODE's start-of-step value to `x` (for captured uses).
@@ -702,12 +704,12 @@ private:
   Value stepValue(Type t, bool perSubstep = true) {
     Value &dt = dtValues[t];
     if (!dt)
-      dt = DtOp::create(builder, pop.getLoc(), t);
+      dt = DtOp::create(builder, owner->getLoc(), t);
     if (!perSubstep || substeps == 1)
       return dt;
     Value &h = hValues[t];
     if (!h)
-      h = arith::DivFOp::create(builder, pop.getLoc(), dt,
+      h = arith::DivFOp::create(builder, owner->getLoc(), dt,
                                 constant(static_cast<double>(substeps), t));
     return h;
   }
@@ -718,13 +720,13 @@ private:
     Value &v = timeValues[t];
     if (v)
       return v;
-    for (Operation &op : pop.getStep().front()) {
+    for (Operation &op : *block) {
       if (&op == odes.back().getOperation())
         break;
       if (auto time = dyn_cast<TimeOp>(op); time && time.getType() == t)
         return v = time;
     }
-    return v = TimeOp::create(builder, pop.getLoc(), t);
+    return v = TimeOp::create(builder, owner->getLoc(), t);
   }
 
   /// Whether an ODE's right-hand side reads the time: ncl.time inside, or a
@@ -771,8 +773,8 @@ private:
         Value tv = stageTime;
         if (tv.getType() != v.getType())
           tv = v.getType().getIntOrFloatBitWidth() < tv.getType().getIntOrFloatBitWidth()
-                   ? Value(arith::TruncFOp::create(builder, pop.getLoc(), v.getType(), tv))
-                   : Value(arith::ExtFOp::create(builder, pop.getLoc(), v.getType(), tv));
+                   ? Value(arith::TruncFOp::create(builder, owner->getLoc(), v.getType(), tv))
+                   : Value(arith::ExtFOp::create(builder, owner->getLoc(), v.getType(), tv));
         m.map(v, tv);
         return tv;
       }
@@ -820,7 +822,7 @@ private:
   SmallVector<Value> axpy(ArrayRef<Value> x, Value c, ArrayRef<Value> k) {
     SmallVector<Value> out;
     for (auto [xi, ki] : llvm::zip(x, k)) {
-      Location loc = pop.getLoc();
+      Location loc = owner->getLoc();
       Value scaled = arith::MulFOp::create(builder, loc, ki, c);
       out.push_back(arith::AddFOp::create(builder, loc, xi, scaled));
     }
@@ -876,7 +878,8 @@ private:
     return out;
   }
 
-  PopulationOp pop;
+  Operation *owner;
+  Block *block;
   SmallVector<OdeOp> odes;
   OpBuilder builder;
   IntegrationMethod method;
@@ -895,13 +898,29 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       SmallVector<OdeOp> odes(pop.getStep().getOps<OdeOp>());
       if (odes.empty())
         continue;
-      SystemIntegrator integrator(pop, odes);
+      SystemIntegrator integrator(pop, pop.getStep().front(), odes,
+                                  pop.getMethod() ? *pop.getMethod() : IntegrationMethod::Auto,
+                                  pop.getSubsteps() ? static_cast<int64_t>(*pop.getSubsteps()) : 1);
       if (failed(integrator.run()))
         return signalPassFailure();
       // An explicit scheme was chosen for the network's dt: the runtime
       // accepts a smaller dt at load time, not a larger one (stability).
       if (integrator.explicitScheme())
         pop.setMaxDtAttr(FloatAttr::get(Float64Type::get(pop.getContext()), pop.getNetworkDt()));
+    }
+    // A projection's synapse dynamics: the automatic choice, once per step.
+    SmallVector<ProjectionOp> projections;
+    getOperation().walk([&](ProjectionOp projection) { projections.push_back(projection); });
+    for (ProjectionOp projection : projections) {
+      if (projection.getDynamics().empty())
+        continue;
+      Block &block = projection.getDynamics().front();
+      SmallVector<OdeOp> odes(block.getOps<OdeOp>());
+      if (odes.empty())
+        continue;
+      SystemIntegrator integrator(projection, block, odes, IntegrationMethod::Auto, 1);
+      if (failed(integrator.run()))
+        return signalPassFailure();
     }
   }
 };

@@ -207,13 +207,17 @@ typedef enum ncl_stage_kind {
                             `spikes` (ascending, all in [begin, end)) that spiked at t_n,
                             n = first_step: every synapse of each one's column, in column order;
                             `size` is the presynaptic population's */
-  NCL_STAGE_DELIVER_SYNAPSES = 8, /* applies the synapses in `synapses`, in list order, in step
-                                     first_step: a projection with per-synapse delays */
-  NCL_STAGE_CONNECT_CONDITION = 9 /* evaluates a NCL_CONNECT_CONDITION projection's condition
-                                     for presynaptic row `begin` (end = begin + 1) and every
-                                     postsynaptic neuron of its range into the
-                                     NCL_BUFFER_CONNECT_MASK buffer; the runtime calls it
-                                     while it builds the connectivity, after the init stages */
+  NCL_STAGE_DELIVER_SYNAPSES = 8,  /* applies the synapses in `synapses`, in list order, in step
+                                      first_step: a projection with per-synapse delays */
+  NCL_STAGE_CONNECT_CONDITION = 9, /* evaluates a NCL_CONNECT_CONDITION projection's condition
+                                      for presynaptic row `begin` (end = begin + 1) and every
+                                      postsynaptic neuron of its range into the
+                                      NCL_BUFFER_CONNECT_MASK buffer; the runtime calls it
+                                      while it builds the connectivity, after the init stages */
+  NCL_STAGE_SYNAPSE_STEP = 10      /* advances every synapse of the projection onto postsynaptic
+                                      [begin, end) from t_n to t_{n+1}, n = first_step (its
+                                      dynamics; start-of-step values of the neurons); `size` is
+                                      the presynaptic population's (the rows it walks) */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {

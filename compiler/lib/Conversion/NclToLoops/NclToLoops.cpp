@@ -1122,7 +1122,7 @@ public:
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
   }
 
-  ArrayAttr connectArgs, deliverArgs, onPostArgs, sumArgs, conditionArgs;
+  ArrayAttr connectArgs, deliverArgs, onPostArgs, sumArgs, synapseStepArgs, conditionArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -1176,6 +1176,8 @@ public:
     }
     if (!projection.getSummed().empty())
       buildSum();
+    if (!projection.getDynamics().empty())
+      buildSynapseStep();
     if (!projection.getCondition().empty()) {
       if (maskBuffer < 0)
         return projection.emitOpError("has a condition but no connect mask in the buffer table");
@@ -1526,15 +1528,26 @@ private:
   /// synapses onto [begin, end) (two binary searches), so each neuron's sum
   /// is taken in ascending presynaptic order whatever the thread count. The
   /// rows run in sequence: two rows may add to the same neuron.
-  void buildSum() {
+  void buildSum() { sumArgs = buildRowWalk("sum", projection.getSummed()); }
+
+  /// `synapse_step` advances every synapse onto the postsynaptic neurons
+  /// [begin, end) by one step with the program of `dynamics`, walking the
+  /// rows as `sum` does.
+  void buildSynapseStep() {
+    synapseStepArgs = buildRowWalk("synapse_step", projection.getDynamics());
+  }
+
+  /// A kernel named `suffix` that runs `region` for every synapse onto the
+  /// postsynaptic neurons [begin, end), row by row; returns its arguments.
+  ArrayAttr buildRowWalk(StringRef suffix, Region &region) {
     SmallVector<Type> types;
     SmallVector<Attribute> argNames;
     commonArgs(types, argNames);
     endpointArgs(types, argNames);
     appendHeaderArgs(b, types, argNames, {"begin", "end", "size", "first_step", "seed", "dt"});
-    sumArgs = b.getArrayAttr(argNames);
+    ArrayAttr args = b.getArrayAttr(argNames);
     SynapseLoop loop;
-    func::FuncOp f = makeFunc("sum", types, sumArgs, loop);
+    func::FuncOp f = makeFunc(suffix, types, args, loop);
     bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -1548,9 +1561,10 @@ private:
     auto [lo, hi] = rowBounds(loop.preNeuron);
     Value first = lowerBound(lo, hi, header["begin"]);
     Value last = lowerBound(first, hi, header["end"]);
-    synapseLoop(first, last, projection.getSummed(), loop);
+    synapseLoop(first, last, region, loop);
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
+    return args;
   }
 
   /// The condition kernel: for presynaptic row `begin`, the verdict of the
@@ -1656,7 +1670,7 @@ struct ConvertNclToLoopsPass
         nameProjectionKernels(network, projection, kernels);
         for (Region *region :
              {&projection.getInit(), &projection.getOnPre(), &projection.getOnPost(),
-              &projection.getSummed(), &projection.getCondition()})
+              &projection.getSummed(), &projection.getDynamics(), &projection.getCondition()})
           region->getBlocks().clear();
       }
     }
@@ -1681,8 +1695,8 @@ struct ConvertNclToLoopsPass
     auto network = projection->getParentOfType<NetworkOp>();
     PopulationOp pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
     bool reads = false;
-    for (Region *region :
-         {&projection.getOnPre(), &projection.getOnPost(), &projection.getSummed()})
+    for (Region *region : {&projection.getOnPre(), &projection.getOnPost(), &projection.getSummed(),
+                           &projection.getDynamics()})
       region->walk([&](PreReadOp read) { reads = reads || pre.varIndex(read.getVar()) >= 0; });
     if (reads)
       projection.setReadsPresynapticState(true);
@@ -1711,6 +1725,9 @@ struct ConvertNclToLoopsPass
       } else if (stage.getKind() == StageKind::OnPost) {
         suffix = "_on_post";
         args = kernels.onPostArgs;
+      } else if (stage.getKind() == StageKind::SynapseStep) {
+        suffix = "_synapse_step";
+        args = kernels.synapseStepArgs;
       }
       std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));

@@ -539,6 +539,9 @@ public:
         case mlir::ncl::StageKind::OnPost:
           suffix = ".on_post";
           break;
+        case mlir::ncl::StageKind::SynapseStep:
+          suffix = ".synapse_step";
+          break;
         case mlir::ncl::StageKind::ConnectCondition:
           suffix = ".condition";
           break;

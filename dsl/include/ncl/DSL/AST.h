@@ -343,6 +343,11 @@ struct SynapseDecl {
   /// summed per postsynaptic neuron into its input I for that step.
   std::vector<Assignment> summed;
   SourceLoc summedLoc;
+  /// `dynamics { x' = ... }`: ODEs of per-synapse state, integrated every
+  /// step for every synapse (clock-driven, like Brian2's Synapses without
+  /// `(event-driven)`).
+  std::vector<OdeDecl> odes;
+  SourceLoc dynamicsLoc;
 };
 
 //===----------------------------------------------------------------------===//

@@ -82,10 +82,11 @@ def Ncl_StageKind_Sum : I32EnumAttrCase<"Sum", 5, "sum">;
 def Ncl_StageKind_OnPost : I32EnumAttrCase<"OnPost", 6, "on_post">;
 def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
 def Ncl_StageKind_ConnectCondition : I32EnumAttrCase<"ConnectCondition", 9, "connect_condition">;
+def Ncl_StageKind_SynapseStep : I32EnumAttrCase<"SynapseStep", 10, "synapse_step">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
     Ncl_StageKind_Sum, Ncl_StageKind_OnPost, Ncl_StageKind_DeliverSynapses,
-    Ncl_StageKind_ConnectCondition]> {
+    Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

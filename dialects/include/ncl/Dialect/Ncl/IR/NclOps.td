@@ -182,7 +182,29 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     projection's `on_pre` (the postsynaptic population must then have
     `emits_spikes`). `ncl-to-loops` moves the regions into the
     projection's `connect`, `deliver`, `on_post` and `sum` kernels and
-    leaves them empty: the op then only describes. Empty `on_pre` and `summed` mean
+    leaves them empty: the op then only describes. The optional `dynamics`
+    region advances every synapse's state by one step, like a population's
+    `step`: `ncl.ode`s of its variables (integrated by `ncl-integrate`),
+    then `ncl.synapse_write`s; it reads the neurons' start-of-step values
+    and becomes the `synapse_step` kernel.
+
+    ```mlir
+    ncl.projection @Trace {synapse = "Trace", pre = @P, post = @P, ...} init {
+      ...
+    } on_pre {
+      ...
+    } dynamics {
+      %x = ncl.synapse_read "x" : f64
+      %tau = ncl.param "tau" : f64
+      %x1 = ncl.ode "x" (%x) : f64 {
+      ^bb0(%xi: f64):
+        %n = arith.negf %xi : f64
+        %d = arith.divf %n, %tau : f64
+        ncl.yield %d : f64
+      }
+      ncl.synapse_write "x", %x1 : f64
+    }
+    ``` Empty `on_pre` and `summed` mean
     lowered; an empty `init` with a non-empty `on_pre` or `summed` (a
     synapse without parameters or state) has nothing to initialise. The
     presynaptic population must have `emits_spikes`, the postsynaptic one
@@ -276,9 +298,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
-                 MaxSizedRegion<1>:$on_post);
+                 MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
   let assemblyFormat = "$sym_name attr-dict `init` $init `on_pre` $on_pre (`on_post` $on_post^)? "
-                       "(`summed` $summed^)? (`condition` $condition^)?";
+                       "(`summed` $summed^)? (`dynamics` $dynamics^)? (`condition` $condition^)?";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// The index of parameter `name` in `params`, or -1.
@@ -287,7 +309,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     int64_t varIndex(::llvm::StringRef name);
     /// Whether ncl-to-loops has moved the program into kernels.
     bool isLowered() {
-      return getOnPre().empty() && getOnPost().empty() && getSummed().empty();
+      return getOnPre().empty() && getOnPost().empty() && getSummed().empty() &&
+             getDynamics().empty();
     }
   }];
 }
@@ -298,8 +321,8 @@ def Ncl_ScheduleOp : Ncl_Op<"schedule", [SingleBlock, NoTerminator, HasParent<"N
     Lists the network's stages in the order the runtime runs them: every
     `init` stage once, in order, then every `connect` stage once (after the
     runtime has drawn the projection's synapses), then, for each interval
-    of steps, the `deliver`, `deliver_synapses`, `on_post`, `sum` and `step` stages in
-    order. Fusion is a pass over this list. `ncl-to-loops` names each stage's kernel and its
+    of steps, the `deliver`, `deliver_synapses`, `on_post`, `sum`, `synapse_step` and `step`
+    stages in order. Fusion is a pass over this list. `ncl-to-loops` names each stage's kernel and its
     arguments, which the library's descriptor lists.
 
     ```mlir
@@ -329,7 +352,9 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     list of synapses whose spikes arrive in this step, `on_post` runs the
     projection's `on_post` for every synapse onto the postsynaptic neurons
     of a list (those of [begin, end) that spiked at the step's start, found
-    through the column index the runtime builds), `sum` adds the
+    through the column index the runtime builds), `synapse_step` advances
+    every synapse onto the postsynaptic neurons [begin, end) by one step
+    (a projection with `dynamics`), `sum` adds the
     projection's summed values of one step to the postsynaptic neurons
     [begin, end). `connect_condition` (a projection connected by a
     condition) evaluates the condition for presynaptic row `begin` and
