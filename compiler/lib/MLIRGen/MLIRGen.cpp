@@ -511,12 +511,7 @@ private:
     inInit = false;
 
     // on_pre: assignments in order; effects on the postsynaptic neuron add.
-    builder.setInsertionPointToStart(&op.getOnPre().emplaceBlock());
-    env.clear();
-    for (const ParameterValue &p : projection.parameters)
-      env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
-    for (const Declaration &d : syn.state)
-      env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+    beginSynapseProgram(op.getOnPre(), projection, l);
     std::set<std::string> written;
     for (const Assignment &a : syn.onPre) {
       Location al = loc(a.loc);
@@ -536,24 +531,14 @@ private:
     // summed: every synapse's value, added to its postsynaptic neuron's
     // input in every step (the sum is the kernel's loop).
     if (!syn.summed.empty()) {
-      builder.setInsertionPointToStart(&op.getSummed().emplaceBlock());
-      env.clear();
-      for (const ParameterValue &p : projection.parameters)
-        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
-      for (const Declaration &d : syn.state)
-        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      beginSynapseProgram(op.getSummed(), projection, l);
       for (const Assignment &a : syn.summed)
         mlir::ncl::PostAddOp::create(builder, loc(a.loc), a.targetVariable, gen(*a.value));
     }
     // on_post: what a postsynaptic spike does to the synapse's own state,
     // assignments in order.
     if (!syn.onPost.empty()) {
-      builder.setInsertionPointToStart(&op.getOnPost().emplaceBlock());
-      env.clear();
-      for (const ParameterValue &p : projection.parameters)
-        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
-      for (const Declaration &d : syn.state)
-        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      beginSynapseProgram(op.getOnPost(), projection, l);
       std::set<std::string> changed;
       for (const Assignment &a : syn.onPost) {
         env[a.variable] = combine(a, env.at(a.variable), gen(*a.value), loc(a.loc));
@@ -567,12 +552,7 @@ private:
     // dynamics: every synapse's ODEs, from the start-of-step values, then
     // the new values (ncl-integrate picks the scheme).
     if (!syn.odes.empty()) {
-      builder.setInsertionPointToStart(&op.getDynamics().emplaceBlock());
-      env.clear();
-      for (const ParameterValue &p : projection.parameters)
-        env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
-      for (const Declaration &d : syn.state)
-        env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
+      beginSynapseProgram(op.getDynamics(), projection, l);
       std::map<std::string, Value> next;
       for (const OdeDecl &ode : syn.odes) {
         Location ol = loc(ode.loc);
@@ -606,6 +586,18 @@ private:
       inInit = false;
     }
     inSynapse = false;
+  }
+
+  /// Starts a per-synapse program (on_pre, summed, on_post, dynamics) in
+  /// `region`: its block, with the projection's parameters and the
+  /// synapse's start values (ncl.synapse_read) as the names it sees.
+  void beginSynapseProgram(Region &region, const ProjectionModel &projection, Location l) {
+    builder.setInsertionPointToStart(&region.emplaceBlock());
+    env.clear();
+    for (const ParameterValue &p : projection.parameters)
+      env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+    for (const Declaration &d : projection.synapse->state)
+      env[d.name] = mlir::ncl::SynapseReadOp::create(builder, loc(d.loc), realType, d.name);
   }
 
   /// Parameter or input `name` of a synapse's pre- or postsynaptic

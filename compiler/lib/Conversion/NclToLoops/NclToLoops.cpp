@@ -1432,14 +1432,7 @@ private:
         memref::LoadOp::create(b, loc, header["synapses"], ValueRange{list.getInductionVar()}));
     loop.postNeuron = toIndex(
         memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
-    Region &onPre = projection.getOnPre();
-    bool readsPre = false;
-    onPre.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
-    if (readsPre)
-      loop.preNeuron = rowOf(loop.synapse);
-    list.getBody()->getOperations().splice(list.getBody()->getTerminator()->getIterator(),
-                                           onPre.front().getOperations());
-    loops.synapses[list] = loop;
+    moveProgramBySynapse(projection.getOnPre(), list, loop);
     b.setInsertionPointAfter(list);
     func::ReturnOp::create(b, loc);
   }
@@ -1482,16 +1475,23 @@ private:
     b.setInsertionPointToStart(column.getBody());
     loop.synapse = toIndex(memref::LoadOp::create(b, loc, argument(columnSynapseBuffer),
                                                   ValueRange{column.getInductionVar()}));
-    Region &onPost = projection.getOnPost();
-    bool readsPre = false;
-    onPost.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
-    if (readsPre)
-      loop.preNeuron = rowOf(loop.synapse);
-    column.getBody()->getOperations().splice(column.getBody()->getTerminator()->getIterator(),
-                                             onPost.front().getOperations());
-    loops.synapses[column] = loop;
+    moveProgramBySynapse(projection.getOnPost(), column, loop);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
+  }
+
+  /// Moves `region`'s program into `synapses`, a loop (at the builder's
+  /// insertion point) that has found `loop.synapse` and `loop.postNeuron`
+  /// by synapse rather than by row: where the program reads the
+  /// presynaptic neuron, it is found from the synapse (rowOf).
+  void moveProgramBySynapse(Region &region, scf::ForOp synapses, SynapseLoop &loop) {
+    bool readsPre = false;
+    region.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
+    if (readsPre)
+      loop.preNeuron = rowOf(loop.synapse);
+    synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
+                                               region.front().getOperations());
+    loops.synapses[synapses] = loop;
   }
 
   /// The presynaptic neuron whose row holds `synapse`: the last row r with
