@@ -580,7 +580,7 @@ private:
           continue;
         Value d = direct[i][j] ? direct[i][j] : constant(0.0, t);
         Value sc = scaled[i][j] ? scaled[i][j] : constant(0.0, t);
-        out[i][j] = arith::SelectOp::create(builder, pop.getLoc(), small, d, sc);
+        out[i][j] = arith::SelectOp::create(builder, owner->getLoc(), small, d, sc);
       }
     return out;
   }
