@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Installs the Debian packages NCL needs to build, test and benchmark, only those missing.
 # Idempotent; runs as root or through sudo. Every package comes from Debian's archive.
 #
@@ -6,7 +6,7 @@
 # `make test` install `packages`, `make bench` (NCL_INSTALL_BENCH=1) adds the bench
 # ones. `install-deps.sh --list default|bench` prints a list, one package a line, for
 # the ctest that checks every test needs nothing more (test/deps/).
-set -euo pipefail
+set -eu
 
 # The default packages (one line, so that any reader of this file sees them all), by use:
 #   build: cmake ninja-build g++ ccache make
@@ -16,34 +16,37 @@ set -euo pipefail
 #   unit and e2e tests: GoogleTest, Python 3 and NumPy, which reads the npy output
 #   front-end fuzzer: clang with libFuzzer, ASan and UBSan
 #   code style, checked by a ctest: clang-format-22
-packages=(cmake ninja-build g++ ccache make llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22)
+packages="cmake ninja-build g++ ccache make llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22"
 # Peers and the generators of reference data (bench/reference/); never needed by a test.
-bench_packages=(python3-brian python3-scipy)
+bench_packages="python3-brian python3-scipy"
 
 if [ "${1:-}" = --list ]; then
   case "${2:-}" in
-    default) printf '%s\n' "${packages[@]}" ;;
-    bench) printf '%s\n' "${bench_packages[@]}" ;;
+    default) printf '%s\n' $packages ;;
+    bench) printf '%s\n' $bench_packages ;;
     *) echo "usage: install-deps.sh --list default|bench" >&2; exit 2 ;;
   esac
   exit 0
 fi
 
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  packages+=("${bench_packages[@]}")
+  packages="$packages $bench_packages"
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
+missing=""
+for p in $packages; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+  esac
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ -z "$missing" ] && exit 0
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
+echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# shellcheck disable=SC2086 # one word per package
+$sudo apt-get install -y -qq --no-install-recommends $missing

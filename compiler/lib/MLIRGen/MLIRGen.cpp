@@ -260,19 +260,8 @@ private:
     // 1. Every ODE sees the state at the start of the step.
     std::map<std::string, Value> current = start;
     for (auto &ode : n.odes) {
-      Location l = loc(ode.loc);
-      auto odeOp = mlir::ncl::OdeOp::create(builder, l, realType, ode.variable, start[ode.variable],
-                                            ode.unlessRefractory ? refractory : Value());
-      Block &body = odeOp.getRhs().emplaceBlock();
-      Value x = body.addArgument(realType, l);
-      OpBuilder::InsertionGuard inner(builder);
-      builder.setInsertionPointToStart(&body);
-      Value saved = env[ode.variable];
-      env[ode.variable] = x;
-      currentEquation = ode.variable;
-      mlir::ncl::YieldOp::create(builder, l, gen(*ode.rhs));
-      env[ode.variable] = saved;
-      current[ode.variable] = odeOp.getResult();
+      current[ode.variable] =
+          genOde(ode, start[ode.variable], ode.unlessRefractory ? refractory : Value());
     }
     for (auto &kv : current)
       env[kv.first] = kv.second;
@@ -554,21 +543,8 @@ private:
     if (!syn.odes.empty()) {
       beginSynapseProgram(op.getDynamics(), projection, l);
       std::map<std::string, Value> next;
-      for (const OdeDecl &ode : syn.odes) {
-        Location ol = loc(ode.loc);
-        auto odeOp = mlir::ncl::OdeOp::create(builder, ol, realType, ode.variable,
-                                              env.at(ode.variable), Value());
-        Block &body = odeOp.getRhs().emplaceBlock();
-        Value x = body.addArgument(realType, ol);
-        OpBuilder::InsertionGuard inner(builder);
-        builder.setInsertionPointToStart(&body);
-        Value saved = env[ode.variable];
-        env[ode.variable] = x;
-        currentEquation = ode.variable;
-        mlir::ncl::YieldOp::create(builder, ol, gen(*ode.rhs));
-        env[ode.variable] = saved;
-        next[ode.variable] = odeOp.getResult();
-      }
+      for (const OdeDecl &ode : syn.odes)
+        next[ode.variable] = genOde(ode, env.at(ode.variable), Value());
       for (const Declaration &d : syn.state)
         if (next.count(d.name))
           mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, next.at(d.name));
@@ -696,6 +672,25 @@ private:
         value = arith::SelectOp::create(builder, al, refractory, old, value);
       env[a.variable] = value;
     }
+  }
+
+  /// An ncl.ode of `ode.variable` from `start` (held where `clamp` holds,
+  /// if given): its right-hand side sees the variable as the region's
+  /// argument and every other name as `env` has it. Returns the ODE's
+  /// value at the end of the step.
+  Value genOde(const OdeDecl &ode, Value start, Value clamp) {
+    Location l = loc(ode.loc);
+    auto odeOp = mlir::ncl::OdeOp::create(builder, l, realType, ode.variable, start, clamp);
+    Block &body = odeOp.getRhs().emplaceBlock();
+    Value x = body.addArgument(realType, l);
+    OpBuilder::InsertionGuard inner(builder);
+    builder.setInsertionPointToStart(&body);
+    Value saved = env[ode.variable];
+    env[ode.variable] = x;
+    currentEquation = ode.variable;
+    mlir::ncl::YieldOp::create(builder, l, gen(*ode.rhs));
+    env[ode.variable] = saved;
+    return odeOp.getResult();
   }
 
   /// `x op= e` as the new value of x.

@@ -822,6 +822,10 @@ public:
       case BufferRole::RowStart:
       case BufferRole::PostIndex:
       case BufferRole::SynapseState:
+      case BufferRole::SynapseDelay:
+      case BufferRole::ColumnStart:
+      case BufferRole::ColumnSynapse:
+      case BufferRole::ConnectMask:
         break; // a projection's
       }
     }
@@ -1353,6 +1357,31 @@ private:
     }
   }
 
+  /// Starts a kernel `suffix` run in every step (deliver, on_post, sum,
+  /// synapse_step): the shared arguments (commonArgs, endpointArgs), then
+  /// `extra` buffers (index, type), then the header `fields`; binds them to
+  /// `loop`, whose step is the header's first_step, and leaves the builder
+  /// at the start of the function (the caller holds an InsertionGuard).
+  /// Returns the stage's arguments.
+  ArrayAttr beginStepKernel(StringRef suffix, ArrayRef<std::pair<int64_t, Type>> extra,
+                            std::initializer_list<StringRef> fields, SynapseLoop &loop) {
+    SmallVector<Type> types;
+    SmallVector<Attribute> argNames;
+    commonArgs(types, argNames);
+    endpointArgs(types, argNames);
+    for (auto [buffer, type] : extra) {
+      types.push_back(type);
+      argNames.push_back(b.getI64IntegerAttr(buffer));
+    }
+    appendHeaderArgs(b, types, argNames, fields);
+    ArrayAttr args = b.getArrayAttr(argNames);
+    func::FuncOp f = makeFunc(suffix, types, args, loop);
+    bindEndpointArgs(f, loop);
+    b.setInsertionPointToStart(&f.front());
+    loop.step = header["first_step"];
+    return args;
+  }
+
   /// Binds the arguments endpointArgs listed to `loop`.
   void bindEndpointArgs(func::FuncOp f, SynapseLoop &loop) {
     unsigned next = static_cast<unsigned>(3 + projection.getVars().size());
@@ -1368,19 +1397,11 @@ private:
   }
 
   void buildDeliver() {
-    SmallVector<Type> types;
-    SmallVector<Attribute> argNames;
-    commonArgs(types, argNames);
-    endpointArgs(types, argNames);
-    appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"});
-    deliverArgs = b.getArrayAttr(argNames);
-    SynapseLoop loop;
-    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
-    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&f.front());
-    loop.step = header["first_step"];
+    SynapseLoop loop;
+    deliverArgs = beginStepKernel(
+        "deliver", {}, {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"},
+        loop);
     Value spikes = header["spikes"];
     auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
@@ -1410,20 +1431,11 @@ private:
   /// `on_pre`. A synapse's presynaptic neuron, where the program reads it,
   /// is its row: found by a binary search in the row starts.
   void buildDeliverSynapses() {
-    SmallVector<Type> types;
-    SmallVector<Attribute> argNames;
-    commonArgs(types, argNames);
-    endpointArgs(types, argNames);
-    appendHeaderArgs(
-        b, types, argNames,
-        {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"});
-    deliverArgs = b.getArrayAttr(argNames);
-    SynapseLoop loop;
-    func::FuncOp f = makeFunc("deliver", types, deliverArgs, loop);
-    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&f.front());
-    loop.step = header["first_step"];
+    SynapseLoop loop;
+    deliverArgs = beginStepKernel(
+        "deliver", {},
+        {"begin", "end", "size", "first_step", "seed", "dt", "synapses", "num_synapses"}, loop);
     auto list = scf::ForOp::create(b, loc, index(0), header["num_synapses"], index(1));
     list->setAttr("ncl.loop", b.getStringAttr("synapses"));
     loop.entryPoint = list;
@@ -1444,22 +1456,12 @@ private:
   /// presynaptic neuron, where the program reads it, is its row (a binary
   /// search in the row starts, as for per-synapse delays).
   void buildOnPost() {
-    SmallVector<Type> types;
-    SmallVector<Attribute> argNames;
-    commonArgs(types, argNames);
-    endpointArgs(types, argNames);
-    types.append({dyn(b.getI64Type()), dyn(b.getI32Type())});
-    argNames.append(
-        {b.getI64IntegerAttr(columnStartBuffer), b.getI64IntegerAttr(columnSynapseBuffer)});
-    appendHeaderArgs(b, types, argNames,
-                     {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"});
-    onPostArgs = b.getArrayAttr(argNames);
-    SynapseLoop loop;
-    func::FuncOp f = makeFunc("on_post", types, onPostArgs, loop);
-    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&f.front());
-    loop.step = header["first_step"];
+    SynapseLoop loop;
+    onPostArgs = beginStepKernel(
+        "on_post",
+        {{columnStartBuffer, dyn(b.getI64Type())}, {columnSynapseBuffer, dyn(b.getI32Type())}},
+        {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
     auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
     loop.entryPoint = spikeLoop;
@@ -1540,18 +1542,10 @@ private:
   /// A kernel named `suffix` that runs `region` for every synapse onto the
   /// postsynaptic neurons [begin, end), row by row; returns its arguments.
   ArrayAttr buildRowWalk(StringRef suffix, Region &region) {
-    SmallVector<Type> types;
-    SmallVector<Attribute> argNames;
-    commonArgs(types, argNames);
-    endpointArgs(types, argNames);
-    appendHeaderArgs(b, types, argNames, {"begin", "end", "size", "first_step", "seed", "dt"});
-    ArrayAttr args = b.getArrayAttr(argNames);
-    SynapseLoop loop;
-    func::FuncOp f = makeFunc(suffix, types, args, loop);
-    bindEndpointArgs(f, loop);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&f.front());
-    loop.step = header["first_step"];
+    SynapseLoop loop;
+    ArrayAttr args =
+        beginStepKernel(suffix, {}, {"begin", "end", "size", "first_step", "seed", "dt"}, loop);
     // A sum stage's `size` is the presynaptic population's: its rows.
     auto rows = scf::ForOp::create(b, loc, index(0), header["size"], index(1));
     rows->setAttr("ncl.loop", b.getStringAttr("rows"));
