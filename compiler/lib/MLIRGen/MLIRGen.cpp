@@ -468,8 +468,8 @@ private:
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
-        hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(),
-        mlir::UnitAttr());
+        hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
+        synapseDrive(projection));
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
@@ -562,6 +562,17 @@ private:
       inInit = false;
     }
     inSynapse = false;
+  }
+
+  /// The projection's `method clock_driven` / `event_driven`, or null (the
+  /// compiler chooses: ncl-integrate).
+  mlir::ncl::SynapseDriveAttr synapseDrive(const ProjectionModel &projection) {
+    const std::string &method = projection.decl->method;
+    if (method.empty())
+      return {};
+    return mlir::ncl::SynapseDriveAttr::get(
+        builder.getContext(), method == "event_driven" ? mlir::ncl::SynapseDrive::EventDriven
+                                                       : mlir::ncl::SynapseDrive::ClockDriven);
   }
 
   /// Starts a per-synapse program (on_pre, summed, on_post, dynamics) in

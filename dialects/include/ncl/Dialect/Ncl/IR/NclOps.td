@@ -295,7 +295,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        DenseI64ArrayAttr:$post_range, Ncl_ConnectAttr:$connect, F64Attr:$delay,
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
-                       UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
+                       UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
+                       OptionalAttr<Ncl_SynapseDriveAttr>:$drive);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
