@@ -232,8 +232,7 @@ def build_brunel(b2, large, seed, refractory_input, stdp=False):
                                    w = clip(w + apost, 0*mV, wmax)""",
                          on_post="""apost += dApost
                                     w = clip(w + apre, 0*mV, wmax)""",
-                         namespace=ns, name="Ce")
-        Ce.pre.delay = D
+                         delay={"pre": D}, namespace=ns, name="Ce")
     else:
         Ce = b2.Synapses(P[:NE], P, on_pre="v_post += J" + gate, delay=D, namespace=ns,
                          name="Ce")
