@@ -44,7 +44,15 @@ CHECK is one of
   rate      Hebb and Oja with clamped rates against w0 + eta x y t and
             x / y + (w0 - x / y) e^(-eta y^2 t); ErrorModulatedHebb with a
             constant error against w0 + eta e x t, and as the readout of a
-            linear neuron whose error falls to zero.
+            linear neuron whose error falls to zero;
+  song-example MODEL
+            examples/stdp_song.ncl run for 60 s: the weights, uniform at
+            first, become bimodal: the lowest and the highest tenth of
+            [0, gmax] each hold more than twice the mean of the middle six
+            tenths (uniform: all equal);
+  distal-reward-example MODEL
+            examples/distal_reward.ncl run for its test duration: the
+            rewarded synapse ends near wmax, above nearly all the others.
 """
 import math
 import pathlib
@@ -562,6 +570,30 @@ def check_rate(nclc, rt, work):
           f"(the least-norm solution)")
 
 
+def check_song_example(nclc, rt, work, model):
+    lib = work / "stdp_song.so"
+    compile_model(nclc, model, lib)
+    m = rt.open(str(lib), seed=1, threads=2)
+    w0 = rt.synapse_state(m, "S", "w") / 0.01
+    rt.run(m, 60.0)
+    w = rt.synapse_state(m, "S", "w") / 0.01
+    rate = rt.spike_count(m, "Out") / 60.0
+    rt.close(m)
+    start, _ = np.histogram(w0, bins=10, range=(0, 1))
+    final, _ = np.histogram(w, bins=10, range=(0, 1))
+    print(f"song: initial tenths of [0, gmax]: {start.tolist()}")
+    print(f"song: after 60 s:                 {final.tolist()} (output {rate:.1f} Hz)")
+    if not (final.sum() == 1000 and np.all(w >= 0) and np.all(w <= 1)):
+        fail("song: the weights left [0, gmax]")
+    middle = final[2:8].mean()
+    if not (final[0] > 2 * middle and final[9] > 2 * middle):
+        fail(f"song: the distribution is not bimodal: ends {final[0]}, {final[9]}, the "
+             f"middle tenths {final[2:8].tolist()} (mean {middle:.1f})")
+    if not start.max() < 1.3 * start.mean():
+        fail(f"song: the initial weights should be uniform: {start.tolist()}")
+    print("song: the weights became bimodal (each end tenth > 2 x the mean of the middle six)")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -579,6 +611,10 @@ def main():
         check_reward(nclc, rt, work)
     elif check == "rate":
         check_rate(nclc, rt, work)
+    elif check == "song-example":
+        check_song_example(nclc, rt, work, sys.argv[6])
+    elif check == "distal-reward-example":
+        check_distal_reward_example(nclc, rt, work, sys.argv[6])
     else:
         fail(f"unknown check {check}")
     print("PASS")
