@@ -51,8 +51,9 @@ CHECK is one of
             [0, gmax] each hold more than twice the mean of the middle six
             tenths (uniform: all equal);
   distal-reward-example MODEL
-            examples/distal_reward.ncl run for its test duration: the
-            rewarded synapse ends near wmax, above nearly all the others.
+            examples/distal_reward.ncl run for 300 s: the rewarded synapse
+            (Input[0] -> Out, synapse 0) ends above 0.9 wmax and above three
+            quarters of the others, whose mean falls below 0.4 wmax.
 """
 import math
 import pathlib
@@ -573,7 +574,7 @@ def check_rate(nclc, rt, work):
 def check_song_example(nclc, rt, work, model):
     lib = work / "stdp_song.so"
     compile_model(nclc, model, lib)
-    m = rt.open(str(lib), seed=1, threads=2)
+    m = rt.open(str(lib), seed=1, threads=1)
     w0 = rt.synapse_state(m, "S", "w") / 0.01
     rt.run(m, 60.0)
     w = rt.synapse_state(m, "S", "w") / 0.01
@@ -592,6 +593,29 @@ def check_song_example(nclc, rt, work, model):
     if not start.max() < 1.3 * start.mean():
         fail(f"song: the initial weights should be uniform: {start.tolist()}")
     print("song: the weights became bimodal (each end tenth > 2 x the mean of the middle six)")
+
+
+def check_distal_reward_example(nclc, rt, work, model):
+    lib = work / "distal_reward.so"
+    compile_model(nclc, model, lib)
+    # One thread: the network exchanges spikes every step (delays of 0).
+    m = rt.open(str(lib), seed=1, threads=1)
+    pre, _ = rt.synapses(m, "S")
+    start = rt.synapse_state(m, "S", "w")
+    rt.run(m, 300.0)
+    wmax = 0.12
+    w = np.minimum(rt.synapse_state(m, "S", "w"), wmax) / wmax  # as used: clipped
+    rewards = rt.spike_count(m, "Judge")
+    rt.close(m)
+    if not (pre[0] == 0 and np.all(start == 0.06)):
+        fail("distal reward: synapse 0 should be Input[0] -> Out, all weights 0.06 at first")
+    others = w[1:]
+    above = np.mean(others >= w[0])
+    print(f"distal reward: {rewards} rewards in 300 s; rewarded w = {w[0]:.3f} wmax, others: "
+          f"mean {others.mean():.3f}, {100 * above:.1f} % at or above it")
+    if not (rewards >= 20 and w[0] > 0.9 and above < 0.25 and others.mean() < 0.4):
+        fail("distal reward: the rewarded synapse should end above 0.9 wmax and above three "
+             "quarters of the others, whose mean should fall below 0.4 wmax")
 
 
 def main():
