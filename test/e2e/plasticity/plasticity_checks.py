@@ -53,7 +53,11 @@ CHECK is one of
   distal-reward-example MODEL
             examples/distal_reward.ncl run for 300 s: the rewarded synapse
             (Input[0] -> Out, synapse 0) ends above 0.9 wmax and above three
-            quarters of the others, whose mean falls below 0.4 wmax.
+            quarters of the others, whose mean falls below 0.4 wmax;
+  polychronization-example MODEL
+            examples/polychronization.ncl run for 60 s: weights within
+            [0, 10 mV], spread (sd > 0.5 mV) from 6 mV, mean below 6 mV,
+            excitatory rate within 1-10 Hz.
 """
 import math
 import pathlib
@@ -618,6 +622,24 @@ def check_distal_reward_example(nclc, rt, work, model):
              "quarters of the others, whose mean should fall below 0.4 wmax")
 
 
+def check_polychronization_example(nclc, rt, work, model):
+    lib = work / "polychronization.so"
+    compile_model(nclc, model, lib)
+    m = rt.open(str(lib), seed=1, threads=1)
+    rt.run(m, 60.0)
+    w = np.concatenate([rt.synapse_state(m, "EE", "w"), rt.synapse_state(m, "EI", "w")])
+    rate = rt.spike_count(m, "Exc") / 800 / 60.0
+    rt.close(m)
+    print(f"polychronization: {len(w)} plastic synapses after 60 s: w mean {w.mean():.3f} mV, "
+          f"sd {w.std():.3f} mV, range [{w.min():.2f}, {w.max():.2f}] mV; excitatory rate "
+          f"{rate:.2f} Hz")
+    if not (len(w) == 800 * 100 and w.min() >= 0 and w.max() <= 10):
+        fail("polychronization: 80000 weights within [0, 10 mV] expected")
+    if not (w.std() > 0.5 and w.mean() < 6 and 1 < rate < 10):
+        fail("polychronization: the weights should spread from 6 mV (sd > 0.5 mV) with their "
+             "mean below 6 mV, at an excitatory rate of 1-10 Hz")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -637,6 +659,8 @@ def main():
         check_rate(nclc, rt, work)
     elif check == "song-example":
         check_song_example(nclc, rt, work, sys.argv[6])
+    elif check == "polychronization-example":
+        check_polychronization_example(nclc, rt, work, sys.argv[6])
     elif check == "distal-reward-example":
         check_distal_reward_example(nclc, rt, work, sys.argv[6])
     else:
