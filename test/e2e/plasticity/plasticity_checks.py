@@ -40,7 +40,9 @@ CHECK is one of
             the postsynaptic dopamine d, which decays: the eligibility c
             against its closed form (1e-12), and the weight change against
             c D tau_c tau_d / (tau_c + tau_d) (1 - e^(-T/tau)) within the
-            O(dt) error of holding d over a step, halving with dt;
+            O(dt) error of holding d over a step, halving with dt; and
+            dopamine from a timed array (2 Hz for 0.3 s) against the
+            integral of c d;
   rate      Hebb and Oja with clamped rates against w0 + eta x y t and
             x / y + (w0 - x / y) e^(-eta y^2 t); ErrorModulatedHebb with a
             constant error against w0 + eta e x t, and as the readout of a
@@ -474,6 +476,58 @@ network Reward {
 """
 
 
+TIMED_REWARD_NETWORK = """
+import "reward_stdp.ncl"
+neuron Relay {
+  parameters { tau_e = 5 ms }
+  input dopamine : Hz = 0 Hz
+  state { kick = 0; ge = 0; d : Hz = 0 Hz }
+  dynamics { ge' = -ge / tau_e }
+  update { d = dopamine }
+  spike when kick > 0.5
+  reset { kick = 0 }
+}
+synapse Kick {
+  on_pre { kick += 1 }
+}
+network TimedReward {
+  population Pre = spike_generator[1]("pre_t.npy", "pre_i.npy")
+  population Kicks = spike_generator[1]("kick_t.npy", "kick_i.npy")
+  population Post = Relay[1] { dopamine = timed_array("dopamine.npy", dt = 100 ms, scale = 1 Hz) }
+  projection K = Kick(Kicks -> Post) { connect one_to_one() }
+  projection S = RewardSTDP(Pre -> Post) { connect one_to_one() }
+  simulate 2 s, dt = 0.1 ms
+}
+"""
+
+
+def check_timed_reward(nclc, rt, work):
+    """Dopamine from a file: d = 2 Hz on [1.2 s, 1.5 s) after a pairing at
+    0.1 s / 0.11 s; w grows by c_post (e^-(1.09) - e^-(1.39)) 2 Hz tau_c."""
+    dt = 1e-4
+    write_trains(work, "pre", [[1000]], dt)
+    write_trains(work, "kick", [[1099]], dt)
+    series = np.zeros(30)
+    series[12:15] = 2.0
+    np.save(work / "dopamine.npy", series)
+    source = work / "timed_reward.ncl"
+    source.write_text(TIMED_REWARD_NETWORK)
+    lib = work / "timed_reward.so"
+    compile_model(nclc, source, lib)
+    m = rt.open(str(lib), seed=1)
+    rt.run_steps(m, 20000)
+    w = rt.synapse_state(m, "S", "w")[0]
+    rt.close(m)
+    c_post = math.exp(-0.01 / 0.02)
+    dw = c_post * 2.0 * (math.exp(-(1.2 - 0.11)) - math.exp(-(1.5 - 0.11)))
+    # d copies the input in the update, so the synapse sees it one step late.
+    err = abs((w - 1) - dw) / dw
+    if not err < 5e-4:
+        fail(f"reward from a timed array: dw = {w - 1!r}, closed form {dw!r} (error {err:.2e})")
+    print(f"reward from a timed array: dw = {w - 1:.6f}, closed form {dw:.6f}, relative error "
+          f"{err:.1e} (one step of lag)")
+
+
 def check_reward(nclc, rt, work):
     tau_c, tau_d, dose, ap, tau = 1.0, 0.2, 10.0, 1.0, 0.02
     t_pre, lag, delay, tail = 0.1, 0.01, 1.0, 3.0
@@ -508,6 +562,7 @@ def check_reward(nclc, rt, work):
              f"error O(dt) (halving with dt): {errors}")
     print("reward: the weight change converges to c D tau_c tau_d / (tau_c + tau_d) at first "
           "order in dt (d is held over each step)")
+    check_timed_reward(nclc, rt, work)
 
 
 RATE_NETWORK = """
