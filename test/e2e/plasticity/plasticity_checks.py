@@ -46,7 +46,9 @@ CHECK is one of
   rate      Hebb and Oja with clamped rates against w0 + eta x y t and
             x / y + (w0 - x / y) e^(-eta y^2 t); ErrorModulatedHebb with a
             constant error against w0 + eta e x t, and as the readout of a
-            linear neuron whose error falls to zero;
+            linear neuron whose error falls to zero; Oja on a linear neuron
+            with two correlated inputs from a file: w ends on the unit
+            principal eigenvector of their covariance;
   song-example MODEL
             examples/stdp_song.ncl run for 60 s: the weights, uniform at
             first, become bimodal: the lowest and the highest tenth of
@@ -597,6 +599,53 @@ network Rates {
 """
 
 
+OJA_PCA_NETWORK = """
+import "rate_hebb.ncl"
+neuron Source {
+  input x = 0
+  state { r = 0 }
+  update { r = x }
+}
+neuron LinearReadout {
+  input I = 0
+  state { r = 0 }
+  update { r = I }
+}
+network OjaPCA {
+  population In = Source[2] { x = timed_array("inputs.npy", dt = 10 ms) }
+  population Out = LinearReadout[1]
+  projection S = Oja(In -> Out) { connect all_to_all(); w = 0.5 - 0.6 * i; eta = 2 / s }
+  simulate 1 s, dt = 0.1 ms
+}
+"""
+
+
+def check_oja_pca(nclc, rt, work):
+    """Oja's rule on a linear neuron (r_post = w . r_pre, one step late)
+    fed two correlated zero-mean inputs from a file: w goes to the unit
+    principal eigenvector of the inputs' covariance."""
+    rng = np.random.default_rng(3)
+    cov = np.array([[1.0, 0.8], [0.8, 1.0]])
+    samples = np.ascontiguousarray((np.linalg.cholesky(cov) @ rng.standard_normal((2, 2000))).T)
+    np.save(work / "inputs.npy", samples)
+    source = work / "oja_pca.ncl"
+    source.write_text(OJA_PCA_NETWORK)
+    lib = work / "oja_pca.so"
+    compile_model(nclc, source, lib)
+    m = rt.open(str(lib), seed=1)
+    rt.run(m, 20.0)
+    w = rt.synapse_state(m, "S", "w")
+    rt.close(m)
+    values, vectors = np.linalg.eigh(samples.T @ samples / len(samples))
+    principal = vectors[:, np.argmax(values)]
+    cosine = abs(w.dot(principal)) / np.linalg.norm(w)
+    if not (cosine > 0.99 and abs(np.linalg.norm(w) - 1) < 0.02):
+        fail(f"Oja: w = {w} should be the unit principal eigenvector {principal} (cosine "
+             f"{cosine:.4f}, norm {np.linalg.norm(w):.4f})")
+    print(f"rate Oja PCA: w = {w.round(4).tolist()}, |cos| to the principal eigenvector "
+          f"{cosine:.4f}, norm {np.linalg.norm(w):.4f}")
+
+
 def check_rate(nclc, rt, work):
     source = work / "rates.ncl"
     source.write_text(RATE_NETWORK)
@@ -628,6 +677,7 @@ def check_rate(nclc, rt, work):
     check_close("readout weights", learned, 0.8 / xin.dot(xin) * xin, 2e-3)
     print(f"rate readout: r = {readout:.6f} -> target 0.8, weights along the input "
           f"(the least-norm solution)")
+    check_oja_pca(nclc, rt, work)
 
 
 def check_song_example(nclc, rt, work, model):
