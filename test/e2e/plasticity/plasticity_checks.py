@@ -49,6 +49,8 @@ CHECK is one of
             linear neuron whose error falls to zero; Oja on a linear neuron
             with two correlated inputs from a file: w ends on the unit
             principal eigenvector of their covariance;
+  The three example checks first compare the weights after a few seconds
+  on 1, 2 and 3 threads (the same bits).
   song-example MODEL
             examples/stdp_song.ncl run for 60 s: the weights, uniform at
             first, become bimodal: the lowest and the highest tenth of
@@ -680,9 +682,23 @@ def check_rate(nclc, rt, work):
     check_oja_pca(nclc, rt, work)
 
 
+def check_weights_on_threads(rt, lib, projections, seconds):
+    """The learned weights are the same bits on 1, 2 and 3 threads."""
+    runs = []
+    for threads in (1, 2, 3):
+        m = rt.open(str(lib), seed=1, threads=threads)
+        rt.run(m, seconds)
+        runs.append([rt.synapse_state(m, p, "w").tobytes() for p in projections])
+        rt.close(m)
+    if not runs[1] == runs[0] == runs[2]:
+        fail(f"{lib.name}: the weights after {seconds} s differ between 1, 2 and 3 threads")
+    print(f"{lib.name}: weights after {seconds} s identical on 1, 2 and 3 threads")
+
+
 def check_song_example(nclc, rt, work, model):
     lib = work / "stdp_song.so"
     compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["S"], 2.0)
     m = rt.open(str(lib), seed=1, threads=1)
     w0 = rt.synapse_state(m, "S", "w") / 0.01
     rt.run(m, 60.0)
@@ -707,6 +723,7 @@ def check_song_example(nclc, rt, work, model):
 def check_distal_reward_example(nclc, rt, work, model):
     lib = work / "distal_reward.so"
     compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["S"], 5.0)
     # One thread: the network exchanges spikes every step (delays of 0).
     m = rt.open(str(lib), seed=1, threads=1)
     pre, _ = rt.synapses(m, "S")
@@ -730,6 +747,7 @@ def check_distal_reward_example(nclc, rt, work, model):
 def check_polychronization_example(nclc, rt, work, model):
     lib = work / "polychronization.so"
     compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["EE", "EI"], 3.0)
     m = rt.open(str(lib), seed=1, threads=1)
     rt.run(m, 60.0)
     w = np.concatenate([rt.synapse_state(m, "EE", "w"), rt.synapse_state(m, "EI", "w")])
