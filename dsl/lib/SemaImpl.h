@@ -177,6 +177,8 @@ private:
                        NetworkModel &model);
   Scope withNeuronState(const Scope &scope, const ProjectionModel &pm, const NetworkModel &model);
   void checkSynapseDynamics(ast::SynapseDecl &syn, const Scope &scope);
+  void checkTimedInputReads(const ast::SynapseDecl &syn, const ProjectionModel &pm,
+                            const NetworkModel &model);
   bool checkProjectionOverrides(ast::ProjectionDecl &p, const ast::SynapseDecl &syn,
                                 ProjectionModel &pm, const NetworkModel &model);
   bool checkConnect(const ast::ProjectionDecl &p, ProjectionModel &pm, const NetworkModel &model);

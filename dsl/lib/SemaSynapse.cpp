@@ -219,11 +219,42 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
   checkEffects(copy->onPost, events, true);
   checkSummed(*copy, events);
   checkSynapseDynamics(*copy, events);
+  checkTimedInputReads(*copy, pm, model);
   ok = ok && diags.errorCount() == before;
   if (!ok)
     return;
   checkProjectionRandomSites(p, pm);
   model.projections.push_back(std::move(pm));
+}
+
+/// A synapse reads a neuron's input as its population value (docs/semantics.md,
+/// "Reads of the neurons"), which an input driven by a timed array does not
+/// have: such a read is refused at its name, with the way round it.
+void Sema::checkTimedInputReads(const SynapseDecl &syn, const ProjectionModel &pm,
+                                const NetworkModel &model) {
+  auto visit = [&](const Expr &e) {
+    forEachSubExpression(e, [&](const Expr &sub) {
+      auto *ref = dyn_cast<NameExpr>(&sub);
+      if (!ref || (ref->resolution != NameExpr::Resolution::PreInput &&
+                   ref->resolution != NameExpr::Resolution::PostInput))
+        return;
+      bool pre = ref->resolution == NameExpr::Resolution::PreInput;
+      const PopulationModel &pop = model.populations[static_cast<size_t>(pre ? pm.pre : pm.post)];
+      for (const InputSeries &series : pop.series)
+        if (series.input == ref->variable)
+          diags.error(ref->getLoc(),
+                      "input '" + ref->variable + "' of population '" + pop.decl->name +
+                          "' follows a timed array, which a synapse cannot read (it reads an "
+                          "input's population value); copy it into a state variable of the "
+                          "neuron, e.g. 'update { " + ref->variable + "_now = " + ref->variable +
+                          " }', and read that");
+    });
+  };
+  for (const auto *block : {&syn.onPre, &syn.onPost, &syn.summed})
+    for (const Assignment &a : *block)
+      visit(*a.value);
+  for (const OdeDecl &ode : syn.odes)
+    visit(*ode.rhs);
 }
 
 /// `name = value` in a projection: a synapse parameter's value (a

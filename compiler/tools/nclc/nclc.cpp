@@ -107,6 +107,8 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
   };
   std::vector<Group> groups;
   for (const ncl::PopulationModel &pop : net.populations) {
+    if (pop.spikeGenerator)
+      continue; // its spikes come from files: nothing is integrated
     auto same = [&](const Group &g) {
       return g.first->neuron == pop.neuron && g.first->method == pop.method &&
              g.first->substeps == pop.substeps;
