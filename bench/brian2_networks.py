@@ -58,6 +58,13 @@ Models (written here from the published equations; dt = 0.1 ms for all):
            on_post 'apost += dApost; w = clip(w + apre, 0*mV, wmax)'
            taupre = taupost = 20 ms, dApre = 0.001 mV, dApost = -0.00105 mV,
            wmax = 0.2 mV; the pre pathway has the 1.5 ms delay, the post pathway none.
+  song     Song, Miller & Abbott (2000) as Brian2's examples/frompapers/
+           Song_Miller_Abbott_2000.py (examples/stdp_song.ncl): 1000 Poisson inputs at
+           15 Hz onto one neuron, dv/dt = (ge*(Ee - v) + El - v)/taum, dge/dt = -ge/taue
+           (taum 10 ms, taue 5 ms, Ee 0, El -74 mV, vt -54 mV, vr -60 mV, method
+           'euler'), all-to-all additive pair STDP with event-driven traces
+           (taupre = taupost = 20 ms, dApre = 0.01 gmax, dApost = -1.05 dApre,
+           gmax = 0.01), w = rand()*gmax.
   brunel-large  the same with NE = 80 000, NI = 20 000, CE = 8000, CI = 2000 (1e9
            synapses); refused before building when the estimate of memory exceeds what
            the machine has.
@@ -79,7 +86,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 
-MODELS = ("cuba", "coba", "cobahh", "brunel", "brunel-large", "brunel-stdp")
+MODELS = ("cuba", "coba", "cobahh", "brunel", "brunel-large", "brunel-stdp", "song")
 
 
 def mem_available_bytes():
@@ -247,6 +254,31 @@ def build_brunel(b2, large, seed, refractory_input, stdp=False):
     return P, NE, [Ce, Ci], [ext], conn
 
 
+def build_song(b2):
+    from brian2 import Hz, mV, ms
+    ns = dict(taum=10 * ms, taupre=20 * ms, taupost=20 * ms, Ee=0 * mV, vt=-54 * mV,
+              vr=-60 * mV, El=-74 * mV, taue=5 * ms, gmax=0.01)
+    ns["dApre"] = 0.01 * ns["gmax"]
+    ns["dApost"] = -ns["dApre"] * 1.05
+    inputs = b2.PoissonGroup(1000, rates=15 * Hz, name="Input")
+    P = b2.NeuronGroup(1, """dv/dt = (ge * (Ee - v) + El - v) / taum : volt
+                             dge/dt = -ge / taue : 1""",
+                       threshold="v > vt", reset="v = vr", method="euler", namespace=ns,
+                       name="P")
+    P.v = ns["vr"]
+    S = b2.Synapses(inputs, P, """w : 1
+                                  dapre/dt = -apre / taupre : 1 (event-driven)
+                                  dapost/dt = -apost / taupost : 1 (event-driven)""",
+                    on_pre="""ge += w
+                              apre += dApre
+                              w = clip(w + apost, 0, gmax)""",
+                    on_post="""apost += dApost
+                               w = clip(w + apre, 0, gmax)""", namespace=ns, name="S")
+    S.connect()
+    S.w = "rand() * gmax"
+    return P, 1, [S], [inputs], None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -303,6 +335,8 @@ def main():
         P, NE, syn, other, conn_arrays = build_coba(b2)
     elif args.model == "cobahh":
         P, NE, syn, other, conn_arrays = build_cobahh(b2)
+    elif args.model == "song":
+        P, NE, syn, other, conn_arrays = build_song(b2)
     else:
         P, NE, syn, other, conn_arrays = build_brunel(
             b2, args.model == "brunel-large", seeds[0], args.refractory_input,

@@ -53,6 +53,8 @@ MODELS = [
      "Brunel 2000 A, 100k LIF, 1e9 synapses"),
     ("brunel-stdp", "brunel_stdp.ncl", "brunel-stdp", 1.0,  # bench/brunel_stdp.ncl
      "Brunel 2000 A, 10k LIF, pair STDP on 8e6 E synapses"),
+    ("song", "stdp_song.ncl", "song", 10.0,
+     "Song 2000: 1000 Poisson inputs onto one LIF, pair STDP"),
 ]
 MODEL_KEYS = [m[0] for m in MODELS]
 
