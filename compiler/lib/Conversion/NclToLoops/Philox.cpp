@@ -138,8 +138,14 @@ Value mlir::ncl::emitUniform01(OpBuilder &b, Location loc, std::array<Value, 4> 
     Value lo = arith::ExtUIOp::create(
         b, loc, i64, arith::ShRUIOp::create(b, loc, words[1], intConst(b, loc, like, 12)));
     Value k = arith::OrIOp::create(b, loc, hi, lo);
-    Value f = arith::UIToFPOp::create(b, loc, ft, k);
-    Value half = arith::AddFOp::create(b, loc, f, floatConst(b, loc, ft, 0.5));
+    // (k + 1/2) 2^-52 for the 52-bit k, without an integer conversion
+    // (x86 has no vector one from 64 bits before AVX-512, so a loop of
+    // draws would not vectorise): 2^52 + k has k as its significand, and
+    // subtracting 2^52 - 1/2 (53 bits, exact) leaves k + 1/2 exactly, the
+    // same bits as converting k and adding 1/2.
+    Value biased = arith::OrIOp::create(b, loc, k, intConst(b, loc, i64, 0x4330000000000000LL));
+    Value f = arith::BitcastOp::create(b, loc, ft, biased);
+    Value half = arith::SubFOp::create(b, loc, f, floatConst(b, loc, ft, 0x1p52 - 0.5));
     return arith::MulFOp::create(b, loc, half, floatConst(b, loc, ft, 0x1p-52));
   }
   assert(type.isF32() && "Philox uniforms are f32 or f64");
