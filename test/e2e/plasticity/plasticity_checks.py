@@ -64,6 +64,12 @@ CHECK is one of
             examples/polychronization.ncl run for 60 s: weights within
             [0, 10 mV], spread (sd > 0.5 mV) from 6 mV, mean below 6 mV,
             excitatory rate within 1-10 Hz.
+  neuralearn-example MODEL
+            examples/neuralearn.ncl run for 40 s: each output neuron's
+            weight vector correlates (Pearson, > 0.8) with the indicator of
+            one input pattern, the three neurons with three different
+            patterns, and in the last 10 s more than 80 % of each neuron's
+            spikes fall while its pattern is shown (chance: 2/9).
 """
 import math
 import pathlib
@@ -763,6 +769,47 @@ def check_polychronization_example(nclc, rt, work, model):
              "mean below 6 mV, at an excitatory rate of 1-10 Hz")
 
 
+def check_neuralearn_example(nclc, rt, work, model):
+    lib = work / "neuralearn.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["S"], 3.0)
+    seconds, inputs, patterns, slot, shown = 40.0, 90, 3, 0.15, 0.1
+    m = rt.open(str(lib), seed=1, threads=1)
+    rt.run(m, seconds)
+    pre, post = rt.synapses(m, "S")
+    w = rt.synapse_state(m, "S", "w")
+    times, index = rt.spikes(m, "Out")
+    rt.close(m)
+    weights = np.zeros((inputs, patterns))
+    weights[pre, post] = w
+    # Input k belongs to pattern floor(3 k / 90); pattern p is shown in the
+    # first 100 ms of the 150 ms slots s with s mod 3 == p (the example's
+    # stimulus).
+    indicator = np.equal.outer(np.arange(inputs) * patterns // inputs, np.arange(patterns))
+    correlation = np.array([[np.corrcoef(weights[:, n], indicator[:, p])[0, 1]
+                             for p in range(patterns)] for n in range(patterns)])
+    preferred = correlation.argmax(axis=1)
+    print(f"neuralearn: correlation of each neuron's weights (rows) with each pattern "
+          f"(columns) after {seconds:.0f} s:\n{correlation.round(3)}")
+    if not (np.all(correlation.max(axis=1) > 0.8) and len(set(preferred)) == patterns):
+        fail("neuralearn: each neuron's weights should correlate above 0.8 with one pattern, "
+             "a different one for each neuron")
+    # The pattern shown at each spike (-1 in the pauses); a spike stamped at
+    # a switch belongs to the step before it.
+    late = times > seconds - 10
+    before = times - 1e-5
+    slots = np.floor(before / slot)
+    pattern_at = np.where(before - slots * slot < shown, slots.astype(np.int64) % patterns, -1)
+    for n in range(patterns):
+        mine = late & (index == n)
+        share = np.mean(pattern_at[mine] == preferred[n]) if mine.any() else 0.0
+        print(f"neuralearn: neuron {n} prefers pattern {preferred[n]}: {mine.sum()} spikes in "
+              f"the last 10 s, {100 * share:.1f} % while it is shown")
+        if not (mine.sum() >= 50 and share > 0.8):
+            fail(f"neuralearn: neuron {n} should fire (>= 50 spikes in 10 s) mostly (> 80 %) "
+                 f"while its pattern {preferred[n]} is shown")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -786,6 +833,8 @@ def main():
         check_polychronization_example(nclc, rt, work, sys.argv[6])
     elif check == "distal-reward-example":
         check_distal_reward_example(nclc, rt, work, sys.argv[6])
+    elif check == "neuralearn-example":
+        check_neuralearn_example(nclc, rt, work, sys.argv[6])
     else:
         fail(f"unknown check {check}")
     print("PASS")
