@@ -64,6 +64,12 @@ CHECK is one of
             examples/polychronization.ncl run for 60 s: weights within
             [0, 10 mV], spread (sd > 0.5 mV) from 6 mV, mean below 6 mV,
             excitatory rate within 1-10 Hz.
+  reservoir-example MODEL
+            examples/reservoir.ncl: 10 s of training, then 5 s with the
+            readout's weights frozen: the readout's mean squared error
+            against the target sine (computed here) starts above 0.1, is
+            below 5 % of that in the last second of training, and below
+            0.02 (4 % of the target's variance) after it;
   neuralearn-example MODEL
             examples/neuralearn.ncl run for 40 s: each output neuron's
             weight vector correlates (Pearson, > 0.8) with the indicator of
@@ -71,6 +77,7 @@ CHECK is one of
             patterns, and in the last 10 s more than 80 % of each neuron's
             spikes fall while its pattern is shown (chance: 2/9).
 """
+import ctypes
 import math
 import pathlib
 import subprocess
@@ -810,6 +817,34 @@ def check_neuralearn_example(nclc, rt, work, model):
                  f"while its pattern {preferred[n]} is shown")
 
 
+def check_reservoir_example(nclc, rt, work, model):
+    lib = work / "reservoir.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["W"], 1.0)
+    # 10 s of training, then 5 s with the weights frozen (Out.learning = 0);
+    # the readout r read every 5 ms against the target sin(2 pi 1 Hz t).
+    train, test, chunk = 10.0, 5.0, 0.005
+    m = rt.open(str(lib), seed=1, threads=1)
+    r = []
+    for k in range(int(round((train + test) / chunk))):
+        if k == int(round(train / chunk)):
+            rt.check(rt.rt.ncl_set_param(m, b"Out", b"learning", ctypes.c_double(0.0)) == 0)
+        rt.run(m, chunk)
+        r.append(rt.state(m, "Out", "r", 1)[0])
+    rt.close(m)
+    t = chunk * np.arange(1, len(r) + 1)
+    squared = (np.sin(2 * np.pi * t) - np.array(r)) ** 2
+    first, last = np.mean(squared[t <= 1]), np.mean(squared[(t > train - 1) & (t <= train)])
+    frozen = np.mean(squared[t > train])
+    print(f"reservoir: readout mean squared error {first:.4f} in the first second of training, "
+          f"{last:.4f} in the last, {frozen:.4f} over {test:.0f} s with the weights frozen "
+          f"(target variance 0.5)")
+    if not (first > 0.1 and last < 0.05 * first and frozen < 0.02):
+        fail("reservoir: the error should start above 0.1, fall below 5 % of that by the end "
+             "of training, and stay below 0.02 (4 % of the target's variance) with the "
+             "weights frozen")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -833,6 +868,8 @@ def main():
         check_polychronization_example(nclc, rt, work, sys.argv[6])
     elif check == "distal-reward-example":
         check_distal_reward_example(nclc, rt, work, sys.argv[6])
+    elif check == "reservoir-example":
+        check_reservoir_example(nclc, rt, work, sys.argv[6])
     elif check == "neuralearn-example":
         check_neuralearn_example(nclc, rt, work, sys.argv[6])
     else:
