@@ -70,6 +70,13 @@ CHECK is one of
             against the target sine (computed here) starts above 0.1, is
             below 5 % of that in the last second of training, and below
             0.02 (4 % of the target's variance) after it;
+  lsm-example MODEL
+            examples/lsm.ncl: 20 s of training, then 6 s with the readout
+            frozen: in the second half of each 200 ms presentation the
+            readout's sign is the class (+1 A, -1 B) in more than 95 % of
+            the samples and its mean squared error is less than half that
+            of the first 6 s; the liquid's STDP weights moved (mean |dw| >
+            0.01) at a liquid rate of 1-50 Hz;
   neuralearn-example MODEL
             examples/neuralearn.ncl run for 40 s: each output neuron's
             weight vector correlates (Pearson, > 0.8) with the indicator of
@@ -845,6 +852,51 @@ def check_reservoir_example(nclc, rt, work, model):
              "weights frozen")
 
 
+def check_lsm_example(nclc, rt, work, model):
+    lib = work / "lsm.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["EE", "W"], 1.0)
+    # 20 s of training, then 6 s with the readout frozen (Out.learning = 0);
+    # the readout read every 5 ms. Class A is shown in the 200 ms slots
+    # with an even number, B in the odd ones (the example's stimuli).
+    train, test, chunk, slot = 20.0, 6.0, 0.005, 0.2
+    m = rt.open(str(lib), seed=1, threads=1)
+    start = rt.synapse_state(m, "EE", "w")
+    r = []
+    for k in range(int(round((train + test) / chunk))):
+        if k == int(round(train / chunk)):
+            rt.check(rt.rt.ncl_set_param(m, b"Out", b"learning", ctypes.c_double(0.0)) == 0)
+        rt.run(m, chunk)
+        r.append(rt.state(m, "Out", "r", 1)[0])
+    learned = rt.synapse_state(m, "EE", "w")
+    rate = rt.spike_count(m, "Exc") / 160 / (train + test)
+    rt.close(m)
+    r = np.array(r)
+    t = chunk * np.arange(1, len(r) + 1) - chunk / 2  # the middle of each chunk
+    slots = np.floor(t / slot)
+    label = np.where(slots % 2 == 0, 1.0, -1.0)
+    # Judge the second half of each slot (the liquid has forgotten the
+    # previous input), in the first 6 s of training and in the test.
+    settled = t - slots * slot > slot / 2
+    early = settled & (t < test)
+    frozen = settled & (t > train)
+    error_early = np.mean((r[early] - label[early]) ** 2)
+    error = np.mean((r[frozen] - label[frozen]) ** 2)
+    correct = np.mean(np.sign(r[frozen]) == label[frozen])
+    change = np.abs(learned - start)
+    print(f"lsm: liquid rate {rate:.1f} Hz; STDP moved the {len(start)} liquid weights by "
+          f"{change.mean():.4f} on average (wmax 0.2); readout (target +-1) mean squared error "
+          f"{error_early:.3f} in the settled halves of the first {test:.0f} s, {error:.3f} "
+          f"over {test:.0f} s with its weights frozen, its sign right in {100 * correct:.1f} %")
+    if not (change.mean() > 0.01 and 1 < rate < 50):
+        fail("lsm: the liquid's STDP weights should change (mean |dw| > 0.01) at a liquid rate "
+             "of 1-50 Hz")
+    if not (correct > 0.95 and error < 0.5 * error_early):
+        fail("lsm: the frozen readout should tell the classes apart (its sign right in more "
+             "than 95 % of the settled half-slots) with less than half the error of the "
+             "first seconds of training")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -870,6 +922,8 @@ def main():
         check_distal_reward_example(nclc, rt, work, sys.argv[6])
     elif check == "reservoir-example":
         check_reservoir_example(nclc, rt, work, sys.argv[6])
+    elif check == "lsm-example":
+        check_lsm_example(nclc, rt, work, sys.argv[6])
     elif check == "neuralearn-example":
         check_neuralearn_example(nclc, rt, work, sys.argv[6])
     else:
