@@ -789,19 +789,28 @@ def check_neuralearn_example(nclc, rt, work, model):
     check_weights_on_threads(rt, lib, ["S"], 3.0)
     seconds, inputs, patterns, slot, shown = 40.0, 90, 3, 0.15, 0.1
     m = rt.open(str(lib), seed=1, threads=1)
-    rt.run(m, seconds)
     pre, post = rt.synapses(m, "S")
+    w0 = rt.synapse_state(m, "S", "w")
+    rt.run(m, seconds)
     w = rt.synapse_state(m, "S", "w")
     times, index = rt.spikes(m, "Out")
     rt.close(m)
-    weights = np.zeros((inputs, patterns))
-    weights[pre, post] = w
     # Input k belongs to pattern floor(3 k / 90); pattern p is shown in the
     # first 100 ms of the 150 ms slots s with s mod 3 == p (the example's
     # stimulus).
     indicator = np.equal.outer(np.arange(inputs) * patterns // inputs, np.arange(patterns))
-    correlation = np.array([[np.corrcoef(weights[:, n], indicator[:, p])[0, 1]
-                             for p in range(patterns)] for n in range(patterns)])
+
+    def correlations(values):
+        weights = np.zeros((inputs, patterns))
+        weights[pre, post] = values
+        return np.array([[np.corrcoef(weights[:, n], indicator[:, p])[0, 1]
+                          for p in range(patterns)] for n in range(patterns)])
+
+    initial, correlation = correlations(w0), correlations(w)
+    print(f"neuralearn: largest |correlation| with a pattern at the start: "
+          f"{np.abs(initial).max():.3f}")
+    if not np.abs(initial).max() < 0.5:
+        fail("neuralearn: the random initial weights should not follow a pattern")
     preferred = correlation.argmax(axis=1)
     print(f"neuralearn: correlation of each neuron's weights (rows) with each pattern "
           f"(columns) after {seconds:.0f} s:\n{correlation.round(3)}")
