@@ -64,7 +64,27 @@ CHECK is one of
             examples/polychronization.ncl run for 60 s: weights within
             [0, 10 mV], spread (sd > 0.5 mV) from 6 mV, mean below 6 mV,
             excitatory rate within 1-10 Hz.
+  reservoir-example MODEL
+            examples/reservoir.ncl: 10 s of training, then 5 s with the
+            readout's weights frozen: the readout's mean squared error
+            against the target sine (computed here) starts above 0.1, is
+            below 5 % of that in the last second of training, and below
+            0.02 (4 % of the target's variance) after it;
+  lsm-example MODEL
+            examples/lsm.ncl: 20 s of training, then 6 s with the readout
+            frozen: in the second half of each 200 ms presentation the
+            readout's sign is the class (+1 A, -1 B) in more than 95 % of
+            the samples and its mean squared error is less than half that
+            of the first 6 s; the liquid's STDP weights moved (mean |dw| >
+            0.01) at a liquid rate of 1-50 Hz;
+  neuralearn-example MODEL
+            examples/neuralearn.ncl run for 40 s: each output neuron's
+            weight vector correlates (Pearson, > 0.8) with the indicator of
+            one input pattern, the three neurons with three different
+            patterns, and in the last 10 s more than 80 % of each neuron's
+            spikes fall while its pattern is shown (chance: 2/9).
 """
+import ctypes
 import math
 import pathlib
 import subprocess
@@ -763,6 +783,129 @@ def check_polychronization_example(nclc, rt, work, model):
              "mean below 6 mV, at an excitatory rate of 1-10 Hz")
 
 
+def check_neuralearn_example(nclc, rt, work, model):
+    lib = work / "neuralearn.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["S"], 3.0)
+    seconds, inputs, patterns, slot, shown = 40.0, 90, 3, 0.15, 0.1
+    m = rt.open(str(lib), seed=1, threads=1)
+    pre, post = rt.synapses(m, "S")
+    w0 = rt.synapse_state(m, "S", "w")
+    rt.run(m, seconds)
+    w = rt.synapse_state(m, "S", "w")
+    times, index = rt.spikes(m, "Out")
+    rt.close(m)
+    # Input k belongs to pattern floor(3 k / 90); pattern p is shown in the
+    # first 100 ms of the 150 ms slots s with s mod 3 == p (the example's
+    # stimulus).
+    indicator = np.equal.outer(np.arange(inputs) * patterns // inputs, np.arange(patterns))
+
+    def correlations(values):
+        weights = np.zeros((inputs, patterns))
+        weights[pre, post] = values
+        return np.array([[np.corrcoef(weights[:, n], indicator[:, p])[0, 1]
+                          for p in range(patterns)] for n in range(patterns)])
+
+    initial, correlation = correlations(w0), correlations(w)
+    print(f"neuralearn: largest |correlation| with a pattern at the start: "
+          f"{np.abs(initial).max():.3f}")
+    if not np.abs(initial).max() < 0.5:
+        fail("neuralearn: the random initial weights should not follow a pattern")
+    preferred = correlation.argmax(axis=1)
+    print(f"neuralearn: correlation of each neuron's weights (rows) with each pattern "
+          f"(columns) after {seconds:.0f} s:\n{correlation.round(3)}")
+    if not (np.all(correlation.max(axis=1) > 0.8) and len(set(preferred)) == patterns):
+        fail("neuralearn: each neuron's weights should correlate above 0.8 with one pattern, "
+             "a different one for each neuron")
+    # The pattern shown at each spike (-1 in the pauses); a spike stamped at
+    # a switch belongs to the step before it.
+    late = times > seconds - 10
+    before = times - 1e-5
+    slots = np.floor(before / slot)
+    pattern_at = np.where(before - slots * slot < shown, slots.astype(np.int64) % patterns, -1)
+    for n in range(patterns):
+        mine = late & (index == n)
+        share = np.mean(pattern_at[mine] == preferred[n]) if mine.any() else 0.0
+        print(f"neuralearn: neuron {n} prefers pattern {preferred[n]}: {mine.sum()} spikes in "
+              f"the last 10 s, {100 * share:.1f} % while it is shown")
+        if not (mine.sum() >= 50 and share > 0.8):
+            fail(f"neuralearn: neuron {n} should fire (>= 50 spikes in 10 s) mostly (> 80 %) "
+                 f"while its pattern {preferred[n]} is shown")
+
+
+def check_reservoir_example(nclc, rt, work, model):
+    lib = work / "reservoir.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["W"], 1.0)
+    # 10 s of training, then 5 s with the weights frozen (Out.learning = 0);
+    # the readout r read every 5 ms against the target sin(2 pi 1 Hz t).
+    train, test, chunk = 10.0, 5.0, 0.005
+    m = rt.open(str(lib), seed=1, threads=1)
+    r = []
+    for k in range(int(round((train + test) / chunk))):
+        if k == int(round(train / chunk)):
+            rt.check(rt.rt.ncl_set_param(m, b"Out", b"learning", ctypes.c_double(0.0)) == 0)
+        rt.run(m, chunk)
+        r.append(rt.state(m, "Out", "r", 1)[0])
+    rt.close(m)
+    t = chunk * np.arange(1, len(r) + 1)
+    squared = (np.sin(2 * np.pi * t) - np.array(r)) ** 2
+    first, last = np.mean(squared[t <= 1]), np.mean(squared[(t > train - 1) & (t <= train)])
+    frozen = np.mean(squared[t > train])
+    print(f"reservoir: readout mean squared error {first:.4f} in the first second of training, "
+          f"{last:.4f} in the last, {frozen:.4f} over {test:.0f} s with the weights frozen "
+          f"(target variance 0.5)")
+    if not (first > 0.1 and last < 0.05 * first and frozen < 0.02):
+        fail("reservoir: the error should start above 0.1, fall below 5 % of that by the end "
+             "of training, and stay below 0.02 (4 % of the target's variance) with the "
+             "weights frozen")
+
+
+def check_lsm_example(nclc, rt, work, model):
+    lib = work / "lsm.so"
+    compile_model(nclc, model, lib)
+    check_weights_on_threads(rt, lib, ["EE", "W"], 1.0)
+    # 20 s of training, then 6 s with the readout frozen (Out.learning = 0);
+    # the readout read every 5 ms. Class A is shown in the 200 ms slots
+    # with an even number, B in the odd ones (the example's stimuli).
+    train, test, chunk, slot = 20.0, 6.0, 0.005, 0.2
+    m = rt.open(str(lib), seed=1, threads=1)
+    start = rt.synapse_state(m, "EE", "w")
+    r = []
+    for k in range(int(round((train + test) / chunk))):
+        if k == int(round(train / chunk)):
+            rt.check(rt.rt.ncl_set_param(m, b"Out", b"learning", ctypes.c_double(0.0)) == 0)
+        rt.run(m, chunk)
+        r.append(rt.state(m, "Out", "r", 1)[0])
+    learned = rt.synapse_state(m, "EE", "w")
+    rate = rt.spike_count(m, "Exc") / 160 / (train + test)
+    rt.close(m)
+    r = np.array(r)
+    t = chunk * np.arange(1, len(r) + 1) - chunk / 2  # the middle of each chunk
+    slots = np.floor(t / slot)
+    label = np.where(slots % 2 == 0, 1.0, -1.0)
+    # Judge the second half of each slot (the liquid has forgotten the
+    # previous input), in the first 6 s of training and in the test.
+    settled = t - slots * slot > slot / 2
+    early = settled & (t < test)
+    frozen = settled & (t > train)
+    error_early = np.mean((r[early] - label[early]) ** 2)
+    error = np.mean((r[frozen] - label[frozen]) ** 2)
+    correct = np.mean(np.sign(r[frozen]) == label[frozen])
+    change = np.abs(learned - start)
+    print(f"lsm: liquid rate {rate:.1f} Hz; STDP moved the {len(start)} liquid weights by "
+          f"{change.mean():.4f} on average (wmax 0.2); readout (target +-1) mean squared error "
+          f"{error_early:.3f} in the settled halves of the first {test:.0f} s, {error:.3f} "
+          f"over {test:.0f} s with its weights frozen, its sign right in {100 * correct:.1f} %")
+    if not (change.mean() > 0.01 and 1 < rate < 50):
+        fail("lsm: the liquid's STDP weights should change (mean |dw| > 0.01) at a liquid rate "
+             "of 1-50 Hz")
+    if not (correct > 0.95 and error < 0.5 * error_early):
+        fail("lsm: the frozen readout should tell the classes apart (its sign right in more "
+             "than 95 % of the settled half-slots) with less than half the error of the "
+             "first seconds of training")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
     work = pathlib.Path(work) / "plasticity" / check
@@ -786,6 +929,12 @@ def main():
         check_polychronization_example(nclc, rt, work, sys.argv[6])
     elif check == "distal-reward-example":
         check_distal_reward_example(nclc, rt, work, sys.argv[6])
+    elif check == "reservoir-example":
+        check_reservoir_example(nclc, rt, work, sys.argv[6])
+    elif check == "lsm-example":
+        check_lsm_example(nclc, rt, work, sys.argv[6])
+    elif check == "neuralearn-example":
+        check_neuralearn_example(nclc, rt, work, sys.argv[6])
     else:
         fail(f"unknown check {check}")
     print("PASS")
