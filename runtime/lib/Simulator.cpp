@@ -401,6 +401,35 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
   }
 }
 
+/// Copies, for every synapse monitor that samples at step s, the monitored
+/// synapses that end on thread ts's postsynaptic neurons into the row of
+/// step s: only that thread writes them (deliveries, on_post and synapse
+/// dynamics go by postsynaptic neuron), and it has finished step s - 1.
+void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
+  const bool f32 = m.desc->real_bits == 32;
+  for (Monitor &mon : m.monitors) {
+    if (!mon.isSynapse() || s % mon.info->every != 0)
+      continue;
+    const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
+    const size_t post = static_cast<size_t>(proj.info->post);
+    const int64_t lo = ts.begin[post], hi = ts.end[post];
+    if (lo >= hi)
+      continue;
+    const void *from = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[mon.info->var])];
+    const int64_t row = s / mon.info->every;
+    for (int64_t k = mon.begin; k < mon.end; ++k) {
+      const int32_t j = proj.post[static_cast<size_t>(k)];
+      if (j < lo || j >= hi)
+        continue;
+      const size_t at = static_cast<size_t>(row * mon.width() + k - mon.begin);
+      if (f32)
+        reinterpret_cast<float *>(mon.samples.data())[at] = static_cast<const float *>(from)[k];
+      else
+        reinterpret_cast<double *>(mon.samples.data())[at] = static_cast<const double *>(from)[k];
+    }
+  }
+}
+
 /// The first step after s at which a state monitor of population p samples
 /// (INT64_MAX if none does).
 int64_t nextSampleStep(const ncl_model &m, size_t p, int64_t s) {
@@ -652,6 +681,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
+    sampleSynapseMonitors(m, ts, s);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER)
@@ -721,7 +751,7 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   }
   ts.chunkStart = s0;
   for (const Monitor &mon : m.monitors)
-    if (!mon.isState())
+    if (mon.isRate())
       ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
                                                                       0);
   if (!m.projs.empty()) {
@@ -941,7 +971,7 @@ void mergeAllSpikes(ncl_model &m) {
 /// monitors. Assigned, not added, so a replayed chunk counts once.
 void collectRates(ncl_model &m, int64_t s0, int64_t s1) {
   for (Monitor &mon : m.monitors) {
-    if (mon.isState())
+    if (!mon.isRate())
       continue;
     const size_t p = static_cast<size_t>(mon.info->population);
     for (int64_t s = s0; s < s1; ++s) {
@@ -972,7 +1002,7 @@ void reserveMonitors(ncl_model &m, int64_t target) {
   const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
   for (Monitor &mon : m.monitors) {
     const size_t rows = static_cast<size_t>(mon.rows(target));
-    if (mon.isState()) {
+    if (!mon.isRate()) {
       const size_t bytes = rows * static_cast<size_t>(mon.width()) * elem;
       if (bytes > mon.samples.size())
         mon.samples.resize(bytes);
@@ -1110,7 +1140,14 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
 }
 
 std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_monitor_info &mi) {
-  // A monitor of the whole population follows its size; a range stays.
+  // A synapse monitor of every synapse follows the synapses built (none
+  // before ncl_init); a monitor of the whole population follows its size;
+  // a range stays.
+  if (mi.kind == NCL_MONITOR_SYNAPSE) {
+    if (mi.end >= 0)
+      return {mi.begin, mi.end};
+    return {0, m.projs[static_cast<size_t>(mi.projection)].synapses};
+  }
   const Population &pop = m.pops[static_cast<size_t>(mi.population)];
   if (mi.begin == 0 && mi.end == pop.info->default_size)
     return {0, pop.size};
@@ -1119,7 +1156,7 @@ std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_
 
 uint64_t ncl::rt::monitorBytes(const ncl_model &m, size_t k, int64_t steps) {
   const Monitor &mon = m.monitors[k];
-  if (!mon.isState())
+  if (mon.isRate())
     return saturatingMul(static_cast<uint64_t>(mon.rows(steps)), sizeof(int64_t));
   auto [begin, end] = monitorRange(m, *mon.info);
   return saturatingMul(saturatingMul(static_cast<uint64_t>(mon.rows(steps)),
@@ -1503,6 +1540,8 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
   for (Monitor &mon : m.monitors) {
+    if (mon.isSynapse())
+      continue; // once the synapses are built
     const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
     std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
     if (mon.end > pop.size)
@@ -1588,6 +1627,19 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     applyFileValues(m);
     checkSynapseDelays(m);
     allocateSpikeQueues(m);
+    // A synapse monitor's range is known now that the synapses are.
+    for (Monitor &mon : m.monitors) {
+      if (!mon.isSynapse())
+        continue;
+      const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
+      std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
+      if (mon.end > proj.synapses)
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "the monitor '" + std::string(mon.info->name) + "' records synapses " +
+                        std::to_string(mon.begin) + " to " + std::to_string(mon.end - 1) +
+                        " of projection '" + proj.info->name + "', which has " +
+                        std::to_string(proj.synapses) + " synapses in this run");
+    }
   } catch (const std::bad_alloc &) {
     discardState(m);
     throw Error(NCL_ERROR_MEMORY, "out of memory allocating the spike queues of the projections");

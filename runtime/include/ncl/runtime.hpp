@@ -148,6 +148,8 @@ public:
     return t;
   }
   void writeOutput(const std::string &dir) const { check(ncl_write_output(m_, dir.c_str())); }
+  void saveWeights(const std::string &dir) const { check(ncl_save_weights(m_, dir.c_str())); }
+  void loadWeights(const std::string &dir) { check(ncl_load_weights(m_, dir.c_str())); }
 
 private:
   static void check(ncl_status s) {

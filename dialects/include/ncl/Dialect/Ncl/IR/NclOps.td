@@ -381,7 +381,7 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
 }
 
 def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {
-  let summary = "A state or population-rate monitor, sampled by the runtime";
+  let summary = "A state, population-rate or synapse monitor, sampled by the runtime";
   let description = [{
     Describes what the runtime records besides spikes; no kernel reads or
     writes it. A `state` monitor samples variable `var` of neurons `range` =
@@ -392,11 +392,16 @@ def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {
     files (`P_v.npy`, `P_rate.npy`), unique in the network. The runtime
     reads the state from the buffer table, so monitors need no generated
     code; a rate monitor's population has `emits_spikes`, so that its update
-    stores each spike with its step.
+    stores each spike with its step. A `synapse` monitor names a projection
+    instead of a population and samples its per-synapse variable `var` of
+    the synapses `range` = [begin, end) (indices in the projection's synapse
+    order) like a state monitor; `end` = -1 means every synapse the run
+    builds, whose number is known only then.
 
     ```mlir
     ncl.monitor state "E_v" of @P {var = "v", range = array<i64: 0, 3200>, every = 10 : i64}
     ncl.monitor rate "P_rate" of @P {range = array<i64: 0, 4000>}
+    ncl.monitor synapse "C_w" of @C {var = "w", range = array<i64: 0, -1>, every = 100 : i64}
     ```
   }];
   let arguments = (ins EnumProp<Ncl_MonitorKind>:$kind, StrAttr:$name,
