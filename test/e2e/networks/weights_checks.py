@@ -21,6 +21,12 @@ CHECK is one of
              only state is per-synapse and the generators are stateless, so
              B must end with A's weights and traces bit for bit, on 1, 2 and
              3 threads (and differ from a T2 run that does not load);
+  monitor    synapse monitors (record w(S) every 7, record apre(S[3:12])):
+             every sample equals, bit for bit, what ncl_get_synapse_state
+             reads after the same number of steps, with the times n * every *
+             dt and the synapse indices of the range, on 1, 2 and 3 threads;
+             a range beyond the synapses a run builds stops ncl-run with one
+             message naming the monitor;
   errors     a missing directory or file, a wrong length, a wrong dtype, a
              non-finite value and another connectivity each stop ncl-run
              with one message naming the file and exit status 1, before
@@ -266,6 +272,60 @@ def check_continue(nclc, ncl_run_path, work):
           f"processes give the same w, apre, apost bit for bit on 1, 2 and 3 threads")
 
 
+def check_monitor(nclc, ncl_run_path, rt, work):
+    pre, post = trains(11, 400)
+    save_trains(work, "pre", pre)
+    save_trains(work, "post", post)
+    source = work / "monitor.ncl"
+    source.write_text(STDP_MODEL.replace("simulate", "record w(S) every 7\n"
+                                         "  record apre(S[3:12])\n  simulate"))
+    lib = work / "monitor.so"
+    compile_model(nclc, source, lib)
+    steps, every = 400, 7
+    # The reference: the C API's values after n steps, for every n sampled.
+    m = rt.open(str(lib), seed=3)
+    expect_w, expect_apre = [], []
+    for n in range(steps):
+        if n % every == 0:
+            expect_w.append(rt.synapse_state(m, "S", "w"))
+        expect_apre.append(rt.synapse_state(m, "S", "apre")[3:12])
+        rt.run_steps(m, 1)
+    rt.close(m)
+    expect_w, expect_apre = np.array(expect_w), np.array(expect_apre)
+    if len(np.unique(expect_w[-1])) < 10 or not np.any(expect_apre != 0):
+        fail("the recorded variables hardly change; the check would prove little")
+    for threads in (1, 2, 3):
+        out = work / f"monitor_out_{threads}"
+        shutil.rmtree(out, ignore_errors=True)
+        ncl_run(ncl_run_path, lib, "--threads", threads, "--time", f"{steps * 0.1}ms",
+                "--out", out)
+        w, w_t, w_i = (np.load(out / f"S_w{x}.npy") for x in ("", "_t", "_i"))
+        apre, apre_t, apre_i = (np.load(out / f"S_apre{x}.npy") for x in ("", "_t", "_i"))
+        if w.shape != expect_w.shape or w.tobytes() != expect_w.tobytes():
+            fail(f"{threads} threads: S_w.npy {w.shape} differs from ncl_get_synapse_state "
+                 f"every {every} steps {expect_w.shape}")
+        if apre.tobytes() != expect_apre.tobytes():
+            fail(f"{threads} threads: S_apre.npy differs from ncl_get_synapse_state")
+        n_w = np.arange(0, steps, every)
+        if not (np.array_equal(w_t, n_w * DT) and np.array_equal(apre_t, np.arange(steps) * DT)):
+            fail(f"{threads} threads: sample times are not n * every * dt")
+        if not (np.array_equal(w_i, np.arange(w.shape[1])) and
+                np.array_equal(apre_i, np.arange(3, 12))):
+            fail(f"{threads} threads: S_w_i.npy / S_apre_i.npy are not the synapse indices")
+    # A range beyond the synapses built (fixed_probability: known at init).
+    source.write_text(STDP_MODEL.replace("simulate", "record w(S[50:70])\n  simulate"))
+    compile_model(nclc, source, lib)
+    r = ncl_run(ncl_run_path, lib, expect_ok=False)
+    lines = r.stderr.strip().splitlines()
+    expect = ("ncl-run: error: the monitor 'S_w' records synapses 50 to 69 of projection 'S', "
+              f"which has {len(w_i)} synapses in this run")
+    if r.returncode != 1 or lines != [expect]:
+        fail(f"a monitor beyond the synapses: exit {r.returncode}, {r.stderr!r}, not {expect!r}")
+    print(f"monitor: {w.shape[0]} samples of {w.shape[1]} weights and {apre.shape[0]} of 9 "
+          f"traces equal ncl_get_synapse_state bit for bit on 1, 2 and 3 threads; a range "
+          f"beyond the synapses is refused")
+
+
 def check_errors(nclc, ncl_run_path, work):
     pre, post = trains(5, 500)
     save_trains(work, "pre", pre)
@@ -330,6 +390,8 @@ def main():
         check_roundtrip(nclc, ncl_run_path, rt, work)
     elif check == "continue":
         check_continue(nclc, ncl_run_path, work)
+    elif check == "monitor":
+        check_monitor(nclc, ncl_run_path, rt, work)
     elif check == "errors":
         check_errors(nclc, ncl_run_path, work)
     else:
