@@ -38,11 +38,13 @@ bool Sema::checkSynapse(SynapseDecl &s) {
   Scope scope;
   displayUnits.clear();
   auto reserved = [&](const Declaration &d) {
-    // `delay` in a projection is the projection's delay, never a variable.
-    if (d.name != "delay")
+    // `delay` and `post_delay` in a projection are the projection's
+    // delays, never variables.
+    if (d.name != "delay" && d.name != "post_delay")
       return false;
-    diags.error(d.loc, "'delay' is the name of a projection's delay; name the synapse's "
-                       "variable differently");
+    diags.error(d.loc, "'" + d.name +
+                           "' is the name of a projection's delay; name the synapse's "
+                           "variable differently");
     return true;
   };
   // Parameters are shared by the synapses of one projection, which may set
@@ -273,12 +275,36 @@ bool Sema::checkProjectionOverrides(ProjectionDecl &p, const SynapseDecl &syn, P
       }
       continue;
     }
+    if (o.name == "post_delay") {
+      // The dendritic delay of on_post: one constant for the projection.
+      if (!checkExpr(*o.value, ExprScope::synapseInit(params)) ||
+          !expectDim(*o.value, Dimension::time(), "post_delay"))
+        continue;
+      auto v = evaluate(*o.value, params);
+      if (!v)
+        diags.error(o.value->getLoc(),
+                    "post_delay of projection '" + p.name +
+                        "' must be a constant shared by its synapses; per-synapse dendritic "
+                        "delays are not supported");
+      else if (std::isnan(*v) || *v < 0)
+        diags.error(o.value->getLoc(), "post_delay of projection '" + p.name +
+                                           "' must not be negative (it is " + formatSeconds(*v) +
+                                           ")");
+      else if (!std::isfinite(*v))
+        diags.error(o.value->getLoc(), "post_delay must be finite");
+      else if (syn.onPost.empty())
+        diags.error(o.loc, "post_delay delays the on_post block of synapse '" + syn.name +
+                               "', which has none");
+      else
+        pm.postDelay = *v;
+      continue;
+    }
     if (params.count(o.name))
       continue; // checked above
     auto st = std::find_if(syn.state.begin(), syn.state.end(),
                            [&](const Declaration &d) { return d.name == o.name; });
     if (st == syn.state.end()) {
-      std::vector<std::string> names{"delay"};
+      std::vector<std::string> names{"delay", "post_delay"};
       for (auto &d : syn.parameters)
         names.push_back(d.name);
       for (auto &d : syn.state)

@@ -226,9 +226,10 @@ int64_t historyDepth(const ncl_model &m, size_t p) {
     if (static_cast<size_t>(proj.info->pre) == p)
       longest =
           std::max(longest, proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
-    // on_post reads its thread's own list of the step before.
+    // on_post reads its thread's own list of the step before, or of
+    // post_delay steps before that.
     if (static_cast<size_t>(proj.info->post) == p && proj.columnStartBuffer >= 0)
-      longest = std::max<int64_t>(longest, 0);
+      longest = std::max<int64_t>(longest, delaySteps(m, proj.info->post_delay));
   }
   return longest < 0 ? 0 : longest + exchange + 1;
 }
@@ -619,9 +620,10 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
 }
 
 /// Runs, in step s, projection q's on_post for the postsynaptic neurons of
-/// thread ts's range that spiked at t_s: those its update found in step
-/// s - 1 (its own list, ascending), or a spike generator's spikes stamped
-/// at step index s.
+/// thread ts's range that spiked at t_{s - D}, D its dendritic delay in
+/// steps: those its update found in step s - 1 - D (its own list,
+/// ascending, which the history keeps D + 1 steps longer), or a spike
+/// generator's spikes stamped at step index s - D.
 void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
@@ -629,17 +631,18 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   if (ts.begin[post] >= ts.end[post] || proj.synapses == 0)
     return;
   const Population &target = m.pops[post];
+  const int64_t spiked = s - delaySteps(m, proj.info->post_delay);
   const int32_t *first = nullptr, *last = nullptr;
   if (target.info->source_kind == NCL_SOURCE_SPIKE_GENERATOR) {
-    auto [all, end] = generatorSpikesAt(target, s);
+    auto [all, end] = generatorSpikesAt(target, spiked);
     first = std::lower_bound(all, end, static_cast<int32_t>(ts.begin[post]));
     last = std::lower_bound(first, end, static_cast<int32_t>(ts.end[post]));
   } else {
-    if (s < 1)
+    if (spiked < 1)
       return;
     const SpikeHistory &h = m.history[post];
     const std::vector<int32_t> &list =
-        h.slots[static_cast<size_t>((s - 1) % h.depth)][static_cast<size_t>(k)];
+        h.slots[static_cast<size_t>((spiked - 1) % h.depth)][static_cast<size_t>(k)];
     first = list.data();
     last = first + list.size();
   }

@@ -477,8 +477,8 @@ private:
         builder.getDenseI64ArrayAttr({projection.postBegin, projection.postEnd}), connect,
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
-        hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(),
-        mlir::UnitAttr());
+        hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
+        builder.getF64FloatAttr(projection.postDelay));
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;

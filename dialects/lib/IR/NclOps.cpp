@@ -13,6 +13,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::ncl;
 
@@ -267,6 +269,8 @@ LogicalResult ProjectionOp::verify() {
                        "synapse's own state");
   if (!(getDelay().convertToDouble() >= 0))
     return emitOpError("delay must not be negative");
+  if (!(getPostDelay().convertToDouble() >= 0) || std::isinf(getPostDelay().convertToDouble()))
+    return emitOpError("post_delay must be finite and not negative");
   if (getPerSynapseDelay() && getDelay().convertToDouble() != 0)
     return emitOpError("has per-synapse delays and a shared delay");
   if (getPerSynapseDelay() && !isLowered() &&

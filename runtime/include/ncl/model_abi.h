@@ -280,6 +280,11 @@ typedef struct ncl_projection_info {
   /* Since ABI 5: a 1-D float file of per-synapse delays in milliseconds, or
    * null. Only with NCL_CONNECT_EXPLICIT. */
   const char *delay_file;
+  /* Since ABI 5 (plasticity): the dendritic delay in seconds, shared by every
+   * synapse and rounded to steps of the run's dt: a postsynaptic spike at
+   * t_s runs the ON_POST stage in step s + round(post_delay / dt) (0: in
+   * step s). */
+  double post_delay;
 } ncl_projection_info;
 
 /* Since ABI 5: what a population is (ncl_population_info.source_kind). */

@@ -113,6 +113,7 @@ struct ProjectionModel {
   std::map<std::string, const ast::Expr *> stateInit;
   double delay = 0;                     ///< seconds, when shared
   const ast::Expr *delayExpr = nullptr; ///< non-null: a per-synapse delay (seconds)
+  double postDelay = 0;                 ///< seconds: the dendritic delay of on_post, shared
   /// The projection's random draws, numbered in this order: the state
   /// initial values (in the synapse's declaration order), the delay,
   /// on_pre, on_post, summed. At most NCL_RANDOM_MAX_SITES.

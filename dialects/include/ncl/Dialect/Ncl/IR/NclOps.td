@@ -180,7 +180,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     own state only (no `ncl.post_add`), reading the neurons' start-of-step
     values; it runs at the start of the step after the spike, after every
     projection's `on_pre` (the postsynaptic population must then have
-    `emits_spikes`). `ncl-to-loops` moves the regions into the
+    `emits_spikes`), or, with a `post_delay` (seconds, shared, rounded to
+    whole steps of the run's dt like `delay`; 0 when absent), that many
+    steps later: the dendritic, back-propagating delay. `ncl-to-loops` moves the regions into the
     projection's `connect`, `deliver`, `on_post` and `sum` kernels and
     leaves them empty: the op then only describes. The optional `dynamics`
     region advances every synapse's state by one step, like a population's
@@ -295,7 +297,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        DenseI64ArrayAttr:$post_range, Ncl_ConnectAttr:$connect, F64Attr:$delay,
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
-                       UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state);
+                       UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
+                       DefaultValuedAttr<F64Attr, "0.0">:$post_delay);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
