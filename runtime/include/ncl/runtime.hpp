@@ -131,6 +131,18 @@ public:
     check(ncl_set_state(m_, pop.c_str(), var.c_str(), values.data(),
                         static_cast<int64_t>(values.size())));
   }
+  /// A per-synapse variable of a projection, in synapse order.
+  std::vector<double> synapseState(const std::string &proj, const std::string &var) const {
+    int64_t n = value(ncl_get_synapse_state(m_, proj.c_str(), var.c_str(), nullptr, 0));
+    std::vector<double> out(static_cast<size_t>(n));
+    value(ncl_get_synapse_state(m_, proj.c_str(), var.c_str(), out.data(), n));
+    return out;
+  }
+  void setSynapseState(const std::string &proj, const std::string &var,
+                       const std::vector<double> &values) {
+    check(ncl_set_synapse_state(m_, proj.c_str(), var.c_str(), values.data(),
+                                static_cast<int64_t>(values.size())));
+  }
   /// A monitor's samples so far: times (s) and values row by row, `width`
   /// per sample (internal units; Hz for a rate monitor).
   MonitorSamples monitor(const std::string &name) const {

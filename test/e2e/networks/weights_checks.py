@@ -24,7 +24,8 @@ CHECK is one of
   monitor    synapse monitors (record w(S) every 7, record apre(S[3:12])):
              every sample equals, bit for bit, what ncl_get_synapse_state
              reads after the same number of steps, with the times n * every *
-             dt and the synapse indices of the range, on 1, 2 and 3 threads;
+             dt and the synapse indices of the range, on 1, 2 and 3 threads,
+             in float64 and float32 (the files in the model's precision);
              a range beyond the synapses a run builds stops ncl-run with one
              message naming the monitor;
   errors     a missing directory or file, a wrong length, a wrong dtype, a
@@ -272,16 +273,9 @@ def check_continue(nclc, ncl_run_path, work):
           f"processes give the same w, apre, apost bit for bit on 1, 2 and 3 threads")
 
 
-def check_monitor(nclc, ncl_run_path, rt, work):
-    pre, post = trains(11, 400)
-    save_trains(work, "pre", pre)
-    save_trains(work, "post", post)
-    source = work / "monitor.ncl"
-    source.write_text(STDP_MODEL.replace("simulate", "record w(S) every 7\n"
-                                         "  record apre(S[3:12])\n  simulate"))
-    lib = work / "monitor.so"
-    compile_model(nclc, source, lib)
-    steps, every = 400, 7
+def monitor_against_api(ncl_run_path, rt, work, lib, steps, every, dtype):
+    """Runs `lib` with synapse monitors w every `every` steps and apre of
+    synapses 3..11 every step, and compares the files with the C API."""
     # The reference: the C API's values after n steps, for every n sampled.
     m = rt.open(str(lib), seed=3)
     expect_w, expect_apre = [], []
@@ -295,12 +289,15 @@ def check_monitor(nclc, ncl_run_path, rt, work):
     if len(np.unique(expect_w[-1])) < 10 or not np.any(expect_apre != 0):
         fail("the recorded variables hardly change; the check would prove little")
     for threads in (1, 2, 3):
-        out = work / f"monitor_out_{threads}"
+        out = work / f"monitor_out_{dtype[1:]}_{threads}"
         shutil.rmtree(out, ignore_errors=True)
         ncl_run(ncl_run_path, lib, "--threads", threads, "--time", f"{steps * 0.1}ms",
                 "--out", out)
         w, w_t, w_i = (np.load(out / f"S_w{x}.npy") for x in ("", "_t", "_i"))
         apre, apre_t, apre_i = (np.load(out / f"S_apre{x}.npy") for x in ("", "_t", "_i"))
+        if w.dtype.str != dtype or apre.dtype.str != dtype:
+            fail(f"S_w.npy, S_apre.npy are {w.dtype.str}, {apre.dtype.str}, not {dtype}")
+        w, apre = w.astype(np.float64), apre.astype(np.float64)
         if w.shape != expect_w.shape or w.tobytes() != expect_w.tobytes():
             fail(f"{threads} threads: S_w.npy {w.shape} differs from ncl_get_synapse_state "
                  f"every {every} steps {expect_w.shape}")
@@ -312,6 +309,22 @@ def check_monitor(nclc, ncl_run_path, rt, work):
         if not (np.array_equal(w_i, np.arange(w.shape[1])) and
                 np.array_equal(apre_i, np.arange(3, 12))):
             fail(f"{threads} threads: S_w_i.npy / S_apre_i.npy are not the synapse indices")
+    return w, w_i, apre
+
+
+def check_monitor(nclc, ncl_run_path, rt, work):
+    pre, post = trains(11, 400)
+    save_trains(work, "pre", pre)
+    save_trains(work, "post", post)
+    source = work / "monitor.ncl"
+    source.write_text(STDP_MODEL.replace("simulate", "record w(S) every 7\n"
+                                         "  record apre(S[3:12])\n  simulate"))
+    steps, every = 400, 7
+    for precision, dtype in (("f64", "<f8"), ("f32", "<f4")):
+        lib = work / f"monitor_{precision}.so"
+        compile_model(nclc, source, lib, f"--precision={precision}")
+        w, w_i, apre = monitor_against_api(ncl_run_path, rt, work, lib, steps, every, dtype)
+    lib = work / "monitor.so"
     # A range beyond the synapses built (fixed_probability: known at init).
     source.write_text(STDP_MODEL.replace("simulate", "record w(S[50:70])\n  simulate"))
     compile_model(nclc, source, lib)
@@ -322,8 +335,8 @@ def check_monitor(nclc, ncl_run_path, rt, work):
     if r.returncode != 1 or lines != [expect]:
         fail(f"a monitor beyond the synapses: exit {r.returncode}, {r.stderr!r}, not {expect!r}")
     print(f"monitor: {w.shape[0]} samples of {w.shape[1]} weights and {apre.shape[0]} of 9 "
-          f"traces equal ncl_get_synapse_state bit for bit on 1, 2 and 3 threads; a range "
-          f"beyond the synapses is refused")
+          f"traces equal ncl_get_synapse_state bit for bit on 1, 2 and 3 threads, float64 and "
+          f"float32; a range beyond the synapses is refused")
 
 
 def check_errors(nclc, ncl_run_path, work):
