@@ -51,6 +51,13 @@ Models (written here from the published equations; dt = 0.1 ms for all):
            iaf_psc_delta does (refractory_input = False), with either value of
            --refractory-input ("keep" adds no gate of its own; "drop" adds an explicit
            one, which changes nothing).
+  brunel-stdp  brunel with additive pair STDP on the excitatory synapses (bench/
+           brunel_stdp.ncl): per synapse w (initially J), event-driven traces
+             dapre/dt = -apre/taupre, dapost/dt = -apost/taupost : volt (event-driven)
+           on_pre  'v_post += w; apre += dApre; w = clip(w + apost, 0*mV, wmax)'
+           on_post 'apost += dApost; w = clip(w + apre, 0*mV, wmax)'
+           taupre = taupost = 20 ms, dApre = 0.001 mV, dApost = -0.00105 mV,
+           wmax = 0.2 mV; the pre pathway has the 1.5 ms delay, the post pathway none.
   brunel-large  the same with NE = 80 000, NI = 20 000, CE = 8000, CI = 2000 (1e9
            synapses); refused before building when the estimate of memory exceeds what
            the machine has.
@@ -72,7 +79,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 
-MODELS = ("cuba", "coba", "cobahh", "brunel", "brunel-large")
+MODELS = ("cuba", "coba", "cobahh", "brunel", "brunel-large", "brunel-stdp")
 
 
 def mem_available_bytes():
@@ -198,7 +205,7 @@ def fixed_indegree(rng, n_pre, n_post, k, np):
     return i
 
 
-def build_brunel(b2, large, seed, refractory_input):
+def build_brunel(b2, large, seed, refractory_input, stdp=False):
     import numpy as np
     from brian2 import ms, mV
     NE, NI, CE, CI = brunel_sizes(large)
@@ -213,10 +220,27 @@ def build_brunel(b2, large, seed, refractory_input):
     P.v = 0 * mV
     gate = "*int(not_refractory_post)" if refractory_input == "drop" else ""
     conn = brunel_connectivity(large, seed)
-    Ce = b2.Synapses(P[:NE], P, on_pre="v_post += J" + gate, delay=D, namespace=ns, name="Ce")
+    if stdp:
+        ns.update(taupre=20 * ms, taupost=20 * ms, dApre=0.001 * mV, dApost=-0.00105 * mV,
+                  wmax=0.2 * mV)
+        Ce = b2.Synapses(P[:NE], P,
+                         """w : volt
+                            dapre/dt = -apre/taupre : volt (event-driven)
+                            dapost/dt = -apost/taupost : volt (event-driven)""",
+                         on_pre="""v_post += w""" + gate + """
+                                   apre += dApre
+                                   w = clip(w + apost, 0*mV, wmax)""",
+                         on_post="""apost += dApost
+                                    w = clip(w + apre, 0*mV, wmax)""",
+                         delay={"pre": D}, namespace=ns, name="Ce")
+    else:
+        Ce = b2.Synapses(P[:NE], P, on_pre="v_post += J" + gate, delay=D, namespace=ns,
+                         name="Ce")
     Ci = b2.Synapses(P[NE:], P, on_pre="v_post += -g*J" + gate, delay=D, namespace=ns,
                      name="Ci")
     Ce.connect(i=conn["Ce"], j=np.repeat(np.arange(N, dtype=np.int32), CE))
+    if stdp:
+        Ce.w = J
     Ci.connect(i=conn["Ci"], j=np.repeat(np.arange(N, dtype=np.int32), CI))
     weight = "J*int(not_refractory)" if refractory_input == "drop" else J
     ext = b2.PoissonInput(P, "v", N=CE, rate=eta * nu_thr, weight=weight)
@@ -281,7 +305,8 @@ def main():
         P, NE, syn, other, conn_arrays = build_cobahh(b2)
     else:
         P, NE, syn, other, conn_arrays = build_brunel(
-            b2, args.model == "brunel-large", seeds[0], args.refractory_input)
+            b2, args.model == "brunel-large", seeds[0], args.refractory_input,
+            stdp=args.model == "brunel-stdp")
     mon = monE = None
     if not args.no_monitor:
         mon = b2.SpikeMonitor(P, record=bool(args.spikes_out), name="spikes")

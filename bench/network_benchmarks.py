@@ -51,6 +51,8 @@ MODELS = [
     ("brunel", "brunel.ncl", "brunel", 2.0, "Brunel 2000 A, 10k LIF, 1e7 synapses, D 1.5 ms"),
     ("brunel-large", "brunel_large.ncl", "brunel-large", 0.5,  # bench/brunel_large.ncl
      "Brunel 2000 A, 100k LIF, 1e9 synapses"),
+    ("brunel-stdp", "brunel_stdp.ncl", "brunel-stdp", 1.0,  # bench/brunel_stdp.ncl
+     "Brunel 2000 A, 10k LIF, pair STDP on 8e6 E synapses"),
 ]
 MODEL_KEYS = [m[0] for m in MODELS]
 

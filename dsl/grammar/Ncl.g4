@@ -128,7 +128,7 @@ populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArg
 fileArgs    : '(' STRING (',' STRING)* (',' connectArg)* ')' ;
 // A population, a group, or neurons [begin, end) of either.
 range       : ID ('[' INT ':' INT ']')? ;
-projectionItem : declaration | connectRule ;
+projectionItem : declaration | connectRule | 'method' ID ;
 // `connect rule(args)`, optionally `if condition` (a boolean expression of
 // i, j, ...); arguments of from_npy are file names (strings).
 connectRule : 'connect' ID '(' (connectArg (',' connectArg)*)? ')' ('if' expr)? ;

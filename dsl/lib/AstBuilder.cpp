@@ -335,6 +335,13 @@ private:
         proj.overrides.push_back(declaration(d));
         continue;
       }
+      if (!item->connectRule()) {
+        if (!proj.method.empty() && !proj.secondMethodLoc.isValid())
+          proj.secondMethodLoc = proj.methodLoc;
+        proj.methodLoc = loc(item->ID()->getSymbol());
+        proj.method = item->ID()->getText();
+        continue;
+      }
       auto *rule = item->connectRule();
       ConnectDecl c;
       c.loc = loc(rule->ID()->getSymbol());

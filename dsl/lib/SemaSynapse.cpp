@@ -182,6 +182,20 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
     diags.error(p.connects[k].loc, "projection '" + p.name + "' has more than one connect rule");
     diags.note(p.connects[0].loc, "the first is here");
   }
+  if (!p.method.empty()) {
+    if (p.secondMethodLoc.isValid()) {
+      diags.error(p.methodLoc, "projection '" + p.name + "' chooses its method twice");
+      diags.note(p.secondMethodLoc, "first chosen here");
+    }
+    if (p.method != "clock_driven" && p.method != "event_driven")
+      diags.error(p.methodLoc, "unknown synapse method '" + p.method +
+                                   "'; a projection may ask for 'clock_driven' or 'event_driven'" +
+                                   didYouMean(p.method, {"clock_driven", "event_driven"}));
+    else if (syn->odes.empty())
+      diags.error(p.methodLoc, "projection '" + p.name + "' asks for '" + p.method +
+                                   "', but synapse '" + syn->name +
+                                   "' has no dynamics block to advance");
+  }
   if (!pre || !post || badSynapses.count(syn->name))
     return;
 

@@ -752,9 +752,11 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
     needState(mm);
     const int64_t copy = std::min(q.synapses, capacity);
     const void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    const size_t stride = ncl::rt::synapseRecordLength(q);
     for (int64_t i = 0; i < copy; ++i)
-      out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
-                                        : static_cast<const double *>(data)[i];
+      out[i] = mm.desc->real_bits == 32
+                   ? static_cast<const float *>(data)[static_cast<size_t>(i) * stride]
+                   : static_cast<const double *>(data)[static_cast<size_t>(i) * stride];
     return q.synapses;
   });
 }
@@ -782,11 +784,12 @@ ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var
         throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + proj + "." + var +
                                             " is too large for this float32 model");
     void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    const size_t stride = ncl::rt::synapseRecordLength(q);
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
-        static_cast<float *>(data)[i] = static_cast<float>(values[i]);
+        static_cast<float *>(data)[static_cast<size_t>(i) * stride] = static_cast<float>(values[i]);
       else
-        static_cast<double *>(data)[i] = values[i];
+        static_cast<double *>(data)[static_cast<size_t>(i) * stride] = values[i];
     }
   });
 }

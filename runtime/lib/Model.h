@@ -131,7 +131,8 @@ struct Projection {
   // CSR order the values of variables and the delays in seconds that files
   // give).
   int32_t conditionStage = -1, maskBuffer = -1;
-  std::vector<int32_t> varBuffer;
+  std::vector<int32_t> varBuffer; // interleaved: see synapseRecordLength
+
   std::vector<int64_t> fileOrder;
   std::vector<std::vector<double>> fileValues; // per variable, internal units; empty: none
   std::vector<double> fileDelays;
@@ -141,6 +142,14 @@ struct Projection {
   std::vector<int64_t> columnStart; // postsynaptic size + 1
   std::vector<int32_t> columnSynapse;
 };
+
+/// The per-synapse variables of a projection are stored interleaved, one
+/// record of all of them per synapse (Since ABI 6, docs/runtime.md "Synapse
+/// records"): variable v of synapse s is element s * length + v of the
+/// records, i.e. element s * length of variable v's buffer.
+inline size_t synapseRecordLength(const Projection &proj) {
+  return static_cast<size_t>(proj.info->num_vars);
+}
 
 /// The spikes a population sent in its recent steps, for projections to
 /// deliver after their delays: slot (step mod depth), one list per thread

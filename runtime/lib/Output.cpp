@@ -438,11 +438,18 @@ void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
         const std::string head = npyHeader("<i4", n);
         return writeAll(fd, head.data(), head.size()) && writeAll(fd, data, n * sizeof(int32_t));
       });
+    // Each variable's values out of the interleaved synapse records, as
+    // stored (the same bits).
+    const size_t stride = synapseRecordLength(q), bytes = f32 ? 4 : 8;
+    std::vector<unsigned char> column(n * bytes);
     for (int v = 0; v < q.info->num_vars; ++v) {
-      const void *data = m.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+      const auto *data = static_cast<const unsigned char *>(
+          m.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])]);
+      for (size_t k = 0; k < n; ++k)
+        std::memcpy(&column[k * bytes], data + k * stride * bytes, bytes);
       writeFileAtomically(stem + q.info->vars[v].name + ".npy", [&](int fd) {
         const std::string head = npyHeader(f32 ? "<f4" : "<f8", n);
-        return writeAll(fd, head.data(), head.size()) && writeAll(fd, data, n * (f32 ? 4 : 8));
+        return writeAll(fd, head.data(), head.size()) && writeAll(fd, column.data(), n * bytes);
       });
     }
   }

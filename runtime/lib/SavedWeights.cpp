@@ -98,11 +98,12 @@ void ncl::rt::readSynapseState(ncl_model &m, const std::string &dir) {
     for (size_t v = 0; v < values[p].size(); ++v) {
       void *data = m.bufferPtrs[static_cast<size_t>(q.varBuffer[v])];
       const std::vector<double> &in = values[p][v];
+      const size_t stride = synapseRecordLength(q); // interleaved records
       for (size_t k = 0; k < in.size(); ++k) {
         if (f32)
-          static_cast<float *>(data)[k] = static_cast<float>(in[k]);
+          static_cast<float *>(data)[k * stride] = static_cast<float>(in[k]);
         else
-          static_cast<double *>(data)[k] = in[k];
+          static_cast<double *>(data)[k * stride] = in[k];
       }
     }
   }

@@ -25,6 +25,8 @@
 #include "Sources.h"
 #include "ThreadPool.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -37,12 +39,22 @@
 using namespace ncl::rt;
 
 AlignedArray::AlignedArray(size_t bytes) : bytes_(bytes) {
-  constexpr size_t kAlign = 64;
-  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-  void *p = std::aligned_alloc(kAlign, rounded ? rounded : kAlign);
+  // A large array (per-synapse state, connectivity) is read at random, by
+  // the on_post column walk and by spikes arriving anywhere: with 4 KiB
+  // pages nearly every such access misses the TLB as well as the cache. It
+  // gets 2 MiB pages where the kernel offers them (transparent huge pages
+  // in "madvise" mode, Debian's default), before the first touch.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t align = bytes >= 2 * kHugePage ? kHugePage : 64;
+  size_t rounded = (bytes + align - 1) / align * align;
+  void *p = std::aligned_alloc(align, rounded ? rounded : align);
   if (!p)
     throw std::bad_alloc();
-  std::memset(p, 0, rounded ? rounded : kAlign);
+#ifdef MADV_HUGEPAGE
+  if (align == kHugePage)
+    (void)madvise(p, rounded, MADV_HUGEPAGE); // advice: ignored where unsupported
+#endif
+  std::memset(p, 0, rounded ? rounded : align);
   ptr_.reset(p);
 }
 
@@ -417,16 +429,20 @@ void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
     if (lo >= hi)
       continue;
     const void *from = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[mon.info->var])];
+    const size_t stride = synapseRecordLength(proj); // interleaved records
     const int64_t row = s / mon.info->every;
     for (int64_t k = mon.begin; k < mon.end; ++k) {
       const int32_t j = proj.post[static_cast<size_t>(k)];
       if (j < lo || j >= hi)
         continue;
       const size_t at = static_cast<size_t>(row * mon.width() + k - mon.begin);
+      const size_t element = static_cast<size_t>(k) * stride;
       if (f32)
-        reinterpret_cast<float *>(mon.samples.data())[at] = static_cast<const float *>(from)[k];
+        reinterpret_cast<float *>(mon.samples.data())[at] =
+            static_cast<const float *>(from)[element];
       else
-        reinterpret_cast<double *>(mon.samples.data())[at] = static_cast<const double *>(from)[k];
+        reinterpret_cast<double *>(mon.samples.data())[at] =
+            static_cast<const double *>(from)[element];
     }
   }
 }
@@ -1409,11 +1425,17 @@ void buildProjections(ncl_model &m) {
     m.bufferPtrs[static_cast<size_t>(proj.columnStartBuffer)] = proj.columnStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.columnSynapseBuffer)] = proj.columnSynapse.data();
   }
+  // A projection's per-synapse variables are interleaved (one record per
+  // synapse, docs/runtime.md "Synapse records"): the first variable's
+  // buffer owns the records, the others point into the first one.
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const ncl_buffer_info &b = bufferInfo(m, i);
-    if (b.extent != NCL_EXTENT_SYNAPSES || !modelOwned(b))
+    if (b.extent != NCL_EXTENT_SYNAPSES || !modelOwned(b) ||
+        (b.role == NCL_BUFFER_SYNAPSE_STATE && b.index != 0))
       continue;
-    const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
+    size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
+    if (b.role == NCL_BUFFER_SYNAPSE_STATE)
+      bytes *= synapseRecordLength(m.projs[static_cast<size_t>(b.projection)]);
     try {
       m.buffers[i] = AlignedArray(std::max<size_t>(bytes, 1));
     } catch (const std::bad_alloc &) {
@@ -1422,6 +1444,11 @@ void buildProjections(ncl_model &m) {
     }
     m.bufferPtrs[i] = m.buffers[i].data();
   }
+  for (const Projection &proj : m.projs)
+    for (size_t v = 1; v < proj.varBuffer.size(); ++v)
+      m.bufferPtrs[static_cast<size_t>(proj.varBuffer[v])] =
+          static_cast<char *>(m.bufferPtrs[static_cast<size_t>(proj.varBuffer[0])]) +
+          v * static_cast<size_t>(m.desc->real_bits / 8);
 }
 
 /// The shortest and longest drawn delay of every projection with
@@ -1524,11 +1551,12 @@ void applyFileValues(ncl_model &m) {
       if (values.empty())
         continue;
       void *buffer = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[v])];
+      const size_t stride = synapseRecordLength(proj);
       for (size_t k = 0; k < values.size(); ++k) {
         if (f32)
-          static_cast<float *>(buffer)[k] = static_cast<float>(values[k]);
+          static_cast<float *>(buffer)[k * stride] = static_cast<float>(values[k]);
         else
-          static_cast<double *>(buffer)[k] = values[k];
+          static_cast<double *>(buffer)[k * stride] = values[k];
       }
     }
     proj.fileValues = {};

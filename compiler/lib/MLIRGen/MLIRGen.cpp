@@ -478,7 +478,7 @@ private:
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
         hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
-        builder.getF64FloatAttr(projection.postDelay));
+        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay));
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
@@ -571,6 +571,17 @@ private:
       inInit = false;
     }
     inSynapse = false;
+  }
+
+  /// The projection's `method clock_driven` / `event_driven`, or null (the
+  /// compiler chooses: ncl-integrate).
+  mlir::ncl::SynapseDriveAttr synapseDrive(const ProjectionModel &projection) {
+    const std::string &method = projection.decl->method;
+    if (method.empty())
+      return {};
+    return mlir::ncl::SynapseDriveAttr::get(
+        builder.getContext(), method == "event_driven" ? mlir::ncl::SynapseDrive::EventDriven
+                                                       : mlir::ncl::SynapseDrive::ClockDriven);
   }
 
   /// Starts a per-synapse program (on_pre, summed, on_post, dynamics) in

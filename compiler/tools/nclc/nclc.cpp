@@ -32,6 +32,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 namespace cl = llvm::cl;
 
@@ -64,10 +65,11 @@ static cl::opt<std::string> networkName("network",
                                         cl::value_desc("name"), cl::cat(nclOptions));
 static cl::opt<bool> verbose("v", cl::desc("Print remarks, e.g. the integration method chosen"),
                              cl::cat(nclOptions));
-static cl::opt<bool> explain("explain",
-                             cl::desc("Print the integration method chosen for each neuron, "
-                                      "and why (with -o, also compile)"),
-                             cl::cat(nclOptions));
+static cl::opt<bool>
+    explain("explain",
+            cl::desc("Print the integration method chosen for each neuron and synapse, "
+                     "and why (with -o, also compile)"),
+            cl::cat(nclOptions));
 static cl::opt<unsigned> jobs("j",
                               cl::desc("Threads to compile the kernels with (default: one per "
                                        "core), e.g. -j1"),
@@ -94,7 +96,9 @@ static std::vector<std::string> libraryDirs(const char *argv0) {
 
 /// Prints ncl-integrate's choices (its remarks) once per neuron model and
 /// integration method, naming the populations that share them: the pass runs
-/// on a copy of the first such population.
+/// on a copy of the first such population; then, for each projection whose
+/// synapse has dynamics, whether they are event- or clock-driven and how
+/// they are integrated.
 static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::ModuleOp module,
                                               const ncl::NetworkModel &net) {
   struct Group {
@@ -151,6 +155,44 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
     mlir::OpBuilder builder(copy->getBodyRegion());
     auto shell = llvm::cast<mlir::ncl::NetworkOp>(builder.cloneWithoutRegions(*network));
     shell.getBody().emplaceBlock().push_back(pop->clone());
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::ncl::createNclIntegrate());
+    if (mlir::failed(pm.run(*copy)))
+      return mlir::failure();
+  }
+  // A projection's synapse dynamics: the pass runs on a copy holding the
+  // projection and its endpoints (without their programs, so that only
+  // the synapse's choices are reported).
+  for (const ncl::ProjectionModel &projection : net.projections) {
+    if (projection.synapse->odes.empty())
+      continue;
+    mlir::ncl::ProjectionOp proj;
+    module.walk([&](mlir::ncl::ProjectionOp op) {
+      if (op.getSymName() == projection.decl->name)
+        proj = op;
+    });
+    if (!proj)
+      continue;
+    auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
+      return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
+                                       at.column);
+    };
+    mlir::emitRemark(location(projection.decl->method.empty() ? projection.decl->loc
+                                                              : projection.decl->methodLoc))
+        << "synapse '" << projection.synapse->name << "' in projection '" << projection.decl->name
+        << "':";
+    auto copy = mlir::OwningOpRef<mlir::ModuleOp>(mlir::ModuleOp::create(module.getLoc()));
+    auto network = llvm::cast<mlir::ncl::NetworkOp>(proj->getParentOp());
+    mlir::OpBuilder builder(copy->getBodyRegion());
+    auto shell = llvm::cast<mlir::ncl::NetworkOp>(builder.cloneWithoutRegions(*network));
+    mlir::Block &body = shell.getBody().emplaceBlock();
+    builder.setInsertionPointToEnd(&body);
+    network.walk([&](mlir::ncl::PopulationOp pop) {
+      if (pop.getSymName() == net.populations[projection.pre].decl->name ||
+          pop.getSymName() == net.populations[projection.post].decl->name)
+        builder.cloneWithoutRegions(*pop.getOperation());
+    });
+    builder.clone(*proj.getOperation());
     mlir::PassManager pm(&context);
     pm.addPass(mlir::ncl::createNclIntegrate());
     if (mlir::failed(pm.run(*copy)))
@@ -300,8 +342,36 @@ static int compile(const char *argv0) {
     return finishPrinting();
   }
   // --check also accepts a file of neurons without a network (a library).
-  if (check)
-    return ncl::analyzeModule(*module, diags) ? 0 : 1;
+  // A network is also generated and integrated: the choices ncl-integrate
+  // makes (a method that cannot apply) are the user's errors too.
+  if (check) {
+    if (!ncl::analyzeModule(*module, diags))
+      return 1;
+    addSource();
+    context.printOpOnDiagnostic(false);
+    for (const ncl::ast::NetworkDecl &decl : module->networks) {
+      // Sema annotates the tree it checks: each network gets a fresh one,
+      // whose warnings were reported above.
+      std::ostringstream again;
+      ncl::DiagnosticEngine quiet(again);
+      std::unique_ptr<ncl::ast::Module> fresh = ncl::loadModule(input, importOptions, quiet);
+      ncl::NetworkModel net;
+      if (!fresh || !ncl::analyze(*fresh, quiet, net, decl.name)) {
+        std::cerr << again.str();
+        return 1;
+      }
+      ncl::CodegenOptions options;
+      options.realBits = prec == "f32" ? 32 : 64;
+      mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
+      if (!ir)
+        return 1;
+      mlir::PassManager pm(&context);
+      pm.addPass(mlir::ncl::createNclIntegrate());
+      if (mlir::failed(pm.run(*ir)))
+        return 1;
+    }
+    return 0;
+  }
   ncl::NetworkModel net;
   if (!ncl::analyze(*module, diags, net, network))
     return 1;

@@ -17,6 +17,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -208,6 +210,40 @@ bool variesInStep(Value v, llvm::DenseSet<Value> &seen) {
   return llvm::any_of(def->getOperands(), [&](Value o) { return variesInStep(o, seen); });
 }
 
+/// Whether parameter `name` is a shared parameter (or input: synapses read
+/// its population value) of `population`: constant between a synapse's
+/// events.
+bool isSharedParameter(Operation *from, FlatSymbolRefAttr population, StringRef name) {
+  auto pop = SymbolTable::lookupNearestSymbolFrom<PopulationOp>(from, population);
+  return pop && llvm::any_of(pop.getParams(),
+                             [&](Attribute a) { return cast<ParameterAttr>(a).getName() == name; });
+}
+
+/// What makes `v` change between a synapse's events (empty: nothing): the
+/// time, a random draw, or a neuron's variable other than a shared
+/// parameter.
+std::string changesBetweenEvents(Value v, ProjectionOp projection, llvm::DenseSet<Value> &seen) {
+  if (!seen.insert(v).second)
+    return "";
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return "";
+  if (isa<TimeOp>(def))
+    return "it reads t";
+  if (isa<RandOp, PoissonOp>(def))
+    return "it draws random numbers";
+  if (auto read = dyn_cast<PreReadOp>(def))
+    if (!isSharedParameter(projection, projection.getPreAttr(), read.getVar()))
+      return "it reads " + read.getVar().str() + "_pre, a variable of the presynaptic neuron";
+  if (auto read = dyn_cast<PostReadOp>(def))
+    if (!isSharedParameter(projection, projection.getPostAttr(), read.getVar()))
+      return "it reads " + read.getVar().str() + "_post, a variable of the postsynaptic neuron";
+  for (Value operand : def->getOperands())
+    if (std::string why = changesBetweenEvents(operand, projection, seen); !why.empty())
+      return why;
+  return "";
+}
+
 /// Integrates the ODEs of one population's step as one system, with the
 /// scheme the neuron asks for or the one the classification picks.
 class SystemIntegrator {
@@ -226,6 +262,72 @@ public:
   /// Whether the scheme run() chose is explicit (its stability depends on
   /// dt), for the runtime's check of a dt chosen at load time.
   bool explicitScheme() const { return explicitChosen; }
+
+  /// Why these synapse ODEs cannot be updated only at the synapse's events
+  /// (empty: they can), and the equation at fault in `culprit`: each must
+  /// be x' = a + b*x in its own variable alone, with a and b constant
+  /// between events (parameters, constants and the synapse's other
+  /// variables, which change only at events).
+  std::string eventDrivenObstacle(ProjectionOp projection, OdeOp &culprit) {
+    std::string reason;
+    inScratch([&](OpBuilder &scratch) {
+      for (auto [i, ode] : llvm::enumerate(odes)) {
+        culprit = ode;
+        if (!ode.getRhs().getOps<NoiseOp>().empty()) {
+          reason = "it has white noise";
+          return;
+        }
+        LinearityAnalysis analysis(ode, scratch, IRMapping(), systemVars(i));
+        auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+        std::optional<Affine> lin = analysis.analyze(yield.getValue());
+        if (!lin) {
+          reason = "it is not linear in the synapse's variables";
+          return;
+        }
+        for (auto [j, b] : llvm::enumerate(lin->b))
+          if (b && j != i) {
+            reason = "it depends on " + odes[j].getVar().str() +
+                     " (a coupled system; event-driven updates take each x' = a + b*x alone)";
+            return;
+          }
+        llvm::DenseSet<Value> seen;
+        for (Value c : {lin->a, lin->b[i]})
+          if (c && (reason = changesBetweenEvents(c, projection, seen), !reason.empty()))
+            return;
+      }
+    });
+    return reason;
+  }
+
+  /// Advances every variable over `elapsed` (the time since the synapse's
+  /// last event) by its exact solution, x e^{b*elapsed} + a*elapsed*phi(b*elapsed)
+  /// for x' = a + b*x with a and b constant over the interval (the caller
+  /// checked this: eventDrivenObstacle).
+  void runEventDriven(Value elapsed) {
+    SmallVector<Value> start, next;
+    for (OdeOp ode : odes) {
+      LinearityAnalysis analysis(ode, builder);
+      auto yield = cast<YieldOp>(ode.getRhs().front().getTerminator());
+      std::optional<Affine> lin = analysis.analyze(yield.getValue());
+      assert(lin && "checked by eventDrivenObstacle");
+      Location loc = ode.getLoc();
+      Value x = ode.getState(), a = lin->a, b = lin->b[0], v = x;
+      if (b) {
+        Value z = arith::MulFOp::create(builder, loc, b, elapsed);
+        v = arith::MulFOp::create(builder, loc, math::ExpOp::create(builder, loc, z), x);
+        if (a) {
+          Value gain = arith::MulFOp::create(builder, loc, elapsed,
+                                             buildPhi(builder, loc, z, PhiSeries::Linear));
+          v = arith::AddFOp::create(builder, loc, v, arith::MulFOp::create(builder, loc, a, gain));
+        }
+      } else if (a) {
+        v = arith::AddFOp::create(builder, loc, x, arith::MulFOp::create(builder, loc, a, elapsed));
+      }
+      start.push_back(x);
+      next.push_back(v);
+    }
+    (void)finish(start, next);
+  }
 
   LogicalResult run() {
     for (OdeOp ode : odes)
@@ -908,7 +1010,8 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       if (integrator.explicitScheme())
         pop.setMaxDtAttr(FloatAttr::get(Float64Type::get(pop.getContext()), pop.getNetworkDt()));
     }
-    // A projection's synapse dynamics: the automatic choice, once per step.
+    // A projection's synapse dynamics: at its events where they can be
+    // (and it is not asked otherwise), else every step.
     SmallVector<ProjectionOp> projections;
     getOperation().walk([&](ProjectionOp projection) { projections.push_back(projection); });
     for (ProjectionOp projection : projections) {
@@ -919,10 +1022,151 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       if (odes.empty())
         continue;
       SystemIntegrator integrator(projection, block, odes, IntegrationMethod::Auto, 1);
+      OdeOp culprit;
+      std::string obstacle = eventDrivenObstacle(projection, integrator, odes, culprit);
+      std::optional<SynapseDrive> asked = projection.getDrive();
+      if (obstacle.empty() && asked != SynapseDrive::ClockDriven) {
+        for (OdeOp ode : odes)
+          ode.emitRemark() << "d" << ode.getVar() << "/dt in projection '"
+                           << projection.getSymName()
+                           << "': event-driven, advanced exactly over the time since the "
+                              "synapse's last on_pre or on_post, only there ("
+                           << (asked ? "asked for with 'method event_driven'"
+                                     : "linear in it with coefficients constant between "
+                                       "events, and read only by on_pre and on_post")
+                           << ")";
+        makeEventDriven(projection, odes);
+        continue;
+      }
+      if (asked == SynapseDrive::EventDriven) {
+        InFlightDiagnostic error = culprit.emitError()
+                                   << "projection '" << projection.getSymName()
+                                   << "' asks for 'event_driven', but d" << culprit.getVar()
+                                   << "/dt cannot be: " << obstacle;
+        error.attachNote(projection.getLoc()) << "asked for by this projection";
+        return signalPassFailure();
+      }
+      for (OdeOp ode : odes)
+        ode.emitRemark() << "d" << ode.getVar() << "/dt in projection '" << projection.getSymName()
+                         << "': clock-driven, every synapse every step ("
+                         << (asked ? std::string("asked for with 'method clock_driven'")
+                                   : "d" + culprit.getVar().str() + "/dt: " + obstacle)
+                         << ")";
+      projection.setDriveAttr(SynapseDriveAttr::get(&getContext(), SynapseDrive::ClockDriven));
       if (failed(integrator.run()))
         return signalPassFailure();
     }
   }
+
+  /// Why `projection`'s synapse ODEs `odes` must be clock-driven (empty:
+  /// they can be event-driven): their equations (SystemIntegrator), or how
+  /// they are read: `summed` reads them every step, and only an `on_pre` or
+  /// `on_post` that reads or changes them brings them up to date.
+  static std::string eventDrivenObstacle(ProjectionOp projection, SystemIntegrator &integrator,
+                                         MutableArrayRef<OdeOp> odes, OdeOp &culprit) {
+    if (std::string why = integrator.eventDrivenObstacle(projection, culprit); !why.empty())
+      return why;
+    for (OdeOp ode : odes) {
+      culprit = ode;
+      if (!projection.getSummed().empty() && touches(projection.getSummed().front(), ode.getVar()))
+        return "summed reads " + ode.getVar().str() + " in every step";
+    }
+    culprit = odes.front();
+    for (Region *event : {&projection.getOnPre(), &projection.getOnPost()})
+      for (OdeOp ode : odes)
+        if (!event->empty() && touches(event->front(), ode.getVar()))
+          return "";
+    return "neither on_pre nor on_post reads or changes the synapse's variables, so only a "
+           "step brings them up to date";
+  }
+
+  /// Whether `block` reads (and uses) or writes synapse variable `var`.
+  static bool touches(Block &block, StringRef var) {
+    for (Operation &op : block) {
+      if (auto read = dyn_cast<SynapseReadOp>(op);
+          read && read.getVar() == var && !read->use_empty())
+        return true;
+      if (auto write = dyn_cast<SynapseWriteOp>(op); write && write.getVar() == var)
+        return true;
+    }
+    return false;
+  }
+
+  /// Moves the synapse ODEs into the projection's on_pre and on_post: each
+  /// block that reads or changes one of them first advances all of them
+  /// from `_lastupdate` (a hidden per-synapse variable, the time of the
+  /// synapse's last event) to t, and sets `_lastupdate` = t. The
+  /// `dynamics` region goes, and with it the synapse_step kernel.
+  void makeEventDriven(ProjectionOp projection, MutableArrayRef<OdeOp> odes) {
+    MLIRContext *context = &getContext();
+    Block &dynamics = projection.getDynamics().front();
+    Type t = odes.front().getType();
+    Location loc = projection.getLoc();
+    SmallVector<Attribute> vars(projection.getVars().begin(), projection.getVars().end());
+    vars.push_back(VariableAttr::get(context, kLastUpdate, "s",
+                                     FloatAttr::get(Float64Type::get(context), 1.0),
+                                     DenseI8ArrayAttr::get(context, {0, 0, 2, 0, 0, 0, 0})));
+    projection.setVarsAttr(ArrayAttr::get(context, vars));
+    // Every synapse starts at t = 0 (its initial values are the state then).
+    if (projection.getInit().empty())
+      projection.getInit().emplaceBlock();
+    OpBuilder init = OpBuilder::atBlockEnd(&projection.getInit().front());
+    SynapseWriteOp::create(init, loc, kLastUpdate,
+                           arith::ConstantOp::create(init, loc, init.getFloatAttr(t, 0.0)));
+
+    llvm::StringSet<> names;
+    for (OdeOp ode : odes)
+      names.insert(ode.getVar());
+    for (Region *event : {&projection.getOnPre(), &projection.getOnPost()}) {
+      if (event->empty() ||
+          llvm::none_of(odes, [&](OdeOp ode) { return touches(event->front(), ode.getVar()); }))
+        continue;
+      Block &block = event->front();
+      SmallVector<Operation *> original;
+      for (Operation &op : block)
+        original.push_back(&op);
+      OpBuilder builder(&block, block.begin());
+      Value now = TimeOp::create(builder, loc, t);
+      Value last = SynapseReadOp::create(builder, loc, t, kLastUpdate);
+      Value elapsed = arith::SubFOp::create(builder, loc, now, last);
+      IRMapping mapping;
+      for (Operation &op : dynamics)
+        builder.clone(op, mapping);
+      SmallVector<OdeOp> clones;
+      for (OdeOp ode : odes)
+        clones.push_back(mapping.lookup(ode.getResult()).getDefiningOp<OdeOp>());
+      SystemIntegrator(projection, block, clones, IntegrationMethod::Auto, 1)
+          .runEventDriven(elapsed);
+      SynapseWriteOp::create(builder, loc, kLastUpdate, now);
+      // The block's own reads of the variables now see the advanced values
+      // (the clones' writes, before the block's first op).
+      llvm::StringMap<Value> advanced;
+      for (Operation &op : block) {
+        if (&op == original.front())
+          break;
+        if (auto write = dyn_cast<SynapseWriteOp>(op); write && names.contains(write.getVar()))
+          advanced[write.getVar()] = write.getValue();
+      }
+      for (Operation *op : original)
+        if (auto read = dyn_cast<SynapseReadOp>(op); read && advanced.count(read.getVar())) {
+          read.replaceAllUsesWith(advanced[read.getVar()]);
+          read.erase();
+        }
+    }
+    projection.getDynamics().getBlocks().clear();
+    SmallVector<StageOp> steps;
+    projection->getParentOp()->walk([&](StageOp stage) {
+      if (stage.getKind() == StageKind::SynapseStep &&
+          stage.getPopulation() == projection.getSymName())
+        steps.push_back(stage);
+    });
+    for (StageOp stage : steps)
+      stage.erase();
+    projection.setDriveAttr(SynapseDriveAttr::get(context, SynapseDrive::EventDriven));
+  }
+
+  /// The hidden per-synapse variable of an event-driven projection.
+  static constexpr StringLiteral kLastUpdate = "_lastupdate";
 };
 
 } // namespace

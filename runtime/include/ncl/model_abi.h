@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 5u
+#define NCL_ABI_VERSION 6u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -280,7 +280,7 @@ typedef struct ncl_projection_info {
   /* Since ABI 5: a 1-D float file of per-synapse delays in milliseconds, or
    * null. Only with NCL_CONNECT_EXPLICIT. */
   const char *delay_file;
-  /* Since ABI 5 (plasticity): the dendritic delay in seconds, shared by every
+  /* Since ABI 6 (plasticity): the dendritic delay in seconds, shared by every
    * synapse and rounded to steps of the run's dt: a postsynaptic spike at
    * t_s runs the ON_POST stage in step s + round(post_delay / dt) (0: in
    * step s). */
@@ -365,7 +365,7 @@ typedef struct ncl_monitor_info {
   int32_t reserved;
   int64_t begin, end; /* neurons [begin, end); [0, default_size) follows the run's size */
   int64_t every;      /* steps between samples, >= 1 (1 for a rate monitor) */
-  /* Since ABI 5 (synapse monitors): for NCL_MONITOR_SYNAPSE the projection
+  /* Since ABI 6 (synapse monitors): for NCL_MONITOR_SYNAPSE the projection
    * (`population` is then -1, `var` indexes the projection's vars, and
    * [begin, end) are synapse indices in its synapse order, end = -1 for
    * every synapse the run builds); -1 for the other kinds. */

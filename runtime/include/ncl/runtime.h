@@ -237,7 +237,7 @@ NCL_RT_API int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, c
  *  must be the number of synapses built by ncl_init, and every value finite
  *  (NCL_ERROR_ARGUMENT otherwise, nothing written); a float32 model rounds
  *  each to the nearest float. Hidden variables (names starting with `_`)
- *  are written like any other. Takes effect from the next step. Since ABI 5. */
+ *  are written like any other. Takes effect from the next step. Since ABI 6. */
 NCL_RT_API ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var,
                                             const double *values, int64_t count);
 /** The presynaptic and postsynaptic neuron (indices in their populations)

@@ -10,15 +10,18 @@ CHECK is one of
              set to x0 reads x0 e^(-n dt/tau) n steps later), and every wrong
              call (count, name, NaN, before init) fails with one message and
              writes nothing;
-  roundtrip  --save-weights writes P_<var>.npy in the model's precision and
+  roundtrip  --save-weights writes P_<var>.npy in the model's precision (the
+             hidden _lastupdate of the event-driven traces included) and
              P_pre.npy, P_post.npy (int32) equal to what the C API reads, and
              loading them into a fresh model, then saving again, gives the
              same bytes; in float64 and float32;
   continue   pair STDP (per-synapse traces, on_pre and on_post) between spike
              generators: run A simulates T1 + T2 in one process; run B
              simulates T1 and saves, then a new process loads and simulates
-             T2 with the generators' spike times shifted by -T1. The synapses'
-             only state is per-synapse and the generators are stateless, so
+             T2 with the generators' spike times shifted by -T1. The traces are
+             clock-driven (method clock_driven; an event-driven _lastupdate
+             is an absolute time), the synapses' only state is per-synapse
+             and the generators are stateless, so
              B must end with A's weights and traces bit for bit, on 1, 2 and
              3 threads (and differ from a T2 run that does not load);
   monitor    synapse monitors (record w(S) every 7, record apre(S[3:12])):
@@ -169,9 +172,13 @@ network Net {
           "set, 4 bad calls refused with one message each and nothing written")
 
 
-def make_stdp(nclc, work, precision="f64"):
+def make_stdp(nclc, work, precision="f64", method=None):
     source = work / "stdp.ncl"
-    source.write_text(STDP_MODEL)
+    model = STDP_MODEL
+    if method:
+        model = model.replace("connect fixed_probability(0.6) }",
+                              f"connect fixed_probability(0.6)\n    method {method}\n  }}")
+    source.write_text(model)
     lib = work / f"stdp_{precision}.so"
     compile_model(nclc, source, lib, f"--precision={precision}")
     return lib
@@ -214,10 +221,13 @@ def check_roundtrip(nclc, ncl_run_path, rt, work):
         rt.close(m)
         if len(np.unique(saved["w"])) < len(saved["w"]) // 2:
             fail(f"{precision}: the weights are not spread out; the check would prove little")
+        # The traces are event-driven: their hidden _lastupdate is saved too.
+        if not (first / "S__lastupdate.npy").exists():
+            fail(f"{precision}: no S__lastupdate.npy for the event-driven traces")
         # Load into a fresh model with no run, save again: the same bytes.
         ncl_run(ncl_run_path, lib, "--time", "0ms", "--load-weights", first,
                 "--save-weights", second)
-        for name in VARS + ("pre", "post"):
+        for name in VARS + ("_lastupdate", "pre", "post"):
             a = (first / f"S_{name}.npy").read_bytes()
             b = (second / f"S_{name}.npy").read_bytes()
             if a != b:
@@ -239,7 +249,10 @@ def check_continue(nclc, ncl_run_path, work):
     # Spikes right at the split, on both sides, so that the boundary is tested.
     pre[0] = np.union1d(pre[0], [n1 - 1, n1])
     post[0] = np.union1d(post[0], [n1 - 1, n1])
-    lib = make_stdp(nclc, work)
+    # Clock-driven traces: an event-driven synapse's _lastupdate holds the
+    # absolute time of its last event, which a run whose clock restarts at
+    # 0 cannot continue from (docs/runtime.md, "Saved weights").
+    lib = make_stdp(nclc, work, method="clock_driven")
     full, part1, part2 = work / "ct_full", work / "ct_part1", work / "ct_part2"
     shifted, alone = work / "ct_shifted", work / "ct_alone"
     for threads in (1, 2, 3):

@@ -29,13 +29,23 @@
 // CHECK:   scf.for %[[C:.*]] = %{{.*}} to %{{.*}}
 // CHECK:     %[[S32:.*]] = memref.load %[[CSYN]][%[[C]]] : memref<?xi32>
 // CHECK:     %[[S:.*]] = arith.index_cast %[[S32]] : i32 to index
+// The records of the synapse 16 places ahead in the column are fetched
+// early: they lie anywhere in the per-synapse arrays.
+// CHECK:     %[[AHEAD:.*]] = arith.minui
+// CHECK:     %[[A32:.*]] = memref.load %[[CSYN]][%[[AHEAD]]] : memref<?xi32>
+// CHECK:     memref.prefetch %{{.*}}, write, locality<3>, data : memref<?xf64>
 // CHECK:     %[[ROW:.*]]:2 = scf.while
 // CHECK:       memref.load %[[ROWS]]
-// CHECK:     memref.load %[[W]][%[[S]]] : memref<?xf64>
+// The variables (w, tpre) are interleaved: synapse s's record starts at
+// element 2 s (each use computes it; CSE merges them later).
+// CHECK:     %[[REC:.*]] = arith.muli %[[S]], %{{.*}} : index
+// CHECK:     memref.load %[[W]][%[[REC]]] : memref<?xf64>
 // CHECK:     memref.load %[[VPRE]][%[[ROW]]#0] : memref<?xf64>
 // CHECK:     arith.sitofp %[[STEP]] : i64 to f64
-// CHECK:     memref.store %{{.*}}, %[[TPRE]][%[[S]]] : memref<?xf64>
-// CHECK:     memref.store %{{.*}}, %[[W]][%[[S]]] : memref<?xf64>
+// CHECK:     %[[REC2:.*]] = arith.muli %[[S]], %{{.*}} : index
+// CHECK:     memref.store %{{.*}}, %[[TPRE]][%[[REC2]]] : memref<?xf64>
+// CHECK:     %[[REC3:.*]] = arith.muli %[[S]], %{{.*}} : index
+// CHECK:     memref.store %{{.*}}, %[[W]][%[[REC3]]] : memref<?xf64>
 // CHECK:   } {ncl.loop = "synapses"}
 // CHECK: } {ncl.loop = "spikes"}
 // CHECK: return

@@ -553,12 +553,24 @@ struct SynapseParamLowering : SynapseOpLowering<ParamOp> {
   }
 };
 
+/// Where synapse `synapse`'s value of a variable is in its buffer: the
+/// per-synapse variables of a projection are interleaved, one record of
+/// `vars` values per synapse (docs/runtime.md, "Synapse records"), and each
+/// variable's buffer starts at its place in the first record.
+Value synapseRecordIndex(OpBuilder &b, Location loc, const SynapseLoop &loop, Value synapse) {
+  int64_t stride = static_cast<int64_t>(loop.projection.getVars().size());
+  if (stride == 1)
+    return synapse;
+  return arith::MulIOp::create(b, loc, synapse, arith::ConstantIndexOp::create(b, loc, stride));
+}
+
 struct SynapseReadLowering : SynapseOpLowering<SynapseReadOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(SynapseReadOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
     Value var = loop.vars[loop.projection.varIndex(op.getVar())];
-    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{loop.synapse});
+    Value at = synapseRecordIndex(rewriter, op.getLoc(), loop, loop.synapse);
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{at});
     return success();
   }
 };
@@ -568,8 +580,8 @@ struct SynapseWriteLowering : SynapseOpLowering<SynapseWriteOp> {
   LogicalResult lower(SynapseWriteOp op, OpAdaptor adaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
     Value var = loop.vars[loop.projection.varIndex(op.getVar())];
-    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), var,
-                                                 ValueRange{loop.synapse});
+    Value at = synapseRecordIndex(rewriter, op.getLoc(), loop, loop.synapse);
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), var, ValueRange{at});
     return success();
   }
 };
@@ -1477,9 +1489,41 @@ private:
     b.setInsertionPointToStart(column.getBody());
     loop.synapse = toIndex(memref::LoadOp::create(b, loc, argument(columnSynapseBuffer),
                                                   ValueRange{column.getInductionVar()}));
+    prefetchAhead(projection.getOnPost(), column, hi, loop);
     moveProgramBySynapse(projection.getOnPost(), column, loop);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
+  }
+
+  /// A column's synapses lie anywhere in the per-synapse arrays, so each
+  /// visit would wait for memory: the column loop `column` (up to `hi`)
+  /// prefetches the variables `region` reads or writes for the synapse
+  /// kPrefetchDistance places ahead, whose index the column already holds.
+  void prefetchAhead(Region &region, scf::ForOp column, Value hi, const SynapseLoop &loop) {
+    constexpr int64_t kPrefetchDistance = 16;
+    llvm::SmallVector<int64_t, 8> used;
+    region.walk([&](Operation *op) {
+      if (auto read = dyn_cast<SynapseReadOp>(op); read && !read->use_empty())
+        used.push_back(projection.varIndex(read.getVar()));
+      else if (auto write = dyn_cast<SynapseWriteOp>(op))
+        used.push_back(projection.varIndex(write.getVar()));
+    });
+    if (used.empty())
+      return;
+    Value ahead = arith::AddIOp::create(b, loc, column.getInductionVar(), index(kPrefetchDistance));
+    Value last = arith::SubIOp::create(b, loc, hi, index(1));
+    ahead = arith::MinUIOp::create(b, loc, ahead, last);
+    Value synapse = toIndex(
+        memref::LoadOp::create(b, loc, argument(columnSynapseBuffer), ValueRange{ahead}));
+    // One record holds every variable of the synapse: its first and last
+    // used values cover the one or two cache lines it spans.
+    Value record = synapseRecordIndex(b, loc, loop, synapse);
+    llvm::SmallSetVector<int64_t, 2> ends;
+    ends.insert(*llvm::min_element(used));
+    ends.insert(*llvm::max_element(used));
+    for (int64_t var : ends)
+      memref::PrefetchOp::create(b, loc, loop.vars[var], ValueRange{record}, /*isWrite=*/true,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
   }
 
   /// Moves `region`'s program into `synapses`, a loop (at the builder's

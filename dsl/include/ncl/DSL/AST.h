@@ -457,6 +457,10 @@ struct ProjectionDecl {
   /// Values of the synapse's parameters, initial values of its state, and
   /// `delay`.
   std::vector<Declaration> overrides;
+  /// `method clock_driven` or `method event_driven` (empty: the compiler
+  /// chooses); a second `method` is reported at secondMethodLoc.
+  std::string method;
+  SourceLoc methodLoc, secondMethodLoc;
 };
 
 /// `record v(P[0:10]) every 10`: a state variable of some neurons, every

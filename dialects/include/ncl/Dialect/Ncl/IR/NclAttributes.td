@@ -27,6 +27,17 @@ def Ncl_IntegrationMethodAttr : EnumAttr<Ncl_Dialect, Ncl_IntegrationMethod, "me
   }];
 }
 
+def Ncl_SynapseDriveAttr : EnumAttr<Ncl_Dialect, Ncl_SynapseDrive, "drive"> {
+  let summary = "When a projection's synapse dynamics are advanced";
+  let description = [{
+    `clock_driven`: every synapse every step (the `synapse_step` kernel);
+    `event_driven`: only in `on_pre` and `on_post`, by the exact solution
+    over the time since the synapse's last event. A projection's `method`
+    in the `.ncl` file asks for one; `ncl-integrate` chooses otherwise and
+    records its choice. Written `#ncl<drive event_driven>`.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // The model's description
 //===----------------------------------------------------------------------===//

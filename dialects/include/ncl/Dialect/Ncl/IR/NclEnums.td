@@ -29,6 +29,18 @@ def Ncl_IntegrationMethod : I32EnumAttr<"IntegrationMethod", "an integration met
   let genSpecializedAttr = 0;
 }
 
+// When a synapse's `dynamics` are advanced: every step for every synapse
+// (clock-driven), or only when an `on_pre` or `on_post` touches the synapse,
+// exactly over the time elapsed since its last event (event-driven).
+def Ncl_Drive_ClockDriven : I32EnumAttrCase<"ClockDriven", 0, "clock_driven">;
+def Ncl_Drive_EventDriven : I32EnumAttrCase<"EventDriven", 1, "event_driven">;
+
+def Ncl_SynapseDrive : I32EnumAttr<"SynapseDrive", "when synapse dynamics are advanced", [
+    Ncl_Drive_ClockDriven, Ncl_Drive_EventDriven]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+
 // The values are the ABI's (ncl_buffer_role, ncl_buffer_extent in
 // runtime/include/ncl/model_abi.h), checked by static_assert in
 // compiler/include/ncl/Target/KernelABI.h.

@@ -298,6 +298,7 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
+                       OptionalAttr<Ncl_SynapseDriveAttr>:$drive,
                        DefaultValuedAttr<F64Attr, "0.0">:$post_delay);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,

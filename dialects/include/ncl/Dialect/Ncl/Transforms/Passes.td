@@ -28,6 +28,40 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
     runtime refuses a larger dt there. A discrete `update` is plain
     arithmetic in the step region, which this pass leaves alone.
 
+    A projection's `dynamics` (synapse ODEs) become event-driven where each
+    equation is x' = a + b*x in its own variable with a and b constant
+    between the synapse's events (no `ncl.time`, random draws or neuron
+    state in them) and only `on_pre` and `on_post` use the variables,
+    unless the projection's `drive` asks for `clock_driven`: the pass adds
+    the per-synapse variable `_lastupdate` (0 in `init`), copies the ODEs to
+    the start of each event block that reads or writes them, replaces them
+    there by their exact solution over Δ = t - _lastupdate,
+    x e^{bΔ} + a Δ phi(bΔ), writes the variables and `_lastupdate` = t, and
+    makes the block's own reads see the new values; the `dynamics` region
+    and the projection's `synapse_step` stage go. Otherwise the system is
+    integrated in place, every step, as a population's is. `drive` records
+    the choice; asking for `event_driven` where it cannot apply is an
+    error at the equation that says why.
+
+    ```mlir
+    // before: dynamics { %x1 = ncl.ode "x"(%x) ... -x/tau ... ; ncl.synapse_write "x", %x1 }
+    //         on_pre { %x = ncl.synapse_read "x"; %x2 = arith.addf %x, %one; ncl.synapse_write "x", %x2 }
+    } on_pre {
+      %t = ncl.time : f64
+      %last = ncl.synapse_read "_lastupdate" : f64
+      %el = arith.subf %t, %last : f64
+      %x = ncl.synapse_read "x" : f64
+      %b = arith.divf %minus_one, %tau : f64
+      %z = arith.mulf %b, %el : f64
+      %e = math.exp %z : f64
+      %x1 = arith.mulf %e, %x : f64
+      ncl.synapse_write "x", %x1 : f64
+      ncl.synapse_write "_lastupdate", %t : f64
+      %x2 = arith.addf %x1, %one : f64
+      ncl.synapse_write "x", %x2 : f64
+    }
+    ```
+
     Before:
 
     ```mlir
