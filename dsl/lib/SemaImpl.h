@@ -192,6 +192,8 @@ private:
   void checkSummedTargets(const NetworkModel &model);
   void checkProjectionRandomSites(const ast::ProjectionDecl &p, ProjectionModel &pm);
   void checkRecordState(ast::RecordStateDecl &r, const ast::NetworkDecl &net, NetworkModel &model);
+  void checkRecordSynapse(ast::RecordStateDecl &r, int projection, int64_t every,
+                          NetworkModel &model);
   void checkRecordRate(const ast::RecordRateDecl &r, const ast::NetworkDecl &net,
                        NetworkModel &model);
 

@@ -546,6 +546,9 @@ void Sema::checkOutputNames(const NetworkModel &model) {
   for (const StateMonitor &sm : model.stateMonitors)
     claim({"the state monitor '" + sm.name + "'", sm.loc, "that monitor is declared here"},
           {sm.name + ".npy", sm.name + "_t.npy", sm.name + "_i.npy"});
+  for (const SynapseMonitor &sm : model.synapseMonitors)
+    claim({"the synapse monitor '" + sm.name + "'", sm.loc, "that monitor is declared here"},
+          {sm.name + ".npy", sm.name + "_t.npy", sm.name + "_i.npy"});
   for (const RateMonitor &rm : model.rateMonitors)
     claim({"the rate monitor '" + rm.name + "'", rm.loc, "that monitor is declared here"},
           {rm.name + ".npy", rm.name + "_t.npy"});

@@ -38,11 +38,13 @@ bool Sema::checkSynapse(SynapseDecl &s) {
   Scope scope;
   displayUnits.clear();
   auto reserved = [&](const Declaration &d) {
-    // `delay` in a projection is the projection's delay, never a variable.
-    if (d.name != "delay")
+    // `delay` and `post_delay` in a projection are the projection's
+    // delays, never variables.
+    if (d.name != "delay" && d.name != "post_delay")
       return false;
-    diags.error(d.loc, "'delay' is the name of a projection's delay; name the synapse's "
-                       "variable differently");
+    diags.error(d.loc, "'" + d.name +
+                           "' is the name of a projection's delay; name the synapse's "
+                           "variable differently");
     return true;
   };
   // Parameters are shared by the synapses of one projection, which may set
@@ -318,12 +320,36 @@ bool Sema::checkProjectionOverrides(ProjectionDecl &p, const SynapseDecl &syn, P
       }
       continue;
     }
+    if (o.name == "post_delay") {
+      // The dendritic delay of on_post: one constant for the projection.
+      if (!checkExpr(*o.value, ExprScope::synapseInit(params)) ||
+          !expectDim(*o.value, Dimension::time(), "post_delay"))
+        continue;
+      auto v = evaluate(*o.value, params);
+      if (!v)
+        diags.error(o.value->getLoc(),
+                    "post_delay of projection '" + p.name +
+                        "' must be a constant shared by its synapses; per-synapse dendritic "
+                        "delays are not supported");
+      else if (std::isnan(*v) || *v < 0)
+        diags.error(o.value->getLoc(), "post_delay of projection '" + p.name +
+                                           "' must not be negative (it is " + formatSeconds(*v) +
+                                           ")");
+      else if (!std::isfinite(*v))
+        diags.error(o.value->getLoc(), "post_delay must be finite");
+      else if (syn.onPost.empty())
+        diags.error(o.loc, "post_delay delays the on_post block of synapse '" + syn.name +
+                               "', which has none");
+      else
+        pm.postDelay = *v;
+      continue;
+    }
     if (params.count(o.name))
       continue; // checked above
     auto st = std::find_if(syn.state.begin(), syn.state.end(),
                            [&](const Declaration &d) { return d.name == o.name; });
     if (st == syn.state.end()) {
-      std::vector<std::string> names{"delay"};
+      std::vector<std::string> names{"delay", "post_delay"};
       for (auto &d : syn.parameters)
         names.push_back(d.name);
       for (auto &d : syn.state)
@@ -967,7 +993,6 @@ void Sema::checkProjectionRandomSites(const ProjectionDecl &p, ProjectionModel &
 //===----------------------------------------------------------------------===//
 
 void Sema::checkRecordState(RecordStateDecl &r, const NetworkDecl &net, NetworkModel &model) {
-  auto range = resolveRange(r.target, net, model);
   int64_t every = 1;
   if (r.every) {
     Scope empty;
@@ -982,6 +1007,18 @@ void Sema::checkRecordState(RecordStateDecl &r, const NetworkDecl &net, NetworkM
     }
     every = static_cast<int64_t>(*v);
   }
+  // `record w(C)` of a projection C: its synapses.
+  auto projection =
+      std::find_if(model.projections.begin(), model.projections.end(),
+                   [&](const ProjectionModel &pm) { return pm.decl->name == r.target.population; });
+  if (projection != model.projections.end()) {
+    checkRecordSynapse(r, static_cast<int>(projection - model.projections.begin()), every, model);
+    return;
+  }
+  if (std::any_of(net.projections.begin(), net.projections.end(),
+                  [&](const ProjectionDecl &p) { return p.name == r.target.population; }))
+    return; // a projection that failed was reported already
+  auto range = resolveRange(r.target, net, model);
   if (!range)
     return;
   const PopulationModel &pop = model.populations[range->population];
@@ -1014,6 +1051,78 @@ void Sema::checkRecordState(RecordStateDecl &r, const NetworkDecl &net, NetworkM
   const std::string &owner = r.target.whole ? r.target.population : pop.decl->name;
   model.stateMonitors.push_back(
       {range->population, r.var, owner + "_" + r.var, range->begin, range->end, every, r.loc});
+}
+
+/// The synapses a projection has whatever the seed, or -1 when the rule
+/// draws their number (or reads it from files).
+static int64_t fixedSynapseCount(const ProjectionModel &pm) {
+  const int64_t pre = pm.preEnd - pm.preBegin, post = pm.postEnd - pm.postBegin;
+  const bool overlap = pm.pre == pm.post && pm.preBegin < pm.postEnd && pm.postBegin < pm.preEnd;
+  switch (pm.connect.rule) {
+  case ConnectSpec::Rule::AllToAll:
+    return pm.connect.autapses || !overlap ? pre * post : -1;
+  case ConnectSpec::Rule::OneToOne:
+    return pre;
+  case ConnectSpec::Rule::FixedInDegree:
+    return post * pm.connect.n;
+  case ConnectSpec::Rule::FixedOutDegree:
+    return pre * pm.connect.n;
+  case ConnectSpec::Rule::FixedTotal:
+    return pm.connect.n;
+  default:
+    return -1;
+  }
+}
+
+void Sema::checkRecordSynapse(RecordStateDecl &r, int projection, int64_t every,
+                              NetworkModel &model) {
+  const ProjectionModel &pm = model.projections[static_cast<size_t>(projection)];
+  const SynapseDecl &synapse = *pm.synapse;
+  const std::string &name = pm.decl->name;
+  bool isState = std::any_of(synapse.state.begin(), synapse.state.end(),
+                             [&](const Declaration &d) { return d.name == r.var; });
+  if (!isState) {
+    std::vector<std::string> names;
+    for (auto &d : synapse.state)
+      names.push_back(d.name);
+    bool isParameter = std::any_of(synapse.parameters.begin(), synapse.parameters.end(),
+                                   [&](const Declaration &d) { return d.name == r.var; });
+    if (isParameter)
+      diags.error(r.loc, "'" + r.var + "' is a shared parameter of synapse '" + synapse.name +
+                             "' (one value for all of projection '" + name +
+                             "'); only per-synapse state variables can be recorded");
+    else
+      diags.error(r.loc,
+                  "synapse '" + synapse.name + "' of projection '" + name +
+                      "' has no per-synapse variable '" + r.var + "' to record" +
+                      (names.empty() ? std::string("; it has none") : didYouMean(r.var, names)));
+    return;
+  }
+  int64_t begin = 0, end = -1;
+  if (!r.target.whole) {
+    const std::string text =
+        name + "[" + std::to_string(r.target.begin) + ":" + std::to_string(r.target.end) + "]";
+    if (r.target.begin < 0 || r.target.end < 0) {
+      diags.error(r.target.rangeLoc, "index out of range in '" + name + "[...]'");
+      return;
+    }
+    if (r.target.begin >= r.target.end) {
+      diags.error(r.target.rangeLoc, "the range " + text + " is " +
+                                         (r.target.begin == r.target.end ? "empty" : "reversed") +
+                                         "; it means synapses a to b-1 of [a:b], with a < b");
+      return;
+    }
+    const int64_t count = fixedSynapseCount(pm);
+    if (count >= 0 && r.target.end > count) {
+      diags.error(r.target.rangeLoc, "the range " + text + " is out of bounds: projection '" +
+                                         name + "' has " + std::to_string(count) + " synapses");
+      return;
+    }
+    begin = r.target.begin;
+    end = r.target.end;
+  }
+  model.synapseMonitors.push_back(
+      {projection, r.var, name + "_" + r.var, begin, end, every, r.loc});
 }
 
 void Sema::checkRecordRate(const RecordRateDecl &r, const NetworkDecl &net, NetworkModel &model) {

@@ -722,6 +722,23 @@ const ncl::rt::Projection &projectionNamed(const ncl_model &m, const char *name)
   throw Error(NCL_ERROR_NOT_FOUND, "no projection '" + std::string(name) + "' (the model has " +
                                        (names.empty() ? std::string("none") : names) + ")");
 }
+/// The index of per-synapse variable `var` of `q`; throws NOT_FOUND listing
+/// the variables.
+int synapseVarIndex(const ncl::rt::Projection &q, const char *var) {
+  if (!var)
+    throw Error(NCL_ERROR_ARGUMENT, "NULL variable name");
+  std::vector<std::string> names;
+  for (int i = 0; i < q.info->num_vars; ++i) {
+    if (std::strcmp(q.info->vars[i].name, var) == 0)
+      return i;
+    names.push_back(q.info->vars[i].name);
+  }
+  throw Error(NCL_ERROR_NOT_FOUND,
+              "projection '" + std::string(q.info->name) + "' has no per-synapse variable '" + var +
+                  "'" +
+                  (names.empty() ? std::string("; it has none")
+                                 : "; its per-synapse variables are: " + join(names, ", ")));
+}
 } // namespace
 
 int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *var, double *out,
@@ -729,15 +746,7 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const ncl::rt::Projection &q = projectionNamed(mm, proj);
-    if (!var)
-      throw Error(NCL_ERROR_ARGUMENT, "NULL variable name");
-    int v = -1;
-    for (int i = 0; i < q.info->num_vars; ++i)
-      if (std::strcmp(q.info->vars[i].name, var) == 0)
-        v = i;
-    if (v < 0)
-      throw Error(NCL_ERROR_NOT_FOUND, "projection '" + std::string(proj) +
-                                           "' has no per-synapse variable '" + var + "'");
+    const int v = synapseVarIndex(q, var);
     if (capacity < 0 || (capacity > 0 && !out))
       throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
     needState(mm);
@@ -749,6 +758,39 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
                    ? static_cast<const float *>(data)[static_cast<size_t>(i) * stride]
                    : static_cast<const double *>(data)[static_cast<size_t>(i) * stride];
     return q.synapses;
+  });
+}
+
+ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var,
+                                 const double *values, int64_t count) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    const ncl::rt::Projection &q = projectionNamed(mm, proj);
+    const int v = synapseVarIndex(q, var);
+    if (!values)
+      throw Error(NCL_ERROR_ARGUMENT, "NULL values");
+    needState(mm);
+    if (count != q.synapses)
+      throw Error(NCL_ERROR_ARGUMENT, "projection '" + std::string(proj) + "' has " +
+                                          std::to_string(q.synapses) + " synapses, got " +
+                                          std::to_string(count) + " values for '" + var + "'");
+    // A non-finite value would only stop the next run; refuse it here.
+    for (int64_t i = 0; i < count; ++i)
+      if (!std::isfinite(values[i]))
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + proj + "." + var +
+                                            " is " + nonFiniteName(values[i]) +
+                                            "; synapse values must be finite");
+      else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
+        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + proj + "." + var +
+                                            " is too large for this float32 model");
+    void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    const size_t stride = ncl::rt::synapseRecordLength(q);
+    for (int64_t i = 0; i < count; ++i) {
+      if (mm.desc->real_bits == 32)
+        static_cast<float *>(data)[static_cast<size_t>(i) * stride] = static_cast<float>(values[i]);
+      else
+        static_cast<double *>(data)[static_cast<size_t>(i) * stride] = values[i];
+    }
   });
 }
 
@@ -825,7 +867,7 @@ const Monitor &monitorNamed(const ncl_model &m, const char *name) {
 
 /// Values per sample of `mon` at the current sizes.
 int64_t monitorWidth(const ncl_model &m, const Monitor &mon) {
-  if (!mon.isState())
+  if (mon.isRate())
     return 1;
   auto [begin, end] = monitorRange(m, *mon.info);
   return end - begin;
@@ -869,7 +911,7 @@ int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times, dou
     if (capacity < 0)
       throw Error(NCL_ERROR_ARGUMENT, "negative capacity");
     const int64_t rows = mon.rows(mm.step), copy = std::min(rows, capacity);
-    if (!mon.isState()) {
+    if (mon.isRate()) {
       const double perNeuron =
           static_cast<double>(mm.pops[static_cast<size_t>(mon.info->population)].size) * mm.dt;
       for (int64_t n = 0; n < copy; ++n) {
@@ -904,7 +946,7 @@ int64_t ncl_monitor_indices(const ncl_model *m, const char *name, int64_t *indic
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const Monitor &mon = monitorNamed(mm, name);
-    if (!mon.isState())
+    if (mon.isRate())
       throw Error(NCL_ERROR_ARGUMENT, "'" + std::string(name) +
                                           "' is a rate monitor: it records the whole "
                                           "population, not neurons");
@@ -962,6 +1004,43 @@ ncl_status ncl_write_output(const ncl_model *m, const char *dir) {
     if (!dir || !*dir)
       throw Error(NCL_ERROR_ARGUMENT, "no output directory given");
     writeOutput(mm, dir);
+  });
+}
+
+namespace {
+/// Refuses a per-synapse variable named `pre` or `post`, whose file would
+/// be the projection's list of neurons.
+void checkWeightFileNames(const ncl_model &m) {
+  for (const ncl::rt::Projection &q : m.projs)
+    for (int v = 0; v < q.info->num_vars; ++v)
+      if (std::strcmp(q.info->vars[v].name, "pre") == 0 ||
+          std::strcmp(q.info->vars[v].name, "post") == 0)
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "projection '" + std::string(q.info->name) + "' has a per-synapse variable '" +
+                        q.info->vars[v].name + "', whose file would be its list of " +
+                        q.info->vars[v].name + "synaptic neurons; rename the variable");
+}
+} // namespace
+
+ncl_status ncl_save_weights(const ncl_model *m, const char *dir) {
+  return guarded([&] {
+    const ncl_model &mm = need(m);
+    if (!dir || !*dir)
+      throw Error(NCL_ERROR_ARGUMENT, "no weights directory given");
+    needState(mm);
+    checkWeightFileNames(mm);
+    writeSynapseState(mm, dir);
+  });
+}
+
+ncl_status ncl_load_weights(ncl_model *m, const char *dir) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (!dir || !*dir)
+      throw Error(NCL_ERROR_ARGUMENT, "no weights directory given");
+    needState(mm);
+    checkWeightFileNames(mm);
+    readSynapseState(mm, dir);
   });
 }
 

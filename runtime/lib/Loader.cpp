@@ -368,7 +368,8 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
         throw malformed(path, where + " connects by a condition, but has " +
                                   std::to_string(conditions) + " condition stages");
     }
-    if (!(qi.p >= 0 && qi.p <= 1) || qi.n < 0 || !(std::isfinite(qi.delay) && qi.delay >= 0))
+    if (!(qi.p >= 0 && qi.p <= 1) || qi.n < 0 || !(std::isfinite(qi.delay) && qi.delay >= 0) ||
+        !(std::isfinite(qi.post_delay) && qi.post_delay >= 0))
       throw malformed(path, where + " has an invalid probability, count or delay");
     if (!(qi.pre_begin >= 0 && qi.pre_begin < qi.pre_end && qi.post_begin >= 0 &&
           qi.post_begin < qi.post_end))
@@ -393,8 +394,20 @@ void validateMonitors(const std::string &path, const ncl_model_descriptor &d) {
     for (int32_t j = 0; j < k; ++j)
       if (std::strcmp(d.monitors[j].name, mi.name) == 0)
         throw malformed(path, where + " has the name of monitor " + std::to_string(j));
-    if (mi.kind != NCL_MONITOR_STATE && mi.kind != NCL_MONITOR_RATE)
+    if (mi.kind != NCL_MONITOR_STATE && mi.kind != NCL_MONITOR_RATE &&
+        mi.kind != NCL_MONITOR_SYNAPSE)
       throw malformed(path, where + " has an unknown kind " + std::to_string(mi.kind));
+    if (mi.kind == NCL_MONITOR_SYNAPSE) {
+      if (mi.projection < 0 || mi.projection >= d.num_projections)
+        throw malformed(path, where + " records a projection the model does not have");
+      const ncl_projection_info &proj = d.projections[mi.projection];
+      if (mi.var < 0 || mi.var >= proj.num_vars)
+        throw malformed(path, where + " records variable " + std::to_string(mi.var) +
+                                  " of a projection with " + std::to_string(proj.num_vars));
+      if (!(mi.end == -1 ? mi.begin == 0 : mi.begin >= 0 && mi.begin < mi.end) || mi.every < 1)
+        throw malformed(path, where + " has an invalid synapse range or sampling interval");
+      continue;
+    }
     if (mi.population < 0 || mi.population >= d.num_populations)
       throw malformed(path, where + " records a population the model does not have");
     const ncl_population_info &pop = d.populations[mi.population];

@@ -168,18 +168,21 @@ struct SpikeHistory {
 struct Monitor {
   const ncl_monitor_info *info = nullptr;
   int64_t begin = 0, end = 0; // the recorded neurons for the run's size
-  /// A state monitor: row r (the sample at step r * every) holds
-  /// end - begin values of the model's real type.
+  /// A state or synapse monitor: row r (the sample at step r * every) holds
+  /// end - begin values of the model's real type (neurons or synapses
+  /// [begin, end)).
   std::vector<unsigned char> samples;
   /// A rate monitor: the spikes stored with step index n + 1 (those found
   /// in step n), at index n.
   std::vector<int64_t> counts;
 
   bool isState() const { return info->kind == NCL_MONITOR_STATE; }
-  int64_t width() const { return isState() ? end - begin : 1; }
+  bool isRate() const { return info->kind == NCL_MONITOR_RATE; }
+  bool isSynapse() const { return info->kind == NCL_MONITOR_SYNAPSE; }
+  int64_t width() const { return isRate() ? 1 : end - begin; }
   /// Rows recorded once `steps` steps have run since init.
   int64_t rows(int64_t steps) const {
-    return isState() ? (steps + info->every - 1) / info->every : steps;
+    return isRate() ? steps : (steps + info->every - 1) / info->every;
   }
 };
 
@@ -303,6 +306,15 @@ uint64_t monitorBytes(const ncl_model &m, size_t k, int64_t steps);
 
 /// Writes the spike .npy files and run.json into `dir` (Output.cpp).
 void writeOutput(const ncl_model &m, const std::string &dir);
+
+/// Writes every per-synapse variable of every projection, and each
+/// projection's presynaptic and postsynaptic indices, as .npy files into
+/// `dir` (Output.cpp; docs/runtime.md "Saved weights").
+void writeSynapseState(const ncl_model &m, const std::string &dir);
+/// Reads what writeSynapseState wrote into the model's per-synapse
+/// variables after checking every file first, so that a failure writes
+/// nothing (SavedWeights.cpp).
+void readSynapseState(ncl_model &m, const std::string &dir);
 
 /// Seconds on a monotonic clock.
 double now();

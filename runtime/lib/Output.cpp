@@ -223,16 +223,17 @@ template <typename Value> void writeDoubles(const std::string &path, size_t n, V
 /// An output file and the function that writes it to a path.
 using OutputFile = std::pair<std::string, std::function<void(const std::string &)>>;
 
-/// The files of monitor `mon`: STEM.npy (samples x neurons in the model's
-/// precision, or Hz per step), STEM_t.npy (seconds) and, for a state
-/// monitor, STEM_i.npy (neuron indices).
+/// The files of monitor `mon`: STEM.npy (samples x neurons, or samples x
+/// synapses, in the model's precision, or Hz per step), STEM_t.npy
+/// (seconds) and, for a state or synapse monitor, STEM_i.npy (neuron or
+/// synapse indices).
 std::vector<OutputFile> monitorFiles(const ncl_model &m, const Monitor &mon) {
   const std::string stem = mon.info->name;
   const size_t rows = static_cast<size_t>(mon.rows(m.step));
   const int64_t every = mon.info->every;
   const double dt = m.dt;
   std::vector<OutputFile> files;
-  if (!mon.isState()) {
+  if (mon.isRate()) {
     // Spikes found in step n are stored with time (n + 1) * dt; the rate of
     // that step carries the same time.
     const double perNeuron =
@@ -378,8 +379,18 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   j += "  \"monitors\": {";
   for (size_t k = 0; k < m.monitors.size(); ++k) {
     const Monitor &mon = m.monitors[k];
-    const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
     j += k ? ",\n    " : "\n    ";
+    if (mon.isSynapse()) {
+      const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
+      j += jsonString(mon.info->name) +
+           ": {\"kind\": \"synapse\", \"projection\": " + jsonString(proj.info->name) +
+           ", \"variable\": " + jsonString(proj.info->vars[mon.info->var].name) +
+           ", \"synapses\": [" + std::to_string(mon.begin) + ", " + std::to_string(mon.end) +
+           "], \"every\": " + std::to_string(mon.info->every) +
+           ", \"samples\": " + std::to_string(mon.rows(m.step)) + "}";
+      continue;
+    }
+    const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
     j += jsonString(mon.info->name) +
          ": {\"kind\": " + jsonString(mon.isState() ? "state" : "rate") +
          ", \"population\": " + jsonString(pop.info->name);
@@ -402,6 +413,47 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
 }
 
 } // namespace
+
+void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw Error(NCL_ERROR_IO, "cannot create the weights directory '" + dir +
+                                  "': " + (ec ? ec.message() : "not a directory"));
+  removeStaleTemporaries(dir);
+  const bool f32 = m.desc->real_bits == 32;
+  for (const Projection &q : m.projs) {
+    const std::string stem = (fs::path(dir) / q.info->name).string() + "_";
+    const size_t n = static_cast<size_t>(q.synapses);
+    // The connectivity, so that loading can check it is the same: the
+    // presynaptic neuron of each synapse (its row) and the postsynaptic one.
+    std::vector<int32_t> pre(n);
+    for (size_t row = 0; row + 1 < q.rowStart.size(); ++row)
+      for (int64_t k = q.rowStart[row]; k < q.rowStart[row + 1]; ++k)
+        pre[static_cast<size_t>(k)] = static_cast<int32_t>(row);
+    const std::pair<const char *, const int32_t *> sides[] = {{"pre", pre.data()},
+                                                              {"post", q.post.data()}};
+    for (const auto &[side, data] : sides)
+      writeFileAtomically(stem + side + ".npy", [&, data = data](int fd) {
+        const std::string head = npyHeader("<i4", n);
+        return writeAll(fd, head.data(), head.size()) && writeAll(fd, data, n * sizeof(int32_t));
+      });
+    // Each variable's values out of the interleaved synapse records, as
+    // stored (the same bits).
+    const size_t stride = synapseRecordLength(q), bytes = f32 ? 4 : 8;
+    std::vector<unsigned char> column(n * bytes);
+    for (int v = 0; v < q.info->num_vars; ++v) {
+      const auto *data = static_cast<const unsigned char *>(
+          m.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])]);
+      for (size_t k = 0; k < n; ++k)
+        std::memcpy(&column[k * bytes], data + k * stride * bytes, bytes);
+      writeFileAtomically(stem + q.info->vars[v].name + ".npy", [&](int fd) {
+        const std::string head = npyHeader(f32 ? "<f4" : "<f8", n);
+        return writeAll(fd, head.data(), head.size()) && writeAll(fd, column.data(), n * bytes);
+      });
+    }
+  }
+}
 
 void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
   std::error_code ec;

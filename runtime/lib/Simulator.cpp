@@ -238,9 +238,10 @@ int64_t historyDepth(const ncl_model &m, size_t p) {
     if (static_cast<size_t>(proj.info->pre) == p)
       longest =
           std::max(longest, proj.delayBuffer >= 0 ? exchange : delaySteps(m, proj.info->delay));
-    // on_post reads its thread's own list of the step before.
+    // on_post reads its thread's own list of the step before, or of
+    // post_delay steps before that.
     if (static_cast<size_t>(proj.info->post) == p && proj.columnStartBuffer >= 0)
-      longest = std::max<int64_t>(longest, 0);
+      longest = std::max<int64_t>(longest, delaySteps(m, proj.info->post_delay));
   }
   return longest < 0 ? 0 : longest + exchange + 1;
 }
@@ -410,6 +411,39 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
     const int64_t row = s / mon.info->every;
     std::memcpy(mon.samples.data() + static_cast<size_t>(row * mon.width() + lo - mon.begin) * elem,
                 from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
+  }
+}
+
+/// Copies, for every synapse monitor that samples at step s, the monitored
+/// synapses that end on thread ts's postsynaptic neurons into the row of
+/// step s: only that thread writes them (deliveries, on_post and synapse
+/// dynamics go by postsynaptic neuron), and it has finished step s - 1.
+void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
+  const bool f32 = m.desc->real_bits == 32;
+  for (Monitor &mon : m.monitors) {
+    if (!mon.isSynapse() || s % mon.info->every != 0)
+      continue;
+    const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
+    const size_t post = static_cast<size_t>(proj.info->post);
+    const int64_t lo = ts.begin[post], hi = ts.end[post];
+    if (lo >= hi)
+      continue;
+    const void *from = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[mon.info->var])];
+    const size_t stride = synapseRecordLength(proj); // interleaved records
+    const int64_t row = s / mon.info->every;
+    for (int64_t k = mon.begin; k < mon.end; ++k) {
+      const int32_t j = proj.post[static_cast<size_t>(k)];
+      if (j < lo || j >= hi)
+        continue;
+      const size_t at = static_cast<size_t>(row * mon.width() + k - mon.begin);
+      const size_t element = static_cast<size_t>(k) * stride;
+      if (f32)
+        reinterpret_cast<float *>(mon.samples.data())[at] =
+            static_cast<const float *>(from)[element];
+      else
+        reinterpret_cast<double *>(mon.samples.data())[at] =
+            static_cast<const double *>(from)[element];
+    }
   }
 }
 
@@ -602,9 +636,10 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
 }
 
 /// Runs, in step s, projection q's on_post for the postsynaptic neurons of
-/// thread ts's range that spiked at t_s: those its update found in step
-/// s - 1 (its own list, ascending), or a spike generator's spikes stamped
-/// at step index s.
+/// thread ts's range that spiked at t_{s - D}, D its dendritic delay in
+/// steps: those its update found in step s - 1 - D (its own list,
+/// ascending, which the history keeps D + 1 steps longer), or a spike
+/// generator's spikes stamped at step index s - D.
 void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
@@ -612,17 +647,18 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   if (ts.begin[post] >= ts.end[post] || proj.synapses == 0)
     return;
   const Population &target = m.pops[post];
+  const int64_t spiked = s - delaySteps(m, proj.info->post_delay);
   const int32_t *first = nullptr, *last = nullptr;
   if (target.info->source_kind == NCL_SOURCE_SPIKE_GENERATOR) {
-    auto [all, end] = generatorSpikesAt(target, s);
+    auto [all, end] = generatorSpikesAt(target, spiked);
     first = std::lower_bound(all, end, static_cast<int32_t>(ts.begin[post]));
     last = std::lower_bound(first, end, static_cast<int32_t>(ts.end[post]));
   } else {
-    if (s < 1)
+    if (spiked < 1)
       return;
     const SpikeHistory &h = m.history[post];
     const std::vector<int32_t> &list =
-        h.slots[static_cast<size_t>((s - 1) % h.depth)][static_cast<size_t>(k)];
+        h.slots[static_cast<size_t>((spiked - 1) % h.depth)][static_cast<size_t>(k)];
     first = list.data();
     last = first + list.size();
   }
@@ -664,6 +700,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
+    sampleSynapseMonitors(m, ts, s);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER)
@@ -733,7 +770,7 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   }
   ts.chunkStart = s0;
   for (const Monitor &mon : m.monitors)
-    if (!mon.isState())
+    if (mon.isRate())
       ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
                                                                       0);
   if (!m.projs.empty()) {
@@ -953,7 +990,7 @@ void mergeAllSpikes(ncl_model &m) {
 /// monitors. Assigned, not added, so a replayed chunk counts once.
 void collectRates(ncl_model &m, int64_t s0, int64_t s1) {
   for (Monitor &mon : m.monitors) {
-    if (mon.isState())
+    if (!mon.isRate())
       continue;
     const size_t p = static_cast<size_t>(mon.info->population);
     for (int64_t s = s0; s < s1; ++s) {
@@ -984,7 +1021,7 @@ void reserveMonitors(ncl_model &m, int64_t target) {
   const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
   for (Monitor &mon : m.monitors) {
     const size_t rows = static_cast<size_t>(mon.rows(target));
-    if (mon.isState()) {
+    if (!mon.isRate()) {
       const size_t bytes = rows * static_cast<size_t>(mon.width()) * elem;
       if (bytes > mon.samples.size())
         mon.samples.resize(bytes);
@@ -1122,7 +1159,14 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
 }
 
 std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_monitor_info &mi) {
-  // A monitor of the whole population follows its size; a range stays.
+  // A synapse monitor of every synapse follows the synapses built (none
+  // before ncl_init); a monitor of the whole population follows its size;
+  // a range stays.
+  if (mi.kind == NCL_MONITOR_SYNAPSE) {
+    if (mi.end >= 0)
+      return {mi.begin, mi.end};
+    return {0, m.projs[static_cast<size_t>(mi.projection)].synapses};
+  }
   const Population &pop = m.pops[static_cast<size_t>(mi.population)];
   if (mi.begin == 0 && mi.end == pop.info->default_size)
     return {0, pop.size};
@@ -1131,7 +1175,7 @@ std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_
 
 uint64_t ncl::rt::monitorBytes(const ncl_model &m, size_t k, int64_t steps) {
   const Monitor &mon = m.monitors[k];
-  if (!mon.isState())
+  if (mon.isRate())
     return saturatingMul(static_cast<uint64_t>(mon.rows(steps)), sizeof(int64_t));
   auto [begin, end] = monitorRange(m, *mon.info);
   return saturatingMul(saturatingMul(static_cast<uint64_t>(mon.rows(steps)),
@@ -1527,6 +1571,8 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
   for (Monitor &mon : m.monitors) {
+    if (mon.isSynapse())
+      continue; // once the synapses are built
     const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];
     std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
     if (mon.end > pop.size)
@@ -1612,6 +1658,19 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     applyFileValues(m);
     checkSynapseDelays(m);
     allocateSpikeQueues(m);
+    // A synapse monitor's range is known now that the synapses are.
+    for (Monitor &mon : m.monitors) {
+      if (!mon.isSynapse())
+        continue;
+      const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
+      std::tie(mon.begin, mon.end) = monitorRange(m, *mon.info);
+      if (mon.end > proj.synapses)
+        throw Error(NCL_ERROR_ARGUMENT,
+                    "the monitor '" + std::string(mon.info->name) + "' records synapses " +
+                        std::to_string(mon.begin) + " to " + std::to_string(mon.end - 1) +
+                        " of projection '" + proj.info->name + "', which has " +
+                        std::to_string(proj.synapses) + " synapses in this run");
+    }
   } catch (const std::bad_alloc &) {
     discardState(m);
     throw Error(NCL_ERROR_MEMORY, "out of memory allocating the spike queues of the projections");

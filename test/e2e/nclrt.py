@@ -24,6 +24,10 @@ class Runtime:
         rt.ncl_get_synapse_state.restype = ctypes.c_int64
         rt.ncl_get_synapse_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                              ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_set_synapse_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
+        rt.ncl_save_weights.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        rt.ncl_load_weights.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         rt.ncl_get_synapses.restype = ctypes.c_int64
         rt.ncl_get_synapses.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                         ctypes.POINTER(ctypes.c_int64),
@@ -70,6 +74,20 @@ class Runtime:
         buf = (ctypes.c_double * max(n, 1))()
         self.check(self.rt.ncl_get_synapse_state(m, proj.encode(), var.encode(), buf, n) == n)
         return np.frombuffer(buf, dtype=np.float64)[:n].copy()
+
+    def set_synapse_state(self, m, proj, var, values):
+        """Overwrites per-synapse variable `var` of projection `proj` (one
+        value per synapse, in synapse order, internal units)."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        buf = values.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self.check(self.rt.ncl_set_synapse_state(m, proj.encode(), var.encode(), buf,
+                                                 len(values)) == 0)
+
+    def save_weights(self, m, directory):
+        self.check(self.rt.ncl_save_weights(m, str(directory).encode()) == 0)
+
+    def load_weights(self, m, directory):
+        self.check(self.rt.ncl_load_weights(m, str(directory).encode()) == 0)
 
     def synapses(self, m, proj):
         """(pre, post) neuron indices of projection `proj`'s synapses."""

@@ -61,6 +61,15 @@ public:
       genMonitor(mlir::ncl::MonitorKind::Rate, monitor.name, monitor.population, "", 0,
                  pop.decl->size, 1, monitor.loc);
     }
+    for (const SynapseMonitor &monitor : net.synapseMonitors) {
+      const ProjectionModel &pm = net.projections[static_cast<size_t>(monitor.projection)];
+      mlir::ncl::MonitorOp::create(builder, loc(monitor.loc), mlir::ncl::MonitorKind::Synapse,
+                                   builder.getStringAttr(monitor.name),
+                                   FlatSymbolRefAttr::get(builder.getContext(), pm.decl->name),
+                                   builder.getStringAttr(monitor.var),
+                                   builder.getDenseI64ArrayAttr({monitor.begin, monitor.end}),
+                                   builder.getI64IntegerAttr(monitor.every));
+    }
     // The order of work (docs/semantics.md): every population's init, every
     // projection's synapses; then in each step the deliveries, the on_post
     // blocks, the summed variables, the synapses' dynamics, then the
@@ -469,7 +478,7 @@ private:
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
         hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
-        synapseDrive(projection));
+        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay));
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;

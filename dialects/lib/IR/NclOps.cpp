@@ -13,6 +13,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::ncl;
 
@@ -267,6 +269,8 @@ LogicalResult ProjectionOp::verify() {
                        "synapse's own state");
   if (!(getDelay().convertToDouble() >= 0))
     return emitOpError("delay must not be negative");
+  if (!(getPostDelay().convertToDouble() >= 0) || std::isinf(getPostDelay().convertToDouble()))
+    return emitOpError("post_delay must be finite and not negative");
   if (getPerSynapseDelay() && getDelay().convertToDouble() != 0)
     return emitOpError("has per-synapse delays and a shared delay");
   if (getPerSynapseDelay() && !isLowered() &&
@@ -341,6 +345,24 @@ LogicalResult StageOp::verify() {
 
 LogicalResult MonitorOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
+  if (getKind() == MonitorKind::Synapse) {
+    auto projection =
+        network ? network.lookupSymbol<ProjectionOp>(getPopulationAttr()) : ProjectionOp();
+    if (!projection)
+      return emitOpError("of synapses names unknown projection ") << getPopulationAttr();
+    ArrayRef<int64_t> range = getRange();
+    if (range.size() != 2 || range[0] < 0 || (range[1] != -1 && range[0] >= range[1]) ||
+        (range[1] == -1 && range[0] != 0))
+      return emitOpError("range must be [begin, end) of synapse indices, or [0, -1) for all");
+    if (getEvery() < 1)
+      return emitOpError("every must be at least 1 step, got ") << getEvery();
+    if (getName().empty())
+      return emitOpError("needs a name");
+    if (!getVar() || projection.varIndex(*getVar()) < 0)
+      return emitOpError("records unknown per-synapse variable '")
+             << getVar().value_or("") << "' of @" << projection.getSymName();
+    return success();
+  }
   auto pop = network ? network.lookupSymbol<PopulationOp>(getPopulationAttr()) : PopulationOp();
   if (!pop)
     return emitOpError("names unknown population ") << getPopulationAttr();

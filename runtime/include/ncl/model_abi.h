@@ -280,6 +280,11 @@ typedef struct ncl_projection_info {
   /* Since ABI 5: a 1-D float file of per-synapse delays in milliseconds, or
    * null. Only with NCL_CONNECT_EXPLICIT. */
   const char *delay_file;
+  /* Since ABI 6 (plasticity): the dendritic delay in seconds, shared by every
+   * synapse and rounded to steps of the run's dt: a postsynaptic spike at
+   * t_s runs the ON_POST stage in step s + round(post_delay / dt) (0: in
+   * step s). */
+  double post_delay;
 } ncl_projection_info;
 
 /* Since ABI 5: what a population is (ncl_population_info.source_kind). */
@@ -342,8 +347,10 @@ typedef struct ncl_population_info {
 
 /* Since ABI 5: what a monitor records (docs/runtime.md, "Monitors"). */
 typedef enum ncl_monitor_kind {
-  NCL_MONITOR_STATE = 1, /* a variable of neurons [begin, end), every `every` steps */
-  NCL_MONITOR_RATE = 2   /* the population's spikes per step (the whole population) */
+  NCL_MONITOR_STATE = 1,  /* a variable of neurons [begin, end), every `every` steps */
+  NCL_MONITOR_RATE = 2,   /* the population's spikes per step (the whole population) */
+  NCL_MONITOR_SYNAPSE = 3 /* a per-synapse variable of synapses [begin, end) of `projection`,
+                             every `every` steps, sampled like a state monitor */
 } ncl_monitor_kind;
 
 /* A monitor, sampled by the runtime from the buffers it owns: no kernel
@@ -358,6 +365,12 @@ typedef struct ncl_monitor_info {
   int32_t reserved;
   int64_t begin, end; /* neurons [begin, end); [0, default_size) follows the run's size */
   int64_t every;      /* steps between samples, >= 1 (1 for a rate monitor) */
+  /* Since ABI 6 (synapse monitors): for NCL_MONITOR_SYNAPSE the projection
+   * (`population` is then -1, `var` indexes the projection's vars, and
+   * [begin, end) are synapse indices in its synapse order, end = -1 for
+   * every synapse the run builds); -1 for the other kinds. */
+  int32_t projection;
+  int32_t reserved_projection;
 } ncl_monitor_info;
 
 typedef struct ncl_model_descriptor {

@@ -231,6 +231,15 @@ NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *v
  *  on error. Since ABI 5. */
 NCL_RT_API int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *var,
                                          double *out, int64_t capacity);
+/** Overwrites per-synapse variable `var` of projection `proj` from `count`
+ *  doubles in internal units, in the order of ncl_get_synapse_state (the
+ *  mirror of it: set learned weights, or continue from saved ones). `count`
+ *  must be the number of synapses built by ncl_init, and every value finite
+ *  (NCL_ERROR_ARGUMENT otherwise, nothing written); a float32 model rounds
+ *  each to the nearest float. Hidden variables (names starting with `_`)
+ *  are written like any other. Takes effect from the next step. Since ABI 6. */
+NCL_RT_API ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var,
+                                            const double *values, int64_t count);
 /** The presynaptic and postsynaptic neuron (indices in their populations)
  *  of each of up to `capacity` synapses of projection `proj`, in the order
  *  of ncl_get_synapse_state. Either array may be NULL. Returns the number
@@ -280,6 +289,22 @@ NCL_RT_API ncl_status ncl_get_timings(const ncl_model *m, ncl_timings *out);
  *  following a symlink) and renamed, so a failure never leaves a torn file
  *  nor a directory that mixes two runs. See docs/runtime.md. */
 NCL_RT_API ncl_status ncl_write_output(const ncl_model *m, const char *dir);
+
+/** Writes the state of every synapse into `dir` (created if missing), as
+ *  `ncl-run --save-weights` does: for each projection P, P_<var>.npy for
+ *  every per-synapse variable (hidden ones, whose names start with `_`,
+ *  included; 1-D, the model's precision, internal units, the order of
+ *  ncl_get_synapse_state) and P_pre.npy, P_post.npy (int32: each synapse's
+ *  neurons, as ncl_get_synapses gives them). Each file is written to a
+ *  temporary name and renamed. Needs the model initialised. */
+NCL_RT_API ncl_status ncl_save_weights(const ncl_model *m, const char *dir);
+/** Reads what ncl_save_weights wrote into the per-synapse variables of an
+ *  initialised model: every file must exist, hold one value per synapse in
+ *  the model's precision (indices: integers) and list the same synapses.
+ *  Every file is checked before anything is written, so on failure
+ *  (NCL_ERROR_IO, the message names the file) the model is unchanged. The
+ *  neurons and the time are not touched (docs/runtime.md "Saved weights"). */
+NCL_RT_API ncl_status ncl_load_weights(ncl_model *m, const char *dir);
 
 #ifdef __cplusplus
 }

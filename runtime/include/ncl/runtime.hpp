@@ -131,6 +131,18 @@ public:
     check(ncl_set_state(m_, pop.c_str(), var.c_str(), values.data(),
                         static_cast<int64_t>(values.size())));
   }
+  /// A per-synapse variable of a projection, in synapse order.
+  std::vector<double> synapseState(const std::string &proj, const std::string &var) const {
+    int64_t n = value(ncl_get_synapse_state(m_, proj.c_str(), var.c_str(), nullptr, 0));
+    std::vector<double> out(static_cast<size_t>(n));
+    value(ncl_get_synapse_state(m_, proj.c_str(), var.c_str(), out.data(), n));
+    return out;
+  }
+  void setSynapseState(const std::string &proj, const std::string &var,
+                       const std::vector<double> &values) {
+    check(ncl_set_synapse_state(m_, proj.c_str(), var.c_str(), values.data(),
+                                static_cast<int64_t>(values.size())));
+  }
   /// A monitor's samples so far: times (s) and values row by row, `width`
   /// per sample (internal units; Hz for a rate monitor).
   MonitorSamples monitor(const std::string &name) const {
@@ -148,6 +160,8 @@ public:
     return t;
   }
   void writeOutput(const std::string &dir) const { check(ncl_write_output(m_, dir.c_str())); }
+  void saveWeights(const std::string &dir) const { check(ncl_save_weights(m_, dir.c_str())); }
+  void loadWeights(const std::string &dir) { check(ncl_load_weights(m_, dir.c_str())); }
 
 private:
   static void check(ncl_status s) {

@@ -2,6 +2,7 @@
 //
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--threads N] [--data-dir DIR] [--out DIR] [--quiet]
+//                  [--load-weights DIR] [--save-weights DIR]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
 // embedding program uses), applies the overrides, runs, prints a summary and
@@ -51,6 +52,11 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "                       generators, timed arrays) resolve (default: the\n"
                      "                       directory of the .ncl file when it was compiled)\n"
                      "  --out DIR            write POP_spike_t.npy, POP_spike_i.npy, run.json\n"
+                     "  --load-weights DIR   after init, read every projection's per-synapse\n"
+                     "                       state from DIR (as --save-weights wrote it)\n"
+                     "  --save-weights DIR   at the end of the run, write every projection's\n"
+                     "                       per-synapse state into DIR: PROJ_VAR.npy and\n"
+                     "                       PROJ_pre.npy, PROJ_post.npy\n"
                      "  --quiet              print nothing but errors\n"
                      "  --help               show this text\n";
 
@@ -68,6 +74,7 @@ struct Options {
   int32_t threads = 1;
   std::string out;
   std::string dataDir;
+  std::string loadWeights, saveWeights;
   bool quiet = false;
 };
 
@@ -162,6 +169,10 @@ Options parseArgs(int argc, char **argv) {
       o.out = value;
     } else if (flag == "--data-dir") {
       o.dataDir = value;
+    } else if (flag == "--load-weights") {
+      o.loadWeights = value;
+    } else if (flag == "--save-weights") {
+      o.saveWeights = value;
     } else {
       throw UsageError{"unknown option '" + flag + "'"};
     }
@@ -391,6 +402,8 @@ int main(int argc, char **argv) {
       model.setParam(target, value);
     model.setThreads(o.threads);
     model.init(o.haveSeed ? o.seed : model.defaultSeed());
+    if (!o.loadWeights.empty())
+      model.loadWeights(o.loadWeights);
     if (o.time.empty())
       duration = model.defaultDuration();
 
@@ -419,6 +432,13 @@ int main(int argc, char **argv) {
       if (!o.quiet)
         std::printf("%s %s\n", runError.empty() ? "wrote" : "wrote partial output to",
                     o.out.c_str());
+    }
+    // The weights of a finished or interrupted run (whose state is that of
+    // its last step); a failed run's may be non-finite, so none are saved.
+    if (!o.saveWeights.empty() && (runError.empty() || interrupted)) {
+      model.saveWeights(o.saveWeights);
+      if (!o.quiet)
+        std::printf("saved weights to %s\n", o.saveWeights.c_str());
     }
     if (interrupted) {
       std::fflush(stdout);

@@ -20,7 +20,16 @@ CHECK is one of
            after the spike); its presynaptic reads (x_pre, i) and j match
            the synapse's neurons as ncl_get_synapses reports them; all of it
            bit for bit on 1, 2 and 3 threads and when the thread count
-           changes between runs.
+           changes between runs;
+  delays   the same pair STDP with an axonal delay (delay = 1.5 ms: on_pre
+           runs 15 steps after the presynaptic spike) and a dendritic one
+           (post_delay = 2 ms: on_post runs 20 steps after the postsynaptic
+           spike), onto spike generators and onto pacemaker neurons: every
+           weight against the replay of docs/semantics.md ("on_post": in
+           each step the arrivals, then the delayed postsynaptic spikes; t
+           is the time the block runs), bit-identical on 1, 2 and 3 threads
+           and when the thread count changes between runs, and different
+           from the same run without delays.
 """
 import pathlib
 import sys
@@ -104,14 +113,20 @@ def write_generator(work, stem, trains):
     np.save(work / f"{stem}_i.npy", index[order])
 
 
-def reference_weight(pre_steps, post_steps, real):
+def reference_weight(pre_steps, post_steps, real, pre_delay=0, post_delay=0, steps=None):
     """One synapse's w after replaying its events: in each step the
-    arrival (on_pre) first, then the postsynaptic spike (on_post); t = n dt
-    in float64, then rounded to `real` like every value of the model."""
+    arrival (on_pre, `pre_delay` steps after the presynaptic spike) first,
+    then the postsynaptic spike (on_post, `post_delay` steps after it);
+    t = n dt of the step n in which the block runs, in float64, then rounded
+    to `real` like every value of the model. Only events in steps < `steps`
+    run."""
     r = real
     w, tpre, tpost = r(W0), r(NEVER), r(NEVER)
-    events = sorted([(int(n), 0) for n in pre_steps] + [(int(n), 1) for n in post_steps])
+    events = sorted([(int(n) + pre_delay, 0) for n in pre_steps] +
+                    [(int(n) + post_delay, 1) for n in post_steps])
     for n, kind in events:
+        if steps is not None and n >= steps:
+            continue
         t = r(n * DT)
         if kind == 0:
             tpre = t
@@ -235,15 +250,90 @@ def check_neurons(nclc, rt, work):
           f"and switching 1 -> 2 -> 3")
 
 
+DELAYED_MODEL = STDP_MODEL.replace(
+    "{ connect all_to_all() }",
+    "{\n    connect all_to_all()\n    delay = 1.5 ms\n    post_delay = 2 ms\n  }")
+
+DELAYED_NEURONS_MODEL = DELAYED_MODEL.replace(
+    'population Post = spike_generator[9]("post_t.npy", "post_i.npy")',
+    "population Post = Pacemaker[9]\n  stimulus Post.I += 10.5 mV + i * 1.3 mV\n"
+    "  record spikes(Post)").replace("synapse PairSTDP", """neuron Pacemaker {
+  parameters { tau = 10 ms; Vt = 10 mV; Vr = 2 mV }
+  input I : mV = 0 mV
+  state { v : mV = 0 mV }
+  dynamics { v' = (I - v) / tau }
+  spike when v > Vt
+  reset { v = Vr }
+}
+synapse PairSTDP""")
+
+
+def check_delays(nclc, rt, work):
+    rng = np.random.default_rng(21)
+    steps, da, dd = 3000, 15, 20
+    pre = [poisson_train(rng, 30.0, steps) for _ in range(12)]
+    post = [poisson_train(rng, 20.0, steps) for _ in range(9)]
+    # An arrival and a delayed postsynaptic spike in one step (pre at n,
+    # post at n + da - dd), for the order within a step.
+    post[0] = np.union1d(post[0], pre[0][pre[0] > dd][:3] + da - dd)
+    write_generator(work, "pre", pre)
+    write_generator(work, "post", post)
+    for name, model in (("generators", DELAYED_MODEL), ("neurons", DELAYED_NEURONS_MODEL),
+                        ("no delays", STDP_MODEL)):
+        source = work / "delayed.ncl"
+        source.write_text(model)
+        lib = work / "delayed.so"
+        compile_model(nclc, source, lib)
+        results = {}
+        for threads in (1, 2, 3, "1-3"):
+            switching = threads == "1-3"
+            m = rt.open(str(lib), seed=1, threads=1 if switching else threads)
+            if switching:
+                for k, chunk in enumerate((700, 1300, 1000)):
+                    rt.check(rt.rt.ncl_set_threads(m, 1 + k) == 0)
+                    rt.run_steps(m, chunk)
+            else:
+                rt.run_steps(m, steps)
+            results[threads] = rt.synapse_state(m, "S", "w")
+            i, j = rt.synapses(m, "S")
+            post_steps = post
+            if name == "neurons":
+                times, index = rt.spikes(m, "Post")
+                stamps = np.rint(times / DT).astype(np.int64)
+                post_steps = [stamps[index == k] for k in range(9)]
+            rt.close(m)
+            if results[threads].tobytes() != results[1].tobytes():
+                fail(f"delays, {name}, {threads} threads: the weights differ from one thread's")
+        w = results[1]
+        if name == "no delays":
+            if w.tobytes() == delayed_w.tobytes():
+                fail("the delays changed no weight")
+            continue
+        delayed_w = w
+        expect = np.array([reference_weight(pre[a], post_steps[b], np.float64, da, dd, steps)
+                           for a, b in zip(i, j)])
+        err = np.max(np.abs(w - expect))
+        if not err < 1e-13:
+            k = int(np.argmax(np.abs(w - expect)))
+            fail(f"delays, {name}: synapse {i[k]} -> {j[k]}: w = {w[k]!r}, the replay with "
+                 f"on_pre {da} and on_post {dd} steps late gives {expect[k]!r}")
+        if name == "neurons" and min(len(t) for t in post_steps) < 3:
+            fail("the pacemakers should spike several times")
+        print(f"delays, {name}: 108 weights match the replay (axonal {da}, dendritic {dd} "
+              f"steps) within {err:.1e}, identical on 1, 2, 3 threads and switching")
+
+
 def main():
     nclc, ncl_run, libnclrt, work, check = sys.argv[1:6]
-    work = pathlib.Path(work) / "on_post"
+    work = pathlib.Path(work) / "on_post" / check  # tests run in parallel
     work.mkdir(parents=True, exist_ok=True)
     rt = Runtime(libnclrt)
     if check == "pairs":
         check_pairs(nclc, rt, work)
     elif check == "neurons":
         check_neurons(nclc, rt, work)
+    elif check == "delays":
+        check_delays(nclc, rt, work)
     else:
         fail(f"unknown check {check}")
     print("PASS")

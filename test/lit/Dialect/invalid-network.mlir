@@ -1606,3 +1606,18 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.post_add "g", %w : f64
   }
 }
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{post_delay must be finite and not negative}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, post_delay = -2.0e-03 : f64, params = [], vars = []} init {
+  } on_pre {
+  }
+}

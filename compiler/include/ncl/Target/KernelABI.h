@@ -124,6 +124,7 @@ static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedOutDegree) ==
               NCL_CONNECT_FIXED_OUTDEGREE);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedTotal) == NCL_CONNECT_FIXED_TOTAL);
 static_assert(static_cast<int>(mlir::ncl::MonitorKind::State) == NCL_MONITOR_STATE);
+static_assert(static_cast<int>(mlir::ncl::MonitorKind::Synapse) == NCL_MONITOR_SYNAPSE);
 static_assert(static_cast<int>(mlir::ncl::MonitorKind::Rate) == NCL_MONITOR_RATE);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::Explicit) == NCL_CONNECT_EXPLICIT);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::Condition) == NCL_CONNECT_CONDITION);

@@ -1513,8 +1513,8 @@ private:
     Value ahead = arith::AddIOp::create(b, loc, column.getInductionVar(), index(kPrefetchDistance));
     Value last = arith::SubIOp::create(b, loc, hi, index(1));
     ahead = arith::MinUIOp::create(b, loc, ahead, last);
-    Value synapse = toIndex(
-        memref::LoadOp::create(b, loc, argument(columnSynapseBuffer), ValueRange{ahead}));
+    Value synapse =
+        toIndex(memref::LoadOp::create(b, loc, argument(columnSynapseBuffer), ValueRange{ahead}));
     // One record holds every variable of the synapse: its first and last
     // used values cover the one or two cache lines it spans.
     Value record = synapseRecordIndex(b, loc, loop, synapse);

@@ -251,10 +251,10 @@ public:
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType = llvm::StructType::create(
         ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
-              i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr},
+              i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64},
         "ncl_projection_info");
-    auto *monitorType =
-        llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i64, i64, i64}, "ncl_monitor_info");
+    auto *monitorType = llvm::StructType::create(
+        ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
     auto *modelType =
         llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr,
                                        i32, i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr},
@@ -340,7 +340,8 @@ public:
                       offsetof(ncl_projection_info, pre_file),
                       offsetof(ncl_projection_info, post_file),
                       offsetof(ncl_projection_info, var_files),
-                      offsetof(ncl_projection_info, delay_file)},
+                      offsetof(ncl_projection_info, delay_file),
+                      offsetof(ncl_projection_info, post_delay)},
                      error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -369,7 +370,9 @@ public:
                      {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
                       offsetof(ncl_monitor_info, population), offsetof(ncl_monitor_info, var),
                       offsetof(ncl_monitor_info, reserved), offsetof(ncl_monitor_info, begin),
-                      offsetof(ncl_monitor_info, end), offsetof(ncl_monitor_info, every)},
+                      offsetof(ncl_monitor_info, end), offsetof(ncl_monitor_info, every),
+                      offsetof(ncl_monitor_info, projection),
+                      offsetof(ncl_monitor_info, reserved_projection)},
                      error))
       return false;
     llvm::StringMap<int32_t> populationIndex;
@@ -485,7 +488,8 @@ public:
                            file("pre"),
                            file("post"),
                            varFileTable,
-                           file("delay")}));
+                           file("delay"),
+                           real(projection.getPostDelayAttr(), 0)}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {
@@ -554,16 +558,23 @@ public:
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
-      int32_t population = populationIndex.lookup(monitor.getPopulation());
-      int32_t var = -1;
-      if (monitor.getVar())
-        var = static_cast<int32_t>(network.lookupSymbol<PopulationOp>(monitor.getPopulationAttr())
-                                       .varIndex(*monitor.getVar()));
+      int32_t population = -1, projection = -1, var = -1;
+      if (monitor.getKind() == mlir::ncl::MonitorKind::Synapse) {
+        auto op = network.lookupSymbol<ProjectionOp>(monitor.getPopulationAttr());
+        projection = owners(monitor.getPopulation()).second;
+        var = static_cast<int32_t>(op.varIndex(*monitor.getVar()));
+      } else {
+        population = populationIndex.lookup(monitor.getPopulation());
+        if (monitor.getVar())
+          var = static_cast<int32_t>(network.lookupSymbol<PopulationOp>(monitor.getPopulationAttr())
+                                         .varIndex(*monitor.getVar()));
+      }
       monitors.push_back(llvm::ConstantStruct::get(
-          monitorType, {string(monitor.getName()),
-                        b.getInt32(static_cast<int32_t>(monitor.getKind())), b.getInt32(population),
-                        b.getInt32(var), b.getInt32(0), b.getInt64(monitor.getRange()[0]),
-                        b.getInt64(monitor.getRange()[1]), b.getInt64(monitor.getEvery())}));
+          monitorType,
+          {string(monitor.getName()), b.getInt32(static_cast<int32_t>(monitor.getKind())),
+           b.getInt32(population), b.getInt32(var), b.getInt32(0),
+           b.getInt64(monitor.getRange()[0]), b.getInt64(monitor.getRange()[1]),
+           b.getInt64(monitor.getEvery()), b.getInt32(projection), b.getInt32(0)}));
     }
     llvm::Constant *model = llvm::ConstantStruct::get(
         modelType, {b.getInt32(NCL_MODEL_MAGIC),

@@ -113,6 +113,7 @@ struct ProjectionModel {
   std::map<std::string, const ast::Expr *> stateInit;
   double delay = 0;                     ///< seconds, when shared
   const ast::Expr *delayExpr = nullptr; ///< non-null: a per-synapse delay (seconds)
+  double postDelay = 0;                 ///< seconds: the dendritic delay of on_post, shared
   /// The projection's random draws, numbered in this order: the state
   /// initial values (in the synapse's declaration order), the delay,
   /// on_pre, on_post, summed. At most NCL_RANDOM_MAX_SITES.
@@ -138,6 +139,17 @@ struct RateMonitor {
   SourceLoc loc;
 };
 
+/// `record w(C[a:b]) every k` of a projection C: its per-synapse variable
+/// `var` of synapses [begin, end) in the projection's synapse order.
+struct SynapseMonitor {
+  int projection = -1;
+  std::string var;
+  std::string name; ///< the stem of its output files, `<C>_<var>`
+  /// Synapse indices [begin, end); end = -1: every synapse of the run.
+  int64_t begin = 0, end = -1, every = 1;
+  SourceLoc loc;
+};
+
 struct NetworkModel {
   const ast::NetworkDecl *decl = nullptr;
   double dt = 1e-4;      ///< seconds
@@ -147,6 +159,7 @@ struct NetworkModel {
   std::vector<ProjectionModel> projections;
   std::vector<StateMonitor> stateMonitors;
   std::vector<RateMonitor> rateMonitors;
+  std::vector<SynapseMonitor> synapseMonitors;
 };
 
 /// Checks `module` and, on success, describes the network to compile

@@ -124,8 +124,9 @@ def Ncl_ConnectRule : I32EnumAttr<"ConnectRule", "a connectivity rule", [
 // What a monitor records; the values are the ABI's (ncl_monitor_kind).
 def Ncl_Monitor_State : I32EnumAttrCase<"State", 1, "state">;
 def Ncl_Monitor_Rate : I32EnumAttrCase<"Rate", 2, "rate">;
+def Ncl_Monitor_Synapse : I32EnumAttrCase<"Synapse", 3, "synapse">;
 def Ncl_MonitorKind : I32EnumAttr<"MonitorKind", "what a monitor records", [
-    Ncl_Monitor_State, Ncl_Monitor_Rate]> {
+    Ncl_Monitor_State, Ncl_Monitor_Rate, Ncl_Monitor_Synapse]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

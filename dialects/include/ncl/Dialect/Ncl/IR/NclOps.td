@@ -180,7 +180,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     own state only (no `ncl.post_add`), reading the neurons' start-of-step
     values; it runs at the start of the step after the spike, after every
     projection's `on_pre` (the postsynaptic population must then have
-    `emits_spikes`). `ncl-to-loops` moves the regions into the
+    `emits_spikes`), or, with a `post_delay` (seconds, shared, rounded to
+    whole steps of the run's dt like `delay`; 0 when absent), that many
+    steps later: the dendritic, back-propagating delay. `ncl-to-loops` moves the regions into the
     projection's `connect`, `deliver`, `on_post` and `sum` kernels and
     leaves them empty: the op then only describes. The optional `dynamics`
     region advances every synapse's state by one step, like a population's
@@ -296,7 +298,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        TypedArrayAttrBase<Ncl_ParameterAttr, "parameters">:$params,
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
-                       OptionalAttr<Ncl_SynapseDriveAttr>:$drive);
+                       OptionalAttr<Ncl_SynapseDriveAttr>:$drive,
+                       DefaultValuedAttr<F64Attr, "0.0">:$post_delay);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
@@ -382,7 +385,7 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
 }
 
 def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {
-  let summary = "A state or population-rate monitor, sampled by the runtime";
+  let summary = "A state, population-rate or synapse monitor, sampled by the runtime";
   let description = [{
     Describes what the runtime records besides spikes; no kernel reads or
     writes it. A `state` monitor samples variable `var` of neurons `range` =
@@ -393,11 +396,16 @@ def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {
     files (`P_v.npy`, `P_rate.npy`), unique in the network. The runtime
     reads the state from the buffer table, so monitors need no generated
     code; a rate monitor's population has `emits_spikes`, so that its update
-    stores each spike with its step.
+    stores each spike with its step. A `synapse` monitor names a projection
+    instead of a population and samples its per-synapse variable `var` of
+    the synapses `range` = [begin, end) (indices in the projection's synapse
+    order) like a state monitor; `end` = -1 means every synapse the run
+    builds, whose number is known only then.
 
     ```mlir
     ncl.monitor state "E_v" of @P {var = "v", range = array<i64: 0, 3200>, every = 10 : i64}
     ncl.monitor rate "P_rate" of @P {range = array<i64: 0, 4000>}
+    ncl.monitor synapse "C_w" of @C {var = "w", range = array<i64: 0, -1>, every = 100 : i64}
     ```
   }];
   let arguments = (ins EnumProp<Ncl_MonitorKind>:$kind, StrAttr:$name,
