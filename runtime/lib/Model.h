@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -151,6 +152,11 @@ inline size_t synapseRecordLength(const Projection &proj) {
   return static_cast<size_t>(proj.info->num_vars);
 }
 
+/// The hidden per-synapse variable of an event-driven synapse: the time of
+/// its last event (docs/semantics.md "Event-driven synapse dynamics").
+inline bool isEventTime(const char *var) { return std::string_view(var) == "_lastupdate"; }
+
+
 /// The spikes a population sent in its recent steps, for projections to
 /// deliver after their delays: slot (step mod depth), one list per thread
 /// (the thread's neurons, ascending), each with room for the whole range so
@@ -273,6 +279,11 @@ struct ncl_model {
   const ncl::rt::Population &population(const char *name) const;
   std::string populationList() const;
 };
+
+namespace ncl::rt {
+/// The model's time now, as its kernels compute t (step * dt).
+inline double currentTime(const ncl_model &m) { return static_cast<double>(m.step) * m.dt; }
+} // namespace ncl::rt
 
 namespace ncl::rt {
 

@@ -412,6 +412,24 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   return j;
 }
 
+/// Adds `shift` seconds to each time in `column` (values of `f32` or f64).
+void shiftTimes(std::vector<unsigned char> &column, bool f32, double shift) {
+  const size_t bytes = f32 ? 4 : 8;
+  for (size_t k = 0; k < column.size(); k += bytes) {
+    if (f32) {
+      float t;
+      std::memcpy(&t, &column[k], 4);
+      t = static_cast<float>(t + shift);
+      std::memcpy(&column[k], &t, 4);
+    } else {
+      double t;
+      std::memcpy(&t, &column[k], 8);
+      t += shift;
+      std::memcpy(&column[k], &t, 8);
+    }
+  }
+}
+
 } // namespace
 
 void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
@@ -439,7 +457,10 @@ void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
         return writeAll(fd, head.data(), head.size()) && writeAll(fd, data, n * sizeof(int32_t));
       });
     // Each variable's values out of the interleaved synapse records, as
-    // stored (the same bits).
+    // stored (the same bits), except an event-driven synapse's time of its
+    // last event, which is saved relative to now (<= 0) so that a run that
+    // loads it, whose clock starts again, decays the traces over the right
+    // time (readSynapseState adds that run's time back).
     const size_t stride = synapseRecordLength(q), bytes = f32 ? 4 : 8;
     std::vector<unsigned char> column(n * bytes);
     for (int v = 0; v < q.info->num_vars; ++v) {
@@ -447,6 +468,8 @@ void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
           m.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])]);
       for (size_t k = 0; k < n; ++k)
         std::memcpy(&column[k * bytes], data + k * stride * bytes, bytes);
+      if (isEventTime(q.info->vars[v].name))
+        shiftTimes(column, f32, -currentTime(m));
       writeFileAtomically(stem + q.info->vars[v].name + ".npy", [&](int fd) {
         const std::string head = npyHeader(f32 ? "<f4" : "<f8", n);
         return writeAll(fd, head.data(), head.size()) && writeAll(fd, column.data(), n * bytes);

@@ -97,7 +97,12 @@ void ncl::rt::readSynapseState(ncl_model &m, const std::string &dir) {
     const Projection &q = m.projs[p];
     for (size_t v = 0; v < values[p].size(); ++v) {
       void *data = m.bufferPtrs[static_cast<size_t>(q.varBuffer[v])];
-      const std::vector<double> &in = values[p][v];
+      std::vector<double> &in = values[p][v];
+      // Saved relative to the time of saving (writeSynapseState): now
+      // relative to this run's clock.
+      if (isEventTime(q.info->vars[v].name))
+        for (double &t : in)
+          t += currentTime(m);
       const size_t stride = synapseRecordLength(q); // interleaved records
       for (size_t k = 0; k < in.size(); ++k) {
         if (f32)

@@ -195,6 +195,11 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
         builder.cloneWithoutRegions(*pop.getOperation());
     });
     builder.clone(*proj.getOperation());
+    // Its monitors: a recorded variable is advanced every step.
+    network.walk([&](mlir::ncl::MonitorOp monitor) {
+      if (monitor.getPopulation() == proj.getSymName())
+        builder.clone(*monitor.getOperation());
+    });
     mlir::PassManager pm(&context);
     pm.addPass(mlir::ncl::createNclIntegrate());
     if (mlir::failed(pm.run(*copy)))

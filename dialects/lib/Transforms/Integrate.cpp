@@ -1070,6 +1070,16 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       culprit = ode;
       if (!projection.getSummed().empty() && touches(projection.getSummed().front(), ode.getVar()))
         return "summed reads " + ode.getVar().str() + " in every step";
+      // A monitor samples the variable between events, where an
+      // event-driven one would still hold its value at the last event.
+      bool recorded = false;
+      projection->getParentOp()->walk([&](MonitorOp monitor) {
+        recorded |= monitor.getKind() == MonitorKind::Synapse &&
+                    monitor.getPopulation() == projection.getSymName() &&
+                    monitor.getVar() == ode.getVar();
+      });
+      if (recorded)
+        return "a monitor records " + ode.getVar().str() + " between events";
     }
     culprit = odes.front();
     for (Region *event : {&projection.getOnPre(), &projection.getOnPost()})
