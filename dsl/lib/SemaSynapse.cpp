@@ -248,8 +248,8 @@ void Sema::checkTimedInputReads(const SynapseDecl &syn, const ProjectionModel &p
                       "input '" + ref->variable + "' of population '" + pop.decl->name +
                           "' follows a timed array, which a synapse cannot read (it reads an "
                           "input's population value); copy it into a state variable of the "
-                          "neuron, e.g. 'update { " + ref->variable + "_now = " + ref->variable +
-                          " }', and read that");
+                          "neuron, e.g. 'update { " +
+                          ref->variable + "_now = " + ref->variable + " }', and read that");
     });
   };
   for (const auto *block : {&syn.onPre, &syn.onPost, &syn.summed})

@@ -156,7 +156,6 @@ inline size_t synapseRecordLength(const Projection &proj) {
 /// its last event (docs/semantics.md "Event-driven synapse dynamics").
 inline bool isEventTime(const char *var) { return std::string_view(var) == "_lastupdate"; }
 
-
 /// The spikes a population sent in its recent steps, for projections to
 /// deliver after their delays: slot (step mod depth), one list per thread
 /// (the thread's neurons, ascending), each with room for the whole range so
