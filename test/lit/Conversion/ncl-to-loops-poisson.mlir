@@ -29,7 +29,8 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f32} {
 // CHECK:       math.exp
 // CHECK-COUNT-20: arith.mului_extended
 // CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (f64, i32, i32, i32, i32)
-// CHECK:       arith.uitofp %{{.*}} : i64 to f64
+// The uniform (k + 1/2) 2^-52 from the 52-bit k, by its bits (2^52 + k).
+// CHECK:       arith.bitcast %{{.*}} : i64 to f64
 // CHECK:       scf.while
 // CHECK:       arith.cmpf ogt
 // CHECK:       arith.cmpf olt
