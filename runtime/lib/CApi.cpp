@@ -514,6 +514,16 @@ ncl_status ncl_set_dt(ncl_model *m, double dt) {
                         "as one). Use dt <= " +
                         showSeconds(p.info->max_dt) +
                         ", or recompile with the larger dt in the network's simulate line");
+    for (const ncl::rt::Projection &q : mm.projs)
+      if (dt > q.info->max_dt * (1 + 1e-12))
+        throw Error(
+            NCL_ERROR_ARGUMENT,
+            "dt = " + showSeconds(dt) + " is larger than projection '" + q.info->name +
+                "' allows: its synapse dynamics are integrated every step by an "
+                "explicit scheme, chosen for dt = " +
+                showSeconds(q.info->max_dt) +
+                ", and may be unstable at a larger step. Use dt <= " + showSeconds(q.info->max_dt) +
+                ", or recompile with the larger dt in the network's simulate line");
     // A discrete update that does not scale with dt holds at one step only.
     for (const Population &p : mm.pops)
       if (p.info->min_dt > 0 && dt < p.info->min_dt * (1 - 1e-12))

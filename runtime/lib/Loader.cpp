@@ -369,8 +369,8 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
                                   std::to_string(conditions) + " condition stages");
     }
     if (!(qi.p >= 0 && qi.p <= 1) || qi.n < 0 || !(std::isfinite(qi.delay) && qi.delay >= 0) ||
-        !(std::isfinite(qi.post_delay) && qi.post_delay >= 0))
-      throw malformed(path, where + " has an invalid probability, count or delay");
+        !(std::isfinite(qi.post_delay) && qi.post_delay >= 0) || !(qi.max_dt > 0))
+      throw malformed(path, where + " has an invalid probability, count, delay or max_dt");
     if (!(qi.pre_begin >= 0 && qi.pre_begin < qi.pre_end && qi.post_begin >= 0 &&
           qi.post_begin < qi.post_end))
       throw malformed(path, where + " has an empty or invalid neuron range");

@@ -478,7 +478,7 @@ private:
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
         hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
-        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay));
+        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay), mlir::FloatAttr());
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;

@@ -1055,6 +1055,12 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       projection.setDriveAttr(SynapseDriveAttr::get(&getContext(), SynapseDrive::ClockDriven));
       if (failed(integrator.run()))
         return signalPassFailure();
+      // As for populations: an explicit scheme holds at the network's dt or
+      // a smaller one.
+      if (integrator.explicitScheme())
+        projection.setMaxDtAttr(
+            FloatAttr::get(Float64Type::get(&getContext()),
+                           projection->getParentOfType<NetworkOp>().getDt().convertToDouble()));
     }
   }
 

@@ -285,6 +285,10 @@ typedef struct ncl_projection_info {
    * t_s runs the ON_POST stage in step s + round(post_delay / dt) (0: in
    * step s). */
   double post_delay;
+  /* Since ABI 6: the largest dt the synapse dynamics accept: the network's
+   * dt where they are integrated every step by an explicit scheme (chosen
+   * stable at that dt), +infinity otherwise. ncl_set_dt refuses more. */
+  double max_dt;
 } ncl_projection_info;
 
 /* Since ABI 5: what a population is (ncl_population_info.source_kind). */

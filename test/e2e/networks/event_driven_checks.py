@@ -20,6 +20,9 @@ clock_driven` (the traces advanced every step by the exact one-step
 propagator) agrees within 1e-12 with the replay continued to the run's
 end (an event-driven variable holds the value of the synapse's last event,
 a clock-driven one that of the end): the two schemes are one semantics.
+Also: a nonlinear synapse system (clock-driven, Runge-Kutta 4) runs at a
+smaller dt within 1e-9 of its closed form, and a larger dt than the
+network's is refused by ncl_set_dt, naming the projection.
 """
 import pathlib
 import sys
@@ -113,11 +116,60 @@ def run_model(rt, lib, threads, names):
     return values, i, j
 
 
+EXPLICIT_MODEL = """
+neuron Idle {
+  parameters { tau = 10 ms }
+  state { v = 0 }
+  dynamics { v' = -v / tau }
+  spike when v > 1
+}
+synapse Square {
+  parameters { tau = 10 ms }
+  state { x = 1 }
+  dynamics { x' = -x * x / tau }
+  on_pre { x += 1 }
+}
+network Explicit {
+  population P = Idle[3]
+  projection S = Square(P -> P) { connect all_to_all() }
+  simulate 10 ms, dt = 0.1 ms
+}
+"""
+
+
+def check_explicit_max_dt(nclc, rt, work):
+    """A nonlinear synapse system is clock-driven by Runge-Kutta 4, judged
+    stable at the network's dt: ncl_set_dt accepts a smaller dt and refuses
+    a larger one, naming the projection."""
+    source = work / "explicit.ncl"
+    source.write_text(EXPLICIT_MODEL)
+    lib = work / "explicit.so"
+    compile_model(nclc, source, lib)
+    m = rt.open(str(lib), seed=1, dt=0.5e-4)
+    rt.run_steps(m, 20)
+    x = rt.synapse_state(m, "S", "x")
+    rt.close(m)
+    # x' = -x^2/tau from x = 1: x(t) = 1 / (1 + t/tau); RK4 is fourth order (h/tau = 0.005).
+    expect = 1.0 / (1.0 + 20 * 0.5e-4 / 0.01)
+    if not np.all(np.abs(x - expect) < 1e-9):
+        fail(f"x' = -x^2/tau at dt = 0.05 ms: {x} against the closed form {expect}")
+    try:
+        rt.open(str(lib), seed=1, dt=2e-4)
+    except RuntimeError as e:
+        if "larger than projection 'S'" not in str(e):
+            fail(f"dt = 0.2 ms refused with another message: {e}")
+    else:
+        fail("dt = 0.2 ms accepted, though the synapse dynamics are explicit at dt = 0.1 ms")
+    print("explicit synapse dynamics: dt = 0.05 ms runs (x within 1e-9 of 1/(1 + t/tau)), "
+          "dt = 0.2 ms refused, naming the projection")
+
+
 def main():
     nclc, _, libnclrt, workdir = sys.argv[1:5]
     work = pathlib.Path(workdir) / "event_driven"
     work.mkdir(parents=True, exist_ok=True)
     rt = Runtime(libnclrt)
+    check_explicit_max_dt(nclc, rt, work)
     rng = np.random.default_rng(7)
     pre = [poisson_train(rng, 30.0, STEPS) for _ in range(12)]
     post = [poisson_train(rng, 20.0, STEPS) for _ in range(9)]

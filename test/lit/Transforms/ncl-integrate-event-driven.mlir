@@ -188,3 +188,40 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.synapse_write "x", %x1 : f64
   }
 }
+
+// -----
+
+// A nonlinear synapse system stays clock-driven and gets Runge-Kutta 4, an
+// explicit scheme: the projection records the network's dt as its max_dt
+// (the runtime refuses a larger one).
+
+// CHECK-LABEL: ncl.projection @Explicit
+// CHECK-SAME: drive = #ncl<drive clock_driven>
+// CHECK-SAME: max_dt = 1.000000e-04 : f64
+ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {emits_spikes, neuron = "Cell", params = [#ncl.param<name = "tau">],
+      size = 4 : i64, vars = [#ncl.var<name = "v">]} init {
+  } step {
+  }
+  ncl.projection @Explicit {connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], post = @P, post_range = array<i64: 0, 4>, pre = @P,
+      pre_range = array<i64: 0, 4>, synapse = "Square", vars = [#ncl.var<name = "x">]} init {
+  } on_pre {
+  } on_post {
+    %x = ncl.synapse_read "x" : f64
+    %one = arith.constant 1.000000e+00 : f64
+    %x1 = arith.addf %x, %one : f64
+    ncl.synapse_write "x", %x1 : f64
+  } dynamics {
+    %x = ncl.synapse_read "x" : f64
+    // expected-remark @below {{dx/dt in projection 'Explicit': clock-driven, every synapse every step (dx/dt: it is not linear in the synapse's variables)}}
+    // expected-remark @below {{dx/dt: rk4 (the system is not linear in each variable, so Runge-Kutta 4)}}
+    %x1 = ncl.ode "x"(%x) : f64 {
+    ^bb0(%xi: f64):
+      %d = arith.mulf %xi, %xi : f64
+      %n = arith.negf %d : f64
+      ncl.yield %n : f64
+    }
+    ncl.synapse_write "x", %x1 : f64
+  }
+}

@@ -250,8 +250,8 @@ public:
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType = llvm::StructType::create(
-        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64,
-              i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64},
+        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64,
+              f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64},
         "ncl_projection_info");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
@@ -341,7 +341,8 @@ public:
                       offsetof(ncl_projection_info, post_file),
                       offsetof(ncl_projection_info, var_files),
                       offsetof(ncl_projection_info, delay_file),
-                      offsetof(ncl_projection_info, post_delay)},
+                      offsetof(ncl_projection_info, post_delay),
+                      offsetof(ncl_projection_info, max_dt)},
                      error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -489,7 +490,8 @@ public:
                            file("post"),
                            varFileTable,
                            file("delay"),
-                           real(projection.getPostDelayAttr(), 0)}));
+                           real(projection.getPostDelayAttr(), 0),
+                           real(projection.getMaxDtAttr(), HUGE_VAL)}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {

@@ -299,7 +299,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        TypedArrayAttrBase<Ncl_VariableAttr, "per-synapse variables">:$vars,
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
                        OptionalAttr<Ncl_SynapseDriveAttr>:$drive,
-                       DefaultValuedAttr<F64Attr, "0.0">:$post_delay);
+                       DefaultValuedAttr<F64Attr, "0.0">:$post_delay,
+                       OptionalAttr<F64Attr>:$max_dt);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
