@@ -29,12 +29,15 @@ if [ "${1:-}" = --list ]; then
   exit 0
 fi
 
+# What to install: the default packages, and with NCL_INSTALL_BENCH=1 the bench
+# ones too (each list is assigned once, above, and never changed).
+wanted="$packages"
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  packages="$packages $bench_packages"
+  wanted="$packages $bench_packages"
 fi
 
 missing=""
-for p in $packages; do
+for p in $wanted; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   case "$status" in
     *"install ok installed"*) ;;
