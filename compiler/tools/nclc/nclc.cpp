@@ -105,6 +105,10 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
     const ncl::PopulationModel *first;
     std::vector<std::string> populations;
   };
+  auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
+    return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
+                                     at.column);
+  };
   std::vector<Group> groups;
   for (const ncl::PopulationModel &pop : net.populations) {
     if (pop.spikeGenerator)
@@ -130,10 +134,6 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
     std::string populations;
     for (const std::string &name : group.populations)
       populations += (populations.empty() ? "" : ", ") + name;
-    auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
-      return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
-                                       at.column);
-    };
     mlir::emitRemark(
         location(group.first->decl->method.empty() ? neuron.loc : group.first->decl->methodLoc))
         << "neuron '" << neuron.name << "' in population"
@@ -175,10 +175,6 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
     });
     if (!proj)
       continue;
-    auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
-      return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
-                                       at.column);
-    };
     mlir::emitRemark(location(projection.decl->method.empty() ? projection.decl->loc
                                                               : projection.decl->methodLoc))
         << "synapse '" << projection.synapse->name << "' in projection '" << projection.decl->name
