@@ -16,6 +16,7 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -751,11 +752,45 @@ int synapseVarIndex(const ncl::rt::Projection &q, const char *var) {
 }
 } // namespace
 
+namespace {
+/// The trace of `q` that `var` names ("pre.apre", "post.apost", or a bare
+/// name that is no per-synapse variable), if any.
+std::optional<ncl::rt::TraceView> traceNamed(const ncl_model &m, const ncl::rt::Projection &q,
+                                             const char *var) {
+  if (!var)
+    return std::nullopt;
+  for (int i = 0; i < q.info->num_vars; ++i)
+    if (std::strcmp(q.info->vars[i].name, var) == 0)
+      return std::nullopt;
+  for (const ncl::rt::TraceView &trace : ncl::rt::traceViews(m, q))
+    if (trace.fileName() == var || (!ncl::rt::isEventTime(trace.name) && trace.name == std::string(var)))
+      return trace;
+  return std::nullopt;
+}
+} // namespace
+
 int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *var, double *out,
                               int64_t capacity) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const ncl::rt::Projection &q = projectionNamed(mm, proj);
+    // A trace kept per neuron reads, for each synapse, its neuron's value.
+    if (std::optional<ncl::rt::TraceView> trace = traceNamed(mm, q, var)) {
+      if (capacity < 0 || (capacity > 0 && !out))
+        throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
+      needState(mm);
+      const int64_t copy = std::min(q.synapses, capacity);
+      int64_t row = 0;
+      for (int64_t k = 0; k < copy; ++k) {
+        while (q.rowStart[static_cast<size_t>(row) + 1] <= k)
+          ++row;
+        const int64_t neuron = trace->pre ? row : q.post[static_cast<size_t>(k)];
+        out[k] = mm.desc->real_bits == 32
+                     ? static_cast<const float *>(trace->data)[neuron]
+                     : static_cast<const double *>(trace->data)[neuron];
+      }
+      return q.synapses;
+    }
     const int v = synapseVarIndex(q, var);
     if (capacity < 0 || (capacity > 0 && !out))
       throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
@@ -776,6 +811,12 @@ ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var
   return guarded([&] {
     ncl_model &mm = need(m);
     const ncl::rt::Projection &q = projectionNamed(mm, proj);
+    if (std::optional<ncl::rt::TraceView> trace = traceNamed(mm, q, var))
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "'" + std::string(var) + "' of projection '" + proj + "' is kept once per " +
+                      (trace->pre ? "presynaptic" : "postsynaptic") +
+                      " neuron (every synapse of a neuron shares it, nclc --explain), so it "
+                      "cannot be set per synapse");
     const int v = synapseVarIndex(q, var);
     if (!values)
       throw Error(NCL_ERROR_ARGUMENT, "NULL values");

@@ -289,6 +289,12 @@ RoleShape roleShape(int32_t role) {
     return {"column-start", NCL_ELEMENT_I64, NCL_EXTENT_COLUMNS};
   case NCL_BUFFER_COLUMN_SYNAPSE:
     return {"column-synapse", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
+  case NCL_BUFFER_COLUMN_PRE:
+    return {"column-presynaptic", NCL_ELEMENT_I32, NCL_EXTENT_SYNAPSES};
+  case NCL_BUFFER_PRE_TRACE:
+    return {"presynaptic-trace", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_POST_TRACE:
+    return {"postsynaptic-trace", 0, NCL_EXTENT_NEURONS};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -332,6 +338,15 @@ void validateProjectionBuffer(const std::string &path, const ncl_model_descripto
   if (b.role == NCL_BUFFER_SYNAPSE_STATE && (b.index < 0 || b.index >= qi.num_vars))
     throw malformed(path, where + " is per-synapse variable " + std::to_string(b.index) + ", but " +
                               projection + " has " + std::to_string(qi.num_vars));
+  if (b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE) {
+    const bool pre = b.role == NCL_BUFFER_PRE_TRACE;
+    const int32_t traces = pre ? qi.num_pre_traces : qi.num_post_traces;
+    if (b.index < 0 || b.index >= traces)
+      throw malformed(path, where + " is " + (pre ? "presynaptic" : "postsynaptic") + " trace " +
+                                std::to_string(b.index) + ", but " + projection + " has " +
+                                std::to_string(traces));
+    return; // one per trace; the trace tables are checked with the projection
+  }
   int32_t &seen = b.role == NCL_BUFFER_SYNAPSE_STATE
                       ? byVar[static_cast<size_t>(b.projection)][static_cast<size_t>(b.index)]
                       : byRole[static_cast<size_t>(b.projection)][static_cast<size_t>(b.role)];
@@ -377,6 +392,14 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
     if ((qi.num_params > 0 && !qi.params) || (qi.num_vars > 0 && !qi.vars) || qi.num_params < 0 ||
         qi.num_vars < 0)
       throw malformed(path, where + " has a bad parameter or variable table");
+    for (auto [count, traces] : {std::pair(qi.num_pre_traces, qi.pre_traces),
+                                 std::pair(qi.num_post_traces, qi.post_traces)}) {
+      if (count < 0 || (count > 0 && !traces) || count == 1)
+        throw malformed(path, where + " has a bad trace table");
+      for (int32_t k = 0; k < count; ++k)
+        if (!traces[k].name || (k + 1 == count) != isEventTime(traces[k].name))
+          throw malformed(path, where + " has a trace table that does not end with _lastupdate");
+    }
   }
 }
 
@@ -449,7 +472,9 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
     const bool series = b.role == NCL_BUFFER_SERIES || b.role == NCL_BUFFER_SERIES_SHAPE;
     if (b.role < NCL_BUFFER_PARAMS ||
         (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK && !series &&
-         b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE))
+         b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE &&
+         b.role != NCL_BUFFER_COLUMN_PRE && b.role != NCL_BUFFER_PRE_TRACE &&
+         b.role != NCL_BUFFER_POST_TRACE))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
@@ -459,7 +484,9 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
         b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
         b.role == NCL_BUFFER_SYNAPSE_STATE || b.role == NCL_BUFFER_SYNAPSE_DELAY ||
         b.role == NCL_BUFFER_CONNECT_MASK || b.role == NCL_BUFFER_COLUMN_START ||
-        b.role == NCL_BUFFER_COLUMN_SYNAPSE || (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+        b.role == NCL_BUFFER_COLUMN_SYNAPSE || b.role == NCL_BUFFER_COLUMN_PRE ||
+        b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE ||
+        (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
       continue;
@@ -743,6 +770,8 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
     for (int32_t k = 0; k < proj.info->num_params; ++k)
       proj.params.push_back(proj.info->params[k].default_value);
     proj.varBuffer.assign(static_cast<size_t>(proj.info->num_vars), -1);
+    proj.preTraceBuffer.assign(static_cast<size_t>(proj.info->num_pre_traces), -1);
+    proj.postTraceBuffer.assign(static_cast<size_t>(proj.info->num_post_traces), -1);
   }
   for (int32_t k = 0; k < desc->num_monitors; ++k)
     m->monitors.push_back(Monitor{&desc->monitors[k]});
@@ -767,6 +796,12 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
         proj.columnStartBuffer = i;
       else if (b.role == NCL_BUFFER_COLUMN_SYNAPSE)
         proj.columnSynapseBuffer = i;
+      else if (b.role == NCL_BUFFER_COLUMN_PRE)
+        proj.columnPreBuffer = i;
+      else if (b.role == NCL_BUFFER_PRE_TRACE)
+        proj.preTraceBuffer[static_cast<size_t>(b.index)] = i;
+      else if (b.role == NCL_BUFFER_POST_TRACE)
+        proj.postTraceBuffer[static_cast<size_t>(b.index)] = i;
       else if (b.role == NCL_BUFFER_SYNAPSE_STATE)
         proj.varBuffer[static_cast<size_t>(b.index)] = i;
       continue;

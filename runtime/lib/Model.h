@@ -142,6 +142,13 @@ struct Projection {
   int32_t columnStartBuffer = -1, columnSynapseBuffer = -1;
   std::vector<int64_t> columnStart; // postsynaptic size + 1
   std::vector<int32_t> columnSynapse;
+  // Since ABI 7: each column entry's presynaptic neuron, where on_post
+  // reads it, and the buffers of the traces kept per neuron (by index in
+  // the projection's pre_traces and post_traces; -1 for none). A
+  // presynaptic trace's buffer is per thread (ThreadState::preTraces).
+  int32_t columnPreBuffer = -1;
+  std::vector<int32_t> columnPre;
+  std::vector<int32_t> preTraceBuffer, postTraceBuffer;
 };
 
 /// The per-synapse variables of a projection are stored interleaved, one
@@ -197,6 +204,8 @@ struct ThreadState {
   std::vector<int32_t> spikeChannel;
   int64_t spikeCapacity = 0;
   std::vector<void *> buffers;                              // ncl_kernel_args::buffers of its calls
+  // By buffer index: its copy of each presynaptic trace (8-byte words).
+  std::vector<std::vector<uint64_t>> preTraces;
   std::vector<std::vector<Spike>> chunkSpikes;              // per population, this chunk
   std::vector<std::vector<std::vector<Spike>>> chunkEvents; // per population and event
   std::vector<int64_t> chunkCounts;                         // per population, this chunk
@@ -297,6 +306,26 @@ void runModel(ncl_model &m, int64_t steps);
 void configureThreads(ncl_model &m);
 /// Forgets the state and records after a size change (Simulator.cpp).
 void discardState(ncl_model &m);
+/// A presynaptic trace's values (buffer `buffer` of the table): the copy of
+/// a thread that delivers the projection's spikes, or null before init.
+const void *preTraceValues(const ncl_model &m, int32_t buffer);
+/// Sets every thread's copy of presynaptic trace `buffer` to `values`.
+void setPreTraceValues(ncl_model &m, int32_t buffer, const void *values);
+/// Copies of the presynaptic traces (by buffer index; empty where none).
+std::vector<std::vector<uint64_t>> takePreTraces(ncl_model &m);
+/// A trace a projection keeps per neuron (Since ABI 7): which side, its
+/// name, and its values (the population's neurons; null before init).
+struct TraceView {
+  bool pre = true;
+  const char *name = nullptr;
+  int32_t buffer = -1;
+  int64_t neurons = 0;
+  const void *data = nullptr;
+  /// "pre.apre": how files and the C API name it.
+  std::string fileName() const { return std::string(pre ? "pre." : "post.") + name; }
+};
+/// The traces of projection q, presynaptic ones first (Simulator.cpp).
+std::vector<TraceView> traceViews(const ncl_model &m, const Projection &q);
 /// What initModel would allocate now (Simulator.cpp).
 MemoryPlan planMemory(const ncl_model &m);
 /// Bytes a model that already holds `held` bytes may still allocate:

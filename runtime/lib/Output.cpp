@@ -475,6 +475,21 @@ void ncl::rt::writeSynapseState(const ncl_model &m, const std::string &dir) {
         return writeAll(fd, head.data(), head.size()) && writeAll(fd, column.data(), n * bytes);
       });
     }
+    // Traces kept per neuron: P_pre.<trace>.npy and P_post.<trace>.npy,
+    // one value per neuron of the side's population, times likewise
+    // relative to now.
+    for (const TraceView &trace : traceViews(m, q)) {
+      const size_t neurons = static_cast<size_t>(trace.neurons);
+      std::vector<unsigned char> values(neurons * bytes);
+      std::memcpy(values.data(), trace.data, neurons * bytes);
+      if (isEventTime(trace.name))
+        shiftTimes(values, f32, -currentTime(m));
+      writeFileAtomically(stem + trace.fileName() + ".npy", [&](int fd) {
+        const std::string head = npyHeader(f32 ? "<f4" : "<f8", neurons);
+        return writeAll(fd, head.data(), head.size()) &&
+               writeAll(fd, values.data(), neurons * bytes);
+      });
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include "NpyReader.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -93,6 +94,45 @@ void ncl::rt::readSynapseState(ncl_model &m, const std::string &dir) {
       values[p].push_back(std::move(array.reals));
     }
   }
+  // Traces kept per neuron: one value per neuron of their side.
+  std::vector<std::vector<std::pair<TraceView, std::vector<double>>>> traces(m.projs.size());
+  for (size_t p = 0; p < m.projs.size(); ++p) {
+    const Projection &q = m.projs[p];
+    const std::string stem = (fs::path(dir) / q.info->name).string() + "_";
+    for (const TraceView &trace : traceViews(m, q)) {
+      const std::string path = stem + trace.fileName() + ".npy";
+      NpyArray array = readArray(path);
+      if (array.dtype != precision)
+        refuse(path, std::string("has dtype '") + npyDtypeName(array.dtype) + "', but this is a " +
+                         (f32 ? "float32" : "float64") + " model, which saves and loads '" +
+                         npyDtypeName(precision) + "'");
+      if (static_cast<int64_t>(array.size()) != trace.neurons)
+        refuse(path, "holds " + std::to_string(array.size()) + " values, but the " +
+                         (trace.pre ? "presynaptic" : "postsynaptic") + " population of '" +
+                         q.info->name + "' has " + std::to_string(trace.neurons) + " neurons");
+      for (size_t k = 0; k < array.reals.size(); ++k)
+        if (!std::isfinite(array.reals[k]))
+          refuse(path, "holds " + std::to_string(array.reals[k]) + " at neuron " +
+                           std::to_string(k) + "; values must be finite");
+      traces[p].push_back({trace, std::move(array.reals)});
+    }
+  }
+  for (size_t p = 0; p < m.projs.size(); ++p)
+    for (auto &[trace, in] : traces[p]) {
+      if (isEventTime(trace.name))
+        for (double &t : in)
+          t += currentTime(m);
+      std::vector<unsigned char> raw(in.size() * (f32 ? 4 : 8));
+      for (size_t k = 0; k < in.size(); ++k)
+        if (f32)
+          reinterpret_cast<float *>(raw.data())[k] = static_cast<float>(in[k]);
+        else
+          reinterpret_cast<double *>(raw.data())[k] = in[k];
+      if (trace.pre)
+        setPreTraceValues(m, trace.buffer, raw.data());
+      else
+        std::memcpy(m.bufferPtrs[static_cast<size_t>(trace.buffer)], raw.data(), raw.size());
+    }
   for (size_t p = 0; p < m.projs.size(); ++p) {
     const Projection &q = m.projs[p];
     for (size_t v = 0; v < values[p].size(); ++v) {

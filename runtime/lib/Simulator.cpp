@@ -87,7 +87,8 @@ bool modelOwned(const ncl_buffer_info &b) {
   return b.role != NCL_BUFFER_PARAMS && b.extent != NCL_EXTENT_SPIKE_CAPACITY &&
          b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX &&
          b.role != NCL_BUFFER_CONNECT_MASK && b.role != NCL_BUFFER_COLUMN_START &&
-         b.role != NCL_BUFFER_COLUMN_SYNAPSE;
+         b.role != NCL_BUFFER_COLUMN_SYNAPSE && b.role != NCL_BUFFER_COLUMN_PRE &&
+         b.role != NCL_BUFFER_PRE_TRACE;
 }
 
 /// Elements of a model-owned entry for the current sizes.
@@ -98,8 +99,14 @@ uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
     return k < pop.series.size() ? pop.series[k].samples.size() : 0;
   }
   switch (b.extent) {
-  case NCL_EXTENT_NEURONS:
-    return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
+  case NCL_EXTENT_NEURONS: {
+    if (b.population >= 0)
+      return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
+    // A projection's trace: one per neuron of its side.
+    const Projection &proj = m.projs[static_cast<size_t>(b.projection)];
+    const int32_t side = b.role == NCL_BUFFER_PRE_TRACE ? proj.info->pre : proj.info->post;
+    return static_cast<uint64_t>(m.pops[static_cast<size_t>(side)].size);
+  }
   case NCL_EXTENT_SYNAPSES:
     return static_cast<uint64_t>(m.projs[static_cast<size_t>(b.projection)].synapses);
   case NCL_EXTENT_ROWS: {
@@ -139,12 +146,16 @@ uint64_t spikeEntryBytes(const ncl_model &m) {
 }
 
 /// Points thread states' tables at the model's buffers and at their own
-/// spike buffers (null where a thread has none).
+/// spike buffers (null where a thread has none) and presynaptic traces.
 void bindThreadBuffers(ncl_model &m) {
   for (ThreadState &ts : m.threadStates) {
     ts.buffers = m.bufferPtrs;
     for (size_t i = 0; i < ts.buffers.size(); ++i) {
       const ncl_buffer_info &b = bufferInfo(m, i);
+      if (b.role == NCL_BUFFER_PRE_TRACE) {
+        ts.buffers[i] = i < ts.preTraces.size() ? ts.preTraces[i].data() : nullptr;
+        continue;
+      }
       if (b.extent != NCL_EXTENT_SPIKE_CAPACITY)
         continue;
       void *own = b.role == NCL_BUFFER_SPIKE_STEP    ? static_cast<void *>(ts.spikeStep.data())
@@ -1116,7 +1127,8 @@ uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
          static_cast<uint64_t>(m.projs[q].info->num_vars) *
              static_cast<uint64_t>(m.desc->real_bits / 8) +
          (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0) +
-         (m.projs[q].columnSynapseBuffer >= 0 ? sizeof(int32_t) : 0);
+         (m.projs[q].columnSynapseBuffer >= 0 ? sizeof(int32_t) : 0) +
+         (m.projs[q].columnPreBuffer >= 0 ? sizeof(int32_t) : 0);
 }
 
 /// What the projections will hold (their synapses, expected, and rows) and
@@ -1231,8 +1243,62 @@ void repartitionSpikeQueues(ncl_model &m) {
 
 } // namespace
 
+const void *ncl::rt::preTraceValues(const ncl_model &m, int32_t buffer) {
+  const ncl_buffer_info &b = bufferInfo(m, static_cast<size_t>(buffer));
+  const Projection &proj = m.projs[static_cast<size_t>(b.projection)];
+  const size_t post = static_cast<size_t>(proj.info->post);
+  for (const ThreadState &ts : m.threadStates)
+    if (ts.begin[post] < ts.end[post] && static_cast<size_t>(buffer) < ts.preTraces.size())
+      return ts.preTraces[static_cast<size_t>(buffer)].data();
+  return nullptr;
+}
+
+std::vector<TraceView> ncl::rt::traceViews(const ncl_model &m, const Projection &q) {
+  std::vector<TraceView> views;
+  for (bool pre : {true, false}) {
+    const std::vector<int32_t> &buffers = pre ? q.preTraceBuffer : q.postTraceBuffer;
+    const ncl_var_info *infos = pre ? q.info->pre_traces : q.info->post_traces;
+    for (size_t k = 0; k < buffers.size(); ++k) {
+      TraceView view;
+      view.pre = pre;
+      view.name = infos[k].name;
+      view.buffer = buffers[k];
+      view.neurons = m.pops[static_cast<size_t>(pre ? q.info->pre : q.info->post)].size;
+      view.data = pre ? preTraceValues(m, buffers[k]) : m.bufferPtrs[static_cast<size_t>(buffers[k])];
+      views.push_back(view);
+    }
+  }
+  return views;
+}
+
+void ncl::rt::setPreTraceValues(ncl_model &m, int32_t buffer, const void *values) {
+  const ncl_buffer_info &b = bufferInfo(m, static_cast<size_t>(buffer));
+  const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
+  for (ThreadState &ts : m.threadStates)
+    std::memcpy(ts.preTraces[static_cast<size_t>(buffer)].data(), values, bytes);
+}
+
+std::vector<std::vector<uint64_t>> ncl::rt::takePreTraces(ncl_model &m) {
+  std::vector<std::vector<uint64_t>> traces(m.buffers.size());
+  if (m.threadStates.empty())
+    return traces;
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    if (bufferInfo(m, i).role != NCL_BUFFER_PRE_TRACE)
+      continue;
+    const void *values = preTraceValues(m, static_cast<int32_t>(i));
+    if (!values)
+      continue;
+    const auto *words = static_cast<const uint64_t *>(values);
+    traces[i].assign(words, words + m.threadStates.front().preTraces[i].size());
+  }
+  return traces;
+}
+
 void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
+  // Presynaptic traces are equal on every thread that delivers spikes: a
+  // run that goes on with other threads starts each from one of them.
+  std::vector<std::vector<uint64_t>> traces = takePreTraces(m);
   // Buffers of the old layout go first, so the check sees what they free.
   m.threadStates.clear();
   checkMemory(m, planMemory(m).spikeBuffers,
@@ -1260,6 +1326,16 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.spikeStep.assign(hasRole(m, NCL_BUFFER_SPIKE_STEP) ? cap : 0, 0);
     ts.spikeIndex.assign(hasRole(m, NCL_BUFFER_SPIKE_INDEX) ? cap : 0, 0);
     ts.spikeChannel.assign(hasRole(m, NCL_BUFFER_SPIKE_CHANNEL) ? cap : 0, 0);
+    ts.preTraces.resize(m.buffers.size());
+    for (size_t i = 0; i < m.buffers.size(); ++i) {
+      const ncl_buffer_info &b = bufferInfo(m, i);
+      if (b.role != NCL_BUFFER_PRE_TRACE)
+        continue;
+      const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
+      ts.preTraces[i].assign((bytes + 7) / 8, 0);
+      if (m.initialized && traces[i].size() == ts.preTraces[i].size())
+        ts.preTraces[i] = traces[i];
+    }
   }
   bindThreadBuffers(m);
   if (m.initialized)
@@ -1295,9 +1371,10 @@ void ncl::rt::discardState(ncl_model &m) {
     proj.fileDelays = {};
     proj.columnStart = {};
     proj.columnSynapse = {};
+    proj.columnPre = {};
     m.bufferPtrs[static_cast<size_t>(proj.rowStartBuffer)] = nullptr;
     m.bufferPtrs[static_cast<size_t>(proj.postIndexBuffer)] = nullptr;
-    for (int32_t i : {proj.columnStartBuffer, proj.columnSynapseBuffer})
+    for (int32_t i : {proj.columnStartBuffer, proj.columnSynapseBuffer, proj.columnPreBuffer})
       if (i >= 0)
         m.bufferPtrs[static_cast<size_t>(i)] = nullptr;
   }
@@ -1369,6 +1446,15 @@ void buildColumns(Projection &proj, int64_t postSize) {
   for (size_t s = 0; s < proj.post.size(); ++s)
     proj.columnSynapse[static_cast<size_t>(next[static_cast<size_t>(proj.post[s])]++)] =
         static_cast<int32_t>(s);
+  if (proj.columnPreBuffer < 0)
+    return;
+  // Each entry's presynaptic neuron: the row that holds the synapse.
+  proj.columnPre.resize(proj.post.size());
+  for (size_t k = 0; k < proj.columnSynapse.size(); ++k)
+    proj.columnPre[k] = static_cast<int32_t>(
+        std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(),
+                         int64_t{proj.columnSynapse[k]}) -
+        proj.rowStart.begin() - 1);
 }
 
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
@@ -1424,6 +1510,8 @@ void buildProjections(ncl_model &m) {
     }
     m.bufferPtrs[static_cast<size_t>(proj.columnStartBuffer)] = proj.columnStart.data();
     m.bufferPtrs[static_cast<size_t>(proj.columnSynapseBuffer)] = proj.columnSynapse.data();
+    if (proj.columnPreBuffer >= 0)
+      m.bufferPtrs[static_cast<size_t>(proj.columnPreBuffer)] = proj.columnPre.data();
   }
   // A projection's per-synapse variables are interleaved (one record per
   // synapse, docs/runtime.md "Synapse records"): the first variable's
@@ -1598,19 +1686,24 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
     const ncl_buffer_info &b = bufferInfo(m, i);
     if (!modelOwned(b) || b.extent == NCL_EXTENT_SYNAPSES)
       continue;
-    const Population &pop = m.pops[static_cast<size_t>(b.population)];
     const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
     try {
       m.buffers[i] = AlignedArray(bytes);
       m.bufferPtrs[i] = m.buffers[i].data();
-      if (b.extent == NCL_EXTENT_NEURONS)
+      // Populations' state is copied at each chunk's start for a replay
+      // (networks, which own the projections' traces, are not replayed).
+      if (b.extent == NCL_EXTENT_NEURONS && b.population >= 0)
         m.buffersAtChunkStart[i] = AlignedArray(bytes);
     } catch (const std::bad_alloc &) {
       discardState(m);
-      throw Error(NCL_ERROR_MEMORY, "out of memory allocating the state of population '" +
-                                        std::string(pop.info->name) + "' (" +
-                                        std::to_string(pop.size) + " neurons; buffer '" + b.name +
-                                        "')");
+      const std::string owner =
+          b.population >= 0
+              ? "population '" + std::string(m.pops[static_cast<size_t>(b.population)].info->name) +
+                    "'"
+              : "projection '" +
+                    std::string(m.projs[static_cast<size_t>(b.projection)].info->name) + "'";
+      throw Error(NCL_ERROR_MEMORY, "out of memory allocating the state of " + owner +
+                                        " (buffer '" + b.name + "')");
     }
   }
   fillSeriesBuffers(m);

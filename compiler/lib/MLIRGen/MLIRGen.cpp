@@ -478,7 +478,8 @@ private:
         builder.getF64FloatAttr(projection.delay), describeParameters(projection.parameters),
         builder.getArrayAttr(vars),
         hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
-        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay), mlir::FloatAttr());
+        synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay), mlir::FloatAttr(),
+        mlir::ArrayAttr(), mlir::ArrayAttr());
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;

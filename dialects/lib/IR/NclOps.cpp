@@ -52,6 +52,9 @@ LogicalResult NetworkOp::verify() {
                       buffer.getRole() == BufferRole::ConnectMask ||
                       buffer.getRole() == BufferRole::ColumnStart ||
                       buffer.getRole() == BufferRole::ColumnSynapse ||
+                      buffer.getRole() == BufferRole::ColumnPre ||
+                      buffer.getRole() == BufferRole::PreTrace ||
+                      buffer.getRole() == BufferRole::PostTrace ||
                       (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -62,6 +65,15 @@ LogicalResult NetworkOp::verify() {
            buffer.getIndex() >= static_cast<int64_t>(projection.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a projection with " << projection.getVars().size();
+      if (buffer.getRole() == BufferRole::PreTrace || buffer.getRole() == BufferRole::PostTrace) {
+        ArrayAttr traces = buffer.getRole() == BufferRole::PreTrace
+                               ? projection.getPreTracesAttr()
+                               : projection.getPostTracesAttr();
+        int64_t count = traces ? static_cast<int64_t>(traces.size()) : 0;
+        if (buffer.getIndex() < 0 || buffer.getIndex() >= count)
+          return emitOpError("buffer ") << k << " holds trace " << buffer.getIndex()
+                                        << " of a projection with " << count << " on that side";
+      }
       if (buffer.getRole() == BufferRole::SynapticInput) {
         int64_t received = pop.getReceives() ? static_cast<int64_t>(pop.getReceives()->size()) : 0;
         if (buffer.getIndex() < 0 || buffer.getIndex() >= received)
@@ -105,7 +117,11 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::ColumnStart:
           return {b.getI64Type(), BufferExtent::Columns};
         case BufferRole::ColumnSynapse:
+        case BufferRole::ColumnPre:
           return {b.getI32Type(), BufferExtent::Synapses};
+        case BufferRole::PreTrace:
+        case BufferRole::PostTrace:
+          return {getReal(), BufferExtent::Neurons};
         case BufferRole::Series:
           return {getReal(), BufferExtent::Fixed};
         case BufferRole::SeriesShape:
@@ -241,6 +257,11 @@ int64_t ProjectionOp::paramIndex(StringRef name) {
 
 int64_t ProjectionOp::varIndex(StringRef name) {
   return indexOfName<VariableAttr>(getVars(), name);
+}
+
+int64_t ProjectionOp::traceIndex(TraceSide side, StringRef name) {
+  ArrayAttr traces = side == TraceSide::Pre ? getPreTracesAttr() : getPostTracesAttr();
+  return traces ? indexOfName<VariableAttr>(traces, name) : -1;
 }
 
 LogicalResult ProjectionOp::verify() {
@@ -500,6 +521,29 @@ template <typename OpT> static LogicalResult verifySynapseVar(OpT op) {
 
 LogicalResult SynapseReadOp::verify() { return verifySynapseVar(*this); }
 LogicalResult SynapseWriteOp::verify() { return verifySynapseVar(*this); }
+
+template <typename OpT> static LogicalResult verifyTrace(OpT op) {
+  ProjectionOp projection = enclosingProjection(op);
+  if (!projection)
+    return failure();
+  if (projection.traceIndex(op.getSide(), op.getVar()) < 0)
+    return op.emitOpError("unknown ")
+           << stringifyTraceSide(op.getSide()) << "synaptic trace '" << op.getVar() << "'";
+  return success();
+}
+
+LogicalResult TraceReadOp::verify() { return verifyTrace(*this); }
+
+LogicalResult TraceWriteOp::verify() {
+  if (failed(verifyTrace(*this)))
+    return failure();
+  ProjectionOp projection = (*this)->getParentOfType<ProjectionOp>();
+  Region &own = getSide() == TraceSide::Pre ? projection.getOnPre() : projection.getOnPost();
+  if ((*this)->getParentRegion() != &own)
+    return emitOpError("writes a ") << stringifyTraceSide(getSide()) << "synaptic trace outside "
+                                    << (getSide() == TraceSide::Pre ? "on_pre" : "on_post");
+  return success();
+}
 
 LogicalResult SynapseDelayOp::verify() {
   ProjectionOp projection = enclosingProjection(*this);

@@ -88,6 +88,27 @@ ArrayAttr allocate(NetworkOp network) {
       add(owner, "column_synapse", BufferRole::ColumnSynapse, b.getI32Type(),
           BufferExtent::Synapses, -1, 0);
     }
+    // Traces kept once per neuron (ncl-integrate): the presynaptic ones
+    // one copy per thread, since every thread applies every arriving spike
+    // to its own (docs/runtime.md, "Synaptic traces").
+    for (auto [role, traces] : {std::pair(BufferRole::PreTrace, projection.getPreTracesAttr()),
+                                std::pair(BufferRole::PostTrace, projection.getPostTracesAttr())})
+      if (traces)
+        for (auto [k, a] : llvm::enumerate(traces))
+          add(owner,
+              ((role == BufferRole::PreTrace ? "pre." : "post.") + cast<VariableAttr>(a).getName())
+                  .str(),
+              role, network.getReal(), BufferExtent::Neurons, static_cast<int64_t>(k), 0);
+    // The presynaptic neuron of each column entry, where on_post reads it.
+    bool onPostReadsPre = false;
+    projection.getOnPost().walk([&](Operation *op) {
+      if (auto read = dyn_cast<TraceReadOp>(op))
+        onPostReadsPre |= read.getSide() == TraceSide::Pre;
+      onPostReadsPre |= isa<PreReadOp, PreIndexOp>(op);
+    });
+    if (onPostReadsPre)
+      add(owner, "column_pre", BufferRole::ColumnPre, b.getI32Type(), BufferExtent::Synapses, -1,
+          0);
     // A condition's verdicts for one presynaptic row: the runtime's
     // scratch, one per calling thread, over the postsynaptic range.
     if (projection.getConnect().getRule() == ConnectRule::Condition)

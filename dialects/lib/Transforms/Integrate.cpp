@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -1108,66 +1109,229 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
     return false;
   }
 
-  /// Moves the synapse ODEs into the projection's on_pre and on_post: each
-  /// block that reads or changes one of them first advances all of them
-  /// from `_lastupdate` (a hidden per-synapse variable, the time of the
-  /// synapse's last event) to t, and sets `_lastupdate` = t. The
-  /// `dynamics` region goes, and with it the synapse_step kernel.
+  /// Where an event-driven variable is kept: per synapse, or once per
+  /// presynaptic or postsynaptic neuron (a trace every synapse of the
+  /// neuron shares).
+  enum class Storage { Synapse, Pre, Post };
+
+  static TraceSide sideOf(Storage storage) {
+    return storage == Storage::Pre ? TraceSide::Pre : TraceSide::Post;
+  }
+
+  /// Whether `v`, computed in an event block of `side`'s neurons (on_pre
+  /// for presynaptic ones), is the same for every synapse of the neuron at
+  /// one of its events: it depends only on constants, parameters, dt, t,
+  /// the neuron's own index and variables, and the synapse variables in
+  /// `traces` (candidates kept for the same neurons).
+  static bool sharedByNeuron(Value v, TraceSide side, const llvm::StringSet<> &traces,
+                             llvm::DenseSet<Value> &seen) {
+    if (!seen.insert(v).second)
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def)
+      return false;
+    if (auto read = dyn_cast<SynapseReadOp>(def))
+      return traces.contains(read.getVar());
+    if (isa<PreReadOp, PreIndexOp>(def))
+      return side == TraceSide::Pre;
+    if (isa<PostReadOp, PostIndexOp>(def))
+      return side == TraceSide::Post;
+    if (isa<RandOp, PoissonOp>(def) || def->getNumRegions() != 0 || !isPure(def))
+      return false;
+    return llvm::all_of(def->getOperands(),
+                        [&](Value o) { return sharedByNeuron(o, side, traces, seen); });
+  }
+
+  /// Chooses, for each event-driven variable of `projection`, where it is
+  /// kept. A variable is a trace of the presynaptic (postsynaptic) neurons
+  /// when every synapse of a neuron must hold the same value: it starts at
+  /// 0, its ODE reads only parameters and constants besides itself (and no
+  /// other ODE reads it), only on_pre (on_post) changes it, and by a value
+  /// shared by the neuron's synapses (sharedByNeuron, with the other traces
+  /// of that side). Presynaptic traces need one delay for every synapse, so
+  /// that a spike reaches all of a neuron's synapses in the same step.
+  static llvm::StringMap<Storage> chooseStorage(ProjectionOp projection, ArrayRef<OdeOp> odes) {
+    llvm::StringMap<Storage> storage;
+    llvm::StringSet<> candidates[2];
+    DictionaryAttr files = projection.getConnect().getFiles();
+    auto writesIn = [](Region &region, StringRef var) {
+      return !region.empty() && llvm::any_of(region.front().getOps<SynapseWriteOp>(),
+                                             [&](SynapseWriteOp w) { return w.getVar() == var; });
+    };
+    auto readIn = [](Region &region, StringRef var) {
+      return !region.empty() && llvm::any_of(region.front().getOps<SynapseReadOp>(),
+                                             [&](SynapseReadOp r) {
+                                               return r.getVar() == var && !r->use_empty();
+                                             });
+    };
+    for (OdeOp ode : odes) {
+      StringRef var = ode.getVar();
+      storage[var] = Storage::Synapse;
+      bool pre = writesIn(projection.getOnPre(), var);
+      bool post = writesIn(projection.getOnPost(), var);
+      if (pre == post || (pre && projection.getPerSynapseDelay()) || (files && files.get(var)) ||
+          readIn(projection.getInit(), var))
+        continue;
+      // Starts at 0 in every synapse.
+      bool zero = false;
+      if (!projection.getInit().empty())
+        for (SynapseWriteOp w : projection.getInit().front().getOps<SynapseWriteOp>())
+          if (w.getVar() == var)
+            zero = matchPattern(w.getValue(), m_AnyZeroFloat());
+      if (!zero)
+        continue;
+      // Its ODE: coefficients from parameters and constants only, and its
+      // state read by nothing else.
+      llvm::StringSet<> none;
+      llvm::DenseSet<Value> seen;
+      bool uniform = true;
+      ode.getRhs().walk([&](Operation *op) {
+        for (Value operand : op->getOperands())
+          if (!ode.getRhs().isAncestor(operand.getParentRegion()))
+            uniform &= sharedByNeuron(operand, pre ? TraceSide::Pre : TraceSide::Post, none, seen);
+      });
+      Value state = ode.getState();
+      if (!uniform || !llvm::all_of(state.getUsers(), [&](Operation *user) {
+            return user == ode.getOperation();
+          }))
+        continue;
+      candidates[pre ? 0 : 1].insert(var);
+    }
+    // Keep the candidates whose new values are shared, until none drops.
+    for (int side = 0; side < 2; ++side) {
+      Region &block = side == 0 ? projection.getOnPre() : projection.getOnPost();
+      TraceSide traceSide = side == 0 ? TraceSide::Pre : TraceSide::Post;
+      if (block.empty())
+        continue;
+      for (bool dropped = true; dropped;) {
+        dropped = false;
+        for (SynapseWriteOp write : block.front().getOps<SynapseWriteOp>()) {
+          llvm::DenseSet<Value> seen;
+          if (candidates[side].contains(write.getVar()) &&
+              !sharedByNeuron(write.getValue(), traceSide, candidates[side], seen)) {
+            candidates[side].erase(write.getVar());
+            dropped = true;
+          }
+        }
+      }
+      for (const auto &entry : candidates[side])
+        storage[entry.getKey()] = side == 0 ? Storage::Pre : Storage::Post;
+    }
+    return storage;
+  }
+
+  /// Moves the synapse ODEs into the projection's on_pre and on_post. A
+  /// variable every synapse of a neuron shares (chooseStorage) becomes a
+  /// trace of that neuron (`pre_traces`, `post_traces`); the others stay
+  /// per synapse. Each block that reads or changes variables of one kind
+  /// first advances all of that kind from the time of its last event (a
+  /// hidden `_lastupdate`: per synapse, or a trace of the neuron) to t; the
+  /// block of the traces' own side writes them back with the time, the
+  /// other block only reads them. The `dynamics` region goes, and with it
+  /// the synapse_step kernel.
   void makeEventDriven(ProjectionOp projection, MutableArrayRef<OdeOp> odes) {
     MLIRContext *context = &getContext();
     Block &dynamics = projection.getDynamics().front();
     Type t = odes.front().getType();
     Location loc = projection.getLoc();
-    SmallVector<Attribute> vars(projection.getVars().begin(), projection.getVars().end());
-    vars.push_back(VariableAttr::get(context, kLastUpdate, "s",
-                                     FloatAttr::get(Float64Type::get(context), 1.0),
-                                     DenseI8ArrayAttr::get(context, {0, 0, 2, 0, 0, 0, 0})));
+    llvm::StringMap<Storage> storage = chooseStorage(projection, odes);
+    auto storageOf = [&](StringRef var) {
+      auto it = storage.find(var);
+      return it == storage.end() ? std::optional<Storage>() : std::optional(it->second);
+    };
+    for (OdeOp ode : odes)
+      if (Storage kept = storage[ode.getVar()]; kept != Storage::Synapse) {
+        bool pre = kept == Storage::Pre;
+        ode.emitRemark() << ode.getVar() << " in projection '" << projection.getSymName()
+                         << "': kept once per " << (pre ? "presynaptic" : "postsynaptic")
+                         << " neuron, not per synapse (it starts at 0 and only "
+                         << (pre ? "on_pre" : "on_post")
+                         << " changes it, by an amount that depends on nothing of the synapse, "
+                            "so all of a neuron's synapses hold the same value)";
+      }
+
+    auto lastUpdate = VariableAttr::get(context, kLastUpdate, "s",
+                                        FloatAttr::get(Float64Type::get(context), 1.0),
+                                        DenseI8ArrayAttr::get(context, {0, 0, 2, 0, 0, 0, 0}));
+    SmallVector<Attribute> vars, traces[2];
+    for (Attribute a : projection.getVars()) {
+      std::optional<Storage> kept = storageOf(cast<VariableAttr>(a).getName());
+      if (!kept || *kept == Storage::Synapse)
+        vars.push_back(a);
+      else
+        traces[*kept == Storage::Pre ? 0 : 1].push_back(a);
+    }
+    bool perSynapse = llvm::any_of(odes, [&](OdeOp ode) {
+      return storage[ode.getVar()] == Storage::Synapse;
+    });
+    if (perSynapse)
+      vars.push_back(lastUpdate);
     projection.setVarsAttr(ArrayAttr::get(context, vars));
-    // Every synapse starts at t = 0 (its initial values are the state then).
+    for (int side = 0; side < 2; ++side)
+      if (!traces[side].empty()) {
+        traces[side].push_back(lastUpdate);
+        ArrayAttr list = ArrayAttr::get(context, traces[side]);
+        if (side == 0)
+          projection.setPreTracesAttr(list);
+        else
+          projection.setPostTracesAttr(list);
+      }
+
+    // Every synapse starts at t = 0 (its initial values are the state
+    // then); traces start at 0 (the runtime zeroes them), so their initial
+    // values go.
     if (projection.getInit().empty())
       projection.getInit().emplaceBlock();
-    OpBuilder init = OpBuilder::atBlockEnd(&projection.getInit().front());
-    SynapseWriteOp::create(init, loc, kLastUpdate,
-                           arith::ConstantOp::create(init, loc, init.getFloatAttr(t, 0.0)));
+    Block &init = projection.getInit().front();
+    for (SynapseWriteOp write : llvm::make_early_inc_range(init.getOps<SynapseWriteOp>()))
+      if (std::optional<Storage> kept = storageOf(write.getVar());
+          kept && *kept != Storage::Synapse)
+        write.erase();
+    if (perSynapse) {
+      OpBuilder builder = OpBuilder::atBlockEnd(&init);
+      SynapseWriteOp::create(builder, loc, kLastUpdate,
+                             arith::ConstantOp::create(builder, loc, builder.getFloatAttr(t, 0.0)));
+    }
 
-    llvm::StringSet<> names;
-    for (OdeOp ode : odes)
-      names.insert(ode.getVar());
-    for (Region *event : {&projection.getOnPre(), &projection.getOnPost()}) {
-      if (event->empty() ||
-          llvm::none_of(odes, [&](OdeOp ode) { return touches(event->front(), ode.getVar()); }))
+    for (Storage own : {Storage::Pre, Storage::Post}) {
+      Region &event = own == Storage::Pre ? projection.getOnPre() : projection.getOnPost();
+      if (event.empty())
         continue;
-      Block &block = event->front();
+      Block &block = event.front();
       SmallVector<Operation *> original;
       for (Operation &op : block)
         original.push_back(&op);
       OpBuilder builder(&block, block.begin());
-      Value now = TimeOp::create(builder, loc, t);
-      Value last = SynapseReadOp::create(builder, loc, t, kLastUpdate);
-      Value elapsed = arith::SubFOp::create(builder, loc, now, last);
-      IRMapping mapping;
-      for (Operation &op : dynamics)
-        builder.clone(op, mapping);
-      SmallVector<OdeOp> clones;
-      for (OdeOp ode : odes)
-        clones.push_back(mapping.lookup(ode.getResult()).getDefiningOp<OdeOp>());
-      SystemIntegrator(projection, block, clones, IntegrationMethod::Auto, 1)
-          .runEventDriven(elapsed);
-      SynapseWriteOp::create(builder, loc, kLastUpdate, now);
-      // The block's own reads of the variables now see the advanced values
-      // (the clones' writes, before the block's first op).
+      Value now;
       llvm::StringMap<Value> advanced;
-      for (Operation &op : block) {
-        if (&op == original.front())
-          break;
-        if (auto write = dyn_cast<SynapseWriteOp>(op); write && names.contains(write.getVar()))
-          advanced[write.getVar()] = write.getValue();
+      for (Storage kind : {Storage::Synapse, Storage::Pre, Storage::Post}) {
+        SmallVector<OdeOp> group;
+        for (OdeOp ode : odes)
+          if (storage[ode.getVar()] == kind)
+            group.push_back(ode);
+        if (group.empty() ||
+            llvm::none_of(group, [&](OdeOp ode) { return touches(block, ode.getVar()); }))
+          continue;
+        if (!now)
+          now = TimeOp::create(builder, loc, t);
+        advanceGroup(projection, builder, dynamics, odes, group, kind, own, now, advanced);
       }
-      for (Operation *op : original)
+      // The block's own reads of the variables now see the advanced values;
+      // its writes of its own side's traces become trace writes.
+      for (Operation *op : original) {
         if (auto read = dyn_cast<SynapseReadOp>(op); read && advanced.count(read.getVar())) {
           read.replaceAllUsesWith(advanced[read.getVar()]);
           read.erase();
+        } else if (auto write = dyn_cast<SynapseWriteOp>(op)) {
+          std::optional<Storage> kept = storageOf(write.getVar());
+          if (kept && *kept != Storage::Synapse) {
+            OpBuilder at(write);
+            TraceWriteOp::create(at, write.getLoc(), sideOf(*kept), write.getVar(),
+                                 write.getValue());
+            write.erase();
+          }
         }
+      }
     }
     projection.getDynamics().getBlocks().clear();
     SmallVector<StageOp> steps;
@@ -1179,6 +1343,80 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
     for (StageOp stage : steps)
       stage.erase();
     projection.setDriveAttr(SynapseDriveAttr::get(context, SynapseDrive::EventDriven));
+  }
+
+  /// At the builder's insertion point in the event block of `own`'s
+  /// neurons: the variables of `group` (all kept as `kind`) advanced from
+  /// their last event to `now` by their ODEs (cloned from `dynamics`,
+  /// whose ODEs are `odes`), recorded in `advanced`; written back with the
+  /// time where they are per synapse or traces of `own`'s side.
+  void advanceGroup(ProjectionOp projection, OpBuilder &builder, Block &dynamics,
+                    ArrayRef<OdeOp> odes, ArrayRef<OdeOp> group, Storage kind, Storage own,
+                    Value now, llvm::StringMap<Value> &advanced) {
+    Location loc = projection.getLoc();
+    Type t = now.getType();
+    bool perSynapse = kind == Storage::Synapse;
+    bool writesBack = perSynapse || kind == own;
+    Value last = perSynapse ? Value(SynapseReadOp::create(builder, loc, t, kLastUpdate))
+                            : Value(TraceReadOp::create(builder, loc, t, sideOf(kind), kLastUpdate));
+    Value elapsed = arith::SubFOp::create(builder, loc, now, last);
+    Block *block = builder.getInsertionBlock();
+    Block::iterator before = builder.getInsertionPoint();
+    Operation *first = before == block->end() ? nullptr : &*before;
+    IRMapping mapping;
+    for (Operation &op : dynamics)
+      builder.clone(op, mapping);
+    SmallVector<OdeOp> clones;
+    for (OdeOp ode : odes)
+      if (llvm::is_contained(group, ode))
+        clones.push_back(mapping.lookup(ode.getResult()).getDefiningOp<OdeOp>());
+    // The other kinds' equations and their writes go.
+    for (OdeOp ode : odes) {
+      if (llvm::is_contained(group, ode))
+        continue;
+      auto clone = mapping.lookup(ode.getResult()).getDefiningOp<OdeOp>();
+      for (Operation *user : llvm::make_early_inc_range(clone->getUsers()))
+        user->erase();
+      clone.erase();
+    }
+    // Reads of traces: their states as stored.
+    for (OdeOp ode : odes) {
+      auto read = mapping.lookup(ode.getState()).getDefiningOp<SynapseReadOp>();
+      if (!read)
+        continue;
+      if (read->use_empty()) {
+        read.erase();
+        continue;
+      }
+      if (!perSynapse) {
+        OpBuilder at(read);
+        read.replaceAllUsesWith(
+            TraceReadOp::create(at, read.getLoc(), t, sideOf(kind), read.getVar()).getResult());
+        read.erase();
+      }
+    }
+    SystemIntegrator(projection, *block, clones, IntegrationMethod::Auto, 1)
+        .runEventDriven(elapsed);
+    // The clones' writes hold the advanced values.
+    for (Operation &op : llvm::make_early_inc_range(*block)) {
+      if (&op == first)
+        break;
+      auto write = dyn_cast<SynapseWriteOp>(op);
+      if (!write || !llvm::any_of(group, [&](OdeOp ode) { return ode.getVar() == write.getVar(); }))
+        continue;
+      advanced[write.getVar()] = write.getValue();
+      if (!writesBack) {
+        write.erase();
+      } else if (!perSynapse) {
+        OpBuilder at(write);
+        TraceWriteOp::create(at, write.getLoc(), sideOf(kind), write.getVar(), write.getValue());
+        write.erase();
+      }
+    }
+    if (perSynapse)
+      SynapseWriteOp::create(builder, loc, kLastUpdate, now);
+    else if (writesBack)
+      TraceWriteOp::create(builder, loc, sideOf(kind), kLastUpdate, now);
   }
 
   /// The hidden per-synapse variable of an event-driven projection.

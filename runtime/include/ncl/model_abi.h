@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 6u
+#define NCL_ABI_VERSION 7u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -108,6 +108,15 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_COLUMN_SYNAPSE = 16, /* i32 per synapse: the synapses onto each postsynaptic neuron,
                                      by column, each column ascending (so by presynaptic index,
                                      then place in the row) */
+  /* Since ABI 7 (synaptic traces kept per neuron, docs/runtime.md): */
+  NCL_BUFFER_PRE_TRACE = 17,  /* real per neuron of the projection's presynaptic population
+                                 (NCL_EXTENT_NEURONS, `population` -1): trace `index` of its
+                                 pre_traces; one copy per calling thread, which applies every
+                                 arriving spike to its own, so all copies are equal */
+  NCL_BUFFER_POST_TRACE = 18, /* real per neuron of the postsynaptic population: trace `index`
+                                 of the projection's post_traces (one copy) */
+  NCL_BUFFER_COLUMN_PRE = 22, /* i32 per synapse: the presynaptic neuron of each COLUMN_SYNAPSE
+                                 entry, built by the runtime with the column index */
   NCL_BUFFER_CONNECT_MASK = 19    /* i32, NCL_EXTENT_FIXED with `count` = the projection's
                                      postsynaptic range: the runtime's scratch (never model-owned,
                                      one per calling thread) into which a CONNECT_CONDITION
@@ -289,6 +298,13 @@ typedef struct ncl_projection_info {
    * dt where they are integrated every step by an explicit scheme (chosen
    * stable at that dt), +infinity otherwise. ncl_set_dt refuses more. */
   double max_dt;
+  /* Since ABI 7: variables of the synapse model that every synapse of a
+   * presynaptic (postsynaptic) neuron shares, kept once per neuron
+   * (NCL_BUFFER_PRE_TRACE, NCL_BUFFER_POST_TRACE), each list ending with the
+   * hidden `_lastupdate` (the time of the neuron's last event, seconds);
+   * their values are as of that time (docs/semantics.md). */
+  int32_t num_pre_traces, num_post_traces;
+  const ncl_var_info *pre_traces, *post_traces;
 } ncl_projection_info;
 
 /* Since ABI 5: what a population is (ncl_population_info.source_kind). */

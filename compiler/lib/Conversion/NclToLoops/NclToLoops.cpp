@@ -103,6 +103,7 @@ struct SynapseLoop {
   SmallVector<Value> vars;              ///< per-synapse variables by index
   Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
+  llvm::StringMap<Value> preTraces, postTraces; ///< per-neuron traces (memref<?xreal>) by name
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
   Value mask;                      ///< `condition`: memref<?xi32>, by post - postBegin
   Value postBegin;                 ///< `condition`: index, the range's first neuron
@@ -648,6 +649,37 @@ struct AcceptLowering : SynapseOpLowering<AcceptOp> {
   }
 };
 
+/// A trace of the synapse's pre- or postsynaptic neuron: element i (j) of
+/// its per-neuron buffer.
+struct TraceReadLowering : SynapseOpLowering<TraceReadOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(TraceReadOp op, OpAdaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    bool pre = op.getSide() == TraceSide::Pre;
+    Value trace = (pre ? loop.preTraces : loop.postTraces).lookup(op.getVar());
+    Value neuron = pre ? loop.preNeuron : loop.postNeuron;
+    if (!trace || !neuron)
+      return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
+    rewriter.replaceOpWithNewOp<memref::LoadOp>(op, trace, ValueRange{neuron});
+    return success();
+  }
+};
+
+struct TraceWriteLowering : SynapseOpLowering<TraceWriteOp> {
+  using SynapseOpLowering::SynapseOpLowering;
+  LogicalResult lower(TraceWriteOp op, OpAdaptor adaptor, const SynapseLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    bool pre = op.getSide() == TraceSide::Pre;
+    Value trace = (pre ? loop.preTraces : loop.postTraces).lookup(op.getVar());
+    Value neuron = pre ? loop.preNeuron : loop.postNeuron;
+    if (!trace || !neuron)
+      return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), trace,
+                                                 ValueRange{neuron});
+    return success();
+  }
+};
+
 template <typename OpT, bool Pre> struct EndpointIndexLowering : SynapseOpLowering<OpT> {
   using SynapseOpLowering<OpT>::SynapseOpLowering;
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
@@ -744,8 +776,8 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
                EndpointIndexLowering<PostIndexOp, false>, SynapseDtLowering, SynapseTimeLowering,
-               SynapseRandLowering, SynapseDelayLowering, AcceptLowering, SynapsePoissonLowering>(
-      ctx, loops);
+               SynapseRandLowering, SynapseDelayLowering, AcceptLowering, SynapsePoissonLowering,
+               TraceReadLowering, TraceWriteLowering>(ctx, loops);
   patterns.add<ResetLowering>(ctx);
 }
 
@@ -1162,6 +1194,16 @@ public:
           columnStartBuffer = index;
         else if (buffer.getRole() == BufferRole::ColumnSynapse)
           columnSynapseBuffer = index;
+        else if (buffer.getRole() == BufferRole::ColumnPre)
+          columnPreBuffer = index;
+        else if (buffer.getRole() == BufferRole::PreTrace)
+          preTraces.push_back(
+              {cast<VariableAttr>(projection.getPreTracesAttr()[buffer.getIndex()]).getName(),
+               index});
+        else if (buffer.getRole() == BufferRole::PostTrace)
+          postTraces.push_back(
+              {cast<VariableAttr>(projection.getPostTracesAttr()[buffer.getIndex()]).getName(),
+               index});
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -1190,6 +1232,8 @@ public:
         return projection.emitOpError("has on_post but no column index in the buffer table");
       buildOnPost();
     }
+    if (unsharedTraceWrite)
+      return failure();
     if (!projection.getSummed().empty())
       buildSum();
     if (!projection.getDynamics().empty())
@@ -1367,6 +1411,11 @@ private:
       types.push_back(dyn(b.getF64Type()));
       args.push_back(b.getI64IntegerAttr(k));
     }
+    for (auto *group : {&preTraces, &postTraces})
+      for (auto &[name, k] : *group) {
+        types.push_back(dyn(realType));
+        args.push_back(b.getI64IntegerAttr(k));
+      }
   }
 
   /// Starts a kernel `suffix` run in every step (deliver, on_post, sum,
@@ -1406,6 +1455,10 @@ private:
     loop.post = post;
     loop.preParams = f.getArgument(next++);
     loop.postParams = f.getArgument(next++);
+    for (auto [group, map] : {std::pair(&preTraces, &loop.preTraces),
+                              std::pair(&postTraces, &loop.postTraces)})
+      for (auto &entry : *group)
+        (*map)[entry.first] = f.getArgument(next++);
   }
 
   void buildDeliver() {
@@ -1421,6 +1474,7 @@ private:
     b.setInsertionPointToStart(spikeLoop.getBody());
     loop.preNeuron =
         toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
+    moveNeuronProgram(projection.getOnPre(), TraceSide::Pre, spikeLoop, loop);
     auto [lo, hi] = rowBounds(loop.preNeuron);
     // A thread that owns the start (or the end) of the postsynaptic
     // population takes the row from its start (to its end) without a
@@ -1470,9 +1524,12 @@ private:
   void buildOnPost() {
     OpBuilder::InsertionGuard guard(b);
     SynapseLoop loop;
+    SmallVector<std::pair<int64_t, Type>> columns = {{columnStartBuffer, dyn(b.getI64Type())},
+                                                     {columnSynapseBuffer, dyn(b.getI32Type())}};
+    if (columnPreBuffer >= 0)
+      columns.push_back({columnPreBuffer, dyn(b.getI32Type())});
     onPostArgs = beginStepKernel(
-        "on_post",
-        {{columnStartBuffer, dyn(b.getI64Type())}, {columnSynapseBuffer, dyn(b.getI32Type())}},
+        "on_post", columns,
         {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"}, loop);
     auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
@@ -1480,6 +1537,7 @@ private:
     b.setInsertionPointToStart(spikeLoop.getBody());
     loop.postNeuron = toIndex(
         memref::LoadOp::create(b, loc, header["spikes"], ValueRange{spikeLoop.getInductionVar()}));
+    moveNeuronProgram(projection.getOnPost(), TraceSide::Post, spikeLoop, loop);
     Value columnStart = argument(columnStartBuffer);
     Value lo = toIndex(memref::LoadOp::create(b, loc, columnStart, ValueRange{loop.postNeuron}));
     Value next = arith::AddIOp::create(b, loc, loop.postNeuron, index(1));
@@ -1489,6 +1547,12 @@ private:
     b.setInsertionPointToStart(column.getBody());
     loop.synapse = toIndex(memref::LoadOp::create(b, loc, argument(columnSynapseBuffer),
                                                   ValueRange{column.getInductionVar()}));
+    // The presynaptic neuron, where the program reads it: from the column
+    // index's own list when the runtime built one (column_pre), else by a
+    // search of the rows (moveProgramBySynapse).
+    if (columnPreBuffer >= 0)
+      loop.preNeuron = toIndex(memref::LoadOp::create(b, loc, argument(columnPreBuffer),
+                                                      ValueRange{column.getInductionVar()}));
     prefetchAhead(projection.getOnPost(), column, hi, loop);
     moveProgramBySynapse(projection.getOnPost(), column, loop);
     b.setInsertionPointAfter(spikeLoop);
@@ -1526,14 +1590,61 @@ private:
                                  /*localityHint=*/3, /*isDataCache=*/true);
   }
 
+  /// Moves to the builder's insertion point, inside the loop over the
+  /// spikes `spikes` of `side`'s neurons, what of `region`'s program every
+  /// synapse of the spiking neuron shares: the writes of the neuron's
+  /// traces and what they and the rest read that depends on nothing of
+  /// the synapse (parameters, constants, t, dt, the neuron's index, state
+  /// and traces). It then runs once per spike, before the synapses, on
+  /// every thread, even where the thread owns none of the neuron's
+  /// synapses (each thread keeps its own copy of presynaptic traces).
+  void moveNeuronProgram(Region &region, TraceSide side, scf::ForOp spikes, SynapseLoop &loop) {
+    if (region.empty())
+      return;
+    llvm::DenseSet<Value> shared;
+    SmallVector<Operation *> moved;
+    auto isShared = [&](Operation *op) {
+      if (auto read = dyn_cast<TraceReadOp>(op))
+        return read.getSide() == side;
+      if (isa<TraceWriteOp>(op)) {
+        if (llvm::all_of(op->getOperands(), [&](Value v) { return shared.contains(v); }))
+          return true;
+        op->emitOpError("depends on the synapse, but a trace is written once per spike");
+        unsharedTraceWrite = true;
+        return false;
+      }
+      if (isa<PreReadOp, PreIndexOp>(op))
+        return side == TraceSide::Pre;
+      if (isa<PostReadOp, PostIndexOp>(op))
+        return side == TraceSide::Post;
+      if (isa<SynapseReadOp, RandOp, PoissonOp>(op) || op->getNumRegions() != 0 || !isPure(op))
+        return false;
+      return llvm::all_of(op->getOperands(), [&](Value v) { return shared.contains(v); });
+    };
+    for (Operation &op : region.front()) {
+      if (!isShared(&op))
+        continue;
+      moved.push_back(&op);
+      shared.insert(op.getResults().begin(), op.getResults().end());
+    }
+    if (moved.empty())
+      return;
+    for (Operation *op : moved)
+      op->moveBefore(b.getInsertionBlock(), b.getInsertionPoint());
+    loops.synapses[spikes] = loop;
+  }
+
   /// Moves `region`'s program into `synapses`, a loop (at the builder's
   /// insertion point) that has found `loop.synapse` and `loop.postNeuron`
   /// by synapse rather than by row: where the program reads the
   /// presynaptic neuron, it is found from the synapse (rowOf).
   void moveProgramBySynapse(Region &region, scf::ForOp synapses, SynapseLoop &loop) {
     bool readsPre = false;
-    region.walk([&](Operation *op) { readsPre |= isa<PreReadOp, PreIndexOp>(op); });
-    if (readsPre)
+    region.walk([&](Operation *op) {
+      auto trace = dyn_cast<TraceReadOp>(op);
+      readsPre |= isa<PreReadOp, PreIndexOp>(op) || (trace && trace.getSide() == TraceSide::Pre);
+    });
+    if (readsPre && !loop.preNeuron)
       loop.preNeuron = rowOf(loop.synapse);
     synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
                                                region.front().getOperations());
@@ -1665,7 +1776,11 @@ private:
   Type realType;
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
-  int64_t maskBuffer = -1, columnStartBuffer = -1, columnSynapseBuffer = -1;
+  int64_t maskBuffer = -1, columnStartBuffer = -1, columnSynapseBuffer = -1, columnPreBuffer = -1;
+  /// Per-neuron traces (ncl-integrate's pre_traces and post_traces): name, buffer.
+  SmallVector<std::pair<StringRef, int64_t>> preTraces, postTraces;
+  /// Set when a trace write depends on the synapse (ncl-integrate's checks failed).
+  bool unsharedTraceWrite = false;
   int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
   llvm::DenseMap<int64_t, int64_t> varBuffers;         ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer

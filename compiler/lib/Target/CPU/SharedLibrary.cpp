@@ -251,7 +251,7 @@ public:
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType = llvm::StructType::create(
         ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64,
-              f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64},
+              f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64, i32, i32, ptr, ptr},
         "ncl_projection_info");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
@@ -342,7 +342,11 @@ public:
                       offsetof(ncl_projection_info, var_files),
                       offsetof(ncl_projection_info, delay_file),
                       offsetof(ncl_projection_info, post_delay),
-                      offsetof(ncl_projection_info, max_dt)},
+                      offsetof(ncl_projection_info, max_dt),
+                      offsetof(ncl_projection_info, num_pre_traces),
+                      offsetof(ncl_projection_info, num_post_traces),
+                      offsetof(ncl_projection_info, pre_traces),
+                      offsetof(ncl_projection_info, post_traces)},
                      error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -445,6 +449,11 @@ public:
       projectionIndex[projection.getSymName()] = static_cast<int32_t>(projections.size());
       std::vector<llvm::Constant *> vars = describeVars(varType, projection.getVars()),
                                     params = describeParams(paramType, projection.getParams());
+      mlir::ArrayAttr noTraces = mlir::ArrayAttr::get(projection.getContext(), {});
+      std::vector<llvm::Constant *> preTraces = describeVars(
+          varType, projection.getPreTracesAttr() ? projection.getPreTracesAttr() : noTraces);
+      std::vector<llvm::Constant *> postTraces = describeVars(
+          varType, projection.getPostTracesAttr() ? projection.getPostTracesAttr() : noTraces);
       mlir::ncl::ConnectAttr connect = projection.getConnect();
       // Explicit connectivity's files: paths, read by the runtime at load time.
       auto file = [&](llvm::StringRef key) -> llvm::Constant * {
@@ -491,7 +500,11 @@ public:
                            varFileTable,
                            file("delay"),
                            real(projection.getPostDelayAttr(), 0),
-                           real(projection.getMaxDtAttr(), HUGE_VAL)}));
+                           real(projection.getMaxDtAttr(), HUGE_VAL),
+                           b.getInt32(preTraces.size()),
+                           b.getInt32(postTraces.size()),
+                           array(varType, preTraces, ".pre_traces"),
+                           array(varType, postTraces, ".post_traces")}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {

@@ -60,14 +60,17 @@ def Ncl_Role_Series : I32EnumAttrCase<"Series", 13, "series">;
 def Ncl_Role_SeriesShape : I32EnumAttrCase<"SeriesShape", 14, "series_shape">;
 def Ncl_Role_ColumnStart : I32EnumAttrCase<"ColumnStart", 15, "column_start">;
 def Ncl_Role_ColumnSynapse : I32EnumAttrCase<"ColumnSynapse", 16, "column_synapse">;
+def Ncl_Role_PreTrace : I32EnumAttrCase<"PreTrace", 17, "pre_trace">;
+def Ncl_Role_PostTrace : I32EnumAttrCase<"PostTrace", 18, "post_trace">;
 def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
+def Ncl_Role_ColumnPre : I32EnumAttrCase<"ColumnPre", 22, "column_pre">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
     Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ColumnStart, Ncl_Role_ColumnSynapse,
-    Ncl_Role_ConnectMask]> {
+    Ncl_Role_ConnectMask, Ncl_Role_PreTrace, Ncl_Role_PostTrace, Ncl_Role_ColumnPre]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -117,6 +120,16 @@ def Ncl_ConnectRule : I32EnumAttr<"ConnectRule", "a connectivity rule", [
     Ncl_Connect_AllToAll, Ncl_Connect_OneToOne, Ncl_Connect_FixedProbability,
     Ncl_Connect_FixedInDegree, Ncl_Connect_FixedOutDegree, Ncl_Connect_FixedTotal,
     Ncl_Connect_Explicit, Ncl_Connect_Condition]> {
+  let cppNamespace = "::mlir::ncl";
+  let genSpecializedAttr = 0;
+}
+
+// Which neurons a projection's per-neuron trace belongs to: its presynaptic
+// neurons (changed by on_pre) or its postsynaptic ones (changed by on_post).
+def Ncl_TraceSide_Pre : I32EnumAttrCase<"Pre", 0, "pre">;
+def Ncl_TraceSide_Post : I32EnumAttrCase<"Post", 1, "post">;
+def Ncl_TraceSide : I32EnumAttr<"TraceSide", "the neurons a synaptic trace is kept for", [
+    Ncl_TraceSide_Pre, Ncl_TraceSide_Post]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

@@ -213,6 +213,15 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     `receives` every name `on_pre` or `summed`
     adds to.
 
+    `pre_traces` and `post_traces` (set by `ncl-integrate`) are variables
+    the synapse model declares per synapse but that hold the same value for
+    every synapse of a presynaptic (postsynaptic) neuron: event-driven
+    traces that start at 0, decay by their own linear ODE and change only
+    in `on_pre` (`on_post`) by amounts that depend on nothing of the
+    synapse. They are kept once per neuron, with a hidden `_lastupdate`
+    trace of the same side (the time of the neuron's last event), and read
+    and written by `ncl.trace_read` and `ncl.trace_write`.
+
     A projection whose `connect` rule is `condition` has a third region,
     `condition`, written for one candidate pair (`ncl.pre_index`,
     `ncl.post_index`, parameters, `ncl.pre_read`, `ncl.post_read`) and
@@ -300,7 +309,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        UnitAttr:$per_synapse_delay, UnitAttr:$reads_presynaptic_state,
                        OptionalAttr<Ncl_SynapseDriveAttr>:$drive,
                        DefaultValuedAttr<F64Attr, "0.0">:$post_delay,
-                       OptionalAttr<F64Attr>:$max_dt);
+                       OptionalAttr<F64Attr>:$max_dt,
+                       OptionalAttr<TypedArrayAttrBase<Ncl_VariableAttr, "presynaptic traces">>:$pre_traces,
+                       OptionalAttr<TypedArrayAttrBase<Ncl_VariableAttr, "postsynaptic traces">>:$post_traces);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
@@ -312,6 +323,8 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     int64_t paramIndex(::llvm::StringRef name);
     /// The index of variable `name` in `vars`, or -1.
     int64_t varIndex(::llvm::StringRef name);
+    /// The index of trace `name` in `pre_traces` or `post_traces`, or -1.
+    int64_t traceIndex(::mlir::ncl::TraceSide side, ::llvm::StringRef name);
     /// Whether ncl-to-loops has moved the program into kernels.
     bool isLowered() {
       return getOnPre().empty() && getOnPost().empty() && getSummed().empty() &&
@@ -825,6 +838,49 @@ def Ncl_SynapseWriteOp : Ncl_Op<"synapse_write"> {
   }];
   let arguments = (ins StrAttr:$var, AnyFloat:$value);
   let assemblyFormat = "$var `,` $value attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
+def Ncl_TraceReadOp : Ncl_Op<"trace_read", [Pure]> {
+  let summary = "A per-neuron trace of the synapse's pre- or postsynaptic neuron";
+  let description = [{
+    In a projection's `on_pre` or `on_post` region: trace `var` (one of the
+    projection's `pre_traces` or `post_traces`, by `side`) of this
+    synapse's presynaptic or postsynaptic neuron, as stored: its value at
+    the neuron's last event (the trace `_lastupdate` of the same side holds
+    that time). Every synapse of the neuron shares it.
+
+    ```mlir
+    %apre = ncl.trace_read pre "apre" : f64
+    %last = ncl.trace_read pre "_lastupdate" : f64
+    ```
+  }];
+  let arguments = (ins EnumProp<Ncl_TraceSide>:$side, StrAttr:$var);
+  let results = (outs AnyFloat:$result);
+  let assemblyFormat = "$side $var attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ncl_TraceWriteOp : Ncl_Op<"trace_write"> {
+  let summary = "Sets a per-neuron trace once per event of its neuron";
+  let description = [{
+    In `on_pre` (side `pre`) or `on_post` (side `post`) only: the trace's
+    value after the event. It is written once per spike of the neuron, not
+    once per synapse, so `value` may depend only on what all of the
+    neuron's synapses share: the neuron's traces, its index and state,
+    parameters, constants, `ncl.time` and `ncl.dt`. `ncl-to-loops` computes
+    it before the kernel walks the neuron's row (or column), for every
+    spike, even where the calling thread owns none of its synapses.
+
+    ```mlir
+    %a1 = arith.addf %a, %dA : f64
+    ncl.trace_write pre "apre", %a1 : f64
+    %t = ncl.time : f64
+    ncl.trace_write pre "_lastupdate", %t : f64
+    ```
+  }];
+  let arguments = (ins EnumProp<Ncl_TraceSide>:$side, StrAttr:$var, AnyFloat:$value);
+  let assemblyFormat = "$side $var `,` $value attr-dict `:` type($value)";
   let hasVerifier = 1;
 }
 
