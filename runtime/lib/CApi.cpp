@@ -16,11 +16,11 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
-#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <new>
+#include <optional>
 #include <sstream>
 
 using namespace ncl::rt;
@@ -763,7 +763,8 @@ std::optional<ncl::rt::TraceView> traceNamed(const ncl_model &m, const ncl::rt::
     if (std::strcmp(q.info->vars[i].name, var) == 0)
       return std::nullopt;
   for (const ncl::rt::TraceView &trace : ncl::rt::traceViews(m, q))
-    if (trace.fileName() == var || (!ncl::rt::isEventTime(trace.name) && trace.name == std::string(var)))
+    if (trace.fileName() == var ||
+        (!ncl::rt::isEventTime(trace.name) && trace.name == std::string(var)))
       return trace;
   return std::nullopt;
 }
@@ -785,9 +786,8 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
         while (q.rowStart[static_cast<size_t>(row) + 1] <= k)
           ++row;
         const int64_t neuron = trace->pre ? row : q.post[static_cast<size_t>(k)];
-        out[k] = mm.desc->real_bits == 32
-                     ? static_cast<const float *>(trace->data)[neuron]
-                     : static_cast<const double *>(trace->data)[neuron];
+        out[k] = mm.desc->real_bits == 32 ? static_cast<const float *>(trace->data)[neuron]
+                                          : static_cast<const double *>(trace->data)[neuron];
       }
       return q.synapses;
     }

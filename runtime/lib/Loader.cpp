@@ -480,13 +480,13 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
     if (b.extent < NCL_EXTENT_FIXED || b.extent > NCL_EXTENT_COLUMNS)
       throw malformed(path, where + " has an unknown extent " + std::to_string(b.extent));
-    const bool synaptic =
-        b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
-        b.role == NCL_BUFFER_SYNAPSE_STATE || b.role == NCL_BUFFER_SYNAPSE_DELAY ||
-        b.role == NCL_BUFFER_CONNECT_MASK || b.role == NCL_BUFFER_COLUMN_START ||
-        b.role == NCL_BUFFER_COLUMN_SYNAPSE || b.role == NCL_BUFFER_COLUMN_PRE ||
-        b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE ||
-        (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+    const bool synaptic = b.role == NCL_BUFFER_ROW_START || b.role == NCL_BUFFER_POST_INDEX ||
+                          b.role == NCL_BUFFER_SYNAPSE_STATE ||
+                          b.role == NCL_BUFFER_SYNAPSE_DELAY || b.role == NCL_BUFFER_CONNECT_MASK ||
+                          b.role == NCL_BUFFER_COLUMN_START ||
+                          b.role == NCL_BUFFER_COLUMN_SYNAPSE || b.role == NCL_BUFFER_COLUMN_PRE ||
+                          b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE ||
+                          (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
       continue;

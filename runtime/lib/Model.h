@@ -203,7 +203,7 @@ struct ThreadState {
   std::vector<int64_t> spikeStep, spikeIndex;
   std::vector<int32_t> spikeChannel;
   int64_t spikeCapacity = 0;
-  std::vector<void *> buffers;                              // ncl_kernel_args::buffers of its calls
+  std::vector<void *> buffers; // ncl_kernel_args::buffers of its calls
   // By buffer index: its copy of each presynaptic trace (8-byte words).
   std::vector<std::vector<uint64_t>> preTraces;
   std::vector<std::vector<Spike>> chunkSpikes;              // per population, this chunk

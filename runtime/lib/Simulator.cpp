@@ -1264,7 +1264,8 @@ std::vector<TraceView> ncl::rt::traceViews(const ncl_model &m, const Projection 
       view.name = infos[k].name;
       view.buffer = buffers[k];
       view.neurons = m.pops[static_cast<size_t>(pre ? q.info->pre : q.info->post)].size;
-      view.data = pre ? preTraceValues(m, buffers[k]) : m.bufferPtrs[static_cast<size_t>(buffers[k])];
+      view.data =
+          pre ? preTraceValues(m, buffers[k]) : m.bufferPtrs[static_cast<size_t>(buffers[k])];
       views.push_back(view);
     }
   }
@@ -1451,10 +1452,10 @@ void buildColumns(Projection &proj, int64_t postSize) {
   // Each entry's presynaptic neuron: the row that holds the synapse.
   proj.columnPre.resize(proj.post.size());
   for (size_t k = 0; k < proj.columnSynapse.size(); ++k)
-    proj.columnPre[k] = static_cast<int32_t>(
-        std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(),
-                         int64_t{proj.columnSynapse[k]}) -
-        proj.rowStart.begin() - 1);
+    proj.columnPre[k] =
+        static_cast<int32_t>(std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(),
+                                              int64_t{proj.columnSynapse[k]}) -
+                             proj.rowStart.begin() - 1);
 }
 
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
@@ -1702,8 +1703,8 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
                     "'"
               : "projection '" +
                     std::string(m.projs[static_cast<size_t>(b.projection)].info->name) + "'";
-      throw Error(NCL_ERROR_MEMORY, "out of memory allocating the state of " + owner +
-                                        " (buffer '" + b.name + "')");
+      throw Error(NCL_ERROR_MEMORY,
+                  "out of memory allocating the state of " + owner + " (buffer '" + b.name + "')");
     }
   }
   fillSeriesBuffers(m);

@@ -56,6 +56,9 @@ class Runtime:
         self.check(self.rt.ncl_init(m, seed) == 0)
         return m
 
+    def set_threads(self, m, threads):
+        self.check(self.rt.ncl_set_threads(m, threads) == 0)
+
     def run(self, m, seconds):
         self.check(self.rt.ncl_run(m, seconds) == 0)
 

@@ -45,17 +45,16 @@ LogicalResult NetworkOp::verify() {
       auto buffer = cast<BufferAttr>(a);
       auto pop = lookupSymbol<PopulationOp>(buffer.getPopulation());
       auto projection = lookupSymbol<ProjectionOp>(buffer.getPopulation());
-      bool synaptic = buffer.getRole() == BufferRole::RowStart ||
-                      buffer.getRole() == BufferRole::PostIndex ||
-                      buffer.getRole() == BufferRole::SynapseState ||
-                      buffer.getRole() == BufferRole::SynapseDelay ||
-                      buffer.getRole() == BufferRole::ConnectMask ||
-                      buffer.getRole() == BufferRole::ColumnStart ||
-                      buffer.getRole() == BufferRole::ColumnSynapse ||
-                      buffer.getRole() == BufferRole::ColumnPre ||
-                      buffer.getRole() == BufferRole::PreTrace ||
-                      buffer.getRole() == BufferRole::PostTrace ||
-                      (buffer.getRole() == BufferRole::Params && projection);
+      bool synaptic =
+          buffer.getRole() == BufferRole::RowStart || buffer.getRole() == BufferRole::PostIndex ||
+          buffer.getRole() == BufferRole::SynapseState ||
+          buffer.getRole() == BufferRole::SynapseDelay ||
+          buffer.getRole() == BufferRole::ConnectMask ||
+          buffer.getRole() == BufferRole::ColumnStart ||
+          buffer.getRole() == BufferRole::ColumnSynapse ||
+          buffer.getRole() == BufferRole::ColumnPre || buffer.getRole() == BufferRole::PreTrace ||
+          buffer.getRole() == BufferRole::PostTrace ||
+          (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
                << k << " belongs to unknown " << (synaptic ? "projection " : "population ")

@@ -1030,8 +1030,8 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
         for (OdeOp ode : odes)
           ode.emitRemark() << "d" << ode.getVar() << "/dt in projection '"
                            << projection.getSymName()
-                           << "': event-driven, advanced exactly over the time since the "
-                              "synapse's last on_pre or on_post, only there ("
+                           << "': event-driven, advanced exactly over the time since its "
+                              "last update by an on_pre or on_post, only there ("
                            << (asked ? "asked for with 'method event_driven'"
                                      : "linear in it with coefficients constant between "
                                        "events, and read only by on_pre and on_post")
@@ -1159,10 +1159,9 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
                                              [&](SynapseWriteOp w) { return w.getVar() == var; });
     };
     auto readIn = [](Region &region, StringRef var) {
-      return !region.empty() && llvm::any_of(region.front().getOps<SynapseReadOp>(),
-                                             [&](SynapseReadOp r) {
-                                               return r.getVar() == var && !r->use_empty();
-                                             });
+      return !region.empty() &&
+             llvm::any_of(region.front().getOps<SynapseReadOp>(),
+                          [&](SynapseReadOp r) { return r.getVar() == var && !r->use_empty(); });
     };
     for (OdeOp ode : odes) {
       StringRef var = ode.getVar();
@@ -1191,9 +1190,8 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
             uniform &= sharedByNeuron(operand, pre ? TraceSide::Pre : TraceSide::Post, none, seen);
       });
       Value state = ode.getState();
-      if (!uniform || !llvm::all_of(state.getUsers(), [&](Operation *user) {
-            return user == ode.getOperation();
-          }))
+      if (!uniform || !llvm::all_of(state.getUsers(),
+                                    [&](Operation *user) { return user == ode.getOperation(); }))
         continue;
       candidates[pre ? 0 : 1].insert(var);
     }
@@ -1250,9 +1248,9 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
                             "so all of a neuron's synapses hold the same value)";
       }
 
-    auto lastUpdate = VariableAttr::get(context, kLastUpdate, "s",
-                                        FloatAttr::get(Float64Type::get(context), 1.0),
-                                        DenseI8ArrayAttr::get(context, {0, 0, 2, 0, 0, 0, 0}));
+    auto lastUpdate =
+        VariableAttr::get(context, kLastUpdate, "s", FloatAttr::get(Float64Type::get(context), 1.0),
+                          DenseI8ArrayAttr::get(context, {0, 0, 2, 0, 0, 0, 0}));
     SmallVector<Attribute> vars, traces[2];
     for (Attribute a : projection.getVars()) {
       std::optional<Storage> kept = storageOf(cast<VariableAttr>(a).getName());
@@ -1261,9 +1259,8 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
       else
         traces[*kept == Storage::Pre ? 0 : 1].push_back(a);
     }
-    bool perSynapse = llvm::any_of(odes, [&](OdeOp ode) {
-      return storage[ode.getVar()] == Storage::Synapse;
-    });
+    bool perSynapse =
+        llvm::any_of(odes, [&](OdeOp ode) { return storage[ode.getVar()] == Storage::Synapse; });
     if (perSynapse)
       vars.push_back(lastUpdate);
     projection.setVarsAttr(ArrayAttr::get(context, vars));
@@ -1357,8 +1354,9 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
     Type t = now.getType();
     bool perSynapse = kind == Storage::Synapse;
     bool writesBack = perSynapse || kind == own;
-    Value last = perSynapse ? Value(SynapseReadOp::create(builder, loc, t, kLastUpdate))
-                            : Value(TraceReadOp::create(builder, loc, t, sideOf(kind), kLastUpdate));
+    Value last = perSynapse
+                     ? Value(SynapseReadOp::create(builder, loc, t, kLastUpdate))
+                     : Value(TraceReadOp::create(builder, loc, t, sideOf(kind), kLastUpdate));
     Value elapsed = arith::SubFOp::create(builder, loc, now, last);
     Block *block = builder.getInsertionBlock();
     Block::iterator before = builder.getInsertionPoint();

@@ -109,19 +109,19 @@ typedef enum ncl_buffer_role {
                                      by column, each column ascending (so by presynaptic index,
                                      then place in the row) */
   /* Since ABI 7 (synaptic traces kept per neuron, docs/runtime.md): */
-  NCL_BUFFER_PRE_TRACE = 17,  /* real per neuron of the projection's presynaptic population
-                                 (NCL_EXTENT_NEURONS, `population` -1): trace `index` of its
-                                 pre_traces; one copy per calling thread, which applies every
-                                 arriving spike to its own, so all copies are equal */
-  NCL_BUFFER_POST_TRACE = 18, /* real per neuron of the postsynaptic population: trace `index`
-                                 of the projection's post_traces (one copy) */
-  NCL_BUFFER_COLUMN_PRE = 22, /* i32 per synapse: the presynaptic neuron of each COLUMN_SYNAPSE
-                                 entry, built by the runtime with the column index */
-  NCL_BUFFER_CONNECT_MASK = 19    /* i32, NCL_EXTENT_FIXED with `count` = the projection's
-                                     postsynaptic range: the runtime's scratch (never model-owned,
-                                     one per calling thread) into which a CONNECT_CONDITION
-                                     stage writes, for its one presynaptic row, 1 where the
-                                     condition holds for post_begin + k and 0 where not */
+  NCL_BUFFER_PRE_TRACE = 17,   /* real per neuron of the projection's presynaptic population
+                                  (NCL_EXTENT_NEURONS, `population` -1): trace `index` of its
+                                  pre_traces; one copy per calling thread, which applies every
+                                  arriving spike to its own, so all copies are equal */
+  NCL_BUFFER_POST_TRACE = 18,  /* real per neuron of the postsynaptic population: trace `index`
+                                  of the projection's post_traces (one copy) */
+  NCL_BUFFER_COLUMN_PRE = 22,  /* i32 per synapse: the presynaptic neuron of each COLUMN_SYNAPSE
+                                  entry, built by the runtime with the column index */
+  NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                  postsynaptic range: the runtime's scratch (never model-owned,
+                                  one per calling thread) into which a CONNECT_CONDITION
+                                  stage writes, for its one presynaptic row, 1 where the
+                                  condition holds for post_begin + k and 0 where not */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a

@@ -20,7 +20,8 @@ w, and apre, apost and u advanced from the time of their last update to
 the run's end by their closed forms, is compared with a float64 replay of
 its events in the documented order (a step's arrivals before its
 postsynaptic spikes, t = n dt), continued to the end: float64 within
-1e-13, float32 within 5e-6, bit for bit on 1, 2 and 3 threads. The same
+1e-13, float32 within 5e-6, bit for bit on 1, 2 and 3 threads and when
+a run changes its thread count halfway. The same
 model with `method
 clock_driven` (the traces advanced every step by the exact one-step
 propagator) agrees within 1e-12 with the replay continued to the run's
@@ -131,8 +132,14 @@ def advance_to_end(values):
 
 
 def run_model(rt, lib, threads, names):
-    m = rt.open(str(lib), seed=1, threads=threads)
-    rt.run_steps(m, RUN_STEPS)
+    """The synapses' `names` after the run; `threads` = (a, b) runs the
+    first half on a threads and the rest on b."""
+    first, rest = threads if isinstance(threads, tuple) else (threads, threads)
+    m = rt.open(str(lib), seed=1, threads=first)
+    rt.run_steps(m, RUN_STEPS // 2)
+    if rest != first:
+        rt.set_threads(m, rest)
+    rt.run_steps(m, RUN_STEPS - RUN_STEPS // 2)
     values = np.array([rt.synapse_state(m, "S", name) for name in names]).T
     i, j = rt.synapses(m, "S")
     rt.close(m)
@@ -210,7 +217,9 @@ def main():
         compile_model(nclc, source, lib, f"--precision={precision}")
         wanted = names + (EVENT_TIMES if drive == "event" else ())
         first = None
-        for threads in (1, 2, 3):
+        # (1, 3): a run that goes on with more threads, whose new threads
+        # start their copies of the presynaptic traces from an old one.
+        for threads in (1, 2, 3, (1, 3), (3, 2)):
             values, i, j = run_model(rt, lib, threads, wanted)
             if first is None:
                 first = values
@@ -234,7 +243,7 @@ def main():
                  "a wrong update")
         print(f"{drive}-driven, {precision}: 108 synapses, max |error| {err.max():.2e} "
               f"(w from {expect[:, 0].min():.4f} to {expect[:, 0].max():.4f}), identical on "
-              "1, 2 and 3 threads")
+              "1, 2 and 3 threads and with the thread count changed halfway")
 
 
 if __name__ == "__main__":

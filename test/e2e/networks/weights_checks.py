@@ -83,6 +83,9 @@ network Plastic {
 """
 
 VARS = ("w", "apre", "apost")
+# Event-driven, apre and apost are traces every synapse of a neuron shares:
+# saved once per neuron, with the time of the neuron's last event.
+TRACES = ("pre.apre", "post.apost", "pre._lastupdate", "post._lastupdate")
 
 
 def save_trains(work, stem, trains, shift=0):
@@ -106,7 +109,19 @@ def ncl_run(ncl_run_path, lib, *args, expect_ok=True):
 
 
 def read_saved(directory, proj="S"):
-    return {name: np.load(directory / f"{proj}_{name}.npy") for name in VARS + ("pre", "post")}
+    """Every file of projection `proj` that `directory` holds, by name."""
+    names = VARS + TRACES + ("_lastupdate", "pre", "post")
+    return {name: np.load(directory / f"{proj}_{name}.npy") for name in names
+            if (directory / f"{proj}_{name}.npy").exists()}
+
+
+def per_synapse(saved, name):
+    """A variable's value at each saved synapse: its own, or its neuron's
+    where it is a trace kept per neuron."""
+    if name in saved:
+        return saved[name]
+    side = "pre" if f"pre.{name}" in saved else "post"
+    return saved[f"{side}.{name}"][saved[side]]
 
 
 def check_set(nclc, rt, work):
@@ -203,7 +218,14 @@ def check_roundtrip(nclc, ncl_run_path, rt, work):
             shutil.rmtree(d, ignore_errors=True)
         ncl_run(ncl_run_path, lib, "--time", "100ms", "--save-weights", first)
         saved = read_saved(first)
-        for name in VARS:
+        if set(saved) != {"w", "pre", "post"} | set(TRACES):
+            fail(f"{precision}: saved {sorted(saved)}, not w, the connectivity and the traces "
+                 "apre and apost once per neuron with their times")
+        if len(saved["pre.apre"]) != 10 or len(saved["post.apost"]) != 6:
+            fail(f"{precision}: S_pre.apre.npy and S_post.apost.npy hold "
+                 f"{len(saved['pre.apre'])} and {len(saved['post.apost'])} values, not one per "
+                 "presynaptic (10) and postsynaptic (6) neuron")
+        for name in ("w",) + TRACES:
             if saved[name].dtype.str != dtype or saved[name].ndim != 1:
                 fail(f"{precision}: S_{name}.npy is {saved[name].dtype.str} "
                      f"{saved[name].shape}, not 1-D {dtype}")
@@ -217,18 +239,16 @@ def check_roundtrip(nclc, ncl_run_path, rt, work):
         if not (np.array_equal(saved["pre"], i) and np.array_equal(saved["post"], j)):
             fail(f"{precision}: S_pre/S_post.npy differ from ncl_get_synapses")
         for name in VARS:
-            if rt.synapse_state(m, "S", name).tobytes() != saved[name].astype(np.float64).tobytes():
+            expect = per_synapse(saved, name).astype(np.float64)
+            if rt.synapse_state(m, "S", name).tobytes() != expect.tobytes():
                 fail(f"{precision}: S_{name}.npy differs from ncl_get_synapse_state")
         rt.close(m)
         if len(np.unique(saved["w"])) < len(saved["w"]) // 2:
             fail(f"{precision}: the weights are not spread out; the check would prove little")
-        # The traces are event-driven: their hidden _lastupdate is saved too.
-        if not (first / "S__lastupdate.npy").exists():
-            fail(f"{precision}: no S__lastupdate.npy for the event-driven traces")
         # Load into a fresh model with no run, save again: the same bytes.
         ncl_run(ncl_run_path, lib, "--time", "0ms", "--load-weights", first,
                 "--save-weights", second)
-        for name in VARS + ("_lastupdate", "pre", "post"):
+        for name in saved:
             a = (first / f"S_{name}.npy").read_bytes()
             b = (second / f"S_{name}.npy").read_bytes()
             if a != b:
@@ -237,7 +257,8 @@ def check_roundtrip(nclc, ncl_run_path, rt, work):
         m = rt.open(str(lib), seed=3)
         rt.load_weights(m, first)
         for name in VARS:
-            if rt.synapse_state(m, "S", name).tobytes() != saved[name].astype(np.float64).tobytes():
+            expect = per_synapse(saved, name).astype(np.float64)
+            if rt.synapse_state(m, "S", name).tobytes() != expect.tobytes():
                 fail(f"{precision}: ncl_load_weights then ncl_get_synapse_state differs for {name}")
         rt.close(m)
         print(f"roundtrip, {precision}: {len(saved['w'])} synapses, {dtype} files equal to the "
@@ -298,17 +319,19 @@ def check_continue(nclc, ncl_run_path, work):
             "--load-weights", part1, "--save-weights", part2)
     ncl_run(ncl_run_path, lib, "--data-dir", shifted, "--time", f"{n2 * 0.1}ms",
             "--save-weights", alone)
-    names = VARS + ("_lastupdate",)
+    names = ("w",) + TRACES
     a, b2, c = ({name: np.load(d / f"S_{name}.npy") for name in names}
                 for d in (full, part2, alone))
-    if not np.all(a["_lastupdate"] <= 0) or not np.any(a["_lastupdate"] < -1e-3):
-        fail(f"saved _lastupdate should be times before the saving, <= 0: {a['_lastupdate']}")
+    for name in ("pre._lastupdate", "post._lastupdate"):
+        if not np.all(a[name] <= 0) or not np.any(a[name] < -1e-3):
+            fail(f"saved {name} should be times before the saving, <= 0: {a[name]}")
     err = max(float(np.max(np.abs(a[name] - b2[name]))) for name in names)
     if not err < 1e-12:
         fail(f"event-driven: T1 + T2 in one run and T1, save, load, T2 differ by {err:.3g}")
     if np.max(np.abs(a["w"] - c["w"])) < 1e-6:
         fail("event-driven: T2 alone gives the same weights: the check proves nothing")
-    print(f"continue, event-driven: the same w, apre, apost and _lastupdate within {err:.1e}")
+    print(f"continue, event-driven: the same w, and apre and apost (kept per neuron) with their "
+          f"times, within {err:.1e}")
 
 
 def monitor_against_api(ncl_run_path, rt, work, lib, steps, every, dtype):
@@ -396,13 +419,17 @@ def check_errors(nclc, ncl_run_path, work):
 
     cases = [
         ("missing directory", work / "err_nowhere", "err_nowhere' is not a directory"),
-        ("missing file", variant("missing", lambda d: (d / "S_apost.npy").unlink()),
-         "S_apost.npy' cannot be read: No such file or directory"),
+        ("missing file", variant("missing", lambda d: (d / "S_post.apost.npy").unlink()),
+         "S_post.apost.npy' cannot be read: No such file or directory"),
+        ("trace of another size", variant("trace", lambda d: np.save(d / "S_pre.apre.npy",
+                                                                     np.zeros(11))),
+         "S_pre.apre.npy' holds 11 values, but the presynaptic population of 'S' has 10 "
+         "neurons"),
         ("wrong length", variant("length", lambda d: np.save(d / "S_w.npy", np.zeros(n - 1))),
          f"S_w.npy' holds {n - 1} values, but projection 'S' has {n} synapses"),
-        ("wrong dtype", variant("dtype", lambda d: np.save(d / "S_apre.npy",
+        ("wrong dtype", variant("dtype", lambda d: np.save(d / "S_w.npy",
                                                            np.zeros(n, np.float32))),
-         "S_apre.npy' has dtype '<f4', but this is a float64 model, which saves and loads '<f8'"),
+         "S_w.npy' has dtype '<f4', but this is a float64 model, which saves and loads '<f8'"),
         ("not finite", variant("nan", lambda d: np.save(d / "S_w.npy",
                                                         np.r_[np.full(n - 1, 0.5), np.inf])),
          f"S_w.npy' holds inf at synapse {n - 1}; values must be finite"),

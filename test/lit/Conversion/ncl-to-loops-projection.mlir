@@ -65,6 +65,9 @@
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[NSPIKES]]
 // CHECK:   %[[PRE32:.*]] = memref.load %[[SPIKES]][%[[K]]] : memref<?xi32>
 // CHECK:   %[[PRE:.*]] = arith.index_cast %[[PRE32]] : i32 to index
+// What every synapse of the spike's row shares (here x_pre) is read once per
+// spike, before the row's search.
+// CHECK:   %[[XV:.*]] = memref.load %[[X]][%[[PRE]]] : memref<?xf64>
 // CHECK:   %[[LO64:.*]] = memref.load %[[ROWS]][%[[PRE]]] : memref<?xi64>
 // CHECK:   %[[LO:.*]] = arith.index_cast %[[LO64]] : i64 to index
 // CHECK:   %[[HI64:.*]] = memref.load %[[ROWS]][%{{.*}}] : memref<?xi64>
@@ -100,7 +103,6 @@
 // CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[S]]] : memref<?xi32>
 // CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
 // CHECK:     %[[WV:.*]] = memref.load %[[W]][%[[S]]] : memref<?xf64>
-// CHECK:     %[[XV:.*]] = memref.load %[[X]][%[[PRE]]] : memref<?xf64>
 // CHECK:     %[[E:.*]] = arith.mulf %[[WV]], %[[XV]] : f64
 // CHECK:     %[[OLD:.*]] = memref.load %[[GIN]][%[[J]]] : memref<?xf64>
 // CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %[[E]] : f64

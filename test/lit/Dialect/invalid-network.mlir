@@ -1621,3 +1621,42 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   } on_pre {
   }
 }
+
+// -----
+
+// A trace the projection does not keep.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+    // expected-error @+1 {{unknown postsynaptic trace 'apre'}}
+    %a = ncl.trace_read post "apre" : f64
+    ncl.synapse_write "w", %a : f64
+  }
+}
+
+// -----
+
+// A presynaptic trace changes only at its neuron's spikes, in on_pre.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+  } on_post {
+    %a = ncl.trace_read pre "apre" : f64
+    // expected-error @+1 {{writes a presynaptic trace outside on_pre}}
+    ncl.trace_write pre "apre", %a : f64
+  }
+}

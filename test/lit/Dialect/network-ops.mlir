@@ -271,3 +271,32 @@ ncl.network @Sources attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.state_write "v", %i : f64
   }
 }
+
+// Traces kept per neuron, and their reads and writes, round-trip.
+// CHECK-LABEL: ncl.network @Traces
+// CHECK: post_traces = [#ncl.var<name = "apost">, #ncl.var<name = "_lastupdate">]
+// CHECK-SAME: pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]
+// CHECK: %[[A:.*]] = ncl.trace_read pre "apre" : f64
+// CHECK: ncl.trace_write pre "apre", %[[A]] : f64
+// CHECK: ncl.trace_read post "apost" : f64
+// CHECK: ncl.trace_write post "_lastupdate"
+ncl.network @Traces attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">],
+      post_traces = [#ncl.var<name = "apost">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+    %a = ncl.trace_read pre "apre" : f64
+    ncl.trace_write pre "apre", %a : f64
+  } on_post {
+    %b = ncl.trace_read post "apost" : f64
+    %t = ncl.time : f64
+    ncl.trace_write post "_lastupdate", %t : f64
+    ncl.synapse_write "w", %b : f64
+  }
+}

@@ -7,7 +7,9 @@
 // advances x and u from the hidden `_lastupdate` to t by their exact
 // solutions, x*e^{-elapsed/tau_x} and u*e^{b*elapsed} + a*elapsed*phi(b*elapsed),
 // writes them and `_lastupdate` = t, and then runs the block on the
-// advanced values. The dynamics region and its synapse_step stage go.
+// advanced values. The dynamics region and its synapse_step stage go. (x
+// grows by w, which differs between synapses, so it stays per synapse:
+// ncl-integrate-synaptic-traces.mlir has the traces kept per neuron.)
 
 // CHECK-LABEL: ncl.projection @S
 // CHECK-SAME: drive = #ncl<drive event_driven>
@@ -68,8 +70,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     %w = ncl.synapse_read "w" : f64
     %wu = arith.mulf %w, %u : f64
     ncl.post_add "v", %wu : f64
-    %one = arith.constant 1.000000e+00 : f64
-    %x1 = arith.addf %x, %one : f64
+    %x1 = arith.addf %x, %w : f64
     ncl.synapse_write "x", %x1 : f64
   } on_post {
     %x = ncl.synapse_read "x" : f64
@@ -82,7 +83,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     %U = ncl.param "U" : f64
     %x = ncl.synapse_read "x" : f64
     %u = ncl.synapse_read "u" : f64
-    // expected-remark @below {{dx/dt in projection 'S': event-driven, advanced exactly over the time since the synapse's last on_pre or on_post, only there (linear in it with coefficients constant between events, and read only by on_pre and on_post)}}
+    // expected-remark @below {{dx/dt in projection 'S': event-driven, advanced exactly over the time since its last update by an on_pre or on_post, only there (linear in it with coefficients constant between events, and read only by on_pre and on_post)}}
     %x1 = ncl.ode "x"(%x) : f64 {
     ^bb0(%xi: f64):
       %n = arith.negf %xi : f64

@@ -55,7 +55,7 @@ TEST(Load, PreviousAbiVersion) {
   // population table: refused before anything past the version is read.
   EXPECT_EQ(openError(NCL_FIXTURE_ABI2),
             std::string("'") + NCL_FIXTURE_ABI2 +
-                "' was built for NCL ABI version 2, this runtime supports version 6; "
+                "' was built for NCL ABI version 2, this runtime supports version 7; "
                 "recompile it with this nclc");
 }
 
@@ -554,7 +554,7 @@ TEST(Output, NpyAndRunJson) {
 
   std::string json = readFile(dir + "/run.json");
   for (const char *part :
-       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 6",
+       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 7",
         "\"precision\": 64", "\"dt\": 0.0001", "\"steps\": 100", "\"duration\": 0.01",
         "\"seed\": 99", "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",

@@ -64,7 +64,7 @@ def main():
     assert meta["status"] == "complete" and meta["error"] is None, meta
     assert meta["requested_steps"] == 200
     assert meta["files"] == ["P_spike_t.npy", "P_spike_i.npy"], meta["files"]
-    assert meta["model"] == "Fake" and meta["abi_version"] == 6
+    assert meta["model"] == "Fake" and meta["abi_version"] == 7
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
     assert meta["threads"] == 3

@@ -104,9 +104,9 @@ struct SynapseLoop {
   Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   llvm::StringMap<Value> preTraces, postTraces; ///< per-neuron traces (memref<?xreal>) by name
-  Operation *entryPoint = nullptr; ///< parameters are loaded before it
-  Value mask;                      ///< `condition`: memref<?xi32>, by post - postBegin
-  Value postBegin;                 ///< `condition`: index, the range's first neuron
+  Operation *entryPoint = nullptr;              ///< parameters are loaded before it
+  Value mask;                                   ///< `condition`: memref<?xi32>, by post - postBegin
+  Value postBegin;                              ///< `condition`: index, the range's first neuron
 };
 
 } // namespace
@@ -674,8 +674,7 @@ struct TraceWriteLowering : SynapseOpLowering<TraceWriteOp> {
     Value neuron = pre ? loop.preNeuron : loop.postNeuron;
     if (!trace || !neuron)
       return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
-    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), trace,
-                                                 ValueRange{neuron});
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), trace, ValueRange{neuron});
     return success();
   }
 };
@@ -1455,8 +1454,8 @@ private:
     loop.post = post;
     loop.preParams = f.getArgument(next++);
     loop.postParams = f.getArgument(next++);
-    for (auto [group, map] : {std::pair(&preTraces, &loop.preTraces),
-                              std::pair(&postTraces, &loop.postTraces)})
+    for (auto [group, map] :
+         {std::pair(&preTraces, &loop.preTraces), std::pair(&postTraces, &loop.postTraces)})
       for (auto &entry : *group)
         (*map)[entry.first] = f.getArgument(next++);
   }

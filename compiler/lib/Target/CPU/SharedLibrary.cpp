@@ -250,8 +250,8 @@ public:
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
     auto *projectionType = llvm::StructType::create(
-        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64,
-              f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64, i32, i32, ptr, ptr},
+        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64, f64, i32,
+              i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64, i32, i32, ptr, ptr},
         "ncl_projection_info");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
