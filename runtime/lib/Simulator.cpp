@@ -1435,7 +1435,7 @@ Csr connect(ncl_model &m, size_t q, const ConnectSpec &spec, const ParallelFor &
 /// neuron j, the synapses onto it, columnSynapse[columnStart[j] ..
 /// columnStart[j + 1]), ascending (so by presynaptic neuron, then place in
 /// the row): a counting sort of the postsynaptic indices, the same on any
-/// thread count.
+/// thread count; with a column_pre buffer, each entry's presynaptic neuron.
 void buildColumns(Projection &proj, int64_t postSize) {
   proj.columnStart.assign(static_cast<size_t>(postSize) + 1, 0);
   for (int32_t j : proj.post)
@@ -1444,18 +1444,17 @@ void buildColumns(Projection &proj, int64_t postSize) {
     proj.columnStart[j] += proj.columnStart[j - 1];
   std::vector<int64_t> next(proj.columnStart.begin(), proj.columnStart.end() - 1);
   proj.columnSynapse.resize(proj.post.size());
-  for (size_t s = 0; s < proj.post.size(); ++s)
-    proj.columnSynapse[static_cast<size_t>(next[static_cast<size_t>(proj.post[s])]++)] =
-        static_cast<int32_t>(s);
-  if (proj.columnPreBuffer < 0)
-    return;
-  // Each entry's presynaptic neuron: the row that holds the synapse.
-  proj.columnPre.resize(proj.post.size());
-  for (size_t k = 0; k < proj.columnSynapse.size(); ++k)
-    proj.columnPre[k] =
-        static_cast<int32_t>(std::upper_bound(proj.rowStart.begin(), proj.rowStart.end(),
-                                              int64_t{proj.columnSynapse[k]}) -
-                             proj.rowStart.begin() - 1);
+  // Each entry's presynaptic neuron too, where on_post reads it: the row
+  // that holds the synapse.
+  const bool withPre = proj.columnPreBuffer >= 0;
+  proj.columnPre.resize(withPre ? proj.post.size() : 0);
+  for (size_t row = 0; row + 1 < proj.rowStart.size(); ++row)
+    for (int64_t s = proj.rowStart[row]; s < proj.rowStart[row + 1]; ++s) {
+      const int64_t k = next[static_cast<size_t>(proj.post[static_cast<size_t>(s)])]++;
+      proj.columnSynapse[static_cast<size_t>(k)] = static_cast<int32_t>(s);
+      if (withPre)
+        proj.columnPre[static_cast<size_t>(k)] = static_cast<int32_t>(row);
+    }
 }
 
 /// Draws every projection's synapses from the seed (Connectivity.h), on the
