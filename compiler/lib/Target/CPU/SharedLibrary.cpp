@@ -19,11 +19,13 @@
 #include "lld/Common/Driver.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/StructuralHash.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Pass.h"
@@ -32,11 +34,13 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/Threading.h"
+#include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/FunctionComparator.h"
 
 #include <cctype>
 #include <cerrno>
@@ -679,6 +683,35 @@ bool emitObject(llvm::Module &m, llvm::TargetMachine &tm, llvm::SmallVectorImpl<
   return true;
 }
 
+/// Populations of one neuron model (and projections of one synapse model)
+/// get kernels that differ only in name: their entry points differ in the
+/// buffers they load, the kernels not at all. Each set of identical kernels
+/// is compiled once, called by every entry point of the set; O3 then
+/// propagates the arguments all entry points pass alike (memref offsets and
+/// strides, fixed extents) into the one kernel, as inlining did into each.
+void mergeIdenticalKernels(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries) {
+  llvm::SetVector<llvm::Function *> kernels;
+  for (llvm::Function *entry : entries)
+    for (llvm::Instruction &instruction : entry->getEntryBlock())
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(&instruction))
+        if (llvm::Function *kernel = call->getCalledFunction(); kernel && !kernel->isDeclaration())
+          kernels.insert(kernel);
+  llvm::GlobalNumberState globals;
+  llvm::MapVector<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
+  for (llvm::Function *kernel : kernels) {
+    llvm::SmallVector<llvm::Function *> &same = kept[llvm::StructuralHash(*kernel, true)];
+    auto equal = llvm::find_if(same, [&](llvm::Function *first) {
+      return llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
+    });
+    if (equal == same.end()) {
+      same.push_back(kernel);
+      continue;
+    }
+    kernel->replaceAllUsesWith(*equal);
+    kernel->eraseFromParent();
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Compiling kernels in parallel
 //===----------------------------------------------------------------------===//
@@ -1008,7 +1041,15 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 } // namespace
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                            llvm::raw_ostream *llvmOut, unsigned threads) {
+                            llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases) {
+  // --time-phases: one timer per phase, in nclc's group (process CPU time,
+  // so the parallel compile counts every thread).
+  std::unique_ptr<llvm::NamedRegionTimer> timer;
+  auto phase = [&](llvm::StringRef name, llvm::StringRef description) {
+    timer.reset();
+    timer = std::make_unique<llvm::NamedRegionTimer>(name, description, kPhaseTimerGroup,
+                                                     kPhaseTimerGroupDescription, timePhases);
+  };
   // The model's description is read before translation, then removed: the
   // LLVM module holds only the kernels, to which the descriptor is added.
   auto networks = module.getOps<NetworkOp>();
@@ -1025,6 +1066,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   // the kernels it names are found after translation.
   mlir::OwningOpRef<NetworkOp> description(network.clone());
   network.erase();
+  phase("translate", "Translation to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, llvmContext, "ncl");
   if (!m) {
@@ -1036,9 +1078,11 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
+  phase("descriptor", "Entry points, descriptor, merging kernels, verifier");
   LibraryBuilder builder(*m);
   if (!builder.descriptor(*description, error))
     return false;
+  mergeIdenticalKernels(*m, builder.entryPoints());
   std::string verifyMessage;
   llvm::raw_string_ostream verifyStream(verifyMessage);
   if (llvm::verifyModule(*m, &verifyStream)) {
@@ -1046,6 +1090,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   }
   if (llvmOut) {
+    phase("optimize", "LLVM O3");
     optimize(*m, *tm);
     m->print(*llvmOut, nullptr);
     return true;
@@ -1057,6 +1102,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     threads = llvm::hardware_concurrency().compute_thread_count();
   if (llvm::TimePassesIsEnabled)
     threads = 1;
+  phase("codegen", "LLVM O3 and code generation (all threads)");
   std::vector<std::unique_ptr<llvm::Module>> parts =
       splitByKernel(*m, builder.entryPoints(), threads);
   std::vector<llvm::SmallVector<char, 0>> objects;
@@ -1067,8 +1113,10 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   } else if (!compileParts(parts, objects, error)) {
     return false;
   }
+  phase("link", "Linking (lld, in-process)");
   std::string library;
   if (!linkInMemory(objects, library, error))
     return false;
+  phase("write", "Writing the library");
   return writeOutput(path, library, error);
 }
