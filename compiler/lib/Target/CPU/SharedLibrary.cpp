@@ -19,6 +19,7 @@
 #include "lld/Common/Driver.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
@@ -31,6 +32,7 @@
 #include "llvm/Pass.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/Threading.h"
@@ -47,6 +49,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstddef>
+#include <ctime>
 #include <fcntl.h>
 #include <limits>
 #include <map>
@@ -789,14 +792,25 @@ splitByKernel(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries, unsigne
   return parts;
 }
 
+/// CPU seconds the calling thread has used.
+double threadCPUSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
 /// Optimises and compiles `parts` on a thread each (the first on this one),
-/// through bitcode into a context per thread; appends their objects.
+/// through bitcode into a context per thread; appends their objects. With
+/// `timePhases`, prints each part's size and CPU time (how well the kernels
+/// were shared out).
 bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
-                  std::vector<llvm::SmallVector<char, 0>> &objects, std::string &error) {
+                  std::vector<llvm::SmallVector<char, 0>> &objects, std::string &error,
+                  bool timePhases) {
   size_t n = parts.size();
   std::vector<llvm::SmallVector<char, 0>> bitcode(n), compiled(n);
   std::vector<std::unique_ptr<llvm::TargetMachine>> machines(n);
   std::vector<std::string> errors(n);
+  std::vector<double> seconds(n);
   for (size_t i = 0; i < n; ++i) {
     llvm::raw_svector_ostream os(bitcode[i]);
     llvm::WriteBitcodeToFile(*parts[i], os);
@@ -804,6 +818,8 @@ bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
       return false;
   }
   auto compile = [&](size_t i) {
+    double start = threadCPUSeconds();
+    llvm::scope_exit stop([&] { seconds[i] = threadCPUSeconds() - start; });
     llvm::LLVMContext context;
     llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
         llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "ncl"),
@@ -821,6 +837,18 @@ bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
   compile(0);
   for (std::thread &thread : threads)
     thread.join();
+  if (timePhases)
+    for (size_t i = 0; i < n; ++i) {
+      size_t kernels = 0, instructions = 0;
+      for (const llvm::Function &function : *parts[i])
+        if (!function.isDeclaration()) {
+          kernels += function.getName().ends_with("_entry");
+          instructions += function.getInstructionCount();
+        }
+      llvm::errs() << llvm::format("nclc: part %zu: %zu kernels, %zu instructions before O3, "
+                                   "%.4f s CPU\n",
+                                   i, kernels, instructions, seconds[i]);
+    }
   for (size_t i = 0; i < n; ++i) {
     if (!errors[i].empty()) {
       error = errors[i];
@@ -1110,7 +1138,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     optimize(*m, *tm);
     if (!emitObject(*m, *tm, objects.emplace_back(), error))
       return false;
-  } else if (!compileParts(parts, objects, error)) {
+  } else if (!compileParts(parts, objects, error, timePhases)) {
     return false;
   }
   phase("link", "Linking (lld, in-process)");
