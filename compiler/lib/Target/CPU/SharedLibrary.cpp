@@ -20,7 +20,6 @@
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/ScopeExit.h"
-#include "llvm/ADT/SetVector.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
@@ -109,11 +108,13 @@ public:
     auto *fnType = llvm::FunctionType::get(b.getVoidTy(), {ptr}, false);
     auto *entry =
         llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
-    // An init stage runs once per neuron: optimised for size, it is not
+    // An init stage runs once per neuron, a connect stage once per synapse
+    // (its initial values and delays): optimised for size, they are not
     // vectorised, which halves nclc's time for a model whose initial state
     // draws random numbers through libm (4-wide log, cos, sqrt calls and
     // 64-bit vector arithmetic are the costliest code to select).
-    if (stage.getKind() == mlir::ncl::StageKind::Init)
+    if (stage.getKind() == mlir::ncl::StageKind::Init ||
+        stage.getKind() == mlir::ncl::StageKind::Connect)
       for (llvm::Function *fn : {impl, entry})
         fn->addFnAttr(llvm::Attribute::OptimizeForSize);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
@@ -689,29 +690,42 @@ bool emitObject(llvm::Module &m, llvm::TargetMachine &tm, llvm::SmallVectorImpl<
 /// Populations of one neuron model (and projections of one synapse model)
 /// get kernels that differ only in name: their entry points differ in the
 /// buffers they load, the kernels not at all. Each set of identical kernels
-/// is compiled once, called by every entry point of the set; O3 then
-/// propagates the arguments all entry points pass alike (memref offsets and
-/// strides, fixed extents) into the one kernel, as inlining did into each.
-void mergeIdenticalKernels(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries) {
-  llvm::SetVector<llvm::Function *> kernels;
+/// whose entry points pass the same constants (memref offsets and strides,
+/// fixed extents) is compiled once, called by every entry point of the set;
+/// O3 propagates those constants into the one kernel, as inlining did into
+/// each, so its loops are the same machine code.
+void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
+  // Each kernel is called once, by its entry point.
+  llvm::MapVector<llvm::Function *, llvm::CallInst *> calls;
   for (llvm::Function *entry : entries)
     for (llvm::Instruction &instruction : entry->getEntryBlock())
       if (auto *call = llvm::dyn_cast<llvm::CallInst>(&instruction))
         if (llvm::Function *kernel = call->getCalledFunction(); kernel && !kernel->isDeclaration())
-          kernels.insert(kernel);
+          calls.insert({kernel, call});
+  auto sameConstants = [](llvm::CallInst *a, llvm::CallInst *b) {
+    for (unsigned i = 0, e = a->arg_size(); i < e; ++i) {
+      auto *constantA = llvm::dyn_cast<llvm::Constant>(a->getArgOperand(i));
+      auto *constantB = llvm::dyn_cast<llvm::Constant>(b->getArgOperand(i));
+      if ((constantA || constantB) && constantA != constantB)
+        return false;
+    }
+    return true;
+  };
   llvm::GlobalNumberState globals;
-  llvm::MapVector<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
-  for (llvm::Function *kernel : kernels) {
-    llvm::SmallVector<llvm::Function *> &same = kept[llvm::StructuralHash(*kernel, true)];
-    auto equal = llvm::find_if(same, [&](llvm::Function *first) {
-      return llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
+  llvm::DenseMap<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
+  for (auto [kernel, call] : calls) {
+    llvm::SmallVector<llvm::Function *> &candidates = kept[llvm::StructuralHash(*kernel, true)];
+    auto equal = llvm::find_if(candidates, [&](llvm::Function *first) {
+      return sameConstants(calls.lookup(first), call) &&
+             llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
     });
-    if (equal == same.end()) {
-      same.push_back(kernel);
+    if (equal == candidates.end()) {
+      candidates.push_back(kernel);
       continue;
     }
-    kernel->replaceAllUsesWith(*equal);
-    kernel->eraseFromParent();
+    call->setCalledFunction(*equal);
+    if (kernel->use_empty())
+      kernel->eraseFromParent();
   }
 }
 
@@ -1110,7 +1124,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   LibraryBuilder builder(*m);
   if (!builder.descriptor(*description, error))
     return false;
-  mergeIdenticalKernels(*m, builder.entryPoints());
+  mergeIdenticalKernels(builder.entryPoints());
   std::string verifyMessage;
   llvm::raw_string_ostream verifyStream(verifyMessage);
   if (llvm::verifyModule(*m, &verifyStream)) {
