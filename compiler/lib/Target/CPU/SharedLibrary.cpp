@@ -23,6 +23,7 @@
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/StructuralHash.h"
@@ -42,6 +43,7 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/FunctionComparator.h"
+#include "llvm/Transforms/Utils/Local.h"
 
 #include <cctype>
 #include <cerrno>
@@ -775,13 +777,17 @@ splitByKernel(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries, unsigne
     }
   }
   // Largest group first, each to the part with the fewest instructions so
-  // far (ties: module order, so the split is the same on every run).
+  // far (ties: module order, so the split is the same on every run). Dead
+  // instructions, which O3 removes first, are not counted: IR read back
+  // from an earlier stage (`nclc m.mlir`) has fewer of them, and must be
+  // split, and so linked, the same way.
   llvm::MapVector<const llvm::GlobalValue *, size_t> size;
-  for (const llvm::GlobalValue &value : m.global_values())
+  for (llvm::GlobalValue &value : m.global_values())
     if (groups.contains(&value)) {
       size_t &total = size[groups.getLeaderValue(&value)];
       if (auto *function = llvm::dyn_cast<llvm::Function>(&value))
-        total += function->getInstructionCount();
+        for (llvm::Instruction &instruction : llvm::instructions(*function))
+          total += !llvm::isInstructionTriviallyDead(&instruction);
     }
   std::vector<std::pair<const llvm::GlobalValue *, size_t>> bySize(size.begin(), size.end());
   std::stable_sort(bySize.begin(), bySize.end(),
