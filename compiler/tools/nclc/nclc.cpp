@@ -22,10 +22,12 @@
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -33,6 +35,7 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+#include <sys/resource.h>
 
 namespace cl = llvm::cl;
 
@@ -74,6 +77,10 @@ static cl::opt<unsigned> jobs("j",
                               cl::desc("Threads to compile the kernels with (default: one per "
                                        "core), e.g. -j1"),
                               cl::value_desc("n"), cl::init(0), cl::Prefix, cl::cat(nclOptions));
+static cl::opt<bool> timePhases("time-phases",
+                                cl::desc("Print the CPU and wall time of each phase of the "
+                                         "compile at exit, e.g. nclc m.ncl --time-phases"),
+                                cl::cat(nclOptions));
 static cl::list<std::string> includeDirs("I", cl::Prefix,
                                          cl::desc("Add a directory to the import search path, "
                                                   "e.g. -I models/"),
@@ -204,6 +211,23 @@ static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::
   return mlir::success();
 }
 
+/// --time-phases: times the phase named last until the next one starts (or
+/// the timer is destroyed); the timers print when nclc exits.
+class PhaseTimer {
+public:
+  explicit PhaseTimer(bool enabled) : enabled(enabled) {}
+  void start(llvm::StringRef name, llvm::StringRef description) {
+    timer.reset();
+    timer = std::make_unique<llvm::NamedRegionTimer>(name, description, ncl::kPhaseTimerGroup,
+                                                     ncl::kPhaseTimerGroupDescription, enabled);
+  }
+  void stop() { timer.reset(); }
+
+private:
+  bool enabled;
+  std::unique_ptr<llvm::NamedRegionTimer> timer;
+};
+
 /// The exit status after printing a stage (--emit): a failed write to
 /// stdout (a full disk, /dev/full) is an error, not a silent success or
 /// LLVM's fatal "IO failure" at exit.
@@ -223,7 +247,9 @@ static int finishPrinting() {
 /// Runs the pipeline on `ir` (generated or read) and prints the stage asked
 /// for or writes the library; returns the exit status.
 static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
-                        const std::string &output, unsigned threads) {
+                        const std::string &output, unsigned threads, bool timed) {
+  PhaseTimer timer(timed);
+  timer.start("pipeline", "MLIR pipeline (ncl to the LLVM dialect)");
   mlir::PassManager pm(&context);
   // --mlir-print-ir-after-all, --mlir-timing and the other pass-manager options.
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
@@ -235,13 +261,14 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
     ncl::buildNclToLLVMPipeline(pm);
   if (mlir::failed(pm.run(ir)))
     return 1;
+  timer.stop();
   if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
     ir.print(llvm::outs());
     return finishPrinting();
   }
   std::string error;
   if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr,
-                              threads)) {
+                              threads, timed)) {
     llvm::errs() << "nclc: error: " << error << "\n";
     return 1;
   }
@@ -253,7 +280,7 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
 /// what an earlier run already lowered as it is, so the same pipeline runs
 /// from any stage and gives the same library.
 static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emit stage, bool check,
-                     const std::string &output, unsigned threads) {
+                     const std::string &output, unsigned threads, bool timed) {
   if (sourceMgr.getNumBuffers() == 0) {
     llvm::errs() << "nclc: error: cannot read '" << inputFile << "'\n";
     return 1;
@@ -275,7 +302,7 @@ static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emi
     ir->print(llvm::outs());
     return finishPrinting();
   }
-  return lowerAndEmit(context, *ir, stage, output, threads);
+  return lowerAndEmit(context, *ir, stage, output, threads, timed);
 }
 
 /// Everything after option parsing; returns the exit status.
@@ -286,6 +313,8 @@ static int compile(const char *argv0) {
   const Emit stage = emit;
   const bool check = checkOnly;
   const unsigned threads = jobs;
+  const bool timed = timePhases;
+  PhaseTimer timer(timed);
   ncl::ImportOptions importOptions;
   importOptions.includeDirs.assign(includeDirs.begin(), includeDirs.end());
   importOptions.libraryDirs = libraryDirs(argv0);
@@ -313,6 +342,7 @@ static int compile(const char *argv0) {
     return 2;
   }
 
+  timer.start("context", "MLIR context and dialects");
   mlir::DialectRegistry registry;
   ncl::registerNclDialects(registry);
   mlir::MLIRContext context(registry);
@@ -333,9 +363,11 @@ static int compile(const char *argv0) {
   // IR at any stage before LLVM compiles like the model it came from.
   if (llvm::StringRef(input).ends_with(".mlir")) {
     addSource();
-    return compileIR(context, sourceMgr, stage, check, output, threads);
+    timer.stop();
+    return compileIR(context, sourceMgr, stage, check, output, threads, timed);
   }
 
+  timer.start("parse", "Parsing the model and its imports");
   ncl::DiagnosticEngine diags(std::cerr);
   std::unique_ptr<ncl::ast::Module> module = ncl::loadModule(input, importOptions, diags);
   if (!module)
@@ -375,6 +407,7 @@ static int compile(const char *argv0) {
     }
     return 0;
   }
+  timer.start("sema", "Semantic analysis");
   ncl::NetworkModel net;
   if (!ncl::analyze(*module, diags, net, network))
     return 1;
@@ -383,6 +416,7 @@ static int compile(const char *argv0) {
   // Messages point at the user's line; the IR behind them is for ncl-opt.
   context.printOpOnDiagnostic(false);
 
+  timer.start("mlirgen", "MLIRGen and verifier");
   ncl::CodegenOptions options;
   options.realBits = prec == "f32" ? 32 : 64;
   mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
@@ -404,10 +438,22 @@ static int compile(const char *argv0) {
       return 0;
     showRemarks = false; // each choice was explained once, above
   }
-  return lowerAndEmit(context, *ir, stage, output, threads);
+  timer.stop();
+  return lowerAndEmit(context, *ir, stage, output, threads, timed);
+}
+
+/// CPU seconds this process has used so far.
+static double cpuSeconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
 int main(int argc, char **argv) {
+  // What loading nclc took: the dynamic linker's relocations and the
+  // libraries' static initialisers (--time-phases prints it).
+  const double startUp = cpuSeconds();
   llvm::InitLLVM init(argc, argv);
   // A file-size limit (ulimit -f) must fail a write with EFBIG, reported
   // like a full disk, rather than kill nclc.
@@ -435,7 +481,12 @@ int main(int argc, char **argv) {
       "  nclc model.ncl --emit=mlir       print the ncl dialect\n"
       "  ncl-run model.so --out results/  run it (see ncl-run --help)\n");
   // Sema and MLIRGen recurse once per level of the deepest expression.
+  const bool printStartUp = timePhases; // lld resets the options
   int status = 1;
   ncl::runOnLargeStack([&] { status = compile(argv[0]); });
+  if (printStartUp)
+    llvm::errs() << llvm::format("nclc: start-up before main (dynamic loading, static "
+                                 "initialisers): %.4f s CPU\n",
+                                 startUp);
   return status;
 }

@@ -25,9 +25,15 @@ namespace ncl {
 /// the network alone. With `llvmOut`, prints the optimised LLVM IR there
 /// instead of writing `path`. The network is removed from `module`.
 /// `threads` compile the kernels at once (0: one per core the process may
-/// use); each kernel's machine code is the same for any number.
+/// use); each kernel's machine code is the same for any number. With
+/// `timePhases`, each phase is timed in the timer group kPhaseTimerGroup.
 bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                       llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0);
+                       llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0,
+                       bool timePhases = false);
+
+/// The timer group of `nclc --time-phases`, printed when nclc exits.
+inline constexpr const char *kPhaseTimerGroup = "nclc";
+inline constexpr const char *kPhaseTimerGroupDescription = "nclc's phases";
 
 } // namespace ncl
 

@@ -19,30 +19,38 @@
 #include "lld/Common/Driver.h"
 #include "llvm/ADT/EquivalenceClasses.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/StructuralHash.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Pass.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/Threading.h"
+#include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/FunctionComparator.h"
+#include "llvm/Transforms/Utils/Local.h"
 
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstddef>
+#include <ctime>
 #include <fcntl.h>
 #include <limits>
 #include <map>
@@ -102,11 +110,13 @@ public:
     auto *fnType = llvm::FunctionType::get(b.getVoidTy(), {ptr}, false);
     auto *entry =
         llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
-    // An init stage runs once per neuron: optimised for size, it is not
+    // An init stage runs once per neuron, a connect stage once per synapse
+    // (its initial values and delays): optimised for size, they are not
     // vectorised, which halves nclc's time for a model whose initial state
     // draws random numbers through libm (4-wide log, cos, sqrt calls and
     // 64-bit vector arithmetic are the costliest code to select).
-    if (stage.getKind() == mlir::ncl::StageKind::Init)
+    if (stage.getKind() == mlir::ncl::StageKind::Init ||
+        stage.getKind() == mlir::ncl::StageKind::Connect)
       for (llvm::Function *fn : {impl, entry})
         fn->addFnAttr(llvm::Attribute::OptimizeForSize);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
@@ -692,6 +702,48 @@ bool emitObject(llvm::Module &m, llvm::TargetMachine &tm, llvm::SmallVectorImpl<
   return true;
 }
 
+/// Populations of one neuron model (and projections of one synapse model)
+/// get kernels that differ only in name: their entry points differ in the
+/// buffers they load, the kernels not at all. Each set of identical kernels
+/// whose entry points pass the same constants (memref offsets and strides,
+/// fixed extents) is compiled once, called by every entry point of the set;
+/// O3 propagates those constants into the one kernel, as inlining did into
+/// each, so its loops are the same machine code.
+void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
+  // Each kernel is called once, by its entry point.
+  llvm::MapVector<llvm::Function *, llvm::CallInst *> calls;
+  for (llvm::Function *entry : entries)
+    for (llvm::Instruction &instruction : entry->getEntryBlock())
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(&instruction))
+        if (llvm::Function *kernel = call->getCalledFunction(); kernel && !kernel->isDeclaration())
+          calls.insert({kernel, call});
+  auto sameConstants = [](llvm::CallInst *a, llvm::CallInst *b) {
+    for (unsigned i = 0, e = a->arg_size(); i < e; ++i) {
+      auto *constantA = llvm::dyn_cast<llvm::Constant>(a->getArgOperand(i));
+      auto *constantB = llvm::dyn_cast<llvm::Constant>(b->getArgOperand(i));
+      if ((constantA || constantB) && constantA != constantB)
+        return false;
+    }
+    return true;
+  };
+  llvm::GlobalNumberState globals;
+  llvm::DenseMap<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
+  for (auto [kernel, call] : calls) {
+    llvm::SmallVector<llvm::Function *> &candidates = kept[llvm::StructuralHash(*kernel, true)];
+    auto equal = llvm::find_if(candidates, [&](llvm::Function *first) {
+      return sameConstants(calls.lookup(first), call) &&
+             llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
+    });
+    if (equal == candidates.end()) {
+      candidates.push_back(kernel);
+      continue;
+    }
+    call->setCalledFunction(*equal);
+    if (kernel->use_empty())
+      kernel->eraseFromParent();
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Compiling kernels in parallel
 //===----------------------------------------------------------------------===//
@@ -738,13 +790,17 @@ splitByKernel(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries, unsigne
     }
   }
   // Largest group first, each to the part with the fewest instructions so
-  // far (ties: module order, so the split is the same on every run).
+  // far (ties: module order, so the split is the same on every run). Dead
+  // instructions, which O3 removes first, are not counted: IR read back
+  // from an earlier stage (`nclc m.mlir`) has fewer of them, and must be
+  // split, and so linked, the same way.
   llvm::MapVector<const llvm::GlobalValue *, size_t> size;
-  for (const llvm::GlobalValue &value : m.global_values())
+  for (llvm::GlobalValue &value : m.global_values())
     if (groups.contains(&value)) {
       size_t &total = size[groups.getLeaderValue(&value)];
       if (auto *function = llvm::dyn_cast<llvm::Function>(&value))
-        total += function->getInstructionCount();
+        for (llvm::Instruction &instruction : llvm::instructions(*function))
+          total += !llvm::isInstructionTriviallyDead(&instruction);
     }
   std::vector<std::pair<const llvm::GlobalValue *, size_t>> bySize(size.begin(), size.end());
   std::stable_sort(bySize.begin(), bySize.end(),
@@ -769,14 +825,25 @@ splitByKernel(llvm::Module &m, llvm::ArrayRef<llvm::Function *> entries, unsigne
   return parts;
 }
 
+/// CPU seconds the calling thread has used.
+double threadCPUSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
 /// Optimises and compiles `parts` on a thread each (the first on this one),
-/// through bitcode into a context per thread; appends their objects.
+/// through bitcode into a context per thread; appends their objects. With
+/// `timePhases`, prints each part's size and CPU time (how well the kernels
+/// were shared out).
 bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
-                  std::vector<llvm::SmallVector<char, 0>> &objects, std::string &error) {
+                  std::vector<llvm::SmallVector<char, 0>> &objects, std::string &error,
+                  bool timePhases) {
   size_t n = parts.size();
   std::vector<llvm::SmallVector<char, 0>> bitcode(n), compiled(n);
   std::vector<std::unique_ptr<llvm::TargetMachine>> machines(n);
   std::vector<std::string> errors(n);
+  std::vector<double> seconds(n);
   for (size_t i = 0; i < n; ++i) {
     llvm::raw_svector_ostream os(bitcode[i]);
     llvm::WriteBitcodeToFile(*parts[i], os);
@@ -784,6 +851,8 @@ bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
       return false;
   }
   auto compile = [&](size_t i) {
+    double start = threadCPUSeconds();
+    llvm::scope_exit stop([&] { seconds[i] = threadCPUSeconds() - start; });
     llvm::LLVMContext context;
     llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(
         llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "ncl"),
@@ -801,6 +870,18 @@ bool compileParts(llvm::ArrayRef<std::unique_ptr<llvm::Module>> parts,
   compile(0);
   for (std::thread &thread : threads)
     thread.join();
+  if (timePhases)
+    for (size_t i = 0; i < n; ++i) {
+      size_t kernels = 0, instructions = 0;
+      for (const llvm::Function &function : *parts[i])
+        if (!function.isDeclaration()) {
+          kernels += function.getName().ends_with("_entry");
+          instructions += function.getInstructionCount();
+        }
+      llvm::errs() << llvm::format("nclc: part %zu: %zu kernels, %zu instructions before O3, "
+                                   "%.4f s CPU\n",
+                                   i, kernels, instructions, seconds[i]);
+    }
   for (size_t i = 0; i < n; ++i) {
     if (!errors[i].empty()) {
       error = errors[i];
@@ -1021,7 +1102,15 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 } // namespace
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                            llvm::raw_ostream *llvmOut, unsigned threads) {
+                            llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases) {
+  // --time-phases: one timer per phase, in nclc's group (process CPU time,
+  // so the parallel compile counts every thread).
+  std::unique_ptr<llvm::NamedRegionTimer> timer;
+  auto phase = [&](llvm::StringRef name, llvm::StringRef description) {
+    timer.reset();
+    timer = std::make_unique<llvm::NamedRegionTimer>(name, description, kPhaseTimerGroup,
+                                                     kPhaseTimerGroupDescription, timePhases);
+  };
   // The model's description is read before translation, then removed: the
   // LLVM module holds only the kernels, to which the descriptor is added.
   auto networks = module.getOps<NetworkOp>();
@@ -1038,6 +1127,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   // the kernels it names are found after translation.
   mlir::OwningOpRef<NetworkOp> description(network.clone());
   network.erase();
+  phase("translate", "Translation to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, llvmContext, "ncl");
   if (!m) {
@@ -1049,9 +1139,11 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
+  phase("descriptor", "Entry points, descriptor, merging kernels, verifier");
   LibraryBuilder builder(*m);
   if (!builder.descriptor(*description, error))
     return false;
+  mergeIdenticalKernels(builder.entryPoints());
   std::string verifyMessage;
   llvm::raw_string_ostream verifyStream(verifyMessage);
   if (llvm::verifyModule(*m, &verifyStream)) {
@@ -1059,6 +1151,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   }
   if (llvmOut) {
+    phase("optimize", "LLVM O3");
     optimize(*m, *tm);
     m->print(*llvmOut, nullptr);
     return true;
@@ -1070,6 +1163,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     threads = llvm::hardware_concurrency().compute_thread_count();
   if (llvm::TimePassesIsEnabled)
     threads = 1;
+  phase("codegen", "LLVM O3 and code generation (all threads)");
   std::vector<std::unique_ptr<llvm::Module>> parts =
       splitByKernel(*m, builder.entryPoints(), threads);
   std::vector<llvm::SmallVector<char, 0>> objects;
@@ -1077,11 +1171,13 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     optimize(*m, *tm);
     if (!emitObject(*m, *tm, objects.emplace_back(), error))
       return false;
-  } else if (!compileParts(parts, objects, error)) {
+  } else if (!compileParts(parts, objects, error, timePhases)) {
     return false;
   }
+  phase("link", "Linking (lld, in-process)");
   std::string library;
   if (!linkInMemory(objects, library, error))
     return false;
+  phase("write", "Writing the library");
   return writeOutput(path, library, error);
 }
