@@ -741,6 +741,10 @@ Scope Sema::synapseEventScope(const SynapseDecl &syn, const ProjectionModel &pm,
     for (const Declaration &d : n.state)
       put(d.name, pre ? Resolution::PreState : Resolution::PostState, d.unit.dim, d.loc,
           displayUnit(d, d.value.get()));
+    // Outputs are stored per neuron like state (a rate unit's r = f(x)).
+    for (const Declaration &d : n.outputs)
+      put(d.name, pre ? Resolution::PreState : Resolution::PostState, d.unit.dim, d.loc,
+          displayUnit(d, d.value.get()));
     for (const InputDecl &in : n.inputs)
       put(in.name, pre ? Resolution::PreInput : Resolution::PostInput, in.unit.dim, in.loc,
           in.unitText);

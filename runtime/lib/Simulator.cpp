@@ -383,7 +383,7 @@ void copyChunkStart(ncl_model &m, int k, bool restore) {
   const ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const ncl_buffer_info &b = bufferInfo(m, i);
-    if (b.extent != NCL_EXTENT_NEURONS)
+    if (b.extent != NCL_EXTENT_NEURONS || b.population < 0) // not a projection's traces
       continue;
     const size_t p = static_cast<size_t>(b.population);
     const int64_t begin = ts.begin[p], end = ts.end[p];
@@ -1158,7 +1158,7 @@ MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
       continue;
     const uint64_t bytes = saturatingMul(bufferElements(m, b), elementBytes(b.element));
     plan.state = saturatingAdd(plan.state, bytes);
-    if (b.extent == NCL_EXTENT_NEURONS)
+    if (b.extent == NCL_EXTENT_NEURONS && b.population >= 0)
       plan.chunkStartCopy = saturatingAdd(plan.chunkStartCopy, bytes);
   }
   plan.synapses = synapseBytes(m);
