@@ -161,7 +161,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
   }
   ncl.projection @C {synapse = "S", pre = @P, post = @Q,
       pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 3>,
-      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      connect = #ncl.connect<rule = fixed_probability, p = 0.5 : f64, n = 0, autapses = true, multapses = true>,
       delay = 0.0 : f64, params = [#ncl.param<name = "w0", value = 1.0 : f64>],
       vars = [#ncl.var<name = "w">]} init {
     %w0 = ncl.param "w0" : f64

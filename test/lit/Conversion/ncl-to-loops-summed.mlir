@@ -65,7 +65,7 @@ ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
   }
   ncl.projection @G {synapse = "Gap", pre = @P, post = @P,
       pre_range = array<i64: 0, 3>, post_range = array<i64: 0, 3>,
-      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      connect = #ncl.connect<rule = fixed_probability, p = 0.5 : f64, n = 0, autapses = true, multapses = true>,
       delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
   } on_pre {
   } summed {

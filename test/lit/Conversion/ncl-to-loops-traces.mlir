@@ -60,7 +60,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
       receives = ["v"], size = 4 : i64, vars = [#ncl.var<name = "v">]} init {
   } step {
   }
-  ncl.projection @S {connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+  ncl.projection @S {connect = #ncl.connect<rule = fixed_probability, p = 0.5 : f64, n = 0, autapses = true, multapses = true>,
       delay = 1.0e-3 : f64, drive = #ncl<drive event_driven>, params = [#ncl.param<name = "tau">, #ncl.param<name = "A">],
       post = @P, post_range = array<i64: 0, 4>, pre = @P, pre_range = array<i64: 0, 4>, synapse = "Pair",
       pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate", unit = "s">],

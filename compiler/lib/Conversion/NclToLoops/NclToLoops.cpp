@@ -1302,19 +1302,53 @@ private:
 
   /// scf.for over `row`'s synapses [lo, hi) with the program of `region`;
   /// records the loop for the patterns.
-  void synapseLoop(Value lo, Value hi, Region &region, SynapseLoop &loop) {
+  void synapseLoop(Value lo, Value hi, Region &region, SynapseLoop &loop, Value rowStart) {
     auto synapses = scf::ForOp::create(b, loc, lo, hi, index(1));
     synapses->setAttr("ncl.loop", b.getStringAttr("synapses"));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(synapses.getBody());
     loop.synapse = synapses.getInductionVar();
-    loop.postNeuron = toIndex(
-        memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
+    // A dense row holds the postsynaptic range in order: the neuron is the
+    // synapse's place in the row, without a load.
+    loop.postNeuron = denseRows()
+                          ? Value(arith::AddIOp::create(
+                                b, loc, arith::SubIOp::create(b, loc, loop.synapse, rowStart),
+                                index(projection.getPostRange()[0])))
+                          : toIndex(memref::LoadOp::create(b, loc, argument(postIndexBuffer),
+                                                           ValueRange{loop.synapse}));
     // An init region without a block has nothing to do.
     if (!region.empty())
       synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
                                                  region.front().getOperations());
     loops.synapses[synapses] = loop;
+  }
+
+  /// Whether every row holds the whole postsynaptic range in order (all to
+  /// all, with autapses or between distinct neurons): a dense matrix stored
+  /// by rows, whose postsynaptic indices the kernels compute instead of
+  /// loading and searching them.
+  bool denseRows() {
+    ConnectAttr connect = projection.getConnect();
+    if (connect.getRule() != ConnectRule::AllToAll)
+      return false;
+    ArrayRef<int64_t> preRange = projection.getPreRange(), postRange = projection.getPostRange();
+    bool overlap = projection.getPre() == projection.getPost() && preRange[0] < postRange[1] &&
+                   postRange[0] < preRange[1];
+    return connect.getAutapses() || !overlap;
+  }
+
+  /// In a dense row [lo, hi): the synapses onto the postsynaptic neurons
+  /// [begin, end), by arithmetic.
+  std::pair<Value, Value> denseBounds(Value lo, Value hi, Value begin, Value end) {
+    Value width = arith::SubIOp::create(b, loc, hi, lo);
+    Value postBegin = index(projection.getPostRange()[0]);
+    auto place = [&](Value key) {
+      Value offset = arith::SubIOp::create(b, loc, key, postBegin);
+      offset = arith::MaxSIOp::create(b, loc, offset, index(0));
+      offset = arith::MinSIOp::create(b, loc, offset, width);
+      return Value(arith::AddIOp::create(b, loc, lo, offset));
+    };
+    return {place(begin), place(end)};
   }
 
   /// The synapses of presynaptic neuron `row`: [row_start[row], row_start[row + 1]).
@@ -1367,7 +1401,7 @@ private:
     b.setInsertionPointToStart(rows.getBody());
     loop.preNeuron = rows.getInductionVars()[0];
     auto [lo, hi] = rowBounds(loop.preNeuron);
-    synapseLoop(lo, hi, projection.getInit(), loop);
+    synapseLoop(lo, hi, projection.getInit(), loop, lo);
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
   }
@@ -1478,14 +1512,18 @@ private:
     // A thread that owns the start (or the end) of the postsynaptic
     // population takes the row from its start (to its end) without a
     // search: one thread alone searches nothing.
-    Value fromStart =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, header["begin"], index(0));
-    Value toEnd =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, header["end"], header["size"]);
-    Value first =
-        lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), header["begin"]);
-    Value last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, header["end"]);
-    synapseLoop(first, last, projection.getOnPre(), loop);
+    Value first, last;
+    if (denseRows()) {
+      std::tie(first, last) = denseBounds(lo, hi, header["begin"], header["end"]);
+    } else {
+      Value fromStart =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, header["begin"], index(0));
+      Value toEnd =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, header["end"], header["size"]);
+      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), header["begin"]);
+      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, header["end"]);
+    }
+    synapseLoop(first, last, projection.getOnPre(), loop, lo);
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
   }
@@ -1707,9 +1745,14 @@ private:
     b.setInsertionPointToStart(rows.getBody());
     loop.preNeuron = rows.getInductionVar();
     auto [lo, hi] = rowBounds(loop.preNeuron);
-    Value first = lowerBound(lo, hi, header["begin"]);
-    Value last = lowerBound(first, hi, header["end"]);
-    synapseLoop(first, last, region, loop);
+    Value first, last;
+    if (denseRows()) {
+      std::tie(first, last) = denseBounds(lo, hi, header["begin"], header["end"]);
+    } else {
+      first = lowerBound(lo, hi, header["begin"]);
+      last = lowerBound(first, hi, header["end"]);
+    }
+    synapseLoop(first, last, region, loop, lo);
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
     return args;

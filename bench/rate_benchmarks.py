@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""NCL benchmark, rate-network section: the discrete-time CTRNN of
+examples/ctrnn.ncl (x <- (1 - a) x + a (W tanh(x) + u(t) + b), dense
+recurrent W) for 1000 steps, NCL against the same loop in NumPy and, where
+`import torch` works (Debian's python3-torch, installed only for
+benchmarks), in PyTorch (torch.nn.Linear in a Python time loop, as the
+seed projects write it), all on the same threads, in float32 and float64.
+
+usage: rate_benchmarks.py [--build BUILD] [--sizes 256,1024,4096] [--threads 1]
+                          [--repeat 3]
+
+Prints per line the seconds per 1000 steps of each and the ratios
+(> 1: NCL is faster). Batch 1 only: NCL has no batch dimension yet
+(issue 14). Benchmarks, not tests: nothing here fails on a timing.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+STEPS = 1000
+DT, TAU = 1e-3, 0.020
+
+
+def ncl_seconds(build, n, precision, threads, repeat, tmp):
+    source = open(os.path.join(ROOT, "examples", "ctrnn.ncl")).read()
+    source = re.sub(r"RateUnit\[\d+\]", "RateUnit[%d]" % n, source)
+    model = os.path.join(tmp, "ctrnn_%d.ncl" % n)
+    with open(model, "w") as f:
+        f.write(source)
+    lib = os.path.join(tmp, "ctrnn_%d_%s.so" % (n, precision))
+    subprocess.run([os.path.join(build, "bin", "nclc"), model, "-o", lib,
+                    "--precision=" + precision], check=True)
+    best = None
+    for _ in range(repeat):
+        out = os.path.join(tmp, "out")
+        subprocess.run([os.path.join(build, "bin", "ncl-run"), lib, "--time", "%gs" % (STEPS * DT),
+                        "--threads", str(threads), "--quiet", "--out", out], check=True)
+        s = json.load(open(os.path.join(out, "run.json")))["timings"]["simulate_s"]
+        best = s if best is None else min(best, s)
+    return best
+
+
+def numpy_seconds(n, precision, repeat):
+    dtype = np.float32 if precision == "f32" else np.float64
+    rng = np.random.default_rng(1)
+    w = (1.5 * rng.standard_normal((n, n)) / np.sqrt(n)).astype(dtype)
+    b = (0.1 * rng.standard_normal(n)).astype(dtype)
+    a = dtype(DT / TAU)
+    best = None
+    for _ in range(repeat):
+        x = rng.standard_normal(n).astype(dtype)
+        t0 = time.perf_counter()
+        for k in range(STEPS):
+            u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
+            x = (1 - a) * x + a * (w @ np.tanh(x) + u + b)
+        s = time.perf_counter() - t0
+        best = s if best is None else min(best, s)
+    return best
+
+
+def torch_seconds(n, precision, threads, repeat):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    dtype = torch.float32 if precision == "f32" else torch.float64
+    rec = torch.nn.Linear(n, n, bias=True).to(dtype)
+    a = DT / TAU
+    best = None
+    with torch.no_grad():
+        for _ in range(repeat):
+            x = torch.randn(n, dtype=dtype)
+            t0 = time.perf_counter()
+            for k in range(STEPS):
+                u = 0.5 * np.sin(2 * np.pi * 5.0 * k * DT)
+                x = (1 - a) * x + a * (rec(torch.tanh(x)) + u)
+            s = time.perf_counter() - t0
+            best = s if best is None else min(best, s)
+    return best
+
+
+def ratio(a, b):
+    return "%.1f" % (a / b) if a and b else "-"
+
+
+def run(args):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    threads = int(args.threads)
+    # NumPy's BLAS follows these; set before the loops.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    print("rate networks: CTRNN, %d steps, batch 1, %d thread(s); seconds per %d steps"
+          % (STEPS, threads, STEPS))
+    print("%6s %5s %10s %10s %10s %12s %12s" % ("N", "prec", "NCL", "NumPy", "PyTorch",
+                                              "NumPy/NCL", "PyTorch/NCL"))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            for precision in ("f32", "f64"):
+                ncl = ncl_seconds(args.build, n, precision, threads, args.repeat, tmp)
+                npy = numpy_seconds(n, precision, args.repeat)
+                tch = torch_seconds(n, precision, threads, args.repeat)
+                print("%6d %5s %10.4f %10.4f %10s %12s %12s"
+                      % (n, precision, ncl, npy, "%.4f" % tch if tch else "-",
+                         ratio(npy, ncl), ratio(tch, ncl)))
+                results.append(dict(n=n, precision=precision, ncl_s=ncl, numpy_s=npy,
+                                    torch_s=tch))
+    if all(r["torch_s"] is None for r in results):
+        print("(PyTorch not importable: install python3-torch, e.g. scripts/install-deps.sh "
+              "--bench, for its column)")
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--sizes", default="256,1024,4096")
+    ap.add_argument("--threads", default="1")
+    ap.add_argument("--repeat", type=int, default=3)
+    run(ap.parse_args())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

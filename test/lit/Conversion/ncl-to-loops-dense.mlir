@@ -1,0 +1,110 @@
+// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
+// A dense projection (all to all, with autapses or between distinct
+// neurons) holds in every row the whole postsynaptic range in order: the
+// kernels compute a synapse's postsynaptic neuron from its place in the row
+// (post_begin + s - row_start) and the thread's part of the row from
+// [begin, end) by arithmetic, instead of loading postsynaptic indices and
+// searching them. The sum kernel's inner loop then reads w and writes the
+// inputs contiguously (a matrix-vector product by rows).
+
+// CHECK-LABEL: func.func @ncl_G_sum(
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index,
+// CHECK-NOT: scf.while
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[SIZE]]
+// CHECK:   %[[LO:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK:   %[[HI:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK:   %[[WIDTH:.*]] = arith.subi %[[HI]], %[[LO]] : index
+// CHECK:   %[[OFF:.*]] = arith.subi %[[BEGIN]], %{{.*}} : index
+// CHECK:   arith.maxsi %[[OFF]]
+// CHECK:   %[[FIRSTOFF:.*]] = arith.minsi %{{.*}}, %[[WIDTH]] : index
+// CHECK:   %[[FIRST:.*]] = arith.addi %[[LO]], %[[FIRSTOFF]] : index
+// CHECK:   arith.subi %[[END]], %{{.*}} : index
+// CHECK:   %[[LAST:.*]] = arith.addi %[[LO]], %{{.*}} : index
+// CHECK:   scf.for %[[S:.*]] = %[[FIRST]] to %[[LAST]]
+// CHECK-NOT: memref.load %{{.*}} : memref<?xi32>
+// CHECK:     %[[K:.*]] = arith.subi %[[S]], %[[LO]] : index
+// CHECK:     %[[J:.*]] = arith.addi %[[K]], %{{.*}} : index
+// CHECK:     memref.load %{{.*}}[%[[J]]] : memref<?xf64>
+// CHECK:   } {ncl.loop = "synapses"}
+ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes, receives = ["I"],
+      params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],
+      vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %i = ncl.param "I" : f64
+    %in = ncl.synaptic_input "I" : f64
+    %i1 = arith.addf %i, %in : f64
+    %v1 = arith.addf %v, %i1 : f64
+    ncl.state_write "v", %v1 : f64
+  }
+  ncl.projection @G {synapse = "Gap", pre = @P, post = @P,
+      pre_range = array<i64: 0, 3>, post_range = array<i64: 0, 3>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
+  } on_pre {
+  } summed {
+    %g = ncl.param "g" : f64
+    %vi = ncl.pre_read "v" : f64
+    %vj = ncl.post_read "v" : f64
+    %el = ncl.post_read "El" : f64
+    %d = arith.subf %vi, %vj : f64
+    %x = arith.mulf %g, %d : f64
+    %y = arith.addf %x, %el : f64
+    ncl.post_add "I", %y : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @G
+    ncl.stage deliver @G
+    ncl.stage sum @G
+    ncl.stage step @P
+  }
+}
+
+// -----
+
+// Without autapses between overlapping ranges a row misses its own neuron:
+// not dense, so the postsynaptic indices are loaded and searched.
+// CHECK-LABEL: func.func @ncl_H_sum(
+// CHECK: scf.while
+// CHECK: memref.load %{{.*}} : memref<?xi32>
+ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes, receives = ["I"],
+      params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],
+      vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %i = ncl.param "I" : f64
+    %in = ncl.synaptic_input "I" : f64
+    %i1 = arith.addf %i, %in : f64
+    %v1 = arith.addf %v, %i1 : f64
+    ncl.state_write "v", %v1 : f64
+  }
+  ncl.projection @H {synapse = "Gap2", pre = @P, post = @P,
+      pre_range = array<i64: 0, 3>, post_range = array<i64: 0, 3>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = false, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
+  } on_pre {
+  } summed {
+    %g = ncl.param "g" : f64
+    %vi = ncl.pre_read "v" : f64
+    %vj = ncl.post_read "v" : f64
+    %el = ncl.post_read "El" : f64
+    %d = arith.subf %vi, %vj : f64
+    %x = arith.mulf %g, %d : f64
+    %y = arith.addf %x, %el : f64
+    ncl.post_add "I", %y : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @H
+    ncl.stage deliver @H
+    ncl.stage sum @H
+    ncl.stage step @P
+  }
+}
