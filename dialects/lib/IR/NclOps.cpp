@@ -102,6 +102,10 @@ LogicalResult NetworkOp::verify() {
           return {b.getIntegerType(16), BufferExtent::Synapses};
         case BufferRole::ConnectMask:
           return {b.getI32Type(), BufferExtent::Fixed};
+        case BufferRole::KwtaOrder:
+          return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::KwtaDuty:
+          return {getReal(), BufferExtent::Neurons};
         case BufferRole::ColumnStart:
           return {b.getI64Type(), BufferExtent::Columns};
         case BufferRole::ColumnSynapse:
@@ -166,6 +170,8 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::ColumnSynapse:
         case BufferRole::Series:
         case BufferRole::SeriesShape:
+        case BufferRole::KwtaOrder:
+        case BufferRole::KwtaDuty:
           break;
         }
       }
@@ -339,6 +345,48 @@ LogicalResult StageOp::verify() {
                                       "deliver_synapses"
                                     : "deliver_synapses needs a projection with "
                                       "per_synapse_delay");
+  }
+  return success();
+}
+
+int64_t KwtaOp::winners(int64_t size) {
+  if (std::optional<int64_t> keep = getKeep())
+    return *keep;
+  double fraction = getFractionAttr() ? getFractionAttr().getValueAsDouble() : 0;
+  return static_cast<int64_t>(std::floor(fraction * static_cast<double>(size) + 0.5));
+}
+
+LogicalResult KwtaOp::verify() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  auto pop = network ? network.lookupSymbol<PopulationOp>(getPopulationAttr()) : PopulationOp();
+  if (!pop)
+    return emitOpError("names unknown population ") << getPopulationAttr();
+  if (pop.getSpikeFiles())
+    return emitOpError("needs neurons to compare; population @")
+           << pop.getSymName() << " is a spike generator";
+  if (pop.varIndex(getVar()) < 0)
+    return emitOpError("population @") << pop.getSymName() << " has no variable '" << getVar()
+                                       << "'";
+  if (getKeep().has_value() == static_cast<bool>(getFractionAttr()))
+    return emitOpError("needs exactly one of keep (a count) and fraction");
+  if (FloatAttr fraction = getFractionAttr()) {
+    double f = fraction.getValueAsDouble();
+    if (!(f > 0 && f <= 1))
+      return emitOpError("fraction must be in (0, 1], got ") << f;
+  }
+  int64_t k = winners(pop.getSize());
+  if (k < 1 || k > pop.getSize())
+    return emitOpError("keeps ") << k << " of the " << pop.getSize() << " neurons of @"
+                                 << pop.getSymName() << "; it must keep 1 to all of them";
+  if (static_cast<bool>(getPeriodAttr()) != static_cast<bool>(getBoostAttr()))
+    return emitOpError("boost and period go together");
+  if (FloatAttr boost = getBoostAttr()) {
+    double beta = boost.getValueAsDouble();
+    if (!(beta >= 0 && std::isfinite(beta)))
+      return emitOpError("boost must be finite and >= 0, got ") << beta;
+    if (!(getPeriodAttr().getValueAsDouble() >= 1))
+      return emitOpError("period must be at least 1 step, got ")
+             << getPeriodAttr().getValueAsDouble();
   }
   return success();
 }
