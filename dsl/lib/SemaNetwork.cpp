@@ -837,9 +837,11 @@ void Sema::checkKwta(PopulationDecl &pop, PopulationModel &pm) {
   for (const KwtaDecl::Option &o : decl.options) {
     const KwtaDecl::Option **slot = o.name == "boost" ? &boost : o.name == "period" ? &period : nullptr;
     if (!slot) {
+      std::string suggestion = didYouMean(o.name, {"boost", "period"});
       diags.error(o.loc, "unknown k-WTA option '" + o.name + "'" +
-                             didYouMean(o.name, {"boost", "period"}) +
-                             "; k-WTA takes 'boost B' and 'period T' (steps)");
+                             (suggestion.empty()
+                                  ? std::string("; k-WTA takes 'boost B' and 'period T' (steps)")
+                                  : suggestion));
       continue;
     }
     if (*slot) {

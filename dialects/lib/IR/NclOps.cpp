@@ -375,7 +375,7 @@ LogicalResult KwtaOp::verify() {
       return emitOpError("fraction must be in (0, 1], got ") << f;
   }
   int64_t k = winners(pop.getSize());
-  if (k < 1 || k > pop.getSize())
+  if (k < 1 || k > static_cast<int64_t>(pop.getSize()))
     return emitOpError("keeps ") << k << " of the " << pop.getSize() << " neurons of @"
                                  << pop.getSymName() << "; it must keep 1 to all of them";
   if (static_cast<bool>(getPeriodAttr()) != static_cast<bool>(getBoostAttr()))
@@ -439,13 +439,23 @@ LogicalResult MonitorOp::verify() {
   return success();
 }
 
+/// The population whose neurons a per-neuron op works on: the enclosing
+/// ncl.population, or the one an enclosing ncl.kwta's reset region names.
+static PopulationOp neuronPopulation(Operation *op) {
+  if (auto pop = op->getParentOfType<PopulationOp>())
+    return pop;
+  auto kwta = op->getParentOfType<KwtaOp>();
+  auto network = kwta ? kwta->getParentOfType<NetworkOp>() : NetworkOp();
+  return network ? network.lookupSymbol<PopulationOp>(kwta.getPopulationAttr()) : PopulationOp();
+}
+
 LogicalResult ParamOp::verify() {
   if (auto projection = (*this)->getParentOfType<ProjectionOp>()) {
     if (projection.paramIndex(getName()) < 0)
       return emitOpError("unknown parameter '") << getName() << "' of the projection";
     return success();
   }
-  auto pop = (*this)->getParentOfType<PopulationOp>();
+  auto pop = neuronPopulation(*this);
   if (!pop)
     return emitOpError("must be inside an ncl.population or ncl.projection");
   if (pop.paramIndex(getName()) < 0)
@@ -454,7 +464,7 @@ LogicalResult ParamOp::verify() {
 }
 
 template <typename OpT> static LogicalResult verifyStateVar(OpT op) {
-  auto pop = op->template getParentOfType<PopulationOp>();
+  auto pop = neuronPopulation(op);
   if (!pop)
     return op.emitOpError("must be inside an ncl.population");
   if (pop.varIndex(op.getVar()) < 0)

@@ -954,6 +954,7 @@ private:
     return f;
   }
 
+public:
   /// The kernel of `ncl.kwta`, run on one thread over the whole population
   /// after its update: a quickselect finds the k-th winner in the order
   /// "larger key first, then lower index", then one pass keeps every neuron
@@ -1006,14 +1007,7 @@ private:
     // exp(beta * (k/N - duty_i)).
     Value boostFactor, target;
     if (kwta.getBoost()) {
-      boostFactor = arith::ConstantFloatOp::create(
-          b, loc, cast<FloatType>(realType), APFloat(kwta.getBoost()->convertToDouble()));
-      if (realType.isF32()) {
-        bool lost;
-        APFloat beta(kwta.getBoost()->convertToDouble());
-        beta.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-        boostFactor = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(realType), beta);
-      }
+      boostFactor = realConstant(kwta.getBoost()->convertToDouble());
       Value kReal = indexToReal(b, loc, k, f64);
       Value nReal = indexToReal(b, loc, n, f64);
       target = asReal(b, loc, arith::DivFOp::create(b, loc, kReal, nReal), realType);
@@ -1083,7 +1077,7 @@ private:
                 Value e = load(j);
                 Value ahead = before(keyOf(e), e, kp, pivot);
                 auto swap = scf::IfOp::create(
-                    b, loc, TypeRange{idx}, ahead,
+                    b, loc, ahead,
                     [&](OpBuilder &, Location) {
                       store(load(fill[0]), j);
                       store(e, fill[0]);
@@ -1135,9 +1129,7 @@ private:
           b, loc, won, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, kth));
       if (kwta.getBoost()) {
         Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
-        Value one = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(realType), APFloat(1.0));
-        Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(realType),
-                                                    APFloat::getZero(cast<FloatType>(realType).getFloatSemantics()));
+        Value one = realConstant(1.0), zero = realConstant(0.0);
         Value outcome = arith::SelectOp::create(b, loc, kept, one, zero);
         Value moved = arith::AddFOp::create(
             b, loc, d,
@@ -1146,8 +1138,7 @@ private:
       }
       if (kwta.getReset().empty()) {
         Value x = memref::LoadOp::create(b, loc, values, ValueRange{i});
-        Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(realType),
-                                                    APFloat::getZero(cast<FloatType>(realType).getFloatSemantics()));
+        Value zero = realConstant(0.0);
         memref::StoreOp::create(b, loc, arith::SelectOp::create(b, loc, kept, x, zero), values,
                                 ValueRange{i});
       } else {
@@ -1170,6 +1161,17 @@ private:
 
   /// The buffer-table entries and header fields of the kwta kernel.
   ArrayAttr kwtaArgs;
+
+  /// `value` rounded once to the state's precision.
+  Value realConstant(double value) {
+    auto type = cast<FloatType>(realType);
+    APFloat v(value);
+    bool lost;
+    v.convert(type.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return arith::ConstantFloatOp::create(b, loc, type, v);
+  }
+
+private:
 
   /// The timed input whose samples (false) or shape (true) `buffer` holds.
   std::optional<std::pair<int64_t, bool>> seriesOf(int64_t buffer) {
