@@ -798,8 +798,9 @@ void Sema::checkKwta(PopulationDecl &pop, PopulationModel &pm) {
     for (const Declaration &d : neuron->outputs)
       names.push_back(d.name);
     if (it == scope.end())
-      diags.error(decl.variableLoc, "neuron '" + neuron->name + "' has no state variable or output '" +
-                                        decl.variable + "'" + didYouMean(decl.variable, names));
+      diags.error(decl.variableLoc, "neuron '" + neuron->name +
+                                        "' has no state variable or output '" + decl.variable +
+                                        "'" + didYouMean(decl.variable, names));
     else
       diags.error(decl.variableLoc, std::string("k-WTA compares a state variable or an output, "
                                                 "not ") +
@@ -835,7 +836,9 @@ void Sema::checkKwta(PopulationDecl &pop, PopulationModel &pm) {
   // Boosting by duty cycle (Ahmad & Scheinkman 2019).
   const KwtaDecl::Option *boost = nullptr, *period = nullptr;
   for (const KwtaDecl::Option &o : decl.options) {
-    const KwtaDecl::Option **slot = o.name == "boost" ? &boost : o.name == "period" ? &period : nullptr;
+    const KwtaDecl::Option **slot = o.name == "boost"    ? &boost
+                                    : o.name == "period" ? &period
+                                                         : nullptr;
     if (!slot) {
       std::string suggestion = didYouMean(o.name, {"boost", "period"});
       diags.error(o.loc, "unknown k-WTA option '" + o.name + "'" +

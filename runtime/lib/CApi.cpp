@@ -489,17 +489,17 @@ void refuseKwtaSize(const ncl_model &m, int32_t population, int64_t n) {
       continue;
     const std::string name = m.desc->populations[population].name;
     const int64_t k =
-        st.kwta_keep > 0 ? st.kwta_keep
-                         : static_cast<int64_t>(std::floor(st.kwta_fraction * static_cast<double>(n) + 0.5));
+        st.kwta_keep > 0
+            ? st.kwta_keep
+            : static_cast<int64_t>(std::floor(st.kwta_fraction * static_cast<double>(n) + 0.5));
     if (k < 1)
-      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " +
-                                          std::to_string(n) + " neurons: its k-WTA keeps " +
-                                          percent(st.kwta_fraction) +
+      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " + std::to_string(n) +
+                                          " neurons: its k-WTA keeps " + percent(st.kwta_fraction) +
                                           " of them, which rounds to k = 0");
     if (k > n)
-      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " +
-                                          std::to_string(n) + " neurons: its k-WTA keeps k = " +
-                                          std::to_string(k) + " of them");
+      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " + std::to_string(n) +
+                                          " neurons: its k-WTA keeps k = " + std::to_string(k) +
+                                          " of them");
   }
 }
 } // namespace

@@ -365,8 +365,8 @@ LogicalResult KwtaOp::verify() {
     return emitOpError("needs neurons to compare; population @")
            << pop.getSymName() << " is a spike generator";
   if (pop.varIndex(getVar()) < 0)
-    return emitOpError("population @") << pop.getSymName() << " has no variable '" << getVar()
-                                       << "'";
+    return emitOpError("population @")
+           << pop.getSymName() << " has no variable '" << getVar() << "'";
   if (getKeep().has_value() == static_cast<bool>(getFractionAttr()))
     return emitOpError("needs exactly one of keep (a count) and fraction");
   if (FloatAttr fraction = getFractionAttr()) {

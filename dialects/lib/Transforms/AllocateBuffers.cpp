@@ -70,7 +70,8 @@ ArrayAttr allocate(NetworkOp network) {
         continue;
       add(pop, "kwta_order", BufferRole::KwtaOrder, b.getI32Type(), BufferExtent::Neurons, -1, 0);
       if (kwta.getBoost())
-        add(pop, "kwta_duty", BufferRole::KwtaDuty, network.getReal(), BufferExtent::Neurons, -1, 0);
+        add(pop, "kwta_duty", BufferRole::KwtaDuty, network.getReal(), BufferExtent::Neurons, -1,
+            0);
     }
   }
   // Each projection's parameters, per-synapse variables and connectivity

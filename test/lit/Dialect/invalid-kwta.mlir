@@ -101,6 +101,6 @@ ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
       vars = [#ncl.var<name = "x", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>]} init {
   } step {
   }
-  // expected-error @+1 {{period must be at least 1 step, got 0.5}}
+  // expected-error @+1 {{period must be at least 1 step, got 5.000000e-01}}
   ncl.kwta @P "x" {keep = 1 : i64, boost = 1.0 : f64, period = 0.5 : f64}
 }

@@ -996,9 +996,9 @@ public:
                                          APFloat(kwta.getFraction()->convertToDouble())));
       Value rounded = math::FloorOp::create(
           b, loc,
-          arith::AddFOp::create(b, loc, scaled,
-                                arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
-                                                               APFloat(0.5))));
+          arith::AddFOp::create(
+              b, loc, scaled,
+              arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.5))));
       k = arith::IndexCastOp::create(b, loc, idx,
                                      arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded));
     }
@@ -1017,7 +1017,8 @@ public:
       if (!kwta.getBoost())
         return v;
       Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
-      Value z = arith::MulFOp::create(b, loc, boostFactor, arith::SubFOp::create(b, loc, target, d));
+      Value z =
+          arith::MulFOp::create(b, loc, boostFactor, arith::SubFOp::create(b, loc, target, d));
       return arith::MulFOp::create(b, loc, v, math::ExpOp::create(b, loc, z));
     };
     // a before b: a larger key, or an equal one at a lower index.
@@ -1056,7 +1057,8 @@ public:
         [&](OpBuilder &, Location, ValueRange range) {
           Value lo = range[0], hi = range[1];
           Value last = arith::SubIOp::create(b, loc, hi, c1);
-          Value half = arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, hi, lo), index(2));
+          Value half =
+              arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, hi, lo), index(2));
           Value mid = arith::AddIOp::create(b, loc, lo, half);
           Value a = load(lo), m = load(mid), z = load(last);
           Value ka = keyOf(a), km = keyOf(m), kz = keyOf(z);
@@ -1096,9 +1098,9 @@ public:
           Value afterPlace = arith::AddIOp::create(b, loc, place, c1);
           Value newLo = arith::SelectOp::create(
               b, loc, found, targetPos, arith::SelectOp::create(b, loc, right, afterPlace, lo));
-          Value newHi = arith::SelectOp::create(
-              b, loc, found, arith::AddIOp::create(b, loc, targetPos, c1),
-              arith::SelectOp::create(b, loc, right, hi, place));
+          Value newHi =
+              arith::SelectOp::create(b, loc, found, arith::AddIOp::create(b, loc, targetPos, c1),
+                                      arith::SelectOp::create(b, loc, right, hi, place));
           scf::YieldOp::create(b, loc, ValueRange{newLo, newHi});
         });
     select->setAttr("ncl.loop", b.getStringAttr("kwta-select"));
@@ -1142,15 +1144,15 @@ public:
         memref::StoreOp::create(b, loc, arith::SelectOp::create(b, loc, kept, x, zero), values,
                                 ValueRange{i});
       } else {
-        Value lost = arith::XOrIOp::create(
-            b, loc, kept, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+        Value lost = arith::XOrIOp::create(b, loc, kept,
+                                           arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
         auto reset = scf::IfOp::create(b, loc, lost, /*withElseRegion=*/false);
         Block *then = reset.thenBlock();
         moveProgram(kwta.getReset(), then);
         loop.neuron = i;
         loop.step = step;
-        loop.nextStep = arith::AddIOp::create(b, loc, step,
-                                              arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+        loop.nextStep = arith::AddIOp::create(
+            b, loc, step, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
         loop.entryPoint = apply;
         loops.loops[reset] = loop;
       }
@@ -1172,7 +1174,6 @@ public:
   }
 
 private:
-
   /// The timed input whose samples (false) or shape (true) `buffer` holds.
   std::optional<std::pair<int64_t, bool>> seriesOf(int64_t buffer) {
     for (auto [input, k] : seriesBuffers)
@@ -1344,9 +1345,9 @@ private:
   llvm::DenseMap<int64_t, std::pair<int64_t, int64_t>> seriesBuffers;
   llvm::StringMap<Value> header; ///< the kernel's header arguments
   int64_t lastSpikeBuffer = -1;
-  Value lastSpike;            ///< the update kernel's last-spike argument
+  Value lastSpike; ///< the update kernel's last-spike argument
   int64_t kwtaOrderBuffer = -1, kwtaDutyBuffer = -1;
-  Value kwtaOrder, kwtaDuty; ///< the kwta kernel's scratch order and duty cycles
+  Value kwtaOrder, kwtaDuty;  ///< the kwta kernel's scratch order and duty cycles
   scf::ParallelOp appendLoop; ///< the second pass of a two-pass update
 };
 
@@ -1924,17 +1925,21 @@ struct ConvertNclToLoopsPass
         if (failed(kernels.build()))
           return signalPassFailure();
         nameKernels(network, pop, kernels.initArgs, kernels.updateArgs);
-        for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
-          if (kwta.getPopulation() != pop.getSymName())
-            continue;
-          if (failed(kernels.buildKwta(kwta)))
-            return signalPassFailure();
-          nameKwtaKernel(network, pop, kernels.kwtaArgs);
-          kwta.getReset().getBlocks().clear();
-        }
         // What is left describes the population; its program is in the kernels.
         for (Region *region : {&pop.getInit(), &pop.getStep()})
           region->getBlocks().clear();
+      }
+      // A k-WTA's kernel, once: its stage has none yet.
+      for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
+        if (hasKwtaKernel(network, kwta))
+          continue;
+        auto pop = network.lookupSymbol<PopulationOp>(kwta.getPopulationAttr());
+        builder.setInsertionPoint(network);
+        KernelBuilder kernels(pop, network, builder, loops);
+        if (failed(kernels.buildKwta(kwta)))
+          return signalPassFailure();
+        nameKwtaKernel(network, pop, kernels.kwtaArgs);
+        kwta.getReset().getBlocks().clear();
       }
       for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
         if (projection.isLowered())
@@ -2013,6 +2018,13 @@ struct ConvertNclToLoopsPass
     }
   }
 
+  /// Whether the module has `kwta`'s kernel already.
+  static bool hasKwtaKernel(NetworkOp network, KwtaOp kwta) {
+    auto module = network->getParentOfType<ModuleOp>();
+    std::string kernel = ("ncl_" + kwta.getPopulation() + "_kwta").str();
+    return module && SymbolTable::lookupSymbolIn(module, kernel);
+  }
+
   /// Names the kernel of a population's kwta stage.
   static void nameKwtaKernel(NetworkOp network, PopulationOp pop, ArrayAttr args) {
     ScheduleOp schedule = network.getSchedule();
@@ -2020,8 +2032,8 @@ struct ConvertNclToLoopsPass
       return;
     for (StageOp stage : schedule.getBody().getOps<StageOp>())
       if (stage.getPopulation() == pop.getSymName() && stage.getKind() == StageKind::Kwta) {
-        stage.setKernelAttr(
-            FlatSymbolRefAttr::get(network.getContext(), ("ncl_" + pop.getSymName() + "_kwta").str()));
+        stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(),
+                                                   ("ncl_" + pop.getSymName() + "_kwta").str()));
         stage.setArgsAttr(args);
       }
   }

@@ -13,8 +13,8 @@
 
 #include <cmath>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 
 namespace ncl {
 
