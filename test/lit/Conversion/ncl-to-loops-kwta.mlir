@@ -1,8 +1,9 @@
 // RUN: ncl-opt %s -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
 // ncl.kwta becomes the kernel ncl_<P>_kwta, run on one thread over the
 // whole population: the neuron order 0..N-1 in the kwta_order buffer, a
-// quickselect of position k - 1 (median-of-three pivot, Lomuto partition;
-// never a sort) under "larger key first, then lower index", then one pass
+// quickselect of position k - 1 (median-of-three pivot, branch-free Lomuto
+// partition; never a sort) under "larger key first, then lower index", then
+// one pass
 // that keeps every neuron at or before the k-th and zeroes the others (or
 // runs the reset region for them). With boosting, the key is
 // x * exp(beta * (k/N - d)) and the pass moves each duty cycle d by
@@ -37,7 +38,14 @@
 // CHECK:     %[[LT:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : index
 // CHECK:     %[[TIE:.*]] = arith.andi %[[EQ]], %[[LT]] : i1
 // CHECK:     %[[AHEAD:.*]] = arith.ori %[[GT]], %[[TIE]] : i1
-// CHECK:     scf.if %[[AHEAD]] -> (index)
+// Branch-free Lomuto: always swap with the fill position, advance it
+// past a neuron that is ahead.
+// CHECK:     memref.store
+// CHECK:     memref.store
+// CHECK:     %[[ONE:.*]] = arith.extui %[[AHEAD]] : i1 to i64
+// CHECK:     %[[INC:.*]] = arith.index_cast %[[ONE]] : i64 to index
+// CHECK:     %[[NEXTFILL:.*]] = arith.addi %{{.*}}, %[[INC]] : index
+// CHECK:     scf.yield %[[NEXTFILL]] : index
 // CHECK:   arith.cmpi eq, %[[PART]], %[[KM1]] : index
 // CHECK: } attributes {ncl.loop = "kwta-select"}
 // CHECK: %[[KTH32:.*]] = memref.load %[[ORDER]][%[[KM1]]] : memref<?xi32>

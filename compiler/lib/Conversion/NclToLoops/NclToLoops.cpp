@@ -1073,21 +1073,21 @@ public:
           store(z, pivotPos);
           store(pivot, last);
           Value kp = keyOf(pivot);
+          // Branch-free Lomuto (Alexandrescu): [lo, fill) is ahead of the
+          // pivot and [fill, j) behind it, so swapping j with fill always
+          // keeps that, and fill moves on only past a neuron that is ahead.
+          // The ahead-or-not branch would be mispredicted half the time.
           auto partition = scf::ForOp::create(
               b, loc, lo, last, c1, ValueRange{lo},
               [&](OpBuilder &, Location, Value j, ValueRange fill) {
                 Value e = load(j);
                 Value ahead = before(keyOf(e), e, kp, pivot);
-                auto swap = scf::IfOp::create(
-                    b, loc, ahead,
-                    [&](OpBuilder &, Location) {
-                      store(load(fill[0]), j);
-                      store(e, fill[0]);
-                      scf::YieldOp::create(b, loc,
-                                           ValueRange{arith::AddIOp::create(b, loc, fill[0], c1)});
-                    },
-                    [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, fill[0]); });
-                scf::YieldOp::create(b, loc, swap.getResult(0));
+                store(load(fill[0]), j);
+                store(e, fill[0]);
+                Value step = arith::IndexCastOp::create(
+                    b, loc, idx, arith::ExtUIOp::create(b, loc, b.getI64Type(), ahead));
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::AddIOp::create(b, loc, fill[0], step)});
               });
           Value place = partition.getResult(0);
           store(load(place), last);
