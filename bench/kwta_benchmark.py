@@ -5,8 +5,8 @@ std::sort and (where `import torch` works) torch.topk, N = 1e3 to 1e7, k = 2 % o
 NCL's cost is measured inside a running model: bench/kwta_benchmark.cpp runs a population
 of N units that take a fresh normal draw every step, with and without `kwta x keep 2 %`,
 through the C API on one thread, and takes the difference of the two simulate times per
-step (so it includes what the k-WTA adds to a step: the one-step stepping it forces, the
-selection and the masking pass). The same program times std::nth_element and std::sort on
+step: the selection and the masking pass (both models also hold a k-WTA of one unit, so
+both are stepped one step at a time, as a k-WTA requires). The same program times std::nth_element and std::sort on
 neuron indices under the same order (larger value first, then lower index) followed by the
 same masking pass, best of several repeats. torch.topk (values and indices of the k
 largest, then a scatter into zeros) is timed in this process if PyTorch imports; else the
@@ -36,6 +36,9 @@ network KwtaBench {
   population L = Unit[1000] {
     %s
   }
+  # A k-WTA of one unit in both models, so that both are stepped one step at a
+  # time (as a k-WTA requires) and differ only by L's selection and mask.
+  population S = Unit[1] { kwta x keep 1 }
   stimulus L.I += randn()
   simulate 1 s, dt = 1 ms
 }
