@@ -51,8 +51,7 @@ double simulatePerStep(const char *path, int64_t n, int64_t steps) {
 
 /// The best of `repeats` timings of select(x, order, k) plus the masking
 /// pass, on fresh values each time.
-template <typename Select>
-double selectPerStep(int64_t n, int64_t k, int repeats, Select select) {
+template <typename Select> double selectPerStep(int64_t n, int64_t k, int repeats, Select select) {
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   std::vector<double> x(static_cast<size_t>(n));
@@ -63,9 +62,7 @@ double selectPerStep(int64_t n, int64_t k, int repeats, Select select) {
       v = normal(rng);
     const double start = seconds();
     std::iota(order.begin(), order.end(), 0);
-    auto before = [&](int32_t a, int32_t b) {
-      return x[a] > x[b] || (x[a] == x[b] && a < b);
-    };
+    auto before = [&](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
     select(order, k, before);
     const int32_t kth = order[static_cast<size_t>(k - 1)];
     const double kx = x[kth];
@@ -99,8 +96,7 @@ int main(int argc, char **argv) {
   std::printf("{\"n\": %lld, \"k\": %lld, \"steps\": %lld, \"step_with_kwta_s\": %.9g, "
               "\"step_without_kwta_s\": %.9g, \"ncl_kwta_s\": %.9g, \"nth_element_s\": %.9g, "
               "\"sort_s\": %.9g}\n",
-              static_cast<long long>(n), static_cast<long long>(k),
-              static_cast<long long>(steps), with, without, std::max(0.0, with - without), nth,
-              sorted);
+              static_cast<long long>(n), static_cast<long long>(k), static_cast<long long>(steps),
+              with, without, std::max(0.0, with - without), nth, sorted);
   return 0;
 }
