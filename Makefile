@@ -4,7 +4,8 @@
 # the tests under sanitizers (none of these is part of `make test`).
 BUILD   ?= build
 CMAKE_FLAGS ?=
-# `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks.
+# `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks,
+# --skip-kwta.
 BENCH_ARGS ?=
 LLVM    := /usr/lib/llvm-22
 

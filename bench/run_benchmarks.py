@@ -20,6 +20,8 @@ Usage: /usr/bin/python3 bench/run_benchmarks.py --build build [--n N] [--time-ms
 Then the network section (bench/network_benchmarks.py): CUBA (and COBA, COBAHH, Brunel,
 large Brunel where their NCL examples exist) against Brian2 C++ standalone, at 1 and 2
 threads, f64 and f32. --skip-lif or --skip-networks runs only the other section.
+Then the k-WTA section (bench/kwta_benchmark.py): NCL's k-WTA against std::nth_element,
+std::sort and torch.topk (when it imports), N = 1e3 to 1e7; --skip-kwta leaves it out.
 --quick (or NCL_BENCH_QUICK=1): a short smoke run of both (small LIF, 1 s networks,
 1 repeat, no Brian2); `make bench BENCH_ARGS=--quick`.
 See docs/performance.md.
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import time
 
+import kwta_benchmark
 import network_benchmarks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -222,6 +225,8 @@ def main():
         lif_section(args)
     if not args.skip_networks:
         network_benchmarks.run(args)
+    if not args.skip_kwta:
+        kwta_benchmark.run(args)
     return 0
 
 
@@ -261,6 +266,7 @@ def parse_args():
     ap.add_argument("--skip-lif", action="store_true", help="only the network section")
     ap.add_argument("--skip-networks", action="store_true", help="only the LIF section")
     network_benchmarks.add_arguments(ap)
+    kwta_benchmark.add_arguments(ap)
     args = ap.parse_args()
     if args.quick:
         args.skip_brian2 = True

@@ -122,7 +122,12 @@ networkItem : 'population' ID '=' ID '[' INT ']' fileArgs? (NL* '{' sep? (popula
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
-populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArgs ;
+populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArgs | kwtaDecl ;
+// k-winners-take-all on a variable of the population: `kwta r keep 20`,
+// `kwta r keep 2 %`, options `boost 2.0 period 1000`, and a `reset { ... }`
+// for the losers. The words kwta, keep, boost and period are not reserved:
+// Sema checks them.
+kwtaDecl    : ID ID ID number PERCENT? (ID number)* ('reset' NL* '{' sep? (assignment (sep assignment)*)? sep? '}')? ;
 // Files read at load time, then named values: `("t.npy", "i.npy")`,
 // `("drive.npy", dt = 1 ms, scale = 1 nA)`.
 fileArgs    : '(' STRING (',' STRING)* (',' connectArg)* ')' ;
@@ -160,11 +165,13 @@ sep         : NL | SEMI ;
 
 UNLESS      : 'unless' ;
 PER         : 'per' ;
+RESET       : 'reset' ;
 REFRACTORY  : 'refractory' ;
 NOT         : 'not' ;
 AND         : 'and' ;
 OR          : 'or' ;
 PRIME       : '\'' ;
+PERCENT     : '%' ;
 LPAREN      : '(' { enterNesting(); } ;
 RPAREN      : ')' { if (nestingDepth > 0) nestingDepth--; } ;
 LBRACK      : '[' { enterNesting(); } ;

@@ -161,6 +161,42 @@ private:
     }
   }
 
+  static double numberValue(NclParser::NumberContext *n) {
+    try {
+      return std::stod(n->getText());
+    } catch (...) {
+      return HUGE_VAL;
+    }
+  }
+
+  /// `kwta r keep 20 [%] [boost B period T] [reset { ... }]`; the words are
+  /// checked by Sema.
+  KwtaDecl kwta(NclParser::KwtaDeclContext *k) {
+    KwtaDecl decl;
+    auto words = k->ID();
+    auto numbers = k->number();
+    decl.loc = loc(words[0]->getSymbol());
+    decl.keyword = words[0]->getText();
+    decl.variableLoc = loc(words[1]->getSymbol());
+    decl.variable = words[1]->getText();
+    decl.keepWordLoc = loc(words[2]->getSymbol());
+    decl.keepWord = words[2]->getText();
+    decl.keepLoc = loc(numbers[0]->getStart());
+    decl.keep = numberValue(numbers[0]);
+    decl.keepIsInteger = numbers[0]->INT() != nullptr;
+    decl.percent = k->PERCENT() != nullptr;
+    for (size_t i = 3; i < words.size(); ++i)
+      decl.options.push_back({loc(words[i]->getSymbol()), words[i]->getText(),
+                              numberValue(numbers[i - 2]), loc(numbers[i - 2]->getStart())});
+    if (k->RESET()) {
+      decl.hasReset = true;
+      decl.resetLoc = loc(k->RESET()->getSymbol());
+      for (auto *a : k->assignment())
+        decl.reset.push_back(assignment(a));
+    }
+    return decl;
+  }
+
   Assignment assignment(NclParser::AssignmentContext *a) {
     Assignment as;
     as.loc = loc(a->ID()->getSymbol());
@@ -411,6 +447,10 @@ private:
         for (auto *item : p->populationItem()) {
           if (auto *d = item->declaration()) {
             pop.overrides.push_back(declaration(d));
+            continue;
+          }
+          if (auto *k = item->kwtaDecl()) {
+            pop.kwta.push_back(kwta(k));
             continue;
           }
           if (auto *files = item->fileArgs()) {

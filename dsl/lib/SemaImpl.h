@@ -156,6 +156,7 @@ private:
   void checkSpikeGenerator(ast::PopulationDecl &pop, NetworkModel &model);
   void checkInputSeries(ast::PopulationDecl &pop, PopulationModel &pm);
   void checkPopulationRefractory(const ast::PopulationDecl &pop, PopulationModel &pm);
+  void checkKwta(ast::PopulationDecl &pop, PopulationModel &pm);
   void checkStimulus(ast::Stimulus &st, const ast::NetworkDecl &net, NetworkModel &model);
   void checkSimulate(const ast::NetworkDecl &net, NetworkModel &model);
   void checkStepCount(const ast::NetworkDecl &net, const NetworkModel &model,
@@ -200,6 +201,9 @@ private:
   DiagnosticEngine &diags;
   /// Each checked neuron's parameters and inputs, for its populations.
   std::map<std::string, Scope> neuronScopes;
+  /// Each checked neuron's names as its step sees them (state too), for a
+  /// population's k-WTA reset.
+  std::map<std::string, Scope> neuronStepScopes;
   std::set<std::string> randomNeurons; ///< neurons that draw random numbers
   /// Each checked synapse's parameters (with their defaults) and state.
   std::map<std::string, Scope> synapseScopes;

@@ -76,6 +76,11 @@ void Sema::checkSpikeGenerator(PopulationDecl &pop, NetworkModel &model) {
     noValues(o.loc);
   for (const InputSeriesDecl &s : pop.series)
     noValues(s.loc);
+  for (const KwtaDecl &k : pop.kwta) {
+    diags.error(k.loc, "k-WTA needs neurons whose values it can compare; spike generator '" +
+                           pop.name + "' has none");
+    ok = false;
+  }
   if (!pop.method.empty())
     noValues(pop.methodLoc);
   if (!ok)
@@ -280,6 +285,7 @@ void Sema::checkPopulation(PopulationDecl &pop, Module &module, NetworkModel &mo
   }
   checkOverrides(pop, pm);
   checkPopulationRefractory(pop, pm);
+  checkKwta(pop, pm);
   model.populations.push_back(std::move(pm));
 }
 
@@ -751,4 +757,129 @@ bool ncl::analyze(Module &module, DiagnosticEngine &diags, NetworkModel &result,
     return false;
   }
   return sema.checkNetwork(*chosen, module, &result) && ok;
+}
+
+/// `kwta r keep k [%] [boost B period T] [reset { ... }]`: r is a state
+/// variable or output of the neuron, k a count in 1..N or a percentage that
+/// rounds to such a count (docs/semantics.md, "k-WTA").
+void Sema::checkKwta(PopulationDecl &pop, PopulationModel &pm) {
+  if (pop.kwta.empty())
+    return;
+  for (size_t k = 0; k < pop.kwta.size(); ++k) {
+    if (pop.kwta[k].keyword != "kwta") {
+      diags.error(pop.kwta[k].loc, "unknown population item '" + pop.kwta[k].keyword + "'" +
+                                       didYouMean(pop.kwta[k].keyword, {"kwta"}) +
+                                       "; a population's block sets parameters and inputs "
+                                       "(name = value), a 'method' or a 'kwta'");
+      return;
+    }
+    if (k > 0) {
+      diags.error(pop.kwta[k].loc,
+                  "population '" + pop.name + "' has a second 'kwta'; one k-WTA per population");
+      diags.note(pop.kwta[0].loc, "the first is here");
+      return;
+    }
+  }
+  KwtaDecl &decl = pop.kwta[0];
+  const NeuronDecl *neuron = pm.neuron;
+  unsigned before = diags.errorCount();
+  if (decl.keepWord != "keep")
+    diags.error(decl.keepWordLoc, "expected 'keep' after 'kwta " + decl.variable +
+                                      "', as in 'kwta " + decl.variable + " keep 20' or 'kwta " +
+                                      decl.variable + " keep 2 %'");
+  // What can be compared: a state variable or an output.
+  const Scope &scope = neuronStepScopes[neuron->name];
+  auto it = scope.find(decl.variable);
+  if (it == scope.end() || (it->second.kind != NameExpr::Resolution::State &&
+                            it->second.kind != NameExpr::Resolution::Output)) {
+    std::vector<std::string> names;
+    for (const Declaration &d : neuron->state)
+      names.push_back(d.name);
+    for (const Declaration &d : neuron->outputs)
+      names.push_back(d.name);
+    if (it == scope.end())
+      diags.error(decl.variableLoc, "neuron '" + neuron->name +
+                                        "' has no state variable or output '" + decl.variable +
+                                        "'" + didYouMean(decl.variable, names));
+    else
+      diags.error(decl.variableLoc, std::string("k-WTA compares a state variable or an output, "
+                                                "not ") +
+                                        kindName(it->second.kind) + " '" + decl.variable + "'");
+  }
+  KwtaModel km;
+  km.decl = &decl;
+  km.variable = decl.variable;
+  const int64_t n = pop.size;
+  if (decl.percent) {
+    if (!(decl.keep > 0) || decl.keep > 100) {
+      diags.error(decl.keepLoc, "k-WTA keeps a percentage in (0, 100] of the population, not " +
+                                    formatNumber(decl.keep) + " %");
+    } else {
+      km.fraction = decl.keep / 100;
+      const double k = std::floor(km.fraction * static_cast<double>(n) + 0.5);
+      if (k < 1)
+        diags.error(decl.keepLoc, formatNumber(decl.keep) + " % of the " + std::to_string(n) +
+                                      " neurons of '" + pop.name +
+                                      "' rounds to k = 0; k-WTA must keep at least one neuron");
+    }
+  } else if (!decl.keepIsInteger) {
+    diags.error(decl.keepLoc, "k-WTA keeps a whole number of neurons; write '" +
+                                  formatNumber(decl.keep) + " %' for a percentage");
+  } else if (decl.keep < 1) {
+    diags.error(decl.keepLoc, "k-WTA must keep at least one neuron (k = 0)");
+  } else if (decl.keep > static_cast<double>(n)) {
+    diags.error(decl.keepLoc, "k-WTA keeps k = " + formatNumber(decl.keep) + " neurons, but '" +
+                                  pop.name + "' has only " + std::to_string(n));
+  } else {
+    km.keep = static_cast<int64_t>(decl.keep);
+  }
+  // Boosting by duty cycle (Ahmad & Scheinkman 2019).
+  const KwtaDecl::Option *boost = nullptr, *period = nullptr;
+  for (const KwtaDecl::Option &o : decl.options) {
+    const KwtaDecl::Option **slot = o.name == "boost"    ? &boost
+                                    : o.name == "period" ? &period
+                                                         : nullptr;
+    if (!slot) {
+      std::string suggestion = didYouMean(o.name, {"boost", "period"});
+      diags.error(o.loc, "unknown k-WTA option '" + o.name + "'" +
+                             (suggestion.empty()
+                                  ? std::string("; k-WTA takes 'boost B' and 'period T' (steps)")
+                                  : suggestion));
+      continue;
+    }
+    if (*slot) {
+      diags.error(o.loc, "k-WTA option '" + o.name + "' is given twice");
+      continue;
+    }
+    *slot = &o;
+  }
+  if (boost) {
+    km.boost = boost->value;
+    km.period = period ? period->value : 1000;
+    if (!(km.boost >= 0) || std::isinf(km.boost))
+      diags.error(boost->valueLoc, "the boost strength must be a finite number >= 0");
+  } else if (period) {
+    diags.error(period->loc, "'period' is the duty cycle's averaging period for boosting; "
+                             "give 'boost B' too");
+  }
+  if (period && !(period->value >= 1))
+    diags.error(period->valueLoc, "the duty cycle's period must be at least 1 step");
+  if (decl.hasReset) {
+    checkAssignments(decl.reset, scope, "a k-WTA reset");
+    for (const Assignment &a : decl.reset) {
+      unsigned draws = 0;
+      countRandomDraws(*a.value, draws);
+      if (draws)
+        diags.error(a.value->getLoc(), "a k-WTA reset cannot draw random numbers");
+      forEachSubExpression(*a.value, [&](const Expr &e) {
+        if (auto *name = dyn_cast<NameExpr>(&e))
+          for (const InputSeries &series : pm.series)
+            if (series.input == name->name)
+              diags.error(name->getLoc(), "a k-WTA reset cannot read input '" + name->name +
+                                              "', which follows a timed array");
+      });
+    }
+  }
+  if (diags.errorCount() == before)
+    pm.kwta = std::move(km);
 }

@@ -402,5 +402,6 @@ bool Sema::checkNeuron(NeuronDecl &n) {
   if (diags.errorCount() == before)
     warnUnused(n);
   neuronScopes[n.name] = initScope;
+  neuronStepScopes[n.name] = scope;
   return diags.errorCount() == before;
 }

@@ -474,6 +474,37 @@ ncl_status ncl_get_param(const ncl_model *m, const char *pop, const char *name, 
   });
 }
 
+namespace {
+std::string percent(double fraction) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g %%", fraction * 100);
+  return buf;
+}
+
+/// A population whose k-WTA would keep no neuron, or more neurons than it
+/// has, at size n cannot take that size (docs/semantics.md, "k-WTA").
+void refuseKwtaSize(const ncl_model &m, int32_t population, int64_t n) {
+  for (int32_t s = 0; s < m.desc->num_stages; ++s) {
+    const ncl_stage_info &st = m.desc->stages[s];
+    if (st.kind != NCL_STAGE_KWTA || st.population != population)
+      continue;
+    const std::string name = m.desc->populations[population].name;
+    const int64_t k =
+        st.kwta_keep > 0
+            ? st.kwta_keep
+            : static_cast<int64_t>(std::floor(st.kwta_fraction * static_cast<double>(n) + 0.5));
+    if (k < 1)
+      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " + std::to_string(n) +
+                                          " neurons: its k-WTA keeps " + percent(st.kwta_fraction) +
+                                          " of them, which rounds to k = 0");
+    if (k > n)
+      throw Error(NCL_ERROR_ARGUMENT, "population '" + name + "' cannot have " + std::to_string(n) +
+                                          " neurons: its k-WTA keeps k = " + std::to_string(k) +
+                                          " of them");
+  }
+}
+} // namespace
+
 ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
   return guarded([&] {
     ncl_model &mm = need(m);
@@ -482,6 +513,7 @@ ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
       throw Error(NCL_ERROR_ARGUMENT, "size of population '" + std::string(pop) + "' must be 1.." +
                                           std::to_string(kMaxPopulationSize) + ", got " +
                                           std::to_string(n));
+    refuseKwtaSize(mm, static_cast<int32_t>(&p - mm.pops.data()), n);
     if (p.size == n)
       return;
     p.size = n;

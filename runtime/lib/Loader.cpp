@@ -295,6 +295,10 @@ RoleShape roleShape(int32_t role) {
     return {"presynaptic-trace", 0, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_POST_TRACE:
     return {"postsynaptic-trace", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_KWTA_ORDER:
+    return {"kwta-order", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_KWTA_DUTY:
+    return {"kwta-duty", 0, NCL_EXTENT_NEURONS};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -474,7 +478,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
         (b.role > NCL_BUFFER_SYNAPSE_DELAY && b.role != NCL_BUFFER_CONNECT_MASK && !series &&
          b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE &&
          b.role != NCL_BUFFER_COLUMN_PRE && b.role != NCL_BUFFER_PRE_TRACE &&
-         b.role != NCL_BUFFER_POST_TRACE))
+         b.role != NCL_BUFFER_POST_TRACE && b.role != NCL_BUFFER_KWTA_ORDER &&
+         b.role != NCL_BUFFER_KWTA_DUTY))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
@@ -586,7 +591,8 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
                                  st.kind == NCL_STAGE_SUM ||
                                  st.kind == NCL_STAGE_CONNECT_CONDITION ||
                                  st.kind == NCL_STAGE_ON_POST || st.kind == NCL_STAGE_SYNAPSE_STEP;
-    if (!projectionStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
+    if (!projectionStage && st.kind != NCL_STAGE_KWTA &&
+        (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {
       if (st.projection < 0 || st.projection >= d.num_projections)
@@ -624,6 +630,18 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
                                 " populations");
     if (!st.fn)
       throw malformed(path, where + " has no function");
+    if (st.kind == NCL_STAGE_KWTA) {
+      const bool fraction = st.kwta_fraction > 0 && st.kwta_fraction <= 1;
+      if ((st.kwta_keep > 0) == fraction || st.kwta_keep < 0)
+        throw malformed(path, where + " keeps neither a positive count nor a fraction in (0, 1]");
+      bool order = false;
+      for (int32_t i = 0; i < d.num_buffers; ++i)
+        order = order || (d.buffers[i].role == NCL_BUFFER_KWTA_ORDER &&
+                          d.buffers[i].population == st.population);
+      if (!order)
+        throw malformed(path, where + " selects winners, but its population has no kwta-order "
+                                      "buffer");
+    }
   }
 }
 

@@ -250,7 +250,8 @@ struct ncl_model {
   std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
   int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
   bool queuesArrivals = false;                // some projection has per-synapse delays
-  bool meetEveryStep = false; // threads also meet between a step's reads and its updates
+  bool meetEveryStep = false;  // threads also meet between a step's reads and its updates
+  bool selectsWinners = false; // some population has a k-WTA stage: threads meet every step
   // The descriptor's buffer table: per entry its storage (none for the
   // parameters and the per-thread spike buffers), the copy of a per-neuron
   // entry at the start of the current chunk (so that a run that turns

@@ -223,11 +223,20 @@ bool meetsEveryStep(const ncl_model &m) {
   return false;
 }
 
+/// Whether some population has a k-WTA stage, which needs all of the
+/// population after its update in every step.
+bool hasKwtaStage(const ncl_model &m) {
+  for (int32_t i = 0; i < m.desc->num_stages; ++i)
+    if (m.desc->stages[i].kind == NCL_STAGE_KWTA)
+      return true;
+  return false;
+}
+
 /// Steps between the threads' spike exchanges: the shortest delay plus one
 /// (a spike sent in step s arrives at the start of step s + 1 + d); one
 /// where the threads meet every step anyway.
 int64_t exchangeSteps(const ncl_model &m) {
-  if (meetsEveryStep(m))
+  if (meetsEveryStep(m) || hasKwtaStage(m))
     return 1;
   int64_t steps = INT64_MAX;
   for (const Projection &proj : m.projs)
@@ -699,6 +708,30 @@ void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) 
   stage.fn(&a);
 }
 
+/// The k-WTA stages of step s, after every update of it: the threads meet,
+/// thread 0 runs each stage over its whole population, and the barrier
+/// that ends the step (every step, with k-WTA) holds the others until it is
+/// done. One thread selects, so the winners are the same on any thread count.
+void selectWinners(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
+  if (barrier)
+    barrier->wait();
+  if (k != 0)
+    return;
+  ThreadState &ts = m.threadStates[0];
+  for (int32_t i = 0; i < m.desc->num_stages; ++i) {
+    const ncl_stage_info &stage = m.desc->stages[i];
+    if (stage.kind != NCL_STAGE_KWTA)
+      continue;
+    const size_t p = static_cast<size_t>(stage.population);
+    ncl_kernel_args a = kernelArgs(m, ts, p);
+    a.begin = 0;
+    a.end = m.pops[p].size;
+    a.first_step = s;
+    a.num_steps = 1;
+    stage.fn(&a);
+  }
+}
+
 /// A network's chunk on thread k: step by step, each step's stages in the
 /// descriptor's order (deliveries, sums, then updates), the spikes each
 /// update sends kept in the history; threads meet every exchangeSteps
@@ -750,6 +783,8 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
+    if (m.selectsWinners)
+      selectWinners(m, k, s, barrier);
     // A thread that failed still meets the others, which wait for it.
     if ((s + 1 - s0) % m.exchangeSteps == 0 || s + 1 == s1) {
       if (barrier)
@@ -784,7 +819,7 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     if (mon.isRate())
       ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
                                                                       0);
-  if (!m.projs.empty()) {
+  if (!m.projs.empty() || m.selectsWinners) {
     stepNetworkThread(m, k, s0, s1, barrier, runs);
     // Steps outside, so each thread's list is in (step, index) order already.
     return;
@@ -934,7 +969,7 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
     ts.error.clear();
   }
   std::unique_ptr<SpinBarrier> barrier;
-  if (!m.projs.empty() && m.threads > 1)
+  if ((!m.projs.empty() || m.selectsWinners) && m.threads > 1)
     barrier = std::make_unique<SpinBarrier>(m.threads);
   forEachThread(m, [&m, s0, s1, saveStart, &barrier](int k) {
     // An exception must not escape a worker thread (std::terminate);
@@ -1578,6 +1613,7 @@ void checkSynapseDelays(ncl_model &m) {
 /// queues of per-synapse delays, sized by the delays in steps.
 void allocateSpikeQueues(ncl_model &m) {
   m.meetEveryStep = meetsEveryStep(m);
+  m.selectsWinners = hasKwtaStage(m);
   m.exchangeSteps = exchangeSteps(m);
   m.queuesArrivals = false;
   for (Projection &proj : m.projs) {

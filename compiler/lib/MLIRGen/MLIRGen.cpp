@@ -49,6 +49,8 @@ public:
     for (const PopulationModel &pop : net.populations) {
       numberRandomSites(pop);
       genPopulation(pop, net.dt);
+      if (pop.kwta)
+        genKwta(pop);
       ++populationIndex;
     }
     for (const ProjectionModel &projection : net.projections)
@@ -107,6 +109,10 @@ public:
     for (const PopulationModel &pop : net.populations)
       if (!pop.spikeGenerator)
         stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
+    // k-WTA sees a population after its update, all its neurons at once.
+    for (const PopulationModel &pop : net.populations)
+      if (pop.kwta)
+        stage(mlir::ncl::StageKind::Kwta, pop.kwta->decl->loc, pop.decl->name);
     if (failed) {
       module.erase();
       return nullptr;
@@ -301,6 +307,46 @@ private:
       mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
     for (auto &o : n.outputs)
       mlir::ncl::StateWriteOp::create(builder, loc(o.loc), o.name, gen(*o.value));
+  }
+
+  /// `kwta r keep ...`: the op, and its losers' reset as a per-neuron
+  /// program (the state at the end of the step, then the assignments in
+  /// order).
+  void genKwta(const PopulationModel &pop) {
+    const KwtaModel &k = *pop.kwta;
+    Location l = loc(k.decl->loc);
+    auto op = mlir::ncl::KwtaOp::create(
+        builder, l, FlatSymbolRefAttr::get(builder.getContext(), pop.decl->name),
+        builder.getStringAttr(k.variable),
+        k.keep > 0 ? builder.getI64IntegerAttr(k.keep) : IntegerAttr(),
+        k.keep > 0 ? FloatAttr() : builder.getF64FloatAttr(k.fraction),
+        k.boost > 0 ? builder.getF64FloatAttr(k.boost) : FloatAttr(),
+        k.boost > 0 ? builder.getF64FloatAttr(k.period) : FloatAttr());
+    if (!k.decl->hasReset || k.decl->reset.empty())
+      return;
+    const NeuronDecl &n = *pop.neuron;
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(&op.getReset().emplaceBlock());
+    env.clear();
+    for (const ParameterValue &p : pop.parameters)
+      env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
+    for (auto &d : n.parameters)
+      if (d.derived && pop.parameterIndex(d.name) < 0)
+        env[d.name] = gen(*d.value);
+    for (auto &p : n.parameters)
+      if (p.perNeuron)
+        env[p.name] = mlir::ncl::StateReadOp::create(builder, loc(p.loc), realType, p.name);
+    for (auto &s : n.state)
+      env[s.name] = mlir::ncl::StateReadOp::create(builder, loc(s.loc), realType, s.name);
+    std::set<std::string> assigned;
+    for (const Assignment &a : k.decl->reset) {
+      Location al = loc(a.loc);
+      env[a.variable] = combine(a, env[a.variable], gen(*a.value), al);
+      assigned.insert(a.variable);
+    }
+    for (auto &s : n.state)
+      if (assigned.count(s.name))
+        mlir::ncl::StateWriteOp::create(builder, loc(s.loc), s.name, env[s.name]);
   }
 
   /// Where a spike generator's spikes and the timed inputs' series come

@@ -113,6 +113,10 @@ LogicalResult NetworkOp::verify() {
           return {b.getIntegerType(16), BufferExtent::Synapses};
         case BufferRole::ConnectMask:
           return {b.getI32Type(), BufferExtent::Fixed};
+        case BufferRole::KwtaOrder:
+          return {b.getI32Type(), BufferExtent::Neurons};
+        case BufferRole::KwtaDuty:
+          return {getReal(), BufferExtent::Neurons};
         case BufferRole::ColumnStart:
           return {b.getI64Type(), BufferExtent::Columns};
         case BufferRole::ColumnSynapse:
@@ -181,6 +185,8 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::ColumnSynapse:
         case BufferRole::Series:
         case BufferRole::SeriesShape:
+        case BufferRole::KwtaOrder:
+        case BufferRole::KwtaDuty:
           break;
         }
       }
@@ -363,6 +369,48 @@ LogicalResult StageOp::verify() {
   return success();
 }
 
+int64_t KwtaOp::winners(int64_t size) {
+  if (std::optional<int64_t> keep = getKeep())
+    return *keep;
+  double fraction = getFractionAttr() ? getFractionAttr().getValueAsDouble() : 0;
+  return static_cast<int64_t>(std::floor(fraction * static_cast<double>(size) + 0.5));
+}
+
+LogicalResult KwtaOp::verify() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  auto pop = network ? network.lookupSymbol<PopulationOp>(getPopulationAttr()) : PopulationOp();
+  if (!pop)
+    return emitOpError("names unknown population ") << getPopulationAttr();
+  if (pop.getSpikeFiles())
+    return emitOpError("needs neurons to compare; population @")
+           << pop.getSymName() << " is a spike generator";
+  if (pop.varIndex(getVar()) < 0)
+    return emitOpError("population @")
+           << pop.getSymName() << " has no variable '" << getVar() << "'";
+  if (getKeep().has_value() == static_cast<bool>(getFractionAttr()))
+    return emitOpError("needs exactly one of keep (a count) and fraction");
+  if (FloatAttr fraction = getFractionAttr()) {
+    double f = fraction.getValueAsDouble();
+    if (!(f > 0 && f <= 1))
+      return emitOpError("fraction must be in (0, 1], got ") << f;
+  }
+  int64_t k = winners(pop.getSize());
+  if (k < 1 || k > static_cast<int64_t>(pop.getSize()))
+    return emitOpError("keeps ") << k << " of the " << pop.getSize() << " neurons of @"
+                                 << pop.getSymName() << "; it must keep 1 to all of them";
+  if (static_cast<bool>(getPeriodAttr()) != static_cast<bool>(getBoostAttr()))
+    return emitOpError("boost and period go together");
+  if (FloatAttr boost = getBoostAttr()) {
+    double beta = boost.getValueAsDouble();
+    if (!(beta >= 0 && std::isfinite(beta)))
+      return emitOpError("boost must be finite and >= 0, got ") << beta;
+    if (!(getPeriodAttr().getValueAsDouble() >= 1))
+      return emitOpError("period must be at least 1 step, got ")
+             << getPeriodAttr().getValueAsDouble();
+  }
+  return success();
+}
+
 LogicalResult MonitorOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   if (getKind() == MonitorKind::Synapse) {
@@ -411,13 +459,23 @@ LogicalResult MonitorOp::verify() {
   return success();
 }
 
+/// The population whose neurons a per-neuron op works on: the enclosing
+/// ncl.population, or the one an enclosing ncl.kwta's reset region names.
+static PopulationOp neuronPopulation(Operation *op) {
+  if (auto pop = op->getParentOfType<PopulationOp>())
+    return pop;
+  auto kwta = op->getParentOfType<KwtaOp>();
+  auto network = kwta ? kwta->getParentOfType<NetworkOp>() : NetworkOp();
+  return network ? network.lookupSymbol<PopulationOp>(kwta.getPopulationAttr()) : PopulationOp();
+}
+
 LogicalResult ParamOp::verify() {
   if (auto projection = (*this)->getParentOfType<ProjectionOp>()) {
     if (projection.paramIndex(getName()) < 0)
       return emitOpError("unknown parameter '") << getName() << "' of the projection";
     return success();
   }
-  auto pop = (*this)->getParentOfType<PopulationOp>();
+  auto pop = neuronPopulation(*this);
   if (!pop)
     return emitOpError("must be inside an ncl.population or ncl.projection");
   if (pop.paramIndex(getName()) < 0)
@@ -426,7 +484,7 @@ LogicalResult ParamOp::verify() {
 }
 
 template <typename OpT> static LogicalResult verifyStateVar(OpT op) {
-  auto pop = op->template getParentOfType<PopulationOp>();
+  auto pop = neuronPopulation(op);
   if (!pop)
     return op.emitOpError("must be inside an ncl.population");
   if (pop.varIndex(op.getVar()) < 0)

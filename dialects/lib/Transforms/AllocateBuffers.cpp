@@ -63,6 +63,16 @@ ArrayAttr allocate(NetworkOp network) {
         add(pop, (t.getInput() + ".series_shape").str(), BufferRole::SeriesShape, b.getI64Type(),
             BufferExtent::Fixed, static_cast<int64_t>(k), 3);
       }
+    // k-WTA's scratch (the neuron order its selection permutes) and, with
+    // boosting, each neuron's duty cycle, which lasts from step to step.
+    for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
+      if (kwta.getPopulation() != pop.getValue())
+        continue;
+      add(pop, "kwta_order", BufferRole::KwtaOrder, b.getI32Type(), BufferExtent::Neurons, -1, 0);
+      if (kwta.getBoost())
+        add(pop, "kwta_duty", BufferRole::KwtaDuty, network.getReal(), BufferExtent::Neurons, -1,
+            0);
+    }
   }
   // Each projection's parameters, per-synapse variables and connectivity
   // (rows by presynaptic neuron, sorted postsynaptic indices).

@@ -109,19 +109,26 @@ typedef enum ncl_buffer_role {
                                      by column, each column ascending (so by presynaptic index,
                                      then place in the row) */
   /* Since ABI 7 (synaptic traces kept per neuron, docs/runtime.md): */
-  NCL_BUFFER_PRE_TRACE = 17,   /* real per neuron of the projection's presynaptic population
-                                  (NCL_EXTENT_NEURONS, `population` -1): trace `index` of its
-                                  pre_traces; one copy per calling thread, which applies every
-                                  arriving spike to its own, so all copies are equal */
-  NCL_BUFFER_POST_TRACE = 18,  /* real per neuron of the postsynaptic population: trace `index`
-                                  of the projection's post_traces (one copy) */
-  NCL_BUFFER_COLUMN_PRE = 22,  /* i32 per synapse: the presynaptic neuron of each COLUMN_SYNAPSE
-                                  entry, built by the runtime with the column index */
-  NCL_BUFFER_CONNECT_MASK = 19 /* i32, NCL_EXTENT_FIXED with `count` = the projection's
-                                  postsynaptic range: the runtime's scratch (never model-owned,
-                                  one per calling thread) into which a CONNECT_CONDITION
-                                  stage writes, for its one presynaptic row, 1 where the
-                                  condition holds for post_begin + k and 0 where not */
+  NCL_BUFFER_PRE_TRACE = 17,    /* real per neuron of the projection's presynaptic population
+                                   (NCL_EXTENT_NEURONS, `population` -1): trace `index` of its
+                                   pre_traces; one copy per calling thread, which applies every
+                                   arriving spike to its own, so all copies are equal */
+  NCL_BUFFER_POST_TRACE = 18,   /* real per neuron of the postsynaptic population: trace `index`
+                                   of the projection's post_traces (one copy) */
+  NCL_BUFFER_COLUMN_PRE = 22,   /* i32 per synapse: the presynaptic neuron of each COLUMN_SYNAPSE
+                                   entry, built by the runtime with the column index */
+  NCL_BUFFER_CONNECT_MASK = 19, /* i32, NCL_EXTENT_FIXED with `count` = the projection's
+                                   postsynaptic range: the runtime's scratch (never model-owned,
+                                   one per calling thread) into which a CONNECT_CONDITION
+                                   stage writes, for its one presynaptic row, 1 where the
+                                   condition holds for post_begin + k and 0 where not */
+  /* Since ABI 7 (k-WTA): */
+  NCL_BUFFER_KWTA_ORDER = 20, /* i32 per neuron: a population's k-WTA scratch, the neuron order
+                                 its KWTA stage permutes while it selects; no meaning between
+                                 steps */
+  NCL_BUFFER_KWTA_DUTY = 21   /* real per neuron: with boosting, each neuron's duty cycle (a
+                                 moving average of having won), kept from step to step; starts
+                                 at 0 */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a
@@ -223,10 +230,14 @@ typedef enum ncl_stage_kind {
                                       postsynaptic neuron of its range into the
                                       NCL_BUFFER_CONNECT_MASK buffer; the runtime calls it
                                       while it builds the connectivity, after the init stages */
-  NCL_STAGE_SYNAPSE_STEP = 10      /* advances every synapse of the projection onto postsynaptic
+  NCL_STAGE_SYNAPSE_STEP = 10,     /* advances every synapse of the projection onto postsynaptic
                                       [begin, end) from t_n to t_{n+1}, n = first_step (its
                                       dynamics; start-of-step values of the neurons); `size` is
                                       the presynaptic population's (the rows it walks) */
+  /* Since ABI 7: */
+  NCL_STAGE_KWTA = 11 /* k-winners-take-all over the whole population (begin = 0, end = size)
+                         after its update of step first_step: called on one thread while the
+                         others wait, after every STEP stage of the step */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
@@ -236,6 +247,12 @@ typedef struct ncl_stage_info {
   ncl_kernel_fn fn;
   int32_t projection; /* since ABI 4: the projection of a CONNECT or DELIVER stage, else -1 */
   int32_t reserved;
+  /* Since ABI 7, for NCL_STAGE_KWTA: the winners per step, `kwta_keep` (a
+   * count), or where it is 0 floor(kwta_fraction * size + 0.5) of the run's
+   * size; the runtime refuses a size for which that is 0 or more than the
+   * size. 0 for other stages. */
+  int64_t kwta_keep;
+  double kwta_fraction;
 } ncl_stage_info;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */

@@ -85,6 +85,14 @@ TEST(Load, StageWithoutAFunctionIsNamed) {
             malformedMessage(NCL_FIXTURE_BAD_STAGE_FN, "stage 3 ('Q.update') has no function"));
 }
 
+// Since ABI 7: a k-WTA stage selects in its population's kwta-order buffer.
+TEST(Load, KwtaStageWithoutItsOrderBufferIsNamed) {
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_KWTA_ORDER),
+            malformedMessage(NCL_FIXTURE_BAD_KWTA_ORDER,
+                             "stage 4 ('P.kwta') selects winners, but its population has no "
+                             "kwta-order buffer"));
+}
+
 TEST(Load, WrongMagic) {
   std::string e = openError(NCL_FIXTURE_BAD_MAGIC);
   EXPECT_TRUE(contains(e, "' is not an NCL model (bad magic number 0xdeadbeef)")) << e;

@@ -117,6 +117,9 @@ static_assert(static_cast<int>(BufferRole::ColumnStart) == NCL_BUFFER_COLUMN_STA
 static_assert(static_cast<int>(BufferRole::ColumnSynapse) == NCL_BUFFER_COLUMN_SYNAPSE);
 static_assert(static_cast<int>(StageKind::OnPost) == NCL_STAGE_ON_POST);
 static_assert(static_cast<int>(StageKind::SynapseStep) == NCL_STAGE_SYNAPSE_STEP);
+static_assert(static_cast<int>(StageKind::Kwta) == NCL_STAGE_KWTA);
+static_assert(static_cast<int>(BufferRole::KwtaOrder) == NCL_BUFFER_KWTA_ORDER);
+static_assert(static_cast<int>(BufferRole::KwtaDuty) == NCL_BUFFER_KWTA_DUTY);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::OneToOne) == NCL_CONNECT_ONE_TO_ONE);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedProbability) ==

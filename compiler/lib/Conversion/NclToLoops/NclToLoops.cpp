@@ -870,6 +870,12 @@ public:
       case BufferRole::ColumnSynapse:
       case BufferRole::ConnectMask:
         break; // a projection's
+      case BufferRole::KwtaOrder:
+        kwtaOrderBuffer = k;
+        break;
+      case BufferRole::KwtaDuty:
+        kwtaDutyBuffer = k;
+        break;
       }
     }
   }
@@ -960,6 +966,10 @@ private:
         loop.spikeChannel = v;
       else if (buffer == lastSpikeBuffer)
         lastSpike = v;
+      else if (buffer == kwtaOrderBuffer)
+        kwtaOrder = v;
+      else if (buffer == kwtaDutyBuffer)
+        kwtaDuty = v;
       else if (std::optional<int64_t> input = receivedBy(buffer))
         loop.inputs[cast<StringAttr>((*pop.getReceives())[*input]).getValue()] = v;
       else if (std::optional<std::pair<int64_t, bool>> series = seriesOf(buffer)) {
@@ -975,6 +985,226 @@ private:
     return f;
   }
 
+public:
+  /// The kernel of `ncl.kwta`, run on one thread over the whole population
+  /// after its update: a quickselect finds the k-th winner in the order
+  /// "larger key first, then lower index", then one pass keeps every neuron
+  /// at or before it in that order and zeroes (or resets) the others.
+  LogicalResult buildKwta(KwtaOp kwta) {
+    if (kwtaOrderBuffer < 0 || (kwta.getBoost() && kwtaDutyBuffer < 0))
+      return kwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
+    SmallVector<Attribute> argNames;
+    SmallVector<Type> types = bufferArgs(argNames, false);
+    types.push_back(dyn(b.getI32Type()));
+    argNames.push_back(b.getI64IntegerAttr(kwtaOrderBuffer));
+    if (kwta.getBoost()) {
+      types.push_back(dyn(realType));
+      argNames.push_back(b.getI64IntegerAttr(kwtaDutyBuffer));
+    }
+    headerArgs(types, argNames, {"size", "seed", "first_step", "dt"});
+    kwtaArgs = b.getArrayAttr(argNames);
+    NeuronLoop loop;
+    header.clear();
+    func::FuncOp f = makeFunc("kwta", types, kwtaArgs, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    Type idx = b.getIndexType(), i32 = b.getI32Type(), f64 = b.getF64Type();
+    Value c0 = index(0), c1 = index(1), n = loop.size;
+    Value values = loop.vars[pop.varIndex(kwta.getVar())];
+    Value order = kwtaOrder;
+    Value step = header["first_step"];
+
+    // k from the run's size, as the runtime computes it (it refuses k = 0
+    // and k > N before a run).
+    Value k;
+    if (std::optional<int64_t> keep = kwta.getKeep()) {
+      k = index(*keep);
+    } else {
+      Value size64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+      Value scaled = arith::MulFOp::create(
+          b, loc, arith::SIToFPOp::create(b, loc, f64, size64),
+          arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
+                                         APFloat(kwta.getFraction()->convertToDouble())));
+      Value rounded = math::FloorOp::create(
+          b, loc,
+          arith::AddFOp::create(
+              b, loc, scaled,
+              arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.5))));
+      k = arith::IndexCastOp::create(b, loc, idx,
+                                     arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded));
+    }
+
+    // The key of neuron i: its value, or with boosting its value times
+    // exp(beta * (k/N - duty_i)).
+    Value boostFactor, target;
+    if (kwta.getBoost()) {
+      boostFactor = realConstant(kwta.getBoost()->convertToDouble());
+      Value kReal = indexToReal(b, loc, k, f64);
+      Value nReal = indexToReal(b, loc, n, f64);
+      target = asReal(b, loc, arith::DivFOp::create(b, loc, kReal, nReal), realType);
+    }
+    auto keyOf = [&](Value i) -> Value {
+      Value v = memref::LoadOp::create(b, loc, values, ValueRange{i});
+      if (!kwta.getBoost())
+        return v;
+      Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
+      Value z =
+          arith::MulFOp::create(b, loc, boostFactor, arith::SubFOp::create(b, loc, target, d));
+      return arith::MulFOp::create(b, loc, v, math::ExpOp::create(b, loc, z));
+    };
+    // a before b: a larger key, or an equal one at a lower index.
+    auto before = [&](Value ka, Value a, Value kb, Value bIndex) -> Value {
+      Value larger = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, ka, kb);
+      Value equal = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, ka, kb);
+      Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a, bIndex);
+      return arith::OrIOp::create(b, loc, larger, arith::AndIOp::create(b, loc, equal, lower));
+    };
+    auto load = [&](Value at) -> Value {
+      return arith::IndexCastOp::create(b, loc, idx,
+                                        memref::LoadOp::create(b, loc, order, ValueRange{at}));
+    };
+    auto store = [&](Value neuron, Value at) {
+      memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i32, neuron), order,
+                              ValueRange{at});
+    };
+
+    // order = 0, 1, ..., N - 1.
+    scf::ForOp::create(b, loc, c0, n, c1, ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         store(i, i);
+                         scf::YieldOp::create(b, loc);
+                       });
+    // Quickselect of position k - 1 in [lo, hi): a median-of-three pivot,
+    // a Lomuto partition (keys are distinct: ties go by index), then the
+    // side that holds k - 1.
+    Value targetPos = arith::SubIOp::create(b, loc, k, c1);
+    auto select = scf::WhileOp::create(
+        b, loc, TypeRange{idx, idx}, ValueRange{c0, n},
+        [&](OpBuilder &, Location, ValueRange range) {
+          Value width = arith::SubIOp::create(b, loc, range[1], range[0]);
+          Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, width, c1);
+          scf::ConditionOp::create(b, loc, more, range);
+        },
+        [&](OpBuilder &, Location, ValueRange range) {
+          Value lo = range[0], hi = range[1];
+          Value last = arith::SubIOp::create(b, loc, hi, c1);
+          Value half =
+              arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, hi, lo), index(2));
+          Value mid = arith::AddIOp::create(b, loc, lo, half);
+          Value a = load(lo), m = load(mid), z = load(last);
+          Value ka = keyOf(a), km = keyOf(m), kz = keyOf(z);
+          Value am = before(ka, a, km, m), mz = before(km, m, kz, z), az = before(ka, a, kz, z);
+          // The median of the three positions' neurons in the order.
+          Value ifAm = arith::SelectOp::create(b, loc, mz, mid,
+                                               arith::SelectOp::create(b, loc, az, last, lo));
+          Value ifMa = arith::SelectOp::create(b, loc, az, lo,
+                                               arith::SelectOp::create(b, loc, mz, last, mid));
+          Value pivotPos = arith::SelectOp::create(b, loc, am, ifAm, ifMa);
+          Value pivot = load(pivotPos);
+          store(z, pivotPos);
+          store(pivot, last);
+          Value kp = keyOf(pivot);
+          // Branch-free Lomuto (Alexandrescu): [lo, fill) is ahead of the
+          // pivot and [fill, j) behind it, so swapping j with fill always
+          // keeps that, and fill moves on only past a neuron that is ahead.
+          // The ahead-or-not branch would be mispredicted half the time.
+          auto partition = scf::ForOp::create(
+              b, loc, lo, last, c1, ValueRange{lo},
+              [&](OpBuilder &, Location, Value j, ValueRange fill) {
+                Value e = load(j);
+                Value ahead = before(keyOf(e), e, kp, pivot);
+                store(load(fill[0]), j);
+                store(e, fill[0]);
+                Value step = arith::IndexCastOp::create(
+                    b, loc, idx, arith::ExtUIOp::create(b, loc, b.getI64Type(), ahead));
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::AddIOp::create(b, loc, fill[0], step)});
+              });
+          Value place = partition.getResult(0);
+          store(load(place), last);
+          store(pivot, place);
+          // Keep the side of the pivot's place that holds position k - 1.
+          Value found = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, place, targetPos);
+          Value right = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, place, targetPos);
+          Value afterPlace = arith::AddIOp::create(b, loc, place, c1);
+          Value newLo = arith::SelectOp::create(
+              b, loc, found, targetPos, arith::SelectOp::create(b, loc, right, afterPlace, lo));
+          Value newHi =
+              arith::SelectOp::create(b, loc, found, arith::AddIOp::create(b, loc, targetPos, c1),
+                                      arith::SelectOp::create(b, loc, right, hi, place));
+          scf::YieldOp::create(b, loc, ValueRange{newLo, newHi});
+        });
+    select->setAttr("ncl.loop", b.getStringAttr("kwta-select"));
+    Value kth = load(targetPos);
+    Value kthKey = keyOf(kth);
+
+    // Every neuron at or before the k-th in the order wins; the others are
+    // zeroed or reset. With boosting, each duty cycle moves towards this
+    // step's outcome: d += (won - d) / min(period, n + 1).
+    Value rate;
+    if (kwta.getBoost()) {
+      Value steps = arith::SIToFPOp::create(
+          b, loc, f64,
+          arith::AddIOp::create(b, loc, step,
+                                arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1)));
+      Value period = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
+                                                    APFloat(kwta.getPeriod()->convertToDouble()));
+      rate = asReal(b, loc, arith::MinimumFOp::create(b, loc, period, steps), realType);
+    }
+    auto apply = scf::ForOp::create(b, loc, c0, n, c1);
+    apply->setAttr("ncl.loop", b.getStringAttr("kwta-apply"));
+    {
+      OpBuilder::InsertionGuard body(b);
+      b.setInsertionPoint(apply.getBody()->getTerminator());
+      Value i = apply.getInductionVar();
+      Value won = before(keyOf(i), i, kthKey, kth);
+      Value kept = arith::OrIOp::create(
+          b, loc, won, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, kth));
+      if (kwta.getBoost()) {
+        Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
+        Value one = realConstant(1.0), zero = realConstant(0.0);
+        Value outcome = arith::SelectOp::create(b, loc, kept, one, zero);
+        Value moved = arith::AddFOp::create(
+            b, loc, d,
+            arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, outcome, d), rate));
+        memref::StoreOp::create(b, loc, moved, kwtaDuty, ValueRange{i});
+      }
+      if (kwta.getReset().empty()) {
+        Value x = memref::LoadOp::create(b, loc, values, ValueRange{i});
+        Value zero = realConstant(0.0);
+        memref::StoreOp::create(b, loc, arith::SelectOp::create(b, loc, kept, x, zero), values,
+                                ValueRange{i});
+      } else {
+        Value lost = arith::XOrIOp::create(b, loc, kept,
+                                           arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+        auto reset = scf::IfOp::create(b, loc, lost, /*withElseRegion=*/false);
+        Block *then = reset.thenBlock();
+        moveProgram(kwta.getReset(), then);
+        loop.neuron = i;
+        loop.step = step;
+        loop.nextStep = arith::AddIOp::create(
+            b, loc, step, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+        loop.entryPoint = apply;
+        loops.loops[reset] = loop;
+      }
+    }
+    func::ReturnOp::create(b, loc);
+    return success();
+  }
+
+  /// The buffer-table entries and header fields of the kwta kernel.
+  ArrayAttr kwtaArgs;
+
+  /// `value` rounded once to the state's precision.
+  Value realConstant(double value) {
+    auto type = cast<FloatType>(realType);
+    APFloat v(value);
+    bool lost;
+    v.convert(type.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return arith::ConstantFloatOp::create(b, loc, type, v);
+  }
+
+private:
   /// The timed input whose samples (false) or shape (true) `buffer` holds.
   std::optional<std::pair<int64_t, bool>> seriesOf(int64_t buffer) {
     for (auto [input, k] : seriesBuffers)
@@ -1146,7 +1376,9 @@ private:
   llvm::DenseMap<int64_t, std::pair<int64_t, int64_t>> seriesBuffers;
   llvm::StringMap<Value> header; ///< the kernel's header arguments
   int64_t lastSpikeBuffer = -1;
-  Value lastSpike;            ///< the update kernel's last-spike argument
+  Value lastSpike; ///< the update kernel's last-spike argument
+  int64_t kwtaOrderBuffer = -1, kwtaDutyBuffer = -1;
+  Value kwtaOrder, kwtaDuty;  ///< the kwta kernel's scratch order and duty cycles
   scf::ParallelOp appendLoop; ///< the second pass of a two-pass update
 };
 
@@ -1854,6 +2086,18 @@ struct ConvertNclToLoopsPass
         for (Region *region : {&pop.getInit(), &pop.getStep()})
           region->getBlocks().clear();
       }
+      // A k-WTA's kernel, once: its stage has none yet.
+      for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
+        if (hasKwtaKernel(network, kwta))
+          continue;
+        auto pop = network.lookupSymbol<PopulationOp>(kwta.getPopulationAttr());
+        builder.setInsertionPoint(network);
+        KernelBuilder kernels(pop, network, builder, loops);
+        if (failed(kernels.buildKwta(kwta)))
+          return signalPassFailure();
+        nameKwtaKernel(network, pop, kernels.kwtaArgs);
+        kwta.getReset().getBlocks().clear();
+      }
       for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
         if (projection.isLowered())
           continue;
@@ -1875,7 +2119,8 @@ struct ConvertNclToLoopsPass
     target.addLegalDialect<arith::ArithDialect, math::MathDialect, memref::MemRefDialect,
                            scf::SCFDialect, func::FuncDialect>();
     target.addIllegalDialect<NclDialect>();
-    target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp, MonitorOp>();
+    target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp, MonitorOp,
+                      KwtaOp>();
     RewritePatternSet patterns(&getContext());
     populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);
@@ -1928,6 +2173,26 @@ struct ConvertNclToLoopsPass
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));
       stage.setArgsAttr(args);
     }
+  }
+
+  /// Whether the module has `kwta`'s kernel already.
+  static bool hasKwtaKernel(NetworkOp network, KwtaOp kwta) {
+    auto module = network->getParentOfType<ModuleOp>();
+    std::string kernel = ("ncl_" + kwta.getPopulation() + "_kwta").str();
+    return module && SymbolTable::lookupSymbolIn(module, kernel);
+  }
+
+  /// Names the kernel of a population's kwta stage.
+  static void nameKwtaKernel(NetworkOp network, PopulationOp pop, ArrayAttr args) {
+    ScheduleOp schedule = network.getSchedule();
+    if (!schedule)
+      return;
+    for (StageOp stage : schedule.getBody().getOps<StageOp>())
+      if (stage.getPopulation() == pop.getSymName() && stage.getKind() == StageKind::Kwta) {
+        stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(),
+                                                   ("ncl_" + pop.getSymName() + "_kwta").str()));
+        stage.setArgsAttr(args);
+      }
   }
 
   /// Names each stage's kernel and what its arguments are.

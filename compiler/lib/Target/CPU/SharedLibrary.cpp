@@ -258,7 +258,7 @@ public:
     auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
                                                 "ncl_buffer_info");
     auto *stageType =
-        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32}, "ncl_stage_info");
+        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64}, "ncl_stage_info");
     auto *projectionType = llvm::StructType::create(
         ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64, f64, i32,
               i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64, i32, i32, ptr, ptr},
@@ -323,7 +323,8 @@ public:
         !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info),
                      {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind),
                       offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn),
-                      offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved)},
+                      offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved),
+                      offsetof(ncl_stage_info, kwta_keep), offsetof(ncl_stage_info, kwta_fraction)},
                      error) ||
         !checkLayout(projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
                      {offsetof(ncl_projection_info, name),
@@ -574,12 +575,24 @@ public:
         case mlir::ncl::StageKind::ConnectCondition:
           suffix = ".condition";
           break;
+        case mlir::ncl::StageKind::Kwta:
+          suffix = ".kwta";
+          break;
         }
         auto [population, projection] = owners(stage.getPopulation());
+        int64_t keep = 0;
+        double fraction = 0;
+        if (stage.getKind() == mlir::ncl::StageKind::Kwta)
+          for (mlir::ncl::KwtaOp kwta : network.getBody().getOps<mlir::ncl::KwtaOp>())
+            if (kwta.getPopulation() == stage.getPopulation()) {
+              keep = kwta.getKeep().value_or(0);
+              fraction = kwta.getFraction() ? kwta.getFraction()->convertToDouble() : 0;
+            }
         stages.push_back(llvm::ConstantStruct::get(
             stageType, {string((stage.getPopulation() + suffix).str()),
                         b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
-                        fn, b.getInt32(projection), b.getInt32(0)}));
+                        fn, b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
+                        llvm::ConstantFP::get(f64, fraction)}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {

@@ -381,6 +381,33 @@ struct InputSeriesDecl {
   FileSource source;
 };
 
+/// `kwta r keep 20` / `kwta r keep 2 %` in a population's block: after each
+/// step only the k largest values of r survive (docs/semantics.md, "k-WTA").
+struct KwtaDecl {
+  SourceLoc loc; ///< the first word (`kwta`)
+  std::string keyword;
+  std::string variable;
+  SourceLoc variableLoc;
+  std::string keepWord; ///< `keep`, as written
+  SourceLoc keepWordLoc;
+  double keep = 0; ///< a count, or a percentage of the population with `%`
+  bool keepIsInteger = true;
+  bool percent = false;
+  SourceLoc keepLoc;
+  /// `boost B period T`: boosting by duty cycle, as written.
+  struct Option {
+    SourceLoc loc;
+    std::string name;
+    double value = 0;
+    SourceLoc valueLoc;
+  };
+  std::vector<Option> options;
+  /// `reset { ... }`: what the losers get instead of 0.
+  bool hasReset = false;
+  SourceLoc resetLoc;
+  std::vector<Assignment> reset;
+};
+
 struct PopulationDecl {
   SourceLoc loc;
   std::string name;
@@ -398,6 +425,7 @@ struct PopulationDecl {
   /// `spike_generator[n]("times.npy", "indices.npy")`: files after the size.
   std::optional<FileSource> source;
   std::vector<InputSeriesDecl> series; ///< inputs set to timed arrays
+  std::vector<KwtaDecl> kwta;          ///< one expected; Sema reports more
 };
 
 struct NamedRef {

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace ncl {
 
@@ -45,6 +46,19 @@ struct InputSeries {
   double scale = 1;    ///< internal value = file value * scale
 };
 
+/// `kwta r keep ...` of a population, checked (docs/semantics.md, "k-WTA").
+struct KwtaModel {
+  const ast::KwtaDecl *decl = nullptr;
+  std::string variable; ///< a state variable or output of the neuron
+  /// Winners per step: `keep` where it is a count, else
+  /// floor(fraction * N + 0.5) of the run's size N (both > 0).
+  int64_t keep = 0;
+  double fraction = 0;
+  /// Boosting by duty cycle: beta (0: none) and the averaging period in steps.
+  double boost = 0;
+  double period = 0;
+};
+
 struct PopulationModel {
   const ast::PopulationDecl *decl = nullptr;
   /// A spike generator (`spike_generator[n]("times.npy", "indices.npy")`):
@@ -65,6 +79,7 @@ struct PopulationModel {
   /// (empty: ncl-integrate chooses).
   std::string method;
   int64_t substeps = 1;
+  std::optional<KwtaModel> kwta;
   int parameterIndex(const std::string &name) const;
 };
 

@@ -64,13 +64,16 @@ def Ncl_Role_PreTrace : I32EnumAttrCase<"PreTrace", 17, "pre_trace">;
 def Ncl_Role_PostTrace : I32EnumAttrCase<"PostTrace", 18, "post_trace">;
 def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 def Ncl_Role_ColumnPre : I32EnumAttrCase<"ColumnPre", 22, "column_pre">;
+def Ncl_Role_KwtaOrder : I32EnumAttrCase<"KwtaOrder", 20, "kwta_order">;
+def Ncl_Role_KwtaDuty : I32EnumAttrCase<"KwtaDuty", 21, "kwta_duty">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
     Ncl_Role_SpikeIndex, Ncl_Role_SpikeChannel, Ncl_Role_SynapticInput, Ncl_Role_RowStart,
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
     Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ColumnStart, Ncl_Role_ColumnSynapse,
-    Ncl_Role_ConnectMask, Ncl_Role_PreTrace, Ncl_Role_PostTrace, Ncl_Role_ColumnPre]> {
+    Ncl_Role_ConnectMask, Ncl_Role_PreTrace, Ncl_Role_PostTrace, Ncl_Role_ColumnPre,
+    Ncl_Role_KwtaOrder, Ncl_Role_KwtaDuty]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -98,10 +101,11 @@ def Ncl_StageKind_OnPost : I32EnumAttrCase<"OnPost", 6, "on_post">;
 def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliver_synapses">;
 def Ncl_StageKind_ConnectCondition : I32EnumAttrCase<"ConnectCondition", 9, "connect_condition">;
 def Ncl_StageKind_SynapseStep : I32EnumAttrCase<"SynapseStep", 10, "synapse_step">;
+def Ncl_StageKind_Kwta : I32EnumAttrCase<"Kwta", 11, "kwta">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
     Ncl_StageKind_Sum, Ncl_StageKind_OnPost, Ncl_StageKind_DeliverSynapses,
-    Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep]> {
+    Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep, Ncl_StageKind_Kwta]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

@@ -378,7 +378,9 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     condition) evaluates the condition for presynaptic row `begin` and
     every postsynaptic neuron of the range into the projection's connect
     mask; the runtime calls it while it builds the synapses, after the init
-    stages. Once
+    stages. `kwta` (a population with `ncl.kwta`) keeps the winners of
+    the population's k-WTA: the runtime runs it on one thread over all
+    the population's neurons after every `step` stage of a step. Once
     lowered, `kernel` names the function that does it and `args` says what
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
@@ -396,6 +398,54 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
                        OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args);
   let assemblyFormat = "$kind $population (`kernel` $kernel^)? attr-dict";
   let hasVerifier = 1;
+}
+
+def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"NetworkOp">]> {
+  let summary = "k-winners-take-all over a population's variable, after each step's update";
+  let description = [{
+    After every step's update of `population`, keeps the `keep` largest
+    values of its per-neuron variable `var` (a state variable or output) and
+    changes the others: without a `reset` region they are set to 0, with one
+    the region runs for every loser (a per-neuron program like a
+    population's `step` region, of `ncl.param`, `ncl.state_read`,
+    `ncl.state_write`, ...). `keep` is a count; `fraction` instead keeps
+    k = floor(fraction * N + 0.5) of the run's size N. Ties are broken by
+    the lower neuron index, so the winners are one well-defined set: the k
+    first neurons of the order "larger value first, then lower index".
+    With `boost` = beta > 0, the values compared are x_i * exp(beta * (k/N -
+    d_i)), d_i each neuron's duty cycle, a moving average over `period`
+    steps of having won (docs/semantics.md, "k-WTA"); the winners keep their
+    own, unboosted value.
+
+    `ncl-to-loops` lowers it to a kernel `ncl_<P>_kwta` for the schedule's
+    `ncl.stage kwta @P`: a quickselect on neuron indices (median-of-three
+    pivots, expected linear time, not a sort) in the population's
+    `kwta_order` buffer, then one loop over the population that applies the
+    mask (and the duty cycles' update, into `kwta_duty`). The op then stays,
+    with an empty region, as a description.
+
+    ```mlir
+    ncl.kwta @L "r" {keep = 20 : i64}
+    ncl.kwta @L "r" {fraction = 2.000000e-02 : f64, boost = 1.5 : f64, period = 1000.0 : f64}
+    ncl.kwta @L "x" {keep = 5 : i64} reset {
+      %x = ncl.state_read "x" : f64
+      %h = arith.constant 5.000000e-01 : f64
+      %y = arith.mulf %x, %h : f64
+      ncl.state_write "x", %y : f64
+    }
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$population, StrAttr:$var, OptionalAttr<I64Attr>:$keep,
+                       OptionalAttr<F64Attr>:$fraction, OptionalAttr<F64Attr>:$boost,
+                       OptionalAttr<F64Attr>:$period);
+  let regions = (region MaxSizedRegion<1>:$reset);
+  let assemblyFormat = "$population $var attr-dict (`reset` $reset^)?";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Winners in a population of `size` neurons: `keep`, or
+    /// floor(fraction * size + 0.5); the runtime computes the same.
+    int64_t winners(int64_t size);
+  }];
 }
 
 def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""k-WTA (docs/semantics.md, "k-WTA") against an independent NumPy reference.
+
+Each check compiles a small model whose population L copies, every step n,
+row n of a 2-D timed array into x (`update { x = I }`), so that the values
+the k-WTA sees are known exactly; then it runs step by step and compares x
+after every step with the reference: the winners are the first k of
+np.argsort(-x, kind="stable") (larger first, equal values by lower index),
+the losers are 0 (or get the declared reset). Values are compared exactly:
+the k-WTA only selects and copies, so there is no rounding to allow for.
+
+Checks (the first argument):
+  ties     integer-valued inputs, so that many neurons tie at the k-th value
+  k1       k = 1
+  kN       k = N: nothing changes
+  random   normal inputs, k = 2 % of 1000, and half-way rounding of a percentage
+  threads  the random model on 1, 2 and 3 threads: bitwise identical
+  reset    a `reset { ... }` for the losers instead of zeroing
+  boost    boosting by duty cycle against the NumPy recursion of semantics.md
+  resize   sizes for which k would be 0 or more than N are refused
+  example  examples/kwta_layer.ncl does what its header says
+Usage: kwta_checks.py NCLC NCL-RUN NCLRT WORKDIR CHECK f64|f32 [EXAMPLES_DIR]
+"""
+import ctypes
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nclrt import Runtime  # noqa: E402
+
+nclc, ncl_run, nclrt_path, workdir, check, precision = sys.argv[1:7]
+examples = sys.argv[7] if len(sys.argv) > 7 else None
+real = np.float32 if precision == "f32" else np.float64
+rt = Runtime(nclrt_path)
+rt.rt.ncl_set_size.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64]
+failures = []
+
+
+def build(name, n, kwta, values):
+    """A model of n units whose x follows `values` (steps x n) row by row,
+    with the population item `kwta`; returns the library's path."""
+    d = os.path.join(workdir, "kwta_%s_%s" % (name, precision))
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "values.npy"), np.asarray(values, dtype=np.float64))
+    source = os.path.join(d, "model.ncl")
+    with open(source, "w") as f:
+        f.write("""neuron Unit {
+  input I = 0
+  state { x = 0 }
+  update { x = I }
+}
+network Kwta {
+  population L = Unit[%d] {
+    I = timed_array("values.npy", dt = 1 ms)
+    %s
+  }
+  simulate 1 s, dt = 1 ms
+}
+""" % (n, kwta))
+    lib = os.path.join(d, "model.so")
+    subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
+    return lib
+
+
+def simulate(lib, n, steps, threads=1):
+    """x after each of `steps` steps (steps x n, float64 copies)."""
+    m = rt.open(lib, 1, threads=threads)
+    rows = []
+    for _ in range(steps):
+        rt.run_steps(m, 1)
+        rows.append(rt.state(m, "L", "x", n))
+    rt.close(m)
+    return np.array(rows)
+
+
+def winners(keys, k):
+    """The reference selection: first k of "larger first, then lower index"."""
+    won = np.zeros(keys.shape[0], dtype=bool)
+    won[np.argsort(-keys, kind="stable")[:k]] = True
+    return won
+
+
+def reference(values, k, loser=lambda x: np.zeros_like(x)):
+    rows = []
+    for row in np.asarray(values, dtype=np.float64).astype(real):
+        won = winners(row, k)
+        rows.append(np.where(won, row, loser(row)).astype(np.float64))
+    return np.array(rows)
+
+
+def compare(what, got, ref):
+    if got.shape != ref.shape or not np.array_equal(got, ref):
+        bad = np.argwhere(got != ref) if got.shape == ref.shape else []
+        failures.append("%s: differs from the NumPy reference (%d entries, first %s)" %
+                        (what, len(bad), bad[:1].tolist()))
+    else:
+        print("%s: equal to the NumPy reference (%d steps x %d neurons, %s)" %
+              (what, got.shape[0], got.shape[1], precision))
+
+
+rng = np.random.default_rng(14)
+if check == "ties":
+    n, k, steps = 50, 7, 40
+    values = rng.integers(0, 4, size=(steps, n)).astype(np.float64)
+    # Every step must tie at the k-th value, or the check proves nothing.
+    ties = [int(np.sum(r == np.sort(r)[::-1][k - 1])) for r in values]
+    assert min(ties) > 1, "the inputs do not tie at the k-th value"
+    compare("ties (k = 7 of 50, values 0..3)", simulate(build("ties", n, "kwta x keep 7", values),
+                                                       n, steps), reference(values, k))
+elif check == "k1":
+    n, steps = 37, 30
+    values = rng.integers(-3, 3, size=(steps, n)).astype(np.float64)
+    compare("k = 1", simulate(build("k1", n, "kwta x keep 1", values), n, steps),
+            reference(values, 1))
+elif check == "kN":
+    n, steps = 20, 30
+    values = rng.normal(size=(steps, n))
+    got = simulate(build("kN", n, "kwta x keep 20", values), n, steps)
+    compare("k = N", got, reference(values, n))
+    compare("k = N keeps every value", got, values.astype(real).astype(np.float64))
+elif check in ("random", "threads"):
+    n, steps = 1000, 25
+    values = rng.normal(size=(steps, n))
+    lib = build("random", n, "kwta x keep 2 %", values)
+    got = simulate(lib, n, steps)
+    if check == "random":
+        compare("random, 2 % of 1000 (k = 20)", got, reference(values, 20))
+        # 2.5 % of 100 is 2.5 neurons: k = floor(2.5 + 0.5) = 3; of 60, 2.
+        for size, k in ((100, 3), (60, 2)):
+            v = rng.normal(size=(10, size))
+            compare("2.5 %% of %d rounds to k = %d" % (size, k),
+                    simulate(build("half%d" % size, size, "kwta x keep 2.5 %", v), size, 10),
+                    reference(v, k))
+    else:
+        for threads in (2, 3):
+            other = simulate(lib, n, steps, threads=threads)
+            if not np.array_equal(got, other):
+                failures.append("%d threads differ from 1 thread" % threads)
+            else:
+                print("%d threads: bitwise identical to 1 thread (%s)" % (threads, precision))
+        compare("1 thread", got, reference(values, 20))
+elif check == "reset":
+    n, steps = 40, 20
+    values = rng.normal(size=(steps, n))
+    got = simulate(build("reset", n, "kwta x keep 5 reset { x = 0.5 * x - 1 }", values), n, steps)
+    compare("losers reset to 0.5 x - 1", got,
+            reference(values, 5, lambda x: real(0.5) * x - real(1)))
+elif check == "boost":
+    n, steps, k, beta, period = 200, 300, 10, 3.0, 50.0
+    # Units of higher index get systematically larger inputs: without
+    # boosting the same few win; boosting must rotate the winners.
+    values = rng.uniform(0.5, 1.0, size=(steps, n)) * (1 + np.arange(n) / n)
+    got = simulate(build("boost", n, "kwta x keep 10 boost 3 period 50", values), n, steps)
+    duty = np.zeros(n, dtype=real)
+    target = real(k / n)
+    rows, plain = [], []
+    for s, row in enumerate(values.astype(real)):
+        keys = row * np.exp(real(beta) * (target - duty))
+        won = winners(keys, k)
+        rows.append(np.where(won, row, real(0)).astype(np.float64))
+        plain.append(winners(row, k))
+        rate = real(min(period, s + 1.0))
+        duty = duty + (won.astype(real) - duty) / rate
+    compare("boosted selection (beta = 3, period 50 steps)", got, np.array(rows))
+    distinct_boosted = int(np.sum(np.any(got != 0, axis=0)))
+    distinct_plain = int(np.sum(np.any(np.array(plain), axis=0)))
+    print("units that ever won: %d with boosting, %d without" % (distinct_boosted, distinct_plain))
+    if not distinct_boosted > 1.5 * distinct_plain:
+        failures.append("boosting should let half as many units again win (%d vs %d)" %
+                        (distinct_boosted, distinct_plain))
+elif check == "resize":
+    values = rng.normal(size=(5, 30))
+    lib = build("resize", 30, "kwta x keep 20", values)
+    m = rt.rt.ncl_open(lib.encode())
+    rt.check(m)
+    if rt.rt.ncl_set_size(m, b"L", 10) == 0:
+        failures.append("a size below k was accepted")
+    else:
+        msg = rt.rt.ncl_last_error().decode()
+        expected = "population 'L' cannot have 10 neurons: its k-WTA keeps k = 20 of them"
+        if msg != expected:
+            failures.append("message %r, expected %r" % (msg, expected))
+        else:
+            print("ncl_set_size(L, 10) with keep 20: " + msg)
+    if rt.rt.ncl_set_size(m, b"L", 25) != 0:
+        failures.append("a size above k was refused: " + rt.rt.ncl_last_error().decode())
+    rt.close(m)
+    lib = build("resize_fraction", 1000, "kwta x keep 2 %", rng.normal(size=(5, 1000)))
+    m = rt.rt.ncl_open(lib.encode())
+    rt.check(m)
+    if rt.rt.ncl_set_size(m, b"L", 20) == 0:
+        failures.append("a size where 2 % rounds to 0 was accepted")
+    else:
+        msg = rt.rt.ncl_last_error().decode()
+        expected = ("population 'L' cannot have 20 neurons: its k-WTA keeps 2 % of them, "
+                    "which rounds to k = 0")
+        if msg != expected:
+            failures.append("message %r, expected %r" % (msg, expected))
+        else:
+            print("ncl_set_size(L, 20) with keep 2 %: " + msg)
+    rt.close(m)
+    # ncl-run prints the same message and exits 1.
+    run = subprocess.run([ncl_run, lib, "--size", "L=20", "--time", "1ms", "--out",
+                          os.path.join(workdir, "kwta_resize_out")],
+                         capture_output=True, text=True)
+    if run.returncode != 1 or "its k-WTA keeps 2 % of them, which rounds to k = 0" not in run.stderr:
+        failures.append("ncl-run --size L=20: exit %d, stderr %r" % (run.returncode, run.stderr))
+    else:
+        print("ncl-run --size L=20 exits 1: " + run.stderr.strip())
+elif check == "example":
+    source = os.path.join(examples, "kwta_layer.ncl")
+    lib = os.path.join(workdir, "kwta_layer_%s.so" % precision)
+    subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
+    n, k = 1000, 30
+    m = rt.open(lib, 7)
+    for step in range(200):
+        rt.run_steps(m, 1)
+        r = rt.state(m, "L", "r", n)
+        x = rt.state(m, "L", "x", n)
+        active = np.flatnonzero(r > 0)
+        expected = np.flatnonzero(winners(x, k))
+        if len(active) != k or not np.array_equal(active, expected):
+            failures.append("step %d: %d rates positive, expected the %d of the largest x" %
+                            (step, len(active), k))
+            break
+    else:
+        print("200 steps: exactly 30 of 1000 rates positive (3 %%) after every step, "
+              "those of the 30 largest x; last winners: %s" % active.tolist())
+    rt.close(m)
+else:
+    sys.exit("unknown check " + check)
+
+if failures:
+    for f in failures:
+        print("FAIL: " + f)
+    sys.exit(1)
