@@ -1542,12 +1542,14 @@ private:
     loop.synapse = synapses.getInductionVar();
     // A dense row holds the postsynaptic range in order: the neuron is the
     // synapse's place in the row, without a load.
-    loop.postNeuron = denseRows()
-                          ? Value(arith::AddIOp::create(
-                                b, loc, arith::SubIOp::create(b, loc, loop.synapse, rowStart),
-                                index(projection.getPostRange()[0])))
-                          : toIndex(memref::LoadOp::create(b, loc, argument(postIndexBuffer),
-                                                           ValueRange{loop.synapse}));
+    if (denseRows()) {
+      loop.postNeuron = arith::SubIOp::create(b, loc, loop.synapse, rowStart);
+      if (int64_t postBegin = projection.getPostRange()[0])
+        loop.postNeuron = arith::AddIOp::create(b, loc, loop.postNeuron, index(postBegin));
+    } else {
+      loop.postNeuron = toIndex(
+          memref::LoadOp::create(b, loc, argument(postIndexBuffer), ValueRange{loop.synapse}));
+    }
     // An init region without a block has nothing to do.
     if (!region.empty())
       synapses.getBody()->getOperations().splice(synapses.getBody()->getTerminator()->getIterator(),
