@@ -22,8 +22,8 @@
 // CHECK:   %[[LAST:.*]] = arith.addi %[[LO]], %{{.*}} : index
 // CHECK:   scf.for %[[S:.*]] = %[[FIRST]] to %[[LAST]]
 // CHECK-NOT: memref.load %{{.*}} : memref<?xi32>
-// CHECK:     %[[K:.*]] = arith.subi %[[S]], %[[LO]] : index
-// CHECK:     %[[J:.*]] = arith.addi %[[K]], %{{.*}} : index
+// The range starts at neuron 0: j is the place in the row.
+// CHECK:     %[[J:.*]] = arith.subi %[[S]], %[[LO]] : index
 // CHECK:     memref.load %{{.*}}[%[[J]]] : memref<?xf64>
 // CHECK:   } {ncl.loop = "synapses"}
 ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
