@@ -649,15 +649,21 @@ struct AcceptLowering : SynapseOpLowering<AcceptOp> {
   }
 };
 
+/// Where trace op `op` reads or writes: its per-neuron buffer and the
+/// synapse's pre- or postsynaptic neuron (null where the kernel has none).
+template <typename OpT> std::pair<Value, Value> traceElement(OpT op, const SynapseLoop &loop) {
+  bool pre = op.getSide() == TraceSide::Pre;
+  return {(pre ? loop.preTraces : loop.postTraces).lookup(op.getVar()),
+          pre ? loop.preNeuron : loop.postNeuron};
+}
+
 /// A trace of the synapse's pre- or postsynaptic neuron: element i (j) of
 /// its per-neuron buffer.
 struct TraceReadLowering : SynapseOpLowering<TraceReadOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(TraceReadOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    bool pre = op.getSide() == TraceSide::Pre;
-    Value trace = (pre ? loop.preTraces : loop.postTraces).lookup(op.getVar());
-    Value neuron = pre ? loop.preNeuron : loop.postNeuron;
+    auto [trace, neuron] = traceElement(op, loop);
     if (!trace || !neuron)
       return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
     rewriter.replaceOpWithNewOp<memref::LoadOp>(op, trace, ValueRange{neuron});
@@ -669,9 +675,7 @@ struct TraceWriteLowering : SynapseOpLowering<TraceWriteOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(TraceWriteOp op, OpAdaptor adaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    bool pre = op.getSide() == TraceSide::Pre;
-    Value trace = (pre ? loop.preTraces : loop.postTraces).lookup(op.getVar());
-    Value neuron = pre ? loop.preNeuron : loop.postNeuron;
+    auto [trace, neuron] = traceElement(op, loop);
     if (!trace || !neuron)
       return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
     rewriter.replaceOpWithNewOp<memref::StoreOp>(op, adaptor.getValue(), trace, ValueRange{neuron});
