@@ -18,26 +18,27 @@ set -eu
 #   code style, checked by a ctest: clang-format-22
 packages="cmake ninja-build g++ ccache make llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22"
 # Peers and the generators of reference data (bench/reference/); never needed by a test.
-bench_packages="python3-brian python3-scipy python3-torch"
+bench_extras="python3-brian python3-scipy python3-torch"
 
 if [ "${1:-}" = --list ]; then
   case "${2:-}" in
     default) printf '%s\n' $packages ;;
-    bench) printf '%s\n' $bench_packages ;;
+    bench) printf '%s\n' $bench_extras ;;
     *) echo "usage: install-deps.sh --list default|bench" >&2; exit 2 ;;
   esac
   exit 0
 fi
 
 # What to install: the default packages, and with NCL_INSTALL_BENCH=1 the bench
-# ones too (each list is assigned once, above, and never changed).
-wanted="$packages"
+# ones too (each list is assigned once, above, and never changed; the default one is the only
+# `packages=` line).
+extras=""
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  wanted="$packages $bench_packages"
+  extras="$bench_extras"
 fi
 
 missing=""
-for p in $wanted; do
+for p in $packages $extras; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   case "$status" in
     *"install ok installed"*) ;;
