@@ -734,6 +734,23 @@ int64_t ncl_get_events(const ncl_model *m, const char *pop, const char *event, d
   });
 }
 
+namespace {
+/// Refuses values a run could not use: a non-finite one would only stop the
+/// next run, one beyond float32's range would become infinite. `what` is
+/// "P.v", `kind` "state" or "synapse".
+void checkSettable(const ncl_model &m, const double *values, int64_t count, const std::string &what,
+                   const char *kind) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(values[i]))
+      throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + what + " is " +
+                                          nonFiniteName(values[i]) + "; " + kind +
+                                          " values must be finite");
+    else if (m.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
+      throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + what +
+                                          " is too large for this float32 model");
+}
+} // namespace
+
 int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, double *out,
                       int64_t capacity) {
   return guardedValue<int64_t>(-1, [&] {
@@ -857,15 +874,7 @@ ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var
       throw Error(NCL_ERROR_ARGUMENT, "projection '" + std::string(proj) + "' has " +
                                           std::to_string(q.synapses) + " synapses, got " +
                                           std::to_string(count) + " values for '" + var + "'");
-    // A non-finite value would only stop the next run; refuse it here.
-    for (int64_t i = 0; i < count; ++i)
-      if (!std::isfinite(values[i]))
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + proj + "." + var +
-                                            " is " + nonFiniteName(values[i]) +
-                                            "; synapse values must be finite");
-      else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + proj + "." + var +
-                                            " is too large for this float32 model");
+    checkSettable(mm, values, count, std::string(proj) + "." + var, "synapse");
     void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
     const size_t stride = ncl::rt::synapseRecordLength(q);
     for (int64_t i = 0; i < count; ++i) {
@@ -910,15 +919,7 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
       throw Error(NCL_ERROR_ARGUMENT, "population '" + std::string(pop) + "' has " +
                                           std::to_string(p.size) + " neurons, got " +
                                           std::to_string(count) + " values");
-    // A non-finite value would only stop the next run; refuse it here.
-    for (int64_t i = 0; i < count; ++i)
-      if (!std::isfinite(values[i]))
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." + var +
-                                            " is " + nonFiniteName(values[i]) +
-                                            "; state values must be finite");
-      else if (mm.desc->real_bits == 32 && std::fabs(values[i]) > FLT_MAX)
-        throw Error(NCL_ERROR_ARGUMENT, "value " + std::to_string(i) + " for " + pop + "." + var +
-                                            " is too large for this float32 model");
+    checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
     needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {
