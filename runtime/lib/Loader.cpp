@@ -295,6 +295,10 @@ RoleShape roleShape(int32_t role) {
     return {"presynaptic-trace", 0, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_POST_TRACE:
     return {"postsynaptic-trace", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_PRE_TRACE_NOW:
+    return {"presynaptic-trace-now", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_POST_TRACE_NOW:
+    return {"postsynaptic-trace-now", 0, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_KWTA_ORDER:
     return {"kwta-order", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_KWTA_DUTY:
@@ -342,8 +346,8 @@ void validateProjectionBuffer(const std::string &path, const ncl_model_descripto
   if (b.role == NCL_BUFFER_SYNAPSE_STATE && (b.index < 0 || b.index >= qi.num_vars))
     throw malformed(path, where + " is per-synapse variable " + std::to_string(b.index) + ", but " +
                               projection + " has " + std::to_string(qi.num_vars));
-  if (b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE) {
-    const bool pre = b.role == NCL_BUFFER_PRE_TRACE;
+  if (isTraceRole(b.role)) {
+    const bool pre = b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_PRE_TRACE_NOW;
     const int32_t traces = pre ? qi.num_pre_traces : qi.num_post_traces;
     if (b.index < 0 || b.index >= traces)
       throw malformed(path, where + " is " + (pre ? "presynaptic" : "postsynaptic") + " trace " +
@@ -479,7 +483,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
          b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE &&
          b.role != NCL_BUFFER_COLUMN_PRE && b.role != NCL_BUFFER_PRE_TRACE &&
          b.role != NCL_BUFFER_POST_TRACE && b.role != NCL_BUFFER_KWTA_ORDER &&
-         b.role != NCL_BUFFER_KWTA_DUTY))
+         b.role != NCL_BUFFER_KWTA_DUTY && b.role != NCL_BUFFER_PRE_TRACE_NOW &&
+         b.role != NCL_BUFFER_POST_TRACE_NOW))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));
@@ -490,8 +495,7 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
                           b.role == NCL_BUFFER_SYNAPSE_DELAY || b.role == NCL_BUFFER_CONNECT_MASK ||
                           b.role == NCL_BUFFER_COLUMN_START ||
                           b.role == NCL_BUFFER_COLUMN_SYNAPSE || b.role == NCL_BUFFER_COLUMN_PRE ||
-                          b.role == NCL_BUFFER_PRE_TRACE || b.role == NCL_BUFFER_POST_TRACE ||
-                          (b.role == NCL_BUFFER_PARAMS && b.population < 0);
+                          isTraceRole(b.role) || (b.role == NCL_BUFFER_PARAMS && b.population < 0);
     if (synaptic) {
       validateProjectionBuffer(path, d, b, where, projectionByRole, projectionByVar, i);
       continue;
@@ -586,11 +590,12 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
     if (!st.name || !*st.name)
       throw malformed(path, where + " has no name");
     where += " ('" + std::string(st.name) + "')";
-    const bool projectionStage = st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
-                                 st.kind == NCL_STAGE_DELIVER_SYNAPSES ||
-                                 st.kind == NCL_STAGE_SUM ||
-                                 st.kind == NCL_STAGE_CONNECT_CONDITION ||
-                                 st.kind == NCL_STAGE_ON_POST || st.kind == NCL_STAGE_SYNAPSE_STEP;
+    const bool projectionStage =
+        st.kind == NCL_STAGE_CONNECT || st.kind == NCL_STAGE_DELIVER ||
+        st.kind == NCL_STAGE_DELIVER_SYNAPSES || st.kind == NCL_STAGE_SUM ||
+        st.kind == NCL_STAGE_CONNECT_CONDITION || st.kind == NCL_STAGE_ON_POST ||
+        st.kind == NCL_STAGE_SYNAPSE_STEP || st.kind == NCL_STAGE_ADVANCE_PRE_TRACES ||
+        st.kind == NCL_STAGE_ADVANCE_POST_TRACES;
     if (!projectionStage && st.kind != NCL_STAGE_KWTA &&
         (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
@@ -796,6 +801,10 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   for (int32_t s = 0; s < desc->num_stages; ++s)
     if (desc->stages[s].kind == NCL_STAGE_CONNECT_CONDITION)
       m->projs[static_cast<size_t>(desc->stages[s].projection)].conditionStage = s;
+    else if (desc->stages[s].kind == NCL_STAGE_ADVANCE_PRE_TRACES)
+      m->projs[static_cast<size_t>(desc->stages[s].projection)].advancePreStage = s;
+    else if (desc->stages[s].kind == NCL_STAGE_ADVANCE_POST_TRACES)
+      m->projs[static_cast<size_t>(desc->stages[s].projection)].advancePostStage = s;
   for (int32_t i = 0; i < desc->num_buffers; ++i) {
     const ncl_buffer_info &b = desc->buffers[i];
     if (b.population < 0) {

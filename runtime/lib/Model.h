@@ -149,7 +149,23 @@ struct Projection {
   int32_t columnPreBuffer = -1;
   std::vector<int32_t> columnPre;
   std::vector<int32_t> preTraceBuffer, postTraceBuffer;
+  // Since ABI 8: the stages that compute the traces' values at a step's
+  // time, which on_post (presynaptic) and on_pre (postsynaptic) read; -1
+  // for none.
+  int32_t advancePreStage = -1, advancePostStage = -1;
 };
+
+/// The roles of a projection's per-neuron trace buffers.
+inline bool isTraceRole(int32_t role) {
+  return role == NCL_BUFFER_PRE_TRACE || role == NCL_BUFFER_POST_TRACE ||
+         role == NCL_BUFFER_PRE_TRACE_NOW || role == NCL_BUFFER_POST_TRACE_NOW;
+}
+
+/// The roles of a projection's per-neuron buffers kept once per thread:
+/// the presynaptic traces, which every thread updates for every spike.
+inline bool isPerThreadTraceRole(int32_t role) {
+  return role == NCL_BUFFER_PRE_TRACE || role == NCL_BUFFER_PRE_TRACE_NOW;
+}
 
 /// The per-synapse variables of a projection are stored interleaved, one
 /// record of all of them per synapse (Since ABI 6, docs/runtime.md "Synapse

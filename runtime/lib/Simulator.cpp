@@ -88,7 +88,7 @@ bool modelOwned(const ncl_buffer_info &b) {
          b.role != NCL_BUFFER_ROW_START && b.role != NCL_BUFFER_POST_INDEX &&
          b.role != NCL_BUFFER_CONNECT_MASK && b.role != NCL_BUFFER_COLUMN_START &&
          b.role != NCL_BUFFER_COLUMN_SYNAPSE && b.role != NCL_BUFFER_COLUMN_PRE &&
-         b.role != NCL_BUFFER_PRE_TRACE;
+         !isPerThreadTraceRole(b.role);
 }
 
 /// Elements of a model-owned entry for the current sizes.
@@ -104,7 +104,7 @@ uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
       return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
     // A projection's trace: one per neuron of its side.
     const Projection &proj = m.projs[static_cast<size_t>(b.projection)];
-    const int32_t side = b.role == NCL_BUFFER_PRE_TRACE ? proj.info->pre : proj.info->post;
+    const int32_t side = isPerThreadTraceRole(b.role) ? proj.info->pre : proj.info->post;
     return static_cast<uint64_t>(m.pops[static_cast<size_t>(side)].size);
   }
   case NCL_EXTENT_SYNAPSES:
@@ -152,7 +152,7 @@ void bindThreadBuffers(ncl_model &m) {
     ts.buffers = m.bufferPtrs;
     for (size_t i = 0; i < ts.buffers.size(); ++i) {
       const ncl_buffer_info &b = bufferInfo(m, i);
-      if (b.role == NCL_BUFFER_PRE_TRACE) {
+      if (isPerThreadTraceRole(b.role)) {
         ts.buffers[i] = i < ts.preTraces.size() ? ts.preTraces[i].data() : nullptr;
         continue;
       }
@@ -558,6 +558,23 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
 /// sent d + 1 steps earlier (d its delay in steps) to thread ts's range of
 /// postsynaptic neurons: every thread's list of that step, in thread order,
 /// so in ascending presynaptic order for any thread count.
+/// Runs advance stage `stage` of a projection (-1: none) for step s over
+/// neurons [begin, end) of its side: the traces' values at t_s, which the
+/// deliver (postsynaptic) or on_post (presynaptic) calls of the step then
+/// read at every synapse. Called before the first such call that has work,
+/// so a step without spikes to apply computes nothing.
+void advanceTraces(const ncl_model &m, ThreadState &ts, int32_t stage, size_t side, int64_t begin,
+                   int64_t end, int64_t s) {
+  if (stage < 0)
+    return;
+  ncl_kernel_args a = kernelArgs(m, ts, side);
+  a.begin = begin;
+  a.end = end;
+  a.first_step = s;
+  a.num_steps = 1;
+  m.desc->stages[stage].fn(&a);
+}
+
 void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
   const size_t post = static_cast<size_t>(proj.info->post);
@@ -570,6 +587,7 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
     auto [first, last] = generatorSpikesAt(pre, s - proj.delaySteps);
     if (first == last)
       return;
+    advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
     ncl_kernel_args a = kernelArgs(m, ts, post);
     a.first_step = s;
     a.num_steps = 1;
@@ -585,9 +603,13 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
   ncl_kernel_args a = kernelArgs(m, ts, post);
   a.first_step = s;
   a.num_steps = 1;
+  bool advanced = false;
   for (const std::vector<int32_t> &list : h.slots[static_cast<size_t>(sent % h.depth)]) {
     if (list.empty())
       continue;
+    if (!advanced)
+      advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
+    advanced = true;
     a.spikes = list.data();
     a.num_spikes = static_cast<int64_t>(list.size());
     stage.fn(&a);
@@ -605,7 +627,9 @@ void deliverSynapses(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s
       queue.slots[static_cast<size_t>(s % static_cast<int64_t>(queue.slots.size()))];
   if (slot.empty())
     return;
-  ncl_kernel_args a = kernelArgs(m, ts, static_cast<size_t>(proj.info->post));
+  const size_t post = static_cast<size_t>(proj.info->post);
+  advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
+  ncl_kernel_args a = kernelArgs(m, ts, post);
   a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_pre's pre reads
   a.first_step = s;
   a.num_steps = 1;
@@ -684,8 +708,11 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   }
   if (first == last)
     return;
+  // Every presynaptic neuron: the column may hold any of them.
+  const size_t pre = static_cast<size_t>(proj.info->pre);
+  advanceTraces(m, ts, proj.advancePreStage, pre, 0, m.pops[pre].size, s);
   ncl_kernel_args a = kernelArgs(m, ts, post);
-  a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_post's pre reads
+  a.size = m.pops[pre].size; // the rows, for on_post's pre reads
   a.first_step = s;
   a.num_steps = 1;
   a.spikes = first;
@@ -1365,7 +1392,7 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.preTraces.resize(m.buffers.size());
     for (size_t i = 0; i < m.buffers.size(); ++i) {
       const ncl_buffer_info &b = bufferInfo(m, i);
-      if (b.role != NCL_BUFFER_PRE_TRACE)
+      if (!isPerThreadTraceRole(b.role))
         continue;
       const size_t bytes = static_cast<size_t>(bufferElements(m, b)) * elementBytes(b.element);
       ts.preTraces[i].assign((bytes + 7) / 8, 0);

@@ -54,6 +54,8 @@ LogicalResult NetworkOp::verify() {
           buffer.getRole() == BufferRole::ColumnSynapse ||
           buffer.getRole() == BufferRole::ColumnPre || buffer.getRole() == BufferRole::PreTrace ||
           buffer.getRole() == BufferRole::PostTrace ||
+          buffer.getRole() == BufferRole::PreTraceNow ||
+          buffer.getRole() == BufferRole::PostTraceNow ||
           (buffer.getRole() == BufferRole::Params && projection);
       if (synaptic ? !projection : !pop)
         return emitOpError("buffer ")
@@ -64,10 +66,12 @@ LogicalResult NetworkOp::verify() {
            buffer.getIndex() >= static_cast<int64_t>(projection.getVars().size())))
         return emitOpError("buffer ") << k << " holds variable " << buffer.getIndex()
                                       << " of a projection with " << projection.getVars().size();
-      if (buffer.getRole() == BufferRole::PreTrace || buffer.getRole() == BufferRole::PostTrace) {
-        ArrayAttr traces = buffer.getRole() == BufferRole::PreTrace
-                               ? projection.getPreTracesAttr()
-                               : projection.getPostTracesAttr();
+      if (buffer.getRole() == BufferRole::PreTrace || buffer.getRole() == BufferRole::PostTrace ||
+          buffer.getRole() == BufferRole::PreTraceNow ||
+          buffer.getRole() == BufferRole::PostTraceNow) {
+        bool pre =
+            buffer.getRole() == BufferRole::PreTrace || buffer.getRole() == BufferRole::PreTraceNow;
+        ArrayAttr traces = pre ? projection.getPreTracesAttr() : projection.getPostTracesAttr();
         int64_t count = traces ? static_cast<int64_t>(traces.size()) : 0;
         if (buffer.getIndex() < 0 || buffer.getIndex() >= count)
           return emitOpError("buffer ") << k << " holds trace " << buffer.getIndex()
@@ -124,6 +128,8 @@ LogicalResult NetworkOp::verify() {
           return {b.getI32Type(), BufferExtent::Synapses};
         case BufferRole::PreTrace:
         case BufferRole::PostTrace:
+        case BufferRole::PreTraceNow:
+        case BufferRole::PostTraceNow:
           return {getReal(), BufferExtent::Neurons};
         case BufferRole::Series:
           return {getReal(), BufferExtent::Fixed};
@@ -350,7 +356,8 @@ LogicalResult StageOp::verify() {
   bool synaptic = getKind() == StageKind::Connect || getKind() == StageKind::Deliver ||
                   getKind() == StageKind::DeliverSynapses || getKind() == StageKind::Sum ||
                   getKind() == StageKind::ConnectCondition || getKind() == StageKind::OnPost ||
-                  getKind() == StageKind::SynapseStep;
+                  getKind() == StageKind::SynapseStep || getKind() == StageKind::AdvancePreTraces ||
+                  getKind() == StageKind::AdvancePostTraces;
   if (!network || (synaptic ? !network.lookupSymbol<ProjectionOp>(getPopulationAttr())
                             : !network.lookupSymbol<PopulationOp>(getPopulationAttr())))
     return emitOpError("names unknown ")
@@ -600,6 +607,41 @@ LogicalResult TraceWriteOp::verify() {
     return emitOpError("writes a ") << stringifyTraceSide(getSide()) << "synaptic trace outside "
                                     << (getSide() == TraceSide::Pre ? "on_pre" : "on_post");
   return success();
+}
+
+LogicalResult AdvanceTracesOp::verify() {
+  ProjectionOp projection = enclosingProjection(*this);
+  if (!projection)
+    return failure();
+  // The block of the other side's neurons reads these traces; its own
+  // side's it writes.
+  Region &reader = getSide() == TraceSide::Pre ? projection.getOnPost() : projection.getOnPre();
+  if ((*this)->getParentRegion() != &reader)
+    return emitOpError("advances ") << stringifyTraceSide(getSide()) << "synaptic traces outside "
+                                    << (getSide() == TraceSide::Pre ? "on_post" : "on_pre");
+  if (getVars().size() != getNumResults())
+    return emitOpError("has ") << getVars().size() << " traces but " << getNumResults()
+                               << " results";
+  for (Attribute var : getVars())
+    if (projection.traceIndex(getSide(), cast<StringAttr>(var).getValue()) < 0)
+      return emitOpError("unknown ") << stringifyTraceSide(getSide()) << "synaptic trace " << var;
+  auto advanced =
+      dyn_cast_or_null<AdvancedOp>(getBody().front().empty() ? nullptr : &getBody().front().back());
+  if (!advanced)
+    return emitOpError("region must end in ncl.advanced");
+  if (advanced.getValues().getTypes() != getResultTypes())
+    return emitOpError("yields ") << advanced.getValues().size()
+                                  << " values whose types differ from its results";
+  WalkResult walk = getBody().walk([&](Operation *op) {
+    if (isa<TraceWriteOp, SynapseReadOp, SynapseWriteOp, PostAddOp, RandOp, PoissonOp>(op) ||
+        (isa<TraceReadOp>(op) && cast<TraceReadOp>(op).getSide() != getSide())) {
+      op->emitOpError("cannot be in an ncl.advance_traces region, which reads only the ")
+          << stringifyTraceSide(getSide()) << "synaptic neuron's traces";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
 }
 
 LogicalResult SynapseDelayOp::verify() {

@@ -109,6 +109,19 @@ ArrayAttr allocate(NetworkOp network) {
               ((role == BufferRole::PreTrace ? "pre." : "post.") + cast<VariableAttr>(a).getName())
                   .str(),
               role, network.getReal(), BufferExtent::Neurons, static_cast<int64_t>(k), 0);
+    // The values at the step's time of the traces an ncl.advance_traces
+    // reads (ncl-to-loops computes them once per neuron and step); the
+    // presynaptic ones, like their traces, one copy per thread.
+    for (Region *event : {&projection.getOnPre(), &projection.getOnPost()})
+      event->walk([&](AdvanceTracesOp advance) {
+        bool pre = advance.getSide() == TraceSide::Pre;
+        for (Attribute var : advance.getVars()) {
+          StringRef name = cast<StringAttr>(var).getValue();
+          add(owner, ((pre ? "pre." : "post.") + name + ".now").str(),
+              pre ? BufferRole::PreTraceNow : BufferRole::PostTraceNow, network.getReal(),
+              BufferExtent::Neurons, projection.traceIndex(advance.getSide(), name), 0);
+        }
+      });
     // The presynaptic neuron of each column entry, where on_post reads it.
     bool onPostReadsPre = false;
     projection.getOnPost().walk([&](Operation *op) {

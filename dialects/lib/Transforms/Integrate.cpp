@@ -17,6 +17,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/StringSet.h"
 
@@ -1246,6 +1248,14 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
                          << (pre ? "on_pre" : "on_post")
                          << " changes it, by an amount that depends on nothing of the synapse, "
                             "so all of a neuron's synapses hold the same value)";
+        // Where the other side's block reads it: advanced once per neuron.
+        Region &reader = pre ? projection.getOnPost() : projection.getOnPre();
+        if (!reader.empty() && touches(reader.front(), ode.getVar()))
+          ode.emitRemark() << ode.getVar() << " in projection '" << projection.getSymName()
+                           << "': " << (pre ? "on_post" : "on_pre")
+                           << " reads it at every synapse, so its value at each step's time "
+                              "is computed once per neuron in the steps that read it, not at "
+                              "every synapse";
       }
 
     auto lastUpdate =
@@ -1309,6 +1319,10 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
         if (group.empty() ||
             llvm::none_of(group, [&](OdeOp ode) { return touches(block, ode.getVar()); }))
           continue;
+        if (kind != Storage::Synapse && kind != own) {
+          advanceOtherSide(projection, builder, dynamics, odes, group, kind, advanced);
+          continue;
+        }
         if (!now)
           now = TimeOp::create(builder, loc, t);
         advanceGroup(projection, builder, dynamics, odes, group, kind, own, now, advanced);
@@ -1339,7 +1353,70 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
     });
     for (StageOp stage : steps)
       stage.erase();
+    scheduleAdvances(projection);
     projection.setDriveAttr(SynapseDriveAttr::get(context, SynapseDrive::EventDriven));
+  }
+
+  /// Adds the stages that compute the traces an ncl.advance_traces of
+  /// `projection` reads: before its deliver stage (postsynaptic traces,
+  /// read by on_pre) and its on_post stage (presynaptic ones).
+  static void scheduleAdvances(ProjectionOp projection) {
+    auto network = projection->getParentOfType<NetworkOp>();
+    ScheduleOp schedule = network ? network.getSchedule() : ScheduleOp();
+    if (!schedule)
+      return;
+    for (auto [side, reader] : {std::pair(TraceSide::Post, &projection.getOnPre()),
+                                std::pair(TraceSide::Pre, &projection.getOnPost())}) {
+      if (reader->empty() || reader->front().getOps<AdvanceTracesOp>().empty())
+        continue;
+      for (StageOp stage : llvm::make_early_inc_range(schedule.getBody().getOps<StageOp>())) {
+        bool readsThere = side == TraceSide::Post ? (stage.getKind() == StageKind::Deliver ||
+                                                     stage.getKind() == StageKind::DeliverSynapses)
+                                                  : stage.getKind() == StageKind::OnPost;
+        if (stage.getPopulation() != projection.getSymName() || !readsThere)
+          continue;
+        OpBuilder builder(stage);
+        StageOp::create(builder, stage.getLoc(),
+                        side == TraceSide::Post ? StageKind::AdvancePostTraces
+                                                : StageKind::AdvancePreTraces,
+                        stage.getPopulationAttr(), FlatSymbolRefAttr(), ArrayAttr());
+        break;
+      }
+    }
+  }
+
+  /// At the builder's insertion point in the event block of the other
+  /// side's neurons, which only reads them: the traces of `group` (kept as
+  /// `kind`) advanced to the step's time by an ncl.advance_traces, whose
+  /// results are recorded in `advanced`. Every synapse of a neuron would
+  /// compute the same values, so ncl-to-loops computes them once per neuron
+  /// and step.
+  void advanceOtherSide(ProjectionOp projection, OpBuilder &builder, Block &dynamics,
+                        ArrayRef<OdeOp> odes, ArrayRef<OdeOp> group, Storage kind,
+                        llvm::StringMap<Value> &advanced) {
+    Location loc = projection.getLoc();
+    Type t = OdeOp(group.front()).getType();
+    SmallVector<Attribute> vars;
+    for (OdeOp ode : group)
+      vars.push_back(builder.getStringAttr(ode.getVar()));
+    auto advance = AdvanceTracesOp::create(builder, loc, SmallVector<Type>(group.size(), t),
+                                           sideOf(kind), builder.getArrayAttr(vars));
+    Block &body = advance.getBody().emplaceBlock();
+    OpBuilder inside = OpBuilder::atBlockEnd(&body);
+    Value now = TimeOp::create(inside, loc, t);
+    llvm::StringMap<Value> values;
+    advanceGroup(projection, inside, dynamics, odes, group, kind, /*own=*/Storage::Synapse, now,
+                 values);
+    SmallVector<Value> results;
+    for (OdeOp ode : group)
+      results.push_back(values.lookup(ode.getVar()));
+    AdvancedOp::create(inside, loc, results);
+    // What the cloned dynamics read but these equations do not use goes.
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (isOpTriviallyDead(&op))
+        op.erase();
+    for (auto [ode, result] : llvm::zip(group, advance.getResults()))
+      advanced[OdeOp(ode).getVar()] = result;
   }
 
   /// At the builder's insertion point in the event block of `own`'s

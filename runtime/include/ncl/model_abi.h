@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 7u
+#define NCL_ABI_VERSION 8u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -126,9 +126,15 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_KWTA_ORDER = 20, /* i32 per neuron: a population's k-WTA scratch, the neuron order
                                  its KWTA stage permutes while it selects; no meaning between
                                  steps */
-  NCL_BUFFER_KWTA_DUTY = 21   /* real per neuron: with boosting, each neuron's duty cycle (a
+  NCL_BUFFER_KWTA_DUTY = 21,  /* real per neuron: with boosting, each neuron's duty cycle (a
                                  moving average of having won), kept from step to step; starts
                                  at 0 */
+  /* Since ABI 8 (traces advanced once per neuron and step, docs/runtime.md): */
+  NCL_BUFFER_PRE_TRACE_NOW = 27, /* like NCL_BUFFER_PRE_TRACE (one copy per calling thread): the
+                                    value of trace `index` at the time of the step whose
+                                    ADVANCE_PRE_TRACES stage last ran on the thread; scratch */
+  NCL_BUFFER_POST_TRACE_NOW = 28 /* like NCL_BUFFER_POST_TRACE: trace `index` at the time of the
+                                    step whose ADVANCE_POST_TRACES stage last ran; scratch */
 } ncl_buffer_role;
 
 /* Since ABI 5: the longest per-synapse delay in steps, and the value a
@@ -235,9 +241,20 @@ typedef enum ncl_stage_kind {
                                       dynamics; start-of-step values of the neurons); `size` is
                                       the presynaptic population's (the rows it walks) */
   /* Since ABI 7: */
-  NCL_STAGE_KWTA = 11 /* k-winners-take-all over the whole population (begin = 0, end = size)
+  NCL_STAGE_KWTA = 11, /* k-winners-take-all over the whole population (begin = 0, end = size)
                          after its update of step first_step: called on one thread while the
                          others wait, after every STEP stage of the step */
+  /* Since ABI 8: */
+  NCL_STAGE_ADVANCE_PRE_TRACES = 13, /* the projection's presynaptic traces of neurons
+                                        [begin, end) (the whole presynaptic population) at the
+                                        time of step first_step, into the calling thread's
+                                        PRE_TRACE_NOW copies: before its first ON_POST call of
+                                        a step that has postsynaptic spikes to apply */
+  NCL_STAGE_ADVANCE_POST_TRACES = 14 /* the postsynaptic traces of neurons [begin, end) (the
+                                         thread's postsynaptic range) at the time of step
+                                         first_step into POST_TRACE_NOW: before its first
+                                         DELIVER or DELIVER_SYNAPSES call of a step that has
+                                         something to deliver */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {

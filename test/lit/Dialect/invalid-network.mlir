@@ -1660,3 +1660,98 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.trace_write pre "apre", %a : f64
   }
 }
+
+// -----
+
+// The block that writes a trace advances it itself; only the other side's block reads it advanced.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+    // expected-error @+1 {{advances presynaptic traces outside on_post}}
+    %a = ncl.advance_traces pre ["apre"] {
+      %x = ncl.trace_read pre "apre" : f64
+      ncl.advanced %x : f64
+    } : f64
+    ncl.synapse_write "w", %a : f64
+  } on_post {
+
+  }
+}
+
+// -----
+
+// An advanced trace the projection does not keep.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+
+  } on_post {
+    // expected-error @+1 {{unknown presynaptic trace "apost"}}
+    %a = ncl.advance_traces pre ["apost"] {
+      %x = ncl.trace_read pre "apre" : f64
+      ncl.advanced %x : f64
+    } : f64
+    ncl.synapse_write "w", %a : f64
+  }
+}
+
+// -----
+
+// One value per trace.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+
+  } on_post {
+    // expected-error @+1 {{yields 0 values whose types differ from its results}}
+    %a = ncl.advance_traces pre ["apre"] {
+      ncl.advanced
+    } : f64
+    ncl.synapse_write "w", %a : f64
+  }
+}
+
+// -----
+
+// The region computes a neuron's value: nothing of a synapse.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w">],
+      pre_traces = [#ncl.var<name = "apre">, #ncl.var<name = "_lastupdate">]} init {
+  } on_pre {
+
+  } on_post {
+    %a = ncl.advance_traces pre ["apre"] {
+      // expected-error @+1 {{cannot be in an ncl.advance_traces region, which reads only the presynaptic neuron's traces}}
+      %x = ncl.synapse_read "w" : f64
+      ncl.advanced %x : f64
+    } : f64
+    ncl.synapse_write "w", %a : f64
+  }
+}

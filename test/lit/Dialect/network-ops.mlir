@@ -280,6 +280,11 @@ ncl.network @Sources attributes {dt = 1.0e-4 : f64, real = f64} {
 // CHECK: ncl.trace_write pre "apre", %[[A]] : f64
 // CHECK: ncl.trace_read post "apost" : f64
 // CHECK: ncl.trace_write post "_lastupdate"
+// CHECK: %[[NOW:.*]] = ncl.advance_traces pre ["apre"] {
+// CHECK:   %[[X:.*]] = ncl.trace_read pre "apre" : f64
+// CHECK:   ncl.advanced %[[X]] : f64
+// CHECK: } : f64
+// CHECK: ncl.trace_read pre "apre" now : f64
 ncl.network @Traces attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
   } step {
@@ -297,6 +302,13 @@ ncl.network @Traces attributes {dt = 1.0e-4 : f64, real = f64} {
     %b = ncl.trace_read post "apost" : f64
     %t = ncl.time : f64
     ncl.trace_write post "_lastupdate", %t : f64
-    ncl.synapse_write "w", %b : f64
+    %n = ncl.advance_traces pre ["apre"] {
+      %x = ncl.trace_read pre "apre" : f64
+      ncl.advanced %x : f64
+    } : f64
+    %m = ncl.trace_read pre "apre" now : f64
+    %s = arith.addf %n, %m : f64
+    %w = arith.addf %b, %s : f64
+    ncl.synapse_write "w", %w : f64
   }
 }

@@ -9,7 +9,8 @@
 // and w, which differs between synapses, per synapse. Each block advances
 // its own side's trace from the neuron's last event and writes it back
 // with the time; it reads the other side's trace advanced to t without
-// writing it. Their initial values go (the runtime zeroes traces), and no
+// writing it, through an ncl.advance_traces (whose values ncl-to-loops
+// computes once per neuron and step, in the stages added before the block's). Their initial values go (the runtime zeroes traces), and no
 // per-synapse `_lastupdate` is needed.
 
 // CHECK-LABEL: ncl.projection @S
@@ -31,11 +32,16 @@
 // CHECK:   ncl.trace_write pre "apre", %[[APRE1]] : f64
 // CHECK:   ncl.trace_write pre "_lastupdate", %[[T]] : f64
 // The postsynaptic trace, advanced and only read.
-// CHECK:   %[[PLAST:.*]] = ncl.trace_read post "_lastupdate" : f64
-// CHECK:   %[[PEL:.*]] = arith.subf %[[T]], %[[PLAST]] : f64
-// CHECK:   %[[APOST:.*]] = ncl.trace_read post "apost" : f64
-// CHECK:   %[[PE:.*]] = math.exp
-// CHECK:   %[[APOST1:.*]] = arith.mulf %[[PE]], %[[APOST]] : f64
+// CHECK:   %[[APOST1:.*]] = ncl.advance_traces post ["apost"] {
+// CHECK:     %[[PT:.*]] = ncl.time : f64
+// CHECK:     %[[PLAST:.*]] = ncl.trace_read post "_lastupdate" : f64
+// CHECK:     %[[PEL:.*]] = arith.subf %[[PT]], %[[PLAST]] : f64
+// CHECK:     %[[APOST:.*]] = ncl.trace_read post "apost" : f64
+// CHECK:     %[[PE:.*]] = math.exp
+// CHECK:     %[[APOSTT:.*]] = arith.mulf %[[PE]], %[[APOST]] : f64
+// CHECK-NOT: ncl.trace_write
+// CHECK:     ncl.advanced %[[APOSTT]] : f64
+// CHECK:   } : f64
 // CHECK-NOT: ncl.trace_write post
 // CHECK:   %[[W:.*]] = ncl.synapse_read "w" : f64
 // CHECK:   %[[APRE2:.*]] = arith.addf %[[APRE1]], %{{.*}} : f64
@@ -43,13 +49,25 @@
 // CHECK:   ncl.trace_write pre "apre", %[[APRE2]] : f64
 // CHECK:   ncl.synapse_write "w", %[[W1]] : f64
 // CHECK: } on_post {
-// CHECK:   ncl.trace_read pre "apre" : f64
+// CHECK:   %[[APRET:.*]] = ncl.advance_traces pre ["apre"] {
+// CHECK:     ncl.trace_read pre "apre" : f64
+// CHECK:     ncl.advanced
+// CHECK:   } : f64
 // CHECK-NOT: ncl.trace_write pre
 // CHECK:   ncl.trace_write post "apost"
 // CHECK:   ncl.trace_write post "_lastupdate"
+// CHECK:   arith.addf %{{.*}}, %[[APRET]] : f64
 // CHECK:   ncl.trace_write post "apost"
 // CHECK-NOT: _lastupdate
 // CHECK: }
+// The other side's traces are computed once per neuron in the steps that
+// read them: by a stage before the block's own.
+// CHECK: ncl.schedule {
+// CHECK:   ncl.stage advance_post_traces @S
+// CHECK-NEXT:   ncl.stage deliver @S
+// CHECK-NEXT:   ncl.stage advance_pre_traces @S
+// CHECK-NEXT:   ncl.stage on_post @S
+// CHECK-NOT: synapse_step
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {emits_spikes, neuron = "Cell", params = [#ncl.param<name = "tau">],
       receives = ["v"], size = 4 : i64, vars = [#ncl.var<name = "v">]} init {
@@ -89,6 +107,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     %apost = ncl.synapse_read "apost" : f64
     // expected-remark @below {{dapre/dt in projection 'S': event-driven}}
     // expected-remark @below {{apre in projection 'S': kept once per presynaptic neuron, not per synapse (it starts at 0 and only on_pre changes it, by an amount that depends on nothing of the synapse, so all of a neuron's synapses hold the same value)}}
+    // expected-remark @below {{apre in projection 'S': on_post reads it at every synapse}}
     %apre1 = ncl.ode "apre"(%apre) : f64 {
     ^bb0(%x: f64):
       %n = arith.negf %x : f64
@@ -97,6 +116,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
     }
     // expected-remark @below {{dapost/dt in projection 'S': event-driven}}
     // expected-remark @below {{apost in projection 'S': kept once per postsynaptic neuron}}
+    // expected-remark @below {{apost in projection 'S': on_pre reads it at every synapse, so its value at each step's time is computed once per neuron}}
     %apost1 = ncl.ode "apost"(%apost) : f64 {
     ^bb0(%x: f64):
       %n = arith.negf %x : f64

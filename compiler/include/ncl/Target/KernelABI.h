@@ -107,6 +107,8 @@ static_assert(static_cast<int>(StageKind::DeliverSynapses) == NCL_STAGE_DELIVER_
 static_assert(static_cast<int>(BufferRole::ConnectMask) == NCL_BUFFER_CONNECT_MASK);
 static_assert(static_cast<int>(BufferRole::PreTrace) == NCL_BUFFER_PRE_TRACE);
 static_assert(static_cast<int>(BufferRole::PostTrace) == NCL_BUFFER_POST_TRACE);
+static_assert(static_cast<int>(BufferRole::PreTraceNow) == NCL_BUFFER_PRE_TRACE_NOW);
+static_assert(static_cast<int>(BufferRole::PostTraceNow) == NCL_BUFFER_POST_TRACE_NOW);
 static_assert(static_cast<int>(BufferRole::ColumnPre) == NCL_BUFFER_COLUMN_PRE);
 static_assert(static_cast<int>(BufferRole::Series) == NCL_BUFFER_SERIES);
 static_assert(static_cast<int>(BufferRole::SeriesShape) == NCL_BUFFER_SERIES_SHAPE);
@@ -118,6 +120,8 @@ static_assert(static_cast<int>(BufferRole::ColumnSynapse) == NCL_BUFFER_COLUMN_S
 static_assert(static_cast<int>(StageKind::OnPost) == NCL_STAGE_ON_POST);
 static_assert(static_cast<int>(StageKind::SynapseStep) == NCL_STAGE_SYNAPSE_STEP);
 static_assert(static_cast<int>(StageKind::Kwta) == NCL_STAGE_KWTA);
+static_assert(static_cast<int>(StageKind::AdvancePreTraces) == NCL_STAGE_ADVANCE_PRE_TRACES);
+static_assert(static_cast<int>(StageKind::AdvancePostTraces) == NCL_STAGE_ADVANCE_POST_TRACES);
 static_assert(static_cast<int>(BufferRole::KwtaOrder) == NCL_BUFFER_KWTA_ORDER);
 static_assert(static_cast<int>(BufferRole::KwtaDuty) == NCL_BUFFER_KWTA_DUTY);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);

@@ -104,9 +104,10 @@ struct SynapseLoop {
   Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   llvm::StringMap<Value> preTraces, postTraces; ///< per-neuron traces (memref<?xreal>) by name
-  Operation *entryPoint = nullptr;              ///< parameters are loaded before it
-  Value mask;                                   ///< `condition`: memref<?xi32>, by post - postBegin
-  Value postBegin;                              ///< `condition`: index, the range's first neuron
+  llvm::StringMap<Value> preTracesNow, postTracesNow; ///< their values at the step's time
+  Operation *entryPoint = nullptr;                    ///< parameters are loaded before it
+  Value mask;      ///< `condition`: memref<?xi32>, by post - postBegin
+  Value postBegin; ///< `condition`: index, the range's first neuron
 };
 
 } // namespace
@@ -651,19 +652,21 @@ struct AcceptLowering : SynapseOpLowering<AcceptOp> {
 
 /// Where trace op `op` reads or writes: its per-neuron buffer and the
 /// synapse's pre- or postsynaptic neuron (null where the kernel has none).
-template <typename OpT> std::pair<Value, Value> traceElement(OpT op, const SynapseLoop &loop) {
+template <typename OpT>
+std::pair<Value, Value> traceElement(OpT op, const SynapseLoop &loop, bool now = false) {
   bool pre = op.getSide() == TraceSide::Pre;
-  return {(pre ? loop.preTraces : loop.postTraces).lookup(op.getVar()),
-          pre ? loop.preNeuron : loop.postNeuron};
+  const llvm::StringMap<Value> &traces = now ? (pre ? loop.preTracesNow : loop.postTracesNow)
+                                             : (pre ? loop.preTraces : loop.postTraces);
+  return {traces.lookup(op.getVar()), pre ? loop.preNeuron : loop.postNeuron};
 }
 
 /// A trace of the synapse's pre- or postsynaptic neuron: element i (j) of
-/// its per-neuron buffer.
+/// its per-neuron buffer, or (`now`) of the buffer its advance kernel filled.
 struct TraceReadLowering : SynapseOpLowering<TraceReadOp> {
   using SynapseOpLowering::SynapseOpLowering;
   LogicalResult lower(TraceReadOp op, OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    auto [trace, neuron] = traceElement(op, loop);
+    auto [trace, neuron] = traceElement(op, loop, op.getNow());
     if (!trace || !neuron)
       return rewriter.notifyMatchFailure(op, "trace or neuron not passed to the kernel");
     rewriter.replaceOpWithNewOp<memref::LoadOp>(op, trace, ValueRange{neuron});
@@ -1406,6 +1409,7 @@ public:
   }
 
   ArrayAttr connectArgs, deliverArgs, onPostArgs, sumArgs, synapseStepArgs, conditionArgs;
+  ArrayAttr advancePreArgs, advancePostArgs;
 
   LogicalResult build() {
     for (auto [k, a] : llvm::enumerate(network.getBuffersAttr())) {
@@ -1439,6 +1443,14 @@ public:
           postTraces.push_back(
               {cast<VariableAttr>(projection.getPostTracesAttr()[buffer.getIndex()]).getName(),
                index});
+        else if (buffer.getRole() == BufferRole::PreTraceNow)
+          preTracesNow.push_back(
+              {cast<VariableAttr>(projection.getPreTracesAttr()[buffer.getIndex()]).getName(),
+               index});
+        else if (buffer.getRole() == BufferRole::PostTraceNow)
+          postTracesNow.push_back(
+              {cast<VariableAttr>(projection.getPostTracesAttr()[buffer.getIndex()]).getName(),
+               index});
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -1458,6 +1470,12 @@ public:
         (delayBuffer >= 0) != projection.getPerSynapseDelay())
       return projection.emitOpError("has incomplete storage in the buffer table");
     buildConnect();
+    for (Region *event : {&projection.getOnPre(), &projection.getOnPost()})
+      if (!event->empty())
+        for (AdvanceTracesOp advance :
+             llvm::make_early_inc_range(event->front().getOps<AdvanceTracesOp>()))
+          if (failed(buildAdvance(advance)))
+            return failure();
     if (projection.getPerSynapseDelay())
       buildDeliverSynapses();
     else
@@ -1682,7 +1700,7 @@ private:
       types.push_back(dyn(b.getF64Type()));
       args.push_back(b.getI64IntegerAttr(k));
     }
-    for (auto *group : {&preTraces, &postTraces})
+    for (auto *group : {&preTraces, &postTraces, &preTracesNow, &postTracesNow})
       for (auto &[name, k] : *group) {
         types.push_back(dyn(realType));
         args.push_back(b.getI64IntegerAttr(k));
@@ -1727,9 +1745,65 @@ private:
     loop.preParams = f.getArgument(next++);
     loop.postParams = f.getArgument(next++);
     for (auto [group, map] :
-         {std::pair(&preTraces, &loop.preTraces), std::pair(&postTraces, &loop.postTraces)})
+         {std::pair(&preTraces, &loop.preTraces), std::pair(&postTraces, &loop.postTraces),
+          std::pair(&preTracesNow, &loop.preTracesNow),
+          std::pair(&postTracesNow, &loop.postTracesNow)})
       for (auto &entry : *group)
         (*map)[entry.first] = f.getArgument(next++);
+  }
+
+  /// The kernel of `advance` (an ncl.advance_traces in on_pre or on_post):
+  /// for each neuron [begin, end) of its side, the region's values stored
+  /// in the side's `now` buffers. The event block then loads them
+  /// (ncl.trace_read ... now) instead of computing them at every synapse.
+  LogicalResult buildAdvance(AdvanceTracesOp advance) {
+    bool pre = advance.getSide() == TraceSide::Pre;
+    Block &body = advance.getBody().front();
+    // The region is cloned into a kernel of its own: it may use nothing
+    // defined outside it.
+    WalkResult outside = advance.getBody().walk([&](Operation *op) {
+      for (Value operand : op->getOperands())
+        if (!advance.getBody().isAncestor(operand.getParentRegion()))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (outside.wasInterrupted())
+      return advance.emitOpError("uses a value defined outside its region");
+    {
+      OpBuilder::InsertionGuard guard(b);
+      SynapseLoop loop;
+      ArrayAttr args = beginStepKernel(pre ? "advance_pre_traces" : "advance_post_traces", {},
+                                       {"begin", "end", "first_step", "seed", "dt"}, loop);
+      auto neurons = scf::ForOp::create(b, loc, header["begin"], header["end"], index(1));
+      neurons->setAttr("ncl.loop", b.getStringAttr("neurons"));
+      loop.entryPoint = neurons;
+      (pre ? loop.preNeuron : loop.postNeuron) = neurons.getInductionVar();
+      const llvm::StringMap<Value> &now = pre ? loop.preTracesNow : loop.postTracesNow;
+      auto advanced = cast<AdvancedOp>(body.getTerminator());
+      b.setInsertionPoint(advanced);
+      for (auto [var, value] : llvm::zip(advance.getVars(), advanced.getValues())) {
+        Value buffer = now.lookup(cast<StringAttr>(var).getValue());
+        if (!buffer)
+          return advance.emitOpError("has no 'now' buffer for trace ") << var;
+        memref::StoreOp::create(b, loc, value, buffer, ValueRange{neurons.getInductionVar()});
+      }
+      advanced.erase();
+      neurons.getBody()->getOperations().splice(neurons.getBody()->getTerminator()->getIterator(),
+                                                body.getOperations());
+      loops.synapses[neurons] = loop;
+      b.setInsertionPointAfter(neurons);
+      func::ReturnOp::create(b, loc);
+      (pre ? advancePreArgs : advancePostArgs) = args;
+    }
+    // The event block reads what the kernel stored.
+    OpBuilder at(advance);
+    for (auto [var, result] : llvm::zip(advance.getVars(), advance.getResults()))
+      result.replaceAllUsesWith(TraceReadOp::create(at, advance.getLoc(), result.getType(),
+                                                    advance.getSide(),
+                                                    cast<StringAttr>(var).getValue(),
+                                                    /*now=*/true));
+    advance.erase();
+    return success();
   }
 
   void buildDeliver() {
@@ -2059,6 +2133,8 @@ private:
   int64_t maskBuffer = -1, columnStartBuffer = -1, columnSynapseBuffer = -1, columnPreBuffer = -1;
   /// Per-neuron traces (ncl-integrate's pre_traces and post_traces): name, buffer.
   SmallVector<std::pair<StringRef, int64_t>> preTraces, postTraces;
+  /// Their values at the step's time, where an ncl.advance_traces reads them.
+  SmallVector<std::pair<StringRef, int64_t>> preTracesNow, postTracesNow;
   /// Set when a trace write depends on the synapse (ncl-integrate's checks failed).
   bool unsharedTraceWrite = false;
   int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
@@ -2174,6 +2250,12 @@ struct ConvertNclToLoopsPass
       } else if (stage.getKind() == StageKind::SynapseStep) {
         suffix = "_synapse_step";
         args = kernels.synapseStepArgs;
+      } else if (stage.getKind() == StageKind::AdvancePreTraces) {
+        suffix = "_advance_pre_traces";
+        args = kernels.advancePreArgs;
+      } else if (stage.getKind() == StageKind::AdvancePostTraces) {
+        suffix = "_advance_post_traces";
+        args = kernels.advancePostArgs;
       }
       std::string kernel = ("ncl_" + projection.getSymName() + suffix).str();
       stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kernel));

@@ -578,6 +578,12 @@ public:
         case mlir::ncl::StageKind::Kwta:
           suffix = ".kwta";
           break;
+        case mlir::ncl::StageKind::AdvancePreTraces:
+          suffix = ".advance_pre_traces";
+          break;
+        case mlir::ncl::StageKind::AdvancePostTraces:
+          suffix = ".advance_post_traces";
+          break;
         }
         auto [population, projection] = owners(stage.getPopulation());
         int64_t keep = 0;

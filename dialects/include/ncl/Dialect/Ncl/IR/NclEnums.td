@@ -66,6 +66,8 @@ def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 def Ncl_Role_ColumnPre : I32EnumAttrCase<"ColumnPre", 22, "column_pre">;
 def Ncl_Role_KwtaOrder : I32EnumAttrCase<"KwtaOrder", 20, "kwta_order">;
 def Ncl_Role_KwtaDuty : I32EnumAttrCase<"KwtaDuty", 21, "kwta_duty">;
+def Ncl_Role_PreTraceNow : I32EnumAttrCase<"PreTraceNow", 27, "pre_trace_now">;
+def Ncl_Role_PostTraceNow : I32EnumAttrCase<"PostTraceNow", 28, "post_trace_now">;
 
 def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_Params, Ncl_Role_State, Ncl_Role_Refractory, Ncl_Role_SpikeStep,
@@ -73,7 +75,7 @@ def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
     Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ColumnStart, Ncl_Role_ColumnSynapse,
     Ncl_Role_ConnectMask, Ncl_Role_PreTrace, Ncl_Role_PostTrace, Ncl_Role_ColumnPre,
-    Ncl_Role_KwtaOrder, Ncl_Role_KwtaDuty]> {
+    Ncl_Role_KwtaOrder, Ncl_Role_KwtaDuty, Ncl_Role_PreTraceNow, Ncl_Role_PostTraceNow]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }
@@ -102,10 +104,13 @@ def Ncl_StageKind_DeliverSynapses : I32EnumAttrCase<"DeliverSynapses", 8, "deliv
 def Ncl_StageKind_ConnectCondition : I32EnumAttrCase<"ConnectCondition", 9, "connect_condition">;
 def Ncl_StageKind_SynapseStep : I32EnumAttrCase<"SynapseStep", 10, "synapse_step">;
 def Ncl_StageKind_Kwta : I32EnumAttrCase<"Kwta", 11, "kwta">;
+def Ncl_StageKind_AdvancePreTraces : I32EnumAttrCase<"AdvancePreTraces", 13, "advance_pre_traces">;
+def Ncl_StageKind_AdvancePostTraces : I32EnumAttrCase<"AdvancePostTraces", 14, "advance_post_traces">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
     Ncl_StageKind_Sum, Ncl_StageKind_OnPost, Ncl_StageKind_DeliverSynapses,
-    Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep, Ncl_StageKind_Kwta]> {
+    Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep, Ncl_StageKind_Kwta,
+    Ncl_StageKind_AdvancePreTraces, Ncl_StageKind_AdvancePostTraces]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

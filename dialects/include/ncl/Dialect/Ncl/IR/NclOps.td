@@ -380,7 +380,13 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     mask; the runtime calls it while it builds the synapses, after the init
     stages. `kwta` (a population with `ncl.kwta`) keeps the winners of
     the population's k-WTA: the runtime runs it on one thread over all
-    the population's neurons after every `step` stage of a step. Once
+    the population's neurons after every `step` stage of a step.
+    `advance_pre_traces` (`advance_post_traces`) computes, for the
+    presynaptic neurons [begin, end) (postsynaptic), the value of each
+    trace an `ncl.advance_traces` of the projection reads at the step's
+    time, into the projection's `pre_trace_now` (`post_trace_now`) buffers;
+    the runtime runs it in a step before the first `deliver` (`on_post`)
+    call that has spikes to apply. Once
     lowered, `kernel` names the function that does it and `args` says what
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
@@ -900,15 +906,71 @@ def Ncl_TraceReadOp : Ncl_Op<"trace_read", [Pure]> {
     the neuron's last event (the trace `_lastupdate` of the same side holds
     that time). Every synapse of the neuron shares it.
 
+    With `now`, after `ncl-to-loops` has lowered the projection's
+    `ncl.advance_traces`: the trace's value at the step's time, as that
+    op's region computed it for the neuron in this step (the projection's
+    `pre_trace_now` or `post_trace_now` buffer), rather than the stored one.
+
     ```mlir
     %apre = ncl.trace_read pre "apre" : f64
     %last = ncl.trace_read pre "_lastupdate" : f64
+    %apost = ncl.trace_read post "apost" now : f64
     ```
   }];
-  let arguments = (ins EnumProp<Ncl_TraceSide>:$side, StrAttr:$var);
+  let arguments = (ins EnumProp<Ncl_TraceSide>:$side, StrAttr:$var, UnitProp:$now);
   let results = (outs AnyFloat:$result);
-  let assemblyFormat = "$side $var attr-dict `:` type($result)";
+  let assemblyFormat = "$side $var (`now` $now^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
+}
+
+def Ncl_AdvanceTracesOp : Ncl_Op<"advance_traces", [RecursiveMemoryEffects]> {
+  let summary = "The traces of the other side's neuron, advanced to the step's time";
+  let description = [{
+    In `on_pre` (side `post`) or `on_post` (side `pre`): the values at the
+    step's time t_n of the traces `vars` of the synapse's neuron on `side`,
+    which this block only reads. The region computes them for one neuron
+    from the stored traces (`ncl.trace_read`, with the side's
+    `_lastupdate`), `ncl.time`, parameters and constants, by the closed
+    form of their ODEs, and ends in `ncl.advanced`. Every synapse of the
+    neuron shares the result, and it changes only when the neuron's
+    traces are written, which the block that reads them does not do. So
+    `ncl-to-loops` evaluates the region once per neuron and step, in the
+    projection's `advance_post_traces` (`advance_pre_traces`) kernel, and
+    the synapse loop loads the values (`ncl.trace_read ... now`), instead
+    of computing an exponential at every synapse it visits. Inlining the
+    region at each use would give the same values.
+
+    ```mlir
+    %apost = ncl.advance_traces post ["apost"] {
+      %t = ncl.time : f64
+      %last = ncl.trace_read post "_lastupdate" : f64
+      %elapsed = arith.subf %t, %last : f64
+      %a = ncl.trace_read post "apost" : f64
+      %tau = ncl.param "taupost" : f64
+      %x = arith.divf %elapsed, %tau : f64
+      %m = arith.negf %x : f64
+      %decay = math.exp %m : f64
+      %a1 = arith.mulf %a, %decay : f64
+      ncl.advanced %a1 : f64
+    } : f64
+    ```
+  }];
+  let arguments = (ins EnumProp<Ncl_TraceSide>:$side, StrArrayAttr:$vars);
+  let results = (outs Variadic<AnyFloat>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$side $vars $body attr-dict `:` type($results)";
+  let hasVerifier = 1;
+}
+
+def Ncl_AdvancedOp : Ncl_Op<"advanced", [Pure, Terminator, HasParent<"AdvanceTracesOp">]> {
+  let summary = "Ends an ncl.advance_traces region with the advanced values";
+  let description = [{
+    ```mlir
+    ncl.advanced %a1 : f64
+    ```
+  }];
+  let arguments = (ins Variadic<AnyFloat>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
 }
 
 def Ncl_TraceWriteOp : Ncl_Op<"trace_write"> {
