@@ -41,6 +41,8 @@ const Builtin kBuiltins[] = {
     {"tanh", Id::Tanh, 1, true, R::Dimensionless, [](const double *a) { return std::tanh(a[0]); }},
     {"sigmoid", Id::Sigmoid, 1, true, R::Dimensionless,
      [](const double *a) { return 1.0 / (1.0 + std::exp(-a[0])); }},
+    {"softplus", Id::Softplus, 1, true, R::Dimensionless,
+     [](const double *a) { return std::max(a[0], 0.0) + std::log1p(std::exp(-std::fabs(a[0]))); }},
     {"floor", Id::Floor, 1, true, R::Dimensionless,
      [](const double *a) { return std::floor(a[0]); }},
     {"ceil", Id::Ceil, 1, true, R::Dimensionless, [](const double *a) { return std::ceil(a[0]); }},

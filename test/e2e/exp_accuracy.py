@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""exp() and expm1() of compiled models against exact values.
+"""exp(), expm1() and tanh() of compiled models against exact values.
 
 Compiles exp_accuracy.ncl in f64 and f32, sets each neuron's x through
-libnclrt, runs one step and compares e = exp(x) and m = expm1(x) with the
-exact values (Python's decimal at 60 digits; expm1 of |x| < 1e-5 by its
+libnclrt, runs one step and compares e = exp(x), m = expm1(x) and h = tanh(y)
+with the exact values (Python's decimal at 60 digits; expm1 of |x| < 1e-5 by its
 series), in units in the last place of the model's precision. Inputs: the
 whole finite range (uniform), tiny and small magnitudes of both signs
 (log-uniform), the points where the reduction's k changes (odd multiples of
@@ -34,6 +34,7 @@ rt.rt.ncl_set_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_
 N, NSPECIAL = 40000, 16
 # The maximum errors stated in docs/semantics.md, "Precision".
 BOUND_ULP = {"f64": 1.0, "f32": 1.0}
+TANH_BOUND_ULP = {"f64": 2.5, "f32": 2.5}
 decimal.getcontext().prec = 60
 D = decimal.Decimal
 
@@ -73,6 +74,26 @@ def exact_expm1(x):
     return d.exp() - 1
 
 
+def exact_tanh(y):
+    d = D(y)
+    if abs(y) < 1e-5:
+        return d - d ** 3 / 3 + 2 * d ** 5 / 15
+    e = (2 * d).exp()
+    return (e - 1) / (e + 1)
+
+
+def tanh_inputs(fmt, rng):
+    """Where tanh is neither linear nor 1: |y| up to 25, log-uniform magnitudes
+    down to the subnormals, and the clamp's neighbourhood."""
+    smallest_exp = -1074 if fmt.name == "f64" else -149
+    edges = [0.0, -0.0, fmt.tiny, -fmt.tiny, 19.5, 20.0, 21.0, -20.0, 9.0, 10.0, -10.0, 0.55]
+    uniform = rng.uniform(-25.0, 25.0, 20000)
+    magnitudes = 10.0 ** rng.uniform(smallest_exp * math.log10(2), 1.4, N - 20000 - len(edges))
+    small = magnitudes * rng.choice([-1.0, 1.0], len(magnitudes))
+    y = np.concatenate([edges, uniform, small])
+    return y.astype(fmt.dtype).astype(np.float64)
+
+
 def inputs(fmt, rng):
     lo_exp, hi_exp = (-760.0, 709.78) if fmt.name == "f64" else (-110.0, 88.72)
     lo_m1 = -60.0 if fmt.name == "f64" else -25.0
@@ -103,14 +124,15 @@ def set_state(m, pop, var, values):
     rt.check(rt.rt.ncl_set_state(m, pop.encode(), var.encode(), buf, len(values)) == 0)
 
 
-def run(lib, threads, x, special):
+def run(lib, threads, x, y, special):
     m = rt.open(lib, 1, threads)
     set_state(m, "S", "x", x)
+    set_state(m, "S", "y", y)
     for var, values in zip(("x", "up", "down"), special):
         set_state(m, "C", var, values)
     rt.run_steps(m, 1)
-    out = [rt.state(m, "S", v, N) for v in ("e", "m")]
-    out += [rt.state(m, "C", v, NSPECIAL) for v in ("ce", "cm")]
+    out = [rt.state(m, "S", v, N) for v in ("e", "m", "h")]
+    out += [rt.state(m, "C", v, NSPECIAL) for v in ("ce", "cm", "ch")]
     rt.close(m)
     return out
 
@@ -122,6 +144,13 @@ def code(q):
     finite = heaviside(q - q + 1) if not math.isnan(q) else 0.0
     return (heaviside(q - 1e38) + 2 * heaviside(-q - 1e38) + 4 * (1 - finite)
             + 8 * heaviside(q) + 16 * heaviside(-q))
+
+
+def tanh_code(q):
+    """The code exp_accuracy.ncl stores for tanh's result q."""
+    if math.isnan(q):
+        return 4.0
+    return 8.0 * (q > 0.5) + 16.0 * (-q > 0.5)
 
 
 failures = []
@@ -137,7 +166,24 @@ for fmt in (Format("f64"), Format("f32")):
     special = [[c[0][j] for c in cases] for j in range(3)]
     lib = compile_model(fmt)
     x = inputs(fmt, rng)
-    e, m1, ce, cm = run(lib, 1, x, special)
+    y = tanh_inputs(fmt, rng)
+    e, m1, h, ce, cm, ch = run(lib, 1, x, y, special)
+    worst, worst_y = 0.0, None
+    for yi, hi in zip(y, h):
+        ref = exact_tanh(yi)
+        err = float(abs(D(hi) - ref) / fmt.ulp(ref)) if ref != 0 else float(hi != 0)
+        if err > worst:
+            worst, worst_y = err, yi
+    print("%s tanh: max error %.3f ulp (y = %r) over %d inputs" % (fmt.name, worst, worst_y,
+                                                                  len(y)))
+    if worst > TANH_BOUND_ULP[fmt.name]:
+        failures.append("%s tanh: %.3f ulp at y = %r, above %.1f" % (
+            fmt.name, worst, worst_y, TANH_BOUND_ULP[fmt.name]))
+    if not (math.copysign(1, h[1]) < 0 and h[1] == 0):
+        failures.append("%s tanh(-0) = %r, expected -0" % (fmt.name, h[1]))
+    if h[4] != 1.0 or h[5] != 1.0 or h[7] != -1.0:
+        failures.append("%s tanh(19.5, 20, -20) = %r, %r, %r: expected 1, 1, -1" % (
+            fmt.name, h[4], h[5], h[7]))
     for name, got, exact in (("exp", e, exact_exp), ("expm1", m1, exact_expm1)):
         worst, worst_x = 0.0, None
         for xi, yi in zip(x, got):
@@ -160,13 +206,20 @@ for fmt in (Format("f64"), Format("f32")):
         if ce[i] != code(want_e) or cm[i] != code(want_m):
             failures.append("%s special case %r: codes %g %g, expected %g %g (exp %r, expm1 %r)" % (
                 fmt.name, cases[i][0], ce[i], cm[i], code(want_e), code(want_m), want_e, want_m))
-    again = run(lib, 3, x, special)
-    for got, other, what in zip((e, m1, ce, cm), again, ("e", "m", "ce", "cm")):
+        z = cases[i][0][0] + (cases[i][0][1] - cases[i][0][2]) * inf if cases[i][0][1] != \
+            cases[i][0][2] else (nan if cases[i][0][1] else cases[i][0][0])
+        want_h = math.tanh(z) if not math.isnan(z) else nan
+        if ch[i] != tanh_code(want_h):
+            failures.append("%s special case %r: tanh code %g, expected %g (tanh %r)" % (
+                fmt.name, cases[i][0], ch[i], tanh_code(want_h), want_h))
+    again = run(lib, 3, x, y, special)
+    for got, other, what in zip((e, m1, h, ce, cm, ch), again, ("e", "m", "h", "ce", "cm", "ch")):
         if got.tobytes() != other.tobytes():
             failures.append("%s: %s differs between 1 and 3 threads" % (fmt.name, what))
 
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
-print("OK: exp and expm1 within %g ulp (f64) and %g ulp (f32) of the exact values, specials "
-      "as IEEE 754, same bits on 1 and 3 threads" % (BOUND_ULP["f64"], BOUND_ULP["f32"]))
+print("OK: exp and expm1 within %g ulp (f64) and %g ulp (f32) of the exact values, tanh within "
+      "%g ulp, specials as IEEE 754, same bits on 1 and 3 threads" % (
+          BOUND_ULP["f64"], BOUND_ULP["f32"], TANH_BOUND_ULP["f64"]))

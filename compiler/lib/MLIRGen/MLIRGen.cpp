@@ -1052,6 +1052,15 @@ private:
         return arith::DivFOp::create(builder, l, constant(1.0, l),
                                      arith::AddFOp::create(builder, l, constant(1.0, l), e));
       }
+      case BuiltinId::Softplus: {
+        // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, and
+        // exact to rounding for large |x| on either side.
+        Value magnitude = math::AbsFOp::create(builder, l, args[0]);
+        Value e = math::ExpOp::create(builder, l, arith::NegFOp::create(builder, l, magnitude));
+        return arith::AddFOp::create(
+            builder, l, arith::MaximumFOp::create(builder, l, args[0], constant(0.0, l)),
+            math::Log1pOp::create(builder, l, e));
+      }
       case BuiltinId::Heaviside: {
         Value positive =
             arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGT, args[0], constant(0.0, l));

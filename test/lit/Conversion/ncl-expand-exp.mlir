@@ -1,5 +1,5 @@
 // RUN: ncl-opt %s -ncl-expand-exp | FileCheck %s
-// math.exp and math.expm1 of f64 and f32 become call-free arithmetic (fma as
+// math.exp, math.expm1 and math.tanh of f64 and f32 become call-free arithmetic (fma as
 // llvm.intr.fma, which math-to-libm leaves alone): a
 // clamp (ordered compares, so a NaN passes), k = x log2(e) rounded by the
 // 1.5 * 2^52 (2^23) constant, x - k ln2 as r + rLow (ln2 in two parts), the
@@ -111,6 +111,38 @@ func.func @exp_f32(%x: f32) -> f32 {
 func.func @expm1_f32(%x: f32) -> f32 {
   %e = math.expm1 %x : f32
   return %e : f32
+}
+
+// tanh x = sign(x) e / (e + 2) with e = expm1(2 min(|x|, 20)) (10 in f32):
+// the clamp is an ordered compare, so a NaN passes.
+// CHECK-LABEL: func.func @tanh_f64
+// CHECK-SAME: (%[[X:.*]]: f64)
+// CHECK-NOT: math.tanh
+// CHECK-DAG: %[[TOP:.*]] = arith.constant 2.000000e+01 : f64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2.000000e+00 : f64
+// CHECK: %[[A:.*]] = llvm.intr.fabs(%[[X]]) : (f64) -> f64
+// CHECK: %[[BEYOND:.*]] = arith.cmpf ogt, %[[A]], %[[TOP]] : f64
+// CHECK: %[[AC:.*]] = arith.select %[[BEYOND]], %[[TOP]], %[[A]] : f64
+// CHECK: %[[TWICE:.*]] = arith.addf %[[AC]], %[[AC]] : f64
+// CHECK: llvm.intr.fma
+// CHECK: %[[E:.*]] = arith.select %{{.*}}, %[[TWICE]], %{{.*}} : f64
+// CHECK: %[[D:.*]] = arith.addf %[[E]], %[[TWO]] : f64
+// CHECK: %[[T:.*]] = arith.divf %[[E]], %[[D]] : f64
+// CHECK: %[[Y:.*]] = llvm.intr.copysign(%[[T]], %[[X]]) : (f64, f64) -> f64
+// CHECK: return %[[Y]] : f64
+func.func @tanh_f64(%x: f64) -> f64 {
+  %y = math.tanh %x : f64
+  return %y : f64
+}
+
+// CHECK-LABEL: func.func @tanh_f32
+// CHECK-NOT: math.tanh
+// CHECK: arith.constant 1.000000e+01 : f32
+// CHECK: llvm.intr.copysign
+// CHECK: return
+func.func @tanh_f32(%x: f32) -> f32 {
+  %y = math.tanh %x : f32
+  return %y : f32
 }
 
 // CHECK-LABEL: func.func @others_unchanged

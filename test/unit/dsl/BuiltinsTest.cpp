@@ -50,6 +50,13 @@ TEST(Builtins, ValuesFromMathematics) {
   for (double x : {0.99e-5, 1.01e-5, -0.99e-5, -1.01e-5})
     EXPECT_NEAR(eval("exprel", {x}), 1 + x / 2 + x * x / 6 + x * x * x / 24, 1e-15) << x;
   EXPECT_DOUBLE_EQ(eval("sigmoid", {0}), 0.5);
+  // softplus(x) = log(1 + e^x): log 2 at 0, x + e^-x to rounding far above,
+  // e^x far below, and no overflow where e^x would.
+  EXPECT_DOUBLE_EQ(eval("softplus", {0}), std::log(2.0));
+  EXPECT_DOUBLE_EQ(eval("softplus", {50}), 50.0);
+  EXPECT_DOUBLE_EQ(eval("softplus", {1000}), 1000.0);
+  EXPECT_DOUBLE_EQ(eval("softplus", {-50}), std::exp(-50.0));
+  EXPECT_DOUBLE_EQ(eval("softplus", {1}), std::log1p(std::exp(1.0)));
   EXPECT_EQ(eval("relu", {-2}), 0.0);
   EXPECT_EQ(eval("heaviside", {0}), 0.0);
   EXPECT_EQ(eval("heaviside", {1e-300}), 1.0);

@@ -109,9 +109,9 @@ def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {
 }
 
 def NclExpandExp : Pass<"ncl-expand-exp"> {
-  let summary = "Expand math.exp and math.expm1 into branch-free arithmetic";
+  let summary = "Expand math.exp, math.expm1 and math.tanh into branch-free arithmetic";
   let description = [{
-    Replaces every `math.exp` and `math.expm1` of f32 or f64 by arith ops
+    Replaces every `math.exp`, `math.expm1` and `math.tanh` of f32 or f64 by arith ops
     and `llvm.intr.fma` (a `math.fma` would become a call of libm's `fma`
     in math-to-libm, which keeps a loop scalar), so that a neuron loop that
     calls them has no call left and vectorises (COBAHH's exponential Euler
@@ -125,7 +125,20 @@ def NclExpandExp : Pass<"ncl-expand-exp"> {
     built from its exponent bits. Then e^x = (1 + r + tail) 2^k1 2^k2 with
     k1 = round(k/2), k2 = k - k1, so that a subnormal result rounds once,
     and e^x - 1 = (2^k - 1) + 2^k r + 2^k tail, the first two added exactly
-    (Fast2Sum), so that the result rounds about once.
+    (Fast2Sum), so that the result rounds about once. tanh x = sign(x) e /
+    (e + 2) with e = expm1(2|x|), |x| clamped at 20 (10 in f32), beyond which
+    tanh x rounds to ±1 (the rate units' activation: a libm call per unit and
+    step was 40 % of a 256-unit CTRNN's time).
+
+    ```mlir
+    %y = math.tanh %x : f32
+    // becomes, abridged:
+    %a = llvm.intr.fabs(%x) : (f32) -> f32
+    ... %e = e^(2a) - 1 as for math.expm1 ...
+    %d = arith.addf %e, %c2 : f32
+    %t = arith.divf %e, %d : f32
+    %y = llvm.intr.copysign(%t, %x) : (f32, f32) -> f32
+    ```
 
     Every lane runs the same operations, so a result does not depend on
     which neurons share a vector (thread counts), and any target that

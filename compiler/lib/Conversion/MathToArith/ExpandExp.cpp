@@ -1,11 +1,11 @@
 //===- ExpandExp.cpp - exp and expm1 as branch-free arithmetic ------------===//
 //
-// Rewrites math.exp and math.expm1 of f32 and f64 into arith and fma ops (see NclExpandExp in
-// compiler/include/ncl/Conversion/Passes.td): a Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a
-// Taylor polynomial for e^r - 1 and a scaling by 2^k built from its bits. Without a call the neuron
-// loops vectorise, and since every lane runs the same operations the result does not depend on
-// which neurons share a vector, so it is the same on any thread count and on any backend that
-// rounds fma, +, * as IEEE.
+// Rewrites math.exp, math.expm1 and math.tanh of f32 and f64 into arith and fma ops (see
+// NclExpandExp in compiler/include/ncl/Conversion/Passes.td): a Cody-Waite reduction x = k ln2 + r,
+// |r| <= ln2/2, a Taylor polynomial for e^r - 1 and a scaling by 2^k built from its bits. Without a
+// call the neuron loops vectorise, and since every lane runs the same operations the result does
+// not depend on which neurons share a vector, so it is the same on any thread count and on any
+// backend that rounds fma, +, * as IEEE.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Passes.h"
@@ -39,12 +39,15 @@ struct ExpConstants {
   double expLow, expHigh;     ///< exp saturates to 0 and inf beyond these
   double expm1Low, expm1High; ///< expm1 saturates to -1 and inf beyond these
   int64_t maxExponent;        ///< 1023 or 127
+  double tanhHigh;            ///< tanh rounds to 1 beyond this
 };
 
+// tanh(x) = 1 - 2 / (e^2x + 1) is within half an ulp of 1 from x = 19.06
+// (f64) and 9.01 (f32) on, so the clamps at 20 and 10 change nothing.
 constexpr ExpConstants kF64 = {
-    52, 1023, 0x1.8p52, 0x1.62e42feep-1, 0x1.a39ef35793c76p-33, 13, -746, 710, -45, 710, 1023};
-constexpr ExpConstants kF32 = {23, 127, 0x1.8p23, 0x1.62e4p-1, 0x1.7f7d1cf79abcap-20, 8, -104,
-                               89, -20, 89,       127};
+    52, 1023, 0x1.8p52, 0x1.62e42feep-1, 0x1.a39ef35793c76p-33, 13, -746, 710, -45, 710, 1023, 20};
+constexpr ExpConstants kF32 = {23,  127, 0x1.8p23, 0x1.62e4p-1, 0x1.7f7d1cf79abcap-20, 8, -104, 89,
+                               -20, 89,  127,      10};
 
 /// Builds the arithmetic of one exp or expm1 at a fixed insertion point.
 class ExpBuilder {
@@ -176,6 +179,18 @@ public:
     return arith::SelectOp::create(b, loc, zero, x, result);
   }
 
+  /// tanh x = sign(x) e / (e + 2), e = e^(2|x|) - 1: expm1 keeps small
+  /// arguments exact (tanh x ~ x), and |x| is clamped where tanh is 1 to
+  /// the last bit, so e + 2 stays finite. A NaN passes through (ordered
+  /// compare), a zero keeps its sign (copysign).
+  Value tanh(Value x) {
+    Value magnitude =
+        replaceIf(arith::CmpFPredicate::OGT, LLVM::FAbsOp::create(b, loc, x), c.tanhHigh);
+    Value e = expm1(add(magnitude, magnitude));
+    Value t = arith::DivFOp::create(b, loc, e, add(e, cst(2)));
+    return LLVM::CopySignOp::create(b, loc, t, x);
+  }
+
 private:
   PatternRewriter &b;
   Location loc;
@@ -212,6 +227,17 @@ struct ExpandExpM1Op : OpRewritePattern<math::ExpM1Op> {
   }
 };
 
+struct ExpandTanhOp : OpRewritePattern<math::TanhOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::TanhOp op, PatternRewriter &rewriter) const override {
+    FloatType type = expandableType(op.getType());
+    if (!type)
+      return failure();
+    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type).tanh(op.getOperand()));
+    return success();
+  }
+};
+
 struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -228,5 +254,5 @@ struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
 } // namespace
 
 void mlir::ncl::populateExpandExpPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandExpOp, ExpandExpM1Op>(patterns.getContext());
+  patterns.add<ExpandExpOp, ExpandExpM1Op, ExpandTanhOp>(patterns.getContext());
 }

@@ -31,6 +31,7 @@ enum class BuiltinId {
   Tan,
   Tanh,
   Sigmoid,
+  Softplus,
   Floor,
   Ceil,
   Abs,
