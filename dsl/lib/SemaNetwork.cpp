@@ -663,7 +663,13 @@ std::set<std::string> namesReadBySynapses(const Module &module) {
       for (const Assignment &a : *block)
         visit(*a.value);
   }
-  for (const NetworkDecl &net : module.networks)
+  for (const NetworkDecl &net : module.networks) {
+    // A k-WTA's reset runs in the population's scope: the parameters it
+    // names are used.
+    for (const PopulationDecl &pop : net.populations)
+      for (const KwtaDecl &k : pop.kwta)
+        for (const Assignment &a : k.reset)
+          visit(*a.value);
     for (const ProjectionDecl &p : net.projections) {
       for (const ConnectDecl &c : p.connects)
         if (c.condition)
@@ -672,6 +678,7 @@ std::set<std::string> namesReadBySynapses(const Module &module) {
         if (d.value)
           visit(*d.value);
     }
+  }
   return names;
 }
 
