@@ -649,9 +649,11 @@ private:
   /// fixes one: a constant sign where one signed range covers the whole
   /// source range, else a choice by the presynaptic index.
   Value keepSign(const ProjectionModel &projection, Value w, SignRule rule, Location l) {
+    Value magnitude; // |w|, made once where a range needs it
     auto withSign = [&](int sign) -> Value {
       if (rule == SignRule::Magnitude) {
-        Value magnitude = math::AbsFOp::create(builder, l, w);
+        if (!magnitude)
+          magnitude = math::AbsFOp::create(builder, l, w);
         return sign > 0 ? magnitude : Value(arith::NegFOp::create(builder, l, magnitude));
       }
       Value zero = constant(0.0, l);
