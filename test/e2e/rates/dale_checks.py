@@ -1,7 +1,7 @@
 """End-to-end checks of Dale's law and of weight matrices from files
 (docs/semantics.md, "Dale's law"; docs/language.md, "Dense matrices").
 
-usage: dale_checks.py drawn|clip|matrix|errors NCLC NCL_RUN LIBNCLRT WORKDIR
+usage: dale_checks.py drawn|clip|matrix|errors|readout NCLC NCL_RUN LIBNCLRT WORKDIR
 
 drawn:  a network drawn with and without signs from the same seed: where
         a sign is declared the weight is exactly |w| times it (a group
@@ -19,6 +19,9 @@ errors: one message naming the file, and a non-zero exit of ncl-run, for a
         matrix of the wrong shape, dtype or with a NaN, a missing file, a
         mask entry that is not 0 or 1, and weights that break Dale's law in
         a matrix, in from_npy's value list and in saved weights.
+readout: the stdlib's LinearReadout and SigmoidReadout (readout.ncl) fed
+        through Dense from a matrix: y = W^T r + b and sigmoid(y), exactly,
+        one step after their source.
 """
 import pathlib
 import subprocess
@@ -288,12 +291,57 @@ def check_errors(nclc, ncl_run, rt, work):
     print(f"saved weights: {message}")
 
 
+READOUT = """
+import "readout.ncl"
+neuron Relay {
+  parameters { level = 0 per neuron }
+  state { x = 0 }
+  update { x = level }
+  output r = x
+}
+network Readouts {
+  population In = Relay[3] { level = 0.5 }
+  population Lin = LinearReadout[2] { b = 0.25 }
+  population Sig = SigmoidReadout[2] { b = -0.5 }
+  projection L = Dense(In -> Lin) { connect all_to_all(w = "W.npy") }
+  projection S = Dense(In -> Sig) { connect all_to_all(w = "W.npy") }
+  simulate 3 ms, dt = 1 ms
+}
+"""
+
+
+def check_readout(nclc, ncl_run, rt, work):
+    directory = work / "readout"
+    directory.mkdir(exist_ok=True)
+    w = np.array([[1.0, -2.0], [0.5, 0.25], [-1.5, 3.0]])
+    np.save(directory / "W.npy", w)
+    lib = compile_model(nclc, directory, "readout", READOUT)
+    m = rt.open(str(lib), seed=1)
+    rt.run_steps(m, 1)
+    # Step 0 reads the relay's start value 0: y = b.
+    first = (rt.state(m, "Lin", "y", 2), rt.state(m, "Sig", "r", 2))
+    rt.run_steps(m, 1)
+    lin, sig = rt.state(m, "Lin", "r", 2), rt.state(m, "Sig", "r", 2)
+    rt.close(m)
+    y = 0.5 * w.sum(axis=0)
+    expect_lin, expect_sig = y + 0.25, 1 / (1 + np.exp(-(y - 0.5)))
+    if not (np.all(first[0] == 0.25) and np.allclose(first[1], 1 / (1 + np.exp(0.5)),
+                                                        rtol=0, atol=1e-15)):
+        fail(f"readouts after one step: {first}, expected b and sigmoid(b)")
+    err = max(np.max(np.abs(lin - expect_lin)), np.max(np.abs(sig - expect_sig)))
+    if err > 1e-15:
+        fail(f"readouts {lin}, {sig}; expected W^T r + b = {expect_lin}, "
+             f"sigmoid(W^T r + b) = {expect_sig}")
+    print(f"readout: LinearReadout gives W^T r + b and SigmoidReadout its logistic (within "
+          f"{err:.1e}), one step after the source")
+
+
 def main():
     check, nclc, ncl_run, libnclrt, workdir = sys.argv[1:6]
     work = pathlib.Path(workdir) / "dale"
     work.mkdir(parents=True, exist_ok=True)
     {"drawn": check_drawn, "clip": check_clip, "matrix": check_matrix,
-     "errors": check_errors}[check](nclc, ncl_run, Runtime(libnclrt), work)
+     "errors": check_errors, "readout": check_readout}[check](nclc, ncl_run, Runtime(libnclrt), work)
 
 
 if __name__ == "__main__":
