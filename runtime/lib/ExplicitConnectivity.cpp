@@ -10,6 +10,8 @@
 #include "NpyReader.h"
 
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 #include <stdexcept>
 
 using namespace ncl::rt;
@@ -154,6 +156,21 @@ NpyArray readMatrix(const char *path, const ConnectSpec &spec, const std::string
   return array;
 }
 
+/// A value as the user wrote it: shortest round-trip form ("-0.25", "2",
+/// "nan").
+std::string valueText(double v) {
+  std::ostringstream os;
+  os << std::setprecision(17) << v;
+  std::string text = os.str();
+  for (int digits = 1; digits < 17; ++digits) {
+    std::ostringstream shorter;
+    shorter << std::setprecision(digits) << v;
+    if (std::stod(shorter.str()) == v || !std::isfinite(v))
+      return shorter.str();
+  }
+  return text;
+}
+
 std::string matrixEntry(int64_t k, int64_t columns) {
   return "entry [" + std::to_string(k / columns) + ", " + std::to_string(k % columns) + "]";
 }
@@ -171,7 +188,7 @@ ConnectMatrices ncl::rt::readConnectMatrices(const ConnectSpec &spec,
       if (v != 0 && v != 1)
         throw std::runtime_error(
             quoted(info.mask_file) + ": " + matrixEntry(static_cast<int64_t>(k), spec.postCount) +
-            " is " + std::to_string(v) + ", but a mask holds 0 (no synapse) or 1 (a synapse)");
+            " is " + valueText(v) + ", but a mask holds 0 (no synapse) or 1 (a synapse)");
       out.mask[k] = v != 0;
     }
   }
@@ -190,7 +207,7 @@ ConnectMatrices ncl::rt::readConnectMatrices(const ConnectSpec &spec,
       if (!std::isfinite(matrix.reals[k]))
         throw std::runtime_error(
             quoted(path) + ": " + matrixEntry(static_cast<int64_t>(k), spec.postCount) + " is " +
-            std::to_string(matrix.reals[k]) + ", but values must be finite numbers");
+            valueText(matrix.reals[k]) + ", but values must be finite numbers");
     out.values[static_cast<size_t>(v)] = std::move(matrix.reals);
   }
   return out;
@@ -255,7 +272,7 @@ void ncl::rt::checkWeightSigns(const ncl_projection_info &info, const std::strin
     if ((sign > 0 && w.value < 0) || (sign < 0 && w.value > 0))
       throw std::runtime_error("'" + path + "': " + entry(k) + " gives synapse " +
                                std::to_string(w.pre) + " -> " + std::to_string(w.post) +
-                               " the weight " + name + " = " + std::to_string(w.value) +
+                               " the weight " + name + " = " + valueText(w.value) +
                                ", but presynaptic neuron " + std::to_string(w.pre) + " is " +
                                (sign > 0 ? "excitatory" : "inhibitory") +
                                ": Dale's law keeps its weights " + (sign > 0 ? ">= 0" : "<= 0"));

@@ -81,7 +81,7 @@ void checkSavedWeightSigns(const Projection &q, const std::string &path,
           return FileWeight{preOf[static_cast<size_t>(k)], q.post[static_cast<size_t>(k)],
                             weights[static_cast<size_t>(k)]};
         },
-        [](int64_t k) { return "synapse " + std::to_string(k); });
+        [](int64_t k) { return "entry " + std::to_string(k); });
   } catch (const std::runtime_error &e) {
     throw Error(NCL_ERROR_IO, std::string("cannot load weights: ") + e.what());
   }

@@ -286,7 +286,7 @@ def check_errors(nclc, ncl_run, rt, work):
                          text=True)
     message = run.stderr.strip()
     if run.returncode in (0,) or run.returncode >= 128 or len(message.splitlines()) != 1 or \
-            str(saved) not in message or "synapse 7" not in message or "excitatory" not in message:
+            str(saved) not in message or "entry 7" not in message or "excitatory" not in message:
         fail(f"saved weights breaking Dale's law: status {run.returncode}, message:\n{message}")
     print(f"saved weights: {message}")
 
