@@ -9,6 +9,7 @@
 
 #include "NpyReader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -217,6 +218,10 @@ std::vector<std::vector<double>> ncl::rt::matrixValuesInCsrOrder(const ConnectSp
                                                                  const ncl_projection_info &info,
                                                                  const ConnectMatrices &matrices,
                                                                  const Csr &csr) {
+  std::vector<std::vector<double>> out(matrices.values.size());
+  if (std::all_of(matrices.values.begin(), matrices.values.end(),
+                  [](const std::vector<double> &m) { return m.empty(); }))
+    return out; // nothing to place: no per-synapse scratch either
   // The matrix entry of each synapse, in CSR order.
   std::vector<int64_t> entry(static_cast<size_t>(csr.size()));
   std::vector<int64_t> preOf(entry.size());
@@ -227,7 +232,6 @@ std::vector<std::vector<double>> ncl::rt::matrixValuesInCsrOrder(const ConnectSp
                                       (csr.post[static_cast<size_t>(s)] - spec.postBegin);
       preOf[static_cast<size_t>(s)] = row;
     }
-  std::vector<std::vector<double>> out(matrices.values.size());
   for (size_t v = 0; v < matrices.values.size(); ++v) {
     const std::vector<double> &matrix = matrices.values[v];
     if (matrix.empty())
