@@ -16,8 +16,9 @@ read back through the runtime are >= 0 from the 80 excitatory units and
 active at every step after the input arrives; for multiarea, the synapses
 are exactly the mask's pairs (none from area 1 to area 3), each area first
 moves one step after the one before it, and the readout follows the
-reference. Last, ncl-run runs the example from another directory (the
-data files are found beside the .ncl file).
+reference. Then ncl-run runs the example from another directory (the
+data files are found beside the .ncl file). Last, the reference script is
+run again into the work directory: the committed files are what it makes.
 """
 import pathlib
 import subprocess
@@ -115,6 +116,7 @@ def eirnn(nclc, ncl_run, rt, example, work):
     print(f"eirnn: E weights >= 0 ({np.count_nonzero(i < ne)} synapses), I weights <= 0, "
           f"r < {r.max():.2f}, at least {active.min()} units active per step")
     check_ncl_run("eirnn", ncl_run, work)
+    check_reproducible("eirnn", example, work)
 
 
 def multiarea(nclc, ncl_run, rt, example, work):
@@ -143,6 +145,26 @@ def multiarea(nclc, ncl_run, rt, example, work):
     print(f"multiarea: {len(i)} synapses, exactly the mask's (none from area 1 to 3); areas "
           f"first move at steps {first}: activity reaches area 3 only through area 2")
     check_ncl_run("multiarea", ncl_run, work)
+    check_reproducible("multiarea", example, work)
+
+
+def check_reproducible(name, example, work):
+    """The committed inputs and reference are what the script makes now:
+    the inputs bit for bit (a seeded generator), the trajectories within
+    the tolerances (another BLAS may sum in another order)."""
+    data, reference = work / "made_data", work / "made_reference"
+    subprocess.run([sys.executable, str(HERE / f"make_{name}_reference.py"), str(data),
+                    str(reference)], check=True, capture_output=True)
+    for made in sorted(data.glob("*.npy")):
+        committed = example.parent / "data" / name / made.name
+        if np.load(made).tobytes() != np.load(committed).tobytes():
+            fail(f"{committed} is not what make_{name}_reference.py makes: run it again")
+    for made in sorted(reference.glob("*.npy")):
+        committed = REFERENCE / made.name
+        precision = "f32" if "f32" in made.name else "f64"
+        if np.max(np.abs(np.load(made) - np.load(committed))) > TOLERANCE[precision] / 10:
+            fail(f"{committed} is not what make_{name}_reference.py makes: run it again")
+    print(f"{name}: the committed inputs and reference are what the script makes")
 
 
 def main():

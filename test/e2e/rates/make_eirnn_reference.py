@@ -1,7 +1,7 @@
 """Makes the inputs of examples/eirnn.ncl and the NumPy reference its
 end-to-end test compares with (test/e2e/rates/example_checks.py eirnn).
 
-usage: make_eirnn_reference.py   (writes examples/data/eirnn/*.npy and
+usage: make_eirnn_reference.py [DATA_DIR REFERENCE_DIR]   (writes examples/data/eirnn/*.npy and
                                   test/e2e/rates/reference/eirnn_*.npy)
 
 W_rec (pre x post, 100 x 100): |N(0, g^2 / N)| with g = 0.5, times +1 for
@@ -42,16 +42,19 @@ def inputs():
 
 
 def main():
+    data, reference = DATA, REFERENCE
+    if len(sys.argv) > 2:
+        data, reference = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     w_rec, w_in, u = inputs()
-    DATA.mkdir(parents=True, exist_ok=True)
-    REFERENCE.mkdir(parents=True, exist_ok=True)
-    np.save(DATA / "W_rec.npy", w_rec)
-    np.save(DATA / "W_in.npy", w_in)
-    np.save(DATA / "u.npy", u)
+    data.mkdir(parents=True, exist_ok=True)
+    reference.mkdir(parents=True, exist_ok=True)
+    np.save(data / "W_rec.npy", w_rec)
+    np.save(data / "W_in.npy", w_in)
+    np.save(data / "u.npy", u)
     bias = 0.05 * np.cos(np.arange(N))
     for dtype, name in ((np.float64, "f64"), (np.float32, "f32")):
         xs = run_rate_rnn(w_rec, w_in, u[:, None, :], bias, DT / TAU, relu, STEPS, dtype)
-        np.save(REFERENCE / f"eirnn_{name}.npy", xs)
+        np.save(reference / f"eirnn_{name}.npy", xs)
     r = relu(xs)
     print(f"eirnn: r in [{r.min():.3f}, {r.max():.3f}], mean {r.mean():.3f}")
 

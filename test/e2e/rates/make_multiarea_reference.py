@@ -1,7 +1,7 @@
 """Makes the inputs of examples/multiarea.ncl and the NumPy reference its
 end-to-end test compares with (test/e2e/rates/example_checks.py multiarea).
 
-usage: make_multiarea_reference.py   (writes examples/data/multiarea/*.npy
+usage: make_multiarea_reference.py [DATA_DIR REFERENCE_DIR]   (writes examples/data/multiarea/*.npy
                                       and test/e2e/rates/reference/multiarea_*.npy)
 
 Three areas of 30 units. W_rec (pre x post, 90 x 90): within an area
@@ -46,12 +46,15 @@ def inputs():
 
 
 def main():
+    data, reference = DATA, REFERENCE
+    if len(sys.argv) > 2:
+        data, reference = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     w_rec, mask, w_in, w_out, u = inputs()
-    DATA.mkdir(parents=True, exist_ok=True)
-    REFERENCE.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    reference.mkdir(parents=True, exist_ok=True)
     for name, value in (("W_rec", w_rec), ("mask", mask), ("W_in", w_in), ("W_out", w_out),
                         ("u", u)):
-        np.save(DATA / f"{name}.npy", value)
+        np.save(data / f"{name}.npy", value)
     w_in_full = np.zeros((NIN, N), dtype=np.float32)
     w_in_full[:, :AREA] = w_in
     for dtype, name in ((np.float64, "f64"), (np.float32, "f32")):
@@ -59,8 +62,8 @@ def main():
                           STEPS, dtype)
         ys = np.zeros((STEPS + 1, 1, NOUT), dtype=dtype)
         ys[1:] = np.tanh(xs[:-1, :, 2 * AREA:]) @ w_out.astype(dtype) + dtype(B_OUT)
-        np.save(REFERENCE / f"multiarea_{name}_x.npy", xs)
-        np.save(REFERENCE / f"multiarea_{name}_y.npy", ys)
+        np.save(reference / f"multiarea_{name}_x.npy", xs)
+        np.save(reference / f"multiarea_{name}_y.npy", ys)
     print(f"multiarea: |x| per area at the end {np.abs(xs[-1, 0]).reshape(AREAS, AREA).mean(1)}")
 
 
