@@ -115,14 +115,16 @@ synapseItem : 'parameters' NL* '{' sep? (declaration (sep declaration)*)? sep? '
 
 networkDecl : 'network' ID NL* '{' sep? (networkItem (sep networkItem)*)? sep? '}' ;
 networkItem : 'population' ID '=' ID '[' INT ']' fileArgs? (NL* '{' sep? (populationItem (sep populationItem)*)? sep? '}')?  # populationDecl
-            | 'group' ID '=' range                                                # groupDecl
+            | 'group' ID '=' range sign=ID?                                       # groupDecl
             | 'projection' ID '=' ID '(' range '->' range ')' (NL* '{' sep? (projectionItem (sep projectionItem)*)? sep? '}')? # projectionDecl
             | 'record' 'spikes' '(' ID (',' ID)* ')'                             # recordDecl
             | 'record' ID '(' range ')' ('every' expr)?                          # recordVariableDecl
             | 'stimulus' ID '.' ID '+=' expr                                      # stimulusDecl
             | 'simulate' expr (',' ID '=' expr)*                                 # simulateDecl
             ;
-populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArgs | kwtaDecl ;
+// A bare word is the sign of the population's outgoing weights (Dale's law):
+// `excitatory` or `inhibitory`, checked by Sema (the words are not reserved).
+populationItem : declaration | 'method' ID ('substeps' INT)? | ID '=' ID fileArgs | kwtaDecl | sign=ID ;
 // k-winners-take-all on a variable of the population: `kwta r keep 20`,
 // `kwta r keep 2 %`, options `boost 2.0 period 1000`, and a `reset { ... }`
 // for the losers. The words kwta, keep, boost and period are not reserved:

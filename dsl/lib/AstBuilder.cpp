@@ -453,6 +453,10 @@ private:
             pop.kwta.push_back(kwta(k));
             continue;
           }
+          if (item->sign) {
+            pop.signs.push_back({loc(item->sign), item->sign->getText()});
+            continue;
+          }
           if (auto *files = item->fileArgs()) {
             pop.series.push_back({loc(item->ID(0)->getSymbol()), item->ID(0)->getText(),
                                   fileSource(item->ID(1), files)});
@@ -466,7 +470,10 @@ private:
         }
         net.populations.push_back(std::move(pop));
       } else if (auto *g = dynamic_cast<NclParser::GroupDeclContext *>(item)) {
-        net.groups.push_back({loc(g->ID()->getSymbol()), g->ID()->getText(), range(g->range())});
+        GroupDecl group{loc(g->ID(0)->getSymbol()), g->ID(0)->getText(), range(g->range()), {}};
+        if (g->sign)
+          group.sign = SignDecl{loc(g->sign), g->sign->getText()};
+        net.groups.push_back(std::move(group));
       } else if (auto *p = dynamic_cast<NclParser::ProjectionDeclContext *>(item)) {
         net.projections.push_back(projection(p));
       } else if (auto *rv = dynamic_cast<NclParser::RecordVariableDeclContext *>(item)) {

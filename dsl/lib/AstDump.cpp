@@ -194,10 +194,18 @@ public:
           os << "Method " << p.method << " substeps " << p.substeps << " " << at(p.methodLoc)
              << "\n";
         }
+        for (auto &sign : p.signs) {
+          indent(3);
+          os << "Sign " << sign.word << " " << at(sign.loc) << "\n";
+        }
       }
       for (auto &g : net.groups) {
         indent(2);
         os << "Group " << g.name << " = " << range(g.range) << " " << at(g.loc) << "\n";
+        if (g.sign) {
+          indent(3);
+          os << "Sign " << g.sign->word << " " << at(g.sign->loc) << "\n";
+        }
       }
       for (auto &p : net.projections) {
         indent(2);

@@ -186,12 +186,16 @@ private:
   bool checkConnectCondition(const ast::ProjectionDecl &p, ProjectionModel &pm,
                              const NetworkModel &model);
   bool checkExplicitConnect(const ast::ProjectionDecl &p, ProjectionModel &pm);
+  bool checkMatrixFiles(const ast::ConnectDecl &c, const ast::SynapseDecl &syn, ConnectSpec &spec);
   Scope synapseEventScope(const ast::SynapseDecl &syn, const ProjectionModel &pm,
                           const NetworkModel &model);
   void checkEffects(std::vector<ast::Assignment> &block, const Scope &scope, bool onPost);
   void checkSummed(ast::SynapseDecl &syn, const Scope &scope);
   void checkSummedTargets(const NetworkModel &model);
   void checkProjectionRandomSites(const ast::ProjectionDecl &p, ProjectionModel &pm);
+  // Dale's law (SemaSigns.cpp).
+  void checkSigns(const ast::NetworkDecl &net, const NetworkModel &model);
+  bool checkWeightSign(const ast::ProjectionDecl &p, ProjectionModel &pm);
   void checkRecordState(ast::RecordStateDecl &r, const ast::NetworkDecl &net, NetworkModel &model);
   void checkRecordSynapse(ast::RecordStateDecl &r, int projection, int64_t every,
                           NetworkModel &model);
@@ -210,6 +214,15 @@ private:
   std::set<std::string> badSynapses; ///< synapses with errors: their projections stay quiet
   /// The groups of the network being checked.
   std::map<std::string, NeuronRange> groupRanges;
+  /// The populations and groups of the network being checked that declare a
+  /// sign (Dale's law), where they declare it.
+  struct SignedNeurons {
+    int population = -1;
+    SignedRange range;
+    std::string name;
+    SourceLoc loc;
+  };
+  std::vector<SignedNeurons> signedNeurons;
 
   // State of the neuron being checked.
   std::map<std::string, SubExpression> subExpressions;

@@ -594,6 +594,7 @@ bool Sema::checkNetwork(NetworkDecl &net, Module &module, NetworkModel *result) 
   for (auto &g : net.groups)
     if (claim(g.name, "group", g.loc))
       checkGroup(g, net, model);
+  checkSigns(net, model);
   for (auto &p : net.projections)
     if (claim(p.name, "projection", p.loc))
       checkProjection(p, module, net, model);

@@ -223,7 +223,7 @@ void Sema::checkProjection(ProjectionDecl &p, Module &module, const NetworkDecl 
   checkSynapseDynamics(*copy, events);
   checkTimedInputReads(*copy, pm, model);
   ok = ok && diags.errorCount() == before;
-  if (!ok)
+  if (!ok || !checkWeightSign(p, pm))
     return;
   checkProjectionRandomSites(p, pm);
   model.projections.push_back(std::move(pm));
@@ -395,13 +395,6 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
   const ConnectDecl &c = p.connects[0];
   if (c.rule == "from_npy")
     return checkExplicitConnect(p, pm);
-  for (const ConnectArg &a : c.args)
-    if (!a.value) {
-      diags.error(a.valueLoc, "'" + c.rule +
-                                  "' takes numbers and true or false, not file names; "
-                                  "only from_npy reads files");
-      return false;
-    }
   const RuleInfo *info = nullptr;
   std::vector<std::string> ruleNames;
   for (const RuleInfo &r : kRules) {
@@ -427,7 +420,11 @@ bool Sema::checkConnect(const ProjectionDecl &p, ProjectionModel &pm, const Netw
   std::set<std::string> given;
   bool positionalDone = false;
   Scope empty;
+  if (!checkMatrixFiles(c, *pm.synapse, spec))
+    return false;
   for (const ConnectArg &a : c.args) {
+    if (!a.value)
+      continue; // a file: checkMatrixFiles
     std::string name = a.name;
     if (name.empty()) {
       if (positionalDone || !info->count || count) {
@@ -633,6 +630,60 @@ Scope Sema::withNeuronState(const Scope &scope, const ProjectionModel &pm,
   return out;
 }
 
+/// The absolute path of a data file named in a connect rule: a relative
+/// path is relative to the directory of the .ncl file that names it.
+static std::string dataFilePath(const SourceLoc &loc, const std::string &text) {
+  std::filesystem::path path(text);
+  if (path.is_relative() && loc.file)
+    path = std::filesystem::path(*loc.file).parent_path() / path;
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
+
+/// File arguments of a rule other than from_npy: `w = "W.npy"` (a matrix of
+/// a per-synapse variable, pre range x post range) and `mask = "M.npy"`
+/// (a 0/1 matrix of candidate pairs; all_to_all and fixed_probability
+/// only). Records them in `spec` and returns false after reporting any
+/// other string argument.
+bool Sema::checkMatrixFiles(const ConnectDecl &c, const SynapseDecl &syn, ConnectSpec &spec) {
+  const std::string usage = c.rule + "(..., w = \"W.npy\", mask = \"M.npy\")";
+  unsigned before = diags.errorCount();
+  for (const ConnectArg &a : c.args) {
+    if (a.value)
+      continue;
+    auto isNamed = [&](const std::vector<Declaration> &decls) {
+      return std::any_of(decls.begin(), decls.end(),
+                         [&](const Declaration &d) { return d.name == a.name; });
+    };
+    if (a.name.empty()) {
+      diags.error(a.valueLoc, "'" + c.rule +
+                                  "' takes file names only for a per-synapse variable or the "
+                                  "mask, named: " +
+                                  usage + "; from_npy lists synapses from files");
+    } else if (a.name == "mask") {
+      if (c.rule != "all_to_all" && c.rule != "fixed_probability")
+        diags.error(a.loc, "a mask combines with all_to_all or fixed_probability only, not "
+                           "with '" +
+                               c.rule + "'");
+      else
+        spec.maskFile = dataFilePath(a.valueLoc, a.text);
+    } else if (isNamed(syn.state)) {
+      spec.varFiles[a.name] = dataFilePath(a.valueLoc, a.text);
+    } else {
+      std::vector<std::string> names{"mask"};
+      for (const Declaration &d : syn.state)
+        names.push_back(d.name);
+      diags.error(a.loc, isNamed(syn.parameters)
+                             ? "'" + a.name + "' is a shared parameter of synapse '" + syn.name +
+                                   "'; only per-synapse variables take values from a file"
+                             : "'" + c.rule + "' has no file argument '" + a.name + "'" +
+                                   didYouMean(a.name, names) +
+                                   "; it takes a matrix of a per-synapse variable of synapse '" +
+                                   syn.name + "' or a mask: " + usage);
+    }
+  }
+  return diags.errorCount() == before;
+}
+
 /// `connect from_npy("pre.npy", "post.npy", w = "w.npy", delay = "d.npy")`:
 /// synapses listed in files the runtime reads at load time. Relative paths
 /// are relative to the directory of the .ncl file that names them.
@@ -649,15 +700,7 @@ bool Sema::checkExplicitConnect(const ProjectionDecl &p, ProjectionModel &pm) {
   }
   unsigned before = diags.errorCount();
   const SynapseDecl &syn = *pm.synapse;
-  std::filesystem::path dir;
-  if (c.loc.file)
-    dir = std::filesystem::path(*c.loc.file).parent_path();
-  auto resolve = [&](const std::string &text) {
-    std::filesystem::path path(text);
-    if (path.is_relative())
-      path = dir / path;
-    return std::filesystem::absolute(path).lexically_normal().string();
-  };
+  auto resolve = [&](const std::string &text) { return dataFilePath(c.loc, text); };
   std::set<std::string> given;
   size_t positional = 0;
   bool named = false;

@@ -379,9 +379,20 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
       throw malformed(path, where + " has an unknown connection rule " + std::to_string(qi.rule));
     const bool explicitLists = qi.rule == NCL_CONNECT_EXPLICIT;
     if (explicitLists != (qi.pre_file && qi.post_file) || (!explicitLists && qi.pre_file) ||
-        (!explicitLists && (qi.var_files || qi.delay_file)))
+        (!explicitLists && qi.delay_file))
       throw malformed(path, where + " names connectivity files, but only explicit connectivity "
                                     "reads both of them");
+    if (qi.mask_file && qi.rule != NCL_CONNECT_ALL_TO_ALL &&
+        qi.rule != NCL_CONNECT_FIXED_PROBABILITY && qi.rule != NCL_CONNECT_CONDITION)
+      throw malformed(path, where + " has a mask file, but a rule that takes no mask");
+    if (qi.weight_var < -1 || qi.weight_var >= qi.num_vars || qi.num_signed_ranges < 0 ||
+        (qi.num_signed_ranges > 0 && (!qi.signed_ranges || qi.weight_var < 0)))
+      throw malformed(path, where + " has a bad weight or signed range table");
+    for (int32_t k = 0; k < qi.num_signed_ranges; ++k) {
+      const ncl_signed_range &r = qi.signed_ranges[k];
+      if (r.begin < 0 || (r.end != -1 && r.end <= r.begin) || (r.sign != 1 && r.sign != -1))
+        throw malformed(path, where + " has a bad signed range " + std::to_string(k));
+    }
     if (qi.rule == NCL_CONNECT_CONDITION) {
       int32_t conditions = 0;
       for (int32_t s = 0; s < d.num_stages; ++s)

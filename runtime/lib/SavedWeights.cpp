@@ -9,6 +9,7 @@
 // leaves the model as it was, and the message names the file.
 //
 //===----------------------------------------------------------------------===//
+#include "ExplicitConnectivity.h"
 #include "Model.h"
 #include "NpyReader.h"
 
@@ -66,6 +67,26 @@ void checkConnectivity(const ncl_model &m, const Projection &q, const std::strin
                    "' (saved with another seed, size or connect rule?)");
 }
 
+/// Dale's law: saved weights keep the sign of their presynaptic neuron.
+void checkSavedWeightSigns(const Projection &q, const std::string &path,
+                           const std::vector<double> &weights) {
+  std::vector<int64_t> preOf(weights.size());
+  for (size_t row = 0; row + 1 < q.rowStart.size(); ++row)
+    for (int64_t k = q.rowStart[row]; k < q.rowStart[row + 1]; ++k)
+      preOf[static_cast<size_t>(k)] = static_cast<int64_t>(row);
+  try {
+    checkWeightSigns(
+        *q.info, path, static_cast<int64_t>(weights.size()),
+        [&](int64_t k) {
+          return FileWeight{preOf[static_cast<size_t>(k)], q.post[static_cast<size_t>(k)],
+                            weights[static_cast<size_t>(k)]};
+        },
+        [](int64_t k) { return "entry " + std::to_string(k); });
+  } catch (const std::runtime_error &e) {
+    throw Error(NCL_ERROR_IO, std::string("cannot load weights: ") + e.what());
+  }
+}
+
 } // namespace
 
 void ncl::rt::readSynapseState(ncl_model &m, const std::string &dir) {
@@ -91,6 +112,8 @@ void ncl::rt::readSynapseState(ncl_model &m, const std::string &dir) {
         if (!std::isfinite(array.reals[k]))
           refuse(path, "holds " + std::to_string(array.reals[k]) + " at synapse " +
                            std::to_string(k) + "; values must be finite");
+      if (v == q.info->weight_var)
+        checkSavedWeightSigns(q, path, array.reals);
       values[p].push_back(std::move(array.reals));
     }
   }

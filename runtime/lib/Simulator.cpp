@@ -1470,27 +1470,51 @@ Csr connect(ncl_model &m, size_t q, const ConnectSpec &spec, const ParallelFor &
     proj.fileDelays = std::move(lists.delays);
     return std::move(lists.csr);
   }
-  if (spec.rule != ConnectRule::Condition)
-    return buildConnectivity(spec, m.seed, parallelFor);
-  if (proj.conditionStage < 0 || proj.maskBuffer < 0)
-    throw std::runtime_error("the library has no condition stage or mask for it");
-  const ncl_stage_info &stage = m.desc->stages[proj.conditionStage];
-  const size_t pre = static_cast<size_t>(proj.info->pre);
-  const size_t mask = static_cast<size_t>(proj.maskBuffer);
-  const RowCondition condition = [&](int64_t row, int32_t *rowMask) {
-    std::vector<void *> buffers = m.bufferPtrs; // this call's own table
-    buffers[mask] = rowMask;
-    ncl_kernel_args a;
-    std::memset(&a, 0, sizeof a);
-    a.buffers = buffers.data();
-    a.begin = row;
-    a.end = row + 1;
-    a.size = m.pops[pre].size;
-    a.seed = m.seed;
-    a.dt = m.dt;
-    stage.fn(&a);
-  };
-  return buildConditional(spec, m.seed, condition, parallelFor);
+  // Matrices of values and a mask (docs/runtime.md, "Dense matrices"),
+  // read and checked before anything is built.
+  const ConnectMatrices matrices = readConnectMatrices(spec, *proj.info);
+  Csr csr;
+  if (spec.rule != ConnectRule::Condition && matrices.mask.empty()) {
+    csr = buildConnectivity(spec, m.seed, parallelFor);
+  } else {
+    if (spec.rule == ConnectRule::Condition && (proj.conditionStage < 0 || proj.maskBuffer < 0))
+      throw std::runtime_error("the library has no condition stage or mask for it");
+    // A mask makes all_to_all and fixed_probability condition rules whose
+    // candidates are the mask's pairs (and the condition's, where both are).
+    ConnectSpec masked = spec;
+    if (spec.rule == ConnectRule::AllToAll)
+      masked.p = 1;
+    masked.rule = ConnectRule::Condition;
+    const size_t pre = static_cast<size_t>(proj.info->pre);
+    const RowCondition condition = [&](int64_t row, int32_t *rowMask) {
+      if (spec.rule == ConnectRule::Condition) {
+        std::vector<void *> buffers = m.bufferPtrs; // this call's own table
+        buffers[static_cast<size_t>(proj.maskBuffer)] = rowMask;
+        ncl_kernel_args a;
+        std::memset(&a, 0, sizeof a);
+        a.buffers = buffers.data();
+        a.begin = row;
+        a.end = row + 1;
+        a.size = m.pops[pre].size;
+        a.seed = m.seed;
+        a.dt = m.dt;
+        m.desc->stages[proj.conditionStage].fn(&a);
+      } else {
+        std::fill(rowMask, rowMask + spec.postCount, 1);
+      }
+      if (!matrices.mask.empty()) {
+        const unsigned char *maskRow =
+            matrices.mask.data() + static_cast<size_t>((row - spec.preBegin) * spec.postCount);
+        for (int64_t k = 0; k < spec.postCount; ++k)
+          rowMask[k] = rowMask[k] && maskRow[k];
+      }
+    };
+    csr = buildConditional(masked, m.seed, condition, parallelFor);
+  }
+  // The values the matrices give wait, like explicit lists' values, until
+  // the synapses are initialised.
+  proj.fileValues = matrixValuesInCsrOrder(spec, *proj.info, matrices, csr);
+  return csr;
 }
 
 /// The column index of a projection with on_post: for each postsynaptic

@@ -497,9 +497,11 @@ private:
     auto rule = static_cast<mlir::ncl::ConnectRule>(
         static_cast<int>(projection.connect.rule) - static_cast<int>(ConnectSpec::Rule::AllToAll) +
         static_cast<int>(mlir::ncl::ConnectRule::AllToAll));
-    // Explicit connectivity names its files (absolute paths, read at load time).
+    // Files the runtime reads at load time (absolute paths): explicit
+    // lists, or matrices and a mask of the other rules.
     DictionaryAttr files;
-    if (projection.connect.rule == ConnectSpec::Rule::Explicit) {
+    if (projection.connect.rule == ConnectSpec::Rule::Explicit ||
+        !projection.connect.varFiles.empty() || !projection.connect.maskFile.empty()) {
       SmallVector<NamedAttribute> entries;
       auto add = [&](StringRef key, const std::string &path) {
         if (!path.empty())
@@ -508,9 +510,20 @@ private:
       add("pre", projection.connect.preFile);
       add("post", projection.connect.postFile);
       add("delay", projection.connect.delayFile);
+      add("mask", projection.connect.maskFile);
       for (const auto &[var, path] : projection.connect.varFiles)
         add(var, path);
       files = builder.getDictionaryAttr(entries);
+    }
+    // Dale's law: the weight and the presynaptic ranges that fix its sign.
+    mlir::StringAttr weight;
+    mlir::DenseI64ArrayAttr signedRanges;
+    if (!projection.weight.empty()) {
+      SmallVector<int64_t> triples;
+      for (const SignedRange &r : projection.signedRanges)
+        triples.append({r.begin, r.end, r.sign});
+      weight = builder.getStringAttr(projection.weight);
+      signedRanges = builder.getDenseI64ArrayAttr(triples);
     }
     auto connect = mlir::ncl::ConnectAttr::get(
         builder.getContext(), rule, builder.getF64FloatAttr(projection.connect.p),
@@ -525,7 +538,7 @@ private:
         builder.getArrayAttr(vars),
         hasPerSynapseDelay(projection) ? builder.getUnitAttr() : mlir::UnitAttr(), mlir::UnitAttr(),
         synapseDrive(projection), builder.getF64FloatAttr(projection.postDelay), mlir::FloatAttr(),
-        mlir::ArrayAttr(), mlir::ArrayAttr());
+        mlir::ArrayAttr(), mlir::ArrayAttr(), weight, signedRanges);
     OpBuilder::InsertionGuard guard(builder);
     numberSynapseSites(projection);
     inSynapse = true;
@@ -540,6 +553,8 @@ private:
       env[p.name] = mlir::ncl::ParamOp::create(builder, l, realType, p.name);
     for (const Declaration &d : syn.state) {
       Value v = gen(*projection.stateInit.at(d.name));
+      if (d.name == projection.weight)
+        v = keepSign(projection, v, SignRule::Magnitude, loc(d.loc));
       mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, v);
       env[d.name] = v;
     }
@@ -563,6 +578,8 @@ private:
       Value value = gen(*a.value);
       if (a.target == Assignment::AssignTarget::SynapseState) {
         env[a.variable] = combine(a, env.at(a.variable), value, al);
+        if (a.variable == projection.weight)
+          env[a.variable] = keepSign(projection, env[a.variable], SignRule::Clip, al);
         written.insert(a.variable);
         continue;
       }
@@ -587,6 +604,8 @@ private:
       std::set<std::string> changed;
       for (const Assignment &a : syn.onPost) {
         env[a.variable] = combine(a, env.at(a.variable), gen(*a.value), loc(a.loc));
+        if (a.variable == projection.weight)
+          env[a.variable] = keepSign(projection, env[a.variable], SignRule::Clip, loc(a.loc));
         changed.insert(a.variable);
       }
       for (const Declaration &d : syn.state)
@@ -601,6 +620,8 @@ private:
       std::map<std::string, Value> next;
       for (const OdeDecl &ode : syn.odes)
         next[ode.variable] = genOde(ode, env.at(ode.variable), Value());
+      if (auto w = next.find(projection.weight); w != next.end())
+        w->second = keepSign(projection, w->second, SignRule::Clip, l);
       for (const Declaration &d : syn.state)
         if (next.count(d.name))
           mlir::ncl::SynapseWriteOp::create(builder, loc(d.loc), d.name, next.at(d.name));
@@ -618,6 +639,43 @@ private:
       inInit = false;
     }
     inSynapse = false;
+  }
+
+  /// How Dale's law acts on a weight: an initial value becomes |w| * sign
+  /// (the parametrisation of EI RNNs), a later value is clipped at 0.
+  enum class SignRule { Magnitude, Clip };
+
+  /// `w` with the sign the projection's presynaptic neuron fixes, where it
+  /// fixes one: a constant sign where one signed range covers the whole
+  /// source range, else a choice by the presynaptic index.
+  Value keepSign(const ProjectionModel &projection, Value w, SignRule rule, Location l) {
+    Value magnitude; // |w|, made once where a range needs it
+    auto withSign = [&](int sign) -> Value {
+      if (rule == SignRule::Magnitude) {
+        if (!magnitude)
+          magnitude = math::AbsFOp::create(builder, l, w);
+        return sign > 0 ? magnitude : Value(arith::NegFOp::create(builder, l, magnitude));
+      }
+      Value zero = constant(0.0, l);
+      return sign > 0 ? Value(arith::MaximumFOp::create(builder, l, w, zero))
+                      : Value(arith::MinimumFOp::create(builder, l, w, zero));
+    };
+    for (const SignedRange &r : projection.signedRanges)
+      if (r.covers(projection.preBegin, projection.preEnd))
+        return withSign(r.sign);
+    Value i = mlir::ncl::PreIndexOp::create(builder, l, realType);
+    Value out = w;
+    for (const SignedRange &r : projection.signedRanges) {
+      Value inside = arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OGE, i,
+                                           constant(static_cast<double>(r.begin), l));
+      if (r.end >= 0)
+        inside =
+            arith::AndIOp::create(builder, l, inside,
+                                  arith::CmpFOp::create(builder, l, arith::CmpFPredicate::OLT, i,
+                                                        constant(static_cast<double>(r.end), l)));
+      out = arith::SelectOp::create(builder, l, inside, withSign(r.sign), out);
+    }
+    return out;
   }
 
   /// The projection's `method clock_driven` / `event_driven`, or null (the

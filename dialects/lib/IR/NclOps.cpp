@@ -322,11 +322,28 @@ LogicalResult ProjectionOp::verify() {
     for (NamedAttribute file : files) {
       StringRef key = file.getName().getValue();
       if (!isa<StringAttr>(file.getValue()) ||
-          (key != "pre" && key != "post" && key != "delay" && varIndex(key) < 0))
+          (key != "pre" && key != "post" && key != "delay" && key != "mask" && varIndex(key) < 0))
         return emitOpError("names a file for '") << key
-                                                 << "', which is not pre, post, delay or "
+                                                 << "', which is not pre, post, delay, mask or "
                                                     "a per-synapse variable";
     }
+  // A mask selects candidate pairs of the rules that take a condition.
+  if (files && files.get("mask") && connect.getRule() != ConnectRule::AllToAll &&
+      connect.getRule() != ConnectRule::FixedProbability &&
+      connect.getRule() != ConnectRule::Condition)
+    return emitOpError("a mask file needs all_to_all, fixed_probability or condition");
+  // Dale's law: the weight is a per-synapse variable; ranges are triples
+  // (begin, end or -1, sign +1 or -1).
+  if (getWeight() && varIndex(*getWeight()) < 0)
+    return emitOpError("weight '") << *getWeight() << "' is not a per-synapse variable";
+  if (auto ranges = getSignedRanges()) {
+    if (!getWeight() || ranges->size() % 3 != 0)
+      return emitOpError("signed_ranges need a weight and (begin, end, sign) triples");
+    for (size_t k = 0; k < ranges->size(); k += 3)
+      if ((*ranges)[k] < 0 || ((*ranges)[k + 1] != -1 && (*ranges)[k + 1] <= (*ranges)[k]) ||
+          ((*ranges)[k + 2] != 1 && (*ranges)[k + 2] != -1))
+        return emitOpError("signed range ") << k / 3 << " is not (begin, end or -1, +1 or -1)";
+  }
   // The condition region exists exactly while a condition rule is unlowered.
   if (!getCondition().empty() &&
       (connect.getRule() != ConnectRule::Condition || getOnPre().empty()))

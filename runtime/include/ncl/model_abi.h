@@ -286,6 +286,16 @@ typedef enum ncl_connect_rule {
                                CONNECT_CONDITION stage says 1, each kept with probability p */
 } ncl_connect_rule;
 
+/* Since ABI 8: presynaptic neurons [begin, end) of a projection's source
+ * population whose outgoing weights keep one sign (Dale's law); end = -1
+ * means to the end of the population (a whole population declared
+ * `excitatory` or `inhibitory`, whatever its size in the run). */
+typedef struct ncl_signed_range {
+  int64_t begin, end;
+  int32_t sign; /* +1 excitatory (weights >= 0), -1 inhibitory (weights <= 0) */
+  int32_t reserved;
+} ncl_signed_range;
+
 /* A projection: synapses from a range of one population onto a range of
  * another, built by the runtime at initialisation from the seed. */
 typedef struct ncl_projection_info {
@@ -339,6 +349,23 @@ typedef struct ncl_projection_info {
    * their values are as of that time (docs/semantics.md). */
   int32_t num_pre_traces, num_post_traces;
   const ncl_var_info *pre_traces, *post_traces;
+  /* Since ABI 8 (dense matrices, masks): a 2-D file of shape (pre_end -
+   * pre_begin, post_end - post_begin) whose entry [i - pre_begin, j -
+   * post_begin] is 0 (no synapse i -> j) or 1 (a candidate pair), or null.
+   * Only with NCL_CONNECT_ALL_TO_ALL, NCL_CONNECT_FIXED_PROBABILITY and
+   * NCL_CONNECT_CONDITION (then both the mask and the condition must accept
+   * a pair). With every rule but NCL_CONNECT_EXPLICIT, a var_files entry is
+   * such a 2-D float matrix too: synapse i -> j takes entry [i - pre_begin,
+   * j - post_begin]. */
+  const char *mask_file;
+  /* Since ABI 8 (Dale's law): the per-synapse variable (index into vars)
+   * whose sign the presynaptic neuron fixes, or -1; and the presynaptic
+   * neurons that fix it, as ranges of the source population with their sign
+   * (docs/semantics.md, "Dale's law"). The runtime refuses values from files
+   * (var_files, saved weights) of the wrong sign. */
+  int32_t weight_var;
+  int32_t num_signed_ranges;
+  const ncl_signed_range *signed_ranges;
 } ncl_projection_info;
 
 /* Since ABI 5: what a population is (ncl_population_info.source_kind). */

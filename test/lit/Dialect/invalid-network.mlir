@@ -1511,12 +1511,63 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
 
 // -----
 
+// A mask selects candidates of all_to_all, fixed_probability or a condition.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{a mask file needs all_to_all, fixed_probability or condition}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = fixed_indegree, p = 0.0 : f64, n = 2, autapses = true,
+                             multapses = true, files = {mask = "/d/M.npy"}>,
+      delay = 0.0 : f64, params = [], vars = []} init {
+  } on_pre {
+  }
+}
+
+// -----
+
+// Dale's law: the weight is a per-synapse variable.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{weight 'w' is not a per-synapse variable}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [], weight = "w",
+      signed_ranges = array<i64: 0, 4, 1>} init {
+  } on_pre {
+  }
+}
+
+// -----
+
+// Dale's law: signed ranges are (begin, end or -1, +1 or -1) triples.
+ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
+  } step {
+  }
+  // expected-error @+1 {{signed range 1 is not (begin, end or -1, +1 or -1)}}
+  ncl.projection @C {synapse = "S", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [], vars = [#ncl.var<name = "w", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>],
+      weight = "w", signed_ranges = array<i64: 0, 2, 1, 2, -1, 2>} init {
+  } on_pre {
+  }
+}
+
+// -----
+
 // A file for something that is neither an index list, the delay nor a variable.
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 4 : i64, emits_spikes, params = [], vars = []} init {
   } step {
   }
-  // expected-error @+1 {{names a file for 'zz', which is not pre, post, delay or a per-synapse variable}}
+  // expected-error @+1 {{names a file for 'zz', which is not pre, post, delay, mask or a per-synapse variable}}
   ncl.projection @C {synapse = "S", pre = @P, post = @P,
       pre_range = array<i64: 0, 4>, post_range = array<i64: 0, 4>,
       connect = #ncl.connect<rule = explicit, p = 0.0 : f64, n = 0, autapses = true, multapses = true,

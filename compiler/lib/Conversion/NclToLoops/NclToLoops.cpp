@@ -1585,7 +1585,9 @@ private:
   /// loading and searching them.
   bool denseRows() {
     ConnectAttr connect = projection.getConnect();
-    if (connect.getRule() != ConnectRule::AllToAll)
+    // A mask file leaves out the pairs it marks 0.
+    if (connect.getRule() != ConnectRule::AllToAll ||
+        (connect.getFiles() && connect.getFiles().get("mask")))
       return false;
     ArrayRef<int64_t> preRange = projection.getPreRange(), postRange = projection.getPostRange();
     bool overlap = projection.getPre() == projection.getPost() && preRange[0] < postRange[1] &&

@@ -259,10 +259,12 @@ public:
                                                 "ncl_buffer_info");
     auto *stageType =
         llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64}, "ncl_stage_info");
-    auto *projectionType = llvm::StructType::create(
-        ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32, f64, i64, f64, i32,
-              i32, ptr, ptr, i32, i32, ptr, ptr, ptr, ptr, f64, f64, i32, i32, ptr, ptr},
-        "ncl_projection_info");
+    auto *projectionType =
+        llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32,
+                                       f64, i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr,
+                                       ptr, f64, f64, i32, i32, ptr, ptr, ptr, i32, i32, ptr},
+                                 "ncl_projection_info");
+    auto *signedRangeType = llvm::StructType::create(ctx, {i64, i64, i32, i32}, "ncl_signed_range");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
     auto *modelType =
@@ -326,6 +328,10 @@ public:
                       offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved),
                       offsetof(ncl_stage_info, kwta_keep), offsetof(ncl_stage_info, kwta_fraction)},
                      error) ||
+        !checkLayout(signedRangeType, "ncl_signed_range", sizeof(ncl_signed_range),
+                     {offsetof(ncl_signed_range, begin), offsetof(ncl_signed_range, end),
+                      offsetof(ncl_signed_range, sign), offsetof(ncl_signed_range, reserved)},
+                     error) ||
         !checkLayout(projectionType, "ncl_projection_info", sizeof(ncl_projection_info),
                      {offsetof(ncl_projection_info, name),
                       offsetof(ncl_projection_info, synapse),
@@ -357,7 +363,11 @@ public:
                       offsetof(ncl_projection_info, num_pre_traces),
                       offsetof(ncl_projection_info, num_post_traces),
                       offsetof(ncl_projection_info, pre_traces),
-                      offsetof(ncl_projection_info, post_traces)},
+                      offsetof(ncl_projection_info, post_traces),
+                      offsetof(ncl_projection_info, mask_file),
+                      offsetof(ncl_projection_info, weight_var),
+                      offsetof(ncl_projection_info, num_signed_ranges),
+                      offsetof(ncl_projection_info, signed_ranges)},
                      error) ||
         !checkLayout(modelType, "ncl_model_descriptor", sizeof(ncl_model_descriptor),
                      {offsetof(ncl_model_descriptor, magic),
@@ -484,6 +494,17 @@ public:
             new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::PrivateLinkage,
                                      llvm::ConstantArray::get(type, varFiles), ".var_files");
       }
+      // Dale's law: (begin, end, sign) triples of presynaptic neurons.
+      std::vector<llvm::Constant *> signedRanges;
+      if (auto ranges = projection.getSignedRanges())
+        for (size_t k = 0; k + 2 < ranges->size(); k += 3)
+          signedRanges.push_back(llvm::ConstantStruct::get(
+              signedRangeType,
+              {b.getInt64((*ranges)[k]), b.getInt64((*ranges)[k + 1]),
+               b.getInt32(static_cast<int32_t>((*ranges)[k + 2])), b.getInt32(0)}));
+      int32_t weightVar = projection.getWeight()
+                              ? static_cast<int32_t>(projection.varIndex(*projection.getWeight()))
+                              : -1;
       projections.push_back(llvm::ConstantStruct::get(
           projectionType, {string(projection.getSymName()),
                            string(projection.getSynapse()),
@@ -515,7 +536,11 @@ public:
                            b.getInt32(preTraces.size()),
                            b.getInt32(postTraces.size()),
                            array(varType, preTraces, ".pre_traces"),
-                           array(varType, postTraces, ".post_traces")}));
+                           array(varType, postTraces, ".post_traces"),
+                           file("mask"),
+                           b.getInt32(weightVar),
+                           b.getInt32(signedRanges.size()),
+                           array(signedRangeType, signedRanges, ".signed_ranges")}));
     }
     // A buffer's owner: a population or a projection.
     auto owners = [&](llvm::StringRef owner) -> std::pair<int32_t, int32_t> {

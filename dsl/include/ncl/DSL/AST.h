@@ -408,6 +408,14 @@ struct KwtaDecl {
   std::vector<Assignment> reset;
 };
 
+/// `excitatory` or `inhibitory` on a population or group: the sign its
+/// neurons give their outgoing weights (Dale's law), as written (Sema
+/// checks the word).
+struct SignDecl {
+  SourceLoc loc;
+  std::string word;
+};
+
 struct PopulationDecl {
   SourceLoc loc;
   std::string name;
@@ -426,6 +434,7 @@ struct PopulationDecl {
   std::optional<FileSource> source;
   std::vector<InputSeriesDecl> series; ///< inputs set to timed arrays
   std::vector<KwtaDecl> kwta;          ///< one expected; Sema reports more
+  std::vector<SignDecl> signs;         ///< one expected; Sema reports more
 };
 
 struct NamedRef {
@@ -464,6 +473,7 @@ struct GroupDecl {
   SourceLoc loc;
   std::string name;
   RangeRef range;
+  std::optional<SignDecl> sign; ///< `group E = P[0:80] excitatory`
 };
 
 /// `connect rule(args)`, optionally `if condition`.

@@ -106,7 +106,22 @@ struct ConnectSpec {
   /// Explicit: absolute paths of the index files, of the per-synapse values
   /// of variables (by name) and of the per-synapse delays ("" if none).
   std::string preFile, postFile, delayFile;
+  /// Explicit: 1-D files, one value per listed synapse. Any other rule: 2-D
+  /// matrices (pre range x post range), entry [i - a, j - c] for synapse
+  /// i -> j (`all_to_all(w = "W.npy")`).
   std::map<std::string, std::string> varFiles;
+  /// all_to_all, fixed_probability (with or without a condition): the
+  /// absolute path of a 0/1 matrix of candidate pairs, or "".
+  std::string maskFile;
+};
+
+/// Presynaptic neurons whose outgoing weights keep one sign (Dale's law):
+/// a population or group declared `excitatory` or `inhibitory`.
+struct SignedRange {
+  int64_t begin = 0, end = -1; ///< in the source population; end = -1: to its end
+  int sign = 1;                ///< +1 excitatory (w >= 0), -1 inhibitory (w <= 0)
+  bool covers(int64_t b, int64_t e) const { return begin <= b && (end < 0 || end >= e); }
+  bool overlaps(int64_t b, int64_t e) const { return begin < e && (end < 0 || end > b); }
 };
 
 /// `projection Name = Synapse(pre -> post) { ... }`, checked.
@@ -133,6 +148,11 @@ struct ProjectionModel {
   /// initial values (in the synapse's declaration order), the delay,
   /// on_pre, on_post, summed. At most NCL_RANDOM_MAX_SITES.
   unsigned randomSites = 0;
+  /// Dale's law: the signed presynaptic ranges that overlap this
+  /// projection's source, and the per-synapse weight they fix (`w`; empty
+  /// without signed ranges).
+  std::vector<SignedRange> signedRanges;
+  std::string weight;
   int parameterIndex(const std::string &name) const;
 };
 

@@ -181,6 +181,17 @@ def Ncl_ConnectAttr : Ncl_Attr<"Connect", "connect"> {
                  multapses = true, files = {post = "/data/post.npy", pre = "/data/pre.npy",
                  w = "/data/w.npy"}>
     ```
+
+    With any other rule, `files` may name a 2-D matrix (pre range x post
+    range) per per-synapse variable, whose entry [i - pre_begin, j -
+    post_begin] is synapse i -> j's initial value, and, with `all_to_all`,
+    `fixed_probability` or `condition`, a 0/1 `mask` of the same shape:
+    pairs with 0 are never connected.
+
+    ```mlir
+    #ncl.connect<rule = all_to_all, p = 0.000000e+00 : f64, n = 0, autapses = true,
+                 multapses = true, files = {mask = "/data/M.npy", w = "/data/W.npy"}>
+    ```
   }];
   let parameters = (ins "::mlir::ncl::ConnectRule":$rule, "::mlir::FloatAttr":$p,
                         "int64_t":$n, "bool":$autapses, "bool":$multapses,

@@ -222,6 +222,21 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
     trace of the same side (the time of the neuron's last event), and read
     and written by `ncl.trace_read` and `ncl.trace_write`.
 
+    Dale's law: `weight` names the per-synapse variable whose sign the
+    presynaptic neuron fixes, and `signed_ranges` lists (begin, end, sign)
+    triples of presynaptic neurons (end -1: to the end of the population;
+    sign +1 excitatory, -1 inhibitory). The regions already apply the sign
+    (MLIRGen writes |w| * sign in `init` and clips every later write of the
+    weight at 0); the attributes tell the runtime which values read from
+    files it must check.
+
+    ```mlir
+    ncl.projection @W {synapse = "Dense", pre = @P, post = @P, ...,
+        weight = "w", signed_ranges = array<i64: 0, 80, 1, 80, 100, -1>} init {
+      ...
+    }
+    ```
+
     A projection whose `connect` rule is `condition` has a third region,
     `condition`, written for one candidate pair (`ncl.pre_index`,
     `ncl.post_index`, parameters, `ncl.pre_read`, `ncl.post_read`) and
@@ -311,7 +326,9 @@ def Ncl_ProjectionOp : Ncl_Op<"projection", [Symbol, NoTerminator, IsolatedFromA
                        DefaultValuedAttr<F64Attr, "0.0">:$post_delay,
                        OptionalAttr<F64Attr>:$max_dt,
                        OptionalAttr<TypedArrayAttrBase<Ncl_VariableAttr, "presynaptic traces">>:$pre_traces,
-                       OptionalAttr<TypedArrayAttrBase<Ncl_VariableAttr, "postsynaptic traces">>:$post_traces);
+                       OptionalAttr<TypedArrayAttrBase<Ncl_VariableAttr, "postsynaptic traces">>:$post_traces,
+                       OptionalAttr<StrAttr>:$weight,
+                       OptionalAttr<DenseI64ArrayAttr>:$signed_ranges);
   let regions = (region MaxSizedRegion<1>:$init, MaxSizedRegion<1>:$on_pre,
                  MaxSizedRegion<1>:$summed, MaxSizedRegion<1>:$condition,
                  MaxSizedRegion<1>:$on_post, MaxSizedRegion<1>:$dynamics);
