@@ -505,6 +505,32 @@ void refuseKwtaSize(const ncl_model &m, int32_t population, int64_t n) {
 }
 } // namespace
 
+ncl_status ncl_set_batch(ncl_model *m, int64_t batch) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (batch < 1 || batch > kMaxBatch)
+      throw Error(NCL_ERROR_ARGUMENT, "batch must be 1.." + std::to_string(kMaxBatch) + ", got " +
+                                          std::to_string(batch));
+    if (batch > 1 && mm.desc->batch_refusal)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "batch " + std::to_string(batch) + ": " + mm.desc->batch_refusal);
+    for (const Population &p : mm.pops)
+      if (batch * p.size > kMaxPopulationSize)
+        throw Error(NCL_ERROR_ARGUMENT, "batch " + std::to_string(batch) + " of population '" +
+                                            p.info->name + "' (" + std::to_string(p.size) +
+                                            " neurons) holds more than " +
+                                            std::to_string(kMaxPopulationSize) + " neurons");
+    if (mm.batch == batch)
+      return;
+    mm.batch = batch;
+    discardState(mm);
+  });
+}
+
+int64_t ncl_batch(const ncl_model *m) {
+  return guardedValue<int64_t>(-1, [&] { return need(m).batch; });
+}
+
 ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
   return guarded([&] {
     ncl_model &mm = need(m);
@@ -760,12 +786,13 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, doub
     if (capacity < 0 || (capacity > 0 && !out))
       throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
     needState(mm);
-    const int64_t copy = std::min(p.size, capacity);
+    // Every batch member's neurons, member b's neuron i at b * size + i.
+    const int64_t copy = std::min(p.units(), capacity);
     const void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < copy; ++i)
       out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
                                         : static_cast<const double *>(data)[i];
-    return p.size;
+    return p.units();
   });
 }
 
@@ -915,12 +942,16 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
     const int v = varIndex(p, var);
     if (!values)
       throw Error(NCL_ERROR_ARGUMENT, "NULL values");
-    if (count != p.size)
-      throw Error(NCL_ERROR_ARGUMENT, "population '" + std::string(pop) + "' has " +
-                                          std::to_string(p.size) + " neurons, got " +
-                                          std::to_string(count) + " values");
-    checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
     needState(mm);
+    if (count != p.units())
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "population '" + std::string(pop) + "' has " + std::to_string(p.size) +
+                      " neurons" +
+                      (p.batch > 1 ? " in each of " + std::to_string(p.batch) + " batch members (" +
+                                         std::to_string(p.units()) + ")"
+                                   : "") +
+                      ", got " + std::to_string(count) + " values");
+    checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
