@@ -324,9 +324,12 @@ void printSummary(const ncl::Model &model, const Options &o) {
   const double duration = static_cast<double>(steps) * dt;
   std::printf("model    %s (%s), float%d, dt = %g ms\n", model.name().c_str(),
               d.source_file ? d.source_file : "?", d.real_bits, dt * 1e3);
-  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s\n", duration, steps,
+  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s", duration, steps,
               o.haveSeed ? o.seed : model.defaultSeed(), model.threads(),
               model.threads() == 1 ? "" : "s");
+  if (model.batch() > 1)
+    std::printf(", batch %" PRId64 " (neurons per member below)", model.batch());
+  std::printf("\n");
   // The model column is as wide as its longest name ("spike_generator").
   int width = 12;
   for (int32_t p = 0; p < d.num_populations; ++p)
