@@ -942,16 +942,18 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
     const int v = varIndex(p, var);
     if (!values)
       throw Error(NCL_ERROR_ARGUMENT, "NULL values");
-    needState(mm);
-    if (count != p.units())
+    // Every batch member's neurons (the next run's batch before ncl_init).
+    const int64_t units = p.size * mm.batch;
+    if (count != units)
       throw Error(NCL_ERROR_ARGUMENT,
                   "population '" + std::string(pop) + "' has " + std::to_string(p.size) +
                       " neurons" +
-                      (p.batch > 1 ? " in each of " + std::to_string(p.batch) + " batch members (" +
-                                         std::to_string(p.units()) + ")"
-                                   : "") +
+                      (mm.batch > 1 ? " in each of " + std::to_string(mm.batch) +
+                                          " batch members (" + std::to_string(units) + ")"
+                                    : "") +
                       ", got " + std::to_string(count) + " values");
     checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
+    needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
