@@ -982,12 +982,14 @@ const Monitor &monitorNamed(const ncl_model &m, const char *name) {
                                  : "; the model has '" + join(names, "', '") + "'"));
 }
 
-/// Values per sample of `mon` at the current sizes.
+/// Values per sample of `mon` at the current sizes: a state or rate
+/// monitor's for each batch member in turn.
 int64_t monitorWidth(const ncl_model &m, const Monitor &mon) {
+  const int64_t members = mon.isSynapse() ? 1 : m.batch;
   if (mon.isRate())
-    return 1;
+    return members;
   auto [begin, end] = monitorRange(m, *mon.info);
-  return end - begin;
+  return (end - begin) * members;
 }
 
 } // namespace
@@ -1031,11 +1033,15 @@ int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times, dou
     if (mon.isRate()) {
       const double perNeuron =
           static_cast<double>(mm.pops[static_cast<size_t>(mon.info->population)].size) * mm.dt;
+      // A row holds each batch member's rate in turn.
+      const int64_t members = mon.members;
       for (int64_t n = 0; n < copy; ++n) {
         if (times)
           times[n] = static_cast<double>(n + 1) * mm.dt;
-        if (values)
-          values[n] = static_cast<double>(mon.counts[static_cast<size_t>(n)]) / perNeuron;
+        for (int64_t b = 0; values && b < members; ++b) {
+          const size_t k = static_cast<size_t>(n * members + b);
+          values[k] = static_cast<double>(mon.counts[k]) / perNeuron;
+        }
       }
       return rows;
     }

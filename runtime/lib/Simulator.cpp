@@ -750,7 +750,7 @@ void selectWinners(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
     const size_t p = static_cast<size_t>(stage.population);
     ncl_kernel_args a = kernelArgs(m, ts, p);
     a.begin = 0;
-    a.end = m.pops[p].size;
+    a.end = m.pops[p].units(); // every member's row
     a.first_step = s;
     a.num_steps = 1;
     stage.fn(&a);
@@ -928,9 +928,13 @@ std::string nonFiniteReport(const ncl_model &m, const std::string &when) {
     return "";
   const Population &pop = m.pops[static_cast<size_t>(bad->badPop)];
   const char *what = std::isnan(bad->badValue) ? "NaN" : bad->badValue > 0 ? "+Inf" : "-Inf";
+  const std::string neuron = pop.batch > 1
+                                 ? std::to_string(bad->badIndex % pop.size) + " of batch member " +
+                                       std::to_string(bad->badIndex / pop.size)
+                                 : std::to_string(bad->badIndex);
   return "population '" + std::string(pop.info->name) + "': variable '" +
-         pop.info->vars[bad->badVar].name + "' of neuron " + std::to_string(bad->badIndex) +
-         " became " + what + " " + when + "; check the parameters and dt";
+         pop.info->vars[bad->badVar].name + "' of neuron " + neuron + " became " + what + " " +
+         when + "; check the parameters and dt";
 }
 
 bool anyNonFinite(const ncl_model &m) {

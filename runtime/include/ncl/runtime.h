@@ -270,7 +270,9 @@ NCL_RT_API const char *ncl_monitor_name(const ncl_model *m, int32_t i);
  *  -1 on error. */
 NCL_RT_API int64_t ncl_monitor_samples(const ncl_model *m, const char *name);
 /** Values per sample at the current sizes: the recorded neurons of a state
- *  monitor, 1 for a rate monitor; -1 on error. */
+ *  monitor, 1 for a rate monitor, each times the batch members (a sample
+ *  holds member 0's values, then member 1's, ...; a synapse monitor's are
+ *  not per member); -1 on error. */
 NCL_RT_API int64_t ncl_monitor_width(const ncl_model *m, const char *name);
 /** Copies up to `capacity` samples: times[r] in seconds and values[r *
  *  width + j], converted to double (internal units; a rate monitor's in Hz,

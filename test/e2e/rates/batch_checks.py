@@ -195,6 +195,7 @@ network Spiking {
   projection C = Exc(P -> P) { connect fixed_probability(0.2); delay = 1 ms }
   projection K = Kick(G -> P) { connect all_to_all() }
   record spikes(P)
+  record rate(P)
   simulate %(steps)d ms, dt = 0.1 ms, seed = 3, batch = %(batch)d
 }
 """
@@ -245,8 +246,24 @@ def check_spiking():
         counts.append(len(t1))
     if min(counts) < 20 or len(set(counts)) == 1:
         fail("the members' spike counts %s do not show distinct, active members" % counts)
+    # The files: P_spike_{t,i,b}.npy and the rate per member (samples x B).
+    out = work / "out"
+    subprocess.run([ncl_run, lib, "--out", str(out), "--quiet", "--threads", "3"], check=True)
+    ft, fi, fb = (np.load(out / ("P_spike_%s.npy" % c)) for c in "tib")
+    if not (np.array_equal(ft, times) and np.array_equal(fb, index // n) and
+            np.array_equal(fi, index % n)):
+        fail("P_spike_t/i/b.npy are not the spikes the C API gave")
+    rate = np.load(out / "P_rate.npy")
+    dt = 1e-4
+    steps_of = np.rint(times / dt).astype(np.int64) - 1
+    expect = np.zeros((steps, batch))
+    np.add.at(expect, (steps_of, index // n), 1.0 / (n * dt))
+    if rate.shape != (steps, batch) or not np.allclose(rate, expect, rtol=1e-12, atol=0):
+        fail("P_rate.npy (shape %s) is not each member's spikes per step over N dt"
+             % (rate.shape,))
     print("spiking %s: batch %d, each member equals the unbatched run with its drive and initial "
-          "state bit for bit (%s spikes); 1, 2, 3 threads identical" % (precision, batch, counts))
+          "state bit for bit (%s spikes); 1, 2, 3 threads identical; P_spike_b.npy and "
+          "P_rate.npy (steps x members) agree" % (precision, batch, counts))
 
 
 # ---------------------------------------------------------------------------
