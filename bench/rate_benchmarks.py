@@ -6,12 +6,17 @@ recurrent W) for 1000 steps, NCL against the same loop in NumPy and, where
 benchmarks), in PyTorch (torch.nn.Linear in a Python time loop, as the
 seed projects write it), all on the same threads, in float32 and float64.
 
-usage: rate_benchmarks.py [--build BUILD] [--sizes 256,1024,4096] [--threads 1]
-                          [--repeat 3]
+usage: rate_benchmarks.py [--build BUILD] [--sizes 256,1024,4096] [--batches 1,16,256]
+                          [--threads 1] [--repeat 3] [--max-work 3e8]
+
+Batches: B independent members of the network (NCL `--batch B`, one
+initial state per member), NumPy and PyTorch on a (B, N) array, the
+members' rows multiplied by W^T in one product per step. Cells with
+N * N * B above --max-work are skipped (4096 units x 256 members take
+minutes per system on one thread).
 
 Prints per line the seconds per 1000 steps of each and the ratios
-(> 1: NCL is faster). Batch 1 only: NCL has no batch dimension yet
-(issue 14). Benchmarks, not tests: nothing here fails on a timing.
+(> 1: NCL is faster). Benchmarks, not tests: nothing here fails on a timing.
 """
 import argparse
 import json
@@ -30,7 +35,7 @@ STEPS = 1000
 DT, TAU = 1e-3, 0.020
 
 
-def ncl_seconds(build, n, precision, threads, repeat, tmp):
+def ncl_seconds(build, n, batch, precision, threads, repeat, tmp):
     source = open(os.path.join(ROOT, "examples", "ctrnn.ncl")).read()
     source = re.sub(r"RateUnit\[\d+\]", "RateUnit[%d]" % n, source)
     model = os.path.join(tmp, "ctrnn_%d.ncl" % n)
@@ -43,13 +48,14 @@ def ncl_seconds(build, n, precision, threads, repeat, tmp):
     for _ in range(repeat):
         out = os.path.join(tmp, "out")
         subprocess.run([os.path.join(build, "bin", "ncl-run"), lib, "--time", "%gs" % (STEPS * DT),
-                        "--threads", str(threads), "--quiet", "--out", out], check=True)
+                        "--threads", str(threads), "--batch", str(batch), "--quiet", "--out", out],
+                       check=True)
         s = json.load(open(os.path.join(out, "run.json")))["timings"]["simulate_s"]
         best = s if best is None else min(best, s)
     return best
 
 
-def numpy_seconds(n, precision, repeat):
+def numpy_seconds(n, batch, precision, repeat):
     dtype = np.float32 if precision == "f32" else np.float64
     rng = np.random.default_rng(1)
     w = (1.5 * rng.standard_normal((n, n)) / np.sqrt(n)).astype(dtype)
@@ -57,17 +63,26 @@ def numpy_seconds(n, precision, repeat):
     a = dtype(DT / TAU)
     best = None
     for _ in range(repeat):
-        x = rng.standard_normal(n).astype(dtype)
-        t0 = time.perf_counter()
-        for k in range(STEPS):
-            u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
-            x = (1 - a) * x + a * (w @ np.tanh(x) + u + b)
+        if batch == 1:
+            x = rng.standard_normal(n).astype(dtype)
+            t0 = time.perf_counter()
+            for k in range(STEPS):
+                u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
+                x = (1 - a) * x + a * (w @ np.tanh(x) + u + b)
+        else:
+            # Rows are members: tanh(X) W^T is the batched product.
+            x = rng.standard_normal((batch, n)).astype(dtype)
+            wt = np.ascontiguousarray(w.T)
+            t0 = time.perf_counter()
+            for k in range(STEPS):
+                u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
+                x = (1 - a) * x + a * (np.tanh(x) @ wt + u + b)
         s = time.perf_counter() - t0
         best = s if best is None else min(best, s)
     return best
 
 
-def torch_seconds(n, precision, threads, repeat):
+def torch_seconds(n, batch, precision, threads, repeat):
     try:
         import torch
     except ImportError:
@@ -79,7 +94,7 @@ def torch_seconds(n, precision, threads, repeat):
     best = None
     with torch.no_grad():
         for _ in range(repeat):
-            x = torch.randn(n, dtype=dtype)
+            x = torch.randn(n, dtype=dtype) if batch == 1 else torch.randn(batch, n, dtype=dtype)
             t0 = time.perf_counter()
             for k in range(STEPS):
                 u = 0.5 * np.sin(2 * np.pi * 5.0 * k * DT)
@@ -95,26 +110,30 @@ def ratio(a, b):
 
 def run(args):
     sizes = [int(s) for s in args.sizes.split(",")]
+    batches = [int(s) for s in args.batches.split(",")]
     threads = int(args.threads)
     # NumPy's BLAS follows these; set before the loops.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    print("rate networks: CTRNN, %d steps, batch 1, %d thread(s); seconds per %d steps"
+    print("rate networks: CTRNN, %d steps, %d thread(s); seconds per %d steps"
           % (STEPS, threads, STEPS))
-    print("%6s %5s %10s %10s %10s %12s %12s" % ("N", "prec", "NCL", "NumPy", "PyTorch",
-                                              "NumPy/NCL", "PyTorch/NCL"))
+    print("%6s %5s %5s %10s %10s %10s %12s %12s" % ("N", "batch", "prec", "NCL", "NumPy",
+                                                  "PyTorch", "NumPy/NCL", "PyTorch/NCL"))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            for precision in ("f32", "f64"):
-                ncl = ncl_seconds(args.build, n, precision, threads, args.repeat, tmp)
-                npy = numpy_seconds(n, precision, args.repeat)
-                tch = torch_seconds(n, precision, threads, args.repeat)
-                print("%6d %5s %10.4f %10.4f %10s %12s %12s"
-                      % (n, precision, ncl, npy, "%.4f" % tch if tch else "-",
-                         ratio(npy, ncl), ratio(tch, ncl)))
-                results.append(dict(n=n, precision=precision, ncl_s=ncl, numpy_s=npy,
-                                    torch_s=tch))
+            for batch in batches:
+                if n * n * batch > args.max_work:
+                    continue
+                for precision in ("f32", "f64"):
+                    ncl = ncl_seconds(args.build, n, batch, precision, threads, args.repeat, tmp)
+                    npy = numpy_seconds(n, batch, precision, args.repeat)
+                    tch = torch_seconds(n, batch, precision, threads, args.repeat)
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s"
+                          % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
+                             ratio(npy, ncl), ratio(tch, ncl)), flush=True)
+                    results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
+                                        numpy_s=npy, torch_s=tch))
     if all(r["torch_s"] is None for r in results):
         print("(PyTorch not importable: install python3-torch, e.g. scripts/install-deps.sh "
               "--bench, for its column)")
@@ -126,6 +145,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--sizes", default="256,1024,4096")
+    ap.add_argument("--batches", default="1,16,256")
+    ap.add_argument("--max-work", type=float, default=3e8)
     ap.add_argument("--threads", default="1")
     ap.add_argument("--repeat", type=int, default=3)
     run(ap.parse_args())

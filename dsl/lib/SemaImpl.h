@@ -25,6 +25,8 @@ namespace ncl::sema {
 /// The most steps one run may take: step indices are compared in 32 bits
 /// (ncl_kernel_args::refractory_until), and ncl_run refuses longer runs.
 constexpr int64_t kMaxSteps = INT32_MAX;
+/// The most batch members a network may declare (`simulate ..., batch = B`).
+constexpr int64_t kMaxBatch = int64_t{1} << 20;
 
 /// The most rand()/randn() sites one neuron may have: each is a stream of
 /// the generator (ncl/random_streams.h, docs/random.md).

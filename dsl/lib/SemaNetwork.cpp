@@ -453,8 +453,47 @@ void Sema::checkRandomStreams(const NetworkModel &model) {
   }
 }
 
-/// `simulate T, dt = ..., seed = ...`.
+/// Why the synapses of `model`'s projections cannot be shared by batch
+/// members, naming the first projection that needs one copy per member:
+/// one whose spikes or steps change per-synapse state (on_pre assignments
+/// to it, on_post, synapse dynamics), whose synapses draw random numbers
+/// every step, or whose delays differ per synapse (their arrivals are
+/// queued by synapse, not by member). "" when every projection is shared.
+static std::string batchRefusalOf(const NetworkModel &model) {
+  auto draws = [](const std::vector<Assignment> &block) {
+    bool found = false;
+    for (const Assignment &a : block)
+      forEachSubExpression(*a.value, [&](const Expr &e) {
+        auto *call = dyn_cast<CallExpr>(&e);
+        found |= call &&
+                 (call->callee == "rand" || call->callee == "randn" || call->callee == "poisson");
+      });
+    return found;
+  };
+  for (const ProjectionModel &q : model.projections) {
+    const SynapseDecl &s = *q.synapse;
+    std::string why;
+    for (const Assignment &a : s.onPre)
+      if (a.target == Assignment::AssignTarget::SynapseState && why.empty())
+        why = "its on_pre changes the synapse variable '" + a.variable + "'";
+    if (why.empty() && !s.onPost.empty())
+      why = "it has on_post (plasticity)";
+    if (why.empty() && !s.odes.empty())
+      why = "its synapses have dynamics";
+    if (why.empty() && q.delayExpr)
+      why = "its delays differ per synapse";
+    if (why.empty() && (draws(s.onPre) || draws(s.summed)))
+      why = "its on_pre or summed draws random numbers per synapse";
+    if (!why.empty())
+      return "projection '" + q.decl->name + "' cannot be shared by batch members: " + why +
+             ", which would need one copy of its synapses per member";
+  }
+  return "";
+}
+
+/// `simulate T, dt = ..., seed = ..., batch = ...`.
 void Sema::checkSimulate(const NetworkDecl &net, NetworkModel &model) {
+  model.batchRefusal = batchRefusalOf(model);
   Scope empty;
   bool durationOk = false;
   if (net.duration && checkExpr(*net.duration, ExprScope::shared(empty)) &&
@@ -494,9 +533,21 @@ void Sema::checkSimulate(const NetworkDecl &net, NetworkModel &model) {
         else
           model.seed = static_cast<uint64_t>(*v);
       }
+    } else if (opt.name == "batch") {
+      if (expectDim(*opt.value, Dimension::none(), "batch")) {
+        if (!(*v >= 1) || *v != std::floor(*v) || *v > static_cast<double>(kMaxBatch))
+          diags.error(opt.value->getLoc(), "batch must be a whole number from 1 to " +
+                                               std::to_string(kMaxBatch) + " (it is " +
+                                               formatNumber(*v) + ")");
+        else
+          model.batch = static_cast<int64_t>(*v);
+        if (model.batch > 1 && !model.batchRefusal.empty())
+          diags.error(opt.value->getLoc(),
+                      "batch = " + std::to_string(model.batch) + ": " + model.batchRefusal);
+      }
     } else {
       diags.error(opt.loc, "unknown simulate option '" + opt.name + "'" +
-                               didYouMean(opt.name, {"dt", "seed"}));
+                               didYouMean(opt.name, {"dt", "seed", "batch"}));
     }
   }
   if (durationOk && dtOk)

@@ -505,6 +505,32 @@ void refuseKwtaSize(const ncl_model &m, int32_t population, int64_t n) {
 }
 } // namespace
 
+ncl_status ncl_set_batch(ncl_model *m, int64_t batch) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    if (batch < 1 || batch > kMaxBatch)
+      throw Error(NCL_ERROR_ARGUMENT, "batch must be 1.." + std::to_string(kMaxBatch) + ", got " +
+                                          std::to_string(batch));
+    if (batch > 1 && mm.desc->batch_refusal)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "batch " + std::to_string(batch) + ": " + mm.desc->batch_refusal);
+    for (const Population &p : mm.pops)
+      if (batch * p.size > kMaxPopulationSize)
+        throw Error(NCL_ERROR_ARGUMENT, "batch " + std::to_string(batch) + " of population '" +
+                                            p.info->name + "' (" + std::to_string(p.size) +
+                                            " neurons) holds more than " +
+                                            std::to_string(kMaxPopulationSize) + " neurons");
+    if (mm.batch == batch)
+      return;
+    mm.batch = batch;
+    discardState(mm);
+  });
+}
+
+int64_t ncl_batch(const ncl_model *m) {
+  return guardedValue<int64_t>(-1, [&] { return need(m).batch; });
+}
+
 ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n) {
   return guarded([&] {
     ncl_model &mm = need(m);
@@ -760,12 +786,13 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, doub
     if (capacity < 0 || (capacity > 0 && !out))
       throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
     needState(mm);
-    const int64_t copy = std::min(p.size, capacity);
+    // Every batch member's neurons, member b's neuron i at b * size + i.
+    const int64_t copy = std::min(p.units(), capacity);
     const void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < copy; ++i)
       out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
                                         : static_cast<const double *>(data)[i];
-    return p.size;
+    return p.units();
   });
 }
 
@@ -915,10 +942,16 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
     const int v = varIndex(p, var);
     if (!values)
       throw Error(NCL_ERROR_ARGUMENT, "NULL values");
-    if (count != p.size)
-      throw Error(NCL_ERROR_ARGUMENT, "population '" + std::string(pop) + "' has " +
-                                          std::to_string(p.size) + " neurons, got " +
-                                          std::to_string(count) + " values");
+    // Every batch member's neurons (the next run's batch before ncl_init).
+    const int64_t units = p.size * mm.batch;
+    if (count != units)
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "population '" + std::string(pop) + "' has " + std::to_string(p.size) +
+                      " neurons" +
+                      (mm.batch > 1 ? " in each of " + std::to_string(mm.batch) +
+                                          " batch members (" + std::to_string(units) + ")"
+                                    : "") +
+                      ", got " + std::to_string(count) + " values");
     checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
     needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
@@ -949,12 +982,14 @@ const Monitor &monitorNamed(const ncl_model &m, const char *name) {
                                  : "; the model has '" + join(names, "', '") + "'"));
 }
 
-/// Values per sample of `mon` at the current sizes.
+/// Values per sample of `mon` at the current sizes: a state or rate
+/// monitor's for each batch member in turn.
 int64_t monitorWidth(const ncl_model &m, const Monitor &mon) {
+  const int64_t members = mon.isSynapse() ? 1 : m.batch;
   if (mon.isRate())
-    return 1;
+    return members;
   auto [begin, end] = monitorRange(m, *mon.info);
-  return end - begin;
+  return (end - begin) * members;
 }
 
 } // namespace
@@ -998,11 +1033,15 @@ int64_t ncl_get_monitor(const ncl_model *m, const char *name, double *times, dou
     if (mon.isRate()) {
       const double perNeuron =
           static_cast<double>(mm.pops[static_cast<size_t>(mon.info->population)].size) * mm.dt;
+      // A row holds each batch member's rate in turn.
+      const int64_t members = mon.members;
       for (int64_t n = 0; n < copy; ++n) {
         if (times)
           times[n] = static_cast<double>(n + 1) * mm.dt;
-        if (values)
-          values[n] = static_cast<double>(mon.counts[static_cast<size_t>(n)]) / perNeuron;
+        for (int64_t b = 0; values && b < members; ++b) {
+          const size_t k = static_cast<size_t>(n * members + b);
+          values[k] = static_cast<double>(mon.counts[k]) / perNeuron;
+        }
       }
       return rows;
     }

@@ -425,6 +425,13 @@ void validateProjections(const std::string &path, const ncl_model_descriptor &d)
 /// The monitor table: known kinds over existing populations and variables,
 /// neuron ranges within the default size, unique names.
 void validateMonitors(const std::string &path, const ncl_model_descriptor &d) {
+  // 0 (a zero-filled descriptor) is one member.
+  if (d.default_batch < 0 || d.default_batch > kMaxBatch)
+    throw malformed(path, "default batch " + std::to_string(d.default_batch) + " is not 0.." +
+                              std::to_string(kMaxBatch));
+  if (d.default_batch > 1 && d.batch_refusal)
+    throw malformed(path, "a default batch of " + std::to_string(d.default_batch) +
+                              " for a network that refuses batches");
   if (d.num_monitors < 0 || (d.num_monitors > 0 && !d.monitors))
     throw malformed(path, "bad monitor table");
   for (int32_t k = 0; k < d.num_monitors; ++k) {
@@ -781,6 +788,7 @@ std::unique_ptr<ncl_model> ncl::rt::openModel(const char *cpath) {
   m->path = path;
   m->desc = desc;
   m->seed = desc->default_seed;
+  m->batch = std::max<int64_t>(desc->default_batch, 1);
   m->dt = desc->dt;
   m->pops.resize(static_cast<size_t>(desc->num_populations));
   for (int32_t p = 0; p < desc->num_populations; ++p) {

@@ -29,6 +29,8 @@ class ThreadPool;
 /// Limits that keep index arithmetic in int64 (size * threads < 2^63).
 constexpr int64_t kMaxPopulationSize = int64_t{1} << 40;
 constexpr int32_t kMaxThreads = 1024;
+/// The most batch members a run may have (nclc refuses more, too).
+constexpr int64_t kMaxBatch = int64_t{1} << 20;
 
 /// A failure with a message meant for the user and the status to return.
 struct Error : std::runtime_error {
@@ -70,7 +72,11 @@ private:
 /// buffer table (ncl_model::buffers).
 struct Population {
   const ncl_population_info *info = nullptr;
-  int64_t size = 0;
+  int64_t size = 0;  // one batch member's neurons (N)
+  int64_t batch = 1; // the run's batch members (ncl_model::batch)
+  /// Entries of each per-neuron buffer: every member's neurons, member b's
+  /// neuron i at b * size + i (docs/runtime.md, "Batches").
+  int64_t units() const { return size * batch; }
   std::vector<double> params;       // what its NCL_BUFFER_PARAMS entry points at
   std::vector<int32_t> stateBuffer; // per variable: its entry in the table
   int64_t spikeCount = 0;           // emitted since init, recorded or not
@@ -196,6 +202,7 @@ struct SpikeHistory {
 struct Monitor {
   const ncl_monitor_info *info = nullptr;
   int64_t begin = 0, end = 0; // the recorded neurons for the run's size
+  int64_t members = 1;        // batch members: a row holds each one's values in turn
   /// A state or synapse monitor: row r (the sample at step r * every) holds
   /// end - begin values of the model's real type (neurons or synapses
   /// [begin, end)).
@@ -207,7 +214,7 @@ struct Monitor {
   bool isState() const { return info->kind == NCL_MONITOR_STATE; }
   bool isRate() const { return info->kind == NCL_MONITOR_RATE; }
   bool isSynapse() const { return info->kind == NCL_MONITOR_SYNAPSE; }
-  int64_t width() const { return isRate() ? 1 : end - begin; }
+  int64_t width() const { return isRate() ? members : (end - begin) * members; }
   /// Rows recorded once `steps` steps have run since init.
   int64_t rows(int64_t steps) const {
     return isRate() ? steps : (steps + info->every - 1) / info->every;
@@ -229,6 +236,7 @@ struct ThreadState {
   // (index n - chunkStart); empty for the others.
   std::vector<std::vector<int64_t>> chunkRates;
   int64_t chunkStart = 0;
+  std::vector<int32_t> generatorSpikes; // a generator's spikes of one step, for every member
   std::string error;
   ncl_status errorCode = NCL_OK;
   // First non-finite value found in this thread's ranges after a chunk.
@@ -283,6 +291,7 @@ struct ncl_model {
   bool initialized = false;
   bool layoutDirty = true; // threads, sizes or buffer capacity changed
   uint64_t seed = 0;
+  int64_t batch = 1;   // batch members: the descriptor's default_batch or ncl_set_batch's
   double dt = 0;       // the run's step: the network's, or one set at load time
   std::string dataDir; // where relative data files resolve; "": each population's data_dir
   int64_t step = 0;

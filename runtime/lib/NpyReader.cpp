@@ -239,8 +239,9 @@ bool ncl::rt::readNpy(const std::string &path, int maxRank, NpyArray &out,
   if (h.shape.empty() || h.shape.size() > static_cast<size_t>(std::max(1, maxRank)))
     return fail("holds a " + std::to_string(h.shape.size()) + "-D array of shape " +
                 shapeText(h.shape) +
-                (maxRank <= 1 ? "; only 1-D arrays are read (flatten it)"
-                              : "; only 1-D and 2-D arrays are read here"));
+                (maxRank <= 1   ? "; only 1-D arrays are read (flatten it)"
+                 : maxRank == 2 ? "; only 1-D and 2-D arrays are read here"
+                                : "; only 1-D, 2-D and 3-D arrays are read here"));
   // Fortran order differs from C order only where two dimensions exceed 1.
   if (h.fortranOrder &&
       std::count_if(h.shape.begin(), h.shape.end(), [](int64_t d) { return d > 1; }) > 1)

@@ -154,9 +154,12 @@ void removeStaleTemporaries(const std::string &dir) {
 /// NPY format version 1.0: magic, version, little-endian u16 header length,
 /// then a Python dict literal padded with spaces and ended by '\n' so that
 /// the data starts at a multiple of 64 bytes.
-std::string npyHeader(const char *descr, size_t n, std::optional<size_t> columns = std::nullopt) {
-  const std::string shape =
+std::string npyHeader(const char *descr, size_t n, std::optional<size_t> columns = std::nullopt,
+                      std::optional<size_t> depth = std::nullopt) {
+  std::string shape =
       columns ? std::to_string(n) + ", " + std::to_string(*columns) : std::to_string(n) + ",";
+  if (columns && depth)
+    shape += ", " + std::to_string(*depth);
   std::string dict =
       std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   const size_t prefix = 10; // magic(6) + version(2) + length(2)
@@ -171,11 +174,17 @@ std::string npyHeader(const char *descr, size_t n, std::optional<size_t> columns
   return head + dict;
 }
 
+/// What a column of a spike record holds.
+enum class SpikeColumn { Times, Neurons, Members };
+
 /// Writes one column of a spike record as a 1-D .npy array: the times
-/// (step * dt, '<f8') or the neuron indices ('<i8'). Converted in blocks, so
-/// writing needs no second copy of the record in memory.
-void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record, bool times,
-                      double dt) {
+/// (step * dt, '<f8'), the neuron indices ('<i8', i within the batch
+/// member) or the batch members ('<i8') of a population of `size` neurons
+/// per member. Converted in blocks, so writing needs no second copy of the
+/// record in memory.
+void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record, SpikeColumn column,
+                      double dt, int64_t size) {
+  const bool times = column == SpikeColumn::Times;
   writeFileAtomically(path, [&](int fd) {
     const std::string head = npyHeader(times ? "<f8" : "<i8", record.size());
     if (!writeAll(fd, head.data(), head.size()))
@@ -191,7 +200,8 @@ void writeSpikeColumn(const std::string &path, const std::vector<Spike> &record,
           const double t = static_cast<double>(s.step) * dt;
           std::memcpy(&buffer[8 * k], &t, 8);
         } else {
-          std::memcpy(&buffer[8 * k], &s.index, 8);
+          const int64_t v = column == SpikeColumn::Neurons ? s.index % size : s.index / size;
+          std::memcpy(&buffer[8 * k], &v, 8);
         }
       }
       if (!writeAll(fd, buffer.data(), 8 * count))
@@ -236,11 +246,24 @@ std::vector<OutputFile> monitorFiles(const ncl_model &m, const Monitor &mon) {
   if (mon.isRate()) {
     // Spikes found in step n are stored with time (n + 1) * dt; the rate of
     // that step carries the same time.
+    // A batched run: samples x members, each member's rate.
     const double perNeuron =
         static_cast<double>(m.pops[static_cast<size_t>(mon.info->population)].size) * dt;
-    files.emplace_back(stem + ".npy", [&mon, rows, perNeuron](const std::string &path) {
-      writeDoubles(path, rows,
-                   [&](size_t n) { return static_cast<double>(mon.counts[n]) / perNeuron; });
+    const size_t members = static_cast<size_t>(mon.members);
+    files.emplace_back(stem + ".npy", [&mon, rows, perNeuron, members](const std::string &path) {
+      auto rate = [&](size_t n) { return static_cast<double>(mon.counts[n]) / perNeuron; };
+      if (members == 1) {
+        writeDoubles(path, rows, rate);
+        return;
+      }
+      writeFileAtomically(path, [&](int fd) {
+        const std::string head = npyHeader("<f8", rows, members);
+        std::vector<double> values(rows * members);
+        for (size_t n = 0; n < values.size(); ++n)
+          values[n] = rate(n);
+        return writeAll(fd, head.data(), head.size()) &&
+               writeAll(fd, values.data(), values.size() * sizeof(double));
+      });
     });
     files.emplace_back(stem + "_t.npy", [rows, dt](const std::string &path) {
       writeDoubles(path, rows, [&](size_t n) { return static_cast<double>(n + 1) * dt; });
@@ -249,9 +272,13 @@ std::vector<OutputFile> monitorFiles(const ncl_model &m, const Monitor &mon) {
   }
   const bool f32 = m.desc->real_bits == 32;
   const size_t width = static_cast<size_t>(mon.width());
-  files.emplace_back(stem + ".npy", [&mon, rows, width, f32](const std::string &path) {
+  // A batched run: samples x members x neurons.
+  const size_t members = static_cast<size_t>(mon.members);
+  files.emplace_back(stem + ".npy", [&mon, rows, width, members, f32](const std::string &path) {
     writeFileAtomically(path, [&](int fd) {
-      const std::string head = npyHeader(f32 ? "<f4" : "<f8", rows, width);
+      const std::string head = members == 1
+                                   ? npyHeader(f32 ? "<f4" : "<f8", rows, width)
+                                   : npyHeader(f32 ? "<f4" : "<f8", rows, members, width / members);
       return writeAll(fd, head.data(), head.size()) &&
              writeAll(fd, mon.samples.data(), rows * width * (f32 ? 4 : 8));
     });
@@ -261,7 +288,8 @@ std::vector<OutputFile> monitorFiles(const ncl_model &m, const Monitor &mon) {
       return static_cast<double>(static_cast<int64_t>(r) * every) * dt;
     });
   });
-  files.emplace_back(stem + "_i.npy", [&mon, width](const std::string &path) {
+  files.emplace_back(stem + "_i.npy", [&mon](const std::string &path) {
+    const size_t width = static_cast<size_t>(mon.width() / mon.members);
     writeFileAtomically(path, [&](int fd) {
       const std::string head = npyHeader("<i8", width);
       std::vector<int64_t> indices(width);
@@ -354,12 +382,14 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   j += "  \"duration\": " + jsonNumber(duration) + ",\n";
   j += "  \"seed\": " + std::to_string(m.seed) + ",\n";
   j += "  \"threads\": " + std::to_string(m.threads) + ",\n";
+  if (m.batch > 1)
+    j += "  \"batch\": " + std::to_string(m.batch) + ",\n";
   j += "  \"populations\": {";
   for (size_t p = 0; p < m.pops.size(); ++p) {
     const Population &pop = m.pops[p];
     const double rate =
         duration > 0 && pop.size > 0
-            ? static_cast<double>(pop.spikeCount) / (static_cast<double>(pop.size) * duration)
+            ? static_cast<double>(pop.spikeCount) / (static_cast<double>(pop.units()) * duration)
             : 0.0;
     j += p ? ",\n    " : "\n    ";
     j += jsonString(pop.info->name) +
@@ -507,27 +537,37 @@ void ncl::rt::writeOutput(const ncl_model &m, const std::string &dir) {
     throw ioError("remove the old", runJsonPath, errno);
 
   // Spike and event records: P_spike_{t,i}.npy, P_<event>_{t,i}.npy.
+  // A batched run adds P_spike_b.npy, each spike's batch member; a spike
+  // generator's spikes are every member's, listed once.
   struct Record {
     std::string stem;
     const std::vector<Spike> *spikes;
+    int64_t size;
+    bool batched;
   };
   std::vector<Record> records;
   for (const Population &pop : m.pops) {
     if (!pop.info->record_spikes)
       continue;
-    records.push_back({std::string(pop.info->name) + "_spike", &pop.record});
+    const bool batched = pop.batch > 1 && pop.info->source_kind != NCL_SOURCE_SPIKE_GENERATOR;
+    records.push_back({std::string(pop.info->name) + "_spike", &pop.record, pop.size, batched});
     for (size_t e = 0; e < pop.events.size(); ++e)
-      records.push_back(
-          {std::string(pop.info->name) + "_" + pop.info->event_names[e], &pop.events[e]});
+      records.push_back({std::string(pop.info->name) + "_" + pop.info->event_names[e],
+                         &pop.events[e], pop.size, batched});
   }
   // Then the monitors: STEM.npy, STEM_t.npy (and STEM_i.npy).
   std::vector<OutputFile> files;
   for (const Record &r : records)
-    for (bool times : {true, false})
-      files.emplace_back(r.stem + (times ? "_t.npy" : "_i.npy"),
-                         [&r, times, &m](const std::string &path) {
-                           writeSpikeColumn(path, *r.spikes, times, m.dt);
-                         });
+    for (SpikeColumn column : {SpikeColumn::Times, SpikeColumn::Neurons, SpikeColumn::Members}) {
+      if (column == SpikeColumn::Members && !r.batched)
+        continue;
+      const char *suffix = column == SpikeColumn::Times     ? "_t.npy"
+                           : column == SpikeColumn::Neurons ? "_i.npy"
+                                                            : "_b.npy";
+      files.emplace_back(r.stem + suffix, [&r, column, &m](const std::string &path) {
+        writeSpikeColumn(path, *r.spikes, column, m.dt, r.size);
+      });
+    }
   for (const Monitor &mon : m.monitors)
     for (OutputFile &file : monitorFiles(m, mon))
       files.push_back(std::move(file));

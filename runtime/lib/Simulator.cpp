@@ -101,7 +101,7 @@ uint64_t bufferElements(const ncl_model &m, const ncl_buffer_info &b) {
   switch (b.extent) {
   case NCL_EXTENT_NEURONS: {
     if (b.population >= 0)
-      return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].size);
+      return static_cast<uint64_t>(m.pops[static_cast<size_t>(b.population)].units());
     // A projection's trace: one per neuron of its side.
     const Projection &proj = m.projs[static_cast<size_t>(b.projection)];
     const int32_t side = isPerThreadTraceRole(b.role) ? proj.info->pre : proj.info->post;
@@ -188,7 +188,7 @@ std::pair<int64_t, int64_t> partition(int64_t size, int32_t k, int32_t n) {
 int64_t autoChunkSteps(const ncl_model &m) {
   int64_t neurons = 0;
   for (const Population &p : m.pops)
-    neurons += p.size;
+    neurons += p.units();
   int64_t chunk = neurons > 0 ? (int64_t{1} << 22) / neurons : 4096;
   return std::clamp<int64_t>(chunk, 256, 4096);
 }
@@ -274,7 +274,7 @@ int64_t spikeCapacityOfThread(const ncl_model &m, int32_t k) {
   for (const Population &pop : m.pops) {
     if (!storesSpikes(pop))
       continue;
-    auto [begin, end] = partition(pop.size, k, m.threads);
+    auto [begin, end] = partition(pop.units(), k, m.threads);
     if (begin == end)
       continue;
     perStep = std::max(perStep, (end - begin) * channels(pop));
@@ -351,9 +351,19 @@ ncl_kernel_args kernelArgs(const ncl_model &m, ThreadState &ts, size_t p) {
   a.begin = ts.begin[p];
   a.end = ts.end[p];
   a.size = pop.size;
+  a.batch = m.batch;
   a.seed = m.seed;
   a.dt = m.dt;
   a.spike_capacity = storesSpikes(pop) ? ts.spikeCapacity : 0;
+  return a;
+}
+
+/// The header of thread ts's calls of a stage of projection `proj`: over
+/// its range of postsynaptic neurons, with both populations' sizes.
+ncl_kernel_args projectionArgs(const ncl_model &m, ThreadState &ts, const Projection &proj) {
+  ncl_kernel_args a = kernelArgs(m, ts, static_cast<size_t>(proj.info->post));
+  a.pre_size = m.pops[static_cast<size_t>(proj.info->pre)].size;
+  a.post_size = m.pops[static_cast<size_t>(proj.info->post)].size;
   return a;
 }
 
@@ -423,14 +433,19 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
     const size_t q = static_cast<size_t>(mon.info->population);
     if (!mon.isState() || (p >= 0 && static_cast<size_t>(p) != q) || s % mon.info->every != 0)
       continue;
-    const int64_t lo = std::max(mon.begin, ts.begin[q]), hi = std::min(mon.end, ts.end[q]);
-    if (lo >= hi)
-      continue;
     const size_t buffer = static_cast<size_t>(m.pops[q].stateBuffer[mon.info->var]);
     const auto *from = static_cast<const unsigned char *>(m.bufferPtrs[buffer]);
-    const int64_t row = s / mon.info->every;
-    std::memcpy(mon.samples.data() + static_cast<size_t>(row * mon.width() + lo - mon.begin) * elem,
-                from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
+    const int64_t row = s / mon.info->every, size = m.pops[q].size, width = mon.end - mon.begin;
+    // A row holds each batch member's neurons [begin, end) in turn.
+    for (int64_t b = 0; b < mon.members; ++b) {
+      const int64_t first = b * size + mon.begin;
+      const int64_t lo = std::max(first, ts.begin[q]), hi = std::min(b * size + mon.end, ts.end[q]);
+      if (lo >= hi)
+        continue;
+      std::memcpy(mon.samples.data() +
+                      static_cast<size_t>(row * mon.width() + b * width + lo - first) * elem,
+                  from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
+    }
   }
 }
 
@@ -531,7 +546,7 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
             if (record)
               out.push_back(s);
             if (rate)
-              ++rate[s.step - 1 - ts.chunkStart];
+              ++rate[(s.step - 1 - ts.chunkStart) * pop.batch + s.index / pop.size];
             if (emitted)
               emitted->push_back(static_cast<int32_t>(s.index));
             ++spikes;
@@ -588,11 +603,21 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
     if (first == last)
       return;
     advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
-    ncl_kernel_args a = kernelArgs(m, ts, post);
+    ncl_kernel_args a = projectionArgs(m, ts, proj);
     a.first_step = s;
     a.num_steps = 1;
     a.spikes = first;
     a.num_spikes = last - first;
+    if (m.batch > 1) {
+      // A generator's spikes are every member's: b * n + i for each b.
+      std::vector<int32_t> &all = ts.generatorSpikes;
+      all.clear();
+      for (int64_t b = 0; b < m.batch; ++b)
+        for (const int32_t *i = first; i != last; ++i)
+          all.push_back(static_cast<int32_t>(b * pre.size + *i));
+      a.spikes = all.data();
+      a.num_spikes = static_cast<int64_t>(all.size());
+    }
     stage.fn(&a);
     return;
   }
@@ -600,7 +625,7 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
   if (sent < 0)
     return;
   const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
-  ncl_kernel_args a = kernelArgs(m, ts, post);
+  ncl_kernel_args a = projectionArgs(m, ts, proj);
   a.first_step = s;
   a.num_steps = 1;
   bool advanced = false;
@@ -629,7 +654,7 @@ void deliverSynapses(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s
     return;
   const size_t post = static_cast<size_t>(proj.info->post);
   advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
-  ncl_kernel_args a = kernelArgs(m, ts, post);
+  ncl_kernel_args a = projectionArgs(m, ts, proj);
   a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_pre's pre reads
   a.first_step = s;
   a.num_steps = 1;
@@ -711,7 +736,7 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   // Every presynaptic neuron: the column may hold any of them.
   const size_t pre = static_cast<size_t>(proj.info->pre);
   advanceTraces(m, ts, proj.advancePreStage, pre, 0, m.pops[pre].size, s);
-  ncl_kernel_args a = kernelArgs(m, ts, post);
+  ncl_kernel_args a = projectionArgs(m, ts, proj);
   a.size = m.pops[pre].size; // the rows, for on_post's pre reads
   a.first_step = s;
   a.num_steps = 1;
@@ -728,7 +753,7 @@ void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) 
   const size_t post = static_cast<size_t>(proj.info->post);
   if (ts.begin[post] >= ts.end[post])
     return;
-  ncl_kernel_args a = kernelArgs(m, ts, post);
+  ncl_kernel_args a = projectionArgs(m, ts, proj);
   a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows it walks
   a.first_step = s;
   a.num_steps = 1;
@@ -752,7 +777,7 @@ void selectWinners(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
     const size_t p = static_cast<size_t>(stage.population);
     ncl_kernel_args a = kernelArgs(m, ts, p);
     a.begin = 0;
-    a.end = m.pops[p].size;
+    a.end = m.pops[p].units(); // every member's row
     a.first_step = s;
     a.num_steps = 1;
     stage.fn(&a);
@@ -844,8 +869,8 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   ts.chunkStart = s0;
   for (const Monitor &mon : m.monitors)
     if (mon.isRate())
-      ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(static_cast<size_t>(s1 - s0),
-                                                                      0);
+      ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(
+          static_cast<size_t>((s1 - s0) * mon.members), 0);
   if (!m.projs.empty() || m.selectsWinners) {
     stepNetworkThread(m, k, s0, s1, barrier, runs);
     // Steps outside, so each thread's list is in (step, index) order already.
@@ -930,9 +955,13 @@ std::string nonFiniteReport(const ncl_model &m, const std::string &when) {
     return "";
   const Population &pop = m.pops[static_cast<size_t>(bad->badPop)];
   const char *what = std::isnan(bad->badValue) ? "NaN" : bad->badValue > 0 ? "+Inf" : "-Inf";
+  const std::string neuron = pop.batch > 1
+                                 ? std::to_string(bad->badIndex % pop.size) + " of batch member " +
+                                       std::to_string(bad->badIndex / pop.size)
+                                 : std::to_string(bad->badIndex);
   return "population '" + std::string(pop.info->name) + "': variable '" +
-         pop.info->vars[bad->badVar].name + "' of neuron " + std::to_string(bad->badIndex) +
-         " became " + what + " " + when + "; check the parameters and dt";
+         pop.info->vars[bad->badVar].name + "' of neuron " + neuron + " became " + what + " " +
+         when + "; check the parameters and dt";
 }
 
 bool anyNonFinite(const ncl_model &m) {
@@ -1066,13 +1095,14 @@ void collectRates(ncl_model &m, int64_t s0, int64_t s1) {
     if (!mon.isRate())
       continue;
     const size_t p = static_cast<size_t>(mon.info->population);
-    for (int64_t s = s0; s < s1; ++s) {
-      int64_t count = 0;
-      for (const ThreadState &ts : m.threadStates)
-        if (!ts.chunkRates[p].empty())
-          count += ts.chunkRates[p][static_cast<size_t>(s - ts.chunkStart)];
-      mon.counts[static_cast<size_t>(s)] = count;
-    }
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t b = 0; b < mon.members; ++b) {
+        int64_t count = 0;
+        for (const ThreadState &ts : m.threadStates)
+          if (!ts.chunkRates[p].empty())
+            count += ts.chunkRates[p][static_cast<size_t>((s - ts.chunkStart) * mon.members + b)];
+        mon.counts[static_cast<size_t>(s * mon.members + b)] = count;
+      }
   }
 }
 
@@ -1098,8 +1128,8 @@ void reserveMonitors(ncl_model &m, int64_t target) {
       const size_t bytes = rows * static_cast<size_t>(mon.width()) * elem;
       if (bytes > mon.samples.size())
         mon.samples.resize(bytes);
-    } else if (rows > mon.counts.size()) {
-      mon.counts.resize(rows);
+    } else if (rows * static_cast<size_t>(mon.members) > mon.counts.size()) {
+      mon.counts.resize(rows * static_cast<size_t>(mon.members));
     }
   }
 }
@@ -1206,7 +1236,7 @@ uint64_t synapseBytes(const ncl_model &m) {
   }
   for (size_t p = 0; p < m.pops.size(); ++p)
     bytes = saturatingAdd(bytes, saturatingMul(static_cast<uint64_t>(historyDepth(m, p)),
-                                               static_cast<uint64_t>(m.pops[p].size) * 4));
+                                               static_cast<uint64_t>(m.pops[p].units()) * 4));
   return bytes;
 }
 
@@ -1249,12 +1279,14 @@ std::pair<int64_t, int64_t> ncl::rt::monitorRange(const ncl_model &m, const ncl_
 
 uint64_t ncl::rt::monitorBytes(const ncl_model &m, size_t k, int64_t steps) {
   const Monitor &mon = m.monitors[k];
+  const uint64_t members = mon.isSynapse() ? 1 : static_cast<uint64_t>(m.batch);
   if (mon.isRate())
-    return saturatingMul(static_cast<uint64_t>(mon.rows(steps)), sizeof(int64_t));
+    return saturatingMul(static_cast<uint64_t>(mon.rows(steps)), members * sizeof(int64_t));
   auto [begin, end] = monitorRange(m, *mon.info);
-  return saturatingMul(saturatingMul(static_cast<uint64_t>(mon.rows(steps)),
-                                     static_cast<uint64_t>(std::max<int64_t>(0, end - begin))),
-                       static_cast<uint64_t>(m.desc->real_bits / 8));
+  return saturatingMul(
+      saturatingMul(static_cast<uint64_t>(mon.rows(steps)),
+                    static_cast<uint64_t>(std::max<int64_t>(0, end - begin)) * members),
+      static_cast<uint64_t>(m.desc->real_bits / 8));
 }
 namespace {
 
@@ -1274,7 +1306,7 @@ void repartitionSpikeQueues(ncl_model &m) {
         all.insert(all.end(), list.begin(), list.end());
       slot.assign(std::max<size_t>(n, 1), {});
       for (size_t k = 0; k < slot.size(); ++k) {
-        auto [begin, end] = partition(m.pops[p].size, static_cast<int32_t>(k), m.threads);
+        auto [begin, end] = partition(m.pops[p].units(), static_cast<int32_t>(k), m.threads);
         slot[k].reserve(static_cast<size_t>(end - begin));
         auto first = std::lower_bound(all.begin(), all.end(), static_cast<int32_t>(begin));
         slot[k].assign(first, std::lower_bound(first, all.end(), static_cast<int32_t>(end)));
@@ -1380,7 +1412,7 @@ void ncl::rt::configureThreads(ncl_model &m) {
     ts.chunkEvents.resize(np);
     for (size_t p = 0; p < np; ++p) {
       ts.chunkEvents[p].resize(static_cast<size_t>(std::max(0, m.pops[p].info->num_events)));
-      std::tie(ts.begin[p], ts.end[p]) = partition(m.pops[p].size, k, n);
+      std::tie(ts.begin[p], ts.end[p]) = partition(m.pops[p].units(), k, n);
     }
     ts.chunkCounts.assign(np, 0);
     ts.chunkRates.assign(np, {});
@@ -1684,7 +1716,7 @@ void allocateSpikeQueues(ncl_model &m) {
                    std::vector<std::vector<int32_t>>(static_cast<size_t>(m.threads)));
     for (auto &slot : h.slots)
       for (int32_t k = 0; k < m.threads; ++k) {
-        auto [begin, end] = partition(m.pops[p].size, k, m.threads);
+        auto [begin, end] = partition(m.pops[p].units(), k, m.threads);
         slot[static_cast<size_t>(k)].reserve(static_cast<size_t>(end - begin));
       }
   }
@@ -1745,7 +1777,10 @@ void applyFileValues(ncl_model &m) {
 void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
   discardState(m);
+  for (Population &pop : m.pops)
+    pop.batch = m.batch;
   for (Monitor &mon : m.monitors) {
+    mon.members = mon.isSynapse() ? 1 : m.batch;
     if (mon.isSynapse())
       continue; // once the synapses are built
     const Population &pop = m.pops[static_cast<size_t>(mon.info->population)];

@@ -98,24 +98,34 @@ void loadGenerator(ncl_model &m, Population &pop) {
   }
 }
 
-/// A timed input's samples: 1-D (one value for all neurons) or 2-D
-/// (samples x neurons), scaled, finite, at a whole number of steps apart.
+/// A timed input's samples: 1-D (one value for all neurons), 2-D (samples x
+/// neurons, shared by the batch members) or 3-D (samples x batch members x
+/// neurons), scaled, finite, at a whole number of steps apart. Per-neuron
+/// samples are kept as (samples x members x neurons), copying a 2-D file
+/// for each member, so that the kernels read column b * N + i of a batched
+/// run (docs/runtime.md, "Batches").
 Population::Series loadSeries(ncl_model &m, const Population &pop, const ncl_timed_input_info &ti) {
   const std::string owner =
       "timed input '" + std::string(pop.info->name) + "." + std::string(ti.input) + "'";
   const std::string path = resolveDataFile(m, *pop.info, ti.file);
   std::vector<int64_t> shape;
-  NpyArray values = read(owner, path, 2, shape);
+  NpyArray values = read(owner, path, 3, shape);
   Population::Series series;
   series.rows = shape[0];
-  series.columns = shape.size() == 2 ? shape[1] : 1;
-  const std::string shapeText =
-      shape.size() == 2 ? "(" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ")"
-                        : "(" + std::to_string(shape[0]) + ",)";
+  series.columns = shape.size() >= 2 ? shape.back() : 1;
+  std::string shapeText = "(" + std::to_string(shape[0]);
+  for (size_t k = 1; k < shape.size(); ++k)
+    shapeText += ", " + std::to_string(shape[k]);
+  shapeText += shape.size() == 1 ? ",)" : ")";
   if (series.rows == 0)
     fail(owner + ": " + quoted(path) + " has shape " + shapeText +
          ", no samples; a series needs at least one");
-  if (shape.size() == 2 && series.columns != pop.size)
+  if (shape.size() == 3 && shape[1] != pop.batch)
+    fail(owner + ": " + quoted(path) + " has shape " + shapeText + ", " + std::to_string(shape[1]) +
+         " batch members, but the run has " + std::to_string(pop.batch) +
+         "; give one block per member (samples x batch x neurons), or a 2-D series that all "
+         "members share");
+  if (shape.size() >= 2 && series.columns != pop.size)
     fail(owner + ": " + quoted(path) + " has shape " + shapeText + ", " +
          std::to_string(series.columns) + " columns, but population '" + pop.info->name + "' has " +
          std::to_string(pop.size) +
@@ -130,6 +140,19 @@ Population::Series loadSeries(ncl_model &m, const Population &pop, const ncl_tim
            (shape.size() == 2 ? " of neuron " + std::to_string(k % series.columns) : "") + " is " +
            number(v) + "; samples must be finite");
     series.samples[k] = v * ti.scale;
+  }
+  if (shape.size() >= 2 && pop.batch > 1) {
+    // Member b's column i at b * N + i of each sample's row.
+    if (shape.size() == 2) {
+      std::vector<double> perMember;
+      perMember.reserve(n * static_cast<size_t>(pop.batch));
+      for (int64_t r = 0; r < series.rows; ++r)
+        for (int64_t b = 0; b < pop.batch; ++b)
+          perMember.insert(perMember.end(), series.samples.begin() + r * series.columns,
+                           series.samples.begin() + (r + 1) * series.columns);
+      series.samples = std::move(perMember);
+    }
+    series.columns *= pop.batch;
   }
   const double steps = std::nearbyint(ti.interval / m.dt);
   if (!(steps >= 1) || std::fabs(steps * m.dt - ti.interval) > 1e-9 * ti.interval ||

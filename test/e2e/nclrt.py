@@ -39,20 +39,28 @@ class Runtime:
         rt.ncl_spike_count.restype = ctypes.c_int64
         rt.ncl_spike_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         rt.ncl_close.argtypes = [ctypes.c_void_p]
+        rt.ncl_set_batch.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+        rt.ncl_batch.restype = ctypes.c_int64
+        rt.ncl_batch.argtypes = [ctypes.c_void_p]
+        rt.ncl_set_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                     ctypes.POINTER(ctypes.c_double), ctypes.c_int64]
         self.rt = rt
 
     def check(self, ok):
         if not ok:
             raise RuntimeError(self.rt.ncl_last_error().decode())
 
-    def open(self, lib, seed, threads=1, dt=None):
+    def open(self, lib, seed, threads=1, dt=None, batch=None):
         """Loads a model library and initialises it with `seed` (and the
-        time step `dt` in seconds, when given, instead of the network's)."""
+        time step `dt` in seconds, and the batch members `batch`, when
+        given, instead of the network's)."""
         m = self.rt.ncl_open(lib.encode())
         self.check(m)
         self.check(self.rt.ncl_set_threads(m, threads) == 0)
         if dt is not None:
             self.check(self.rt.ncl_set_dt(m, dt) == 0)
+        if batch is not None:
+            self.check(self.rt.ncl_set_batch(m, batch) == 0)
         self.check(self.rt.ncl_init(m, seed) == 0)
         return m
 
@@ -69,6 +77,16 @@ class Runtime:
         buf = (ctypes.c_double * n)()
         self.check(self.rt.ncl_get_state(m, pop.encode(), var.encode(), buf, n) == n)
         return np.frombuffer(buf, dtype=np.float64).copy()
+
+    def set_state(self, m, pop, var, values):
+        """Overwrites state variable `var` of population `pop` (every batch
+        member's neurons, member b's neuron i at b * N + i)."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        buf = values.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self.check(self.rt.ncl_set_state(m, pop.encode(), var.encode(), buf, len(values)) == 0)
+
+    def batch(self, m):
+        return self.rt.ncl_batch(m)
 
     def synapse_state(self, m, proj, var):
         """Per-synapse variable `var` of projection `proj`, in synapse order."""

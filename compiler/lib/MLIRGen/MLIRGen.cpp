@@ -43,7 +43,9 @@ public:
         builder, loc(at), builder.getStringAttr(net.decl->name), builder.getF64FloatAttr(net.dt),
         builder.getF64FloatAttr(net.duration),
         builder.getI64IntegerAttr(static_cast<int64_t>(net.seed)), TypeAttr::get(realType),
-        builder.getStringAttr(at.file ? *at.file : ""), ArrayAttr());
+        builder.getStringAttr(at.file ? *at.file : ""), ArrayAttr(),
+        builder.getI64IntegerAttr(net.batch),
+        net.batchRefusal.empty() ? StringAttr() : builder.getStringAttr(net.batchRefusal));
     builder.setInsertionPointToStart(&network.getBody().emplaceBlock());
     this->net = &net;
     for (const PopulationModel &pop : net.populations) {
@@ -223,7 +225,11 @@ private:
       if (!p.perNeuron)
         continue;
       auto override = pop.perNeuronOverrides.find(p.name);
+      // A per-neuron parameter is the model's: every batch member draws
+      // the same value (ncl.rand `shared`).
+      inPerNeuronParameter = true;
       Value v = gen(override != pop.perNeuronOverrides.end() ? *override->second : *p.value);
+      inPerNeuronParameter = false;
       mlir::ncl::StateWriteOp::create(builder, loc(p.loc), p.name, v);
       env[p.name] = v;
     }
@@ -1056,7 +1062,8 @@ private:
         int64_t stream = inSynapse ? randomSites.at(&c) : streamId(randomSites.at(&c));
         return mlir::ncl::RandOp::create(builder, l, realType, builder.getI64IntegerAttr(stream),
                                          f->id == BuiltinId::Randn ? builder.getUnitAttr()
-                                                                   : UnitAttr());
+                                                                   : UnitAttr(),
+                                         inPerNeuronParameter ? builder.getUnitAttr() : UnitAttr());
       }
       case BuiltinId::Poisson: {
         int64_t stream = inSynapse ? randomSites.at(&c) : streamId(randomSites.at(&c));
@@ -1164,6 +1171,9 @@ private:
   std::string currentEquation;
   const NetworkModel *net = nullptr;
   bool inSynapse = false;
+  /// While generating a per-neuron parameter's value: its draws are shared by
+  /// the batch members.
+  bool inPerNeuronParameter = false;
   std::pair<double, double> synapseSizes; ///< N_pre, N_post of the projection being built
   /// The pre- and postsynaptic populations of the projection being built.
   std::pair<const PopulationModel *, const PopulationModel *> endpoints;

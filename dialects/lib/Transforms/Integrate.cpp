@@ -469,7 +469,7 @@ private:
       Value &n = normals[stream];
       if (!n)
         n = RandOp::create(builder, loc, t, builder.getI64IntegerAttr(stream),
-                           builder.getUnitAttr());
+                           builder.getUnitAttr(), UnitAttr());
       return n;
     };
 

@@ -205,6 +205,15 @@ typedef struct ncl_kernel_args {
    * stage `size` is the presynaptic population's (the rows of row_start). */
   const int64_t *synapses;
   int64_t num_synapses;
+  /* Since ABI 8 (batches, docs/runtime.md "Batches"): the batch members B
+   * of the run. Every per-neuron buffer holds B copies of its population,
+   * member b's neuron i at b * size + i, and begin/end index that whole
+   * range (B * size); `size` stays one member's N. For a projection's
+   * stages, pre_size and post_size are one member's presynaptic and
+   * postsynaptic population sizes (0 for a population's stages). */
+  int64_t batch;
+  int64_t pre_size;
+  int64_t post_size;
 } ncl_kernel_args;
 
 typedef void (*ncl_kernel_fn)(ncl_kernel_args *);
@@ -479,6 +488,13 @@ typedef struct ncl_model_descriptor {
   int32_t num_monitors;
   int32_t reserved_monitors;
   const ncl_monitor_info *monitors;
+  /* Since ABI 8 (batches): the batch members a run has unless the user
+   * chooses (`simulate ..., batch = B`; ncl_set_batch), >= 1 (0 reads as 1,
+   * so that a zero-filled descriptor runs one); and why the
+   * network cannot run more than one member (a projection whose synapses
+   * would need one copy per member, named in the message), or null. */
+  int64_t default_batch;
+  const char *batch_refusal;
 } ncl_model_descriptor;
 
 #ifdef __cplusplus

@@ -132,6 +132,17 @@ NCL_RT_API ncl_status ncl_get_param(const ncl_model *m, const char *pop, const c
  *  spikes and the step count, as if just opened: the next ncl_run
  *  re-initialises unless ncl_init is called first. */
 NCL_RT_API ncl_status ncl_set_size(ncl_model *m, const char *pop, int64_t n);
+/** Since ABI 8: runs `batch` independent copies of the network (batch
+ *  members, docs/runtime.md "Batches"): every per-neuron array then holds
+ *  batch * size values, member b's neuron i at b * size + i (ncl_get_state,
+ *  ncl_set_state), while ncl_population_size stays one member's size.
+ *  Refused (NCL_ERROR_ARGUMENT, with the descriptor's batch_refusal) above 1
+ *  for a network whose synapses cannot be shared by the members. Like
+ *  ncl_set_size, it discards the state: the next ncl_run initialises. */
+NCL_RT_API ncl_status ncl_set_batch(ncl_model *m, int64_t batch);
+/** The batch members of the next run (the network's `batch` unless
+ *  ncl_set_batch chose another), or -1 for a NULL model. */
+NCL_RT_API int64_t ncl_batch(const ncl_model *m);
 /** Sets the time step (seconds, > 0) without recompiling: every
  *  dt-dependent constant of the model is computed from it in the kernels.
  *  Refused (NCL_ERROR_ARGUMENT) above a population's max_dt or below its
@@ -259,7 +270,9 @@ NCL_RT_API const char *ncl_monitor_name(const ncl_model *m, int32_t i);
  *  -1 on error. */
 NCL_RT_API int64_t ncl_monitor_samples(const ncl_model *m, const char *name);
 /** Values per sample at the current sizes: the recorded neurons of a state
- *  monitor, 1 for a rate monitor; -1 on error. */
+ *  monitor, 1 for a rate monitor, each times the batch members (a sample
+ *  holds member 0's values, then member 1's, ...; a synapse monitor's are
+ *  not per member); -1 on error. */
 NCL_RT_API int64_t ncl_monitor_width(const ncl_model *m, const char *name);
 /** Copies up to `capacity` samples: times[r] in seconds and values[r *
  *  width + j], converted to double (internal units; a rate monitor's in Hz,

@@ -94,6 +94,9 @@ public:
     return v;
   }
   void setSize(const std::string &pop, int64_t n) { check(ncl_set_size(m_, pop.c_str(), n)); }
+  /// Batch members of the next run (docs/runtime.md, "Batches").
+  void setBatch(int64_t batch) { check(ncl_set_batch(m_, batch)); }
+  int64_t batch() const { return ncl_batch(m_); }
   void setThreads(int32_t n) { check(ncl_set_threads(m_, n)); }
   /// The time step in seconds (see ncl_set_dt).
   void setDt(double seconds) { check(ncl_set_dt(m_, seconds)); }

@@ -1,7 +1,8 @@
 //===- ncl-run.cpp - Run a compiled NCL model from the command line -------===//
 //
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
-//                  [--size POP=N]... [--threads N] [--data-dir DIR] [--out DIR] [--quiet]
+//                  [--size POP=N]... [--batch B] [--threads N] [--data-dir DIR] [--out DIR]
+//                  [--quiet]
 //                  [--load-weights DIR] [--save-weights DIR]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
@@ -46,6 +47,8 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "  --seed S             random seed, an integer (default: the model's)\n"
                      "  --set POP.PARAM=V    set a parameter, with its unit: --set E.I=2.5nA\n"
                      "  --size POP=N         change a population's size\n"
+                     "  --batch B            run B independent copies of the network (batch\n"
+                     "                       members; default: the model's `batch`)\n"
                      "  --threads N          number of threads (default 1); results do not\n"
                      "                       depend on it\n"
                      "  --data-dir DIR       where relative .npy names in the model (spike\n"
@@ -71,6 +74,7 @@ struct Options {
   bool haveSeed = false;
   uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> sets, sizes;
+  int64_t batch = 0; // 0: the model's
   int32_t threads = 1;
   std::string out;
   std::string dataDir;
@@ -160,6 +164,11 @@ Options parseArgs(int argc, char **argv) {
       o.sets.push_back(splitAssign(flag, value, "POP.PARAM=VALUE"));
     } else if (flag == "--size") {
       o.sizes.push_back(splitAssign(flag, value, "POP=N"));
+    } else if (flag == "--batch") {
+      long long n;
+      if (!parseInt(value, 1, int64_t{1} << 20, n))
+        throw UsageError{"--batch expects an integer from 1 to 1048576, got '" + value + "'"};
+      o.batch = n;
     } else if (flag == "--threads") {
       long long n;
       if (!parseInt(value, 1, 1024, n))
@@ -315,9 +324,12 @@ void printSummary(const ncl::Model &model, const Options &o) {
   const double duration = static_cast<double>(steps) * dt;
   std::printf("model    %s (%s), float%d, dt = %g ms\n", model.name().c_str(),
               d.source_file ? d.source_file : "?", d.real_bits, dt * 1e3);
-  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s\n", duration, steps,
+  std::printf("run      %g s = %" PRId64 " steps, seed %" PRIu64 ", %d thread%s", duration, steps,
               o.haveSeed ? o.seed : model.defaultSeed(), model.threads(),
               model.threads() == 1 ? "" : "s");
+  if (model.batch() > 1)
+    std::printf(", batch %" PRId64 " (neurons per member below)", model.batch());
+  std::printf("\n");
   // The model column is as wide as its longest name ("spike_generator").
   int width = 12;
   for (int32_t p = 0; p < d.num_populations; ++p)
@@ -398,6 +410,8 @@ int main(int argc, char **argv) {
         fail("--size " + pop + "=" + n + ": expected a positive integer", 2);
       model.setSize(pop, v);
     }
+    if (o.batch > 0)
+      model.setBatch(o.batch);
     for (const auto &[target, value] : o.sets)
       model.setParam(target, value);
     model.setThreads(o.threads);

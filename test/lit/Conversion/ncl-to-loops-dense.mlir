@@ -7,25 +7,38 @@
 // searching them. The sum kernel's inner loop then reads w and writes the
 // inputs contiguously (a matrix-vector product by rows).
 
+// With batch members, the sum walks the rows outside and the members the
+// call owns inside, so each row's weights serve every member (a matrix-
+// matrix product): member b reads presynaptic neuron b * N_pre + i and adds
+// to postsynaptic b * N_post + j, over its part of [begin, end).
 // CHECK-LABEL: func.func @ncl_G_sum(
-// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index,
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64, %[[PRE:[^:]*]]: index, %[[POST:[^:]*]]: index, %{{[^:]*}}: index)
 // CHECK-NOT: scf.while
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[SIZE]]
+// CHECK: %[[M0:.*]] = arith.divui %[[BEGIN]], %[[POST]] : index
+// CHECK: %[[M1:.*]] = arith.divui %{{.*}}, %[[POST]] : index
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[PRE]]
 // CHECK:   %[[LO:.*]] = arith.index_cast %{{.*}} : i64 to index
 // CHECK:   %[[HI:.*]] = arith.index_cast %{{.*}} : i64 to index
-// CHECK:   %[[WIDTH:.*]] = arith.subi %[[HI]], %[[LO]] : index
-// CHECK:   %[[OFF:.*]] = arith.subi %[[BEGIN]], %{{.*}} : index
-// CHECK:   arith.maxsi %[[OFF]]
-// CHECK:   %[[FIRSTOFF:.*]] = arith.minsi %{{.*}}, %[[WIDTH]] : index
-// CHECK:   %[[FIRST:.*]] = arith.addi %[[LO]], %[[FIRSTOFF]] : index
-// CHECK:   arith.subi %[[END]], %{{.*}} : index
-// CHECK:   %[[LAST:.*]] = arith.addi %[[LO]], %{{.*}} : index
-// CHECK:   scf.for %[[S:.*]] = %[[FIRST]] to %[[LAST]]
+// CHECK:   scf.for %[[B:.*]] = %[[M0]] to %[[M1]]
+// CHECK:     %[[PREOFF:.*]] = arith.muli %[[B]], %[[PRE]] : index
+// CHECK:     %[[POSTOFF:.*]] = arith.muli %[[B]], %[[POST]] : index
+// CHECK:     arith.subi %[[BEGIN]], %[[POSTOFF]] : index
+// CHECK:     arith.subi %[[END]], %[[POSTOFF]] : index
+// CHECK:     %[[WIDTH:.*]] = arith.subi %[[HI]], %[[LO]] : index
+// CHECK:     arith.minsi %{{.*}}, %[[WIDTH]] : index
+// CHECK:     %[[FIRST:.*]] = arith.addi %[[LO]], %{{.*}} : index
+// CHECK:     %[[LAST:.*]] = arith.addi %[[LO]], %{{.*}} : index
+// CHECK:     scf.for %[[S:.*]] = %[[FIRST]] to %[[LAST]]
 // CHECK-NOT: memref.load %{{.*}} : memref<?xi32>
 // The range starts at neuron 0: j is the place in the row.
-// CHECK:     %[[J:.*]] = arith.subi %[[S]], %[[LO]] : index
-// CHECK:     memref.load %{{.*}}[%[[J]]] : memref<?xf64>
-// CHECK:   } {ncl.loop = "synapses"}
+// CHECK:       %[[J:.*]] = arith.subi %[[S]], %[[LO]] : index
+// CHECK:       %[[PREAT:.*]] = arith.addi %[[I]], %[[PREOFF]] : index
+// CHECK:       memref.load %{{.*}}[%[[PREAT]]] : memref<?xf64>
+// CHECK:       %[[POSTAT:.*]] = arith.addi %[[J]], %[[POSTOFF]] : index
+// CHECK:       memref.load %{{.*}}[%[[POSTAT]]] : memref<?xf64>
+// CHECK:     } {ncl.loop = "synapses"}
+// CHECK:   } {ncl.loop = "members"}
+// CHECK: } {ncl.loop = "rows"}
 ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes, receives = ["I"],
       params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],

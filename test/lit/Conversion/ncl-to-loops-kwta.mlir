@@ -8,24 +8,30 @@
 // runs the reset region for them). With boosting, the key is
 // x * exp(beta * (k/N - d)) and the pass moves each duty cycle d by
 // (won - d) / min(period, n + 1). The stage gets the kernel; the op stays,
-// its region emptied.
+// its region emptied. All of it runs for each batch member in turn, on the
+// member's row of N neurons, b * N to (b + 1) * N (docs/semantics.md,
+// "Batches").
 //
 // Buffer table: 0-3 @L (params, x, refractory, kwta_order), 4-8 @M
 // (params, x, refractory, kwta_order, kwta_duty).
 
 // CHECK-LABEL: func.func @ncl_L_kwta(
 // CHECK-SAME: %{{[^:]*}}: memref<?xf64>, %[[X:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi32>, %[[ORDER:[^:]*]]: memref<?xi32>,
-// CHECK-SAME: %[[N:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64)
+// CHECK-SAME: %[[N:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64, %[[BATCH:[^:]*]]: index)
 // CHECK-SAME: attributes {ncl.kernel = "kwta"}
-// k = 3; the select targets position k - 1.
+// k = 3; the select targets position k - 1 of the member's row.
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
 // CHECK: %[[C1:.*]] = arith.constant 1 : index
 // CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: scf.for %[[I:.*]] = %[[C0]] to %[[N]]
+// CHECK: scf.for %[[B:.*]] = %[[C0]] to %[[BATCH]]
+// CHECK: %[[ROW:.*]] = arith.muli %[[B]], %[[N]] : index
+// CHECK: %[[ROWEND:.*]] = arith.addi %[[ROW]], %[[N]] : index
+// CHECK: scf.for %[[I:.*]] = %[[ROW]] to %[[ROWEND]]
 // CHECK:   %[[I32:.*]] = arith.index_cast %[[I]] : index to i32
 // CHECK:   memref.store %[[I32]], %[[ORDER]][%[[I]]] : memref<?xi32>
-// CHECK: %[[KM1:.*]] = arith.subi %[[C3]], %[[C1]] : index
-// CHECK: scf.while
+// CHECK: %[[K1:.*]] = arith.subi %[[C3]], %[[C1]] : index
+// CHECK: %[[KM1:.*]] = arith.addi %[[ROW]], %[[K1]] : index
+// CHECK: scf.while (%{{.*}} = %[[ROW]], %{{.*}} = %[[ROWEND]])
 // CHECK:   arith.cmpi sgt
 // CHECK: } do {
 // The median of three, then the partition: a neuron goes ahead of the
@@ -51,7 +57,7 @@
 // CHECK: %[[KTH32:.*]] = memref.load %[[ORDER]][%[[KM1]]] : memref<?xi32>
 // CHECK: %[[KTH:.*]] = arith.index_cast %[[KTH32]] : i32 to index
 // CHECK: %[[KX:.*]] = memref.load %[[X]][%[[KTH]]] : memref<?xf64>
-// CHECK: scf.for %[[J:.*]] = %[[C0]] to %[[N]]
+// CHECK: scf.for %[[J:.*]] = %[[ROW]] to %[[ROWEND]]
 // CHECK:   %[[V:.*]] = memref.load %[[X]][%[[J]]] : memref<?xf64>
 // CHECK:   arith.cmpf ogt, %[[V]], %[[KX]] : f64
 // CHECK:   arith.cmpi eq, %[[J]], %[[KTH]] : index
@@ -60,13 +66,14 @@
 // CHECK:   %[[NEW:.*]] = arith.select %[[KEPT]], %{{.*}}, %[[ZERO]] : f64
 // CHECK:   memref.store %[[NEW]], %[[X]][%[[J]]] : memref<?xf64>
 // CHECK: } {ncl.loop = "kwta-apply"}
+// CHECK: } {ncl.loop = "kwta-members"}
 // CHECK-NOT: scf.parallel
 // CHECK: return
 
 // With boosting (fraction 0.25 of N, beta 2, period 100) and a reset.
 // CHECK-LABEL: func.func @ncl_M_kwta(
 // CHECK-SAME: %[[MP:[^:]*]]: memref<?xf64>, %[[MX:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi32>, %[[MORDER:[^:]*]]: memref<?xi32>, %[[DUTY:[^:]*]]: memref<?xf64>,
-// CHECK-SAME: %[[MN:[^:]*]]: index, %{{[^:]*}}: i64, %[[STEP:[^:]*]]: i64, %{{[^:]*}}: f64)
+// CHECK-SAME: %[[MN:[^:]*]]: index, %{{[^:]*}}: i64, %[[STEP:[^:]*]]: i64, %{{[^:]*}}: f64, %{{[^:]*}}: index)
 // k = floor(0.25 N + 0.5), from the run's N.
 // CHECK: %[[NF:.*]] = arith.sitofp %{{.*}} : i64 to f64
 // CHECK: %[[SCALED:.*]] = arith.mulf %[[NF]], %{{.*}} : f64
@@ -107,8 +114,8 @@
 // CHECK: ncl.kwta @L "x" {keep = 3 : i64}
 // CHECK-NEXT: ncl.kwta @M "x"
 // CHECK-NOT: reset
-// CHECK: ncl.stage kwta @L kernel @ncl_L_kwta {args = [0, 1, 2, 3, "size", "seed", "first_step", "dt"]}
-// CHECK: ncl.stage kwta @M kernel @ncl_M_kwta {args = [4, 5, 6, 7, 8, "size", "seed", "first_step", "dt"]}
+// CHECK: ncl.stage kwta @L kernel @ncl_L_kwta {args = [0, 1, 2, 3, "size", "seed", "first_step", "dt", "batch"]}
+// CHECK: ncl.stage kwta @M kernel @ncl_M_kwta {args = [4, 5, 6, 7, 8, "size", "seed", "first_step", "dt", "batch"]}
 ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
   ncl.population @L {neuron = "Unit", size = 10 : i64, params = [],
       vars = [#ncl.var<name = "x", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>]} init {

@@ -60,22 +60,35 @@
 // The postsynaptic inputs, the presynaptic and the postsynaptic variables.
 // CHECK-SAME: %[[GIN:[^:]*]]: memref<?xf64>, %[[X:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xf64>,
 // CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index, %[[SIZE:[^:]*]]: index, %{{[^:]*}}: i64, %{{[^:]*}}: i64, %{{[^:]*}}: f64,
-// CHECK-SAME: %[[SPIKES:[^:]*]]: memref<?xi32>, %[[NSPIKES:[^:]*]]: index)
+// CHECK-SAME: %[[SPIKES:[^:]*]]: memref<?xi32>, %[[NSPIKES:[^:]*]]: index, %[[NPRE:[^:]*]]: index, %[[NPOST:[^:]*]]: index)
 // CHECK-SAME: attributes {ncl.kernel = "deliver"}
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %[[NSPIKES]]
-// CHECK:   %[[PRE32:.*]] = memref.load %[[SPIKES]][%[[K]]] : memref<?xi32>
-// CHECK:   %[[PRE:.*]] = arith.index_cast %[[PRE32]] : i32 to index
+// CHECK:   %[[SENDER32:.*]] = memref.load %[[SPIKES]][%[[K]]] : memref<?xi32>
+// CHECK:   %[[SENDER:.*]] = arith.index_cast %[[SENDER32]] : i32 to index
+// A spike of neuron b * N_pre + i of a batch (docs/semantics.md, "Batches")
+// walks row i and reaches member b's postsynaptic neurons.
+// CHECK:   %[[MEMBER:.*]] = arith.divui %[[SENDER]], %[[NPRE]] : index
+// CHECK:   %[[PREOFF:.*]] = arith.muli %[[MEMBER]], %[[NPRE]] : index
+// CHECK:   %[[POSTOFF:.*]] = arith.muli %[[MEMBER]], %[[NPOST]] : index
+// CHECK:   %[[PRE:.*]] = arith.subi %[[SENDER]], %[[PREOFF]] : index
 // What every synapse of the spike's row shares (here x_pre) is read once per
 // spike, before the row's search.
-// CHECK:   %[[XV:.*]] = memref.load %[[X]][%[[PRE]]] : memref<?xf64>
+// CHECK:   %[[XAT:.*]] = arith.addi %[[PRE]], %[[PREOFF]] : index
+// CHECK:   %[[XV:.*]] = memref.load %[[X]][%[[XAT]]] : memref<?xf64>
 // CHECK:   %[[LO64:.*]] = memref.load %[[ROWS]][%[[PRE]]] : memref<?xi64>
 // CHECK:   %[[LO:.*]] = arith.index_cast %[[LO64]] : i64 to index
 // CHECK:   %[[HI64:.*]] = memref.load %[[ROWS]][%{{.*}}] : memref<?xi64>
 // CHECK:   %[[HI:.*]] = arith.index_cast %[[HI64]] : i64 to index
+// The call's range [begin, end) in the member's own indices, clamped to
+// [0, N_post].
+// CHECK:   arith.subi %[[BEGIN]], %[[POSTOFF]] : index
+// CHECK:   %[[MBEGIN:.*]] = arith.minsi %{{.*}}, %[[NPOST]] : index
+// CHECK:   arith.subi %[[END]], %[[POSTOFF]] : index
+// CHECK:   %[[MEND:.*]] = arith.minsi %{{.*}}, %[[NPOST]] : index
 // The first synapse whose postsynaptic index is not below begin (the row's
 // start, without a search, where begin is 0)...
-// CHECK:   %[[FROMSTART:.*]] = arith.cmpi eq, %[[BEGIN]], %{{.*}} : index
-// CHECK:   %[[TOEND:.*]] = arith.cmpi sge, %[[END]], %[[SIZE]] : index
+// CHECK:   %[[FROMSTART:.*]] = arith.cmpi eq, %[[MBEGIN]], %{{.*}} : index
+// CHECK:   %[[TOEND:.*]] = arith.cmpi sge, %[[MEND]], %[[NPOST]] : index
 // CHECK:   %[[UPPER:.*]] = arith.select %[[FROMSTART]], %[[LO]], %[[HI]] : index
 // CHECK:   %[[FIRST:.*]]:2 = scf.while (%[[A:.*]] = %[[LO]], %[[Z:.*]] = %[[UPPER]]) : (index, index) -> (index, index) {
 // CHECK:     %[[OPEN:.*]] = arith.cmpi ult, %[[A]], %[[Z]] : index
@@ -87,26 +100,27 @@
 // CHECK:     %[[MID:.*]] = arith.addi %[[A]], %[[HALF]] : index
 // CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[MID]]] : memref<?xi32>
 // CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
-// CHECK:     %[[BELOW:.*]] = arith.cmpi ult, %[[J]], %[[BEGIN]] : index
+// CHECK:     %[[BELOW:.*]] = arith.cmpi ult, %[[J]], %[[MBEGIN]] : index
 // CHECK:     %[[MID1:.*]] = arith.addi %[[MID]], %{{.*}} : index
 // CHECK:     %[[A1:.*]] = arith.select %[[BELOW]], %[[MID1]], %[[A]] : index
 // CHECK:     %[[Z1:.*]] = arith.select %[[BELOW]], %[[Z]], %[[MID]] : index
 // CHECK:     scf.yield %[[A1]], %[[Z1]] : index, index
 // CHECK:   }
 // ...and the first not below end, searched from there (the row's end where
-// end is the population's size).
+// end is the member's size).
 // CHECK:   %[[LOWER:.*]] = arith.select %[[TOEND]], %[[HI]], %[[FIRST]]#0 : index
 // CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[LOWER]], %[[Z:.*]] = %[[HI]])
-// CHECK:     arith.cmpi ult, %{{.*}}, %[[END]] : index
+// CHECK:     arith.cmpi ult, %{{.*}}, %[[MEND]] : index
 // CHECK:   }
 // CHECK:   scf.for %[[S:.*]] = %[[FIRST]]#0 to %[[LAST]]#0
 // CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[S]]] : memref<?xi32>
 // CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
 // CHECK:     %[[WV:.*]] = memref.load %[[W]][%[[S]]] : memref<?xf64>
 // CHECK:     %[[E:.*]] = arith.mulf %[[WV]], %[[XV]] : f64
-// CHECK:     %[[OLD:.*]] = memref.load %[[GIN]][%[[J]]] : memref<?xf64>
+// CHECK:     %[[AT:.*]] = arith.addi %[[J]], %[[POSTOFF]] : index
+// CHECK:     %[[OLD:.*]] = memref.load %[[GIN]][%[[AT]]] : memref<?xf64>
 // CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %[[E]] : f64
-// CHECK:     memref.store %[[NEW]], %[[GIN]][%[[J]]] : memref<?xf64>
+// CHECK:     memref.store %[[NEW]], %[[GIN]][%[[AT]]] : memref<?xf64>
 // CHECK:   } {ncl.loop = "synapses"}
 // CHECK: } {ncl.loop = "spikes"}
 // CHECK: return
@@ -130,7 +144,7 @@
 // CHECK-NEXT: ncl.stage init @P kernel @ncl_P_init
 // CHECK-NEXT: ncl.stage init @Q kernel @ncl_Q_init
 // CHECK-NEXT: ncl.stage connect @C kernel @ncl_C_connect {args = [11, 12, 13, 14, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, 0, 7, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @C kernel @ncl_C_deliver {args = [11, 12, 13, 14, 10, 1, 8, 0, 7, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes", "pre_size", "post_size"]}
 // CHECK-NEXT: ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, 3, 4, 5, 6,
 // CHECK-NEXT: ncl.stage step @Q kernel @ncl_Q_update {args = [7, 8, 9, 10, "begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity", "results", "dt"]}
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
@@ -214,7 +228,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // Same population on both sides: its variable buffer is passed as the
 // presynaptic and as the postsynaptic variable.
 // CHECK: ncl.stage connect @E kernel @ncl_E_connect {args = [8, 9, 10, "begin", "end", "seed", "dt"]}
-// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK-NEXT: ncl.stage deliver @E kernel @ncl_E_deliver {args = [8, 9, 10, 7, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes", "pre_size", "post_size"]}
 ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes, receives = ["g"],
       params = [], vars = [#ncl.var<name = "g">]} init {
@@ -254,9 +268,10 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
 // CHECK: scf.for
 // CHECK:   scf.for
 // CHECK:     %[[POST:.*]] = arith.index_cast
-// CHECK:     %[[OLD:.*]] = memref.load %[[G]][%[[POST]]] : memref<?xf64>
+// CHECK:     %[[AT:.*]] = arith.addi %[[POST]], %{{.*}} : index
+// CHECK:     %[[OLD:.*]] = memref.load %[[G]][%[[AT]]] : memref<?xf64>
 // CHECK:     %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f64
-// CHECK:     memref.store %[[NEW]], %[[G]][%[[POST]]] : memref<?xf64>
+// CHECK:     memref.store %[[NEW]], %[[G]][%[[AT]]] : memref<?xf64>
 // CHECK:   } {ncl.loop = "synapses"}
 // CHECK: } {ncl.loop = "spikes"}
 // The state buffer of g (1) is passed as the presynaptic and the postsynaptic
@@ -264,7 +279,7 @@ ncl.network @Plain attributes {dt = 1.0e-4 : f64, real = f32} {
 // (0); no synaptic-input buffer is allocated.
 // CHECK-LABEL: ncl.network @Direct
 // CHECK-NOT: synaptic_input
-// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"]}
+// CHECK: ncl.stage deliver @D kernel @ncl_D_deliver {args = [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, 1, 1, 0, 0, "begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes", "pre_size", "post_size"]}
 ncl.network @Direct attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "N", size = 2 : i64, emits_spikes,
       params = [], vars = [#ncl.var<name = "g">]} init {

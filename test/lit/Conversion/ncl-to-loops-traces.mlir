@@ -20,7 +20,10 @@
 // CHECK-SAME: %[[APRE:[^:]*]]: memref<?xf64>, %[[PRELAST:[^:]*]]: memref<?xf64>, %[[APOST:[^:]*]]: memref<?xf64>, %[[POSTLAST:[^:]*]]: memref<?xf64>,
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}}
 // CHECK:   %[[I32:.*]] = memref.load %{{.*}}[%[[K]]] : memref<?xi32>
-// CHECK:   %[[I:.*]] = arith.index_cast %[[I32]] : i32 to index
+// CHECK:   %[[SENDER:.*]] = arith.index_cast %[[I32]] : i32 to index
+// The neuron within its batch member (a projection with traces never runs
+// batched, so this is the spike's neuron).
+// CHECK:   %[[I:.*]] = arith.subi %[[SENDER]], %{{.*}} : index
 // CHECK:   %[[LAST:.*]] = memref.load %[[PRELAST]][%[[I]]] : memref<?xf64>
 // CHECK:   %[[A:.*]] = memref.load %[[APRE]][%[[I]]] : memref<?xf64>
 // CHECK:   %[[A1:.*]] = arith.mulf %{{.*}}, %[[A]] : f64

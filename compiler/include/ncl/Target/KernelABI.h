@@ -57,6 +57,9 @@ inline constexpr HeaderField kHeaderFields[] = {
     {"num_spikes", FieldKind::Index, offsetof(ncl_kernel_args, num_spikes)},
     {"synapses", FieldKind::Synapses, offsetof(ncl_kernel_args, synapses)},
     {"num_synapses", FieldKind::Index, offsetof(ncl_kernel_args, num_synapses)},
+    {"batch", FieldKind::Index, offsetof(ncl_kernel_args, batch)},
+    {"pre_size", FieldKind::Index, offsetof(ncl_kernel_args, pre_size)},
+    {"post_size", FieldKind::Index, offsetof(ncl_kernel_args, post_size)},
 };
 inline constexpr size_t kNumHeaderFields = sizeof(kHeaderFields) / sizeof(kHeaderFields[0]);
 

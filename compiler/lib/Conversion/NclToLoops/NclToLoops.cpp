@@ -97,11 +97,15 @@ struct SynapseLoop {
   mutable PopulationOp pre, post;       ///< the endpoints, whose parameters the program may read
   Value preParams, postParams;          ///< their parameter buffers (memref<?xf64>), where passed
   Value synapse, preNeuron, postNeuron; ///< index: the synapse, its pre- and postsynaptic neurons
-  Value step;                           ///< i64: the step (NCL's synapse-init step in `connect`)
-  Value dt64, seed;                     ///< f64, i64
-  Value params;                         ///< memref<?xf64>
-  SmallVector<Value> vars;              ///< per-synapse variables by index
-  Value delays; ///< memref<?xi16>: per-synapse delays in steps (connect only)
+  /// index: where the batch member of a batched stage starts in the pre-
+  /// and postsynaptic per-neuron buffers (b * N_pre, b * N_post); null for
+  /// stages that touch member 0 only (connect, condition) or run unbatched.
+  Value preOffset, postOffset;
+  Value step;              ///< i64: the step (NCL's synapse-init step in `connect`)
+  Value dt64, seed;        ///< f64, i64
+  Value params;            ///< memref<?xf64>
+  SmallVector<Value> vars; ///< per-synapse variables by index
+  Value delays;            ///< memref<?xi16>: per-synapse delays in steps (connect only)
   llvm::StringMap<Value> preVars, postVars, postInputs;
   llvm::StringMap<Value> preTraces, postTraces; ///< per-neuron traces (memref<?xreal>) by name
   llvm::StringMap<Value> preTracesNow, postTracesNow; ///< their values at the step's time
@@ -155,6 +159,21 @@ Value asReal(OpBuilder &b, Location loc, Value v, Type type) {
 Value indexToReal(OpBuilder &b, Location loc, Value i, Type type) {
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
   return arith::SIToFPOp::create(b, loc, type, i64);
+}
+
+/// The neuron's index i within its batch member: the loop runs over the
+/// whole batch, neuron i of member b at b * N + i (docs/semantics.md,
+/// "Batches"), so i = that index mod N. Emitted only where a program reads
+/// i (the index `i`, per-neuron parameters' draws), so a kernel that does
+/// not pays no division.
+Value memberLocalIndex(OpBuilder &b, Location loc, const NeuronLoop &loop) {
+  return arith::RemUIOp::create(b, loc, loop.neuron, loop.size);
+}
+
+/// `neuron` moved by `offset` into the batch member's part of a per-neuron
+/// buffer (no offset: member 0).
+Value inMember(OpBuilder &b, Location loc, Value neuron, Value offset) {
+  return offset ? Value(arith::AddIOp::create(b, loc, neuron, offset)) : neuron;
 }
 
 /// Replaces `op` by element `index` of the parameter buffer `params`,
@@ -258,7 +277,9 @@ struct NeuronIndexLowering : NeuronOpLowering<NeuronIndexOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(NeuronIndexOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, indexToReal(rewriter, op.getLoc(), loop.neuron, op.getType()));
+    Location loc = op.getLoc();
+    rewriter.replaceOp(
+        op, indexToReal(rewriter, loc, memberLocalIndex(rewriter, loc, loop), op.getType()));
     return success();
   }
 };
@@ -272,12 +293,15 @@ struct PopulationSizeLowering : NeuronOpLowering<PopulationSizeOp> {
   }
 };
 
-/// A Philox draw keyed by (seed, step, neuron, stream); docs/random.md.
+/// A Philox draw keyed by (seed, step, neuron, stream); docs/random.md. The
+/// neuron is its index in the whole batch, or with `shared` (per-neuron
+/// parameters) its index in its member, so that every member draws alike.
 struct RandLowering : NeuronOpLowering<RandOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(RandOp op, OpAdaptor, const NeuronLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
-    replaceByDraw(rewriter, op, loop.seed, loop.step, loop.neuron);
+    Value entity = op.getShared() ? memberLocalIndex(rewriter, op.getLoc(), loop) : loop.neuron;
+    replaceByDraw(rewriter, op, loop.seed, loop.step, entity);
     return success();
   }
 };
@@ -593,8 +617,9 @@ template <typename OpT, bool Pre> struct EndpointReadLowering : SynapseOpLowerin
   LogicalResult lower(OpT op, typename OpConversionPattern<OpT>::OpAdaptor, const SynapseLoop &loop,
                       ConversionPatternRewriter &rewriter) const override {
     if (Value var = (Pre ? loop.preVars : loop.postVars).lookup(op.getVar())) {
-      rewriter.replaceOpWithNewOp<memref::LoadOp>(
-          op, var, ValueRange{Pre ? loop.preNeuron : loop.postNeuron});
+      Value at = inMember(rewriter, op.getLoc(), Pre ? loop.preNeuron : loop.postNeuron,
+                          Pre ? loop.preOffset : loop.postOffset);
+      rewriter.replaceOpWithNewOp<memref::LoadOp>(op, var, ValueRange{at});
       return success();
     }
     // A parameter or input of the population: its value, loaded once.
@@ -627,9 +652,10 @@ struct PostAddLowering : SynapseOpLowering<PostAddOp> {
       buffer = loop.postVars.lookup(op.getVar());
     if (!buffer)
       return rewriter.notifyMatchFailure(op, "no buffer for the variable");
-    Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.postNeuron});
+    Value at = inMember(rewriter, loc, loop.postNeuron, loop.postOffset);
+    Value old = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{at});
     Value sum = arith::AddFOp::create(rewriter, loc, old, adaptor.getValue());
-    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{loop.postNeuron});
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, sum, buffer, ValueRange{at});
     return success();
   }
 };
@@ -1008,7 +1034,7 @@ public:
       types.push_back(dyn(realType));
       argNames.push_back(b.getI64IntegerAttr(kwtaDutyBuffer));
     }
-    headerArgs(types, argNames, {"size", "seed", "first_step", "dt"});
+    headerArgs(types, argNames, {"size", "seed", "first_step", "dt", "batch"});
     kwtaArgs = b.getArrayAttr(argNames);
     NeuronLoop loop;
     header.clear();
@@ -1075,8 +1101,18 @@ public:
                               ValueRange{at});
     };
 
-    // order = 0, 1, ..., N - 1.
-    scf::ForOp::create(b, loc, c0, n, c1, ValueRange{},
+    // Each batch member is a row of N neurons, b * N to (b + 1) * N, with
+    // its own k winners (docs/semantics.md, "Batches"): the selection below
+    // runs on the row's neurons, ordered by their index in the batch, which
+    // within a row is the order of their index i.
+    auto members = scf::ForOp::create(b, loc, c0, header["batch"], c1);
+    members->setAttr("ncl.loop", b.getStringAttr("kwta-members"));
+    b.setInsertionPoint(members.getBody()->getTerminator());
+    Value rowBegin = arith::MulIOp::create(b, loc, members.getInductionVar(), n);
+    Value rowEnd = arith::AddIOp::create(b, loc, rowBegin, n);
+
+    // order = the row's neurons in index order.
+    scf::ForOp::create(b, loc, rowBegin, rowEnd, c1, ValueRange{},
                        [&](OpBuilder &, Location, Value i, ValueRange) {
                          store(i, i);
                          scf::YieldOp::create(b, loc);
@@ -1084,9 +1120,9 @@ public:
     // Quickselect of position k - 1 in [lo, hi): a median-of-three pivot,
     // a Lomuto partition (keys are distinct: ties go by index), then the
     // side that holds k - 1.
-    Value targetPos = arith::SubIOp::create(b, loc, k, c1);
+    Value targetPos = arith::AddIOp::create(b, loc, rowBegin, arith::SubIOp::create(b, loc, k, c1));
     auto select = scf::WhileOp::create(
-        b, loc, TypeRange{idx, idx}, ValueRange{c0, n},
+        b, loc, TypeRange{idx, idx}, ValueRange{rowBegin, rowEnd},
         [&](OpBuilder &, Location, ValueRange range) {
           Value width = arith::SubIOp::create(b, loc, range[1], range[0]);
           Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, width, c1);
@@ -1158,7 +1194,7 @@ public:
                                                     APFloat(kwta.getPeriod()->convertToDouble()));
       rate = asReal(b, loc, arith::MinimumFOp::create(b, loc, period, steps), realType);
     }
-    auto apply = scf::ForOp::create(b, loc, c0, n, c1);
+    auto apply = scf::ForOp::create(b, loc, rowBegin, rowEnd, c1);
     apply->setAttr("ncl.loop", b.getStringAttr("kwta-apply"));
     {
       OpBuilder::InsertionGuard body(b);
@@ -1195,6 +1231,7 @@ public:
         loops.loops[reset] = loop;
       }
     }
+    b.setInsertionPointAfter(members);
     func::ReturnOp::create(b, loc);
     return success();
   }
@@ -1811,31 +1848,38 @@ private:
   void buildDeliver() {
     OpBuilder::InsertionGuard guard(b);
     SynapseLoop loop;
-    deliverArgs = beginStepKernel(
-        "deliver", {}, {"begin", "end", "size", "first_step", "seed", "dt", "spikes", "num_spikes"},
-        loop);
+    deliverArgs = beginStepKernel("deliver", {},
+                                  {"begin", "end", "size", "first_step", "seed", "dt", "spikes",
+                                   "num_spikes", "pre_size", "post_size"},
+                                  loop);
     Value spikes = header["spikes"];
     auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
     loop.entryPoint = spikeLoop;
     b.setInsertionPointToStart(spikeLoop.getBody());
-    loop.preNeuron =
+    // A spike of neuron b * N_pre + i (member b of a batch) walks row i and
+    // reaches member b's postsynaptic neurons (docs/semantics.md, "Batches").
+    Value sender =
         toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{spikeLoop.getInductionVar()}));
+    Value member = arith::DivUIOp::create(b, loc, sender, header["pre_size"]);
+    loop.preOffset = arith::MulIOp::create(b, loc, member, header["pre_size"]);
+    loop.postOffset = arith::MulIOp::create(b, loc, member, header["post_size"]);
+    loop.preNeuron = arith::SubIOp::create(b, loc, sender, loop.preOffset);
     moveNeuronProgram(projection.getOnPre(), TraceSide::Pre, spikeLoop, loop);
     auto [lo, hi] = rowBounds(loop.preNeuron);
-    // A thread that owns the start (or the end) of the postsynaptic
-    // population takes the row from its start (to its end) without a
-    // search: one thread alone searches nothing.
+    auto [begin, end] = memberRange(loop.postOffset);
+    // A thread that owns the start (or the end) of the member's
+    // postsynaptic population takes the row from its start (to its end)
+    // without a search: one thread alone searches nothing.
     Value first, last;
     if (denseRows()) {
-      std::tie(first, last) = denseBounds(lo, hi, header["begin"], header["end"]);
+      std::tie(first, last) = denseBounds(lo, hi, begin, end);
     } else {
-      Value fromStart =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, header["begin"], index(0));
+      Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
       Value toEnd =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, header["end"], header["size"]);
-      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), header["begin"]);
-      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, header["end"]);
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, header["post_size"]);
+      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
+      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
     }
     synapseLoop(first, last, projection.getOnPre(), loop, lo);
     b.setInsertionPointAfter(spikeLoop);
@@ -2036,7 +2080,64 @@ private:
   /// synapses onto [begin, end) (two binary searches), so each neuron's sum
   /// is taken in ascending presynaptic order whatever the thread count. The
   /// rows run in sequence: two rows may add to the same neuron.
-  void buildSum() { sumArgs = buildRowWalk("sum", projection.getSummed()); }
+  void buildSum() {
+    OpBuilder::InsertionGuard guard(b);
+    SynapseLoop loop;
+    sumArgs = beginStepKernel(
+        "sum", {},
+        {"begin", "end", "size", "first_step", "seed", "dt", "pre_size", "post_size", "batch"},
+        loop);
+    // The batch members whose postsynaptic neurons the call owns, b * N_post
+    // to (b + 1) * N_post overlapping [begin, end).
+    Value postSize = header["post_size"];
+    Value firstMember = arith::DivUIOp::create(b, loc, header["begin"], postSize);
+    Value lastMember = arith::DivUIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, header["end"],
+                              arith::SubIOp::create(b, loc, postSize, index(1))),
+        postSize);
+    // Rows outside, members inside: each row's weights are read once per
+    // step and used for every member (the matrix-matrix product of a dense
+    // projection), and each neuron still sums in ascending presynaptic order.
+    auto rows = scf::ForOp::create(b, loc, index(0), header["pre_size"], index(1));
+    rows->setAttr("ncl.loop", b.getStringAttr("rows"));
+    loop.entryPoint = rows;
+    b.setInsertionPointToStart(rows.getBody());
+    loop.preNeuron = rows.getInductionVar();
+    auto [lo, hi] = rowBounds(loop.preNeuron);
+    auto members = scf::ForOp::create(b, loc, firstMember, lastMember, index(1));
+    members->setAttr("ncl.loop", b.getStringAttr("members"));
+    b.setInsertionPointToStart(members.getBody());
+    Value member = members.getInductionVar();
+    loop.preOffset = arith::MulIOp::create(b, loc, member, header["pre_size"]);
+    loop.postOffset = arith::MulIOp::create(b, loc, member, postSize);
+    auto [begin, end] = memberRange(loop.postOffset);
+    Value first, last;
+    if (denseRows()) {
+      std::tie(first, last) = denseBounds(lo, hi, begin, end);
+    } else {
+      Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
+      Value toEnd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, postSize);
+      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
+      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
+    }
+    synapseLoop(first, last, projection.getSummed(), loop, lo);
+    b.setInsertionPointAfter(rows);
+    func::ReturnOp::create(b, loc);
+  }
+
+  /// The call's postsynaptic range [begin, end) within the batch member
+  /// whose neurons start at `offset`: in that member's indices, clamped to
+  /// [0, N_post].
+  std::pair<Value, Value> memberRange(Value offset) {
+    Value postSize = header["post_size"];
+    auto local = [&](Value global) {
+      Value shifted = arith::SubIOp::create(b, loc, global, offset);
+      shifted = arith::MaxSIOp::create(b, loc, shifted, index(0));
+      return Value(arith::MinSIOp::create(b, loc, shifted, postSize));
+    };
+    return {local(header["begin"]), local(header["end"])};
+  }
 
   /// `synapse_step` advances every synapse onto the postsynaptic neurons
   /// [begin, end) by one step with the program of `dynamics`, walking the

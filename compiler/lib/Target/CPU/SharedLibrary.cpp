@@ -268,8 +268,8 @@ public:
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
     auto *modelType =
-        llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr,
-                                       i32, i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr},
+        llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32,
+                                       i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr, i64, ptr},
                                  "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
@@ -390,7 +390,9 @@ public:
                       offsetof(ncl_model_descriptor, projections),
                       offsetof(ncl_model_descriptor, num_monitors),
                       offsetof(ncl_model_descriptor, reserved_monitors),
-                      offsetof(ncl_model_descriptor, monitors)},
+                      offsetof(ncl_model_descriptor, monitors),
+                      offsetof(ncl_model_descriptor, default_batch),
+                      offsetof(ncl_model_descriptor, batch_refusal)},
                      error) ||
         !checkLayout(monitorType, "ncl_monitor_info", sizeof(ncl_monitor_info),
                      {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
@@ -666,7 +668,9 @@ public:
                     array(projectionType, projections, ".projections"),
                     b.getInt32(monitors.size()),
                     b.getInt32(0),
-                    array(monitorType, monitors, ".monitors")});
+                    array(monitorType, monitors, ".monitors"),
+                    b.getInt64(network.getBatch()),
+                    optionalString(network.getBatchRefusal())});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;

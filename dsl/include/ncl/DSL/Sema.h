@@ -190,6 +190,13 @@ struct NetworkModel {
   double dt = 1e-4;      ///< seconds
   double duration = 1.0; ///< seconds
   uint64_t seed = 0;
+  /// `simulate ..., batch = B`: independent copies of the network in a run
+  /// (docs/semantics.md, "Batches").
+  int64_t batch = 1;
+  /// Why the network cannot run more than one batch member, naming the
+  /// projection ("" when it can): the runtime refuses a batch set at load
+  /// time with it.
+  std::string batchRefusal;
   std::vector<PopulationModel> populations;
   std::vector<ProjectionModel> projections;
   std::vector<StateMonitor> stateMonitors;

@@ -20,7 +20,12 @@ def Ncl_NetworkOp : Ncl_Op<"network", [Symbol, SymbolTable, SingleBlock, NoTermi
     projections between them (and, later, sources and monitors), the
     `ncl.schedule` of init, connect, deliver and step work, the default `dt`, `duration` (seconds) and `seed`, the
     precision of state (`real`, f32 or f64) and the `.ncl` file it came
-    from. The library's descriptor is computed from this op alone, so a
+    from. `batch` is the number of independent copies of the network a run
+    simulates unless the user chooses another (docs/semantics.md,
+    "Batches"); `batch_refusal`, where present, says why the network cannot
+    run more than one (a projection whose synapses would need a copy per
+    member), and the runtime refuses a batch above 1 with it.
+    The library's descriptor is computed from this op alone, so a
     module printed at any stage before LLVM compiles to the same library.
     `ncl-allocate-buffers` adds `buffers`, the buffer table: where each
     population's parameters, variables, spike records and synaptic inputs
@@ -45,7 +50,9 @@ def Ncl_NetworkOp : Ncl_Op<"network", [Symbol, SymbolTable, SingleBlock, NoTermi
                        DefaultValuedAttr<F64Attr, "1.0">:$duration,
                        DefaultValuedAttr<I64Attr, "0">:$seed,
                        TypeAttr:$real, DefaultValuedAttr<StrAttr, "\"\"">:$source,
-                       OptionalAttr<TypedArrayAttrBase<Ncl_BufferAttr, "buffer table">>:$buffers);
+                       OptionalAttr<TypedArrayAttrBase<Ncl_BufferAttr, "buffer table">>:$buffers,
+                       DefaultValuedAttr<I64Attr, "1">:$batch,
+                       OptionalAttr<StrAttr>:$batch_refusal);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$sym_name attr-dict-with-keyword $body";
   let hasVerifier = 1;
@@ -805,14 +812,23 @@ def Ncl_RandOp : Ncl_Op<"rand", [Pure]> {
     one step differ while two uses of one named expression agree. In an
     `init` region the step is 2^64 - 1, a value no step uses.
 
+    In a batched run (docs/semantics.md, "Batches") the neuron index that
+    keys a draw is the neuron's index in the whole batch, b * N + i, so
+    that members draw different initial states and noise; with `shared`
+    it is i, the index within the member, so that every member draws the
+    same value: MLIRGen marks the draws of per-neuron parameters so, which
+    are the model's, not a member's.
+
     ```mlir
     %u = ncl.rand stream 3 : f64
     %z = ncl.rand normal stream 4 : f64
+    %b = ncl.rand normal shared stream 0 : f64
     ```
   }];
-  let arguments = (ins I64Attr:$stream, UnitAttr:$normal);
+  let arguments = (ins I64Attr:$stream, UnitAttr:$normal, UnitAttr:$shared);
   let results = (outs AnyFloat:$result);
-  let assemblyFormat = "(`normal` $normal^)? `stream` $stream attr-dict `:` type($result)";
+  let assemblyFormat =
+      "(`normal` $normal^)? (`shared` $shared^)? `stream` $stream attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
