@@ -55,8 +55,8 @@ TEST(Load, PreviousAbiVersion) {
   // population table: refused before anything past the version is read.
   EXPECT_EQ(openError(NCL_FIXTURE_ABI2),
             std::string("'") + NCL_FIXTURE_ABI2 +
-                "' was built for NCL ABI version 2, this runtime supports version 7; "
-                "recompile it with this nclc");
+                "' was built for NCL ABI version 2, this runtime supports version " +
+                std::to_string(NCL_ABI_VERSION) + "; recompile it with this nclc");
 }
 
 /// The message for a fake_model whose descriptor is malformed by `why`.
@@ -561,8 +561,9 @@ TEST(Output, NpyAndRunJson) {
   EXPECT_FALSE(std::ifstream(dir + "/Q_spike_t.npy").good());
 
   std::string json = readFile(dir + "/run.json");
+  const std::string abiField = "\"abi_version\": " + std::to_string(NCL_ABI_VERSION);
   for (const char *part :
-       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", "\"abi_version\": 7",
+       {"\"model\": \"Fake\"", "\"source\": \"fake_model.c\"", abiField.c_str(),
         "\"precision\": 64", "\"dt\": 0.0001", "\"steps\": 100", "\"duration\": 0.01",
         "\"seed\": 99", "\"threads\": 2", "\"P\": {\"neuron\": \"Fake\", \"size\": 10",
         "\"Q\": {\"neuron\": \"Fake\", \"size\": 5", "\"timings\": {",

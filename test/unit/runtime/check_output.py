@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check_output.py - ncl-run's output files, as numpy and json read them.
 
-Usage: check_output.py NCL_RUN FAKE_MODEL_SO WORKDIR
+Usage: check_output.py NCL_RUN FAKE_MODEL_SO WORKDIR ABI_VERSION
 
 Runs ncl-run on the hand-written fake model (neuron i spikes every i+2
 steps, dt = 0.1 ms) and checks the contract of docs/runtime.md from the
@@ -37,6 +37,7 @@ def run(ncl_run, *args):
 
 def main():
     ncl_run, model, work = sys.argv[1:4]
+    abi_version = int(sys.argv[4])
     shutil.rmtree(work, ignore_errors=True)
 
     # A normal run: 20 ms with 3 threads and a resized P.
@@ -64,7 +65,7 @@ def main():
     assert meta["status"] == "complete" and meta["error"] is None, meta
     assert meta["requested_steps"] == 200
     assert meta["files"] == ["P_spike_t.npy", "P_spike_i.npy"], meta["files"]
-    assert meta["model"] == "Fake" and meta["abi_version"] == 7
+    assert meta["model"] == "Fake" and meta["abi_version"] == abi_version, meta["abi_version"]
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
     assert meta["threads"] == 3
