@@ -67,7 +67,7 @@
  *    sin(2pi f) for q = 0 (or 4), 1, 2, 3. sin(2pi f) = f (2pi + f^2 S(f^2)),
  *    cos(2pi f) = 1 - 2pi^2 f^2 + f^4 C(f^2) (Taylor in f; 2pi, 2pi^2 and
  *    f^2 carried as two numbers). Coefficients: each exact value rounded once
- *    to the format (NormalConstants). Measured errors: below 0.6 ulp for both
+ *    to the format (NormalConstants). Measured errors: at most 0.72 ulp for both
  *    in f64 and f32 (test/unit/random/NormalArithmeticTest.cpp).
  *    Products are written as fma(a, b, -0) so that a compiler cannot
  *    contract them with a following addition.

@@ -165,7 +165,7 @@ namespace {
 /// math.fma, which math-to-libm would turn into a call that keeps the loop
 /// scalar) and selects instead of branches.
 template <typename T> class NormalArithmetic {
-  using C = ncl::philox::NormalConstants<T>;
+  using C = ::ncl::philox::NormalConstants<T>;
 
 public:
   NormalArithmetic(OpBuilder &b, Location loc, Type floatType)
