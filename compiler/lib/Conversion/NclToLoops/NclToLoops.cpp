@@ -2204,6 +2204,8 @@ struct ConvertNclToLoopsPass
     target.addIllegalDialect<NclDialect>();
     target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp, MonitorOp,
                       KwtaOp>();
+    // Normal draws use fma (Philox.cpp, NormalArithmetic).
+    target.addLegalOp<LLVM::FMAOp>();
     RewritePatternSet patterns(&getContext());
     populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);
