@@ -13,18 +13,18 @@ runtime/include/ncl/philox.h, so the two check each other.
 `entity` may also be a sequence / numpy array of neuron indices (the words
 are then computed vectorised with numpy; the result is a numpy array).
 
-bits=64 results are bit-identical to the compiled code on a CPU with glibc
-(math.log / math.cos call the same libm). bits=32 normals need logf / cosf:
-they are taken from the C library through ctypes when it is available, else
-computed as float32(log(double)) which may differ in the last bit.
+Normals use NCL's own log and cos (docs/random.md, "Normals"), no libm: this
+file computes them from the exact values of pi and ln 2 and the same
+sequence of IEEE operations, fma emulated exactly with fractions.Fraction
+(the exact a*b + c rounded once), float32 operations on numpy.float32, so
+results are bit-identical to the compiled code for bits=64 and bits=32.
 
 Run as a script to check the known-answer vectors and the golden values.
 """
-import ctypes
-import ctypes.util
 import math
 import struct
 import sys
+from fractions import Fraction
 
 M32 = 0xFFFFFFFF
 
@@ -90,42 +90,190 @@ def uniform_from_words(w, bits=64):
     raise ValueError("bits must be 32 or 64")
 
 
-_libm = None
-try:
-    _path = ctypes.util.find_library("m") or "libm.so.6"
-    _libm = ctypes.CDLL(_path)
-    for _name in ("logf", "cosf"):
-        getattr(_libm, _name).restype = ctypes.c_float
-        getattr(_libm, _name).argtypes = [ctypes.c_float]
-except OSError:  # pragma: no cover
-    _libm = None
+# ---- Normals: NCL's own log and cos (docs/random.md, "Normals") ----------
+
+def _pi():
+    """pi to 2^-300 (Machin's formula, exact rational arithmetic)."""
+    def atan_inv(x):
+        total, term, n, sign = Fraction(0), Fraction(1, x), 1, 1
+        while term > Fraction(1, 2**320):
+            total += sign * term / n
+            term /= x * x
+            n += 2
+            sign = -sign
+        return total
+    return 16 * atan_inv(5) - 4 * atan_inv(239)
 
 
-def _logf(x):
-    return _libm.logf(x) if _libm else _f32(math.log(x))
+def _ln2():
+    """ln 2 = 2 atanh(1/3) to 2^-300."""
+    total, term, n = Fraction(0), Fraction(1, 3), 1
+    while term > Fraction(1, 2**320):
+        total += term / n
+        term /= 9
+        n += 2
+    return 2 * total
 
 
-def _cosf(x):
-    return _libm.cosf(x) if _libm else _f32(math.cos(x))
+PI, LN2 = _pi(), _ln2()
 
 
-TWO_PI_F64 = 2.0 * math.pi          # exact doubling of the double nearest pi
-TWO_PI_F32 = _f32(2.0 * math.pi)    # 6.28318548...
+def round_f32(x):
+    """The float32 nearest the exact rational x (ties to even), as
+    numpy.float32: one rounding, not two through float64."""
+    import numpy as np
+    x = Fraction(x)
+    if x == 0:
+        return np.float32(0.0)
+    sign, a = (-1 if x < 0 else 1), abs(x)
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    while Fraction(2) ** e > a:
+        e -= 1
+    while Fraction(2) ** (e + 1) <= a:
+        e += 1
+    e = max(e, -126)                       # subnormals: fixed spacing 2^-149
+    n = round(a / Fraction(2) ** (e - 23))  # Fraction rounds ties to even
+    return np.float32(sign * float(n * Fraction(2) ** (e - 23)))
+
+
+class _Double:
+    """f64 arithmetic: Python floats; fma = the exact a*b + c rounded once."""
+    bits, mantissa, sqrt_half_bits = 64, 52, 0x3FE6A09E667F3BCD
+    ln2_hi = float.fromhex("0x1.62e42feep-1")
+    log_terms, sin_terms, cos_terms = 10, 8, 8
+
+    def const(self, x):
+        return float(x)
+
+    def fma(self, a, b, c):
+        return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+    def from_bits(self, b):
+        return struct.unpack("<d", struct.pack("<Q", b))[0]
+
+    def to_bits(self, x):
+        return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+class _Single:
+    """f32 arithmetic: numpy.float32 (+ - * / are IEEE single operations);
+    fma = the exact a*b + c rounded once to float32."""
+    bits, mantissa, sqrt_half_bits = 32, 23, 0x3F3504F3
+    ln2_hi = float.fromhex("0x1.62e4p-1")
+    log_terms, sin_terms, cos_terms = 4, 4, 5
+
+    def const(self, x):
+        return round_f32(x)
+
+    def fma(self, a, b, c):
+        return round_f32(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+    def from_bits(self, b):
+        import numpy as np
+        return np.uint32(b).view(np.float32)
+
+    def to_bits(self, x):
+        import numpy as np
+        return int(np.float32(x).view(np.uint32))
+
+
+class _Constants:
+    """Each coefficient: its exact value rounded once to the format."""
+    def __init__(self, A):
+        c = A.const
+        two_pi = 2 * PI
+        self.one, self.two, self.half, self.four, self.quarter = (
+            c(1), c(2), c(Fraction(1, 2)), c(4), c(Fraction(1, 4)))
+        self.bias = c(2 ** (A.bits - A.mantissa - 2) - 1)
+        self.round_magic = c(3 * 2 ** (A.mantissa - 1))  # x + M - M rounds to an integer
+        self.ln2_hi = c(A.ln2_hi)
+        self.ln2_lo = c(LN2 - Fraction(A.ln2_hi))
+        self.log = [c(Fraction(2, 2 * n + 1)) for n in range(1, A.log_terms + 1)]
+        self.two_pi_hi = c(two_pi)
+        self.two_pi_lo = c(two_pi - Fraction(float(self.two_pi_hi)))
+        self.sin = [c((-1) ** n * two_pi ** (2 * n + 1) / math.factorial(2 * n + 1))
+                    for n in range(1, A.sin_terms + 1)]
+        cos1 = -two_pi ** 2 / 2
+        self.cos_hi = c(cos1)
+        self.cos_lo = c(cos1 - Fraction(float(self.cos_hi)))
+        self.cos = [c((-1) ** n * two_pi ** (2 * n) / math.factorial(2 * n))
+                    for n in range(2, A.cos_terms + 1)]
+
+
+_ARITH = {}
+
+
+def _arith(bits):
+    if bits not in _ARITH:
+        A = _Double() if bits == 64 else _Single()
+        _ARITH[bits] = (A, _Constants(A))
+    return _ARITH[bits]
+
+
+def _horner(A, coefficients, z):
+    p = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        p = A.fma(p, z, c)
+    return p
+
+
+def log_unit(u, bits=64):
+    """log(u) for u in (0, 1]: u = 2^k m, m in [sqrt(1/2), sqrt(2)) from the
+    bits; log m = f - f^2/2 + s (f^2/2 + R(s^2)), f = m - 1, s = f/(2 + f),
+    R(z) = sum 2 z^n / (2n + 1); the big sums keep their rounding errors."""
+    A, K = _arith(bits)
+    mask = (1 << A.bits) - 1
+    t = (A.to_bits(u) + (A.to_bits(K.one) - A.sqrt_half_bits)) & mask
+    k = A.const(t >> A.mantissa) - K.bias               # exact
+    m = A.from_bits((t & ((1 << A.mantissa) - 1)) + A.sqrt_half_bits)
+    f = m - K.one
+    half = K.half * f
+    hfsq = half * f
+    hfsq_low = A.fma(half, f, -hfsq)                    # hfsq + hfsq_low = f^2/2
+    s = f / (K.two + f)
+    z = s * s
+    r = z * _horner(A, K.log, z)
+    total = f - hfsq
+    lost = (f - total) - hfsq
+    tail = A.fma(s, hfsq + r, lost - hfsq_low)
+    high = k * K.ln2_hi                                 # exact
+    total2 = high + total
+    lost2 = (high - total2) + total
+    return total2 + (lost2 + A.fma(k, K.ln2_lo, tail))
+
+
+def cos_two_pi(u, bits=64):
+    """cos(2 pi u) for u in (0, 1): q = round(4u), f = u - q/4 (exact,
+    |f| <= 1/8), then +-cos(2 pi f) or +-sin(2 pi f) by the quadrant q."""
+    A, K = _arith(bits)
+    q = (K.four * u + K.round_magic) - K.round_magic
+    f = u - q * K.quarter
+    f2 = f * f
+    f2_low = A.fma(f, f, -f2)                           # f2 + f2_low = f^2
+    sin_inner = A.fma(f2, _horner(A, K.sin, f2), K.two_pi_lo)
+    sine = A.fma(f, K.two_pi_hi, f * sin_inner)
+    product = K.cos_hi * f2
+    product_low = A.fma(K.cos_hi, f2, -product)
+    total = K.one + product
+    lost = (K.one - total) + product
+    tail = A.fma(K.cos_lo, f2, A.fma(K.cos_hi, f2_low, product_low))
+    tail = A.fma(f2 * f2, _horner(A, K.cos, f2), tail)
+    cosine = total + (lost + tail)
+    value = sine if q in (1, 3) else cosine
+    return -value if q in (1, 2) else value
 
 
 def normal_from_words(w, bits=64):
     if bits == 64:
         u1 = uniform_from_words([w[0], w[1]], 64)
         u2 = uniform_from_words([w[2], w[3]], 64)
-        r = math.sqrt(-2.0 * math.log(u1))
-        return r * math.cos(TWO_PI_F64 * u2)
+        return math.sqrt(-2.0 * log_unit(u1, 64)) * cos_two_pi(u2, 64)
     if bits == 32:
-        u1 = uniform_from_words([w[0]], 32)
-        u2 = uniform_from_words([w[2]], 32)
-        t = _logf(u1)
-        r = _f32(math.sqrt(-2.0 * t))   # -2t exact; sqrt of a float32 in
-        a = _f32(TWO_PI_F32 * u2)       # double then rounded == sqrtf
-        return _f32(r * _cosf(a))       # float32 products: exact in double
+        import numpy as np
+        u1 = np.float32(uniform_from_words([w[0]], 32))
+        u2 = np.float32(uniform_from_words([w[2]], 32))
+        r = np.sqrt(np.float32(-2) * log_unit(u1, 32))  # IEEE sqrt in float32
+        return float(r * cos_two_pi(u2, 32))
     raise ValueError("bits must be 32 or 64")
 
 
@@ -170,8 +318,8 @@ def ncl_uniform(seed, step, entity, stream, bits=64):
 
 def ncl_normal(seed, step, entity, stream, bits=64):
     """Standard normal that NCL draws at (seed, step, entity, stream).
-    For arrays of entities the words are vectorised but log/cos are taken
-    element by element from libm, so the values stay bit-exact."""
+    For arrays of entities the words are vectorised but log/cos are
+    computed element by element."""
     if _vectorised(entity):
         import numpy as np
         w = _words_np(seed, step, entity, int(stream))

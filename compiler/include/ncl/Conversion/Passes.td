@@ -55,7 +55,7 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
                            "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
-                           "mlir::scf::SCFDialect"];
+                           "mlir::scf::SCFDialect", "mlir::LLVM::LLVMDialect"];
 }
 
 def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {

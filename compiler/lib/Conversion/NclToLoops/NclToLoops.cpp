@@ -21,6 +21,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -2306,6 +2307,8 @@ struct ConvertNclToLoopsPass
     target.addIllegalDialect<NclDialect>();
     target.addLegalOp<NetworkOp, PopulationOp, ProjectionOp, ScheduleOp, StageOp, MonitorOp,
                       KwtaOp>();
+    // Normal draws use fma (Philox.cpp, NormalArithmetic).
+    target.addLegalOp<LLVM::FMAOp>();
     RewritePatternSet patterns(&getContext());
     populateNclToLoopsPatterns(patterns, loops);
     populateExpEulerLoweringPatterns(patterns);

@@ -2,15 +2,19 @@
 //
 // Mirrors runtime/include/ncl/philox.h operation for operation; see that
 // file for the formulas. Where seed, step, entity and stream sit in key and
-// counter is read from ncl/random_streams.h, as the reference reads it. Every float step is exact
-// except log, sqrt, cos and the two final multiplications, which are single IEEE operations in
-// both, so the results agree bit for bit (test/unit/random checks it).
+// counter is read from ncl/random_streams.h, as the reference reads it. Every float step is a
+// single IEEE operation (+, -, *, /, sqrt, fma) in both, in the same order: the normals' log and
+// cos are the reference's own branch-free arithmetic (log_unit, cos_two_pi, constants from
+// ncl/philox.h), not libm, so the results agree bit for bit on any CPU or GPU (test/unit/random
+// checks it).
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Philox.h"
+#include "ncl/philox.h"
 #include "ncl/random_streams.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -155,18 +159,112 @@ Value mlir::ncl::emitUniform01(OpBuilder &b, Location loc, std::array<Value, 4> 
   return arith::MulFOp::create(b, loc, half, floatConst(b, loc, ft, 0x1p-23));
 }
 
+namespace {
+/// Emits log_unit and cos_two_pi of ncl/philox.h (section 5 there) for f32
+/// or f64, scalar or vector: straight-line arith ops, llvm.intr.fma (not
+/// math.fma, which math-to-libm would turn into a call that keeps the loop
+/// scalar) and selects instead of branches.
+template <typename T> class NormalArithmetic {
+  using C = ::ncl::philox::NormalConstants<T>;
+
+public:
+  NormalArithmetic(OpBuilder &b, Location loc, Type floatType)
+      : b(b), loc(loc), ft(floatType), it(shapedLike(b.getIntegerType(sizeof(T) * 8), floatType)) {}
+
+  /// log(u) for a normal u in (0, 1].
+  Value logUnit(Value u) {
+    Value t = arith::AddIOp::create(b, loc, arith::BitcastOp::create(b, loc, it, u),
+                                    integer(C::kOneBits - C::kSqrtHalfBits));
+    Value biasedExponent = arith::ShRUIOp::create(b, loc, t, integer(C::kMantissaBits));
+    Value k = sub(arith::BitcastOp::create(
+                      b, loc, ft,
+                      arith::OrIOp::create(b, loc, biasedExponent, integer(C::kExponentMagicBits))),
+                  cst(C::kExponentOffset));
+    Value mantissa =
+        arith::AndIOp::create(b, loc, t, integer((uint64_t(1) << C::kMantissaBits) - 1));
+    Value m = arith::BitcastOp::create(
+        b, loc, ft, arith::AddIOp::create(b, loc, mantissa, integer(C::kSqrtHalfBits)));
+    Value f = sub(m, cst(1));
+    Value half = mul(cst(0.5), f);
+    Value hfsq = mul(half, f);
+    Value hfsqLow = fma(half, f, neg(hfsq));
+    Value s = arith::DivFOp::create(b, loc, f, add(cst(2), f));
+    Value z = mul(s, s);
+    Value r = mul(z, horner(C::kLog, z));
+    Value sum = sub(f, hfsq);
+    Value lost = sub(sub(f, sum), hfsq);
+    Value tail = fma(s, add(hfsq, r), sub(lost, hfsqLow));
+    Value high = mul(k, cst(C::kLn2Hi));
+    Value total = add(high, sum);
+    Value lostTotal = add(sub(high, total), sum);
+    return add(total, add(lostTotal, fma(k, cst(C::kLn2Lo), tail)));
+  }
+
+  /// cos(2 pi u) for u in (0, 1).
+  Value cosTwoPi(Value u) {
+    Value magic = cst(C::kRoundMagic);
+    Value q = sub(add(mul(cst(4), u), magic), magic);
+    Value f = sub(u, mul(q, cst(0.25)));
+    Value f2 = mul(f, f);
+    Value f2Low = fma(f, f, neg(f2));
+    Value sinInner = fma(f2, horner(C::kSin, f2), cst(C::kTwoPiLo));
+    Value sine = fma(f, cst(C::kTwoPiHi), mul(f, sinInner));
+    Value product = mul(cst(C::kCosHi), f2);
+    Value productLow = fma(cst(C::kCosHi), f2, neg(product));
+    Value sum = add(cst(1), product);
+    Value lost = add(sub(cst(1), sum), product);
+    Value tail = fma(cst(C::kCosLo), f2, fma(cst(C::kCosHi), f2Low, productLow));
+    tail = fma(mul(f2, f2), horner(C::kCos, f2), tail);
+    Value cosine = add(sum, add(lost, tail));
+    auto quadrant = [&](double n) {
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, q, cst(n));
+    };
+    Value useSine = arith::OrIOp::create(b, loc, quadrant(1), quadrant(3));
+    Value negative = arith::OrIOp::create(b, loc, quadrant(1), quadrant(2));
+    Value value = arith::SelectOp::create(b, loc, useSine, sine, cosine);
+    return arith::SelectOp::create(b, loc, negative, neg(value), value);
+  }
+
+private:
+  Value cst(double v) { return floatConst(b, loc, ft, v); }
+  Value integer(uint64_t v) { return intConst(b, loc, it, v); }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
+  Value fma(Value x, Value y, Value z) { return LLVM::FMAOp::create(b, loc, x, y, z); }
+  /// c[0] + z (c[1] + z (c[2] + ...)).
+  template <size_t N> Value horner(const std::array<T, N> &c, Value z) {
+    Value p = cst(c[N - 1]);
+    for (size_t n = N - 1; n-- > 0;)
+      p = fma(p, z, cst(c[n]));
+    return p;
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Type ft, it;
+};
+} // namespace
+
 Value mlir::ncl::emitNormal(OpBuilder &b, Location loc, std::array<Value, 4> words,
                             FloatType type) {
   Type ft = shapedLike(type, words[0].getType());
   Value u1 = emitUniform01(b, loc, {words[0], words[1], words[2], words[3]}, type);
   Value u2 = emitUniform01(b, loc, {words[2], words[3], words[0], words[1]}, type);
-  // The nearest double / float to 2pi, as in philox.h.
-  double twoPi = type.isF64() ? 6.283185307179586 : double(6.28318548f);
-  Value t = math::LogOp::create(b, loc, u1);
+  Value t, c;
+  if (type.isF64()) {
+    NormalArithmetic<double> arithmetic(b, loc, ft);
+    t = arithmetic.logUnit(u1);
+    c = arithmetic.cosTwoPi(u2);
+  } else {
+    NormalArithmetic<float> arithmetic(b, loc, ft);
+    t = arithmetic.logUnit(u1);
+    c = arithmetic.cosTwoPi(u2);
+  }
   Value r =
       math::SqrtOp::create(b, loc, arith::MulFOp::create(b, loc, floatConst(b, loc, ft, -2.0), t));
-  Value a = arith::MulFOp::create(b, loc, floatConst(b, loc, ft, twoPi), u2);
-  return arith::MulFOp::create(b, loc, r, math::CosOp::create(b, loc, a));
+  return arith::MulFOp::create(b, loc, r, c);
 }
 
 Value mlir::ncl::emitPoisson(OpBuilder &b, Location loc, Value seed, Value step, Value entity,

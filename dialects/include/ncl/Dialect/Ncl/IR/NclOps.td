@@ -810,7 +810,9 @@ def Ncl_RandOp : Ncl_Op<"rand", [Pure]> {
     seed gives the same numbers on any thread count and on any backend. Each
     call site in the source has its own `stream`, so two `rand()` calls in
     one step differ while two uses of one named expression agree. In an
-    `init` region the step is 2^64 - 1, a value no step uses.
+    `init` region the step is 2^64 - 1, a value no step uses. A normal is
+    Box-Muller with NCL's own log and cos (fma and arith ops, no libm call),
+    so it vectorises and is the same on every backend.
 
     In a batched run (docs/semantics.md, "Batches") the neuron index that
     keys a draw is the neuron's index in the whole batch, b * N + i, so
