@@ -1473,22 +1473,12 @@ public:
           columnSynapseBuffer = index;
         else if (buffer.getRole() == BufferRole::ColumnPre)
           columnPreBuffer = index;
-        else if (buffer.getRole() == BufferRole::PreTrace)
-          preTraces.push_back(
-              {cast<VariableAttr>(projection.getPreTracesAttr()[buffer.getIndex()]).getName(),
-               index});
-        else if (buffer.getRole() == BufferRole::PostTrace)
-          postTraces.push_back(
-              {cast<VariableAttr>(projection.getPostTracesAttr()[buffer.getIndex()]).getName(),
-               index});
-        else if (buffer.getRole() == BufferRole::PreTraceNow)
-          preTracesNow.push_back(
-              {cast<VariableAttr>(projection.getPreTracesAttr()[buffer.getIndex()]).getName(),
-               index});
-        else if (buffer.getRole() == BufferRole::PostTraceNow)
-          postTracesNow.push_back(
-              {cast<VariableAttr>(projection.getPostTracesAttr()[buffer.getIndex()]).getName(),
-               index});
+        else if (auto *traces = traceList(buffer.getRole())) {
+          bool pre = buffer.getRole() == BufferRole::PreTrace ||
+                     buffer.getRole() == BufferRole::PreTraceNow;
+          ArrayAttr names = pre ? projection.getPreTracesAttr() : projection.getPostTracesAttr();
+          traces->push_back({cast<VariableAttr>(names[buffer.getIndex()]).getName(), index});
+        }
       }
       if (buffer.getRole() == BufferRole::State && owner == pre.getSymName())
         preVars.push_back({cast<VariableAttr>(pre.getVars()[buffer.getIndex()]).getName(), index});
@@ -2235,6 +2225,22 @@ private:
   NeuronLoops &loops;
   int64_t paramsBuffer = -1, rowStartBuffer = -1, postIndexBuffer = -1, delayBuffer = -1;
   int64_t maskBuffer = -1, columnStartBuffer = -1, columnSynapseBuffer = -1, columnPreBuffer = -1;
+  /// The list that collects the trace buffers of `role`, or null.
+  SmallVector<std::pair<StringRef, int64_t>> *traceList(BufferRole role) {
+    switch (role) {
+    case BufferRole::PreTrace:
+      return &preTraces;
+    case BufferRole::PostTrace:
+      return &postTraces;
+    case BufferRole::PreTraceNow:
+      return &preTracesNow;
+    case BufferRole::PostTraceNow:
+      return &postTracesNow;
+    default:
+      return nullptr;
+    }
+  }
+
   /// Per-neuron traces (ncl-integrate's pre_traces and post_traces): name, buffer.
   SmallVector<std::pair<StringRef, int64_t>> preTraces, postTraces;
   /// Their values at the step's time, where an ncl.advance_traces reads them.
