@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -78,8 +79,19 @@ template <typename Select> double selectPerStep(int64_t n, int64_t k, int repeat
 } // namespace
 
 int main(int argc, char **argv) {
+  // `steps N STEPS A.so B.so ...`: only the seconds per step of each model,
+  // in the order given (the fused-against-unfused table).
+  if (argc >= 5 && std::string(argv[1]) == "steps") {
+    const int64_t n = std::atoll(argv[2]), steps = std::atoll(argv[3]);
+    std::printf("[");
+    for (int i = 4; i < argc; ++i)
+      std::printf("%s%.9g", i > 4 ? ", " : "", simulatePerStep(argv[i], n, steps));
+    std::printf("]\n");
+    return 0;
+  }
   if (argc != 5) {
-    std::fprintf(stderr, "usage: kwta_benchmark N STEPS WITH.so WITHOUT.so\n");
+    std::fprintf(stderr, "usage: kwta_benchmark N STEPS WITH.so WITHOUT.so\n"
+                         "       kwta_benchmark steps N STEPS A.so [B.so ...]\n");
     return 2;
   }
   const int64_t n = std::atoll(argv[1]), steps = std::atoll(argv[2]);

@@ -13,6 +13,11 @@ largest, then a scatter into zeros) is timed in this process if PyTorch imports;
 column says why it is missing. Ratios are NCL's time over each peer's (below 1: NCL is
 faster). Timings on a loaded machine vary; compare the ratios of one run.
 
+Fusion: the same program times models with a plain and a boosted k-WTA (keep 2 %, boost 2
+period 100) built with ncl-fuse (nclc's default) and with --no-fuse, and the model without
+a k-WTA, alternating builds over three rounds (best of each); the k-WTA's cost is a
+model's time per step less the model without one.
+
 Usage: /usr/bin/python3 bench/kwta_benchmark.py --build build [--kwta-sizes 1e3,1e4,...]
 (run_benchmarks.py calls run(args) as its k-WTA section; --skip-kwta leaves it out).
 """
@@ -127,10 +132,47 @@ def run(args):
              ratio(r["nth_element_s"]), ratio(r["sort_s"]), ratio(r["torch_topk_s"])))
     if torch_note:
         log("torch.topk skipped: " + torch_note)
+    fusion = fusion_rows(build, workdir, exe, [n for n in sizes if n <= 10**6])
     path = args.kwta_json or os.path.join(workdir, "kwta.json")
     with open(path, "w") as f:
-        json.dump({"rows": rows, "torch": torch_note or "timed"}, f, indent=1)
+        json.dump({"rows": rows, "torch": torch_note or "timed", "fusion": fusion}, f, indent=1)
     log("results: " + path)
+    return rows
+
+
+def fusion_rows(build, workdir, exe, sizes):
+    """Seconds per step of plain and boosted k-WTA models, fused and unfused."""
+    nclc = os.path.join(build, "bin", "nclc")
+    kinds = (("plain", "kwta x keep 2 %"), ("boosted", "kwta x keep 2 % boost 2 period 100"))
+    libs = [os.path.join(workdir, "kwta_without.so")]
+    for name, item in kinds:
+        source = os.path.join(workdir, "kwta_%s.ncl" % name)
+        with open(source, "w") as f:
+            f.write(MODEL % item)
+        for flags in ([], ["--no-fuse"]):
+            libs.append(os.path.join(workdir, "kwta_%s%s.so" % (name, "".join(flags))))
+            subprocess.run([nclc, source, "-o", libs[-1]] + flags, check=True)
+    log("\n== k-WTA fused (ncl-fuse) against unfused (nclc --no-fuse): seconds per step "
+        "and the k-WTA's share (step less the model without one), one thread")
+    log("%10s %9s %12s %12s %12s %12s %9s" % ("N", "k-WTA", "fused s", "unfused s",
+                                              "fused kwta", "unfused kwta", "speed-up"))
+    rows = []
+    for n in sizes:
+        steps = max(3, min(2000, int(1e7 // n)))
+        best = [float("inf")] * len(libs)
+        for _ in range(3):
+            out = subprocess.run([exe, "steps", str(n), str(steps)] + libs, check=True,
+                                 capture_output=True, text=True).stdout
+            best = [min(a, b) for a, b in zip(best, json.loads(out))]
+        without = best[0]
+        for j, (name, _) in enumerate(kinds):
+            fused, unfused = best[1 + 2 * j], best[2 + 2 * j]
+            row = {"n": n, "kwta": name, "fused_s": fused, "unfused_s": unfused,
+                   "without_s": without}
+            rows.append(row)
+            log("%10d %9s %12.3g %12.3g %12.3g %12.3g %9.2f" %
+                (n, name, fused, unfused, fused - without, unfused - without,
+                 (unfused - without) / max(fused - without, 1e-12)))
     return rows
 
 

@@ -303,6 +303,8 @@ RoleShape roleShape(int32_t role) {
     return {"kwta-order", NCL_ELEMENT_I32, NCL_EXTENT_NEURONS};
   case NCL_BUFFER_KWTA_DUTY:
     return {"kwta-duty", 0, NCL_EXTENT_NEURONS};
+  case NCL_BUFFER_KWTA_KEY:
+    return {"kwta-key", 0, NCL_EXTENT_NEURONS};
   default:
     return {"synapse-state", 0, NCL_EXTENT_SYNAPSES};
   }
@@ -501,8 +503,8 @@ void validateBuffers(const std::string &path, const ncl_model_descriptor &d) {
          b.role != NCL_BUFFER_COLUMN_START && b.role != NCL_BUFFER_COLUMN_SYNAPSE &&
          b.role != NCL_BUFFER_COLUMN_PRE && b.role != NCL_BUFFER_PRE_TRACE &&
          b.role != NCL_BUFFER_POST_TRACE && b.role != NCL_BUFFER_KWTA_ORDER &&
-         b.role != NCL_BUFFER_KWTA_DUTY && b.role != NCL_BUFFER_PRE_TRACE_NOW &&
-         b.role != NCL_BUFFER_POST_TRACE_NOW))
+         b.role != NCL_BUFFER_KWTA_DUTY && b.role != NCL_BUFFER_KWTA_KEY &&
+         b.role != NCL_BUFFER_PRE_TRACE_NOW && b.role != NCL_BUFFER_POST_TRACE_NOW))
       throw malformed(path, where + " has an unknown role " + std::to_string(b.role));
     if (b.element < NCL_ELEMENT_F32 || b.element > NCL_ELEMENT_I16)
       throw malformed(path, where + " has an unknown element type " + std::to_string(b.element));

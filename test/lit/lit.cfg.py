@@ -16,3 +16,11 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["ncl-opt", "nclc", "ncl-run"], [config.ncl_tools_dir])
 config.substitutions.append(("%examples", os.path.join(config.ncl_src_root, "examples")))
+
+# The descriptor's ABI version, as runtime/include/ncl/model_abi.h defines it,
+# so that tests of the descriptor need no edit when it moves.
+import re  # noqa: E402
+
+with open(os.path.join(config.ncl_src_root, "runtime", "include", "ncl", "model_abi.h")) as abi:
+    config.substitutions.append(
+        ("%ncl_abi", re.search(r"#define NCL_ABI_VERSION (\d+)u", abi.read()).group(1)))

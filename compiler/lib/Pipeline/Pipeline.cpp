@@ -28,9 +28,11 @@
 
 using namespace mlir;
 
-/// Integrate, assign storage and lower to target-independent loops.
-static void buildKernels(OpPassManager &pm) {
+/// Integrate, fuse, assign storage and lower to target-independent loops.
+static void buildKernels(OpPassManager &pm, bool fuse) {
   pm.addPass(mlir::ncl::createNclIntegrate());
+  if (fuse)
+    pm.addPass(mlir::ncl::createNclFuse());
   pm.addPass(mlir::ncl::createNclAllocateBuffers());
   pm.addPass(mlir::ncl::createConvertNclToLoops());
 }
@@ -49,13 +51,13 @@ static void cleanUp(OpPassManager &pm) {
   pm.addPass(createLoopInvariantCodeMotionPass());
 }
 
-void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm) {
-  buildKernels(pm);
+void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm, bool fuse) {
+  buildKernels(pm, fuse);
   cleanUp(pm);
 }
 
-void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm) {
-  buildKernels(pm);
+void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm, bool fuse) {
+  buildKernels(pm, fuse);
   pm.addPass(mlir::ncl::createNclCPUSchedule());
   cleanUp(pm);
   // exp and expm1 as arithmetic, so that the neuron loops that call them
@@ -78,9 +80,9 @@ void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm) {
 void ::ncl::registerNclPipelines() {
   PassPipelineRegistration<>("ncl-to-loops-pipeline",
                              "Integrate and lower ncl populations to loops (target independent)",
-                             buildNclToLoopsPipeline);
+                             [](OpPassManager &pm) { buildNclToLoopsPipeline(pm); });
   PassPipelineRegistration<>("ncl-to-llvm", "The CPU pipeline nclc runs: ncl to the LLVM dialect",
-                             buildNclToLLVMPipeline);
+                             [](OpPassManager &pm) { buildNclToLLVMPipeline(pm); });
 }
 
 void ::ncl::registerNclDialects(DialectRegistry &registry) {

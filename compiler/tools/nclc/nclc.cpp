@@ -77,6 +77,10 @@ static cl::opt<unsigned> jobs("j",
                               cl::desc("Threads to compile the kernels with (default: one per "
                                        "core), e.g. -j1"),
                               cl::value_desc("n"), cl::init(0), cl::Prefix, cl::cat(nclOptions));
+static cl::opt<bool> noFuse("no-fuse",
+                            cl::desc("Skip ncl-fuse (fused and unfused builds give the same "
+                                     "results), e.g. to measure what fusion buys"),
+                            cl::cat(nclOptions));
 static cl::opt<bool> timePhases("time-phases",
                                 cl::desc("Print the CPU and wall time of each phase of the "
                                          "compile at exit, e.g. nclc m.ncl --time-phases"),
@@ -256,9 +260,9 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
     return 1;
   mlir::applyDefaultTimingPassManagerCLOptions(pm);
   if (stage == Emit::MlirLoops)
-    ncl::buildNclToLoopsPipeline(pm);
+    ncl::buildNclToLoopsPipeline(pm, !noFuse);
   else
-    ncl::buildNclToLLVMPipeline(pm);
+    ncl::buildNclToLLVMPipeline(pm, !noFuse);
   if (mlir::failed(pm.run(ir)))
     return 1;
   timer.stop();

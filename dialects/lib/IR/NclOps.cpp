@@ -120,6 +120,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::KwtaOrder:
           return {b.getI32Type(), BufferExtent::Neurons};
         case BufferRole::KwtaDuty:
+        case BufferRole::KwtaKey:
           return {getReal(), BufferExtent::Neurons};
         case BufferRole::ColumnStart:
           return {b.getI64Type(), BufferExtent::Columns};
@@ -193,6 +194,7 @@ LogicalResult NetworkOp::verify() {
         case BufferRole::SeriesShape:
         case BufferRole::KwtaOrder:
         case BufferRole::KwtaDuty:
+        case BufferRole::KwtaKey:
           break;
         }
       }
@@ -431,6 +433,14 @@ LogicalResult KwtaOp::verify() {
     if (!(getPeriodAttr().getValueAsDouble() >= 1))
       return emitOpError("period must be at least 1 step, got ")
              << getPeriodAttr().getValueAsDouble();
+  }
+  // Fused: the step computes the keys, once (until ncl-to-loops moves the
+  // step's program into its kernel).
+  if (getFused() && !pop.getStep().empty() && !pop.getStep().front().empty()) {
+    auto keys = pop.getStep().getOps<KwtaKeyOp>();
+    if (std::distance(keys.begin(), keys.end()) != 1)
+      return emitOpError("is fused, so the step of @")
+             << pop.getSymName() << " must compute its key with one ncl.kwta_key";
   }
   return success();
 }

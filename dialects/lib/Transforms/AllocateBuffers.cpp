@@ -64,7 +64,8 @@ ArrayAttr allocate(NetworkOp network) {
             BufferExtent::Fixed, static_cast<int64_t>(k), 3);
       }
     // k-WTA's scratch (the neuron order its selection permutes) and, with
-    // boosting, each neuron's duty cycle, which lasts from step to step.
+    // boosting, each neuron's duty cycle, which lasts from step to step, and
+    // where ncl-fuse moved the keys into the update, their scratch.
     for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
       if (kwta.getPopulation() != pop.getValue())
         continue;
@@ -72,6 +73,9 @@ ArrayAttr allocate(NetworkOp network) {
       if (kwta.getBoost())
         add(pop, "kwta_duty", BufferRole::KwtaDuty, network.getReal(), BufferExtent::Neurons, -1,
             0);
+      // Fused and boosted: the keys the update computes for the selection.
+      if (kwta.getBoost() && kwta.getFused())
+        add(pop, "kwta_key", BufferRole::KwtaKey, network.getReal(), BufferExtent::Neurons, -1, 0);
     }
   }
   // Each projection's parameters, per-synapse variables and connectivity

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 8u
+#define NCL_ABI_VERSION 9u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -129,6 +129,10 @@ typedef enum ncl_buffer_role {
   NCL_BUFFER_KWTA_DUTY = 21,  /* real per neuron: with boosting, each neuron's duty cycle (a
                                  moving average of having won), kept from step to step; starts
                                  at 0 */
+  /* Since ABI 9 (ncl-fuse): */
+  NCL_BUFFER_KWTA_KEY = 23, /* real per neuron: with a fused, boosted k-WTA, the key each
+                               neuron's UPDATE stage computes for the KWTA stage of the same
+                               step; scratch */
   /* Since ABI 8 (traces advanced once per neuron and step, docs/runtime.md): */
   NCL_BUFFER_PRE_TRACE_NOW = 27, /* like NCL_BUFFER_PRE_TRACE (one copy per calling thread): the
                                     value of trace `index` at the time of the step whose

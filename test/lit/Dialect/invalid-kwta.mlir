@@ -104,3 +104,28 @@ ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
   // expected-error @+1 {{period must be at least 1 step, got 5.000000e-01}}
   ncl.kwta @P "x" {keep = 1 : i64, boost = 1.0 : f64, period = 0.5 : f64}
 }
+
+// -----
+
+// Fused (ncl-fuse), the step must compute the key: here it does not.
+ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
+  ncl.population @P {neuron = "U", size = 10 : i64, params = [],
+      vars = [#ncl.var<name = "x", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>]} init {
+    %z = arith.constant 0.0 : f64
+    ncl.state_write "x", %z : f64
+  } step {
+    %x = ncl.state_read "x" : f64
+    ncl.state_write "x", %x : f64
+  }
+  // expected-error @+1 {{is fused, so the step of @P must compute its key with one ncl.kwta_key}}
+  ncl.kwta @P "x" {keep = 1 : i64, fused}
+}
+
+// -----
+
+// ncl.kwta_key belongs in a population's step.
+ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
+  %one = arith.constant 1.0 : f64
+  // expected-error @+1 {{expects parent op 'ncl.population'}}
+  ncl.kwta_key %one : f64
+}

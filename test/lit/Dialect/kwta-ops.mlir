@@ -1,17 +1,19 @@
 // RUN: ncl-opt %s | ncl-opt | FileCheck %s
 // Round trip of ncl.kwta through the printer and parser: a count, a
 // fraction with boosting, a losers' reset region, the kwta stage, and the
-// kwta_order and kwta_duty roles of the buffer table.
+// kwta_order, kwta_duty and kwta_key roles of the buffer table.
 
 // CHECK-LABEL: ncl.network @Net
 // CHECK-SAME: #ncl.buffer<name = "L.kwta_order", role = kwta_order, element = i32, extent = neurons, population = @L, index = -1, count = 0>
 // CHECK-SAME: #ncl.buffer<name = "L.kwta_duty", role = kwta_duty, element = f64, extent = neurons, population = @L, index = -1, count = 0>
+// CHECK-SAME: #ncl.buffer<name = "L.kwta_key", role = kwta_key, element = f64, extent = neurons, population = @L, index = -1, count = 0>
 ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64, buffers = [
     #ncl.buffer<name = "L.params", role = params, element = f64, extent = fixed, population = @L, index = -1, count = 0>,
     #ncl.buffer<name = "L.x", role = state, element = f64, extent = neurons, population = @L, index = 0, count = 0>,
     #ncl.buffer<name = "L.refractory_until", role = refractory, element = i32, extent = neurons, population = @L, index = -1, count = 0>,
     #ncl.buffer<name = "L.kwta_order", role = kwta_order, element = i32, extent = neurons, population = @L, index = -1, count = 0>,
     #ncl.buffer<name = "L.kwta_duty", role = kwta_duty, element = f64, extent = neurons, population = @L, index = -1, count = 0>,
+    #ncl.buffer<name = "L.kwta_key", role = kwta_key, element = f64, extent = neurons, population = @L, index = -1, count = 0>,
     #ncl.buffer<name = "M.params", role = params, element = f64, extent = fixed, population = @M, index = -1, count = 0>,
     #ncl.buffer<name = "M.x", role = state, element = f64, extent = neurons, population = @M, index = 0, count = 0>,
     #ncl.buffer<name = "M.refractory_until", role = refractory, element = i32, extent = neurons, population = @M, index = -1, count = 0>,

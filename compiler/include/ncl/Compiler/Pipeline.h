@@ -14,13 +14,14 @@ class OpPassManager;
 
 namespace ncl {
 
-/// ncl dialect -> loops on memrefs (target independent): integrate, lower
-/// populations to loops, clean up and hoist loop-invariant work.
-void buildNclToLoopsPipeline(mlir::OpPassManager &pm);
+/// ncl dialect -> loops on memrefs (target independent): integrate, fuse
+/// (unless `fuse` is false: `nclc --no-fuse`), lower populations to loops,
+/// clean up and hoist loop-invariant work.
+void buildNclToLoopsPipeline(mlir::OpPassManager &pm, bool fuse = true);
 
 /// Loops -> LLVM dialect (CPU): everything above, then the standard
 /// conversions, with math.expm1 through libm for full precision.
-void buildNclToLLVMPipeline(mlir::OpPassManager &pm);
+void buildNclToLLVMPipeline(mlir::OpPassManager &pm, bool fuse = true);
 
 /// Registers `ncl-to-loops-pipeline` and `ncl-to-llvm` with the pass registry.
 void registerNclPipelines();

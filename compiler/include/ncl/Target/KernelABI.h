@@ -127,6 +127,7 @@ static_assert(static_cast<int>(StageKind::AdvancePreTraces) == NCL_STAGE_ADVANCE
 static_assert(static_cast<int>(StageKind::AdvancePostTraces) == NCL_STAGE_ADVANCE_POST_TRACES);
 static_assert(static_cast<int>(BufferRole::KwtaOrder) == NCL_BUFFER_KWTA_ORDER);
 static_assert(static_cast<int>(BufferRole::KwtaDuty) == NCL_BUFFER_KWTA_DUTY);
+static_assert(static_cast<int>(BufferRole::KwtaKey) == NCL_BUFFER_KWTA_KEY);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::AllToAll) == NCL_CONNECT_ALL_TO_ALL);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::OneToOne) == NCL_CONNECT_ONE_TO_ONE);
 static_assert(static_cast<int>(mlir::ncl::ConnectRule::FixedProbability) ==

@@ -89,6 +89,9 @@ struct NeuronLoop {
   llvm::StringMap<Value> series, seriesShape; ///< timed inputs' samples and shapes by input
   Value lastSpike;                 ///< memref<?xi32>: set when spikes are stored in a second pass
   Operation *entryPoint = nullptr; ///< parameters are loaded before it
+  /// A fused k-WTA (ncl.kwta_key): the op, its order, duty and key buffers.
+  mutable KwtaOp kwta;
+  Value kwtaOrder, kwtaDuty, kwtaKey;
 };
 
 /// Values of the loop nest a synapse's program (a projection's init,
@@ -160,6 +163,42 @@ Value asReal(OpBuilder &b, Location loc, Value v, Type type) {
 Value indexToReal(OpBuilder &b, Location loc, Value i, Type type) {
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
   return arith::SIToFPOp::create(b, loc, type, i64);
+}
+
+/// k of a k-WTA over `n` neurons (index): `keep`, or floor(fraction * n +
+/// 0.5) in f64, as the runtime computes it.
+Value emitKwtaWinners(OpBuilder &b, Location loc, KwtaOp kwta, Value n) {
+  if (std::optional<int64_t> keep = kwta.getKeep())
+    return arith::ConstantIndexOp::create(b, loc, *keep);
+  Type f64 = b.getF64Type();
+  auto constant = [&](double v) {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(v));
+  };
+  Value scaled = arith::MulFOp::create(b, loc, indexToReal(b, loc, n, f64),
+                                       constant(kwta.getFraction()->convertToDouble()));
+  Value rounded =
+      math::FloorOp::create(b, loc, arith::AddFOp::create(b, loc, scaled, constant(0.5)));
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                    arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded));
+}
+
+/// The boosted key of a neuron with value `v` and duty cycle `d`:
+/// v * exp(beta * (k/N - d)), k/N in f64 rounded once to v's type. The
+/// selection and, when fused, the update loop compute it by this one
+/// function, so both give the same bits.
+Value emitBoostedKey(OpBuilder &b, Location loc, KwtaOp kwta, Value v, Value d, Value k, Value n) {
+  auto type = cast<FloatType>(v.getType());
+  APFloat beta(kwta.getBoost()->convertToDouble());
+  bool lost;
+  beta.convert(type.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+  Value boost = arith::ConstantFloatOp::create(b, loc, type, beta);
+  Type f64 = b.getF64Type();
+  Value target = asReal(
+      b, loc,
+      arith::DivFOp::create(b, loc, indexToReal(b, loc, k, f64), indexToReal(b, loc, n, f64)),
+      type);
+  Value z = arith::MulFOp::create(b, loc, boost, arith::SubFOp::create(b, loc, target, d));
+  return arith::MulFOp::create(b, loc, v, math::ExpOp::create(b, loc, z));
 }
 
 /// The neuron's index i within its batch member: the loop runs over the
@@ -512,6 +551,30 @@ struct SynapticInputLowering : NeuronOpLowering<SynapticInputOp> {
   }
 };
 
+/// The input side of a fused k-WTA: the selection's starting order (each
+/// neuron its own index) and, with boosting, the key.
+struct KwtaKeyLowering : NeuronOpLowering<KwtaKeyOp> {
+  using NeuronOpLowering::NeuronOpLowering;
+  LogicalResult lower(KwtaKeyOp op, OpAdaptor adaptor, const NeuronLoop &loop,
+                      ConversionPatternRewriter &rewriter) const override {
+    if (!loop.kwta || !loop.kwtaOrder || (loop.kwta.getBoost() && !loop.kwtaKey))
+      return rewriter.notifyMatchFailure(op, "no fused k-WTA buffers");
+    Location loc = op.getLoc();
+    Value neuron = loop.neuron;
+    memref::StoreOp::create(
+        rewriter, loc, arith::IndexCastOp::create(rewriter, loc, rewriter.getI32Type(), neuron),
+        loop.kwtaOrder, ValueRange{neuron});
+    if (loop.kwta.getBoost()) {
+      Value d = memref::LoadOp::create(rewriter, loc, loop.kwtaDuty, ValueRange{neuron});
+      Value k = emitKwtaWinners(rewriter, loc, loop.kwta, loop.size);
+      Value key = emitBoostedKey(rewriter, loc, loop.kwta, adaptor.getValue(), d, k, loop.size);
+      memref::StoreOp::create(rewriter, loc, key, loop.kwtaKey, ValueRange{neuron});
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 /// This step's sample of a timed input: sample min(n / r, rows - 1) of the
 /// neuron's column, or of the only one (docs/semantics.md, "Sources").
 struct TimedInputLowering : NeuronOpLowering<TimedInputOp> {
@@ -804,7 +867,7 @@ void mlir::ncl::populateNclToLoopsPatterns(RewritePatternSet &patterns, const Ne
   patterns.add<ParamLowering, StateReadLowering, StateWriteLowering, DtLowering, TimeLowering,
                NeuronIndexLowering, PopulationSizeLowering, RandLowering, PoissonLowering,
                IsRefractoryLowering, ThresholdLowering, EventLowering, RefractoryLowering,
-               SynapticInputLowering, TimedInputLowering>(ctx, loops);
+               SynapticInputLowering, TimedInputLowering, KwtaKeyLowering>(ctx, loops);
   patterns.add<SynapseParamLowering, SynapseReadLowering, SynapseWriteLowering,
                EndpointReadLowering<PreReadOp, true>, EndpointReadLowering<PostReadOp, false>,
                PostAddLowering, EndpointIndexLowering<PreIndexOp, true>,
@@ -910,6 +973,9 @@ public:
       case BufferRole::KwtaDuty:
         kwtaDutyBuffer = k;
         break;
+      case BufferRole::KwtaKey:
+        kwtaKeyBuffer = k;
+        break;
       }
     }
   }
@@ -926,8 +992,7 @@ public:
     if (unintegrated.wasInterrupted())
       return failure();
     buildInit();
-    buildUpdate();
-    return success();
+    return buildUpdate();
   }
 
 private:
@@ -1004,6 +1069,8 @@ private:
         kwtaOrder = v;
       else if (buffer == kwtaDutyBuffer)
         kwtaDuty = v;
+      else if (buffer == kwtaKeyBuffer)
+        kwtaKey = v;
       else if (std::optional<int64_t> input = receivedBy(buffer))
         loop.inputs[cast<StringAttr>((*pop.getReceives())[*input]).getValue()] = v;
       else if (std::optional<std::pair<int64_t, bool>> series = seriesOf(buffer)) {
@@ -1025,16 +1092,15 @@ public:
   /// "larger key first, then lower index", then one pass keeps every neuron
   /// at or before it in that order and zeroes (or resets) the others.
   LogicalResult buildKwta(KwtaOp kwta) {
-    if (kwtaOrderBuffer < 0 || (kwta.getBoost() && kwtaDutyBuffer < 0))
+    // Fused (ncl-fuse): the update filled the order and, with boosting,
+    // computed the keys.
+    bool keysComputed = kwta.getFused() && kwta.getBoost();
+    if (kwtaOrderBuffer < 0 || (kwta.getBoost() && kwtaDutyBuffer < 0) ||
+        (keysComputed && kwtaKeyBuffer < 0))
       return kwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
     SmallVector<Attribute> argNames;
     SmallVector<Type> types = bufferArgs(argNames, false);
-    types.push_back(dyn(b.getI32Type()));
-    argNames.push_back(b.getI64IntegerAttr(kwtaOrderBuffer));
-    if (kwta.getBoost()) {
-      types.push_back(dyn(realType));
-      argNames.push_back(b.getI64IntegerAttr(kwtaDutyBuffer));
-    }
+    appendKwtaBuffers(kwta, types, argNames);
     headerArgs(types, argNames, {"size", "seed", "first_step", "dt", "batch"});
     kwtaArgs = b.getArrayAttr(argNames);
     NeuronLoop loop;
@@ -1050,41 +1116,18 @@ public:
 
     // k from the run's size, as the runtime computes it (it refuses k = 0
     // and k > N before a run).
-    Value k;
-    if (std::optional<int64_t> keep = kwta.getKeep()) {
-      k = index(*keep);
-    } else {
-      Value size64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
-      Value scaled = arith::MulFOp::create(
-          b, loc, arith::SIToFPOp::create(b, loc, f64, size64),
-          arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
-                                         APFloat(kwta.getFraction()->convertToDouble())));
-      Value rounded = math::FloorOp::create(
-          b, loc,
-          arith::AddFOp::create(
-              b, loc, scaled,
-              arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), APFloat(0.5))));
-      k = arith::IndexCastOp::create(b, loc, idx,
-                                     arith::FPToSIOp::create(b, loc, b.getI64Type(), rounded));
-    }
+    Value k = emitKwtaWinners(b, loc, kwta, n);
 
     // The key of neuron i: its value, or with boosting its value times
-    // exp(beta * (k/N - duty_i)).
-    Value boostFactor, target;
-    if (kwta.getBoost()) {
-      boostFactor = realConstant(kwta.getBoost()->convertToDouble());
-      Value kReal = indexToReal(b, loc, k, f64);
-      Value nReal = indexToReal(b, loc, n, f64);
-      target = asReal(b, loc, arith::DivFOp::create(b, loc, kReal, nReal), realType);
-    }
+    // exp(beta * (k/N - duty_i)), computed here or, fused, by the update.
     auto keyOf = [&](Value i) -> Value {
+      if (keysComputed)
+        return memref::LoadOp::create(b, loc, kwtaKey, ValueRange{i});
       Value v = memref::LoadOp::create(b, loc, values, ValueRange{i});
       if (!kwta.getBoost())
         return v;
       Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
-      Value z =
-          arith::MulFOp::create(b, loc, boostFactor, arith::SubFOp::create(b, loc, target, d));
-      return arith::MulFOp::create(b, loc, v, math::ExpOp::create(b, loc, z));
+      return emitBoostedKey(b, loc, kwta, v, d, k, n);
     };
     // a before b: a larger key, or an equal one at a lower index.
     auto before = [&](Value ka, Value a, Value kb, Value bIndex) -> Value {
@@ -1112,12 +1155,13 @@ public:
     Value rowBegin = arith::MulIOp::create(b, loc, members.getInductionVar(), n);
     Value rowEnd = arith::AddIOp::create(b, loc, rowBegin, n);
 
-    // order = the row's neurons in index order.
-    scf::ForOp::create(b, loc, rowBegin, rowEnd, c1, ValueRange{},
-                       [&](OpBuilder &, Location, Value i, ValueRange) {
-                         store(i, i);
-                         scf::YieldOp::create(b, loc);
-                       });
+    // order = the row's neurons in index order (fused: the update's work).
+    if (!kwta.getFused())
+      scf::ForOp::create(b, loc, rowBegin, rowEnd, c1, ValueRange{},
+                         [&](OpBuilder &, Location, Value i, ValueRange) {
+                           store(i, i);
+                           scf::YieldOp::create(b, loc);
+                         });
     // Quickselect of position k - 1 in [lo, hi): a median-of-three pivot,
     // a Lomuto partition (keys are distinct: ties go by index), then the
     // side that holds k - 1.
@@ -1240,6 +1284,21 @@ public:
   /// The buffer-table entries and header fields of the kwta kernel.
   ArrayAttr kwtaArgs;
 
+  /// The k-WTA's buffers, for its kernel or a fused update: the order, with
+  /// boosting the duty cycles, and fused and boosted the keys.
+  void appendKwtaBuffers(KwtaOp kwta, SmallVector<Type> &types, SmallVector<Attribute> &args) {
+    types.push_back(dyn(b.getI32Type()));
+    args.push_back(b.getI64IntegerAttr(kwtaOrderBuffer));
+    if (!kwta.getBoost())
+      return;
+    types.push_back(dyn(realType));
+    args.push_back(b.getI64IntegerAttr(kwtaDutyBuffer));
+    if (!kwta.getFused())
+      return;
+    types.push_back(dyn(realType));
+    args.push_back(b.getI64IntegerAttr(kwtaKeyBuffer));
+  }
+
   /// `value` rounded once to the state's precision.
   Value realConstant(double value) {
     auto type = cast<FloatType>(realType);
@@ -1309,9 +1368,20 @@ private:
   /// Steps outside, neurons inside. A recorded population stops at a step
   /// boundary rather than overflow its spike buffer: each neuron records at
   /// most one spike and one of each event a step.
-  void buildUpdate() {
+  LogicalResult buildUpdate() {
     SmallVector<Attribute> argNames;
     SmallVector<Type> types = bufferArgs(argNames, true);
+    // A fused k-WTA's input side runs in the update loop (ncl-fuse).
+    KwtaOp fusedKwta;
+    if (!pop.getStep().empty() && !pop.getStep().getOps<KwtaKeyOp>().empty())
+      for (KwtaOp kwta : pop->getParentOfType<NetworkOp>().getBody().getOps<KwtaOp>())
+        if (kwta.getPopulation() == pop.getSymName() && kwta.getFused())
+          fusedKwta = kwta;
+    if (fusedKwta) {
+      if (kwtaOrderBuffer < 0 || (fusedKwta.getBoost() && kwtaKeyBuffer < 0))
+        return fusedKwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
+      appendKwtaBuffers(fusedKwta, types, argNames);
+    }
     headerArgs(types, argNames,
                {"begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity",
                 "results", "dt"});
@@ -1319,6 +1389,12 @@ private:
     NeuronLoop loop;
     header.clear();
     func::FuncOp f = makeFunc("update", types, updateArgs, loop);
+    if (fusedKwta) {
+      loop.kwta = fusedKwta;
+      loop.kwtaOrder = kwtaOrder;
+      loop.kwtaDuty = kwtaDuty;
+      loop.kwtaKey = kwtaKey;
+    }
     appendLoop = {};
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -1332,9 +1408,12 @@ private:
     // Without recorded events, spikes are stored in two passes: the update
     // marks each neuron's last spike, branch-free (so the CPU vectorises it),
     // and a second loop appends the marked ones (ncl-cpu-schedule counts
-    // them sequentially there).
-    bool twoPass =
-        storesSpikes() && !(pop.getRecordSpikes() && pop.getEvents() && !pop.getEvents()->empty());
+    // them sequentially there). A population without a threshold (rate
+    // units) never spikes, so it gets no second loop to scan.
+    bool spikes = false;
+    pop.getStep().walk([&](ThresholdOp) { spikes = true; });
+    bool twoPass = spikes && storesSpikes() &&
+                   !(pop.getRecordSpikes() && pop.getEvents() && !pop.getEvents()->empty());
     if (twoPass)
       loop.lastSpike = lastSpike;
     scf::ParallelOp neurons;
@@ -1405,6 +1484,7 @@ private:
     loop.entryPoint = neurons->getParentOp();
     moveProgram(pop.getStep(), neurons.getBody());
     loops.loops[neurons] = loop;
+    return success();
   }
 
   PopulationOp pop;
@@ -1422,9 +1502,9 @@ private:
   llvm::StringMap<Value> header; ///< the kernel's header arguments
   int64_t lastSpikeBuffer = -1;
   Value lastSpike; ///< the update kernel's last-spike argument
-  int64_t kwtaOrderBuffer = -1, kwtaDutyBuffer = -1;
-  Value kwtaOrder, kwtaDuty;  ///< the kwta kernel's scratch order and duty cycles
-  scf::ParallelOp appendLoop; ///< the second pass of a two-pass update
+  int64_t kwtaOrderBuffer = -1, kwtaDutyBuffer = -1, kwtaKeyBuffer = -1;
+  Value kwtaOrder, kwtaDuty, kwtaKey; ///< the k-WTA's scratch order, duty cycles and keys
+  scf::ParallelOp appendLoop;         ///< the second pass of a two-pass update
 };
 
 /// Builds a projection's two kernels: `connect` gives every synapse of the

@@ -66,6 +66,7 @@ def Ncl_Role_ConnectMask : I32EnumAttrCase<"ConnectMask", 19, "connect_mask">;
 def Ncl_Role_ColumnPre : I32EnumAttrCase<"ColumnPre", 22, "column_pre">;
 def Ncl_Role_KwtaOrder : I32EnumAttrCase<"KwtaOrder", 20, "kwta_order">;
 def Ncl_Role_KwtaDuty : I32EnumAttrCase<"KwtaDuty", 21, "kwta_duty">;
+def Ncl_Role_KwtaKey : I32EnumAttrCase<"KwtaKey", 23, "kwta_key">;
 def Ncl_Role_PreTraceNow : I32EnumAttrCase<"PreTraceNow", 27, "pre_trace_now">;
 def Ncl_Role_PostTraceNow : I32EnumAttrCase<"PostTraceNow", 28, "post_trace_now">;
 
@@ -75,7 +76,7 @@ def Ncl_BufferRole : I32EnumAttr<"BufferRole", "what a buffer holds", [
     Ncl_Role_PostIndex, Ncl_Role_SynapseState, Ncl_Role_LastSpike, Ncl_Role_SynapseDelay,
     Ncl_Role_Series, Ncl_Role_SeriesShape, Ncl_Role_ColumnStart, Ncl_Role_ColumnSynapse,
     Ncl_Role_ConnectMask, Ncl_Role_PreTrace, Ncl_Role_PostTrace, Ncl_Role_ColumnPre,
-    Ncl_Role_KwtaOrder, Ncl_Role_KwtaDuty, Ncl_Role_PreTraceNow, Ncl_Role_PostTraceNow]> {
+    Ncl_Role_KwtaOrder, Ncl_Role_KwtaDuty, Ncl_Role_KwtaKey, Ncl_Role_PreTraceNow, Ncl_Role_PostTraceNow]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

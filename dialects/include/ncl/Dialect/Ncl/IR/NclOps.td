@@ -454,6 +454,11 @@ def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"Net
     mask (and the duty cycles' update, into `kwta_duty`). The op then stays,
     with an empty region, as a description.
 
+    `fused` (set by `ncl-fuse`) says that the population's `step` region
+    ends with an `ncl.kwta_key`: the update loop fills `kwta_order` and,
+    with boosting, computes every key once into `kwta_key`, so the
+    selection only reads them.
+
     ```mlir
     ncl.kwta @L "r" {keep = 20 : i64}
     ncl.kwta @L "r" {fraction = 2.000000e-02 : f64, boost = 1.5 : f64, period = 1000.0 : f64}
@@ -467,7 +472,7 @@ def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"Net
   }];
   let arguments = (ins FlatSymbolRefAttr:$population, StrAttr:$var, OptionalAttr<I64Attr>:$keep,
                        OptionalAttr<F64Attr>:$fraction, OptionalAttr<F64Attr>:$boost,
-                       OptionalAttr<F64Attr>:$period);
+                       OptionalAttr<F64Attr>:$period, UnitAttr:$fused);
   let regions = (region MaxSizedRegion<1>:$reset);
   let assemblyFormat = "$population $var attr-dict (`reset` $reset^)?";
   let hasVerifier = 1;
@@ -476,6 +481,29 @@ def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"Net
     /// floor(fraction * size + 0.5); the runtime computes the same.
     int64_t winners(int64_t size);
   }];
+}
+
+def Ncl_KwtaKeyOp : Ncl_Op<"kwta_key", [HasParent<"PopulationOp">]> {
+  let summary = "This step's k-WTA key of the neuron, computed in its update (fused)";
+  let description = [{
+    The input side of the population's `ncl.kwta`, moved into its `step`
+    region by `ncl-fuse`: `value` is what the step writes to the k-WTA's
+    variable. `ncl-to-loops` lowers it inside the update loop to a store of
+    the neuron's own index into `kwta_order` (the selection's starting
+    order) and, with boosting, of its key value * exp(beta * (k/N - d)) into
+    `kwta_key` (d the duty cycle in `kwta_duty`), computed by the same
+    arithmetic as the unfused selection, so both give the same bits. Without
+    boosting the key is the value itself, which the selection reads from
+    the variable's own buffer.
+
+    ```mlir
+    %r = arith.maximumf %x, %zero : f64
+    ncl.state_write "r", %r : f64
+    ncl.kwta_key %r : f64
+    ```
+  }];
+  let arguments = (ins AnyFloat:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 def Ncl_MonitorOp : Ncl_Op<"monitor", [HasParent<"NetworkOp">]> {

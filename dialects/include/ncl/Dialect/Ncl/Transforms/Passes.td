@@ -87,6 +87,52 @@ def NclIntegrate : Pass<"ncl-integrate", "ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect"];
 }
 
+def NclFuse : Pass<"ncl-fuse", "ModuleOp"> {
+  let summary = "Merge the element-wise work around a population's step into its update loop";
+  let description = [{
+    A population's `step` region is already one loop nest when lowered:
+    integration, threshold, reset, refractoriness and activations
+    (`update`, outputs) are one program per neuron, so each state variable
+    is read and written once per step. What still runs in loops of its own
+    is the work other ops do per neuron of the population; this pass moves
+    it into the step where the data flow allows.
+
+    k-WTA: the selection of `ncl.kwta` needs every neuron's key before it
+    can start, so it stays a kernel of its own, but its input side (filling
+    the selection's order, and with boosting the key
+    x * exp(beta * (k/N - d)), one exponential per neuron and comparison
+    when the selection computes it) is element-wise: the pass appends an
+    `ncl.kwta_key` of the value the step writes to the k-WTA's variable
+    (of that variable's state, where the step does not write it) to the
+    step region and marks the `ncl.kwta` `fused`. The kernels then compute
+    the same numbers as the unfused build in fewer loops, bit for bit.
+    `nclc --no-fuse` skips the pass.
+
+    Before:
+
+    ```mlir
+    ncl.population @L {...} init {...} step {
+      ...
+      %r = arith.maximumf %x1, %zero : f64
+      ncl.state_write "r", %r : f64
+    }
+    ncl.kwta @L "r" {boost = 2.0 : f64, fraction = 0.05 : f64, period = 100.0 : f64}
+    ```
+
+    After:
+
+    ```mlir
+    ncl.population @L {...} init {...} step {
+      ...
+      %r = arith.maximumf %x1, %zero : f64
+      ncl.state_write "r", %r : f64
+      ncl.kwta_key %r : f64
+    }
+    ncl.kwta @L "r" {boost = 2.0 : f64, fraction = 0.05 : f64, fused, period = 100.0 : f64}
+    ```
+  }];
+}
+
 def NclAllocateBuffers : Pass<"ncl-allocate-buffers", "ModuleOp"> {
   let summary = "Assign every population's storage to the network's buffer table";
   let description = [{
