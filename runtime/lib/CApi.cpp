@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
+#include "NpyReader.h"
 #include "ThreadPool.h"
 
 #include "ncl/Support/DimensionABI.h"
@@ -956,6 +957,52 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
     needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
     for (int64_t i = 0; i < count; ++i) {
+      if (mm.desc->real_bits == 32)
+        static_cast<float *>(data)[i] = static_cast<float>(values[i]);
+      else
+        static_cast<double *>(data)[i] = values[i];
+    }
+  });
+}
+
+ncl_status ncl_load_state(ncl_model *m, const char *pop, const char *var, const char *path) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    Population &p = mm.population(pop);
+    varIndex(p, var);
+    if (!path || !*path)
+      throw Error(NCL_ERROR_ARGUMENT, "no state file given");
+    needState(mm);
+    ncl::rt::NpyArray array;
+    std::vector<int64_t> shape;
+    std::string error;
+    if (!ncl::rt::readNpy(path, 2, array, shape, error))
+      throw Error(NCL_ERROR_IO, error);
+    // (N,) for every member alike, or (B, N): one row per member.
+    const bool shared = shape.size() == 1 && shape[0] == p.size;
+    const bool perMember = shape.size() == 2 && shape[0] == mm.batch && shape[1] == p.size;
+    if (!shared && !perMember) {
+      std::string got;
+      for (int64_t d : shape)
+        got += (got.empty() ? "" : ", ") + std::to_string(d);
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "'" + std::string(path) + "' holds an array of shape (" + got +
+                      (shape.size() == 1 ? ",)" : ")") + "; the state of population '" + pop +
+                      "' needs shape (" + std::to_string(p.size) + ",)" +
+                      (mm.batch > 1 ? " or (" + std::to_string(mm.batch) + ", " +
+                                          std::to_string(p.size) + "), one row per batch member"
+                                    : ""));
+    }
+    std::vector<double> values(static_cast<size_t>(p.units()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const size_t from = shared ? i % static_cast<size_t>(p.size) : i;
+      values[i] = array.isInteger() ? static_cast<double>(array.ints[from]) : array.reals[from];
+    }
+    checkSettable(mm, values.data(), static_cast<int64_t>(values.size()),
+                  "'" + std::string(path) + "' (" + pop + "." + var + ")", "state");
+    void *data =
+        mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(varIndex(p, var))])];
+    for (size_t i = 0; i < values.size(); ++i) {
       if (mm.desc->real_bits == 32)
         static_cast<float *>(data)[i] = static_cast<float>(values[i]);
       else

@@ -234,6 +234,14 @@ NCL_RT_API int64_t ncl_get_state(const ncl_model *m, const char *pop, const char
  *  units, e.g. to set a custom initial condition after ncl_init. */
 NCL_RT_API ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var,
                                     const double *values, int64_t count);
+/** Overwrites a state variable of an initialised model from the .npy file
+ *  `path` (`ncl-run --init POP.VAR=FILE`): shape (size,), the same values
+ *  for every batch member, or (batch, size), one row per member; floats or
+ *  integers, internal units, every value finite. On failure
+ *  (NCL_ERROR_IO for the file, NCL_ERROR_ARGUMENT for its shape or values;
+ *  the message names the file) the state is unchanged. */
+NCL_RT_API ncl_status ncl_load_state(ncl_model *m, const char *pop, const char *var,
+                                     const char *path);
 /** Copies up to `capacity` values of per-synapse variable `var` of
  *  projection `proj` (by name), converted to double (internal units), in
  *  the projection's synapse order: by presynaptic neuron, then ascending

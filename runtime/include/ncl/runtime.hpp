@@ -134,6 +134,10 @@ public:
     check(ncl_set_state(m_, pop.c_str(), var.c_str(), values.data(),
                         static_cast<int64_t>(values.size())));
   }
+  /// A state variable from a .npy file: (size,) or (batch, size).
+  void loadState(const std::string &pop, const std::string &var, const std::string &path) {
+    check(ncl_load_state(m_, pop.c_str(), var.c_str(), path.c_str()));
+  }
   /// A per-synapse variable of a projection, in synapse order.
   std::vector<double> synapseState(const std::string &proj, const std::string &var) const {
     int64_t n = value(ncl_get_synapse_state(m_, proj.c_str(), var.c_str(), nullptr, 0));

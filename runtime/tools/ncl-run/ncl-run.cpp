@@ -3,7 +3,7 @@
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--batch B] [--threads N] [--data-dir DIR] [--out DIR]
 //                  [--quiet]
-//                  [--load-weights DIR] [--save-weights DIR]
+//                  [--init POP.VAR=FILE]... [--load-weights DIR] [--save-weights DIR]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
 // embedding program uses), applies the overrides, runs, prints a summary and
@@ -55,6 +55,9 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "                       generators, timed arrays) resolve (default: the\n"
                      "                       directory of the .ncl file when it was compiled)\n"
                      "  --out DIR            write POP_spike_t.npy, POP_spike_i.npy, run.json\n"
+                     "  --init POP.VAR=FILE  after init, set a state variable from a .npy\n"
+                     "                       file: shape (N,), or (B, N) with one row per\n"
+                     "                       batch member; internal (SI) units\n"
                      "  --load-weights DIR   after init, read every projection's per-synapse\n"
                      "                       state from DIR (as --save-weights wrote it)\n"
                      "  --save-weights DIR   at the end of the run, write every projection's\n"
@@ -79,6 +82,8 @@ struct Options {
   std::string out;
   std::string dataDir;
   std::string loadWeights, saveWeights;
+  /// --init POP.VAR=FILE, in the order given: (POP.VAR, FILE).
+  std::vector<std::pair<std::string, std::string>> initialStates;
   bool quiet = false;
 };
 
@@ -178,6 +183,12 @@ Options parseArgs(int argc, char **argv) {
       o.out = value;
     } else if (flag == "--data-dir") {
       o.dataDir = value;
+    } else if (flag == "--init") {
+      auto [target, file] = splitAssign(flag, value, "POP.VAR=FILE.npy");
+      size_t dot = target.find('.');
+      if (dot == std::string::npos || dot == 0 || dot + 1 == target.size())
+        throw UsageError{"--init expects POP.VAR=FILE.npy, got '" + value + "'"};
+      o.initialStates.emplace_back(target, file);
     } else if (flag == "--load-weights") {
       o.loadWeights = value;
     } else if (flag == "--save-weights") {
@@ -418,6 +429,10 @@ int main(int argc, char **argv) {
     model.init(o.haveSeed ? o.seed : model.defaultSeed());
     if (!o.loadWeights.empty())
       model.loadWeights(o.loadWeights);
+    for (const auto &[target, file] : o.initialStates) {
+      size_t dot = target.find('.');
+      model.loadState(target.substr(0, dot), target.substr(dot + 1), file);
+    }
     if (o.time.empty())
       duration = model.defaultDuration();
 
