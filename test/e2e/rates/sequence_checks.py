@@ -3,7 +3,7 @@ rate layers and a readout, batch = 4) against the NumPy reference committed
 in test/e2e/rates/reference/ (made by make_sequence_reference.py from the
 same .npy files the example reads).
 
-usage: sequence_checks.py NCLC NCL_RUN EXAMPLE WORKDIR f64|f32
+usage: sequence_checks.py NCLC NCL_RUN LIBNCLRT EXAMPLE WORKDIR f64|f32
 
 The example is compiled in the precision given and run by ncl-run from
 another directory (the data files are found beside the .ncl file) on 1 and
@@ -32,6 +32,13 @@ another directory (the data files are found beside the .ncl file) on 1 and
   end of each symbol, two members' H2 codes of the same symbol share more
   than twice as many winners, on average, as codes of different symbols.
 
+The example makes its rate r a state variable so that ncl-run can record
+it (monitors record state variables only). The same model written with
+`output r = relu(x)` and the k-WTA on that output is also stepped through
+the C API, reading r and y after every step (including the last, which
+no monitor samples): it must follow the reference within the same
+tolerances, with the same winners.
+
 Last, the reference script is run again into the work directory: the
 committed inputs are what it makes, bit for bit, and the committed
 reference within a tenth of the tolerances.
@@ -44,6 +51,9 @@ import sys
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from nclrt import Runtime  # noqa: E402
+
 REFERENCE = HERE / "reference"
 STEPS, BATCH, N1, N2, NOUT, K1, K2 = 60, 4, 200, 100, 4, 10, 5
 SYMBOLS, HOLD = 6, 10
@@ -120,6 +130,49 @@ def check_claims(got, u):
           f"{np.mean(same):.2f} of {K2} winners, of different symbols {np.mean(other):.2f}")
 
 
+STATE_RATE = """  state {
+    x = 0
+    r = 0            # the rate, a state so that it can be recorded
+  }
+  update {
+    x = (1 - dt / tau) * x + dt / tau * (I + b)
+    r = relu(x)
+  }"""
+OUTPUT_RATE = """  state { x = 0 }
+  update { x = (1 - dt / tau) * x + dt / tau * (I + b) }
+  output r = relu(x)"""
+
+
+def check_output_rate(nclc, rt, example, work, precision, r_ref, y_ref):
+    """The example with r an output (the k-WTA of an output), stepped
+    through the C API, against the reference's every state."""
+    source = example.read_text()
+    if STATE_RATE not in source:
+        fail("examples/sequence.ncl no longer declares r as this check expects")
+    data = (example.parent / "data" / "sequence").as_posix()
+    source = source.replace(STATE_RATE, OUTPUT_RATE).replace('"data/sequence/', f'"{data}/')
+    source = "\n".join(line for line in source.split("\n") if not line.startswith("  record r("))
+    variant = work / "sequence_output_rate.ncl"
+    variant.write_text(source)
+    lib = work / f"sequence_output_rate_{precision}.so"
+    subprocess.run([nclc, str(variant), "-o", str(lib), f"--precision={precision}"], check=True)
+    m = rt.open(str(lib), seed=1)
+    rs, ys = [rt.state(m, "H2", "r", BATCH * N2)], [rt.state(m, "Out", "y", BATCH * NOUT)]
+    for _ in range(STEPS):
+        rt.run_steps(m, 1)
+        rs.append(rt.state(m, "H2", "r", BATCH * N2))
+        ys.append(rt.state(m, "Out", "y", BATCH * NOUT))
+    rt.close(m)
+    rs = np.array(rs).reshape(STEPS + 1, BATCH, N2)
+    ys = np.array(ys).reshape(STEPS + 1, BATCH, NOUT)
+    err_r = compare("H2's output r (C API)", precision, rs, r_ref)
+    err_y = compare("the readout's y (C API)", precision, ys, y_ref)
+    if not np.array_equal(rs != 0, r_ref != 0):
+        fail("with r an output, H2's winners differ from the reference's")
+    print(f"with r an output and its k-WTA, {STEPS + 1} states through the C API within "
+          f"{err_r:.1e} and {err_y:.1e} of the reference, the same winners")
+
+
 def check_reproducible(example, work, precision):
     data, reference = work / "made_data", work / "made_reference"
     subprocess.run([sys.executable, str(HERE / "make_sequence_reference.py"), str(data),
@@ -137,7 +190,7 @@ def check_reproducible(example, work, precision):
 
 
 def main():
-    nclc, ncl_run, example, workdir, precision = sys.argv[1:6]
+    nclc, ncl_run, libnclrt, example, workdir, precision = sys.argv[1:7]
     example = pathlib.Path(example)
     work = pathlib.Path(workdir) / f"rates_sequence_{precision}"
     work.mkdir(parents=True, exist_ok=True)
@@ -171,6 +224,9 @@ def main():
     print(f"after step 0, exactly {K1} of H1's and {K2} of H2's rates are positive in every "
           "member and step")
     check_claims(got, np.load(example.parent / "data" / "sequence" / "u.npy"))
+    check_output_rate(nclc, Runtime(libnclrt), example, work, precision,
+                      np.load(REFERENCE / f"sequence_{precision}_r.npy"),
+                      np.load(REFERENCE / f"sequence_{precision}_y.npy"))
     check_reproducible(example, work, precision)
 
 
