@@ -184,7 +184,8 @@ def check_reproducible(example, work, precision):
     for made in sorted(reference.glob(f"sequence_{precision}_*.npy")):
         committed = REFERENCE / made.name
         expect = np.load(committed)
-        if np.max(np.abs(np.load(made) - expect)) > TOLERANCE[precision] / 10 * np.max(np.abs(expect)):
+        bound = TOLERANCE[precision] / 10 * np.max(np.abs(expect))
+        if np.max(np.abs(np.load(made) - expect)) > bound:
             fail(f"{committed} is not what make_sequence_reference.py makes: run it again")
     print("the committed inputs and reference are what make_sequence_reference.py makes")
 
