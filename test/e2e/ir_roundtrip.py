@@ -34,7 +34,8 @@ def final_state(rt, library, variables, seconds=0.05):
     rt.run(m, seconds)
     state = {}
     for pop, names in variables.items():
-        n = rt.rt.ncl_population_size(m, pop.encode())
+        # Every batch member's neurons (examples/sequence.ncl has 4 members).
+        n = rt.rt.ncl_population_size(m, pop.encode()) * rt.batch(m)
         for var in names:
             state[(pop, var)] = rt.state(m, pop, var, n).tobytes()
     rt.close(m)

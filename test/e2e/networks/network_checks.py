@@ -290,7 +290,8 @@ def check_threads(nclc, ncl_run, rt, work, model):
         values = []
         for p in range(n):
             name = rt.rt.ncl_population_name(m, p)
-            size = rt.rt.ncl_population_size(m, name)
+            # Every batch member's neurons (examples/sequence.ncl has 4 members).
+            size = rt.rt.ncl_population_size(m, name) * rt.batch(m)
             for v in range(rt.rt.ncl_num_vars(m, name)):
                 var = rt.rt.ncl_var_name(m, name, v)
                 values.append(rt.state(m, name.decode(), var.decode(), size).tobytes())
