@@ -16,8 +16,11 @@ read back through the runtime are >= 0 from the 80 excitatory units and
 active at every step after the input arrives; for multiarea, the synapses
 are exactly the mask's pairs (none from area 1 to area 3), each area first
 moves one step after the one before it, and the readout follows the
-reference. Then ncl-run runs the example from another directory (the
-data files are found beside the .ncl file). Last, the reference script is
+reference. A batch of 3 members follows the same loop, member 0 from the
+example's x_0 = 0 and members 1 and 2 from their own random x_0 (set
+through ncl_set_state), each member compared with the NumPy loop from its
+own x_0, in both precisions. Then ncl-run runs the example from another
+directory (the data files are found beside the .ncl file). Last, the reference script is
 run again into the work directory: the committed files are what it makes.
 """
 import pathlib
@@ -28,7 +31,11 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 from nclrt import Runtime  # noqa: E402
+import make_eirnn_reference  # noqa: E402
+import make_multiarea_reference  # noqa: E402
+from rate_reference import relu, run_rate_rnn  # noqa: E402
 
 REFERENCE = HERE / "reference"
 TOLERANCE = {"f64": 1e-12, "f32": 1e-5}
@@ -78,6 +85,32 @@ def run_example(name, nclc, rt, example, work, reads, steps):
     return results
 
 
+def check_batch(name, rt, work, n, steps, reference, rate):
+    """Members 0..2 of a batch of 3 from x_0 = 0 and two random x_0: each
+    against reference(x0, dtype) of shape (steps + 1, 3, n). The output r =
+    rate(x) is state the init and the updates compute, so it is set too
+    (docs/semantics.md, "Batches")."""
+    x0 = np.random.default_rng(3).normal(0, 0.5, size=(3, n))
+    x0[0] = 0
+    for precision, dtype in (("f64", np.float64), ("f32", np.float32)):
+        m = rt.open(str(work / f"{name}_{precision}.so"), seed=1, batch=3)
+        rt.set_state(m, "P", "x", x0.ravel())
+        rt.set_state(m, "P", "r", rate(x0.astype(dtype)).astype(np.float64).ravel())
+        xs = [rt.state(m, "P", "x", 3 * n)]
+        for _ in range(steps):
+            rt.run_steps(m, 1)
+            xs.append(rt.state(m, "P", "x", 3 * n))
+        rt.close(m)
+        got = np.array(xs).reshape(steps + 1, 3, n)
+        expect = reference(x0, dtype)
+        err = max(compare(f"{name}, batch member {b}: x", precision, got[:, b], expect[:, b])
+                  for b in range(3))
+        if np.array_equal(got[:, 1], got[:, 2]):
+            fail(f"{name}: batch members 1 and 2 do not differ; the check proves little")
+        print(f"{name}, {precision}: 3 batch members from their own x_0 within {err:.1e} of "
+              "the NumPy loop")
+
+
 def check_ncl_run(name, ncl_run, work):
     lib = work / f"{name}_f64.so"
     elsewhere = work / "elsewhere"
@@ -115,6 +148,12 @@ def eirnn(nclc, ncl_run, rt, example, work):
         fail(f"eirnn: r in [0, {r.max():.2f}], {active.min()} units active at the quietest step")
     print(f"eirnn: E weights >= 0 ({np.count_nonzero(i < ne)} synapses), I weights <= 0, "
           f"r < {r.max():.2f}, at least {active.min()} units active per step")
+    w_rec, w_in, u = make_eirnn_reference.inputs()
+    bias = 0.05 * np.cos(np.arange(n))
+    a = make_eirnn_reference.DT / make_eirnn_reference.TAU
+    check_batch("eirnn", rt, work, n, steps,
+                lambda x0, dtype: run_rate_rnn(w_rec, w_in, np.repeat(u[:, None, :], 3, axis=1),
+                                               bias, a, relu, steps, dtype, x0), relu)
     check_ncl_run("eirnn", ncl_run, work)
     check_reproducible("eirnn", example, work)
 
@@ -144,6 +183,15 @@ def multiarea(nclc, ncl_run, rt, example, work):
         fail(f"multiarea: areas first move at steps {first}, not one after another")
     print(f"multiarea: {len(i)} synapses, exactly the mask's (none from area 1 to 3); areas "
           f"first move at steps {first}: activity reaches area 3 only through area 2")
+    w_rec, mask, w_in, _, u = make_multiarea_reference.inputs()
+    w_in_full = np.zeros((w_in.shape[0], 3 * area), dtype=np.float32)
+    w_in_full[:, :area] = w_in
+    a = make_multiarea_reference.DT / make_multiarea_reference.TAU
+    check_batch("multiarea", rt, work, 3 * area, steps,
+                lambda x0, dtype: run_rate_rnn(w_rec * mask, w_in_full,
+                                               np.repeat(u[:, None, :], 3, axis=1),
+                                               np.zeros(3 * area), a, np.tanh, steps, dtype, x0),
+                np.tanh)
     check_ncl_run("multiarea", ncl_run, work)
     check_reproducible("multiarea", example, work)
 
