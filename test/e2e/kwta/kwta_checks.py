@@ -19,6 +19,10 @@ Checks (the first argument):
   boost    boosting by duty cycle against the NumPy recursion of semantics.md
   resize   sizes for which k would be 0 or more than N are refused
   example  examples/kwta_layer.ncl does what its header says
+  layer    examples/kwta_layer.ncl resized to 200 units (k = 6) over 3
+           batch members against an independent NumPy loop of its equation,
+           with NCL's normal draws from philox_reference.py: x within 1e-12
+           (f64) or 2e-6 (f32) after each of 40 steps, the same winners
   fused    builds with ncl-fuse (the default) and without (nclc --no-fuse)
            give bitwise identical results: plain, boosted, with a reset,
            boosted over 3 batch members on 1 and 2 threads, and
@@ -236,6 +240,69 @@ elif check == "example":
         print("200 steps: exactly 30 of 1000 rates positive (3 %%) after every step, "
               "those of the 30 largest x; last winners: %s" % active.tolist())
     rt.close(m)
+elif check == "layer":
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from philox_reference import ncl_normal  # noqa: E402
+    lib = os.path.join(workdir, "kwta_layer_ref_%s.so" % precision)
+    subprocess.run([nclc, os.path.join(examples, "kwta_layer.ncl"), "--precision=" + precision,
+                    "-o", lib], check=True)
+    n, batch, steps, seed = 200, 3, 40, 7
+    k = int(np.floor(0.03 * n + 0.5))
+    m = rt.rt.ncl_open(lib.encode())
+    rt.check(m)
+    rt.check(rt.rt.ncl_set_size(m, b"L", n) == 0)
+    rt.check(rt.rt.ncl_set_batch(m, batch) == 0)
+    rt.check(rt.rt.ncl_init(m, seed) == 0)
+    got_x, got_r = [], []
+    for _ in range(steps):
+        rt.run_steps(m, 1)
+        got_x.append(rt.state(m, "L", "x", n * batch))
+        got_r.append(rt.state(m, "L", "r", n * batch))
+    rt.close(m)
+    # tau x' = -x + mu_i + I, mu_i = i / N, I = 0.5 randn() drawn anew each
+    # step (stream 0, entity b N + i), by exponential Euler (exact here):
+    # x += h phi(z) (a + b x), z = b h, phi(z) = expm1(z) / z, a = (mu + I) / tau,
+    # b = -1 / tau; r = relu(x), then the k-WTA on r.
+    tau, h = real(0.020), real(0.001)
+    mu = np.tile((np.arange(n, dtype=real) / real(n)).astype(real), batch)
+    b = real(-1) / tau
+    z = b * h
+    gain = h * real(np.expm1(np.float64(z)) / np.float64(z))
+    x = np.zeros(n * batch, dtype=real)
+    margin = np.inf
+    bits = 32 if precision == "f32" else 64
+    for step in range(steps):
+        draws = np.asarray(ncl_normal(seed, step, np.arange(n * batch), 0, bits=bits), dtype=real)
+        a = (mu + real(0.5) * draws) / tau
+        x = (x + gain * (a + b * x)).astype(real)
+        r = np.maximum(x, real(0))
+        kept = np.zeros_like(r)
+        for member in range(batch):
+            row = r[member * n:(member + 1) * n]
+            order = np.argsort(-row, kind="stable")
+            margin = min(margin, float(row[order[k - 1]] - row[order[k]]))
+            kept[member * n + order[:k]] = row[order[:k]]
+        tolerance = 1e-12 if precision == "f64" else 2e-6
+        if np.max(np.abs(got_x[step] - x)) > tolerance:
+            failures.append("step %d: x differs from the NumPy loop by %.3g" %
+                            (step, np.max(np.abs(got_x[step] - x))))
+            break
+        if not np.array_equal(got_r[step] != 0, kept != 0):
+            failures.append("step %d: other winners than the NumPy loop's" % step)
+            break
+        if np.max(np.abs(got_r[step] - kept)) > tolerance:
+            failures.append("step %d: r differs from the NumPy loop" % step)
+            break
+        x = np.asarray(got_x[step], dtype=real)  # follow NCL's rounding from here
+    # The winners are well defined only if the k-th and (k+1)-th rates are
+    # further apart than the rounding differences.
+    if not margin > 10 * tolerance:
+        failures.append("the k-th and (k+1)-th rates come within %.3g: the check proves little"
+                        % margin)
+    if not failures:
+        print("kwta_layer, %d units (k = %d), %d batch members, %s: x and r after each of %d "
+              "steps as the NumPy loop's, the same winners (smallest k-th gap %.2g)" %
+              (n, k, batch, precision, steps, margin))
 elif check == "fused":
     def same(what, fused, unfused):
         if fused.shape != unfused.shape or not np.array_equal(fused, unfused):
