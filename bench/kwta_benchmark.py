@@ -2,6 +2,8 @@
 """The k-WTA section of `make bench`: NCL's k-WTA against std::nth_element, a full
 std::sort and (where `import torch` works) torch.topk, N = 1e3 to 1e7, k = 2 % of N.
 
+Each N is timed with B = 1, 16 and 256 batch members (--kwta-batches; cells with N x B
+above --kwta-max-work, 1e7, are skipped): B independent selections, one per member's row.
 NCL's cost is measured inside a running model: bench/kwta_benchmark.cpp runs a population
 of N units that take a fresh normal draw every step, with and without `kwta x keep 2 %`,
 through the C API on one thread, and takes the difference of the two simulate times per
@@ -55,6 +57,11 @@ def add_arguments(ap):
     g.add_argument("--kwta-sizes", default=None,
                    help="population sizes, comma-separated (default 1e3,1e4,1e5,1e6,1e7; "
                         "1e3,1e4,1e5 with --quick)")
+    g.add_argument("--kwta-batches", default="1,16,256",
+                   help="batch members, comma-separated (default 1,16,256); cells with N x B "
+                        "above --kwta-max-work are skipped")
+    g.add_argument("--kwta-max-work", type=float, default=1e7,
+                   help="largest N x B timed (default 1e7)")
     g.add_argument("--kwta-json", help="results file (default BUILD/bench/kwta.json)")
     g.add_argument("--skip-kwta", action="store_true", help="leave the k-WTA section out")
 
@@ -82,9 +89,9 @@ def build_tools(build, workdir):
     return exe, libs
 
 
-def torch_topk(n, k, repeats):
-    """Seconds of torch.topk plus the scatter into zeros (best of repeats), or the reason
-    it cannot be timed."""
+def torch_topk(n, k, repeats, batch=1):
+    """Seconds of torch.topk over each of `batch` rows plus the scatter into zeros (best of
+    repeats), or the reason it cannot be timed."""
     try:
         import torch  # noqa: F401 (benchmarks only; never a test dependency)
     except Exception as e:  # ImportError, or a broken installation
@@ -92,11 +99,11 @@ def torch_topk(n, k, repeats):
     torch.set_num_threads(1)
     best = float("inf")
     for _ in range(repeats):
-        x = torch.randn(n, dtype=torch.float64)
+        x = torch.randn(batch, n, dtype=torch.float64)
         start = time.perf_counter()
-        values, indices = torch.topk(x, k, sorted=False)
+        values, indices = torch.topk(x, k, dim=1, sorted=False)
         out = torch.zeros_like(x)
-        out.scatter_(0, indices, values)
+        out.scatter_(1, indices, values)
         best = min(best, time.perf_counter() - start)
     return best, ""
 
@@ -113,21 +120,25 @@ def run(args):
     exe, libs = build_tools(build, workdir)
     rows = []
     torch_note = ""
+    batches = [int(b) for b in args.kwta_batches.split(",") if b.strip()]
     for n in sizes:
-        steps = max(3, min(2000, int(2e7 // n)))
-        out = subprocess.run([exe, str(n), str(steps), libs["with"], libs["without"]],
-                             check=True, capture_output=True, text=True).stdout
-        row = json.loads(out.strip().splitlines()[-1])
-        row["torch_topk_s"], note = torch_topk(n, row["k"], max(3, min(steps, 50)))
-        torch_note = torch_note or note
-        rows.append(row)
-    log("%10s %8s %12s %12s %12s %12s %10s %10s %10s" %
-        ("N", "k", "NCL s/step", "nth_element", "sort", "torch.topk", "NCL/nth", "NCL/sort",
-         "NCL/torch"))
+        for batch in batches:
+            if n * batch > args.kwta_max_work:
+                continue
+            steps = max(3, min(2000, int(2e7 // (n * batch))))
+            out = subprocess.run([exe, str(n), str(steps), libs["with"], libs["without"],
+                                  str(batch)], check=True, capture_output=True, text=True).stdout
+            row = json.loads(out.strip().splitlines()[-1])
+            row["torch_topk_s"], note = torch_topk(n, row["k"], max(3, min(steps, 50)), batch)
+            torch_note = torch_note or note
+            rows.append(row)
+    log("%10s %6s %8s %12s %12s %12s %12s %10s %10s %10s" %
+        ("N", "batch", "k", "NCL s/step", "nth_element", "sort", "torch.topk", "NCL/nth",
+         "NCL/sort", "NCL/torch"))
     for r in rows:
         ratio = lambda peer: "%.2f" % (r["ncl_kwta_s"] / peer) if peer else "-"
-        log("%10d %8d %12.3g %12.3g %12.3g %12s %10s %10s %10s" %
-            (r["n"], r["k"], r["ncl_kwta_s"], r["nth_element_s"], r["sort_s"],
+        log("%10d %6d %8d %12.3g %12.3g %12.3g %12s %10s %10s %10s" %
+            (r["n"], r["batch"], r["k"], r["ncl_kwta_s"], r["nth_element_s"], r["sort_s"],
              "%.3g" % r["torch_topk_s"] if r["torch_topk_s"] else "-",
              ratio(r["nth_element_s"]), ratio(r["sort_s"]), ratio(r["torch_topk_s"])))
     if torch_note:

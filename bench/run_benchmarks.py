@@ -21,7 +21,7 @@ Then the network section (bench/network_benchmarks.py): CUBA (and COBA, COBAHH, 
 large Brunel where their NCL examples exist) against Brian2 C++ standalone, at 1 and 2
 threads, f64 and f32. --skip-lif or --skip-networks runs only the other section.
 Then the k-WTA section (bench/kwta_benchmark.py): NCL's k-WTA against std::nth_element,
-std::sort and torch.topk (when it imports), N = 1e3 to 1e7; --skip-kwta leaves it out.
+std::sort and torch.topk (when it imports), N = 1e3 to 1e7, batch 1 to 256; --skip-kwta leaves it out.
 --quick (or NCL_BENCH_QUICK=1): a short smoke run of both (small LIF, 1 s networks,
 1 repeat, no Brian2); `make bench BENCH_ARGS=--quick`.
 See docs/performance.md.
