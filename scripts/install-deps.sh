@@ -16,7 +16,7 @@ set -eu
 #   unit and e2e tests: GoogleTest, Python 3 and NumPy, which reads the npy output
 #   front-end fuzzer: clang with libFuzzer, ASan and UBSan
 #   code style, checked by a ctest: clang-format-22
-packages="cmake ninja-build g++ ccache make llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22"
+packages="cmake ninja-build g++ ccache make pkgconf llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools liblld-22-dev lld-22 libzstd-dev zlib1g-dev uuid-dev antlr4 libantlr4-runtime-dev default-jre-headless libgtest-dev python3 python3-numpy clang-22 libclang-rt-22-dev clang-format-22"
 # Peers and the generators of reference data (bench/reference/); never needed by a test.
 bench_extras="python3-brian python3-scipy python3-torch"
 

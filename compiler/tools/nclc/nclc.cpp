@@ -12,6 +12,7 @@
 #include "ncl/DSL/Frontend.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
 #include "ncl/Dialect/Ncl/Transforms/Passes.h"
+#include "ncl/model_abi.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -20,6 +21,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -81,6 +83,11 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Skip ncl-fuse (fused and unfused builds give the same "
                                      "results), e.g. to measure what fusion buys"),
                             cl::cat(nclOptions));
+static cl::opt<std::string>
+    depFile("depfile",
+            cl::desc("With -o, also write a Makefile rule naming the model and every file "
+                     "it imports, for build systems, e.g. --depfile=m.d"),
+            cl::value_desc("file"), cl::cat(nclOptions));
 static cl::opt<bool> timePhases("time-phases",
                                 cl::desc("Print the CPU and wall time of each phase of the "
                                          "compile at exit, e.g. nclc m.ncl --time-phases"),
@@ -245,6 +252,39 @@ static int finishPrinting() {
     return 0;
   llvm::outs().clear_error();
   llvm::errs() << "nclc: error: cannot write the output: " << ec.message() << "\n";
+  return 1;
+}
+
+/// `target: source import...` for make and ninja (spaces escaped), so that
+/// a build system recompiles a model when any file it imports changes.
+static int writeDepFile(const std::string &path, const std::string &target,
+                        const std::vector<std::string> &sources) {
+  auto escaped = [](const std::string &path) {
+    std::string out;
+    for (char c : path) {
+      if (c == ' ' || c == '#')
+        out += '\\';
+      if (c == '$')
+        out += '$';
+      out += c;
+    }
+    return out;
+  };
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+  if (!ec) {
+    os << escaped(target) << ":";
+    for (const std::string &source : sources)
+      os << " \\\n  " << escaped(source);
+    os << "\n";
+    os.close();
+    ec = os.error();
+  }
+  if (!ec)
+    return 0;
+  os.clear_error();
+  llvm::errs() << "nclc: error: cannot write the dependency file '" << path << "': " << ec.message()
+               << "\n";
   return 1;
 }
 
@@ -443,7 +483,12 @@ static int compile(const char *argv0) {
     showRemarks = false; // each choice was explained once, above
   }
   timer.stop();
-  return lowerAndEmit(context, *ir, stage, output, threads, timed);
+  // Read before linking: lld resets the command-line options.
+  const std::string dependencies = depFile;
+  int status = lowerAndEmit(context, *ir, stage, output, threads, timed);
+  if (status == 0 && !dependencies.empty())
+    status = writeDepFile(dependencies, output, diags.files());
+  return status;
 }
 
 /// CPU seconds this process has used so far.
@@ -477,6 +522,10 @@ int main(int argc, char **argv) {
     if (!shown && option->getOptionHiddenFlag() == cl::NotHidden)
       option->setHiddenFlag(cl::Hidden);
   }
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "nclc (NCL) " << NCL_VERSION_STRING << "\n  LLVM " << LLVM_VERSION_STRING
+       << "\n  model library ABI " << NCL_ABI_VERSION << "\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "nclc: the NCL compiler\n\n"

@@ -65,6 +65,7 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "                       per-synapse state into DIR: PROJ_VAR.npy and\n"
                      "                       PROJ_pre.npy, PROJ_post.npy\n"
                      "  --quiet              print nothing but errors\n"
+                     "  --version            print NCL's version and the model ABI it runs\n"
                      "  --help               show this text\n";
 
 /// Bad command line: printed with a hint and exit status 2.
@@ -135,6 +136,12 @@ Options parseArgs(int argc, char **argv) {
     if (a == "--quiet" || a == "-q") {
       o.quiet = true;
       continue;
+    }
+    if (a == "--version") {
+      // The runtime's ABI, from the library actually loaded.
+      std::printf("ncl-run (NCL) %s\n  runs model libraries of ABI %u\n", NCL_VERSION_STRING,
+                  ncl_runtime_abi_version());
+      std::exit(0);
     }
     if (a.rfind("--", 0) != 0 || a == "--") {
       if (!o.model.empty())

@@ -49,6 +49,13 @@ public:
 
   void report(Severity severity, const SourceLoc &loc, const std::string &message);
   unsigned errorCount() const { return errors; }
+  /// The names of every file registered (the model and its imports).
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const auto &entry : names)
+      out.push_back(entry.first);
+    return out;
+  }
 
 private:
   std::ostream &os;

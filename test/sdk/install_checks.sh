@@ -1,0 +1,62 @@
+#!/bin/sh
+# The SDK as a user gets it: install NCL's build into a fresh prefix, then
+# build examples/embed as a project of its own against that prefix
+# (find_package(NCL), ncl_add_model compiling a model that imports the
+# installed standard library at build time) and run its test; build the
+# same C program through pkg-config; check the installed tools' versions,
+# libnclrt's SONAME and that a changed import recompiles the model.
+#
+# usage: install_checks.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -eu
+build=$1 source=$2 work=$3
+prefix=$work/prefix
+rm -rf "$work"
+mkdir -p "$work"
+
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+abi=$(sed -n 's/^#define NCL_ABI_VERSION \([0-9]*\)u.*/\1/p' "$source/runtime/include/ncl/model_abi.h")
+libdir=$(dirname "$(find "$prefix" -name "libnclrt.so.$abi" | head -n 1)")
+test -n "$libdir" || { echo "FAIL: no libnclrt.so.$abi installed"; exit 1; }
+for f in bin/nclc bin/ncl-run include/ncl/runtime.h include/ncl/runtime.hpp \
+         include/ncl/model_abi.h share/ncl/stdlib/lif.ncl; do
+  test -e "$prefix/$f" || { echo "FAIL: $f is not installed"; exit 1; }
+done
+test -e "$libdir/cmake/NCL/NCLConfig.cmake" || { echo "FAIL: no NCLConfig.cmake"; exit 1; }
+test -e "$libdir/pkgconfig/nclrt.pc" || { echo "FAIL: no nclrt.pc"; exit 1; }
+soname=$(readelf -d "$libdir/libnclrt.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libnclrt.so.$abi" ] || { echo "FAIL: SONAME '$soname', expected libnclrt.so.$abi"; exit 1; }
+echo "installed into $prefix; libnclrt's SONAME is $soname"
+
+"$prefix/bin/nclc" --version | tee "$work/nclc-version"
+grep -q "^nclc (NCL) [0-9]" "$work/nclc-version" && grep -q "LLVM [0-9]" "$work/nclc-version" &&
+  grep -q "model library ABI $abi\$" "$work/nclc-version" || { echo "FAIL: nclc --version"; exit 1; }
+"$prefix/bin/ncl-run" --version | tee "$work/run-version"
+grep -q "runs model libraries of ABI $abi\$" "$work/run-version" || { echo "FAIL: ncl-run --version"; exit 1; }
+
+# examples/embed out of tree: configure, build (ncl_add_model runs the
+# installed nclc), test.
+cmake -S "$source/examples/embed" -B "$work/embed" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  > "$work/configure.log"
+cmake --build "$work/embed" > "$work/build.log"
+ctest --test-dir "$work/embed" --output-on-failure
+echo "examples/embed built against the install: ncl_add_model compiled model.ncl, the test passed"
+
+# A no-op rebuild compiles nothing; touching an import the depfile lists does.
+cmake --build "$work/embed" -- -n -d explain > "$work/noop.log" 2>&1
+if grep -q "nclc" "$work/noop.log"; then echo "FAIL: a no-op build recompiles the model"; exit 1; fi
+grep -q "share/ncl/stdlib/lif.ncl" "$work/embed/embedded_lif.so.d" ||
+  { echo "FAIL: the depfile does not list the imported lif.ncl"; cat "$work/embed/embedded_lif.so.d"; exit 1; }
+touch "$prefix/share/ncl/stdlib/lif.ncl"
+cmake --build "$work/embed" > "$work/rebuild.log"
+grep -q "Compiling the NCL model embedded_lif" "$work/rebuild.log" ||
+  { echo "FAIL: changing an imported file did not recompile the model"; exit 1; }
+echo "the model is recompiled when a file it imports changes, and only then"
+
+# pkg-config: the same program with the compiler driver alone.
+PKG_CONFIG_PATH=$libdir/pkgconfig
+export PKG_CONFIG_PATH
+cc "$source/examples/embed/embed.c" -o "$work/embed-pc" $(pkg-config --cflags --libs nclrt) \
+  -Wl,-rpath,"$libdir"
+"$work/embed-pc" "$work/embed/embedded_lif.so" | tee "$work/pc.log"
+grep -q "at t = 27.8000 ms" "$work/pc.log" || { echo "FAIL: the pkg-config build's run"; exit 1; }
+echo "built with pkg-config --cflags --libs nclrt ($(pkg-config --modversion nclrt)) and run"
