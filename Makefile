@@ -1,15 +1,17 @@
 # The two quick-start commands: `make run` and `make test`. Both install the
 # Debian packages that are missing, configure and build; `make bench` runs the
 # benchmarks against their peers, `make test-sanitize` and `make test-tsan`
-# the tests under sanitizers (none of these is part of `make test`).
+# the tests under sanitizers (none of these is part of `make test`);
+# `make install PREFIX=/opt/ncl` installs the SDK (docs/embedding.md).
 BUILD   ?= build
 CMAKE_FLAGS ?=
 # `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks,
 # --skip-kwta.
 BENCH_ARGS ?=
 LLVM    := /usr/lib/llvm-22
+PREFIX  ?= /usr/local
 
-.PHONY: all deps configure build run test bench format test-sanitize test-tsan clean
+.PHONY: all deps configure build run test bench install format test-sanitize test-tsan clean
 
 all: build
 
@@ -33,6 +35,9 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@NCL_INSTALL_BENCH=1 ./scripts/install-deps.sh
