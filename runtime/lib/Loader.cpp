@@ -669,12 +669,12 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
         key = key || (d.buffers[i].role == NCL_BUFFER_KWTA_KEY &&
                       d.buffers[i].population == st.population);
       }
-      if (!order)
-        throw malformed(path, where + " selects winners, but its population has no kwta-order "
-                                      "buffer");
       // A spike gate's keys, then its gate, live in the key buffer.
       if (st.kind != NCL_STAGE_KWTA && !key)
         throw malformed(path, where + " gates spikes, but its population has no kwta-key buffer");
+      if (!order)
+        throw malformed(path, where + " selects winners, but its population has no kwta-order "
+                                      "buffer");
     }
   }
 }
