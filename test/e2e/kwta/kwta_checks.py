@@ -29,6 +29,8 @@ Checks (the first argument):
            against a NumPy reference on 1, 2 and 3 threads
   spiking-inputs  the same with spikes arriving through a projection and a
            refractory period
+  spiking-noise  a noisy update: the spikers are the most depolarised
+           crossers of the run's own values, on 1, 2 and 3 threads alike
 Usage: kwta_checks.py NCLC NCL-RUN NCLRT WORKDIR CHECK f64|f32 [EXAMPLES_DIR]
 """
 import ctypes
@@ -397,6 +399,80 @@ network KwtaSpikingInputs {
                 ref_spikes[1].tolist() == [36, 38, 39] and spiked == list(range(24, 40)) and
                 np.all(ref_v[10:, :24] > 1)):
             failures.append("examples/kwta_spiking.ncl does not do what its header says")
+elif check == "spiking-noise":
+    # The same rule with a noisy update, v <- v/2 + d + 0.05 randn(): the
+    # keys kernel must draw what the update draws. A subtractive reset
+    # (v -= 1, exact for v in [1/2, 2]) lets the check recover each spiker's
+    # value before the reset from the state after the step, so the gate is
+    # checked against the values of the run itself: the spikers are the
+    # min(k, C) crossers of largest value (ties to the lower index), and a
+    # crosser that lost kept its value above threshold.
+    n, k, steps = 200, 5, 60
+    d = os.path.join(workdir, "kwta_spiking_noise_%s" % precision)
+    os.makedirs(d, exist_ok=True)
+    source = os.path.join(d, "model.ncl")
+    with open(source, "w") as f:
+        f.write("""neuron Noisy {
+  parameters {
+    vt = 1
+    d = 0.5 + (1 + floor(i / 2)) / 512   per neuron
+  }
+  state { v = 0 }
+  update { v = 0.5 * v + d + 0.05 * randn() }
+  spike when v > vt
+  reset { v = v - 1 }
+}
+network KwtaSpikingNoise {
+  population P = Noisy[%d] { kwta v keep %d }
+  record spikes(P)
+  simulate 60 ms, dt = 1 ms
+}
+""" % (n, k))
+    lib = os.path.join(workdir, "spiking_noise_%s.so" % precision)
+    subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
+    runs = []
+    for threads in (1, 2, 3):
+        m = rt.open(lib, 5, threads=threads)
+        vs = []
+        for _ in range(steps):
+            rt.run_steps(m, 1)
+            vs.append(rt.state(m, "P", "v", n))
+        times, index = rt.spikes(m, "P")
+        rt.close(m)
+        runs.append((np.array(vs), np.rint(times / 1e-3).astype(np.int64) - 1, index))
+    for threads, run in zip((2, 3), runs[1:]):
+        if not all(np.array_equal(a, b) for a, b in zip(runs[0], run)):
+            failures.append("spiking-noise: %d threads differ from 1 thread" % threads)
+        else:
+            print("spiking-noise: %d threads bitwise identical to 1 thread (%s)" %
+                  (threads, precision))
+    vs, spike_steps, index = runs[0]
+    busy, spikes = 0, 0
+    for step in range(steps):
+        spiked = np.zeros(n, dtype=bool)
+        spiked[index[spike_steps == step]] = True
+        after = vs[step].astype(real)
+        before = np.where(spiked, after + real(1), after)  # exact for v in [1/2, 2]
+        if np.any(before[spiked] > 2) or np.any(before[spiked] <= 1):
+            failures.append("spiking-noise: step %d has a spiker whose value is outside (1, 2]"
+                            % step)
+            break
+        cross = before > 1
+        expected = winners(np.where(cross, before, -np.inf), k) & cross
+        busy += int(cross.sum() > k)
+        spikes += int(spiked.sum())
+        if not np.array_equal(spiked, expected):
+            failures.append("spiking-noise: step %d spiked %s, expected %s of %d crossers" %
+                            (step, np.flatnonzero(spiked).tolist(),
+                             np.flatnonzero(expected).tolist(), int(cross.sum())))
+            break
+    else:
+        if busy < steps // 2:
+            failures.append("spiking-noise: only %d steps with more than k crossers" % busy)
+        else:
+            print("spiking-noise: in all %d steps the spikers are the %d most depolarised "
+                  "crossers (%d spikes; %d steps with more than k crossers)" %
+                  (steps, k, spikes, busy))
 else:
     sys.exit("unknown check " + check)
 
