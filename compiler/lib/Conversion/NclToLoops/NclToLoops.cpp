@@ -94,7 +94,7 @@ struct NeuronLoop {
   Value kwtaOrder, kwtaDuty, kwtaKey;
   /// A spike gate's keys kernel: the program only looks. Synaptic inputs are
   /// read and not cleared, a release does not store, and a threshold only
-  /// says whether the neuron crosses, free (docs/pipeline.md, "Spiking k-WTA").
+  /// says whether the neuron crosses, free (docs/pipeline.md, "ncl-fuse").
   bool peek = false;
   /// memref<?xreal>: in the update of a population whose k-WTA gates its
   /// spikes, 1 where the neuron may spike in this step, else 0.
