@@ -923,6 +923,23 @@ void Sema::checkKwta(PopulationDecl &pop, PopulationModel &pm) {
   }
   if (period && !(period->value >= 1))
     diags.error(period->valueLoc, "the duty cycle's period must be at least 1 step");
+  // On a spiking population the k-WTA chooses which crossing neurons spike
+  // (docs/semantics.md, "k-WTA of spiking neurons"): a loser neither spikes
+  // nor is reset, so there is nothing for a losers' reset to undo, and the
+  // duty cycles of boosting would count spikes, not wins, which is not the
+  // rule of Ahmad & Scheinkman; both are refused rather than given a
+  // meaning of their own.
+  if (neuron->spikeCondition) {
+    if (boost)
+      diags.error(boost->loc, "boosting is for k-WTA on rate units; on spiking population '" +
+                                  pop.name + "' the k-WTA only chooses which neurons may spike");
+    if (decl.hasReset)
+      diags.error(decl.resetLoc,
+                  "a k-WTA on spiking population '" + pop.name +
+                      "' has no losers' reset: a neuron that crosses its threshold but loses "
+                      "keeps its value and does not spike (the neuron's own 'reset' is for "
+                      "spikes)");
+  }
   if (decl.hasReset) {
     checkAssignments(decl.reset, scope, "a k-WTA reset");
     for (const Assignment &a : decl.reset) {

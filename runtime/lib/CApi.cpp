@@ -487,7 +487,8 @@ std::string percent(double fraction) {
 void refuseKwtaSize(const ncl_model &m, int32_t population, int64_t n) {
   for (int32_t s = 0; s < m.desc->num_stages; ++s) {
     const ncl_stage_info &st = m.desc->stages[s];
-    if (st.kind != NCL_STAGE_KWTA || st.population != population)
+    if ((st.kind != NCL_STAGE_KWTA && st.kind != NCL_STAGE_KWTA_GATE) ||
+        st.population != population)
       continue;
     const std::string name = m.desc->populations[population].name;
     const int64_t k =

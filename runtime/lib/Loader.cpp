@@ -616,8 +616,9 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
         st.kind == NCL_STAGE_CONNECT_CONDITION || st.kind == NCL_STAGE_ON_POST ||
         st.kind == NCL_STAGE_SYNAPSE_STEP || st.kind == NCL_STAGE_ADVANCE_PRE_TRACES ||
         st.kind == NCL_STAGE_ADVANCE_POST_TRACES;
-    if (!projectionStage && st.kind != NCL_STAGE_KWTA &&
-        (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
+    const bool kwtaStage = st.kind == NCL_STAGE_KWTA || st.kind == NCL_STAGE_KWTA_KEYS ||
+                           st.kind == NCL_STAGE_KWTA_GATE;
+    if (!projectionStage && !kwtaStage && (st.kind < NCL_STAGE_INIT || st.kind > NCL_STAGE_STEP))
       throw malformed(path, where + " has an unknown kind " + std::to_string(st.kind));
     if (projectionStage) {
       if (st.projection < 0 || st.projection >= d.num_projections)
@@ -655,14 +656,22 @@ void validateStages(const std::string &path, const ncl_model_descriptor &d) {
                                 " populations");
     if (!st.fn)
       throw malformed(path, where + " has no function");
-    if (st.kind == NCL_STAGE_KWTA) {
+    if (st.kind == NCL_STAGE_KWTA || st.kind == NCL_STAGE_KWTA_GATE) {
       const bool fraction = st.kwta_fraction > 0 && st.kwta_fraction <= 1;
       if ((st.kwta_keep > 0) == fraction || st.kwta_keep < 0)
         throw malformed(path, where + " keeps neither a positive count nor a fraction in (0, 1]");
-      bool order = false;
-      for (int32_t i = 0; i < d.num_buffers; ++i)
+    }
+    if (kwtaStage) {
+      bool order = false, key = false;
+      for (int32_t i = 0; i < d.num_buffers; ++i) {
         order = order || (d.buffers[i].role == NCL_BUFFER_KWTA_ORDER &&
                           d.buffers[i].population == st.population);
+        key = key || (d.buffers[i].role == NCL_BUFFER_KWTA_KEY &&
+                      d.buffers[i].population == st.population);
+      }
+      // A spike gate's keys, then its gate, live in the key buffer.
+      if (st.kind != NCL_STAGE_KWTA && !key)
+        throw malformed(path, where + " gates spikes, but its population has no kwta-key buffer");
       if (!order)
         throw malformed(path, where + " selects winners, but its population has no kwta-order "
                                       "buffer");

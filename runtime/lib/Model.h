@@ -276,6 +276,7 @@ struct ncl_model {
   bool queuesArrivals = false;                // some projection has per-synapse delays
   bool meetEveryStep = false;  // threads also meet between a step's reads and its updates
   bool selectsWinners = false; // some population has a k-WTA stage: threads meet every step
+  bool gatesSpikes = false;    // since ABI 9, a spiking k-WTA: keys and gate before the updates
   // The descriptor's buffer table: per entry its storage (none for the
   // parameters and the per-thread spike buffers), the copy of a per-neuron
   // entry at the start of the current chunk (so that a run that turns

@@ -223,20 +223,29 @@ bool meetsEveryStep(const ncl_model &m) {
   return false;
 }
 
-/// Whether some population has a k-WTA stage, which needs all of the
-/// population after its update in every step.
-bool hasKwtaStage(const ncl_model &m) {
+/// Whether some stage is of kind `kind`.
+bool hasStageOfKind(const ncl_model &m, int32_t kind) {
   for (int32_t i = 0; i < m.desc->num_stages; ++i)
-    if (m.desc->stages[i].kind == NCL_STAGE_KWTA)
+    if (m.desc->stages[i].kind == kind)
       return true;
   return false;
+}
+
+/// Whether some population has a k-WTA stage, which needs all of the
+/// population after its update in every step.
+bool hasKwtaStage(const ncl_model &m) { return hasStageOfKind(m, NCL_STAGE_KWTA); }
+
+/// Whether some spiking population has a k-WTA, which needs the keys of all
+/// of the population before its update in every step.
+bool hasSpikeGate(const ncl_model &m) {
+  return hasStageOfKind(m, NCL_STAGE_KWTA_KEYS) || hasStageOfKind(m, NCL_STAGE_KWTA_GATE);
 }
 
 /// Steps between the threads' spike exchanges: the shortest delay plus one
 /// (a spike sent in step s arrives at the start of step s + 1 + d); one
 /// where the threads meet every step anyway.
 int64_t exchangeSteps(const ncl_model &m) {
-  if (meetsEveryStep(m) || hasKwtaStage(m))
+  if (meetsEveryStep(m) || hasKwtaStage(m) || hasSpikeGate(m))
     return 1;
   int64_t steps = INT64_MAX;
   for (const Projection &proj : m.projs)
@@ -784,6 +793,42 @@ void selectWinners(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
   }
 }
 
+/// The spike gates of step s, before its updates (docs/runtime.md, "k-WTA
+/// stages"): every thread computes the keys of its neurons, the threads
+/// meet, thread 0 selects over each whole population and leaves the gate
+/// in the key buffer, and the threads meet again before any update reads
+/// it. One thread selects, so the gate is the same on any thread count.
+void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
+  ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
+    const ncl_stage_info &stage = m.desc->stages[i];
+    const size_t p = static_cast<size_t>(stage.population);
+    if (stage.kind != NCL_STAGE_KWTA_KEYS || ts.begin[p] >= ts.end[p])
+      continue;
+    ncl_kernel_args a = kernelArgs(m, ts, p);
+    a.first_step = s;
+    a.num_steps = 1;
+    stage.fn(&a);
+  }
+  if (barrier)
+    barrier->wait();
+  if (k == 0)
+    for (int32_t i = 0; i < m.desc->num_stages; ++i) {
+      const ncl_stage_info &stage = m.desc->stages[i];
+      if (stage.kind != NCL_STAGE_KWTA_GATE)
+        continue;
+      const size_t p = static_cast<size_t>(stage.population);
+      ncl_kernel_args a = kernelArgs(m, ts, p);
+      a.begin = 0;
+      a.end = m.pops[p].units(); // every member's row
+      a.first_step = s;
+      a.num_steps = 1;
+      stage.fn(&a);
+    }
+  if (barrier)
+    barrier->wait();
+}
+
 /// A network's chunk on thread k: step by step, each step's stages in the
 /// descriptor's order (deliveries, sums, then updates), the spikes each
 /// update sends kept in the history; threads meet every exchangeSteps
@@ -811,6 +856,8 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
     // A thread that failed still meets the others, which wait for it.
     if (barrier && m.meetEveryStep)
       barrier->wait();
+    if (m.gatesSpikes)
+      gateSpikes(m, k, s, barrier);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind != NCL_STAGE_STEP)
@@ -871,7 +918,7 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     if (mon.isRate())
       ts.chunkRates[static_cast<size_t>(mon.info->population)].assign(
           static_cast<size_t>((s1 - s0) * mon.members), 0);
-  if (!m.projs.empty() || m.selectsWinners) {
+  if (!m.projs.empty() || m.selectsWinners || m.gatesSpikes) {
     stepNetworkThread(m, k, s0, s1, barrier, runs);
     // Steps outside, so each thread's list is in (step, index) order already.
     return;
@@ -1025,7 +1072,7 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
     ts.error.clear();
   }
   std::unique_ptr<SpinBarrier> barrier;
-  if ((!m.projs.empty() || m.selectsWinners) && m.threads > 1)
+  if ((!m.projs.empty() || m.selectsWinners || m.gatesSpikes) && m.threads > 1)
     barrier = std::make_unique<SpinBarrier>(m.threads);
   forEachThread(m, [&m, s0, s1, saveStart, &barrier](int k) {
     // An exception must not escape a worker thread (std::terminate);
@@ -1697,6 +1744,7 @@ void checkSynapseDelays(ncl_model &m) {
 void allocateSpikeQueues(ncl_model &m) {
   m.meetEveryStep = meetsEveryStep(m);
   m.selectsWinners = hasKwtaStage(m);
+  m.gatesSpikes = hasSpikeGate(m);
   m.exchangeSteps = exchangeSteps(m);
   m.queuesArrivals = false;
   for (Projection &proj : m.projs) {

@@ -108,12 +108,22 @@ public:
       if (!projection.synapse->odes.empty())
         stage(mlir::ncl::StageKind::SynapseStep, projection.synapse->dynamicsLoc,
               projection.decl->name);
+    // The k-WTA of a spiking population decides which neurons may spike
+    // before its update applies threshold and reset: every thread computes
+    // the keys of its neurons, then one thread the gate (docs/semantics.md,
+    // "k-WTA of spiking neurons").
+    for (const PopulationModel &pop : net.populations)
+      if (pop.kwta && pop.neuron->spikeCondition)
+        stage(mlir::ncl::StageKind::KwtaKeys, pop.kwta->decl->loc, pop.decl->name);
+    for (const PopulationModel &pop : net.populations)
+      if (pop.kwta && pop.neuron->spikeCondition)
+        stage(mlir::ncl::StageKind::KwtaGate, pop.kwta->decl->loc, pop.decl->name);
     for (const PopulationModel &pop : net.populations)
       if (!pop.spikeGenerator)
         stage(mlir::ncl::StageKind::Step, pop.decl->loc, pop.decl->name);
-    // k-WTA sees a population after its update, all its neurons at once.
+    // k-WTA sees a rate population after its update, all its neurons at once.
     for (const PopulationModel &pop : net.populations)
-      if (pop.kwta)
+      if (pop.kwta && !pop.neuron->spikeCondition)
         stage(mlir::ncl::StageKind::Kwta, pop.kwta->decl->loc, pop.decl->name);
     if (failed) {
       module.erase();

@@ -402,6 +402,17 @@ int64_t KwtaOp::winners(int64_t size) {
   return static_cast<int64_t>(std::floor(fraction * static_cast<double>(size) + 0.5));
 }
 
+bool KwtaOp::gatesSpikes() {
+  auto network = (*this)->getParentOfType<NetworkOp>();
+  ScheduleOp schedule = network ? network.getSchedule() : ScheduleOp();
+  if (!schedule)
+    return false;
+  for (StageOp stage : schedule.getBody().getOps<StageOp>())
+    if (stage.getKind() == StageKind::KwtaGate && stage.getPopulation() == getPopulation())
+      return true;
+  return false;
+}
+
 LogicalResult KwtaOp::verify() {
   auto network = (*this)->getParentOfType<NetworkOp>();
   auto pop = network ? network.lookupSymbol<PopulationOp>(getPopulationAttr()) : PopulationOp();
@@ -434,6 +445,11 @@ LogicalResult KwtaOp::verify() {
       return emitOpError("period must be at least 1 step, got ")
              << getPeriodAttr().getValueAsDouble();
   }
+  // A spike gate selects among the neurons that cross: the losers keep
+  // their value and there is no duty cycle to boost by.
+  if (gatesSpikes() && (getBoostAttr() || !getReset().empty()))
+    return emitOpError("gates the spikes of @")
+           << pop.getSymName() << ", so it can have neither boost nor a losers' reset";
   // Fused: the step computes the keys, once (until ncl-to-loops moves the
   // step's program into its kernel).
   if (getFused() && !pop.getStep().empty() && !pop.getStep().front().empty()) {

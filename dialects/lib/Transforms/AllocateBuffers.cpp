@@ -73,8 +73,9 @@ ArrayAttr allocate(NetworkOp network) {
       if (kwta.getBoost())
         add(pop, "kwta_duty", BufferRole::KwtaDuty, network.getReal(), BufferExtent::Neurons, -1,
             0);
-      // Fused and boosted: the keys the update computes for the selection.
-      if (kwta.getBoost() && kwta.getFused())
+      // Fused and boosted: the keys the update computes for the selection;
+      // a spike gate: the keys, then the gate, of every step.
+      if ((kwta.getBoost() && kwta.getFused()) || kwta.gatesSpikes())
         add(pop, "kwta_key", BufferRole::KwtaKey, network.getReal(), BufferExtent::Neurons, -1, 0);
     }
   }

@@ -69,7 +69,10 @@ struct NclFusePass : public mlir::ncl::impl::NclFuseBase<NclFusePass> {
     getOperation().walk([](NetworkOp network) {
       for (KwtaOp kwta : network.getBody().getOps<KwtaOp>()) {
         auto pop = network.lookupSymbol<PopulationOp>(kwta.getPopulationAttr());
-        if (kwta.getFused() || !pop || pop.getStep().empty() || changedBetween(network, pop))
+        // A spike gate must be known before the update applies threshold
+        // and reset: its keys are a kernel of their own (ncl-to-loops).
+        if (kwta.getFused() || kwta.gatesSpikes() || !pop || pop.getStep().empty() ||
+            changedBetween(network, pop))
           continue;
         OpBuilder b(kwta.getContext());
         Value value = stepValueOf(pop, kwta.getVar(), b);

@@ -258,16 +258,27 @@ typedef enum ncl_stage_kind {
                          after its update of step first_step: called on one thread while the
                          others wait, after every STEP stage of the step */
   /* Since ABI 8: */
-  NCL_STAGE_ADVANCE_PRE_TRACES = 13, /* the projection's presynaptic traces of neurons
-                                        [begin, end) (the whole presynaptic population) at the
-                                        time of step first_step, into the calling thread's
-                                        PRE_TRACE_NOW copies: before its first ON_POST call of
-                                        a step that has postsynaptic spikes to apply */
-  NCL_STAGE_ADVANCE_POST_TRACES = 14 /* the postsynaptic traces of neurons [begin, end) (the
+  NCL_STAGE_ADVANCE_PRE_TRACES = 13,  /* the projection's presynaptic traces of neurons
+                                         [begin, end) (the whole presynaptic population) at the
+                                         time of step first_step, into the calling thread's
+                                         PRE_TRACE_NOW copies: before its first ON_POST call of
+                                         a step that has postsynaptic spikes to apply */
+  NCL_STAGE_ADVANCE_POST_TRACES = 14, /* the postsynaptic traces of neurons [begin, end) (the
                                          thread's postsynaptic range) at the time of step
                                          first_step into POST_TRACE_NOW: before its first
                                          DELIVER or DELIVER_SYNAPSES call of a step that has
                                          something to deliver */
+  /* Since ABI 9, the k-WTA of a spiking population (docs/runtime.md, "k-WTA
+     stages"): */
+  NCL_STAGE_KWTA_KEYS = 15, /* each thread, over its neurons [begin, end), in step first_step
+                               after the deliveries and sums and before any STEP stage: the
+                               keys of the population's k-WTA into its KWTA_KEY buffer and the
+                               neuron indices into KWTA_ORDER; changes no state */
+  NCL_STAGE_KWTA_GATE = 16  /* thread 0, over the whole population (begin = 0, end = size),
+                               after every thread's KWTA_KEYS stages and before any STEP stage
+                               of step first_step: the selection over the keys, leaving 1 in
+                               KWTA_KEY for a neuron that may spike in this step and 0 for
+                               the others; carries kwta_keep / kwta_fraction like KWTA */
 } ncl_stage_kind;
 
 typedef struct ncl_stage_info {
@@ -277,7 +288,8 @@ typedef struct ncl_stage_info {
   ncl_kernel_fn fn;
   int32_t projection; /* since ABI 4: the projection of a CONNECT or DELIVER stage, else -1 */
   int32_t reserved;
-  /* Since ABI 7, for NCL_STAGE_KWTA: the winners per step, `kwta_keep` (a
+  /* Since ABI 7, for NCL_STAGE_KWTA (since ABI 9, NCL_STAGE_KWTA_GATE too):
+   * the winners per step, `kwta_keep` (a
    * count), or where it is 0 floor(kwta_fraction * size + 0.5) of the run's
    * size; the runtime refuses a size for which that is 0 or more than the
    * size. 0 for other stages. */

@@ -28,6 +28,13 @@ Checks (the first argument):
            boosted over 3 batch members on 1 and 2 threads, and
            examples/kwta_layer.ncl (noisy inputs); the boosted fused build
            has the kwta_key buffer the unfused one lacks
+  spiking  examples/kwta_spiking.ncl: of the neurons that cross, the k most
+           depolarised spike (ties to the lower index), the losers keep v;
+           against a NumPy reference on 1, 2 and 3 threads
+  spiking-inputs  the same with spikes arriving through a projection and a
+           refractory period
+  spiking-noise  a noisy update: the spikers are the most depolarised
+           crossers of the run's own values, on 1, 2 and 3 threads alike
 Usage: kwta_checks.py NCLC NCL-RUN NCLRT WORKDIR CHECK f64|f32 [EXAMPLES_DIR]
 """
 import ctypes
@@ -345,6 +352,194 @@ elif check == "fused":
         subprocess.run([nclc, source, "--precision=" + precision, "-o", libs[-1]] + flags,
                        check=True)
     same("examples/kwta_layer.ncl (r)", *[simulate(lib, 1000, 50, var="r", seed=7) for lib in libs])
+elif check in ("spiking", "spiking-inputs"):
+    # k-WTA on a spiking population (docs/semantics.md, "k-WTA of spiking
+    # neurons"): of the neurons that cross, the min(k, #crossers) with the
+    # largest v (before reset; ties to the lower index) spike; the others
+    # keep their value. The models are discrete, v <- v/2 + d (+ arrivals),
+    # with dyadic numbers, so the NumPy reference is exact in both precisions.
+    if check == "spiking":
+        # examples/kwta_spiking.ncl, as its header says.
+        n, k, steps, refractory_steps, kick = 40, 3, 100, 0, 0.0
+        source = os.path.join(examples, "kwta_spiking.ncl")
+        arrivals = np.zeros((steps, n))
+    else:
+        # Spikes of a generator arrive through a projection (on_pre adds to
+        # v: the keys kernel must read the synaptic input without clearing
+        # it), and a refractory period of 2 steps (a refractory neuron has
+        # no key; an update `unless refractory` drops what arrives).
+        n, k, steps, refractory_steps, kick = 30, 4, 80, 2, 0.25
+        d = os.path.join(workdir, "kwta_spiking_inputs_%s" % precision)
+        os.makedirs(d, exist_ok=True)
+        gen_steps, gen_index = [], []
+        for step in range(steps):
+            for i in rng.choice(n, size=rng.integers(0, 8), replace=False):
+                gen_steps.append(step)
+                gen_index.append(i)
+        np.save(os.path.join(d, "times.npy"), np.array(gen_steps, dtype=np.float64) * 1e-3)
+        np.save(os.path.join(d, "indices.npy"), np.array(gen_index, dtype=np.int64))
+        arrivals = np.zeros((steps, n))
+        for step, i in zip(gen_steps, gen_index):
+            arrivals[step, i] += kick
+        source = os.path.join(d, "model.ncl")
+        with open(source, "w") as f:
+            f.write("""neuron Race {
+  parameters {
+    vt = 1
+    vr = 0
+    d = 0.5 + (1 + floor(i / 2)) / 64   per neuron
+    t_ref = 2 ms
+  }
+  state { v = 0 }
+  update { v = 0.5 * v + d   unless refractory }
+  spike when v > vt
+  reset { v = vr }
+  refractory t_ref
+}
+synapse Kick { on_pre { v += 0.25 } }
+network KwtaSpikingInputs {
+  population G = spike_generator[%d]("times.npy", "indices.npy")
+  population P = Race[%d] { kwta v keep %d }
+  projection C = Kick(G -> P) { connect one_to_one() }
+  record spikes(P)
+  simulate 80 ms, dt = 1 ms
+}
+""" % (n, n, k))
+    lib = os.path.join(workdir, "%s_%s.so" % (check, precision))
+    subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
+
+    # The reference: semantics.md's step with the gate.
+    drive = (0.5 + (1 + np.floor(np.arange(n) / 2)) / 64).astype(real)
+    v = np.zeros(n, dtype=real)
+    until = np.zeros(n, dtype=np.int64)
+    ref_v, ref_spikes, crossers, tied = [], [], [], 0
+    for step in range(steps):
+        free = step >= until
+        v = np.where(free, v + arrivals[step].astype(real), v)
+        v = np.where(free, real(0.5) * v + drive, v)
+        cross = (v > 1) & free
+        key = np.where(cross, v, -np.inf)
+        spike = winners(key, k) & cross
+        # A tie at the k-th key between crossers, settled by the index.
+        kth = np.sort(key[cross])[::-1][k - 1] if cross.sum() >= k else None
+        tied += int(kth is not None and np.sum(key == kth) > 1 and not spike[key == kth].all())
+        crossers.append(int(cross.sum()))
+        ref_spikes.append(np.flatnonzero(spike))
+        v = np.where(spike, real(0), v)
+        until = np.where(spike, step + 1 + refractory_steps, until)
+        ref_v.append(v.astype(np.float64))
+    ref_v = np.array(ref_v)
+    counts = np.array([len(s) for s in ref_spikes])
+    # The reference itself: never more than k, exactly min(k, #crossers),
+    # and the case the gate is about (more crossers than k) happens often.
+    assert np.array_equal(counts, np.minimum(k, crossers))
+    busy = int(np.sum(np.array(crossers) > k))
+    assert busy > steps // 4 and tied > 0, (busy, tied)
+
+    for threads in (1, 2, 3):
+        m = rt.open(lib, 1, threads=threads)
+        got_v = []
+        for _ in range(steps):
+            rt.run_steps(m, 1)
+            got_v.append(rt.state(m, "P", "v", n))
+        times, index = rt.spikes(m, "P")
+        rt.close(m)
+        got_v = np.array(got_v)
+        spike_steps = np.rint(times / 1e-3).astype(np.int64) - 1  # stamped t_{n+1}
+        got_spikes = [np.sort(index[spike_steps == s]) for s in range(steps)]
+        what = "%s, %d thread%s" % (check, threads, "s" if threads > 1 else "")
+        bad = [s for s in range(steps) if not np.array_equal(got_spikes[s], ref_spikes[s])]
+        if bad:
+            s = bad[0]
+            failures.append("%s: spikes of step %d are %s, expected %s (the %d largest of %d "
+                            "crossers)" % (what, s, got_spikes[s].tolist(),
+                                           ref_spikes[s].tolist(), k, crossers[s]))
+        else:
+            print("%s: the spikes of all %d steps are the reference's (%d spikes; %d steps with "
+                  "more than k = %d crossers, %d with a tie at the k-th)" %
+                  (what, steps, counts.sum(), busy, k, tied))
+        compare(what + ", v after every step (losers keep theirs)", got_v, ref_v)
+    if check == "spiking":
+        # What the example's header promises.
+        spiked = sorted(set(np.concatenate(ref_spikes).tolist()))
+        if not (counts[0] == 0 and np.all(counts[1:] == 3) and crossers[1] == 20 and
+                ref_spikes[1].tolist() == [36, 38, 39] and spiked == list(range(24, 40)) and
+                np.all(ref_v[10:, :24] > 1)):
+            failures.append("examples/kwta_spiking.ncl does not do what its header says")
+elif check == "spiking-noise":
+    # The same rule with a noisy update, v <- v/2 + d + 0.05 randn(): the
+    # keys kernel must draw what the update draws. A subtractive reset
+    # (v -= 1, exact for v in [1/2, 2]) lets the check recover each spiker's
+    # value before the reset from the state after the step, so the gate is
+    # checked against the values of the run itself: the spikers are the
+    # min(k, C) crossers of largest value (ties to the lower index), and a
+    # crosser that lost kept its value above threshold.
+    n, k, steps = 200, 5, 60
+    d = os.path.join(workdir, "kwta_spiking_noise_%s" % precision)
+    os.makedirs(d, exist_ok=True)
+    source = os.path.join(d, "model.ncl")
+    with open(source, "w") as f:
+        f.write("""neuron Noisy {
+  parameters {
+    vt = 1
+    d = 0.5 + (1 + floor(i / 2)) / 512   per neuron
+  }
+  state { v = 0 }
+  update { v = 0.5 * v + d + 0.05 * randn() }
+  spike when v > vt
+  reset { v = v - 1 }
+}
+network KwtaSpikingNoise {
+  population P = Noisy[%d] { kwta v keep %d }
+  record spikes(P)
+  simulate 60 ms, dt = 1 ms
+}
+""" % (n, k))
+    lib = os.path.join(workdir, "spiking_noise_%s.so" % precision)
+    subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
+    runs = []
+    for threads in (1, 2, 3):
+        m = rt.open(lib, 5, threads=threads)
+        vs = []
+        for _ in range(steps):
+            rt.run_steps(m, 1)
+            vs.append(rt.state(m, "P", "v", n))
+        times, index = rt.spikes(m, "P")
+        rt.close(m)
+        runs.append((np.array(vs), np.rint(times / 1e-3).astype(np.int64) - 1, index))
+    for threads, run in zip((2, 3), runs[1:]):
+        if not all(np.array_equal(a, b) for a, b in zip(runs[0], run)):
+            failures.append("spiking-noise: %d threads differ from 1 thread" % threads)
+        else:
+            print("spiking-noise: %d threads bitwise identical to 1 thread (%s)" %
+                  (threads, precision))
+    vs, spike_steps, index = runs[0]
+    busy, spikes = 0, 0
+    for step in range(steps):
+        spiked = np.zeros(n, dtype=bool)
+        spiked[index[spike_steps == step]] = True
+        after = vs[step].astype(real)
+        before = np.where(spiked, after + real(1), after)  # exact for v in [1/2, 2]
+        if np.any(before[spiked] > 2) or np.any(before[spiked] <= 1):
+            failures.append("spiking-noise: step %d has a spiker whose value is outside (1, 2]"
+                            % step)
+            break
+        cross = before > 1
+        expected = winners(np.where(cross, before, -np.inf), k) & cross
+        busy += int(cross.sum() > k)
+        spikes += int(spiked.sum())
+        if not np.array_equal(spiked, expected):
+            failures.append("spiking-noise: step %d spiked %s, expected %s of %d crossers" %
+                            (step, np.flatnonzero(spiked).tolist(),
+                             np.flatnonzero(expected).tolist(), int(cross.sum())))
+            break
+    else:
+        if busy < steps // 2:
+            failures.append("spiking-noise: only %d steps with more than k crossers" % busy)
+        else:
+            print("spiking-noise: in all %d steps the spikers are the %d most depolarised "
+                  "crossers (%d spikes; %d steps with more than k crossers)" %
+                  (steps, k, spikes, busy))
 else:
     sys.exit("unknown check " + check)
 

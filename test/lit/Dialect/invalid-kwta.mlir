@@ -129,3 +129,19 @@ ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
   // expected-error @+1 {{expects parent op 'ncl.population'}}
   ncl.kwta_key %one : f64
 }
+
+// -----
+
+ncl.network @N attributes {dt = 1.0e-3 : f64, real = f64} {
+  ncl.population @P {neuron = "U", size = 10 : i64, params = [],
+      vars = [#ncl.var<name = "x", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>]} init {
+  } step {
+  }
+  // expected-error @+1 {{gates the spikes of @P, so it can have neither boost nor a losers' reset}}
+  ncl.kwta @P "x" {keep = 2 : i64, boost = 1.0 : f64, period = 10.0 : f64}
+  ncl.schedule {
+    ncl.stage kwta_keys @P
+    ncl.stage kwta_gate @P
+    ncl.stage step @P
+  }
+}

@@ -30,11 +30,17 @@
 // @C receives a projection whose stage runs between its step and its k-WTA.
 // CHECK-LABEL: ncl.population @C
 // CHECK-NOT: ncl.kwta_key
+// CHECK-LABEL: ncl.population @S
+
+// @S is spiking: its k-WTA gates the spikes (stages kwta_keys, kwta_gate
+// before its step) and its keys are a kernel of their own, not fused.
+// CHECK-NOT: ncl.kwta_key
 // CHECK: ncl.projection @W
 
 // CHECK: ncl.kwta @A "r" {boost = 2.000000e+00 : f64, fraction = 5.000000e-02 : f64, fused, period = 1.000000e+02 : f64}
 // CHECK: ncl.kwta @B "x" {fused, keep = 2 : i64}
 // CHECK: ncl.kwta @C "x" {keep = 1 : i64}
+// CHECK: ncl.kwta @S "v" {keep = 2 : i64}
 ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
   ncl.population @A {neuron = "Rate", size = 100 : i64, params = [],
       vars = [#ncl.var<name = "x", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>,
@@ -68,6 +74,21 @@ ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
     %y = arith.mulf %x, %h : f64
     ncl.state_write "x", %y : f64
   }
+  ncl.population @S {neuron = "Spiking", size = 10 : i64, params = [],
+      vars = [#ncl.var<name = "v", unit = "", scale = 1.0 : f64, dim = [0, 0, 0, 0, 0, 0, 0]>]} init {
+    %z = arith.constant 0.0 : f64
+    ncl.state_write "v", %z : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %h = arith.constant 0.5 : f64
+    %y = arith.addf %v, %h : f64
+    %one = arith.constant 1.0 : f64
+    %c = arith.cmpf ogt, %y, %one : f64
+    %f = ncl.threshold %c
+    %zero = arith.constant 0.0 : f64
+    %w = ncl.reset %f, %y, %zero : f64
+    ncl.state_write "v", %w : f64
+  }
   ncl.projection @W {synapse = "Syn", pre = @B, post = @C, pre_range = array<i64: 0, 10>,
       post_range = array<i64: 0, 10>, connect = #ncl.connect<rule = one_to_one, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
       delay = 0.0 : f64, params = [], vars = []} init {
@@ -78,13 +99,17 @@ ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
   ncl.kwta @A "r" {fraction = 0.05 : f64, boost = 2.0 : f64, period = 100.0 : f64}
   ncl.kwta @B "x" {keep = 2 : i64}
   ncl.kwta @C "x" {keep = 1 : i64}
+  ncl.kwta @S "v" {keep = 2 : i64}
   ncl.schedule {
     ncl.stage init @A
     ncl.stage init @B
     ncl.stage init @C
+    ncl.stage kwta_keys @S
+    ncl.stage kwta_gate @S
     ncl.stage step @A
     ncl.stage step @B
     ncl.stage step @C
+    ncl.stage step @S
     ncl.stage deliver @W
     ncl.stage kwta @A
     ncl.stage kwta @B

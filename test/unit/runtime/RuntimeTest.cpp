@@ -93,6 +93,14 @@ TEST(Load, KwtaStageWithoutItsOrderBufferIsNamed) {
                              "kwta-order buffer"));
 }
 
+// Since ABI 9: a spike gate leaves its keys, then its gate, in the kwta-key buffer.
+TEST(Load, SpikeGateWithoutItsKeyBufferIsNamed) {
+  EXPECT_EQ(openError(NCL_FIXTURE_BAD_KWTA_KEY),
+            malformedMessage(NCL_FIXTURE_BAD_KWTA_KEY,
+                             "stage 4 ('P.kwta_gate') gates spikes, but its population has no "
+                             "kwta-key buffer"));
+}
+
 TEST(Load, WrongMagic) {
   std::string e = openError(NCL_FIXTURE_BAD_MAGIC);
   EXPECT_TRUE(contains(e, "' is not an NCL model (bad magic number 0xdeadbeef)")) << e;

@@ -92,6 +92,13 @@ struct NeuronLoop {
   /// A fused k-WTA (ncl.kwta_key): the op, its order, duty and key buffers.
   mutable KwtaOp kwta;
   Value kwtaOrder, kwtaDuty, kwtaKey;
+  /// A spike gate's keys kernel: the program only looks. Synaptic inputs are
+  /// read and not cleared, a release does not store, and a threshold only
+  /// says whether the neuron crosses, free (docs/pipeline.md, "ncl-fuse").
+  bool peek = false;
+  /// memref<?xreal>: in the update of a population whose k-WTA gates its
+  /// spikes, 1 where the neuron may spike in this step, else 0.
+  Value spikeGate;
 };
 
 /// Values of the loop nest a synapse's program (a projection's init,
@@ -379,8 +386,10 @@ struct IsRefractoryLowering : NeuronOpLowering<IsRefractoryOp> {
     if (Value release = adaptor.getRelease()) {
       Value released = arith::AndIOp::create(rewriter, loc, refractory, release);
       refractory = arith::XOrIOp::create(rewriter, loc, refractory, released);
-      until = arith::SelectOp::create(rewriter, loc, released, step32, until);
-      memref::StoreOp::create(rewriter, loc, until, loop.refractory, ValueRange{loop.neuron});
+      if (!loop.peek) {
+        until = arith::SelectOp::create(rewriter, loc, released, step32, until);
+        memref::StoreOp::create(rewriter, loc, until, loop.refractory, ValueRange{loop.neuron});
+      }
     }
     rewriter.replaceOp(op, refractory);
     return success();
@@ -436,6 +445,18 @@ struct ThresholdLowering : NeuronOpLowering<ThresholdOp> {
       Value one = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI1Type(), 1);
       Value free = arith::XOrIOp::create(rewriter, loc, refractory, one);
       fired = arith::AndIOp::create(rewriter, loc, fired, free);
+    }
+    if (loop.peek) {
+      rewriter.replaceOp(op, fired);
+      return success();
+    }
+    // Of the neurons that cross, only the k-WTA's winners spike.
+    if (loop.spikeGate) {
+      Value gate = memref::LoadOp::create(rewriter, loc, loop.spikeGate, ValueRange{loop.neuron});
+      Value zero =
+          arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(gate.getType(), 0));
+      Value open = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::ONE, gate, zero);
+      fired = arith::AndIOp::create(rewriter, loc, fired, open);
     }
     if (loop.lastSpike) {
       // Marked here, branch-free; the step's second loop stores them. The
@@ -534,7 +555,8 @@ struct RefractoryLowering : NeuronOpLowering<RefractoryOp> {
 };
 
 /// What arrived for this neuron's variable in this step: read, then cleared
-/// for the deliveries of later steps.
+/// for the deliveries of later steps (not while peeking: the update reads
+/// it again).
 struct SynapticInputLowering : NeuronOpLowering<SynapticInputOp> {
   using NeuronOpLowering::NeuronOpLowering;
   LogicalResult lower(SynapticInputOp op, OpAdaptor, const NeuronLoop &loop,
@@ -544,8 +566,11 @@ struct SynapticInputLowering : NeuronOpLowering<SynapticInputOp> {
     if (!buffer)
       return rewriter.notifyMatchFailure(op, "no synaptic-input buffer");
     Value sum = memref::LoadOp::create(rewriter, loc, buffer, ValueRange{loop.neuron});
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(sum.getType(), 0));
-    memref::StoreOp::create(rewriter, loc, zero, buffer, ValueRange{loop.neuron});
+    if (!loop.peek) {
+      Value zero =
+          arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(sum.getType(), 0));
+      memref::StoreOp::create(rewriter, loc, zero, buffer, ValueRange{loop.neuron});
+    }
     rewriter.replaceOp(op, sum);
     return success();
   }
@@ -981,8 +1006,9 @@ public:
   }
 
   /// The buffer-table entries and header fields (KernelABI.h) each kernel
-  /// argument is, for the descriptor's entry points.
-  ArrayAttr initArgs, updateArgs;
+  /// argument is, for the descriptor's entry points; `keysArgs` only where
+  /// the population's k-WTA gates its spikes.
+  ArrayAttr initArgs, updateArgs, keysArgs;
 
   LogicalResult build() {
     WalkResult unintegrated = pop.walk([](OdeOp ode) {
@@ -992,7 +1018,18 @@ public:
     if (unintegrated.wasInterrupted())
       return failure();
     buildInit();
+    // The keys kernel copies the step program that the update then moves.
+    if (KwtaOp gate = spikeGate(); gate && failed(buildKwtaKeys(gate)))
+      return failure();
     return buildUpdate();
+  }
+
+  /// The population's k-WTA where it gates the spikes, else null.
+  KwtaOp spikeGate() {
+    for (KwtaOp kwta : pop->getParentOfType<NetworkOp>().getBody().getOps<KwtaOp>())
+      if (kwta.getPopulation() == pop.getSymName() && kwta.gatesSpikes())
+        return kwta;
+    return {};
   }
 
 private:
@@ -1001,7 +1038,10 @@ private:
 
   /// params, vars..., refractory_until: the population's buffers, in the
   /// table's order; `args` gets their table indices.
-  SmallVector<Type> bufferArgs(SmallVector<Attribute> &args, bool withRecord) {
+  /// With `withRecord`, also the synaptic inputs, the timed inputs and,
+  /// unless `withSpikes` is false, the spike record.
+  SmallVector<Type> bufferArgs(SmallVector<Attribute> &args, bool withRecord,
+                               bool withSpikes = true) {
     SmallVector<Type> types{dyn(b.getF64Type())};
     args.push_back(b.getI64IntegerAttr(paramsBuffer));
     for (size_t i = 0; i < pop.getVars().size(); ++i) {
@@ -1010,7 +1050,7 @@ private:
     }
     types.push_back(dyn(b.getI32Type()));
     args.push_back(b.getI64IntegerAttr(refractoryBuffer));
-    if (withRecord && storesSpikes()) {
+    if (withRecord && withSpikes && storesSpikes()) {
       types.append({dyn(b.getI64Type()), dyn(b.getI64Type()), dyn(b.getI32Type())});
       for (int64_t k : spikeBuffers)
         args.push_back(b.getI64IntegerAttr(k));
@@ -1091,21 +1131,31 @@ public:
   /// after its update: a quickselect finds the k-th winner in the order
   /// "larger key first, then lower index", then one pass keeps every neuron
   /// at or before it in that order and zeroes (or resets) the others.
+  ///
+  /// A spike gate (`kwta.gatesSpikes()`) is the kernel `ncl_<P>_kwta_gate`
+  /// instead: the keys kernel filled the order and the keys (-inf for a
+  /// neuron that does not cross), and the pass writes 1 into `kwta_key` for
+  /// a winner that crosses and 0 for every other neuron.
   LogicalResult buildKwta(KwtaOp kwta) {
+    bool gate = kwta.gatesSpikes();
     // Fused (ncl-fuse): the update filled the order and, with boosting,
     // computed the keys.
-    bool keysComputed = kwta.getFused() && kwta.getBoost();
+    bool keysComputed = gate || (kwta.getFused() && kwta.getBoost());
+    bool orderFilled = gate || kwta.getFused();
     if (kwtaOrderBuffer < 0 || (kwta.getBoost() && kwtaDutyBuffer < 0) ||
         (keysComputed && kwtaKeyBuffer < 0))
       return kwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
     SmallVector<Attribute> argNames;
     SmallVector<Type> types = bufferArgs(argNames, false);
-    appendKwtaBuffers(kwta, types, argNames);
+    if (gate)
+      appendGateBuffers(types, argNames);
+    else
+      appendKwtaBuffers(kwta, types, argNames);
     headerArgs(types, argNames, {"size", "seed", "first_step", "dt", "batch"});
     kwtaArgs = b.getArrayAttr(argNames);
     NeuronLoop loop;
     header.clear();
-    func::FuncOp f = makeFunc("kwta", types, kwtaArgs, loop);
+    func::FuncOp f = makeFunc(gate ? "kwta_gate" : "kwta", types, kwtaArgs, loop);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
     Type idx = b.getIndexType(), i32 = b.getI32Type(), f64 = b.getF64Type();
@@ -1155,8 +1205,9 @@ public:
     Value rowBegin = arith::MulIOp::create(b, loc, members.getInductionVar(), n);
     Value rowEnd = arith::AddIOp::create(b, loc, rowBegin, n);
 
-    // order = the row's neurons in index order (fused: the update's work).
-    if (!kwta.getFused())
+    // order = the row's neurons in index order (fused: the update's work;
+    // a gate: the keys kernel's).
+    if (!orderFilled)
       scf::ForOp::create(b, loc, rowBegin, rowEnd, c1, ValueRange{},
                          [&](OpBuilder &, Location, Value i, ValueRange) {
                            store(i, i);
@@ -1248,6 +1299,17 @@ public:
       Value won = before(keyOf(i), i, kthKey, kth);
       Value kept = arith::OrIOp::create(
           b, loc, won, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, i, kth));
+      if (gate) {
+        // A winner whose key is -inf did not cross: with fewer crossers
+        // than k, every crosser spikes and nothing else does.
+        Value key = keyOf(i);
+        Value crossed =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, key, negativeInfinity());
+        Value open = arith::AndIOp::create(b, loc, kept, crossed);
+        memref::StoreOp::create(
+            b, loc, arith::SelectOp::create(b, loc, open, realConstant(1.0), realConstant(0.0)),
+            kwtaKey, ValueRange{i});
+      }
       if (kwta.getBoost()) {
         Value d = memref::LoadOp::create(b, loc, kwtaDuty, ValueRange{i});
         Value one = realConstant(1.0), zero = realConstant(0.0);
@@ -1257,7 +1319,9 @@ public:
             arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, outcome, d), rate));
         memref::StoreOp::create(b, loc, moved, kwtaDuty, ValueRange{i});
       }
-      if (kwta.getReset().empty()) {
+      if (gate) {
+        // The losers keep their values: nothing to change.
+      } else if (kwta.getReset().empty()) {
         Value x = memref::LoadOp::create(b, loc, values, ValueRange{i});
         Value zero = realConstant(0.0);
         memref::StoreOp::create(b, loc, arith::SelectOp::create(b, loc, kept, x, zero), values,
@@ -1297,6 +1361,20 @@ public:
       return;
     types.push_back(dyn(realType));
     args.push_back(b.getI64IntegerAttr(kwtaKeyBuffer));
+  }
+
+  /// A spike gate's buffers, for its keys and gate kernels: the order and
+  /// the keys (which the gate overwrites with 1 or 0).
+  void appendGateBuffers(SmallVector<Type> &types, SmallVector<Attribute> &args) {
+    types.append({dyn(b.getI32Type()), dyn(realType)});
+    args.push_back(b.getI64IntegerAttr(kwtaOrderBuffer));
+    args.push_back(b.getI64IntegerAttr(kwtaKeyBuffer));
+  }
+
+  Value negativeInfinity() {
+    auto type = cast<FloatType>(realType);
+    return arith::ConstantFloatOp::create(b, loc, type,
+                                          APFloat::getInf(type.getFloatSemantics(), true));
   }
 
   /// `value` rounded once to the state's precision.
@@ -1365,6 +1443,85 @@ private:
     loops.loops[neurons] = loop;
   }
 
+  /// The keys kernel of a k-WTA that gates the population's spikes, run by
+  /// every thread over its neurons [begin, end) in step `first_step` before
+  /// any update of that step: a copy of the step program that only looks
+  /// (`NeuronLoop::peek`), ending in key = the k-WTA variable's value before
+  /// its reset where the neuron crosses its threshold and is free, else
+  /// -inf, stored into `kwta_key`, and the neuron's index into `kwta_order`.
+  /// Random draws are counter-based, so the copy draws what the update will.
+  LogicalResult buildKwtaKeys(KwtaOp kwta) {
+    if (kwtaOrderBuffer < 0 || kwtaKeyBuffer < 0)
+      return kwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
+    SmallVector<Attribute> argNames;
+    SmallVector<Type> types = bufferArgs(argNames, true, /*withSpikes=*/false);
+    appendGateBuffers(types, argNames);
+    headerArgs(types, argNames, {"begin", "end", "size", "seed", "first_step", "dt"});
+    keysArgs = b.getArrayAttr(argNames);
+    NeuronLoop loop;
+    header.clear();
+    func::FuncOp f = makeFunc("kwta_keys", types, keysArgs, loop);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&f.front());
+    loop.peek = true;
+    loop.step = header["first_step"];
+    loop.nextStep = arith::AddIOp::create(b, loc, loop.step,
+                                          arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1));
+    scf::ParallelOp neurons = neuronLoop(header["begin"], header["end"]);
+    neurons->setAttr("ncl.loop", b.getStringAttr("kwta-keys"));
+    loop.neuron = neurons.getInductionVars()[0];
+    loop.entryPoint = neurons;
+    b.setInsertionPointAfter(neurons);
+    func::ReturnOp::create(b, loc);
+
+    Block *body = neurons.getBody();
+    b.setInsertionPoint(body->getTerminator());
+    IRMapping copies;
+    for (Operation &op : pop.getStep().front())
+      b.clone(op, copies);
+    ThresholdOp threshold;
+    StateWriteOp written;
+    for (Operation &op : body->without_terminator()) {
+      if (auto t = dyn_cast<ThresholdOp>(op))
+        threshold = t;
+      if (auto w = dyn_cast<StateWriteOp>(op); w && w.getVar() == kwta.getVar())
+        written = w;
+    }
+    if (!threshold)
+      return kwta.emitOpError("gates the spikes of @")
+             << pop.getSymName() << ", whose step has no ncl.threshold";
+    // The value after integration and update, before the reset: through
+    // the resets of the written value (a variable the step never writes
+    // keeps its value).
+    Value value;
+    if (written) {
+      value = written.getValue();
+      while (auto reset = value.getDefiningOp<ResetOp>())
+        value = reset.getValue();
+    } else {
+      OpBuilder::InsertionGuard atStart(b);
+      b.setInsertionPointToStart(body);
+      value = StateReadOp::create(b, loc, realType, kwta.getVar());
+    }
+    Value key = arith::SelectOp::create(b, loc, threshold.getFired(), value, negativeInfinity());
+    memref::StoreOp::create(b, loc, key, kwtaKey, ValueRange{loop.neuron});
+    memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), loop.neuron),
+                            kwtaOrder, ValueRange{loop.neuron});
+    // What the update changes stays in the update.
+    SmallVector<Operation *> effects;
+    body->walk([&](Operation *op) {
+      if (isa<StateWriteOp, RefractoryOp, EventOp, KwtaKeyOp>(op))
+        effects.push_back(op);
+    });
+    for (Operation *op : effects) {
+      if (auto event = dyn_cast<EventOp>(op))
+        event.getHappened().replaceAllUsesWith(event.getCondition());
+      op->erase();
+    }
+    loops.loops[neurons] = loop;
+    return success();
+  }
+
   /// Steps outside, neurons inside. A recorded population stops at a step
   /// boundary rather than overflow its spike buffer: each neuron records at
   /// most one spike and one of each event a step.
@@ -1382,6 +1539,14 @@ private:
         return fusedKwta.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
       appendKwtaBuffers(fusedKwta, types, argNames);
     }
+    // A spike gate: the threshold reads this step's gate (kwta_key).
+    KwtaOp gate = spikeGate();
+    if (gate) {
+      if (kwtaKeyBuffer < 0)
+        return gate.emitOpError("has no kwta buffers; run ncl-allocate-buffers first");
+      types.push_back(dyn(realType));
+      argNames.push_back(b.getI64IntegerAttr(kwtaKeyBuffer));
+    }
     headerArgs(types, argNames,
                {"begin", "end", "size", "seed", "first_step", "num_steps", "spike_capacity",
                 "results", "dt"});
@@ -1395,6 +1560,8 @@ private:
       loop.kwtaDuty = kwtaDuty;
       loop.kwtaKey = kwtaKey;
     }
+    if (gate)
+      loop.spikeGate = kwtaKey;
     appendLoop = {};
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&f.front());
@@ -2353,7 +2520,7 @@ struct ConvertNclToLoopsPass
         KernelBuilder kernels(pop, network, builder, loops);
         if (failed(kernels.build()))
           return signalPassFailure();
-        nameKernels(network, pop, kernels.initArgs, kernels.updateArgs);
+        nameKernels(network, pop, kernels.initArgs, kernels.updateArgs, kernels.keysArgs);
         // What is left describes the population; its program is in the kernels.
         for (Region *region : {&pop.getInit(), &pop.getStep()})
           region->getBlocks().clear();
@@ -2367,7 +2534,7 @@ struct ConvertNclToLoopsPass
         KernelBuilder kernels(pop, network, builder, loops);
         if (failed(kernels.buildKwta(kwta)))
           return signalPassFailure();
-        nameKwtaKernel(network, pop, kernels.kwtaArgs);
+        nameKwtaKernel(network, kwta, kernels.kwtaArgs);
         kwta.getReset().getBlocks().clear();
       }
       for (ProjectionOp projection : network.getBody().getOps<ProjectionOp>()) {
@@ -2455,33 +2622,45 @@ struct ConvertNclToLoopsPass
     }
   }
 
+  /// The name of `kwta`'s selection kernel: `ncl_<P>_kwta`, or for a spike
+  /// gate `ncl_<P>_kwta_gate`.
+  static std::string kwtaKernelName(KwtaOp kwta) {
+    return ("ncl_" + kwta.getPopulation() + (kwta.gatesSpikes() ? "_kwta_gate" : "_kwta")).str();
+  }
+
   /// Whether the module has `kwta`'s kernel already.
   static bool hasKwtaKernel(NetworkOp network, KwtaOp kwta) {
     auto module = network->getParentOfType<ModuleOp>();
-    std::string kernel = ("ncl_" + kwta.getPopulation() + "_kwta").str();
-    return module && SymbolTable::lookupSymbolIn(module, kernel);
+    return module && SymbolTable::lookupSymbolIn(module, kwtaKernelName(kwta));
   }
 
-  /// Names the kernel of a population's kwta stage.
-  static void nameKwtaKernel(NetworkOp network, PopulationOp pop, ArrayAttr args) {
+  /// Names the kernel of a population's kwta (or kwta_gate) stage.
+  static void nameKwtaKernel(NetworkOp network, KwtaOp kwta, ArrayAttr args) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
+    StageKind kind = kwta.gatesSpikes() ? StageKind::KwtaGate : StageKind::Kwta;
     for (StageOp stage : schedule.getBody().getOps<StageOp>())
-      if (stage.getPopulation() == pop.getSymName() && stage.getKind() == StageKind::Kwta) {
-        stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(),
-                                                   ("ncl_" + pop.getSymName() + "_kwta").str()));
+      if (stage.getPopulation() == kwta.getPopulation() && stage.getKind() == kind) {
+        stage.setKernelAttr(FlatSymbolRefAttr::get(network.getContext(), kwtaKernelName(kwta)));
         stage.setArgsAttr(args);
       }
   }
 
   /// Names each stage's kernel and what its arguments are.
   static void nameKernels(NetworkOp network, PopulationOp pop, ArrayAttr initArgs,
-                          ArrayAttr updateArgs) {
+                          ArrayAttr updateArgs, ArrayAttr keysArgs) {
     ScheduleOp schedule = network.getSchedule();
     if (!schedule)
       return;
     for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+      if (stage.getPopulation() == pop.getSymName() && stage.getKind() == StageKind::KwtaKeys &&
+          keysArgs) {
+        stage.setKernelAttr(FlatSymbolRefAttr::get(
+            network.getContext(), ("ncl_" + pop.getSymName() + "_kwta_keys").str()));
+        stage.setArgsAttr(keysArgs);
+        continue;
+      }
       if (stage.getPopulation() != pop.getSymName() ||
           (stage.getKind() != StageKind::Init && stage.getKind() != StageKind::Step))
         continue;

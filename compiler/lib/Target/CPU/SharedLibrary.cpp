@@ -605,6 +605,12 @@ public:
         case mlir::ncl::StageKind::Kwta:
           suffix = ".kwta";
           break;
+        case mlir::ncl::StageKind::KwtaKeys:
+          suffix = ".kwta_keys";
+          break;
+        case mlir::ncl::StageKind::KwtaGate:
+          suffix = ".kwta_gate";
+          break;
         case mlir::ncl::StageKind::AdvancePreTraces:
           suffix = ".advance_pre_traces";
           break;
@@ -615,7 +621,8 @@ public:
         auto [population, projection] = owners(stage.getPopulation());
         int64_t keep = 0;
         double fraction = 0;
-        if (stage.getKind() == mlir::ncl::StageKind::Kwta)
+        if (stage.getKind() == mlir::ncl::StageKind::Kwta ||
+            stage.getKind() == mlir::ncl::StageKind::KwtaGate)
           for (mlir::ncl::KwtaOp kwta : network.getBody().getOps<mlir::ncl::KwtaOp>())
             if (kwta.getPopulation() == stage.getPopulation()) {
               keep = kwta.getKeep().value_or(0);

@@ -107,11 +107,15 @@ def Ncl_StageKind_SynapseStep : I32EnumAttrCase<"SynapseStep", 10, "synapse_step
 def Ncl_StageKind_Kwta : I32EnumAttrCase<"Kwta", 11, "kwta">;
 def Ncl_StageKind_AdvancePreTraces : I32EnumAttrCase<"AdvancePreTraces", 13, "advance_pre_traces">;
 def Ncl_StageKind_AdvancePostTraces : I32EnumAttrCase<"AdvancePostTraces", 14, "advance_post_traces">;
+// Since ABI 9: the k-WTA of a spiking population, before its update.
+def Ncl_StageKind_KwtaKeys : I32EnumAttrCase<"KwtaKeys", 15, "kwta_keys">;
+def Ncl_StageKind_KwtaGate : I32EnumAttrCase<"KwtaGate", 16, "kwta_gate">;
 def Ncl_StageKind : I32EnumAttr<"StageKind", "when the runtime runs a stage", [
     Ncl_StageKind_Init, Ncl_StageKind_Step, Ncl_StageKind_Connect, Ncl_StageKind_Deliver,
     Ncl_StageKind_Sum, Ncl_StageKind_OnPost, Ncl_StageKind_DeliverSynapses,
     Ncl_StageKind_ConnectCondition, Ncl_StageKind_SynapseStep, Ncl_StageKind_Kwta,
-    Ncl_StageKind_AdvancePreTraces, Ncl_StageKind_AdvancePostTraces]> {
+    Ncl_StageKind_AdvancePreTraces, Ncl_StageKind_AdvancePostTraces, Ncl_StageKind_KwtaKeys,
+    Ncl_StageKind_KwtaGate]> {
   let cppNamespace = "::mlir::ncl";
   let genSpecializedAttr = 0;
 }

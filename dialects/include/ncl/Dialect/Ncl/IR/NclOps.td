@@ -459,6 +459,16 @@ def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"Net
     with boosting, computes every key once into `kwta_key`, so the
     selection only reads them.
 
+    On a spiking population (one whose schedule has the stages `kwta_keys`
+    and `kwta_gate` for it, before its `step`: since ABI 9) the op chooses
+    which neurons may spike instead: `ncl-to-loops` builds `ncl_<P>_kwta_keys`
+    (each thread: key = the value of `var` after integration, before reset,
+    for a neuron that crosses its threshold and is free, else -inf, into
+    `kwta_key`), `ncl_<P>_kwta_gate` (one thread: the same selection, then
+    1 or 0 per neuron into `kwta_key`) and an update whose `ncl.threshold`
+    reads that gate (docs/semantics.md, "k-WTA of spiking neurons"). Such a
+    k-WTA has no `boost` and no `reset`; `ncl-fuse` leaves it alone.
+
     ```mlir
     ncl.kwta @L "r" {keep = 20 : i64}
     ncl.kwta @L "r" {fraction = 2.000000e-02 : f64, boost = 1.5 : f64, period = 1000.0 : f64}
@@ -480,6 +490,9 @@ def Ncl_KwtaOp : Ncl_Op<"kwta", [NoTerminator, IsolatedFromAbove, HasParent<"Net
     /// Winners in a population of `size` neurons: `keep`, or
     /// floor(fraction * size + 0.5); the runtime computes the same.
     int64_t winners(int64_t size);
+    /// Whether the schedule runs this k-WTA as a gate on its population's
+    /// spikes (stages kwta_keys and kwta_gate) rather than after its update.
+    bool gatesSpikes();
   }];
 }
 

@@ -106,7 +106,10 @@ def NclFuse : Pass<"ncl-fuse", "ModuleOp"> {
     (of that variable's state, where the step does not write it) to the
     step region and marks the `ncl.kwta` `fused`. The kernels then compute
     the same numbers as the unfused build in fewer loops, bit for bit.
-    `nclc --no-fuse` skips the pass.
+    `nclc --no-fuse` skips the pass. A k-WTA that gates a spiking
+    population's spikes (stages `kwta_keys` and `kwta_gate`) is left alone:
+    the gate must be known before the update thresholds, so its keys cannot
+    come out of that update.
 
     Before:
 
