@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -291,6 +292,303 @@ LogicalResult scheduleRecorded(scf::WhileOp steps, memref::StoreOp countStore) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Dense sums: rows jammed into the pass over a row
+//===----------------------------------------------------------------------===//
+
+/// Rows of a dense sum that one pass over the places j adds: each member's
+/// input at j is loaded and stored once per kJammedRows rows instead of
+/// once per row, and the rows' weights at j are used while in registers.
+constexpr int64_t kJammedRows = 8;
+
+/// Bytes of one weight row in a block of places: kJammedRows rows' blocks
+/// (16 KB) stay in L1 while every member of the call uses them.
+constexpr int64_t kPlaceBlockBytes = 2048;
+
+/// The ops of `block` before `last`, which must be the op before the terminator.
+SmallVector<Operation *> opsBefore(Block &block, Operation *last) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator())
+    if (&op != last)
+      ops.push_back(&op);
+  return ops;
+}
+
+/// The one scf.for of kind `kind` that ends `block` (before its
+/// terminator), without results; null if the block has another shape.
+scf::ForOp loopEnding(Block &block, StringRef kind) {
+  if (block.getOperations().size() < 2)
+    return {};
+  auto loop = dyn_cast<scf::ForOp>(*std::prev(block.getTerminator()->getIterator()));
+  if (!loop || !isLoop(loop, kind) || loop.getNumResults() != 0)
+    return {};
+  return loop;
+}
+
+/// The nest of a dense sum (ncl-to-loops' buildDenseSum): rows, members,
+/// places, and the ops of each level before the next.
+struct DenseSumNest {
+  mutable scf::ForOp rows, members, places; ///< op handles: their accessors are not const
+  SmallVector<Operation *> rowOps, memberOps, placeOps;
+  int64_t width = 0;
+  /// The memrefs the places loop stores to, each at one index list.
+  SmallVector<std::pair<Value, SmallVector<Value>>> accumulators;
+
+  bool isAccumulator(Value memref) const {
+    return llvm::any_of(accumulators, [&](auto &a) { return a.first == memref; });
+  }
+};
+
+/// Whether `rows` is a dense sum's rows loop whose rows can be jammed: the
+/// loops have the shape ncl-to-loops builds; the row and member levels only
+/// compute and load; the body of a place computes, loads and stores, and
+/// every store goes to an index that does not depend on the row, where the
+/// body reads that memref at the same index only. Then row i's terms at
+/// place j touch only (member, j)'s accumulators, and the terms of several
+/// rows can be added at one j in ascending row order.
+std::optional<DenseSumNest> matchDenseSum(scf::ForOp rows) {
+  DenseSumNest nest;
+  auto width = rows->getAttrOfType<IntegerAttr>("ncl.dense_row_width");
+  if (!width || rows.getNumResults() != 0 || getConstantIntValue(rows.getStep()) != 1)
+    return std::nullopt;
+  nest.width = width.getInt();
+  nest.rows = rows;
+  nest.members = loopEnding(*rows.getBody(), "members");
+  if (!nest.members)
+    return std::nullopt;
+  nest.places = loopEnding(*nest.members.getBody(), "synapses");
+  if (!nest.places || getConstantIntValue(nest.places.getStep()) != 1 ||
+      !rows.isDefinedOutsideOfLoop(nest.members.getLowerBound()) ||
+      !rows.isDefinedOutsideOfLoop(nest.members.getUpperBound()))
+    return std::nullopt;
+  nest.rowOps = opsBefore(*rows.getBody(), nest.members);
+  nest.memberOps = opsBefore(*nest.members.getBody(), nest.places);
+  nest.placeOps = opsBefore(*nest.places.getBody(), nullptr);
+  auto computesOrLoads = [](Operation *op) {
+    return op->getNumRegions() == 0 && (isMemoryEffectFree(op) || isa<memref::LoadOp>(op));
+  };
+  if (!llvm::all_of(nest.rowOps, computesOrLoads) ||
+      !llvm::all_of(nest.memberOps, computesOrLoads))
+    return std::nullopt;
+  // What depends on the row; the place j does not.
+  llvm::DenseSet<Value> byRow{rows.getInductionVar()};
+  auto dependsOnRow = [&](ValueRange values) {
+    return llvm::any_of(values, [&](Value v) { return byRow.contains(v); });
+  };
+  for (auto *ops : {&nest.rowOps, &nest.memberOps, &nest.placeOps})
+    for (Operation *op : *ops)
+      if (dependsOnRow(op->getOperands()))
+        byRow.insert(op->result_begin(), op->result_end());
+  for (Operation *op : nest.placeOps) {
+    auto store = dyn_cast<memref::StoreOp>(op);
+    if (!store) {
+      if (!computesOrLoads(op))
+        return std::nullopt;
+      continue;
+    }
+    if (dependsOnRow(store.getIndices()))
+      return std::nullopt;
+    SmallVector<Value> indices(store.getIndices());
+    for (auto &[memref, at] : nest.accumulators)
+      if (memref == store.getMemRef() && at != indices)
+        return std::nullopt;
+    if (!nest.isAccumulator(store.getMemRef()))
+      nest.accumulators.push_back({store.getMemRef(), indices});
+  }
+  if (nest.accumulators.empty())
+    return std::nullopt;
+  // An accumulator is read only by the body, at its index.
+  for (auto *ops : {&nest.rowOps, &nest.memberOps, &nest.placeOps})
+    for (Operation *op : *ops)
+      if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef())) {
+        if (ops != &nest.placeOps)
+          return std::nullopt;
+        for (auto &[memref, at] : nest.accumulators)
+          if (memref == load.getMemRef() && SmallVector<Value>(load.getIndices()) != at)
+            return std::nullopt;
+      }
+  return nest;
+}
+
+/// Clones the program of kJammedRows rows of a dense sum side by side:
+/// `maps[r]` maps the original values to row r's. An op that computes or
+/// loads (not an accumulator) the same thing for every row, from the same
+/// operands, is cloned once, for row 0; an op of the places loop whose
+/// operands are all defined outside it is cloned before it (`hoistPoint`).
+class RowJammer {
+public:
+  RowJammer(OpBuilder &b, const DenseSumNest &nest, MutableArrayRef<IRMapping> maps)
+      : b(b), nest(nest), maps(maps) {}
+
+  /// Clones `op` for row `r` at the builder's insertion point.
+  void clone(Operation *op, unsigned r) {
+    if (r > 0 && isShareable(op) && sameOperands(op, r)) {
+      for (Value result : op->getResults())
+        maps[r].map(result, maps[0].lookup(result));
+      return;
+    }
+    b.clone(*op, maps[r]);
+  }
+
+  /// Clones the places loop's body for every row into `places` (the
+  /// builder's insertion point is in its body): row by row, so at each
+  /// place the rows' terms are added in ascending row order; the
+  /// accumulators stay in registers from row to row (row r reads what row
+  /// r - 1 stored) and are stored once, after the last row.
+  void cloneBody(scf::ForOp places) {
+    // By accumulator (original memref): the value its next load sees.
+    SmallVector<std::pair<memref::StoreOp, Value>> pending;
+    auto pendingOf = [&](Value memref) {
+      return llvm::find_if(pending, [&](auto &p) { return p.first.getMemRef() == memref; });
+    };
+    for (unsigned r = 0; r < maps.size(); ++r) {
+      IRMapping &map = maps[r];
+      for (Operation *op : nest.placeOps) {
+        if (auto store = dyn_cast<memref::StoreOp>(op)) {
+          Value value = map.lookupOrDefault(store.getValue());
+          if (auto *it = pendingOf(store.getMemRef()); it != pending.end())
+            it->second = value;
+          else
+            pending.push_back({store, value});
+          continue;
+        }
+        if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef())) {
+          if (auto *it = pendingOf(load.getMemRef()); it != pending.end())
+            map.map(load.getResult(), it->second);
+          else
+            b.clone(*op, map);
+          continue;
+        }
+        if (r > 0 && isShareable(op) && sameOperands(op, r)) {
+          for (Value result : op->getResults())
+            map.map(result, maps[0].lookup(result));
+          continue;
+        }
+        bool invariant = llvm::all_of(op->getOperands(), [&](Value v) {
+          return places.isDefinedOutsideOfLoop(map.lookupOrDefault(v));
+        });
+        if (invariant && (isPure(op) || isa<memref::LoadOp>(op))) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(places);
+          b.clone(*op, map);
+          continue;
+        }
+        b.clone(*op, map);
+      }
+    }
+    // One store per accumulator, of the last row's value, at its index
+    // (the same for every row).
+    for (auto &[store, value] : pending) {
+      SmallVector<Value> indices;
+      for (Value v : store.getIndices())
+        indices.push_back(maps[0].lookupOrDefault(v));
+      memref::StoreOp::create(b, store.getLoc(), value, maps[0].lookupOrDefault(store.getMemRef()),
+                              indices);
+    }
+  }
+
+private:
+  bool isShareable(Operation *op) const {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      return !nest.isAccumulator(load.getMemRef());
+    return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+  }
+
+  bool sameOperands(Operation *op, unsigned r) const {
+    return llvm::all_of(op->getOperands(), [&](Value v) {
+      return maps[r].lookupOrDefault(v) == maps[0].lookupOrDefault(v);
+    });
+  }
+
+  OpBuilder &b;
+  const DenseSumNest &nest;
+  MutableArrayRef<IRMapping> maps;
+};
+
+/// Jams kJammedRows rows of a dense sum into one pass over a block of
+/// places. Before (ncl-to-loops):
+///
+///   for i in rows { row ops; for m in members { member ops;
+///     for j in [first, last) { terms of (i, m, j); add to (m, j) } } }
+///
+/// After:
+///
+///   for i0 in rows, step R {                  // the whole blocks of R rows
+///     row ops of i0 .. i0 + R - 1
+///     for J in [0, width), step the place block {
+///       for m in members { member ops; loads that do not depend on j
+///         for j in [max(first, J), min(last, J + block)) {
+///           acc = inputs at (m, j); acc += terms of (i0, m, j); ...;
+///           acc += terms of (i0 + R - 1, m, j); inputs at (m, j) = acc } } } }
+///   for i in the rows left { as before }
+///
+/// Each input still receives the rows' terms in ascending row order, one
+/// floating-point addition each: the results are those of the loop before.
+void jamDenseRows(const DenseSumNest &nest) {
+  scf::ForOp rows = nest.rows;
+  OpBuilder b(rows);
+  Location loc = rows.getLoc();
+  Value lb = rows.getLowerBound(), ub = rows.getUpperBound();
+  Value jam = arith::ConstantIndexOp::create(b, loc, kJammedRows);
+  Value span = arith::SubIOp::create(b, loc, ub, lb);
+  span = arith::MaxSIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, 0));
+  Value jammedEnd = arith::AddIOp::create(
+      b, loc, lb, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, span, jam), jam));
+  auto elementBytes = [&]() -> int64_t {
+    auto type = cast<MemRefType>(nest.accumulators.front().first.getType());
+    return std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  };
+  int64_t block = std::max<int64_t>(8, kPlaceBlockBytes / elementBytes());
+  // Loops are created empty and filled in place, so that every clone
+  // already sits in the function (the hoisting asks where values live).
+  auto jammed = scf::ForOp::create(b, loc, lb, jammedEnd, jam);
+  jammed->setAttr("ncl.loop", b.getStringAttr("jammed-rows"));
+  b.setInsertionPointToStart(jammed.getBody());
+  Value i0 = jammed.getInductionVar();
+  SmallVector<IRMapping, 0> maps(kJammedRows);
+  for (int64_t r = 0; r < kJammedRows; ++r)
+    maps[r].map(rows.getInductionVar(),
+                r == 0 ? i0
+                       : Value(arith::AddIOp::create(b, loc, i0,
+                                                     arith::ConstantIndexOp::create(b, loc, r))));
+  RowJammer jammer(b, nest, maps);
+  for (Operation *op : nest.rowOps)
+    for (int64_t r = 0; r < kJammedRows; ++r)
+      jammer.clone(op, r);
+  Value width = arith::ConstantIndexOp::create(b, loc, nest.width);
+  Value step = arith::ConstantIndexOp::create(b, loc, block);
+  auto blocks =
+      scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0), width, step);
+  blocks->setAttr("ncl.loop", b.getStringAttr("place-blocks"));
+  b.setInsertionPointToStart(blocks.getBody());
+  Value from = blocks.getInductionVar();
+  Value to = arith::MinSIOp::create(b, loc, arith::AddIOp::create(b, loc, from, step), width);
+  auto members = scf::ForOp::create(b, loc, maps[0].lookupOrDefault(nest.members.getLowerBound()),
+                                    maps[0].lookupOrDefault(nest.members.getUpperBound()),
+                                    maps[0].lookupOrDefault(nest.members.getStep()));
+  members->setAttrs(nest.members->getAttrs());
+  b.setInsertionPointToStart(members.getBody());
+  for (IRMapping &map : maps)
+    map.map(nest.members.getInductionVar(), members.getInductionVar());
+  for (Operation *op : nest.memberOps)
+    for (int64_t r = 0; r < kJammedRows; ++r)
+      jammer.clone(op, r);
+  Value first =
+      arith::MaxSIOp::create(b, loc, maps[0].lookupOrDefault(nest.places.getLowerBound()), from);
+  Value last =
+      arith::MinSIOp::create(b, loc, maps[0].lookupOrDefault(nest.places.getUpperBound()), to);
+  auto places =
+      scf::ForOp::create(b, loc, first, last, maps[0].lookupOrDefault(nest.places.getStep()));
+  places->setAttrs(nest.places->getAttrs());
+  b.setInsertionPointToStart(places.getBody());
+  for (IRMapping &map : maps)
+    map.map(nest.places.getInductionVar(), places.getInductionVar());
+  jammer.cloneBody(places);
+  // The rows left over (fewer than kJammedRows) run one at a time.
+  rows.getLowerBoundMutable().assign(jammedEnd);
+  rows->removeAttr("ncl.dense_row_width");
+}
+
 struct NclCPUSchedulePass : public mlir::ncl::impl::NclCPUScheduleBase<NclCPUSchedulePass> {
   void runOnOperation() override {
     for (auto f : getOperation().getOps<func::FuncOp>()) {
@@ -298,6 +596,16 @@ struct NclCPUSchedulePass : public mlir::ncl::impl::NclCPUScheduleBase<NclCPUSch
       if (!kind || f.isExternal())
         continue;
       Block &entry = f.getBody().front();
+      if (kind.getValue() == "sum") {
+        SmallVector<DenseSumNest, 1> nests;
+        f.walk([&](scf::ForOp rows) {
+          if (auto nest = matchDenseSum(rows))
+            nests.push_back(*nest);
+        });
+        for (const DenseSumNest &nest : nests)
+          jamDenseRows(nest);
+        continue;
+      }
       if (kind.getValue() == "init") {
         if (scf::ParallelOp par = neuronLoopIn(entry))
           scheduleInit(par);
