@@ -298,11 +298,14 @@ LogicalResult scheduleRecorded(scf::WhileOp steps, memref::StoreOp countStore) {
 
 /// Rows of a dense sum that one pass over the places j adds: each member's
 /// input at j is loaded and stored once per kJammedRows rows instead of
-/// once per row, and the rows' weights at j are used while in registers.
-constexpr int64_t kJammedRows = 8;
+/// once per row. Measured on the CTRNN (N = 256, 1024; batch 1-16; Zen 3):
+/// 4 beat 6 and 8, whose longer chains of dependent additions (one per
+/// row, in order) stall the vector loop; splitting a block into two
+/// halves for two chains per pass was slower still (twice the streams).
+constexpr int64_t kJammedRows = 4;
 
 /// Bytes of one weight row in a block of places: kJammedRows rows' blocks
-/// (16 KB) stay in L1 while every member of the call uses them.
+/// (8 KB) stay in L1 while every member of the call uses them.
 constexpr int64_t kPlaceBlockBytes = 2048;
 
 /// The ops of `block` before `last`, which must be the op before the terminator.
@@ -367,8 +370,7 @@ std::optional<DenseSumNest> matchDenseSum(scf::ForOp rows) {
   auto computesOrLoads = [](Operation *op) {
     return op->getNumRegions() == 0 && (isMemoryEffectFree(op) || isa<memref::LoadOp>(op));
   };
-  if (!llvm::all_of(nest.rowOps, computesOrLoads) ||
-      !llvm::all_of(nest.memberOps, computesOrLoads))
+  if (!llvm::all_of(nest.rowOps, computesOrLoads) || !llvm::all_of(nest.memberOps, computesOrLoads))
     return std::nullopt;
   // What depends on the row; the place j does not.
   llvm::DenseSet<Value> byRow{rows.getInductionVar()};
@@ -410,99 +412,132 @@ std::optional<DenseSumNest> matchDenseSum(scf::ForOp rows) {
   return nest;
 }
 
-/// Clones the program of kJammedRows rows of a dense sum side by side:
-/// `maps[r]` maps the original values to row r's. An op that computes or
-/// loads (not an accumulator) the same thing for every row, from the same
-/// operands, is cloned once, for row 0; an op of the places loop whose
-/// operands are all defined outside it is cloned before it (`hoistPoint`).
+/// Clones the program of a dense sum's row, member or place level for
+/// several copies (one per jammed row) side by side:
+/// each copy's IRMapping maps the original values to its own. An op that
+/// computes, or loads from a memref that is not an accumulator, the same
+/// thing as an earlier copy (same op, same operands) is not cloned again.
 class RowJammer {
 public:
-  RowJammer(OpBuilder &b, const DenseSumNest &nest, MutableArrayRef<IRMapping> maps)
-      : b(b), nest(nest), maps(maps) {}
+  RowJammer(OpBuilder &b, const DenseSumNest &nest) : b(b), nest(nest) {}
 
-  /// Clones `op` for row `r` at the builder's insertion point.
-  void clone(Operation *op, unsigned r) {
-    if (r > 0 && isShareable(op) && sameOperands(op, r)) {
-      for (Value result : op->getResults())
-        maps[r].map(result, maps[0].lookup(result));
-      return;
-    }
-    b.clone(*op, maps[r]);
+  /// Clones the row- or member-level `ops` for every copy, op by op.
+  void cloneLevel(ArrayRef<Operation *> ops, MutableArrayRef<IRMapping> copies) {
+    Cache cache;
+    for (Operation *op : ops)
+      for (IRMapping &map : copies)
+        if (!reuse(cache, op, map))
+          remember(cache, op, map, b.clone(*op, map));
   }
 
-  /// Clones the places loop's body for every row into `places` (the
-  /// builder's insertion point is in its body): row by row, so at each
-  /// place the rows' terms are added in ascending row order; the
-  /// accumulators stay in registers from row to row (row r reads what row
-  /// r - 1 stored) and are stored once, after the last row.
-  void cloneBody(scf::ForOp places) {
-    // By accumulator (original memref): the value its next load sees.
-    SmallVector<std::pair<memref::StoreOp, Value>> pending;
-    auto pendingOf = [&](Value memref) {
-      return llvm::find_if(pending, [&](auto &p) { return p.first.getMemRef() == memref; });
+  /// Clones the places loop's body for every copy, in the order of
+  /// `copies`, into `places` (the builder is in its body). An accumulator
+  /// stays in a register from copy to copy at one index (the copy of row r
+  /// reads what the copy of row r - 1 stored) and is stored once, after
+  /// the last; ops whose operands are all defined outside `places` are
+  /// cloned before it.
+  void cloneBody(scf::ForOp places, MutableArrayRef<IRMapping> copies) {
+    Cache cache;
+    // By accumulator and index: the store that last wrote it, and its value.
+    struct Pending {
+      memref::StoreOp store;
+      SmallVector<Value, 2> indices;
+      Value value;
     };
-    for (unsigned r = 0; r < maps.size(); ++r) {
-      IRMapping &map = maps[r];
+    SmallVector<Pending> pending;
+    auto pendingAt = [&](Value memref, ValueRange indices, IRMapping &map) {
+      return llvm::find_if(pending, [&](Pending &p) {
+        return p.store.getMemRef() == memref &&
+               llvm::equal(p.indices, llvm::map_range(indices, [&](Value v) {
+                             return map.lookupOrDefault(v);
+                           }));
+      });
+    };
+    for (IRMapping &map : copies) {
       for (Operation *op : nest.placeOps) {
         if (auto store = dyn_cast<memref::StoreOp>(op)) {
           Value value = map.lookupOrDefault(store.getValue());
-          if (auto *it = pendingOf(store.getMemRef()); it != pending.end())
-            it->second = value;
+          if (auto *it = pendingAt(store.getMemRef(), store.getIndices(), map); it != pending.end())
+            it->value = value;
           else
-            pending.push_back({store, value});
+            pending.push_back(
+                {store,
+                 llvm::to_vector<2>(llvm::map_range(
+                     store.getIndices(), [&](Value v) { return map.lookupOrDefault(v); })),
+                 value});
           continue;
         }
-        if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef())) {
-          if (auto *it = pendingOf(load.getMemRef()); it != pending.end())
-            map.map(load.getResult(), it->second);
+        if (auto load = dyn_cast<memref::LoadOp>(op);
+            load && nest.isAccumulator(load.getMemRef())) {
+          if (auto *it = pendingAt(load.getMemRef(), load.getIndices(), map); it != pending.end())
+            map.map(load.getResult(), it->value);
           else
             b.clone(*op, map);
           continue;
         }
-        if (r > 0 && isShareable(op) && sameOperands(op, r)) {
-          for (Value result : op->getResults())
-            map.map(result, maps[0].lookup(result));
+        if (reuse(cache, op, map))
           continue;
-        }
         bool invariant = llvm::all_of(op->getOperands(), [&](Value v) {
           return places.isDefinedOutsideOfLoop(map.lookupOrDefault(v));
         });
         if (invariant && (isPure(op) || isa<memref::LoadOp>(op))) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(places);
-          b.clone(*op, map);
+          remember(cache, op, map, b.clone(*op, map));
           continue;
         }
-        b.clone(*op, map);
+        remember(cache, op, map, b.clone(*op, map));
       }
     }
-    // One store per accumulator, of the last row's value, at its index
-    // (the same for every row).
-    for (auto &[store, value] : pending) {
-      SmallVector<Value> indices;
-      for (Value v : store.getIndices())
-        indices.push_back(maps[0].lookupOrDefault(v));
-      memref::StoreOp::create(b, store.getLoc(), value, maps[0].lookupOrDefault(store.getMemRef()),
-                              indices);
-    }
+    // One store per accumulator and index, of the last copy's value, in the
+    // order of their first stores.
+    IRMapping &first = copies.front();
+    for (Pending &p : pending)
+      memref::StoreOp::create(b, p.store.getLoc(), p.value,
+                              first.lookupOrDefault(p.store.getMemRef()), p.indices);
   }
 
 private:
+  /// By original op: the mapped operands and the clone of each copy so far.
+  using Cache =
+      llvm::DenseMap<Operation *, SmallVector<std::pair<SmallVector<Value, 4>, Operation *>>>;
+
   bool isShareable(Operation *op) const {
+    if (op->getNumRegions() != 0)
+      return false;
     if (auto load = dyn_cast<memref::LoadOp>(op))
       return !nest.isAccumulator(load.getMemRef());
-    return op->getNumRegions() == 0 && isMemoryEffectFree(op);
+    return isMemoryEffectFree(op);
   }
 
-  bool sameOperands(Operation *op, unsigned r) const {
-    return llvm::all_of(op->getOperands(), [&](Value v) {
-      return maps[r].lookupOrDefault(v) == maps[0].lookupOrDefault(v);
-    });
+  SmallVector<Value, 4> mappedOperands(Operation *op, IRMapping &map) const {
+    return llvm::to_vector<4>(
+        llvm::map_range(op->getOperands(), [&](Value v) { return map.lookupOrDefault(v); }));
+  }
+
+  /// Maps `op`'s results to an earlier copy's clone with the same operands.
+  bool reuse(Cache &cache, Operation *op, IRMapping &map) const {
+    if (!isShareable(op))
+      return false;
+    auto it = cache.find(op);
+    if (it == cache.end())
+      return false;
+    SmallVector<Value, 4> operands = mappedOperands(op, map);
+    for (auto &[seen, clone] : it->second)
+      if (seen == operands) {
+        map.map(op->getResults(), clone->getResults());
+        return true;
+      }
+    return false;
+  }
+
+  void remember(Cache &cache, Operation *op, IRMapping &map, Operation *clone) const {
+    if (isShareable(op))
+      cache[op].push_back({mappedOperands(op, map), clone});
   }
 
   OpBuilder &b;
   const DenseSumNest &nest;
-  MutableArrayRef<IRMapping> maps;
 };
 
 /// Jams kJammedRows rows of a dense sum into one pass over a block of
@@ -511,7 +546,7 @@ private:
 ///   for i in rows { row ops; for m in members { member ops;
 ///     for j in [first, last) { terms of (i, m, j); add to (m, j) } } }
 ///
-/// After:
+/// After (R = kJammedRows):
 ///
 ///   for i0 in rows, step R {                  // the whole blocks of R rows
 ///     row ops of i0 .. i0 + R - 1
@@ -523,67 +558,59 @@ private:
 ///   for i in the rows left { as before }
 ///
 /// Each input still receives the rows' terms in ascending row order, one
-/// floating-point addition each: the results are those of the loop before.
+/// floating-point addition each, so the results are those of the loop
+/// before, bit for bit, on any thread count.
 void jamDenseRows(const DenseSumNest &nest) {
   scf::ForOp rows = nest.rows;
   OpBuilder b(rows);
   Location loc = rows.getLoc();
+  auto constant = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(b, loc, v)); };
   Value lb = rows.getLowerBound(), ub = rows.getUpperBound();
-  Value jam = arith::ConstantIndexOp::create(b, loc, kJammedRows);
-  Value span = arith::SubIOp::create(b, loc, ub, lb);
-  span = arith::MaxSIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, 0));
+  Value jam = constant(kJammedRows);
+  Value span = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), constant(0));
   Value jammedEnd = arith::AddIOp::create(
       b, loc, lb, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, span, jam), jam));
-  auto elementBytes = [&]() -> int64_t {
-    auto type = cast<MemRefType>(nest.accumulators.front().first.getType());
-    return std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-  };
-  int64_t block = std::max<int64_t>(8, kPlaceBlockBytes / elementBytes());
+  auto type = cast<MemRefType>(nest.accumulators.front().first.getType());
+  int64_t elementBytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  int64_t block = std::max<int64_t>(16, kPlaceBlockBytes / elementBytes);
   // Loops are created empty and filled in place, so that every clone
   // already sits in the function (the hoisting asks where values live).
   auto jammed = scf::ForOp::create(b, loc, lb, jammedEnd, jam);
   jammed->setAttr("ncl.loop", b.getStringAttr("jammed-rows"));
   b.setInsertionPointToStart(jammed.getBody());
   Value i0 = jammed.getInductionVar();
-  SmallVector<IRMapping, 0> maps(kJammedRows);
+  SmallVector<IRMapping, 0> byRow(kJammedRows);
   for (int64_t r = 0; r < kJammedRows; ++r)
-    maps[r].map(rows.getInductionVar(),
-                r == 0 ? i0
-                       : Value(arith::AddIOp::create(b, loc, i0,
-                                                     arith::ConstantIndexOp::create(b, loc, r))));
-  RowJammer jammer(b, nest, maps);
-  for (Operation *op : nest.rowOps)
-    for (int64_t r = 0; r < kJammedRows; ++r)
-      jammer.clone(op, r);
-  Value width = arith::ConstantIndexOp::create(b, loc, nest.width);
-  Value step = arith::ConstantIndexOp::create(b, loc, block);
-  auto blocks =
-      scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0), width, step);
+    byRow[r].map(rows.getInductionVar(),
+                 r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, constant(r))));
+  RowJammer jammer(b, nest);
+  jammer.cloneLevel(nest.rowOps, byRow);
+  Value width = constant(nest.width);
+  Value step = constant(block);
+  auto blocks = scf::ForOp::create(b, loc, constant(0), width, step);
   blocks->setAttr("ncl.loop", b.getStringAttr("place-blocks"));
   b.setInsertionPointToStart(blocks.getBody());
   Value from = blocks.getInductionVar();
   Value to = arith::MinSIOp::create(b, loc, arith::AddIOp::create(b, loc, from, step), width);
-  auto members = scf::ForOp::create(b, loc, maps[0].lookupOrDefault(nest.members.getLowerBound()),
-                                    maps[0].lookupOrDefault(nest.members.getUpperBound()),
-                                    maps[0].lookupOrDefault(nest.members.getStep()));
+  IRMapping &row0 = byRow.front();
+  auto members = scf::ForOp::create(b, loc, row0.lookupOrDefault(nest.members.getLowerBound()),
+                                    row0.lookupOrDefault(nest.members.getUpperBound()),
+                                    row0.lookupOrDefault(nest.members.getStep()));
   members->setAttrs(nest.members->getAttrs());
   b.setInsertionPointToStart(members.getBody());
-  for (IRMapping &map : maps)
+  for (IRMapping &map : byRow)
     map.map(nest.members.getInductionVar(), members.getInductionVar());
-  for (Operation *op : nest.memberOps)
-    for (int64_t r = 0; r < kJammedRows; ++r)
-      jammer.clone(op, r);
+  jammer.cloneLevel(nest.memberOps, byRow);
   Value first =
-      arith::MaxSIOp::create(b, loc, maps[0].lookupOrDefault(nest.places.getLowerBound()), from);
+      arith::MaxSIOp::create(b, loc, row0.lookupOrDefault(nest.places.getLowerBound()), from);
   Value last =
-      arith::MinSIOp::create(b, loc, maps[0].lookupOrDefault(nest.places.getUpperBound()), to);
-  auto places =
-      scf::ForOp::create(b, loc, first, last, maps[0].lookupOrDefault(nest.places.getStep()));
+      arith::MinSIOp::create(b, loc, row0.lookupOrDefault(nest.places.getUpperBound()), to);
+  auto places = scf::ForOp::create(b, loc, first, last, constant(1));
   places->setAttrs(nest.places->getAttrs());
   b.setInsertionPointToStart(places.getBody());
-  for (IRMapping &map : maps)
+  for (IRMapping &map : byRow)
     map.map(nest.places.getInductionVar(), places.getInductionVar());
-  jammer.cloneBody(places);
+  jammer.cloneBody(places, byRow);
   // The rows left over (fewer than kJammedRows) run one at a time.
   rows.getLowerBoundMutable().assign(jammedEnd);
   rows->removeAttr("ncl.dense_row_width");
