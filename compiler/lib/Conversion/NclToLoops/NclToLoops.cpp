@@ -2093,8 +2093,9 @@ private:
     // A dense projection's rows outside its presynaptic range are empty.
     bool dense = denseRows();
     ArrayRef<int64_t> preRange = projection.getPreRange();
-    auto rows = scf::ForOp::create(b, loc, dense ? index(preRange[0]) : index(0),
-                                   dense ? index(preRange[1]) : header["pre_size"], index(1));
+    Value firstRow = index(dense ? preRange[0] : 0);
+    Value lastRow = dense ? index(preRange[1]) : header["pre_size"];
+    auto rows = scf::ForOp::create(b, loc, firstRow, lastRow, index(1));
     rows->setAttr("ncl.loop", b.getStringAttr("rows"));
     loop.entryPoint = rows;
     b.setInsertionPointToStart(rows.getBody());
@@ -2148,7 +2149,9 @@ private:
       offset = arith::MaxSIOp::create(b, loc, offset, index(0));
       return Value(arith::MinSIOp::create(b, loc, offset, index(width)));
     };
-    auto places = scf::ForOp::create(b, loc, place(begin), place(end), index(1));
+    Value first = place(begin);
+    Value last = place(end);
+    auto places = scf::ForOp::create(b, loc, first, last, index(1));
     places->setAttr("ncl.loop", b.getStringAttr("synapses"));
     b.setInsertionPointToStart(places.getBody());
     Value j = places.getInductionVar();
