@@ -469,10 +469,21 @@ public:
         }
         if (auto load = dyn_cast<memref::LoadOp>(op);
             load && nest.isAccumulator(load.getMemRef())) {
-          if (auto *it = pendingAt(load.getMemRef(), load.getIndices(), map); it != pending.end())
+          if (auto *it = pendingAt(load.getMemRef(), load.getIndices(), map); it != pending.end()) {
             map.map(load.getResult(), it->value);
-          else
-            b.clone(*op, map);
+            continue;
+          }
+          // Not an index an earlier copy wrote (the rows' indices are the
+          // same values when the body is as matched): what was kept in
+          // registers for this memref goes to memory before it is read.
+          for (Pending &p : pending)
+            if (p.store.getMemRef() == load.getMemRef())
+              memref::StoreOp::create(b, p.store.getLoc(), p.value,
+                                      copies.front().lookupOrDefault(p.store.getMemRef()),
+                                      p.indices);
+          llvm::erase_if(pending,
+                         [&](Pending &p) { return p.store.getMemRef() == load.getMemRef(); });
+          b.clone(*op, map);
           continue;
         }
         if (reuse(cache, op, map))
