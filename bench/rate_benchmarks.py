@@ -7,7 +7,11 @@ benchmarks), in PyTorch (torch.nn.Linear in a Python time loop, as the
 seed projects write it), all on the same threads, in float32 and float64.
 
 usage: rate_benchmarks.py [--build BUILD] [--sizes 256,1024,4096] [--batches 1,16,256]
-                          [--threads 1] [--repeat 3] [--max-work 3e8]
+                          [--threads 1] [--repeat 3] [--max-work 3e8] [--baseline BUILD2]
+
+--baseline BUILD2 also times NCL built in BUILD2 (e.g. main's build, its
+bin/nclc and bin/ncl-run) in the same run: the column "base" and the ratio
+base/NCL, to compare a change on a loaded machine.
 
 Batches: B independent members of the network (NCL `--batch B`, one
 initial state per member), NumPy and PyTorch on a (B, N) array, the
@@ -117,8 +121,10 @@ def run(args):
         os.environ.setdefault(var, str(threads))
     print("rate networks: CTRNN, %d steps, %d thread(s); seconds per %d steps"
           % (STEPS, threads, STEPS))
-    print("%6s %5s %5s %10s %10s %10s %12s %12s" % ("N", "batch", "prec", "NCL", "NumPy",
-                                                  "PyTorch", "NumPy/NCL", "PyTorch/NCL"))
+    print("%6s %5s %5s %10s %10s %10s %12s %12s%s" % ("N", "batch", "prec", "NCL", "NumPy",
+                                                    "PyTorch", "NumPy/NCL", "PyTorch/NCL",
+                                                    " %10s %9s" % ("base", "base/NCL")
+                                                    if args.baseline else ""))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -129,11 +135,15 @@ def run(args):
                     ncl = ncl_seconds(args.build, n, batch, precision, threads, args.repeat, tmp)
                     npy = numpy_seconds(n, batch, precision, args.repeat)
                     tch = torch_seconds(n, batch, precision, threads, args.repeat)
-                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s"
+                    base = (ncl_seconds(args.baseline, n, batch, precision, threads, args.repeat,
+                                        tmp) if args.baseline else None)
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s%s"
                           % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
-                             ratio(npy, ncl), ratio(tch, ncl)), flush=True)
+                             ratio(npy, ncl), ratio(tch, ncl),
+                             " %10.4f %9s" % (base, ratio(base, ncl)) if base else ""),
+                          flush=True)
                     results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
-                                        numpy_s=npy, torch_s=tch))
+                                        numpy_s=npy, torch_s=tch, baseline_s=base))
     if all(r["torch_s"] is None for r in results):
         print("(PyTorch not importable: install python3-torch, e.g. scripts/install-deps.sh "
               "--bench, for its column)")
@@ -149,6 +159,8 @@ def main():
     ap.add_argument("--max-work", type=float, default=3e8)
     ap.add_argument("--threads", default="1")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline", default=None,
+                    help="a second build whose NCL is timed in the same run (e.g. main's)")
     run(ap.parse_args())
     return 0
 

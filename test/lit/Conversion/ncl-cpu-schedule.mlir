@@ -156,3 +156,78 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f32} {
     ncl.state_write "x", %x2 : f32
   }
 }
+
+// -----
+
+// A dense sum (ncl-to-loops marks its rows loop with the row width): four
+// rows are jammed into one pass over a block of places. Each row's start
+// and each row's presynaptic v (per member) are loaded once, outside the
+// places loop; the input at (member, j) is loaded once, receives the four
+// rows' terms in ascending row order, one addition each, and is stored
+// once; the postsynaptic reads, the same for every row, are made once.
+// The rows left over (fewer than four) run one at a time as before.
+// CHECK-LABEL: func.func @ncl_G_sum(
+// The whole blocks of four rows end at first + (rows / 4) * 4:
+// CHECK: %[[BLOCKS:.*]] = arith.divui %{{.*}}, %[[C4:c4.*]] : index
+// CHECK: %[[WHOLE:.*]] = arith.muli %[[BLOCKS]], %[[C4]] : index
+// CHECK: %[[JEND:.*]] = arith.addi %{{.*}}, %[[WHOLE]] : index
+// CHECK: scf.for %[[I0:.*]] = %{{.*}} to %[[JEND]] step %[[C4]] {
+// CHECK:   memref.load %[[ROWSTART:arg[0-9]+]][%[[I0]]] : memref<?xi64>
+// CHECK-COUNT-3: memref.load %[[ROWSTART]][%{{.*}}] : memref<?xi64>
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:     scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-COUNT-4: memref.load %{{.*}}[%{{.*}}] : memref<?xf64>
+// CHECK:       scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:         memref.load %{{.*}}[%{{.*}}] : memref<?xf64>
+// CHECK:         %[[IN:.*]] = memref.load %[[INPUT:arg[0-9]+]][%[[AT:.*]]] : memref<?xf64>
+// CHECK:         %[[A0:.*]] = arith.addf %[[IN]], %{{.*}} : f64
+// CHECK-NOT:     memref.load
+// CHECK:         %[[A1:.*]] = arith.addf %[[A0]], %{{.*}} : f64
+// CHECK-NOT:     memref.load
+// CHECK:         %[[A2:.*]] = arith.addf %[[A1]], %{{.*}} : f64
+// CHECK-NOT:     memref.load
+// CHECK:         %[[A3:.*]] = arith.addf %[[A2]], %{{.*}} : f64
+// CHECK-NEXT:    memref.store %[[A3]], %[[INPUT]][%[[AT]]] : memref<?xf64>
+// CHECK-NEXT:  } {ncl.loop = "synapses"}
+// CHECK:     } {ncl.loop = "members"}
+// CHECK:   } {ncl.loop = "place-blocks"}
+// CHECK: } {ncl.loop = "jammed-rows"}
+// CHECK: scf.for %{{.*}} = %[[JEND]] to
+// CHECK: } {ncl.loop = "rows"}
+ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes, receives = ["I"],
+      params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],
+      vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %i = ncl.param "I" : f64
+    %in = ncl.synaptic_input "I" : f64
+    %i1 = arith.addf %i, %in : f64
+    %v1 = arith.addf %v, %i1 : f64
+    ncl.state_write "v", %v1 : f64
+  }
+  ncl.projection @G {synapse = "Gap", pre = @P, post = @P,
+      pre_range = array<i64: 0, 3>, post_range = array<i64: 0, 3>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = true, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
+  } on_pre {
+  } summed {
+    %g = ncl.param "g" : f64
+    %vi = ncl.pre_read "v" : f64
+    %vj = ncl.post_read "v" : f64
+    %el = ncl.post_read "El" : f64
+    %d = arith.subf %vi, %vj : f64
+    %x = arith.mulf %g, %d : f64
+    %y = arith.addf %x, %el : f64
+    ncl.post_add "I", %y : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @G
+    ncl.stage deliver @G
+    ncl.stage sum @G
+    ncl.stage step @P
+  }
+}

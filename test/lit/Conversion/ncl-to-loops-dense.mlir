@@ -1,11 +1,13 @@
 // RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
 // A dense projection (all to all, with autapses or between distinct
-// neurons) holds in every row the whole postsynaptic range in order: the
-// kernels compute a synapse's postsynaptic neuron from its place in the row
-// (post_begin + s - row_start) and the thread's part of the row from
-// [begin, end) by arithmetic, instead of loading postsynaptic indices and
-// searching them. The sum kernel's inner loop then reads w and writes the
-// inputs contiguously (a matrix-vector product by rows).
+// neurons) holds in every row of its presynaptic range the whole
+// postsynaptic range in order: the sum kernel walks the places j of a row
+// (synapse row_start + j onto neuron post_begin + j) over the thread's part
+// of [0, width), computed by arithmetic, instead of loading postsynaptic
+// indices and searching them. Its inner loop then reads w and writes the
+// inputs contiguously (a matrix-vector product by rows), and the rows loop
+// carries the row width, which lets ncl-cpu-schedule jam several rows
+// (ncl-cpu-schedule.mlir).
 
 // With batch members, the sum walks the rows outside and the members the
 // call owns inside, so each row's weights serve every member (a matrix-
@@ -16,29 +18,33 @@
 // CHECK-NOT: scf.while
 // CHECK: %[[M0:.*]] = arith.divui %[[BEGIN]], %[[POST]] : index
 // CHECK: %[[M1:.*]] = arith.divui %{{.*}}, %[[POST]] : index
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[PRE]]
+// The rows of the presynaptic range [0, 3):
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: scf.for %[[I:.*]] = %[[C0]] to %[[C3]]
 // CHECK:   %[[LO:.*]] = arith.index_cast %{{.*}} : i64 to index
-// CHECK:   %[[HI:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK-NOT: memref.load
 // CHECK:   scf.for %[[B:.*]] = %[[M0]] to %[[M1]]
 // CHECK:     %[[PREOFF:.*]] = arith.muli %[[B]], %[[PRE]] : index
 // CHECK:     %[[POSTOFF:.*]] = arith.muli %[[B]], %[[POST]] : index
 // CHECK:     arith.subi %[[BEGIN]], %[[POSTOFF]] : index
 // CHECK:     arith.subi %[[END]], %[[POSTOFF]] : index
-// CHECK:     %[[WIDTH:.*]] = arith.subi %[[HI]], %[[LO]] : index
-// CHECK:     arith.minsi %{{.*}}, %[[WIDTH]] : index
-// CHECK:     %[[FIRST:.*]] = arith.addi %[[LO]], %{{.*}} : index
-// CHECK:     %[[LAST:.*]] = arith.addi %[[LO]], %{{.*}} : index
-// CHECK:     scf.for %[[S:.*]] = %[[FIRST]] to %[[LAST]]
+// CHECK:     arith.minsi %{{.*}}, %[[POST]] : index
+// Their places in the row, clamped to the width 3:
+// CHECK:     %[[FIRST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK:     %[[LAST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK:     scf.for %[[J:.*]] = %[[FIRST]] to %[[LAST]]
 // CHECK-NOT: memref.load %{{.*}} : memref<?xi32>
-// The range starts at neuron 0: j is the place in the row.
-// CHECK:       %[[J:.*]] = arith.subi %[[S]], %[[LO]] : index
+// The synapse is the row's start plus j; the range starts at neuron 0, so
+// j is the postsynaptic neuron.
+// CHECK:       arith.addi %[[LO]], %[[J]] : index
 // CHECK:       %[[PREAT:.*]] = arith.addi %[[I]], %[[PREOFF]] : index
 // CHECK:       memref.load %{{.*}}[%[[PREAT]]] : memref<?xf64>
 // CHECK:       %[[POSTAT:.*]] = arith.addi %[[J]], %[[POSTOFF]] : index
 // CHECK:       memref.load %{{.*}}[%[[POSTAT]]] : memref<?xf64>
 // CHECK:     } {ncl.loop = "synapses"}
 // CHECK:   } {ncl.loop = "members"}
-// CHECK: } {ncl.loop = "rows"}
+// CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
 ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Cell", size = 3 : i64, emits_spikes, receives = ["I"],
       params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],

@@ -103,6 +103,49 @@ def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {
     }
     memref.store %count, %results[%c0] : memref<2xi64>
     ```
+
+    A dense sum (a rows loop that ncl-to-loops marks `ncl.dense_row_width`:
+    every row adds its terms at the places j of one row width) has four
+    rows jammed into one pass over a block of 2 KB of places, for every
+    member: each input is loaded once, receives the four rows' terms in
+    ascending row order (one addition each, as before, so the results do
+    not change) and is stored once; each row's presynaptic value is loaded
+    once per member outside the places loop. Before:
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %lo = ... row_start[%i] ...
+      scf.for %m = %m0 to %m1 step %c1 {
+        scf.for %j = %first to %last step %c1 {
+          %w = memref.load %weights[%lo + %j] ...
+          %r = memref.load %rate[%i + %m * %n] ...
+          %in = memref.load %input[%j + %m * %n_post] ...
+          %sum = arith.addf %in, (%w * %r) ...
+          memref.store %sum, %input[%j + %m * %n_post] ...
+        } {ncl.loop = "synapses"}
+      } {ncl.loop = "members"}
+    } {ncl.dense_row_width = 256 : i64, ncl.loop = "rows"}
+    ```
+
+    After (abridged):
+
+    ```mlir
+    scf.for %i0 = %c0 to %whole step %c4 {      // then %whole to %n as before
+      scf.for %block = %c0 to %c256 step %c256 {
+        scf.for %m = %m0 to %m1 step %c1 {
+          %r0 = memref.load %rate[%i0 + %m * %n] ... // %r1, %r2, %r3 likewise
+          scf.for %j = max(%first, %block) to min(%last, %block + 256) step %c1 {
+            %in = memref.load %input[%j + %m * %n_post] ...
+            %s0 = arith.addf %in, (%w0 * %r0) ...   // %w0 = weights[%lo0 + %j]
+            %s1 = arith.addf %s0, (%w1 * %r1) ...
+            %s2 = arith.addf %s1, (%w2 * %r2) ...
+            %s3 = arith.addf %s2, (%w3 * %r3) ...
+            memref.store %s3, %input[%j + %m * %n_post] ...
+          } {ncl.loop = "synapses"}
+        } {ncl.loop = "members"}
+      } {ncl.loop = "place-blocks"}
+    } {ncl.loop = "jammed-rows"}
+    ```
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];

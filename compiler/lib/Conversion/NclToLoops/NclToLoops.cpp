@@ -2337,11 +2337,20 @@ private:
     // Rows outside, members inside: each row's weights are read once per
     // step and used for every member (the matrix-matrix product of a dense
     // projection), and each neuron still sums in ascending presynaptic order.
-    auto rows = scf::ForOp::create(b, loc, index(0), header["pre_size"], index(1));
+    // A dense projection's rows outside its presynaptic range are empty.
+    bool dense = denseRows();
+    ArrayRef<int64_t> preRange = projection.getPreRange();
+    Value firstRow = index(dense ? preRange[0] : 0);
+    Value lastRow = dense ? index(preRange[1]) : header["pre_size"];
+    auto rows = scf::ForOp::create(b, loc, firstRow, lastRow, index(1));
     rows->setAttr("ncl.loop", b.getStringAttr("rows"));
     loop.entryPoint = rows;
     b.setInsertionPointToStart(rows.getBody());
     loop.preNeuron = rows.getInductionVar();
+    if (dense) {
+      buildDenseSum(rows, firstMember, lastMember, loop);
+      return;
+    }
     auto [lo, hi] = rowBounds(loop.preNeuron);
     auto members = scf::ForOp::create(b, loc, firstMember, lastMember, index(1));
     members->setAttr("ncl.loop", b.getStringAttr("members"));
@@ -2350,16 +2359,56 @@ private:
     loop.preOffset = arith::MulIOp::create(b, loc, member, header["pre_size"]);
     loop.postOffset = arith::MulIOp::create(b, loc, member, postSize);
     auto [begin, end] = memberRange(loop.postOffset);
-    Value first, last;
-    if (denseRows()) {
-      std::tie(first, last) = denseBounds(lo, hi, begin, end);
-    } else {
-      Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
-      Value toEnd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, postSize);
-      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
-      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
-    }
+    Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
+    Value toEnd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, postSize);
+    Value first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
+    Value last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
     synapseLoop(first, last, projection.getSummed(), loop, lo);
+    b.setInsertionPointAfter(rows);
+    func::ReturnOp::create(b, loc);
+  }
+
+  /// The body of `rows` (the builder is at its start) for a dense
+  /// projection: every row of the presynaptic range (the rows that `rows`
+  /// walks) holds the postsynaptic range [post_begin,
+  /// post_end) in order, so the synapse loop runs over the places j in the
+  /// row, the same for every row: synapse row_start + j onto neuron
+  /// post_begin + j. Marks `rows` with `ncl.dense_row_width` (the range's
+  /// size), which tells ncl-cpu-schedule that the rows may be jammed: the
+  /// body of row i adds to the inputs at (member, j) only.
+  void buildDenseSum(scf::ForOp rows, Value firstMember, Value lastMember, SynapseLoop &loop) {
+    ArrayRef<int64_t> range = projection.getPostRange();
+    int64_t width = range[1] - range[0];
+    rows->setAttr("ncl.dense_row_width", b.getI64IntegerAttr(width));
+    Value rowStart = toIndex(
+        memref::LoadOp::create(b, loc, argument(rowStartBuffer), ValueRange{loop.preNeuron}));
+    auto members = scf::ForOp::create(b, loc, firstMember, lastMember, index(1));
+    members->setAttr("ncl.loop", b.getStringAttr("members"));
+    b.setInsertionPointToStart(members.getBody());
+    Value member = members.getInductionVar();
+    loop.preOffset = arith::MulIOp::create(b, loc, member, header["pre_size"]);
+    loop.postOffset = arith::MulIOp::create(b, loc, member, header["post_size"]);
+    auto [begin, end] = memberRange(loop.postOffset);
+    // The places of [begin, end) in the row, clamped to [0, width].
+    Value postBegin = index(range[0]);
+    auto place = [&](Value key) {
+      Value offset = arith::SubIOp::create(b, loc, key, postBegin);
+      offset = arith::MaxSIOp::create(b, loc, offset, index(0));
+      return Value(arith::MinSIOp::create(b, loc, offset, index(width)));
+    };
+    Value first = place(begin);
+    Value last = place(end);
+    auto places = scf::ForOp::create(b, loc, first, last, index(1));
+    places->setAttr("ncl.loop", b.getStringAttr("synapses"));
+    b.setInsertionPointToStart(places.getBody());
+    Value j = places.getInductionVar();
+    loop.synapse = arith::AddIOp::create(b, loc, rowStart, j);
+    loop.postNeuron = range[0] ? Value(arith::AddIOp::create(b, loc, j, postBegin)) : j;
+    Region &summed = projection.getSummed();
+    if (!summed.empty())
+      places.getBody()->getOperations().splice(places.getBody()->getTerminator()->getIterator(),
+                                               summed.front().getOperations());
+    loops.synapses[places] = loop;
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
   }
