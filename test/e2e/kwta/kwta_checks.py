@@ -33,6 +33,7 @@ Checks (the first argument):
            against a NumPy reference on 1, 2 and 3 threads
   spiking-inputs  the same with spikes arriving through a projection and a
            refractory period
+  spiking-batch  spiking-noise over 3 batch members, each its own selection
   spiking-noise  a noisy update: the spikers are the most depolarised
            crossers of the run's own values, on 1, 2 and 3 threads alike
 Usage: kwta_checks.py NCLC NCL-RUN NCLRT WORKDIR CHECK f64|f32 [EXAMPLES_DIR]
@@ -466,7 +467,7 @@ network KwtaSpikingInputs {
                 ref_spikes[1].tolist() == [36, 38, 39] and spiked == list(range(24, 40)) and
                 np.all(ref_v[10:, :24] > 1)):
             failures.append("examples/kwta_spiking.ncl does not do what its header says")
-elif check == "spiking-noise":
+elif check in ("spiking-noise", "spiking-batch"):
     # The same rule with a noisy update, v <- v/2 + d + 0.05 randn(): the
     # keys kernel must draw what the update draws. A subtractive reset
     # (v -= 1, exact for v in [1/2, 2]) lets the check recover each spiker's
@@ -474,6 +475,9 @@ elif check == "spiking-noise":
     # checked against the values of the run itself: the spikers are the
     # min(k, C) crossers of largest value (ties to the lower index), and a
     # crosser that lost kept its value above threshold.
+    # spiking-batch: the same over 3 batch members, each its own selection
+    # (spikes of member b's neuron i are reported as b * N + i).
+    batch = 3 if check == "spiking-batch" else 1
     n, k, steps = 200, 5, 60
     d = os.path.join(workdir, "kwta_spiking_noise_%s" % precision)
     os.makedirs(d, exist_ok=True)
@@ -495,15 +499,15 @@ network KwtaSpikingNoise {
   simulate 60 ms, dt = 1 ms
 }
 """ % (n, k))
-    lib = os.path.join(workdir, "spiking_noise_%s.so" % precision)
+    lib = os.path.join(workdir, "spiking_noise_%s_%d.so" % (precision, batch))
     subprocess.run([nclc, source, "--precision=" + precision, "-o", lib], check=True)
     runs = []
     for threads in (1, 2, 3):
-        m = rt.open(lib, 5, threads=threads)
+        m = rt.open(lib, 5, threads=threads, batch=batch)
         vs = []
         for _ in range(steps):
             rt.run_steps(m, 1)
-            vs.append(rt.state(m, "P", "v", n))
+            vs.append(rt.state(m, "P", "v", n * batch))
         times, index = rt.spikes(m, "P")
         rt.close(m)
         runs.append((np.array(vs), np.rint(times / 1e-3).astype(np.int64) - 1, index))
@@ -515,10 +519,13 @@ network KwtaSpikingNoise {
                   (threads, precision))
     vs, spike_steps, index = runs[0]
     busy, spikes = 0, 0
-    for step in range(steps):
-        spiked = np.zeros(n, dtype=bool)
+    if batch > 1 and np.array_equal(vs[:, :n], vs[:, n:2 * n]):
+        failures.append("spiking-batch: members 0 and 1 have the same values")
+    for step, member in ((s, b) for s in range(steps) for b in range(batch)):
+        spiked = np.zeros(n * batch, dtype=bool)
         spiked[index[spike_steps == step]] = True
-        after = vs[step].astype(real)
+        spiked = spiked[member * n:(member + 1) * n]
+        after = vs[step][member * n:(member + 1) * n].astype(real)
         before = np.where(spiked, after + real(1), after)  # exact for v in [1/2, 2]
         if np.any(before[spiked] > 2) or np.any(before[spiked] <= 1):
             failures.append("spiking-noise: step %d has a spiker whose value is outside (1, 2]"
@@ -529,17 +536,17 @@ network KwtaSpikingNoise {
         busy += int(cross.sum() > k)
         spikes += int(spiked.sum())
         if not np.array_equal(spiked, expected):
-            failures.append("spiking-noise: step %d spiked %s, expected %s of %d crossers" %
-                            (step, np.flatnonzero(spiked).tolist(),
-                             np.flatnonzero(expected).tolist(), int(cross.sum())))
+            failures.append("spiking-noise: step %d (member %d) spiked %s, expected %s of %d "
+                            "crossers" % (step, member, np.flatnonzero(spiked).tolist(),
+                                          np.flatnonzero(expected).tolist(), int(cross.sum())))
             break
     else:
-        if busy < steps // 2:
+        if busy < steps * batch // 2:
             failures.append("spiking-noise: only %d steps with more than k crossers" % busy)
         else:
-            print("spiking-noise: in all %d steps the spikers are the %d most depolarised "
-                  "crossers (%d spikes; %d steps with more than k crossers)" %
-                  (steps, k, spikes, busy))
+            print("%s: in all %d steps of %d member(s) the spikers are the %d most "
+                  "depolarised crossers (%d spikes; %d member-steps with more than k crossers)" %
+                  (check, steps, batch, k, spikes, busy))
 else:
     sys.exit("unknown check " + check)
 
