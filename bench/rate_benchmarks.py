@@ -20,7 +20,10 @@ N * N * B above --max-work are skipped (4096 units x 256 members take
 minutes per system on one thread).
 
 Prints per line the seconds per 1000 steps of each and the ratios
-(> 1: NCL is faster). Benchmarks, not tests: nothing here fails on a timing.
+(> 1: NCL is faster), and the hardware limit: the weights NCL reads per
+second (one value per synapse and step, "W GB/s") beside the rate at which
+this core reads an array of the weights' size ("read GB/s", NumPy summing
+it), so a cell bound by streaming the weights shows it. Benchmarks, not tests: nothing here fails on a timing.
 """
 import argparse
 import json
@@ -108,6 +111,20 @@ def torch_seconds(n, batch, precision, threads, repeat):
     return best
 
 
+def read_bandwidth(nbytes, dtype, repeat=5):
+    """Bytes per second NumPy reads an array of `nbytes` (summing it, best of
+    `repeat` after a warm-up): the hardware's limit for streaming the weights from
+    wherever an array of their size sits (L2, L3 or memory)."""
+    a = np.ones(max(1, nbytes // np.dtype(dtype).itemsize), dtype=dtype)
+    a.sum()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        a.sum()
+        best = min(best, time.perf_counter() - start)
+    return a.nbytes / best
+
+
 def ratio(a, b):
     return "%.1f" % (a / b) if a and b else "-"
 
@@ -121,10 +138,9 @@ def run(args):
         os.environ.setdefault(var, str(threads))
     print("rate networks: CTRNN, %d steps, %d thread(s); seconds per %d steps"
           % (STEPS, threads, STEPS))
-    print("%6s %5s %5s %10s %10s %10s %12s %12s%s" % ("N", "batch", "prec", "NCL", "NumPy",
-                                                    "PyTorch", "NumPy/NCL", "PyTorch/NCL",
-                                                    " %10s %9s" % ("base", "base/NCL")
-                                                    if args.baseline else ""))
+    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s%s" %
+          ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
+           "W GB/s", "read GB/s", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -137,13 +153,20 @@ def run(args):
                     tch = torch_seconds(n, batch, precision, threads, args.repeat)
                     base = (ncl_seconds(args.baseline, n, batch, precision, threads, args.repeat,
                                         tmp) if args.baseline else None)
-                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s%s"
+                    # The weights NCL reads per step (one value per synapse), and
+                    # how fast this core reads an array of that size.
+                    w_bytes = n * n * (4 if precision == "f32" else 8)
+                    w_rate = w_bytes * STEPS / ncl
+                    limit = read_bandwidth(w_bytes, np.float32 if precision == "f32"
+                                           else np.float64)
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f%s"
                           % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
-                             ratio(npy, ncl), ratio(tch, ncl),
+                             ratio(npy, ncl), ratio(tch, ncl), w_rate / 1e9, limit / 1e9,
                              " %10.4f %9s" % (base, ratio(base, ncl)) if base else ""),
                           flush=True)
                     results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
-                                        numpy_s=npy, torch_s=tch, baseline_s=base))
+                                        numpy_s=npy, torch_s=tch, baseline_s=base,
+                                        weights_gbps=w_rate / 1e9, read_gbps=limit / 1e9))
     if all(r["torch_s"] is None for r in results):
         print("(PyTorch not importable: install python3-torch, e.g. scripts/install-deps.sh "
               "--bench, for its column)")
