@@ -20,6 +20,10 @@ period 100) built with ncl-fuse (nclc's default) and with --no-fuse, and the mod
 a k-WTA, alternating builds over three rounds (best of each); the k-WTA's cost is a
 model's time per step less the model without one.
 
+Spiking k-WTA: a noisy LIF population with and without `kwta v keep 2 %` (only the k most
+depolarised crossers spike), seconds per step: the keys kernel runs the step program a
+second time, then the selection and the gated update.
+
 Usage: /usr/bin/python3 bench/kwta_benchmark.py --build build [--kwta-sizes 1e3,1e4,...]
 (run_benchmarks.py calls run(args) as its k-WTA section; --skip-kwta leaves it out).
 """
@@ -144,10 +148,70 @@ def run(args):
     if torch_note:
         log("torch.topk skipped: " + torch_note)
     fusion = fusion_rows(build, workdir, exe, [n for n in sizes if n <= 10**6])
+    spiking = spiking_rows(build, workdir, exe, [n for n in sizes if n <= 10**6])
     path = args.kwta_json or os.path.join(workdir, "kwta.json")
     with open(path, "w") as f:
-        json.dump({"rows": rows, "torch": torch_note or "timed", "fusion": fusion}, f, indent=1)
+        json.dump({"rows": rows, "torch": torch_note or "timed", "fusion": fusion,
+                   "spiking": spiking}, f, indent=1)
     log("results: " + path)
+    return rows
+
+
+SPIKING = """neuron Lif {
+  parameters {
+    tau = 20 ms
+    vt = 1
+  }
+  input I = 0
+  state { v = 0 }
+  dynamics { v' = (-v + 1.2 + I) / tau }
+  spike when v > vt
+  reset { v = 0 }
+}
+network SpikingKwta {
+  population L = Lif[1000] {
+    %s
+  }
+  # A one-unit rate k-WTA in both models: both are stepped one step at a time.
+  population S = Unit[1] { kwta x keep 1 }
+  stimulus L.I += 0.5 * randn()
+  record spikes(L)
+  simulate 1 s, dt = 1 ms
+}
+neuron Unit {
+  input J = 0
+  state { x = 0 }
+  update { x = J }
+}
+"""
+
+
+def spiking_rows(build, workdir, exe, sizes):
+    """Seconds per step of a noisy LIF population with and without a spiking k-WTA
+    (keep 2 %): what the keys kernel (a second pass of the step program), the
+    selection and the gate cost."""
+    nclc = os.path.join(build, "bin", "nclc")
+    libs = []
+    for name, item in (("with", "kwta v keep 2 %"), ("without", "")):
+        source = os.path.join(workdir, "spiking_kwta_%s.ncl" % name)
+        with open(source, "w") as f:
+            f.write(SPIKING % item)
+        libs.append(os.path.join(workdir, "spiking_kwta_%s.so" % name))
+        subprocess.run([nclc, source, "-o", libs[-1]], check=True)
+    log("\n== spiking k-WTA (keep 2 %): a noisy LIF population with and without it, "
+        "seconds per step, one thread")
+    log("%10s %12s %12s %12s %9s" % ("N", "with", "without", "k-WTA cost", "with/without"))
+    rows = []
+    for n in sizes:
+        steps = max(3, min(2000, int(1e7 // n)))
+        best = [float("inf")] * 2
+        for _ in range(3):
+            out = subprocess.run([exe, "steps", str(n), str(steps)] + libs, check=True,
+                                 capture_output=True, text=True).stdout
+            best = [min(a, b) for a, b in zip(best, json.loads(out))]
+        rows.append({"n": n, "with_s": best[0], "without_s": best[1]})
+        log("%10d %12.3g %12.3g %12.3g %9.2f" % (n, best[0], best[1], best[0] - best[1],
+                                                 best[0] / best[1]))
     return rows
 
 
