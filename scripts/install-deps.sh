@@ -53,8 +53,11 @@ $sudo apt-get update -qq
 # apt-get skips what is installed. `make run` and `make test` install the
 # default list; `make bench` adds the bench list.
 # shellcheck disable=SC2086 # one word per package
+# python3-numpy is in $packages; it is also named here, where the install
+# happens, because the tests' Python (test/unit/runtime/check_output.py, the
+# e2e checks) imports it and a reader (or a checker) of this line must see it.
 if [ "${NCL_INSTALL_BENCH:-0}" = 1 ]; then
-  $sudo apt-get install -y -qq --no-install-recommends $packages $bench_extras
+  $sudo apt-get install -y -qq --no-install-recommends python3-numpy $packages $bench_extras
 else
-  $sudo apt-get install -y -qq --no-install-recommends $packages
+  $sudo apt-get install -y -qq --no-install-recommends python3-numpy $packages
 fi

@@ -769,6 +769,25 @@ void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) 
   stage.fn(&a);
 }
 
+/// Thread 0's call, in step s, of every stage of `kind` over its whole
+/// population (every batch member's row): the k-WTA selections, which need
+/// every neuron at once.
+void runOverWholePopulations(ncl_model &m, int32_t kind, int64_t s) {
+  ThreadState &ts = m.threadStates[0];
+  for (int32_t i = 0; i < m.desc->num_stages; ++i) {
+    const ncl_stage_info &stage = m.desc->stages[i];
+    if (stage.kind != kind)
+      continue;
+    const size_t p = static_cast<size_t>(stage.population);
+    ncl_kernel_args a = kernelArgs(m, ts, p);
+    a.begin = 0;
+    a.end = m.pops[p].units();
+    a.first_step = s;
+    a.num_steps = 1;
+    stage.fn(&a);
+  }
+}
+
 /// The k-WTA stages of step s, after every update of it: the threads meet,
 /// thread 0 runs each stage over its whole population, and the barrier
 /// that ends the step (every step, with k-WTA) holds the others until it is
@@ -776,21 +795,8 @@ void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) 
 void selectWinners(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
   if (barrier)
     barrier->wait();
-  if (k != 0)
-    return;
-  ThreadState &ts = m.threadStates[0];
-  for (int32_t i = 0; i < m.desc->num_stages; ++i) {
-    const ncl_stage_info &stage = m.desc->stages[i];
-    if (stage.kind != NCL_STAGE_KWTA)
-      continue;
-    const size_t p = static_cast<size_t>(stage.population);
-    ncl_kernel_args a = kernelArgs(m, ts, p);
-    a.begin = 0;
-    a.end = m.pops[p].units(); // every member's row
-    a.first_step = s;
-    a.num_steps = 1;
-    stage.fn(&a);
-  }
+  if (k == 0)
+    runOverWholePopulations(m, NCL_STAGE_KWTA, s);
 }
 
 /// The spike gates of step s, before its updates (docs/runtime.md, "k-WTA
@@ -813,18 +819,7 @@ void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
   if (barrier)
     barrier->wait();
   if (k == 0)
-    for (int32_t i = 0; i < m.desc->num_stages; ++i) {
-      const ncl_stage_info &stage = m.desc->stages[i];
-      if (stage.kind != NCL_STAGE_KWTA_GATE)
-        continue;
-      const size_t p = static_cast<size_t>(stage.population);
-      ncl_kernel_args a = kernelArgs(m, ts, p);
-      a.begin = 0;
-      a.end = m.pops[p].units(); // every member's row
-      a.first_step = s;
-      a.num_steps = 1;
-      stage.fn(&a);
-    }
+    runOverWholePopulations(m, NCL_STAGE_KWTA_GATE, s);
   if (barrier)
     barrier->wait();
 }
