@@ -22,8 +22,10 @@ minutes per system on one thread).
 Prints per line the seconds per 1000 steps of each and the ratios
 (> 1: NCL is faster), and the hardware limit: the weights NCL reads per
 second (one value per synapse and step, "W GB/s") beside the rate at which
-this core reads an array of the weights' size ("read GB/s", NumPy summing
-it), so a cell bound by streaming the weights shows it. Benchmarks, not tests: nothing here fails on a timing.
+this core reads an array of the weights' size ("read GB/s", measured by
+bench/read_bandwidth.cpp in the same run), so a cell bound by streaming the
+weights shows it: at batch 1 every weight is read once per step, and W GB/s
+cannot exceed read GB/s. Benchmarks, not tests: nothing here fails on a timing.
 """
 import argparse
 import json
@@ -111,18 +113,24 @@ def torch_seconds(n, batch, precision, threads, repeat):
     return best
 
 
-def read_bandwidth(nbytes, dtype, repeat=5):
-    """Bytes per second NumPy reads an array of `nbytes` (summing it, best of
-    `repeat` after a warm-up): the hardware's limit for streaming the weights from
-    wherever an array of their size sits (L2, L3 or memory)."""
-    a = np.ones(max(1, nbytes // np.dtype(dtype).itemsize), dtype=dtype)
-    a.sum()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        a.sum()
-        best = min(best, time.perf_counter() - start)
-    return a.nbytes / best
+def build_read_probe(tmp):
+    """Compiles bench/read_bandwidth.cpp with the LLVM 22 clang++ that builds NCL (the same
+    code generator and target as NCL's kernels; g++ where it is missing) and returns
+    the executable."""
+    exe = os.path.join(tmp, "read_bandwidth")
+    clang = "/usr/lib/llvm-22/bin/clang++"
+    cxx = os.environ.get("CXX", clang if os.path.exists(clang) else "g++")
+    subprocess.run([cxx, "-O3", "-march=native", "-std=c++17",
+                    os.path.join(HERE, "read_bandwidth.cpp"), "-o", exe], check=True)
+    return exe
+
+
+def read_bandwidth(probe, nbytes):
+    """Bytes per second one core reads an array of `nbytes` (bench/read_bandwidth.cpp,
+    best pass): the hardware's limit for streaming the weights from wherever an array
+    of their size sits (L2, L3 or memory)."""
+    out = subprocess.run([probe, str(nbytes)], check=True, capture_output=True, text=True)
+    return float(out.stdout) * 1e9
 
 
 def ratio(a, b):
@@ -138,11 +146,12 @@ def run(args):
         os.environ.setdefault(var, str(threads))
     print("rate networks: CTRNN, %d steps, %d thread(s); seconds per %d steps"
           % (STEPS, threads, STEPS))
-    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s%s" %
+    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s%s" %
           ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
-           "W GB/s", "read GB/s", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
+           "W GB/s", "read GB/s", "W/read", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        probe = build_read_probe(tmp)
         for n in sizes:
             for batch in batches:
                 if n * n * batch > args.max_work:
@@ -157,11 +166,11 @@ def run(args):
                     # how fast this core reads an array of that size.
                     w_bytes = n * n * (4 if precision == "f32" else 8)
                     w_rate = w_bytes * STEPS / ncl
-                    limit = read_bandwidth(w_bytes, np.float32 if precision == "f32"
-                                           else np.float64)
-                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f%s"
+                    limit = read_bandwidth(probe, w_bytes)
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f %5.0f%%%s"
                           % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
                              ratio(npy, ncl), ratio(tch, ncl), w_rate / 1e9, limit / 1e9,
+                             100 * w_rate / limit,
                              " %10.4f %9s" % (base, ratio(base, ncl)) if base else ""),
                           flush=True)
                     results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
