@@ -7,7 +7,8 @@ benchmarks), in PyTorch (torch.nn.Linear in a Python time loop, as the
 seed projects write it), all on the same threads, in float32 and float64.
 
 usage: rate_benchmarks.py [--build BUILD] [--sizes 256,1024,4096] [--batches 1,16,256]
-                          [--threads 1] [--repeat 3] [--max-work 3e8] [--baseline BUILD2]
+                          [--threads 1] [--repeat 3] [--max-work 5e9] [--reduce-above 7e7]
+                          [--reduced-steps 100] [--baseline BUILD2]
 
 --baseline BUILD2 also times NCL built in BUILD2 (e.g. main's build, its
 bin/nclc and bin/ncl-run) in the same run: the column "base" and the ratio
@@ -16,8 +17,9 @@ base/NCL, to compare a change on a loaded machine.
 Batches: B independent members of the network (NCL `--batch B`, one
 initial state per member), NumPy and PyTorch on a (B, N) array, the
 members' rows multiplied by W^T in one product per step. Cells with
-N * N * B above --max-work are skipped (4096 units x 256 members take
-minutes per system on one thread).
+N * N * B above --reduce-above (N = 1024 at batch 256, N = 4096 from batch
+16) run --reduced-steps steps instead of 1000 and are scaled to 1000 (each
+step does the same work); cells above --max-work are skipped.
 
 Prints per line the seconds per 1000 steps of each and the ratios
 (> 1: NCL is faster), and the hardware limit: the weights NCL reads per
@@ -44,7 +46,7 @@ STEPS = 1000
 DT, TAU = 1e-3, 0.020
 
 
-def ncl_seconds(build, n, batch, precision, threads, repeat, tmp):
+def ncl_seconds(build, n, batch, precision, threads, repeat, tmp, steps=STEPS):
     source = open(os.path.join(ROOT, "examples", "ctrnn.ncl")).read()
     source = re.sub(r"RateUnit\[\d+\]", "RateUnit[%d]" % n, source)
     model = os.path.join(tmp, "ctrnn_%d.ncl" % n)
@@ -56,15 +58,16 @@ def ncl_seconds(build, n, batch, precision, threads, repeat, tmp):
     best = None
     for _ in range(repeat):
         out = os.path.join(tmp, "out")
-        subprocess.run([os.path.join(build, "bin", "ncl-run"), lib, "--time", "%gs" % (STEPS * DT),
+        subprocess.run([os.path.join(build, "bin", "ncl-run"), lib, "--time", "%gs" % (steps * DT),
                         "--threads", str(threads), "--batch", str(batch), "--quiet", "--out", out],
                        check=True)
         s = json.load(open(os.path.join(out, "run.json")))["timings"]["simulate_s"]
+        s *= STEPS / steps
         best = s if best is None else min(best, s)
     return best
 
 
-def numpy_seconds(n, batch, precision, repeat):
+def numpy_seconds(n, batch, precision, repeat, steps=STEPS):
     dtype = np.float32 if precision == "f32" else np.float64
     rng = np.random.default_rng(1)
     w = (1.5 * rng.standard_normal((n, n)) / np.sqrt(n)).astype(dtype)
@@ -75,7 +78,7 @@ def numpy_seconds(n, batch, precision, repeat):
         if batch == 1:
             x = rng.standard_normal(n).astype(dtype)
             t0 = time.perf_counter()
-            for k in range(STEPS):
+            for k in range(steps):
                 u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
                 x = (1 - a) * x + a * (w @ np.tanh(x) + u + b)
         else:
@@ -83,15 +86,15 @@ def numpy_seconds(n, batch, precision, repeat):
             x = rng.standard_normal((batch, n)).astype(dtype)
             wt = np.ascontiguousarray(w.T)
             t0 = time.perf_counter()
-            for k in range(STEPS):
+            for k in range(steps):
                 u = dtype(0.5 * np.sin(2 * np.pi * 5.0 * k * DT))
                 x = (1 - a) * x + a * (np.tanh(x) @ wt + u + b)
-        s = time.perf_counter() - t0
+        s = (time.perf_counter() - t0) * STEPS / steps
         best = s if best is None else min(best, s)
     return best
 
 
-def torch_seconds(n, batch, precision, threads, repeat):
+def torch_seconds(n, batch, precision, threads, repeat, steps=STEPS):
     try:
         import torch
     except ImportError:
@@ -105,10 +108,10 @@ def torch_seconds(n, batch, precision, threads, repeat):
         for _ in range(repeat):
             x = torch.randn(n, dtype=dtype) if batch == 1 else torch.randn(batch, n, dtype=dtype)
             t0 = time.perf_counter()
-            for k in range(STEPS):
+            for k in range(steps):
                 u = 0.5 * np.sin(2 * np.pi * 5.0 * k * DT)
                 x = (1 - a) * x + a * (rec(torch.tanh(x)) + u)
-            s = time.perf_counter() - t0
+            s = (time.perf_counter() - t0) * STEPS / steps
             best = s if best is None else min(best, s)
     return best
 
@@ -144,8 +147,8 @@ def run(args):
     # NumPy's BLAS follows these; set before the loops.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    print("rate networks: CTRNN, %d steps, %d thread(s); seconds per %d steps"
-          % (STEPS, threads, STEPS))
+    print("rate networks: CTRNN, %d thread(s); seconds per %d steps (cells with N*N*batch above "
+          "%g run %d steps, scaled)" % (threads, STEPS, args.reduce_above, args.reduced_steps))
     print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s%s" %
           ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
            "W GB/s", "read GB/s", "W/read", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
@@ -156,21 +159,23 @@ def run(args):
             for batch in batches:
                 if n * n * batch > args.max_work:
                     continue
+                steps = STEPS if n * n * batch <= args.reduce_above else args.reduced_steps
                 for precision in ("f32", "f64"):
-                    ncl = ncl_seconds(args.build, n, batch, precision, threads, args.repeat, tmp)
-                    npy = numpy_seconds(n, batch, precision, args.repeat)
-                    tch = torch_seconds(n, batch, precision, threads, args.repeat)
+                    ncl = ncl_seconds(args.build, n, batch, precision, threads, args.repeat, tmp,
+                                      steps)
+                    npy = numpy_seconds(n, batch, precision, args.repeat, steps)
+                    tch = torch_seconds(n, batch, precision, threads, args.repeat, steps)
                     base = (ncl_seconds(args.baseline, n, batch, precision, threads, args.repeat,
-                                        tmp) if args.baseline else None)
+                                        tmp, steps) if args.baseline else None)
                     # The weights NCL reads per step (one value per synapse), and
                     # how fast this core reads an array of that size.
                     w_bytes = n * n * (4 if precision == "f32" else 8)
                     w_rate = w_bytes * STEPS / ncl
                     limit = read_bandwidth(probe, w_bytes)
-                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f %5.0f%%%s"
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f %6s%s"
                           % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
                              ratio(npy, ncl), ratio(tch, ncl), w_rate / 1e9, limit / 1e9,
-                             100 * w_rate / limit,
+                             "%.0f%%" % (100 * w_rate / limit) if batch == 1 else "-",
                              " %10.4f %9s" % (base, ratio(base, ncl)) if base else ""),
                           flush=True)
                     results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
@@ -182,18 +187,37 @@ def run(args):
     return results
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--sizes", default="256,1024,4096")
     ap.add_argument("--batches", default="1,16,256")
-    ap.add_argument("--max-work", type=float, default=3e8)
+    ap.add_argument("--max-work", type=float, default=5e9,
+                    help="skip cells with N*N*batch above this")
+    ap.add_argument("--reduce-above", type=float, default=7e7,
+                    help="cells with N*N*batch above this run --reduced-steps steps")
+    ap.add_argument("--reduced-steps", type=int, default=100)
     ap.add_argument("--threads", default="1")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline", default=None,
                     help="a second build whose NCL is timed in the same run (e.g. main's)")
-    run(ap.parse_args())
+    return ap
+
+
+def arguments_for(bench_args):
+    """This section's arguments when bench/run_benchmarks.py runs it: its defaults,
+    the build, the first thread count, and a smaller grid with --quick."""
+    args = parser().parse_args([])
+    args.build = bench_args.build
+    args.threads = bench_args.threads.split(",")[0]
+    if bench_args.quick:
+        args.sizes, args.batches, args.repeat = "256,1024", "1,16", 1
+    return args
+
+
+def main():
+    run(parser().parse_args())
     return 0
 
 

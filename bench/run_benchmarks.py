@@ -22,6 +22,9 @@ large Brunel where their NCL examples exist) against Brian2 C++ standalone, at 1
 threads, f64 and f32. --skip-lif or --skip-networks runs only the other section.
 Then the k-WTA section (bench/kwta_benchmark.py): NCL's k-WTA against std::nth_element,
 std::sort and torch.topk (when it imports), N = 1e3 to 1e7, batch 1 to 256; --skip-kwta leaves it out.
+Then the rate-network section (bench/rate_benchmarks.py): the CTRNN step loop, N = 256 to
+4096, batch 1 to 256, against NumPy and PyTorch and the core's read rate; --skip-rates
+leaves it out (--quick: N = 256 and 1024, batch 1 and 16).
 --quick (or NCL_BENCH_QUICK=1): a short smoke run of both (small LIF, 1 s networks,
 1 repeat, no Brian2); `make bench BENCH_ARGS=--quick`.
 See docs/performance.md.
@@ -40,6 +43,7 @@ import time
 
 import kwta_benchmark
 import network_benchmarks
+import rate_benchmarks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -227,6 +231,8 @@ def main():
         network_benchmarks.run(args)
     if not args.skip_kwta:
         kwta_benchmark.run(args)
+    if not args.skip_rates:
+        rate_benchmarks.run(rate_benchmarks.arguments_for(args))
     return 0
 
 
@@ -267,6 +273,8 @@ def parse_args():
     ap.add_argument("--skip-networks", action="store_true", help="only the LIF section")
     network_benchmarks.add_arguments(ap)
     kwta_benchmark.add_arguments(ap)
+    ap.add_argument("--skip-rates", action="store_true",
+                    help="leave out the rate-network section (bench/rate_benchmarks.py)")
     args = ap.parse_args()
     if args.quick:
         args.skip_brian2 = True
