@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define NCL_ABI_VERSION 9u
+#define NCL_ABI_VERSION 10u
 #define NCL_MODEL_MAGIC 0x4d4c434eu /* "NCLM" little-endian */
 #define NCL_MODEL_SYMBOL "ncl_model"
 
@@ -295,6 +295,10 @@ typedef struct ncl_stage_info {
    * size. 0 for other stages. */
   int64_t kwta_keep;
   double kwta_fraction;
+  /* Since ABI 10: the name of the stage's kernel in the library's GPU images
+   * (every image has the same entries), or null where the stage has none
+   * (a library compiled for the CPU only; docs/gpu.md). */
+  const char *gpu_kernel;
 } ncl_stage_info;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */
@@ -479,6 +483,23 @@ typedef struct ncl_monitor_info {
   int32_t reserved_projection;
 } ncl_monitor_info;
 
+/* Since ABI 10: a GPU module in the library (nclc --target=cuda|all;
+ * docs/gpu.md). The runtime's CUDA backend loads the image for its device's
+ * architecture: the cubin of that architecture where there is one, else the
+ * PTX of the newest architecture not above it, which the driver compiles. */
+typedef enum ncl_gpu_format {
+  NCL_GPU_PTX = 1,  /* PTX text, NUL-terminated (size excludes the NUL) */
+  NCL_GPU_CUBIN = 2 /* a cubin (ELF) for exactly `arch` */
+} ncl_gpu_format;
+
+typedef struct ncl_gpu_image {
+  const char *arch; /* "sm_80", "sm_90" */
+  int32_t format;   /* ncl_gpu_format */
+  int32_t reserved;
+  const void *data;
+  int64_t size; /* bytes of data */
+} ncl_gpu_image;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */
@@ -511,6 +532,10 @@ typedef struct ncl_model_descriptor {
    * would need one copy per member, named in the message), or null. */
   int64_t default_batch;
   const char *batch_refusal;
+  /* Since ABI 10: the GPU images (none for a CPU-only library). */
+  int32_t num_gpu_images;
+  int32_t reserved_gpu;
+  const ncl_gpu_image *gpu_images;
 } ncl_model_descriptor;
 
 #ifdef __cplusplus

@@ -258,7 +258,7 @@ public:
     auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
                                                 "ncl_buffer_info");
     auto *stageType =
-        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64}, "ncl_stage_info");
+        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64, ptr}, "ncl_stage_info");
     auto *projectionType =
         llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32,
                                        f64, i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr,
@@ -269,7 +269,8 @@ public:
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
     auto *modelType =
         llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32,
-                                       i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr, i64, ptr},
+                                       i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr, i64, ptr,
+                                       i32, i32, ptr},
                                  "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
@@ -326,7 +327,8 @@ public:
                      {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind),
                       offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn),
                       offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved),
-                      offsetof(ncl_stage_info, kwta_keep), offsetof(ncl_stage_info, kwta_fraction)},
+                      offsetof(ncl_stage_info, kwta_keep), offsetof(ncl_stage_info, kwta_fraction),
+                      offsetof(ncl_stage_info, gpu_kernel)},
                      error) ||
         !checkLayout(signedRangeType, "ncl_signed_range", sizeof(ncl_signed_range),
                      {offsetof(ncl_signed_range, begin), offsetof(ncl_signed_range, end),
@@ -392,7 +394,10 @@ public:
                       offsetof(ncl_model_descriptor, reserved_monitors),
                       offsetof(ncl_model_descriptor, monitors),
                       offsetof(ncl_model_descriptor, default_batch),
-                      offsetof(ncl_model_descriptor, batch_refusal)},
+                      offsetof(ncl_model_descriptor, batch_refusal),
+                      offsetof(ncl_model_descriptor, num_gpu_images),
+                      offsetof(ncl_model_descriptor, reserved_gpu),
+                      offsetof(ncl_model_descriptor, gpu_images)},
                      error) ||
         !checkLayout(monitorType, "ncl_monitor_info", sizeof(ncl_monitor_info),
                      {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
@@ -632,7 +637,7 @@ public:
             stageType, {string((stage.getPopulation() + suffix).str()),
                         b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
                         fn, b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
-                        llvm::ConstantFP::get(f64, fraction)}));
+                        llvm::ConstantFP::get(f64, fraction), llvm::ConstantPointerNull::get(ptr)}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
@@ -677,7 +682,10 @@ public:
                     b.getInt32(0),
                     array(monitorType, monitors, ".monitors"),
                     b.getInt64(network.getBatch()),
-                    optionalString(network.getBatchRefusal())});
+                    optionalString(network.getBatchRefusal()),
+                    b.getInt32(0),
+                    b.getInt32(0),
+                    llvm::ConstantPointerNull::get(ptr)});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;
