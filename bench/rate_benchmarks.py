@@ -149,9 +149,15 @@ def run(args):
         os.environ.setdefault(var, str(threads))
     print("rate networks: CTRNN, %d thread(s); seconds per %d steps (cells with N*N*batch above "
           "%g run %d steps, scaled)" % (threads, STEPS, args.reduce_above, args.reduced_steps))
-    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s%s" %
+    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s %8s%s" %
           ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
-           "W GB/s", "read GB/s", "W/read", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
+           "W GB/s", "read GB/s", "W/read", "GFLOP/s", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
+    try:
+        import torch
+        blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+        print("PyTorch %s, BLAS: %s" % (torch.__version__, blas.group(1) if blas else "unknown"))
+    except Exception:  # not installed (benchmarks only), or a broken installation
+        pass
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         probe = build_read_probe(tmp)
@@ -172,15 +178,18 @@ def run(args):
                     w_bytes = n * n * (4 if precision == "f32" else 8)
                     w_rate = w_bytes * STEPS / ncl
                     limit = read_bandwidth(probe, w_bytes)
-                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f %6s%s"
+                    # Two operations (a multiply and an add) per synapse, member and step.
+                    gflops = 2.0 * n * n * batch * STEPS / ncl / 1e9
+                    print("%6d %5d %5s %10.4f %10.4f %10s %12s %12s %9.1f %9.1f %6s %8.1f%s"
                           % (n, batch, precision, ncl, npy, "%.4f" % tch if tch else "-",
                              ratio(npy, ncl), ratio(tch, ncl), w_rate / 1e9, limit / 1e9,
-                             "%.0f%%" % (100 * w_rate / limit) if batch == 1 else "-",
+                             "%.0f%%" % (100 * w_rate / limit) if batch == 1 else "-", gflops,
                              " %10.4f %9s" % (base, ratio(base, ncl)) if base else ""),
                           flush=True)
                     results.append(dict(n=n, batch=batch, precision=precision, ncl_s=ncl,
                                         numpy_s=npy, torch_s=tch, baseline_s=base,
-                                        weights_gbps=w_rate / 1e9, read_gbps=limit / 1e9))
+                                        weights_gbps=w_rate / 1e9, read_gbps=limit / 1e9,
+                                        gflops=gflops))
     if all(r["torch_s"] is None for r in results):
         print("(PyTorch not importable: install python3-torch, e.g. scripts/install-deps.sh "
               "--bench, for its column)")
