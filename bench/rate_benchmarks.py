@@ -147,17 +147,17 @@ def run(args):
     # NumPy's BLAS follows these; set before the loops.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    print("rate networks: CTRNN, %d thread(s); seconds per %d steps (cells with N*N*batch above "
-          "%g run %d steps, scaled)" % (threads, STEPS, args.reduce_above, args.reduced_steps))
-    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s %8s%s" %
-          ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
-           "W GB/s", "read GB/s", "W/read", "GFLOP/s", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
     try:
         import torch
         blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
         print("PyTorch %s, BLAS: %s" % (torch.__version__, blas.group(1) if blas else "unknown"))
     except Exception:  # not installed (benchmarks only), or a broken installation
         pass
+    print("rate networks: CTRNN, %d thread(s); seconds per %d steps (cells with N*N*batch above "
+          "%g run %d steps, scaled)" % (threads, STEPS, args.reduce_above, args.reduced_steps))
+    print("%6s %5s %5s %10s %10s %10s %12s %12s %9s %9s %6s %8s%s" %
+          ("N", "batch", "prec", "NCL", "NumPy", "PyTorch", "NumPy/NCL", "PyTorch/NCL",
+           "W GB/s", "read GB/s", "W/read", "GFLOP/s", " %10s %9s" % ("base", "base/NCL") if args.baseline else ""))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         probe = build_read_probe(tmp)
