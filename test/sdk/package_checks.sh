@@ -30,15 +30,15 @@ for dev in $(echo "$declared" | grep -- '-dev$' || true); do
   [ "$dev" = libc6-dev ] || { echo "FAIL: depends on the development package $dev"; exit 1; }
 done
 
-dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' > "$work/contents"
+dpkg-deb -c "$deb" | awk '{print $6}' | sed 's,^[.]/,/,' > "$work/contents"
 for f in /usr/bin/nclc /usr/bin/ncl-run /usr/include/ncl/runtime.h /usr/include/ncl/runtime.hpp \
          /usr/include/ncl/model_abi.h /usr/include/ncl/compiler.h \
          /usr/share/ncl/stdlib/lif.ncl /usr/share/ncl/stdlib/hh.ncl; do
   grep -qx "$f" "$work/contents" || { echo "FAIL: the package lacks $f"; exit 1; }
 done
 for pattern in '/usr/lib/.*libnclrt\.so\.[0-9]*$' '/usr/lib/.*libnclcompiler\.so\.[0-9.]*$' \
-               '/usr/lib/.*/cmake/NCL/NCLConfig\.cmake$' '/usr/lib/.*/cmake/NCL/NCLTargets\.cmake$' \
-               '/usr/lib/.*/pkgconfig/nclrt\.pc$' '/usr/lib/.*/pkgconfig/nclcompiler\.pc$'; do
+               '/usr/lib/.*cmake/NCL/NCLConfig\.cmake$' '/usr/lib/.*cmake/NCL/NCLTargets\.cmake$' \
+               '/usr/lib/.*pkgconfig/nclrt\.pc$' '/usr/lib/.*pkgconfig/nclcompiler\.pc$'; do
   grep -q "$pattern" "$work/contents" || { echo "FAIL: the package has no $pattern"; exit 1; }
 done
 echo "the package holds nclc, ncl-run, libnclrt, libnclcompiler, the headers, the CMake package, pkg-config files and the standard library"
