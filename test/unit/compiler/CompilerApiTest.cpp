@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -252,6 +253,27 @@ TEST(CompilerApi, CompilesAgainInTheSameProcessAfterSuccessAndFailure) {
   EXPECT_EQ(ncl_descriptor(b)->real_bits, 32);
   ncl_close(a);
   ncl_close(b);
+}
+
+TEST(CompilerApi, CompilesFromTwoThreadsAtOnce) {
+  // The library serialises compiles: two threads asking at once both get
+  // their library, each decaying as it should.
+  std::string outputs[2] = {tmpPath("thread0.so"), tmpPath("thread1.so")};
+  bool ok[2] = {false, false};
+  std::thread threads[2];
+  for (int i = 0; i < 2; ++i)
+    threads[i] = std::thread([&, i] {
+      ncl_compile_result *r = ncl_compile_string(nullptr, kDecay, "decay.ncl", outputs[i].c_str());
+      ok[i] = ncl_compile_result_ok(r);
+      ncl_compile_result_destroy(r);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  double expected = 10e-3 * std::exp(-5.0);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(ok[i]) << "thread " << i;
+    EXPECT_NEAR(decayedVoltage(outputs[i], 0.05), expected, 1e-9 * expected);
+  }
 }
 
 TEST(CompilerApi, StringImportsTheStandardLibrary) {
