@@ -94,7 +94,7 @@ CompileDiagnostic recordOf(mlir::Location loc, mlir::DiagnosticSeverity severity
 }
 
 /// One compile's state shared by its stages: the request, where messages
-/// go, and the phase timer.
+/// go, and the MLIR context.
 class Compilation {
 public:
   Compilation(const CompileRequest &request, CompileDiagnosticSinks &sinks)
@@ -111,7 +111,7 @@ private:
       sinks.record({CompileDiagnostic::Severity::Error, "", 0, 0, message});
     return status;
   }
-  /// Front-end diagnostics, printed to `os` and recorded.
+  /// Records the front end's messages too (it prints them itself).
   void observe(DiagnosticEngine &diags) {
     if (sinks.record)
       diags.setObserver(

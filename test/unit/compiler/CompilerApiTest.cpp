@@ -208,6 +208,19 @@ TEST(CompilerApi, MissingFileIsAnErrorWithoutAPlace) {
   EXPECT_EQ(std::string(d->message), "cannot open input file '" + missing + "'");
 }
 
+TEST(CompilerApi, UnwritableOutputIsAnErrorWithoutAPlace) {
+  Compile c;
+  std::string output = tmpPath("no-such-directory/decay.so");
+  ncl_compile_result *r = c.string(kDecay, "decay.ncl", output);
+  EXPECT_FALSE(ncl_compile_result_ok(r));
+  const ncl_diagnostic *d = c.firstError();
+  EXPECT_STREQ(d->file, "");
+  EXPECT_EQ(d->line, 0u);
+  EXPECT_NE(std::string(d->message).find("no such file or directory (writing '" + output + "')"),
+            std::string::npos)
+      << d->message;
+}
+
 TEST(CompilerApi, MissingArgumentsAreErrorsNotCrashes) {
   ncl_compile_result *r = ncl_compile_string(nullptr, nullptr, "m.ncl", "m.so");
   ASSERT_NE(r, nullptr);
