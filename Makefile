@@ -2,7 +2,8 @@
 # Debian packages that are missing, configure and build; `make bench` runs the
 # benchmarks against their peers, `make test-sanitize` and `make test-tsan`
 # the tests under sanitizers (none of these is part of `make test`);
-# `make install PREFIX=/opt/ncl` installs the SDK (docs/embedding.md).
+# `make install PREFIX=/opt/ncl` installs the SDK, `make package` builds its Debian
+# package (docs/embedding.md).
 BUILD   ?= build
 CMAKE_FLAGS ?=
 # `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks,
@@ -11,7 +12,7 @@ BENCH_ARGS ?=
 LLVM    := /usr/lib/llvm-22
 PREFIX  ?= /usr/local
 
-.PHONY: all deps configure build run test bench install format test-sanitize test-tsan clean
+.PHONY: all deps configure build run test bench install package format test-sanitize test-tsan clean
 
 all: build
 
@@ -38,6 +39,10 @@ test: build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The SDK as a Debian package, $(BUILD)/ncl_<version>_<arch>.deb (docs/embedding.md).
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 bench: build
 	@NCL_INSTALL_BENCH=1 ./scripts/install-deps.sh

@@ -35,6 +35,8 @@ std::shared_ptr<const std::string> DiagnosticEngine::addFile(const std::string &
 void DiagnosticEngine::error(const std::string &message) {
   ++errors;
   os << "error: " << message << '\n';
+  if (observer)
+    observer(Severity::Error, SourceLoc(), message);
 }
 
 void DiagnosticEngine::report(Severity severity, const SourceLoc &loc, const std::string &message) {
@@ -43,6 +45,8 @@ void DiagnosticEngine::report(Severity severity, const SourceLoc &loc, const std
                                                       : "note";
   if (severity == Severity::Error)
     ++errors;
+  if (observer)
+    observer(severity, loc, message);
   if (!loc.isValid()) {
     os << label << ": " << message << '\n';
     return;

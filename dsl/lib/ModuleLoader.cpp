@@ -21,10 +21,13 @@ class Loader {
 public:
   Loader(const ImportOptions &options, DiagnosticEngine &diags) : options(options), diags(diags) {}
 
-  /// Parses `path` and moves the neurons of its imports into it.
-  std::unique_ptr<ast::Module> load(const std::string &path, bool isRoot) {
+  /// Parses `path` (or, for the root, `rootText` given as its contents) and
+  /// moves the neurons of its imports into it.
+  std::unique_ptr<ast::Module> load(const std::string &path, bool isRoot,
+                                    const std::string *rootText = nullptr) {
     std::string key = canonical(path);
-    std::unique_ptr<ast::Module> module = parseFile(path, diags);
+    std::unique_ptr<ast::Module> module =
+        isRoot && rootText ? parseSource(path, *rootText, diags) : parseFile(path, diags);
     if (!module)
       return nullptr;
     loaded.insert(key);
@@ -136,6 +139,20 @@ std::unique_ptr<ast::Module> ncl::loadModule(const std::string &path, const Impo
     diags.error(std::string("cannot load '") + path + "': " + e.what());
   } catch (...) {
     diags.error("cannot load '" + path + "'");
+  }
+  return nullptr;
+}
+
+std::unique_ptr<ast::Module> ncl::loadModuleFromSource(const std::string &fileName,
+                                                       const std::string &text,
+                                                       const ImportOptions &options,
+                                                       DiagnosticEngine &diags) noexcept {
+  try {
+    return Loader(options, diags).load(fileName, true, &text);
+  } catch (const std::exception &e) {
+    diags.error(std::string("cannot load '") + fileName + "': " + e.what());
+  } catch (...) {
+    diags.error("cannot load '" + fileName + "'");
   }
   return nullptr;
 }

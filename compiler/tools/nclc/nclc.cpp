@@ -3,22 +3,16 @@
 // nclc model.ncl -o model.so: parse, check, emit the ncl dialect, run the
 // ncl-to-llvm pipeline, and write a shared library with the ncl_model
 // descriptor. --emit stops after a stage and prints it; --check stops after
-// semantic analysis.
+// semantic analysis. The command line is read here; the compile itself is
+// ncl::compile (compiler/lib/Driver), which libnclcompiler's C API calls too.
 //
 //===----------------------------------------------------------------------===//
-#include "ncl/Compiler/CPUTarget.h"
-#include "ncl/Compiler/MLIRGen.h"
-#include "ncl/Compiler/Pipeline.h"
+#include "ncl/Compiler/Compile.h"
 #include "ncl/DSL/Frontend.h"
-#include "ncl/Dialect/Ncl/IR/NclOps.h"
-#include "ncl/Dialect/Ncl/Transforms/Passes.h"
 #include "ncl/model_abi.h"
 
 #include "mlir/IR/AsmState.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Config/llvm-config.h"
@@ -26,17 +20,12 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <sys/resource.h>
 
 namespace cl = llvm::cl;
@@ -50,7 +39,7 @@ static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::Required, cl::cat(nclOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output shared library, e.g. -o lif.so"),
                                        cl::value_desc("model.so"), cl::cat(nclOptions));
-enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
+using Emit = ncl::EmitStage;
 static cl::opt<Emit> emit(
     "emit", cl::desc("Print a stage instead of writing the library, e.g. --emit=mlir"),
     cl::init(Emit::Library), cl::cat(nclOptions),
@@ -112,383 +101,47 @@ static std::vector<std::string> libraryDirs(const char *argv0) {
   return dirs;
 }
 
-/// Prints ncl-integrate's choices (its remarks) once per neuron model and
-/// integration method, naming the populations that share them: the pass runs
-/// on a copy of the first such population; then, for each projection whose
-/// synapse has dynamics, whether they are event- or clock-driven and how
-/// they are integrated.
-static mlir::LogicalResult explainIntegration(mlir::MLIRContext &context, mlir::ModuleOp module,
-                                              const ncl::NetworkModel &net) {
-  struct Group {
-    const ncl::PopulationModel *first;
-    std::vector<std::string> populations;
-  };
-  auto location = [&](const ncl::SourceLoc &at) -> mlir::Location {
-    return mlir::FileLineColLoc::get(&context, at.file ? *at.file : "<unknown>", at.line,
-                                     at.column);
-  };
-  std::vector<Group> groups;
-  for (const ncl::PopulationModel &pop : net.populations) {
-    if (pop.spikeGenerator)
-      continue; // its spikes come from files: nothing is integrated
-    auto same = [&](const Group &g) {
-      return g.first->neuron == pop.neuron && g.first->method == pop.method &&
-             g.first->substeps == pop.substeps;
-    };
-    auto it = std::find_if(groups.begin(), groups.end(), same);
-    if (it == groups.end())
-      groups.push_back({&pop, {}}), it = groups.end() - 1;
-    it->populations.push_back(pop.decl->name);
-  }
-  for (const Group &group : groups) {
-    const ncl::ast::NeuronDecl &neuron = *group.first->neuron;
-    mlir::ncl::PopulationOp pop;
-    module.walk([&](mlir::ncl::PopulationOp op) {
-      if (op.getSymName() == group.first->decl->name)
-        pop = op;
-    });
-    if (!pop)
-      continue;
-    std::string populations;
-    for (const std::string &name : group.populations)
-      populations += (populations.empty() ? "" : ", ") + name;
-    mlir::emitRemark(
-        location(group.first->decl->method.empty() ? neuron.loc : group.first->decl->methodLoc))
-        << "neuron '" << neuron.name << "' in population"
-        << (group.populations.size() > 1 ? "s " : " ") << populations << ":";
-    if (!neuron.update.empty()) {
-      // Set by MLIRGen: which dt the difference equations hold at.
-      bool fixedStep = static_cast<bool>(pop.getMinDtAttr());
-      char dt[32];
-      std::snprintf(dt, sizeof dt, "%g", net.dt);
-      mlir::emitRemark(location(neuron.updateLoc))
-          << "update: difference equations, integrated by nothing; they "
-          << (fixedStep ? "do not read dt, so the runtime accepts only dt = "
-                        : "scale with dt, so the runtime accepts dt <= ")
-          << dt << " s";
-    }
-    if (neuron.odes.empty())
-      continue;
-    // The pass runs on a module holding the network with this population alone.
-    auto copy = mlir::OwningOpRef<mlir::ModuleOp>(mlir::ModuleOp::create(module.getLoc()));
-    auto network = llvm::cast<mlir::ncl::NetworkOp>(pop->getParentOp());
-    mlir::OpBuilder builder(copy->getBodyRegion());
-    auto shell = llvm::cast<mlir::ncl::NetworkOp>(builder.cloneWithoutRegions(*network));
-    shell.getBody().emplaceBlock().push_back(pop->clone());
-    mlir::PassManager pm(&context);
-    pm.addPass(mlir::ncl::createNclIntegrate());
-    if (mlir::failed(pm.run(*copy)))
-      return mlir::failure();
-  }
-  // A projection's synapse dynamics: the pass runs on a copy holding the
-  // projection and its endpoints (without their programs, so that only
-  // the synapse's choices are reported).
-  for (const ncl::ProjectionModel &projection : net.projections) {
-    if (projection.synapse->odes.empty())
-      continue;
-    mlir::ncl::ProjectionOp proj;
-    module.walk([&](mlir::ncl::ProjectionOp op) {
-      if (op.getSymName() == projection.decl->name)
-        proj = op;
-    });
-    if (!proj)
-      continue;
-    mlir::emitRemark(location(projection.decl->method.empty() ? projection.decl->loc
-                                                              : projection.decl->methodLoc))
-        << "synapse '" << projection.synapse->name << "' in projection '" << projection.decl->name
-        << "':";
-    auto copy = mlir::OwningOpRef<mlir::ModuleOp>(mlir::ModuleOp::create(module.getLoc()));
-    auto network = llvm::cast<mlir::ncl::NetworkOp>(proj->getParentOp());
-    mlir::OpBuilder builder(copy->getBodyRegion());
-    auto shell = llvm::cast<mlir::ncl::NetworkOp>(builder.cloneWithoutRegions(*network));
-    mlir::Block &body = shell.getBody().emplaceBlock();
-    builder.setInsertionPointToEnd(&body);
-    network.walk([&](mlir::ncl::PopulationOp pop) {
-      if (pop.getSymName() == net.populations[projection.pre].decl->name ||
-          pop.getSymName() == net.populations[projection.post].decl->name)
-        builder.cloneWithoutRegions(*pop.getOperation());
-    });
-    builder.clone(*proj.getOperation());
-    // Its monitors: a recorded variable is advanced every step.
-    network.walk([&](mlir::ncl::MonitorOp monitor) {
-      if (monitor.getPopulation() == proj.getSymName())
-        builder.clone(*monitor.getOperation());
-    });
-    mlir::PassManager pm(&context);
-    pm.addPass(mlir::ncl::createNclIntegrate());
-    if (mlir::failed(pm.run(*copy)))
-      return mlir::failure();
-  }
-  return mlir::success();
-}
-
-/// --time-phases: times the phase named last until the next one starts (or
-/// the timer is destroyed); the timers print when nclc exits.
-class PhaseTimer {
-public:
-  explicit PhaseTimer(bool enabled) : enabled(enabled) {}
-  void start(llvm::StringRef name, llvm::StringRef description) {
-    timer.reset();
-    timer = std::make_unique<llvm::NamedRegionTimer>(name, description, ncl::kPhaseTimerGroup,
-                                                     ncl::kPhaseTimerGroupDescription, enabled);
-  }
-  void stop() { timer.reset(); }
-
-private:
-  bool enabled;
-  std::unique_ptr<llvm::NamedRegionTimer> timer;
-};
-
-/// The exit status after printing a stage (--emit): a failed write to
-/// stdout (a full disk, /dev/full) is an error, not a silent success or
-/// LLVM's fatal "IO failure" at exit.
-static int finishPrinting() {
-  std::cout.flush();
-  llvm::outs().flush();
-  std::error_code ec = llvm::outs().error();
-  if (!std::cout)
-    ec = std::make_error_code(std::errc::io_error);
-  if (!ec)
-    return 0;
-  llvm::outs().clear_error();
-  llvm::errs() << "nclc: error: cannot write the output: " << ec.message() << "\n";
-  return 1;
-}
-
-/// `target: source import...` for make and ninja (spaces escaped), so that
-/// a build system recompiles a model when any file it imports changes.
-static int writeDepFile(const std::string &path, const std::string &target,
-                        const std::vector<std::string> &sources) {
-  auto escaped = [](const std::string &path) {
-    std::string out;
-    for (char c : path) {
-      if (c == ' ' || c == '#')
-        out += '\\';
-      if (c == '$')
-        out += '$';
-      out += c;
-    }
-    return out;
-  };
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
-  if (!ec) {
-    os << escaped(target) << ":";
-    for (const std::string &source : sources)
-      os << " \\\n  " << escaped(source);
-    os << "\n";
-    os.close();
-    ec = os.error();
-  }
-  if (!ec)
-    return 0;
-  os.clear_error();
-  llvm::errs() << "nclc: error: cannot write the dependency file '" << path << "': " << ec.message()
-               << "\n";
-  return 1;
-}
-
-/// Runs the pipeline on `ir` (generated or read) and prints the stage asked
-/// for or writes the library; returns the exit status.
-static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
-                        const std::string &output, unsigned threads, bool timed) {
-  PhaseTimer timer(timed);
-  timer.start("pipeline", "MLIR pipeline (ncl to the LLVM dialect)");
-  mlir::PassManager pm(&context);
-  // --mlir-print-ir-after-all, --mlir-timing and the other pass-manager options.
-  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-    return 1;
-  mlir::applyDefaultTimingPassManagerCLOptions(pm);
-  if (stage == Emit::MlirLoops)
-    ncl::buildNclToLoopsPipeline(pm, !noFuse);
-  else
-    ncl::buildNclToLLVMPipeline(pm, !noFuse);
-  if (mlir::failed(pm.run(ir)))
-    return 1;
-  timer.stop();
-  if (stage == Emit::MlirLoops || stage == Emit::MlirLowered) {
-    ir.print(llvm::outs());
-    return finishPrinting();
-  }
-  std::string error;
-  if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr,
-                              threads, timed)) {
-    llvm::errs() << "nclc: error: " << error << "\n";
-    return 1;
-  }
-  return stage == Emit::Llvm ? finishPrinting() : 0;
-}
-
-/// `nclc m.mlir`: the ncl dialect (with its network) at any stage before
-/// LLVM, e.g. what `--emit=mlir` printed. Every pass of the pipeline leaves
-/// what an earlier run already lowered as it is, so the same pipeline runs
-/// from any stage and gives the same library.
-static int compileIR(mlir::MLIRContext &context, llvm::SourceMgr &sourceMgr, Emit stage, bool check,
-                     const std::string &output, unsigned threads, bool timed) {
-  if (sourceMgr.getNumBuffers() == 0) {
-    llvm::errs() << "nclc: error: cannot read '" << inputFile << "'\n";
-    return 1;
-  }
-  mlir::OwningOpRef<mlir::ModuleOp> ir = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-  if (!ir)
-    return 1;
-  if (ir->getOps<mlir::ncl::NetworkOp>().empty()) {
-    llvm::errs() << "nclc: error: '" << inputFile << "' holds no ncl.network to compile\n";
-    return 1;
-  }
-  if (check)
-    return 0;
-  if (stage == Emit::Ast) {
-    llvm::errs() << "nclc: error: --emit=ast needs a .ncl input\n";
-    return 2;
-  }
-  if (stage == Emit::Mlir) {
-    ir->print(llvm::outs());
-    return finishPrinting();
-  }
-  return lowerAndEmit(context, *ir, stage, output, threads, timed);
-}
-
-/// Everything after option parsing; returns the exit status.
+/// Everything after option parsing, done by ncl::compile (the library
+/// behind ncl/compiler.h too); returns the exit status.
 static int compile(const char *argv0) {
-  // lld resets cl::opt values when it runs: copy them first.
-  const std::string input = inputFile, network = networkName, prec = precision;
-  std::string output = outputFile;
-  const Emit stage = emit;
-  const bool check = checkOnly;
-  const unsigned threads = jobs;
-  const bool timed = timePhases;
-  PhaseTimer timer(timed);
-  ncl::ImportOptions importOptions;
-  importOptions.includeDirs.assign(includeDirs.begin(), includeDirs.end());
-  importOptions.libraryDirs = libraryDirs(argv0);
+  // lld resets cl::opt values when it runs: everything is copied first.
+  ncl::CompileRequest request;
+  request.input = inputFile;
+  request.output = outputFile;
+  request.stage = emit;
+  request.checkOnly = checkOnly;
+  request.network = networkName;
+  request.imports.includeDirs.assign(includeDirs.begin(), includeDirs.end());
+  request.imports.libraryDirs = libraryDirs(argv0);
+  request.remarks = verbose;
+  request.explain = explain;
+  // --explain alone explains; with -o (or -v, or --emit) it also compiles.
+  request.explainOnly =
+      explain && !verbose && request.stage == Emit::Library && request.output.empty();
+  request.threads = jobs;
+  request.fuse = !noFuse;
+  request.depFile = depFile;
+  request.timePhases = timePhases;
+  request.passManagerCommandLine = true;
 
+  const std::string prec = precision;
   if (prec != "f32" && prec != "f64") {
     llvm::errs() << "nclc: error: --precision must be f32 or f64, not '" << prec << "'\n";
     return 2;
   }
-  if (stage == Emit::Library && !check && output.empty()) {
-    llvm::StringRef stem = llvm::StringRef(input).rsplit('/').second;
+  request.realBits = prec == "f32" ? 32 : 64;
+  if (request.stage == ncl::EmitStage::Library && !request.checkOnly && request.output.empty()) {
+    llvm::StringRef stem = llvm::StringRef(request.input).rsplit('/').second;
     if (stem.empty())
-      stem = input;
+      stem = request.input;
     if (stem.ends_with(".ncl"))
       stem = stem.drop_back(4);
     else if (stem.ends_with(".mlir"))
       stem = stem.drop_back(5);
-    output = stem.str() + ".so";
+    request.output = stem.str() + ".so";
   }
-
-  // Writing the library over the source would lose the model.
-  if (!output.empty() && llvm::sys::fs::exists(output) &&
-      llvm::sys::fs::equivalent(input, output)) {
-    llvm::errs() << "nclc: error: the output '" << output
-                 << "' is the input file; choose another -o\n";
-    return 2;
-  }
-
-  timer.start("context", "MLIR context and dialects");
-  mlir::DialectRegistry registry;
-  ncl::registerNclDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Diagnostics from passes point into the user's file (read once it has
-  // passed the front end's checks, which refuse an endless one).
-  llvm::SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  auto addSource = [&] {
-    if (auto buffer = llvm::MemoryBuffer::getFile(input))
-      sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  };
-  bool showRemarks = verbose || explain;
-  context.getDiagEngine().registerHandler([&showRemarks](mlir::Diagnostic &d) {
-    return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark && !showRemarks);
-  });
-
-  // IR at any stage before LLVM compiles like the model it came from.
-  if (llvm::StringRef(input).ends_with(".mlir")) {
-    addSource();
-    timer.stop();
-    return compileIR(context, sourceMgr, stage, check, output, threads, timed);
-  }
-
-  timer.start("parse", "Parsing the model and its imports");
-  ncl::DiagnosticEngine diags(std::cerr);
-  std::unique_ptr<ncl::ast::Module> module = ncl::loadModule(input, importOptions, diags);
-  if (!module)
-    return 1;
-  if (stage == Emit::Ast) {
-    ncl::ast::dump(*module, std::cout);
-    return finishPrinting();
-  }
-  // --check also accepts a file of neurons without a network (a library).
-  // A network is also generated and integrated: the choices ncl-integrate
-  // makes (a method that cannot apply) are the user's errors too.
-  if (check) {
-    if (!ncl::analyzeModule(*module, diags))
-      return 1;
-    addSource();
-    context.printOpOnDiagnostic(false);
-    for (const ncl::ast::NetworkDecl &decl : module->networks) {
-      // Sema annotates the tree it checks: each network gets a fresh one,
-      // whose warnings were reported above.
-      std::ostringstream again;
-      ncl::DiagnosticEngine quiet(again);
-      std::unique_ptr<ncl::ast::Module> fresh = ncl::loadModule(input, importOptions, quiet);
-      ncl::NetworkModel net;
-      if (!fresh || !ncl::analyze(*fresh, quiet, net, decl.name)) {
-        std::cerr << again.str();
-        return 1;
-      }
-      ncl::CodegenOptions options;
-      options.realBits = prec == "f32" ? 32 : 64;
-      mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
-      if (!ir)
-        return 1;
-      mlir::PassManager pm(&context);
-      pm.addPass(mlir::ncl::createNclIntegrate());
-      if (mlir::failed(pm.run(*ir)))
-        return 1;
-    }
-    return 0;
-  }
-  timer.start("sema", "Semantic analysis");
-  ncl::NetworkModel net;
-  if (!ncl::analyze(*module, diags, net, network))
-    return 1;
-
-  addSource();
-  // Messages point at the user's line; the IR behind them is for ncl-opt.
-  context.printOpOnDiagnostic(false);
-
-  timer.start("mlirgen", "MLIRGen and verifier");
-  ncl::CodegenOptions options;
-  options.realBits = prec == "f32" ? 32 : 64;
-  mlir::OwningOpRef<mlir::ModuleOp> ir = ncl::mlirGen(context, net, options);
-  if (!ir)
-    return 1; // what the network uses that nclc cannot compile yet, reported at its line
-  if (mlir::failed(mlir::verify(*ir))) {
-    llvm::errs() << "nclc: internal error: generated IR does not verify\n";
-    return 1;
-  }
-  if (stage == Emit::Mlir) {
-    ir->print(llvm::outs());
-    return finishPrinting();
-  }
-  if (showRemarks) {
-    if (mlir::failed(explainIntegration(context, *ir, net)))
-      return 1;
-    // --explain alone explains; with -o (or -v, or --emit) it also compiles.
-    if (explain && !verbose && stage == Emit::Library && outputFile.empty())
-      return 0;
-    showRemarks = false; // each choice was explained once, above
-  }
-  timer.stop();
-  // Read before linking: lld resets the command-line options.
-  const std::string dependencies = depFile;
-  int status = lowerAndEmit(context, *ir, stage, output, threads, timed);
-  if (status == 0 && !dependencies.empty())
-    status = writeDepFile(dependencies, output, diags.files());
-  return status;
+  ncl::CompileDiagnosticSinks sinks{std::cerr, llvm::errs(), nullptr};
+  return ncl::compile(request, sinks);
 }
 
 /// CPU seconds this process has used so far.

@@ -8,6 +8,7 @@
 #ifndef NCL_DSL_DIAGNOSTICS_H
 #define NCL_DSL_DIAGNOSTICS_H
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -31,6 +32,13 @@ public:
   enum class Severity { Error, Warning, Note };
 
   explicit DiagnosticEngine(std::ostream &os) : os(os) {}
+
+  /// Called with every message as it is reported, with
+  /// an invalid location for messages without one: how the compiler library
+  /// (ncl/compiler.h) hands diagnostics to its caller as records.
+  using Observer =
+      std::function<void(Severity severity, const SourceLoc &loc, const std::string &message)>;
+  void setObserver(Observer callback) { observer = std::move(callback); }
 
   /// Registers the text of a file so that messages can quote its lines.
   std::shared_ptr<const std::string> addFile(const std::string &name, std::string text);
@@ -59,6 +67,7 @@ public:
 
 private:
   std::ostream &os;
+  Observer observer;
   std::map<std::string, std::vector<std::string>> lines;
   std::map<std::string, std::shared_ptr<const std::string>> names;
   unsigned errors = 0;

@@ -42,6 +42,14 @@ struct ImportOptions {
 std::unique_ptr<ast::Module> loadModule(const std::string &path, const ImportOptions &options,
                                         DiagnosticEngine &diags) noexcept;
 
+/// loadModule for a file whose contents are `text` rather than what is on
+/// disk (a model compiled from a string): `fileName` names it in messages
+/// and its directory is where its imports are looked for first.
+std::unique_ptr<ast::Module> loadModuleFromSource(const std::string &fileName,
+                                                  const std::string &text,
+                                                  const ImportOptions &options,
+                                                  DiagnosticEngine &diags) noexcept;
+
 } // namespace ncl
 
 #endif // NCL_DSL_FRONTEND_H
