@@ -257,8 +257,8 @@ public:
     auto *derivedType = llvm::StructType::create(ctx, {ptr, i32, ptr}, "ncl_derived_info");
     auto *bufferType = llvm::StructType::create(ctx, {ptr, i32, i32, i32, i32, i32, i64, i32, i32},
                                                 "ncl_buffer_info");
-    auto *stageType =
-        llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64, ptr}, "ncl_stage_info");
+    auto *stageType = llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i32, i32, i64, f64, ptr},
+                                               "ncl_stage_info");
     auto *projectionType =
         llvm::StructType::create(ctx, {ptr, ptr, i32, i32, i64, i64, i64, i64, i32, i32, i32, i32,
                                        f64, i64, f64, i32, i32, ptr, ptr, i32, i32, ptr, ptr, ptr,
@@ -267,11 +267,10 @@ public:
     auto *signedRangeType = llvm::StructType::create(ctx, {i64, i64, i32, i32}, "ncl_signed_range");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
-    auto *modelType =
-        llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64, i64, ptr, i32,
-                                       i32, ptr, ptr, i32, i32, ptr, i32, i32, ptr, i64, ptr,
-                                       i32, i32, ptr},
-                                 "ncl_model_descriptor");
+    auto *modelType = llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64,
+                                                     i64, ptr, i32, i32, ptr, ptr, i32, i32, ptr,
+                                                     i32, i32, ptr, i64, ptr, i32, i32, ptr},
+                                               "ncl_model_descriptor");
     // The LLVM structs must lay out as the C header's, field for field.
     if (!checkLayout(paramType, "ncl_param_info", sizeof(ncl_param_info),
                      {offsetof(ncl_param_info, name), offsetof(ncl_param_info, unit),
@@ -634,10 +633,11 @@ public:
               fraction = kwta.getFraction() ? kwta.getFraction()->convertToDouble() : 0;
             }
         stages.push_back(llvm::ConstantStruct::get(
-            stageType, {string((stage.getPopulation() + suffix).str()),
-                        b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
-                        fn, b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
-                        llvm::ConstantFP::get(f64, fraction), llvm::ConstantPointerNull::get(ptr)}));
+            stageType,
+            {string((stage.getPopulation() + suffix).str()),
+             b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population), fn,
+             b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
+             llvm::ConstantFP::get(f64, fraction), llvm::ConstantPointerNull::get(ptr)}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
