@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CPUTarget.h"
+#include "ncl/Compiler/CUDATarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
 #include "ncl/DSL/Frontend.h"
@@ -36,6 +37,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <sys/resource.h>
 
@@ -50,7 +52,7 @@ static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::Required, cl::cat(nclOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output shared library, e.g. -o lif.so"),
                                        cl::value_desc("model.so"), cl::cat(nclOptions));
-enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
+enum class Emit { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm, Ptx };
 static cl::opt<Emit> emit(
     "emit", cl::desc("Print a stage instead of writing the library, e.g. --emit=mlir"),
     cl::init(Emit::Library), cl::cat(nclOptions),
@@ -58,7 +60,18 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Mlir, "mlir", "the ncl dialect, as generated"),
                clEnumValN(Emit::MlirLoops, "mlir-loops", "after integration, as loops on memrefs"),
                clEnumValN(Emit::MlirLowered, "mlir-lowered", "the LLVM dialect, fully lowered"),
-               clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor")));
+               clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor"),
+               clEnumValN(Emit::Ptx, "ptx", "the GPU kernels' PTX for the first --gpu-arch")));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("What the library runs on: cpu; cuda (NVIDIA GPUs, with the CPU code "
+                    "kept for the runtime's fallback); all (every target), e.g. --target=cuda"),
+           cl::value_desc("cpu|cuda|all"), cl::init("cpu"), cl::cat(nclOptions));
+static cl::opt<std::string>
+    gpuArch("gpu-arch",
+            cl::desc("CUDA architectures of the GPU images (default sm_80,sm_90), e.g. "
+                     "--gpu-arch=sm_90"),
+            cl::value_desc("list"), cl::init(ncl::kDefaultGPUArchs), cl::cat(nclOptions));
 static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only, e.g. nclc --check m.ncl"),
                                cl::cat(nclOptions));
 static cl::opt<std::string>
@@ -288,10 +301,26 @@ static int writeDepFile(const std::string &path, const std::string &target,
   return 1;
 }
 
+/// --target=cuda|all (or --emit=ptx): the GPU images, set by compile().
+static std::optional<ncl::CUDAOptions> cudaTarget;
+
 /// Runs the pipeline on `ir` (generated or read) and prints the stage asked
 /// for or writes the library; returns the exit status.
 static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
                         const std::string &output, unsigned threads, bool timed) {
+  ncl::GPUModule gpu;
+  if (cudaTarget && (stage == Emit::Library || stage == Emit::Ptx)) {
+    std::string error;
+    if (!ncl::compileGPUModule(ir, *cudaTarget, !noFuse, gpu, error, timed)) {
+      if (!error.empty())
+        llvm::errs() << "nclc: error: " << error << "\n";
+      return 1;
+    }
+    if (stage == Emit::Ptx) {
+      llvm::outs() << gpu.images.front().data;
+      return finishPrinting();
+    }
+  }
   PhaseTimer timer(timed);
   timer.start("pipeline", "MLIR pipeline (ncl to the LLVM dialect)");
   mlir::PassManager pm(&context);
@@ -312,7 +341,7 @@ static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stag
   }
   std::string error;
   if (!ncl::emitSharedLibrary(ir, output, error, stage == Emit::Llvm ? &llvm::outs() : nullptr,
-                              threads, timed)) {
+                              threads, timed, cudaTarget ? &gpu : nullptr)) {
     llvm::errs() << "nclc: error: " << error << "\n";
     return 1;
   }
@@ -366,6 +395,22 @@ static int compile(const char *argv0) {
   if (prec != "f32" && prec != "f64") {
     llvm::errs() << "nclc: error: --precision must be f32 or f64, not '" << prec << "'\n";
     return 2;
+  }
+  if (target != "cpu" && target != "cuda" && target != "all") {
+    llvm::errs() << "nclc: error: --target must be cpu, cuda or all, not '" << target << "'\n";
+    return 1;
+  }
+  if (target != "cpu" || stage == Emit::Ptx || gpuArch.getNumOccurrences()) {
+    std::string error;
+    ncl::CUDAOptions options;
+    options.toolkit = ncl::cudaToolkitPath();
+    options.cubin = stage != Emit::Ptx; // --emit=ptx prints PTX only
+    if (!ncl::parseGPUArchs(gpuArch, options.archs, error)) {
+      llvm::errs() << "nclc: error: " << error << "\n";
+      return 1;
+    }
+    if (target != "cpu" || stage == Emit::Ptx)
+      cudaTarget = std::move(options);
   }
   if (stage == Emit::Library && !check && output.empty()) {
     llvm::StringRef stem = llvm::StringRef(input).rsplit('/').second;
