@@ -154,11 +154,12 @@ bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &err
             "directory, or compile with --target=cpu";
     return false;
   }
+  // Lazily: only the functions the kernels call (and theirs) are read.
   llvm::Expected<std::unique_ptr<llvm::Module>> library =
-      llvm::parseBitcodeFile((*buffer)->getMemBufferRef(), m.getContext());
+      llvm::getLazyBitcodeModule((*buffer)->getMemBufferRef(), m.getContext());
   if (!library) {
-    error =
-        "cannot read libdevice '" + path.str().str() + "': " + llvm::toString(library.takeError());
+    error = "cannot read libdevice '" + path.str().str() +
+            "': " + llvm::toString(library.takeError());
     return false;
   }
   (*library)->setTargetTriple(m.getTargetTriple());
@@ -342,19 +343,22 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
     return false;
   }
 
+  // O3 once, for the first architecture (the IR passes do not depend on
+  // which; a newer architecture runs an older one's code), then the code
+  // generator per architecture, each on a copy but the last.
+  phase("gpu-optimize", "GPU: O3");
+  optimize(*m, *first);
   std::vector<std::string> ptx(options.archs.size());
   for (size_t i = 0; i < options.archs.size(); ++i) {
-    phase("gpu-codegen-" + options.archs[i], "GPU: O3 and PTX for " + options.archs[i]);
+    phase("gpu-codegen-" + options.archs[i], "GPU: PTX for " + options.archs[i]);
     std::unique_ptr<llvm::TargetMachine> tm =
         i == 0 ? std::move(first) : machineFor(*target, options.archs[i]);
-    // The last architecture compiles the module itself, the others a copy.
     std::unique_ptr<llvm::Module> copy;
     llvm::Module *compiled = m.get();
     if (i + 1 < options.archs.size()) {
       copy = llvm::CloneModule(*m);
       compiled = copy.get();
     }
-    optimize(*compiled, *tm);
     if (!emitPTX(*compiled, *tm, ptx[i], error))
       return false;
   }
