@@ -309,7 +309,7 @@ static std::optional<ncl::CUDAOptions> cudaTarget;
 static int lowerAndEmit(mlir::MLIRContext &context, mlir::ModuleOp ir, Emit stage,
                         const std::string &output, unsigned threads, bool timed) {
   ncl::GPUModule gpu;
-  if (cudaTarget && (stage == Emit::Library || stage == Emit::Ptx)) {
+  if (cudaTarget && (stage == Emit::Library || stage == Emit::Ptx || stage == Emit::Llvm)) {
     std::string error;
     if (!ncl::compileGPUModule(ir, *cudaTarget, !noFuse, gpu, error, timed)) {
       if (!error.empty())

@@ -158,8 +158,8 @@ bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &err
   llvm::Expected<std::unique_ptr<llvm::Module>> library =
       llvm::getLazyBitcodeModule((*buffer)->getMemBufferRef(), m.getContext());
   if (!library) {
-    error = "cannot read libdevice '" + path.str().str() +
-            "': " + llvm::toString(library.takeError());
+    error =
+        "cannot read libdevice '" + path.str().str() + "': " + llvm::toString(library.takeError());
     return false;
   }
   (*library)->setTargetTriple(m.getTargetTriple());
