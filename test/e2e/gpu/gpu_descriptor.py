@@ -4,12 +4,14 @@ descriptor by ncl-gpu-descriptor: a --target=cuda (and --target=all)
 library lists PTX for each --gpu-arch, a cubin beside it where the CUDA
 toolkit's ptxas exists, and every stage's GPU kernel, each an `.entry` of
 every PTX image and of `nclc --emit=ptx`; a --target=cpu library has no
-image and no GPU kernel.
+image and no GPU kernel. The --target=cuda library's CPU code is the CPU
+library's: run by ncl-run (on the CPU), both write the same files.
 
-usage: gpu_descriptor.py NCLC DUMPER WORKDIR MODEL...
+usage: gpu_descriptor.py NCLC DUMPER NCL_RUN WORKDIR MODEL...
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -38,8 +40,8 @@ def entries(ptx):
 
 
 def main():
-    nclc, dumper, work = sys.argv[1:4]
-    models = sys.argv[4:]
+    nclc, dumper, ncl_run, work = sys.argv[1:5]
+    models = sys.argv[5:]
     toolkit = os.environ.get("NCL_CUDA_PATH", "/usr/local/cuda")
     cubins = os.access(os.path.join(toolkit, "bin", "ptxas"), os.X_OK)
     archs = ["sm_80", "sm_90"]
@@ -81,6 +83,18 @@ def main():
                 if entries(ptx) != kernels:
                     sys.exit(f"FAIL: {path}: entries {sorted(entries(ptx))}, "
                              f"stages name {sorted(kernels)}")
+        # The CPU code of the GPU library runs as the CPU library does.
+        outputs = {}
+        for target in ["cpu", "cuda"]:
+            out = os.path.join(work, f"gpu_{name}_{target}_run")
+            shutil.rmtree(out, ignore_errors=True)
+            run([ncl_run, os.path.join(work, f"gpu_{name}_{target}.so"), "--time", "20ms",
+                 "--out", out, "--quiet"])
+            outputs[target] = {f: open(os.path.join(out, f), "rb").read()
+                               for f in sorted(os.listdir(out)) if not f.endswith(".json")}
+        if not outputs["cpu"] or outputs["cpu"] != outputs["cuda"]:
+            sys.exit(f"FAIL: {name}: the --target=cuda library's CPU run differs from "
+                     f"--target=cpu's (files {sorted(outputs['cuda'])})")
         # What --emit=ptx prints is the first architecture's image.
         printed = run([nclc, model, "--emit=ptx"])
         if entries(printed) != kernels or ".target sm_80" not in printed:
