@@ -24,3 +24,8 @@ import re  # noqa: E402
 with open(os.path.join(config.ncl_src_root, "runtime", "include", "ncl", "model_abi.h")) as abi:
     config.substitutions.append(
         ("%ncl_abi", re.search(r"#define NCL_ABI_VERSION (\d+)u", abi.read()).group(1)))
+
+# CUDA's libdevice where nclc --target=cuda looks for it (docs/gpu.md): tests
+# of kernels that call libdevice run only where it is installed.
+if os.path.isfile("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"):
+    config.available_features.add("cuda-libdevice")

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/Compile.h"
 #include "ncl/Compiler/CPUTarget.h"
+#include "ncl/Compiler/CUDATarget.h"
 #include "ncl/Compiler/MLIRGen.h"
 #include "ncl/Compiler/Pipeline.h"
 #include "ncl/DSL/Frontend.h"
@@ -131,6 +132,8 @@ private:
   const CompileRequest &request;
   CompileDiagnosticSinks &sinks;
   std::unique_ptr<mlir::MLIRContext> context;
+  /// --target=cuda|all (or --emit=ptx): the GPU images to build.
+  std::optional<CUDAOptions> cudaTarget;
 };
 
 /// --time-phases: times the phase named last until the next one starts (or
@@ -323,6 +326,17 @@ int Compilation::writeDepFile(const std::vector<std::string> &sources) {
 /// for or writes the library.
 int Compilation::lowerAndEmit(mlir::ModuleOp ir) {
   const EmitStage stage = request.stage;
+  GPUModule gpu;
+  if (cudaTarget &&
+      (stage == EmitStage::Library || stage == EmitStage::Ptx || stage == EmitStage::Llvm)) {
+    std::string error;
+    if (!ncl::compileGPUModule(ir, *cudaTarget, request.fuse, gpu, error, request.timePhases))
+      return error.empty() ? 1 : fail(error);
+    if (stage == EmitStage::Ptx) {
+      llvm::outs() << gpu.images.front().data;
+      return finishPrinting();
+    }
+  }
   PhaseTimer timer(request.timePhases);
   timer.start("pipeline", "MLIR pipeline (ncl to the LLVM dialect)");
   mlir::PassManager pm(context.get());
@@ -346,7 +360,7 @@ int Compilation::lowerAndEmit(mlir::ModuleOp ir) {
   std::string error;
   if (!ncl::emitSharedLibrary(ir, request.output, error,
                               stage == EmitStage::Llvm ? &llvm::outs() : nullptr, request.threads,
-                              request.timePhases))
+                              request.timePhases, cudaTarget ? &gpu : nullptr))
     return fail(error);
   return stage == EmitStage::Llvm ? finishPrinting() : 0;
 }
@@ -384,6 +398,20 @@ int Compilation::run(std::vector<std::string> *dependencies) {
   const std::string &output = request.output;
   const EmitStage stage = request.stage;
   PhaseTimer timer(request.timePhases);
+
+  if (request.target != "cpu" && request.target != "cuda" && request.target != "all")
+    return fail("--target must be cpu, cuda or all, not '" + request.target + "'");
+  if (request.target != "cpu" || stage == EmitStage::Ptx || request.gpuArchsGiven) {
+    std::string error;
+    CUDAOptions options;
+    options.toolkit = cudaToolkitPath();
+    options.cubin = stage != EmitStage::Ptx; // --emit=ptx prints PTX only
+    if (!parseGPUArchs(request.gpuArchs.empty() ? kDefaultGPUArchs : request.gpuArchs,
+                       options.archs, error))
+      return fail(error);
+    if (request.target != "cpu" || stage == EmitStage::Ptx)
+      cudaTarget = std::move(options);
+  }
 
   // Writing the library over the source would lose the model.
   if (!request.source && !output.empty() && llvm::sys::fs::exists(output) &&

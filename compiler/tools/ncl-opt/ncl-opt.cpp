@@ -19,5 +19,6 @@ int main(int argc, char **argv) {
   ncl::registerNclPipelines();
   mlir::DialectRegistry registry;
   ncl::registerNclDialects(registry);
+  ncl::registerNclGPUDialects(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "ncl optimizer driver\n", registry));
 }

@@ -7,6 +7,7 @@
 // ncl::compile (compiler/lib/Driver), which libnclcompiler's C API calls too.
 //
 //===----------------------------------------------------------------------===//
+#include "ncl/Compiler/CUDATarget.h"
 #include "ncl/Compiler/Compile.h"
 #include "ncl/DSL/Frontend.h"
 #include "ncl/model_abi.h"
@@ -47,7 +48,18 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Mlir, "mlir", "the ncl dialect, as generated"),
                clEnumValN(Emit::MlirLoops, "mlir-loops", "after integration, as loops on memrefs"),
                clEnumValN(Emit::MlirLowered, "mlir-lowered", "the LLVM dialect, fully lowered"),
-               clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor")));
+               clEnumValN(Emit::Llvm, "llvm", "optimised LLVM IR with the descriptor"),
+               clEnumValN(Emit::Ptx, "ptx", "the GPU kernels' PTX for the first --gpu-arch")));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("What the library runs on: cpu; cuda (NVIDIA GPUs, with the CPU code "
+                    "kept for the runtime's fallback); all (every target), e.g. --target=cuda"),
+           cl::value_desc("cpu|cuda|all"), cl::init("cpu"), cl::cat(nclOptions));
+static cl::opt<std::string>
+    gpuArch("gpu-arch",
+            cl::desc("CUDA architectures of the GPU images (default sm_80,sm_90), e.g. "
+                     "--gpu-arch=sm_90"),
+            cl::value_desc("list"), cl::init(ncl::kDefaultGPUArchs), cl::cat(nclOptions));
 static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only, e.g. nclc --check m.ncl"),
                                cl::cat(nclOptions));
 static cl::opt<std::string>
@@ -123,6 +135,9 @@ static int compile(const char *argv0) {
   request.depFile = depFile;
   request.timePhases = timePhases;
   request.passManagerCommandLine = true;
+  request.target = target;
+  request.gpuArchs = gpuArch;
+  request.gpuArchsGiven = gpuArch.getNumOccurrences() > 0;
 
   const std::string prec = precision;
   if (prec != "f32" && prec != "f64") {

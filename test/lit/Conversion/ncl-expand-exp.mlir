@@ -1,4 +1,5 @@
 // RUN: ncl-opt %s -ncl-expand-exp | FileCheck %s
+// RUN: ncl-opt %s -ncl-expand-exp=math-ops=true | FileCheck %s --check-prefix=MATH
 // math.exp, math.expm1 and math.tanh of f64 and f32 become call-free arithmetic (fma as
 // llvm.intr.fma, which math-to-libm leaves alone): a
 // clamp (ordered compares, so a NaN passes), k = x log2(e) rounded by the
@@ -121,6 +122,15 @@ func.func @expm1_f32(%x: f32) -> f32 {
 // CHECK-DAG: %[[TOP:.*]] = arith.constant 2.000000e+01 : f64
 // CHECK-DAG: %[[TWO:.*]] = arith.constant 2.000000e+00 : f64
 // CHECK: %[[A:.*]] = llvm.intr.fabs(%[[X]]) : (f64) -> f64
+// With math-ops (the GPU pipeline, whose convert-gpu-to-nvvm refuses the two
+// intrinsics), |x| and copysign are math ops:
+// MATH-LABEL: func.func @tanh_f64
+// MATH-NOT: llvm.intr.fabs
+// MATH: math.absf %{{.*}} : f64
+// MATH-NOT: llvm.intr.copysign
+// MATH: math.copysign %{{.*}}, %{{.*}} : f64
+// MATH-NOT: llvm.intr.fabs
+// MATH-NOT: llvm.intr.copysign
 // CHECK: %[[BEYOND:.*]] = arith.cmpf ogt, %[[A]], %[[TOP]] : f64
 // CHECK: %[[AC:.*]] = arith.select %[[BEYOND]], %[[TOP]], %[[A]] : f64
 // CHECK: %[[TWICE:.*]] = arith.addf %[[AC]], %[[AC]] : f64

@@ -11,14 +11,38 @@
 #define NCL_COMPILER_CPUTARGET_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace llvm {
+class Function;
+class Module;
 class raw_ostream;
-}
+} // namespace llvm
+
+namespace mlir::ncl {
+class NetworkOp;
+class StageOp;
+} // namespace mlir::ncl
 
 namespace ncl {
+
+/// One GPU image of the library (ncl_gpu_image, docs/gpu.md).
+struct GPUImage {
+  std::string arch; ///< "sm_80"
+  int format;       ///< ncl_gpu_format
+  std::string data; ///< PTX text (without its NUL) or a cubin
+};
+
+/// What a GPU target adds to the library: its images, and the entry that
+/// runs each kernel (by the kernel's name in the module's schedule).
+struct GPUModule {
+  std::vector<GPUImage> images;
+  std::map<std::string, std::string> entries;
+};
 
 /// Translates `module` (kernels in the LLVM dialect beside the lowered
 /// `ncl.network` that describes them) and adds the descriptor, computed from
@@ -27,9 +51,19 @@ namespace ncl {
 /// `threads` compile the kernels at once (0: one per core the process may
 /// use); each kernel's machine code is the same for any number. With
 /// `timePhases`, each phase is timed in the timer group kPhaseTimerGroup.
+/// With `gpu`, the descriptor lists its images and each stage's GPU entry.
 bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                        llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0,
-                       bool timePhases = false);
+                       bool timePhases = false, const GPUModule *gpu = nullptr);
+
+/// Adds `void <entryName>(ncl_kernel_args *)` (external) to `m`: it loads
+/// each argument the stage's `args` name, from the buffer table or the
+/// header (memrefs expanded into their descriptors), and calls the stage's
+/// kernel, which becomes internal. The CPU's entry points and the GPU's
+/// (docs/gpu.md) are built by this one function.
+llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
+                                 mlir::ncl::NetworkOp network, llvm::StringRef entryName,
+                                 std::string &error);
 
 /// The timer group of `nclc --time-phases`, printed when nclc exits.
 inline constexpr const char *kPhaseTimerGroup = "nclc";

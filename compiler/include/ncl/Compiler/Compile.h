@@ -26,7 +26,7 @@ class raw_ostream;
 namespace ncl {
 
 /// What a compile produces: the library, or a stage printed to stdout.
-enum class EmitStage { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm };
+enum class EmitStage { Library, Ast, Mlir, MlirLoops, MlirLowered, Llvm, Ptx };
 
 struct CompileRequest {
   /// The model (.ncl, or .mlir: the ncl dialect at any stage before LLVM).
@@ -51,6 +51,12 @@ struct CompileRequest {
   /// only a tool that registered them (nclc) may ask.
   bool passManagerCommandLine = false;
   std::string toolName = "nclc"; ///< prefixes messages that have no place
+  /// What the library runs on: "cpu", "cuda" or "all" (docs/gpu.md); the
+  /// GPU's architectures, comma-separated ("": the default), and whether
+  /// they were given (then checked even for a CPU-only library).
+  std::string target = "cpu";
+  std::string gpuArchs;
+  bool gpuArchsGiven = false;
 };
 
 /// One message, as a record.

@@ -23,11 +23,23 @@ void buildNclToLoopsPipeline(mlir::OpPassManager &pm, bool fuse = true);
 /// conversions, with math.expm1 through libm for full precision.
 void buildNclToLLVMPipeline(mlir::OpPassManager &pm, bool fuse = true);
 
-/// Registers `ncl-to-loops-pipeline` and `ncl-to-llvm` with the pass registry.
+/// Loops -> GPU kernels in the NVVM dialect (docs/gpu.md): the kernels
+/// above, mapped to a thread per index by ncl-gpu-map and moved into
+/// `gpu.module @ncl_kernels`, then lowered by convert-gpu-to-nvvm (math
+/// functions ncl-expand-exp leaves become libdevice calls).
+void buildNclToNVVMPipeline(mlir::OpPassManager &pm, bool fuse = true);
+
+/// Registers `ncl-to-loops-pipeline`, `ncl-to-llvm` and `ncl-to-nvvm` with
+/// the pass registry.
 void registerNclPipelines();
 
 /// The dialects (and their LLVM translation interfaces) the pipelines use.
 void registerNclDialects(mlir::DialectRegistry &registry);
+
+/// What `ncl-to-nvvm` adds: the gpu and NVVM dialects, the LLVM conversion
+/// interfaces convert-gpu-to-nvvm uses, NVVM's LLVM translation. nclc
+/// registers them only for a GPU target (they cost start-up time).
+void registerNclGPUDialects(mlir::DialectRegistry &registry);
 
 } // namespace ncl
 

@@ -17,9 +17,10 @@ namespace ncl {
 /// ncl.exp_euler in its increment form with math.expm1.
 void populateExpEulerLoweringPatterns(RewritePatternSet &patterns);
 
-/// math.exp and math.expm1 of f32 and f64 as branch-free arith and
-/// math.fma ops (NclExpandExp).
-void populateExpandExpPatterns(RewritePatternSet &patterns);
+/// math.exp, math.expm1 and math.tanh of f32 and f64 as branch-free arith
+/// ops and llvm.intr.fma (NclExpandExp); with `mathOps`, tanh's |x| and
+/// copysign as math ops instead of LLVM intrinsics.
+void populateExpandExpPatterns(RewritePatternSet &patterns, bool mathOps = false);
 
 /// The neuron loops of kernels being built (NclToLoops.cpp): the values the
 /// per-neuron patterns read (the neuron index, the step, the buffers).

@@ -191,6 +191,12 @@ def NclExpandExp : Pass<"ncl-expand-exp"> {
     lowerings. Runs after loop-invariant code motion, so exponentials of
     parameters alone are still computed once per call.
 
+    tanh's |x| and copysign are `llvm.intr.fabs` and `llvm.intr.copysign`
+    (math-to-libm refuses `math.copysign`); with `math-ops=true` (the GPU
+    pipeline, `ncl-to-nvvm`) they are `math.absf` and `math.copysign`
+    instead, since convert-gpu-to-nvvm refuses those two intrinsics. Both
+    are exact, so the results are the same.
+
     Before:
 
     ```mlir
@@ -214,7 +220,77 @@ def NclExpandExp : Pass<"ncl-expand-exp"> {
     %e = arith.addf %sum, %small : f64
     ```
   }];
-  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect"];
+  let options = [Option<"mathOps", "math-ops", "bool", /*default=*/"false",
+                        "Write tanh's |x| and copysign as math ops, not LLVM intrinsics">];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::math::MathDialect"];
+}
+
+def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
+  let summary = "Map the target-independent kernels to GPU threads (docs/gpu.md)";
+  let description = [{
+    The GPU's counterpart of `ncl-cpu-schedule`, on the output of
+    `ncl-to-loops`: every kernel that a stage of the schedule names becomes
+    code for one GPU thread, and every function of the module moves into
+    `gpu.module @ncl_kernels`, which `ncl-to-nvvm` lowers to NVVM.
+
+    A per-index stage (every kind but `kwta` and `kwta_gate`) does, on the
+    thread with global index g = block_id.x * block_dim.x + thread_id.x,
+    the work of the CPU kernel called with the range [begin + g,
+    begin + g + 1): the kernel's `begin` becomes begin + g and its `end`
+    begin + g + 1, and its body runs only where begin + g < end. A
+    whole-range stage runs the CPU kernel over [begin, end) on thread 0
+    only. Nothing else changes: the spike count stays the atomic of the
+    target-independent form, so the threads of a step stage share one
+    spike buffer, and the step loop runs in each thread for its one
+    neuron.
+
+    A stage of a per-index kind whose kernel cannot be divided that way
+    also runs on thread 0 over its whole range, as the CPU kernel on one
+    thread, and its kernel says why in `ncl.gpu_serial`: a kernel whose work
+    comes from the runtime's per-thread list of spikes or synapses
+    (`on_post`, `deliver_synapses`: `begin` and `end` unused), or one that
+    writes a presynaptic trace (`pre_trace`, one copy per calling CPU
+    thread) from a postsynaptic range, which every thread would update. A
+    stage without a kernel, or a kernel that is not one block without
+    results, is an error naming the stage. On a second run, a module that
+    has `gpu.module @ncl_kernels` is left as it is.
+
+    Before:
+
+    ```mlir
+    func.func @ncl_P_update(%v: memref<?xf64>, %begin: index, %end: index, ...) {
+      ...
+      scf.parallel (%i) = (%begin) to (%end) step (%c1) {...} {ncl.loop = "neurons"}
+      return
+    }
+    ```
+
+    After:
+
+    ```mlir
+    gpu.module @ncl_kernels {
+      func.func @ncl_P_update(%v: memref<?xf64>, %begin: index, %end: index, ...)
+          attributes {ncl.gpu_launch = "per_index", ...} {
+        %tid = gpu.thread_id x
+        %bid = gpu.block_id x
+        %bdim = gpu.block_dim x
+        %0 = arith.muli %bid, %bdim : index
+        %g = arith.addi %0, %tid : index
+        %first = arith.addi %begin, %g : index
+        %in = arith.cmpi slt, %first, %end : index
+        %next = arith.addi %first, %c1 : index
+        scf.if %in {
+          ...
+          scf.parallel (%i) = (%first) to (%next) step (%c1) {...} {ncl.loop = "neurons"}
+        }
+        return
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::gpu::GPUDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 #endif // NCL_CONVERSION_PASSES_TD

@@ -52,9 +52,9 @@ constexpr ExpConstants kF32 = {23,  127, 0x1.8p23, 0x1.62e4p-1, 0x1.7f7d1cf79abc
 /// Builds the arithmetic of one exp or expm1 at a fixed insertion point.
 class ExpBuilder {
 public:
-  ExpBuilder(PatternRewriter &b, Location loc, FloatType type)
+  ExpBuilder(PatternRewriter &b, Location loc, FloatType type, bool mathOps)
       : b(b), loc(loc), type(type), c(type.isF32() ? kF32 : kF64),
-        intType(b.getIntegerType(type.getWidth())) {}
+        intType(b.getIntegerType(type.getWidth())), mathOps(mathOps) {}
 
   Value cst(double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v)); }
   Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
@@ -184,10 +184,13 @@ public:
   /// the last bit, so e + 2 stays finite. A NaN passes through (ordered
   /// compare), a zero keeps its sign (copysign).
   Value tanh(Value x) {
-    Value magnitude =
-        replaceIf(arith::CmpFPredicate::OGT, LLVM::FAbsOp::create(b, loc, x), c.tanhHigh);
+    Value absolute =
+        mathOps ? Value(math::AbsFOp::create(b, loc, x)) : Value(LLVM::FAbsOp::create(b, loc, x));
+    Value magnitude = replaceIf(arith::CmpFPredicate::OGT, absolute, c.tanhHigh);
     Value e = expm1(add(magnitude, magnitude));
     Value t = arith::DivFOp::create(b, loc, e, add(e, cst(2)));
+    if (mathOps)
+      return math::CopySignOp::create(b, loc, t, x);
     return LLVM::CopySignOp::create(b, loc, t, x);
   }
 
@@ -197,6 +200,7 @@ private:
   FloatType type;
   const ExpConstants &c;
   IntegerType intType;
+  bool mathOps; ///< |x| and copysign as math ops (NclExpandExp's math-ops)
 };
 
 /// Whether the op's operand is a scalar f32 or f64 (other types stay with
@@ -206,42 +210,46 @@ FloatType expandableType(Type type) {
 }
 
 struct ExpandExpOp : OpRewritePattern<math::ExpOp> {
-  using OpRewritePattern::OpRewritePattern;
+  ExpandExpOp(MLIRContext *context, bool mathOps) : OpRewritePattern(context), mathOps(mathOps) {}
+  bool mathOps;
   LogicalResult matchAndRewrite(math::ExpOp op, PatternRewriter &rewriter) const override {
     FloatType type = expandableType(op.getType());
     if (!type)
       return failure();
-    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type).exp(op.getOperand()));
+    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type, mathOps).exp(op.getOperand()));
     return success();
   }
 };
 
 struct ExpandExpM1Op : OpRewritePattern<math::ExpM1Op> {
-  using OpRewritePattern::OpRewritePattern;
+  ExpandExpM1Op(MLIRContext *context, bool mathOps) : OpRewritePattern(context), mathOps(mathOps) {}
+  bool mathOps;
   LogicalResult matchAndRewrite(math::ExpM1Op op, PatternRewriter &rewriter) const override {
     FloatType type = expandableType(op.getType());
     if (!type)
       return failure();
-    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type).expm1(op.getOperand()));
+    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type, mathOps).expm1(op.getOperand()));
     return success();
   }
 };
 
 struct ExpandTanhOp : OpRewritePattern<math::TanhOp> {
-  using OpRewritePattern::OpRewritePattern;
+  ExpandTanhOp(MLIRContext *context, bool mathOps) : OpRewritePattern(context), mathOps(mathOps) {}
+  bool mathOps;
   LogicalResult matchAndRewrite(math::TanhOp op, PatternRewriter &rewriter) const override {
     FloatType type = expandableType(op.getType());
     if (!type)
       return failure();
-    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type).tanh(op.getOperand()));
+    rewriter.replaceOp(op, ExpBuilder(rewriter, op.getLoc(), type, mathOps).tanh(op.getOperand()));
     return success();
   }
 };
 
 struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
+  using NclExpandExpBase::NclExpandExpBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    mlir::ncl::populateExpandExpPatterns(patterns);
+    mlir::ncl::populateExpandExpPatterns(patterns, mathOps);
     // Nothing to fold: the expansion is final, and folding its constants
     // is the canonicalizer's job afterwards if it runs.
     GreedyRewriteConfig config;
@@ -253,6 +261,6 @@ struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
 
 } // namespace
 
-void mlir::ncl::populateExpandExpPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandExpOp, ExpandExpM1Op, ExpandTanhOp>(patterns.getContext());
+void mlir::ncl::populateExpandExpPatterns(RewritePatternSet &patterns, bool mathOps) {
+  patterns.add<ExpandExpOp, ExpandExpM1Op, ExpandTanhOp>(patterns.getContext(), mathOps);
 }

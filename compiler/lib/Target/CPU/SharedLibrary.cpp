@@ -66,6 +66,98 @@ using namespace ncl;
 #define NCL_VERSION_STRING "unknown"
 #endif
 
+using mlir::ncl::BufferAttr;
+using mlir::ncl::NetworkOp;
+using mlir::ncl::StageOp;
+
+/// ncl_kernel_args as an LLVM struct, from the one list of its fields
+/// (KernelABI.h); one per context.
+static llvm::StructType *kernelArgsType(llvm::LLVMContext &ctx) {
+  if (llvm::StructType *type = llvm::StructType::getTypeByName(ctx, "ncl_kernel_args"))
+    return type;
+  llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::SmallVector<llvm::Type *> fields;
+  for (const abi::HeaderField &f : abi::kHeaderFields)
+    fields.push_back(f.kind == abi::FieldKind::Pointer || f.kind == abi::FieldKind::Spikes ||
+                             f.kind == abi::FieldKind::Synapses
+                         ? static_cast<llvm::Type *>(ptr)
+                     : f.kind == abi::FieldKind::F64 ? llvm::Type::getDoubleTy(ctx)
+                                                     : llvm::Type::getInt64Ty(ctx));
+  return llvm::StructType::create(ctx, fields, "ncl_kernel_args");
+}
+
+llvm::Function *ncl::buildKernelEntry(llvm::Module &m, StageOp stage, NetworkOp network,
+                                      llvm::StringRef entryName, std::string &error) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::StructType *argsType = kernelArgsType(ctx);
+  std::string name = stage.getKernel()->str();
+  llvm::Function *impl = m.getFunction(name);
+  if (!impl) {
+    error = "internal error: kernel '" + name + "' was not generated";
+    return nullptr;
+  }
+  impl->setLinkage(llvm::GlobalValue::InternalLinkage);
+  auto *fnType = llvm::FunctionType::get(b.getVoidTy(), {ptr}, false);
+  auto *entry = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, entryName, m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  llvm::Value *args = entry->getArg(0);
+  auto field = [&](unsigned i) {
+    return b.CreateLoad(argsType->getElementType(i), b.CreateStructGEP(argsType, args, i));
+  };
+  llvm::Value *table = field(*abi::headerField("buffers"));
+  llvm::SmallVector<llvm::Value *> call;
+  auto memref = [&](llvm::Value *base, llvm::Value *size) {
+    call.append({base, base, b.getInt64(0), size, b.getInt64(1)});
+  };
+  for (mlir::Attribute a : stage.getArgsAttr()) {
+    if (auto k = llvm::dyn_cast<mlir::IntegerAttr>(a)) {
+      auto buffer = llvm::cast<BufferAttr>(network.getBuffersAttr()[k.getInt()]);
+      llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
+      llvm::Value *extent = nullptr;
+      switch (buffer.getExtent()) {
+      case mlir::ncl::BufferExtent::Fixed:
+        extent = b.getInt64(buffer.getCount());
+        break;
+      case mlir::ncl::BufferExtent::Neurons:
+        extent = field(*abi::headerField("end"));
+        break;
+      case mlir::ncl::BufferExtent::SpikeCapacity:
+        extent = field(*abi::headerField("spike_capacity"));
+        break;
+      case mlir::ncl::BufferExtent::Synapses:
+      case mlir::ncl::BufferExtent::Rows:
+      case mlir::ncl::BufferExtent::Columns:
+        // Known to the runtime only; kernels index within it and never
+        // read the size.
+        extent = b.getInt64(std::numeric_limits<int32_t>::max());
+        break;
+      }
+      memref(base, extent);
+      continue;
+    }
+    unsigned f = *abi::headerField(llvm::cast<mlir::StringAttr>(a).getValue());
+    if (abi::kHeaderFields[f].kind == abi::FieldKind::Results)
+      memref(b.CreateStructGEP(argsType, args, f), b.getInt64(2));
+    else if (abi::kHeaderFields[f].kind == abi::FieldKind::Spikes)
+      memref(field(f), field(*abi::headerField("num_spikes")));
+    else if (abi::kHeaderFields[f].kind == abi::FieldKind::Synapses)
+      memref(field(f), field(*abi::headerField("num_synapses")));
+    else
+      call.push_back(field(f));
+  }
+  if (impl->arg_size() != call.size()) {
+    error = "internal error: kernel '" + name + "' has an unexpected signature (" +
+            std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) +
+            " given)";
+    return nullptr;
+  }
+  b.CreateCall(impl, call);
+  b.CreateRetVoid();
+  return entry;
+}
+
 namespace {
 
 using mlir::ncl::BufferAttr;
@@ -85,31 +177,15 @@ public:
     i32 = b.getInt32Ty();
     i64 = b.getInt64Ty();
     f64 = b.getDoubleTy();
-    // ncl_kernel_args, from the one list of its fields (KernelABI.h).
-    llvm::SmallVector<llvm::Type *> fields;
-    for (const abi::HeaderField &f : abi::kHeaderFields)
-      fields.push_back(f.kind == abi::FieldKind::Pointer || f.kind == abi::FieldKind::Spikes ||
-                               f.kind == abi::FieldKind::Synapses
-                           ? static_cast<llvm::Type *>(ptr)
-                       : f.kind == abi::FieldKind::F64 ? f64
-                                                       : i64);
-    argsType = llvm::StructType::create(ctx, fields, "ncl_kernel_args");
   }
 
-  /// Wraps `kernel` into `<kernel>_entry(ncl_kernel_args *)`: each argument
-  /// named by the stage's `args` is loaded from the buffer table or the
-  /// header, memrefs expanded into their descriptor.
+  /// Wraps `kernel` into `<kernel>_entry(ncl_kernel_args *)` (buildKernelEntry).
   llvm::Function *entryPoint(StageOp stage, NetworkOp network, std::string &error) {
     std::string name = stage.getKernel()->str();
-    llvm::Function *impl = m.getFunction(name);
-    if (!impl) {
-      error = "internal error: kernel '" + name + "' was not generated";
+    llvm::Function *entry = buildKernelEntry(m, stage, network, name + "_entry", error);
+    if (!entry)
       return nullptr;
-    }
-    impl->setLinkage(llvm::GlobalValue::InternalLinkage);
-    auto *fnType = llvm::FunctionType::get(b.getVoidTy(), {ptr}, false);
-    auto *entry =
-        llvm::Function::Create(fnType, llvm::GlobalValue::InternalLinkage, name + "_entry", m);
+    entry->setLinkage(llvm::GlobalValue::InternalLinkage);
     // An init stage runs once per neuron, a connect stage once per synapse
     // (its initial values and delays): optimised for size, they are not
     // vectorised, which halves nclc's time for a model whose initial state
@@ -117,62 +193,8 @@ public:
     // 64-bit vector arithmetic are the costliest code to select).
     if (stage.getKind() == mlir::ncl::StageKind::Init ||
         stage.getKind() == mlir::ncl::StageKind::Connect)
-      for (llvm::Function *fn : {impl, entry})
+      for (llvm::Function *fn : {m.getFunction(name), entry})
         fn->addFnAttr(llvm::Attribute::OptimizeForSize);
-    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
-    llvm::Value *args = entry->getArg(0);
-    auto field = [&](unsigned i) {
-      return b.CreateLoad(argsType->getElementType(i), b.CreateStructGEP(argsType, args, i));
-    };
-    llvm::Value *table = field(*abi::headerField("buffers"));
-    llvm::SmallVector<llvm::Value *> call;
-    auto memref = [&](llvm::Value *base, llvm::Value *size) {
-      call.append({base, base, b.getInt64(0), size, b.getInt64(1)});
-    };
-    for (mlir::Attribute a : stage.getArgsAttr()) {
-      if (auto k = llvm::dyn_cast<mlir::IntegerAttr>(a)) {
-        auto buffer = llvm::cast<BufferAttr>(network.getBuffersAttr()[k.getInt()]);
-        llvm::Value *base = b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, table, k.getInt()));
-        llvm::Value *extent = nullptr;
-        switch (buffer.getExtent()) {
-        case mlir::ncl::BufferExtent::Fixed:
-          extent = b.getInt64(buffer.getCount());
-          break;
-        case mlir::ncl::BufferExtent::Neurons:
-          extent = field(*abi::headerField("end"));
-          break;
-        case mlir::ncl::BufferExtent::SpikeCapacity:
-          extent = field(*abi::headerField("spike_capacity"));
-          break;
-        case mlir::ncl::BufferExtent::Synapses:
-        case mlir::ncl::BufferExtent::Rows:
-        case mlir::ncl::BufferExtent::Columns:
-          // Known to the runtime only; kernels index within it and never
-          // read the size.
-          extent = b.getInt64(std::numeric_limits<int32_t>::max());
-          break;
-        }
-        memref(base, extent);
-        continue;
-      }
-      unsigned f = *abi::headerField(llvm::cast<mlir::StringAttr>(a).getValue());
-      if (abi::kHeaderFields[f].kind == abi::FieldKind::Results)
-        memref(b.CreateStructGEP(argsType, args, f), b.getInt64(2));
-      else if (abi::kHeaderFields[f].kind == abi::FieldKind::Spikes)
-        memref(field(f), field(*abi::headerField("num_spikes")));
-      else if (abi::kHeaderFields[f].kind == abi::FieldKind::Synapses)
-        memref(field(f), field(*abi::headerField("num_synapses")));
-      else
-        call.push_back(field(f));
-    }
-    if (impl->arg_size() != call.size()) {
-      error = "internal error: kernel '" + name + "' has an unexpected signature (" +
-              std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) +
-              " given)";
-      return nullptr;
-    }
-    b.CreateCall(impl, call);
-    b.CreateRetVoid();
     entries.push_back(entry);
     return entry;
   }
@@ -267,6 +289,7 @@ public:
     auto *signedRangeType = llvm::StructType::create(ctx, {i64, i64, i32, i32}, "ncl_signed_range");
     auto *monitorType = llvm::StructType::create(
         ctx, {ptr, i32, i32, i32, i32, i64, i64, i64, i32, i32}, "ncl_monitor_info");
+    auto *imageType = llvm::StructType::create(ctx, {ptr, i32, i32, ptr, i64}, "ncl_gpu_image");
     auto *modelType = llvm::StructType::create(ctx, {i32, i32, ptr, ptr, ptr, i32, i32, f64, f64,
                                                      i64, ptr, i32, i32, ptr, ptr, i32, i32, ptr,
                                                      i32, i32, ptr, i64, ptr, i32, i32, ptr},
@@ -397,6 +420,11 @@ public:
                       offsetof(ncl_model_descriptor, num_gpu_images),
                       offsetof(ncl_model_descriptor, reserved_gpu),
                       offsetof(ncl_model_descriptor, gpu_images)},
+                     error) ||
+        !checkLayout(imageType, "ncl_gpu_image", sizeof(ncl_gpu_image),
+                     {offsetof(ncl_gpu_image, arch), offsetof(ncl_gpu_image, format),
+                      offsetof(ncl_gpu_image, reserved), offsetof(ncl_gpu_image, data),
+                      offsetof(ncl_gpu_image, size)},
                      error) ||
         !checkLayout(monitorType, "ncl_monitor_info", sizeof(ncl_monitor_info),
                      {offsetof(ncl_monitor_info, name), offsetof(ncl_monitor_info, kind),
@@ -633,11 +661,10 @@ public:
               fraction = kwta.getFraction() ? kwta.getFraction()->convertToDouble() : 0;
             }
         stages.push_back(llvm::ConstantStruct::get(
-            stageType,
-            {string((stage.getPopulation() + suffix).str()),
-             b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population), fn,
-             b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
-             llvm::ConstantFP::get(f64, fraction), llvm::ConstantPointerNull::get(ptr)}));
+            stageType, {string((stage.getPopulation() + suffix).str()),
+                        b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
+                        fn, b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
+                        llvm::ConstantFP::get(f64, fraction), gpuKernel(*stage.getKernel())}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
@@ -683,15 +710,40 @@ public:
                     array(monitorType, monitors, ".monitors"),
                     b.getInt64(network.getBatch()),
                     optionalString(network.getBatchRefusal()),
+                    b.getInt32(gpu ? gpu->images.size() : 0),
                     b.getInt32(0),
-                    b.getInt32(0),
-                    llvm::ConstantPointerNull::get(ptr)});
+                    gpuImages(imageType)});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
                              NCL_MODEL_SYMBOL);
     return true;
   }
 
 private:
+  /// The GPU entry of `kernel`, or null (a CPU-only library).
+  llvm::Constant *gpuKernel(llvm::StringRef kernel) {
+    if (!gpu)
+      return llvm::ConstantPointerNull::get(ptr);
+    auto it = gpu->entries.find(kernel.str());
+    return it == gpu->entries.end() ? llvm::ConstantPointerNull::get(ptr) : string(it->second);
+  }
+
+  /// The ncl_gpu_image array, its data as constants (PTX NUL-terminated).
+  llvm::Constant *gpuImages(llvm::StructType *imageType) {
+    std::vector<llvm::Constant *> images;
+    if (gpu)
+      for (const GPUImage &image : gpu->images) {
+        bool text = image.format == NCL_GPU_PTX;
+        llvm::Constant *bytes = llvm::ConstantDataArray::getString(ctx, image.data, text);
+        auto *data = new llvm::GlobalVariable(m, bytes->getType(), true,
+                                              llvm::GlobalValue::PrivateLinkage, bytes, ".gpu");
+        data->setAlignment(llvm::Align(8));
+        images.push_back(llvm::ConstantStruct::get(
+            imageType, {string(image.arch), b.getInt32(image.format), b.getInt32(0), data,
+                        b.getInt64(image.data.size())}));
+      }
+    return array(imageType, images, ".gpu_images");
+  }
+
   /// Whether `type` lays out like the C struct whose size and field offsets
   /// are given (model_abi.h), in the target's data layout.
   bool checkLayout(llvm::StructType *type, const char *name, size_t size,
@@ -712,8 +764,11 @@ private:
   llvm::IRBuilder<> b;
   llvm::PointerType *ptr;
   llvm::Type *i8, *i32, *i64, *f64;
-  llvm::StructType *argsType;
   std::vector<llvm::Function *> entries;
+
+public:
+  /// The GPU images to embed (nclc --target=cuda), or null.
+  const GPUModule *gpu = nullptr;
 };
 
 std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
@@ -1171,7 +1226,8 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 } // namespace
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
-                            llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases) {
+                            llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases,
+                            const GPUModule *gpu) {
   // --time-phases: one timer per phase, in nclc's group (process CPU time,
   // so the parallel compile counts every thread).
   std::unique_ptr<llvm::NamedRegionTimer> timer;
@@ -1210,6 +1266,7 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   m->setTargetTriple(tm->getTargetTriple());
   phase("descriptor", "Entry points, descriptor, merging kernels, verifier");
   LibraryBuilder builder(*m);
+  builder.gpu = gpu;
   if (!builder.descriptor(*description, error))
     return false;
   mergeIdenticalKernels(builder.entryPoints());

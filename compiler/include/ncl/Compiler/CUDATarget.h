@@ -1,0 +1,58 @@
+//===- CUDATarget.h - NVVM kernels to PTX and cubin images ------*- C++ -*-===//
+//
+// The last stage for NVIDIA GPUs (docs/gpu.md): the kernels that
+// `ncl-to-nvvm` left in `gpu.module @ncl_kernels` are translated to LLVM IR,
+// each stage gets an entry `<kernel>_gpu(ncl_kernel_args *)`, libdevice is
+// linked where a math function needs it, and LLVM's NVPTX backend emits
+// PTX for each architecture, in-process, with floating-point contraction
+// off; where the CUDA toolkit's `ptxas` exists, it assembles a cubin too.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_COMPILER_CUDATARGET_H
+#define NCL_COMPILER_CUDATARGET_H
+
+#include "ncl/Compiler/CPUTarget.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+#include <vector>
+
+namespace ncl {
+
+/// The architectures `nclc --gpu-arch` takes by default.
+inline constexpr const char *kDefaultGPUArchs = "sm_80,sm_90";
+
+/// Parses a comma-separated list of CUDA architectures ("sm_80,sm_90") into
+/// `archs` (duplicates dropped); false, with `error`, for an empty list or a
+/// name LLVM's NVPTX backend does not know.
+bool parseGPUArchs(llvm::StringRef list, std::vector<std::string> &archs, std::string &error);
+
+/// The CUDA toolkit NCL uses for libdevice and ptxas: $NCL_CUDA_PATH, or
+/// /usr/local/cuda. It is optional (docs/gpu.md).
+std::string cudaToolkitPath();
+
+struct CUDAOptions {
+  std::vector<std::string> archs; ///< at least one, from parseGPUArchs
+  std::string toolkit;            ///< cudaToolkitPath()
+  bool cubin = true;              ///< assemble cubins where ptxas exists
+};
+
+/// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,
+/// not removed), into `gpu`: per architecture, PTX and, with ptxas, a cubin;
+/// and the entry of every stage's kernel. False, with `error`, where a
+/// kernel needs libdevice and the toolkit has none, or ptxas fails.
+bool emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUModule &gpu,
+                    std::string &error, bool timePhases = false);
+
+/// `nclc --target=cuda`: runs `ncl-to-nvvm` on a copy of `ir` (the ncl
+/// dialect at any stage before LLVM; `ir` is not changed) and then
+/// emitCUDAImages. False with an empty `error` where a pass reported the
+/// error at the model's line (a stage the GPU cannot run).
+bool compileGPUModule(mlir::ModuleOp ir, const CUDAOptions &options, bool fuse, GPUModule &gpu,
+                      std::string &error, bool timePhases = false);
+
+} // namespace ncl
+
+#endif

@@ -1,0 +1,189 @@
+//===- GPUMap.cpp - Kernels mapped to GPU threads -------------------------===//
+//
+// Rewrites the target-independent kernels of ncl-to-loops for a GPU (see
+// NclGPUMap in compiler/include/ncl/Conversion/Passes.td and docs/gpu.md):
+// a per-index stage's kernel runs its range [begin + g, begin + g + 1) on
+// the thread with global index g, a whole-range stage's on thread 0, and
+// every function moves into one gpu.module. What each op computes is
+// untouched; only the range a kernel call covers changes. Nothing here is
+// specific to CUDA: the gpu dialect's index ops are lowered by the target's
+// pipeline (ncl-to-nvvm).
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Conversion/Passes.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::ncl {
+#define GEN_PASS_DEF_NCLGPUMAP
+#include "ncl/Conversion/Passes.h.inc"
+} // namespace mlir::ncl
+
+using namespace mlir;
+using mlir::ncl::StageKind;
+using mlir::ncl::StageOp;
+
+namespace {
+
+/// The gpu.module that holds the kernels; docs/gpu.md.
+constexpr StringLiteral kGPUModuleName = "ncl_kernels";
+
+/// Whether a stage of `kind` runs on one thread over its whole range.
+bool isWholeRange(StageKind kind) { return kind == StageKind::Kwta || kind == StageKind::KwtaGate; }
+
+/// "P.update", "C.deliver": how messages name a stage.
+std::string stageName(StageOp stage) {
+  return (stage.getPopulation() + "." + mlir::ncl::stringifyStageKind(stage.getKind())).str();
+}
+
+/// The argument of `kernel` that the stage's `args` name `field`, if any.
+BlockArgument headerArgument(StageOp stage, func::FuncOp kernel, StringRef field) {
+  ArrayAttr args = stage.getArgsAttr();
+  for (auto [i, a] : llvm::enumerate(args)) {
+    auto name = dyn_cast<StringAttr>(a);
+    if (name && name.getValue() == field && i < kernel.getNumArguments())
+      return kernel.getArgument(i);
+  }
+  return {};
+}
+
+/// Why a stage of a per-index kind cannot be divided into a thread per
+/// index, or "": its kernel then runs on thread 0 over the whole range.
+std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network) {
+  BlockArgument begin = headerArgument(stage, kernel, "begin");
+  BlockArgument end = headerArgument(stage, kernel, "end");
+  // The work of on_post and deliver_synapses comes from the list the
+  // runtime gives each CPU thread (its own spikes or synapses), not from
+  // [begin, end): a GPU launch has one list.
+  if (!begin || !end || (begin.use_empty() && end.use_empty()))
+    return "its work comes from the runtime's list of spikes or synapses, not from [begin, end)";
+  // A presynaptic trace is kept per calling thread and updated by each for
+  // every arriving spike (model_abi.h, NCL_BUFFER_PRE_TRACE): from a
+  // postsynaptic range every GPU thread would apply each spike to the one
+  // copy.
+  if (stage.getKind() == StageKind::AdvancePreTraces)
+    return "";
+  ArrayAttr buffers = network.getBuffersAttr();
+  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
+    auto index = dyn_cast<IntegerAttr>(a);
+    if (!index || !buffers || index.getInt() >= static_cast<int64_t>(buffers.size()) ||
+        i >= kernel.getNumArguments())
+      continue;
+    auto buffer = cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]);
+    if (buffer.getRole() != mlir::ncl::BufferRole::PreTrace)
+      continue;
+    Value copy = kernel.getArgument(i);
+    bool written = llvm::any_of(copy.getUsers(), [&](Operation *user) {
+      if (auto store = dyn_cast<memref::StoreOp>(user))
+        return store.getMemRef() == copy;
+      return isa<memref::AtomicRMWOp>(user);
+    });
+    if (written)
+      return ("it updates the presynaptic trace buffer '" + buffer.getName().str() +
+              "', of which each CPU thread keeps its own copy: every GPU thread of its "
+              "postsynaptic range would apply each arriving spike to the one copy");
+  }
+  return "";
+}
+
+/// The thread's global index, g = block_id.x * block_dim.x + thread_id.x.
+Value globalThreadIndex(OpBuilder &b, Location loc) {
+  Value thread = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
+  return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, block, blockDim), thread);
+}
+
+struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (module.lookupSymbol<gpu::GPUModuleOp>(kGPUModuleName))
+      return; // mapped by an earlier run
+    for (auto network : module.getOps<mlir::ncl::NetworkOp>()) {
+      mlir::ncl::ScheduleOp schedule = network.getSchedule();
+      if (!schedule)
+        continue;
+      for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+        if (!stage.getKernel()) {
+          stage.emitError() << "the GPU target cannot run stage '" << stageName(stage)
+                            << "': it has no kernel (run ncl-to-loops before ncl-gpu-map)";
+          return signalPassFailure();
+        }
+        auto kernel = module.lookupSymbol<func::FuncOp>(*stage.getKernel());
+        if (!kernel || kernel.getBody().getBlocks().size() != 1 || kernel.getNumResults() != 0) {
+          stage.emitError() << "the GPU target cannot run stage '" << stageName(stage)
+                            << "': its kernel is not a function of one block without results";
+          return signalPassFailure();
+        }
+        if (kernel->hasAttr("ncl.gpu_launch"))
+          continue; // a kernel two stages share
+        std::string serial =
+            isWholeRange(stage.getKind()) ? std::string() : whyNotPerIndex(stage, kernel, network);
+        if (!serial.empty())
+          kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), serial));
+        mapKernel(stage, kernel, isWholeRange(stage.getKind()) || !serial.empty());
+      }
+    }
+    // Every function (kernels and what they call) moves into the GPU module.
+    OpBuilder b(module.getContext());
+    b.setInsertionPointToStart(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), kGPUModuleName);
+    Block &gpuBody = gpuModule.getBodyRegion().front();
+    for (func::FuncOp f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      f->moveBefore(&gpuBody, gpuBody.end());
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+  }
+
+  void mapKernel(StageOp stage, func::FuncOp kernel, bool onThreadZero) {
+    OpBuilder b(kernel.getContext());
+    Block &body = kernel.getBody().front();
+    Operation *originalFirst = &body.front();
+    Location loc = kernel.getLoc();
+    b.setInsertionPointToStart(&body);
+    Value g = globalThreadIndex(b, loc);
+    Value inRange;
+    if (onThreadZero) {
+      kernel->setAttr("ncl.gpu_launch", b.getStringAttr("whole_range"));
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, g, zero);
+    } else {
+      kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_index"));
+      BlockArgument begin = headerArgument(stage, kernel, "begin");
+      BlockArgument end = headerArgument(stage, kernel, "end");
+      Value first = arith::AddIOp::create(b, loc, begin, g);
+      inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, first, end);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value next = arith::AddIOp::create(b, loc, first, one);
+      begin.replaceAllUsesExcept(first, first.getDefiningOp());
+      end.replaceAllUsesExcept(next, inRange.getDefiningOp());
+    }
+    // The CPU kernel starts its own count at 0 (each CPU thread has its own
+    // header); a launch's threads share one count, which the runtime sets
+    // to 0 before the launch, so no thread may reset it.
+    if (BlockArgument results = headerArgument(stage, kernel, "results"))
+      for (Operation *user : llvm::make_early_inc_range(results.getUsers())) {
+        auto store = dyn_cast<memref::StoreOp>(user);
+        if (store && store->getBlock() == &body && store.getMemRef() == results &&
+            matchPattern(store.getValue(), m_Zero()) && store.getIndices().size() == 1 &&
+            matchPattern(store.getIndices()[0], m_Zero()))
+          store.erase();
+      }
+    // The kernel's own work runs only where the thread has some.
+    b.setInsertionPoint(body.getTerminator());
+    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+    llvm::SmallVector<Operation *> moved;
+    if (originalFirst != body.getTerminator())
+      for (Operation *op = originalFirst; op != guard.getOperation(); op = op->getNextNode())
+        moved.push_back(op);
+    for (Operation *op : moved)
+      op->moveBefore(guard.thenBlock()->getTerminator());
+  }
+};
+
+} // namespace

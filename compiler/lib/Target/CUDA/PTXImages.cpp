@@ -1,0 +1,405 @@
+//===- PTXImages.cpp - NVVM kernels to PTX and cubin images ---------------===//
+//
+// (1) Translate the kernels of `gpu.module @ncl_kernels` (NVVM and LLVM
+// dialects, from ncl-to-nvvm) to LLVM IR and give each stage's kernel an
+// entry `<kernel>_gpu(ncl_kernel_args *)`, built like the CPU's entry points
+// and marked as a PTX kernel; (2) link the libdevice functions the kernels
+// call; (3) per architecture, O3 and LLVM's NVPTX backend, contraction of
+// multiplies and adds into FMAs off, give PTX; (4) where the toolkit's
+// ptxas exists, it assembles each PTX into a cubin (run at once for all
+// architectures).
+//
+//===----------------------------------------------------------------------===//
+#include "ncl/Compiler/CUDATarget.h"
+#include "ncl/Compiler/Pipeline.h"
+#include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/model_abi.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <set>
+
+extern "C" {
+void LLVMInitializeNVPTXTargetInfo();
+void LLVMInitializeNVPTXTarget();
+void LLVMInitializeNVPTXTargetMC();
+void LLVMInitializeNVPTXAsmPrinter();
+}
+
+using namespace ncl;
+
+namespace {
+
+constexpr const char *kTriple = "nvptx64-nvidia-cuda";
+
+const llvm::Target *nvptxTarget(std::string &error) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+  });
+  return llvm::TargetRegistry::lookupTarget(llvm::Triple(kTriple), error);
+}
+
+/// A target machine for `arch` whose code computes what the CPU's does:
+/// no contraction of a multiply and an add into an FMA (the ops carry no
+/// `contract` flag either), IEEE division and square root (NVPTX's
+/// defaults without fast-math flags).
+std::unique_ptr<llvm::TargetMachine> machineFor(const llvm::Target &target, llvm::StringRef arch) {
+  llvm::TargetOptions options;
+  options.AllowFPOpFusion = llvm::FPOpFusion::Strict;
+  return std::unique_ptr<llvm::TargetMachine>(
+      target.createTargetMachine(llvm::Triple(kTriple), arch, "", options, std::nullopt,
+                                 std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm); // NVPTX's callbacks: NVVMReflect for libdevice
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+bool emitPTX(llvm::Module &m, llvm::TargetMachine &tm, std::string &ptx, std::string &error) {
+  llvm::SmallString<0> text;
+  llvm::raw_svector_ostream os(text);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    error = "internal error: the NVPTX target cannot emit PTX";
+    return false;
+  }
+  pm.run(m);
+  ptx = text.str().str();
+  return true;
+}
+
+/// The libdevice functions of exact operations (convert-gpu-to-nvvm calls
+/// them for math.absf, math.roundeven, arith.maxnumf, ...) as the LLVM
+/// intrinsics that NVPTX lowers to one instruction each (abs, cvt.rni, max,
+/// sqrt.rn, ...): the same results, and no libdevice needed for them.
+void useIntrinsicsForExactFunctions(llvm::Module &m) {
+  static const std::pair<const char *, llvm::Intrinsic::ID> exact[] = {
+      {"fabs", llvm::Intrinsic::fabs},         {"rint", llvm::Intrinsic::rint},
+      {"fmax", llvm::Intrinsic::maxnum},       {"fmin", llvm::Intrinsic::minnum},
+      {"sqrt", llvm::Intrinsic::sqrt},         {"floor", llvm::Intrinsic::floor},
+      {"ceil", llvm::Intrinsic::ceil},         {"trunc", llvm::Intrinsic::trunc},
+      {"copysign", llvm::Intrinsic::copysign}, {"fma", llvm::Intrinsic::fma},
+      {"round", llvm::Intrinsic::round}};
+  for (auto [name, id] : exact)
+    for (const char *suffix : {"", "f"}) {
+      llvm::Function *f = m.getFunction(std::string("__nv_") + name + suffix);
+      if (!f || !f->isDeclaration())
+        continue;
+      llvm::Type *type = f->getReturnType();
+      llvm::Function *intrinsic = llvm::Intrinsic::getOrInsertDeclaration(&m, id, {type});
+      if (intrinsic->getFunctionType() != f->getFunctionType())
+        continue;
+      f->replaceAllUsesWith(intrinsic);
+      f->eraseFromParent();
+    }
+}
+
+/// Links the libdevice functions `m` declares (`__nv_log`, ...) from the
+/// toolkit's libdevice.10.bc; an error names them where it is missing.
+bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &error) {
+  std::vector<std::string> needed;
+  for (llvm::Function &f : m)
+    if (f.isDeclaration() && f.getName().starts_with("__nv_"))
+      needed.push_back(f.getName().str());
+  if (needed.empty())
+    return true;
+  llvm::SmallString<256> path(toolkit);
+  llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "the GPU kernels call " + llvm::join(needed, ", ") +
+            " (math functions that NCL does not expand itself), which come from CUDA's "
+            "libdevice, but '" +
+            path.str().str() +
+            "' cannot be read: install the CUDA toolkit there, set NCL_CUDA_PATH to its "
+            "directory, or compile with --target=cpu";
+    return false;
+  }
+  // Lazily: only the functions the kernels call (and theirs) are read.
+  llvm::Expected<std::unique_ptr<llvm::Module>> library =
+      llvm::getLazyBitcodeModule((*buffer)->getMemBufferRef(), m.getContext());
+  if (!library) {
+    error =
+        "cannot read libdevice '" + path.str().str() + "': " + llvm::toString(library.takeError());
+    return false;
+  }
+  (*library)->setTargetTriple(m.getTargetTriple());
+  (*library)->setDataLayout(m.getDataLayout());
+  if (llvm::Linker::linkModules(m, std::move(*library), llvm::Linker::Flags::LinkOnlyNeeded)) {
+    error = "cannot link libdevice '" + path.str().str() + "'";
+    return false;
+  }
+  return true;
+}
+
+/// Runs ptxas on each PTX at once; fills `cubins` (same order).
+bool assembleCubins(const std::string &ptxas, const std::vector<std::string> &archs,
+                    const std::vector<std::string> &ptx, std::vector<std::string> &cubins,
+                    std::string &error) {
+  struct Job {
+    llvm::SmallString<128> input, output, log;
+    llvm::sys::ProcessInfo process;
+  };
+  std::vector<Job> jobs(archs.size());
+  auto cleanUp = [&] {
+    for (Job &job : jobs)
+      for (auto *file : {&job.input, &job.output, &job.log})
+        if (!file->empty())
+          llvm::sys::fs::remove(*file);
+  };
+  for (size_t i = 0; i < archs.size(); ++i) {
+    Job &job = jobs[i];
+    int fd;
+    if (llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "ptx", fd, job.input) ||
+        llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "cubin", job.output) ||
+        llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "log", job.log)) {
+      cleanUp();
+      error = "cannot create a temporary file for ptxas";
+      return false;
+    }
+    {
+      llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+      os << ptx[i];
+    }
+    std::string archFlag = "-arch=" + archs[i];
+    llvm::SmallVector<llvm::StringRef> argv = {ptxas, archFlag, "-o", job.output, job.input};
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, job.log.str(), job.log.str()};
+    job.process = llvm::sys::ExecuteNoWait(ptxas, argv, std::nullopt, redirects);
+    if (job.process.Pid == llvm::sys::ProcessInfo::InvalidPid) {
+      cleanUp();
+      error = "cannot run '" + ptxas + "'";
+      return false;
+    }
+  }
+  bool ok = true;
+  cubins.clear();
+  for (size_t i = 0; i < archs.size(); ++i) {
+    Job &job = jobs[i];
+    llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt);
+    auto cubin = llvm::MemoryBuffer::getFile(job.output);
+    if (ok && (done.ReturnCode != 0 || !cubin)) {
+      auto log = llvm::MemoryBuffer::getFile(job.log);
+      error = "'" + ptxas + " -arch=" + archs[i] + "' failed on NCL's PTX: " +
+              (log ? llvm::StringRef((*log)->getBuffer()).trim().str() : "");
+      ok = false;
+    }
+    if (ok)
+      cubins.push_back((*cubin)->getBuffer().str());
+  }
+  cleanUp();
+  return ok;
+}
+
+} // namespace
+
+bool ncl::parseGPUArchs(llvm::StringRef list, std::vector<std::string> &archs, std::string &error) {
+  archs.clear();
+  const llvm::Target *target = nvptxTarget(error);
+  if (!target)
+    return false;
+  llvm::SmallVector<llvm::StringRef> names;
+  list.split(names, ',');
+  std::unique_ptr<llvm::MCSubtargetInfo> info;
+  for (llvm::StringRef name : names) {
+    name = name.trim();
+    if (name.empty())
+      continue;
+    if (!info)
+      info.reset(target->createMCSubtargetInfo(llvm::Triple(kTriple), "sm_80", ""));
+    if (!name.starts_with("sm_") || !info->isCPUStringValid(name)) {
+      error = "--gpu-arch: '" + name.str() +
+              "' is not a CUDA architecture that LLVM's NVPTX backend knows (e.g. sm_80, sm_90)";
+      return false;
+    }
+    if (std::find(archs.begin(), archs.end(), name.str()) == archs.end())
+      archs.push_back(name.str());
+  }
+  if (archs.empty()) {
+    error = "--gpu-arch needs at least one architecture, e.g. --gpu-arch=sm_80,sm_90";
+    return false;
+  }
+  return true;
+}
+
+std::string ncl::cudaToolkitPath() {
+  if (const char *path = std::getenv("NCL_CUDA_PATH"))
+    return path;
+  return "/usr/local/cuda";
+}
+
+bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUModule &gpu,
+                         std::string &error, bool timePhases) {
+  std::unique_ptr<llvm::NamedRegionTimer> timer;
+  auto phase = [&](llvm::StringRef name, llvm::StringRef description) {
+    timer.reset();
+    timer = std::make_unique<llvm::NamedRegionTimer>(name, description, kPhaseTimerGroup,
+                                                     kPhaseTimerGroupDescription, timePhases);
+  };
+  auto networks = module.getOps<mlir::ncl::NetworkOp>();
+  if (networks.empty() || std::next(networks.begin()) != networks.end()) {
+    error = "the module must hold exactly one ncl.network";
+    return false;
+  }
+  mlir::ncl::NetworkOp network = *networks.begin();
+  auto kernels = module.lookupSymbol<mlir::gpu::GPUModuleOp>("ncl_kernels");
+  if (!kernels) {
+    error = "internal error: no gpu.module @ncl_kernels (run ncl-to-nvvm first)";
+    return false;
+  }
+  const llvm::Target *target = nvptxTarget(error);
+  if (!target)
+    return false;
+
+  phase("gpu-translate", "GPU: translation to LLVM IR, entries, libdevice");
+  // The GPU module's body, alone in a module, translates like the CPU's.
+  mlir::OpBuilder builder(module.getContext());
+  mlir::OwningOpRef<mlir::ModuleOp> body(mlir::ModuleOp::create(kernels.getLoc()));
+  builder.setInsertionPointToEnd(body->getBody());
+  for (mlir::Operation &op : kernels.getBody()->getOperations())
+    if (!op.hasTrait<mlir::OpTrait::IsTerminator>())
+      builder.clone(op);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(*body, context, "ncl_kernels");
+  if (!m) {
+    error = "internal error: cannot translate the GPU kernels to LLVM IR";
+    return false;
+  }
+  std::unique_ptr<llvm::TargetMachine> first = machineFor(*target, options.archs.front());
+  m->setTargetTriple(llvm::Triple(kTriple));
+  m->setDataLayout(first->createDataLayout());
+
+  gpu = GPUModule();
+  std::set<std::string> entries;
+  if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
+    for (auto stage : schedule.getBody().getOps<mlir::ncl::StageOp>()) {
+      if (!stage.getKernel()) {
+        error = "internal error: a stage of '" + stage.getPopulation().str() + "' has no kernel";
+        return false;
+      }
+      std::string kernel = stage.getKernel()->str();
+      if (gpu.entries.count(kernel))
+        continue;
+      std::string name = kernel + "_gpu";
+      llvm::Function *entry = buildKernelEntry(*m, stage, network, name, error);
+      if (!entry)
+        return false;
+      entry->setCallingConv(llvm::CallingConv::PTX_Kernel);
+      gpu.entries[kernel] = name;
+      entries.insert(name);
+    }
+  useIntrinsicsForExactFunctions(*m);
+  if (!linkLibdevice(*m, options.toolkit, error))
+    return false;
+  // Only the entries are visible: everything else may be inlined away.
+  for (llvm::Function &f : *m)
+    if (!f.isDeclaration() && !entries.count(f.getName().str()))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : m->globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  std::string verifyMessage;
+  llvm::raw_string_ostream verifyStream(verifyMessage);
+  if (llvm::verifyModule(*m, &verifyStream)) {
+    error = "internal error: invalid GPU LLVM IR: " + verifyMessage;
+    return false;
+  }
+
+  // O3 once, for the first architecture (the IR passes do not depend on
+  // which; a newer architecture runs an older one's code), then the code
+  // generator per architecture, each on a copy but the last.
+  phase("gpu-optimize", "GPU: O3");
+  optimize(*m, *first);
+  std::vector<std::string> ptx(options.archs.size());
+  for (size_t i = 0; i < options.archs.size(); ++i) {
+    phase("gpu-codegen-" + options.archs[i], "GPU: PTX for " + options.archs[i]);
+    std::unique_ptr<llvm::TargetMachine> tm =
+        i == 0 ? std::move(first) : machineFor(*target, options.archs[i]);
+    std::unique_ptr<llvm::Module> copy;
+    llvm::Module *compiled = m.get();
+    if (i + 1 < options.archs.size()) {
+      copy = llvm::CloneModule(*m);
+      compiled = copy.get();
+    }
+    if (!emitPTX(*compiled, *tm, ptx[i], error))
+      return false;
+  }
+
+  std::vector<std::string> cubins;
+  llvm::SmallString<256> ptxas(options.toolkit);
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  if (options.cubin && llvm::sys::fs::can_execute(ptxas)) {
+    phase("gpu-ptxas", "GPU: ptxas (cubins, all architectures at once)");
+    if (!assembleCubins(ptxas.str().str(), options.archs, ptx, cubins, error))
+      return false;
+  }
+  for (size_t i = 0; i < options.archs.size(); ++i) {
+    gpu.images.push_back({options.archs[i], NCL_GPU_PTX, std::move(ptx[i])});
+    if (i < cubins.size())
+      gpu.images.push_back({options.archs[i], NCL_GPU_CUBIN, std::move(cubins[i])});
+  }
+  return true;
+}
+
+bool ncl::compileGPUModule(mlir::ModuleOp ir, const CUDAOptions &options, bool fuse, GPUModule &gpu,
+                           std::string &error, bool timePhases) {
+  std::unique_ptr<llvm::NamedRegionTimer> timer = std::make_unique<llvm::NamedRegionTimer>(
+      "gpu-pipeline", "GPU: MLIR pipeline (ncl-to-nvvm)", kPhaseTimerGroup,
+      kPhaseTimerGroupDescription, timePhases);
+  mlir::MLIRContext *context = ir.getContext();
+  mlir::DialectRegistry registry;
+  registerNclGPUDialects(registry);
+  context->appendDialectRegistry(registry);
+  // The CPU pipeline runs on `ir` itself and reports ncl-integrate's
+  // remarks; this copy's would repeat them.
+  mlir::ScopedDiagnosticHandler quiet(context, [](mlir::Diagnostic &d) {
+    return mlir::success(d.getSeverity() == mlir::DiagnosticSeverity::Remark);
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> copy(ir.clone());
+  mlir::PassManager pm(context);
+  buildNclToNVVMPipeline(pm, fuse);
+  if (mlir::failed(pm.run(*copy))) {
+    error.clear(); // reported at the model's lines
+    return false;
+  }
+  timer.reset();
+  return emitCUDAImages(*copy, options, gpu, error, timePhases);
+}

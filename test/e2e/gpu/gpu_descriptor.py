@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The GPU images of a model library (docs/gpu.md), read back through its
+descriptor by ncl-gpu-descriptor: a --target=cuda (and --target=all)
+library lists PTX for each --gpu-arch, a cubin beside it where the CUDA
+toolkit's ptxas exists, and every stage's GPU kernel, each an `.entry` of
+every PTX image and of `nclc --emit=ptx`; a --target=cpu library has no
+image and no GPU kernel. The --target=cuda library's CPU code is the CPU
+library's: run by ncl-run (on the CPU), both write the same files.
+
+usage: gpu_descriptor.py NCLC DUMPER NCL_RUN WORKDIR MODEL...
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+def run(args, **kw):
+    result = subprocess.run(args, capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result.stdout
+
+
+def describe(dumper, library, directory):
+    os.makedirs(directory, exist_ok=True)
+    images, stages = [], []
+    for line in run([dumper, library, directory]).splitlines():
+        words = line.split()
+        if words[0] == "image":
+            images.append((words[1], words[2]))
+        elif words[0] == "stage":
+            stages.append((words[1], words[2]))
+    return images, stages
+
+
+def entries(ptx):
+    return set(re.findall(r"^\.visible \.entry (\w+)\(", ptx, re.M))
+
+
+def main():
+    nclc, dumper, ncl_run, work = sys.argv[1:5]
+    models = sys.argv[5:]
+    toolkit = os.environ.get("NCL_CUDA_PATH", "/usr/local/cuda")
+    cubins = os.access(os.path.join(toolkit, "bin", "ptxas"), os.X_OK)
+    archs = ["sm_80", "sm_90"]
+    os.makedirs(work, exist_ok=True)
+    for model in models:
+        name = os.path.splitext(os.path.basename(model))[0]
+        # CPU only: no image, no GPU kernel.
+        cpu = os.path.join(work, f"gpu_{name}_cpu.so")
+        run([nclc, model, "-o", cpu])
+        images, stages = describe(dumper, cpu, os.path.join(work, f"gpu_{name}_cpu"))
+        if images or not stages or any(kernel != "-" for _, kernel in stages):
+            sys.exit(f"FAIL: {name} --target=cpu: images {images}, stages {stages}")
+        for target in ["cuda", "all"]:
+            library = os.path.join(work, f"gpu_{name}_{target}.so")
+            run([nclc, model, f"--target={target}", "-o", library])
+            directory = os.path.join(work, f"gpu_{name}_{target}")
+            images, stages = describe(dumper, library, directory)
+            expected = []
+            for arch in archs:
+                expected.append((arch, "ptx"))
+                if cubins:
+                    expected.append((arch, "cubin"))
+            if images != expected:
+                sys.exit(f"FAIL: {name} --target={target}: images {images}, expected {expected}")
+            kernels = {kernel for _, kernel in stages}
+            if "-" in kernels:
+                sys.exit(f"FAIL: {name} --target={target}: a stage has no GPU kernel: {stages}")
+            for k, (arch, form) in enumerate(images):
+                path = os.path.join(directory, f"image{k}.{form}")
+                with open(path, "rb") as f:
+                    data = f.read()
+                if form == "cubin":
+                    if not data.startswith(b"\x7fELF"):
+                        sys.exit(f"FAIL: {path} is not an ELF cubin")
+                    continue
+                ptx = data.decode()
+                if f".target {arch}" not in ptx:
+                    sys.exit(f"FAIL: {path} is not PTX for {arch}")
+                if entries(ptx) != kernels:
+                    sys.exit(f"FAIL: {path}: entries {sorted(entries(ptx))}, "
+                             f"stages name {sorted(kernels)}")
+        # The CPU code of the GPU library runs as the CPU library does.
+        outputs = {}
+        for target in ["cpu", "cuda"]:
+            out = os.path.join(work, f"gpu_{name}_{target}_run")
+            shutil.rmtree(out, ignore_errors=True)
+            run([ncl_run, os.path.join(work, f"gpu_{name}_{target}.so"), "--time", "20ms",
+                 "--out", out, "--quiet"])
+            outputs[target] = {f: open(os.path.join(out, f), "rb").read()
+                               for f in sorted(os.listdir(out)) if not f.endswith(".json")}
+        if not outputs["cpu"] or outputs["cpu"] != outputs["cuda"]:
+            sys.exit(f"FAIL: {name}: the --target=cuda library's CPU run differs from "
+                     f"--target=cpu's (files {sorted(outputs['cuda'])})")
+        # What --emit=ptx prints is the first architecture's image.
+        printed = run([nclc, model, "--emit=ptx"])
+        if entries(printed) != kernels or ".target sm_80" not in printed:
+            sys.exit(f"FAIL: {name} --emit=ptx: entries {sorted(entries(printed))}")
+        print(f"{name}: {len(stages)} stages, images {images}")
+    print("cubins: " + ("assembled by " + toolkit + "/bin/ptxas" if cubins
+                        else "none (no ptxas at " + toolkit + "/bin/ptxas)"))
+
+
+if __name__ == "__main__":
+    main()
