@@ -103,8 +103,10 @@ def compare(name, cpu_dir, gpu_dir, exact):
     worst = 0
     for f in cpu_files:
         a, b = np.load(os.path.join(cpu_dir, f)), np.load(os.path.join(gpu_dir, f))
-        spikes = f.endswith(("_spike_t.npy", "_spike_i.npy")) or "_event_" in f
-        if exact or spikes or a.dtype.kind != "f":
+        # Spike and event times and indices, and monitor times and indices,
+        # end in _t and _i: exact everywhere; monitor samples within the bound.
+        times_or_indices = f.endswith(("_t.npy", "_i.npy"))
+        if exact or times_or_indices or a.dtype.kind != "f":
             if a.shape != b.shape or a.tobytes() != b.tobytes():
                 check(False, "%s: %s differs" % (name, f))
                 return
@@ -176,7 +178,12 @@ def gpu_mode():
             continue
         cpu = os.path.join(work, name[:-4] + "-cpu")
         gpu = os.path.join(work, name[:-4] + "-gpu")
-        if run(lib, "cpu", cpu, env) and run(lib, "cuda", gpu, env):
+        meta_cpu = run(lib, "cpu", cpu, env)
+        meta_gpu = run(lib, "cuda", gpu, env) if meta_cpu else None
+        if meta_gpu:
+            check(meta_gpu["device"] == device, "%s: ran on %s" % (name, meta_gpu["device"]))
+            check(meta_cpu["populations"] == meta_gpu["populations"],
+                  "%s: the same spike counts" % name)
             compare(name + " (GPU)", cpu, gpu, exact=False)
 
 
