@@ -32,8 +32,9 @@ import numpy as np
 MAX_ULPS = 4
 SKIP = 77
 # Simulated time per example: long enough for every example to spike and
-# deliver, short enough for the fake device (a kernel call per neuron).
-TIME = "30ms"
+# deliver (and stdp_song's output to run on_post), short enough for the fake
+# device (a kernel call per neuron).
+TIME = "100ms"
 
 mode = sys.argv[1]
 nclc, ncl_run, examples, work = sys.argv[2:6]
@@ -120,8 +121,17 @@ def compare(name, cpu_dir, gpu_dir, exact):
         name, len(cpu_files), "" if exact else " (state within %d ulps)" % worst))
 
 
+# ncl_stage_kind, for the report of the kinds the fake device ran.
+KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
+         8: "deliver_synapses", 9: "connect_condition", 10: "synapse_step", 11: "kwta",
+         13: "advance_pre_traces", 14: "advance_post_traces", 15: "kwta_keys", 16: "kwta_gate"}
+
+
 def fake_mode(shim, driver):
-    env = dict(os.environ, NCL_CUDA_DRIVER=driver)
+    log = os.path.join(work, "launched-kinds.txt")
+    if os.path.exists(log):
+        os.remove(log)
+    env = dict(os.environ, NCL_CUDA_DRIVER=driver, NCL_FAKE_CUDA_LOG=log)
     for name in example_files():
         lib = compile_example(name)
         if not lib:
@@ -131,6 +141,16 @@ def fake_mode(shim, driver):
         gpu = os.path.join(work, name[:-4] + "-fake")
         if run(shim, "cpu", cpu, shim_env) and run(shim, "cuda", gpu, shim_env):
             compare(name + " (shim, fake device)", cpu, gpu, exact=True)
+    kinds = set()
+    if os.path.exists(log):
+        with open(log) as f:
+            kinds = {KINDS.get(int(line.split()[0]), line.split()[0]) for line in f}
+    print("stage kinds the fake device ran: " + ", ".join(sorted(kinds)))
+    # Every kind the device runs, so that each launch shape was compared.
+    wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
+              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces"}
+    check(wanted <= kinds, "the examples launched every step-time kind (missing: %s)"
+          % ", ".join(sorted(wanted - kinds)))
     if not nclc_has_cuda():
         print("skipped: nclc has no --target=cuda yet; the examples compiled for the GPU "
               "run here on the fake device once it has")
