@@ -642,6 +642,10 @@ ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
     if (name != "cpu" && name != "cuda" && name != "auto")
       throw Error(NCL_ERROR_ARGUMENT,
                   "unknown backend '" + name + "'; the backends are cpu, cuda and auto");
+    if (name == "cpu" && !mm.device) {
+      mm.backendFallback.clear();
+      return;
+    }
     std::unique_ptr<CudaDevice> device;
     std::string fallback;
     if (name != "cpu") {

@@ -128,7 +128,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
   for (int32_t i = 0; i < desc.num_gpu_images && !image; ++i)
     if (desc.gpu_images[i].format == NCL_GPU_CUBIN && archNumber(desc.gpu_images[i].arch) == arch)
       image = &desc.gpu_images[i];
-  for (int32_t i = 0; i < desc.num_gpu_images && !image; ++i) {
+  const ncl_gpu_image *cubin = image;
+  for (int32_t i = 0; i < desc.num_gpu_images && !cubin; ++i) {
     const ncl_gpu_image &img = desc.gpu_images[i];
     const int n = archNumber(img.arch);
     if (img.format == NCL_GPU_PTX && n >= 0 && n <= arch && (!image || n > archNumber(image->arch)))
@@ -283,19 +284,28 @@ void CudaDevice::mirror(ncl_model &m) {
   if (same)
     return;
   freeMirror();
+  size_t total = n * sizeof(CUdeviceptr) + sizeof(ncl_kernel_args);
+  for (const Region &r : wanted)
+    total += r.bytes;
   auto alloc = [&](size_t bytes, const std::string &what) {
     CUdeviceptr p = 0;
     if (CUresult r = d_->cuMemAlloc(&p, std::max<size_t>(bytes, 256)); r != CUDA_SUCCESS) {
       freeMirror();
-      throw Error(NCL_ERROR_MEMORY, "not enough memory on the CUDA device '" + name_ +
-                                        "': " + what + " needs " + formatBytes(bytes) + " (" +
-                                        describe(r, *d_) + ")");
+      throw Error(NCL_ERROR_MEMORY, "not enough memory on the CUDA device '" + name_ + "': " +
+                                        what + " needs " + formatBytes(bytes) + ", the run " +
+                                        formatBytes(total) + " in all (" + describe(r, *d_) + ")");
     }
     return p;
   };
-  for (Region &r : wanted) {
-    r.dev = alloc(r.bytes, "a buffer");
-    regions_.push_back(r);
+  for (size_t r = 0; r < wanted.size(); ++r) {
+    // Named by the first entry of the table that points into it.
+    const auto first = std::find(region.begin(), region.end(), static_cast<int32_t>(r));
+    const std::string what =
+        first == region.end()
+            ? std::string("a spike buffer")
+            : "the buffer '" + std::string(m.desc->buffers[first - region.begin()].name) + "'";
+    wanted[r].dev = alloc(wanted[r].bytes, what);
+    regions_.push_back(wanted[r]);
   }
   bufferRegion_ = std::move(region);
   bufferOffset_ = std::move(offset);
