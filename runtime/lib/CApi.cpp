@@ -6,6 +6,7 @@
 // C program embedding a model cannot be terminated by a C++ exception.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaBackend.h"
 #include "Model.h"
 #include "NpyReader.h"
 #include "ThreadPool.h"
@@ -229,7 +230,9 @@ std::string Population::varList() const {
 ncl_model::ncl_model() = default;
 
 ncl_model::~ncl_model() {
-  // Threads and state first: they may point into the library's code.
+  // The device first (its module is an image inside the library), then
+  // threads and state: they may point into the library's code.
+  device.reset();
   pool.reset();
   threadStates.clear();
   bufferPtrs.clear();
@@ -621,11 +624,69 @@ ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
       throw Error(NCL_ERROR_ARGUMENT, "number of threads must be 1.." +
                                           std::to_string(kMaxThreads) + ", got " +
                                           std::to_string(n));
+    if (mm.device) { // kept for the CPU; the device is driven by one thread
+      mm.cpuThreads = n;
+      return;
+    }
     if (mm.threads == n)
       return;
     mm.threads = n;
     mm.layoutDirty = true;
   });
+}
+
+ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
+  return guarded([&] {
+    ncl_model &mm = need(m);
+    const std::string name = needName(backend, "backend");
+    if (name != "cpu" && name != "cuda" && name != "auto")
+      throw Error(NCL_ERROR_ARGUMENT,
+                  "unknown backend '" + name + "'; the backends are cpu, cuda and auto");
+    if (name == "cpu" && !mm.device) {
+      mm.backendFallback.clear();
+      return;
+    }
+    std::unique_ptr<CudaDevice> device;
+    std::string fallback;
+    if (name != "cpu") {
+      if (mm.device) // already on the device
+        return;
+      try {
+        device = CudaDevice::open(mm);
+      } catch (const Error &e) {
+        if (name == "cuda")
+          throw;
+        fallback = e.what();
+      }
+    }
+    const bool wasOnDevice = mm.device != nullptr;
+    mm.backendFallback = fallback;
+    if (device) {
+      mm.device = std::move(device);
+      mm.cpuThreads = mm.threads;
+      mm.threads = 1;
+    } else {
+      mm.device.reset();
+      if (wasOnDevice)
+        mm.threads = mm.cpuThreads;
+    }
+    mm.layoutDirty = true;
+  });
+}
+
+const char *ncl_backend(const ncl_model *m) {
+  return guardedValue<const char *>(nullptr, [&] { return need(m).device ? "cuda" : "cpu"; });
+}
+
+const char *ncl_device_name(const ncl_model *m) {
+  return guardedValue<const char *>(nullptr, [&] {
+    const ncl_model &mm = need(m);
+    return mm.device ? mm.device->name().c_str() : "";
+  });
+}
+
+const char *ncl_backend_fallback(const ncl_model *m) {
+  return guardedValue<const char *>(nullptr, [&] { return need(m).backendFallback.c_str(); });
 }
 
 int32_t ncl_threads(const ncl_model *m) {

@@ -25,6 +25,7 @@
 namespace ncl::rt {
 
 class ThreadPool;
+class CudaDevice;
 
 /// Limits that keep index arithmetic in int64 (size * threads < 2^63).
 constexpr int64_t kMaxPopulationSize = int64_t{1} << 40;
@@ -307,6 +308,14 @@ struct ncl_model {
 
   std::unique_ptr<ncl::rt::ThreadPool> pool;
   std::vector<ncl::rt::ThreadState> threadStates;
+
+  // The CUDA backend (docs/gpu.md), or null on the CPU. It is driven by
+  // one host thread: while it is chosen `threads` is 1 and `cpuThreads`
+  // keeps what ncl_set_threads asked for the CPU. `backendFallback` says
+  // why "auto" chose the CPU ("" otherwise).
+  std::unique_ptr<ncl::rt::CudaDevice> device;
+  int32_t cpuThreads = 1;
+  std::string backendFallback;
 
   int findPopulation(const std::string &name) const;
   /// Throws NOT_FOUND listing the known populations.

@@ -15,6 +15,7 @@
 //  - removes temporaries that an interrupted writer (a dead process) left.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaBackend.h"
 #include "Model.h"
 
 #include <algorithm>
@@ -382,6 +383,8 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   j += "  \"duration\": " + jsonNumber(duration) + ",\n";
   j += "  \"seed\": " + std::to_string(m.seed) + ",\n";
   j += "  \"threads\": " + std::to_string(m.threads) + ",\n";
+  j += "  \"backend\": " + jsonString(m.device ? "cuda" : "cpu") + ",\n";
+  j += "  \"device\": " + (m.device ? jsonString(m.device->name()) : std::string("null")) + ",\n";
   if (m.batch > 1)
     j += "  \"batch\": " + std::to_string(m.batch) + ",\n";
   j += "  \"populations\": {";

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Connectivity.h"
+#include "CudaBackend.h"
 #include "ExplicitConnectivity.h"
 #include "Model.h"
 #include "Sources.h"
@@ -349,6 +350,16 @@ std::string fmtSeconds(double s) {
   return buf;
 }
 
+/// Runs a step-time stage: its CPU function, or its kernel on the CUDA
+/// device when the model runs there (CudaBackend.h), which then also
+/// leaves the spikes of a STEP stage in the thread's spike buffers.
+void callStage(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
+  if (m.device)
+    m.device->launch(m, stage, a);
+  else
+    stage.fn(&a);
+}
+
 /// The header of thread ts's calls of a stage over population p. An
 /// unrecorded population only counts its spikes: no buffer, so no kernel
 /// can stall on one.
@@ -451,6 +462,8 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
       const int64_t lo = std::max(first, ts.begin[q]), hi = std::min(b * size + mon.end, ts.end[q]);
       if (lo >= hi)
         continue;
+      if (m.device) // the device holds the state during a run
+        m.device->refreshHost(m, buffer, lo, hi - lo);
       std::memcpy(mon.samples.data() +
                       static_cast<size_t>(row * mon.width() + b * width + lo - first) * elem,
                   from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
@@ -475,6 +488,10 @@ void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
     const void *from = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[mon.info->var])];
     const size_t stride = synapseRecordLength(proj); // interleaved records
     const int64_t row = s / mon.info->every;
+    if (m.device && mon.end > mon.begin)
+      m.device->refreshHost(m, static_cast<size_t>(proj.varBuffer[mon.info->var]),
+                            mon.begin * static_cast<int64_t>(stride),
+                            (mon.end - mon.begin) * static_cast<int64_t>(stride));
     for (int64_t k = mon.begin; k < mon.end; ++k) {
       const int32_t j = proj.post[static_cast<size_t>(k)];
       if (j < lo || j >= hi)
@@ -532,7 +549,7 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
       a.num_steps = s1 - step;
       a.spike_count = 0;
       a.steps_done = 0;
-      stage.fn(&a);
+      callStage(m, stage, a);
       if (a.steps_done < 0 || a.steps_done > a.num_steps)
         return fail("reported " + std::to_string(a.steps_done) + " steps done of " +
                     std::to_string(a.num_steps));
@@ -587,7 +604,7 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
 /// deliver (postsynaptic) or on_post (presynaptic) calls of the step then
 /// read at every synapse. Called before the first such call that has work,
 /// so a step without spikes to apply computes nothing.
-void advanceTraces(const ncl_model &m, ThreadState &ts, int32_t stage, size_t side, int64_t begin,
+void advanceTraces(ncl_model &m, ThreadState &ts, int32_t stage, size_t side, int64_t begin,
                    int64_t end, int64_t s) {
   if (stage < 0)
     return;
@@ -596,7 +613,7 @@ void advanceTraces(const ncl_model &m, ThreadState &ts, int32_t stage, size_t si
   a.end = end;
   a.first_step = s;
   a.num_steps = 1;
-  m.desc->stages[stage].fn(&a);
+  callStage(m, m.desc->stages[stage], a);
 }
 
 void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
@@ -627,7 +644,7 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
       a.spikes = all.data();
       a.num_spikes = static_cast<int64_t>(all.size());
     }
-    stage.fn(&a);
+    callStage(m, stage, a);
     return;
   }
   const int64_t sent = s - 1 - proj.delaySteps;
@@ -646,7 +663,7 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
     advanced = true;
     a.spikes = list.data();
     a.num_spikes = static_cast<int64_t>(list.size());
-    stage.fn(&a);
+    callStage(m, stage, a);
   }
 }
 
@@ -669,7 +686,7 @@ void deliverSynapses(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s
   a.num_steps = 1;
   a.synapses = slot.data();
   a.num_synapses = static_cast<int64_t>(slot.size());
-  stage.fn(&a);
+  callStage(m, stage, a);
   slot.clear();
 }
 
@@ -751,7 +768,7 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
   a.num_steps = 1;
   a.spikes = first;
   a.num_spikes = last - first;
-  stage.fn(&a);
+  callStage(m, stage, a);
 }
 
 /// Adds projection q's summed variables of step s to thread ts's range of
@@ -766,7 +783,7 @@ void sum(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) 
   a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows it walks
   a.first_step = s;
   a.num_steps = 1;
-  stage.fn(&a);
+  callStage(m, stage, a);
 }
 
 /// Thread 0's call, in step s, of every stage of `kind` over its whole
@@ -784,7 +801,7 @@ void runOverWholePopulations(ncl_model &m, int32_t kind, int64_t s) {
     a.end = m.pops[p].units();
     a.first_step = s;
     a.num_steps = 1;
-    stage.fn(&a);
+    callStage(m, stage, a);
   }
 }
 
@@ -814,7 +831,7 @@ void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
     ncl_kernel_args a = kernelArgs(m, ts, p);
     a.first_step = s;
     a.num_steps = 1;
-    stage.fn(&a);
+    callStage(m, stage, a);
   }
   if (barrier)
     barrier->wait();
@@ -1076,6 +1093,8 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
       if (saveStart)
         copyChunkStart(m, k, /*restore=*/false);
       stepThread(m, k, s0, s1, barrier.get());
+      if (m.device) // one host thread drives the device
+        m.device->downloadNeuronState(m);
     } catch (const std::bad_alloc &) {
       ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
       ts.errorCode = NCL_ERROR_MEMORY;
@@ -1192,6 +1211,8 @@ std::string timeSpan(const ncl_model &m, int64_t s0, int64_t s1) {
       nonFiniteReport(m, "between " + timeSpan(m, s0, s1) + " (steps " + std::to_string(s0) +
                              " to " + std::to_string(s1) + ")");
   forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
+  if (m.device)
+    m.device->uploadNeuronState(m);
   for (int64_t s = s0; s < s1; ++s) {
     advance(m, s, s + 1, /*saveStart=*/false);
     mergeAllSpikes(m);
@@ -1969,6 +1990,24 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
 
   const int64_t start = m.step, target = m.step + steps;
   reserveMonitors(m, target);
+  // On the CUDA backend the host's buffers are the state between runs: the
+  // run starts from them and leaves in them what the kernels wrote, however
+  // it ends.
+  struct DeviceRun {
+    ncl_model &m;
+    explicit DeviceRun(ncl_model &m) : m(m) {
+      if (m.device)
+        m.device->beginRun(m);
+    }
+    ~DeviceRun() {
+      if (!m.device)
+        return;
+      try {
+        m.device->endRun(m);
+      } catch (const Error &) { // m.failure says so: no further run
+      }
+    }
+  } deviceRun{m};
   m.requestedSteps = target;
   m.runEnd = RunEnd::Complete;
   m.runError.clear();
@@ -2001,6 +2040,8 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         // The records stay at s0, so the state goes back there too: the
         // model is consistent and could go on if memory were freed.
         forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
+        if (m.device)
+          m.device->uploadNeuronState(m);
         try {
           throw;
         } catch (const std::bad_alloc &) {

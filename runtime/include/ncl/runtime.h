@@ -162,6 +162,24 @@ NCL_RT_API ncl_status ncl_set_data_dir(ncl_model *m, const char *dir);
 NCL_RT_API ncl_status ncl_set_threads(ncl_model *m, int32_t n);
 /** Current number of threads; -1 on error. */
 NCL_RT_API int32_t ncl_threads(const ncl_model *m);
+/** Where the model runs (docs/gpu.md): "cpu" (the default), "cuda" (the
+ *  first CUDA device, through the driver that the runtime opens with
+ *  dlopen("libcuda.so.1")) or "auto" (the device when it can be used, else
+ *  the CPU). "cuda" fails, leaving the backend as it was, with one message
+ *  when the driver, a device or the library's GPU code is missing
+ *  (NCL_ERROR_STATE for the machine, NCL_ERROR_LOAD for a library without
+ *  GPU code: "... recompile it with nclc --target=cuda"); "auto" then
+ *  chooses the CPU and keeps that message for ncl_backend_fallback. May be
+ *  called at any time between runs: results are the same on either. While
+ *  on "cuda" the device is driven by one host thread: ncl_threads is 1 and
+ *  ncl_set_threads keeps its value for the CPU. */
+NCL_RT_API ncl_status ncl_set_backend(ncl_model *m, const char *backend);
+/** "cpu" or "cuda"; NULL on error. */
+NCL_RT_API const char *ncl_backend(const ncl_model *m);
+/** The CUDA device's name ("NVIDIA H200"), "" on the CPU; NULL on error. */
+NCL_RT_API const char *ncl_device_name(const ncl_model *m);
+/** Why the last ncl_set_backend(m, "auto") chose the CPU, or "". */
+NCL_RT_API const char *ncl_backend_fallback(const ncl_model *m);
 /** Steps per chunk: the interval between NaN checks and spike merges.
  *  0 (the default) picks it from the network size. */
 NCL_RT_API ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps);

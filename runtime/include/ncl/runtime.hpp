@@ -102,6 +102,14 @@ public:
   void setDt(double seconds) { check(ncl_set_dt(m_, seconds)); }
   void setDataDir(const std::string &dir) { check(ncl_set_data_dir(m_, dir.c_str())); }
   int32_t threads() const { return ncl_threads(m_); }
+  /// "cpu", "cuda" or "auto" (see ncl_set_backend; docs/gpu.md).
+  void setBackend(const std::string &backend) { check(ncl_set_backend(m_, backend.c_str())); }
+  /// "cpu" or "cuda".
+  std::string backend() const { return ncl_backend(m_); }
+  /// The CUDA device's name, "" on the CPU.
+  std::string deviceName() const { return ncl_device_name(m_); }
+  /// Why setBackend("auto") chose the CPU, or "".
+  std::string backendFallback() const { return ncl_backend_fallback(m_); }
 
   void init(uint64_t seed) { check(ncl_init(m_, seed)); }
   void run(double seconds) { check(ncl_run(m_, seconds)); }

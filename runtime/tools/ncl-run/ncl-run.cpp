@@ -2,7 +2,7 @@
 //
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--batch B] [--threads N] [--data-dir DIR] [--out DIR]
-//                  [--quiet]
+//                  [--backend cpu|cuda|auto] [--quiet]
 //                  [--init POP.VAR=FILE]... [--load-weights DIR] [--save-weights DIR]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
@@ -51,6 +51,9 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "                       members; default: the model's `batch`)\n"
                      "  --threads N          number of threads (default 1); results do not\n"
                      "                       depend on it\n"
+                     "  --backend B          cpu (default), cuda (the first CUDA device; fails\n"
+                     "                       where there is none) or auto (cuda where it can\n"
+                     "                       run, else the CPU, saying so); docs/gpu.md\n"
                      "  --data-dir DIR       where relative .npy names in the model (spike\n"
                      "                       generators, timed arrays) resolve (default: the\n"
                      "                       directory of the .ncl file when it was compiled)\n"
@@ -81,6 +84,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> sets, sizes;
   int64_t batch = 0; // 0: the model's
   int32_t threads = 1;
+  std::string backend = "cpu";
   std::string out;
   std::string dataDir;
   std::string loadWeights, saveWeights;
@@ -187,6 +191,10 @@ Options parseArgs(int argc, char **argv) {
       if (!parseInt(value, 1, 1024, n))
         throw UsageError{"--threads expects an integer from 1 to 1024, got '" + value + "'"};
       o.threads = static_cast<int32_t>(n);
+    } else if (flag == "--backend") {
+      if (value != "cpu" && value != "cuda" && value != "auto")
+        throw UsageError{"--backend expects cpu, cuda or auto, got '" + value + "'"};
+      o.backend = value;
     } else if (flag == "--out") {
       o.out = value;
     } else if (flag == "--data-dir") {
@@ -348,6 +356,8 @@ void printSummary(const ncl::Model &model, const Options &o) {
               model.threads() == 1 ? "" : "s");
   if (model.batch() > 1)
     std::printf(", batch %" PRId64 " (neurons per member below)", model.batch());
+  if (model.backend() == "cuda")
+    std::printf(", on %s", model.deviceName().c_str());
   std::printf("\n");
   // The model column is as wide as its longest name ("spike_generator").
   int width = 12;
@@ -434,6 +444,11 @@ int main(int argc, char **argv) {
     for (const auto &[target, value] : o.sets)
       model.setParam(target, value);
     model.setThreads(o.threads);
+    if (o.backend != "cpu") {
+      model.setBackend(o.backend);
+      if (!model.backendFallback().empty())
+        std::fprintf(stderr, "ncl-run: running on the CPU: %s\n", model.backendFallback().c_str());
+    }
     model.init(o.haveSeed ? o.seed : model.defaultSeed());
     if (!o.loadWeights.empty())
       model.loadWeights(o.loadWeights);

@@ -60,7 +60,7 @@ def main():
         meta = json.load(f)
     keys = {"status", "error", "model", "source", "abi_version", "precision",
             "dt", "requested_steps", "steps", "duration", "seed", "threads",
-            "populations", "monitors", "files", "timings"}
+            "backend", "device", "populations", "monitors", "files", "timings"}
     assert set(meta) == keys, sorted(meta)
     assert meta["status"] == "complete" and meta["error"] is None, meta
     assert meta["requested_steps"] == 200
@@ -69,6 +69,7 @@ def main():
     assert meta["precision"] == 64 and meta["dt"] == 1e-4
     assert meta["steps"] == 200 and meta["seed"] == 123
     assert meta["threads"] == 3
+    assert meta["backend"] == "cpu" and meta["device"] is None
     assert abs(meta["duration"] - 0.02) < 1e-12
     P = meta["populations"]["P"]
     assert set(P) == {"neuron", "size", "spikes", "rate_hz"}

@@ -1,0 +1,73 @@
+//===- CudaDriver.h - The CUDA driver API, opened at run time -------------===//
+//
+// The runtime never links against CUDA: the CUDA backend opens the driver
+// library with dlopen("libcuda.so.1") the first time a model asks for it and
+// takes the few entry points it needs with dlsym. The types are declared here
+// with the driver API's layout (cuda.h is not needed to build NCL). The
+// environment variable NCL_CUDA_DRIVER names another library to open instead,
+// a hook for tests (a missing file, a fake driver) and diagnostics.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NCL_RUNTIME_LIB_CUDADRIVER_H
+#define NCL_RUNTIME_LIB_CUDADRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ncl::rt::cuda {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+
+/// The driver's entry points the backend uses (the _v2 names the driver
+/// exports for the 64-bit API).
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, CUstream, void **, void **);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+};
+
+/// The driver, opened and initialised (cuInit) once per process; throws
+/// ncl::rt::Error with the reason ("libcuda.so.1 cannot be loaded: ...",
+/// "cuInit failed: CUDA_ERROR_NO_DEVICE (...)") when that is not possible,
+/// the same reason on every call.
+const Driver &driver();
+
+/// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)" for a result code, through
+/// the opened driver (`t`, or the process's).
+std::string describe(CUresult r, const Driver &t);
+std::string describe(CUresult r);
+
+} // namespace ncl::rt::cuda
+
+#endif // NCL_RUNTIME_LIB_CUDADRIVER_H

@@ -1,0 +1,247 @@
+//===- CudaBackendTest.cpp - The CUDA backend on a fake device -----------===//
+//
+// This binary runs with the fake driver (fixtures/fake_cuda.c) in place of
+// libcuda.so.1: a device emulated on the host that runs, for each launch, the
+// CPU function of the stage it names once per GPU thread, as docs/gpu.md
+// says a GPU thread behaves, in an order that is not the CPU's. The CUDA
+// backend's orchestration (buffers, headers, spike sorting, steps per
+// launch, monitors, the state between runs) must then give the CPU
+// backend's results bit for bit. fake_model_gpu.so is fake_model.c with GPU
+// kernel names: neuron i spikes every i + 2 steps, P has the event "even",
+// and the monitors P_v, P_w and Q_rate.
+//
+//===----------------------------------------------------------------------===//
+#include "RuntimeTestSupport.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace ncl_test;
+
+namespace {
+
+// Before any test opens the driver (once per process).
+const bool driverChosen = [] {
+  setenv("NCL_CUDA_DRIVER", NCL_FIXTURE_FAKE_CUDA, 1);
+  return true;
+}();
+
+/// What a run leaves that the user can read, as raw bytes: every
+/// population's spikes and state, P's events and every monitor's samples.
+struct Results {
+  std::vector<std::string> parts;
+  bool operator==(const Results &o) const { return parts == o.parts; }
+};
+
+template <typename T> std::string bytes(const std::vector<T> &v) {
+  return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+}
+
+Results results(const ncl_model *m) {
+  Results r;
+  SpikeList s = spikes(m, "P"); // Q counts its spikes without recording them
+  r.parts.push_back(bytes(s.t) + bytes(s.i));
+  for (const char *pop : {"P", "Q"}) {
+    r.parts.push_back(std::to_string(ncl_spike_count(m, pop)));
+    for (const char *var : {"v", "w"})
+      r.parts.push_back(bytes(state(m, pop, var)));
+  }
+  const int64_t n = ncl_get_events(m, "P", "even", nullptr, nullptr, 0);
+  std::vector<double> t(static_cast<size_t>(n));
+  std::vector<int64_t> i(static_cast<size_t>(n));
+  ncl_get_events(m, "P", "even", t.data(), i.data(), n);
+  r.parts.push_back(bytes(t) + bytes(i));
+  for (const char *mon : {"P_v", "P_w", "Q_rate"}) {
+    const int64_t rows = ncl_get_monitor(m, mon, nullptr, nullptr, 0);
+    const int64_t width = ncl_monitor_width(m, mon);
+    std::vector<double> times(static_cast<size_t>(rows)), values(static_cast<size_t>(rows * width));
+    ncl_get_monitor(m, mon, times.data(), values.data(), rows);
+    r.parts.push_back(bytes(times) + bytes(values));
+  }
+  r.parts.push_back(std::to_string(ncl_current_step(m)));
+  return r;
+}
+
+struct RunSetup {
+  int64_t sizeP = 10, sizeQ = 5, batch = 1, spikeBuffer = 0, chunk = 0;
+  double current = 0; // P.I and Q.I in A: w grows by it each step
+};
+
+/// Runs `steps` steps in the pieces `pieces` (summing to steps) on
+/// `backend`, with the setup, from seed 11.
+Results run(const char *library, const char *backend, const RunSetup &s,
+            const std::vector<int64_t> &pieces) {
+  ModelPtr m = open(library);
+  if (!m)
+    return {};
+  EXPECT_EQ(ncl_set_size(m.get(), "P", s.sizeP), NCL_OK);
+  EXPECT_EQ(ncl_set_size(m.get(), "Q", s.sizeQ), NCL_OK);
+  EXPECT_EQ(ncl_set_batch(m.get(), s.batch), NCL_OK) << lastError();
+  EXPECT_EQ(ncl_set_spike_buffer(m.get(), s.spikeBuffer), NCL_OK);
+  EXPECT_EQ(ncl_set_chunk_steps(m.get(), s.chunk), NCL_OK);
+  EXPECT_EQ(ncl_set_param(m.get(), "P", "I", s.current), NCL_OK);
+  EXPECT_EQ(ncl_set_param(m.get(), "Q", "I", -s.current), NCL_OK);
+  EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+  EXPECT_STREQ(ncl_backend(m.get()), backend);
+  EXPECT_EQ(ncl_init(m.get(), 11), NCL_OK) << lastError();
+  for (int64_t steps : pieces)
+    EXPECT_EQ(ncl_run_steps(m.get(), steps), NCL_OK) << lastError();
+  return results(m.get());
+}
+
+void expectSameOnBothBackends(const char *library, const RunSetup &s,
+                              const std::vector<int64_t> &pieces) {
+  const Results cpu = run(library, "cpu", s, pieces);
+  const Results gpu = run(library, "cuda", s, pieces);
+  ASSERT_EQ(cpu.parts.size(), gpu.parts.size());
+  const char *what[] = {
+      "P spikes", "P count",  "P.v",         "P.w",         "Q count",        "Q.v",
+      "Q.w",      "P events", "monitor P_v", "monitor P_w", "monitor Q_rate", "steps"};
+  for (size_t k = 0; k < cpu.parts.size(); ++k)
+    EXPECT_TRUE(cpu.parts[k] == gpu.parts[k]) << what[k] << " differ";
+  // Not vacuous: the run spiked, and the monitors sampled.
+  EXPECT_GT(cpu.parts[0].size(), 0u);
+  EXPECT_GT(cpu.parts[8].size(), 0u);
+  EXPECT_GT(cpu.parts[10].size(), 0u);
+}
+
+} // namespace
+
+TEST(CudaBackend, FakeDeviceGivesTheCpuResults) {
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, RunSetup{}, {500});
+}
+
+TEST(CudaBackend, ManyStepsPerLaunchAndBlocksOfNeurons) {
+  // A spike buffer of 64 entries for 300 neurons with two channels: blocks
+  // of 32 neurons, two steps per launch; runs in pieces that cut chunks.
+  RunSetup s;
+  s.sizeP = 300;
+  s.sizeQ = 70;
+  s.spikeBuffer = 64;
+  s.chunk = 37;
+  s.current = 1e-9;
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, s, {1, 100, 299});
+}
+
+TEST(CudaBackend, BatchMembersAndFloat32) {
+  RunSetup s;
+  s.batch = 3;
+  s.sizeP = 40;
+  s.current = 3e-9;
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, s, {250});
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU_F32, s, {250});
+}
+
+TEST(CudaBackend, NetworkDeliveriesSeeTheSpikesInTheCpuOrder) {
+  // fake_network.c: T.h depends on the order of each delivery's spikes,
+  // which the fake device emits in decreasing neuron order.
+  std::vector<double> h[2];
+  SpikeList s[2];
+  for (int k = 0; k < 2; ++k) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+    ASSERT_TRUE(m);
+    ASSERT_EQ(ncl_set_backend(m.get(), k ? "cuda" : "cpu"), NCL_OK) << lastError();
+    ASSERT_EQ(ncl_run_steps(m.get(), 50), NCL_OK) << lastError();
+    ASSERT_EQ(ncl_run_steps(m.get(), 70), NCL_OK) << lastError();
+    h[k] = state(m.get(), "T", "h");
+    s[k] = spikes(m.get(), "S");
+  }
+  EXPECT_TRUE(s[0] == expectedSpikes(8, 120));
+  EXPECT_TRUE(s[0] == s[1]);
+  ASSERT_EQ(h[0].size(), 3u);
+  EXPECT_GT(h[0][0], 0);
+  EXPECT_EQ(std::memcmp(h[0].data(), h[1].data(), 3 * sizeof(double)), 0)
+      << h[0][0] << " on the CPU, " << h[1][0] << " on the fake device";
+}
+
+TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
+  // The host's buffers are the state between runs: set on the host, the
+  // device runs from them; switching backends keeps the state.
+  auto runWith = [](const char *first, const char *second) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+    EXPECT_EQ(ncl_set_backend(m.get(), first), NCL_OK) << lastError();
+    EXPECT_EQ(ncl_init(m.get(), 3), NCL_OK);
+    EXPECT_EQ(ncl_run_steps(m.get(), 40), NCL_OK) << lastError();
+    std::vector<double> v(10, 1.0);
+    EXPECT_EQ(ncl_set_state(m.get(), "P", "v", v.data(), 10), NCL_OK);
+    EXPECT_EQ(ncl_set_param(m.get(), "P", "I", 5e-9), NCL_OK);
+    EXPECT_EQ(ncl_set_backend(m.get(), second), NCL_OK) << lastError();
+    EXPECT_EQ(ncl_run_steps(m.get(), 60), NCL_OK) << lastError();
+    return results(m.get());
+  };
+  const Results cpu = runWith("cpu", "cpu");
+  EXPECT_TRUE(cpu == runWith("cuda", "cuda"));
+  EXPECT_TRUE(cpu == runWith("cpu", "cuda"));
+  EXPECT_TRUE(cpu == runWith("cuda", "cpu"));
+}
+
+TEST(CudaBackend, NaNIsReportedAtTheSameStep) {
+  std::string messages[2];
+  for (int k = 0; k < 2; ++k) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+    ASSERT_EQ(ncl_set_param(m.get(), "P", "nan_step", 123), NCL_OK);
+    ASSERT_EQ(ncl_set_backend(m.get(), k ? "cuda" : "cpu"), NCL_OK) << lastError();
+    ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_ERROR_NUMERIC);
+    messages[k] = lastError();
+    EXPECT_EQ(ncl_current_step(m.get()), 124);
+  }
+  EXPECT_EQ(messages[0], messages[1]);
+  EXPECT_TRUE(contains(messages[1], "became NaN in step 123")) << messages[1];
+}
+
+TEST(CudaBackend, ThreadsAndDeviceName) {
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_threads(m.get(), 4), NCL_OK);
+  EXPECT_STREQ(ncl_backend(m.get()), "cpu");
+  EXPECT_STREQ(ncl_device_name(m.get()), "");
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  EXPECT_STREQ(ncl_backend(m.get()), "cuda");
+  EXPECT_STREQ(ncl_device_name(m.get()), "NCL fake CUDA device");
+  EXPECT_STREQ(ncl_backend_fallback(m.get()), "");
+  EXPECT_EQ(ncl_threads(m.get()), 1); // one host thread drives the device
+  ASSERT_EQ(ncl_set_threads(m.get(), 3), NCL_OK);
+  EXPECT_EQ(ncl_threads(m.get()), 1);
+  ASSERT_EQ(ncl_set_backend(m.get(), "auto"), NCL_OK);
+  EXPECT_STREQ(ncl_backend(m.get()), "cuda");
+  ASSERT_EQ(ncl_set_backend(m.get(), "cpu"), NCL_OK);
+  EXPECT_EQ(ncl_threads(m.get()), 3); // what was asked for the CPU
+  // run.json names the backend and the device.
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK);
+  ASSERT_EQ(ncl_run_steps(m.get(), 10), NCL_OK) << lastError();
+  const std::string dir = tempDir();
+  ASSERT_EQ(ncl_write_output(m.get(), dir.c_str()), NCL_OK) << lastError();
+  const std::string json = readFile(dir + "/run.json");
+  EXPECT_TRUE(contains(json, "\"backend\": \"cuda\",")) << json;
+  EXPECT_TRUE(contains(json, "\"device\": \"NCL fake CUDA device\",")) << json;
+}
+
+TEST(CudaBackend, RefusalsLeaveTheBackendAsItWas) {
+  // A library compiled for the CPU only.
+  ModelPtr cpuOnly = open(NCL_FIXTURE_FAKE_MODEL);
+  EXPECT_EQ(ncl_set_backend(cpuOnly.get(), "cuda"), NCL_ERROR_LOAD);
+  EXPECT_EQ(lastError(), "cannot use the CUDA backend: '" + std::string(NCL_FIXTURE_FAKE_MODEL) +
+                             "' has no GPU code (it was compiled for the CPU only); recompile "
+                             "it with nclc --target=cuda");
+  EXPECT_STREQ(ncl_backend(cpuOnly.get()), "cpu");
+  ASSERT_EQ(ncl_set_backend(cpuOnly.get(), "auto"), NCL_OK);
+  EXPECT_STREQ(ncl_backend(cpuOnly.get()), "cpu");
+  EXPECT_TRUE(
+      contains(ncl_backend_fallback(cpuOnly.get()), "recompile it with nclc --target=cuda"));
+  // A stage without a GPU kernel is named.
+  ModelPtr dropped = open(NCL_FIXTURE_FAKE_MODEL_GPU_DROP);
+  EXPECT_EQ(ncl_set_backend(dropped.get(), "cuda"), NCL_ERROR_LOAD);
+  EXPECT_TRUE(contains(lastError(), "the stage 'Q.update' of '")) << lastError();
+  EXPECT_TRUE(contains(lastError(), "has no GPU kernel; recompile it with nclc --target=cuda"));
+  // Names.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  EXPECT_EQ(ncl_set_backend(m.get(), "bogus"), NCL_ERROR_ARGUMENT);
+  EXPECT_EQ(lastError(), "unknown backend 'bogus'; the backends are cpu, cuda and auto");
+  EXPECT_EQ(ncl_set_backend(m.get(), nullptr), NCL_ERROR_ARGUMENT);
+  EXPECT_EQ(ncl_set_backend(nullptr, "cpu"), NCL_ERROR_ARGUMENT);
+  EXPECT_EQ(ncl_backend(nullptr), nullptr);
+  EXPECT_EQ(ncl_device_name(nullptr), nullptr);
+  EXPECT_EQ(ncl_backend_fallback(nullptr), nullptr);
+}

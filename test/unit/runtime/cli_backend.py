@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""ncl-run --backend (docs/gpu.md) without a GPU.
+
+usage: cli_backend.py NCL_RUN GPU_MODEL CPU_ONLY_MODEL FAKE_DRIVER NO_DEVICE_DRIVER WORKDIR
+
+GPU_MODEL is fake_model_gpu.so (GPU kernel names, run by the fake driver),
+CPU_ONLY_MODEL fake_model.so. Checks that --backend=auto falls back to the
+CPU with one line on stderr where the driver has no device or the library no
+GPU code, that run.json records the backend and the device, and that the
+fake device's output files are those of the CPU, byte for byte.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+ncl_run, gpu_model, cpu_model, fake_driver, no_device, work = sys.argv[1:7]
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(model, backend, driver, out):
+    env = dict(os.environ, NCL_CUDA_DRIVER=driver)
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.run([ncl_run, model, "--backend=" + backend, "--time", "50ms", "--out", out],
+                       env=env, capture_output=True, text=True)
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f) if p.returncode == 0 else None
+    return p, meta
+
+
+def files(out):
+    return {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))
+            if n.endswith(".npy")}
+
+
+os.makedirs(work, exist_ok=True)
+
+# auto on a machine whose driver has no device: the CPU, saying so once.
+p, meta = run(gpu_model, "auto", no_device, os.path.join(work, "auto-nodevice"))
+check(p.returncode == 0, "auto without a device runs (exit %d: %s)" % (p.returncode, p.stderr))
+lines = p.stderr.splitlines()
+check(lines == ["ncl-run: running on the CPU: cannot use the CUDA backend: cuInit failed: "
+                "CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"],
+      "auto without a device says so once: %r" % lines)
+check(meta["backend"] == "cpu" and meta["device"] is None, "run.json: cpu, no device")
+
+# auto with a device but a library compiled for the CPU only.
+p, meta = run(cpu_model, "auto", fake_driver, os.path.join(work, "auto-cpu-only"))
+check(p.returncode == 0, "auto with a CPU-only library runs")
+lines = p.stderr.splitlines()
+check(len(lines) == 1 and lines[0].startswith("ncl-run: running on the CPU: cannot use the CUDA "
+                                              "backend: '") and
+      lines[0].endswith("' has no GPU code (it was compiled for the CPU only); recompile it "
+                        "with nclc --target=cuda"),
+      "auto with a CPU-only library says so once: %r" % lines)
+check(meta["backend"] == "cpu", "run.json: cpu")
+
+# auto where the device can run it, against the CPU.
+p_gpu, meta = run(gpu_model, "auto", fake_driver, os.path.join(work, "auto-gpu"))
+check(p_gpu.returncode == 0 and p_gpu.stderr == "", "auto on the fake device: no message (%r)"
+      % p_gpu.stderr)
+check(meta["backend"] == "cuda" and meta["device"] == "NCL fake CUDA device",
+      "run.json: cuda on the fake device (%r, %r)" % (meta["backend"], meta["device"]))
+check(meta["threads"] == 1, "run.json: one host thread")
+check("on NCL fake CUDA device" in p_gpu.stdout, "the summary names the device")
+p_cpu, meta_cpu = run(gpu_model, "cpu", fake_driver, os.path.join(work, "cpu"))
+check(meta_cpu["backend"] == "cpu" and meta_cpu["device"] is None, "run.json: cpu")
+a, b = files(os.path.join(work, "cpu")), files(os.path.join(work, "auto-gpu"))
+check(len(a) >= 5 and a == b, "the fake device writes the CPU's files: %s" % sorted(a))
+check(meta["populations"] == meta_cpu["populations"], "run.json: the same populations")
+
+if failures:
+    sys.exit("%d check(s) failed" % len(failures))

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Every example on the CUDA backend against the CPU backend (docs/gpu.md).
+
+usage: gpu_examples.py fake NCLC NCL_RUN EXAMPLES_DIR WORKDIR SHIM FAKE_DRIVER
+       gpu_examples.py gpu  NCLC NCL_RUN EXAMPLES_DIR WORKDIR
+
+fake: no GPU needed. Each example is compiled for the CPU and run through
+  the shim (fixtures/gpu_shim.c, which gives every stage a GPU kernel name)
+  on the fake driver (fixtures/fake_cuda.c, a device emulated on the host
+  that runs each stage's CPU function once per GPU thread): the CUDA
+  backend's orchestration must give the CPU's files byte for byte. Where
+  nclc has --target=cuda, each example is also compiled for it and run on
+  the fake device the same way (skipped, saying so, until it has).
+gpu: a real GPU (ctest -L gpu). Each example is compiled with
+  --target=cuda and run with --backend=cpu and --backend=cuda: spikes and
+  events must be identical, state and monitor values within MAX_ULPS units
+  in the last place. Exits 77 (skipped) with a message where there is no
+  driver, no device, or no nclc --target=cuda.
+"""
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+# docs/gpu.md: kernels compute what the CPU kernels compute, operation for
+# operation, so the state is expected bit for bit; the bound is what the
+# comparison on a real GPU allows.
+MAX_ULPS = 4
+SKIP = 77
+# Simulated time per example: long enough for every example to spike and
+# deliver (and stdp_song's output to run on_post), short enough for the fake
+# device (a kernel call per neuron).
+TIME = "100ms"
+
+mode = sys.argv[1]
+nclc, ncl_run, examples, work = sys.argv[2:6]
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def nclc_has_cuda():
+    help_text = subprocess.run([nclc, "--help"], capture_output=True, text=True).stdout
+    return "--target" in help_text and "cuda" in help_text
+
+
+def example_files():
+    return sorted(f for f in os.listdir(examples) if f.endswith(".ncl"))
+
+
+def compile_example(name, target=None):
+    out = os.path.join(work, name[:-4] + ("-" + target if target else "") + ".so")
+    cmd = [nclc, os.path.join(examples, name), "-o", out, "-j1"]
+    if target:
+        cmd.append("--target=" + target)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        check(False, "%s: nclc %s failed: %s" % (name, " ".join(cmd[2:]), p.stderr.strip()))
+        return None
+    return out
+
+
+def run(library, backend, out, env):
+    shutil.rmtree(out, ignore_errors=True)
+    p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out", out,
+                        "--quiet"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
+        return None
+    with open(os.path.join(out, "run.json")) as f:
+        meta = json.load(f)
+    if meta["backend"] != backend:
+        check(False, "%s: ran on %s, not %s" % (library, meta["backend"], backend))
+        return None
+    return meta
+
+
+def ulps(a, b):
+    """Largest distance in units in the last place between equal-shaped float arrays."""
+    bits, top = (np.int32, 1 << 31) if a.dtype == np.float32 else (np.int64, 1 << 63)
+    differ = a.view(bits).ravel() != b.view(bits).ravel()
+    # IEEE bits read as signed integers, mapped onto a line where
+    # neighbouring floats differ by 1 (-0 and +0 both at 0).
+    line = lambda i: -top - i if i < 0 else i
+    return max((abs(line(int(x)) - line(int(y)))
+                for x, y in zip(a.view(bits).ravel()[differ], b.view(bits).ravel()[differ])),
+               default=0)
+
+
+def compare(name, cpu_dir, gpu_dir, exact):
+    cpu_files = sorted(f for f in os.listdir(cpu_dir) if f.endswith(".npy"))
+    gpu_files = sorted(f for f in os.listdir(gpu_dir) if f.endswith(".npy"))
+    if cpu_files != gpu_files:
+        check(False, "%s: different files: %s / %s" % (name, cpu_files, gpu_files))
+        return
+    worst = 0
+    for f in cpu_files:
+        a, b = np.load(os.path.join(cpu_dir, f)), np.load(os.path.join(gpu_dir, f))
+        # Spike and event times and indices, and monitor times and indices,
+        # end in _t and _i: exact everywhere; monitor samples within the bound.
+        times_or_indices = f.endswith(("_t.npy", "_i.npy"))
+        if exact or times_or_indices or a.dtype.kind != "f":
+            if a.shape != b.shape or a.tobytes() != b.tobytes():
+                check(False, "%s: %s differs" % (name, f))
+                return
+        else:
+            if a.shape != b.shape:
+                check(False, "%s: %s has shape %s on the GPU, %s on the CPU"
+                      % (name, f, b.shape, a.shape))
+                return
+            worst = max(worst, ulps(a, b))
+    check(worst <= MAX_ULPS, "%s: %d files the same%s" % (
+        name, len(cpu_files), "" if exact else " (state within %d ulps)" % worst))
+
+
+# ncl_stage_kind, for the report of the kinds the fake device ran.
+KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
+         8: "deliver_synapses", 9: "connect_condition", 10: "synapse_step", 11: "kwta",
+         13: "advance_pre_traces", 14: "advance_post_traces", 15: "kwta_keys", 16: "kwta_gate"}
+
+
+def fake_mode(shim, driver):
+    log = os.path.join(work, "launched-kinds.txt")
+    if os.path.exists(log):
+        os.remove(log)
+    env = dict(os.environ, NCL_CUDA_DRIVER=driver, NCL_FAKE_CUDA_LOG=log)
+    for name in example_files():
+        lib = compile_example(name)
+        if not lib:
+            continue
+        shim_env = dict(env, NCL_GPU_SHIM_MODEL=lib)
+        cpu = os.path.join(work, name[:-4] + "-cpu")
+        gpu = os.path.join(work, name[:-4] + "-fake")
+        if run(shim, "cpu", cpu, shim_env) and run(shim, "cuda", gpu, shim_env):
+            compare(name + " (shim, fake device)", cpu, gpu, exact=True)
+    kinds = set()
+    if os.path.exists(log):
+        with open(log) as f:
+            kinds = {KINDS.get(int(line.split()[0]), line.split()[0]) for line in f}
+    print("stage kinds the fake device ran: " + ", ".join(sorted(kinds)))
+    # Every kind the device runs, so that each launch shape was compared.
+    wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
+              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces"}
+    check(wanted <= kinds, "the examples launched every step-time kind (missing: %s)"
+          % ", ".join(sorted(wanted - kinds)))
+    if not nclc_has_cuda():
+        print("skipped: nclc has no --target=cuda yet; the examples compiled for the GPU "
+              "run here on the fake device once it has")
+        return
+    for name in example_files():
+        lib = compile_example(name, "cuda")
+        if not lib:
+            continue
+        cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
+        gpu = os.path.join(work, name[:-4] + "-cuda-fake")
+        if run(lib, "cpu", cpu, env) and run(lib, "cuda", gpu, env):
+            compare(name + " (--target=cuda, fake device)", cpu, gpu, exact=True)
+
+
+def real_device():
+    """The first device's name, or why there is none."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError as e:
+        return None, "no NVIDIA driver (%s)" % e
+    if cuda.cuInit(0) != 0:
+        return None, "cuInit failed: no usable CUDA device"
+    count = ctypes.c_int(0)
+    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return None, "the driver reports no CUDA device"
+    name = ctypes.create_string_buffer(256)
+    cuda.cuDeviceGetName(name, 255, 0)
+    return name.value.decode(), None
+
+
+def gpu_mode():
+    device, why = real_device()
+    if not device:
+        print("skipped: %s; this test needs a GPU" % why)
+        sys.exit(SKIP)
+    if not nclc_has_cuda():
+        print("skipped: nclc has no --target=cuda yet")
+        sys.exit(SKIP)
+    print("device: %s" % device)
+    env = dict(os.environ)
+    env.pop("NCL_CUDA_DRIVER", None)
+    for name in example_files():
+        lib = compile_example(name, "cuda")
+        if not lib:
+            continue
+        cpu = os.path.join(work, name[:-4] + "-cpu")
+        gpu = os.path.join(work, name[:-4] + "-gpu")
+        meta_cpu = run(lib, "cpu", cpu, env)
+        meta_gpu = run(lib, "cuda", gpu, env) if meta_cpu else None
+        if meta_gpu:
+            check(meta_gpu["device"] == device, "%s: ran on %s" % (name, meta_gpu["device"]))
+            check(meta_cpu["populations"] == meta_gpu["populations"],
+                  "%s: the same spike counts" % name)
+            compare(name + " (GPU)", cpu, gpu, exact=False)
+
+
+os.makedirs(work, exist_ok=True)
+if mode == "fake":
+    fake_mode(sys.argv[6], sys.argv[7])
+elif mode == "gpu":
+    gpu_mode()
+else:
+    sys.exit("unknown mode " + mode)
+if failures:
+    sys.exit("%d check(s) failed" % len(failures))
