@@ -7,7 +7,7 @@
 # libnclrt's SONAME and that a changed import recompiles the model. Then
 # examples/embed_compile (the compiler's C API: a model compiled from a
 # string and run in the same process, and a diagnostic as a record), with
-# CMake and with pkg-config, and ncl_add_model's TARGETS (cuda refused).
+# CMake and with pkg-config, and ncl_add_model's TARGETS (cpu, cuda; others refused).
 #
 # usage: install_checks.sh BUILD_DIR SOURCE_DIR WORK_DIR
 set -eu
@@ -106,8 +106,9 @@ mkdir -p "$work/pc-compile"
 grep -q "^PASS$" "$work/pc-compile.log" || { echo "FAIL: embed_compile (pkg-config)"; exit 1; }
 echo "built embed_compile with pkg-config --cflags --libs nclcompiler nclrt and run"
 
-# ncl_add_model(... TARGETS): cpu is accepted, cuda is refused at configure
-# time with one clear message (the GPU backend is not built yet).
+# ncl_add_model(... TARGETS): cpu and cuda build (cuda adds the GPU images, PTX
+# for sm_80 and sm_90, beside the CPU code); an unknown target is refused at
+# configure time with one clear message.
 mkdir -p "$work/targets"
 cat > "$work/targets/CMakeLists.txt" <<EOF2
 cmake_minimum_required(VERSION 3.20)
@@ -116,13 +117,26 @@ find_package(NCL 0.1 REQUIRED)
 ncl_add_model(on_cpu SOURCES "$source/examples/embed/model.ncl" TARGETS cpu)
 ncl_add_model(on_gpu SOURCES "$source/examples/embed/model.ncl" TARGETS cpu cuda)
 EOF2
-if cmake -S "$work/targets" -B "$work/targets/build" -DCMAKE_PREFIX_PATH="$prefix" \
-     > "$work/targets.log" 2>&1; then
-  echo "FAIL: ncl_add_model accepted TARGETS cuda"; exit 1
+cmake -S "$work/targets" -B "$work/targets/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  > "$work/targets.log" 2>&1 || { cat "$work/targets.log"; echo "FAIL: TARGETS cpu cuda"; exit 1; }
+cmake --build "$work/targets/build" >> "$work/targets.log" 2>&1 ||
+  { cat "$work/targets.log"; echo "FAIL: building TARGETS cpu cuda"; exit 1; }
+grep -aq "\.target sm_80" "$work/targets/build/on_gpu.so" ||
+  { echo "FAIL: TARGETS cuda gave no sm_80 PTX"; exit 1; }
+if grep -aq "\.target sm_80" "$work/targets/build/on_cpu.so"; then
+  echo "FAIL: TARGETS cpu carries GPU code"; exit 1
 fi
-grep -q "ncl_add_model(on_gpu): TARGETS cuda: the GPU target is not built" "$work/targets.log" ||
-  { cat "$work/targets.log"; echo "FAIL: no clear message for TARGETS cuda"; exit 1; }
-if grep -q "ncl_add_model(on_cpu)" "$work/targets.log"; then
-  cat "$work/targets.log"; echo "FAIL: TARGETS cpu was refused"; exit 1
+mkdir -p "$work/targets-bad"
+cat > "$work/targets-bad/CMakeLists.txt" <<EOF2
+cmake_minimum_required(VERSION 3.20)
+project(targets NONE)
+find_package(NCL 0.1 REQUIRED)
+ncl_add_model(on_tpu SOURCES "$source/examples/embed/model.ncl" TARGETS tpu)
+EOF2
+if cmake -S "$work/targets-bad" -B "$work/targets-bad/build" -DCMAKE_PREFIX_PATH="$prefix" \
+     > "$work/targets-bad.log" 2>&1; then
+  echo "FAIL: ncl_add_model accepted TARGETS tpu"; exit 1
 fi
-echo "ncl_add_model: TARGETS cpu accepted, TARGETS cuda refused with a clear message"
+grep -q "ncl_add_model(on_tpu): unknown target 'tpu' in TARGETS" "$work/targets-bad.log" ||
+  { cat "$work/targets-bad.log"; echo "FAIL: no clear message for TARGETS tpu"; exit 1; }
+echo "ncl_add_model: TARGETS cpu and cuda build (PTX in the cuda one), TARGETS tpu refused"
