@@ -62,6 +62,13 @@ def compile_example(name, target=None):
     if target:
         cmd.append("--target=" + target)
     p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 and target and "libdevice" in p.stderr:
+        # A model calling sin or cos needs CUDA's libdevice, which only the
+        # toolkit has (not installed by scripts/install-deps.sh): nclc refuses it
+        # with one message (tested in lit), and this example is skipped.
+        print("skipped %s for --target=%s: the CUDA toolkit's libdevice is missing"
+              % (name, target))
+        return None
     if p.returncode != 0:
         check(False, "%s: nclc %s failed: %s" % (name, " ".join(cmd[2:]), p.stderr.strip()))
         return None
