@@ -70,6 +70,17 @@ NCL_COMPILER_API void ncl_compiler_options_destroy(ncl_compiler_options *options
  * (options unchanged) for anything else. */
 NCL_COMPILER_API int ncl_compiler_options_set_precision(ncl_compiler_options *options,
                                                         const char *precision);
+/** What the library runs on, as nclc --target: "cpu" (the default), or
+ * "cuda" / "all": GPU images (PTX, and cubins where the CUDA toolkit's ptxas
+ * exists) beside the CPU code, for the runtime's CUDA backend
+ * (docs/gpu.md). Returns 0, or -1 (options unchanged) for anything else. */
+NCL_COMPILER_API int ncl_compiler_options_set_target(ncl_compiler_options *options,
+                                                     const char *target);
+/** The GPU architectures, comma-separated, as nclc --gpu-arch (default
+ * "sm_80,sm_90"; "" restores it). A name NVPTX does not know fails the
+ * compile with an error record. Returns 0, or -1 for NULL. */
+NCL_COMPILER_API int ncl_compiler_options_set_gpu_archs(ncl_compiler_options *options,
+                                                        const char *archs);
 /** The network to compile when the file holds several; NULL or "": the
  * only one. Returns 0, or -1 if options is NULL. */
 NCL_COMPILER_API int ncl_compiler_options_set_network(ncl_compiler_options *options,

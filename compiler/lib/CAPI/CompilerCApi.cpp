@@ -34,6 +34,8 @@ struct ncl_compiler_options {
   unsigned threads = 0;
   bool remarks = false;
   bool printDiagnostics = false;
+  std::string target = "cpu";
+  std::string gpuArchs; ///< "": the default (ncl::kDefaultGPUArchs)
 };
 
 struct ncl_compile_result {
@@ -114,6 +116,9 @@ ncl_compile_result *compile(const ncl_compiler_options *options, const char *pat
       request.remarks = options->remarks;
       request.threads = options->threads;
       request.fuse = options->fuse;
+      request.target = options->target;
+      request.gpuArchs = options->gpuArchs;
+      request.gpuArchsGiven = !options->gpuArchs.empty();
       request.toolName = "ncl";
 
       std::ostringstream text;
@@ -174,6 +179,23 @@ int ncl_compiler_options_set_precision(ncl_compiler_options *options, const char
   if (p != "f32" && p != "f64")
     return -1;
   options->realBits = p == "f32" ? 32 : 64;
+  return 0;
+}
+
+int ncl_compiler_options_set_target(ncl_compiler_options *options, const char *target) {
+  if (!options || !target)
+    return -1;
+  std::string t = target;
+  if (t != "cpu" && t != "cuda" && t != "all")
+    return -1;
+  options->target = t;
+  return 0;
+}
+
+int ncl_compiler_options_set_gpu_archs(ncl_compiler_options *options, const char *archs) {
+  if (!options || !archs)
+    return -1;
+  options->gpuArchs = archs;
   return 0;
 }
 

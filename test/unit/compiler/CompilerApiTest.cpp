@@ -121,6 +121,40 @@ TEST(CompilerApi, StringCompilesToALibraryThatDecaysAsTheAnalyticSolution) {
   }
 }
 
+/// Whether `path` holds `text` (the PTX of a library's GPU images is text).
+bool fileContains(const std::string &path, const std::string &text) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return bytes.find(text) != std::string::npos;
+}
+
+TEST(CompilerApi, TargetCudaAddsGPUImagesAndKeepsTheCPUCode) {
+  Compile c;
+  EXPECT_EQ(ncl_compiler_options_set_target(c.options, "tpu"), -1);
+  EXPECT_EQ(ncl_compiler_options_set_target(nullptr, "cuda"), -1);
+  ASSERT_EQ(ncl_compiler_options_set_target(c.options, "cuda"), 0);
+  ASSERT_EQ(ncl_compiler_options_set_gpu_archs(c.options, "sm_90"), 0);
+  std::string output = tmpPath("decay-cuda.so");
+  fs::remove(output);
+  ncl_compile_result *r = c.string(kDecay, "decay.ncl", output);
+  ASSERT_TRUE(ncl_compile_result_ok(r)) << ncl_compile_result_diagnostics_text(r);
+  // PTX for the one architecture asked for (docs/gpu.md), none for another.
+  EXPECT_TRUE(fileContains(output, ".target sm_90"));
+  EXPECT_FALSE(fileContains(output, ".target sm_80"));
+  // The CPU code is kept: the library runs on the CPU as the analytic solution.
+  double expected = 10e-3 * std::exp(-0.05 / 10e-3);
+  EXPECT_NEAR(decayedVoltage(output, 0.05), expected, 1e-12 + 1e-9 * expected);
+  // A name NVPTX does not know is an error record, and nothing is written.
+  ASSERT_EQ(ncl_compiler_options_set_gpu_archs(c.options, "sm_1"), 0);
+  std::string bad = tmpPath("decay-bad-arch.so");
+  fs::remove(bad);
+  r = c.string(kDecay, "decay.ncl", bad);
+  EXPECT_FALSE(ncl_compile_result_ok(r));
+  EXPECT_NE(std::string(c.firstError()->message).find("sm_1"), std::string::npos)
+      << c.firstError()->message;
+  EXPECT_FALSE(fs::exists(bad));
+}
+
 TEST(CompilerApi, SyntaxErrorIsARecordAtItsLineAndColumn) {
   Compile c;
   const char *broken = "neuron N {\n"
