@@ -28,6 +28,10 @@ class NetworkOp;
 class StageOp;
 } // namespace mlir::ncl
 
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
+
 namespace ncl {
 
 /// One GPU image of the library (ncl_gpu_image, docs/gpu.md).
@@ -64,6 +68,12 @@ bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::stri
 llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
                                  mlir::ncl::NetworkOp network, llvm::StringRef entryName,
                                  std::string &error);
+
+/// Runs LLVM's O3 pipeline on `m` for `tm` (its target's callbacks
+/// included, e.g. NVVMReflect for libdevice), with the SLP vectoriser if
+/// `slpVectorize`. It does not reassociate floating-point operations: the
+/// results stay those of the IR. The CPU and the GPU targets both use it.
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, bool slpVectorize);
 
 /// The timer group of `nclc --time-phases`, printed when nclc exits.
 inline constexpr const char *kPhaseTimerGroup = "nclc";

@@ -788,23 +788,10 @@ std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
 }
 
 void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
   // The SLP vectoriser too (off by default outside clang): it turns the
   // append loop's test of a block of spike marks (ncl-cpu-schedule) into
-  // vector compares. It does not reassociate floating-point operations, so
-  // results stay the same.
-  llvm::PipelineTuningOptions tuning;
-  tuning.SLPVectorization = true;
-  llvm::PassBuilder pb(&tm, tuning);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+  // vector compares.
+  ncl::optimizeModule(m, tm, /*slpVectorize=*/true);
 }
 
 /// Appends the object code of `m` (optimised already) to `object`.
@@ -1306,4 +1293,20 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   phase("write", "Writing the library");
   return writeOutput(path, library, error);
+}
+
+void ncl::optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, bool slpVectorize) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.SLPVectorization = slpVectorize;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }

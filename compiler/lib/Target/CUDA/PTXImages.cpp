@@ -81,17 +81,9 @@ std::unique_ptr<llvm::TargetMachine> machineFor(const llvm::Target &target, llvm
 }
 
 void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm); // NVPTX's callbacks: NVVMReflect for libdevice
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+  // NVPTX's callbacks run too: NVVMReflect for libdevice. PassBuilder's
+  // default tuning (no SLP vectoriser: a GPU thread is scalar).
+  ncl::optimizeModule(m, tm, /*slpVectorize=*/false);
 }
 
 bool emitPTX(llvm::Module &m, llvm::TargetMachine &tm, std::string &ptx, std::string &error) {
