@@ -17,14 +17,15 @@ gpu: a real GPU (ctest -L gpu). Each example is compiled with
   in the last place. Exits 77 (skipped) with a message where there is no
   driver, no device, or no nclc --target=cuda.
 """
+import ast
 import ctypes
 import json
 import os
 import shutil
 import subprocess
+import struct
 import sys
 
-import numpy as np
 
 # docs/gpu.md: kernels compute what the CPU kernels compute, operation for
 # operation, so the state is expected bit for bit; the bound is what the
@@ -90,16 +91,29 @@ def run(library, backend, out, env):
     return meta
 
 
-def ulps(a, b):
-    """Largest distance in units in the last place between equal-shaped float arrays."""
-    bits, top = (np.int32, 1 << 31) if a.dtype == np.float32 else (np.int64, 1 << 63)
-    differ = a.view(bits).ravel() != b.view(bits).ravel()
+def read_npy(path):
+    """(dtype, shape, data bytes) of an .npy file as ncl-run writes them (format
+    1.0, little-endian, C order). The standard library only: this check
+    compares bytes and counts ulps, which needs no NumPy."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:6] != b"\x93NUMPY":
+        raise ValueError("%s: not an .npy file" % path)
+    length = struct.unpack("<H", raw[8:10])[0]
+    header = ast.literal_eval(raw[10:10 + length].decode("latin1"))
+    return header["descr"], tuple(header["shape"]), raw[10 + length:]
+
+
+def ulps(descr, a, b):
+    """Largest distance in units in the last place between two equal-length
+    buffers of little-endian floats ('<f4' or '<f8')."""
+    code, top = ("<i", 1 << 31) if descr == "<f4" else ("<q", 1 << 63)
     # IEEE bits read as signed integers, mapped onto a line where
     # neighbouring floats differ by 1 (-0 and +0 both at 0).
     line = lambda i: -top - i if i < 0 else i
-    return max((abs(line(int(x)) - line(int(y)))
-                for x, y in zip(a.view(bits).ravel()[differ], b.view(bits).ravel()[differ])),
-               default=0)
+    return max((abs(line(x) - line(y))
+                for (x,), (y,) in zip(struct.iter_unpack(code, a), struct.iter_unpack(code, b))
+                if x != y), default=0)
 
 
 def compare(name, cpu_dir, gpu_dir, exact):
@@ -110,20 +124,21 @@ def compare(name, cpu_dir, gpu_dir, exact):
         return
     worst = 0
     for f in cpu_files:
-        a, b = np.load(os.path.join(cpu_dir, f)), np.load(os.path.join(gpu_dir, f))
+        (da, sa, a), (db, sb, b) = (read_npy(os.path.join(cpu_dir, f)),
+                                    read_npy(os.path.join(gpu_dir, f)))
         # Spike and event times and indices, and monitor times and indices,
         # end in _t and _i: exact everywhere; monitor samples within the bound.
         times_or_indices = f.endswith(("_t.npy", "_i.npy"))
-        if exact or times_or_indices or a.dtype.kind != "f":
-            if a.shape != b.shape or a.tobytes() != b.tobytes():
+        if exact or times_or_indices or da not in ("<f4", "<f8"):
+            if (da, sa) != (db, sb) or a != b:
                 check(False, "%s: %s differs" % (name, f))
                 return
         else:
-            if a.shape != b.shape:
-                check(False, "%s: %s has shape %s on the GPU, %s on the CPU"
-                      % (name, f, b.shape, a.shape))
+            if (da, sa) != (db, sb):
+                check(False, "%s: %s is %s %s on the GPU, %s %s on the CPU"
+                      % (name, f, db, sb, da, sa))
                 return
-            worst = max(worst, ulps(a, b))
+            worst = max(worst, ulps(da, a, b))
     check(worst <= MAX_ULPS, "%s: %d files the same%s" % (
         name, len(cpu_files), "" if exact else " (state within %d ulps)" % worst))
 
