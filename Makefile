@@ -3,7 +3,8 @@
 # benchmarks against their peers, `make test-sanitize` and `make test-tsan`
 # the tests under sanitizers (none of these is part of `make test`);
 # `make install PREFIX=/opt/ncl` installs the SDK, `make package` builds its Debian
-# package (docs/embedding.md).
+# package (docs/embedding.md), `make gpu-bundle` the folder that checks and benchmarks
+# the GPU backend on a machine with a GPU but no NCL build (docs/gpu.md).
 BUILD   ?= build
 CMAKE_FLAGS ?=
 # `make bench BENCH_ARGS=--quick`: a short smoke run; also --skip-lif, --skip-networks,
@@ -12,7 +13,7 @@ BENCH_ARGS ?=
 LLVM    := /usr/lib/llvm-22
 PREFIX  ?= /usr/local
 
-.PHONY: all deps configure build run test bench install package format test-sanitize test-tsan clean
+.PHONY: all deps configure build run test bench gpu-bundle install package format test-sanitize test-tsan clean
 
 all: build
 
@@ -47,6 +48,12 @@ package: build
 bench: build
 	@NCL_INSTALL_BENCH=1 ./scripts/install-deps.sh
 	/usr/bin/python3 bench/run_benchmarks.py --build $(BUILD) $(BENCH_ARGS)
+
+# .gpu-bundle/: every example and the GPU benchmarks compiled for GPU_ARCH, with
+# ncl-run and libnclrt; run .gpu-bundle/run.sh where the GPU is.
+GPU_ARCH ?= sm_90
+gpu-bundle: build
+	/usr/bin/python3 bench/gpu/make_bundle.py --build $(BUILD) --out .gpu-bundle --gpu-arch $(GPU_ARCH)
 
 # Sanitizers, in their own build directories. Slow (the ASan build and suite
 # take about three times as long as the normal ones): run them before a

@@ -3,6 +3,7 @@
 
 usage: gpu_examples.py fake NCLC NCL_RUN EXAMPLES_DIR WORKDIR SHIM FAKE_DRIVER
        gpu_examples.py gpu  NCLC NCL_RUN EXAMPLES_DIR WORKDIR
+       gpu_examples.py prebuilt - NCL_RUN LIBRARIES_DIR WORKDIR
 
 fake: no GPU needed. Each example is compiled for the CPU and run through
   the shim (fixtures/gpu_shim.c, which gives every stage a GPU kernel name)
@@ -16,6 +17,11 @@ gpu: a real GPU (ctest -L gpu). Each example is compiled with
   events must be identical, state and monitor values within MAX_ULPS units
   in the last place. Exits 77 (skipped) with a message where there is no
   driver, no device, or no nclc --target=cuda.
+prebuilt: as gpu, on libraries compiled elsewhere with --target=cuda
+  (LIBRARIES_DIR/NAME.so, the examples' data files in LIBRARIES_DIR/data):
+  the bundle of bench/gpu/make_bundle.py, for a GPU machine without nclc.
+  The driver is NCL_CUDA_DRIVER's where it is set (the fake one in the
+  bundle's smoke test), else libcuda.so.1.
 """
 import ast
 import ctypes
@@ -78,8 +84,10 @@ def compile_example(name, target=None):
 
 def run(library, backend, out, env):
     shutil.rmtree(out, ignore_errors=True)
+    # Prebuilt libraries were compiled elsewhere: their data files are here.
+    data = ["--data-dir", examples] if mode == "prebuilt" else []
     p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out", out,
-                        "--quiet"], capture_output=True, text=True, env=env)
+                        "--quiet"] + data, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
         return None
@@ -189,8 +197,9 @@ def fake_mode(shim, driver):
 
 def real_device():
     """The first device's name, or why there is none."""
+    driver = os.environ.get("NCL_CUDA_DRIVER") if mode == "prebuilt" else None
     try:
-        cuda = ctypes.CDLL("libcuda.so.1")
+        cuda = ctypes.CDLL(driver or "libcuda.so.1")
     except OSError as e:
         return None, "no NVIDIA driver (%s)" % e
     if cuda.cuInit(0) != 0:
@@ -208,14 +217,21 @@ def gpu_mode():
     if not device:
         print("skipped: %s; this test needs a GPU" % why)
         sys.exit(SKIP)
-    if not nclc_has_cuda():
+    if mode == "gpu" and not nclc_has_cuda():
         print("skipped: nclc has no --target=cuda yet")
         sys.exit(SKIP)
     print("device: %s" % device)
     env = dict(os.environ)
-    env.pop("NCL_CUDA_DRIVER", None)
-    for name in example_files():
-        lib = compile_example(name, "cuda")
+    if mode == "gpu":
+        env.pop("NCL_CUDA_DRIVER", None)
+        names = example_files()
+    else:
+        names = sorted(f[:-3] + ".ncl" for f in os.listdir(examples) if f.endswith(".so"))
+        if not names:
+            check(False, "no libraries in " + examples)
+    for name in names:
+        lib = (compile_example(name, "cuda") if mode == "gpu"
+               else os.path.join(examples, name[:-4] + ".so"))
         if not lib:
             continue
         cpu = os.path.join(work, name[:-4] + "-cpu")
@@ -232,7 +248,7 @@ def gpu_mode():
 os.makedirs(work, exist_ok=True)
 if mode == "fake":
     fake_mode(sys.argv[6], sys.argv[7])
-elif mode == "gpu":
+elif mode in ("gpu", "prebuilt"):
     gpu_mode()
 else:
     sys.exit("unknown mode " + mode)

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""NCL benchmark, GPU section (issue 15): each model on the CUDA backend beside
+the CPU backend of the same library, and the GPU's memory bandwidth measured in
+the same run. Standard library only: it runs on the device machine from the
+bundle that bench/gpu/make_bundle.py makes (no nclc there), and here on the
+fake driver as a smoke test (ctest bench.gpu.on-fake-device).
+
+usage: gpu_benchmarks.py --ncl-run NCL_RUN --models DIR [--only a,b]
+                         [--cpu-threads N] [--quick] [--json FILE]
+
+DIR holds the libraries compiled with nclc --target=cuda: cuba.so, cobahh.so,
+brunel.so (examples/), lif_uncoupled.so (bench/), eirnn_batch.so and
+microcircuit.so (bench/gpu/); a missing one is skipped, saying so.
+
+Per model and backend: ncl-run MODEL.so --backend B --time T --out DIR ->
+run.json timings.simulate_s (the simulation loop, not load or init), printed
+as seconds per biological second (the real-time factor), microseconds per
+step, and the ratio CPU/GPU (> 1: the GPU is faster).
+
+The hardware limit: the device-to-device copy rate of the driver
+(cuMemcpyDtoD of 1 GiB, bytes read plus bytes written per second), measured
+first. A model's "roofline" time per step is the traffic a step must cause at
+the least, divided by that rate: every per-neuron variable read and written
+once per step and batch member (8 or 4 bytes each, the library's precision),
+plus the synapses a step must read: every stored byte of a summed (dense)
+projection, or, for spiking projections, the stored bytes of the rows of the
+neurons that spiked (the projections' bytes times the mean firing rate times
+dt: an estimate that gives every projection the network's mean rate). The
+column "of roofline" is roofline time / measured time (1 = the bandwidth
+limit). Published anchors (docs/performance.md): the microcircuit at a
+real-time factor of 0.27 (GeNN 4.8, RTX 4090) and 0.39 (NEST GPU); the
+issue's target on an H100: below 0.1.
+
+Benchmarks, not tests: nothing here fails on a timing. It exits non-zero only
+when a run fails.
+"""
+import argparse
+import ctypes
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+# key, library, ncl-run arguments, biological time (full, --quick),
+# synapse traffic ("spikes" or "dense"), description.
+MODELS = [
+    ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
+     "10^7 uncoupled LIF (bench/lif_uncoupled.ncl)"),
+    ("cuba", "cuba.so", [], ("1s", "5ms"), "spikes",
+     "CUBA, 4000 LIF, 3.2e5 synapses (examples/cuba.ncl)"),
+    ("cobahh", "cobahh.so", [], ("1s", "5ms"), "spikes",
+     "COBAHH, 4000 Traub-Miles HH (examples/cobahh.ncl)"),
+    ("brunel", "brunel.so", [], ("1s", "30ms"), "spikes",
+     "Brunel 2000 A, 10^4 LIF, 10^7 synapses (examples/brunel.ncl)"),
+    ("eirnn-b256", "eirnn_batch.so", [], ("2s", "40ms"), "dense",
+     "EI-RNN, 1024 units, batch 256 (bench/gpu/eirnn_batch.ncl)"),
+    ("microcircuit", "microcircuit.so", [], ("1s", "2ms"), "spikes",
+     "Potjans-Diesmann microcircuit, 77k LIF, 3e8 synapses (bench/gpu/microcircuit.ncl)"),
+]
+QUICK_SIZES = {"lif-1e7": ["--size", "P=10000"]}
+ANCHORS = {"microcircuit": "GeNN 4.8 on an RTX 4090: 0.27 s/s; NEST GPU: 0.39 s/s; "
+                           "issue 15's target on an H100: < 0.1 s/s"}
+
+
+def device_bandwidth():
+    """(device name, bytes per second of a device-to-device copy counting reads and
+    writes) through the driver API, or (None, why not)."""
+    name = os.environ.get("NCL_CUDA_DRIVER") or "libcuda.so.1"
+    try:
+        cu = ctypes.CDLL(name)
+    except OSError as e:
+        return None, "no NVIDIA driver (%s)" % e
+    ptr = ctypes.c_uint64
+    if cu.cuInit(0) != 0:
+        return None, "cuInit failed"
+    dev, ctx, count = ctypes.c_int(0), ctypes.c_void_p(), ctypes.c_int(0)
+    if cu.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return None, "no CUDA device"
+    cu.cuDeviceGet(ctypes.byref(dev), 0)
+    raw = ctypes.create_string_buffer(256)
+    cu.cuDeviceGetName(raw, 255, dev)
+    device = raw.value.decode()
+    if not hasattr(cu, "cuMemcpyDtoD_v2"):
+        return device, None
+    cu.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev)
+    cu.cuCtxSetCurrent(ctx)
+    # 1 GiB each way on a GPU; the fake driver's "device" is host memory.
+    size = (1 << 30) if "fake" not in name else (1 << 24)
+    a, b = ptr(0), ptr(0)
+    if cu.cuMemAlloc_v2(ctypes.byref(a), ctypes.c_size_t(size)) != 0 or \
+            cu.cuMemAlloc_v2(ctypes.byref(b), ctypes.c_size_t(size)) != 0:
+        return device, None
+    cu.cuMemsetD8_v2(a, ctypes.c_ubyte(1), ctypes.c_size_t(size))
+    best = None
+    for _ in range(3):
+        cu.cuMemcpyDtoD_v2(b, a, ctypes.c_size_t(size))  # warm-up of this round
+        cu.cuCtxSynchronize()
+        reps = 10
+        start = time.perf_counter()
+        for _ in range(reps):
+            cu.cuMemcpyDtoD_v2(b, a, ctypes.c_size_t(size))
+        if cu.cuCtxSynchronize() != 0:
+            return device, None
+        rate = 2.0 * size * reps / (time.perf_counter() - start)
+        best = rate if best is None else max(best, rate)
+    cu.cuMemFree_v2(a)
+    cu.cuMemFree_v2(b)
+    cu.cuDevicePrimaryCtxRelease_v2(dev)
+    return device, best
+
+
+def nclrt_state_vars(nclrt, library):
+    """{population: number of per-neuron variables} from the library's
+    descriptor through libnclrt (no ncl_init)."""
+    rt = ctypes.CDLL(nclrt)
+    rt.ncl_open.restype = ctypes.c_void_p
+    rt.ncl_open.argtypes = [ctypes.c_char_p]
+    rt.ncl_population_name.restype = ctypes.c_char_p
+    rt.ncl_population_name.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    rt.ncl_num_populations.argtypes = [ctypes.c_void_p]
+    rt.ncl_num_vars.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    rt.ncl_close.argtypes = [ctypes.c_void_p]
+    m = rt.ncl_open(library.encode())
+    if not m:
+        return {}
+    out = {}
+    for p in range(rt.ncl_num_populations(m)):
+        pop = rt.ncl_population_name(m, p)
+        out[pop.decode()] = rt.ncl_num_vars(m, pop)
+    rt.ncl_close(m)
+    return out
+
+
+PROJECTION_LINE = re.compile(r"^(\S+)\s+\S+\s+(\S+)\s+->\s+(\S+)\s+(\d+)\s+([\d.]+)\s*$")
+
+
+def run(ncl_run, library, backend, args, bio_time, threads, env):
+    """(run.json, {projection: stored bytes}) of one run, or (None, error)."""
+    out = tempfile.mkdtemp(prefix="ncl-gpu-bench-")
+    try:
+        cmd = [ncl_run, library, "--backend=" + backend, "--time", bio_time, "--out", out] + args
+        if backend == "cpu":
+            cmd += ["--threads", str(threads)]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            return None, "exit %d: %s" % (p.returncode, p.stderr.strip()[-400:])
+        with open(os.path.join(out, "run.json")) as f:
+            meta = json.load(f)
+        projections = {}
+        for line in p.stdout.splitlines():
+            m = PROJECTION_LINE.match(line)
+            if m:
+                projections[m.group(1)] = int(m.group(4)) * float(m.group(5))
+        return (meta, projections), None
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def roofline_bytes_per_step(meta, projections, state_vars, traffic):
+    """The least traffic of a step (see the module's description)."""
+    elem = 8 if meta["precision"] == 64 else 4
+    batch = meta.get("batch", 1) or 1
+    neurons = sum(p["size"] for p in meta["populations"].values())
+    state = sum(meta["populations"][p]["size"] * state_vars.get(p, 1)
+                for p in meta["populations"])
+    total = 2.0 * state * elem * batch
+    synapse_bytes = sum(projections.values())
+    if traffic == "dense":
+        total += synapse_bytes
+    else:
+        spikes = sum(p["spikes"] for p in meta["populations"].values())
+        rate_per_step = spikes / max(1, neurons * meta["steps"])  # per neuron and step
+        total += synapse_bytes * rate_per_step
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ncl-run", required=True)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--nclrt", help="libnclrt.so (default: lib/ beside the ncl-run's bin/)")
+    ap.add_argument("--only", help="comma-separated model keys")
+    ap.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--quick", action="store_true", help="tiny runs: a smoke test")
+    ap.add_argument("--json", help="write the results here too")
+    a = ap.parse_args()
+    nclrt = a.nclrt or os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(a.ncl_run))), "lib", "libnclrt.so")
+    env = dict(os.environ)
+
+    device, bandwidth = device_bandwidth()
+    if device is None:
+        print("no GPU: %s; the CUDA runs will fail" % bandwidth)
+        bandwidth = None
+    print("device: %s" % device)
+    print("device-to-device copy: %s" % ("%.0f GB/s (read + write)" % (bandwidth / 1e9)
+                                          if bandwidth else "not measured"))
+    print("CPU threads: %d" % a.cpu_threads)
+    results = {"device": device, "copy_bytes_per_s": bandwidth, "cpu_threads": a.cpu_threads,
+               "models": {}}
+    header = "%-13s %-7s %9s %10s %11s %12s  %s" % (
+        "model", "backend", "steps", "s/bio-s", "us/step", "of roofline", "CPU/GPU")
+    print(header)
+    failed = 0
+    only = set(a.only.split(",")) if a.only else None
+    for key, lib, args, times, traffic, description in MODELS:
+        if only and key not in only:
+            continue
+        library = os.path.join(a.models, lib)
+        if not os.path.exists(library):
+            print("%-13s skipped: %s is not in %s" % (key, lib, a.models))
+            continue
+        bio_time = times[1] if a.quick else times[0]
+        args = args + (QUICK_SIZES.get(key, []) if a.quick else [])
+        state_vars = nclrt_state_vars(nclrt, library) if os.path.exists(nclrt) else {}
+        entry = {"description": description, "time": bio_time, "args": args}
+        seconds = {}
+        for backend in ("cpu", "cuda"):
+            got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env)
+            if not got:
+                print("%-13s %-7s failed: %s" % (key, backend, error))
+                failed += 1
+                continue
+            meta, projections = got
+            sim = meta["timings"]["simulate_s"]
+            steps = meta["steps"]
+            per_bio = sim / meta["duration"]
+            per_step = sim / max(1, steps)
+            roof = roofline_bytes_per_step(meta, projections, state_vars, traffic)
+            share = (roof / bandwidth) / per_step if bandwidth and backend == "cuda" else None
+            seconds[backend] = sim
+            ratio = ("%.2f" % (seconds["cpu"] / sim)) if backend == "cuda" and \
+                "cpu" in seconds else ""
+            print("%-13s %-7s %9d %10.4g %11.4g %12s  %s" % (
+                key, backend, steps, per_bio, per_step * 1e6,
+                "%.3f" % share if share is not None else "", ratio))
+            entry[backend] = {"simulate_s": sim, "steps": steps, "s_per_bio_s": per_bio,
+                              "us_per_step": per_step * 1e6, "roofline_bytes_per_step": roof,
+                              "of_roofline": share, "device": meta.get("device"),
+                              "spikes": {p: v["spikes"] for p, v in
+                                         meta["populations"].items()},
+                              "synapse_bytes": sum(projections.values())}
+        if key in ANCHORS:
+            print("%-13s anchors: %s" % ("", ANCHORS[key]))
+        results["models"][key] = entry
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if failed:
+        sys.exit("%d run(s) failed" % failed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Packs what a GPU check needs into one folder that runs on a machine with a GPU
+and without NCL's build (docs/gpu.md, "Checking on a GPU").
+
+usage: make_bundle.py --build BUILD [--out DIR] [--gpu-arch sm_90]
+                      [--examples a,b] [--models a,b]
+
+The device machine lent to a session has the NVIDIA driver and CUDA but not
+LLVM 22 or MLIR, so nclc cannot run there; ncl-run and libnclrt need only
+the C and C++ libraries. This script compiles here, with BUILD's nclc and
+--target=cuda for the device's architecture (cubins where ptxas is found,
+PTX always):
+  DIR/examples/NAME.so   every example (or --examples), with examples/data
+  DIR/models/NAME.so     the benchmark models of bench/gpu/gpu_benchmarks.py
+  DIR/bin/ncl-run, DIR/lib/libnclrt.so*
+  DIR/gpu_examples.py, DIR/gpu_benchmarks.py, DIR/run.sh
+and DIR/run.sh runs there: every example on the CPU and the GPU compared
+(gpu_examples.py prebuilt, what `ctest -L gpu` checks), then the benchmarks.
+Copy DIR to the device (the device tool's `carry`) and run DIR/run.sh; it
+writes its logs and bench.json to $OUT (else DIR/out).
+
+A model that needs CUDA's libdevice (sin, cos) where the toolkit is missing
+is left out, saying so.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Benchmark libraries: the name gpu_benchmarks.py expects, and the source.
+MODELS = {
+    "cuba": "examples/cuba.ncl",
+    "cobahh": "examples/cobahh.ncl",
+    "brunel": "examples/brunel.ncl",
+    "lif_uncoupled": "bench/lif_uncoupled.ncl",
+    "eirnn_batch": "bench/gpu/eirnn_batch.ncl",
+    "microcircuit": "bench/gpu/microcircuit.ncl",
+}
+
+RUN_SH = """#!/bin/sh
+# Made by bench/gpu/make_bundle.py. Runs on a machine with a GPU: every example
+# on the CPU and the GPU compared, then the GPU benchmarks. Logs to $OUT.
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/out}
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PYTHONUNBUFFERED=1
+status=0
+(nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \\
+  --format=csv) > "$out/device.txt" 2>&1
+"$here/bin/ncl-run" --version >> "$out/device.txt" 2>&1
+if [ "${NCL_BUNDLE_SKIP_EXAMPLES:-}" = "" ]; then
+  python3 "$here/gpu_examples.py" prebuilt - "$here/bin/ncl-run" "$here/examples" \\
+    /tmp/ncl-gpu-examples > "$out/examples.log" 2>&1 || status=1
+  tail -n 40 "$out/examples.log"
+fi
+python3 "$here/gpu_benchmarks.py" --ncl-run "$here/bin/ncl-run" --models "$here/models" \\
+  --json "$out/bench.json" ${NCL_BUNDLE_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log"
+[ -s "$out/bench.json" ] || status=1
+exit $status
+"""
+
+
+def nclc_compile(nclc, source, out, arch):
+    cmd = [nclc, source, "-o", out, "--target=cuda", "--gpu-arch=" + arch]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 and "libdevice" in p.stderr:
+        print("left out %s: it needs CUDA's libdevice, which is not installed here"
+              % os.path.relpath(source, ROOT))
+        return False
+    if p.returncode != 0:
+        sys.exit("nclc %s failed:\n%s" % (source, p.stderr))
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True, help="the build folder (bin/nclc, bin/ncl-run)")
+    ap.add_argument("--out", default=os.path.join(ROOT, ".gpu-bundle"))
+    ap.add_argument("--gpu-arch", default="sm_90", help="the device's (an H100/H200: sm_90)")
+    ap.add_argument("--examples", help="comma-separated example names (default: all)")
+    ap.add_argument("--models", help="comma-separated benchmark models (default: all)")
+    a = ap.parse_args()
+    nclc = os.path.join(a.build, "bin", "nclc")
+    ncl_run = os.path.join(a.build, "bin", "ncl-run")
+    shutil.rmtree(a.out, ignore_errors=True)
+    for sub in ("bin", "lib", "examples", "models"):
+        os.makedirs(os.path.join(a.out, sub))
+    shutil.copy2(ncl_run, os.path.join(a.out, "bin"))
+    # libnclrt.so and the name it links to (its soname, which ncl-run needs),
+    # as copies: the bundle travels as plain files.
+    link = os.path.join(a.build, "lib", "libnclrt.so")
+    names = ["libnclrt.so"]
+    if os.path.islink(link):
+        names.append(os.path.basename(os.readlink(link)))
+    for name in names:
+        shutil.copyfile(os.path.realpath(link), os.path.join(a.out, "lib", name))
+
+    examples = os.path.join(ROOT, "examples")
+    wanted = set(a.examples.split(",")) if a.examples else None
+    for f in sorted(os.listdir(examples)):
+        if f.endswith(".ncl") and (not wanted or f[:-4] in wanted):
+            nclc_compile(nclc, os.path.join(examples, f),
+                         os.path.join(a.out, "examples", f[:-4] + ".so"), a.gpu_arch)
+    shutil.copytree(os.path.join(examples, "data"), os.path.join(a.out, "examples", "data"))
+
+    wanted = set(a.models.split(",")) if a.models else None
+    for name, source in MODELS.items():
+        if wanted and name not in wanted:
+            continue
+        path = os.path.join(ROOT, source)
+        if not os.path.exists(path):
+            print("left out %s: %s does not exist" % (name, source))
+            continue
+        out = os.path.join(a.out, "models", name + ".so")
+        ready = os.path.join(a.out, "examples", os.path.basename(source)[:-4] + ".so")
+        if os.path.exists(ready):
+            shutil.copyfile(ready, out)
+        else:
+            nclc_compile(nclc, path, out, a.gpu_arch)
+
+    shutil.copy2(os.path.join(ROOT, "test", "unit", "runtime", "gpu_examples.py"), a.out)
+    shutil.copy2(os.path.join(HERE, "gpu_benchmarks.py"), a.out)
+    with open(os.path.join(a.out, "run.sh"), "w") as f:
+        f.write(RUN_SH)
+    os.chmod(os.path.join(a.out, "run.sh"), 0o755)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(a.out) for f in fs)
+    print("bundle %s: %.1f MB for %s" % (a.out, size / 1e6, a.gpu_arch))
+
+
+if __name__ == "__main__":
+    main()

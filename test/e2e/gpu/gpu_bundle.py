@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""The GPU bundle (bench/gpu/make_bundle.py, docs/gpu.md "Checking on a GPU") on
+the fake device: made from this build for two examples and three benchmark
+models, then its run.sh run with the fake driver, as it runs on a GPU machine.
+Requires that every example it holds matched the CPU, and that every benchmark
+model ran on both backends with the same spikes: the bundle's scripts cannot
+rot unnoticed between the sessions that have a GPU.
+
+usage: gpu_bundle.py BUILD FAKE_DRIVER WORKDIR
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+build, driver, work = sys.argv[1:4]
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))))
+shutil.rmtree(work, ignore_errors=True)
+bundle, out = os.path.join(work, "bundle"), os.path.join(work, "out")
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+subprocess.run([sys.executable, os.path.join(root, "bench", "gpu", "make_bundle.py"),
+                "--build", build, "--out", bundle, "--examples", "cuba,delays",
+                "--models", "cuba,lif_uncoupled,brunel"], check=True)
+env = dict(os.environ, NCL_CUDA_DRIVER=driver, OUT=out,
+           NCL_BUNDLE_BENCH_ARGS="--quick --cpu-threads 2")
+# Run from elsewhere, as the device runs it: nothing may come from the build.
+p = subprocess.run([os.path.join(bundle, "run.sh")], env=env, cwd=work)
+check(p.returncode == 0, "run.sh exits 0 (exit %d)" % p.returncode)
+
+with open(os.path.join(out, "examples.log")) as f:
+    log = f.read()
+for name in ("cuba", "delays"):
+    check("ok   %s.ncl (GPU)" % name in log, "%s matched the CPU on the device" % name)
+check("FAIL" not in log, "no example failed")
+
+with open(os.path.join(out, "bench.json")) as f:
+    bench = json.load(f)
+check(bench["device"] == "NCL fake CUDA device", "the benchmarks found the device")
+for key in ("cuba", "lif-1e7", "brunel"):
+    entry = bench["models"].get(key, {})
+    cpu, cuda = entry.get("cpu"), entry.get("cuda")
+    check(cpu is not None and cuda is not None, "%s ran on both backends" % key)
+    if not (cpu and cuda):
+        continue
+    check(cuda["device"] == bench["device"] and cpu["device"] is None,
+          "%s: the CUDA run used the device, the CPU run none" % key)
+    spikes = sum(cpu["spikes"].values())
+    check(spikes > 0 and cpu["spikes"] == cuda["spikes"],
+          "%s: the same spikes on both (%d)" % (key, spikes))
+    check(cuda["roofline_bytes_per_step"] > 0 and cuda["steps"] == cpu["steps"] > 0,
+          "%s: steps and the least traffic per step reported" % key)
+if failures:
+    sys.exit("%d check(s) failed" % len(failures))
