@@ -64,7 +64,6 @@ bool runsOnOneThread(const ncl_model &m, const ncl_stage_info &stage) {
   case NCL_STAGE_KWTA_GATE:
   case NCL_STAGE_ON_POST:
   case NCL_STAGE_DELIVER_SYNAPSES:
-  case NCL_STAGE_ADVANCE_PRE_TRACES:
     return true;
   case NCL_STAGE_DELIVER:
     return m.projs[static_cast<size_t>(stage.projection)].info->num_pre_traces > 0;

@@ -401,11 +401,15 @@ int Compilation::run(std::vector<std::string> *dependencies) {
 
   if (request.target != "cpu" && request.target != "cuda" && request.target != "all")
     return fail("--target must be cpu, cuda or all, not '" + request.target + "'");
+  if (request.gpuEmulation && request.target == "cpu")
+    return fail("--gpu-emulation compiles the GPU kernels for the host: it needs --target=cuda "
+                "or --target=all");
   if (request.target != "cpu" || stage == EmitStage::Ptx || request.gpuArchsGiven) {
     std::string error;
     CUDAOptions options;
     options.toolkit = cudaToolkitPath();
     options.cubin = stage != EmitStage::Ptx; // --emit=ptx prints PTX only
+    options.emulation = request.gpuEmulation;
     if (!parseGPUArchs(request.gpuArchs.empty() ? kDefaultGPUArchs : request.gpuArchs,
                        options.archs, error))
       return fail(error);

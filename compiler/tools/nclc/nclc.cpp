@@ -60,6 +60,11 @@ static cl::opt<std::string>
             cl::desc("CUDA architectures of the GPU images (default sm_80,sm_90), e.g. "
                      "--gpu-arch=sm_90"),
             cl::value_desc("list"), cl::init(ncl::kDefaultGPUArchs), cl::cat(nclOptions));
+static cl::opt<bool> gpuEmulation(
+    "gpu-emulation",
+    cl::desc("With --target=cuda: also compile the GPU kernels for the host, where the test "
+             "suite's fake CUDA driver runs them a thread at a time (docs/gpu.md)"),
+    cl::cat(nclOptions));
 static cl::opt<bool> checkOnly("check", cl::desc("Parse and check only, e.g. nclc --check m.ncl"),
                                cl::cat(nclOptions));
 static cl::opt<std::string>
@@ -138,6 +143,7 @@ static int compile(const char *argv0) {
   request.target = target;
   request.gpuArchs = gpuArch;
   request.gpuArchsGiven = gpuArch.getNumOccurrences() > 0;
+  request.gpuEmulation = gpuEmulation;
 
   const std::string prec = precision;
   if (prec != "f32" && prec != "f64") {

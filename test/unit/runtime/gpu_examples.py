@@ -9,9 +9,12 @@ fake: no GPU needed. Each example is compiled for the CPU and run through
   the shim (fixtures/gpu_shim.c, which gives every stage a GPU kernel name)
   on the fake driver (fixtures/fake_cuda.c, a device emulated on the host
   that runs each stage's CPU function once per GPU thread): the CUDA
-  backend's orchestration must give the CPU's files byte for byte. Where
-  nclc has --target=cuda, each example is also compiled for it and run on
-  the fake device the same way (skipped, saying so, until it has).
+  backend's orchestration must give the CPU's files byte for byte. Then
+  each example is compiled with --target=cuda --gpu-emulation, which adds
+  the GPU's kernels compiled for the host, and the fake device runs those a
+  thread at a time: the GPU's code (thread mapping, spike slots by atomic
+  add, whole-range stages on thread 0) must give the CPU's files byte for
+  byte too (docs/gpu.md, "The GPU's code on the host").
 gpu: a real GPU (ctest -L gpu). Each example is compiled with
   --target=cuda and run with --backend=cpu and --backend=cuda: spikes and
   events must be identical, state and monitor values within MAX_ULPS units
@@ -63,9 +66,9 @@ def example_files():
     return sorted(f for f in os.listdir(examples) if f.endswith(".ncl"))
 
 
-def compile_example(name, target=None):
+def compile_example(name, target=None, flags=()):
     out = os.path.join(work, name[:-4] + ("-" + target if target else "") + ".so")
-    cmd = [nclc, os.path.join(examples, name), "-o", out, "-j1"]
+    cmd = [nclc, os.path.join(examples, name), "-o", out, "-j1"] + list(flags)
     if target:
         cmd.append("--target=" + target)
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -171,28 +174,40 @@ def fake_mode(shim, driver):
         gpu = os.path.join(work, name[:-4] + "-fake")
         if run(shim, "cpu", cpu, shim_env) and run(shim, "cuda", gpu, shim_env):
             compare(name + " (shim, fake device)", cpu, gpu, exact=True)
-    kinds = set()
+    require_every_kind(log, emulated=False)
     if os.path.exists(log):
-        with open(log) as f:
-            kinds = {KINDS.get(int(line.split()[0]), line.split()[0]) for line in f}
-    print("stage kinds the fake device ran: " + ", ".join(sorted(kinds)))
-    # Every kind the device runs, so that each launch shape was compared.
-    wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
-              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces"}
-    check(wanted <= kinds, "the examples launched every step-time kind (missing: %s)"
-          % ", ".join(sorted(wanted - kinds)))
-    if not nclc_has_cuda():
-        print("skipped: nclc has no --target=cuda yet; the examples compiled for the GPU "
-              "run here on the fake device once it has")
-        return
+        os.remove(log)
     for name in example_files():
-        lib = compile_example(name, "cuda")
+        lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
             continue
         cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
         gpu = os.path.join(work, name[:-4] + "-cuda-fake")
         if run(lib, "cpu", cpu, env) and run(lib, "cuda", gpu, env):
-            compare(name + " (--target=cuda, fake device)", cpu, gpu, exact=True)
+            compare(name + " (the GPU's kernels on the fake device)", cpu, gpu, exact=True)
+    require_every_kind(log, emulated=True)
+
+
+def require_every_kind(log, emulated):
+    """Every kind the device runs was launched, so that each launch shape was
+    compared; with `emulated`, each ran the GPU's code."""
+    kinds, cpu_code = set(), set()
+    if os.path.exists(log):
+        with open(log) as f:
+            for line in f:
+                kind = KINDS.get(int(line.split()[0]), line.split()[0])
+                kinds.add(kind)
+                if not line.rstrip().endswith(" emulated"):
+                    cpu_code.add(kind)
+    what = "the GPU's kernels" if emulated else "the CPU's functions"
+    print("stage kinds the fake device ran (%s): %s" % (what, ", ".join(sorted(kinds))))
+    wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
+              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces"}
+    check(wanted <= kinds, "the examples launched every step-time kind through %s (missing: %s)"
+          % (what, ", ".join(sorted(wanted - kinds))))
+    if emulated:
+        check(not cpu_code, "every launch ran the GPU's code (not: %s)"
+              % ", ".join(sorted(cpu_code)))
 
 
 def real_device():

@@ -46,6 +46,11 @@ struct GPUImage {
 struct GPUModule {
   std::vector<GPUImage> images;
   std::map<std::string, std::string> entries;
+  /// With CUDAOptions::emulation: the same kernels and entries as LLVM
+  /// bitcode for the host, which emitSharedLibrary compiles into the
+  /// library, so that the fake driver of the tests runs the GPU's code a
+  /// thread at a time (docs/gpu.md, "The GPU's code on the host").
+  std::string emulation;
 };
 
 /// Translates `module` (kernels in the LLVM dialect beside the lowered

@@ -37,6 +37,7 @@ struct CUDAOptions {
   std::vector<std::string> archs; ///< at least one, from parseGPUArchs
   std::string toolkit;            ///< cudaToolkitPath()
   bool cubin = true;              ///< assemble cubins where ptxas exists
+  bool emulation = false;         ///< also the kernels for the host (GPUModule::emulation)
 };
 
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,

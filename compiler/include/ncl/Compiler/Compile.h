@@ -57,6 +57,9 @@ struct CompileRequest {
   std::string target = "cpu";
   std::string gpuArchs;
   bool gpuArchsGiven = false;
+  /// Also compile the GPU kernels for the host, for the fake driver's tests
+  /// (nclc --gpu-emulation; docs/gpu.md).
+  bool gpuEmulation = false;
 };
 
 /// One message, as a record.

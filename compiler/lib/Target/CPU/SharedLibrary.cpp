@@ -1287,6 +1287,22 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
   } else if (!compileParts(parts, objects, error, timePhases)) {
     return false;
   }
+  // The GPU's kernels compiled for the host, for the fake driver's tests.
+  if (gpu && !gpu->emulation.empty()) {
+    llvm::LLVMContext emulationContext;
+    llvm::Expected<std::unique_ptr<llvm::Module>> emulation = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(gpu->emulation, "ncl_gpu_emulation"), emulationContext);
+    if (!emulation) {
+      error = "internal error: cannot read the GPU kernels' host emulation: " +
+              llvm::toString(emulation.takeError());
+      return false;
+    }
+    (*emulation)->setTargetTriple(tm->getTargetTriple());
+    (*emulation)->setDataLayout(tm->createDataLayout());
+    optimize(**emulation, *tm);
+    if (!emitObject(**emulation, *tm, objects.emplace_back(), error))
+      return false;
+  }
   phase("link", "Linking (lld, in-process)");
   std::string library;
   if (!linkInMemory(objects, library, error))

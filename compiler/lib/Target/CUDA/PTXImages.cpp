@@ -22,6 +22,9 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -160,6 +163,85 @@ bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &err
     error = "cannot link libdevice '" + path.str().str() + "'";
     return false;
   }
+  return true;
+}
+
+/// The kernels of `kernels` (NVPTX LLVM IR with its entries, before
+/// libdevice) as host code, in bitcode (docs/gpu.md, "The GPU's code on the
+/// host"): every read of a thread or block index or dimension is a load from
+/// the exported `ncl_gpu_emulated_thread` (threadIdx.x, blockIdx.x,
+/// blockDim.x, gridDim.x; the y and z indices are 0 and their dimensions 1),
+/// which the fake driver sets before it calls an entry for each thread; a
+/// libdevice function is libm's of the same name (`__nv_sin` is `sin`); the
+/// entries are C functions of the same names. Only the thread's place
+/// changes: what the kernels compute is the GPU's IR.
+bool emulationBitcode(const llvm::Module &kernels, const std::set<std::string> &entries,
+                      std::string &bitcode, std::string &error) {
+  std::unique_ptr<llvm::Module> m = llvm::CloneModule(kernels);
+  llvm::LLVMContext &context = m->getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(context);
+  auto *slots = llvm::ArrayType::get(i32, 4);
+  auto *thread = new llvm::GlobalVariable(*m, slots, /*isConstant=*/false,
+                                          llvm::GlobalValue::ExternalLinkage,
+                                          llvm::ConstantAggregateZero::get(slots),
+                                          "ncl_gpu_emulated_thread");
+  std::vector<llvm::Function *> intrinsics;
+  for (llvm::Function &f : *m) {
+    if (!f.isDeclaration())
+      continue;
+    llvm::StringRef name = f.getName();
+    if (name.consume_front("llvm.nvvm.read.ptx.sreg.")) {
+      intrinsics.push_back(&f);
+      continue;
+    }
+    if (name.starts_with("llvm.nvvm.")) {
+      error = "internal error: the GPU kernels' host emulation does not know " + name.str();
+      return false;
+    }
+    if (name.consume_front("__nv_"))
+      f.setName(name.str()); // libm's function of the same name
+  }
+  for (llvm::Function *f : intrinsics) {
+    llvm::StringRef name = f->getName().drop_front(strlen("llvm.nvvm.read.ptx.sreg."));
+    int slot = name == "tid.x" ? 0 : name == "ctaid.x" ? 1 : name == "ntid.x" ? 2
+                                                       : name == "nctaid.x" ? 3 : -1;
+    unsigned constant = name.starts_with("ntid.") || name.starts_with("nctaid.") ? 1 : 0;
+    if (slot < 0 && !(name.ends_with(".y") || name.ends_with(".z"))) {
+      error = "internal error: the GPU kernels' host emulation does not know " +
+              f->getName().str();
+      return false;
+    }
+    for (llvm::User *user : llvm::make_early_inc_range(f->users())) {
+      auto *call = llvm::cast<llvm::CallInst>(user);
+      llvm::IRBuilder<> b(call);
+      llvm::Value *value =
+          slot < 0 ? static_cast<llvm::Value *>(b.getInt32(constant))
+                   : b.CreateLoad(i32, b.CreateConstInBoundsGEP2_32(slots, thread, 0, slot));
+      call->replaceAllUsesWith(value);
+      call->eraseFromParent();
+    }
+    f->eraseFromParent();
+  }
+  for (llvm::Function &f : *m) {
+    f.removeFnAttr("target-cpu");
+    f.removeFnAttr("target-features");
+    if (f.isDeclaration())
+      continue;
+    if (entries.count(f.getName().str())) {
+      f.setCallingConv(llvm::CallingConv::C);
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f.setVisibility(llvm::GlobalValue::DefaultVisibility);
+    } else {
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
+  }
+  for (llvm::GlobalVariable &g : m->globals())
+    if (!g.isDeclaration() && &g != thread)
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  if (llvm::NamedMDNode *annotations = m->getNamedMetadata("nvvm.annotations"))
+    m->eraseNamedMetadata(annotations);
+  llvm::raw_string_ostream os(bitcode);
+  llvm::WriteBitcodeToFile(*m, os);
   return true;
 }
 
@@ -319,6 +401,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       entries.insert(name);
     }
   useIntrinsicsForExactFunctions(*m);
+  if (options.emulation && !emulationBitcode(*m, entries, gpu.emulation, error))
+    return false;
   if (!linkLibdevice(*m, options.toolkit, error))
     return false;
   // Only the entries are visible: everything else may be inlined away.
