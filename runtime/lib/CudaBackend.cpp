@@ -54,21 +54,27 @@ std::string imageList(const ncl_model_descriptor &d) {
   return s;
 }
 
-/// Whether the device runs a stage on one thread over its whole range
-/// rather than a thread per index (docs/gpu.md): the k-WTA selections, and
-/// the kernels that walk a list without filtering it by [begin, end) or
-/// update the presynaptic traces once per arriving spike.
-bool runsOnOneThread(const ncl_model &m, const ncl_stage_info &stage) {
+/// How the threads of a stage's GPU kernel divide its work (docs/gpu.md):
+/// as the library says, or for a library that does not say (ABI 10 before
+/// ncl_stage_info.gpu_launch), the kind's default: on one thread the k-WTA
+/// selections, the kernels that walk a list without filtering it by
+/// [begin, end), and a deliver that updates the presynaptic traces once per
+/// arriving spike; the others a thread per index.
+ncl_gpu_launch launchShape(const ncl_model &m, const ncl_stage_info &stage) {
+  if (stage.gpu_launch != NCL_GPU_LAUNCH_BY_KIND)
+    return static_cast<ncl_gpu_launch>(stage.gpu_launch);
   switch (stage.kind) {
   case NCL_STAGE_KWTA:
   case NCL_STAGE_KWTA_GATE:
   case NCL_STAGE_ON_POST:
   case NCL_STAGE_DELIVER_SYNAPSES:
-    return true;
+    return NCL_GPU_LAUNCH_WHOLE_RANGE;
   case NCL_STAGE_DELIVER:
-    return m.projs[static_cast<size_t>(stage.projection)].info->num_pre_traces > 0;
+    return m.projs[static_cast<size_t>(stage.projection)].info->num_pre_traces > 0
+               ? NCL_GPU_LAUNCH_WHOLE_RANGE
+               : NCL_GPU_LAUNCH_PER_INDEX;
   default:
-    return false;
+    return NCL_GPU_LAUNCH_PER_INDEX;
   }
 }
 
@@ -94,6 +100,13 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
     if (runsOnDevice(stage.kind) && (!stage.gpu_kernel || !*stage.gpu_kernel))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' has no GPU kernel; recompile it with nclc --target=cuda");
+    if (runsOnDevice(stage.kind) &&
+        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND || stage.gpu_launch > NCL_GPU_LAUNCH_PER_SPIKE))
+      refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
+                                 "' divides its GPU work in a way this runtime does not know "
+                                 "(gpu_launch " +
+                                 std::to_string(stage.gpu_launch) +
+                                 "); recompile it with this NCL's nclc --target=cuda");
   }
   std::unique_ptr<CudaDevice> dev(new CudaDevice());
   try {
@@ -409,8 +422,10 @@ CUdeviceptr CudaDevice::upload(ncl_model &m, const void *data, size_t bytes, siz
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
   const bool step = stage.kind == NCL_STAGE_STEP;
-  const bool oneThread = runsOnOneThread(m, stage);
-  const int64_t range = a.end - a.begin;
+  const ncl_gpu_launch shape = launchShape(m, stage);
+  const bool oneThread = shape == NCL_GPU_LAUNCH_WHOLE_RANGE;
+  // A thread per index of [begin, end), or per entry of the spike list.
+  const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? a.num_spikes : a.end - a.begin;
   if (range <= 0 && !oneThread) {
     a.spike_count = 0;
     a.steps_done = a.num_steps;

@@ -287,7 +287,9 @@ typedef struct ncl_stage_info {
   int32_t population; /* whose neurons partition the work (a projection's: -1) */
   ncl_kernel_fn fn;
   int32_t projection; /* since ABI 4: the projection of a CONNECT or DELIVER stage, else -1 */
-  int32_t reserved;
+  int32_t gpu_launch; /* ncl_gpu_launch: how the threads of `gpu_kernel` share the work
+                         (docs/gpu.md); 0, which libraries of ABI 10 before it wrote, is the
+                         stage kind's default */
   /* Since ABI 7, for NCL_STAGE_KWTA (since ABI 9, NCL_STAGE_KWTA_GATE too):
    * the winners per step, `kwta_keep` (a
    * count), or where it is 0 floor(kwta_fraction * size + 0.5) of the run's
@@ -300,6 +302,17 @@ typedef struct ncl_stage_info {
    * (a library compiled for the CPU only; docs/gpu.md). */
   const char *gpu_kernel;
 } ncl_stage_info;
+
+/* Since ABI 10: how a stage's GPU kernel divides its work between threads
+ * (docs/gpu.md, "The kernel contract"), as nclc mapped it. */
+typedef enum ncl_gpu_launch {
+  NCL_GPU_LAUNCH_BY_KIND = 0,     /* the kind's default: the k-WTA selections, on_post and
+                                     deliver_synapses WHOLE_RANGE, a deliver with presynaptic
+                                     traces WHOLE_RANGE, the rest PER_INDEX */
+  NCL_GPU_LAUNCH_PER_INDEX = 1,   /* a thread per index of [begin, end) */
+  NCL_GPU_LAUNCH_WHOLE_RANGE = 2, /* thread 0 over [begin, end), the others nothing */
+  NCL_GPU_LAUNCH_PER_SPIKE = 3    /* a thread per entry of `spikes` [0, num_spikes) */
+} ncl_gpu_launch;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */
 typedef enum ncl_connect_rule {

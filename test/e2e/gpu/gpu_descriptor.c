@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
     }
   }
   for (int i = 0; i < model->num_stages; ++i)
-    printf("stage %s %s\n", model->stages[i].name,
-           model->stages[i].gpu_kernel ? model->stages[i].gpu_kernel : "-");
+    printf("stage %s %s %d %d\n", model->stages[i].name,
+           model->stages[i].gpu_kernel ? model->stages[i].gpu_kernel : "-",
+           (int)model->stages[i].gpu_launch, (int)model->stages[i].kind);
   return 0;
 }

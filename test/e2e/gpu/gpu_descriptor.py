@@ -31,7 +31,7 @@ def describe(dumper, library, directory):
         if words[0] == "image":
             images.append((words[1], words[2]))
         elif words[0] == "stage":
-            stages.append((words[1], words[2]))
+            stages.append((words[1], words[2], int(words[3]), int(words[4])))
     return images, stages
 
 
@@ -52,7 +52,7 @@ def main():
         cpu = os.path.join(work, f"gpu_{name}_cpu.so")
         run([nclc, model, "-o", cpu])
         images, stages = describe(dumper, cpu, os.path.join(work, f"gpu_{name}_cpu"))
-        if images or not stages or any(kernel != "-" for _, kernel in stages):
+        if images or not stages or any(kernel != "-" or launch != 0 for _, kernel, launch, _ in stages):
             sys.exit(f"FAIL: {name} --target=cpu: images {images}, stages {stages}")
         for target in ["cuda", "all"]:
             library = os.path.join(work, f"gpu_{name}_{target}.so")
@@ -66,9 +66,19 @@ def main():
                     expected.append((arch, "cubin"))
             if images != expected:
                 sys.exit(f"FAIL: {name} --target={target}: images {images}, expected {expected}")
-            kernels = {kernel for _, kernel in stages}
+            kernels = {kernel for _, kernel, _, _ in stages}
             if "-" in kernels:
                 sys.exit(f"FAIL: {name} --target={target}: a stage has no GPU kernel: {stages}")
+            # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
+            # (kinds 11, 16) and deliver_synapses (8, delays' per-synapse
+            # delays) on thread 0 (2), every other stage of these models a
+            # thread per index (1); never 0, the runtime's guess for older
+            # libraries.
+            for stage, _, launch, kind in stages:
+                want = 2 if kind in (8, 11, 16) else 1
+                if launch != want:
+                    sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
+                             f"expected {want}")
             for k, (arch, form) in enumerate(images):
                 path = os.path.join(directory, f"image{k}.{form}")
                 with open(path, "rb") as f:

@@ -176,8 +176,11 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // Traces kept per neuron: connect is per index (a presynaptic row per
 // thread). deliver updates the presynaptic trace of each arriving spike, a
 // buffer each CPU thread keeps a copy of; per index, every thread would
-// update the one copy, so it runs on thread 0. on_post's work comes from
-// the runtime's list of postsynaptic spikes: thread 0 too.
+// update the one copy, so it runs on thread 0. on_post's work is one loop
+// over the runtime's list of postsynaptic spikes, and it writes only what
+// an entry owns (the synapses of its neuron's column, its neuron's
+// postsynaptic traces): a thread per entry, thread g running the loop over
+// [g, min(g + 1, num_spikes)).
 
 // CHECK-LABEL: func.func @ncl_S_connect(
 // CHECK-SAME: ncl.gpu_launch = "per_index"
@@ -185,8 +188,17 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // CHECK-SAME: ncl.gpu_launch = "whole_range"
 // CHECK-SAME: ncl.gpu_serial = "it updates the presynaptic trace buffer 'S.pre.apre', of which each CPU thread keeps its own copy: every GPU thread of its postsynaptic range would apply each arriving spike to the one copy"
 // CHECK-LABEL: func.func @ncl_S_on_post(
-// CHECK-SAME: ncl.gpu_launch = "whole_range"
-// CHECK-SAME: ncl.gpu_serial = "its work comes from the runtime's list of spikes or synapses, not from [begin, end)"
+// CHECK-SAME: %[[COUNT:[a-z0-9]+]]: index) attributes {ncl.gpu_launch = "per_spike", ncl.kernel = "on_post"}
+// CHECK-NOT: ncl.gpu_serial
+// CHECK: %[[T:.*]] = gpu.thread_id x
+// CHECK: %[[B:.*]] = gpu.block_id x
+// CHECK: %[[D:.*]] = gpu.block_dim x
+// CHECK: %[[BD:.*]] = arith.muli %[[B]], %[[D]] : index
+// CHECK: %[[G:.*]] = arith.addi %[[BD]], %[[T]] : index
+// CHECK: %[[NEXT:.*]] = arith.addi %[[G]], %{{.*}} : index
+// CHECK: %[[LAST:.*]] = arith.minsi %[[NEXT]], %[[COUNT]] : index
+// CHECK: scf.for %{{.*}} = %[[G]] to %[[LAST]] step
+// CHECK: return
 
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {emits_spikes, neuron = "Cell", params = [#ncl.param<name = "tau">],

@@ -46,6 +46,9 @@ struct GPUImage {
 struct GPUModule {
   std::vector<GPUImage> images;
   std::map<std::string, std::string> entries;
+  /// How each kernel's threads divide its work (ncl_gpu_launch), from
+  /// ncl-gpu-map's `ncl.gpu_launch`.
+  std::map<std::string, int32_t> launches;
   /// With CUDAOptions::emulation: the same kernels and entries as LLVM
   /// bitcode for the host, which emitSharedLibrary compiles into the
   /// library, so that the fake driver of the tests runs the GPU's code a

@@ -348,7 +348,7 @@ public:
         !checkLayout(stageType, "ncl_stage_info", sizeof(ncl_stage_info),
                      {offsetof(ncl_stage_info, name), offsetof(ncl_stage_info, kind),
                       offsetof(ncl_stage_info, population), offsetof(ncl_stage_info, fn),
-                      offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, reserved),
+                      offsetof(ncl_stage_info, projection), offsetof(ncl_stage_info, gpu_launch),
                       offsetof(ncl_stage_info, kwta_keep), offsetof(ncl_stage_info, kwta_fraction),
                       offsetof(ncl_stage_info, gpu_kernel)},
                      error) ||
@@ -661,10 +661,11 @@ public:
               fraction = kwta.getFraction() ? kwta.getFraction()->convertToDouble() : 0;
             }
         stages.push_back(llvm::ConstantStruct::get(
-            stageType, {string((stage.getPopulation() + suffix).str()),
-                        b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population),
-                        fn, b.getInt32(projection), b.getInt32(0), b.getInt64(keep),
-                        llvm::ConstantFP::get(f64, fraction), gpuKernel(*stage.getKernel())}));
+            stageType,
+            {string((stage.getPopulation() + suffix).str()),
+             b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population), fn,
+             b.getInt32(projection), b.getInt32(gpuLaunch(*stage.getKernel())), b.getInt64(keep),
+             llvm::ConstantFP::get(f64, fraction), gpuKernel(*stage.getKernel())}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
@@ -725,6 +726,14 @@ private:
       return llvm::ConstantPointerNull::get(ptr);
     auto it = gpu->entries.find(kernel.str());
     return it == gpu->entries.end() ? llvm::ConstantPointerNull::get(ptr) : string(it->second);
+  }
+
+  /// How the GPU entry of `kernel` divides its work (ncl_gpu_launch).
+  int32_t gpuLaunch(llvm::StringRef kernel) {
+    if (!gpu)
+      return NCL_GPU_LAUNCH_BY_KIND;
+    auto it = gpu->launches.find(kernel.str());
+    return it == gpu->launches.end() ? NCL_GPU_LAUNCH_BY_KIND : it->second;
   }
 
   /// The ncl_gpu_image array, its data as constants (PTX NUL-terminated).

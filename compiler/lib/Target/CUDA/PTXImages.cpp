@@ -21,6 +21,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
@@ -181,10 +182,9 @@ bool emulationBitcode(const llvm::Module &kernels, const std::set<std::string> &
   llvm::LLVMContext &context = m->getContext();
   llvm::Type *i32 = llvm::Type::getInt32Ty(context);
   auto *slots = llvm::ArrayType::get(i32, 4);
-  auto *thread = new llvm::GlobalVariable(*m, slots, /*isConstant=*/false,
-                                          llvm::GlobalValue::ExternalLinkage,
-                                          llvm::ConstantAggregateZero::get(slots),
-                                          "ncl_gpu_emulated_thread");
+  auto *thread =
+      new llvm::GlobalVariable(*m, slots, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+                               llvm::ConstantAggregateZero::get(slots), "ncl_gpu_emulated_thread");
   std::vector<llvm::Function *> intrinsics;
   for (llvm::Function &f : *m) {
     if (!f.isDeclaration())
@@ -203,12 +203,14 @@ bool emulationBitcode(const llvm::Module &kernels, const std::set<std::string> &
   }
   for (llvm::Function *f : intrinsics) {
     llvm::StringRef name = f->getName().drop_front(strlen("llvm.nvvm.read.ptx.sreg."));
-    int slot = name == "tid.x" ? 0 : name == "ctaid.x" ? 1 : name == "ntid.x" ? 2
-                                                       : name == "nctaid.x" ? 3 : -1;
+    int slot = name == "tid.x"      ? 0
+               : name == "ctaid.x"  ? 1
+               : name == "ntid.x"   ? 2
+               : name == "nctaid.x" ? 3
+                                    : -1;
     unsigned constant = name.starts_with("ntid.") || name.starts_with("nctaid.") ? 1 : 0;
     if (slot < 0 && !(name.ends_with(".y") || name.ends_with(".z"))) {
-      error = "internal error: the GPU kernels' host emulation does not know " +
-              f->getName().str();
+      error = "internal error: the GPU kernels' host emulation does not know " + f->getName().str();
       return false;
     }
     for (llvm::User *user : llvm::make_early_inc_range(f->users())) {
@@ -382,6 +384,21 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   m->setDataLayout(first->createDataLayout());
 
   gpu = GPUModule();
+  // ncl-gpu-map's launch shape of each kernel, for the descriptor.
+  for (mlir::Operation &op : kernels.getBody()->getOperations())
+    if (auto shape = op.getAttrOfType<mlir::StringAttr>("ncl.gpu_launch")) {
+      int32_t launch = llvm::StringSwitch<int32_t>(shape.getValue())
+                           .Case("per_index", NCL_GPU_LAUNCH_PER_INDEX)
+                           .Case("whole_range", NCL_GPU_LAUNCH_WHOLE_RANGE)
+                           .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
+                           .Default(-1);
+      auto name = op.getAttrOfType<mlir::StringAttr>(mlir::SymbolTable::getSymbolAttrName());
+      if (launch < 0 || !name) {
+        error = "internal error: unknown ncl.gpu_launch '" + shape.getValue().str() + "'";
+        return false;
+      }
+      gpu.launches[name.getValue().str()] = launch;
+    }
   std::set<std::string> entries;
   if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
     for (auto stage : schedule.getBody().getOps<mlir::ncl::StageOp>()) {
@@ -392,6 +409,10 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       std::string kernel = stage.getKernel()->str();
       if (gpu.entries.count(kernel))
         continue;
+      if (!gpu.launches.count(kernel)) {
+        error = "internal error: the GPU kernel '" + kernel + "' has no ncl.gpu_launch";
+        return false;
+      }
       std::string name = kernel + "_gpu";
       llvm::Function *entry = buildKernelEntry(*m, stage, network, name, error);
       if (!entry)

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLGPUMAP
@@ -92,6 +93,58 @@ std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::Networ
   return "";
 }
 
+/// The loop of an `on_post` kernel over its list of spikes, if a thread per
+/// entry may run it: the kernel's work is that one loop (`ncl.loop =
+/// "spikes"`, from 0 to `num_spikes` by 1; what is outside it only reads),
+/// and it writes only what one entry owns: the synapses of its neuron's
+/// column and its neuron's postsynaptic traces (a neuron spikes once per
+/// step, and the runtime gives on_post one step's spikes). Else null, with
+/// the reason in `why`.
+scf::ForOp perSpikeLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                        std::string &why) {
+  BlockArgument count = headerArgument(stage, kernel, "num_spikes");
+  scf::ForOp loop;
+  for (Operation &op : kernel.getBody().front().without_terminator()) {
+    auto forOp = dyn_cast<scf::ForOp>(op);
+    if (forOp && !loop && forOp.getUpperBound() == count &&
+        matchPattern(forOp.getLowerBound(), m_Zero()) && matchPattern(forOp.getStep(), m_One())) {
+      loop = forOp;
+      continue;
+    }
+    if (!isMemoryEffectFree(&op) && !isa<memref::LoadOp>(op)) {
+      why = "its work is not one loop over its list of spikes";
+      return {};
+    }
+  }
+  if (!count || !loop) {
+    why = "its work is not one loop over its list of spikes";
+    return {};
+  }
+  ArrayAttr buffers = network.getBuffersAttr();
+  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
+    auto index = dyn_cast<IntegerAttr>(a);
+    if (!index || !buffers || index.getInt() >= static_cast<int64_t>(buffers.size()) ||
+        i >= kernel.getNumArguments())
+      continue;
+    auto buffer = cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]);
+    if (buffer.getRole() == mlir::ncl::BufferRole::SynapseState ||
+        buffer.getRole() == mlir::ncl::BufferRole::PostTrace)
+      continue;
+    Value arg = kernel.getArgument(i);
+    bool written = llvm::any_of(arg.getUsers(), [&](Operation *user) {
+      if (auto store = dyn_cast<memref::StoreOp>(user))
+        return store.getMemRef() == arg;
+      return isa<memref::AtomicRMWOp>(user);
+    });
+    if (written) {
+      why = "it writes the buffer '" + buffer.getName().str() + "', which the entries of its " +
+            "list of spikes may share";
+      return {};
+    }
+  }
+  return loop;
+}
+
 /// The thread's global index, g = block_id.x * block_dim.x + thread_id.x.
 Value globalThreadIndex(OpBuilder &b, Location loc) {
   Value thread = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -123,6 +176,16 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
         }
         if (kernel->hasAttr("ncl.gpu_launch"))
           continue; // a kernel two stages share
+        if (stage.getKind() == StageKind::OnPost) {
+          std::string why;
+          if (scf::ForOp loop = perSpikeLoop(stage, kernel, network, why)) {
+            mapPerSpike(kernel, loop);
+            continue;
+          }
+          kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), why));
+          mapKernel(stage, kernel, /*onThreadZero=*/true);
+          continue;
+        }
         std::string serial =
             isWholeRange(stage.getKind()) ? std::string() : whyNotPerIndex(stage, kernel, network);
         if (!serial.empty())
@@ -138,6 +201,22 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     for (func::FuncOp f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       f->moveBefore(&gpuBody, gpuBody.end());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+  }
+
+  /// A thread per entry of the list: thread g runs the spikes loop for
+  /// entry g alone, where g < num_spikes.
+  void mapPerSpike(func::FuncOp kernel, scf::ForOp loop) {
+    OpBuilder b(kernel.getContext());
+    Location loc = kernel.getLoc();
+    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_spike"));
+    b.setInsertionPoint(loop);
+    Value g = globalThreadIndex(b, loc);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value next = arith::AddIOp::create(b, loc, g, one);
+    Value last = arith::MinSIOp::create(b, loc, next, loop.getUpperBound());
+    // [g, min(g + 1, num_spikes)): empty past the list's end.
+    loop.getLowerBoundMutable().assign(g);
+    loop.getUpperBoundMutable().assign(last);
   }
 
   void mapKernel(StageOp stage, func::FuncOp kernel, bool onThreadZero) {
