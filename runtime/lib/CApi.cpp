@@ -1273,8 +1273,7 @@ ncl_status ncl_write_output(const ncl_model *m, const char *dir) {
     const ncl_model &mm = need(m);
     if (!dir || !*dir)
       throw Error(NCL_ERROR_ARGUMENT, "no output directory given");
-    syncHost(mm);
-    writeOutput(mm, dir);
+    writeOutput(mm, dir); // spikes and monitors: the host's own
   });
 }
 

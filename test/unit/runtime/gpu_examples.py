@@ -8,7 +8,9 @@ fake: no GPU needed. Each example is compiled for the CPU and run through
   the shim (fixtures/gpu_shim.c, which gives every stage a GPU kernel name)
   on the fake driver (fixtures/fake_cuda.c, a device emulated on the host
   that runs each stage's CPU function once per GPU thread): the CUDA
-  backend's orchestration must give the CPU's files byte for byte. Where
+  backend's orchestration must give the CPU's files byte for byte (the
+  records, the monitors and the per-synapse state --save-weights writes,
+  which the device keeps until the host reads it). Where
   nclc has --target=cuda, each example is also compiled for it and run on
   the fake device the same way (skipped, saying so, until it has).
 gpu: a real GPU (ctest -L gpu). Each example is compiled with
@@ -79,7 +81,8 @@ def compile_example(name, target=None):
 def run(library, backend, out, env):
     shutil.rmtree(out, ignore_errors=True)
     p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out", out,
-                        "--quiet"], capture_output=True, text=True, env=env)
+                        "--save-weights", os.path.join(out, "weights"), "--quiet"],
+                       capture_output=True, text=True, env=env)
     if p.returncode != 0:
         check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
         return None
@@ -116,9 +119,18 @@ def ulps(descr, a, b):
                 if x != y), default=0)
 
 
+def npy_files(out):
+    """The .npy files of a run's directory and of its weights/, relative to it."""
+    files = [f for f in os.listdir(out) if f.endswith(".npy")]
+    weights = os.path.join(out, "weights")
+    if os.path.isdir(weights):
+        files += [os.path.join("weights", f) for f in os.listdir(weights) if f.endswith(".npy")]
+    return sorted(files)
+
+
 def compare(name, cpu_dir, gpu_dir, exact):
-    cpu_files = sorted(f for f in os.listdir(cpu_dir) if f.endswith(".npy"))
-    gpu_files = sorted(f for f in os.listdir(gpu_dir) if f.endswith(".npy"))
+    cpu_files = npy_files(cpu_dir)
+    gpu_files = npy_files(gpu_dir)
     if cpu_files != gpu_files:
         check(False, "%s: different files: %s / %s" % (name, cpu_files, gpu_files))
         return
