@@ -149,6 +149,31 @@ void needState(const ncl_model &m) {
     throw Error(NCL_ERROR_STATE, "the model has no state yet; call ncl_init or ncl_run first");
 }
 
+/// Brings the host's copy of the state (of the allocation holding `at`,
+/// or all of it) up to date before the host reads it: on the CUDA backend
+/// a run leaves what the kernels wrote on the device (docs/gpu.md). The
+/// host's copy is a cache of the model's state, hence the const_cast.
+void syncHost(const ncl_model &m, const void *at = nullptr) {
+  if (m.device)
+    m.device->syncHost(const_cast<ncl_model &>(m), at);
+}
+
+/// After the host changed the allocation holding `at`: the next run on the
+/// device uploads it.
+void hostChanged(ncl_model &m, const void *at) {
+  if (m.device)
+    m.device->markHostChanged(at);
+}
+
+/// Before the host changes any of the state (all of it current first), and
+/// the next run uploads all of it.
+void hostReplacesState(ncl_model &m) {
+  if (!m.device)
+    return;
+  m.device->syncHost(m);
+  m.device->markHostReplaced();
+}
+
 /// "NaN", "+Inf" or "-Inf".
 const char *nonFiniteName(double x) { return std::isnan(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf"; }
 
@@ -412,6 +437,7 @@ ncl_status ncl_set_param(ncl_model *m, const char *pop, const char *name, double
                                           "; give a finite value");
     needInRange(p.info->params[q], std::string(pop) + "." + name, value);
     p.params[static_cast<size_t>(q)] = value;
+    hostChanged(need(m), p.params.data());
   });
 }
 
@@ -465,6 +491,7 @@ ncl_status ncl_set_param_str(ncl_model *m, const char *target, const char *value
     }
     needInRange(info, t, parsed->first);
     p.params[static_cast<size_t>(q)] = parsed->first;
+    hostChanged(mm, p.params.data());
   });
 }
 
@@ -660,6 +687,8 @@ ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
       }
     }
     const bool wasOnDevice = mm.device != nullptr;
+    if (wasOnDevice && !device) // the CPU goes on from the device's state
+      syncHost(mm);
     mm.backendFallback = fallback;
     if (device) {
       mm.device = std::move(device);
@@ -852,6 +881,7 @@ int64_t ncl_get_state(const ncl_model *m, const char *pop, const char *var, doub
     // Every batch member's neurons, member b's neuron i at b * size + i.
     const int64_t copy = std::min(p.units(), capacity);
     const void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
+    syncHost(mm, data);
     for (int64_t i = 0; i < copy; ++i)
       out[i] = mm.desc->real_bits == 32 ? static_cast<const float *>(data)[i]
                                         : static_cast<const double *>(data)[i];
@@ -919,6 +949,7 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
       if (capacity < 0 || (capacity > 0 && !out))
         throw Error(NCL_ERROR_ARGUMENT, "bad output buffer");
       needState(mm);
+      syncHost(mm, trace->data);
       const int64_t copy = std::min(q.synapses, capacity);
       int64_t row = 0;
       for (int64_t k = 0; k < copy; ++k) {
@@ -936,6 +967,7 @@ int64_t ncl_get_synapse_state(const ncl_model *m, const char *proj, const char *
     needState(mm);
     const int64_t copy = std::min(q.synapses, capacity);
     const void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    syncHost(mm, data);
     const size_t stride = ncl::rt::synapseRecordLength(q);
     for (int64_t i = 0; i < copy; ++i)
       out[i] = mm.desc->real_bits == 32
@@ -966,6 +998,7 @@ ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var
                                           std::to_string(count) + " values for '" + var + "'");
     checkSettable(mm, values, count, std::string(proj) + "." + var, "synapse");
     void *data = mm.bufferPtrs[static_cast<size_t>(q.varBuffer[static_cast<size_t>(v)])];
+    syncHost(mm, data); // the records interleave the other variables
     const size_t stride = ncl::rt::synapseRecordLength(q);
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
@@ -973,6 +1006,7 @@ ncl_status ncl_set_synapse_state(ncl_model *m, const char *proj, const char *var
       else
         static_cast<double *>(data)[static_cast<size_t>(i) * stride] = values[i];
     }
+    hostChanged(mm, data);
   });
 }
 
@@ -1018,12 +1052,14 @@ ncl_status ncl_set_state(ncl_model *m, const char *pop, const char *var, const d
     checkSettable(mm, values, count, std::string(pop) + "." + var, "state");
     needState(mm);
     void *data = mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(v)])];
+    syncHost(mm, data);
     for (int64_t i = 0; i < count; ++i) {
       if (mm.desc->real_bits == 32)
         static_cast<float *>(data)[i] = static_cast<float>(values[i]);
       else
         static_cast<double *>(data)[i] = values[i];
     }
+    hostChanged(mm, data);
   });
 }
 
@@ -1064,12 +1100,14 @@ ncl_status ncl_load_state(ncl_model *m, const char *pop, const char *var, const 
                   "'" + std::string(path) + "' (" + pop + "." + var + ")", "state");
     void *data =
         mm.bufferPtrs[static_cast<size_t>(p.stateBuffer[static_cast<size_t>(varIndex(p, var))])];
+    syncHost(mm, data);
     for (size_t i = 0; i < values.size(); ++i) {
       if (mm.desc->real_bits == 32)
         static_cast<float *>(data)[i] = static_cast<float>(values[i]);
       else
         static_cast<double *>(data)[i] = values[i];
     }
+    hostChanged(mm, data);
   });
 }
 
@@ -1235,7 +1273,7 @@ ncl_status ncl_write_output(const ncl_model *m, const char *dir) {
     const ncl_model &mm = need(m);
     if (!dir || !*dir)
       throw Error(NCL_ERROR_ARGUMENT, "no output directory given");
-    writeOutput(mm, dir);
+    writeOutput(mm, dir); // spikes and monitors: the host's own
   });
 }
 
@@ -1261,6 +1299,7 @@ ncl_status ncl_save_weights(const ncl_model *m, const char *dir) {
       throw Error(NCL_ERROR_ARGUMENT, "no weights directory given");
     needState(mm);
     checkWeightFileNames(mm);
+    syncHost(mm);
     writeSynapseState(mm, dir);
   });
 }
@@ -1272,6 +1311,7 @@ ncl_status ncl_load_weights(ncl_model *m, const char *dir) {
       throw Error(NCL_ERROR_ARGUMENT, "no weights directory given");
     needState(mm);
     checkWeightFileNames(mm);
+    hostReplacesState(mm); // records and traces, in part
     readSynapseState(mm, dir);
   });
 }

@@ -1,9 +1,11 @@
 //===- CudaBackend.cpp - A model's stages on a CUDA device ----------------===//
 //
-// See CudaBackend.h and docs/gpu.md. Every launch goes to the context's
-// default (legacy) stream, and every header and spike list is copied with a
-// synchronous cuMemcpyHtoD, which waits for the kernels before it: one device
-// header and one list buffer serve every launch in turn.
+// See CudaBackend.h and docs/gpu.md. Every copy and launch goes to the
+// model's stream, in order, so one device header and one device list buffer
+// serve every launch in turn: a launch's header copy runs after the kernel
+// before it has read the previous one. The host waits for the stream
+// (synchronize) only where it reads a result: a step stage's spikes, a
+// monitor's values, the state after a chunk, a state the API reads.
 //
 //===----------------------------------------------------------------------===//
 #include "CudaBackend.h"
@@ -170,6 +172,12 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
                                "' cannot be loaded on '" + dev->name_ + "': " + describe(r, d) +
                                (log[0] ? std::string(": ") + log : std::string()));
   }
+  // Non-blocking: the stream does not wait for, nor hold up, the legacy
+  // default stream that other models' or libraries' work in this process
+  // may use; everything of this model goes to it, so it needs no implicit
+  // ordering with that stream.
+  need(d.cuStreamCreate(&dev->stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  dev->expectedSpikes_.assign(static_cast<size_t>(desc.num_stages), 0);
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   for (int32_t i = 0; i < desc.num_stages; ++i) {
     const ncl_stage_info &stage = desc.stages[i];
@@ -199,7 +207,12 @@ CudaDevice::~CudaDevice() {
   if (!d_ || !context_)
     return;
   d_->cuCtxSetCurrent(context_);
-  freeMirror();
+  freeMirror(); // waits for the stream first
+  for (void *p : {staging_, readback_})
+    if (p)
+      d_->cuMemFreeHost(p);
+  if (stream_)
+    d_->cuStreamDestroy(stream_);
   if (module_)
     d_->cuModuleUnload(module_);
   d_->cuDevicePrimaryCtxRelease(device_);
@@ -217,8 +230,16 @@ void CudaDevice::check(ncl_model *m, CUresult r, const char *what) const {
   throw Error(NCL_ERROR_KERNEL, msg);
 }
 
+void CudaDevice::synchronize(ncl_model *m, const char *what) {
+  check(m, d_->cuStreamSynchronize(stream_), what);
+  stagingUsed_ = 0;
+}
+
+/// Frees the device copies (the stream has finished with them first).
 void CudaDevice::freeMirror() {
-  d_->cuCtxSynchronize();
+  if (stream_)
+    d_->cuStreamSynchronize(stream_);
+  stagingUsed_ = 0;
   for (Region &r : regions_)
     if (r.dev)
       d_->cuMemFree(r.dev);
@@ -230,6 +251,32 @@ void CudaDevice::freeMirror() {
   listBytes_ = 0;
 }
 
+void CudaDevice::reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes) {
+  if (bytes <= capacity)
+    return;
+  if (p)
+    d_->cuMemFreeHost(p);
+  p = nullptr;
+  capacity = 0;
+  const size_t grown = std::max<size_t>(bytes + bytes / 2, 4096);
+  check(&m, d_->cuMemHostAlloc(&p, grown, 0), "allocating pinned host memory");
+  capacity = grown;
+}
+
+void *CudaDevice::staged(ncl_model &m, const void *data, size_t bytes) {
+  size_t at = (stagingUsed_ + 15) / 16 * 16;
+  if (at + bytes > stagingBytes_) {
+    // Queued copies still read the old staging: let them finish first.
+    synchronize(&m, "waiting for the device");
+    reservePinned(m, staging_, stagingBytes_, std::max(bytes, 2 * stagingBytes_));
+    at = 0;
+  }
+  void *p = static_cast<char *>(staging_) + at;
+  std::memcpy(p, data, bytes);
+  stagingUsed_ = at + bytes;
+  return p;
+}
+
 /// Finds, for every entry of thread 0's buffer table, the host allocation
 /// it points into, and gives each allocation a device copy of the same
 /// size: the buffers the CPU backend allocated (with their extents, batch
@@ -239,9 +286,9 @@ void CudaDevice::freeMirror() {
 void CudaDevice::mirror(ncl_model &m) {
   const ThreadState &ts = m.threadStates.front();
   std::vector<Region> wanted;
-  auto add = [&wanted](const void *p, size_t bytes, bool written) {
+  auto add = [&wanted](const void *p, size_t bytes, bool written, bool scratch = false) {
     if (p)
-      wanted.push_back(Region{p, bytes, 0, written});
+      wanted.push_back(Region{p, bytes, 0, written, scratch});
   };
   for (const AlignedArray &a : m.buffers)
     add(a.data(), a.bytes(), true);
@@ -257,9 +304,10 @@ void CudaDevice::mirror(ncl_model &m) {
   }
   for (const std::vector<uint64_t> &t : ts.preTraces)
     add(t.data(), t.size() * sizeof(uint64_t), true);
-  add(ts.spikeStep.data(), ts.spikeStep.size() * sizeof(int64_t), false);
-  add(ts.spikeIndex.data(), ts.spikeIndex.size() * sizeof(int64_t), false);
-  add(ts.spikeChannel.data(), ts.spikeChannel.size() * sizeof(int32_t), false);
+  // The step kernels' output, read back entry by entry after each launch.
+  add(ts.spikeStep.data(), ts.spikeStep.size() * sizeof(int64_t), false, true);
+  add(ts.spikeIndex.data(), ts.spikeIndex.size() * sizeof(int64_t), false, true);
+  add(ts.spikeChannel.data(), ts.spikeChannel.size() * sizeof(int32_t), false, true);
 
   const size_t n = static_cast<size_t>(m.desc->num_buffers);
   std::vector<int32_t> region(n, -1);
@@ -317,7 +365,8 @@ void CudaDevice::mirror(ncl_model &m) {
             ? std::string("a spike buffer")
             : "the buffer '" + std::string(m.desc->buffers[first - region.begin()].name) + "'";
     wanted[r].dev = alloc(wanted[r].bytes, what);
-    regions_.push_back(wanted[r]);
+    wanted[r].syncedAt = launches_; // a new copy holds nothing the host lacks
+    regions_.push_back(wanted[r]);  // and everything but scratch is uploaded (hostAhead)
   }
   bufferRegion_ = std::move(region);
   bufferOffset_ = std::move(offset);
@@ -326,42 +375,92 @@ void CudaDevice::mirror(ncl_model &m) {
     if (bufferRegion_[i] >= 0)
       table[i] = regions_[static_cast<size_t>(bufferRegion_[i])].dev + bufferOffset_[i];
   table_ = alloc(n * sizeof(CUdeviceptr), "the buffer table");
-  check(&m, d_->cuMemcpyHtoD(table_, table.data(), n * sizeof(CUdeviceptr)),
-        "copying the buffer table");
   header_ = alloc(sizeof(ncl_kernel_args), "a kernel header");
+  // From pageable memory: the driver stages it before the call returns.
+  check(&m, d_->cuMemcpyHtoDAsync(table_, table.data(), n * sizeof(CUdeviceptr), stream_),
+        "copying the buffer table");
 }
 
-void CudaDevice::copyRegion(ncl_model &m, size_t r, bool toDevice) {
-  const Region &reg = regions_[r];
-  if (reg.bytes == 0)
-    return;
-  if (toDevice)
-    check(&m, d_->cuMemcpyHtoD(reg.dev, reg.host, reg.bytes), "copying the state to the device");
-  else
-    check(&m, d_->cuMemcpyDtoH(const_cast<void *>(reg.host), reg.dev, reg.bytes),
+void CudaDevice::download(ncl_model &m, Region &r) {
+  if (r.bytes > 0)
+    check(&m, d_->cuMemcpyDtoH(const_cast<void *>(r.host), r.dev, r.bytes),
           "copying the state from the device");
+  r.syncedAt = launches_;
+}
+
+void CudaDevice::syncHost(ncl_model &m, const void *at) {
+  const char *p = static_cast<const char *>(at);
+  bool waited = false;
+  for (Region &r : regions_) {
+    const char *host = static_cast<const char *>(r.host);
+    if (!deviceAhead(r) || (p && (p < host || p >= host + std::max<size_t>(r.bytes, 1))))
+      continue;
+    if (!waited) {
+      makeCurrent();
+      synchronize(&m, "waiting for the device");
+      waited = true;
+    }
+    download(m, r);
+  }
+}
+
+void CudaDevice::markHostChanged(const void *at) {
+  const char *p = static_cast<const char *>(at);
+  for (Region &r : regions_) {
+    const char *host = static_cast<const char *>(r.host);
+    if (p >= host && p < host + std::max<size_t>(r.bytes, 1) && !r.scratch)
+      r.hostAhead = true;
+  }
+}
+
+void CudaDevice::markHostReplaced() {
+  hostReplaced_ = true;
+  for (Region &r : regions_)
+    r.syncedAt = launches_; // the kernels' values are dropped
 }
 
 void CudaDevice::beginRun(ncl_model &m) {
   makeCurrent();
   mirror(m);
-  for (size_t r = 0; r < regions_.size(); ++r)
-    copyRegion(m, r, true);
+  for (Region &r : regions_) {
+    if (hostReplaced_ && !r.scratch)
+      r.hostAhead = true;
+    if (!r.hostAhead || r.scratch)
+      continue;
+    // From pageable memory: the driver stages it before the call returns.
+    if (r.bytes > 0)
+      check(&m, d_->cuMemcpyHtoDAsync(r.dev, r.host, r.bytes, stream_),
+            "copying the state to the device");
+    r.hostAhead = false;
+  }
+  hostReplaced_ = false;
 }
 
-void CudaDevice::endRun(ncl_model &m) {
+void CudaDevice::endRun(ncl_model &m, bool failed) {
+  if (!failed)
+    return; // the state stays on the device until the host reads it
   makeCurrent();
-  for (size_t r = 0; r < regions_.size(); ++r)
-    if (regions_[r].written)
-      copyRegion(m, r, false);
+  try {
+    syncHost(m);
+  } catch (const Error &) { // m.failure says so: no further run
+    for (Region &r : regions_)
+      r.syncedAt = launches_; // the host keeps what it has
+  }
 }
 
-void CudaDevice::downloadNeuronState(ncl_model &m) {
+void CudaDevice::downloadNeuronState(ncl_model &m, bool replayable) {
   makeCurrent();
+  synchronize(&m, "waiting for the device");
   for (size_t i = 0; i < bufferRegion_.size(); ++i) {
     const ncl_buffer_info &b = m.desc->buffers[i];
-    if (b.extent == NCL_EXTENT_NEURONS && b.population >= 0 && bufferRegion_[i] >= 0)
-      refreshHost(m, i, 0, m.pops[static_cast<size_t>(b.population)].units());
+    if (b.extent != NCL_EXTENT_NEURONS || b.population < 0 || bufferRegion_[i] < 0)
+      continue;
+    const std::vector<int32_t> &vars = m.pops[static_cast<size_t>(b.population)].stateBuffer;
+    if (!replayable && std::find(vars.begin(), vars.end(), static_cast<int32_t>(i)) == vars.end())
+      continue; // only the NaN scan reads it
+    Region &r = regions_[static_cast<size_t>(bufferRegion_[i])];
+    if (deviceAhead(r))
+      download(m, r);
   }
 }
 
@@ -371,27 +470,26 @@ void CudaDevice::uploadNeuronState(ncl_model &m) {
     const ncl_buffer_info &b = m.desc->buffers[i];
     if (b.extent != NCL_EXTENT_NEURONS || b.population < 0 || bufferRegion_[i] < 0)
       continue;
-    const Region &reg = regions_[static_cast<size_t>(bufferRegion_[i])];
-    const size_t bytes =
-        std::min(static_cast<size_t>(m.pops[static_cast<size_t>(b.population)].units()) *
-                     elementBytes(b.element),
-                 reg.bytes - bufferOffset_[i]);
-    check(&m,
-          d_->cuMemcpyHtoD(reg.dev + bufferOffset_[i],
-                           static_cast<const char *>(reg.host) + bufferOffset_[i], bytes),
-          "copying the state to the device");
+    Region &r = regions_[static_cast<size_t>(bufferRegion_[i])];
+    if (r.bytes > 0)
+      check(&m, d_->cuMemcpyHtoDAsync(r.dev, r.host, r.bytes, stream_),
+            "copying the state to the device");
+    r.syncedAt = launches_;
   }
 }
 
 void CudaDevice::refreshHost(ncl_model &m, size_t buffer, int64_t first, int64_t count) {
   if (buffer >= bufferRegion_.size() || bufferRegion_[buffer] < 0 || count <= 0)
     return;
-  makeCurrent();
   const Region &reg = regions_[static_cast<size_t>(bufferRegion_[buffer])];
+  if (!deviceAhead(reg))
+    return;
   const size_t elem = elementBytes(m.desc->buffers[buffer].element);
   const size_t at = bufferOffset_[buffer] + static_cast<size_t>(first) * elem;
   if (at >= reg.bytes)
     return;
+  makeCurrent();
+  synchronize(&m, "copying monitored values from the device");
   const size_t bytes = std::min(static_cast<size_t>(count) * elem, reg.bytes - at);
   check(&m,
         d_->cuMemcpyDtoH(const_cast<char *>(static_cast<const char *>(reg.host)) + at, reg.dev + at,
@@ -399,22 +497,24 @@ void CudaDevice::refreshHost(ncl_model &m, size_t buffer, int64_t first, int64_t
         "copying monitored values from the device");
 }
 
-/// Copies `bytes` of `data` into the list buffer at `offset` (growing it
-/// first; the synchronous copies have waited for every kernel that read it).
-CUdeviceptr CudaDevice::upload(ncl_model &m, const void *data, size_t bytes, size_t &offset) {
+/// Copies `bytes` of `data` into the device list buffer at `offset`,
+/// through the pinned staging (growing the buffer first, once the kernels
+/// that read it have finished).
+CUdeviceptr CudaDevice::uploadList(ncl_model &m, const void *data, size_t bytes, size_t &offset) {
   const size_t at = (offset + 15) / 16 * 16;
   if (at + bytes > listBytes_) {
-    d_->cuCtxSynchronize();
+    synchronize(&m, "waiting for the device");
     if (lists_)
       d_->cuMemFree(lists_);
     lists_ = 0;
-    const size_t grown = std::max(at + bytes, 2 * listBytes_);
-    check(&m, d_->cuMemAlloc(&lists_, std::max<size_t>(grown, 4096)), "allocating a spike list");
-    listBytes_ = std::max<size_t>(grown, 4096);
+    const size_t grown = std::max<size_t>(std::max(at + bytes, 2 * listBytes_), 4096);
+    check(&m, d_->cuMemAlloc(&lists_, grown), "allocating a spike list");
+    listBytes_ = grown;
     // A grown buffer holds nothing of what was uploaded before: callers
     // upload before they take another list (one list per launch).
   }
-  check(&m, d_->cuMemcpyHtoD(lists_ + at, data, bytes), "copying a spike list to the device");
+  check(&m, d_->cuMemcpyHtoDAsync(lists_ + at, staged(m, data, bytes), bytes, stream_),
+        "copying a spike list to the device");
   offset = at + bytes;
   return lists_ + at;
 }
@@ -439,10 +539,10 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   h.synapses = nullptr;
   if (a.spikes && a.num_spikes > 0)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(
-        upload(m, a.spikes, static_cast<size_t>(a.num_spikes) * sizeof(int32_t), listOffset)));
+        uploadList(m, a.spikes, static_cast<size_t>(a.num_spikes) * sizeof(int32_t), listOffset)));
   if (a.synapses && a.num_synapses > 0)
-    h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(
-        upload(m, a.synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
+    h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(uploadList(
+        m, a.synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
   int64_t steps = a.num_steps;
   if (step) {
     // Every neuron may emit each of its channels in every step: as many
@@ -456,7 +556,10 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
     h.spike_count = 0;
     h.steps_done = 0;
   }
-  check(&m, d_->cuMemcpyHtoD(header_, &h, sizeof h), "copying a kernel header");
+  // The previous launch may still read the device header: the copy runs
+  // after it on the stream. The staged copy stays until the next sync.
+  check(&m, d_->cuMemcpyHtoDAsync(header_, staged(m, &h, sizeof h), sizeof h, stream_),
+        "copying a kernel header");
   CUdeviceptr header = header_;
   void *params[] = {&header};
   const unsigned blocks =
@@ -465,39 +568,96 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   const std::string what = "running the stage '" + std::string(stage.name) + "'";
   check(
       &m,
-      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, nullptr, params, nullptr),
+      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
       what.c_str());
-  if (!step)
-    return;
-  check(&m, d_->cuMemcpyDtoH(&h, header_, sizeof h), what.c_str());
+  ++launches_;
+  if (step)
+    readSpikes(m, stage, a, steps, what);
+}
+
+/// Reads back a step launch's header and spikes with one wait where the
+/// count is what the stage's previous launch gave (with headroom): the
+/// header and that many entries of each spike array are queued together,
+/// and only a larger count needs a second copy of the rest.
+void CudaDevice::readSpikes(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
+                            int64_t steps, const std::string &what) {
+  const size_t index = static_cast<size_t>(&stage - m.desc->stages);
+  const bool stored = a.spike_capacity > 0 && spikeStep_ >= 0 && spikeIndex_ >= 0;
+  // A population without events leaves the channels unwritten.
+  const bool events = m.pops[static_cast<size_t>(stage.population)].info->num_events > 0;
+  const bool channels = stored && spikeChannel_ >= 0 && events;
+  const size_t entryBytes = 2 * sizeof(int64_t) + (channels ? sizeof(int32_t) : 0);
+  const size_t headerBytes = (sizeof(ncl_kernel_args) + 15) / 16 * 16;
+  auto arrays = [&](size_t capacity) {
+    // [header][steps][indices][channels], each array `capacity` entries.
+    char *base = static_cast<char *>(readback_) + headerBytes;
+    return std::make_tuple(reinterpret_cast<int64_t *>(base),
+                           reinterpret_cast<int64_t *>(base + capacity * sizeof(int64_t)),
+                           reinterpret_cast<int32_t *>(base + 2 * capacity * sizeof(int64_t)));
+  };
+  auto queue = [&](size_t capacity, size_t from, size_t to) {
+    auto [stepAt, indexAt, channelAt] = arrays(capacity);
+    auto copy = [&](int32_t buffer, void *into, size_t elem) {
+      const Region &reg = regions_[static_cast<size_t>(bufferRegion_[static_cast<size_t>(buffer)])];
+      check(
+          &m,
+          d_->cuMemcpyDtoHAsync(static_cast<char *>(into) + from * elem,
+                                reg.dev + bufferOffset_[static_cast<size_t>(buffer)] + from * elem,
+                                (to - from) * elem, stream_),
+          what.c_str());
+    };
+    copy(spikeStep_, stepAt, sizeof(int64_t));
+    copy(spikeIndex_, indexAt, sizeof(int64_t));
+    if (channels)
+      copy(spikeChannel_, channelAt, sizeof(int32_t));
+  };
+  const size_t capacity = stored ? static_cast<size_t>(a.spike_capacity) : 0;
+  size_t first = std::min(static_cast<size_t>(expectedSpikes_[index]), capacity);
+  reservePinned(m, readback_, readbackBytes_, headerBytes + first * entryBytes);
+  check(&m, d_->cuMemcpyDtoHAsync(readback_, header_, sizeof(ncl_kernel_args), stream_),
+        what.c_str());
+  if (first > 0)
+    queue(first, 0, first);
+  synchronize(&m, what.c_str());
+  ncl_kernel_args h;
+  std::memcpy(&h, readback_, sizeof h);
   a.spike_count = h.spike_count;
   a.steps_done = steps;
   const int64_t count = h.spike_count;
-  if (a.spike_capacity <= 0 || count <= 0 || count > a.spike_capacity || spikeStep_ < 0 ||
-      spikeIndex_ < 0)
+  if (!stored || count <= 0 || count > a.spike_capacity)
     return; // nothing stored, or a report the caller refuses
+  const size_t n = static_cast<size_t>(count);
+  expectedSpikes_[index] = count + count / 2 + 32;
+  size_t held = first; // the capacity of the arrays in readback_
+  if (n > first) {
+    // More than expected: the rest, into arrays of n entries (what the
+    // first copy brought is moved there first, before the buffer grows).
+    std::vector<char> kept(first * entryBytes);
+    auto [s0, i0, c0] = arrays(first);
+    std::memcpy(kept.data(), s0, first * sizeof(int64_t));
+    std::memcpy(kept.data() + first * sizeof(int64_t), i0, first * sizeof(int64_t));
+    if (channels)
+      std::memcpy(kept.data() + 2 * first * sizeof(int64_t), c0, first * sizeof(int32_t));
+    reservePinned(m, readback_, readbackBytes_, headerBytes + n * entryBytes);
+    auto [s1, i1, c1] = arrays(n);
+    std::memcpy(s1, kept.data(), first * sizeof(int64_t));
+    std::memcpy(i1, kept.data() + first * sizeof(int64_t), first * sizeof(int64_t));
+    if (channels)
+      std::memcpy(c1, kept.data() + 2 * first * sizeof(int64_t), first * sizeof(int32_t));
+    queue(n, first, n);
+    synchronize(&m, what.c_str());
+    held = n;
+  }
   // The entries in slot order, then sorted by (step, neuron, channel): the
   // CPU's order (docs/gpu.md, "Spikes").
-  const size_t n = static_cast<size_t>(count);
-  auto *stepOut = static_cast<int64_t *>(a.buffers[spikeStep_]);
-  auto *indexOut = static_cast<int64_t *>(a.buffers[spikeIndex_]);
-  // A population without events leaves the channels unwritten.
-  const bool events = m.pops[static_cast<size_t>(stage.population)].info->num_events > 0;
-  auto *channelOut =
-      spikeChannel_ >= 0 && events ? static_cast<int32_t *>(a.buffers[spikeChannel_]) : nullptr;
-  auto fetch = [&](int32_t buffer, void *to, size_t elem) {
-    const Region &reg = regions_[static_cast<size_t>(bufferRegion_[static_cast<size_t>(buffer)])];
-    check(&m, d_->cuMemcpyDtoH(to, reg.dev + bufferOffset_[static_cast<size_t>(buffer)], n * elem),
-          what.c_str());
-  };
-  fetch(spikeStep_, stepOut, sizeof(int64_t));
-  fetch(spikeIndex_, indexOut, sizeof(int64_t));
-  if (channelOut)
-    fetch(spikeChannel_, channelOut, sizeof(int32_t));
+  auto [stepIn, indexIn, channelIn] = arrays(held);
   std::vector<std::tuple<int64_t, int64_t, int32_t>> entries(n);
   for (size_t j = 0; j < n; ++j)
-    entries[j] = {stepOut[j], indexOut[j], channelOut ? channelOut[j] : 0};
+    entries[j] = {stepIn[j], indexIn[j], channels ? channelIn[j] : 0};
   std::sort(entries.begin(), entries.end());
+  auto *stepOut = static_cast<int64_t *>(a.buffers[spikeStep_]);
+  auto *indexOut = static_cast<int64_t *>(a.buffers[spikeIndex_]);
+  auto *channelOut = channels ? static_cast<int32_t *>(a.buffers[spikeChannel_]) : nullptr;
   for (size_t j = 0; j < n; ++j) {
     stepOut[j] = std::get<0>(entries[j]);
     indexOut[j] = std::get<1>(entries[j]);

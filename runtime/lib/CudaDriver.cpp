@@ -62,6 +62,13 @@ OpenedDriver open() {
   need(t.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
   need(t.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
   need(t.cuMemsetD8, "cuMemsetD8_v2");
+  need(t.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  need(t.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  need(t.cuMemHostAlloc, "cuMemHostAlloc");
+  need(t.cuMemFreeHost, "cuMemFreeHost");
+  need(t.cuStreamCreate, "cuStreamCreate");
+  need(t.cuStreamDestroy, "cuStreamDestroy_v2");
+  need(t.cuStreamSynchronize, "cuStreamSynchronize");
   need(t.cuLaunchKernel, "cuLaunchKernel");
   need(t.cuGetErrorName, "cuGetErrorName");
   need(t.cuGetErrorString, "cuGetErrorString");

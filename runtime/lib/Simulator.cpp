@@ -33,6 +33,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <new>
 #include <tuple>
 #include <utility>
@@ -1094,7 +1095,7 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
         copyChunkStart(m, k, /*restore=*/false);
       stepThread(m, k, s0, s1, barrier.get());
       if (m.device) // one host thread drives the device
-        m.device->downloadNeuronState(m);
+        m.device->downloadNeuronState(m, /*replayable=*/saveStart);
     } catch (const std::bad_alloc &) {
       ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
       ts.errorCode = NCL_ERROR_MEMORY;
@@ -1454,6 +1455,9 @@ std::vector<std::vector<uint64_t>> ncl::rt::takePreTraces(ncl_model &m) {
 
 void ncl::rt::configureThreads(ncl_model &m) {
   const int32_t n = m.threads;
+  // The traces below are carried over from the host's copy: current first.
+  if (m.device)
+    m.device->syncHost(m);
   // Presynaptic traces are equal on every thread that delivers spikes: a
   // run that goes on with other threads starts each from one of them.
   std::vector<std::vector<uint64_t>> traces = takePreTraces(m);
@@ -1499,9 +1503,13 @@ void ncl::rt::configureThreads(ncl_model &m) {
   if (m.initialized)
     repartitionSpikeQueues(m);
   m.layoutDirty = false;
+  if (m.device) // new allocations, or old ones refilled: the host's copy is the state
+    m.device->markHostReplaced();
 }
 
 void ncl::rt::discardState(ncl_model &m) {
+  if (m.device) // what the kernels wrote is discarded with the rest
+    m.device->markHostReplaced();
   m.initialized = false;
   m.layoutDirty = true;
   m.failure.clear();
@@ -1990,9 +1998,9 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
 
   const int64_t start = m.step, target = m.step + steps;
   reserveMonitors(m, target);
-  // On the CUDA backend the host's buffers are the state between runs: the
-  // run starts from them and leaves in them what the kernels wrote, however
-  // it ends.
+  // On the CUDA backend the run starts from the device's copy of the state
+  // (uploading what the host changed) and leaves the state there when it
+  // completes; one that fails leaves it on the host, as far as it can.
   struct DeviceRun {
     ncl_model &m;
     explicit DeviceRun(ncl_model &m) : m(m) {
@@ -2003,7 +2011,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
       if (!m.device)
         return;
       try {
-        m.device->endRun(m);
+        m.device->endRun(m, /*failed=*/std::uncaught_exceptions() > 0);
       } catch (const Error &) { // m.failure says so: no further run
       }
     }

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "RuntimeTestSupport.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -106,6 +108,56 @@ void expectSameOnBothBackends(const char *library, const RunSetup &s,
   EXPECT_GT(cpu.parts[0].size(), 0u);
   EXPECT_GT(cpu.parts[8].size(), 0u);
   EXPECT_GT(cpu.parts[10].size(), 0u);
+}
+
+/// What the fake driver copied so far (fixtures/fake_cuda.c): pageable
+/// bytes are the state, pinned ones headers, lists and spike readback.
+struct Copies {
+  long long htod, htodBytes, htodPageableBytes;
+  long long dtoh, dtohBytes, dtohPageableBytes;
+  long long waits, launches;
+};
+
+Copies copies() {
+  Copies c{};
+  void *lib = dlopen(NCL_FIXTURE_FAKE_CUDA, RTLD_NOW | RTLD_NOLOAD); // loaded by the runtime
+  EXPECT_TRUE(lib) << "the fake driver is not loaded";
+  if (!lib)
+    return c;
+  auto counts = reinterpret_cast<void (*)(Copies *)>(dlsym(lib, "fake_cuda_counts"));
+  EXPECT_TRUE(counts);
+  if (counts)
+    counts(&c);
+  dlclose(lib);
+  return c;
+}
+
+/// The embedding loop: `steps` runs of one step, reading and changing the
+/// state between them (every `every` steps) through the C API; what it
+/// leaves is the network's T.h, S's spikes and its state after each change.
+std::vector<std::string> embeddingLoop(const char *backend, int64_t steps, int64_t every) {
+  ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+  EXPECT_TRUE(m);
+  if (!m)
+    return {};
+  EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+  std::vector<std::string> seen;
+  for (int64_t s = 0; s < steps; ++s) {
+    EXPECT_EQ(ncl_run_steps(m.get(), 1), NCL_OK) << lastError();
+    if (s % every != every - 1)
+      continue;
+    // S.v counts up to each neuron's threshold: setting it moves spikes.
+    std::vector<double> v = state(m.get(), "S", "v"), h = state(m.get(), "T", "h");
+    seen.push_back(bytes(v) + bytes(h));
+    v[static_cast<size_t>(s % 8)] += 1;
+    h[static_cast<size_t>(s % 3)] *= 0.5;
+    EXPECT_EQ(ncl_set_state(m.get(), "S", "v", v.data(), 8), NCL_OK) << lastError();
+    EXPECT_EQ(ncl_set_state(m.get(), "T", "h", h.data(), 3), NCL_OK) << lastError();
+  }
+  const SpikeList spikesOfS = spikes(m.get(), "S");
+  seen.push_back(bytes(spikesOfS.t) + bytes(spikesOfS.i));
+  seen.push_back(bytes(state(m.get(), "T", "h")));
+  return seen;
 }
 
 } // namespace
@@ -244,4 +296,85 @@ TEST(CudaBackend, RefusalsLeaveTheBackendAsItWas) {
   EXPECT_EQ(ncl_backend(nullptr), nullptr);
   EXPECT_EQ(ncl_device_name(nullptr), nullptr);
   EXPECT_EQ(ncl_backend_fallback(nullptr), nullptr);
+}
+
+TEST(CudaBackend, EmbeddingLoopOfOneStepRunsGivesTheCpuResults) {
+  // State read and set between runs of one step: the device's copy stays
+  // between runs and the host's is refreshed before each read.
+  for (int64_t every : {1, 3, 7}) {
+    const std::vector<std::string> cpu = embeddingLoop("cpu", 90, every);
+    const std::vector<std::string> gpu = embeddingLoop("cuda", 90, every);
+    ASSERT_EQ(cpu.size(), gpu.size());
+    for (size_t k = 0; k < cpu.size(); ++k)
+      EXPECT_TRUE(cpu[k] == gpu[k]) << "every " << every << ": part " << k << " differs";
+    EXPECT_GT(cpu[cpu.size() - 2].size(), 0u); // S spiked
+  }
+  // The same with the populations' model: parameters, events, monitors,
+  // state set in every batch member, runs in pieces.
+  auto loop = [](const char *backend) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+    EXPECT_EQ(ncl_set_batch(m.get(), 2), NCL_OK);
+    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+    for (int s = 0; s < 60; ++s) {
+      EXPECT_EQ(ncl_run_steps(m.get(), s % 4 == 3 ? 5 : 1), NCL_OK) << lastError();
+      if (s % 5 == 0) {
+        std::vector<double> w = state(m.get(), "P", "w");
+        w[static_cast<size_t>(s) % w.size()] += 0.25;
+        EXPECT_EQ(ncl_set_state(m.get(), "P", "w", w.data(), static_cast<int64_t>(w.size())),
+                  NCL_OK);
+      }
+      if (s % 11 == 0) {
+        EXPECT_EQ(ncl_set_param(m.get(), "P", "I", 1e-9 * s), NCL_OK);
+      }
+    }
+    return results(m.get());
+  };
+  const Results cpu = loop("cpu");
+  EXPECT_TRUE(cpu == loop("cuda"));
+}
+
+TEST(CudaBackend, RunsWithoutHostAccessCopyNoState) {
+  // A run uploads only what the host changed, and downloads after each
+  // chunk only the populations' state variables (the NaN scan): S.v and
+  // T.h, 11 doubles. The rest stays on the device until the host reads it.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  // The first run uploads everything; by its end S has spiked (neuron 0
+  // every 2 steps), so the list buffer and the spike readback have their size.
+  ASSERT_EQ(ncl_run_steps(m.get(), 4), NCL_OK) << lastError();
+  const Copies before = copies();
+  EXPECT_GT(before.htodPageableBytes, 0);
+  for (int s = 0; s < 40; ++s)
+    ASSERT_EQ(ncl_run_steps(m.get(), 1), NCL_OK) << lastError();
+  Copies after = copies();
+  EXPECT_EQ(after.htodPageableBytes - before.htodPageableBytes, 0);
+  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 40 * 11 * 8);
+  // Not vacuous: S and T stepped on the device, and deliveries went to T.
+  EXPECT_GT(after.launches - before.launches, 40 * 2);
+  // A step stage's spikes and header come back with one wait when there
+  // are no more than its previous launch gave (with headroom): S and T
+  // step, and the chunk's end, three waits a step.
+  EXPECT_EQ(after.waits - before.waits, 40 * 3);
+
+  // A state set between runs: the next run uploads that buffer only.
+  const std::vector<double> h = state(m.get(), "T", "h"); // current after the chunk: no copy
+  EXPECT_EQ(copies().dtohPageableBytes, after.dtohPageableBytes);
+  ASSERT_EQ(ncl_set_state(m.get(), "T", "h", h.data(), 3), NCL_OK);
+  after = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 1), NCL_OK) << lastError();
+  EXPECT_EQ(copies().htodPageableBytes - after.htodPageableBytes, 3 * 8);
+  // The output (spikes, monitors) is the host's: writing it copies
+  // nothing. Saving the weights reads everything: what the kernels wrote
+  // beyond the state variables (S's refractory and last-spike steps, T's
+  // input) comes back once, and a second save copies nothing.
+  after = copies();
+  const std::string dir = tempDir();
+  ASSERT_EQ(ncl_write_output(m.get(), dir.c_str()), NCL_OK) << lastError();
+  EXPECT_EQ(copies().dtohPageableBytes, after.dtohPageableBytes);
+  ASSERT_EQ(ncl_save_weights(m.get(), (dir + "/weights").c_str()), NCL_OK) << lastError();
+  const Copies saved = copies();
+  EXPECT_EQ(saved.dtohPageableBytes - after.dtohPageableBytes, 8 * 4 + 8 * 4 + 3 * 8);
+  ASSERT_EQ(ncl_save_weights(m.get(), (dir + "/weights").c_str()), NCL_OK) << lastError();
+  EXPECT_EQ(copies().dtohPageableBytes, saved.dtohPageableBytes);
 }

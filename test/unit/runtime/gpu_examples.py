@@ -9,12 +9,14 @@ fake: no GPU needed. Each example is compiled for the CPU and run through
   the shim (fixtures/gpu_shim.c, which gives every stage a GPU kernel name)
   on the fake driver (fixtures/fake_cuda.c, a device emulated on the host
   that runs each stage's CPU function once per GPU thread): the CUDA
-  backend's orchestration must give the CPU's files byte for byte. Then
-  each example is compiled with --target=cuda --gpu-emulation, which adds
-  the GPU's kernels compiled for the host, and the fake device runs those a
-  thread at a time: the GPU's code (thread mapping, spike slots by atomic
-  add, whole-range stages on thread 0) must give the CPU's files byte for
-  byte too (docs/gpu.md, "The GPU's code on the host").
+  backend's orchestration must give the CPU's files byte for byte (the
+  records, the monitors and the per-synapse state --save-weights writes,
+  which the device keeps until the host reads it). Then each example is
+  compiled with --target=cuda --gpu-emulation, which adds the GPU's kernels
+  compiled for the host, and the fake device runs those a thread at a time:
+  the GPU's code (thread mapping, spike slots by atomic add, whole-range
+  stages on thread 0) must give the CPU's files byte for byte too
+  (docs/gpu.md, "The GPU's code on the host").
 gpu: a real GPU (ctest -L gpu). Each example is compiled with
   --target=cuda and run with --backend=cpu and --backend=cuda: spikes and
   events must be identical, state and monitor values within MAX_ULPS units
@@ -90,7 +92,8 @@ def run(library, backend, out, env):
     # Prebuilt libraries were compiled elsewhere: their data files are here.
     data = ["--data-dir", examples] if mode == "prebuilt" else []
     p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out", out,
-                        "--quiet"] + data, capture_output=True, text=True, env=env)
+                        "--save-weights", os.path.join(out, "weights"), "--quiet"] + data,
+                       capture_output=True, text=True, env=env)
     if p.returncode != 0:
         check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
         return None
@@ -127,9 +130,18 @@ def ulps(descr, a, b):
                 if x != y), default=0)
 
 
+def npy_files(out):
+    """The .npy files of a run's directory and of its weights/, relative to it."""
+    files = [f for f in os.listdir(out) if f.endswith(".npy")]
+    weights = os.path.join(out, "weights")
+    if os.path.isdir(weights):
+        files += [os.path.join("weights", f) for f in os.listdir(weights) if f.endswith(".npy")]
+    return sorted(files)
+
+
 def compare(name, cpu_dir, gpu_dir, exact):
-    cpu_files = sorted(f for f in os.listdir(cpu_dir) if f.endswith(".npy"))
-    gpu_files = sorted(f for f in os.listdir(gpu_dir) if f.endswith(".npy"))
+    cpu_files = npy_files(cpu_dir)
+    gpu_files = npy_files(gpu_dir)
     if cpu_files != gpu_files:
         check(False, "%s: different files: %s / %s" % (name, cpu_files, gpu_files))
         return
