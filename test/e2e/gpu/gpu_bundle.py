@@ -46,6 +46,7 @@ check("FAIL" not in log, "no example failed")
 with open(os.path.join(out, "bench.json")) as f:
     bench = json.load(f)
 check(bench["device"] == "NCL fake CUDA device", "the benchmarks found the device")
+check((bench["copy_bytes_per_s"] or 0) > 0, "the device's copy rate was measured")
 for key in ("cuba", "lif-1e7", "brunel"):
     entry = bench["models"].get(key, {})
     cpu, cuda = entry.get("cpu"), entry.get("cuda")
