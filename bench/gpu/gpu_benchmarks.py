@@ -58,7 +58,7 @@ MODELS = [
      "Brunel 2000 A, 10^4 LIF, 10^7 synapses (examples/brunel.ncl)"),
     ("eirnn-b256", "eirnn_batch.so", [], ("2s", "40ms"), "dense",
      "EI-RNN, 1024 units, batch 256 (bench/gpu/eirnn_batch.ncl)"),
-    ("microcircuit", "microcircuit.so", [], ("1s", "2ms"), "spikes",
+    ("microcircuit", "microcircuit.so", [], ("100ms", "2ms"), "spikes",
      "Potjans-Diesmann microcircuit, 77k LIF, 3e8 synapses (bench/gpu/microcircuit.ncl)"),
 ]
 QUICK_SIZES = {"lif-1e7": ["--size", "P=10000"]}
