@@ -103,7 +103,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' has no GPU kernel; recompile it with nclc --target=cuda");
     if (runsOnDevice(stage.kind) &&
-        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND || stage.gpu_launch > NCL_GPU_LAUNCH_PER_SPIKE))
+        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND || stage.gpu_launch > NCL_GPU_LAUNCH_PER_TARGET))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' divides its GPU work in a way this runtime does not know "
                                  "(gpu_launch " +
@@ -540,9 +540,21 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   if (a.spikes && a.num_spikes > 0)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(
         uploadList(m, a.spikes, static_cast<size_t>(a.num_spikes) * sizeof(int32_t), listOffset)));
-  if (a.synapses && a.num_synapses > 0)
+  const int64_t *synapses = a.synapses;
+  if (shape == NCL_GPU_LAUNCH_PER_TARGET && a.synapses && a.num_synapses > 0) {
+    // A thread per postsynaptic neuron finds its entries by a binary
+    // search: the list sorted by postsynaptic neuron, each neuron's entries
+    // in the list's order (what its sums add, in the CPU's order).
+    const std::vector<int32_t> &post = m.projs[static_cast<size_t>(stage.projection)].post;
+    sortedSynapses_.assign(a.synapses, a.synapses + a.num_synapses);
+    std::stable_sort(sortedSynapses_.begin(), sortedSynapses_.end(), [&post](int64_t x, int64_t y) {
+      return post[static_cast<size_t>(x)] < post[static_cast<size_t>(y)];
+    });
+    synapses = sortedSynapses_.data();
+  }
+  if (synapses && a.num_synapses > 0)
     h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(uploadList(
-        m, a.synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
+        m, synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
   int64_t steps = a.num_steps;
   if (step) {
     // Every neuron may emit each of its channels in every step: as many

@@ -121,6 +121,7 @@ private:
   std::vector<size_t> bufferOffset_;  // bytes into that region
   cuda::CUdeviceptr table_ = 0, header_ = 0, lists_ = 0;
   size_t listBytes_ = 0;
+  std::vector<int64_t> sortedSynapses_; // a per-target launch's list, by postsynaptic neuron
   uint64_t launches_ = 0;    // launches so far: a region is current on the host if synced since
   bool hostReplaced_ = true; // markHostReplaced since the last beginRun
   // Pinned host memory: the headers and lists of the launches queued since

@@ -311,7 +311,10 @@ typedef enum ncl_gpu_launch {
                                      traces WHOLE_RANGE, the rest PER_INDEX */
   NCL_GPU_LAUNCH_PER_INDEX = 1,   /* a thread per index of [begin, end) */
   NCL_GPU_LAUNCH_WHOLE_RANGE = 2, /* thread 0 over [begin, end), the others nothing */
-  NCL_GPU_LAUNCH_PER_SPIKE = 3    /* a thread per entry of `spikes` [0, num_spikes) */
+  NCL_GPU_LAUNCH_PER_SPIKE = 3,   /* a thread per entry of `spikes` [0, num_spikes) */
+  NCL_GPU_LAUNCH_PER_TARGET = 4   /* a thread per postsynaptic neuron of [begin, end), which
+                                     applies the entries of `synapses` ending at it; the
+                                     runtime sorts the list by postsynaptic neuron, stably */
 } ncl_gpu_launch;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */

@@ -70,12 +70,12 @@ def main():
             if "-" in kernels:
                 sys.exit(f"FAIL: {name} --target={target}: a stage has no GPU kernel: {stages}")
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
-            # (kinds 11, 16) and deliver_synapses (8, delays' per-synapse
-            # delays) on thread 0 (2), every other stage of these models a
-            # thread per index (1); never 0, the runtime's guess for older
-            # libraries.
+            # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
+            # per-synapse delays) a thread per postsynaptic neuron (4), every
+            # other stage of these models a thread per index (1); never 0,
+            # the runtime's guess for older libraries.
             for stage, _, launch, kind in stages:
-                want = 2 if kind in (8, 11, 16) else 1
+                want = 2 if kind in (11, 16) else 4 if kind == 8 else 1
                 if launch != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
                              f"expected {want}")

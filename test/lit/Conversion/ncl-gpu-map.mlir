@@ -112,15 +112,31 @@ ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
 
 // Per-synapse delays: the deliver_synapses kernel takes the list of
 // synapses that arrive now and never reads begin and end (each CPU thread
-// gets its own list), so it cannot be divided per index: it runs on thread 0
-// over the whole list, and says why.
+// gets its own list). It writes only its synapses' postsynaptic neurons'
+// input, so a thread per postsynaptic neuron j = begin + g applies the
+// entries that end at j, in the list's order: the runtime sorts the list by
+// postsynaptic neuron (stably), and the thread finds its run of it by two
+// binary searches on post_index[list[e]], for j and j + 1.
 
 // CHECK-LABEL: func.func @ncl_C_deliver(
-// CHECK-SAME: ncl.gpu_launch = "whole_range"
-// CHECK-SAME: ncl.gpu_serial = "its work comes from the runtime's list of spikes or synapses, not from [begin, end)"
-// CHECK: arith.cmpi eq
-// CHECK: scf.if
-// CHECK:   scf.for
+// CHECK-SAME: %[[POST:[a-z0-9]+]]: memref<?xi32>
+// CHECK-SAME: %[[BEGIN:[a-z0-9]+]]: index, %[[END:[a-z0-9]+]]: index,
+// CHECK-SAME: %[[LIST:[a-z0-9]+]]: memref<?xi64>, %[[COUNT:[a-z0-9]+]]: index)
+// CHECK-SAME: ncl.gpu_launch = "per_target"
+// CHECK-NOT: ncl.gpu_serial
+// CHECK: %[[G:.*]] = arith.addi %{{.*}}, %thread_id_x : index
+// CHECK: %[[J:.*]] = arith.addi %[[BEGIN]], %[[G]] : index
+// CHECK: %[[IN:.*]] = arith.cmpi slt, %[[J]], %[[END]] : index
+// CHECK: scf.if %[[IN]] {
+// CHECK:   %[[FIRST:.*]]:2 = scf.while ({{.*}}, {{.*}} = %[[COUNT]])
+// CHECK:     %[[MID:.*]] = arith.shrui
+// CHECK:     %[[SYN:.*]] = memref.load %[[LIST]][%[[MID]]]
+// CHECK:     %[[P:.*]] = memref.load %[[POST]][%{{.*}}]
+// CHECK:     arith.cmpi slt, %{{.*}}, %[[J]] : index
+// CHECK:   %[[NEXT:.*]] = arith.addi %[[J]], %{{.*}} : index
+// CHECK:   %[[LAST:.*]]:2 = scf.while ({{.*}}, {{.*}} = %[[COUNT]])
+// CHECK:     arith.cmpi slt, %{{.*}}, %[[NEXT]] : index
+// CHECK:   scf.for %{{.*}} = %[[FIRST]]#0 to %[[LAST]]#0 step
 // CHECK: return
 
 ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {

@@ -391,6 +391,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
                            .Case("per_index", NCL_GPU_LAUNCH_PER_INDEX)
                            .Case("whole_range", NCL_GPU_LAUNCH_WHOLE_RANGE)
                            .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
+                           .Case("per_target", NCL_GPU_LAUNCH_PER_TARGET)
                            .Default(-1);
       auto name = op.getAttrOfType<mlir::StringAttr>(mlir::SymbolTable::getSymbolAttrName());
       if (launch < 0 || !name) {

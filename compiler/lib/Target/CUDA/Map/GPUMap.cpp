@@ -27,6 +27,7 @@ namespace mlir::ncl {
 } // namespace mlir::ncl
 
 using namespace mlir;
+using mlir::ncl::BufferRole;
 using mlir::ncl::StageKind;
 using mlir::ncl::StageOp;
 
@@ -93,31 +94,30 @@ std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::Networ
   return "";
 }
 
-/// The loop of an `on_post` kernel over its list of spikes, if a thread per
-/// entry may run it: the kernel's work is that one loop (`ncl.loop =
-/// "spikes"`, from 0 to `num_spikes` by 1; what is outside it only reads),
-/// and it writes only what one entry owns: the synapses of its neuron's
-/// column and its neuron's postsynaptic traces (a neuron spikes once per
-/// step, and the runtime gives on_post one step's spikes). Else null, with
-/// the reason in `why`.
-scf::ForOp perSpikeLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
-                        std::string &why) {
-  BlockArgument count = headerArgument(stage, kernel, "num_spikes");
+/// The loop of a kernel over the runtime's list (`count` is the header's
+/// `num_spikes` or `num_synapses`), if the list may be divided between
+/// threads: the kernel's work is that one loop (from 0 to the count by 1;
+/// what is outside it only reads), and it writes only buffers of the roles
+/// `owned`, which the entries of the list do not share. Else null, with the
+/// reason in `why`.
+scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                    StringRef count, ArrayRef<mlir::ncl::BufferRole> owned, std::string &why) {
+  BlockArgument length = headerArgument(stage, kernel, count);
   scf::ForOp loop;
   for (Operation &op : kernel.getBody().front().without_terminator()) {
     auto forOp = dyn_cast<scf::ForOp>(op);
-    if (forOp && !loop && forOp.getUpperBound() == count &&
+    if (forOp && length && !loop && forOp.getUpperBound() == length &&
         matchPattern(forOp.getLowerBound(), m_Zero()) && matchPattern(forOp.getStep(), m_One())) {
       loop = forOp;
       continue;
     }
     if (!isMemoryEffectFree(&op) && !isa<memref::LoadOp>(op)) {
-      why = "its work is not one loop over its list of spikes";
+      why = "its work is not one loop over the runtime's list";
       return {};
     }
   }
-  if (!count || !loop) {
-    why = "its work is not one loop over its list of spikes";
+  if (!loop) {
+    why = "its work is not one loop over the runtime's list";
     return {};
   }
   ArrayAttr buffers = network.getBuffersAttr();
@@ -127,8 +127,7 @@ scf::ForOp perSpikeLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp
         i >= kernel.getNumArguments())
       continue;
     auto buffer = cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]);
-    if (buffer.getRole() == mlir::ncl::BufferRole::SynapseState ||
-        buffer.getRole() == mlir::ncl::BufferRole::PostTrace)
+    if (llvm::is_contained(owned, buffer.getRole()))
       continue;
     Value arg = kernel.getArgument(i);
     bool written = llvm::any_of(arg.getUsers(), [&](Operation *user) {
@@ -137,12 +136,55 @@ scf::ForOp perSpikeLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp
       return isa<memref::AtomicRMWOp>(user);
     });
     if (written) {
-      why = "it writes the buffer '" + buffer.getName().str() + "', which the entries of its " +
-            "list of spikes may share";
+      why = "it writes the buffer '" + buffer.getName().str() +
+            "', which the entries of the runtime's list may share";
       return {};
     }
   }
   return loop;
+}
+
+/// The argument of `kernel` that is a buffer of `role`, if any.
+Value bufferArgument(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                     mlir::ncl::BufferRole role) {
+  ArrayAttr buffers = network.getBuffersAttr();
+  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
+    auto index = dyn_cast<IntegerAttr>(a);
+    if (index && buffers && index.getInt() < static_cast<int64_t>(buffers.size()) &&
+        i < kernel.getNumArguments() &&
+        cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]).getRole() == role)
+      return kernel.getArgument(i);
+  }
+  return {};
+}
+
+/// The first place in [0, n) of `list` (synapses, sorted by postsynaptic
+/// neuron) whose synapse's postsynaptic neuron (`postIndex`) is not below
+/// `key`: a binary search.
+Value lowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value n, Value key) {
+  Type indexType = b.getIndexType();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto search = scf::WhileOp::create(
+      b, loc, TypeRange{indexType, indexType}, ValueRange{zero, n},
+      [](OpBuilder &b, Location loc, ValueRange range) {
+        Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, range[0], range[1]);
+        scf::ConditionOp::create(b, loc, more, range);
+      },
+      [&](OpBuilder &b, Location loc, ValueRange range) {
+        Value one = arith::ConstantIndexOp::create(b, loc, 1);
+        Value sum = arith::AddIOp::create(b, loc, range[0], range[1]);
+        Value mid = arith::ShRUIOp::create(b, loc, sum, one);
+        Value synapse = arith::IndexCastOp::create(
+            b, loc, indexType, memref::LoadOp::create(b, loc, list, ValueRange{mid}));
+        Value post = arith::IndexCastOp::create(
+            b, loc, indexType, memref::LoadOp::create(b, loc, postIndex, ValueRange{synapse}));
+        Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, post, key);
+        Value next = arith::AddIOp::create(b, loc, mid, one);
+        Value lo = arith::SelectOp::create(b, loc, below, next, range[0]);
+        Value hi = arith::SelectOp::create(b, loc, below, range[1], mid);
+        scf::YieldOp::create(b, loc, ValueRange{lo, hi});
+      });
+  return search.getResult(0);
 }
 
 /// The thread's global index, g = block_id.x * block_dim.x + thread_id.x.
@@ -176,10 +218,32 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
         }
         if (kernel->hasAttr("ncl.gpu_launch"))
           continue; // a kernel two stages share
+        // on_post: an entry owns its neuron's column of synapses and its
+        // neuron's postsynaptic traces (a neuron spikes once per step, and
+        // the runtime gives on_post one step's spikes).
         if (stage.getKind() == StageKind::OnPost) {
           std::string why;
-          if (scf::ForOp loop = perSpikeLoop(stage, kernel, network, why)) {
+          if (scf::ForOp loop = listLoop(stage, kernel, network, "num_spikes",
+                                         {BufferRole::SynapseState, BufferRole::PostTrace}, why)) {
             mapPerSpike(kernel, loop);
+            continue;
+          }
+          kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), why));
+          mapKernel(stage, kernel, /*onThreadZero=*/true);
+          continue;
+        }
+        // deliver_synapses: the entries of one postsynaptic neuron, in the
+        // list's order, own what they change at it (its state and input)
+        // and their synapses; a thread per postsynaptic neuron keeps that
+        // order.
+        if (stage.getKind() == StageKind::DeliverSynapses) {
+          std::string why;
+          Value postIndex = bufferArgument(stage, kernel, network, BufferRole::PostIndex);
+          if (scf::ForOp loop = listLoop(
+                  stage, kernel, network, "num_synapses",
+                  {BufferRole::State, BufferRole::SynapticInput, BufferRole::SynapseState}, why);
+              loop && postIndex) {
+            mapPerTarget(stage, kernel, loop, postIndex);
             continue;
           }
           kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), why));
@@ -216,6 +280,32 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     Value last = arith::MinSIOp::create(b, loc, next, loop.getUpperBound());
     // [g, min(g + 1, num_spikes)): empty past the list's end.
     loop.getLowerBoundMutable().assign(g);
+    loop.getUpperBoundMutable().assign(last);
+  }
+
+  /// A thread per postsynaptic neuron j = begin + g of [begin, end): it
+  /// runs the list loop over the entries whose synapse ends at j, which the
+  /// runtime's list (sorted by postsynaptic neuron, stably) holds together:
+  /// [lower_bound(j), lower_bound(j + 1)).
+  void mapPerTarget(StageOp stage, func::FuncOp kernel, scf::ForOp loop, Value postIndex) {
+    OpBuilder b(kernel.getContext());
+    Location loc = kernel.getLoc();
+    mapKernel(stage, kernel, /*onThreadZero=*/false); // j = begin, j < end, guarded
+    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_target"));
+    BlockArgument begin = headerArgument(stage, kernel, "begin");
+    BlockArgument list = headerArgument(stage, kernel, "synapses");
+    b.setInsertionPoint(loop);
+    // After mapKernel, `begin`'s one use is begin + g: the thread's neuron.
+    Value j;
+    for (Operation *user : begin.getUsers())
+      if (auto add = dyn_cast<arith::AddIOp>(user); add && add.getLhs() == begin)
+        j = add.getResult();
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value count = loop.getUpperBound();
+    Value first = lowerBound(b, loc, list, postIndex, count, j);
+    Value next = arith::AddIOp::create(b, loc, j, one);
+    Value last = lowerBound(b, loc, list, postIndex, count, next);
+    loop.getLowerBoundMutable().assign(first);
     loop.getUpperBoundMutable().assign(last);
   }
 
