@@ -66,16 +66,21 @@ def main():
                     expected.append((arch, "cubin"))
             if images != expected:
                 sys.exit(f"FAIL: {name} --target={target}: images {images}, expected {expected}")
-            kernels = {kernel for _, kernel, _, _ in stages}
-            if "-" in kernels:
-                sys.exit(f"FAIL: {name} --target={target}: a stage has no GPU kernel: {stages}")
+            # The host runs init, connect and connect_condition (kinds 1, 3,
+            # 9): no GPU kernel; every other stage has one.
+            host = [(s, k) for s, k, _, kind in stages if kind in (1, 3, 9)]
+            device = [(s, k) for s, k, _, kind in stages if kind not in (1, 3, 9)]
+            if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
+                sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
+            kernels = {k for _, k in device}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), every
-            # other stage of these models a thread per index (1); never 0,
-            # the runtime's guess for older libraries.
+            # other device stage of these models a thread per index (1); never
+            # 0, the runtime's guess for older libraries, but for the host's.
             for stage, _, launch, kind in stages:
-                want = 2 if kind in (11, 16) else 4 if kind == 8 else 1
+                want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 4 if kind == 8
+                        else 1)
                 if launch != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
                              f"expected {want}")

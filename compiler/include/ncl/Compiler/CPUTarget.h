@@ -11,6 +11,7 @@
 #define NCL_COMPILER_CPUTARGET_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <map>
@@ -76,6 +77,12 @@ bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::stri
 llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
                                  mlir::ncl::NetworkOp network, llvm::StringRef entryName,
                                  std::string &error);
+
+/// Points every entry of `entries` whose kernel is identical to another's
+/// (and is passed the same constants) at one copy of it, which is then
+/// compiled once: populations of one neuron model and projections of one
+/// synapse model. The CPU's and the GPU's entries both use it.
+void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries);
 
 /// Runs LLVM's O3 pipeline on `m` for `tm` (its target's callbacks
 /// included, e.g. NVVMReflect for libdevice), with the SLP vectoriser if

@@ -816,48 +816,6 @@ bool emitObject(llvm::Module &m, llvm::TargetMachine &tm, llvm::SmallVectorImpl<
   return true;
 }
 
-/// Populations of one neuron model (and projections of one synapse model)
-/// get kernels that differ only in name: their entry points differ in the
-/// buffers they load, the kernels not at all. Each set of identical kernels
-/// whose entry points pass the same constants (memref offsets and strides,
-/// fixed extents) is compiled once, called by every entry point of the set;
-/// O3 propagates those constants into the one kernel, as inlining did into
-/// each, so its loops are the same machine code.
-void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
-  // Each kernel is called once, by its entry point.
-  llvm::MapVector<llvm::Function *, llvm::CallInst *> calls;
-  for (llvm::Function *entry : entries)
-    for (llvm::Instruction &instruction : entry->getEntryBlock())
-      if (auto *call = llvm::dyn_cast<llvm::CallInst>(&instruction))
-        if (llvm::Function *kernel = call->getCalledFunction(); kernel && !kernel->isDeclaration())
-          calls.insert({kernel, call});
-  auto sameConstants = [](llvm::CallInst *a, llvm::CallInst *b) {
-    for (unsigned i = 0, e = a->arg_size(); i < e; ++i) {
-      auto *constantA = llvm::dyn_cast<llvm::Constant>(a->getArgOperand(i));
-      auto *constantB = llvm::dyn_cast<llvm::Constant>(b->getArgOperand(i));
-      if ((constantA || constantB) && constantA != constantB)
-        return false;
-    }
-    return true;
-  };
-  llvm::GlobalNumberState globals;
-  llvm::DenseMap<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
-  for (auto [kernel, call] : calls) {
-    llvm::SmallVector<llvm::Function *> &candidates = kept[llvm::StructuralHash(*kernel, true)];
-    auto equal = llvm::find_if(candidates, [&](llvm::Function *first) {
-      return sameConstants(calls.lookup(first), call) &&
-             llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
-    });
-    if (equal == candidates.end()) {
-      candidates.push_back(kernel);
-      continue;
-    }
-    call->setCalledFunction(*equal);
-    if (kernel->use_empty())
-      kernel->eraseFromParent();
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // Compiling kernels in parallel
 //===----------------------------------------------------------------------===//
@@ -1220,6 +1178,48 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 }
 
 } // namespace
+
+/// Populations of one neuron model (and projections of one synapse model)
+/// get kernels that differ only in name: their entry points differ in the
+/// buffers they load, the kernels not at all. Each set of identical kernels
+/// whose entry points pass the same constants (memref offsets and strides,
+/// fixed extents) is compiled once, called by every entry point of the set;
+/// O3 propagates those constants into the one kernel, as inlining did into
+/// each, so its loops are the same machine code.
+void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
+  // Each kernel is called once, by its entry point.
+  llvm::MapVector<llvm::Function *, llvm::CallInst *> calls;
+  for (llvm::Function *entry : entries)
+    for (llvm::Instruction &instruction : entry->getEntryBlock())
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(&instruction))
+        if (llvm::Function *kernel = call->getCalledFunction(); kernel && !kernel->isDeclaration())
+          calls.insert({kernel, call});
+  auto sameConstants = [](llvm::CallInst *a, llvm::CallInst *b) {
+    for (unsigned i = 0, e = a->arg_size(); i < e; ++i) {
+      auto *constantA = llvm::dyn_cast<llvm::Constant>(a->getArgOperand(i));
+      auto *constantB = llvm::dyn_cast<llvm::Constant>(b->getArgOperand(i));
+      if ((constantA || constantB) && constantA != constantB)
+        return false;
+    }
+    return true;
+  };
+  llvm::GlobalNumberState globals;
+  llvm::DenseMap<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
+  for (auto [kernel, call] : calls) {
+    llvm::SmallVector<llvm::Function *> &candidates = kept[llvm::StructuralHash(*kernel, true)];
+    auto equal = llvm::find_if(candidates, [&](llvm::Function *first) {
+      return sameConstants(calls.lookup(first), call) &&
+             llvm::FunctionComparator(first, kernel, &globals).compare() == 0;
+    });
+    if (equal == candidates.end()) {
+      candidates.push_back(kernel);
+      continue;
+    }
+    call->setCalledFunction(*equal);
+    if (kernel->use_empty())
+      kernel->eraseFromParent();
+  }
+}
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                             llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases,

@@ -384,6 +384,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   m->setDataLayout(first->createDataLayout());
 
   gpu = GPUModule();
+  std::vector<llvm::Function *> entryFunctions;
   // ncl-gpu-map's launch shape of each kernel, for the descriptor.
   for (mlir::Operation &op : kernels.getBody()->getOperations())
     if (auto shape = op.getAttrOfType<mlir::StringAttr>("ncl.gpu_launch")) {
@@ -407,6 +408,12 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         error = "internal error: a stage of '" + stage.getPopulation().str() + "' has no kernel";
         return false;
       }
+      // init, connect and connect_condition run on the host's CPU kernels
+      // (docs/gpu.md): no GPU entry, and their kernels are dropped below.
+      if (stage.getKind() == mlir::ncl::StageKind::Init ||
+          stage.getKind() == mlir::ncl::StageKind::Connect ||
+          stage.getKind() == mlir::ncl::StageKind::ConnectCondition)
+        continue;
       std::string kernel = stage.getKernel()->str();
       if (gpu.entries.count(kernel))
         continue;
@@ -419,15 +426,36 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       if (!entry)
         return false;
       entry->setCallingConv(llvm::CallingConv::PTX_Kernel);
+      entryFunctions.push_back(entry);
       gpu.entries[kernel] = name;
       entries.insert(name);
     }
+  // One copy of identical kernels, as on the CPU: the microcircuit's 55
+  // projections of one synapse model share one deliver kernel.
+  mergeIdenticalKernels(entryFunctions);
+  // Only the entries are visible: everything else may be inlined away, and
+  // what no entry reaches (the host's stages' kernels, the merged copies)
+  // goes now, with the libdevice functions only it called.
+  for (llvm::Function &f : *m)
+    if (!f.isDeclaration() && !entries.count(f.getName().str()))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (llvm::Function &f : llvm::make_early_inc_range(*m))
+      if (f.use_empty() && !entries.count(f.getName().str()) &&
+          (f.hasLocalLinkage() || f.isDeclaration())) {
+        f.eraseFromParent();
+        erased = true;
+      }
+  }
+  for (auto it = gpu.launches.begin(); it != gpu.launches.end();)
+    it = gpu.entries.count(it->first) ? std::next(it) : gpu.launches.erase(it);
   useIntrinsicsForExactFunctions(*m);
   if (options.emulation && !emulationBitcode(*m, entries, gpu.emulation, error))
     return false;
   if (!linkLibdevice(*m, options.toolkit, error))
     return false;
-  // Only the entries are visible: everything else may be inlined away.
+  // libdevice's functions are internal too.
   for (llvm::Function &f : *m)
     if (!f.isDeclaration() && !entries.count(f.getName().str()))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
