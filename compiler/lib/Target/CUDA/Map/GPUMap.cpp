@@ -55,6 +55,38 @@ BlockArgument headerArgument(StageOp stage, func::FuncOp kernel, StringRef field
   return {};
 }
 
+/// Calls fn(buffer, argument) for each argument of `kernel` that the
+/// stage's `args` name as a buffer of the network's table.
+void forEachBufferArgument(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                           llvm::function_ref<void(mlir::ncl::BufferAttr, Value)> fn) {
+  ArrayAttr buffers = network.getBuffersAttr();
+  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
+    auto index = dyn_cast<IntegerAttr>(a);
+    if (index && buffers && index.getInt() < static_cast<int64_t>(buffers.size()) &&
+        i < kernel.getNumArguments())
+      fn(cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]), kernel.getArgument(i));
+  }
+}
+
+/// The first buffer that `kernel` stores into (or changes atomically) among
+/// those `select` accepts, or null.
+mlir::ncl::BufferAttr writtenBuffer(StageOp stage, func::FuncOp kernel,
+                                    mlir::ncl::NetworkOp network,
+                                    llvm::function_ref<bool(mlir::ncl::BufferAttr)> select) {
+  mlir::ncl::BufferAttr found;
+  forEachBufferArgument(stage, kernel, network, [&](mlir::ncl::BufferAttr buffer, Value arg) {
+    if (found || !select(buffer))
+      return;
+    if (llvm::any_of(arg.getUsers(), [&](Operation *user) {
+          if (auto store = dyn_cast<memref::StoreOp>(user))
+            return store.getMemRef() == arg;
+          return isa<memref::AtomicRMWOp>(user);
+        }))
+      found = buffer;
+  });
+  return found;
+}
+
 /// Why a stage of a per-index kind cannot be divided into a thread per
 /// index, or "": its kernel then runs on thread 0 over the whole range.
 std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network) {
@@ -71,26 +103,12 @@ std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::Networ
   // copy.
   if (stage.getKind() == StageKind::AdvancePreTraces)
     return "";
-  ArrayAttr buffers = network.getBuffersAttr();
-  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
-    auto index = dyn_cast<IntegerAttr>(a);
-    if (!index || !buffers || index.getInt() >= static_cast<int64_t>(buffers.size()) ||
-        i >= kernel.getNumArguments())
-      continue;
-    auto buffer = cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]);
-    if (buffer.getRole() != mlir::ncl::BufferRole::PreTrace)
-      continue;
-    Value copy = kernel.getArgument(i);
-    bool written = llvm::any_of(copy.getUsers(), [&](Operation *user) {
-      if (auto store = dyn_cast<memref::StoreOp>(user))
-        return store.getMemRef() == copy;
-      return isa<memref::AtomicRMWOp>(user);
-    });
-    if (written)
-      return ("it updates the presynaptic trace buffer '" + buffer.getName().str() +
-              "', of which each CPU thread keeps its own copy: every GPU thread of its "
-              "postsynaptic range would apply each arriving spike to the one copy");
-  }
+  if (auto trace = writtenBuffer(stage, kernel, network, [](mlir::ncl::BufferAttr buffer) {
+        return buffer.getRole() == BufferRole::PreTrace;
+      }))
+    return ("it updates the presynaptic trace buffer '" + trace.getName().str() +
+            "', of which each CPU thread keeps its own copy: every GPU thread of its "
+            "postsynaptic range would apply each arriving spike to the one copy");
   return "";
 }
 
@@ -101,7 +119,7 @@ std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::Networ
 /// `owned`, which the entries of the list do not share. Else null, with the
 /// reason in `why`.
 scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
-                    StringRef count, ArrayRef<mlir::ncl::BufferRole> owned, std::string &why) {
+                    StringRef count, ArrayRef<BufferRole> owned, std::string &why) {
   BlockArgument length = headerArgument(stage, kernel, count);
   scf::ForOp loop;
   for (Operation &op : kernel.getBody().front().without_terminator()) {
@@ -120,42 +138,25 @@ scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp net
     why = "its work is not one loop over the runtime's list";
     return {};
   }
-  ArrayAttr buffers = network.getBuffersAttr();
-  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
-    auto index = dyn_cast<IntegerAttr>(a);
-    if (!index || !buffers || index.getInt() >= static_cast<int64_t>(buffers.size()) ||
-        i >= kernel.getNumArguments())
-      continue;
-    auto buffer = cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]);
-    if (llvm::is_contained(owned, buffer.getRole()))
-      continue;
-    Value arg = kernel.getArgument(i);
-    bool written = llvm::any_of(arg.getUsers(), [&](Operation *user) {
-      if (auto store = dyn_cast<memref::StoreOp>(user))
-        return store.getMemRef() == arg;
-      return isa<memref::AtomicRMWOp>(user);
-    });
-    if (written) {
-      why = "it writes the buffer '" + buffer.getName().str() +
-            "', which the entries of the runtime's list may share";
-      return {};
-    }
+  if (auto shared = writtenBuffer(stage, kernel, network, [&](mlir::ncl::BufferAttr buffer) {
+        return !llvm::is_contained(owned, buffer.getRole());
+      })) {
+    why = "it writes the buffer '" + shared.getName().str() +
+          "', which the entries of the runtime's list may share";
+    return {};
   }
   return loop;
 }
 
 /// The argument of `kernel` that is a buffer of `role`, if any.
 Value bufferArgument(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
-                     mlir::ncl::BufferRole role) {
-  ArrayAttr buffers = network.getBuffersAttr();
-  for (auto [i, a] : llvm::enumerate(stage.getArgsAttr())) {
-    auto index = dyn_cast<IntegerAttr>(a);
-    if (index && buffers && index.getInt() < static_cast<int64_t>(buffers.size()) &&
-        i < kernel.getNumArguments() &&
-        cast<mlir::ncl::BufferAttr>(buffers[index.getInt()]).getRole() == role)
-      return kernel.getArgument(i);
-  }
-  return {};
+                     BufferRole role) {
+  Value found;
+  forEachBufferArgument(stage, kernel, network, [&](mlir::ncl::BufferAttr buffer, Value arg) {
+    if (!found && buffer.getRole() == role)
+      found = arg;
+  });
+  return found;
 }
 
 /// The first place in [0, n) of `list` (synapses, sorted by postsynaptic
