@@ -138,14 +138,18 @@ def nclrt_state_vars(nclrt, library):
 PROJECTION_LINE = re.compile(r"^(\S+)\s+\S+\s+(\S+)\s+->\s+(\S+)\s+(\d+)\s+([\d.]+)\s*$")
 
 
-def run(ncl_run, library, backend, args, bio_time, threads, env):
+def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
     """(run.json, {projection: stored bytes}) of one run, or (None, error)."""
     out = tempfile.mkdtemp(prefix="ncl-gpu-bench-")
     try:
         cmd = [ncl_run, library, "--backend=" + backend, "--time", bio_time, "--out", out] + args
         if backend == "cpu":
             cmd += ["--threads", str(threads)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A device lent for minutes: one slow model must not take them all.
+            return None, "no result within %d s (--timeout)" % timeout
         if p.returncode != 0:
             return None, "exit %d: %s" % (p.returncode, p.stderr.strip()[-400:])
         with open(os.path.join(out, "run.json")) as f:
@@ -187,6 +191,8 @@ def main():
     ap.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="tiny runs: a smoke test")
     ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--timeout", type=int, default=150,
+                    help="seconds one run may take, load and init included (default 150)")
     a = ap.parse_args()
     nclrt = a.nclrt or os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(a.ncl_run))), "lib", "libnclrt.so")
@@ -220,7 +226,8 @@ def main():
         entry = {"description": description, "time": bio_time, "args": args}
         seconds = {}
         for backend in ("cpu", "cuda"):
-            got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env)
+            got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
+                             a.timeout)
             if not got:
                 print("%-13s %-7s failed: %s" % (key, backend, error))
                 failed += 1
@@ -247,6 +254,9 @@ def main():
         if key in ANCHORS:
             print("%-13s anchors: %s" % ("", ANCHORS[key]))
         results["models"][key] = entry
+        if a.json:  # after each model: what ran survives a run stopped later
+            with open(a.json, "w") as f:
+                json.dump(results, f, indent=1)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

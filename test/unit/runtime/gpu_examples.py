@@ -47,6 +47,9 @@ SKIP = 77
 # deliver (and stdp_song's output to run on_post), short enough for the fake
 # device (a kernel call per neuron).
 TIME = "100ms"
+# Seconds one run may take (the slowest example on the fake device, which
+# runs a kernel call per neuron, takes well under a minute).
+RUN_TIMEOUT = 300
 
 mode = sys.argv[1]
 nclc, ncl_run, examples, work = sys.argv[2:6]
@@ -91,9 +94,15 @@ def run(library, backend, out, env):
     shutil.rmtree(out, ignore_errors=True)
     # Prebuilt libraries were compiled elsewhere: their data files are here.
     data = ["--data-dir", examples] if mode == "prebuilt" else []
-    p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out", out,
-                        "--save-weights", os.path.join(out, "weights"), "--quiet"] + data,
-                       capture_output=True, text=True, env=env)
+    try:
+        # 100 ms of an example takes seconds; a hung device must not stop the
+        # other examples (a lent GPU's minutes are few).
+        p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
+                            out, "--save-weights", os.path.join(out, "weights"), "--quiet"] + data,
+                           capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        check(False, "%s on %s: no result within %d s" % (library, backend, RUN_TIMEOUT))
+        return None
     if p.returncode != 0:
         check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
         return None
