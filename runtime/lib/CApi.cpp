@@ -665,10 +665,23 @@ ncl_status ncl_set_threads(ncl_model *m, int32_t n) {
 ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
   return guarded([&] {
     ncl_model &mm = need(m);
-    const std::string name = needName(backend, "backend");
+    std::string name = needName(backend, "backend");
+    // "cuda:N": the driver's device N ("cuda" is device 0).
+    int ordinal = 0;
+    if (name.rfind("cuda:", 0) == 0) {
+      const std::string number = name.substr(5);
+      if (number.empty() || number.size() > 4 ||
+          number.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(NCL_ERROR_ARGUMENT, "unknown backend '" + name +
+                                            "'; a CUDA device is cuda:N with N a device number, "
+                                            "e.g. cuda:1");
+      ordinal = std::stoi(number);
+      name = "cuda";
+    }
     if (name != "cpu" && name != "cuda" && name != "auto")
-      throw Error(NCL_ERROR_ARGUMENT,
-                  "unknown backend '" + name + "'; the backends are cpu, cuda and auto");
+      throw Error(NCL_ERROR_ARGUMENT, "unknown backend '" + name +
+                                          "'; the backends are cpu, cuda (cuda:N for device N) "
+                                          "and auto");
     if (name == "cpu" && !mm.device) {
       mm.backendFallback.clear();
       return;
@@ -676,10 +689,10 @@ ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
     std::unique_ptr<CudaDevice> device;
     std::string fallback;
     if (name != "cpu") {
-      if (mm.device) // already on the device
-        return;
+      if (mm.device && (name == "auto" || mm.device->ordinal() == ordinal))
+        return; // already on the device
       try {
-        device = CudaDevice::open(mm);
+        device = CudaDevice::open(mm, ordinal);
       } catch (const Error &e) {
         if (name == "cuda")
           throw;
@@ -687,12 +700,13 @@ ncl_status ncl_set_backend(ncl_model *m, const char *backend) {
       }
     }
     const bool wasOnDevice = mm.device != nullptr;
-    if (wasOnDevice && !device) // the CPU goes on from the device's state
+    if (wasOnDevice) // the CPU or another device goes on from this device's state
       syncHost(mm);
     mm.backendFallback = fallback;
     if (device) {
       mm.device = std::move(device);
-      mm.cpuThreads = mm.threads;
+      if (!wasOnDevice)
+        mm.cpuThreads = mm.threads;
       mm.threads = 1;
     } else {
       mm.device.reset();

@@ -90,7 +90,7 @@ bool ncl::rt::runsOnDevice(int32_t kind) {
   return kind != NCL_STAGE_INIT && kind != NCL_STAGE_CONNECT && kind != NCL_STAGE_CONNECT_CONDITION;
 }
 
-std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
+std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   const ncl_model_descriptor &desc = *m.desc;
   // The library first: its problems do not depend on the machine.
   if (desc.num_gpu_images <= 0 || !desc.gpu_images)
@@ -125,7 +125,13 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m) {
   need(d.cuDeviceGetCount(&count), "cuDeviceGetCount");
   if (count <= 0)
     refuse(NCL_ERROR_STATE, "the NVIDIA driver reports no CUDA device");
-  need(d.cuDeviceGet(&dev->device_, 0), "cuDeviceGet");
+  if (ordinal >= count)
+    refuse(NCL_ERROR_STATE,
+           "there is no CUDA device " + std::to_string(ordinal) + ": the NVIDIA driver reports " +
+               std::to_string(count) +
+               (count == 1 ? " device (0)" : " devices (0 to " + std::to_string(count - 1) + ")"));
+  need(d.cuDeviceGet(&dev->device_, ordinal), "cuDeviceGet");
+  dev->ordinal_ = ordinal;
   int major = 0, minor = 0;
   need(d.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev->device_),
        "cuDeviceGetAttribute");

@@ -32,7 +32,7 @@ public:
   /// for every stage the device runs, opens the driver, picks the image for
   /// the device's architecture, loads it and resolves the kernels. Throws
   /// Error with one message naming what is missing.
-  static std::unique_ptr<CudaDevice> open(const ncl_model &m);
+  static std::unique_ptr<CudaDevice> open(const ncl_model &m, int ordinal = 0);
   ~CudaDevice();
   CudaDevice(const CudaDevice &) = delete;
   CudaDevice &operator=(const CudaDevice &) = delete;
@@ -40,6 +40,8 @@ public:
   /// "NVIDIA H200" and "sm_90", for run.json and messages.
   const std::string &name() const { return name_; }
   const std::string &arch() const { return arch_; }
+  /// The device's number (ncl_set_backend's "cuda:N"; "cuda" is 0).
+  int ordinal() const { return ordinal_; }
 
   /// Before a run: mirrors every host buffer of the table on the device
   /// (allocating where the layout changed) and uploads what the host
@@ -115,6 +117,7 @@ private:
   cuda::CUmodule module_ = nullptr;
   cuda::CUstream stream_ = nullptr;
   std::string name_, arch_;
+  int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<Region> regions_;
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)

@@ -164,8 +164,8 @@ NCL_RT_API ncl_status ncl_set_threads(ncl_model *m, int32_t n);
 NCL_RT_API int32_t ncl_threads(const ncl_model *m);
 /** Where the model runs (docs/gpu.md): "cpu" (the default), "cuda" (the
  *  first CUDA device, through the driver that the runtime opens with
- *  dlopen("libcuda.so.1")) or "auto" (the device when it can be used, else
- *  the CPU). "cuda" fails, leaving the backend as it was, with one message
+ *  dlopen("libcuda.so.1")), "cuda:N" (the driver's device N) or "auto" (the
+ *  first device when it can be used, else the CPU). "cuda" fails, leaving the backend as it was, with one message
  *  when the driver, a device or the library's GPU code is missing
  *  (NCL_ERROR_STATE for the machine, NCL_ERROR_LOAD for a library without
  *  GPU code: "... recompile it with nclc --target=cuda"); "auto" then

@@ -2,7 +2,7 @@
 //
 // ncl-run model.so [--time 1s] [--dt 0.05ms] [--seed S] [--set POP.PARAM=VALUE]...
 //                  [--size POP=N]... [--batch B] [--threads N] [--data-dir DIR] [--out DIR]
-//                  [--backend cpu|cuda|auto] [--quiet]
+//                  [--backend cpu|cuda|cuda:N|auto] [--quiet]
 //                  [--init POP.VAR=FILE]... [--load-weights DIR] [--save-weights DIR]
 //
 // Loads the model through the C++ wrapper of libnclrt (the same API an
@@ -52,8 +52,9 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "  --threads N          number of threads (default 1); results do not\n"
                      "                       depend on it\n"
                      "  --backend B          cpu (default), cuda (the first CUDA device; fails\n"
-                     "                       where there is none) or auto (cuda where it can\n"
-                     "                       run, else the CPU, saying so); docs/gpu.md\n"
+                     "                       where there is none), cuda:N (device N) or auto\n"
+                     "                       (cuda where it can run, else the CPU, saying\n"
+                     "                       so); docs/gpu.md\n"
                      "  --data-dir DIR       where relative .npy names in the model (spike\n"
                      "                       generators, timed arrays) resolve (default: the\n"
                      "                       directory of the .ncl file when it was compiled)\n"
@@ -192,8 +193,11 @@ Options parseArgs(int argc, char **argv) {
         throw UsageError{"--threads expects an integer from 1 to 1024, got '" + value + "'"};
       o.threads = static_cast<int32_t>(n);
     } else if (flag == "--backend") {
-      if (value != "cpu" && value != "cuda" && value != "auto")
-        throw UsageError{"--backend expects cpu, cuda or auto, got '" + value + "'"};
+      const bool device = value.rfind("cuda:", 0) == 0 && value.size() > 5 && value.size() <= 9 &&
+                          value.find_first_not_of("0123456789", 5) == std::string::npos;
+      if (value != "cpu" && value != "cuda" && value != "auto" && !device)
+        throw UsageError{"--backend expects cpu, cuda, cuda:N (CUDA device N) or auto, got '" +
+                         value + "'"};
       o.backend = value;
     } else if (flag == "--out") {
       o.out = value;

@@ -228,6 +228,32 @@ TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
   EXPECT_TRUE(cpu == runWith("cuda", "cuda"));
   EXPECT_TRUE(cpu == runWith("cpu", "cuda"));
   EXPECT_TRUE(cpu == runWith("cuda", "cpu"));
+  // From one device to another (the fake driver's device 1): the second
+  // goes on from the first's state.
+  setenv("NCL_FAKE_CUDA_DEVICES", "2", 1);
+  EXPECT_TRUE(cpu == runWith("cuda", "cuda:1"));
+  EXPECT_TRUE(cpu == runWith("cuda:1", "cpu"));
+  unsetenv("NCL_FAKE_CUDA_DEVICES");
+}
+
+TEST(CudaBackend, DeviceNumbers) {
+  setenv("NCL_FAKE_CUDA_DEVICES", "2", 1);
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda:1"), NCL_OK) << lastError();
+  EXPECT_STREQ(ncl_backend(m.get()), "cuda");
+  EXPECT_STREQ(ncl_device_name(m.get()), "NCL fake CUDA device 1");
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError(); // device 0
+  EXPECT_STREQ(ncl_device_name(m.get()), "NCL fake CUDA device");
+  EXPECT_EQ(ncl_set_backend(m.get(), "cuda:2"), NCL_ERROR_STATE);
+  EXPECT_EQ(lastError(), "cannot use the CUDA backend: there is no CUDA device 2: the NVIDIA "
+                         "driver reports 2 devices (0 to 1)");
+  EXPECT_STREQ(ncl_device_name(m.get()), "NCL fake CUDA device"); // as it was
+  for (const char *bad : {"cuda:", "cuda:x", "cuda:-1", "cuda:12345"}) {
+    EXPECT_EQ(ncl_set_backend(m.get(), bad), NCL_ERROR_ARGUMENT) << bad;
+    EXPECT_TRUE(contains(lastError(), "a CUDA device is cuda:N with N a device number"))
+        << lastError();
+  }
+  unsetenv("NCL_FAKE_CUDA_DEVICES");
 }
 
 TEST(CudaBackend, NaNIsReportedAtTheSameStep) {
@@ -290,7 +316,8 @@ TEST(CudaBackend, RefusalsLeaveTheBackendAsItWas) {
   // Names.
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
   EXPECT_EQ(ncl_set_backend(m.get(), "bogus"), NCL_ERROR_ARGUMENT);
-  EXPECT_EQ(lastError(), "unknown backend 'bogus'; the backends are cpu, cuda and auto");
+  EXPECT_EQ(lastError(), "unknown backend 'bogus'; the backends are cpu, cuda (cuda:N for device "
+                         "N) and auto");
   EXPECT_EQ(ncl_set_backend(m.get(), nullptr), NCL_ERROR_ARGUMENT);
   EXPECT_EQ(ncl_set_backend(nullptr, "cpu"), NCL_ERROR_ARGUMENT);
   EXPECT_EQ(ncl_backend(nullptr), nullptr);

@@ -76,5 +76,14 @@ a, b = files(os.path.join(work, "cpu")), files(os.path.join(work, "auto-gpu"))
 check(len(a) >= 5 and a == b, "the fake device writes the CPU's files: %s" % sorted(a))
 check(meta["populations"] == meta_cpu["populations"], "run.json: the same populations")
 
+# cuda:N: the driver's device N, with the same files.
+os.environ["NCL_FAKE_CUDA_DEVICES"] = "2"
+p_one, meta = run(gpu_model, "cuda:1", fake_driver, os.path.join(work, "device1"))
+del os.environ["NCL_FAKE_CUDA_DEVICES"]
+check(p_one.returncode == 0 and meta["backend"] == "cuda" and
+      meta["device"] == "NCL fake CUDA device 1",
+      "--backend=cuda:1 runs on device 1 (%s)" % (meta and meta["device"]))
+check(files(os.path.join(work, "device1")) == a, "device 1 writes the CPU's files")
+
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
