@@ -2414,9 +2414,11 @@ private:
   /// walks) holds the postsynaptic range [post_begin,
   /// post_end) in order, so the synapse loop runs over the places j in the
   /// row, the same for every row: synapse row_start + j onto neuron
-  /// post_begin + j. Marks `rows` with `ncl.dense_row_width` (the range's
-  /// size), which tells ncl-cpu-schedule that the rows may be jammed: the
-  /// body of row i adds to the inputs at (member, j) only.
+  /// post_begin + j (without autapses, two loops around the row's own
+  /// place h, the synapses past it one earlier). Marks `rows` with
+  /// `ncl.dense_row_width` (the range's size), which tells
+  /// ncl-cpu-schedule that the rows may be jammed: the body of row i adds
+  /// to the inputs at (member, j) only.
   void buildDenseSum(scf::ForOp rows, Value firstMember, Value lastMember, SynapseLoop &loop) {
     ArrayRef<int64_t> range = projection.getPostRange();
     int64_t width = range[1] - range[0];
@@ -2440,18 +2442,18 @@ private:
     Value first = place(begin);
     Value last = place(end);
     Region &summed = projection.getSummed();
-    // The places [lo, hi) of the row, whose synapses start at `base` + lo:
-    // a loop over them with the program of `summed` (moved, or cloned
-    // where `clone` is set).
+    // A loop over the places [lo, hi) of the row, place j's synapse
+    // `base` + j, with the program of `summed` (moved, or cloned where
+    // `clone` is set).
     auto placeLoop = [&](Value lo, Value hi, Value base, bool clone) {
       auto places = scf::ForOp::create(b, loc, lo, hi, index(1));
       places->setAttr("ncl.loop", b.getStringAttr("synapses"));
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(places.getBody());
       Value j = places.getInductionVar();
-      SynapseLoop placeLoop = loop;
-      placeLoop.synapse = arith::AddIOp::create(b, loc, base, j);
-      placeLoop.postNeuron = range[0] ? Value(arith::AddIOp::create(b, loc, j, postBegin)) : j;
+      SynapseLoop piece = loop;
+      piece.synapse = arith::AddIOp::create(b, loc, base, j);
+      piece.postNeuron = range[0] ? Value(arith::AddIOp::create(b, loc, j, postBegin)) : j;
       if (!summed.empty()) {
         if (clone) {
           IRMapping map;
@@ -2462,7 +2464,7 @@ private:
                                                    summed.front().getOperations());
         }
       }
-      loops.synapses[places] = placeLoop;
+      loops.synapses[places] = piece;
     };
     if (!missesDiagonal()) {
       placeLoop(first, last, rowStart, /*clone=*/false);

@@ -609,7 +609,9 @@ private:
 ///
 /// Each input still receives the rows' terms in ascending row order, one
 /// floating-point addition each, so the results are those of the loop
-/// before, bit for bit, on any thread count.
+/// before, bit for bit, on any thread count. Rows without their diagonal
+/// (two place loops each) are jammed so below and above the R rows' missing
+/// places; between them each row adds its term alone.
 void jamDenseRows(const DenseSumNest &nest) {
   scf::ForOp rows = nest.rows;
   OpBuilder b(rows);
