@@ -231,3 +231,97 @@ ncl.network @Gap attributes {dt = 1.0e-4 : f64, real = f64} {
     ncl.stage step @P
   }
 }
+
+// -----
+
+// Without autapses a row of the dense sum misses its own neuron's place h:
+// ncl-to-loops gives it two pieces, [first, min(last, h)) from the row's
+// start and [max(first, h + 1), last) from one synapse earlier. Four rows
+// are jammed still: below E (the least of their head ends) every row takes
+// its head's body and from S (the greatest of their tail starts) on its
+// tail's, four terms per input in ascending row order as above; the places
+// between (the rows' holes) add each row's term where its own pieces cover
+// j, one place and one row at a time in the same order.
+// CHECK-LABEL: func.func @ncl_H_sum(
+// CHECK: scf.for %[[I0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:   %[[S0:.*]] = memref.load %[[ROWSTART:arg[0-9]+]][%[[I0]]] : memref<?xi64>
+// CHECK:   %[[LO0:.*]] = arith.index_cast %[[S0]] : i64 to index
+// CHECK-COUNT-4: arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
+// CHECK:   %[[PAST0:.*]] = arith.subi %[[LO0]], %{{.*}} : index
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:     scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:       scf.for %[[J:.*]] = %{{.*}} to %[[BELOW:.*]] step %{{.*}} {
+// CHECK:         arith.addi %[[LO0]], %[[J]] : index
+// The postsynaptic v, then the input:
+// CHECK:         memref.load %{{.*}}[%{{.*}}] : memref<?xf64>
+// CHECK:         %[[IN:.*]] = memref.load %[[INPUT:arg[0-9]+]][%[[AT:.*]]] : memref<?xf64>
+// CHECK:         %[[A0:.*]] = arith.addf %[[IN]], %{{.*}} : f64
+// CHECK:         %[[A1:.*]] = arith.addf %[[A0]], %{{.*}} : f64
+// CHECK:         %[[A2:.*]] = arith.addf %[[A1]], %{{.*}} : f64
+// CHECK:         %[[A3:.*]] = arith.addf %[[A2]], %{{.*}} : f64
+// CHECK-NEXT:    memref.store %[[A3]], %[[INPUT]][%[[AT]]] : memref<?xf64>
+// CHECK-NEXT:  } {ncl.loop = "synapses"}
+// CHECK:       scf.for %[[K:.*]] = %[[BELOW]] to %[[ABOVE:.*]] step %{{.*}} {
+// CHECK:         %[[HEAD:.*]] = arith.cmpi slt, %[[K]], %{{.*}} : index
+// CHECK:         %[[TAIL:.*]] = arith.cmpi sge, %[[K]], %{{.*}} : index
+// CHECK:         scf.if %[[HEAD]] {
+// CHECK:           arith.addi %[[LO0]], %[[K]] : index
+// CHECK:           memref.store %{{.*}}, %[[INPUT]][%{{.*}}] : memref<?xf64>
+// CHECK:         } else {
+// CHECK:           scf.if %[[TAIL]] {
+// CHECK:             arith.addi %[[PAST0]], %[[K]] : index
+// CHECK:             memref.store %{{.*}}, %[[INPUT]][%{{.*}}] : memref<?xf64>
+// CHECK-COUNT-3: scf.if %{{.*}} {
+// CHECK:       } {ncl.loop = "synapses"}
+// CHECK:       scf.for %[[T:.*]] = %[[ABOVE]] to %{{.*}} step %{{.*}} {
+// CHECK:         arith.addi %[[PAST0]], %[[T]] : index
+// CHECK:         memref.load %{{.*}}[%{{.*}}] : memref<?xf64>
+// CHECK:         %[[TIN:.*]] = memref.load %[[INPUT]][%[[TAT:.*]]] : memref<?xf64>
+// CHECK:         %[[T0:.*]] = arith.addf %[[TIN]], %{{.*}} : f64
+// CHECK:         %[[T1:.*]] = arith.addf %[[T0]], %{{.*}} : f64
+// CHECK:         %[[T2:.*]] = arith.addf %[[T1]], %{{.*}} : f64
+// CHECK:         %[[T3:.*]] = arith.addf %[[T2]], %{{.*}} : f64
+// CHECK-NEXT:    memref.store %[[T3]], %[[INPUT]][%[[TAT]]] : memref<?xf64>
+// CHECK-NEXT:  } {ncl.loop = "synapses"}
+// CHECK:     } {ncl.loop = "members"}
+// CHECK:   } {ncl.loop = "place-blocks"}
+// CHECK: } {ncl.loop = "jammed-rows"}
+ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
+  ncl.population @P {neuron = "Cell", size = 4 : i64, emits_spikes, receives = ["I"],
+      params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">],
+      vars = [#ncl.var<name = "v">]} init {
+    %el = ncl.param "El" : f64
+    ncl.state_write "v", %el : f64
+  } step {
+    %v = ncl.state_read "v" : f64
+    %i = ncl.param "I" : f64
+    %in = ncl.synaptic_input "I" : f64
+    %i1 = arith.addf %i, %in : f64
+    %v1 = arith.addf %v, %i1 : f64
+    ncl.state_write "v", %v1 : f64
+  }
+  ncl.projection @H {synapse = "Gap2", pre = @P, post = @P,
+      pre_range = array<i64: 0, 4>, post_range = array<i64: 1, 4>,
+      connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = false, multapses = true>,
+      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
+  } on_pre {
+    %g = ncl.param "g" : f64
+    ncl.post_add "I", %g : f64
+  } summed {
+    %g = ncl.param "g" : f64
+    %vi = ncl.pre_read "v" : f64
+    %vj = ncl.post_read "v" : f64
+    %el = ncl.post_read "El" : f64
+    %d = arith.subf %vi, %vj : f64
+    %x = arith.mulf %g, %d : f64
+    %y = arith.addf %x, %el : f64
+    ncl.post_add "I", %y : f64
+  }
+  ncl.schedule {
+    ncl.stage init @P
+    ncl.stage connect @H
+    ncl.stage deliver @H
+    ncl.stage sum @H
+    ncl.stage step @P
+  }
+}

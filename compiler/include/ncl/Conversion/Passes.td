@@ -146,6 +146,14 @@ def NclCPUSchedule : Pass<"ncl-cpu-schedule", "ModuleOp"> {
       } {ncl.loop = "place-blocks"}
     } {ncl.loop = "jammed-rows"}
     ```
+
+    An all-to-all projection without autapses gives each row of a neuron
+    of the postsynaptic range two place loops, [first, min(last, h)) and
+    [max(first, h + 1), last) around its own neuron's place h. Then the
+    places below every jammed row's h take the four rows' head bodies as
+    above, those above every h their tail bodies, and the few between
+    (the four holes) each row's term under an `scf.if` on its own pieces,
+    one place at a time, still in ascending row order.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];

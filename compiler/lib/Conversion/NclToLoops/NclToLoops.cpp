@@ -1832,15 +1832,24 @@ private:
   /// scf.for over `row`'s synapses [lo, hi) with the program of `region`;
   /// records the loop for the patterns.
   void synapseLoop(Value lo, Value hi, Region &region, SynapseLoop &loop, Value rowStart) {
+    Value hole = missesDiagonal() ? diagonalPlace(loop.preNeuron) : Value();
     auto synapses = scf::ForOp::create(b, loc, lo, hi, index(1));
     synapses->setAttr("ncl.loop", b.getStringAttr("synapses"));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(synapses.getBody());
     loop.synapse = synapses.getInductionVar();
     // A dense row holds the postsynaptic range in order: the neuron is the
-    // synapse's place in the row, without a load.
+    // synapse's place in the row, without a load (past the row's missing
+    // diagonal, one further).
     if (denseRows()) {
       loop.postNeuron = arith::SubIOp::create(b, loc, loop.synapse, rowStart);
+      if (hole) {
+        Value past =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, loop.postNeuron, hole);
+        loop.postNeuron = arith::SelectOp::create(
+            b, loc, past, arith::AddIOp::create(b, loc, loop.postNeuron, index(1)),
+            loop.postNeuron);
+      }
       if (int64_t postBegin = projection.getPostRange()[0])
         loop.postNeuron = arith::AddIOp::create(b, loc, loop.postNeuron, index(postBegin));
     } else {
@@ -1854,29 +1863,61 @@ private:
     loops.synapses[synapses] = loop;
   }
 
-  /// Whether every row holds the whole postsynaptic range in order (all to
-  /// all, with autapses or between distinct neurons): a dense matrix stored
-  /// by rows, whose postsynaptic indices the kernels compute instead of
-  /// loading and searching them.
-  bool denseRows() {
+  /// How an all-to-all projection's rows hold the postsynaptic range.
+  enum class RowLayout {
+    Sparse,              ///< not all to all, or masked: indices loaded and searched
+    Dense,               ///< every row the whole range in order
+    DenseWithoutDiagonal ///< as Dense, less the row's own neuron where it is in the range
+  };
+
+  /// The layout of the projection's rows. All to all without a mask is a
+  /// dense matrix stored by rows, whose postsynaptic indices the kernels
+  /// compute instead of loading and searching them; without autapses
+  /// between overlapping ranges of one population, row r (r in the
+  /// postsynaptic range) misses neuron r, and the place of each later
+  /// neuron is one less (the runtime's all-to-all rows, Connectivity.cpp).
+  RowLayout rowLayout() {
     ConnectAttr connect = projection.getConnect();
     // A mask file leaves out the pairs it marks 0.
     if (connect.getRule() != ConnectRule::AllToAll ||
         (connect.getFiles() && connect.getFiles().get("mask")))
-      return false;
+      return RowLayout::Sparse;
     ArrayRef<int64_t> preRange = projection.getPreRange(), postRange = projection.getPostRange();
     bool overlap = projection.getPre() == projection.getPost() && preRange[0] < postRange[1] &&
                    postRange[0] < preRange[1];
-    return connect.getAutapses() || !overlap;
+    return connect.getAutapses() || !overlap ? RowLayout::Dense : RowLayout::DenseWithoutDiagonal;
   }
 
-  /// In a dense row [lo, hi): the synapses onto the postsynaptic neurons
-  /// [begin, end), by arithmetic.
-  std::pair<Value, Value> denseBounds(Value lo, Value hi, Value begin, Value end) {
+  bool denseRows() { return rowLayout() != RowLayout::Sparse; }
+  bool missesDiagonal() { return rowLayout() == RowLayout::DenseWithoutDiagonal; }
+
+  /// For a layout that misses the diagonal: the place in the postsynaptic
+  /// range of row `row`'s own neuron, row - post_begin, which its row
+  /// leaves out; the range's width (past every place) where `row` is
+  /// outside the range and its row is whole.
+  Value diagonalPlace(Value row) {
+    ArrayRef<int64_t> range = projection.getPostRange();
+    Value width = index(range[1] - range[0]);
+    Value place = arith::SubIOp::create(b, loc, row, index(range[0]));
+    // Unsigned: a row below the range wraps past the width.
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, place, width);
+    return arith::SelectOp::create(b, loc, inside, place, width);
+  }
+
+  /// In the dense row [lo, hi) of presynaptic neuron `row`: the synapses
+  /// onto the postsynaptic neurons [begin, end), by arithmetic.
+  std::pair<Value, Value> denseBounds(Value row, Value lo, Value hi, Value begin, Value end) {
     Value width = arith::SubIOp::create(b, loc, hi, lo);
     Value postBegin = index(projection.getPostRange()[0]);
+    Value hole = missesDiagonal() ? diagonalPlace(row) : Value();
     auto place = [&](Value key) {
       Value offset = arith::SubIOp::create(b, loc, key, postBegin);
+      // The neurons past the row's missing one sit one place earlier.
+      if (hole) {
+        Value past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, offset, hole);
+        offset = arith::SelectOp::create(b, loc, past,
+                                         arith::SubIOp::create(b, loc, offset, index(1)), offset);
+      }
       offset = arith::MaxSIOp::create(b, loc, offset, index(0));
       offset = arith::MinSIOp::create(b, loc, offset, width);
       return Value(arith::AddIOp::create(b, loc, lo, offset));
@@ -2111,7 +2152,7 @@ private:
     // without a search: one thread alone searches nothing.
     Value first, last;
     if (denseRows()) {
-      std::tie(first, last) = denseBounds(lo, hi, begin, end);
+      std::tie(first, last) = denseBounds(loop.preNeuron, lo, hi, begin, end);
     } else {
       Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
       Value toEnd =
@@ -2373,9 +2414,11 @@ private:
   /// walks) holds the postsynaptic range [post_begin,
   /// post_end) in order, so the synapse loop runs over the places j in the
   /// row, the same for every row: synapse row_start + j onto neuron
-  /// post_begin + j. Marks `rows` with `ncl.dense_row_width` (the range's
-  /// size), which tells ncl-cpu-schedule that the rows may be jammed: the
-  /// body of row i adds to the inputs at (member, j) only.
+  /// post_begin + j (without autapses, two loops around the row's own
+  /// place h, the synapses past it one earlier). Marks `rows` with
+  /// `ncl.dense_row_width` (the range's size), which tells
+  /// ncl-cpu-schedule that the rows may be jammed: the body of row i adds
+  /// to the inputs at (member, j) only.
   void buildDenseSum(scf::ForOp rows, Value firstMember, Value lastMember, SynapseLoop &loop) {
     ArrayRef<int64_t> range = projection.getPostRange();
     int64_t width = range[1] - range[0];
@@ -2398,17 +2441,50 @@ private:
     };
     Value first = place(begin);
     Value last = place(end);
-    auto places = scf::ForOp::create(b, loc, first, last, index(1));
-    places->setAttr("ncl.loop", b.getStringAttr("synapses"));
-    b.setInsertionPointToStart(places.getBody());
-    Value j = places.getInductionVar();
-    loop.synapse = arith::AddIOp::create(b, loc, rowStart, j);
-    loop.postNeuron = range[0] ? Value(arith::AddIOp::create(b, loc, j, postBegin)) : j;
     Region &summed = projection.getSummed();
-    if (!summed.empty())
-      places.getBody()->getOperations().splice(places.getBody()->getTerminator()->getIterator(),
-                                               summed.front().getOperations());
-    loops.synapses[places] = loop;
+    // A loop over the places [lo, hi) of the row, place j's synapse
+    // `base` + j, with the program of `summed` (moved, or cloned where
+    // `clone` is set).
+    auto placeLoop = [&](Value lo, Value hi, Value base, bool clone) {
+      auto places = scf::ForOp::create(b, loc, lo, hi, index(1));
+      places->setAttr("ncl.loop", b.getStringAttr("synapses"));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(places.getBody());
+      Value j = places.getInductionVar();
+      SynapseLoop piece = loop;
+      piece.synapse = arith::AddIOp::create(b, loc, base, j);
+      piece.postNeuron = range[0] ? Value(arith::AddIOp::create(b, loc, j, postBegin)) : j;
+      if (!summed.empty()) {
+        if (clone) {
+          IRMapping map;
+          for (Operation &op : summed.front())
+            b.clone(op, map);
+        } else {
+          places.getBody()->getOperations().splice(places.getBody()->getTerminator()->getIterator(),
+                                                   summed.front().getOperations());
+        }
+      }
+      loops.synapses[places] = piece;
+    };
+    if (!missesDiagonal()) {
+      placeLoop(first, last, rowStart, /*clone=*/false);
+    } else {
+      // Row r misses the place h of its own neuron: two pieces, [first,
+      // min(last, h)) from the row's start and [max(first, h + 1), last)
+      // one synapse earlier, each contiguous (ncl-cpu-schedule jams them).
+      // h is the width for a row outside the postsynaptic range: the
+      // second piece is then empty.
+      Value hole, startPast;
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(members);
+        hole = diagonalPlace(loop.preNeuron);
+        startPast = arith::SubIOp::create(b, loc, rowStart, index(1));
+      }
+      placeLoop(first, arith::MinSIOp::create(b, loc, last, hole), rowStart, /*clone=*/true);
+      Value past = arith::AddIOp::create(b, loc, hole, index(1));
+      placeLoop(arith::MaxSIOp::create(b, loc, first, past), last, startPast, /*clone=*/false);
+    }
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
   }
@@ -2449,7 +2525,7 @@ private:
     auto [lo, hi] = rowBounds(loop.preNeuron);
     Value first, last;
     if (denseRows()) {
-      std::tie(first, last) = denseBounds(lo, hi, header["begin"], header["end"]);
+      std::tie(first, last) = denseBounds(loop.preNeuron, lo, hi, header["begin"], header["end"]);
     } else {
       first = lowerBound(lo, hi, header["begin"]);
       last = lowerBound(first, hi, header["end"]);

@@ -328,17 +328,32 @@ scf::ForOp loopEnding(Block &block, StringRef kind) {
   return loop;
 }
 
-/// The nest of a dense sum (ncl-to-loops' buildDenseSum): rows, members,
-/// places, and the ops of each level before the next.
-struct DenseSumNest {
-  mutable scf::ForOp rows, members, places; ///< op handles: their accessors are not const
-  SmallVector<Operation *> rowOps, memberOps, placeOps;
-  int64_t width = 0;
-  /// The memrefs the places loop stores to, each at one index list.
+/// A loop over places at the members level of a dense sum, and the ops of
+/// its body.
+struct PlacePiece {
+  mutable scf::ForOp loop; ///< an op handle: its accessors are not const
+  SmallVector<Operation *> ops;
+  /// The memrefs the body stores to, each at one index list.
   SmallVector<std::pair<Value, SmallVector<Value>>> accumulators;
 
   bool isAccumulator(Value memref) const {
     return llvm::any_of(accumulators, [&](auto &a) { return a.first == memref; });
+  }
+};
+
+/// The nest of a dense sum (ncl-to-loops' buildDenseSum): rows, members,
+/// the places, and the ops of each level before the next. The places are
+/// one loop, or two (ascending and disjoint in each row) around a row's
+/// missing diagonal: [first, e_i) and [s_i, last), where only e_i and s_i
+/// depend on the row i.
+struct DenseSumNest {
+  mutable scf::ForOp rows, members; ///< op handles: their accessors are not const
+  SmallVector<Operation *> rowOps, memberOps;
+  SmallVector<PlacePiece, 2> pieces;
+  int64_t width = 0;
+
+  bool isAccumulator(Value memref) const {
+    return llvm::any_of(pieces, [&](const PlacePiece &p) { return p.isAccumulator(memref); });
   }
 };
 
@@ -357,16 +372,25 @@ std::optional<DenseSumNest> matchDenseSum(scf::ForOp rows) {
   nest.width = width.getInt();
   nest.rows = rows;
   nest.members = loopEnding(*rows.getBody(), "members");
-  if (!nest.members)
-    return std::nullopt;
-  nest.places = loopEnding(*nest.members.getBody(), "synapses");
-  if (!nest.places || getConstantIntValue(nest.places.getStep()) != 1 ||
-      !rows.isDefinedOutsideOfLoop(nest.members.getLowerBound()) ||
+  if (!nest.members || !rows.isDefinedOutsideOfLoop(nest.members.getLowerBound()) ||
       !rows.isDefinedOutsideOfLoop(nest.members.getUpperBound()))
     return std::nullopt;
   nest.rowOps = opsBefore(*rows.getBody(), nest.members);
-  nest.memberOps = opsBefore(*nest.members.getBody(), nest.places);
-  nest.placeOps = opsBefore(*nest.places.getBody(), nullptr);
+  // The members level: ops, and the place loops, the last of them at its end.
+  if (!loopEnding(*nest.members.getBody(), "synapses"))
+    return std::nullopt;
+  for (Operation &op : nest.members.getBody()->without_terminator()) {
+    auto loop = dyn_cast<scf::ForOp>(op);
+    if (loop && isLoop(loop, "synapses")) {
+      if (loop.getNumResults() != 0 || getConstantIntValue(loop.getStep()) != 1)
+        return std::nullopt;
+      nest.pieces.push_back({loop, opsBefore(*loop.getBody(), nullptr), {}});
+      continue;
+    }
+    nest.memberOps.push_back(&op);
+  }
+  if (nest.pieces.size() > 2)
+    return std::nullopt;
   auto computesOrLoads = [](Operation *op) {
     return op->getNumRegions() == 0 && (isMemoryEffectFree(op) || isa<memref::LoadOp>(op));
   };
@@ -377,35 +401,49 @@ std::optional<DenseSumNest> matchDenseSum(scf::ForOp rows) {
   auto dependsOnRow = [&](ValueRange values) {
     return llvm::any_of(values, [&](Value v) { return byRow.contains(v); });
   };
-  for (auto *ops : {&nest.rowOps, &nest.memberOps, &nest.placeOps})
-    for (Operation *op : *ops)
+  auto note = [&](ArrayRef<Operation *> ops) {
+    for (Operation *op : ops)
       if (dependsOnRow(op->getOperands()))
         byRow.insert(op->result_begin(), op->result_end());
-  for (Operation *op : nest.placeOps) {
-    auto store = dyn_cast<memref::StoreOp>(op);
-    if (!store) {
-      if (!computesOrLoads(op))
-        return std::nullopt;
-      continue;
-    }
-    if (dependsOnRow(store.getIndices()))
-      return std::nullopt;
-    SmallVector<Value> indices(store.getIndices());
-    for (auto &[memref, at] : nest.accumulators)
-      if (memref == store.getMemRef() && at != indices)
-        return std::nullopt;
-    if (!nest.isAccumulator(store.getMemRef()))
-      nest.accumulators.push_back({store.getMemRef(), indices});
-  }
-  if (nest.accumulators.empty())
+  };
+  note(nest.rowOps);
+  note(nest.memberOps);
+  for (PlacePiece &piece : nest.pieces)
+    note(piece.ops);
+  // The places' outer bounds, first and last, are the same for every row.
+  if (dependsOnRow(nest.pieces.front().loop.getLowerBound()) ||
+      dependsOnRow(nest.pieces.back().loop.getUpperBound()))
     return std::nullopt;
-  // An accumulator is read only by the body, at its index.
-  for (auto *ops : {&nest.rowOps, &nest.memberOps, &nest.placeOps})
-    for (Operation *op : *ops)
-      if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef())) {
-        if (ops != &nest.placeOps)
+  for (PlacePiece &piece : nest.pieces) {
+    for (Operation *op : piece.ops) {
+      auto store = dyn_cast<memref::StoreOp>(op);
+      if (!store) {
+        if (!computesOrLoads(op))
           return std::nullopt;
-        for (auto &[memref, at] : nest.accumulators)
+        continue;
+      }
+      if (dependsOnRow(store.getIndices()))
+        return std::nullopt;
+      SmallVector<Value> indices(store.getIndices());
+      for (auto &[memref, at] : piece.accumulators)
+        if (memref == store.getMemRef() && at != indices)
+          return std::nullopt;
+      if (!piece.isAccumulator(store.getMemRef()))
+        piece.accumulators.push_back({store.getMemRef(), indices});
+    }
+    if (piece.accumulators.empty())
+      return std::nullopt;
+  }
+  // An accumulator is read only by a place's body, at its index there.
+  for (Operation *op : llvm::concat<Operation *const>(nest.rowOps, nest.memberOps))
+    if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef()))
+      return std::nullopt;
+  for (PlacePiece &piece : nest.pieces)
+    for (Operation *op : piece.ops)
+      if (auto load = dyn_cast<memref::LoadOp>(op); load && nest.isAccumulator(load.getMemRef())) {
+        if (!piece.isAccumulator(load.getMemRef()))
+          return std::nullopt;
+        for (auto &[memref, at] : piece.accumulators)
           if (memref == load.getMemRef() && SmallVector<Value>(load.getIndices()) != at)
             return std::nullopt;
       }
@@ -430,13 +468,13 @@ public:
           remember(cache, op, map, b.clone(*op, map));
   }
 
-  /// Clones the places loop's body for every copy, in the order of
+  /// Clones the body of `piece` for every copy, in the order of
   /// `copies`, into `places` (the builder is in its body). An accumulator
   /// stays in a register from copy to copy at one index (the copy of row r
   /// reads what the copy of row r - 1 stored) and is stored once, after
   /// the last; ops whose operands are all defined outside `places` are
   /// cloned before it.
-  void cloneBody(scf::ForOp places, MutableArrayRef<IRMapping> copies) {
+  void cloneBody(const PlacePiece &piece, scf::ForOp places, MutableArrayRef<IRMapping> copies) {
     Cache cache;
     // By accumulator and index: the store that last wrote it, and its value.
     struct Pending {
@@ -454,7 +492,8 @@ public:
       });
     };
     for (IRMapping &map : copies) {
-      for (Operation *op : nest.placeOps) {
+      map.map(piece.loop.getInductionVar(), places.getInductionVar());
+      for (Operation *op : piece.ops) {
         if (auto store = dyn_cast<memref::StoreOp>(op)) {
           Value value = map.lookupOrDefault(store.getValue());
           if (auto *it = pendingAt(store.getMemRef(), store.getIndices(), map); it != pending.end())
@@ -468,7 +507,7 @@ public:
           continue;
         }
         if (auto load = dyn_cast<memref::LoadOp>(op);
-            load && nest.isAccumulator(load.getMemRef())) {
+            load && piece.isAccumulator(load.getMemRef())) {
           if (auto *it = pendingAt(load.getMemRef(), load.getIndices(), map); it != pending.end()) {
             map.map(load.getResult(), it->value);
             continue;
@@ -570,7 +609,9 @@ private:
 ///
 /// Each input still receives the rows' terms in ascending row order, one
 /// floating-point addition each, so the results are those of the loop
-/// before, bit for bit, on any thread count.
+/// before, bit for bit, on any thread count. Rows without their diagonal
+/// (two place loops each) are jammed so below and above the R rows' missing
+/// places; between them each row adds its term alone.
 void jamDenseRows(const DenseSumNest &nest) {
   scf::ForOp rows = nest.rows;
   OpBuilder b(rows);
@@ -581,7 +622,7 @@ void jamDenseRows(const DenseSumNest &nest) {
   Value span = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), constant(0));
   Value jammedEnd = arith::AddIOp::create(
       b, loc, lb, arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, span, jam), jam));
-  auto type = cast<MemRefType>(nest.accumulators.front().first.getType());
+  auto type = cast<MemRefType>(nest.pieces.front().accumulators.front().first.getType());
   int64_t elementBytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
   int64_t block = std::max<int64_t>(16, kPlaceBlockBytes / elementBytes);
   // Loops are created empty and filled in place, so that every clone
@@ -612,16 +653,80 @@ void jamDenseRows(const DenseSumNest &nest) {
   for (IRMapping &map : byRow)
     map.map(nest.members.getInductionVar(), members.getInductionVar());
   jammer.cloneLevel(nest.memberOps, byRow);
+  const PlacePiece &head = nest.pieces.front(), &tail = nest.pieces.back();
   Value first =
-      arith::MaxSIOp::create(b, loc, row0.lookupOrDefault(nest.places.getLowerBound()), from);
-  Value last =
-      arith::MinSIOp::create(b, loc, row0.lookupOrDefault(nest.places.getUpperBound()), to);
-  auto places = scf::ForOp::create(b, loc, first, last, constant(1));
-  places->setAttrs(nest.places->getAttrs());
-  b.setInsertionPointToStart(places.getBody());
-  for (IRMapping &map : byRow)
-    map.map(nest.places.getInductionVar(), places.getInductionVar());
-  jammer.cloneBody(places, byRow);
+      arith::MaxSIOp::create(b, loc, row0.lookupOrDefault(head.loop.getLowerBound()), from);
+  Value last = arith::MinSIOp::create(b, loc, row0.lookupOrDefault(tail.loop.getUpperBound()), to);
+  auto placeLoop = [&](Value lo, Value hi) {
+    auto places = scf::ForOp::create(b, loc, lo, hi, constant(1));
+    places->setAttrs(head.loop->getAttrs());
+    return places;
+  };
+  if (nest.pieces.size() == 1) {
+    scf::ForOp places = placeLoop(first, last);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(places.getBody());
+    jammer.cloneBody(head, places, byRow);
+  } else {
+    // Rows without their diagonal: below every jammed row's head end E all
+    // rows take the head's body, from every row's tail start S on the
+    // tail's; between them (the rows' missing places, at most kJammedRows
+    // places for rows inside the postsynaptic range) each row adds its
+    // term where its own pieces cover j, one place at a time.
+    Value headEnd = row0.lookupOrDefault(head.loop.getUpperBound());
+    Value tailStart = row0.lookupOrDefault(tail.loop.getLowerBound());
+    for (IRMapping &map : llvm::drop_begin(byRow)) {
+      headEnd =
+          arith::MinSIOp::create(b, loc, headEnd, map.lookupOrDefault(head.loop.getUpperBound()));
+      tailStart =
+          arith::MaxSIOp::create(b, loc, tailStart, map.lookupOrDefault(tail.loop.getLowerBound()));
+    }
+    Value below =
+        arith::MaxSIOp::create(b, loc, first, arith::MinSIOp::create(b, loc, last, headEnd));
+    Value above =
+        arith::MaxSIOp::create(b, loc, below, arith::MinSIOp::create(b, loc, last, tailStart));
+    {
+      scf::ForOp places = placeLoop(first, below);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(places.getBody());
+      jammer.cloneBody(head, places, byRow);
+    }
+    {
+      scf::ForOp places = placeLoop(below, above);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(places.getBody());
+      Value j = places.getInductionVar();
+      for (IRMapping &map : byRow) {
+        auto clonePiece = [&](const PlacePiece &piece) {
+          IRMapping local = map;
+          local.map(piece.loop.getInductionVar(), j);
+          for (Operation *op : piece.ops)
+            b.clone(*op, local);
+        };
+        Value inHead = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, j,
+                                             map.lookupOrDefault(head.loop.getUpperBound()));
+        Value inTail = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, j,
+                                             map.lookupOrDefault(tail.loop.getLowerBound()));
+        scf::IfOp::create(
+            b, loc, inHead,
+            [&](OpBuilder &, Location) {
+              clonePiece(head);
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &, Location) {
+              scf::IfOp::create(b, loc, inTail, [&](OpBuilder &, Location) {
+                clonePiece(tail);
+                scf::YieldOp::create(b, loc);
+              });
+              scf::YieldOp::create(b, loc);
+            });
+      }
+    }
+    scf::ForOp places = placeLoop(above, last);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(places.getBody());
+    jammer.cloneBody(tail, places, byRow);
+  }
   // The rows left over (fewer than kJammedRows) run one at a time.
   rows.getLowerBoundMutable().assign(jammedEnd);
   rows->removeAttr("ncl.dense_row_width");
