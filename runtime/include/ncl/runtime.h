@@ -165,14 +165,12 @@ NCL_RT_API int32_t ncl_threads(const ncl_model *m);
 /** Where the model runs (docs/gpu.md): "cpu" (the default), "cuda" (the
  *  first CUDA device, through the driver that the runtime opens with
  *  dlopen("libcuda.so.1")), "cuda:N" (the driver's device N) or "auto" (the
- *  first device when it can be used, else the CPU). "cuda" fails, leaving the backend as it was, with one message
- *  when the driver, a device or the library's GPU code is missing
- *  (NCL_ERROR_STATE for the machine, NCL_ERROR_LOAD for a library without
- *  GPU code: "... recompile it with nclc --target=cuda"); "auto" then
- *  chooses the CPU and keeps that message for ncl_backend_fallback. May be
- *  called at any time between runs: results are the same on either. While
- *  on "cuda" the device is driven by one host thread: ncl_threads is 1 and
- *  ncl_set_threads keeps its value for the CPU. */
+ *  first device when it can be used, else the CPU). "cuda" fails, leaving the backend as it was,
+ * with one message when the driver, a device or the library's GPU code is missing (NCL_ERROR_STATE
+ * for the machine, NCL_ERROR_LOAD for a library without GPU code: "... recompile it with nclc
+ * --target=cuda"); "auto" then chooses the CPU and keeps that message for ncl_backend_fallback. May
+ * be called at any time between runs: results are the same on either. While on "cuda" the device is
+ * driven by one host thread: ncl_threads is 1 and ncl_set_threads keeps its value for the CPU. */
 NCL_RT_API ncl_status ncl_set_backend(ncl_model *m, const char *backend);
 /** "cpu" or "cuda"; NULL on error. */
 NCL_RT_API const char *ncl_backend(const ncl_model *m);
