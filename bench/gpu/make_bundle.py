@@ -125,7 +125,8 @@ def main():
         else:
             nclc_compile(nclc, path, out, a.gpu_arch, flags)
 
-    shutil.copy2(os.path.join(ROOT, "test", "unit", "runtime", "gpu_examples.py"), a.out)
+    for script in ("gpu_examples.py", "npy_file.py"):
+        shutil.copy2(os.path.join(ROOT, "test", "unit", "runtime", script), a.out)
     shutil.copy2(os.path.join(HERE, "gpu_benchmarks.py"), a.out)
     with open(os.path.join(a.out, "run.sh"), "w") as f:
         f.write(RUN_SH)

@@ -28,7 +28,6 @@ prebuilt: as gpu, on libraries compiled elsewhere with --target=cuda
   The driver is NCL_CUDA_DRIVER's where it is set (the fake one in the
   bundle's smoke test), else libcuda.so.1.
 """
-import ast
 import ctypes
 import json
 import os
@@ -36,6 +35,8 @@ import shutil
 import subprocess
 import struct
 import sys
+
+from npy_file import read_npy  # beside this file (and in the GPU bundle)
 
 
 # docs/gpu.md: kernels compute what the CPU kernels compute, operation for
@@ -112,19 +113,6 @@ def run(library, backend, out, env):
         check(False, "%s: ran on %s, not %s" % (library, meta["backend"], backend))
         return None
     return meta
-
-
-def read_npy(path):
-    """(dtype, shape, data bytes) of an .npy file as ncl-run writes them (format
-    1.0, little-endian, C order). The standard library only: this check
-    compares bytes and counts ulps, which needs no NumPy."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:6] != b"\x93NUMPY":
-        raise ValueError("%s: not an .npy file" % path)
-    length = struct.unpack("<H", raw[8:10])[0]
-    header = ast.literal_eval(raw[10:10 + length].decode("latin1"))
-    return header["descr"], tuple(header["shape"]), raw[10 + length:]
 
 
 def ulps(descr, a, b):
