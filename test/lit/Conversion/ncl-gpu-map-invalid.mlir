@@ -6,14 +6,14 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   } step {
   }
   ncl.schedule {
-    // expected-error @below {{the GPU target cannot run stage 'P.init': it has no kernel (run ncl-to-loops before ncl-gpu-map)}}
-    ncl.stage init @P
+    // expected-error @below {{the GPU target cannot run stage 'P.step': it has no kernel (run ncl-to-loops before ncl-gpu-map)}}
+    ncl.stage step @P
   }
 }
 
 // -----
 
-func.func @ncl_P_init(%begin: index, %end: index) -> index {
+func.func @ncl_P_update(%begin: index, %end: index) -> index {
   return %begin : index
 }
 ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
@@ -21,7 +21,7 @@ ncl.network @N attributes {dt = 1.0e-4 : f64, real = f64} {
   } step {
   }
   ncl.schedule {
-    // expected-error @below {{the GPU target cannot run stage 'P.init': its kernel is not a function of one block without results}}
-    ncl.stage init @P kernel @ncl_P_init {args = ["begin", "end"]}
+    // expected-error @below {{the GPU target cannot run stage 'P.step': its kernel is not a function of one block without results}}
+    ncl.stage step @P kernel @ncl_P_update {args = ["begin", "end"]}
   }
 }

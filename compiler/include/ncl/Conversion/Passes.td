@@ -242,7 +242,13 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
     code for one GPU thread, and every function of the module moves into
     `gpu.module @ncl_kernels`, which `ncl-to-nvvm` lowers to NVVM.
 
-    A per-index stage (every kind but `kwta` and `kwta_gate`) does, on the
+    The stages the CUDA backend runs once on the host, with the CPU's
+    kernels (`init`, `connect`, `connect_condition`), get no GPU code: their
+    kernels are erased, with any private function only they called, so
+    that nothing after this pass lowers them (a network's connect kernels
+    are most of its IR). The stages keep their kernel names, the CPU's.
+
+    A per-index stage (every other kind but `kwta` and `kwta_gate`) does, on the
     thread with global index g = block_id.x * block_dim.x + thread_id.x,
     the work of the CPU kernel called with the range [begin + g,
     begin + g + 1): the kernel's `begin` becomes begin + g and its `end`

@@ -3,8 +3,9 @@
 // Rewrites the target-independent kernels of ncl-to-loops for a GPU (see
 // NclGPUMap in compiler/include/ncl/Conversion/Passes.td and docs/gpu.md):
 // a per-index stage's kernel runs its range [begin + g, begin + g + 1) on
-// the thread with global index g, a whole-range stage's on thread 0, and
-// every function moves into one gpu.module. What each op computes is
+// the thread with global index g, a whole-range stage's on thread 0, the
+// host's stages (init, connect) lose their kernels, and every other
+// function moves into one gpu.module. What each op computes is
 // untouched; only the range a kernel call covers changes. Nothing here is
 // specific to CUDA: the gpu dialect's index ops are lowered by the target's
 // pipeline (ncl-to-nvvm).
@@ -35,6 +36,13 @@ namespace {
 
 /// The gpu.module that holds the kernels; docs/gpu.md.
 constexpr StringLiteral kGPUModuleName = "ncl_kernels";
+
+/// Whether the CUDA backend runs a stage of `kind` on the host, once, with
+/// the CPU's kernel (docs/gpu.md): the GPU gets no code for it.
+bool runsOnHost(StageKind kind) {
+  return kind == StageKind::Init || kind == StageKind::Connect ||
+         kind == StageKind::ConnectCondition;
+}
 
 /// Whether a stage of `kind` runs on one thread over its whole range.
 bool isWholeRange(StageKind kind) { return kind == StageKind::Kwta || kind == StageKind::KwtaGate; }
@@ -206,6 +214,14 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
       if (!schedule)
         continue;
       for (StageOp stage : schedule.getBody().getOps<StageOp>()) {
+        // The host's stages: their kernels go (the connect kernels are most
+        // of a network's IR), with whatever only they call (below).
+        if (runsOnHost(stage.getKind())) {
+          if (stage.getKernel())
+            if (auto kernel = module.lookupSymbol<func::FuncOp>(*stage.getKernel()))
+              kernel.erase();
+          continue;
+        }
         if (!stage.getKernel()) {
           stage.emitError() << "the GPU target cannot run stage '" << stageName(stage)
                             << "': it has no kernel (run ncl-to-loops before ncl-gpu-map)";
@@ -257,6 +273,16 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
           kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), serial));
         mapKernel(stage, kernel, isWholeRange(stage.getKind()) || !serial.empty());
       }
+    }
+    // Functions that only the host's kernels called.
+    for (bool erased = true; erased;) {
+      erased = false;
+      for (func::FuncOp f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+        if (!f->hasAttr("ncl.gpu_launch") && f.isPrivate() &&
+            SymbolTable::symbolKnownUseEmpty(f, module)) {
+          f.erase();
+          erased = true;
+        }
     }
     // Every function (kernels and what they call) moves into the GPU module.
     OpBuilder b(module.getContext());
