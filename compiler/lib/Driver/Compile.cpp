@@ -329,10 +329,26 @@ int Compilation::lowerAndEmit(mlir::ModuleOp ir) {
   GPUModule gpu;
   if (cudaTarget &&
       (stage == EmitStage::Library || stage == EmitStage::Ptx || stage == EmitStage::Llvm)) {
+    // The kernels both targets start from, lowered once.
+    mlir::PassManager shared(context.get());
+    if (request.passManagerCommandLine) {
+      if (mlir::failed(mlir::applyPassManagerCLOptions(shared)))
+        return 1;
+      mlir::applyDefaultTimingPassManagerCLOptions(shared);
+    }
+    ncl::buildNclKernelsPipeline(shared, request.fuse);
+    {
+      PhaseTimer timer(request.timePhases);
+      timer.start("kernels", "MLIR: the kernels both targets start from");
+      if (mlir::failed(shared.run(ir)))
+        return 1;
+    }
     std::string error;
     if (!ncl::compileGPUModule(ir, *cudaTarget, request.fuse, gpu, error, request.timePhases))
       return error.empty() ? 1 : fail(error);
     if (stage == EmitStage::Ptx) {
+      if (!gpu.waitForImages(error))
+        return fail(error);
       llvm::outs() << gpu.images.front().data;
       return finishPrinting();
     }

@@ -34,8 +34,7 @@
 
 using namespace mlir;
 
-/// Integrate, fuse, assign storage and lower to target-independent loops.
-static void buildKernels(OpPassManager &pm, bool fuse) {
+void ::ncl::buildNclKernelsPipeline(OpPassManager &pm, bool fuse) {
   pm.addPass(mlir::ncl::createNclIntegrate());
   if (fuse)
     pm.addPass(mlir::ncl::createNclFuse());
@@ -58,12 +57,12 @@ static void cleanUp(OpPassManager &pm) {
 }
 
 void ::ncl::buildNclToLoopsPipeline(OpPassManager &pm, bool fuse) {
-  buildKernels(pm, fuse);
+  buildNclKernelsPipeline(pm, fuse);
   cleanUp(pm);
 }
 
 void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm, bool fuse) {
-  buildKernels(pm, fuse);
+  buildNclKernelsPipeline(pm, fuse);
   pm.addPass(mlir::ncl::createNclCPUSchedule());
   cleanUp(pm);
   // exp and expm1 as arithmetic, so that the neuron loops that call them
@@ -84,7 +83,7 @@ void ::ncl::buildNclToLLVMPipeline(OpPassManager &pm, bool fuse) {
 }
 
 void ::ncl::buildNclToNVVMPipeline(OpPassManager &pm, bool fuse) {
-  buildKernels(pm, fuse);
+  buildNclKernelsPipeline(pm, fuse);
   // In place of ncl-cpu-schedule: a thread per index (docs/gpu.md); the
   // spike count stays the atomic of the target-independent form.
   pm.addPass(mlir::ncl::createNclGPUMap());

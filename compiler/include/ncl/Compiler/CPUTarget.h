@@ -14,6 +14,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <future>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,7 +46,31 @@ struct GPUImage {
 /// What a GPU target adds to the library: its images, and the entry that
 /// runs each kernel (by the kernel's name in the module's schedule).
 struct GPUModule {
+  /// The images, once waitForImages returned true.
   std::vector<GPUImage> images;
+  /// How many images there will be: known before they are compiled.
+  size_t numImages = 0;
+  /// The images, or why they could not be made.
+  struct Images {
+    std::vector<GPUImage> images;
+    std::string error;
+  };
+  /// The images' code generation (and ptxas), while it runs in the
+  /// background beside the CPU's compile (emitCUDAImages).
+  std::future<Images> pending;
+  /// Waits for the background compile, if one runs; fills `images`, or
+  /// `error` and returns false.
+  bool waitForImages(std::string &error) {
+    if (pending.valid()) {
+      Images done = pending.get();
+      if (!done.error.empty()) {
+        error = std::move(done.error);
+        return false;
+      }
+      images = std::move(done.images);
+    }
+    return true;
+  }
   std::map<std::string, std::string> entries;
   /// How each kernel's threads divide its work (ncl_gpu_launch), from
   /// ncl-gpu-map's `ncl.gpu_launch`.
@@ -64,10 +89,12 @@ struct GPUModule {
 /// `threads` compile the kernels at once (0: one per core the process may
 /// use); each kernel's machine code is the same for any number. With
 /// `timePhases`, each phase is timed in the timer group kPhaseTimerGroup.
-/// With `gpu`, the descriptor lists its images and each stage's GPU entry.
+/// With `gpu`, the descriptor lists its images and each stage's GPU entry;
+/// images still compiling in the background are waited for after the CPU's
+/// code, and become the library's last object.
 bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                        llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0,
-                       bool timePhases = false, const GPUModule *gpu = nullptr);
+                       bool timePhases = false, GPUModule *gpu = nullptr);
 
 /// Adds `void <entryName>(ncl_kernel_args *)` (external) to `m`: it loads
 /// each argument the stage's `args` name, from the buffer table or the

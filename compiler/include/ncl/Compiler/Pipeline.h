@@ -14,6 +14,12 @@ class OpPassManager;
 
 namespace ncl {
 
+/// The part every target shares: integrate, fuse (unless `fuse` is
+/// false), assign storage, lower to target-independent loops. nclc runs it
+/// once for all targets; each target's pipeline starts with it too, and
+/// leaves what it already lowered as it is.
+void buildNclKernelsPipeline(mlir::OpPassManager &pm, bool fuse = true);
+
 /// ncl dialect -> loops on memrefs (target independent): integrate, fuse
 /// (unless `fuse` is false: `nclc --no-fuse`), lower populations to loops,
 /// clean up and hoist loop-invariant work.

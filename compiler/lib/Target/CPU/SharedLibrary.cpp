@@ -166,6 +166,36 @@ using mlir::ncl::PopulationOp;
 using mlir::ncl::ProjectionOp;
 using mlir::ncl::StageOp;
 
+/// The symbol of the GPU images' table when the library's last object
+/// defines it (hidden: the descriptor is its only user).
+constexpr const char *kGPUImagesSymbol = "ncl_gpu_images";
+
+/// Defines `name` in `m`: the ncl_gpu_image array of `images` (imageType,
+/// model_abi.h's layout), their data as constants (PTX NUL-terminated).
+llvm::GlobalVariable *defineGPUImages(llvm::Module &m, llvm::StructType *imageType,
+                                      const std::vector<GPUImage> &images, const char *name,
+                                      llvm::GlobalValue::LinkageTypes linkage) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  std::vector<llvm::Constant *> items;
+  for (const GPUImage &image : images) {
+    bool text = image.format == NCL_GPU_PTX;
+    llvm::Constant *bytes = llvm::ConstantDataArray::getString(ctx, image.data, text);
+    auto *data = new llvm::GlobalVariable(m, bytes->getType(), true,
+                                          llvm::GlobalValue::PrivateLinkage, bytes, ".gpu");
+    data->setAlignment(llvm::Align(8));
+    items.push_back(llvm::ConstantStruct::get(
+        imageType, {b.CreateGlobalString(image.arch, ".str", 0, &m), b.getInt32(image.format),
+                    b.getInt32(0), data, b.getInt64(image.data.size())}));
+  }
+  auto *type = llvm::ArrayType::get(imageType, items.size());
+  auto *table =
+      new llvm::GlobalVariable(m, type, true, linkage, llvm::ConstantArray::get(type, items), name);
+  if (linkage == llvm::GlobalValue::ExternalLinkage)
+    table->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  return table;
+}
+
 /// The descriptor and the kernels' C-ABI entry points, computed from the
 /// module's `ncl.network` alone (its populations, buffer table and lowered
 /// schedule) and added to the translated LLVM module.
@@ -711,7 +741,7 @@ public:
                     array(monitorType, monitors, ".monitors"),
                     b.getInt64(network.getBatch()),
                     optionalString(network.getBatchRefusal()),
-                    b.getInt32(gpu ? gpu->images.size() : 0),
+                    b.getInt32(gpu ? gpu->numImages : 0),
                     b.getInt32(0),
                     gpuImages(imageType)});
     new llvm::GlobalVariable(m, modelType, true, llvm::GlobalValue::ExternalLinkage, model,
@@ -736,21 +766,21 @@ private:
     return it == gpu->launches.end() ? NCL_GPU_LAUNCH_BY_KIND : it->second;
   }
 
-  /// The ncl_gpu_image array, its data as constants (PTX NUL-terminated).
+  /// The ncl_gpu_image array: here, where the images are compiled already
+  /// (--emit=llvm), else a declaration of kGPUImagesSymbol, which the
+  /// library's last object defines once the background compile of the
+  /// images is done (emitSharedLibrary).
   llvm::Constant *gpuImages(llvm::StructType *imageType) {
-    std::vector<llvm::Constant *> images;
-    if (gpu)
-      for (const GPUImage &image : gpu->images) {
-        bool text = image.format == NCL_GPU_PTX;
-        llvm::Constant *bytes = llvm::ConstantDataArray::getString(ctx, image.data, text);
-        auto *data = new llvm::GlobalVariable(m, bytes->getType(), true,
-                                              llvm::GlobalValue::PrivateLinkage, bytes, ".gpu");
-        data->setAlignment(llvm::Align(8));
-        images.push_back(llvm::ConstantStruct::get(
-            imageType, {string(image.arch), b.getInt32(image.format), b.getInt32(0), data,
-                        b.getInt64(image.data.size())}));
-      }
-    return array(imageType, images, ".gpu_images");
+    if (!gpu || gpu->numImages == 0)
+      return llvm::ConstantPointerNull::get(ptr);
+    if (gpu->images.size() == gpu->numImages)
+      return defineGPUImages(m, imageType, gpu->images, ".gpu_images",
+                             llvm::GlobalValue::PrivateLinkage);
+    auto *table =
+        new llvm::GlobalVariable(m, llvm::ArrayType::get(imageType, gpu->numImages), true,
+                                 llvm::GlobalValue::ExternalLinkage, nullptr, kGPUImagesSymbol);
+    table->setVisibility(llvm::GlobalValue::HiddenVisibility);
+    return table;
   }
 
   /// Whether `type` lays out like the C struct whose size and field offsets
@@ -1223,7 +1253,7 @@ void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                             llvm::raw_ostream *llvmOut, unsigned threads, bool timePhases,
-                            const GPUModule *gpu) {
+                            GPUModule *gpu) {
   // --time-phases: one timer per phase, in nclc's group (process CPU time,
   // so the parallel compile counts every thread).
   std::unique_ptr<llvm::NamedRegionTimer> timer;
@@ -1260,6 +1290,14 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     return false;
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple());
+  // --emit=llvm prints the images in the descriptor's module: they are
+  // needed now. A library gets them as its last object (below), so the
+  // CPU's code is compiled while they are.
+  if (gpu && llvmOut) {
+    timer.reset(); // the images' phases are timed on their own
+    if (!gpu->waitForImages(error))
+      return false;
+  }
   phase("descriptor", "Entry points, descriptor, merging kernels, verifier");
   LibraryBuilder builder(*m);
   builder.gpu = gpu;
@@ -1310,6 +1348,27 @@ bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std:
     (*emulation)->setDataLayout(tm->createDataLayout());
     optimize(**emulation, *tm);
     if (!emitObject(**emulation, *tm, objects.emplace_back(), error))
+      return false;
+  }
+  if (gpu && gpu->images.size() != gpu->numImages) {
+    // Unless --time-phases deferred them to now, to time each phase alone,
+    // the images were compiled in the background until here.
+    timer.reset();
+    if (!gpu->waitForImages(error))
+      return false;
+    phase("gpu-images", "GPU: the images' object");
+    llvm::LLVMContext imagesContext;
+    llvm::Module images("ncl_gpu_images", imagesContext);
+    images.setTargetTriple(tm->getTargetTriple());
+    images.setDataLayout(tm->createDataLayout());
+    auto *ptrType = llvm::PointerType::getUnqual(imagesContext);
+    auto *i32 = llvm::Type::getInt32Ty(imagesContext);
+    auto *imageType = llvm::StructType::create(
+        imagesContext, {ptrType, i32, i32, ptrType, llvm::Type::getInt64Ty(imagesContext)},
+        "ncl_gpu_image");
+    defineGPUImages(images, imageType, gpu->images, kGPUImagesSymbol,
+                    llvm::GlobalValue::ExternalLinkage);
+    if (!emitObject(images, *tm, objects.emplace_back(), error))
       return false;
   }
   phase("link", "Linking (lld, in-process)");

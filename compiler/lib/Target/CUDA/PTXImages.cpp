@@ -6,8 +6,9 @@
 // and marked as a PTX kernel; (2) link the libdevice functions the kernels
 // call; (3) per architecture, O3 and LLVM's NVPTX backend, contraction of
 // multiplies and adds into FMAs off, give PTX; (4) where the toolkit's
-// ptxas exists, it assembles each PTX into a cubin (run at once for all
-// architectures).
+// ptxas exists, it assembles each PTX into a cubin. (3) and (4) run in the
+// background, each architecture on its own thread, while nclc compiles the
+// CPU's code.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CUDATarget.h"
@@ -20,6 +21,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Bitcode/BitcodeReader.h"
@@ -45,8 +47,10 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 
 extern "C" {
 void LLVMInitializeNVPTXTargetInfo();
@@ -247,62 +251,131 @@ bool emulationBitcode(const llvm::Module &kernels, const std::set<std::string> &
   return true;
 }
 
-/// Runs ptxas on each PTX at once; fills `cubins` (same order).
-bool assembleCubins(const std::string &ptxas, const std::vector<std::string> &archs,
-                    const std::vector<std::string> &ptx, std::vector<std::string> &cubins,
-                    std::string &error) {
-  struct Job {
-    llvm::SmallString<128> input, output, log;
-    llvm::sys::ProcessInfo process;
-  };
-  std::vector<Job> jobs(archs.size());
+/// Runs ptxas on `ptx` for `arch` and reads the cubin it writes.
+bool assembleCubin(const std::string &ptxas, const std::string &arch, const std::string &ptx,
+                   std::string &cubin, std::string &error) {
+  llvm::SmallString<128> input, output, log;
   auto cleanUp = [&] {
-    for (Job &job : jobs)
-      for (auto *file : {&job.input, &job.output, &job.log})
-        if (!file->empty())
-          llvm::sys::fs::remove(*file);
+    for (auto *file : {&input, &output, &log})
+      if (!file->empty())
+        llvm::sys::fs::remove(*file);
   };
-  for (size_t i = 0; i < archs.size(); ++i) {
-    Job &job = jobs[i];
-    int fd;
-    if (llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "ptx", fd, job.input) ||
-        llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "cubin", job.output) ||
-        llvm::sys::fs::createTemporaryFile("ncl-" + archs[i], "log", job.log)) {
-      cleanUp();
-      error = "cannot create a temporary file for ptxas";
-      return false;
-    }
-    {
-      llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-      os << ptx[i];
-    }
-    std::string archFlag = "-arch=" + archs[i];
-    llvm::SmallVector<llvm::StringRef> argv = {ptxas, archFlag, "-o", job.output, job.input};
-    std::optional<llvm::StringRef> redirects[] = {std::nullopt, job.log.str(), job.log.str()};
-    job.process = llvm::sys::ExecuteNoWait(ptxas, argv, std::nullopt, redirects);
-    if (job.process.Pid == llvm::sys::ProcessInfo::InvalidPid) {
-      cleanUp();
-      error = "cannot run '" + ptxas + "'";
-      return false;
-    }
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("ncl-" + arch, "ptx", fd, input) ||
+      llvm::sys::fs::createTemporaryFile("ncl-" + arch, "cubin", output) ||
+      llvm::sys::fs::createTemporaryFile("ncl-" + arch, "log", log)) {
+    cleanUp();
+    error = "cannot create a temporary file for ptxas";
+    return false;
   }
-  bool ok = true;
-  cubins.clear();
-  for (size_t i = 0; i < archs.size(); ++i) {
-    Job &job = jobs[i];
-    llvm::sys::ProcessInfo done = llvm::sys::Wait(job.process, std::nullopt);
-    auto cubin = llvm::MemoryBuffer::getFile(job.output);
-    if (ok && (done.ReturnCode != 0 || !cubin)) {
-      auto log = llvm::MemoryBuffer::getFile(job.log);
-      error = "'" + ptxas + " -arch=" + archs[i] + "' failed on NCL's PTX: " +
-              (log ? llvm::StringRef((*log)->getBuffer()).trim().str() : "");
-      ok = false;
-    }
-    if (ok)
-      cubins.push_back((*cubin)->getBuffer().str());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << ptx;
+  }
+  std::string archFlag = "-arch=" + arch;
+  llvm::SmallVector<llvm::StringRef> argv = {ptxas, archFlag, "-o", output, input};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, log.str(), log.str()};
+  std::string message;
+  bool failed = false;
+  int status =
+      llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, redirects, 0, 0, &message, &failed);
+  auto result = llvm::MemoryBuffer::getFile(output);
+  bool ok = !failed && status == 0 && result;
+  if (failed) {
+    error = "cannot run '" + ptxas + "': " + message;
+  } else if (!ok) {
+    auto text = llvm::MemoryBuffer::getFile(log);
+    error = "'" + ptxas + " " + archFlag + "' failed on NCL's PTX: " +
+            (text ? llvm::StringRef((*text)->getBuffer()).trim().str() : "");
+  } else {
+    cubin = (*result)->getBuffer().str();
   }
   cleanUp();
   return ok;
+}
+
+/// What the background compile of emitCUDAImages does with the verified
+/// kernels `m` (in `context`): O3 once (for the first architecture; the IR
+/// passes do not depend on which, and a newer architecture runs an older
+/// one's code), then per architecture, each on its own thread, the NVPTX
+/// code generator and, where `ptxas` is not empty, ptxas. The images are
+/// in the order of `archs`, each PTX followed by its cubin.
+GPUModule::Images compileImages(std::unique_ptr<llvm::LLVMContext> context,
+                                std::unique_ptr<llvm::Module> m, std::vector<std::string> archs,
+                                std::string ptxas, bool timePhases) {
+  // The module goes before its context (parameters are destroyed in no
+  // order the language fixes).
+  auto releaseModule = llvm::make_scope_exit([&] { m.reset(); });
+  GPUModule::Images result;
+  std::string error;
+  const llvm::Target *target = nvptxTarget(error);
+  if (!target) {
+    result.error = error;
+    return result;
+  }
+  {
+    llvm::NamedRegionTimer timer("gpu-optimize", "GPU: O3", kPhaseTimerGroup,
+                                 kPhaseTimerGroupDescription, timePhases);
+    optimize(*m, *machineFor(*target, archs.front()));
+  }
+  // Every architecture but the first gets its own copy in its own context,
+  // so that the code generators run at once.
+  std::string bitcode;
+  if (archs.size() > 1) {
+    llvm::raw_string_ostream os(bitcode);
+    llvm::WriteBitcodeToFile(*m, os);
+  }
+  struct Output {
+    std::string ptx, cubin, error;
+  };
+  std::vector<Output> outputs(archs.size());
+  auto compileFor = [&](size_t i, llvm::Module &module) {
+    Output &out = outputs[i];
+    {
+      llvm::NamedRegionTimer timer("gpu-codegen-" + archs[i], "GPU: PTX for " + archs[i],
+                                   kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
+      std::unique_ptr<llvm::TargetMachine> tm = machineFor(*target, archs[i]);
+      if (!emitPTX(module, *tm, out.ptx, out.error))
+        return;
+    }
+    if (!ptxas.empty()) {
+      llvm::NamedRegionTimer timer("gpu-ptxas-" + archs[i], "GPU: ptxas for " + archs[i],
+                                   kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
+      assembleCubin(ptxas, archs[i], out.ptx, out.cubin, out.error);
+    }
+  };
+  // --time-phases times each phase alone: one architecture after another.
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < archs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext copyContext;
+      llvm::Expected<std::unique_ptr<llvm::Module>> copy =
+          llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "ncl_kernels"), copyContext);
+      if (!copy) {
+        outputs[i].error =
+            "internal error: cannot copy the GPU kernels: " + llvm::toString(copy.takeError());
+        return;
+      }
+      compileFor(i, **copy);
+    });
+    if (timePhases)
+      threads.back().join();
+  }
+  compileFor(0, *m);
+  for (std::thread &thread : threads)
+    if (thread.joinable())
+      thread.join();
+  for (size_t i = 0; i < archs.size(); ++i) {
+    if (!outputs[i].error.empty()) {
+      result.error = outputs[i].error;
+      result.images.clear();
+      return result;
+    }
+    result.images.push_back({archs[i], NCL_GPU_PTX, std::move(outputs[i].ptx)});
+    if (!ptxas.empty())
+      result.images.push_back({archs[i], NCL_GPU_CUBIN, std::move(outputs[i].cubin)});
+  }
+  return result;
 }
 
 } // namespace
@@ -373,8 +446,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   for (mlir::Operation &op : kernels.getBody()->getOperations())
     if (!op.hasTrait<mlir::OpTrait::IsTerminator>())
       builder.clone(op);
-  llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(*body, context, "ncl_kernels");
+  auto context = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(*body, *context, "ncl_kernels");
   if (!m) {
     error = "internal error: cannot translate the GPU kernels to LLVM IR";
     return false;
@@ -469,39 +542,17 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
     return false;
   }
 
-  // O3 once, for the first architecture (the IR passes do not depend on
-  // which; a newer architecture runs an older one's code), then the code
-  // generator per architecture, each on a copy but the last.
-  phase("gpu-optimize", "GPU: O3");
-  optimize(*m, *first);
-  std::vector<std::string> ptx(options.archs.size());
-  for (size_t i = 0; i < options.archs.size(); ++i) {
-    phase("gpu-codegen-" + options.archs[i], "GPU: PTX for " + options.archs[i]);
-    std::unique_ptr<llvm::TargetMachine> tm =
-        i == 0 ? std::move(first) : machineFor(*target, options.archs[i]);
-    std::unique_ptr<llvm::Module> copy;
-    llvm::Module *compiled = m.get();
-    if (i + 1 < options.archs.size()) {
-      copy = llvm::CloneModule(*m);
-      compiled = copy.get();
-    }
-    if (!emitPTX(*compiled, *tm, ptx[i], error))
-      return false;
-  }
-
-  std::vector<std::string> cubins;
+  // The rest (O3, PTX, ptxas) runs in the background while nclc compiles
+  // the CPU's code: GPUModule::waitForImages.
   llvm::SmallString<256> ptxas(options.toolkit);
   llvm::sys::path::append(ptxas, "bin", "ptxas");
-  if (options.cubin && llvm::sys::fs::can_execute(ptxas)) {
-    phase("gpu-ptxas", "GPU: ptxas (cubins, all architectures at once)");
-    if (!assembleCubins(ptxas.str().str(), options.archs, ptx, cubins, error))
-      return false;
-  }
-  for (size_t i = 0; i < options.archs.size(); ++i) {
-    gpu.images.push_back({options.archs[i], NCL_GPU_PTX, std::move(ptx[i])});
-    if (i < cubins.size())
-      gpu.images.push_back({options.archs[i], NCL_GPU_CUBIN, std::move(cubins[i])});
-  }
+  const bool cubins = options.cubin && llvm::sys::fs::can_execute(ptxas);
+  gpu.numImages = options.archs.size() * (cubins ? 2 : 1);
+  first.reset();
+  // --time-phases: when waited for, so that each phase is timed alone.
+  gpu.pending = std::async(timePhases ? std::launch::deferred : std::launch::async, compileImages,
+                           std::move(context), std::move(m), options.archs,
+                           cubins ? ptxas.str().str() : std::string(), timePhases);
   return true;
 }
 
