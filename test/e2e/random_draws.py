@@ -2,7 +2,9 @@
 """rand()/randn() in compiled models against the independent Python Philox.
 
 Compiles random_draws.ncl, loads it through libnclrt with ctypes, and checks
-every neuron's draws bit for bit against philox_reference.py: initial values
+every neuron's draws, of both populations of one model (whose kernel nclc
+compiles once, the streams passed as arguments), bit for bit against
+philox_reference.py: initial values
 (step 2^64 - 1), the outputs written and the event that happened in the last
 step, for float64 and
 float32, on 1 and 3 threads (which must agree exactly).
@@ -27,11 +29,11 @@ INIT_STEP = 2**64 - 1
 failures = []
 
 
-def simulate(lib, threads):
+def simulate(lib, threads, pop):
     m = rt.open(lib, SEED, threads)
-    initial = {v: rt.state(m, "P", v, N) for v in ("u", "z", "du", "dz", "twice")}
+    initial = {v: rt.state(m, pop, v, N) for v in ("u", "z", "du", "dz", "twice")}
     rt.run_steps(m, STEPS)
-    final = {v: rt.state(m, "P", v, N) for v in ("du", "dz", "twice", "kicked")}
+    final = {v: rt.state(m, pop, v, N) for v in ("du", "dz", "twice", "kicked")}
     rt.close(m)
     return initial, final
 
@@ -50,21 +52,24 @@ for precision, bits in (("f64", 64), ("f32", 32)):
     lib = os.path.join(workdir, "random_draws_%s.so" % precision)
     subprocess.run([nclc, model, "-o", lib, "--precision=" + precision], check=True,
                    stderr=subprocess.DEVNULL)
-    runs = {t: simulate(lib, t) for t in (1, 3)}
-    initial, final = runs[1]
-    compare(precision + " u = rand() at init", initial["u"],
-            ncl_uniform(SEED, INIT_STEP, entities, 0, bits))
-    compare(precision + " z = randn() at init", initial["z"],
-            ncl_normal(SEED, INIT_STEP, entities, 1, bits))
-    compare(precision + " output du = rand() at init", initial["du"],
-            ncl_uniform(SEED, INIT_STEP, entities, 3, bits))
-    # The outputs hold the values of the last step, n = STEPS - 1.
-    compare(precision + " du = rand() in the last step", final["du"],
-            ncl_uniform(SEED, STEPS - 1, entities, 3, bits))
-    compare(precision + " dz = randn() in the last step", final["dz"],
-            ncl_normal(SEED, STEPS - 1, entities, 4, bits))
-    compare(precision + " kicked = rand() in an event in the last step", final["kicked"],
-            ncl_uniform(SEED, STEPS - 1, entities, 5, bits))
+    # Population k's site s is stream (k << 10) | s (ncl/random_streams.h).
+    for pop, base in (("Q", 1 << 10), ("P", 0)):
+        runs = {t: simulate(lib, t, pop) for t in (1, 3)}
+        initial, final = runs[1]
+        name = precision + " " + pop
+        compare(name + " u = rand() at init", initial["u"],
+                ncl_uniform(SEED, INIT_STEP, entities, base | 0, bits))
+        compare(name + " z = randn() at init", initial["z"],
+                ncl_normal(SEED, INIT_STEP, entities, base | 1, bits))
+        compare(name + " output du = rand() at init", initial["du"],
+                ncl_uniform(SEED, INIT_STEP, entities, base | 3, bits))
+        # The outputs hold the values of the last step, n = STEPS - 1.
+        compare(name + " du = rand() in the last step", final["du"],
+                ncl_uniform(SEED, STEPS - 1, entities, base | 3, bits))
+        compare(name + " dz = randn() in the last step", final["dz"],
+                ncl_normal(SEED, STEPS - 1, entities, base | 4, bits))
+        compare(name + " kicked = rand() in an event in the last step", final["kicked"],
+                ncl_uniform(SEED, STEPS - 1, entities, base | 5, bits))
     if np.any(final["twice"] != 0):
         failures.append(precision + ": a named expression drew twice in one step")
     for v in initial:

@@ -1209,13 +1209,120 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 
 } // namespace
 
+namespace {
+
+/// An operand of a kernel's instruction: (instruction, operand number).
+using OperandSlot = std::pair<llvm::Instruction *, unsigned>;
+
+/// Where `a` and `b` differ, if they are the same code but for integer
+/// constants that arithmetic uses (a binary operator, a comparison, a
+/// select's values): those operands of `a`, in a's order. Null where they
+/// differ in anything else. Kernels of one model differ so in the random
+/// streams of their draws (ncl_random_stream_id of the population or
+/// projection), a constant that a xor of the counter takes.
+std::optional<std::vector<OperandSlot>> integerConstantDifferences(llvm::Function &a,
+                                                                   llvm::Function &b) {
+  if (a.getFunctionType() != b.getFunctionType() || a.size() != b.size() ||
+      a.getAttributes() != b.getAttributes())
+    return std::nullopt;
+  llvm::DenseMap<const llvm::Value *, const llvm::Value *> same;
+  for (auto [x, y] : llvm::zip(a.args(), b.args()))
+    same[&x] = &y;
+  for (auto [x, y] : llvm::zip(a, b)) {
+    if (x.size() != y.size())
+      return std::nullopt;
+    same[&x] = &y;
+    for (auto [i, j] : llvm::zip(x, y))
+      same[&i] = &j;
+  }
+  std::vector<OperandSlot> differences;
+  for (auto [x, y] : llvm::zip(a, b))
+    for (auto [i, j] : llvm::zip(x, y)) {
+      if (!i.isSameOperationAs(&j) || i.getNumOperands() != j.getNumOperands())
+        return std::nullopt;
+      if (auto *phi = llvm::dyn_cast<llvm::PHINode>(&i))
+        for (auto [from, to] : llvm::zip(phi->blocks(), llvm::cast<llvm::PHINode>(j).blocks()))
+          if (same.lookup(from) != to)
+            return std::nullopt;
+      for (unsigned k = 0, e = i.getNumOperands(); k < e; ++k) {
+        const llvm::Value *u = i.getOperand(k), *v = j.getOperand(k);
+        if (auto it = same.find(u); it != same.end()) {
+          if (it->second != v)
+            return std::nullopt;
+          continue;
+        }
+        if (u == v)
+          continue; // the same constant, global or function
+        auto *cu = llvm::dyn_cast<llvm::ConstantInt>(u);
+        auto *cv = llvm::dyn_cast<llvm::ConstantInt>(v);
+        bool arithmetic = llvm::isa<llvm::BinaryOperator>(i) || llvm::isa<llvm::ICmpInst>(i) ||
+                          (llvm::isa<llvm::SelectInst>(i) && k > 0);
+        if (!cu || !cv || cu->getType() != cv->getType() || !arithmetic)
+          return std::nullopt;
+        differences.push_back({&i, k});
+      }
+    }
+  return differences;
+}
+
+/// The instruction of `b` at the place `i` has in `a` (same code).
+llvm::Instruction *samePlace(llvm::Function &a, llvm::Function &b, llvm::Instruction *i) {
+  for (auto [x, y] : llvm::zip(a, b))
+    for (auto [p, q] : llvm::zip(x, y))
+      if (&p == i)
+        return &q;
+  return nullptr;
+}
+
+/// Replaces `kernels` (same code but for integer constants at `slots` of the
+/// first) by one kernel that takes those constants as extra arguments;
+/// `calls[k]` calls kernels[k] and is rewritten to pass its kernel's values.
+void mergeWithConstantArguments(llvm::ArrayRef<llvm::Function *> kernels,
+                                llvm::ArrayRef<llvm::CallInst *> calls,
+                                llvm::ArrayRef<OperandSlot> slots) {
+  llvm::Function *first = kernels.front();
+  // Each call's values, read before the first kernel's body moves.
+  std::vector<std::vector<llvm::Value *>> values(kernels.size());
+  for (size_t k = 0; k < kernels.size(); ++k)
+    for (auto [instruction, operand] : slots)
+      values[k].push_back(samePlace(*first, *kernels[k], instruction)->getOperand(operand));
+  llvm::SmallVector<llvm::Type *> params(first->getFunctionType()->params());
+  for (auto [instruction, operand] : slots)
+    params.push_back(instruction->getOperand(operand)->getType());
+  auto *type = llvm::FunctionType::get(first->getReturnType(), params, false);
+  llvm::Function *merged = llvm::Function::Create(
+      type, first->getLinkage(), first->getName() + ".streams", first->getParent());
+  merged->setAttributes(first->getAttributes());
+  merged->splice(merged->begin(), first);
+  for (auto [from, to] : llvm::zip(first->args(), merged->args()))
+    from.replaceAllUsesWith(&to);
+  for (size_t n = 0; n < slots.size(); ++n)
+    slots[n].first->setOperand(slots[n].second, merged->getArg(first->arg_size() + n));
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    llvm::SmallVector<llvm::Value *> args(calls[k]->args());
+    args.append(values[k].begin(), values[k].end());
+    auto *call = llvm::CallInst::Create(merged, args, "", calls[k]->getIterator());
+    call->setCallingConv(calls[k]->getCallingConv());
+    calls[k]->eraseFromParent();
+  }
+  for (llvm::Function *kernel : kernels)
+    kernel->eraseFromParent();
+}
+
+} // namespace
+
 /// Populations of one neuron model (and projections of one synapse model)
 /// get kernels that differ only in name: their entry points differ in the
 /// buffers they load, the kernels not at all. Each set of identical kernels
 /// whose entry points pass the same constants (memref offsets and strides,
 /// fixed extents) is compiled once, called by every entry point of the set;
 /// O3 propagates those constants into the one kernel, as inlining did into
-/// each, so its loops are the same machine code.
+/// each, so its loops are the same machine code. Kernels that draw random
+/// numbers differ in the stream of each draw (a constant per population
+/// or projection): those that are the same code but for such integer
+/// constants become one kernel that takes them as arguments, each entry
+/// passing its own, so every draw is the one it was (the microcircuit's 55
+/// connect kernels become one per synapse model).
 void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
   // Each kernel is called once, by its entry point.
   llvm::MapVector<llvm::Function *, llvm::CallInst *> calls;
@@ -1235,6 +1342,7 @@ void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
   };
   llvm::GlobalNumberState globals;
   llvm::DenseMap<llvm::stable_hash, llvm::SmallVector<llvm::Function *>> kept;
+  std::vector<llvm::Function *> distinct;
   for (auto [kernel, call] : calls) {
     llvm::SmallVector<llvm::Function *> &candidates = kept[llvm::StructuralHash(*kernel, true)];
     auto equal = llvm::find_if(candidates, [&](llvm::Function *first) {
@@ -1243,12 +1351,49 @@ void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
     });
     if (equal == candidates.end()) {
       candidates.push_back(kernel);
+      distinct.push_back(kernel);
       continue;
     }
     call->setCalledFunction(*equal);
     if (kernel->use_empty())
       kernel->eraseFromParent();
   }
+  // The distinct kernels, grouped by code up to integer constants. A kernel
+  // several entries call (merged above) is left alone.
+  llvm::DenseMap<llvm::stable_hash, std::vector<std::vector<llvm::Function *>>> groups;
+  for (llvm::Function *kernel : distinct) {
+    if (!kernel->hasOneUse())
+      continue;
+    llvm::CallInst *call = calls.lookup(kernel);
+    std::vector<std::vector<llvm::Function *>> &similar =
+        groups[llvm::StructuralHash(*kernel, false)];
+    auto group = llvm::find_if(similar, [&](const std::vector<llvm::Function *> &g) {
+      return sameConstants(calls.lookup(g.front()), call) &&
+             integerConstantDifferences(*g.front(), *kernel).has_value();
+    });
+    if (group == similar.end())
+      similar.push_back({kernel});
+    else
+      group->push_back(kernel);
+  }
+  for (auto &bucket : groups)
+    for (std::vector<llvm::Function *> &group : bucket.second) {
+      if (group.size() < 2)
+        continue;
+      // Every operand where some member differs from the first.
+      std::vector<OperandSlot> slots;
+      for (size_t k = 1; k < group.size(); ++k) {
+        std::optional<std::vector<OperandSlot>> differences =
+            integerConstantDifferences(*group.front(), *group[k]);
+        for (OperandSlot slot : *differences)
+          if (!llvm::is_contained(slots, slot))
+            slots.push_back(slot);
+      }
+      std::vector<llvm::CallInst *> groupCalls;
+      for (llvm::Function *kernel : group)
+        groupCalls.push_back(calls.lookup(kernel));
+      mergeWithConstantArguments(group, groupCalls, slots);
+    }
 }
 
 bool ncl::emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
