@@ -163,6 +163,11 @@ def compare(name, cpu_dir, gpu_dir, exact):
         name, len(cpu_files), "" if exact else " (state within %d ulps)" % worst))
 
 
+# The examples with a deliver that updates presynaptic traces, which the GPU
+# runs split in two (NCL_GPU_LAUNCH_PER_INDEX_COMMIT, docs/gpu.md).
+SPLIT_DELIVERS = {"lsm.ncl", "neuralearn.ncl", "stdp_song.ncl"}
+
+
 # ncl_stage_kind, for the report of the kinds the fake device ran.
 KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
          8: "deliver_synapses", 9: "connect_condition", 10: "synapse_step", 11: "kwta",
@@ -186,15 +191,35 @@ def fake_mode(shim, driver):
     require_every_kind(log, emulated=False)
     if os.path.exists(log):
         os.remove(log)
+    split = set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
             continue
         cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
         gpu = os.path.join(work, name[:-4] + "-cuda-fake")
-        if run(lib, "cpu", cpu, env) and run(lib, "cuda", gpu, env):
+        # The example's own launches, then added to the log of all.
+        example_log = os.path.join(work, name[:-4] + "-launched.txt")
+        if os.path.exists(example_log):
+            os.remove(example_log)
+        example_env = dict(env, NCL_FAKE_CUDA_LOG=example_log)
+        if run(lib, "cpu", cpu, example_env) and run(lib, "cuda", gpu, example_env):
             compare(name + " (the GPU's kernels on the fake device)", cpu, gpu, exact=True)
+        lines = open(example_log).read().splitlines() if os.path.exists(example_log) else []
+        with open(log, "a") as f:
+            f.writelines(line + "\n" for line in lines)
+        if any(" commit" in line for line in lines):
+            split.add(name)
+        # A deliver (kind 4) runs a thread per index (launch 1), or split in
+        # two (5) where it updates presynaptic traces: never on one thread.
+        serial = [line for line in lines if line.split()[0] == "4" and "launch=2" in line]
+        check(not serial, "%s: every deliver ran a thread per index (not: %s)"
+              % (name, "; ".join(serial)))
     require_every_kind(log, emulated=True)
+    # The examples whose deliver updates presynaptic traces (STDP's apre):
+    # the kernel per index and its commit both ran.
+    check(split == SPLIT_DELIVERS, "the split delivers ran in %s (expected: %s)"
+          % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
 
 
 def require_every_kind(log, emulated):
