@@ -79,14 +79,15 @@ def main():
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
-            # per-synapse delays) a thread per postsynaptic neuron (4), a
-            # deliver (4) with presynaptic traces (stdp_song's) a thread per
-            # index and its commit (5), every other device stage of these
-            # models a thread per index (1); never 0, the runtime's guess for
-            # older libraries, but for the host's.
+            # per-synapse delays) a thread per postsynaptic neuron (4), on_post
+            # (6) a thread per postsynaptic spike (3), a deliver (4) with
+            # presynaptic traces (stdp_song's) a thread per index and its
+            # commit (5), every other device stage of these models a thread
+            # per index (1); never 0, the runtime's guess for older
+            # libraries, but for the host's.
             for stage, _, launch, kind, pre_traces in stages:
                 want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 4 if kind == 8
-                        else 5 if kind == 4 and pre_traces > 0 else 1)
+                        else 3 if kind == 6 else 5 if kind == 4 and pre_traces > 0 else 1)
                 if launch != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
                              f"expected {want}")
