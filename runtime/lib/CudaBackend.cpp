@@ -103,7 +103,9 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' has no GPU kernel; recompile it with nclc --target=cuda");
     if (runsOnDevice(stage.kind) &&
-        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND || stage.gpu_launch > NCL_GPU_LAUNCH_PER_TARGET))
+        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND ||
+         stage.gpu_launch > NCL_GPU_LAUNCH_PER_INDEX_COMMIT ||
+         (stage.gpu_launch == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER)))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' divides its GPU work in a way this runtime does not know "
                                  "(gpu_launch " +
@@ -185,16 +187,22 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   need(d.cuStreamCreate(&dev->stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
   dev->expectedSpikes_.assign(static_cast<size_t>(desc.num_stages), 0);
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  auto function = [&](cuda::CUfunction &f, const std::string &entry, const ncl_stage_info &stage) {
+    if (CUresult r = d.cuModuleGetFunction(&f, dev->module_, entry.c_str()); r != CUDA_SUCCESS)
+      refuse(NCL_ERROR_LOAD, "the GPU module of '" + m.path + "' has no kernel '" + entry +
+                                 "' for the stage '" + stage.name + "': " + describe(r, d) +
+                                 "; recompile it with nclc --target=cuda");
+  };
   for (int32_t i = 0; i < desc.num_stages; ++i) {
     const ncl_stage_info &stage = desc.stages[i];
     if (!runsOnDevice(stage.kind))
       continue;
-    if (CUresult r = d.cuModuleGetFunction(&dev->kernels_[static_cast<size_t>(i)], dev->module_,
-                                           stage.gpu_kernel);
-        r != CUDA_SUCCESS)
-      refuse(NCL_ERROR_LOAD, "the GPU module of '" + m.path + "' has no kernel '" +
-                                 stage.gpu_kernel + "' for the stage '" + stage.name +
-                                 "': " + describe(r, d) + "; recompile it with nclc --target=cuda");
+    function(dev->kernels_[static_cast<size_t>(i)], stage.gpu_kernel, stage);
+    // A deliver split in two: the commit kernel is named after the stage's.
+    if (stage.gpu_launch == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+      function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
+               stage);
   }
   for (int32_t i = 0; i < desc.num_buffers; ++i) {
     const int32_t role = desc.buffers[i].role;
@@ -532,6 +540,8 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   const bool oneThread = shape == NCL_GPU_LAUNCH_WHOLE_RANGE;
   // A thread per index of [begin, end), or per entry of the spike list.
   const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? a.num_spikes : a.end - a.begin;
+  // The CPU backend calls a deliver only over a non-empty range, which the
+  // commit below follows.
   if (range <= 0 && !oneThread) {
     a.spike_count = 0;
     a.steps_done = a.num_steps;
@@ -589,6 +599,17 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
       d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
       what.c_str());
   ++launches_;
+  if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && a.num_spikes > 0) {
+    // The presynaptic traces, which the kernel above read as they were
+    // before it: stored after it on the stream, a thread per spike.
+    const unsigned spikeBlocks =
+        static_cast<unsigned>((a.num_spikes + kBlockSize - 1) / kBlockSize);
+    check(&m,
+          d_->cuLaunchKernel(commits_[index], spikeBlocks, 1, 1, kBlockSize, 1, 1, 0, stream_,
+                             params, nullptr),
+          what.c_str());
+    ++launches_;
+  }
   if (step)
     readSpikes(m, stage, a, steps, what);
 }

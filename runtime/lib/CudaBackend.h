@@ -119,6 +119,7 @@ private:
   std::string name_, arch_;
   int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
+  std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
   std::vector<Region> regions_;
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region

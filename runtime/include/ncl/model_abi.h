@@ -306,15 +306,20 @@ typedef struct ncl_stage_info {
 /* Since ABI 10: how a stage's GPU kernel divides its work between threads
  * (docs/gpu.md, "The kernel contract"), as nclc mapped it. */
 typedef enum ncl_gpu_launch {
-  NCL_GPU_LAUNCH_BY_KIND = 0,     /* the kind's default: the k-WTA selections, on_post and
-                                     deliver_synapses WHOLE_RANGE, a deliver with presynaptic
-                                     traces WHOLE_RANGE, the rest PER_INDEX */
-  NCL_GPU_LAUNCH_PER_INDEX = 1,   /* a thread per index of [begin, end) */
-  NCL_GPU_LAUNCH_WHOLE_RANGE = 2, /* thread 0 over [begin, end), the others nothing */
-  NCL_GPU_LAUNCH_PER_SPIKE = 3,   /* a thread per entry of `spikes` [0, num_spikes) */
-  NCL_GPU_LAUNCH_PER_TARGET = 4   /* a thread per postsynaptic neuron of [begin, end), which
-                                     applies the entries of `synapses` ending at it; the
-                                     runtime sorts the list by postsynaptic neuron, stably */
+  NCL_GPU_LAUNCH_BY_KIND = 0,         /* the kind's default: the k-WTA selections, on_post and
+                                         deliver_synapses WHOLE_RANGE, a deliver with presynaptic
+                                         traces WHOLE_RANGE, the rest PER_INDEX */
+  NCL_GPU_LAUNCH_PER_INDEX = 1,       /* a thread per index of [begin, end) */
+  NCL_GPU_LAUNCH_WHOLE_RANGE = 2,     /* thread 0 over [begin, end), the others nothing */
+  NCL_GPU_LAUNCH_PER_SPIKE = 3,       /* a thread per entry of `spikes` [0, num_spikes) */
+  NCL_GPU_LAUNCH_PER_TARGET = 4,      /* a thread per postsynaptic neuron of [begin, end), which
+                                         applies the entries of `synapses` ending at it; the
+                                         runtime sorts the list by postsynaptic neuron, stably */
+  NCL_GPU_LAUNCH_PER_INDEX_COMMIT = 5 /* a DELIVER with presynaptic traces: `gpu_kernel` a thread
+                                         per index of [begin, end), which stores no presynaptic
+                                         trace, then, after it, the entry `<gpu_kernel>_commit`
+                                         a thread per entry of `spikes`, which stores them; no
+                                         presynaptic neuron is twice in one list */
 } ncl_gpu_launch;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */

@@ -48,9 +48,12 @@ int main(int argc, char **argv) {
       }
     }
   }
-  for (int i = 0; i < model->num_stages; ++i)
-    printf("stage %s %s %d %d\n", model->stages[i].name,
+  for (int i = 0; i < model->num_stages; ++i) {
+    const int32_t projection = model->stages[i].projection;
+    printf("stage %s %s %d %d %d\n", model->stages[i].name,
            model->stages[i].gpu_kernel ? model->stages[i].gpu_kernel : "-",
-           (int)model->stages[i].gpu_launch, (int)model->stages[i].kind);
+           (int)model->stages[i].gpu_launch, (int)model->stages[i].kind,
+           projection >= 0 ? (int)model->projections[projection].num_pre_traces : 0);
+  }
   return 0;
 }

@@ -31,7 +31,9 @@ def describe(dumper, library, directory):
         if words[0] == "image":
             images.append((words[1], words[2]))
         elif words[0] == "stage":
-            stages.append((words[1], words[2], int(words[3]), int(words[4])))
+            # name, GPU kernel, gpu_launch, kind, the projection's
+            # presynaptic traces
+            stages.append((words[1], words[2], int(words[3]), int(words[4]), int(words[5])))
     return images, stages
 
 
@@ -52,7 +54,7 @@ def main():
         cpu = os.path.join(work, f"gpu_{name}_cpu.so")
         run([nclc, model, "-o", cpu])
         images, stages = describe(dumper, cpu, os.path.join(work, f"gpu_{name}_cpu"))
-        if images or not stages or any(kernel != "-" or launch != 0 for _, kernel, launch, _ in stages):
+        if images or not stages or any(kernel != "-" or launch != 0 for _, kernel, launch, _, _ in stages):
             sys.exit(f"FAIL: {name} --target=cpu: images {images}, stages {stages}")
         for target in ["cuda", "all"]:
             library = os.path.join(work, f"gpu_{name}_{target}.so")
@@ -68,19 +70,24 @@ def main():
                 sys.exit(f"FAIL: {name} --target={target}: images {images}, expected {expected}")
             # The host runs init, connect and connect_condition (kinds 1, 3,
             # 9): no GPU kernel; every other stage has one.
-            host = [(s, k) for s, k, _, kind in stages if kind in (1, 3, 9)]
-            device = [(s, k) for s, k, _, kind in stages if kind not in (1, 3, 9)]
+            host = [(s, k) for s, k, _, kind, _ in stages if kind in (1, 3, 9)]
+            device = [(s, k) for s, k, _, kind, _ in stages if kind not in (1, 3, 9)]
             if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
-            kernels = {k for _, k in device}
+            # A deliver split in two (5) has a second entry, <kernel>_commit.
+            kernels = {k for _, k in device} | {
+                k + "_commit" for _, k, launch, _, _ in stages if launch == 5}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
-            # per-synapse delays) a thread per postsynaptic neuron (4), every
-            # other device stage of these models a thread per index (1); never
-            # 0, the runtime's guess for older libraries, but for the host's.
-            for stage, _, launch, kind in stages:
+            # per-synapse delays) a thread per postsynaptic neuron (4), on_post
+            # (6) a thread per postsynaptic spike (3), a deliver (4) with
+            # presynaptic traces (stdp_song's) a thread per index and its
+            # commit (5), every other device stage of these models a thread
+            # per index (1); never 0, the runtime's guess for older
+            # libraries, but for the host's.
+            for stage, _, launch, kind, pre_traces in stages:
                 want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 4 if kind == 8
-                        else 1)
+                        else 3 if kind == 6 else 5 if kind == 4 and pre_traces > 0 else 1)
                 if launch != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
                              f"expected {want}")

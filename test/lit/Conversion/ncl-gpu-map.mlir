@@ -183,7 +183,8 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // Traces kept per neuron: connect runs on the host (no GPU kernel).
 // deliver updates the presynaptic trace of each arriving spike, a
 // buffer each CPU thread keeps a copy of; per index, every thread would
-// update the one copy, so it runs on thread 0. on_post's work is one loop
+// update the one copy, and this network may run batch members, so it runs
+// on thread 0 (split in two otherwise: ncl-gpu-map-trace-commit.mlir). on_post's work is one loop
 // over the runtime's list of postsynaptic spikes, and it writes only what
 // an entry owns (the synapses of its neuron's column, its neuron's
 // postsynaptic traces): a thread per entry, thread g running the loop over
@@ -192,7 +193,7 @@ ncl.network @Net attributes {dt = 1.0e-4 : f64, real = f64} {
 // CHECK-NOT: func.func @ncl_S_connect(
 // CHECK-LABEL: func.func @ncl_S_deliver(
 // CHECK-SAME: ncl.gpu_launch = "whole_range"
-// CHECK-SAME: ncl.gpu_serial = "it updates the presynaptic trace buffer 'S.pre.apre', of which each CPU thread keeps its own copy: every GPU thread of its postsynaptic range would apply each arriving spike to the one copy"
+// CHECK-SAME: ncl.gpu_serial = "it updates the presynaptic trace buffer 'S.pre.apre', of which each CPU thread keeps its own copy: every GPU thread of its postsynaptic range would apply each arriving spike to the one copy, and it cannot be split into a kernel per index and a commit: the network may run batch members (it has no batch_refusal), whose spikes of one presynaptic neuron would update its traces more than once in one list"
 // CHECK-LABEL: func.func @ncl_S_on_post(
 // CHECK-SAME: %[[COUNT:[a-z0-9]+]]: index) attributes {ncl.gpu_launch = "per_spike", ncl.kernel = "on_post"}
 // CHECK-NOT: ncl.gpu_serial

@@ -16,7 +16,10 @@ fake: no GPU needed. Each example is compiled for the CPU and run through
   compiled for the host, and the fake device runs those a thread at a time:
   the GPU's code (thread mapping, spike slots by atomic add, whole-range
   stages on thread 0) must give the CPU's files byte for byte too
-  (docs/gpu.md, "The GPU's code on the host").
+  (docs/gpu.md, "The GPU's code on the host"); the examples whose deliver
+  updates presynaptic traces must run it split in two, and stdp_song made
+  to allow batch members (its ncl dialect without batch_refusal) must run
+  it on one thread with 2 members, with the CPU's files.
 gpu: a real GPU (ctest -L gpu). Each example is compiled with
   --target=cuda and run with --backend=cpu and --backend=cuda: spikes and
   events must be identical, state and monitor values within MAX_ULPS units
@@ -31,6 +34,7 @@ prebuilt: as gpu, on libraries compiled elsewhere with --target=cuda
 import ctypes
 import json
 import os
+import re
 import shutil
 import subprocess
 import struct
@@ -163,6 +167,11 @@ def compare(name, cpu_dir, gpu_dir, exact):
         name, len(cpu_files), "" if exact else " (state within %d ulps)" % worst))
 
 
+# The examples with a deliver that updates presynaptic traces, which the GPU
+# runs split in two (NCL_GPU_LAUNCH_PER_INDEX_COMMIT, docs/gpu.md).
+SPLIT_DELIVERS = {"lsm.ncl", "neuralearn.ncl", "stdp_song.ncl"}
+
+
 # ncl_stage_kind, for the report of the kinds the fake device ran.
 KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
          8: "deliver_synapses", 9: "connect_condition", 10: "synapse_step", 11: "kwta",
@@ -186,15 +195,81 @@ def fake_mode(shim, driver):
     require_every_kind(log, emulated=False)
     if os.path.exists(log):
         os.remove(log)
+    split, serial = set(), []
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
             continue
         cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
         gpu = os.path.join(work, name[:-4] + "-cuda-fake")
-        if run(lib, "cpu", cpu, env) and run(lib, "cuda", gpu, env):
+        # The example's own launches, then added to the log of all.
+        example_log = os.path.join(work, name[:-4] + "-launched.txt")
+        if os.path.exists(example_log):
+            os.remove(example_log)
+        example_env = dict(env, NCL_FAKE_CUDA_LOG=example_log)
+        if run(lib, "cpu", cpu, example_env) and run(lib, "cuda", gpu, example_env):
             compare(name + " (the GPU's kernels on the fake device)", cpu, gpu, exact=True)
+        lines = open(example_log).read().splitlines() if os.path.exists(example_log) else []
+        with open(log, "a") as f:
+            f.writelines(line + "\n" for line in lines)
+        if any(" commit" in line for line in lines):
+            split.add(name)
+        # A deliver (kind 4) runs a thread per index (launch 1), or split in
+        # two (5) where it updates presynaptic traces: never on one thread.
+        serial += [name + ": " + line for line in lines
+                   if line.split()[0] == "4" and " launch=2" in line]
     require_every_kind(log, emulated=True)
+    check(not serial, "every deliver of the examples ran a thread per index%s"
+          % (" (not: %s)" % "; ".join(serial) if serial else ""))
+    # The examples whose deliver updates presynaptic traces (STDP's apre):
+    # the kernel per index and its commit both ran.
+    check(split == SPLIT_DELIVERS, "the split delivers ran in %s (expected: %s)"
+          % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
+    batched_traces(env)
+
+
+def batched_traces(env):
+    """A deliver whose presynaptic traces batch members share: stdp_song's
+    ncl dialect without its batch_refusal (which .ncl always gives such a
+    network), run with 2 members. A list then holds b * n + i beside i, so
+    a neuron's traces are updated twice in one list (2 Poisson inputs of
+    1000 at 15 Hz, about 20 times a second), which the split deliver would
+    get wrong (the fake driver refuses such a list): ncl-gpu-map keeps it on
+    one thread, which must give the CPU's files byte for byte."""
+    name = "stdp_song"
+    dialect = subprocess.run([nclc, os.path.join(examples, name + ".ncl"), "--emit=mlir"],
+                             capture_output=True, text=True)
+    source = os.path.join(work, name + "-batched.mlir")
+    with open(source, "w") as f:
+        f.write(re.sub(r'batch_refusal = "[^"]*", ', "", dialect.stdout))
+    lib = os.path.join(work, name + "-batched.so")
+    p = subprocess.run([nclc, source, "-o", lib, "-j1", "--target=cuda", "--gpu-emulation"],
+                       capture_output=True, text=True)
+    if dialect.returncode != 0 or p.returncode != 0 or "batch_refusal" in open(source).read():
+        check(False, "%s without batch_refusal: nclc failed: %s%s"
+              % (name, dialect.stderr.strip(), p.stderr.strip()))
+        return
+    log = os.path.join(work, name + "-batched-launched.txt")
+    if os.path.exists(log):
+        os.remove(log)
+    runs = {}
+    for backend in ["cpu", "cuda"]:
+        out = os.path.join(work, "%s-batched-%s" % (name, backend))
+        shutil.rmtree(out, ignore_errors=True)
+        p = subprocess.run([ncl_run, lib, "--backend=" + backend, "--batch", "2", "--time", "1s",
+                            "--out", out, "--save-weights", os.path.join(out, "weights"),
+                            "--quiet"], capture_output=True, text=True,
+                           env=dict(env, NCL_FAKE_CUDA_LOG=log), timeout=RUN_TIMEOUT)
+        if p.returncode != 0:
+            check(False, "%s, 2 batch members, on %s: exit %d: %s"
+                  % (name, backend, p.returncode, p.stderr.strip()))
+            return
+        runs[backend] = out
+    compare(name + " with 2 batch members sharing the traces (fake device)", runs["cpu"],
+            runs["cuda"], exact=True)
+    lines = open(log).read().splitlines() if os.path.exists(log) else []
+    check(any(line.startswith("4 S.deliver launch=2 ") for line in lines),
+          "%s with 2 batch members: its deliver ran on one thread (%s)" % (name, "; ".join(lines)))
 
 
 def require_every_kind(log, emulated):

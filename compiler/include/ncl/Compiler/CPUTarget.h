@@ -100,10 +100,12 @@ bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::stri
 /// each argument the stage's `args` name, from the buffer table or the
 /// header (memrefs expanded into their descriptors), and calls the stage's
 /// kernel, which becomes internal. The CPU's entry points and the GPU's
-/// (docs/gpu.md) are built by this one function.
+/// (docs/gpu.md) are built by this one function. `kernel`, where given,
+/// names another function of the stage's arguments to call (a GPU commit
+/// kernel).
 llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
                                  mlir::ncl::NetworkOp network, llvm::StringRef entryName,
-                                 std::string &error);
+                                 std::string &error, llvm::StringRef kernel = {});
 
 /// Points every entry of `entries` whose kernel is identical to another's
 /// (and is passed the same constants) at one copy of it, which is then

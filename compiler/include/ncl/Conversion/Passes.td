@@ -265,8 +265,15 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
     comes from the runtime's per-thread list of spikes or synapses
     (`on_post`, `deliver_synapses`: `begin` and `end` unused), or one that
     writes a presynaptic trace (`pre_trace`, one copy per calling CPU
-    thread) from a postsynaptic range, which every thread would update. A
-    stage without a kernel, or a kernel that is not one block without
+    thread) from a postsynaptic range, which every thread would update, and
+    cannot be split as below. A `deliver` that updates presynaptic traces,
+    in a network with a `batch_refusal` (so that no neuron arrives twice in
+    one list), is split in two instead (`ncl.gpu_launch =
+    "per_index_commit"`, `ncl.gpu_commit = @<kernel>_commit`): the kernel,
+    a thread per index, keeps the traces in registers (its trace stores go,
+    and a later load of a stored place takes the stored value), and the new
+    function `<kernel>_commit`, a copy without the synapse loops, stores
+    them a thread per spike (`"per_spike"`). A stage without a kernel, or a kernel that is not one block without
     results, is an error naming the stage. On a second run, a module that
     has `gpu.module @ncl_kernels` is left as it is.
 

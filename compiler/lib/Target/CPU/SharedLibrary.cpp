@@ -87,12 +87,13 @@ static llvm::StructType *kernelArgsType(llvm::LLVMContext &ctx) {
 }
 
 llvm::Function *ncl::buildKernelEntry(llvm::Module &m, StageOp stage, NetworkOp network,
-                                      llvm::StringRef entryName, std::string &error) {
+                                      llvm::StringRef entryName, std::string &error,
+                                      llvm::StringRef kernel) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
   llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::StructType *argsType = kernelArgsType(ctx);
-  std::string name = stage.getKernel()->str();
+  std::string name = kernel.empty() ? stage.getKernel()->str() : kernel.str();
   llvm::Function *impl = m.getFunction(name);
   if (!impl) {
     error = "internal error: kernel '" + name + "' was not generated";

@@ -466,6 +466,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
                            .Case("whole_range", NCL_GPU_LAUNCH_WHOLE_RANGE)
                            .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
                            .Case("per_target", NCL_GPU_LAUNCH_PER_TARGET)
+                           .Case("per_index_commit", NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
                            .Default(-1);
       auto name = op.getAttrOfType<mlir::StringAttr>(mlir::SymbolTable::getSymbolAttrName());
       if (launch < 0 || !name) {
@@ -502,6 +503,20 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       entryFunctions.push_back(entry);
       gpu.entries[kernel] = name;
       entries.insert(name);
+      // A deliver split in two (NCL_GPU_LAUNCH_PER_INDEX_COMMIT): its
+      // commit kernel's entry is named after the stage's, `<entry>_commit`.
+      mlir::Operation *function = kernels.lookupSymbol(kernel);
+      if (auto commit = function
+                            ? function->getAttrOfType<mlir::FlatSymbolRefAttr>("ncl.gpu_commit")
+                            : mlir::FlatSymbolRefAttr()) {
+        llvm::Function *commitEntry =
+            buildKernelEntry(*m, stage, network, name + "_commit", error, commit.getValue());
+        if (!commitEntry)
+          return false;
+        commitEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
+        entryFunctions.push_back(commitEntry);
+        entries.insert(name + "_commit");
+      }
     }
   // One copy of identical kernels, as on the CPU: the microcircuit's 55
   // projections of one synapse model share one deliver kernel.

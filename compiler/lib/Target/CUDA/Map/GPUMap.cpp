@@ -121,13 +121,10 @@ std::string whyNotPerIndex(StageOp stage, func::FuncOp kernel, mlir::ncl::Networ
 }
 
 /// The loop of a kernel over the runtime's list (`count` is the header's
-/// `num_spikes` or `num_synapses`), if the list may be divided between
-/// threads: the kernel's work is that one loop (from 0 to the count by 1;
-/// what is outside it only reads), and it writes only buffers of the roles
-/// `owned`, which the entries of the list do not share. Else null, with the
-/// reason in `why`.
-scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
-                    StringRef count, ArrayRef<BufferRole> owned, std::string &why) {
+/// `num_spikes` or `num_synapses`) where the kernel's work is that one loop
+/// (from 0 to the count by 1; what is outside it only reads). Else null,
+/// with the reason in `why`.
+scf::ForOp onlyListLoop(StageOp stage, func::FuncOp kernel, StringRef count, std::string &why) {
   BlockArgument length = headerArgument(stage, kernel, count);
   scf::ForOp loop;
   for (Operation &op : kernel.getBody().front().without_terminator()) {
@@ -142,10 +139,20 @@ scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp net
       return {};
     }
   }
-  if (!loop) {
+  if (!loop)
     why = "its work is not one loop over the runtime's list";
+  return loop;
+}
+
+/// The loop of a kernel over the runtime's list (onlyListLoop), if the list
+/// may be divided between threads: it writes only buffers of the roles
+/// `owned`, which the entries of the list do not share. Else null, with the
+/// reason in `why`.
+scf::ForOp listLoop(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                    StringRef count, ArrayRef<BufferRole> owned, std::string &why) {
+  scf::ForOp loop = onlyListLoop(stage, kernel, count, why);
+  if (!loop)
     return {};
-  }
   if (auto shared = writtenBuffer(stage, kernel, network, [&](mlir::ncl::BufferAttr buffer) {
         return !llvm::is_contained(owned, buffer.getRole());
       })) {
@@ -165,6 +172,148 @@ Value bufferArgument(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp ne
       found = arg;
   });
   return found;
+}
+
+/// The arguments of `kernel` that are presynaptic trace buffers.
+llvm::SmallPtrSet<Value, 4> preTraceArguments(StageOp stage, func::FuncOp kernel,
+                                              mlir::ncl::NetworkOp network) {
+  llvm::SmallPtrSet<Value, 4> traces;
+  forEachBufferArgument(stage, kernel, network, [&](mlir::ncl::BufferAttr buffer, Value arg) {
+    if (buffer.getRole() == BufferRole::PreTrace)
+      traces.insert(arg);
+  });
+  return traces;
+}
+
+/// Makes the spike loop of a deliver kernel compute its presynaptic traces
+/// in registers (docs/gpu.md, "deliver with presynaptic traces"): a load of
+/// a trace after the entry's store at the same place takes the stored
+/// value, and the stores go, so every thread computes each entry's values
+/// from the memory as it was before the launch. With `apply` false it only
+/// checks; where the rewrite is not certain to keep the values (a store in
+/// a nested region, a load at another place after a store, an atomic
+/// change) it changes nothing and says why.
+bool keepTracesInRegisters(scf::ForOp loop, const llvm::SmallPtrSetImpl<Value> &traces, bool apply,
+                           std::string &why) {
+  llvm::DenseMap<std::pair<Value, Value>, Value> stored;
+  llvm::SmallPtrSet<Value, 4> storedBuffers;
+  llvm::SmallVector<Operation *> dead;
+  // Pre-order visits the ops in program order, each before its regions.
+  WalkResult walk = loop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (auto store = dyn_cast<memref::StoreOp>(op); store && traces.contains(store.getMemRef())) {
+      if (store->getBlock() != loop.getBody() || store.getIndices().size() != 1) {
+        why = "it stores a presynaptic trace inside a nested region of its spike loop";
+        return WalkResult::interrupt();
+      }
+      stored[{store.getMemRef(), store.getIndices()[0]}] = store.getValue();
+      storedBuffers.insert(store.getMemRef());
+      dead.push_back(store);
+      return WalkResult::advance();
+    }
+    if (auto load = dyn_cast<memref::LoadOp>(op); load && traces.contains(load.getMemRef())) {
+      if (!storedBuffers.contains(load.getMemRef()))
+        return WalkResult::advance(); // the value before the launch, as on the CPU
+      auto it = load.getIndices().size() == 1
+                    ? stored.find({load.getMemRef(), load.getIndices()[0]})
+                    : stored.end();
+      if (it == stored.end()) {
+        why = "it reads a presynaptic trace at another place than the one it stored";
+        return WalkResult::interrupt();
+      }
+      if (apply) {
+        load.replaceAllUsesWith(it->second);
+        dead.push_back(load);
+      }
+      return WalkResult::advance();
+    }
+    if (auto rmw = dyn_cast<memref::AtomicRMWOp>(op); rmw && traces.contains(rmw.getMemref())) {
+      why = "it changes a presynaptic trace atomically";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return false;
+  if (apply)
+    for (Operation *op : dead)
+      op->erase();
+  return true;
+}
+
+/// The commit kernel of a deliver with presynaptic traces, `<kernel>_commit`
+/// beside `kernel`: a copy without the synapse loops, whose spike loop then
+/// only updates the traces of each entry's presynaptic neuron, a thread per
+/// entry (mapPerSpike). Null, with the reason in `why`, where the copy does
+/// anything else: it is then erased.
+func::FuncOp buildTraceCommit(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                              scf::ForOp &loop, std::string &why) {
+  std::string name = (kernel.getSymName() + "_commit").str();
+  if (SymbolTable::lookupNearestSymbolFrom(kernel, StringAttr::get(kernel.getContext(), name))) {
+    why = "the name of its commit kernel, '" + name + "', is taken";
+    return {};
+  }
+  OpBuilder b(kernel);
+  b.setInsertionPointAfter(kernel);
+  auto commit = cast<func::FuncOp>(b.clone(*kernel));
+  commit.setSymName(name);
+  auto fail = [&](std::string reason) {
+    why = std::move(reason);
+    commit.erase();
+    return func::FuncOp();
+  };
+  loop = onlyListLoop(stage, commit, "num_spikes", why);
+  if (!loop)
+    return fail(why);
+  for (Operation &op : llvm::make_early_inc_range(loop.getBody()->without_terminator()))
+    if (auto kind = op.getAttrOfType<StringAttr>("ncl.loop");
+        kind && kind.getValue() == "synapses" && op.getNumResults() == 0)
+      op.erase();
+  // What only found the row's part (binary searches, row starts) goes too:
+  // an op whose results nobody uses and which at most reads.
+  auto onlyReads = [](Operation *op) {
+    return !op->walk([](Operation *nested) {
+                return isa<memref::LoadOp>(nested) || isMemoryEffectFree(nested) ||
+                               nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                           ? WalkResult::advance()
+                           : WalkResult::interrupt();
+              }).wasInterrupted();
+  };
+  // Last first, so that an op whose only user goes is seen after it.
+  llvm::SmallVector<Operation *> ops;
+  for (Operation &op : loop.getBody()->without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (op->getNumResults() > 0 && op->use_empty() && onlyReads(op))
+      op->erase();
+  llvm::SmallPtrSet<Value, 4> traces = preTraceArguments(stage, commit, network);
+  llvm::SmallPtrSet<Value, 2> places; // where the traces are read and written
+  WalkResult walk = loop.getBody()->walk([&](Operation *op) {
+    Value memref, place;
+    if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      if (!traces.contains(load.getMemRef()))
+        return WalkResult::advance();
+      memref = load.getMemRef();
+      place = load.getIndices().size() == 1 ? load.getIndices()[0] : Value();
+    } else if (auto store = dyn_cast<memref::StoreOp>(op)) {
+      memref = store.getMemRef();
+      place = store.getIndices().size() == 1 ? store.getIndices()[0] : Value();
+    } else if (isa<scf::YieldOp>(op) || op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
+               isMemoryEffectFree(op)) {
+      return WalkResult::advance();
+    } else {
+      return WalkResult::interrupt();
+    }
+    if (!traces.contains(memref) || !place)
+      return WalkResult::interrupt();
+    places.insert(place);
+    return WalkResult::advance();
+  });
+  // One place: the entry's presynaptic neuron, which no other entry of the
+  // runtime's list has (docs/gpu.md), so the entries may run at once.
+  if (walk.wasInterrupted() || places.size() > 1)
+    return fail("outside its synapse loop it does more than update the presynaptic traces of "
+                "the arriving spike's neuron");
+  return commit;
 }
 
 /// The first place in [0, n) of `list` (synapses, sorted by postsynaptic
@@ -269,6 +418,18 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
         }
         std::string serial =
             isWholeRange(stage.getKind()) ? std::string() : whyNotPerIndex(stage, kernel, network);
+        // deliver with presynaptic traces: a thread per postsynaptic index
+        // that keeps the traces in registers, then a commit kernel that
+        // stores them, a thread per arriving spike.
+        if (!serial.empty() && stage.getKind() == StageKind::Deliver &&
+            writtenBuffer(stage, kernel, network, [](mlir::ncl::BufferAttr buffer) {
+              return buffer.getRole() == BufferRole::PreTrace;
+            })) {
+          std::string why;
+          if (splitTraceCommit(stage, kernel, network, why))
+            continue;
+          serial += ", and it cannot be split into a kernel per index and a commit: " + why;
+        }
         if (!serial.empty())
           kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), serial));
         mapKernel(stage, kernel, isWholeRange(stage.getKind()) || !serial.empty());
@@ -292,6 +453,41 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     for (func::FuncOp f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       f->moveBefore(&gpuBody, gpuBody.end());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+  }
+
+  /// Splits a deliver that updates presynaptic traces in two (docs/gpu.md):
+  /// `kernel`, a thread per postsynaptic index, computes each arriving
+  /// spike's trace values from the memory before the launch, in registers,
+  /// and applies the spike to its synapses onto the thread's neuron;
+  /// `<kernel>_commit`, launched after it, stores the traces, a thread per
+  /// spike. Both compute what the CPU kernel does as long as no neuron
+  /// arrives twice in one list: a neuron spikes at most once per step, and
+  /// a network that refuses batch members (`batch_refusal`) never lists
+  /// b * n + i beside i. False, with the reason, where it cannot split.
+  bool splitTraceCommit(StageOp stage, func::FuncOp kernel, mlir::ncl::NetworkOp network,
+                        std::string &why) {
+    if (!network.getBatchRefusalAttr()) {
+      why = "the network may run batch members (it has no batch_refusal), whose spikes of one "
+            "presynaptic neuron would update its traces more than once in one list";
+      return false;
+    }
+    scf::ForOp loop = onlyListLoop(stage, kernel, "num_spikes", why);
+    if (!loop)
+      return false;
+    llvm::SmallPtrSet<Value, 4> traces = preTraceArguments(stage, kernel, network);
+    if (!keepTracesInRegisters(loop, traces, /*apply=*/false, why))
+      return false;
+    scf::ForOp commitLoop;
+    func::FuncOp commit = buildTraceCommit(stage, kernel, network, commitLoop, why);
+    if (!commit)
+      return false;
+    keepTracesInRegisters(loop, traces, /*apply=*/true, why);
+    mapPerSpike(commit, commitLoop);
+    mapKernel(stage, kernel, /*onThreadZero=*/false);
+    OpBuilder b(kernel.getContext());
+    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_index_commit"));
+    kernel->setAttr("ncl.gpu_commit", FlatSymbolRefAttr::get(commit.getSymNameAttr()));
+    return true;
   }
 
   /// A thread per entry of the list: thread g runs the spikes loop for
