@@ -4,8 +4,10 @@
 // model's stream, in order, so one device header and one device list buffer
 // serve every launch in turn: a launch's header copy runs after the kernel
 // before it has read the previous one. The host waits for the stream
-// (synchronize) only where it reads a result: a step stage's spikes, a
-// monitor's values, the state after a chunk, a state the API reads.
+// (synchronize) only where it reads a result: a network's spikes after each
+// step launch, a model without projections' spikes at the chunk's end
+// (launchDeferred), a full monitor block, the state and monitor rows after a
+// chunk, a state the API reads. Monitor samples are copies on the device.
 //
 //===----------------------------------------------------------------------===//
 #include "CudaBackend.h"
@@ -432,8 +434,8 @@ void CudaDevice::markHostReplaced() {
 
 void CudaDevice::beginRun(ncl_model &m, int64_t target) {
   makeCurrent();
-  prepareMonitorBlocks(m, target); // the stream is idle between runs
   mirror(m);
+  prepareMonitorBlocks(m, target);
   deferred_.clear(); // what a failed run left is dropped
   deferredUsed_ = 0;
   for (Region &r : regions_) {
@@ -514,6 +516,7 @@ void CudaDevice::prepareMonitorBlocks(ncl_model &m, int64_t target) {
   const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
   blocks_.resize(m.monitors.size());
   size_t staged = 0;
+  bool waited = false;
   for (size_t k = 0; k < m.monitors.size(); ++k) {
     const Monitor &mon = m.monitors[k];
     MonitorBlock &b = blocks_[k];
@@ -526,8 +529,12 @@ void CudaDevice::prepareMonitorBlocks(ncl_model &m, int64_t target) {
                                : std::clamp<int64_t>(static_cast<int64_t>(budget / rowBytes), 1,
                                                      std::max<int64_t>(rows, 1));
     if (b.rowBytes != rowBytes || b.capacity < wanted) {
-      if (b.dev)
+      if (b.dev) {
+        if (!waited) // for what the run queued so far (a new mirror's table)
+          synchronize(&m, "waiting for the device");
+        waited = true;
         d_->cuMemFree(b.dev);
+      }
       b = MonitorBlock{};
       if (wanted > 0 && rows > 0) {
         const size_t bytes = static_cast<size_t>(wanted) * rowBytes;

@@ -5,7 +5,9 @@
 // arrival queues, the monitors and the records are those of Simulator.cpp,
 // which asks this class to run each step-time stage on the device instead of
 // calling its CPU function. The work goes, in order, to one stream per
-// model; the host waits for it only where it needs a result. The state stays
+// model; the host waits for it only where it needs a result (monitors fill
+// blocks on the device, a model without projections reads its spikes once
+// a chunk). The state stays
 // on the device between runs: a run uploads only what the host changed
 // (markHostChanged), and the host's copy is brought up to date
 // (syncHost) before the host reads it (the C API's accessors, output).
@@ -142,7 +144,8 @@ private:
   /// reallocated (contents lost) when smaller.
   void reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes);
   /// Gives every state and synapse monitor a block for the rows of a run
-  /// to step `target` (at most the block budget), while the stream is idle.
+  /// to step `target` (at most the block budget), before the run's first
+  /// launch (a block that must grow waits for the stream first).
   void prepareMonitorBlocks(ncl_model &m, int64_t target);
   /// Queues the copy of every block's rows into the pinned staging;
   /// storeMonitorRows puts them into the monitors after the wait.
