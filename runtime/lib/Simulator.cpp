@@ -603,6 +603,9 @@ struct DeferredSteps {
   std::vector<Launch> launches;
 };
 
+/// Reads back the deferred launches' spikes and takes them in launch
+/// order, ending the sorted runs where their blocks of neurons ended.
+/// Returns false after a contract violation, as runStepStage does.
 bool collectDeferred(ncl_model &m, ThreadState &ts, DeferredSteps &deferred) {
   const std::vector<CudaDevice::LaunchSpikes> got = m.device->collectSpikes(m);
   std::vector<DeferredSteps::Launch> launches = std::move(deferred.launches);
