@@ -860,11 +860,16 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     steps = std::clamp<int64_t>(a.spike_capacity / (range * channels), 1, a.num_steps);
   // Every neuron may emit each of its channels in every step.
   const int64_t need = stored ? std::max<int64_t>(range, 0) * channels * steps : 0;
+  // The entries this chunk's launches need, within the budget (each may
+  // need its whole spike capacity): a smaller buffer than that grows.
+  const int64_t wanted =
+      std::max(need, std::max(a.spike_capacity, std::min(kDeferredEntries, deferredPlanned_)));
   if (static_cast<int64_t>(deferred_.size()) >= deferredSlots_ ||
-      deferredUsed_ + need > deferredEntries_ || deferredTableEntries_ != tableHost_.size()) {
+      deferredUsed_ + need > deferredEntries_ || deferredTableEntries_ != tableHost_.size() ||
+      (deferred_.empty() && wanted > deferredEntries_)) {
     if (!deferred_.empty())
       return false; // collect first
-    if (need > deferredEntries_ || deferredTableEntries_ != tableHost_.size()) {
+    if (wanted > deferredEntries_ || deferredTableEntries_ != tableHost_.size()) {
       // A larger area, once the launches that use the old one are done.
       makeCurrent();
       synchronize(&m, "waiting for the device");
@@ -873,7 +878,7 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
       deferredArea_ = 0;
       deferredSlots_ = kDeferredSlots;
       deferredTableEntries_ = tableHost_.size();
-      deferredEntries_ = std::max(need, std::max(kDeferredEntries, a.spike_capacity));
+      deferredEntries_ = wanted;
       const size_t bytes = deferredArrayAt(2) + static_cast<size_t>(deferredEntries_) * 4;
       if (CUresult r = d_->cuMemAlloc(&deferredArea_, bytes); r != CUDA_SUCCESS) {
         deferredArea_ = 0;

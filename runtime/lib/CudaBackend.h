@@ -69,6 +69,10 @@ public:
   /// has no room left for it: collectSpikes first. For models whose host
   /// needs no spike before the chunk's end (no projections, k-WTA or gates).
   bool launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
+  /// Before a chunk's deferred launches: the entries they may emit in all
+  /// (each neuron's channels in each step), which sizes the buffer (at most
+  /// 2^20 entries of each array unless a launch needs more).
+  void planDeferred(int64_t entries) { deferredPlanned_ = entries; }
   /// A deferred launch's spikes: its header's spike_count and, where it is
   /// within the launch's capacity, its entries sorted by (step, neuron,
   /// channel); valid until the next collectSpikes.
@@ -190,7 +194,7 @@ private:
   std::map<std::pair<size_t, int64_t>, int64_t> expectedOfBlock_;
   std::vector<cuda::CUdeviceptr> tableHost_; // the buffer table, as uploaded
   cuda::CUdeviceptr deferredArea_ = 0;
-  int64_t deferredSlots_ = 0, deferredEntries_ = 0, deferredUsed_ = 0;
+  int64_t deferredSlots_ = 0, deferredEntries_ = 0, deferredUsed_ = 0, deferredPlanned_ = 0;
   size_t deferredTableEntries_ = SIZE_MAX; // the table's entries when the area was made
   void *deferredStaging_ = nullptr;
   size_t deferredStagingBytes_ = 0;

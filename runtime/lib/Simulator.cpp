@@ -1027,6 +1027,13 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   // host needs none before (docs/gpu.md, "The CUDA backend").
   DeferredSteps deferred;
   DeferredSteps *defer = m.device ? &deferred : nullptr;
+  if (defer) {
+    int64_t entries = 0; // each stored neuron's channels in each step
+    for (size_t p = 0; p < m.pops.size(); ++p)
+      if (storesSpikes(m.pops[p]))
+        entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
+    m.device->planDeferred(entries * (s1 - s0));
+  }
   for (int32_t s = 0; s < m.desc->num_stages; ++s) {
     const ncl_stage_info &stage = m.desc->stages[s];
     const size_t p = static_cast<size_t>(stage.population);
