@@ -10,7 +10,8 @@ LLVM 22 or MLIR, so nclc cannot run there; ncl-run and libnclrt need only
 the C and C++ libraries. This script compiles here, with BUILD's nclc and
 --target=cuda for the device's architecture (cubins where ptxas is found,
 PTX always):
-  DIR/examples/NAME.so   every example (or --examples), with examples/data
+  DIR/examples/NAME.so   every example (or --examples) and test model of
+                         test/unit/runtime/gpu_models, with examples/data
   DIR/models/NAME.so     the benchmark models of bench/gpu/gpu_benchmarks.py
   DIR/bin/ncl-run, DIR/lib/libnclrt.so*
   DIR/gpu_examples.py, DIR/gpu_benchmarks.py, DIR/run.sh
@@ -103,11 +104,14 @@ def main():
         shutil.copyfile(os.path.realpath(link), os.path.join(a.out, "lib", name))
 
     examples = os.path.join(ROOT, "examples")
+    # The examples, and the models gpu_examples.py compares with them.
+    more = os.path.join(ROOT, "test", "unit", "runtime", "gpu_models")
     wanted = set(a.examples.split(",")) if a.examples else None
-    for f in sorted(os.listdir(examples)):
-        if f.endswith(".ncl") and (not wanted or f[:-4] in wanted):
-            nclc_compile(nclc, os.path.join(examples, f),
-                         os.path.join(a.out, "examples", f[:-4] + ".so"), a.gpu_arch)
+    for folder in (examples, more):
+        for f in sorted(os.listdir(folder)):
+            if f.endswith(".ncl") and (not wanted or f[:-4] in wanted):
+                nclc_compile(nclc, os.path.join(folder, f),
+                             os.path.join(a.out, "examples", f[:-4] + ".so"), a.gpu_arch)
     shutil.copytree(os.path.join(examples, "data"), os.path.join(a.out, "examples", "data"))
 
     wanted = set(a.models.split(",")) if a.models else None

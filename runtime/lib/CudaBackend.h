@@ -5,7 +5,9 @@
 // arrival queues, the monitors and the records are those of Simulator.cpp,
 // which asks this class to run each step-time stage on the device instead of
 // calling its CPU function. The work goes, in order, to one stream per
-// model; the host waits for it only where it needs a result. The state stays
+// model; the host waits for it only where it needs a result (monitors fill
+// blocks on the device, a model without projections reads its spikes once
+// a chunk). The state stays
 // on the device between runs: a run uploads only what the host changed
 // (markHostChanged), and the host's copy is brought up to date
 // (syncHost) before the host reads it (the C API's accessors, output).
@@ -18,6 +20,7 @@
 #include "ncl/model_abi.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,10 +46,11 @@ public:
   /// The device's number (ncl_set_backend's "cuda:N"; "cuda" is 0).
   int ordinal() const { return ordinal_; }
 
-  /// Before a run: mirrors every host buffer of the table on the device
-  /// (allocating where the layout changed) and uploads what the host
-  /// changed since the device last had it.
-  void beginRun(ncl_model &m);
+  /// Before a run to step `target`: mirrors every host buffer of the
+  /// table on the device (allocating where the layout changed), gives each
+  /// state and synapse monitor a device block for its samples, and uploads
+  /// what the host changed since the device last had it.
+  void beginRun(ncl_model &m, int64_t target);
   /// After a run: nothing when it completed (the state stays on the
   /// device); when it failed or was interrupted, downloads what the kernels
   /// wrote, as far as the device still answers.
@@ -57,14 +61,47 @@ public:
   /// channel) and sets a.spike_count and a.steps_done. Other stages return
   /// once queued.
   void launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
-  /// Copies elements [first, first + count) of buffer `buffer` from the
-  /// device into the host buffer (what a monitor is about to sample).
-  void refreshHost(ncl_model &m, size_t buffer, int64_t first, int64_t count);
+  /// Launches a step stage as launch() does, but leaves its spikes and
+  /// header on the device, in a region of the deferred spike buffer that
+  /// is this launch's alone, until collectSpikes; sets a.steps_done (the
+  /// steps it runs, which the host chooses) and a.spike_capacity (its
+  /// region's entries). Returns false, launching nothing, when the buffer
+  /// has no room left for it: collectSpikes first. For models whose host
+  /// needs no spike before the chunk's end (no projections, k-WTA or gates).
+  bool launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
+  /// Before a chunk's deferred launches: the entries they may emit in all
+  /// (each neuron's channels in each step), which sizes the buffer (at most
+  /// 2^20 entries of each array unless a launch needs more).
+  void planDeferred(int64_t entries) { deferredPlanned_ = entries; }
+  /// A deferred launch's spikes: its header's spike_count and, where it is
+  /// within the launch's capacity, its entries sorted by (step, neuron,
+  /// channel); valid until the next collectSpikes.
+  struct LaunchSpikes {
+    int64_t count = 0;
+    const int64_t *step = nullptr, *index = nullptr;
+    const int32_t *channel = nullptr;
+  };
+  /// Reads back every deferred launch's header and spikes, in launch
+  /// order: one wait, and a second where a launch emitted more than its
+  /// stage's previous ones (with headroom).
+  std::vector<LaunchSpikes> collectSpikes(ncl_model &m);
+
+  /// Monitor `monitor` samples, into its row `row` at byte `at`, the
+  /// elements first, first + stride, ... (`count` of them) of buffer
+  /// `buffer`: a copy on the device, queued after the launches before it,
+  /// into the monitor's block; the host gets the block's rows when it is
+  /// full (flushMonitors), and at the chunk's end (downloadNeuronState).
+  void sampleMonitor(ncl_model &m, size_t monitor, int64_t row, size_t at, size_t buffer,
+                     int64_t first, int64_t count, int64_t stride);
+  /// Copies every monitor's queued rows into its samples on the host (one
+  /// wait, none when nothing is queued).
+  void flushMonitors(ncl_model &m);
   /// After a chunk, copies what the host scans from the device: the
-  /// populations' state variables (the NaN scan) and, where the chunk may
-  /// be replayed (`replayable`), every per-neuron buffer (its start is
-  /// copied on the host). uploadNeuronState sends every per-neuron buffer
-  /// back after the host restored a chunk's start.
+  /// monitors' queued rows, the populations' state variables (the NaN
+  /// scan) and, where the chunk may be replayed (`replayable`), every
+  /// per-neuron buffer (its start is copied on the host), after one wait.
+  /// uploadNeuronState sends every per-neuron buffer back after the host
+  /// restored a chunk's start.
   void downloadNeuronState(ncl_model &m, bool replayable);
   void uploadNeuronState(ncl_model &m);
 
@@ -110,6 +147,15 @@ private:
   /// Pinned host memory of at least `bytes` in `p` (of `capacity`),
   /// reallocated (contents lost) when smaller.
   void reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes);
+  /// Gives every state and synapse monitor a block for the rows of a run
+  /// to step `target` (at most the block budget), before the run's first
+  /// launch (a block that must grow waits for the stream first).
+  void prepareMonitorBlocks(ncl_model &m, int64_t target);
+  /// Queues the copy of every block's rows into the pinned staging;
+  /// storeMonitorRows puts them into the monitors after the wait.
+  void queueMonitorRows(ncl_model &m);
+  void storeMonitorRows(ncl_model &m);
+  void freeMonitorBlocks();
 
   const cuda::Driver *d_ = nullptr;
   cuda::CUdevice device_ = 0;
@@ -133,6 +179,43 @@ private:
   void *staging_ = nullptr, *readback_ = nullptr;
   size_t stagingBytes_ = 0, stagingUsed_ = 0, readbackBytes_ = 0;
   std::vector<int64_t> expectedSpikes_; // per stage: entries read with the header
+  /// The deferred launches: on the device a header and a buffer table per
+  /// launch (`deferredSlots_` of them) and each array of spike entries
+  /// (`deferredEntries_` each), laid out as in deferredStaging_.
+  struct DeferredLaunch {
+    size_t stage = 0;
+    int64_t begin = 0;                // its first neuron
+    int64_t offset = 0, capacity = 0; // its entries in the arrays
+    bool channels = false;            // the channel array is written
+    bool launched = true;             // false: an empty range, nothing ran
+  };
+  std::vector<DeferredLaunch> deferred_;
+  /// Per stage and first neuron (a block of neurons spikes as it did
+  /// before): the entries a collection reads with the headers.
+  std::map<std::pair<size_t, int64_t>, int64_t> expectedOfBlock_;
+  std::vector<cuda::CUdeviceptr> tableHost_; // the buffer table, as uploaded
+  cuda::CUdeviceptr deferredArea_ = 0;
+  int64_t deferredSlots_ = 0, deferredEntries_ = 0, deferredUsed_ = 0, deferredPlanned_ = 0;
+  size_t deferredTableEntries_ = SIZE_MAX; // the table's entries when the area was made
+  void *deferredStaging_ = nullptr;
+  size_t deferredStagingBytes_ = 0;
+  std::vector<int64_t> collectedStep_, collectedIndex_;
+  std::vector<int32_t> collectedChannel_;
+  size_t deferredHeaderBytes() const;
+  size_t deferredTablesAt() const;
+  size_t deferredArrayAt(int which) const; // 0 steps, 1 indices, 2 channels
+  /// A monitor's samples on the device: rows [firstRow, firstRow + rows)
+  /// of its record, `capacity` rows of rowBytes, staged at byte `staged` of
+  /// monitorStaging_ on their way to the host.
+  struct MonitorBlock {
+    cuda::CUdeviceptr dev = 0;
+    size_t rowBytes = 0, staged = 0;
+    int64_t capacity = 0, firstRow = 0, rows = 0;
+  };
+  std::vector<MonitorBlock> blocks_; // per monitor (empty for a rate monitor)
+  void *monitorStaging_ = nullptr;
+  size_t monitorStagingBytes_ = 0;
+  bool monitorRowsQueued_ = false; // queueMonitorRows since the last storeMonitorRows
   int32_t spikeStep_ = -1, spikeIndex_ = -1, spikeChannel_ = -1; // a buffer of each role
 };
 

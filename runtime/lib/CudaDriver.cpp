@@ -64,6 +64,8 @@ OpenedDriver open() {
   need(t.cuMemsetD8, "cuMemsetD8_v2");
   need(t.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   need(t.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  need(t.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  need(t.cuMemcpy2DAsync, "cuMemcpy2DAsync_v2");
   need(t.cuMemHostAlloc, "cuMemHostAlloc");
   need(t.cuMemFreeHost, "cuMemFreeHost");
   need(t.cuStreamCreate, "cuStreamCreate");

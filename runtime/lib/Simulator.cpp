@@ -450,7 +450,8 @@ struct SpikeRuns {
 /// of a row.
 void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t s) {
   const size_t elem = static_cast<size_t>(m.desc->real_bits / 8);
-  for (Monitor &mon : m.monitors) {
+  for (size_t k = 0; k < m.monitors.size(); ++k) {
+    Monitor &mon = m.monitors[k];
     const size_t q = static_cast<size_t>(mon.info->population);
     if (!mon.isState() || (p >= 0 && static_cast<size_t>(p) != q) || s % mon.info->every != 0)
       continue;
@@ -463,10 +464,12 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
       const int64_t lo = std::max(first, ts.begin[q]), hi = std::min(b * size + mon.end, ts.end[q]);
       if (lo >= hi)
         continue;
-      if (m.device) // the device holds the state during a run
-        m.device->refreshHost(m, buffer, lo, hi - lo);
-      std::memcpy(mon.samples.data() +
-                      static_cast<size_t>(row * mon.width() + b * width + lo - first) * elem,
+      const size_t at = static_cast<size_t>(b * width + lo - first) * elem;
+      if (m.device) { // the device holds the state during a run: a copy there
+        m.device->sampleMonitor(m, k, row, at, buffer, lo, hi - lo, 1);
+        continue;
+      }
+      std::memcpy(mon.samples.data() + static_cast<size_t>(row * mon.width()) * elem + at,
                   from + static_cast<size_t>(lo) * elem, static_cast<size_t>(hi - lo) * elem);
     }
   }
@@ -478,7 +481,8 @@ void sampleStateMonitors(ncl_model &m, const ThreadState &ts, int64_t p, int64_t
 /// dynamics go by postsynaptic neuron), and it has finished step s - 1.
 void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
   const bool f32 = m.desc->real_bits == 32;
-  for (Monitor &mon : m.monitors) {
+  for (size_t n = 0; n < m.monitors.size(); ++n) {
+    Monitor &mon = m.monitors[n];
     if (!mon.isSynapse() || s % mon.info->every != 0)
       continue;
     const Projection &proj = m.projs[static_cast<size_t>(mon.info->projection)];
@@ -486,13 +490,15 @@ void sampleSynapseMonitors(ncl_model &m, const ThreadState &ts, int64_t s) {
     const int64_t lo = ts.begin[post], hi = ts.end[post];
     if (lo >= hi)
       continue;
-    const void *from = m.bufferPtrs[static_cast<size_t>(proj.varBuffer[mon.info->var])];
+    const size_t buffer = static_cast<size_t>(proj.varBuffer[mon.info->var]);
+    const void *from = m.bufferPtrs[buffer];
     const size_t stride = synapseRecordLength(proj); // interleaved records
     const int64_t row = s / mon.info->every;
-    if (m.device && mon.end > mon.begin)
-      m.device->refreshHost(m, static_cast<size_t>(proj.varBuffer[mon.info->var]),
-                            mon.begin * static_cast<int64_t>(stride),
-                            (mon.end - mon.begin) * static_cast<int64_t>(stride));
+    if (m.device) { // one thread: every monitored synapse, a strided copy on the device
+      m.device->sampleMonitor(m, n, row, 0, buffer, mon.begin, mon.end - mon.begin,
+                              static_cast<int64_t>(stride));
+      continue;
+    }
     for (int64_t k = mon.begin; k < mon.end; ++k) {
       const int32_t j = proj.post[static_cast<size_t>(k)];
       if (j < lo || j >= hi)
@@ -519,28 +525,122 @@ int64_t nextSampleStep(const ncl_model &m, size_t p, int64_t s) {
   return next;
 }
 
-/// Runs one step stage over thread ts's range of its population, steps
-/// [s0, s1). A recorded range wider than the spike buffer allows is stepped
-/// in blocks of neurons, each through all the steps; neurons are
-/// independent, so this changes only the order of the spike list, which is
-/// merged back into (step, index) order. Returns false after a contract
-/// violation, which goes into the thread's state for the caller to report;
-/// only bad_alloc throws.
-bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s0,
-                  int64_t s1, SpikeRuns &runs, std::vector<int32_t> *emitted = nullptr) {
+/// Checks and keeps the spikes of one call of a step stage over neurons
+/// [a.begin, a.end) from step `step`, which reported a.spike_count entries
+/// (stepIn, indexIn, channelIn) and a.steps_done steps. Returns false after
+/// a contract violation, which goes into the thread's state.
+bool takeSpikes(ThreadState &ts, const ncl_stage_info &stage, const Population &pop,
+                const ncl_kernel_args &a, int64_t step, const int64_t *stepIn,
+                const int64_t *indexIn, const int32_t *channelIn, std::vector<int32_t> *emitted) {
   const size_t p = static_cast<size_t>(stage.population);
-  const Population &pop = m.pops[p];
   const int32_t numEvents = pop.info->num_events;
   const bool recorded = storesSpikes(pop);
   const bool record = pop.info->record_spikes != 0;
-  ncl_kernel_args a = kernelArgs(m, ts, p);
   int64_t *rate = ts.chunkRates[p].empty() ? nullptr : ts.chunkRates[p].data();
-  const int64_t block =
-      recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop)) : ts.end[p] - ts.begin[p];
   auto fail = [&](const std::string &what) {
     kernelError(ts, stage, pop, what);
     return false;
   };
+  if (a.steps_done < 0 || a.steps_done > a.num_steps)
+    return fail("reported " + std::to_string(a.steps_done) + " steps done of " +
+                std::to_string(a.num_steps));
+  if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
+    return fail("reported " + std::to_string(a.spike_count) + " spikes for a buffer of " +
+                std::to_string(a.spike_capacity));
+  if (recorded) {
+    const int64_t first = step + 1, last = step + a.steps_done;
+    std::vector<Spike> &out = ts.chunkSpikes[p];
+    int64_t spikes = 0;
+    for (int64_t j = 0; j < a.spike_count; ++j) {
+      Spike s{stepIn[j], indexIn[j]};
+      if (s.step < first || s.step > last || s.index < a.begin || s.index >= a.end)
+        return fail("emitted a spike outside its step or neuron range");
+      // Entries of a recorded population carry their event channel.
+      const int32_t channel = numEvents > 0 ? channelIn[j] : 0;
+      if (channel < 0 || channel > numEvents)
+        return fail("emitted an unknown event channel " + std::to_string(channel));
+      if (channel == 0) {
+        if (record)
+          out.push_back(s);
+        if (rate)
+          ++rate[(s.step - 1 - ts.chunkStart) * pop.batch + s.index / pop.size];
+        if (emitted)
+          emitted->push_back(static_cast<int32_t>(s.index));
+        ++spikes;
+      } else if (record) {
+        ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
+      }
+    }
+    ts.chunkCounts[p] += spikes;
+  } else {
+    ts.chunkCounts[p] += a.spike_count;
+  }
+  if (a.steps_done == 0)
+    return fail("made no progress");
+  return true;
+}
+
+/// Where a sorted run of a population's spikes ends in the thread's lists
+/// (after a block of neurons went through all its steps).
+void endSpikeRun(const ThreadState &ts, size_t p, SpikeRuns &runs) {
+  runs.spikes.push_back(ts.chunkSpikes[p].size());
+  for (size_t e = 0; e < runs.events.size(); ++e)
+    runs.events[e].push_back(ts.chunkEvents[p][e].size());
+}
+
+/// The step launches of a chunk on the CUDA device whose spikes stay there
+/// until the host collects them (CudaDevice::launchDeferred): a model whose
+/// host needs no spike before the chunk's end. Each is then taken as it
+/// would have been at its launch, in launch order.
+struct DeferredSteps {
+  struct Launch {
+    const ncl_stage_info *stage;
+    ncl_kernel_args a;
+    int64_t step;
+    SpikeRuns *runs;
+    bool endsRun; // the last launch of a block of neurons
+  };
+  std::vector<Launch> launches;
+};
+
+/// Reads back the deferred launches' spikes and takes them in launch
+/// order, ending the sorted runs where their blocks of neurons ended.
+/// Returns false after a contract violation, as runStepStage does.
+bool collectDeferred(ncl_model &m, ThreadState &ts, DeferredSteps &deferred) {
+  const std::vector<CudaDevice::LaunchSpikes> got = m.device->collectSpikes(m);
+  std::vector<DeferredSteps::Launch> launches = std::move(deferred.launches);
+  deferred.launches.clear();
+  for (size_t i = 0; i < launches.size() && i < got.size(); ++i) {
+    DeferredSteps::Launch &l = launches[i];
+    const size_t p = static_cast<size_t>(l.stage->population);
+    l.a.spike_count = got[i].count;
+    if (!takeSpikes(ts, *l.stage, m.pops[p], l.a, l.step, got[i].step, got[i].index, got[i].channel,
+                    nullptr))
+      return false;
+    if (l.endsRun)
+      endSpikeRun(ts, p, *l.runs);
+  }
+  return true;
+}
+
+/// Runs one step stage over thread ts's range of its population, steps
+/// [s0, s1). A recorded range wider than the spike buffer allows is stepped
+/// in blocks of neurons, each through all the steps; neurons are
+/// independent, so this changes only the order of the spike list, which is
+/// merged back into (step, index) order. With `deferred`, the launches'
+/// spikes stay on the device until collectDeferred. Returns false after a
+/// contract violation, which goes into the thread's state for the caller
+/// to report; only bad_alloc throws.
+bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s0,
+                  int64_t s1, SpikeRuns &runs, std::vector<int32_t> *emitted = nullptr,
+                  DeferredSteps *deferred = nullptr) {
+  const size_t p = static_cast<size_t>(stage.population);
+  const Population &pop = m.pops[p];
+  const bool recorded = storesSpikes(pop);
+  ncl_kernel_args a = kernelArgs(m, ts, p);
+  const int64_t capacity = a.spike_capacity;
+  const int64_t block =
+      recorded ? std::max<int64_t>(1, ts.spikeCapacity / channels(pop)) : ts.end[p] - ts.begin[p];
   for (int64_t lo = ts.begin[p]; lo < ts.end[p]; lo += block) {
     a.begin = lo;
     a.end = std::min(lo + block, ts.end[p]);
@@ -550,48 +650,35 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
       a.num_steps = s1 - step;
       a.spike_count = 0;
       a.steps_done = 0;
-      callStage(m, stage, a);
-      if (a.steps_done < 0 || a.steps_done > a.num_steps)
-        return fail("reported " + std::to_string(a.steps_done) + " steps done of " +
-                    std::to_string(a.num_steps));
-      if (a.spike_count < 0 || (recorded && a.spike_count > a.spike_capacity))
-        return fail("reported " + std::to_string(a.spike_count) + " spikes for a buffer of " +
-                    std::to_string(a.spike_capacity));
-      if (recorded) {
-        const int64_t first = step + 1, last = step + a.steps_done;
-        std::vector<Spike> &out = ts.chunkSpikes[p];
-        int64_t spikes = 0;
-        for (int64_t j = 0; j < a.spike_count; ++j) {
-          Spike s{ts.spikeStep[static_cast<size_t>(j)], ts.spikeIndex[static_cast<size_t>(j)]};
-          if (s.step < first || s.step > last || s.index < a.begin || s.index >= a.end)
-            return fail("emitted a spike outside its step or neuron range");
-          // Entries of a recorded population carry their event channel.
-          const int32_t channel = numEvents > 0 ? ts.spikeChannel[static_cast<size_t>(j)] : 0;
-          if (channel < 0 || channel > numEvents)
-            return fail("emitted an unknown event channel " + std::to_string(channel));
-          if (channel == 0) {
-            if (record)
-              out.push_back(s);
-            if (rate)
-              ++rate[(s.step - 1 - ts.chunkStart) * pop.batch + s.index / pop.size];
-            if (emitted)
-              emitted->push_back(static_cast<int32_t>(s.index));
-            ++spikes;
-          } else if (record) {
-            ts.chunkEvents[p][static_cast<size_t>(channel - 1)].push_back(s);
+      a.spike_capacity = capacity;
+      if (deferred) {
+        if (!m.device->launchDeferred(m, stage, a)) {
+          if (!collectDeferred(m, ts, *deferred))
+            return false;
+          a.spike_capacity = capacity;
+          if (!m.device->launchDeferred(m, stage, a)) {
+            kernelError(ts, stage, pop, "found no room for its spikes on the device");
+            return false;
           }
         }
-        ts.chunkCounts[p] += spikes;
-      } else {
-        ts.chunkCounts[p] += a.spike_count;
+        deferred->launches.push_back({&stage, a, step, &runs, false});
+        if (a.steps_done <= 0) {
+          kernelError(ts, stage, pop, "made no progress");
+          return false;
+        }
+        step += a.steps_done;
+        continue;
       }
-      if (a.steps_done == 0)
-        return fail("made no progress");
+      callStage(m, stage, a);
+      if (!takeSpikes(ts, stage, pop, a, step, ts.spikeStep.data(), ts.spikeIndex.data(),
+                      ts.spikeChannel.data(), emitted))
+        return false;
       step += a.steps_done;
     }
-    runs.spikes.push_back(ts.chunkSpikes[p].size());
-    for (size_t e = 0; e < runs.events.size(); ++e)
-      runs.events[e].push_back(ts.chunkEvents[p][e].size());
+    if (deferred)
+      deferred->launches.back().endsRun = true;
+    else
+      endSpikeRun(ts, p, runs);
   }
   return true;
 }
@@ -936,6 +1023,17 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     // Steps outside, so each thread's list is in (step, index) order already.
     return;
   }
+  // On the CUDA device the spikes stay there until the chunk's end: the
+  // host needs none before (docs/gpu.md, "The CUDA backend").
+  DeferredSteps deferred;
+  DeferredSteps *defer = m.device ? &deferred : nullptr;
+  if (defer) {
+    int64_t entries = 0; // each stored neuron's channels in each step
+    for (size_t p = 0; p < m.pops.size(); ++p)
+      if (storesSpikes(m.pops[p]))
+        entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
+    m.device->planDeferred(entries * (s1 - s0));
+  }
   for (int32_t s = 0; s < m.desc->num_stages; ++s) {
     const ncl_stage_info &stage = m.desc->stages[s];
     const size_t p = static_cast<size_t>(stage.population);
@@ -946,11 +1044,13 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
     for (int64_t a = s0; a < s1;) {
       sampleStateMonitors(m, ts, static_cast<int64_t>(p), a);
       const int64_t b = std::min(s1, nextSampleStep(m, p, a));
-      if (!runStepStage(m, ts, stage, a, b, runs[p]))
+      if (!runStepStage(m, ts, stage, a, b, runs[p], nullptr, defer))
         return;
       a = b;
     }
   }
+  if (defer && !collectDeferred(m, ts, deferred))
+    return;
   for (size_t p = 0; p < m.pops.size(); ++p) {
     mergeSortedRuns(ts.chunkSpikes[p], std::move(runs[p].spikes));
     for (size_t e = 0; e < runs[p].events.size(); ++e)
@@ -2003,9 +2103,9 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
   // completes; one that fails leaves it on the host, as far as it can.
   struct DeviceRun {
     ncl_model &m;
-    explicit DeviceRun(ncl_model &m) : m(m) {
+    DeviceRun(ncl_model &m, int64_t target) : m(m) {
       if (m.device)
-        m.device->beginRun(m);
+        m.device->beginRun(m, target);
     }
     ~DeviceRun() {
       if (!m.device)
@@ -2015,7 +2115,7 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
       } catch (const Error &) { // m.failure says so: no further run
       }
     }
-  } deviceRun{m};
+  } deviceRun{m, target};
   m.requestedSteps = target;
   m.runEnd = RunEnd::Complete;
   m.runError.clear();

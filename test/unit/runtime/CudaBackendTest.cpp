@@ -116,6 +116,7 @@ struct Copies {
   long long htod, htodBytes, htodPageableBytes;
   long long dtoh, dtohBytes, dtohPageableBytes;
   long long waits, launches;
+  long long dtod, dtodBytes; // on the device: monitor samples
 };
 
 Copies copies() {
@@ -404,4 +405,142 @@ TEST(CudaBackend, RunsWithoutHostAccessCopyNoState) {
   EXPECT_EQ(saved.dtohPageableBytes - after.dtohPageableBytes, 8 * 4 + 8 * 4 + 3 * 8);
   ASSERT_EQ(ncl_save_weights(m.get(), (dir + "/weights").c_str()), NCL_OK) << lastError();
   EXPECT_EQ(copies().dtohPageableBytes, saved.dtohPageableBytes);
+}
+
+namespace {
+
+/// A monitor's samples, as raw bytes (times, then values).
+std::string monitorBytes(const ncl_model *m, const char *name) {
+  const int64_t rows = ncl_get_monitor(m, name, nullptr, nullptr, 0);
+  const int64_t width = ncl_monitor_width(m, name);
+  std::vector<double> times(static_cast<size_t>(rows)), values(static_cast<size_t>(rows * width));
+  EXPECT_EQ(ncl_get_monitor(m, name, times.data(), values.data(), rows), rows);
+  return bytes(times) + bytes(values);
+}
+
+} // namespace
+
+TEST(CudaBackend, MonitorSamplesStayOnTheDeviceUntilTheChunkEnds) {
+  // P_v samples P's 10 v every step, P_w 5 w every third step; P and Q
+  // have no projections, so no step launch waits either. A chunk waits
+  // once for its launches' spikes and once at its end (the monitors' rows
+  // with the NaN scan's state), where it waited about twice a step.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_set_chunk_steps(m.get(), 250), NCL_OK);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_init(m.get(), 11), NCL_OK) << lastError();
+  // A first run sets the expectations of spike counts and sizes the
+  // blocks (a run that needs larger ones waits once for the stream first).
+  ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError();
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError();
+  const Copies after = copies();
+  EXPECT_EQ(after.waits - before.waits, 4 * 2);
+  // A copy on the device per sample: 1000 of P_v and 333 of P_w (the
+  // multiples of 3 from 1002 to 1998).
+  EXPECT_EQ(after.dtod - before.dtod, 1000 + 333);
+  EXPECT_EQ(after.dtodBytes - before.dtodBytes, (1000 * 10 + 333 * 5) * 8);
+  // The state comes back once a chunk, for the NaN scan and the chunk-start
+  // copy: 15 neurons' v, w and refractory step (8 + 8 + 4 bytes); the
+  // monitors' rows through pinned staging, with it.
+  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 4 * 15 * 20);
+  EXPECT_GT(after.launches - before.launches, 1000); // P stepped a launch per sample
+  // The values are those of the CPU backend.
+  ModelPtr cpu = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_chunk_steps(cpu.get(), 250), NCL_OK);
+  ASSERT_EQ(ncl_init(cpu.get(), 11), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_run_steps(cpu.get(), 2000), NCL_OK) << lastError();
+  EXPECT_TRUE(results(cpu.get()) == results(m.get()));
+}
+
+TEST(CudaBackend, MonitorBlocksThatFillSeveralTimesInARun) {
+  // Blocks of 560 bytes: 7 rows of P_v (10 doubles; 2 batch members: 3
+  // rows), a few of P_w; they go home when full, mid-chunk.
+  setenv("NCL_CUDA_MONITOR_BLOCK_BYTES", "560", 1);
+  RunSetup s;
+  s.chunk = 64;
+  s.current = 1e-9;
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, s, {1, 100, 299});
+  s.batch = 2;
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, s, {5, 200});
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU_F32, s, {205});
+  // Not vacuous: a 300-step run waits for every third block of P_v at least.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 300), NCL_OK) << lastError();
+  EXPECT_GE(copies().waits - before.waits, 300 / 7);
+  unsetenv("NCL_CUDA_MONITOR_BLOCK_BYTES");
+}
+
+TEST(CudaBackend, MonitorsReadBetweenRunsHaveEveryRow) {
+  auto samples = [](const char *backend) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+    EXPECT_EQ(ncl_set_chunk_steps(m.get(), 40), NCL_OK);
+    EXPECT_EQ(ncl_set_param(m.get(), "P", "I", 2e-9), NCL_OK);
+    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+    std::vector<std::string> seen;
+    for (int64_t steps : {1, 37, 100, 3, 59}) {
+      EXPECT_EQ(ncl_run_steps(m.get(), steps), NCL_OK) << lastError();
+      seen.push_back(monitorBytes(m.get(), "P_v") + monitorBytes(m.get(), "P_w"));
+    }
+    return seen;
+  };
+  const std::vector<std::string> cpu = samples("cpu"), gpu = samples("cuda");
+  ASSERT_EQ(cpu.size(), gpu.size());
+  for (size_t k = 0; k < cpu.size(); ++k)
+    EXPECT_TRUE(cpu[k] == gpu[k]) << "after run " << k;
+  EXPECT_EQ(cpu.back().size(), (200 * 8 + 200 * 10 * 8) + (67 * 8 + 67 * 5 * 8));
+}
+
+TEST(CudaBackend, NaNKeepsTheSamplesTakenBeforeIt) {
+  // The chunk that turns NaN is replayed step by step to the bad step; the
+  // samples taken before it are kept, on the device's blocks too.
+  for (const char *block : {"", "400"}) {
+    setenv("NCL_CUDA_MONITOR_BLOCK_BYTES", block, 1);
+    std::string messages[2], samples[2];
+    for (int k = 0; k < 2; ++k) {
+      ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+      ASSERT_EQ(ncl_set_param(m.get(), "P", "nan_step", 123), NCL_OK);
+      ASSERT_EQ(ncl_set_chunk_steps(m.get(), 50), NCL_OK);
+      ASSERT_EQ(ncl_set_backend(m.get(), k ? "cuda" : "cpu"), NCL_OK) << lastError();
+      ASSERT_EQ(ncl_run_steps(m.get(), 30), NCL_OK) << lastError();
+      ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_ERROR_NUMERIC);
+      messages[k] = lastError();
+      EXPECT_EQ(ncl_current_step(m.get()), 124);
+      samples[k] = monitorBytes(m.get(), "P_v") + monitorBytes(m.get(), "P_w");
+    }
+    EXPECT_EQ(messages[0], messages[1]);
+    EXPECT_TRUE(contains(messages[1], "became NaN in step 123")) << messages[1];
+    EXPECT_TRUE(samples[0] == samples[1]) << "block " << block;
+    EXPECT_GE(samples[0].size(), 124u * 11 * 8);
+  }
+  unsetenv("NCL_CUDA_MONITOR_BLOCK_BYTES");
+}
+
+TEST(CudaBackend, DeferredSpikesAreCollectedWhenTheirBufferIsFull) {
+  // 300 neurons in blocks of 32 (a spike buffer of 64, two channels), a
+  // launch per block and step (P_v samples every step): 5000 launches a
+  // chunk of 500 steps, beyond the 4096 a collection holds.
+  RunSetup s;
+  s.sizeP = 300;
+  s.spikeBuffer = 64;
+  s.chunk = 500;
+  s.current = 2e-9;
+  expectSameOnBothBackends(NCL_FIXTURE_FAKE_MODEL_GPU, s, {1000});
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_size(m.get(), "P", 300), NCL_OK);
+  ASSERT_EQ(ncl_set_spike_buffer(m.get(), 64), NCL_OK);
+  ASSERT_EQ(ncl_set_chunk_steps(m.get(), 500), NCL_OK);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError(); // expectations, block sizes
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError();
+  const Copies after = copies();
+  // P a launch per block and step, Q (5 neurons, one channel) 12 steps per
+  // launch.
+  EXPECT_EQ(after.launches - before.launches, 2 * (5000 + 42));
+  // Per chunk: the full buffer's spikes, the rest's, the chunk's end.
+  EXPECT_EQ(after.waits - before.waits, 2 * 3);
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Every example on the CUDA backend against the CPU backend (docs/gpu.md).
 
-usage: gpu_examples.py fake NCLC NCL_RUN EXAMPLES_DIR WORKDIR SHIM FAKE_DRIVER
-       gpu_examples.py gpu  NCLC NCL_RUN EXAMPLES_DIR WORKDIR
+usage: gpu_examples.py fake NCLC NCL_RUN EXAMPLES_DIR WORKDIR SHIM FAKE_DRIVER [MORE_DIR]
+       gpu_examples.py gpu  NCLC NCL_RUN EXAMPLES_DIR WORKDIR [MORE_DIR]
        gpu_examples.py prebuilt - NCL_RUN LIBRARIES_DIR WORKDIR
 
 fake: no GPU needed. Each example is compiled for the CPU and run through
@@ -30,6 +30,8 @@ prebuilt: as gpu, on libraries compiled elsewhere with --target=cuda
   the bundle of bench/gpu/make_bundle.py, for a GPU machine without nclc.
   The driver is NCL_CUDA_DRIVER's where it is set (the fake one in the
   bundle's smoke test), else libcuda.so.1.
+MORE_DIR: more models compared as the examples are (gpu_models/: what the
+  examples do not exercise, such as synapse monitors).
 """
 import ctypes
 import json
@@ -58,6 +60,8 @@ RUN_TIMEOUT = 300
 
 mode = sys.argv[1]
 nclc, ncl_run, examples, work = sys.argv[2:6]
+more = sys.argv[8] if mode == "fake" and len(sys.argv) > 8 else (
+    sys.argv[6] if mode == "gpu" and len(sys.argv) > 6 else None)
 failures = []
 
 
@@ -73,12 +77,21 @@ def nclc_has_cuda():
 
 
 def example_files():
-    return sorted(f for f in os.listdir(examples) if f.endswith(".ncl"))
+    names = [f for f in os.listdir(examples) if f.endswith(".ncl")]
+    if more:
+        names += [f for f in os.listdir(more) if f.endswith(".ncl")]
+    return sorted(names)
+
+
+def source_of(name):
+    if more and os.path.exists(os.path.join(more, name)):
+        return os.path.join(more, name)
+    return os.path.join(examples, name)
 
 
 def compile_example(name, target=None, flags=()):
     out = os.path.join(work, name[:-4] + ("-" + target if target else "") + ".so")
-    cmd = [nclc, os.path.join(examples, name), "-o", out, "-j1"] + list(flags)
+    cmd = [nclc, source_of(name), "-o", out, "-j1"] + list(flags)
     if target:
         cmd.append("--target=" + target)
     p = subprocess.run(cmd, capture_output=True, text=True)
