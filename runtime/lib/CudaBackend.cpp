@@ -670,6 +670,25 @@ CUdeviceptr CudaDevice::uploadList(ncl_model &m, const void *data, size_t bytes,
   return lists_ + at;
 }
 
+std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
+                                    const ncl_kernel_args &h, int64_t range, bool oneThread) {
+  // The staged copy stays until the next sync.
+  check(&m, d_->cuMemcpyHtoDAsync(header, staged(m, &h, sizeof h), sizeof h, stream_),
+        "copying a kernel header");
+  void *params[] = {&header};
+  const unsigned blocks =
+      oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
+  const unsigned threads = oneThread ? 1 : kBlockSize;
+  std::string what = "running the stage '" + std::string(stage.name) + "'";
+  const size_t index = static_cast<size_t>(&stage - m.desc->stages);
+  check(
+      &m,
+      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
+      what.c_str());
+  ++launches_;
+  return what;
+}
+
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
   const bool step = stage.kind == NCL_STAGE_STEP;
@@ -722,25 +741,15 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
     h.steps_done = 0;
   }
   // The previous launch may still read the device header: the copy runs
-  // after it on the stream. The staged copy stays until the next sync.
-  check(&m, d_->cuMemcpyHtoDAsync(header_, staged(m, &h, sizeof h), sizeof h, stream_),
-        "copying a kernel header");
-  CUdeviceptr header = header_;
-  void *params[] = {&header};
-  const unsigned blocks =
-      oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
-  const unsigned threads = oneThread ? 1 : kBlockSize;
-  const std::string what = "running the stage '" + std::string(stage.name) + "'";
-  check(
-      &m,
-      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
-      what.c_str());
-  ++launches_;
+  // after it on the stream.
+  const std::string what = queueLaunch(m, stage, header_, h, range, oneThread);
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && a.num_spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.
     const unsigned spikeBlocks =
         static_cast<unsigned>((a.num_spikes + kBlockSize - 1) / kBlockSize);
+    CUdeviceptr header = header_;
+    void *params[] = {&header};
     check(&m,
           d_->cuLaunchKernel(commits_[index], spikeBlocks, 1, 1, kBlockSize, 1, 1, 0, stream_,
                              params, nullptr),
@@ -957,19 +966,7 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
           "copying a buffer table");
     h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(at));
   }
-  check(&m, d_->cuMemcpyHtoDAsync(header, staged(m, &h, sizeof h), sizeof h, stream_),
-        "copying a kernel header");
-  CUdeviceptr param = header;
-  void *params[] = {&param};
-  const unsigned blocks =
-      oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
-  const unsigned threads = oneThread ? 1 : kBlockSize;
-  const std::string what = "running the stage '" + std::string(stage.name) + "'";
-  check(
-      &m,
-      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
-      what.c_str());
-  ++launches_;
+  queueLaunch(m, stage, header, h, range, oneThread);
   deferred_.push_back(launch);
   deferredUsed_ += need;
   return true;

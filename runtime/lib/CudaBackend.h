@@ -142,6 +142,11 @@ private:
   /// there).
   void *staged(ncl_model &m, const void *data, size_t bytes);
   cuda::CUdeviceptr uploadList(ncl_model &m, const void *data, size_t bytes, size_t &offset);
+  /// Copies header `h` to the device at `header` and launches the stage's
+  /// kernel on it, a thread per index of a `range` (one thread with
+  /// `oneThread`); returns what a failure of the launch is reported as.
+  std::string queueLaunch(ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
+                          const ncl_kernel_args &h, int64_t range, bool oneThread);
   void readSpikes(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a, int64_t steps,
                   const std::string &what);
   /// Pinned host memory of at least `bytes` in `p` (of `capacity`),
