@@ -228,7 +228,7 @@ CudaDevice::~CudaDevice() {
   freeMonitorBlocks();
   if (deferredArea_)
     d_->cuMemFree(deferredArea_);
-  for (void *p : {staging_, readback_, monitorStaging_, deferredStaging_})
+  for (void *p : {staging_, monitorStaging_, deferredStaging_})
     if (p)
       d_->cuMemFreeHost(p);
   if (stream_)
@@ -691,7 +691,9 @@ std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, C
 
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
-  const bool step = stage.kind == NCL_STAGE_STEP;
+  if (stage.kind == NCL_STAGE_STEP)
+    throw Error(NCL_ERROR_STATE, "internal error: the step stage '" + std::string(stage.name) +
+                                     "' was launched without a region for its spikes");
   const ncl_gpu_launch shape = launchShape(m, stage);
   const bool oneThread = shape == NCL_GPU_LAUNCH_WHOLE_RANGE;
   // A thread per index of [begin, end), or per entry of the spike list.
@@ -727,19 +729,6 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   if (synapses && a.num_synapses > 0)
     h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(uploadList(
         m, synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
-  int64_t steps = a.num_steps;
-  if (step) {
-    // Every neuron may emit each of its channels in every step: as many
-    // steps as the spike buffer holds for the whole range (at least one:
-    // the CPU backend's blocks of neurons fit it).
-    const Population &pop = m.pops[static_cast<size_t>(stage.population)];
-    const int64_t channels = 1 + std::max(0, pop.info->num_events);
-    if (a.spike_capacity > 0)
-      steps = std::clamp<int64_t>(a.spike_capacity / (range * channels), 1, a.num_steps);
-    h.num_steps = steps;
-    h.spike_count = 0;
-    h.steps_done = 0;
-  }
   // The previous launch may still read the device header: the copy runs
   // after it on the stream.
   const std::string what = queueLaunch(m, stage, header_, h, range, oneThread);
@@ -755,99 +744,6 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
                              params, nullptr),
           what.c_str());
     ++launches_;
-  }
-  if (step)
-    readSpikes(m, stage, a, steps, what);
-}
-
-/// Reads back a step launch's header and spikes with one wait where the
-/// count is what the stage's previous launch gave (with headroom): the
-/// header and that many entries of each spike array are queued together,
-/// and only a larger count needs a second copy of the rest.
-void CudaDevice::readSpikes(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
-                            int64_t steps, const std::string &what) {
-  const size_t index = static_cast<size_t>(&stage - m.desc->stages);
-  const bool stored = a.spike_capacity > 0 && spikeStep_ >= 0 && spikeIndex_ >= 0;
-  // A population without events leaves the channels unwritten.
-  const bool events = m.pops[static_cast<size_t>(stage.population)].info->num_events > 0;
-  const bool channels = stored && spikeChannel_ >= 0 && events;
-  const size_t entryBytes = 2 * sizeof(int64_t) + (channels ? sizeof(int32_t) : 0);
-  const size_t headerBytes = (sizeof(ncl_kernel_args) + 15) / 16 * 16;
-  auto arrays = [&](size_t capacity) {
-    // [header][steps][indices][channels], each array `capacity` entries.
-    char *base = static_cast<char *>(readback_) + headerBytes;
-    return std::make_tuple(reinterpret_cast<int64_t *>(base),
-                           reinterpret_cast<int64_t *>(base + capacity * sizeof(int64_t)),
-                           reinterpret_cast<int32_t *>(base + 2 * capacity * sizeof(int64_t)));
-  };
-  auto queue = [&](size_t capacity, size_t from, size_t to) {
-    auto [stepAt, indexAt, channelAt] = arrays(capacity);
-    auto copy = [&](int32_t buffer, void *into, size_t elem) {
-      const Region &reg = regions_[static_cast<size_t>(bufferRegion_[static_cast<size_t>(buffer)])];
-      check(
-          &m,
-          d_->cuMemcpyDtoHAsync(static_cast<char *>(into) + from * elem,
-                                reg.dev + bufferOffset_[static_cast<size_t>(buffer)] + from * elem,
-                                (to - from) * elem, stream_),
-          what.c_str());
-    };
-    copy(spikeStep_, stepAt, sizeof(int64_t));
-    copy(spikeIndex_, indexAt, sizeof(int64_t));
-    if (channels)
-      copy(spikeChannel_, channelAt, sizeof(int32_t));
-  };
-  const size_t capacity = stored ? static_cast<size_t>(a.spike_capacity) : 0;
-  size_t first = std::min(static_cast<size_t>(expectedSpikes_[index]), capacity);
-  reservePinned(m, readback_, readbackBytes_, headerBytes + first * entryBytes);
-  check(&m, d_->cuMemcpyDtoHAsync(readback_, header_, sizeof(ncl_kernel_args), stream_),
-        what.c_str());
-  if (first > 0)
-    queue(first, 0, first);
-  synchronize(&m, what.c_str());
-  ncl_kernel_args h;
-  std::memcpy(&h, readback_, sizeof h);
-  a.spike_count = h.spike_count;
-  a.steps_done = steps;
-  const int64_t count = h.spike_count;
-  if (!stored || count <= 0 || count > a.spike_capacity)
-    return; // nothing stored, or a report the caller refuses
-  const size_t n = static_cast<size_t>(count);
-  expectedSpikes_[index] = count + count / 2 + 32;
-  size_t held = first; // the capacity of the arrays in readback_
-  if (n > first) {
-    // More than expected: the rest, into arrays of n entries (what the
-    // first copy brought is moved there first, before the buffer grows).
-    std::vector<char> kept(first * entryBytes);
-    auto [s0, i0, c0] = arrays(first);
-    std::memcpy(kept.data(), s0, first * sizeof(int64_t));
-    std::memcpy(kept.data() + first * sizeof(int64_t), i0, first * sizeof(int64_t));
-    if (channels)
-      std::memcpy(kept.data() + 2 * first * sizeof(int64_t), c0, first * sizeof(int32_t));
-    reservePinned(m, readback_, readbackBytes_, headerBytes + n * entryBytes);
-    auto [s1, i1, c1] = arrays(n);
-    std::memcpy(s1, kept.data(), first * sizeof(int64_t));
-    std::memcpy(i1, kept.data() + first * sizeof(int64_t), first * sizeof(int64_t));
-    if (channels)
-      std::memcpy(c1, kept.data() + 2 * first * sizeof(int64_t), first * sizeof(int32_t));
-    queue(n, first, n);
-    synchronize(&m, what.c_str());
-    held = n;
-  }
-  // The entries in slot order, then sorted by (step, neuron, channel): the
-  // CPU's order (docs/gpu.md, "Spikes").
-  auto [stepIn, indexIn, channelIn] = arrays(held);
-  std::vector<std::tuple<int64_t, int64_t, int32_t>> entries(n);
-  for (size_t j = 0; j < n; ++j)
-    entries[j] = {stepIn[j], indexIn[j], channels ? channelIn[j] : 0};
-  std::sort(entries.begin(), entries.end());
-  auto *stepOut = static_cast<int64_t *>(a.buffers[spikeStep_]);
-  auto *indexOut = static_cast<int64_t *>(a.buffers[spikeIndex_]);
-  auto *channelOut = channels ? static_cast<int32_t *>(a.buffers[spikeChannel_]) : nullptr;
-  for (size_t j = 0; j < n; ++j) {
-    stepOut[j] = std::get<0>(entries[j]);
-    indexOut[j] = std::get<1>(entries[j]);
-    if (channelOut)
-      channelOut[j] = std::get<2>(entries[j]);
   }
 }
 

@@ -55,11 +55,10 @@ public:
   /// device); when it failed or was interrupted, downloads what the kernels
   /// wrote, as far as the device still answers.
   void endRun(ncl_model &m, bool failed);
-  /// Runs a step-time stage on the device as the CPU call fn(&a) would
-  /// (docs/gpu.md, "The kernel contract"); for a STEP stage, copies its
-  /// spikes back into the thread's spike buffers sorted by (step, neuron,
-  /// channel) and sets a.spike_count and a.steps_done. Other stages return
-  /// once queued.
+  /// Queues a step-time stage other than `step` on the device, as the CPU
+  /// call fn(&a) would run it (docs/gpu.md, "The kernel contract"); a
+  /// `step` stage goes through launchDeferred, which gives its spikes a
+  /// region of their own.
   void launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
   /// Launches a step stage as launch() does, but leaves its spikes and
   /// header on the device, in a region of the deferred spike buffer that
@@ -147,8 +146,6 @@ private:
   /// `oneThread`); returns what a failure of the launch is reported as.
   std::string queueLaunch(ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
                           const ncl_kernel_args &h, int64_t range, bool oneThread);
-  void readSpikes(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a, int64_t steps,
-                  const std::string &what);
   /// Pinned host memory of at least `bytes` in `p` (of `capacity`),
   /// reallocated (contents lost) when smaller.
   void reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes);
@@ -180,9 +177,9 @@ private:
   uint64_t launches_ = 0;    // launches so far: a region is current on the host if synced since
   bool hostReplaced_ = true; // markHostReplaced since the last beginRun
   // Pinned host memory: the headers and lists of the launches queued since
-  // the last synchronize (stagingUsed_ bytes), and a step's readback.
-  void *staging_ = nullptr, *readback_ = nullptr;
-  size_t stagingBytes_ = 0, stagingUsed_ = 0, readbackBytes_ = 0;
+  // the last synchronize (stagingUsed_ bytes).
+  void *staging_ = nullptr;
+  size_t stagingBytes_ = 0, stagingUsed_ = 0;
   std::vector<int64_t> expectedSpikes_; // per stage: entries read with the header
   /// The deferred launches: on the device a header and a buffer table per
   /// launch (`deferredSlots_` of them) and each array of spike entries

@@ -598,7 +598,8 @@ struct DeferredSteps {
     ncl_kernel_args a;
     int64_t step;
     SpikeRuns *runs;
-    bool endsRun; // the last launch of a block of neurons
+    bool endsRun;                  // the last launch of a block of neurons
+    std::vector<int32_t> *emitted; // a network's history slot, or null
   };
   std::vector<Launch> launches;
 };
@@ -615,7 +616,7 @@ bool collectDeferred(ncl_model &m, ThreadState &ts, DeferredSteps &deferred) {
     const size_t p = static_cast<size_t>(l.stage->population);
     l.a.spike_count = got[i].count;
     if (!takeSpikes(ts, *l.stage, m.pops[p], l.a, l.step, got[i].step, got[i].index, got[i].channel,
-                    nullptr))
+                    l.emitted))
       return false;
     if (l.endsRun)
       endSpikeRun(ts, p, *l.runs);
@@ -661,7 +662,7 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
             return false;
           }
         }
-        deferred->launches.push_back({&stage, a, step, &runs, false});
+        deferred->launches.push_back({&stage, a, step, &runs, false, emitted});
         if (a.steps_done <= 0) {
           kernelError(ts, stage, pop, "made no progress");
           return false;
@@ -939,6 +940,17 @@ void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
 void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrier,
                        std::vector<SpikeRuns> &runs) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+  // On the CUDA device every update of a step is launched before the host
+  // waits, once, for all their spikes (docs/gpu.md, "The CUDA backend").
+  DeferredSteps deferred;
+  DeferredSteps *defer = m.device ? &deferred : nullptr;
+  if (defer) {
+    int64_t entries = 0; // each stored neuron's channels in one step
+    for (size_t p = 0; p < m.pops.size(); ++p)
+      if (storesSpikes(m.pops[p]))
+        entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
+    m.device->planDeferred(entries);
+  }
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
@@ -971,12 +983,30 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
       }
       try {
         if (ts.begin[p] < ts.end[p])
-          runStepStage(m, ts, stage, s, s + 1, runs[p], emitted);
+          runStepStage(m, ts, stage, s, s + 1, runs[p], emitted, defer);
         // A network's lists are in (step, index) order already: the run
         // bounds are not needed, and must not grow a vector every step.
-        runs[p].spikes.resize(1);
-        for (std::vector<size_t> &e : runs[p].events)
-          e.resize(1);
+        if (!defer) {
+          runs[p].spikes.resize(1);
+          for (std::vector<size_t> &e : runs[p].events)
+            e.resize(1);
+        }
+      } catch (const std::bad_alloc &) {
+        ts.errorCode = NCL_ERROR_MEMORY;
+        ts.error = "out of memory while recording spikes";
+      }
+    }
+    if (defer) {
+      try {
+        // The step's spikes, taken in launch order: as if each launch had
+        // been read back at once.
+        if (ts.errorCode == NCL_OK)
+          collectDeferred(m, ts, deferred);
+        for (SpikeRuns &r : runs) {
+          r.spikes.resize(1);
+          for (std::vector<size_t> &e : r.events)
+            e.resize(1);
+        }
       } catch (const std::bad_alloc &) {
         ts.errorCode = NCL_ERROR_MEMORY;
         ts.error = "out of memory while recording spikes";
