@@ -604,6 +604,16 @@ struct DeferredSteps {
   std::vector<Launch> launches;
 };
 
+/// The spike entries thread ts's ranges may emit in one step: each stored
+/// neuron's channels (what a chunk's deferred launches need, per step).
+int64_t spikeEntriesPerStep(const ncl_model &m, const ThreadState &ts) {
+  int64_t entries = 0;
+  for (size_t p = 0; p < m.pops.size(); ++p)
+    if (storesSpikes(m.pops[p]))
+      entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
+  return entries;
+}
+
 /// Reads back the deferred launches' spikes and takes them in launch
 /// order, ending the sorted runs where their blocks of neurons ended.
 /// Returns false after a contract violation, as runStepStage does.
@@ -944,13 +954,8 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   // waits, once, for all their spikes (docs/gpu.md, "The CUDA backend").
   DeferredSteps deferred;
   DeferredSteps *defer = m.device ? &deferred : nullptr;
-  if (defer) {
-    int64_t entries = 0; // each stored neuron's channels in one step
-    for (size_t p = 0; p < m.pops.size(); ++p)
-      if (storesSpikes(m.pops[p]))
-        entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
-    m.device->planDeferred(entries);
-  }
+  if (defer)
+    m.device->planDeferred(spikeEntriesPerStep(m, ts));
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
@@ -1057,13 +1062,8 @@ void stepThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier *barrie
   // host needs none before (docs/gpu.md, "The CUDA backend").
   DeferredSteps deferred;
   DeferredSteps *defer = m.device ? &deferred : nullptr;
-  if (defer) {
-    int64_t entries = 0; // each stored neuron's channels in each step
-    for (size_t p = 0; p < m.pops.size(); ++p)
-      if (storesSpikes(m.pops[p]))
-        entries += (ts.end[p] - ts.begin[p]) * channels(m.pops[p]);
-    m.device->planDeferred(entries * (s1 - s0));
-  }
+  if (defer)
+    m.device->planDeferred(spikeEntriesPerStep(m, ts) * (s1 - s0));
   for (int32_t s = 0; s < m.desc->num_stages; ++s) {
     const ncl_stage_info &stage = m.desc->stages[s];
     const size_t p = static_cast<size_t>(stage.population);

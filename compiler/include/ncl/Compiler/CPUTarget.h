@@ -110,7 +110,10 @@ llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
 /// Points every entry of `entries` whose kernel is identical to another's
 /// (and is passed the same constants) at one copy of it, which is then
 /// compiled once: populations of one neuron model and projections of one
-/// synapse model. The CPU's and the GPU's entries both use it.
+/// synapse model. Kernels that are the same code but for integer constants
+/// that arithmetic takes (their random streams) become one kernel taking
+/// those constants as extra arguments, which each entry passes. The CPU's
+/// and the GPU's entries both use it.
 void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries);
 
 /// Runs LLVM's O3 pipeline on `m` for `tm` (its target's callbacks

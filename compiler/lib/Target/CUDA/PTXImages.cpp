@@ -522,8 +522,9 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   // projections of one synapse model share one deliver kernel.
   mergeIdenticalKernels(entryFunctions);
   // Only the entries are visible: everything else may be inlined away, and
-  // what no entry reaches (the host's stages' kernels, the merged copies)
-  // goes now, with the libdevice functions only it called.
+  // what no entry reaches (the merged copies; ncl-gpu-map erased the
+  // host's stages' kernels already) goes now, with the libdevice functions
+  // only it called.
   for (llvm::Function &f : *m)
     if (!f.isDeclaration() && !entries.count(f.getName().str()))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
