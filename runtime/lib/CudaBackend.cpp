@@ -207,6 +207,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
   }
+  // The runtime's own kernel, in the images of this NCL's nclc: without it
+  // a network's spikes go through the host every step.
+  if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
+      CUDA_SUCCESS)
+    dev->spikeList_ = nullptr;
   for (int32_t i = 0; i < desc.num_buffers; ++i) {
     const int32_t role = desc.buffers[i].role;
     int32_t &slot = role == NCL_BUFFER_SPIKE_STEP    ? dev->spikeStep_
@@ -226,6 +231,7 @@ CudaDevice::~CudaDevice() {
   d_->cuCtxSetCurrent(context_);
   freeMirror(); // waits for the stream first
   freeMonitorBlocks();
+  freeHistories();
   if (deferredArea_)
     d_->cuMemFree(deferredArea_);
   for (void *p : {staging_, monitorStaging_, deferredStaging_})
@@ -436,6 +442,7 @@ void CudaDevice::markHostChanged(const void *at) {
 
 void CudaDevice::markHostReplaced() {
   hostReplaced_ = true;
+  historyCurrent_ = false;
   for (Region &r : regions_)
     r.syncedAt = launches_; // the kernels' values are dropped
 }
@@ -671,10 +678,17 @@ CUdeviceptr CudaDevice::uploadList(ncl_model &m, const void *data, size_t bytes,
 }
 
 std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
-                                    const ncl_kernel_args &h, int64_t range, bool oneThread) {
+                                    const ncl_kernel_args &h, int64_t range, bool oneThread,
+                                    CUdeviceptr countFrom) {
   // The staged copy stays until the next sync.
   check(&m, d_->cuMemcpyHtoDAsync(header, staged(m, &h, sizeof h), sizeof h, stream_),
         "copying a kernel header");
+  // A list made on the device: its length, which the host does not know.
+  if (countFrom)
+    check(&m,
+          d_->cuMemcpyDtoDAsync(header + offsetof(ncl_kernel_args, num_spikes), countFrom,
+                                sizeof(int64_t), stream_),
+          "copying a spike list's length");
   void *params[] = {&header};
   const unsigned blocks =
       oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
@@ -690,14 +704,36 @@ std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, C
 }
 
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
+  launchWith(m, stage, a, nullptr);
+}
+
+void CudaDevice::launchListed(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
+                              size_t p, int64_t slot) {
+  const DeviceHistory &h = histories_.at(p);
+  if (slot < 0 || slot >= h.depth)
+    throw Error(NCL_ERROR_STATE, "internal error: the stage '" + std::string(stage.name) +
+                                     "' reads a spike history slot the device does not have");
+  DeviceList list;
+  list.spikes = h.lists + static_cast<size_t>(slot * h.units) * sizeof(int32_t);
+  list.count = h.counts + static_cast<size_t>(slot) * sizeof(int64_t);
+  list.capacity = h.units;
+  a.spikes = nullptr;
+  a.num_spikes = 0;
+  launchWith(m, stage, a, &list);
+}
+
+void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
+                            const DeviceList *list) {
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
   if (stage.kind == NCL_STAGE_STEP)
     throw Error(NCL_ERROR_STATE, "internal error: the step stage '" + std::string(stage.name) +
                                      "' was launched without a region for its spikes");
   const ncl_gpu_launch shape = launchShape(m, stage);
   const bool oneThread = shape == NCL_GPU_LAUNCH_WHOLE_RANGE;
-  // A thread per index of [begin, end), or per entry of the spike list.
-  const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? a.num_spikes : a.end - a.begin;
+  // A thread per index of [begin, end), or per entry of the spike list
+  // (per place it may fill, for a list made on the device).
+  const int64_t spikes = list ? list->capacity : a.num_spikes;
+  const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? spikes : a.end - a.begin;
   // The CPU backend calls a deliver only over a non-empty range, which the
   // commit below follows.
   if (range <= 0 && !oneThread) {
@@ -711,7 +747,9 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
   size_t listOffset = 0;
   h.spikes = nullptr;
   h.synapses = nullptr;
-  if (a.spikes && a.num_spikes > 0)
+  if (list)
+    h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(list->spikes));
+  else if (a.spikes && a.num_spikes > 0)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(
         uploadList(m, a.spikes, static_cast<size_t>(a.num_spikes) * sizeof(int32_t), listOffset)));
   const int64_t *synapses = a.synapses;
@@ -731,12 +769,12 @@ void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_ar
         m, synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
   // The previous launch may still read the device header: the copy runs
   // after it on the stream.
-  const std::string what = queueLaunch(m, stage, header_, h, range, oneThread);
-  if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && a.num_spikes > 0) {
+  const std::string what =
+      queueLaunch(m, stage, header_, h, range, oneThread, list ? list->count : 0);
+  if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.
-    const unsigned spikeBlocks =
-        static_cast<unsigned>((a.num_spikes + kBlockSize - 1) / kBlockSize);
+    const unsigned spikeBlocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
     CUdeviceptr header = header_;
     void *params[] = {&header};
     check(&m,
@@ -953,4 +991,119 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
   deferred_.clear();
   deferredUsed_ = 0;
   return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Spike lists on the device (a network's exchange without the host)
+//===----------------------------------------------------------------------===//
+
+void CudaDevice::freeHistories() {
+  for (DeviceHistory &h : histories_) {
+    if (h.lists)
+      d_->cuMemFree(h.lists);
+    if (h.counts)
+      d_->cuMemFree(h.counts);
+  }
+  histories_.clear();
+  if (listArgs_)
+    d_->cuMemFree(listArgs_);
+  listArgs_ = 0;
+  historyCurrent_ = false;
+}
+
+void CudaDevice::prepareSpikeHistory(ncl_model &m) {
+  makeCurrent();
+  bool same = histories_.size() == m.pops.size() && listArgs_;
+  for (size_t p = 0; p < m.pops.size() && same; ++p)
+    same = histories_[p].depth == m.history[p].depth && histories_[p].units == m.pops[p].units();
+  if (!same) {
+    synchronize(&m, "waiting for the device"); // nothing may still use the old ones
+    freeHistories();
+    histories_.resize(m.pops.size());
+    auto alloc = [&](CUdeviceptr &p, size_t bytes) {
+      if (CUresult r = d_->cuMemAlloc(&p, std::max<size_t>(bytes, 256)); r != CUDA_SUCCESS) {
+        p = 0;
+        freeHistories();
+        throw Error(NCL_ERROR_MEMORY, "not enough memory on the CUDA device '" + name_ +
+                                          "': the spike histories need " + formatBytes(bytes) +
+                                          " more (" + describe(r, *d_) + ")");
+      }
+    };
+    for (size_t p = 0; p < m.pops.size(); ++p) {
+      DeviceHistory &h = histories_[p];
+      h.depth = m.history[p].depth;
+      h.units = m.pops[p].units();
+      if (h.depth <= 0)
+        continue;
+      alloc(h.lists,
+            static_cast<size_t>(h.depth * std::max<int64_t>(h.units, 1)) * sizeof(int32_t));
+      alloc(h.counts, static_cast<size_t>(h.depth) * sizeof(int64_t));
+    }
+    alloc(listArgs_, static_cast<size_t>(kDeferredSlots) * sizeof(ncl_spike_list_args));
+  }
+  if (historyCurrent_)
+    return;
+  // The host's lists (each slot's threads' lists in thread order: one
+  // ascending list), from pageable memory, which the driver stages before
+  // the call returns.
+  std::vector<int32_t> lists;
+  std::vector<int64_t> counts;
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    const DeviceHistory &h = histories_[p];
+    if (h.depth <= 0)
+      continue;
+    lists.assign(static_cast<size_t>(h.depth * h.units), 0);
+    counts.assign(static_cast<size_t>(h.depth), 0);
+    for (int64_t d = 0; d < h.depth; ++d) {
+      int64_t n = 0;
+      for (const std::vector<int32_t> &list : m.history[p].slots[static_cast<size_t>(d)])
+        for (int32_t i : list)
+          if (n < h.units)
+            lists[static_cast<size_t>(d * h.units + n++)] = i;
+      counts[static_cast<size_t>(d)] = n;
+    }
+    if (!lists.empty())
+      check(&m,
+            d_->cuMemcpyHtoDAsync(h.lists, lists.data(), lists.size() * sizeof(int32_t), stream_),
+            "copying the spike history to the device");
+    check(&m,
+          d_->cuMemcpyHtoDAsync(h.counts, counts.data(), counts.size() * sizeof(int64_t), stream_),
+          "copying the spike history to the device");
+  }
+  historyCurrent_ = true;
+}
+
+void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
+  const DeviceHistory &h = histories_.at(p);
+  if (deferred_.empty() || slot < 0 || slot >= h.depth || !spikeList_ || spikeIndex_ < 0)
+    throw Error(NCL_ERROR_STATE, "internal error: a spike list on the device without its launch");
+  const size_t at = deferred_.size() - 1;
+  const DeferredLaunch &l = deferred_.back();
+  if (!l.launched)
+    return; // no unit: the slot's length stays 0
+  ncl_spike_list_args args;
+  auto ptr = [](CUdeviceptr p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
+  args.index = static_cast<const int64_t *>(
+      ptr(deferredArea_ + deferredArrayAt(1) + static_cast<size_t>(l.offset) * sizeof(int64_t)));
+  args.channel =
+      l.channels
+          ? static_cast<const int32_t *>(ptr(deferredArea_ + deferredArrayAt(2) +
+                                             static_cast<size_t>(l.offset) * sizeof(int32_t)))
+          : nullptr;
+  args.count = static_cast<const int64_t *>(
+      ptr(deferredArea_ + at * deferredHeaderBytes() + offsetof(ncl_kernel_args, spike_count)));
+  args.list = static_cast<int32_t *>(ptr(h.lists + static_cast<size_t>(slot * h.units) * 4));
+  args.list_count = static_cast<int64_t *>(ptr(h.counts + static_cast<size_t>(slot) * 8));
+  args.capacity = l.capacity;
+  args.room = h.units;
+  CUdeviceptr where = listArgs_ + at * sizeof(ncl_spike_list_args);
+  check(&m, d_->cuMemcpyHtoDAsync(where, staged(m, &args, sizeof args), sizeof args, stream_),
+        "copying a spike list's arguments");
+  void *params[] = {&where};
+  const unsigned blocks =
+      static_cast<unsigned>((std::max<int64_t>(l.capacity, 1) + kBlockSize - 1) / kBlockSize);
+  check(&m,
+        d_->cuLaunchKernel(spikeList_, blocks, 1, 1, kBlockSize, 1, 1, 0, stream_, params, nullptr),
+        "making a spike list on the device");
+  ++launches_;
 }

@@ -85,6 +85,27 @@ public:
   /// stage's previous ones (with headroom).
   std::vector<LaunchSpikes> collectSpikes(ncl_model &m);
 
+  /// Whether a network's spikes may stay on the device (docs/gpu.md,
+  /// "Spikes on the device"): the images have NCL_GPU_SPIKE_LIST_ENTRY.
+  bool listsSpikes() const { return spikeList_ != nullptr; }
+  /// Before a chunk whose spike lists stay on the device: every population
+  /// with a spike history gets its slots on the device (m.history's depth,
+  /// room for every unit in each), holding the host's lists where the host
+  /// is ahead (after ncl_init, or a chunk that exchanged through the host).
+  void prepareSpikeHistory(ncl_model &m);
+  /// A chunk exchanged its spikes through the host: the device's history
+  /// is behind.
+  void spikeHistoryStale() { historyCurrent_ = false; }
+  /// After the launchDeferred of population p's step over all its units:
+  /// queues the spike-list kernel that makes that step's list, ascending,
+  /// in p's history slot `slot` on the device.
+  void listSpikes(ncl_model &m, size_t p, int64_t slot);
+  /// Queues a stage as launch() does, with population p's history slot
+  /// `slot` on the device as its spike list (its length is copied into the
+  /// header on the device; a per-spike launch covers the slot's room).
+  void launchListed(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a, size_t p,
+                    int64_t slot);
+
   /// Monitor `monitor` samples, into its row `row` at byte `at`, the
   /// elements first, first + stride, ... (`count` of them) of buffer
   /// `buffer`: a copy on the device, queued after the launches before it,
@@ -145,7 +166,16 @@ private:
   /// kernel on it, a thread per index of a `range` (one thread with
   /// `oneThread`); returns what a failure of the launch is reported as.
   std::string queueLaunch(ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
-                          const ncl_kernel_args &h, int64_t range, bool oneThread);
+                          const ncl_kernel_args &h, int64_t range, bool oneThread,
+                          cuda::CUdeviceptr countFrom = 0);
+  /// A spike list on the device: `count` entries at `spikes`, room for
+  /// `capacity`.
+  struct DeviceList {
+    cuda::CUdeviceptr spikes = 0, count = 0;
+    int64_t capacity = 0;
+  };
+  void launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
+                  const DeviceList *list);
   /// Pinned host memory of at least `bytes` in `p` (of `capacity`),
   /// reallocated (contents lost) when smaller.
   void reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes);
@@ -219,6 +249,17 @@ private:
   size_t monitorStagingBytes_ = 0;
   bool monitorRowsQueued_ = false; // queueMonitorRows since the last storeMonitorRows
   int32_t spikeStep_ = -1, spikeIndex_ = -1, spikeChannel_ = -1; // a buffer of each role
+  /// Spike lists on the device: per population, `depth` slots of `units`
+  /// indices and `depth` lengths (docs/gpu.md, "Spikes on the device").
+  cuda::CUfunction spikeList_ = nullptr;
+  struct DeviceHistory {
+    cuda::CUdeviceptr lists = 0, counts = 0;
+    int64_t depth = 0, units = 0;
+  };
+  std::vector<DeviceHistory> histories_;
+  bool historyCurrent_ = false;    // the device's lists are the host's
+  cuda::CUdeviceptr listArgs_ = 0; // an ncl_spike_list_args per deferred slot
+  void freeHistories();
 };
 
 /// Whether the device runs a stage of this kind (the others, init and

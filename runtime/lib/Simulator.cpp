@@ -600,6 +600,7 @@ struct DeferredSteps {
     SpikeRuns *runs;
     bool endsRun;                  // the last launch of a block of neurons
     std::vector<int32_t> *emitted; // a network's history slot, or null
+    bool clearsEmitted;            // the step's first launch: the slot's old list goes
   };
   std::vector<Launch> launches;
 };
@@ -625,6 +626,8 @@ bool collectDeferred(ncl_model &m, ThreadState &ts, DeferredSteps &deferred) {
     DeferredSteps::Launch &l = launches[i];
     const size_t p = static_cast<size_t>(l.stage->population);
     l.a.spike_count = got[i].count;
+    if (l.emitted && l.clearsEmitted)
+      l.emitted->clear();
     if (!takeSpikes(ts, *l.stage, m.pops[p], l.a, l.step, got[i].step, got[i].index, got[i].channel,
                     l.emitted))
       return false;
@@ -672,7 +675,8 @@ bool runStepStage(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, in
             return false;
           }
         }
-        deferred->launches.push_back({&stage, a, step, &runs, false, emitted});
+        deferred->launches.push_back(
+            {&stage, a, step, &runs, false, emitted, lo == ts.begin[p] && step == s0});
         if (a.steps_done <= 0) {
           kernelError(ts, stage, pop, "made no progress");
           return false;
@@ -715,7 +719,8 @@ void advanceTraces(ncl_model &m, ThreadState &ts, int32_t stage, size_t side, in
   callStage(m, m.desc->stages[stage], a);
 }
 
-void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s) {
+void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t s,
+             bool listsOnDevice) {
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
   const size_t post = static_cast<size_t>(proj.info->post);
   if (ts.begin[post] >= ts.end[post])
@@ -753,6 +758,14 @@ void deliver(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage, int64_t
   ncl_kernel_args a = projectionArgs(m, ts, proj);
   a.first_step = s;
   a.num_steps = 1;
+  if (listsOnDevice) {
+    // The list is on the device, its length unknown here: the traces are
+    // advanced whether or not it is empty (their values are scratch, the
+    // same for any number of calls), and an empty list applies nothing.
+    advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
+    m.device->launchListed(m, stage, a, static_cast<size_t>(proj.info->pre), sent % h.depth);
+    return;
+  }
   bool advanced = false;
   for (const std::vector<int32_t> &list : h.slots[static_cast<size_t>(sent % h.depth)]) {
     if (list.empty())
@@ -834,7 +847,7 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
 /// steps: those its update found in step s - 1 - D (its own list,
 /// ascending, which the history keeps D + 1 steps longer), or a spike
 /// generator's spikes stamped at step index s - D.
-void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
+void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s, bool listsOnDevice) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
   const size_t post = static_cast<size_t>(proj.info->post);
@@ -851,6 +864,17 @@ void onPost(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s) {
     if (spiked < 1)
       return;
     const SpikeHistory &h = m.history[post];
+    if (listsOnDevice) {
+      // As deliver: the list and its length are on the device.
+      const size_t pre = static_cast<size_t>(proj.info->pre);
+      advanceTraces(m, ts, proj.advancePreStage, pre, 0, m.pops[pre].size, s);
+      ncl_kernel_args a = projectionArgs(m, ts, proj);
+      a.size = m.pops[pre].size;
+      a.first_step = s;
+      a.num_steps = 1;
+      m.device->launchListed(m, stage, a, post, (spiked - 1) % h.depth);
+      return;
+    }
     const std::vector<int32_t> &list =
         h.slots[static_cast<size_t>((spiked - 1) % h.depth)][static_cast<size_t>(k)];
     first = list.data();
@@ -940,6 +964,25 @@ void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
     barrier->wait();
 }
 
+/// Whether a network's chunk on the CUDA device keeps its spike lists on
+/// the device (docs/gpu.md, "Spikes on the device"), so that the host waits
+/// for its spikes once a chunk rather than once a step: the images can make
+/// the lists, no projection has per-synapse delays (their arrival queues
+/// are the host's), and each population whose history the deliveries read
+/// stores its spikes and steps all its units in one launch.
+bool spikesStayOnDevice(const ncl_model &m, const ThreadState &ts) {
+  if (!m.device || !m.device->listsSpikes() || m.queuesArrivals || m.threads != 1)
+    return false;
+  for (size_t p = 0; p < m.pops.size(); ++p) {
+    if (m.history[p].depth <= 0)
+      continue;
+    const Population &pop = m.pops[p];
+    if (!storesSpikes(pop) || ts.spikeCapacity / channels(pop) < ts.end[p] - ts.begin[p])
+      return false;
+  }
+  return true;
+}
+
 /// A network's chunk on thread k: step by step, each step's stages in the
 /// descriptor's order (deliveries, sums, then updates), the spikes each
 /// update sends kept in the history; threads meet every exchangeSteps
@@ -951,22 +994,29 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
                        std::vector<SpikeRuns> &runs) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   // On the CUDA device every update of a step is launched before the host
-  // waits, once, for all their spikes (docs/gpu.md, "The CUDA backend").
+  // waits, once, for all their spikes (docs/gpu.md, "The CUDA backend");
+  // where the spike lists stay on the device, once at the chunk's end.
   DeferredSteps deferred;
   DeferredSteps *defer = m.device ? &deferred : nullptr;
-  if (defer)
-    m.device->planDeferred(spikeEntriesPerStep(m, ts));
+  const bool listsOnDevice = defer && spikesStayOnDevice(m, ts);
+  if (defer) {
+    if (listsOnDevice)
+      m.device->prepareSpikeHistory(m);
+    else
+      m.device->spikeHistoryStale();
+    m.device->planDeferred(spikeEntriesPerStep(m, ts) * (listsOnDevice ? s1 - s0 : 1));
+  }
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER)
-        deliver(m, ts, stage, s);
+        deliver(m, ts, stage, s, listsOnDevice);
       else if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES)
         deliverSynapses(m, k, stage, s);
       else if (stage.kind == NCL_STAGE_ON_POST)
-        onPost(m, k, stage, s);
+        onPost(m, k, stage, s, listsOnDevice);
       else if (stage.kind == NCL_STAGE_SUM || stage.kind == NCL_STAGE_SYNAPSE_STEP)
         sum(m, ts, stage, s);
     }
@@ -987,8 +1037,10 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         emitted->clear();
       }
       try {
-        if (ts.begin[p] < ts.end[p])
-          runStepStage(m, ts, stage, s, s + 1, runs[p], emitted, defer);
+        if (ts.begin[p] < ts.end[p] &&
+            runStepStage(m, ts, stage, s, s + 1, runs[p], emitted, defer) && listsOnDevice &&
+            emitted)
+          m.device->listSpikes(m, p, s % m.history[p].depth);
         // A network's lists are in (step, index) order already: the run
         // bounds are not needed, and must not grow a vector every step.
         if (!defer) {
@@ -1001,10 +1053,10 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
-    if (defer) {
+    if (defer && (!listsOnDevice || s + 1 == s1)) {
       try {
-        // The step's spikes, taken in launch order: as if each launch had
-        // been read back at once.
+        // The step's (or chunk's) spikes, taken in launch order: as if each
+        // launch had been read back at once.
         if (ts.errorCode == NCL_OK)
           collectDeferred(m, ts, deferred);
         for (SpikeRuns &r : runs) {

@@ -521,6 +521,30 @@ typedef struct ncl_gpu_image {
   int64_t size; /* bytes of data */
 } ncl_gpu_image;
 
+/* Since ABI 10 (optional: a library whose images lack it exchanges a
+ * network's spikes through the host; docs/gpu.md, "Spikes on the device"):
+ * every image may have the entry NCL_GPU_SPIKE_LIST_ENTRY, whose one
+ * parameter is a device pointer to an ncl_spike_list_args. It turns the
+ * entries one STEP launch of one step wrote (in no order) into that step's
+ * spike list: the indices of the channel-0 entries, ascending, into `list`
+ * and their number into *list_count. Thread g (g = blockIdx.x * blockDim.x +
+ * threadIdx.x) places entry g, for g < *count; thread 0 also writes the
+ * number, so a launch has at least one thread. The indices of one launch
+ * are distinct (a neuron spikes once per step); a launch that broke its
+ * contract (more entries than its arrays hold, a neuron twice) makes a list
+ * the runtime then refuses, but reads and writes nothing beyond `capacity`
+ * entries and `room` places. */
+#define NCL_GPU_SPIKE_LIST_ENTRY "ncl_spike_list_gpu"
+typedef struct ncl_spike_list_args {
+  const int64_t *index;   /* the launch's NCL_BUFFER_SPIKE_INDEX entries */
+  const int32_t *channel; /* its NCL_BUFFER_SPIKE_CHANNEL entries, or null: all channel 0 */
+  const int64_t *count;   /* its entries: the spike_count of its header */
+  int32_t *list;          /* out */
+  int64_t *list_count;    /* out */
+  int64_t capacity;       /* entries the launch's arrays hold: at most these are read */
+  int64_t room;           /* places in `list`: at most these are written */
+} ncl_spike_list_args;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */

@@ -74,9 +74,11 @@ def main():
             device = [(s, k) for s, k, _, kind, _ in stages if kind not in (1, 3, 9)]
             if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
-            # A deliver split in two (5) has a second entry, <kernel>_commit.
+            # A deliver split in two (5) has a second entry, <kernel>_commit;
+            # every image has the runtime's spike-list entry (model_abi.h).
             kernels = {k for _, k in device} | {
-                k + "_commit" for _, k, launch, _, _ in stages if launch == 5}
+                k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
+                "ncl_spike_list_gpu"}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

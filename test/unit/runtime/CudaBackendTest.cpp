@@ -210,6 +210,71 @@ TEST(CudaBackend, NetworkDeliveriesSeeTheSpikesInTheCpuOrder) {
       << h[0][0] << " on the CPU, " << h[1][0] << " on the fake device";
 }
 
+TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
+  // The fake driver makes a step's spike list on the device
+  // (NCL_GPU_SPIKE_LIST_ENTRY) for any library: the host then waits for a
+  // network's spikes once a chunk, not once a step, with the CPU's results.
+  // NCL_FAKE_CUDA_MISSING hides the kernel, as in a library without it:
+  // the host exchanges them every step. A spike buffer too small for a
+  // population's step in one launch also makes the host exchange them;
+  // going back to the device's lists then uploads the host's history.
+  struct Outcome {
+    std::vector<double> h;
+    SpikeList s;
+    long long waits = 0, listsUploaded = 0;
+  };
+  auto run = [](const char *backend, bool hideKernel, bool changeBuffer) {
+    if (hideKernel)
+      setenv("NCL_FAKE_CUDA_MISSING", "ncl_spike_list_gpu", 1);
+    Outcome o;
+    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+    EXPECT_TRUE(m);
+    if (!m)
+      return o;
+    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+    unsetenv("NCL_FAKE_CUDA_MISSING");
+    EXPECT_EQ(ncl_set_chunk_steps(m.get(), 100), NCL_OK);
+    // The driver's counts (loaded with the first device).
+    const bool device = std::strcmp(backend, "cpu") != 0;
+    auto count = [device] { return device ? copies() : Copies{}; };
+    const Copies before = count();
+    EXPECT_EQ(ncl_run_steps(m.get(), 200), NCL_OK) << lastError();
+    o.waits = count().waits - before.waits;
+    if (changeBuffer) {
+      // One entry: S's 8 neurons step one at a time, through the host.
+      EXPECT_EQ(ncl_set_spike_buffer(m.get(), 1), NCL_OK);
+      EXPECT_EQ(ncl_run_steps(m.get(), 37), NCL_OK) << lastError();
+      EXPECT_EQ(ncl_set_spike_buffer(m.get(), 0), NCL_OK);
+      const Copies again = count();
+      EXPECT_EQ(ncl_run_steps(m.get(), 41), NCL_OK) << lastError();
+      o.listsUploaded = count().htodPageableBytes - again.htodPageableBytes;
+    }
+    o.h = state(m.get(), "T", "h");
+    o.s = spikes(m.get(), "S");
+    return o;
+  };
+  for (bool change : {false, true}) {
+    const Outcome cpu = run("cpu", false, change);
+    const Outcome lists = run("cuda", false, change);
+    const Outcome host = run("cuda", true, change);
+    ASSERT_EQ(cpu.h.size(), 3u);
+    EXPECT_GT(cpu.h[0], 0);
+    EXPECT_TRUE(cpu.s == expectedSpikes(8, change ? 278 : 200));
+    for (const Outcome *o : {&lists, &host}) {
+      EXPECT_TRUE(o->s == cpu.s);
+      ASSERT_EQ(o->h.size(), 3u);
+      EXPECT_EQ(std::memcmp(o->h.data(), cpu.h.data(), 3 * sizeof(double)), 0)
+          << cpu.h[0] << " on the CPU, " << o->h[0] << " on the fake device";
+    }
+    // Two chunks: a collection and the state's download each (the first
+    // run's uploads wait too, once the deferred area is made).
+    EXPECT_LE(lists.waits, 12) << "spike lists on the device";
+    EXPECT_GE(host.waits, 200) << "the host's exchange waits every step";
+    if (change) // the history comes back to the device with the state
+      EXPECT_GT(lists.listsUploaded, 0);
+  }
+}
+
 TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
   // The host's buffers are the state between runs: set on the host, the
   // device runs from them; switching backends keeps the state.

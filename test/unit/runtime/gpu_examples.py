@@ -208,7 +208,7 @@ def fake_mode(shim, driver):
     require_every_kind(log, emulated=False)
     if os.path.exists(log):
         os.remove(log)
-    split, serial = set(), []
+    split, serial, listed, exchanging = set(), [], set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -227,6 +227,14 @@ def fake_mode(shim, driver):
             f.writelines(line + "\n" for line in lines)
         if any(" commit" in line for line in lines):
             split.add(name)
+        # Spike lists stay on the device in the networks whose deliveries
+        # (kinds 4, 6) read histories and that have no per-synapse delays
+        # (8: their arrival queues are the host's).
+        kinds = {line.split()[0] for line in lines}
+        if "spike_list emulated" in lines:
+            listed.add(name)
+        if kinds & {"4", "6"} and "8" not in kinds:
+            exchanging.add(name)
         # A deliver (kind 4) runs a thread per index (launch 1), or split in
         # two (5) where it updates presynaptic traces: never on one thread.
         serial += [name + ": " + line for line in lines
@@ -238,6 +246,8 @@ def fake_mode(shim, driver):
     # the kernel per index and its commit both ran.
     check(split == SPLIT_DELIVERS, "the split delivers ran in %s (expected: %s)"
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
+    check(listed == exchanging, "the spike lists stayed on the device in %s (expected: %s)"
+          % (", ".join(sorted(listed)) or "none", ", ".join(sorted(exchanging)) or "none"))
     batched_traces(env)
 
 
@@ -292,14 +302,18 @@ def require_every_kind(log, emulated):
     if os.path.exists(log):
         with open(log) as f:
             for line in f:
-                kind = KINDS.get(int(line.split()[0]), line.split()[0])
+                first = line.split()[0]
+                # "spike_list": the runtime's own kernel, a network's spike
+                # lists made on the device (docs/gpu.md).
+                kind = KINDS.get(int(first), first) if first.isdigit() else first
                 kinds.add(kind)
                 if not line.rstrip().endswith(" emulated"):
                     cpu_code.add(kind)
     what = "the GPU's kernels" if emulated else "the CPU's functions"
     print("stage kinds the fake device ran (%s): %s" % (what, ", ".join(sorted(kinds))))
     wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
-              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces"}
+              "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces",
+              "spike_list"}
     check(wanted <= kinds, "the examples launched every step-time kind through %s (missing: %s)"
           % (what, ", ".join(sorted(wanted - kinds))))
     if emulated:

@@ -40,6 +40,11 @@ struct CUDAOptions {
   bool emulation = false;         ///< also the kernels for the host (GPUModule::emulation)
 };
 
+/// Adds to `m` the entry NCL_GPU_SPIKE_LIST_ENTRY (model_abi.h), with which
+/// the CUDA backend makes a step's spike list on the device: a rank sort of
+/// the entries one step launch wrote (SpikeListKernel.cpp).
+llvm::Function *buildSpikeListKernel(llvm::Module &m);
+
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,
 /// not removed), into `gpu`: per architecture, PTX and, with ptxas, a cubin;
 /// and the entry of every stage's kernel. False, with `error`, where a

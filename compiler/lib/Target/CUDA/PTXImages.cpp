@@ -539,6 +539,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   }
   for (auto it = gpu.launches.begin(); it != gpu.launches.end();)
     it = gpu.entries.count(it->first) ? std::next(it) : gpu.launches.erase(it);
+  // The runtime's own entry: a step's spike list on the device.
+  entries.insert(buildSpikeListKernel(*m)->getName().str());
   useIntrinsicsForExactFunctions(*m);
   if (options.emulation && !emulationBitcode(*m, entries, gpu.emulation, error))
     return false;
