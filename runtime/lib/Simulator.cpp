@@ -1004,8 +1004,18 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
       m.device->prepareSpikeHistory(m);
     else
       m.device->spikeHistoryStale();
-    m.device->planDeferred(spikeEntriesPerStep(m, ts) * (listsOnDevice ? s1 - s0 : 1));
+    m.device->planDeferred(spikeEntriesPerStep(m, ts) *
+                           (listsOnDevice ? s1 - s0 : std::min(m.exchangeSteps, s1 - s0)));
   }
+  // Through the host, the spikes are collected when the host reads them:
+  // at the end of each exchange interval (queueArrivals; a delivery reads
+  // no list of its own interval, as on the CPU's threads), or every step
+  // where an on_post reads its population's list of the step before.
+  bool onPostReadsLastStep = false;
+  for (const Projection &proj : m.projs)
+    onPostReadsLastStep |=
+        proj.columnStartBuffer >= 0 && delaySteps(m, proj.info->post_delay) < m.exchangeSteps;
+  const int64_t collectEvery = onPostReadsLastStep ? 1 : m.exchangeSteps;
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
@@ -1053,7 +1063,8 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
-    if (defer && (!listsOnDevice || s + 1 == s1)) {
+    if (defer && (s + 1 == s1 ||
+                  (!listsOnDevice && (collectEvery == 1 || (s + 1 - s0) % collectEvery == 0)))) {
       try {
         // The step's (or chunk's) spikes, taken in launch order: as if each
         // launch had been read back at once.
