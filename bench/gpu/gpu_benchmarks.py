@@ -15,7 +15,9 @@ microcircuit.so (bench/gpu/); a missing one is skipped, saying so.
 Per model and backend: ncl-run MODEL.so --backend B --time T --out DIR ->
 run.json timings.simulate_s (the simulation loop, not load or init), printed
 as seconds per biological second (the real-time factor), microseconds per
-step, and the ratio CPU/GPU (> 1: the GPU is faster).
+step, and the ratio CPU/GPU (> 1: the GPU is faster); for the CUDA run, from
+run.json's device_stats, the driver calls and waits per step and the share of
+the loop the host spent waiting for the device.
 
 The hardware limit: the device-to-device copy rate of the driver
 (cuMemcpyDtoD of 1 GiB, bytes read plus bytes written per second), measured
@@ -251,6 +253,19 @@ def main():
                               "spikes": {p: v["spikes"] for p, v in
                                          meta["populations"].items()},
                               "synapse_bytes": sum(projections.values())}
+            stats = meta.get("device_stats")
+            if backend == "cuda" and stats:
+                # Where a GPU's step goes besides its kernels: the host's
+                # driver calls and its waits (run.json's device_stats cover
+                # the whole run, init's uploads included).
+                per = max(1, steps)
+                calls = stats["launches"] + stats["copies_to_device"] + \
+                    stats["copies_to_host"] + stats["copies_on_device"]
+                print("%-13s %-7s per step: %.1f launches, %.1f driver calls, %.3f waits; "
+                      "waiting %.0f %% of the loop" % (
+                          "", "", stats["launches"] / per, calls / per, stats["waits"] / per,
+                          100.0 * stats["wait_s"] / sim if sim > 0 else 0.0))
+                entry[backend]["device_stats"] = stats
         if key in ANCHORS:
             print("%-13s anchors: %s" % ("", ANCHORS[key]))
         results["models"][key] = entry

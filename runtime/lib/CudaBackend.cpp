@@ -15,6 +15,7 @@
 #include "Model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -257,14 +258,41 @@ void CudaDevice::check(ncl_model *m, CUresult r, const char *what) const {
 }
 
 void CudaDevice::synchronize(ncl_model *m, const char *what) {
-  check(m, d_->cuStreamSynchronize(stream_), what);
+  const auto start = std::chrono::steady_clock::now();
+  const CUresult r = d_->cuStreamSynchronize(stream_);
+  ++stats_.waits;
+  stats_.waitSeconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  check(m, r, what);
   stagingUsed_ = 0;
+}
+
+CUresult CudaDevice::copyToDevice(CUdeviceptr to, const void *from, size_t bytes) {
+  ++stats_.copiesToDevice;
+  return d_->cuMemcpyHtoDAsync(to, from, bytes, stream_);
+}
+
+CUresult CudaDevice::copyToHost(void *to, CUdeviceptr from, size_t bytes) {
+  ++stats_.copiesToHost;
+  return d_->cuMemcpyDtoHAsync(to, from, bytes, stream_);
+}
+
+CUresult CudaDevice::copyOnDevice(CUdeviceptr to, CUdeviceptr from, size_t bytes) {
+  ++stats_.copiesOnDevice;
+  return d_->cuMemcpyDtoDAsync(to, from, bytes, stream_);
+}
+
+CUresult CudaDevice::launchKernel(CUfunction f, unsigned blocks, unsigned threads, void **params) {
+  ++stats_.launches;
+  return d_->cuLaunchKernel(f, blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr);
 }
 
 /// Frees the device copies (the stream has finished with them first).
 void CudaDevice::freeMirror() {
-  if (stream_)
-    d_->cuStreamSynchronize(stream_);
+  if (stream_) {
+    d_->cuStreamSynchronize(stream_); // failing, the device has nothing left to free
+    ++stats_.waits;
+  }
   stagingUsed_ = 0;
   for (Region &r : regions_)
     if (r.dev)
@@ -403,15 +431,16 @@ void CudaDevice::mirror(ncl_model &m) {
   table_ = alloc(n * sizeof(CUdeviceptr), "the buffer table");
   header_ = alloc(sizeof(ncl_kernel_args), "a kernel header");
   // From pageable memory: the driver stages it before the call returns.
-  check(&m, d_->cuMemcpyHtoDAsync(table_, table.data(), n * sizeof(CUdeviceptr), stream_),
+  check(&m, copyToDevice(table_, table.data(), n * sizeof(CUdeviceptr)),
         "copying the buffer table");
   tableHost_ = std::move(table);
 }
 
 void CudaDevice::download(ncl_model &m, Region &r) {
   if (r.bytes > 0)
-    check(&m, d_->cuMemcpyDtoH(const_cast<void *>(r.host), r.dev, r.bytes),
-          "copying the state from the device");
+    ++stats_.copiesToHost;
+  check(&m, d_->cuMemcpyDtoH(const_cast<void *>(r.host), r.dev, r.bytes),
+        "copying the state from the device");
   r.syncedAt = launches_;
 }
 
@@ -460,8 +489,7 @@ void CudaDevice::beginRun(ncl_model &m, int64_t target) {
       continue;
     // From pageable memory: the driver stages it before the call returns.
     if (r.bytes > 0)
-      check(&m, d_->cuMemcpyHtoDAsync(r.dev, r.host, r.bytes, stream_),
-            "copying the state to the device");
+      check(&m, copyToDevice(r.dev, r.host, r.bytes), "copying the state to the device");
     r.hostAhead = false;
   }
   hostReplaced_ = false;
@@ -506,8 +534,7 @@ void CudaDevice::uploadNeuronState(ncl_model &m) {
       continue;
     Region &r = regions_[static_cast<size_t>(bufferRegion_[i])];
     if (r.bytes > 0)
-      check(&m, d_->cuMemcpyHtoDAsync(r.dev, r.host, r.bytes, stream_),
-            "copying the state to the device");
+      check(&m, copyToDevice(r.dev, r.host, r.bytes), "copying the state to the device");
     r.syncedAt = launches_;
   }
 }
@@ -601,7 +628,7 @@ void CudaDevice::sampleMonitor(ncl_model &m, size_t monitor, int64_t row, size_t
   const CUdeviceptr to = b.dev + static_cast<size_t>(row - b.firstRow) * b.rowBytes + at;
   makeCurrent();
   if (stride == 1) {
-    check(&m, d_->cuMemcpyDtoDAsync(to, from, static_cast<size_t>(count) * elem, stream_),
+    check(&m, copyOnDevice(to, from, static_cast<size_t>(count) * elem),
           "copying monitored values on the device");
     return;
   }
@@ -614,6 +641,7 @@ void CudaDevice::sampleMonitor(ncl_model &m, size_t monitor, int64_t row, size_t
   c.dstPitch = elem;
   c.WidthInBytes = elem;
   c.Height = static_cast<size_t>(count);
+  ++stats_.copiesOnDevice;
   check(&m, d_->cuMemcpy2DAsync(&c, stream_), "copying monitored values on the device");
 }
 
@@ -621,8 +649,8 @@ void CudaDevice::queueMonitorRows(ncl_model &m) {
   for (MonitorBlock &b : blocks_)
     if (b.rows > 0) {
       check(&m,
-            d_->cuMemcpyDtoHAsync(static_cast<char *>(monitorStaging_) + b.staged, b.dev,
-                                  static_cast<size_t>(b.rows) * b.rowBytes, stream_),
+            copyToHost(static_cast<char *>(monitorStaging_) + b.staged, b.dev,
+                       static_cast<size_t>(b.rows) * b.rowBytes),
             "copying monitored values from the device");
       monitorRowsQueued_ = true;
     }
@@ -671,7 +699,7 @@ CUdeviceptr CudaDevice::uploadList(ncl_model &m, const void *data, size_t bytes,
     // A grown buffer holds nothing of what was uploaded before: callers
     // upload before they take another list (one list per launch).
   }
-  check(&m, d_->cuMemcpyHtoDAsync(lists_ + at, staged(m, data, bytes), bytes, stream_),
+  check(&m, copyToDevice(lists_ + at, staged(m, data, bytes), bytes),
         "copying a spike list to the device");
   offset = at + bytes;
   return lists_ + at;
@@ -681,13 +709,11 @@ std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, C
                                     const ncl_kernel_args &h, int64_t range, bool oneThread,
                                     CUdeviceptr countFrom) {
   // The staged copy stays until the next sync.
-  check(&m, d_->cuMemcpyHtoDAsync(header, staged(m, &h, sizeof h), sizeof h, stream_),
-        "copying a kernel header");
+  check(&m, copyToDevice(header, staged(m, &h, sizeof h), sizeof h), "copying a kernel header");
   // A list made on the device: its length, which the host does not know.
   if (countFrom)
     check(&m,
-          d_->cuMemcpyDtoDAsync(header + offsetof(ncl_kernel_args, num_spikes), countFrom,
-                                sizeof(int64_t), stream_),
+          copyOnDevice(header + offsetof(ncl_kernel_args, num_spikes), countFrom, sizeof(int64_t)),
           "copying a spike list's length");
   void *params[] = {&header};
   const unsigned blocks =
@@ -695,10 +721,7 @@ std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, C
   const unsigned threads = oneThread ? 1 : kBlockSize;
   std::string what = "running the stage '" + std::string(stage.name) + "'";
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
-  check(
-      &m,
-      d_->cuLaunchKernel(kernels_[index], blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr),
-      what.c_str());
+  check(&m, launchKernel(kernels_[index], blocks, threads, params), what.c_str());
   ++launches_;
   return what;
 }
@@ -777,10 +800,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     const unsigned spikeBlocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
     CUdeviceptr header = header_;
     void *params[] = {&header};
-    check(&m,
-          d_->cuLaunchKernel(commits_[index], spikeBlocks, 1, 1, kBlockSize, 1, 1, 0, stream_,
-                             params, nullptr),
-          what.c_str());
+    check(&m, launchKernel(commits_[index], spikeBlocks, kBlockSize, params), what.c_str());
     ++launches_;
   }
 }
@@ -896,7 +916,7 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     }
     const size_t tableBytes = table.size() * sizeof(CUdeviceptr);
     const CUdeviceptr at = deferredArea_ + deferredTablesAt() + slot * tableBytes;
-    check(&m, d_->cuMemcpyHtoDAsync(at, staged(m, table.data(), tableBytes), tableBytes, stream_),
+    check(&m, copyToDevice(at, staged(m, table.data(), tableBytes), tableBytes),
           "copying a buffer table");
     h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(at));
   }
@@ -915,14 +935,12 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
   char *host = static_cast<char *>(deferredStaging_);
   const char *what = "copying the spikes from the device";
   // The headers (those of launches that ran nothing are never read) ...
-  check(&m, d_->cuMemcpyDtoHAsync(host, deferredArea_, n * deferredHeaderBytes(), stream_), what);
+  check(&m, copyToHost(host, deferredArea_, n * deferredHeaderBytes()), what);
   auto queue = [&](const DeferredLaunch &l, int64_t from, int64_t to) {
     for (int which = 0; which < (l.channels ? 3 : 2); ++which) {
       const size_t elem = which == 2 ? 4 : 8;
       const size_t at = deferredArrayAt(which) + static_cast<size_t>(l.offset + from) * elem;
-      check(&m,
-            d_->cuMemcpyDtoHAsync(host + at, deferredArea_ + at,
-                                  static_cast<size_t>(to - from) * elem, stream_),
+      check(&m, copyToHost(host + at, deferredArea_ + at, static_cast<size_t>(to - from) * elem),
             what);
     }
   };
@@ -1063,11 +1081,9 @@ void CudaDevice::prepareSpikeHistory(ncl_model &m) {
       counts[static_cast<size_t>(d)] = n;
     }
     if (!lists.empty())
-      check(&m,
-            d_->cuMemcpyHtoDAsync(h.lists, lists.data(), lists.size() * sizeof(int32_t), stream_),
+      check(&m, copyToDevice(h.lists, lists.data(), lists.size() * sizeof(int32_t)),
             "copying the spike history to the device");
-    check(&m,
-          d_->cuMemcpyHtoDAsync(h.counts, counts.data(), counts.size() * sizeof(int64_t), stream_),
+    check(&m, copyToDevice(h.counts, counts.data(), counts.size() * sizeof(int64_t)),
           "copying the spike history to the device");
   }
   historyCurrent_ = true;
@@ -1097,13 +1113,12 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   args.capacity = l.capacity;
   args.room = h.units;
   CUdeviceptr where = listArgs_ + at * sizeof(ncl_spike_list_args);
-  check(&m, d_->cuMemcpyHtoDAsync(where, staged(m, &args, sizeof args), sizeof args, stream_),
+  check(&m, copyToDevice(where, staged(m, &args, sizeof args), sizeof args),
         "copying a spike list's arguments");
   void *params[] = {&where};
   const unsigned blocks =
       static_cast<unsigned>((std::max<int64_t>(l.capacity, 1) + kBlockSize - 1) / kBlockSize);
-  check(&m,
-        d_->cuLaunchKernel(spikeList_, blocks, 1, 1, kBlockSize, 1, 1, 0, stream_, params, nullptr),
+  check(&m, launchKernel(spikeList_, blocks, kBlockSize, params),
         "making a spike list on the device");
   ++launches_;
 }

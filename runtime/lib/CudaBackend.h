@@ -46,6 +46,16 @@ public:
   /// The device's number (ncl_set_backend's "cuda:N"; "cuda" is 0).
   int ordinal() const { return ordinal_; }
 
+  /// What the model asked of the driver since it chose this device
+  /// (run.json's "device_stats", docs/gpu.md): kernel launches, copies each
+  /// way and on the device, waits for the stream and the seconds the host
+  /// spent in them (the device's work the host did not overlap).
+  struct Stats {
+    int64_t launches = 0, copiesToDevice = 0, copiesToHost = 0, copiesOnDevice = 0, waits = 0;
+    double waitSeconds = 0;
+  };
+  const Stats &stats() const { return stats_; }
+
   /// Before a run to step `target`: mirrors every host buffer of the
   /// table on the device (allocating where the layout changed), gives each
   /// state and synapse monitor a device block for its samples, and uploads
@@ -153,6 +163,11 @@ private:
   void makeCurrent() const;
   /// Waits for the stream; the pinned staging is free again afterwards.
   void synchronize(ncl_model *m, const char *what);
+  /// The driver's calls on the model's stream, counted in stats_.
+  cuda::CUresult copyToDevice(cuda::CUdeviceptr to, const void *from, size_t bytes);
+  cuda::CUresult copyToHost(void *to, cuda::CUdeviceptr from, size_t bytes);
+  cuda::CUresult copyOnDevice(cuda::CUdeviceptr to, cuda::CUdeviceptr from, size_t bytes);
+  cuda::CUresult launchKernel(cuda::CUfunction f, unsigned blocks, unsigned threads, void **params);
   void mirror(ncl_model &m);
   void freeMirror();
   bool deviceAhead(const Region &r) const { return r.written && r.syncedAt != launches_; }
@@ -260,6 +275,7 @@ private:
   bool historyCurrent_ = false;    // the device's lists are the host's
   cuda::CUdeviceptr listArgs_ = 0; // an ncl_spike_list_args per deferred slot
   void freeHistories();
+  Stats stats_;
 };
 
 /// Whether the device runs a stage of this kind (the others, init and

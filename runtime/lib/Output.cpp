@@ -385,6 +385,16 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   j += "  \"threads\": " + std::to_string(m.threads) + ",\n";
   j += "  \"backend\": " + jsonString(m.device ? "cuda" : "cpu") + ",\n";
   j += "  \"device\": " + (m.device ? jsonString(m.device->name()) : std::string("null")) + ",\n";
+  if (m.device) {
+    // What the host asked of the driver (docs/gpu.md, "What a run costs").
+    const CudaDevice::Stats &d = m.device->stats();
+    j += "  \"device_stats\": {\"launches\": " + std::to_string(d.launches) +
+         ", \"copies_to_device\": " + std::to_string(d.copiesToDevice) +
+         ", \"copies_to_host\": " + std::to_string(d.copiesToHost) +
+         ", \"copies_on_device\": " + std::to_string(d.copiesOnDevice) +
+         ", \"waits\": " + std::to_string(d.waits) + ", \"wait_s\": " + jsonNumber(d.waitSeconds) +
+         "},\n";
+  }
   if (m.batch > 1)
     j += "  \"batch\": " + std::to_string(m.batch) + ",\n";
   j += "  \"populations\": {";

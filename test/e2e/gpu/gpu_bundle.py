@@ -60,5 +60,8 @@ for key in ("cuba", "lif-1e7", "brunel"):
           "%s: the same spikes on both (%d)" % (key, spikes))
     check(cuda["roofline_bytes_per_step"] > 0 and cuda["steps"] == cpu["steps"] > 0,
           "%s: steps and the least traffic per step reported" % key)
+    stats = cuda.get("device_stats") or {}
+    check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
+          "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))
 if failures:
     sys.exit("%d check(s) failed" % len(failures))

@@ -18,6 +18,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -273,6 +276,38 @@ TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
     if (change) // the history comes back to the device with the state
       EXPECT_GT(lists.listsUploaded, 0);
   }
+}
+
+TEST(CudaBackend, RunJsonCountsTheDriverCalls) {
+  // run.json's device_stats: what the runtime counted it asked of the
+  // driver, against what the fake driver counted it was asked.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 300), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_run_steps(m.get(), 7), NCL_OK) << lastError();
+  (void)state(m.get(), "T", "h"); // a download outside a run
+  const Copies after = copies();
+  char dir[] = "/tmp/ncl-device-stats-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  ASSERT_EQ(ncl_write_output(m.get(), dir), NCL_OK) << lastError();
+  std::ifstream in(std::string(dir) + "/run.json");
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto field = [&json](const std::string &name) -> long long {
+    const size_t at = json.find("\"" + name + "\": ");
+    EXPECT_NE(at, std::string::npos) << name << " in " << json;
+    return at == std::string::npos ? -1 : std::atoll(json.c_str() + at + name.size() + 4);
+  };
+  EXPECT_NE(json.find("\"device_stats\": {"), std::string::npos) << json;
+  EXPECT_EQ(field("launches"), after.launches - before.launches);
+  EXPECT_EQ(field("copies_to_device"), after.htod - before.htod);
+  EXPECT_EQ(field("copies_to_host"), after.dtoh - before.dtoh);
+  EXPECT_EQ(field("copies_on_device"), after.dtod - before.dtod);
+  EXPECT_EQ(field("waits"), after.waits - before.waits);
+  EXPECT_GT(after.launches - before.launches, 300); // not vacuous
+  EXPECT_NE(json.find("\"wait_s\": "), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
