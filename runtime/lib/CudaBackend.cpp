@@ -434,6 +434,7 @@ void CudaDevice::mirror(ncl_model &m) {
   check(&m, copyToDevice(table_, table.data(), n * sizeof(CUdeviceptr)),
         "copying the buffer table");
   tableHost_ = std::move(table);
+  slotTableOffset_.clear(); // the deferred slots' tables point at the old copies
 }
 
 void CudaDevice::download(ncl_model &m, Region &r) {
@@ -863,6 +864,7 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
       deferredSlots_ = kDeferredSlots;
       deferredTableEntries_ = tableHost_.size();
       deferredEntries_ = wanted;
+      slotTableOffset_.clear();
       const size_t bytes = deferredArrayAt(2) + static_cast<size_t>(deferredEntries_) * 4;
       if (CUresult r = d_->cuMemAlloc(&deferredArea_, bytes); r != CUDA_SUCCESS) {
         deferredArea_ = 0;
@@ -916,8 +918,15 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     }
     const size_t tableBytes = table.size() * sizeof(CUdeviceptr);
     const CUdeviceptr at = deferredArea_ + deferredTablesAt() + slot * tableBytes;
-    check(&m, copyToDevice(at, staged(m, table.data(), tableBytes), tableBytes),
-          "copying a buffer table");
+    // A network's launches take the same slots at the same offsets chunk
+    // after chunk: a slot that holds this table already needs no copy.
+    if (slotTableOffset_.size() <= slot)
+      slotTableOffset_.resize(slot + 1, -1);
+    if (slotTableOffset_[slot] != launch.offset) {
+      check(&m, copyToDevice(at, staged(m, table.data(), tableBytes), tableBytes),
+            "copying a buffer table");
+      slotTableOffset_[slot] = launch.offset;
+    }
     h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(at));
   }
   queueLaunch(m, stage, header, h, range, oneThread);

@@ -241,6 +241,10 @@ private:
   /// before): the entries a collection reads with the headers.
   std::map<std::pair<size_t, int64_t>, int64_t> expectedOfBlock_;
   std::vector<cuda::CUdeviceptr> tableHost_; // the buffer table, as uploaded
+  /// Per deferred slot: the offset into the spike arrays that the slot's
+  /// table on the device points at (-1: none yet), kept while the area and
+  /// the mirror stay.
+  std::vector<int64_t> slotTableOffset_;
   cuda::CUdeviceptr deferredArea_ = 0;
   int64_t deferredSlots_ = 0, deferredEntries_ = 0, deferredUsed_ = 0, deferredPlanned_ = 0;
   size_t deferredTableEntries_ = SIZE_MAX; // the table's entries when the area was made
