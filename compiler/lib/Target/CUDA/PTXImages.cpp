@@ -325,12 +325,15 @@ bool ptxHeader(const llvm::Target &target, llvm::StringRef arch, std::string &he
     return false;
   llvm::SmallVector<llvm::StringRef> lines;
   llvm::StringRef(ptx).split(lines, '\n');
+  int found = 0;
   for (llvm::StringRef line : lines)
-    if (line.starts_with(".version ") || line.starts_with(".target "))
+    if (line.starts_with(".version ") || line.starts_with(".target ")) {
       header += line.str() + "\n";
-  if (header.empty())
-    error = "internal error: NVPTX wrote no .version or .target for " + arch.str();
-  return !header.empty();
+      ++found;
+    }
+  if (found != 2)
+    error = "internal error: NVPTX wrote no single .version and .target for " + arch.str();
+  return found == 2;
 }
 
 /// `ptx` with its `.version` and `.target` lines replaced by `header`'s.
