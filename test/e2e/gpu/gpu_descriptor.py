@@ -6,6 +6,11 @@ toolkit's ptxas exists, and every stage's GPU kernel, each an `.entry` of
 every PTX image and of `nclc --emit=ptx`; a --target=cpu library has no
 image and no GPU kernel. The --target=cuda library's CPU code is the CPU
 library's: run by ncl-run (on the CPU), both write the same files.
+nclc generates the PTX of sm_80 only and gives sm_90 the same PTX under its
+own .version and .target: with ptxas, the library's sm_90 cubin must be,
+byte for byte, the one ptxas makes of NVPTX's own PTX for sm_90
+(`nclc --emit=ptx --gpu-arch=sm_90`), and the two PTX images must differ in
+those two lines only.
 
 usage: gpu_descriptor.py NCLC DUMPER NCL_RUN WORKDIR MODEL...
 """
@@ -39,6 +44,37 @@ def describe(dumper, library, directory):
 
 def entries(ptx):
     return set(re.findall(r"^\.visible \.entry (\w+)\(", ptx, re.M))
+
+
+def same_ptx_for_later_archs(nclc, model, directory, images, cubins, work):
+    """The library's images of each architecture after the first: its PTX is
+    the first's but for .version and .target, and (with ptxas) its cubin is
+    the one of NVPTX's own PTX for that architecture."""
+    def read(k):
+        with open(os.path.join(directory, f"image{k}.{images[k][1]}"), "rb") as f:
+            return f.read()
+    def body(ptx):
+        return [line for line in ptx.decode().splitlines()
+                if not line.startswith((".version ", ".target "))]
+    ptx_images = [k for k, (_, form) in enumerate(images) if form == "ptx"]
+    first = read(ptx_images[0])
+    for k in ptx_images[1:]:
+        arch = images[k][0]
+        if body(read(k)) != body(first):
+            sys.exit(f"FAIL: {model}: the {arch} PTX is not the {images[0][0]} PTX "
+                     f"under another header")
+        if not cubins:
+            continue
+        own = os.path.join(work, f"own_{os.path.basename(model)}_{arch}.ptx")
+        with open(own, "w") as f:
+            f.write(run([nclc, model, "--target=cuda", "--emit=ptx", f"--gpu-arch={arch}"]))
+        cubin = own + ".cubin"
+        ptxas = os.path.join(os.environ.get("NCL_CUDA_PATH", "/usr/local/cuda"), "bin", "ptxas")
+        run([ptxas, f"-arch={arch}", "-o", cubin, own])
+        with open(cubin, "rb") as f:
+            if f.read() != read(k + 1):
+                sys.exit(f"FAIL: {model}: the library's {arch} cubin is not ptxas's of "
+                         f"NVPTX's own {arch} PTX")
 
 
 def main():
@@ -107,6 +143,8 @@ def main():
                 if entries(ptx) != kernels:
                     sys.exit(f"FAIL: {path}: entries {sorted(entries(ptx))}, "
                              f"stages name {sorted(kernels)}")
+            if target == "cuda":
+                same_ptx_for_later_archs(nclc, model, directory, images, cubins, work)
         # The CPU code of the GPU library runs as the CPU library does.
         outputs = {}
         for target in ["cpu", "cuda"]:

@@ -47,6 +47,7 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -294,12 +295,72 @@ bool assembleCubin(const std::string &ptxas, const std::string &arch, const std:
   return ok;
 }
 
+/// The number of a plain architecture name (`sm_90`: 90), 0 for any other
+/// (`sm_90a`, whose code runs on that architecture only).
+unsigned plainArchNumber(llvm::StringRef arch) {
+  unsigned number = 0;
+  if (!arch.consume_front("sm_") || arch.getAsInteger(10, number))
+    return 0;
+  return number;
+}
+
+/// Whether `arch` runs the PTX NVPTX writes for `first`: PTX for a plain
+/// architecture runs on every later one (CUDA's forward compatibility).
+bool runsPTXOf(llvm::StringRef first, llvm::StringRef arch) {
+  unsigned from = plainArchNumber(first), to = plainArchNumber(arch);
+  return from && to && from <= to;
+}
+
+/// The `.version` and `.target` lines NVPTX writes for `arch` (its lowest
+/// PTX ISA version), from the PTX of an empty module.
+bool ptxHeader(const llvm::Target &target, llvm::StringRef arch, std::string &header,
+               std::string &error) {
+  llvm::LLVMContext context;
+  llvm::Module empty("ncl_header", context);
+  std::unique_ptr<llvm::TargetMachine> tm = machineFor(target, arch);
+  empty.setTargetTriple(llvm::Triple(kTriple));
+  empty.setDataLayout(tm->createDataLayout());
+  std::string ptx;
+  if (!emitPTX(empty, *tm, ptx, error))
+    return false;
+  llvm::SmallVector<llvm::StringRef> lines;
+  llvm::StringRef(ptx).split(lines, '\n');
+  int found = 0;
+  for (llvm::StringRef line : lines)
+    if (line.starts_with(".version ") || line.starts_with(".target ")) {
+      header += line.str() + "\n";
+      ++found;
+    }
+  if (found != 2)
+    error = "internal error: NVPTX wrote no single .version and .target for " + arch.str();
+  return found == 2;
+}
+
+/// `ptx` with its `.version` and `.target` lines replaced by `header`'s.
+std::string withHeader(llvm::StringRef ptx, llvm::StringRef header) {
+  std::string result;
+  bool replaced = false;
+  while (!ptx.empty()) {
+    auto [line, rest] = ptx.split('\n');
+    if (line.starts_with(".version ") || line.starts_with(".target ")) {
+      if (!replaced)
+        result += header.str();
+      replaced = true;
+    } else {
+      result += line.str() + "\n";
+    }
+    ptx = rest;
+  }
+  return result;
+}
+
 /// What the background compile of emitCUDAImages does with the verified
 /// kernels `m` (in `context`): O3 once (for the first architecture; the IR
 /// passes do not depend on which, and a newer architecture runs an older
-/// one's code), then per architecture, each on its own thread, the NVPTX
-/// code generator and, where `ptxas` is not empty, ptxas. The images are
-/// in the order of `archs`, each PTX followed by its cubin.
+/// one's code), the NVPTX code generator once for the first architecture
+/// and once for each that cannot run its PTX (runsPTXOf), then, each on
+/// its own thread, ptxas per architecture where `ptxas` is not empty. The
+/// images are in the order of `archs`, each PTX followed by its cubin.
 GPUModule::Images compileImages(std::unique_ptr<llvm::LLVMContext> context,
                                 std::unique_ptr<llvm::Module> m, std::vector<std::string> archs,
                                 std::string ptxas, bool timePhases) {
@@ -318,10 +379,22 @@ GPUModule::Images compileImages(std::unique_ptr<llvm::LLVMContext> context,
                                  kPhaseTimerGroupDescription, timePhases);
     optimize(*m, *machineFor(*target, archs.front()));
   }
-  // Every architecture but the first gets its own copy in its own context,
-  // so that the code generators run at once.
+  // An architecture that runs the first's PTX gets that PTX under its own
+  // header (NVPTX writes the same instructions for both: the kernels use
+  // nothing newer than sm_80); any other is generated on its own thread,
+  // from its own copy in its own context, so that the code generators run
+  // at once.
+  std::vector<std::string> headers(archs.size());
+  bool copies = false;
+  for (size_t i = 1; i < archs.size(); ++i)
+    if (!runsPTXOf(archs.front(), archs[i]))
+      copies = true;
+    else if (!ptxHeader(*target, archs[i], headers[i], error)) {
+      result.error = error;
+      return result;
+    }
   std::string bitcode;
-  if (archs.size() > 1) {
+  if (copies) {
     llvm::raw_string_ostream os(bitcode);
     llvm::WriteBitcodeToFile(*m, os);
   }
@@ -329,39 +402,48 @@ GPUModule::Images compileImages(std::unique_ptr<llvm::LLVMContext> context,
     std::string ptx, cubin, error;
   };
   std::vector<Output> outputs(archs.size());
-  auto compileFor = [&](size_t i, llvm::Module &module) {
-    Output &out = outputs[i];
-    {
-      llvm::NamedRegionTimer timer("gpu-codegen-" + archs[i], "GPU: PTX for " + archs[i],
-                                   kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
-      std::unique_ptr<llvm::TargetMachine> tm = machineFor(*target, archs[i]);
-      if (!emitPTX(module, *tm, out.ptx, out.error))
-        return;
-    }
-    if (!ptxas.empty()) {
-      llvm::NamedRegionTimer timer("gpu-ptxas-" + archs[i], "GPU: ptxas for " + archs[i],
-                                   kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
-      assembleCubin(ptxas, archs[i], out.ptx, out.cubin, out.error);
-    }
+  auto generate = [&](size_t i, llvm::Module &module) {
+    llvm::NamedRegionTimer timer("gpu-codegen-" + archs[i], "GPU: PTX for " + archs[i],
+                                 kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
+    std::unique_ptr<llvm::TargetMachine> tm = machineFor(*target, archs[i]);
+    return emitPTX(module, *tm, outputs[i].ptx, outputs[i].error);
+  };
+  auto assemble = [&](size_t i) {
+    if (ptxas.empty())
+      return;
+    llvm::NamedRegionTimer timer("gpu-ptxas-" + archs[i], "GPU: ptxas for " + archs[i],
+                                 kPhaseTimerGroup, kPhaseTimerGroupDescription, timePhases);
+    assembleCubin(ptxas, archs[i], outputs[i].ptx, outputs[i].cubin, outputs[i].error);
   };
   // --time-phases times each phase alone: one architecture after another.
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < archs.size(); ++i) {
-    threads.emplace_back([&, i] {
-      llvm::LLVMContext copyContext;
-      llvm::Expected<std::unique_ptr<llvm::Module>> copy =
-          llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "ncl_kernels"), copyContext);
-      if (!copy) {
-        outputs[i].error =
-            "internal error: cannot copy the GPU kernels: " + llvm::toString(copy.takeError());
-        return;
-      }
-      compileFor(i, **copy);
-    });
+  auto start = [&](std::function<void()> work) {
+    threads.emplace_back(std::move(work));
     if (timePhases)
       threads.back().join();
+  };
+  for (size_t i = 1; i < archs.size(); ++i)
+    if (headers[i].empty())
+      start([&, i] {
+        llvm::LLVMContext copyContext;
+        llvm::Expected<std::unique_ptr<llvm::Module>> copy =
+            llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "ncl_kernels"), copyContext);
+        if (!copy) {
+          outputs[i].error =
+              "internal error: cannot copy the GPU kernels: " + llvm::toString(copy.takeError());
+          return;
+        }
+        if (generate(i, **copy))
+          assemble(i);
+      });
+  if (generate(0, *m)) {
+    for (size_t i = 1; i < archs.size(); ++i)
+      if (!headers[i].empty()) {
+        outputs[i].ptx = withHeader(outputs[0].ptx, headers[i]);
+        start([&, i] { assemble(i); });
+      }
+    assemble(0);
   }
-  compileFor(0, *m);
   for (std::thread &thread : threads)
     if (thread.joinable())
       thread.join();
