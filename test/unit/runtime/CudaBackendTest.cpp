@@ -276,6 +276,30 @@ TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
     if (change) // the history comes back to the device with the state
       EXPECT_GT(lists.listsUploaded, 0);
   }
+  // Backends switched between runs: the CPU goes on from the device's
+  // history (collected with each chunk's spikes), and a device from the
+  // CPU's (uploaded before its first chunk).
+  auto switching = [](const std::vector<const char *> &backends) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+    EXPECT_TRUE(m);
+    if (!m)
+      return Outcome{};
+    for (const char *backend : backends) {
+      EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+      EXPECT_EQ(ncl_run_steps(m.get(), 53), NCL_OK) << lastError();
+    }
+    Outcome o;
+    o.h = state(m.get(), "T", "h");
+    o.s = spikes(m.get(), "S");
+    return o;
+  };
+  const Outcome cpu = switching({"cpu", "cpu", "cpu", "cpu"});
+  const Outcome mixed = switching({"cuda", "cpu", "cuda", "cpu"});
+  EXPECT_TRUE(cpu.s == expectedSpikes(8, 4 * 53));
+  EXPECT_TRUE(mixed.s == cpu.s);
+  ASSERT_EQ(mixed.h.size(), 3u);
+  EXPECT_EQ(std::memcmp(mixed.h.data(), cpu.h.data(), 3 * sizeof(double)), 0)
+      << cpu.h[0] << " on the CPU, " << mixed.h[0] << " switching backends";
 }
 
 TEST(CudaBackend, RunJsonCountsTheDriverCalls) {
