@@ -209,7 +209,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
                stage);
   }
   // The runtime's own kernel, in the images of this NCL's nclc: without it
-  // a network's spikes go through the host every step.
+  // a network's spikes go through the host (once an exchange interval).
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
       CUDA_SUCCESS)
     dev->spikeList_ = nullptr;

@@ -7,7 +7,8 @@
 // calling its CPU function. The work goes, in order, to one stream per
 // model; the host waits for it only where it needs a result (monitors fill
 // blocks on the device, a model without projections reads its spikes once
-// a chunk). The state stays
+// a chunk, and so does a network whose spike lists stay on the device). The
+// state stays
 // on the device between runs: a run uploads only what the host changed
 // (markHostChanged), and the host's copy is brought up to date
 // (syncHost) before the host reads it (the C API's accessors, output).
@@ -75,8 +76,9 @@ public:
   /// is this launch's alone, until collectSpikes; sets a.steps_done (the
   /// steps it runs, which the host chooses) and a.spike_capacity (its
   /// region's entries). Returns false, launching nothing, when the buffer
-  /// has no room left for it: collectSpikes first. For models whose host
-  /// needs no spike before the chunk's end (no projections, k-WTA or gates).
+  /// has no room left for it: collectSpikes first. Every step launch goes
+  /// this way; the host collects the spikes when it needs them (a chunk's
+  /// end, an exchange interval's, or every step for some networks).
   bool launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
   /// Before a chunk's deferred launches: the entries they may emit in all
   /// (each neuron's channels in each step), which sizes the buffer (at most
