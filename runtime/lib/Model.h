@@ -275,6 +275,10 @@ struct ncl_model {
   std::vector<ncl::rt::SpikeHistory> history; // per population (depth 0: no projection reads it)
   int64_t exchangeSteps = 0;                  // steps between spike exchanges of threads
   bool queuesArrivals = false;                // some projection has per-synapse delays
+  /// On the CUDA device, exchanging through the host: the steps between
+  /// collections of the spikes (exchangeSteps, or 1 where an on_post reads
+  /// its population's list of a step of the same interval).
+  int64_t collectSteps = 1;
   bool meetEveryStep = false;  // threads also meet between a step's reads and its updates
   bool selectsWinners = false; // some population has a k-WTA stage: threads meet every step
   bool gatesSpikes = false;    // since ABI 9, a spiking k-WTA: keys and gate before the updates

@@ -1010,12 +1010,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   // Through the host, the spikes are collected when the host reads them:
   // at the end of each exchange interval (queueArrivals; a delivery reads
   // no list of its own interval, as on the CPU's threads), or every step
-  // where an on_post reads its population's list of the step before.
-  bool onPostReadsLastStep = false;
-  for (const Projection &proj : m.projs)
-    onPostReadsLastStep |=
-        proj.columnStartBuffer >= 0 && delaySteps(m, proj.info->post_delay) < m.exchangeSteps;
-  const int64_t collectEvery = onPostReadsLastStep ? 1 : m.exchangeSteps;
+  // where an on_post reads a recent list: every m.collectSteps.
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
@@ -1063,8 +1058,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
-    if (defer && (s + 1 == s1 ||
-                  (!listsOnDevice && (collectEvery == 1 || (s + 1 - s0) % collectEvery == 0)))) {
+    if (defer && (s + 1 == s1 || (!listsOnDevice && (s + 1 - s0) % m.collectSteps == 0))) {
       try {
         // The step's (or chunk's) spikes, taken in launch order: as if each
         // launch had been read back at once.
@@ -1963,6 +1957,13 @@ void allocateSpikeQueues(ncl_model &m) {
   m.selectsWinners = hasKwtaStage(m);
   m.gatesSpikes = hasSpikeGate(m);
   m.exchangeSteps = exchangeSteps(m);
+  // The host reads a list of its own exchange interval only where an
+  // on_post reads its population's list of a recent step: the device's
+  // spikes are collected every step then, else once an interval.
+  m.collectSteps = m.exchangeSteps;
+  for (const Projection &proj : m.projs)
+    if (proj.columnStartBuffer >= 0 && delaySteps(m, proj.info->post_delay) < m.exchangeSteps)
+      m.collectSteps = 1;
   m.queuesArrivals = false;
   for (Projection &proj : m.projs) {
     proj.queues.clear();

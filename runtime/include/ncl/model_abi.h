@@ -267,7 +267,9 @@ typedef enum ncl_stage_kind {
                                          thread's postsynaptic range) at the time of step
                                          first_step into POST_TRACE_NOW: before its first
                                          DELIVER or DELIVER_SYNAPSES call of a step that has
-                                         something to deliver */
+                                         something to deliver (the CUDA backend may also
+                                         call both in steps that have none: the values are
+                                         scratch) */
   /* Since ABI 9, the k-WTA of a spiking population (docs/runtime.md, "k-WTA
      stages"): */
   NCL_STAGE_KWTA_KEYS = 15, /* each thread, over its neurons [begin, end), in step first_step
