@@ -1,13 +1,15 @@
 //===- CudaBackend.cpp - A model's stages on a CUDA device ----------------===//
 //
 // See CudaBackend.h and docs/gpu.md. Every copy and launch goes to the
-// model's stream, in order, so one device header and one device list buffer
-// serve every launch in turn: a launch's header copy runs after the kernel
-// before it has read the previous one. The host waits for the stream
-// (synchronize) only where it reads a result: a network's spikes after each
-// step launch, a model without projections' spikes at the chunk's end
-// (launchDeferred), a full monitor block, the state and monitor rows after a
-// chunk, a state the API reads. Monitor samples are copies on the device.
+// model's stream, in order. Launches and copies on the device are recorded
+// and issued in batches (flush), after one copy of the headers and lists
+// they read, which the host wrote into the arena: each launch has its own
+// header there until the next wait frees the arena. The host waits for the
+// stream (synchronize) only where it reads a result: a network's spikes
+// after each exchange interval or chunk, a model without projections'
+// spikes at the chunk's end (launchDeferred), a full monitor block, the
+// state and monitor rows after a chunk, a state the API reads. Monitor
+// samples are copies on the device.
 //
 //===----------------------------------------------------------------------===//
 #include "CudaBackend.h"
@@ -235,7 +237,9 @@ CudaDevice::~CudaDevice() {
   freeHistories();
   if (deferredArea_)
     d_->cuMemFree(deferredArea_);
-  for (void *p : {staging_, monitorStaging_, deferredStaging_})
+  if (arena_)
+    d_->cuMemFree(arena_);
+  for (void *p : {staging_, monitorStaging_, deferredStaging_, arenaHost_})
     if (p)
       d_->cuMemFreeHost(p);
   if (stream_)
@@ -258,6 +262,7 @@ void CudaDevice::check(ncl_model *m, CUresult r, const char *what) const {
 }
 
 void CudaDevice::synchronize(ncl_model *m, const char *what) {
+  flush(m);
   const auto start = std::chrono::steady_clock::now();
   const CUresult r = d_->cuStreamSynchronize(stream_);
   ++stats_.waits;
@@ -265,14 +270,17 @@ void CudaDevice::synchronize(ncl_model *m, const char *what) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   check(m, r, what);
   stagingUsed_ = 0;
+  arenaUsed_ = arenaUploaded_ = 0; // nothing reads the arena now
 }
 
-CUresult CudaDevice::copyToDevice(CUdeviceptr to, const void *from, size_t bytes) {
+CUresult CudaDevice::copyToDevice(ncl_model &m, CUdeviceptr to, const void *from, size_t bytes) {
+  flush(&m);
   ++stats_.copiesToDevice;
   return d_->cuMemcpyHtoDAsync(to, from, bytes, stream_);
 }
 
-CUresult CudaDevice::copyToHost(void *to, CUdeviceptr from, size_t bytes) {
+CUresult CudaDevice::copyToHost(ncl_model &m, void *to, CUdeviceptr from, size_t bytes) {
+  flush(&m);
   ++stats_.copiesToHost;
   return d_->cuMemcpyDtoHAsync(to, from, bytes, stream_);
 }
@@ -287,22 +295,128 @@ CUresult CudaDevice::launchKernel(CUfunction f, unsigned blocks, unsigned thread
   return d_->cuLaunchKernel(f, blocks, 1, 1, threads, 1, 1, 0, stream_, params, nullptr);
 }
 
+void CudaDevice::flush(ncl_model *m) {
+  if (commands_.empty() && arenaUploaded_ == arenaUsed_ && deferredUploads_.empty())
+    return;
+  makeCurrent();
+  // Taken out first: what fails is not issued again.
+  std::vector<Command> commands;
+  commands.swap(commands_);
+  if (arenaUsed_ > arenaUploaded_) {
+    const size_t from = arenaUploaded_, bytes = arenaUsed_ - arenaUploaded_;
+    arenaUploaded_ = arenaUsed_;
+    ++stats_.copiesToDevice;
+    check(m,
+          d_->cuMemcpyHtoDAsync(arena_ + from, static_cast<char *>(arenaHost_) + from, bytes,
+                                stream_),
+          "copying kernel headers to the device");
+  }
+  std::vector<std::pair<size_t, size_t>> uploads;
+  uploads.swap(deferredUploads_);
+  for (const auto &[at, bytes] : uploads) {
+    ++stats_.copiesToDevice;
+    check(m,
+          d_->cuMemcpyHtoDAsync(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at,
+                                bytes, stream_),
+          "copying kernel headers to the device");
+  }
+  for (Command &c : commands) {
+    CUresult r = CUDA_SUCCESS;
+    switch (c.kind) {
+    case Command::Launch: {
+      void *params[] = {&c.param};
+      r = launchKernel(c.function, c.blocks, c.threads, params);
+      break;
+    }
+    case Command::Copy:
+      r = copyOnDevice(c.to, c.from, c.bytes);
+      break;
+    case Command::Copy2D:
+      ++stats_.copiesOnDevice;
+      r = d_->cuMemcpy2DAsync(&c.copy, stream_);
+      break;
+    }
+    if (r != CUDA_SUCCESS)
+      check(
+          m, r,
+          (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string())).c_str());
+  }
+  commands.clear();
+  if (commands_.empty())
+    commands_.swap(commands); // its capacity, for the next batch
+}
+
+void CudaDevice::uploadDeferred(size_t at, const void *data, size_t bytes) {
+  std::memcpy(static_cast<char *>(deferredStaging_) + at, data, bytes);
+  // The slots of a batch are consecutive: their headers (and tables) are
+  // one range each.
+  for (auto &[from, size] : deferredUploads_)
+    if (from + size == at || at + bytes == from) {
+      size += bytes;
+      from = std::min(from, at);
+      return;
+    }
+  deferredUploads_.emplace_back(at, bytes);
+}
+
+namespace {
+constexpr size_t kArenaGrowsTo = size_t{16} << 20; // beyond, a full arena waits instead
+} // namespace
+
+void CudaDevice::reserveArena(ncl_model &m, size_t bytes) {
+  if ((arenaUsed_ + 15) / 16 * 16 + bytes <= arenaBytes_)
+    return;
+  // Full: the stream must be done with it before it is rewritten.
+  if (arena_)
+    synchronize(&m, "waiting for the device");
+  if (bytes <= arenaBytes_ && arenaBytes_ >= kArenaGrowsTo)
+    return;
+  if (arena_)
+    d_->cuMemFree(arena_);
+  arena_ = 0;
+  const size_t grown = std::max({bytes + bytes / 2, 2 * arenaBytes_, size_t{64} << 10});
+  arenaBytes_ = 0;
+  if (CUresult r = d_->cuMemAlloc(&arena_, grown); r != CUDA_SUCCESS) {
+    arena_ = 0;
+    throw Error(NCL_ERROR_MEMORY, "not enough memory on the CUDA device '" + name_ +
+                                      "': the kernels' headers and lists need " +
+                                      formatBytes(grown) + " (" + describe(r, *d_) + ")");
+  }
+  size_t pinned = 0;
+  if (arenaHost_)
+    d_->cuMemFreeHost(arenaHost_);
+  arenaHost_ = nullptr;
+  reservePinned(m, arenaHost_, pinned, grown);
+  arenaBytes_ = grown;
+}
+
+CUdeviceptr CudaDevice::putInArena(const void *data, size_t bytes) {
+  const size_t at = (arenaUsed_ + 15) / 16 * 16;
+  if (at + bytes > arenaBytes_)
+    throw Error(NCL_ERROR_STATE, "internal error: the CUDA backend's arena has no room reserved");
+  std::memcpy(static_cast<char *>(arenaHost_) + at, data, bytes);
+  arenaUsed_ = at + bytes;
+  return arena_ + at;
+}
+
 /// Frees the device copies (the stream has finished with them first).
 void CudaDevice::freeMirror() {
+  // What is still recorded would read the old copies (a run that failed
+  // left it): dropped.
+  commands_.clear();
+  deferredUploads_.clear();
   if (stream_) {
     d_->cuStreamSynchronize(stream_); // failing, the device has nothing left to free
     ++stats_.waits;
   }
-  stagingUsed_ = 0;
+  stagingUsed_ = arenaUsed_ = arenaUploaded_ = 0;
   for (Region &r : regions_)
     if (r.dev)
       d_->cuMemFree(r.dev);
   regions_.clear();
-  for (CUdeviceptr p : {table_, header_, lists_})
-    if (p)
-      d_->cuMemFree(p);
-  table_ = header_ = lists_ = 0;
-  listBytes_ = 0;
+  if (table_)
+    d_->cuMemFree(table_);
+  table_ = 0;
 }
 
 void CudaDevice::reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes) {
@@ -398,7 +512,7 @@ void CudaDevice::mirror(ncl_model &m) {
   if (same)
     return;
   freeMirror();
-  size_t total = n * sizeof(CUdeviceptr) + sizeof(ncl_kernel_args);
+  size_t total = n * sizeof(CUdeviceptr);
   for (const Region &r : wanted)
     total += r.bytes;
   auto alloc = [&](size_t bytes, const std::string &what) {
@@ -429,9 +543,8 @@ void CudaDevice::mirror(ncl_model &m) {
     if (bufferRegion_[i] >= 0)
       table[i] = regions_[static_cast<size_t>(bufferRegion_[i])].dev + bufferOffset_[i];
   table_ = alloc(n * sizeof(CUdeviceptr), "the buffer table");
-  header_ = alloc(sizeof(ncl_kernel_args), "a kernel header");
   // From pageable memory: the driver stages it before the call returns.
-  check(&m, copyToDevice(table_, table.data(), n * sizeof(CUdeviceptr)),
+  check(&m, copyToDevice(m, table_, table.data(), n * sizeof(CUdeviceptr)),
         "copying the buffer table");
   tableHost_ = std::move(table);
   slotTableOffset_.clear(); // the deferred slots' tables point at the old copies
@@ -490,7 +603,7 @@ void CudaDevice::beginRun(ncl_model &m, int64_t target) {
       continue;
     // From pageable memory: the driver stages it before the call returns.
     if (r.bytes > 0)
-      check(&m, copyToDevice(r.dev, r.host, r.bytes), "copying the state to the device");
+      check(&m, copyToDevice(m, r.dev, r.host, r.bytes), "copying the state to the device");
     r.hostAhead = false;
   }
   hostReplaced_ = false;
@@ -535,7 +648,7 @@ void CudaDevice::uploadNeuronState(ncl_model &m) {
       continue;
     Region &r = regions_[static_cast<size_t>(bufferRegion_[i])];
     if (r.bytes > 0)
-      check(&m, copyToDevice(r.dev, r.host, r.bytes), "copying the state to the device");
+      check(&m, copyToDevice(m, r.dev, r.host, r.bytes), "copying the state to the device");
     r.syncedAt = launches_;
   }
 }
@@ -627,30 +740,33 @@ void CudaDevice::sampleMonitor(ncl_model &m, size_t monitor, int64_t row, size_t
   const CUdeviceptr from = reg.dev + bufferOffset_[buffer] +
                            static_cast<size_t>(first) * static_cast<size_t>(stride) * elem;
   const CUdeviceptr to = b.dev + static_cast<size_t>(row - b.firstRow) * b.rowBytes + at;
-  makeCurrent();
+  Command c;
+  c.action = "copying monitored values on the device";
   if (stride == 1) {
-    check(&m, copyOnDevice(to, from, static_cast<size_t>(count) * elem),
-          "copying monitored values on the device");
+    c.kind = Command::Copy;
+    c.to = to;
+    c.from = from;
+    c.bytes = static_cast<size_t>(count) * elem;
+    record(c);
     return;
   }
   // Every stride-th element (a variable of interleaved synapse records).
-  Memcpy2D c{};
-  c.srcMemoryType = c.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-  c.srcDevice = from;
-  c.srcPitch = static_cast<size_t>(stride) * elem;
-  c.dstDevice = to;
-  c.dstPitch = elem;
-  c.WidthInBytes = elem;
-  c.Height = static_cast<size_t>(count);
-  ++stats_.copiesOnDevice;
-  check(&m, d_->cuMemcpy2DAsync(&c, stream_), "copying monitored values on the device");
+  c.kind = Command::Copy2D;
+  c.copy.srcMemoryType = c.copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  c.copy.srcDevice = from;
+  c.copy.srcPitch = static_cast<size_t>(stride) * elem;
+  c.copy.dstDevice = to;
+  c.copy.dstPitch = elem;
+  c.copy.WidthInBytes = elem;
+  c.copy.Height = static_cast<size_t>(count);
+  record(c);
 }
 
 void CudaDevice::queueMonitorRows(ncl_model &m) {
   for (MonitorBlock &b : blocks_)
     if (b.rows > 0) {
       check(&m,
-            copyToHost(static_cast<char *>(monitorStaging_) + b.staged, b.dev,
+            copyToHost(m, static_cast<char *>(monitorStaging_) + b.staged, b.dev,
                        static_cast<size_t>(b.rows) * b.rowBytes),
             "copying monitored values from the device");
       monitorRowsQueued_ = true;
@@ -684,47 +800,29 @@ void CudaDevice::flushMonitors(ncl_model &m) {
   storeMonitorRows(m);
 }
 
-/// Copies `bytes` of `data` into the device list buffer at `offset`,
-/// through the pinned staging (growing the buffer first, once the kernels
-/// that read it have finished).
-CUdeviceptr CudaDevice::uploadList(ncl_model &m, const void *data, size_t bytes, size_t &offset) {
-  const size_t at = (offset + 15) / 16 * 16;
-  if (at + bytes > listBytes_) {
-    synchronize(&m, "waiting for the device");
-    if (lists_)
-      d_->cuMemFree(lists_);
-    lists_ = 0;
-    const size_t grown = std::max<size_t>(std::max(at + bytes, 2 * listBytes_), 4096);
-    check(&m, d_->cuMemAlloc(&lists_, grown), "allocating a spike list");
-    listBytes_ = grown;
-    // A grown buffer holds nothing of what was uploaded before: callers
-    // upload before they take another list (one list per launch).
+void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
+                              int64_t range, bool oneThread, CUdeviceptr countFrom) {
+  if (countFrom) {
+    // A list made on the device: its length, which the host does not know.
+    Command copy;
+    copy.kind = Command::Copy;
+    copy.to = header + offsetof(ncl_kernel_args, num_spikes);
+    copy.from = countFrom;
+    copy.bytes = sizeof(int64_t);
+    copy.action = "copying the spike list's length for the stage";
+    copy.stage = &stage;
+    record(copy);
   }
-  check(&m, copyToDevice(lists_ + at, staged(m, data, bytes), bytes),
-        "copying a spike list to the device");
-  offset = at + bytes;
-  return lists_ + at;
-}
-
-std::string CudaDevice::queueLaunch(ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
-                                    const ncl_kernel_args &h, int64_t range, bool oneThread,
-                                    CUdeviceptr countFrom) {
-  // The staged copy stays until the next sync.
-  check(&m, copyToDevice(header, staged(m, &h, sizeof h), sizeof h), "copying a kernel header");
-  // A list made on the device: its length, which the host does not know.
-  if (countFrom)
-    check(&m,
-          copyOnDevice(header + offsetof(ncl_kernel_args, num_spikes), countFrom, sizeof(int64_t)),
-          "copying a spike list's length");
-  void *params[] = {&header};
-  const unsigned blocks =
-      oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
-  const unsigned threads = oneThread ? 1 : kBlockSize;
-  std::string what = "running the stage '" + std::string(stage.name) + "'";
-  const size_t index = static_cast<size_t>(&stage - m.desc->stages);
-  check(&m, launchKernel(kernels_[index], blocks, threads, params), what.c_str());
+  Command c;
+  c.kind = Command::Launch;
+  c.function = kernels_[static_cast<size_t>(&stage - m.desc->stages)];
+  c.blocks = oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
+  c.threads = oneThread ? 1 : kBlockSize;
+  c.param = header;
+  c.action = "running the stage";
+  c.stage = &stage;
+  record(c);
   ++launches_;
-  return what;
 }
 
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
@@ -765,17 +863,22 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     a.steps_done = a.num_steps;
     return;
   }
-  makeCurrent();
   ncl_kernel_args h = a;
   h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(table_));
-  size_t listOffset = 0;
   h.spikes = nullptr;
   h.synapses = nullptr;
+  // The lists and the header in the arena, with room for all three first.
+  const size_t spikeBytes = !list && a.spikes && a.num_spikes > 0
+                                ? static_cast<size_t>(a.num_spikes) * sizeof(int32_t)
+                                : 0;
+  const size_t synapseBytes =
+      a.synapses && a.num_synapses > 0 ? static_cast<size_t>(a.num_synapses) * sizeof(int64_t) : 0;
+  reserveArena(m, spikeBytes + synapseBytes + sizeof h + 48);
   if (list)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(list->spikes));
-  else if (a.spikes && a.num_spikes > 0)
-    h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(
-        uploadList(m, a.spikes, static_cast<size_t>(a.num_spikes) * sizeof(int32_t), listOffset)));
+  else if (spikeBytes > 0)
+    h.spikes =
+        reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(putInArena(a.spikes, spikeBytes)));
   const int64_t *synapses = a.synapses;
   if (shape == NCL_GPU_LAUNCH_PER_TARGET && a.synapses && a.num_synapses > 0) {
     // A thread per postsynaptic neuron finds its entries by a binary
@@ -788,20 +891,23 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     });
     synapses = sortedSynapses_.data();
   }
-  if (synapses && a.num_synapses > 0)
-    h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(uploadList(
-        m, synapses, static_cast<size_t>(a.num_synapses) * sizeof(int64_t), listOffset)));
-  // The previous launch may still read the device header: the copy runs
-  // after it on the stream.
-  const std::string what =
-      queueLaunch(m, stage, header_, h, range, oneThread, list ? list->count : 0);
+  if (synapseBytes > 0)
+    h.synapses = reinterpret_cast<const int64_t *>(
+        static_cast<uintptr_t>(putInArena(synapses, synapseBytes)));
+  const CUdeviceptr header = putInArena(&h, sizeof h);
+  recordLaunch(m, stage, header, range, oneThread, list ? list->count : 0);
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.
-    const unsigned spikeBlocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
-    CUdeviceptr header = header_;
-    void *params[] = {&header};
-    check(&m, launchKernel(commits_[index], spikeBlocks, kBlockSize, params), what.c_str());
+    Command c;
+    c.kind = Command::Launch;
+    c.function = commits_[index];
+    c.blocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
+    c.threads = kBlockSize;
+    c.param = header;
+    c.action = "running the stage";
+    c.stage = &stage;
+    record(c);
     ++launches_;
   }
 }
@@ -923,13 +1029,13 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     if (slotTableOffset_.size() <= slot)
       slotTableOffset_.resize(slot + 1, -1);
     if (slotTableOffset_[slot] != launch.offset) {
-      check(&m, copyToDevice(at, staged(m, table.data(), tableBytes), tableBytes),
-            "copying a buffer table");
+      uploadDeferred(at - deferredArea_, table.data(), tableBytes);
       slotTableOffset_[slot] = launch.offset;
     }
     h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(at));
   }
-  queueLaunch(m, stage, header, h, range, oneThread);
+  uploadDeferred(slot * deferredHeaderBytes(), &h, sizeof h);
+  recordLaunch(m, stage, header, range, oneThread);
   deferred_.push_back(launch);
   deferredUsed_ += need;
   return true;
@@ -944,12 +1050,12 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
   char *host = static_cast<char *>(deferredStaging_);
   const char *what = "copying the spikes from the device";
   // The headers (those of launches that ran nothing are never read) ...
-  check(&m, copyToHost(host, deferredArea_, n * deferredHeaderBytes()), what);
+  check(&m, copyToHost(m, host, deferredArea_, n * deferredHeaderBytes()), what);
   auto queue = [&](const DeferredLaunch &l, int64_t from, int64_t to) {
     for (int which = 0; which < (l.channels ? 3 : 2); ++which) {
       const size_t elem = which == 2 ? 4 : 8;
       const size_t at = deferredArrayAt(which) + static_cast<size_t>(l.offset + from) * elem;
-      check(&m, copyToHost(host + at, deferredArea_ + at, static_cast<size_t>(to - from) * elem),
+      check(&m, copyToHost(m, host + at, deferredArea_ + at, static_cast<size_t>(to - from) * elem),
             what);
     }
   };
@@ -1032,15 +1138,12 @@ void CudaDevice::freeHistories() {
       d_->cuMemFree(h.counts);
   }
   histories_.clear();
-  if (listArgs_)
-    d_->cuMemFree(listArgs_);
-  listArgs_ = 0;
   historyCurrent_ = false;
 }
 
 void CudaDevice::prepareSpikeHistory(ncl_model &m) {
   makeCurrent();
-  bool same = histories_.size() == m.pops.size() && listArgs_;
+  bool same = histories_.size() == m.pops.size();
   for (size_t p = 0; p < m.pops.size() && same; ++p)
     same = histories_[p].depth == m.history[p].depth && histories_[p].units == m.pops[p].units();
   if (!same) {
@@ -1066,7 +1169,6 @@ void CudaDevice::prepareSpikeHistory(ncl_model &m) {
             static_cast<size_t>(h.depth * std::max<int64_t>(h.units, 1)) * sizeof(int32_t));
       alloc(h.counts, static_cast<size_t>(h.depth) * sizeof(int64_t));
     }
-    alloc(listArgs_, static_cast<size_t>(kDeferredSlots) * sizeof(ncl_spike_list_args));
   }
   if (historyCurrent_)
     return;
@@ -1090,9 +1192,9 @@ void CudaDevice::prepareSpikeHistory(ncl_model &m) {
       counts[static_cast<size_t>(d)] = n;
     }
     if (!lists.empty())
-      check(&m, copyToDevice(h.lists, lists.data(), lists.size() * sizeof(int32_t)),
+      check(&m, copyToDevice(m, h.lists, lists.data(), lists.size() * sizeof(int32_t)),
             "copying the spike history to the device");
-    check(&m, copyToDevice(h.counts, counts.data(), counts.size() * sizeof(int64_t)),
+    check(&m, copyToDevice(m, h.counts, counts.data(), counts.size() * sizeof(int64_t)),
           "copying the spike history to the device");
   }
   historyCurrent_ = true;
@@ -1121,13 +1223,15 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   args.list_count = static_cast<int64_t *>(ptr(h.counts + static_cast<size_t>(slot) * 8));
   args.capacity = l.capacity;
   args.room = h.units;
-  CUdeviceptr where = listArgs_ + at * sizeof(ncl_spike_list_args);
-  check(&m, copyToDevice(where, staged(m, &args, sizeof args), sizeof args),
-        "copying a spike list's arguments");
-  void *params[] = {&where};
-  const unsigned blocks =
+  reserveArena(m, sizeof args + 16);
+  Command c;
+  c.kind = Command::Launch;
+  c.function = spikeList_;
+  c.blocks =
       static_cast<unsigned>((std::max<int64_t>(l.capacity, 1) + kBlockSize - 1) / kBlockSize);
-  check(&m, launchKernel(spikeList_, blocks, kBlockSize, params),
-        "making a spike list on the device");
+  c.threads = kBlockSize;
+  c.param = putInArena(&args, sizeof args);
+  c.action = "making a spike list on the device";
+  record(c);
   ++launches_;
 }

@@ -165,11 +165,45 @@ private:
   void makeCurrent() const;
   /// Waits for the stream; the pinned staging is free again afterwards.
   void synchronize(ncl_model *m, const char *what);
-  /// The driver's calls on the model's stream, counted in stats_.
-  cuda::CUresult copyToDevice(cuda::CUdeviceptr to, const void *from, size_t bytes);
-  cuda::CUresult copyToHost(void *to, cuda::CUdeviceptr from, size_t bytes);
+  /// The driver's calls on the model's stream, counted in stats_. The
+  /// copies to and from the host issue the recorded work first (flush), so
+  /// that they run after it, as queued.
+  cuda::CUresult copyToDevice(ncl_model &m, cuda::CUdeviceptr to, const void *from, size_t bytes);
+  cuda::CUresult copyToHost(ncl_model &m, void *to, cuda::CUdeviceptr from, size_t bytes);
   cuda::CUresult copyOnDevice(cuda::CUdeviceptr to, cuda::CUdeviceptr from, size_t bytes);
   cuda::CUresult launchKernel(cuda::CUfunction f, unsigned blocks, unsigned threads, void **params);
+
+  /// The launches and the copies on the device are recorded, and issued
+  /// in order when the host next copies, waits or runs out of room
+  /// (flush): first one copy of everything they read that the host wrote
+  /// (their headers, arguments and lists, put in the arena; the deferred
+  /// launches' headers, in their slots), then the commands. A launch
+  /// therefore costs one driver call, not a copy and a call (docs/gpu.md,
+  /// "What a run costs").
+  struct Command {
+    enum Kind : uint8_t { Launch, Copy, Copy2D } kind = Launch;
+    cuda::CUfunction function = nullptr; // Launch: the kernel, its grid, its one parameter
+    unsigned blocks = 0, threads = 0;
+    cuda::CUdeviceptr param = 0;
+    cuda::CUdeviceptr to = 0, from = 0; // Copy: `bytes` on the device
+    size_t bytes = 0;
+    cuda::Memcpy2D copy{};                 // Copy2D
+    const char *action = "";               // what a failure is reported as,
+    const ncl_stage_info *stage = nullptr; // with the stage's name where set
+  };
+  void record(const Command &c) { commands_.push_back(c); }
+  /// Issues the uploads and the commands recorded since the last flush.
+  void flush(ncl_model *m);
+  /// Makes room for `bytes` more in the arena (pieces 16-byte aligned: ask
+  /// 16 more per piece); where it is full, issues and waits for what was
+  /// recorded, or grows it, which loses the addresses taken before.
+  void reserveArena(ncl_model &m, size_t bytes);
+  /// A copy of `data` in the arena, on the device once the next flush has
+  /// uploaded it; within the room reserveArena made.
+  cuda::CUdeviceptr putInArena(const void *data, size_t bytes);
+  /// Writes `bytes` of `data` at offset `at` of the deferred area's staging,
+  /// for the next flush to upload there.
+  void uploadDeferred(size_t at, const void *data, size_t bytes);
   void mirror(ncl_model &m);
   void freeMirror();
   bool deviceAhead(const Region &r) const { return r.written && r.syncedAt != launches_; }
@@ -178,13 +212,12 @@ private:
   /// next synchronize (an asynchronous copy reads it when the stream gets
   /// there).
   void *staged(ncl_model &m, const void *data, size_t bytes);
-  cuda::CUdeviceptr uploadList(ncl_model &m, const void *data, size_t bytes, size_t &offset);
-  /// Copies header `h` to the device at `header` and launches the stage's
-  /// kernel on it, a thread per index of a `range` (one thread with
-  /// `oneThread`); returns what a failure of the launch is reported as.
-  std::string queueLaunch(ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
-                          const ncl_kernel_args &h, int64_t range, bool oneThread,
-                          cuda::CUdeviceptr countFrom = 0);
+  /// Records a launch of the stage's kernel on the header at `header` (on
+  /// the device by the time it runs), a thread per index of a `range` (one
+  /// thread with `oneThread`); with `countFrom`, the copy of a list's
+  /// length made on the device into the header first.
+  void recordLaunch(const ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
+                    int64_t range, bool oneThread, cuda::CUdeviceptr countFrom = 0);
   /// A spike list on the device: `count` entries at `spikes`, room for
   /// `capacity`.
   struct DeviceList {
@@ -218,8 +251,18 @@ private:
   std::vector<Region> regions_;
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region
-  cuda::CUdeviceptr table_ = 0, header_ = 0, lists_ = 0;
-  size_t listBytes_ = 0;
+  cuda::CUdeviceptr table_ = 0;
+  std::vector<Command> commands_; // recorded since the last flush
+  /// The arena: `arenaBytes_` on the device and their pinned mirror, of
+  /// which `arenaUsed_` are taken since the last wait and `arenaUploaded_`
+  /// were copied by a flush.
+  cuda::CUdeviceptr arena_ = 0;
+  void *arenaHost_ = nullptr;
+  size_t arenaBytes_ = 0, arenaUsed_ = 0, arenaUploaded_ = 0;
+  /// What the host wrote into deferredStaging_ since the last flush (the
+  /// step launches' headers and buffer tables), for the flush to upload to
+  /// the same place of the deferred area: (offset, bytes) ranges.
+  std::vector<std::pair<size_t, size_t>> deferredUploads_;
   std::vector<int64_t> sortedSynapses_; // a per-target launch's list, by postsynaptic neuron
   uint64_t launches_ = 0;    // launches so far: a region is current on the host if synced since
   bool hostReplaced_ = true; // markHostReplaced since the last beginRun
@@ -278,8 +321,7 @@ private:
     int64_t depth = 0, units = 0;
   };
   std::vector<DeviceHistory> histories_;
-  bool historyCurrent_ = false;    // the device's lists are the host's
-  cuda::CUdeviceptr listArgs_ = 0; // an ncl_spike_list_args per deferred slot
+  bool historyCurrent_ = false; // the device's lists are the host's
   void freeHistories();
   Stats stats_;
 };

@@ -334,6 +334,34 @@ TEST(CudaBackend, RunJsonCountsTheDriverCalls) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {
+  // Launches are recorded and issued when the host next copies or waits,
+  // after one upload of their headers (docs/gpu.md, "One stream per
+  // model"): with its spike lists on the device, a chunk of 100 steps
+  // uploads a few ranges, not a header per launch; through the host
+  // (NCL_FAKE_CUDA_MISSING hides the list kernel), a few per exchange.
+  for (bool throughHost : {false, true}) {
+    if (throughHost)
+      setenv("NCL_FAKE_CUDA_MISSING", "ncl_spike_list_gpu", 1);
+    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+    ASSERT_TRUE(m);
+    ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+    unsetenv("NCL_FAKE_CUDA_MISSING");
+    ASSERT_EQ(ncl_set_chunk_steps(m.get(), 100), NCL_OK);
+    ASSERT_EQ(ncl_run_steps(m.get(), 100), NCL_OK) << lastError(); // the first uploads
+    const Copies before = copies();
+    ASSERT_EQ(ncl_run_steps(m.get(), 200), NCL_OK) << lastError();
+    const Copies after = copies();
+    const long long launches = after.launches - before.launches;
+    const long long uploads = after.htod - before.htod;
+    EXPECT_GE(launches, 2 * 200) << "a delivery and an update each step at least";
+    if (throughHost)
+      EXPECT_LE(uploads, 2 * (after.waits - before.waits)) << launches << " launches";
+    else
+      EXPECT_LE(uploads, 8) << launches << " launches, in two chunks";
+  }
+}
+
 TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
   // The host's buffers are the state between runs: set on the host, the
   // device runs from them; switching backends keeps the state.
