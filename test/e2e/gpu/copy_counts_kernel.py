@@ -217,8 +217,10 @@ def main():
            block=256, null_copies=True)
     expect("count 0 over a copy array", values, [(k, 10 + k) for k in range(10)], count=0,
            threads=16)
+    # A grid of as many threads as copies: a comparison as unsigned would
+    # make them all, and show as wrong places, not a crash.
     expect("a negative count", values, [(k, 10 + k) for k in range(10)], count=-3,
-           threads=16)
+           threads=10, block=10)
 
     driver = ctypes.CDLL(fake_cuda)
     driver.cuModuleLoadDataEx.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint,
