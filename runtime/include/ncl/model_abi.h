@@ -547,6 +547,29 @@ typedef struct ncl_spike_list_args {
   int64_t room;           /* places in `list`: at most these are written */
 } ncl_spike_list_args;
 
+/* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
+ * images lack it makes the runtime copy each count on its own,
+ * cuMemcpyDtoDAsync; docs/gpu.md, "Spikes on the device"): every image may
+ * have the entry NCL_GPU_COPY_COUNTS_ENTRY, whose one parameter is a device
+ * pointer to an ncl_copy_counts_args, which the kernel reads when it runs
+ * (so a replayed launch uses the arguments' values at that time). Thread g
+ * (g = blockIdx.x * blockDim.x + threadIdx.x) with g < count sets
+ * *copies[g].to = *copies[g].from; the other threads (a grid may be wider
+ * than `count`), and all of a launch with count <= 0, read only `count` and
+ * write nothing. The grid covers `count`: at least count threads. The
+ * destinations are distinct and none is a source, so the result does not
+ * depend on the threads' order; sources may repeat (one spike list's length
+ * into several headers). */
+#define NCL_GPU_COPY_COUNTS_ENTRY "ncl_copy_counts_gpu"
+typedef struct ncl_count_copy {
+  const int64_t *from;
+  int64_t *to;
+} ncl_count_copy;
+typedef struct ncl_copy_counts_args {
+  int64_t count;                /* copies: threads 0 .. count-1 make one each */
+  const ncl_count_copy *copies; /* count of them, in device memory */
+} ncl_copy_counts_args;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */

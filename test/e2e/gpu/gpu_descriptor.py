@@ -2,8 +2,9 @@
 """The GPU images of a model library (docs/gpu.md), read back through its
 descriptor by ncl-gpu-descriptor: a --target=cuda (and --target=all)
 library lists PTX for each --gpu-arch, a cubin beside it where the CUDA
-toolkit's ptxas exists, and every stage's GPU kernel, each an `.entry` of
-every PTX image and of `nclc --emit=ptx`; a --target=cpu library has no
+toolkit's ptxas exists, and every stage's GPU kernel and the runtime's
+entries (model_abi.h), each an `.entry` of every PTX image and of
+`nclc --emit=ptx`; a --target=cpu library has no
 image and no GPU kernel. The --target=cuda library's CPU code is the CPU
 library's: run by ncl-run (on the CPU), both write the same files.
 nclc generates the PTX of sm_80 only and gives sm_90 the same PTX under its
@@ -111,10 +112,11 @@ def main():
             if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
             # A deliver split in two (5) has a second entry, <kernel>_commit;
-            # every image has the runtime's spike-list entry (model_abi.h).
+            # every image has the runtime's entries (model_abi.h): the spike
+            # list and the count copies.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                "ncl_spike_list_gpu"}
+                "ncl_spike_list_gpu", "ncl_copy_counts_gpu"}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

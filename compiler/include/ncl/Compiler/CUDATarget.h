@@ -42,8 +42,13 @@ struct CUDAOptions {
 
 /// Adds to `m` the entry NCL_GPU_SPIKE_LIST_ENTRY (model_abi.h), with which
 /// the CUDA backend makes a step's spike list on the device: a rank sort of
-/// the entries one step launch wrote (SpikeListKernel.cpp).
+/// the entries one step launch wrote (RuntimeKernels.cpp).
 llvm::Function *buildSpikeListKernel(llvm::Module &m);
+
+/// Adds to `m` the entry NCL_GPU_COPY_COUNTS_ENTRY (model_abi.h), with which
+/// the CUDA backend copies a step's spike-list lengths into its deliveries'
+/// headers in one launch: thread g makes copy g (RuntimeKernels.cpp).
+llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,
 /// not removed), into `gpu`: per architecture, PTX and, with ptxas, a cubin;

@@ -1,12 +1,12 @@
-//===- SpikeListKernel.cpp - The GPU images' spike-list entry -------------===//
+//===- RuntimeKernels.cpp - The GPU images' runtime-owned entries ---------===//
 //
-// Every GPU image carries, besides the stages' kernels, the entry
-// NCL_GPU_SPIKE_LIST_ENTRY (model_abi.h), with which the CUDA backend keeps a
-// network's spikes on the device: after a step launch it turns the entries
-// the launch wrote, in the order of the threads' atomic adds, into the
-// step's spike list in the CPU's order (ascending), which the deliveries of
-// later steps read where they are (docs/gpu.md, "Spikes on the device").
+// Every GPU image carries, besides the stages' kernels, the entries the CUDA
+// backend itself launches (model_abi.h; docs/gpu.md, "Spikes on the device"):
 //
+// NCL_GPU_SPIKE_LIST_ENTRY keeps a network's spikes on the device: after a
+// step launch it turns the entries the launch wrote, in the order of the
+// threads' atomic adds, into the step's spike list in the CPU's order
+// (ascending), which the deliveries of later steps read where they are.
 // The kernel is a rank sort: thread g places entry g at the number of
 // spike entries with a smaller index, so no thread waits for another (no
 // barrier, no atomic), the list is the same however the threads run, and
@@ -14,6 +14,11 @@
 // entry: O(L) per thread for L entries, L² in all, which the threads of a
 // GPU share (the entries of a step of a network are few: tens to
 // thousands).
+//
+// NCL_GPU_COPY_COUNTS_ENTRY copies a step's spike-list lengths into its
+// deliveries' headers in one launch: thread g makes copy g, an i64 load and
+// store (no barrier, no atomic; the contract's destinations are distinct and
+// no source).
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CUDATarget.h"
@@ -60,6 +65,30 @@ llvm::Value *countWhere(llvm::IRBuilder<> &b, llvm::Value *n, llvm::StringRef na
   return result;
 }
 
+/// A runtime entry of `m` named `name`: a PTX kernel of one pointer
+/// parameter, `args`.
+llvm::Function *createEntry(llvm::Module &m, llvm::StringRef name) {
+  llvm::LLVMContext &c = m.getContext();
+  auto *type =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(c), {llvm::PointerType::getUnqual(c)}, false);
+  auto *f = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, name, m);
+  f->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  f->getArg(0)->setName("args");
+  return f;
+}
+
+/// The thread's place in the grid, blockIdx.x * blockDim.x + threadIdx.x
+/// (i64), emitted at the builder's place.
+llvm::Value *globalThreadIndex(llvm::IRBuilder<> &b, llvm::Module &m) {
+  auto sreg = [&](llvm::Intrinsic::ID id) {
+    return b.CreateZExt(b.CreateCall(llvm::Intrinsic::getOrInsertDeclaration(&m, id, {})),
+                        b.getInt64Ty());
+  };
+  return b.CreateAdd(b.CreateMul(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
+                                 sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
+                     sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x), "g");
+}
+
 } // namespace
 
 llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
@@ -67,12 +96,8 @@ llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
   llvm::Type *i64 = llvm::Type::getInt64Ty(c);
   llvm::Type *i32 = llvm::Type::getInt32Ty(c);
   llvm::Type *ptr = llvm::PointerType::getUnqual(c);
-  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr}, false);
-  auto *f =
-      llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, NCL_GPU_SPIKE_LIST_ENTRY, m);
-  f->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  llvm::Function *f = createEntry(m, NCL_GPU_SPIKE_LIST_ENTRY);
   llvm::Argument *args = f->getArg(0);
-  args->setName("args");
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
 
   auto field = [&](size_t offset, llvm::StringRef name) {
@@ -95,12 +120,7 @@ llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
   llvm::Value *reported = b.CreateLoad(i64, countAt, "reported");
   llvm::Value *n = b.CreateSelect(b.CreateICmpSGT(reported, capacity), capacity, reported, "n");
 
-  auto sreg = [&](llvm::Intrinsic::ID id) {
-    return b.CreateZExt(b.CreateCall(llvm::Intrinsic::getOrInsertDeclaration(&m, id, {})), i64);
-  };
-  llvm::Value *g = b.CreateAdd(b.CreateMul(sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
-                                           sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
-                               sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x), "g");
+  llvm::Value *g = globalThreadIndex(b, m);
   // Entry e is a spike: no channel array, or channel 0.
   llvm::Value *allSpikes = b.CreateIsNull(channel, "all.spikes");
   auto isSpike = [&](llvm::Value *e) {
@@ -151,6 +171,36 @@ llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
   b.CreateCondBr(b.CreateICmpSLT(before, room), store, done);
   b.SetInsertPoint(store);
   b.CreateStore(b.CreateTrunc(key, i32), b.CreateInBoundsGEP(i32, list, before));
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return f;
+}
+
+llvm::Function *ncl::buildCopyCountsKernel(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_COPY_COUNTS_ENTRY);
+  llvm::Argument *args = f->getArg(0);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  auto at = [&](llvm::Value *base, size_t offset) {
+    return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), base, offset);
+  };
+  llvm::Value *count = b.CreateLoad(i64, at(args, offsetof(ncl_copy_counts_args, count)), "count");
+  llvm::Value *g = globalThreadIndex(b, m);
+  // Thread g < count makes copy g (a signed comparison: none for count <= 0).
+  llvm::BasicBlock *copy = llvm::BasicBlock::Create(c, "copy", f);
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
+  b.CreateCondBr(b.CreateICmpSLT(g, count), copy, done);
+  b.SetInsertPoint(copy);
+  llvm::Value *copies =
+      b.CreateLoad(ptr, at(args, offsetof(ncl_copy_counts_args, copies)), "copies");
+  llvm::Value *mine = b.CreateInBoundsGEP(
+      b.getInt8Ty(), copies, b.CreateMul(g, b.getInt64(sizeof(ncl_count_copy))), "mine");
+  llvm::Value *from = b.CreateLoad(ptr, at(mine, offsetof(ncl_count_copy, from)), "from");
+  llvm::Value *to = b.CreateLoad(ptr, at(mine, offsetof(ncl_count_copy, to)), "to");
+  b.CreateStore(b.CreateLoad(i64, from, "value"), to);
   b.CreateBr(done);
   b.SetInsertPoint(done);
   b.CreateRetVoid();
