@@ -210,6 +210,12 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
   }
+  if (d.cuModuleGetFunction(&dev->copyCounts_, dev->module_, NCL_GPU_COPY_COUNTS_ENTRY) !=
+      CUDA_SUCCESS)
+    dev->copyCounts_ = nullptr;
+  // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
+  const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
+  dev->graphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
   // The runtime's own kernel, in the images of this NCL's nclc: without it
   // a network's spikes go through the host (once an exchange interval).
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
@@ -233,6 +239,8 @@ CudaDevice::~CudaDevice() {
     return;
   d_->cuCtxSetCurrent(context_);
   freeMirror(); // waits for the stream first
+  if (graph_)
+    d_->cuGraphExecDestroy(graph_);
   freeMonitorBlocks();
   freeHistories();
   if (deferredArea_)
@@ -299,6 +307,7 @@ void CudaDevice::flush(ncl_model *m) {
   if (commands_.empty() && arenaUploaded_ == arenaUsed_ && deferredUploads_.empty())
     return;
   makeCurrent();
+  countGroup_ = -1; // uploaded now: a later copy opens another group
   // Taken out first: what fails is not issued again.
   std::vector<Command> commands;
   commands.swap(commands_);
@@ -320,30 +329,85 @@ void CudaDevice::flush(ncl_model *m) {
                                 bytes, stream_),
           "copying kernel headers to the device");
   }
-  for (Command &c : commands) {
-    CUresult r = CUDA_SUCCESS;
-    switch (c.kind) {
-    case Command::Launch: {
-      void *params[] = {&c.param};
-      r = launchKernel(c.function, c.blocks, c.threads, params);
-      break;
-    }
-    case Command::Copy:
-      r = copyOnDevice(c.to, c.from, c.bytes);
-      break;
-    case Command::Copy2D:
-      ++stats_.copiesOnDevice;
-      r = d_->cuMemcpy2DAsync(&c.copy, stream_);
-      break;
-    }
-    if (r != CUDA_SUCCESS)
-      check(
-          m, r,
-          (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string())).c_str());
-  }
+  if (!replay(m, commands))
+    for (Command &c : commands)
+      if (CUresult r = issue(c); r != CUDA_SUCCESS)
+        check(m, r,
+              (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string()))
+                  .c_str());
+  // What the next batch is compared with; its storage, the next batch's.
+  lastCommands_.swap(commands);
   commands.clear();
   if (commands_.empty())
-    commands_.swap(commands); // its capacity, for the next batch
+    commands_.swap(commands);
+}
+
+CUresult CudaDevice::issue(Command &c) {
+  switch (c.kind) {
+  case Command::Launch: {
+    void *params[] = {&c.param};
+    return launchKernel(c.function, c.blocks, c.threads, params);
+  }
+  case Command::Copy:
+    return copyOnDevice(c.to, c.from, c.bytes);
+  case Command::Copy2D:
+    ++stats_.copiesOnDevice;
+    return d_->cuMemcpy2DAsync(&c.copy, stream_);
+  }
+  return CUDA_SUCCESS;
+}
+
+bool CudaDevice::Command::operator==(const Command &o) const {
+  return kind == o.kind && function == o.function && blocks == o.blocks && threads == o.threads &&
+         param == o.param && to == o.to && from == o.from && bytes == o.bytes &&
+         copy.srcDevice == o.copy.srcDevice && copy.srcPitch == o.copy.srcPitch &&
+         copy.dstDevice == o.copy.dstDevice && copy.dstPitch == o.copy.dstPitch &&
+         copy.WidthInBytes == o.copy.WidthInBytes && copy.Height == o.copy.Height;
+}
+
+namespace {
+/// Batches shorter than this are issued as they are: a graph saves a
+/// driver call per command, and costs its instantiation.
+constexpr size_t kGraphCommands = 32;
+} // namespace
+
+bool CudaDevice::replay(ncl_model *m, std::vector<Command> &commands) {
+  if (!graphs_ || commands.size() < kGraphCommands)
+    return false;
+  if (!(graph_ && commands == graphCommands_)) {
+    // A batch seen twice in a row becomes the graph (a run's chunks repeat
+    // the same commands on headers of other contents).
+    if (commands != lastCommands_)
+      return false;
+    // Captured, not run: on any failure the capture is ended and dropped,
+    // graphs are not used again, and the caller issues the commands.
+    if (d_->cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) != CUDA_SUCCESS) {
+      graphs_ = false;
+      return false;
+    }
+    CUresult r = CUDA_SUCCESS;
+    for (Command &c : commands)
+      if (r == CUDA_SUCCESS)
+        r = issue(c);
+    CUgraph graph = nullptr;
+    const CUresult ended = d_->cuStreamEndCapture(stream_, &graph);
+    CUgraphExec exec = nullptr;
+    if (r == CUDA_SUCCESS && ended == CUDA_SUCCESS && graph)
+      r = d_->cuGraphInstantiateWithFlags(&exec, graph, 0);
+    if (graph)
+      d_->cuGraphDestroy(graph);
+    if (r != CUDA_SUCCESS || ended != CUDA_SUCCESS || !exec) {
+      graphs_ = false;
+      return false;
+    }
+    if (graph_)
+      d_->cuGraphExecDestroy(graph_);
+    graph_ = exec;
+    graphCommands_ = commands;
+  }
+  ++stats_.graphLaunches;
+  check(m, d_->cuGraphLaunch(graph_, stream_), "running a CUDA graph of recorded launches");
+  return true;
 }
 
 void CudaDevice::uploadDeferred(size_t at, const void *data, size_t bytes) {
@@ -404,6 +468,7 @@ void CudaDevice::freeMirror() {
   // What is still recorded would read the old copies (a run that failed
   // left it): dropped.
   commands_.clear();
+  countGroup_ = -1;
   deferredUploads_.clear();
   if (stream_) {
     d_->cuStreamSynchronize(stream_); // failing, the device has nothing left to free
@@ -802,8 +867,25 @@ void CudaDevice::flushMonitors(ncl_model &m) {
 
 void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
                               int64_t range, bool oneThread, CUdeviceptr countFrom) {
-  if (countFrom) {
-    // A list made on the device: its length, which the host does not know.
+  if (countFrom && copyCounts_) {
+    // A list made on the device: its length, which the host does not know,
+    // copied by the step's count kernel before the first of its deliveries
+    // (every list they read was made in an earlier step).
+    if (countGroup_ < 0 || countsInGroup_ == countGroupRoom_)
+      openCountGroup(m);
+    ncl_count_copy pair;
+    pair.from = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(countFrom));
+    pair.to = reinterpret_cast<int64_t *>(
+        static_cast<uintptr_t>(header + offsetof(ncl_kernel_args, num_spikes)));
+    auto *args = static_cast<ncl_copy_counts_args *>(hostInArena(countArgs_));
+    std::memcpy(static_cast<char *>(hostInArena(countArgs_ + sizeof *args)) +
+                    static_cast<size_t>(countsInGroup_) * sizeof pair,
+                &pair, sizeof pair);
+    args->count = ++countsInGroup_;
+    commands_[static_cast<size_t>(countGroup_)].blocks =
+        static_cast<unsigned>((countsInGroup_ + kBlockSize - 1) / kBlockSize);
+  } else if (countFrom) {
+    // Without the count kernel (a library of an older nclc): a copy each.
     Command copy;
     copy.kind = Command::Copy;
     copy.to = header + offsetof(ncl_kernel_args, num_spikes);
@@ -823,6 +905,38 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
   c.stage = &stage;
   record(c);
   ++launches_;
+}
+
+size_t CudaDevice::countGroupBytes(const ncl_model &m) const {
+  // Room for every stage of a step: a group rarely spans more.
+  return sizeof(ncl_copy_counts_args) +
+         static_cast<size_t>(std::max(m.desc->num_stages, 1)) * sizeof(ncl_count_copy);
+}
+
+void CudaDevice::openCountGroup(const ncl_model &m) {
+  const size_t bytes = countGroupBytes(m);
+  std::vector<char> empty(bytes, 0);
+  countArgs_ = putInArena(empty.data(), bytes);
+  auto *args = static_cast<ncl_copy_counts_args *>(hostInArena(countArgs_));
+  args->count = 0;
+  args->copies = reinterpret_cast<const ncl_count_copy *>(
+      static_cast<uintptr_t>(countArgs_ + sizeof(ncl_copy_counts_args)));
+  countGroupRoom_ = static_cast<int64_t>((bytes - sizeof *args) / sizeof(ncl_count_copy));
+  countsInGroup_ = 0;
+  Command c;
+  c.kind = Command::Launch;
+  c.function = copyCounts_;
+  c.blocks = 1;
+  c.threads = kBlockSize;
+  c.param = countArgs_;
+  c.action = "copying the lengths of spike lists on the device";
+  countGroup_ = static_cast<int64_t>(commands_.size());
+  record(c);
+  ++launches_;
+}
+
+void *CudaDevice::hostInArena(CUdeviceptr at) {
+  return static_cast<char *>(arenaHost_) + (at - arena_);
 }
 
 void CudaDevice::launch(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
@@ -873,7 +987,9 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
                                 : 0;
   const size_t synapseBytes =
       a.synapses && a.num_synapses > 0 ? static_cast<size_t>(a.num_synapses) * sizeof(int64_t) : 0;
-  reserveArena(m, spikeBytes + synapseBytes + sizeof h + 48);
+  // A delivery on a list made on the device may open a group of copies.
+  const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
+  reserveArena(m, spikeBytes + synapseBytes + sizeof h + group + 48);
   if (list)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(list->spikes));
   else if (spikeBytes > 0)
@@ -1224,6 +1340,7 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   args.capacity = l.capacity;
   args.room = h.units;
   reserveArena(m, sizeof args + 16);
+  countGroup_ = -1; // a list made after it: the deliveries that read it copy its length later
   Command c;
   c.kind = Command::Launch;
   c.function = spikeList_;

@@ -52,7 +52,8 @@ public:
   /// way and on the device, waits for the stream and the seconds the host
   /// spent in them (the device's work the host did not overlap).
   struct Stats {
-    int64_t launches = 0, copiesToDevice = 0, copiesToHost = 0, copiesOnDevice = 0, waits = 0;
+    int64_t launches = 0, copiesToDevice = 0, copiesToHost = 0, copiesOnDevice = 0, waits = 0,
+            graphLaunches = 0;
     double waitSeconds = 0;
   };
   const Stats &stats() const { return stats_; }
@@ -190,7 +191,16 @@ private:
     cuda::Memcpy2D copy{};                 // Copy2D
     const char *action = "";               // what a failure is reported as,
     const ncl_stage_info *stage = nullptr; // with the stage's name where set
+    /// The same work (what a failure is reported as aside).
+    bool operator==(const Command &o) const;
   };
+  /// Queues one command on the stream.
+  cuda::CUresult issue(Command &c);
+  /// Where a batch repeats the one before it (a run's chunks: the same
+  /// launches, on headers of other contents), issues it as a CUDA graph
+  /// captured from it the second time and replayed after (docs/gpu.md);
+  /// false where the caller issues it command by command.
+  bool replay(ncl_model *m, std::vector<Command> &commands);
   void record(const Command &c) { commands_.push_back(c); }
   /// Issues the uploads and the commands recorded since the last flush.
   void flush(ncl_model *m);
@@ -201,6 +211,13 @@ private:
   /// A copy of `data` in the arena, on the device once the next flush has
   /// uploaded it; within the room reserveArena made.
   cuda::CUdeviceptr putInArena(const void *data, size_t bytes);
+  /// Where the arena's device address `at` is mirrored on the host.
+  void *hostInArena(cuda::CUdeviceptr at);
+  /// A group of list-length copies (NCL_GPU_COPY_COUNTS_ENTRY): its
+  /// arguments and room for a copy per stage in the arena, and its launch,
+  /// recorded where it opens, before the deliveries whose lengths it copies.
+  size_t countGroupBytes(const ncl_model &m) const;
+  void openCountGroup(const ncl_model &m);
   /// Writes `bytes` of `data` at offset `at` of the deferred area's staging,
   /// for the next flush to upload there.
   void uploadDeferred(size_t at, const void *data, size_t bytes);
@@ -252,7 +269,11 @@ private:
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region
   cuda::CUdeviceptr table_ = 0;
-  std::vector<Command> commands_; // recorded since the last flush
+  std::vector<Command> commands_;     // recorded since the last flush
+  std::vector<Command> lastCommands_; // the batch the last flush issued
+  bool graphs_ = false;               // the driver has them, NCL_CUDA_GRAPHS is not 0
+  cuda::CUgraphExec graph_ = nullptr; // the batch graphCommands_, captured
+  std::vector<Command> graphCommands_;
   /// The arena: `arenaBytes_` on the device and their pinned mirror, of
   /// which `arenaUsed_` are taken since the last wait and `arenaUploaded_`
   /// were copied by a flush.
@@ -316,6 +337,10 @@ private:
   /// Spike lists on the device: per population, `depth` slots of `units`
   /// indices and `depth` lengths (docs/gpu.md, "Spikes on the device").
   cuda::CUfunction spikeList_ = nullptr;
+  cuda::CUfunction copyCounts_ = nullptr; // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
+  int64_t countGroup_ = -1;               // the open group's command, or -1
+  cuda::CUdeviceptr countArgs_ = 0;       // its arguments in the arena
+  int64_t countsInGroup_ = 0, countGroupRoom_ = 0;
   struct DeviceHistory {
     cuda::CUdeviceptr lists = 0, counts = 0;
     int64_t depth = 0, units = 0;

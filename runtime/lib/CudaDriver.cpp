@@ -74,6 +74,12 @@ OpenedDriver open() {
   need(t.cuLaunchKernel, "cuLaunchKernel");
   need(t.cuGetErrorName, "cuGetErrorName");
   need(t.cuGetErrorString, "cuGetErrorString");
+  bind(lib, t.cuStreamBeginCapture, "cuStreamBeginCapture_v2", nullptr);
+  bind(lib, t.cuStreamEndCapture, "cuStreamEndCapture", nullptr);
+  bind(lib, t.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags", nullptr);
+  bind(lib, t.cuGraphLaunch, "cuGraphLaunch", nullptr);
+  bind(lib, t.cuGraphExecDestroy, "cuGraphExecDestroy", nullptr);
+  bind(lib, t.cuGraphDestroy, "cuGraphDestroy", nullptr);
   if (missing) {
     d.failure = "the driver library " + name + " has no " + missing +
                 " (a driver too old for CUDA 11, or not the NVIDIA driver)";

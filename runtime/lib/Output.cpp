@@ -392,6 +392,7 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
          ", \"copies_to_device\": " + std::to_string(d.copiesToDevice) +
          ", \"copies_to_host\": " + std::to_string(d.copiesToHost) +
          ", \"copies_on_device\": " + std::to_string(d.copiesOnDevice) +
+         ", \"graph_launches\": " + std::to_string(d.graphLaunches) +
          ", \"waits\": " + std::to_string(d.waits) + ", \"wait_s\": " + jsonNumber(d.waitSeconds) +
          "},\n";
   }

@@ -120,6 +120,7 @@ struct Copies {
   long long dtoh, dtohBytes, dtohPageableBytes;
   long long waits, launches;
   long long dtod, dtodBytes; // on the device: monitor samples
+  long long graphLaunches;   // cuGraphLaunch
 };
 
 Copies copies() {
