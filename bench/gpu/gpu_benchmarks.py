@@ -259,11 +259,13 @@ def main():
                 # driver calls and its waits (run.json's device_stats cover
                 # the whole run, init's uploads included).
                 per = max(1, steps)
+                graphs = stats.get("graph_launches", 0)
                 calls = stats["launches"] + stats["copies_to_device"] + \
-                    stats["copies_to_host"] + stats["copies_on_device"]
-                print("%-13s %-7s per step: %.1f launches, %.1f driver calls, %.3f waits; "
-                      "waiting %.0f %% of the loop" % (
-                          "", "", stats["launches"] / per, calls / per, stats["waits"] / per,
+                    stats["copies_to_host"] + stats["copies_on_device"] + graphs
+                print("%-13s %-7s per step: %.1f launches and %.3f CUDA graphs, %.1f driver "
+                      "calls, %.3f waits; waiting %.0f %% of the loop" % (
+                          "", "", stats["launches"] / per, graphs / per, calls / per,
+                          stats["waits"] / per,
                           100.0 * stats["wait_s"] / sim if sim > 0 else 0.0))
                 entry[backend]["device_stats"] = stats
         if key in ANCHORS:

@@ -213,9 +213,12 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->copyCounts_, dev->module_, NCL_GPU_COPY_COUNTS_ENTRY) !=
       CUDA_SUCCESS)
     dev->copyCounts_ = nullptr;
+  if (d.cuModuleGetFunction(&dev->gatherSpikes_, dev->module_, NCL_GPU_GATHER_SPIKES_ENTRY) !=
+      CUDA_SUCCESS)
+    dev->gatherSpikes_ = nullptr;
   // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
   const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
-  dev->graphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
+  dev->useGraphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
   // The runtime's own kernel, in the images of this NCL's nclc: without it
   // a network's spikes go through the host (once an exchange interval).
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
@@ -239,8 +242,8 @@ CudaDevice::~CudaDevice() {
     return;
   d_->cuCtxSetCurrent(context_);
   freeMirror(); // waits for the stream first
-  if (graph_)
-    d_->cuGraphExecDestroy(graph_);
+  for (Graph &g : graphs_)
+    d_->cuGraphExecDestroy(g.exec);
   freeMonitorBlocks();
   freeHistories();
   if (deferredArea_)
@@ -335,8 +338,6 @@ void CudaDevice::flush(ncl_model *m) {
         check(m, r,
               (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string()))
                   .c_str());
-  // What the next batch is compared with; its storage, the next batch's.
-  lastCommands_.swap(commands);
   commands.clear();
   if (commands_.empty())
     commands_.swap(commands);
@@ -369,20 +370,51 @@ namespace {
 /// Batches shorter than this are issued as they are: a graph saves a
 /// driver call per command, and costs its instantiation.
 constexpr size_t kGraphCommands = 32;
+constexpr size_t kGraphsKept = 4;
 } // namespace
 
+uint64_t CudaDevice::hashOf(const std::vector<Command> &commands) {
+  uint64_t h = 1469598103934665603ull; // FNV-1a over what operator== compares
+  auto mix = [&h](uint64_t v) {
+    for (int k = 0; k < 8; ++k, v >>= 8)
+      h = (h ^ (v & 0xff)) * 1099511628211ull;
+  };
+  for (const Command &c : commands) {
+    mix(c.kind);
+    mix(reinterpret_cast<uintptr_t>(c.function));
+    mix((uint64_t{c.blocks} << 32) | c.threads);
+    mix(c.param);
+    mix(c.to);
+    mix(c.from);
+    mix(c.bytes);
+    mix(c.copy.srcDevice);
+    mix(c.copy.dstDevice);
+    mix(c.copy.srcPitch ^ (c.copy.Height << 20));
+  }
+  return h;
+}
+
 bool CudaDevice::replay(ncl_model *m, std::vector<Command> &commands) {
-  if (!graphs_ || commands.size() < kGraphCommands)
+  if (!useGraphs_ || commands.size() < kGraphCommands)
     return false;
-  if (!(graph_ && commands == graphCommands_)) {
-    // A batch seen twice in a row becomes the graph (a run's chunks repeat
-    // the same commands on headers of other contents).
-    if (commands != lastCommands_)
+  const uint64_t hash = hashOf(commands);
+  auto found = std::find_if(graphs_.begin(), graphs_.end(), [&](const Graph &g) {
+    return g.hash == hash && g.commands == commands;
+  });
+  if (found == graphs_.end()) {
+    // A batch seen before becomes a graph (a run's chunks repeat the same
+    // commands on headers of other contents; a few patterns alternate
+    // where chunks and collections do not align).
+    if (std::find(seen_.begin(), seen_.end(), hash) == seen_.end()) {
+      seen_.push_back(hash);
+      if (seen_.size() > 2 * kGraphsKept)
+        seen_.erase(seen_.begin());
       return false;
+    }
     // Captured, not run: on any failure the capture is ended and dropped,
     // graphs are not used again, and the caller issues the commands.
     if (d_->cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) != CUDA_SUCCESS) {
-      graphs_ = false;
+      useGraphs_ = false;
       return false;
     }
     CUresult r = CUDA_SUCCESS;
@@ -397,16 +429,20 @@ bool CudaDevice::replay(ncl_model *m, std::vector<Command> &commands) {
     if (graph)
       d_->cuGraphDestroy(graph);
     if (r != CUDA_SUCCESS || ended != CUDA_SUCCESS || !exec) {
-      graphs_ = false;
+      useGraphs_ = false;
       return false;
     }
-    if (graph_)
-      d_->cuGraphExecDestroy(graph_);
-    graph_ = exec;
-    graphCommands_ = commands;
+    if (graphs_.size() == kGraphsKept) { // the least recently used goes
+      d_->cuGraphExecDestroy(graphs_.back().exec);
+      graphs_.pop_back();
+    }
+    graphs_.insert(graphs_.begin(), Graph{hash, commands, exec});
+    found = graphs_.begin();
   }
+  std::rotate(graphs_.begin(), found, found + 1); // most recently used first
   ++stats_.graphLaunches;
-  check(m, d_->cuGraphLaunch(graph_, stream_), "running a CUDA graph of recorded launches");
+  check(m, d_->cuGraphLaunch(graphs_.front().exec, stream_),
+        "running a CUDA graph of recorded launches");
   return true;
 }
 
@@ -1035,6 +1071,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
 namespace {
 constexpr int64_t kDeferredSlots = 4096;               // launches between collections
 constexpr int64_t kDeferredEntries = int64_t{1} << 20; // entries of each array, at least
+constexpr unsigned kGatherThreads = 128;               // per launch whose entries are packed
 } // namespace
 
 size_t CudaDevice::deferredHeaderBytes() const { return (sizeof(ncl_kernel_args) + 15) / 16 * 16; }
@@ -1048,10 +1085,18 @@ size_t CudaDevice::deferredArrayAt(int which) const {
       (static_cast<size_t>(deferredSlots_) * deferredTableEntries_ * sizeof(CUdeviceptr) + 15) /
       16 * 16;
   const size_t entries = static_cast<size_t>(deferredEntries_);
-  return deferredTablesAt() + tables +
-         (which == 0   ? 0
-          : which == 1 ? entries * sizeof(int64_t)
-                       : 2 * entries * sizeof(int64_t));
+  // The packed arrays (3 to 5) follow the launches' (0 to 2).
+  const size_t arrays = (entries * (2 * sizeof(int64_t) + sizeof(int32_t)) + 15) / 16 * 16;
+  return deferredTablesAt() + tables + (which >= 3 ? arrays : 0) +
+         (which % 3 == 0   ? 0
+          : which % 3 == 1 ? entries * sizeof(int64_t)
+                           : 2 * entries * sizeof(int64_t));
+}
+
+size_t CudaDevice::deferredStartsAt(bool onDevice) const {
+  const size_t arrays = deferredArrayAt(onDevice && gatherSpikes_ ? 3 : 0) +
+                        static_cast<size_t>(deferredEntries_) * (2 * sizeof(int64_t) + 4);
+  return (arrays + 15) / 16 * 16;
 }
 
 bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
@@ -1087,7 +1132,8 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
       deferredTableEntries_ = tableHost_.size();
       deferredEntries_ = wanted;
       slotTableOffset_.clear();
-      const size_t bytes = deferredArrayAt(2) + static_cast<size_t>(deferredEntries_) * 4;
+      const size_t startsBytes = static_cast<size_t>(deferredSlots_ + 1) * sizeof(int64_t);
+      const size_t bytes = deferredStartsAt(true) + startsBytes;
       if (CUresult r = d_->cuMemAlloc(&deferredArea_, bytes); r != CUDA_SUCCESS) {
         deferredArea_ = 0;
         deferredSlots_ = deferredEntries_ = 0;
@@ -1096,7 +1142,8 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
                                           "': the spikes of the step launches need " +
                                           formatBytes(bytes) + " (" + describe(r, *d_) + ")");
       }
-      reservePinned(m, deferredStaging_, deferredStagingBytes_, bytes);
+      reservePinned(m, deferredStaging_, deferredStagingBytes_,
+                    deferredStartsAt(false) + startsBytes);
       // Room in the staging for every slot's header and table (each aligned
       // to 16 bytes), so that filling the slots needs no wait to grow it.
       reservePinned(m, staging_, stagingBytes_,
@@ -1157,6 +1204,93 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
   return true;
 }
 
+void CudaDevice::queueLaunchEntries(ncl_model &m, const DeferredLaunch &l, int64_t from,
+                                    int64_t to) {
+  char *host = static_cast<char *>(deferredStaging_);
+  for (int which = 0; which < (l.channels ? 3 : 2); ++which) {
+    const size_t elem = which == 2 ? 4 : 8;
+    const size_t at = deferredArrayAt(which) + static_cast<size_t>(l.offset + from) * elem;
+    check(&m, copyToHost(m, host + at, deferredArea_ + at, static_cast<size_t>(to - from) * elem),
+          "copying the spikes from the device");
+  }
+}
+
+void CudaDevice::gatherSpikes(ncl_model &m, bool channels, int64_t expected,
+                              std::vector<int64_t> &at) {
+  const size_t n = deferred_.size();
+  char *host = static_cast<char *>(deferredStaging_);
+  const char *what = "copying the spikes from the device";
+  auto ptr = [](CUdeviceptr p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
+  // The kernel packs every launch's entries, launch after launch, into the
+  // packed arrays, and where each starts (NCL_GPU_GATHER_SPIKES_ENTRY).
+  std::vector<ncl_spike_region> regions(n);
+  for (size_t i = 0; i < n; ++i) {
+    const DeferredLaunch &l = deferred_[i];
+    regions[i].count = static_cast<const int64_t *>(
+        ptr(deferredArea_ + i * deferredHeaderBytes() + offsetof(ncl_kernel_args, spike_count)));
+    regions[i].offset = l.offset;
+    regions[i].capacity = l.launched ? l.capacity : 0; // an unlaunched header is never written
+  }
+  reserveArena(m, n * sizeof(ncl_spike_region) + 2 * sizeof(ncl_gather_spikes_args) + 64);
+  ncl_gather_spikes_args g{};
+  g.launches = static_cast<int64_t>(n);
+  g.from = static_cast<const ncl_spike_region *>(
+      ptr(putInArena(regions.data(), n * sizeof(ncl_spike_region))));
+  g.step = static_cast<const int64_t *>(ptr(deferredArea_ + deferredArrayAt(0)));
+  g.index = static_cast<const int64_t *>(ptr(deferredArea_ + deferredArrayAt(1)));
+  g.channel =
+      channels ? static_cast<const int32_t *>(ptr(deferredArea_ + deferredArrayAt(2))) : nullptr;
+  g.starts = static_cast<int64_t *>(ptr(deferredArea_ + deferredStartsAt(true)));
+  g.to_step = static_cast<int64_t *>(ptr(deferredArea_ + deferredArrayAt(3)));
+  g.to_index = static_cast<int64_t *>(ptr(deferredArea_ + deferredArrayAt(4)));
+  g.to_channel =
+      channels ? static_cast<int32_t *>(ptr(deferredArea_ + deferredArrayAt(5))) : nullptr;
+  g.room = deferredEntries_;
+  Command c;
+  c.kind = Command::Launch;
+  c.function = gatherSpikes_;
+  c.action = "gathering the spikes on the device";
+  for (int64_t phase : {0, 1}) {
+    g.phase = phase;
+    // Phase 0: a thread per launch and one for the total; 1: a block per launch.
+    c.blocks = phase == 0 ? static_cast<unsigned>((n + 1 + kBlockSize - 1) / kBlockSize)
+                          : static_cast<unsigned>(n);
+    c.threads = phase == 0 ? kBlockSize : kGatherThreads;
+    c.param = putInArena(&g, sizeof g);
+    record(c);
+    ++launches_;
+  }
+  // The headers, the starts and the first entries: a copy each.
+  check(&m, copyToHost(m, host, deferredArea_, n * deferredHeaderBytes()), what);
+  check(&m,
+        copyToHost(m, host + deferredStartsAt(false), deferredArea_ + deferredStartsAt(true),
+                   (n + 1) * sizeof(int64_t)),
+        what);
+  auto queue = [&](int64_t from, int64_t to) {
+    for (int which = 0; which < (channels ? 3 : 2); ++which) {
+      const size_t elem = which == 2 ? 4 : 8;
+      check(
+          &m,
+          copyToHost(m, host + deferredArrayAt(which) + static_cast<size_t>(from) * elem,
+                     deferredArea_ + deferredArrayAt(which + 3) + static_cast<size_t>(from) * elem,
+                     static_cast<size_t>(to - from) * elem),
+          what);
+    }
+  };
+  expected = std::min(expected, deferredEntries_);
+  if (expected > 0)
+    queue(0, expected);
+  synchronize(&m, what);
+  const auto *starts = reinterpret_cast<const int64_t *>(host + deferredStartsAt(false));
+  const int64_t packed = std::clamp<int64_t>(starts[n], 0, deferredEntries_);
+  if (packed > expected) {
+    queue(expected, packed);
+    synchronize(&m, what);
+  }
+  for (size_t i = 0; i < n; ++i)
+    at[i] = std::clamp<int64_t>(starts[i], 0, deferredEntries_);
+}
+
 std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
   std::vector<LaunchSpikes> out(deferred_.size());
   if (deferred_.empty())
@@ -1165,28 +1299,36 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
   const size_t n = deferred_.size();
   char *host = static_cast<char *>(deferredStaging_);
   const char *what = "copying the spikes from the device";
-  // The headers (those of launches that ran nothing are never read) ...
-  check(&m, copyToHost(m, host, deferredArea_, n * deferredHeaderBytes()), what);
-  auto queue = [&](const DeferredLaunch &l, int64_t from, int64_t to) {
-    for (int which = 0; which < (l.channels ? 3 : 2); ++which) {
-      const size_t elem = which == 2 ? 4 : 8;
-      const size_t at = deferredArrayAt(which) + static_cast<size_t>(l.offset + from) * elem;
-      check(&m, copyToHost(m, host + at, deferredArea_ + at, static_cast<size_t>(to - from) * elem),
-            what);
-    }
-  };
-  // ... and as many entries of each launch as its stage's last launches
-  // gave (with headroom), all in one wait; a launch with more, the rest.
+  // As many entries of each launch as its stage's last launches gave (with
+  // headroom) are read with the headers, in one wait; more in a second.
   std::vector<int64_t> first(n, 0);
+  int64_t expected = 0;
+  bool channels = false;
   for (size_t i = 0; i < n; ++i) {
     const DeferredLaunch &l = deferred_[i];
     const auto known = expectedOfBlock_.find({l.stage, l.begin});
     first[i] = std::min(known != expectedOfBlock_.end() ? known->second : expectedSpikes_[l.stage],
                         l.capacity);
-    if (l.launched && first[i] > 0)
-      queue(l, 0, first[i]);
+    if (l.launched) {
+      expected += first[i];
+      channels = channels || l.channels;
+    }
   }
-  synchronize(&m, what);
+  // Where each launch's entries are in the staging's arrays.
+  std::vector<int64_t> from(n, 0);
+  if (gatherSpikes_) {
+    gatherSpikes(m, channels, expected, from);
+  } else {
+    // The headers (those of launches that ran nothing are never read) and
+    // each launch's first entries, a copy per array and launch.
+    check(&m, copyToHost(m, host, deferredArea_, n * deferredHeaderBytes()), what);
+    for (size_t i = 0; i < n; ++i) {
+      from[i] = deferred_[i].offset;
+      if (deferred_[i].launched && first[i] > 0)
+        queueLaunchEntries(m, deferred_[i], 0, first[i]);
+    }
+    synchronize(&m, what);
+  }
   bool more = false;
   int64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -1201,8 +1343,8 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
     expectedSpikes_[l.stage] = expectedOfBlock_[{l.stage, l.begin}] =
         h.spike_count + h.spike_count / 2 + 32;
     total += h.spike_count;
-    if (h.spike_count > first[i]) {
-      queue(l, first[i], h.spike_count);
+    if (!gatherSpikes_ && h.spike_count > first[i]) {
+      queueLaunchEntries(m, l, first[i], h.spike_count);
       more = true;
     }
   }
@@ -1220,9 +1362,9 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
     const int64_t count = out[i].count;
     if (!l.launched || count <= 0 || count > l.capacity)
       continue;
-    const auto *stepIn = reinterpret_cast<const int64_t *>(host + deferredArrayAt(0)) + l.offset;
-    const auto *indexIn = reinterpret_cast<const int64_t *>(host + deferredArrayAt(1)) + l.offset;
-    const auto *channelIn = reinterpret_cast<const int32_t *>(host + deferredArrayAt(2)) + l.offset;
+    const auto *stepIn = reinterpret_cast<const int64_t *>(host + deferredArrayAt(0)) + from[i];
+    const auto *indexIn = reinterpret_cast<const int64_t *>(host + deferredArrayAt(1)) + from[i];
+    const auto *channelIn = reinterpret_cast<const int32_t *>(host + deferredArrayAt(2)) + from[i];
     entries.resize(static_cast<size_t>(count));
     for (size_t j = 0; j < entries.size(); ++j)
       entries[j] = {stepIn[j], indexIn[j], l.channels ? channelIn[j] : 0};

@@ -196,10 +196,10 @@ private:
   };
   /// Queues one command on the stream.
   cuda::CUresult issue(Command &c);
-  /// Where a batch repeats the one before it (a run's chunks: the same
-  /// launches, on headers of other contents), issues it as a CUDA graph
-  /// captured from it the second time and replayed after (docs/gpu.md);
-  /// false where the caller issues it command by command.
+  /// Where a batch repeats an earlier one (a run's chunks: the same
+  /// launches, on headers of other contents), issues it as a CUDA graph,
+  /// captured from it the second time it is seen and replayed after
+  /// (docs/gpu.md); false where the caller issues it command by command.
   bool replay(ncl_model *m, std::vector<Command> &commands);
   void record(const Command &c) { commands_.push_back(c); }
   /// Issues the uploads and the commands recorded since the last flush.
@@ -269,11 +269,18 @@ private:
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region
   cuda::CUdeviceptr table_ = 0;
-  std::vector<Command> commands_;     // recorded since the last flush
-  std::vector<Command> lastCommands_; // the batch the last flush issued
-  bool graphs_ = false;               // the driver has them, NCL_CUDA_GRAPHS is not 0
-  cuda::CUgraphExec graph_ = nullptr; // the batch graphCommands_, captured
-  std::vector<Command> graphCommands_;
+  std::vector<Command> commands_; // recorded since the last flush
+  bool useGraphs_ = false;        // the driver has them, NCL_CUDA_GRAPHS is not 0
+  /// The batches captured as graphs, most recently used first, and the
+  /// hashes of recent batches (a batch seen again is captured).
+  struct Graph {
+    uint64_t hash = 0;
+    std::vector<Command> commands;
+    cuda::CUgraphExec exec = nullptr;
+  };
+  std::vector<Graph> graphs_;
+  std::vector<uint64_t> seen_;
+  static uint64_t hashOf(const std::vector<Command> &commands);
   /// The arena: `arenaBytes_` on the device and their pinned mirror, of
   /// which `arenaUsed_` are taken since the last wait and `arenaUploaded_`
   /// were copied by a flush.
@@ -320,7 +327,20 @@ private:
   std::vector<int32_t> collectedChannel_;
   size_t deferredHeaderBytes() const;
   size_t deferredTablesAt() const;
-  size_t deferredArrayAt(int which) const; // 0 steps, 1 indices, 2 channels
+  /// 0 steps, 1 indices, 2 channels: the launches' arrays; 3 to 5 the
+  /// same, packed by NCL_GPU_GATHER_SPIKES_ENTRY.
+  size_t deferredArrayAt(int which) const;
+  /// Where the packed launches' starts are, in the area or its staging
+  /// (which mirrors the area up to the launches' arrays).
+  size_t deferredStartsAt(bool onDevice) const;
+  /// Queues the copies of entries [from, to) of a launch's arrays into the
+  /// staging.
+  void queueLaunchEntries(ncl_model &m, const DeferredLaunch &l, int64_t from, int64_t to);
+  /// Packs the deferred launches' entries on the device and copies them
+  /// into the staging's arrays, launch after launch (the first `expected`
+  /// with the headers, in one wait; the rest in a second); at[i] is where
+  /// launch i's start.
+  void gatherSpikes(ncl_model &m, bool channels, int64_t expected, std::vector<int64_t> &at);
   /// A monitor's samples on the device: rows [firstRow, firstRow + rows)
   /// of its record, `capacity` rows of rowBytes, staged at byte `staged` of
   /// monitorStaging_ on their way to the host.
@@ -337,9 +357,10 @@ private:
   /// Spike lists on the device: per population, `depth` slots of `units`
   /// indices and `depth` lengths (docs/gpu.md, "Spikes on the device").
   cuda::CUfunction spikeList_ = nullptr;
-  cuda::CUfunction copyCounts_ = nullptr; // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
-  int64_t countGroup_ = -1;               // the open group's command, or -1
-  cuda::CUdeviceptr countArgs_ = 0;       // its arguments in the arena
+  cuda::CUfunction copyCounts_ = nullptr;   // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
+  cuda::CUfunction gatherSpikes_ = nullptr; // NCL_GPU_GATHER_SPIKES_ENTRY, likewise
+  int64_t countGroup_ = -1;                 // the open group's command, or -1
+  cuda::CUdeviceptr countArgs_ = 0;         // its arguments in the arena
   int64_t countsInGroup_ = 0, countGroupRoom_ = 0;
   struct DeviceHistory {
     cuda::CUdeviceptr lists = 0, counts = 0;

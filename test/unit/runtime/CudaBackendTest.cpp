@@ -329,6 +329,7 @@ TEST(CudaBackend, RunJsonCountsTheDriverCalls) {
   EXPECT_EQ(field("copies_to_device"), after.htod - before.htod);
   EXPECT_EQ(field("copies_to_host"), after.dtoh - before.dtoh);
   EXPECT_EQ(field("copies_on_device"), after.dtod - before.dtod);
+  EXPECT_EQ(field("graph_launches"), after.graphLaunches - before.graphLaunches);
   EXPECT_EQ(field("waits"), after.waits - before.waits);
   EXPECT_GT(after.launches - before.launches, 300); // not vacuous
   EXPECT_NE(json.find("\"wait_s\": "), std::string::npos);
@@ -341,13 +342,16 @@ TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {
   // model"): with its spike lists on the device, a chunk of 100 steps
   // uploads a few ranges, not a header per launch; through the host
   // (NCL_FAKE_CUDA_MISSING hides the list kernel), a few per exchange.
+  // Launches are counted as issued: without CUDA graphs.
   for (bool throughHost : {false, true}) {
     if (throughHost)
       setenv("NCL_FAKE_CUDA_MISSING", "ncl_spike_list_gpu", 1);
+    setenv("NCL_CUDA_GRAPHS", "0", 1);
     ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
     ASSERT_TRUE(m);
     ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
     unsetenv("NCL_FAKE_CUDA_MISSING");
+    unsetenv("NCL_CUDA_GRAPHS");
     ASSERT_EQ(ncl_set_chunk_steps(m.get(), 100), NCL_OK);
     ASSERT_EQ(ncl_run_steps(m.get(), 100), NCL_OK) << lastError(); // the first uploads
     const Copies before = copies();
@@ -361,6 +365,54 @@ TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {
     else
       EXPECT_LE(uploads, 8) << launches << " launches, in two chunks";
   }
+}
+
+TEST(CudaBackend, RepeatedBatchesRunAsCudaGraphs) {
+  // Chunks of a network whose lists stay on the device repeat the same
+  // launches on headers of other contents: the second time a batch is
+  // seen it is captured as a graph, and replayed after (docs/gpu.md, "One
+  // stream per model"), with the CPU's results; NCL_CUDA_GRAPHS=0 issues
+  // every launch.
+  struct Outcome {
+    std::vector<double> h;
+    SpikeList s;
+    Copies used{};
+  };
+  auto run = [](const char *backend, const char *graphs) {
+    if (graphs)
+      setenv("NCL_CUDA_GRAPHS", graphs, 1);
+    Outcome o;
+    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+    EXPECT_TRUE(m);
+    if (!m)
+      return o;
+    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+    unsetenv("NCL_CUDA_GRAPHS");
+    EXPECT_EQ(ncl_set_chunk_steps(m.get(), 20), NCL_OK);
+    const bool device = std::strcmp(backend, "cpu") != 0;
+    const Copies before = device ? copies() : Copies{};
+    EXPECT_EQ(ncl_run_steps(m.get(), 400), NCL_OK) << lastError();
+    const Copies after = device ? copies() : Copies{};
+    o.used.launches = after.launches - before.launches;
+    o.used.graphLaunches = after.graphLaunches - before.graphLaunches;
+    o.h = state(m.get(), "T", "h");
+    o.s = spikes(m.get(), "S");
+    return o;
+  };
+  const Outcome cpu = run("cpu", nullptr);
+  const Outcome graphs = run("cuda", nullptr);
+  const Outcome launches = run("cuda", "0");
+  EXPECT_TRUE(cpu.s == expectedSpikes(8, 400));
+  for (const Outcome *o : {&graphs, &launches}) {
+    EXPECT_TRUE(o->s == cpu.s);
+    ASSERT_EQ(o->h.size(), 3u);
+    EXPECT_EQ(std::memcmp(o->h.data(), cpu.h.data(), 3 * sizeof(double)), 0)
+        << cpu.h[0] << " on the CPU, " << o->h[0] << " on the fake device";
+  }
+  EXPECT_EQ(launches.used.graphLaunches, 0);
+  EXPECT_GE(graphs.used.graphLaunches, 15) << "20 chunks, the first two issued";
+  EXPECT_LT(graphs.used.launches * 5, launches.used.launches)
+      << "a replayed chunk costs one driver call";
 }
 
 TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
@@ -578,11 +630,15 @@ TEST(CudaBackend, MonitorSamplesStayOnTheDeviceUntilTheChunkEnds) {
   // P_v samples P's 10 v every step, P_w 5 w every third step; P and Q
   // have no projections, so no step launch waits either. A chunk waits
   // once for its launches' spikes and once at its end (the monitors' rows
-  // with the NaN scan's state), where it waited about twice a step.
+  // with the NaN scan's state), where it waited about twice a step. The
+  // copies are counted as issued: without CUDA graphs, which would replay
+  // the chunks' batches (RepeatedBatchesRunAsCudaGraphs).
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
   ASSERT_TRUE(m);
   ASSERT_EQ(ncl_set_chunk_steps(m.get(), 250), NCL_OK);
+  setenv("NCL_CUDA_GRAPHS", "0", 1);
   ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  unsetenv("NCL_CUDA_GRAPHS");
   ASSERT_EQ(ncl_init(m.get(), 11), NCL_OK) << lastError();
   // A first run sets the expectations of spike counts and sizes the
   // blocks (a run that needs larger ones waits once for the stream first).
@@ -687,7 +743,9 @@ TEST(CudaBackend, DeferredSpikesAreCollectedWhenTheirBufferIsFull) {
   ASSERT_EQ(ncl_set_size(m.get(), "P", 300), NCL_OK);
   ASSERT_EQ(ncl_set_spike_buffer(m.get(), 64), NCL_OK);
   ASSERT_EQ(ncl_set_chunk_steps(m.get(), 500), NCL_OK);
+  setenv("NCL_CUDA_GRAPHS", "0", 1); // launches counted as issued
   ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  unsetenv("NCL_CUDA_GRAPHS");
   ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError(); // expectations, block sizes
   const Copies before = copies();
   ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError();
