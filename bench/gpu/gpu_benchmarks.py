@@ -49,6 +49,12 @@ import time
 
 # key, library, ncl-run arguments, biological time (full, --quick),
 # synapse traffic ("spikes" or "dense"), description.
+# The small networks, whose steps are a few short kernels, run on the GPU a
+# second time without CUDA graphs: what replaying a collection's launches
+# saves.
+NO_GRAPHS = "cuda/no-graphs"
+GRAPHS_COMPARED = {"cuba", "brunel"}
+
 MODELS = [
     ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
      "10^7 uncoupled LIF (bench/lif_uncoupled.ncl)"),
@@ -144,7 +150,10 @@ def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
     """(run.json, {projection: stored bytes}) of one run, or (None, error)."""
     out = tempfile.mkdtemp(prefix="ncl-gpu-bench-")
     try:
-        cmd = [ncl_run, library, "--backend=" + backend, "--time", bio_time, "--out", out] + args
+        if backend == NO_GRAPHS:  # every launch issued (docs/gpu.md, "CUDA graphs")
+            env = dict(env, NCL_CUDA_GRAPHS="0")
+        cmd = [ncl_run, library, "--backend=" + backend.split("/")[0], "--time", bio_time,
+               "--out", out] + args
         if backend == "cpu":
             cmd += ["--threads", str(threads)]
         try:
@@ -227,7 +236,7 @@ def main():
         state_vars = nclrt_state_vars(nclrt, library) if os.path.exists(nclrt) else {}
         entry = {"description": description, "time": bio_time, "args": args}
         seconds = {}
-        for backend in ("cpu", "cuda"):
+        for backend in ("cpu", "cuda") + ((NO_GRAPHS,) if key in GRAPHS_COMPARED else ()):
             got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
                              a.timeout)
             if not got:
@@ -240,9 +249,9 @@ def main():
             per_bio = sim / meta["duration"]
             per_step = sim / max(1, steps)
             roof = roofline_bytes_per_step(meta, projections, state_vars, traffic)
-            share = (roof / bandwidth) / per_step if bandwidth and backend == "cuda" else None
+            share = (roof / bandwidth) / per_step if bandwidth and backend != "cpu" else None
             seconds[backend] = sim
-            ratio = ("%.2f" % (seconds["cpu"] / sim)) if backend == "cuda" and \
+            ratio = ("%.2f" % (seconds["cpu"] / sim)) if backend != "cpu" and \
                 "cpu" in seconds else ""
             print("%-13s %-7s %9d %10.4g %11.4g %12s  %s" % (
                 key, backend, steps, per_bio, per_step * 1e6,
@@ -254,7 +263,7 @@ def main():
                                          meta["populations"].items()},
                               "synapse_bytes": sum(projections.values())}
             stats = meta.get("device_stats")
-            if backend == "cuda" and stats:
+            if backend != "cpu" and stats:
                 # Where a GPU's step goes besides its kernels: the host's
                 # driver calls and its waits (run.json's device_stats cover
                 # the whole run, init's uploads included).

@@ -250,7 +250,7 @@ CudaDevice::~CudaDevice() {
     d_->cuMemFree(deferredArea_);
   if (arena_)
     d_->cuMemFree(arena_);
-  for (void *p : {staging_, monitorStaging_, deferredStaging_, arenaHost_})
+  for (void *p : {monitorStaging_, deferredStaging_, arenaHost_})
     if (p)
       d_->cuMemFreeHost(p);
   if (stream_)
@@ -280,7 +280,6 @@ void CudaDevice::synchronize(ncl_model *m, const char *what) {
   stats_.waitSeconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   check(m, r, what);
-  stagingUsed_ = 0;
   arenaUsed_ = arenaUploaded_ = 0; // nothing reads the arena now
 }
 
@@ -510,7 +509,7 @@ void CudaDevice::freeMirror() {
     d_->cuStreamSynchronize(stream_); // failing, the device has nothing left to free
     ++stats_.waits;
   }
-  stagingUsed_ = arenaUsed_ = arenaUploaded_ = 0;
+  arenaUsed_ = arenaUploaded_ = 0;
   for (Region &r : regions_)
     if (r.dev)
       d_->cuMemFree(r.dev);
@@ -530,20 +529,6 @@ void CudaDevice::reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t 
   const size_t grown = std::max<size_t>(bytes + bytes / 2, 4096);
   check(&m, d_->cuMemHostAlloc(&p, grown, 0), "allocating pinned host memory");
   capacity = grown;
-}
-
-void *CudaDevice::staged(ncl_model &m, const void *data, size_t bytes) {
-  size_t at = (stagingUsed_ + 15) / 16 * 16;
-  if (at + bytes > stagingBytes_) {
-    // Queued copies still read the old staging: let them finish first.
-    synchronize(&m, "waiting for the device");
-    reservePinned(m, staging_, stagingBytes_, std::max(bytes, 2 * stagingBytes_));
-    at = 0;
-  }
-  void *p = static_cast<char *>(staging_) + at;
-  std::memcpy(p, data, bytes);
-  stagingUsed_ = at + bytes;
-  return p;
 }
 
 /// Finds, for every entry of thread 0's buffer table, the host allocation
@@ -1144,11 +1129,6 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
       }
       reservePinned(m, deferredStaging_, deferredStagingBytes_,
                     deferredStartsAt(false) + startsBytes);
-      // Room in the staging for every slot's header and table (each aligned
-      // to 16 bytes), so that filling the slots needs no wait to grow it.
-      reservePinned(m, staging_, stagingBytes_,
-                    static_cast<size_t>(deferredSlots_) *
-                        (deferredHeaderBytes() + tableHost_.size() * sizeof(CUdeviceptr) + 32));
     }
   }
   const bool channelsWritten = stored && spikeChannel_ >= 0 && pop.info->num_events > 0;

@@ -164,7 +164,8 @@ private:
   };
   void check(ncl_model *m, cuda::CUresult r, const char *what) const;
   void makeCurrent() const;
-  /// Waits for the stream; the pinned staging is free again afterwards.
+  /// Issues what is recorded and waits for the stream; the arena is free
+  /// again afterwards.
   void synchronize(ncl_model *m, const char *what);
   /// The driver's calls on the model's stream, counted in stats_. The
   /// copies to and from the host issue the recorded work first (flush), so
@@ -225,10 +226,6 @@ private:
   void freeMirror();
   bool deviceAhead(const Region &r) const { return r.written && r.syncedAt != launches_; }
   void download(ncl_model &m, Region &r);
-  /// A copy of `bytes` of `data` in pinned host memory, valid until the
-  /// next synchronize (an asynchronous copy reads it when the stream gets
-  /// there).
-  void *staged(ncl_model &m, const void *data, size_t bytes);
   /// Records a launch of the stage's kernel on the header at `header` (on
   /// the device by the time it runs), a thread per index of a `range` (one
   /// thread with `oneThread`); with `countFrom`, the copy of a list's
@@ -294,10 +291,6 @@ private:
   std::vector<int64_t> sortedSynapses_; // a per-target launch's list, by postsynaptic neuron
   uint64_t launches_ = 0;    // launches so far: a region is current on the host if synced since
   bool hostReplaced_ = true; // markHostReplaced since the last beginRun
-  // Pinned host memory: the headers and lists of the launches queued since
-  // the last synchronize (stagingUsed_ bytes).
-  void *staging_ = nullptr;
-  size_t stagingBytes_ = 0, stagingUsed_ = 0;
   std::vector<int64_t> expectedSpikes_; // per stage: entries read with the header
   /// The deferred launches: on the device a header and a buffer table per
   /// launch (`deferredSlots_` of them) and each array of spike entries

@@ -60,6 +60,12 @@ for key in ("cuba", "lif-1e7", "brunel"):
           "%s: the same spikes on both (%d)" % (key, spikes))
     check(cuda["roofline_bytes_per_step"] > 0 and cuda["steps"] == cpu["steps"] > 0,
           "%s: steps and the least traffic per step reported" % key)
+    if key in ("cuba", "brunel"):
+        # Run again without CUDA graphs, for the difference they make.
+        plain = entry.get("cuda/no-graphs") or {}
+        check(plain.get("spikes") == cuda["spikes"] and
+              (plain.get("device_stats") or {}).get("graph_launches") == 0,
+              "%s: the run without CUDA graphs has the same spikes and no graph" % key)
     stats = cuda.get("device_stats") or {}
     check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
           "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))
