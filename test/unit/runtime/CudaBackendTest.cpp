@@ -214,6 +214,23 @@ TEST(CudaBackend, NetworkDeliveriesSeeTheSpikesInTheCpuOrder) {
       << h[0][0] << " on the CPU, " << h[1][0] << " on the fake device";
 }
 
+/// The fake network on `backend`, its chunks of `chunk` steps; `variable`
+/// (when given) set to `value` while the backend opens the device.
+ModelPtr openNetwork(const char *backend, int64_t chunk, const char *variable = nullptr,
+                     const char *value = nullptr) {
+  if (variable)
+    setenv(variable, value, 1);
+  ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
+  EXPECT_TRUE(m);
+  if (m) {
+    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
+    EXPECT_EQ(ncl_set_chunk_steps(m.get(), chunk), NCL_OK);
+  }
+  if (variable)
+    unsetenv(variable);
+  return m;
+}
+
 TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
   // The fake driver makes a step's spike list on the device
   // (NCL_GPU_SPIKE_LIST_ENTRY) for any library: the host then waits for a
@@ -228,16 +245,11 @@ TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
     long long waits = 0, listsUploaded = 0;
   };
   auto run = [](const char *backend, bool hideKernel, bool changeBuffer) {
-    if (hideKernel)
-      setenv("NCL_FAKE_CUDA_MISSING", "ncl_spike_list_gpu", 1);
     Outcome o;
-    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
-    EXPECT_TRUE(m);
+    ModelPtr m = openNetwork(backend, 100, hideKernel ? "NCL_FAKE_CUDA_MISSING" : nullptr,
+                             "ncl_spike_list_gpu");
     if (!m)
       return o;
-    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
-    unsetenv("NCL_FAKE_CUDA_MISSING");
-    EXPECT_EQ(ncl_set_chunk_steps(m.get(), 100), NCL_OK);
     // The driver's counts (loaded with the first device).
     const bool device = std::strcmp(backend, "cpu") != 0;
     auto count = [device] { return device ? copies() : Copies{}; };
@@ -346,13 +358,9 @@ TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {
   for (bool throughHost : {false, true}) {
     if (throughHost)
       setenv("NCL_FAKE_CUDA_MISSING", "ncl_spike_list_gpu", 1);
-    setenv("NCL_CUDA_GRAPHS", "0", 1);
-    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
-    ASSERT_TRUE(m);
-    ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+    ModelPtr m = openNetwork("cuda", 100, "NCL_CUDA_GRAPHS", "0");
     unsetenv("NCL_FAKE_CUDA_MISSING");
-    unsetenv("NCL_CUDA_GRAPHS");
-    ASSERT_EQ(ncl_set_chunk_steps(m.get(), 100), NCL_OK);
+    ASSERT_TRUE(m);
     ASSERT_EQ(ncl_run_steps(m.get(), 100), NCL_OK) << lastError(); // the first uploads
     const Copies before = copies();
     ASSERT_EQ(ncl_run_steps(m.get(), 200), NCL_OK) << lastError();
@@ -379,16 +387,10 @@ TEST(CudaBackend, RepeatedBatchesRunAsCudaGraphs) {
     Copies used{};
   };
   auto run = [](const char *backend, const char *graphs) {
-    if (graphs)
-      setenv("NCL_CUDA_GRAPHS", graphs, 1);
     Outcome o;
-    ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
-    EXPECT_TRUE(m);
+    ModelPtr m = openNetwork(backend, 20, graphs ? "NCL_CUDA_GRAPHS" : nullptr, graphs);
     if (!m)
       return o;
-    EXPECT_EQ(ncl_set_backend(m.get(), backend), NCL_OK) << lastError();
-    unsetenv("NCL_CUDA_GRAPHS");
-    EXPECT_EQ(ncl_set_chunk_steps(m.get(), 20), NCL_OK);
     const bool device = std::strcmp(backend, "cpu") != 0;
     const Copies before = device ? copies() : Copies{};
     EXPECT_EQ(ncl_run_steps(m.get(), 400), NCL_OK) << lastError();
