@@ -570,6 +570,51 @@ typedef struct ncl_copy_counts_args {
   const ncl_count_copy *copies; /* count of them, in device memory */
 } ncl_copy_counts_args;
 
+/* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
+ * images lack it makes the runtime read each launch's region back on its
+ * own; docs/gpu.md, "Spikes on the device"): every image may have the entry
+ * NCL_GPU_GATHER_SPIKES_ENTRY, whose one parameter is a device pointer to an
+ * ncl_gather_spikes_args, which the kernel reads when it runs. It packs the
+ * entries that several STEP launches wrote into their own regions of the
+ * deferred spike arrays into one run, in the order of `from`, so the host
+ * reads them back with a few copies. Region j holds
+ * n_j = min(max(*from[j].count, 0), from[j].capacity) entries: a count below
+ * zero or beyond the region (a broken launch, which the host refuses) reads
+ * nothing or only the region. It runs as two launches on the same arguments,
+ * in this order (no barrier, no atomic; the result does not depend on the
+ * threads' order):
+ *   phase 0, a grid of at least launches + 1 threads: thread g < launches
+ *   (g = blockIdx.x * blockDim.x + threadIdx.x) sets
+ *   starts[g] = n_0 + ... + n_{g-1}, thread g == launches sets
+ *   starts[launches] to the total; the other threads write nothing;
+ *   phase 1, a grid of at least `launches` blocks of any size: thread t of
+ *   block j (j < launches) copies the entries e = t, t + blockDim.x, ... < n_j
+ *   from place from[j].offset + e of step, index and channel to place
+ *   starts[j] + e of to_step, to_index and to_channel, skipping places
+ *   >= room; blocks j >= launches write nothing.
+ * Another phase writes nothing. Phase 0 costs O(launches) per thread (meant
+ * for launches <= 4096). The to_ arrays overlap none of the regions. */
+#define NCL_GPU_GATHER_SPIKES_ENTRY "ncl_gather_spikes_gpu"
+typedef struct ncl_spike_region { /* what one STEP launch wrote */
+  const int64_t *count; /* its header's spike_count: entries written, may exceed capacity or be
+                           negative (a broken launch) */
+  int64_t offset;       /* its first entry in the arrays */
+  int64_t capacity;     /* entries its region holds */
+} ncl_spike_region;
+typedef struct ncl_gather_spikes_args {
+  int64_t phase;    /* 0: the starts; 1: the entries (two launches on the same arguments, in this
+                       order) */
+  int64_t launches; /* regions */
+  const ncl_spike_region *from;
+  const int64_t *step, *index; /* the NCL_BUFFER_SPIKE_STEP / _INDEX arrays the launches wrote */
+  const int32_t *channel;      /* NCL_BUFFER_SPIKE_CHANNEL, or null: none written (then to_channel
+                                  is ignored) */
+  int64_t *starts;             /* out, launches + 1 entries */
+  int64_t *to_step, *to_index;
+  int32_t *to_channel;
+  int64_t room; /* entries each to_ array holds */
+} ncl_gather_spikes_args;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */
