@@ -113,10 +113,10 @@ def main():
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
             # A deliver split in two (5) has a second entry, <kernel>_commit;
             # every image has the runtime's entries (model_abi.h): the spike
-            # list and the count copies.
+            # list, the count copies and the spike gather.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                "ncl_spike_list_gpu", "ncl_copy_counts_gpu"}
+                "ncl_spike_list_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

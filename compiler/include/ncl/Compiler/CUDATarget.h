@@ -50,6 +50,13 @@ llvm::Function *buildSpikeListKernel(llvm::Module &m);
 /// headers in one launch: thread g makes copy g (RuntimeKernels.cpp).
 llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 
+/// Adds to `m` the entry NCL_GPU_GATHER_SPIKES_ENTRY (model_abi.h), with
+/// which the CUDA backend packs the entries several step launches wrote into
+/// their regions of the deferred spike arrays into one run: phase 0 the
+/// runs' starts, phase 1 a block per region copying its entries
+/// (RuntimeKernels.cpp).
+llvm::Function *buildGatherSpikesKernel(llvm::Module &m);
+
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,
 /// not removed), into `gpu`: per architecture, PTX and, with ptxas, a cubin;
 /// and the entry of every stage's kernel. False, with `error`, where a

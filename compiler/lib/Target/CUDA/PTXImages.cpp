@@ -621,10 +621,12 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   }
   for (auto it = gpu.launches.begin(); it != gpu.launches.end();)
     it = gpu.entries.count(it->first) ? std::next(it) : gpu.launches.erase(it);
-  // The runtime's own entries: a step's spike list on the device, and the
-  // copies of the lists' lengths into the deliveries' headers.
+  // The runtime's own entries: a step's spike list on the device, the
+  // copies of the lists' lengths into the deliveries' headers, and the
+  // step launches' spike entries packed into one run for the host.
   entries.insert(buildSpikeListKernel(*m)->getName().str());
   entries.insert(buildCopyCountsKernel(*m)->getName().str());
+  entries.insert(buildGatherSpikesKernel(*m)->getName().str());
   useIntrinsicsForExactFunctions(*m);
   if (options.emulation && !emulationBitcode(*m, entries, gpu.emulation, error))
     return false;
