@@ -29,17 +29,11 @@ Standard library only (ctypes).
 import ctypes
 import os
 import random
-import subprocess
 import sys
-import tempfile
 
-failures = []
+from runtime_entry_harness import (check, check_log, compile_library, emulated_entry, finish,
+                                   load_fake_driver, open_entry, run_grid, stderr_of)
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 class CountCopy(ctypes.Structure):
@@ -62,58 +56,18 @@ def run_kernel(lib, thread, values, pairs, count, threads, block, increasing, nu
     copies = (CountCopy * max(len(pairs), 1))(*[CountCopy(place(f), place(t)) for f, t in pairs])
     args = Args(count, None if null_copies else copies)
     blocks = max((threads + block - 1) // block, 1)
-    order = range(blocks * block)
-    for g in (order if increasing else reversed(order)):
-        thread[0], thread[1], thread[2], thread[3] = g % block, g // block, block, blocks
-        lib.ncl_copy_counts_gpu(ctypes.byref(args))
+    run_grid(lambda: lib.ncl_copy_counts_gpu(ctypes.byref(args)), thread, blocks, block,
+             increasing)
     return list(memory)
 
 
-def compile_library(nclc, model, so, *flags):
-    p = subprocess.run([nclc, model, "--target=cuda", *flags, "-o", so],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit("FAIL: nclc: " + p.stderr)
-    return ctypes.CDLL(so)
-
-
-def stderr_of(call):
-    """call()'s result and what it wrote on the process's stderr."""
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as caught:
-        saved = os.dup(2)
-        os.dup2(caught.fileno(), 2)
-        try:
-            result = call()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        caught.seek(0)
-        return result, caught.read().decode()
 
 
 def fake_driver(driver, lib, emulated, work):
     """The fake driver's NCL_GPU_COPY_COUNTS_ENTRY with the library `lib`."""
     name = "emulated" if emulated else "native"
-    log = os.path.join(work, "fake_cuda_%s.log" % name)
-    if os.path.exists(log):
-        os.remove(log)
-    os.environ["NCL_FAKE_CUDA_LOG"] = log
+    entry, log = open_entry(driver, lib, "ncl_copy_counts_gpu", name, work)
     vp = ctypes.c_void_p
-    check(driver.cuInit(0) == 0, "%s: cuInit" % name)
-    module = vp()
-    # The fake driver finds the model library from any address inside it.
-    image = ctypes.cast(getattr(lib, "ncl_model"), vp)
-    check(driver.cuModuleLoadDataEx(ctypes.byref(module), image, 0, None, None) == 0,
-          "%s: cuModuleLoadDataEx" % name)
-    entry = vp()
-    os.environ["NCL_FAKE_CUDA_MISSING"] = "ncl_copy_counts_gpu"
-    check(driver.cuModuleGetFunction(ctypes.byref(entry), module, b"ncl_copy_counts_gpu")
-          == 500, "%s: NCL_FAKE_CUDA_MISSING=ncl_copy_counts_gpu hides the entry "
-          "(CUDA_ERROR_NOT_FOUND)" % name)
-    del os.environ["NCL_FAKE_CUDA_MISSING"]
-    check(driver.cuModuleGetFunction(ctypes.byref(entry), module, b"ncl_copy_counts_gpu") == 0,
-          "%s: cuModuleGetFunction finds the entry" % name)
 
     values = list(range(100, 110)) + [-1] * 10
     memory = (ctypes.c_int64 * 20)(*values)
@@ -163,22 +117,14 @@ def fake_driver(driver, lib, emulated, work):
     check(r == 1 and "copy 3 writes the source of copy 5" in err,
           "%s: a copy onto another's source is refused: %d, %r" % (name, r, err.strip()))
     check(list(memory) == values, "%s: a refused launch copies nothing" % name)
-    with open(log) as f:
-        logged = f.read().split("\n")
-    want = "copy_counts emulated" if emulated else "copy_counts"
-    check(logged[:1] == [want], "%s: NCL_FAKE_CUDA_LOG says %r (expected %r)"
-          % (name, logged[:1], want))
-    del os.environ["NCL_FAKE_CUDA_LOG"]
+    check_log(log, "copy_counts emulated" if emulated else "copy_counts", name)
 
 
 def main():
     nclc, model, fake_cuda, work = sys.argv[1:5]
     os.makedirs(work, exist_ok=True)
-    lib = compile_library(nclc, model, os.path.join(work, "copy_counts_kernel.so"),
-                          "--gpu-emulation")
-    thread = (ctypes.c_int32 * 4).in_dll(lib, "ncl_gpu_emulated_thread")
-    lib.ncl_copy_counts_gpu.argtypes = [ctypes.POINTER(Args)]
-    lib.ncl_copy_counts_gpu.restype = None
+    lib, thread = emulated_entry(nclc, model, os.path.join(work, "copy_counts_kernel.so"), "ncl_copy_counts_gpu",
+                                 Args)
 
     def expect(name, values, pairs, count=None, threads=None, block=4, null_copies=False):
         count = len(pairs) if count is None else count
@@ -222,19 +168,11 @@ def main():
     expect("a negative count", values, [(k, 10 + k) for k in range(10)], count=-3,
            threads=10, block=10)
 
-    driver = ctypes.CDLL(fake_cuda)
-    driver.cuModuleLoadDataEx.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint,
-                                          ctypes.c_void_p, ctypes.c_void_p]
-    driver.cuModuleGetFunction.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p]
-    driver.cuLaunchKernel.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 7 + [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    driver.cuStreamCreate.argtypes = [ctypes.c_void_p, ctypes.c_uint]
-    driver.cuStreamSynchronize.argtypes = [ctypes.c_void_p]
+    driver = load_fake_driver(fake_cuda)
     fake_driver(driver, lib, True, work)
     plain = compile_library(nclc, model, os.path.join(work, "copy_counts_plain.so"))
     fake_driver(driver, plain, False, work)
-    if failures:
-        sys.exit("FAIL: %d cases" % len(failures))
+    finish()
 
 
 if __name__ == "__main__":

@@ -37,23 +37,17 @@ Standard library only (ctypes).
 import ctypes
 import os
 import random
-import subprocess
 import sys
-import tempfile
 
-failures = []
+from runtime_entry_harness import (check, check_log, compile_library, emulated_entry, finish,
+                                   load_fake_driver, open_entry, run_grid, stderr_of)
+
 
 I64 = ctypes.c_int64
 I32 = ctypes.c_int32
 P64 = ctypes.POINTER(I64)
 P32 = ctypes.POINTER(I32)
 UNWRITTEN_STEP, UNWRITTEN_INDEX, UNWRITTEN_CHANNEL = -7001, -7002, -73
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 class Region(ctypes.Structure):
@@ -133,33 +127,8 @@ def run_kernel(lib, thread, case, threads0, blocks1, block, increasing, phases=(
     for phase in phases:
         case.args.phase = phase
         blocks = max((threads0 + block - 1) // block, 1) if phase == 0 else blocks1
-        order = range(blocks * block)
-        for g in (order if increasing else reversed(order)):
-            thread[0], thread[1], thread[2], thread[3] = g % block, g // block, block, blocks
-            lib.ncl_gather_spikes_gpu(ctypes.byref(case.args))
-
-
-def compile_library(nclc, model, so, *flags):
-    p = subprocess.run([nclc, model, "--target=cuda", *flags, "-o", so],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit("FAIL: nclc: " + p.stderr)
-    return ctypes.CDLL(so)
-
-
-def stderr_of(call):
-    """call()'s result and what it wrote on the process's stderr."""
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as caught:
-        saved = os.dup(2)
-        os.dup2(caught.fileno(), 2)
-        try:
-            result = call()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        caught.seek(0)
-        return result, caught.read().decode()
+        run_grid(lambda: lib.ncl_gather_spikes_gpu(ctypes.byref(case.args)), thread, blocks,
+                 block, increasing)
 
 
 def describe(got, want):
@@ -181,25 +150,8 @@ MIXED_TOTAL = 3 + 8 + 5 + 0 + 0 + 6
 def fake_driver(driver, lib, emulated, work):
     """The fake driver's NCL_GPU_GATHER_SPIKES_ENTRY with the library `lib`."""
     name = "emulated" if emulated else "native"
-    log = os.path.join(work, "fake_cuda_%s.log" % name)
-    if os.path.exists(log):
-        os.remove(log)
-    os.environ["NCL_FAKE_CUDA_LOG"] = log
+    entry, log = open_entry(driver, lib, "ncl_gather_spikes_gpu", name, work)
     vp = ctypes.c_void_p
-    check(driver.cuInit(0) == 0, "%s: cuInit" % name)
-    module = vp()
-    # The fake driver finds the model library from any address inside it.
-    image = ctypes.cast(getattr(lib, "ncl_model"), vp)
-    check(driver.cuModuleLoadDataEx(ctypes.byref(module), image, 0, None, None) == 0,
-          "%s: cuModuleLoadDataEx" % name)
-    entry = vp()
-    os.environ["NCL_FAKE_CUDA_MISSING"] = "ncl_gather_spikes_gpu"
-    check(driver.cuModuleGetFunction(ctypes.byref(entry), module, b"ncl_gather_spikes_gpu")
-          == 500, "%s: NCL_FAKE_CUDA_MISSING=ncl_gather_spikes_gpu hides the entry "
-          "(CUDA_ERROR_NOT_FOUND)" % name)
-    del os.environ["NCL_FAKE_CUDA_MISSING"]
-    check(driver.cuModuleGetFunction(ctypes.byref(entry), module, b"ncl_gather_spikes_gpu")
-          == 0, "%s: cuModuleGetFunction finds the entry" % name)
 
     rng = random.Random(5)
     for channel in (True, False):
@@ -273,22 +225,14 @@ def fake_driver(driver, lib, emulated, work):
     ok = ok and driver.cuLaunchKernel(entry, 1, 1, 1, 1, 1, 1, 0, None, param, None) == 0
     check(ok and empty.result() == empty.expected() and empty.starts[0] == 0,
           "%s: zero launches: starts[0] = 0, nothing else written" % name)
-    with open(log) as f:
-        logged = f.read().split("\n")
-    want = "gather_spikes emulated" if emulated else "gather_spikes"
-    check(logged[:1] == [want], "%s: NCL_FAKE_CUDA_LOG says %r (expected %r)"
-          % (name, logged[:1], want))
-    del os.environ["NCL_FAKE_CUDA_LOG"]
+    check_log(log, "gather_spikes emulated" if emulated else "gather_spikes", name)
 
 
 def main():
     nclc, model, fake_cuda, work = sys.argv[1:5]
     os.makedirs(work, exist_ok=True)
-    lib = compile_library(nclc, model, os.path.join(work, "gather_spikes_kernel.so"),
-                          "--gpu-emulation")
-    thread = (ctypes.c_int32 * 4).in_dll(lib, "ncl_gpu_emulated_thread")
-    lib.ncl_gather_spikes_gpu.argtypes = [ctypes.POINTER(Args)]
-    lib.ncl_gather_spikes_gpu.restype = None
+    lib, thread = emulated_entry(nclc, model, os.path.join(work, "gather_spikes_kernel.so"), "ncl_gather_spikes_gpu",
+                                 Args)
     rng = random.Random(17)
 
     def expect(name, make, threads0=None, blocks1=None, block=4, phases=(0, 1)):
@@ -348,19 +292,11 @@ def main():
     run_kernel(lib, thread, case, 16, 8, 8, False)
     check(case.result() == before, "launches -2 writes nothing")
 
-    driver = ctypes.CDLL(fake_cuda)
-    driver.cuModuleLoadDataEx.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint,
-                                          ctypes.c_void_p, ctypes.c_void_p]
-    driver.cuModuleGetFunction.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p]
-    driver.cuLaunchKernel.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 7 + [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    driver.cuStreamCreate.argtypes = [ctypes.c_void_p, ctypes.c_uint]
-    driver.cuStreamSynchronize.argtypes = [ctypes.c_void_p]
+    driver = load_fake_driver(fake_cuda)
     fake_driver(driver, lib, True, work)
     plain = compile_library(nclc, model, os.path.join(work, "gather_spikes_plain.so"))
     fake_driver(driver, plain, False, work)
-    if failures:
-        sys.exit("FAIL: %d cases" % len(failures))
+    finish()
 
 
 if __name__ == "__main__":

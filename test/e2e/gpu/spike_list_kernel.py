@@ -16,16 +16,10 @@ Standard library only (ctypes).
 import ctypes
 import os
 import random
-import subprocess
 import sys
 
-failures = []
+from runtime_entry_harness import check, emulated_entry, finish, run_grid
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 class Args(ctypes.Structure):
@@ -56,24 +50,16 @@ def run_kernel(lib, thread, indices, channels, count=None, capacity=None, room=N
                 out, ctypes.pointer(length), capacity, room)
     threads = max(n, 1) if threads is None else threads
     blocks = (threads + block - 1) // block
-    for g in reversed(range(blocks * block)):
-        thread[0], thread[1], thread[2], thread[3] = g % block, g // block, block, blocks
-        lib.ncl_spike_list_gpu(ctypes.byref(args))
+    run_grid(lambda: lib.ncl_spike_list_gpu(ctypes.byref(args)), thread, blocks, block,
+             increasing=False)
     return list(out), length.value
 
 
 def main():
     nclc, model, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
-    so = os.path.join(work, "spike_list_kernel.so")
-    p = subprocess.run([nclc, model, "--target=cuda", "--gpu-emulation", "-o", so],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit("FAIL: nclc: " + p.stderr)
-    lib = ctypes.CDLL(so)
-    thread = (ctypes.c_int32 * 4).in_dll(lib, "ncl_gpu_emulated_thread")
-    lib.ncl_spike_list_gpu.argtypes = [ctypes.POINTER(Args)]
-    lib.ncl_spike_list_gpu.restype = None
+    lib, thread = emulated_entry(nclc, model, os.path.join(work, "spike_list_kernel.so"),
+                                 "ncl_spike_list_gpu", Args)
 
     def expect(name, indices, channels, **kw):
         got, length = run_kernel(lib, thread, indices, channels, **kw)
@@ -102,8 +88,7 @@ def main():
     expect("a count beyond the arrays reads only capacity entries", [8, 2, 6, 4, 99, 1],
            None, count=1000, capacity=4)
     expect("the room bounds the list", [9, 1, 5, 3, 7], None, room=3)
-    if failures:
-        sys.exit("FAIL: %d cases" % len(failures))
+    finish()
 
 
 if __name__ == "__main__":
