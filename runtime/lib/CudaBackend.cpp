@@ -447,12 +447,16 @@ bool CudaDevice::replay(ncl_model *m, std::vector<Command> &commands) {
 
 void CudaDevice::uploadDeferred(size_t at, const void *data, size_t bytes) {
   std::memcpy(static_cast<char *>(deferredStaging_) + at, data, bytes);
-  // The slots of a batch are consecutive: their headers (and tables) are
-  // one range each.
+  // One range for the headers and one for the tables, each spanning what
+  // was written since the last flush. The staging holds every slot's table
+  // as the device does (a table is written there first, and nothing else
+  // writes there), so a range may cover the tables of slots kept between.
+  const bool table = at >= deferredTablesAt();
   for (auto &[from, size] : deferredUploads_)
-    if (from + size == at || at + bytes == from) {
-      size += bytes;
+    if ((from >= deferredTablesAt()) == table) {
+      const size_t end = std::max(from + size, at + bytes);
       from = std::min(from, at);
+      size = end - from;
       return;
     }
   deferredUploads_.emplace_back(at, bytes);
