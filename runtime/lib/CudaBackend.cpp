@@ -313,24 +313,20 @@ void CudaDevice::flush(ncl_model *m) {
   // Taken out first: what fails is not issued again.
   std::vector<Command> commands;
   commands.swap(commands_);
-  if (arenaUsed_ > arenaUploaded_) {
-    const size_t from = arenaUploaded_, bytes = arenaUsed_ - arenaUploaded_;
-    arenaUploaded_ = arenaUsed_;
+  // From pinned memory, which the host rewrites only after a wait.
+  auto upload = [&](CUdeviceptr to, const void *from, size_t bytes) {
     ++stats_.copiesToDevice;
-    check(m,
-          d_->cuMemcpyHtoDAsync(arena_ + from, static_cast<char *>(arenaHost_) + from, bytes,
-                                stream_),
+    check(m, d_->cuMemcpyHtoDAsync(to, from, bytes, stream_),
           "copying kernel headers to the device");
-  }
+  };
+  if (arenaUsed_ > arenaUploaded_)
+    upload(arena_ + arenaUploaded_, static_cast<char *>(arenaHost_) + arenaUploaded_,
+           arenaUsed_ - arenaUploaded_);
+  arenaUploaded_ = arenaUsed_;
   std::vector<std::pair<size_t, size_t>> uploads;
   uploads.swap(deferredUploads_);
-  for (const auto &[at, bytes] : uploads) {
-    ++stats_.copiesToDevice;
-    check(m,
-          d_->cuMemcpyHtoDAsync(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at,
-                                bytes, stream_),
-          "copying kernel headers to the device");
-  }
+  for (const auto &[at, bytes] : uploads)
+    upload(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at, bytes);
   if (!replay(m, commands))
     for (Command &c : commands)
       if (CUresult r = issue(c); r != CUDA_SUCCESS)

@@ -286,7 +286,8 @@ private:
   size_t arenaBytes_ = 0, arenaUsed_ = 0, arenaUploaded_ = 0;
   /// What the host wrote into deferredStaging_ since the last flush (the
   /// step launches' headers and buffer tables), for the flush to upload to
-  /// the same place of the deferred area: (offset, bytes) ranges.
+  /// the same place of the deferred area: an (offset, bytes) range for the
+  /// headers and one for the tables.
   std::vector<std::pair<size_t, size_t>> deferredUploads_;
   std::vector<int64_t> sortedSynapses_; // a per-target launch's list, by postsynaptic neuron
   uint64_t launches_ = 0;    // launches so far: a region is current on the host if synced since
@@ -332,7 +333,7 @@ private:
   /// Packs the deferred launches' entries on the device and copies them
   /// into the staging's arrays, launch after launch (the first `expected`
   /// with the headers, in one wait; the rest in a second); at[i] is where
-  /// launch i's start.
+  /// launch i's entries start there.
   void gatherSpikes(ncl_model &m, bool channels, int64_t expected, std::vector<int64_t> &at);
   /// A monitor's samples on the device: rows [firstRow, firstRow + rows)
   /// of its record, `capacity` rows of rowBytes, staged at byte `staged` of
