@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <tuple>
 
@@ -69,8 +70,8 @@ std::string imageList(const ncl_model_descriptor &d) {
 /// [begin, end), and a deliver that updates the presynaptic traces once per
 /// arriving spike; the others a thread per index.
 ncl_gpu_launch launchShape(const ncl_model &m, const ncl_stage_info &stage) {
-  if (stage.gpu_launch != NCL_GPU_LAUNCH_BY_KIND)
-    return static_cast<ncl_gpu_launch>(stage.gpu_launch);
+  if (int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK; shape != NCL_GPU_LAUNCH_BY_KIND)
+    return static_cast<ncl_gpu_launch>(shape);
   switch (stage.kind) {
   case NCL_STAGE_KWTA:
   case NCL_STAGE_KWTA_GATE:
@@ -108,10 +109,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     if (runsOnDevice(stage.kind) && (!stage.gpu_kernel || !*stage.gpu_kernel))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' has no GPU kernel; recompile it with nclc --target=cuda");
+    const int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK;
     if (runsOnDevice(stage.kind) &&
-        (stage.gpu_launch < NCL_GPU_LAUNCH_BY_KIND ||
-         stage.gpu_launch > NCL_GPU_LAUNCH_PER_INDEX_COMMIT ||
-         (stage.gpu_launch == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER)))
+        ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY)) != 0 ||
+         shape > NCL_GPU_LAUNCH_PER_INDEX_COMMIT ||
+         (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER)))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' divides its GPU work in a way this runtime does not know "
                                  "(gpu_launch " +
@@ -194,6 +196,13 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->expectedSpikes_.assign(static_cast<size_t>(desc.num_stages), 0);
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  // A shared entry's row: the stage's place among those naming the entry.
+  dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
+  std::map<std::string, int32_t> rows;
+  for (int32_t i = 0; i < desc.num_stages; ++i)
+    if (runsOnDevice(desc.stages[i].kind) &&
+        (desc.stages[i].gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY))
+      dev->rows_[static_cast<size_t>(i)] = rows[desc.stages[i].gpu_kernel]++;
   auto function = [&](cuda::CUfunction &f, const std::string &entry, const ncl_stage_info &stage) {
     if (CUresult r = d.cuModuleGetFunction(&f, dev->module_, entry.c_str()); r != CUDA_SUCCESS)
       refuse(NCL_ERROR_LOAD, "the GPU module of '" + m.path + "' has no kernel '" + entry +
@@ -206,7 +215,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       continue;
     function(dev->kernels_[static_cast<size_t>(i)], stage.gpu_kernel, stage);
     // A deliver split in two: the commit kernel is named after the stage's.
-    if (stage.gpu_launch == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+    if ((stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK) == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
   }
@@ -341,7 +350,8 @@ void CudaDevice::flush(ncl_model *m) {
 CUresult CudaDevice::issue(Command &c) {
   switch (c.kind) {
   case Command::Launch: {
-    void *params[] = {&c.param};
+    // A shared entry's second parameter: the stage's row (docs/gpu.md).
+    void *params[] = {&c.param, &c.row};
     return launchKernel(c.function, c.blocks, c.threads, params);
   }
   case Command::Copy:
@@ -355,7 +365,7 @@ CUresult CudaDevice::issue(Command &c) {
 
 bool CudaDevice::Command::operator==(const Command &o) const {
   return kind == o.kind && function == o.function && blocks == o.blocks && threads == o.threads &&
-         param == o.param && to == o.to && from == o.from && bytes == o.bytes &&
+         param == o.param && row == o.row && to == o.to && from == o.from && bytes == o.bytes &&
          copy.srcDevice == o.copy.srcDevice && copy.srcPitch == o.copy.srcPitch &&
          copy.dstDevice == o.copy.dstDevice && copy.dstPitch == o.copy.dstPitch &&
          copy.WidthInBytes == o.copy.WidthInBytes && copy.Height == o.copy.Height;
@@ -379,6 +389,7 @@ uint64_t CudaDevice::hashOf(const std::vector<Command> &commands) {
     mix(reinterpret_cast<uintptr_t>(c.function));
     mix((uint64_t{c.blocks} << 32) | c.threads);
     mix(c.param);
+    mix(static_cast<uint32_t>(c.row));
     mix(c.to);
     mix(c.from);
     mix(c.bytes);
@@ -919,6 +930,7 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
   Command c;
   c.kind = Command::Launch;
   c.function = kernels_[static_cast<size_t>(&stage - m.desc->stages)];
+  c.row = rows_[static_cast<size_t>(&stage - m.desc->stages)];
   c.blocks = oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
   c.threads = oneThread ? 1 : kBlockSize;
   c.param = header;
@@ -1039,6 +1051,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     Command c;
     c.kind = Command::Launch;
     c.function = commits_[index];
+    c.row = rows_[index];
     c.blocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
     c.threads = kBlockSize;
     c.param = header;

@@ -187,6 +187,7 @@ private:
     cuda::CUfunction function = nullptr; // Launch: the kernel, its grid, its one parameter
     unsigned blocks = 0, threads = 0;
     cuda::CUdeviceptr param = 0;
+    int32_t row = -1; // a shared entry's second parameter (the stage's row), else -1 and unread
     cuda::CUdeviceptr to = 0, from = 0; // Copy: `bytes` on the device
     size_t bytes = 0;
     cuda::Memcpy2D copy{};                 // Copy2D
@@ -262,6 +263,7 @@ private:
   int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
+  std::vector<int32_t> rows_;             // per stage: its row where its entry is shared, else -1
   std::vector<Region> regions_;
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region

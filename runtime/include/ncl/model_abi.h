@@ -324,6 +324,18 @@ typedef enum ncl_gpu_launch {
                                          presynaptic neuron is twice in one list */
 } ncl_gpu_launch;
 
+/* A flag of ncl_stage_info.gpu_launch, beside the shape (the low byte):
+ * the stage's `gpu_kernel` is an entry several stages share, which differ
+ * only in the buffers they read and in constants (populations of one neuron
+ * model, projections of one synapse model). Such an entry takes a second
+ * parameter after the header's device pointer: the stage's row, an int32,
+ * its place among the stages of the descriptor that name the same entry
+ * with this flag, counted from 0 in the descriptor's order; the entry reads
+ * the row's buffer indices and constants from a table in the image
+ * (docs/gpu.md, "Shared entries"). */
+#define NCL_GPU_LAUNCH_SHAPE_MASK 0xff
+#define NCL_GPU_LAUNCH_SHARED_ENTRY 0x100
+
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */
 typedef enum ncl_connect_rule {
   NCL_CONNECT_ALL_TO_ALL = 1,

@@ -11,7 +11,9 @@ nclc generates the PTX of sm_80 only and gives sm_90 the same PTX under its
 own .version and .target: with ptxas, the library's sm_90 cubin must be,
 byte for byte, the one ptxas makes of NVPTX's own PTX for sm_90
 (`nclc --emit=ptx --gpu-arch=sm_90`), and the two PTX images must differ in
-those two lines only.
+those two lines only. Stages whose entries differ only in their buffers and
+constants share one (flag 0x100 of gpu_launch): hh's four populations of one
+neuron model must.
 
 usage: gpu_descriptor.py NCLC DUMPER NCL_RUN WORKDIR MODEL...
 """
@@ -20,6 +22,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+# Models that must have a shared entry.
+SHARED = {"hh.ncl"}
 
 
 def run(args, **kw):
@@ -128,9 +133,20 @@ def main():
             for stage, _, launch, kind, pre_traces in stages:
                 want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 4 if kind == 8
                         else 3 if kind == 6 else 5 if kind == 4 and pre_traces > 0 else 1)
-                if launch != want:
+                if launch & 0xff != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "
                              f"expected {want}")
+            # NCL_GPU_LAUNCH_SHARED_ENTRY (0x100) on exactly the stages whose
+            # entry several stages name (docs/gpu.md, "Shared entries"), and
+            # on nothing else.
+            named = [k for _, k in device]
+            for stage, kernel, launch, kind, _ in stages:
+                shared = kind not in (1, 3, 9) and named.count(kernel) > 1
+                if launch & ~0xff != (0x100 if shared else 0):
+                    sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch} "
+                             f"for the entry {kernel}, named by {named.count(kernel)} stages")
+            if os.path.basename(model) in SHARED and not any(named.count(k) > 1 for k in named):
+                sys.exit(f"FAIL: {name} --target={target}: no shared entry in {named}")
             for k, (arch, form) in enumerate(images):
                 path = os.path.join(directory, f"image{k}.{form}")
                 with open(path, "rb") as f:

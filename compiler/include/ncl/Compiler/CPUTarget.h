@@ -12,15 +12,19 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <future>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llvm {
 class Function;
+class Instruction;
 class Module;
 class raw_ostream;
 } // namespace llvm
@@ -115,6 +119,19 @@ llvm::Function *buildKernelEntry(llvm::Module &m, mlir::ncl::StageOp stage,
 /// those constants as extra arguments, which each entry passes. The CPU's
 /// and the GPU's entries both use it.
 void mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries);
+
+/// An operand of an instruction: (instruction, operand number).
+using OperandSlot = std::pair<llvm::Instruction *, unsigned>;
+
+/// Where `a` and `b` differ, if they are the same code but for integer
+/// constants at operands for which `may(instruction, operand)` holds: those
+/// operands of `a`, in a's order. Null where they differ in anything else.
+std::optional<std::vector<OperandSlot>>
+integerConstantDifferences(llvm::Function &a, llvm::Function &b,
+                           llvm::function_ref<bool(const llvm::Instruction &, unsigned)> may);
+
+/// The instruction of `b` at the place `i` has in `a` (the same code).
+llvm::Instruction *samePlace(llvm::Function &a, llvm::Function &b, llvm::Instruction *i);
 
 /// Runs LLVM's O3 pipeline on `m` for `tm` (its target's callbacks
 /// included, e.g. NVVMReflect for libdevice), with the SLP vectoriser if

@@ -1212,17 +1212,23 @@ bool writeOutput(const std::string &path, llvm::StringRef bytes, std::string &er
 
 namespace {
 
-/// An operand of a kernel's instruction: (instruction, operand number).
-using OperandSlot = std::pair<llvm::Instruction *, unsigned>;
+using ncl::OperandSlot;
 
-/// Where `a` and `b` differ, if they are the same code but for integer
-/// constants that arithmetic uses (a binary operator, a comparison, a
-/// select's values): those operands of `a`, in a's order. Null where they
-/// differ in anything else. Kernels of one model differ so in the random
-/// streams of their draws (ncl_random_stream_id of the population or
+/// Whether a kernel's operand may hold another integer constant in a kernel
+/// merged with it: an operand of arithmetic (a binary operator, a
+/// comparison, a select's values). Kernels of one model differ so in the
+/// random streams of their draws (ncl_random_stream_id of the population or
 /// projection), a constant that a xor of the counter takes.
-std::optional<std::vector<OperandSlot>> integerConstantDifferences(llvm::Function &a,
-                                                                   llvm::Function &b) {
+bool arithmeticOperand(const llvm::Instruction &i, unsigned k) {
+  return llvm::isa<llvm::BinaryOperator>(i) || llvm::isa<llvm::ICmpInst>(i) ||
+         (llvm::isa<llvm::SelectInst>(i) && k > 0);
+}
+
+} // namespace
+
+std::optional<std::vector<OperandSlot>>
+ncl::integerConstantDifferences(llvm::Function &a, llvm::Function &b,
+                                llvm::function_ref<bool(const llvm::Instruction &, unsigned)> may) {
   if (a.getFunctionType() != b.getFunctionType() || a.size() != b.size() ||
       a.getAttributes() != b.getAttributes())
     return std::nullopt;
@@ -1256,9 +1262,7 @@ std::optional<std::vector<OperandSlot>> integerConstantDifferences(llvm::Functio
           continue; // the same constant, global or function
         auto *cu = llvm::dyn_cast<llvm::ConstantInt>(u);
         auto *cv = llvm::dyn_cast<llvm::ConstantInt>(v);
-        bool arithmetic = llvm::isa<llvm::BinaryOperator>(i) || llvm::isa<llvm::ICmpInst>(i) ||
-                          (llvm::isa<llvm::SelectInst>(i) && k > 0);
-        if (!cu || !cv || cu->getType() != cv->getType() || !arithmetic)
+        if (!cu || !cv || cu->getType() != cv->getType() || !may(i, k))
           return std::nullopt;
         differences.push_back({&i, k});
       }
@@ -1266,14 +1270,15 @@ std::optional<std::vector<OperandSlot>> integerConstantDifferences(llvm::Functio
   return differences;
 }
 
-/// The instruction of `b` at the place `i` has in `a` (same code).
-llvm::Instruction *samePlace(llvm::Function &a, llvm::Function &b, llvm::Instruction *i) {
+llvm::Instruction *ncl::samePlace(llvm::Function &a, llvm::Function &b, llvm::Instruction *i) {
   for (auto [x, y] : llvm::zip(a, b))
     for (auto [p, q] : llvm::zip(x, y))
       if (&p == i)
         return &q;
   return nullptr;
 }
+
+namespace {
 
 /// Replaces `kernels` (same code but for integer constants at `slots` of the
 /// first) by one kernel that takes those constants as extra arguments;
@@ -1370,7 +1375,7 @@ void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
         groups[llvm::StructuralHash(*kernel, false)];
     auto group = llvm::find_if(similar, [&](const std::vector<llvm::Function *> &g) {
       return sameConstants(calls.lookup(g.front()), call) &&
-             integerConstantDifferences(*g.front(), *kernel).has_value();
+             integerConstantDifferences(*g.front(), *kernel, arithmeticOperand).has_value();
     });
     if (group == similar.end())
       similar.push_back({kernel});
@@ -1385,7 +1390,7 @@ void ncl::mergeIdenticalKernels(llvm::ArrayRef<llvm::Function *> entries) {
       std::vector<OperandSlot> slots;
       for (size_t k = 1; k < group.size(); ++k) {
         std::optional<std::vector<OperandSlot>> differences =
-            integerConstantDifferences(*group.front(), *group[k]);
+            integerConstantDifferences(*group.front(), *group[k], arithmeticOperand);
         for (OperandSlot slot : *differences)
           if (!llvm::is_contained(slots, slot))
             slots.push_back(slot);

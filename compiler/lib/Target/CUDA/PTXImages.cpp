@@ -3,7 +3,8 @@
 // (1) Translate the kernels of `gpu.module @ncl_kernels` (NVVM and LLVM
 // dialects, from ncl-to-nvvm) to LLVM IR and give each stage's kernel an
 // entry `<kernel>_gpu(ncl_kernel_args *)`, built like the CPU's entry points
-// and marked as a PTX kernel; (2) link the libdevice functions the kernels
+// and marked as a PTX kernel, which stages that differ only in their buffers
+// and constants share (`ncl_<kind>_shared<n>_gpu`); (2) link the libdevice functions the kernels
 // call; (3) per architecture, O3 and LLVM's NVPTX backend, contraction of
 // multiplies and adds into FMAs off, give PTX; (4) where the toolkit's
 // ptxas exists, it assembles each PTX into a cubin. (3) and (4) run in the
@@ -31,6 +32,7 @@
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/StructuralHash.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -460,6 +462,122 @@ GPUModule::Images compileImages(std::unique_ptr<llvm::LLVMContext> context,
   return result;
 }
 
+/// Whether an entry's operand may hold another integer constant in an
+/// entry shared with it: an index into the buffer table (a GEP over
+/// pointers, not a field of the header) or a value passed to the kernel
+/// (a fixed extent, a random stream that mergeIdenticalKernels made an
+/// argument).
+bool perStageOperand(const llvm::Instruction &i, unsigned k) {
+  if (auto *gep = llvm::dyn_cast<llvm::GetElementPtrInst>(&i))
+    return k >= 1 && gep->getNumIndices() == 1 && gep->getSourceElementType()->isPointerTy();
+  if (auto *call = llvm::dyn_cast<llvm::CallInst>(&i))
+    return k < call->arg_size();
+  return false;
+}
+
+/// The stages' entries that differ only in integer constants (the buffers
+/// they load, the constants they pass: populations of one neuron model,
+/// projections of one synapse model, whose kernels mergeIdenticalKernels
+/// made one) become one entry, `ncl_<kind>_shared<n>_gpu(ncl_kernel_args *,
+/// int32 row)`, which reads those constants from row `row` of a table,
+/// `<entry>_rows`, a row per stage naming it in the schedule's order (the
+/// descriptor's). The kernel, inlined into each entry before, is then
+/// compiled once for all of them: ptxas's time grew with the microcircuit's
+/// 55 projections. Split delivers (two entries) keep their own. `stages`:
+/// each GPU stage's kernel and kind, in the schedule's order.
+void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entries,
+                  const std::vector<std::pair<std::string, std::string>> &stages) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  // Candidates, in the order of their kernels' first stages.
+  std::vector<std::string> kernels;
+  std::map<std::string, std::string> kinds;
+  for (const auto &[kernel, kind] : stages)
+    if (kinds.emplace(kernel, kind).second &&
+        gpu.launches.at(kernel) != NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+      kernels.push_back(kernel);
+  auto entryOf = [&](const std::string &kernel) { return m.getFunction(gpu.entries.at(kernel)); };
+  std::map<llvm::stable_hash, std::vector<std::vector<std::string>>> buckets;
+  std::vector<std::vector<std::string> *> order;
+  for (const std::string &kernel : kernels) {
+    llvm::Function *entry = entryOf(kernel);
+    std::vector<std::vector<std::string>> &similar =
+        buckets[llvm::StructuralHash(*entry, /*DetailedHash=*/false)];
+    auto group = llvm::find_if(similar, [&](const std::vector<std::string> &g) {
+      return gpu.launches.at(g.front()) == gpu.launches.at(kernel) &&
+             integerConstantDifferences(*entryOf(g.front()), *entry, perStageOperand).has_value();
+    });
+    if (group != similar.end())
+      group->push_back(kernel);
+    else
+      similar.push_back({kernel});
+  }
+  for (const std::string &kernel : kernels)
+    for (std::vector<std::string> &group : buckets[llvm::StructuralHash(*entryOf(kernel), false)])
+      if (group.front() == kernel && group.size() > 1)
+        order.push_back(&group);
+  unsigned shared = 0;
+  for (std::vector<std::string> *group : order) {
+    llvm::Function *first = entryOf(group->front());
+    std::vector<OperandSlot> slots;
+    for (const std::string &kernel : *group) {
+      std::optional<std::vector<OperandSlot>> differences =
+          integerConstantDifferences(*first, *entryOf(kernel), perStageOperand);
+      for (OperandSlot slot : *differences)
+        if (!llvm::is_contained(slots, slot))
+          slots.push_back(slot);
+    }
+    // The table: a row per stage of the group, in the schedule's order.
+    std::vector<llvm::Constant *> rows;
+    auto *rowType = llvm::ArrayType::get(i64, slots.size());
+    for (const auto &[kernel, kind] : stages) {
+      if (!llvm::is_contained(*group, kernel))
+        continue;
+      std::vector<llvm::Constant *> row;
+      for (auto [instruction, operand] : slots) {
+        auto *value = llvm::cast<llvm::ConstantInt>(
+            samePlace(*first, *entryOf(kernel), instruction)->getOperand(operand));
+        row.push_back(llvm::ConstantInt::get(i64, value->getValue().sextOrTrunc(64)));
+      }
+      rows.push_back(llvm::ConstantArray::get(rowType, row));
+    }
+    std::string name =
+        "ncl_" + kinds.at(group->front()) + "_shared" + std::to_string(shared++) + "_gpu";
+    auto *tableType = llvm::ArrayType::get(rowType, rows.size());
+    auto *table = new llvm::GlobalVariable(
+        m, tableType, /*isConstant=*/true, llvm::GlobalValue::InternalLinkage,
+        llvm::ConstantArray::get(tableType, rows), name + "_rows");
+    // The first entry, with the row as a second parameter and its
+    // constants read from the row.
+    auto *type = llvm::FunctionType::get(
+        first->getReturnType(), {first->getArg(0)->getType(), llvm::Type::getInt32Ty(ctx)}, false);
+    llvm::Function *entry = llvm::Function::Create(type, first->getLinkage(), name, m);
+    entry->setCallingConv(first->getCallingConv());
+    entry->setAttributes(first->getAttributes());
+    entry->splice(entry->begin(), first);
+    first->getArg(0)->replaceAllUsesWith(entry->getArg(0));
+    llvm::IRBuilder<> b(&*entry->getEntryBlock().getFirstInsertionPt());
+    llvm::Value *row = b.CreateSExt(entry->getArg(1), i64);
+    for (unsigned n = 0; n < slots.size(); ++n) {
+      auto [instruction, operand] = slots[n];
+      llvm::Value *value = b.CreateLoad(
+          i64, b.CreateInBoundsGEP(tableType, table, {b.getInt64(0), row, b.getInt64(n)}));
+      instruction->setOperand(operand,
+                              b.CreateTrunc(value, instruction->getOperand(operand)->getType()));
+    }
+    for (const std::string &kernel : *group) {
+      llvm::Function *old = entryOf(kernel);
+      entries.erase(old->getName().str());
+      if (old != first)
+        old->eraseFromParent();
+      gpu.entries[kernel] = name;
+      gpu.launches[kernel] |= NCL_GPU_LAUNCH_SHARED_ENTRY;
+    }
+    first->eraseFromParent();
+    entries.insert(name);
+  }
+}
+
 } // namespace
 
 bool ncl::parseGPUArchs(llvm::StringRef list, std::vector<std::string> &archs, std::string &error) {
@@ -558,6 +676,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       gpu.launches[name.getValue().str()] = launch;
     }
   std::set<std::string> entries;
+  // Each GPU stage's kernel and kind, in the schedule's order.
+  std::vector<std::pair<std::string, std::string>> stages;
   if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
     for (auto stage : schedule.getBody().getOps<mlir::ncl::StageOp>()) {
       if (!stage.getKernel()) {
@@ -571,6 +691,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
           stage.getKind() == mlir::ncl::StageKind::ConnectCondition)
         continue;
       std::string kernel = stage.getKernel()->str();
+      stages.push_back({kernel, mlir::ncl::stringifyStageKind(stage.getKind()).str()});
       if (gpu.entries.count(kernel))
         continue;
       if (!gpu.launches.count(kernel)) {
@@ -600,9 +721,17 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         entries.insert(name + "_commit");
       }
     }
-  // One copy of identical kernels, as on the CPU: the microcircuit's 55
-  // projections of one synapse model share one deliver kernel.
+  // The C-interface wrappers the lowering of func.func added call the
+  // kernels too: gone, each kernel has one caller, its entry, and kernels
+  // that differ only in their random streams merge. One copy of identical
+  // kernels, as on the CPU (the microcircuit's 55 projections of one
+  // synapse model share one deliver kernel), then one entry for the
+  // stages that call it.
+  for (llvm::Function &f : llvm::make_early_inc_range(*m))
+    if (f.getName().starts_with("_mlir_ciface_") && f.use_empty())
+      f.eraseFromParent();
   mergeIdenticalKernels(entryFunctions);
+  shareEntries(*m, gpu, entries, stages);
   // Only the entries are visible: everything else may be inlined away, and
   // what no entry reaches (the merged copies; ncl-gpu-map erased the
   // host's stages' kernels already) goes now, with the libdevice functions
