@@ -83,7 +83,7 @@ public:
     auto stage = [&](mlir::ncl::StageKind kind, const SourceLoc &l, const std::string &name) {
       mlir::ncl::StageOp::create(builder, loc(l), kind,
                                  FlatSymbolRefAttr::get(builder.getContext(), name),
-                                 FlatSymbolRefAttr(), ArrayAttr());
+                                 FlatSymbolRefAttr(), ArrayAttr(), ArrayAttr());
     };
     // A spike generator has no stages: the runtime supplies its spikes.
     for (const PopulationModel &pop : net.populations)

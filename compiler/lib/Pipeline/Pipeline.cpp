@@ -40,6 +40,8 @@ void ::ncl::buildNclKernelsPipeline(OpPassManager &pm, bool fuse) {
     pm.addPass(mlir::ncl::createNclFuse());
   pm.addPass(mlir::ncl::createNclAllocateBuffers());
   pm.addPass(mlir::ncl::createConvertNclToLoops());
+  // Before the clean-up, which would fold a random stream of 0 away.
+  pm.addPass(mlir::ncl::createNclMergeKernels());
 }
 
 /// Fold the constants the lowering spelled out, then hoist everything that

@@ -383,6 +383,12 @@ LogicalResult StageOp::verify() {
            << (synaptic ? "projection " : "population ") << getPopulationAttr();
   if (getKernel().has_value() != static_cast<bool>(getArgsAttr()))
     return emitOpError("must name both a kernel and its args, or neither");
+  if (ArrayAttr constants = getConstantsAttr()) {
+    if (!getKernel())
+      return emitOpError("has constants but no kernel");
+    if (!llvm::all_of(constants, [](Attribute a) { return isa<IntegerAttr>(a); }))
+      return emitOpError("constants must be integers");
+  }
   // A projection's spikes go by spike (one shared delay) or by synapse.
   if (getKind() == StageKind::Deliver || getKind() == StageKind::DeliverSynapses) {
     bool perSynapse = network.lookupSymbol<ProjectionOp>(getPopulationAttr()).getPerSynapseDelay();

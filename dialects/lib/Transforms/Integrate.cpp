@@ -1379,7 +1379,7 @@ struct NclIntegratePass : public mlir::ncl::impl::NclIntegrateBase<NclIntegrateP
         StageOp::create(builder, stage.getLoc(),
                         side == TraceSide::Post ? StageKind::AdvancePostTraces
                                                 : StageKind::AdvancePreTraces,
-                        stage.getPopulationAttr(), FlatSymbolRefAttr(), ArrayAttr());
+                        stage.getPopulationAttr(), FlatSymbolRefAttr(), ArrayAttr(), ArrayAttr());
         break;
       }
     }

@@ -75,10 +75,13 @@ struct GPUModule {
     }
     return true;
   }
-  std::map<std::string, std::string> entries;
-  /// How each kernel's threads divide its work (ncl_gpu_launch), from
-  /// ncl-gpu-map's `ncl.gpu_launch`.
-  std::map<std::string, int32_t> launches;
+  /// Each stage's GPU entry, in the schedule's order ("" for the host's
+  /// stages): stages that share a kernel have an entry each, unless they
+  /// share one (NCL_GPU_LAUNCH_SHARED_ENTRY).
+  std::vector<std::string> stageEntries;
+  /// How each stage's threads divide its work (ncl_gpu_launch, with its
+  /// flag), from ncl-gpu-map's `ncl.gpu_launch` of its kernel.
+  std::vector<int32_t> stageLaunches;
   /// With CUDAOptions::emulation: the same kernels and entries as LLVM
   /// bitcode for the host, which emitSharedLibrary compiles into the
   /// library, so that the fake driver of the tests runs the GPU's code a
@@ -99,6 +102,11 @@ struct GPUModule {
 bool emitSharedLibrary(mlir::ModuleOp module, const std::string &path, std::string &error,
                        llvm::raw_ostream *llvmOut = nullptr, unsigned threads = 0,
                        bool timePhases = false, GPUModule *gpu = nullptr);
+
+/// The name ncl-to-loops gave the stage's kernel (`ncl_<population>_update`),
+/// where ncl-merge-kernels gave the stage another stage's: its entry points
+/// are named after it.
+std::string stageKernelName(mlir::ncl::StageOp stage);
 
 /// Adds `void <entryName>(ncl_kernel_args *)` (external) to `m`: it loads
 /// each argument the stage's `args` name, from the buffer table or the

@@ -315,3 +315,60 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
 }
 
 #endif // NCL_CONVERSION_PASSES_TD
+
+def NclMergeKernels : Pass<"ncl-merge-kernels", "ModuleOp"> {
+  let summary = "One kernel for the stages whose kernels differ only in integer constants";
+  let description = [{
+    Populations of one neuron model, and projections of one synapse model,
+    get kernels that are the same code but for the buffers their stages
+    pass (arguments already) and the random streams of their draws (integer
+    constants). This pass, run right after `ncl-to-loops` (before the
+    targets' mappings, which decide from a kernel's code and its stage's
+    buffers, the same for each member of a set, and before the clean-up),
+    compares the kernels the stages name (`func.func`, in the module or in
+    its `gpu.module`), op by op, and keeps one of each set that differs only in
+    the values of `arith.constant` integers used only by arithmetic (ops of
+    the arith dialect; of `arith.select`, the values): those
+    constants become trailing arguments of the kept kernel, every stage of
+    the set names it, and each stage's `constants` holds the values its own
+    kernel had, which its entry passes. Each draw therefore uses the stream
+    it used before, and the kernel computes what each did; the rest of the
+    pipeline, LLVM's O3 and code generation then see one kernel where they
+    saw one per population or projection (the microcircuit's 126 kernels
+    become 5: init, connect of each synapse model, deliver, update). The
+    constants are compared before the clean-up, so a stream of 0 (`x | 0`)
+    is not yet folded away; the network is marked `ncl.kernels_merged`, and
+    a later run (on IR printed after this one and cleaned up since) leaves
+    it as it is, so IR read back at any stage gives the same library.
+
+    Before (abridged):
+
+    ```mlir
+    func.func @ncl_A_update(%v: memref<?xf64>, ...) attributes {ncl.kernel = "update"} {
+      %c0_i32 = arith.constant 0 : i32
+      %s = arith.ori %hi, %c0_i32 : i32
+      ...
+    }
+    func.func @ncl_B_update(%v: memref<?xf64>, ...) attributes {ncl.kernel = "update"} {
+      %c67108864_i32 = arith.constant 67108864 : i32
+      %s = arith.ori %hi, %c67108864_i32 : i32
+      ...
+    }
+    ncl.stage step @A kernel @ncl_A_update {args = [0, 1, "begin", "end"]}
+    ncl.stage step @B kernel @ncl_B_update {args = [7, 8, "begin", "end"]}
+    ```
+
+    After:
+
+    ```mlir
+    func.func @ncl_A_update(%v: memref<?xf64>, ..., %stream: i32) attributes {ncl.kernel = "update"} {
+      %s = arith.ori %hi, %stream : i32
+      ...
+    }
+    ncl.stage step @A kernel @ncl_A_update {args = [0, 1, "begin", "end"], constants = [0 : i32]}
+    ncl.stage step @B kernel @ncl_A_update {args = [7, 8, "begin", "end"],
+                                            constants = [67108864 : i32]}
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect"];
+}

@@ -86,6 +86,23 @@ static llvm::StructType *kernelArgsType(llvm::LLVMContext &ctx) {
   return llvm::StructType::create(ctx, fields, "ncl_kernel_args");
 }
 
+std::string ncl::stageKernelName(StageOp stage) {
+  llvm::StringRef kernel = *stage.getKernel();
+  auto schedule = stage->getParentOfType<mlir::ncl::ScheduleOp>();
+  if (!schedule)
+    return kernel.str();
+  // The first stage naming the kernel is the one it was made for.
+  for (StageOp first : schedule.getBody().getOps<StageOp>()) {
+    if (first.getKernel() != stage.getKernel())
+      continue;
+    std::string prefix = ("ncl_" + first.getPopulation() + "_").str();
+    if (first == stage || !kernel.starts_with(prefix))
+      return kernel.str();
+    return ("ncl_" + stage.getPopulation() + "_" + kernel.drop_front(prefix.size())).str();
+  }
+  return kernel.str();
+}
+
 llvm::Function *ncl::buildKernelEntry(llvm::Module &m, StageOp stage, NetworkOp network,
                                       llvm::StringRef entryName, std::string &error,
                                       llvm::StringRef kernel) {
@@ -148,6 +165,16 @@ llvm::Function *ncl::buildKernelEntry(llvm::Module &m, StageOp stage, NetworkOp 
     else
       call.push_back(field(f));
   }
+  // What the stage's kernel, shared with other stages, takes as arguments
+  // (ncl-merge-kernels): its own values. (A split deliver's kernels are
+  // never shared: each names its own commit kernel.)
+  if (mlir::ArrayAttr constants = kernel.empty() ? stage.getConstantsAttr() : nullptr)
+    for (mlir::Attribute a : constants) {
+      if (call.size() >= impl->arg_size())
+        break; // reported below
+      call.push_back(llvm::ConstantInt::get(impl->getFunctionType()->getParamType(call.size()),
+                                            llvm::cast<mlir::IntegerAttr>(a).getValue()));
+    }
   if (impl->arg_size() != call.size()) {
     error = "internal error: kernel '" + name + "' has an unexpected signature (" +
             std::to_string(impl->arg_size()) + " arguments, " + std::to_string(call.size()) +
@@ -213,7 +240,8 @@ public:
   /// Wraps `kernel` into `<kernel>_entry(ncl_kernel_args *)` (buildKernelEntry).
   llvm::Function *entryPoint(StageOp stage, NetworkOp network, std::string &error) {
     std::string name = stage.getKernel()->str();
-    llvm::Function *entry = buildKernelEntry(m, stage, network, name + "_entry", error);
+    llvm::Function *entry =
+        buildKernelEntry(m, stage, network, stageKernelName(stage) + "_entry", error);
     if (!entry)
       return nullptr;
     entry->setLinkage(llvm::GlobalValue::InternalLinkage);
@@ -695,8 +723,8 @@ public:
             stageType,
             {string((stage.getPopulation() + suffix).str()),
              b.getInt32(static_cast<int32_t>(stage.getKind())), b.getInt32(population), fn,
-             b.getInt32(projection), b.getInt32(gpuLaunch(*stage.getKernel())), b.getInt64(keep),
-             llvm::ConstantFP::get(f64, fraction), gpuKernel(*stage.getKernel())}));
+             b.getInt32(projection), b.getInt32(gpuLaunch(stages.size())), b.getInt64(keep),
+             llvm::ConstantFP::get(f64, fraction), gpuKernel(stages.size())}));
       }
     std::vector<llvm::Constant *> monitors;
     for (mlir::ncl::MonitorOp monitor : network.getBody().getOps<mlir::ncl::MonitorOp>()) {
@@ -751,20 +779,20 @@ public:
   }
 
 private:
-  /// The GPU entry of `kernel`, or null (a CPU-only library).
-  llvm::Constant *gpuKernel(llvm::StringRef kernel) {
-    if (!gpu)
+  /// The GPU entry of the schedule's stage `n`, or null (a CPU-only
+  /// library, a stage the host runs).
+  llvm::Constant *gpuKernel(size_t n) {
+    if (!gpu || n >= gpu->stageEntries.size() || gpu->stageEntries[n].empty())
       return llvm::ConstantPointerNull::get(ptr);
-    auto it = gpu->entries.find(kernel.str());
-    return it == gpu->entries.end() ? llvm::ConstantPointerNull::get(ptr) : string(it->second);
+    return string(gpu->stageEntries[n]);
   }
 
-  /// How the GPU entry of `kernel` divides its work (ncl_gpu_launch).
-  int32_t gpuLaunch(llvm::StringRef kernel) {
-    if (!gpu)
+  /// How the GPU entry of the schedule's stage `n` divides its work
+  /// (ncl_gpu_launch).
+  int32_t gpuLaunch(size_t n) {
+    if (!gpu || n >= gpu->stageLaunches.size())
       return NCL_GPU_LAUNCH_BY_KIND;
-    auto it = gpu->launches.find(kernel.str());
-    return it == gpu->launches.end() ? NCL_GPU_LAUNCH_BY_KIND : it->second;
+    return gpu->stageLaunches[n];
   }
 
   /// The ncl_gpu_image array: here, where the images are compiled already

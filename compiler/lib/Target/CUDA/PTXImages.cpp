@@ -477,52 +477,53 @@ bool perStageOperand(const llvm::Instruction &i, unsigned k) {
 
 /// The stages' entries that differ only in integer constants (the buffers
 /// they load, the constants they pass: populations of one neuron model,
-/// projections of one synapse model, whose kernels mergeIdenticalKernels
-/// made one) become one entry, `ncl_<kind>_shared<n>_gpu(ncl_kernel_args *,
+/// projections of one synapse model, whose kernels ncl-merge-kernels made
+/// one) become one entry, `ncl_<kind>_shared<n>_gpu(ncl_kernel_args *,
 /// int32 row)`, which reads those constants from row `row` of a table,
 /// `<entry>_rows`, a row per stage naming it in the schedule's order (the
 /// descriptor's). The kernel, inlined into each entry before, is then
 /// compiled once for all of them: ptxas's time grew with the microcircuit's
-/// 55 projections. Split delivers (two entries) keep their own. `stages`:
-/// each GPU stage's kernel and kind, in the schedule's order.
+/// 55 projections. Split delivers (two entries) keep their own. `kinds`:
+/// each stage's kind, in the schedule's order.
 void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entries,
-                  const std::vector<std::pair<std::string, std::string>> &stages) {
+                  const std::vector<std::string> &kinds) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
-  // Candidates, in the order of their kernels' first stages.
-  std::vector<std::string> kernels;
-  std::map<std::string, std::string> kinds;
-  for (const auto &[kernel, kind] : stages)
-    if (kinds.emplace(kernel, kind).second &&
-        gpu.launches.at(kernel) != NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
-      kernels.push_back(kernel);
-  auto entryOf = [&](const std::string &kernel) { return m.getFunction(gpu.entries.at(kernel)); };
-  std::map<llvm::stable_hash, std::vector<std::vector<std::string>>> buckets;
-  std::vector<std::vector<std::string> *> order;
-  for (const std::string &kernel : kernels) {
-    llvm::Function *entry = entryOf(kernel);
-    std::vector<std::vector<std::string>> &similar =
+  const size_t numStages = gpu.stageEntries.size();
+  // Candidates: the stages' entries, in the schedule's order.
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < numStages; ++i)
+    if (!gpu.stageEntries[i].empty() && gpu.stageLaunches[i] != NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+      candidates.push_back(i);
+  auto entryOf = [&](size_t stage) { return m.getFunction(gpu.stageEntries[stage]); };
+  std::map<llvm::stable_hash, std::vector<std::vector<size_t>>> buckets;
+  for (size_t stage : candidates) {
+    llvm::Function *entry = entryOf(stage);
+    std::vector<std::vector<size_t>> &similar =
         buckets[llvm::StructuralHash(*entry, /*DetailedHash=*/false)];
-    auto group = llvm::find_if(similar, [&](const std::vector<std::string> &g) {
-      return gpu.launches.at(g.front()) == gpu.launches.at(kernel) &&
+    auto group = llvm::find_if(similar, [&](const std::vector<size_t> &g) {
+      return gpu.stageLaunches[g.front()] == gpu.stageLaunches[stage] &&
              integerConstantDifferences(*entryOf(g.front()), *entry, perStageOperand).has_value();
     });
     if (group != similar.end())
-      group->push_back(kernel);
+      group->push_back(stage);
     else
-      similar.push_back({kernel});
+      similar.push_back({stage});
   }
-  for (const std::string &kernel : kernels)
-    for (std::vector<std::string> &group : buckets[llvm::StructuralHash(*entryOf(kernel), false)])
-      if (group.front() == kernel && group.size() > 1)
+  // The groups of two or more, in the order of their first stages.
+  std::vector<std::vector<size_t> *> order;
+  for (auto &bucket : buckets)
+    for (std::vector<size_t> &group : bucket.second)
+      if (group.size() > 1)
         order.push_back(&group);
+  llvm::sort(order, [](auto *x, auto *y) { return x->front() < y->front(); });
   unsigned shared = 0;
-  for (std::vector<std::string> *group : order) {
+  for (std::vector<size_t> *group : order) {
     llvm::Function *first = entryOf(group->front());
     std::vector<OperandSlot> slots;
-    for (const std::string &kernel : *group) {
+    for (size_t stage : *group) {
       std::optional<std::vector<OperandSlot>> differences =
-          integerConstantDifferences(*first, *entryOf(kernel), perStageOperand);
+          integerConstantDifferences(*first, *entryOf(stage), perStageOperand);
       for (OperandSlot slot : *differences)
         if (!llvm::is_contained(slots, slot))
           slots.push_back(slot);
@@ -530,19 +531,17 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
     // The table: a row per stage of the group, in the schedule's order.
     std::vector<llvm::Constant *> rows;
     auto *rowType = llvm::ArrayType::get(i64, slots.size());
-    for (const auto &[kernel, kind] : stages) {
-      if (!llvm::is_contained(*group, kernel))
-        continue;
+    for (size_t stage : *group) {
       std::vector<llvm::Constant *> row;
       for (auto [instruction, operand] : slots) {
         auto *value = llvm::cast<llvm::ConstantInt>(
-            samePlace(*first, *entryOf(kernel), instruction)->getOperand(operand));
+            samePlace(*first, *entryOf(stage), instruction)->getOperand(operand));
         row.push_back(llvm::ConstantInt::get(i64, value->getValue().sextOrTrunc(64)));
       }
       rows.push_back(llvm::ConstantArray::get(rowType, row));
     }
     std::string name =
-        "ncl_" + kinds.at(group->front()) + "_shared" + std::to_string(shared++) + "_gpu";
+        "ncl_" + kinds[group->front()] + "_shared" + std::to_string(shared++) + "_gpu";
     auto *tableType = llvm::ArrayType::get(rowType, rows.size());
     auto *table = new llvm::GlobalVariable(
         m, tableType, /*isConstant=*/true, llvm::GlobalValue::InternalLinkage,
@@ -565,13 +564,13 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
       instruction->setOperand(operand,
                               b.CreateTrunc(value, instruction->getOperand(operand)->getType()));
     }
-    for (const std::string &kernel : *group) {
-      llvm::Function *old = entryOf(kernel);
+    for (size_t stage : *group) {
+      llvm::Function *old = entryOf(stage);
       entries.erase(old->getName().str());
       if (old != first)
         old->eraseFromParent();
-      gpu.entries[kernel] = name;
-      gpu.launches[kernel] |= NCL_GPU_LAUNCH_SHARED_ENTRY;
+      gpu.stageEntries[stage] = name;
+      gpu.stageLaunches[stage] |= NCL_GPU_LAUNCH_SHARED_ENTRY;
     }
     first->eraseFromParent();
     entries.insert(name);
@@ -658,7 +657,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
 
   gpu = GPUModule();
   std::vector<llvm::Function *> entryFunctions;
-  // ncl-gpu-map's launch shape of each kernel, for the descriptor.
+  // ncl-gpu-map's launch shape of each kernel.
+  std::map<std::string, int32_t> launches;
   for (mlir::Operation &op : kernels.getBody()->getOperations())
     if (auto shape = op.getAttrOfType<mlir::StringAttr>("ncl.gpu_launch")) {
       int32_t launch = llvm::StringSwitch<int32_t>(shape.getValue())
@@ -673,13 +673,16 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         error = "internal error: unknown ncl.gpu_launch '" + shape.getValue().str() + "'";
         return false;
       }
-      gpu.launches[name.getValue().str()] = launch;
+      launches[name.getValue().str()] = launch;
     }
   std::set<std::string> entries;
-  // Each GPU stage's kernel and kind, in the schedule's order.
-  std::vector<std::pair<std::string, std::string>> stages;
+  // Each GPU stage's kind, in the schedule's order (shareEntries).
+  std::vector<std::string> kinds;
   if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
     for (auto stage : schedule.getBody().getOps<mlir::ncl::StageOp>()) {
+      gpu.stageEntries.emplace_back();
+      gpu.stageLaunches.push_back(NCL_GPU_LAUNCH_BY_KIND);
+      kinds.push_back(mlir::ncl::stringifyStageKind(stage.getKind()).str());
       if (!stage.getKernel()) {
         error = "internal error: a stage of '" + stage.getPopulation().str() + "' has no kernel";
         return false;
@@ -691,20 +694,23 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
           stage.getKind() == mlir::ncl::StageKind::ConnectCondition)
         continue;
       std::string kernel = stage.getKernel()->str();
-      stages.push_back({kernel, mlir::ncl::stringifyStageKind(stage.getKind()).str()});
-      if (gpu.entries.count(kernel))
-        continue;
-      if (!gpu.launches.count(kernel)) {
+      if (!launches.count(kernel)) {
         error = "internal error: the GPU kernel '" + kernel + "' has no ncl.gpu_launch";
         return false;
       }
-      std::string name = kernel + "_gpu";
+      // An entry per stage: stages that share a kernel (ncl-merge-kernels)
+      // load their own buffers. Each is named after the kernel the stage
+      // had before (stageKernelName).
+      std::string name = stageKernelName(stage) + "_gpu";
+      for (int k = 2; entries.count(name); ++k)
+        name = stageKernelName(stage) + std::to_string(k) + "_gpu";
       llvm::Function *entry = buildKernelEntry(*m, stage, network, name, error);
       if (!entry)
         return false;
       entry->setCallingConv(llvm::CallingConv::PTX_Kernel);
       entryFunctions.push_back(entry);
-      gpu.entries[kernel] = name;
+      gpu.stageEntries.back() = name;
+      gpu.stageLaunches.back() = launches[kernel];
       entries.insert(name);
       // A deliver split in two (NCL_GPU_LAUNCH_PER_INDEX_COMMIT): its
       // commit kernel's entry is named after the stage's, `<entry>_commit`.
@@ -731,7 +737,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
     if (f.getName().starts_with("_mlir_ciface_") && f.use_empty())
       f.eraseFromParent();
   mergeIdenticalKernels(entryFunctions);
-  shareEntries(*m, gpu, entries, stages);
+  shareEntries(*m, gpu, entries, kinds);
   // Only the entries are visible: everything else may be inlined away, and
   // what no entry reaches (the merged copies; ncl-gpu-map erased the
   // host's stages' kernels already) goes now, with the libdevice functions
@@ -748,8 +754,6 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         erased = true;
       }
   }
-  for (auto it = gpu.launches.begin(); it != gpu.launches.end();)
-    it = gpu.entries.count(it->first) ? std::next(it) : gpu.launches.erase(it);
   // The runtime's own entries: a step's spike list on the device, the
   // copies of the lists' lengths into the deliveries' headers, and the
   // step launches' spike entries packed into one run for the host.

@@ -415,17 +415,23 @@ def Ncl_StageOp : Ncl_Op<"stage", [HasParent<"ScheduleOp">]> {
     each of its arguments is: an integer is an index into the buffer table,
     a string a field of the kernel header (`begin`, `end`, `size`,
     `first_step`, `num_steps`, `seed`, `dt`, `spike_capacity`, `results`,
-    `spikes`, `num_spikes`, `synapses`, `num_synapses`).
+    `spikes`, `num_spikes`, `synapses`, `num_synapses`). `constants`, where
+    present, are integers passed after them, in order: a kernel several
+    stages share takes what differed between theirs (their random streams;
+    ncl-merge-kernels).
 
     ```mlir
     ncl.stage step @P
     ncl.stage step @P kernel @ncl_P_update {args = [0, 1, 2, "begin", "end", "dt"]}
     ncl.stage deliver @C kernel @ncl_C_deliver {args = [10, 11, 12, 13, 9, "begin", "end",
         "first_step", "seed", "dt", "spikes", "num_spikes"]}
+    ncl.stage step @Q kernel @ncl_P_update {args = [5, 6, 7, "begin", "end", "dt"],
+        constants = [67108864 : i32]}
     ```
   }];
   let arguments = (ins EnumProp<Ncl_StageKind>:$kind, FlatSymbolRefAttr:$population,
-                       OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args);
+                       OptionalAttr<FlatSymbolRefAttr>:$kernel, OptionalAttr<ArrayAttr>:$args,
+                       OptionalAttr<ArrayAttr>:$constants);
   let assemblyFormat = "$kind $population (`kernel` $kernel^)? attr-dict";
   let hasVerifier = 1;
 }
