@@ -198,6 +198,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
+  dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  dev->seqRoom_.assign(static_cast<size_t>(desc.num_stages), 0);
   std::map<std::string, int32_t> rows;
   for (int32_t i = 0; i < desc.num_stages; ++i)
     if (runsOnDevice(desc.stages[i].kind) &&
@@ -218,6 +220,24 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     if ((stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK) == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
+  }
+  // Deliveries of a shared entry a thread per postsynaptic neuron: its
+  // `_seq` entry, where the image has it, runs consecutive ones at once
+  // (looked up once: a group takes the launches of one handle).
+  std::map<std::string, cuda::CUfunction> seqs;
+  for (int32_t i = 0; i < desc.num_stages; ++i) {
+    const ncl_stage_info &stage = desc.stages[i];
+    const int32_t shape = launchShape(m, stage);
+    if (!runsOnDevice(stage.kind) || !(stage.gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY) ||
+        (stage.kind != NCL_STAGE_DELIVER && stage.kind != NCL_STAGE_DELIVER_SYNAPSES) ||
+        (shape != NCL_GPU_LAUNCH_PER_INDEX && shape != NCL_GPU_LAUNCH_PER_TARGET))
+      continue;
+    const std::string seq = std::string(stage.gpu_kernel) + NCL_GPU_SEQ_SUFFIX;
+    if (!seqs.count(seq) &&
+        d.cuModuleGetFunction(&seqs[seq], dev->module_, seq.c_str()) != CUDA_SUCCESS)
+      seqs[seq] = nullptr;
+    dev->seqKernels_[static_cast<size_t>(i)] = seqs[seq];
+    dev->seqRoom_[static_cast<size_t>(i)] = rows[stage.gpu_kernel];
   }
   if (d.cuModuleGetFunction(&dev->copyCounts_, dev->module_, NCL_GPU_COPY_COUNTS_ENTRY) !=
       CUDA_SUCCESS)
@@ -319,6 +339,7 @@ void CudaDevice::flush(ncl_model *m) {
     return;
   makeCurrent();
   countGroup_ = -1; // uploaded now: a later copy opens another group
+  seqOpen_ = false; // and a later delivery another launch
   // Taken out first: what fails is not issued again.
   std::vector<Command> commands;
   commands.swap(commands_);
@@ -927,10 +948,16 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
     copy.stage = &stage;
     record(copy);
   }
+  const size_t index = static_cast<size_t>(&stage - m.desc->stages);
+  if (seqKernels_[index] && !oneThread) {
+    addToSeqGroup(m, index, header, range);
+    ++launches_;
+    return;
+  }
   Command c;
   c.kind = Command::Launch;
-  c.function = kernels_[static_cast<size_t>(&stage - m.desc->stages)];
-  c.row = rows_[static_cast<size_t>(&stage - m.desc->stages)];
+  c.function = kernels_[index];
+  c.row = rows_[index];
   c.blocks = oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
   c.threads = oneThread ? 1 : kBlockSize;
   c.param = header;
@@ -944,6 +971,64 @@ size_t CudaDevice::countGroupBytes(const ncl_model &m) const {
   // Room for every stage of a step: a group rarely spans more.
   return sizeof(ncl_copy_counts_args) +
          static_cast<size_t>(std::max(m.desc->num_stages, 1)) * sizeof(ncl_count_copy);
+}
+
+size_t CudaDevice::seqGroupBytes(size_t stage) const {
+  if (!seqKernels_[stage])
+    return 0;
+  const size_t room = static_cast<size_t>(std::max<int64_t>(seqRoom_[stage], 1));
+  return sizeof(ncl_seq_launch_args) + room * (sizeof(CUdeviceptr) + sizeof(int32_t)) + 32;
+}
+
+void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr header,
+                               int64_t range) {
+  const auto *h = static_cast<const ncl_kernel_args *>(hostInArena(header));
+  const ncl_stage_info &info = m.desc->stages[stage];
+  const int32_t post = m.desc->projections[info.projection].post;
+  // A launch onto a population the group reaches from another `begin`
+  // would give one neuron two threads: it starts another group.
+  const bool fits = seqOpen_ && seq_.function == seqKernels_[stage] && seq_.count < seq_.room &&
+                    std::none_of(
+                        seq_.targets.begin(), seq_.targets.end(),
+                        [&](const auto &t) { return t.first == post && t.second != h->begin; });
+  const CUdeviceptr headersAt = [&] {
+    if (fits)
+      return seq_.args + sizeof(ncl_seq_launch_args);
+    const size_t room = static_cast<size_t>(std::max<int64_t>(seqRoom_[stage], 1));
+    std::vector<char> empty(seqGroupBytes(stage) - 32, 0);
+    seq_ = SeqGroup();
+    seq_.function = seqKernels_[stage];
+    seq_.room = static_cast<int64_t>(room);
+    seq_.args = putInArena(empty.data(), empty.size());
+    const CUdeviceptr headers = seq_.args + sizeof(ncl_seq_launch_args);
+    auto *args = static_cast<ncl_seq_launch_args *>(hostInArena(seq_.args));
+    args->headers =
+        reinterpret_cast<const ncl_kernel_args *const *>(static_cast<uintptr_t>(headers));
+    args->rows =
+        reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(headers + room * sizeof(header)));
+    Command c;
+    c.kind = Command::Launch;
+    c.function = seq_.function;
+    c.threads = kBlockSize;
+    c.param = seq_.args;
+    c.action = "running the stage";
+    c.stage = &info;
+    record(c);
+    seq_.command = commands_.size() - 1;
+    seqOpen_ = true;
+    return headers;
+  }();
+  char *headers = static_cast<char *>(hostInArena(headersAt));
+  const int32_t row = rows_[stage];
+  std::memcpy(headers + static_cast<size_t>(seq_.count) * sizeof header, &header, sizeof header);
+  std::memcpy(headers + static_cast<size_t>(seq_.room) * sizeof header +
+                  static_cast<size_t>(seq_.count) * sizeof row,
+              &row, sizeof row);
+  static_cast<ncl_seq_launch_args *>(hostInArena(seq_.args))->count = ++seq_.count;
+  seq_.targets.push_back({post, h->begin});
+  seq_.range = std::max(seq_.range, range);
+  commands_[seq_.command].blocks =
+      static_cast<unsigned>((seq_.range + kBlockSize - 1) / kBlockSize);
 }
 
 void CudaDevice::openCountGroup(const ncl_model &m) {
@@ -1022,7 +1107,8 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
       a.synapses && a.num_synapses > 0 ? static_cast<size_t>(a.num_synapses) * sizeof(int64_t) : 0;
   // A delivery on a list made on the device may open a group of copies.
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
-  reserveArena(m, spikeBytes + synapseBytes + sizeof h + group + 48);
+  // And one of the shared entry's `_seq` launch.
+  reserveArena(m, spikeBytes + synapseBytes + sizeof h + group + seqGroupBytes(index) + 48);
   if (list)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(list->spikes));
   else if (spikeBytes > 0)

@@ -203,7 +203,10 @@ private:
   /// captured from it the second time it is seen and replayed after
   /// (docs/gpu.md); false where the caller issues it command by command.
   bool replay(ncl_model *m, std::vector<Command> &commands);
-  void record(const Command &c) { commands_.push_back(c); }
+  void record(const Command &c) {
+    seqOpen_ = false; // what follows runs after it
+    commands_.push_back(c);
+  }
   /// Issues the uploads and the commands recorded since the last flush.
   void flush(ncl_model *m);
   /// Makes room for `bytes` more in the arena (pieces 16-byte aligned: ask
@@ -219,6 +222,12 @@ private:
   /// arguments and room for a copy per stage in the arena, and its launch,
   /// recorded where it opens, before the deliveries whose lengths it copies.
   size_t countGroupBytes(const ncl_model &m) const;
+  /// Deliveries of one shared entry recorded one after another run as one
+  /// launch of its `_seq` entry (model_abi.h): the group's arguments, room
+  /// for every stage naming the entry, are in the arena; the group takes
+  /// launches until another command is recorded or the host flushes.
+  size_t seqGroupBytes(size_t stage) const;
+  void addToSeqGroup(const ncl_model &m, size_t stage, cuda::CUdeviceptr header, int64_t range);
   void openCountGroup(const ncl_model &m);
   /// Writes `bytes` of `data` at offset `at` of the deferred area's staging,
   /// for the next flush to upload there.
@@ -264,6 +273,16 @@ private:
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
   std::vector<int32_t> rows_;             // per stage: its row where its entry is shared, else -1
+  std::vector<cuda::CUfunction> seqKernels_; // per stage: its shared entry's `_seq`, else null
+  std::vector<int64_t> seqRoom_;             // per stage: the stages naming its shared entry
+  struct SeqGroup {
+    cuda::CUfunction function = nullptr;
+    size_t command = 0;         // its launch in commands_
+    cuda::CUdeviceptr args = 0; // ncl_seq_launch_args, then the headers and rows
+    int64_t count = 0, room = 0, range = 0;
+    std::vector<std::pair<int32_t, int64_t>> targets; // (postsynaptic population, begin)
+  } seq_;
+  bool seqOpen_ = false;
   std::vector<Region> regions_;
   std::vector<int32_t> bufferRegion_; // per buffer: its region, or -1 (null on the device)
   std::vector<size_t> bufferOffset_;  // bytes into that region

@@ -336,6 +336,26 @@ typedef enum ncl_gpu_launch {
 #define NCL_GPU_LAUNCH_SHAPE_MASK 0xff
 #define NCL_GPU_LAUNCH_SHARED_ENTRY 0x100
 
+/* A shared entry of DELIVER or DELIVER_SYNAPSES stages launched a thread per
+ * index or per target (shapes 1 and 4) may have a second entry,
+ * `<gpu_kernel>_seq`, which runs several of its stages' launches in one:
+ * its one parameter is a device pointer to an ncl_seq_launch_args, and
+ * thread g does, for k = 0 .. count-1 in order, what thread g of the shared
+ * entry launched on headers[k] with row rows[k] does (nothing where g is
+ * past that header's range). The grid covers the largest range. Launches
+ * onto one postsynaptic population have the same `begin`, so a thread owns
+ * the same neuron (begin + g) in each of them: every neuron receives the
+ * launches in the order of the list, as from separate launches, and no two
+ * threads touch one neuron (docs/gpu.md, "Deliveries in one launch").
+ * Optional: the runtime launches each stage on its own where an image
+ * lacks it. */
+#define NCL_GPU_SEQ_SUFFIX "_seq"
+typedef struct ncl_seq_launch_args {
+  int64_t count;                         /* launches */
+  const ncl_kernel_args *const *headers; /* count headers, in device memory */
+  const int32_t *rows;                   /* count rows of the shared entry */
+} ncl_seq_launch_args;
+
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */
 typedef enum ncl_connect_rule {
   NCL_CONNECT_ALL_TO_ALL = 1,

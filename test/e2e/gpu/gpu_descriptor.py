@@ -13,7 +13,8 @@ byte for byte, the one ptxas makes of NVPTX's own PTX for sm_90
 (`nclc --emit=ptx --gpu-arch=sm_90`), and the two PTX images must differ in
 those two lines only. Stages whose entries differ only in their buffers and
 constants share one (flag 0x100 of gpu_launch): hh's four populations of one
-neuron model must.
+neuron model must, and brunel's two projections of one synapse model, whose
+shared entry has a `_seq` beside it.
 
 usage: gpu_descriptor.py NCLC DUMPER NCL_RUN WORKDIR MODEL...
 """
@@ -24,7 +25,7 @@ import subprocess
 import sys
 
 # Models that must have a shared entry.
-SHARED = {"hh.ncl"}
+SHARED = {"hh.ncl", "brunel.ncl"}
 
 
 def run(args, **kw):
@@ -122,6 +123,10 @@ def main():
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
                 "ncl_spike_list_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
+            # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
+            # per index or target (1, 4) has `<entry>_seq` beside it.
+            kernels |= {k + "_seq" for _, k, launch, kind, _ in stages
+                        if launch & 0x100 and kind in (4, 8) and launch & 0xff in (1, 4)}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

@@ -184,6 +184,11 @@ def compare(name, cpu_dir, gpu_dir, exact):
 # runs split in two (NCL_GPU_LAUNCH_PER_INDEX_COMMIT, docs/gpu.md).
 SPLIT_DELIVERS = {"lsm.ncl", "neuralearn.ncl", "stdp_song.ncl"}
 
+# The examples with deliveries of one shared entry (projections of one
+# synapse model), which the runtime launches several at a time through the
+# entry's `_seq` (docs/gpu.md, "Deliveries in one launch").
+SEQ_DELIVERS = {"brunel.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl"}
+
 
 # ncl_stage_kind, for the report of the kinds the fake device ran.
 KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
@@ -208,7 +213,7 @@ def fake_mode(shim, driver):
     require_every_kind(log, emulated=False)
     if os.path.exists(log):
         os.remove(log)
-    split, serial, listed, exchanging = set(), [], set(), set()
+    split, serial, listed, exchanging, seq = set(), [], set(), set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -239,6 +244,8 @@ def fake_mode(shim, driver):
             f.writelines(line + "\n" for line in lines)
         if any(" commit" in line for line in lines):
             split.add(name)
+        if any(line.endswith(" seq emulated") for line in lines):
+            seq.add(name)
         # Spike lists stay on the device in the networks whose deliveries
         # (kinds 4, 6) read histories and that have no per-synapse delays
         # (8: their arrival queues are the host's).
@@ -258,6 +265,8 @@ def fake_mode(shim, driver):
     # the kernel per index and its commit both ran.
     check(split == SPLIT_DELIVERS, "the split delivers ran in %s (expected: %s)"
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
+    check(seq == SEQ_DELIVERS, "deliveries ran several in one launch in %s (expected: %s)"
+          % (", ".join(sorted(seq)) or "none", ", ".join(sorted(SEQ_DELIVERS))))
     check(listed == exchanging, "the spike lists stayed on the device in %s (expected: %s)"
           % (", ".join(sorted(listed)) or "none", ", ".join(sorted(exchanging)) or "none"))
     batched_traces(env)

@@ -475,6 +475,51 @@ bool perStageOperand(const llvm::Instruction &i, unsigned k) {
   return false;
 }
 
+/// Adds `<entry>_seq(ncl_seq_launch_args *)` beside the shared entry
+/// `entry(ncl_kernel_args *, int32 row)`, whose code moves into a function
+/// that both call (inlined into each): thread g runs it for each header and
+/// row of the arguments, in order.
+void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Function *body = llvm::Function::Create(
+      entry->getFunctionType(), llvm::GlobalValue::InternalLinkage, entry->getName() + "_body", m);
+  body->addFnAttr(llvm::Attribute::AlwaysInline);
+  body->splice(body->begin(), entry);
+  for (auto [from, to] : llvm::zip(entry->args(), body->args()))
+    from.replaceAllUsesWith(&to);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+  b.CreateCall(body, {entry->getArg(0), entry->getArg(1)});
+  b.CreateRetVoid();
+
+  auto *argsType = llvm::StructType::get(ctx, {i64, ptr, ptr}); // ncl_seq_launch_args
+  auto *seq = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {ptr}, false),
+                                     entry->getLinkage(), entry->getName() + NCL_GPU_SEQ_SUFFIX, m);
+  seq->setCallingConv(entry->getCallingConv());
+  llvm::Value *args = seq->getArg(0);
+  auto *start = llvm::BasicBlock::Create(ctx, "entry", seq);
+  auto *loop = llvm::BasicBlock::Create(ctx, "launch", seq);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", seq);
+  b.SetInsertPoint(start);
+  llvm::Value *count = b.CreateLoad(i64, b.CreateStructGEP(argsType, args, 0));
+  llvm::Value *headers = b.CreateLoad(ptr, b.CreateStructGEP(argsType, args, 1));
+  llvm::Value *rows = b.CreateLoad(ptr, b.CreateStructGEP(argsType, args, 2));
+  b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), loop, done);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *k = b.CreatePHI(i64, 2);
+  k->addIncoming(b.getInt64(0), start);
+  llvm::Value *header = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, headers, k));
+  llvm::Value *row = b.CreateLoad(i32, b.CreateInBoundsGEP(i32, rows, k));
+  b.CreateCall(body, {header, row});
+  llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
+  k->addIncoming(next, loop);
+  b.CreateCondBr(b.CreateICmpSLT(next, count), loop, done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+}
+
 /// The stages' entries that differ only in integer constants (the buffers
 /// they load, the constants they pass: populations of one neuron model,
 /// projections of one synapse model, whose kernels ncl-merge-kernels made
@@ -563,6 +608,14 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
           i64, b.CreateInBoundsGEP(tableType, table, {b.getInt64(0), row, b.getInt64(n)}));
       instruction->setOperand(operand,
                               b.CreateTrunc(value, instruction->getOperand(operand)->getType()));
+    }
+    // Deliveries a thread per postsynaptic neuron: `<entry>_seq` runs
+    // several of their launches in one (model_abi.h, ncl_seq_launch_args).
+    const int32_t shape = gpu.stageLaunches[group->front()];
+    if ((kinds[group->front()] == "deliver" || kinds[group->front()] == "deliver_synapses") &&
+        (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET)) {
+      buildSeqEntry(m, entry);
+      entries.insert(name + NCL_GPU_SEQ_SUFFIX);
     }
     for (size_t stage : *group) {
       llvm::Function *old = entryOf(stage);
