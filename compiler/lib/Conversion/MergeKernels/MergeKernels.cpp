@@ -14,9 +14,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/Hashing.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLMERGEKERNELS
@@ -153,6 +155,8 @@ struct NclMergeKernels : mlir::ncl::impl::NclMergeKernelsBase<NclMergeKernels> {
     // The kernels, wherever they are (the module, or its gpu.module).
     llvm::StringMap<func::FuncOp> functions;
     module.walk([&](func::FuncOp f) { functions[f.getSymName()] = f; });
+    llvm::StringSet<> called;
+    module.walk([&](func::CallOp call) { called.insert(call.getCallee()); });
     for (auto network : module.getOps<mlir::ncl::NetworkOp>()) {
       mlir::ncl::ScheduleOp schedule = network.getSchedule();
       if (!schedule)
@@ -169,6 +173,9 @@ struct NclMergeKernels : mlir::ncl::impl::NclMergeKernelsBase<NclMergeKernels> {
         if (stage.getKernel())
           if (func::FuncOp kernel = functions.lookup(*stage.getKernel()))
             stages[kernel].push_back(stage);
+      for (auto &entry : stages)
+        if (failed(dropUnusedBuffers(entry.first, entry.second, called)))
+          return signalPassFailure();
       // Sets of kernels that are the same code up to such constants.
       llvm::DenseMap<llvm::hash_code, std::vector<std::vector<func::FuncOp>>> buckets;
       std::vector<std::pair<llvm::hash_code, size_t>> order;
@@ -190,6 +197,41 @@ struct NclMergeKernels : mlir::ncl::impl::NclMergeKernelsBase<NclMergeKernels> {
       for (auto [h, n] : order)
         merge(buckets[h][n], stages);
     }
+  }
+
+  /// Removes the arguments of `kernel` that its stages name as buffers and
+  /// that it never reads or writes (a synapse's deliver is passed every
+  /// variable of its postsynaptic population and adds to one), and those
+  /// buffers from the stages' `args`: kernels that differ only in which
+  /// buffer they use become the same code. Header fields stay (the targets'
+  /// mappings may use them), and so does a kernel something calls.
+  LogicalResult dropUnusedBuffers(func::FuncOp kernel, ArrayRef<mlir::ncl::StageOp> users,
+                                  const llvm::StringSet<> &called) {
+    if (called.contains(kernel.getSymName()) || kernel.isExternal())
+      return success();
+    llvm::BitVector unused(kernel.getNumArguments());
+    for (BlockArgument arg : kernel.getArguments()) {
+      const unsigned n = arg.getArgNumber();
+      if (!arg.use_empty())
+        continue;
+      if (llvm::all_of(users, [&](mlir::ncl::StageOp stage) {
+            ArrayAttr args = stage.getArgsAttr();
+            return args && n < args.size() && isa<IntegerAttr>(args[n]);
+          }))
+        unused.set(n);
+    }
+    if (unused.none())
+      return success();
+    if (failed(kernel.eraseArguments(unused)))
+      return failure();
+    for (mlir::ncl::StageOp stage : users) {
+      llvm::SmallVector<Attribute> kept;
+      for (auto [n, a] : llvm::enumerate(stage.getArgsAttr()))
+        if (!unused.test(n))
+          kept.push_back(a);
+      stage.setArgsAttr(ArrayAttr::get(stage.getContext(), kept));
+    }
+    return success();
   }
 
   /// Keeps the first kernel of `group`, with the constants where some
