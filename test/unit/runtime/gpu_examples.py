@@ -187,7 +187,8 @@ SPLIT_DELIVERS = {"lsm.ncl", "neuralearn.ncl", "stdp_song.ncl"}
 # The examples with deliveries of one shared entry (projections of one
 # synapse model), which the runtime launches several at a time through the
 # entry's `_seq` (docs/gpu.md, "Deliveries in one launch").
-SEQ_DELIVERS = {"brunel.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl",
+SEQ_DELIVERS = {"brunel.ncl", "coba.ncl", "cobahh.ncl", "cuba.ncl", "distal_reward.ncl",
+                "eirnn.ncl", "lsm.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl",
                 "seq_subranges.ncl"}
 
 

@@ -325,6 +325,10 @@ def NclMergeKernels : Pass<"ncl-merge-kernels", "ModuleOp"> {
     constants). This pass, run right after `ncl-to-loops` (before the
     targets' mappings, which decide from a kernel's code and its stage's
     buffers, the same for each member of a set, and before the clean-up),
+    first drops from each kernel the buffers it never reads or writes (and
+    them from its stages' `args`: a synapse's deliver is passed every
+    variable of its postsynaptic population and adds to one, so CUBA's `Ce`
+    and `Ci`, which add to `ge` and `gi`, become the same code), then
     compares the kernels the stages name (`func.func`, in the module or in
     its `gpu.module`), op by op, and keeps one of each set that differs only in
     the values of `arith.constant` integers used only by arithmetic (ops of
