@@ -33,10 +33,20 @@ CHECK is one of
                 silent (below 0.1 Hz) or runs away (above 100 Hz) over
                 0.1-0.5 s. The scaled copy is a different network (denser,
                 see the generator), so its rates are not compared with the
-                published full-scale ones.
+                published full-scale ones;
+  fake-device   the scaled copy for 20 ms on the CUDA backend over the test
+                suite's fake driver (FAKE_DRIVER, the 6th argument), its GPU
+                kernels run on the host (nclc --gpu-emulation): the spikes
+                of every population are the CPU's, bit for bit, and a step
+                takes fewer than 12 launches (its 8 updates, and its 55
+                deliveries as one launch of the shared entry's `_seq`;
+                docs/gpu.md, "Deliveries in one launch").
+
+usage for fake-device: microcircuit.py NCLC NCL_RUN MODEL_NCL WORKDIR fake-device FAKE_DRIVER
 """
 import json
 import math
+import os
 import pathlib
 import re
 import subprocess
@@ -375,7 +385,41 @@ def check_activity(nclc, ncl_run, work):
     print(f"activity ({SCALE} copy, Hz over 0.1-0.5 s): " + ", ".join(report))
 
 
+def check_fake_device(nclc, ncl_run, work, driver):
+    sys.path.insert(0, str(MODEL.parent))
+    from microcircuit_scaled import scaled_text  # noqa: E402
+
+    (work / "fake.ncl").write_text(scaled_text(SCALE, MODEL))
+    run([nclc, work / "fake.ncl", "--target=cuda", "--gpu-emulation", "--precision=f32",
+         "-o", work / "fake.so"])
+    run([ncl_run, work / "fake.so", "--time", "20ms", "--quiet", "--out", work / "cpu"])
+    run([ncl_run, work / "fake.so", "--backend=cuda", "--time", "20ms", "--quiet", "--out",
+         work / "cuda"], env=dict(os.environ, NCL_CUDA_DRIVER=driver))
+    spikes = 0
+    for name in NAMES:
+        for suffix in ("spike_t", "spike_i"):
+            cpu = (work / "cpu" / f"{name}_{suffix}.npy").read_bytes()
+            gpu = (work / "cuda" / f"{name}_{suffix}.npy").read_bytes()
+            if cpu != gpu:
+                fail(f"{name}_{suffix}.npy differs between the CPU and the fake device")
+        spikes += len(np.load(work / "cpu" / f"{name}_spike_t.npy"))
+    if spikes == 0:
+        fail("no spike in 20 ms: nothing was compared")
+    info = json.loads((work / "cuda" / "run.json").read_text())
+    per_step = info["device_stats"]["launches"] / info["steps"]
+    if per_step >= 12:
+        fail(f"{per_step:.1f} launches a step: the deliveries were not launched together")
+    print(f"fake device ({SCALE} copy, 20 ms): {spikes} spikes as on the CPU, "
+          f"{per_step:.1f} launches a step")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 7 and sys.argv[5] == "fake-device":
+        MODEL = pathlib.Path(sys.argv[3]).resolve()
+        WORK = pathlib.Path(sys.argv[4]) / sys.argv[5]
+        WORK.mkdir(parents=True, exist_ok=True)
+        check_fake_device(sys.argv[1], sys.argv[2], WORK, sys.argv[6])
+        sys.exit(0)
     if len(sys.argv) != 6:
         sys.exit(__doc__.strip().splitlines()[2])
     NCLC, NCL_RUN = sys.argv[1], sys.argv[2]
