@@ -245,6 +245,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->gatherSpikes_, dev->module_, NCL_GPU_GATHER_SPIKES_ENTRY) !=
       CUDA_SUCCESS)
     dev->gatherSpikes_ = nullptr;
+  if (d.cuModuleGetFunction(&dev->arrivals_, dev->module_, NCL_GPU_ARRIVALS_ENTRY) != CUDA_SUCCESS)
+    dev->arrivals_ = nullptr;
   // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
   const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
   dev->useGraphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
@@ -275,6 +277,7 @@ CudaDevice::~CudaDevice() {
     d_->cuGraphExecDestroy(g.exec);
   freeMonitorBlocks();
   freeHistories();
+  freeArrivals();
   if (deferredArea_)
     d_->cuMemFree(deferredArea_);
   if (arena_)
@@ -677,6 +680,8 @@ void CudaDevice::download(ncl_model &m, Region &r) {
 }
 
 void CudaDevice::syncHost(ncl_model &m, const void *at) {
+  if (!at)
+    arrivalsToHost(m, false);
   const char *p = static_cast<const char *>(at);
   bool waited = false;
   for (Region &r : regions_) {
@@ -704,6 +709,8 @@ void CudaDevice::markHostChanged(const void *at) {
 void CudaDevice::markHostReplaced() {
   hostReplaced_ = true;
   historyCurrent_ = false;
+  arrivalsOnDevice_ = false;
+  arrivalsOnHost_ = true;
   for (Region &r : regions_)
     r.syncedAt = launches_; // the kernels' values are dropped
 }
@@ -919,7 +926,8 @@ void CudaDevice::flushMonitors(ncl_model &m) {
 }
 
 void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
-                              int64_t range, bool oneThread, CUdeviceptr countFrom) {
+                              int64_t range, bool oneThread, CUdeviceptr countFrom,
+                              size_t countField) {
   if (countFrom && copyCounts_) {
     // A list made on the device: its length, which the host does not know,
     // copied by the step's count kernel before the first of its deliveries
@@ -928,8 +936,7 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
       openCountGroup(m);
     ncl_count_copy pair;
     pair.from = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(countFrom));
-    pair.to = reinterpret_cast<int64_t *>(
-        static_cast<uintptr_t>(header + offsetof(ncl_kernel_args, num_spikes)));
+    pair.to = reinterpret_cast<int64_t *>(static_cast<uintptr_t>(header + countField));
     auto *args = static_cast<ncl_copy_counts_args *>(hostInArena(countArgs_));
     std::memcpy(static_cast<char *>(hostInArena(countArgs_ + sizeof *args)) +
                     static_cast<size_t>(countsInGroup_) * sizeof pair,
@@ -941,7 +948,7 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
     // Without the count kernel (a library of an older nclc): a copy each.
     Command copy;
     copy.kind = Command::Copy;
-    copy.to = header + offsetof(ncl_kernel_args, num_spikes);
+    copy.to = header + countField;
     copy.from = countFrom;
     copy.bytes = sizeof(int64_t);
     copy.action = "copying the spike list's length for the stage";
@@ -1086,7 +1093,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   const bool oneThread = shape == NCL_GPU_LAUNCH_WHOLE_RANGE;
   // A thread per index of [begin, end), or per entry of the spike list
   // (per place it may fill, for a list made on the device).
-  const int64_t spikes = list ? list->capacity : a.num_spikes;
+  const int64_t spikes = list && !list->synapses ? list->capacity : a.num_spikes;
   const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? spikes : a.end - a.begin;
   // The CPU backend calls a deliver only over a non-empty range, which the
   // commit below follows.
@@ -1109,7 +1116,9 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
   // And one of the shared entry's `_seq` launch.
   reserveArena(m, spikeBytes + synapseBytes + sizeof h + group + seqGroupBytes(index) + 48);
-  if (list)
+  if (list && list->synapses) // made by the arrival queues, by target already
+    h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(list->spikes));
+  else if (list)
     h.spikes = reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(list->spikes));
   else if (spikeBytes > 0)
     h.spikes =
@@ -1130,7 +1139,9 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     h.synapses = reinterpret_cast<const int64_t *>(
         static_cast<uintptr_t>(putInArena(synapses, synapseBytes)));
   const CUdeviceptr header = putInArena(&h, sizeof h);
-  recordLaunch(m, stage, header, range, oneThread, list ? list->count : 0);
+  recordLaunch(m, stage, header, range, oneThread, list ? list->count : 0,
+               list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
+                                      : offsetof(ncl_kernel_args, num_spikes));
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.
@@ -1572,4 +1583,349 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   c.action = "making a spike list on the device";
   record(c);
   ++launches_;
+}
+
+//===----------------------------------------------------------------------===//
+// Arrival queues of per-synapse delays on the device
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr int64_t kArrivalBlocksPerQueue = 64; // at most, in each phase
+constexpr unsigned kArrivalThreads = 64;       // per block
+
+size_t align16(size_t bytes) { return (bytes + 15) / 16 * 16; }
+
+/// NCL_CUDA_ARRIVAL_ROOM's synapses per queue and step, or 0 where it is
+/// not set.
+int64_t arrivalRoomSetting() {
+  if (const char *room = std::getenv("NCL_CUDA_ARRIVAL_ROOM"); room && *room) {
+    const long long n = std::atoll(room);
+    if (n >= 1)
+      return n;
+  }
+  return 0;
+}
+} // namespace
+
+bool CudaDevice::queuesArrivals(const ncl_model &m) const {
+  if (!arrivals_ || m.batch != 1)
+    return false;
+  for (int32_t i = 0; i < m.desc->num_stages; ++i) {
+    const ncl_stage_info &stage = m.desc->stages[i];
+    if (stage.kind != NCL_STAGE_DELIVER_SYNAPSES)
+      continue;
+    const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+    // The queues hold a synapse's index as an int32.
+    if (!kernels_[static_cast<size_t>(i)] || launchShape(m, stage) != NCL_GPU_LAUNCH_PER_TARGET ||
+        proj.synapses > INT32_MAX ||
+        m.pops[static_cast<size_t>(proj.info->pre)].info->source_kind == NCL_SOURCE_SPIKE_GENERATOR)
+      return false;
+  }
+  return true;
+}
+
+void CudaDevice::freeArrivals() {
+  if (arrivalMemory_)
+    d_->cuMemFree(arrivalMemory_);
+  arrivalMemory_ = 0;
+  arrivalQueues_.clear();
+  queueOfProjection_.clear();
+  arrivalsOnDevice_ = false;
+}
+
+void CudaDevice::prepareArrivals(ncl_model &m) {
+  makeCurrent();
+  // The layout: a queue per projection with per-synapse delays, its room
+  // enough for every slot the host holds now.
+  std::vector<ArrivalQueue> queues;
+  for (size_t q = 0; q < m.projs.size(); ++q) {
+    const Projection &proj = m.projs[q];
+    if (proj.delayBuffer < 0 || proj.synapses == 0)
+      continue;
+    ArrivalQueue a;
+    a.projection = q;
+    a.slots = proj.maxDelaySteps + 1;
+    a.room = 1;
+    if (arrivalsOnHost_)
+      for (const SynapseQueue &queue : proj.queues)
+        for (const std::vector<int64_t> &slot : queue.slots)
+          a.room = std::max(a.room, static_cast<int64_t>(slot.size()));
+    a.buckets = (m.pops[static_cast<size_t>(proj.info->post)].size + NCL_GPU_ARRIVALS_BUCKET - 1) /
+                NCL_GPU_ARRIVALS_BUCKET;
+    a.preUnits = m.pops[static_cast<size_t>(proj.info->pre)].units();
+    queues.push_back(a);
+  }
+  // The room of each queue (docs/gpu.md, "Arrival queues on the device"):
+  // NCL_CUDA_ARRIVAL_ROOM's, else a budget of a quarter of the device's
+  // free memory, at most 4 GiB (256 MiB where the driver does not say),
+  // shared in proportion to the synapses; every synapse where it allows
+  // (each receives at most one spike a step), never fewer than 2^14 or a
+  // 128th of them.
+  const int64_t setting = arrivalRoomSetting();
+  int64_t allSynapses = 0;
+  for (const ArrivalQueue &a : queues)
+    allSynapses += m.projs[a.projection].synapses;
+  double budget = 256.0 * (1 << 20);
+  size_t freeBytes = 0, totalBytes = 0;
+  if (!setting && d_->cuMemGetInfo && d_->cuMemGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS)
+    budget = std::min(freeBytes / 4.0, 4.0 * (1 << 30));
+  for (ArrivalQueue &a : queues) {
+    const int64_t synapses = m.projs[a.projection].synapses;
+    const double share = budget * static_cast<double>(synapses) / static_cast<double>(allSynapses);
+    const int64_t fits = static_cast<int64_t>(share / (static_cast<double>(a.slots) * 4));
+    const int64_t room =
+        setting ? setting
+                : std::min(synapses, std::max({int64_t{1} << 14, (synapses + 127) / 128, fits}));
+    a.room = std::max(a.room, room);
+  }
+  bool same = queues.size() == arrivalQueues_.size() && arrivalMemory_;
+  for (size_t i = 0; i < queues.size() && same; ++i)
+    same = queues[i].projection == arrivalQueues_[i].projection &&
+           queues[i].slots == arrivalQueues_[i].slots && queues[i].room <= arrivalQueues_[i].room &&
+           queues[i].buckets == arrivalQueues_[i].buckets;
+  if (!same) {
+    arrivalsToHost(m, false); // what the old queues hold, before they go
+    synchronize(&m, "waiting for the device");
+    freeArrivals();
+    size_t bytes = align16(queues.size() * sizeof(ncl_arrival_queue));
+    for (ArrivalQueue &a : queues) {
+      const size_t room = static_cast<size_t>(a.room), buckets = static_cast<size_t>(a.buckets);
+      a.ring = bytes;
+      bytes += align16(static_cast<size_t>(a.slots) * room * sizeof(int32_t));
+      a.counters = bytes; // ring_count, out_count, overflow[2], bucket_count
+      a.countersBytes =
+          static_cast<size_t>(a.slots + 3) * sizeof(int64_t) + buckets * sizeof(int32_t);
+      bytes += align16(a.countersBytes);
+      a.bucketStart = bytes;
+      bytes += align16((buckets + 1) * sizeof(int64_t));
+      a.groupSum = bytes;
+      bytes += align16((buckets / NCL_GPU_ARRIVALS_GROUP + 1) * sizeof(int64_t));
+      a.out = bytes;
+      bytes += align16(room * sizeof(int64_t));
+    }
+    if (CUresult r = d_->cuMemAlloc(&arrivalMemory_, std::max<size_t>(bytes, 256));
+        r != CUDA_SUCCESS) {
+      arrivalMemory_ = 0;
+      throw Error(NCL_ERROR_MEMORY,
+                  "not enough memory on the CUDA device '" + name_ +
+                      "': the arrival queues of per-synapse delays need " + formatBytes(bytes) +
+                      " more (" + describe(r, *d_) +
+                      "; NCL_CUDA_ARRIVAL_ROOM sets the synapses each holds per step)");
+    }
+    arrivalQueues_ = std::move(queues);
+    queueOfProjection_.assign(m.projs.size(), -1);
+    for (size_t i = 0; i < arrivalQueues_.size(); ++i)
+      queueOfProjection_[arrivalQueues_[i].projection] = static_cast<int32_t>(i);
+  }
+  // The descriptors: the buffers' and histories' places may have moved.
+  bool combined = true;
+  std::vector<ncl_arrival_queue> descs(arrivalQueues_.size());
+  auto at = [&](size_t offset) { return arrivalMemory_ + offset; };
+  auto buffer = [&](int32_t b) {
+    return reinterpret_cast<void *>(static_cast<uintptr_t>(tableHost_.at(static_cast<size_t>(b))));
+  };
+  auto ptr = [](CUdeviceptr p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
+  int64_t presynaptic = 1, buckets = 1;
+  for (size_t i = 0; i < arrivalQueues_.size(); ++i) {
+    const ArrivalQueue &a = arrivalQueues_[i];
+    const Projection &proj = m.projs[a.projection];
+    const DeviceHistory &h = histories_.at(static_cast<size_t>(proj.info->pre));
+    ncl_arrival_queue &d = descs[i];
+    d.row_start = static_cast<const int64_t *>(buffer(proj.rowStartBuffer));
+    d.post = static_cast<const int32_t *>(buffer(proj.postIndexBuffer));
+    d.delay = static_cast<const uint16_t *>(buffer(proj.delayBuffer));
+    d.lists = static_cast<const int32_t *>(ptr(h.lists));
+    d.counts = static_cast<const int64_t *>(ptr(h.counts));
+    d.history_depth = h.depth;
+    d.history_units = h.units;
+    d.ring = static_cast<int32_t *>(ptr(at(a.ring)));
+    d.ring_count = static_cast<int64_t *>(ptr(at(a.counters)));
+    d.out_count = d.ring_count + a.slots;
+    d.overflow = d.out_count + 1;
+    d.bucket_count = reinterpret_cast<int32_t *>(d.overflow + 2);
+    d.bucket_start = static_cast<int64_t *>(ptr(at(a.bucketStart)));
+    d.group_sum = static_cast<int64_t *>(ptr(at(a.groupSum)));
+    d.out = static_cast<int64_t *>(ptr(at(a.out)));
+    d.slots = a.slots;
+    d.room = a.room;
+    d.buckets = a.buckets;
+    combined = combined && proj.minDelaySteps >= 1;
+    presynaptic = std::max(presynaptic, a.preUnits);
+    buckets = std::max(buckets, a.buckets);
+  }
+  arrivalsCombined_ = combined;
+  // Each phase's grid: P blocks of 64 threads per queue, P by the work of
+  // the widest queue (docs/gpu.md, "Arrival queues on the device"): a
+  // thread per 16 presynaptic neurons where the work grows with the spikes
+  // a step sends (a step sends a few in a thousand), one per bucket where
+  // it is the buckets'. Any grid is right: each thread strides over what
+  // is left.
+  const int64_t queueCount = std::max<int64_t>(static_cast<int64_t>(arrivalQueues_.size()), 1);
+  auto grid = [&](int64_t items, int64_t most) {
+    const int64_t per =
+        std::clamp<int64_t>((items + kArrivalThreads - 1) / kArrivalThreads, 1, most);
+    return static_cast<unsigned>(per * queueCount);
+  };
+  for (int64_t phase : {0, 1, 4, 6})
+    arrivalBlocks_[phase] = grid(presynaptic / 16, kArrivalBlocksPerQueue);
+  arrivalBlocks_[2] = grid(buckets / NCL_GPU_ARRIVALS_GROUP + 1, kArrivalBlocksPerQueue);
+  arrivalBlocks_[3] = arrivalBlocks_[5] = grid(buckets, kArrivalBlocksPerQueue);
+  if (!descs.empty())
+    check(&m, copyToDevice(m, arrivalMemory_, descs.data(), descs.size() * sizeof descs[0]),
+          "copying the arrival queues to the device");
+  if (!arrivalsOnDevice_) {
+    // The host's queues (one thread's: the device runs with one), and
+    // every counter zero.
+    for (const ArrivalQueue &a : arrivalQueues_) {
+      const Projection &proj = m.projs[a.projection];
+      std::vector<int64_t> counters(align16(a.countersBytes) / sizeof(int64_t), 0);
+      std::vector<int32_t> entries;
+      if (!proj.queues.empty())
+        for (int64_t s = 0; s < a.slots && s < static_cast<int64_t>(proj.queues[0].slots.size());
+             ++s) {
+          const std::vector<int64_t> &slot = proj.queues[0].slots[static_cast<size_t>(s)];
+          counters[static_cast<size_t>(s)] = static_cast<int64_t>(slot.size());
+          entries.assign(slot.begin(), slot.end());
+          if (!entries.empty())
+            check(&m,
+                  copyToDevice(m, at(a.ring + static_cast<size_t>(s * a.room) * sizeof(int32_t)),
+                               entries.data(), entries.size() * sizeof(int32_t)),
+                  "copying the arrival queues to the device");
+        }
+      check(&m, copyToDevice(m, at(a.counters), counters.data(), a.countersBytes),
+            "copying the arrival queues to the device");
+    }
+    arrivalsOnDevice_ = true;
+  }
+  arrivalsOnHost_ = false; // the chunk changes the device's
+}
+
+void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
+  if (arrivalQueues_.empty())
+    return;
+  ncl_arrivals_args args;
+  args.phase = phase;
+  args.step = step;
+  args.count = static_cast<int64_t>(arrivalQueues_.size());
+  args.queues = reinterpret_cast<const ncl_arrival_queue *>(static_cast<uintptr_t>(arrivalMemory_));
+  reserveArena(m, sizeof args + 16);
+  countGroup_ = -1; // the deliveries after it copy their lengths after it
+  Command c;
+  c.kind = Command::Launch;
+  c.function = arrivals_;
+  c.blocks = arrivalBlocks_[phase];
+  c.threads = kArrivalThreads;
+  c.param = putInArena(&args, sizeof args);
+  c.action = "ordering the arrivals of per-synapse delays on the device";
+  record(c);
+  ++launches_;
+  ++stats_.arrivalLaunches;
+}
+
+void CudaDevice::orderArrivals(ncl_model &m, int64_t s, int64_t s0) {
+  if (s > s0 && arrivalsCombined_) {
+    recordArrivalPhase(m, 6, s);
+  } else {
+    if (s > s0)
+      recordArrivalPhase(m, 0, s - 1);
+    recordArrivalPhase(m, 1, s);
+  }
+  for (int64_t phase : {2, 3, 4, 5})
+    recordArrivalPhase(m, phase, s);
+}
+
+void CudaDevice::queueSent(ncl_model &m, int64_t s) { recordArrivalPhase(m, 0, s); }
+
+void CudaDevice::checkArrivals(ncl_model &m) {
+  if (arrivalQueues_.empty())
+    return;
+  makeCurrent();
+  synchronize(&m, "waiting for the device");
+  for (const ArrivalQueue &a : arrivalQueues_) {
+    int64_t overflow[2] = {0, 0};
+    ++stats_.copiesToHost;
+    check(&m,
+          d_->cuMemcpyDtoH(overflow,
+                           arrivalMemory_ + a.counters + static_cast<size_t>(a.slots + 1) * 8,
+                           sizeof overflow),
+          "copying the arrival queues from the device");
+    if (overflow[0] > 0) {
+      arrivalsOnDevice_ = false; // broken: what the host has is dropped with the run
+      throw Error(NCL_ERROR_MEMORY,
+                  "projection '" + std::string(m.projs[a.projection].info->name) +
+                      "': " + std::to_string(overflow[0]) + " synapses received spikes in step " +
+                      std::to_string(overflow[1]) +
+                      ", more than its arrival queue on the CUDA device holds per step (" +
+                      std::to_string(a.room) +
+                      "); the run stopped before taking the spikes of its last chunk. Set "
+                      "NCL_CUDA_ARRIVAL_ROOM to at least " +
+                      std::to_string(overflow[0]) + ", or run on the CPU");
+    }
+  }
+}
+
+void CudaDevice::launchArrivals(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a) {
+  const int32_t q = queueOfProjection_.empty()
+                        ? -1
+                        : queueOfProjection_.at(static_cast<size_t>(stage.projection));
+  if (q < 0) {
+    a.spike_count = 0;
+    a.steps_done = a.num_steps;
+    return; // no synapse: nothing arrives
+  }
+  const ArrivalQueue &queue = arrivalQueues_[static_cast<size_t>(q)];
+  DeviceList list;
+  list.spikes = arrivalMemory_ + queue.out;
+  list.count = arrivalMemory_ + queue.counters + static_cast<size_t>(queue.slots) * 8;
+  list.capacity = queue.room;
+  list.synapses = true;
+  a.synapses = nullptr;
+  a.num_synapses = 0;
+  launchWith(m, stage, a, &list);
+}
+
+void CudaDevice::arrivalsToHost(ncl_model &m, bool hostWillChange) {
+  if (!arrivalsOnHost_ && arrivalsOnDevice_ && arrivalMemory_) {
+    makeCurrent();
+    synchronize(&m, "waiting for the device");
+    std::vector<int64_t> counts;
+    for (const ArrivalQueue &a : arrivalQueues_) {
+      Projection &proj = m.projs[a.projection];
+      if (proj.queues.empty())
+        continue;
+      counts.assign(static_cast<size_t>(a.slots + 3), 0);
+      ++stats_.copiesToHost;
+      check(&m, d_->cuMemcpyDtoH(counts.data(), arrivalMemory_ + a.counters, counts.size() * 8),
+            "copying the arrival queues from the device");
+      const auto *delay =
+          static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+      std::vector<std::vector<int64_t>> &slots = proj.queues[0].slots;
+      for (int64_t s = 0; s < a.slots && s < static_cast<int64_t>(slots.size()); ++s) {
+        const int64_t n = counts[static_cast<size_t>(s)];
+        if (n > a.room)
+          throw Error(NCL_ERROR_MEMORY, "projection '" + std::string(proj.info->name) +
+                                            "': its arrival queue on the CUDA device overflowed");
+        std::vector<int32_t> entries(static_cast<size_t>(std::max<int64_t>(n, 0)));
+        if (n > 0) {
+          ++stats_.copiesToHost;
+          check(&m,
+                d_->cuMemcpyDtoH(entries.data(),
+                                 arrivalMemory_ + a.ring +
+                                     static_cast<size_t>(s * a.room) * sizeof(int32_t),
+                                 entries.size() * sizeof(int32_t)),
+                "copying the arrival queues from the device");
+        }
+        std::vector<int64_t> &slot = slots[static_cast<size_t>(s)];
+        slot.assign(entries.begin(), entries.end());
+        // The CPU's order: by the step the spike was sent (a longer delay
+        // first), then by synapse (presynaptic, then postsynaptic index).
+        std::sort(slot.begin(), slot.end(), [delay](int64_t x, int64_t y) {
+          return delay[x] != delay[y] ? delay[x] > delay[y] : x < y;
+        });
+      }
+    }
+    arrivalsOnHost_ = true;
+  }
+  if (hostWillChange)
+    arrivalsOnDevice_ = false;
 }

@@ -20,6 +20,7 @@
 #include "CudaDriver.h"
 #include "ncl/model_abi.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -53,7 +54,7 @@ public:
   /// spent in them (the device's work the host did not overlap).
   struct Stats {
     int64_t launches = 0, copiesToDevice = 0, copiesToHost = 0, copiesOnDevice = 0, waits = 0,
-            graphLaunches = 0;
+            graphLaunches = 0, arrivalLaunches = 0;
     double waitSeconds = 0;
   };
   const Stats &stats() const { return stats_; }
@@ -118,6 +119,35 @@ public:
   /// header on the device; a per-spike launch covers the slot's room).
   void launchListed(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a, size_t p,
                     int64_t slot);
+
+  /// Whether the arrival queues of per-synapse delays may stay on the
+  /// device in a chunk whose spike lists do (docs/gpu.md, "Arrival queues
+  /// on the device"): the images have NCL_GPU_ARRIVALS_ENTRY, the batch is
+  /// 1, and every DELIVER_SYNAPSES stage runs a thread per target on a
+  /// presynaptic population that is not a spike generator.
+  bool queuesArrivals(const ncl_model &m) const;
+  /// Before such a chunk: the queues on the device (allocated where the
+  /// layout changed), holding the host's where the host is ahead.
+  void prepareArrivals(ncl_model &m);
+  /// At the start of step s of a chunk that began at s0: queues the phases
+  /// that put step s - 1's spikes in their arrival slots (none at s0: the
+  /// previous chunk ended with queueSent) and make step s's lists.
+  void orderArrivals(ncl_model &m, int64_t s, int64_t s0);
+  /// After the chunk's last step s (its spike lists queued): its spikes
+  /// into their arrival slots, so that a chunk leaves every queue whole.
+  void queueSent(ncl_model &m, int64_t s);
+  /// Before a chunk's spikes are taken: waits for the device and refuses,
+  /// with one message naming the projection, a step whose arrivals did not
+  /// fit its queue's room.
+  void checkArrivals(ncl_model &m);
+  /// A DELIVER_SYNAPSES stage on its queue's list of the step, made by
+  /// orderArrivals (its length copied into the header on the device).
+  void launchArrivals(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
+  /// Before the host reads or changes its arrival queues (a chunk that
+  /// exchanges through the host, a new thread layout, the CPU backend):
+  /// the device's copied back where they are ahead. `hostWillChange`: the
+  /// device's are stale afterwards.
+  void arrivalsToHost(ncl_model &m, bool hostWillChange);
 
   /// Monitor `monitor` samples, into its row `row` at byte `at`, the
   /// elements first, first + stride, ... (`count` of them) of buffer
@@ -241,12 +271,15 @@ private:
   /// thread with `oneThread`); with `countFrom`, the copy of a list's
   /// length made on the device into the header first.
   void recordLaunch(const ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
-                    int64_t range, bool oneThread, cuda::CUdeviceptr countFrom = 0);
+                    int64_t range, bool oneThread, cuda::CUdeviceptr countFrom = 0,
+                    size_t countField = offsetof(ncl_kernel_args, num_spikes));
   /// A spike list on the device: `count` entries at `spikes`, room for
-  /// `capacity`.
+  /// `capacity`; with `synapses`, a list of synapses (int64) made by the
+  /// arrival queues, its length copied into num_synapses.
   struct DeviceList {
     cuda::CUdeviceptr spikes = 0, count = 0;
     int64_t capacity = 0;
+    bool synapses = false;
   };
   void launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a,
                   const DeviceList *list);
@@ -384,6 +417,25 @@ private:
   std::vector<DeviceHistory> histories_;
   bool historyCurrent_ = false; // the device's lists are the host's
   void freeHistories();
+  /// The arrival queues on the device (ncl_arrival_queue, model_abi.h), one
+  /// per projection with per-synapse delays, in one allocation: first the
+  /// descriptors, then per queue its ring, its counters (ring_count,
+  /// out_count, overflow, target_count: zeroed on upload) and its lists.
+  cuda::CUfunction arrivals_ = nullptr; // NCL_GPU_ARRIVALS_ENTRY, where the image has it
+  struct ArrivalQueue {
+    size_t projection = 0;
+    int64_t slots = 0, room = 0, buckets = 0, preUnits = 0;
+    size_t ring = 0, counters = 0, countersBytes = 0, bucketStart = 0, groupSum = 0, out = 0;
+  };
+  std::vector<ArrivalQueue> arrivalQueues_;
+  std::vector<int32_t> queueOfProjection_; // per projection: its queue, or -1
+  cuda::CUdeviceptr arrivalMemory_ = 0;
+  bool arrivalsOnDevice_ = false;  // the device's queues are current
+  bool arrivalsOnHost_ = true;     // the host's are
+  bool arrivalsCombined_ = false;  // every delay >= 1 step: phase 6
+  unsigned arrivalBlocks_[7] = {}; // per phase: its grid (blocks per queue times queues)
+  void recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step);
+  void freeArrivals();
   Stats stats_;
 };
 

@@ -80,6 +80,7 @@ OpenedDriver open() {
   bind(lib, t.cuGraphLaunch, "cuGraphLaunch", nullptr);
   bind(lib, t.cuGraphExecDestroy, "cuGraphExecDestroy", nullptr);
   bind(lib, t.cuGraphDestroy, "cuGraphDestroy", nullptr);
+  bind(lib, t.cuMemGetInfo, "cuMemGetInfo_v2", nullptr);
   if (missing) {
     d.failure = "the driver library " + name + " has no " + missing +
                 " (a driver too old for CUDA 11, or not the NVIDIA driver)";

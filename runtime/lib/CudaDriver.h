@@ -95,6 +95,9 @@ struct Driver {
   CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
   CUresult (*cuGraphExecDestroy)(CUgraphExec);
   CUresult (*cuGraphDestroy)(CUgraph);
+  // Optional: the device's free and total memory, which sizes the arrival
+  // queues of per-synapse delays (a fixed budget where it is missing).
+  CUresult (*cuMemGetInfo)(size_t *, size_t *);
   bool hasGraphs() const {
     return cuStreamBeginCapture && cuStreamEndCapture && cuGraphInstantiateWithFlags &&
            cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy;

@@ -393,6 +393,7 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
          ", \"copies_to_host\": " + std::to_string(d.copiesToHost) +
          ", \"copies_on_device\": " + std::to_string(d.copiesOnDevice) +
          ", \"graph_launches\": " + std::to_string(d.graphLaunches) +
+         ", \"arrival_launches\": " + std::to_string(d.arrivalLaunches) +
          ", \"waits\": " + std::to_string(d.waits) + ", \"wait_s\": " + jsonNumber(d.waitSeconds) +
          "},\n";
   }

@@ -802,6 +802,24 @@ void deliverSynapses(ncl_model &m, int k, const ncl_stage_info &stage, int64_t s
   slot.clear();
 }
 
+/// deliverSynapses on the CUDA device, whose arrival queues are there too:
+/// the step's list, which CudaDevice::orderArrivals made, by target. The
+/// traces are advanced whether or not it is empty (scratch values, as for a
+/// list made on the device in deliver).
+void deliverSynapsesOnDevice(ncl_model &m, ThreadState &ts, const ncl_stage_info &stage,
+                             int64_t s) {
+  const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
+  const size_t post = static_cast<size_t>(proj.info->post);
+  if (ts.begin[post] >= ts.end[post] || proj.synapses == 0)
+    return;
+  advanceTraces(m, ts, proj.advancePostStage, post, ts.begin[post], ts.end[post], s);
+  ncl_kernel_args a = projectionArgs(m, ts, proj);
+  a.size = m.pops[static_cast<size_t>(proj.info->pre)].size; // the rows, for on_pre's pre reads
+  a.first_step = s;
+  a.num_steps = 1;
+  m.device->launchArrivals(m, stage, a);
+}
+
 /// After the exchange that ends steps [s0, s1): for every projection with
 /// per-synapse delays, puts each synapse of thread k's postsynaptic range
 /// that a spike of those steps reached into the slot of its arrival step
@@ -967,11 +985,12 @@ void gateSpikes(ncl_model &m, int k, int64_t s, SpinBarrier *barrier) {
 /// Whether a network's chunk on the CUDA device keeps its spike lists on
 /// the device (docs/gpu.md, "Spikes on the device"), so that the host waits
 /// for its spikes once a chunk rather than once a step: the images can make
-/// the lists, no projection has per-synapse delays (their arrival queues
-/// are the host's), and each population whose history the deliveries read
+/// the lists, the arrival queues of per-synapse delays can stay there too
+/// (CudaDevice::queuesArrivals), and each population whose history the deliveries read
 /// stores its spikes and steps all its units in one launch.
 bool spikesStayOnDevice(const ncl_model &m, const ThreadState &ts) {
-  if (!m.device || !m.device->listsSpikes() || m.queuesArrivals || m.threads != 1)
+  if (!m.device || !m.device->listsSpikes() || m.threads != 1 ||
+      (m.queuesArrivals && !m.device->queuesArrivals(m)))
     return false;
   for (size_t p = 0; p < m.pops.size(); ++p) {
     if (m.history[p].depth <= 0)
@@ -999,11 +1018,18 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   DeferredSteps deferred;
   DeferredSteps *defer = m.device ? &deferred : nullptr;
   const bool listsOnDevice = defer && spikesStayOnDevice(m, ts);
+  // And so do the arrival queues of per-synapse delays.
+  const bool arrivalsOnDevice = listsOnDevice && m.queuesArrivals;
   if (defer) {
-    if (listsOnDevice)
+    if (listsOnDevice) {
       m.device->prepareSpikeHistory(m);
-    else
+      if (arrivalsOnDevice)
+        m.device->prepareArrivals(m);
+    } else {
       m.device->spikeHistoryStale();
+      if (m.queuesArrivals)
+        m.device->arrivalsToHost(m, true);
+    }
     m.device->planDeferred(spikeEntriesPerStep(m, ts) *
                            (listsOnDevice ? s1 - s0 : std::min(m.exchangeSteps, s1 - s0)));
   }
@@ -1014,10 +1040,14 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
   for (int64_t s = s0; s < s1; ++s) {
     sampleStateMonitors(m, ts, -1, s);
     sampleSynapseMonitors(m, ts, s);
+    if (arrivalsOnDevice)
+      m.device->orderArrivals(m, s, s0);
     for (int32_t i = 0; i < m.desc->num_stages && ts.errorCode == NCL_OK; ++i) {
       const ncl_stage_info &stage = m.desc->stages[i];
       if (stage.kind == NCL_STAGE_DELIVER)
         deliver(m, ts, stage, s, listsOnDevice);
+      else if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES && arrivalsOnDevice)
+        deliverSynapsesOnDevice(m, ts, stage, s);
       else if (stage.kind == NCL_STAGE_DELIVER_SYNAPSES)
         deliverSynapses(m, k, stage, s);
       else if (stage.kind == NCL_STAGE_ON_POST)
@@ -1058,6 +1088,12 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
+    if (arrivalsOnDevice && s + 1 == s1 && ts.errorCode == NCL_OK) {
+      // The chunk leaves every queue whole: its last spikes queued, and
+      // none of its steps had more arrivals than a queue holds.
+      m.device->queueSent(m, s);
+      m.device->checkArrivals(m);
+    }
     if (defer && (s + 1 == s1 || (!listsOnDevice && (s + 1 - s0) % m.collectSteps == 0))) {
       try {
         // The step's (or chunk's) spikes, taken in launch order: as if each
@@ -1080,7 +1116,7 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
     if ((s + 1 - s0) % m.exchangeSteps == 0 || s + 1 == s1) {
       if (barrier)
         barrier->wait();
-      if (m.queuesArrivals) {
+      if (m.queuesArrivals && !arrivalsOnDevice) {
         try {
           const int64_t intervalStart = s - (s - s0) % m.exchangeSteps;
           queueArrivals(m, k, intervalStart, s + 1);

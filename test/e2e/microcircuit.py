@@ -37,10 +37,15 @@ CHECK is one of
   fake-device   the scaled copy for 20 ms on the CUDA backend over the test
                 suite's fake driver (FAKE_DRIVER, the 6th argument), its GPU
                 kernels run on the host (nclc --gpu-emulation): the spikes
-                of every population are the CPU's, bit for bit, and a step
-                takes fewer than 12 launches (its 8 updates, and its 55
-                deliveries as one launch of the shared entry's `_seq`;
-                docs/gpu.md, "Deliveries in one launch").
+                of every population are the CPU's, bit for bit; the spike
+                lists and the arrival queues of its per-synapse delays stay
+                on the device (fewer than 20 waits in 200 steps, 5 launches
+                a step order the arrivals; docs/gpu.md, "Arrival queues on
+                the device"), and a step takes fewer than 24 launches (its
+                8 updates and their 8 spike lists, the lists' lengths, the
+                arrivals' 5 and its 55 deliveries as one launch of the
+                shared entry's `_seq`; docs/gpu.md, "Deliveries in one
+                launch").
 
 usage for fake-device: microcircuit.py NCLC NCL_RUN MODEL_NCL WORKDIR fake-device FAKE_DRIVER
 """
@@ -406,11 +411,18 @@ def check_fake_device(nclc, ncl_run, work, driver):
     if spikes == 0:
         fail("no spike in 20 ms: nothing was compared")
     info = json.loads((work / "cuda" / "run.json").read_text())
-    per_step = info["device_stats"]["launches"] / info["steps"]
-    if per_step >= 12:
+    stats = info["device_stats"]
+    per_step = stats["launches"] / info["steps"]
+    if per_step >= 24:
         fail(f"{per_step:.1f} launches a step: the deliveries were not launched together")
+    # Its spikes and arrival queues stay on the device: a few waits a
+    # chunk, not one every two steps (the host's exchange), and five
+    # launches a step order the arrivals.
+    if stats["waits"] >= 20 or not 4.9 <= stats["arrival_launches"] / info["steps"] <= 5.1:
+        fail(f"{stats['waits']} waits and {stats['arrival_launches']} launches for the arrival "
+             f"queues in {info['steps']} steps: the queues did not stay on the device")
     print(f"fake device ({SCALE} copy, 20 ms): {spikes} spikes as on the CPU, "
-          f"{per_step:.1f} launches a step")
+          f"{per_step:.1f} launches a step, {stats['waits']} waits")
 
 
 if __name__ == "__main__":

@@ -647,6 +647,74 @@ typedef struct ncl_gather_spikes_args {
   int64_t room; /* entries each to_ array holds */
 } ncl_gather_spikes_args;
 
+/* Since ABI 10, optional (a library whose images lack it keeps the arrival
+ * queues of per-synapse delays on the host and exchanges its spikes through
+ * it; docs/gpu.md, "Arrival queues on the device"): an image of a network
+ * with per-synapse delays may have the entry NCL_GPU_ARRIVALS_ENTRY, whose
+ * one parameter is a device pointer to an ncl_arrivals_args, read when the
+ * kernel runs. It keeps, for every queue of `queues` (a projection with
+ * per-synapse delays), the synapses each of the next steps receives, and
+ * makes a step's list in the order a DELIVER_SYNAPSES stage launched a
+ * thread per target (NCL_GPU_LAUNCH_PER_TARGET) reads: by postsynaptic
+ * neuron, each neuron's synapses by the step their spike was sent (a longer
+ * delay first), then by synapse, which is the CPU's order. Each phase is
+ * one launch over all the queues: the grid's blocks are shared evenly
+ * between them, P = gridDim.x / count blocks each (the grid has at least
+ * `count` blocks; blocks past count * P do nothing), and thread t of queue
+ * q's blocks (t = (blockIdx.x mod P) * blockDim.x + threadIdx.x) does its
+ * work items t, t + P * blockDim.x, ..., so any P is right and no thread
+ * waits for another (no barrier; atomic adds where places vary, which the
+ * later phases put in order). The postsynaptic neurons are taken in
+ * buckets of NCL_GPU_ARRIVALS_BUCKET, the buckets in groups of
+ * NCL_GPU_ARRIVALS_GROUP. Slot `slot` is (step mod slots) for the arrival
+ * step `step` of the arguments, and its n = min(ring_count[slot], room)
+ * synapses are the first n of its ring:
+ *   0 (queue): the spikes of step `step` (history slot step mod
+ *     history_depth) are sent: each synapse k of each listed row takes a
+ *     place atomically in slot (step + 1 + delay[k]) mod slots (kept below
+ *     room, else only counted);
+ *   1 (count): an atomic add of 1 to bucket_count of each of the slot's
+ *     synapses' buckets (post[k] / NCL_GPU_ARRIVALS_BUCKET);
+ *   2 (groups): group_sum[j] = the counts of buckets of group j;
+ *   3 (starts): bucket_start[b] = the counts of the buckets before b, and
+ *     (work item 0) bucket_start[buckets] and *out_count n; where more
+ *     arrived than the slot holds, overflow[0] and overflow[1] become the
+ *     arrivals and the step (if overflow[0] is still 0);
+ *   4 (scatter): each synapse to a place of its bucket's run of `out` (an
+ *     atomic add of -1 to the bucket's count, which returns to 0);
+ *   5 (order): each bucket's run sorted by (postsynaptic neuron, delay
+ *     descending, synapse); work item 0 empties the slot (ring_count 0);
+ *   6: phase 0 for step - 1, then phase 1, in one launch: for queues whose
+ *     every delay is at least one step, which then touch different slots.
+ * Another phase writes nothing. */
+#define NCL_GPU_ARRIVALS_ENTRY "ncl_arrivals_gpu"
+#define NCL_GPU_ARRIVALS_BUCKET 32 /* postsynaptic neurons per bucket */
+#define NCL_GPU_ARRIVALS_GROUP 64  /* buckets per group_sum */
+typedef struct ncl_arrival_queue {
+  const int64_t *row_start; /* the projection's row starts (pre_size + 1) */
+  const int32_t *post;      /* the postsynaptic neuron of each synapse */
+  const uint16_t *delay;    /* the delay of each synapse, in steps */
+  const int32_t *lists;     /* the presynaptic history: history_depth lists of history_units */
+  const int64_t *counts;    /* and their lengths */
+  int64_t history_depth, history_units;
+  int32_t *ring;         /* slots * room synapses (their index in the projection) */
+  int64_t *ring_count;   /* per slot: the synapses queued (may exceed room) */
+  int32_t *bucket_count; /* per bucket, 0 between steps */
+  int64_t *bucket_start; /* buckets + 1 */
+  int64_t *group_sum;    /* per group of buckets */
+  int64_t *out;          /* room synapses: a step's list, by target */
+  int64_t *out_count;    /* its length */
+  int64_t *overflow;     /* 2: the arrivals and the step of the first slot that overflowed */
+  int64_t slots, room;
+  int64_t buckets; /* ceil(postsynaptic neurons / NCL_GPU_ARRIVALS_BUCKET) */
+} ncl_arrival_queue;
+typedef struct ncl_arrivals_args {
+  int64_t phase; /* 0 to 6, above */
+  int64_t step;  /* phase 0: the step whose spikes are queued; the others: the arrival step */
+  int64_t count; /* queues */
+  const ncl_arrival_queue *queues;
+} ncl_arrivals_args;
+
 typedef struct ncl_model_descriptor {
   uint32_t magic;         /* NCL_MODEL_MAGIC; never moves */
   uint32_t abi_version;   /* NCL_ABI_VERSION; never moves */

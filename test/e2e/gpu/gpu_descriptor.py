@@ -119,10 +119,14 @@ def main():
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
             # A deliver split in two (5) has a second entry, <kernel>_commit;
             # every image has the runtime's entries (model_abi.h): the spike
-            # list, the count copies and the spike gather.
+            # list, the count copies and the spike gather; and an image of a
+            # network with per-synapse delays (a deliver_synapses stage, kind
+            # 8) the arrival queues' entry, no other.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
                 "ncl_spike_list_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
+            if any(kind == 8 for _, _, _, kind, _ in stages):
+                kernels.add("ncl_arrivals_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
             # per index or target (1, 4) has `<entry>_seq` beside it.
             kernels |= {k + "_seq" for _, k, launch, kind, _ in stages

@@ -215,7 +215,8 @@ def fake_mode(shim, driver):
     require_every_kind(log, emulated=False)
     if os.path.exists(log):
         os.remove(log)
-    split, serial, listed, exchanging, seq = set(), [], set(), set(), set()
+    split, serial, listed, reading, seq = set(), [], set(), set(), set()
+    queued, delayed = set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -249,13 +250,17 @@ def fake_mode(shim, driver):
         if any(line.endswith(" seq emulated") for line in lines):
             seq.add(name)
         # Spike lists stay on the device in the networks whose deliveries
-        # (kinds 4, 6) read histories and that have no per-synapse delays
-        # (8: their arrival queues are the host's).
+        # (kinds 4, 6, 8) read histories, and so do the arrival queues of
+        # per-synapse delays (8: deliver_synapses) with them.
         kinds = {line.split()[0] for line in lines}
         if "spike_list emulated" in lines:
             listed.add(name)
-        if kinds & {"4", "6"} and "8" not in kinds:
-            exchanging.add(name)
+        if kinds & {"4", "6", "8"}:
+            reading.add(name)
+        if "8" in kinds:
+            delayed.add(name)
+        if "arrivals emulated" in lines and stats and stats.get("arrival_launches", 0) > 0:
+            queued.add(name)
         # A deliver (kind 4) runs a thread per index (launch 1), or split in
         # two (5) where it updates presynaptic traces: never on one thread.
         serial += [name + ": " + line for line in lines
@@ -269,8 +274,11 @@ def fake_mode(shim, driver):
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
     check(seq == SEQ_DELIVERS, "deliveries ran several in one launch in %s (expected: %s)"
           % (", ".join(sorted(seq)) or "none", ", ".join(sorted(SEQ_DELIVERS))))
-    check(listed == exchanging, "the spike lists stayed on the device in %s (expected: %s)"
-          % (", ".join(sorted(listed)) or "none", ", ".join(sorted(exchanging)) or "none"))
+    check(listed == reading, "the spike lists stayed on the device in %s (expected: %s)"
+          % (", ".join(sorted(listed)) or "none", ", ".join(sorted(reading)) or "none"))
+    check(queued == delayed and delayed,
+          "the arrival queues of per-synapse delays stayed on the device in %s (expected: %s)"
+          % (", ".join(sorted(queued)) or "none", ", ".join(sorted(delayed)) or "none"))
     batched_traces(env)
 
 

@@ -57,6 +57,12 @@ llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 /// (RuntimeKernels.cpp).
 llvm::Function *buildGatherSpikesKernel(llvm::Module &m);
 
+/// Adds to `m` the entry NCL_GPU_ARRIVALS_ENTRY (model_abi.h), with which
+/// the CUDA backend keeps the arrival queues of per-synapse delays on the
+/// device: the arrivals of each step queued with atomic adds, then counted,
+/// scanned, scattered and sorted by target in phases (RuntimeKernels.cpp).
+llvm::Function *buildArrivalsKernel(llvm::Module &m);
+
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,
 /// not removed), into `gpu`: per architecture, PTX and, with ptxas, a cubin;
 /// and the entry of every stage's kernel. False, with `error`, where a

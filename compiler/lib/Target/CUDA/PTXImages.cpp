@@ -813,6 +813,9 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   entries.insert(buildSpikeListKernel(*m)->getName().str());
   entries.insert(buildCopyCountsKernel(*m)->getName().str());
   entries.insert(buildGatherSpikesKernel(*m)->getName().str());
+  // And, for a network with per-synapse delays, their arrival queues.
+  if (llvm::is_contained(kinds, "deliver_synapses"))
+    entries.insert(buildArrivalsKernel(*m)->getName().str());
   useIntrinsicsForExactFunctions(*m);
   if (options.emulation && !emulationBitcode(*m, entries, gpu.emulation, error))
     return false;

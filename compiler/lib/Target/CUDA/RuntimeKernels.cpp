@@ -29,6 +29,17 @@
 // entries. Neither phase waits for another thread (no barrier, no atomic):
 // each place of the run has one writer.
 //
+// NCL_GPU_ARRIVALS_ENTRY keeps the arrival queues of per-synapse delays on
+// the device, for a network that has them: after a step, each synapse its
+// spikes reach is queued, with an atomic add, in the slot of the step it
+// arrives in (its place varies, the slot's set does not); before a step's
+// deliveries, the slot is grouped by buckets of 32 targets in phases (count,
+// group sums, starts, scatter) and each bucket's run sorted by (target, step
+// sent, synapse), the CPU's order, so the list does not depend on the
+// threads' order either. Each phase is a launch over every queue, its
+// blocks shared between them (docs/gpu.md, "Arrival queues on the
+// device").
+//
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CUDATarget.h"
 #include "ncl/model_abi.h"
@@ -330,6 +341,276 @@ llvm::Function *ncl::buildGatherSpikesKernel(llvm::Module &m) {
   e->addIncoming(following, next);
   b.CreateCondBr(b.CreateICmpSLT(following, limit), copy, done);
 
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return f;
+}
+
+namespace {
+
+/// Emits `for (i = from; i < to; i += step) body(i)` (i64, signed) at the
+/// builder's place, which is after the loop on return.
+template <typename Body>
+void forEach(llvm::IRBuilder<> &b, llvm::Value *from, llvm::Value *to, llvm::Value *step,
+             llvm::StringRef name, Body body) {
+  llvm::Function *f = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext &c = f->getContext();
+  llvm::BasicBlock *before = b.GetInsertBlock();
+  llvm::BasicBlock *loop = llvm::BasicBlock::Create(c, name + ".loop", f);
+  llvm::BasicBlock *after = llvm::BasicBlock::Create(c, name + ".done", f);
+  b.CreateCondBr(b.CreateICmpSLT(from, to), loop, after);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2, name + ".i");
+  i->addIncoming(from, before);
+  body(static_cast<llvm::Value *>(i));
+  llvm::Value *next = b.CreateAdd(i, step);
+  i->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(next, to), loop, after);
+  b.SetInsertPoint(after);
+}
+
+/// Emits `if (cond) then()` at the builder's place, which is after it on
+/// return.
+template <typename Then>
+void ifThen(llvm::IRBuilder<> &b, llvm::Value *cond, llvm::StringRef name, Then then) {
+  llvm::Function *f = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext &c = f->getContext();
+  llvm::BasicBlock *yes = llvm::BasicBlock::Create(c, name, f);
+  llvm::BasicBlock *after = llvm::BasicBlock::Create(c, name + ".done", f);
+  b.CreateCondBr(cond, yes, after);
+  b.SetInsertPoint(yes);
+  then();
+  b.CreateBr(after);
+  b.SetInsertPoint(after);
+}
+
+llvm::Value *smin(llvm::IRBuilder<> &b, llvm::Value *x, llvm::Value *y) {
+  return b.CreateSelect(b.CreateICmpSLT(x, y), x, y);
+}
+
+} // namespace
+
+llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(c);
+  llvm::Type *i16 = llvm::Type::getInt16Ty(c);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_ARRIVALS_ENTRY);
+  llvm::Argument *args = f->getArg(0);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  auto at = [&](llvm::Value *base, size_t offset) {
+    return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), base, offset);
+  };
+  auto load = [&](llvm::Type *type, llvm::Value *base, llvm::Value *index) {
+    return b.CreateLoad(type, b.CreateInBoundsGEP(type, base, index));
+  };
+  llvm::Value *zero = b.getInt64(0), *one = b.getInt64(1);
+  llvm::Value *phase = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, phase)), "phase");
+  llvm::Value *step = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, step)), "step");
+  llvm::Value *count = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, count)), "count");
+  llvm::Value *queues = b.CreateLoad(ptr, at(args, offsetof(ncl_arrivals_args, queues)), "queues");
+  // The queue of this block, P = gridDim.x / count blocks each, and this
+  // thread's first work item and stride in it.
+  llvm::Value *blockIndex =
+      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, "block");
+  llvm::Value *blockDim = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "dim");
+  llvm::Value *gridDim =
+      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid.blocks");
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
+  llvm::BasicBlock *work = llvm::BasicBlock::Create(c, "work", f);
+  b.CreateCondBr(b.CreateICmpSGT(count, zero), work, done);
+  b.SetInsertPoint(work);
+  llvm::Value *per = b.CreateUDiv(gridDim, count, "per.queue");
+  llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "queue", f);
+  b.CreateCondBr(
+      b.CreateAnd(b.CreateICmpUGT(per, zero), b.CreateICmpULT(blockIndex, b.CreateMul(per, count))),
+      mine, done);
+  b.SetInsertPoint(mine);
+  llvm::Value *q = b.CreateUDiv(blockIndex, per, "q");
+  llvm::Value *g =
+      b.CreateAdd(b.CreateMul(b.CreateURem(blockIndex, per), blockDim),
+                  specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
+  llvm::Value *grid = b.CreateMul(per, blockDim, "stride");
+  llvm::Value *qp = b.CreateInBoundsGEP(b.getInt8Ty(), queues,
+                                        b.CreateMul(q, b.getInt64(sizeof(ncl_arrival_queue))));
+  auto field = [&](llvm::Type *type, size_t offset, llvm::StringRef name) {
+    return b.CreateLoad(type, at(qp, offset), name);
+  };
+  llvm::Value *rowStart = field(ptr, offsetof(ncl_arrival_queue, row_start), "row.start");
+  llvm::Value *post = field(ptr, offsetof(ncl_arrival_queue, post), "post");
+  llvm::Value *delay = field(ptr, offsetof(ncl_arrival_queue, delay), "delay");
+  llvm::Value *ring = field(ptr, offsetof(ncl_arrival_queue, ring), "ring");
+  llvm::Value *ringCount = field(ptr, offsetof(ncl_arrival_queue, ring_count), "ring.count");
+  llvm::Value *bucketCount = field(ptr, offsetof(ncl_arrival_queue, bucket_count), "bucket.count");
+  llvm::Value *bucketStart = field(ptr, offsetof(ncl_arrival_queue, bucket_start), "bucket.start");
+  llvm::Value *groupSum = field(ptr, offsetof(ncl_arrival_queue, group_sum), "group.sum");
+  llvm::Value *out = field(ptr, offsetof(ncl_arrival_queue, out), "out");
+  llvm::Value *slots = field(i64, offsetof(ncl_arrival_queue, slots), "slots");
+  llvm::Value *room = field(i64, offsetof(ncl_arrival_queue, room), "room");
+  llvm::Value *buckets = field(i64, offsetof(ncl_arrival_queue, buckets), "buckets");
+  llvm::Value *bucketSize = b.getInt64(NCL_GPU_ARRIVALS_BUCKET);
+  llvm::Value *groupSize = b.getInt64(NCL_GPU_ARRIVALS_GROUP);
+  auto delayAt = [&](llvm::Value *k) { return b.CreateZExt(load(i16, delay, k), i64); };
+  auto postAt = [&](llvm::Value *k) { return b.CreateSExt(load(i32, post, k), i64); };
+  auto bucketOf = [&](llvm::Value *k) { return b.CreateSDiv(postAt(k), bucketSize, "bucket"); };
+  llvm::Value *slot = b.CreateSRem(step, slots, "slot");
+  llvm::Value *slotBase = b.CreateMul(slot, room, "slot.base");
+  // The slot's synapses that have a place.
+  auto queued = [&]() {
+    llvm::Value *n = load(i64, ringCount, slot);
+    return smin(b, b.CreateSelect(b.CreateICmpSLT(n, zero), zero, n), room);
+  };
+
+  // Phase 0: the spikes of step `sent` into the slots of their arrivals.
+  auto push = [&](llvm::Value *sent) {
+    ifThen(b, b.CreateICmpSGE(sent, zero), "push", [&] {
+      llvm::Value *depth = field(i64, offsetof(ncl_arrival_queue, history_depth), "depth");
+      llvm::Value *units = field(i64, offsetof(ncl_arrival_queue, history_units), "units");
+      llvm::Value *lists = field(ptr, offsetof(ncl_arrival_queue, lists), "lists");
+      llvm::Value *counts = field(ptr, offsetof(ncl_arrival_queue, counts), "counts");
+      llvm::Value *h = b.CreateSRem(sent, depth, "history.slot");
+      llvm::Value *n = load(i64, counts, h);
+      n = smin(b, b.CreateSelect(b.CreateICmpSLT(n, zero), zero, n), units);
+      llvm::Value *list = b.CreateInBoundsGEP(i32, lists, b.CreateMul(h, units), "list");
+      // 32 work items per spike, each every 32nd synapse of its row.
+      forEach(b, g, b.CreateShl(n, 5), grid, "item", [&](llvm::Value *e) {
+        llvm::Value *i = b.CreateSExt(load(i32, list, b.CreateLShr(e, 5)), i64, "pre");
+        llvm::Value *first = b.CreateAdd(load(i64, rowStart, i), b.CreateAnd(e, 31));
+        llvm::Value *last = load(i64, rowStart, b.CreateAdd(i, one));
+        forEach(b, first, last, b.getInt64(32), "synapse", [&](llvm::Value *k) {
+          llvm::Value *arrival = b.CreateAdd(b.CreateAdd(sent, one), delayAt(k));
+          llvm::Value *to = b.CreateSRem(arrival, slots, "to");
+          llvm::Value *place =
+              b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i64, ringCount, to),
+                                one, llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
+          ifThen(b, b.CreateICmpSLT(place, room), "place", [&] {
+            b.CreateStore(
+                b.CreateTrunc(k, i32),
+                b.CreateInBoundsGEP(i32, ring, b.CreateAdd(b.CreateMul(to, room), place)));
+          });
+        });
+      });
+    });
+  };
+  // Phase 1: each bucket's arrivals counted.
+  auto countBuckets = [&] {
+    forEach(b, g, queued(), grid, "count", [&](llvm::Value *e) {
+      llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slotBase, e)), i64);
+      b.CreateAtomicRMW(llvm::AtomicRMWInst::Add,
+                        b.CreateInBoundsGEP(i32, bucketCount, bucketOf(k)), b.getInt32(1),
+                        llvm::MaybeAlign(4), llvm::AtomicOrdering::Monotonic);
+    });
+  };
+
+  llvm::SwitchInst *dispatch = b.CreateSwitch(phase, done, 7);
+  auto phaseBlock = [&](int64_t number, auto emit) {
+    llvm::BasicBlock *bb = llvm::BasicBlock::Create(c, "phase" + std::to_string(number), f);
+    dispatch->addCase(b.getInt64(number), bb);
+    b.SetInsertPoint(bb);
+    emit();
+    b.CreateBr(done);
+  };
+  phaseBlock(0, [&] { push(step); });
+  phaseBlock(1, countBuckets);
+  phaseBlock(6, [&] {
+    push(b.CreateSub(step, one));
+    countBuckets();
+  });
+  // Phase 2: the counts of each group of buckets.
+  phaseBlock(2, [&] {
+    llvm::Value *groups = b.CreateSDiv(b.CreateAdd(buckets, b.getInt64(NCL_GPU_ARRIVALS_GROUP - 1)),
+                                       groupSize, "groups");
+    forEach(b, g, groups, grid, "group", [&](llvm::Value *j) {
+      llvm::Value *first = b.CreateMul(j, groupSize);
+      llvm::Value *n = b.CreateSub(smin(b, b.CreateAdd(first, groupSize), buckets), first);
+      llvm::Value *sum = sumOver(b, n, "group.count", [&](llvm::Value *i) {
+        return b.CreateSExt(load(i32, bucketCount, b.CreateAdd(first, i)), i64);
+      });
+      b.CreateStore(sum, b.CreateInBoundsGEP(i64, groupSum, j));
+    });
+  });
+  // Phase 3: each bucket's start in the list.
+  phaseBlock(3, [&] {
+    forEach(b, g, buckets, grid, "bucket", [&](llvm::Value *k) {
+      llvm::Value *j = b.CreateSDiv(k, groupSize, "its.group");
+      llvm::Value *first = b.CreateMul(j, groupSize);
+      llvm::Value *groupsBefore =
+          sumOver(b, j, "groups.before", [&](llvm::Value *i) { return load(i64, groupSum, i); });
+      llvm::Value *inGroup =
+          sumOver(b, b.CreateSub(k, first), "buckets.before", [&](llvm::Value *i) {
+            return b.CreateSExt(load(i32, bucketCount, b.CreateAdd(first, i)), i64);
+          });
+      b.CreateStore(b.CreateAdd(groupsBefore, inGroup), b.CreateInBoundsGEP(i64, bucketStart, k));
+    });
+    ifThen(b, b.CreateICmpEQ(g, zero), "length", [&] {
+      llvm::Value *arrived = load(i64, ringCount, slot);
+      llvm::Value *n = queued();
+      b.CreateStore(n, b.CreateInBoundsGEP(i64, bucketStart, buckets));
+      b.CreateStore(n, field(ptr, offsetof(ncl_arrival_queue, out_count), "out.count"));
+      llvm::Value *overflow = field(ptr, offsetof(ncl_arrival_queue, overflow), "overflow");
+      llvm::Value *firstTime = b.CreateICmpEQ(b.CreateLoad(i64, overflow), zero);
+      ifThen(b, b.CreateAnd(b.CreateICmpSGT(arrived, room), firstTime), "overflowed", [&] {
+        b.CreateStore(arrived, overflow);
+        b.CreateStore(step, b.CreateInBoundsGEP(i64, overflow, one));
+      });
+    });
+  });
+  // Phase 4: each synapse to a place of its bucket's run.
+  phaseBlock(4, [&] {
+    forEach(b, g, queued(), grid, "scatter", [&](llvm::Value *e) {
+      llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slotBase, e)), i64);
+      llvm::Value *bucket = bucketOf(k);
+      llvm::Value *left =
+          b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i32, bucketCount, bucket),
+                            b.getInt32(-1), llvm::MaybeAlign(4), llvm::AtomicOrdering::Monotonic);
+      llvm::Value *place =
+          b.CreateSub(b.CreateAdd(load(i64, bucketStart, bucket), b.CreateSExt(left, i64)), one);
+      b.CreateStore(k, b.CreateInBoundsGEP(i64, out, place));
+    });
+  });
+  // Phase 5: each bucket's run in the CPU's order (an insertion sort: runs
+  // are short), and the slot emptied.
+  phaseBlock(5, [&] {
+    forEach(b, g, buckets, grid, "order", [&](llvm::Value *t) {
+      llvm::Value *lo = load(i64, bucketStart, t);
+      llvm::Value *hi = load(i64, bucketStart, b.CreateAdd(t, one));
+      forEach(b, b.CreateAdd(lo, one), hi, one, "insert", [&](llvm::Value *x) {
+        llvm::Value *v = load(i64, out, x);
+        llvm::Value *pv = postAt(v);
+        llvm::Value *dv = delayAt(v);
+        llvm::BasicBlock *from = b.GetInsertBlock();
+        llvm::BasicBlock *check = llvm::BasicBlock::Create(c, "insert.check", f);
+        llvm::BasicBlock *compare = llvm::BasicBlock::Create(c, "insert.compare", f);
+        llvm::BasicBlock *shift = llvm::BasicBlock::Create(c, "insert.shift", f);
+        llvm::BasicBlock *place = llvm::BasicBlock::Create(c, "insert.place", f);
+        b.CreateBr(check);
+        b.SetInsertPoint(check);
+        llvm::PHINode *y = b.CreatePHI(i64, 2, "y");
+        y->addIncoming(x, from);
+        b.CreateCondBr(b.CreateICmpSGT(y, lo), compare, place);
+        b.SetInsertPoint(compare);
+        llvm::Value *u = load(i64, out, b.CreateSub(y, one));
+        llvm::Value *pu = postAt(u);
+        llvm::Value *du = delayAt(u);
+        // v goes before u: a smaller target; or the same target and sent
+        // earlier (a longer delay); or the same step and a smaller synapse.
+        llvm::Value *sameTarget = b.CreateICmpEQ(pv, pu);
+        llvm::Value *earlier = b.CreateOr(
+            b.CreateICmpUGT(dv, du), b.CreateAnd(b.CreateICmpEQ(dv, du), b.CreateICmpSLT(v, u)));
+        llvm::Value *before = b.CreateOr(b.CreateICmpSLT(pv, pu), b.CreateAnd(sameTarget, earlier));
+        b.CreateCondBr(before, shift, place);
+        b.SetInsertPoint(shift);
+        b.CreateStore(u, b.CreateInBoundsGEP(i64, out, y));
+        y->addIncoming(b.CreateSub(y, one), shift);
+        b.CreateBr(check);
+        b.SetInsertPoint(place);
+        b.CreateStore(v, b.CreateInBoundsGEP(i64, out, y));
+      });
+    });
+    ifThen(b, b.CreateICmpEQ(g, zero), "empty",
+           [&] { b.CreateStore(zero, b.CreateInBoundsGEP(i64, ringCount, slot)); });
+  });
   b.SetInsertPoint(done);
   b.CreateRetVoid();
   return f;
