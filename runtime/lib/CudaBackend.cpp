@@ -221,16 +221,20 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
   }
-  // Deliveries of a shared entry a thread per postsynaptic neuron: its
-  // `_seq` entry, where the image has it, runs consecutive ones at once
-  // (looked up once: a group takes the launches of one handle).
+  // Deliveries of a shared entry a thread per postsynaptic neuron, and
+  // updates of one a thread per neuron: its `_seq` entry, where the image
+  // has it, runs consecutive ones at once (looked up once: a group takes
+  // the launches of one handle).
   std::map<std::string, cuda::CUfunction> seqs;
   for (int32_t i = 0; i < desc.num_stages; ++i) {
     const ncl_stage_info &stage = desc.stages[i];
     const int32_t shape = launchShape(m, stage);
+    const bool delivers =
+        (stage.kind == NCL_STAGE_DELIVER || stage.kind == NCL_STAGE_DELIVER_SYNAPSES) &&
+        (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET);
+    const bool updates = stage.kind == NCL_STAGE_STEP && shape == NCL_GPU_LAUNCH_PER_INDEX;
     if (!runsOnDevice(stage.kind) || !(stage.gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY) ||
-        (stage.kind != NCL_STAGE_DELIVER && stage.kind != NCL_STAGE_DELIVER_SYNAPSES) ||
-        (shape != NCL_GPU_LAUNCH_PER_INDEX && shape != NCL_GPU_LAUNCH_PER_TARGET))
+        !(delivers || updates))
       continue;
     const std::string seq = std::string(stage.gpu_kernel) + NCL_GPU_SEQ_SUFFIX;
     if (!seqs.count(seq) &&
@@ -255,6 +259,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
       CUDA_SUCCESS)
     dev->spikeList_ = nullptr;
+  // And the one that makes several in one launch (an older nclc's images
+  // lack it: a launch per list then).
+  if (!dev->spikeList_ || d.cuModuleGetFunction(&dev->spikeLists_, dev->module_,
+                                                NCL_GPU_SPIKE_LISTS_ENTRY) != CUDA_SUCCESS)
+    dev->spikeLists_ = nullptr;
   for (int32_t i = 0; i < desc.num_buffers; ++i) {
     const int32_t role = desc.buffers[i].role;
     int32_t &slot = role == NCL_BUFFER_SPIKE_STEP    ? dev->spikeStep_
@@ -720,6 +729,7 @@ void CudaDevice::beginRun(ncl_model &m, int64_t target) {
   mirror(m);
   prepareMonitorBlocks(m, target);
   deferred_.clear(); // what a failed run left is dropped
+  pendingLists_.clear();
   deferredUsed_ = 0;
   for (Region &r : regions_) {
     if (hostReplaced_ && !r.scratch)
@@ -926,7 +936,7 @@ void CudaDevice::flushMonitors(ncl_model &m) {
 }
 
 void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, CUdeviceptr header,
-                              int64_t range, bool oneThread, CUdeviceptr countFrom,
+                              int64_t range, int64_t begin, bool oneThread, CUdeviceptr countFrom,
                               size_t countField) {
   if (countFrom && copyCounts_) {
     // A list made on the device: its length, which the host does not know,
@@ -957,7 +967,7 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
   }
   const size_t index = static_cast<size_t>(&stage - m.desc->stages);
   if (seqKernels_[index] && !oneThread) {
-    addToSeqGroup(m, index, header, range);
+    addToSeqGroup(m, index, header, range, begin);
     ++launches_;
     return;
   }
@@ -987,17 +997,19 @@ size_t CudaDevice::seqGroupBytes(size_t stage) const {
   return sizeof(ncl_seq_launch_args) + room * (sizeof(CUdeviceptr) + sizeof(int32_t)) + 32;
 }
 
-void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr header,
-                               int64_t range) {
-  const auto *h = static_cast<const ncl_kernel_args *>(hostInArena(header));
+void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr header, int64_t range,
+                               int64_t begin) {
   const ncl_stage_info &info = m.desc->stages[stage];
-  const int32_t post = m.desc->projections[info.projection].post;
+  // The population whose neurons the threads own: a delivery's
+  // postsynaptic one, an update's own.
+  const int32_t post =
+      info.projection >= 0 ? m.desc->projections[info.projection].post : info.population;
   // A launch onto a population the group reaches from another `begin`
   // would give one neuron two threads: it starts another group.
   const bool fits = seqOpen_ && seq_.function == seqKernels_[stage] && seq_.count < seq_.room &&
                     std::none_of(
                         seq_.targets.begin(), seq_.targets.end(),
-                        [&](const auto &t) { return t.first == post && t.second != h->begin; });
+                        [&](const auto &t) { return t.first == post && t.second != begin; });
   const CUdeviceptr headersAt = [&] {
     if (fits)
       return seq_.args + sizeof(ncl_seq_launch_args);
@@ -1032,7 +1044,7 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
                   static_cast<size_t>(seq_.count) * sizeof row,
               &row, sizeof row);
   static_cast<ncl_seq_launch_args *>(hostInArena(seq_.args))->count = ++seq_.count;
-  seq_.targets.push_back({post, h->begin});
+  seq_.targets.push_back({post, begin});
   seq_.range = std::max(seq_.range, range);
   commands_[seq_.command].blocks =
       static_cast<unsigned>((seq_.range + kBlockSize - 1) / kBlockSize);
@@ -1139,7 +1151,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     h.synapses = reinterpret_cast<const int64_t *>(
         static_cast<uintptr_t>(putInArena(synapses, synapseBytes)));
   const CUdeviceptr header = putInArena(&h, sizeof h);
-  recordLaunch(m, stage, header, range, oneThread, list ? list->count : 0,
+  recordLaunch(m, stage, header, range, h.begin, oneThread, list ? list->count : 0,
                list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
                                       : offsetof(ncl_kernel_args, num_spikes));
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
@@ -1253,6 +1265,8 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     return true;
   }
   makeCurrent();
+  // Room for the `_seq` group an update of a shared entry may open.
+  reserveArena(m, seqGroupBytes(index) + 16);
   const size_t slot = deferred_.size();
   const CUdeviceptr header = deferredArea_ + slot * deferredHeaderBytes();
   ncl_kernel_args h = a;
@@ -1288,7 +1302,7 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     h.buffers = reinterpret_cast<void *const *>(static_cast<uintptr_t>(at));
   }
   uploadDeferred(slot * deferredHeaderBytes(), &h, sizeof h);
-  recordLaunch(m, stage, header, range, oneThread);
+  recordLaunch(m, stage, header, range, h.begin, oneThread);
   deferred_.push_back(launch);
   deferredUsed_ += need;
   return true;
@@ -1382,6 +1396,7 @@ void CudaDevice::gatherSpikes(ncl_model &m, bool channels, int64_t expected,
 }
 
 std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
+  flushSpikeLists(m); // the lists of the launches collected, before the wait
   std::vector<LaunchSpikes> out(deferred_.size());
   if (deferred_.empty())
     return out;
@@ -1548,14 +1563,9 @@ void CudaDevice::prepareSpikeHistory(ncl_model &m) {
   historyCurrent_ = true;
 }
 
-void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
+ncl_spike_list_args CudaDevice::spikeListArgs(size_t launch, size_t p, int64_t slot) const {
   const DeviceHistory &h = histories_.at(p);
-  if (deferred_.empty() || slot < 0 || slot >= h.depth || !spikeList_ || spikeIndex_ < 0)
-    throw Error(NCL_ERROR_STATE, "internal error: a spike list on the device without its launch");
-  const size_t at = deferred_.size() - 1;
-  const DeferredLaunch &l = deferred_.back();
-  if (!l.launched)
-    return; // no unit: the slot's length stays 0
+  const DeferredLaunch &l = deferred_.at(launch);
   ncl_spike_list_args args;
   auto ptr = [](CUdeviceptr p) { return reinterpret_cast<void *>(static_cast<uintptr_t>(p)); };
   args.index = static_cast<const int64_t *>(
@@ -1566,11 +1576,28 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
                                              static_cast<size_t>(l.offset) * sizeof(int32_t)))
           : nullptr;
   args.count = static_cast<const int64_t *>(
-      ptr(deferredArea_ + at * deferredHeaderBytes() + offsetof(ncl_kernel_args, spike_count)));
+      ptr(deferredArea_ + launch * deferredHeaderBytes() + offsetof(ncl_kernel_args, spike_count)));
   args.list = static_cast<int32_t *>(ptr(h.lists + static_cast<size_t>(slot * h.units) * 4));
   args.list_count = static_cast<int64_t *>(ptr(h.counts + static_cast<size_t>(slot) * 8));
   args.capacity = l.capacity;
   args.room = h.units;
+  return args;
+}
+
+void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
+  const DeviceHistory &h = histories_.at(p);
+  if (deferred_.empty() || slot < 0 || slot >= h.depth || !spikeList_ || spikeIndex_ < 0)
+    throw Error(NCL_ERROR_STATE, "internal error: a spike list on the device without its launch");
+  const size_t at = deferred_.size() - 1;
+  const DeferredLaunch &l = deferred_.back();
+  if (!l.launched)
+    return; // no unit: the slot's length stays 0
+  if (spikeLists_) {
+    // Made with the step's other lists, in one launch (flushSpikeLists).
+    pendingLists_.push_back({at, p, slot});
+    return;
+  }
+  ncl_spike_list_args args = spikeListArgs(at, p, slot);
   reserveArena(m, sizeof args + 16);
   countGroup_ = -1; // a list made after it: the deliveries that read it copy its length later
   Command c;
@@ -1581,6 +1608,39 @@ void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   c.threads = kBlockSize;
   c.param = putInArena(&args, sizeof args);
   c.action = "making a spike list on the device";
+  record(c);
+  ++launches_;
+}
+
+void CudaDevice::flushSpikeLists(ncl_model &m) {
+  if (pendingLists_.empty())
+    return;
+  const size_t n = pendingLists_.size();
+  std::vector<char> args(sizeof(ncl_spike_lists_args) + n * sizeof(ncl_spike_list_args));
+  auto *head = reinterpret_cast<ncl_spike_lists_args *>(args.data());
+  int64_t widest = 1;
+  for (size_t j = 0; j < n; ++j) {
+    const PendingList &l = pendingLists_[j];
+    const ncl_spike_list_args list = spikeListArgs(l.launch, l.population, l.slot);
+    std::memcpy(args.data() + sizeof *head + j * sizeof list, &list, sizeof list);
+    widest = std::max(widest, list.capacity);
+  }
+  pendingLists_.clear();
+  reserveArena(m, args.size() + 16);
+  countGroup_ = -1; // lists made after it: the deliveries that read them copy their lengths later
+  const CUdeviceptr at = putInArena(args.data(), args.size());
+  auto *placed = static_cast<ncl_spike_lists_args *>(hostInArena(at));
+  placed->count = static_cast<int64_t>(n);
+  placed->lists = reinterpret_cast<const ncl_spike_list_args *>(
+      static_cast<uintptr_t>(at + sizeof(ncl_spike_lists_args)));
+  Command c;
+  c.kind = Command::Launch;
+  c.function = spikeLists_;
+  c.blocks =
+      static_cast<unsigned>(static_cast<int64_t>(n) * ((widest + kBlockSize - 1) / kBlockSize));
+  c.threads = kBlockSize;
+  c.param = at;
+  c.action = "making the spike lists on the device";
   record(c);
   ++launches_;
 }

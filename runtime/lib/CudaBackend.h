@@ -112,8 +112,14 @@ public:
   void spikeHistoryStale() { historyCurrent_ = false; }
   /// After the launchDeferred of population p's step over all its units:
   /// queues the spike-list kernel that makes that step's list, ascending,
-  /// in p's history slot `slot` on the device.
+  /// in p's history slot `slot` on the device; where the images can make
+  /// several in one launch, it is made with the step's others when the
+  /// host calls flushSpikeLists (or collects the spikes).
   void listSpikes(ncl_model &m, size_t p, int64_t slot);
+  /// After a step's updates: one launch makes the lists listSpikes asked
+  /// for (NCL_GPU_SPIKE_LISTS_ENTRY), so that the updates of one shared
+  /// entry stay one launch.
+  void flushSpikeLists(ncl_model &m);
   /// Queues a stage as launch() does, with population p's history slot
   /// `slot` on the device as its spike list (its length is copied into the
   /// header on the device; a per-spike launch covers the slot's room).
@@ -257,7 +263,8 @@ private:
   /// for every stage naming the entry, are in the arena; the group takes
   /// launches until another command is recorded or the host flushes.
   size_t seqGroupBytes(size_t stage) const;
-  void addToSeqGroup(const ncl_model &m, size_t stage, cuda::CUdeviceptr header, int64_t range);
+  void addToSeqGroup(const ncl_model &m, size_t stage, cuda::CUdeviceptr header, int64_t range,
+                     int64_t begin);
   void openCountGroup(const ncl_model &m);
   /// Writes `bytes` of `data` at offset `at` of the deferred area's staging,
   /// for the next flush to upload there.
@@ -271,7 +278,7 @@ private:
   /// thread with `oneThread`); with `countFrom`, the copy of a list's
   /// length made on the device into the header first.
   void recordLaunch(const ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
-                    int64_t range, bool oneThread, cuda::CUdeviceptr countFrom = 0,
+                    int64_t range, int64_t begin, bool oneThread, cuda::CUdeviceptr countFrom = 0,
                     size_t countField = offsetof(ncl_kernel_args, num_spikes));
   /// A spike list on the device: `count` entries at `spikes`, room for
   /// `capacity`; with `synapses`, a list of synapses (int64) made by the
@@ -405,6 +412,13 @@ private:
   /// Spike lists on the device: per population, `depth` slots of `units`
   /// indices and `depth` lengths (docs/gpu.md, "Spikes on the device").
   cuda::CUfunction spikeList_ = nullptr;
+  cuda::CUfunction spikeLists_ = nullptr; // NCL_GPU_SPIKE_LISTS_ENTRY, where the image has it
+  struct PendingList {
+    size_t launch = 0, population = 0; // its deferred launch, its population
+    int64_t slot = 0;                  // the history slot it fills
+  };
+  std::vector<PendingList> pendingLists_;
+  ncl_spike_list_args spikeListArgs(size_t launch, size_t p, int64_t slot) const;
   cuda::CUfunction copyCounts_ = nullptr;   // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
   cuda::CUfunction gatherSpikes_ = nullptr; // NCL_GPU_GATHER_SPIKES_ENTRY, likewise
   int64_t countGroup_ = -1;                 // the open group's command, or -1

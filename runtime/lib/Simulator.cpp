@@ -1088,6 +1088,10 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
         ts.error = "out of memory while recording spikes";
       }
     }
+    // The step's spike lists in one launch, after its updates (which then
+    // run as one launch of their shared entry).
+    if (listsOnDevice)
+      m.device->flushSpikeLists(m);
     if (arrivalsOnDevice && s + 1 == s1 && ts.errorCode == NCL_OK) {
       // The chunk leaves every queue whole: its last spikes queued, and
       // none of its steps had more arrivals than a queue holds.

@@ -337,16 +337,19 @@ typedef enum ncl_gpu_launch {
 #define NCL_GPU_LAUNCH_SHARED_ENTRY 0x100
 
 /* A shared entry of DELIVER or DELIVER_SYNAPSES stages launched a thread per
- * index or per target (shapes 1 and 4) may have a second entry,
+ * index or per target (shapes 1 and 4), or of STEP stages a thread per
+ * index (shape 1), may have a second entry,
  * `<gpu_kernel>_seq`, which runs several of its stages' launches in one:
  * its one parameter is a device pointer to an ncl_seq_launch_args, and
  * thread g does, for k = 0 .. count-1 in order, what thread g of the shared
  * entry launched on headers[k] with row rows[k] does (nothing where g is
  * past that header's range). The grid covers the largest range. Launches
- * onto one postsynaptic population have the same `begin`, so a thread owns
- * the same neuron (begin + g) in each of them: every neuron receives the
- * launches in the order of the list, as from separate launches, and no two
- * threads touch one neuron (docs/gpu.md, "Deliveries in one launch").
+ * onto one population (a delivery's postsynaptic one, an update's own) have
+ * the same `begin`, so a thread owns the same neuron (begin + g) in each of
+ * them: every neuron receives the launches in the order of the list, as
+ * from separate launches, and no two threads touch one neuron; updates of
+ * different populations touch different neurons (docs/gpu.md, "Deliveries
+ * in one launch").
  * Optional: the runtime launches each stage on its own where an image
  * lacks it. */
 #define NCL_GPU_SEQ_SUFFIX "_seq"
@@ -578,6 +581,22 @@ typedef struct ncl_spike_list_args {
   int64_t capacity;       /* entries the launch's arrays hold: at most these are read */
   int64_t room;           /* places in `list`: at most these are written */
 } ncl_spike_list_args;
+
+/* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
+ * images lack it launches that entry once per list): every image may have
+ * the entry NCL_GPU_SPIKE_LISTS_ENTRY, which makes several spike lists in
+ * one launch. Its one parameter is a device pointer to an
+ * ncl_spike_lists_args, read when the kernel runs. The grid's blocks are
+ * shared evenly between the lists, P = gridDim.x / count each (the grid
+ * has at least `count` blocks; blocks past count * P do nothing), and
+ * thread t of list j's blocks (t = (blockIdx.x mod P) * blockDim.x +
+ * threadIdx.x) does what thread t of NCL_GPU_SPIKE_LIST_ENTRY launched on
+ * lists[j] does: P * blockDim.x covers every list's entries. */
+#define NCL_GPU_SPIKE_LISTS_ENTRY "ncl_spike_lists_gpu"
+typedef struct ncl_spike_lists_args {
+  int64_t count;                    /* lists */
+  const ncl_spike_list_args *lists; /* count of them, in device memory */
+} ncl_spike_lists_args;
 
 /* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
  * images lack it makes the runtime copy each count on its own,

@@ -124,13 +124,16 @@ def main():
             # 8) the arrival queues' entry, no other.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                "ncl_spike_list_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
+                "ncl_spike_list_gpu", "ncl_spike_lists_gpu", "ncl_copy_counts_gpu",
+                "ncl_gather_spikes_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
                 kernels.add("ncl_arrivals_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
-            # per index or target (1, 4) has `<entry>_seq` beside it.
+            # per index or target (1, 4), or of updates (2) a thread per
+            # index, has `<entry>_seq` beside it.
             kernels |= {k + "_seq" for _, k, launch, kind, _ in stages
-                        if launch & 0x100 and kind in (4, 8) and launch & 0xff in (1, 4)}
+                        if launch & 0x100 and ((kind in (4, 8) and launch & 0xff in (1, 4))
+                                               or (kind == 2 and launch & 0xff == 1))}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The GPU images' spike-list entry (NCL_GPU_SPIKE_LIST_ENTRY, model_abi.h)
-against its contract, through the same code compiled for the host
+"""The GPU images' spike-list entries (NCL_GPU_SPIKE_LIST_ENTRY, and
+NCL_GPU_SPIKE_LISTS_ENTRY, several lists in one launch; model_abi.h)
+against their contract, through the same code compiled for the host
 (nclc --gpu-emulation): the entry is called once per thread of a grid, in
 decreasing thread order, on hand-made step-launch entries, and its list and
 length are compared with what the contract says, computed here by sorting.
@@ -55,6 +56,32 @@ def run_kernel(lib, thread, indices, channels, count=None, capacity=None, room=N
     return list(out), length.value
 
 
+class Lists(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_int64), ("lists", ctypes.POINTER(Args))]
+
+
+def run_lists(lib, thread, cases, per, block=64):
+    """NCL_GPU_SPIKE_LISTS_ENTRY on several lists at once (`cases`: lists of
+    indices, all spikes), `per` blocks each, the threads in increasing
+    order; returns each list and length as the kernel left them."""
+    keep, args = [], (Args * len(cases))()
+    outs, lengths = [], []
+    for j, indices in enumerate(cases):
+        n = len(indices)
+        index = (ctypes.c_int64 * max(n, 1))(*indices)
+        counted = ctypes.c_int64(n)
+        out = (ctypes.c_int32 * (n + 1))(*([-7] * (n + 1)))
+        length = ctypes.c_int64(-1)
+        keep += [index, counted]
+        outs.append(out)
+        lengths.append(length)
+        args[j] = Args(index, None, ctypes.pointer(counted), out, ctypes.pointer(length), n, n + 1)
+    lists = Lists(len(cases), args)
+    run_grid(lambda: lib.ncl_spike_lists_gpu(ctypes.byref(lists)), thread, per * len(cases),
+             block, increasing=True)
+    return [(list(o), l.value) for o, l in zip(outs, lengths)]
+
+
 def main():
     nclc, model, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -88,6 +115,19 @@ def main():
     expect("a count beyond the arrays reads only capacity entries", [8, 2, 6, 4, 99, 1],
            None, count=1000, capacity=4)
     expect("the room bounds the list", [9, 1, 5, 3, 7], None, room=3)
+
+    # Several lists in one launch (NCL_GPU_SPIKE_LISTS_ENTRY): each list's
+    # blocks do what a launch of the single-list entry on it does.
+    lists = ctypes.CDLL(lib._name)
+    lists.ncl_spike_lists_gpu.argtypes = [ctypes.POINTER(Lists)]
+    lists.ncl_spike_lists_gpu.restype = None
+    cases = [rng.sample(range(5000), 150), [], list(range(90, 0, -3)), [42]]
+    for per in (3, 5):
+        got = run_lists(lists, thread, cases, per)
+        ok = all(length == len(c) and out[:len(c)] == sorted(c) and out[len(c)] == -7
+                 for (out, length), c in zip(got, cases))
+        check(ok, "4 lists in one launch, %d blocks of 64 each: each the single entry's list"
+              % per)
     finish()
 
 

@@ -191,6 +191,11 @@ SEQ_DELIVERS = {"brunel.ncl", "coba.ncl", "cobahh.ncl", "cuba.ncl", "distal_rewa
                 "eirnn.ncl", "lsm.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl",
                 "seq_subranges.ncl"}
 
+# The examples with several populations of one neuron model, whose updates
+# share one entry, which the runtime launches together through its `_seq`.
+SEQ_UPDATES = {"adex.ncl", "hh.ncl", "izhikevich.ncl", "izhikevich_discrete.ncl", "lsm.ncl",
+               "polychronization.ncl", "sequence.ncl", "traub.ncl", "seq_subranges.ncl"}
+
 
 # ncl_stage_kind, for the report of the kinds the fake device ran.
 KINDS = {1: "init", 2: "step", 3: "connect", 4: "deliver", 5: "sum", 6: "on_post",
@@ -216,7 +221,7 @@ def fake_mode(shim, driver):
     if os.path.exists(log):
         os.remove(log)
     split, serial, listed, reading, seq = set(), [], set(), set(), set()
-    queued, delayed = set(), set()
+    queued, delayed, seq_updates = set(), set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -235,7 +240,8 @@ def fake_mode(shim, driver):
                 compare(name + " (the GPU's kernels on the fake device)", cpu, gpu, exact=True)
         lines = open(example_log).read().splitlines() if os.path.exists(example_log) else []
         stats = (meta or {}).get("device_stats")
-        if stats and "spike_list emulated" in lines:
+        listing = "spike_lists emulated" in lines or "spike_list emulated" in lines
+        if stats and listing:
             # Spikes collected once a chunk (of at least 256 steps), or when
             # the deferred buffer is full (Brunel's 12 500 neurons fill its
             # 2^20 entries in 80 steps), and a few waits to set up: never
@@ -247,13 +253,16 @@ def fake_mode(shim, driver):
             f.writelines(line + "\n" for line in lines)
         if any(" commit" in line for line in lines):
             split.add(name)
-        if any(line.endswith(" seq emulated") for line in lines):
+        if any(line.endswith(" seq emulated") and line.split()[0] in ("4", "8")
+               for line in lines):
             seq.add(name)
+        if any(line.endswith(" seq emulated") and line.split()[0] == "2" for line in lines):
+            seq_updates.add(name)
         # Spike lists stay on the device in the networks whose deliveries
         # (kinds 4, 6, 8) read histories, and so do the arrival queues of
         # per-synapse delays (8: deliver_synapses) with them.
         kinds = {line.split()[0] for line in lines}
-        if "spike_list emulated" in lines:
+        if listing:
             listed.add(name)
         if kinds & {"4", "6", "8"}:
             reading.add(name)
@@ -274,12 +283,37 @@ def fake_mode(shim, driver):
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
     check(seq == SEQ_DELIVERS, "deliveries ran several in one launch in %s (expected: %s)"
           % (", ".join(sorted(seq)) or "none", ", ".join(sorted(SEQ_DELIVERS))))
+    check(seq_updates == SEQ_UPDATES, "updates ran several in one launch in %s (expected: %s)"
+          % (", ".join(sorted(seq_updates)) or "none", ", ".join(sorted(SEQ_UPDATES))))
     check(listed == reading, "the spike lists stayed on the device in %s (expected: %s)"
           % (", ".join(sorted(listed)) or "none", ", ".join(sorted(reading)) or "none"))
     check(queued == delayed and delayed,
           "the arrival queues of per-synapse delays stayed on the device in %s (expected: %s)"
           % (", ".join(sorted(queued)) or "none", ", ".join(sorted(delayed)) or "none"))
     batched_traces(env)
+    one_list_a_launch(env)
+
+
+def one_list_a_launch(env):
+    """A library whose images lack NCL_GPU_SPIKE_LISTS_ENTRY (an older
+    nclc's, here hidden by the fake driver): the runtime makes each spike
+    list with its own launch of NCL_GPU_SPIKE_LIST_ENTRY, with the CPU's
+    files byte for byte."""
+    hidden = dict(env, NCL_FAKE_CUDA_MISSING="ncl_spike_lists_gpu")
+    for name in ("cuba.ncl", "delays.ncl"):
+        lib = os.path.join(work, name[:-4] + "-cuda.so")
+        cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
+        gpu = os.path.join(work, name[:-4] + "-one-list-a-launch")
+        log = os.path.join(work, name[:-4] + "-one-list-a-launch.txt")
+        if os.path.exists(log):
+            os.remove(log)
+        if not os.path.exists(lib) or not run(lib, "cuda", gpu, dict(hidden, NCL_FAKE_CUDA_LOG=log)):
+            check(False, "%s without the spike-lists entry did not run" % name)
+            continue
+        lines = open(log).read().splitlines() if os.path.exists(log) else []
+        check("spike_list emulated" in lines and "spike_lists emulated" not in lines,
+              "%s without the spike-lists entry: a launch per list" % name)
+        compare(name + " (a launch per spike list)", cpu, gpu, exact=True)
 
 
 def batched_traces(env):
@@ -334,7 +368,7 @@ def require_every_kind(log, emulated):
         with open(log) as f:
             for line in f:
                 first = line.split()[0]
-                # "spike_list": the runtime's own kernel, a network's spike
+                # "spike_lists": the runtime's own kernel, a network's spike
                 # lists made on the device (docs/gpu.md).
                 kind = KINDS.get(int(first), first) if first.isdigit() else first
                 kinds.add(kind)
@@ -344,7 +378,7 @@ def require_every_kind(log, emulated):
     print("stage kinds the fake device ran (%s): %s" % (what, ", ".join(sorted(kinds))))
     wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
               "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces",
-              "spike_list"}
+              "spike_lists"}
     check(wanted <= kinds, "the examples launched every step-time kind through %s (missing: %s)"
           % (what, ", ".join(sorted(wanted - kinds))))
     if emulated:

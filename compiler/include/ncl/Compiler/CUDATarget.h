@@ -45,6 +45,11 @@ struct CUDAOptions {
 /// the entries one step launch wrote (RuntimeKernels.cpp).
 llvm::Function *buildSpikeListKernel(llvm::Module &m);
 
+/// Adds to `m` the entry NCL_GPU_SPIKE_LISTS_ENTRY (model_abi.h): several
+/// spike lists in one launch, the grid's blocks shared between them, each
+/// thread doing what the spike-list entry's does (RuntimeKernels.cpp).
+llvm::Function *buildSpikeListsKernel(llvm::Module &m);
+
 /// Adds to `m` the entry NCL_GPU_COPY_COUNTS_ENTRY (model_abi.h), with which
 /// the CUDA backend copies a step's spike-list lengths into its deliveries'
 /// headers in one launch: thread g makes copy g (RuntimeKernels.cpp).

@@ -609,11 +609,14 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
       instruction->setOperand(operand,
                               b.CreateTrunc(value, instruction->getOperand(operand)->getType()));
     }
-    // Deliveries a thread per postsynaptic neuron: `<entry>_seq` runs
-    // several of their launches in one (model_abi.h, ncl_seq_launch_args).
+    // Deliveries a thread per postsynaptic neuron, and updates a thread
+    // per neuron: `<entry>_seq` runs several of their launches in one
+    // (model_abi.h, ncl_seq_launch_args).
     const int32_t shape = gpu.stageLaunches[group->front()];
-    if ((kinds[group->front()] == "deliver" || kinds[group->front()] == "deliver_synapses") &&
-        (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET)) {
+    const std::string &kind = kinds[group->front()];
+    if (((kind == "deliver" || kind == "deliver_synapses") &&
+         (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET)) ||
+        (kind == "step" && shape == NCL_GPU_LAUNCH_PER_INDEX)) {
       buildSeqEntry(m, entry);
       entries.insert(name + NCL_GPU_SEQ_SUFFIX);
     }
@@ -811,6 +814,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   // copies of the lists' lengths into the deliveries' headers, and the
   // step launches' spike entries packed into one run for the host.
   entries.insert(buildSpikeListKernel(*m)->getName().str());
+  entries.insert(buildSpikeListsKernel(*m)->getName().str());
   entries.insert(buildCopyCountsKernel(*m)->getName().str());
   entries.insert(buildGatherSpikesKernel(*m)->getName().str());
   // And, for a network with per-synapse delays, their arrival queues.

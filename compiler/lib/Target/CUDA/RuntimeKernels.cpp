@@ -123,13 +123,21 @@ llvm::Value *globalThreadIndex(llvm::IRBuilder<> &b, llvm::Module &m) {
 
 } // namespace
 
-llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
+namespace {
+
+/// What thread `g` of NCL_GPU_SPIKE_LIST_ENTRY does on `args`, as an
+/// internal function (args, g) that both spike-list entries call.
+llvm::Function *buildSpikeListBody(llvm::Module &m) {
   llvm::LLVMContext &c = m.getContext();
   llvm::Type *i64 = llvm::Type::getInt64Ty(c);
   llvm::Type *i32 = llvm::Type::getInt32Ty(c);
   llvm::Type *ptr = llvm::PointerType::getUnqual(c);
-  llvm::Function *f = createEntry(m, NCL_GPU_SPIKE_LIST_ENTRY);
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(c), {ptr, i64}, false);
+  llvm::Function *f =
+      llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, "ncl_spike_list_body", m);
+  f->addFnAttr(llvm::Attribute::AlwaysInline);
   llvm::Argument *args = f->getArg(0);
+  llvm::Value *g = f->getArg(1);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
 
   auto field = [&](size_t offset, llvm::StringRef name) {
@@ -152,7 +160,6 @@ llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
   llvm::Value *reported = b.CreateLoad(i64, countAt, "reported");
   llvm::Value *n = b.CreateSelect(b.CreateICmpSGT(reported, capacity), capacity, reported, "n");
 
-  llvm::Value *g = globalThreadIndex(b, m);
   // Entry e is a spike: no channel array, or channel 0.
   llvm::Value *allSpikes = b.CreateIsNull(channel, "all.spikes");
   auto isSpike = [&](llvm::Value *e) {
@@ -203,6 +210,63 @@ llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
   b.CreateCondBr(b.CreateICmpSLT(before, room), store, done);
   b.SetInsertPoint(store);
   b.CreateStore(b.CreateTrunc(key, i32), b.CreateInBoundsGEP(i32, list, before));
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return f;
+}
+
+/// The spike-list body of `m`, made once for both entries.
+llvm::Function *spikeListBody(llvm::Module &m) {
+  if (llvm::Function *body = m.getFunction("ncl_spike_list_body"))
+    return body;
+  return buildSpikeListBody(m);
+}
+
+} // namespace
+
+llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
+  llvm::Function *f = createEntry(m, NCL_GPU_SPIKE_LIST_ENTRY);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", f));
+  b.CreateCall(spikeListBody(m), {f->getArg(0), globalThreadIndex(b, m)});
+  b.CreateRetVoid();
+  return f;
+}
+
+llvm::Function *ncl::buildSpikeListsKernel(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_SPIKE_LISTS_ENTRY);
+  llvm::Argument *args = f->getArg(0);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  auto at = [&](size_t offset) {
+    return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), args, offset);
+  };
+  llvm::Value *count = b.CreateLoad(i64, at(offsetof(ncl_spike_lists_args, count)), "count");
+  llvm::Value *lists = b.CreateLoad(ptr, at(offsetof(ncl_spike_lists_args, lists)), "lists");
+  // List j has P = gridDim.x / count blocks; thread t of them is thread t
+  // of a spike-list launch on it.
+  llvm::Value *block = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, "block");
+  llvm::Value *dim = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "dim");
+  llvm::Value *grid = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid");
+  llvm::BasicBlock *some = llvm::BasicBlock::Create(c, "some", f);
+  llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "mine", f);
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
+  b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), some, done);
+  b.SetInsertPoint(some);
+  llvm::Value *per = b.CreateUDiv(grid, count, "per.list");
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(per, b.getInt64(0)),
+                             b.CreateICmpULT(block, b.CreateMul(per, count))),
+                 mine, done);
+  b.SetInsertPoint(mine);
+  llvm::Value *j = b.CreateUDiv(block, per, "j");
+  llvm::Value *t =
+      b.CreateAdd(b.CreateMul(b.CreateURem(block, per), dim),
+                  specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
+  llvm::Value *list = b.CreateInBoundsGEP(
+      b.getInt8Ty(), lists, b.CreateMul(j, b.getInt64(sizeof(ncl_spike_list_args))), "list");
+  b.CreateCall(spikeListBody(m), {list, t});
   b.CreateBr(done);
   b.SetInsertPoint(done);
   b.CreateRetVoid();
