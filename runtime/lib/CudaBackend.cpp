@@ -1747,6 +1747,11 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
     arrivalsToHost(m, false); // what the old queues hold, before they go
     synchronize(&m, "waiting for the device");
     freeArrivals();
+    // Room for every slot they held, which the host now has.
+    for (ArrivalQueue &a : queues)
+      for (const SynapseQueue &queue : m.projs[a.projection].queues)
+        for (const std::vector<int64_t> &slot : queue.slots)
+          a.room = std::max(a.room, static_cast<int64_t>(slot.size()));
     size_t bytes = align16(queues.size() * sizeof(ncl_arrival_queue));
     for (ArrivalQueue &a : queues) {
       const size_t room = static_cast<size_t>(a.room), buckets = static_cast<size_t>(a.buckets);
