@@ -259,10 +259,10 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
       CUDA_SUCCESS)
     dev->spikeList_ = nullptr;
-  // And the one that makes several in one launch (an older nclc's images
-  // lack it: a launch per list then).
-  if (!dev->spikeList_ || d.cuModuleGetFunction(&dev->spikeLists_, dev->module_,
-                                                NCL_GPU_SPIKE_LISTS_ENTRY) != CUDA_SUCCESS)
+  // And the one that makes several in one launch, which this nclc's images
+  // have instead (an older nclc's have only the other: a launch per list).
+  if (d.cuModuleGetFunction(&dev->spikeLists_, dev->module_, NCL_GPU_SPIKE_LISTS_ENTRY) !=
+      CUDA_SUCCESS)
     dev->spikeLists_ = nullptr;
   for (int32_t i = 0; i < desc.num_buffers; ++i) {
     const int32_t role = desc.buffers[i].role;
@@ -1586,7 +1586,7 @@ ncl_spike_list_args CudaDevice::spikeListArgs(size_t launch, size_t p, int64_t s
 
 void CudaDevice::listSpikes(ncl_model &m, size_t p, int64_t slot) {
   const DeviceHistory &h = histories_.at(p);
-  if (deferred_.empty() || slot < 0 || slot >= h.depth || !spikeList_ || spikeIndex_ < 0)
+  if (deferred_.empty() || slot < 0 || slot >= h.depth || !listsSpikes() || spikeIndex_ < 0)
     throw Error(NCL_ERROR_STATE, "internal error: a spike list on the device without its launch");
   const size_t at = deferred_.size() - 1;
   const DeferredLaunch &l = deferred_.back();

@@ -101,7 +101,7 @@ public:
 
   /// Whether a network's spikes may stay on the device (docs/gpu.md,
   /// "Spikes on the device"): the images have NCL_GPU_SPIKE_LIST_ENTRY.
-  bool listsSpikes() const { return spikeList_ != nullptr; }
+  bool listsSpikes() const { return spikeLists_ || spikeList_; }
   /// Before a chunk whose spike lists stay on the device: every population
   /// with a spike history gets its slots on the device (m.history's depth,
   /// room for every unit in each), holding the host's lists where the host

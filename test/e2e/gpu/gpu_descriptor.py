@@ -124,16 +124,22 @@ def main():
             # 8) the arrival queues' entry, no other.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                "ncl_spike_list_gpu", "ncl_spike_lists_gpu", "ncl_copy_counts_gpu",
-                "ncl_gather_spikes_gpu"}
+                "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
                 kernels.add("ncl_arrivals_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
-            # per index or target (1, 4), or of updates (2) a thread per
+            # per index or target (1, 4), or in a network with deliveries of
+            # the updates (2) of three populations or more a thread per
             # index, has `<entry>_seq` beside it.
+            delivers = any(kind in (4, 8) for _, _, _, kind, _ in stages)
+            sharing = {}
+            for _, k, launch, kind, _ in stages:
+                if kind == 2 and launch & 0x100:
+                    sharing[k] = sharing.get(k, 0) + 1
             kernels |= {k + "_seq" for _, k, launch, kind, _ in stages
                         if launch & 0x100 and ((kind in (4, 8) and launch & 0xff in (1, 4))
-                                               or (kind == 2 and launch & 0xff == 1))}
+                                               or (kind == 2 and launch & 0xff == 1
+                                                   and delivers and sharing[k] >= 3))}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron (4), on_post

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The GPU images' spike-list entries (NCL_GPU_SPIKE_LIST_ENTRY, and
-NCL_GPU_SPIKE_LISTS_ENTRY, several lists in one launch; model_abi.h)
-against their contract, through the same code compiled for the host
+"""The GPU images' spike-lists entry (NCL_GPU_SPIKE_LISTS_ENTRY, which
+makes several lists in one launch, each as NCL_GPU_SPIKE_LIST_ENTRY's
+contract says; model_abi.h) against its contract, through the same code compiled for the host
 (nclc --gpu-emulation): the entry is called once per thread of a grid, in
 decreasing thread order, on hand-made step-launch entries, and its list and
 length are compared with what the contract says, computed here by sorting.
@@ -33,11 +33,16 @@ class Args(ctypes.Structure):
                 ("room", ctypes.c_int64)]
 
 
+class Lists(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_int64), ("lists", ctypes.POINTER(Args))]
+
+
 def run_kernel(lib, thread, indices, channels, count=None, capacity=None, room=None,
                threads=None, block=256):
-    """Calls the entry on every thread of the grid, the last first; returns
-    (list, length) as the kernel left them (the list's unwritten places
-    hold -7)."""
+    """Calls the entry on one list (count 1) on every thread of the grid,
+    the last first, which does what the contract of a launch of
+    NCL_GPU_SPIKE_LIST_ENTRY on it says; returns (list, length) as the
+    kernel left them (the list's unwritten places hold -7)."""
     n = len(indices)
     count = n if count is None else count
     capacity = n if capacity is None else capacity
@@ -51,13 +56,10 @@ def run_kernel(lib, thread, indices, channels, count=None, capacity=None, room=N
                 out, ctypes.pointer(length), capacity, room)
     threads = max(n, 1) if threads is None else threads
     blocks = (threads + block - 1) // block
-    run_grid(lambda: lib.ncl_spike_list_gpu(ctypes.byref(args)), thread, blocks, block,
+    lists = Lists(1, ctypes.pointer(args))
+    run_grid(lambda: lib.ncl_spike_lists_gpu(ctypes.byref(lists)), thread, blocks, block,
              increasing=False)
     return list(out), length.value
-
-
-class Lists(ctypes.Structure):
-    _fields_ = [("count", ctypes.c_int64), ("lists", ctypes.POINTER(Args))]
 
 
 def run_lists(lib, thread, cases, per, block=64):
@@ -86,7 +88,7 @@ def main():
     nclc, model, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     lib, thread = emulated_entry(nclc, model, os.path.join(work, "spike_list_kernel.so"),
-                                 "ncl_spike_list_gpu", Args)
+                                 "ncl_spike_lists_gpu", Lists)
 
     def expect(name, indices, channels, **kw):
         got, length = run_kernel(lib, thread, indices, channels, **kw)
@@ -118,12 +120,9 @@ def main():
 
     # Several lists in one launch (NCL_GPU_SPIKE_LISTS_ENTRY): each list's
     # blocks do what a launch of the single-list entry on it does.
-    lists = ctypes.CDLL(lib._name)
-    lists.ncl_spike_lists_gpu.argtypes = [ctypes.POINTER(Lists)]
-    lists.ncl_spike_lists_gpu.restype = None
     cases = [rng.sample(range(5000), 150), [], list(range(90, 0, -3)), [42]]
     for per in (3, 5):
-        got = run_lists(lists, thread, cases, per)
+        got = run_lists(lib, thread, cases, per)
         ok = all(length == len(c) and out[:len(c)] == sorted(c) and out[len(c)] == -7
                  for (out, length), c in zip(got, cases))
         check(ok, "4 lists in one launch, %d blocks of 64 each: each the single entry's list"

@@ -232,10 +232,11 @@ ModelPtr openNetwork(const char *backend, int64_t chunk, const char *variable = 
 }
 
 TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
-  // The fake driver makes a step's spike list on the device
-  // (NCL_GPU_SPIKE_LIST_ENTRY) for any library: the host then waits for a
+  // The fake driver makes a step's spike lists on the device
+  // (NCL_GPU_SPIKE_LISTS_ENTRY) for any library: the host then waits for a
   // network's spikes once a chunk, not once a step, with the CPU's results.
-  // NCL_FAKE_CUDA_MISSING hides the kernel, as in a library without it:
+  // NCL_FAKE_CUDA_MISSING hides the kernels (that one and the older
+  // NCL_GPU_SPIKE_LIST_ENTRY), as in a library without them:
   // the host exchanges them every step. A spike buffer too small for a
   // population's step in one launch also makes the host exchange them;
   // going back to the device's lists then uploads the host's history.
@@ -247,7 +248,7 @@ TEST(CudaBackend, NetworkSpikeListsStayOnTheDevice) {
   auto run = [](const char *backend, bool hideKernel, bool changeBuffer) {
     Outcome o;
     ModelPtr m = openNetwork(backend, 100, hideKernel ? "NCL_FAKE_CUDA_MISSING" : nullptr,
-                             "ncl_spike_list_gpu");
+                             "ncl_spike_list_gpu,ncl_spike_lists_gpu");
     if (!m)
       return o;
     // The driver's counts (loaded with the first device).

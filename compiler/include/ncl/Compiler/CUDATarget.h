@@ -40,14 +40,19 @@ struct CUDAOptions {
   bool emulation = false;         ///< also the kernels for the host (GPUModule::emulation)
 };
 
-/// Adds to `m` the entry NCL_GPU_SPIKE_LIST_ENTRY (model_abi.h), with which
-/// the CUDA backend makes a step's spike list on the device: a rank sort of
-/// the entries one step launch wrote (RuntimeKernels.cpp).
-llvm::Function *buildSpikeListKernel(llvm::Module &m);
+/// Marks the loop whose back edge is `latch` not to be unrolled (`.pragma
+/// "nounroll"` in the PTX): ptxas otherwise unrolls the loops of the
+/// runtime's entries and of the `_seq` entries, whose trip counts are data
+/// (a list's length, a row's synapses, the launches of a group), at a cost
+/// in compile time (the whole of a `_seq` entry's inlined body copied per
+/// unrolled launch) and nothing at run time worth it.
+void markNotUnrolled(llvm::Instruction *latch);
 
-/// Adds to `m` the entry NCL_GPU_SPIKE_LISTS_ENTRY (model_abi.h): several
-/// spike lists in one launch, the grid's blocks shared between them, each
-/// thread doing what the spike-list entry's does (RuntimeKernels.cpp).
+/// Adds to `m` the entry NCL_GPU_SPIKE_LISTS_ENTRY (model_abi.h), with
+/// which the CUDA backend makes a step's spike lists on the device in one
+/// launch: the grid's blocks shared between them, each a rank sort of the
+/// entries one step launch wrote, as NCL_GPU_SPIKE_LIST_ENTRY's contract
+/// says (RuntimeKernels.cpp).
 llvm::Function *buildSpikeListsKernel(llvm::Module &m);
 
 /// Adds to `m` the entry NCL_GPU_COPY_COUNTS_ENTRY (model_abi.h), with which

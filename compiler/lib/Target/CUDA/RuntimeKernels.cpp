@@ -3,11 +3,14 @@
 // Every GPU image carries, besides the stages' kernels, the entries the CUDA
 // backend itself launches (model_abi.h; docs/gpu.md, "Spikes on the device"):
 //
-// NCL_GPU_SPIKE_LIST_ENTRY keeps a network's spikes on the device: after a
-// step launch it turns the entries the launch wrote, in the order of the
-// threads' atomic adds, into the step's spike list in the CPU's order
-// (ascending), which the deliveries of later steps read where they are.
-// The kernel is a rank sort: thread g places entry g at the number of
+// NCL_GPU_SPIKE_LISTS_ENTRY keeps a network's spikes on the device: after a
+// step's updates it turns the entries each update launch wrote, in the
+// order of the threads' atomic adds, into the step's spike list of its
+// population in the CPU's order (ascending), which the deliveries of later
+// steps read where they are; the lists' blocks share one launch. (Older
+// images had NCL_GPU_SPIKE_LIST_ENTRY, the same for one list a launch,
+// which the runtime still launches where it finds only that.) Each list is
+// a rank sort: thread g places entry g at the number of
 // spike entries with a smaller index, so no thread waits for another (no
 // barrier, no atomic), the list is the same however the threads run, and
 // the fake device runs it a thread at a time. Each thread reads every
@@ -77,7 +80,7 @@ llvm::Value *sumOver(llvm::IRBuilder<> &b, llvm::Value *n, llvm::StringRef name,
   llvm::BasicBlock *latch = b.GetInsertBlock();
   i->addIncoming(i1, latch);
   acc->addIncoming(next, latch);
-  b.CreateCondBr(b.CreateICmpSLT(i1, n), loop, after);
+  markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(i1, n), loop, after));
   b.SetInsertPoint(after);
   llvm::PHINode *result = b.CreatePHI(i64, 2, name);
   result->addIncoming(b.getInt64(0), before);
@@ -125,8 +128,9 @@ llvm::Value *globalThreadIndex(llvm::IRBuilder<> &b, llvm::Module &m) {
 
 namespace {
 
-/// What thread `g` of NCL_GPU_SPIKE_LIST_ENTRY does on `args`, as an
-/// internal function (args, g) that both spike-list entries call.
+/// What thread `g` of NCL_GPU_SPIKE_LIST_ENTRY (model_abi.h) does on
+/// `args`, as an internal function (args, g), which the entry that makes
+/// several lists calls for each.
 llvm::Function *buildSpikeListBody(llvm::Module &m) {
   llvm::LLVMContext &c = m.getContext();
   llvm::Type *i64 = llvm::Type::getInt64Ty(c);
@@ -216,7 +220,7 @@ llvm::Function *buildSpikeListBody(llvm::Module &m) {
   return f;
 }
 
-/// The spike-list body of `m`, made once for both entries.
+/// The spike-list body of `m`, made once.
 llvm::Function *spikeListBody(llvm::Module &m) {
   if (llvm::Function *body = m.getFunction("ncl_spike_list_body"))
     return body;
@@ -225,12 +229,13 @@ llvm::Function *spikeListBody(llvm::Module &m) {
 
 } // namespace
 
-llvm::Function *ncl::buildSpikeListKernel(llvm::Module &m) {
-  llvm::Function *f = createEntry(m, NCL_GPU_SPIKE_LIST_ENTRY);
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", f));
-  b.CreateCall(spikeListBody(m), {f->getArg(0), globalThreadIndex(b, m)});
-  b.CreateRetVoid();
-  return f;
+void ncl::markNotUnrolled(llvm::Instruction *latch) {
+  llvm::LLVMContext &c = latch->getContext();
+  llvm::MDNode *disable =
+      llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")});
+  llvm::MDNode *loop = llvm::MDNode::getDistinct(c, {nullptr, disable});
+  loop->replaceOperandWith(0, loop);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, loop);
 }
 
 llvm::Function *ncl::buildSpikeListsKernel(llvm::Module &m) {
@@ -429,7 +434,7 @@ void forEach(llvm::IRBuilder<> &b, llvm::Value *from, llvm::Value *to, llvm::Val
   body(static_cast<llvm::Value *>(i));
   llvm::Value *next = b.CreateAdd(i, step);
   i->addIncoming(next, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpSLT(next, to), loop, after);
+  markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(next, to), loop, after));
   b.SetInsertPoint(after);
 }
 
@@ -485,15 +490,21 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   llvm::BasicBlock *work = llvm::BasicBlock::Create(c, "work", f);
   b.CreateCondBr(b.CreateICmpSGT(count, zero), work, done);
   b.SetInsertPoint(work);
-  llvm::Value *per = b.CreateUDiv(gridDim, count, "per.queue");
+  // (32-bit divisions: the grid's dimensions are 32-bit, and a 64-bit
+  // division is a long routine in PTX.)
+  llvm::Type *i32t = b.getInt32Ty();
+  llvm::Value *count32 = b.CreateTrunc(smin(b, count, b.getInt64(INT32_MAX)), i32t);
+  llvm::Value *per32 = b.CreateUDiv(b.CreateTrunc(gridDim, i32t), count32, "per.queue");
+  llvm::Value *per = b.CreateZExt(per32, i64);
   llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "queue", f);
   b.CreateCondBr(
       b.CreateAnd(b.CreateICmpUGT(per, zero), b.CreateICmpULT(blockIndex, b.CreateMul(per, count))),
       mine, done);
   b.SetInsertPoint(mine);
-  llvm::Value *q = b.CreateUDiv(blockIndex, per, "q");
+  llvm::Value *block32 = b.CreateTrunc(blockIndex, i32t);
+  llvm::Value *q = b.CreateZExt(b.CreateUDiv(block32, per32), i64, "q");
   llvm::Value *g =
-      b.CreateAdd(b.CreateMul(b.CreateURem(blockIndex, per), blockDim),
+      b.CreateAdd(b.CreateMul(b.CreateZExt(b.CreateURem(block32, per32), i64), blockDim),
                   specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
   llvm::Value *grid = b.CreateMul(per, blockDim, "stride");
   llvm::Value *qp = b.CreateInBoundsGEP(b.getInt8Ty(), queues,
@@ -527,8 +538,12 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   };
 
   // Phase 0: the spikes of step `sent` into the slots of their arrivals.
+  // A synapse's slot is (sent + 1 + delay) mod slots with delay < slots:
+  // (sent mod slots) + 1 + delay, less slots where that reaches it (no
+  // division per synapse).
   auto push = [&](llvm::Value *sent) {
     ifThen(b, b.CreateICmpSGE(sent, zero), "push", [&] {
+      llvm::Value *sentSlot = b.CreateSRem(sent, slots, "sent.slot");
       llvm::Value *depth = field(i64, offsetof(ncl_arrival_queue, history_depth), "depth");
       llvm::Value *units = field(i64, offsetof(ncl_arrival_queue, history_units), "units");
       llvm::Value *lists = field(ptr, offsetof(ncl_arrival_queue, lists), "lists");
@@ -543,8 +558,9 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
         llvm::Value *first = b.CreateAdd(load(i64, rowStart, i), b.CreateAnd(e, 31));
         llvm::Value *last = load(i64, rowStart, b.CreateAdd(i, one));
         forEach(b, first, last, b.getInt64(32), "synapse", [&](llvm::Value *k) {
-          llvm::Value *arrival = b.CreateAdd(b.CreateAdd(sent, one), delayAt(k));
-          llvm::Value *to = b.CreateSRem(arrival, slots, "to");
+          llvm::Value *later = b.CreateAdd(b.CreateAdd(sentSlot, one), delayAt(k));
+          llvm::Value *to =
+              b.CreateSelect(b.CreateICmpSGE(later, slots), b.CreateSub(later, slots), later, "to");
           llvm::Value *place =
               b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i64, ringCount, to),
                                 one, llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
@@ -568,21 +584,25 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   };
 
   llvm::SwitchInst *dispatch = b.CreateSwitch(phase, done, 7);
-  auto phaseBlock = [&](int64_t number, auto emit) {
-    llvm::BasicBlock *bb = llvm::BasicBlock::Create(c, "phase" + std::to_string(number), f);
-    dispatch->addCase(b.getInt64(number), bb);
+  auto phaseBlock = [&](std::initializer_list<int64_t> numbers, auto emit) {
+    llvm::BasicBlock *bb =
+        llvm::BasicBlock::Create(c, "phase" + std::to_string(*numbers.begin()), f);
+    for (int64_t number : numbers)
+      dispatch->addCase(b.getInt64(number), bb);
     b.SetInsertPoint(bb);
     emit();
     b.CreateBr(done);
   };
-  phaseBlock(0, [&] { push(step); });
-  phaseBlock(1, countBuckets);
-  phaseBlock(6, [&] {
-    push(b.CreateSub(step, one));
-    countBuckets();
+  // Phases 0, 1 and 6 share one copy of each loop (compiled once): 6
+  // queues step - 1's spikes, then counts.
+  phaseBlock({0, 1, 6}, [&] {
+    llvm::Value *six = b.CreateICmpEQ(phase, b.getInt64(6));
+    ifThen(b, b.CreateICmpNE(phase, one), "queue.spikes",
+           [&] { push(b.CreateSelect(six, b.CreateSub(step, one), step)); });
+    ifThen(b, b.CreateICmpNE(phase, zero), "count.buckets", countBuckets);
   });
   // Phase 2: the counts of each group of buckets.
-  phaseBlock(2, [&] {
+  phaseBlock({2}, [&] {
     llvm::Value *groups = b.CreateSDiv(b.CreateAdd(buckets, b.getInt64(NCL_GPU_ARRIVALS_GROUP - 1)),
                                        groupSize, "groups");
     forEach(b, g, groups, grid, "group", [&](llvm::Value *j) {
@@ -595,7 +615,7 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
     });
   });
   // Phase 3: each bucket's start in the list.
-  phaseBlock(3, [&] {
+  phaseBlock({3}, [&] {
     forEach(b, g, buckets, grid, "bucket", [&](llvm::Value *k) {
       llvm::Value *j = b.CreateSDiv(k, groupSize, "its.group");
       llvm::Value *first = b.CreateMul(j, groupSize);
@@ -621,7 +641,7 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
     });
   });
   // Phase 4: each synapse to a place of its bucket's run.
-  phaseBlock(4, [&] {
+  phaseBlock({4}, [&] {
     forEach(b, g, queued(), grid, "scatter", [&](llvm::Value *e) {
       llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slotBase, e)), i64);
       llvm::Value *bucket = bucketOf(k);
@@ -635,7 +655,7 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   });
   // Phase 5: each bucket's run in the CPU's order (an insertion sort: runs
   // are short), and the slot emptied.
-  phaseBlock(5, [&] {
+  phaseBlock({5}, [&] {
     forEach(b, g, buckets, grid, "order", [&](llvm::Value *t) {
       llvm::Value *lo = load(i64, bucketStart, t);
       llvm::Value *hi = load(i64, bucketStart, b.CreateAdd(t, one));
