@@ -1434,6 +1434,8 @@ std::vector<CudaDevice::LaunchSpikes> CudaDevice::collectSpikes(ncl_model &m) {
     }
     synchronize(&m, what);
   }
+  // No spike of a step whose arrivals overflowed a queue is taken.
+  checkArrivals(m);
   bool more = false;
   int64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -1902,10 +1904,10 @@ void CudaDevice::orderArrivals(ncl_model &m, int64_t s, int64_t s0) {
 void CudaDevice::queueSent(ncl_model &m, int64_t s) { recordArrivalPhase(m, 0, s); }
 
 void CudaDevice::checkArrivals(ncl_model &m) {
-  if (arrivalQueues_.empty())
+  // Only while the device's queues are the ones in use, after the wait of
+  // a collection (the stream is idle: plain copies).
+  if (arrivalQueues_.empty() || !arrivalsOnDevice_ || arrivalsOnHost_)
     return;
-  makeCurrent();
-  synchronize(&m, "waiting for the device");
   for (const ArrivalQueue &a : arrivalQueues_) {
     int64_t overflow[2] = {0, 0};
     ++stats_.copiesToHost;

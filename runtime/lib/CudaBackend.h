@@ -142,9 +142,9 @@ public:
   /// After the chunk's last step s (its spike lists queued): its spikes
   /// into their arrival slots, so that a chunk leaves every queue whole.
   void queueSent(ncl_model &m, int64_t s);
-  /// Before a chunk's spikes are taken: waits for the device and refuses,
-  /// with one message naming the projection, a step whose arrivals did not
-  /// fit its queue's room.
+  /// In every collection, after its wait and before any spike is taken,
+  /// while the device's queues are in use: refuses, with one message naming
+  /// the projection, a step whose arrivals did not fit its queue's room.
   void checkArrivals(ncl_model &m);
   /// A DELIVER_SYNAPSES stage on its queue's list of the step, made by
   /// orderArrivals (its length copied into the header on the device).

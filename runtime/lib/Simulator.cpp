@@ -1092,12 +1092,10 @@ void stepNetworkThread(ncl_model &m, int k, int64_t s0, int64_t s1, SpinBarrier 
     // run as one launch of their shared entry).
     if (listsOnDevice)
       m.device->flushSpikeLists(m);
-    if (arrivalsOnDevice && s + 1 == s1 && ts.errorCode == NCL_OK) {
-      // The chunk leaves every queue whole: its last spikes queued, and
-      // none of its steps had more arrivals than a queue holds.
+    // The chunk leaves every queue whole: its last spikes queued (whether
+    // a step had more arrivals than a queue holds, every collection checks).
+    if (arrivalsOnDevice && s + 1 == s1 && ts.errorCode == NCL_OK)
       m.device->queueSent(m, s);
-      m.device->checkArrivals(m);
-    }
     if (defer && (s + 1 == s1 || (!listsOnDevice && (s + 1 - s0) % m.collectSteps == 0))) {
       try {
         // The step's (or chunk's) spikes, taken in launch order: as if each
