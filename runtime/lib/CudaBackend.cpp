@@ -1667,6 +1667,16 @@ int64_t arrivalRoomSetting() {
   }
   return 0;
 }
+
+/// The most synapses one of the host's arrival slots of `proj` holds (at
+/// least 1).
+int64_t largestSlot(const Projection &proj) {
+  int64_t largest = 1;
+  for (const SynapseQueue &queue : proj.queues)
+    for (const std::vector<int64_t> &slot : queue.slots)
+      largest = std::max(largest, static_cast<int64_t>(slot.size()));
+  return largest;
+}
 } // namespace
 
 bool CudaDevice::queuesArrivals(const ncl_model &m) const {
@@ -1707,11 +1717,7 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
     ArrivalQueue a;
     a.projection = q;
     a.slots = proj.maxDelaySteps + 1;
-    a.room = 1;
-    if (arrivalsOnHost_)
-      for (const SynapseQueue &queue : proj.queues)
-        for (const std::vector<int64_t> &slot : queue.slots)
-          a.room = std::max(a.room, static_cast<int64_t>(slot.size()));
+    a.room = arrivalsOnHost_ ? largestSlot(proj) : 1;
     a.buckets = (m.pops[static_cast<size_t>(proj.info->post)].size + NCL_GPU_ARRIVALS_BUCKET - 1) /
                 NCL_GPU_ARRIVALS_BUCKET;
     a.preUnits = m.pops[static_cast<size_t>(proj.info->pre)].units();
@@ -1751,9 +1757,7 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
     freeArrivals();
     // Room for every slot they held, which the host now has.
     for (ArrivalQueue &a : queues)
-      for (const SynapseQueue &queue : m.projs[a.projection].queues)
-        for (const std::vector<int64_t> &slot : queue.slots)
-          a.room = std::max(a.room, static_cast<int64_t>(slot.size()));
+      a.room = std::max(a.room, largestSlot(m.projs[a.projection]));
     size_t bytes = align16(queues.size() * sizeof(ncl_arrival_queue));
     for (ArrivalQueue &a : queues) {
       const size_t room = static_cast<size_t>(a.room), buckets = static_cast<size_t>(a.buckets);

@@ -2,9 +2,10 @@
 //
 // The CUDA backend (docs/gpu.md) keeps the CPU backend's host logic: the
 // init and connect stages, the connectivity, the spike histories and
-// arrival queues, the monitors and the records are those of Simulator.cpp,
-// which asks this class to run each step-time stage on the device instead of
-// calling its CPU function. The work goes, in order, to one stream per
+// arrival queues, the monitors and the records are those of Simulator.cpp
+// (a network's histories and arrival queues may stay on the device for a
+// chunk, copied back before the host needs them), which asks this class to run each step-time stage
+// on the device instead of calling its CPU function. The work goes, in order, to one stream per
 // model; the host waits for it only where it needs a result (monitors fill
 // blocks on the device, a model without projections reads its spikes once
 // a chunk, and so does a network whose spike lists stay on the device). The
@@ -142,10 +143,6 @@ public:
   /// After the chunk's last step s (its spike lists queued): its spikes
   /// into their arrival slots, so that a chunk leaves every queue whole.
   void queueSent(ncl_model &m, int64_t s);
-  /// In every collection, after its wait and before any spike is taken,
-  /// while the device's queues are in use: refuses, with one message naming
-  /// the projection, a step whose arrivals did not fit its queue's room.
-  void checkArrivals(ncl_model &m);
   /// A DELIVER_SYNAPSES stage on its queue's list of the step, made by
   /// orderArrivals (its length copied into the header on the device).
   void launchArrivals(ncl_model &m, const ncl_stage_info &stage, ncl_kernel_args &a);
@@ -449,6 +446,10 @@ private:
   bool arrivalsCombined_ = false;  // every delay >= 1 step: phase 6
   unsigned arrivalBlocks_[7] = {}; // per phase: its grid (blocks per queue times queues)
   void recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step);
+  /// In every collection, after its wait and before any spike is taken,
+  /// while the device's queues are in use: refuses, with one message naming
+  /// the projection, a step whose arrivals did not fit its queue's room.
+  void checkArrivals(ncl_model &m);
   void freeArrivals();
   Stats stats_;
 };
