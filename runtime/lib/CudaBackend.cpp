@@ -153,41 +153,61 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   const int arch = major * 10 + minor;
   dev->arch_ = "sm_" + std::to_string(arch);
 
-  // The cubin of the device's architecture, else the newest PTX not above it.
-  const ncl_gpu_image *image = nullptr;
-  for (int32_t i = 0; i < desc.num_gpu_images && !image; ++i)
-    if (desc.gpu_images[i].format == NCL_GPU_CUBIN && archNumber(desc.gpu_images[i].arch) == arch)
-      image = &desc.gpu_images[i];
-  const ncl_gpu_image *cubin = image;
-  for (int32_t i = 0; i < desc.num_gpu_images && !cubin; ++i) {
+  // The cubin of the device's architecture, else the newest PTX not above
+  // it, which the driver compiles. A cubin the driver refuses (one from a
+  // newer CUDA toolkit than the driver knows) gives way to that PTX.
+  const ncl_gpu_image *cubin = nullptr, *ptx = nullptr;
+  for (int32_t i = 0; i < desc.num_gpu_images; ++i) {
     const ncl_gpu_image &img = desc.gpu_images[i];
     const int n = archNumber(img.arch);
-    if (img.format == NCL_GPU_PTX && n >= 0 && n <= arch && (!image || n > archNumber(image->arch)))
-      image = &img;
+    if (img.format == NCL_GPU_CUBIN && n == arch && !cubin)
+      cubin = &img;
+    if (img.format == NCL_GPU_PTX && n >= 0 && n <= arch && (!ptx || n > archNumber(ptx->arch)))
+      ptx = &img;
   }
-  if (!image)
+  if (!cubin && !ptx)
     refuse(NCL_ERROR_LOAD, "'" + m.path + "' has no GPU code that the device '" + dev->name_ +
                                "' (" + dev->arch_ + ") can run: its images are for " +
                                imageList(desc) + "; recompile it with nclc --target=cuda for " +
                                dev->arch_ + " or lower");
   // A PTX image must end in its NUL (the driver reads it as a C string).
-  if (!image->data || image->size <= 0 ||
-      (image->format == NCL_GPU_PTX && static_cast<const char *>(image->data)[image->size] != 0))
-    refuse(NCL_ERROR_LOAD, "the " + std::string(image->arch) + " GPU image of '" + m.path +
-                               "' is malformed (empty, or PTX without its final NUL)");
+  for (const ncl_gpu_image *image : {cubin, ptx})
+    if (image && (!image->data || image->size <= 0 ||
+                  (image->format == NCL_GPU_PTX &&
+                   static_cast<const char *>(image->data)[image->size] != 0)))
+      refuse(NCL_ERROR_LOAD, "the " + std::string(image->arch) + " GPU image of '" + m.path +
+                                 "' is malformed (empty, or PTX without its final NUL)");
 
   need(d.cuDevicePrimaryCtxRetain(&dev->context_, dev->device_), "cuDevicePrimaryCtxRetain");
   need(d.cuCtxSetCurrent(dev->context_), "cuCtxSetCurrent");
-  char log[4096] = {};
-  int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-  void *values[] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof log - 1))};
-  if (CUresult r = d.cuModuleLoadDataEx(&dev->module_, image->data, 2, options, values);
-      r != CUDA_SUCCESS) {
-    dev->module_ = nullptr;
-    refuse(NCL_ERROR_LOAD, "the " + std::string(image->arch) + " GPU module of '" + m.path +
-                               "' cannot be loaded on '" + dev->name_ + "': " + describe(r, d) +
-                               (log[0] ? std::string(": ") + log : std::string()));
+  // Loads `image`; else says why (the driver's error and, for PTX, its log).
+  auto load = [&](const ncl_gpu_image &image, std::string &why) {
+    char log[4096] = {};
+    int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof log - 1))};
+    if (CUresult r = d.cuModuleLoadDataEx(&dev->module_, image.data, 2, options, values);
+        r != CUDA_SUCCESS) {
+      dev->module_ = nullptr;
+      why = describe(r, d) + (log[0] ? std::string(": ") + log : std::string());
+      return false;
+    }
+    dev->image_ = std::string(image.arch) + (image.format == NCL_GPU_CUBIN ? " cubin" : " PTX");
+    return true;
+  };
+  std::string cubinRefused, ptxRefused;
+  if (cubin && !load(*cubin, cubinRefused)) {
+    if (!ptx)
+      refuse(NCL_ERROR_LOAD, "the " + std::string(cubin->arch) + " GPU module of '" + m.path +
+                                 "' cannot be loaded on '" + dev->name_ + "': " + cubinRefused);
+    dev->imageNote_ = "the " + std::string(cubin->arch) + " cubin cannot be loaded (" +
+                      cubinRefused + "); the driver compiled the " + ptx->arch + " PTX instead";
   }
+  if (!dev->module_ && !load(*ptx, ptxRefused))
+    refuse(NCL_ERROR_LOAD, "the " + std::string(ptx->arch) + " GPU module of '" + m.path +
+                               "' cannot be loaded on '" + dev->name_ + "': " + ptxRefused +
+                               (cubinRefused.empty() ? std::string()
+                                                     : " (nor its " + std::string(cubin->arch) +
+                                                           " cubin: " + cubinRefused + ")"));
   // Non-blocking: the stream does not wait for, nor hold up, the legacy
   // default stream that other models' or libraries' work in this process
   // may use; everything of this model goes to it, so it needs no implicit

@@ -46,6 +46,11 @@ public:
   /// "NVIDIA H200" and "sm_90", for run.json and messages.
   const std::string &name() const { return name_; }
   const std::string &arch() const { return arch_; }
+  /// The image the driver loaded, "sm_90 cubin" or "sm_80 PTX", and, where
+  /// the device's cubin was refused and its PTX loaded instead, why (else
+  /// empty); for run.json.
+  const std::string &image() const { return image_; }
+  const std::string &imageNote() const { return imageNote_; }
   /// The device's number (ncl_set_backend's "cuda:N"; "cuda" is 0).
   int ordinal() const { return ordinal_; }
 
@@ -305,7 +310,7 @@ private:
   cuda::CUcontext context_ = nullptr;
   cuda::CUmodule module_ = nullptr;
   cuda::CUstream stream_ = nullptr;
-  std::string name_, arch_;
+  std::string name_, arch_, image_, imageNote_;
   int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null

@@ -386,6 +386,9 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
   j += "  \"backend\": " + jsonString(m.device ? "cuda" : "cpu") + ",\n";
   j += "  \"device\": " + (m.device ? jsonString(m.device->name()) : std::string("null")) + ",\n";
   if (m.device) {
+    j += "  \"device_image\": " + jsonString(m.device->image()) + ",\n";
+    if (!m.device->imageNote().empty())
+      j += "  \"device_image_note\": " + jsonString(m.device->imageNote()) + ",\n";
     // What the host asked of the driver (docs/gpu.md, "What a run costs").
     const CudaDevice::Stats &d = m.device->stats();
     j += "  \"device_stats\": {\"launches\": " + std::to_string(d.launches) +

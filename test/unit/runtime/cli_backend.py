@@ -70,6 +70,8 @@ check(meta["backend"] == "cuda" and meta["device"] == "NCL fake CUDA device",
       "run.json: cuda on the fake device (%r, %r)" % (meta["backend"], meta["device"]))
 check(meta["threads"] == 1, "run.json: one host thread")
 check("on NCL fake CUDA device" in p_gpu.stdout, "the summary names the device")
+check(meta.get("device_image") == "sm_90 cubin" and "device_image_note" not in meta,
+      "run.json: the fake's sm_90 runs the library's sm_90 cubin (%r)" % meta.get("device_image"))
 p_cpu, meta_cpu = run(gpu_model, "cpu", fake_driver, os.path.join(work, "cpu"))
 check(meta_cpu["backend"] == "cpu" and meta_cpu["device"] is None, "run.json: cpu")
 a, b = files(os.path.join(work, "cpu")), files(os.path.join(work, "auto-gpu"))
@@ -84,6 +86,22 @@ check(p_one.returncode == 0 and meta["backend"] == "cuda" and
       meta["device"] == "NCL fake CUDA device 1",
       "--backend=cuda:1 runs on device 1 (%s)" % (meta and meta["device"]))
 check(files(os.path.join(work, "device1")) == a, "device 1 writes the CPU's files")
+
+# A cubin the driver refuses (made by a newer toolkit than the driver
+# knows) gives way to the newest PTX not above the device, which the driver
+# compiles; run.json says which image ran and why.
+os.environ["NCL_FAKE_CUDA_BAD_IMAGE"] = "cubin"
+p_ptx, meta = run(gpu_model, "cuda", fake_driver, os.path.join(work, "cubin-refused"))
+del os.environ["NCL_FAKE_CUDA_BAD_IMAGE"]
+check(p_ptx.returncode == 0 and p_ptx.stderr == "",
+      "a refused cubin: the PTX runs, no message (exit %d: %r)" % (p_ptx.returncode, p_ptx.stderr))
+check(meta is not None and meta.get("device_image") == "sm_80 PTX" and
+      meta.get("device_image_note") ==
+      "the sm_90 cubin cannot be loaded (CUDA_ERROR_INVALID_IMAGE (device kernel image is "
+      "invalid)); the driver compiled the sm_80 PTX instead",
+      "run.json: the sm_80 PTX ran, and why (%r)" %
+      ((meta and (meta.get("device_image"), meta.get("device_image_note"))),))
+check(files(os.path.join(work, "cubin-refused")) == a, "the PTX writes the CPU's files")
 
 if failures:
     sys.exit("%d check(s) failed" % len(failures))

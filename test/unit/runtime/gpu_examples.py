@@ -432,7 +432,9 @@ def gpu_mode():
         meta_cpu = run(lib, "cpu", cpu, env)
         meta_gpu = run(lib, "cuda", gpu, env) if meta_cpu else None
         if meta_gpu:
-            check(meta_gpu["device"] == device, "%s: ran on %s" % (name, meta_gpu["device"]))
+            check(meta_gpu["device"] == device, "%s: ran on %s (%s%s)" % (
+                name, meta_gpu["device"], meta_gpu.get("device_image"),
+                "; " + meta_gpu["device_image_note"] if "device_image_note" in meta_gpu else ""))
             check(meta_cpu["populations"] == meta_gpu["populations"],
                   "%s: the same spike counts" % name)
             compare(name + " (GPU)", cpu, gpu, exact=False)
