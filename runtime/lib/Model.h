@@ -62,7 +62,10 @@ public:
 
 private:
   struct Free {
-    void operator()(void *p) const { std::free(p); }
+    Free() noexcept {}
+    explicit Free(size_t bytesMapped) noexcept : mapped(bytesMapped) {}
+    void operator()(void *p) const;
+    size_t mapped = 0; // bytes mapped with mmap, else 0 (malloc'd)
   };
   std::unique_ptr<void, Free> ptr_;
   size_t bytes_ = 0;
