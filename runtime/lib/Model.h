@@ -10,6 +10,7 @@
 #ifndef NCL_RUNTIME_LIB_MODEL_H
 #define NCL_RUNTIME_LIB_MODEL_H
 
+#include "AlignedArray.h"
 #include "ncl/runtime.h"
 
 #include <atomic>
@@ -49,26 +50,6 @@ struct Spike {
     return step < o.step || (step == o.step && index < o.index);
   }
   bool operator==(const Spike &o) const { return step == o.step && index == o.index; }
-};
-
-/// Cache-line aligned, zero-initialised raw storage for a state array, so
-/// generated vector code gets aligned loads.
-class AlignedArray {
-public:
-  AlignedArray() = default;
-  explicit AlignedArray(size_t bytes);
-  void *data() const { return ptr_.get(); }
-  size_t bytes() const { return bytes_; }
-
-private:
-  struct Free {
-    Free() noexcept {}
-    explicit Free(size_t bytesMapped) noexcept : mapped(bytesMapped) {}
-    void operator()(void *p) const;
-    size_t mapped = 0; // bytes mapped with mmap, else 0 (malloc'd)
-  };
-  std::unique_ptr<void, Free> ptr_;
-  size_t bytes_ = 0;
 };
 
 /// A population as the runtime sees it: the descriptor entry plus the
