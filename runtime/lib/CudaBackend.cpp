@@ -30,6 +30,20 @@ using namespace ncl::rt::cuda;
 namespace {
 
 constexpr unsigned kBlockSize = 256;
+/// The arena starts at 64 KiB (a model whose batches fit keeps it) and,
+/// the first time it fills, grows to 16 MiB at once, beyond which a full
+/// arena waits instead: each growth waits for the stream and ends a batch
+/// of a size seen once, so doubling through the sizes between put off the
+/// repeating batches that run as graphs.
+constexpr size_t kArenaStart = size_t{64} << 10, kArenaGrowsTo = size_t{16} << 20;
+/// Commands are issued in parts of kPartCommands at most: the device runs
+/// one part while the host records the next, and the wait that ends a
+/// round (a chunk, a collection, a full arena) waits for the last part
+/// alone; issued only at the wait, the device stood idle while the host
+/// recorded the whole round. A run's rounds repeat, and so do their
+/// parts, each at the same place of the arena (which restarts at every
+/// wait): each runs as a CUDA graph (kGraphsKept of them).
+constexpr size_t kPartCommands = 512;
 
 size_t elementBytes(int32_t element) {
   return element == NCL_ELEMENT_I16                                 ? 2
@@ -428,7 +442,7 @@ namespace {
 /// Batches shorter than this are issued as they are: a graph saves a
 /// driver call per command, and costs its instantiation.
 constexpr size_t kGraphCommands = 32;
-constexpr size_t kGraphsKept = 4;
+constexpr size_t kGraphsKept = 16;
 } // namespace
 
 uint64_t CudaDevice::hashOf(const std::vector<Command> &commands) {
@@ -522,11 +536,9 @@ void CudaDevice::uploadDeferred(size_t at, const void *data, size_t bytes) {
   deferredUploads_.emplace_back(at, bytes);
 }
 
-namespace {
-constexpr size_t kArenaGrowsTo = size_t{16} << 20; // beyond, a full arena waits instead
-} // namespace
-
 void CudaDevice::reserveArena(ncl_model &m, size_t bytes) {
+  if (commands_.size() >= kPartCommands)
+    flush(&m);
   if ((arenaUsed_ + 15) / 16 * 16 + bytes <= arenaBytes_)
     return;
   // Full: the stream must be done with it before it is rewritten.
@@ -537,7 +549,7 @@ void CudaDevice::reserveArena(ncl_model &m, size_t bytes) {
   if (arena_)
     d_->cuMemFree(arena_);
   arena_ = 0;
-  const size_t grown = std::max({bytes + bytes / 2, 2 * arenaBytes_, size_t{64} << 10});
+  const size_t grown = std::max(bytes + bytes / 2, arenaBytes_ ? kArenaGrowsTo : kArenaStart);
   arenaBytes_ = 0;
   if (CUresult r = d_->cuMemAlloc(&arena_, grown); r != CUDA_SUCCESS) {
     arena_ = 0;

@@ -119,8 +119,9 @@ struct Copies {
   long long htod, htodBytes, htodPageableBytes;
   long long dtoh, dtohBytes, dtohPageableBytes;
   long long waits, launches;
-  long long dtod, dtodBytes; // on the device: monitor samples
-  long long graphLaunches;   // cuGraphLaunch
+  long long dtod, dtodBytes;      // on the device: monitor samples
+  long long graphLaunches;        // cuGraphLaunch
+  long long mostLaunchesInABatch; // between two waits or uploads, since the last read
 };
 
 Copies copies() {
@@ -416,6 +417,33 @@ TEST(CudaBackend, RepeatedBatchesRunAsCudaGraphs) {
   EXPECT_GE(graphs.used.graphLaunches, 15) << "20 chunks, the first two issued";
   EXPECT_LT(graphs.used.launches * 5, launches.used.launches)
       << "a replayed chunk costs one driver call";
+}
+
+TEST(CudaBackend, LongRoundsAreIssuedInParts) {
+  // What the host records between two waits is issued in parts of at most
+  // 512 commands (docs/gpu.md, "One stream per model"), so that the device
+  // runs one part while the host records the next: the fake driver sees
+  // about 512 launches at most between two waits or uploads of headers
+  // (each part's; a part ends before the launch that passes 512 commands,
+  // and a command may launch more than one kernel), where a chunk of 2000
+  // steps of this network makes 10 000 launches. Counted without CUDA graphs (a replayed part is
+  // one call); the results are the CPU's.
+  ModelPtr m = openNetwork("cuda", 2000, "NCL_CUDA_GRAPHS", "0");
+  ModelPtr cpu = openNetwork("cpu", 2000);
+  ASSERT_TRUE(m && cpu);
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 2000), NCL_OK) << lastError();
+  const Copies after = copies();
+  ASSERT_EQ(ncl_run_steps(cpu.get(), 2000), NCL_OK) << lastError();
+  const long long launches = after.launches - before.launches;
+  EXPECT_GE(launches, 5 * 2000) << "not vacuous";
+  EXPECT_GT(after.mostLaunchesInABatch, 100);
+  EXPECT_LE(after.mostLaunchesInABatch, 512 + 16)
+      << launches << " launches, " << after.waits - before.waits << " waits";
+  EXPECT_TRUE(spikes(m.get(), "S") == spikes(cpu.get(), "S"));
+  const std::vector<double> h = state(m.get(), "T", "h"), hCpu = state(cpu.get(), "T", "h");
+  ASSERT_EQ(h.size(), hCpu.size());
+  EXPECT_EQ(std::memcmp(h.data(), hCpu.data(), h.size() * sizeof(double)), 0);
 }
 
 TEST(CudaBackend, StateSetBetweenRunsReachesTheDevice) {
