@@ -23,6 +23,45 @@
 
 using namespace ncl::rt;
 
+void ncl::rt::sortIndices(int32_t *out, int64_t n, int64_t lo, int64_t count,
+                          std::vector<uint32_t> &scratch) {
+  if (n < 2)
+    return;
+  if (n * 8 >= count && count <= (int64_t(1) << 22) && n <= UINT32_MAX) {
+    scratch.assign(static_cast<size_t>(count), 0);
+    for (int64_t k = 0; k < n; ++k)
+      ++scratch[out[k] - lo];
+    int64_t k = 0;
+    for (int64_t v = 0; v < count; ++v)
+      for (uint32_t c = scratch[v]; c > 0; --c)
+        out[k++] = static_cast<int32_t>(lo + v);
+    return;
+  }
+  if (n < 32 || n > UINT32_MAX) {
+    std::sort(out, out + n);
+    return;
+  }
+  scratch.resize(static_cast<size_t>(2 * n));
+  uint32_t *from = scratch.data(), *to = from + n;
+  for (int64_t k = 0; k < n; ++k)
+    from[k] = static_cast<uint32_t>(out[k] - lo);
+  int bits = 0;
+  while (bits < 32 && (int64_t(1) << bits) < count)
+    ++bits;
+  for (int shift = 0; shift < bits; shift += 8) {
+    uint32_t starts[257] = {};
+    for (int64_t k = 0; k < n; ++k)
+      ++starts[(from[k] >> shift & 255) + 1];
+    for (int d = 0; d < 256; ++d)
+      starts[d + 1] += starts[d];
+    for (int64_t k = 0; k < n; ++k)
+      to[starts[from[k] >> shift & 255]++] = from[k];
+    std::swap(from, to);
+  }
+  for (int64_t k = 0; k < n; ++k)
+    out[k] = static_cast<int32_t>(lo + from[k]);
+}
+
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -92,30 +131,11 @@ private:
   uint64_t threshold_;
 };
 
-/// Sorts out[0..n), values in [lo, lo + count). A row often holds a good
-/// share of its range (10^4 of 10^4 neurons), and then counting beats a
-/// comparison sort several times over; `histogram` is scratch (at most
-/// 16 MB).
-void sortIndices(int32_t *out, int64_t n, int64_t lo, int64_t count,
-                 std::vector<uint32_t> &histogram) {
-  if (n * 8 < count || count > (int64_t(1) << 22) || n > UINT32_MAX) {
-    std::sort(out, out + n);
-    return;
-  }
-  histogram.assign(static_cast<size_t>(count), 0);
-  for (int64_t k = 0; k < n; ++k)
-    ++histogram[out[k] - lo];
-  int64_t k = 0;
-  for (int64_t v = 0; v < count; ++v)
-    for (uint32_t c = histogram[v]; c > 0; --c)
-      out[k++] = static_cast<int32_t>(lo + v);
-}
-
 /// Scratch of drawValues, kept across the entities of one thread.
 struct DrawScratch {
   std::vector<uint64_t> taken; ///< bitmap of count bits, all clear between calls
   std::vector<int64_t> drawn;
-  std::vector<uint32_t> histogram;
+  std::vector<uint32_t> histogram; ///< sortIndices' scratch
 };
 
 /// Draws n values of [0, count) other than `skip` (-1: none) into out[0..n)

@@ -87,6 +87,16 @@ struct Csr {
 /// serially.
 using ParallelFor = std::function<void(int64_t n, const std::function<void(int64_t, int64_t)> &)>;
 
+/// Sorts out[0..n), values in [lo, lo + count). A row often holds a good
+/// share of its range (10^4 of 10^4 neurons), and then counting beats a
+/// comparison sort several times over; a sparser row (the microcircuit's:
+/// 2000 of 20 000) is sorted by the digits of its offsets from lo, a byte
+/// a pass from the lowest (two passes below 2^16 neurons), some ten times
+/// faster than std::sort from a few dozen values up. `scratch` holds the
+/// histogram, or the offsets twice (at most 16 MB, or 8 bytes a value).
+void sortIndices(int32_t *out, int64_t n, int64_t lo, int64_t count,
+                 std::vector<uint32_t> &scratch);
+
 /// The message describing what is wrong with `spec`, or "" if it is valid
 /// (ranges within the populations, p in [0,1], enough candidates for n
 /// without multapses, equal counts for one_to_one, ...).

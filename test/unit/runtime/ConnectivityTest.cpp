@@ -22,6 +22,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -455,6 +456,33 @@ TEST(Connectivity, SameResultForAnyPartition) {
   // And on real threads.
   const ConnectSpec s = everyRule()[3]; // fixed in-degree
   EXPECT_TRUE(sameCsr(buildConnectivity(s, 99, threaded(4)), buildConnectivity(s, 99, nullptr)));
+}
+
+/// sortIndices sorts a row by counting (a dense row), by radix (a sparse
+/// one, a byte a pass) or by std::sort (a short one): each against
+/// std::sort, with repeats, at both ends of the range, and over 2^16 and
+/// 2^24 values (two, three and four passes).
+TEST(Connectivity, SortIndicesSortsEveryRowShape) {
+  std::mt19937_64 g(7);
+  std::vector<uint32_t> scratch;
+  const int64_t lo = 1000;
+  for (int64_t count : {int64_t{1}, int64_t{300}, int64_t{20683}, int64_t{70000}, int64_t{1} << 24,
+                        int64_t{1} << 30}) {
+    for (int64_t n : {0, 1, 2, 31, 32, 33, 500, 2000, 40000}) {
+      std::vector<int32_t> row(static_cast<size_t>(n));
+      for (int32_t &v : row)
+        v = static_cast<int32_t>(lo + static_cast<int64_t>(g() % static_cast<uint64_t>(count)));
+      if (n >= 2) { // both ends of the range, and a repeat
+        row[0] = static_cast<int32_t>(lo + count - 1);
+        row[1] = static_cast<int32_t>(lo);
+        row[static_cast<size_t>(n - 1)] = row[0];
+      }
+      std::vector<int32_t> expected = row;
+      std::sort(expected.begin(), expected.end());
+      sortIndices(row.data(), n, lo, count, scratch);
+      EXPECT_EQ(row, expected) << n << " values of " << count;
+    }
+  }
 }
 
 /// Over 2^16 presynaptic neurons, rows are counted with atomic adds
