@@ -42,7 +42,9 @@ constexpr size_t kArenaStart = size_t{64} << 10, kArenaGrowsTo = size_t{16} << 2
 /// alone; issued only at the wait, the device stood idle while the host
 /// recorded the whole round. A run's rounds repeat, and so do their
 /// parts, each at the same place of the arena (which restarts at every
-/// wait): each runs as a CUDA graph (kGraphsKept of them).
+/// wait): each runs as a CUDA graph. A round has at most some 4096 step
+/// launches (the deferred slots) and the deliveries and lists beside them,
+/// a few dozen parts: kGraphsKept holds them all.
 constexpr size_t kPartCommands = 512;
 
 size_t elementBytes(int32_t element) {
@@ -442,7 +444,7 @@ namespace {
 /// Batches shorter than this are issued as they are: a graph saves a
 /// driver call per command, and costs its instantiation.
 constexpr size_t kGraphCommands = 32;
-constexpr size_t kGraphsKept = 16;
+constexpr size_t kGraphsKept = 64;
 } // namespace
 
 uint64_t CudaDevice::hashOf(const std::vector<Command> &commands) {
