@@ -124,6 +124,48 @@ llvm::Value *globalThreadIndex(llvm::IRBuilder<> &b, llvm::Module &m) {
       specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "g");
 }
 
+/// Where a thread of a launch whose blocks are shared between `count`
+/// items (lists, queues) works: P = gridDim.x / count blocks each, thread
+/// `thread` of item `item`'s P * blockDim.x (`threads`).
+struct SharedBlocks {
+  llvm::Value *item, *thread, *threads;
+};
+
+/// Emits SharedBlocks at the builder's place in `f`: a thread of no item
+/// (count <= 0, or a block past count * P) branches to `done`. Divisions in
+/// 32 bits: the grid's dimensions are, and a 64-bit division is a long
+/// routine in PTX.
+SharedBlocks shareBlocks(llvm::IRBuilder<> &b, llvm::Module &m, llvm::Function *f,
+                         llvm::Value *count, llvm::BasicBlock *done) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i32 = b.getInt32Ty(), *i64 = b.getInt64Ty();
+  llvm::Value *block = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, "block");
+  llvm::Value *dim = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "dim");
+  llvm::Value *grid =
+      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid.blocks");
+  llvm::BasicBlock *some = llvm::BasicBlock::Create(c, "some", f);
+  llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "mine", f);
+  b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), some, done);
+  b.SetInsertPoint(some);
+  llvm::Value *count32 = b.CreateTrunc(
+      b.CreateSelect(b.CreateICmpSLT(count, b.getInt64(INT32_MAX)), count, b.getInt64(INT32_MAX)),
+      i32);
+  llvm::Value *per32 = b.CreateUDiv(b.CreateTrunc(grid, i32), count32, "per.item");
+  llvm::Value *per = b.CreateZExt(per32, i64);
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(per, b.getInt64(0)),
+                             b.CreateICmpULT(block, b.CreateMul(per, count))),
+                 mine, done);
+  b.SetInsertPoint(mine);
+  llvm::Value *block32 = b.CreateTrunc(block, i32);
+  SharedBlocks shared;
+  shared.item = b.CreateZExt(b.CreateUDiv(block32, per32), i64, "item");
+  shared.thread =
+      b.CreateAdd(b.CreateMul(b.CreateZExt(b.CreateURem(block32, per32), i64), dim),
+                  specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
+  shared.threads = b.CreateMul(per, dim, "stride");
+  return shared;
+}
+
 } // namespace
 
 namespace {
@@ -252,25 +294,12 @@ llvm::Function *ncl::buildSpikeListsKernel(llvm::Module &m) {
   llvm::Value *lists = b.CreateLoad(ptr, at(offsetof(ncl_spike_lists_args, lists)), "lists");
   // List j has P = gridDim.x / count blocks; thread t of them is thread t
   // of a spike-list launch on it.
-  llvm::Value *block = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, "block");
-  llvm::Value *dim = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "dim");
-  llvm::Value *grid = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid");
-  llvm::BasicBlock *some = llvm::BasicBlock::Create(c, "some", f);
-  llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "mine", f);
   llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
-  b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), some, done);
-  b.SetInsertPoint(some);
-  llvm::Value *per = b.CreateUDiv(grid, count, "per.list");
-  b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(per, b.getInt64(0)),
-                             b.CreateICmpULT(block, b.CreateMul(per, count))),
-                 mine, done);
-  b.SetInsertPoint(mine);
-  llvm::Value *j = b.CreateUDiv(block, per, "j");
-  llvm::Value *t =
-      b.CreateAdd(b.CreateMul(b.CreateURem(block, per), dim),
-                  specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
+  const SharedBlocks shared = shareBlocks(b, m, f, count, done);
+  llvm::Value *t = shared.thread;
   llvm::Value *list = b.CreateInBoundsGEP(
-      b.getInt8Ty(), lists, b.CreateMul(j, b.getInt64(sizeof(ncl_spike_list_args))), "list");
+      b.getInt8Ty(), lists, b.CreateMul(shared.item, b.getInt64(sizeof(ncl_spike_list_args))),
+      "list");
   b.CreateCall(spikeListBody(m), {list, t});
   b.CreateBr(done);
   b.SetInsertPoint(done);
@@ -481,32 +510,9 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   llvm::Value *queues = b.CreateLoad(ptr, at(args, offsetof(ncl_arrivals_args, queues)), "queues");
   // The queue of this block, P = gridDim.x / count blocks each, and this
   // thread's first work item and stride in it.
-  llvm::Value *blockIndex =
-      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, "block");
-  llvm::Value *blockDim = specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "dim");
-  llvm::Value *gridDim =
-      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid.blocks");
   llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
-  llvm::BasicBlock *work = llvm::BasicBlock::Create(c, "work", f);
-  b.CreateCondBr(b.CreateICmpSGT(count, zero), work, done);
-  b.SetInsertPoint(work);
-  // (32-bit divisions: the grid's dimensions are 32-bit, and a 64-bit
-  // division is a long routine in PTX.)
-  llvm::Type *i32t = b.getInt32Ty();
-  llvm::Value *count32 = b.CreateTrunc(smin(b, count, b.getInt64(INT32_MAX)), i32t);
-  llvm::Value *per32 = b.CreateUDiv(b.CreateTrunc(gridDim, i32t), count32, "per.queue");
-  llvm::Value *per = b.CreateZExt(per32, i64);
-  llvm::BasicBlock *mine = llvm::BasicBlock::Create(c, "queue", f);
-  b.CreateCondBr(
-      b.CreateAnd(b.CreateICmpUGT(per, zero), b.CreateICmpULT(blockIndex, b.CreateMul(per, count))),
-      mine, done);
-  b.SetInsertPoint(mine);
-  llvm::Value *block32 = b.CreateTrunc(blockIndex, i32t);
-  llvm::Value *q = b.CreateZExt(b.CreateUDiv(block32, per32), i64, "q");
-  llvm::Value *g =
-      b.CreateAdd(b.CreateMul(b.CreateZExt(b.CreateURem(block32, per32), i64), blockDim),
-                  specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x, "thread"), "t");
-  llvm::Value *grid = b.CreateMul(per, blockDim, "stride");
+  const SharedBlocks shared = shareBlocks(b, m, f, count, done);
+  llvm::Value *q = shared.item, *g = shared.thread, *grid = shared.threads;
   llvm::Value *qp = b.CreateInBoundsGEP(b.getInt8Ty(), queues,
                                         b.CreateMul(q, b.getInt64(sizeof(ncl_arrival_queue))));
   auto field = [&](llvm::Type *type, size_t offset, llvm::StringRef name) {
