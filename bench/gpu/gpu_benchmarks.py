@@ -154,8 +154,9 @@ def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
             env = dict(env, NCL_CUDA_GRAPHS="0")
         cmd = [ncl_run, library, "--backend=" + backend.split("/")[0], "--time", bio_time,
                "--out", out] + args
-        if backend == "cpu":
-            cmd += ["--threads", str(threads)]
+        # On cuda the threads build the state at init (docs/gpu.md); one
+        # host thread drives the device.
+        cmd += ["--threads", str(threads)]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
         except subprocess.TimeoutExpired:

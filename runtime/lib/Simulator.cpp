@@ -2056,8 +2056,37 @@ void applyFileValues(ncl_model &m) {
 
 } // namespace
 
+namespace {
+/// On the CUDA backend one host thread drives the device (`threads` is 1),
+/// but the init runs on the host's CPU kernels: the neurons' initial state,
+/// the synapses and the connect stages take the threads ncl_set_threads
+/// asked for the CPU (`cpuThreads`) while it lasts, and the first run lays
+/// the state out again for one thread. Results do not depend on the
+/// threads (docs/semantics.md, "Threads").
+class InitOnCpuThreads {
+public:
+  explicit InitOnCpuThreads(ncl_model &m) : m_(m), runThreads_(m.threads) {
+    if (m.device)
+      m.threads = m.cpuThreads;
+  }
+  ~InitOnCpuThreads() {
+    if (m_.threads == runThreads_)
+      return;
+    m_.threads = runThreads_;
+    m_.layoutDirty = true;
+  }
+  InitOnCpuThreads(const InitOnCpuThreads &) = delete;
+  InitOnCpuThreads &operator=(const InitOnCpuThreads &) = delete;
+
+private:
+  ncl_model &m_;
+  const int32_t runThreads_;
+};
+} // namespace
+
 void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   const double t0 = now();
+  const InitOnCpuThreads initThreads(m);
   discardState(m);
   for (Population &pop : m.pops)
     pop.batch = m.batch;

@@ -545,6 +545,38 @@ TEST(CudaBackend, ThreadsAndDeviceName) {
   EXPECT_TRUE(contains(json, "\"device\": \"NCL fake CUDA device\",")) << json;
 }
 
+TEST(CudaBackend, InitRunsOnTheCpuThreads) {
+  // One host thread drives the device, but the init (the host's CPU kernels:
+  // initial state, synapses, connect stages) takes the threads asked for
+  // the CPU; the runs then give the CPU's results.
+  ModelPtr m = openNetwork("cpu", 0);
+  ASSERT_TRUE(m);
+  ASSERT_EQ(ncl_set_threads(m.get(), 4), NCL_OK);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  void *lib = dlopen(NCL_FIXTURE_FAKE_NETWORK, RTLD_NOW | RTLD_NOLOAD); // loaded by the runtime
+  ASSERT_TRUE(lib);
+  auto *initCalls = static_cast<int *>(dlsym(lib, "fake_network_init_calls"));
+  ASSERT_TRUE(initCalls);
+  *initCalls = 0;
+  ASSERT_EQ(ncl_init(m.get(), 7), NCL_OK) << lastError();
+  EXPECT_EQ(*initCalls, 4); // S's 8 neurons on 4 threads
+  EXPECT_EQ(ncl_threads(m.get()), 1);
+  ASSERT_EQ(ncl_run_steps(m.get(), 60), NCL_OK) << lastError();
+  ModelPtr cpu = openNetwork("cpu", 0);
+  ASSERT_TRUE(cpu);
+  ASSERT_EQ(ncl_init(cpu.get(), 7), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_run_steps(cpu.get(), 60), NCL_OK) << lastError();
+  EXPECT_TRUE(spikes(m.get(), "S") == spikes(cpu.get(), "S"));
+  EXPECT_EQ(bytes(state(m.get(), "T", "h")), bytes(state(cpu.get(), "T", "h")));
+  // A backend switch before any run keeps the CPU's threads.
+  *initCalls = 0;
+  ASSERT_EQ(ncl_init(m.get(), 7), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_set_backend(m.get(), "cpu"), NCL_OK) << lastError();
+  EXPECT_EQ(ncl_threads(m.get()), 4);
+  EXPECT_EQ(*initCalls, 4);
+  dlclose(lib);
+}
+
 TEST(CudaBackend, RefusalsLeaveTheBackendAsItWas) {
   // A library compiled for the CPU only.
   ModelPtr cpuOnly = open(NCL_FIXTURE_FAKE_MODEL);
