@@ -103,6 +103,11 @@ ncl_gpu_launch launchShape(const ncl_model &m, const ncl_stage_info &stage) {
   }
 }
 
+/// A thread per postsynaptic neuron, on a list sorted by it (model_abi.h).
+bool perTarget(ncl_gpu_launch shape) {
+  return shape == NCL_GPU_LAUNCH_PER_TARGET || shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS;
+}
+
 [[noreturn]] void refuse(ncl_status code, const std::string &why) {
   throw Error(code, "cannot use the CUDA backend: " + why);
 }
@@ -128,8 +133,10 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK;
     if (runsOnDevice(stage.kind) &&
         ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY)) != 0 ||
-         shape > NCL_GPU_LAUNCH_PER_INDEX_COMMIT ||
-         (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER)))
+         shape > NCL_GPU_LAUNCH_PER_TARGET_BUCKETS ||
+         (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER) ||
+         (perTarget(static_cast<ncl_gpu_launch>(shape)) &&
+          stage.kind != NCL_STAGE_DELIVER_SYNAPSES)))
       refuse(NCL_ERROR_LOAD, "the stage '" + std::string(stage.name) + "' of '" + m.path +
                                  "' divides its GPU work in a way this runtime does not know "
                                  "(gpu_launch " +
@@ -267,7 +274,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const int32_t shape = launchShape(m, stage);
     const bool delivers =
         (stage.kind == NCL_STAGE_DELIVER || stage.kind == NCL_STAGE_DELIVER_SYNAPSES) &&
-        (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET);
+        (shape == NCL_GPU_LAUNCH_PER_INDEX || perTarget(static_cast<ncl_gpu_launch>(shape)));
     const bool updates = stage.kind == NCL_STAGE_STEP && shape == NCL_GPU_LAUNCH_PER_INDEX;
     if (!runsOnDevice(stage.kind) || !(stage.gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY) ||
         !(delivers || updates))
@@ -285,7 +292,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->gatherSpikes_, dev->module_, NCL_GPU_GATHER_SPIKES_ENTRY) !=
       CUDA_SUCCESS)
     dev->gatherSpikes_ = nullptr;
-  if (d.cuModuleGetFunction(&dev->arrivals_, dev->module_, NCL_GPU_ARRIVALS_ENTRY) != CUDA_SUCCESS)
+  // The arrival queues' entry: this nclc's, else an older one's.
+  dev->arrivalsPipelined_ = d.cuModuleGetFunction(&dev->arrivals_, dev->module_,
+                                                  NCL_GPU_PIPELINED_ARRIVALS_ENTRY) == CUDA_SUCCESS;
+  if (!dev->arrivalsPipelined_ &&
+      d.cuModuleGetFunction(&dev->arrivals_, dev->module_, NCL_GPU_ARRIVALS_ENTRY) != CUDA_SUCCESS)
     dev->arrivals_ = nullptr;
   // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
   const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
@@ -1143,7 +1154,9 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   const int64_t range = shape == NCL_GPU_LAUNCH_PER_SPIKE ? spikes : a.end - a.begin;
   // The CPU backend calls a deliver only over a non-empty range, which the
   // commit below follows.
-  if (range <= 0 && !oneThread) {
+  // Nor need a thread per target on the host's list launch for no entry
+  // (the list would be only its bucket starts).
+  if ((range <= 0 && !oneThread) || (perTarget(shape) && !list && a.num_synapses <= 0)) {
     a.spike_count = 0;
     a.steps_done = a.num_steps;
     return;
@@ -1156,8 +1169,16 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   const size_t spikeBytes = !list && a.spikes && a.num_spikes > 0
                                 ? static_cast<size_t>(a.num_spikes) * sizeof(int32_t)
                                 : 0;
+  // A list the bucket starts of a thread per target begin (model_abi.h,
+  // NCL_GPU_LAUNCH_PER_TARGET_BUCKETS): B + 1 of them.
+  const int64_t startBuckets =
+      shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS && a.synapses && a.num_synapses > 0
+          ? (a.end - a.begin + NCL_GPU_TARGET_BUCKET - 1) / NCL_GPU_TARGET_BUCKET + 1
+          : 0;
   const size_t synapseBytes =
-      a.synapses && a.num_synapses > 0 ? static_cast<size_t>(a.num_synapses) * sizeof(int64_t) : 0;
+      a.synapses && a.num_synapses > 0
+          ? static_cast<size_t>(startBuckets + a.num_synapses) * sizeof(int64_t)
+          : 0;
   // A delivery on a list made on the device may open a group of copies.
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
   // And one of the shared entry's `_seq` launch.
@@ -1170,15 +1191,25 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     h.spikes =
         reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(putInArena(a.spikes, spikeBytes)));
   const int64_t *synapses = a.synapses;
-  if (shape == NCL_GPU_LAUNCH_PER_TARGET && a.synapses && a.num_synapses > 0) {
+  if (perTarget(shape) && a.synapses && a.num_synapses > 0) {
     // A thread per postsynaptic neuron finds its entries by a binary
     // search: the list sorted by postsynaptic neuron, each neuron's entries
-    // in the list's order (what its sums add, in the CPU's order).
+    // in the list's order (what its sums add, in the CPU's order); its
+    // bucket's place in the list first, where the kernel reads that.
     const std::vector<int32_t> &post = m.projs[static_cast<size_t>(stage.projection)].post;
-    sortedSynapses_.assign(a.synapses, a.synapses + a.num_synapses);
-    std::stable_sort(sortedSynapses_.begin(), sortedSynapses_.end(), [&post](int64_t x, int64_t y) {
+    sortedSynapses_.assign(static_cast<size_t>(startBuckets), 0);
+    sortedSynapses_.insert(sortedSynapses_.end(), a.synapses, a.synapses + a.num_synapses);
+    const auto entries = sortedSynapses_.begin() + startBuckets;
+    std::stable_sort(entries, sortedSynapses_.end(), [&post](int64_t x, int64_t y) {
       return post[static_cast<size_t>(x)] < post[static_cast<size_t>(y)];
     });
+    for (int64_t k = 0, e = startBuckets; k < startBuckets; ++k) {
+      const int64_t first = a.begin + k * NCL_GPU_TARGET_BUCKET;
+      while (e < static_cast<int64_t>(sortedSynapses_.size()) &&
+             post[static_cast<size_t>(sortedSynapses_[static_cast<size_t>(e)])] < first)
+        ++e;
+      sortedSynapses_[static_cast<size_t>(k)] = e;
+    }
     synapses = sortedSynapses_.data();
   }
   if (synapseBytes > 0)
@@ -1713,6 +1744,10 @@ int64_t largestSlot(const Projection &proj) {
 }
 } // namespace
 
+// The queues are an array the image's kernel strides over: an older nclc's
+// kernel of ABI 10 reads this size, so the descriptor gains no field.
+static_assert(sizeof(ncl_arrival_queue) == 144, "ncl_arrival_queue changed size within ABI 10");
+
 bool CudaDevice::queuesArrivals(const ncl_model &m) const {
   if (!arrivals_ || m.batch != 1)
     return false;
@@ -1722,7 +1757,7 @@ bool CudaDevice::queuesArrivals(const ncl_model &m) const {
       continue;
     const Projection &proj = m.projs[static_cast<size_t>(stage.projection)];
     // The queues hold a synapse's index as an int32.
-    if (!kernels_[static_cast<size_t>(i)] || launchShape(m, stage) != NCL_GPU_LAUNCH_PER_TARGET ||
+    if (!kernels_[static_cast<size_t>(i)] || !perTarget(launchShape(m, stage)) ||
         proj.synapses > INT32_MAX ||
         m.pops[static_cast<size_t>(proj.info->pre)].info->source_kind == NCL_SOURCE_SPIKE_GENERATOR)
       return false;
@@ -1744,12 +1779,20 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
   // The layout: a queue per projection with per-synapse delays, its room
   // enough for every slot the host holds now.
   std::vector<ArrivalQueue> queues;
+  // Lists whose deliveries read their bucket starts: the list begins with
+  // them, and the kernel writes them there (start_offset).
+  std::vector<bool> prefixed(m.projs.size(), false);
+  for (int32_t i = 0; i < m.desc->num_stages; ++i)
+    if (const ncl_stage_info &stage = m.desc->stages[i]; stage.kind == NCL_STAGE_DELIVER_SYNAPSES)
+      prefixed[static_cast<size_t>(stage.projection)] =
+          launchShape(m, stage) == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS;
   for (size_t q = 0; q < m.projs.size(); ++q) {
     const Projection &proj = m.projs[q];
     if (proj.delayBuffer < 0 || proj.synapses == 0)
       continue;
     ArrivalQueue a;
     a.projection = q;
+    a.prefixed = prefixed[q];
     a.slots = proj.maxDelaySteps + 1;
     a.room = arrivalsOnHost_ ? largestSlot(proj) : 1;
     a.buckets = (m.pops[static_cast<size_t>(proj.info->post)].size + NCL_GPU_ARRIVALS_BUCKET - 1) /
@@ -1784,7 +1827,8 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
   for (size_t i = 0; i < queues.size() && same; ++i)
     same = queues[i].projection == arrivalQueues_[i].projection &&
            queues[i].slots == arrivalQueues_[i].slots && queues[i].room <= arrivalQueues_[i].room &&
-           queues[i].buckets == arrivalQueues_[i].buckets;
+           queues[i].buckets == arrivalQueues_[i].buckets &&
+           queues[i].prefixed == arrivalQueues_[i].prefixed;
   if (!same) {
     arrivalsToHost(m, false); // what the old queues hold, before they go
     synchronize(&m, "waiting for the device");
@@ -1798,15 +1842,20 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
       a.ring = bytes;
       bytes += align16(static_cast<size_t>(a.slots) * room * sizeof(int32_t));
       a.counters = bytes; // ring_count, out_count, overflow[2], bucket_count
+      // The bucket counts: a row per slot (the pipelined entry), or one.
       a.countersBytes =
-          static_cast<size_t>(a.slots + 3) * sizeof(int64_t) + buckets * sizeof(int32_t);
+          static_cast<size_t>(a.slots + 3) * sizeof(int64_t) +
+          (arrivalsPipelined_ ? static_cast<size_t>(a.slots) : 1) * buckets * sizeof(int32_t);
       bytes += align16(a.countersBytes);
-      a.bucketStart = bytes;
-      bytes += align16((buckets + 1) * sizeof(int64_t));
       a.groupSum = bytes;
       bytes += align16((buckets / NCL_GPU_ARRIVALS_GROUP + 1) * sizeof(int64_t));
+      // The bucket starts, then the list; or, where they begin the list,
+      // both in one.
+      a.bucketStart = bytes;
+      if (!a.prefixed)
+        bytes += align16((buckets + 1) * sizeof(int64_t));
       a.out = bytes;
-      bytes += align16(room * sizeof(int64_t));
+      bytes += align16(((a.prefixed ? buckets + 1 : 0) + room) * sizeof(int64_t));
     }
     if (CUresult r = d_->cuMemAlloc(&arrivalMemory_, std::max<size_t>(bytes, 256));
         r != CUDA_SUCCESS) {
@@ -1871,10 +1920,9 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
         std::clamp<int64_t>((items + kArrivalThreads - 1) / kArrivalThreads, 1, most);
     return static_cast<unsigned>(per * queueCount);
   };
-  for (int64_t phase : {0, 1, 4, 6})
-    arrivalBlocks_[phase] = grid(presynaptic / 16, kArrivalBlocksPerQueue);
-  arrivalBlocks_[2] = grid(buckets / NCL_GPU_ARRIVALS_GROUP + 1, kArrivalBlocksPerQueue);
-  arrivalBlocks_[3] = arrivalBlocks_[5] = grid(buckets, kArrivalBlocksPerQueue);
+  arrivalBlocks_.sending = grid(presynaptic / 16, kArrivalBlocksPerQueue);
+  arrivalBlocks_.groups = grid(buckets / NCL_GPU_ARRIVALS_GROUP + 1, kArrivalBlocksPerQueue);
+  arrivalBlocks_.buckets = grid(buckets, kArrivalBlocksPerQueue);
   if (!descs.empty())
     check(&m, copyToDevice(m, arrivalMemory_, descs.data(), descs.size() * sizeof descs[0]),
           "copying the arrival queues to the device");
@@ -1884,12 +1932,17 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
     for (const ArrivalQueue &a : arrivalQueues_) {
       const Projection &proj = m.projs[a.projection];
       std::vector<int64_t> counters(align16(a.countersBytes) / sizeof(int64_t), 0);
+      // The pipelined entry's rows of bucket counts, a row per slot.
+      auto *rows = reinterpret_cast<int32_t *>(counters.data() + a.slots + 3);
       std::vector<int32_t> entries;
       if (!proj.queues.empty())
         for (int64_t s = 0; s < a.slots && s < static_cast<int64_t>(proj.queues[0].slots.size());
              ++s) {
           const std::vector<int64_t> &slot = proj.queues[0].slots[static_cast<size_t>(s)];
           counters[static_cast<size_t>(s)] = static_cast<int64_t>(slot.size());
+          if (arrivalsPipelined_)
+            for (int64_t k : slot)
+              ++rows[s * a.buckets + proj.post[static_cast<size_t>(k)] / NCL_GPU_ARRIVALS_BUCKET];
           entries.assign(slot.begin(), slot.end());
           if (!entries.empty())
             check(&m,
@@ -1905,6 +1958,19 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
   arrivalsOnHost_ = false; // the chunk changes the device's
 }
 
+unsigned CudaDevice::ArrivalGrids::of(int64_t phase, bool pipelined) const {
+  if (!pipelined)
+    return phase == 2 ? groups : phase == 3 || phase == 5 ? buckets : sending;
+  unsigned most = 1;
+  if (phase & (NCL_ARRIVALS_SEND | NCL_ARRIVALS_SCATTER))
+    most = std::max(most, sending);
+  if (phase & (NCL_ARRIVALS_GROUPS | NCL_ARRIVALS_GROUPS_NEXT))
+    most = std::max(most, groups);
+  if (phase & (NCL_ARRIVALS_STARTS | NCL_ARRIVALS_ORDER))
+    most = std::max(most, buckets);
+  return most;
+}
+
 void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
   if (arrivalQueues_.empty())
     return;
@@ -1918,7 +1984,7 @@ void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
   Command c;
   c.kind = Command::Launch;
   c.function = arrivals_;
-  c.blocks = arrivalBlocks_[phase];
+  c.blocks = arrivalBlocks_.of(phase, arrivalsPipelined_);
   c.threads = kArrivalThreads;
   c.param = putInArena(&args, sizeof args);
   c.action = "ordering the arrivals of per-synapse delays on the device";
@@ -1928,6 +1994,26 @@ void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
 }
 
 void CudaDevice::orderArrivals(ncl_model &m, int64_t s, int64_t s0) {
+  if (arrivalsPipelined_) {
+    // Three launches a step where every delay is at least a step: the
+    // works of each touch different slots (model_abi.h), and the groups of
+    // step s were summed in step s - 1's second launch.
+    if (s > s0 && arrivalsCombined_) {
+      recordArrivalPhase(m, NCL_ARRIVALS_SEND | NCL_ARRIVALS_STARTS, s);
+      recordArrivalPhase(m, NCL_ARRIVALS_SCATTER | NCL_ARRIVALS_GROUPS_NEXT, s);
+      recordArrivalPhase(m, NCL_ARRIVALS_ORDER, s);
+      return;
+    }
+    if (s > s0)
+      recordArrivalPhase(m, NCL_ARRIVALS_SEND, s);
+    recordArrivalPhase(m, NCL_ARRIVALS_GROUPS, s);
+    recordArrivalPhase(m, NCL_ARRIVALS_STARTS, s);
+    recordArrivalPhase(m, NCL_ARRIVALS_SCATTER | (arrivalsCombined_ ? NCL_ARRIVALS_GROUPS_NEXT : 0),
+                       s);
+    recordArrivalPhase(m, NCL_ARRIVALS_ORDER, s);
+    return;
+  }
+  // An older image's entry: a phase a launch.
   if (s > s0 && arrivalsCombined_) {
     recordArrivalPhase(m, 6, s);
   } else {
@@ -1939,7 +2025,12 @@ void CudaDevice::orderArrivals(ncl_model &m, int64_t s, int64_t s0) {
     recordArrivalPhase(m, phase, s);
 }
 
-void CudaDevice::queueSent(ncl_model &m, int64_t s) { recordArrivalPhase(m, 0, s); }
+void CudaDevice::queueSent(ncl_model &m, int64_t s) {
+  if (arrivalsPipelined_)
+    recordArrivalPhase(m, NCL_ARRIVALS_SEND, s + 1); // the spikes of step - 1
+  else
+    recordArrivalPhase(m, 0, s);
+}
 
 void CudaDevice::checkArrivals(ncl_model &m) {
   // Only while the device's queues are the ones in use, after the wait of
@@ -1979,6 +2070,15 @@ void CudaDevice::launchArrivals(ncl_model &m, const ncl_stage_info &stage, ncl_k
     return; // no synapse: nothing arrives
   }
   const ArrivalQueue &queue = arrivalQueues_[static_cast<size_t>(q)];
+  // A list with its bucket starts must have the launch's buckets: the
+  // whole postsynaptic population, which one host thread delivers to.
+  if (queue.prefixed &&
+      (a.begin != 0 ||
+       (a.end + NCL_GPU_TARGET_BUCKET - 1) / NCL_GPU_TARGET_BUCKET != queue.buckets))
+    throw Error(NCL_ERROR_STATE, "internal error: the stage '" + std::string(stage.name) +
+                                     "' delivers to neurons [" + std::to_string(a.begin) + ", " +
+                                     std::to_string(a.end) +
+                                     ") of a list whose buckets start at neuron 0");
   DeviceList list;
   list.spikes = arrivalMemory_ + queue.out;
   list.count = arrivalMemory_ + queue.counters + static_cast<size_t>(queue.slots) * 8;
@@ -1986,6 +2086,12 @@ void CudaDevice::launchArrivals(ncl_model &m, const ncl_stage_info &stage, ncl_k
   list.synapses = true;
   a.synapses = nullptr;
   a.num_synapses = 0;
+  if (queue.prefixed) {
+    // Its last bucket start ends the list: no length to copy on the
+    // device, and num_synapses, the list's room, covers the entries.
+    list.count = 0;
+    a.num_synapses = queue.room;
+  }
   launchWith(m, stage, a, &list);
 }
 

@@ -437,19 +437,33 @@ private:
   /// per projection with per-synapse delays, in one allocation: first the
   /// descriptors, then per queue its ring, its counters (ring_count,
   /// out_count, overflow, target_count: zeroed on upload) and its lists.
-  cuda::CUfunction arrivals_ = nullptr; // NCL_GPU_ARRIVALS_ENTRY, where the image has it
+  // NCL_GPU_PIPELINED_ARRIVALS_ENTRY, or an older image's NCL_GPU_ARRIVALS_ENTRY, where the
+  // image has one
+  cuda::CUfunction arrivals_ = nullptr;
   struct ArrivalQueue {
     size_t projection = 0;
     int64_t slots = 0, room = 0, buckets = 0, preUnits = 0;
     size_t ring = 0, counters = 0, countersBytes = 0, bucketStart = 0, groupSum = 0, out = 0;
+    // Its deliveries read its bucket starts at the list's beginning
+    // (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS): bucketStart is out.
+    bool prefixed = false;
   };
   std::vector<ArrivalQueue> arrivalQueues_;
   std::vector<int32_t> queueOfProjection_; // per projection: its queue, or -1
   cuda::CUdeviceptr arrivalMemory_ = 0;
-  bool arrivalsOnDevice_ = false;  // the device's queues are current
-  bool arrivalsOnHost_ = true;     // the host's are
-  bool arrivalsCombined_ = false;  // every delay >= 1 step: phase 6
-  unsigned arrivalBlocks_[7] = {}; // per phase: its grid (blocks per queue times queues)
+  bool arrivalsOnDevice_ = false; // the device's queues are current
+  bool arrivalsOnHost_ = true;    // the host's are
+  bool arrivalsCombined_ = false; // every delay >= 1 step: phase 6
+  // Each work's grid (blocks per queue times queues), by its items: the
+  // synapses a step's spikes reach (sending, scattering), the groups of
+  // buckets or the buckets.
+  struct ArrivalGrids {
+    unsigned sending = 1, groups = 1, buckets = 1;
+    /// The grid of `phase`: an older entry's phase (0 to 6), or the
+    /// largest of the works of a set (NCL_ARRIVALS_ bits).
+    unsigned of(int64_t phase, bool pipelined) const;
+  } arrivalBlocks_;
+  bool arrivalsPipelined_ = false; // arrivals_ is NCL_GPU_PIPELINED_ARRIVALS_ENTRY
   void recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step);
   /// In every collection, after its wait and before any spike is taken,
   /// while the device's queues are in use: refuses, with one message naming

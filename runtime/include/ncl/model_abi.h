@@ -308,21 +308,38 @@ typedef struct ncl_stage_info {
 /* Since ABI 10: how a stage's GPU kernel divides its work between threads
  * (docs/gpu.md, "The kernel contract"), as nclc mapped it. */
 typedef enum ncl_gpu_launch {
-  NCL_GPU_LAUNCH_BY_KIND = 0,         /* the kind's default: the k-WTA selections, on_post and
-                                         deliver_synapses WHOLE_RANGE, a deliver with presynaptic
-                                         traces WHOLE_RANGE, the rest PER_INDEX */
-  NCL_GPU_LAUNCH_PER_INDEX = 1,       /* a thread per index of [begin, end) */
-  NCL_GPU_LAUNCH_WHOLE_RANGE = 2,     /* thread 0 over [begin, end), the others nothing */
-  NCL_GPU_LAUNCH_PER_SPIKE = 3,       /* a thread per entry of `spikes` [0, num_spikes) */
-  NCL_GPU_LAUNCH_PER_TARGET = 4,      /* a thread per postsynaptic neuron of [begin, end), which
-                                         applies the entries of `synapses` ending at it; the
-                                         runtime sorts the list by postsynaptic neuron, stably */
-  NCL_GPU_LAUNCH_PER_INDEX_COMMIT = 5 /* a DELIVER with presynaptic traces: `gpu_kernel` a thread
-                                         per index of [begin, end), which stores no presynaptic
-                                         trace, then, after it, the entry `<gpu_kernel>_commit`
-                                         a thread per entry of `spikes`, which stores them; no
-                                         presynaptic neuron is twice in one list */
+  NCL_GPU_LAUNCH_BY_KIND = 0,          /* the kind's default: the k-WTA selections, on_post and
+                                          deliver_synapses WHOLE_RANGE, a deliver with presynaptic
+                                          traces WHOLE_RANGE, the rest PER_INDEX */
+  NCL_GPU_LAUNCH_PER_INDEX = 1,        /* a thread per index of [begin, end) */
+  NCL_GPU_LAUNCH_WHOLE_RANGE = 2,      /* thread 0 over [begin, end), the others nothing */
+  NCL_GPU_LAUNCH_PER_SPIKE = 3,        /* a thread per entry of `spikes` [0, num_spikes) */
+  NCL_GPU_LAUNCH_PER_TARGET = 4,       /* a thread per postsynaptic neuron of [begin, end), which
+                                          applies the entries of `synapses` ending at it; the
+                                          runtime sorts the list by postsynaptic neuron, stably */
+  NCL_GPU_LAUNCH_PER_INDEX_COMMIT = 5, /* a DELIVER with presynaptic traces: `gpu_kernel` a
+                                          thread per index of [begin, end), which stores no
+                                          presynaptic trace, then, after it, the entry
+                                          `<gpu_kernel>_commit` a thread per entry of `spikes`,
+                                          which stores them; no presynaptic neuron is twice in
+                                          one list */
+  /* Added within ABI 10 (a runtime that does not know it refuses the
+   * stage, naming it): as PER_TARGET, but `synapses` begins with the starts of
+   * the list's buckets of NCL_GPU_TARGET_BUCKET postsynaptic neurons, so a
+   * thread searches its bucket's entries only. With n = end - begin and
+   * B = ceil(n / NCL_GPU_TARGET_BUCKET) buckets (bucket k: the neurons
+   * begin + k * NCL_GPU_TARGET_BUCKET onwards), synapses[0 .. B] are places
+   * in `synapses`: synapses[k] the first entry whose neuron is in bucket k or
+   * later, synapses[B] one past the last; the entries are
+   * synapses[B + 1 .. synapses[B]), sorted as for PER_TARGET, and
+   * num_synapses is their count or more (a list made on the device gives
+   * its room: its length is only on the device). */
+  NCL_GPU_LAUNCH_PER_TARGET_BUCKETS = 6
 } ncl_gpu_launch;
+
+/* The postsynaptic neurons of a bucket of NCL_GPU_LAUNCH_PER_TARGET_BUCKETS:
+ * a warp's threads. */
+#define NCL_GPU_TARGET_BUCKET 32
 
 /* A flag of ncl_stage_info.gpu_launch, beside the shape (the low byte):
  * the stage's `gpu_kernel` is an entry several stages share, which differ
@@ -337,7 +354,7 @@ typedef enum ncl_gpu_launch {
 #define NCL_GPU_LAUNCH_SHARED_ENTRY 0x100
 
 /* A shared entry of DELIVER or DELIVER_SYNAPSES stages launched a thread per
- * index or per target (shapes 1 and 4), or of STEP stages a thread per
+ * index or per target (shapes 1, 4 and 6), or of STEP stages a thread per
  * index (shape 1), may have a second entry,
  * `<gpu_kernel>_seq`, which runs several of its stages' launches in one:
  * its one parameter is a device pointer to an ncl_seq_launch_args, and
@@ -674,7 +691,7 @@ typedef struct ncl_gather_spikes_args {
  * kernel runs. It keeps, for every queue of `queues` (a projection with
  * per-synapse delays), the synapses each of the next steps receives, and
  * makes a step's list in the order a DELIVER_SYNAPSES stage launched a
- * thread per target (NCL_GPU_LAUNCH_PER_TARGET) reads: by postsynaptic
+ * thread per target (NCL_GPU_LAUNCH_PER_TARGET, or _BUCKETS) reads: by postsynaptic
  * neuron, each neuron's synapses by the step their spike was sent (a longer
  * delay first), then by synapse, which is the CPU's order. Each phase is
  * one launch over all the queues: the grid's blocks are shared evenly
@@ -695,8 +712,10 @@ typedef struct ncl_gather_spikes_args {
  *   1 (count): an atomic add of 1 to bucket_count of each of the slot's
  *     synapses' buckets (post[k] / NCL_GPU_ARRIVALS_BUCKET);
  *   2 (groups): group_sum[j] = the counts of buckets of group j;
- *   3 (starts): bucket_start[b] = the counts of the buckets before b, and
- *     (work item 0) bucket_start[buckets] and *out_count n; where more
+ *   3 (starts): bucket_start[b] = o + the counts of the buckets before b,
+ *     and (work item 0) bucket_start[buckets] = o + n and *out_count = n,
+ *     with o = buckets + 1 where bucket_start is out (the entries follow the
+ *     starts), else 0; where more
  *     arrived than the slot holds, overflow[0] and overflow[1] become the
  *     arrivals and the step (if overflow[0] is still 0);
  *   4 (scatter): each synapse to a place of its bucket's run of `out` (an
@@ -707,8 +726,8 @@ typedef struct ncl_gather_spikes_args {
  *     every delay is at least one step, which then touch different slots.
  * Another phase writes nothing. */
 #define NCL_GPU_ARRIVALS_ENTRY "ncl_arrivals_gpu"
-#define NCL_GPU_ARRIVALS_BUCKET 32 /* postsynaptic neurons per bucket */
-#define NCL_GPU_ARRIVALS_GROUP 64  /* buckets per group_sum */
+#define NCL_GPU_ARRIVALS_BUCKET NCL_GPU_TARGET_BUCKET /* postsynaptic neurons per bucket */
+#define NCL_GPU_ARRIVALS_GROUP 64                     /* buckets per group_sum */
 typedef struct ncl_arrival_queue {
   const int64_t *row_start; /* the projection's row starts (pre_size + 1) */
   const int32_t *post;      /* the postsynaptic neuron of each synapse */
@@ -719,16 +738,48 @@ typedef struct ncl_arrival_queue {
   int32_t *ring;         /* slots * room synapses (their index in the projection) */
   int64_t *ring_count;   /* per slot: the synapses queued (may exceed room) */
   int32_t *bucket_count; /* per bucket, 0 between steps */
-  int64_t *bucket_start; /* buckets + 1 */
+  int64_t *bucket_start; /* buckets + 1; or `out` itself (below) */
   int64_t *group_sum;    /* per group of buckets */
-  int64_t *out;          /* room synapses: a step's list, by target */
+  int64_t *out;          /* room synapses: a step's list, by target; where bucket_start
+                            is out (added within ABI 10: an older kernel is never given
+                            that), the list a stage launched NCL_GPU_LAUNCH_PER_TARGET_BUCKETS
+                            reads, its bucket starts then its entries (buckets + 1 + room) */
   int64_t *out_count;    /* its length */
   int64_t *overflow;     /* 2: the arrivals and the step of the first slot that overflowed */
   int64_t slots, room;
   int64_t buckets; /* ceil(postsynaptic neurons / NCL_GPU_ARRIVALS_BUCKET) */
 } ncl_arrival_queue;
+/* Added within ABI 10, in place of NCL_GPU_ARRIVALS_ENTRY in the images of
+ * this nclc (a runtime that knows neither keeps the arrival queues on the
+ * host): the same queues, lists and order in fewer launches. Its one
+ * parameter is a device pointer to an ncl_arrivals_args whose `phase` is a
+ * set of the works below (bits), done in one launch, in the order of their
+ * bits, each work's items shared by all of the queue's threads as above;
+ * the runtime combines only works that touch different memory. A queue's
+ * bucket_count holds a row of `buckets` counts per slot (slots * buckets,
+ * the row of slot s at s * buckets), each the synapses of the slot's ring
+ * in that bucket, kept as synapses come and go, so no work counts a slot
+ * (phase 1). With s = step mod slots:
+ *   NCL_ARRIVALS_SEND: phase 0 for the spikes of step - 1, each synapse that
+ *     takes a place below room adding 1 to its bucket in its slot's row;
+ *   NCL_ARRIVALS_GROUPS: phase 2 for slot s, on its row;
+ *   NCL_ARRIVALS_GROUPS_NEXT: the same for slot (step + 1) mod slots;
+ *   NCL_ARRIVALS_STARTS, _SCATTER, _ORDER: phases 3, 4 and 5 for slot s, on
+ *     its row (which SCATTER returns to 0).
+ * Where every delay of every queue is at least one step, SEND writes only
+ * slots from step + 1 on (and their rows), which STARTS, SCATTER and ORDER
+ * of step do not touch, and slot step + 1 receives nothing after it (a later
+ * SEND writes from step + 2 on): the runtime runs a step's works in three
+ * launches, SEND | STARTS, SCATTER | GROUPS_NEXT and ORDER. */
+#define NCL_GPU_PIPELINED_ARRIVALS_ENTRY "ncl_arrivals_pipelined_gpu"
+#define NCL_ARRIVALS_SEND 1
+#define NCL_ARRIVALS_GROUPS 2
+#define NCL_ARRIVALS_GROUPS_NEXT 4
+#define NCL_ARRIVALS_STARTS 8
+#define NCL_ARRIVALS_SCATTER 16
+#define NCL_ARRIVALS_ORDER 32
 typedef struct ncl_arrivals_args {
-  int64_t phase; /* 0 to 6, above */
+  int64_t phase; /* 0 to 6 (NCL_GPU_ARRIVALS_ENTRY), or a set of NCL_ARRIVALS_ works */
   int64_t step;  /* phase 0: the step whose spikes are queued; the others: the arrival step */
   int64_t count; /* queues */
   const ncl_arrival_queue *queues;

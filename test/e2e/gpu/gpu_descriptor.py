@@ -126,7 +126,7 @@ def main():
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
                 "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
-                kernels.add("ncl_arrivals_gpu")
+                kernels.add("ncl_arrivals_pipelined_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
             # per index or target (1, 4), or in a network with deliveries of
             # the updates (2) of three populations or more a thread per
@@ -137,19 +137,20 @@ def main():
                 if kind == 2 and launch & 0x100:
                     sharing[k] = sharing.get(k, 0) + 1
             kernels |= {k + "_seq" for _, k, launch, kind, _ in stages
-                        if launch & 0x100 and ((kind in (4, 8) and launch & 0xff in (1, 4))
+                        if launch & 0x100 and ((kind in (4, 8) and launch & 0xff in (1, 6))
                                                or (kind == 2 and launch & 0xff == 1
                                                    and delivers and sharing[k] >= 3))}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
-            # per-synapse delays) a thread per postsynaptic neuron (4), on_post
+            # per-synapse delays) a thread per postsynaptic neuron, its list
+            # beginning with its bucket starts (6), on_post
             # (6) a thread per postsynaptic spike (3), a deliver (4) with
             # presynaptic traces (stdp_song's) a thread per index and its
             # commit (5), every other device stage of these models a thread
             # per index (1); never 0, the runtime's guess for older
             # libraries, but for the host's.
             for stage, _, launch, kind, pre_traces in stages:
-                want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 4 if kind == 8
+                want = (0 if kind in (1, 3, 9) else 2 if kind in (11, 16) else 6 if kind == 8
                         else 3 if kind == 6 else 5 if kind == 4 and pre_traces > 0 else 1)
                 if launch & 0xff != want:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch}, "

@@ -106,26 +106,42 @@ ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
 // gets its own list). It writes only its synapses' postsynaptic neurons'
 // input, so a thread per postsynaptic neuron j = begin + g applies the
 // entries that end at j, in the list's order: the runtime sorts the list by
-// postsynaptic neuron (stably), and the thread finds its run of it by two
-// binary searches on post_index[list[e]], for j and j + 1.
+// postsynaptic neuron (stably) and puts the starts of its buckets of 32
+// neurons first (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS), and the thread finds
+// its run by two binary searches on post_index[list[e]], for j and j + 1,
+// in its bucket's places [list[g / 32], list[g / 32 + 1]). The kernel reads
+// the list through a view of its B + 1 + count places, B = ceil((end -
+// begin) / 32).
 
 // CHECK-LABEL: func.func @ncl_C_deliver(
 // CHECK-SAME: %[[POST:[a-z0-9]+]]: memref<?xi32>
 // CHECK-SAME: %[[BEGIN:[a-z0-9]+]]: index, %[[END:[a-z0-9]+]]: index,
 // CHECK-SAME: %[[LIST:[a-z0-9]+]]: memref<?xi64>, %[[COUNT:[a-z0-9]+]]: index)
-// CHECK-SAME: ncl.gpu_launch = "per_target"
+// CHECK-SAME: ncl.gpu_launch = "per_target_buckets"
 // CHECK-NOT: ncl.gpu_serial
 // CHECK: %[[G:.*]] = arith.addi %{{.*}}, %thread_id_x : index
 // CHECK: %[[J:.*]] = arith.addi %[[BEGIN]], %[[G]] : index
 // CHECK: %[[IN:.*]] = arith.cmpi slt, %[[J]], %[[END]] : index
 // CHECK: scf.if %[[IN]] {
-// CHECK:   %[[FIRST:.*]]:2 = scf.while ({{.*}}, {{.*}} = %[[COUNT]])
+// CHECK:   %[[C32:.*]] = arith.constant 32 : index
+// CHECK:   %[[RANGE:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK:   %[[B:.*]] = arith.ceildivui %[[RANGE]], %[[C32]] : index
+// CHECK:   %[[B1:.*]] = arith.addi %[[B]], %{{c1.*}} : index
+// CHECK:   %[[SIZE:.*]] = arith.addi %[[B1]], %[[COUNT]] : index
+// CHECK:   %[[WHOLE:.*]] = memref.reinterpret_cast %[[LIST]] to offset: [0], sizes: [%[[SIZE]]], strides: [1]
+// CHECK:   %[[K:.*]] = arith.divui %[[G]], %[[C32]] : index
+// CHECK:   %[[LO:.*]] = memref.load %[[WHOLE]][%[[K]]]
+// CHECK:   %[[LOI:.*]] = arith.index_cast %[[LO]] : i64 to index
+// CHECK:   %[[K1:.*]] = arith.addi %[[K]], %{{c1.*}} : index
+// CHECK:   %[[HI:.*]] = memref.load %[[WHOLE]][%[[K1]]]
+// CHECK:   %[[HII:.*]] = arith.index_cast %[[HI]] : i64 to index
+// CHECK:   %[[FIRST:.*]]:2 = scf.while ({{.*}} = %[[LOI]], {{.*}} = %[[HII]])
 // CHECK:     %[[MID:.*]] = arith.shrui
-// CHECK:     %[[SYN:.*]] = memref.load %[[LIST]][%[[MID]]]
+// CHECK:     %[[SYN:.*]] = memref.load %[[WHOLE]][%[[MID]]]
 // CHECK:     %[[P:.*]] = memref.load %[[POST]][%{{.*}}]
 // CHECK:     arith.cmpi slt, %{{.*}}, %[[J]] : index
 // CHECK:   %[[NEXT:.*]] = arith.addi %[[J]], %{{.*}} : index
-// CHECK:   %[[LAST:.*]]:2 = scf.while ({{.*}}, {{.*}} = %[[COUNT]])
+// CHECK:   %[[LAST:.*]]:2 = scf.while ({{.*}} = %[[FIRST]]#0, {{.*}} = %[[HII]])
 // CHECK:     arith.cmpi slt, %{{.*}}, %[[NEXT]] : index
 // CHECK:   scf.for %{{.*}} = %[[FIRST]]#0 to %[[LAST]]#0 step
 // CHECK: return

@@ -2,7 +2,7 @@
 """The arrival queues of per-synapse delays on the CUDA device (docs/gpu.md,
 "Arrival queues on the device"), on the test suite's fake driver.
 
-usage: arrival_queues.py NCLC LIBNCLRT FAKE_DRIVER EXAMPLES_DIR WORKDIR
+usage: arrival_queues.py NCLC LIBNCLRT FAKE_DRIVER EXAMPLES_DIR WORKDIR GPU_SHIM
 
 The queues move between the host and the device whenever the backend or the
 way spikes are exchanged changes, and each move must keep every spike on
@@ -16,8 +16,15 @@ again through the C API on
 and the spikes and the state of every population must be the CPU's, bit for
 bit, for the
 library with the GPU's code on the host (--gpu-emulation: the fake device
-runs NCL_GPU_ARRIVALS_ENTRY's code a thread at a time) and for the one
-without (the fake driver's own copy of its contract).
+runs NCL_GPU_PIPELINED_ARRIVALS_ENTRY's code a thread at a time) and for the one
+without (the fake driver's own copy of its contract, and of the older entry's,
+NCL_GPU_ARRIVALS_ENTRY, a phase a launch, which an older nclc's images have
+instead of NCL_GPU_PIPELINED_ARRIVALS_ENTRY). The deliveries of that
+library read their lists' bucket starts (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS);
+an older nclc's read the sorted list alone (NCL_GPU_LAUNCH_PER_TARGET): the
+same plan runs through fixtures/gpu_shim.c with each shape
+(NCL_GPU_SHIM_PER_TARGET), the stages' CPU functions on the fake driver,
+which checks every list's order and bucket starts.
 
 Then a queue too small for one step's arrivals (NCL_CUDA_ARRIVAL_ROOM=1)
 must fail the run with one message that names the projection and the
@@ -28,9 +35,15 @@ import os
 import subprocess
 import sys
 
-nclc, libnclrt, driver, examples, work = sys.argv[1:6]
+nclc, libnclrt, driver, examples, work, shim = sys.argv[1:7]
 os.makedirs(work, exist_ok=True)
 os.environ["NCL_CUDA_DRIVER"] = driver
+# A child of this script (below): the shim's copy of one library, whose
+# descriptor is made once, when the shim is loaded.
+child = len(sys.argv) > 8 and sys.argv[7] == "--shim-of"
+if child:
+    os.environ["NCL_GPU_SHIM_MODEL"] = sys.argv[8]
+    os.environ["NCL_GPU_SHIM_PER_TARGET"] = sys.argv[9]
 os.environ.pop("NCL_CUDA_ARRIVAL_ROOM", None)
 rt = ctypes.CDLL(libnclrt)
 rt.ncl_open.restype = ctypes.c_void_p
@@ -138,17 +151,49 @@ def run_plan(lib, plan):
 PLAN = [("cpu", 0, 0, 0.15), ("cuda", 37, 0, 0.2), ("cpu", 0, 0, 0.1),
         ("cuda", 0, 1, 0.15), ("cuda", 0, 0, 0.2), ("cpu", 0, 0, 0)]
 
+if child:
+    reference = run_plan(shim, [("cpu", 0, 0, 1.0)])
+    try:
+        mixed = run_plan(shim, PLAN)
+    except RuntimeError as e:
+        print(e)
+        sys.exit(1)
+    count = sum(len(r[0]) // 8 for r in reference.values() if isinstance(r, tuple))
+    print("%d spikes" % count)
+    sys.exit(0 if mixed == reference and count > 0 else 1)
+
 for name in ("delays", "polychronization", "arrival_order"):
-    for emulated in (True, False):
+    for shape in ("4", "6"):
+        cpu_lib = os.path.join(work, name + "-cpu.so")
+        source = os.path.join(examples, name + ".ncl")
+        if not os.path.exists(source):
+            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu_models",
+                                  name + ".ncl")
+        if subprocess.run([nclc, source, "-o", cpu_lib]).returncode != 0:
+            sys.exit("nclc failed on " + name)
+        p = subprocess.run([sys.executable, os.path.abspath(__file__)] + sys.argv[1:7]
+                           + ["--shim-of", cpu_lib, shape], capture_output=True, text=True)
+        check(p.returncode == 0,
+              "%s (the shim's stages, gpu_launch %s): %s on cpu/cuda/cpu/cuda(host "
+              "queues)/cuda/cpu, the CPU's bit for bit"
+              % (name, shape, (p.stdout + p.stderr).strip()))
+    for emulated, entry in ((True, "pipelined"), (False, "pipelined"), (False, "older")):
         lib = compile_example(name, emulated)
-        label = "%s (%s)" % (name, "the GPU's code" if emulated else "the fake driver's arrivals")
+        label = "%s (%s)" % (name, "the GPU's code" if emulated else
+                             "the fake driver's %s arrivals entry" % entry)
         reference = run_plan(lib, [("cpu", 0, 0, 1.0)])
         count = sum(len(r[0]) // 8 for r in reference.values() if isinstance(r, tuple))
+        # An older nclc's image has NCL_GPU_ARRIVALS_ENTRY, a phase a launch,
+        # instead of the pipelined one (which the fake driver then hides).
+        if entry == "older":
+            os.environ["NCL_FAKE_CUDA_MISSING"] = "ncl_arrivals_pipelined_gpu"
         try:
             mixed = run_plan(lib, PLAN)
         except RuntimeError as e:
             check(False, "%s: %s" % (label, e))
             continue
+        finally:
+            os.environ.pop("NCL_FAKE_CUDA_MISSING", None)
         check(mixed == reference and count > 0,
               "%s: %d spikes and the state on cpu/cuda/cpu/cuda(host queues)/cuda/cpu, the "
               "CPU's bit for bit"

@@ -67,10 +67,12 @@ llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 /// (RuntimeKernels.cpp).
 llvm::Function *buildGatherSpikesKernel(llvm::Module &m);
 
-/// Adds to `m` the entry NCL_GPU_ARRIVALS_ENTRY (model_abi.h), with which
-/// the CUDA backend keeps the arrival queues of per-synapse delays on the
-/// device: the arrivals of each step queued with atomic adds, then counted,
-/// scanned, scattered and sorted by target in phases (RuntimeKernels.cpp).
+/// Adds to `m` the entry NCL_GPU_PIPELINED_ARRIVALS_ENTRY (model_abi.h),
+/// with which the CUDA backend keeps the arrival queues of per-synapse
+/// delays on the device: the arrivals of each step queued and counted by
+/// bucket with atomic adds, then scanned, scattered and sorted by target in
+/// works, those of consecutive steps that touch different slots in one
+/// launch (RuntimeKernels.cpp).
 llvm::Function *buildArrivalsKernel(llvm::Module &m);
 
 /// Compiles `module`, the output of `ncl-to-nvvm` (its ncl.network is read,

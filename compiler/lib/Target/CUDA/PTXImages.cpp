@@ -624,7 +624,8 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
         (llvm::is_contained(kinds, "deliver") || llvm::is_contained(kinds, "deliver_synapses")) &&
         group->size() >= 3;
     if (((kind == "deliver" || kind == "deliver_synapses") &&
-         (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET)) ||
+         (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET ||
+          shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)) ||
         (kind == "step" && shape == NCL_GPU_LAUNCH_PER_INDEX && stepsTogether)) {
       buildSeqEntry(m, entry);
       entries.insert(name + NCL_GPU_SEQ_SUFFIX);
@@ -731,6 +732,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
                            .Case("whole_range", NCL_GPU_LAUNCH_WHOLE_RANGE)
                            .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
                            .Case("per_target", NCL_GPU_LAUNCH_PER_TARGET)
+                           .Case("per_target_buckets", NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)
                            .Case("per_index_commit", NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
                            .Default(-1);
       auto name = op.getAttrOfType<mlir::StringAttr>(mlir::SymbolTable::getSymbolAttrName());

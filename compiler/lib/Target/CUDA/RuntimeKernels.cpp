@@ -32,16 +32,19 @@
 // entries. Neither phase waits for another thread (no barrier, no atomic):
 // each place of the run has one writer.
 //
-// NCL_GPU_ARRIVALS_ENTRY keeps the arrival queues of per-synapse delays on
-// the device, for a network that has them: after a step, each synapse its
-// spikes reach is queued, with an atomic add, in the slot of the step it
-// arrives in (its place varies, the slot's set does not); before a step's
-// deliveries, the slot is grouped by buckets of 32 targets in phases (count,
-// group sums, starts, scatter) and each bucket's run sorted by (target, step
-// sent, synapse), the CPU's order, so the list does not depend on the
-// threads' order either. Each phase is a launch over every queue, its
-// blocks shared between them (docs/gpu.md, "Arrival queues on the
-// device").
+// NCL_GPU_PIPELINED_ARRIVALS_ENTRY keeps the arrival queues of per-synapse
+// delays on the device, for a network that has them: after a step, each
+// synapse its spikes reach is queued, with an atomic add, in the slot of the
+// step it arrives in (its place varies, the slot's set does not), and
+// counted in its bucket of 32 targets of that slot; before a step's
+// deliveries, the slot is grouped by buckets in works (group sums, starts,
+// scatter) and each bucket's run sorted by (target, step sent, synapse), the
+// CPU's order, so the list does not depend on the threads' order either.
+// A launch does a set of works over every queue, its blocks shared between
+// them; works of consecutive steps that touch different slots share a
+// launch (docs/gpu.md, "Arrival queues on the device"). Older images had
+// NCL_GPU_ARRIVALS_ENTRY, which counted a slot's buckets in a phase of its
+// own and ran each phase in a launch; the runtime still launches it.
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CUDATarget.h"
@@ -494,7 +497,7 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   llvm::Type *i32 = llvm::Type::getInt32Ty(c);
   llvm::Type *i16 = llvm::Type::getInt16Ty(c);
   llvm::Type *ptr = llvm::PointerType::getUnqual(c);
-  llvm::Function *f = createEntry(m, NCL_GPU_ARRIVALS_ENTRY);
+  llvm::Function *f = createEntry(m, NCL_GPU_PIPELINED_ARRIVALS_ENTRY);
   llvm::Argument *args = f->getArg(0);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
   auto at = [&](llvm::Value *base, size_t offset) {
@@ -504,7 +507,7 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
     return b.CreateLoad(type, b.CreateInBoundsGEP(type, base, index));
   };
   llvm::Value *zero = b.getInt64(0), *one = b.getInt64(1);
-  llvm::Value *phase = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, phase)), "phase");
+  llvm::Value *works = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, phase)), "works");
   llvm::Value *step = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, step)), "step");
   llvm::Value *count = b.CreateLoad(i64, at(args, offsetof(ncl_arrivals_args, count)), "count");
   llvm::Value *queues = b.CreateLoad(ptr, at(args, offsetof(ncl_arrivals_args, queues)), "queues");
@@ -535,19 +538,32 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   auto delayAt = [&](llvm::Value *k) { return b.CreateZExt(load(i16, delay, k), i64); };
   auto postAt = [&](llvm::Value *k) { return b.CreateSExt(load(i32, post, k), i64); };
   auto bucketOf = [&](llvm::Value *k) { return b.CreateSDiv(postAt(k), bucketSize, "bucket"); };
-  llvm::Value *slot = b.CreateSRem(step, slots, "slot");
-  llvm::Value *slotBase = b.CreateMul(slot, room, "slot.base");
+  // A slot of the ring: its index, its ring's first place and its row of
+  // bucket counts.
+  struct Slot {
+    llvm::Value *index, *base, *counts;
+  };
+  auto slotAt = [&](llvm::Value *index) {
+    return Slot{index, b.CreateMul(index, room, "slot.base"),
+                b.CreateInBoundsGEP(i32, bucketCount, b.CreateMul(index, buckets), "slot.counts")};
+  };
+  auto slotOf = [&](llvm::Value *arrival) { return slotAt(b.CreateSRem(arrival, slots, "slot")); };
   // The slot's synapses that have a place.
-  auto queued = [&]() {
-    llvm::Value *n = load(i64, ringCount, slot);
+  auto queued = [&](const Slot &slot) {
+    llvm::Value *n = load(i64, ringCount, slot.index);
     return smin(b, b.CreateSelect(b.CreateICmpSLT(n, zero), zero, n), room);
   };
+  auto work = [&](int64_t bit, llvm::StringRef name, auto emit) {
+    ifThen(b, b.CreateICmpNE(b.CreateAnd(works, b.getInt64(bit)), zero), name, emit);
+  };
 
-  // Phase 0: the spikes of step `sent` into the slots of their arrivals.
-  // A synapse's slot is (sent + 1 + delay) mod slots with delay < slots:
+  // SEND: the spikes of step `sent` into the slots of their arrivals, each
+  // synapse with a place counted in its bucket of its slot's row. A
+  // synapse's slot is (sent + 1 + delay) mod slots with delay < slots:
   // (sent mod slots) + 1 + delay, less slots where that reaches it (no
   // division per synapse).
-  auto push = [&](llvm::Value *sent) {
+  work(NCL_ARRIVALS_SEND, "send", [&] {
+    llvm::Value *sent = b.CreateSub(step, one, "sent");
     ifThen(b, b.CreateICmpSGE(sent, zero), "push", [&] {
       llvm::Value *sentSlot = b.CreateSRem(sent, slots, "sent.slot");
       llvm::Value *depth = field(i64, offsetof(ncl_arrival_queue, history_depth), "depth");
@@ -571,57 +587,38 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
               b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i64, ringCount, to),
                                 one, llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
           ifThen(b, b.CreateICmpSLT(place, room), "place", [&] {
-            b.CreateStore(
-                b.CreateTrunc(k, i32),
-                b.CreateInBoundsGEP(i32, ring, b.CreateAdd(b.CreateMul(to, room), place)));
+            const Slot slot = slotAt(to);
+            b.CreateStore(b.CreateTrunc(k, i32),
+                          b.CreateInBoundsGEP(i32, ring, b.CreateAdd(slot.base, place)));
+            b.CreateAtomicRMW(llvm::AtomicRMWInst::Add,
+                              b.CreateInBoundsGEP(i32, slot.counts, bucketOf(k)), b.getInt32(1),
+                              llvm::MaybeAlign(4), llvm::AtomicOrdering::Monotonic);
           });
         });
       });
     });
-  };
-  // Phase 1: each bucket's arrivals counted.
-  auto countBuckets = [&] {
-    forEach(b, g, queued(), grid, "count", [&](llvm::Value *e) {
-      llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slotBase, e)), i64);
-      b.CreateAtomicRMW(llvm::AtomicRMWInst::Add,
-                        b.CreateInBoundsGEP(i32, bucketCount, bucketOf(k)), b.getInt32(1),
-                        llvm::MaybeAlign(4), llvm::AtomicOrdering::Monotonic);
-    });
-  };
-
-  llvm::SwitchInst *dispatch = b.CreateSwitch(phase, done, 7);
-  auto phaseBlock = [&](std::initializer_list<int64_t> numbers, auto emit) {
-    llvm::BasicBlock *bb =
-        llvm::BasicBlock::Create(c, "phase" + std::to_string(*numbers.begin()), f);
-    for (int64_t number : numbers)
-      dispatch->addCase(b.getInt64(number), bb);
-    b.SetInsertPoint(bb);
-    emit();
-    b.CreateBr(done);
-  };
-  // Phases 0, 1 and 6 share one copy of each loop (compiled once): 6
-  // queues step - 1's spikes, then counts.
-  phaseBlock({0, 1, 6}, [&] {
-    llvm::Value *six = b.CreateICmpEQ(phase, b.getInt64(6));
-    ifThen(b, b.CreateICmpNE(phase, one), "queue.spikes",
-           [&] { push(b.CreateSelect(six, b.CreateSub(step, one), step)); });
-    ifThen(b, b.CreateICmpNE(phase, zero), "count.buckets", countBuckets);
   });
-  // Phase 2: the counts of each group of buckets.
-  phaseBlock({2}, [&] {
+  // GROUPS, GROUPS_NEXT: the counts of each group of buckets of a slot.
+  auto sumGroups = [&](const Slot &slot) {
     llvm::Value *groups = b.CreateSDiv(b.CreateAdd(buckets, b.getInt64(NCL_GPU_ARRIVALS_GROUP - 1)),
                                        groupSize, "groups");
     forEach(b, g, groups, grid, "group", [&](llvm::Value *j) {
       llvm::Value *first = b.CreateMul(j, groupSize);
       llvm::Value *n = b.CreateSub(smin(b, b.CreateAdd(first, groupSize), buckets), first);
       llvm::Value *sum = sumOver(b, n, "group.count", [&](llvm::Value *i) {
-        return b.CreateSExt(load(i32, bucketCount, b.CreateAdd(first, i)), i64);
+        return b.CreateSExt(load(i32, slot.counts, b.CreateAdd(first, i)), i64);
       });
       b.CreateStore(sum, b.CreateInBoundsGEP(i64, groupSum, j));
     });
-  });
-  // Phase 3: each bucket's start in the list.
-  phaseBlock({3}, [&] {
+  };
+  work(NCL_ARRIVALS_GROUPS, "groups", [&] { sumGroups(slotOf(step)); });
+  work(NCL_ARRIVALS_GROUPS_NEXT, "groups.next", [&] { sumGroups(slotOf(b.CreateAdd(step, one))); });
+  // STARTS: each bucket's start in the list, past the starts themselves
+  // where they begin it (bucket_start is out, model_abi.h).
+  work(NCL_ARRIVALS_STARTS, "starts", [&] {
+    const Slot slot = slotOf(step);
+    llvm::Value *offset = b.CreateSelect(b.CreateICmpEQ(bucketStart, out),
+                                         b.CreateAdd(buckets, one), zero, "start.offset");
     forEach(b, g, buckets, grid, "bucket", [&](llvm::Value *k) {
       llvm::Value *j = b.CreateSDiv(k, groupSize, "its.group");
       llvm::Value *first = b.CreateMul(j, groupSize);
@@ -629,14 +626,15 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
           sumOver(b, j, "groups.before", [&](llvm::Value *i) { return load(i64, groupSum, i); });
       llvm::Value *inGroup =
           sumOver(b, b.CreateSub(k, first), "buckets.before", [&](llvm::Value *i) {
-            return b.CreateSExt(load(i32, bucketCount, b.CreateAdd(first, i)), i64);
+            return b.CreateSExt(load(i32, slot.counts, b.CreateAdd(first, i)), i64);
           });
-      b.CreateStore(b.CreateAdd(groupsBefore, inGroup), b.CreateInBoundsGEP(i64, bucketStart, k));
+      b.CreateStore(b.CreateAdd(offset, b.CreateAdd(groupsBefore, inGroup)),
+                    b.CreateInBoundsGEP(i64, bucketStart, k));
     });
     ifThen(b, b.CreateICmpEQ(g, zero), "length", [&] {
-      llvm::Value *arrived = load(i64, ringCount, slot);
-      llvm::Value *n = queued();
-      b.CreateStore(n, b.CreateInBoundsGEP(i64, bucketStart, buckets));
+      llvm::Value *arrived = load(i64, ringCount, slot.index);
+      llvm::Value *n = queued(slot);
+      b.CreateStore(b.CreateAdd(offset, n), b.CreateInBoundsGEP(i64, bucketStart, buckets));
       b.CreateStore(n, field(ptr, offsetof(ncl_arrival_queue, out_count), "out.count"));
       llvm::Value *overflow = field(ptr, offsetof(ncl_arrival_queue, overflow), "overflow");
       llvm::Value *firstTime = b.CreateICmpEQ(b.CreateLoad(i64, overflow), zero);
@@ -646,22 +644,25 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
       });
     });
   });
-  // Phase 4: each synapse to a place of its bucket's run.
-  phaseBlock({4}, [&] {
-    forEach(b, g, queued(), grid, "scatter", [&](llvm::Value *e) {
-      llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slotBase, e)), i64);
+  // SCATTER: each synapse to a place of its bucket's run, its count back to
+  // 0 when all are placed.
+  work(NCL_ARRIVALS_SCATTER, "scatter", [&] {
+    const Slot slot = slotOf(step);
+    forEach(b, g, queued(slot), grid, "scatter", [&](llvm::Value *e) {
+      llvm::Value *k = b.CreateSExt(load(i32, ring, b.CreateAdd(slot.base, e)), i64);
       llvm::Value *bucket = bucketOf(k);
       llvm::Value *left =
-          b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i32, bucketCount, bucket),
+          b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, b.CreateInBoundsGEP(i32, slot.counts, bucket),
                             b.getInt32(-1), llvm::MaybeAlign(4), llvm::AtomicOrdering::Monotonic);
       llvm::Value *place =
           b.CreateSub(b.CreateAdd(load(i64, bucketStart, bucket), b.CreateSExt(left, i64)), one);
       b.CreateStore(k, b.CreateInBoundsGEP(i64, out, place));
     });
   });
-  // Phase 5: each bucket's run in the CPU's order (an insertion sort: runs
+  // ORDER: each bucket's run in the CPU's order (an insertion sort: runs
   // are short), and the slot emptied.
-  phaseBlock({5}, [&] {
+  work(NCL_ARRIVALS_ORDER, "order", [&] {
+    const Slot slot = slotOf(step);
     forEach(b, g, buckets, grid, "order", [&](llvm::Value *t) {
       llvm::Value *lo = load(i64, bucketStart, t);
       llvm::Value *hi = load(i64, bucketStart, b.CreateAdd(t, one));
@@ -699,8 +700,9 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
       });
     });
     ifThen(b, b.CreateICmpEQ(g, zero), "empty",
-           [&] { b.CreateStore(zero, b.CreateInBoundsGEP(i64, ringCount, slot)); });
+           [&] { b.CreateStore(zero, b.CreateInBoundsGEP(i64, ringCount, slot.index)); });
   });
+  b.CreateBr(done);
   b.SetInsertPoint(done);
   b.CreateRetVoid();
   return f;

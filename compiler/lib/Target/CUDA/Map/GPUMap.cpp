@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "ncl/Conversion/Passes.h"
 #include "ncl/Dialect/Ncl/IR/NclOps.h"
+#include "ncl/model_abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -316,14 +317,14 @@ func::FuncOp buildTraceCommit(StageOp stage, func::FuncOp kernel, mlir::ncl::Net
   return commit;
 }
 
-/// The first place in [0, n) of `list` (synapses, sorted by postsynaptic
+/// The first place in [lo, hi) of `list` (synapses, sorted by postsynaptic
 /// neuron) whose synapse's postsynaptic neuron (`postIndex`) is not below
-/// `key`: a binary search.
-Value lowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value n, Value key) {
+/// `key`, or hi: a binary search.
+Value lowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value lo, Value hi,
+                 Value key) {
   Type indexType = b.getIndexType();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   auto search = scf::WhileOp::create(
-      b, loc, TypeRange{indexType, indexType}, ValueRange{zero, n},
+      b, loc, TypeRange{indexType, indexType}, ValueRange{lo, hi},
       [](OpBuilder &b, Location loc, ValueRange range) {
         Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, range[0], range[1]);
         scf::ConditionOp::create(b, loc, more, range);
@@ -508,26 +509,51 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
 
   /// A thread per postsynaptic neuron j = begin + g of [begin, end): it
   /// runs the list loop over the entries whose synapse ends at j, which the
-  /// runtime's list (sorted by postsynaptic neuron, stably) holds together:
-  /// [lower_bound(j), lower_bound(j + 1)).
+  /// runtime's list (sorted by postsynaptic neuron, stably) holds together.
+  /// The list begins with the starts of its buckets of
+  /// NCL_GPU_TARGET_BUCKET neurons (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS), so
+  /// the thread searches only the entries of its bucket k = g / 32, places
+  /// [list[k], list[k + 1]): [lower_bound(j), lower_bound(j + 1)) there. The
+  /// kernel reads the list through a view that covers the starts too.
   void mapPerTarget(StageOp stage, func::FuncOp kernel, scf::ForOp loop, Value postIndex) {
     OpBuilder b(kernel.getContext());
     Location loc = kernel.getLoc();
     mapKernel(stage, kernel, /*onThreadZero=*/false); // j = begin, j < end, guarded
-    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_target"));
+    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("per_target_buckets"));
     BlockArgument begin = headerArgument(stage, kernel, "begin");
+    BlockArgument end = headerArgument(stage, kernel, "end");
     BlockArgument list = headerArgument(stage, kernel, "synapses");
     b.setInsertionPoint(loop);
     // After mapKernel, `begin`'s one use is begin + g: the thread's neuron.
-    Value j;
+    Value j, g;
     for (Operation *user : begin.getUsers())
-      if (auto add = dyn_cast<arith::AddIOp>(user); add && add.getLhs() == begin)
+      if (auto add = dyn_cast<arith::AddIOp>(user); add && add.getLhs() == begin) {
         j = add.getResult();
+        g = add.getRhs();
+      }
+    Type indexType = b.getIndexType();
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value bucketSize = arith::ConstantIndexOp::create(b, loc, NCL_GPU_TARGET_BUCKET);
+    // B + 1 starts and the entries: B = ceil((end - begin) / 32).
+    Value range = arith::SubIOp::create(b, loc, end, begin);
+    Value buckets = arith::CeilDivUIOp::create(b, loc, range, bucketSize);
     Value count = loop.getUpperBound();
-    Value first = lowerBound(b, loc, list, postIndex, count, j);
+    Value size = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, buckets, one), count);
+    auto listType = cast<MemRefType>(list.getType());
+    Value whole = memref::ReinterpretCastOp::create(b, loc, listType, list, b.getIndexAttr(0),
+                                                    ArrayRef<OpFoldResult>{size},
+                                                    ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    list.replaceAllUsesExcept(whole, whole.getDefiningOp());
+    Value k = arith::DivUIOp::create(b, loc, g, bucketSize);
+    auto start = [&](Value at) {
+      return arith::IndexCastOp::create(b, loc, indexType,
+                                        memref::LoadOp::create(b, loc, whole, ValueRange{at}));
+    };
+    Value lo = start(k);
+    Value hi = start(arith::AddIOp::create(b, loc, k, one));
+    Value first = lowerBound(b, loc, whole, postIndex, lo, hi, j);
     Value next = arith::AddIOp::create(b, loc, j, one);
-    Value last = lowerBound(b, loc, list, postIndex, count, next);
+    Value last = lowerBound(b, loc, whole, postIndex, first, hi, next);
     loop.getLowerBoundMutable().assign(first);
     loop.getUpperBoundMutable().assign(last);
   }
