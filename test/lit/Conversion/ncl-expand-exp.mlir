@@ -165,3 +165,24 @@ func.func @others_unchanged(%v: vector<4xf64>, %h: f16, %x: f64) -> (vector<4xf6
   %c = math.log %x : f64
   return %a, %b, %c : vector<4xf64>, f16, f64
 }
+
+// math.sqrt of f32 or f64 becomes llvm.intr.sqrt (math-to-libm would call
+// libm's sqrt, which may set errno and so keeps a loop scalar: the connect
+// kernels' normal draws); both are the correctly rounded square root. With
+// math-ops (the GPU), it stays a math op, for convert-gpu-to-nvvm.
+// CHECK-LABEL: func.func @sqrt
+// CHECK: llvm.intr.sqrt(%{{.*}}) : (f64) -> f64
+// CHECK: llvm.intr.sqrt(%{{.*}}) : (f32) -> f32
+// CHECK: math.sqrt %{{.*}} : vector<4xf64>
+// CHECK-NOT: math.sqrt
+// CHECK: return
+// MATH-LABEL: func.func @sqrt
+// MATH-COUNT-3: math.sqrt
+// MATH-NOT: llvm.intr.sqrt
+// MATH: return
+func.func @sqrt(%x: f64, %y: f32, %v: vector<4xf64>) -> (f64, f32, vector<4xf64>) {
+  %a = math.sqrt %x : f64
+  %b = math.sqrt %y : f32
+  %c = math.sqrt %v : vector<4xf64>
+  return %a, %b, %c : f64, f32, vector<4xf64>
+}

@@ -205,6 +205,11 @@ def NclExpandExp : Pass<"ncl-expand-exp"> {
     instead, since convert-gpu-to-nvvm refuses those two intrinsics. Both
     are exact, so the results are the same.
 
+    Without `math-ops`, every f32/f64 `math.sqrt` becomes `llvm.intr.sqrt`
+    too: math-to-libm would call libm's `sqrt`, which may set errno, so a
+    loop that calls it (the connect kernels' normal draws) stays scalar.
+    Both are the correctly rounded square root: the same bits.
+
     Before:
 
     ```mlir

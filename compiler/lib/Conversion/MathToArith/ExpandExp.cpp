@@ -245,6 +245,20 @@ struct ExpandTanhOp : OpRewritePattern<math::TanhOp> {
   }
 };
 
+/// math.sqrt as llvm.intr.sqrt on the CPU (without math-ops): math-to-libm
+/// would make it a call of libm's sqrt, which may set errno and so keeps
+/// a loop that calls it scalar (the connect kernels' normal draws). Both are
+/// the correctly rounded square root, so the result is the same.
+struct SqrtAsIntrinsic : OpRewritePattern<math::SqrtOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::SqrtOp op, PatternRewriter &rewriter) const override {
+    if (!expandableType(op.getType()))
+      return failure();
+    rewriter.replaceOpWithNewOp<LLVM::SqrtOp>(op, op.getOperand());
+    return success();
+  }
+};
+
 struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
   using NclExpandExpBase::NclExpandExpBase;
   void runOnOperation() override {
@@ -263,4 +277,6 @@ struct NclExpandExpPass : mlir::ncl::impl::NclExpandExpBase<NclExpandExpPass> {
 
 void mlir::ncl::populateExpandExpPatterns(RewritePatternSet &patterns, bool mathOps) {
   patterns.add<ExpandExpOp, ExpandExpM1Op, ExpandTanhOp>(patterns.getContext(), mathOps);
+  if (!mathOps)
+    patterns.add<SqrtAsIntrinsic>(patterns.getContext());
 }

@@ -21,6 +21,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
@@ -225,6 +226,55 @@ llvm::GlobalVariable *defineGPUImages(llvm::Module &m, llvm::StructType *imageTy
   return table;
 }
 
+/// Synapses a connect kernel draws at or above which it is compiled for
+/// speed (LibraryBuilder::connectsForSpeed).
+constexpr double kConnectForSpeed = 1e7;
+
+/// The synapses `projection` has at the model's sizes, as its rule expects
+/// them (its mean for a random count; a file's or a condition's: its ranges'
+/// product, at most).
+double expectedSynapses(ProjectionOp projection) {
+  llvm::ArrayRef<int64_t> pre = projection.getPreRange(), post = projection.getPostRange();
+  const double n = static_cast<double>(pre[1] - pre[0]), m = static_cast<double>(post[1] - post[0]);
+  mlir::ncl::ConnectAttr connect = projection.getConnect();
+  const double count = static_cast<double>(connect.getN());
+  switch (connect.getRule()) {
+  case mlir::ncl::ConnectRule::OneToOne:
+    return std::min(n, m);
+  case mlir::ncl::ConnectRule::FixedProbability:
+    return connect.getP().getValueAsDouble() * n * m;
+  case mlir::ncl::ConnectRule::FixedInDegree:
+    return count * m;
+  case mlir::ncl::ConnectRule::FixedOutDegree:
+    return count * n;
+  case mlir::ncl::ConnectRule::FixedTotal:
+    return count;
+  default:
+    return n * m;
+  }
+}
+
+/// Whether `stage`'s kernel in `m` draws random numbers: it reads the
+/// run's seed (every connect kernel takes it; one that stores constants
+/// does not read it). The kernel takes the stage's arguments in order, a
+/// buffer as a one-dimensional memref's five values.
+bool drawsRandomNumbers(StageOp stage, llvm::Module &m) {
+  llvm::Function *kernel = stage.getKernel() ? m.getFunction(*stage.getKernel()) : nullptr;
+  mlir::ArrayAttr args = stage.getArgsAttr();
+  if (!kernel || !args)
+    return true; // not known: as if it did
+  unsigned place = 0, seed = ~0u;
+  for (mlir::Attribute arg : args) {
+    auto name = llvm::dyn_cast<mlir::StringAttr>(arg);
+    if (name && name.getValue() == "seed")
+      seed = place;
+    place += name ? 1 : 5;
+  }
+  if (place != kernel->arg_size())
+    return true;
+  return seed < place && !kernel->getArg(seed)->use_empty();
+}
+
 /// The descriptor and the kernels' C-ABI entry points, computed from the
 /// module's `ncl.network` alone (its populations, buffer table and lowered
 /// schedule) and added to the translated LLVM module.
@@ -250,9 +300,12 @@ public:
     // (its initial values and delays): optimised for size, they are not
     // vectorised, which halves nclc's time for a model whose initial state
     // draws random numbers through libm (4-wide log, cos, sqrt calls and
-    // 64-bit vector arithmetic are the costliest code to select).
-    if (stage.getKind() == mlir::ncl::StageKind::Init ||
-        stage.getKind() == mlir::ncl::StageKind::Connect)
+    // 64-bit vector arithmetic are the costliest code to select). Except a
+    // connect kernel that draws many synapses (connectsForSpeed).
+    const bool forSize = stage.getKind() == mlir::ncl::StageKind::Init ||
+                         (stage.getKind() == mlir::ncl::StageKind::Connect &&
+                          !connectsForSpeed(network).contains(name));
+    if (forSize)
       for (llvm::Function *fn : {m.getFunction(name), entry})
         fn->addFnAttr(llvm::Attribute::OptimizeForSize);
     entries.push_back(entry);
@@ -261,6 +314,31 @@ public:
 
   /// The entry points made so far, which the descriptor names.
   llvm::ArrayRef<llvm::Function *> entryPoints() const { return entries; }
+
+  /// The connect kernels compiled for speed (vectorised): those whose
+  /// stages draw random numbers (initial values, delays) for
+  /// kConnectForSpeed synapses or more in all at the model's sizes, where
+  /// the init takes seconds and the compile's extra tenth of a second does
+  /// not count (the microcircuit's 3e8 synapses: 45 % of its init in its
+  /// connect kernels at optsize). A kernel that stores constants gains
+  /// nothing (bench/brunel_stdp.ncl's 10^7 synapses: the same init, a compile
+  /// 0.15 s longer).
+  const llvm::StringSet<> &connectsForSpeed(NetworkOp network) {
+    if (connectsForSpeedKnown)
+      return fastConnects;
+    connectsForSpeedKnown = true;
+    llvm::StringMap<double> drawn;
+    if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
+      for (StageOp stage : schedule.getBody().getOps<StageOp>())
+        if (stage.getKind() == mlir::ncl::StageKind::Connect && stage.getKernel() &&
+            drawsRandomNumbers(stage, m))
+          if (auto projection = network.lookupSymbol<ProjectionOp>(stage.getPopulationAttr()))
+            drawn[*stage.getKernel()] += expectedSynapses(projection);
+    for (const auto &kernel : drawn)
+      if (kernel.second >= kConnectForSpeed)
+        fastConnects.insert(kernel.first());
+    return fastConnects;
+  }
 
   llvm::Constant *string(llvm::StringRef s) { return b.CreateGlobalString(s, ".str", 0, &m); }
 
@@ -834,6 +912,8 @@ private:
   llvm::PointerType *ptr;
   llvm::Type *i8, *i32, *i64, *f64;
   std::vector<llvm::Function *> entries;
+  llvm::StringSet<> fastConnects; // connectsForSpeed's, once known
+  bool connectsForSpeedKnown = false;
 
 public:
   /// The GPU images to embed (nclc --target=cuda), or null.
