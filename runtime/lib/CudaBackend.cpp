@@ -132,7 +132,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
                                  "' has no GPU kernel; recompile it with nclc --target=cuda");
     const int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK;
     if (runsOnDevice(stage.kind) &&
-        ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY)) != 0 ||
+        ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY |
+                               NCL_GPU_LAUNCH_SEQ_BLOCKS)) != 0 ||
          shape > NCL_GPU_LAUNCH_PER_TARGET_BUCKETS ||
          (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER) ||
          (perTarget(static_cast<ncl_gpu_launch>(shape)) &&
@@ -1039,7 +1040,7 @@ size_t CudaDevice::seqGroupBytes(size_t stage) const {
   if (!seqKernels_[stage])
     return 0;
   const size_t room = static_cast<size_t>(std::max<int64_t>(seqRoom_[stage], 1));
-  return sizeof(ncl_seq_launch_args) + room * (sizeof(CUdeviceptr) + sizeof(int32_t)) + 32;
+  return sizeof(ncl_seq_launch_args) + room * (sizeof(CUdeviceptr) + 2 * sizeof(int32_t)) + 32;
 }
 
 void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr header, int64_t range,
@@ -1051,10 +1052,11 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
       info.projection >= 0 ? m.desc->projections[info.projection].post : info.population;
   // A launch onto a population the group reaches from another `begin`
   // would give one neuron two threads: it starts another group.
-  const bool fits = seqOpen_ && seq_.function == seqKernels_[stage] && seq_.count < seq_.room &&
-                    std::none_of(
-                        seq_.targets.begin(), seq_.targets.end(),
-                        [&](const auto &t) { return t.first == post && t.second != begin; });
+  const bool fits =
+      seqOpen_ && seq_.function == seqKernels_[stage] && seq_.count < seq_.room &&
+      std::none_of(
+          seq_.targets.begin(), seq_.targets.end(),
+          [&](const SeqGroup::Target &t) { return t.population == post && t.begin != begin; });
   const CUdeviceptr headersAt = [&] {
     if (fits)
       return seq_.args + sizeof(ncl_seq_launch_args);
@@ -1070,6 +1072,11 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
         reinterpret_cast<const ncl_kernel_args *const *>(static_cast<uintptr_t>(headers));
     args->rows =
         reinterpret_cast<const int32_t *>(static_cast<uintptr_t>(headers + room * sizeof(header)));
+    // Each population its own blocks where the entry reads them: a thread
+    // then walks the launches onto its population only (docs/gpu.md).
+    if (info.gpu_launch & NCL_GPU_LAUNCH_SEQ_BLOCKS)
+      args->first_blocks = reinterpret_cast<const int32_t *>(
+          static_cast<uintptr_t>(headers + room * (sizeof(header) + sizeof(int32_t))));
     Command c;
     c.kind = Command::Launch;
     c.function = seq_.function;
@@ -1088,11 +1095,20 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
   std::memcpy(headers + static_cast<size_t>(seq_.room) * sizeof header +
                   static_cast<size_t>(seq_.count) * sizeof row,
               &row, sizeof row);
+  // The launch's first block: its population's, or the group's next.
+  int32_t first = 0;
+  if (info.gpu_launch & NCL_GPU_LAUNCH_SEQ_BLOCKS) {
+    const auto same = std::find_if(seq_.targets.begin(), seq_.targets.end(),
+                                   [&](const SeqGroup::Target &t) { return t.population == post; });
+    first = same != seq_.targets.end() ? same->firstBlock : static_cast<int32_t>(seq_.blocks);
+    std::memcpy(headers + static_cast<size_t>(seq_.room) * (sizeof header + sizeof row) +
+                    static_cast<size_t>(seq_.count) * sizeof first,
+                &first, sizeof first);
+  }
   static_cast<ncl_seq_launch_args *>(hostInArena(seq_.args))->count = ++seq_.count;
-  seq_.targets.push_back({post, begin});
-  seq_.range = std::max(seq_.range, range);
-  commands_[seq_.command].blocks =
-      static_cast<unsigned>((seq_.range + kBlockSize - 1) / kBlockSize);
+  seq_.targets.push_back({post, begin, first});
+  seq_.blocks = std::max(seq_.blocks, first + (range + kBlockSize - 1) / kBlockSize);
+  commands_[seq_.command].blocks = static_cast<unsigned>(seq_.blocks);
 }
 
 void CudaDevice::openCountGroup(const ncl_model &m) {

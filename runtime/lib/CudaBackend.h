@@ -321,8 +321,15 @@ private:
     cuda::CUfunction function = nullptr;
     size_t command = 0;         // its launch in commands_
     cuda::CUdeviceptr args = 0; // ncl_seq_launch_args, then the headers and rows
-    int64_t count = 0, room = 0, range = 0;
-    std::vector<std::pair<int32_t, int64_t>> targets; // (postsynaptic population, begin)
+    int64_t count = 0, room = 0;
+    int64_t blocks = 0; // the grid: every launch's blocks from its first
+    // Per launch: (postsynaptic population, begin, first block)
+    struct Target {
+      int32_t population;
+      int64_t begin;
+      int32_t firstBlock;
+    };
+    std::vector<Target> targets;
   } seq_;
   bool seqOpen_ = false;
   std::vector<Region> regions_;

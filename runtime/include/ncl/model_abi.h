@@ -352,6 +352,10 @@ typedef enum ncl_gpu_launch {
  * (docs/gpu.md, "Shared entries"). */
 #define NCL_GPU_LAUNCH_SHAPE_MASK 0xff
 #define NCL_GPU_LAUNCH_SHARED_ENTRY 0x100
+/* Added within ABI 10 (a runtime that does not know it refuses the stage):
+ * the stage's shared entry has a `_seq` entry that reads
+ * ncl_seq_launch_args.first_blocks (below). */
+#define NCL_GPU_LAUNCH_SEQ_BLOCKS 0x200
 
 /* A shared entry of DELIVER or DELIVER_SYNAPSES stages launched a thread per
  * index or per target (shapes 1, 4 and 6), or of STEP stages a thread per
@@ -360,7 +364,8 @@ typedef enum ncl_gpu_launch {
  * its one parameter is a device pointer to an ncl_seq_launch_args, and
  * thread g does, for k = 0 .. count-1 in order, what thread g of the shared
  * entry launched on headers[k] with row rows[k] does (nothing where g is
- * past that header's range). The grid covers the largest range. Launches
+ * past that header's range; with first_blocks, below, the same from the
+ * launch's first block). The grid covers every launch's range. Launches
  * onto one population (a delivery's postsynaptic one, an update's own) have
  * the same `begin`, so a thread owns the same neuron (begin + g) in each of
  * them: every neuron receives the launches in the order of the list, as
@@ -374,6 +379,14 @@ typedef struct ncl_seq_launch_args {
   int64_t count;                         /* launches */
   const ncl_kernel_args *const *headers; /* count headers, in device memory */
   const int32_t *rows;                   /* count rows of the shared entry */
+  /* Added within ABI 10, read where the stages have NCL_GPU_LAUNCH_SEQ_BLOCKS
+   * (an older `_seq` reads only the fields above): the first block of each
+   * launch, or null for 0. Thread t of block b then does what thread t of
+   * block b - first_blocks[k] of the shared entry launched on headers[k]
+   * does, where that block is not negative: launches onto different
+   * populations may take different blocks, launches onto one population
+   * take the same. */
+  const int32_t *first_blocks;
 } ncl_seq_launch_args;
 
 /* How a projection's synapses are drawn (docs/semantics.md, "Connectivity"). */

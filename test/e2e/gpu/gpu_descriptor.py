@@ -157,11 +157,14 @@ def main():
                              f"expected {want}")
             # NCL_GPU_LAUNCH_SHARED_ENTRY (0x100) on exactly the stages whose
             # entry several stages name (docs/gpu.md, "Shared entries"), and
-            # on nothing else.
+            # on nothing else; NCL_GPU_LAUNCH_SEQ_BLOCKS (0x200) on exactly
+            # those whose entry has a _seq (which reads the first blocks).
             named = [k for _, k in device]
             for stage, kernel, launch, kind, _ in stages:
                 shared = kind not in (1, 3, 9) and named.count(kernel) > 1
-                if launch & ~0xff != (0x100 if shared else 0):
+                flags = (0x100 if shared else 0) | (
+                    0x200 if shared and kernel + "_seq" in kernels else 0)
+                if launch & ~0xff != flags:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch} "
                              f"for the entry {kernel}, named by {named.count(kernel)} stages")
             if os.path.basename(model) in SHARED and not any(named.count(k) > 1 for k in named):

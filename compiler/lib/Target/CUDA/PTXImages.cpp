@@ -28,8 +28,10 @@
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/StructuralHash.h"
@@ -479,44 +481,89 @@ bool perStageOperand(const llvm::Instruction &i, unsigned k) {
 /// `entry(ncl_kernel_args *, int32 row)`, whose code moves into a function
 /// that both call: thread g runs it for each header and row of the
 /// arguments, in order (inlined into each; the loop over the launches is
-/// not unrolled, which would copy the code once more per launch unrolled).
+/// not unrolled, which would copy the code once more per launch unrolled),
+/// from the launch's first block (first_blocks; the stages get
+/// NCL_GPU_LAUNCH_SEQ_BLOCKS): the code's block index is less that block.
 void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
-  llvm::Function *body = llvm::Function::Create(
-      entry->getFunctionType(), llvm::GlobalValue::InternalLinkage, entry->getName() + "_body", m);
+  // The shared code, with a third parameter: the launch's first block,
+  // taken from every read of the block index (a launch onto another
+  // population may start at a later block, ncl_seq_launch_args).
+  auto *bodyType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i32, i32}, false);
+  llvm::Function *body = llvm::Function::Create(bodyType, llvm::GlobalValue::InternalLinkage,
+                                                entry->getName() + "_body", m);
   body->addFnAttr(llvm::Attribute::AlwaysInline);
   body->splice(body->begin(), entry);
   for (auto [from, to] : llvm::zip(entry->args(), body->args()))
     from.replaceAllUsesWith(&to);
+  // The kernel the entry calls, and what it calls, inlined first: their
+  // reads of the block index are the body's to shift (O3 inlines them
+  // anyway).
+  for (bool inlined = true; inlined;) {
+    inlined = false;
+    llvm::SmallVector<llvm::CallBase *> calls;
+    for (llvm::Instruction &i : llvm::instructions(body))
+      if (auto *call = llvm::dyn_cast<llvm::CallBase>(&i))
+        if (llvm::Function *callee = call->getCalledFunction(); callee && !callee->isDeclaration())
+          calls.push_back(call);
+    for (llvm::CallBase *call : calls) {
+      llvm::InlineFunctionInfo info;
+      inlined |= llvm::InlineFunction(*call, info).isSuccess();
+    }
+  }
+  llvm::Function *blockIndex =
+      llvm::Intrinsic::getDeclarationIfExists(&m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x);
+  if (blockIndex)
+    for (llvm::User *user : llvm::make_early_inc_range(blockIndex->users()))
+      if (auto *read = llvm::dyn_cast<llvm::CallInst>(user); read && read->getFunction() == body) {
+        llvm::IRBuilder<> at(read->getNextNode());
+        auto *shifted = llvm::cast<llvm::Instruction>(at.CreateSub(read, body->getArg(2)));
+        read->replaceUsesWithIf(shifted, [&](llvm::Use &use) { return use.getUser() != shifted; });
+      }
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
-  b.CreateCall(body, {entry->getArg(0), entry->getArg(1)});
+  b.CreateCall(body, {entry->getArg(0), entry->getArg(1), b.getInt32(0)});
   b.CreateRetVoid();
 
-  auto *argsType = llvm::StructType::get(ctx, {i64, ptr, ptr}); // ncl_seq_launch_args
+  auto *argsType = llvm::StructType::get(ctx, {i64, ptr, ptr, ptr}); // ncl_seq_launch_args
   auto *seq = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {ptr}, false),
                                      entry->getLinkage(), entry->getName() + NCL_GPU_SEQ_SUFFIX, m);
   seq->setCallingConv(entry->getCallingConv());
   llvm::Value *args = seq->getArg(0);
   auto *start = llvm::BasicBlock::Create(ctx, "entry", seq);
   auto *loop = llvm::BasicBlock::Create(ctx, "launch", seq);
+  auto *run = llvm::BasicBlock::Create(ctx, "run", seq);
+  auto *next = llvm::BasicBlock::Create(ctx, "next", seq);
   auto *done = llvm::BasicBlock::Create(ctx, "done", seq);
   b.SetInsertPoint(start);
   llvm::Value *count = b.CreateLoad(i64, b.CreateStructGEP(argsType, args, 0));
   llvm::Value *headers = b.CreateLoad(ptr, b.CreateStructGEP(argsType, args, 1));
   llvm::Value *rows = b.CreateLoad(ptr, b.CreateStructGEP(argsType, args, 2));
+  llvm::Value *firsts = b.CreateLoad(ptr, b.CreateStructGEP(argsType, args, 3));
+  llvm::Value *hasFirsts =
+      b.CreateICmpNE(firsts, llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)));
+  llvm::Value *block = b.CreateIntrinsic(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x, {});
   b.CreateCondBr(b.CreateICmpSGT(count, b.getInt64(0)), loop, done);
   b.SetInsertPoint(loop);
   llvm::PHINode *k = b.CreatePHI(i64, 2);
   k->addIncoming(b.getInt64(0), start);
   llvm::Value *header = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, headers, k));
   llvm::Value *row = b.CreateLoad(i32, b.CreateInBoundsGEP(i32, rows, k));
-  b.CreateCall(body, {header, row});
-  llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
-  k->addIncoming(next, loop);
-  markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(next, count), loop, done));
+  // The launch's first block (0 without first_blocks); blocks before it
+  // have nothing of it.
+  llvm::Value *first =
+      b.CreateSelect(hasFirsts, b.CreateLoad(i32, b.CreateInBoundsGEP(i32, firsts, k)),
+                     b.getInt32(0), "first.block");
+  b.CreateCondBr(b.CreateICmpUGE(block, first), run, next);
+  b.SetInsertPoint(run);
+  b.CreateCall(body, {header, row, first});
+  b.CreateBr(next);
+  b.SetInsertPoint(next);
+  llvm::Value *following = b.CreateAdd(k, b.getInt64(1));
+  k->addIncoming(following, next);
+  markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(following, count), loop, done));
   b.SetInsertPoint(done);
   b.CreateRetVoid();
 }
@@ -629,6 +676,8 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
         (kind == "step" && shape == NCL_GPU_LAUNCH_PER_INDEX && stepsTogether)) {
       buildSeqEntry(m, entry);
       entries.insert(name + NCL_GPU_SEQ_SUFFIX);
+      for (size_t stage : *group)
+        gpu.stageLaunches[stage] |= NCL_GPU_LAUNCH_SEQ_BLOCKS;
     }
     for (size_t stage : *group) {
       llvm::Function *old = entryOf(stage);
