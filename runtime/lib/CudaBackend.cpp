@@ -1796,7 +1796,7 @@ void CudaDevice::prepareArrivals(ncl_model &m) {
   // enough for every slot the host holds now.
   std::vector<ArrivalQueue> queues;
   // Lists whose deliveries read their bucket starts: the list begins with
-  // them, and the kernel writes them there (start_offset).
+  // them (bucket_start is out), and the kernel writes them there.
   std::vector<bool> prefixed(m.projs.size(), false);
   for (int32_t i = 0; i < m.desc->num_stages; ++i)
     if (const ncl_stage_info &stage = m.desc->stages[i]; stage.kind == NCL_STAGE_DELIVER_SYNAPSES)

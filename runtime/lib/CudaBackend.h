@@ -460,7 +460,7 @@ private:
   cuda::CUdeviceptr arrivalMemory_ = 0;
   bool arrivalsOnDevice_ = false; // the device's queues are current
   bool arrivalsOnHost_ = true;    // the host's are
-  bool arrivalsCombined_ = false; // every delay >= 1 step: phase 6
+  bool arrivalsCombined_ = false; // every delay >= 1 step: works of two steps share launches
   // Each work's grid (blocks per queue times queues), by its items: the
   // synapses a step's spikes reach (sending, scattering), the groups of
   // buckets or the buckets.

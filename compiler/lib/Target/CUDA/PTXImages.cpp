@@ -484,7 +484,10 @@ bool perStageOperand(const llvm::Instruction &i, unsigned k) {
 /// not unrolled, which would copy the code once more per launch unrolled),
 /// from the launch's first block (first_blocks; the stages get
 /// NCL_GPU_LAUNCH_SEQ_BLOCKS): the code's block index is less that block.
-void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
+/// False, with no `_seq`, where a call in the shared code could not be
+/// inlined (its block index would not be shifted); the stages then launch
+/// one by one.
+bool buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
@@ -514,6 +517,13 @@ void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
       inlined |= llvm::InlineFunction(*call, info).isSuccess();
     }
   }
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+  b.CreateCall(body, {entry->getArg(0), entry->getArg(1), b.getInt32(0)});
+  b.CreateRetVoid();
+  for (llvm::Instruction &i : llvm::instructions(body))
+    if (auto *call = llvm::dyn_cast<llvm::CallBase>(&i))
+      if (llvm::Function *callee = call->getCalledFunction(); !callee || !callee->isDeclaration())
+        return false;
   llvm::Function *blockIndex =
       llvm::Intrinsic::getDeclarationIfExists(&m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x);
   if (blockIndex)
@@ -523,9 +533,6 @@ void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
         auto *shifted = llvm::cast<llvm::Instruction>(at.CreateSub(read, body->getArg(2)));
         read->replaceUsesWithIf(shifted, [&](llvm::Use &use) { return use.getUser() != shifted; });
       }
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
-  b.CreateCall(body, {entry->getArg(0), entry->getArg(1), b.getInt32(0)});
-  b.CreateRetVoid();
 
   auto *argsType = llvm::StructType::get(ctx, {i64, ptr, ptr, ptr}); // ncl_seq_launch_args
   auto *seq = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), {ptr}, false),
@@ -566,6 +573,7 @@ void buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(following, count), loop, done));
   b.SetInsertPoint(done);
   b.CreateRetVoid();
+  return true;
 }
 
 /// The stages' entries that differ only in integer constants (the buffers
@@ -671,13 +679,13 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
         (llvm::is_contained(kinds, "deliver") || llvm::is_contained(kinds, "deliver_synapses")) &&
         group->size() >= 3;
     if (((kind == "deliver" || kind == "deliver_synapses") &&
-         (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET ||
-          shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)) ||
+         (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)) ||
         (kind == "step" && shape == NCL_GPU_LAUNCH_PER_INDEX && stepsTogether)) {
-      buildSeqEntry(m, entry);
-      entries.insert(name + NCL_GPU_SEQ_SUFFIX);
-      for (size_t stage : *group)
-        gpu.stageLaunches[stage] |= NCL_GPU_LAUNCH_SEQ_BLOCKS;
+      if (buildSeqEntry(m, entry)) {
+        entries.insert(name + NCL_GPU_SEQ_SUFFIX);
+        for (size_t stage : *group)
+          gpu.stageLaunches[stage] |= NCL_GPU_LAUNCH_SEQ_BLOCKS;
+      }
     }
     for (size_t stage : *group) {
       llvm::Function *old = entryOf(stage);
@@ -780,7 +788,6 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
                            .Case("per_index", NCL_GPU_LAUNCH_PER_INDEX)
                            .Case("whole_range", NCL_GPU_LAUNCH_WHOLE_RANGE)
                            .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
-                           .Case("per_target", NCL_GPU_LAUNCH_PER_TARGET)
                            .Case("per_target_buckets", NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)
                            .Case("per_index_commit", NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
                            .Default(-1);
