@@ -21,13 +21,25 @@ CHECK is one of
              synapse's distance and Gaussian weight, read back through
              ncl_get_synapse_state, against the positions ncl_get_state
              gives, on 1 and 3 threads.
+  ranges     the searches that find a thread's part of a row (its
+             postsynaptic range): rows of .npy lists with runs of
+             multapses, a row onto every target, rows onto only the first
+             or the last target, an empty row; every target's sum of the
+             weights 8**i that reach it, on 1 to 8 threads (every split of
+             the 37 targets) and, with FAKE_CUDA_DRIVER, on the CUDA backend
+             over the fake driver (a GPU thread per target, the GPU's code
+             run on the host), against the sums numpy takes of the lists.
+
+usage for ranges: connect_checks.py NCLC NCL_RUN LIBNCLRT WORKDIR ranges [FAKE_CUDA_DRIVER]
 
 Targets are identified exactly: each source neuron i adds 2**i to a
 dimensionless counter of every target it reaches, in one step, so the
 counter of target j (a sum of distinct powers of two, exact in doubles) is
 the set of its presynaptic neurons.
 """
+import ctypes
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -138,7 +150,6 @@ def compile_model(nclc, source, out):
 
 
 def synapse_counts(rt, m):
-    import ctypes
     rt.rt.ncl_num_projections.argtypes = [ctypes.c_void_p]
     rt.rt.ncl_projection_synapses.restype = ctypes.c_int64
     rt.rt.ncl_projection_synapses.argtypes = [ctypes.c_void_p, ctypes.c_int32]
@@ -324,6 +335,91 @@ def check_npy(nclc, rt, work):
               f"equals the sum of its weights (max error {err:.2e} V)")
 
 
+RANGES_MODEL = """
+neuron Clock {
+  state { c = 0 }
+  update { c = c + 1 }
+  spike when c > 2.5 and c < 3.5
+}
+neuron Counter {
+  state { s = 0 }
+  update { s = s }
+}
+synapse Tag {
+  state { w = 0 }
+  on_pre { s += w }
+}
+network Ranges {
+  population Src = Clock[12]
+  population Dst = Counter[37]
+  projection T = Tag(Src -> Dst) { connect from_npy("pre.npy", "post.npy", w = "w.npy") }
+  simulate 1 ms, dt = 0.1 ms, seed = 1
+}
+"""
+
+
+def ranges_lists():
+    """Rows that probe the searches' edges, as (pre, post) lists: source i's
+    synapses weigh 8**i, and no pair repeats more than 7 times, so a target's
+    sum (exact in doubles) says how many synapses of each row reach it."""
+    n_post = 37
+    rows = {
+        0: list(range(n_post)),                      # every target once
+        1: [5] * 7 + [6] * 3 + [30],                 # runs of multapses
+        2: [j for j in range(n_post) for _ in (0, 1)],  # every target twice
+        # row 3 is empty
+        4: [n_post - 1] * 5,                         # only the last target
+        5: [0] * 4,                                  # only the first
+        6: [0, 1, 2, 3, 4, 5, 6, 7] * 7,             # a long run onto a few
+    }
+    rng = np.random.default_rng(11)
+    for i in range(7, 12):
+        targets = rng.choice(n_post, rng.integers(5, 30), replace=False)
+        rows[i] = [int(j) for j in targets for _ in range(rng.integers(1, 8))]
+    pre, post = [], []
+    for i, targets in rows.items():
+        pre += [i] * len(targets)
+        post += targets
+    # Shuffled: the runtime sorts each row by target.
+    order = rng.permutation(len(pre))
+    return np.array(pre)[order], np.array(post)[order], n_post
+
+
+def check_ranges(nclc, rt, work, fake_driver):
+    directory = work / "ranges"
+    directory.mkdir(exist_ok=True)
+    source = directory / "ranges.ncl"
+    source.write_text(RANGES_MODEL)
+    pre, post, n_post = ranges_lists()
+    w = 8.0 ** pre
+    write_lists(directory, pre, post, w)
+    expect = np.zeros(n_post)
+    np.add.at(expect, post, w)
+    lib = directory / "ranges.so"
+    compile_model(nclc, source, lib)
+    runs = [(threads, lib, "cpu") for threads in range(1, 9)]
+    if fake_driver:
+        gpu_lib = directory / "ranges_gpu.so"
+        subprocess.run([nclc, str(source), "--target=cuda", "--gpu-emulation", "-o",
+                        str(gpu_lib)], check=True)
+        os.environ["NCL_CUDA_DRIVER"] = fake_driver
+        rt.rt.ncl_set_backend.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        runs.append((1, gpu_lib, "cuda"))
+    for threads, library, backend in runs:
+        m = rt.open(str(library), seed=1, threads=threads)
+        if backend != "cpu":
+            rt.check(rt.rt.ncl_set_backend(m, backend.encode()) == 0)
+        rt.run_steps(m, 10)
+        got = rt.state(m, "Dst", "s", n_post)
+        rt.close(m)
+        if not np.array_equal(got, expect):
+            bad = np.flatnonzero(got != expect)
+            fail(f"{backend}, {threads} threads: targets {bad.tolist()} received "
+                 f"{got[bad].tolist()}, the lists give {expect[bad].tolist()}")
+    print(f"ranges: {len(pre)} synapses in 12 rows onto 37 targets, every target's sum exact "
+          f"on 1 to 8 threads" + (" and on the fake device" if fake_driver else ""))
+
+
 def expect_error(ncl_run, lib, cwd, what, *needles):
     run = subprocess.run([ncl_run, str(lib), "--quiet", "--time", "1ms", "--out",
                           str(cwd / "out")], capture_output=True, text=True, cwd=cwd.parent)
@@ -453,6 +549,8 @@ def main():
         check_init_reads(nclc, rt, work)
     elif check == "npy-errors":
         check_npy_errors(nclc, ncl_run, rt, work)
+    elif check == "ranges":
+        check_ranges(nclc, rt, work, sys.argv[6] if len(sys.argv) > 6 else None)
     else:
         fail(f"unknown check {check}")
     print("OK")

@@ -4,8 +4,9 @@
 // scf.for over the row's synapses [row_start[i], row_start[i + 1]).
 // `deliver` runs on_pre for every spike of the list `spikes` and every
 // synapse of its row whose postsynaptic neuron is in the thread's
-// [begin, end), found by two binary searches (scf.while) in the row's
-// sorted postsynaptic indices, each skipped (started empty) where the range
+// [begin, end), found by searches (scf.while) in the row's sorted
+// postsynaptic indices, binary for begin and galloping from there for end,
+// each skipped (started empty) where the range
 // begins at 0 or ends at the population's size; ncl.post_add adds to the postsynaptic
 // neuron's synaptic-input buffer (load, addf, store: the thread owns the
 // range, no atomics). A population's ncl.synaptic_input reads its buffer and
@@ -107,9 +108,31 @@
 // CHECK:     scf.yield %[[A1]], %[[Z1]] : index, index
 // CHECK:   }
 // ...and the first not below end, searched from there (the row's end where
-// end is the member's size).
+// end is the member's size) by galloping: probes w - 1 past the last probe
+// below end, w = 1, 2, 4, ..., clamped to the row, until one is not below
+// end, then a binary search between the last two probes.
 // CHECK:   %[[LOWER:.*]] = arith.select %[[TOEND]], %[[HI]], %[[FIRST]]#0 : index
-// CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[LOWER]], %[[Z:.*]] = %[[HI]])
+// CHECK:   %[[GALLOP:.*]]:4 = scf.while (%[[A:.*]] = %[[LOWER]], %[[Z:.*]] = %[[HI]], %[[STEP:.*]] = %{{.*}}, %[[F:.*]] = %false) : (index, index, index, i1) -> (index, index, index, i1) {
+// CHECK:     %[[OPEN:.*]] = arith.cmpi ult, %[[A]], %[[Z]] : index
+// CHECK:     %[[NOTF:.*]] = arith.xori %[[F]], %true : i1
+// CHECK:     %[[GO:.*]] = arith.andi %[[OPEN]], %[[NOTF]] : i1
+// CHECK:     scf.condition(%[[GO]]) %[[A]], %[[Z]], %[[STEP]], %[[F]]
+// CHECK:   } do {
+// CHECK:   ^bb0(%[[A:.*]]: index, %[[Z:.*]]: index, %[[STEP:.*]]: index, %{{.*}}: i1):
+// CHECK:     %[[STEPLESS:.*]] = arith.subi %[[STEP]], %{{.*}} : index
+// CHECK:     %[[AHEAD:.*]] = arith.addi %[[A]], %[[STEPLESS]] : index
+// CHECK:     %[[Z1:.*]] = arith.subi %[[Z]], %{{.*}} : index
+// CHECK:     %[[PROBE:.*]] = arith.minui %[[AHEAD]], %[[Z1]] : index
+// CHECK:     %[[J32:.*]] = memref.load %[[POST]][%[[PROBE]]] : memref<?xi32>
+// CHECK:     %[[J:.*]] = arith.index_cast %[[J32]] : i32 to index
+// CHECK:     %[[REACHED:.*]] = arith.cmpi uge, %[[J]], %[[MEND]] : index
+// CHECK:     %[[PAST:.*]] = arith.addi %[[PROBE]], %{{.*}} : index
+// CHECK:     %[[A2:.*]] = arith.select %[[REACHED]], %[[A]], %[[PAST]] : index
+// CHECK:     %[[Z2:.*]] = arith.select %[[REACHED]], %[[PROBE]], %[[Z]] : index
+// CHECK:     %[[STEP2:.*]] = arith.shli %[[STEP]], %{{.*}} : index
+// CHECK:     scf.yield %[[A2]], %[[Z2]], %[[STEP2]], %[[REACHED]]
+// CHECK:   }
+// CHECK:   %[[LAST:.*]]:2 = scf.while (%[[A:.*]] = %[[GALLOP]]#0, %[[Z:.*]] = %[[GALLOP]]#1)
 // CHECK:     arith.cmpi ult, %{{.*}}, %[[MEND]] : index
 // CHECK:   }
 // CHECK:   scf.for %[[S:.*]] = %[[FIRST]]#0 to %[[LAST]]#0

@@ -2005,6 +2005,48 @@ private:
     return search.getResult(0);
   }
 
+  /// lowerBound(first, hi, key) for the end of a range that starts at
+  /// `first`: a galloping search, which probes first, first + 2, first + 6,
+  /// ... (places w - 1 past the last probe below `key`, w doubling) until a
+  /// value is not below `key`, then searches between the last two probes.
+  /// It costs about 2 log2(c) probes for the c synapses onto the range
+  /// where the binary search from `first` costs log2(hi - first): one probe
+  /// where the range holds no synapse, three where it holds one, all in
+  /// the cache line of `first`. A thread of the GPU owns one neuron
+  /// (docs/gpu.md), which at most a few synapses of a row reach.
+  Value lowerBoundFrom(Value first, Value hi, Value key) {
+    Value postIndex = argument(postIndexBuffer);
+    Type idx = b.getIndexType();
+    Type flag = b.getI1Type();
+    Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+    auto gallop = scf::WhileOp::create(
+        b, loc, TypeRange{idx, idx, idx, flag}, ValueRange{first, hi, index(1), no},
+        [&](OpBuilder &, Location, ValueRange iter) {
+          // iter: the probed-below part ends at lo; the answer is in
+          // [lo, top]; w the next step; whether a probe reached key.
+          Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, iter[0], iter[1]);
+          Value notFound =
+              arith::XOrIOp::create(b, loc, iter[3], arith::ConstantIntOp::create(b, loc, 1, 1));
+          scf::ConditionOp::create(b, loc, arith::AndIOp::create(b, loc, open, notFound), iter);
+        },
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value ahead = arith::AddIOp::create(b, loc, iter[0],
+                                              arith::SubIOp::create(b, loc, iter[2], index(1)));
+          Value probe = arith::MinUIOp::create(b, loc, ahead,
+                                               arith::SubIOp::create(b, loc, iter[1], index(1)));
+          Value j = toIndex(memref::LoadOp::create(b, loc, postIndex, ValueRange{probe}));
+          Value reached = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, j, key);
+          Value past = arith::AddIOp::create(b, loc, probe, index(1));
+          Value lo = arith::SelectOp::create(b, loc, reached, iter[0], past);
+          Value top = arith::SelectOp::create(b, loc, reached, probe, iter[1]);
+          Value w = arith::ShLIOp::create(b, loc, iter[2], index(1));
+          scf::YieldOp::create(b, loc, ValueRange{lo, top, w, reached});
+        });
+    // Where no probe reached key, lo = top = hi; else the answer is in
+    // [lo, top], and top's value is not below key.
+    return lowerBound(gallop.getResult(0), gallop.getResult(1), key);
+  }
+
   /// After commonArgs, what the per-step kernels (deliver, sum) read and
   /// write of the two neurons: the postsynaptic inputs, both populations'
   /// variables, then their parameter buffers.
@@ -2158,7 +2200,7 @@ private:
       Value toEnd =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, header["post_size"]);
       first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
-      last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
+      last = lowerBoundFrom(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
     }
     synapseLoop(first, last, projection.getOnPre(), loop, lo);
     b.setInsertionPointAfter(spikeLoop);
@@ -2403,7 +2445,7 @@ private:
     Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
     Value toEnd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, postSize);
     Value first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
-    Value last = lowerBound(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
+    Value last = lowerBoundFrom(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
     synapseLoop(first, last, projection.getSummed(), loop, lo);
     b.setInsertionPointAfter(rows);
     func::ReturnOp::create(b, loc);
@@ -2528,7 +2570,7 @@ private:
       std::tie(first, last) = denseBounds(loop.preNeuron, lo, hi, header["begin"], header["end"]);
     } else {
       first = lowerBound(lo, hi, header["begin"]);
-      last = lowerBound(first, hi, header["end"]);
+      last = lowerBoundFrom(first, hi, header["end"]);
     }
     synapseLoop(first, last, region, loop, lo);
     b.setInsertionPointAfter(rows);
