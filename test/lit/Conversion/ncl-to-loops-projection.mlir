@@ -1,4 +1,4 @@
-// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops | FileCheck %s
+// RUN: ncl-opt %s -split-input-file -ncl-allocate-buffers -ncl-to-loops=search-lanes=1 | FileCheck %s
 // A projection's kernels. `connect` runs the init region for every synapse
 // of the presynaptic rows [begin, end): an scf.parallel over rows, an
 // scf.for over the row's synapses [row_start[i], row_start[i + 1]).

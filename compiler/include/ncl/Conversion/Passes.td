@@ -24,7 +24,11 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
     population stops at a step boundary rather than overflow its buffer.
     `ncl.exp_euler` is expanded in its increment form with `math.expm1`. Run
     after `ncl-integrate` and `ncl-allocate-buffers`; on a CPU,
-    `ncl-cpu-schedule` follows.
+    `ncl-cpu-schedule` follows. A projection's `deliver` finds each spike's
+    part of its row by searches in the row's sorted postsynaptic indices,
+    the starts of `search-lanes` spikes at once (one `scf.while` probing
+    every open lane each step, docs/pipeline.md), the end galloped from the
+    start.
 
     Before:
 
@@ -53,6 +57,11 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
     }
     ```
   }];
+  let options = [Option<"searchLanes", "search-lanes", "unsigned", /*default=*/"8",
+                        "Spikes whose rows a deliver kernel searches at once for the "
+                        "start of its postsynaptic range: a thread then waits for that "
+                        "many independent loads together (docs/gpu.md, \"Searches of "
+                        "several spikes at once\"). 1: one spike's row at a time.">];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
                            "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect", "mlir::LLVM::LLVMDialect"];

@@ -1685,9 +1685,9 @@ private:
 class ProjectionKernelBuilder {
 public:
   ProjectionKernelBuilder(ProjectionOp projection, NetworkOp network, OpBuilder &builder,
-                          NeuronLoops &loops)
+                          NeuronLoops &loops, unsigned searchLaneCount)
       : projection(projection), network(network), b(builder), loc(projection.getLoc()),
-        loops(loops) {
+        loops(loops), searchLaneCount(searchLaneCount) {
     realType = network.getReal();
     pre = network.lookupSymbol<PopulationOp>(projection.getPreAttr());
     post = network.lookupSymbol<PopulationOp>(projection.getPostAttr());
@@ -2174,10 +2174,22 @@ private:
                                    "num_spikes", "pre_size", "post_size"},
                                   loop);
     Value spikes = header["spikes"];
-    auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1));
+    // With search lanes, the loop carries the first places of the next
+    // spikes' parts of their rows and how many of them it has used.
+    unsigned lanes = searchLanesFor();
+    SmallVector<Value> window;
+    if (lanes > 1) {
+      window.assign(lanes, index(0));
+      window.push_back(index(lanes)); // all used: the first spike searches
+    }
+    auto spikeLoop = scf::ForOp::create(b, loc, index(0), header["num_spikes"], index(1), window);
     spikeLoop->setAttr("ncl.loop", b.getStringAttr("spikes"));
     loop.entryPoint = spikeLoop;
     b.setInsertionPointToStart(spikeLoop.getBody());
+    Value searched;
+    SmallVector<Value> nextWindow;
+    if (lanes > 1)
+      std::tie(searched, nextWindow) = searchLanes(spikeLoop, lanes);
     // A spike of neuron b * N_pre + i (member b of a batch) walks row i and
     // reaches member b's postsynaptic neurons (docs/semantics.md, "Batches").
     Value sender =
@@ -2199,12 +2211,140 @@ private:
       Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
       Value toEnd =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, end, header["post_size"]);
-      first = lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
+      first = searched ? searched
+                       : lowerBound(lo, arith::SelectOp::create(b, loc, fromStart, lo, hi), begin);
       last = lowerBoundFrom(arith::SelectOp::create(b, loc, toEnd, hi, first), hi, end);
     }
     synapseLoop(first, last, projection.getOnPre(), loop, lo);
+    if (!nextWindow.empty()) {
+      b.setInsertionPointToEnd(spikeLoop.getBody());
+      scf::YieldOp::create(b, loc, nextWindow);
+    }
     b.setInsertionPointAfter(spikeLoop);
     func::ReturnOp::create(b, loc);
+  }
+
+  /// How many spikes' rows the deliver kernel searches at once: the pass's
+  /// search-lanes, or 1 where the rows are dense (no search) or on_pre
+  /// writes presynaptic traces (ncl-gpu-map then builds a commit kernel
+  /// that runs the spike loop a thread per spike: docs/gpu.md).
+  unsigned searchLanesFor() {
+    if (searchLaneCount <= 1 || denseRows())
+      return 1;
+    bool writesTraces = false;
+    projection.getOnPre().walk(
+        [&](Operation *op) { writesTraces |= isa<TraceWriteOp, AdvanceTracesOp>(op); });
+    return writesTraces ? 1 : searchLaneCount;
+  }
+
+  /// The start of this spike's part of its row (the first place whose
+  /// postsynaptic neuron is not below the call's begin), from the window
+  /// `spikeLoop` carries (its iter_args: `lanes` places, then how many of
+  /// them were used), and the window for the next spike. Where all are
+  /// used, the spikes k .. k + lanes - 1 (those below num_spikes) are
+  /// searched together: one scf.while whose every step probes each open
+  /// lane, so a GPU thread waits for `lanes` independent loads at once
+  /// instead of one after the other (docs/gpu.md, "Searches of several
+  /// spikes at once"). The window is refilled wherever the loop starts, so
+  /// a loop divided between threads stays right.
+  std::pair<Value, SmallVector<Value>> searchLanes(scf::ForOp spikeLoop, unsigned lanes) {
+    Value k = spikeLoop.getInductionVar();
+    ValueRange carried = spikeLoop.getRegionIterArgs();
+    Value used = carried.back();
+    Value refill = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, used, index(lanes));
+    SmallVector<Type> types(lanes, b.getIndexType());
+    auto fill = scf::IfOp::create(b, loc, types, refill, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(fill.thenBlock());
+      scf::YieldOp::create(b, loc, searchSpikes(k, lanes));
+      b.setInsertionPointToStart(fill.elseBlock());
+      scf::YieldOp::create(b, loc, carried.drop_back());
+    }
+    Value lane = arith::SelectOp::create(b, loc, refill, index(0), used);
+    Value first = fill.getResult(lanes - 1);
+    for (unsigned i = lanes - 1; i-- > 0;) {
+      Value here = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(i));
+      first = arith::SelectOp::create(b, loc, here, fill.getResult(i), first);
+    }
+    SmallVector<Value> next(fill.getResults());
+    next.push_back(arith::AddIOp::create(b, loc, lane, index(1)));
+    return {first, next};
+  }
+
+  /// The first place of each of the spikes k .. k + lanes - 1 of the list
+  /// whose postsynaptic neuron is not below the call's begin (in its batch
+  /// member), as lowerBound finds it, in one scf.while; a lane past the
+  /// list, or whose member's range starts at 0, searches nothing.
+  SmallVector<Value> searchSpikes(Value k, unsigned lanes) {
+    Value spikes = header["spikes"];
+    Value count = header["num_spikes"];
+    Value postIndex = argument(postIndexBuffer);
+    SmallVector<Value> lows, highs, keys;
+    for (unsigned i = 0; i < lanes; ++i) {
+      Value at = arith::AddIOp::create(b, loc, k, index(i));
+      Value inList = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, at, count);
+      at = arith::SelectOp::create(b, loc, inList, at, k);
+      Value sender = toIndex(memref::LoadOp::create(b, loc, spikes, ValueRange{at}));
+      Value member = arith::DivUIOp::create(b, loc, sender, header["pre_size"]);
+      Value preOffset = arith::MulIOp::create(b, loc, member, header["pre_size"]);
+      Value postOffset = arith::MulIOp::create(b, loc, member, header["post_size"]);
+      Value row = arith::SubIOp::create(b, loc, sender, preOffset);
+      auto [lo, hi] = rowBounds(row);
+      Value begin = memberRange(postOffset).first;
+      Value fromStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, begin, index(0));
+      Value none = arith::OrIOp::create(
+          b, loc, fromStart,
+          arith::XOrIOp::create(b, loc, inList, arith::ConstantIntOp::create(b, loc, 1, 1)));
+      lows.push_back(lo);
+      highs.push_back(arith::SelectOp::create(b, loc, none, lo, hi));
+      keys.push_back(begin);
+    }
+    SmallVector<Value> init(lows);
+    init.append(highs);
+    SmallVector<Type> types(2 * lanes, b.getIndexType());
+    auto search = scf::WhileOp::create(
+        b, loc, types, init,
+        [&](OpBuilder &, Location, ValueRange iter) {
+          Value open;
+          for (unsigned i = 0; i < lanes; ++i) {
+            Value o =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, iter[i], iter[lanes + i]);
+            open = open ? arith::OrIOp::create(b, loc, open, o) : o;
+          }
+          scf::ConditionOp::create(b, loc, open, iter);
+        },
+        [&](OpBuilder &, Location, ValueRange iter) {
+          SmallVector<Value> a(lanes), z(lanes);
+          for (unsigned i = 0; i < lanes; ++i) {
+            Value lo = iter[i], hi = iter[lanes + i];
+            Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lo, hi);
+            Value width = arith::SubIOp::create(b, loc, hi, lo);
+            Value mid =
+                arith::AddIOp::create(b, loc, lo, arith::ShRUIOp::create(b, loc, width, index(1)));
+            // A closed lane loads nothing (its mid may be past the list)
+            // and reads its key, which keeps [lo, hi) as it is.
+            auto probe = scf::IfOp::create(b, loc, TypeRange{b.getIndexType()}, open,
+                                           /*withElseRegion=*/true);
+            {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(probe.thenBlock());
+              scf::YieldOp::create(
+                  b, loc, toIndex(memref::LoadOp::create(b, loc, postIndex, ValueRange{mid})));
+              b.setInsertionPointToStart(probe.elseBlock());
+              scf::YieldOp::create(b, loc, keys[i]);
+            }
+            Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                                probe.getResult(0), keys[i]);
+            Value next = arith::AddIOp::create(b, loc, mid, index(1));
+            a[i] = arith::SelectOp::create(b, loc, below, next, lo);
+            z[i] = arith::SelectOp::create(b, loc, below, hi, mid);
+          }
+          SmallVector<Value> yield(a);
+          yield.append(z);
+          scf::YieldOp::create(b, loc, yield);
+        });
+    return SmallVector<Value>(search.getResults().take_front(lanes));
   }
 
   /// The deliver kernel of per-synapse delays: the synapses of the list
@@ -2661,6 +2801,7 @@ private:
   SmallVector<std::pair<StringRef, int64_t>> preTracesNow, postTracesNow;
   /// Set when a trace write depends on the synapse (ncl-integrate's checks failed).
   bool unsharedTraceWrite = false;
+  unsigned searchLaneCount;                            ///< the pass's search-lanes
   int64_t preParamsBuffer = -1, postParamsBuffer = -1; ///< the endpoints' parameters
   llvm::DenseMap<int64_t, int64_t> varBuffers;         ///< variable index -> buffer index
   SmallVector<std::pair<StringRef, int64_t>> preVars, postVars, postInputs; ///< name, buffer
@@ -2670,6 +2811,8 @@ private:
 
 struct ConvertNclToLoopsPass
     : public mlir::ncl::impl::ConvertNclToLoopsBase<ConvertNclToLoopsPass> {
+  using ConvertNclToLoopsBase::ConvertNclToLoopsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
@@ -2709,7 +2852,7 @@ struct ConvertNclToLoopsPass
           continue;
         builder.setInsertionPoint(network);
         markPresynapticReads(projection);
-        ProjectionKernelBuilder kernels(projection, network, builder, loops);
+        ProjectionKernelBuilder kernels(projection, network, builder, loops, searchLanes);
         if (failed(kernels.build()))
           return signalPassFailure();
         nameProjectionKernels(network, projection, kernels);
