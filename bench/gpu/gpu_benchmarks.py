@@ -54,6 +54,11 @@ import time
 # saves.
 NO_GRAPHS = "cuda/no-graphs"
 GRAPHS_COMPARED = {"cuba", "brunel"}
+# And once more with every command timed on the device (NCL_CUDA_PROFILE=1,
+# without graphs; docs/gpu.md, "Where a step's time goes"): the device time
+# per step of each stage and of the runtime's kernels.
+PROFILE = "cuda/profile"
+PROFILED = {"cuba", "brunel", "microcircuit"}
 
 MODELS = [
     ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
@@ -152,6 +157,8 @@ def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
     try:
         if backend == NO_GRAPHS:  # every launch issued (docs/gpu.md, "CUDA graphs")
             env = dict(env, NCL_CUDA_GRAPHS="0")
+        if backend == PROFILE:
+            env = dict(env, NCL_CUDA_PROFILE="1")
         cmd = [ncl_run, library, "--backend=" + backend.split("/")[0], "--time", bio_time,
                "--out", out] + args
         # On cuda the threads build the state at init (docs/gpu.md); one
@@ -237,7 +244,9 @@ def main():
         state_vars = nclrt_state_vars(nclrt, library) if os.path.exists(nclrt) else {}
         entry = {"description": description, "time": bio_time, "args": args}
         seconds = {}
-        for backend in ("cpu", "cuda") + ((NO_GRAPHS,) if key in GRAPHS_COMPARED else ()):
+        backends = ("cpu", "cuda") + ((NO_GRAPHS,) if key in GRAPHS_COMPARED else ()) + \
+            ((PROFILE,) if key in PROFILED else ())
+        for backend in backends:
             got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
                              a.timeout)
             if not got:
@@ -278,6 +287,19 @@ def main():
                           stats["waits"] / per,
                           100.0 * stats["wait_s"] / sim if sim > 0 else 0.0))
                 entry[backend]["device_stats"] = stats
+            profile = meta.get("device_profile")
+            if profile:
+                # The device's time per step for each kind of command, most
+                # first, and how much of the loop the device was busy.
+                per = max(1, steps)
+                busy = sum(e["device_s"] for e in profile)
+                print("%-13s %-7s device time per step: %s; busy %.3g of %.3g us (%.0f %%)" % (
+                    "", "", ", ".join("%s %.3g us" % (e["what"], 1e6 * e["device_s"] / per)
+                                      for e in profile[:6]),
+                    1e6 * busy / per, per_step * 1e6, 100.0 * busy / sim if sim > 0 else 0.0))
+                entry[backend]["device_profile"] = profile
+            elif meta.get("device_profile_note"):
+                print("%-13s %-7s %s" % ("", "", meta["device_profile_note"]))
         if key in ANCHORS:
             print("%-13s anchors: %s" % ("", ANCHORS[key]))
         results["models"][key] = entry

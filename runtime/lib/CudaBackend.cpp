@@ -302,6 +302,16 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
   const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
   dev->useGraphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
+  // NCL_CUDA_PROFILE=1: each command timed by events, without graphs.
+  if (const char *profile = std::getenv("NCL_CUDA_PROFILE");
+      profile && std::strcmp(profile, "1") == 0) {
+    if (d.hasEvents()) {
+      dev->profiling_ = true;
+      dev->useGraphs_ = false;
+    } else {
+      dev->profileNote_ = "NCL_CUDA_PROFILE=1 ignored: the driver has no events";
+    }
+  }
   // The runtime's own kernel, in the images of this NCL's nclc: without it
   // a network's spikes go through the host (once an exchange interval).
   if (d.cuModuleGetFunction(&dev->spikeList_, dev->module_, NCL_GPU_SPIKE_LIST_ENTRY) !=
@@ -330,6 +340,10 @@ CudaDevice::~CudaDevice() {
     return;
   d_->cuCtxSetCurrent(context_);
   freeMirror(); // waits for the stream first
+  for (const Timed &t : timed_)
+    freeEvents_.insert(freeEvents_.end(), {t.start, t.end});
+  for (cuda::CUevent e : freeEvents_)
+    d_->cuEventDestroy(e);
   for (Graph &g : graphs_)
     d_->cuGraphExecDestroy(g.exec);
   freeMonitorBlocks();
@@ -370,6 +384,89 @@ void CudaDevice::synchronize(ncl_model *m, const char *what) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   check(m, r, what);
   arenaUsed_ = arenaUploaded_ = 0; // nothing reads the arena now
+  if (profiling_)
+    readProfile();
+}
+
+std::string CudaDevice::profileLabel(const Command &c) const {
+  if (c.kind == Command::Copy2D)
+    return "copying monitored values on the device";
+  if (c.kind == Command::Copy || !c.stage) {
+    std::string label = c.action;
+    if (c.function == arrivals_ && c.phase) {
+      // The works of the launch, as model_abi.h names them.
+      static const std::pair<int64_t, const char *> works[] = {
+          {NCL_ARRIVALS_SEND, "SEND"},
+          {NCL_ARRIVALS_GROUPS, "GROUPS"},
+          {NCL_ARRIVALS_GROUPS_NEXT, "GROUPS_NEXT"},
+          {NCL_ARRIVALS_STARTS, "STARTS"},
+          {NCL_ARRIVALS_SCATTER, "SCATTER"},
+          {NCL_ARRIVALS_ORDER, "ORDER"}};
+      std::string set;
+      for (const auto &[bit, name] : works)
+        if (c.phase & bit)
+          set += (set.empty() ? "" : "+") + std::string(name);
+      label += " (" + set + ")";
+    }
+    return label;
+  }
+  std::string label = c.stage->name ? c.stage->name : "a stage";
+  if (c.function == seq_.function)
+    return label + " and the deliveries launched with it";
+  if (std::find(commits_.begin(), commits_.end(), c.function) != commits_.end())
+    return label + " (commit)";
+  return label;
+}
+
+CUresult CudaDevice::issueTimed(ncl_model *m, Command &c) {
+  if (!profiling_)
+    return issue(c);
+  auto event = [&] {
+    cuda::CUevent e = nullptr;
+    if (!freeEvents_.empty()) {
+      e = freeEvents_.back();
+      freeEvents_.pop_back();
+    } else {
+      check(m, d_->cuEventCreate(&e, 0), "creating an event for NCL_CUDA_PROFILE");
+    }
+    return e;
+  };
+  const std::string label = profileLabel(c);
+  auto found = std::find_if(profile_.begin(), profile_.end(),
+                            [&](const ProfileEntry &e) { return e.what == label; });
+  if (found == profile_.end())
+    found = profile_.insert(profile_.end(), ProfileEntry{label});
+  Timed t{static_cast<size_t>(found - profile_.begin()), event(), event()};
+  check(m, d_->cuEventRecord(t.start, stream_), "recording an event for NCL_CUDA_PROFILE");
+  const CUresult r = issue(c);
+  check(m, d_->cuEventRecord(t.end, stream_), "recording an event for NCL_CUDA_PROFILE");
+  timed_.push_back(t);
+  return r;
+}
+
+void CudaDevice::readProfile() {
+  // After a wait: every command issued before it has finished.
+  for (const Timed &t : timed_) {
+    float ms = 0;
+    if (d_->cuEventElapsedTime(&ms, t.start, t.end) == CUDA_SUCCESS) {
+      profile_[t.entry].commands += 1;
+      profile_[t.entry].seconds += 1e-3 * static_cast<double>(ms);
+    }
+    freeEvents_.push_back(t.start);
+    freeEvents_.push_back(t.end);
+  }
+  timed_.clear();
+}
+
+std::vector<CudaDevice::ProfileEntry> CudaDevice::profile() const {
+  std::vector<ProfileEntry> sorted;
+  for (const ProfileEntry &e : profile_)
+    if (e.commands > 0)
+      sorted.push_back(e);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ProfileEntry &a, const ProfileEntry &b) {
+    return a.seconds > b.seconds;
+  });
+  return sorted;
 }
 
 CUresult CudaDevice::copyToDevice(ncl_model &m, CUdeviceptr to, const void *from, size_t bytes) {
@@ -419,7 +516,7 @@ void CudaDevice::flush(ncl_model *m) {
     upload(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at, bytes);
   if (!replay(m, commands))
     for (Command &c : commands)
-      if (CUresult r = issue(c); r != CUDA_SUCCESS)
+      if (CUresult r = issueTimed(m, c); r != CUDA_SUCCESS)
         check(m, r,
               (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string()))
                   .c_str());
@@ -2004,6 +2101,7 @@ void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
   c.threads = kArrivalThreads;
   c.param = putInArena(&args, sizeof args);
   c.action = "ordering the arrivals of per-synapse delays on the device";
+  c.phase = phase;
   record(c);
   ++launches_;
   ++stats_.arrivalLaunches;

@@ -65,6 +65,22 @@ public:
   };
   const Stats &stats() const { return stats_; }
 
+  /// With NCL_CUDA_PROFILE=1 (docs/gpu.md, "Where a step's time goes"):
+  /// the device time of each kind of command, measured by a pair of events
+  /// around each (graphs are then not used), totalled by what it ran: a
+  /// stage's name, or the runtime's work ("making a spike list on the
+  /// device", the arrival works of a launch). Complete as of the last wait.
+  struct ProfileEntry {
+    std::string what;
+    int64_t commands = 0;
+    double seconds = 0;
+  };
+  bool profiling() const { return profiling_; }
+  /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
+  const std::string &profileNote() const { return profileNote_; }
+  /// The entries, most device time first.
+  std::vector<ProfileEntry> profile() const;
+
   /// Before a run to step `target`: mirrors every host buffer of the
   /// table on the device (allocating where the layout changed), gives each
   /// state and synapse monitor a device block for its samples, and uploads
@@ -231,6 +247,7 @@ private:
     cuda::Memcpy2D copy{};                 // Copy2D
     const char *action = "";               // what a failure is reported as,
     const ncl_stage_info *stage = nullptr; // with the stage's name where set
+    int64_t phase = 0;                     // an arrival launch's works (the profile's label)
     /// The same work (what a failure is reported as aside).
     bool operator==(const Command &o) const;
   };
@@ -338,6 +355,22 @@ private:
   cuda::CUdeviceptr table_ = 0;
   std::vector<Command> commands_; // recorded since the last flush
   bool useGraphs_ = false;        // the driver has them, NCL_CUDA_GRAPHS is not 0
+  /// NCL_CUDA_PROFILE=1: every command issued between two events, read
+  /// back after the next wait into profile_ (by label).
+  bool profiling_ = false;
+  std::string profileNote_;
+  struct Timed {
+    size_t entry; // into profile_
+    cuda::CUevent start, end;
+  };
+  std::vector<Timed> timed_;
+  std::vector<cuda::CUevent> freeEvents_;
+  std::vector<ProfileEntry> profile_;
+  std::string profileLabel(const Command &c) const;
+  /// Issues `c` between two events (profiling) or alone.
+  cuda::CUresult issueTimed(ncl_model *m, Command &c);
+  /// Adds the times of the commands the device has finished.
+  void readProfile();
   /// The batches captured as graphs, most recently used first, and the
   /// hashes of recent batches (a batch seen again is captured).
   struct Graph {

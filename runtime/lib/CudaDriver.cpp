@@ -81,6 +81,10 @@ OpenedDriver open() {
   bind(lib, t.cuGraphExecDestroy, "cuGraphExecDestroy", nullptr);
   bind(lib, t.cuGraphDestroy, "cuGraphDestroy", nullptr);
   bind(lib, t.cuMemGetInfo, "cuMemGetInfo_v2", nullptr);
+  bind(lib, t.cuEventCreate, "cuEventCreate", nullptr);
+  bind(lib, t.cuEventRecord, "cuEventRecord", nullptr);
+  bind(lib, t.cuEventElapsedTime, "cuEventElapsedTime", nullptr);
+  bind(lib, t.cuEventDestroy, "cuEventDestroy_v2", nullptr);
   if (missing) {
     d.failure = "the driver library " + name + " has no " + missing +
                 " (a driver too old for CUDA 11, or not the NVIDIA driver)";

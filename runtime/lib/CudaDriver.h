@@ -26,6 +26,7 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
+using CUevent = struct CUevent_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -98,6 +99,14 @@ struct Driver {
   // Optional: the device's free and total memory, which sizes the arrival
   // queues of per-synapse delays (a fixed budget where it is missing).
   CUresult (*cuMemGetInfo)(size_t *, size_t *);
+  // Optional: events, which time each command where NCL_CUDA_PROFILE=1.
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuEventDestroy)(CUevent);
+  bool hasEvents() const {
+    return cuEventCreate && cuEventRecord && cuEventElapsedTime && cuEventDestroy;
+  }
   bool hasGraphs() const {
     return cuStreamBeginCapture && cuStreamEndCapture && cuGraphInstantiateWithFlags &&
            cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy;

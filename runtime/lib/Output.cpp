@@ -399,6 +399,18 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
          ", \"arrival_launches\": " + std::to_string(d.arrivalLaunches) +
          ", \"waits\": " + std::to_string(d.waits) + ", \"wait_s\": " + jsonNumber(d.waitSeconds) +
          "},\n";
+    // NCL_CUDA_PROFILE=1: the device time of each kind of command.
+    if (m.device->profiling()) {
+      j += "  \"device_profile\": [";
+      const auto profile = m.device->profile();
+      for (size_t k = 0; k < profile.size(); ++k)
+        j += std::string(k ? ",\n    " : "\n    ") + "{\"what\": " + jsonString(profile[k].what) +
+             ", \"commands\": " + std::to_string(profile[k].commands) +
+             ", \"device_s\": " + jsonNumber(profile[k].seconds) + "}";
+      j += "],\n";
+    }
+    if (!m.device->profileNote().empty())
+      j += "  \"device_profile_note\": " + jsonString(m.device->profileNote()) + ",\n";
   }
   if (m.batch > 1)
     j += "  \"batch\": " + std::to_string(m.batch) + ",\n";

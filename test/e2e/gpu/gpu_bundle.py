@@ -66,6 +66,17 @@ for key in ("cuba", "lif-1e7", "brunel"):
         check(plain.get("spikes") == cuda["spikes"] and
               (plain.get("device_stats") or {}).get("graph_launches") == 0,
               "%s: the run without CUDA graphs has the same spikes and no graph" % key)
+        # And with every command timed (NCL_CUDA_PROFILE=1): the same
+        # spikes, no graph, and each command of the run in the profile.
+        timed = entry.get("cuda/profile") or {}
+        profile = timed.get("device_profile") or []
+        timed_stats = timed.get("device_stats") or {}
+        check(timed.get("spikes") == cuda["spikes"] and timed_stats.get("graph_launches") == 0
+              and any(e["what"] == "P.update" for e in profile)
+              and sum(e["commands"] for e in profile) ==
+              timed_stats.get("launches", 0) + timed_stats.get("copies_on_device", 0),
+              "%s: the profiled run has the same spikes and times every launch (%s)"
+              % (key, [e["what"] for e in profile]))
     stats = cuda.get("device_stats") or {}
     check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
           "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))

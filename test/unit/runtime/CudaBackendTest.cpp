@@ -350,6 +350,59 @@ TEST(CudaBackend, RunJsonCountsTheDriverCalls) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CudaBackend, ProfileTimesEachCommand) {
+  // NCL_CUDA_PROFILE=1: every command issued between two events, without
+  // graphs, and run.json's device_profile totals them by what they ran
+  // (docs/gpu.md, "Where a step's time goes"); the results stay the CPU's.
+  // The fake driver's events take the host's clock when its stream runs
+  // them, so the times are those of its emulated kernels.
+  ModelPtr cpu = openNetwork("cpu", 100);
+  ModelPtr m = openNetwork("cuda", 100, "NCL_CUDA_PROFILE", "1");
+  ASSERT_TRUE(cpu && m);
+  ASSERT_EQ(ncl_run_steps(cpu.get(), 300), NCL_OK) << lastError();
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 300), NCL_OK) << lastError();
+  const Copies after = copies();
+  EXPECT_TRUE(spikes(m.get(), "S") == spikes(cpu.get(), "S"));
+  EXPECT_EQ(state(m.get(), "T", "h"), state(cpu.get(), "T", "h"));
+  EXPECT_EQ(after.graphLaunches, before.graphLaunches) << "no graphs while profiling";
+  char dir[] = "/tmp/ncl-device-profile-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  ASSERT_EQ(ncl_write_output(m.get(), dir), NCL_OK) << lastError();
+  std::ifstream in(std::string(dir) + "/run.json");
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+  const size_t at = json.find("\"device_profile\": [");
+  ASSERT_NE(at, std::string::npos) << json;
+  const std::string profile = json.substr(at, json.find(']', at) - at);
+  // Each entry: {"what": ..., "commands": n, "device_s": t}, most time first.
+  long long commands = 0;
+  double last = 1e300;
+  std::vector<std::string> names;
+  for (size_t p = profile.find("{\"what\": \""); p != std::string::npos;
+       p = profile.find("{\"what\": \"", p + 1)) {
+    const size_t name = p + 10;
+    names.push_back(profile.substr(name, profile.find('"', name) - name));
+    const size_t n = profile.find("\"commands\": ", p);
+    const size_t t = profile.find("\"device_s\": ", p);
+    ASSERT_NE(n, std::string::npos);
+    ASSERT_NE(t, std::string::npos);
+    commands += std::atoll(profile.c_str() + n + 12);
+    const double seconds = std::atof(profile.c_str() + t + 12);
+    EXPECT_GE(seconds, 0);
+    EXPECT_LE(seconds, last) << profile;
+    last = seconds;
+  }
+  // Every launch and copy on the device of the run is timed once.
+  EXPECT_EQ(commands, (after.launches - before.launches) + (after.dtod - before.dtod)) << profile;
+  for (const char *stage : {"C.deliver", "S.update", "T.update"})
+    EXPECT_NE(std::find(names.begin(), names.end(), stage), names.end())
+        << stage << ": " << profile;
+  EXPECT_NE(std::find(names.begin(), names.end(), "making the spike lists on the device"),
+            names.end())
+      << profile;
+}
+
 TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {
   // Launches are recorded and issued when the host next copies or waits,
   // after one upload of their headers (docs/gpu.md, "One stream per
