@@ -33,8 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # Benchmark libraries: the name gpu_benchmarks.py expects, the source, and
-# nclc's options beyond the target (the microcircuit in float32: 10 bytes per
-# synapse, the 10^9 synapses per 10 GB).
+# nclc's options beyond the target (the microcircuit in float32: 9 bytes per
+# synapse, the 10^9 synapses per 10 GB with room).
 MODELS = {
     "cuba": ("examples/cuba.ncl", []),
     "cobahh": ("examples/cobahh.ncl", []),

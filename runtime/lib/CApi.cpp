@@ -416,11 +416,12 @@ int64_t ncl_projection_bytes(const ncl_model *m, int32_t i) {
   return guardedValue<int64_t>(-1, [&] {
     const ncl_model &mm = need(m);
     const ncl::rt::Projection &proj = projectionAt(mm, i);
-    // Its postsynaptic index, its variables, its delay in steps (u16) and
+    // Its postsynaptic index, its variables, its delay in steps (one byte
+    // or two: narrowSynapseDelays) and
     // its place in the column index of on_post.
     const int64_t perSynapse =
         static_cast<int64_t>(sizeof(int32_t)) + proj.info->num_vars * (mm.desc->real_bits / 8) +
-        (proj.delayBuffer >= 0 ? static_cast<int64_t>(sizeof(uint16_t)) : 0) +
+        (proj.delayBuffer >= 0 ? static_cast<int64_t>(proj.delayBytes) : 0) +
         (proj.columnSynapseBuffer >= 0 ? static_cast<int64_t>(sizeof(int32_t)) : 0);
     return proj.synapses * perSynapse +
            static_cast<int64_t>((proj.rowStart.size() + proj.columnStart.size()) * sizeof(int64_t));

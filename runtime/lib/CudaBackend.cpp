@@ -293,8 +293,13 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->gatherSpikes_, dev->module_, NCL_GPU_GATHER_SPIKES_ENTRY) !=
       CUDA_SUCCESS)
     dev->gatherSpikes_ = nullptr;
-  // The arrival queues' entry: this nclc's, else an older one's.
-  dev->arrivalsPipelined_ = d.cuModuleGetFunction(&dev->arrivals_, dev->module_,
+  // The arrival queues' entry: this nclc's (which reads one-byte delays
+  // too), else an older one's.
+  dev->arrivalsByteDelays_ =
+      d.cuModuleGetFunction(&dev->arrivals_, dev->module_, NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY) ==
+      CUDA_SUCCESS;
+  dev->arrivalsPipelined_ = dev->arrivalsByteDelays_ ||
+                            d.cuModuleGetFunction(&dev->arrivals_, dev->module_,
                                                   NCL_GPU_PIPELINED_ARRIVALS_ENTRY) == CUDA_SUCCESS;
   if (!dev->arrivalsPipelined_ &&
       d.cuModuleGetFunction(&dev->arrivals_, dev->module_, NCL_GPU_ARRIVALS_ENTRY) != CUDA_SUCCESS)
@@ -869,6 +874,9 @@ void CudaDevice::markHostReplaced() {
 
 void CudaDevice::beginRun(ncl_model &m, int64_t target) {
   makeCurrent();
+  // An older image's arrival kernel reads two-byte delays only.
+  if (arrivals_ && !arrivalsByteDelays_)
+    widenSynapseDelays(m);
   mirror(m);
   prepareMonitorBlocks(m, target);
   deferred_.clear(); // what a failed run left is dropped
@@ -2088,7 +2096,11 @@ void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
   if (arrivalQueues_.empty())
     return;
   ncl_arrivals_args args;
-  args.phase = phase;
+  // Delays narrowed to a byte at init are so for every queue (Simulator.cpp).
+  const bool byteDelays = std::any_of(m.projs.begin(), m.projs.end(), [](const Projection &q) {
+    return q.delayBuffer >= 0 && q.delayBytes == 1;
+  });
+  args.phase = phase | (byteDelays ? NCL_ARRIVALS_BYTE_DELAYS : 0);
   args.step = step;
   args.count = static_cast<int64_t>(arrivalQueues_.size());
   args.queues = reinterpret_cast<const ncl_arrival_queue *>(static_cast<uintptr_t>(arrivalMemory_));
@@ -2222,8 +2234,11 @@ void CudaDevice::arrivalsToHost(ncl_model &m, bool hostWillChange) {
       ++stats_.copiesToHost;
       check(&m, d_->cuMemcpyDtoH(counts.data(), arrivalMemory_ + a.counters, counts.size() * 8),
             "copying the arrival queues from the device");
-      const auto *delay =
-          static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+      const void *delays = m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)];
+      auto delay = [&](int64_t k) -> int64_t {
+        return proj.delayBytes == 1 ? static_cast<const uint8_t *>(delays)[k]
+                                    : static_cast<const uint16_t *>(delays)[k];
+      };
       std::vector<std::vector<int64_t>> &slots = proj.queues[0].slots;
       for (int64_t s = 0; s < a.slots && s < static_cast<int64_t>(slots.size()); ++s) {
         const int64_t n = counts[static_cast<size_t>(s)];
@@ -2244,8 +2259,9 @@ void CudaDevice::arrivalsToHost(ncl_model &m, bool hostWillChange) {
         slot.assign(entries.begin(), entries.end());
         // The CPU's order: by the step the spike was sent (a longer delay
         // first), then by synapse (presynaptic, then postsynaptic index).
-        std::sort(slot.begin(), slot.end(), [delay](int64_t x, int64_t y) {
-          return delay[x] != delay[y] ? delay[x] > delay[y] : x < y;
+        std::sort(slot.begin(), slot.end(), [&delay](int64_t x, int64_t y) {
+          const int64_t dx = delay(x), dy = delay(y);
+          return dx != dy ? dx > dy : x < y;
         });
       }
     }

@@ -477,7 +477,8 @@ private:
   /// per projection with per-synapse delays, in one allocation: first the
   /// descriptors, then per queue its ring, its counters (ring_count,
   /// out_count, overflow, target_count: zeroed on upload) and its lists.
-  // NCL_GPU_PIPELINED_ARRIVALS_ENTRY, or an older image's NCL_GPU_ARRIVALS_ENTRY, where the
+  // NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY, or an older image's
+  // NCL_GPU_PIPELINED_ARRIVALS_ENTRY or NCL_GPU_ARRIVALS_ENTRY, where the
   // image has one
   cuda::CUfunction arrivals_ = nullptr;
   struct ArrivalQueue {
@@ -503,7 +504,8 @@ private:
     /// largest of the works of a set (NCL_ARRIVALS_ bits).
     unsigned of(int64_t phase, bool pipelined) const;
   } arrivalBlocks_;
-  bool arrivalsPipelined_ = false; // arrivals_ is NCL_GPU_PIPELINED_ARRIVALS_ENTRY
+  bool arrivalsPipelined_ = false;  // arrivals_ is NCL_GPU_PIPELINED_ARRIVALS_ENTRY or later
+  bool arrivalsByteDelays_ = false; // arrivals_ is NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY
   void recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step);
   /// In every collection, after its wait and before any spike is taken,
   /// while the device's queues are in use: refuses, with one message naming

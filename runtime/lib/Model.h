@@ -116,6 +116,10 @@ struct Projection {
   // connect stage has drawn them, and per thread the synapses whose spikes
   // arrive in each of the next steps (SynapseQueue).
   int64_t minDelaySteps = 0, maxDelaySteps = 0;
+  // Bytes per delay in the delay buffer: 2 as the connect stage writes
+  // them, 1 once narrowed (every per-synapse delay of the model fits a
+  // byte: narrowSynapseDelays).
+  int32_t delayBytes = 2;
   std::vector<SynapseQueue> queues; // per thread
   // Since ABI 5 (connectivity): a condition rule's stage and scratch buffer,
   // the buffer of each per-synapse variable, and what explicit lists read
@@ -352,6 +356,10 @@ struct TraceView {
 std::vector<TraceView> traceViews(const ncl_model &m, const Projection &q);
 /// What initModel would allocate now (Simulator.cpp).
 MemoryPlan planMemory(const ncl_model &m);
+/// Gives the per-synapse delays two bytes each again where ncl_init
+/// narrowed them to one (Simulator.cpp): for a GPU image whose arrival
+/// kernel reads two-byte delays only.
+void widenSynapseDelays(ncl_model &m);
 /// Bytes a model that already holds `held` bytes may still allocate:
 /// MemAvailable, lowered to the headroom of a limited memory cgroup and to
 /// NCL_MEMORY_LIMIT - held when that variable is set; UINT64_MAX when

@@ -817,8 +817,8 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
     const int32_t end = static_cast<int32_t>(ts.end[post]);
     if (begin >= end)
       continue;
-    const auto *delay =
-        static_cast<const uint16_t *>(m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)]);
+    const void *delays = m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)];
+    const bool byteDelays = proj.delayBytes == 1;
     const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
     std::vector<std::vector<int64_t>> &slots = proj.queues[static_cast<size_t>(k)].slots;
     const int64_t size = static_cast<int64_t>(slots.size());
@@ -831,7 +831,10 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
           auto last = std::lower_bound(first, row + proj.rowStart[static_cast<size_t>(i) + 1], end);
           for (auto it = first; it != last; ++it) {
             const int64_t synapse = it - row;
-            const int64_t arrival = s + 1 + delay[synapse];
+            const int64_t arrival =
+                s + 1 +
+                (byteDelays ? int64_t{static_cast<const uint8_t *>(delays)[synapse]}
+                            : int64_t{static_cast<const uint16_t *>(delays)[synapse]});
             slots[static_cast<size_t>(arrival % size)].push_back(synapse);
           }
         }
@@ -1485,7 +1488,7 @@ uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
   return sizeof(int32_t) +
          static_cast<uint64_t>(m.projs[q].info->num_vars) *
              static_cast<uint64_t>(m.desc->real_bits / 8) +
-         (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0) +
+         (m.projs[q].delayBuffer >= 0 ? static_cast<uint64_t>(m.projs[q].delayBytes) : 0) +
          (m.projs[q].columnSynapseBuffer >= 0 ? sizeof(int32_t) : 0) +
          (m.projs[q].columnPreBuffer >= 0 ? sizeof(int32_t) : 0);
 }
@@ -1508,6 +1511,26 @@ uint64_t synapseBytes(const ncl_model &m) {
 }
 
 } // namespace
+
+void ncl::rt::widenSynapseDelays(ncl_model &m) {
+  bool any = false;
+  for (Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0 || proj.delayBytes != 1)
+      continue;
+    const size_t b = static_cast<size_t>(proj.delayBuffer);
+    const auto *narrow = static_cast<const uint8_t *>(m.bufferPtrs[b]);
+    AlignedArray wide(std::max<size_t>(static_cast<size_t>(proj.synapses) * sizeof(uint16_t), 1));
+    auto *to = static_cast<uint16_t *>(wide.data());
+    for (int64_t k = 0; k < proj.synapses; ++k)
+      to[k] = narrow[k];
+    m.buffers[b] = std::move(wide);
+    m.bufferPtrs[b] = m.buffers[b].data();
+    proj.delayBytes = 2;
+    any = true;
+  }
+  if (any)
+    bindThreadBuffers(m);
+}
 
 MemoryPlan ncl::rt::planMemory(const ncl_model &m) {
   MemoryPlan plan;
@@ -1923,12 +1946,48 @@ void buildProjections(ncl_model &m) {
                   "out of memory allocating buffer '" + std::string(b.name) + "'");
     }
     m.bufferPtrs[i] = m.buffers[i].data();
+    if (b.role == NCL_BUFFER_SYNAPSE_DELAY) // as the connect stage writes them
+      m.projs[static_cast<size_t>(b.projection)].delayBytes = 2;
   }
   for (const Projection &proj : m.projs)
     for (size_t v = 1; v < proj.varBuffer.size(); ++v)
       m.bufferPtrs[static_cast<size_t>(proj.varBuffer[v])] =
           static_cast<char *>(m.bufferPtrs[static_cast<size_t>(proj.varBuffer[0])]) +
           v * static_cast<size_t>(m.desc->real_bits / 8);
+}
+
+/// Every per-synapse delay in one byte instead of two where all of the
+/// model's fit (the longest at most 255 steps): a byte less per synapse
+/// (the microcircuit's 10 bytes become 9). All or none, as the GPU's
+/// arrival kernel reads every queue's delays in one width a launch
+/// (model_abi.h, NCL_ARRIVALS_BYTE_DELAYS). After checkSynapseDelays,
+/// once the connect stages wrote them; nothing but the runtime reads them
+/// after (queueArrivals, the CUDA backend's queues).
+void narrowSynapseDelays(ncl_model &m) {
+  bool any = false;
+  for (const Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0)
+      continue;
+    if (proj.maxDelaySteps > UINT8_MAX)
+      return;
+    any = true;
+  }
+  if (!any)
+    return;
+  for (Projection &proj : m.projs) {
+    if (proj.delayBuffer < 0)
+      continue;
+    const size_t b = static_cast<size_t>(proj.delayBuffer);
+    const auto *wide = static_cast<const uint16_t *>(m.bufferPtrs[b]);
+    AlignedArray narrow(std::max<size_t>(static_cast<size_t>(proj.synapses), 1));
+    auto *to = static_cast<uint8_t *>(narrow.data());
+    for (int64_t k = 0; k < proj.synapses; ++k)
+      to[k] = static_cast<uint8_t>(wide[k]);
+    m.buffers[b] = std::move(narrow);
+    m.bufferPtrs[b] = m.buffers[b].data();
+    proj.delayBytes = 1;
+  }
+  bindThreadBuffers(m);
 }
 
 /// The shortest and longest drawn delay of every projection with
@@ -2183,6 +2242,7 @@ void ncl::rt::initModel(ncl_model &m, uint64_t seed) {
   try {
     applyFileValues(m);
     checkSynapseDelays(m);
+    narrowSynapseDelays(m);
     allocateSpikeQueues(m);
     // A synapse monitor's range is known now that the synapses are.
     for (Monitor &mon : m.monitors) {

@@ -744,7 +744,8 @@ typedef struct ncl_gather_spikes_args {
 typedef struct ncl_arrival_queue {
   const int64_t *row_start; /* the projection's row starts (pre_size + 1) */
   const int32_t *post;      /* the postsynaptic neuron of each synapse */
-  const uint16_t *delay;    /* the delay of each synapse, in steps */
+  const uint16_t *delay;    /* the delay of each synapse, in steps (one byte each with
+                               NCL_ARRIVALS_BYTE_DELAYS, below) */
   const int32_t *lists;     /* the presynaptic history: history_depth lists of history_units */
   const int64_t *counts;    /* and their lengths */
   int64_t history_depth, history_units;
@@ -791,6 +792,13 @@ typedef struct ncl_arrival_queue {
 #define NCL_ARRIVALS_STARTS 8
 #define NCL_ARRIVALS_SCATTER 16
 #define NCL_ARRIVALS_ORDER 32
+/* Added within ABI 10, in place of NCL_GPU_PIPELINED_ARRIVALS_ENTRY in the
+ * images of this nclc: the same works, and where `phase` also has
+ * NCL_ARRIVALS_BYTE_DELAYS, every queue's `delay` points at one byte per
+ * synapse (uint8_t, the runtime's form of delays that all fit in a byte)
+ * instead of two. A runtime given an image without it keeps two bytes. */
+#define NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY "ncl_arrivals_byte_delays_gpu"
+#define NCL_ARRIVALS_BYTE_DELAYS 64
 typedef struct ncl_arrivals_args {
   int64_t phase; /* 0 to 6 (NCL_GPU_ARRIVALS_ENTRY), or a set of NCL_ARRIVALS_ works */
   int64_t step;  /* phase 0: the step whose spikes are queued; the others: the arrival step */

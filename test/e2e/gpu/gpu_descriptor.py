@@ -126,7 +126,7 @@ def main():
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
                 "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
-                kernels.add("ncl_arrivals_pipelined_gpu")
+                kernels.add("ncl_arrivals_byte_delays_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
             # per index or target (1, 4), or in a network with deliveries of
             # the updates (2) of three populations or more a thread per

@@ -12,11 +12,13 @@ CHECK is one of
              when the thread count changes between every two steps (the
              synapses in flight move to the threads that own their targets);
   long       delays of 1 s + j steps at dt = 0.1 ms (10 000 steps and more):
-             each target's first effect comes exactly then;
+             each target's first effect comes exactly then, the delays kept
+             in two bytes each;
   histogram  delay = 1 ms + rand() * 19 ms onto 20 000 targets: the arrival
              steps, i.e. the drawn delays rounded to steps, against the
              distribution of round(10 + 190 u), u uniform, by a chi-square
-             test, and their range and mean;
+             test, and their range and mean, the delays kept in one byte
+             each (all within 255 steps);
   example    examples/delays.ncl's header: the pacemaker fires every 240
              steps (tau ln 11 rounded up to the step), each follower once per
              cycle, always its own delay plus one step after it, within
@@ -25,6 +27,7 @@ CHECK is one of
              delay stop ncl-run at initialisation with a message naming the
              projection.
 """
+import ctypes
 import math
 import pathlib
 import subprocess
@@ -163,6 +166,17 @@ def check_exact(nclc, rt, work):
               f"arrival, max relative error {worst:.2e}")
 
 
+def delay_bytes(rt, m, post):
+    """Bytes per delay the runtime keeps for projection 0 of `post` targets
+    from one source, from ncl_projection_bytes: a postsynaptic index (4
+    bytes) and the delay per synapse (the synapses have no variables), and
+    two row starts (8 bytes each)."""
+    rt.rt.ncl_projection_bytes.restype = ctypes.c_int64
+    rt.rt.ncl_projection_bytes.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    total = rt.rt.ncl_projection_bytes(m, 0)
+    return (total - 2 * 8) / post - 4
+
+
 def check_long(nclc, rt, work):
     # 1 s + j * 0.1 ms + 0.02 ms: 10 000 + j steps; the longest 10 003.
     post = 4
@@ -172,6 +186,10 @@ def check_long(nclc, rt, work):
     assert first == [SPIKE_STEP + 1 + 10000 + j for j in range(post)]
     for threads in (1, 2):
         m = rt.open(str(lib), seed=1, threads=threads)
+        # 10 003 steps do not fit a byte: two per delay.
+        if delay_bytes(rt, m, post) != 2:
+            fail(f"{delay_bytes(rt, m, post)} bytes per delay, expected 2 for delays of "
+                 f"10 000 steps and more")
         rt.run_steps(m, first[0])
         if np.any(rt.state(m, "Target", "v", post) != 0):
             fail(f"{threads} threads: a target moved before step {first[0]}")
@@ -199,8 +217,21 @@ def check_histogram(nclc, rt, work):
     lib = build(nclc, work, "delays_histogram", STAMP_MODEL)
     n, steps = 20000, 300
     m = rt.open(str(lib), seed=3, threads=2)
+    # Every delay within 200 steps: the runtime keeps one byte per delay
+    # (docs/runtime.md, "Per-synapse delays"), and the arrivals below are
+    # read from those bytes.
+    if delay_bytes(rt, m, n) != 1:
+        fail(f"{delay_bytes(rt, m, n)} bytes per delay, expected 1 for delays within 255 steps")
     rt.run_steps(m, steps)
     count = rt.state(m, "Target", "count", n)
+    # Initialised again, the connect stage writes two bytes per delay into
+    # a new buffer, which the runtime narrows again: the same arrivals.
+    rt.check(rt.rt.ncl_init(m, 3) == 0)
+    if delay_bytes(rt, m, n) != 1:
+        fail("a second ncl_init left the delays in two bytes")
+    rt.run_steps(m, steps)
+    if not np.array_equal(rt.state(m, "Target", "count", n), count):
+        fail("a second ncl_init with the same seed gives other arrival steps")
     rt.close(m)
     delays = steps - count - (SPIKE_STEP + 1)
     if np.any(delays != np.round(delays)):

@@ -7,19 +7,23 @@ usage: arrival_queues.py NCLC LIBNCLRT FAKE_DRIVER EXAMPLES_DIR WORKDIR GPU_SHIM
 The queues move between the host and the device whenever the backend or the
 way spikes are exchanged changes, and each move must keep every spike on
 its way: examples/delays.ncl (delays of 10 to 200 steps, longer than any
-chunk here), examples/polychronization.ncl (delays and STDP) and
+chunk here), examples/polychronization.ncl (delays and STDP),
 gpu_models/arrival_order.ncl (whose state shows the order in which a neuron
-receives a step's synapses) run on the CPU for their whole duration, and
+receives a step's synapses) and gpu_models/long_delays.ncl (the same with
+200 to 300 steps: two bytes per delay, where the others' are narrowed to
+one) run on the CPU for their whole duration, and
 again through the C API on
   cpu -> cuda (short chunks) -> cpu -> cuda with a spike buffer too small to
   keep the lists on the device (the host's queues) -> cuda -> cpu,
 and the spikes and the state of every population must be the CPU's, bit for
 bit, for the
 library with the GPU's code on the host (--gpu-emulation: the fake device
-runs NCL_GPU_PIPELINED_ARRIVALS_ENTRY's code a thread at a time) and for the one
-without (the fake driver's own copy of its contract, and of the older entry's,
-NCL_GPU_ARRIVALS_ENTRY, a phase a launch, which an older nclc's images have
-instead of NCL_GPU_PIPELINED_ARRIVALS_ENTRY). The deliveries of that
+runs NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY's code a thread at a time) and for the
+one without (the fake driver's own copy of its contract, and of the older
+entries', which an older nclc's images have instead:
+NCL_GPU_PIPELINED_ARRIVALS_ENTRY, two-byte delays only, for which the runtime
+widens the delays it narrowed, and NCL_GPU_ARRIVALS_ENTRY, a phase a launch).
+The deliveries of that
 library read their lists' bucket starts (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS);
 an older nclc's read the sorted list alone (NCL_GPU_LAUNCH_PER_TARGET): the
 same plan runs through fixtures/gpu_shim.c with each shape
@@ -162,7 +166,7 @@ if child:
     print("%d spikes" % count)
     sys.exit(0 if mixed == reference and count > 0 else 1)
 
-for name in ("delays", "polychronization", "arrival_order"):
+for name in ("delays", "polychronization", "arrival_order", "long_delays"):
     for shape in ("4", "6"):
         cpu_lib = os.path.join(work, name + "-cpu.so")
         source = os.path.join(examples, name + ".ncl")
@@ -177,16 +181,22 @@ for name in ("delays", "polychronization", "arrival_order"):
               "%s (the shim's stages, gpu_launch %s): %s on cpu/cuda/cpu/cuda(host "
               "queues)/cuda/cpu, the CPU's bit for bit"
               % (name, shape, (p.stdout + p.stderr).strip()))
-    for emulated, entry in ((True, "pipelined"), (False, "pipelined"), (False, "older")):
+    for emulated, entry in ((True, "byte-delay"), (False, "byte-delay"), (False, "pipelined"),
+                            (False, "older")):
         lib = compile_example(name, emulated)
         label = "%s (%s)" % (name, "the GPU's code" if emulated else
                              "the fake driver's %s arrivals entry" % entry)
         reference = run_plan(lib, [("cpu", 0, 0, 1.0)])
         count = sum(len(r[0]) // 8 for r in reference.values() if isinstance(r, tuple))
-        # An older nclc's image has NCL_GPU_ARRIVALS_ENTRY, a phase a launch,
-        # instead of the pipelined one (which the fake driver then hides).
+        # An older nclc's image has NCL_GPU_PIPELINED_ARRIVALS_ENTRY (two-byte
+        # delays only), or NCL_GPU_ARRIVALS_ENTRY, a phase a launch, instead
+        # of the byte-delay one (which the fake driver then hides): the
+        # runtime widens delays it narrowed.
+        if entry == "pipelined":
+            os.environ["NCL_FAKE_CUDA_MISSING"] = "ncl_arrivals_byte_delays_gpu"
         if entry == "older":
-            os.environ["NCL_FAKE_CUDA_MISSING"] = "ncl_arrivals_pipelined_gpu"
+            os.environ["NCL_FAKE_CUDA_MISSING"] = \
+                "ncl_arrivals_byte_delays_gpu,ncl_arrivals_pipelined_gpu"
         try:
             mixed = run_plan(lib, PLAN)
         except RuntimeError as e:

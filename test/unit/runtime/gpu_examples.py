@@ -269,7 +269,8 @@ def fake_mode(shim, driver):
             reading.add(name)
         if "8" in kinds:
             delayed.add(name)
-        if "pipelined arrivals emulated" in lines and stats and stats.get("arrival_launches", 0) > 0:
+        if "byte-delay arrivals emulated" in lines and stats and \
+                stats.get("arrival_launches", 0) > 0:
             queued.add(name)
         # A deliver (kind 4) runs a thread per index (launch 1), or split in
         # two (5) where it updates presynaptic traces: never on one thread.

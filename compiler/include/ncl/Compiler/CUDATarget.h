@@ -67,7 +67,7 @@ llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 /// (RuntimeKernels.cpp).
 llvm::Function *buildGatherSpikesKernel(llvm::Module &m);
 
-/// Adds to `m` the entry NCL_GPU_PIPELINED_ARRIVALS_ENTRY (model_abi.h),
+/// Adds to `m` the entry NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY (model_abi.h),
 /// with which the CUDA backend keeps the arrival queues of per-synapse
 /// delays on the device: the arrivals of each step queued and counted by
 /// bucket with atomic adds, then scanned, scattered and sorted by target in

@@ -32,7 +32,7 @@
 // entries. Neither phase waits for another thread (no barrier, no atomic):
 // each place of the run has one writer.
 //
-// NCL_GPU_PIPELINED_ARRIVALS_ENTRY keeps the arrival queues of per-synapse
+// NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY keeps the arrival queues of per-synapse
 // delays on the device, for a network that has them: after a step, each
 // synapse its spikes reach is queued, with an atomic add, in the slot of the
 // step it arrives in (its place varies, the slot's set does not), and
@@ -44,7 +44,10 @@
 // them; works of consecutive steps that touch different slots share a
 // launch (docs/gpu.md, "Arrival queues on the device"). Older images had
 // NCL_GPU_ARRIVALS_ENTRY, which counted a slot's buckets in a phase of its
-// own and ran each phase in a launch; the runtime still launches it.
+// own and ran each phase in a launch, then NCL_GPU_PIPELINED_ARRIVALS_ENTRY,
+// the same works with two-byte delays only; the runtime still launches both.
+// This one reads one-byte delays where the launch says so
+// (NCL_ARRIVALS_BYTE_DELAYS: the runtime narrows delays that all fit).
 //
 //===----------------------------------------------------------------------===//
 #include "ncl/Compiler/CUDATarget.h"
@@ -497,7 +500,8 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   llvm::Type *i32 = llvm::Type::getInt32Ty(c);
   llvm::Type *i16 = llvm::Type::getInt16Ty(c);
   llvm::Type *ptr = llvm::PointerType::getUnqual(c);
-  llvm::Function *f = createEntry(m, NCL_GPU_PIPELINED_ARRIVALS_ENTRY);
+  llvm::Type *i8 = llvm::Type::getInt8Ty(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY);
   llvm::Argument *args = f->getArg(0);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
   auto at = [&](llvm::Value *base, size_t offset) {
@@ -535,7 +539,16 @@ llvm::Function *ncl::buildArrivalsKernel(llvm::Module &m) {
   llvm::Value *buckets = field(i64, offsetof(ncl_arrival_queue, buckets), "buckets");
   llvm::Value *bucketSize = b.getInt64(NCL_GPU_ARRIVALS_BUCKET);
   llvm::Value *groupSize = b.getInt64(NCL_GPU_ARRIVALS_GROUP);
-  auto delayAt = [&](llvm::Value *k) { return b.CreateZExt(load(i16, delay, k), i64); };
+  // A synapse's delay: one byte or two (NCL_ARRIVALS_BYTE_DELAYS). Both
+  // loads stay inside the array whichever it holds: the one of the other
+  // width reads element 0, and the select takes the right one.
+  llvm::Value *byteDelays =
+      b.CreateICmpNE(b.CreateAnd(works, b.getInt64(NCL_ARRIVALS_BYTE_DELAYS)), zero, "byte.delays");
+  auto delayAt = [&](llvm::Value *k) {
+    llvm::Value *narrow = b.CreateZExt(load(i8, delay, b.CreateSelect(byteDelays, k, zero)), i64);
+    llvm::Value *wide = b.CreateZExt(load(i16, delay, b.CreateSelect(byteDelays, zero, k)), i64);
+    return b.CreateSelect(byteDelays, narrow, wide);
+  };
   auto postAt = [&](llvm::Value *k) { return b.CreateSExt(load(i32, post, k), i64); };
   auto bucketOf = [&](llvm::Value *k) { return b.CreateSDiv(postAt(k), bucketSize, "bucket"); };
   // A slot of the ring: its index, its ring's first place and its row of
