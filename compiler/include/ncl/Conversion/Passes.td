@@ -60,8 +60,9 @@ def ConvertNclToLoops : Pass<"ncl-to-loops", "ModuleOp"> {
   let options = [Option<"searchLanes", "search-lanes", "unsigned", /*default=*/"8",
                         "Spikes whose rows a deliver kernel searches at once for the "
                         "start of its postsynaptic range: a thread then waits for that "
-                        "many independent loads together (docs/gpu.md, \"Searches of "
-                        "several spikes at once\"). 1: one spike's row at a time.">];
+                        "many independent loads together (docs/gpu.md, \"A thread "
+                        "per postsynaptic neuron for deliver\"). 1: one spike's row at a "
+                        "time.">];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
                            "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect", "mlir::LLVM::LLVMDialect"];

@@ -2244,9 +2244,9 @@ private:
   /// used, the spikes k .. k + lanes - 1 (those below num_spikes) are
   /// searched together: one scf.while whose every step probes each open
   /// lane, so a GPU thread waits for `lanes` independent loads at once
-  /// instead of one after the other (docs/gpu.md, "Searches of several
-  /// spikes at once"). The window is refilled wherever the loop starts, so
-  /// a loop divided between threads stays right.
+  /// instead of one after the other (docs/gpu.md, "A thread per
+  /// postsynaptic neuron for `deliver`"). The window is refilled wherever
+  /// the loop starts, so a loop divided between threads stays right.
   std::pair<Value, SmallVector<Value>> searchLanes(scf::ForOp spikeLoop, unsigned lanes) {
     Value k = spikeLoop.getInductionVar();
     ValueRange carried = spikeLoop.getRegionIterArgs();
