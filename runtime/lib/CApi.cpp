@@ -733,6 +733,26 @@ const char *ncl_backend_fallback(const ncl_model *m) {
   return guardedValue<const char *>(nullptr, [&] { return need(m).backendFallback.c_str(); });
 }
 
+int32_t ncl_device_profile(const ncl_model *m, int32_t k, const char **what, int64_t *commands,
+                           double *seconds) {
+  return guardedValue<int32_t>(-1, [&] {
+    const ncl_model &mm = need(m);
+    if (!mm.device || !mm.device->profiling())
+      return int32_t{0};
+    const auto entries = mm.device->profile();
+    if (k >= 0 && static_cast<size_t>(k) < entries.size()) {
+      const ncl::rt::CudaDevice::ProfileEntry &e = *entries[static_cast<size_t>(k)];
+      if (what)
+        *what = e.what.c_str();
+      if (commands)
+        *commands = e.commands;
+      if (seconds)
+        *seconds = e.seconds;
+    }
+    return static_cast<int32_t>(entries.size());
+  });
+}
+
 int32_t ncl_threads(const ncl_model *m) {
   return guardedValue<int32_t>(-1, [&] { return need(m).threads; });
 }

@@ -463,13 +463,13 @@ void CudaDevice::readProfile() {
   timed_.clear();
 }
 
-std::vector<CudaDevice::ProfileEntry> CudaDevice::profile() const {
-  std::vector<ProfileEntry> sorted;
+std::vector<const CudaDevice::ProfileEntry *> CudaDevice::profile() const {
+  std::vector<const ProfileEntry *> sorted;
   for (const ProfileEntry &e : profile_)
     if (e.commands > 0)
-      sorted.push_back(e);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const ProfileEntry &a, const ProfileEntry &b) {
-    return a.seconds > b.seconds;
+      sorted.push_back(&e);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ProfileEntry *a, const ProfileEntry *b) {
+    return a->seconds > b->seconds;
   });
   return sorted;
 }

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,8 +79,9 @@ public:
   bool profiling() const { return profiling_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
   const std::string &profileNote() const { return profileNote_; }
-  /// The entries, most device time first.
-  std::vector<ProfileEntry> profile() const;
+  /// The entries that timed a command, most device time first (pointers
+  /// that stay valid while the device lives).
+  std::vector<const ProfileEntry *> profile() const;
 
   /// Before a run to step `target`: mirrors every host buffer of the
   /// table on the device (allocating where the layout changed), gives each
@@ -365,7 +367,7 @@ private:
   };
   std::vector<Timed> timed_;
   std::vector<cuda::CUevent> freeEvents_;
-  std::vector<ProfileEntry> profile_;
+  std::deque<ProfileEntry> profile_; // a deque: entries never move
   std::string profileLabel(const Command &c) const;
   /// Issues `c` between two events (profiling) or alone.
   cuda::CUresult issueTimed(ncl_model *m, Command &c);

@@ -404,9 +404,9 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
       j += "  \"device_profile\": [";
       const auto profile = m.device->profile();
       for (size_t k = 0; k < profile.size(); ++k)
-        j += std::string(k ? ",\n    " : "\n    ") + "{\"what\": " + jsonString(profile[k].what) +
-             ", \"commands\": " + std::to_string(profile[k].commands) +
-             ", \"device_s\": " + jsonNumber(profile[k].seconds) + "}";
+        j += std::string(k ? ",\n    " : "\n    ") + "{\"what\": " + jsonString(profile[k]->what) +
+             ", \"commands\": " + std::to_string(profile[k]->commands) +
+             ", \"device_s\": " + jsonNumber(profile[k]->seconds) + "}";
       j += "],\n";
     }
     if (!m.device->profileNote().empty())

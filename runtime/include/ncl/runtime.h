@@ -178,6 +178,16 @@ NCL_RT_API const char *ncl_backend(const ncl_model *m);
 NCL_RT_API const char *ncl_device_name(const ncl_model *m);
 /** Why the last ncl_set_backend(m, "auto") chose the CPU, or "". */
 NCL_RT_API const char *ncl_backend_fallback(const ncl_model *m);
+/** Where the model went onto a CUDA device with NCL_CUDA_PROFILE=1 set
+ *  (docs/gpu.md, "Where a step's time goes"): the number of entries of its
+ *  device profile, each the device time of one kind of command since then
+ *  (a stage by its name, or a runtime kernel or copy by what it does), as
+ *  of the last wait for the device; and, where k is below that number,
+ *  entry k (0: the most device time) in *what (valid until the next run,
+ *  backend change or ncl_close), *commands and *seconds, each where not
+ *  NULL. 0 when the model is not being profiled; -1 on error. */
+NCL_RT_API int32_t ncl_device_profile(const ncl_model *m, int32_t k, const char **what,
+                                      int64_t *commands, double *seconds);
 /** Steps per chunk: the interval between NaN checks and spike merges.
  *  0 (the default) picks it from the network size. */
 NCL_RT_API ncl_status ncl_set_chunk_steps(ncl_model *m, int64_t steps);

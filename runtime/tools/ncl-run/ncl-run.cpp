@@ -404,7 +404,23 @@ void printSummary(const ncl::Model &model, const Options &o) {
                 synapses,
                 synapses > 0 ? static_cast<double>(bytes) / static_cast<double>(synapses) : 0.0);
   }
+  // With NCL_CUDA_PROFILE=1 on a CUDA device: the device time of each kind
+  // of command (docs/gpu.md, "Where a step's time goes"), per step.
   const ncl_timings t = model.timings();
+  if (const int32_t entries = ncl_device_profile(model.get(), 0, nullptr, nullptr, nullptr);
+      entries > 0) {
+    std::printf("%-56s %10s %12s %8s\n", "device (NCL_CUDA_PROFILE)", "commands", "us/step",
+                "of sim");
+    for (int32_t k = 0; k < entries; ++k) {
+      const char *what = nullptr;
+      int64_t commands = 0;
+      double seconds = 0;
+      ncl_device_profile(model.get(), k, &what, &commands, &seconds);
+      std::printf("%-56s %10" PRId64 " %12.3f %7.1f%%\n", what ? what : "?", commands,
+                  steps > 0 ? 1e6 * seconds / static_cast<double>(steps) : 0.0,
+                  t.simulate_s > 0 ? 100.0 * seconds / t.simulate_s : 0.0);
+    }
+  }
   std::printf("time     load %s, init %s, simulate %s", fmtTime(t.load_s).c_str(),
               fmtTime(t.init_s).c_str(), fmtTime(t.simulate_s).c_str());
   if (t.simulate_s > 0 && steps > 0)

@@ -401,6 +401,27 @@ TEST(CudaBackend, ProfileTimesEachCommand) {
   EXPECT_NE(std::find(names.begin(), names.end(), "making the spike lists on the device"),
             names.end())
       << profile;
+  // The C API gives the same entries, in the same order.
+  const int32_t entries = ncl_device_profile(m.get(), 0, nullptr, nullptr, nullptr);
+  ASSERT_EQ(entries, static_cast<int32_t>(names.size()));
+  long long apiCommands = 0;
+  for (int32_t k = 0; k < entries; ++k) {
+    const char *what = nullptr;
+    int64_t n = -1;
+    double seconds = -1;
+    EXPECT_EQ(ncl_device_profile(m.get(), k, &what, &n, &seconds), entries);
+    ASSERT_TRUE(what);
+    EXPECT_EQ(what, names[static_cast<size_t>(k)]);
+    EXPECT_GT(n, 0);
+    EXPECT_GE(seconds, 0);
+    apiCommands += n;
+  }
+  EXPECT_EQ(apiCommands, commands);
+  const char *untouched = "untouched";
+  EXPECT_EQ(ncl_device_profile(m.get(), entries, &untouched, nullptr, nullptr), entries);
+  EXPECT_STREQ(untouched, "untouched") << "an entry past the last is not written";
+  EXPECT_EQ(ncl_device_profile(cpu.get(), 0, nullptr, nullptr, nullptr), 0) << "not profiled";
+  EXPECT_EQ(ncl_device_profile(nullptr, 0, nullptr, nullptr, nullptr), -1);
 }
 
 TEST(CudaBackend, LaunchHeadersAreUploadedTogether) {

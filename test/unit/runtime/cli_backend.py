@@ -103,5 +103,27 @@ check(meta is not None and meta.get("device_image") == "sm_80 PTX" and
       ((meta and (meta.get("device_image"), meta.get("device_image_note"))),))
 check(files(os.path.join(work, "cubin-refused")) == a, "the PTX writes the CPU's files")
 
+# NCL_CUDA_PROFILE=1: the summary's device table (docs/gpu.md, "Where a
+# step's time goes") has run.json's device_profile, entry for entry, and
+# the files are the CPU's; without it, no table.
+os.environ["NCL_CUDA_PROFILE"] = "1"
+p_prof, meta = run(gpu_model, "cuda", fake_driver, os.path.join(work, "profile"))
+del os.environ["NCL_CUDA_PROFILE"]
+profile = (meta or {}).get("device_profile") or []
+lines = p_prof.stdout.splitlines()
+at = [i for i, line in enumerate(lines) if line.startswith("device (NCL_CUDA_PROFILE)")]
+table = lines[at[0] + 1:at[0] + 1 + len(profile)] if at else []
+steps = (meta or {}).get("steps", 0)
+check(p_prof.returncode == 0 and len(profile) > 0 and len(table) == len(profile) and all(
+      row.startswith(e["what"]) and row.split()[-3] == str(e["commands"]) and
+      abs(float(row.split()[-2]) - 1e6 * e["device_s"] / steps) <= 1e-3 + 1e-3 * float(
+          row.split()[-2])
+      for row, e in zip(table, profile)),
+      "the summary's device table is run.json's device_profile:\n%s\n%s"
+      % ("\n".join(table), profile))
+check(files(os.path.join(work, "profile")) == a, "a profiled run writes the CPU's files")
+check(not any(line.startswith("device (NCL_CUDA_PROFILE)") for line in p_gpu.stdout.splitlines()),
+      "without NCL_CUDA_PROFILE, no device table")
+
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
