@@ -1897,6 +1897,10 @@ void CudaDevice::freeArrivals() {
 
 void CudaDevice::prepareArrivals(ncl_model &m) {
   makeCurrent();
+  // Delays narrowed to a byte at init are so for every queue (Simulator.cpp).
+  byteDelays_ = std::any_of(m.projs.begin(), m.projs.end(), [](const Projection &q) {
+    return q.delayBuffer >= 0 && q.delayBytes == 1;
+  });
   // The layout: a queue per projection with per-synapse delays, its room
   // enough for every slot the host holds now.
   std::vector<ArrivalQueue> queues;
@@ -2096,11 +2100,7 @@ void CudaDevice::recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step) {
   if (arrivalQueues_.empty())
     return;
   ncl_arrivals_args args;
-  // Delays narrowed to a byte at init are so for every queue (Simulator.cpp).
-  const bool byteDelays = std::any_of(m.projs.begin(), m.projs.end(), [](const Projection &q) {
-    return q.delayBuffer >= 0 && q.delayBytes == 1;
-  });
-  args.phase = phase | (byteDelays ? NCL_ARRIVALS_BYTE_DELAYS : 0);
+  args.phase = phase | (byteDelays_ ? NCL_ARRIVALS_BYTE_DELAYS : 0);
   args.step = step;
   args.count = static_cast<int64_t>(arrivalQueues_.size());
   args.queues = reinterpret_cast<const ncl_arrival_queue *>(static_cast<uintptr_t>(arrivalMemory_));
@@ -2235,10 +2235,7 @@ void CudaDevice::arrivalsToHost(ncl_model &m, bool hostWillChange) {
       check(&m, d_->cuMemcpyDtoH(counts.data(), arrivalMemory_ + a.counters, counts.size() * 8),
             "copying the arrival queues from the device");
       const void *delays = m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)];
-      auto delay = [&](int64_t k) -> int64_t {
-        return proj.delayBytes == 1 ? static_cast<const uint8_t *>(delays)[k]
-                                    : static_cast<const uint16_t *>(delays)[k];
-      };
+      auto delay = [&](int64_t k) { return proj.delayOf(delays, k); };
       std::vector<std::vector<int64_t>> &slots = proj.queues[0].slots;
       for (int64_t s = 0; s < a.slots && s < static_cast<int64_t>(slots.size()); ++s) {
         const int64_t n = counts[static_cast<size_t>(s)];

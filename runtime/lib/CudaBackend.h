@@ -508,6 +508,7 @@ private:
   } arrivalBlocks_;
   bool arrivalsPipelined_ = false;  // arrivals_ is NCL_GPU_PIPELINED_ARRIVALS_ENTRY or later
   bool arrivalsByteDelays_ = false; // arrivals_ is NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY
+  bool byteDelays_ = false;         // the queues' delays are one byte each (prepareArrivals)
   void recordArrivalPhase(ncl_model &m, int64_t phase, int64_t step);
   /// In every collection, after its wait and before any spike is taken,
   /// while the device's queues are in use: refuses, with one message naming

@@ -120,6 +120,11 @@ struct Projection {
   // them, 1 once narrowed (every per-synapse delay of the model fits a
   // byte: narrowSynapseDelays).
   int32_t delayBytes = 2;
+  /// Synapse k's delay in steps, from `delays` (the delay buffer).
+  int64_t delayOf(const void *delays, int64_t k) const {
+    return delayBytes == 1 ? static_cast<const uint8_t *>(delays)[k]
+                           : static_cast<const uint16_t *>(delays)[k];
+  }
   std::vector<SynapseQueue> queues; // per thread
   // Since ABI 5 (connectivity): a condition rule's stage and scratch buffer,
   // the buffer of each per-synapse variable, and what explicit lists read

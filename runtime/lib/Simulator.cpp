@@ -818,7 +818,6 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
     if (begin >= end)
       continue;
     const void *delays = m.bufferPtrs[static_cast<size_t>(proj.delayBuffer)];
-    const bool byteDelays = proj.delayBytes == 1;
     const SpikeHistory &h = m.history[static_cast<size_t>(proj.info->pre)];
     std::vector<std::vector<int64_t>> &slots = proj.queues[static_cast<size_t>(k)].slots;
     const int64_t size = static_cast<int64_t>(slots.size());
@@ -831,10 +830,7 @@ void queueArrivals(ncl_model &m, int k, int64_t s0, int64_t s1) {
           auto last = std::lower_bound(first, row + proj.rowStart[static_cast<size_t>(i) + 1], end);
           for (auto it = first; it != last; ++it) {
             const int64_t synapse = it - row;
-            const int64_t arrival =
-                s + 1 +
-                (byteDelays ? int64_t{static_cast<const uint8_t *>(delays)[synapse]}
-                            : int64_t{static_cast<const uint16_t *>(delays)[synapse]});
+            const int64_t arrival = s + 1 + proj.delayOf(delays, synapse);
             slots[static_cast<size_t>(arrival % size)].push_back(synapse);
           }
         }
@@ -1482,13 +1478,15 @@ uint64_t expectedSynapses(const ncl_model &m, size_t q) {
   }
 }
 
-/// Bytes of one synapse of projection q: its postsynaptic index, each
-/// per-synapse variable and its delay in steps where it has its own.
+/// Bytes of one synapse of projection q as ncl_init allocates them: its
+/// postsynaptic index, each per-synapse variable and its delay in steps
+/// where it has its own (two bytes while the connect stage draws them,
+/// whatever narrowSynapseDelays made of an earlier init's).
 uint64_t bytesPerSynapse(const ncl_model &m, size_t q) {
   return sizeof(int32_t) +
          static_cast<uint64_t>(m.projs[q].info->num_vars) *
              static_cast<uint64_t>(m.desc->real_bits / 8) +
-         (m.projs[q].delayBuffer >= 0 ? static_cast<uint64_t>(m.projs[q].delayBytes) : 0) +
+         (m.projs[q].delayBuffer >= 0 ? sizeof(uint16_t) : 0) +
          (m.projs[q].columnSynapseBuffer >= 0 ? sizeof(int32_t) : 0) +
          (m.projs[q].columnPreBuffer >= 0 ? sizeof(int32_t) : 0);
 }
@@ -1510,24 +1508,33 @@ uint64_t synapseBytes(const ncl_model &m) {
   return bytes;
 }
 
+/// Projection proj's per-synapse delays in a new buffer of `bytes` (1 or
+/// 2) per delay, the same values; the caller binds the threads' tables.
+void storeDelaysIn(ncl_model &m, Projection &proj, int32_t bytes) {
+  const size_t b = static_cast<size_t>(proj.delayBuffer);
+  const void *from = m.bufferPtrs[b];
+  AlignedArray to(std::max<size_t>(static_cast<size_t>(proj.synapses * bytes), 1));
+  for (int64_t k = 0; k < proj.synapses; ++k) {
+    const auto d = static_cast<uint16_t>(proj.delayOf(from, k));
+    if (bytes == 1)
+      static_cast<uint8_t *>(to.data())[k] = static_cast<uint8_t>(d);
+    else
+      static_cast<uint16_t *>(to.data())[k] = d;
+  }
+  m.buffers[b] = std::move(to);
+  m.bufferPtrs[b] = m.buffers[b].data();
+  proj.delayBytes = bytes;
+}
+
 } // namespace
 
 void ncl::rt::widenSynapseDelays(ncl_model &m) {
   bool any = false;
-  for (Projection &proj : m.projs) {
-    if (proj.delayBuffer < 0 || proj.delayBytes != 1)
-      continue;
-    const size_t b = static_cast<size_t>(proj.delayBuffer);
-    const auto *narrow = static_cast<const uint8_t *>(m.bufferPtrs[b]);
-    AlignedArray wide(std::max<size_t>(static_cast<size_t>(proj.synapses) * sizeof(uint16_t), 1));
-    auto *to = static_cast<uint16_t *>(wide.data());
-    for (int64_t k = 0; k < proj.synapses; ++k)
-      to[k] = narrow[k];
-    m.buffers[b] = std::move(wide);
-    m.bufferPtrs[b] = m.buffers[b].data();
-    proj.delayBytes = 2;
-    any = true;
-  }
+  for (Projection &proj : m.projs)
+    if (proj.delayBuffer >= 0 && proj.delayBytes == 1) {
+      storeDelaysIn(m, proj, 2);
+      any = true;
+    }
   if (any)
     bindThreadBuffers(m);
 }
@@ -1974,19 +1981,9 @@ void narrowSynapseDelays(ncl_model &m) {
   }
   if (!any)
     return;
-  for (Projection &proj : m.projs) {
-    if (proj.delayBuffer < 0)
-      continue;
-    const size_t b = static_cast<size_t>(proj.delayBuffer);
-    const auto *wide = static_cast<const uint16_t *>(m.bufferPtrs[b]);
-    AlignedArray narrow(std::max<size_t>(static_cast<size_t>(proj.synapses), 1));
-    auto *to = static_cast<uint8_t *>(narrow.data());
-    for (int64_t k = 0; k < proj.synapses; ++k)
-      to[k] = static_cast<uint8_t>(wide[k]);
-    m.buffers[b] = std::move(narrow);
-    m.bufferPtrs[b] = m.buffers[b].data();
-    proj.delayBytes = 1;
-  }
+  for (Projection &proj : m.projs)
+    if (proj.delayBuffer >= 0)
+      storeDelaysIn(m, proj, 1);
   bindThreadBuffers(m);
 }
 
