@@ -820,6 +820,17 @@ void CudaDevice::mirror(ncl_model &m) {
   for (size_t i = 0; i < n; ++i)
     if (bufferRegion_[i] >= 0)
       table[i] = regions_[static_cast<size_t>(bufferRegion_[i])].dev + bufferOffset_[i];
+  // The GPU's code loads each element with its type's alignment (NVPTX's
+  // data layout, docs/gpu.md): a 64-bit load from an address that is not
+  // a multiple of 8 faults on the device.
+  for (size_t i = 0; i < n; ++i)
+    if (table[i] % elementBytes(m.desc->buffers[i].element) != 0) {
+      const std::string name = m.desc->buffers[i].name;
+      freeMirror();
+      throw Error(NCL_ERROR_KERNEL, "the CUDA backend would place buffer '" + name +
+                                        "' at a device address that is not a multiple of its "
+                                        "element's size (a runtime bug; please report it)");
+    }
   table_ = alloc(n * sizeof(CUdeviceptr), "the buffer table");
   // From pageable memory: the driver stages it before the call returns.
   check(&m, copyToDevice(m, table_, table.data(), n * sizeof(CUdeviceptr)),

@@ -18,6 +18,7 @@
 #include "ncl/model_abi.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -768,15 +769,23 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   for (mlir::Operation &op : kernels.getBody()->getOperations())
     if (!op.hasTrait<mlir::OpTrait::IsTerminator>())
       builder.clone(op);
+  // Translated with NVPTX's data layout, so that a load or store the
+  // kernels leave unaligned gets the alignment of its type there: with
+  // LLVM's default layout an i64 (a row start) would get 4 bytes, and
+  // NVPTX would split each such load in two. The runtime's buffers are
+  // aligned to at least their element (docs/gpu.md).
+  std::unique_ptr<llvm::TargetMachine> first = machineFor(*target, options.archs.front());
+  const llvm::DataLayout layout = first->createDataLayout();
+  (*body)->setAttr(mlir::LLVM::LLVMDialect::getDataLayoutAttrName(),
+                   builder.getStringAttr(layout.getStringRepresentation()));
   auto context = std::make_unique<llvm::LLVMContext>();
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(*body, *context, "ncl_kernels");
   if (!m) {
     error = "internal error: cannot translate the GPU kernels to LLVM IR";
     return false;
   }
-  std::unique_ptr<llvm::TargetMachine> first = machineFor(*target, options.archs.front());
   m->setTargetTriple(llvm::Triple(kTriple));
-  m->setDataLayout(first->createDataLayout());
+  m->setDataLayout(layout);
 
   gpu = GPUModule();
   std::vector<llvm::Function *> entryFunctions;
