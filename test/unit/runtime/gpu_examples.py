@@ -189,7 +189,7 @@ SPLIT_DELIVERS = {"lsm.ncl", "neuralearn.ncl", "stdp_song.ncl"}
 # entry's `_seq` (docs/gpu.md, "Deliveries in one launch").
 SEQ_DELIVERS = {"brunel.ncl", "coba.ncl", "cobahh.ncl", "cuba.ncl", "distal_reward.ncl",
                 "eirnn.ncl", "lsm.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl",
-                "seq_subranges.ncl"}
+                "seq_subranges.ncl", "dense_sums.ncl"}
 
 # The networks with three populations or more of one neuron model, whose
 # updates share one entry, which the runtime launches together through its

@@ -288,7 +288,36 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
     a thread per index, keeps the traces in registers (its trace stores go,
     and a later load of a stored place takes the stored value), and the new
     function `<kernel>_commit`, a copy without the synapse loops, stores
-    them a thread per spike (`"per_spike"`). A stage without a kernel, or a kernel that is not one block without
+    them a thread per spike (`"per_spike"`).
+
+    A dense projection's `sum` (its rows loop marked `ncl.dense_row_width`)
+    then gets its GPU form, marked `ncl.gpu_dense_sum`: the thread's one
+    neuron belongs to one batch member and one place j of the row, so the
+    members loop becomes its one iteration and each places loop an `scf.if`
+    running at j (where the first places loop starts); what depends only on
+    the thread moves out of the rows loop; and each input the summed
+    program adds to at that one place is loaded before the rows, carried
+    through them in `iter_args`, and stored after them. The additions are
+    the same, in the same order:
+
+    ```mlir
+    %i0 = memref.load %I[%at] : memref<?xf64>
+    %sum = scf.for %r = %c0 to %rows step %c1 iter_args(%i = %i0) -> (f64) {
+      %start = memref.load %row_start[%r] : memref<?xi64>
+      ...
+      %next = scf.if %taken -> (f64) {
+        ...
+        %add = arith.addf %i, %term : f64
+        scf.yield %add : f64
+      } else {
+        scf.yield %i : f64
+      }
+      scf.yield %next : f64
+    } {ncl.dense_row_width = 64 : i64, ncl.loop = "rows"}
+    memref.store %sum, %I[%at] : memref<?xf64>
+    ```
+
+    A stage without a kernel, or a kernel that is not one block without
     results, is an error naming the stage. On a second run, a module that
     has `gpu.module @ncl_kernels` is left as it is.
 

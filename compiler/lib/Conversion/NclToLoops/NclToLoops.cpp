@@ -2600,7 +2600,8 @@ private:
   /// place h, the synapses past it one earlier). Marks `rows` with
   /// `ncl.dense_row_width` (the range's size), which tells
   /// ncl-cpu-schedule that the rows may be jammed: the body of row i adds
-  /// to the inputs at (member, j) only.
+  /// to the inputs at (member, j) only. The first places loop starts at
+  /// the place of `begin`, which ncl-gpu-map takes for its thread's place.
   void buildDenseSum(scf::ForOp rows, Value firstMember, Value lastMember, SynapseLoop &loop) {
     ArrayRef<int64_t> range = projection.getPostRange();
     int64_t width = range[1] - range[0];

@@ -20,8 +20,11 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/CSE.h"
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLGPUMAP
@@ -354,6 +357,197 @@ Value globalThreadIndex(OpBuilder &b, Location loc) {
   return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, block, blockDim), thread);
 }
 
+/// Runs the body of `loop`, which has exactly one iteration, in the loop's
+/// place, with `value` for its induction variable.
+void inlineOnlyIteration(scf::ForOp loop, Value value) {
+  Block *body = loop.getBody();
+  loop.getInductionVar().replaceAllUsesWith(value);
+  loop->getBlock()->getOperations().splice(loop->getIterator(), body->getOperations(),
+                                           body->begin(), body->getTerminator()->getIterator());
+  loop.erase();
+}
+
+/// Replaces `loop`, which has at most one iteration, by that iteration with
+/// `value` for its induction variable, under `scf.if lb < ub`.
+void replaceByIf(OpBuilder &b, scf::ForOp loop, Value value) {
+  b.setInsertionPoint(loop);
+  Value taken = arith::CmpIOp::create(b, loop.getLoc(), arith::CmpIPredicate::slt,
+                                      loop.getLowerBound(), loop.getUpperBound());
+  auto once = scf::IfOp::create(b, loop.getLoc(), taken, /*withElseRegion=*/false);
+  Block *body = loop.getBody();
+  loop.getInductionVar().replaceAllUsesWith(value);
+  once.thenBlock()->getOperations().splice(once.thenBlock()->getTerminator()->getIterator(),
+                                           body->getOperations(), body->begin(),
+                                           body->getTerminator()->getIterator());
+  loop.erase();
+}
+
+/// Moves before `loop` each pure op inside it (in its body or any region
+/// below) whose operands all come from outside it, in program order, so
+/// that what depends only on those moves too.
+void hoistInvariants(scf::ForOp loop) {
+  llvm::SmallVector<Operation *> ops;
+  loop.getBody()->walk<WalkOrder::PreOrder>([&](Operation *op) { ops.push_back(op); });
+  for (Operation *op : ops)
+    if (op->getNumRegions() == 0 && !op->hasTrait<OpTrait::IsTerminator>() && isPure(op) &&
+        llvm::all_of(op->getOperands(), [&](Value v) { return loop.isDefinedOutsideOfLoop(v); }))
+      op->moveBefore(loop);
+}
+
+/// An element of a kernel's buffer that a loop reads and writes at one
+/// place in every iteration: a sum the loop may carry in a register.
+struct Accumulator {
+  Value buffer;
+  Value place;
+};
+
+/// The accumulators of `loop` in `kernel`: each buffer (an argument of the
+/// kernel, which nothing views otherwise) that the loop stores into, where
+/// every load and store of it inside the loop has the same one index,
+/// defined outside the loop, and sits in the loop's body or in `scf.if`s
+/// there. Where no other argument is the same buffer (the caller checks,
+/// passedOnce), no other access of the loop reaches the element.
+llvm::SmallVector<Accumulator> loopAccumulators(scf::ForOp loop, func::FuncOp kernel) {
+  llvm::MapVector<Value, llvm::SmallVector<Operation *>> accesses;
+  loop.getBody()->walk([&](Operation *op) {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      accesses[load.getMemRef()].push_back(op);
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      accesses[store.getMemRef()].push_back(op);
+  });
+  llvm::SmallVector<Accumulator> found;
+  for (auto &[buffer, ops] : accesses) {
+    auto argument = dyn_cast<BlockArgument>(buffer);
+    if (!argument || argument.getOwner() != &kernel.getBody().front() ||
+        !llvm::any_of(ops, [](Operation *op) { return isa<memref::StoreOp>(op); }) ||
+        !llvm::all_of(buffer.getUsers(),
+                      [](Operation *user) { return isa<memref::LoadOp, memref::StoreOp>(user); }))
+      continue;
+    Value place;
+    bool onePlace = llvm::all_of(ops, [&](Operation *op) {
+      ValueRange indices = isa<memref::LoadOp>(op) ? cast<memref::LoadOp>(op).getIndices()
+                                                   : cast<memref::StoreOp>(op).getIndices();
+      if (indices.size() != 1 || (place && indices[0] != place))
+        return false;
+      place = indices[0];
+      for (Operation *parent = op->getParentOp(); parent != loop; parent = parent->getParentOp())
+        if (!isa<scf::IfOp>(parent))
+          return false;
+      return true;
+    });
+    if (onePlace && loop.isDefinedOutsideOfLoop(place))
+      found.push_back({buffer, place});
+  }
+  return found;
+}
+
+/// In `block` (the loop's body or a branch inside it), replaces each load
+/// of an accumulator by its value so far (`current`) and drops its stores,
+/// whose values become the current ones; an `scf.if` that stores one
+/// yields its new value. `current` ends with the values at the block's end.
+void forwardAccumulators(Block &block, llvm::ArrayRef<Accumulator> accumulators,
+                         llvm::SmallVectorImpl<Value> &current) {
+  auto which = [&](Value buffer) -> std::optional<size_t> {
+    for (auto [k, accumulator] : llvm::enumerate(accumulators))
+      if (accumulator.buffer == buffer)
+        return k;
+    return std::nullopt;
+  };
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      if (auto k = which(load.getMemRef())) {
+        load.replaceAllUsesWith(current[*k]);
+        load.erase();
+      }
+      continue;
+    }
+    if (auto store = dyn_cast<memref::StoreOp>(op)) {
+      if (auto k = which(store.getMemRef())) {
+        current[*k] = store.getValue();
+        store.erase();
+      }
+      continue;
+    }
+    auto branch = dyn_cast<scf::IfOp>(op);
+    if (!branch)
+      continue;
+    llvm::SmallVector<Value> thenValues(current.begin(), current.end()), elseValues = thenValues;
+    forwardAccumulators(*branch.thenBlock(), accumulators, thenValues);
+    if (branch.elseBlock())
+      forwardAccumulators(*branch.elseBlock(), accumulators, elseValues);
+    llvm::SmallVector<size_t> changed;
+    for (size_t k = 0; k < current.size(); ++k)
+      if (thenValues[k] != current[k] || elseValues[k] != current[k])
+        changed.push_back(k);
+    if (changed.empty())
+      continue;
+    OpBuilder b(branch);
+    Location loc = branch.getLoc();
+    llvm::SmallVector<Type> types(branch.getResultTypes());
+    for (size_t k : changed)
+      types.push_back(current[k].getType());
+    auto merged = scf::IfOp::create(b, loc, types, branch.getCondition(), /*addThenBlock=*/false,
+                                    /*addElseBlock=*/false);
+    merged.getThenRegion().takeBody(branch.getThenRegion());
+    if (!branch.getElseRegion().empty()) {
+      merged.getElseRegion().takeBody(branch.getElseRegion());
+    } else {
+      b.createBlock(&merged.getElseRegion());
+      scf::YieldOp::create(b, loc);
+    }
+    for (auto [region, values] : {std::pair(&merged.getThenRegion(), &thenValues),
+                                  {&merged.getElseRegion(), &elseValues}}) {
+      Operation *yield = region->front().getTerminator();
+      for (size_t k : changed)
+        yield->insertOperands(yield->getNumOperands(), (*values)[k]);
+    }
+    for (auto [old, result] : llvm::zip(branch.getResults(), merged.getResults()))
+      old.replaceAllUsesWith(result);
+    for (auto [n, k] : llvm::enumerate(changed))
+      current[k] = merged.getResult(branch.getNumResults() + n);
+    branch.erase();
+  }
+}
+
+/// Carries `accumulators` through `loop` as iteration values: each is
+/// loaded before the loop and stored after it, and inside the loop its
+/// loads and stores become values (forwardAccumulators). The same
+/// arithmetic in the same order: only the memory traffic goes.
+void carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  llvm::SmallVector<Value> initial;
+  for (const Accumulator &accumulator : accumulators)
+    initial.push_back(
+        memref::LoadOp::create(b, loc, accumulator.buffer, ValueRange{accumulator.place}));
+  auto carried = scf::ForOp::create(b, loc, loop.getLowerBound(), loop.getUpperBound(),
+                                    loop.getStep(), initial);
+  carried->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
+  Block *body = carried.getBody();
+  // The loop's own terminator replaces any the builder made.
+  while (!body->empty())
+    body->back().erase();
+  body->getOperations().splice(body->end(), loop.getBody()->getOperations());
+  loop.getInductionVar().replaceAllUsesWith(carried.getInductionVar());
+  llvm::SmallVector<Value> current(carried.getRegionIterArgs());
+  forwardAccumulators(*body, accumulators, current);
+  body->getTerminator()->insertOperands(0, current);
+  b.setInsertionPointAfter(carried);
+  for (auto [accumulator, sum] : llvm::zip(accumulators, carried.getResults()))
+    memref::StoreOp::create(b, loc, sum, accumulator.buffer, ValueRange{accumulator.place});
+  loop.erase();
+}
+
+/// Whether `argument` of the stage's kernel is a buffer of the network's
+/// table that the stage passes in no other argument, so that no other
+/// argument reaches its memory.
+bool passedOnce(StageOp stage, BlockArgument argument) {
+  ArrayAttr args = stage.getArgsAttr();
+  unsigned position = argument.getArgNumber();
+  auto index = position < args.size() ? dyn_cast<IntegerAttr>(args[position]) : IntegerAttr();
+  return index && llvm::count(args, index) == 1;
+}
+
 struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -434,6 +628,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
         if (!serial.empty())
           kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), serial));
         mapKernel(stage, kernel, isWholeRange(stage.getKind()) || !serial.empty());
+        if (stage.getKind() == StageKind::Sum && serial.empty())
+          mapDenseSum(stage, kernel);
       }
     }
     // Functions that only the host's kernels called.
@@ -454,6 +650,56 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     for (func::FuncOp f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       f->moveBefore(&gpuBody, gpuBody.end());
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+  }
+
+  /// The GPU form of a dense `sum` (docs/gpu.md, "Dense sums"), after
+  /// mapKernel: the thread's one postsynaptic neuron is one batch member's
+  /// (the members loop has one iteration) and one place j of the row (each
+  /// places loop has at most one, j: the first loop's lower bound, where
+  /// ncl-to-loops starts the places of [begin, end)). The loops become
+  /// that iteration, under `scf.if` for the places; what depends only on
+  /// the thread moves out of the rows loop; and the neuron's inputs, loaded
+  /// and stored at one place in every row, are carried through the rows
+  /// in registers, loaded before and stored after. Each input still takes
+  /// the rows' additions in ascending order, so the sums are the CPU's.
+  void mapDenseSum(StageOp stage, func::FuncOp kernel) {
+    scf::ForOp rows;
+    kernel.walk([&](scf::ForOp loop) {
+      if (loop->hasAttr("ncl.dense_row_width"))
+        rows = loop;
+    });
+    if (!rows)
+      return;
+    auto loopsOf = [&](StringRef kind) {
+      llvm::SmallVector<scf::ForOp> found;
+      for (auto loop : rows.getBody()->getOps<scf::ForOp>())
+        if (auto attr = loop->getAttrOfType<StringAttr>("ncl.loop");
+            attr && attr.getValue() == kind)
+          found.push_back(loop);
+      return found;
+    };
+    llvm::SmallVector<scf::ForOp> members = loopsOf("members");
+    if (members.size() != 1 || members.front().getNumResults() != 0)
+      return;
+    inlineOnlyIteration(members.front(), members.front().getLowerBound());
+    llvm::SmallVector<scf::ForOp> places = loopsOf("synapses");
+    if (places.empty() || llvm::any_of(places, [](scf::ForOp p) { return p.getNumResults(); }))
+      return;
+    Value place = places.front().getLowerBound();
+    OpBuilder b(kernel.getContext());
+    for (scf::ForOp loop : places)
+      replaceByIf(b, loop, place);
+    hoistInvariants(rows);
+    IRRewriter rewriter(kernel.getContext());
+    DominanceInfo dominance(kernel);
+    eliminateCommonSubExpressions(rewriter, dominance, kernel);
+    kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
+    llvm::SmallVector<Accumulator> accumulators = loopAccumulators(rows, kernel);
+    llvm::erase_if(accumulators, [&](const Accumulator &accumulator) {
+      return !passedOnce(stage, cast<BlockArgument>(accumulator.buffer));
+    });
+    if (!accumulators.empty())
+      carryAccumulators(rows, accumulators);
   }
 
   /// Splits a deliver that updates presynaptic traces in two (docs/gpu.md):
