@@ -17,7 +17,9 @@ run.json timings.simulate_s (the simulation loop, not load or init), printed
 as seconds per biological second (the real-time factor), microseconds per
 step, and the ratio CPU/GPU (> 1: the GPU is faster); for the CUDA run, from
 run.json's device_stats, the driver calls and waits per step and the share of
-the loop the host spent waiting for the device.
+the loop the host spent waiting for the device, and from its device_kernels
+each kernel's registers per thread and blocks of 256 threads per
+multiprocessor.
 
 The hardware limit: the device-to-device copy rate of the driver
 (cuMemcpyDtoD of 1 GiB, bytes read plus bytes written per second), measured
@@ -300,6 +302,23 @@ def main():
                 entry[backend]["device_profile"] = profile
             elif meta.get("device_profile_note"):
                 print("%-13s %-7s %s" % ("", "", meta["device_profile_note"]))
+            kernels = meta.get("device_kernels")
+            if backend == "cuda" and kernels:
+                # What each kernel holds (run.json's device_kernels): its
+                # registers per thread and the blocks of 256 threads one
+                # multiprocessor holds, which say how many waves a launch of
+                # N threads takes (N / (256 * blocks * multiprocessors)).
+                def held(k):
+                    count = lambda n: "?" if n is None else str(n)
+                    spill = " %s B local" % k["local_bytes"] if k.get("local_bytes") else ""
+                    return "%s %s regs %s blocks%s" % (k["entry"], count(k["registers"]),
+                                                       count(k["blocks_per_multiprocessor"]),
+                                                       spill)
+                print("%-13s %-7s kernels (%s multiprocessors): %s" % (
+                    "", "", meta.get("device_multiprocessors") or "?",
+                    ", ".join(held(k) for k in kernels)))
+                entry[backend]["device_kernels"] = kernels
+                entry[backend]["device_multiprocessors"] = meta.get("device_multiprocessors")
         if key in ANCHORS:
             print("%-13s anchors: %s" % ("", ANCHORS[key]))
         results["models"][key] = entry

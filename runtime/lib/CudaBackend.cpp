@@ -327,6 +327,44 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->spikeLists_, dev->module_, NCL_GPU_SPIKE_LISTS_ENTRY) !=
       CUDA_SUCCESS)
     dev->spikeLists_ = nullptr;
+  // What each kernel holds, for run.json (no entry is refused for it: a
+  // block of 256 threads always fits, as no thread has more than 255
+  // registers).
+  if (int n = 0; d.cuDeviceGetAttribute(&n, cuda::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                        dev->device_) == CUDA_SUCCESS)
+    dev->multiprocessors_ = n;
+  auto note = [&](cuda::CUfunction f, const std::string &entry) {
+    if (!f || std::any_of(dev->kernelResources_.begin(), dev->kernelResources_.end(),
+                          [&](const KernelResources &k) { return k.entry == entry; }))
+      return;
+    KernelResources k;
+    k.entry = entry;
+    auto attribute = [&](int &value, int which) {
+      if (!d.cuFuncGetAttribute || d.cuFuncGetAttribute(&value, which, f) != CUDA_SUCCESS)
+        value = -1;
+    };
+    attribute(k.registers, cuda::CU_FUNC_ATTRIBUTE_NUM_REGS);
+    attribute(k.localBytes, cuda::CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES);
+    if (!d.cuOccupancyMaxActiveBlocksPerMultiprocessor ||
+        d.cuOccupancyMaxActiveBlocksPerMultiprocessor(&k.blocksPerMultiprocessor, f, kBlockSize,
+                                                      0) != CUDA_SUCCESS)
+      k.blocksPerMultiprocessor = -1;
+    dev->kernelResources_.push_back(std::move(k));
+  };
+  for (int32_t i = 0; i < desc.num_stages; ++i) {
+    const std::string entry = desc.stages[i].gpu_kernel ? desc.stages[i].gpu_kernel : "";
+    const size_t s = static_cast<size_t>(i);
+    note(dev->kernels_[s], entry);
+    note(dev->commits_[s], entry + "_commit");
+    note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);
+  }
+  note(dev->spikeLists_, NCL_GPU_SPIKE_LISTS_ENTRY);
+  note(dev->spikeList_, NCL_GPU_SPIKE_LIST_ENTRY);
+  note(dev->copyCounts_, NCL_GPU_COPY_COUNTS_ENTRY);
+  note(dev->gatherSpikes_, NCL_GPU_GATHER_SPIKES_ENTRY);
+  note(dev->arrivals_, dev->arrivalsByteDelays_  ? NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY
+                       : dev->arrivalsPipelined_ ? NCL_GPU_PIPELINED_ARRIVALS_ENTRY
+                                                 : NCL_GPU_ARRIVALS_ENTRY);
   for (int32_t i = 0; i < desc.num_buffers; ++i) {
     const int32_t role = desc.buffers[i].role;
     int32_t &slot = role == NCL_BUFFER_SPIKE_STEP    ? dev->spikeStep_

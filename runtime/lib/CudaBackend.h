@@ -77,6 +77,20 @@ public:
     double seconds = 0;
   };
   bool profiling() const { return profiling_; }
+
+  /// What the driver says of each kernel the device loaded (run.json's
+  /// "device_kernels", docs/gpu.md "What each kernel holds"): registers per
+  /// thread, local memory per thread (spilled registers), and how many of
+  /// its blocks of 256 threads one multiprocessor holds at once; -1 where
+  /// the driver does not say. In the order the stages name them, the
+  /// runtime's own kernels last.
+  struct KernelResources {
+    std::string entry;
+    int registers = -1, localBytes = -1, blocksPerMultiprocessor = -1;
+  };
+  const std::vector<KernelResources> &kernelResources() const { return kernelResources_; }
+  /// The device's multiprocessors, or -1 where the driver does not say.
+  int multiprocessors() const { return multiprocessors_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
   const std::string &profileNote() const { return profileNote_; }
   /// The entries that timed a command, most device time first (pointers
@@ -361,6 +375,8 @@ private:
   /// back after the next wait into profile_ (by label).
   bool profiling_ = false;
   std::string profileNote_;
+  std::vector<KernelResources> kernelResources_;
+  int multiprocessors_ = -1;
   struct Timed {
     size_t entry; // into profile_
     cuda::CUevent start, end;

@@ -85,6 +85,9 @@ OpenedDriver open() {
   bind(lib, t.cuEventRecord, "cuEventRecord", nullptr);
   bind(lib, t.cuEventElapsedTime, "cuEventElapsedTime", nullptr);
   bind(lib, t.cuEventDestroy, "cuEventDestroy_v2", nullptr);
+  bind(lib, t.cuFuncGetAttribute, "cuFuncGetAttribute", nullptr);
+  bind(lib, t.cuOccupancyMaxActiveBlocksPerMultiprocessor,
+       "cuOccupancyMaxActiveBlocksPerMultiprocessor", nullptr);
   if (missing) {
     d.failure = "the driver library " + name + " has no " + missing +
                 " (a driver too old for CUDA 11, or not the NVIDIA driver)";

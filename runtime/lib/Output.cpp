@@ -411,6 +411,17 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
     }
     if (!m.device->profileNote().empty())
       j += "  \"device_profile_note\": " + jsonString(m.device->profileNote()) + ",\n";
+    // What each kernel holds (registers, spills, blocks per multiprocessor).
+    auto count = [](int n) { return n < 0 ? std::string("null") : std::to_string(n); };
+    j += "  \"device_multiprocessors\": " + count(m.device->multiprocessors()) + ",\n";
+    j += "  \"device_kernels\": [";
+    const auto &kernels = m.device->kernelResources();
+    for (size_t k = 0; k < kernels.size(); ++k)
+      j += std::string(k ? ",\n    " : "\n    ") + "{\"entry\": " + jsonString(kernels[k].entry) +
+           ", \"registers\": " + count(kernels[k].registers) +
+           ", \"local_bytes\": " + count(kernels[k].localBytes) +
+           ", \"blocks_per_multiprocessor\": " + count(kernels[k].blocksPerMultiprocessor) + "}";
+    j += "],\n";
   }
   if (m.batch > 1)
     j += "  \"batch\": " + std::to_string(m.batch) + ",\n";

@@ -77,6 +77,12 @@ for key in ("cuba", "lif-1e7", "brunel"):
               timed_stats.get("launches", 0) + timed_stats.get("copies_on_device", 0),
               "%s: the profiled run has the same spikes and times every launch (%s)"
               % (key, [e["what"] for e in profile]))
+    kernels = cuda.get("device_kernels") or []
+    check(cuda.get("device_multiprocessors") == 2 and
+          any(k["entry"] == "ncl_P_update_gpu" and k["registers"] == 40 and
+              k["blocks_per_multiprocessor"] == 6 for k in kernels),
+          "%s: each kernel's registers and blocks per multiprocessor reported (%s)"
+          % (key, kernels))
     stats = cuda.get("device_stats") or {}
     check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
           "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))

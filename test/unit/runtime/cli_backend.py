@@ -72,8 +72,20 @@ check(meta["threads"] == 1, "run.json: one host thread")
 check("on NCL fake CUDA device" in p_gpu.stdout, "the summary names the device")
 check(meta.get("device_image") == "sm_90 cubin" and "device_image_note" not in meta,
       "run.json: the fake's sm_90 runs the library's sm_90 cubin (%r)" % meta.get("device_image"))
+# What each kernel holds, as the driver says (the fake: 2 multiprocessors,
+# 40 registers for a stage's entry and 24 for the runtime's, and the blocks
+# of 256 threads its 64 Ki registers hold).
+kernels = meta.get("device_kernels") or []
+entries = [k["entry"] for k in kernels]
+check(meta.get("device_multiprocessors") == 2 and kernels and
+      len(set(entries)) == len(entries) and "ncl_copy_counts_gpu" in entries and
+      all(k["registers"] in (24, 40) and k["local_bytes"] == 0 and
+          k["blocks_per_multiprocessor"] == 65536 // (k["registers"] * 256) for k in kernels) and
+      any(k["registers"] == 40 for k in kernels),
+      "run.json: each kernel's registers and blocks per multiprocessor (%r)" % kernels)
 p_cpu, meta_cpu = run(gpu_model, "cpu", fake_driver, os.path.join(work, "cpu"))
 check(meta_cpu["backend"] == "cpu" and meta_cpu["device"] is None, "run.json: cpu")
+check("device_kernels" not in meta_cpu, "run.json: no kernels without a device")
 a, b = files(os.path.join(work, "cpu")), files(os.path.join(work, "auto-gpu"))
 check(len(a) >= 5 and a == b, "the fake device writes the CPU's files: %s" % sorted(a))
 check(meta["populations"] == meta_cpu["populations"], "run.json: the same populations")
