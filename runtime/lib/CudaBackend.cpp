@@ -133,8 +133,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK;
     if (runsOnDevice(stage.kind) &&
         ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY |
-                               NCL_GPU_LAUNCH_SEQ_BLOCKS)) != 0 ||
+                               NCL_GPU_LAUNCH_SEQ_BLOCKS | NCL_GPU_LAUNCH_MEMBER_TILES)) != 0 ||
          shape > NCL_GPU_LAUNCH_PER_TARGET_BUCKETS ||
+         ((stage.gpu_launch & NCL_GPU_LAUNCH_MEMBER_TILES) &&
+          (stage.kind != NCL_STAGE_SUM || shape != NCL_GPU_LAUNCH_PER_INDEX ||
+           (stage.gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY) || stage.projection < 0)) ||
          (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER) ||
          (perTarget(static_cast<ncl_gpu_launch>(shape)) &&
           stage.kind != NCL_STAGE_DELIVER_SYNAPSES)))
@@ -240,6 +243,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->expectedSpikes_.assign(static_cast<size_t>(desc.num_stages), 0);
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  dev->tiles_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
   dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
@@ -264,6 +268,10 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     if ((stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK) == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
+    // A dense sum's member-tiled entry.
+    if (stage.gpu_launch & NCL_GPU_LAUNCH_MEMBER_TILES)
+      function(dev->tiles_[static_cast<size_t>(i)],
+               std::string(stage.gpu_kernel) + NCL_GPU_TILES_SUFFIX, stage);
   }
   // Deliveries of a shared entry a thread per postsynaptic neuron, and
   // updates of one a thread per neuron: its `_seq` entry, where the image
@@ -356,6 +364,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const size_t s = static_cast<size_t>(i);
     note(dev->kernels_[s], entry);
     note(dev->commits_[s], entry + "_commit");
+    note(dev->tiles_[s], entry + NCL_GPU_TILES_SUFFIX);
     note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);
   }
   note(dev->spikeLists_, NCL_GPU_SPIKE_LISTS_ENTRY);
@@ -458,6 +467,8 @@ std::string CudaDevice::profileLabel(const Command &c) const {
     return label + " and the deliveries launched with it";
   if (std::find(commits_.begin(), commits_.end(), c.function) != commits_.end())
     return label + " (commit)";
+  if (std::find(tiles_.begin(), tiles_.end(), c.function) != tiles_.end())
+    return label + " (member tiles)";
   return label;
 }
 
@@ -1176,6 +1187,17 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
   c.function = kernels_[index];
   c.row = rows_[index];
   c.blocks = oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
+  // A dense sum over whole tiles of batch members: its member-tiled entry,
+  // a thread per postsynaptic neuron and tile (model_abi.h).
+  if (tiles_[index]) {
+    const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
+    const int64_t members = n > 0 ? range / n : 0;
+    if (n > 0 && begin % n == 0 && range % n == 0 && members % NCL_GPU_MEMBER_TILE == 0) {
+      c.function = tiles_[index];
+      const int64_t threads = range / NCL_GPU_MEMBER_TILE;
+      c.blocks = static_cast<unsigned>((threads + kBlockSize - 1) / kBlockSize);
+    }
+  }
   c.threads = oneThread ? 1 : kBlockSize;
   c.param = header;
   c.action = "running the stage";

@@ -347,6 +347,7 @@ private:
   int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
+  std::vector<cuda::CUfunction> tiles_;   // per stage: a dense sum's member tiles, else null
   std::vector<int32_t> rows_;             // per stage: its row where its entry is shared, else -1
   std::vector<cuda::CUfunction> seqKernels_; // per stage: its shared entry's `_seq`, else null
   std::vector<int64_t> seqRoom_;             // per stage: the stages naming its shared entry

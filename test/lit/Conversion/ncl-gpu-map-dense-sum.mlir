@@ -45,6 +45,43 @@
 // CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
 // CHECK-NEXT: memref.store %[[SUMS]]#0, %[[IIN]][%[[AT]]] : memref<?xf64>
 // CHECK-NEXT: memref.store %[[SUMS]]#1, %[[JIN]][%[[AT]]] : memref<?xf64>
+// The member-tiled entry (NCL_GPU_LAUNCH_MEMBER_TILES), a copy built from
+// the target-independent kernel: thread g owns neuron j = g mod N_post in
+// the 4 members from begin / N_post + 4 (g / N_post), all in range. The
+// members loop becomes a copy of its body per member, whose branches test
+// the same places (begin and end less a member's offset are j and j + 1),
+// so they merge into one per piece: each row loads its weight once for the
+// 4 members, and the rows carry 4 values of I and 4 of J.
+// CHECK-LABEL: func.func @ncl_H_sum_tiles(
+// CHECK-SAME: %[[TW:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi64>, %{{[^:]*}}: memref<?xi32>, %[[TI:[^:]*]]: memref<?xf64>, %[[TJ:[^:]*]]: memref<?xf64>
+// CHECK-SAME: ncl.gpu_dense_sum, ncl.gpu_launch = "member_tiles"
+// CHECK: %[[G:.*]] = arith.addi %{{.*}}, %thread_id_x : index
+// CHECK: arith.remui %[[G]], %[[N:[^ ]*]] : index
+// CHECK: %[[TILE:.*]] = arith.divui %[[G]], %[[N]] : index
+// CHECK: %[[FOUR:.*]] = arith.muli %[[TILE]], %c4 : index
+// CHECK: %[[M0:.*]] = arith.addi %{{.*}}, %[[FOUR]] : index
+// CHECK: %[[M3:.*]] = arith.addi %[[M0]], %c3 : index
+// CHECK: %[[ALL:.*]] = arith.cmpi ult, %[[M3]], %{{.*}} : index
+// CHECK: scf.if %[[ALL]] {
+// CHECK-COUNT-4: memref.load %[[TI]]
+// CHECK-COUNT-4: memref.load %[[TJ]]
+// CHECK: scf.for %{{.*}} iter_args({{.*}}) -> (f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK-NOT: memref.store
+// CHECK: scf.if %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK: memref.load %[[TW]]
+// CHECK-NOT: memref.load %[[TW]]
+// CHECK: scf.yield
+// CHECK: } else {
+// CHECK-NOT: memref.store
+// CHECK: scf.if %{{.*}} -> (f64, f64, f64, f64, f64, f64, f64, f64) {
+// CHECK: memref.load %[[TW]]
+// CHECK-NOT: memref.load %[[TW]]
+// CHECK: scf.yield
+// CHECK: } else {
+// CHECK-NOT: memref.store
+// CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[TI]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[TJ]]
 ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Cell", size = 4 : i64, emits_spikes, receives = ["I", "J"],
       params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">, #ncl.param<name = "J">],
@@ -62,14 +99,17 @@ ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.projection @H {synapse = "Gap2", pre = @P, post = @P,
       pre_range = array<i64: 0, 4>, post_range = array<i64: 1, 4>,
       connect = #ncl.connect<rule = all_to_all, p = 0.0 : f64, n = 0, autapses = false, multapses = true>,
-      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>], vars = []} init {
+      delay = 0.0 : f64, params = [#ncl.param<name = "g", value = 0.5 : f64>],
+      vars = [#ncl.var<name = "w">]} init {
+    %g = ncl.param "g" : f64
+    ncl.synapse_write "w", %g : f64
   } on_pre {
   } summed {
-    %g = ncl.param "g" : f64
+    %w = ncl.synapse_read "w" : f64
     %vi = ncl.pre_read "v" : f64
     %vj = ncl.post_read "v" : f64
     %d = arith.subf %vi, %vj : f64
-    %x = arith.mulf %g, %d : f64
+    %x = arith.mulf %w, %d : f64
     ncl.post_add "I", %x : f64
     ncl.post_add "J", %vi : f64
   }
@@ -85,7 +125,7 @@ ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
 
 // A sparse projection's rows are searched for the thread's neuron, and its
 // synapses onto it may be several (multapses): its sum keeps the
-// target-independent form, a thread per index.
+// target-independent form, a thread per index, and has no member tiles.
 // CHECK-LABEL: func.func @ncl_S_sum(
 // CHECK-NOT: ncl.gpu_dense_sum
 // CHECK-SAME: ncl.gpu_launch = "per_index"
@@ -95,6 +135,7 @@ ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
 // CHECK: } {ncl.loop = "synapses"}
 // CHECK: } {ncl.loop = "members"}
 // CHECK: } {ncl.loop = "rows"}
+// CHECK-NOT: func.func @ncl_S_sum_tiles
 ncl.network @Sparse attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Cell", size = 4 : i64, emits_spikes, receives = ["I"],
       params = [#ncl.param<name = "I">], vars = [#ncl.var<name = "v">]} init {

@@ -191,6 +191,11 @@ SEQ_DELIVERS = {"brunel.ncl", "coba.ncl", "cobahh.ncl", "cuba.ncl", "distal_rewa
                 "eirnn.ncl", "lsm.ncl", "multiarea.ncl", "polychronization.ncl", "sequence.ncl",
                 "seq_subranges.ncl", "dense_sums.ncl"}
 
+# The models with dense sums over batch members in tiles of four, which the
+# runtime launches through their member-tiled entries (model_abi.h,
+# NCL_GPU_LAUNCH_MEMBER_TILES; docs/gpu.md, "Dense sums").
+TILED_SUMS = {"sequence.ncl", "dense_sums.ncl"}
+
 # The networks with three populations or more of one neuron model, whose
 # updates share one entry, which the runtime launches together through its
 # `_seq` (with two, or in a model without projections, which launches each
@@ -222,7 +227,7 @@ def fake_mode(shim, driver):
     if os.path.exists(log):
         os.remove(log)
     split, serial, listed, reading, seq = set(), [], set(), set(), set()
-    queued, delayed, seq_updates = set(), set(), set()
+    queued, delayed, seq_updates, tiled = set(), set(), set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -254,6 +259,8 @@ def fake_mode(shim, driver):
             f.writelines(line + "\n" for line in lines)
         if any(" commit" in line for line in lines):
             split.add(name)
+        if any(line.split()[0] == "5" and line.endswith(" tiles emulated") for line in lines):
+            tiled.add(name)
         if any(line.endswith(" seq emulated") and line.split()[0] in ("4", "8")
                for line in lines):
             seq.add(name)
@@ -283,6 +290,8 @@ def fake_mode(shim, driver):
     # the kernel per index and its commit both ran.
     check(split == SPLIT_DELIVERS, "the split delivers ran in %s (expected: %s)"
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
+    check(tiled == TILED_SUMS, "dense sums ran in member tiles in %s (expected: %s)"
+          % (", ".join(sorted(tiled)) or "none", ", ".join(sorted(TILED_SUMS))))
     check(seq == SEQ_DELIVERS, "deliveries ran several in one launch in %s (expected: %s)"
           % (", ".join(sorted(seq)) or "none", ", ".join(sorted(SEQ_DELIVERS))))
     check(seq_updates == SEQ_UPDATES, "updates ran several in one launch in %s (expected: %s)"

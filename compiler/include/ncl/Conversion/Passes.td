@@ -317,6 +317,17 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
     memref.store %sum, %I[%at] : memref<?xf64>
     ```
 
+    Beside it goes `<kernel>_tiles` (`ncl.gpu_tiles` on the kernel names it,
+    `ncl.gpu_launch = "member_tiles"`), built on a copy of the
+    target-independent kernel, for a thread per postsynaptic neuron j and
+    tile of NCL_GPU_MEMBER_TILE (4) batch members (model_abi.h,
+    NCL_GPU_LAUNCH_MEMBER_TILES): the members loop becomes a copy of its
+    body per member, in which `begin` and `end` less the member's offset are
+    j and j + 1; the places loops become `scf.if`; the rows carry the
+    members' inputs; and the members' branches, which test the same places,
+    merge into one, where they share each weight they load. Where that form
+    cannot be built the copy is dropped.
+
     A stage without a kernel, or a kernel that is not one block without
     results, is an error naming the stage. On a second run, a module that
     has `gpu.module @ncl_kernels` is left as it is.

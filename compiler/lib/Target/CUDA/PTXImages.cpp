@@ -585,7 +585,8 @@ bool buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
 /// `<entry>_rows`, a row per stage naming it in the schedule's order (the
 /// descriptor's). The kernel, inlined into each entry before, is then
 /// compiled once for all of them: ptxas's time grew with the microcircuit's
-/// 55 projections. Split delivers (two entries) keep their own. `kinds`:
+/// 55 projections. Split delivers and member-tiled sums (two entries)
+/// keep their own. `kinds`:
 /// each stage's kind, in the schedule's order.
 void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entries,
                   const std::vector<std::string> &kinds) {
@@ -595,7 +596,8 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
   // Candidates: the stages' entries, in the schedule's order.
   std::vector<size_t> candidates;
   for (size_t i = 0; i < numStages; ++i)
-    if (!gpu.stageEntries[i].empty() && gpu.stageLaunches[i] != NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+    if (!gpu.stageEntries[i].empty() && gpu.stageLaunches[i] != NCL_GPU_LAUNCH_PER_INDEX_COMMIT &&
+        !(gpu.stageLaunches[i] & NCL_GPU_LAUNCH_MEMBER_TILES))
       candidates.push_back(i);
   auto entryOf = [&](size_t stage) { return m.getFunction(gpu.stageEntries[stage]); };
   std::map<llvm::stable_hash, std::vector<std::vector<size_t>>> buckets;
@@ -799,6 +801,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
                            .Case("per_spike", NCL_GPU_LAUNCH_PER_SPIKE)
                            .Case("per_target_buckets", NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)
                            .Case("per_index_commit", NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
+                           // A dense sum's second entry (below), named by no stage.
+                           .Case("member_tiles", NCL_GPU_LAUNCH_PER_INDEX)
                            .Default(-1);
       auto name = op.getAttrOfType<mlir::StringAttr>(mlir::SymbolTable::getSymbolAttrName());
       if (launch < 0 || !name) {
@@ -857,6 +861,19 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         commitEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
         entryFunctions.push_back(commitEntry);
         entries.insert(name + "_commit");
+      }
+      // A dense sum's member-tiled form (NCL_GPU_LAUNCH_MEMBER_TILES): its
+      // entry is `<entry>_tiles`, loading the same arguments.
+      if (auto tiles = function ? function->getAttrOfType<mlir::FlatSymbolRefAttr>("ncl.gpu_tiles")
+                                : mlir::FlatSymbolRefAttr()) {
+        llvm::Function *tilesEntry = buildKernelEntry(
+            *m, stage, network, name + NCL_GPU_TILES_SUFFIX, error, tiles.getValue());
+        if (!tilesEntry)
+          return false;
+        tilesEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
+        entryFunctions.push_back(tilesEntry);
+        entries.insert(name + NCL_GPU_TILES_SUFFIX);
+        gpu.stageLaunches.back() |= NCL_GPU_LAUNCH_MEMBER_TILES;
       }
     }
   // The C-interface wrappers the lowering of func.func added call the

@@ -25,6 +25,9 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::ncl {
 #define GEN_PASS_DEF_NCLGPUMAP
@@ -401,13 +404,18 @@ struct Accumulator {
   Value place;
 };
 
-/// The accumulators of `loop` in `kernel`: each buffer (an argument of the
-/// kernel, which nothing views otherwise) that the loop stores into, where
-/// every load and store of it inside the loop has the same one index,
-/// defined outside the loop, and sits in the loop's body or in `scf.if`s
-/// there. Where no other argument is the same buffer (the caller checks,
-/// passedOnce), no other access of the loop reaches the element.
-llvm::SmallVector<Accumulator> loopAccumulators(scf::ForOp loop, func::FuncOp kernel) {
+/// The accumulators of `loop` in `kernel`: the elements of each buffer (an
+/// argument of the kernel, which nothing views otherwise) that the loop
+/// stores into, where every load and store of it inside the loop has one
+/// index, defined outside the loop, and sits in the loop's body or in
+/// `scf.if`s there; its elements are those indices, which must be `places`
+/// values: one for a thread of one index, a tile's members' places for a
+/// thread of a tile (which the caller knows to differ at run time). Where
+/// no other argument is the same buffer (the caller checks, passedOnce),
+/// no other access of the loop reaches those elements. A buffer that does
+/// not fit stays in memory.
+llvm::SmallVector<Accumulator> loopAccumulators(scf::ForOp loop, func::FuncOp kernel,
+                                                size_t places = 1) {
   llvm::MapVector<Value, llvm::SmallVector<Operation *>> accesses;
   loop.getBody()->walk([&](Operation *op) {
     if (auto load = dyn_cast<memref::LoadOp>(op))
@@ -423,20 +431,21 @@ llvm::SmallVector<Accumulator> loopAccumulators(scf::ForOp loop, func::FuncOp ke
         !llvm::all_of(buffer.getUsers(),
                       [](Operation *user) { return isa<memref::LoadOp, memref::StoreOp>(user); }))
       continue;
-    Value place;
-    bool onePlace = llvm::all_of(ops, [&](Operation *op) {
+    llvm::SetVector<Value> at;
+    bool fits = llvm::all_of(ops, [&](Operation *op) {
       ValueRange indices = isa<memref::LoadOp>(op) ? cast<memref::LoadOp>(op).getIndices()
                                                    : cast<memref::StoreOp>(op).getIndices();
-      if (indices.size() != 1 || (place && indices[0] != place))
+      if (indices.size() != 1 || !loop.isDefinedOutsideOfLoop(indices[0]))
         return false;
-      place = indices[0];
+      at.insert(indices[0]);
       for (Operation *parent = op->getParentOp(); parent != loop; parent = parent->getParentOp())
         if (!isa<scf::IfOp>(parent))
           return false;
       return true;
     });
-    if (onePlace && loop.isDefinedOutsideOfLoop(place))
-      found.push_back({buffer, place});
+    if (fits && at.size() == places)
+      for (Value place : at)
+        found.push_back({buffer, place});
   }
   return found;
 }
@@ -447,22 +456,22 @@ llvm::SmallVector<Accumulator> loopAccumulators(scf::ForOp loop, func::FuncOp ke
 /// yields its new value. `current` ends with the values at the block's end.
 void forwardAccumulators(Block &block, llvm::ArrayRef<Accumulator> accumulators,
                          llvm::SmallVectorImpl<Value> &current) {
-  auto which = [&](Value buffer) -> std::optional<size_t> {
+  auto which = [&](Value buffer, ValueRange indices) -> std::optional<size_t> {
     for (auto [k, accumulator] : llvm::enumerate(accumulators))
-      if (accumulator.buffer == buffer)
+      if (accumulator.buffer == buffer && indices.size() == 1 && indices[0] == accumulator.place)
         return k;
     return std::nullopt;
   };
   for (Operation &op : llvm::make_early_inc_range(block)) {
     if (auto load = dyn_cast<memref::LoadOp>(op)) {
-      if (auto k = which(load.getMemRef())) {
+      if (auto k = which(load.getMemRef(), load.getIndices())) {
         load.replaceAllUsesWith(current[*k]);
         load.erase();
       }
       continue;
     }
     if (auto store = dyn_cast<memref::StoreOp>(op)) {
-      if (auto k = which(store.getMemRef())) {
+      if (auto k = which(store.getMemRef(), store.getIndices())) {
         current[*k] = store.getValue();
         store.erase();
       }
@@ -512,8 +521,9 @@ void forwardAccumulators(Block &block, llvm::ArrayRef<Accumulator> accumulators,
 /// Carries `accumulators` through `loop` as iteration values: each is
 /// loaded before the loop and stored after it, and inside the loop its
 /// loads and stores become values (forwardAccumulators). The same
-/// arithmetic in the same order: only the memory traffic goes.
-void carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators) {
+/// arithmetic in the same order: only the memory traffic goes. Returns
+/// the loop that replaces `loop`.
+scf::ForOp carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   llvm::SmallVector<Value> initial;
@@ -536,6 +546,7 @@ void carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators
   for (auto [accumulator, sum] : llvm::zip(accumulators, carried.getResults()))
     memref::StoreOp::create(b, loc, sum, accumulator.buffer, ValueRange{accumulator.place});
   loop.erase();
+  return carried;
 }
 
 /// Whether `argument` of the stage's kernel is a buffer of the network's
@@ -546,6 +557,111 @@ bool passedOnce(StageOp stage, BlockArgument argument) {
   unsigned position = argument.getArgNumber();
   auto index = position < args.size() ? dyn_cast<IntegerAttr>(args[position]) : IntegerAttr();
   return index && llvm::count(args, index) == 1;
+}
+
+/// Makes `value` available before `point`, in a block whose ops write no
+/// memory: where its op is later in that block, moves it (and, first, what
+/// it uses) up to there, if it has no regions and at most reads. False
+/// where it cannot.
+bool makeAvailable(Value value, Operation *point) {
+  Operation *def = value.getDefiningOp();
+  if (!def || def->getBlock() != point->getBlock() || def->isBeforeInBlock(point))
+    return true; // a block argument, or defined outside the block, or before
+  if (def == point || def->getNumRegions() || !(isPure(def) || isa<memref::LoadOp>(def)))
+    return false;
+  for (Value operand : def->getOperands())
+    if (!makeAvailable(operand, point))
+      return false;
+  def->moveBefore(point);
+  return true;
+}
+
+/// Merges `second` into `first`, an earlier `scf.if` of the same block
+/// with the same condition, which writes no memory: one `scf.if` at
+/// `first`'s place runs `first`'s branch, then `second`'s, and yields
+/// both's results. False, changing nothing but the order of ops that only
+/// compute or read, where a value `second` uses cannot come before `first`.
+bool mergeInto(scf::IfOp first, scf::IfOp second) {
+  llvm::SetVector<Value> used;
+  getUsedValuesDefinedAbove(second->getRegions(), used);
+  for (Value value : used)
+    if (!makeAvailable(value, first))
+      return false;
+  OpBuilder b(first);
+  Location loc = first.getLoc();
+  for (scf::IfOp branch : {first, second})
+    if (branch.getElseRegion().empty()) {
+      OpBuilder::InsertionGuard guard(b);
+      b.createBlock(&branch.getElseRegion());
+      scf::YieldOp::create(b, loc);
+    }
+  llvm::SmallVector<Type> types(first.getResultTypes());
+  llvm::append_range(types, second.getResultTypes());
+  auto merged = scf::IfOp::create(b, loc, types, first.getCondition(), /*addThenBlock=*/false,
+                                  /*addElseBlock=*/false);
+  merged.getThenRegion().takeBody(first.getThenRegion());
+  merged.getElseRegion().takeBody(first.getElseRegion());
+  for (auto [into, from] : {std::pair(&merged.getThenRegion(), &second.getThenRegion()),
+                            {&merged.getElseRegion(), &second.getElseRegion()}}) {
+    Block &to = into->front(), &source = from->front();
+    Operation *toYield = to.getTerminator(), *sourceYield = source.getTerminator();
+    to.getOperations().splice(toYield->getIterator(), source.getOperations(), source.begin(),
+                              sourceYield->getIterator());
+    toYield->insertOperands(toYield->getNumOperands(), sourceYield->getOperands());
+  }
+  unsigned n = first.getNumResults();
+  for (auto [k, result] : llvm::enumerate(first.getResults()))
+    result.replaceAllUsesWith(merged.getResult(k));
+  for (auto [k, result] : llvm::enumerate(second.getResults()))
+    result.replaceAllUsesWith(merged.getResult(n + k));
+  first.erase();
+  second.erase();
+  return true;
+}
+
+/// In the body of `loop`, which writes no memory, merges each `scf.if`
+/// into the first earlier one with the same condition (mergeInto).
+void mergeEqualBranches(scf::ForOp loop) {
+  for (bool merged = true; merged;) {
+    merged = false;
+    llvm::SmallVector<scf::IfOp> branches(loop.getBody()->getOps<scf::IfOp>());
+    for (size_t x = 0; x < branches.size() && !merged; ++x)
+      for (size_t y = 0; y < x && !merged; ++y)
+        merged = branches[y].getCondition() == branches[x].getCondition() &&
+                 mergeInto(branches[y], branches[x]);
+  }
+}
+
+/// Whether anything in `op` (or its regions) may write memory.
+bool writesMemory(Operation *op) {
+  return op
+      ->walk([](Operation *nested) {
+        if (nested->getNumRegions() == 0 && !isPure(nested) && !isa<memref::LoadOp>(nested) &&
+            !nested->hasTrait<OpTrait::IsTerminator>())
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+/// The rows loop of a dense `sum` kernel (ncl-to-loops marks it with
+/// `ncl.dense_row_width`), or null.
+scf::ForOp denseRowsLoop(func::FuncOp kernel) {
+  scf::ForOp rows;
+  kernel.walk([&](scf::ForOp loop) {
+    if (loop->hasAttr("ncl.dense_row_width"))
+      rows = loop;
+  });
+  return rows;
+}
+
+/// The loops of `kind` (`ncl.loop`) directly in the body of `rows`.
+llvm::SmallVector<scf::ForOp> loopsOf(scf::ForOp rows, StringRef kind) {
+  llvm::SmallVector<scf::ForOp> found;
+  for (auto loop : rows.getBody()->getOps<scf::ForOp>())
+    if (auto attr = loop->getAttrOfType<StringAttr>("ncl.loop"); attr && attr.getValue() == kind)
+      found.push_back(loop);
+  return found;
 }
 
 struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
@@ -627,6 +743,10 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
         }
         if (!serial.empty())
           kernel->setAttr("ncl.gpu_serial", StringAttr::get(kernel.getContext(), serial));
+        // A dense sum's second entry, for launches of whole tiles of batch
+        // members: built on a copy of the target-independent kernel.
+        if (stage.getKind() == StageKind::Sum && serial.empty() && denseRowsLoop(kernel))
+          addMemberTiles(stage, kernel);
         mapKernel(stage, kernel, isWholeRange(stage.getKind()) || !serial.empty());
         if (stage.getKind() == StageKind::Sum && serial.empty())
           mapDenseSum(stage, kernel);
@@ -663,26 +783,14 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   /// in registers, loaded before and stored after. Each input still takes
   /// the rows' additions in ascending order, so the sums are the CPU's.
   void mapDenseSum(StageOp stage, func::FuncOp kernel) {
-    scf::ForOp rows;
-    kernel.walk([&](scf::ForOp loop) {
-      if (loop->hasAttr("ncl.dense_row_width"))
-        rows = loop;
-    });
+    scf::ForOp rows = denseRowsLoop(kernel);
     if (!rows)
       return;
-    auto loopsOf = [&](StringRef kind) {
-      llvm::SmallVector<scf::ForOp> found;
-      for (auto loop : rows.getBody()->getOps<scf::ForOp>())
-        if (auto attr = loop->getAttrOfType<StringAttr>("ncl.loop");
-            attr && attr.getValue() == kind)
-          found.push_back(loop);
-      return found;
-    };
-    llvm::SmallVector<scf::ForOp> members = loopsOf("members");
+    llvm::SmallVector<scf::ForOp> members = loopsOf(rows, "members");
     if (members.size() != 1 || members.front().getNumResults() != 0)
       return;
     inlineOnlyIteration(members.front(), members.front().getLowerBound());
-    llvm::SmallVector<scf::ForOp> places = loopsOf("synapses");
+    llvm::SmallVector<scf::ForOp> places = loopsOf(rows, "synapses");
     if (places.empty() || llvm::any_of(places, [](scf::ForOp p) { return p.getNumResults(); }))
       return;
     Value place = places.front().getLowerBound();
@@ -700,6 +808,131 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     });
     if (!accumulators.empty())
       carryAccumulators(rows, accumulators);
+  }
+
+  /// The member-tiled form of a dense `sum` (docs/gpu.md, "Dense sums";
+  /// model_abi.h, NCL_GPU_LAUNCH_MEMBER_TILES), built in `kernel`, a copy
+  /// of the target-independent kernel: thread g owns postsynaptic neuron
+  /// j = g mod N_post in NCL_GPU_MEMBER_TILE consecutive batch members from
+  /// begin / N_post + (g / N_post) * NCL_GPU_MEMBER_TILE, all inside
+  /// [begin, end) (the runtime launches it only so). The members loop
+  /// becomes a copy of its body per member of the tile, in which begin and
+  /// end less the member's first index are j and j + 1 (the thread's
+  /// neuron); each places loop then runs at most at j, under `scf.if`; the
+  /// rows loop carries the tile's inputs as values; and the branches of the
+  /// tile's members, which test the same places, become one, whose
+  /// members then share each weight they load. Every input takes the rows'
+  /// additions in ascending order, as on the CPU. False where the kernel
+  /// does not take that form (the caller drops the copy).
+  bool buildMemberTiles(StageOp stage, func::FuncOp kernel) {
+    scf::ForOp rows = denseRowsLoop(kernel);
+    BlockArgument begin = headerArgument(stage, kernel, "begin");
+    BlockArgument end = headerArgument(stage, kernel, "end");
+    BlockArgument postSize = headerArgument(stage, kernel, "post_size");
+    if (!rows || rows->getParentOp() != kernel || !begin || !end || !postSize)
+      return false;
+    llvm::SmallVector<scf::ForOp> members = loopsOf(rows, "members");
+    if (members.size() != 1 || members.front().getNumResults() != 0)
+      return false;
+    Block &body = kernel.getBody().front();
+    Operation *originalFirst = &body.front();
+    Location loc = kernel.getLoc();
+    OpBuilder b(kernel.getContext());
+    b.setInsertionPointToStart(&body);
+    auto index = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(b, loc, v)); };
+    Value g = globalThreadIndex(b, loc);
+    Value j = arith::RemUIOp::create(b, loc, g, postSize);
+    Value next = arith::AddIOp::create(b, loc, j, index(1));
+    Value tile = arith::DivUIOp::create(b, loc, g, postSize);
+    Value firstMember = arith::DivUIOp::create(b, loc, begin, postSize);
+    Value lastMember = arith::CeilDivUIOp::create(b, loc, end, postSize);
+    llvm::SmallVector<Value> member{arith::AddIOp::create(
+        b, loc, firstMember, arith::MulIOp::create(b, loc, tile, index(NCL_GPU_MEMBER_TILE)))};
+    for (int64_t k = 1; k < NCL_GPU_MEMBER_TILE; ++k)
+      member.push_back(arith::AddIOp::create(b, loc, member.front(), index(k)));
+    Value inRange =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, member.back(), lastMember);
+    b.setInsertionPoint(body.getTerminator());
+    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+    llvm::SmallVector<Operation *> moved;
+    for (Operation *op = originalFirst; op != guard.getOperation(); op = op->getNextNode())
+      moved.push_back(op);
+    for (Operation *op : moved)
+      op->moveBefore(guard.thenBlock()->getTerminator());
+    // A copy of the members loop's body per member of the tile.
+    scf::ForOp loop = members.front();
+    b.setInsertionPoint(loop);
+    llvm::SmallVector<llvm::SmallVector<scf::ForOp>> places(member.size());
+    for (auto [k, m] : llvm::enumerate(member)) {
+      IRMapping map;
+      map.map(loop.getInductionVar(), m);
+      for (Operation &op : loop.getBody()->without_terminator()) {
+        Operation *copy = b.clone(op, map);
+        if (auto attr = copy->getAttrOfType<StringAttr>("ncl.loop");
+            attr && attr.getValue() == "synapses" && isa<scf::ForOp>(copy))
+          places[k].push_back(cast<scf::ForOp>(copy));
+      }
+    }
+    loop.erase();
+    // In member m, the thread's index is m * N_post + j: begin and end
+    // shifted by that member's offset (ncl-to-loops' memberRange) are j and
+    // j + 1.
+    for (auto [argument, value] : {std::pair(begin, j), {end, next}})
+      for (Operation *user : llvm::make_early_inc_range(argument.getUsers()))
+        if (auto shifted = dyn_cast<arith::SubIOp>(user);
+            shifted && shifted.getLhs() == argument && rows->isAncestor(shifted)) {
+          shifted.replaceAllUsesWith(value);
+          shifted.erase();
+        }
+    for (llvm::SmallVector<scf::ForOp> &pieces : places) {
+      if (pieces.empty() || llvm::any_of(pieces, [](scf::ForOp p) { return p.getNumResults(); }))
+        return false;
+      Value place = pieces.front().getLowerBound();
+      for (scf::ForOp piece : pieces)
+        replaceByIf(b, piece, place);
+    }
+    hoistInvariants(rows);
+    IRRewriter rewriter(kernel.getContext());
+    {
+      DominanceInfo dominance(kernel);
+      eliminateCommonSubExpressions(rewriter, dominance, kernel);
+    }
+    // An input of each member (places that differ: the members differ).
+    llvm::SmallVector<Accumulator> accumulators =
+        loopAccumulators(rows, kernel, NCL_GPU_MEMBER_TILE);
+    if (accumulators.empty() || llvm::any_of(accumulators, [&](const Accumulator &accumulator) {
+          return !passedOnce(stage, cast<BlockArgument>(accumulator.buffer));
+        }))
+      return false;
+    rows = carryAccumulators(rows, accumulators);
+    if (writesMemory(rows))
+      return false;
+    mergeEqualBranches(rows);
+    {
+      DominanceInfo dominance(kernel);
+      eliminateCommonSubExpressions(rewriter, dominance, kernel);
+    }
+    kernel->setAttr("ncl.gpu_launch", b.getStringAttr("member_tiles"));
+    kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
+    return true;
+  }
+
+  /// Adds `<kernel>_tiles` beside a dense sum's `kernel`, the member-tiled
+  /// form (buildMemberTiles), and names it in the kernel's `ncl.gpu_tiles`;
+  /// nothing where that form cannot be built.
+  void addMemberTiles(StageOp stage, func::FuncOp kernel) {
+    std::string name = (kernel.getSymName() + NCL_GPU_TILES_SUFFIX).str();
+    if (SymbolTable::lookupNearestSymbolFrom(kernel, StringAttr::get(kernel.getContext(), name)))
+      return;
+    OpBuilder b(kernel);
+    b.setInsertionPointAfter(kernel);
+    auto tiles = cast<func::FuncOp>(b.clone(*kernel));
+    tiles.setSymName(name);
+    if (!buildMemberTiles(stage, tiles)) {
+      tiles.erase();
+      return;
+    }
+    kernel->setAttr("ncl.gpu_tiles", FlatSymbolRefAttr::get(tiles.getSymNameAttr()));
   }
 
   /// Splits a deliver that updates presynaptic traces in two (docs/gpu.md):
