@@ -1187,17 +1187,6 @@ void CudaDevice::recordLaunch(const ncl_model &m, const ncl_stage_info &stage, C
   c.function = kernels_[index];
   c.row = rows_[index];
   c.blocks = oneThread ? 1 : static_cast<unsigned>((range + kBlockSize - 1) / kBlockSize);
-  // A dense sum over whole tiles of batch members: its member-tiled entry,
-  // a thread per postsynaptic neuron and tile (model_abi.h).
-  if (tiles_[index]) {
-    const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
-    const int64_t members = n > 0 ? range / n : 0;
-    if (n > 0 && begin % n == 0 && range % n == 0 && members % NCL_GPU_MEMBER_TILE == 0) {
-      c.function = tiles_[index];
-      const int64_t threads = range / NCL_GPU_MEMBER_TILE;
-      c.blocks = static_cast<unsigned>((threads + kBlockSize - 1) / kBlockSize);
-    }
-  }
   c.threads = oneThread ? 1 : kBlockSize;
   c.param = header;
   c.action = "running the stage";
@@ -1373,8 +1362,9 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
           : 0;
   // A delivery on a list made on the device may open a group of copies.
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
-  // And one of the shared entry's `_seq` launch.
-  reserveArena(m, spikeBytes + synapseBytes + sizeof h + group + seqGroupBytes(index) + 48);
+  // And one of the shared entry's `_seq` launch; and a second header for
+  // the members past a dense sum's last whole tile (below).
+  reserveArena(m, spikeBytes + synapseBytes + 2 * sizeof h + group + seqGroupBytes(index) + 64);
   if (list && list->synapses) // made by the arrival queues, by target already
     h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(list->spikes));
   else if (list)
@@ -1407,8 +1397,35 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   if (synapseBytes > 0)
     h.synapses = reinterpret_cast<const int64_t *>(
         static_cast<uintptr_t>(putInArena(synapses, synapseBytes)));
-  const CUdeviceptr header = putInArena(&h, sizeof h);
-  recordLaunch(m, stage, header, range, h.begin, oneThread, list ? list->count : 0,
+  CUdeviceptr header = putInArena(&h, sizeof h);
+  // A dense sum over batch members (model_abi.h, NCL_GPU_LAUNCH_MEMBER_TILES):
+  // its whole tiles of members through the member-tiled entry, a thread per
+  // postsynaptic neuron and tile, and the members past the last whole tile
+  // (fewer than a tile) a thread per index, on a header that begins there.
+  int64_t rest = range;
+  if (tiles_[index] && !list) {
+    const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
+    const int64_t tile = n * NCL_GPU_MEMBER_TILE;
+    const int64_t tiled = n > 0 && h.begin % n == 0 ? range / tile * tile : 0;
+    if (tiled > 0) {
+      Command c;
+      c.kind = Command::Launch;
+      c.function = tiles_[index];
+      c.blocks = static_cast<unsigned>((tiled / NCL_GPU_MEMBER_TILE + kBlockSize - 1) / kBlockSize);
+      c.threads = kBlockSize;
+      c.param = header;
+      c.action = "running the stage";
+      c.stage = &stage;
+      record(c);
+      ++launches_;
+      rest = range - tiled;
+      if (rest == 0)
+        return;
+      h.begin += tiled;
+      header = putInArena(&h, sizeof h);
+    }
+  }
+  recordLaunch(m, stage, header, rest, h.begin, oneThread, list ? list->count : 0,
                list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
                                       : offsetof(ncl_kernel_args, num_spikes));
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {

@@ -359,14 +359,16 @@ typedef enum ncl_gpu_launch {
 /* Added within ABI 10 (a runtime that does not know it refuses the stage):
  * a SUM stage launched a thread per index (shape 1) whose projection is
  * dense also has the entry `<gpu_kernel>_tiles` (NCL_GPU_TILES_SUFFIX), for
- * a launch whose [begin, end) is whole batch members, a multiple of
- * NCL_GPU_MEMBER_TILE of them: with N the postsynaptic population's size
- * and M = begin / N, thread g (of (end - begin) / NCL_GPU_MEMBER_TILE)
- * does what the threads of indices (M + t * NCL_GPU_MEMBER_TILE + k) * N + j
- * do, for j = g mod N, t = g / N and k = 0 .. NCL_GPU_MEMBER_TILE - 1: one
- * postsynaptic neuron in a tile of members, which share each weight it
- * reads (docs/gpu.md, "Dense sums"). Not a shared entry's: the stage's
- * `gpu_kernel` has no SHARED_ENTRY flag. */
+ * the whole tiles of NCL_GPU_MEMBER_TILE batch members of a [begin, end)
+ * that begins a member: with N the postsynaptic population's size
+ * (`post_size`), M = begin / N and T = NCL_GPU_MEMBER_TILE, thread g (of
+ * floor((end - begin) / (N * T)) * N) does what the per-index threads of
+ * indices (M + t * T + k) * N + j do, for j = g mod N, t = g / N and
+ * k = 0 .. T - 1: one postsynaptic neuron in a tile of members, which share
+ * each weight it reads (docs/gpu.md, "Dense sums"). The members past the
+ * last whole tile are not its: the runtime launches `gpu_kernel` a thread
+ * per index on them. Not a shared entry's: the stage's `gpu_kernel` has no
+ * SHARED_ENTRY flag. */
 #define NCL_GPU_LAUNCH_MEMBER_TILES 0x400
 #define NCL_GPU_MEMBER_TILE 4
 #define NCL_GPU_TILES_SUFFIX "_tiles"
