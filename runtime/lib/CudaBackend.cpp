@@ -1408,16 +1408,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     const int64_t tile = n * NCL_GPU_MEMBER_TILE;
     const int64_t tiled = n > 0 && h.begin % n == 0 ? range / tile * tile : 0;
     if (tiled > 0) {
-      Command c;
-      c.kind = Command::Launch;
-      c.function = tiles_[index];
-      c.blocks = static_cast<unsigned>((tiled / NCL_GPU_MEMBER_TILE + kBlockSize - 1) / kBlockSize);
-      c.threads = kBlockSize;
-      c.param = header;
-      c.action = "running the stage";
-      c.stage = &stage;
-      record(c);
-      ++launches_;
+      recordSecondEntry(stage, tiles_[index], -1, tiled / NCL_GPU_MEMBER_TILE, header);
       rest = range - tiled;
       if (rest == 0)
         return;
@@ -1431,18 +1422,23 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.
-    Command c;
-    c.kind = Command::Launch;
-    c.function = commits_[index];
-    c.row = rows_[index];
-    c.blocks = static_cast<unsigned>((spikes + kBlockSize - 1) / kBlockSize);
-    c.threads = kBlockSize;
-    c.param = header;
-    c.action = "running the stage";
-    c.stage = &stage;
-    record(c);
-    ++launches_;
+    recordSecondEntry(stage, commits_[index], rows_[index], spikes, header);
   }
+}
+
+void CudaDevice::recordSecondEntry(const ncl_stage_info &stage, cuda::CUfunction function,
+                                   int32_t row, int64_t threads, CUdeviceptr header) {
+  Command c;
+  c.kind = Command::Launch;
+  c.function = function;
+  c.row = row;
+  c.blocks = static_cast<unsigned>((threads + kBlockSize - 1) / kBlockSize);
+  c.threads = kBlockSize;
+  c.param = header;
+  c.action = "running the stage";
+  c.stage = &stage;
+  record(c);
+  ++launches_;
 }
 
 //===----------------------------------------------------------------------===//

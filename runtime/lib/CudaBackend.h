@@ -315,6 +315,11 @@ private:
   void recordLaunch(const ncl_model &m, const ncl_stage_info &stage, cuda::CUdeviceptr header,
                     int64_t range, int64_t begin, bool oneThread, cuda::CUdeviceptr countFrom = 0,
                     size_t countField = offsetof(ncl_kernel_args, num_spikes));
+  /// Records a launch of a stage's second entry (a split deliver's
+  /// commit, a dense sum's member tiles) on the header at `header`,
+  /// `threads` threads, with the shared entry's `row` (else -1).
+  void recordSecondEntry(const ncl_stage_info &stage, cuda::CUfunction function, int32_t row,
+                         int64_t threads, cuda::CUdeviceptr header);
   /// A spike list on the device: `count` entries at `spikes`, room for
   /// `capacity`; with `synapses`, a list of synapses (int64) made by the
   /// arrival queues, its length copied into num_synapses.

@@ -385,6 +385,27 @@ void replaceByIf(OpBuilder &b, scf::ForOp loop, Value value) {
   loop.erase();
 }
 
+/// Replaces the places loops of one batch member's part of a dense row
+/// (ncl-to-loops' pieces, each of at most one iteration on a thread that
+/// owns one postsynaptic neuron) by `scf.if`s running that iteration at
+/// the place where the first of them starts, the thread's. False, changing
+/// nothing, where there is no piece or one has results.
+bool placesAsBranches(OpBuilder &b, llvm::ArrayRef<scf::ForOp> pieces) {
+  if (pieces.empty() || llvm::any_of(pieces, [](scf::ForOp p) { return p.getNumResults(); }))
+    return false;
+  Value place = scf::ForOp(pieces.front()).getLowerBound();
+  for (scf::ForOp piece : pieces)
+    replaceByIf(b, piece, place);
+  return true;
+}
+
+/// Common subexpressions of `kernel` as one (MLIR's CSE on it alone).
+void shareCommonSubexpressions(func::FuncOp kernel) {
+  IRRewriter rewriter(kernel.getContext());
+  DominanceInfo dominance(kernel);
+  eliminateCommonSubExpressions(rewriter, dominance, kernel);
+}
+
 /// Moves before `loop` each pure op inside it (in its body or any region
 /// below) whose operands all come from outside it, in program order, so
 /// that what depends only on those moves too.
@@ -790,17 +811,11 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     if (members.size() != 1 || members.front().getNumResults() != 0)
       return;
     inlineOnlyIteration(members.front(), members.front().getLowerBound());
-    llvm::SmallVector<scf::ForOp> places = loopsOf(rows, "synapses");
-    if (places.empty() || llvm::any_of(places, [](scf::ForOp p) { return p.getNumResults(); }))
-      return;
-    Value place = places.front().getLowerBound();
     OpBuilder b(kernel.getContext());
-    for (scf::ForOp loop : places)
-      replaceByIf(b, loop, place);
+    if (!placesAsBranches(b, loopsOf(rows, "synapses")))
+      return;
     hoistInvariants(rows);
-    IRRewriter rewriter(kernel.getContext());
-    DominanceInfo dominance(kernel);
-    eliminateCommonSubExpressions(rewriter, dominance, kernel);
+    shareCommonSubexpressions(kernel);
     kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
     llvm::SmallVector<Accumulator> accumulators = loopAccumulators(rows, kernel);
     llvm::erase_if(accumulators, [&](const Accumulator &accumulator) {
@@ -884,19 +899,11 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
           shifted.replaceAllUsesWith(value);
           shifted.erase();
         }
-    for (llvm::SmallVector<scf::ForOp> &pieces : places) {
-      if (pieces.empty() || llvm::any_of(pieces, [](scf::ForOp p) { return p.getNumResults(); }))
+    for (llvm::SmallVector<scf::ForOp> &pieces : places)
+      if (!placesAsBranches(b, pieces))
         return false;
-      Value place = pieces.front().getLowerBound();
-      for (scf::ForOp piece : pieces)
-        replaceByIf(b, piece, place);
-    }
     hoistInvariants(rows);
-    IRRewriter rewriter(kernel.getContext());
-    {
-      DominanceInfo dominance(kernel);
-      eliminateCommonSubExpressions(rewriter, dominance, kernel);
-    }
+    shareCommonSubexpressions(kernel);
     // An input of each member (places that differ: the members differ).
     llvm::SmallVector<Accumulator> accumulators =
         loopAccumulators(rows, kernel, NCL_GPU_MEMBER_TILE);
@@ -908,10 +915,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     if (writesMemory(rows))
       return false;
     mergeEqualBranches(rows);
-    {
-      DominanceInfo dominance(kernel);
-      eliminateCommonSubExpressions(rewriter, dominance, kernel);
-    }
+    shareCommonSubexpressions(kernel);
     kernel->setAttr("ncl.gpu_launch", b.getStringAttr("member_tiles"));
     kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
     return true;
