@@ -140,8 +140,16 @@ ncl.network @Net attributes {dt = 1.0e-3 : f64, real = f64} {
 // CHECK:     %[[SYN:.*]] = memref.load %[[WHOLE]][%[[MID]]]
 // CHECK:     %[[P:.*]] = memref.load %[[POST]][%{{.*}}]
 // CHECK:     arith.cmpi slt, %{{.*}}, %[[J]] : index
+// The end of the neuron's entries is galloped from their start (probes at
+// first, first + 1, first + 3, ...: one where the neuron has none), then
+// searched between the last two probes.
 // CHECK:   %[[NEXT:.*]] = arith.addi %[[J]], %{{.*}} : index
-// CHECK:   %[[LAST:.*]]:2 = scf.while ({{.*}} = %[[FIRST]]#0, {{.*}} = %[[HII]])
+// CHECK:   %[[GALLOP:.*]]:4 = scf.while ({{.*}} = %[[FIRST]]#0, {{.*}} = %[[HII]], %[[STEP:[^ ]*]] = %{{.*}}, {{.*}} = %false)
+// CHECK:     memref.load %[[WHOLE]]
+// CHECK:     memref.load %[[POST]]
+// CHECK:     arith.cmpi slt, %{{.*}}, %[[NEXT]] : index
+// CHECK:     arith.shli %[[STEP]], %{{.*}} : index
+// CHECK:   %[[LAST:.*]]:2 = scf.while ({{.*}} = %[[GALLOP]]#0, {{.*}} = %[[GALLOP]]#1)
 // CHECK:     arith.cmpi slt, %{{.*}}, %[[NEXT]] : index
 // CHECK:   scf.for %{{.*}} = %[[FIRST]]#0 to %[[LAST]]#0 step
 // CHECK: return

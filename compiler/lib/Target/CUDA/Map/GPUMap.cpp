@@ -352,6 +352,49 @@ Value lowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value 
   return search.getResult(0);
 }
 
+/// lowerBound over [from, hi) for a `key` whose first place is likely near
+/// `from` (the end of a neuron's entries, which are few): probes from, from
+/// + 1, from + 3, from + 7, ... until an entry is not below `key`, then
+/// searches between the last two probes. One probe where the neuron has no
+/// entry, where the binary search over the bucket takes several, each two
+/// dependent loads. The same place as lowerBound.
+Value gallopingLowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value from,
+                          Value hi, Value key) {
+  Type indexType = b.getIndexType();
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value notDone = arith::ConstantIntOp::create(b, loc, 0, 1);
+  auto gallop = scf::WhileOp::create(
+      b, loc, TypeRange{indexType, indexType, indexType, b.getI1Type()},
+      ValueRange{from, hi, one, notDone},
+      [](OpBuilder &b, Location loc, ValueRange state) {
+        Value open = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, state[0], state[1]);
+        Value going = arith::AndIOp::create(
+            b, loc, open,
+            arith::XOrIOp::create(b, loc, state[3], arith::ConstantIntOp::create(b, loc, 1, 1)));
+        scf::ConditionOp::create(b, loc, going, state);
+      },
+      [&](OpBuilder &b, Location loc, ValueRange state) {
+        Value one = arith::ConstantIndexOp::create(b, loc, 1);
+        Value reach =
+            arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, state[0], state[2]), one);
+        Value last = arith::SubIOp::create(b, loc, state[1], one);
+        Value probe = arith::MinUIOp::create(b, loc, reach, last);
+        Value synapse = arith::IndexCastOp::create(
+            b, loc, indexType, memref::LoadOp::create(b, loc, list, ValueRange{probe}));
+        Value post = arith::IndexCastOp::create(
+            b, loc, indexType, memref::LoadOp::create(b, loc, postIndex, ValueRange{synapse}));
+        Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, post, key);
+        Value past = arith::AddIOp::create(b, loc, probe, one);
+        Value lo = arith::SelectOp::create(b, loc, below, past, state[0]);
+        Value bound = arith::SelectOp::create(b, loc, below, state[1], probe);
+        Value step = arith::ShLIOp::create(b, loc, state[2], one);
+        Value done =
+            arith::XOrIOp::create(b, loc, below, arith::ConstantIntOp::create(b, loc, 1, 1));
+        scf::YieldOp::create(b, loc, ValueRange{lo, bound, step, done});
+      });
+  return lowerBound(b, loc, list, postIndex, gallop.getResult(0), gallop.getResult(1), key);
+}
+
 /// The thread's global index, g = block_id.x * block_dim.x + thread_id.x.
 Value globalThreadIndex(OpBuilder &b, Location loc) {
   Value thread = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -996,7 +1039,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   /// The list begins with the starts of its buckets of
   /// NCL_GPU_TARGET_BUCKET neurons (NCL_GPU_LAUNCH_PER_TARGET_BUCKETS), so
   /// the thread searches only the entries of its bucket k = g / 32, places
-  /// [list[k], list[k + 1]): [lower_bound(j), lower_bound(j + 1)) there. The
+  /// [list[k], list[k + 1]): [lower_bound(j), lower_bound(j + 1)) there, the
+  /// second galloped from the first (a neuron has few entries). The
   /// kernel reads the list through a view that covers the starts too.
   void mapPerTarget(StageOp stage, func::FuncOp kernel, scf::ForOp loop, Value postIndex) {
     OpBuilder b(kernel.getContext());
@@ -1036,7 +1080,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     Value hi = start(arith::AddIOp::create(b, loc, k, one));
     Value first = lowerBound(b, loc, whole, postIndex, lo, hi, j);
     Value next = arith::AddIOp::create(b, loc, j, one);
-    Value last = lowerBound(b, loc, whole, postIndex, first, hi, next);
+    Value last = gallopingLowerBound(b, loc, whole, postIndex, first, hi, next);
     loop.getLowerBoundMutable().assign(first);
     loop.getUpperBoundMutable().assign(last);
   }
