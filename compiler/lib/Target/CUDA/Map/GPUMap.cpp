@@ -613,14 +613,17 @@ scf::ForOp carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumu
   return carried;
 }
 
-/// Whether `argument` of the stage's kernel is a buffer of the network's
-/// table that the stage passes in no other argument, so that no other
-/// argument reaches its memory.
-bool passedOnce(StageOp stage, BlockArgument argument) {
-  ArrayAttr args = stage.getArgsAttr();
-  unsigned position = argument.getArgNumber();
-  auto index = position < args.size() ? dyn_cast<IntegerAttr>(args[position]) : IntegerAttr();
-  return index && llvm::count(args, index) == 1;
+/// Whether `argument` of a kernel is, in each of the stages that call it
+/// (several where ncl-merge-kernels gave them one), a buffer of the
+/// network's table that the stage passes in no other argument, so that no
+/// other argument reaches its memory.
+bool passedOnce(llvm::ArrayRef<StageOp> stages, BlockArgument argument) {
+  return llvm::all_of(stages, [&](StageOp stage) {
+    ArrayAttr args = stage.getArgsAttr();
+    unsigned position = argument.getArgNumber();
+    auto index = position < args.size() ? dyn_cast<IntegerAttr>(args[position]) : IntegerAttr();
+    return index && llvm::count(args, index) == 1;
+  });
 }
 
 /// Makes `value` available before `point`, in a block whose ops write no
@@ -729,10 +732,22 @@ llvm::SmallVector<scf::ForOp> loopsOf(scf::ForOp rows, StringRef kind) {
 }
 
 struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
+  /// The stages that call each kernel (a copy for member tiles is named
+  /// by the original's).
+  llvm::DenseMap<Operation *, llvm::SmallVector<StageOp>> stagesOf;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (module.lookupSymbol<gpu::GPUModuleOp>(kGPUModuleName))
       return; // mapped by an earlier run
+    // The stages that call each kernel.
+    stagesOf.clear();
+    for (auto network : module.getOps<mlir::ncl::NetworkOp>())
+      if (mlir::ncl::ScheduleOp schedule = network.getSchedule())
+        for (StageOp stage : schedule.getBody().getOps<StageOp>())
+          if (stage.getKernel())
+            if (auto kernel = module.lookupSymbol<func::FuncOp>(*stage.getKernel()))
+              stagesOf[kernel].push_back(stage);
     for (auto network : module.getOps<mlir::ncl::NetworkOp>()) {
       mlir::ncl::ScheduleOp schedule = network.getSchedule();
       if (!schedule)
@@ -862,7 +877,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
     llvm::SmallVector<Accumulator> accumulators = loopAccumulators(rows, kernel);
     llvm::erase_if(accumulators, [&](const Accumulator &accumulator) {
-      return !passedOnce(stage, cast<BlockArgument>(accumulator.buffer));
+      return !passedOnce(stagesOf[kernel], cast<BlockArgument>(accumulator.buffer));
     });
     if (!accumulators.empty())
       carryAccumulators(rows, accumulators);
@@ -951,7 +966,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     llvm::SmallVector<Accumulator> accumulators =
         loopAccumulators(rows, kernel, NCL_GPU_MEMBER_TILE);
     if (accumulators.empty() || llvm::any_of(accumulators, [&](const Accumulator &accumulator) {
-          return !passedOnce(stage, cast<BlockArgument>(accumulator.buffer));
+          return !passedOnce(stagesOf[kernel], cast<BlockArgument>(accumulator.buffer));
         }))
       return false;
     rows = carryAccumulators(rows, accumulators);
@@ -975,6 +990,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     b.setInsertionPointAfter(kernel);
     auto tiles = cast<func::FuncOp>(b.clone(*kernel));
     tiles.setSymName(name);
+    llvm::SmallVector<StageOp> stages = stagesOf[kernel];
+    stagesOf[tiles] = stages;
     if (!buildMemberTiles(stage, tiles)) {
       tiles.erase();
       return;
