@@ -58,9 +58,10 @@ NO_GRAPHS = "cuda/no-graphs"
 GRAPHS_COMPARED = {"cuba", "brunel"}
 # And once more with every command timed on the device (NCL_CUDA_PROFILE=1,
 # without graphs; docs/gpu.md, "Where a step's time goes"): the device time
-# per step of each stage and of the runtime's kernels.
+# per step of each stage and of the runtime's kernels (the EI-RNN's: its
+# dense sums, in member tiles).
 PROFILE = "cuda/profile"
-PROFILED = {"cuba", "brunel", "microcircuit"}
+PROFILED = {"cuba", "brunel", "eirnn-b256", "microcircuit"}
 
 MODELS = [
     ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
