@@ -301,6 +301,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->gatherSpikes_, dev->module_, NCL_GPU_GATHER_SPIKES_ENTRY) !=
       CUDA_SUCCESS)
     dev->gatherSpikes_ = nullptr;
+  // A synapse monitor's samples gathered by a kernel (an older nclc's
+  // images lack it: a copy of an element per row then).
+  if (d.cuModuleGetFunction(&dev->gatherRecords_, dev->module_, NCL_GPU_GATHER_RECORDS_ENTRY) !=
+      CUDA_SUCCESS)
+    dev->gatherRecords_ = nullptr;
   // The arrival queues' entry: this nclc's (which reads one-byte delays
   // too), else an older one's.
   dev->arrivalsByteDelays_ =
@@ -371,6 +376,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   note(dev->spikeList_, NCL_GPU_SPIKE_LIST_ENTRY);
   note(dev->copyCounts_, NCL_GPU_COPY_COUNTS_ENTRY);
   note(dev->gatherSpikes_, NCL_GPU_GATHER_SPIKES_ENTRY);
+  note(dev->gatherRecords_, NCL_GPU_GATHER_RECORDS_ENTRY);
   note(dev->arrivals_, dev->arrivalsByteDelays_  ? NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY
                        : dev->arrivalsPipelined_ ? NCL_GPU_PIPELINED_ARRIVALS_ENTRY
                                                  : NCL_GPU_ARRIVALS_ENTRY);
@@ -1096,7 +1102,26 @@ void CudaDevice::sampleMonitor(ncl_model &m, size_t monitor, int64_t row, size_t
     record(c);
     return;
   }
-  // Every stride-th element (a variable of interleaved synapse records).
+  // Every stride-th element (a variable of interleaved synapse records):
+  // a thread each, where the image has the kernel; the copy engine takes
+  // such a copy an element at a time.
+  if (gatherRecords_) {
+    reserveArena(m, sizeof(ncl_gather_records_args) + 16);
+    ncl_gather_records_args a;
+    a.count = count;
+    a.stride = stride;
+    a.element = static_cast<int64_t>(elem);
+    a.from = reinterpret_cast<const void *>(static_cast<uintptr_t>(from));
+    a.to = reinterpret_cast<void *>(static_cast<uintptr_t>(to));
+    c.kind = Command::Launch;
+    c.function = gatherRecords_;
+    c.blocks = static_cast<unsigned>((count + kBlockSize - 1) / kBlockSize);
+    c.threads = kBlockSize;
+    c.param = putInArena(&a, sizeof a);
+    record(c);
+    ++launches_;
+    return;
+  }
   c.kind = Command::Copy2D;
   c.copy.srcMemoryType = c.copy.dstMemoryType = CU_MEMORYTYPE_DEVICE;
   c.copy.srcDevice = from;

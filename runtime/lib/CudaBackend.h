@@ -485,10 +485,11 @@ private:
   };
   std::vector<PendingList> pendingLists_;
   ncl_spike_list_args spikeListArgs(size_t launch, size_t p, int64_t slot) const;
-  cuda::CUfunction copyCounts_ = nullptr;   // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
-  cuda::CUfunction gatherSpikes_ = nullptr; // NCL_GPU_GATHER_SPIKES_ENTRY, likewise
-  int64_t countGroup_ = -1;                 // the open group's command, or -1
-  cuda::CUdeviceptr countArgs_ = 0;         // its arguments in the arena
+  cuda::CUfunction copyCounts_ = nullptr;    // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
+  cuda::CUfunction gatherSpikes_ = nullptr;  // NCL_GPU_GATHER_SPIKES_ENTRY, likewise
+  cuda::CUfunction gatherRecords_ = nullptr; // NCL_GPU_GATHER_RECORDS_ENTRY, likewise
+  int64_t countGroup_ = -1;                  // the open group's command, or -1
+  cuda::CUdeviceptr countArgs_ = 0;          // its arguments in the arena
   int64_t countsInGroup_ = 0, countGroupRoom_ = 0;
   struct DeviceHistory {
     cuda::CUdeviceptr lists = 0, counts = 0;

@@ -667,6 +667,24 @@ typedef struct ncl_copy_counts_args {
   const ncl_count_copy *copies; /* count of them, in device memory */
 } ncl_copy_counts_args;
 
+/* Added within ABI 10, optional (a library whose images lack it makes the
+ * runtime copy with cuMemcpy2DAsync, an element per row): every image of
+ * this NCL's nclc has the entry NCL_GPU_GATHER_RECORDS_ENTRY, whose one
+ * parameter is a device pointer to an ncl_gather_records_args, read when
+ * the kernel runs. Thread g < count (g = blockIdx.x * blockDim.x +
+ * threadIdx.x) copies the `element` bytes (2, 4 or 8) at from + g * stride *
+ * element to to + g * element: one variable of interleaved synapse records,
+ * a synapse monitor's sample (docs/gpu.md, "Monitors"). The grid covers
+ * `count`; the destination does not overlap the source. */
+#define NCL_GPU_GATHER_RECORDS_ENTRY "ncl_gather_records_gpu"
+typedef struct ncl_gather_records_args {
+  int64_t count;    /* elements: threads 0 .. count-1 copy one each */
+  int64_t stride;   /* elements from one record's value to the next's */
+  int64_t element;  /* bytes of an element: 2, 4 or 8 */
+  const void *from; /* the first record's value, in device memory */
+  void *to;         /* count contiguous elements, in device memory */
+} ncl_gather_records_args;
+
 /* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
  * images lack it makes the runtime read each launch's region back on its
  * own; docs/gpu.md, "Spikes on the device"): every image may have the entry

@@ -117,14 +117,18 @@ def main():
             device = [(s, k) for s, k, _, kind, _ in stages if kind not in (1, 3, 9)]
             if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
-            # A deliver split in two (5) has a second entry, <kernel>_commit;
+            # A deliver split in two (5) has a second entry, <kernel>_commit,
+            # and a dense sum with member tiles (flag 0x400) <kernel>_tiles;
             # every image has the runtime's entries (model_abi.h): the spike
-            # list, the count copies and the spike gather; and an image of a
-            # network with per-synapse delays (a deliver_synapses stage, kind
-            # 8) the arrival queues' entry, no other.
+            # list, the count copies, the spike gather and the records'
+            # gather; and an image of a network with per-synapse delays (a
+            # deliver_synapses stage, kind 8) the arrival queues' entry, no
+            # other.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu"}
+                k + "_tiles" for _, k, launch, _, _ in stages if launch & 0x400} | {
+                "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu",
+                "ncl_gather_records_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
                 kernels.add("ncl_arrivals_byte_delays_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
@@ -158,12 +162,15 @@ def main():
             # NCL_GPU_LAUNCH_SHARED_ENTRY (0x100) on exactly the stages whose
             # entry several stages name (docs/gpu.md, "Shared entries"), and
             # on nothing else; NCL_GPU_LAUNCH_SEQ_BLOCKS (0x200) on exactly
-            # those whose entry has a _seq (which reads the first blocks).
+            # those whose entry has a _seq (which reads the first blocks);
+            # NCL_GPU_LAUNCH_MEMBER_TILES (0x400) on every sum (5), which
+            # is dense in these models, and never with 0x100.
             named = [k for _, k in device]
             for stage, kernel, launch, kind, _ in stages:
-                shared = kind not in (1, 3, 9) and named.count(kernel) > 1
+                shared = kind not in (1, 3, 9) and named.count(kernel) > 1 and kind != 5
                 flags = (0x100 if shared else 0) | (
-                    0x200 if shared and kernel + "_seq" in kernels else 0)
+                    0x200 if shared and kernel + "_seq" in kernels else 0) | (
+                    0x400 if kind == 5 else 0)
                 if launch & ~0xff != flags:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch} "
                              f"for the entry {kernel}, named by {named.count(kernel)} stages")

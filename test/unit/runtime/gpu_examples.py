@@ -196,6 +196,10 @@ SEQ_DELIVERS = {"brunel.ncl", "coba.ncl", "cobahh.ncl", "cuba.ncl", "distal_rewa
 # NCL_GPU_LAUNCH_MEMBER_TILES; docs/gpu.md, "Dense sums").
 TILED_SUMS = {"sequence.ncl", "dense_sums.ncl"}
 
+# The models with a synapse monitor, whose samples the runtime's kernel
+# gathers on the device (NCL_GPU_GATHER_RECORDS_ENTRY).
+GATHERED_RECORDS = {"synapse_monitors.ncl"}
+
 # The networks with three populations or more of one neuron model, whose
 # updates share one entry, which the runtime launches together through its
 # `_seq` (with two, or in a model without projections, which launches each
@@ -227,7 +231,7 @@ def fake_mode(shim, driver):
     if os.path.exists(log):
         os.remove(log)
     split, serial, listed, reading, seq = set(), [], set(), set(), set()
-    queued, delayed, seq_updates, tiled = set(), set(), set(), set()
+    queued, delayed, seq_updates, tiled, gathered = set(), set(), set(), set(), set()
     for name in example_files():
         lib = compile_example(name, "cuda", ["--gpu-emulation"])
         if not lib:
@@ -261,6 +265,8 @@ def fake_mode(shim, driver):
             split.add(name)
         if any(line.split()[0] == "5" and line.endswith(" tiles emulated") for line in lines):
             tiled.add(name)
+        if "gather_records emulated" in lines:
+            gathered.add(name)
         if any(line.endswith(" seq emulated") and line.split()[0] in ("4", "8")
                for line in lines):
             seq.add(name)
@@ -292,6 +298,9 @@ def fake_mode(shim, driver):
           % (", ".join(sorted(split)) or "none", ", ".join(sorted(SPLIT_DELIVERS))))
     check(tiled == TILED_SUMS, "dense sums ran in member tiles in %s (expected: %s)"
           % (", ".join(sorted(tiled)) or "none", ", ".join(sorted(TILED_SUMS))))
+    check(gathered == GATHERED_RECORDS,
+          "synapse monitors' samples were gathered by a kernel in %s (expected: %s)"
+          % (", ".join(sorted(gathered)) or "none", ", ".join(sorted(GATHERED_RECORDS))))
     check(seq == SEQ_DELIVERS, "deliveries ran several in one launch in %s (expected: %s)"
           % (", ".join(sorted(seq)) or "none", ", ".join(sorted(SEQ_DELIVERS))))
     check(seq_updates == SEQ_UPDATES, "updates ran several in one launch in %s (expected: %s)"
@@ -303,6 +312,29 @@ def fake_mode(shim, driver):
           % (", ".join(sorted(queued)) or "none", ", ".join(sorted(delayed)) or "none"))
     batched_traces(env)
     one_list_a_launch(env)
+    records_by_copies(env)
+
+
+def records_by_copies(env):
+    """A library whose images lack NCL_GPU_GATHER_RECORDS_ENTRY (an older
+    nclc's; here the fake driver hides it): the runtime takes a synapse
+    monitor's samples with cuMemcpy2DAsync, an element per row, with the
+    CPU's files byte for byte."""
+    hidden = dict(env, NCL_FAKE_CUDA_MISSING="ncl_gather_records_gpu")
+    name = "synapse_monitors.ncl"
+    lib = os.path.join(work, name[:-4] + "-cuda.so")
+    cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
+    gpu = os.path.join(work, name[:-4] + "-records-by-copies")
+    log = os.path.join(work, name[:-4] + "-records-by-copies.txt")
+    if os.path.exists(log):
+        os.remove(log)
+    if not os.path.exists(lib) or not run(lib, "cuda", gpu, dict(hidden, NCL_FAKE_CUDA_LOG=log)):
+        check(False, "%s without the gather-records entry did not run" % name)
+        return
+    lines = open(log).read().splitlines() if os.path.exists(log) else []
+    check(not any(line.startswith("gather_records") for line in lines),
+          "%s without the gather-records entry: no gather kernel ran" % name)
+    compare(name + " (samples copied an element per row)", cpu, gpu, exact=True)
 
 
 def one_list_a_launch(env):

@@ -60,6 +60,12 @@ llvm::Function *buildSpikeListsKernel(llvm::Module &m);
 /// headers in one launch: thread g makes copy g (RuntimeKernels.cpp).
 llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 
+/// Adds to `m` the entry NCL_GPU_GATHER_RECORDS_ENTRY (model_abi.h), with
+/// which the CUDA backend takes a synapse monitor's sample: thread g copies
+/// element g of one variable of interleaved synapse records into a row of
+/// the monitor's block (RuntimeKernels.cpp).
+llvm::Function *buildGatherRecordsKernel(llvm::Module &m);
+
 /// Adds to `m` the entry NCL_GPU_GATHER_SPIKES_ENTRY (model_abi.h), with
 /// which the CUDA backend packs the entries several step launches wrote into
 /// their regions of the deferred spike arrays into one run: phase 0 the

@@ -343,6 +343,46 @@ llvm::Function *ncl::buildCopyCountsKernel(llvm::Module &m) {
   return f;
 }
 
+llvm::Function *ncl::buildGatherRecordsKernel(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_GATHER_RECORDS_ENTRY);
+  llvm::Argument *args = f->getArg(0);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(c, "entry", f));
+  auto field = [&](llvm::Type *type, size_t offset, llvm::StringRef name) {
+    return b.CreateLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), args, offset), name);
+  };
+  llvm::Value *count = field(i64, offsetof(ncl_gather_records_args, count), "count");
+  llvm::Value *g = globalThreadIndex(b, m);
+  // Thread g < count copies element g (a signed comparison: none for
+  // count <= 0), by its size: 8, 4 or 2 bytes.
+  llvm::BasicBlock *copy = llvm::BasicBlock::Create(c, "copy", f);
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
+  b.CreateCondBr(b.CreateICmpSLT(g, count), copy, done);
+  b.SetInsertPoint(copy);
+  llvm::Value *stride = field(i64, offsetof(ncl_gather_records_args, stride), "stride");
+  llvm::Value *element = field(i64, offsetof(ncl_gather_records_args, element), "element");
+  llvm::Value *from = field(ptr, offsetof(ncl_gather_records_args, from), "from");
+  llvm::Value *to = field(ptr, offsetof(ncl_gather_records_args, to), "to");
+  llvm::Value *source = b.CreateInBoundsGEP(b.getInt8Ty(), from,
+                                            b.CreateMul(b.CreateMul(g, stride), element), "source");
+  llvm::Value *target = b.CreateInBoundsGEP(b.getInt8Ty(), to, b.CreateMul(g, element), "target");
+  llvm::SwitchInst *bySize = b.CreateSwitch(element, done, 3);
+  for (unsigned bytes : {8u, 4u, 2u}) {
+    llvm::BasicBlock *sized =
+        llvm::BasicBlock::Create(c, "copy" + std::to_string(8 * bytes), f, done);
+    bySize->addCase(b.getInt64(bytes), sized);
+    llvm::IRBuilder<> at(sized);
+    llvm::Type *type = llvm::IntegerType::get(c, 8 * bytes);
+    at.CreateStore(at.CreateLoad(type, source, "value"), target);
+    at.CreateBr(done);
+  }
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return f;
+}
+
 llvm::Function *ncl::buildGatherSpikesKernel(llvm::Module &m) {
   llvm::LLVMContext &c = m.getContext();
   llvm::Type *i64 = llvm::Type::getInt64Ty(c);
