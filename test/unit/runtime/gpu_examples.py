@@ -315,49 +315,52 @@ def fake_mode(shim, driver):
     records_by_copies(env)
 
 
-def records_by_copies(env):
-    """A library whose images lack NCL_GPU_GATHER_RECORDS_ENTRY (an older
-    nclc's; here the fake driver hides it): the runtime takes a synapse
-    monitor's samples with cuMemcpy2DAsync, an element per row, with the
-    CPU's files byte for byte."""
-    hidden = dict(env, NCL_FAKE_CUDA_MISSING="ncl_gather_records_gpu")
-    name = "synapse_monitors.ncl"
+def run_without_entry(env, entry, name, tag):
+    """Runs the example `name`'s library for the fake device with the fake
+    driver hiding the runtime's `entry` (as an older nclc's images lack it);
+    returns the lines its launches logged, or None (a failed check) where it
+    did not run."""
     lib = os.path.join(work, name[:-4] + "-cuda.so")
-    cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
-    gpu = os.path.join(work, name[:-4] + "-records-by-copies")
-    log = os.path.join(work, name[:-4] + "-records-by-copies.txt")
+    gpu = os.path.join(work, name[:-4] + "-" + tag)
+    log = gpu + ".txt"
     if os.path.exists(log):
         os.remove(log)
-    if not os.path.exists(lib) or not run(lib, "cuda", gpu, dict(hidden, NCL_FAKE_CUDA_LOG=log)):
-        check(False, "%s without the gather-records entry did not run" % name)
+    hidden = dict(env, NCL_FAKE_CUDA_MISSING=entry, NCL_FAKE_CUDA_LOG=log)
+    if not os.path.exists(lib) or not run(lib, "cuda", gpu, hidden):
+        check(False, "%s without %s did not run" % (name, entry))
+        return None
+    return open(log).read().splitlines() if os.path.exists(log) else []
+
+
+def records_by_copies(env):
+    """A library whose images lack NCL_GPU_GATHER_RECORDS_ENTRY: the runtime
+    takes a synapse monitor's samples with cuMemcpy2DAsync, an element per
+    row, with the CPU's files byte for byte."""
+    name = "synapse_monitors.ncl"
+    lines = run_without_entry(env, "ncl_gather_records_gpu", name, "records-by-copies")
+    if lines is None:
         return
-    lines = open(log).read().splitlines() if os.path.exists(log) else []
     check(not any(line.startswith("gather_records") for line in lines),
           "%s without the gather-records entry: no gather kernel ran" % name)
-    compare(name + " (samples copied an element per row)", cpu, gpu, exact=True)
+    compare(name + " (samples copied an element per row)",
+            os.path.join(work, name[:-4] + "-cuda-cpu"),
+            os.path.join(work, name[:-4] + "-records-by-copies"), exact=True)
 
 
 def one_list_a_launch(env):
     """A library whose images have NCL_GPU_SPIKE_LIST_ENTRY and not
-    NCL_GPU_SPIKE_LISTS_ENTRY (an older nclc's; here the fake driver hides
-    the one and gives the other, computed by its own code): the runtime makes
-    each spike list with its own launch, with the CPU's files byte for
-    byte."""
-    hidden = dict(env, NCL_FAKE_CUDA_MISSING="ncl_spike_lists_gpu")
+    NCL_GPU_SPIKE_LISTS_ENTRY (the fake driver hides the one and gives the
+    other, computed by its own code): the runtime makes each spike list with
+    its own launch, with the CPU's files byte for byte."""
     for name in ("cuba.ncl", "delays.ncl"):
-        lib = os.path.join(work, name[:-4] + "-cuda.so")
-        cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
-        gpu = os.path.join(work, name[:-4] + "-one-list-a-launch")
-        log = os.path.join(work, name[:-4] + "-one-list-a-launch.txt")
-        if os.path.exists(log):
-            os.remove(log)
-        if not os.path.exists(lib) or not run(lib, "cuda", gpu, dict(hidden, NCL_FAKE_CUDA_LOG=log)):
-            check(False, "%s without the spike-lists entry did not run" % name)
+        lines = run_without_entry(env, "ncl_spike_lists_gpu", name, "one-list-a-launch")
+        if lines is None:
             continue
-        lines = open(log).read().splitlines() if os.path.exists(log) else []
         check("spike_list" in lines and not any(l.startswith("spike_lists") for l in lines),
               "%s without the spike-lists entry: a launch per list" % name)
-        compare(name + " (a launch per spike list)", cpu, gpu, exact=True)
+        compare(name + " (a launch per spike list)",
+                os.path.join(work, name[:-4] + "-cuda-cpu"),
+                os.path.join(work, name[:-4] + "-one-list-a-launch"), exact=True)
 
 
 def batched_traces(env):

@@ -323,6 +323,17 @@ func::FuncOp buildTraceCommit(StageOp stage, func::FuncOp kernel, mlir::ncl::Net
   return commit;
 }
 
+/// Whether the synapse at place `at` of `list` ends at a postsynaptic
+/// neuron (`postIndex` of it) below `key`: two dependent loads.
+Value entryBelow(OpBuilder &b, Location loc, Value list, Value postIndex, Value at, Value key) {
+  Type indexType = b.getIndexType();
+  Value synapse = arith::IndexCastOp::create(b, loc, indexType,
+                                             memref::LoadOp::create(b, loc, list, ValueRange{at}));
+  Value post = arith::IndexCastOp::create(
+      b, loc, indexType, memref::LoadOp::create(b, loc, postIndex, ValueRange{synapse}));
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, post, key);
+}
+
 /// The first place in [lo, hi) of `list` (synapses, sorted by postsynaptic
 /// neuron) whose synapse's postsynaptic neuron (`postIndex`) is not below
 /// `key`, or hi: a binary search.
@@ -339,11 +350,7 @@ Value lowerBound(OpBuilder &b, Location loc, Value list, Value postIndex, Value 
         Value one = arith::ConstantIndexOp::create(b, loc, 1);
         Value sum = arith::AddIOp::create(b, loc, range[0], range[1]);
         Value mid = arith::ShRUIOp::create(b, loc, sum, one);
-        Value synapse = arith::IndexCastOp::create(
-            b, loc, indexType, memref::LoadOp::create(b, loc, list, ValueRange{mid}));
-        Value post = arith::IndexCastOp::create(
-            b, loc, indexType, memref::LoadOp::create(b, loc, postIndex, ValueRange{synapse}));
-        Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, post, key);
+        Value below = entryBelow(b, loc, list, postIndex, mid, key);
         Value next = arith::AddIOp::create(b, loc, mid, one);
         Value lo = arith::SelectOp::create(b, loc, below, next, range[0]);
         Value hi = arith::SelectOp::create(b, loc, below, range[1], mid);
@@ -379,11 +386,7 @@ Value gallopingLowerBound(OpBuilder &b, Location loc, Value list, Value postInde
             arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, state[0], state[2]), one);
         Value last = arith::SubIOp::create(b, loc, state[1], one);
         Value probe = arith::MinUIOp::create(b, loc, reach, last);
-        Value synapse = arith::IndexCastOp::create(
-            b, loc, indexType, memref::LoadOp::create(b, loc, list, ValueRange{probe}));
-        Value post = arith::IndexCastOp::create(
-            b, loc, indexType, memref::LoadOp::create(b, loc, postIndex, ValueRange{synapse}));
-        Value below = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, post, key);
+        Value below = entryBelow(b, loc, list, postIndex, probe, key);
         Value past = arith::AddIOp::create(b, loc, probe, one);
         Value lo = arith::SelectOp::create(b, loc, below, past, state[0]);
         Value bound = arith::SelectOp::create(b, loc, below, state[1], probe);
