@@ -629,6 +629,21 @@ bool passedOnce(llvm::ArrayRef<StageOp> stages, BlockArgument argument) {
   });
 }
 
+/// Moves the ops of `kernel`'s body from `originalFirst` (up to its end)
+/// under `scf.if inRange`, put before the terminator: the kernel's own work
+/// runs only on a thread that has some.
+void guardBody(OpBuilder &b, func::FuncOp kernel, Operation *originalFirst, Value inRange) {
+  Block &body = kernel.getBody().front();
+  b.setInsertionPoint(body.getTerminator());
+  auto guard = scf::IfOp::create(b, kernel.getLoc(), inRange, /*withElseRegion=*/false);
+  llvm::SmallVector<Operation *> moved;
+  if (originalFirst != body.getTerminator())
+    for (Operation *op = originalFirst; op != guard.getOperation(); op = op->getNextNode())
+      moved.push_back(op);
+  for (Operation *op : moved)
+    op->moveBefore(guard.thenBlock()->getTerminator());
+}
+
 /// Makes `value` available before `point`, in a block whose ops write no
 /// memory: where its op is later in that block, moves it (and, first, what
 /// it uses) up to there, if it has no regions and at most reads. False
@@ -928,13 +943,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
       member.push_back(arith::AddIOp::create(b, loc, member.front(), index(k)));
     Value inRange =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, member.back(), lastMember);
-    b.setInsertionPoint(body.getTerminator());
-    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-    llvm::SmallVector<Operation *> moved;
-    for (Operation *op = originalFirst; op != guard.getOperation(); op = op->getNextNode())
-      moved.push_back(op);
-    for (Operation *op : moved)
-      op->moveBefore(guard.thenBlock()->getTerminator());
+    guardBody(b, kernel, originalFirst, inRange);
     // A copy of the members loop's body per member of the tile.
     scf::ForOp loop = members.front();
     b.setInsertionPoint(loop);
@@ -952,14 +961,23 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     loop.erase();
     // In member m, the thread's index is m * N_post + j: begin and end
     // shifted by that member's offset (ncl-to-loops' memberRange) are j and
-    // j + 1.
-    for (auto [argument, value] : {std::pair(begin, j), {end, next}})
+    // j + 1. Each copy must have had both shifts, and the rows loop must read
+    // begin and end nowhere else: else its places would not be the
+    // thread's one, and the form would be wrong.
+    for (auto [argument, value] : {std::pair(begin, j), {end, next}}) {
+      size_t shifts = 0;
       for (Operation *user : llvm::make_early_inc_range(argument.getUsers()))
         if (auto shifted = dyn_cast<arith::SubIOp>(user);
             shifted && shifted.getLhs() == argument && rows->isAncestor(shifted)) {
           shifted.replaceAllUsesWith(value);
           shifted.erase();
+          ++shifts;
         }
+      if (shifts != member.size() || llvm::any_of(argument.getUsers(), [&](Operation *user) {
+            return rows->isAncestor(user);
+          }))
+        return false;
+    }
     for (llvm::SmallVector<scf::ForOp> &pieces : places)
       if (!placesAsBranches(b, pieces))
         return false;
@@ -1140,14 +1158,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
           store.erase();
       }
     // The kernel's own work runs only where the thread has some.
-    b.setInsertionPoint(body.getTerminator());
-    auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-    llvm::SmallVector<Operation *> moved;
-    if (originalFirst != body.getTerminator())
-      for (Operation *op = originalFirst; op != guard.getOperation(); op = op->getNextNode())
-        moved.push_back(op);
-    for (Operation *op : moved)
-      op->moveBefore(guard.thenBlock()->getTerminator());
+    guardBody(b, kernel, originalFirst, inRange);
   }
 };
 
