@@ -9,8 +9,9 @@ usage: gpu_benchmarks.py --ncl-run NCL_RUN --models DIR [--only a,b]
                          [--cpu-threads N] [--quick] [--json FILE]
 
 DIR holds the libraries compiled with nclc --target=cuda: cuba.so, cobahh.so,
-brunel.so (examples/), lif_uncoupled.so (bench/), eirnn_batch.so and
-microcircuit.so (bench/gpu/); a missing one is skipped, saying so.
+brunel.so (examples/), lif_uncoupled.so (bench/), eirnn_batch.so,
+eirnn_batch_f32.so and microcircuit.so (bench/gpu/); a missing one is
+skipped, saying so.
 
 Per model and backend: ncl-run MODEL.so --backend B --time T --out DIR ->
 run.json timings.simulate_s (the simulation loop, not load or init), printed
@@ -62,6 +63,14 @@ GRAPHS_COMPARED = {"cuba", "brunel"}
 # dense sums, in member tiles).
 PROFILE = "cuda/profile"
 PROFILED = {"cuba", "brunel", "eirnn-b256", "microcircuit"}
+# The dense sums' member tiles (docs/gpu.md, "Member tiles"): the runs above
+# launch them in tiles of 4 batch members (NCL_CUDA_MEMBER_TILE's default);
+# these run them in tiles of 8 and 16, and a thread per index (0). The
+# results are the same bit for bit; what the size costs or saves is only
+# seen on a GPU.
+TILES = "cuda/tiles-"
+TILE_SIZES = (0, 8, 16)
+TILES_COMPARED = {"eirnn-b256", "eirnn-b256-f32"}
 
 MODELS = [
     ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
@@ -74,10 +83,13 @@ MODELS = [
      "Brunel 2000 A, 10^4 LIF, 10^7 synapses (examples/brunel.ncl)"),
     ("eirnn-b256", "eirnn_batch.so", [], ("2s", "40ms"), "dense",
      "EI-RNN, 1024 units, batch 256 (bench/gpu/eirnn_batch.ncl)"),
+    ("eirnn-b256-f32", "eirnn_batch_f32.so", [], ("2s", "40ms"), "dense",
+     "the same in float32 (nclc --precision=f32), the PyTorch user's precision"),
     ("microcircuit", "microcircuit.so", [], ("100ms", "2ms"), "spikes",
      "Potjans-Diesmann microcircuit, 77k LIF, 3e8 synapses (bench/gpu/microcircuit.ncl)"),
 ]
-QUICK_SIZES = {"lif-1e7": ["--size", "P=10000"]}
+QUICK_SIZES = {"lif-1e7": ["--size", "P=10000"], "eirnn-b256": ["--batch", "20"],
+               "eirnn-b256-f32": ["--batch", "20"]}
 ANCHORS = {"microcircuit": "GeNN 4.8 on an RTX 4090: 0.27 s/s; NEST GPU: 0.39 s/s; "
                            "issue 15's target on an H100: < 0.1 s/s"}
 
@@ -162,6 +174,8 @@ def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
             env = dict(env, NCL_CUDA_GRAPHS="0")
         if backend == PROFILE:
             env = dict(env, NCL_CUDA_PROFILE="1")
+        if backend.startswith(TILES):
+            env = dict(env, NCL_CUDA_MEMBER_TILE=backend[len(TILES):])
         cmd = [ncl_run, library, "--backend=" + backend.split("/")[0], "--time", bio_time,
                "--out", out] + args
         # On cuda the threads build the state at init (docs/gpu.md); one
@@ -248,7 +262,8 @@ def main():
         entry = {"description": description, "time": bio_time, "args": args}
         seconds = {}
         backends = ("cpu", "cuda") + ((NO_GRAPHS,) if key in GRAPHS_COMPARED else ()) + \
-            ((PROFILE,) if key in PROFILED else ())
+            ((PROFILE,) if key in PROFILED else ()) + \
+            (tuple(TILES + str(t) for t in TILE_SIZES) if key in TILES_COMPARED else ())
         for backend in backends:
             got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
                              a.timeout)
@@ -274,7 +289,13 @@ def main():
                               "of_roofline": share, "device": meta.get("device"),
                               "spikes": {p: v["spikes"] for p, v in
                                          meta["populations"].items()},
-                              "synapse_bytes": sum(projections.values())}
+                              "synapse_bytes": sum(projections.values()),
+                              "member_tile": meta.get("device_member_tile")}
+            if backend.startswith(TILES) and \
+                    str(meta.get("device_member_tile")) != backend[len(TILES):]:
+                print("%-13s %-7s failed: ran with member tiles of %s" % (
+                    key, backend, meta.get("device_member_tile")))
+                failed += 1
             stats = meta.get("device_stats")
             if backend != "cpu" and stats:
                 # Where a GPU's step goes besides its kernels: the host's

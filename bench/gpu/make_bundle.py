@@ -41,6 +41,7 @@ MODELS = {
     "brunel": ("examples/brunel.ncl", []),
     "lif_uncoupled": ("bench/lif_uncoupled.ncl", []),
     "eirnn_batch": ("bench/gpu/eirnn_batch.ncl", []),
+    "eirnn_batch_f32": ("bench/gpu/eirnn_batch.ncl", ["--precision=f32"]),
     "microcircuit": ("bench/gpu/microcircuit.ncl", ["--precision=f32"]),
 }
 

@@ -112,6 +112,37 @@ bool perTarget(ncl_gpu_launch shape) {
   throw Error(code, "cannot use the CUDA backend: " + why);
 }
 
+/// A dense sum's member-tiled forms (model_abi.h): members, flag, suffix.
+struct MemberTileForm {
+  int64_t members;
+  int32_t flag;
+  const char *suffix;
+};
+constexpr MemberTileForm kMemberTileForms[] = {
+#define NCL_FORM(members, flag, suffix) {members, flag, suffix},
+    NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
+#undef NCL_FORM
+};
+
+/// The members of the tiles a dense sum is launched in: NCL_CUDA_MEMBER_TILE
+/// (4, 8 or 16; 0 for none, a thread per index), else 4 (docs/gpu.md,
+/// "Member tiles").
+int64_t memberTileSetting() {
+  const char *text = std::getenv("NCL_CUDA_MEMBER_TILE");
+  if (!text || !*text)
+    return NCL_GPU_MEMBER_TILE;
+  if (std::strcmp(text, "0") == 0)
+    return 0;
+  for (const MemberTileForm &form : kMemberTileForms)
+    if (std::to_string(form.members) == text)
+      return form.members;
+  std::string sizes;
+  for (const MemberTileForm &form : kMemberTileForms)
+    sizes += std::to_string(form.members) + ", ";
+  refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_MEMBER_TILE is '" + std::string(text) + "', not one of " +
+                                 sizes + "or 0 (a thread per index)");
+}
+
 } // namespace
 
 bool ncl::rt::runsOnDevice(int32_t kind) {
@@ -133,9 +164,9 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const int32_t shape = stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK;
     if (runsOnDevice(stage.kind) &&
         ((stage.gpu_launch & ~(NCL_GPU_LAUNCH_SHAPE_MASK | NCL_GPU_LAUNCH_SHARED_ENTRY |
-                               NCL_GPU_LAUNCH_SEQ_BLOCKS | NCL_GPU_LAUNCH_MEMBER_TILES)) != 0 ||
+                               NCL_GPU_LAUNCH_SEQ_BLOCKS | NCL_GPU_LAUNCH_MEMBER_TILES_ANY)) != 0 ||
          shape > NCL_GPU_LAUNCH_PER_TARGET_BUCKETS ||
-         ((stage.gpu_launch & NCL_GPU_LAUNCH_MEMBER_TILES) &&
+         ((stage.gpu_launch & NCL_GPU_LAUNCH_MEMBER_TILES_ANY) &&
           (stage.kind != NCL_STAGE_SUM || shape != NCL_GPU_LAUNCH_PER_INDEX ||
            (stage.gpu_launch & NCL_GPU_LAUNCH_SHARED_ENTRY) || stage.projection < 0)) ||
          (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && stage.kind != NCL_STAGE_DELIVER) ||
@@ -244,6 +275,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->tiles_.assign(static_cast<size_t>(desc.num_stages), nullptr);
+  dev->memberTile_ = memberTileSetting();
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
   dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
@@ -268,10 +300,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     if ((stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK) == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
-    // A dense sum's member-tiled entry.
-    if (stage.gpu_launch & NCL_GPU_LAUNCH_MEMBER_TILES)
-      function(dev->tiles_[static_cast<size_t>(i)],
-               std::string(stage.gpu_kernel) + NCL_GPU_TILES_SUFFIX, stage);
+    // A dense sum's member-tiled entry of the size in use, where it has one.
+    for (const MemberTileForm &form : kMemberTileForms)
+      if (form.members == dev->memberTile_ && (stage.gpu_launch & form.flag))
+        function(dev->tiles_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + form.suffix,
+                 stage);
   }
   // Deliveries of a shared entry a thread per postsynaptic neuron, and
   // updates of one a thread per neuron: its `_seq` entry, where the image
@@ -369,7 +402,9 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const size_t s = static_cast<size_t>(i);
     note(dev->kernels_[s], entry);
     note(dev->commits_[s], entry + "_commit");
-    note(dev->tiles_[s], entry + NCL_GPU_TILES_SUFFIX);
+    for (const MemberTileForm &form : kMemberTileForms)
+      if (form.members == dev->memberTile_)
+        note(dev->tiles_[s], entry + form.suffix);
     note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);
   }
   note(dev->spikeLists_, NCL_GPU_SPIKE_LISTS_ENTRY);
@@ -1430,10 +1465,10 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   int64_t rest = range;
   if (tiles_[index] && !list) {
     const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
-    const int64_t tile = n * NCL_GPU_MEMBER_TILE;
+    const int64_t tile = n * memberTile_;
     const int64_t tiled = n > 0 && h.begin % n == 0 ? range / tile * tile : 0;
     if (tiled > 0) {
-      recordSecondEntry(stage, tiles_[index], -1, tiled / NCL_GPU_MEMBER_TILE, header);
+      recordSecondEntry(stage, tiles_[index], -1, tiled / memberTile_, header);
       rest = range - tiled;
       if (rest == 0)
         return;

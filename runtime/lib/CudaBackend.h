@@ -91,6 +91,9 @@ public:
   const std::vector<KernelResources> &kernelResources() const { return kernelResources_; }
   /// The device's multiprocessors, or -1 where the driver does not say.
   int multiprocessors() const { return multiprocessors_; }
+  /// The members of a tile a dense sum is launched in (NCL_CUDA_MEMBER_TILE;
+  /// 0: a thread per index).
+  int64_t memberTile() const { return memberTile_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
   const std::string &profileNote() const { return profileNote_; }
   /// The entries that timed a command, most device time first (pointers
@@ -353,6 +356,7 @@ private:
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
   std::vector<cuda::CUfunction> tiles_;   // per stage: a dense sum's member tiles, else null
+  int64_t memberTile_ = 0;                // the members of each of those tiles
   std::vector<int32_t> rows_;             // per stage: its row where its entry is shared, else -1
   std::vector<cuda::CUfunction> seqKernels_; // per stage: its shared entry's `_seq`, else null
   std::vector<int64_t> seqRoom_;             // per stage: the stages naming its shared entry

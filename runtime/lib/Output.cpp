@@ -414,6 +414,8 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
     // What each kernel holds (registers, spills, blocks per multiprocessor).
     auto count = [](int n) { return n < 0 ? std::string("null") : std::to_string(n); };
     j += "  \"device_multiprocessors\": " + count(m.device->multiprocessors()) + ",\n";
+    // The members of a dense sum's tiles (NCL_CUDA_MEMBER_TILE; 0: none).
+    j += "  \"device_member_tile\": " + std::to_string(m.device->memberTile()) + ",\n";
     j += "  \"device_kernels\": [";
     const auto &kernels = m.device->kernelResources();
     for (size_t k = 0; k < kernels.size(); ++k)

@@ -372,6 +372,23 @@ typedef enum ncl_gpu_launch {
 #define NCL_GPU_LAUNCH_MEMBER_TILES 0x400
 #define NCL_GPU_MEMBER_TILE 4
 #define NCL_GPU_TILES_SUFFIX "_tiles"
+/* Added within ABI 10 (a runtime that does not know them refuses the
+ * stage): the same contract for tiles of T = 8 and T = 16 members, the
+ * entries `<gpu_kernel>_tiles8` and `<gpu_kernel>_tiles16`. A stage has
+ * every size or none. Each input takes the rows' additions in the same
+ * order in every form, so the runtime may launch any one of them, or none
+ * (the per-index entry alone), and the sums are the same, bit for bit
+ * (docs/gpu.md, "Member tiles"). */
+#define NCL_GPU_LAUNCH_MEMBER_TILES_8 0x800
+#define NCL_GPU_LAUNCH_MEMBER_TILES_16 0x1000
+/* The member-tiled forms, for tables: X(members, gpu_launch flag, entry
+ * suffix) for each. */
+#define NCL_GPU_MEMBER_TILE_FORMS(X)                                                               \
+  X(NCL_GPU_MEMBER_TILE, NCL_GPU_LAUNCH_MEMBER_TILES, NCL_GPU_TILES_SUFFIX)                        \
+  X(8, NCL_GPU_LAUNCH_MEMBER_TILES_8, NCL_GPU_TILES_SUFFIX "8")                                    \
+  X(16, NCL_GPU_LAUNCH_MEMBER_TILES_16, NCL_GPU_TILES_SUFFIX "16")
+#define NCL_GPU_LAUNCH_MEMBER_TILES_ANY                                                            \
+  (NCL_GPU_LAUNCH_MEMBER_TILES | NCL_GPU_LAUNCH_MEMBER_TILES_8 | NCL_GPU_LAUNCH_MEMBER_TILES_16)
 
 /* A shared entry of DELIVER or DELIVER_SYNAPSES stages launched a thread per
  * index or per target (shapes 1, 4 and 6), or of STEP stages a thread per

@@ -30,7 +30,7 @@ def check(ok, what):
 
 subprocess.run([sys.executable, os.path.join(root, "bench", "gpu", "make_bundle.py"),
                 "--build", build, "--out", bundle, "--examples", "cuba,delays",
-                "--models", "cuba,lif_uncoupled,brunel"], check=True)
+                "--models", "cuba,lif_uncoupled,brunel,eirnn_batch"], check=True)
 env = dict(os.environ, NCL_CUDA_DRIVER=driver, OUT=out,
            NCL_BUNDLE_BENCH_ARGS="--quick --cpu-threads 2")
 # Run from elsewhere, as the device runs it: nothing may come from the build.
@@ -86,5 +86,12 @@ for key in ("cuba", "lif-1e7", "brunel"):
     stats = cuda.get("device_stats") or {}
     check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
           "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))
+# The EI-RNN's dense sums (20 batch members in --quick) also in member tiles
+# of 8 and 16 and in none (NCL_CUDA_MEMBER_TILE), each run saying so.
+eirnn = bench["models"].get("eirnn-b256", {})
+for size in (4, 0, 8, 16):
+    run = eirnn.get("cuda" if size == 4 else "cuda/tiles-%d" % size) or {}
+    check(run.get("member_tile") == size and run.get("steps", 0) > 0,
+          "eirnn-b256: a run with member tiles of %d (%s)" % (size, run.get("member_tile")))
 if failures:
     sys.exit("%d check(s) failed" % len(failures))

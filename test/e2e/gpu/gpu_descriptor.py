@@ -118,7 +118,8 @@ def main():
             if any(k != "-" for _, k in host) or any(k == "-" for _, k in device) or not device:
                 sys.exit(f"FAIL: {name} --target={target}: GPU kernels {stages}")
             # A deliver split in two (5) has a second entry, <kernel>_commit,
-            # and a dense sum with member tiles (flag 0x400) <kernel>_tiles;
+            # and a dense sum with member tiles (flags 0x400, 0x800 and
+            # 0x1000: 4, 8 and 16 members) <kernel>_tiles, _tiles8, _tiles16;
             # every image has the runtime's entries (model_abi.h): the spike
             # list, the count copies, the spike gather and the records'
             # gather; and an image of a network with per-synapse delays (a
@@ -126,7 +127,9 @@ def main():
             # other.
             kernels = {k for _, k in device} | {
                 k + "_commit" for _, k, launch, _, _ in stages if launch == 5} | {
-                k + "_tiles" for _, k, launch, _, _ in stages if launch & 0x400} | {
+                k + suffix for _, k, launch, _, _ in stages
+                for flag, suffix in ((0x400, "_tiles"), (0x800, "_tiles8"), (0x1000, "_tiles16"))
+                if launch & flag} | {
                 "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu",
                 "ncl_gather_records_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
@@ -163,14 +166,15 @@ def main():
             # entry several stages name (docs/gpu.md, "Shared entries"), and
             # on nothing else; NCL_GPU_LAUNCH_SEQ_BLOCKS (0x200) on exactly
             # those whose entry has a _seq (which reads the first blocks);
-            # NCL_GPU_LAUNCH_MEMBER_TILES (0x400) on every sum (5), which
-            # is dense in these models, and never with 0x100.
+            # NCL_GPU_LAUNCH_MEMBER_TILES (0x400) and its sizes (0x800,
+            # 0x1000) on every sum (5), which is dense in these models, and
+            # never with 0x100.
             named = [k for _, k in device]
             for stage, kernel, launch, kind, _ in stages:
                 shared = kind not in (1, 3, 9) and named.count(kernel) > 1 and kind != 5
                 flags = (0x100 if shared else 0) | (
                     0x200 if shared and kernel + "_seq" in kernels else 0) | (
-                    0x400 if kind == 5 else 0)
+                    0x1c00 if kind == 5 else 0)
                 if launch & ~0xff != flags:
                     sys.exit(f"FAIL: {name} --target={target}: {stage} has gpu_launch {launch} "
                              f"for the entry {kernel}, named by {named.count(kernel)} stages")

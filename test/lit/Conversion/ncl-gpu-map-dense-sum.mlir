@@ -16,6 +16,7 @@
 // CHECK-LABEL: func.func @ncl_H_sum(
 // CHECK-SAME: %[[R:[^:]*]]: memref<?xi64>, %{{[^:]*}}: memref<?xi32>, %[[IIN:[^:]*]]: memref<?xf64>, %[[JIN:[^:]*]]: memref<?xf64>, %[[VPRE:[^:]*]]: memref<?xf64>, %[[VPOST:[^:]*]]: memref<?xf64>
 // CHECK-SAME: ncl.gpu_dense_sum
+// CHECK-SAME: ncl.gpu_tiles = [@ncl_H_sum_tiles, @ncl_H_sum_tiles8, @ncl_H_sum_tiles16]
 // CHECK: scf.if
 // CHECK-NOT: scf.for
 // CHECK: %[[I0:.*]] = memref.load %[[IIN]][%[[AT:.*]]] : memref<?xf64>
@@ -54,7 +55,7 @@
 // 4 members, and the rows carry 4 values of I and 4 of J.
 // CHECK-LABEL: func.func @ncl_H_sum_tiles(
 // CHECK-SAME: %[[TW:[^:]*]]: memref<?xf64>, %{{[^:]*}}: memref<?xi64>, %{{[^:]*}}: memref<?xi32>, %[[TI:[^:]*]]: memref<?xf64>, %[[TJ:[^:]*]]: memref<?xf64>
-// CHECK-SAME: ncl.gpu_dense_sum, ncl.gpu_launch = "member_tiles"
+// CHECK-SAME: ncl.gpu_dense_sum, ncl.gpu_launch = "member_tiles", ncl.gpu_member_tile = 4 : i64
 // CHECK: %[[G:.*]] = arith.addi %{{.*}}, %thread_id_x : index
 // CHECK: arith.remui %[[G]], %[[N:[^ ]*]] : index
 // CHECK: %[[TILE:.*]] = arith.divui %[[G]], %[[N]] : index
@@ -82,6 +83,20 @@
 // CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[TI]]
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[TJ]]
+// The same form for tiles of 8 and of 16 members (model_abi.h,
+// NCL_GPU_MEMBER_TILE_FORMS), which the runtime may launch instead: 8 and
+// 16 values of each input carried through the rows.
+// CHECK-LABEL: func.func @ncl_H_sum_tiles8(
+// CHECK-SAME: ncl.gpu_launch = "member_tiles", ncl.gpu_member_tile = 8 : i64
+// CHECK: arith.muli %{{.*}}, %c8 : index
+// CHECK: scf.for %{{.*}} iter_args({{.*}}) -> ({{(f64, ){15}f64}}) {
+// CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
+// CHECK-COUNT-8: memref.store %{{.*}}, %{{.*}}
+// CHECK-LABEL: func.func @ncl_H_sum_tiles16(
+// CHECK-SAME: ncl.gpu_launch = "member_tiles", ncl.gpu_member_tile = 16 : i64
+// CHECK: arith.muli %{{.*}}, %c16 : index
+// CHECK: scf.for %{{.*}} iter_args({{.*}}) -> ({{(f64, ){31}f64}}) {
+// CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
 ncl.network @Hap attributes {dt = 1.0e-4 : f64, real = f64} {
   ncl.population @P {neuron = "Cell", size = 4 : i64, emits_spikes, receives = ["I", "J"],
       params = [#ncl.param<name = "El", value = -7.0e-2 : f64>, #ncl.param<name = "I">, #ncl.param<name = "J">],

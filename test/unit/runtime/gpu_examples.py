@@ -108,7 +108,7 @@ def compile_example(name, target=None, flags=()):
     return out
 
 
-def run(library, backend, out, env):
+def run(library, backend, out, env, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     # Prebuilt libraries were compiled elsewhere: their data files are here.
     data = ["--data-dir", examples] if mode == "prebuilt" else []
@@ -116,7 +116,8 @@ def run(library, backend, out, env):
         # 100 ms of an example takes seconds; a hung device must not stop the
         # other examples (a lent GPU's minutes are few).
         p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
-                            out, "--save-weights", os.path.join(out, "weights"), "--quiet"] + data,
+                            out, "--save-weights", os.path.join(out, "weights"), "--quiet"] + data +
+                           list(extra),
                            capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
         check(False, "%s on %s: no result within %d s" % (library, backend, RUN_TIMEOUT))
@@ -313,6 +314,42 @@ def fake_mode(shim, driver):
     batched_traces(env)
     one_list_a_launch(env)
     records_by_copies(env)
+    member_tile_sizes(env)
+
+
+def member_tile_sizes(env):
+    """dense_sums.ncl with 19 batch members, its dense sums launched in
+    member tiles of each size (NCL_CUDA_MEMBER_TILE=4, 8, 16: 4, 2 and 1
+    whole tiles, then 3 members a thread per index) and in none (0): the
+    CPU's files byte for byte each time, run.json naming the size, and the
+    fake device's log the entries of that size only (docs/gpu.md, "Member
+    tiles")."""
+    name = "dense_sums.ncl"
+    lib = os.path.join(work, name[:-4] + "-cuda.so")
+    batch = ["--batch", "19"]
+    cpu = os.path.join(work, name[:-4] + "-b19-cpu")
+    if not os.path.exists(lib) or not run(lib, "cpu", cpu, env, batch):
+        check(False, "%s with 19 batch members did not run on the CPU" % name)
+        return
+    for size in (0, 4, 8, 16):
+        gpu = os.path.join(work, "%s-b19-tiles%d" % (name[:-4], size))
+        log = gpu + ".txt"
+        if os.path.exists(log):
+            os.remove(log)
+        meta = run(lib, "cuda", gpu, dict(env, NCL_CUDA_MEMBER_TILE=str(size),
+                                          NCL_FAKE_CUDA_LOG=log), batch)
+        if not meta:
+            continue
+        check(meta.get("device_member_tile") == size,
+              "%s, NCL_CUDA_MEMBER_TILE=%d: run.json says %s"
+              % (name, size, meta.get("device_member_tile")))
+        lines = open(log).read().splitlines() if os.path.exists(log) else []
+        sizes = {re.search(r" tiles(\d*) emulated$", line).group(1) or "4"
+                 for line in lines if re.search(r" tiles\d* emulated$", line)}
+        check(sizes == ({str(size)} if size else set()),
+              "%s, NCL_CUDA_MEMBER_TILE=%d: tiles of %s members ran"
+              % (name, size, ", ".join(sorted(sizes)) or "no"))
+        compare("%s, 19 members, member tiles of %d" % (name, size), cpu, gpu, exact=True)
 
 
 def run_without_entry(env, entry, name, tag):

@@ -317,16 +317,19 @@ def NclGPUMap : Pass<"ncl-gpu-map", "ModuleOp"> {
     memref.store %sum, %I[%at] : memref<?xf64>
     ```
 
-    Beside it goes `<kernel>_tiles` (`ncl.gpu_tiles` on the kernel names it,
-    `ncl.gpu_launch = "member_tiles"`), built on a copy of the
+    Beside it go `<kernel>_tiles`, `<kernel>_tiles8` and `<kernel>_tiles16`
+    (`ncl.gpu_tiles = [@k_tiles, @k_tiles8, @k_tiles16]` on the kernel names
+    them; each has `ncl.gpu_launch = "member_tiles"` and
+    `ncl.gpu_member_tile = 4`, 8 or 16), built on copies of the
     target-independent kernel, for a thread per postsynaptic neuron j and
-    tile of NCL_GPU_MEMBER_TILE (4) batch members (model_abi.h,
-    NCL_GPU_LAUNCH_MEMBER_TILES): the members loop becomes a copy of its
-    body per member, in which `begin` and `end` less the member's offset are
-    j and j + 1; the places loops become `scf.if`; the rows carry the
-    members' inputs; and the members' branches, which test the same places,
-    merge into one, where they share each weight they load. Where that form
-    cannot be built the copy is dropped.
+    tile of that many batch members (model_abi.h,
+    NCL_GPU_LAUNCH_MEMBER_TILES and NCL_GPU_MEMBER_TILE_FORMS): the members
+    loop becomes a copy of its body per member, in which `begin` and `end`
+    less the member's offset are j and j + 1; the places loops become
+    `scf.if`; the rows carry the members' inputs; and the members' branches,
+    which test the same places, merge into one, where they share each weight
+    they load. The runtime launches one size. Where that form cannot be
+    built the copies are dropped, all three.
 
     A stage without a kernel, or a kernel that is not one block without
     results, is an error naming the stage. On a second run, a module that

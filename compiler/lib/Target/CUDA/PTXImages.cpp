@@ -597,7 +597,7 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
   std::vector<size_t> candidates;
   for (size_t i = 0; i < numStages; ++i)
     if (!gpu.stageEntries[i].empty() && gpu.stageLaunches[i] != NCL_GPU_LAUNCH_PER_INDEX_COMMIT &&
-        !(gpu.stageLaunches[i] & NCL_GPU_LAUNCH_MEMBER_TILES))
+        !(gpu.stageLaunches[i] & NCL_GPU_LAUNCH_MEMBER_TILES_ANY))
       candidates.push_back(i);
   auto entryOf = [&](size_t stage) { return m.getFunction(gpu.stageEntries[stage]); };
   std::map<llvm::stable_hash, std::vector<std::vector<size_t>>> buckets;
@@ -862,18 +862,41 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
         entryFunctions.push_back(commitEntry);
         entries.insert(name + "_commit");
       }
-      // A dense sum's member-tiled form (NCL_GPU_LAUNCH_MEMBER_TILES): its
-      // entry is `<entry>_tiles`, loading the same arguments.
-      if (auto tiles = function ? function->getAttrOfType<mlir::FlatSymbolRefAttr>("ncl.gpu_tiles")
-                                : mlir::FlatSymbolRefAttr()) {
-        llvm::Function *tilesEntry = buildKernelEntry(
-            *m, stage, network, name + NCL_GPU_TILES_SUFFIX, error, tiles.getValue());
-        if (!tilesEntry)
-          return false;
-        tilesEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
-        entryFunctions.push_back(tilesEntry);
-        entries.insert(name + NCL_GPU_TILES_SUFFIX);
-        gpu.stageLaunches.back() |= NCL_GPU_LAUNCH_MEMBER_TILES;
+      // A dense sum's member-tiled forms (NCL_GPU_LAUNCH_MEMBER_TILES and
+      // its sizes): an entry each, `<entry>_tiles`, `<entry>_tiles8` and
+      // `<entry>_tiles16`, loading the same arguments.
+      if (auto tiles = function ? function->getAttrOfType<mlir::ArrayAttr>("ncl.gpu_tiles")
+                                : mlir::ArrayAttr()) {
+        struct Form {
+          int64_t members;
+          int32_t flag;
+          const char *suffix;
+        };
+        static constexpr Form forms[] = {
+#define NCL_FORM(members, flag, suffix) {members, flag, suffix},
+            NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
+#undef NCL_FORM
+        };
+        for (auto symbol : tiles.getAsRange<mlir::FlatSymbolRefAttr>()) {
+          mlir::Operation *tiled = kernels.lookupSymbol(symbol.getAttr());
+          auto members = tiled ? tiled->getAttrOfType<mlir::IntegerAttr>("ncl.gpu_member_tile")
+                               : mlir::IntegerAttr();
+          const Form *form = llvm::find_if(
+              forms, [&](const Form &f) { return members && f.members == members.getInt(); });
+          if (form == std::end(forms)) {
+            error = "internal error: '" + symbol.getValue().str() +
+                    "' is not a member-tiled form of a size model_abi.h names";
+            return false;
+          }
+          llvm::Function *tilesEntry =
+              buildKernelEntry(*m, stage, network, name + form->suffix, error, symbol.getValue());
+          if (!tilesEntry)
+            return false;
+          tilesEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
+          entryFunctions.push_back(tilesEntry);
+          entries.insert(name + form->suffix);
+          gpu.stageLaunches.back() |= form->flag;
+        }
       }
     }
   // The C-interface wrappers the lowering of func.func added call the

@@ -904,8 +904,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   /// The member-tiled form of a dense `sum` (docs/gpu.md, "Dense sums";
   /// model_abi.h, NCL_GPU_LAUNCH_MEMBER_TILES), built in `kernel`, a copy
   /// of the target-independent kernel: thread g owns postsynaptic neuron
-  /// j = g mod N_post in NCL_GPU_MEMBER_TILE consecutive batch members from
-  /// begin / N_post + (g / N_post) * NCL_GPU_MEMBER_TILE, all inside
+  /// j = g mod N_post in `tileSize` consecutive batch members from
+  /// begin / N_post + (g / N_post) * tileSize, all inside
   /// [begin, end) (the runtime launches it only so). The members loop
   /// becomes a copy of its body per member of the tile, in which begin and
   /// end less the member's first index are j and j + 1 (the thread's
@@ -915,7 +915,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   /// members then share each weight they load. Every input takes the rows'
   /// additions in ascending order, as on the CPU. False where the kernel
   /// does not take that form (the caller drops the copy).
-  bool buildMemberTiles(StageOp stage, func::FuncOp kernel) {
+  bool buildMemberTiles(StageOp stage, func::FuncOp kernel, int64_t tileSize) {
     scf::ForOp rows = denseRowsLoop(kernel);
     BlockArgument begin = headerArgument(stage, kernel, "begin");
     BlockArgument end = headerArgument(stage, kernel, "end");
@@ -938,8 +938,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     Value firstMember = arith::DivUIOp::create(b, loc, begin, postSize);
     Value lastMember = arith::CeilDivUIOp::create(b, loc, end, postSize);
     llvm::SmallVector<Value> member{arith::AddIOp::create(
-        b, loc, firstMember, arith::MulIOp::create(b, loc, tile, index(NCL_GPU_MEMBER_TILE)))};
-    for (int64_t k = 1; k < NCL_GPU_MEMBER_TILE; ++k)
+        b, loc, firstMember, arith::MulIOp::create(b, loc, tile, index(tileSize)))};
+    for (int64_t k = 1; k < tileSize; ++k)
       member.push_back(arith::AddIOp::create(b, loc, member.front(), index(k)));
     Value inRange =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, member.back(), lastMember);
@@ -985,7 +985,7 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     shareCommonSubexpressions(kernel);
     // An input of each member (places that differ: the members differ).
     llvm::SmallVector<Accumulator> accumulators =
-        loopAccumulators(rows, kernel, NCL_GPU_MEMBER_TILE);
+        loopAccumulators(rows, kernel, static_cast<size_t>(tileSize));
     if (accumulators.empty() || llvm::any_of(accumulators, [&](const Accumulator &accumulator) {
           return !passedOnce(stagesOf[kernel], cast<BlockArgument>(accumulator.buffer));
         }))
@@ -996,28 +996,50 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     mergeEqualBranches(rows);
     shareCommonSubexpressions(kernel);
     kernel->setAttr("ncl.gpu_launch", b.getStringAttr("member_tiles"));
+    kernel->setAttr("ncl.gpu_member_tile", b.getI64IntegerAttr(tileSize));
     kernel->setAttr("ncl.gpu_dense_sum", b.getUnitAttr());
     return true;
   }
 
-  /// Adds `<kernel>_tiles` beside a dense sum's `kernel`, the member-tiled
-  /// form (buildMemberTiles), and names it in the kernel's `ncl.gpu_tiles`;
-  /// nothing where that form cannot be built.
+  /// Adds the member-tiled forms (buildMemberTiles) of a dense sum's
+  /// `kernel` beside it, one per tile size of model_abi.h (`<kernel>_tiles`
+  /// for 4 members, `<kernel>_tiles8` and `<kernel>_tiles16`), and names
+  /// them in the kernel's `ncl.gpu_tiles`; the runtime launches one of them
+  /// (docs/gpu.md, "Member tiles"). None where that form cannot be built.
   void addMemberTiles(StageOp stage, func::FuncOp kernel) {
-    std::string name = (kernel.getSymName() + NCL_GPU_TILES_SUFFIX).str();
-    if (SymbolTable::lookupNearestSymbolFrom(kernel, StringAttr::get(kernel.getContext(), name)))
+    if (kernel->hasAttr("ncl.gpu_tiles"))
       return;
+    struct Form {
+      int64_t members;
+      const char *suffix;
+    };
+    static constexpr Form forms[] = {
+#define NCL_FORM(members, flag, suffix) {members, suffix},
+        NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
+#undef NCL_FORM
+    };
     OpBuilder b(kernel);
     b.setInsertionPointAfter(kernel);
-    auto tiles = cast<func::FuncOp>(b.clone(*kernel));
-    tiles.setSymName(name);
-    llvm::SmallVector<StageOp> stages = stagesOf[kernel];
-    stagesOf[tiles] = stages;
-    if (!buildMemberTiles(stage, tiles)) {
-      tiles.erase();
-      return;
+    llvm::SmallVector<func::FuncOp> built;
+    for (const Form &form : forms) {
+      auto tiles = cast<func::FuncOp>(b.clone(*kernel));
+      tiles.setSymName((kernel.getSymName() + form.suffix).str());
+      llvm::SmallVector<StageOp> stages = stagesOf[kernel];
+      stagesOf[tiles] = stages;
+      built.push_back(tiles);
+      if (!buildMemberTiles(stage, tiles, form.members)) {
+        // Every size or none (model_abi.h): they differ only in the tile.
+        for (func::FuncOp copy : built) {
+          stagesOf.erase(copy);
+          copy.erase();
+        }
+        return;
+      }
     }
-    kernel->setAttr("ncl.gpu_tiles", FlatSymbolRefAttr::get(tiles.getSymNameAttr()));
+    kernel->setAttr("ncl.gpu_tiles",
+                    b.getArrayAttr(llvm::map_to_vector(built, [](func::FuncOp tiles) -> Attribute {
+                      return FlatSymbolRefAttr::get(tiles.getSymNameAttr());
+                    })));
   }
 
   /// Splits a deliver that updates presynaptic traces in two (docs/gpu.md):
