@@ -64,12 +64,12 @@ GRAPHS_COMPARED = {"cuba", "brunel"}
 PROFILE = "cuda/profile"
 PROFILED = {"cuba", "brunel", "eirnn-b256", "microcircuit"}
 # The dense sums' member tiles (docs/gpu.md, "Member tiles"): the runs above
-# launch them in tiles of 4 batch members (NCL_CUDA_MEMBER_TILE's default);
-# these run them in tiles of 8 and 16, and a thread per index (0). The
-# results are the same bit for bit; what the size costs or saves is only
-# seen on a GPU.
+# launch each in the size the runtime timed fastest in its first launches
+# (NCL_CUDA_MEMBER_TILE unset); these run them in tiles of 4, 8 and 16 and
+# a thread per index (0) throughout. The results are the same bit for bit;
+# what the size costs or saves is only seen on a GPU.
 TILES = "cuda/tiles-"
-TILE_SIZES = (0, 8, 16)
+TILE_SIZES = (0, 4, 8, 16)
 TILES_COMPARED = {"eirnn-b256", "eirnn-b256-f32"}
 
 MODELS = [
@@ -81,9 +81,9 @@ MODELS = [
      "COBAHH, 4000 Traub-Miles HH (examples/cobahh.ncl)"),
     ("brunel", "brunel.so", [], ("1s", "30ms"), "spikes",
      "Brunel 2000 A, 10^4 LIF, 10^7 synapses (examples/brunel.ncl)"),
-    ("eirnn-b256", "eirnn_batch.so", [], ("2s", "40ms"), "dense",
+    ("eirnn-b256", "eirnn_batch.so", [], ("2s", "400ms"), "dense",
      "EI-RNN, 1024 units, batch 256 (bench/gpu/eirnn_batch.ncl)"),
-    ("eirnn-b256-f32", "eirnn_batch_f32.so", [], ("2s", "40ms"), "dense",
+    ("eirnn-b256-f32", "eirnn_batch_f32.so", [], ("2s", "400ms"), "dense",
      "the same in float32 (nclc --precision=f32), the PyTorch user's precision"),
     ("microcircuit", "microcircuit.so", [], ("100ms", "2ms"), "spikes",
      "Potjans-Diesmann microcircuit, 77k LIF, 3e8 synapses (bench/gpu/microcircuit.ncl)"),
@@ -290,12 +290,22 @@ def main():
                               "spikes": {p: v["spikes"] for p, v in
                                          meta["populations"].items()},
                               "synapse_bytes": sum(projections.values()),
-                              "member_tile": meta.get("device_member_tile")}
+                              "member_tiles": meta.get("device_member_tiles")}
+            tiling = meta.get("device_member_tiles") or []
             if backend.startswith(TILES) and \
-                    str(meta.get("device_member_tile")) != backend[len(TILES):]:
+                    any(str(t["members"]) != backend[len(TILES):] for t in tiling):
                 print("%-13s %-7s failed: ran with member tiles of %s" % (
-                    key, backend, meta.get("device_member_tile")))
+                    key, backend, [t["members"] for t in tiling]))
                 failed += 1
+            if backend == "cuda" and tiling:
+                # The size each dense sum took, and each size's mean device
+                # time per launch in its first launches.
+                def timed(t):
+                    times = t.get("timed_us") or {}
+                    return "%s %s%s" % (t["stage"], t["members"], " (%s)" % ", ".join(
+                        "%s: %.3g us" % (k, v) for k, v in times.items() if v is not None)
+                        if times else "")
+                print("%-13s %-7s member tiles: %s" % ("", "", "; ".join(timed(t) for t in tiling)))
             stats = meta.get("device_stats")
             if backend != "cpu" and stats:
                 # Where a GPU's step goes besides its kernels: the host's

@@ -125,12 +125,13 @@ constexpr MemberTileForm kMemberTileForms[] = {
 };
 
 /// The members of the tiles a dense sum is launched in: NCL_CUDA_MEMBER_TILE
-/// (4, 8 or 16; 0 for none, a thread per index), else 4 (docs/gpu.md,
-/// "Member tiles").
+/// (4, 8 or 16; 0 for none, a thread per index), or -1 where it is unset
+/// or "auto": the size the device runs fastest (docs/gpu.md, "Member
+/// tiles").
 int64_t memberTileSetting() {
   const char *text = std::getenv("NCL_CUDA_MEMBER_TILE");
-  if (!text || !*text)
-    return NCL_GPU_MEMBER_TILE;
+  if (!text || !*text || std::strcmp(text, "auto") == 0)
+    return -1;
   if (std::strcmp(text, "0") == 0)
     return 0;
   for (const MemberTileForm &form : kMemberTileForms)
@@ -139,7 +140,7 @@ int64_t memberTileSetting() {
   std::string sizes;
   for (const MemberTileForm &form : kMemberTileForms)
     sizes += std::to_string(form.members) + ", ";
-  refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_MEMBER_TILE is '" + std::string(text) + "', not one of " +
+  refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_MEMBER_TILE is '" + std::string(text) + "', not auto, " +
                                  sizes + "or 0 (a thread per index)");
 }
 
@@ -274,8 +275,9 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->expectedSpikes_.assign(static_cast<size_t>(desc.num_stages), 0);
   dev->kernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->commits_.assign(static_cast<size_t>(desc.num_stages), nullptr);
-  dev->tiles_.assign(static_cast<size_t>(desc.num_stages), nullptr);
-  dev->memberTile_ = memberTileSetting();
+  dev->tiles_.assign(static_cast<size_t>(desc.num_stages), {});
+  dev->tiling_.assign(static_cast<size_t>(desc.num_stages), {});
+  const int64_t memberTile = memberTileSetting();
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
   dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
@@ -300,11 +302,28 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     if ((stage.gpu_launch & NCL_GPU_LAUNCH_SHAPE_MASK) == NCL_GPU_LAUNCH_PER_INDEX_COMMIT)
       function(dev->commits_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + "_commit",
                stage);
-    // A dense sum's member-tiled entry of the size in use, where it has one.
+    // A dense sum's member-tiled entries, and the size it is launched in:
+    // NCL_CUDA_MEMBER_TILE's (a thread per index where the image lacks it),
+    // else, where events can time them, each size and none in turn in the
+    // first launches, then the fastest; without events 4.
+    std::map<int64_t, cuda::CUfunction> &tiles = dev->tiles_[static_cast<size_t>(i)];
     for (const MemberTileForm &form : kMemberTileForms)
-      if (form.members == dev->memberTile_ && (stage.gpu_launch & form.flag))
-        function(dev->tiles_[static_cast<size_t>(i)], std::string(stage.gpu_kernel) + form.suffix,
-                 stage);
+      if (stage.gpu_launch & form.flag)
+        function(tiles[form.members], std::string(stage.gpu_kernel) + form.suffix, stage);
+    if (!tiles.empty()) {
+      MemberTiling &t = dev->tiling_[static_cast<size_t>(i)];
+      t.candidates.push_back(0);
+      for (const auto &[members, entry] : tiles)
+        t.candidates.push_back(members);
+      t.seconds.assign(t.candidates.size(), 0.0);
+      t.launches.assign(t.candidates.size(), 0);
+      if (memberTile >= 0)
+        t.members = tiles.count(memberTile) ? memberTile : 0;
+      else if (d.hasEvents())
+        t.decided = false;
+      else
+        t.members = tiles.count(NCL_GPU_MEMBER_TILE) ? NCL_GPU_MEMBER_TILE : 0;
+    }
   }
   // Deliveries of a shared entry a thread per postsynaptic neuron, and
   // updates of one a thread per neuron: its `_seq` entry, where the image
@@ -403,8 +422,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     note(dev->kernels_[s], entry);
     note(dev->commits_[s], entry + "_commit");
     for (const MemberTileForm &form : kMemberTileForms)
-      if (form.members == dev->memberTile_)
-        note(dev->tiles_[s], entry + form.suffix);
+      if (auto found = dev->tiles_[s].find(form.members); found != dev->tiles_[s].end())
+        note(found->second, entry + form.suffix);
     note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);
   }
   note(dev->spikeLists_, NCL_GPU_SPIKE_LISTS_ENTRY);
@@ -479,6 +498,52 @@ void CudaDevice::synchronize(ncl_model *m, const char *what) {
   arenaUsed_ = arenaUploaded_ = 0; // nothing reads the arena now
   if (profiling_)
     readProfile();
+  if (!timedTiles_.empty())
+    readTiming();
+}
+
+void CudaDevice::readTiming() {
+  // After a wait: every launch timed before it has finished.
+  for (const TimedTiles &t : timedTiles_) {
+    float ms = 0;
+    if (d_->cuEventElapsedTime(&ms, t.start, t.end) == CUDA_SUCCESS)
+      tiling_[t.stage].seconds[t.candidate] += 1e-3 * static_cast<double>(ms);
+    freeEvents_.push_back(t.start);
+    freeEvents_.push_back(t.end);
+  }
+  timedTiles_.clear();
+  tilesPending_ = 0;
+}
+
+int64_t CudaDevice::nextMemberTile(ncl_model &m, size_t index, int32_t &candidate) {
+  MemberTiling &t = tiling_[index];
+  candidate = -1;
+  if (t.decided)
+    return t.members;
+  const int64_t n = static_cast<int64_t>(t.candidates.size());
+  // Each size and none in turn: a first round that warms up (a kernel's
+  // first launch may load it), then kTilingRounds timed.
+  constexpr int64_t kTilingRounds = 3;
+  if (t.trials < n * (1 + kTilingRounds)) {
+    const int64_t k = t.trials++ % n;
+    if (t.trials > n) {
+      candidate = static_cast<int32_t>(k);
+      ++t.launches[static_cast<size_t>(k)];
+      ++tilesPending_;
+    }
+    return t.candidates[static_cast<size_t>(k)];
+  }
+  // Timed enough: the times, then the fastest for every later launch.
+  if (tilesPending_ > 0)
+    synchronize(&m, "timing a dense sum's member tiles");
+  size_t best = 0;
+  for (size_t k = 1; k < t.candidates.size(); ++k)
+    if (t.seconds[k] / static_cast<double>(std::max<int64_t>(1, t.launches[k])) <
+        t.seconds[best] / static_cast<double>(std::max<int64_t>(1, t.launches[best])))
+      best = k;
+  t.members = t.candidates[best];
+  t.decided = true;
+  return t.members;
 }
 
 std::string CudaDevice::profileLabel(const Command &c) const {
@@ -508,24 +573,39 @@ std::string CudaDevice::profileLabel(const Command &c) const {
     return label + " and the deliveries launched with it";
   if (std::find(commits_.begin(), commits_.end(), c.function) != commits_.end())
     return label + " (commit)";
-  if (std::find(tiles_.begin(), tiles_.end(), c.function) != tiles_.end())
-    return label + " (member tiles)";
+  for (const std::map<int64_t, cuda::CUfunction> &forms : tiles_)
+    for (const auto &[members, function] : forms)
+      if (function == c.function)
+        return label + " (member tiles of " + std::to_string(members) + ")";
   return label;
 }
 
+cuda::CUevent CudaDevice::takeEvent(ncl_model *m) {
+  cuda::CUevent e = nullptr;
+  if (!freeEvents_.empty()) {
+    e = freeEvents_.back();
+    freeEvents_.pop_back();
+  } else {
+    check(m, d_->cuEventCreate(&e, 0), "creating an event to time the device");
+  }
+  return e;
+}
+
 CUresult CudaDevice::issueTimed(ncl_model *m, Command &c) {
+  if (c.tilesStage >= 0) {
+    // A dense sum's launch in the member tiles being timed (nextMemberTile).
+    TimedTiles t{static_cast<size_t>(c.tilesStage), static_cast<size_t>(c.tilesCandidate),
+                 takeEvent(m), takeEvent(m)};
+    check(m, d_->cuEventRecord(t.start, stream_), "recording an event to time member tiles");
+    c.tilesStage = -1;
+    const CUresult r = issueTimed(m, c);
+    check(m, d_->cuEventRecord(t.end, stream_), "recording an event to time member tiles");
+    timedTiles_.push_back(t);
+    return r;
+  }
   if (!profiling_)
     return issue(c);
-  auto event = [&] {
-    cuda::CUevent e = nullptr;
-    if (!freeEvents_.empty()) {
-      e = freeEvents_.back();
-      freeEvents_.pop_back();
-    } else {
-      check(m, d_->cuEventCreate(&e, 0), "creating an event for NCL_CUDA_PROFILE");
-    }
-    return e;
-  };
+  auto event = [&] { return takeEvent(m); };
   const std::string label = profileLabel(c);
   auto found = std::find_if(profile_.begin(), profile_.end(),
                             [&](const ProfileEntry &e) { return e.what == label; });
@@ -609,7 +689,11 @@ void CudaDevice::flush(ncl_model *m) {
   uploads.swap(deferredUploads_);
   for (const auto &[at, bytes] : uploads)
     upload(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at, bytes);
-  if (!replay(m, commands))
+  // Commands timed for member tiles are issued between events, which a
+  // graph's capture cannot hold.
+  const bool timed = std::any_of(commands.begin(), commands.end(),
+                                 [](const Command &c) { return c.tilesStage >= 0; });
+  if (timed || !replay(m, commands))
     for (Command &c : commands)
       if (CUresult r = issueTimed(m, c); r != CUDA_SUCCESS)
         check(m, r,
@@ -1424,6 +1508,11 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
   // And one of the shared entry's `_seq` launch; and a second header for
   // the members past a dense sum's last whole tile (below).
+  // A dense sum with member tiles: the size of this launch (the first
+  // launch after its sizes were timed waits for the device once, for the
+  // times, before anything of this launch is recorded, as a full arena does).
+  int32_t timing = -1;
+  const int64_t members = !list && !tiles_[index].empty() ? nextMemberTile(m, index, timing) : 0;
   reserveArena(m, spikeBytes + synapseBytes + 2 * sizeof h + group + seqGroupBytes(index) + 64);
   if (list && list->synapses) // made by the arrival queues, by target already
     h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(list->spikes));
@@ -1459,26 +1548,36 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
         static_cast<uintptr_t>(putInArena(synapses, synapseBytes)));
   CUdeviceptr header = putInArena(&h, sizeof h);
   // A dense sum over batch members (model_abi.h, NCL_GPU_LAUNCH_MEMBER_TILES):
-  // its whole tiles of members through the member-tiled entry, a thread per
-  // postsynaptic neuron and tile, and the members past the last whole tile
-  // (fewer than a tile) a thread per index, on a header that begins there.
+  // its whole tiles of members through the member-tiled entry of the size
+  // chosen above, a thread per postsynaptic neuron and tile, and the
+  // members past the last whole tile (fewer than a tile) a thread per
+  // index, on a header that begins there. While the sizes are timed, the
+  // launch's commands carry the size they time.
   int64_t rest = range;
-  if (tiles_[index] && !list) {
+  const size_t firstCommand = commands_.size();
+  if (members > 0) {
     const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
-    const int64_t tile = n * memberTile_;
+    const int64_t tile = n * members;
     const int64_t tiled = n > 0 && h.begin % n == 0 ? range / tile * tile : 0;
     if (tiled > 0) {
-      recordSecondEntry(stage, tiles_[index], -1, tiled / memberTile_, header);
+      recordSecondEntry(stage, tiles_[index].at(members), -1, tiled / members, header);
       rest = range - tiled;
-      if (rest == 0)
-        return;
       h.begin += tiled;
-      header = putInArena(&h, sizeof h);
+      if (rest > 0)
+        header = putInArena(&h, sizeof h);
     }
   }
-  recordLaunch(m, stage, header, rest, h.begin, oneThread, list ? list->count : 0,
-               list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
-                                      : offsetof(ncl_kernel_args, num_spikes));
+  if (rest > 0)
+    recordLaunch(m, stage, header, rest, h.begin, oneThread, list ? list->count : 0,
+                 list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
+                                        : offsetof(ncl_kernel_args, num_spikes));
+  if (timing >= 0)
+    for (size_t k = firstCommand; k < commands_.size(); ++k) {
+      commands_[k].tilesStage = static_cast<int32_t>(index);
+      commands_[k].tilesCandidate = timing;
+    }
+  if (rest == 0)
+    return;
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
     // before it: stored after it on the stream, a thread per spike.

@@ -91,9 +91,23 @@ public:
   const std::vector<KernelResources> &kernelResources() const { return kernelResources_; }
   /// The device's multiprocessors, or -1 where the driver does not say.
   int multiprocessors() const { return multiprocessors_; }
-  /// The members of a tile a dense sum is launched in (NCL_CUDA_MEMBER_TILE;
-  /// 0: a thread per index).
-  int64_t memberTile() const { return memberTile_; }
+  /// How a dense sum with member-tiled forms (model_abi.h) is launched:
+  /// in tiles of `members` batch members (0: a thread per index alone),
+  /// fixed by NCL_CUDA_MEMBER_TILE or, where it is unset or "auto", the
+  /// size whose launches the device ran fastest in the first steps
+  /// (docs/gpu.md, "Member tiles"). `tuned` is each size's mean device time
+  /// per launch where that was measured; `decided` is false while it is.
+  struct MemberTiling {
+    int64_t members = 0;
+    bool decided = true;
+    std::vector<int64_t> candidates; // 0 and the sizes the image has
+    std::vector<double> seconds;     // per candidate: device time of its timed launches
+    std::vector<int64_t> launches;   // per candidate: its timed launches
+    int64_t trials = 0;              // launches recorded while deciding
+  };
+  /// Per stage (the dense sums with member tiles only: `candidates` empty
+  /// elsewhere).
+  const std::vector<MemberTiling> &memberTiling() const { return tiling_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
   const std::string &profileNote() const { return profileNote_; }
   /// The entries that timed a command, most device time first (pointers
@@ -263,10 +277,11 @@ private:
     int32_t row = -1; // a shared entry's second parameter (the stage's row), else -1 and unread
     cuda::CUdeviceptr to = 0, from = 0; // Copy: `bytes` on the device
     size_t bytes = 0;
-    cuda::Memcpy2D copy{};                 // Copy2D
-    const char *action = "";               // what a failure is reported as,
-    const ncl_stage_info *stage = nullptr; // with the stage's name where set
-    int64_t phase = 0;                     // an arrival launch's works (the profile's label)
+    cuda::Memcpy2D copy{};                        // Copy2D
+    const char *action = "";                      // what a failure is reported as,
+    const ncl_stage_info *stage = nullptr;        // with the stage's name where set
+    int64_t phase = 0;                            // an arrival launch's works (the profile's label)
+    int32_t tilesStage = -1, tilesCandidate = -1; // timed for its dense sum's member tiles
     /// The same work (what a failure is reported as aside).
     bool operator==(const Command &o) const;
   };
@@ -355,9 +370,23 @@ private:
   int ordinal_ = 0;                       // the driver's device number
   std::vector<cuda::CUfunction> kernels_; // per stage; null for the host's stages
   std::vector<cuda::CUfunction> commits_; // per stage: a split deliver's commit, else null
-  std::vector<cuda::CUfunction> tiles_;   // per stage: a dense sum's member tiles, else null
-  int64_t memberTile_ = 0;                // the members of each of those tiles
-  std::vector<int32_t> rows_;             // per stage: its row where its entry is shared, else -1
+  /// Per stage: a dense sum's member-tiled entries by size (members 0: none).
+  std::vector<std::map<int64_t, cuda::CUfunction>> tiles_;
+  std::vector<MemberTiling> tiling_; // per stage
+  /// The member tiles' launches issued between two events while their sizes
+  /// are timed, read back after the next wait (readTiming).
+  struct TimedTiles {
+    size_t stage, candidate;
+    cuda::CUevent start, end;
+  };
+  std::vector<TimedTiles> timedTiles_;
+  int64_t tilesPending_ = 0; // timed launches recorded and not read back yet
+  void readTiming();
+  /// The members of the tiles the next launch of dense sum `index` takes,
+  /// and, while its sizes are timed, the candidate it times (else -1).
+  int64_t nextMemberTile(ncl_model &m, size_t index, int32_t &candidate);
+  cuda::CUevent takeEvent(ncl_model *m);
+  std::vector<int32_t> rows_; // per stage: its row where its entry is shared, else -1
   std::vector<cuda::CUfunction> seqKernels_; // per stage: its shared entry's `_seq`, else null
   std::vector<int64_t> seqRoom_;             // per stage: the stages naming its shared entry
   struct SeqGroup {

@@ -414,8 +414,34 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
     // What each kernel holds (registers, spills, blocks per multiprocessor).
     auto count = [](int n) { return n < 0 ? std::string("null") : std::to_string(n); };
     j += "  \"device_multiprocessors\": " + count(m.device->multiprocessors()) + ",\n";
-    // The members of a dense sum's tiles (NCL_CUDA_MEMBER_TILE; 0: none).
-    j += "  \"device_member_tile\": " + std::to_string(m.device->memberTile()) + ",\n";
+    // How each dense sum with member tiles was launched: the members of
+    // its tiles (0: a thread per index; null while its sizes are still
+    // timed) and, where they were timed, each size's mean device time per
+    // launch (docs/gpu.md, "Member tiles").
+    j += "  \"device_member_tiles\": [";
+    const auto &tiling = m.device->memberTiling();
+    bool first = true;
+    for (size_t s = 0; s < tiling.size(); ++s) {
+      const auto &t = tiling[s];
+      if (t.candidates.empty())
+        continue;
+      j += std::string(first ? "\n    " : ",\n    ") +
+           "{\"stage\": " + jsonString(m.desc->stages[s].name) +
+           ", \"members\": " + (t.decided ? std::to_string(t.members) : std::string("null")) +
+           ", \"timed_us\": ";
+      first = false;
+      bool timed = false;
+      std::string times;
+      for (size_t k = 0; k < t.candidates.size(); ++k) {
+        timed = timed || t.launches[k] > 0;
+        times +=
+            std::string(k ? ", " : "") + "\"" + std::to_string(t.candidates[k]) + "\": " +
+            (t.launches[k] > 0 ? jsonNumber(1e6 * t.seconds[k] / static_cast<double>(t.launches[k]))
+                               : std::string("null"));
+      }
+      j += (timed ? "{" + times + "}" : std::string("null")) + "}";
+    }
+    j += "],\n";
     j += "  \"device_kernels\": [";
     const auto &kernels = m.device->kernelResources();
     for (size_t k = 0; k < kernels.size(); ++k)

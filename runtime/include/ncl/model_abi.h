@@ -377,8 +377,9 @@ typedef enum ncl_gpu_launch {
  * entries `<gpu_kernel>_tiles8` and `<gpu_kernel>_tiles16`. A stage has
  * every size or none. Each input takes the rows' additions in the same
  * order in every form, so the runtime may launch any one of them, or none
- * (the per-index entry alone), and the sums are the same, bit for bit
- * (docs/gpu.md, "Member tiles"). */
+ * (the per-index entry alone), and change its choice from one launch to
+ * the next, and the sums are the same, bit for bit (docs/gpu.md, "Member
+ * tiles"). */
 #define NCL_GPU_LAUNCH_MEMBER_TILES_8 0x800
 #define NCL_GPU_LAUNCH_MEMBER_TILES_16 0x1000
 /* The member-tiled forms, for tables: X(members, gpu_launch flag, entry

@@ -322,34 +322,60 @@ def member_tile_sizes(env):
     member tiles of each size (NCL_CUDA_MEMBER_TILE=4, 8, 16: 4, 2 and 1
     whole tiles, then 3 members a thread per index) and in none (0): the
     CPU's files byte for byte each time, run.json naming the size, and the
-    fake device's log the entries of that size only (docs/gpu.md, "Member
-    tiles")."""
+    fake device's log the entries of that size only. Then with 16 members
+    and the size chosen by timing (the default, NCL_CUDA_MEMBER_TILE unset),
+    the fake driver's clock making every entry but one slow: the runtime
+    must choose that one, tiles of 16 or a thread per index (docs/gpu.md,
+    "Member tiles")."""
     name = "dense_sums.ncl"
     lib = os.path.join(work, name[:-4] + "-cuda.so")
-    batch = ["--batch", "19"]
-    cpu = os.path.join(work, name[:-4] + "-b19-cpu")
-    if not os.path.exists(lib) or not run(lib, "cpu", cpu, env, batch):
-        check(False, "%s with 19 batch members did not run on the CPU" % name)
-        return
-    for size in (0, 4, 8, 16):
-        gpu = os.path.join(work, "%s-b19-tiles%d" % (name[:-4], size))
+    runs = [(str(size), 19, None, None, size) for size in (0, 4, 8, 16)]
+    ptx = subprocess.run([nclc, source_of(name), "--target=cuda", "--emit=ptx"],
+                         capture_output=True, text=True).stdout
+    sums = re.findall(r"\.entry (ncl_\w+_sum_gpu)\(", ptx)
+    check(len(sums) == 4, "%s: the PTX has the entries of 4 sums (%s)" % (name, sums))
+    tiles = [s + suffix for s in sums for suffix in ("_tiles", "_tiles8", "_tiles16")]
+    runs.append((None, 16, ",".join(tiles), "every tiled entry slow", 0))
+    runs.append((None, 16, ",".join(sums + [t for t in tiles if not t.endswith("16")]),
+                 "every entry but the tiles of 16 slow", 16))
+    cpu_runs = {}
+    for setting, batch, slow, slow_label, expected in runs:
+        extra = ["--batch", str(batch)]
+        if batch not in cpu_runs:
+            cpu_runs[batch] = os.path.join(work, "%s-b%d-cpu" % (name[:-4], batch))
+            if not os.path.exists(lib) or not run(lib, "cpu", cpu_runs[batch], env, extra):
+                check(False, "%s with %d batch members did not run on the CPU" % (name, batch))
+                return
+        what = "%s, %d members, NCL_CUDA_MEMBER_TILE=%s%s" % (
+            name, batch, setting or "(unset)", ", " + slow_label if slow else "")
+        gpu = os.path.join(work, "%s-b%d-tiles%s" % (name[:-4], batch, setting or "-timed"))
         log = gpu + ".txt"
         if os.path.exists(log):
             os.remove(log)
-        meta = run(lib, "cuda", gpu, dict(env, NCL_CUDA_MEMBER_TILE=str(size),
-                                          NCL_FAKE_CUDA_LOG=log), batch)
+        run_env = dict(env, NCL_FAKE_CUDA_LOG=log)
+        run_env.pop("NCL_CUDA_MEMBER_TILE", None)
+        if setting is not None:
+            run_env["NCL_CUDA_MEMBER_TILE"] = setting
+        if slow:
+            run_env["NCL_FAKE_CUDA_SLOW"] = slow
+        meta = run(lib, "cuda", gpu, run_env, extra)
         if not meta:
             continue
-        check(meta.get("device_member_tile") == size,
-              "%s, NCL_CUDA_MEMBER_TILE=%d: run.json says %s"
-              % (name, size, meta.get("device_member_tile")))
+        tiling = meta.get("device_member_tiles") or []
+        check(len(tiling) == 4 and all(t["members"] == expected for t in tiling),
+              "%s: every sum ran in member tiles of %d (%s)" % (what, expected, tiling))
         lines = open(log).read().splitlines() if os.path.exists(log) else []
         sizes = {re.search(r" tiles(\d*) emulated$", line).group(1) or "4"
                  for line in lines if re.search(r" tiles\d* emulated$", line)}
-        check(sizes == ({str(size)} if size else set()),
-              "%s, NCL_CUDA_MEMBER_TILE=%d: tiles of %s members ran"
-              % (name, size, ", ".join(sorted(sizes)) or "no"))
-        compare("%s, 19 members, member tiles of %d" % (name, size), cpu, gpu, exact=True)
+        if setting is None:
+            check(all(t["timed_us"] and all(v is not None for v in t["timed_us"].values())
+                      for t in tiling) and sizes == {"4", "8", "16"},
+                  "%s: each size timed (%s)" % (what, ", ".join(sorted(sizes))))
+        else:
+            check(sizes == ({setting} if expected else set()) and
+                  all(t["timed_us"] is None for t in tiling),
+                  "%s: tiles of %s members ran, none timed" % (what, ", ".join(sorted(sizes)) or "no"))
+        compare(what, cpu_runs[batch], gpu, exact=True)
 
 
 def run_without_entry(env, entry, name, tag):
