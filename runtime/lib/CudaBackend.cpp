@@ -1506,13 +1506,13 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
           : 0;
   // A delivery on a list made on the device may open a group of copies.
   const size_t group = list && copyCounts_ ? countGroupBytes(m) + 16 : 0;
-  // And one of the shared entry's `_seq` launch; and a second header for
-  // the members past a dense sum's last whole tile (below).
   // A dense sum with member tiles: the size of this launch (the first
   // launch after its sizes were timed waits for the device once, for the
   // times, before anything of this launch is recorded, as a full arena does).
   int32_t timing = -1;
   const int64_t members = !list && !tiles_[index].empty() ? nextMemberTile(m, index, timing) : 0;
+  // And one of the shared entry's `_seq` launch; and a second header for
+  // the members past a dense sum's last whole tile (below).
   reserveArena(m, spikeBytes + synapseBytes + 2 * sizeof h + group + seqGroupBytes(index) + 64);
   if (list && list->synapses) // made by the arrival queues, by target already
     h.synapses = reinterpret_cast<const int64_t *>(static_cast<uintptr_t>(list->spikes));
@@ -1554,6 +1554,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
   // index, on a header that begins there. While the sizes are timed, the
   // launch's commands carry the size they time.
   int64_t rest = range;
+  bool allTiled = false;
   const size_t firstCommand = commands_.size();
   if (members > 0) {
     const int64_t n = m.pops[static_cast<size_t>(m.desc->projections[stage.projection].post)].size;
@@ -1562,12 +1563,13 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
     if (tiled > 0) {
       recordSecondEntry(stage, tiles_[index].at(members), -1, tiled / members, header);
       rest = range - tiled;
+      allTiled = rest == 0;
       h.begin += tiled;
-      if (rest > 0)
+      if (!allTiled)
         header = putInArena(&h, sizeof h);
     }
   }
-  if (rest > 0)
+  if (!allTiled)
     recordLaunch(m, stage, header, rest, h.begin, oneThread, list ? list->count : 0,
                  list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
                                         : offsetof(ncl_kernel_args, num_spikes));
@@ -1576,7 +1578,7 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
       commands_[k].tilesStage = static_cast<int32_t>(index);
       commands_[k].tilesCandidate = timing;
     }
-  if (rest == 0)
+  if (allTiled)
     return;
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
     // The presynaptic traces, which the kernel above read as they were
