@@ -112,17 +112,8 @@ bool perTarget(ncl_gpu_launch shape) {
   throw Error(code, "cannot use the CUDA backend: " + why);
 }
 
-/// A dense sum's member-tiled forms (model_abi.h): members, flag, suffix.
-struct MemberTileForm {
-  int64_t members;
-  int32_t flag;
-  const char *suffix;
-};
-constexpr MemberTileForm kMemberTileForms[] = {
-#define NCL_FORM(members, flag, suffix) {members, flag, suffix},
-    NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
-#undef NCL_FORM
-};
+/// A dense sum's member-tiled forms (model_abi.h).
+constexpr ncl_gpu_member_tile_form kMemberTileForms[] = NCL_GPU_MEMBER_TILE_FORMS;
 
 /// The members of the tiles a dense sum is launched in: NCL_CUDA_MEMBER_TILE
 /// (4, 8 or 16; 0 for none, a thread per index), or -1 where it is unset
@@ -134,11 +125,11 @@ int64_t memberTileSetting() {
     return -1;
   if (std::strcmp(text, "0") == 0)
     return 0;
-  for (const MemberTileForm &form : kMemberTileForms)
+  for (const ncl_gpu_member_tile_form &form : kMemberTileForms)
     if (std::to_string(form.members) == text)
       return form.members;
   std::string sizes;
-  for (const MemberTileForm &form : kMemberTileForms)
+  for (const ncl_gpu_member_tile_form &form : kMemberTileForms)
     sizes += std::to_string(form.members) + ", ";
   refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_MEMBER_TILE is '" + std::string(text) + "', not auto, " +
                                  sizes + "or 0 (a thread per index)");
@@ -307,8 +298,8 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     // else, where events can time them, each size and none in turn in the
     // first launches, then the fastest; without events 4.
     std::map<int64_t, cuda::CUfunction> &tiles = dev->tiles_[static_cast<size_t>(i)];
-    for (const MemberTileForm &form : kMemberTileForms)
-      if (stage.gpu_launch & form.flag)
+    for (const ncl_gpu_member_tile_form &form : kMemberTileForms)
+      if (stage.gpu_launch & form.gpu_launch)
         function(tiles[form.members], std::string(stage.gpu_kernel) + form.suffix, stage);
     if (!tiles.empty()) {
       MemberTiling &t = dev->tiling_[static_cast<size_t>(i)];
@@ -421,7 +412,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
     const size_t s = static_cast<size_t>(i);
     note(dev->kernels_[s], entry);
     note(dev->commits_[s], entry + "_commit");
-    for (const MemberTileForm &form : kMemberTileForms)
+    for (const ncl_gpu_member_tile_form &form : kMemberTileForms)
       if (auto found = dev->tiles_[s].find(form.members); found != dev->tiles_[s].end())
         note(found->second, entry + form.suffix);
     note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);

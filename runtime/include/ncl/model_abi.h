@@ -382,12 +382,18 @@ typedef enum ncl_gpu_launch {
  * tiles"). */
 #define NCL_GPU_LAUNCH_MEMBER_TILES_8 0x800
 #define NCL_GPU_LAUNCH_MEMBER_TILES_16 0x1000
-/* The member-tiled forms, for tables: X(members, gpu_launch flag, entry
- * suffix) for each. */
-#define NCL_GPU_MEMBER_TILE_FORMS(X)                                                               \
-  X(NCL_GPU_MEMBER_TILE, NCL_GPU_LAUNCH_MEMBER_TILES, NCL_GPU_TILES_SUFFIX)                        \
-  X(8, NCL_GPU_LAUNCH_MEMBER_TILES_8, NCL_GPU_TILES_SUFFIX "8")                                    \
-  X(16, NCL_GPU_LAUNCH_MEMBER_TILES_16, NCL_GPU_TILES_SUFFIX "16")
+/* The member-tiled forms: `static const ncl_gpu_member_tile_form
+ * forms[NCL_GPU_MEMBER_TILE_SIZES] = NCL_GPU_MEMBER_TILE_FORMS;`. */
+typedef struct ncl_gpu_member_tile_form {
+  int64_t members;    /* of a tile */
+  int32_t gpu_launch; /* its flag */
+  const char *suffix; /* of its entry's name */
+} ncl_gpu_member_tile_form;
+#define NCL_GPU_MEMBER_TILE_SIZES 3
+#define NCL_GPU_MEMBER_TILE_FORMS                                                                  \
+  {{NCL_GPU_MEMBER_TILE, NCL_GPU_LAUNCH_MEMBER_TILES, NCL_GPU_TILES_SUFFIX},                       \
+   {8, NCL_GPU_LAUNCH_MEMBER_TILES_8, NCL_GPU_TILES_SUFFIX "8"},                                   \
+   {16, NCL_GPU_LAUNCH_MEMBER_TILES_16, NCL_GPU_TILES_SUFFIX "16"}}
 #define NCL_GPU_LAUNCH_MEMBER_TILES_ANY                                                            \
   (NCL_GPU_LAUNCH_MEMBER_TILES | NCL_GPU_LAUNCH_MEMBER_TILES_8 | NCL_GPU_LAUNCH_MEMBER_TILES_16)
 

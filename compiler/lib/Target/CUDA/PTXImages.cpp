@@ -867,22 +867,15 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
       // `<entry>_tiles16`, loading the same arguments.
       if (auto tiles = function ? function->getAttrOfType<mlir::ArrayAttr>("ncl.gpu_tiles")
                                 : mlir::ArrayAttr()) {
-        struct Form {
-          int64_t members;
-          int32_t flag;
-          const char *suffix;
-        };
-        static constexpr Form forms[] = {
-#define NCL_FORM(members, flag, suffix) {members, flag, suffix},
-            NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
-#undef NCL_FORM
-        };
+        static constexpr ncl_gpu_member_tile_form forms[] = NCL_GPU_MEMBER_TILE_FORMS;
         for (auto symbol : tiles.getAsRange<mlir::FlatSymbolRefAttr>()) {
           mlir::Operation *tiled = kernels.lookupSymbol(symbol.getAttr());
           auto members = tiled ? tiled->getAttrOfType<mlir::IntegerAttr>("ncl.gpu_member_tile")
                                : mlir::IntegerAttr();
-          const Form *form = llvm::find_if(
-              forms, [&](const Form &f) { return members && f.members == members.getInt(); });
+          const ncl_gpu_member_tile_form *form =
+              llvm::find_if(forms, [&](const ncl_gpu_member_tile_form &f) {
+                return members && f.members == members.getInt();
+              });
           if (form == std::end(forms)) {
             error = "internal error: '" + symbol.getValue().str() +
                     "' is not a member-tiled form of a size model_abi.h names";
@@ -895,7 +888,7 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
           tilesEntry->setCallingConv(llvm::CallingConv::PTX_Kernel);
           entryFunctions.push_back(tilesEntry);
           entries.insert(name + form->suffix);
-          gpu.stageLaunches.back() |= form->flag;
+          gpu.stageLaunches.back() |= form->gpu_launch;
         }
       }
     }

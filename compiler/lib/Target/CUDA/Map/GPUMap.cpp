@@ -1009,19 +1009,11 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
   void addMemberTiles(StageOp stage, func::FuncOp kernel) {
     if (kernel->hasAttr("ncl.gpu_tiles"))
       return;
-    struct Form {
-      int64_t members;
-      const char *suffix;
-    };
-    static constexpr Form forms[] = {
-#define NCL_FORM(members, flag, suffix) {members, suffix},
-        NCL_GPU_MEMBER_TILE_FORMS(NCL_FORM)
-#undef NCL_FORM
-    };
+    static constexpr ncl_gpu_member_tile_form forms[] = NCL_GPU_MEMBER_TILE_FORMS;
     OpBuilder b(kernel);
     b.setInsertionPointAfter(kernel);
     llvm::SmallVector<func::FuncOp> built;
-    for (const Form &form : forms) {
+    for (const ncl_gpu_member_tile_form &form : forms) {
       auto tiles = cast<func::FuncOp>(b.clone(*kernel));
       tiles.setSymName((kernel.getSymName() + form.suffix).str());
       llvm::SmallVector<StageOp> stages = stagesOf[kernel];
