@@ -244,7 +244,7 @@ def main():
     print("CPU threads: %d" % a.cpu_threads)
     results = {"device": device, "copy_bytes_per_s": bandwidth, "cpu_threads": a.cpu_threads,
                "models": {}}
-    header = "%-13s %-7s %9s %10s %11s %12s  %s" % (
+    header = "%-14s %-14s %9s %10s %11s %12s  %s" % (
         "model", "backend", "steps", "s/bio-s", "us/step", "of roofline", "CPU/GPU")
     print(header)
     failed = 0
@@ -254,7 +254,7 @@ def main():
             continue
         library = os.path.join(a.models, lib)
         if not os.path.exists(library):
-            print("%-13s skipped: %s is not in %s" % (key, lib, a.models))
+            print("%-14s skipped: %s is not in %s" % (key, lib, a.models))
             continue
         bio_time = times[1] if a.quick else times[0]
         args = args + (QUICK_SIZES.get(key, []) if a.quick else [])
@@ -268,7 +268,7 @@ def main():
             got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
                              a.timeout)
             if not got:
-                print("%-13s %-7s failed: %s" % (key, backend, error))
+                print("%-14s %-14s failed: %s" % (key, backend, error))
                 failed += 1
                 continue
             meta, projections = got
@@ -281,7 +281,7 @@ def main():
             seconds[backend] = sim
             ratio = ("%.2f" % (seconds["cpu"] / sim)) if backend != "cpu" and \
                 "cpu" in seconds else ""
-            print("%-13s %-7s %9d %10.4g %11.4g %12s  %s" % (
+            print("%-14s %-14s %9d %10.4g %11.4g %12s  %s" % (
                 key, backend, steps, per_bio, per_step * 1e6,
                 "%.3f" % share if share is not None else "", ratio))
             entry[backend] = {"simulate_s": sim, "steps": steps, "s_per_bio_s": per_bio,
@@ -294,7 +294,7 @@ def main():
             tiling = meta.get("device_member_tiles") or []
             if backend.startswith(TILES) and \
                     any(str(t["members"]) != backend[len(TILES):] for t in tiling):
-                print("%-13s %-7s failed: ran with member tiles of %s" % (
+                print("%-14s %-14s failed: ran with member tiles of %s" % (
                     key, backend, [t["members"] for t in tiling]))
                 failed += 1
             if backend == "cuda" and tiling:
@@ -305,7 +305,7 @@ def main():
                     return "%s %s%s" % (t["stage"], t["members"], " (%s)" % ", ".join(
                         "%s: %.3g us" % (k, v) for k, v in times.items() if v is not None)
                         if times else "")
-                print("%-13s %-7s member tiles: %s" % ("", "", "; ".join(timed(t) for t in tiling)))
+                print("%-14s %-14s member tiles: %s" % ("", "", "; ".join(timed(t) for t in tiling)))
             stats = meta.get("device_stats")
             if backend != "cpu" and stats:
                 # Where a GPU's step goes besides its kernels: the host's
@@ -315,7 +315,7 @@ def main():
                 graphs = stats.get("graph_launches", 0)
                 calls = stats["launches"] + stats["copies_to_device"] + \
                     stats["copies_to_host"] + stats["copies_on_device"] + graphs
-                print("%-13s %-7s per step: %.1f launches and %.3f CUDA graphs, %.1f driver "
+                print("%-14s %-14s per step: %.1f launches and %.3f CUDA graphs, %.1f driver "
                       "calls, %.3f waits; waiting %.0f %% of the loop" % (
                           "", "", stats["launches"] / per, graphs / per, calls / per,
                           stats["waits"] / per,
@@ -327,13 +327,13 @@ def main():
                 # first, and how much of the loop the device was busy.
                 per = max(1, steps)
                 busy = sum(e["device_s"] for e in profile)
-                print("%-13s %-7s device time per step: %s; busy %.3g of %.3g us (%.0f %%)" % (
+                print("%-14s %-14s device time per step: %s; busy %.3g of %.3g us (%.0f %%)" % (
                     "", "", ", ".join("%s %.3g us" % (e["what"], 1e6 * e["device_s"] / per)
                                       for e in profile[:6]),
                     1e6 * busy / per, per_step * 1e6, 100.0 * busy / sim if sim > 0 else 0.0))
                 entry[backend]["device_profile"] = profile
             elif meta.get("device_profile_note"):
-                print("%-13s %-7s %s" % ("", "", meta["device_profile_note"]))
+                print("%-14s %-14s %s" % ("", "", meta["device_profile_note"]))
             kernels = meta.get("device_kernels")
             if backend == "cuda" and kernels:
                 # What each kernel holds (run.json's device_kernels): its
@@ -346,13 +346,13 @@ def main():
                     return "%s %s regs %s blocks%s" % (k["entry"], count(k["registers"]),
                                                        count(k["blocks_per_multiprocessor"]),
                                                        spill)
-                print("%-13s %-7s kernels (%s multiprocessors): %s" % (
+                print("%-14s %-14s kernels (%s multiprocessors): %s" % (
                     "", "", meta.get("device_multiprocessors") or "?",
                     ", ".join(held(k) for k in kernels)))
                 entry[backend]["device_kernels"] = kernels
                 entry[backend]["device_multiprocessors"] = meta.get("device_multiprocessors")
         if key in ANCHORS:
-            print("%-13s anchors: %s" % ("", ANCHORS[key]))
+            print("%-14s anchors: %s" % ("", ANCHORS[key]))
         results["models"][key] = entry
         if a.json:  # after each model: what ran survives a run stopped later
             with open(a.json, "w") as f:
