@@ -311,10 +311,27 @@ def fake_mode(shim, driver):
     check(queued == delayed and delayed,
           "the arrival queues of per-synapse delays stayed on the device in %s (expected: %s)"
           % (", ".join(sorted(queued)) or "none", ", ".join(sorted(delayed)) or "none"))
+    shuffled_threads(env)
     batched_traces(env)
     one_list_a_launch(env)
     records_by_copies(env)
     member_tile_sizes(env)
+
+
+def shuffled_threads(env):
+    """Every example's GPU kernels on the fake device again, its threads run
+    in a random order (NCL_FAKE_CUDA_ORDER=shuffle; the pass above runs them
+    last first): no kernel may depend on the order of its threads, which a
+    GPU does not keep. The CPU's files byte for byte each time."""
+    for name in example_files():
+        lib = os.path.join(work, name[:-4] + "-cuda.so")
+        cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
+        if not os.path.exists(lib) or not os.path.isdir(cpu):
+            continue
+        gpu = os.path.join(work, name[:-4] + "-cuda-shuffled")
+        if run(lib, "cuda", gpu, dict(env, NCL_FAKE_CUDA_ORDER="shuffle")):
+            compare(name + " (the GPU's kernels, threads in a random order)", cpu, gpu,
+                    exact=True)
 
 
 def member_tile_sizes(env):
