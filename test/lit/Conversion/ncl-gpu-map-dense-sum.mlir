@@ -7,7 +7,12 @@
 // the thread (its member, its place, where its inputs are) is computed
 // before the rows; each input the summed program adds to (here I and J) is
 // loaded once, carried through the rows as a value, and stored after them,
-// each row adding in the same order as on the CPU.
+// each row adding in the same order as on the CPU. Only a thread that has
+// a place in the rows (its neuron in the projection's postsynaptic range:
+// its range of places, from where the first piece starts to where the last
+// ends, is not empty) loads and stores them: another thread's place is
+// clamped to the range's edge, a neighbour's input, which it must not
+// write back while that neighbour adds to it.
 
 // Without autapses between overlapping ranges (rows 1-3 miss their own
 // neuron), the two pieces of each row, [first, min(last, h)) and
@@ -19,14 +24,21 @@
 // CHECK-SAME: ncl.gpu_tiles = [@ncl_H_sum_tiles, @ncl_H_sum_tiles8, @ncl_H_sum_tiles16]
 // CHECK: scf.if
 // CHECK-NOT: scf.for
-// CHECK: %[[I0:.*]] = memref.load %[[IIN]][%[[AT:.*]]] : memref<?xf64>
+// CHECK: %[[OWNS:.*]] = arith.cmpi slt, %[[FIRST:[^,]*]], %[[LAST:[^ ]*]] : index
+// CHECK-NEXT: %[[START:.*]]:2 = scf.if %[[OWNS]] -> (f64, f64) {
+// CHECK-NEXT: %[[I0:.*]] = memref.load %[[IIN]][%[[AT:.*]]] : memref<?xf64>
 // CHECK-NEXT: %[[J0:.*]] = memref.load %[[JIN]][%[[AT]]] : memref<?xf64>
-// CHECK-NEXT: %[[SUMS:.*]]:2 = scf.for %[[ROW:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I:[^ ]*]] = %[[I0]], %[[J:[^ ]*]] = %[[J0]]) -> (f64, f64) {
+// CHECK-NEXT: scf.yield %[[I0]], %[[J0]] : f64, f64
+// CHECK-NEXT: } else {
+// CHECK: scf.yield %{{.*}}, %{{.*}} : f64, f64
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[SUMS:.*]]:2 = scf.for %[[ROW:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[I:[^ ]*]] = %[[START]]#0, %[[J:[^ ]*]] = %[[START]]#1) -> (f64, f64) {
 // CHECK-NOT: memref.store
 // CHECK-NOT: memref.load %[[IIN]]
 // CHECK-NOT: memref.load %[[JIN]]
 // CHECK:   memref.load %[[R]][%[[ROW]]] : memref<?xi64>
-// CHECK:   %[[HEAD:.*]]:2 = scf.if %{{.*}} -> (f64, f64) {
+// CHECK:   %[[FIRSTPIECE:.*]] = arith.cmpi slt, %[[FIRST]], %{{.*}} : index
+// CHECK:   %[[HEAD:.*]]:2 = scf.if %[[FIRSTPIECE]] -> (f64, f64) {
 // CHECK:     %[[V:.*]] = memref.load %[[VPRE]]
 // CHECK:     memref.load %[[VPOST]][%[[AT]]]
 // CHECK:     %[[IH:.*]] = arith.addf %[[I]], %{{.*}} : f64
@@ -35,7 +47,8 @@
 // CHECK:   } else {
 // CHECK:     scf.yield %[[I]], %[[J]] : f64, f64
 // CHECK:   }
-// CHECK:   %[[TAIL:.*]]:2 = scf.if %{{.*}} -> (f64, f64) {
+// CHECK:   %[[LASTPIECE:.*]] = arith.cmpi slt, %{{.*}}, %[[LAST]] : index
+// CHECK:   %[[TAIL:.*]]:2 = scf.if %[[LASTPIECE]] -> (f64, f64) {
 // CHECK:     %[[IT:.*]] = arith.addf %[[HEAD]]#0, %{{.*}} : f64
 // CHECK:     %[[JT:.*]] = arith.addf %[[HEAD]]#1, %{{.*}} : f64
 // CHECK:     scf.yield %[[IT]], %[[JT]] : f64, f64
@@ -44,6 +57,7 @@
 // CHECK:   }
 // CHECK:   scf.yield %[[TAIL]]#0, %[[TAIL]]#1 : f64, f64
 // CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
+// CHECK-NEXT: scf.if %[[OWNS]] {
 // CHECK-NEXT: memref.store %[[SUMS]]#0, %[[IIN]][%[[AT]]] : memref<?xf64>
 // CHECK-NEXT: memref.store %[[SUMS]]#1, %[[JIN]][%[[AT]]] : memref<?xf64>
 // The member-tiled entry (NCL_GPU_LAUNCH_MEMBER_TILES), a copy built from
@@ -64,6 +78,8 @@
 // CHECK: %[[M3:.*]] = arith.addi %[[M0]], %c3 : index
 // CHECK: %[[ALL:.*]] = arith.cmpi ult, %[[M3]], %{{.*}} : index
 // CHECK: scf.if %[[ALL]] {
+// CHECK: %[[TOWNS:.*]] = arith.cmpi slt
+// CHECK-NEXT: scf.if %[[TOWNS]] -> (f64, f64, f64, f64, f64, f64, f64, f64) {
 // CHECK-COUNT-4: memref.load %[[TI]]
 // CHECK-COUNT-4: memref.load %[[TJ]]
 // CHECK: scf.for %{{.*}} iter_args({{.*}}) -> (f64, f64, f64, f64, f64, f64, f64, f64) {
@@ -81,6 +97,7 @@
 // CHECK: } else {
 // CHECK-NOT: memref.store
 // CHECK: } {ncl.dense_row_width = 3 : i64, ncl.loop = "rows"}
+// CHECK-NEXT: scf.if %[[TOWNS]] {
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[TI]]
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[TJ]]
 // The same form for tiles of 8 and of 16 members (model_abi.h,

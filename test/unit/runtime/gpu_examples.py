@@ -321,15 +321,18 @@ def fake_mode(shim, driver):
 def shuffled_threads(env):
     """Every example's GPU kernels on the fake device again, its threads run
     in a random order (NCL_FAKE_CUDA_ORDER=shuffle; the pass above runs them
-    last first): no kernel may depend on the order of its threads, which a
-    GPU does not keep. The CPU's files byte for byte each time."""
+    last first) and every access of memory they share checked
+    (NCL_FAKE_CUDA_RACES=1: a place one thread stores to and another of the
+    launch reads or stores another value to fails the launch): no kernel may
+    depend on the order of its threads, which a GPU does not keep. The
+    CPU's files byte for byte each time."""
     for name in example_files():
         lib = os.path.join(work, name[:-4] + "-cuda.so")
         cpu = os.path.join(work, name[:-4] + "-cuda-cpu")
         if not os.path.exists(lib) or not os.path.isdir(cpu):
             continue
         gpu = os.path.join(work, name[:-4] + "-cuda-shuffled")
-        if run(lib, "cuda", gpu, dict(env, NCL_FAKE_CUDA_ORDER="shuffle")):
+        if run(lib, "cuda", gpu, dict(env, NCL_FAKE_CUDA_ORDER="shuffle", NCL_FAKE_CUDA_RACES="1")):
             compare(name + " (the GPU's kernels, threads in a random order)", cpu, gpu,
                     exact=True)
 

@@ -26,6 +26,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Analysis/ValueTracking.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
@@ -177,6 +178,88 @@ bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &err
   return true;
 }
 
+/// Makes every load, store and atomic of the kernels in `m` that may reach
+/// memory other threads share (not a stack slot, not a module constant)
+/// call, first, the function the exported pointer
+/// `ncl_gpu_emulated_access` names where it is not null:
+/// `void (uint64_t address, uint64_t bytes, uint64_t value, int32_t kind)`,
+/// kind 0 a load, 1 a store (value: the stored bits, for 8 bytes or fewer),
+/// 2 an atomic. The fake driver sets it to find threads of one launch that
+/// touch the same memory (docs/gpu.md, "The GPU's code on the host").
+void instrumentAccesses(llvm::Module &m) {
+  llvm::LLVMContext &context = m.getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(context);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(context);
+  llvm::PointerType *ptr = llvm::PointerType::get(context, 0);
+  auto *hook =
+      new llvm::GlobalVariable(m, ptr, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+                               llvm::ConstantPointerNull::get(ptr), "ncl_gpu_emulated_access");
+  auto *hookType = llvm::FunctionType::get(llvm::Type::getVoidTy(context), {i64, i64, i64, i32},
+                                           /*isVarArg=*/false);
+  // One internal function does the test, called before each access.
+  llvm::Function *access = llvm::Function::Create(hookType, llvm::GlobalValue::InternalLinkage,
+                                                  "ncl_gpu_emulated_access_check", m);
+  {
+    auto *entry = llvm::BasicBlock::Create(context, "entry", access);
+    auto *call = llvm::BasicBlock::Create(context, "call", access);
+    auto *done = llvm::BasicBlock::Create(context, "done", access);
+    llvm::IRBuilder<> b(entry);
+    llvm::Value *target = b.CreateLoad(ptr, hook);
+    b.CreateCondBr(b.CreateIsNotNull(target), call, done);
+    b.SetInsertPoint(call);
+    llvm::SmallVector<llvm::Value *> args;
+    for (llvm::Argument &argument : access->args())
+      args.push_back(&argument);
+    b.CreateCall(hookType, target, args);
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+    b.CreateRetVoid();
+  }
+  const llvm::DataLayout &layout = m.getDataLayout();
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration() || &f == access)
+      continue;
+    std::vector<llvm::Instruction *> accesses;
+    for (llvm::Instruction &i : llvm::instructions(f))
+      if (llvm::isa<llvm::LoadInst, llvm::StoreInst, llvm::AtomicRMWInst, llvm::AtomicCmpXchgInst>(
+              i))
+        accesses.push_back(&i);
+    for (llvm::Instruction *i : accesses) {
+      llvm::Value *address = llvm::getLoadStorePointerOperand(i);
+      if (!address)
+        address = llvm::isa<llvm::AtomicRMWInst>(i)
+                      ? llvm::cast<llvm::AtomicRMWInst>(i)->getPointerOperand()
+                      : llvm::cast<llvm::AtomicCmpXchgInst>(i)->getPointerOperand();
+      const llvm::Value *object = llvm::getUnderlyingObject(address, /*MaxLookup=*/0);
+      if (llvm::isa<llvm::AllocaInst>(object) ||
+          (llvm::isa<llvm::GlobalVariable>(object) &&
+           llvm::cast<llvm::GlobalVariable>(object)->isConstant()))
+        continue; // the thread's own, or read only
+      llvm::IRBuilder<> b(i);
+      llvm::Type *type =
+          llvm::isa<llvm::LoadInst>(i) ? i->getType()
+          : llvm::isa<llvm::StoreInst>(i)
+              ? llvm::cast<llvm::StoreInst>(i)->getValueOperand()->getType()
+          : llvm::isa<llvm::AtomicRMWInst>(i)
+              ? llvm::cast<llvm::AtomicRMWInst>(i)->getValOperand()->getType()
+              : llvm::cast<llvm::AtomicCmpXchgInst>(i)->getNewValOperand()->getType();
+      const uint64_t bytes = layout.getTypeStoreSize(type).getFixedValue();
+      llvm::Value *value = b.getInt64(0);
+      int32_t kind = llvm::isa<llvm::LoadInst>(i) ? 0 : llvm::isa<llvm::StoreInst>(i) ? 1 : 2;
+      if (auto *store = llvm::dyn_cast<llvm::StoreInst>(i); store && bytes <= 8) {
+        llvm::Value *stored = store->getValueOperand();
+        if (stored->getType()->isPointerTy())
+          stored = b.CreatePtrToInt(stored, i64);
+        else if (!stored->getType()->isIntegerTy())
+          stored = b.CreateBitCast(stored, b.getIntNTy(static_cast<unsigned>(bytes * 8)));
+        value = b.CreateZExtOrTrunc(stored, i64);
+      }
+      b.CreateCall(access,
+                   {b.CreatePtrToInt(address, i64), b.getInt64(bytes), value, b.getInt32(kind)});
+    }
+  }
+}
+
 /// The kernels of `kernels` (NVPTX LLVM IR with its entries, before
 /// libdevice) as host code, in bitcode (docs/gpu.md, "The GPU's code on the
 /// host"): every read of a thread or block index or dimension is a load from
@@ -247,8 +330,9 @@ bool emulationBitcode(const llvm::Module &kernels, const std::set<std::string> &
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
     }
   }
+  instrumentAccesses(*m);
   for (llvm::GlobalVariable &g : m->globals())
-    if (!g.isDeclaration() && &g != thread)
+    if (!g.isDeclaration() && &g != thread && g.getName() != "ncl_gpu_emulated_access")
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
   if (llvm::NamedMDNode *annotations = m->getNamedMetadata("nvvm.annotations"))
     m->eraseNamedMetadata(annotations);

@@ -418,7 +418,7 @@ void inlineOnlyIteration(scf::ForOp loop, Value value) {
 
 /// Replaces `loop`, which has at most one iteration, by that iteration with
 /// `value` for its induction variable, under `scf.if lb < ub`.
-void replaceByIf(OpBuilder &b, scf::ForOp loop, Value value) {
+scf::IfOp replaceByIf(OpBuilder &b, scf::ForOp loop, Value value) {
   b.setInsertionPoint(loop);
   Value taken = arith::CmpIOp::create(b, loop.getLoc(), arith::CmpIPredicate::slt,
                                       loop.getLowerBound(), loop.getUpperBound());
@@ -429,20 +429,46 @@ void replaceByIf(OpBuilder &b, scf::ForOp loop, Value value) {
                                            body->getOperations(), body->begin(),
                                            body->getTerminator()->getIterator());
   loop.erase();
+  return once;
 }
 
 /// Replaces the places loops of one batch member's part of a dense row
 /// (ncl-to-loops' pieces, each of at most one iteration on a thread that
 /// owns one postsynaptic neuron) by `scf.if`s running that iteration at
-/// the place where the first of them starts, the thread's. False, changing
-/// nothing, where there is no piece or one has results.
-bool placesAsBranches(OpBuilder &b, llvm::ArrayRef<scf::ForOp> pieces) {
+/// the place where the first of them starts, the thread's (the `scf.if`s
+/// in `branches`, where given). False, changing nothing, where there is no
+/// piece or one has results.
+bool placesAsBranches(OpBuilder &b, llvm::ArrayRef<scf::ForOp> pieces,
+                      llvm::SmallVectorImpl<scf::IfOp> *branches = nullptr) {
   if (pieces.empty() || llvm::any_of(pieces, [](scf::ForOp p) { return p.getNumResults(); }))
     return false;
   Value place = scf::ForOp(pieces.front()).getLowerBound();
-  for (scf::ForOp piece : pieces)
-    replaceByIf(b, piece, place);
+  for (scf::ForOp piece : pieces) {
+    scf::IfOp branch = replaceByIf(b, piece, place);
+    if (branches)
+      branches->push_back(branch);
+  }
   return true;
+}
+
+/// Whether the thread has a place in the dense rows loop `rows`, whose
+/// places loops of one member became `branches` (placesAsBranches): its
+/// range of places, from where the first piece starts to where the last
+/// one ends (ncl-to-loops' pieces of a row around its own neuron lie in
+/// it), is not empty. A thread without one still computes a place, clamped
+/// to the range's edge, where a neighbour's input may be: it must neither
+/// load nor store that input, which a GPU's other thread adds to at the
+/// same time. Computed before `rows`; null where the range is not known
+/// there.
+Value ownsPlace(OpBuilder &b, scf::ForOp rows, scf::IfOp first, scf::IfOp last) {
+  auto head = first.getCondition().getDefiningOp<arith::CmpIOp>();
+  auto tail = last.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!head || !tail || !rows.isDefinedOutsideOfLoop(head.getLhs()) ||
+      !rows.isDefinedOutsideOfLoop(tail.getRhs()))
+    return {};
+  b.setInsertionPoint(rows);
+  return arith::CmpIOp::create(b, rows.getLoc(), arith::CmpIPredicate::slt, head.getLhs(),
+                               tail.getRhs());
 }
 
 /// Common subexpressions of `kernel` as one (MLIR's CSE on it alone).
@@ -590,13 +616,30 @@ void forwardAccumulators(Block &block, llvm::ArrayRef<Accumulator> accumulators,
 /// loads and stores become values (forwardAccumulators). The same
 /// arithmetic in the same order: only the memory traffic goes. Returns
 /// the loop that replaces `loop`.
-scf::ForOp carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators) {
+scf::ForOp carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumulators,
+                             Value owns) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
-  llvm::SmallVector<Value> initial;
+  // Loaded and stored only by a thread that owns the place (ownsPlace);
+  // another carries zeros it never adds to (its branches are never taken).
+  llvm::SmallVector<Type> types;
   for (const Accumulator &accumulator : accumulators)
-    initial.push_back(
-        memref::LoadOp::create(b, loc, accumulator.buffer, ValueRange{accumulator.place}));
+    types.push_back(cast<MemRefType>(accumulator.buffer.getType()).getElementType());
+  auto load = scf::IfOp::create(b, loc, types, owns, /*addThenBlock=*/true,
+                                /*addElseBlock=*/true);
+  {
+    OpBuilder inside = OpBuilder::atBlockEnd(load.thenBlock());
+    llvm::SmallVector<Value> loaded, zeros;
+    for (const Accumulator &accumulator : accumulators)
+      loaded.push_back(
+          memref::LoadOp::create(inside, loc, accumulator.buffer, ValueRange{accumulator.place}));
+    scf::YieldOp::create(inside, loc, loaded);
+    inside.setInsertionPointToEnd(load.elseBlock());
+    for (Type type : types)
+      zeros.push_back(arith::ConstantOp::create(inside, loc, b.getZeroAttr(type)));
+    scf::YieldOp::create(inside, loc, zeros);
+  }
+  llvm::SmallVector<Value> initial(load.getResults());
   auto carried = scf::ForOp::create(b, loc, loop.getLowerBound(), loop.getUpperBound(),
                                     loop.getStep(), initial);
   carried->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
@@ -610,6 +653,8 @@ scf::ForOp carryAccumulators(scf::ForOp loop, llvm::ArrayRef<Accumulator> accumu
   forwardAccumulators(*body, accumulators, current);
   body->getTerminator()->insertOperands(0, current);
   b.setInsertionPointAfter(carried);
+  auto store = scf::IfOp::create(b, loc, owns, /*withElseRegion=*/false);
+  b.setInsertionPoint(store.thenBlock()->getTerminator());
   for (auto [accumulator, sum] : llvm::zip(accumulators, carried.getResults()))
     memref::StoreOp::create(b, loc, sum, accumulator.buffer, ValueRange{accumulator.place});
   loop.erase();
@@ -888,7 +933,8 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
       return;
     inlineOnlyIteration(members.front(), members.front().getLowerBound());
     OpBuilder b(kernel.getContext());
-    if (!placesAsBranches(b, loopsOf(rows, "synapses")))
+    llvm::SmallVector<scf::IfOp> branches;
+    if (!placesAsBranches(b, loopsOf(rows, "synapses"), &branches))
       return;
     hoistInvariants(rows);
     shareCommonSubexpressions(kernel);
@@ -897,8 +943,12 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
     llvm::erase_if(accumulators, [&](const Accumulator &accumulator) {
       return !passedOnce(stagesOf[kernel], cast<BlockArgument>(accumulator.buffer));
     });
-    if (!accumulators.empty())
-      carryAccumulators(rows, accumulators);
+    // The inputs stay in memory where the thread's places are not known
+    // before the rows.
+    if (accumulators.empty())
+      return;
+    if (Value owns = ownsPlace(b, rows, branches.front(), branches.back()))
+      carryAccumulators(rows, accumulators, owns);
   }
 
   /// The member-tiled form of a dense `sum` (docs/gpu.md, "Dense sums";
@@ -978,8 +1028,11 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
           }))
         return false;
     }
-    for (llvm::SmallVector<scf::ForOp> &pieces : places)
-      if (!placesAsBranches(b, pieces))
+    // Every member's copy has the thread's places: the first's say whether
+    // it has any.
+    llvm::SmallVector<scf::IfOp> branches;
+    for (auto [k, pieces] : llvm::enumerate(places))
+      if (!placesAsBranches(b, pieces, k == 0 ? &branches : nullptr))
         return false;
     hoistInvariants(rows);
     shareCommonSubexpressions(kernel);
@@ -990,7 +1043,10 @@ struct NclGPUMapPass : public mlir::ncl::impl::NclGPUMapBase<NclGPUMapPass> {
           return !passedOnce(stagesOf[kernel], cast<BlockArgument>(accumulator.buffer));
         }))
       return false;
-    rows = carryAccumulators(rows, accumulators);
+    Value owns = ownsPlace(b, rows, branches.front(), branches.back());
+    if (!owns)
+      return false;
+    rows = carryAccumulators(rows, accumulators, owns);
     if (writesMemory(rows))
       return false;
     mergeEqualBranches(rows);
