@@ -42,6 +42,12 @@ import sys
 nclc, libnclrt, driver, examples, work, shim = sys.argv[1:7]
 os.makedirs(work, exist_ok=True)
 os.environ["NCL_CUDA_DRIVER"] = driver
+# The arrival queues' kernels take their places with atomics and sort them
+# in several works a launch: their threads run in a random order, and a
+# place two of them touch in an order-dependent way fails the launch
+# (fixtures/fake_cuda.c, NCL_FAKE_CUDA_ORDER and NCL_FAKE_CUDA_RACES).
+os.environ["NCL_FAKE_CUDA_ORDER"] = "shuffle"
+os.environ["NCL_FAKE_CUDA_RACES"] = "1"
 # A child of this script (below): the shim's copy of one library, whose
 # descriptor is made once, when the shim is loaded.
 child = len(sys.argv) > 8 and sys.argv[7] == "--shim-of"
