@@ -332,9 +332,18 @@ def shuffled_threads(env):
         if not os.path.exists(lib) or not os.path.isdir(cpu):
             continue
         gpu = os.path.join(work, name[:-4] + "-cuda-shuffled")
-        if run(lib, "cuda", gpu, dict(env, NCL_FAKE_CUDA_ORDER="shuffle", NCL_FAKE_CUDA_RACES="1")):
+        log = gpu + ".txt"
+        if os.path.exists(log):
+            os.remove(log)
+        if run(lib, "cuda", gpu, dict(env, NCL_FAKE_CUDA_ORDER="shuffle", NCL_FAKE_CUDA_RACES="1",
+                                      NCL_FAKE_CUDA_LOG=log)):
             compare(name + " (the GPU's kernels, threads in a random order)", cpu, gpu,
                     exact=True)
+            # The check saw the kernels' accesses: it passes no run vacuously
+            # (the fake driver also tests the check on made-up launches).
+            lines = open(log).read().splitlines() if os.path.exists(log) else []
+            check(any(line.endswith(" race-checked") for line in lines),
+                  "%s: the race check saw its kernels' accesses" % name)
 
 
 def member_tile_sizes(env):
