@@ -135,6 +135,37 @@ int64_t memberTileSetting() {
                                  sizes + "or 0 (a thread per index)");
 }
 
+/// NCL_CUDA_WAIT_EACH=1: every command issued alone and waited for, so that
+/// a kernel that faults is named by the message (docs/gpu.md, "When a
+/// kernel faults"); unset, empty or 0: not.
+bool waitEachSetting() {
+  const char *text = std::getenv("NCL_CUDA_WAIT_EACH");
+  if (!text || !*text || std::strcmp(text, "0") == 0)
+    return false;
+  if (std::strcmp(text, "1") == 0)
+    return true;
+  refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_WAIT_EACH is '" + std::string(text) + "', not 1 or 0");
+}
+
+/// Whether `r` says a kernel went wrong on the device (the driver reports it
+/// to the next call that waits for the stream, not to the launch).
+bool isKernelFault(CUresult r) {
+  switch (r) {
+  case 700: // CUDA_ERROR_ILLEGAL_ADDRESS
+  case 702: // CUDA_ERROR_LAUNCH_TIMEOUT
+  case 710: // CUDA_ERROR_ASSERT
+  case 714: // CUDA_ERROR_HARDWARE_STACK_ERROR
+  case 715: // CUDA_ERROR_ILLEGAL_INSTRUCTION
+  case 716: // CUDA_ERROR_MISALIGNED_ADDRESS
+  case 717: // CUDA_ERROR_INVALID_ADDRESS_SPACE
+  case 718: // CUDA_ERROR_INVALID_PC
+  case 719: // CUDA_ERROR_LAUNCH_FAILED
+    return true;
+  default:
+    return false;
+  }
+}
+
 } // namespace
 
 bool ncl::rt::runsOnDevice(int32_t kind) {
@@ -269,6 +300,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->tiles_.assign(static_cast<size_t>(desc.num_stages), {});
   dev->tiling_.assign(static_cast<size_t>(desc.num_stages), {});
   const int64_t memberTile = memberTileSetting();
+  const bool waitEach = waitEachSetting();
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
   dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
@@ -363,6 +395,10 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   // CUDA graphs where the driver has them, unless NCL_CUDA_GRAPHS=0.
   const char *graphs = std::getenv("NCL_CUDA_GRAPHS");
   dev->useGraphs_ = d.hasGraphs() && !(graphs && std::strcmp(graphs, "0") == 0);
+  // NCL_CUDA_WAIT_EACH=1: no graph, a wait after each command.
+  dev->waitEach_ = waitEach;
+  if (waitEach)
+    dev->useGraphs_ = false;
   // NCL_CUDA_PROFILE=1: each command timed by events, without graphs.
   if (const char *profile = std::getenv("NCL_CUDA_PROFILE");
       profile && std::strcmp(profile, "1") == 0) {
@@ -471,8 +507,10 @@ void CudaDevice::makeCurrent() const { d_->cuCtxSetCurrent(context_); }
 void CudaDevice::check(ncl_model *m, CUresult r, const char *what) const {
   if (r == CUDA_SUCCESS)
     return;
-  const std::string msg =
-      "the CUDA device '" + name_ + "' failed: " + what + ": " + describe(r, *d_);
+  std::string msg = "the CUDA device '" + name_ + "' failed: " + what + ": " + describe(r, *d_);
+  // A fault surfaces at a later call, which names itself, not the kernel.
+  if (isKernelFault(r) && !waitEach_)
+    msg += ". a kernel launched before this call faulted: NCL_CUDA_WAIT_EACH=1 names it";
   if (m)
     m->failure = msg; // the device's state is lost: no further run
   throw Error(NCL_ERROR_KERNEL, msg);
@@ -685,11 +723,25 @@ void CudaDevice::flush(ncl_model *m) {
   const bool timed = std::any_of(commands.begin(), commands.end(),
                                  [](const Command &c) { return c.tilesStage >= 0; });
   if (timed || !replay(m, commands))
-    for (Command &c : commands)
+    for (Command &c : commands) {
+      auto label = [&] {
+        return c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string());
+      };
       if (CUresult r = issueTimed(m, c); r != CUDA_SUCCESS)
-        check(m, r,
-              (c.action + (c.stage ? " '" + std::string(c.stage->name) + "'" : std::string()))
-                  .c_str());
+        check(m, r, label().c_str());
+      if (waitEach_) {
+        // Named as the profile names it where that says more (the
+        // deliveries launched with a stage, member tiles, an arrival
+        // launch's works).
+        std::string what = label();
+        if (const std::string detail = profileLabel(c);
+            detail != c.action && (!c.stage || detail != c.stage->name))
+          what += " (" + detail + ")";
+        ++stats_.waits;
+        check(m, d_->cuStreamSynchronize(stream_),
+              (what + ", waited for alone (NCL_CUDA_WAIT_EACH=1)").c_str());
+      }
+    }
   commands.clear();
   if (commands_.empty())
     commands_.swap(commands);

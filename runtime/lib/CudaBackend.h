@@ -410,6 +410,7 @@ private:
   cuda::CUdeviceptr table_ = 0;
   std::vector<Command> commands_; // recorded since the last flush
   bool useGraphs_ = false;        // the driver has them, NCL_CUDA_GRAPHS is not 0
+  bool waitEach_ = false;         // NCL_CUDA_WAIT_EACH=1: a wait after each command
   /// NCL_CUDA_PROFILE=1: every command issued between two events, read
   /// back after the next wait into profile_ (by label).
   bool profiling_ = false;

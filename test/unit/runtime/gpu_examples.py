@@ -54,11 +54,13 @@ SKIP = 77
 # deliver (and stdp_song's output to run on_post), short enough for the fake
 # device (a kernel call per neuron).
 TIME = "100ms"
-# Seconds one run may take (the slowest example on the fake device, which
-# runs a kernel call per neuron, takes well under a minute).
-RUN_TIMEOUT = 300
-
 mode = sys.argv[1]
+# Seconds one run may take: the slowest example on the fake device, which
+# runs a kernel call per neuron, takes well under a minute; on a GPU (and the
+# CPU beside it) 100 ms of any example takes seconds, and a run that hangs
+# must leave the bundle's other checks time within a lent GPU's few minutes.
+RUN_TIMEOUT = 300 if mode == "fake" else 60
+
 nclc, ncl_run, examples, work = sys.argv[2:6]
 more = sys.argv[8] if mode == "fake" and len(sys.argv) > 8 else (
     sys.argv[6] if mode == "gpu" and len(sys.argv) > 6 else None)
@@ -108,6 +110,20 @@ def compile_example(name, target=None, flags=()):
     return out
 
 
+def name_the_fault(library, backend, out, env, extra=()):
+    """The message of a run of `library` with each command waited for alone
+    (NCL_CUDA_WAIT_EACH=1), which names a kernel that faults."""
+    data = ["--data-dir", examples] if mode == "prebuilt" else []
+    try:
+        p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
+                            out + "-wait-each", "--quiet"] + data + list(extra),
+                           capture_output=True, text=True, env=dict(env, NCL_CUDA_WAIT_EACH="1"),
+                           timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "no result within %d s" % RUN_TIMEOUT
+    return "exit %d: %s" % (p.returncode, p.stderr.strip())
+
+
 def run(library, backend, out, env, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     # Prebuilt libraries were compiled elsewhere: their data files are here.
@@ -124,6 +140,11 @@ def run(library, backend, out, env, extra=()):
         return None
     if p.returncode != 0:
         check(False, "%s on %s: exit %d: %s" % (library, backend, p.returncode, p.stderr.strip()))
+        if "NCL_CUDA_WAIT_EACH=1 names it" in p.stderr and "NCL_CUDA_WAIT_EACH" not in env:
+            # A kernel faulted, and the wait that saw it named itself: once
+            # more, each command waited for alone, which names the kernel.
+            print("     again with NCL_CUDA_WAIT_EACH=1, to name the kernel: %s"
+                  % name_the_fault(library, backend, out, env, extra), flush=True)
         return None
     with open(os.path.join(out, "run.json")) as f:
         meta = json.load(f)
@@ -316,6 +337,7 @@ def fake_mode(shim, driver):
     one_list_a_launch(env)
     records_by_copies(env)
     member_tile_sizes(env)
+    faults_are_named(env)
 
 
 def shuffled_threads(env):
@@ -344,6 +366,29 @@ def shuffled_threads(env):
             lines = open(log).read().splitlines() if os.path.exists(log) else []
             check(any(line.endswith(" race-checked") for line in lines),
                   "%s: the race check saw its kernels' accesses" % name)
+
+
+def faults_are_named(env):
+    """A kernel that faults on a GPU is reported by a later wait for the
+    device, which names itself: the message says so, and the run that
+    gpu_examples.py makes again with NCL_CUDA_WAIT_EACH=1 names the kernel
+    (here CUBA's deliveries, one launch for both projections, faulting on
+    the fake device: NCL_FAKE_CUDA_FAULT)."""
+    lib = os.path.join(work, "cuba-cuda.so")
+    if not os.path.exists(lib):
+        return
+    out = os.path.join(work, "cuba-cuda-fault")
+    fault_env = dict(env, NCL_FAKE_CUDA_FAULT="Ce.deliver")
+    p = subprocess.run([ncl_run, lib, "--backend=cuda", "--time", TIME, "--out", out, "--quiet"],
+                       capture_output=True, text=True, env=fault_env, timeout=RUN_TIMEOUT)
+    check(p.returncode == 1 and "CUDA_ERROR_ILLEGAL_ADDRESS" in p.stderr and
+          "NCL_CUDA_WAIT_EACH=1 names it" in p.stderr,
+          "a kernel's fault is reported, with how to name the kernel: %s" % p.stderr.strip())
+    named = name_the_fault(lib, "cuda", out, fault_env)
+    check(named.startswith("exit 1: ") and
+          "running the stage 'Ce.deliver' (Ce.deliver and the deliveries launched with it), "
+          "waited for alone (NCL_CUDA_WAIT_EACH=1): CUDA_ERROR_ILLEGAL_ADDRESS" in named,
+          "NCL_CUDA_WAIT_EACH=1 names the kernel that faults: %s" % named)
 
 
 def member_tile_sizes(env):
