@@ -14,9 +14,11 @@ PTX always):
                          test/unit/runtime/gpu_models, with examples/data
   DIR/models/NAME.so     the benchmark models of bench/gpu/gpu_benchmarks.py
   DIR/bin/ncl-run, DIR/lib/libnclrt.so*
-  DIR/gpu_examples.py, DIR/gpu_benchmarks.py, DIR/run.sh
+  DIR/gpu_examples.py, DIR/gpu_benchmarks.py, DIR/run.sh, DIR/sanitize.sh
 and DIR/run.sh runs there: every example on the CPU and the GPU compared
-(gpu_examples.py prebuilt, what `ctest -L gpu` checks), then the benchmarks.
+(gpu_examples.py prebuilt, what `ctest -L gpu` checks), then the benchmarks;
+DIR/sanitize.sh, in a second call where time is left, CUDA's
+compute-sanitizer (memcheck, initcheck) over short runs of a few examples.
 Copy DIR to the device (the device tool's `carry`) and run DIR/run.sh; it
 writes its logs and bench.json to $OUT (else DIR/out).
 
@@ -65,6 +67,51 @@ fi
 python3 "$here/gpu_benchmarks.py" --ncl-run "$here/bin/ncl-run" --models "$here/models" \\
   --json "$out/bench.json" ${NCL_BUNDLE_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log"
 [ -s "$out/bench.json" ] || status=1
+exit $status
+"""
+
+# The second call on a GPU, where time is left after run.sh: CUDA's
+# compute-sanitizer over short GPU runs of examples whose kernels cover every
+# kind (docs/gpu.md, "Checking on a GPU"). memcheck finds an access outside
+# an allocation, initcheck a read of device memory never written; racecheck
+# looks at shared memory, which no kernel uses yet, and is left out. Each run
+# is capped, and the whole stops starting runs after NCL_SANITIZE_SECONDS.
+SANITIZE_SH = """#!/bin/sh
+# Made by bench/gpu/make_bundle.py. compute-sanitizer's memcheck and initcheck
+# over 20 ms GPU runs of a few examples. Logs to $OUT/sanitize.log.
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/out}
+mkdir -p "$out"
+log="$out/sanitize.log"
+: > "$log"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ ! -x "$san" ]; then
+  echo "no compute-sanitizer on this machine: nothing checked" | tee -a "$log"
+  exit 0
+fi
+budget=${NCL_SANITIZE_SECONDS:-420}
+start=$(date +%s)
+status=0
+for run in memcheck:cuba memcheck:delays memcheck:polychronization memcheck:stdp_song \
+    memcheck:kwta_layer memcheck:kwta_spiking memcheck:eirnn memcheck:dense_sums \
+    memcheck:synapse_monitors initcheck:cuba initcheck:delays initcheck:eirnn; do
+  tool=${run%%:*}
+  name=${run#*:}
+  lib="$here/examples/$name.so"
+  [ -f "$lib" ] || continue
+  if [ $(( $(date +%s) - start )) -ge "$budget" ]; then
+    echo "== $tool $name: not run (NCL_SANITIZE_SECONDS=$budget spent)" | tee -a "$log"
+    continue
+  fi
+  echo "== $tool $name" >> "$log"
+  timeout 90 "$san" --tool "$tool" --error-exitcode 3 --print-limit 20 \
+    "$here/bin/ncl-run" "$lib" --backend=cuda --time 20ms --quiet \
+    --data-dir "$here/examples" --out "/tmp/ncl-sanitize/$name-$tool" >> "$log" 2>&1
+  rc=$?
+  echo "== $tool $name: exit $rc" | tee -a "$log"
+  [ $rc -eq 0 ] || status=1
+done
 exit $status
 """
 
@@ -133,9 +180,10 @@ def main():
     for script in ("gpu_examples.py", "npy_file.py"):
         shutil.copy2(os.path.join(ROOT, "test", "unit", "runtime", script), a.out)
     shutil.copy2(os.path.join(HERE, "gpu_benchmarks.py"), a.out)
-    with open(os.path.join(a.out, "run.sh"), "w") as f:
-        f.write(RUN_SH)
-    os.chmod(os.path.join(a.out, "run.sh"), 0o755)
+    for script, text in (("run.sh", RUN_SH), ("sanitize.sh", SANITIZE_SH)):
+        with open(os.path.join(a.out, script), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(a.out, script), 0o755)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(a.out) for f in fs)
     print("bundle %s: %.1f MB for %s" % (a.out, size / 1e6, a.gpu_arch))
 

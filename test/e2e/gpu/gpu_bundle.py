@@ -100,5 +100,39 @@ for size in (0, 4, 8, 16):
     check(len(tiling) == 2 and all(t["members"] == size and t["timed_us"] is None
                                    for t in tiling) and run.get("steps", 0) > 0,
           "eirnn-b256: a run with member tiles of %d (%s)" % (size, tiling))
+
+# sanitize.sh, with a stand-in for CUDA's compute-sanitizer (which the fake
+# device cannot serve): it records its tool and runs the program, so the
+# script's runs, paths and exit codes are checked; the stand-in fails the
+# initcheck of delays, which must fail the script and say so.
+stubs = os.path.join(work, "stubs")
+os.makedirs(stubs)
+calls = os.path.join(work, "sanitizer-calls.txt")
+with open(os.path.join(stubs, "compute-sanitizer"), "w") as f:
+    f.write("""#!/bin/sh
+tool=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tool) tool=$2; shift 2 ;;
+    --error-exitcode|--print-limit) shift 2 ;;
+    *) break ;;
+  esac
+done
+echo "$tool $(basename "$2")" >> "%s"
+case "$tool $(basename "$2")" in "initcheck delays.so") echo "planted error"; exit 3 ;; esac
+exec "$@"
+""" % calls)
+os.chmod(os.path.join(stubs, "compute-sanitizer"), 0o755)
+p = subprocess.run([os.path.join(bundle, "sanitize.sh")], cwd=work,
+                   env=dict(env, PATH=stubs + os.pathsep + os.environ["PATH"]))
+with open(os.path.join(out, "sanitize.log")) as f:
+    log = f.read()
+ran = open(calls).read().split("\n") if os.path.exists(calls) else []
+check(ran[:-1] == ["memcheck cuba.so", "memcheck delays.so", "initcheck cuba.so",
+                   "initcheck delays.so"],
+      "sanitize.sh ran memcheck and initcheck on the bundle's examples (%s)" % ran)
+check("== memcheck cuba: exit 0" in log and "== initcheck delays: exit 3" in log and
+      "planted error" in log and p.returncode == 1,
+      "sanitize.sh logs each run's exit and fails where one fails (exit %d)" % p.returncode)
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
