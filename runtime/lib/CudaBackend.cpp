@@ -598,8 +598,11 @@ std::string CudaDevice::profileLabel(const Command &c) const {
     return label;
   }
   std::string label = c.stage->name ? c.stage->name : "a stage";
-  if (c.function == seq_.function)
-    return label + " and the deliveries launched with it";
+  // A `_seq` launch (the group it was, not the one open now): named by its
+  // first stage.
+  if (std::find(seqKernels_.begin(), seqKernels_.end(), c.function) != seqKernels_.end())
+    return label + (c.stage->kind == NCL_STAGE_STEP ? " and the updates launched with it"
+                                                    : " and the deliveries launched with it");
   if (std::find(commits_.begin(), commits_.end(), c.function) != commits_.end())
     return label + " (commit)";
   for (const std::map<int64_t, cuda::CUfunction> &forms : tiles_)

@@ -409,14 +409,21 @@ void printSummary(const ncl::Model &model, const Options &o) {
   const ncl_timings t = model.timings();
   if (const int32_t entries = ncl_device_profile(model.get(), 0, nullptr, nullptr, nullptr);
       entries > 0) {
-    std::printf("%-56s %10s %12s %8s\n", "device (NCL_CUDA_PROFILE)", "commands", "us/step",
+    // As wide as the longest entry (an arrival launch's works run long).
+    int labels = 56;
+    for (int32_t k = 0; k < entries; ++k) {
+      const char *what = nullptr;
+      ncl_device_profile(model.get(), k, &what, nullptr, nullptr);
+      labels = std::max(labels, what ? static_cast<int>(std::strlen(what)) : 0);
+    }
+    std::printf("%-*s %10s %12s %8s\n", labels, "device (NCL_CUDA_PROFILE)", "commands", "us/step",
                 "of sim");
     for (int32_t k = 0; k < entries; ++k) {
       const char *what = nullptr;
       int64_t commands = 0;
       double seconds = 0;
       ncl_device_profile(model.get(), k, &what, &commands, &seconds);
-      std::printf("%-56s %10" PRId64 " %12.3f %7.1f%%\n", what ? what : "?", commands,
+      std::printf("%-*s %10" PRId64 " %12.3f %7.1f%%\n", labels, what ? what : "?", commands,
                   steps > 0 ? 1e6 * seconds / static_cast<double>(steps) : 0.0,
                   t.simulate_s > 0 ? 100.0 * seconds / t.simulate_s : 0.0);
     }

@@ -338,6 +338,7 @@ def fake_mode(shim, driver):
     records_by_copies(env)
     member_tile_sizes(env)
     faults_are_named(env)
+    profile_names_groups(env)
 
 
 def shuffled_threads(env):
@@ -389,6 +390,24 @@ def faults_are_named(env):
           "running the stage 'Ce.deliver' (Ce.deliver and the deliveries launched with it), "
           "waited for alone (NCL_CUDA_WAIT_EACH=1): CUDA_ERROR_ILLEGAL_ADDRESS" in named,
           "NCL_CUDA_WAIT_EACH=1 names the kernel that faults: %s" % named)
+
+
+def profile_names_groups(env):
+    """NCL_CUDA_PROFILE names a `_seq` launch by its group (the updates or
+    the deliveries launched with its first stage), whichever group is open
+    when it is issued: seq_subranges.ncl's three updates and its deliveries
+    are each one launch a step."""
+    lib = os.path.join(work, "seq_subranges-cuda.so")
+    if not os.path.exists(lib):
+        return
+    meta = run(lib, "cuda", os.path.join(work, "seq_subranges-cuda-profile"),
+               dict(env, NCL_CUDA_PROFILE="1"))
+    profile = {e["what"]: e["commands"] for e in (meta or {}).get("device_profile", [])}
+    steps = (meta or {}).get("steps", 0)
+    check(steps > 0 and profile.get("P.update and the updates launched with it") == steps and
+          profile.get("A.deliver and the deliveries launched with it", 0) >= steps - 2,
+          "the profile names each launch of several updates or deliveries by its group (%s)"
+          % profile)
 
 
 def member_tile_sizes(env):
