@@ -377,6 +377,7 @@ def faults_are_named(env):
     the fake device: NCL_FAKE_CUDA_FAULT)."""
     lib = os.path.join(work, "cuba-cuda.so")
     if not os.path.exists(lib):
+        check(False, "faults_are_named: %s was not compiled" % lib)
         return
     out = os.path.join(work, "cuba-cuda-fault")
     fault_env = dict(env, NCL_FAKE_CUDA_FAULT="Ce.deliver")
@@ -393,12 +394,13 @@ def faults_are_named(env):
 
 
 def profile_names_groups(env):
-    """NCL_CUDA_PROFILE names a `_seq` launch by its group (the updates or
-    the deliveries launched with its first stage), whichever group is open
+    """NCL_CUDA_PROFILE names a `_seq` launch by its own group (the updates
+    or the deliveries launched with its first stage), not by the group open
     when it is issued: seq_subranges.ncl's three updates and its deliveries
     are each one launch a step."""
     lib = os.path.join(work, "seq_subranges-cuda.so")
     if not os.path.exists(lib):
+        check(False, "profile_names_groups: %s was not compiled" % lib)
         return
     meta = run(lib, "cuda", os.path.join(work, "seq_subranges-cuda-profile"),
                dict(env, NCL_CUDA_PROFILE="1"))
