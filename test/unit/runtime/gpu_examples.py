@@ -110,32 +110,34 @@ def compile_example(name, target=None, flags=()):
     return out
 
 
+def run_ncl(library, backend, out, env, extra=()):
+    """ncl-run on `library` for TIME, its output in `out`: the finished
+    process, or None where it gave no result within RUN_TIMEOUT (100 ms of
+    an example takes seconds; a hung device must not stop the other
+    examples, and a lent GPU's minutes are few)."""
+    # Prebuilt libraries were compiled elsewhere: their data files are here.
+    data = ["--data-dir", examples] if mode == "prebuilt" else []
+    try:
+        return subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
+                               out, "--quiet"] + data + list(extra),
+                              capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def name_the_fault(library, backend, out, env, extra=()):
     """The message of a run of `library` with each command waited for alone
     (NCL_CUDA_WAIT_EACH=1), which names a kernel that faults."""
-    data = ["--data-dir", examples] if mode == "prebuilt" else []
-    try:
-        p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
-                            out + "-wait-each", "--quiet"] + data + list(extra),
-                           capture_output=True, text=True, env=dict(env, NCL_CUDA_WAIT_EACH="1"),
-                           timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return "no result within %d s" % RUN_TIMEOUT
-    return "exit %d: %s" % (p.returncode, p.stderr.strip())
+    p = run_ncl(library, backend, out + "-wait-each", dict(env, NCL_CUDA_WAIT_EACH="1"), extra)
+    return "exit %d: %s" % (p.returncode, p.stderr.strip()) if p else \
+        "no result within %d s" % RUN_TIMEOUT
 
 
 def run(library, backend, out, env, extra=()):
     shutil.rmtree(out, ignore_errors=True)
-    # Prebuilt libraries were compiled elsewhere: their data files are here.
-    data = ["--data-dir", examples] if mode == "prebuilt" else []
-    try:
-        # 100 ms of an example takes seconds; a hung device must not stop the
-        # other examples (a lent GPU's minutes are few).
-        p = subprocess.run([ncl_run, library, "--backend=" + backend, "--time", TIME, "--out",
-                            out, "--save-weights", os.path.join(out, "weights"), "--quiet"] + data +
-                           list(extra),
-                           capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
+    p = run_ncl(library, backend, out, env,
+                ["--save-weights", os.path.join(out, "weights")] + list(extra))
+    if p is None:
         check(False, "%s on %s: no result within %d s" % (library, backend, RUN_TIMEOUT))
         return None
     if p.returncode != 0:
@@ -381,11 +383,11 @@ def faults_are_named(env):
         return
     out = os.path.join(work, "cuba-cuda-fault")
     fault_env = dict(env, NCL_FAKE_CUDA_FAULT="Ce.deliver")
-    p = subprocess.run([ncl_run, lib, "--backend=cuda", "--time", TIME, "--out", out, "--quiet"],
-                       capture_output=True, text=True, env=fault_env, timeout=RUN_TIMEOUT)
-    check(p.returncode == 1 and "CUDA_ERROR_ILLEGAL_ADDRESS" in p.stderr and
+    p = run_ncl(lib, "cuda", out, fault_env)
+    check(p is not None and p.returncode == 1 and "CUDA_ERROR_ILLEGAL_ADDRESS" in p.stderr and
           "NCL_CUDA_WAIT_EACH=1 names it" in p.stderr,
-          "a kernel's fault is reported, with how to name the kernel: %s" % p.stderr.strip())
+          "a kernel's fault is reported, with how to name the kernel: %s"
+          % (p.stderr.strip() if p else "no result"))
     named = name_the_fault(lib, "cuda", out, fault_env)
     check(named.startswith("exit 1: ") and
           "running the stage 'Ce.deliver' (Ce.deliver and the deliveries launched with it), "
