@@ -71,6 +71,14 @@ PROFILED = {"cuba", "brunel", "eirnn-b256", "microcircuit"}
 TILES = "cuda/tiles-"
 TILE_SIZES = (0, 4, 8, 16)
 TILES_COMPARED = {"eirnn-b256", "eirnn-b256-f32"}
+# The updates' lean form (docs/gpu.md, "Lean updates"): the microcircuit's
+# eight updates, one `_seq` launch a step, in 124 registers on sm_90 (two
+# blocks a multiprocessor, two waves on an H200) or in at most 80 (three
+# blocks, one wave, spilling the rest). The "cuda" run takes the form the
+# runtime timed faster in its first steps; these run each throughout
+# (NCL_CUDA_LEAN=0, 1), with the same results.
+LEAN = "cuda/lean-"
+LEAN_COMPARED = {"microcircuit"}
 
 MODELS = [
     ("lif-1e7", "lif_uncoupled.so", [], ("200ms", "30ms"), "spikes",
@@ -176,6 +184,8 @@ def run(ncl_run, library, backend, args, bio_time, threads, env, timeout):
             env = dict(env, NCL_CUDA_PROFILE="1")
         if backend.startswith(TILES):
             env = dict(env, NCL_CUDA_MEMBER_TILE=backend[len(TILES):])
+        if backend.startswith(LEAN):
+            env = dict(env, NCL_CUDA_LEAN=backend[len(LEAN):])
         cmd = [ncl_run, library, "--backend=" + backend.split("/")[0], "--time", bio_time,
                "--out", out] + args
         # On cuda the threads build the state at init (docs/gpu.md); one
@@ -263,7 +273,8 @@ def main():
         seconds = {}
         backends = ("cpu", "cuda") + ((NO_GRAPHS,) if key in GRAPHS_COMPARED else ()) + \
             ((PROFILE,) if key in PROFILED else ()) + \
-            (tuple(TILES + str(t) for t in TILE_SIZES) if key in TILES_COMPARED else ())
+            (tuple(TILES + str(t) for t in TILE_SIZES) if key in TILES_COMPARED else ()) + \
+            ((LEAN + "0", LEAN + "1") if key in LEAN_COMPARED else ())
         for backend in backends:
             got, error = run(a.ncl_run, library, backend, args, bio_time, a.cpu_threads, env,
                              a.timeout)
@@ -290,13 +301,31 @@ def main():
                               "spikes": {p: v["spikes"] for p, v in
                                          meta["populations"].items()},
                               "synapse_bytes": sum(projections.values()),
-                              "member_tiles": meta.get("device_member_tiles")}
+                              "member_tiles": meta.get("device_member_tiles"),
+                              "lean_updates": meta.get("device_lean_updates")}
             tiling = meta.get("device_member_tiles") or []
             if backend.startswith(TILES) and \
                     any(str(t["members"]) != backend[len(TILES):] for t in tiling):
                 print("%-14s %-14s failed: ran with member tiles of %s" % (
                     key, backend, [t["members"] for t in tiling]))
                 failed += 1
+            leans = meta.get("device_lean_updates") or []
+            if backend.startswith(LEAN) and (not leans or any(
+                    c["form"] != ("lean" if backend.endswith("1") else "full") for c in leans)):
+                print("%-14s %-14s failed: ran in the form %s" % (
+                    key, backend, [c["form"] for c in leans] or "of no lean entry"))
+                failed += 1
+            if backend == "cuda" and leans:
+                # The form each update `_seq` took, why, each form's blocks
+                # per multiprocessor and, where timed, mean time per launch.
+                def form(c):
+                    blocks = c.get("blocks_per_multiprocessor") or {}
+                    times = c.get("timed_us") or {}
+                    return "%s %s by %s (blocks full %s, lean %s%s)" % (
+                        c["entry"], c["form"], c["chosen_by"], blocks.get("full"),
+                        blocks.get("lean"), "".join(
+                            "; %s %.3g us" % (k, v) for k, v in times.items() if v is not None))
+                print("%-14s %-14s lean updates: %s" % ("", "", "; ".join(form(c) for c in leans)))
             if backend == "cuda" and tiling:
                 # The size each dense sum took, and each size's mean device
                 # time per launch in its first launches.

@@ -135,6 +135,9 @@ def main():
     ap.add_argument("--gpu-arch", default="sm_90", help="the device's (an H100/H200: sm_90)")
     ap.add_argument("--examples", help="comma-separated example names (default: all)")
     ap.add_argument("--models", help="comma-separated benchmark models (default: all)")
+    ap.add_argument("--microcircuit-scale", type=float, default=1.0,
+                    help="a scaled copy of the microcircuit (microcircuit_scaled.py) instead "
+                         "of the full one: for the bundle's test on the fake device")
     a = ap.parse_args()
     nclc = os.path.join(a.build, "bin", "nclc")
     ncl_run = os.path.join(a.build, "bin", "ncl-run")
@@ -167,6 +170,12 @@ def main():
         if wanted and name not in wanted:
             continue
         path = os.path.join(ROOT, source)
+        if name == "microcircuit" and a.microcircuit_scale != 1.0:
+            sys.path.insert(0, HERE)
+            import microcircuit_scaled
+            path = os.path.join(a.out, "models", "microcircuit_scaled.ncl")
+            with open(path, "w") as f:
+                f.write(microcircuit_scaled.scaled_text(a.microcircuit_scale))
         if not os.path.exists(path):
             print("left out %s: %s does not exist" % (name, source))
             continue

@@ -112,6 +112,11 @@ bool perTarget(ncl_gpu_launch shape) {
   throw Error(code, "cannot use the CUDA backend: " + why);
 }
 
+/// The timed launches of each form of a kernel (member tiles, a lean
+/// update) after a first round that warms up (a kernel's first launch may
+/// load its code), before the runtime takes the fastest.
+constexpr int64_t kFormRounds = 3;
+
 /// A dense sum's member-tiled forms (model_abi.h).
 constexpr ncl_gpu_member_tile_form kMemberTileForms[] = NCL_GPU_MEMBER_TILE_FORMS;
 
@@ -133,6 +138,19 @@ int64_t memberTileSetting() {
     sizes += std::to_string(form.members) + ", ";
   refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_MEMBER_TILE is '" + std::string(text) + "', not auto, " +
                                  sizes + "or 0 (a thread per index)");
+}
+
+/// The form of the updates' `_seq` entries: NCL_CUDA_LEAN=1 their lean form
+/// where the image has it, 0 not, -1 where it is unset or "auto": the one
+/// the device runs faster, where the lean form fits more blocks on a
+/// multiprocessor (docs/gpu.md, "Lean updates").
+int leanSetting() {
+  const char *text = std::getenv("NCL_CUDA_LEAN");
+  if (!text || !*text || std::strcmp(text, "auto") == 0)
+    return -1;
+  if (std::strcmp(text, "0") == 0 || std::strcmp(text, "1") == 0)
+    return text[0] - '0';
+  refuse(NCL_ERROR_ARGUMENT, "NCL_CUDA_LEAN is '" + std::string(text) + "', not auto, 1 or 0");
 }
 
 /// NCL_CUDA_WAIT_EACH=1: every command issued alone and waited for, so that
@@ -300,11 +318,13 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   dev->tiles_.assign(static_cast<size_t>(desc.num_stages), {});
   dev->tiling_.assign(static_cast<size_t>(desc.num_stages), {});
   const int64_t memberTile = memberTileSetting();
+  const int lean = leanSetting();
   const bool waitEach = waitEachSetting();
   // A shared entry's row: the stage's place among those naming the entry.
   dev->rows_.assign(static_cast<size_t>(desc.num_stages), -1);
   dev->seqKernels_.assign(static_cast<size_t>(desc.num_stages), nullptr);
   dev->seqRoom_.assign(static_cast<size_t>(desc.num_stages), 0);
+  dev->leanOf_.assign(static_cast<size_t>(desc.num_stages), -1);
   std::map<std::string, int32_t> rows;
   for (int32_t i = 0; i < desc.num_stages; ++i)
     if (runsOnDevice(desc.stages[i].kind) &&
@@ -369,6 +389,22 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       seqs[seq] = nullptr;
     dev->seqKernels_[static_cast<size_t>(i)] = seqs[seq];
     dev->seqRoom_[static_cast<size_t>(i)] = rows[stage.gpu_kernel];
+    // An update's `_seq` may have a lean form (model_abi.h).
+    cuda::CUfunction leanForm = nullptr;
+    if (updates && seqs[seq] &&
+        d.cuModuleGetFunction(&leanForm, dev->module_, (seq + NCL_GPU_LEAN_SUFFIX).c_str()) ==
+            CUDA_SUCCESS) {
+      auto found = std::find_if(dev->leans_.begin(), dev->leans_.end(),
+                                [&](const LeanChoice &c) { return c.entry == seq; });
+      if (found == dev->leans_.end()) {
+        LeanChoice c;
+        c.entry = seq;
+        c.forms[0] = seqs[seq];
+        c.forms[1] = leanForm;
+        found = dev->leans_.insert(dev->leans_.end(), c);
+      }
+      dev->leanOf_[static_cast<size_t>(i)] = static_cast<int32_t>(found - dev->leans_.begin());
+    }
   }
   if (d.cuModuleGetFunction(&dev->copyCounts_, dev->module_, NCL_GPU_COPY_COUNTS_ENTRY) !=
       CUDA_SUCCESS)
@@ -452,6 +488,28 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
       if (auto found = dev->tiles_[s].find(form.members); found != dev->tiles_[s].end())
         note(found->second, entry + form.suffix);
     note(dev->seqKernels_[s], entry + NCL_GPU_SEQ_SUFFIX);
+    if (dev->leanOf_[s] >= 0)
+      note(dev->leans_[static_cast<size_t>(dev->leanOf_[s])].forms[1],
+           entry + NCL_GPU_SEQ_SUFFIX NCL_GPU_LEAN_SUFFIX);
+  }
+  // Each lean form's blocks per multiprocessor beside its entry's: where it
+  // fits no more, it cannot be faster, and only NCL_CUDA_LEAN=1 takes it.
+  for (LeanChoice &c : dev->leans_) {
+    for (int form = 0; form < 2; ++form)
+      for (const KernelResources &k : dev->kernelResources_)
+        if (k.entry == c.entry + (form ? NCL_GPU_LEAN_SUFFIX : ""))
+          c.blocksPerMultiprocessor[form] = k.blocksPerMultiprocessor;
+    if (lean >= 0) {
+      c.form = lean;
+      c.chosenBy = "NCL_CUDA_LEAN";
+    } else if (!(c.blocksPerMultiprocessor[0] >= 0 &&
+                 c.blocksPerMultiprocessor[1] > c.blocksPerMultiprocessor[0])) {
+      c.chosenBy = "occupancy";
+    } else if (!d.hasEvents()) {
+      c.chosenBy = "no events";
+    } else {
+      c.decided = false;
+    }
   }
   note(dev->spikeLists_, NCL_GPU_SPIKE_LISTS_ENTRY);
   note(dev->spikeList_, NCL_GPU_SPIKE_LIST_ENTRY);
@@ -527,21 +585,21 @@ void CudaDevice::synchronize(ncl_model *m, const char *what) {
   arenaUsed_ = arenaUploaded_ = 0; // nothing reads the arena now
   if (profiling_)
     readProfile();
-  if (!timedTiles_.empty())
+  if (!timedForms_.empty())
     readTiming();
 }
 
 void CudaDevice::readTiming() {
   // After a wait: every launch timed before it has finished.
-  for (const TimedTiles &t : timedTiles_) {
+  for (const TimedForm &t : timedForms_) {
     float ms = 0;
     if (d_->cuEventElapsedTime(&ms, t.start, t.end) == CUDA_SUCCESS)
-      tiling_[t.stage].seconds[t.candidate] += 1e-3 * static_cast<double>(ms);
+      *t.seconds += 1e-3 * static_cast<double>(ms);
     freeEvents_.push_back(t.start);
     freeEvents_.push_back(t.end);
   }
-  timedTiles_.clear();
-  tilesPending_ = 0;
+  timedForms_.clear();
+  formsPending_ = 0;
 }
 
 int64_t CudaDevice::nextMemberTile(ncl_model &m, size_t index, int32_t &candidate) {
@@ -551,19 +609,18 @@ int64_t CudaDevice::nextMemberTile(ncl_model &m, size_t index, int32_t &candidat
     return t.members;
   const int64_t n = static_cast<int64_t>(t.candidates.size());
   // Each size and none in turn: a first round that warms up (a kernel's
-  // first launch may load it), then kTilingRounds timed.
-  constexpr int64_t kTilingRounds = 3;
-  if (t.trials < n * (1 + kTilingRounds)) {
+  // first launch may load it), then kFormRounds timed.
+  if (t.trials < n * (1 + kFormRounds)) {
     const int64_t k = t.trials++ % n;
     if (t.trials > n) {
       candidate = static_cast<int32_t>(k);
       ++t.launches[static_cast<size_t>(k)];
-      ++tilesPending_;
+      ++formsPending_;
     }
     return t.candidates[static_cast<size_t>(k)];
   }
   // Timed enough: the times, then the fastest for every later launch.
-  if (tilesPending_ > 0)
+  if (formsPending_ > 0)
     synchronize(&m, "timing a dense sum's member tiles");
   size_t best = 0;
   for (size_t k = 1; k < t.candidates.size(); ++k)
@@ -573,6 +630,45 @@ int64_t CudaDevice::nextMemberTile(ncl_model &m, size_t index, int32_t &candidat
   t.members = t.candidates[best];
   t.decided = true;
   return t.members;
+}
+
+void CudaDevice::settleLean(ncl_model &m, size_t index) {
+  if (leanOf_[index] < 0)
+    return;
+  LeanChoice &c = leans_[static_cast<size_t>(leanOf_[index])];
+  if (c.decided || c.trials < 2 * (1 + kFormRounds))
+    return;
+  // Not within a group: the launch that opens the next one waits (a wait
+  // here would divide this step's updates into two launches).
+  if (seqOpen_ && seq_.function == seqKernels_[index] && seq_.count < seq_.room)
+    return;
+  if (formsPending_ > 0)
+    synchronize(&m, "timing an update's lean form");
+  // Its mean device time per launch against the entry's: the lean form
+  // only where it is faster.
+  c.form = c.seconds[1] / static_cast<double>(std::max<int64_t>(1, c.launches[1])) <
+                   c.seconds[0] / static_cast<double>(std::max<int64_t>(1, c.launches[0]))
+               ? 1
+               : 0;
+  c.decided = true;
+}
+
+cuda::CUfunction CudaDevice::nextSeqForm(size_t index, double *&timed) {
+  timed = nullptr;
+  if (leanOf_[index] < 0)
+    return seqKernels_[index];
+  LeanChoice &c = leans_[static_cast<size_t>(leanOf_[index])];
+  if (c.decided || c.trials >= 2 * (1 + kFormRounds))
+    return c.forms[c.form]; // (undecided: a group that could not wait for the times)
+  // Each form in turn: a first round that warms up, then kFormRounds timed
+  // (settleLean decides before the launch after them).
+  const int64_t k = c.trials++ % 2;
+  if (c.trials > 2) {
+    timed = &c.seconds[k];
+    ++c.launches[k];
+    ++formsPending_;
+  }
+  return c.forms[k];
 }
 
 std::string CudaDevice::profileLabel(const Command &c) const {
@@ -603,6 +699,10 @@ std::string CudaDevice::profileLabel(const Command &c) const {
   if (std::find(seqKernels_.begin(), seqKernels_.end(), c.function) != seqKernels_.end())
     return label + (c.stage->kind == NCL_STAGE_STEP ? " and the updates launched with it"
                                                     : " and the deliveries launched with it");
+  for (const LeanChoice &lean : leans_)
+    if (lean.forms[1] == c.function)
+      return label + " and the updates launched with it (lean: at most " +
+             std::to_string(NCL_GPU_LEAN_REGISTERS) + " registers)";
   if (std::find(commits_.begin(), commits_.end(), c.function) != commits_.end())
     return label + " (commit)";
   for (const std::map<int64_t, cuda::CUfunction> &forms : tiles_)
@@ -624,15 +724,15 @@ cuda::CUevent CudaDevice::takeEvent(ncl_model *m) {
 }
 
 CUresult CudaDevice::issueTimed(ncl_model *m, Command &c) {
-  if (c.tilesStage >= 0) {
-    // A dense sum's launch in the member tiles being timed (nextMemberTile).
-    TimedTiles t{static_cast<size_t>(c.tilesStage), static_cast<size_t>(c.tilesCandidate),
-                 takeEvent(m), takeEvent(m)};
-    check(m, d_->cuEventRecord(t.start, stream_), "recording an event to time member tiles");
-    c.tilesStage = -1;
+  if (c.timed) {
+    // A launch in a form being timed: a dense sum's member tiles
+    // (nextMemberTile), an update's lean form or not (nextSeqForm).
+    TimedForm t{c.timed, takeEvent(m), takeEvent(m)};
+    check(m, d_->cuEventRecord(t.start, stream_), "recording an event to time a kernel's forms");
+    c.timed = nullptr;
     const CUresult r = issueTimed(m, c);
-    check(m, d_->cuEventRecord(t.end, stream_), "recording an event to time member tiles");
-    timedTiles_.push_back(t);
+    check(m, d_->cuEventRecord(t.end, stream_), "recording an event to time a kernel's forms");
+    timedForms_.push_back(t);
     return r;
   }
   if (!profiling_)
@@ -721,10 +821,10 @@ void CudaDevice::flush(ncl_model *m) {
   uploads.swap(deferredUploads_);
   for (const auto &[at, bytes] : uploads)
     upload(deferredArea_ + at, static_cast<char *>(deferredStaging_) + at, bytes);
-  // Commands timed for member tiles are issued between events, which a
-  // graph's capture cannot hold.
+  // Commands timed for their forms (member tiles, lean updates) are issued
+  // between events, which a graph's capture cannot hold.
   const bool timed = std::any_of(commands.begin(), commands.end(),
-                                 [](const Command &c) { return c.tilesStage >= 0; });
+                                 [](const Command &c) { return c.timed != nullptr; });
   if (timed || !replay(m, commands))
     for (Command &c : commands) {
       auto label = [&] {
@@ -1434,7 +1534,7 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
           static_cast<uintptr_t>(headers + room * (sizeof(header) + sizeof(int32_t))));
     Command c;
     c.kind = Command::Launch;
-    c.function = seq_.function;
+    c.function = nextSeqForm(stage, c.timed);
     c.threads = kBlockSize;
     c.param = seq_.args;
     c.action = "running the stage";
@@ -1620,10 +1720,8 @@ void CudaDevice::launchWith(ncl_model &m, const ncl_stage_info &stage, ncl_kerne
                  list && list->synapses ? offsetof(ncl_kernel_args, num_synapses)
                                         : offsetof(ncl_kernel_args, num_spikes));
   if (timing >= 0)
-    for (size_t k = firstCommand; k < commands_.size(); ++k) {
-      commands_[k].tilesStage = static_cast<int32_t>(index);
-      commands_[k].tilesCandidate = timing;
-    }
+    for (size_t k = firstCommand; k < commands_.size(); ++k)
+      commands_[k].timed = &tiling_[index].seconds[static_cast<size_t>(timing)];
   if (allTiled)
     return;
   if (shape == NCL_GPU_LAUNCH_PER_INDEX_COMMIT && spikes > 0) {
@@ -1742,6 +1840,9 @@ bool CudaDevice::launchDeferred(ncl_model &m, const ncl_stage_info &stage, ncl_k
     return true;
   }
   makeCurrent();
+  // The lean form's times read, where they are complete, before anything of
+  // this launch is recorded (a wait, as a full arena's).
+  settleLean(m, index);
   // Room for the `_seq` group an update of a shared entry may open.
   reserveArena(m, seqGroupBytes(index) + 16);
   const size_t slot = deferred_.size();

@@ -108,6 +108,27 @@ public:
   /// Per stage (the dense sums with member tiles only: `candidates` empty
   /// elsewhere).
   const std::vector<MemberTiling> &memberTiling() const { return tiling_; }
+  /// An update `_seq` entry with a lean form (model_abi.h,
+  /// NCL_GPU_LEAN_SUFFIX): which of the two its launches take, fixed by
+  /// NCL_CUDA_LEAN or, where that is unset or "auto" and the lean form fits
+  /// more blocks on a multiprocessor, the one the device ran faster in the
+  /// first steps (docs/gpu.md, "Lean updates"). Form 0 is the entry, 1 the
+  /// lean one.
+  struct LeanChoice {
+    std::string entry; // the `_seq` entry's name
+    cuda::CUfunction forms[2] = {nullptr, nullptr};
+    int blocksPerMultiprocessor[2] = {-1, -1}; // of 256 threads; -1 where the driver does not say
+    int form = 0;
+    bool decided = true;
+    /// What chose the form: "NCL_CUDA_LEAN", "timed", "occupancy" (the lean
+    /// form fits no more blocks on a multiprocessor, or the driver does not
+    /// say) or "no events" (the driver cannot time it).
+    const char *chosenBy = "timed";
+    double seconds[2] = {0, 0};   // per form: device time of its timed launches
+    int64_t launches[2] = {0, 0}; // per form: its timed launches
+    int64_t trials = 0;           // launches recorded while deciding
+  };
+  const std::vector<LeanChoice> &leanChoices() const { return leans_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".
   const std::string &profileNote() const { return profileNote_; }
   /// The entries that timed a command, most device time first (pointers
@@ -277,11 +298,11 @@ private:
     int32_t row = -1; // a shared entry's second parameter (the stage's row), else -1 and unread
     cuda::CUdeviceptr to = 0, from = 0; // Copy: `bytes` on the device
     size_t bytes = 0;
-    cuda::Memcpy2D copy{};                        // Copy2D
-    const char *action = "";                      // what a failure is reported as,
-    const ncl_stage_info *stage = nullptr;        // with the stage's name where set
-    int64_t phase = 0;                            // an arrival launch's works (the profile's label)
-    int32_t tilesStage = -1, tilesCandidate = -1; // timed for its dense sum's member tiles
+    cuda::Memcpy2D copy{};                 // Copy2D
+    const char *action = "";               // what a failure is reported as,
+    const ncl_stage_info *stage = nullptr; // with the stage's name where set
+    int64_t phase = 0;                     // an arrival launch's works (the profile's label)
+    double *timed = nullptr; // where its device time is added while forms are timed, else null
     /// The same work (what a failure is reported as aside).
     bool operator==(const Command &o) const;
   };
@@ -373,18 +394,28 @@ private:
   /// Per stage: a dense sum's member-tiled entries by size (members 0: none).
   std::vector<std::map<int64_t, cuda::CUfunction>> tiles_;
   std::vector<MemberTiling> tiling_; // per stage
-  /// The member tiles' launches issued between two events while their sizes
-  /// are timed, read back after the next wait (readTiming).
-  struct TimedTiles {
-    size_t stage, candidate;
+  /// The launches issued between two events while the forms they take
+  /// (member tiles, lean updates) are timed, read back after the next wait
+  /// (readTiming) into `seconds`.
+  struct TimedForm {
+    double *seconds;
     cuda::CUevent start, end;
   };
-  std::vector<TimedTiles> timedTiles_;
-  int64_t tilesPending_ = 0; // timed launches recorded and not read back yet
+  std::vector<TimedForm> timedForms_;
+  int64_t formsPending_ = 0; // timed launches recorded and not read back yet
   void readTiming();
   /// The members of the tiles the next launch of dense sum `index` takes,
   /// and, while its sizes are timed, the candidate it times (else -1).
   int64_t nextMemberTile(ncl_model &m, size_t index, int32_t &candidate);
+  std::vector<LeanChoice> leans_;
+  std::vector<int32_t> leanOf_; // per stage: its `_seq` entry's place in leans_, else -1
+  /// Before a launch of stage `index` records anything: where its `_seq`
+  /// entry's forms have been timed enough, waits for the device once for
+  /// the times and takes the faster.
+  void settleLean(ncl_model &m, size_t index);
+  /// The form a `_seq` launch of stage `index` opened now takes, and where
+  /// its time goes while the forms are timed (else null).
+  cuda::CUfunction nextSeqForm(size_t index, double *&timed);
   cuda::CUevent takeEvent(ncl_model *m);
   std::vector<int32_t> rows_; // per stage: its row where its entry is shared, else -1
   std::vector<cuda::CUfunction> seqKernels_; // per stage: its shared entry's `_seq`, else null

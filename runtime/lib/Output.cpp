@@ -442,6 +442,32 @@ std::string runJson(const ncl_model &m, const std::vector<std::string> &written,
       j += (timed ? "{" + times + "}" : std::string("null")) + "}";
     }
     j += "],\n";
+    // How each update `_seq` entry with a lean form was launched: "lean",
+    // "full" (the entry), or null while its forms are still timed; what
+    // chose it (LeanChoice::chosenBy); each form's blocks per multiprocessor and,
+    // where timed, mean device time per launch (docs/gpu.md, "Lean
+    // updates").
+    j += "  \"device_lean_updates\": [";
+    const auto &leans = m.device->leanChoices();
+    for (size_t k = 0; k < leans.size(); ++k) {
+      const auto &c = leans[k];
+      const bool timed = c.launches[0] > 0 && c.launches[1] > 0;
+      auto mean = [&](int form) {
+        return c.launches[form] > 0
+                   ? jsonNumber(1e6 * c.seconds[form] / static_cast<double>(c.launches[form]))
+                   : std::string("null");
+      };
+      j +=
+          std::string(k ? ",\n    " : "\n    ") + "{\"entry\": " + jsonString(c.entry) +
+          ", \"form\": " +
+          (c.decided ? std::string(c.form ? "\"lean\"" : "\"full\"") : std::string("null")) +
+          ", \"chosen_by\": " + jsonString(c.chosenBy) +
+          ", \"blocks_per_multiprocessor\": {\"full\": " + count(c.blocksPerMultiprocessor[0]) +
+          ", \"lean\": " + count(c.blocksPerMultiprocessor[1]) + "}, \"timed_us\": " +
+          (timed ? "{\"full\": " + mean(0) + ", \"lean\": " + mean(1) + "}" : std::string("null")) +
+          "}";
+    }
+    j += "],\n";
     j += "  \"device_kernels\": [";
     const auto &kernels = m.device->kernelResources();
     for (size_t k = 0; k < kernels.size(); ++k)

@@ -415,6 +415,15 @@ typedef struct ncl_gpu_member_tile_form {
  * Optional: the runtime launches each stage on its own where an image
  * lacks it. */
 #define NCL_GPU_SEQ_SUFFIX "_seq"
+/* A STEP stages' `_seq` entry may have a third, `<gpu_kernel>_seq_lean`:
+ * the same parameter and work, compiled in at most NCL_GPU_LEAN_REGISTERS
+ * registers a thread (what does not fit spills to local memory), so that
+ * more blocks of 256 threads fit on a multiprocessor (on sm_80 and sm_90,
+ * 3 instead of 2 for an entry that needs more than 80). Its results are the
+ * same; the runtime times both and takes the faster (docs/gpu.md, "Lean
+ * updates"). Optional, added within ABI 10. */
+#define NCL_GPU_LEAN_SUFFIX "_lean"
+#define NCL_GPU_LEAN_REGISTERS 80
 typedef struct ncl_seq_launch_args {
   int64_t count;                         /* launches */
   const ncl_kernel_args *const *headers; /* count headers, in device memory */

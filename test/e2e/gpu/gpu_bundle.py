@@ -30,9 +30,15 @@ def check(ok, what):
 
 subprocess.run([sys.executable, os.path.join(root, "bench", "gpu", "make_bundle.py"),
                 "--build", build, "--out", bundle, "--examples", "cuba,delays",
-                "--models", "cuba,lif_uncoupled,brunel,eirnn_batch"], check=True)
+                "--models", "cuba,lif_uncoupled,brunel,eirnn_batch,microcircuit",
+                "--microcircuit-scale", "0.02"], check=True)
+# The fake driver reports the microcircuit's update `_seq` entry in 124
+# registers and its lean form in 80, as ptxas makes them for sm_90: the
+# runtime then times both (docs/gpu.md, "Lean updates").
+lean_entry = "ncl_step_shared1_gpu_seq"
 env = dict(os.environ, NCL_CUDA_DRIVER=driver, OUT=out,
-           NCL_BUNDLE_BENCH_ARGS="--quick --cpu-threads 2")
+           NCL_BUNDLE_BENCH_ARGS="--quick --cpu-threads 2",
+           NCL_FAKE_CUDA_REGISTERS="%s=124,%s_lean=80" % (lean_entry, lean_entry))
 # Run from elsewhere, as the device runs it: nothing may come from the build.
 p = subprocess.run([os.path.join(bundle, "run.sh")], env=env, cwd=work)
 check(p.returncode == 0, "run.sh exits 0 (exit %d)" % p.returncode)
@@ -47,7 +53,7 @@ with open(os.path.join(out, "bench.json")) as f:
     bench = json.load(f)
 check(bench["device"] == "NCL fake CUDA device", "the benchmarks found the device")
 check((bench["copy_bytes_per_s"] or 0) > 0, "the device's copy rate was measured")
-for key in ("cuba", "lif-1e7", "brunel"):
+for key in ("cuba", "lif-1e7", "brunel", "microcircuit"):
     entry = bench["models"].get(key, {})
     cpu, cuda = entry.get("cpu"), entry.get("cuda")
     check(cpu is not None and cuda is not None, "%s ran on both backends" % key)
@@ -79,13 +85,32 @@ for key in ("cuba", "lif-1e7", "brunel"):
               % (key, [e["what"] for e in profile]))
     kernels = cuda.get("device_kernels") or []
     check(cuda.get("device_multiprocessors") == 2 and
-          any(k["entry"] == "ncl_P_update_gpu" and k["registers"] == 40 and
+          any(k["entry"] == ("ncl_step_shared1_gpu" if key == "microcircuit"
+                             else "ncl_P_update_gpu") and k["registers"] == 40 and
               k["blocks_per_multiprocessor"] == 6 for k in kernels),
           "%s: each kernel's registers and blocks per multiprocessor reported (%s)"
           % (key, kernels))
     stats = cuda.get("device_stats") or {}
     check(stats.get("launches", 0) > 0 and stats.get("waits", 0) > 0,
           "%s: the CUDA run's driver calls and waits reported (%s)" % (key, stats))
+# The microcircuit's (a 2 % copy) updates: both forms timed in the first
+# steps and one taken, then each form throughout (NCL_CUDA_LEAN), with the
+# same spikes.
+circuit = bench["models"].get("microcircuit", {})
+leans = (circuit.get("cuda") or {}).get("lean_updates") or []
+check(len(leans) == 1 and leans[0]["entry"] == lean_entry and
+      leans[0]["form"] in ("full", "lean") and leans[0]["chosen_by"] == "timed" and
+      leans[0]["blocks_per_multiprocessor"] == {"full": 2, "lean": 3} and
+      None not in (leans[0]["timed_us"] or {None: None}).values(),
+      "microcircuit: the updates' lean form timed and one form chosen (%s)" % leans)
+for form in (0, 1):
+    run = circuit.get("cuda/lean-%d" % form) or {}
+    leans = run.get("lean_updates") or []
+    check(len(leans) == 1 and leans[0]["form"] == ("lean" if form else "full") and
+          leans[0]["chosen_by"] == "NCL_CUDA_LEAN" and
+          run.get("spikes") == (circuit.get("cpu") or {}).get("spikes"),
+          "microcircuit: a run in the %s form with the CPU's spikes (%s)"
+          % ("lean" if form else "full", leans))
 # The EI-RNN's dense sums (20 batch members in --quick): in the size the
 # runtime timed fastest (each size timed), then in each size and in none
 # (NCL_CUDA_MEMBER_TILE), each run saying so.

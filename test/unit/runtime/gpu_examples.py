@@ -341,6 +341,7 @@ def fake_mode(shim, driver):
     member_tile_sizes(env)
     faults_are_named(env)
     profile_names_groups(env)
+    lean_updates(env)
 
 
 def shuffled_threads(env):
@@ -412,6 +413,65 @@ def profile_names_groups(env):
           profile.get("A.deliver and the deliveries launched with it", 0) >= steps - 2,
           "the profile names each launch of several updates or deliveries by its group (%s)"
           % profile)
+
+
+def lean_updates(env):
+    """seq_subranges.ncl's three updates, one `_seq` launch a step, beside
+    which the image has the same code in at most 80 registers (`_seq_lean`):
+    the runtime times both where the lean form fits more blocks on a
+    multiprocessor and takes the faster (docs/gpu.md, "Lean updates"). The
+    fake driver reports 124 and 80 registers (NCL_FAKE_CUDA_REGISTERS: 2
+    and 3 blocks) and its clock makes one form slow: the runtime must take
+    the other. NCL_CUDA_LEAN=1 takes the lean form untimed; by default,
+    with the fake driver's 40 registers for both, neither fits more, and
+    the lean form never runs; nor does it on a driver without events. The
+    CPU's files byte for byte each time."""
+    name = "seq_subranges"
+    lib = os.path.join(work, name + "-cuda.so")
+    cpu = os.path.join(work, name + "-cuda-cpu")
+    if not os.path.exists(lib) or not os.path.isdir(cpu):
+        check(False, "lean_updates: %s was not compiled and run on the CPU" % lib)
+        return
+    entry = "ncl_step_shared1_gpu_seq"
+    lean = entry + "_lean"
+    registers = "%s=124,%s=80" % (entry, lean)
+    runs = [("the full entry slow", {"NCL_FAKE_CUDA_REGISTERS": registers,
+                                     "NCL_FAKE_CUDA_SLOW": entry}, "lean", "timed"),
+            ("the lean entry slow", {"NCL_FAKE_CUDA_REGISTERS": registers,
+                                     "NCL_FAKE_CUDA_SLOW": lean}, "full", "timed"),
+            ("NCL_CUDA_LEAN=1", {"NCL_CUDA_LEAN": "1"}, "lean", "NCL_CUDA_LEAN"),
+            ("NCL_CUDA_LEAN=0", {"NCL_CUDA_LEAN": "0", "NCL_FAKE_CUDA_REGISTERS": registers},
+             "full", "NCL_CUDA_LEAN"),
+            ("the same registers", {}, "full", "occupancy")]
+    # A driver without events cannot time them: the entry runs.
+    no_events = env["NCL_CUDA_DRIVER"].replace("fake_cuda.so", "fake_cuda_noevents.so")
+    if no_events != env["NCL_CUDA_DRIVER"] and os.path.exists(no_events):
+        runs.append(("a driver without events", {"NCL_CUDA_DRIVER": no_events,
+                                                 "NCL_FAKE_CUDA_REGISTERS": registers},
+                     "full", "no events"))
+    else:
+        check(False, "lean_updates: no driver without events beside %s" % env["NCL_CUDA_DRIVER"])
+    for k, (label, settings, form, chosen_by) in enumerate(runs):
+        what = "%s, %s" % (name, label)
+        gpu = os.path.join(work, "%s-lean%d" % (name, k))
+        log = gpu + ".txt"
+        if os.path.exists(log):
+            os.remove(log)
+        run_env = dict(env, NCL_FAKE_CUDA_LOG=log, **settings)
+        meta = run(lib, "cuda", gpu, run_env)
+        if not meta:
+            continue
+        choices = meta.get("device_lean_updates") or []
+        timed = chosen_by == "timed"
+        check(len(choices) == 1 and choices[0]["entry"] == entry and
+              choices[0]["form"] == form and choices[0]["chosen_by"] == chosen_by and
+              (choices[0]["timed_us"] is not None) == timed,
+              "%s: the updates ran in the %s form, chosen by %s (%s)"
+              % (what, form, chosen_by, choices))
+        ran = (lean + " ran") in (open(log).read().splitlines() if os.path.exists(log) else [])
+        check(ran == (form == "lean" or timed),
+              "%s: the lean entry %s" % (what, "ran" if ran else "did not run"))
+        compare(what, cpu, gpu, exact=True)
 
 
 def member_tile_sizes(env):

@@ -569,10 +569,10 @@ bool perStageOperand(const llvm::Instruction &i, unsigned k) {
 /// not unrolled, which would copy the code once more per launch unrolled),
 /// from the launch's first block (first_blocks; the stages get
 /// NCL_GPU_LAUNCH_SEQ_BLOCKS): the code's block index is less that block.
-/// False, with no `_seq`, where a call in the shared code could not be
+/// Null, with no `_seq`, where a call in the shared code could not be
 /// inlined (its block index would not be shifted); the stages then launch
 /// one by one.
-bool buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
+llvm::Function *buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
@@ -608,7 +608,7 @@ bool buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   for (llvm::Instruction &i : llvm::instructions(body))
     if (auto *call = llvm::dyn_cast<llvm::CallBase>(&i))
       if (llvm::Function *callee = call->getCalledFunction(); !callee || !callee->isDeclaration())
-        return false;
+        return nullptr;
   llvm::Function *blockIndex =
       llvm::Intrinsic::getDeclarationIfExists(&m, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x);
   if (blockIndex)
@@ -658,7 +658,21 @@ bool buildSeqEntry(llvm::Module &m, llvm::Function *entry) {
   markNotUnrolled(b.CreateCondBr(b.CreateICmpSLT(following, count), loop, done));
   b.SetInsertPoint(done);
   b.CreateRetVoid();
-  return true;
+  return seq;
+}
+
+/// Adds `<seq>_lean`, the same code as the `_seq` entry `seq` compiled in
+/// at most NCL_GPU_LEAN_REGISTERS registers a thread (`.maxnreg`): ptxas
+/// spills what does not fit to local memory, and more blocks fit on a
+/// multiprocessor. Which runs faster only the device can say, so the
+/// runtime times both (docs/gpu.md, "Lean updates"); the arithmetic is the
+/// same instructions, so either gives the same numbers.
+llvm::Function *buildLeanEntry(llvm::Function *seq) {
+  llvm::ValueToValueMapTy map;
+  llvm::Function *lean = llvm::CloneFunction(seq, map);
+  lean->setName(seq->getName() + NCL_GPU_LEAN_SUFFIX);
+  lean->addFnAttr("nvvm.maxnreg", std::to_string(NCL_GPU_LEAN_REGISTERS));
+  return lean;
 }
 
 /// The stages' entries that differ only in integer constants (the buffers
@@ -768,8 +782,13 @@ void shareEntries(llvm::Module &m, GPUModule &gpu, std::set<std::string> &entrie
     if (((kind == "deliver" || kind == "deliver_synapses") &&
          (shape == NCL_GPU_LAUNCH_PER_INDEX || shape == NCL_GPU_LAUNCH_PER_TARGET_BUCKETS)) ||
         (kind == "step" && shape == NCL_GPU_LAUNCH_PER_INDEX && stepsTogether)) {
-      if (buildSeqEntry(m, entry)) {
-        entries.insert(name + NCL_GPU_SEQ_SUFFIX);
+      if (llvm::Function *seq = buildSeqEntry(m, entry)) {
+        entries.insert(seq->getName().str());
+        // An update's, whose many registers (a random draw's, most of the
+        // microcircuit's) may leave a multiprocessor few blocks, has a
+        // lean form beside it.
+        if (kind == "step")
+          entries.insert(buildLeanEntry(seq)->getName().str());
         for (size_t stage : *group)
           gpu.stageLaunches[stage] |= NCL_GPU_LAUNCH_SEQ_BLOCKS;
       }
