@@ -184,8 +184,11 @@ bool linkLibdevice(llvm::Module &m, const std::string &toolkit, std::string &err
 /// `ncl_gpu_emulated_access` names where it is not null:
 /// `void (uint64_t address, uint64_t bytes, uint64_t value, int32_t kind)`,
 /// kind 0 a load, 1 a store (value: the stored bits, for 8 bytes or fewer),
-/// 2 an atomic. The fake driver sets it to find threads of one launch that
-/// touch the same memory (docs/gpu.md, "The GPU's code on the host").
+/// 2 an atomic, plus 256 times the log2 of the alignment the access claims
+/// (NVPTX makes one access of the whole where that is at least its size,
+/// which a GPU requires to be aligned to it). The fake driver sets it to find
+/// threads of one launch that touch the same memory, and misaligned accesses
+/// (docs/gpu.md, "The GPU's code on the host").
 void instrumentAccesses(llvm::Module &m) {
   llvm::LLVMContext &context = m.getContext();
   llvm::Type *i32 = llvm::Type::getInt32Ty(context);
@@ -246,6 +249,11 @@ void instrumentAccesses(llvm::Module &m) {
       const uint64_t bytes = layout.getTypeStoreSize(type).getFixedValue();
       llvm::Value *value = b.getInt64(0);
       int32_t kind = llvm::isa<llvm::LoadInst>(i) ? 0 : llvm::isa<llvm::StoreInst>(i) ? 1 : 2;
+      const llvm::Align align =
+          llvm::isa<llvm::LoadInst, llvm::StoreInst>(i) ? llvm::getLoadStoreAlignment(i)
+          : llvm::isa<llvm::AtomicRMWInst>(i) ? llvm::cast<llvm::AtomicRMWInst>(i)->getAlign()
+                                              : llvm::cast<llvm::AtomicCmpXchgInst>(i)->getAlign();
+      kind += 256 * static_cast<int32_t>(llvm::Log2(align));
       if (auto *store = llvm::dyn_cast<llvm::StoreInst>(i); store && bytes <= 8) {
         llvm::Value *stored = store->getValueOperand();
         if (stored->getType()->isPointerTy())
