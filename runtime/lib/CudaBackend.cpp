@@ -660,6 +660,15 @@ cuda::CUfunction CudaDevice::nextSeqForm(size_t index, double *&timed) {
   LeanChoice &c = leans_[static_cast<size_t>(leanOf_[index])];
   if (c.decided || c.trials >= 2 * (1 + kFormRounds))
     return c.forms[c.form]; // (undecided: a group that could not wait for the times)
+  // A grid that fits the multiprocessors at once in the entry's form (its
+  // launches' largest, seen in the first round) runs no faster lean: each
+  // multiprocessor gets the same blocks, and lean ones spill.
+  if (c.trials == 2 && multiprocessors_ > 0 &&
+      c.blocks <= static_cast<int64_t>(multiprocessors_) * c.blocksPerMultiprocessor[0]) {
+    c.decided = true;
+    c.chosenBy = "one wave";
+    return c.forms[0];
+  }
   // Each form in turn: a first round that warms up, then kFormRounds timed
   // (settleLean decides before the launch after them).
   const int64_t k = c.trials++ % 2;
@@ -1564,6 +1573,10 @@ void CudaDevice::addToSeqGroup(const ncl_model &m, size_t stage, CUdeviceptr hea
   seq_.targets.push_back({post, begin, first});
   seq_.blocks = std::max(seq_.blocks, first + (range + kBlockSize - 1) / kBlockSize);
   commands_[seq_.command].blocks = static_cast<unsigned>(seq_.blocks);
+  if (leanOf_[stage] >= 0) {
+    LeanChoice &c = leans_[static_cast<size_t>(leanOf_[stage])];
+    c.blocks = std::max(c.blocks, seq_.blocks);
+  }
 }
 
 void CudaDevice::openCountGroup(const ncl_model &m) {

@@ -122,11 +122,13 @@ public:
     bool decided = true;
     /// What chose the form: "NCL_CUDA_LEAN", "timed", "occupancy" (the lean
     /// form fits no more blocks on a multiprocessor, or the driver does not
-    /// say) or "no events" (the driver cannot time it).
+    /// say), "one wave" (the grid fits the multiprocessors at once in the
+    /// entry's form) or "no events" (the driver cannot time it).
     const char *chosenBy = "timed";
     double seconds[2] = {0, 0};   // per form: device time of its timed launches
     int64_t launches[2] = {0, 0}; // per form: its timed launches
     int64_t trials = 0;           // launches recorded while deciding
+    int64_t blocks = 0;           // the largest grid of its launches
   };
   const std::vector<LeanChoice> &leanChoices() const { return leans_; }
   /// Why NCL_CUDA_PROFILE=1 could not be followed, or "".

@@ -419,10 +419,12 @@ def lean_updates(env):
     """seq_subranges.ncl's three updates, one `_seq` launch a step, beside
     which the image has the same code in at most 80 registers (`_seq_lean`):
     the runtime times both where the lean form fits more blocks on a
-    multiprocessor and takes the faster (docs/gpu.md, "Lean updates"). The
-    fake driver reports 124 and 80 registers (NCL_FAKE_CUDA_REGISTERS: 2
-    and 3 blocks) and its clock makes one form slow: the runtime must take
-    the other. NCL_CUDA_LEAN=1 takes the lean form untimed; by default,
+    multiprocessor and the grid does not fit the multiprocessors at once,
+    and takes the faster (docs/gpu.md, "Lean updates"). The fake driver
+    reports 200 and 80 registers (NCL_FAKE_CUDA_REGISTERS: 1 and 3 blocks)
+    and its clock makes one form slow: the runtime must take the other;
+    with 124 (2 blocks) the 3 blocks fit the fake's 2 multiprocessors at
+    once, and the lean form runs only in the first round. NCL_CUDA_LEAN=1 takes the lean form untimed; by default,
     with the fake driver's 40 registers for both, neither fits more, and
     the lean form never runs; nor does it on a driver without events. The
     CPU's files byte for byte each time."""
@@ -434,7 +436,10 @@ def lean_updates(env):
         return
     entry = "ncl_step_shared1_gpu_seq"
     lean = entry + "_lean"
-    registers = "%s=124,%s=80" % (entry, lean)
+    # 1 block of 256 threads a multiprocessor, and 3 lean: the group's 3
+    # blocks (P, Q, R) take two waves of the fake device's 2 multiprocessors
+    # in the entry's form, one lean.
+    registers = "%s=200,%s=80" % (entry, lean)
     runs = [("the full entry slow", {"NCL_FAKE_CUDA_REGISTERS": registers,
                                      "NCL_FAKE_CUDA_SLOW": entry}, "lean", "timed"),
             ("the lean entry slow", {"NCL_FAKE_CUDA_REGISTERS": registers,
@@ -442,7 +447,10 @@ def lean_updates(env):
             ("NCL_CUDA_LEAN=1", {"NCL_CUDA_LEAN": "1"}, "lean", "NCL_CUDA_LEAN"),
             ("NCL_CUDA_LEAN=0", {"NCL_CUDA_LEAN": "0", "NCL_FAKE_CUDA_REGISTERS": registers},
              "full", "NCL_CUDA_LEAN"),
-            ("the same registers", {}, "full", "occupancy")]
+            ("the same registers", {}, "full", "occupancy"),
+            # 2 blocks a multiprocessor: 3 blocks fit the 2 at once.
+            ("one wave", {"NCL_FAKE_CUDA_REGISTERS": "%s=124,%s=80" % (entry, lean)},
+             "full", "one wave")]
     # A driver without events cannot time them: the entry runs.
     no_events = env["NCL_CUDA_DRIVER"].replace("fake_cuda.so", "fake_cuda_noevents.so")
     if no_events != env["NCL_CUDA_DRIVER"] and os.path.exists(no_events):
@@ -469,7 +477,7 @@ def lean_updates(env):
               "%s: the updates ran in the %s form, chosen by %s (%s)"
               % (what, form, chosen_by, choices))
         ran = (lean + " ran") in (open(log).read().splitlines() if os.path.exists(log) else [])
-        check(ran == (form == "lean" or timed),
+        check(ran == (form == "lean" or timed or chosen_by == "one wave"),
               "%s: the lean entry %s" % (what, "ran" if ran else "did not run"))
         compare(what, cpu, gpu, exact=True)
 
