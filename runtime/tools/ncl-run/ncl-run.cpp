@@ -70,7 +70,20 @@ const char *kUsage = "usage: ncl-run MODEL.so [options]\n"
                      "                       PROJ_pre.npy, PROJ_post.npy\n"
                      "  --quiet              print nothing but errors\n"
                      "  --version            print NCL's version and the model ABI it runs\n"
-                     "  --help               show this text\n";
+                     "  --help               show this text\n"
+                     "\n"
+                     "environment, for --backend=cuda (docs/gpu.md):\n"
+                     "  NCL_CUDA_DRIVER=LIB       the driver library instead of libcuda.so.1\n"
+                     "  NCL_CUDA_PROFILE=1        time every command on the device and print\n"
+                     "                            where a step's time goes (no CUDA graphs)\n"
+                     "  NCL_CUDA_WAIT_EACH=1      wait after each command, so that a kernel\n"
+                     "                            that faults is named (slow)\n"
+                     "  NCL_CUDA_GRAPHS=0         issue every launch instead of CUDA graphs\n"
+                     "  NCL_CUDA_MEMBER_TILE=N    dense sums in tiles of N batch members (4,\n"
+                     "                            8, 16; 0 none; default auto: timed)\n"
+                     "  NCL_CUDA_LEAN=0|1         updates in at most 80 registers or not\n"
+                     "                            (default auto: timed)\n"
+                     "  NCL_CUDA_ARRIVAL_ROOM=N   synapses each arrival queue holds a step\n";
 
 /// Bad command line: printed with a hint and exit status 2.
 struct UsageError {
