@@ -14,6 +14,9 @@ PTX always):
                          test/unit/runtime/gpu_models, with examples/data
   DIR/models/NAME.so     the benchmark models of bench/gpu/gpu_benchmarks.py
   DIR/bin/ncl-run, DIR/lib/libnclrt.so*
+  DIR/src                support/ and runtime/ with a CMakeLists.txt: where
+                         the binaries above do not start on the device (other
+                         system libraries), DIR/ncl_run.sh builds them there
   DIR/gpu_examples.py, DIR/gpu_benchmarks.py, DIR/run.sh, DIR/sanitize.sh
 and DIR/run.sh runs there: every example on the CPU and the GPU compared
 (gpu_examples.py prebuilt, what `ctest -L gpu` checks), then the benchmarks;
@@ -27,6 +30,7 @@ is left out, saying so.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,24 +51,72 @@ MODELS = {
     "microcircuit": ("bench/gpu/microcircuit.ncl", ["--precision=f32"]),
 }
 
+# Sourced by run.sh and sanitize.sh: an ncl-run that starts on this machine.
+# The bundle's was built on another (Debian 12: glibc and libstdc++ of their
+# versions); where it does not start, libnclrt and ncl-run are built here
+# from src/ (plain C++17, no LLVM), with CMake, which the GPU machines have.
+NCL_RUN_SH = """# Made by bench/gpu/make_bundle.py, sourced by run.sh and sanitize.sh: sets
+# NCL_RUN to an ncl-run that starts on this machine (the bundle's, else one
+# built here from src/) and LD_LIBRARY_PATH to its libnclrt.
+NCL_RUN="$here/bin/ncl-run"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if ! "$NCL_RUN" --version > /dev/null 2>&1; then
+  why=$("$NCL_RUN" --version 2>&1 | head -n 1)
+  build=${NCL_BUNDLE_BUILD:-${TMPDIR:-/tmp}/ncl-bundle-runtime}
+  echo "the bundle's ncl-run does not start here ($why); building libnclrt and ncl-run" \
+    "from $here/src into $build (log: $out/rebuild.log)"
+  generator=
+  command -v ninja > /dev/null 2>&1 && generator="-G Ninja"
+  if cmake -S "$here/src" -B "$build" -DCMAKE_BUILD_TYPE=Release $generator \
+       > "$out/rebuild.log" 2>&1 &&
+     cmake --build "$build" -j "$(nproc 2> /dev/null || echo 4)" >> "$out/rebuild.log" 2>&1 &&
+     "$build/bin/ncl-run" --version >> "$out/rebuild.log" 2>&1; then
+    NCL_RUN="$build/bin/ncl-run"
+    export LD_LIBRARY_PATH="$build/lib:$LD_LIBRARY_PATH"
+    echo "built: $("$NCL_RUN" --version 2>&1 | head -n 1)"
+  else
+    echo "building them failed too: see $out/rebuild.log"
+  fi
+fi
+"""
+
+# What builds src/ alone: support/ (units) and runtime/, which need neither
+# LLVM nor MLIR.
+SRC_CMAKE = """# Made by bench/gpu/make_bundle.py: libnclrt and ncl-run alone, for a GPU
+# machine where the bundle's binaries do not start (ncl_run.sh).
+cmake_minimum_required(VERSION 3.20)
+project(nclrt LANGUAGES C CXX)
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(NCL_VERSION "@VERSION@")
+set(NCL_ABI_VERSION @ABI@)
+include(GNUInstallDirs)
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+set(CMAKE_LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+set(CMAKE_ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+include_directories(${PROJECT_SOURCE_DIR}/support/include ${PROJECT_SOURCE_DIR}/runtime/include)
+add_subdirectory(support)
+add_subdirectory(runtime)
+"""
+
 RUN_SH = """#!/bin/sh
 # Made by bench/gpu/make_bundle.py. Runs on a machine with a GPU: every example
 # on the CPU and the GPU compared, then the GPU benchmarks. Logs to $OUT.
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
 mkdir -p "$out"
-export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+. "$here/ncl_run.sh"
 export PYTHONUNBUFFERED=1
 status=0
 (nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \\
   --format=csv) > "$out/device.txt" 2>&1
-"$here/bin/ncl-run" --version >> "$out/device.txt" 2>&1
+"$NCL_RUN" --version >> "$out/device.txt" 2>&1
 if [ "${NCL_BUNDLE_SKIP_EXAMPLES:-}" = "" ]; then
-  python3 "$here/gpu_examples.py" prebuilt - "$here/bin/ncl-run" "$here/examples" \\
+  python3 "$here/gpu_examples.py" prebuilt - "$NCL_RUN" "$here/examples" \\
     /tmp/ncl-gpu-examples > "$out/examples.log" 2>&1 || status=1
   tail -n 40 "$out/examples.log"
 fi
-python3 "$here/gpu_benchmarks.py" --ncl-run "$here/bin/ncl-run" --models "$here/models" \\
+python3 "$here/gpu_benchmarks.py" --ncl-run "$NCL_RUN" --models "$here/models" \\
   --json "$out/bench.json" ${NCL_BUNDLE_BENCH_ARGS:-} 2>&1 | tee "$out/bench.log"
 [ -s "$out/bench.json" ] || status=1
 exit $status
@@ -84,7 +136,7 @@ out=${OUT:-$here/out}
 mkdir -p "$out"
 log="$out/sanitize.log"
 : > "$log"
-export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+. "$here/ncl_run.sh"
 san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ ! -x "$san" ]; then
   echo "no compute-sanitizer on this machine: nothing checked" | tee -a "$log"
@@ -106,7 +158,7 @@ for run in memcheck:cuba memcheck:delays memcheck:polychronization memcheck:stdp
   fi
   echo "== $tool $name" >> "$log"
   timeout 90 "$san" --tool "$tool" --error-exitcode 3 --print-limit 20 \
-    "$here/bin/ncl-run" "$lib" --backend=cuda --time 20ms --quiet \
+    "$NCL_RUN" "$lib" --backend=cuda --time 20ms --quiet \
     --data-dir "$here/examples" --out "/tmp/ncl-sanitize/$name-$tool" >> "$log" 2>&1
   rc=$?
   echo "== $tool $name: exit $rc" | tee -a "$log"
@@ -189,6 +241,19 @@ def main():
     for script in ("gpu_examples.py", "npy_file.py"):
         shutil.copy2(os.path.join(ROOT, "test", "unit", "runtime", script), a.out)
     shutil.copy2(os.path.join(HERE, "gpu_benchmarks.py"), a.out)
+    # libnclrt's and ncl-run's sources, for ncl_run.sh to build where the
+    # bundle's binaries do not start.
+    src = os.path.join(a.out, "src")
+    for part in ("support", "runtime"):
+        shutil.copytree(os.path.join(ROOT, part), os.path.join(src, part))
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        version = re.search(r'set\(NCL_VERSION "([^"]+)"\)', f.read()).group(1)
+    with open(os.path.join(ROOT, "runtime", "include", "ncl", "model_abi.h")) as f:
+        abi = re.search(r"(?m)^#define NCL_ABI_VERSION (\d+)u", f.read()).group(1)
+    with open(os.path.join(src, "CMakeLists.txt"), "w") as f:
+        f.write(SRC_CMAKE.replace("@VERSION@", version).replace("@ABI@", abi))
+    with open(os.path.join(a.out, "ncl_run.sh"), "w") as f:
+        f.write(NCL_RUN_SH)
     for script, text in (("run.sh", RUN_SH), ("sanitize.sh", SANITIZE_SH)):
         with open(os.path.join(a.out, script), "w") as f:
             f.write(text)

@@ -4,7 +4,9 @@ the fake device: made from this build for two examples and three benchmark
 models, then its run.sh run with the fake driver, as it runs on a GPU machine.
 Requires that every example it holds matched the CPU, and that every benchmark
 model ran on both backends with the same spikes: the bundle's scripts cannot
-rot unnoticed between the sessions that have a GPU.
+rot unnoticed between the sessions that have a GPU. Then, with the bundle's
+ncl-run made to fail as a binary built for other system libraries does,
+run.sh must build libnclrt and ncl-run from the bundle's sources and go on.
 
 usage: gpu_bundle.py BUILD FAKE_DRIVER WORKDIR
 """
@@ -159,5 +161,30 @@ check(ran[:-1] == ["memcheck cuba.so", "memcheck delays.so", "initcheck cuba.so"
 check("== memcheck cuba: exit 0" in log and "== initcheck delays: exit 3" in log and
       "planted error" in log and p.returncode == 1,
       "sanitize.sh logs each run's exit and fails where one fails (exit %d)" % p.returncode)
+
+# A GPU machine whose system libraries the bundle's binaries do not suit
+# (another glibc): ncl_run.sh builds libnclrt and ncl-run there from the
+# bundle's src/ with CMake, and run.sh goes on with them. Here the bundle's
+# ncl-run is replaced by one that fails as such a binary does.
+broken = os.path.join(bundle, "bin", "ncl-run")
+with open(broken, "w") as f:
+    f.write("#!/bin/sh\necho \"ncl-run: /lib/x86_64-linux-gnu/libc.so.6: version "
+            "'GLIBC_2.99' not found\" >&2\nexit 1\n")
+rebuilt_out = os.path.join(work, "out-rebuilt")
+p = subprocess.run([os.path.join(bundle, "run.sh")], cwd=work, capture_output=True, text=True,
+                   env=dict(env, OUT=rebuilt_out, NCL_BUNDLE_BUILD=os.path.join(work, "rebuilt"),
+                            NCL_BUNDLE_BENCH_ARGS="--quick --cpu-threads 2 --only cuba"))
+print(p.stdout[-3000:], p.stderr[-2000:])
+check(p.returncode == 0 and "GLIBC_2.99" in p.stdout and "built: ncl-run (NCL)" in p.stdout,
+      "run.sh built ncl-run where the bundle's did not start, and went on (exit %d)"
+      % p.returncode)
+with open(os.path.join(rebuilt_out, "examples.log")) as f:
+    log = f.read()
+check(all("ok   %s.ncl (GPU)" % name in log for name in ("cuba", "delays")) and "FAIL" not in log,
+      "the examples matched the CPU with the rebuilt ncl-run")
+with open(os.path.join(rebuilt_out, "bench.json")) as f:
+    cuba = json.load(f)["models"].get("cuba", {})
+check((cuba.get("cpu") or {}).get("spikes") == (cuba.get("cuda") or {}).get("spikes") and
+      cuba.get("cuda") is not None, "the benchmark ran with the rebuilt ncl-run")
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
