@@ -415,7 +415,7 @@ typedef struct ncl_gpu_member_tile_form {
  * Optional: the runtime launches each stage on its own where an image
  * lacks it. */
 #define NCL_GPU_SEQ_SUFFIX "_seq"
-/* A STEP stages' `_seq` entry may have a third, `<gpu_kernel>_seq_lean`:
+/* The `_seq` entry of STEP stages may have a third, `<gpu_kernel>_seq_lean`:
  * the same parameter and work, compiled in at most NCL_GPU_LEAN_REGISTERS
  * registers a thread (what does not fit spills to local memory), so that
  * more blocks of 256 threads fit on a multiprocessor (on sm_80 and sm_90,
