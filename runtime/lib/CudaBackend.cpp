@@ -417,6 +417,11 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   if (d.cuModuleGetFunction(&dev->gatherRecords_, dev->module_, NCL_GPU_GATHER_RECORDS_ENTRY) !=
       CUDA_SUCCESS)
     dev->gatherRecords_ = nullptr;
+  // The test of a chunk's state on the device (an older nclc's images lack
+  // it: the state comes back after every chunk for the host's scan).
+  if (d.cuModuleGetFunction(&dev->findNonFinite_, dev->module_, NCL_GPU_FIND_NONFINITE_ENTRY) !=
+      CUDA_SUCCESS)
+    dev->findNonFinite_ = nullptr;
   // The arrival queues' entry: this nclc's (which reads one-byte delays
   // too), else an older one's.
   dev->arrivalsByteDelays_ =
@@ -516,6 +521,7 @@ std::unique_ptr<CudaDevice> CudaDevice::open(const ncl_model &m, int ordinal) {
   note(dev->copyCounts_, NCL_GPU_COPY_COUNTS_ENTRY);
   note(dev->gatherSpikes_, NCL_GPU_GATHER_SPIKES_ENTRY);
   note(dev->gatherRecords_, NCL_GPU_GATHER_RECORDS_ENTRY);
+  note(dev->findNonFinite_, NCL_GPU_FIND_NONFINITE_ENTRY);
   note(dev->arrivals_, dev->arrivalsByteDelays_  ? NCL_GPU_BYTE_DELAY_ARRIVALS_ENTRY
                        : dev->arrivalsPipelined_ ? NCL_GPU_PIPELINED_ARRIVALS_ENTRY
                                                  : NCL_GPU_ARRIVALS_ENTRY);
@@ -1038,6 +1044,11 @@ void CudaDevice::freeMirror() {
   if (table_)
     d_->cuMemFree(table_);
   table_ = 0;
+  if (startArea_)
+    d_->cuMemFree(startArea_);
+  startArea_ = 0;
+  startAreaBytes_ = 0;
+  startOffset_.clear();
 }
 
 void CudaDevice::reservePinned(ncl_model &m, void *&p, size_t &capacity, size_t bytes) {
@@ -1264,6 +1275,115 @@ void CudaDevice::downloadNeuronState(ncl_model &m, bool replayable) {
     if (deviceAhead(r))
       download(m, r);
   }
+}
+
+void CudaDevice::saveChunkStart(ncl_model &m) {
+  makeCurrent();
+  // The per-neuron buffers' places in the area, laid out once a mirror.
+  if (startOffset_.empty()) {
+    size_t bytes = 0;
+    startOffset_.assign(bufferRegion_.size(), SIZE_MAX);
+    for (size_t i = 0; i < bufferRegion_.size(); ++i) {
+      const ncl_buffer_info &b = m.desc->buffers[i];
+      if (b.extent != NCL_EXTENT_NEURONS || b.population < 0 || bufferRegion_[i] < 0 ||
+          m.buffers[i].bytes() == 0)
+        continue;
+      startOffset_[i] = bytes;
+      bytes += (m.buffers[i].bytes() + 255) / 256 * 256;
+    }
+    if (bytes > 0) {
+      if (CUresult r = d_->cuMemAlloc(&startArea_, bytes); r != CUDA_SUCCESS) {
+        startArea_ = 0;
+        startOffset_.clear();
+        throw Error(NCL_ERROR_MEMORY, "not enough memory on the CUDA device '" + name_ +
+                                          "': the copy of a chunk's start needs " +
+                                          formatBytes(bytes) + " (" + describe(r, *d_) + ")");
+      }
+      startAreaBytes_ = bytes;
+    }
+  }
+  for (size_t i = 0; i < startOffset_.size(); ++i)
+    if (startOffset_[i] != SIZE_MAX) {
+      Command copy;
+      copy.kind = Command::Copy;
+      copy.to = startArea_ + startOffset_[i];
+      copy.from = regions_[static_cast<size_t>(bufferRegion_[i])].dev + bufferOffset_[i];
+      copy.bytes = m.buffers[i].bytes();
+      copy.action = "keeping the chunk's start on the device";
+      record(copy);
+    }
+}
+
+bool CudaDevice::testNeuronState(ncl_model &m, bool replayable) {
+  makeCurrent();
+  queueMonitorRows(m);
+  // The regions: every state variable of every population.
+  const size_t element = static_cast<size_t>(m.desc->real_bits / 8);
+  std::vector<ncl_nonfinite_region> regions;
+  for (const Population &pop : m.pops)
+    for (int32_t v : pop.stateBuffer)
+      if (bufferRegion_[static_cast<size_t>(v)] >= 0 && pop.units() > 0) {
+        ncl_nonfinite_region r{};
+        r.values = reinterpret_cast<const void *>(static_cast<uintptr_t>(
+            regions_[static_cast<size_t>(bufferRegion_[static_cast<size_t>(v)])].dev +
+            bufferOffset_[static_cast<size_t>(v)]));
+        r.count = pop.units();
+        r.element = static_cast<int64_t>(element);
+        regions.push_back(r);
+      }
+  CUdeviceptr found = 0;
+  if (!regions.empty()) {
+    int64_t largest = 0;
+    for (const ncl_nonfinite_region &r : regions)
+      largest = std::max(largest, r.count);
+    const size_t regionBytes = regions.size() * sizeof(ncl_nonfinite_region);
+    reserveArena(m, sizeof(ncl_find_nonfinite_args) + regionBytes + sizeof(int64_t) + 64);
+    const int64_t zero = 0;
+    found = putInArena(&zero, sizeof zero);
+    ncl_find_nonfinite_args args{};
+    args.count = static_cast<int64_t>(regions.size());
+    args.regions = reinterpret_cast<const ncl_nonfinite_region *>(
+        static_cast<uintptr_t>(putInArena(regions.data(), regionBytes)));
+    args.found = reinterpret_cast<int64_t *>(static_cast<uintptr_t>(found));
+    Command c;
+    c.kind = Command::Launch;
+    c.function = findNonFinite_;
+    // A thread per 4 values of the largest region, at most 1024 blocks.
+    c.blocks = static_cast<unsigned>(
+        std::clamp<int64_t>((largest + 4 * kBlockSize - 1) / (4 * kBlockSize), 1, 1024));
+    c.threads = kBlockSize;
+    c.param = putInArena(&args, sizeof args);
+    c.action = "testing the state for NaN on the device";
+    record(c);
+  }
+  synchronize(&m, "waiting for the device");
+  storeMonitorRows(m);
+  int64_t flag = 0;
+  if (found) {
+    ++stats_.copiesToHost;
+    check(&m, d_->cuMemcpyDtoH(&flag, found, sizeof flag),
+          "copying the state's test from the device");
+  }
+  if (flag == 0)
+    return false;
+  // A value is not finite: the host finds it, and replays from the start.
+  downloadNeuronState(m, replayable);
+  if (replayable)
+    fetchChunkStart(m);
+  return true;
+}
+
+void CudaDevice::fetchChunkStart(ncl_model &m) {
+  makeCurrent();
+  synchronize(&m, "waiting for the device");
+  for (size_t i = 0; i < startOffset_.size(); ++i)
+    if (startOffset_[i] != SIZE_MAX) {
+      ++stats_.copiesToHost;
+      check(&m,
+            d_->cuMemcpyDtoH(m.buffersAtChunkStart[i].data(), startArea_ + startOffset_[i],
+                             m.buffersAtChunkStart[i].bytes()),
+            "copying the chunk's start from the device");
+    }
 }
 
 void CudaDevice::uploadNeuronState(ncl_model &m) {

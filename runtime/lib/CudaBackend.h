@@ -247,6 +247,23 @@ public:
   /// restored a chunk's start.
   void downloadNeuronState(ncl_model &m, bool replayable);
   void uploadNeuronState(ncl_model &m);
+  /// Whether the device tests a chunk's state itself and keeps the chunk's
+  /// start (the image has NCL_GPU_FIND_NONFINITE_ENTRY): then nothing of
+  /// the state comes back after a chunk unless a value is not finite
+  /// (docs/gpu.md, "After each chunk").
+  bool testsStateOnDevice() const { return findNonFinite_ != nullptr; }
+  /// Before a chunk that may be replayed: a copy of every per-neuron
+  /// buffer on the device, in stream order.
+  void saveChunkStart(ncl_model &m);
+  /// After a chunk, in place of downloadNeuronState: the monitors' queued
+  /// rows, the test of the populations' state variables on the device and
+  /// one wait; where a value is not finite, what downloadNeuronState
+  /// copies, and the chunk's start saved on the device into the host's
+  /// chunk-start copy (`replayable`). Whether one was not finite.
+  bool testNeuronState(ncl_model &m, bool replayable);
+  /// The chunk's start saved on the device into the host's chunk-start
+  /// copy (m.buffersAtChunkStart), for a restore.
+  void fetchChunkStart(ncl_model &m);
 
   /// Before the host reads (or changes part of) the state: copies back
   /// what the kernels changed since the host last had it, of the allocation
@@ -555,8 +572,14 @@ private:
   cuda::CUfunction copyCounts_ = nullptr;    // NCL_GPU_COPY_COUNTS_ENTRY, where the image has it
   cuda::CUfunction gatherSpikes_ = nullptr;  // NCL_GPU_GATHER_SPIKES_ENTRY, likewise
   cuda::CUfunction gatherRecords_ = nullptr; // NCL_GPU_GATHER_RECORDS_ENTRY, likewise
-  int64_t countGroup_ = -1;                  // the open group's command, or -1
-  cuda::CUdeviceptr countArgs_ = 0;          // its arguments in the arena
+  cuda::CUfunction findNonFinite_ = nullptr; // NCL_GPU_FIND_NONFINITE_ENTRY, likewise
+  /// A chunk's start on the device (saveChunkStart): per buffer, its place
+  /// in startArea_, or SIZE_MAX where it is not a per-neuron buffer.
+  cuda::CUdeviceptr startArea_ = 0;
+  size_t startAreaBytes_ = 0;
+  std::vector<size_t> startOffset_;
+  int64_t countGroup_ = -1;         // the open group's command, or -1
+  cuda::CUdeviceptr countArgs_ = 0; // its arguments in the arena
   int64_t countsInGroup_ = 0, countGroupRoom_ = 0;
   struct DeviceHistory {
     cuda::CUdeviceptr lists = 0, counts = 0;

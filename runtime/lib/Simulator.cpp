@@ -1292,18 +1292,32 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
   forEachThread(m, [&m, s0, s1, saveStart, &barrier](int k) {
     // An exception must not escape a worker thread (std::terminate);
     // recording spikes is the only thing here that allocates.
+    // A device that tests the state itself keeps the chunk's start too, and
+    // the host scans only where it found a value that is not finite.
+    const bool onDevice = m.device && m.device->testsStateOnDevice();
+    bool scan = true;
     try {
-      if (saveStart)
+      if (saveStart && onDevice)
+        m.device->saveChunkStart(m); // one host thread drives the device
+      else if (saveStart)
         copyChunkStart(m, k, /*restore=*/false);
       stepThread(m, k, s0, s1, barrier.get());
-      if (m.device) // one host thread drives the device
+      if (onDevice)
+        scan = m.device->testNeuronState(m, /*replayable=*/saveStart);
+      else if (m.device)
         m.device->downloadNeuronState(m, /*replayable=*/saveStart);
     } catch (const std::bad_alloc &) {
       ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
       ts.errorCode = NCL_ERROR_MEMORY;
       ts.error = "out of memory while recording spikes";
     }
-    scanThread(m, k);
+    if (scan) {
+      scanThread(m, k);
+    } else {
+      ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
+      ts.badPop = ts.badVar = -1;
+      ts.badIndex = -1;
+    }
   });
 }
 
@@ -2343,6 +2357,8 @@ void ncl::rt::runModel(ncl_model &m, int64_t steps) {
         }
         // The records stay at s0, so the state goes back there too: the
         // model is consistent and could go on if memory were freed.
+        if (m.device && m.device->testsStateOnDevice())
+          m.device->fetchChunkStart(m);
         forEachThread(m, [&m](int k) { copyChunkStart(m, k, /*restore=*/true); });
         if (m.device)
           m.device->uploadNeuronState(m);

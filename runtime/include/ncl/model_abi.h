@@ -718,6 +718,28 @@ typedef struct ncl_gather_records_args {
   void *to;         /* count contiguous elements, in device memory */
 } ncl_gather_records_args;
 
+/* Added within ABI 10, optional (a library whose images lack it makes the
+ * runtime copy the state back after every chunk and scan it there): every
+ * image of this NCL's nclc has the entry NCL_GPU_FIND_NONFINITE_ENTRY, whose
+ * one parameter is a device pointer to an ncl_find_nonfinite_args, read
+ * when the kernel runs. Thread g (g = blockIdx.x * blockDim.x + threadIdx.x,
+ * G the grid's threads) looks at values g, g + G, ... of each region (4-byte
+ * floats or 8-byte doubles) and, where one is NaN or infinite, stores 1 to
+ * *found; it stores nothing else (the host sets *found to 0 before). The
+ * CUDA backend's test of a chunk's state for the NaN check (docs/gpu.md,
+ * "After each chunk"). */
+#define NCL_GPU_FIND_NONFINITE_ENTRY "ncl_find_nonfinite_gpu"
+typedef struct ncl_nonfinite_region {
+  const void *values; /* in device memory */
+  int64_t count;      /* values */
+  int64_t element;    /* bytes of a value: 4 (float) or 8 (double) */
+} ncl_nonfinite_region;
+typedef struct ncl_find_nonfinite_args {
+  int64_t count;                       /* regions */
+  const ncl_nonfinite_region *regions; /* count of them, in device memory */
+  int64_t *found;                      /* in device memory */
+} ncl_find_nonfinite_args;
+
 /* Since ABI 10, optional like NCL_GPU_SPIKE_LIST_ENTRY (a library whose
  * images lack it makes the runtime read each launch's region back on its
  * own; docs/gpu.md, "Spikes on the device"): every image may have the entry

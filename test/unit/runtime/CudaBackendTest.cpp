@@ -593,6 +593,33 @@ TEST(CudaBackend, NaNIsReportedAtTheSameStep) {
   EXPECT_TRUE(contains(messages[1], "became NaN in step 123")) << messages[1];
 }
 
+TEST(CudaBackend, WithoutTheDeviceTestTheHostScansTheState) {
+  // An image without NCL_GPU_FIND_NONFINITE_ENTRY (an older nclc's): the
+  // state comes back after every chunk and the host scans it; the report
+  // is the same.
+  setenv("NCL_FAKE_CUDA_MISSING", NCL_GPU_FIND_NONFINITE_ENTRY, 1);
+  std::string messages[2];
+  for (int k = 0; k < 2; ++k) {
+    ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+    ASSERT_EQ(ncl_set_param(m.get(), "P", "nan_step", 123), NCL_OK);
+    ASSERT_EQ(ncl_set_backend(m.get(), k ? "cuda" : "cpu"), NCL_OK) << lastError();
+    ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_ERROR_NUMERIC);
+    messages[k] = lastError();
+    EXPECT_EQ(ncl_current_step(m.get()), 124);
+  }
+  EXPECT_EQ(messages[0], messages[1]);
+  // A chunk of 250 steps: 15 neurons' v, w and refractory step come back
+  // (8 + 8 + 4 bytes), for the scan and the chunk-start copy.
+  ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
+  ASSERT_EQ(ncl_set_chunk_steps(m.get(), 250), NCL_OK);
+  ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
+  ASSERT_EQ(ncl_run_steps(m.get(), 250), NCL_OK) << lastError();
+  const Copies before = copies();
+  ASSERT_EQ(ncl_run_steps(m.get(), 250), NCL_OK) << lastError();
+  EXPECT_EQ(copies().dtohPageableBytes - before.dtohPageableBytes, 15 * 20);
+  unsetenv("NCL_FAKE_CUDA_MISSING");
+}
+
 TEST(CudaBackend, ThreadsAndDeviceName) {
   ModelPtr m = open(NCL_FIXTURE_FAKE_MODEL_GPU);
   ASSERT_EQ(ncl_set_threads(m.get(), 4), NCL_OK);
@@ -717,8 +744,9 @@ TEST(CudaBackend, EmbeddingLoopOfOneStepRunsGivesTheCpuResults) {
 
 TEST(CudaBackend, RunsWithoutHostAccessCopyNoState) {
   // A run uploads only what the host changed, and downloads after each
-  // chunk only the populations' state variables (the NaN scan): S.v and
-  // T.h, 11 doubles. The rest stays on the device until the host reads it.
+  // chunk only the device's test of the state variables for NaN (an int64;
+  // docs/gpu.md, "After each chunk"). The rest stays on the device until
+  // the host reads it.
   ModelPtr m = open(NCL_FIXTURE_FAKE_NETWORK);
   ASSERT_TRUE(m);
   ASSERT_EQ(ncl_set_backend(m.get(), "cuda"), NCL_OK) << lastError();
@@ -731,7 +759,7 @@ TEST(CudaBackend, RunsWithoutHostAccessCopyNoState) {
     ASSERT_EQ(ncl_run_steps(m.get(), 1), NCL_OK) << lastError();
   Copies after = copies();
   EXPECT_EQ(after.htodPageableBytes - before.htodPageableBytes, 0);
-  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 40 * 11 * 8);
+  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 40 * 8);
   // Not vacuous: S and T stepped on the device, and deliveries went to T.
   EXPECT_GT(after.launches - before.launches, 40 * 2);
   // The step's updates (S and T) are launched before the host waits, once,
@@ -740,24 +768,28 @@ TEST(CudaBackend, RunsWithoutHostAccessCopyNoState) {
   // waits a step (three when each update was waited for).
   EXPECT_EQ(after.waits - before.waits, 40 * 2);
 
-  // A state set between runs: the next run uploads that buffer only.
-  const std::vector<double> h = state(m.get(), "T", "h"); // current after the chunk: no copy
-  EXPECT_EQ(copies().dtohPageableBytes, after.dtohPageableBytes);
+  // A state set between runs: the next run uploads that buffer only. Read
+  // first, it comes back from the device (3 doubles), once.
+  const std::vector<double> h = state(m.get(), "T", "h");
+  EXPECT_EQ(copies().dtohPageableBytes - after.dtohPageableBytes, 3 * 8);
+  state(m.get(), "T", "h");
+  EXPECT_EQ(copies().dtohPageableBytes - after.dtohPageableBytes, 3 * 8);
   ASSERT_EQ(ncl_set_state(m.get(), "T", "h", h.data(), 3), NCL_OK);
   after = copies();
   ASSERT_EQ(ncl_run_steps(m.get(), 1), NCL_OK) << lastError();
   EXPECT_EQ(copies().htodPageableBytes - after.htodPageableBytes, 3 * 8);
   // The output (spikes, monitors) is the host's: writing it copies
   // nothing. Saving the weights reads everything: what the kernels wrote
-  // beyond the state variables (S's refractory and last-spike steps, T's
-  // input) comes back once, and a second save copies nothing.
+  // (S's v, refractory and last-spike steps, T's h and input) comes back
+  // once, and a second save copies nothing.
   after = copies();
   const std::string dir = tempDir();
   ASSERT_EQ(ncl_write_output(m.get(), dir.c_str()), NCL_OK) << lastError();
   EXPECT_EQ(copies().dtohPageableBytes, after.dtohPageableBytes);
   ASSERT_EQ(ncl_save_weights(m.get(), (dir + "/weights").c_str()), NCL_OK) << lastError();
   const Copies saved = copies();
-  EXPECT_EQ(saved.dtohPageableBytes - after.dtohPageableBytes, 8 * 4 + 8 * 4 + 3 * 8);
+  EXPECT_EQ(saved.dtohPageableBytes - after.dtohPageableBytes,
+            8 * 8 + 8 * 4 + 8 * 4 + 3 * 8 + 3 * 8);
   ASSERT_EQ(ncl_save_weights(m.get(), (dir + "/weights").c_str()), NCL_OK) << lastError();
   EXPECT_EQ(copies().dtohPageableBytes, saved.dtohPageableBytes);
 }
@@ -797,13 +829,15 @@ TEST(CudaBackend, MonitorSamplesStayOnTheDeviceUntilTheChunkEnds) {
   const Copies after = copies();
   EXPECT_EQ(after.waits - before.waits, 4 * 2);
   // A copy on the device per sample: 1000 of P_v and 333 of P_w (the
-  // multiples of 3 from 1002 to 1998).
-  EXPECT_EQ(after.dtod - before.dtod, 1000 + 333);
-  EXPECT_EQ(after.dtodBytes - before.dtodBytes, (1000 * 10 + 333 * 5) * 8);
-  // The state comes back once a chunk, for the NaN scan and the chunk-start
-  // copy: 15 neurons' v, w and refractory step (8 + 8 + 4 bytes); the
-  // monitors' rows through pinned staging, with it.
-  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 4 * 15 * 20);
+  // multiples of 3 from 1002 to 1998), and the chunk's start kept on the
+  // device, a copy per per-neuron buffer: P's and Q's v, w and refractory
+  // step (15 neurons, 8 + 8 + 4 bytes each).
+  EXPECT_EQ(after.dtod - before.dtod, 1000 + 333 + 4 * 6);
+  EXPECT_EQ(after.dtodBytes - before.dtodBytes, (1000 * 10 + 333 * 5) * 8 + 4 * 15 * 20);
+  // Nothing of the state comes back: the device tests it for NaN, and only
+  // that test's int64 comes home each chunk; the monitors' rows through
+  // pinned staging, with it.
+  EXPECT_EQ(after.dtohPageableBytes - before.dtohPageableBytes, 4 * 8);
   EXPECT_GT(after.launches - before.launches, 1000); // P stepped a launch per sample
   // The values are those of the CPU backend.
   ModelPtr cpu = open(NCL_FIXTURE_FAKE_MODEL_GPU);
@@ -900,8 +934,9 @@ TEST(CudaBackend, DeferredSpikesAreCollectedWhenTheirBufferIsFull) {
   ASSERT_EQ(ncl_run_steps(m.get(), 1000), NCL_OK) << lastError();
   const Copies after = copies();
   // P a launch per block and step, Q (5 neurons, one channel) 12 steps per
-  // launch, and the gathering's two launches per collection (two a chunk).
-  EXPECT_EQ(after.launches - before.launches, 2 * (5000 + 42) + 2 * 2 * 2);
+  // launch, the gathering's two launches per collection (two a chunk), and
+  // the test of the state for NaN once a chunk.
+  EXPECT_EQ(after.launches - before.launches, 2 * (5000 + 42) + 2 * 2 * 2 + 2);
   // Per chunk: the full buffer's spikes, the rest's, the chunk's end.
   EXPECT_EQ(after.waits - before.waits, 2 * 3);
 }

@@ -55,11 +55,13 @@ SKIP = 77
 # device (a kernel call per neuron).
 TIME = "100ms"
 mode = sys.argv[1]
-# Seconds one run may take: the slowest example on the fake device, which
-# runs a kernel call per neuron, takes well under a minute; on a GPU (and the
-# CPU beside it) 100 ms of any example takes seconds, and a run that hangs
-# must leave the bundle's other checks time within a lent GPU's few minutes.
-RUN_TIMEOUT = 300 if mode == "fake" else 60
+# Seconds one run may take: on the fake device, which runs a kernel call per
+# neuron, the slowest is Brunel's race-checked run (about 180 s on an idle
+# 2-core machine: every access of its row searches goes through the check),
+# so twice that for a loaded one; on a GPU (and the CPU beside it) 100 ms of
+# any example takes seconds, and a run that hangs must leave the bundle's
+# other checks time within a lent GPU's few minutes.
+RUN_TIMEOUT = 600 if mode == "fake" else 60
 
 nclc, ncl_run, examples, work = sys.argv[2:6]
 more = sys.argv[8] if mode == "fake" and len(sys.argv) > 8 else (
@@ -338,6 +340,8 @@ def fake_mode(shim, driver):
     batched_traces(env)
     one_list_a_launch(env)
     records_by_copies(env)
+    state_scanned_on_host(env)
+    nonfinite_found_on_device(env)
     member_tile_sizes(env)
     faults_are_named(env)
     profile_names_groups(env)
@@ -560,6 +564,60 @@ def run_without_entry(env, entry, name, tag):
     return open(log).read().splitlines() if os.path.exists(log) else []
 
 
+def state_scanned_on_host(env):
+    """A library whose images lack NCL_GPU_FIND_NONFINITE_ENTRY: the state
+    comes back after every chunk for the host's NaN scan, with the CPU's
+    files byte for byte (an uncoupled population, whose chunks may be
+    replayed, and a network)."""
+    for name in ("lif.ncl", "cuba.ncl"):
+        lines = run_without_entry(env, "ncl_find_nonfinite_gpu", name, "scanned-on-host")
+        if lines is None:
+            continue
+        check(not any(line.startswith("find_nonfinite") for line in lines),
+              "%s without the entry: the device tested nothing" % name)
+        compare(name + " (the state scanned on the host)",
+                os.path.join(work, name[:-4] + "-cuda-cpu"),
+                os.path.join(work, name[:-4] + "-scanned-on-host"), exact=True)
+
+
+def nonfinite_found_on_device(env):
+    """test/e2e/monitors_blowup.ncl, whose v overflows to +Inf near 0.7 s:
+    the device's test of the state (NCL_GPU_FIND_NONFINITE_ENTRY, the GPU's
+    code, race-checked) finds it, the chunk is replayed from its start kept
+    on the device, and the run stops at the CPU's step with the CPU's
+    message."""
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "e2e", "monitors_blowup.ncl")
+    lib = os.path.join(work, "monitors_blowup-cuda.so")
+    p = subprocess.run([nclc, source, "--target=cuda", "--gpu-emulation", "-o", lib],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        check(False, "monitors_blowup.ncl did not compile: %s" % p.stderr.strip())
+        return
+    log = os.path.join(work, "monitors_blowup-launched.txt")
+    if os.path.exists(log):
+        os.remove(log)
+    results = {}
+    for backend in ("cpu", "cuda"):
+        out = os.path.join(work, "monitors_blowup-" + backend)
+        try:
+            p = subprocess.run([ncl_run, lib, "--backend=" + backend, "--out", out, "--quiet"],
+                               capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                               env=dict(env, NCL_FAKE_CUDA_LOG=log, NCL_FAKE_CUDA_RACES="1"))
+        except subprocess.TimeoutExpired:
+            p = None
+        meta = {}
+        if os.path.exists(os.path.join(out, "run.json")):
+            with open(os.path.join(out, "run.json")) as f:
+                meta = json.load(f)
+        results[backend] = (p.returncode if p else None, p.stderr if p else "", meta.get("steps"))
+    lines = open(log).read().splitlines() if os.path.exists(log) else []
+    check(results["cpu"][0] == 1 and "became +Inf in step" in results["cpu"][1] and
+          results["cuda"] == results["cpu"] and "find_nonfinite emulated" in lines,
+          "the device's test found v's +Inf, and the run stopped at the CPU's step with its "
+          "message (%s)" % results)
+
+
 def records_by_copies(env):
     """A library whose images lack NCL_GPU_GATHER_RECORDS_ENTRY: the runtime
     takes a synapse monitor's samples with cuMemcpy2DAsync, an element per
@@ -653,7 +711,7 @@ def require_every_kind(log, emulated):
     print("stage kinds the fake device ran (%s): %s" % (what, ", ".join(sorted(kinds))))
     wanted = {"step", "deliver", "deliver_synapses", "on_post", "sum", "synapse_step", "kwta",
               "kwta_keys", "kwta_gate", "advance_pre_traces", "advance_post_traces",
-              "spike_lists"}
+              "spike_lists", "find_nonfinite"}
     check(wanted <= kinds, "the examples launched every step-time kind through %s (missing: %s)"
           % (what, ", ".join(sorted(wanted - kinds))))
     if emulated:

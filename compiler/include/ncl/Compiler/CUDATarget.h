@@ -66,6 +66,12 @@ llvm::Function *buildCopyCountsKernel(llvm::Module &m);
 /// the monitor's block (RuntimeKernels.cpp).
 llvm::Function *buildGatherRecordsKernel(llvm::Module &m);
 
+/// Adds to `m` the entry NCL_GPU_FIND_NONFINITE_ENTRY (model_abi.h), with
+/// which the CUDA backend tests a chunk's state for NaN and infinities on the
+/// device: thread g looks at every G-th value of each region and stores 1
+/// where one is not finite (RuntimeKernels.cpp).
+llvm::Function *buildFindNonFiniteKernel(llvm::Module &m);
+
 /// Adds to `m` the entry NCL_GPU_GATHER_SPIKES_ENTRY (model_abi.h), with
 /// which the CUDA backend packs the entries several step launches wrote into
 /// their regions of the deferred spike arrays into one run: phase 0 the

@@ -1040,6 +1040,8 @@ bool ncl::emitCUDAImages(mlir::ModuleOp module, const CUDAOptions &options, GPUM
   entries.insert(buildGatherSpikesKernel(*m)->getName().str());
   // And a synapse monitor's samples, gathered on the device.
   entries.insert(buildGatherRecordsKernel(*m)->getName().str());
+  // And the test of a chunk's state for NaN and infinities.
+  entries.insert(buildFindNonFiniteKernel(*m)->getName().str());
   // And, for a network with per-synapse delays, their arrival queues.
   if (llvm::is_contained(kinds, "deliver_synapses"))
     entries.insert(buildArrivalsKernel(*m)->getName().str());

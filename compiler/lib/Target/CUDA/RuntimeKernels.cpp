@@ -343,6 +343,84 @@ llvm::Function *ncl::buildCopyCountsKernel(llvm::Module &m) {
   return f;
 }
 
+llvm::Function *ncl::buildFindNonFiniteKernel(llvm::Module &m) {
+  llvm::LLVMContext &c = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(c);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(c);
+  llvm::Function *f = createEntry(m, NCL_GPU_FIND_NONFINITE_ENTRY);
+  llvm::Argument *args = f->getArg(0);
+  auto *entry = llvm::BasicBlock::Create(c, "entry", f);
+  auto *regionLoop = llvm::BasicBlock::Create(c, "region", f);
+  auto *regionBody = llvm::BasicBlock::Create(c, "region.body", f);
+  auto *valueLoop = llvm::BasicBlock::Create(c, "value", f);
+  auto *valueBody = llvm::BasicBlock::Create(c, "value.body", f);
+  auto *single = llvm::BasicBlock::Create(c, "value.f32", f);
+  auto *dbl = llvm::BasicBlock::Create(c, "value.f64", f);
+  auto *test = llvm::BasicBlock::Create(c, "test", f);
+  auto *store = llvm::BasicBlock::Create(c, "found", f);
+  auto *valueNext = llvm::BasicBlock::Create(c, "value.next", f);
+  auto *regionNext = llvm::BasicBlock::Create(c, "region.next", f);
+  auto *done = llvm::BasicBlock::Create(c, "done", f);
+  llvm::IRBuilder<> b(entry);
+  auto field = [&](llvm::Value *base, llvm::Type *type, size_t offset, llvm::StringRef name) {
+    return b.CreateLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), base, offset), name);
+  };
+  llvm::Value *count = field(args, i64, offsetof(ncl_find_nonfinite_args, count), "count");
+  llvm::Value *regions = field(args, ptr, offsetof(ncl_find_nonfinite_args, regions), "regions");
+  llvm::Value *found = field(args, ptr, offsetof(ncl_find_nonfinite_args, found), "found");
+  llvm::Value *g = globalThreadIndex(b, m);
+  llvm::Value *grid = b.CreateMul(
+      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x, "grid.dim"),
+      specialRegister(b, m, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x, "block.dim"), "threads");
+  b.CreateBr(regionLoop);
+  // For each region r < count, values g, g + G, ... of it.
+  b.SetInsertPoint(regionLoop);
+  llvm::PHINode *r = b.CreatePHI(i64, 2, "r");
+  r->addIncoming(b.getInt64(0), entry);
+  b.CreateCondBr(b.CreateICmpSLT(r, count), regionBody, done);
+  b.SetInsertPoint(regionBody);
+  llvm::Value *region = b.CreateInBoundsGEP(
+      b.getInt8Ty(), regions, b.CreateMul(r, b.getInt64(sizeof(ncl_nonfinite_region))), "mine");
+  llvm::Value *values = field(region, ptr, offsetof(ncl_nonfinite_region, values), "values");
+  llvm::Value *n = field(region, i64, offsetof(ncl_nonfinite_region, count), "n");
+  llvm::Value *element = field(region, i64, offsetof(ncl_nonfinite_region, element), "element");
+  b.CreateBr(valueLoop);
+  b.SetInsertPoint(valueLoop);
+  llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
+  i->addIncoming(g, regionBody);
+  b.CreateCondBr(b.CreateICmpSLT(i, n), valueBody, regionNext);
+  b.SetInsertPoint(valueBody);
+  b.CreateCondBr(b.CreateICmpEQ(element, b.getInt64(4)), single, dbl);
+  // x - x is NaN exactly where x is NaN or infinite (0 elsewhere).
+  auto nonFinite = [&](llvm::BasicBlock *block, llvm::Type *type) {
+    b.SetInsertPoint(block);
+    llvm::Value *x = b.CreateLoad(type, b.CreateInBoundsGEP(type, values, i), "x");
+    llvm::Value *d = b.CreateFSub(x, x, "d");
+    llvm::Value *bad = b.CreateFCmpUNO(d, d, "bad");
+    b.CreateBr(test);
+    return bad;
+  };
+  llvm::Value *badSingle = nonFinite(single, b.getFloatTy());
+  llvm::Value *badDouble = nonFinite(dbl, b.getDoubleTy());
+  b.SetInsertPoint(test);
+  llvm::PHINode *bad = b.CreatePHI(b.getInt1Ty(), 2, "bad");
+  bad->addIncoming(badSingle, single);
+  bad->addIncoming(badDouble, dbl);
+  b.CreateCondBr(bad, store, valueNext);
+  b.SetInsertPoint(store);
+  b.CreateStore(b.getInt64(1), found);
+  b.CreateBr(valueNext);
+  b.SetInsertPoint(valueNext);
+  i->addIncoming(b.CreateAdd(i, grid), valueNext);
+  b.CreateBr(valueLoop);
+  b.SetInsertPoint(regionNext);
+  r->addIncoming(b.CreateAdd(r, b.getInt64(1)), regionNext);
+  b.CreateBr(regionLoop);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  return f;
+}
+
 llvm::Function *ncl::buildGatherRecordsKernel(llvm::Module &m) {
   llvm::LLVMContext &c = m.getContext();
   llvm::Type *i64 = llvm::Type::getInt64Ty(c);
