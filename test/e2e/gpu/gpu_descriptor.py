@@ -121,8 +121,8 @@ def main():
             # and a dense sum with member tiles (flags 0x400, 0x800 and
             # 0x1000: 4, 8 and 16 members) <kernel>_tiles, _tiles8, _tiles16;
             # every image has the runtime's entries (model_abi.h): the spike
-            # list, the count copies, the spike gather and the records'
-            # gather; and an image of a network with per-synapse delays (a
+            # list, the count copies, the spike gather, the records' gather
+            # and the test of the state for NaN; and an image of a network with per-synapse delays (a
             # deliver_synapses stage, kind 8) the arrival queues' entry, no
             # other.
             kernels = {k for _, k in device} | {
@@ -131,7 +131,7 @@ def main():
                 for flag, suffix in ((0x400, "_tiles"), (0x800, "_tiles8"), (0x1000, "_tiles16"))
                 if launch & flag} | {
                 "ncl_spike_lists_gpu", "ncl_copy_counts_gpu", "ncl_gather_spikes_gpu",
-                "ncl_gather_records_gpu"}
+                "ncl_gather_records_gpu", "ncl_find_nonfinite_gpu"}
             if any(kind == 8 for _, _, _, kind, _ in stages):
                 kernels.add("ncl_arrivals_byte_delays_gpu")
             # A shared entry (flag 0x100) of deliveries (kinds 4, 8) a thread
@@ -147,6 +147,10 @@ def main():
                         if launch & 0x100 and ((kind in (4, 8) and launch & 0xff in (1, 6))
                                                or (kind == 2 and launch & 0xff == 1
                                                    and delivers and sharing[k] >= 3))}
+            # And an update's `_seq` its lean form, `_seq_lean`.
+            kernels |= {k + "_seq_lean" for _, k, launch, kind, _ in stages
+                        if kind == 2 and launch & 0x100 and launch & 0xff == 1
+                        and delivers and sharing[k] >= 3}
             # ncl_gpu_launch as ncl-gpu-map chose it: the k-WTA selections
             # (kinds 11, 16) on thread 0 (2), deliver_synapses (8, delays'
             # per-synapse delays) a thread per postsynaptic neuron, its list

@@ -564,20 +564,26 @@ def run_without_entry(env, entry, name, tag):
     return open(log).read().splitlines() if os.path.exists(log) else []
 
 
+def without_entry_same_files(env, entry, name, tag, kind, what):
+    """`name` run without the runtime's `entry` (run_without_entry): no
+    launch of its `kind` logged, and the CPU's files byte for byte."""
+    lines = run_without_entry(env, entry, name, tag)
+    if lines is None:
+        return
+    check(not any(line.startswith(kind) for line in lines),
+          "%s without %s: no %s kernel ran" % (name, entry, kind))
+    compare("%s (%s)" % (name, what), os.path.join(work, name[:-4] + "-cuda-cpu"),
+            os.path.join(work, name[:-4] + "-" + tag), exact=True)
+
+
 def state_scanned_on_host(env):
     """A library whose images lack NCL_GPU_FIND_NONFINITE_ENTRY: the state
     comes back after every chunk for the host's NaN scan, with the CPU's
     files byte for byte (an uncoupled population, whose chunks may be
     replayed, and a network)."""
     for name in ("lif.ncl", "cuba.ncl"):
-        lines = run_without_entry(env, "ncl_find_nonfinite_gpu", name, "scanned-on-host")
-        if lines is None:
-            continue
-        check(not any(line.startswith("find_nonfinite") for line in lines),
-              "%s without the entry: the device tested nothing" % name)
-        compare(name + " (the state scanned on the host)",
-                os.path.join(work, name[:-4] + "-cuda-cpu"),
-                os.path.join(work, name[:-4] + "-scanned-on-host"), exact=True)
+        without_entry_same_files(env, "ncl_find_nonfinite_gpu", name, "scanned-on-host",
+                                 "find_nonfinite", "the state scanned on the host")
 
 
 def nonfinite_found_on_device(env):
@@ -622,15 +628,9 @@ def records_by_copies(env):
     """A library whose images lack NCL_GPU_GATHER_RECORDS_ENTRY: the runtime
     takes a synapse monitor's samples with cuMemcpy2DAsync, an element per
     row, with the CPU's files byte for byte."""
-    name = "synapse_monitors.ncl"
-    lines = run_without_entry(env, "ncl_gather_records_gpu", name, "records-by-copies")
-    if lines is None:
-        return
-    check(not any(line.startswith("gather_records") for line in lines),
-          "%s without the gather-records entry: no gather kernel ran" % name)
-    compare(name + " (samples copied an element per row)",
-            os.path.join(work, name[:-4] + "-cuda-cpu"),
-            os.path.join(work, name[:-4] + "-records-by-copies"), exact=True)
+    without_entry_same_files(env, "ncl_gather_records_gpu", "synapse_monitors.ncl",
+                             "records-by-copies", "gather_records",
+                             "samples copied an element per row")
 
 
 def one_list_a_launch(env):
