@@ -1047,7 +1047,6 @@ void CudaDevice::freeMirror() {
   if (startArea_)
     d_->cuMemFree(startArea_);
   startArea_ = 0;
-  startAreaBytes_ = 0;
   startOffset_.clear();
 }
 
@@ -1299,7 +1298,6 @@ void CudaDevice::saveChunkStart(ncl_model &m) {
                                           "': the copy of a chunk's start needs " +
                                           formatBytes(bytes) + " (" + describe(r, *d_) + ")");
       }
-      startAreaBytes_ = bytes;
     }
   }
   for (size_t i = 0; i < startOffset_.size(); ++i)

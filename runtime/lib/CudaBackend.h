@@ -576,7 +576,6 @@ private:
   /// A chunk's start on the device (saveChunkStart): per buffer, its place
   /// in startArea_, or SIZE_MAX where it is not a per-neuron buffer.
   cuda::CUdeviceptr startArea_ = 0;
-  size_t startAreaBytes_ = 0;
   std::vector<size_t> startOffset_;
   int64_t countGroup_ = -1;         // the open group's command, or -1
   cuda::CUdeviceptr countArgs_ = 0; // its arguments in the arena

@@ -1170,11 +1170,15 @@ template <typename Real> int64_t firstNonFinite(const void *data, int64_t begin,
 
 /// Finds, in thread k's ranges, the first population (in model order) with
 /// a non-finite value and there the lowest neuron index (then the first
-/// variable), so the report does not depend on the partition.
-void scanThread(ncl_model &m, int k) {
+/// variable), so the report does not depend on the partition. Without
+/// `scan` (a device that found every value finite) it only clears the last
+/// report.
+void scanThread(ncl_model &m, int k, bool scan = true) {
   ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
   ts.badPop = ts.badVar = -1;
   ts.badIndex = -1;
+  if (!scan) // the device found every value finite
+    return;
   const bool f32 = m.desc->real_bits == 32;
   for (size_t p = 0; p < m.pops.size(); ++p) {
     const Population &pop = m.pops[p];
@@ -1311,13 +1315,7 @@ void advance(ncl_model &m, int64_t s0, int64_t s1, bool saveStart) {
       ts.errorCode = NCL_ERROR_MEMORY;
       ts.error = "out of memory while recording spikes";
     }
-    if (scan) {
-      scanThread(m, k);
-    } else {
-      ThreadState &ts = m.threadStates[static_cast<size_t>(k)];
-      ts.badPop = ts.badVar = -1;
-      ts.badIndex = -1;
-    }
+    scanThread(m, k, scan);
   });
 }
 
